@@ -1,0 +1,69 @@
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from '../core/registry.js';
+import { nativeDoor } from './native/index.js';
+import { binaryFileKeyword, documentBinaryFiles } from './shared/binary-file-keyword.js';
+import { toAgentryError } from './shared/framework-errors.js';
+import { healthRoutes } from './system/health.js';
+import { metricsRoutes } from './system/metrics.js';
+
+export interface HttpAppOptions {
+  registry: Registry;
+  version: string;
+  publicUrl?: string;
+  /** Largest JSON body, in bytes. */
+  maxBodyBytes: number;
+  /** Largest tarball upload, in bytes. */
+  maxTarballBytes: number;
+  logLevel: string;
+}
+
+/** Builds the HTTP server: every door mounted on one Fastify instance, one OpenAPI document. */
+export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstance> => {
+  const app = Fastify({
+    logger: {
+      level: opts.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'], censor: '[redacted]' },
+    },
+    bodyLimit: opts.maxBodyBytes,
+    trustProxy: false,
+    ajv: { customOptions: { allErrors: true }, plugins: [binaryFileKeyword] },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Agentry',
+        version: opts.version,
+        description: 'A self-hosted registry for AI agents, agent skills, MCP servers and recipes.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+        },
+      },
+      security: [{ bearer: [] }, { apiKey: [] }, {}],
+    },
+    transformObject: (doc) => documentBinaryFiles('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject),
+  });
+
+  // Errors outside any door (unknown routes at the root, framework errors) get the native shape.
+  app.setErrorHandler((err, req, reply) => {
+    const mapped = toAgentryError(err);
+    if (mapped.status >= 500) req.log.error({ err }, 'unhandled error');
+    void reply.status(mapped.status).send(mapped.details.length ? { error: mapped.message, details: mapped.details } : { error: mapped.message });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: `No route for ${req.method} ${req.url.split('?')[0]}` });
+  });
+
+  await app.register(metricsRoutes, { registry: opts.registry });
+  await app.register(healthRoutes, { registry: opts.registry, version: opts.version });
+  await app.register(nativeDoor, { prefix: '/api/v1', registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+};

@@ -1,0 +1,32 @@
+import multipart from '@fastify/multipart';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Registry } from '../../core/registry.js';
+import { nativeErrorHandler } from './errors.js';
+import { accountRoutes } from './routes/accounts.js';
+import { adminRoutes } from './routes/admin.js';
+import { blobRoutes } from './routes/blobs.js';
+import { packageRoutes } from './routes/packages.js';
+
+export interface NativeDoorOptions {
+  registry: Registry;
+  publicUrl?: string;
+  /** Largest tarball accepted on publish, in bytes. */
+  maxTarballBytes: number;
+}
+
+/** The native API under `/api/v1`: agentx's (004) routes for agents, the same style for the rest. */
+export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (app, opts) => {
+  app.setErrorHandler(nativeErrorHandler);
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: `No route for ${req.method} ${req.url.split('?')[0]}` });
+  });
+  await app.register(multipart, {
+    attachFieldsToBody: 'keyValues',
+    limits: { fileSize: opts.maxTarballBytes, files: 1, fields: 10, fieldSize: 2 * 1024 * 1024, parts: 12 },
+  });
+  const routeOpts: NativeDoorOptions = { registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes };
+  await app.register(packageRoutes, routeOpts);
+  await app.register(accountRoutes, routeOpts);
+  await app.register(blobRoutes, routeOpts);
+  await app.register(adminRoutes, routeOpts);
+};

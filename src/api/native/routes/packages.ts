@@ -1,0 +1,206 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { badRequest } from '../../../core/errors.js';
+import { fullName } from '../../../core/packages/names.js';
+import type { PackageSort } from '../../../core/storage.js';
+import type { PackageKind } from '../../../core/storage.js';
+import { baseUrl } from '../../shared/base-url.js';
+import { requestContext } from '../../shared/request-context.js';
+import type { NativeDoorOptions } from '../index.js';
+import {
+  DeprecateBody,
+  DeprecateResponse,
+  Detail,
+  DistTagBody,
+  DistTagsResponse,
+  DownloadResponse,
+  ListQuery,
+  PackageParams,
+  PublishBody,
+  PublishResponse,
+  SearchQuery,
+  SuccessMessage,
+  TagParams,
+  VersionParams,
+  VersionsResponse,
+  errorResponses,
+  listResponse,
+} from '../schemas.js';
+import { detail, listItem, versionItem } from '../views.js';
+
+/** A URL segment of the native API and the package kind it serves (`packages`: every kind). */
+interface KindRoute {
+  segment: string;
+  kind: PackageKind | undefined;
+  listKey: 'agents' | 'packages';
+  tag: string;
+}
+
+const KIND_ROUTES: KindRoute[] = [
+  { segment: 'agents', kind: 'agent', listKey: 'agents', tag: 'agents' },
+  { segment: 'skills', kind: 'skill', listKey: 'packages', tag: 'skills' },
+  { segment: 'mcp-servers', kind: 'mcp-server', listKey: 'packages', tag: 'mcp-servers' },
+  { segment: 'recipes', kind: 'recipe', listKey: 'packages', tag: 'recipes' },
+  { segment: 'packages', kind: undefined, listKey: 'packages', tag: 'packages' },
+];
+
+const parseJsonField = (field: string, text: string | undefined): unknown => {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw badRequest('Validation failed', [`${field}: not valid JSON`]);
+  }
+};
+
+export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (app, { registry, publicUrl }) => {
+  const query = async (q: ListQuery, kind: PackageKind | undefined, defaultSort: PackageSort) => {
+    const page = q.page ?? 1;
+    const limit = q.limit ?? 20;
+    const result = await registry.packages.query({
+      text: q.q,
+      kind,
+      scope: q.scope?.replace(/^@/, ''),
+      category: q.category,
+      tag: q.tag,
+      sort: q.sort ?? (q.q ? defaultSort : 'downloads'),
+      offset: (page - 1) * limit,
+      limit,
+    });
+    return { items: result.rows.map((r) => listItem(r, result.owners.get(r.ownerAccountId))), total: result.total, page, limit };
+  };
+
+  app.get('/search', {
+    schema: {
+      tags: ['agents'],
+      summary: 'Full-text search (agents by default; kind=all for every kind)',
+      querystring: SearchQuery,
+      response: { 200: listResponse('agents'), ...errorResponses },
+    },
+    handler: async (req) => {
+      const kind = req.query.kind === 'all' ? undefined : (req.query.kind ?? 'agent');
+      const r = await query({ ...req.query, kind: undefined }, kind, 'relevance');
+      return { agents: r.items, total: r.total, page: r.page, limit: r.limit };
+    },
+  });
+
+  for (const route of KIND_ROUTES) {
+    const base = `/${route.segment}`;
+    const item = `${base}/:scope/:name`;
+    const kind = route.kind;
+    const tags = [route.tag];
+
+    app.get(base, {
+      schema: { tags, summary: `List and search ${route.segment}`, querystring: ListQuery, response: { 200: listResponse(route.listKey), ...errorResponses } },
+      handler: async (req) => {
+        const r = await query(req.query, kind ?? req.query.kind, 'relevance');
+        return { [route.listKey]: r.items, total: r.total, page: r.page, limit: r.limit };
+      },
+    });
+
+    app.get(item, {
+      schema: { tags, summary: 'Package details', params: PackageParams, response: { 200: Detail, ...errorResponses } },
+      handler: async (req) => detail(await registry.packages.get(req.params.scope, req.params.name, kind)),
+    });
+
+    app.get(`${item}/versions`, {
+      schema: { tags, summary: 'Version history, newest first', params: PackageParams, response: { 200: VersionsResponse, ...errorResponses } },
+      handler: async (req) => {
+        const { versions } = await registry.packages.versions(req.params.scope, req.params.name, kind);
+        return { versions: versions.map(versionItem) };
+      },
+    });
+
+    app.get(`${item}/download/:version`, {
+      schema: {
+        tags,
+        summary: 'Resolve a version or dist-tag to its tarball (counts a download)',
+        params: VersionParams,
+        response: { 200: DownloadResponse, ...errorResponses },
+      },
+      handler: async (req) => {
+        const { version } = await registry.packages.download(req.params.scope, req.params.name, req.params.version, kind);
+        return {
+          tarball_url: `${baseUrl(req, publicUrl)}/api/v1/blobs/${version.digest}`,
+          sha256: version.digest.replace(/^sha256:/, ''),
+          size: version.size,
+        };
+      },
+    });
+
+    app.put(item, {
+      schema: {
+        tags,
+        summary: 'Publish a version (multipart: tarball, agent_yaml, readme)',
+        consumes: ['multipart/form-data'],
+        params: PackageParams,
+        body: PublishBody,
+        response: { 200: PublishResponse, ...errorResponses },
+      },
+      handler: async (req) => {
+        const ctx = await requestContext(registry, req);
+        const body = req.body;
+        const declared = body.agent_yaml !== undefined ? parseJsonField('agent_yaml', body.agent_yaml) : parseJsonField('manifest', body.manifest);
+        const { pkg, version } = await registry.packages.publish(ctx, {
+          kind,
+          scope: req.params.scope,
+          name: req.params.name,
+          tarball: body.tarball,
+          declaredManifest: declared,
+          readme: body.readme,
+          version: body.version,
+          tag: body.tag,
+        });
+        const name = fullName(pkg.scope, pkg.name);
+        return {
+          success: true,
+          version: version.version,
+          full_name: name,
+          kind: pkg.kind,
+          sha256: version.digest.replace(/^sha256:/, ''),
+          url: `${baseUrl(req, publicUrl)}/api/v1/packages/${name}`,
+        };
+      },
+    });
+
+    app.delete(`${item}/:version`, {
+      schema: { tags, summary: 'Unpublish a version (it can never be reused)', params: VersionParams, response: { 200: SuccessMessage, ...errorResponses } },
+      handler: async (req) => {
+        const ctx = await requestContext(registry, req);
+        const v = await registry.packages.unpublish(ctx, req.params.scope, req.params.name, req.params.version, kind);
+        return { success: true, message: `Version ${v.version} unpublished` };
+      },
+    });
+
+    app.get(`${item}/dist-tags`, {
+      schema: { tags, summary: 'Dist-tags', params: PackageParams, response: { 200: DistTagsResponse, ...errorResponses } },
+      handler: async (req) => ({ dist_tags: await registry.packages.distTags(req.params.scope, req.params.name, kind) }),
+    });
+
+    app.put(`${item}/dist-tags/:tag`, {
+      schema: { tags, summary: "Point a dist-tag at a version ('latest' pins it)", params: TagParams, body: DistTagBody, response: { 200: DistTagsResponse, ...errorResponses } },
+      handler: async (req) => {
+        const ctx = await requestContext(registry, req);
+        const distTags = await registry.packages.setDistTag(ctx, req.params.scope, req.params.name, req.params.tag, req.body.version, kind);
+        return { success: true, dist_tags: distTags };
+      },
+    });
+
+    app.delete(`${item}/dist-tags/:tag`, {
+      schema: { tags, summary: "Remove a dist-tag (removing 'latest' unpins it)", params: TagParams, response: { 200: DistTagsResponse, ...errorResponses } },
+      handler: async (req) => {
+        const ctx = await requestContext(registry, req);
+        const distTags = await registry.packages.removeDistTag(ctx, req.params.scope, req.params.name, req.params.tag, kind);
+        return { success: true, dist_tags: distTags };
+      },
+    });
+
+    app.post(`${item}/versions/:version/deprecate`, {
+      schema: { tags, summary: 'Deprecate a version (empty message un-deprecates)', params: VersionParams, body: DeprecateBody, response: { 200: DeprecateResponse, ...errorResponses } },
+      handler: async (req) => {
+        const ctx = await requestContext(registry, req);
+        const v = await registry.packages.deprecate(ctx, req.params.scope, req.params.name, req.params.version, req.body.message, kind);
+        return { success: true, version: v.version, deprecated: v.deprecated };
+      },
+    });
+  }
+};

@@ -1,0 +1,76 @@
+import type { PackageView } from '../../core/packages/package-service.js';
+import { fullName } from '../../core/packages/names.js';
+import { isPlainObject } from '../../core/packages/manifest/fields.js';
+import type { AccountRecord, PackageRecord, TokenRecord, VersionRecord } from '../../core/storage.js';
+import type { Detail, ListItem } from './schemas.js';
+
+/** Core records → agentx (004) response shapes. Translation only: no rule lives here. */
+
+export const listItem = (pkg: PackageRecord, owner: AccountRecord | undefined): ListItem => ({
+  kind: pkg.kind,
+  scope: `@${pkg.scope}`,
+  name: pkg.name,
+  full_name: fullName(pkg.scope, pkg.name),
+  description: pkg.description,
+  category: pkg.category,
+  tags: pkg.tags,
+  latest_version: pkg.latestVersion,
+  download_count: pkg.downloadCount,
+  star_count: pkg.starCount,
+  is_verified: pkg.isVerified,
+  author: { username: owner?.name ?? pkg.scope, avatar_url: owner?.avatarUrl ?? null },
+  updated_at: pkg.updatedAt,
+});
+
+export const detail = (view: PackageView): Detail => {
+  const manifest = view.latest?.manifest ?? null;
+  const perms = isPlainObject(manifest?.permissions) ? manifest.permissions : {};
+  const examples = Array.isArray(manifest?.examples) ? manifest.examples.filter(isPlainObject) : [];
+  return {
+    ...listItem(view.pkg, view.owner),
+    author: {
+      username: view.owner?.name ?? view.pkg.scope,
+      display_name: view.owner?.displayName ?? view.owner?.name ?? null,
+      avatar_url: view.owner?.avatarUrl ?? null,
+    },
+    readme: view.pkg.readme,
+    license: view.pkg.license,
+    repository: view.pkg.repository,
+    homepage: view.pkg.homepage,
+    is_featured: view.pkg.isFeatured,
+    permissions: {
+      filesystem: perms.filesystem === true,
+      network: perms.network === true,
+      execute_commands: perms.execute_commands === true,
+    },
+    mcp_servers: isPlainObject(manifest?.mcp_servers) ? Object.keys(manifest.mcp_servers) : [],
+    examples: examples.filter((e) => typeof e.prompt === 'string') as Detail['examples'],
+    dist_tags: view.distTags,
+    deprecated: view.latest?.deprecated ?? null,
+    manifest,
+    created_at: view.pkg.createdAt,
+  };
+};
+
+export const versionItem = (v: VersionRecord) => ({
+  version: v.version,
+  tarball_size: v.size,
+  download_count: v.downloadCount,
+  published_at: v.publishedAt,
+  sha256: v.digest.replace(/^sha256:/, ''),
+  deprecated: v.deprecated,
+});
+
+export const tokenView = (t: TokenRecord) => ({
+  id: t.id,
+  name: t.name,
+  prefix: t.prefix,
+  permission: t.permission,
+  scopes: t.scopes,
+  expires_at: t.expiresAt,
+  last_used_at: t.lastUsedAt,
+  created_at: t.createdAt,
+  revoked_at: t.revokedAt,
+});
+
+export const members = (list: Array<{ account: AccountRecord; role: string }>) => list.map((m) => ({ username: m.account.name, role: m.role }));

@@ -1,0 +1,47 @@
+import type { FastifyError } from 'fastify';
+import { AgentryError, isAgentryError } from '../../core/errors.js';
+
+/**
+ * Turns anything a door's handler throws into an AgentryError, for every door alike.
+ * Framework errors (schema validation, body limits, malformed JSON, multipart limits) become
+ * AgentryErrors first; anything unexpected is logged and answered with a bare 500.
+ */
+export const toAgentryError = (err: unknown): AgentryError => {
+  if (isAgentryError(err)) return err;
+  const e = err as FastifyError & { validation?: Array<{ instancePath?: string; message?: string; params?: Record<string, unknown> }>; validationContext?: string };
+  if (e.validation) {
+    const where = e.validationContext ?? 'body';
+    const details = e.validation.map((v) => {
+      const missing = v.params?.missingProperty;
+      if (missing) return `${where}: missing required field '${String(missing)}'`;
+      const extra = v.params?.additionalProperty;
+      if (extra) return `${where}: unknown field '${String(extra)}'`;
+      const path = (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+      return `${where}${path ? `.${path}` : ''}: ${v.message ?? 'is invalid'}`;
+    });
+    return new AgentryError('validation_failed', 'Validation failed', details);
+  }
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+    case 'FST_REQ_FILE_TOO_LARGE':
+    case 'FST_PARTS_LIMIT':
+    case 'FST_FILES_LIMIT':
+    case 'FST_FIELDS_LIMIT':
+      return new AgentryError('payload_too_large', 'Request body is too large', [e.message]);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AgentryError('unsupported_media_type', 'Unsupported Content-Type', [e.message]);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AgentryError('bad_request', 'Request body is empty but Content-Type is application/json');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AgentryError('bad_request', 'Request body does not match its Content-Length');
+    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
+      return new AgentryError('unsupported_media_type', 'This endpoint expects multipart/form-data');
+  }
+  if (e instanceof SyntaxError || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return new AgentryError('bad_request', 'Malformed JSON in request body', [e.message]);
+  }
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+  if (status === 413) return new AgentryError('payload_too_large', 'Request body is too large', [e.message]);
+  if (status >= 400 && status < 500) return new AgentryError('bad_request', e.message || 'Bad request');
+  return new AgentryError('internal', 'Internal server error');
+};

@@ -1,0 +1,25 @@
+import type { FastifyRequest } from 'fastify';
+import type { RequestContext } from '../../core/auth/principal.js';
+import type { Registry } from '../../core/registry.js';
+
+/**
+ * The token a request presents: `Authorization: Bearer <token>` or `x-api-key: <token>`
+ * (the seeds' clients use both). Returns undefined when none is sent.
+ */
+export const presentedToken = (request: FastifyRequest): string | undefined => {
+  const auth = request.headers.authorization;
+  if (typeof auth === 'string' && auth.length > 0) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    return m ? m[1] : auth.trim();
+  }
+  const key = request.headers['x-api-key'];
+  if (typeof key === 'string' && key.length > 0) return key.trim();
+  return undefined;
+};
+
+/** Who is calling: anonymous without a token; a token that is sent must be valid (else 401). */
+export const requestContext = async (registry: Registry, request: FastifyRequest): Promise<RequestContext> => {
+  const secret = presentedToken(request);
+  const principal = secret === undefined ? null : await registry.tokens.authenticate(secret);
+  return { principal, ip: request.ip ?? null };
+};

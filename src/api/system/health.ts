@@ -1,0 +1,29 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Registry } from '../../core/registry.js';
+
+const Health = Type.Object({
+  ok: Type.Boolean(),
+  status: Type.String(),
+  version: Type.String(),
+  store: Type.String(),
+  auth_required: Type.Boolean(),
+  read_only: Type.Boolean(),
+});
+
+/** `/healthz`: both `ok` and `status` so the seeds' clients (which read one or the other) agree. */
+export const healthRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; version: string }> = async (app, { registry, version }) => {
+  app.get('/healthz', {
+    schema: { tags: ['system'], summary: 'Health check', response: { 200: Health, 503: Health } },
+    handler: async (_req, reply) => {
+      let healthy = true;
+      try {
+        await registry.storage.ping();
+      } catch {
+        healthy = false;
+      }
+      const body = { ok: healthy, status: healthy ? 'healthy' : 'unhealthy', version, store: registry.storage.kind, auth_required: false, read_only: false };
+      return reply.status(healthy ? 200 : 503).send(body);
+    },
+  });
+};

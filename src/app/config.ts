@@ -1,0 +1,66 @@
+import { resolve } from 'node:path';
+
+/** Everything the server is configured with; flags win over environment, environment over defaults. */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl?: string;
+  /** PostgreSQL schema to keep tables in (tests use one per server). */
+  databaseSchema?: string;
+  adminToken?: string;
+  publicUrl?: string;
+  logLevel: string;
+  limits: {
+    maxBodyBytes: number;
+    maxTarballBytes: number;
+    maxUnpackedBytes: number;
+    maxFiles: number;
+  };
+}
+
+export interface ServeFlags {
+  host?: string;
+  port?: number | string;
+  dataDir?: string;
+  databaseUrl?: string;
+  adminToken?: string;
+  publicUrl?: string;
+  logLevel?: string;
+}
+
+const MB = 1024 * 1024;
+
+const intFrom = (name: string, value: string | number | undefined, fallback: number, min: number, max: number): number => {
+  if (value === undefined || value === '') return fallback;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be a whole number from ${min} to ${max} (got '${value}')`);
+  return n;
+};
+
+/**
+ * Resolves the server configuration from flags and the environment:
+ * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_ADMIN_TOKEN,
+ * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES.
+ */
+export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
+  const databaseUrl = flags.databaseUrl ?? (env.AGENTRY_DATABASE_URL || undefined);
+  const publicUrl = flags.publicUrl ?? (env.AGENTRY_PUBLIC_URL || undefined);
+  if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) throw new Error(`public URL must be an http(s) URL (got '${publicUrl}')`);
+  return {
+    host: flags.host ?? env.AGENTRY_HOST ?? '127.0.0.1',
+    port: intFrom('port', flags.port ?? env.AGENTRY_PORT, 8080, 0, 65535),
+    dataDir: resolve(flags.dataDir ?? env.AGENTRY_DATA_DIR ?? './data'),
+    databaseUrl,
+    databaseSchema: env.AGENTRY_DATABASE_SCHEMA || undefined,
+    adminToken: flags.adminToken ?? (env.AGENTRY_ADMIN_TOKEN || undefined),
+    publicUrl: publicUrl?.replace(/\/+$/, ''),
+    logLevel: flags.logLevel ?? env.AGENTRY_LOG_LEVEL ?? 'info',
+    limits: {
+      maxBodyBytes: 1 * MB,
+      maxTarballBytes: intFrom('AGENTRY_MAX_TARBALL_MB', env.AGENTRY_MAX_TARBALL_MB, 50, 1, 10_000) * MB,
+      maxUnpackedBytes: intFrom('AGENTRY_MAX_UNPACKED_MB', env.AGENTRY_MAX_UNPACKED_MB, 200, 1, 100_000) * MB,
+      maxFiles: intFrom('AGENTRY_MAX_FILES', env.AGENTRY_MAX_FILES, 10_000, 1, 1_000_000),
+    },
+  };
+};

@@ -1,0 +1,160 @@
+import type { AccessPolicy } from '../auth/access-policy.js';
+import type { RequestContext } from '../auth/principal.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { badRequest, conflict, notFound } from '../errors.js';
+import type { AccountRecord, OrgRole, Storage } from '../storage.js';
+import { isoNow, type Clock } from '../time.js';
+import type { CreatedToken, TokenService } from '../tokens/token-service.js';
+import { assertAccountName } from './names.js';
+
+export interface NewUserInput {
+  username: string;
+  displayName?: string | null;
+  email?: string | null;
+  admin?: boolean;
+}
+
+export interface NewOrgInput {
+  name: string;
+  displayName?: string | null;
+  owner?: string | null;
+}
+
+export interface Member {
+  account: AccountRecord;
+  role: OrgRole;
+}
+
+/** Users and organisations. Each owns the scope of its own name from the moment it exists. */
+export class AccountService {
+  constructor(
+    private readonly storage: Storage,
+    private readonly policy: AccessPolicy,
+    private readonly tokens: TokenService,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+  ) {}
+
+  async find(name: string): Promise<AccountRecord> {
+    const account = await this.storage.accounts.findByName(name.replace(/^@/, ''));
+    if (!account) throw notFound(`User not found: ${name}`);
+    return account;
+  }
+
+  /**
+   * First start: creates the `admin` account when there is no account yet. Returns its new
+   * token secret when one was generated (`givenToken` absent), so the operator can be shown it once.
+   */
+  async bootstrapAdmin(givenToken: string | undefined): Promise<{ created: boolean; secret?: string }> {
+    let admin = await this.storage.accounts.findByName('admin');
+    const created = !admin && (await this.storage.accounts.count()) === 0;
+    if (created) admin = await this.createAccount({ name: 'admin', kind: 'user', displayName: 'Administrator', isAdmin: true }, { principal: null, ip: null }, 'account.bootstrap');
+    if (!admin) return { created: false };
+    if (givenToken) {
+      await this.tokens.ensureGiven(admin, givenToken, 'admin', 'AGENTRY_ADMIN_TOKEN');
+      return { created };
+    }
+    if (!created) return { created };
+    const issued = await this.tokens.issue(admin, { name: 'bootstrap admin token', permission: 'admin' }, 'token.create', { principal: null, ip: null });
+    return { created, secret: issued.secret };
+  }
+
+  /** Admin only: a new user, with a first publish token for it. */
+  async createUser(ctx: RequestContext, input: NewUserInput): Promise<{ account: AccountRecord; token: CreatedToken }> {
+    this.policy.requireAdmin(ctx);
+    const name = assertAccountName(input.username, 'user');
+    const account = await this.createAccount(
+      { name, kind: 'user', displayName: input.displayName ?? null, email: input.email ?? null, isAdmin: input.admin ?? false },
+      ctx,
+      'user.create',
+    );
+    const token = await this.tokens.issue(account, { name: 'initial token', permission: input.admin ? 'admin' : 'publish' }, 'token.create', ctx);
+    return { account, token };
+  }
+
+  /** Admin only: a new organisation, optionally with a first owner. */
+  async createOrg(ctx: RequestContext, input: NewOrgInput): Promise<{ account: AccountRecord; members: Member[] }> {
+    this.policy.requireAdmin(ctx);
+    const name = assertAccountName(input.name, 'org');
+    const owner = input.owner ? await this.find(input.owner) : null;
+    if (owner && owner.kind !== 'user') throw badRequest(`@${owner.name} is an organisation; an org owner must be a user`);
+    const org = await this.storage.transaction(async (tx) => {
+      const at = isoNow(this.clock);
+      const account = await this.insertAccountIn(tx, { name, kind: 'org', displayName: input.displayName ?? null }, at);
+      if (owner) await tx.accounts.upsertMembership(account.id, owner.id, 'owner', at);
+      await this.audit.record(tx.audit, ctx, 'org.create', `@${name}`, { owner: owner?.name ?? null });
+      return account;
+    });
+    return { account: org, members: await this.members(org.name) };
+  }
+
+  async members(orgName: string): Promise<Member[]> {
+    const org = await this.findOrg(orgName);
+    return this.storage.accounts.listMembers(org.id);
+  }
+
+  async setMember(ctx: RequestContext, orgName: string, username: string, role: OrgRole): Promise<Member[]> {
+    const org = await this.findOrg(orgName);
+    await this.policy.requireOrgOwner(ctx, org);
+    const user = await this.find(username);
+    if (user.kind !== 'user') throw badRequest(`@${user.name} is an organisation, not a user`);
+    await this.storage.transaction(async (tx) => {
+      await tx.accounts.upsertMembership(org.id, user.id, role, isoNow(this.clock));
+      await this.audit.record(tx.audit, ctx, 'org.member.set', `@${org.name}`, { user: user.name, role });
+    });
+    return this.members(org.name);
+  }
+
+  async removeMember(ctx: RequestContext, orgName: string, username: string): Promise<Member[]> {
+    const org = await this.findOrg(orgName);
+    await this.policy.requireOrgOwner(ctx, org);
+    const user = await this.find(username);
+    await this.storage.transaction(async (tx) => {
+      const members = await tx.accounts.listMembers(org.id);
+      const owners = members.filter((m) => m.role === 'owner');
+      if (owners.length === 1 && owners[0].account.id === user.id) {
+        throw conflict(`@${user.name} is the last owner of @${org.name}; add another owner first`);
+      }
+      if (!(await tx.accounts.deleteMembership(org.id, user.id))) throw notFound(`@${user.name} is not a member of @${org.name}`);
+      await this.audit.record(tx.audit, ctx, 'org.member.remove', `@${org.name}`, { user: user.name });
+    });
+    return this.members(org.name);
+  }
+
+  /** A public profile: the account, its published packages and their downloads. */
+  async profile(name: string): Promise<{ account: AccountRecord; packageCount: number; totalDownloads: number }> {
+    const account = await this.find(name);
+    const stats = await this.storage.packages.ownerStats(account.id);
+    return { account, packageCount: stats.packages, totalDownloads: stats.downloads };
+  }
+
+  async orgsOf(account: AccountRecord): Promise<Member[]> {
+    return this.storage.accounts.listOrgsOf(account.id);
+  }
+
+  async findOrg(name: string): Promise<AccountRecord> {
+    const org = await this.storage.accounts.findByName(name.replace(/^@/, ''));
+    if (!org || org.kind !== 'org') throw notFound(`Organisation not found: ${name}`);
+    return org;
+  }
+
+  private async createAccount(input: Parameters<AccountService['insertAccountIn']>[1], ctx: RequestContext, action: string): Promise<AccountRecord> {
+    return this.storage.transaction(async (tx) => {
+      const account = await this.insertAccountIn(tx, input, isoNow(this.clock));
+      await this.audit.record(tx.audit, ctx, action, `@${account.name}`, { kind: account.kind, admin: account.isAdmin });
+      return account;
+    });
+  }
+
+  private async insertAccountIn(
+    tx: Pick<Storage, 'accounts' | 'scopes'>,
+    input: { name: string; kind: 'user' | 'org'; displayName?: string | null; email?: string | null; isAdmin?: boolean },
+    at: string,
+  ): Promise<AccountRecord> {
+    if (await tx.accounts.findByName(input.name)) throw conflict(`The name '${input.name}' is already taken`);
+    if (await tx.scopes.find(input.name)) throw conflict(`The scope @${input.name} is already owned by another account`);
+    const account = await tx.accounts.insert(input, at);
+    await tx.scopes.insert(account.name, account.id, at);
+    return account;
+  }
+}

@@ -1,0 +1,76 @@
+import { forbidden, unauthorized } from '../errors.js';
+import type { AccountRecord, StorageRepos, TokenPermission } from '../storage.js';
+import { permits, type Principal, type RequestContext } from './principal.js';
+
+/**
+ * The one place that decides who may do what. Scope ownership comes from the token's
+ * account (never from a manifest): a user owns the scope of its own name and any scope
+ * registered to it; members of an org may write to the org's scopes; an admin may write anywhere.
+ */
+export class AccessPolicy {
+  constructor(private readonly repos: StorageRepos) {}
+
+  requirePrincipal(ctx: RequestContext): Principal {
+    if (!ctx.principal) {
+      throw unauthorized("Authentication required: send a token as 'Authorization: Bearer <token>' or 'x-api-key: <token>'");
+    }
+    return ctx.principal;
+  }
+
+  requirePermission(ctx: RequestContext, needs: TokenPermission): Principal {
+    const p = this.requirePrincipal(ctx);
+    if (!permits(p.token.permission, needs)) {
+      throw forbidden(`This token has '${p.token.permission}' permission; this action needs '${needs}'`);
+    }
+    if (needs === 'admin' && !p.account.isAdmin) throw forbidden('Only an administrator can do this');
+    return p;
+  }
+
+  requireAdmin(ctx: RequestContext): Principal {
+    return this.requirePermission(ctx, 'admin');
+  }
+
+  /** The scopes an account may write to (its own, those registered to it, its orgs'). */
+  async writableScopes(account: AccountRecord): Promise<string[]> {
+    const own = await this.repos.scopes.listByOwner(account.id);
+    const orgs = await this.repos.accounts.listOrgsOf(account.id);
+    const fromOrgs = await Promise.all(orgs.map((o) => this.repos.scopes.listByOwner(o.account.id)));
+    const names = [...own, ...fromOrgs.flat()].map((s) => s.name);
+    return [...new Set(names)].sort();
+  }
+
+  /** Throws unless the caller may publish, tag, deprecate or unpublish in `scope`. */
+  async requireScopeWrite(ctx: RequestContext, scope: string): Promise<Principal> {
+    const p = this.requirePermission(ctx, 'publish');
+    const wanted = scope.toLowerCase();
+    if (p.token.scopes && !p.token.scopes.includes(wanted)) {
+      throw forbidden(`This token is restricted to ${p.token.scopes.map((s) => '@' + s).join(', ')} and cannot write to @${scope}`);
+    }
+    if (p.account.isAdmin) return p;
+    if (await this.ownsScope(p.account, wanted)) return p;
+    const mine = await this.writableScopes(p.account);
+    throw forbidden(
+      mine.length === 1
+        ? `You can only publish under @${mine[0]} scope`
+        : `You can only publish under your scopes (${mine.map((s) => '@' + s).join(', ')}); @${scope} is not one of them`,
+    );
+  }
+
+  private async ownsScope(account: AccountRecord, scope: string): Promise<boolean> {
+    const record = await this.repos.scopes.find(scope);
+    if (!record) return false;
+    if (record.ownerAccountId === account.id) return true;
+    const owner = await this.repos.accounts.findById(record.ownerAccountId);
+    if (!owner || owner.kind !== 'org') return false;
+    return (await this.repos.accounts.membership(owner.id, account.id)) !== undefined;
+  }
+
+  /** Org management: an admin, or an owner of the org. */
+  async requireOrgOwner(ctx: RequestContext, org: AccountRecord): Promise<Principal> {
+    const p = this.requirePermission(ctx, 'publish');
+    if (p.account.isAdmin && permits(p.token.permission, 'admin')) return p;
+    const m = await this.repos.accounts.membership(org.id, p.account.id);
+    if (m?.role !== 'owner') throw forbidden(`Only an owner of @${org.name} or an administrator can manage its members`);
+    return p;
+  }
+}

@@ -1,0 +1,60 @@
+import type { AccessPolicy } from '../auth/access-policy.js';
+import type { RequestContext } from '../auth/principal.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { badRequest } from '../errors.js';
+import type { BlobStore, Storage } from '../storage.js';
+import type { Clock } from '../time.js';
+
+export interface GcOptions {
+  dryRun: boolean;
+  /** Blobs younger than this are kept: a publish writes its blob before it commits the version. */
+  graceSeconds: number;
+}
+
+export interface GcReport {
+  removed: string[];
+  freedBytes: number;
+  kept: number;
+  dryRun: boolean;
+}
+
+/** Removes blobs no version (or other record) points at any more. */
+export class GarbageCollector {
+  constructor(
+    private readonly storage: Storage,
+    private readonly blobs: BlobStore,
+    private readonly policy: AccessPolicy,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+  ) {}
+
+  async collect(ctx: RequestContext, opts: GcOptions): Promise<GcReport> {
+    this.policy.requireAdmin(ctx);
+    if (!(opts.graceSeconds >= 0)) throw badRequest('grace_seconds must be zero or more');
+    const cutoff = this.clock.now().getTime() - opts.graceSeconds * 1000;
+    const referenced = await this.storage.blobRefs.referencedDigests();
+    const report: GcReport = { removed: [], freedBytes: 0, kept: 0, dryRun: opts.dryRun };
+    for await (const blob of this.blobs.list()) {
+      if (referenced.has(blob.digest) || blob.modifiedAt.getTime() > cutoff) {
+        report.kept += 1;
+        continue;
+      }
+      // Re-check just before deleting: a publish may have committed a reference meanwhile.
+      if (!opts.dryRun) {
+        const now = await this.storage.blobRefs.referencedDigests();
+        if (now.has(blob.digest)) {
+          report.kept += 1;
+          continue;
+        }
+        await this.blobs.delete(blob.digest);
+      }
+      report.removed.push(blob.digest);
+      report.freedBytes += blob.size;
+    }
+    await this.audit.record(this.storage.audit, ctx, opts.dryRun ? 'blobs.gc.dry-run' : 'blobs.gc', 'blobs', {
+      removed: report.removed.length,
+      freed_bytes: report.freedBytes,
+    });
+    return report;
+  }
+}

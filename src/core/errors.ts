@@ -1,0 +1,60 @@
+/**
+ * Errors are values: a stable machine `code`, an HTTP-like `status`, a human `message`
+ * and optional `details` (one line per problem). Every door maps them to its own wire shape
+ * in one place; nothing else in the codebase builds error responses.
+ *
+ * @example
+ *   throw notFound('Agent not found');
+ */
+export type ErrorCode =
+  | 'bad_request'
+  | 'validation_failed'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'not_implemented'
+  | 'internal';
+
+const STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  not_implemented: 501,
+  internal: 500,
+};
+
+export class AgentryError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: string[];
+
+  constructor(code: ErrorCode, message: string, details: string[] = []) {
+    super(message);
+    this.name = 'AgentryError';
+    this.code = code;
+    this.status = STATUS[code];
+    this.details = details;
+  }
+}
+
+export const isAgentryError = (e: unknown): e is AgentryError => e instanceof AgentryError;
+
+export const badRequest = (message: string, details: string[] = []) => new AgentryError('bad_request', message, details);
+export const validationFailed = (details: string[], message = 'Validation failed') =>
+  new AgentryError('validation_failed', message, details);
+export const unauthorized = (message = 'Authentication required') => new AgentryError('unauthorized', message);
+export const forbidden = (message: string) => new AgentryError('forbidden', message);
+export const notFound = (message: string) => new AgentryError('not_found', message);
+export const conflict = (message: string) => new AgentryError('conflict', message);
+export const payloadTooLarge = (message: string) => new AgentryError('payload_too_large', message);
+export const notImplemented = (message: string) => new AgentryError('not_implemented', message);

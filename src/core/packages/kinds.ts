@@ -1,0 +1,13 @@
+import type { PackageKind } from '../storage.js';
+
+export const PACKAGE_KINDS: readonly PackageKind[] = ['agent', 'skill', 'mcp-server', 'recipe'];
+
+/** The manifest file at the root of a package tarball, per kind. */
+export const MANIFEST_FILE: Record<PackageKind, string> = {
+  agent: 'agent.yaml',
+  skill: 'SKILL.md',
+  'mcp-server': 'server.json',
+  recipe: 'recipe.yaml',
+};
+
+export const isPackageKind = (s: string): s is PackageKind => (PACKAGE_KINDS as readonly string[]).includes(s);

@@ -1,0 +1,392 @@
+import type { AccessPolicy } from '../auth/access-policy.js';
+import type { RequestContext } from '../auth/principal.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { badRequest, conflict, notFound, validationFailed } from '../errors.js';
+import type {
+  AccountRecord,
+  BlobStore,
+  PackageKind,
+  PackageQuery,
+  PackageRecord,
+  Page,
+  Storage,
+  StorageRepos,
+  VersionRecord,
+} from '../storage.js';
+import { isoNow, utcDay, type Clock } from '../time.js';
+import { MANIFEST_FILE, PACKAGE_KINDS } from './kinds.js';
+import { distTagProblem, highestVersion, sortVersionsDesc } from './latest.js';
+import { isPlainObject, isStrictSemver } from './manifest/fields.js';
+import { parseManifest, type PackageManifest } from './manifest/index.js';
+import { fullName, parsePackageId } from './names.js';
+import { inspectTarball, type TarballLimits } from './tarball.js';
+
+export interface PublishInput {
+  /** Set by kind-specific doors; absent means "whatever manifest the tarball holds". */
+  kind?: PackageKind;
+  scope: string;
+  name: string;
+  tarball: Buffer;
+  /** The manifest as the client declared it beside the tarball (agentx's `agent_yaml`); cross-checked. */
+  declaredManifest?: unknown;
+  /** The readme as the client declared it; cross-checked against README.md in the tarball. */
+  readme?: string;
+  /** The version, for kinds whose manifest may not carry one (skills). */
+  version?: string;
+  /** A dist-tag to point at the new version; `latest` pins it. */
+  tag?: string;
+}
+
+export interface PackageView {
+  pkg: PackageRecord;
+  latest: VersionRecord | undefined;
+  distTags: Record<string, string>;
+  owner: AccountRecord | undefined;
+}
+
+export interface PublishResult {
+  pkg: PackageRecord;
+  version: VersionRecord;
+}
+
+export interface DownloadTarget {
+  pkg: PackageRecord;
+  version: VersionRecord;
+}
+
+const README_NAMES = ['README.md', 'readme.md', 'Readme.md', 'README.MD', 'README'];
+const WANTED_FILES = new Set<string>([...Object.values(MANIFEST_FILE), ...README_NAMES]);
+
+/** Packages of every kind: publish, read, tag, deprecate, unpublish, download, query. */
+export class PackageService {
+  constructor(
+    private readonly storage: Storage,
+    private readonly blobs: BlobStore,
+    private readonly policy: AccessPolicy,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    private readonly limits: TarballLimits,
+  ) {}
+
+  async publish(ctx: RequestContext, input: PublishInput): Promise<PublishResult> {
+    const id = parsePackageId(input.scope, input.name);
+    await this.policy.requireScopeWrite(ctx, id.scope);
+    const contents = await inspectTarball(input.tarball, WANTED_FILES, this.limits);
+    const manifest = this.readManifest(input, contents.texts);
+    const version = manifest.version ?? input.version ?? null;
+    const problems = this.crossCheck(id, manifest, version, input, contents.texts);
+    if (problems.length > 0) throw validationFailed(problems);
+    const readme = README_NAMES.map((n) => contents.texts.get(n)).find((t) => t !== undefined) ?? input.readme ?? manifest.readme;
+    const tag = input.tag?.trim() || undefined;
+    if (tag) {
+      const p = distTagProblem(tag);
+      if (p) throw badRequest('Invalid dist-tag', [p]);
+    }
+
+    const blob = await this.blobs.put(input.tarball);
+    const principal = ctx.principal!;
+    const published = await this.storage.transaction(async (tx) => {
+      const now = isoNow(this.clock);
+      let pkg = await tx.packages.lockByKey(id.key);
+      if (!pkg) {
+        const scope = await tx.scopes.find(id.scope);
+        if (!scope) throw notFound(`Scope @${id.scope} does not exist; create the user or organisation first`);
+        pkg = await tx.packages.insert({
+          kind: manifest.kind,
+          scope: scope.name,
+          name: id.name,
+          key: id.key,
+          description: manifest.description,
+          readme: readme ?? null,
+          category: manifest.category,
+          tags: manifest.tags,
+          license: manifest.license,
+          repository: manifest.repository,
+          homepage: manifest.homepage,
+          latestVersion: null,
+          latestPinned: false,
+          ownerAccountId: scope.ownerAccountId,
+          createdAt: now,
+          updatedAt: now,
+        });
+      } else if (pkg.kind !== manifest.kind) {
+        throw conflict(`${fullName(pkg.scope, pkg.name)} is a package of kind '${pkg.kind}', not '${manifest.kind}'`);
+      }
+      const existing = await tx.packages.findVersion(pkg.id, version!);
+      if (existing?.unpublishedAt) {
+        throw conflict(`Version ${version} of ${fullName(pkg.scope, pkg.name)} was unpublished and can never be reused. Bump the version number.`);
+      }
+      if (existing) throw conflict(`Version ${version} already exists. Bump the version number.`);
+      const record = await tx.packages.insertVersion({
+        packageId: pkg.id,
+        version: version!,
+        manifest: manifest.raw,
+        readme: readme ?? null,
+        digest: blob.digest,
+        size: blob.size,
+        fileCount: contents.fileCount,
+        unpackedSize: contents.unpackedSize,
+        publishedBy: principal.account.id,
+        publishedAt: now,
+      });
+      if (tag && tag !== 'latest') await tx.packages.setDistTag(pkg.id, tag, record.version);
+      const pinned = tag === 'latest' ? record.version : undefined;
+      const latest = await this.refreshLatest(tx, pkg, pinned);
+      if (latest === record.version) {
+        await tx.packages.update(pkg.id, {
+          description: manifest.description,
+          readme: readme ?? null,
+          category: manifest.category,
+          tags: manifest.tags,
+          license: manifest.license,
+          repository: manifest.repository,
+          homepage: manifest.homepage,
+        });
+      }
+      await tx.packages.update(pkg.id, { updatedAt: now });
+      await this.audit.record(tx.audit, ctx, 'package.publish', `${fullName(pkg.scope, pkg.name)}@${record.version}`, {
+        kind: manifest.kind,
+        digest: blob.digest,
+        size: blob.size,
+      });
+      return { pkgId: pkg.id, record };
+    });
+    const pkg = (await this.storage.packages.findById(published.pkgId))!;
+    return { pkg, version: published.record };
+  }
+
+  async get(scope: string, name: string, kind?: PackageKind): Promise<PackageView> {
+    const pkg = await this.find(scope, name, kind);
+    const [latest, distTags, owner] = await Promise.all([
+      pkg.latestVersion ? this.storage.packages.findVersion(pkg.id, pkg.latestVersion) : Promise.resolve(undefined),
+      this.distTagsOf(pkg),
+      this.storage.accounts.findById(pkg.ownerAccountId),
+    ]);
+    return { pkg, latest, distTags, owner };
+  }
+
+  async versions(scope: string, name: string, kind?: PackageKind): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {
+    const pkg = await this.find(scope, name, kind);
+    const versions = await this.storage.packages.listVersions(pkg.id, false);
+    const order = new Map(sortVersionsDesc(versions.map((v) => v.version)).map((v, i) => [v, i]));
+    versions.sort((a, b) => order.get(a.version)! - order.get(b.version)!);
+    return { pkg, versions };
+  }
+
+  /** Resolves a version or dist-tag and counts one download of it. */
+  async download(scope: string, name: string, versionOrTag: string, kind?: PackageKind): Promise<DownloadTarget> {
+    const pkg = await this.find(scope, name, kind);
+    const version = await this.resolve(pkg, versionOrTag);
+    await this.storage.transaction((tx) => tx.packages.recordDownload(pkg.id, version.id, utcDay(this.clock.now())));
+    return { pkg, version };
+  }
+
+  async query(q: PackageQuery): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }> {
+    const page = await this.storage.packages.query(q);
+    return { ...page, owners: await this.ownersOf(page.rows) };
+  }
+
+  async ownersOf(rows: PackageRecord[]): Promise<Map<number, AccountRecord>> {
+    const ids = [...new Set(rows.map((r) => r.ownerAccountId))];
+    const accounts = await Promise.all(ids.map((id) => this.storage.accounts.findById(id)));
+    return new Map(accounts.filter((a): a is AccountRecord => a !== undefined).map((a) => [a.id, a]));
+  }
+
+  async deprecate(ctx: RequestContext, scope: string, name: string, version: string, message: string, kind?: PackageKind): Promise<VersionRecord> {
+    const pkg = await this.find(scope, name, kind);
+    await this.policy.requireScopeWrite(ctx, pkg.scope);
+    const v = await this.resolve(pkg, version);
+    const text = message.trim();
+    if (text.length > 1000) throw badRequest('A deprecation message is at most 1000 characters');
+    await this.storage.transaction(async (tx) => {
+      await tx.packages.setDeprecated(v.id, text.length > 0 ? text : null);
+      await this.audit.record(tx.audit, ctx, text ? 'package.deprecate' : 'package.undeprecate', `${fullName(pkg.scope, pkg.name)}@${v.version}`, {
+        message: text || null,
+      });
+    });
+    return { ...v, deprecated: text.length > 0 ? text : null };
+  }
+
+  async unpublish(ctx: RequestContext, scope: string, name: string, version: string, kind?: PackageKind): Promise<VersionRecord> {
+    const found = await this.find(scope, name, kind);
+    await this.policy.requireScopeWrite(ctx, found.scope);
+    if (!isStrictSemver(version)) throw badRequest(`'${version}' is not a version; unpublish takes an exact version`);
+    return this.storage.transaction(async (tx) => {
+      const pkg = (await tx.packages.lockByKey(found.key))!;
+      const v = await tx.packages.findVersion(pkg.id, version);
+      if (!v || v.unpublishedAt) throw notFound('Version not found');
+      await tx.packages.markUnpublished(v.id, isoNow(this.clock));
+      const tags = await tx.packages.distTags(pkg.id);
+      for (const [tag, target] of Object.entries(tags)) if (target === version) await tx.packages.deleteDistTag(pkg.id, tag);
+      const pinnedGone = pkg.latestPinned && pkg.latestVersion === version;
+      await this.refreshLatest(tx, pinnedGone ? { ...pkg, latestPinned: false } : pkg);
+      await this.audit.record(tx.audit, ctx, 'package.unpublish', `${fullName(pkg.scope, pkg.name)}@${version}`, { digest: v.digest });
+      return v;
+    });
+  }
+
+  async distTags(scope: string, name: string, kind?: PackageKind): Promise<Record<string, string>> {
+    return this.distTagsOf(await this.find(scope, name, kind));
+  }
+
+  async setDistTag(ctx: RequestContext, scope: string, name: string, tag: string, version: string, kind?: PackageKind): Promise<Record<string, string>> {
+    const found = await this.find(scope, name, kind);
+    await this.policy.requireScopeWrite(ctx, found.scope);
+    const problem = distTagProblem(tag);
+    if (problem) throw badRequest('Invalid dist-tag', [problem]);
+    await this.storage.transaction(async (tx) => {
+      const pkg = (await tx.packages.lockByKey(found.key))!;
+      const v = await tx.packages.findVersion(pkg.id, version);
+      if (!v || v.unpublishedAt) throw notFound(`Version not found: ${version}`);
+      if (tag === 'latest') await this.refreshLatest(tx, pkg, version);
+      else await tx.packages.setDistTag(pkg.id, tag, version);
+      await this.audit.record(tx.audit, ctx, 'package.dist-tag.set', fullName(pkg.scope, pkg.name), { tag, version });
+    });
+    return this.distTags(found.scope, found.name);
+  }
+
+  async removeDistTag(ctx: RequestContext, scope: string, name: string, tag: string, kind?: PackageKind): Promise<Record<string, string>> {
+    const found = await this.find(scope, name, kind);
+    await this.policy.requireScopeWrite(ctx, found.scope);
+    await this.storage.transaction(async (tx) => {
+      const pkg = (await tx.packages.lockByKey(found.key))!;
+      if (tag === 'latest') {
+        if (!pkg.latestPinned) throw badRequest("'latest' already follows the highest version and cannot be removed");
+        await this.refreshLatest(tx, { ...pkg, latestPinned: false });
+      } else if (!(await tx.packages.deleteDistTag(pkg.id, tag))) {
+        throw notFound(`Dist-tag not found: ${tag}`);
+      }
+      await this.audit.record(tx.audit, ctx, 'package.dist-tag.remove', fullName(pkg.scope, pkg.name), { tag });
+    });
+    return this.distTags(found.scope, found.name);
+  }
+
+  async find(scope: string, name: string, kind?: PackageKind): Promise<PackageRecord> {
+    const id = parsePackageId(scope, name);
+    const pkg = await this.storage.packages.findByKey(id.key);
+    if (!pkg || (kind && pkg.kind !== kind)) throw notFound(`${kindLabel(kind)} not found`);
+    return pkg;
+  }
+
+  async resolve(pkg: PackageRecord, versionOrTag: string): Promise<VersionRecord> {
+    const tags = await this.distTagsOf(pkg);
+    const wanted = tags[versionOrTag] ?? versionOrTag;
+    const v = isStrictSemver(wanted) ? await this.storage.packages.findVersion(pkg.id, wanted) : undefined;
+    if (!v || v.unpublishedAt) throw notFound('Version not found');
+    return v;
+  }
+
+  private async distTagsOf(pkg: PackageRecord): Promise<Record<string, string>> {
+    const tags = await this.storage.packages.distTags(pkg.id);
+    return pkg.latestVersion ? { latest: pkg.latestVersion, ...tags } : tags;
+  }
+
+  /**
+   * Recomputes `latest`: the pinned version when one is given or still pinned and present,
+   * else the highest version. Returns the new latest.
+   */
+  private async refreshLatest(tx: StorageRepos, pkg: PackageRecord, pin?: string): Promise<string | null> {
+    const live = (await tx.packages.listVersions(pkg.id, false)).map((v) => v.version);
+    let latest: string | null;
+    let pinned: boolean;
+    if (pin) {
+      latest = pin;
+      pinned = true;
+    } else if (pkg.latestPinned && pkg.latestVersion && live.includes(pkg.latestVersion)) {
+      latest = pkg.latestVersion;
+      pinned = true;
+    } else {
+      latest = highestVersion(live);
+      pinned = false;
+    }
+    if (latest !== pkg.latestVersion || pinned !== pkg.latestPinned) {
+      await tx.packages.update(pkg.id, { latestVersion: latest, latestPinned: pinned });
+      if (latest && latest !== pkg.latestVersion) {
+        const v = await tx.packages.findVersion(pkg.id, latest);
+        if (v) await this.applyVersionMetadata(tx, pkg.id, pkg.kind, v);
+      }
+    }
+    return latest;
+  }
+
+  /** The package's searchable metadata follows its latest version. */
+  private async applyVersionMetadata(tx: StorageRepos, packageId: number, kind: PackageKind, v: VersionRecord): Promise<void> {
+    const parsed = parseManifestObject(kind, v.manifest);
+    if (!parsed) return;
+    await tx.packages.update(packageId, {
+      description: parsed.description,
+      category: parsed.category,
+      tags: parsed.tags,
+      license: parsed.license,
+      repository: parsed.repository,
+      homepage: parsed.homepage,
+      readme: v.readme,
+    });
+  }
+
+  private readManifest(input: PublishInput, texts: Map<string, string>): PackageManifest {
+    const kinds = input.kind ? [input.kind] : PACKAGE_KINDS.filter((k) => texts.has(MANIFEST_FILE[k]));
+    if (kinds.length === 0 || !texts.has(MANIFEST_FILE[kinds[0]])) {
+      const expected = input.kind ? MANIFEST_FILE[input.kind] : PACKAGE_KINDS.map((k) => MANIFEST_FILE[k]).join(', ');
+      throw validationFailed([`tarball: no manifest at the root of the archive (expected ${expected})`]);
+    }
+    if (kinds.length > 1) {
+      throw validationFailed([`tarball: more than one manifest at the root (${kinds.map((k) => MANIFEST_FILE[k]).join(', ')}); keep exactly one`]);
+    }
+    const result = parseManifest(kinds[0], texts.get(MANIFEST_FILE[kinds[0]])!);
+    if (!result.manifest) throw validationFailed(result.problems);
+    return result.manifest;
+  }
+
+  private crossCheck(
+    id: { scope: string; name: string },
+    manifest: PackageManifest,
+    version: string | null,
+    input: PublishInput,
+    texts: Map<string, string>,
+  ): string[] {
+    const problems: string[] = [];
+    const file = manifest.file;
+    if (manifest.name.toLowerCase() !== id.name.toLowerCase()) {
+      problems.push(`${file}: name '${manifest.name}' does not match the package being published ('${id.name}')`);
+    }
+    if (manifest.scope !== null && manifest.scope.toLowerCase() !== id.scope.toLowerCase()) {
+      const field = manifest.kind === 'agent' ? 'author' : 'name';
+      problems.push(`${file}: ${field} declares scope '@${manifest.scope}' but the package is published to '@${id.scope}'`);
+    }
+    if (version === null) {
+      problems.push(`${file}: no version; set metadata.version in the front matter or send a 'version' field`);
+    } else if (!isStrictSemver(version)) {
+      problems.push(`version '${version}' is not valid semver`);
+    } else if (manifest.version !== null && input.version !== undefined && input.version !== manifest.version) {
+      problems.push(`version: '${input.version}' was sent but ${file} says '${manifest.version}'`);
+    }
+    if (input.declaredManifest !== undefined) {
+      if (!isPlainObject(input.declaredManifest)) {
+        problems.push('declared manifest: must be a JSON object');
+      } else {
+        for (const key of new Set([...Object.keys(input.declaredManifest), ...Object.keys(manifest.raw)])) {
+          if (JSON.stringify(input.declaredManifest[key]) !== JSON.stringify(manifest.raw[key])) {
+            problems.push(`declared manifest: field '${key}' differs from ${file} in the tarball`);
+          }
+        }
+      }
+    }
+    const tarReadme = README_NAMES.map((n) => texts.get(n)).find((t) => t !== undefined);
+    if (input.readme !== undefined && tarReadme !== undefined && normalizeText(input.readme) !== normalizeText(tarReadme)) {
+      problems.push('readme: differs from README.md in the tarball');
+    }
+    return problems;
+  }
+}
+
+const normalizeText = (s: string): string => s.replace(/\r\n/g, '\n').trim();
+
+const kindLabel = (kind?: PackageKind): string =>
+  kind === 'agent' ? 'Agent' : kind === 'skill' ? 'Skill' : kind === 'mcp-server' ? 'MCP server' : kind === 'recipe' ? 'Recipe' : 'Package';
+
+/** Re-reads a stored manifest object through the kind's validator (it was valid when published). */
+const parseManifestObject = (kind: PackageKind, raw: Record<string, unknown>): PackageManifest | undefined => {
+  const json = JSON.stringify(raw);
+  return parseManifest(kind, kind === 'skill' ? `---\n${json}\n---\n` : json).manifest;
+};

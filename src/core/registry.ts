@@ -1,0 +1,54 @@
+import { AccountService } from './accounts/account-service.js';
+import { AuditLog } from './audit/audit-log.js';
+import { AccessPolicy } from './auth/access-policy.js';
+import type { RequestContext } from './auth/principal.js';
+import { GarbageCollector } from './blobs/garbage-collector.js';
+import { PackageService } from './packages/package-service.js';
+import type { TarballLimits } from './packages/tarball.js';
+import type { AuditQuery, BlobStore, Storage } from './storage.js';
+import { systemClock, type Clock } from './time.js';
+import { TokenService } from './tokens/token-service.js';
+
+export interface RegistryOptions {
+  storage: Storage;
+  blobs: BlobStore;
+  limits: TarballLimits;
+  clock?: Clock;
+}
+
+/**
+ * The core, assembled: every door holds one `Registry` and calls its services.
+ *
+ * @example
+ *   const registry = new Registry({ storage, blobs, limits });
+ *   const ctx = { principal: await registry.tokens.authenticate(secret), ip };
+ *   await registry.packages.publish(ctx, { scope: 'alice', name: 'helper', tarball });
+ */
+export class Registry {
+  readonly storage: Storage;
+  readonly blobs: BlobStore;
+  readonly policy: AccessPolicy;
+  readonly auditLog: AuditLog;
+  readonly tokens: TokenService;
+  readonly accounts: AccountService;
+  readonly packages: PackageService;
+  readonly gc: GarbageCollector;
+
+  constructor(opts: RegistryOptions) {
+    const clock = opts.clock ?? systemClock;
+    this.storage = opts.storage;
+    this.blobs = opts.blobs;
+    this.policy = new AccessPolicy(opts.storage);
+    this.auditLog = new AuditLog(clock);
+    this.tokens = new TokenService(opts.storage, this.policy, this.auditLog, clock);
+    this.accounts = new AccountService(opts.storage, this.policy, this.tokens, this.auditLog, clock);
+    this.packages = new PackageService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, opts.limits);
+    this.gc = new GarbageCollector(opts.storage, opts.blobs, this.policy, this.auditLog, clock);
+  }
+
+  /** Admin only: the audit log, newest first. */
+  audit(ctx: RequestContext, q: AuditQuery) {
+    this.policy.requireAdmin(ctx);
+    return this.auditLog.list(this.storage.audit, q);
+  }
+}

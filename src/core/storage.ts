@@ -1,0 +1,259 @@
+/**
+ * The storage ports of the core. The core talks only to these interfaces; the embedded
+ * (SQLite) and scale-out (PostgreSQL) implementations live in `src/storage/` and are chosen
+ * by the composition root. Records are plain data: no behaviour, no HTTP.
+ */
+import type { Readable } from 'node:stream';
+
+export type AccountKind = 'user' | 'org';
+export type OrgRole = 'owner' | 'member';
+export type TokenPermission = 'read' | 'publish' | 'admin';
+export type PackageKind = 'agent' | 'skill' | 'mcp-server' | 'recipe';
+
+export interface AccountRecord {
+  id: number;
+  name: string;
+  kind: AccountKind;
+  displayName: string | null;
+  email: string | null;
+  avatarUrl: string | null;
+  bio: string | null;
+  website: string | null;
+  isAdmin: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewAccount {
+  name: string;
+  kind: AccountKind;
+  displayName?: string | null;
+  email?: string | null;
+  isAdmin?: boolean;
+}
+
+export interface MembershipRecord {
+  orgId: number;
+  userId: number;
+  role: OrgRole;
+  createdAt: string;
+}
+
+export interface ScopeRecord {
+  name: string;
+  ownerAccountId: number;
+  createdAt: string;
+}
+
+export interface TokenRecord {
+  id: number;
+  accountId: number;
+  name: string;
+  hash: string;
+  prefix: string;
+  permission: TokenPermission;
+  scopes: string[] | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+  createdAt: string;
+}
+
+export type NewToken = Omit<TokenRecord, 'id' | 'revokedAt' | 'lastUsedAt'>;
+
+export interface PackageRecord {
+  id: number;
+  kind: PackageKind;
+  scope: string;
+  name: string;
+  /** lower-case `scope/name`: the case-insensitive identity of the package. */
+  key: string;
+  description: string | null;
+  readme: string | null;
+  category: string | null;
+  tags: string[];
+  license: string | null;
+  repository: string | null;
+  homepage: string | null;
+  latestVersion: string | null;
+  /** true when `latest` was set by hand and no longer follows the highest release. */
+  latestPinned: boolean;
+  downloadCount: number;
+  starCount: number;
+  isVerified: boolean;
+  isFeatured: boolean;
+  ownerAccountId: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type NewPackage = Omit<PackageRecord, 'id' | 'downloadCount' | 'starCount' | 'isVerified' | 'isFeatured'>;
+export type PackagePatch = Partial<
+  Pick<
+    PackageRecord,
+    'description' | 'readme' | 'category' | 'tags' | 'license' | 'repository' | 'homepage' | 'latestVersion' | 'latestPinned' | 'updatedAt'
+  >
+>;
+
+export interface VersionRecord {
+  id: number;
+  packageId: number;
+  version: string;
+  manifest: Record<string, unknown>;
+  readme: string | null;
+  /** `sha256:<hex>` of the tarball in the blob store. */
+  digest: string;
+  size: number;
+  fileCount: number;
+  unpackedSize: number;
+  deprecated: string | null;
+  downloadCount: number;
+  publishedBy: number | null;
+  publishedAt: string;
+  unpublishedAt: string | null;
+}
+
+export type NewVersion = Omit<VersionRecord, 'id' | 'deprecated' | 'downloadCount' | 'unpublishedAt'>;
+
+export type PackageSort = 'relevance' | 'downloads' | 'stars' | 'newest' | 'name';
+
+export interface PackageQuery {
+  text?: string;
+  kind?: PackageKind;
+  scope?: string;
+  category?: string;
+  tag?: string;
+  ownerAccountId?: number;
+  sort: PackageSort;
+  offset: number;
+  limit: number;
+}
+
+export interface AuditRecord {
+  id: number;
+  at: string;
+  actor: string | null;
+  tokenId: number | null;
+  action: string;
+  target: string;
+  ip: string | null;
+  details: Record<string, unknown>;
+}
+
+export type NewAuditRecord = Omit<AuditRecord, 'id'>;
+
+export interface AuditQuery {
+  actor?: string;
+  action?: string;
+  target?: string;
+  offset: number;
+  limit: number;
+}
+
+export interface Page<T> {
+  rows: T[];
+  total: number;
+}
+
+export interface AccountRepo {
+  findById(id: number): Promise<AccountRecord | undefined>;
+  /** Case-insensitive. */
+  findByName(name: string): Promise<AccountRecord | undefined>;
+  insert(account: NewAccount, at: string): Promise<AccountRecord>;
+  count(): Promise<number>;
+  membership(orgId: number, userId: number): Promise<MembershipRecord | undefined>;
+  upsertMembership(orgId: number, userId: number, role: OrgRole, at: string): Promise<void>;
+  deleteMembership(orgId: number, userId: number): Promise<boolean>;
+  listMembers(orgId: number): Promise<Array<{ account: AccountRecord; role: OrgRole }>>;
+  listOrgsOf(userId: number): Promise<Array<{ account: AccountRecord; role: OrgRole }>>;
+}
+
+export interface ScopeRepo {
+  /** Case-insensitive. */
+  find(name: string): Promise<ScopeRecord | undefined>;
+  insert(name: string, ownerAccountId: number, at: string): Promise<ScopeRecord>;
+  listByOwner(ownerAccountId: number): Promise<ScopeRecord[]>;
+}
+
+export interface TokenRepo {
+  insert(token: NewToken): Promise<TokenRecord>;
+  findByHash(hash: string): Promise<TokenRecord | undefined>;
+  findById(id: number): Promise<TokenRecord | undefined>;
+  listByAccount(accountId: number): Promise<TokenRecord[]>;
+  revoke(id: number, at: string): Promise<void>;
+  touch(id: number, at: string): Promise<void>;
+}
+
+export interface PackageRepo {
+  findByKey(key: string): Promise<PackageRecord | undefined>;
+  findById(id: number): Promise<PackageRecord | undefined>;
+  /** Locks the package row for the rest of the transaction where the store supports it. */
+  lockByKey(key: string): Promise<PackageRecord | undefined>;
+  insert(pkg: NewPackage): Promise<PackageRecord>;
+  update(id: number, patch: PackagePatch): Promise<void>;
+  query(q: PackageQuery): Promise<Page<PackageRecord>>;
+  listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]>;
+  findVersion(packageId: number, version: string): Promise<VersionRecord | undefined>;
+  insertVersion(v: NewVersion): Promise<VersionRecord>;
+  setDeprecated(versionId: number, message: string | null): Promise<void>;
+  markUnpublished(versionId: number, at: string): Promise<void>;
+  distTags(packageId: number): Promise<Record<string, string>>;
+  setDistTag(packageId: number, tag: string, version: string): Promise<void>;
+  deleteDistTag(packageId: number, tag: string): Promise<boolean>;
+  recordDownload(packageId: number, versionId: number, day: string): Promise<void>;
+  /** Published packages of an owner and their downloads, summed. */
+  ownerStats(ownerAccountId: number): Promise<{ packages: number; downloads: number }>;
+}
+
+export interface AuditRepo {
+  append(entry: NewAuditRecord): Promise<void>;
+  list(q: AuditQuery): Promise<Page<AuditRecord>>;
+}
+
+/** Every digest the metadata store still points at, for blob garbage collection. */
+export interface BlobRefRepo {
+  referencedDigests(): Promise<Set<string>>;
+}
+
+export interface StorageRepos {
+  accounts: AccountRepo;
+  scopes: ScopeRepo;
+  tokens: TokenRepo;
+  packages: PackageRepo;
+  audit: AuditRepo;
+  blobRefs: BlobRefRepo;
+}
+
+export interface Storage extends StorageRepos {
+  /** Which implementation this is, for health output and logs. */
+  readonly kind: 'sqlite' | 'postgres';
+  /** Runs `fn` in one transaction: all its writes land, or none. */
+  transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BlobInfo {
+  digest: string;
+  size: number;
+  modifiedAt: Date;
+}
+
+export interface ByteRange {
+  start: number;
+  /** inclusive */
+  end: number;
+}
+
+/**
+ * Content-addressed bytes (`sha256:<hex>`). Writes are atomic: a blob is either fully
+ * there under its digest or not there at all.
+ */
+export interface BlobStore {
+  put(data: Buffer | Readable): Promise<{ digest: string; size: number; created: boolean }>;
+  stat(digest: string): Promise<BlobInfo | undefined>;
+  open(digest: string, range?: ByteRange): Promise<Readable>;
+  read(digest: string): Promise<Buffer>;
+  delete(digest: string): Promise<boolean>;
+  list(): AsyncIterable<BlobInfo>;
+}

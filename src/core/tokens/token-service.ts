@@ -1,0 +1,152 @@
+import type { AccessPolicy } from '../auth/access-policy.js';
+import { permits, type Principal, type RequestContext } from '../auth/principal.js';
+import { displayPrefix, generateTokenSecret, hashTokenSecret, looksLikeToken, sameHash } from '../auth/token-secret.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { badRequest, forbidden, notFound, unauthorized } from '../errors.js';
+import { bareScope, scopeProblem } from '../packages/names.js';
+import type { AccountRecord, Storage, TokenPermission, TokenRecord } from '../storage.js';
+import { isoNow, type Clock } from '../time.js';
+
+export interface CreateTokenInput {
+  name: string;
+  permission: TokenPermission;
+  scopes?: string[] | null;
+  expiresInDays?: number | null;
+}
+
+export interface CreatedToken {
+  secret: string;
+  record: TokenRecord;
+}
+
+/** Only touch `last_used_at` when it is older than this, so reads do not turn into writes. */
+const TOUCH_INTERVAL_MS = 60_000;
+const MAX_TOKEN_DAYS = 3650;
+
+/** API tokens: issued once, stored as a hash, checked on every request. */
+export class TokenService {
+  constructor(
+    private readonly storage: Storage,
+    private readonly policy: AccessPolicy,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Turns a presented secret into a principal, or throws 401 saying why it was refused. */
+  async authenticate(secret: string): Promise<Principal> {
+    if (!looksLikeToken(secret)) throw unauthorized('Invalid token');
+    const hash = hashTokenSecret(secret);
+    const token = await this.storage.tokens.findByHash(hash);
+    if (!token || !sameHash(token.hash, hash)) throw unauthorized('Invalid token');
+    if (token.revokedAt) throw unauthorized('This token has been revoked');
+    const now = this.clock.now();
+    if (token.expiresAt && Date.parse(token.expiresAt) <= now.getTime()) {
+      throw unauthorized(`This token expired at ${token.expiresAt}`);
+    }
+    const account = await this.storage.accounts.findById(token.accountId);
+    if (!account) throw unauthorized('Invalid token');
+    if (!token.lastUsedAt || now.getTime() - Date.parse(token.lastUsedAt) > TOUCH_INTERVAL_MS) {
+      token.lastUsedAt = now.toISOString();
+      await this.storage.tokens.touch(token.id, token.lastUsedAt);
+    }
+    return { account, token };
+  }
+
+  /** Issues a token for the caller. A token can never mint one with more power or wider scopes than itself. */
+  async create(ctx: RequestContext, input: CreateTokenInput): Promise<CreatedToken> {
+    const p = this.policy.requirePrincipal(ctx);
+    if (!permits(p.token.permission, input.permission)) {
+      throw forbidden(`A '${p.token.permission}' token cannot create a '${input.permission}' token`);
+    }
+    if (input.permission === 'admin' && !p.account.isAdmin) throw forbidden('Only an administrator can hold an admin token');
+    const scopes = this.normalizeScopes(input.scopes);
+    if (p.token.scopes) {
+      const outside = (scopes ?? ['(all scopes)']).filter((s) => !p.token.scopes!.includes(s));
+      if (outside.length > 0) {
+        throw forbidden(`This token is restricted to ${p.token.scopes.map((s) => '@' + s).join(', ')}; it cannot create a token for ${outside.join(', ')}`);
+      }
+    }
+    const created = await this.issue(p.account, { ...input, scopes }, 'token.create', ctx);
+    return created;
+  }
+
+  /** Issues a token for `account` without a caller check; for bootstrap and for admins creating users. */
+  async issue(account: AccountRecord, input: CreateTokenInput, action: string, ctx: RequestContext): Promise<CreatedToken> {
+    const name = input.name.trim();
+    if (name.length === 0 || name.length > 100) throw badRequest('Token name must be 1-100 characters');
+    if (input.expiresInDays != null && !(input.expiresInDays > 0 && input.expiresInDays <= MAX_TOKEN_DAYS)) {
+      throw badRequest(`expires_in_days must be between 1 and ${MAX_TOKEN_DAYS}`);
+    }
+    const now = this.clock.now();
+    const secret = generateTokenSecret();
+    const expiresAt = input.expiresInDays != null ? new Date(now.getTime() + input.expiresInDays * 86_400_000).toISOString() : null;
+    return this.storage.transaction(async (tx) => {
+      const record = await tx.tokens.insert({
+        accountId: account.id,
+        name,
+        hash: hashTokenSecret(secret),
+        prefix: displayPrefix(secret),
+        permission: input.permission,
+        scopes: input.scopes ?? null,
+        expiresAt,
+        createdAt: now.toISOString(),
+      });
+      await this.audit.record(tx.audit, ctx, action, `token:${record.id}`, {
+        account: account.name,
+        name,
+        permission: input.permission,
+        scopes: input.scopes ?? null,
+        expires_at: expiresAt,
+      });
+      return { secret, record };
+    });
+  }
+
+  /** Issues a token whose secret is given (the operator's `AGENTRY_ADMIN_TOKEN`), unless it exists. */
+  async ensureGiven(account: AccountRecord, secret: string, permission: TokenPermission, name: string): Promise<void> {
+    if (!looksLikeToken(secret)) {
+      throw badRequest(`The given admin token is not an Agentry token: it must match agentry_ followed by 43 base64url characters`);
+    }
+    const hash = hashTokenSecret(secret);
+    const existing = await this.storage.tokens.findByHash(hash);
+    if (existing) {
+      if (existing.accountId !== account.id || existing.revokedAt) throw badRequest('The given admin token belongs to another account or was revoked');
+      return;
+    }
+    await this.storage.tokens.insert({
+      accountId: account.id,
+      name,
+      hash,
+      prefix: displayPrefix(secret),
+      permission,
+      scopes: null,
+      expiresAt: null,
+      createdAt: isoNow(this.clock),
+    });
+  }
+
+  async list(ctx: RequestContext): Promise<TokenRecord[]> {
+    const p = this.policy.requirePrincipal(ctx);
+    return this.storage.tokens.listByAccount(p.account.id);
+  }
+
+  async revoke(ctx: RequestContext, id: number): Promise<void> {
+    const p = this.policy.requirePrincipal(ctx);
+    const token = await this.storage.tokens.findById(id);
+    const mayRevoke = token && (token.accountId === p.account.id || (p.account.isAdmin && permits(p.token.permission, 'admin')));
+    if (!token || !mayRevoke) throw notFound(`Token ${id} not found`);
+    if (token.revokedAt) return;
+    await this.storage.transaction(async (tx) => {
+      await tx.tokens.revoke(id, isoNow(this.clock));
+      await this.audit.record(tx.audit, ctx, 'token.revoke', `token:${id}`, { name: token.name });
+    });
+  }
+
+  private normalizeScopes(scopes: string[] | null | undefined): string[] | null {
+    if (!scopes || scopes.length === 0) return null;
+    const out = scopes.map((s) => bareScope(s.trim()).toLowerCase());
+    const problems = out.map(scopeProblem).filter((p): p is string => p !== undefined);
+    if (problems.length > 0) throw badRequest('Invalid token scopes', problems);
+    return [...new Set(out)].sort();
+  }
+}

@@ -1,0 +1,137 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { BlobInfo, BlobStore, ByteRange } from '../../core/storage.js';
+
+const DIGEST = /^sha256:([a-f0-9]{64})$/;
+
+/**
+ * Blobs as files under `<root>/sha256/<2 hex>/<64 hex>`. A write goes to `<root>/tmp/`,
+ * is fsynced, then renamed into place (atomic on one filesystem); a failed write leaves
+ * nothing behind. Identical content is stored once.
+ */
+export class FsBlobStore implements BlobStore {
+  private readonly tmpDir: string;
+
+  constructor(private readonly root: string) {
+    this.tmpDir = join(root, 'tmp');
+  }
+
+  async init(): Promise<this> {
+    await fs.mkdir(join(this.root, 'sha256'), { recursive: true });
+    await fs.mkdir(this.tmpDir, { recursive: true });
+    // Leftovers of writes interrupted by a crash are never referenced: clear them.
+    for (const name of await fs.readdir(this.tmpDir)) await fs.rm(join(this.tmpDir, name), { force: true });
+    return this;
+  }
+
+  async put(data: Buffer | Readable): Promise<{ digest: string; size: number; created: boolean }> {
+    const tmp = join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      const handle = await fs.open(tmp, 'wx', 0o644);
+      try {
+        if (Buffer.isBuffer(data)) {
+          hash.update(data);
+          size = data.length;
+          await handle.writeFile(data);
+        } else {
+          const out = createWriteStream('', { fd: handle.fd, autoClose: false });
+          await pipeline(
+            data,
+            async function* (source: AsyncIterable<Buffer>) {
+              for await (const chunk of source) {
+                hash.update(chunk);
+                size += chunk.length;
+                yield chunk;
+              }
+            },
+            out,
+          );
+        }
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      const digest = `sha256:${hash.digest('hex')}`;
+      const final = this.pathOf(digest);
+      if (await exists(final)) {
+        await fs.rm(tmp, { force: true });
+        return { digest, size, created: false };
+      }
+      await fs.mkdir(join(final, '..'), { recursive: true });
+      await fs.rename(tmp, final);
+      await syncDir(join(final, '..'));
+      return { digest, size, created: true };
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  async stat(digest: string): Promise<BlobInfo | undefined> {
+    if (!DIGEST.test(digest)) return undefined;
+    try {
+      const s = await fs.stat(this.pathOf(digest));
+      return { digest, size: s.size, modifiedAt: s.mtime };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async open(digest: string, range?: ByteRange): Promise<Readable> {
+    const path = this.pathOf(digest);
+    await fs.access(path);
+    return createReadStream(path, range ? { start: range.start, end: range.end } : {});
+  }
+
+  async read(digest: string): Promise<Buffer> {
+    return fs.readFile(this.pathOf(digest));
+  }
+
+  async delete(digest: string): Promise<boolean> {
+    if (!DIGEST.test(digest)) return false;
+    try {
+      await fs.unlink(this.pathOf(digest));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async *list(): AsyncIterable<BlobInfo> {
+    const base = join(this.root, 'sha256');
+    for (const prefix of await fs.readdir(base)) {
+      for (const name of await fs.readdir(join(base, prefix))) {
+        const digest = `sha256:${name}`;
+        if (!DIGEST.test(digest)) continue;
+        const info = await this.stat(digest);
+        if (info) yield info;
+      }
+    }
+  }
+
+  private pathOf(digest: string): string {
+    const m = DIGEST.exec(digest);
+    if (!m) throw new Error(`invalid digest ${digest}`);
+    return join(this.root, 'sha256', m[1].slice(0, 2), m[1]);
+  }
+}
+
+const exists = async (p: string): Promise<boolean> =>
+  fs.access(p).then(
+    () => true,
+    () => false,
+  );
+
+const syncDir = async (dir: string): Promise<void> => {
+  const h = await fs.open(dir, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+};

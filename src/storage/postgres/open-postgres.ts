@@ -1,0 +1,43 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { migrateToLatest } from '../sql/migrate.js';
+import type { Database } from '../sql/schema.js';
+import { SqlStorage } from '../sql/sql-storage.js';
+import { postgresTextSearch } from './text-search.js';
+
+export interface PostgresOptions {
+  url: string;
+  /** A schema to keep all tables in (created if missing); default: the connection's search_path. */
+  schema?: string;
+  poolSize?: number;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The scale-out store: PostgreSQL through a connection pool, migrated at start-up. */
+export const openPostgresStorage = async (opts: PostgresOptions): Promise<SqlStorage> => {
+  if (opts.schema !== undefined && !SCHEMA_NAME.test(opts.schema)) throw new Error(`invalid PostgreSQL schema name '${opts.schema}'`);
+  if (opts.schema) {
+    const admin = new pg.Client({ connectionString: opts.url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolSize ?? 10,
+    options: opts.schema ? `-c search_path=${opts.schema}` : undefined,
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await sql`SELECT 1`.execute(db);
+    await migrateToLatest(db as Kysely<unknown>, 'postgres');
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
+  return new SqlStorage(db, 'postgres', postgresTextSearch);
+};

@@ -1,0 +1,27 @@
+import type { Kysely } from 'kysely';
+import type { AuditQuery, AuditRecord, AuditRepo, NewAuditRecord, Page } from '../../core/storage.js';
+import { toAudit } from './rows.js';
+import type { Database } from './schema.js';
+
+export class SqlAuditRepo implements AuditRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async append(e: NewAuditRecord): Promise<void> {
+    await this.db
+      .insertInto('audit_log')
+      .values({ at: e.at, actor: e.actor, token_id: e.tokenId, action: e.action, target: e.target, ip: e.ip, details: JSON.stringify(e.details) })
+      .execute();
+  }
+
+  async list(q: AuditQuery): Promise<Page<AuditRecord>> {
+    let base = this.db.selectFrom('audit_log');
+    if (q.actor) base = base.where('actor', '=', q.actor);
+    if (q.action) base = base.where('action', '=', q.action);
+    if (q.target) base = base.where('target', '=', q.target);
+    const [rows, total] = await Promise.all([
+      base.selectAll().orderBy('id', 'desc').limit(q.limit).offset(q.offset).execute(),
+      base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows: rows.map(toAudit), total: Number(total.n) };
+  }
+}

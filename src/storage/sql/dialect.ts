@@ -1,0 +1,21 @@
+import type { RawBuilder } from 'kysely';
+
+export type SqlDialectName = 'sqlite' | 'postgres';
+
+/** How one dialect turns a user's search text into a filter and a relevance order. */
+export interface TextSearch {
+  /** Returns undefined when the text has no searchable words. */
+  match(text: string): TextMatch | undefined;
+}
+
+export interface TextMatch {
+  /** Extra FROM clause (e.g. a join to an FTS table), or empty. */
+  join: RawBuilder<unknown>;
+  where: RawBuilder<unknown>;
+  /** An ORDER BY expression, best match first. */
+  rank: RawBuilder<unknown>;
+}
+
+/** The words of a query, lower-cased, at most 12. */
+export const searchWords = (text: string): string[] =>
+  (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 12);

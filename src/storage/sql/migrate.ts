@@ -1,0 +1,27 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { SqlDialectName } from './dialect.js';
+import { coreMigration } from './migrations/0001-core.js';
+
+/** Every migration, in order. Append only: a released migration is never edited. */
+const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
+  '0001-core': coreMigration(dialect),
+});
+
+class InCodeMigrations implements MigrationProvider {
+  constructor(private readonly dialect: SqlDialectName) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrationsFor(this.dialect);
+  }
+}
+
+/** Brings the schema up to date; runs at every start. Throws with the failing migration's name. */
+export const migrateToLatest = async (db: Kysely<unknown>, dialect: SqlDialectName): Promise<string[]> => {
+  const migrator = new Migrator({ db, provider: new InCodeMigrations(dialect), migrationTableName: 'agentry_migrations', migrationLockTableName: 'agentry_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+};

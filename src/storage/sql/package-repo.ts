@@ -1,0 +1,199 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type {
+  NewPackage,
+  NewVersion,
+  PackagePatch,
+  PackageQuery,
+  PackageRecord,
+  PackageRepo,
+  Page,
+  VersionRecord,
+} from '../../core/storage.js';
+import type { SqlDialectName, TextSearch } from './dialect.js';
+import { toPackage, toVersion } from './rows.js';
+import type { Database, PackagesTable } from './schema.js';
+import type { Selectable, Updateable } from 'kysely';
+
+export class SqlPackageRepo implements PackageRepo {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialectName,
+    private readonly textSearch: TextSearch,
+  ) {}
+
+  async findByKey(key: string): Promise<PackageRecord | undefined> {
+    const row = await this.db.selectFrom('packages').selectAll().where('key', '=', key).executeTakeFirst();
+    return row && toPackage(row);
+  }
+
+  async findById(id: number): Promise<PackageRecord | undefined> {
+    const row = await this.db.selectFrom('packages').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toPackage(row);
+  }
+
+  async lockByKey(key: string): Promise<PackageRecord | undefined> {
+    // SQLite serializes writers on its single connection; PostgreSQL needs a row lock.
+    const q = this.db.selectFrom('packages').selectAll().where('key', '=', key);
+    const row = await (this.dialect === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
+    return row && toPackage(row);
+  }
+
+  async insert(p: NewPackage): Promise<PackageRecord> {
+    const values = {
+      kind: p.kind,
+      scope: p.scope,
+      name: p.name,
+      key: p.key,
+      description: p.description,
+      readme: p.readme,
+      category: p.category,
+      tags: JSON.stringify(p.tags),
+      license: p.license,
+      repository: p.repository,
+      homepage: p.homepage,
+      latest_version: p.latestVersion,
+      latest_pinned: p.latestPinned ? 1 : 0,
+      owner_account_id: p.ownerAccountId,
+      created_at: p.createdAt,
+      updated_at: p.updatedAt,
+    };
+    // Two first publishes of one name may race (PostgreSQL): the loser waits, then takes the winner's row.
+    await this.db.insertInto('packages').values(values).onConflict((oc) => oc.column('key').doNothing()).execute();
+    const row = await this.lockByKey(p.key);
+    if (!row) throw new Error(`package ${p.key} vanished after insert`);
+    return row;
+  }
+
+  async update(id: number, patch: PackagePatch): Promise<void> {
+    const set: Updateable<PackagesTable> = {};
+    if (patch.description !== undefined) set.description = patch.description;
+    if (patch.readme !== undefined) set.readme = patch.readme;
+    if (patch.category !== undefined) set.category = patch.category;
+    if (patch.tags !== undefined) set.tags = JSON.stringify(patch.tags);
+    if (patch.license !== undefined) set.license = patch.license;
+    if (patch.repository !== undefined) set.repository = patch.repository;
+    if (patch.homepage !== undefined) set.homepage = patch.homepage;
+    if (patch.latestVersion !== undefined) set.latest_version = patch.latestVersion;
+    if (patch.latestPinned !== undefined) set.latest_pinned = patch.latestPinned ? 1 : 0;
+    if (patch.updatedAt !== undefined) set.updated_at = patch.updatedAt;
+    if (Object.keys(set).length === 0) return;
+    await this.db.updateTable('packages').set(set).where('id', '=', id).execute();
+  }
+
+  async query(q: PackageQuery): Promise<Page<PackageRecord>> {
+    const where: RawBuilder<unknown>[] = [sql`1 = 1`];
+    if (q.kind) where.push(sql`p.kind = ${q.kind}`);
+    if (q.scope) where.push(sql`p.scope = ${q.scope.toLowerCase()}`);
+    if (q.category) where.push(sql`p.category = ${q.category}`);
+    if (q.ownerAccountId !== undefined) where.push(sql`p.owner_account_id = ${q.ownerAccountId}`);
+    if (q.tag) where.push(sql`p.tags LIKE ${`%${JSON.stringify(q.tag).replace(/[%_\\]/g, '\\$&')}%`} ESCAPE '\\'`);
+    where.push(sql`p.latest_version IS NOT NULL`);
+    const text = q.text ? this.textSearch.match(q.text) : undefined;
+    if (q.text && !text) return { rows: [], total: 0 };
+    if (text) where.push(text.where);
+    const join = text?.join ?? sql``;
+    const filter = sql.join(where, sql` AND `);
+    const order = orderBy(q.sort, text?.rank);
+    const [rows, count] = await Promise.all([
+      sql<Selectable<PackagesTable>>`SELECT p.* FROM packages p ${join} WHERE ${filter} ORDER BY ${order} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db),
+      sql<{ n: number | string }>`SELECT count(*) AS n FROM packages p ${join} WHERE ${filter}`.execute(this.db),
+    ]);
+    return { rows: rows.rows.map(toPackage), total: Number(count.rows[0]?.n ?? 0) };
+  }
+
+  async listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]> {
+    let q = this.db.selectFrom('versions').selectAll().where('package_id', '=', packageId);
+    if (!includeUnpublished) q = q.where('unpublished_at', 'is', null);
+    const rows = await q.orderBy('id').execute();
+    return rows.map(toVersion);
+  }
+
+  async findVersion(packageId: number, version: string): Promise<VersionRecord | undefined> {
+    const row = await this.db.selectFrom('versions').selectAll().where('package_id', '=', packageId).where('version', '=', version).executeTakeFirst();
+    return row && toVersion(row);
+  }
+
+  async insertVersion(v: NewVersion): Promise<VersionRecord> {
+    const row = await this.db
+      .insertInto('versions')
+      .values({
+        package_id: v.packageId,
+        version: v.version,
+        manifest: JSON.stringify(v.manifest),
+        readme: v.readme,
+        digest: v.digest,
+        size: v.size,
+        file_count: v.fileCount,
+        unpacked_size: v.unpackedSize,
+        deprecated: null,
+        published_by: v.publishedBy,
+        published_at: v.publishedAt,
+        unpublished_at: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toVersion(row);
+  }
+
+  async setDeprecated(versionId: number, message: string | null): Promise<void> {
+    await this.db.updateTable('versions').set({ deprecated: message }).where('id', '=', versionId).execute();
+  }
+
+  async markUnpublished(versionId: number, at: string): Promise<void> {
+    await this.db.updateTable('versions').set({ unpublished_at: at }).where('id', '=', versionId).execute();
+  }
+
+  async distTags(packageId: number): Promise<Record<string, string>> {
+    const rows = await this.db.selectFrom('dist_tags').select(['tag', 'version']).where('package_id', '=', packageId).orderBy('tag').execute();
+    return Object.fromEntries(rows.map((r) => [r.tag, r.version]));
+  }
+
+  async setDistTag(packageId: number, tag: string, version: string): Promise<void> {
+    await this.db
+      .insertInto('dist_tags')
+      .values({ package_id: packageId, tag, version })
+      .onConflict((oc) => oc.columns(['package_id', 'tag']).doUpdateSet({ version }))
+      .execute();
+  }
+
+  async deleteDistTag(packageId: number, tag: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('dist_tags').where('package_id', '=', packageId).where('tag', '=', tag).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async recordDownload(packageId: number, versionId: number, day: string): Promise<void> {
+    await this.db
+      .insertInto('package_downloads')
+      .values({ package_id: packageId, day, count: 1 })
+      .onConflict((oc) => oc.columns(['package_id', 'day']).doUpdateSet({ count: sql`package_downloads.count + 1` }))
+      .execute();
+    await this.db.updateTable('versions').set({ download_count: sql`download_count + 1` }).where('id', '=', versionId).execute();
+    await this.db.updateTable('packages').set({ download_count: sql`download_count + 1` }).where('id', '=', packageId).execute();
+  }
+
+  async ownerStats(ownerAccountId: number): Promise<{ packages: number; downloads: number }> {
+    const r = await this.db
+      .selectFrom('packages')
+      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum<number | string>('download_count').as('d')])
+      .where('owner_account_id', '=', ownerAccountId)
+      .where('latest_version', 'is not', null)
+      .executeTakeFirstOrThrow();
+    return { packages: Number(r.n), downloads: Number(r.d ?? 0) };
+  }
+}
+
+const orderBy = (sort: PackageQuery['sort'], rank: RawBuilder<unknown> | undefined): RawBuilder<unknown> => {
+  switch (sort) {
+    case 'relevance':
+      return rank ? sql`${rank}, p.download_count DESC, p.id` : sql`p.download_count DESC, p.id`;
+    case 'stars':
+      return sql`p.star_count DESC, p.download_count DESC, p.id`;
+    case 'newest':
+      return sql`p.updated_at DESC, p.id DESC`;
+    case 'name':
+      return sql`p.key ASC`;
+    case 'downloads':
+    default:
+      return sql`p.download_count DESC, p.id`;
+  }
+};

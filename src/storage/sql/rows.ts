@@ -1,0 +1,102 @@
+import type { Selectable } from 'kysely';
+import type {
+  AccountKind,
+  AccountRecord,
+  AuditRecord,
+  PackageKind,
+  PackageRecord,
+  TokenPermission,
+  TokenRecord,
+  VersionRecord,
+} from '../../core/storage.js';
+import type { AccountsTable, AuditLogTable, PackagesTable, TokensTable, VersionsTable } from './schema.js';
+
+/** Row ⇄ record mapping, in one place for both dialects. */
+const json = <T>(text: string | null, fallback: T): T => {
+  if (text === null) return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+};
+
+export const toAccount = (r: Selectable<AccountsTable>): AccountRecord => ({
+  id: Number(r.id),
+  name: r.name,
+  kind: r.kind as AccountKind,
+  displayName: r.display_name,
+  email: r.email,
+  avatarUrl: r.avatar_url,
+  bio: r.bio,
+  website: r.website,
+  isAdmin: Number(r.is_admin) === 1,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export const toToken = (r: Selectable<TokensTable>): TokenRecord => ({
+  id: Number(r.id),
+  accountId: Number(r.account_id),
+  name: r.name,
+  hash: r.hash,
+  prefix: r.prefix,
+  permission: r.permission as TokenPermission,
+  scopes: json<string[] | null>(r.scopes, null),
+  expiresAt: r.expires_at,
+  revokedAt: r.revoked_at,
+  lastUsedAt: r.last_used_at,
+  createdAt: r.created_at,
+});
+
+export const toPackage = (r: Selectable<PackagesTable>): PackageRecord => ({
+  id: Number(r.id),
+  kind: r.kind as PackageKind,
+  scope: r.scope,
+  name: r.name,
+  key: r.key,
+  description: r.description,
+  readme: r.readme,
+  category: r.category,
+  tags: json<string[]>(r.tags, []),
+  license: r.license,
+  repository: r.repository,
+  homepage: r.homepage,
+  latestVersion: r.latest_version,
+  latestPinned: Number(r.latest_pinned) === 1,
+  downloadCount: Number(r.download_count),
+  starCount: Number(r.star_count),
+  isVerified: Number(r.is_verified) === 1,
+  isFeatured: Number(r.is_featured) === 1,
+  ownerAccountId: Number(r.owner_account_id),
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export const toVersion = (r: Selectable<VersionsTable>): VersionRecord => ({
+  id: Number(r.id),
+  packageId: Number(r.package_id),
+  version: r.version,
+  manifest: json<Record<string, unknown>>(r.manifest, {}),
+  readme: r.readme,
+  digest: r.digest,
+  size: Number(r.size),
+  fileCount: Number(r.file_count),
+  unpackedSize: Number(r.unpacked_size),
+  deprecated: r.deprecated,
+  downloadCount: Number(r.download_count),
+  publishedBy: r.published_by === null ? null : Number(r.published_by),
+  publishedAt: r.published_at,
+  unpublishedAt: r.unpublished_at,
+});
+
+export const toAudit = (r: Selectable<AuditLogTable>): AuditRecord => ({
+  id: Number(r.id),
+  at: r.at,
+  actor: r.actor,
+  tokenId: r.token_id === null ? null : Number(r.token_id),
+  action: r.action,
+  target: r.target,
+  ip: r.ip,
+  details: json<Record<string, unknown>>(r.details, {}),
+});

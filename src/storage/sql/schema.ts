@@ -1,0 +1,122 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The relational schema shared by the SQLite and PostgreSQL stores. Timestamps are ISO-8601
+ * UTC strings, booleans are 0/1 integers and JSON is text, so one query layer serves both.
+ */
+export interface Database {
+  accounts: AccountsTable;
+  org_members: OrgMembersTable;
+  scopes: ScopesTable;
+  tokens: TokensTable;
+  packages: PackagesTable;
+  versions: VersionsTable;
+  dist_tags: DistTagsTable;
+  package_downloads: PackageDownloadsTable;
+  audit_log: AuditLogTable;
+}
+
+export interface AccountsTable {
+  id: Generated<number>;
+  name: string;
+  kind: string;
+  display_name: string | null;
+  email: string | null;
+  avatar_url: string | null;
+  bio: string | null;
+  website: string | null;
+  is_admin: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OrgMembersTable {
+  org_id: number;
+  user_id: number;
+  role: string;
+  created_at: string;
+}
+
+export interface ScopesTable {
+  name: string;
+  owner_account_id: number;
+  created_at: string;
+}
+
+export interface TokensTable {
+  id: Generated<number>;
+  account_id: number;
+  name: string;
+  hash: string;
+  prefix: string;
+  permission: string;
+  scopes: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+  created_at: string;
+}
+
+export interface PackagesTable {
+  id: Generated<number>;
+  kind: string;
+  scope: string;
+  name: string;
+  key: string;
+  description: string | null;
+  readme: string | null;
+  category: string | null;
+  tags: string;
+  license: string | null;
+  repository: string | null;
+  homepage: string | null;
+  latest_version: string | null;
+  latest_pinned: number;
+  download_count: Generated<number>;
+  star_count: Generated<number>;
+  is_verified: Generated<number>;
+  is_featured: Generated<number>;
+  owner_account_id: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface VersionsTable {
+  id: Generated<number>;
+  package_id: number;
+  version: string;
+  manifest: string;
+  readme: string | null;
+  digest: string;
+  size: number;
+  file_count: number;
+  unpacked_size: number;
+  deprecated: string | null;
+  download_count: Generated<number>;
+  published_by: number | null;
+  published_at: string;
+  unpublished_at: string | null;
+}
+
+export interface DistTagsTable {
+  package_id: number;
+  tag: string;
+  version: string;
+}
+
+export interface PackageDownloadsTable {
+  package_id: number;
+  day: string;
+  count: number;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: string;
+  actor: string | null;
+  token_id: number | null;
+  action: string;
+  target: string;
+  ip: string | null;
+  details: string;
+}

@@ -1,0 +1,28 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { ScopeRecord, ScopeRepo } from '../../core/storage.js';
+import type { Database, ScopesTable } from './schema.js';
+
+const toScope = (r: Selectable<ScopesTable>): ScopeRecord => ({ name: r.name, ownerAccountId: Number(r.owner_account_id), createdAt: r.created_at });
+
+export class SqlScopeRepo implements ScopeRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async find(name: string): Promise<ScopeRecord | undefined> {
+    const r = await this.db.selectFrom('scopes').selectAll().where('name', '=', name.toLowerCase()).executeTakeFirst();
+    return r && toScope(r);
+  }
+
+  async insert(name: string, ownerAccountId: number, at: string): Promise<ScopeRecord> {
+    const r = await this.db
+      .insertInto('scopes')
+      .values({ name: name.toLowerCase(), owner_account_id: ownerAccountId, created_at: at })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toScope(r);
+  }
+
+  async listByOwner(ownerAccountId: number): Promise<ScopeRecord[]> {
+    const rows = await this.db.selectFrom('scopes').selectAll().where('owner_account_id', '=', ownerAccountId).orderBy('name').execute();
+    return rows.map(toScope);
+  }
+}

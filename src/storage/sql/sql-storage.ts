@@ -1,0 +1,56 @@
+import type { Kysely } from 'kysely';
+import type { Storage, StorageRepos } from '../../core/storage.js';
+import { SqlAccountRepo } from './account-repo.js';
+import { SqlAuditRepo } from './audit-repo.js';
+import { SqlBlobRefRepo } from './blob-ref-repo.js';
+import type { SqlDialectName, TextSearch } from './dialect.js';
+import { SqlPackageRepo } from './package-repo.js';
+import type { Database } from './schema.js';
+import { SqlScopeRepo } from './scope-repo.js';
+import { SqlTokenRepo } from './token-repo.js';
+import { sql } from 'kysely';
+
+const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
+  accounts: new SqlAccountRepo(db),
+  scopes: new SqlScopeRepo(db),
+  tokens: new SqlTokenRepo(db),
+  packages: new SqlPackageRepo(db, dialect, textSearch),
+  audit: new SqlAuditRepo(db),
+  blobRefs: new SqlBlobRefRepo(db),
+});
+
+/** The one Kysely implementation of the storage ports; dialects differ only in connection and text search. */
+export class SqlStorage implements Storage {
+  readonly accounts;
+  readonly scopes;
+  readonly tokens;
+  readonly packages;
+  readonly audit;
+  readonly blobRefs;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly kind: SqlDialectName,
+    private readonly textSearch: TextSearch,
+  ) {
+    const repos = reposOn(db, kind, textSearch);
+    this.accounts = repos.accounts;
+    this.scopes = repos.scopes;
+    this.tokens = repos.tokens;
+    this.packages = repos.packages;
+    this.audit = repos.audit;
+    this.blobRefs = repos.blobRefs;
+  }
+
+  transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => fn(reposOn(trx, this.kind, this.textSearch)));
+  }
+
+  async ping(): Promise<void> {
+    await sql`SELECT 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

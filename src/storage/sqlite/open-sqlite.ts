@@ -1,0 +1,24 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { migrateToLatest } from '../sql/migrate.js';
+import type { Database } from '../sql/schema.js';
+import { SqlStorage } from '../sql/sql-storage.js';
+import { sqliteTextSearch } from './text-search.js';
+
+/**
+ * The embedded store: one SQLite file in WAL mode with full fsync on commit, so a crash
+ * never loses a committed publish and never leaves half of one.
+ */
+export const openSqliteStorage = async (file: string): Promise<SqlStorage> => {
+  mkdirSync(dirname(file), { recursive: true });
+  const database = new SQLite(file);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  await migrateToLatest(db as Kysely<unknown>, 'sqlite');
+  return new SqlStorage(db, 'sqlite', sqliteTextSearch);
+};

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Api, agentTarball, makeTarball } from '../helpers/packages.js';
+import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
+
+describe.each(testStores)('publish → find → pull (%s)', (store) => {
+  let server: TestServer;
+  let admin: Api;
+  let alice: Api;
+
+  beforeAll(async () => {
+    server = await startTestServer({ store });
+    admin = new Api(server.url, server.adminToken);
+    const created = await admin.req('POST', '/api/v1/users', { username: 'alice', display_name: 'Alice' });
+    expect(created.status).toBe(201);
+    alice = admin.with(created.body.token);
+  });
+  afterAll(() => server.close());
+
+  it('publishes an agent and serves it in agentx shapes', async () => {
+    const tgz = await agentTarball({ name: 'gmail-agent', version: '1.2.0', scope: 'alice', description: 'AI email assistant' });
+    const r = await alice.publish('/api/v1/agents/@alice/gmail-agent', tgz);
+    expect(r.body).toMatchObject({ success: true });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ success: true, version: '1.2.0', full_name: '@alice/gmail-agent' });
+
+    const d = await alice.with(undefined).req('GET', '/api/v1/agents/@alice/gmail-agent');
+    expect(d.status).toBe(200);
+    expect(d.body).toMatchObject({ scope: '@alice', name: 'gmail-agent', latest_version: '1.2.0', description: 'AI email assistant', readme: '# gmail-agent\n' });
+    expect(d.body.author.username).toBe('alice');
+
+    const v = await alice.req('GET', '/api/v1/agents/alice/gmail-agent/versions');
+    expect(v.body.versions).toHaveLength(1);
+    expect(v.body.versions[0]).toMatchObject({ version: '1.2.0', tarball_size: tgz.length, download_count: 0 });
+
+    const dl = await alice.req('GET', '/api/v1/agents/@alice/gmail-agent/download/1.2.0');
+    expect(dl.status).toBe(200);
+    expect(dl.body.size).toBe(tgz.length);
+    const blob = await fetch(dl.body.tarball_url);
+    expect(blob.status).toBe(200);
+    expect(Buffer.from(await blob.arrayBuffer()).equals(tgz)).toBe(true);
+    const etag = blob.headers.get('etag')!;
+    expect(etag).toBe(`"sha256:${dl.body.sha256}"`);
+    const again = await fetch(dl.body.tarball_url, { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+
+    const after = await alice.req('GET', '/api/v1/agents/@alice/gmail-agent');
+    expect(after.body.download_count).toBe(1);
+  });
+
+  it('finds packages by full-text search', async () => {
+    const s = await alice.req('GET', '/api/v1/search?q=email');
+    expect(s.status).toBe(200);
+    expect(s.body.agents.map((a: { full_name: string }) => a.full_name)).toContain('@alice/gmail-agent');
+    const none = await alice.req('GET', '/api/v1/search?q=zzzznotthere');
+    expect(none.body).toMatchObject({ agents: [], total: 0 });
+  });
+
+  it('keeps latest on the highest release, not the last published', async () => {
+    for (const version of ['2.0.0', '1.5.0', '3.0.0-beta.1']) {
+      const r = await alice.publish('/api/v1/agents/@alice/gmail-agent', await agentTarball({ name: 'gmail-agent', version, scope: 'alice' }));
+      expect(r.status).toBe(200);
+    }
+    const d = await alice.req('GET', '/api/v1/agents/@alice/gmail-agent');
+    expect(d.body.latest_version).toBe('2.0.0');
+    const v = await alice.req('GET', '/api/v1/agents/@alice/gmail-agent/versions');
+    expect(v.body.versions.map((x: { version: string }) => x.version)).toEqual(['3.0.0-beta.1', '2.0.0', '1.5.0', '1.2.0']);
+  });
+
+  it('refuses the same version again with 409', async () => {
+    const r = await alice.publish('/api/v1/agents/@alice/gmail-agent', await agentTarball({ name: 'gmail-agent', version: '1.2.0', scope: 'alice' }));
+    expect(r.status).toBe(409);
+    expect(r.body.error).toBe('Version 1.2.0 already exists. Bump the version number.');
+  });
+
+  it('publishes the other kinds through their own routes and the generic one', async () => {
+    const skill = await makeTarball({ 'SKILL.md': '---\nname: pdf-tools\ndescription: Work with PDF files\nmetadata:\n  version: 0.1.0\n---\n# PDF tools\nUse pdftotext.\n' });
+    expect((await alice.publish('/api/v1/skills/@alice/pdf-tools', skill)).status).toBe(200);
+    const server = await makeTarball({ 'server.json': JSON.stringify({ name: 'alice/weather', description: 'Weather MCP server', version: '1.0.0' }) });
+    expect((await alice.publish('/api/v1/mcp-servers/@alice/weather', server)).status).toBe(200);
+    const recipe = await makeTarball({ 'recipe.yaml': 'name: summarize\nversion: 0.2.0\ndescription: Summarize documents\n' });
+    expect((await alice.publish('/api/v1/packages/@alice/summarize', recipe)).status).toBe(200);
+    const all = await alice.req('GET', '/api/v1/packages?scope=alice&sort=name');
+    expect(all.body.packages.map((p: { full_name: string; kind: string }) => `${p.kind}:${p.full_name}`)).toEqual([
+      'agent:@alice/gmail-agent',
+      'skill:@alice/pdf-tools',
+      'recipe:@alice/summarize',
+      'mcp-server:@alice/weather',
+    ]);
+    const wrongDoor = await alice.req('GET', '/api/v1/agents/@alice/pdf-tools');
+    expect(wrongDoor.status).toBe(404);
+  });
+});

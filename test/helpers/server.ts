@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { resolveConfig, type ServerConfig } from '../../src/app/config.js';
+import { startServer } from '../../src/app/server.js';
+
+export type TestStore = 'sqlite' | 'postgres';
+
+/** The stores every API test runs against: SQLite always, PostgreSQL when AGENTRY_TEST_DATABASE_URL is set. */
+export const testStores: TestStore[] = process.env.AGENTRY_TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+
+export interface TestServer {
+  url: string;
+  adminToken: string;
+  dataDir: string;
+  store: TestStore;
+  close(): Promise<void>;
+}
+
+/** A real server on 127.0.0.1 (random port) with a temp data dir; on PostgreSQL, in a schema of its own. */
+export const startTestServer = async (
+  opts: { store?: TestStore; dataDir?: string; adminToken?: string; limits?: Partial<ServerConfig['limits']> } = {},
+): Promise<TestServer> => {
+  const store = opts.store ?? 'sqlite';
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'agentry-test-'));
+  const adminToken = opts.adminToken ?? `agentry_${randomBytes(32).toString('base64url')}`;
+  const base = resolveConfig({ host: '127.0.0.1', port: 0, dataDir, adminToken, logLevel: 'silent' }, {});
+  const schema = store === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
+  const config: ServerConfig = {
+    ...base,
+    databaseUrl: store === 'postgres' ? process.env.AGENTRY_TEST_DATABASE_URL : undefined,
+    databaseSchema: schema,
+    limits: { ...base.limits, ...opts.limits },
+  };
+  const server = await startServer(config);
+  return {
+    url: server.url,
+    adminToken,
+    dataDir,
+    store,
+    close: async () => {
+      await server.close();
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (schema) {
+        const client = new pg.Client({ connectionString: process.env.AGENTRY_TEST_DATABASE_URL });
+        await client.connect();
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await client.end();
+      }
+    },
+  };
+};
