@@ -83,6 +83,7 @@ export class PackageService {
       if (p) throw badRequest('Invalid dist-tag', [p]);
     }
 
+    await this.refuseTakenVersion(id.key, version!);
     const blob = await this.blobs.put(input.tarball);
     const principal = ctx.principal!;
     const published = await this.storage.transaction(async (tx) => {
@@ -112,11 +113,7 @@ export class PackageService {
       } else if (pkg.kind !== manifest.kind) {
         throw conflict(`${fullName(pkg.scope, pkg.name)} is a package of kind '${pkg.kind}', not '${manifest.kind}'`);
       }
-      const existing = await tx.packages.findVersion(pkg.id, version!);
-      if (existing?.unpublishedAt) {
-        throw conflict(`Version ${version} of ${fullName(pkg.scope, pkg.name)} was unpublished and can never be reused. Bump the version number.`);
-      }
-      if (existing) throw conflict(`Version ${version} already exists. Bump the version number.`);
+      await this.refuseTakenVersion(id.key, version!, tx);
       const record = await tx.packages.insertVersion({
         packageId: pkg.id,
         version: version!,
@@ -153,6 +150,19 @@ export class PackageService {
     });
     const pkg = (await this.storage.packages.findById(published.pkgId))!;
     return { pkg, version: published.record };
+  }
+
+  /**
+   * 409 when the version exists or was unpublished. Checked before the blob is written (so a
+   * refused publish writes nothing) and again inside the transaction (so a race cannot pass).
+   */
+  private async refuseTakenVersion(key: string, version: string, repos: StorageRepos = this.storage): Promise<void> {
+    const pkg = await repos.packages.findByKey(key);
+    const existing = pkg && (await repos.packages.findVersion(pkg.id, version));
+    if (existing?.unpublishedAt) {
+      throw conflict(`Version ${version} of ${fullName(pkg!.scope, pkg!.name)} was unpublished and can never be reused. Bump the version number.`);
+    }
+    if (existing) throw conflict(`Version ${version} already exists. Bump the version number.`);
   }
 
   async get(scope: string, name: string, kind?: PackageKind): Promise<PackageView> {

@@ -34,7 +34,7 @@ export const openPostgresStorage = async (opts: PostgresOptions): Promise<SqlSto
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await sql`SELECT 1`.execute(db);
-    await migrateToLatest(db as Kysely<unknown>, 'postgres');
+    await migrateToLatest(db as Kysely<unknown>, 'postgres', opts.schema ?? 'public');
   } catch (e) {
     await db.destroy();
     throw e;

@@ -15,8 +15,15 @@ class InCodeMigrations implements MigrationProvider {
 }
 
 /** Brings the schema up to date; runs at every start. Throws with the failing migration's name. */
-export const migrateToLatest = async (db: Kysely<unknown>, dialect: SqlDialectName): Promise<string[]> => {
-  const migrator = new Migrator({ db, provider: new InCodeMigrations(dialect), migrationTableName: 'agentry_migrations', migrationLockTableName: 'agentry_migrations_lock' });
+export const migrateToLatest = async (db: Kysely<unknown>, dialect: SqlDialectName, schema?: string): Promise<string[]> => {
+  const migrator = new Migrator({
+    db,
+    provider: new InCodeMigrations(dialect),
+    migrationTableName: 'agentry_migrations',
+    migrationLockTableName: 'agentry_migrations_lock',
+    // Name the schema: Kysely looks for its tables across every schema it can see otherwise.
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error) {
