@@ -14,9 +14,10 @@ export const errorResponses = {
   404: ErrorBody,
   409: ErrorBody,
   413: ErrorBody,
+  415: ErrorBody,
 };
 
-export const KindParam = Type.Union([Type.Literal('agent'), Type.Literal('skill'), Type.Literal('mcp-server'), Type.Literal('recipe')]);
+export const KindParam = Type.Enum(['agent', 'skill', 'mcp-server', 'recipe']);
 
 export const PackageParams = Type.Object({
   scope: Type.String({ minLength: 1, maxLength: 101, description: "The scope, with or without '@'" }),
@@ -25,7 +26,7 @@ export const PackageParams = Type.Object({
 export const VersionParams = Type.Object({ ...PackageParams.properties, version: Type.String({ minLength: 1, maxLength: 64 }) });
 export const TagParams = Type.Object({ ...PackageParams.properties, tag: Type.String({ minLength: 1, maxLength: 64 }) });
 
-const Sort = Type.Union([Type.Literal('downloads'), Type.Literal('stars'), Type.Literal('newest'), Type.Literal('relevance'), Type.Literal('name')]);
+const Sort = Type.Enum(['downloads', 'stars', 'newest', 'relevance', 'name']);
 
 export const ListQuery = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 200 })),
@@ -42,7 +43,7 @@ export type ListQuery = Static<typeof ListQuery>;
 export const SearchQuery = Type.Object({
   ...ListQuery.properties,
   q: Type.String({ minLength: 1, maxLength: 200 }),
-  kind: Type.Optional(Type.Union([KindParam, Type.Literal('all')])),
+  kind: Type.Optional(Type.Enum(['agent', 'skill', 'mcp-server', 'recipe', 'all'])),
 });
 export type SearchQuery = Static<typeof SearchQuery>;
 
@@ -123,7 +124,7 @@ export const DistTagBody = Type.Object({ version: Type.String({ minLength: 1, ma
 export const DeprecateBody = Type.Object({ message: Type.String({ maxLength: 1000 }) }, { additionalProperties: false });
 export const DeprecateResponse = Type.Object({ success: Type.Boolean(), version: Type.String(), deprecated: Type.Union([Type.String(), Type.Null()]) });
 
-const Permission = Type.Union([Type.Literal('read'), Type.Literal('publish'), Type.Literal('admin')]);
+const Permission = Type.Enum(['read', 'publish', 'admin']);
 export const TokenView = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
@@ -183,7 +184,7 @@ export const Whoami = Type.Object({
   token: Type.Object({ id: Type.Integer(), name: Type.String(), permission: Permission, scopes: Type.Union([Type.Array(Type.String()), Type.Null()]), expires_at: Type.Union([Type.String(), Type.Null()]) }),
 });
 
-const Role = Type.Union([Type.Literal('owner'), Type.Literal('member')]);
+const Role = Type.Enum(['owner', 'member']);
 export const Members = Type.Array(Type.Object({ username: Type.String(), role: Type.String() }));
 export const CreateOrgBody = Type.Object(
   { name: Type.String({ minLength: 1, maxLength: 39 }), display_name: Type.Optional(Type.String({ maxLength: 100 })), owner: Type.Optional(Type.String({ maxLength: 39 })) },

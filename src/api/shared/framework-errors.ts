@@ -14,6 +14,11 @@ export const toAgentryError = (err: unknown): AgentryError => {
     const details = e.validation.map((v) => {
       const missing = v.params?.missingProperty;
       if (missing) return `${where}: missing required field '${String(missing)}'`;
+      const allowed = v.params?.allowedValues;
+      if (Array.isArray(allowed)) {
+        const path = (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+        return `${where}${path ? `.${path}` : ''}: must be one of ${allowed.join(', ')}`;
+      }
       const extra = v.params?.additionalProperty;
       if (extra) return `${where}: unknown field '${String(extra)}'`;
       const path = (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');

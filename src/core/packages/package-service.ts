@@ -28,7 +28,7 @@ export interface PublishInput {
   name: string;
   tarball: Buffer;
   /** The manifest as the client declared it beside the tarball (agentx's `agent_yaml`); cross-checked. */
-  declaredManifest?: unknown;
+  declaredManifest?: { field: string; value: unknown };
   /** The readme as the client declared it; cross-checked against README.md in the tarball. */
   readme?: string;
   /** The version, for kinds whose manifest may not carry one (skills). */
@@ -371,13 +371,15 @@ export class PackageService {
     } else if (manifest.version !== null && input.version !== undefined && input.version !== manifest.version) {
       problems.push(`version: '${input.version}' was sent but ${file} says '${manifest.version}'`);
     }
-    if (input.declaredManifest !== undefined) {
-      if (!isPlainObject(input.declaredManifest)) {
-        problems.push('declared manifest: must be a JSON object');
+    const declared = input.declaredManifest;
+    if (declared !== undefined) {
+      if (!isPlainObject(declared.value)) {
+        problems.push(`${declared.field}: must be a JSON object`);
       } else {
-        for (const key of new Set([...Object.keys(input.declaredManifest), ...Object.keys(manifest.raw)])) {
-          if (JSON.stringify(input.declaredManifest[key]) !== JSON.stringify(manifest.raw[key])) {
-            problems.push(`declared manifest: field '${key}' differs from ${file} in the tarball`);
+        const value = declared.value;
+        for (const key of new Set([...Object.keys(value), ...Object.keys(manifest.raw)])) {
+          if (JSON.stringify(value[key]) !== JSON.stringify(manifest.raw[key])) {
+            problems.push(`${declared.field}: field '${key}' differs from ${file} in the tarball`);
           }
         }
       }

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { badRequest } from '../../../core/errors.js';
+import { AgentryError, badRequest } from '../../../core/errors.js';
 import { fullName } from '../../../core/packages/names.js';
 import type { PackageSort } from '../../../core/storage.js';
 import type { PackageKind } from '../../../core/storage.js';
@@ -136,10 +136,17 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
         body: PublishBody,
         response: { 200: PublishResponse, ...errorResponses },
       },
+      preValidation: async (req) => {
+        if (!req.isMultipart()) {
+          throw new AgentryError('unsupported_media_type', "Publishing expects multipart/form-data with the package in a 'tarball' file field");
+        }
+      },
       handler: async (req) => {
         const ctx = await requestContext(registry, req);
         const body = req.body;
-        const declared = body.agent_yaml !== undefined ? parseJsonField('agent_yaml', body.agent_yaml) : parseJsonField('manifest', body.manifest);
+        const field = body.agent_yaml !== undefined ? 'agent_yaml' : 'manifest';
+        const text = body.agent_yaml ?? body.manifest;
+        const declared = text === undefined ? undefined : { field, value: parseJsonField(field, text) };
         const { pkg, version } = await registry.packages.publish(ctx, {
           kind,
           scope: req.params.scope,
