@@ -97,13 +97,7 @@ export class PackageService {
           scope: scope.name,
           name: id.name,
           key: id.key,
-          description: manifest.description,
-          readme: readme ?? null,
-          category: manifest.category,
-          tags: manifest.tags,
-          license: manifest.license,
-          repository: manifest.repository,
-          homepage: manifest.homepage,
+          ...packageMetadata(manifest, readme ?? null),
           latestVersion: null,
           latestPinned: false,
           ownerAccountId: scope.ownerAccountId,
@@ -127,19 +121,7 @@ export class PackageService {
         publishedAt: now,
       });
       if (tag && tag !== 'latest') await tx.packages.setDistTag(pkg.id, tag, record.version);
-      const pinned = tag === 'latest' ? record.version : undefined;
-      const latest = await this.refreshLatest(tx, pkg, pinned);
-      if (latest === record.version) {
-        await tx.packages.update(pkg.id, {
-          description: manifest.description,
-          readme: readme ?? null,
-          category: manifest.category,
-          tags: manifest.tags,
-          license: manifest.license,
-          repository: manifest.repository,
-          homepage: manifest.homepage,
-        });
-      }
+      await this.refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined);
       await tx.packages.update(pkg.id, { updatedAt: now });
       await this.audit.record(tx.audit, ctx, 'package.publish', `${fullName(pkg.scope, pkg.name)}@${record.version}`, {
         kind: manifest.kind,
@@ -322,16 +304,7 @@ export class PackageService {
   /** The package's searchable metadata follows its latest version. */
   private async applyVersionMetadata(tx: StorageRepos, packageId: number, kind: PackageKind, v: VersionRecord): Promise<void> {
     const parsed = parseManifestObject(kind, v.manifest);
-    if (!parsed) return;
-    await tx.packages.update(packageId, {
-      description: parsed.description,
-      category: parsed.category,
-      tags: parsed.tags,
-      license: parsed.license,
-      repository: parsed.repository,
-      homepage: parsed.homepage,
-      readme: v.readme,
-    });
+    if (parsed) await tx.packages.update(packageId, packageMetadata(parsed, v.readme));
   }
 
   private readManifest(input: PublishInput, texts: Map<string, string>): PackageManifest {
@@ -396,6 +369,17 @@ const normalizeText = (s: string): string => s.replace(/\r\n/g, '\n').trim();
 
 const kindLabel = (kind?: PackageKind): string =>
   kind === 'agent' ? 'Agent' : kind === 'skill' ? 'Skill' : kind === 'mcp-server' ? 'MCP server' : kind === 'recipe' ? 'Recipe' : 'Package';
+
+/** The searchable metadata a package takes from the manifest of its latest version. */
+const packageMetadata = (m: PackageManifest, readme: string | null) => ({
+  description: m.description,
+  readme,
+  category: m.category,
+  tags: m.tags,
+  license: m.license,
+  repository: m.repository,
+  homepage: m.homepage,
+});
 
 /** Re-reads a stored manifest object through the kind's validator (it was valid when published). */
 const parseManifestObject = (kind: PackageKind, raw: Record<string, unknown>): PackageManifest | undefined => {
