@@ -184,8 +184,19 @@ export interface TokenRepo {
   touch(id: number, at: string): Promise<void>;
 }
 
+/** A package with what its detail page needs, read together. */
+export interface PackageViewRecord {
+  pkg: PackageRecord;
+  latest: VersionRecord | undefined;
+  owner: AccountRecord | undefined;
+  /** Dist-tags other than `latest`. */
+  distTags: Record<string, string>;
+}
+
 export interface PackageRepo {
   findByKey(key: string): Promise<PackageRecord | undefined>;
+  /** The package, its latest version, its owner and its dist-tags, in one read. */
+  findView(key: string): Promise<PackageViewRecord | undefined>;
   findById(id: number): Promise<PackageRecord | undefined>;
   /** Locks the package row for the rest of the transaction where the store supports it. */
   lockByKey(key: string): Promise<PackageRecord | undefined>;

@@ -148,13 +148,10 @@ export class PackageService {
   }
 
   async get(scope: string, name: string, kind?: PackageKind): Promise<PackageView> {
-    const pkg = await this.find(scope, name, kind);
-    const [latest, distTags, owner] = await Promise.all([
-      pkg.latestVersion ? this.storage.packages.findVersion(pkg.id, pkg.latestVersion) : Promise.resolve(undefined),
-      this.distTagsOf(pkg),
-      this.storage.accounts.findById(pkg.ownerAccountId),
-    ]);
-    return { pkg, latest, distTags, owner };
+    const view = await this.storage.packages.findView(parsePackageId(scope, name).key);
+    if (!view || (kind && view.pkg.kind !== kind)) throw notFound(`${kindLabel(kind)} not found`);
+    const { pkg, latest, owner, distTags } = view;
+    return { pkg, latest, owner, distTags: pkg.latestVersion ? { latest: pkg.latestVersion, ...distTags } : distTags };
   }
 
   async versions(scope: string, name: string, kind?: PackageKind): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type RawBuilder } from 'kysely';
 import type {
   NewPackage,
   NewVersion,
@@ -6,13 +6,27 @@ import type {
   PackageQuery,
   PackageRecord,
   PackageRepo,
+  PackageViewRecord,
   Page,
   VersionRecord,
 } from '../../core/storage.js';
 import type { SqlDialectName, TextSearch } from './dialect.js';
-import { toPackage, toVersion } from './rows.js';
-import type { Database, PackagesTable } from './schema.js';
+import { toAccount, toPackage, toVersion } from './rows.js';
+import type { AccountsTable, Database, PackagesTable, VersionsTable } from './schema.js';
 import type { Selectable, Updateable } from 'kysely';
+
+/** Every column of `packages` but PostgreSQL's generated `search_vector`, which is never read back. */
+const PACKAGE_COLUMNS = [
+  'id', 'kind', 'scope', 'name', 'key', 'description', 'readme', 'category', 'tags', 'license', 'repository', 'homepage',
+  'latest_version', 'latest_pinned', 'download_count', 'star_count', 'is_verified', 'is_featured', 'owner_account_id', 'created_at', 'updated_at',
+] as const;
+const P_COLUMNS = sql.raw(PACKAGE_COLUMNS.map((c) => `p.${c}`).join(', '));
+const VERSION_COLUMNS = ['id', 'package_id', 'version', 'manifest', 'readme', 'digest', 'size', 'file_count', 'unpacked_size', 'deprecated', 'download_count', 'published_by', 'published_at', 'unpublished_at'] as const;
+const ACCOUNT_COLUMNS = ['id', 'name', 'kind', 'display_name', 'email', 'avatar_url', 'bio', 'website', 'is_admin', 'created_at', 'updated_at'] as const;
+
+/** Picks the columns of one joined table back out of a row where they carry a prefix. */
+const unprefix = <T>(row: Record<string, unknown>, prefix: string, columns: readonly string[]): T =>
+  Object.fromEntries(columns.map((c) => [c, row[prefix + c]])) as T;
 
 export class SqlPackageRepo implements PackageRepo {
   constructor(
@@ -22,18 +36,48 @@ export class SqlPackageRepo implements PackageRepo {
   ) {}
 
   async findByKey(key: string): Promise<PackageRecord | undefined> {
-    const row = await this.db.selectFrom('packages').selectAll().where('key', '=', key).executeTakeFirst();
+    const row = await this.db.selectFrom('packages').select(PACKAGE_COLUMNS).where('key', '=', key).executeTakeFirst();
     return row && toPackage(row);
   }
 
+  private viewQuery: CompiledQuery | undefined;
+
+  /** The hot read path (a package's detail): one statement, compiled once, instead of four queries. */
+  async findView(key: string): Promise<PackageViewRecord | undefined> {
+    this.viewQuery ??= this.compileViewQuery();
+    const result = await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(this.viewQuery.sql, [key]));
+    const row = result.rows[0];
+    if (!row) return undefined;
+    const tagsJson = row.dist_tags_json;
+    return {
+      pkg: toPackage(row as unknown as Selectable<PackagesTable>),
+      latest: row.v_id == null ? undefined : toVersion(unprefix<Selectable<VersionsTable>>(row, 'v_', VERSION_COLUMNS)),
+      owner: row.a_id == null ? undefined : toAccount(unprefix<Selectable<AccountsTable>>(row, 'a_', ACCOUNT_COLUMNS)),
+      distTags: typeof tagsJson === 'string' ? (JSON.parse(tagsJson) as Record<string, string>) : ((tagsJson as Record<string, string> | null) ?? {}),
+    };
+  }
+
+  private compileViewQuery(): CompiledQuery {
+    const cols = (alias: string, columns: readonly string[]) => sql.raw(columns.map((c) => `${alias}.${c} AS ${alias}_${c}`).join(', '));
+    const tags =
+      this.dialect === 'postgres'
+        ? sql`(SELECT coalesce(json_object_agg(d.tag, d.version), '{}'::json)::text FROM dist_tags d WHERE d.package_id = p.id)`
+        : sql`(SELECT json_group_object(d.tag, d.version) FROM dist_tags d WHERE d.package_id = p.id)`;
+    return sql`SELECT ${P_COLUMNS}, ${cols('v', VERSION_COLUMNS)}, ${cols('a', ACCOUNT_COLUMNS)}, ${tags} AS dist_tags_json
+      FROM packages p
+      LEFT JOIN versions v ON v.package_id = p.id AND v.version = p.latest_version
+      LEFT JOIN accounts a ON a.id = p.owner_account_id
+      WHERE p.key = ${'?'}`.compile(this.db);
+  }
+
   async findById(id: number): Promise<PackageRecord | undefined> {
-    const row = await this.db.selectFrom('packages').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db.selectFrom('packages').select(PACKAGE_COLUMNS).where('id', '=', id).executeTakeFirst();
     return row && toPackage(row);
   }
 
   async lockByKey(key: string): Promise<PackageRecord | undefined> {
     // SQLite serializes writers on its single connection; PostgreSQL needs a row lock.
-    const q = this.db.selectFrom('packages').selectAll().where('key', '=', key);
+    const q = this.db.selectFrom('packages').select(PACKAGE_COLUMNS).where('key', '=', key);
     const row = await (this.dialect === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
     return row && toPackage(row);
   }
@@ -95,7 +139,7 @@ export class SqlPackageRepo implements PackageRepo {
     const filter = sql.join(where, sql` AND `);
     const order = orderBy(q.sort, text?.rank);
     const [rows, count] = await Promise.all([
-      sql<Selectable<PackagesTable>>`SELECT p.* FROM packages p ${join} WHERE ${filter} ORDER BY ${order} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db),
+      sql<Selectable<PackagesTable>>`SELECT ${P_COLUMNS} FROM packages p ${join} WHERE ${filter} ORDER BY ${order} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db),
       sql<{ n: number | string }>`SELECT count(*) AS n FROM packages p ${join} WHERE ${filter}`.execute(this.db),
     ]);
     return { rows: rows.rows.map(toPackage), total: Number(count.rows[0]?.n ?? 0) };

@@ -5,6 +5,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { migrateToLatest } from '../sql/migrate.js';
 import type { Database } from '../sql/schema.js';
 import { SqlStorage } from '../sql/sql-storage.js';
+import { withStatementCache } from './statement-cache.js';
 import { sqliteTextSearch } from './text-search.js';
 
 /**
@@ -18,7 +19,7 @@ export const openSqliteStorage = async (file: string): Promise<SqlStorage> => {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
   return new SqlStorage(db, 'sqlite', sqliteTextSearch);
 };
