@@ -89,4 +89,33 @@ describe.each(testStores)('publish → find → pull (%s)', (store) => {
     const wrongDoor = await alice.req('GET', '/api/v1/agents/@alice/pdf-tools');
     expect(wrongDoor.status).toBe(404);
   });
+
+  it('filters, sorts and paginates search results with a total', async () => {
+    const cats = ['devtools', 'finance', 'devtools', 'research', 'devtools'];
+    for (const [i, category] of cats.entries()) {
+      const extra = `tags: [zeta${i % 2 === 0 ? ', even' : ''}]`;
+      const tgz = await makeTarball({
+        'agent.yaml': `name: zeta-${i}\nversion: 1.0.${i}\ndescription: Zeta helper number ${i}\nauthor: "@alice"\ncategory: ${category}\n${extra}\n`,
+      });
+      expect((await alice.publish(`/api/v1/agents/@alice/zeta-${i}`, tgz)).status).toBe(200);
+    }
+    const page1 = await alice.req('GET', '/api/v1/search?q=zeta&limit=2&sort=name');
+    expect(page1.body).toMatchObject({ total: 5, page: 1, limit: 2 });
+    expect(page1.body.agents.map((a: { name: string }) => a.name)).toEqual(['zeta-0', 'zeta-1']);
+    const page3 = await alice.req('GET', '/api/v1/search?q=zeta&limit=2&page=3&sort=name');
+    expect(page3.body.agents.map((a: { name: string }) => a.name)).toEqual(['zeta-4']);
+    const beyond = await alice.req('GET', '/api/v1/search?q=zeta&limit=2&page=9');
+    expect(beyond.body).toMatchObject({ agents: [], total: 5 });
+    const devtools = await alice.req('GET', '/api/v1/agents?q=zeta&category=devtools');
+    expect(devtools.body.total).toBe(3);
+    const even = await alice.req('GET', '/api/v1/agents?tag=even&sort=name');
+    expect(even.body.agents.map((a: { name: string }) => a.name)).toEqual(['zeta-0', 'zeta-2', 'zeta-4']);
+    const prefix = await alice.req('GET', '/api/v1/search?q=hel%20numb');
+    expect(prefix.body.total).toBe(5);
+    const bad = await alice.req('GET', '/api/v1/search?q=zeta&sort=sideways');
+    expect(bad.status).toBe(400);
+    expect(bad.body.details).toEqual(['querystring.sort: must be one of downloads, stars, newest, relevance, name']);
+    const missing = await alice.req('GET', '/api/v1/search');
+    expect(missing.status).toBe(400);
+  });
 });

@@ -8,6 +8,7 @@ export const postgresTextSearch: TextSearch = {
     if (words.length === 0) return undefined;
     const query = words.map((w) => `${w}:*`).join(' & ');
     return {
+      with: sql``,
       join: sql``,
       where: sql`p.search_vector @@ to_tsquery('simple', ${query})`,
       rank: sql`ts_rank(p.search_vector, to_tsquery('simple', ${query})) DESC`,

@@ -9,6 +9,8 @@ export interface TextSearch {
 }
 
 export interface TextMatch {
+  /** A WITH clause the query starts with, or empty. */
+  with: RawBuilder<unknown>;
   /** Extra FROM clause (e.g. a join to an FTS table), or empty. */
   join: RawBuilder<unknown>;
   where: RawBuilder<unknown>;

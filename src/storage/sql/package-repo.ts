@@ -136,13 +136,18 @@ export class SqlPackageRepo implements PackageRepo {
     if (q.text && !text) return { rows: [], total: 0 };
     if (text) where.push(text.where);
     const join = text?.join ?? sql``;
+    const prefix = text?.with ?? sql``;
     const filter = sql.join(where, sql` AND `);
     const order = orderBy(q.sort, text?.rank);
-    const [rows, count] = await Promise.all([
-      sql<Selectable<PackagesTable>>`SELECT ${P_COLUMNS} FROM packages p ${join} WHERE ${filter} ORDER BY ${order} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db),
-      sql<{ n: number | string }>`SELECT count(*) AS n FROM packages p ${join} WHERE ${filter}`.execute(this.db),
-    ]);
-    return { rows: rows.rows.map(toPackage), total: Number(count.rows[0]?.n ?? 0) };
+    // The total rides along as a window count, so the filter (a full-text match) runs once.
+    const page = await sql<Selectable<PackagesTable> & { total_count: number | string }>`${prefix} SELECT ${P_COLUMNS}, count(*) OVER () AS total_count
+      FROM packages p ${join} WHERE ${filter} ORDER BY ${order} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
+    let total = Number(page.rows[0]?.total_count ?? 0);
+    if (page.rows.length === 0 && q.offset > 0) {
+      const count = await sql<{ n: number | string }>`${prefix} SELECT count(*) AS n FROM packages p ${join} WHERE ${filter}`.execute(this.db);
+      total = Number(count.rows[0]?.n ?? 0);
+    }
+    return { rows: page.rows.map(toPackage), total };
   }
 
   async listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]> {
