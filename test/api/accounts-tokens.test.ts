@@ -102,7 +102,7 @@ describe.each(testStores)('accounts, orgs and tokens (%s)', (store) => {
 
   it('restricts a token to its scopes and never widens them', async () => {
     const scoped = await admin.req('POST', '/api/v1/tokens', { name: 'only-bob', permission: 'publish', scopes: ['@bob'] });
-    expect(scoped.body.scopes).toEqual(['bob']);
+    expect(scoped.body.scopes).toEqual(['@bob']);
     const t = admin.with(scoped.body.token);
     const r = await t.publish('/api/v1/agents/@carol/thing', await agentTarball({ name: 'thing', version: '1.0.0', scope: 'carol' }));
     expect(r.status).toBe(403);

@@ -80,7 +80,7 @@ export const tokenView = (t: TokenRecord) => ({
   name: t.name,
   prefix: t.prefix,
   permission: t.permission,
-  scopes: t.scopes,
+  scopes: t.scopes?.map((s) => `@${s}`) ?? null,
   expires_at: t.expiresAt,
   last_used_at: t.lastUsedAt,
   created_at: t.createdAt,

@@ -37,7 +37,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
         is_admin: p.account.isAdmin,
         orgs: orgs.map((o) => ({ name: o.account.name, role: o.role })),
         scopes: scopes.map((s) => `@${s}`),
-        token: { id: p.token.id, name: p.token.name, permission: p.token.permission, scopes: p.token.scopes, expires_at: p.token.expiresAt },
+        token: { id: p.token.id, name: p.token.name, permission: p.token.permission, scopes: p.token.scopes?.map((s) => `@${s}`) ?? null, expires_at: p.token.expiresAt },
       };
     },
   });

@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import type { PublishResult, Whoami } from '../api-types.js';
+import { CliError } from '../cli-error.js';
+import { connect, requireToken, type Connection } from '../connection.js';
+import { withJsonOption, withRegistryOptions, type JsonOption, type RegistryOptions } from '../global-options.js';
+import { readJson } from '../http-client.js';
+import type { LocalManifest } from '../local-manifest.js';
+import { buildMultipartBody, type MultipartPart } from '../multipart.js';
+import { printResult } from '../output.js';
+import { packFolder, tarballFileName } from '../pack.js';
+import { packagePath } from '../package-ref.js';
+import { ProgressBar } from '../progress.js';
+
+interface PublishOptions extends RegistryOptions, JsonOption {
+  tag?: string;
+  scope?: string;
+}
+
+/**
+ * The scope to publish to. Agents and MCP servers name it in their manifest; for skills and
+ * recipes it is `--scope`, else the manifest's (`metadata.scope`, `scope`, `author: "@x"`), else
+ * the logged-in user.
+ */
+export const publishScope = async (manifest: LocalManifest, flag: string | undefined, conn: Connection): Promise<string> => {
+  const wanted = flag?.replace(/^@/, '');
+  if (manifest.scopeIsBinding && manifest.scope) {
+    if (wanted && wanted.toLowerCase() !== manifest.scope.toLowerCase()) {
+      throw new CliError(`${manifest.file} publishes to @${manifest.scope}, not @${wanted}; change the manifest or drop --scope`);
+    }
+    return manifest.scope;
+  }
+  if (wanted) return wanted;
+  if (manifest.scope) return manifest.scope;
+  const who = await conn.client.json<Whoami>('GET', '/whoami');
+  return who.username;
+};
+
+export const registerPublishCommand = (program: Command): void => {
+  withJsonOption(
+    withRegistryOptions(
+      program
+        .command('publish')
+        .description('Pack a package folder and publish it to the registry')
+        .argument('[folder]', 'the package folder', '.')
+        .option('--tag <tag>', "a dist-tag to point at the new version (default: 'latest' follows the highest release)")
+        .option('--scope <scope>', 'the scope for a skill or recipe (default: the manifest, else your username)'),
+    ),
+  ).action(async (folder: string, opts: PublishOptions) => {
+    const conn = await connect(opts);
+    requireToken(conn);
+    const packed = await packFolder(folder);
+    const { manifest } = packed;
+    const scope = await publishScope(manifest, opts.scope, conn);
+
+    const parts: MultipartPart[] = [{ name: 'tarball', filename: tarballFileName(manifest), contentType: 'application/gzip', data: packed.tarball }];
+    if (packed.readme !== undefined) parts.push({ name: 'readme', value: packed.readme });
+    if (opts.tag) parts.push({ name: 'tag', value: opts.tag });
+
+    let bar: ProgressBar | undefined;
+    const body = buildMultipartBody(parts, (n) => bar?.advance(n));
+    bar = new ProgressBar(`Uploading @${scope}/${manifest.name}@${manifest.version}`, body.length);
+    let result: PublishResult;
+    try {
+      const res = await conn.client.send('PUT', conn.client.apiUrl(packagePath({ scope, name: manifest.name })), {
+        headers: { 'content-type': body.contentType, 'content-length': String(body.length), accept: 'application/json' },
+        body: body.stream,
+        duplex: 'half',
+      });
+      result = (await readJson(res)) as PublishResult;
+    } catch (e) {
+      bar.clear();
+      throw e;
+    }
+    bar.finish();
+    printResult(opts.json === true, result, () => `Published ${result.full_name}@${result.version} (sha256:${result.sha256})`);
+  });
+};

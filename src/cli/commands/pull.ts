@@ -1,0 +1,59 @@
+import { relative, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { DownloadTarget } from '../api-types.js';
+import { connect } from '../connection.js';
+import { extractToNewFolder, refuseExisting } from '../extract.js';
+import { withJsonOption, withRegistryOptions, type JsonOption, type RegistryOptions } from '../global-options.js';
+import { readLocalManifest } from '../local-manifest.js';
+import { printResult } from '../output.js';
+import { packagePath, parsePackageRef } from '../package-ref.js';
+import { ProgressBar } from '../progress.js';
+import { downloadVerified } from '../verified-download.js';
+
+interface PullOptions extends RegistryOptions, JsonOption {
+  out?: string;
+}
+
+export const registerPullCommand = (program: Command): void => {
+  withJsonOption(
+    withRegistryOptions(
+      program
+        .command('pull')
+        .description('Download a package, verify its sha256 and extract it into a new folder')
+        .argument('<package>', '@scope/name, @scope/name@version or @scope/name@tag (default: latest)')
+        .option('--out <dir>', 'the folder to create (default: ./<name>)'),
+    ),
+  ).action(async (spec: string, opts: PullOptions) => {
+    const ref = parsePackageRef(spec, 'optional');
+    const wanted = ref.version ?? 'latest';
+    const dest = resolve(opts.out ?? ref.name);
+    await refuseExisting(dest);
+    const conn = await connect(opts);
+    const target = await conn.client.json<DownloadTarget>('GET', `${packagePath(ref)}/download/${encodeURIComponent(wanted)}`, { subject: `${ref.fullName}@${wanted}` });
+
+    const bar = new ProgressBar(`Downloading ${ref.fullName}@${wanted}`, target.size);
+    let tarball: Buffer;
+    try {
+      tarball = await downloadVerified(conn.client, target.tarball_url, target, (n) => bar.advance(n));
+    } catch (e) {
+      bar.clear();
+      throw e;
+    }
+    bar.finish();
+    await extractToNewFolder(tarball, dest);
+
+    let version = wanted;
+    try {
+      version = (await readLocalManifest(dest)).version;
+    } catch {
+      /* the package pulled fine; its manifest just cannot tell us the version */
+    }
+    const shown = relative(process.cwd(), dest);
+    const where = shown === '' ? '.' : shown.startsWith('..') ? dest : `./${shown}`;
+    printResult(
+      opts.json === true,
+      { name: ref.fullName, version, path: dest, sha256: target.sha256, size: target.size },
+      () => `Pulled ${ref.fullName}@${version} into ${where} (sha256:${target.sha256})`,
+    );
+  });
+};

@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { writeLine } from '../output.js';
+
+interface ServeOptions {
+  host?: string;
+  port?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+  adminToken?: string;
+  publicUrl?: string;
+  logLevel?: string;
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+const nextStopSignal = (): Promise<NodeJS.Signals> =>
+  new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+
+/**
+ * `agentry serve`: the only command that runs server code. The server modules are loaded when
+ * the command runs, so the other commands start without them.
+ */
+export const registerServeCommand = (program: Command): void => {
+  program
+    .command('serve')
+    .description('Run the registry server')
+    .option('--host <host>', 'address to bind (env AGENTRY_HOST; default 127.0.0.1)')
+    .option('--port <port>', 'port, 0 for a free one (env AGENTRY_PORT; default 8080)')
+    .option('--data-dir <dir>', 'SQLite file and blob folder (env AGENTRY_DATA_DIR; default ./data)')
+    .option('--database-url <url>', 'postgres://… to keep metadata in PostgreSQL (env AGENTRY_DATABASE_URL)')
+    .option('--admin-token <token>', "the admin's token (env AGENTRY_ADMIN_TOKEN; default: generated on first start)")
+    .option('--public-url <url>', 'base URL used in links (env AGENTRY_PUBLIC_URL; default: from the request)')
+    .option('--log-level <level>', 'log level, silent … trace (env AGENTRY_LOG_LEVEL; default info)')
+    .action(async (opts: ServeOptions) => {
+      const { resolveConfig } = await import('../../app/config.js');
+      const { startServer } = await import('../../app/server.js');
+      const config = resolveConfig({
+        host: opts.host,
+        port: opts.port,
+        dataDir: opts.dataDir,
+        databaseUrl: opts.databaseUrl,
+        adminToken: opts.adminToken,
+        publicUrl: opts.publicUrl,
+        logLevel: opts.logLevel,
+      });
+      const server = await startServer(config);
+      const stopped = nextStopSignal();
+      const lines = [`Agentry listening on ${server.url}`];
+      if (server.adminToken) {
+        lines.push(
+          '',
+          '================================================================',
+          ' The admin account was created. Its token is shown only once:',
+          '',
+          `   ${server.adminToken}`,
+          '',
+          ` Log in with: agentry login --registry ${server.url} --token <token>`,
+          '================================================================',
+          '',
+        );
+      }
+      writeLine(lines.join('\n'));
+      const signal = await stopped;
+      writeLine(`Received ${signal}, shutting down`);
+      await server.close();
+    });
+};

@@ -1,0 +1,137 @@
+import { CliError } from './cli-error.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export type QueryValue = string | number | boolean | undefined;
+
+export interface SendOptions {
+  headers?: Record<string, string>;
+  body?: RequestInit['body'];
+  /** Needed by fetch when `body` is a stream. */
+  duplex?: 'half';
+  /** What the request is about (`@alice/helper`), added to a 404's message. */
+  subject?: string;
+}
+
+export interface JsonOptions {
+  /** Sent as JSON. */
+  body?: unknown;
+  query?: Record<string, QueryValue>;
+  /** What the request is about (`@alice/helper`), added to a 404's message. */
+  subject?: string;
+}
+
+/** The server's error answer: `{"error": "...", "details": ["...", ...]}`. */
+interface ErrorBody {
+  error?: unknown;
+  details?: unknown;
+}
+
+/**
+ * The one way the CLI talks to a registry: base URL, token, JSON in and out, and every failure
+ * (unreachable server, HTTP error answer) turned into a CliError with one clear line.
+ */
+export class RegistryClient {
+  constructor(
+    /** Normalized: http(s), no trailing slash. */
+    readonly registry: string,
+    readonly token?: string,
+  ) {}
+
+  /** `/whoami` → `<registry>/api/v1/whoami`, with the query's defined values appended. */
+  apiUrl(path: string, query: Record<string, QueryValue> = {}): string {
+    const url = new URL(`${this.registry}/api/v1${path}`);
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    return url.toString();
+  }
+
+  /** A JSON request to the native API; answers the parsed JSON body. */
+  async json<T>(method: HttpMethod, path: string, opts: JsonOptions = {}): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    let payload: string | undefined;
+    if (opts.body !== undefined) {
+      payload = JSON.stringify(opts.body);
+      headers['content-type'] = 'application/json';
+    }
+    const res = await this.send(method, this.apiUrl(path, opts.query), { headers, body: payload, subject: opts.subject });
+    return (await readJson(res)) as T;
+  }
+
+  /**
+   * Sends a request to `url` (absolute, or relative to the registry). The token goes only to the
+   * registry's own origin. Throws a CliError when the server cannot be reached or answers an error.
+   */
+  async send(method: HttpMethod, url: string, opts: SendOptions = {}): Promise<Response> {
+    const target = new URL(url, `${this.registry}/`);
+    const headers: Record<string, string> = { ...opts.headers };
+    if (this.token && target.origin === new URL(this.registry).origin) headers.authorization = `Bearer ${this.token}`;
+    const init: RequestInit & { duplex?: 'half' } = { method, headers, body: opts.body, redirect: 'follow' };
+    if (opts.duplex) init.duplex = opts.duplex;
+    let res: Response;
+    try {
+      res = await fetch(target, init);
+    } catch (e) {
+      const reason = networkReason(e);
+      throw new CliError(
+        UNREACHABLE.has(reason) ? `cannot reach the registry at ${this.registry} (${reason})` : `the connection to the registry at ${this.registry} failed (${reason})`,
+      );
+    }
+    if (!res.ok) throw await this.errorFrom(res, opts.subject);
+    return res;
+  }
+
+  private async errorFrom(res: Response, subject?: string): Promise<CliError> {
+    let text = '';
+    try {
+      text = await res.text();
+    } catch {
+      /* the body could not be read; fall back to the status */
+    }
+    let body: ErrorBody = {};
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed === 'object' && parsed !== null) body = parsed as ErrorBody;
+    } catch {
+      /* not JSON */
+    }
+    let message = typeof body.error === 'string' && body.error ? body.error : `the registry answered ${res.status} ${res.statusText}`.trim();
+    const details = Array.isArray(body.details) ? body.details.filter((d): d is string => typeof d === 'string') : [];
+    if (res.status === 404 && subject) message = `${message} (${subject})`;
+    if (res.status === 401) {
+      message = this.token
+        ? `${message} (run 'agentry login' again or pass another --token)`
+        : `not logged in to ${this.registry}: run 'agentry login' or pass --token`;
+    }
+    return new CliError(message, details);
+  }
+}
+
+/** The JSON body of a response, or a CliError when it is not JSON. */
+export const readJson = async (res: Response): Promise<unknown> => {
+  const text = await res.text();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new CliError(`the registry answered something that is not JSON (HTTP ${res.status})`);
+  }
+};
+
+/** Reasons that mean no connection was made at all. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** `ECONNREFUSED`, `ENOTFOUND`, … from the error fetch throws when the connection fails. */
+const networkReason = (e: unknown): string => {
+  const cause = e instanceof Error ? (e.cause as unknown) : undefined;
+  const candidates: unknown[] = [cause, e];
+  if (cause instanceof AggregateError) candidates.unshift(...cause.errors);
+  for (const c of candidates) {
+    if (typeof c === 'object' && c !== null && 'code' in c && typeof c.code === 'string') return c.code;
+  }
+  for (const c of candidates) {
+    if (c instanceof Error && c.message) return c.message;
+  }
+  return String(e);
+};

@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { CliError, formatFailure } from './cli-error.js';
+import { registerDeprecateCommand } from './commands/deprecate.js';
+import { registerDistTagCommand } from './commands/dist-tag.js';
+import { registerGcCommand } from './commands/gc.js';
+import { registerInfoCommand } from './commands/info.js';
+import { registerInitCommand } from './commands/init.js';
+import { registerLoginCommand } from './commands/login.js';
+import { registerLogoutCommand } from './commands/logout.js';
+import { registerOrgCommand } from './commands/org.js';
+import { registerPackCommand } from './commands/pack.js';
+import { registerPublishCommand } from './commands/publish.js';
+import { registerPullCommand } from './commands/pull.js';
+import { registerSearchCommand } from './commands/search.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerTokenCommand } from './commands/token.js';
+import { registerUnpublishCommand } from './commands/unpublish.js';
+import { registerUserCommand } from './commands/user.js';
+import { registerVersionsCommand } from './commands/versions.js';
+import { registerWhoamiCommand } from './commands/whoami.js';
+
+const cliVersion = (): string => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+};
+
+/** The `agentry` program with every command. Errors are thrown to `main`, never printed by commander alone. */
+export const buildProgram = (): Command => {
+  const program = new Command('agentry')
+    .description('Agentry: publish, find and pull AI agents, skills, MCP servers and recipes')
+    .version(cliVersion(), '-v, --version')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`agentry: ${text.replace(/^error: /, '').replace(/\n(?=\(Did you mean)/, ' ')}`) });
+  for (const register of [
+    registerServeCommand,
+    registerLoginCommand,
+    registerLogoutCommand,
+    registerWhoamiCommand,
+    registerInitCommand,
+    registerPackCommand,
+    registerPublishCommand,
+    registerSearchCommand,
+    registerInfoCommand,
+    registerVersionsCommand,
+    registerPullCommand,
+    registerDistTagCommand,
+    registerDeprecateCommand,
+    registerUnpublishCommand,
+    registerTokenCommand,
+    registerUserCommand,
+    registerOrgCommand,
+    registerGcCommand,
+  ]) {
+    register(program);
+  }
+  return program;
+};
+
+/** Runs the CLI on `argv` (as in process.argv) and answers the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    process.stderr.write(formatFailure(e));
+    return e instanceof CliError ? e.exitCode : 1;
+  }
+}

@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../../src/cli/main.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { CliWorkspace, assertBuilt } from './cli-harness.js';
+
+/** Every file under `dir` whose name is `name`. */
+const findFile = (dir: string, name: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    return e.isDirectory() ? findFile(p, name) : e.name === name ? [p] : [];
+  });
+
+describe('failures: exit code 1 and one clear line on stderr', () => {
+  let server: TestServer;
+  let ws: CliWorkspace;
+
+  beforeAll(async () => {
+    assertBuilt();
+    server = await startTestServer();
+    ws = new CliWorkspace(server.url);
+    const alice = await ws.json<{ token: string }>(['user', 'add', 'alice', '--token', server.adminToken]);
+    await ws.ok(['login', '--token', alice.token]);
+    await ws.ok(['init', 'pkg', '--kind', 'agent', '--name', 'pkg', '--scope', 'alice']);
+    await ws.ok(['publish', 'pkg']);
+  });
+  afterAll(async () => {
+    ws?.cleanup();
+    await server?.close();
+  });
+
+  const fails = async (args: string[], stderr: string | RegExp, opts: { cwd?: string } = {}): Promise<void> => {
+    const r = await ws.run(args, opts);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    if (typeof stderr === 'string') expect(r.stderr).toBe(stderr);
+    else expect(r.stderr).toMatch(stderr);
+  };
+
+  it('a bad token', async () => {
+    await fails(['whoami', '--token', 'agentry_nottherightoneatallxxxxxxxxxxxxxxxxxxxxxxx'], "agentry: Invalid token (run 'agentry login' again or pass another --token)\n");
+    await fails(['token', 'list', '--token', 'garbage'], "agentry: Invalid token (run 'agentry login' again or pass another --token)\n");
+  });
+
+  it('an unknown package or version', async () => {
+    await fails(['info', '@alice/nope'], 'agentry: Package not found (@alice/nope)\n');
+    await fails(['versions', '@nobody/nope'], 'agentry: Package not found (@nobody/nope)\n');
+    await fails(['pull', '@alice/pkg@9.9.9', '--out', 'x'], /^agentry: .*not found.*\(@alice\/pkg@9\.9\.9\)\n$/i);
+    expect(existsSync(ws.path('x'))).toBe(false);
+  });
+
+  it('a server that is down', async () => {
+    const down = await startTestServer();
+    const url = down.url;
+    await down.close();
+    await fails(['search', 'x', '--registry', url], `agentry: cannot reach the registry at ${url} (ECONNREFUSED)\n`);
+    await fails(['login', '--registry', url, '--token', 'agentry_x'], `agentry: cannot reach the registry at ${url} (ECONNREFUSED)\n`);
+  });
+
+  it('a publish the server refuses, with its details indented', async () => {
+    mkdirSync(ws.path('bad'));
+    writeFileSync(ws.path('bad', 'agent.yaml'), 'name: bad\nversion: 1.0.0\ndescription: x\nauthor: "@alice"\ncolour: blue\n');
+    await fails(['publish', 'bad'], "agentry: Validation failed\n  agent.yaml: unknown field 'colour'\n");
+    writeFileSync(ws.path('bad', 'agent.yaml'), 'name: bad\nversion: 1.0.0\ndescription: x\nauthor: "@bob"\n');
+    await fails(['publish', 'bad'], /^agentry: .+\n$/);
+    await fails(['publish', 'bad', '--scope', 'carol'], 'agentry: agent.yaml publishes to @bob, not @carol; change the manifest or drop --scope\n');
+  });
+
+  it("a tarball over the server's limit", async () => {
+    const small = await startTestServer({ limits: { maxTarballBytes: 64 * 1024 } });
+    try {
+      await ws.ok(['init', 'big', '--kind', 'agent', '--name', 'big', '--scope', 'admin']);
+      writeFileSync(ws.path('big', 'blob.bin'), randomBytes(1024 * 1024));
+      const r = await ws.run(['publish', 'big', '--registry', small.url, '--token', small.adminToken]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^agentry: .*too large/i);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('commands that need a token without one', async () => {
+    const anon = new CliWorkspace(server.url);
+    try {
+      await anon.ok(['init', 'p', '--kind', 'skill', '--name', 'p']);
+      const r = await anon.run(['publish', 'p']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`agentry: not logged in to ${server.url}: run 'agentry login' or pass --token\n`);
+      // reads need none
+      expect(await anon.json(['info', '@alice/pkg'])).toMatchObject({ full_name: '@alice/pkg' });
+    } finally {
+      anon.cleanup();
+    }
+  });
+
+  it('pull refuses an existing folder before downloading anything', async () => {
+    mkdirSync(ws.path('taken'));
+    await fails(['pull', '@alice/pkg', '--out', 'taken'], `agentry: ${ws.path('taken')} already exists; remove it or choose another folder with --out\n`);
+    const info = await ws.json<{ download_count: number }>(['info', '@alice/pkg']);
+    expect(info.download_count).toBe(0);
+  });
+
+  it('pull verifies the sha256 and leaves nothing behind when it does not match', async () => {
+    const { versions } = await ws.json<{ versions: { sha256: string }[] }>(['versions', '@alice/pkg']);
+    const [blob] = findFile(server.dataDir, versions[0].sha256);
+    expect(blob).toBeDefined();
+    const bytes = readFileSync(blob);
+    bytes[bytes.length - 1] ^= 0xff;
+    writeFileSync(blob, bytes);
+    const before = readdirSync(ws.cwd).sort();
+    await fails(['pull', '@alice/pkg', '--out', 'corrupt'], /^agentry: sha256 mismatch: expected [0-9a-f]{64}, got [0-9a-f]{64}; the tarball is corrupt or was tampered with\n$/);
+    expect(readdirSync(ws.cwd).sort()).toEqual(before);
+    writeFileSync(blob, Buffer.concat([readFileSync(blob), Buffer.from('extra bytes')]));
+    await fails(['pull', '@alice/pkg', '--out', 'long'], /^agentry: the tarball is larger than the \d+ bytes the registry announced; refusing it\n$/);
+    expect(readdirSync(ws.cwd).sort()).toEqual(before);
+    writeFileSync(blob, bytes.subarray(0, bytes.length - 10));
+    await fails(['pull', '@alice/pkg', '--out', 'short'], /^agentry: the tarball is \d+ bytes but the registry announced \d+; refusing it\n$/);
+    expect(readdirSync(ws.cwd).sort()).toEqual(before);
+  });
+
+  it('local mistakes: init over a manifest, pack without one, a symlink leaving the folder', async () => {
+    await fails(['init', 'pkg', '--kind', 'recipe', '--name', 'pkg'], `agentry: ${ws.path('pkg', 'agent.yaml')} already exists; refusing to overwrite it\n`);
+    mkdirSync(ws.path('empty'));
+    await fails(['pack', 'empty'], /^agentry: no manifest in .*empty: expected one of agent\.yaml, SKILL\.md, server\.json, recipe\.yaml \(create one with 'agentry init'\)\n$/);
+    await ws.ok(['init', 'linky', '--kind', 'recipe', '--name', 'linky']);
+    symlinkSync('/etc/passwd', ws.path('linky', 'passwd'));
+    await fails(['pack', 'linky'], "agentry: refusing to pack symlink 'passwd' -> '/etc/passwd': it points outside the folder (use a relative link inside the package)\n");
+    expect(statSync(ws.path('linky')).isDirectory()).toBe(true);
+  });
+
+  it('usage errors', async () => {
+    await fails(['frobnicate'], "agentry: unknown command 'frobnicate'\n");
+    await fails(['publsh'], "agentry: unknown command 'publsh' (Did you mean publish?)\n");
+    await fails(['search'], "agentry: missing required argument 'query'\n");
+    await fails(['init', '--kind', 'widget', '--name', 'x'], /^agentry: option '--kind <kind>' argument 'widget' is invalid\. Allowed choices are agent, skill, mcp-server, recipe\.\n$/);
+    await fails(['info', 'not-a-package'], "agentry: invalid package 'not-a-package': expected @scope/name\n");
+    await fails(['search', 'x', '--limit', 'lots'], /^agentry: option '--limit <n>' argument 'lots' is invalid\. expected a whole number of at least 1\n$/);
+    await fails(['whoami', '--registry', 'ftp://x'], "agentry: invalid registry URL 'ftp://x': only http and https are supported\n");
+  });
+
+  it('--help exits 0', async () => {
+    const r = await ws.run(['publish', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: agentry publish [options] [folder]');
+    expect(r.stdout).toContain('--registry <url>');
+  });
+});
+
+describe('help', () => {
+  it('documents every command, with --registry/--token on those that reach a registry', () => {
+    const leaves = (cmd: ReturnType<typeof buildProgram>, path: string[] = []): { path: string; help: string }[] =>
+      cmd.commands.flatMap((c) => (c.commands.length > 0 ? leaves(c, [...path, c.name()]) : [{ path: [...path, c.name()].join(' '), help: c.helpInformation() }]));
+    const all = leaves(buildProgram());
+    expect(all.map((c) => c.path)).toEqual([
+      'serve', 'login', 'logout', 'whoami', 'init', 'pack', 'publish', 'search', 'info', 'versions', 'pull',
+      'dist-tag add', 'dist-tag rm', 'dist-tag ls', 'deprecate', 'unpublish', 'token create', 'token list', 'token revoke',
+      'user add', 'org add', 'org member add', 'org member rm', 'org member ls', 'gc',
+    ]);
+    for (const { path, help } of all) {
+      expect(help, path).toMatch(/^Usage: /);
+      if (!['serve', 'init', 'pack'].includes(path)) {
+        expect(help, path).toContain('--registry <url>');
+        expect(help, path).toContain('--token <token>');
+      }
+    }
+    const json = all.filter((c) => c.help.includes('--json')).map((c) => c.path);
+    expect(json).toEqual(expect.arrayContaining(['whoami', 'pack', 'publish', 'search', 'info', 'versions', 'pull', 'token create', 'token list', 'user add', 'gc']));
+  });
+});
