@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from '../core/registry.js';
 import { nativeDoor } from './native/index.js';
 import { binaryFileKeyword, documentBinaryFiles } from './shared/binary-file-keyword.js';
@@ -29,6 +29,12 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
     bodyLimit: opts.maxBodyBytes,
     trustProxy: false,
     ajv: { customOptions: { allErrors: true }, plugins: [binaryFileKeyword] },
+    // The router's own refusals (bad percent-encoding, over-long segments) come before any
+    // route, so no door's handler sees them: answer them in the native shape here.
+    frameworkErrors: (err, _req, reply: FastifyReply) => {
+      const mapped = toAgentryError(err);
+      void reply.status(mapped.status).send({ error: mapped.message, details: mapped.details });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(swagger, {

@@ -27,6 +27,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
   let app;
   try {
     const boot = await registry.accounts.bootstrapAdmin(config.adminToken);
+    await registry.packages.followChanges();
     app = await buildHttpApp({
       registry,
       version: packageVersion(),

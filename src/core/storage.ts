@@ -198,6 +198,11 @@ export interface PackageRepo {
   /** The package, its latest version, its owner and its dist-tags, in one read. */
   findView(key: string): Promise<PackageViewRecord | undefined>;
   findById(id: number): Promise<PackageRecord | undefined>;
+  /**
+   * Tells every server process sharing this store that a package changed, once the transaction
+   * commits (PostgreSQL NOTIFY); a no-op where one process owns the store (SQLite).
+   */
+  announceChange(key: string): Promise<void>;
   /** Locks the package row for the rest of the transaction where the store supports it. */
   lockByKey(key: string): Promise<PackageRecord | undefined>;
   insert(pkg: NewPackage): Promise<PackageRecord>;
@@ -224,6 +229,7 @@ export interface AuditRepo {
 /** Every digest the metadata store still points at, for blob garbage collection. */
 export interface BlobRefRepo {
   referencedDigests(): Promise<Set<string>>;
+  isReferenced(digest: string): Promise<boolean>;
 }
 
 export interface StorageRepos {
@@ -238,6 +244,11 @@ export interface StorageRepos {
 export interface Storage extends StorageRepos {
   /** Which implementation this is, for health output and logs. */
   readonly kind: 'sqlite' | 'postgres';
+  /**
+   * Calls `listener` with the key of every package another process changed (see
+   * `announceChange`), and with `undefined` when changes may have been missed (a reconnect).
+   */
+  onPackageChange(listener: (key: string | undefined) => void): Promise<void>;
   /** Runs `fn` in one transaction: all its writes land, or none. */
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T>;
   ping(): Promise<void>;

@@ -16,18 +16,27 @@ export interface TestServer {
   adminToken: string;
   dataDir: string;
   store: TestStore;
+  /** The PostgreSQL schema of this server, on that store. */
+  schema?: string;
   close(): Promise<void>;
 }
 
 /** A real server on 127.0.0.1 (random port) with a temp data dir; on PostgreSQL, in a schema of its own. */
 export const startTestServer = async (
-  opts: { store?: TestStore; dataDir?: string; adminToken?: string; limits?: Partial<ServerConfig['limits']> } = {},
+  opts: {
+    store?: TestStore;
+    dataDir?: string;
+    adminToken?: string;
+    limits?: Partial<ServerConfig['limits']>;
+    /** Share another test server's PostgreSQL schema (it stays with its first owner). */
+    postgresSchema?: string;
+  } = {},
 ): Promise<TestServer> => {
   const store = opts.store ?? 'sqlite';
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'agentry-test-'));
   const adminToken = opts.adminToken ?? `agentry_${randomBytes(32).toString('base64url')}`;
   const base = resolveConfig({ host: '127.0.0.1', port: 0, dataDir, adminToken, logLevel: 'silent' }, {});
-  const schema = store === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
+  const schema = store === 'postgres' ? (opts.postgresSchema ?? `t_${randomBytes(6).toString('hex')}`) : undefined;
   const config: ServerConfig = {
     ...base,
     databaseUrl: store === 'postgres' ? process.env.AGENTRY_TEST_DATABASE_URL : undefined,
@@ -40,10 +49,11 @@ export const startTestServer = async (
     adminToken,
     dataDir,
     store,
+    schema,
     close: async () => {
       await server.close();
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
-      if (schema) {
+      if (schema && !opts.postgresSchema) {
         const client = new pg.Client({ connectionString: process.env.AGENTRY_TEST_DATABASE_URL });
         await client.connect();
         await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

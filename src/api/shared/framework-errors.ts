@@ -33,6 +33,10 @@ export const toAgentryError = (err: unknown): AgentryError => {
     case 'FST_FILES_LIMIT':
     case 'FST_FIELDS_LIMIT':
       return new AgentryError('payload_too_large', 'Request body is too large', [e.message]);
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AgentryError('uri_too_long', 'A path segment of the URL is too long', ['path segments (scope, name, version) are at most 100 characters']);
+    case 'FST_ERR_BAD_URL':
+      return new AgentryError('bad_request', 'The URL is malformed', ['the path holds an invalid percent-encoding']);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new AgentryError('unsupported_media_type', 'Unsupported Content-Type', [e.message]);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -45,8 +49,23 @@ export const toAgentryError = (err: unknown): AgentryError => {
   if (e instanceof SyntaxError || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
     return new AgentryError('bad_request', 'Malformed JSON in request body', [e.message]);
   }
+  const multipartProblem = e.code === undefined ? malformedMultipart(e.message) : undefined;
+  if (multipartProblem) return new AgentryError('bad_request', 'Malformed multipart/form-data body', [multipartProblem]);
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status === 413) return new AgentryError('payload_too_large', 'Request body is too large', [e.message]);
   if (status >= 400 && status < 500) return new AgentryError('bad_request', e.message || 'Bad request');
   return new AgentryError('internal', 'Internal server error');
+};
+
+/**
+ * busboy (inside @fastify/multipart) reports a malformed multipart body with plain Errors that
+ * carry neither a code nor a status; recognise them by message, or they would surface as 500s.
+ */
+const malformedMultipart = (message: string | undefined): string | undefined => {
+  if (message === 'Multipart: Boundary not found') return "the Content-Type header has no 'boundary' parameter";
+  if (message === 'The needle cannot have a length bigger than 256.') return 'the multipart boundary is too long';
+  if (message === 'Unexpected end of multipart data' || /^(Preamble|Part) terminated early due to unexpected end of multipart data$/.test(message ?? '')) {
+    return 'the body ends before its closing multipart boundary';
+  }
+  return undefined;
 };

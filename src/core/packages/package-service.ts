@@ -9,6 +9,7 @@ import type {
   PackageQuery,
   PackageRecord,
   Page,
+  ScopeRecord,
   Storage,
   StorageRepos,
   VersionRecord,
@@ -20,6 +21,7 @@ import { isPlainObject, isStrictSemver } from './manifest/fields.js';
 import { parseManifest, type PackageManifest } from './manifest/index.js';
 import { fullName, parsePackageId } from './names.js';
 import { inspectTarball, type TarballLimits } from './tarball.js';
+import { ViewCache } from './view-cache.js';
 
 export interface PublishInput {
   /** Set by kind-specific doors; absent means "whatever manifest the tarball holds". */
@@ -59,6 +61,8 @@ const WANTED_FILES = new Set<string>([...Object.values(MANIFEST_FILE), ...README
 
 /** Packages of every kind: publish, read, tag, deprecate, unpublish, download, query. */
 export class PackageService {
+  private readonly cache: ViewCache;
+
   constructor(
     private readonly storage: Storage,
     private readonly blobs: BlobStore,
@@ -66,7 +70,28 @@ export class PackageService {
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     private readonly limits: TarballLimits,
-  ) {}
+    viewCacheEntries = 10_000,
+  ) {
+    this.cache = new ViewCache(viewCacheEntries);
+  }
+
+  /** Starts following other processes' changes, so cached views never outlive a write. */
+  async followChanges(): Promise<void> {
+    await this.storage.onPackageChange((key) => (key === undefined ? this.cache.clear() : this.cache.invalidate(key)));
+  }
+
+  /** Runs a write to package `key` in a transaction, announces it, and drops the cached view once committed. */
+  private async change<T>(key: string, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
+    try {
+      return await this.storage.transaction(async (tx) => {
+        const result = await fn(tx);
+        await tx.packages.announceChange(key);
+        return result;
+      });
+    } finally {
+      this.cache.invalidate(key);
+    }
+  }
 
   async publish(ctx: RequestContext, input: PublishInput): Promise<PublishResult> {
     const id = parsePackageId(input.scope, input.name);
@@ -83,72 +108,92 @@ export class PackageService {
       if (p) throw badRequest('Invalid dist-tag', [p]);
     }
 
-    await this.refuseTakenVersion(id.key, version!);
+    await this.refuseUnpublishable(this.storage, id, manifest.kind, version!);
     const blob = await this.blobs.put(input.tarball);
     const principal = ctx.principal!;
-    const published = await this.storage.transaction(async (tx) => {
-      const now = isoNow(this.clock);
-      let pkg = await tx.packages.lockByKey(id.key);
-      if (!pkg) {
-        const scope = await tx.scopes.find(id.scope);
-        if (!scope) throw notFound(`Scope @${id.scope} does not exist; create the user or organisation first`);
-        pkg = await tx.packages.insert({
-          kind: manifest.kind,
-          scope: scope.name,
-          name: id.name,
-          key: id.key,
-          ...packageMetadata(manifest, readme ?? null),
-          latestVersion: null,
-          latestPinned: false,
-          ownerAccountId: scope.ownerAccountId,
-          createdAt: now,
-          updatedAt: now,
+    let published: { pkgId: number; record: VersionRecord };
+    try {
+      published = await this.change(id.key, async (tx) => {
+        const now = isoNow(this.clock);
+        let { pkg, scope } = await this.refuseUnpublishable(tx, id, manifest.kind, version!, true);
+        if (!pkg) {
+          await tx.packages.insert({
+            kind: manifest.kind,
+            scope: scope.name,
+            name: id.name,
+            key: id.key,
+            ...packageMetadata(manifest, readme ?? null),
+            latestVersion: null,
+            latestPinned: false,
+            ownerAccountId: scope.ownerAccountId,
+            createdAt: now,
+            updatedAt: now,
+          });
+          // A concurrent first publish may have created the package (and this version) first.
+          pkg = (await this.refuseUnpublishable(tx, id, manifest.kind, version!, true)).pkg!;
+        }
+        const record = await tx.packages.insertVersion({
+          packageId: pkg.id,
+          version: version!,
+          manifest: manifest.raw,
+          readme: readme ?? null,
+          digest: blob.digest,
+          size: blob.size,
+          fileCount: contents.fileCount,
+          unpackedSize: contents.unpackedSize,
+          publishedBy: principal.account.id,
+          publishedAt: now,
         });
-      } else if (pkg.kind !== manifest.kind) {
-        throw conflict(`${fullName(pkg.scope, pkg.name)} is a package of kind '${pkg.kind}', not '${manifest.kind}'`);
-      }
-      await this.refuseTakenVersion(id.key, version!, tx);
-      const record = await tx.packages.insertVersion({
-        packageId: pkg.id,
-        version: version!,
-        manifest: manifest.raw,
-        readme: readme ?? null,
-        digest: blob.digest,
-        size: blob.size,
-        fileCount: contents.fileCount,
-        unpackedSize: contents.unpackedSize,
-        publishedBy: principal.account.id,
-        publishedAt: now,
+        if (tag && tag !== 'latest') await tx.packages.setDistTag(pkg.id, tag, record.version);
+        await this.refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined);
+        await tx.packages.update(pkg.id, { updatedAt: now });
+        await this.audit.record(tx.audit, ctx, 'package.publish', `${fullName(pkg.scope, pkg.name)}@${record.version}`, {
+          kind: manifest.kind,
+          digest: blob.digest,
+          size: blob.size,
+        });
+        return { pkgId: pkg.id, record };
       });
-      if (tag && tag !== 'latest') await tx.packages.setDistTag(pkg.id, tag, record.version);
-      await this.refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined);
-      await tx.packages.update(pkg.id, { updatedAt: now });
-      await this.audit.record(tx.audit, ctx, 'package.publish', `${fullName(pkg.scope, pkg.name)}@${record.version}`, {
-        kind: manifest.kind,
-        digest: blob.digest,
-        size: blob.size,
-      });
-      return { pkgId: pkg.id, record };
-    });
+    } catch (e) {
+      // A refusal only the transaction could see (a lost race): take back the blob if this publish
+      // created it and no version refers to it. A concurrent publish of the very same bytes is the
+      // same package and version, so it either committed first (the blob is referenced) or fails too.
+      if (blob.created && !(await this.storage.blobRefs.isReferenced(blob.digest))) await this.blobs.delete(blob.digest);
+      throw e;
+    }
     const pkg = (await this.storage.packages.findById(published.pkgId))!;
     return { pkg, version: published.record };
   }
 
   /**
-   * 409 when the version exists or was unpublished. Checked before the blob is written (so a
-   * refused publish writes nothing) and again inside the transaction (so a race cannot pass).
+   * Refuses a publish the store's state forbids: the name taken by another kind, the version
+   * taken or unpublished (409), no such scope (404). Checked before the blob is written, so a
+   * refused publish writes nothing, and again inside the transaction (`lock`), so a race cannot pass.
    */
-  private async refuseTakenVersion(key: string, version: string, repos: StorageRepos = this.storage): Promise<void> {
-    const pkg = await repos.packages.findByKey(key);
-    const existing = pkg && (await repos.packages.findVersion(pkg.id, version));
+  private async refuseUnpublishable(
+    repos: StorageRepos,
+    id: { scope: string; name: string; key: string },
+    kind: PackageKind,
+    version: string,
+    lock = false,
+  ): Promise<{ pkg: PackageRecord | undefined; scope: ScopeRecord }> {
+    const pkg = lock ? await repos.packages.lockByKey(id.key) : await repos.packages.findByKey(id.key);
+    const scope = await repos.scopes.find(pkg?.scope ?? id.scope);
+    if (!scope) throw notFound(`Scope @${id.scope} does not exist; create the user or organisation first`);
+    if (!pkg) return { pkg, scope };
+    if (pkg.kind !== kind) throw conflict(`${fullName(pkg.scope, pkg.name)} is a package of kind '${pkg.kind}', not '${kind}'`);
+    const existing = await repos.packages.findVersion(pkg.id, version);
     if (existing?.unpublishedAt) {
-      throw conflict(`Version ${version} of ${fullName(pkg!.scope, pkg!.name)} was unpublished and can never be reused. Bump the version number.`);
+      throw conflict(`Version ${version} of ${fullName(pkg.scope, pkg.name)} was unpublished and can never be reused. Bump the version number.`);
     }
     if (existing) throw conflict(`Version ${version} already exists. Bump the version number.`);
+    return { pkg, scope };
   }
 
   async get(scope: string, name: string, kind?: PackageKind): Promise<PackageView> {
-    const view = await this.storage.packages.findView(parsePackageId(scope, name).key);
+    const key = parsePackageId(scope, name).key;
+    const generation = this.cache.generation;
+    const view = this.cache.get(key) ?? this.cache.set(key, await this.storage.packages.findView(key), generation);
     if (!view || (kind && view.pkg.kind !== kind)) throw notFound(`${kindLabel(kind)} not found`);
     const { pkg, latest, owner, distTags } = view;
     return { pkg, latest, owner, distTags: pkg.latestVersion ? { latest: pkg.latestVersion, ...distTags } : distTags };
@@ -166,7 +211,7 @@ export class PackageService {
   async download(scope: string, name: string, versionOrTag: string, kind?: PackageKind): Promise<DownloadTarget> {
     const pkg = await this.find(scope, name, kind);
     const version = await this.resolve(pkg, versionOrTag);
-    await this.storage.transaction((tx) => tx.packages.recordDownload(pkg.id, version.id, utcDay(this.clock.now())));
+    await this.change(pkg.key, (tx) => tx.packages.recordDownload(pkg.id, version.id, utcDay(this.clock.now())));
     return { pkg, version };
   }
 
@@ -187,7 +232,7 @@ export class PackageService {
     const v = await this.resolve(pkg, version);
     const text = message.trim();
     if (text.length > 1000) throw badRequest('A deprecation message is at most 1000 characters');
-    await this.storage.transaction(async (tx) => {
+    await this.change(pkg.key, async (tx) => {
       await tx.packages.setDeprecated(v.id, text.length > 0 ? text : null);
       await this.audit.record(tx.audit, ctx, text ? 'package.deprecate' : 'package.undeprecate', `${fullName(pkg.scope, pkg.name)}@${v.version}`, {
         message: text || null,
@@ -200,7 +245,7 @@ export class PackageService {
     const found = await this.find(scope, name, kind);
     await this.policy.requireScopeWrite(ctx, found.scope);
     if (!isStrictSemver(version)) throw badRequest(`'${version}' is not a version; unpublish takes an exact version`);
-    return this.storage.transaction(async (tx) => {
+    return this.change(found.key, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       const v = await tx.packages.findVersion(pkg.id, version);
       if (!v || v.unpublishedAt) throw notFound('Version not found');
@@ -223,7 +268,7 @@ export class PackageService {
     await this.policy.requireScopeWrite(ctx, found.scope);
     const problem = distTagProblem(tag);
     if (problem) throw badRequest('Invalid dist-tag', [problem]);
-    await this.storage.transaction(async (tx) => {
+    await this.change(found.key, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       const v = await tx.packages.findVersion(pkg.id, version);
       if (!v || v.unpublishedAt) throw notFound(`Version not found: ${version}`);
@@ -237,7 +282,7 @@ export class PackageService {
   async removeDistTag(ctx: RequestContext, scope: string, name: string, tag: string, kind?: PackageKind): Promise<Record<string, string>> {
     const found = await this.find(scope, name, kind);
     await this.policy.requireScopeWrite(ctx, found.scope);
-    await this.storage.transaction(async (tx) => {
+    await this.change(found.key, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       if (tag === 'latest') {
         if (!pkg.latestPinned) throw badRequest("'latest' already follows the highest version and cannot be removed");

@@ -49,24 +49,31 @@ export const inspectTarball = async (gz: Buffer, wanted: ReadonlySet<string>, li
   let unpackedSize = 0;
   let sawEntry = false;
 
+  const links: Array<{ raw: string; path: string; target: string; symbolic: boolean }> = [];
+  const symlinks = new Map<string, string>();
+  const entryPaths: string[] = [];
+
   const onEntry = (entry: ReadEntry): void => {
     sawEntry = true;
     const path = normalizeEntryPath(entry.path);
+    entryPaths.push(path);
     const problem = pathProblem(entry.path, path);
     if (problem) problems.push(problem);
     else if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
       const target = entry.linkpath ?? '';
-      const resolved = entry.type === 'SymbolicLink' ? posix.normalize(posix.join(posix.dirname(path), target)) : posix.normalize(target);
-      if (target.startsWith('/') || resolved === '..' || resolved.startsWith('../')) {
-        problems.push(`tarball: link '${entry.path}' points outside the package (${target})`);
-      }
+      links.push({ raw: entry.path, path, target, symbolic: entry.type === 'SymbolicLink' });
+      if (entry.type === 'SymbolicLink') symlinks.set(path.toLowerCase(), target);
     } else if (FILE_TYPES.has(entry.type)) {
       fileCount += 1;
       unpackedSize += entry.size ?? 0;
       files.push(path);
-      if (fileCount > limits.maxFiles) problems.push(`tarball: more than ${limits.maxFiles} files`);
     } else if (entry.type !== 'Directory') {
       problems.push(`tarball: entry '${entry.path}' has unsupported type ${entry.type}`);
+    }
+    // Directories and links are entries an extractor must create too: they count against the limit.
+    if (entryPaths.length === limits.maxFiles + 1) problems.push(`tarball: more than ${limits.maxFiles} files`);
+    if (wanted.has(path) && FILE_TYPES.has(entry.type) && (entry.size ?? 0) > limits.maxTextFileBytes) {
+      problems.push(`tarball: '${path}' is ${entry.size} bytes; a manifest or README may be at most ${limits.maxTextFileBytes} bytes`);
     }
     if (wanted.has(path) && FILE_TYPES.has(entry.type) && (entry.size ?? 0) <= limits.maxTextFileBytes) {
       const chunks: Buffer[] = [];
@@ -84,11 +91,38 @@ export const inspectTarball = async (gz: Buffer, wanted: ReadonlySet<string>, li
         problems.push(`tarball: ${typeof message === 'string' ? message : message.message}`);
       },
     });
+    // Entries tar does not understand (sparse files, unknown types, oversized pax headers) are
+    // skipped by this parser but not by every extractor: refuse them rather than let them through unchecked.
+    parser.on('ignoredEntry', (entry: ReadEntry) => {
+      sawEntry = true;
+      problems.push(
+        entry.meta
+          ? `tarball: a metadata entry (${entry.type}) of ${entry.size} bytes is too large`
+          : `tarball: entry '${entry.path}' has unsupported type ${entry.type}`,
+      );
+    });
     parser.on('end', () => resolve());
     parser.on('error', (e: Error) => reject(badRequest('The tarball is corrupt', [`tarball: ${e.message}`])));
     parser.end(tarBytes);
   });
 
+  // Extractors refuse (or, worse, follow) a path through a symlink; with none, every path is canonical.
+  for (const path of entryPaths) {
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join('/');
+      if (symlinks.has(parent.toLowerCase())) {
+        problems.push(`tarball: entry '${path}' lies under the symlink '${parent}'`);
+        break;
+      }
+    }
+  }
+  for (const link of links) {
+    const from = link.symbolic ? posix.dirname(link.path) : '.';
+    const where = linkDestination(from, link.target, symlinks);
+    if (where === 'outside') problems.push(`tarball: link '${link.raw}' points outside the package (${link.target})`);
+    else if (where === 'loop') problems.push(`tarball: link '${link.raw}' is part of a loop of links`);
+  }
   if (!sawEntry && problems.length === 0) problems.push('tarball: the archive holds no entries');
   const unique = [...new Set(problems)];
   if (unique.some((p) => p.includes(`more than ${limits.maxFiles} files`))) {
@@ -109,4 +143,40 @@ const pathProblem = (raw: string, path: string): string | undefined => {
   if (path.split('/').includes('..')) return `tarball: path '${raw}' escapes the package with '..'`;
   if (raw.includes('\0')) return 'tarball: a path holds a NUL byte';
   return undefined;
+};
+
+const isAbsoluteTarget = (target: string): boolean => /^[\\/]/.test(target) || /^[a-zA-Z]:/.test(target);
+
+/**
+ * Where a link lands once extracted: its directory `fromDir` (the root for a hard link) and then
+ * its target are walked component by component from the package root, following the archive's own symlinks the way a filesystem would,
+ * so `up -> .` plus `esc -> up/..` is seen to leave the package even though `up/..` looks harmless.
+ * Backslashes count as separators (they are on Windows); names are compared case-insensitively.
+ */
+const linkDestination = (fromDir: string, target: string, symlinks: ReadonlyMap<string, string>): 'inside' | 'outside' | 'loop' => {
+  if (isAbsoluteTarget(target)) return 'outside';
+  const split = (t: string): string[] => t.split(/[\\/]/);
+  // The link's own directory is walked too: it may itself pass through one of the archive's symlinks.
+  const stack: string[] = [];
+  const queue = [...(fromDir === '.' ? [] : fromDir.split('/')), ...split(target)];
+  let hops = 0;
+  let steps = 0;
+  while (queue.length > 0) {
+    if (++steps > 10_000) return 'loop';
+    const part = queue.shift()!;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (stack.length === 0) return 'outside';
+      stack.pop();
+      continue;
+    }
+    stack.push(part);
+    const next = symlinks.get(stack.join('/').toLowerCase());
+    if (next === undefined) continue;
+    if (++hops > 40) return 'loop';
+    if (isAbsoluteTarget(next)) return 'outside';
+    stack.pop();
+    queue.unshift(...split(next));
+  }
+  return 'inside';
 };

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { migrateToLatest } from '../sql/migrate.js';
 import type { Database } from '../sql/schema.js';
 import { SqlStorage } from '../sql/sql-storage.js';
+import { PostgresChangeFeed } from './change-feed.js';
 import { postgresTextSearch } from './text-search.js';
 
 export interface PostgresOptions {
@@ -39,5 +40,5 @@ export const openPostgresStorage = async (opts: PostgresOptions): Promise<SqlSto
     await db.destroy();
     throw e;
   }
-  return new SqlStorage(db, 'postgres', postgresTextSearch);
+  return new SqlStorage(db, 'postgres', postgresTextSearch, new PostgresChangeFeed(opts.url));
 };

@@ -10,4 +10,9 @@ export class SqlBlobRefRepo implements BlobRefRepo {
     const rows = await this.db.selectFrom('versions').select('digest').distinct().where('unpublished_at', 'is', null).execute();
     return new Set(rows.map((r) => r.digest));
   }
+
+  async isReferenced(digest: string): Promise<boolean> {
+    const row = await this.db.selectFrom('versions').select('id').where('digest', '=', digest).where('unpublished_at', 'is', null).limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
 }

@@ -11,6 +11,7 @@ import type {
   VersionRecord,
 } from '../../core/storage.js';
 import type { SqlDialectName, TextSearch } from './dialect.js';
+import { CHANGE_CHANNEL } from './change-feed.js';
 import { toAccount, toPackage, toVersion } from './rows.js';
 import type { AccountsTable, Database, PackagesTable, VersionsTable } from './schema.js';
 import type { Selectable, Updateable } from 'kysely';
@@ -73,6 +74,11 @@ export class SqlPackageRepo implements PackageRepo {
   async findById(id: number): Promise<PackageRecord | undefined> {
     const row = await this.db.selectFrom('packages').select(PACKAGE_COLUMNS).where('id', '=', id).executeTakeFirst();
     return row && toPackage(row);
+  }
+
+  async announceChange(key: string): Promise<void> {
+    // Only PostgreSQL is shared by several server processes; SQLite has one owner.
+    if (this.dialect === 'postgres') await sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${key})`.execute(this.db);
   }
 
   async lockByKey(key: string): Promise<PackageRecord | undefined> {

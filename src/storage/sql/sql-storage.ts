@@ -3,6 +3,7 @@ import type { Storage, StorageRepos } from '../../core/storage.js';
 import { SqlAccountRepo } from './account-repo.js';
 import { SqlAuditRepo } from './audit-repo.js';
 import { SqlBlobRefRepo } from './blob-ref-repo.js';
+import type { ChangeFeed } from './change-feed.js';
 import type { SqlDialectName, TextSearch } from './dialect.js';
 import { SqlPackageRepo } from './package-repo.js';
 import type { Database } from './schema.js';
@@ -32,6 +33,7 @@ export class SqlStorage implements Storage {
     private readonly db: Kysely<Database>,
     readonly kind: SqlDialectName,
     private readonly textSearch: TextSearch,
+    private readonly changeFeed?: ChangeFeed,
   ) {
     const repos = reposOn(db, kind, textSearch);
     this.accounts = repos.accounts;
@@ -46,11 +48,16 @@ export class SqlStorage implements Storage {
     return this.db.transaction().execute((trx) => fn(reposOn(trx, this.kind, this.textSearch)));
   }
 
+  async onPackageChange(listener: (key: string | undefined) => void): Promise<void> {
+    await this.changeFeed?.listen(listener);
+  }
+
   async ping(): Promise<void> {
     await sql`SELECT 1`.execute(this.db);
   }
 
   async close(): Promise<void> {
+    await this.changeFeed?.close();
     await this.db.destroy();
   }
 }

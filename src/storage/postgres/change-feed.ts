@@ -1,0 +1,45 @@
+import pg from 'pg';
+import { CHANGE_CHANNEL, type ChangeFeed } from '../sql/change-feed.js';
+
+/**
+ * Package changes from every server process on one PostgreSQL database: writers
+ * `pg_notify(CHANGE_CHANNEL, key)` inside their transaction (delivered on commit), and this
+ * client LISTENs. After a lost connection it reconnects and reports `undefined` (anything may
+ * have changed meanwhile).
+ */
+export class PostgresChangeFeed implements ChangeFeed {
+  private client: pg.Client | undefined;
+  private closed = false;
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(private readonly url: string) {}
+
+  async listen(listener: (key: string | undefined) => void): Promise<void> {
+    const connect = async (): Promise<void> => {
+      const client = new pg.Client({ connectionString: this.url });
+      client.on('notification', (msg) => {
+        if (msg.channel === CHANGE_CHANNEL && msg.payload) listener(msg.payload);
+      });
+      client.on('error', () => {
+        listener(undefined);
+        void client.end().catch(() => undefined);
+        if (!this.closed) this.retry = setTimeout(() => void connect().catch(() => undefined), 1000);
+      });
+      await client.connect();
+      await client.query(`LISTEN ${CHANGE_CHANNEL}`);
+      if (this.closed) {
+        await client.end();
+        return;
+      }
+      this.client = client;
+      listener(undefined);
+    };
+    await connect();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    await this.client?.end().catch(() => undefined);
+  }
+}
