@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { dropTestSchema } from '../helpers/postgres.js';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { Api, agentYaml } from '../helpers/packages.js';
@@ -154,10 +154,7 @@ describe.each(testStores)('crash safety: SIGKILL during and after publishes (%s)
     await server?.kill();
     rmSync(dataDir, { recursive: true, force: true });
     if (schema) {
-      const client = new pg.Client({ connectionString: process.env.AGENTRY_TEST_DATABASE_URL });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await client.end();
+      await dropTestSchema(schema);
     }
   });
 

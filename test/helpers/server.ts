@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { dropTestSchema } from './postgres.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { resolveConfig, type ServerConfig } from '../../src/app/config.js';
 import { startServer } from '../../src/app/server.js';
 
@@ -54,10 +54,7 @@ export const startTestServer = async (
       await server.close();
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
       if (schema && !opts.postgresSchema) {
-        const client = new pg.Client({ connectionString: process.env.AGENTRY_TEST_DATABASE_URL });
-        await client.connect();
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await client.end();
+        await dropTestSchema(schema);
       }
     },
   };

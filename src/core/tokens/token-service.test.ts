@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { dropTestSchema } from '../../../test/helpers/postgres.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStorage } from '../../storage/open-storage.js';
 import type { RequestContext } from '../auth/principal.js';
@@ -59,10 +59,7 @@ describe.each(stores)('TokenService with a fake clock (%s)', (store) => {
     await storage?.close();
     rmSync(dataDir, { recursive: true, force: true });
     if (schema) {
-      const client = new pg.Client({ connectionString: process.env.AGENTRY_TEST_DATABASE_URL });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await client.end();
+      await dropTestSchema(schema);
     }
   });
 
