@@ -11,7 +11,7 @@ describe('health, metrics and the OpenAPI document', () => {
   it('answers /healthz with both ok and status', async () => {
     const r = await fetch(`${server.url}/healthz`);
     expect(r.status).toBe(200);
-    expect(await r.json()).toMatchObject({ ok: true, status: 'healthy', store: 'sqlite' });
+    expect(await r.json()).toMatchObject({ ok: true, status: 'healthy', store: 'sqlite', auth_required: true, read_only: false });
   });
 
   it('serves Prometheus metrics', async () => {

@@ -11,7 +11,10 @@ const Health = Type.Object({
   read_only: Type.Boolean(),
 });
 
-/** `/healthz`: both `ok` and `status` so the seeds' clients (which read one or the other) agree. */
+/**
+ * `/healthz`: both `ok` and `status` so the seeds' clients (which read one or the other) agree;
+ * `auth_required` in PraisonAI's sense: writes need a token (reads never do).
+ */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; version: string }> = async (app, { registry, version }) => {
   app.get('/healthz', {
     schema: { tags: ['system'], summary: 'Health check', response: { 200: Health, 503: Health } },
@@ -22,7 +25,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; versi
       } catch {
         healthy = false;
       }
-      const body = { ok: healthy, status: healthy ? 'healthy' : 'unhealthy', version, store: registry.storage.kind, auth_required: false, read_only: false };
+      const body = { ok: healthy, status: healthy ? 'healthy' : 'unhealthy', version, store: registry.storage.kind, auth_required: true, read_only: false };
       return reply.status(healthy ? 200 : 503).send(body);
     },
   });
