@@ -11,8 +11,8 @@ export interface TextSearch {
 export interface TextMatch {
   /** A WITH clause the query starts with, or empty. */
   with: RawBuilder<unknown>;
-  /** Extra FROM clause (e.g. a join to an FTS table), or empty. */
-  join: RawBuilder<unknown>;
+  /** The FROM clause: `packages p` (aliased `p`) joined to whatever the match needs. */
+  from: RawBuilder<unknown>;
   where: RawBuilder<unknown>;
   /** An ORDER BY expression, best match first. */
   rank: RawBuilder<unknown>;

@@ -12,16 +12,12 @@ import type {
 } from '../../core/storage.js';
 import type { SqlDialectName, TextSearch } from './dialect.js';
 import { CHANGE_CHANNEL } from './change-feed.js';
+import { PACKAGE_COLUMNS, packageColumns } from './package-columns.js';
 import { toAccount, toPackage, toVersion } from './rows.js';
 import type { AccountsTable, Database, PackagesTable, VersionsTable } from './schema.js';
 import type { Selectable, Updateable } from 'kysely';
 
-/** Every column of `packages` but PostgreSQL's generated `search_vector`, which is never read back. */
-const PACKAGE_COLUMNS = [
-  'id', 'kind', 'scope', 'name', 'key', 'description', 'readme', 'category', 'tags', 'license', 'repository', 'homepage',
-  'latest_version', 'latest_pinned', 'download_count', 'star_count', 'is_verified', 'is_featured', 'owner_account_id', 'created_at', 'updated_at',
-] as const;
-const P_COLUMNS = sql.raw(PACKAGE_COLUMNS.map((c) => `p.${c}`).join(', '));
+const P_COLUMNS = packageColumns('p');
 const VERSION_COLUMNS = ['id', 'package_id', 'version', 'manifest', 'readme', 'digest', 'size', 'file_count', 'unpacked_size', 'deprecated', 'download_count', 'published_by', 'published_at', 'unpublished_at'] as const;
 const ACCOUNT_COLUMNS = ['id', 'name', 'kind', 'display_name', 'email', 'avatar_url', 'bio', 'website', 'is_admin', 'created_at', 'updated_at'] as const;
 
@@ -141,16 +137,16 @@ export class SqlPackageRepo implements PackageRepo {
     const text = q.text ? this.textSearch.match(q.text) : undefined;
     if (q.text && !text) return { rows: [], total: 0 };
     if (text) where.push(text.where);
-    const join = text?.join ?? sql``;
+    const from = text?.from ?? sql`packages p`;
     const prefix = text?.with ?? sql``;
     const filter = sql.join(where, sql` AND `);
     const order = orderBy(q.sort, text?.rank);
     // The total rides along as a window count, so the filter (a full-text match) runs once.
     const page = await sql<Selectable<PackagesTable> & { total_count: number | string }>`${prefix} SELECT ${P_COLUMNS}, count(*) OVER () AS total_count
-      FROM packages p ${join} WHERE ${filter} ORDER BY ${order} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
+      FROM ${from} WHERE ${filter} ORDER BY ${order} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
     let total = Number(page.rows[0]?.total_count ?? 0);
     if (page.rows.length === 0 && q.offset > 0) {
-      const count = await sql<{ n: number | string }>`${prefix} SELECT count(*) AS n FROM packages p ${join} WHERE ${filter}`.execute(this.db);
+      const count = await sql<{ n: number | string }>`${prefix} SELECT count(*) AS n FROM ${from} WHERE ${filter}`.execute(this.db);
       total = Number(count.rows[0]?.n ?? 0);
     }
     return { rows: page.rows.map(toPackage), total };

@@ -13,7 +13,9 @@ export const sqliteTextSearch: TextSearch = {
     return {
       with: sql`WITH fts AS MATERIALIZED (
         SELECT rowid AS id, bm25(package_fts, 4.0, 10.0, 5.0, 3.0, 1.0) AS rank FROM package_fts WHERE package_fts MATCH ${query})`,
-      join: sql`JOIN fts ON fts.id = p.id`,
+      // CROSS JOIN fixes the order: from the few matches to their packages by primary key.
+      // (Left to itself, SQLite may scan packages by an index on kind and probe the matches.)
+      from: sql`fts CROSS JOIN packages p ON p.id = fts.id`,
       where: sql`1 = 1`,
       rank: sql`fts.rank ASC`,
     };
