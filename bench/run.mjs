@@ -4,22 +4,32 @@
  * package-metadata GET throughput and latency (autocannon, 50 connections, in this process,
  * against the server in its own process), search latency (sequential requests) and server RSS.
  *
- *   npm run build && node bench/run.mjs --packages 10000 --store both
+ *   npm run build && npm run bench -- --packages 10000 --store both
  *
- * Options: --packages N (10000) · --store sqlite|postgres|both (sqlite) · --duration S (15) ·
- * --connections C (50) · --concurrency P publishes in flight (8) · --queries Q per search kind (300) ·
- * --database-url URL (postgres://postgres@127.0.0.1:5432/test; a fresh schema per run, dropped after).
- * Results are printed as a table and written to .bench/<store>-<N>.json.
+ * Options:
+ *   --packages N          packages to publish (10000)
+ *   --store S             sqlite | postgres | both (sqlite)
+ *   --duration S          seconds of each metadata load phase (15)
+ *   --connections C       autocannon connections (50)
+ *   --concurrency P       publishes in flight while seeding (8)
+ *   --queries Q           search queries in the selective mix (300; plus Q/5 common ones)
+ *   --seed-timeout S      stop seeding after S seconds and go on with what was published (1200)
+ *   --database-url URL    PostgreSQL (postgres://postgres@127.0.0.1:5432/test; a fresh schema per
+ *                         run, dropped after)
+ *   --server-node-args A  extra node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof"
+ *   --skip-load           seed and measure search only
+ *   --keep-data           keep the SQLite data dir / PostgreSQL schema (for profiling; printed at the end)
+ * Results are printed as a table and written to .bench/<store>-<N>.json and .bench/run-<N>-<time>.json.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { agentTarball, packageSpec, prng, vocabulary } from './corpus.mjs';
-import { startServerProcess } from './server-process.mjs';
+import { memoryMb, startServerProcess } from './server-process.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,19 +39,28 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     concurrency: { type: 'string', default: '8' },
     queries: { type: 'string', default: '300' },
+    'seed-timeout': { type: 'string', default: '1200' },
     'database-url': { type: 'string', default: process.env.AGENTRY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
+    'server-node-args': { type: 'string', default: '' },
+    'skip-load': { type: 'boolean', default: false },
+    'keep-data': { type: 'boolean', default: false },
   },
 });
 const N = Number(args.packages);
+if (!Number.isInteger(N) || N < 1) throw new Error(`--packages must be a positive whole number (got ${args.packages})`);
 const stores = args.store === 'both' ? ['sqlite', 'postgres'] : [args.store];
+if (!stores.every((s) => s === 'sqlite' || s === 'postgres')) throw new Error(`--store must be sqlite, postgres or both (got ${args.store})`);
 const SCOPES = Array.from({ length: 20 }, (_, i) => `bench${i}`);
+const serverNodeArgs = args['server-node-args'].split(/\s+/).filter(Boolean);
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const ms = (ns) => Number(ns) / 1e6;
+const secondsSince = (t) => ms(process.hrtime.bigint() - t) / 1000;
 const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
+const load1 = () => Number(loadavg()[0].toFixed(2));
 
 const json = async (url, init) => {
-  const res = await fetch(url, init);
+  const res = await fetch(url, { signal: AbortSignal.timeout(30_000), ...init });
   const body = await res.json();
   if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: ${res.status} ${JSON.stringify(body)}`);
   return body;
@@ -59,39 +78,75 @@ const seed = async (server, adminToken, words) => {
   }
   log(`building ${N} tarballs in memory`);
   const specs = Array.from({ length: N }, (_, i) => packageSpec(i, words, SCOPES));
-  const tarballs = specs.map(agentTarball);
+  let tarballs = specs.map(agentTarball);
+  const deadline = Number(args['seed-timeout']);
   let next = 0;
   let done = 0;
-  let errors = 0;
+  const published = [];
+  const failures = {}; // status → count
+  let firstFailure;
   let firstThousandSeconds = NaN;
+  let timedOut = false;
   const start = process.hrtime.bigint();
   const worker = async () => {
     while (next < N) {
+      if (secondsSince(start) > deadline) {
+        timedOut = true;
+        return;
+      }
       const i = next++;
       const spec = specs[i];
       const form = new FormData();
       form.set('tarball', new Blob([tarballs[i]], { type: 'application/gzip' }), `${spec.name}-1.0.0.tgz`);
-      const res = await fetch(`${server.url}/api/v1/agents/@${spec.scope}/${spec.name}`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${tokens[spec.scope]}` },
-        body: form,
-      });
-      await res.arrayBuffer();
-      if (res.status !== 200) errors += 1;
+      let status;
+      let text;
+      try {
+        const res = await fetch(`${server.url}/api/v1/agents/@${spec.scope}/${spec.name}`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${tokens[spec.scope]}` },
+          body: form,
+          signal: AbortSignal.timeout(60_000),
+        });
+        status = res.status;
+        text = await res.text();
+      } catch (e) {
+        status = e.name ?? 'error';
+        text = String(e);
+      }
+      if (status === 200) published.push(spec);
+      else {
+        failures[status] = (failures[status] ?? 0) + 1;
+        firstFailure ??= `${status} ${text.slice(0, 300)}`;
+      }
       done += 1;
-      if (done === Math.min(1000, N)) firstThousandSeconds = ms(process.hrtime.bigint() - start) / 1000;
-      if (done % 5000 === 0) log(`published ${done}/${N} (${(done / (ms(process.hrtime.bigint() - start) / 1000)).toFixed(0)}/s)`);
+      if (done === Math.min(1000, N)) firstThousandSeconds = secondsSince(start);
+      if (done % 5000 === 0) log(`published ${done}/${N} (${(done / secondsSince(start)).toFixed(0)}/s, server RSS ${server.memoryMb().rss.toFixed(0)} MB, load ${load1()})`);
     }
   };
   await Promise.all(Array.from({ length: Number(args.concurrency) }, worker));
-  const seconds = ms(process.hrtime.bigint() - start) / 1000;
-  return { specs, seconds, perSecond: N / seconds, firstThousandPerSecond: Math.min(1000, N) / firstThousandSeconds, errors };
+  const seconds = secondsSince(start);
+  tarballs = undefined;
+  if (timedOut) log(`seeding stopped at the ${deadline} s limit after ${done} publishes`);
+  if (firstFailure) log(`publish failures ${JSON.stringify(failures)}; first: ${firstFailure}`);
+  return {
+    specs: published,
+    result: {
+      attempted: done,
+      published: published.length,
+      seconds,
+      perSecond: done / seconds,
+      firstThousandPerSecond: Math.min(1000, done) / firstThousandSeconds,
+      failures,
+      firstFailure,
+      timedOut,
+    },
+  };
 };
 
 /**
  * Metadata GETs in two phases: `hot` cycles through 1,000 packages (the server's view cache holds
- * them all after warm-up), `spread` draws from every package (at 100k most requests miss the
- * 10,000-entry cache and read the store).
+ * them all after warm-up), `spread` draws uniformly from every package (at 100k most requests miss
+ * the 10,000-entry view cache and read the store).
  */
 const loadMetadata = async (server, specs) => {
   const rnd = prng(42);
@@ -102,86 +157,207 @@ const loadMetadata = async (server, specs) => {
       url: server.url,
       connections: Number(args.connections),
       duration,
+      timeout: 10,
       requests: [{ setupRequest: (req) => ({ ...req, path: nextPath() }) }],
     });
-  const summary = (r) => ({ requestsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts });
+  const summary = (r, loadBefore) => ({
+    requestsPerSecond: r.requests.average,
+    requests: r.requests.total,
+    p50: r.latency.p50,
+    p90: r.latency.p90,
+    p99: r.latency.p99,
+    max: r.latency.max,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([k, v]) => [k, v.count])),
+    loadavgBefore: loadBefore,
+    serverMemoryMb: server.memoryMb(),
+  });
   let k = 0;
   const hotPath = () => hotSet[k++ % hotSet.length];
-  await run(3, hotPath); // warm-up
-  const hot = summary(await run(Number(args.duration), hotPath));
-  const spread = summary(await run(Number(args.duration), () => pathOf(specs[Math.floor(rnd() * specs.length)])));
+  log('metadata: warm-up (3 s)');
+  await run(3, hotPath);
+  let l = load1();
+  log(`metadata: hot set, ${args.duration} s, ${args.connections} connections`);
+  const hot = summary(await run(Number(args.duration), hotPath), l);
+  l = load1();
+  log(`metadata: spread over all ${specs.length}, ${args.duration} s`);
+  const spread = summary(await run(Number(args.duration), () => pathOf(specs[Math.floor(rnd() * specs.length)])), l);
+  log(`metadata: hot ${hot.requestsPerSecond} req/s, spread ${spread.requestsPerSecond} req/s`);
   return { hot, spread };
 };
 
 /**
- * Search latency, one request at a time: rare words, rare+random word pairs and the most common
- * words. Each query is classed by what it matched: selective (at most 1% of the packages) or broad.
+ * Search latency, one request at a time: rare words on /search, rare+random word pairs on
+ * /packages, and the most common words. Each query is classed by what it matched: selective
+ * (at most 1% of the packages) or broad.
  */
-const searchLatency = async (server, words) => {
+const searchLatency = async (server, words, packages) => {
   const rnd = prng(99);
   const rare = words.slice(-600);
   const common = words.slice(0, 10);
   const Q = Number(args.queries);
   const pick = (list) => list[Math.floor(rnd() * list.length)];
-  const paths = [
-    ...Array.from({ length: Q }, (_, i) => (i % 2 === 0 ? `/api/v1/search?q=${pick(rare)}` : `/api/v1/packages?q=${pick(rare)}%20${pick(words)}`)),
-    ...Array.from({ length: Math.max(20, Math.floor(Q / 5)) }, () => `/api/v1/search?q=${pick(common)}`),
+  const queries = [
+    ...Array.from({ length: Q }, (_, i) =>
+      i % 2 === 0 ? { endpoint: 'search', path: `/api/v1/search?q=${pick(rare)}` } : { endpoint: 'packages', path: `/api/v1/packages?q=${pick(rare)}%20${pick(words)}` },
+    ),
+    ...Array.from({ length: Math.max(20, Math.floor(Q / 5)) }, (_, i) =>
+      i % 2 === 0 ? { endpoint: 'search', path: `/api/v1/search?q=${pick(common)}` } : { endpoint: 'packages', path: `/api/v1/packages?q=${pick(common)}%20${pick(common)}` },
+    ),
   ];
-  for (const p of paths.slice(0, 20)) await json(server.url + p); // warm-up
-  const groups = { selective: [], broad: [] };
-  for (const p of paths) {
+  for (const q of queries.slice(0, 20)) await json(server.url + q.path); // warm-up
+  const loadBefore = load1();
+  const all = [];
+  for (const q of queries) {
     const t = process.hrtime.bigint();
-    const body = await json(server.url + p);
-    const elapsed = ms(process.hrtime.bigint() - t);
-    (body.total <= N / 100 ? groups.selective : groups.broad).push({ elapsed, hits: body.total });
+    const body = await json(server.url + q.path);
+    all.push({ ...q, elapsed: ms(process.hrtime.bigint() - t), hits: body.total });
   }
   const summary = (list) => {
     const times = list.map((x) => x.elapsed).sort((a, b) => a - b);
-    return { queries: list.length, p50: percentile(times, 50), p99: percentile(times, 99), meanHits: list.reduce((n, x) => n + x.hits, 0) / Math.max(1, list.length) };
+    const hits = list.map((x) => x.hits).sort((a, b) => a - b);
+    return {
+      queries: list.length,
+      p50: percentile(times, 50),
+      p90: percentile(times, 90),
+      p99: percentile(times, 99),
+      max: times.at(-1),
+      hitsMedian: percentile(hits, 50),
+      hitsMax: hits.at(-1),
+    };
   };
-  return { selective: summary(groups.selective), common: summary(groups.broad) };
+  const selective = all.filter((x) => x.hits <= packages / 100);
+  const broad = all.filter((x) => x.hits > packages / 100);
+  const slowest = [...all].sort((a, b) => b.elapsed - a.elapsed).slice(0, 5).map((x) => ({ path: x.path, ms: Number(x.elapsed.toFixed(2)), hits: x.hits }));
+  return {
+    selective: summary(selective),
+    common: summary(broad),
+    byEndpoint: {
+      searchSelective: summary(selective.filter((x) => x.endpoint === 'search')),
+      packagesSelective: summary(selective.filter((x) => x.endpoint === 'packages')),
+      searchCommon: summary(broad.filter((x) => x.endpoint === 'search')),
+      packagesCommon: summary(broad.filter((x) => x.endpoint === 'packages')),
+    },
+    slowest,
+    loadavgBefore: loadBefore,
+  };
+};
+
+const withPg = async (fn) => {
+  const client = new pg.Client({ connectionString: args['database-url'] });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+};
+
+const storeSizeMb = async (store, dataDir, schema) => {
+  if (store === 'sqlite') {
+    const bytes = readdirSync(dataDir)
+      .filter((f) => f.startsWith('agentry.db'))
+      .reduce((n, f) => n + statSync(join(dataDir, f)).size, 0);
+    return bytes / 1024 / 1024;
+  }
+  return withPg(async (c) => {
+    const r = await c.query(
+      `SELECT coalesce(sum(pg_total_relation_size(format('%I.%I', schemaname, tablename))), 0) AS bytes FROM pg_tables WHERE schemaname = $1`,
+      [schema],
+    );
+    return Number(r.rows[0].bytes) / 1024 / 1024;
+  });
 };
 
 const benchStore = async (store, words) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'agentry-bench-'));
   const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
   const schema = store === 'postgres' ? `bench_${randomBytes(4).toString('hex')}` : undefined;
-  const server = await startServerProcess({ dataDir, adminToken, databaseUrl: schema ? args['database-url'] : undefined, databaseSchema: schema });
-  log(`${store}: server ${server.url} (pid ${server.pid})`);
+  const server = await startServerProcess({
+    dataDir,
+    adminToken,
+    databaseUrl: schema ? args['database-url'] : undefined,
+    databaseSchema: schema,
+    nodeArgs: serverNodeArgs,
+  });
+  log(`${store}: server ${server.url} (pid ${server.pid})${schema ? `, schema ${schema}` : ''}, load ${load1()}`);
+  const result = { store, packages: N, startedAt: new Date().toISOString() };
   try {
     const seeded = await seed(server, adminToken, words);
-    const rssAfterSeed = server.rssMb();
-    log(`${store}: seeded ${N} in ${seeded.seconds.toFixed(1)} s; metadata load…`);
-    const metadata = await loadMetadata(server, seeded.specs);
+    result.publish = seeded.result;
+    result.rssMb = { afterSeed: server.memoryMb().rss };
+    result.storeSizeMb = await storeSizeMb(store, dataDir, schema);
+    log(`${store}: seeded ${seeded.specs.length} in ${seeded.result.seconds.toFixed(1)} s (${seeded.result.perSecond.toFixed(0)}/s); store ${result.storeSizeMb.toFixed(0)} MB`);
+    if (!args['skip-load']) result.metadata = await loadMetadata(server, seeded.specs);
     log(`${store}: search latency…`);
-    const search = await searchLatency(server, words);
-    return { store, packages: N, publish: { perSecond: seeded.perSecond, firstThousandPerSecond: seeded.firstThousandPerSecond, seconds: seeded.seconds, errors: seeded.errors }, metadata, search, rssMb: { afterSeed: rssAfterSeed, end: server.rssMb() } };
+    result.search = await searchLatency(server, words, seeded.specs.length);
+    const mem = server.memoryMb();
+    result.rssMb.end = mem.rss;
+    result.rssMb.peak = mem.peak;
+    if (!server.alive()) throw new Error(`the server died: ${server.stderr()}`);
+    return result;
   } finally {
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    if (schema) {
-      const client = new pg.Client({ connectionString: args['database-url'] });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await client.end();
+    const exit = await server.stop();
+    if (exit !== 0) log(`${store}: server exited with ${exit}`);
+    if (args['keep-data']) {
+      log(`${store}: kept AGENTRY_DATA_DIR=${dataDir}${schema ? ` AGENTRY_DATABASE_SCHEMA=${schema}` : ''} AGENTRY_ADMIN_TOKEN=${adminToken}`);
+      result.kept = { dataDir, schema, adminToken };
+    } else {
+      rmSync(dataDir, { recursive: true, force: true });
+      if (schema) await withPg((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
     }
+  }
+};
+
+const f = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+const printTable = (results) => {
+  console.log(`\nAgentry benchmark, ${N} packages, ${args.connections} connections, ${cpus().length} cores, node ${process.version}`);
+  console.log('| store | publish/s (first 1k) | failed publishes | GET hot req/s | hot p50/p99 ms | GET spread req/s | spread p50/p99 ms | GET non-2xx/errors | search selective p50/p99 ms (n, median hits) | search common p50/p99 ms (n, median hits) | RSS MB seeded/end/peak | store MB |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    const m = r.metadata;
+    const bad = m ? m.hot.non2xx + m.spread.non2xx + m.hot.errors + m.spread.errors : '-';
+    const failed = Object.values(r.publish.failures).reduce((a, b) => a + b, 0);
+    const s = r.search;
+    console.log(
+      [
+        r.store,
+        `${f(r.publish.perSecond, 0)} (${f(r.publish.firstThousandPerSecond, 0)})`,
+        `${failed}${r.publish.timedOut ? ' (timed out)' : ''}`,
+        m ? f(m.hot.requestsPerSecond, 0) : '-',
+        m ? `${m.hot.p50} / ${m.hot.p99}` : '-',
+        m ? f(m.spread.requestsPerSecond, 0) : '-',
+        m ? `${m.spread.p50} / ${m.spread.p99}` : '-',
+        bad,
+        `${f(s.selective.p50, 2)} / ${f(s.selective.p99, 2)} (${s.selective.queries}, ${s.selective.hitsMedian ?? '-'})`,
+        `${f(s.common.p50, 2)} / ${f(s.common.p99, 2)} (${s.common.queries}, ${s.common.hitsMedian ?? '-'})`,
+        `${f(r.rssMb.afterSeed, 0)} / ${f(r.rssMb.end, 0)} / ${f(r.rssMb.peak, 0)}`,
+        f(r.storeSizeMb, 0),
+      ].join(' | ').replace(/^/, '| ') + ' |',
+    );
   }
 };
 
 const words = vocabulary();
 const results = [];
+const startedAt = new Date().toISOString();
+mkdirSync('.bench', { recursive: true });
 for (const store of stores) {
   const r = await benchStore(store, words);
   results.push(r);
-  mkdirSync('.bench', { recursive: true });
   writeFileSync(join('.bench', `${store}-${N}.json`), JSON.stringify(r, null, 2));
 }
-const f = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-console.log(`\nAgentry benchmark, ${N} packages, ${args.connections} connections, node ${process.version}`);
-console.log('| store | publish/s (first 1k) | GET hot req/s (p50 / p99 ms) | GET spread req/s (p50 / p99 ms) | non-2xx | search selective (≤1% hits) p50 / p99 ms | search broad p50 / p99 ms | RSS MB seeded / end |');
-console.log('|---|---|---|---|---|---|---|---|');
-for (const r of results) {
-  console.log(
-    `| ${r.store} | ${f(r.publish.perSecond, 0)} (${f(r.publish.firstThousandPerSecond, 0)}) | ${f(r.metadata.hot.requestsPerSecond, 0)} (${r.metadata.hot.p50} / ${r.metadata.hot.p99}) | ${f(r.metadata.spread.requestsPerSecond, 0)} (${r.metadata.spread.p50} / ${r.metadata.spread.p99}) | ${r.metadata.hot.non2xx + r.metadata.spread.non2xx + r.metadata.hot.errors + r.metadata.spread.errors + r.publish.errors} | ${f(r.search.selective.p50, 2)} / ${f(r.search.selective.p99, 2)} (${r.search.selective.queries} q, ≈${f(r.search.selective.meanHits, 0)} hits) | ${f(r.search.common.p50, 2)} / ${f(r.search.common.p99, 2)} (${r.search.common.queries} q, ≈${f(r.search.common.meanHits, 0)} hits) | ${f(r.rssMb.afterSeed, 0)} / ${f(r.rssMb.end, 0)} |`,
-  );
-}
+const run = {
+  startedAt,
+  finishedAt: new Date().toISOString(),
+  options: args,
+  machine: { cores: cpus().length, cpu: cpus()[0]?.model, memGb: Math.round(totalmem() / 1024 ** 3), node: process.version },
+  benchProcessMemoryMb: memoryMb(process.pid),
+  results,
+};
+const file = join('.bench', `run-${N}-${startedAt.replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, JSON.stringify(run, null, 2));
+printTable(results);
+console.log(`\nresults: ${file}`);

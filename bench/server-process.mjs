@@ -15,16 +15,40 @@ const freePort = () =>
     });
   });
 
-/** Starts `agentry serve` in its own process (the load generator never shares its event loop). */
-export const startServerProcess = async ({ dataDir, adminToken, databaseUrl, databaseSchema }) => {
+/** VmRSS / VmHWM (peak RSS) of a process, in MB, from /proc. */
+export const memoryMb = (pid) => {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name) => {
+      const m = new RegExp(`${name}:\\s+(\\d+) kB`).exec(status);
+      return m ? Number(m[1]) / 1024 : NaN;
+    };
+    return { rss: field('VmRSS'), peak: field('VmHWM') };
+  } catch {
+    return { rss: NaN, peak: NaN };
+  }
+};
+
+/**
+ * Starts `agentry serve` (the real CLI, from dist/) in its own process, so the load generator
+ * never shares its event loop. `nodeArgs` go to that node (e.g. --cpu-prof --cpu-prof-dir=…).
+ */
+export const startServerProcess = async ({ dataDir, adminToken, databaseUrl, databaseSchema, nodeArgs = [] }) => {
   const port = await freePort();
   const env = { ...process.env, AGENTRY_ADMIN_TOKEN: adminToken, AGENTRY_LOG_LEVEL: 'warn' };
   delete env.AGENTRY_DATABASE_URL;
+  delete env.AGENTRY_DATABASE_SCHEMA;
   if (databaseUrl) Object.assign(env, { AGENTRY_DATABASE_URL: databaseUrl, AGENTRY_DATABASE_SCHEMA: databaseSchema });
-  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], {
     env,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    process.stderr.write(`[server] ${d}`);
+  });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
   const url = await new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error('server did not start within 60 s')), 60_000);
@@ -36,20 +60,26 @@ export const startServerProcess = async ({ dataDir, adminToken, databaseUrl, dat
         resolve(m[1]);
       }
     });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}: ${out}${stderr}`));
+    });
   });
   child.stdout.resume();
   return {
     url,
     pid: child.pid,
-    rssMb: () => {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      return m ? Number(m[1]) / 1024 : NaN;
+    memoryMb: () => memoryMb(child.pid),
+    alive: () => child.exitCode === null && child.signalCode === null,
+    stderr: () => stderr,
+    /** SIGTERM (a clean shutdown, which also writes a --cpu-prof profile), SIGKILL after 30 s. */
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
     },
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
   };
 };
