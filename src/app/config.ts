@@ -11,6 +11,8 @@ export interface ServerConfig {
   adminToken?: string;
   publicUrl?: string;
   logLevel: string;
+  /** Serve reads only and refuse every write, on every door. */
+  readOnly: boolean;
   limits: {
     maxBodyBytes: number;
     maxTarballBytes: number;
@@ -27,6 +29,7 @@ export interface ServeFlags {
   adminToken?: string;
   publicUrl?: string;
   logLevel?: string;
+  readOnly?: boolean;
 }
 
 const MB = 1024 * 1024;
@@ -38,10 +41,17 @@ const intFrom = (name: string, value: string | number | undefined, fallback: num
   return n;
 };
 
+const boolFrom = (name: string, value: string | undefined): boolean => {
+  if (value === undefined || value === '') return false;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new Error(`${name} must be true or false (got '${value}')`);
+};
+
 /**
  * Resolves the server configuration from flags and the environment:
  * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_ADMIN_TOKEN,
- * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES.
+ * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES.
  */
 export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
   const databaseUrl = flags.databaseUrl ?? (env.AGENTRY_DATABASE_URL || undefined);
@@ -56,6 +66,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     adminToken: flags.adminToken ?? (env.AGENTRY_ADMIN_TOKEN || undefined),
     publicUrl: publicUrl?.replace(/\/+$/, ''),
     logLevel: flags.logLevel ?? env.AGENTRY_LOG_LEVEL ?? 'info',
+    readOnly: flags.readOnly ?? boolFrom('AGENTRY_READ_ONLY', env.AGENTRY_READ_ONLY),
     limits: {
       maxBodyBytes: 1 * MB,
       maxTarballBytes: intFrom('AGENTRY_MAX_TARBALL_MB', env.AGENTRY_MAX_TARBALL_MB, 50, 1, 10_000) * MB,

@@ -22,6 +22,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
   const registry = new Registry({
     storage,
     blobs,
+    readOnly: config.readOnly,
     limits: { maxUnpackedBytes: config.limits.maxUnpackedBytes, maxFiles: config.limits.maxFiles, maxTextFileBytes: 1024 * 1024 },
   });
   let app;

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'uri_too_long'
   | 'unsupported_media_type'
   | 'rate_limited'
+  | 'read_only'
   | 'not_implemented'
   | 'internal';
 
@@ -31,6 +32,7 @@ const STATUS: Record<ErrorCode, number> = {
   uri_too_long: 414,
   unsupported_media_type: 415,
   rate_limited: 429,
+  read_only: 403,
   not_implemented: 501,
   internal: 500,
 };
@@ -59,4 +61,6 @@ export const forbidden = (message: string) => new AgentryError('forbidden', mess
 export const notFound = (message: string) => new AgentryError('not_found', message);
 export const conflict = (message: string) => new AgentryError('conflict', message);
 export const payloadTooLarge = (message: string) => new AgentryError('payload_too_large', message);
+export const readOnly = (message = 'This registry is read-only: it serves reads and refuses every write') =>
+  new AgentryError('read_only', message);
 export const notImplemented = (message: string) => new AgentryError('not_implemented', message);

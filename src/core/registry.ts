@@ -14,6 +14,8 @@ export interface RegistryOptions {
   blobs: BlobStore;
   limits: TarballLimits;
   clock?: Clock;
+  /** Serve reads only: every write is refused with `read_only`. */
+  readOnly?: boolean;
 }
 
 /**
@@ -38,7 +40,7 @@ export class Registry {
     const clock = opts.clock ?? systemClock;
     this.storage = opts.storage;
     this.blobs = opts.blobs;
-    this.policy = new AccessPolicy(opts.storage);
+    this.policy = new AccessPolicy(opts.storage, opts.readOnly ?? false);
     this.auditLog = new AuditLog(clock);
     this.tokens = new TokenService(opts.storage, this.policy, this.auditLog, clock);
     this.accounts = new AccountService(opts.storage, this.policy, this.tokens, this.auditLog, clock);

@@ -30,6 +30,7 @@ export const startTestServer = async (
     limits?: Partial<ServerConfig['limits']>;
     /** Share another test server's PostgreSQL schema (it stays with its first owner). */
     postgresSchema?: string;
+    readOnly?: boolean;
   } = {},
 ): Promise<TestServer> => {
   const store = opts.store ?? 'sqlite';
@@ -42,6 +43,7 @@ export const startTestServer = async (
     databaseUrl: store === 'postgres' ? process.env.AGENTRY_TEST_DATABASE_URL : undefined,
     databaseSchema: schema,
     limits: { ...base.limits, ...opts.limits },
+    readOnly: opts.readOnly ?? false,
   };
   const server = await startServer(config);
   return {

@@ -25,7 +25,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; versi
       } catch {
         healthy = false;
       }
-      const body = { ok: healthy, status: healthy ? 'healthy' : 'unhealthy', version, store: registry.storage.kind, auth_required: true, read_only: false };
+      const body = { ok: healthy, status: healthy ? 'healthy' : 'unhealthy', version, store: registry.storage.kind, auth_required: true, read_only: registry.policy.readOnly };
       return reply.status(healthy ? 200 : 503).send(body);
     },
   });

@@ -9,6 +9,7 @@ interface ServeOptions {
   adminToken?: string;
   publicUrl?: string;
   logLevel?: string;
+  readOnly?: boolean;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -38,6 +39,7 @@ export const registerServeCommand = (program: Command): void => {
     .option('--admin-token <token>', "the admin's token (env AGENTRY_ADMIN_TOKEN; default: generated on first start)")
     .option('--public-url <url>', 'base URL used in links (env AGENTRY_PUBLIC_URL; default: from the request)')
     .option('--log-level <level>', 'log level, silent … trace (env AGENTRY_LOG_LEVEL; default info)')
+    .option('--read-only', 'serve reads only and refuse every write (env AGENTRY_READ_ONLY=true)')
     .action(async (opts: ServeOptions) => {
       const { resolveConfig } = await import('../../app/config.js');
       const { startServer } = await import('../../app/server.js');
@@ -49,6 +51,7 @@ export const registerServeCommand = (program: Command): void => {
         adminToken: opts.adminToken,
         publicUrl: opts.publicUrl,
         logLevel: opts.logLevel,
+        readOnly: opts.readOnly,
       });
       const server = await startServer(config);
       const stopped = nextStopSignal();

@@ -61,6 +61,7 @@ export class AccountService {
 
   /** Admin only: a new user, with a first publish token for it. */
   async createUser(ctx: RequestContext, input: NewUserInput): Promise<{ account: AccountRecord; token: CreatedToken }> {
+    this.policy.requireWritable();
     this.policy.requireAdmin(ctx);
     const name = assertAccountName(input.username, 'user');
     const account = await this.createAccount(
@@ -74,6 +75,7 @@ export class AccountService {
 
   /** Admin only: a new organisation, optionally with a first owner. */
   async createOrg(ctx: RequestContext, input: NewOrgInput): Promise<{ account: AccountRecord; members: Member[] }> {
+    this.policy.requireWritable();
     this.policy.requireAdmin(ctx);
     const name = assertAccountName(input.name, 'org');
     const owner = input.owner ? await this.find(input.owner) : null;
@@ -95,6 +97,7 @@ export class AccountService {
 
   async setMember(ctx: RequestContext, orgName: string, username: string, role: OrgRole): Promise<Member[]> {
     const org = await this.findOrg(orgName);
+    this.policy.requireWritable();
     await this.policy.requireOrgOwner(ctx, org);
     const user = await this.find(username);
     if (user.kind !== 'user') throw badRequest(`@${user.name} is an organisation, not a user`);
@@ -107,6 +110,7 @@ export class AccountService {
 
   async removeMember(ctx: RequestContext, orgName: string, username: string): Promise<Member[]> {
     const org = await this.findOrg(orgName);
+    this.policy.requireWritable();
     await this.policy.requireOrgOwner(ctx, org);
     const user = await this.find(username);
     await this.storage.transaction(async (tx) => {

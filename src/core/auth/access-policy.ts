@@ -1,4 +1,4 @@
-import { forbidden, unauthorized } from '../errors.js';
+import { forbidden, readOnly, unauthorized } from '../errors.js';
 import type { AccountRecord, StorageRepos, TokenPermission } from '../storage.js';
 import { permits, type Principal, type RequestContext } from './principal.js';
 
@@ -8,7 +8,16 @@ import { permits, type Principal, type RequestContext } from './principal.js';
  * registered to it; members of an org may write to the org's scopes; an admin may write anywhere.
  */
 export class AccessPolicy {
-  constructor(private readonly repos: StorageRepos) {}
+  constructor(
+    private readonly repos: StorageRepos,
+    /** A read-only server refuses every write, whichever door it comes through. */
+    readonly readOnly = false,
+  ) {}
+
+  /** Every write in the core calls this first: a read-only server refuses it. */
+  requireWritable(): void {
+    if (this.readOnly) throw readOnly();
+  }
 
   requirePrincipal(ctx: RequestContext): Principal {
     if (!ctx.principal) {

@@ -29,6 +29,7 @@ export class GarbageCollector {
   ) {}
 
   async collect(ctx: RequestContext, opts: GcOptions): Promise<GcReport> {
+    this.policy.requireWritable();
     this.policy.requireAdmin(ctx);
     if (!(opts.graceSeconds >= 0)) throw badRequest('grace_seconds must be zero or more');
     const cutoff = this.clock.now().getTime() - opts.graceSeconds * 1000;

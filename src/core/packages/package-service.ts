@@ -95,6 +95,7 @@ export class PackageService {
 
   async publish(ctx: RequestContext, input: PublishInput): Promise<PublishResult> {
     const id = parsePackageId(input.scope, input.name);
+    this.policy.requireWritable();
     await this.policy.requireScopeWrite(ctx, id.scope);
     const contents = await inspectTarball(input.tarball, WANTED_FILES, this.limits);
     const manifest = this.readManifest(input, contents.texts);
@@ -228,6 +229,7 @@ export class PackageService {
 
   async deprecate(ctx: RequestContext, scope: string, name: string, version: string, message: string, kind?: PackageKind): Promise<VersionRecord> {
     const pkg = await this.find(scope, name, kind);
+    this.policy.requireWritable();
     await this.policy.requireScopeWrite(ctx, pkg.scope);
     const v = await this.resolve(pkg, version);
     const text = message.trim();
@@ -243,6 +245,7 @@ export class PackageService {
 
   async unpublish(ctx: RequestContext, scope: string, name: string, version: string, kind?: PackageKind): Promise<VersionRecord> {
     const found = await this.find(scope, name, kind);
+    this.policy.requireWritable();
     await this.policy.requireScopeWrite(ctx, found.scope);
     if (!isStrictSemver(version)) throw badRequest(`'${version}' is not a version; unpublish takes an exact version`);
     return this.change(found.key, async (tx) => {
@@ -265,6 +268,7 @@ export class PackageService {
 
   async setDistTag(ctx: RequestContext, scope: string, name: string, tag: string, version: string, kind?: PackageKind): Promise<Record<string, string>> {
     const found = await this.find(scope, name, kind);
+    this.policy.requireWritable();
     await this.policy.requireScopeWrite(ctx, found.scope);
     const problem = distTagProblem(tag);
     if (problem) throw badRequest('Invalid dist-tag', [problem]);
@@ -281,6 +285,7 @@ export class PackageService {
 
   async removeDistTag(ctx: RequestContext, scope: string, name: string, tag: string, kind?: PackageKind): Promise<Record<string, string>> {
     const found = await this.find(scope, name, kind);
+    this.policy.requireWritable();
     await this.policy.requireScopeWrite(ctx, found.scope);
     await this.change(found.key, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;

@@ -54,6 +54,7 @@ export class TokenService {
 
   /** Issues a token for the caller. A token can never mint one with more power or wider scopes than itself. */
   async create(ctx: RequestContext, input: CreateTokenInput): Promise<CreatedToken> {
+    this.policy.requireWritable();
     const p = this.policy.requirePrincipal(ctx);
     if (!permits(p.token.permission, input.permission)) {
       throw forbidden(`A '${p.token.permission}' token cannot create a '${input.permission}' token`);
@@ -131,6 +132,7 @@ export class TokenService {
   }
 
   async revoke(ctx: RequestContext, id: number): Promise<void> {
+    this.policy.requireWritable();
     const p = this.policy.requirePrincipal(ctx);
     const token = await this.storage.tokens.findById(id);
     const mayRevoke = token && (token.accountId === p.account.id || (p.account.isAdmin && permits(p.token.permission, 'admin')));

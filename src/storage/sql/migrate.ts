@@ -21,6 +21,8 @@ export const migrateToLatest = async (db: Kysely<unknown>, dialect: SqlDialectNa
     provider: new InCodeMigrations(dialect),
     migrationTableName: 'agentry_migrations',
     migrationLockTableName: 'agentry_migrations_lock',
+    // Each feature appends its own named migration; a store may meet them in any order.
+    allowUnorderedMigrations: true,
     // Name the schema: Kysely looks for its tables across every schema it can see otherwise.
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
