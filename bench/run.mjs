@@ -18,6 +18,7 @@
  *                         run, dropped after)
  *   --server-node-args A  extra node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof"
  *   --skip-load           seed and measure search only
+ *   --settle S            after seeding, run sync and wait S seconds before the read phases (0)
  *   --keep-data           keep the SQLite data dir / PostgreSQL schema (for profiling; printed at the end)
  * Results are printed as a table and written to .bench/<store>-<N>.json and .bench/run-<N>-<time>.json.
  */
@@ -26,9 +27,11 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readdirSync } 
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import pg from 'pg';
+import { execFile, execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { agentTarball, packageSpec, prng, vocabulary } from './corpus.mjs';
+import { cpuMeter } from './cpu.mjs';
 import { memoryMb, startServerProcess } from './server-process.mjs';
 
 const { values: args } = parseArgs({
@@ -44,12 +47,14 @@ const { values: args } = parseArgs({
     'server-node-args': { type: 'string', default: '' },
     'skip-load': { type: 'boolean', default: false },
     'keep-data': { type: 'boolean', default: false },
+    settle: { type: 'string', default: '0' },
   },
 });
 const N = Number(args.packages);
 if (!Number.isInteger(N) || N < 1) throw new Error(`--packages must be a positive whole number (got ${args.packages})`);
 const stores = args.store === 'both' ? ['sqlite', 'postgres'] : [args.store];
 if (!stores.every((s) => s === 'sqlite' || s === 'postgres')) throw new Error(`--store must be sqlite, postgres or both (got ${args.store})`);
+const LOAD_WORKER = fileURLToPath(new URL('./load-worker.mjs', import.meta.url));
 const SCOPES = Array.from({ length: 20 }, (_, i) => `bench${i}`);
 const serverNodeArgs = args['server-node-args'].split(/\s+/).filter(Boolean);
 
@@ -87,6 +92,8 @@ const seed = async (server, adminToken, words) => {
   let firstFailure;
   let firstThousandSeconds = NaN;
   let timedOut = false;
+  const meter = cpuMeter(server.pid);
+  const driverCpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   const worker = async () => {
     while (next < N) {
@@ -125,6 +132,8 @@ const seed = async (server, adminToken, words) => {
   };
   await Promise.all(Array.from({ length: Number(args.concurrency) }, worker));
   const seconds = secondsSince(start);
+  const driver = process.cpuUsage(driverCpu);
+  const cpu = meter.end((driver.user + driver.system) / 1e6);
   tarballs = undefined;
   if (timedOut) log(`seeding stopped at the ${deadline} s limit after ${done} publishes`);
   if (firstFailure) log(`publish failures ${JSON.stringify(failures)}; first: ${firstFailure}`);
@@ -139,52 +148,43 @@ const seed = async (server, adminToken, words) => {
       failures,
       firstFailure,
       timedOut,
+      cpu,
     },
   };
 };
 
 /**
- * Metadata GETs in two phases: `hot` cycles through 1,000 packages (the server's view cache holds
- * them all after warm-up), `spread` draws uniformly from every package (at 100k most requests miss
- * the 10,000-entry view cache and read the store).
+ * Metadata GETs in two phases, each an autocannon run in its own process (bench/load-worker.mjs):
+ * `hot` cycles through 1,000 packages (the server's view cache holds them all after warm-up),
+ * `spread` draws uniformly from every package (at 100k most requests miss the 10,000-entry view
+ * cache and read the store). Each phase records where the machine's CPU went.
  */
-const loadMetadata = async (server, specs) => {
+const loadMetadata = async (server, specs, workDir) => {
   const rnd = prng(42);
   const pathOf = (s) => `/api/v1/agents/@${s.scope}/${s.name}`;
   const hotSet = Array.from({ length: 1000 }, () => pathOf(specs[Math.floor(rnd() * specs.length)]));
-  const run = (duration, nextPath) =>
-    autocannon({
-      url: server.url,
-      connections: Number(args.connections),
-      duration,
-      timeout: 10,
-      requests: [{ setupRequest: (req) => ({ ...req, path: nextPath() }) }],
+  const allPaths = specs.map(pathOf);
+  const run = async (name, mode, paths, duration, seed) => {
+    const file = join(workDir, `load-${name}.json`);
+    writeFileSync(file, JSON.stringify({ url: server.url, connections: Number(args.connections), duration, timeout: 10, mode, paths, seed }));
+    const meter = cpuMeter(server.pid);
+    const loadBefore = load1();
+    const out = await new Promise((resolve, reject) => {
+      execFile(process.execPath, [LOAD_WORKER, file], { maxBuffer: 1 << 20, timeout: (duration + 60) * 1000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`load worker (${name}) failed: ${err.message} ${stderr}`)) : resolve(stdout),
+      );
     });
-  const summary = (r, loadBefore) => ({
-    requestsPerSecond: r.requests.average,
-    requests: r.requests.total,
-    p50: r.latency.p50,
-    p90: r.latency.p90,
-    p99: r.latency.p99,
-    max: r.latency.max,
-    non2xx: r.non2xx,
-    errors: r.errors,
-    timeouts: r.timeouts,
-    statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([k, v]) => [k, v.count])),
-    loadavgBefore: loadBefore,
-    serverMemoryMb: server.memoryMb(),
-  });
-  let k = 0;
-  const hotPath = () => hotSet[k++ % hotSet.length];
+    const r = JSON.parse(out.trim().split('\n').at(-1));
+    return { ...r, cpu: meter.end(r.loadgenCpuSeconds), loadavgBefore: loadBefore, serverMemoryMb: server.memoryMb() };
+  };
   log('metadata: warm-up (3 s)');
-  await run(3, hotPath);
-  let l = load1();
+  await run('warmup', 'cycle', hotSet, 3, 1);
   log(`metadata: hot set, ${args.duration} s, ${args.connections} connections`);
-  const hot = summary(await run(Number(args.duration), hotPath), l);
-  l = load1();
+  const hot = await run('hot', 'cycle', hotSet, Number(args.duration), 1);
   log(`metadata: spread over all ${specs.length}, ${args.duration} s`);
-  const spread = summary(await run(Number(args.duration), () => pathOf(specs[Math.floor(rnd() * specs.length)])), l);
-  log(`metadata: hot ${hot.requestsPerSecond} req/s, spread ${spread.requestsPerSecond} req/s`);
+  const spread = await run('spread', 'random', allPaths, Number(args.duration), 7);
+  const cores = (c) => `server ${c.server}, loadgen ${c.loadgen}, postgres ${c.postgres}, other ${c.other}, steal ${c.steal} cores`;
+  log(`metadata: hot ${hot.requestsPerSecond} req/s (${cores(hot.cpu.cores)}); spread ${spread.requestsPerSecond} req/s (${cores(spread.cpu.cores)})`);
   return { hot, spread };
 };
 
@@ -209,6 +209,8 @@ const searchLatency = async (server, words, packages) => {
   ];
   for (const q of queries.slice(0, 20)) await json(server.url + q.path); // warm-up
   const loadBefore = load1();
+  const meter = cpuMeter(server.pid);
+  const driverCpu = process.cpuUsage();
   const all = [];
   for (const q of queries) {
     const t = process.hrtime.bigint();
@@ -228,6 +230,8 @@ const searchLatency = async (server, words, packages) => {
       hitsMax: hits.at(-1),
     };
   };
+  const driver = process.cpuUsage(driverCpu);
+  const cpu = meter.end((driver.user + driver.system) / 1e6);
   const selective = all.filter((x) => x.hits <= packages / 100);
   const broad = all.filter((x) => x.hits > packages / 100);
   const slowest = [...all].sort((a, b) => b.elapsed - a.elapsed).slice(0, 5).map((x) => ({ path: x.path, ms: Number(x.elapsed.toFixed(2)), hits: x.hits }));
@@ -242,6 +246,7 @@ const searchLatency = async (server, words, packages) => {
     },
     slowest,
     loadavgBefore: loadBefore,
+    cpu,
   };
 };
 
@@ -271,6 +276,16 @@ const storeSizeMb = async (store, dataDir, schema) => {
   });
 };
 
+/** What to undo if the run is interrupted (SIGINT/SIGTERM): stop the server, drop its data. */
+const cleanups = new Set();
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, async () => {
+    log(`${signal}: cleaning up`);
+    await Promise.allSettled([...cleanups].map((fn) => fn()));
+    process.exit(130);
+  });
+}
+
 const benchStore = async (store, words) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'agentry-bench-'));
   const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
@@ -282,6 +297,13 @@ const benchStore = async (store, words) => {
     databaseSchema: schema,
     nodeArgs: serverNodeArgs,
   });
+  const cleanup = async () => {
+    await server.stop();
+    if (args['keep-data']) return;
+    rmSync(dataDir, { recursive: true, force: true });
+    if (schema) await withPg((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+  };
+  cleanups.add(cleanup);
   log(`${store}: server ${server.url} (pid ${server.pid})${schema ? `, schema ${schema}` : ''}, load ${load1()}`);
   const result = { store, packages: N, startedAt: new Date().toISOString() };
   try {
@@ -290,7 +312,17 @@ const benchStore = async (store, words) => {
     result.rssMb = { afterSeed: server.memoryMb().rss };
     result.storeSizeMb = await storeSizeMb(store, dataDir, schema);
     log(`${store}: seeded ${seeded.specs.length} in ${seeded.result.seconds.toFixed(1)} s (${seeded.result.perSecond.toFixed(0)}/s); store ${result.storeSizeMb.toFixed(0)} MB`);
-    if (!args['skip-load']) result.metadata = await loadMetadata(server, seeded.specs);
+    const settle = Number(args.settle);
+    if (settle > 0) {
+      // Let the seeding's aftermath (write-back, PostgreSQL's background writer) pass before reads are timed.
+      const t = process.hrtime.bigint();
+      execFileSync('sync');
+      const syncSeconds = secondsSince(t);
+      await new Promise((r) => setTimeout(r, settle * 1000));
+      result.settle = { seconds: settle, syncSeconds };
+      log(`${store}: sync took ${syncSeconds.toFixed(1)} s, settled ${settle} s`);
+    }
+    if (!args['skip-load']) result.metadata = await loadMetadata(server, seeded.specs, dataDir);
     log(`${store}: search latency…`);
     result.search = await searchLatency(server, words, seeded.specs.length);
     const mem = server.memoryMb();
@@ -299,6 +331,7 @@ const benchStore = async (store, words) => {
     if (!server.alive()) throw new Error(`the server died: ${server.stderr()}`);
     return result;
   } finally {
+    cleanups.delete(cleanup);
     const exit = await server.stop();
     if (exit !== 0) log(`${store}: server exited with ${exit}`);
     if (args['keep-data']) {
@@ -340,6 +373,24 @@ const printTable = (results) => {
   }
 };
 
+/** Where the CPU went in each phase: a low rate with `other` or `steal` high means a busy machine, not a slow server. */
+const printCpuTable = (results) => {
+  console.log('\n| store | phase | rate | server cores | load generator | postgres | other | steal | busy (of ' + cpus().length + ') |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    const rows = [['seeding', `${f(r.publish.perSecond, 0)} publishes/s`, r.publish.cpu]];
+    if (r.metadata) {
+      rows.push(['GET hot', `${f(r.metadata.hot.requestsPerSecond, 0)} req/s`, r.metadata.hot.cpu]);
+      rows.push(['GET spread', `${f(r.metadata.spread.requestsPerSecond, 0)} req/s`, r.metadata.spread.cpu]);
+    }
+    rows.push(['search', `${r.search.selective.queries + r.search.common.queries} queries in ${r.search.cpu.seconds} s`, r.search.cpu]);
+    for (const [phase, rate, cpu] of rows) {
+      const c = cpu.cores;
+      console.log(`| ${r.store} | ${phase} | ${rate} | ${c.server} | ${c.loadgen} | ${c.postgres} | ${c.other} | ${c.steal} | ${c.busy} |`);
+    }
+  }
+};
+
 const words = vocabulary();
 const results = [];
 const startedAt = new Date().toISOString();
@@ -360,4 +411,5 @@ const run = {
 const file = join('.bench', `run-${N}-${startedAt.replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, JSON.stringify(run, null, 2));
 printTable(results);
+printCpuTable(results);
 console.log(`\nresults: ${file}`);
