@@ -4,6 +4,9 @@ import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
 import { PackageService } from './packages/package-service.js';
+import { RateLimiter } from './rate-limits/rate-limiter.js';
+import type { RateLimitStore } from './rate-limits/rate-limit-store.js';
+import type { RateLimitRules } from './rate-limits/rules.js';
 import type { TarballLimits } from './packages/tarball.js';
 import type { AuditQuery, BlobStore, Storage } from './storage.js';
 import { systemClock, type Clock } from './time.js';
@@ -16,6 +19,8 @@ export interface RegistryOptions {
   clock?: Clock;
   /** Serve reads only: every write is refused with `read_only`. */
   readOnly?: boolean;
+  /** Rate limits (agentx's: per IP, per user, publishes per user) and where their counters live; absent: none. */
+  rateLimits?: { store: RateLimitStore; rules: RateLimitRules; onStoreError?: (e: unknown) => void };
 }
 
 /**
@@ -35,6 +40,7 @@ export class Registry {
   readonly accounts: AccountService;
   readonly packages: PackageService;
   readonly gc: GarbageCollector;
+  readonly rateLimiter: RateLimiter | undefined;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -46,6 +52,7 @@ export class Registry {
     this.accounts = new AccountService(opts.storage, this.policy, this.tokens, this.auditLog, clock);
     this.packages = new PackageService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, opts.limits);
     this.gc = new GarbageCollector(opts.storage, opts.blobs, this.policy, this.auditLog, clock);
+    this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
   }
 
   /** Admin only: the audit log, newest first. */
