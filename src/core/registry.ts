@@ -7,6 +7,9 @@ import { PackageService } from './packages/package-service.js';
 import { RateLimiter } from './rate-limits/rate-limiter.js';
 import type { RateLimitStore } from './rate-limits/rate-limit-store.js';
 import type { RateLimitRules } from './rate-limits/rules.js';
+import { StarService } from './stars/star-service.js';
+import { TelemetryService } from './telemetry/telemetry-service.js';
+import { DiscoveryService } from './trending/discovery-service.js';
 import type { TarballLimits } from './packages/tarball.js';
 import type { AuditQuery, BlobStore, Storage } from './storage.js';
 import { systemClock, type Clock } from './time.js';
@@ -41,6 +44,9 @@ export class Registry {
   readonly packages: PackageService;
   readonly gc: GarbageCollector;
   readonly rateLimiter: RateLimiter | undefined;
+  readonly stars: StarService;
+  readonly discovery: DiscoveryService;
+  readonly telemetry: TelemetryService;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -52,6 +58,9 @@ export class Registry {
     this.accounts = new AccountService(opts.storage, this.policy, this.tokens, this.auditLog, clock);
     this.packages = new PackageService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, opts.limits);
     this.gc = new GarbageCollector(opts.storage, opts.blobs, this.policy, this.auditLog, clock);
+    this.stars = new StarService(opts.storage, this.packages, this.policy, this.auditLog, clock);
+    this.discovery = new DiscoveryService(opts.storage, clock);
+    this.telemetry = new TelemetryService(opts.storage, this.packages, this.policy, clock);
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
   }
 

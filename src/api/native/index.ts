@@ -4,6 +4,7 @@ import type { Registry } from '../../core/registry.js';
 import { nativeErrorHandler } from './errors.js';
 import { accountRoutes } from './routes/accounts.js';
 import { adminRoutes } from './routes/admin.js';
+import { agentxRoutes } from './routes/agentx.js';
 import { blobRoutes } from './routes/blobs.js';
 import { packageRoutes } from './routes/packages.js';
 
@@ -29,4 +30,5 @@ export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   await app.register(accountRoutes, routeOpts);
   await app.register(blobRoutes, routeOpts);
   await app.register(adminRoutes, routeOpts);
+  await app.register(agentxRoutes, routeOpts);
 };

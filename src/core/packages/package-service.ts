@@ -80,8 +80,11 @@ export class PackageService {
     await this.storage.onPackageChange((key) => (key === undefined ? this.cache.clear() : this.cache.invalidate(key)));
   }
 
-  /** Runs a write to package `key` in a transaction, announces it, and drops the cached view once committed. */
-  private async change<T>(key: string, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
+  /**
+   * Runs a write to package `key` in a transaction, announces it, and drops the cached view once
+   * committed. Other services that change what a package view shows (stars) write through this.
+   */
+  async change<T>(key: string, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
     try {
       return await this.storage.transaction(async (tx) => {
         const result = await fn(tx);

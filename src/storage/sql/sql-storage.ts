@@ -9,6 +9,10 @@ import { SqlPackageRepo } from './package-repo.js';
 import type { Database } from './schema.js';
 import { SqlScopeRepo } from './scope-repo.js';
 import { SqlTokenRepo } from './token-repo.js';
+import { SqlStarRepo } from './star-repo.js';
+import { SqlDiscoveryRepo } from './discovery-repo.js';
+import { SqlTelemetryRepo } from './telemetry-repo.js';
+import { SqlOAuthRepo } from './oauth-repo.js';
 import { sql } from 'kysely';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
@@ -18,6 +22,10 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   packages: new SqlPackageRepo(db, dialect, textSearch),
   audit: new SqlAuditRepo(db),
   blobRefs: new SqlBlobRefRepo(db),
+  stars: new SqlStarRepo(db),
+  discovery: new SqlDiscoveryRepo(db),
+  telemetry: new SqlTelemetryRepo(db),
+  oauth: new SqlOAuthRepo(db),
 });
 
 /** The one Kysely implementation of the storage ports; dialects differ only in connection and text search. */
@@ -28,6 +36,10 @@ export class SqlStorage implements Storage {
   readonly packages;
   readonly audit;
   readonly blobRefs;
+  readonly stars;
+  readonly discovery;
+  readonly telemetry;
+  readonly oauth;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -42,6 +54,10 @@ export class SqlStorage implements Storage {
     this.packages = repos.packages;
     this.audit = repos.audit;
     this.blobRefs = repos.blobRefs;
+    this.stars = repos.stars;
+    this.discovery = repos.discovery;
+    this.telemetry = repos.telemetry;
+    this.oauth = repos.oauth;
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
