@@ -8,6 +8,7 @@ import { RateLimiter } from './rate-limits/rate-limiter.js';
 import type { RateLimitStore } from './rate-limits/rate-limit-store.js';
 import type { RateLimitRules } from './rate-limits/rules.js';
 import { StarService } from './stars/star-service.js';
+import { SignInService, type SignInConfig } from './oauth/sign-in-service.js';
 import { TelemetryService } from './telemetry/telemetry-service.js';
 import { DiscoveryService } from './trending/discovery-service.js';
 import type { TarballLimits } from './packages/tarball.js';
@@ -24,6 +25,8 @@ export interface RegistryOptions {
   readOnly?: boolean;
   /** Rate limits (agentx's: per IP, per user, publishes per user) and where their counters live; absent: none. */
   rateLimits?: { store: RateLimitStore; rules: RateLimitRules; onStoreError?: (e: unknown) => void };
+  /** Sign-in through an OAuth2 provider (agentx's GitHub sign-in); absent: not offered. */
+  signIn?: SignInConfig;
 }
 
 /**
@@ -47,6 +50,7 @@ export class Registry {
   readonly stars: StarService;
   readonly discovery: DiscoveryService;
   readonly telemetry: TelemetryService;
+  readonly signIn: SignInService;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -61,6 +65,7 @@ export class Registry {
     this.stars = new StarService(opts.storage, this.packages, this.policy, this.auditLog, clock);
     this.discovery = new DiscoveryService(opts.storage, clock);
     this.telemetry = new TelemetryService(opts.storage, this.packages, this.policy, clock);
+    this.signIn = new SignInService(opts.storage, this.accounts, this.tokens, this.policy, this.auditLog, clock, opts.signIn);
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
   }
 

@@ -42,12 +42,14 @@ export const startTestServer = async (
     rateLimits?: Partial<ServerConfig['rateLimits']>;
     /** Keep rate-limit counters in this Redis, under this key prefix. */
     redis?: { url: string; keyPrefix: string };
+    /** More server environment (e.g. AGENTRY_OAUTH_* for a local OAuth provider). */
+    env?: Record<string, string>;
   } = {},
 ): Promise<TestServer> => {
   const store = opts.store ?? 'sqlite';
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'agentry-test-'));
   const adminToken = opts.adminToken ?? `agentry_${randomBytes(32).toString('base64url')}`;
-  const base = resolveConfig({ host: '127.0.0.1', port: 0, dataDir, adminToken, logLevel: 'silent' }, {});
+  const base = resolveConfig({ host: '127.0.0.1', port: 0, dataDir, adminToken, logLevel: 'silent' }, opts.env ?? {});
   const schema = store === 'postgres' ? (opts.postgresSchema ?? `t_${randomBytes(6).toString('hex')}`) : undefined;
   const config: ServerConfig = {
     ...base,

@@ -5,6 +5,7 @@ import { nativeErrorHandler } from './errors.js';
 import { accountRoutes } from './routes/accounts.js';
 import { adminRoutes } from './routes/admin.js';
 import { agentxRoutes } from './routes/agentx.js';
+import { authRoutes } from './routes/auth.js';
 import { blobRoutes } from './routes/blobs.js';
 import { packageRoutes } from './routes/packages.js';
 
@@ -31,4 +32,5 @@ export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   await app.register(blobRoutes, routeOpts);
   await app.register(adminRoutes, routeOpts);
   await app.register(agentxRoutes, routeOpts);
+  await app.register(authRoutes, routeOpts);
 };
