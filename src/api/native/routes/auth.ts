@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { badRequest } from '../../../core/errors.js';
+import { strictValidatorCompiler } from '../../shared/strict-validator.js';
 import type { NativeDoorOptions } from '../index.js';
 import { errorResponses } from '../schemas.js';
 
@@ -27,14 +28,15 @@ const SignedIn = Type.Object({
 /** agentx's GitHub sign-in (004), against whichever OAuth2 provider the server is configured with. */
 export const authRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (app, { registry }) => {
   app.post('/auth/github', {
+    validatorCompiler: strictValidatorCompiler,
     schema: {
       tags: ['auth'],
       summary: 'Start signing in: answers the provider URL to open in a browser (with a single-use CSRF state)',
       security: [],
-      body: Type.Optional(StartBody),
+      body: StartBody,
       response: { 200: Type.Object({ auth_url: Type.String() }), ...errorResponses },
     },
-    handler: async (req) => ({ auth_url: (await registry.signIn.start(req.body?.redirect_uri)).authUrl }),
+    handler: async (req) => ({ auth_url: (await registry.signIn.start(req.body.redirect_uri)).authUrl }),
   });
 
   app.get('/auth/callback', {
