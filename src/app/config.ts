@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
 
 /** Everything the server is configured with; flags win over environment, environment over defaults. */
 export interface ServerConfig {
@@ -13,6 +14,10 @@ export interface ServerConfig {
   logLevel: string;
   /** Serve reads only and refuse every write, on every door. */
   readOnly: boolean;
+  /** Where secret values are kept (AGENTRY_SECRET_BACKEND and friends). */
+  secrets: SecretsConfig;
+  /** The environment the server started with (the env secret backend reads it). */
+  env: NodeJS.ProcessEnv;
   limits: {
     maxBodyBytes: number;
     maxTarballBytes: number;
@@ -67,6 +72,8 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     publicUrl: publicUrl?.replace(/\/+$/, ''),
     logLevel: flags.logLevel ?? env.AGENTRY_LOG_LEVEL ?? 'info',
     readOnly: flags.readOnly ?? boolFrom('AGENTRY_READ_ONLY', env.AGENTRY_READ_ONLY),
+    secrets: resolveSecretsConfig(env),
+    env,
     limits: {
       maxBodyBytes: 1 * MB,
       maxTarballBytes: intFrom('AGENTRY_MAX_TARBALL_MB', env.AGENTRY_MAX_TARBALL_MB, 50, 1, 10_000) * MB,

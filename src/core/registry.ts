@@ -4,6 +4,8 @@ import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
 import { PackageService } from './packages/package-service.js';
+import { SecretService } from './secrets/secret-service.js';
+import type { SecretStore } from './secrets/secret-store.js';
 import type { TarballLimits } from './packages/tarball.js';
 import type { AuditQuery, BlobStore, Storage } from './storage.js';
 import { systemClock, type Clock } from './time.js';
@@ -16,6 +18,8 @@ export interface RegistryOptions {
   clock?: Clock;
   /** Serve reads only: every write is refused with `read_only`. */
   readOnly?: boolean;
+  /** The backend that keeps secret values (built-in, environment or Vault; see core/secrets). */
+  secretStore: SecretStore;
 }
 
 /**
@@ -35,6 +39,7 @@ export class Registry {
   readonly accounts: AccountService;
   readonly packages: PackageService;
   readonly gc: GarbageCollector;
+  readonly secrets: SecretService;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -46,6 +51,7 @@ export class Registry {
     this.accounts = new AccountService(opts.storage, this.policy, this.tokens, this.auditLog, clock);
     this.packages = new PackageService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, opts.limits);
     this.gc = new GarbageCollector(opts.storage, opts.blobs, this.policy, this.auditLog, clock);
+    this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
   }
 
   /** Admin only: the audit log, newest first. */
