@@ -34,7 +34,28 @@ export interface TransportOptions {
 interface CachedToken {
   value: string;
   expiresAt: number;
+  /** The scopes asked for (the registry may have granted fewer: a refusal then drops the token). */
+  scopes: string[];
 }
+
+interface TokenEntry {
+  pending: Promise<CachedToken>;
+  settled?: CachedToken;
+}
+
+/** Whether `have` (merged scopes) grants every action of `want`. */
+const covers = (have: readonly string[], want: readonly string[]): boolean =>
+  want.every((w) => {
+    const cut = w.lastIndexOf(':');
+    const resource = w.slice(0, cut);
+    const actions = w.slice(cut + 1).split(',');
+    return have.some((h) => {
+      const hc = h.lastIndexOf(':');
+      if (h.slice(0, hc) !== resource) return false;
+      const granted = h.slice(hc + 1).split(',');
+      return actions.every((a) => granted.includes(a) || granted.includes('*'));
+    });
+  });
 
 type AuthState = { scheme: 'none' } | { scheme: 'basic' } | { scheme: 'bearer'; realm: string; service?: string };
 
@@ -49,7 +70,9 @@ const MAX_REDIRECTS = 5;
  */
 export class RegistryTransport {
   private auth: AuthState = { scheme: 'none' };
-  private readonly tokens = new Map<string, CachedToken>();
+  private readonly tokens = new Map<string, TokenEntry>();
+  /** Extra scopes a registry's challenge named for a request's scope set. */
+  private readonly challengeScopes = new Map<string, string[]>();
   private readonly retryPolicy: RetryPolicy;
   private readonly userAgent: string;
 
@@ -88,7 +111,7 @@ export class RegistryTransport {
         reauthenticated = true;
         const challenge = res.headers.get('www-authenticate');
         await res.body?.cancel().catch(() => undefined);
-        await this.learnChallenge(challenge, req);
+        await this.learnChallenge(challenge, req, authorization);
         continue;
       }
       if (req.ok.includes(res.status)) return res;
@@ -146,20 +169,34 @@ export class RegistryTransport {
     const creds = this.opts.credentials;
     if (this.auth.scheme === 'basic') return creds && 'password' in creds ? basicAuthorization(creds) : undefined;
     if (this.auth.scheme !== 'bearer') return undefined;
-    const key = mergeScopes(scopes).join(' ');
-    const cached = this.tokens.get(key);
-    if (cached && cached.expiresAt > Date.now()) return `Bearer ${cached.value}`;
-    const token = await this.fetchToken(this.auth, mergeScopes(scopes), ctx);
-    this.tokens.set(key, token);
-    return `Bearer ${token.value}`;
+    const wanted = mergeScopes([...scopes, ...(this.challengeScopes.get(mergeScopes(scopes).join(' ')) ?? [])]);
+    const now = Date.now();
+    // Any live token whose scopes cover these will do: a pull,push token serves a pull.
+    for (const entry of this.tokens.values()) {
+      const t = entry.settled;
+      if (t && t.expiresAt > now && covers(t.scopes, wanted)) return `Bearer ${t.value}`;
+    }
+    const key = wanted.join(' ');
+    let entry = this.tokens.get(key);
+    if (!entry || (entry.settled && entry.settled.expiresAt <= now)) {
+      const auth = this.auth;
+      const pending = this.fetchToken(auth, wanted, ctx);
+      const fresh: TokenEntry = { pending };
+      entry = fresh;
+      this.tokens.set(key, fresh);
+      pending.then(
+        (t) => (fresh.settled = t),
+        () => this.tokens.get(key) === fresh && this.tokens.delete(key),
+      );
+    }
+    return `Bearer ${(await entry.pending).value}`;
   }
 
   /** Learns how the registry wants to be spoken to from its 401, and drops the token it refused. */
-  private async learnChallenge(header: string | null, req: TransportRequest): Promise<void> {
+  private async learnChallenge(header: string | null, req: TransportRequest, sent: string | undefined): Promise<void> {
     const challenges = parseChallenges(header ?? '');
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     const basic = challenges.find((c) => c.scheme === 'basic');
-    const key = mergeScopes(req.scopes).join(' ');
     if (bearer && bearer.params.realm) {
       let realm: URL;
       try {
@@ -170,9 +207,13 @@ export class RegistryTransport {
       if (realm.protocol !== 'http:' && realm.protocol !== 'https:') {
         throw new OciError('bad_gateway', `${req.ctx.operation} failed on ${this.endpoint.host}: the registry sent a token realm that is not http(s)`, req.ctx, { httpStatus: 401 });
       }
-      this.auth = { scheme: 'bearer', realm: realm.toString(), ...(bearer.params.service ? { service: bearer.params.service } : {}) };
-      const scopes = mergeScopes([...req.scopes, ...(bearer.params.scope ? [bearer.params.scope] : [])]);
-      this.tokens.set(key, await this.fetchToken(this.auth, scopes, req.ctx));
+      if (this.auth.scheme !== 'bearer' || this.auth.realm !== realm.toString()) {
+        this.auth = { scheme: 'bearer', realm: realm.toString(), ...(bearer.params.service ? { service: bearer.params.service } : {}) };
+        this.tokens.clear();
+      }
+      if (bearer.params.scope) this.challengeScopes.set(mergeScopes(req.scopes).join(' '), bearer.params.scope.split(' '));
+      const refused = sent?.replace(/^Bearer /, '');
+      for (const [key, entry] of this.tokens) if (refused && entry.settled?.value === refused) this.tokens.delete(key);
       return;
     }
     if (basic) {
@@ -218,7 +259,7 @@ export class RegistryTransport {
         }
         throw networkError(e, tokenCtx);
       }
-      if (res.ok) return this.readToken(res, tokenCtx);
+      if (res.ok) return this.readToken(res, tokenCtx, scopes);
       const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
       if (isTransientStatus(res.status) && attempt < this.retryPolicy.retries && canWait(this.retryPolicy, retryAfter)) {
         await res.body?.cancel().catch(() => undefined);
@@ -234,7 +275,7 @@ export class RegistryTransport {
     }
   }
 
-  private async readToken(res: Response, ctx: OciErrorContext): Promise<CachedToken> {
+  private async readToken(res: Response, ctx: OciErrorContext, scopes: string[]): Promise<CachedToken> {
     let body: unknown;
     try {
       body = await res.json();
@@ -246,6 +287,6 @@ export class RegistryTransport {
     if (!value) throw new OciError('bad_gateway', `${ctx.operation} failed: the token service answered without a token`, ctx, { httpStatus: res.status });
     const lifetime = typeof b.expires_in === 'number' && b.expires_in > 0 ? b.expires_in : 60;
     // Renew a little early so a token never expires in flight.
-    return { value, expiresAt: Date.now() + Math.max(1, lifetime - 10) * 1000 };
+    return { value, scopes, expiresAt: Date.now() + Math.max(1, lifetime - 10) * 1000 };
   }
 }
