@@ -4,6 +4,7 @@ import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
 import { PackageService } from './packages/package-service.js';
+import { SkillService } from './skills/skill-service.js';
 import type { TarballLimits } from './packages/tarball.js';
 import type { AuditQuery, BlobStore, Storage } from './storage.js';
 import { systemClock, type Clock } from './time.js';
@@ -16,6 +17,8 @@ export interface RegistryOptions {
   clock?: Clock;
   /** Serve reads only: every write is refused with `read_only`. */
   readOnly?: boolean;
+  /** The only server-side folder skills may be validated from (AGENTRY_SKILLS_ROOT); none when unset. */
+  skillsRoot?: string;
 }
 
 /**
@@ -35,6 +38,7 @@ export class Registry {
   readonly accounts: AccountService;
   readonly packages: PackageService;
   readonly gc: GarbageCollector;
+  readonly skills: SkillService;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -46,6 +50,7 @@ export class Registry {
     this.accounts = new AccountService(opts.storage, this.policy, this.tokens, this.auditLog, clock);
     this.packages = new PackageService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, opts.limits);
     this.gc = new GarbageCollector(opts.storage, opts.blobs, this.policy, this.auditLog, clock);
+    this.skills = new SkillService(this.packages, opts.blobs, opts.limits, opts.skillsRoot);
   }
 
   /** Admin only: the audit log, newest first. */
