@@ -13,6 +13,8 @@ export interface ServerConfig {
   logLevel: string;
   /** Serve reads only and refuse every write, on every door. */
   readOnly: boolean;
+  /** The only server-side folder skills may be validated from (`POST /api/v1beta/skills/validate` with a path). */
+  skillsRoot?: string;
   limits: {
     maxBodyBytes: number;
     maxTarballBytes: number;
@@ -67,6 +69,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     publicUrl: publicUrl?.replace(/\/+$/, ''),
     logLevel: flags.logLevel ?? env.AGENTRY_LOG_LEVEL ?? 'info',
     readOnly: flags.readOnly ?? boolFrom('AGENTRY_READ_ONLY', env.AGENTRY_READ_ONLY),
+    skillsRoot: env.AGENTRY_SKILLS_ROOT ? resolve(env.AGENTRY_SKILLS_ROOT) : undefined,
     limits: {
       maxBodyBytes: 1 * MB,
       maxTarballBytes: intFrom('AGENTRY_MAX_TARBALL_MB', env.AGENTRY_MAX_TARBALL_MB, 50, 1, 10_000) * MB,

@@ -31,6 +31,8 @@ export const startTestServer = async (
     /** Share another test server's PostgreSQL schema (it stays with its first owner). */
     postgresSchema?: string;
     readOnly?: boolean;
+    /** AGENTRY_SKILLS_ROOT: the folder skills may be validated from by path. */
+    skillsRoot?: string;
   } = {},
 ): Promise<TestServer> => {
   const store = opts.store ?? 'sqlite';
@@ -44,6 +46,7 @@ export const startTestServer = async (
     databaseSchema: schema,
     limits: { ...base.limits, ...opts.limits },
     readOnly: opts.readOnly ?? false,
+    skillsRoot: opts.skillsRoot,
   };
   const server = await startServer(config);
   return {

@@ -15,7 +15,7 @@ export interface SkillContent {
   license: string | null;
   /** The Markdown instructions after SKILL.md's front matter. */
   body: string;
-  /** Every regular file in the skill, relative to its root, with its size in bytes. */
+  /** Every regular file in the skill, relative to its root, with its size in bytes, by path. */
   files: Array<{ path: string; size: number }>;
 }
 
@@ -62,7 +62,10 @@ export class SkillService {
       version,
       license: md.document.license,
       body: md.document.body,
-      files: input.entries.filter((e) => e.type === 'file').map((e) => ({ path: e.path, size: e.size })),
+      files: input.entries
+        .filter((e) => e.type === 'file')
+        .map((e) => ({ path: e.path, size: e.size }))
+        .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     };
   }
 

@@ -91,7 +91,7 @@ export const checkSkillMd = (text: string): SkillMdResult => {
       license: license ?? null,
       compatibility: compatibility ?? null,
       metadata,
-      allowedTools: allowedTools ? allowedTools.split(/\s+/).filter(Boolean) : [],
+      allowedTools: splitTools(allowedTools),
       version,
       body,
       raw: data,
@@ -179,3 +179,22 @@ const skillManifest = (d: SkillDocument): PackageManifest => ({
   readme: d.body.length > 0 ? d.body : null,
   raw: isPlainObject(d.raw) ? d.raw : {},
 });
+
+/** The fields of a stored (already validated) SKILL.md front matter, as `checkSkillMd` reads them. */
+export const skillFrontMatter = (raw: Record<string, unknown>): Omit<SkillDocument, 'body' | 'raw' | 'version'> => {
+  const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+  const metadata = isPlainObject(raw.metadata)
+    ? Object.fromEntries(Object.entries(raw.metadata).filter((e): e is [string, string] => typeof e[1] === 'string'))
+    : {};
+  return {
+    name: text(raw.name) ?? '',
+    description: text(raw.description) ?? '',
+    license: text(raw.license),
+    compatibility: text(raw.compatibility),
+    metadata,
+    allowedTools: splitTools(text(raw['allowed-tools']) ?? undefined),
+  };
+};
+
+/** `allowed-tools` is a space-delimited list. */
+const splitTools = (value: string | undefined): string[] => (value ? value.split(/\s+/).filter(Boolean) : []);
