@@ -6,6 +6,7 @@ import { nativeDoor } from './native/index.js';
 import { binaryFileKeyword, documentBinaryFiles } from './shared/binary-file-keyword.js';
 import { toAgentryError } from './shared/framework-errors.js';
 import { healthRoutes } from './system/health.js';
+import { toolhiveDoor } from './toolhive/index.js';
 import { metricsRoutes } from './system/metrics.js';
 
 export interface HttpAppOptions {
@@ -69,6 +70,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
   await app.register(metricsRoutes, { registry: opts.registry });
   await app.register(healthRoutes, { registry: opts.registry, version: opts.version });
   await app.register(nativeDoor, { prefix: '/api/v1', registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
+  await app.register(toolhiveDoor, { registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -18,6 +18,8 @@ export interface ServerConfig {
   secrets: SecretsConfig;
   /** The environment the server started with (the env secret backend reads it). */
   env: NodeJS.ProcessEnv;
+  /** The only server-side folder skills may be validated from (`POST /api/v1beta/skills/validate` with a path). */
+  skillsRoot?: string;
   limits: {
     maxBodyBytes: number;
     maxTarballBytes: number;
@@ -74,6 +76,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     readOnly: flags.readOnly ?? boolFrom('AGENTRY_READ_ONLY', env.AGENTRY_READ_ONLY),
     secrets: resolveSecretsConfig(env),
     env,
+    skillsRoot: env.AGENTRY_SKILLS_ROOT ? resolve(env.AGENTRY_SKILLS_ROOT) : undefined,
     limits: {
       maxBodyBytes: 1 * MB,
       maxTarballBytes: intFrom('AGENTRY_MAX_TARBALL_MB', env.AGENTRY_MAX_TARBALL_MB, 50, 1, 10_000) * MB,

@@ -6,6 +6,7 @@ import { GarbageCollector } from './blobs/garbage-collector.js';
 import { PackageService } from './packages/package-service.js';
 import { SecretService } from './secrets/secret-service.js';
 import type { SecretStore } from './secrets/secret-store.js';
+import { SkillService } from './skills/skill-service.js';
 import type { TarballLimits } from './packages/tarball.js';
 import type { AuditQuery, BlobStore, Storage } from './storage.js';
 import { systemClock, type Clock } from './time.js';
@@ -20,6 +21,8 @@ export interface RegistryOptions {
   readOnly?: boolean;
   /** The backend that keeps secret values (built-in, environment or Vault; see core/secrets). */
   secretStore: SecretStore;
+  /** The only server-side folder skills may be validated from (AGENTRY_SKILLS_ROOT); none when unset. */
+  skillsRoot?: string;
 }
 
 /**
@@ -40,6 +43,7 @@ export class Registry {
   readonly packages: PackageService;
   readonly gc: GarbageCollector;
   readonly secrets: SecretService;
+  readonly skills: SkillService;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -52,6 +56,7 @@ export class Registry {
     this.packages = new PackageService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, opts.limits);
     this.gc = new GarbageCollector(opts.storage, opts.blobs, this.policy, this.auditLog, clock);
     this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
+    this.skills = new SkillService(this.packages, opts.blobs, opts.limits, opts.skillsRoot);
   }
 
   /** Admin only: the audit log, newest first. */

@@ -33,6 +33,8 @@ export const startTestServer = async (
     readOnly?: boolean;
     /** Environment the server's configuration is read from (secret backends); empty by default. */
     env?: NodeJS.ProcessEnv;
+    /** AGENTRY_SKILLS_ROOT: the folder skills may be validated from by path. */
+    skillsRoot?: string;
   } = {},
 ): Promise<TestServer> => {
   const store = opts.store ?? 'sqlite';
@@ -46,6 +48,7 @@ export const startTestServer = async (
     databaseSchema: schema,
     limits: { ...base.limits, ...opts.limits },
     readOnly: opts.readOnly ?? false,
+    skillsRoot: opts.skillsRoot,
   };
   const server = await startServer(config);
   return {
