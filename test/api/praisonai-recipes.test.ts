@@ -400,3 +400,23 @@ describe.each(testStores)('PraisonAI recipe door on a read-only server (%s)', (s
     expect(info.body.versions['1.0.0'].checksum).toBe(`sha256:${sha256Hex(bundle)}`);
   });
 });
+
+describe('PraisonAI door: URLs the router refuses', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('answers an over-long name and bad percent-encoding in the door shape', async () => {
+    const api = new Api(server.url, server.adminToken);
+    const long = await api.req('GET', `/v1/recipes/${'a'.repeat(129)}`);
+    expect(long.status).toBe(414);
+    expect(long.body).toEqual({ error: expect.stringMatching(/too long/), code: 414 });
+    const bad = await api.req('GET', '/v1/recipes/%E0%A4%A');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toEqual({ error: expect.stringMatching(/malformed/), code: 400 });
+  });
+});
