@@ -33,11 +33,13 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     blobs,
     readOnly: config.readOnly,
     skillsRoot: config.skillsRoot,
+    recipeScope: config.recipeScope,
     limits: { maxUnpackedBytes: config.limits.maxUnpackedBytes, maxFiles: config.limits.maxFiles, maxTextFileBytes: 1024 * 1024 },
   });
   let app;
   try {
     const boot = await registry.accounts.bootstrapAdmin(config.adminToken);
+    await registry.recipes.ensureScope();
     await registry.packages.followChanges();
     app = await buildHttpApp({
       registry,

@@ -7,6 +7,7 @@ import { PackageService } from './packages/package-service.js';
 import { SecretService } from './secrets/secret-service.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { SkillService } from './skills/skill-service.js';
+import { RecipeService } from './recipes/recipe-service.js';
 import type { TarballLimits } from './packages/tarball.js';
 import type { AuditQuery, BlobStore, Storage } from './storage.js';
 import { systemClock, type Clock } from './time.js';
@@ -23,6 +24,8 @@ export interface RegistryOptions {
   secretStore: SecretStore;
   /** The only server-side folder skills may be validated from (AGENTRY_SKILLS_ROOT); none when unset. */
   skillsRoot?: string;
+  /** The scope PraisonAI's unscoped recipe names map onto (default `recipes`). */
+  recipeScope?: string;
 }
 
 /**
@@ -44,6 +47,7 @@ export class Registry {
   readonly gc: GarbageCollector;
   readonly secrets: SecretService;
   readonly skills: SkillService;
+  readonly recipes: RecipeService;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -57,6 +61,7 @@ export class Registry {
     this.gc = new GarbageCollector(opts.storage, opts.blobs, this.policy, this.auditLog, clock);
     this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
     this.skills = new SkillService(this.packages, opts.blobs, opts.limits, opts.skillsRoot);
+    this.recipes = new RecipeService(this.packages, this.accounts, opts.recipeScope);
   }
 
   /** Admin only: the audit log, newest first. */

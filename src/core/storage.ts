@@ -116,6 +116,9 @@ export interface VersionRecord {
 
 export type NewVersion = Omit<VersionRecord, 'id' | 'deprecated' | 'downloadCount' | 'unpublishedAt'>;
 
+/** What a forced republish replaces in a version: its content, who published it and when. */
+export type VersionContent = Pick<VersionRecord, 'manifest' | 'readme' | 'digest' | 'size' | 'fileCount' | 'unpackedSize' | 'publishedBy' | 'publishedAt'>;
+
 export type PackageSort = 'relevance' | 'downloads' | 'stars' | 'newest' | 'name';
 
 export interface PackageQuery {
@@ -124,6 +127,8 @@ export interface PackageQuery {
   scope?: string;
   category?: string;
   tag?: string;
+  /** Packages carrying at least one of these tags. */
+  anyTags?: string[];
   ownerAccountId?: number;
   sort: PackageSort;
   offset: number;
@@ -212,6 +217,8 @@ export interface PackageRepo {
   listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]>;
   findVersion(packageId: number, version: string): Promise<VersionRecord | undefined>;
   insertVersion(v: NewVersion): Promise<VersionRecord>;
+  /** A forced republish: the version row keeps its id and counts and takes new content. */
+  replaceVersionContent(versionId: number, content: VersionContent): Promise<void>;
   setDeprecated(versionId: number, message: string | null): Promise<void>;
   markUnpublished(versionId: number, at: string): Promise<void>;
   distTags(packageId: number): Promise<Record<string, string>>;
