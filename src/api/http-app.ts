@@ -7,6 +7,7 @@ import { praisonaiErrorBody } from './praisonai/errors.js';
 import { praisonaiDoor } from './praisonai/index.js';
 import { binaryFileKeyword, documentBinaryFiles } from './shared/binary-file-keyword.js';
 import { toAgentryError } from './shared/framework-errors.js';
+import { rateLimitHook } from './shared/rate-limit-hook.js';
 import { healthRoutes } from './system/health.js';
 import { toolhiveDoor } from './toolhive/index.js';
 import { metricsRoutes } from './system/metrics.js';
@@ -70,6 +71,8 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
     void reply.status(404).send({ error: `No route for ${req.method} ${req.url.split('?')[0]}` });
   });
 
+  // Before every door: the hook applies to the routes registered after it.
+  await app.register(rateLimitHook, { registry: opts.registry });
   await app.register(metricsRoutes, { registry: opts.registry });
   await app.register(healthRoutes, { registry: opts.registry, version: opts.version });
   await app.register(nativeDoor, { prefix: '/api/v1', registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });

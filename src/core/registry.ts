@@ -8,6 +8,9 @@ import { SecretService } from './secrets/secret-service.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { SkillService } from './skills/skill-service.js';
 import { RecipeService } from './recipes/recipe-service.js';
+import { RateLimiter } from './rate-limits/rate-limiter.js';
+import type { RateLimitStore } from './rate-limits/rate-limit-store.js';
+import type { RateLimitRules } from './rate-limits/rules.js';
 import type { TarballLimits } from './packages/tarball.js';
 import type { AuditQuery, BlobStore, Storage } from './storage.js';
 import { systemClock, type Clock } from './time.js';
@@ -26,6 +29,8 @@ export interface RegistryOptions {
   skillsRoot?: string;
   /** The scope PraisonAI's unscoped recipe names map onto (default `recipes`). */
   recipeScope?: string;
+  /** Rate limits (agentx's: per IP, per user, publishes per user) and where their counters live; absent: none. */
+  rateLimits?: { store: RateLimitStore; rules: RateLimitRules; onStoreError?: (e: unknown) => void };
 }
 
 /**
@@ -48,6 +53,7 @@ export class Registry {
   readonly secrets: SecretService;
   readonly skills: SkillService;
   readonly recipes: RecipeService;
+  readonly rateLimiter: RateLimiter | undefined;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -62,6 +68,7 @@ export class Registry {
     this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
     this.skills = new SkillService(this.packages, opts.blobs, opts.limits, opts.skillsRoot);
     this.recipes = new RecipeService(this.packages, this.accounts, opts.recipeScope);
+    this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
   }
 
   /** Admin only: the audit log, newest first. */
