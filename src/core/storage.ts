@@ -4,6 +4,7 @@
  * by the composition root. Records are plain data: no behaviour, no HTTP.
  */
 import type { Readable } from 'node:stream';
+import type { ManagedRepo } from './managed/managed-storage.js';
 
 export type AccountKind = 'user' | 'org';
 export type OrgRole = 'owner' | 'member';
@@ -239,6 +240,7 @@ export interface StorageRepos {
   packages: PackageRepo;
   audit: AuditRepo;
   blobRefs: BlobRefRepo;
+  managed: ManagedRepo;
 }
 
 export interface Storage extends StorageRepos {
