@@ -23,6 +23,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     storage,
     blobs,
     readOnly: config.readOnly,
+    managed: { maxFileBytes: config.limits.maxFileBytes },
     limits: { maxUnpackedBytes: config.limits.maxUnpackedBytes, maxFiles: config.limits.maxFiles, maxTextFileBytes: 1024 * 1024 },
   });
   let app;

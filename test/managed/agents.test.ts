@@ -74,7 +74,7 @@ describe.each(testStores)('managed agents and environments (%s)', (store) => {
       expect(seen.filter((id) => ids.includes(id))).toEqual([...ids].reverse());
       const first = await f.sdk.beta.agents.list({ limit: 2 });
       expect(first.data).toHaveLength(2);
-      expect(first.has_next_page?.() ?? first.hasNextPage()).toBe(true);
+      expect(first.hasNextPage()).toBe(true);
     });
 
     it('manages environments: create, retrieve, update, list, archive, delete', async () => {

@@ -7,6 +7,7 @@ import { assignRequestId } from './request-id.js';
 import { agentRoutes } from './routes/agents.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { environmentRoutes } from './routes/environments.js';
+import { fileRoutes } from './routes/files.js';
 
 export interface ManagedDoorOptions {
   registry: Registry;
@@ -30,6 +31,7 @@ export const managedDoor: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
     ['/v1/agents', agentRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/environments', environmentRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/api_keys', apiKeyRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/files', fileRoutes as FastifyPluginAsync<ManagedDoorOptions>],
   ];
   for (const [prefix, routes] of resources) {
     await app.register(
