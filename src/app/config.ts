@@ -28,6 +28,8 @@ export interface ServerConfig {
     maxTarballBytes: number;
     maxUnpackedBytes: number;
     maxFiles: number;
+    /** Largest file of the managed-agents files resource. */
+    maxFileBytes: number;
   };
   /** agentx's rate limits (`null`: off). */
   rateLimits: RateLimitRules;
@@ -101,6 +103,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
       maxTarballBytes: intFrom('AGENTRY_MAX_TARBALL_MB', env.AGENTRY_MAX_TARBALL_MB, 50, 1, 10_000) * MB,
       maxUnpackedBytes: intFrom('AGENTRY_MAX_UNPACKED_MB', env.AGENTRY_MAX_UNPACKED_MB, 200, 1, 100_000) * MB,
       maxFiles: intFrom('AGENTRY_MAX_FILES', env.AGENTRY_MAX_FILES, 10_000, 1, 1_000_000),
+      maxFileBytes: intFrom('AGENTRY_MAX_FILE_MB', env.AGENTRY_MAX_FILE_MB, 100, 1, 100_000) * MB,
     },
     rateLimits: {
       anonymous: ruleFrom('AGENTRY_RATE_LIMIT_ANONYMOUS', flags.rateLimitAnonymous ?? env.AGENTRY_RATE_LIMIT_ANONYMOUS, DEFAULT_RATE_LIMITS.anonymous),

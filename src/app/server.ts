@@ -39,6 +39,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     readOnly: config.readOnly,
     skillsRoot: config.skillsRoot,
     recipeScope: config.recipeScope,
+    managed: { maxFileBytes: config.limits.maxFileBytes },
     limits: { maxUnpackedBytes: config.limits.maxUnpackedBytes, maxFiles: config.limits.maxFiles, maxTextFileBytes: 1024 * 1024 },
     rateLimits: {
       store: rateLimitStore,

@@ -3,6 +3,7 @@ import { AuditLog } from './audit/audit-log.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
+import { ManagedAgents, type ManagedOptions } from './managed/managed-agents.js';
 import { PackageService } from './packages/package-service.js';
 import { SecretService } from './secrets/secret-service.js';
 import type { SecretStore } from './secrets/secret-store.js';
@@ -31,6 +32,8 @@ export interface RegistryOptions {
   recipeScope?: string;
   /** Rate limits (agentx's: per IP, per user, publishes per user) and where their counters live; absent: none. */
   rateLimits?: { store: RateLimitStore; rules: RateLimitRules; onStoreError?: (e: unknown) => void };
+  /** The managed-agents plane's settings (file size limit, embeddings endpoint, …). */
+  managed?: ManagedOptions;
 }
 
 /**
@@ -54,6 +57,7 @@ export class Registry {
   readonly skills: SkillService;
   readonly recipes: RecipeService;
   readonly rateLimiter: RateLimiter | undefined;
+  readonly managed: ManagedAgents;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -69,6 +73,7 @@ export class Registry {
     this.skills = new SkillService(this.packages, opts.blobs, opts.limits, opts.skillsRoot);
     this.recipes = new RecipeService(this.packages, this.accounts, opts.recipeScope);
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
+    this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, packages: this.packages }, this.tokens, opts.managed);
   }
 
   /** Admin only: the audit log, newest first. */

@@ -4,6 +4,7 @@
  * by the composition root. Records are plain data: no behaviour, no HTTP.
  */
 import type { Readable } from 'node:stream';
+import type { ManagedRepo } from './managed/managed-storage.js';
 
 export type AccountKind = 'user' | 'org';
 export type OrgRole = 'owner' | 'member';
@@ -283,6 +284,7 @@ export interface StorageRepos {
   audit: AuditRepo;
   blobRefs: BlobRefRepo;
   secretValues: SecretValueRepo;
+  managed: ManagedRepo;
 }
 
 export interface Storage extends StorageRepos {

@@ -5,6 +5,7 @@ import { SqlAuditRepo } from './audit-repo.js';
 import { SqlBlobRefRepo } from './blob-ref-repo.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { SqlDialectName, TextSearch } from './dialect.js';
+import { SqlManagedRepo } from './managed-repo.js';
 import { SqlPackageRepo } from './package-repo.js';
 import type { Database } from './schema.js';
 import { SqlScopeRepo } from './scope-repo.js';
@@ -20,6 +21,7 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   audit: new SqlAuditRepo(db),
   blobRefs: new SqlBlobRefRepo(db),
   secretValues: new SqlSecretValueRepo(db),
+  managed: new SqlManagedRepo(db, dialect),
 });
 
 /** The one Kysely implementation of the storage ports; dialects differ only in connection and text search. */
@@ -31,6 +33,7 @@ export class SqlStorage implements Storage {
   readonly audit;
   readonly blobRefs;
   readonly secretValues;
+  readonly managed;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -46,6 +49,7 @@ export class SqlStorage implements Storage {
     this.audit = repos.audit;
     this.blobRefs = repos.blobRefs;
     this.secretValues = repos.secretValues;
+    this.managed = repos.managed;
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
