@@ -5,6 +5,7 @@ import { openStorage } from '../storage/open-storage.js';
 import { openRateLimitStore } from '../storage/open-rate-limit-store.js';
 import { HttpOAuthClient } from './oauth/http-oauth-client.js';
 import type { ServerConfig } from './config.js';
+import { openSecretStore } from './secrets-config.js';
 
 export interface RunningServer {
   url: string;
@@ -21,8 +22,10 @@ const packageVersion = (): string => {
 /** The composition root: opens storage, assembles the core, mounts the doors, listens. */
 export const startServer = async (config: ServerConfig): Promise<RunningServer> => {
   const { storage, blobs } = await openStorage(config);
+  let secretStore;
   let rateLimitStore;
   try {
+    secretStore = await openSecretStore(config.secrets, config.dataDir, storage, config.env);
     rateLimitStore = await openRateLimitStore(config);
   } catch (e) {
     await storage.close();
@@ -31,9 +34,13 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
   let storeErrorLogged = 0;
   let warn: (e: unknown) => void = () => undefined;
   const registry = new Registry({
+    secretStore,
     storage,
     blobs,
     readOnly: config.readOnly,
+    skillsRoot: config.skillsRoot,
+    recipeScope: config.recipeScope,
+    managed: { maxFileBytes: config.limits.maxFileBytes },
     limits: { maxUnpackedBytes: config.limits.maxUnpackedBytes, maxFiles: config.limits.maxFiles, maxTextFileBytes: 1024 * 1024 },
     rateLimits: {
       store: rateLimitStore,
@@ -55,6 +62,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
   let app;
   try {
     const boot = await registry.accounts.bootstrapAdmin(config.adminToken);
+    await registry.recipes.ensureScope();
     await registry.packages.followChanges();
     app = await buildHttpApp({
       registry,

@@ -3,7 +3,12 @@ import { AuditLog } from './audit/audit-log.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
+import { ManagedAgents, type ManagedOptions } from './managed/managed-agents.js';
 import { PackageService } from './packages/package-service.js';
+import { SecretService } from './secrets/secret-service.js';
+import type { SecretStore } from './secrets/secret-store.js';
+import { SkillService } from './skills/skill-service.js';
+import { RecipeService } from './recipes/recipe-service.js';
 import { RateLimiter } from './rate-limits/rate-limiter.js';
 import type { RateLimitStore } from './rate-limits/rate-limit-store.js';
 import type { RateLimitRules } from './rate-limits/rules.js';
@@ -23,10 +28,18 @@ export interface RegistryOptions {
   clock?: Clock;
   /** Serve reads only: every write is refused with `read_only`. */
   readOnly?: boolean;
+  /** The backend that keeps secret values (built-in, environment or Vault; see core/secrets). */
+  secretStore: SecretStore;
+  /** The only server-side folder skills may be validated from (AGENTRY_SKILLS_ROOT); none when unset. */
+  skillsRoot?: string;
+  /** The scope PraisonAI's unscoped recipe names map onto (default `recipes`). */
+  recipeScope?: string;
   /** Rate limits (agentx's: per IP, per user, publishes per user) and where their counters live; absent: none. */
   rateLimits?: { store: RateLimitStore; rules: RateLimitRules; onStoreError?: (e: unknown) => void };
   /** Sign-in through an OAuth2 provider (agentx's GitHub sign-in); absent: not offered. */
   signIn?: SignInConfig;
+  /** The managed-agents plane's settings (file size limit, embeddings endpoint, …). */
+  managed?: ManagedOptions;
 }
 
 /**
@@ -46,11 +59,15 @@ export class Registry {
   readonly accounts: AccountService;
   readonly packages: PackageService;
   readonly gc: GarbageCollector;
+  readonly secrets: SecretService;
+  readonly skills: SkillService;
+  readonly recipes: RecipeService;
   readonly rateLimiter: RateLimiter | undefined;
   readonly stars: StarService;
   readonly discovery: DiscoveryService;
   readonly telemetry: TelemetryService;
   readonly signIn: SignInService;
+  readonly managed: ManagedAgents;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -66,7 +83,11 @@ export class Registry {
     this.discovery = new DiscoveryService(opts.storage, clock);
     this.telemetry = new TelemetryService(opts.storage, this.packages, this.policy, clock);
     this.signIn = new SignInService(opts.storage, this.accounts, this.tokens, this.policy, this.auditLog, clock, opts.signIn);
+    this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
+    this.skills = new SkillService(this.packages, opts.blobs, opts.limits, opts.skillsRoot);
+    this.recipes = new RecipeService(this.packages, this.accounts, opts.recipeScope);
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
+    this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, packages: this.packages }, this.tokens, opts.managed);
   }
 
   /** Admin only: the audit log, newest first. */

@@ -38,12 +38,14 @@ export const startTestServer = async (
     /** Share another test server's PostgreSQL schema (it stays with its first owner). */
     postgresSchema?: string;
     readOnly?: boolean;
+    /** Environment the server's configuration is read from (secret backends, AGENTRY_OAUTH_*); empty by default. */
+    env?: NodeJS.ProcessEnv;
+    /** AGENTRY_SKILLS_ROOT: the folder skills may be validated from by path. */
+    skillsRoot?: string;
     /** Rate limits; by default so high that no test of something else meets them. */
     rateLimits?: Partial<ServerConfig['rateLimits']>;
     /** Keep rate-limit counters in this Redis, under this key prefix. */
     redis?: { url: string; keyPrefix: string };
-    /** More server environment (e.g. AGENTRY_OAUTH_* for a local OAuth provider). */
-    env?: Record<string, string>;
   } = {},
 ): Promise<TestServer> => {
   const store = opts.store ?? 'sqlite';
@@ -57,6 +59,7 @@ export const startTestServer = async (
     databaseSchema: schema,
     limits: { ...base.limits, ...opts.limits },
     readOnly: opts.readOnly ?? false,
+    skillsRoot: opts.skillsRoot,
     rateLimits: { ...GENEROUS_RATE_LIMITS, ...opts.rateLimits },
     redisUrl: opts.redis?.url,
     redisKeyPrefix: opts.redis?.keyPrefix ?? base.redisKeyPrefix,

@@ -8,6 +8,7 @@ import { agentxRoutes } from './routes/agentx.js';
 import { authRoutes } from './routes/auth.js';
 import { blobRoutes } from './routes/blobs.js';
 import { packageRoutes } from './routes/packages.js';
+import { secretRoutes } from './routes/secrets.js';
 
 export interface NativeDoorOptions {
   registry: Registry;
@@ -33,4 +34,5 @@ export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   await app.register(adminRoutes, routeOpts);
   await app.register(agentxRoutes, routeOpts);
   await app.register(authRoutes, routeOpts);
+  await app.register(secretRoutes, routeOpts);
 };

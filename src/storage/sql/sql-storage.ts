@@ -5,6 +5,7 @@ import { SqlAuditRepo } from './audit-repo.js';
 import { SqlBlobRefRepo } from './blob-ref-repo.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { SqlDialectName, TextSearch } from './dialect.js';
+import { SqlManagedRepo } from './managed-repo.js';
 import { SqlPackageRepo } from './package-repo.js';
 import type { Database } from './schema.js';
 import { SqlScopeRepo } from './scope-repo.js';
@@ -13,6 +14,7 @@ import { SqlStarRepo } from './star-repo.js';
 import { SqlDiscoveryRepo } from './discovery-repo.js';
 import { SqlTelemetryRepo } from './telemetry-repo.js';
 import { SqlOAuthRepo } from './oauth-repo.js';
+import { SqlSecretValueRepo } from './secret-value-repo.js';
 import { sql } from 'kysely';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
@@ -26,6 +28,8 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   discovery: new SqlDiscoveryRepo(db),
   telemetry: new SqlTelemetryRepo(db),
   oauth: new SqlOAuthRepo(db),
+  secretValues: new SqlSecretValueRepo(db),
+  managed: new SqlManagedRepo(db, dialect),
 });
 
 /** The one Kysely implementation of the storage ports; dialects differ only in connection and text search. */
@@ -40,6 +44,8 @@ export class SqlStorage implements Storage {
   readonly discovery;
   readonly telemetry;
   readonly oauth;
+  readonly secretValues;
+  readonly managed;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -58,6 +64,8 @@ export class SqlStorage implements Storage {
     this.discovery = repos.discovery;
     this.telemetry = repos.telemetry;
     this.oauth = repos.oauth;
+    this.secretValues = repos.secretValues;
+    this.managed = repos.managed;
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
