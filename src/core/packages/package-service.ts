@@ -90,6 +90,13 @@ export class PackageService {
     this.cache = new ViewCache(viewCacheEntries);
   }
 
+  /** Checked before every publish, from any door, with the publishing account (the rate limiter's publish budget). */
+  private publishGate?: (accountId: number) => Promise<void>;
+
+  gatePublishes(gate: (accountId: number) => Promise<void>): void {
+    this.publishGate = gate;
+  }
+
   /** Starts following other processes' changes, so cached views never outlive a write. */
   async followChanges(): Promise<void> {
     await this.storage.onPackageChange((key) => (key === undefined ? this.cache.clear() : this.cache.invalidate(key)));
@@ -114,7 +121,8 @@ export class PackageService {
   async publish(ctx: RequestContext, input: PublishInput): Promise<PublishResult> {
     const id = parsePackageId(input.scope, input.name);
     this.policy.requireWritable();
-    await this.policy.requireScopeWrite(ctx, id.scope);
+    const publisher = await this.policy.requireScopeWrite(ctx, id.scope);
+    await this.publishGate?.(publisher.account.id);
     const bundleWanted = input.bundle === true || input.kind === 'recipe' || input.kind === undefined;
     const contents = await inspectTarball(input.tarball, WANTED_FILES, this.limits, { hashFiles: bundleWanted });
     const manifest = this.readManifest(input, contents.texts);

@@ -128,7 +128,6 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
     });
 
     app.put(item, {
-      config: { rateLimit: 'publish' },
       schema: {
         tags,
         summary: 'Publish a version (multipart: tarball, agent_yaml, readme)',
