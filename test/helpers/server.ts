@@ -38,7 +38,7 @@ export const startTestServer = async (
     /** Share another test server's PostgreSQL schema (it stays with its first owner). */
     postgresSchema?: string;
     readOnly?: boolean;
-    /** Environment the server's configuration is read from (secret backends); empty by default. */
+    /** Environment the server's configuration is read from (secret backends, AGENTRY_OAUTH_*); empty by default. */
     env?: NodeJS.ProcessEnv;
     /** AGENTRY_SKILLS_ROOT: the folder skills may be validated from by path. */
     skillsRoot?: string;
