@@ -10,6 +10,7 @@ interface ServeOptions {
   publicUrl?: string;
   logLevel?: string;
   readOnly?: boolean;
+  recipeScope?: string;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -40,6 +41,7 @@ export const registerServeCommand = (program: Command): void => {
     .option('--public-url <url>', 'base URL used in links (env AGENTRY_PUBLIC_URL; default: from the request)')
     .option('--log-level <level>', 'log level, silent … trace (env AGENTRY_LOG_LEVEL; default info)')
     .option('--read-only', 'serve reads only and refuse every write (env AGENTRY_READ_ONLY=true)')
+    .option('--recipe-scope <scope>', 'the scope PraisonAI recipe names (/v1/recipes) map onto (env AGENTRY_RECIPE_SCOPE; default recipes)')
     .action(async (opts: ServeOptions) => {
       const { resolveConfig } = await import('../../app/config.js');
       const { startServer } = await import('../../app/server.js');
@@ -52,6 +54,7 @@ export const registerServeCommand = (program: Command): void => {
         publicUrl: opts.publicUrl,
         logLevel: opts.logLevel,
         readOnly: opts.readOnly,
+        recipeScope: opts.recipeScope,
       });
       const server = await startServer(config);
       const stopped = nextStopSignal();
