@@ -184,7 +184,7 @@ describe.each(testStores)('PraisonAI recipe registry door, seed 001 (%s)', (stor
 
       const conflict = await publishJson(alice, 'forced', '1.0.0', second);
       expect(conflict.status).toBe(409);
-      expect(conflict.body).toEqual({ error: expect.stringMatching(/already exists/), code: 409 });
+      expect(conflict.body).toEqual({ error: 'Recipe forced@1.0.0 already exists. Publish with force to replace its content, or bump the version number.', code: 409 });
       const conflictMp = await publishMultipart(alice, 'forced', '1.0.0', second, false);
       expect(conflictMp.status).toBe(409);
       expect((await publishJson(alice, 'forced', '1.0.0', second, false)).status).toBe(409);
@@ -487,5 +487,29 @@ describe.each(testStores)("praisonai's own HttpRegistry client against the /v1 d
     expect((await urllib(server.url, 'POST', '/v1/recipes/py-client/2.0.0', { token: server.adminToken, body: forced.body, contentType: forced.contentType })).status).toBe(201);
     const del = await urllib(server.url, 'DELETE', '/v1/recipes/py-client/2.0.0', { token: server.adminToken });
     expect(del.status).toBe(200);
+  });
+});
+
+describe.each(testStores)('PraisonAI door with AGENTRY_RECIPE_SCOPE (%s)', (store) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ store, recipeScope: 'cookbook' });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('maps recipe names onto the configured scope, an org its members may publish to', async () => {
+    const admin = new Api(server.url, server.adminToken);
+    expect((await admin.req('GET', '/api/v1/orgs/cookbook')).body).toMatchObject({ name: 'cookbook', members: [] });
+    const dan = admin.with((await admin.req('POST', '/api/v1/users', { username: 'dan' })).body.token);
+    const bundle = await praisonBundle({ name: 'soup', version: '1.0.0' });
+    expect((await dan.req('POST', '/v1/recipes/soup/1.0.0', { bundle: bundle.toString('base64') })).status).toBe(403);
+    expect((await admin.req('PUT', '/api/v1/orgs/cookbook/members/dan', { role: 'member' })).status).toBe(200);
+    expect((await dan.req('POST', '/v1/recipes/soup/1.0.0', { bundle: bundle.toString('base64') })).status).toBe(201);
+    expect((await admin.req('GET', '/api/v1/recipes/@cookbook/soup')).body).toMatchObject({ full_name: '@cookbook/soup', kind: 'recipe' });
+    expect((await admin.req('GET', '/api/v1/orgs/recipes')).status).toBe(404);
+    const audit = await admin.req('GET', '/api/v1/audit?action=org.create');
+    expect(audit.body.entries).toEqual([expect.objectContaining({ actor: null, target: '@cookbook' })]);
   });
 });
