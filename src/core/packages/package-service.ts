@@ -20,6 +20,7 @@ import { MANIFEST_FILE, PACKAGE_KINDS } from './kinds.js';
 import { distTagProblem, highestVersion, sortVersionsDesc } from './latest.js';
 import { isPlainObject, isStrictSemver } from './manifest/fields.js';
 import { parseManifest, type PackageManifest } from './manifest/index.js';
+import { validateSkillFolder } from './manifest/skill-md.js';
 import { PRAISON_BUNDLE_MANIFEST, bundleFileProblems, parsePraisonBundleManifest } from './manifest/praison-bundle.js';
 import { fullName, parsePackageId } from './names.js';
 import { inspectTarball, type TarballLimits } from './tarball.js';
@@ -116,6 +117,8 @@ export class PackageService {
     const manifest = this.readManifest(input, contents.texts);
     const version = manifest.version ?? input.version ?? null;
     const problems = this.crossCheck(id, manifest, version, input, contents.texts);
+    // A skill is a folder named as the skill: the whole Agent Skills check, with the package name as that folder.
+    if (manifest.kind === 'skill') problems.push(...validateSkillFolder({ folderName: id.name, skillMd: contents.texts.get(manifest.file), entries: contents.entries }).errors);
     if (manifest.file === PRAISON_BUNDLE_MANIFEST) problems.push(...bundleFileProblems(manifest.raw, contents.digests));
     if (problems.length > 0) throw validationFailed(problems);
     const readme = README_NAMES.map((n) => contents.texts.get(n)).find((t) => t !== undefined) ?? input.readme ?? manifest.readme;
@@ -446,7 +449,8 @@ export class PackageService {
   ): string[] {
     const problems: string[] = [];
     const file = manifest.file;
-    if (manifest.name.toLowerCase() !== id.name.toLowerCase()) {
+    // (A skill's name is checked against its folder, the package name, by the Agent Skills validator.)
+    if (manifest.kind !== 'skill' && manifest.name.toLowerCase() !== id.name.toLowerCase()) {
       problems.push(`${file}: name '${manifest.name}' does not match the package being published ('${id.name}')`);
     }
     if (manifest.scope !== null && manifest.scope.toLowerCase() !== id.scope.toLowerCase()) {

@@ -19,8 +19,16 @@ export interface TarballContents {
   files: string[];
   fileCount: number;
   unpackedSize: number;
+  /** Every entry (files, folders, links), normalized, with its kind and size, in archive order. */
+  entries: TarballEntry[];
   /** sha256 (hex) of every regular file by normalized path, when asked for (`hashFiles`). */
   digests: Map<string, string>;
+}
+
+export interface TarballEntry {
+  path: string;
+  type: 'file' | 'directory' | 'symlink' | 'link';
+  size: number;
 }
 
 const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
@@ -53,6 +61,7 @@ export const inspectTarball = async (
   const problems: string[] = [];
   const texts = new Map<string, string>();
   const files: string[] = [];
+  const listed: TarballEntry[] = [];
   const digests = new Map<string, string>();
   let fileCount = 0;
   let unpackedSize = 0;
@@ -72,11 +81,15 @@ export const inspectTarball = async (
       const target = entry.linkpath ?? '';
       links.push({ raw: entry.path, path, target, symbolic: entry.type === 'SymbolicLink' });
       if (entry.type === 'SymbolicLink') symlinks.set(path.toLowerCase(), target);
+      listed.push({ path, type: entry.type === 'SymbolicLink' ? 'symlink' : 'link', size: 0 });
     } else if (FILE_TYPES.has(entry.type)) {
       fileCount += 1;
       unpackedSize += entry.size ?? 0;
       files.push(path);
-    } else if (entry.type !== 'Directory') {
+      listed.push({ path, type: 'file', size: entry.size ?? 0 });
+    } else if (entry.type === 'Directory') {
+      if (path !== '' && path !== '.') listed.push({ path, type: 'directory', size: 0 });
+    } else {
       problems.push(`tarball: entry '${entry.path}' has unsupported type ${entry.type}`);
     }
     // Directories and links are entries an extractor must create too: they count against the limit.
@@ -143,7 +156,7 @@ export const inspectTarball = async (
     throw payloadTooLarge(`The tarball holds more than ${limits.maxFiles} files`);
   }
   if (unique.length > 0) throw badRequest('The tarball is not a valid package', unique.slice(0, 20));
-  return { texts, files, fileCount, unpackedSize, digests };
+  return { texts, files, fileCount, unpackedSize, entries: listed, digests };
 };
 
 const normalizeEntryPath = (raw: string): string => {
