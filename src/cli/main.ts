@@ -14,6 +14,7 @@ import { registerPublishCommand } from './commands/publish.js';
 import { registerPullCommand } from './commands/pull.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerSkillCommand } from './commands/skill.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerUnpublishCommand } from './commands/unpublish.js';
 import { registerUserCommand } from './commands/user.js';
@@ -56,6 +57,7 @@ export const buildProgram = (): Command => {
     registerUserCommand,
     registerOrgCommand,
     registerGcCommand,
+    registerSkillCommand,
   ]) {
     register(program);
   }
