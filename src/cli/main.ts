@@ -16,6 +16,7 @@ import { registerRecipeCommand } from './commands/recipe.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerSecretsCommand } from './commands/secrets.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerSkillCommand } from './commands/skill.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerUnpublishCommand } from './commands/unpublish.js';
 import { registerUserCommand } from './commands/user.js';
@@ -60,6 +61,7 @@ export const buildProgram = (): Command => {
     registerGcCommand,
     registerSecretsCommand,
     registerRecipeCommand,
+    registerSkillCommand,
   ]) {
     register(program);
   }

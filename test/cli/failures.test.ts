@@ -159,10 +159,11 @@ describe('help', () => {
       'dist-tag add', 'dist-tag rm', 'dist-tag ls', 'deprecate', 'unpublish', 'token create', 'token list', 'token revoke',
       'user add', 'org add', 'org member add', 'org member rm', 'org member ls', 'gc',
       'secrets rotate-key', 'recipe list', 'recipe search', 'recipe publish', 'recipe pull',
+      'skill validate', 'skill publish', 'skill pull',
     ]);
     for (const { path, help } of all) {
       expect(help, path).toMatch(/^Usage: /);
-      if (!['serve', 'init', 'pack'].includes(path)) {
+      if (!['serve', 'init', 'pack', 'skill validate'].includes(path)) {
         expect(help, path).toContain('--registry <url>');
         expect(help, path).toContain('--token <token>');
       }
