@@ -8,6 +8,7 @@ import { registerInfoCommand } from './commands/info.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerLoginCommand } from './commands/login.js';
 import { registerLogoutCommand } from './commands/logout.js';
+import { registerOciCommand } from './commands/oci.js';
 import { registerOrgCommand } from './commands/org.js';
 import { registerPackCommand } from './commands/pack.js';
 import { registerPublishCommand } from './commands/publish.js';
@@ -56,6 +57,7 @@ export const buildProgram = (): Command => {
     registerUserCommand,
     registerOrgCommand,
     registerGcCommand,
+    registerOciCommand,
   ]) {
     register(program);
   }
