@@ -66,3 +66,5 @@ export const payloadTooLarge = (message: string) => new AgentryError('payload_to
 export const readOnly = (message = 'This registry is read-only: it serves reads and refuses every write') =>
   new AgentryError('read_only', message);
 export const notImplemented = (message: string) => new AgentryError('not_implemented', message);
+/** An upstream service (an OCI registry, a Vault server) did not answer or answered badly. */
+export const badGateway = (message: string, details: string[] = []) => new AgentryError('bad_gateway', message, details);
