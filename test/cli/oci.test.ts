@@ -149,3 +149,17 @@ describe.skipIf(!run)('agentry oci with basic auth', () => {
     expect(half.stderr.trim()).toBe('agentry: no password for bob: pass --password-stdin or set AGENTRY_OCI_PASSWORD');
   });
 });
+
+describe('agentry oci help', () => {
+  it('documents every oci command with its login options and --json', async () => {
+    const { buildProgram } = await import('../../src/cli/main.js');
+    const oci = buildProgram().commands.find((c) => c.name() === 'oci');
+    expect(oci?.commands.map((c) => c.name())).toEqual(['push', 'pull', 'tags', 'repos', 'copy', 'inspect', 'rm']);
+    for (const c of oci?.commands ?? []) {
+      const help = c.helpInformation();
+      expect(help, c.name()).toMatch(/^Usage: agentry oci /);
+      for (const flag of ['--username <name>', '--password-stdin', '--docker-config <file>', '--plain-http', '--json']) expect(help, c.name()).toContain(flag);
+    }
+    expect(oci?.helpInformation()).toContain('Push and pull OCI artifacts');
+  });
+});
