@@ -1,4 +1,5 @@
 import { AccountService } from './accounts/account-service.js';
+import { AgentspaceService } from './agentspaces/agentspace-service.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
@@ -40,6 +41,7 @@ export class Registry {
   readonly packages: PackageService;
   readonly gc: GarbageCollector;
   readonly secrets: SecretService;
+  readonly agentspaces: AgentspaceService;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -52,6 +54,7 @@ export class Registry {
     this.packages = new PackageService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, opts.limits);
     this.gc = new GarbageCollector(opts.storage, opts.blobs, this.policy, this.auditLog, clock);
     this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
+    this.agentspaces = new AgentspaceService(opts.storage, this.secrets, this.policy, this.auditLog, clock);
   }
 
   /** Admin only: the audit log, newest first. */

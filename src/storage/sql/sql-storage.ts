@@ -10,6 +10,7 @@ import type { Database } from './schema.js';
 import { SqlScopeRepo } from './scope-repo.js';
 import { SqlTokenRepo } from './token-repo.js';
 import { SqlSecretValueRepo } from './secret-value-repo.js';
+import { SqlAgentspaceRepo } from './agentspace-repo.js';
 import { sql } from 'kysely';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
@@ -20,6 +21,7 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   audit: new SqlAuditRepo(db),
   blobRefs: new SqlBlobRefRepo(db),
   secretValues: new SqlSecretValueRepo(db),
+  agentspaces: new SqlAgentspaceRepo(db),
 });
 
 /** The one Kysely implementation of the storage ports; dialects differ only in connection and text search. */
@@ -31,6 +33,7 @@ export class SqlStorage implements Storage {
   readonly audit;
   readonly blobRefs;
   readonly secretValues;
+  readonly agentspaces;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -46,6 +49,7 @@ export class SqlStorage implements Storage {
     this.audit = repos.audit;
     this.blobRefs = repos.blobRefs;
     this.secretValues = repos.secretValues;
+    this.agentspaces = repos.agentspaces;
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
