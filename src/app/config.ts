@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
+import { DEFAULT_RATE_LIMITS, parseRateLimitRule, type RateLimitRule, type RateLimitRules } from '../core/rate-limits/rules.js';
 
 /** Everything the server is configured with; flags win over environment, environment over defaults. */
 export interface ServerConfig {
@@ -18,12 +19,24 @@ export interface ServerConfig {
   secrets: SecretsConfig;
   /** The environment the server started with (the env secret backend reads it). */
   env: NodeJS.ProcessEnv;
+  /** The only server-side folder skills may be validated from (`POST /api/v1beta/skills/validate` with a path). */
+  skillsRoot?: string;
+  /** The scope PraisonAI's unscoped recipe names map onto (AGENTRY_RECIPE_SCOPE). */
+  recipeScope: string;
   limits: {
     maxBodyBytes: number;
     maxTarballBytes: number;
     maxUnpackedBytes: number;
     maxFiles: number;
+    /** Largest file of the managed-agents files resource. */
+    maxFileBytes: number;
   };
+  /** agentx's rate limits (`null`: off). */
+  rateLimits: RateLimitRules;
+  /** `redis://…`: keep rate-limit counters in Redis, shared by every server process on it. */
+  redisUrl?: string;
+  /** Prefix of every Redis key this server writes. */
+  redisKeyPrefix: string;
 }
 
 export interface ServeFlags {
@@ -35,6 +48,11 @@ export interface ServeFlags {
   publicUrl?: string;
   logLevel?: string;
   readOnly?: boolean;
+  recipeScope?: string;
+  rateLimitAnonymous?: string;
+  rateLimitUser?: string;
+  rateLimitPublish?: string;
+  redisUrl?: string;
 }
 
 const MB = 1024 * 1024;
@@ -53,10 +71,14 @@ const boolFrom = (name: string, value: string | undefined): boolean => {
   throw new Error(`${name} must be true or false (got '${value}')`);
 };
 
+const ruleFrom = (name: string, value: string | undefined, fallback: RateLimitRule | null): RateLimitRule | null =>
+  value === undefined || value === '' ? fallback : parseRateLimitRule(name, value, fallback?.windowMs ?? 60_000);
+
 /**
  * Resolves the server configuration from flags and the environment:
  * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_ADMIN_TOKEN,
- * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES.
+ * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
+ * AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX.
  */
 export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
   const databaseUrl = flags.databaseUrl ?? (env.AGENTRY_DATABASE_URL || undefined);
@@ -74,11 +96,21 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     readOnly: flags.readOnly ?? boolFrom('AGENTRY_READ_ONLY', env.AGENTRY_READ_ONLY),
     secrets: resolveSecretsConfig(env),
     env,
+    skillsRoot: env.AGENTRY_SKILLS_ROOT ? resolve(env.AGENTRY_SKILLS_ROOT) : undefined,
+    recipeScope: (flags.recipeScope ?? (env.AGENTRY_RECIPE_SCOPE || 'recipes')).replace(/^@/, '').toLowerCase(),
     limits: {
       maxBodyBytes: 1 * MB,
       maxTarballBytes: intFrom('AGENTRY_MAX_TARBALL_MB', env.AGENTRY_MAX_TARBALL_MB, 50, 1, 10_000) * MB,
       maxUnpackedBytes: intFrom('AGENTRY_MAX_UNPACKED_MB', env.AGENTRY_MAX_UNPACKED_MB, 200, 1, 100_000) * MB,
       maxFiles: intFrom('AGENTRY_MAX_FILES', env.AGENTRY_MAX_FILES, 10_000, 1, 1_000_000),
+      maxFileBytes: intFrom('AGENTRY_MAX_FILE_MB', env.AGENTRY_MAX_FILE_MB, 100, 1, 100_000) * MB,
     },
+    rateLimits: {
+      anonymous: ruleFrom('AGENTRY_RATE_LIMIT_ANONYMOUS', flags.rateLimitAnonymous ?? env.AGENTRY_RATE_LIMIT_ANONYMOUS, DEFAULT_RATE_LIMITS.anonymous),
+      user: ruleFrom('AGENTRY_RATE_LIMIT_USER', flags.rateLimitUser ?? env.AGENTRY_RATE_LIMIT_USER, DEFAULT_RATE_LIMITS.user),
+      publish: ruleFrom('AGENTRY_RATE_LIMIT_PUBLISH', flags.rateLimitPublish ?? env.AGENTRY_RATE_LIMIT_PUBLISH, DEFAULT_RATE_LIMITS.publish),
+    },
+    redisUrl: flags.redisUrl ?? (env.AGENTRY_REDIS_URL || undefined),
+    redisKeyPrefix: env.AGENTRY_REDIS_PREFIX || 'agentry:',
   };
 };

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { buildHttpApp } from '../api/http-app.js';
 import { Registry } from '../core/registry.js';
 import { openStorage } from '../storage/open-storage.js';
+import { openRateLimitStore } from '../storage/open-rate-limit-store.js';
 import type { ServerConfig } from './config.js';
 import { openSecretStore } from './secrets-config.js';
 
@@ -21,22 +22,40 @@ const packageVersion = (): string => {
 export const startServer = async (config: ServerConfig): Promise<RunningServer> => {
   const { storage, blobs } = await openStorage(config);
   let secretStore;
+  let rateLimitStore;
   try {
     secretStore = await openSecretStore(config.secrets, config.dataDir, storage, config.env);
+    rateLimitStore = await openRateLimitStore(config);
   } catch (e) {
     await storage.close();
     throw e;
   }
+  let storeErrorLogged = 0;
+  let warn: (e: unknown) => void = () => undefined;
   const registry = new Registry({
     secretStore,
     storage,
     blobs,
     readOnly: config.readOnly,
+    skillsRoot: config.skillsRoot,
+    recipeScope: config.recipeScope,
+    managed: { maxFileBytes: config.limits.maxFileBytes },
     limits: { maxUnpackedBytes: config.limits.maxUnpackedBytes, maxFiles: config.limits.maxFiles, maxTextFileBytes: 1024 * 1024 },
+    rateLimits: {
+      store: rateLimitStore,
+      rules: config.rateLimits,
+      // A Redis outage lets requests through; say so at most once a minute.
+      onStoreError: (e) => {
+        if (Date.now() - storeErrorLogged < 60_000) return;
+        storeErrorLogged = Date.now();
+        warn(e);
+      },
+    },
   });
   let app;
   try {
     const boot = await registry.accounts.bootstrapAdmin(config.adminToken);
+    await registry.recipes.ensureScope();
     await registry.packages.followChanges();
     app = await buildHttpApp({
       registry,
@@ -46,6 +65,8 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       maxTarballBytes: config.limits.maxTarballBytes,
       logLevel: config.logLevel,
     });
+    const log = app.log;
+    warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -56,11 +77,13 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       adminToken: boot.secret,
       close: async () => {
         await running.close();
+        await rateLimitStore.close();
         await storage.close();
       },
     };
   } catch (e) {
     await app?.close();
+    await rateLimitStore.close();
     await storage.close();
     throw e;
   }

@@ -12,6 +12,7 @@ import { registerOrgCommand } from './commands/org.js';
 import { registerPackCommand } from './commands/pack.js';
 import { registerPublishCommand } from './commands/publish.js';
 import { registerPullCommand } from './commands/pull.js';
+import { registerRecipeCommand } from './commands/recipe.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerSecretsCommand } from './commands/secrets.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -58,6 +59,7 @@ export const buildProgram = (): Command => {
     registerOrgCommand,
     registerGcCommand,
     registerSecretsCommand,
+    registerRecipeCommand,
   ]) {
     register(program);
   }

@@ -4,9 +4,15 @@ import { AuditLog } from './audit/audit-log.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
+import { ManagedAgents, type ManagedOptions } from './managed/managed-agents.js';
 import { PackageService } from './packages/package-service.js';
 import { SecretService } from './secrets/secret-service.js';
 import type { SecretStore } from './secrets/secret-store.js';
+import { SkillService } from './skills/skill-service.js';
+import { RecipeService } from './recipes/recipe-service.js';
+import { RateLimiter } from './rate-limits/rate-limiter.js';
+import type { RateLimitStore } from './rate-limits/rate-limit-store.js';
+import type { RateLimitRules } from './rate-limits/rules.js';
 import type { TarballLimits } from './packages/tarball.js';
 import type { AuditQuery, BlobStore, Storage } from './storage.js';
 import { systemClock, type Clock } from './time.js';
@@ -21,6 +27,14 @@ export interface RegistryOptions {
   readOnly?: boolean;
   /** The backend that keeps secret values (built-in, environment or Vault; see core/secrets). */
   secretStore: SecretStore;
+  /** The only server-side folder skills may be validated from (AGENTRY_SKILLS_ROOT); none when unset. */
+  skillsRoot?: string;
+  /** The scope PraisonAI's unscoped recipe names map onto (default `recipes`). */
+  recipeScope?: string;
+  /** Rate limits (agentx's: per IP, per user, publishes per user) and where their counters live; absent: none. */
+  rateLimits?: { store: RateLimitStore; rules: RateLimitRules; onStoreError?: (e: unknown) => void };
+  /** The managed-agents plane's settings (file size limit, embeddings endpoint, …). */
+  managed?: ManagedOptions;
 }
 
 /**
@@ -42,6 +56,10 @@ export class Registry {
   readonly gc: GarbageCollector;
   readonly secrets: SecretService;
   readonly agentspaces: AgentspaceService;
+  readonly skills: SkillService;
+  readonly recipes: RecipeService;
+  readonly rateLimiter: RateLimiter | undefined;
+  readonly managed: ManagedAgents;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -55,6 +73,10 @@ export class Registry {
     this.gc = new GarbageCollector(opts.storage, opts.blobs, this.policy, this.auditLog, clock);
     this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
     this.agentspaces = new AgentspaceService(opts.storage, this.secrets, this.policy, this.auditLog, clock);
+    this.skills = new SkillService(this.packages, opts.blobs, opts.limits, opts.skillsRoot);
+    this.recipes = new RecipeService(this.packages, this.accounts, opts.recipeScope);
+    this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
+    this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, packages: this.packages }, this.tokens, opts.managed);
   }
 
   /** Admin only: the audit log, newest first. */

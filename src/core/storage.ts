@@ -4,6 +4,7 @@
  * by the composition root. Records are plain data: no behaviour, no HTTP.
  */
 import type { Readable } from 'node:stream';
+import type { ManagedRepo } from './managed/managed-storage.js';
 
 export type AccountKind = 'user' | 'org';
 export type OrgRole = 'owner' | 'member';
@@ -116,6 +117,9 @@ export interface VersionRecord {
 
 export type NewVersion = Omit<VersionRecord, 'id' | 'deprecated' | 'downloadCount' | 'unpublishedAt'>;
 
+/** What a forced republish replaces in a version: its content, who published it and when. */
+export type VersionContent = Pick<VersionRecord, 'manifest' | 'readme' | 'digest' | 'size' | 'fileCount' | 'unpackedSize' | 'publishedBy' | 'publishedAt'>;
+
 export type PackageSort = 'relevance' | 'downloads' | 'stars' | 'newest' | 'name';
 
 export interface PackageQuery {
@@ -124,6 +128,8 @@ export interface PackageQuery {
   scope?: string;
   category?: string;
   tag?: string;
+  /** Packages carrying at least one of these tags. */
+  anyTags?: string[];
   ownerAccountId?: number;
   sort: PackageSort;
   offset: number;
@@ -212,6 +218,8 @@ export interface PackageRepo {
   listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]>;
   findVersion(packageId: number, version: string): Promise<VersionRecord | undefined>;
   insertVersion(v: NewVersion): Promise<VersionRecord>;
+  /** A forced republish: the version row keeps its id and counts and takes new content. */
+  replaceVersionContent(versionId: number, content: VersionContent): Promise<void>;
   setDeprecated(versionId: number, message: string | null): Promise<void>;
   markUnpublished(versionId: number, at: string): Promise<void>;
   distTags(packageId: number): Promise<Record<string, string>>;
@@ -350,6 +358,7 @@ export interface StorageRepos {
   blobRefs: BlobRefRepo;
   secretValues: SecretValueRepo;
   agentspaces: AgentspaceRepo;
+  managed: ManagedRepo;
 }
 
 export interface Storage extends StorageRepos {

@@ -5,6 +5,7 @@ import { SqlAuditRepo } from './audit-repo.js';
 import { SqlBlobRefRepo } from './blob-ref-repo.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { SqlDialectName, TextSearch } from './dialect.js';
+import { SqlManagedRepo } from './managed-repo.js';
 import { SqlPackageRepo } from './package-repo.js';
 import type { Database } from './schema.js';
 import { SqlScopeRepo } from './scope-repo.js';
@@ -22,6 +23,7 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   blobRefs: new SqlBlobRefRepo(db),
   secretValues: new SqlSecretValueRepo(db),
   agentspaces: new SqlAgentspaceRepo(db),
+  managed: new SqlManagedRepo(db, dialect),
 });
 
 /** The one Kysely implementation of the storage ports; dialects differ only in connection and text search. */
@@ -34,6 +36,7 @@ export class SqlStorage implements Storage {
   readonly blobRefs;
   readonly secretValues;
   readonly agentspaces;
+  readonly managed;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -50,6 +53,7 @@ export class SqlStorage implements Storage {
     this.blobRefs = repos.blobRefs;
     this.secretValues = repos.secretValues;
     this.agentspaces = repos.agentspaces;
+    this.managed = repos.managed;
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {

@@ -128,6 +128,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
     });
 
     app.put(item, {
+      config: { rateLimit: 'publish' },
       schema: {
         tags,
         summary: 'Publish a version (multipart: tarball, agent_yaml, readme)',
