@@ -22,6 +22,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = async
       body: assistantConfigShape.schema(),
       response: { 200: AnyObject, ...alquimiaErrors },
     },
+    config: { coreValidates: true },
     validatorCompiler: ({ httpPart }) => (data: unknown) => {
       if (httpPart !== 'querystring') return { value: data };
       const q = (data ?? {}) as Record<string, unknown>;

@@ -29,6 +29,7 @@ export const parameterRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = a
       body: parameterDefSchema(),
       response: { 200: AnyObject, ...alquimiaErrors },
     },
+    config: { coreValidates: true },
     validatorCompiler: ({ httpPart }) => (data: unknown) => {
       if (httpPart !== 'querystring') return { value: data };
       const q = (data ?? {}) as Record<string, unknown>;
