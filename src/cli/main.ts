@@ -12,7 +12,9 @@ import { registerOrgCommand } from './commands/org.js';
 import { registerPackCommand } from './commands/pack.js';
 import { registerPublishCommand } from './commands/publish.js';
 import { registerPullCommand } from './commands/pull.js';
+import { registerRecipeCommand } from './commands/recipe.js';
 import { registerSearchCommand } from './commands/search.js';
+import { registerSecretsCommand } from './commands/secrets.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerUnpublishCommand } from './commands/unpublish.js';
@@ -56,6 +58,8 @@ export const buildProgram = (): Command => {
     registerUserCommand,
     registerOrgCommand,
     registerGcCommand,
+    registerSecretsCommand,
+    registerRecipeCommand,
   ]) {
     register(program);
   }

@@ -8,7 +8,8 @@ import type { ManagedRepo } from './managed/managed-storage.js';
 
 export type AccountKind = 'user' | 'org';
 export type OrgRole = 'owner' | 'member';
-export type TokenPermission = 'read' | 'publish' | 'admin';
+/** `read` < `publish` < `admin` is a ladder; `runtime` stands apart: it may only resolve secrets and configs. */
+export type TokenPermission = 'read' | 'publish' | 'admin' | 'runtime';
 export type PackageKind = 'agent' | 'skill' | 'mcp-server' | 'recipe';
 
 export interface AccountRecord {
@@ -116,6 +117,9 @@ export interface VersionRecord {
 
 export type NewVersion = Omit<VersionRecord, 'id' | 'deprecated' | 'downloadCount' | 'unpublishedAt'>;
 
+/** What a forced republish replaces in a version: its content, who published it and when. */
+export type VersionContent = Pick<VersionRecord, 'manifest' | 'readme' | 'digest' | 'size' | 'fileCount' | 'unpackedSize' | 'publishedBy' | 'publishedAt'>;
+
 export type PackageSort = 'relevance' | 'downloads' | 'stars' | 'newest' | 'name';
 
 export interface PackageQuery {
@@ -124,6 +128,8 @@ export interface PackageQuery {
   scope?: string;
   category?: string;
   tag?: string;
+  /** Packages carrying at least one of these tags. */
+  anyTags?: string[];
   ownerAccountId?: number;
   sort: PackageSort;
   offset: number;
@@ -212,6 +218,8 @@ export interface PackageRepo {
   listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]>;
   findVersion(packageId: number, version: string): Promise<VersionRecord | undefined>;
   insertVersion(v: NewVersion): Promise<VersionRecord>;
+  /** A forced republish: the version row keeps its id and counts and takes new content. */
+  replaceVersionContent(versionId: number, content: VersionContent): Promise<void>;
   setDeprecated(versionId: number, message: string | null): Promise<void>;
   markUnpublished(versionId: number, at: string): Promise<void>;
   distTags(packageId: number): Promise<Record<string, string>>;
@@ -233,6 +241,41 @@ export interface BlobRefRepo {
   isReferenced(digest: string): Promise<boolean>;
 }
 
+/** One encrypted secret value: `ciphertext` is base64 of nonce | encrypted bytes | GCM tag. */
+export interface SecretValueRecord {
+  owner: string;
+  namespace: string;
+  key: string;
+  /** Which root key encrypted it (see core/secrets/root-keys.ts). */
+  keyId: string;
+  ciphertext: string;
+  updatedAt: string;
+}
+
+/** A root key's verifier: a known text encrypted under it, to tell a right key from a wrong one. */
+export interface SecretRootKeyRecord {
+  keyId: string;
+  verifier: string;
+  createdAt: string;
+  retiredAt: string | null;
+}
+
+/** The built-in secret backend's ciphertexts and root-key verifiers. */
+export interface SecretValueRepo {
+  put(row: SecretValueRecord): Promise<void>;
+  get(owner: string, namespace: string, key: string): Promise<SecretValueRecord | undefined>;
+  delete(owner: string, namespace: string, key: string): Promise<boolean>;
+  listKeys(owner: string, namespace: string): Promise<string[]>;
+  /** Up to `limit` values not encrypted under `keyId`, for re-encryption. */
+  listNotUnder(keyId: string, limit: number): Promise<SecretValueRecord[]>;
+  /** Replaces a value's ciphertext only if it still holds `expected` (a concurrent write wins). */
+  replaceCiphertext(row: SecretValueRecord, expected: string): Promise<boolean>;
+  keyIdsInUse(): Promise<string[]>;
+  verifiers(): Promise<SecretRootKeyRecord[]>;
+  insertVerifier(row: SecretRootKeyRecord): Promise<void>;
+  retireVerifier(keyId: string, at: string): Promise<void>;
+}
+
 export interface StorageRepos {
   accounts: AccountRepo;
   scopes: ScopeRepo;
@@ -240,6 +283,7 @@ export interface StorageRepos {
   packages: PackageRepo;
   audit: AuditRepo;
   blobRefs: BlobRefRepo;
+  secretValues: SecretValueRepo;
   managed: ManagedRepo;
 }
 

@@ -6,6 +6,7 @@ import { accountRoutes } from './routes/accounts.js';
 import { adminRoutes } from './routes/admin.js';
 import { blobRoutes } from './routes/blobs.js';
 import { packageRoutes } from './routes/packages.js';
+import { secretRoutes } from './routes/secrets.js';
 
 export interface NativeDoorOptions {
   registry: Registry;
@@ -29,4 +30,5 @@ export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   await app.register(accountRoutes, routeOpts);
   await app.register(blobRoutes, routeOpts);
   await app.register(adminRoutes, routeOpts);
+  await app.register(secretRoutes, routeOpts);
 };

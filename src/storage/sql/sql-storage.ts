@@ -10,6 +10,7 @@ import { SqlPackageRepo } from './package-repo.js';
 import type { Database } from './schema.js';
 import { SqlScopeRepo } from './scope-repo.js';
 import { SqlTokenRepo } from './token-repo.js';
+import { SqlSecretValueRepo } from './secret-value-repo.js';
 import { sql } from 'kysely';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
@@ -19,6 +20,7 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   packages: new SqlPackageRepo(db, dialect, textSearch),
   audit: new SqlAuditRepo(db),
   blobRefs: new SqlBlobRefRepo(db),
+  secretValues: new SqlSecretValueRepo(db),
   managed: new SqlManagedRepo(db, dialect),
 });
 
@@ -30,6 +32,7 @@ export class SqlStorage implements Storage {
   readonly packages;
   readonly audit;
   readonly blobRefs;
+  readonly secretValues;
   readonly managed;
 
   constructor(
@@ -45,6 +48,7 @@ export class SqlStorage implements Storage {
     this.packages = repos.packages;
     this.audit = repos.audit;
     this.blobRefs = repos.blobRefs;
+    this.secretValues = repos.secretValues;
     this.managed = repos.managed;
   }
 
