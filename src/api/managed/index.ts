@@ -8,6 +8,7 @@ import { agentRoutes } from './routes/agents.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { environmentRoutes } from './routes/environments.js';
 import { fileRoutes } from './routes/files.js';
+import { skillRoutes } from './routes/skills.js';
 
 export interface ManagedDoorOptions {
   registry: Registry;
@@ -32,6 +33,7 @@ export const managedDoor: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
     ['/v1/environments', environmentRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/api_keys', apiKeyRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/files', fileRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/skills', skillRoutes as FastifyPluginAsync<ManagedDoorOptions>],
   ];
   for (const [prefix, routes] of resources) {
     await app.register(
