@@ -88,3 +88,28 @@ export const EnvironmentUpdateBody = Type.Object(
 );
 
 export const ApiKeyCreateBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
+
+export const MemoryStoreCreateBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 256 }), description: Type.Optional(NullableString(4096)), metadata: Type.Optional(MetadataCreate) },
+  { additionalProperties: false },
+);
+export const MemoryStoreUpdateBody = Type.Object(
+  { name: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Null()])), description: Type.Optional(NullableString(4096)), metadata: Type.Optional(MetadataPatch) },
+  { additionalProperties: false },
+);
+export const MemoryCreateBody = Type.Object(
+  { path: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 1024 }), Type.Null()])), content: Type.String({ maxLength: 200_000 }) },
+  { additionalProperties: false },
+);
+export const MemoryUpdateBody = Type.Object(
+  {
+    path: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 1024 }), Type.Null()])),
+    content: Type.Optional(Type.Union([Type.String({ maxLength: 200_000 }), Type.Null()])),
+    precondition: Type.Optional(Type.Object({ type: Type.Literal('content_sha256'), content_sha256: Type.Optional(Type.String({ maxLength: 64 })) })),
+  },
+  { additionalProperties: false },
+);
+export const MemorySearchBody = Type.Object(
+  { query: Type.String({ minLength: 1, maxLength: 4096 }), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })) },
+  { additionalProperties: false },
+);

@@ -4,6 +4,8 @@ import { ApiKeyService } from './api-keys/api-key-service.js';
 import { EnvironmentService } from './environments/environment-service.js';
 import { FileService } from './files/file-service.js';
 import { ManagedSkillService } from './skills/managed-skill-service.js';
+import { EmbeddingsClient, type EmbeddingsConfig } from './memory/embeddings.js';
+import { MemoryStoreService } from './memory/memory-store-service.js';
 import type { ManagedDeps } from './managed-deps.js';
 
 const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
@@ -15,6 +17,8 @@ export interface ManagedOptions {
   maxFileBytes?: number;
   /** Largest expanded size of a stored skill read back (the tarball limit). */
   maxUnpackedBytes?: number;
+  /** An OpenAI-compatible embeddings endpoint; memory search ranks by embeddings when set. */
+  embeddings?: EmbeddingsConfig;
 }
 
 /** The managed-agents plane of the core (issue 7): agents, environments, API keys, … */
@@ -24,6 +28,7 @@ export class ManagedAgents {
   readonly apiKeys: ApiKeyService;
   readonly files: FileService;
   readonly skills: ManagedSkillService;
+  readonly memoryStores: MemoryStoreService;
 
   constructor(deps: ManagedDeps, tokens: TokenService, opts: ManagedOptions = {}) {
     this.agents = new AgentService(deps);
@@ -31,5 +36,6 @@ export class ManagedAgents {
     this.apiKeys = new ApiKeyService(deps, tokens);
     this.files = new FileService(deps, opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
     this.skills = new ManagedSkillService(deps, opts.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES);
+    this.memoryStores = new MemoryStoreService(deps, opts.embeddings ? new EmbeddingsClient(opts.embeddings) : undefined);
   }
 }
