@@ -66,7 +66,7 @@ export class Registry {
     this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
     this.skills = new SkillService(this.packages, opts.blobs, opts.limits, opts.skillsRoot);
     this.recipes = new RecipeService(this.packages, this.accounts, opts.recipeScope);
-    this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, packages: this.packages }, this.tokens, opts.managed);
+    this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, packages: this.packages, secrets: this.secrets }, this.tokens, opts.managed);
   }
 
   /** Admin only: the audit log, newest first. */

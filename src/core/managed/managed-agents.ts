@@ -6,6 +6,7 @@ import { FileService } from './files/file-service.js';
 import { ManagedSkillService } from './skills/managed-skill-service.js';
 import { EmbeddingsClient, type EmbeddingsConfig } from './memory/embeddings.js';
 import { MemoryStoreService } from './memory/memory-store-service.js';
+import { VaultService } from './vaults/vault-service.js';
 import type { ManagedDeps } from './managed-deps.js';
 
 const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
@@ -29,6 +30,7 @@ export class ManagedAgents {
   readonly files: FileService;
   readonly skills: ManagedSkillService;
   readonly memoryStores: MemoryStoreService;
+  readonly vaults: VaultService;
 
   constructor(deps: ManagedDeps, tokens: TokenService, opts: ManagedOptions = {}) {
     this.agents = new AgentService(deps);
@@ -36,6 +38,7 @@ export class ManagedAgents {
     this.apiKeys = new ApiKeyService(deps, tokens);
     this.files = new FileService(deps, opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
     this.skills = new ManagedSkillService(deps, opts.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES);
+    this.vaults = new VaultService(deps);
     this.memoryStores = new MemoryStoreService(deps, opts.embeddings ? new EmbeddingsClient(opts.embeddings) : undefined);
   }
 }
