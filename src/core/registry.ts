@@ -92,7 +92,7 @@ export class Registry {
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
     const limiter = this.rateLimiter;
     if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));
-    this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, packages: this.packages }, this.tokens, opts.managed);
+    this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, packages: this.packages, secrets: this.secrets }, this.tokens, opts.managed);
   }
 
   /** Admin only: the audit log, newest first. */
