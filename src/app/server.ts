@@ -40,7 +40,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     readOnly: config.readOnly,
     skillsRoot: config.skillsRoot,
     recipeScope: config.recipeScope,
-    managed: { maxFileBytes: config.limits.maxFileBytes },
+    managed: { maxFileBytes: config.limits.maxFileBytes, maxUnpackedBytes: config.limits.maxUnpackedBytes, embeddings: config.embeddings },
     limits: { maxUnpackedBytes: config.limits.maxUnpackedBytes, maxFiles: config.limits.maxFiles, maxTextFileBytes: 1024 * 1024 },
     rateLimits: {
       store: rateLimitStore,

@@ -1,4 +1,5 @@
 import { AccountService } from './accounts/account-service.js';
+import { AgentspaceService } from './agentspaces/agentspace-service.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
@@ -60,6 +61,7 @@ export class Registry {
   readonly packages: PackageService;
   readonly gc: GarbageCollector;
   readonly secrets: SecretService;
+  readonly agentspaces: AgentspaceService;
   readonly skills: SkillService;
   readonly recipes: RecipeService;
   readonly rateLimiter: RateLimiter | undefined;
@@ -84,12 +86,13 @@ export class Registry {
     this.telemetry = new TelemetryService(opts.storage, this.packages, this.policy, clock);
     this.signIn = new SignInService(opts.storage, this.accounts, this.tokens, this.policy, this.auditLog, clock, opts.signIn);
     this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
+    this.agentspaces = new AgentspaceService(opts.storage, this.secrets, this.policy, this.auditLog, clock);
     this.skills = new SkillService(this.packages, opts.blobs, opts.limits, opts.skillsRoot);
     this.recipes = new RecipeService(this.packages, this.accounts, opts.recipeScope);
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
     const limiter = this.rateLimiter;
     if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));
-    this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, packages: this.packages }, this.tokens, opts.managed);
+    this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, packages: this.packages, secrets: this.secrets }, this.tokens, opts.managed);
   }
 
   /** Admin only: the audit log, newest first. */

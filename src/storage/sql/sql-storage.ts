@@ -15,6 +15,7 @@ import { SqlDiscoveryRepo } from './discovery-repo.js';
 import { SqlTelemetryRepo } from './telemetry-repo.js';
 import { SqlOAuthRepo } from './oauth-repo.js';
 import { SqlSecretValueRepo } from './secret-value-repo.js';
+import { SqlAgentspaceRepo } from './agentspace-repo.js';
 import { sql } from 'kysely';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
@@ -29,6 +30,7 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   telemetry: new SqlTelemetryRepo(db),
   oauth: new SqlOAuthRepo(db),
   secretValues: new SqlSecretValueRepo(db),
+  agentspaces: new SqlAgentspaceRepo(db),
   managed: new SqlManagedRepo(db, dialect),
 });
 
@@ -45,6 +47,7 @@ export class SqlStorage implements Storage {
   readonly telemetry;
   readonly oauth;
   readonly secretValues;
+  readonly agentspaces;
   readonly managed;
 
   constructor(
@@ -65,6 +68,7 @@ export class SqlStorage implements Storage {
     this.telemetry = repos.telemetry;
     this.oauth = repos.oauth;
     this.secretValues = repos.secretValues;
+    this.agentspaces = repos.agentspaces;
     this.managed = repos.managed;
   }
 
