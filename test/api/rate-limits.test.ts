@@ -113,3 +113,10 @@ describe('rate-limit windows', () => {
     expect(signedIn.headers.get('x-ratelimit-limit')).toBeNull();
   });
 });
+
+describe('rate limits in Redis, misconfigured', () => {
+  it('refuses to start when the configured Redis cannot be reached, saying so', async () => {
+    await expect(startTestServer({ redis: { url: 'redis://127.0.0.1:9/0', keyPrefix: 'agentry-test:' } })).rejects.toThrow(/^Redis at redis:\/\/127\.0\.0\.1:9\/0 is unreachable/);
+    await expect(startTestServer({ redis: { url: 'http://127.0.0.1:6379', keyPrefix: 'agentry-test:' } })).rejects.toThrow('Redis URL must start with redis:// or rediss://');
+  });
+});

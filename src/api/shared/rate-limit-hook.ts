@@ -18,7 +18,9 @@ const setHeaders = (reply: FastifyReply, d: RateLimitDecision): void => {
 const rateLimitPlugin: FastifyPluginAsync<{ registry: Registry }> = async (app, { registry }) => {
   const limiter = registry.rateLimiter;
   if (!limiter) return;
+  const requestsLimited = limiter.rules.anonymous !== null || limiter.rules.user !== null;
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!requestsLimited) return;
     let account: number | undefined;
     try {
       account = (await requestContext(registry, request)).principal?.account.id;
