@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from '../core/registry.js';
 import { nativeDoor } from './native/index.js';
+import { ociDoor } from './oci/index.js';
 import { binaryFileKeyword, documentBinaryFiles } from './shared/binary-file-keyword.js';
 import { toAgentryError } from './shared/framework-errors.js';
 import { healthRoutes } from './system/health.js';
@@ -69,6 +70,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
   await app.register(metricsRoutes, { registry: opts.registry });
   await app.register(healthRoutes, { registry: opts.registry, version: opts.version });
   await app.register(nativeDoor, { prefix: '/api/v1', registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
+  await app.register(ociDoor, { prefix: '/v2', registry: opts.registry, publicUrl: opts.publicUrl });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

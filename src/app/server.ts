@@ -18,10 +18,12 @@ const packageVersion = (): string => {
 
 /** The composition root: opens storage, assembles the core, mounts the doors, listens. */
 export const startServer = async (config: ServerConfig): Promise<RunningServer> => {
-  const { storage, blobs } = await openStorage(config);
+  const { storage, blobs, uploads } = await openStorage(config);
   const registry = new Registry({
     storage,
     blobs,
+    uploads,
+    maxTarballBytes: config.limits.maxTarballBytes,
     readOnly: config.readOnly,
     limits: { maxUnpackedBytes: config.limits.maxUnpackedBytes, maxFiles: config.limits.maxFiles, maxTextFileBytes: 1024 * 1024 },
   });

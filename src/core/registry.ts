@@ -3,6 +3,8 @@ import { AuditLog } from './audit/audit-log.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
+import { OciService } from './oci/oci-service.js';
+import type { UploadStore } from './oci/ports.js';
 import { PackageService } from './packages/package-service.js';
 import type { TarballLimits } from './packages/tarball.js';
 import type { AuditQuery, BlobStore, Storage } from './storage.js';
@@ -16,6 +18,10 @@ export interface RegistryOptions {
   clock?: Clock;
   /** Serve reads only: every write is refused with `read_only`. */
   readOnly?: boolean;
+  /** Where OCI blob uploads grow (the data dir); without it the OCI door refuses blob pushes. */
+  uploads?: UploadStore;
+  /** Largest package tarball, also for package layers pushed through the OCI door (default 50 MiB). */
+  maxTarballBytes?: number;
 }
 
 /**
@@ -35,6 +41,7 @@ export class Registry {
   readonly accounts: AccountService;
   readonly packages: PackageService;
   readonly gc: GarbageCollector;
+  readonly oci: OciService;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -46,6 +53,10 @@ export class Registry {
     this.accounts = new AccountService(opts.storage, this.policy, this.tokens, this.auditLog, clock);
     this.packages = new PackageService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, opts.limits);
     this.gc = new GarbageCollector(opts.storage, opts.blobs, this.policy, this.auditLog, clock);
+    this.oci = new OciService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, this.packages, {
+      uploads: opts.uploads,
+      maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
+    });
   }
 
   /** Admin only: the audit log, newest first. */

@@ -4,6 +4,7 @@
  * by the composition root. Records are plain data: no behaviour, no HTTP.
  */
 import type { Readable } from 'node:stream';
+import type { OciRepo } from './oci/ports.js';
 
 export type AccountKind = 'user' | 'org';
 export type OrgRole = 'owner' | 'member';
@@ -228,8 +229,13 @@ export interface AuditRepo {
 
 /** Every digest the metadata store still points at, for blob garbage collection. */
 export interface BlobRefRepo {
-  referencedDigests(): Promise<Set<string>>;
-  isReferenced(digest: string): Promise<boolean>;
+  /**
+   * Package tarballs, OCI manifests and what they reference, and blobs linked into an OCI
+   * repository since `linkedSince` (ISO time; all links when absent): a blob pushed for a
+   * manifest not pushed yet is in use too.
+   */
+  referencedDigests(linkedSince?: string): Promise<Set<string>>;
+  isReferenced(digest: string, linkedSince?: string): Promise<boolean>;
 }
 
 export interface StorageRepos {
@@ -239,6 +245,7 @@ export interface StorageRepos {
   packages: PackageRepo;
   audit: AuditRepo;
   blobRefs: BlobRefRepo;
+  oci: OciRepo;
 }
 
 export interface Storage extends StorageRepos {

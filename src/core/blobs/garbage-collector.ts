@@ -33,7 +33,10 @@ export class GarbageCollector {
     this.policy.requireAdmin(ctx);
     if (!(opts.graceSeconds >= 0)) throw badRequest('grace_seconds must be zero or more');
     const cutoff = this.clock.now().getTime() - opts.graceSeconds * 1000;
-    const referenced = await this.storage.blobRefs.referencedDigests();
+    // A blob pushed into an OCI repository is in use while younger than the grace period,
+    // even before a manifest refers to it (the client pushes layers first, the manifest last).
+    const linkedSince = new Date(cutoff).toISOString();
+    const referenced = await this.storage.blobRefs.referencedDigests(linkedSince);
     const report: GcReport = { removed: [], freedBytes: 0, kept: 0, dryRun: opts.dryRun };
     for await (const blob of this.blobs.list()) {
       if (referenced.has(blob.digest) || blob.modifiedAt.getTime() > cutoff) {
@@ -42,7 +45,7 @@ export class GarbageCollector {
       }
       // Re-check just before deleting: a publish may have committed a reference meanwhile.
       if (!opts.dryRun) {
-        const now = await this.storage.blobRefs.referencedDigests();
+        const now = await this.storage.blobRefs.referencedDigests(linkedSince);
         if (now.has(blob.digest)) {
           report.kept += 1;
           continue;

@@ -6,6 +6,7 @@ import { SqlBlobRefRepo } from './blob-ref-repo.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { SqlDialectName, TextSearch } from './dialect.js';
 import { SqlPackageRepo } from './package-repo.js';
+import { SqlOciRepo } from './oci-repo.js';
 import type { Database } from './schema.js';
 import { SqlScopeRepo } from './scope-repo.js';
 import { SqlTokenRepo } from './token-repo.js';
@@ -18,6 +19,7 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   packages: new SqlPackageRepo(db, dialect, textSearch),
   audit: new SqlAuditRepo(db),
   blobRefs: new SqlBlobRefRepo(db),
+  oci: new SqlOciRepo(db),
 });
 
 /** The one Kysely implementation of the storage ports; dialects differ only in connection and text search. */
@@ -28,6 +30,7 @@ export class SqlStorage implements Storage {
   readonly packages;
   readonly audit;
   readonly blobRefs;
+  readonly oci;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -42,6 +45,7 @@ export class SqlStorage implements Storage {
     this.packages = repos.packages;
     this.audit = repos.audit;
     this.blobRefs = repos.blobRefs;
+    this.oci = repos.oci;
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
