@@ -42,7 +42,7 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async 
       params: Type.Object({ ...RepoParams, digest: Type.String() }),
       querystring: Type.Object({ artifactType: Type.Optional(Type.String()) }),
       response: {
-        200: Type.Object({ schemaVersion: Type.Literal(2), mediaType: Type.String(), manifests: Type.Array(Descriptor) }),
+        200: Type.Unsafe<Buffer>(Type.Object({ schemaVersion: Type.Literal(2), mediaType: Type.String(), manifests: Type.Array(Descriptor) })),
         ...errorResponses,
       },
     },
@@ -51,7 +51,9 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async 
       const repo = registry.oci.repository(req.params.scope, req.params.name);
       const list = await registry.oci.referrers(ctx, repo, req.params.digest, req.query.artifactType);
       if (list.filtered) void reply.header('OCI-Filters-Applied', 'artifactType');
-      return reply.type(OCI_INDEX).send({ schemaVersion: 2 as const, mediaType: OCI_INDEX, manifests: list.manifests });
+      // Sent as bytes so the media type goes out exactly (no charset appended).
+      const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: list.manifests }));
+      return reply.type(OCI_INDEX).send(index);
     },
   });
 };
