@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 
 export const sha256 = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -25,19 +26,36 @@ export class OciClient {
     return new OciClient(this.base, header);
   }
 
+  /**
+   * One request on a connection of its own (no keep-alive), so that a server can always close
+   * at once when a test ends.
+   */
   async req(method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<OciResponse> {
     const h: Record<string, string> = { ...headers };
     if (this.auth && !h.authorization) h.authorization = this.auth;
-    const url = path.startsWith('http') ? path : this.base + path;
-    const res = await fetch(url, { method, headers: h, body: body as RequestInit['body'], redirect: 'manual' });
-    const buf = Buffer.from(await res.arrayBuffer());
-    let json: unknown;
-    try {
-      json = buf.length ? JSON.parse(buf.toString('utf8')) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, headers: res.headers, body: buf, json };
+    const url = new URL(path.startsWith('http') ? path : this.base + path);
+    if (body !== undefined) h['content-length'] = String(Buffer.byteLength(body));
+    return new Promise<OciResponse>((resolve, reject) => {
+      const req = httpRequest(url, { method, headers: h, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const buf = Buffer.concat(chunks);
+          let json: unknown;
+          try {
+            json = buf.length ? JSON.parse(buf.toString('utf8')) : undefined;
+          } catch {
+            json = undefined;
+          }
+          const out = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) out.set(k, Array.isArray(v) ? v.join(', ') : v);
+          resolve({ status: res.statusCode ?? 0, headers: out, body: buf, json });
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 
   /** Monolithic push (POST ?digest=). */
