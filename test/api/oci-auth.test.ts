@@ -13,7 +13,7 @@ describe.each(testStores)('OCI distribution: authentication and ownership (%s)',
   let anon: OciClient;
 
   const tokenFor = async (auth: string | undefined, ...scopes: string[]) => {
-    const q = new URLSearchParams([['service', 'agentry'], ...scopes.map((s) => ['scope', s])]);
+    const q = new URLSearchParams([['service', 'agentry'], ...scopes.map((s): [string, string] => ['scope', s])]);
     const r = await new OciClient(server.url).withAuth(auth).req('GET', `/v2/token?${q.toString()}`);
     return r;
   };
