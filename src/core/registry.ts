@@ -57,6 +57,7 @@ export class Registry {
       uploads: opts.uploads,
       maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
     });
+    this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
   }
 
   /** Admin only: the audit log, newest first. */

@@ -16,10 +16,17 @@ export interface GcReport {
   freedBytes: number;
   kept: number;
   dryRun: boolean;
+  /** Abandoned work removed by the other sweepers (e.g. OCI upload sessions), by name. */
+  swept?: Record<string, number>;
 }
+
+/** Removes (or, on a dry run, counts) abandoned work of another concept; returns how much. */
+export type Sweeper = (now: Date, dryRun: boolean) => Promise<number>;
 
 /** Removes blobs no version (or other record) points at any more. */
 export class GarbageCollector {
+  private readonly sweepers = new Map<string, Sweeper>();
+
   constructor(
     private readonly storage: Storage,
     private readonly blobs: BlobStore,
@@ -27,6 +34,11 @@ export class GarbageCollector {
     private readonly audit: AuditLog,
     private readonly clock: Clock,
   ) {}
+
+  /** Also runs `sweeper` on every collection (say, to drop upload sessions abandoned long ago). */
+  addSweeper(name: string, sweeper: Sweeper): void {
+    this.sweepers.set(name, sweeper);
+  }
 
   async collect(ctx: RequestContext, opts: GcOptions): Promise<GcReport> {
     this.policy.requireWritable();
@@ -55,7 +67,9 @@ export class GarbageCollector {
       report.removed.push(blob.digest);
       report.freedBytes += blob.size;
     }
+    for (const [name, sweep] of this.sweepers) (report.swept ??= {})[name] = await sweep(this.clock.now(), opts.dryRun);
     await this.audit.record(this.storage.audit, ctx, opts.dryRun ? 'blobs.gc.dry-run' : 'blobs.gc', 'blobs', {
+      ...(report.swept ? { swept: report.swept } : {}),
       removed: report.removed.length,
       freed_bytes: report.freedBytes,
     });

@@ -24,6 +24,9 @@ export interface CommittedBlob {
   size: number;
 }
 
+/** An upload session not finished within this many days is abandoned: gc removes it. */
+export const UPLOAD_SESSION_DAYS = 7;
+
 /** Running sha256 of an upload, kept while this process received every byte of it in order. */
 interface RunningHash {
   hash: Hash;
@@ -110,10 +113,11 @@ export class BlobUploads {
     }
   }
 
-  /** Abandoned sessions (started before `before`) are removed with their bytes. */
-  async purgeStarted(before: Date): Promise<number> {
+  /** Removes sessions abandoned for longer than UPLOAD_SESSION_DAYS, with their bytes (gc runs this). */
+  async purgeAbandoned(now: Date, dryRun: boolean): Promise<number> {
+    const before = new Date(now.getTime() - UPLOAD_SESSION_DAYS * 86_400_000);
     const stale = await this.storage.oci.uploadsStartedBefore(before.toISOString());
-    for (const u of stale) await this.locked(u.id, () => this.discard(u.id));
+    if (!dryRun) for (const u of stale) await this.locked(u.id, () => this.discard(u.id));
     return stale.length;
   }
 
