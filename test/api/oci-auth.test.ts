@@ -50,6 +50,16 @@ describe.each(testStores)('OCI distribution: authentication and ownership (%s)',
     expect(elsewhere.headers.get('www-authenticate')).toContain('scope="repository:alice/other:push"');
   });
 
+  it('challenges an anonymous delete for the delete action, and a token for it lets the delete through', async () => {
+    const del = await anon.req('DELETE', `/v2/alice/app/blobs/${sha256('layer')}`);
+    expect(del.status).toBe(401);
+    expect(del.headers.get('www-authenticate')).toContain('scope="repository:alice/app:delete"');
+    const t = await tokenFor(basic('alice', aliceToken), 'repository:alice/app:delete');
+    const r = await new OciClient(server.url).withToken(t.json.token).req('DELETE', `/v2/alice/app/blobs/${sha256('layer')}`);
+    expect(r.status).toBe(202);
+    await new OciClient(server.url).withToken(aliceToken).pushBlob('alice/app', 'layer');
+  });
+
   it('pulls anonymously, with or without an anonymous token, and never pushes without one', async () => {
     expect((await anon.req('GET', '/v2/alice/app/manifests/v1')).status).toBe(200);
     const t = await tokenFor(undefined, 'repository:alice/app:pull,push');

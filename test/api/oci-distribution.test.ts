@@ -226,6 +226,10 @@ describe.each(testStores)('OCI distribution: pull and push (%s)', (store) => {
     expect(name.json.errors[0].code).toBe('NAME_UNKNOWN');
     const tags = await anon.req('GET', '/v2/admin/nothing-here/tags/list');
     expect(tags.json.errors[0].code).toBe('NAME_UNKNOWN');
+    // A reference that cannot be a tag names nothing: 404, as for any unknown manifest.
+    const malformed = await anon.req('GET', `/v2/${repo}/manifests/.INVALID_MANIFEST_NAME`);
+    expect(malformed.status).toBe(404);
+    expect(malformed.json.errors[0].code).toBe('MANIFEST_UNKNOWN');
     const manifest = await anon.req('GET', `/v2/${repo}/manifests/nope`);
     expect(manifest.status).toBe(404);
     expect(manifest.json.errors[0].code).toBe('MANIFEST_UNKNOWN');

@@ -64,7 +64,8 @@ export class OciAccess {
     if (action === 'pull') return;
     this.policy.requireWritable();
     if (!ctx.principal) {
-      throw ociError('UNAUTHORIZED', `Authentication required to ${action} ${repo.name}`, { scope: `repository:${repo.name}:pull,push` });
+      const actions = action === 'delete' ? 'delete' : 'pull,push';
+      throw ociError('UNAUTHORIZED', `Authentication required to ${action} ${repo.name}`, { scope: `repository:${repo.name}:${actions}` });
     }
     try {
       await this.policy.requireScopeWrite(ctx, repo.scope);

@@ -11,7 +11,7 @@ import { OciAccess, type OciContext } from './access.js';
 import { BlobUploads, type CommittedBlob } from './blob-uploads.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type Descriptor, type ParsedManifest } from './manifest.js';
 import { AGENTRY_PACKAGE_LAYER, EMPTY_CONFIG_BYTES, EMPTY_CONFIG_DIGEST, OCI_MANIFEST, kindOfArtifactType } from './media-types.js';
-import { ociError } from './oci-errors.js';
+import { isOciError, ociError } from './oci-errors.js';
 import { packageArtifact, type PackageArtifact } from './package-artifacts.js';
 import type { UploadStore } from './ports.js';
 import { parseReference, parseRepositoryName, requireSha256, requireTag, type RepositoryName } from './references.js';
@@ -151,7 +151,7 @@ export class OciService {
 
   async manifest(ctx: OciContext, repo: RepositoryName, reference: string): Promise<ManifestContent> {
     await this.access.require(ctx, repo, 'pull');
-    const ref = parseReference(reference);
+    const ref = this.lookupReference(repo, reference);
     const digest = 'tag' in ref ? await this.storage.oci.findTag(repo.name, ref.tag) : ref.digest;
     if (digest) {
       const record = await this.storage.oci.findManifest(repo.name, digest);
@@ -205,7 +205,7 @@ export class OciService {
 
   async deleteManifest(ctx: OciContext, repo: RepositoryName, reference: string): Promise<void> {
     await this.access.require(ctx, repo, 'delete');
-    const ref = parseReference(reference);
+    const ref = this.lookupReference(repo, reference);
     const done = await this.storage.transaction(async (tx) => {
       const ok = 'tag' in ref ? await tx.oci.deleteTag(repo.name, ref.tag) : await tx.oci.deleteManifest(repo.name, ref.digest);
       if (ok) await this.audit.record(tx.audit, ctx, 'tag' in ref ? 'oci.tag.delete' : 'oci.manifest.delete', `${repo.name}:${reference}`);
@@ -216,6 +216,16 @@ export class OciService {
       throw ociError('UNSUPPORTED', `${reference} is a published package version of ${repo.name}; remove it with unpublish (or move its dist-tag) instead`, { reference });
     }
     throw ociError('MANIFEST_UNKNOWN', `Manifest ${reference} is not in ${repo.name}`, { reference });
+  }
+
+  /** A reference to look up: one that cannot name anything (a malformed tag) is simply unknown. */
+  private lookupReference(repo: RepositoryName, reference: string): ReturnType<typeof parseReference> {
+    try {
+      return parseReference(reference);
+    } catch (e) {
+      if (isOciError(e) && e.oci === 'TAG_INVALID') throw ociError('MANIFEST_UNKNOWN', `Manifest ${reference} is not in ${repo.name}`, { reference });
+      throw e;
+    }
   }
 
   /** Every blob and child manifest a manifest points at must already be in the repository. */
