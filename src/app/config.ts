@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
+import { DEFAULT_RATE_LIMITS, parseRateLimitRule, type RateLimitRule, type RateLimitRules } from '../core/rate-limits/rules.js';
 
 /** Everything the server is configured with; flags win over environment, environment over defaults. */
 export interface ServerConfig {
@@ -13,11 +15,43 @@ export interface ServerConfig {
   logLevel: string;
   /** Serve reads only and refuse every write, on every door. */
   readOnly: boolean;
+  /** Where secret values are kept (AGENTRY_SECRET_BACKEND and friends). */
+  secrets: SecretsConfig;
+  /** The environment the server started with (the env secret backend reads it). */
+  env: NodeJS.ProcessEnv;
+  /** The only server-side folder skills may be validated from (`POST /api/v1beta/skills/validate` with a path). */
+  skillsRoot?: string;
+  /** The scope PraisonAI's unscoped recipe names map onto (AGENTRY_RECIPE_SCOPE). */
+  recipeScope: string;
+  /** An OpenAI-compatible embeddings endpoint for memory-store search (AGENTRY_EMBEDDINGS_URL, _MODEL, _API_KEY). */
+  embeddings?: { url: string; model: string; apiKey?: string };
   limits: {
     maxBodyBytes: number;
     maxTarballBytes: number;
     maxUnpackedBytes: number;
     maxFiles: number;
+    /** Largest file of the managed-agents files resource. */
+    maxFileBytes: number;
+  };
+  /** agentx's rate limits (`null`: off). */
+  rateLimits: RateLimitRules;
+  /** `redis://…`: keep rate-limit counters in Redis, shared by every server process on it. */
+  redisUrl?: string;
+  /** Prefix of every Redis key this server writes. */
+  redisKeyPrefix: string;
+  /** Sign-in through an OAuth2 provider (GitHub by default); absent without a client id. */
+  oauth?: {
+    name: string;
+    clientId: string;
+    clientSecret: string;
+    authorizeUrl: string;
+    tokenUrl: string;
+    userinfoUrl: string;
+    scopes: string;
+    /** Redirect URIs allowed besides loopback ones. */
+    redirectUris: string[];
+    /** Lifetime of a sign-in token in days; null: none. */
+    tokenDays: number | null;
   };
 }
 
@@ -30,6 +64,11 @@ export interface ServeFlags {
   publicUrl?: string;
   logLevel?: string;
   readOnly?: boolean;
+  recipeScope?: string;
+  rateLimitAnonymous?: string;
+  rateLimitUser?: string;
+  rateLimitPublish?: string;
+  redisUrl?: string;
 }
 
 const MB = 1024 * 1024;
@@ -48,10 +87,40 @@ const boolFrom = (name: string, value: string | undefined): boolean => {
   throw new Error(`${name} must be true or false (got '${value}')`);
 };
 
+const urlFrom = (name: string, value: string | undefined, fallback: string): string => {
+  const v = value || fallback;
+  if (!/^https?:\/\/[^/]+/.test(v)) throw new Error(`${name} must be an http(s) URL (got '${v}')`);
+  return v;
+};
+
+/** AGENTRY_OAUTH_*: GitHub's endpoints unless told otherwise, so any OAuth2/OIDC provider fits. */
+const oauthFrom = (env: NodeJS.ProcessEnv): ServerConfig['oauth'] => {
+  const clientId = env.AGENTRY_OAUTH_CLIENT_ID;
+  if (!clientId) return undefined;
+  const clientSecret = env.AGENTRY_OAUTH_CLIENT_SECRET;
+  if (!clientSecret) throw new Error('AGENTRY_OAUTH_CLIENT_SECRET must be set with AGENTRY_OAUTH_CLIENT_ID');
+  const days = env.AGENTRY_OAUTH_TOKEN_DAYS;
+  return {
+    name: env.AGENTRY_OAUTH_PROVIDER || 'github',
+    clientId,
+    clientSecret,
+    authorizeUrl: urlFrom('AGENTRY_OAUTH_AUTHORIZE_URL', env.AGENTRY_OAUTH_AUTHORIZE_URL, 'https://github.com/login/oauth/authorize'),
+    tokenUrl: urlFrom('AGENTRY_OAUTH_TOKEN_URL', env.AGENTRY_OAUTH_TOKEN_URL, 'https://github.com/login/oauth/access_token'),
+    userinfoUrl: urlFrom('AGENTRY_OAUTH_USERINFO_URL', env.AGENTRY_OAUTH_USERINFO_URL, 'https://api.github.com/user'),
+    scopes: env.AGENTRY_OAUTH_SCOPES ?? 'read:user user:email',
+    redirectUris: (env.AGENTRY_OAUTH_REDIRECT_URIS ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0),
+    tokenDays: days === 'never' ? null : intFrom('AGENTRY_OAUTH_TOKEN_DAYS', days, 90, 1, 3650),
+  };
+};
+
+const ruleFrom = (name: string, value: string | undefined, fallback: RateLimitRule | null): RateLimitRule | null =>
+  value === undefined || value === '' ? fallback : parseRateLimitRule(name, value, fallback?.windowMs ?? 60_000);
+
 /**
  * Resolves the server configuration from flags and the environment:
  * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_ADMIN_TOKEN,
- * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES.
+ * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
+ * AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX.
  */
 export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
   const databaseUrl = flags.databaseUrl ?? (env.AGENTRY_DATABASE_URL || undefined);
@@ -67,11 +136,33 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     publicUrl: publicUrl?.replace(/\/+$/, ''),
     logLevel: flags.logLevel ?? env.AGENTRY_LOG_LEVEL ?? 'info',
     readOnly: flags.readOnly ?? boolFrom('AGENTRY_READ_ONLY', env.AGENTRY_READ_ONLY),
+    secrets: resolveSecretsConfig(env),
+    env,
+    skillsRoot: env.AGENTRY_SKILLS_ROOT ? resolve(env.AGENTRY_SKILLS_ROOT) : undefined,
+    recipeScope: (flags.recipeScope ?? (env.AGENTRY_RECIPE_SCOPE || 'recipes')).replace(/^@/, '').toLowerCase(),
+    embeddings: embeddingsFrom(env),
     limits: {
       maxBodyBytes: 1 * MB,
       maxTarballBytes: intFrom('AGENTRY_MAX_TARBALL_MB', env.AGENTRY_MAX_TARBALL_MB, 50, 1, 10_000) * MB,
       maxUnpackedBytes: intFrom('AGENTRY_MAX_UNPACKED_MB', env.AGENTRY_MAX_UNPACKED_MB, 200, 1, 100_000) * MB,
       maxFiles: intFrom('AGENTRY_MAX_FILES', env.AGENTRY_MAX_FILES, 10_000, 1, 1_000_000),
+      maxFileBytes: intFrom('AGENTRY_MAX_FILE_MB', env.AGENTRY_MAX_FILE_MB, 100, 1, 100_000) * MB,
     },
+    rateLimits: {
+      anonymous: ruleFrom('AGENTRY_RATE_LIMIT_ANONYMOUS', flags.rateLimitAnonymous ?? env.AGENTRY_RATE_LIMIT_ANONYMOUS, DEFAULT_RATE_LIMITS.anonymous),
+      user: ruleFrom('AGENTRY_RATE_LIMIT_USER', flags.rateLimitUser ?? env.AGENTRY_RATE_LIMIT_USER, DEFAULT_RATE_LIMITS.user),
+      publish: ruleFrom('AGENTRY_RATE_LIMIT_PUBLISH', flags.rateLimitPublish ?? env.AGENTRY_RATE_LIMIT_PUBLISH, DEFAULT_RATE_LIMITS.publish),
+    },
+    redisUrl: flags.redisUrl ?? (env.AGENTRY_REDIS_URL || undefined),
+    redisKeyPrefix: env.AGENTRY_REDIS_PREFIX || 'agentry:',
+    oauth: oauthFrom(env),
   };
+};
+
+/** The embeddings endpoint of memory-store search, when AGENTRY_EMBEDDINGS_URL is set. */
+const embeddingsFrom = (env: NodeJS.ProcessEnv): ServerConfig['embeddings'] => {
+  const url = env.AGENTRY_EMBEDDINGS_URL;
+  if (!url) return undefined;
+  if (!/^https?:\/\/[^/]+/.test(url)) throw new Error(`AGENTRY_EMBEDDINGS_URL must be an http(s) URL (got '${url}')`);
+  return { url: url.replace(/\/+$/, ''), model: env.AGENTRY_EMBEDDINGS_MODEL || 'text-embedding-3-small', apiKey: env.AGENTRY_EMBEDDINGS_API_KEY || undefined };
 };

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'rate_limited'
   | 'read_only'
   | 'not_implemented'
+  | 'bad_gateway'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -34,6 +35,7 @@ const STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   read_only: 403,
   not_implemented: 501,
+  bad_gateway: 502,
   internal: 500,
 };
 
@@ -64,3 +66,5 @@ export const payloadTooLarge = (message: string) => new AgentryError('payload_to
 export const readOnly = (message = 'This registry is read-only: it serves reads and refuses every write') =>
   new AgentryError('read_only', message);
 export const notImplemented = (message: string) => new AgentryError('not_implemented', message);
+/** An upstream service (an OCI registry, a Vault server) did not answer or answered badly. */
+export const badGateway = (message: string, details: string[] = []) => new AgentryError('bad_gateway', message, details);

@@ -1,11 +1,24 @@
 import { AccountService } from './accounts/account-service.js';
+import { AgentspaceService } from './agentspaces/agentspace-service.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
 import { OciService } from './oci/oci-service.js';
 import type { UploadStore } from './oci/ports.js';
+import { ManagedAgents, type ManagedOptions } from './managed/managed-agents.js';
 import { PackageService } from './packages/package-service.js';
+import { SecretService } from './secrets/secret-service.js';
+import type { SecretStore } from './secrets/secret-store.js';
+import { SkillService } from './skills/skill-service.js';
+import { RecipeService } from './recipes/recipe-service.js';
+import { RateLimiter } from './rate-limits/rate-limiter.js';
+import type { RateLimitStore } from './rate-limits/rate-limit-store.js';
+import type { RateLimitRules } from './rate-limits/rules.js';
+import { StarService } from './stars/star-service.js';
+import { SignInService, type SignInConfig } from './oauth/sign-in-service.js';
+import { TelemetryService } from './telemetry/telemetry-service.js';
+import { DiscoveryService } from './trending/discovery-service.js';
 import type { TarballLimits } from './packages/tarball.js';
 import type { AuditQuery, BlobStore, Storage } from './storage.js';
 import { systemClock, type Clock } from './time.js';
@@ -22,6 +35,18 @@ export interface RegistryOptions {
   uploads?: UploadStore;
   /** Largest package tarball, also for package layers pushed through the OCI door (default 50 MiB). */
   maxTarballBytes?: number;
+  /** The backend that keeps secret values (built-in, environment or Vault; see core/secrets). */
+  secretStore: SecretStore;
+  /** The only server-side folder skills may be validated from (AGENTRY_SKILLS_ROOT); none when unset. */
+  skillsRoot?: string;
+  /** The scope PraisonAI's unscoped recipe names map onto (default `recipes`). */
+  recipeScope?: string;
+  /** Rate limits (agentx's: per IP, per user, publishes per user) and where their counters live; absent: none. */
+  rateLimits?: { store: RateLimitStore; rules: RateLimitRules; onStoreError?: (e: unknown) => void };
+  /** Sign-in through an OAuth2 provider (agentx's GitHub sign-in); absent: not offered. */
+  signIn?: SignInConfig;
+  /** The managed-agents plane's settings (file size limit, embeddings endpoint, …). */
+  managed?: ManagedOptions;
 }
 
 /**
@@ -42,6 +67,16 @@ export class Registry {
   readonly packages: PackageService;
   readonly gc: GarbageCollector;
   readonly oci: OciService;
+  readonly secrets: SecretService;
+  readonly agentspaces: AgentspaceService;
+  readonly skills: SkillService;
+  readonly recipes: RecipeService;
+  readonly rateLimiter: RateLimiter | undefined;
+  readonly stars: StarService;
+  readonly discovery: DiscoveryService;
+  readonly telemetry: TelemetryService;
+  readonly signIn: SignInService;
+  readonly managed: ManagedAgents;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -58,6 +93,18 @@ export class Registry {
       maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
     });
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
+    this.stars = new StarService(opts.storage, this.packages, this.policy, this.auditLog, clock);
+    this.discovery = new DiscoveryService(opts.storage, clock);
+    this.telemetry = new TelemetryService(opts.storage, this.packages, this.policy, clock);
+    this.signIn = new SignInService(opts.storage, this.accounts, this.tokens, this.policy, this.auditLog, clock, opts.signIn);
+    this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
+    this.agentspaces = new AgentspaceService(opts.storage, this.secrets, this.policy, this.auditLog, clock);
+    this.skills = new SkillService(this.packages, opts.blobs, opts.limits, opts.skillsRoot);
+    this.recipes = new RecipeService(this.packages, this.accounts, opts.recipeScope);
+    this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
+    const limiter = this.rateLimiter;
+    if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));
+    this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, packages: this.packages, secrets: this.secrets }, this.tokens, opts.managed);
   }
 
   /** Admin only: the audit log, newest first. */

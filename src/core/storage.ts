@@ -5,10 +5,16 @@
  */
 import type { Readable } from 'node:stream';
 import type { OciRepo } from './oci/ports.js';
+import type { OAuthRepo } from './oauth/oauth-repo.js';
+import type { StarRepo } from './stars/star-repo.js';
+import type { TelemetryRepo } from './telemetry/telemetry-repo.js';
+import type { DiscoveryRepo } from './trending/discovery-repo.js';
+import type { ManagedRepo } from './managed/managed-storage.js';
 
 export type AccountKind = 'user' | 'org';
 export type OrgRole = 'owner' | 'member';
-export type TokenPermission = 'read' | 'publish' | 'admin';
+/** `read` < `publish` < `admin` is a ladder; `runtime` stands apart: it may only resolve secrets and configs. */
+export type TokenPermission = 'read' | 'publish' | 'admin' | 'runtime';
 export type PackageKind = 'agent' | 'skill' | 'mcp-server' | 'recipe';
 
 export interface AccountRecord {
@@ -116,6 +122,9 @@ export interface VersionRecord {
 
 export type NewVersion = Omit<VersionRecord, 'id' | 'deprecated' | 'downloadCount' | 'unpublishedAt'>;
 
+/** What a forced republish replaces in a version: its content, who published it and when. */
+export type VersionContent = Pick<VersionRecord, 'manifest' | 'readme' | 'digest' | 'size' | 'fileCount' | 'unpackedSize' | 'publishedBy' | 'publishedAt'>;
+
 export type PackageSort = 'relevance' | 'downloads' | 'stars' | 'newest' | 'name';
 
 export interface PackageQuery {
@@ -124,6 +133,8 @@ export interface PackageQuery {
   scope?: string;
   category?: string;
   tag?: string;
+  /** Packages carrying at least one of these tags. */
+  anyTags?: string[];
   ownerAccountId?: number;
   sort: PackageSort;
   offset: number;
@@ -162,6 +173,8 @@ export interface AccountRepo {
   findByName(name: string): Promise<AccountRecord | undefined>;
   insert(account: NewAccount, at: string): Promise<AccountRecord>;
   count(): Promise<number>;
+  /** Updates what a sign-in provider says about the account (only the fields given). */
+  updateProfile(id: number, patch: Partial<Pick<AccountRecord, 'displayName' | 'email' | 'avatarUrl'>>, at: string): Promise<void>;
   membership(orgId: number, userId: number): Promise<MembershipRecord | undefined>;
   upsertMembership(orgId: number, userId: number, role: OrgRole, at: string): Promise<void>;
   deleteMembership(orgId: number, userId: number): Promise<boolean>;
@@ -212,6 +225,8 @@ export interface PackageRepo {
   listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]>;
   findVersion(packageId: number, version: string): Promise<VersionRecord | undefined>;
   insertVersion(v: NewVersion): Promise<VersionRecord>;
+  /** A forced republish: the version row keeps its id and counts and takes new content. */
+  replaceVersionContent(versionId: number, content: VersionContent): Promise<void>;
   setDeprecated(versionId: number, message: string | null): Promise<void>;
   markUnpublished(versionId: number, at: string): Promise<void>;
   distTags(packageId: number): Promise<Record<string, string>>;
@@ -238,6 +253,114 @@ export interface BlobRefRepo {
   isReferenced(digest: string, linkedSince?: string): Promise<boolean>;
 }
 
+/** One encrypted secret value: `ciphertext` is base64 of nonce | encrypted bytes | GCM tag. */
+export interface SecretValueRecord {
+  owner: string;
+  namespace: string;
+  key: string;
+  /** Which root key encrypted it (see core/secrets/root-keys.ts). */
+  keyId: string;
+  ciphertext: string;
+  updatedAt: string;
+}
+
+/** A root key's verifier: a known text encrypted under it, to tell a right key from a wrong one. */
+export interface SecretRootKeyRecord {
+  keyId: string;
+  verifier: string;
+  createdAt: string;
+  retiredAt: string | null;
+}
+
+/** The built-in secret backend's ciphertexts and root-key verifiers. */
+export interface SecretValueRepo {
+  put(row: SecretValueRecord): Promise<void>;
+  get(owner: string, namespace: string, key: string): Promise<SecretValueRecord | undefined>;
+  delete(owner: string, namespace: string, key: string): Promise<boolean>;
+  listKeys(owner: string, namespace: string): Promise<string[]>;
+  /** Up to `limit` values not encrypted under `keyId`, for re-encryption. */
+  listNotUnder(keyId: string, limit: number): Promise<SecretValueRecord[]>;
+  /** Replaces a value's ciphertext only if it still holds `expected` (a concurrent write wins). */
+  replaceCiphertext(row: SecretValueRecord, expected: string): Promise<boolean>;
+  keyIdsInUse(): Promise<string[]>;
+  verifiers(): Promise<SecretRootKeyRecord[]>;
+  insertVerifier(row: SecretRootKeyRecord): Promise<void>;
+  retireVerifier(keyId: string, at: string): Promise<void>;
+}
+
+/** An agentspace (Alquimia's RepositoryMetadata), owned by the account whose token created it. */
+export interface AgentspaceRecord {
+  ownerAccountId: number;
+  agentspaceId: string;
+  name: string;
+  namespace: string;
+  tag: string;
+  description: string | null;
+  visibility: 'private' | 'public';
+  status: 'enabled' | 'disabled';
+  userId: string | null;
+  sourceRepoId: string | null;
+  onHold: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** An agent config (AssistantConfig) in an agentspace; `validated` once it passes the schema and needs no migration. */
+export interface AgentspaceAgentRecord {
+  ownerAccountId: number;
+  agentspaceId: string;
+  assistantId: string;
+  spec: Record<string, unknown>;
+  validated: boolean;
+  errors: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A secret's definition (never its value). Global ones have agentspaceId ''; only local ones have an assistantId. */
+export interface AgentspaceSecretRecord {
+  ownerAccountId: number;
+  agentspaceId: string;
+  assistantId: string;
+  key: string;
+  scope: 'local' | 'shared' | 'global';
+  description: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A parameter definition; assistantId '' means every agent of the agentspace. */
+export interface AgentspaceParameterRecord {
+  ownerAccountId: number;
+  agentspaceId: string;
+  assistantId: string;
+  key: string;
+  definition: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface AgentspaceRepo {
+  find(ownerAccountId: number, agentspaceId: string): Promise<AgentspaceRecord | undefined>;
+  list(ownerAccountId: number): Promise<AgentspaceRecord[]>;
+  insert(r: AgentspaceRecord): Promise<void>;
+  /** Replaces the row with this owner and id. */
+  update(r: AgentspaceRecord): Promise<void>;
+  /** The agentspace, its agents, its shared and local secret definitions and its parameters. */
+  delete(ownerAccountId: number, agentspaceId: string): Promise<void>;
+  listAgents(ownerAccountId: number, agentspaceId: string): Promise<AgentspaceAgentRecord[]>;
+  findAgent(ownerAccountId: number, agentspaceId: string, assistantId: string): Promise<AgentspaceAgentRecord | undefined>;
+  putAgent(r: AgentspaceAgentRecord): Promise<void>;
+  deleteAgent(ownerAccountId: number, agentspaceId: string, assistantId: string): Promise<void>;
+  /** Definitions stored under exactly this agentspace id ('' = the owner's global ones). */
+  listSecrets(ownerAccountId: number, agentspaceId: string): Promise<AgentspaceSecretRecord[]>;
+  putSecret(r: AgentspaceSecretRecord): Promise<void>;
+  deleteSecret(ownerAccountId: number, agentspaceId: string, assistantId: string, key: string): Promise<void>;
+  listParameters(ownerAccountId: number, agentspaceId: string): Promise<AgentspaceParameterRecord[]>;
+  putParameter(r: AgentspaceParameterRecord): Promise<void>;
+  deleteParameter(ownerAccountId: number, agentspaceId: string, assistantId: string, key: string): Promise<void>;
+}
+
 export interface StorageRepos {
   accounts: AccountRepo;
   scopes: ScopeRepo;
@@ -246,6 +369,13 @@ export interface StorageRepos {
   audit: AuditRepo;
   blobRefs: BlobRefRepo;
   oci: OciRepo;
+  stars: StarRepo;
+  discovery: DiscoveryRepo;
+  telemetry: TelemetryRepo;
+  oauth: OAuthRepo;
+  secretValues: SecretValueRepo;
+  agentspaces: AgentspaceRepo;
+  managed: ManagedRepo;
 }
 
 export interface Storage extends StorageRepos {

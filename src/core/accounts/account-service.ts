@@ -59,6 +59,27 @@ export class AccountService {
     return { created, secret: issued.secret };
   }
 
+  /**
+   * At start-up: makes sure an account (an org, created without members when missing) owns scope
+   * `name`, for scopes the server itself needs (the recipe scope). Admins may write to it at once;
+   * an admin adds the users who may (`org member add`). Returns the owner, or undefined on a
+   * read-only server where it could not be created.
+   */
+  async ensureSystemOrg(name: string, displayName: string): Promise<AccountRecord | undefined> {
+    const lower = assertAccountName(name, 'org');
+    const scope = await this.storage.scopes.find(lower);
+    if (scope) return this.storage.accounts.findById(scope.ownerAccountId);
+    if (this.policy.readOnly) return undefined;
+    try {
+      return await this.createAccount({ name: lower, kind: 'org', displayName }, { principal: null, ip: null }, 'org.create');
+    } catch (e) {
+      // Another server process sharing the store created it first.
+      const again = await this.storage.scopes.find(lower);
+      if (again) return this.storage.accounts.findById(again.ownerAccountId);
+      throw e;
+    }
+  }
+
   /** Admin only: a new user, with a first publish token for it. */
   async createUser(ctx: RequestContext, input: NewUserInput): Promise<{ account: AccountRecord; token: CreatedToken }> {
     this.policy.requireWritable();
@@ -71,6 +92,16 @@ export class AccountService {
     );
     const token = await this.tokens.issue(account, { name: 'initial token', permission: input.admin ? 'admin' : 'publish' }, 'token.create', ctx);
     return { account, token };
+  }
+
+  /**
+   * A user who signed in with an OAuth provider for the first time: no admin needed, the same name
+   * rules, and the scope of its name, like every account.
+   */
+  async createSignedInUser(ctx: RequestContext, input: { username: string; displayName: string | null; email: string | null }): Promise<AccountRecord> {
+    this.policy.requireWritable();
+    const name = assertAccountName(input.username, 'user');
+    return this.createAccount({ name, kind: 'user', displayName: input.displayName, email: input.email }, ctx, 'user.create');
   }
 
   /** Admin only: a new organisation, optionally with a first owner. */

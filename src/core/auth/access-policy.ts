@@ -35,6 +35,15 @@ export class AccessPolicy {
     return p;
   }
 
+  /** A `runtime` token: the only kind that may resolve secret values for a runtime. */
+  requireRuntime(ctx: RequestContext): Principal {
+    const p = this.requirePrincipal(ctx);
+    if (p.token.permission !== 'runtime') {
+      throw forbidden(`This token has '${p.token.permission}' permission; resolving secrets needs a 'runtime' token (an administrator creates one)`);
+    }
+    return p;
+  }
+
   requireAdmin(ctx: RequestContext): Principal {
     return this.requirePermission(ctx, 'admin');
   }
@@ -63,6 +72,21 @@ export class AccessPolicy {
         ? `You can only publish under @${mine[0]} scope`
         : `You can only publish under your scopes (${mine.map((s) => '@' + s).join(', ')}); @${scope} is not one of them`,
     );
+  }
+
+  /**
+   * Throws unless the caller belongs to `scope` (owns it, is a member of its org, or is an admin),
+   * with a token of any permission that is not restricted to other scopes: who may read a
+   * package's private figures (telemetry).
+   */
+  async requireScopeMember(ctx: RequestContext, scope: string): Promise<Principal> {
+    const p = this.requirePrincipal(ctx);
+    const wanted = scope.toLowerCase();
+    if (p.token.scopes && !p.token.scopes.includes(wanted)) {
+      throw forbidden(`This token is restricted to ${p.token.scopes.map((s) => '@' + s).join(', ')} and cannot read @${scope}`);
+    }
+    if (p.account.isAdmin || (await this.ownsScope(p.account, wanted))) return p;
+    throw forbidden(`Only members of @${scope} can see this`);
   }
 
   private async ownsScope(account: AccountRecord, scope: string): Promise<boolean> {

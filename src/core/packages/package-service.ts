@@ -12,6 +12,7 @@ import type {
   ScopeRecord,
   Storage,
   StorageRepos,
+  VersionContent,
   VersionRecord,
 } from '../storage.js';
 import { isoNow, utcDay, type Clock } from '../time.js';
@@ -19,8 +20,10 @@ import { MANIFEST_FILE, PACKAGE_KINDS } from './kinds.js';
 import { distTagProblem, highestVersion, sortVersionsDesc } from './latest.js';
 import { isPlainObject, isStrictSemver } from './manifest/fields.js';
 import { parseManifest, type PackageManifest } from './manifest/index.js';
+import { validateSkillFolder } from './manifest/skill-md.js';
+import { PRAISON_BUNDLE_MANIFEST, bundleFileProblems, parsePraisonBundleManifest } from './manifest/praison-bundle.js';
 import { fullName, parsePackageId } from './names.js';
-import { inspectTarball, type TarballLimits } from './tarball.js';
+import { inspectTarball, type TarballEntry, type TarballLimits } from './tarball.js';
 import { ViewCache } from './view-cache.js';
 
 export interface PublishInput {
@@ -37,6 +40,18 @@ export interface PublishInput {
   version?: string;
   /** A dist-tag to point at the new version; `latest` pins it. */
   tag?: string;
+  /**
+   * The tarball is a PraisonAI `.praison` bundle: its manifest is manifest.json (kind `recipe`), and
+   * every file it lists is checked against its sha256. Without this, a recipe tarball that has no
+   * recipe.yaml but a manifest.json is read as a bundle too.
+   */
+  bundle?: boolean;
+  /**
+   * Republish: when the version already exists (and was not unpublished), replace its content instead
+   * of refusing with 409. Only the scope's writers get here (as for any publish); the old and new
+   * digests are recorded in the audit log as `package.republish`.
+   */
+  force?: boolean;
 }
 
 export interface PackageView {
@@ -57,7 +72,7 @@ export interface DownloadTarget {
 }
 
 const README_NAMES = ['README.md', 'readme.md', 'Readme.md', 'README.MD', 'README'];
-const WANTED_FILES = new Set<string>([...Object.values(MANIFEST_FILE), ...README_NAMES]);
+const WANTED_FILES = new Set<string>([...Object.values(MANIFEST_FILE), PRAISON_BUNDLE_MANIFEST, ...README_NAMES]);
 
 /** Packages of every kind: publish, read, tag, deprecate, unpublish, download, query. */
 export class PackageService {
@@ -75,13 +90,23 @@ export class PackageService {
     this.cache = new ViewCache(viewCacheEntries);
   }
 
+  /** Checked before every publish, from any door, with the publishing account (the rate limiter's publish budget). */
+  private publishGate?: (accountId: number) => Promise<void>;
+
+  gatePublishes(gate: (accountId: number) => Promise<void>): void {
+    this.publishGate = gate;
+  }
+
   /** Starts following other processes' changes, so cached views never outlive a write. */
   async followChanges(): Promise<void> {
     await this.storage.onPackageChange((key) => (key === undefined ? this.cache.clear() : this.cache.invalidate(key)));
   }
 
-  /** Runs a write to package `key` in a transaction, announces it, and drops the cached view once committed. */
-  private async change<T>(key: string, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
+  /**
+   * Runs a write to package `key` in a transaction, announces it, and drops the cached view once
+   * committed. Other services that change what a package view shows (stars) write through this.
+   */
+  async change<T>(key: string, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
     try {
       return await this.storage.transaction(async (tx) => {
         const result = await fn(tx);
@@ -96,11 +121,16 @@ export class PackageService {
   async publish(ctx: RequestContext, input: PublishInput): Promise<PublishResult> {
     const id = parsePackageId(input.scope, input.name);
     this.policy.requireWritable();
-    await this.policy.requireScopeWrite(ctx, id.scope);
-    const contents = await inspectTarball(input.tarball, WANTED_FILES, this.limits);
-    const manifest = this.readManifest(input, contents.texts);
+    const publisher = await this.policy.requireScopeWrite(ctx, id.scope);
+    await this.publishGate?.(publisher.account.id);
+    const bundleWanted = input.bundle === true || input.kind === 'recipe' || input.kind === undefined;
+    const contents = await inspectTarball(input.tarball, WANTED_FILES, this.limits, { hashFiles: bundleWanted });
+    const manifest = this.readManifest(input, contents.texts, { folderName: id.name, entries: contents.entries });
     const version = manifest.version ?? input.version ?? null;
     const problems = this.crossCheck(id, manifest, version, input, contents.texts);
+    // A skill is a folder named as the skill: the whole Agent Skills check, with the package name as that folder.
+    if (manifest.kind === 'skill') problems.push(...validateSkillFolder({ folderName: id.name, skillMd: contents.texts.get(manifest.file), entries: contents.entries }).errors);
+    if (manifest.file === PRAISON_BUNDLE_MANIFEST) problems.push(...bundleFileProblems(manifest.raw, contents.digests));
     if (problems.length > 0) throw validationFailed(problems);
     const readme = README_NAMES.map((n) => contents.texts.get(n)).find((t) => t !== undefined) ?? input.readme ?? manifest.readme;
     const tag = input.tag?.trim() || undefined;
@@ -109,14 +139,27 @@ export class PackageService {
       if (p) throw badRequest('Invalid dist-tag', [p]);
     }
 
-    await this.refuseUnpublishable(this.storage, id, manifest.kind, version!);
+    await this.refuseUnpublishable(this.storage, id, manifest.kind, version!, false, input.force);
     const blob = await this.blobs.put(input.tarball);
     const principal = ctx.principal!;
     let published: { pkgId: number; record: VersionRecord };
     try {
       published = await this.change(id.key, async (tx) => {
         const now = isoNow(this.clock);
-        let { pkg, scope } = await this.refuseUnpublishable(tx, id, manifest.kind, version!, true);
+        let { pkg, scope, existing } = await this.refuseUnpublishable(tx, id, manifest.kind, version!, true, input.force);
+        if (pkg && existing) {
+          const record = await this.republish(tx, ctx, pkg, existing, {
+            manifest: manifest.raw,
+            readme: readme ?? null,
+            digest: blob.digest,
+            size: blob.size,
+            fileCount: contents.fileCount,
+            unpackedSize: contents.unpackedSize,
+            publishedBy: principal.account.id,
+            publishedAt: now,
+          });
+          return { pkgId: pkg.id, record };
+        }
         if (!pkg) {
           await tx.packages.insert({
             kind: manifest.kind,
@@ -177,7 +220,8 @@ export class PackageService {
     kind: PackageKind,
     version: string,
     lock = false,
-  ): Promise<{ pkg: PackageRecord | undefined; scope: ScopeRecord }> {
+    force = false,
+  ): Promise<{ pkg: PackageRecord | undefined; scope: ScopeRecord; existing?: VersionRecord }> {
     const pkg = lock ? await repos.packages.lockByKey(id.key) : await repos.packages.findByKey(id.key);
     const scope = await repos.scopes.find(pkg?.scope ?? id.scope);
     if (!scope) throw notFound(`Scope @${id.scope} does not exist; create the user or organisation first`);
@@ -187,8 +231,34 @@ export class PackageService {
     if (existing?.unpublishedAt) {
       throw conflict(`Version ${version} of ${fullName(pkg.scope, pkg.name)} was unpublished and can never be reused. Bump the version number.`);
     }
+    if (existing && force) return { pkg, scope, existing };
     if (existing) throw conflict(`Version ${version} already exists. Bump the version number.`);
     return { pkg, scope };
+  }
+
+  /**
+   * A forced publish over a live version: the version keeps its identity (id, download counts,
+   * dist-tags) and takes the new content; the package's metadata follows it when it is `latest`.
+   * The previous bytes stay in the blob store until `gc` finds nothing refers to them.
+   */
+  private async republish(
+    tx: StorageRepos,
+    ctx: RequestContext,
+    pkg: PackageRecord,
+    existing: VersionRecord,
+    content: VersionContent,
+  ): Promise<VersionRecord> {
+    await tx.packages.replaceVersionContent(existing.id, content);
+    const record: VersionRecord = { ...existing, ...content };
+    if (pkg.latestVersion === existing.version) await this.applyVersionMetadata(tx, pkg.id, pkg.kind, record);
+    await tx.packages.update(pkg.id, { updatedAt: content.publishedAt });
+    await this.audit.record(tx.audit, ctx, 'package.republish', `${fullName(pkg.scope, pkg.name)}@${existing.version}`, {
+      kind: pkg.kind,
+      digest: content.digest,
+      previous_digest: existing.digest,
+      size: content.size,
+    });
+    return record;
   }
 
   async get(scope: string, name: string, kind?: PackageKind): Promise<PackageView> {
@@ -354,7 +424,20 @@ export class PackageService {
     if (parsed) await tx.packages.update(packageId, packageMetadata(parsed, v.readme));
   }
 
-  private readManifest(input: PublishInput, texts: Map<string, string>): PackageManifest {
+  private readManifest(input: PublishInput, texts: Map<string, string>, folder: { folderName: string; entries: TarballEntry[] }): PackageManifest {
+    if (input.bundle && input.kind !== undefined && input.kind !== 'recipe') {
+      throw validationFailed([`a ${PRAISON_BUNDLE_MANIFEST} bundle is a recipe, not a package of kind '${input.kind}'`]);
+    }
+    const bundleText = texts.get(PRAISON_BUNDLE_MANIFEST);
+    const asBundle =
+      input.bundle === true ||
+      (bundleText !== undefined && (input.kind === 'recipe' || input.kind === undefined) && PACKAGE_KINDS.every((k) => !texts.has(MANIFEST_FILE[k])));
+    if (asBundle) {
+      if (bundleText === undefined) throw validationFailed([`bundle: no ${PRAISON_BUNDLE_MANIFEST} at the root of the archive`]);
+      const result = parsePraisonBundleManifest(bundleText);
+      if (!result.manifest) throw validationFailed(result.problems);
+      return result.manifest;
+    }
     const kinds = input.kind ? [input.kind] : PACKAGE_KINDS.filter((k) => texts.has(MANIFEST_FILE[k]));
     if (kinds.length === 0 || !texts.has(MANIFEST_FILE[kinds[0]])) {
       const expected = input.kind ? MANIFEST_FILE[input.kind] : PACKAGE_KINDS.map((k) => MANIFEST_FILE[k]).join(', ');
@@ -364,7 +447,10 @@ export class PackageService {
       throw validationFailed([`tarball: more than one manifest at the root (${kinds.map((k) => MANIFEST_FILE[k]).join(', ')}); keep exactly one`]);
     }
     const result = parseManifest(kinds[0], texts.get(MANIFEST_FILE[kinds[0]])!);
-    if (!result.manifest) throw validationFailed(result.problems);
+    if (!result.manifest) {
+      // A skill's folder rules are reported with its SKILL.md problems, all at once.
+      throw validationFailed(kinds[0] === 'skill' ? validateSkillFolder({ ...folder, skillMd: texts.get(MANIFEST_FILE.skill) }).errors : result.problems);
+    }
     return result.manifest;
   }
 
@@ -377,7 +463,8 @@ export class PackageService {
   ): string[] {
     const problems: string[] = [];
     const file = manifest.file;
-    if (manifest.name.toLowerCase() !== id.name.toLowerCase()) {
+    // (A skill's name is checked against its folder, the package name, by the Agent Skills validator.)
+    if (manifest.kind !== 'skill' && manifest.name.toLowerCase() !== id.name.toLowerCase()) {
       problems.push(`${file}: name '${manifest.name}' does not match the package being published ('${id.name}')`);
     }
     if (manifest.scope !== null && manifest.scope.toLowerCase() !== id.scope.toLowerCase()) {
@@ -431,5 +518,6 @@ const packageMetadata = (m: PackageManifest, readme: string | null) => ({
 /** Re-reads a stored manifest object through the kind's validator (it was valid when published). */
 const parseManifestObject = (kind: PackageKind, raw: Record<string, unknown>): PackageManifest | undefined => {
   const json = JSON.stringify(raw);
-  return parseManifest(kind, kind === 'skill' ? `---\n${json}\n---\n` : json).manifest;
+  const parsed = parseManifest(kind, kind === 'skill' ? `---\n${json}\n---\n` : json).manifest;
+  return parsed ?? (kind === 'recipe' ? parsePraisonBundleManifest(json).manifest : undefined);
 };

@@ -20,6 +20,16 @@ export interface Database {
   oci_tags: OciTagsTable;
   oci_uploads: OciUploadsTable;
   oci_signing_keys: OciSigningKeysTable;
+  package_stars: PackageStarsTable;
+  telemetry_counts: TelemetryCountsTable;
+  oauth_states: OAuthStatesTable;
+  oauth_identities: OAuthIdentitiesTable;
+  secret_values: SecretValuesTable;
+  secret_root_keys: SecretRootKeysTable;
+  agentspaces: AgentspacesTable;
+  agentspace_agents: AgentspaceAgentsTable;
+  agentspace_secrets: AgentspaceSecretsTable;
+  agentspace_parameters: AgentspaceParametersTable;
 }
 
 export interface AccountsTable {
@@ -166,4 +176,97 @@ export interface OciUploadsTable {
 export interface OciSigningKeysTable {
   id: number;
   secret: string;
+}
+
+export interface PackageStarsTable {
+  package_id: number;
+  account_id: number;
+  created_at: string;
+}
+
+export interface TelemetryCountsTable {
+  package_id: number;
+  version: string;
+  day: string;
+  success: number;
+  bucket: number;
+  count: number;
+}
+
+export interface OAuthStatesTable {
+  state_hash: string;
+  redirect_uri: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface OAuthIdentitiesTable {
+  provider: string;
+  subject: string;
+  account_id: number;
+  created_at: string;
+}
+
+export interface SecretValuesTable {
+  owner: string;
+  namespace: string;
+  key: string;
+  key_id: string;
+  ciphertext: string;
+  updated_at: string;
+}
+
+export interface SecretRootKeysTable {
+  key_id: string;
+  verifier: string;
+  created_at: string;
+  retired_at: string | null;
+}
+
+export interface AgentspacesTable {
+  owner_account_id: number;
+  agentspace_id: string;
+  name: string;
+  namespace: string;
+  tag: string;
+  description: string | null;
+  visibility: string;
+  status: string;
+  user_id: string | null;
+  source_repo_id: string | null;
+  on_hold: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AgentspaceAgentsTable {
+  owner_account_id: number;
+  agentspace_id: string;
+  assistant_id: string;
+  spec: string;
+  validated: number;
+  errors: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AgentspaceSecretsTable {
+  owner_account_id: number;
+  agentspace_id: string;
+  assistant_id: string;
+  key: string;
+  scope: string;
+  description: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AgentspaceParametersTable {
+  owner_account_id: number;
+  agentspace_id: string;
+  assistant_id: string;
+  key: string;
+  definition: string;
+  created_at: string;
+  updated_at: string;
 }

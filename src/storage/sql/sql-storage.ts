@@ -5,11 +5,18 @@ import { SqlAuditRepo } from './audit-repo.js';
 import { SqlBlobRefRepo } from './blob-ref-repo.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { SqlDialectName, TextSearch } from './dialect.js';
+import { SqlManagedRepo } from './managed-repo.js';
 import { SqlPackageRepo } from './package-repo.js';
 import { SqlOciRepo } from './oci-repo.js';
 import type { Database } from './schema.js';
 import { SqlScopeRepo } from './scope-repo.js';
 import { SqlTokenRepo } from './token-repo.js';
+import { SqlStarRepo } from './star-repo.js';
+import { SqlDiscoveryRepo } from './discovery-repo.js';
+import { SqlTelemetryRepo } from './telemetry-repo.js';
+import { SqlOAuthRepo } from './oauth-repo.js';
+import { SqlSecretValueRepo } from './secret-value-repo.js';
+import { SqlAgentspaceRepo } from './agentspace-repo.js';
 import { sql } from 'kysely';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
@@ -20,6 +27,13 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   audit: new SqlAuditRepo(db),
   blobRefs: new SqlBlobRefRepo(db),
   oci: new SqlOciRepo(db),
+  stars: new SqlStarRepo(db),
+  discovery: new SqlDiscoveryRepo(db),
+  telemetry: new SqlTelemetryRepo(db),
+  oauth: new SqlOAuthRepo(db),
+  secretValues: new SqlSecretValueRepo(db),
+  agentspaces: new SqlAgentspaceRepo(db),
+  managed: new SqlManagedRepo(db, dialect),
 });
 
 /** The one Kysely implementation of the storage ports; dialects differ only in connection and text search. */
@@ -31,6 +45,13 @@ export class SqlStorage implements Storage {
   readonly audit;
   readonly blobRefs;
   readonly oci;
+  readonly stars;
+  readonly discovery;
+  readonly telemetry;
+  readonly oauth;
+  readonly secretValues;
+  readonly agentspaces;
+  readonly managed;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -46,6 +67,13 @@ export class SqlStorage implements Storage {
     this.audit = repos.audit;
     this.blobRefs = repos.blobRefs;
     this.oci = repos.oci;
+    this.stars = repos.stars;
+    this.discovery = repos.discovery;
+    this.telemetry = repos.telemetry;
+    this.oauth = repos.oauth;
+    this.secretValues = repos.secretValues;
+    this.agentspaces = repos.agentspaces;
+    this.managed = repos.managed;
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
