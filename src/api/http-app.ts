@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from '../core/registry.js';
 import { managedDoor } from './managed/index.js';
 import { nativeDoor } from './native/index.js';
+import { alquimiaDoor } from './alquimia/index.js';
 import { praisonaiErrorBody } from './praisonai/errors.js';
 import { praisonaiDoor } from './praisonai/index.js';
 import { binaryFileKeyword, documentBinaryFiles } from './shared/binary-file-keyword.js';
@@ -81,6 +82,8 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
   await app.register(praisonaiDoor, { prefix: '/v1', registry: opts.registry, maxTarballBytes: opts.maxTarballBytes });
 
   await app.register(managedDoor, { registry: opts.registry, publicUrl: opts.publicUrl, maxUploadBytes: opts.maxTarballBytes });
+
+  await app.register(alquimiaDoor, { prefix: '/registry', registry: opts.registry });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -39,7 +39,7 @@ export const startTestServer = async (
     postgresSchema?: string;
     readOnly?: boolean;
     recipeScope?: string;
-    /** Environment the server's configuration is read from (secret backends); empty by default. */
+    /** Environment the server's configuration is read from (secret backends, AGENTRY_OAUTH_*); empty by default. */
     env?: NodeJS.ProcessEnv;
     /** AGENTRY_SKILLS_ROOT: the folder skills may be validated from by path. */
     skillsRoot?: string;
