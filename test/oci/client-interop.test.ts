@@ -115,6 +115,28 @@ describe.skipIf(!run)('OCI client ↔ docker-registry', () => {
     await expect(client.pullArtifact(`${reg.host}/team/large:v1`, { maxInMemoryBytes: 1 << 20 })).rejects.toThrow(/more than the 1048576 allowed in memory/);
   });
 
+  it('tries the one-request upload once, and on a registry without it goes on with POST then PUT', async () => {
+    const proxy = await startProxy(reg.url);
+    try {
+      const client = new OciClient({ retry: fast });
+      for (let i = 0; i < 3; i += 1) expect((await client.pushBlob(`${proxy.host}/single/post`, { data: randomBytes(100) })).outcome).toBe('uploaded');
+      const shape = proxy.seen.map((line) => decodeURIComponent(line).replace(/sha256:[0-9a-f]{64}/g, 'D').replace(/uploads\/[^?]+/, 'uploads/S').replace(/_state=[^&]+&?/, ''));
+      expect(shape).toEqual([
+        'HEAD /v2/single/post/blobs/D',
+        'POST /v2/single/post/blobs/uploads/?digest=D',
+        'PUT /v2/single/post/blobs/uploads/S?digest=D',
+        'HEAD /v2/single/post/blobs/D',
+        'POST /v2/single/post/blobs/uploads/',
+        'PUT /v2/single/post/blobs/uploads/S?digest=D',
+        'HEAD /v2/single/post/blobs/D',
+        'POST /v2/single/post/blobs/uploads/',
+        'PUT /v2/single/post/blobs/uploads/S?digest=D',
+      ]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('mounts blobs from another repository instead of uploading them', async () => {
     const data = randomBytes(5000);
     await oci.pushArtifact({ ref: `${reg.host}/mount/src:v1`, artifactType: ARTIFACT, layers: [{ data, title: 'x.bin' }] });
