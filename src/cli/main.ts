@@ -17,6 +17,7 @@ import { registerRecipeCommand } from './commands/recipe.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerSecretsCommand } from './commands/secrets.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerSkillCommand } from './commands/skill.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerUnpublishCommand } from './commands/unpublish.js';
 import { registerUserCommand } from './commands/user.js';
@@ -61,6 +62,7 @@ export const buildProgram = (): Command => {
     registerGcCommand,
     registerSecretsCommand,
     registerRecipeCommand,
+    registerSkillCommand,
     registerOciCommand,
   ]) {
     register(program);

@@ -159,10 +159,12 @@ describe('help', () => {
       'serve', 'login', 'logout', 'whoami', 'init', 'pack', 'publish', 'search', 'info', 'versions', 'pull',
       'dist-tag add', 'dist-tag rm', 'dist-tag ls', 'deprecate', 'unpublish', 'token create', 'token list', 'token revoke',
       'user add', 'org add', 'org member add', 'org member rm', 'org member ls', 'gc',
+      'secrets rotate-key', 'recipe list', 'recipe search', 'recipe publish', 'recipe pull',
+      'skill validate', 'skill publish', 'skill pull',
     ]);
     for (const { path, help } of all) {
       expect(help, path).toMatch(/^Usage: /);
-      if (!['serve', 'init', 'pack'].includes(path) && !path.startsWith('oci ')) {
+      if (!['serve', 'init', 'pack', 'skill validate'].includes(path) && !path.startsWith('oci ')) {
         expect(help, path).toContain('--registry <url>');
         expect(help, path).toContain('--token <token>');
       }

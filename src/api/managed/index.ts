@@ -8,6 +8,9 @@ import { agentRoutes } from './routes/agents.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { environmentRoutes } from './routes/environments.js';
 import { fileRoutes } from './routes/files.js';
+import { memoryStoreRoutes } from './routes/memory-stores.js';
+import { skillRoutes } from './routes/skills.js';
+import { vaultRoutes } from './routes/vaults.js';
 
 export interface ManagedDoorOptions {
   registry: Registry;
@@ -32,6 +35,9 @@ export const managedDoor: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
     ['/v1/environments', environmentRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/api_keys', apiKeyRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/files', fileRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/skills', skillRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/memory_stores', memoryStoreRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/vaults', vaultRoutes as FastifyPluginAsync<ManagedDoorOptions>],
   ];
   for (const [prefix, routes] of resources) {
     await app.register(
