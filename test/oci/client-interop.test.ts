@@ -338,6 +338,24 @@ const startTokenGate = async (registryUrl: string, password: string) => {
   const proxy = await startProxy(registryUrl, {
     intercept: (req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/token' && req.method === 'POST') {
+        // The OAuth2 form docker uses with an identity token (a refresh token).
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          const form = new URLSearchParams(body);
+          if (form.get('grant_type') !== 'refresh_token' || form.get('refresh_token') !== `rt-${password}`) {
+            res.writeHead(401, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED","message":"bad refresh token"}]}');
+            return;
+          }
+          const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
+          tokenRequests.push({ scopes, user: 'alice' });
+          const token = randomBytes(16).toString('hex');
+          tokens.set(token, new Set(scopes));
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token, expires_in: 300 }));
+        });
+        return true;
+      }
       if (url.pathname === '/token') {
         const auth = req.headers.authorization;
         let who: string | undefined;
@@ -411,6 +429,14 @@ describe.skipIf(!run)('OCI client token auth and retries against docker-registry
       const denied = await errorOf(anonymous.pushArtifact({ ref: `${proxy.host}/tok/app:v2`, artifactType: ARTIFACT, layers: [{ data: 'nope' }] }));
       expect(denied.code).toBe('unauthorized');
       expect(denied.message).toMatch(/failed on 127\.0\.0\.1:\d+\/tok\/app: the registry answered 401 Unauthorized .*the registry requires credentials/);
+
+      // An identity token (what docker saves for some registries) goes to the realm as an OAuth2 refresh token.
+      const viaIdentity = new OciClient({ retry: fast, credentials: { [proxy.host]: { identityToken: `rt-${password}` } } });
+      const byRefresh = await viaIdentity.pushArtifact({ ref: `${proxy.host}/tok/idt:v1`, artifactType: ARTIFACT, layers: [{ data: 'via refresh token' }] });
+      expect((await viaIdentity.resolve(`${proxy.host}/tok/idt:v1`))?.digest).toBe(byRefresh.digest);
+      const badIdentity = await errorOf(new OciClient({ retry: fast, credentials: { [proxy.host]: { identityToken: 'rt-wrong' } } }).pushArtifact({ ref: `${proxy.host}/tok/idt:v2`, artifactType: ARTIFACT, layers: [{ data: 'x' }] }));
+      expect(badIdentity.message).toMatch(/the registry answered 401 Unauthorized \(UNAUTHORIZED: bad refresh token\): the credentials were refused$/);
+      expect(badIdentity.message).not.toContain('rt-wrong');
 
       const wrong = new OciClient({ retry: fast, credentials: { [proxy.host]: { username: 'alice', password: 'wrong' } } });
       const refused = await errorOf(wrong.listTags(`${proxy.host}/tok/app`));
