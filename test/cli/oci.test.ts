@@ -81,7 +81,8 @@ describe.skipIf(!run)('agentry oci against docker-registry', () => {
     expect(gone.stderr.trim()).toBe(`agentry: pull manifest latest failed on ${reg.host}/team/copy: the registry answered 404 Not Found (MANIFEST_UNKNOWN: manifest unknown)`);
     expect(existsSync(ws.path('gone'))).toBe(false);
     expect(readdirSync(ws.cwd).filter((n) => n.startsWith('.'))).toEqual([]);
-  });
+    // Sixteen CLI runs: give a loaded machine room.
+  }, 120_000);
 
   it('refuses bad input with one clear line', async () => {
     const cases: [string[], RegExp][] = [
@@ -104,7 +105,7 @@ describe.skipIf(!run)('agentry oci against docker-registry', () => {
       expect(r.stderr, args.join(' ')).toMatch(message);
       expect(r.stderr.trim().split('\n')[0]).toMatch(/^agentry: /);
     }
-  });
+  }, 120_000);
 });
 
 describe.skipIf(!run)('agentry oci with basic auth', () => {
@@ -148,7 +149,7 @@ describe.skipIf(!run)('agentry oci with basic auth', () => {
 
     const half = await ws.run(['oci', 'tags', `${reg.host}/bob/app`, '-u', 'bob']);
     expect(half.stderr.trim()).toBe('agentry: no password for bob: pass --password-stdin or set AGENTRY_OCI_PASSWORD');
-  });
+  }, 120_000);
 });
 
 describe('agentry oci help', () => {
