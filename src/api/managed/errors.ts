@@ -26,8 +26,8 @@ const TYPE: Record<ErrorCode, string> = {
   rate_limited: 'rate_limit_error',
   read_only: 'permission_error',
   not_implemented: 'api_error',
-  internal: 'api_error',
   bad_gateway: 'api_error',
+  internal: 'api_error',
 };
 
 /** The SDK's error type for a core error code (anything unknown is an api_error). */
