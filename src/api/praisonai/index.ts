@@ -8,6 +8,7 @@ import { bundleBytes } from './bundle-body.js';
 import { checksumFor, clientDialect } from './client-dialect.js';
 import { praisonaiErrorHandler } from './errors.js';
 import {
+  DeleteAllResponse,
   DeleteResponse,
   ListQuery,
   ListResponse,
@@ -166,6 +167,21 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
       const ctx = await requestContext(registry, req);
       const v = await recipes.remove(ctx, req.params.name, req.params.version);
       return { ok: true, message: `Deleted ${req.params.name}@${v.version}` };
+    },
+  });
+
+  app.delete('/recipes/:name', {
+    schema: {
+      tags,
+      summary: "Delete every version of a recipe (praisonai's server has it; seed 001 does not document it)",
+      params: NameParams,
+      response: { 200: DeleteAllResponse, ...errorResponses },
+    },
+    handler: async (req) => {
+      registry.policy.requireWritable();
+      const ctx = await requestContext(registry, req);
+      const gone = await recipes.removeAll(ctx, req.params.name);
+      return { ok: true, deleted: req.params.name, message: `Deleted ${req.params.name} (${gone.length} version${gone.length === 1 ? '' : 's'})` };
     },
   });
 };

@@ -332,6 +332,30 @@ export class PackageService {
     });
   }
 
+  /**
+   * Unpublishes every live version of a package at once, in one transaction (PraisonAI's "delete a
+   * recipe"). Like single unpublishes, none of those version numbers can ever be reused. Answers the
+   * versions that were unpublished.
+   */
+  async unpublishAll(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<VersionRecord[]> {
+    const found = await this.find(scope, name, kind);
+    this.policy.requireWritable();
+    await this.policy.requireScopeWrite(ctx, found.scope);
+    return this.change(found.key, async (tx) => {
+      const pkg = (await tx.packages.lockByKey(found.key))!;
+      const live = await tx.packages.listVersions(pkg.id, false);
+      if (live.length === 0) throw notFound('No versions to unpublish');
+      const at = isoNow(this.clock);
+      for (const v of live) await tx.packages.markUnpublished(v.id, at);
+      for (const tag of Object.keys(await tx.packages.distTags(pkg.id))) await tx.packages.deleteDistTag(pkg.id, tag);
+      await this.refreshLatest(tx, { ...pkg, latestPinned: false });
+      await this.audit.record(tx.audit, ctx, 'package.unpublish', fullName(pkg.scope, pkg.name), {
+        versions: sortVersionsDesc(live.map((v) => v.version)),
+      });
+      return live;
+    });
+  }
+
   async distTags(scope: string, name: string, kind?: PackageKind): Promise<Record<string, string>> {
     return this.distTagsOf(await this.find(scope, name, kind));
   }
