@@ -415,7 +415,7 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
           "SKILL.md: name 'Bad--Name' must equal the skill's folder name 'my-skill'",
           "assets: must be a folder (the specification's optional assets/ directory), not a file",
         ],
-        warnings: ['SKILL.md: has no instructions after the front matter'],
+        warnings: ['SKILL.md: has no instructions after the front matter', 'SKILL.md: no metadata.version; publishing to Agentry needs one (or a version sent with the upload)'],
       });
       const bare = await anon.req('POST', '/api/v1beta/skills/validate', await makeTarball({ 'SKILL.md': skillMd('x') }), { 'content-type': 'application/gzip' });
       expect(bare.body).toEqual({ valid: true, errors: [], warnings: ["SKILL.md: the folder name is unknown, so 'name' could not be compared with it"] });

@@ -12,7 +12,7 @@ import { parseSkillRef } from './skill-ref.js';
 
 const LIMITS = { maxUnpackedBytes: 10 * 1024 * 1024, maxFiles: 100, maxTextFileBytes: 1024 * 1024 };
 const md = (front: string, body = '# Steps\nDo the thing.\n') => `---\n${front}\n---\n${body}`;
-const VALID = md('name: pdf-tools\ndescription: Extract text and tables from PDF files.');
+const VALID = md('name: pdf-tools\ndescription: Extract text and tables from PDF files.\nmetadata:\n  version: "1.0.0"');
 const errorsOf = (text: string) => checkSkillMd(text).errors;
 const fileEntry = (path: string): SkillEntry => ({ path, type: 'file', size: 1 });
 
@@ -34,7 +34,10 @@ describe('SKILL.md rules (agentskills.io specification)', () => {
     expect(full.errors).toEqual([]);
     expect(full.document).toMatchObject({ name: 'a1-b2', license: 'Apache-2.0', metadata: { author: 'acme', version: '1.2.0' }, allowedTools: ['Bash(git:*)', 'Read'], version: '1.2.0' });
     expect(checkSkillMd(md(`name: ${'a'.repeat(64)}\ndescription: ${'d'.repeat(1024)}`)).errors).toEqual([]);
-    expect(checkSkillMd(md('name: x\ndescription: y')).errors).toEqual([]);
+    expect(checkSkillMd(md('name: x\ndescription: y'))).toMatchObject({
+      errors: [],
+      warnings: ['SKILL.md: no metadata.version; publishing to Agentry needs one (or a version sent with the upload)'],
+    });
   });
 
   it('requires front matter that is a YAML mapping', () => {
@@ -88,8 +91,9 @@ describe('SKILL.md rules (agentskills.io specification)', () => {
   });
 
   it('warns about an empty body and a SKILL.md over 500 lines', () => {
-    expect(checkSkillMd(md('name: x\ndescription: d', '')).warnings).toEqual(['SKILL.md: has no instructions after the front matter']);
-    expect(checkSkillMd(md('name: x\ndescription: d', 'line\n'.repeat(600))).warnings).toEqual([expect.stringMatching(/recommends under 500/)]);
+    const versioned = 'name: x\ndescription: d\nmetadata:\n  version: "1.0.0"';
+    expect(checkSkillMd(md(versioned, '')).warnings).toEqual(['SKILL.md: has no instructions after the front matter']);
+    expect(checkSkillMd(md(versioned, 'line\n'.repeat(600))).warnings).toEqual([expect.stringMatching(/recommends under 500/)]);
   });
 });
 
