@@ -52,9 +52,17 @@ describe('architecture', () => {
   });
 
   it('keeps CLI commands other than serve on HTTP only', () => {
+    // The core's OCI client is itself an HTTP client (see the next rule), so the CLI may use it.
     const offences = files
       .filter((f) => area(f) === 'cli' && !/commands\/serve\.ts$/.test(f))
-      .flatMap((f) => importsOf(f).filter((i) => /^(core|storage|api|app)\//.test(i) && !CLI_MAY_IMPORT.includes(i)).map((i) => `${relative(SRC, f)} imports ${i}`));
+      .flatMap((f) => importsOf(f).filter((i) => /^(core|storage|api|app)\//.test(i) && !CLI_MAY_IMPORT.includes(i) && !/^core\/oci-client\//.test(i)).map((i) => `${relative(SRC, f)} imports ${i}`));
+    expect(offences).toEqual([]);
+  });
+
+  it('keeps the core OCI client a plain HTTP client: node built-ins, core errors and itself only', () => {
+    const offences = files
+      .filter((f) => relative(SRC, f).startsWith('core/oci-client/'))
+      .flatMap((f) => importsOf(f).filter((i) => !/^node:/.test(i) && !/^core\/(errors|oci-client\/.*)$/.test(i)).map((i) => `${relative(SRC, f)} imports ${i}`));
     expect(offences).toEqual([]);
   });
 

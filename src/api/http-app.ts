@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from '../core/registry.js';
 import { managedDoor } from './managed/index.js';
 import { nativeDoor } from './native/index.js';
+import { alquimiaDoor } from './alquimia/index.js';
 import { praisonaiErrorBody } from './praisonai/errors.js';
 import { praisonaiDoor } from './praisonai/index.js';
 import { binaryFileKeyword, documentBinaryFiles } from './shared/binary-file-keyword.js';
@@ -38,7 +39,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
     // route, so no door's handler sees them: answer them in the native shape here.
     frameworkErrors: (err, req, reply: FastifyReply) => {
       const mapped = toAgentryError(err);
-      if (/^\/v1(\/|$)/.test(req.url)) return void reply.status(mapped.status).send(praisonaiErrorBody(mapped));
+      if (/^\/v1\/(recipes|search)([/?]|$)/.test(req.url)) return void reply.status(mapped.status).send(praisonaiErrorBody(mapped));
       void reply.status(mapped.status).send({ error: mapped.message, details: mapped.details });
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -81,6 +82,8 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
   await app.register(praisonaiDoor, { prefix: '/v1', registry: opts.registry, maxTarballBytes: opts.maxTarballBytes });
 
   await app.register(managedDoor, { registry: opts.registry, publicUrl: opts.publicUrl, maxUploadBytes: opts.maxTarballBytes });
+
+  await app.register(alquimiaDoor, { prefix: '/registry', registry: opts.registry });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -8,6 +8,7 @@ import { registerInfoCommand } from './commands/info.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerLoginCommand } from './commands/login.js';
 import { registerLogoutCommand } from './commands/logout.js';
+import { registerOciCommand } from './commands/oci.js';
 import { registerOrgCommand } from './commands/org.js';
 import { registerPackCommand } from './commands/pack.js';
 import { registerPublishCommand } from './commands/publish.js';
@@ -62,6 +63,7 @@ export const buildProgram = (): Command => {
     registerSecretsCommand,
     registerRecipeCommand,
     registerSkillCommand,
+    registerOciCommand,
   ]) {
     register(program);
   }

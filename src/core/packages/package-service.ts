@@ -90,13 +90,23 @@ export class PackageService {
     this.cache = new ViewCache(viewCacheEntries);
   }
 
+  /** Checked before every publish, from any door, with the publishing account (the rate limiter's publish budget). */
+  private publishGate?: (accountId: number) => Promise<void>;
+
+  gatePublishes(gate: (accountId: number) => Promise<void>): void {
+    this.publishGate = gate;
+  }
+
   /** Starts following other processes' changes, so cached views never outlive a write. */
   async followChanges(): Promise<void> {
     await this.storage.onPackageChange((key) => (key === undefined ? this.cache.clear() : this.cache.invalidate(key)));
   }
 
-  /** Runs a write to package `key` in a transaction, announces it, and drops the cached view once committed. */
-  private async change<T>(key: string, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
+  /**
+   * Runs a write to package `key` in a transaction, announces it, and drops the cached view once
+   * committed. Other services that change what a package view shows (stars) write through this.
+   */
+  async change<T>(key: string, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
     try {
       return await this.storage.transaction(async (tx) => {
         const result = await fn(tx);
@@ -111,7 +121,8 @@ export class PackageService {
   async publish(ctx: RequestContext, input: PublishInput): Promise<PublishResult> {
     const id = parsePackageId(input.scope, input.name);
     this.policy.requireWritable();
-    await this.policy.requireScopeWrite(ctx, id.scope);
+    const publisher = await this.policy.requireScopeWrite(ctx, id.scope);
+    await this.publishGate?.(publisher.account.id);
     const bundleWanted = input.bundle === true || input.kind === 'recipe' || input.kind === undefined;
     const contents = await inspectTarball(input.tarball, WANTED_FILES, this.limits, { hashFiles: bundleWanted });
     const manifest = this.readManifest(input, contents.texts, { folderName: id.name, entries: contents.entries });
