@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AgentryError, badRequest } from '../../../core/errors.js';
 import { isPlainObject } from '../../../core/packages/manifest/fields.js';
 import type { ToolhiveDoorOptions } from '../index.js';
-import { ContentQuery, SkillContent, ValidateSkillBody, ValidateSkillMultipart, ValidationResult } from '../schemas.js';
+import { ContentQuery, SkillContent, ValidateSkillBody, ValidateSkillMultipart, ValidateSkillQuery, ValidationResult } from '../schemas.js';
 
 const GZIP_TYPES = ['application/gzip', 'application/x-gzip', 'application/octet-stream'];
 
@@ -25,12 +25,12 @@ export const skillRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = async
           'application/gzip': { schema: { binaryFile: true, description: 'The skill as a .tar.gz' } },
         },
       },
-      querystring: { type: 'object', properties: { name: { type: 'string', maxLength: 100 } } },
+      querystring: ValidateSkillQuery,
       response: { 200: ValidationResult },
     },
     handler: async (req) => {
       const body: unknown = req.body;
-      const query = req.query as { name?: string };
+      const query = req.query;
       let result;
       if (typeof body === 'string') {
         throw new AgentryError('unsupported_media_type', `Unsupported Content-Type '${req.headers['content-type'] ?? ''}'`, [
