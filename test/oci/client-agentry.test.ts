@@ -82,6 +82,18 @@ describe.skipIf(!run).each(testStores)('OCI client ↔ Agentry /v2/ ↔ docker-r
     }
   });
 
+  it('lists Agentry’s repositories, or says plainly that it has no catalog API', async () => {
+    // /v2/_catalog is optional in the spec; Agentry's /v2/ may or may not serve it.
+    const listed = await alice.listRepositories(host).catch((e: unknown) => e as OciError);
+    if (Array.isArray(listed)) {
+      expect(listed).toContain('alice/space');
+      return;
+    }
+    expect(listed).toBeInstanceOf(OciError);
+    expect(listed.code).toBe('not_implemented');
+    expect(listed.message).toMatch(new RegExp(`^list repositories failed on ${host.replace(/\./g, '\\.')}: the registry answered 404 Not Found .*: this registry does not serve the optional /v2/_catalog API$`));
+  });
+
   it('follows Agentry’s tag pages (n, last, Link)', async () => {
     const tags = ['1.0.0', '1.1.0', '2.0.0', '2.1.0', '3.0.0'];
     for (const tag of tags) await alice.pushArtifact({ ref: `${host}/alice/paged:${tag}`, artifactType: ARTIFACT, layers: [{ data: tag, title: 'v.txt' }] });
