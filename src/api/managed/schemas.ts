@@ -142,3 +142,28 @@ export const CredentialUpdateBody = Type.Object(
   { auth: Type.Optional(Auth), display_name: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])), metadata: Type.Optional(MetadataPatch) },
   { additionalProperties: false },
 );
+
+const Provider = Type.Union([Type.Literal('ant'), Type.Literal('ant-compatible'), Type.Literal('oai'), Type.Literal('oai-compatible')]);
+const Headers = Type.Record(Type.String(), Type.String(), { description: 'Extra headers sent to the provider; kept with the key' });
+export const ModelCardCreateBody = Type.Object(
+  {
+    model_id: Type.String({ minLength: 1, maxLength: 128, description: 'The name an agent uses as its model to bind this card' }),
+    provider: Provider,
+    model: Type.String({ minLength: 1, maxLength: 256 }),
+    base_url: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null()])),
+    custom_headers: Type.Optional(Type.Union([Headers, Type.Null()])),
+    api_key: Type.String({ minLength: 1, maxLength: 4096 }),
+  },
+  { additionalProperties: false },
+);
+export const ModelCardRotateBody = Type.Object(
+  {
+    model_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    provider: Type.Optional(Provider),
+    model: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    base_url: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null()])),
+    custom_headers: Type.Optional(Type.Union([Headers, Type.Null()])),
+    api_key: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  },
+  { additionalProperties: false },
+);

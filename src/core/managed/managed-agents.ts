@@ -7,6 +7,7 @@ import { ManagedSkillService } from './skills/managed-skill-service.js';
 import { EmbeddingsClient, type EmbeddingsConfig } from './memory/embeddings.js';
 import { MemoryStoreService } from './memory/memory-store-service.js';
 import { VaultService } from './vaults/vault-service.js';
+import { ModelCardService } from './model-cards/model-card-service.js';
 import type { ManagedDeps } from './managed-deps.js';
 
 const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
@@ -20,6 +21,8 @@ export interface ManagedOptions {
   maxUnpackedBytes?: number;
   /** An OpenAI-compatible embeddings endpoint; memory search ranks by embeddings when set. */
   embeddings?: EmbeddingsConfig;
+  /** The model-card capability probe's time limit (6 seconds unless a test shortens it). */
+  probeTimeoutMs?: number;
 }
 
 /** The managed-agents plane of the core (issue 7): agents, environments, API keys, … */
@@ -31,6 +34,7 @@ export class ManagedAgents {
   readonly skills: ManagedSkillService;
   readonly memoryStores: MemoryStoreService;
   readonly vaults: VaultService;
+  readonly modelCards: ModelCardService;
 
   constructor(deps: ManagedDeps, tokens: TokenService, opts: ManagedOptions = {}) {
     this.agents = new AgentService(deps);
@@ -39,6 +43,7 @@ export class ManagedAgents {
     this.files = new FileService(deps, opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
     this.skills = new ManagedSkillService(deps, opts.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES);
     this.vaults = new VaultService(deps);
+    this.modelCards = new ModelCardService(deps, opts.probeTimeoutMs);
     this.memoryStores = new MemoryStoreService(deps, opts.embeddings ? new EmbeddingsClient(opts.embeddings) : undefined);
   }
 }

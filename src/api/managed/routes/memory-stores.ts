@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { MemoryRecord } from '../../../core/managed/managed-storage.js';
 import type { MemoryStoreView } from '../../../core/managed/memory/memory-store-service.js';
-import { requestContext } from '../../shared/request-context.js';
+import { callerOf } from '../caller.js';
 import type { ManagedDoorOptions } from '../index.js';
 import { listBody, PageQuery, pageRequest } from '../paging.js';
 import { IdParams, MemoryCreateBody, MemorySearchBody, MemoryStoreCreateBody, MemoryStoreUpdateBody, MemoryUpdateBody } from '../schemas.js';
@@ -42,36 +42,36 @@ export const memoryStoreRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = 
 
   app.post('/', {
     schema: { tags, summary: 'Create a memory store', body: MemoryStoreCreateBody },
-    handler: async (req) => storeJson(await stores.create(await requestContext(registry, req), req.body)),
+    handler: async (req) => storeJson(await stores.create(await callerOf(registry, req), req.body)),
   });
 
   app.get('/', {
     schema: { tags, summary: 'List memory stores, newest first', querystring: Type.Object({ ...PageQuery, include_archived: Type.Optional(Type.Boolean()) }) },
     handler: async (req) =>
-      listBody(await stores.list(await requestContext(registry, req), { ...pageRequest(req.query), includeArchived: req.query.include_archived }), storeJson),
+      listBody(await stores.list(await callerOf(registry, req), { ...pageRequest(req.query), includeArchived: req.query.include_archived }), storeJson),
   });
 
   app.get('/:id', {
     schema: { tags, summary: 'Get a memory store', params: IdParams },
-    handler: async (req) => storeJson(await stores.get(await requestContext(registry, req), req.params.id)),
+    handler: async (req) => storeJson(await stores.get(await callerOf(registry, req), req.params.id)),
   });
 
   for (const method of ['post', 'patch'] as const) {
     app[method]('/:id', {
       schema: { tags, summary: 'Update a memory store', params: IdParams, body: MemoryStoreUpdateBody },
-      handler: async (req) => storeJson(await stores.update(await requestContext(registry, req), req.params.id, req.body)),
+      handler: async (req) => storeJson(await stores.update(await callerOf(registry, req), req.params.id, req.body)),
     });
   }
 
   app.post('/:id/archive', {
     schema: { tags, summary: 'Archive a memory store (SDK)', params: IdParams },
-    handler: async (req) => storeJson(await stores.archive(await requestContext(registry, req), req.params.id)),
+    handler: async (req) => storeJson(await stores.archive(await callerOf(registry, req), req.params.id)),
   });
 
   app.delete('/:id', {
     schema: { tags, summary: 'Delete a memory store, its memories and their index', params: IdParams },
     handler: async (req) => {
-      await stores.delete(await requestContext(registry, req), req.params.id);
+      await stores.delete(await callerOf(registry, req), req.params.id);
       return { id: req.params.id, type: 'memory_store_deleted' };
     },
   });
@@ -79,7 +79,7 @@ export const memoryStoreRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = 
   app.post('/:id/search', {
     schema: { tags, summary: 'Search memories: {query, limit}, best first', params: IdParams, body: MemorySearchBody },
     handler: async (req) => {
-      const r = await stores.search(await requestContext(registry, req), req.params.id, req.body);
+      const r = await stores.search(await callerOf(registry, req), req.params.id, req.body);
       return { data: r.hits.map((h) => ({ ...memoryJson(h.memory), score: h.score })), ranking: r.ranking };
     },
   });
@@ -89,25 +89,25 @@ export const memoryStoreRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = 
     app.get(`/:id/${collection}`, {
       schema: { tags, summary: `List ${collection}, newest first`, params: IdParams, querystring: Type.Object({ ...PageQuery, path_prefix: Type.Optional(Type.String({ maxLength: 1024 })), view: View }) },
       handler: async (req) => {
-        const page = await stores.memories(await requestContext(registry, req), req.params.id, { ...pageRequest(req.query), pathPrefix: req.query.path_prefix });
+        const page = await stores.memories(await callerOf(registry, req), req.params.id, { ...pageRequest(req.query), pathPrefix: req.query.path_prefix });
         return listBody(page, (m) => memoryJson(m, req.query.view));
       },
     });
 
     app.post(`/:id/${collection}`, {
       schema: { tags, summary: `Add one of the ${collection} ({path, content})`, params: IdParams, body: MemoryCreateBody, querystring: Type.Object({ view: View }) },
-      handler: async (req) => memoryJson(await stores.addMemory(await requestContext(registry, req), req.params.id, req.body), req.query.view),
+      handler: async (req) => memoryJson(await stores.addMemory(await callerOf(registry, req), req.params.id, req.body), req.query.view),
     });
 
     app.get(`/:id/${collection}/:memory_id`, {
       schema: { tags, summary: `Get one of the ${collection}`, params: MemoryParams, querystring: Type.Object({ view: View }) },
-      handler: async (req) => memoryJson(await stores.memory(await requestContext(registry, req), req.params.id, req.params.memory_id), req.query.view),
+      handler: async (req) => memoryJson(await stores.memory(await callerOf(registry, req), req.params.id, req.params.memory_id), req.query.view),
     });
 
     app.post(`/:id/${collection}/:memory_id`, {
       schema: { tags, summary: `Change one of the ${collection} (content, path; a content_sha256 precondition)`, params: MemoryParams, body: MemoryUpdateBody, querystring: Type.Object({ view: View }) },
       handler: async (req) => {
-        const m = await stores.updateMemory(await requestContext(registry, req), req.params.id, req.params.memory_id, {
+        const m = await stores.updateMemory(await callerOf(registry, req), req.params.id, req.params.memory_id, {
           path: req.body.path,
           content: req.body.content,
           expectedSha256: req.body.precondition?.content_sha256,
@@ -119,7 +119,7 @@ export const memoryStoreRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = 
     app.delete(`/:id/${collection}/:memory_id`, {
       schema: { tags, summary: `Delete one of the ${collection}`, params: MemoryParams, querystring: Type.Object({ expected_content_sha256: Type.Optional(Type.String({ maxLength: 64 })) }) },
       handler: async (req) => {
-        await stores.deleteMemory(await requestContext(registry, req), req.params.id, req.params.memory_id, req.query.expected_content_sha256);
+        await stores.deleteMemory(await callerOf(registry, req), req.params.id, req.params.memory_id, req.query.expected_content_sha256);
         return { id: req.params.memory_id, type: 'memory_deleted' };
       },
     });

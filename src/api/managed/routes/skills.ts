@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { badRequest } from '../../../core/errors.js';
 import type { SkillVersionView, SkillView } from '../../../core/managed/skills/managed-skill-service.js';
 import type { UploadedFile } from '../../../core/managed/skills/skill-bundle.js';
-import { requestContext } from '../../shared/request-context.js';
+import { callerOf } from '../caller.js';
 import type { ManagedDoorOptions } from '../index.js';
 import { listBody, PageQuery, pageRequest } from '../paging.js';
 import { IdParams } from '../schemas.js';
@@ -67,7 +67,7 @@ export const skillRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
   app.post('/', {
     schema: { tags, summary: "Upload a skill (multipart: files[] and display_name (SDK), or id, display_title, description and files (002))", consumes: ['multipart/form-data'] },
     handler: async (req) => {
-      const ctx = await requestContext(registry, req);
+      const ctx = await callerOf(registry, req);
       const { files, fields } = await readUpload(req);
       const builtIn = fields.built_in === undefined ? undefined : /^(1|true|yes)$/i.test(fields.built_in);
       return skillJson(
@@ -78,18 +78,18 @@ export const skillRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
 
   app.get('/', {
     schema: { tags, summary: 'List your skills and the built-in ones', querystring: Type.Object({ ...PageQuery, source: Type.Optional(Type.Union([Type.Literal('custom'), Type.Literal('anthropic')])) }) },
-    handler: async (req) => listBody(await skills.list(await requestContext(registry, req), { ...pageRequest(req.query), source: req.query.source }), skillJson),
+    handler: async (req) => listBody(await skills.list(await callerOf(registry, req), { ...pageRequest(req.query), source: req.query.source }), skillJson),
   });
 
   app.get('/:id', {
     schema: { tags, summary: 'Get a skill', params: IdParams },
-    handler: async (req) => skillJson(await skills.get(await requestContext(registry, req), req.params.id)),
+    handler: async (req) => skillJson(await skills.get(await callerOf(registry, req), req.params.id)),
   });
 
   app.delete('/:id', {
     schema: { tags, summary: 'Delete a skill (built-in skills cannot be deleted)', params: IdParams },
     handler: async (req) => {
-      await skills.delete(await requestContext(registry, req), req.params.id);
+      await skills.delete(await callerOf(registry, req), req.params.id);
       return { id: req.params.id, type: 'skill_deleted' };
     },
   });
@@ -97,7 +97,7 @@ export const skillRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
   app.get('/:id/files/*', {
     schema: { tags, summary: "Download one file of a skill's latest version", params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), '*': Type.String({ minLength: 1, maxLength: 1024 }) }) },
     handler: async (req, reply) => {
-      const f = await skills.file(await requestContext(registry, req), req.params.id, req.params['*']);
+      const f = await skills.file(await callerOf(registry, req), req.params.id, req.params['*']);
       return reply.type(mediaOf(f.path)).send(f.data);
     },
   });
@@ -105,7 +105,7 @@ export const skillRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
   app.post('/:id/versions', {
     schema: { tags, summary: 'Upload a new version of a skill (multipart files[])', params: IdParams, consumes: ['multipart/form-data'] },
     handler: async (req) => {
-      const ctx = await requestContext(registry, req);
+      const ctx = await callerOf(registry, req);
       const { files } = await readUpload(req);
       return versionJson(await skills.addVersion(ctx, req.params.id, files));
     },
@@ -113,18 +113,18 @@ export const skillRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
 
   app.get('/:id/versions', {
     schema: { tags, summary: "List a skill's versions, highest first", params: IdParams, querystring: Type.Object(PageQuery) },
-    handler: async (req) => listBody(await skills.versions(await requestContext(registry, req), req.params.id, pageRequest(req.query)), versionJson),
+    handler: async (req) => listBody(await skills.versions(await callerOf(registry, req), req.params.id, pageRequest(req.query)), versionJson),
   });
 
   app.get('/:id/versions/:version', {
     schema: { tags, summary: 'Get one version of a skill', params: VersionParams },
-    handler: async (req) => versionJson(await skills.version(await requestContext(registry, req), req.params.id, req.params.version)),
+    handler: async (req) => versionJson(await skills.version(await callerOf(registry, req), req.params.id, req.params.version)),
   });
 
   app.delete('/:id/versions/:version', {
     schema: { tags, summary: 'Delete (unpublish) one version of a skill', params: VersionParams },
     handler: async (req) => {
-      await skills.deleteVersion(await requestContext(registry, req), req.params.id, req.params.version);
+      await skills.deleteVersion(await callerOf(registry, req), req.params.id, req.params.version);
       return { id: req.params.version, type: 'skill_version_deleted' };
     },
   });
@@ -132,7 +132,7 @@ export const skillRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
   app.get('/:id/versions/:version/content', {
     schema: { tags, summary: "A skill version's files as a gzip tarball", params: VersionParams },
     handler: async (req, reply) => {
-      const d = await skills.download(await requestContext(registry, req), req.params.id, req.params.version);
+      const d = await skills.download(await callerOf(registry, req), req.params.id, req.params.version);
       return reply
         .type('application/gzip')
         .header('content-length', d.size)

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CredentialView, VaultView } from '../../../core/managed/vaults/vault-service.js';
-import { requestContext } from '../../shared/request-context.js';
+import { callerOf } from '../caller.js';
 import type { ManagedDoorOptions } from '../index.js';
 import { listBody, PageQuery, pageRequest } from '../paging.js';
 import { CredentialCreateBody, CredentialUpdateBody, IdParams, VaultCreateBody, VaultUpdateBody } from '../schemas.js';
@@ -42,17 +42,17 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
   app.post('/', {
     schema: { tags, summary: 'Create a vault (002: with its secret)', body: VaultCreateBody },
     handler: async (req) =>
-      vaultJson(await vaults.create(await requestContext(registry, req), { displayName: req.body.display_name ?? req.body.name, metadata: req.body.metadata, secret: req.body.secret })),
+      vaultJson(await vaults.create(await callerOf(registry, req), { displayName: req.body.display_name ?? req.body.name, metadata: req.body.metadata, secret: req.body.secret })),
   });
 
   app.get('/', {
     schema: { tags, summary: 'List vaults (never their secrets)', querystring: Type.Object({ ...PageQuery, include_archived: Type.Optional(Type.Boolean()) }) },
-    handler: async (req) => listBody(await vaults.list(await requestContext(registry, req), { ...pageRequest(req.query), includeArchived: req.query.include_archived }), vaultJson),
+    handler: async (req) => listBody(await vaults.list(await callerOf(registry, req), { ...pageRequest(req.query), includeArchived: req.query.include_archived }), vaultJson),
   });
 
   app.get('/:id', {
     schema: { tags, summary: 'Get a vault', params: IdParams },
-    handler: async (req) => vaultJson(await vaults.get(await requestContext(registry, req), req.params.id)),
+    handler: async (req) => vaultJson(await vaults.get(await callerOf(registry, req), req.params.id)),
   });
 
   for (const method of ['patch', 'post'] as const) {
@@ -60,7 +60,7 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
       schema: { tags, summary: method === 'patch' ? 'Update a vault, rotating its secret (002)' : 'Update a vault (SDK)', params: IdParams, body: VaultUpdateBody },
       handler: async (req) =>
         vaultJson(
-          await vaults.update(await requestContext(registry, req), req.params.id, {
+          await vaults.update(await callerOf(registry, req), req.params.id, {
             displayName: req.body.display_name ?? req.body.name,
             metadata: req.body.metadata,
             secret: req.body.secret,
@@ -71,13 +71,13 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
 
   app.post('/:id/archive', {
     schema: { tags, summary: 'Archive a vault (SDK)', params: IdParams },
-    handler: async (req) => vaultJson(await vaults.archive(await requestContext(registry, req), req.params.id)),
+    handler: async (req) => vaultJson(await vaults.archive(await callerOf(registry, req), req.params.id)),
   });
 
   app.delete('/:id', {
     schema: { tags, summary: 'Delete a vault, its credentials and their secrets', params: IdParams },
     handler: async (req) => {
-      await vaults.delete(await requestContext(registry, req), req.params.id);
+      await vaults.delete(await callerOf(registry, req), req.params.id);
       return { id: req.params.id, type: 'vault_deleted' };
     },
   });
@@ -86,26 +86,26 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
     schema: { tags, summary: 'Add a credential (its secret fields are stored encrypted, never returned)', params: IdParams, body: CredentialCreateBody },
     handler: async (req) =>
       credentialJson(
-        await vaults.createCredential(await requestContext(registry, req), req.params.id, { auth: req.body.auth, displayName: req.body.display_name, metadata: req.body.metadata }),
+        await vaults.createCredential(await callerOf(registry, req), req.params.id, { auth: req.body.auth, displayName: req.body.display_name, metadata: req.body.metadata }),
       ),
   });
 
   app.get('/:id/credentials', {
     schema: { tags, summary: "List a vault's credentials", params: IdParams, querystring: Type.Object({ ...PageQuery, include_archived: Type.Optional(Type.Boolean()) }) },
     handler: async (req) =>
-      listBody(await vaults.credentials(await requestContext(registry, req), req.params.id, { ...pageRequest(req.query), includeArchived: req.query.include_archived }), credentialJson),
+      listBody(await vaults.credentials(await callerOf(registry, req), req.params.id, { ...pageRequest(req.query), includeArchived: req.query.include_archived }), credentialJson),
   });
 
   app.get('/:id/credentials/:credential_id', {
     schema: { tags, summary: 'Get a credential', params: CredParams },
-    handler: async (req) => credentialJson(await vaults.credential(await requestContext(registry, req), req.params.id, req.params.credential_id)),
+    handler: async (req) => credentialJson(await vaults.credential(await callerOf(registry, req), req.params.id, req.params.credential_id)),
   });
 
   app.post('/:id/credentials/:credential_id', {
     schema: { tags, summary: 'Update or rotate a credential', params: CredParams, body: CredentialUpdateBody },
     handler: async (req) =>
       credentialJson(
-        await vaults.updateCredential(await requestContext(registry, req), req.params.id, req.params.credential_id, {
+        await vaults.updateCredential(await callerOf(registry, req), req.params.id, req.params.credential_id, {
           auth: req.body.auth,
           displayName: req.body.display_name,
           metadata: req.body.metadata,
@@ -115,13 +115,13 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
 
   app.post('/:id/credentials/:credential_id/archive', {
     schema: { tags, summary: 'Archive a credential (its secret is deleted)', params: CredParams },
-    handler: async (req) => credentialJson(await vaults.archiveCredential(await requestContext(registry, req), req.params.id, req.params.credential_id)),
+    handler: async (req) => credentialJson(await vaults.archiveCredential(await callerOf(registry, req), req.params.id, req.params.credential_id)),
   });
 
   app.delete('/:id/credentials/:credential_id', {
     schema: { tags, summary: 'Delete a credential and its secret', params: CredParams },
     handler: async (req) => {
-      await vaults.deleteCredential(await requestContext(registry, req), req.params.id, req.params.credential_id);
+      await vaults.deleteCredential(await callerOf(registry, req), req.params.id, req.params.credential_id);
       return { id: req.params.credential_id, type: 'vault_credential_deleted' };
     },
   });
