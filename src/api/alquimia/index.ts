@@ -6,6 +6,7 @@ import { toAgentryError } from '../shared/framework-errors.js';
 import { alquimiaErrorHandler } from './errors.js';
 import { agentRoutes } from './routes/agents.js';
 import { agentspaceRoutes } from './routes/agentspaces.js';
+import { ociRoutes } from './routes/oci.js';
 import { parameterRoutes } from './routes/parameters.js';
 import { secretRoutes } from './routes/secrets.js';
 
@@ -39,7 +40,7 @@ export const alquimiaDoor: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = asyn
   const unknown = new WeakMap<FastifyRequest, string[]>();
   app.addHook('preValidation', async (req) => {
     const schema = req.routeOptions.schema as { body?: JsonSchemaNode; querystring?: JsonSchemaNode } | undefined;
-    if (req.body === undefined && schema?.body && (req.method === 'POST' || req.method === 'DELETE')) req.body = {};
+    if (req.body === undefined && schema?.body && (req.method === 'POST' || req.method === 'DELETE' || req.method === 'PUT')) req.body = {};
     if ((req.routeOptions.config as { coreValidates?: boolean } | undefined)?.coreValidates) return;
     const problems = [...unknownFields(schema?.querystring, req.query, 'querystring'), ...unknownFields(schema?.body, req.body, 'body')];
     if (problems.length > 0) unknown.set(req, problems);
@@ -53,6 +54,7 @@ export const alquimiaDoor: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = asyn
   await app.register(agentRoutes, routeOpts);
   await app.register(secretRoutes, routeOpts);
   await app.register(parameterRoutes, routeOpts);
+  await app.register(ociRoutes, routeOpts);
 };
 
 interface JsonSchemaNode {
