@@ -39,7 +39,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
     // route, so no door's handler sees them: answer them in the native shape here.
     frameworkErrors: (err, req, reply: FastifyReply) => {
       const mapped = toAgentryError(err);
-      if (/^\/v1(\/|$)/.test(req.url)) return void reply.status(mapped.status).send(praisonaiErrorBody(mapped));
+      if (/^\/v1\/(recipes|search)([/?]|$)/.test(req.url)) return void reply.status(mapped.status).send(praisonaiErrorBody(mapped));
       void reply.status(mapped.status).send({ error: mapped.message, details: mapped.details });
     },
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -39,6 +39,20 @@ export interface ServerConfig {
   redisUrl?: string;
   /** Prefix of every Redis key this server writes. */
   redisKeyPrefix: string;
+  /** Sign-in through an OAuth2 provider (GitHub by default); absent without a client id. */
+  oauth?: {
+    name: string;
+    clientId: string;
+    clientSecret: string;
+    authorizeUrl: string;
+    tokenUrl: string;
+    userinfoUrl: string;
+    scopes: string;
+    /** Redirect URIs allowed besides loopback ones. */
+    redirectUris: string[];
+    /** Lifetime of a sign-in token in days; null: none. */
+    tokenDays: number | null;
+  };
 }
 
 export interface ServeFlags {
@@ -71,6 +85,32 @@ const boolFrom = (name: string, value: string | undefined): boolean => {
   if (/^(1|true|yes|on)$/i.test(value)) return true;
   if (/^(0|false|no|off)$/i.test(value)) return false;
   throw new Error(`${name} must be true or false (got '${value}')`);
+};
+
+const urlFrom = (name: string, value: string | undefined, fallback: string): string => {
+  const v = value || fallback;
+  if (!/^https?:\/\/[^/]+/.test(v)) throw new Error(`${name} must be an http(s) URL (got '${v}')`);
+  return v;
+};
+
+/** AGENTRY_OAUTH_*: GitHub's endpoints unless told otherwise, so any OAuth2/OIDC provider fits. */
+const oauthFrom = (env: NodeJS.ProcessEnv): ServerConfig['oauth'] => {
+  const clientId = env.AGENTRY_OAUTH_CLIENT_ID;
+  if (!clientId) return undefined;
+  const clientSecret = env.AGENTRY_OAUTH_CLIENT_SECRET;
+  if (!clientSecret) throw new Error('AGENTRY_OAUTH_CLIENT_SECRET must be set with AGENTRY_OAUTH_CLIENT_ID');
+  const days = env.AGENTRY_OAUTH_TOKEN_DAYS;
+  return {
+    name: env.AGENTRY_OAUTH_PROVIDER || 'github',
+    clientId,
+    clientSecret,
+    authorizeUrl: urlFrom('AGENTRY_OAUTH_AUTHORIZE_URL', env.AGENTRY_OAUTH_AUTHORIZE_URL, 'https://github.com/login/oauth/authorize'),
+    tokenUrl: urlFrom('AGENTRY_OAUTH_TOKEN_URL', env.AGENTRY_OAUTH_TOKEN_URL, 'https://github.com/login/oauth/access_token'),
+    userinfoUrl: urlFrom('AGENTRY_OAUTH_USERINFO_URL', env.AGENTRY_OAUTH_USERINFO_URL, 'https://api.github.com/user'),
+    scopes: env.AGENTRY_OAUTH_SCOPES ?? 'read:user user:email',
+    redirectUris: (env.AGENTRY_OAUTH_REDIRECT_URIS ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0),
+    tokenDays: days === 'never' ? null : intFrom('AGENTRY_OAUTH_TOKEN_DAYS', days, 90, 1, 3650),
+  };
 };
 
 const ruleFrom = (name: string, value: string | undefined, fallback: RateLimitRule | null): RateLimitRule | null =>
@@ -115,5 +155,6 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     },
     redisUrl: flags.redisUrl ?? (env.AGENTRY_REDIS_URL || undefined),
     redisKeyPrefix: env.AGENTRY_REDIS_PREFIX || 'agentry:',
+    oauth: oauthFrom(env),
   };
 };

@@ -3,6 +3,7 @@ import { buildHttpApp } from '../api/http-app.js';
 import { Registry } from '../core/registry.js';
 import { openStorage } from '../storage/open-storage.js';
 import { openRateLimitStore } from '../storage/open-rate-limit-store.js';
+import { HttpOAuthClient } from './oauth/http-oauth-client.js';
 import type { ServerConfig } from './config.js';
 import { openSecretStore } from './secrets-config.js';
 import { readDockerConfig } from '../core/oci-client/index.js';
@@ -55,6 +56,12 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
         storeErrorLogged = Date.now();
         warn(e);
       },
+    },
+    signIn: config.oauth && {
+      client: new HttpOAuthClient(config.oauth),
+      allowedRedirectUris: [...config.oauth.redirectUris, ...(config.publicUrl ? [`${config.publicUrl}/api/v1/auth/callback`] : [])],
+      defaultRedirectUri: config.publicUrl ? `${config.publicUrl}/api/v1/auth/callback` : undefined,
+      tokenDays: config.oauth.tokenDays,
     },
   });
   let app;

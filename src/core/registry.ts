@@ -14,6 +14,10 @@ import { RecipeService } from './recipes/recipe-service.js';
 import { RateLimiter } from './rate-limits/rate-limiter.js';
 import type { RateLimitStore } from './rate-limits/rate-limit-store.js';
 import type { RateLimitRules } from './rate-limits/rules.js';
+import { StarService } from './stars/star-service.js';
+import { SignInService, type SignInConfig } from './oauth/sign-in-service.js';
+import { TelemetryService } from './telemetry/telemetry-service.js';
+import { DiscoveryService } from './trending/discovery-service.js';
 import type { TarballLimits } from './packages/tarball.js';
 import type { AuditQuery, BlobStore, Storage } from './storage.js';
 import { systemClock, type Clock } from './time.js';
@@ -36,6 +40,8 @@ export interface RegistryOptions {
   recipeScope?: string;
   /** Rate limits (agentx's: per IP, per user, publishes per user) and where their counters live; absent: none. */
   rateLimits?: { store: RateLimitStore; rules: RateLimitRules; onStoreError?: (e: unknown) => void };
+  /** Sign-in through an OAuth2 provider (agentx's GitHub sign-in); absent: not offered. */
+  signIn?: SignInConfig;
   /** The managed-agents plane's settings (file size limit, embeddings endpoint, …). */
   managed?: ManagedOptions;
 }
@@ -63,6 +69,10 @@ export class Registry {
   readonly skills: SkillService;
   readonly recipes: RecipeService;
   readonly rateLimiter: RateLimiter | undefined;
+  readonly stars: StarService;
+  readonly discovery: DiscoveryService;
+  readonly telemetry: TelemetryService;
+  readonly signIn: SignInService;
   readonly managed: ManagedAgents;
 
   constructor(opts: RegistryOptions) {
@@ -75,12 +85,18 @@ export class Registry {
     this.accounts = new AccountService(opts.storage, this.policy, this.tokens, this.auditLog, clock);
     this.packages = new PackageService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, opts.limits);
     this.gc = new GarbageCollector(opts.storage, opts.blobs, this.policy, this.auditLog, clock);
+    this.stars = new StarService(opts.storage, this.packages, this.policy, this.auditLog, clock);
+    this.discovery = new DiscoveryService(opts.storage, clock);
+    this.telemetry = new TelemetryService(opts.storage, this.packages, this.policy, clock);
+    this.signIn = new SignInService(opts.storage, this.accounts, this.tokens, this.policy, this.auditLog, clock, opts.signIn);
     this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
     this.agentspaces = new AgentspaceService(opts.storage, this.secrets, this.policy, this.auditLog, clock);
     this.agentspaceArtifacts = new AgentspaceArtifacts(opts.storage, this.agentspaces, this.auditLog, clock, opts.agentspaceOci);
     this.skills = new SkillService(this.packages, opts.blobs, opts.limits, opts.skillsRoot);
     this.recipes = new RecipeService(this.packages, this.accounts, opts.recipeScope);
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
+    const limiter = this.rateLimiter;
+    if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));
     this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, packages: this.packages }, this.tokens, opts.managed);
   }
 

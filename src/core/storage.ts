@@ -4,6 +4,10 @@
  * by the composition root. Records are plain data: no behaviour, no HTTP.
  */
 import type { Readable } from 'node:stream';
+import type { OAuthRepo } from './oauth/oauth-repo.js';
+import type { StarRepo } from './stars/star-repo.js';
+import type { TelemetryRepo } from './telemetry/telemetry-repo.js';
+import type { DiscoveryRepo } from './trending/discovery-repo.js';
 import type { ManagedRepo } from './managed/managed-storage.js';
 
 export type AccountKind = 'user' | 'org';
@@ -168,6 +172,8 @@ export interface AccountRepo {
   findByName(name: string): Promise<AccountRecord | undefined>;
   insert(account: NewAccount, at: string): Promise<AccountRecord>;
   count(): Promise<number>;
+  /** Updates what a sign-in provider says about the account (only the fields given). */
+  updateProfile(id: number, patch: Partial<Pick<AccountRecord, 'displayName' | 'email' | 'avatarUrl'>>, at: string): Promise<void>;
   membership(orgId: number, userId: number): Promise<MembershipRecord | undefined>;
   upsertMembership(orgId: number, userId: number, role: OrgRole, at: string): Promise<void>;
   deleteMembership(orgId: number, userId: number): Promise<boolean>;
@@ -356,6 +362,10 @@ export interface StorageRepos {
   packages: PackageRepo;
   audit: AuditRepo;
   blobRefs: BlobRefRepo;
+  stars: StarRepo;
+  discovery: DiscoveryRepo;
+  telemetry: TelemetryRepo;
+  oauth: OAuthRepo;
   secretValues: SecretValueRepo;
   agentspaces: AgentspaceRepo;
   managed: ManagedRepo;

@@ -33,6 +33,8 @@ describe.runIf(REDIS).each(testStores)('rate limits shared through Redis by two 
       AGENTRY_RATE_LIMIT_ANONYMOUS: '6/min',
       AGENTRY_RATE_LIMIT_USER: '4/min',
       AGENTRY_RATE_LIMIT_PUBLISH: '10/hour',
+      // Processes that share one database share its secret root key (each has a data dir of its own here).
+      AGENTRY_SECRET_KEY: randomBytes(32).toString('hex'),
     };
     const db = store === 'postgres' ? { databaseUrl: process.env.AGENTRY_TEST_DATABASE_URL, databaseSchema: schema } : {};
     // One after the other: on PostgreSQL both run the same migrations on one schema.

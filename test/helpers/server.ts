@@ -38,7 +38,8 @@ export const startTestServer = async (
     /** Share another test server's PostgreSQL schema (it stays with its first owner). */
     postgresSchema?: string;
     readOnly?: boolean;
-    /** Environment the server's configuration is read from (secret backends); empty by default. */
+    recipeScope?: string;
+    /** Environment the server's configuration is read from (secret backends, AGENTRY_OAUTH_*); empty by default. */
     env?: NodeJS.ProcessEnv;
     /** AGENTRY_SKILLS_ROOT: the folder skills may be validated from by path. */
     skillsRoot?: string;
@@ -59,6 +60,7 @@ export const startTestServer = async (
     databaseSchema: schema,
     limits: { ...base.limits, ...opts.limits },
     readOnly: opts.readOnly ?? false,
+    ...(opts.recipeScope ? { recipeScope: opts.recipeScope } : {}),
     skillsRoot: opts.skillsRoot,
     rateLimits: { ...GENEROUS_RATE_LIMITS, ...opts.rateLimits },
     redisUrl: opts.redis?.url,

@@ -4,6 +4,8 @@ import type { Registry } from '../../core/registry.js';
 import { nativeErrorHandler } from './errors.js';
 import { accountRoutes } from './routes/accounts.js';
 import { adminRoutes } from './routes/admin.js';
+import { agentxRoutes } from './routes/agentx.js';
+import { authRoutes } from './routes/auth.js';
 import { blobRoutes } from './routes/blobs.js';
 import { packageRoutes } from './routes/packages.js';
 import { secretRoutes } from './routes/secrets.js';
@@ -30,5 +32,7 @@ export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   await app.register(accountRoutes, routeOpts);
   await app.register(blobRoutes, routeOpts);
   await app.register(adminRoutes, routeOpts);
+  await app.register(agentxRoutes, routeOpts);
+  await app.register(authRoutes, routeOpts);
   await app.register(secretRoutes, routeOpts);
 };

@@ -10,6 +10,7 @@ interface ServeOptions {
   publicUrl?: string;
   logLevel?: string;
   readOnly?: boolean;
+  recipeScope?: string;
   rateLimitAnonymous?: string;
   rateLimitUser?: string;
   rateLimitPublish?: string;
@@ -44,6 +45,7 @@ export const registerServeCommand = (program: Command): void => {
     .option('--public-url <url>', 'base URL used in links (env AGENTRY_PUBLIC_URL; default: from the request)')
     .option('--log-level <level>', 'log level, silent … trace (env AGENTRY_LOG_LEVEL; default info)')
     .option('--read-only', 'serve reads only and refuse every write (env AGENTRY_READ_ONLY=true)')
+    .option('--recipe-scope <scope>', 'the scope PraisonAI recipe names (/v1/recipes) map onto (env AGENTRY_RECIPE_SCOPE; default recipes)')
     .option('--rate-limit-anonymous <rule>', "requests per IP without a token, e.g. 60/min, or 'off' (env AGENTRY_RATE_LIMIT_ANONYMOUS; default 60/min)")
     .option('--rate-limit-user <rule>', "requests per signed-in user (env AGENTRY_RATE_LIMIT_USER; default 120/min)")
     .option('--rate-limit-publish <rule>', "publishes per user (env AGENTRY_RATE_LIMIT_PUBLISH; default 10/hour)")
@@ -60,6 +62,7 @@ export const registerServeCommand = (program: Command): void => {
         publicUrl: opts.publicUrl,
         logLevel: opts.logLevel,
         readOnly: opts.readOnly,
+        recipeScope: opts.recipeScope,
         rateLimitAnonymous: opts.rateLimitAnonymous,
         rateLimitUser: opts.rateLimitUser,
         rateLimitPublish: opts.rateLimitPublish,

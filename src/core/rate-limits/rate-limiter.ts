@@ -47,23 +47,19 @@ export class RateLimiter {
   }
 
   /**
-   * Counts one request of `subject` and answers the binding decision: the refusing budget if one
-   * refuses, else the one with the fewest requests left. Undefined when no limit applies (all off,
-   * or the store failed).
+   * Counts one request of `subject` (per account with a valid token, else per IP) and answers the
+   * decision, or undefined when no limit applies (off, or the store failed).
    */
-  async check(subject: RateLimitSubject, opts: { publish?: boolean } = {}): Promise<RateLimitDecision | undefined> {
-    const checks: Array<Promise<RateLimitDecision | undefined>> = [];
-    if ('account' in subject) {
-      checks.push(this.hit('user', this.rules.user, `u:${subject.account}`));
-      if (opts.publish) checks.push(this.hit('publish', this.rules.publish, `p:${subject.account}`));
-    } else {
-      checks.push(this.hit('anonymous', this.rules.anonymous, `ip:${subject.ip}`));
-    }
-    const decisions = (await Promise.all(checks)).filter((d): d is RateLimitDecision => d !== undefined);
-    if (decisions.length === 0) return undefined;
-    const refused = decisions.find((d) => !d.allowed);
-    if (refused) return refused;
-    return decisions.reduce((a, b) => (b.remaining < a.remaining || (b.remaining === a.remaining && b.resetSeconds > a.resetSeconds) ? b : a));
+  check(subject: RateLimitSubject): Promise<RateLimitDecision | undefined> {
+    return 'account' in subject
+      ? this.hit('user', this.rules.user, `u:${subject.account}`)
+      : this.hit('anonymous', this.rules.anonymous, `ip:${subject.ip}`);
+  }
+
+  /** Counts one publish by `account` and throws RateLimitedError when its publish budget is spent. */
+  async requirePublishBudget(account: number): Promise<void> {
+    const d = await this.hit('publish', this.rules.publish, `p:${account}`);
+    if (d && !d.allowed) throw new RateLimitedError(d);
   }
 
   private async hit(rule: RateLimitDecision['rule'], r: RateLimitRule | null, who: string): Promise<RateLimitDecision | undefined> {
