@@ -13,6 +13,8 @@ export interface ServerConfig {
   adminToken?: string;
   publicUrl?: string;
   logLevel: string;
+  /** Where log lines go instead of stdout (tests). */
+  logStream?: NodeJS.WritableStream;
   /** Serve reads only and refuse every write, on every door. */
   readOnly: boolean;
   /** The OCI registry agentspaces are published to by default (AGENTRY_OCI_REGISTRY_DEFAULT); this server's /v2/ when unset. */

@@ -76,6 +76,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       maxBodyBytes: config.limits.maxBodyBytes,
       maxTarballBytes: config.limits.maxTarballBytes,
       logLevel: config.logLevel,
+      logStream: config.logStream,
     });
     const log = app.log;
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Registry } from '../../core/registry.js';
 import type { FastifyRequest } from 'fastify';
-import { validationFailed } from '../../core/errors.js';
+import { AgentryError, validationFailed } from '../../core/errors.js';
 import { toAgentryError } from '../shared/framework-errors.js';
 import { alquimiaErrorHandler } from './errors.js';
 import { agentRoutes } from './routes/agents.js';
@@ -33,7 +33,12 @@ export const alquimiaDoor: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = asyn
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
-    json(req, typeof body === 'string' ? body : body.toString('utf8'), done);
+    // A malformed body's parse error quotes the body; it may hold a secret value: say where only.
+    json(req, typeof body === 'string' ? body : body.toString('utf8'), (err, value) => {
+      if (!err) return done(null, value);
+      const at = /position (\d+)/.exec(err.message)?.[1];
+      done(new AgentryError('bad_request', 'Malformed JSON in request body', at ? [`invalid JSON at position ${at}`] : []), undefined);
+    });
   });
   // Alquimia's models forbid extra fields: say so instead of letting the validator drop them,
   // and read a bodiless query or delete as an empty filter.
