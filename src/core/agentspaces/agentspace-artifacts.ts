@@ -115,22 +115,24 @@ export class AgentspaceArtifacts {
     if (desc) annotations[ANNOTATION_DESCRIPTION] = desc;
     const client = this.client(o.callerToken, p.account);
     const json = (v: unknown) => JSON.stringify(v, null, 2);
-    const pushed = await this.oci(() =>
-      client.pushArtifact({
-        ref,
-        artifactType: AGENTSPACE_ARTIFACT_TYPE,
-        layers: [
-          { mediaType: AGENTS_MEDIA_TYPE, data: json(agents.map((a) => a.spec)), title: 'agents.json' },
-          { mediaType: SECRETS_MEDIA_TYPE, data: json(secrets.map((s) => ({ key: s.key, scope: s.scope, description: s.description, ...(s.scope === 'local' ? { assistant_id: s.assistantId } : {}) }))), title: 'secrets.json' },
-          { mediaType: PARAMETERS_MEDIA_TYPE, data: json(parameters), title: 'parameters.json' },
-        ],
-        annotations,
-      }),
+    const pushed = await this.oci(
+      () =>
+        client.pushArtifact({
+          ref,
+          artifactType: AGENTSPACE_ARTIFACT_TYPE,
+          layers: [
+            { mediaType: AGENTS_MEDIA_TYPE, data: json(agents.map((a) => a.spec)), title: 'agents.json' },
+            { mediaType: SECRETS_MEDIA_TYPE, data: json(secrets.map((s) => ({ key: s.key, scope: s.scope, description: s.description, ...(s.scope === 'local' ? { assistant_id: s.assistantId } : {}) }))), title: 'secrets.json' },
+            { mediaType: PARAMETERS_MEDIA_TYPE, data: json(parameters), title: 'parameters.json' },
+          ],
+          annotations,
+        }),
+      'bad_gateway',
     );
     const tags = [tag];
-    if (await this.oci(() => this.isHighestRelease(client, ref, tag))) {
-      const fetched = await this.oci(() => client.getManifest({ ...ref, tag: undefined, digest: pushed.digest }));
-      await this.oci(() => client.putManifest({ ...ref, tag: 'latest' }, fetched.bytes, fetched.mediaType));
+    if (await this.oci(() => this.isHighestRelease(client, ref, tag), 'bad_gateway')) {
+      const fetched = await this.oci(() => client.getManifest({ ...ref, tag: undefined, digest: pushed.digest }), 'bad_gateway');
+      await this.oci(() => client.putManifest({ ...ref, tag: 'latest' }, fetched.bytes, fetched.mediaType), 'bad_gateway');
       tags.push('latest');
     }
     await this.storage.transaction(async (tx) => {
@@ -289,12 +291,12 @@ export class AgentspaceArtifacts {
   }
 
   /** Runs an OCI call; an upstream that does not answer, or refuses our login, is a 502. */
-  private async oci<T>(fn: () => Promise<T>): Promise<T> {
+  private async oci<T>(fn: () => Promise<T>, notFoundMeans: 'not_found' | 'bad_gateway' = 'not_found'): Promise<T> {
     try {
       return await fn();
     } catch (e) {
       if (isOciError(e)) {
-        if (e.code === 'not_found' || e.code === 'bad_request') throw new AgentryError(e.code, e.message, e.details);
+        if ((e.code === 'not_found' && notFoundMeans === 'not_found') || e.code === 'bad_request') throw new AgentryError(e.code, e.message, e.details);
         throw badGateway(`The OCI registry ${e.registry} did not answer as expected`, [e.message]);
       }
       if (isAgentryError(e)) throw e;
