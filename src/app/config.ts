@@ -27,6 +27,8 @@ export interface ServerConfig {
   skillsRoot?: string;
   /** The scope PraisonAI's unscoped recipe names map onto (AGENTRY_RECIPE_SCOPE). */
   recipeScope: string;
+  /** An OpenAI-compatible embeddings endpoint for memory-store search (AGENTRY_EMBEDDINGS_URL, _MODEL, _API_KEY). */
+  embeddings?: { url: string; model: string; apiKey?: string };
   limits: {
     maxBodyBytes: number;
     maxTarballBytes: number;
@@ -143,6 +145,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     env,
     skillsRoot: env.AGENTRY_SKILLS_ROOT ? resolve(env.AGENTRY_SKILLS_ROOT) : undefined,
     recipeScope: (flags.recipeScope ?? (env.AGENTRY_RECIPE_SCOPE || 'recipes')).replace(/^@/, '').toLowerCase(),
+    embeddings: embeddingsFrom(env),
     limits: {
       maxBodyBytes: 1 * MB,
       maxTarballBytes: intFrom('AGENTRY_MAX_TARBALL_MB', env.AGENTRY_MAX_TARBALL_MB, 50, 1, 10_000) * MB,
@@ -159,4 +162,12 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     redisKeyPrefix: env.AGENTRY_REDIS_PREFIX || 'agentry:',
     oauth: oauthFrom(env),
   };
+};
+
+/** The embeddings endpoint of memory-store search, when AGENTRY_EMBEDDINGS_URL is set. */
+const embeddingsFrom = (env: NodeJS.ProcessEnv): ServerConfig['embeddings'] => {
+  const url = env.AGENTRY_EMBEDDINGS_URL;
+  if (!url) return undefined;
+  if (!/^https?:\/\/[^/]+/.test(url)) throw new Error(`AGENTRY_EMBEDDINGS_URL must be an http(s) URL (got '${url}')`);
+  return { url: url.replace(/\/+$/, ''), model: env.AGENTRY_EMBEDDINGS_MODEL || 'text-embedding-3-small', apiKey: env.AGENTRY_EMBEDDINGS_API_KEY || undefined };
 };

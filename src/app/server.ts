@@ -25,7 +25,7 @@ const packageVersion = (): string => {
 
 /** The composition root: opens storage, assembles the core, mounts the doors, listens. */
 export const startServer = async (config: ServerConfig): Promise<RunningServer> => {
-  const { storage, blobs } = await openStorage(config);
+  const { storage, blobs, uploads } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -42,10 +42,12 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     agentspaceOci: { defaultRegistry: config.ociRegistryDefault, credentials: dockerLogins },
     storage,
     blobs,
+    uploads,
+    maxTarballBytes: config.limits.maxTarballBytes,
     readOnly: config.readOnly,
     skillsRoot: config.skillsRoot,
     recipeScope: config.recipeScope,
-    managed: { maxFileBytes: config.limits.maxFileBytes },
+    managed: { maxFileBytes: config.limits.maxFileBytes, maxUnpackedBytes: config.limits.maxUnpackedBytes, embeddings: config.embeddings },
     limits: { maxUnpackedBytes: config.limits.maxUnpackedBytes, maxFiles: config.limits.maxFiles, maxTextFileBytes: 1024 * 1024 },
     rateLimits: {
       store: rateLimitStore,

@@ -5,6 +5,8 @@ import { AuditLog } from './audit/audit-log.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
+import { OciService } from './oci/oci-service.js';
+import type { UploadStore } from './oci/ports.js';
 import { ManagedAgents, type ManagedOptions } from './managed/managed-agents.js';
 import { PackageService } from './packages/package-service.js';
 import { SecretService } from './secrets/secret-service.js';
@@ -30,6 +32,10 @@ export interface RegistryOptions {
   clock?: Clock;
   /** Serve reads only: every write is refused with `read_only`. */
   readOnly?: boolean;
+  /** Where OCI blob uploads grow (the data dir); without it the OCI door refuses blob pushes. */
+  uploads?: UploadStore;
+  /** Largest package tarball, also for package layers pushed through the OCI door (default 50 MiB). */
+  maxTarballBytes?: number;
   /** The backend that keeps secret values (built-in, environment or Vault; see core/secrets). */
   secretStore: SecretStore;
   /** Where agentspaces are published (AGENTRY_OCI_REGISTRY_DEFAULT) and the logins for other OCI registries. */
@@ -63,6 +69,7 @@ export class Registry {
   readonly accounts: AccountService;
   readonly packages: PackageService;
   readonly gc: GarbageCollector;
+  readonly oci: OciService;
   readonly secrets: SecretService;
   readonly agentspaces: AgentspaceService;
   readonly agentspaceArtifacts: AgentspaceArtifacts;
@@ -85,6 +92,11 @@ export class Registry {
     this.accounts = new AccountService(opts.storage, this.policy, this.tokens, this.auditLog, clock);
     this.packages = new PackageService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, opts.limits);
     this.gc = new GarbageCollector(opts.storage, opts.blobs, this.policy, this.auditLog, clock);
+    this.oci = new OciService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, this.packages, {
+      uploads: opts.uploads,
+      maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
+    });
+    this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
     this.stars = new StarService(opts.storage, this.packages, this.policy, this.auditLog, clock);
     this.discovery = new DiscoveryService(opts.storage, clock);
     this.telemetry = new TelemetryService(opts.storage, this.packages, this.policy, clock);
@@ -97,7 +109,7 @@ export class Registry {
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
     const limiter = this.rateLimiter;
     if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));
-    this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, packages: this.packages }, this.tokens, opts.managed);
+    this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, packages: this.packages, secrets: this.secrets }, this.tokens, opts.managed);
   }
 
   /** Admin only: the audit log, newest first. */

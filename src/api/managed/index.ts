@@ -2,12 +2,17 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Registry } from '../../core/registry.js';
 import { AgentryError } from '../../core/errors.js';
+import { authenticateFirst } from './caller.js';
 import { managedErrorHandler } from './errors.js';
 import { assignRequestId } from './request-id.js';
 import { agentRoutes } from './routes/agents.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { environmentRoutes } from './routes/environments.js';
 import { fileRoutes } from './routes/files.js';
+import { memoryStoreRoutes } from './routes/memory-stores.js';
+import { skillRoutes } from './routes/skills.js';
+import { vaultRoutes } from './routes/vaults.js';
+import { modelCardRoutes } from './routes/model-cards.js';
 
 export interface ManagedDoorOptions {
   registry: Registry;
@@ -26,12 +31,17 @@ const notFound = (req: FastifyRequest, reply: FastifyReply): void =>
  */
 export const managedDoor: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async (app, opts) => {
   app.addHook('onRequest', assignRequestId);
+  app.addHook('onRequest', authenticateFirst(opts.registry));
   app.setErrorHandler(managedErrorHandler);
   const resources: Array<[string, FastifyPluginAsync<ManagedDoorOptions>]> = [
     ['/v1/agents', agentRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/environments', environmentRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/api_keys', apiKeyRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/files', fileRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/skills', skillRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/memory_stores', memoryStoreRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/vaults', vaultRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/model_cards', modelCardRoutes as FastifyPluginAsync<ManagedDoorOptions>],
   ];
   for (const [prefix, routes] of resources) {
     await app.register(

@@ -88,3 +88,82 @@ export const EnvironmentUpdateBody = Type.Object(
 );
 
 export const ApiKeyCreateBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
+
+export const MemoryStoreCreateBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 256 }), description: Type.Optional(NullableString(4096)), metadata: Type.Optional(MetadataCreate) },
+  { additionalProperties: false },
+);
+export const MemoryStoreUpdateBody = Type.Object(
+  { name: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Null()])), description: Type.Optional(NullableString(4096)), metadata: Type.Optional(MetadataPatch) },
+  { additionalProperties: false },
+);
+export const MemoryCreateBody = Type.Object(
+  { path: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 1024 }), Type.Null()])), content: Type.String({ maxLength: 200_000 }) },
+  { additionalProperties: false },
+);
+export const MemoryUpdateBody = Type.Object(
+  {
+    path: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 1024 }), Type.Null()])),
+    content: Type.Optional(Type.Union([Type.String({ maxLength: 200_000 }), Type.Null()])),
+    precondition: Type.Optional(Type.Object({ type: Type.Literal('content_sha256'), content_sha256: Type.Optional(Type.String({ maxLength: 64 })) })),
+  },
+  { additionalProperties: false },
+);
+export const MemorySearchBody = Type.Object(
+  { query: Type.String({ minLength: 1, maxLength: 4096 }), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })) },
+  { additionalProperties: false },
+);
+
+const Secret = Type.Union([Type.String({ minLength: 1, maxLength: 65536 }), Type.Record(Type.String(), Type.String())], { description: '002: the secret; stored encrypted, never returned' });
+export const VaultCreateBody = Type.Object(
+  {
+    display_name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: "002's name for display_name" })),
+    metadata: Type.Optional(MetadataCreate),
+    secret: Type.Optional(Secret),
+  },
+  { additionalProperties: false },
+);
+export const VaultUpdateBody = Type.Object(
+  {
+    display_name: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Null()])),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    metadata: Type.Optional(MetadataPatch),
+    secret: Type.Optional(Secret),
+  },
+  { additionalProperties: false },
+);
+const Auth = Type.Intersect([Type.Object({ type: Type.String() }), Type.Record(Type.String(), Type.Unknown())]);
+export const CredentialCreateBody = Type.Object(
+  { auth: Auth, display_name: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])), metadata: Type.Optional(MetadataCreate) },
+  { additionalProperties: false },
+);
+export const CredentialUpdateBody = Type.Object(
+  { auth: Type.Optional(Auth), display_name: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])), metadata: Type.Optional(MetadataPatch) },
+  { additionalProperties: false },
+);
+
+const Provider = Type.Union([Type.Literal('ant'), Type.Literal('ant-compatible'), Type.Literal('oai'), Type.Literal('oai-compatible')]);
+const Headers = Type.Record(Type.String(), Type.String(), { description: 'Extra headers sent to the provider; kept with the key' });
+export const ModelCardCreateBody = Type.Object(
+  {
+    model_id: Type.String({ minLength: 1, maxLength: 128, description: 'The name an agent uses as its model to bind this card' }),
+    provider: Provider,
+    model: Type.String({ minLength: 1, maxLength: 256 }),
+    base_url: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null()])),
+    custom_headers: Type.Optional(Type.Union([Headers, Type.Null()])),
+    api_key: Type.String({ minLength: 1, maxLength: 4096 }),
+  },
+  { additionalProperties: false },
+);
+export const ModelCardRotateBody = Type.Object(
+  {
+    model_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    provider: Type.Optional(Provider),
+    model: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    base_url: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null()])),
+    custom_headers: Type.Optional(Type.Union([Headers, Type.Null()])),
+    api_key: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  },
+  { additionalProperties: false },
+);

@@ -3,14 +3,26 @@ import { AgentService } from './agents/agent-service.js';
 import { ApiKeyService } from './api-keys/api-key-service.js';
 import { EnvironmentService } from './environments/environment-service.js';
 import { FileService } from './files/file-service.js';
+import { ManagedSkillService } from './skills/managed-skill-service.js';
+import { EmbeddingsClient, type EmbeddingsConfig } from './memory/embeddings.js';
+import { MemoryStoreService } from './memory/memory-store-service.js';
+import { VaultService } from './vaults/vault-service.js';
+import { ModelCardService } from './model-cards/model-card-service.js';
 import type { ManagedDeps } from './managed-deps.js';
 
 const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
+const DEFAULT_MAX_UNPACKED_BYTES = 200 * 1024 * 1024;
 
 /** Configuration of the managed-agents plane, from the server's configuration. */
 export interface ManagedOptions {
   /** Largest file accepted by the files resource, in bytes. */
   maxFileBytes?: number;
+  /** Largest expanded size of a stored skill read back (the tarball limit). */
+  maxUnpackedBytes?: number;
+  /** An OpenAI-compatible embeddings endpoint; memory search ranks by embeddings when set. */
+  embeddings?: EmbeddingsConfig;
+  /** The model-card capability probe's time limit (6 seconds unless a test shortens it). */
+  probeTimeoutMs?: number;
 }
 
 /** The managed-agents plane of the core (issue 7): agents, environments, API keys, … */
@@ -19,11 +31,19 @@ export class ManagedAgents {
   readonly environments: EnvironmentService;
   readonly apiKeys: ApiKeyService;
   readonly files: FileService;
+  readonly skills: ManagedSkillService;
+  readonly memoryStores: MemoryStoreService;
+  readonly vaults: VaultService;
+  readonly modelCards: ModelCardService;
 
   constructor(deps: ManagedDeps, tokens: TokenService, opts: ManagedOptions = {}) {
     this.agents = new AgentService(deps);
     this.environments = new EnvironmentService(deps);
     this.apiKeys = new ApiKeyService(deps, tokens);
     this.files = new FileService(deps, opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
+    this.skills = new ManagedSkillService(deps, opts.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES);
+    this.vaults = new VaultService(deps);
+    this.modelCards = new ModelCardService(deps, opts.probeTimeoutMs);
+    this.memoryStores = new MemoryStoreService(deps, opts.embeddings ? new EmbeddingsClient(opts.embeddings) : undefined);
   }
 }

@@ -3,6 +3,7 @@ import type { Principal, RequestContext } from '../auth/principal.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { notFound } from '../errors.js';
 import type { PackageService } from '../packages/package-service.js';
+import type { SecretService } from '../secrets/secret-service.js';
 import type { BlobStore, Storage, StorageRepos } from '../storage.js';
 import type { Clock } from '../time.js';
 import type { ManagedKind, ManagedObjectRecord } from './managed-storage.js';
@@ -12,6 +13,8 @@ export interface ManagedDeps {
   storage: Storage;
   blobs: BlobStore;
   packages: PackageService;
+  /** The encrypted secret store: vault values and model-card keys live there and nowhere else. */
+  secrets: SecretService;
   policy: AccessPolicy;
   audit: AuditLog;
   clock: Clock;

@@ -36,6 +36,8 @@ export interface ManagedObjectQuery {
   /** Objects of these accounts (a tenant and, for skills, the built-in owner). */
   accountIds: number[];
   parentId?: string;
+  /** Also objects of any account whose parentId is this (built-in skills, shared with every tenant). */
+  sharedParentId?: string;
   archived: 'exclude' | 'only' | 'include';
   /** Objects inserted before this sequence number (the page token). */
   beforeSeq?: number;

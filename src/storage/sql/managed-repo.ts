@@ -164,8 +164,12 @@ export class SqlManagedRepo implements ManagedRepo {
   }
 
   async list(q: ManagedObjectQuery): Promise<ManagedObjectRecord[]> {
-    if (q.accountIds.length === 0) return [];
-    let query = this.db.selectFrom('managed_objects').selectAll().where('kind', '=', q.kind).where('account_id', 'in', q.accountIds);
+    if (q.accountIds.length === 0 && q.sharedParentId === undefined) return [];
+    const shared = q.sharedParentId;
+    let query = this.db.selectFrom('managed_objects').selectAll().where('kind', '=', q.kind);
+    if (shared === undefined) query = query.where('account_id', 'in', q.accountIds);
+    else if (q.accountIds.length === 0) query = query.where('parent_id', '=', shared);
+    else query = query.where((eb) => eb.or([eb('account_id', 'in', q.accountIds), eb('parent_id', '=', shared)]));
     if (q.parentId !== undefined) query = query.where('parent_id', '=', q.parentId);
     if (q.archived === 'exclude') query = query.where('archived_at', 'is', null);
     if (q.archived === 'only') query = query.where('archived_at', 'is not', null);

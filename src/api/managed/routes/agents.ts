@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { badRequest } from '../../../core/errors.js';
 import { parseRevision } from '../../../core/managed/revision-history.js';
-import { requestContext } from '../../shared/request-context.js';
+import { callerOf } from '../caller.js';
 import type { ManagedDoorOptions } from '../index.js';
 import { listBody, PageQuery, pageRequest } from '../paging.js';
 import { AgentCreateBody, AgentUpdateBody, IdParams } from '../schemas.js';
@@ -23,7 +23,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
 
   app.post('/', {
     schema: { tags, summary: 'Create an agent (version 1)', body: AgentCreateBody },
-    handler: async (req) => agentJson(await agents.create(await requestContext(registry, req), req.body)),
+    handler: async (req) => agentJson(await agents.create(await callerOf(registry, req), req.body)),
   });
 
   app.get('/', {
@@ -33,7 +33,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
       querystring: Type.Object({ ...PageQuery, archived: Type.Optional(Type.Boolean()), include_archived: Type.Optional(Type.Boolean()) }),
     },
     handler: async (req) => {
-      const page = await agents.list(await requestContext(registry, req), { ...pageRequest(req.query), archived: req.query.archived, includeArchived: req.query.include_archived });
+      const page = await agents.list(await callerOf(registry, req), { ...pageRequest(req.query), archived: req.query.archived, includeArchived: req.query.include_archived });
       return listBody(page, agentJson);
     },
   });
@@ -42,42 +42,42 @@ export const agentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
     schema: { tags, summary: 'Get an agent (its current version, or ?version=N)', params: IdParams, querystring: Type.Object({ version: Type.Optional(Type.String({ maxLength: 20 })) }) },
     handler: async (req) => {
       const version = req.query.version === undefined ? undefined : revision(req.query.version);
-      return agentJson(await agents.get(await requestContext(registry, req), req.params.id, version));
+      return agentJson(await agents.get(await callerOf(registry, req), req.params.id, version));
     },
   });
 
   app.get('/:id/versions', {
     schema: { tags, summary: "List an agent's versions, newest first", params: IdParams, querystring: Type.Object(PageQuery) },
-    handler: async (req) => listBody(await agents.versions(await requestContext(registry, req), req.params.id, pageRequest(req.query)), agentJson),
+    handler: async (req) => listBody(await agents.versions(await callerOf(registry, req), req.params.id, pageRequest(req.query)), agentJson),
   });
 
   app.get('/:id/versions/:version', {
     schema: { tags, summary: 'Get one version of an agent', params: VersionParams },
-    handler: async (req) => agentJson(await agents.get(await requestContext(registry, req), req.params.id, revision(req.params.version))),
+    handler: async (req) => agentJson(await agents.get(await callerOf(registry, req), req.params.id, revision(req.params.version))),
   });
 
-  const update = async (req: { params: { id: string }; body: Static<typeof AgentUpdateBody>; ip: string }, ctxOf: () => ReturnType<typeof requestContext>) => {
+  const update = async (req: { params: { id: string }; body: Static<typeof AgentUpdateBody>; ip: string }, ctxOf: () => ReturnType<typeof callerOf>) => {
     const { version, ...changes } = req.body;
     return agentJson(await agents.update(await ctxOf(), req.params.id, changes, version));
   };
 
   app.patch('/:id', {
     schema: { tags, summary: 'Update an agent (002); a change bumps its version', params: IdParams, body: AgentUpdateBody },
-    handler: async (req) => update(req, () => requestContext(registry, req)),
+    handler: async (req) => update(req, () => callerOf(registry, req)),
   });
 
   app.post('/:id', {
     schema: { tags, summary: 'Update an agent (SDK); a change bumps its version', params: IdParams, body: AgentUpdateBody },
-    handler: async (req) => update(req, () => requestContext(registry, req)),
+    handler: async (req) => update(req, () => callerOf(registry, req)),
   });
 
   app.delete('/:id', {
     schema: { tags, summary: 'Archive an agent (002)', params: IdParams },
-    handler: async (req) => agentJson(await agents.archive(await requestContext(registry, req), req.params.id)),
+    handler: async (req) => agentJson(await agents.archive(await callerOf(registry, req), req.params.id)),
   });
 
   app.post('/:id/archive', {
     schema: { tags, summary: 'Archive an agent (SDK)', params: IdParams },
-    handler: async (req) => agentJson(await agents.archive(await requestContext(registry, req), req.params.id)),
+    handler: async (req) => agentJson(await agents.archive(await callerOf(registry, req), req.params.id)),
   });
 };

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { requestContext } from '../../shared/request-context.js';
+import { callerOf } from '../caller.js';
 import type { ManagedDoorOptions } from '../index.js';
 import { listBody, PageQuery, pageRequest } from '../paging.js';
 import { EnvironmentCreateBody, EnvironmentUpdateBody, IdParams } from '../schemas.js';
@@ -14,36 +14,36 @@ export const environmentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = 
 
   app.post('/', {
     schema: { tags, summary: 'Create an environment', body: EnvironmentCreateBody },
-    handler: async (req) => environmentJson(await envs.create(await requestContext(registry, req), req.body)),
+    handler: async (req) => environmentJson(await envs.create(await callerOf(registry, req), req.body)),
   });
 
   app.get('/', {
     schema: { tags, summary: 'List environments, newest first', querystring: Type.Object({ ...PageQuery, include_archived: Type.Optional(Type.Boolean()) }) },
     handler: async (req) =>
-      listBody(await envs.list(await requestContext(registry, req), { ...pageRequest(req.query), includeArchived: req.query.include_archived }), environmentJson),
+      listBody(await envs.list(await callerOf(registry, req), { ...pageRequest(req.query), includeArchived: req.query.include_archived }), environmentJson),
   });
 
   app.get('/:id', {
     schema: { tags, summary: 'Get an environment', params: IdParams },
-    handler: async (req) => environmentJson(await envs.get(await requestContext(registry, req), req.params.id)),
+    handler: async (req) => environmentJson(await envs.get(await callerOf(registry, req), req.params.id)),
   });
 
   for (const method of ['patch', 'post'] as const) {
     app[method]('/:id', {
       schema: { tags, summary: `Update an environment (${method === 'patch' ? '002' : 'SDK'})`, params: IdParams, body: EnvironmentUpdateBody },
-      handler: async (req) => environmentJson(await envs.update(await requestContext(registry, req), req.params.id, req.body)),
+      handler: async (req) => environmentJson(await envs.update(await callerOf(registry, req), req.params.id, req.body)),
     });
   }
 
   app.post('/:id/archive', {
     schema: { tags, summary: 'Archive an environment (SDK)', params: IdParams },
-    handler: async (req) => environmentJson(await envs.archive(await requestContext(registry, req), req.params.id)),
+    handler: async (req) => environmentJson(await envs.archive(await callerOf(registry, req), req.params.id)),
   });
 
   app.delete('/:id', {
     schema: { tags, summary: 'Delete an environment (409 while an agent uses it)', params: IdParams },
     handler: async (req) => {
-      await envs.delete(await requestContext(registry, req), req.params.id);
+      await envs.delete(await callerOf(registry, req), req.params.id);
       return { id: req.params.id, type: 'environment_deleted' };
     },
   });

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { badRequest } from '../../../core/errors.js';
 import type { FileView, ReceivedContent } from '../../../core/managed/files/file-service.js';
-import { requestContext } from '../../shared/request-context.js';
+import { callerOf } from '../caller.js';
 import type { ManagedDoorOptions } from '../index.js';
 import { listBody, PageQuery, pageRequest } from '../paging.js';
 import { IdParams } from '../schemas.js';
@@ -42,7 +42,7 @@ export const fileRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async (
       consumes: ['multipart/form-data'],
     },
     handler: async (req) => {
-      const ctx = await requestContext(registry, req);
+      const ctx = await callerOf(registry, req);
       let content: ReceivedContent | undefined;
       let filename = '';
       let mimeType = '';
@@ -75,13 +75,13 @@ export const fileRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async (
   app.get('/', {
     schema: { tags, summary: 'List files, newest first', querystring: Type.Object({ ...PageQuery, scope_id: Type.Optional(Type.String({ maxLength: 128 })), session_id: Type.Optional(Type.String({ maxLength: 128 })) }) },
     handler: async (req) =>
-      listBody(await files.list(await requestContext(registry, req), { ...pageRequest(req.query), sessionId: req.query.scope_id ?? req.query.session_id }), fileJson),
+      listBody(await files.list(await callerOf(registry, req), { ...pageRequest(req.query), sessionId: req.query.scope_id ?? req.query.session_id }), fileJson),
   });
 
   app.get('/:id', {
     schema: { tags, summary: "A file's metadata (Accept: application/json, the SDK) or its bytes (otherwise, 002)", params: IdParams },
     handler: async (req, reply) => {
-      const ctx = await requestContext(registry, req);
+      const ctx = await callerOf(registry, req);
       if (wantsJson(req.headers.accept)) return fileJson(await files.get(ctx, req.params.id));
       const { file, body } = await files.open(ctx, req.params.id);
       return reply.type(file.mimeType).header('content-length', file.sizeBytes).header('content-disposition', disposition(file.filename)).send(body);
@@ -91,7 +91,7 @@ export const fileRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async (
   app.get('/:id/content', {
     schema: { tags, summary: "A file's bytes", params: IdParams },
     handler: async (req, reply) => {
-      const { file, body } = await files.open(await requestContext(registry, req), req.params.id);
+      const { file, body } = await files.open(await callerOf(registry, req), req.params.id);
       return reply.type(file.mimeType).header('content-length', file.sizeBytes).header('content-disposition', disposition(file.filename)).send(body);
     },
   });
@@ -99,7 +99,7 @@ export const fileRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async (
   app.delete('/:id', {
     schema: { tags, summary: 'Delete a file', params: IdParams },
     handler: async (req) => {
-      await files.delete(await requestContext(registry, req), req.params.id);
+      await files.delete(await callerOf(registry, req), req.params.id);
       return { id: req.params.id, type: 'file_deleted' };
     },
   });
