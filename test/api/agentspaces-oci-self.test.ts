@@ -42,6 +42,9 @@ describe.skipIf(!hasOciDoor).each(testStores)("agentspaces ↔ Agentry's own /v2
     const tags = await alice.req('GET', '/registry/tags?repo_id=alice/support-team');
     expect(tags.status, JSON.stringify(tags.body)).toBe(200);
     expect(tags.body.tags).toEqual(expect.arrayContaining(['1.0.0', 'latest']));
+    const repos = await alice.req('GET', '/registry/repositories');
+    expect(repos.status, JSON.stringify(repos.body)).toBe(200);
+    expect(repos.body).toMatchObject({ registry: host, repositories: expect.arrayContaining(['alice/support-team']) });
   });
 
   it('pulls it back into another account as a clone', async () => {
