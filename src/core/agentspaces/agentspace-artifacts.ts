@@ -247,7 +247,13 @@ export class AgentspaceArtifacts {
     const client = this.client(callerToken, p.account);
     const endpoint = this.oci(() => Promise.resolve(client.registry(reg)));
     const e = await endpoint;
-    return { registry: e.host, repositories: await this.oci(() => client.listRepositories(e)) };
+    try {
+      return { registry: e.host, repositories: await client.listRepositories(e) };
+    } catch (err) {
+      // The catalog is optional in the distribution spec: a registry without one is not a missing resource here.
+      if (isOciError(err) && err.httpStatus === 404) throw badGateway(`The OCI registry ${e.host} does not offer a repository catalog (GET /v2/_catalog answered 404)`, [err.message]);
+      return this.oci(() => Promise.reject(err));
+    }
   }
 
   async tags(ctx: RequestContext, repoId: string | undefined, callerToken?: string): Promise<{ repository: string; tags: string[] }> {
