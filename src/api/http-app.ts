@@ -24,6 +24,8 @@ export interface HttpAppOptions {
   /** Largest tarball upload, in bytes. */
   maxTarballBytes: number;
   logLevel: string;
+  /** Where the pino log lines go (default stdout); tests capture them to scan for leaks. */
+  logStream?: NodeJS.WritableStream;
 }
 
 /** Builds the HTTP server: every door mounted on one Fastify instance, one OpenAPI document. */
@@ -32,6 +34,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
     logger: {
       level: opts.logLevel,
       redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'], censor: '[redacted]' },
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
     bodyLimit: opts.maxBodyBytes,
     trustProxy: false,

@@ -1,5 +1,6 @@
 import { AccountService } from './accounts/account-service.js';
 import { AgentspaceService } from './agentspaces/agentspace-service.js';
+import { AgentspaceArtifacts, type ArtifactOptions } from './agentspaces/agentspace-artifacts.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
@@ -37,6 +38,8 @@ export interface RegistryOptions {
   maxTarballBytes?: number;
   /** The backend that keeps secret values (built-in, environment or Vault; see core/secrets). */
   secretStore: SecretStore;
+  /** Where agentspaces are published (AGENTRY_OCI_REGISTRY_DEFAULT) and the logins for other OCI registries. */
+  agentspaceOci?: ArtifactOptions;
   /** The only server-side folder skills may be validated from (AGENTRY_SKILLS_ROOT); none when unset. */
   skillsRoot?: string;
   /** The scope PraisonAI's unscoped recipe names map onto (default `recipes`). */
@@ -69,6 +72,7 @@ export class Registry {
   readonly oci: OciService;
   readonly secrets: SecretService;
   readonly agentspaces: AgentspaceService;
+  readonly agentspaceArtifacts: AgentspaceArtifacts;
   readonly skills: SkillService;
   readonly recipes: RecipeService;
   readonly rateLimiter: RateLimiter | undefined;
@@ -99,6 +103,7 @@ export class Registry {
     this.signIn = new SignInService(opts.storage, this.accounts, this.tokens, this.policy, this.auditLog, clock, opts.signIn);
     this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
     this.agentspaces = new AgentspaceService(opts.storage, this.secrets, this.policy, this.auditLog, clock);
+    this.agentspaceArtifacts = new AgentspaceArtifacts(opts.storage, this.agentspaces, this.auditLog, clock, opts.agentspaceOci);
     this.skills = new SkillService(this.packages, opts.blobs, opts.limits, opts.skillsRoot, this.oci);
     this.recipes = new RecipeService(this.packages, this.accounts, opts.recipeScope);
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
