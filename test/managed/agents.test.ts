@@ -230,3 +230,15 @@ describe.each(testStores)('managed agents and environments (%s)', (store) => {
     });
   });
 });
+
+describe('router refusals under /v1/<managed resource>', () => {
+  it('answer in the managed error shape with a request-id', async () => {
+    const f = await startManagedFixture('sqlite');
+    try {
+      const r = await f.alice.req('GET', '/v1/agents/%E0%A4%A');
+      expectManagedError(r, 400, 'invalid_request_error', /malformed/);
+    } finally {
+      await f.server.close();
+    }
+  });
+});
