@@ -21,7 +21,7 @@ const packageVersion = (): string => {
 
 /** The composition root: opens storage, assembles the core, mounts the doors, listens. */
 export const startServer = async (config: ServerConfig): Promise<RunningServer> => {
-  const { storage, blobs } = await openStorage(config);
+  const { storage, blobs, uploads } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -37,6 +37,8 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     secretStore,
     storage,
     blobs,
+    uploads,
+    maxTarballBytes: config.limits.maxTarballBytes,
     readOnly: config.readOnly,
     skillsRoot: config.skillsRoot,
     recipeScope: config.recipeScope,

@@ -4,6 +4,8 @@ import { AuditLog } from './audit/audit-log.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
+import { OciService } from './oci/oci-service.js';
+import type { UploadStore } from './oci/ports.js';
 import { ManagedAgents, type ManagedOptions } from './managed/managed-agents.js';
 import { PackageService } from './packages/package-service.js';
 import { SecretService } from './secrets/secret-service.js';
@@ -29,6 +31,10 @@ export interface RegistryOptions {
   clock?: Clock;
   /** Serve reads only: every write is refused with `read_only`. */
   readOnly?: boolean;
+  /** Where OCI blob uploads grow (the data dir); without it the OCI door refuses blob pushes. */
+  uploads?: UploadStore;
+  /** Largest package tarball, also for package layers pushed through the OCI door (default 50 MiB). */
+  maxTarballBytes?: number;
   /** The backend that keeps secret values (built-in, environment or Vault; see core/secrets). */
   secretStore: SecretStore;
   /** The only server-side folder skills may be validated from (AGENTRY_SKILLS_ROOT); none when unset. */
@@ -60,6 +66,7 @@ export class Registry {
   readonly accounts: AccountService;
   readonly packages: PackageService;
   readonly gc: GarbageCollector;
+  readonly oci: OciService;
   readonly secrets: SecretService;
   readonly agentspaces: AgentspaceService;
   readonly skills: SkillService;
@@ -81,6 +88,11 @@ export class Registry {
     this.accounts = new AccountService(opts.storage, this.policy, this.tokens, this.auditLog, clock);
     this.packages = new PackageService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, opts.limits);
     this.gc = new GarbageCollector(opts.storage, opts.blobs, this.policy, this.auditLog, clock);
+    this.oci = new OciService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, this.packages, {
+      uploads: opts.uploads,
+      maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
+    });
+    this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
     this.stars = new StarService(opts.storage, this.packages, this.policy, this.auditLog, clock);
     this.discovery = new DiscoveryService(opts.storage, clock);
     this.telemetry = new TelemetryService(opts.storage, this.packages, this.policy, clock);

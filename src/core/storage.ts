@@ -4,6 +4,7 @@
  * by the composition root. Records are plain data: no behaviour, no HTTP.
  */
 import type { Readable } from 'node:stream';
+import type { OciRepo } from './oci/ports.js';
 import type { OAuthRepo } from './oauth/oauth-repo.js';
 import type { StarRepo } from './stars/star-repo.js';
 import type { TelemetryRepo } from './telemetry/telemetry-repo.js';
@@ -243,8 +244,13 @@ export interface AuditRepo {
 
 /** Every digest the metadata store still points at, for blob garbage collection. */
 export interface BlobRefRepo {
-  referencedDigests(): Promise<Set<string>>;
-  isReferenced(digest: string): Promise<boolean>;
+  /**
+   * Package tarballs, OCI manifests and what they reference, and blobs linked into an OCI
+   * repository since `linkedSince` (ISO time; all links when absent): a blob pushed for a
+   * manifest not pushed yet is in use too.
+   */
+  referencedDigests(linkedSince?: string): Promise<Set<string>>;
+  isReferenced(digest: string, linkedSince?: string): Promise<boolean>;
 }
 
 /** One encrypted secret value: `ciphertext` is base64 of nonce | encrypted bytes | GCM tag. */
@@ -362,6 +368,7 @@ export interface StorageRepos {
   packages: PackageRepo;
   audit: AuditRepo;
   blobRefs: BlobRefRepo;
+  oci: OciRepo;
   stars: StarRepo;
   discovery: DiscoveryRepo;
   telemetry: TelemetryRepo;

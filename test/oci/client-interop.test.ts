@@ -115,6 +115,28 @@ describe.skipIf(!run)('OCI client ↔ docker-registry', () => {
     await expect(client.pullArtifact(`${reg.host}/team/large:v1`, { maxInMemoryBytes: 1 << 20 })).rejects.toThrow(/more than the 1048576 allowed in memory/);
   });
 
+  it('tries the one-request upload once, and on a registry without it goes on with POST then PUT', async () => {
+    const proxy = await startProxy(reg.url);
+    try {
+      const client = new OciClient({ retry: fast });
+      for (let i = 0; i < 3; i += 1) expect((await client.pushBlob(`${proxy.host}/single/post`, { data: randomBytes(100) })).outcome).toBe('uploaded');
+      const shape = proxy.seen.map((line) => decodeURIComponent(line).replace(/sha256:[0-9a-f]{64}/g, 'D').replace(/uploads\/[^?]+/, 'uploads/S').replace(/_state=[^&]+&?/, ''));
+      expect(shape).toEqual([
+        'HEAD /v2/single/post/blobs/D',
+        'POST /v2/single/post/blobs/uploads/?digest=D',
+        'PUT /v2/single/post/blobs/uploads/S?digest=D',
+        'HEAD /v2/single/post/blobs/D',
+        'POST /v2/single/post/blobs/uploads/',
+        'PUT /v2/single/post/blobs/uploads/S?digest=D',
+        'HEAD /v2/single/post/blobs/D',
+        'POST /v2/single/post/blobs/uploads/',
+        'PUT /v2/single/post/blobs/uploads/S?digest=D',
+      ]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('mounts blobs from another repository instead of uploading them', async () => {
     const data = randomBytes(5000);
     await oci.pushArtifact({ ref: `${reg.host}/mount/src:v1`, artifactType: ARTIFACT, layers: [{ data, title: 'x.bin' }] });
@@ -316,6 +338,24 @@ const startTokenGate = async (registryUrl: string, password: string) => {
   const proxy = await startProxy(registryUrl, {
     intercept: (req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/token' && req.method === 'POST') {
+        // The OAuth2 form docker uses with an identity token (a refresh token).
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          const form = new URLSearchParams(body);
+          if (form.get('grant_type') !== 'refresh_token' || form.get('refresh_token') !== `rt-${password}`) {
+            res.writeHead(401, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED","message":"bad refresh token"}]}');
+            return;
+          }
+          const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
+          tokenRequests.push({ scopes, user: 'alice' });
+          const token = randomBytes(16).toString('hex');
+          tokens.set(token, new Set(scopes));
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token, expires_in: 300 }));
+        });
+        return true;
+      }
       if (url.pathname === '/token') {
         const auth = req.headers.authorization;
         let who: string | undefined;
@@ -389,6 +429,14 @@ describe.skipIf(!run)('OCI client token auth and retries against docker-registry
       const denied = await errorOf(anonymous.pushArtifact({ ref: `${proxy.host}/tok/app:v2`, artifactType: ARTIFACT, layers: [{ data: 'nope' }] }));
       expect(denied.code).toBe('unauthorized');
       expect(denied.message).toMatch(/failed on 127\.0\.0\.1:\d+\/tok\/app: the registry answered 401 Unauthorized .*the registry requires credentials/);
+
+      // An identity token (what docker saves for some registries) goes to the realm as an OAuth2 refresh token.
+      const viaIdentity = new OciClient({ retry: fast, credentials: { [proxy.host]: { identityToken: `rt-${password}` } } });
+      const byRefresh = await viaIdentity.pushArtifact({ ref: `${proxy.host}/tok/idt:v1`, artifactType: ARTIFACT, layers: [{ data: 'via refresh token' }] });
+      expect((await viaIdentity.resolve(`${proxy.host}/tok/idt:v1`))?.digest).toBe(byRefresh.digest);
+      const badIdentity = await errorOf(new OciClient({ retry: fast, credentials: { [proxy.host]: { identityToken: 'rt-wrong' } } }).pushArtifact({ ref: `${proxy.host}/tok/idt:v2`, artifactType: ARTIFACT, layers: [{ data: 'x' }] }));
+      expect(badIdentity.message).toMatch(/the registry answered 401 Unauthorized \(UNAUTHORIZED: bad refresh token\): the credentials were refused$/);
+      expect(badIdentity.message).not.toContain('rt-wrong');
 
       const wrong = new OciClient({ retry: fast, credentials: { [proxy.host]: { username: 'alice', password: 'wrong' } } });
       const refused = await errorOf(wrong.listTags(`${proxy.host}/tok/app`));

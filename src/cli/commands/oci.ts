@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { isAgentryError, parseReference, type TransferPlan } from '../../core/oci-client/index.js';
+import { digestFile, isAgentryError, parseReference, type TransferPlan } from '../../core/oci-client/index.js';
 import { CliError } from '../cli-error.js';
 import { refuseExisting } from '../extract.js';
-import { collectFiles } from '../oci/local-files.js';
+import { collectFiles, type LocalFile } from '../oci/local-files.js';
 import { ociClientFor, withOciConnectionOptions, type OciConnectionOptions } from '../oci/oci-connection.js';
 import { wholeNumber } from '../option-parsers.js';
 import { formatBytes, printResult, renderTable } from '../output.js';
@@ -58,6 +58,25 @@ const progressFor = (label: string) => {
   };
 };
 
+/** The sha256 of each file, streamed from disk, with a progress bar (on a terminal) when there is much to read. */
+const hashFiles = async (files: LocalFile[]): Promise<string[]> => {
+  const total = files.reduce((n, f) => n + f.size, 0);
+  const bar = total >= 64 * 1024 * 1024 ? new ProgressBar('Hashing', total) : undefined;
+  const out: string[] = [];
+  try {
+    for (const f of files) {
+      const { digest, size } = await digestFile(f.path, (n) => bar?.advance(n));
+      if (size !== f.size) throw new CliError(`${f.path} changed while it was read`);
+      out.push(digest);
+    }
+  } catch (e) {
+    bar?.clear();
+    throw e;
+  }
+  bar?.finish();
+  return out;
+};
+
 const shownPath = (path: string): string => {
   const rel = relative(process.cwd(), path);
   return rel === '' ? '.' : rel.startsWith('..') ? path : `./${rel}`;
@@ -93,13 +112,14 @@ with AGENTRY_REGISTRY); the docker config file (~/.docker/config.json). Else ano
       if (target.digest) throw new CliError(`push to a tag, not a digest: ${ref}`);
       const files = await collectFiles(paths);
       const client = await ociClientFor(opts);
+      const digests = await hashFiles(files);
       const progress = progressFor(`Pushing ${ref}`);
       let pushed;
       try {
         pushed = await client.pushArtifact({
           ref: target,
           artifactType: opts.artifactType,
-          layers: files.map((f) => ({ path: f.path, title: f.title, ...(opts.mediaType ? { mediaType: opts.mediaType } : {}) })),
+          layers: files.map((f, i) => ({ path: f.path, title: f.title, digest: digests[i], size: f.size, ...(opts.mediaType ? { mediaType: opts.mediaType } : {}) })),
           ...(opts.annotation ? { annotations: opts.annotation } : {}),
           ...(opts.mountFrom ? { mountFrom: opts.mountFrom } : {}),
           onPlan: progress.onPlan,

@@ -18,6 +18,9 @@ export interface ArtifactLayer {
   data?: Uint8Array | string;
   /** …or a file, streamed from disk (never read whole). */
   path?: string;
+  /** The digest and size when already known (else computed: a file is hashed by streaming it). The registry checks them. */
+  digest?: string;
+  size?: number;
   /** The file name, stored as `org.opencontainers.image.title`; defaults to the file's base name for `path` layers. */
   title?: string;
   annotations?: Annotations;
@@ -150,7 +153,8 @@ export const pushArtifact = async (client: OciClient, input: PushArtifactInput):
     checkMediaType(mediaType, `layer ${i + 1} mediaType`);
     checkAnnotations(layer.annotations, `layer ${i + 1}`);
     if ((layer.data === undefined) === (layer.path === undefined)) throw badRequest(`layer ${i + 1} needs exactly one of data and path`);
-    const source: BlobSource = layer.path !== undefined ? { path: layer.path } : { data: bytesOf(layer.data as Uint8Array | string) };
+    const known = layer.digest !== undefined && layer.size !== undefined ? { digest: layer.digest, size: layer.size } : {};
+    const source: BlobSource = layer.path !== undefined ? { path: layer.path, ...known } : { data: bytesOf(layer.data as Uint8Array | string), ...known };
     const { digest, size } = await describeBlob(source);
     const title = layer.title ?? layer.annotations?.[ANNOTATION_TITLE] ?? (layer.path !== undefined ? basename(layer.path) : undefined);
     const annotations = { ...layer.annotations, ...(title ? { [ANNOTATION_TITLE]: title } : {}) };

@@ -74,6 +74,8 @@ export interface Referrers {
 }
 
 const MIB = 1024 * 1024;
+/** Blobs up to this size try the one-request upload (a registry without it drops the body: keep that small). */
+const SINGLE_POST_LIMIT = MIB;
 const repoScope = (repository: string, actions: string): string => `repository:${repository}:${actions}`;
 
 /**
@@ -101,6 +103,8 @@ export class OciClient {
   readonly concurrency: number;
   readonly maxManifestBytes: number;
   private readonly transports = new Map<string, Promise<RegistryTransport>>();
+  /** Per registry: whether it takes the one-request monolithic upload (unknown until tried). */
+  private readonly singlePost = new Map<string, boolean>();
 
   constructor(private readonly opts: OciClientOptions = {}) {
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
@@ -199,8 +203,42 @@ export class OciClient {
     }
     const uploads = `/v2/${ref.repository}/blobs/uploads/`;
     const push = repoScope(ref.repository, 'pull,push');
-    let started: Response;
-    if (mountFrom && mountFrom !== ref.repository) {
+    let started: Response | undefined;
+    const mounting = mountFrom !== undefined && mountFrom !== ref.repository;
+    if (!mounting && size <= SINGLE_POST_LIMIT && this.singlePost.get(ref.registry.baseUrl) !== false) {
+      // The spec's one-request monolithic upload (POST ?digest= with the body). A registry without it
+      // answers 202 and an upload session (the body is dropped), or refuses: remembered, never tried again.
+      let res: Response | undefined;
+      let sent = 0;
+      const counted = (n: number) => {
+        sent += n;
+        onBytes(n);
+      };
+      try {
+        res = await this.send(ref.registry, {
+          method: 'POST',
+          url: `${uploads}?digest=${encodeURIComponent(digest)}`,
+          scopes: [push],
+          headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+          body: () => bodyOf(source, 0, size, counted),
+          ok: [201, 202],
+          ctx,
+          retry: false,
+        });
+      } catch (e) {
+        if (!isOciError(e) || ![400, 405, 415].includes(e.httpStatus) || this.singlePost.get(ref.registry.baseUrl) === true) throw e;
+        this.singlePost.set(ref.registry.baseUrl, false);
+      }
+      await res?.body?.cancel();
+      if (res?.status === 201) {
+        this.singlePost.set(ref.registry.baseUrl, true);
+        return { digest, size, outcome: 'uploaded' };
+      }
+      this.singlePost.set(ref.registry.baseUrl, false);
+      onBytes(-sent);
+      started = res;
+    }
+    if (!started && mounting && mountFrom) {
       started = await this.send(ref.registry, {
         method: 'POST',
         url: `${uploads}?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(mountFrom)}`,
@@ -214,10 +252,11 @@ export class OciClient {
         onBytes(size);
         return { digest, size, outcome: 'mounted' };
       }
-    } else {
+    } else if (!started) {
       started = await this.send(ref.registry, { method: 'POST', url: uploads, scopes: [push], headers: { 'content-length': '0' }, ok: [202], ctx });
       await started.body?.cancel();
     }
+    if (!started) throw integrityError(ctx, 'no upload session');
     let location = uploadLocation(started, ref, ctx);
     if (size <= this.monolithicLimit) {
       const done = await this.send(ref.registry, {

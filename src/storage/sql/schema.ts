@@ -14,6 +14,12 @@ export interface Database {
   dist_tags: DistTagsTable;
   package_downloads: PackageDownloadsTable;
   audit_log: AuditLogTable;
+  oci_blob_links: OciBlobLinksTable;
+  oci_manifests: OciManifestsTable;
+  oci_manifest_refs: OciManifestRefsTable;
+  oci_tags: OciTagsTable;
+  oci_uploads: OciUploadsTable;
+  oci_signing_keys: OciSigningKeysTable;
   package_stars: PackageStarsTable;
   telemetry_counts: TelemetryCountsTable;
   oauth_states: OAuthStatesTable;
@@ -129,6 +135,47 @@ export interface AuditLogTable {
   target: string;
   ip: string | null;
   details: string;
+}
+
+export interface OciBlobLinksTable {
+  repo: string;
+  digest: string;
+  linked_at: string;
+}
+
+export interface OciManifestsTable {
+  repo: string;
+  digest: string;
+  media_type: string;
+  artifact_type: string | null;
+  size: number;
+  subject: string | null;
+  annotations: string | null;
+  created_at: string;
+}
+
+export interface OciManifestRefsTable {
+  repo: string;
+  manifest_digest: string;
+  ref_digest: string;
+}
+
+export interface OciTagsTable {
+  repo: string;
+  tag: string;
+  digest: string;
+  updated_at: string;
+}
+
+export interface OciUploadsTable {
+  id: string;
+  repo: string;
+  created_at: string;
+}
+
+export interface OciSigningKeysTable {
+  id: number;
+  secret: string;
 }
 
 export interface PackageStarsTable {

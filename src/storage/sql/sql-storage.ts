@@ -7,6 +7,7 @@ import type { ChangeFeed } from './change-feed.js';
 import type { SqlDialectName, TextSearch } from './dialect.js';
 import { SqlManagedRepo } from './managed-repo.js';
 import { SqlPackageRepo } from './package-repo.js';
+import { SqlOciRepo } from './oci-repo.js';
 import type { Database } from './schema.js';
 import { SqlScopeRepo } from './scope-repo.js';
 import { SqlTokenRepo } from './token-repo.js';
@@ -25,6 +26,7 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   packages: new SqlPackageRepo(db, dialect, textSearch),
   audit: new SqlAuditRepo(db),
   blobRefs: new SqlBlobRefRepo(db),
+  oci: new SqlOciRepo(db),
   stars: new SqlStarRepo(db),
   discovery: new SqlDiscoveryRepo(db),
   telemetry: new SqlTelemetryRepo(db),
@@ -42,6 +44,7 @@ export class SqlStorage implements Storage {
   readonly packages;
   readonly audit;
   readonly blobRefs;
+  readonly oci;
   readonly stars;
   readonly discovery;
   readonly telemetry;
@@ -63,6 +66,7 @@ export class SqlStorage implements Storage {
     this.packages = repos.packages;
     this.audit = repos.audit;
     this.blobRefs = repos.blobRefs;
+    this.oci = repos.oci;
     this.stars = repos.stars;
     this.discovery = repos.discovery;
     this.telemetry = repos.telemetry;

@@ -1,0 +1,356 @@
+import { Readable } from 'node:stream';
+import type { AccessPolicy } from '../auth/access-policy.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { isAgentryError, payloadTooLarge } from '../errors.js';
+import { isStrictSemver } from '../packages/manifest/fields.js';
+import { isPackageKind } from '../packages/kinds.js';
+import type { PackageService } from '../packages/package-service.js';
+import type { BlobStore, ByteRange, PackageRecord, Storage, VersionRecord } from '../storage.js';
+import { isoNow, type Clock } from '../time.js';
+import { OciAccess, type OciContext } from './access.js';
+import { BlobUploads, type CommittedBlob } from './blob-uploads.js';
+import { MAX_MANIFEST_BYTES, parseManifest, type Descriptor, type ParsedManifest } from './manifest.js';
+import { AGENTRY_PACKAGE_LAYER, EMPTY_CONFIG_BYTES, EMPTY_CONFIG_DIGEST, OCI_MANIFEST, kindOfArtifactType } from './media-types.js';
+import { isOciError, ociError } from './oci-errors.js';
+import { packageArtifact, type PackageArtifact } from './package-artifacts.js';
+import type { UploadStore } from './ports.js';
+import { parseReference, parseRepositoryName, requireSha256, requireTag, type RepositoryName } from './references.js';
+import { RegistryTokens } from './registry-tokens.js';
+
+/** A blob a repository can serve. */
+export interface RepoBlob {
+  digest: string;
+  size: number;
+  open(range?: ByteRange): Promise<Readable>;
+}
+
+export interface ManifestContent {
+  digest: string;
+  mediaType: string;
+  bytes: Buffer;
+}
+
+export interface PushedManifest {
+  digest: string;
+  /** The subject's digest, for the `OCI-Subject` header. */
+  subject: string | null;
+  tags: string[];
+  /** `@scope/name@version` when the push also published a package version. */
+  publishedVersion: string | null;
+}
+
+export interface TagPage {
+  name: string;
+  tags: string[];
+  /** The last tag of this page when more follow. */
+  nextLast: string | null;
+}
+
+export interface ReferrerList {
+  manifests: Descriptor[];
+  /** True when an artifactType filter was applied. */
+  filtered: boolean;
+}
+
+export interface OciOptions {
+  uploads?: UploadStore;
+  /** Largest package layer that is published as a package version. */
+  maxPackageBytes: number;
+}
+
+/**
+ * Agentry as an OCI registry (distribution-spec v1.1): repositories `<scope>/<name>` on the
+ * core's one content-addressed blob store. Packages published through any door are served
+ * as artifacts (see package-artifacts.ts); an artifact pushed with a package layer and a
+ * semver tag is published as a package version.
+ */
+export class OciService {
+  readonly access: OciAccess;
+  readonly tokens: RegistryTokens;
+  readonly uploads: BlobUploads;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly blobs: BlobStore,
+    policy: AccessPolicy,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    private readonly packages: PackageService,
+    private readonly opts: OciOptions,
+  ) {
+    this.access = new OciAccess(storage, policy);
+    this.tokens = new RegistryTokens(storage, this.access, clock);
+    this.uploads = new BlobUploads(storage, blobs, opts.uploads, this.access, clock);
+  }
+
+  repository(scope: string, name: string): RepositoryName {
+    return parseRepositoryName(scope, name);
+  }
+
+  // ---- blobs -------------------------------------------------------------------------------
+
+  async blob(ctx: OciContext, repo: RepositoryName, digestParam: string): Promise<RepoBlob> {
+    await this.access.require(ctx, repo, 'pull');
+    const digest = requireSha256(digestParam);
+    const found = await this.findBlob(repo, digest);
+    if (!found) throw ociError('BLOB_UNKNOWN', `Blob ${digest} is not in ${repo.name}`, { digest });
+    return found;
+  }
+
+  async deleteBlob(ctx: OciContext, repo: RepositoryName, digestParam: string): Promise<void> {
+    await this.access.require(ctx, repo, 'delete');
+    const digest = requireSha256(digestParam);
+    const unlinked = await this.storage.transaction(async (tx) => {
+      const done = await tx.oci.unlinkBlob(repo.name, digest);
+      if (done) await this.audit.record(tx.audit, ctx, 'oci.blob.delete', `${repo.name}@${digest}`);
+      return done;
+    });
+    if (unlinked) return;
+    if (await this.findBlob(repo, digest)) {
+      throw ociError('UNSUPPORTED', `Blob ${digest} is a published package version's tarball; unpublish the version instead`, { digest });
+    }
+    throw ociError('BLOB_UNKNOWN', `Blob ${digest} is not in ${repo.name}`, { digest });
+  }
+
+  /** Cross-repository mount: links a blob `from` another repository; undefined when it is not there. */
+  async mountBlob(ctx: OciContext, repo: RepositoryName, digestParam: string, from: string): Promise<CommittedBlob | undefined> {
+    await this.access.require(ctx, repo, 'push');
+    const digest = requireSha256(digestParam, 'mount digest');
+    const [scope, ...rest] = from.split('/');
+    if (rest.length !== 1) return undefined;
+    let source: RepositoryName;
+    try {
+      source = parseRepositoryName(scope, rest[0]);
+      await this.access.require(ctx, source, 'pull');
+    } catch (e) {
+      if (isAgentryError(e)) return undefined;
+      throw e;
+    }
+    const found = await this.findBlob(source, digest);
+    if (!found) return undefined;
+    await this.storage.oci.linkBlob(repo.name, digest, isoNow(this.clock));
+    return { digest, size: found.size };
+  }
+
+  /** A blob is in a repository when it was pushed or mounted there, or is one of the package's tarballs. */
+  private async findBlob(repo: RepositoryName, digest: string): Promise<RepoBlob | undefined> {
+    const linked = await this.storage.oci.isLinked(repo.name, digest);
+    let ours = linked;
+    if (!ours) ours = (await this.packageVersions(repo)).some((v) => v.digest === digest);
+    if (!ours && digest === EMPTY_CONFIG_DIGEST) ours = (await this.packageOf(repo)) !== undefined || (await this.storage.oci.repositoryExists(repo.name));
+    if (!ours) return undefined;
+    const info = await this.blobs.stat(digest);
+    if (info) return { digest, size: info.size, open: (range) => this.blobs.open(digest, range) };
+    if (digest === EMPTY_CONFIG_DIGEST) {
+      return { digest, size: EMPTY_CONFIG_BYTES.length, open: async (r) => Readable.from([r ? EMPTY_CONFIG_BYTES.subarray(r.start, r.end + 1) : EMPTY_CONFIG_BYTES]) };
+    }
+    return undefined;
+  }
+
+  // ---- manifests ---------------------------------------------------------------------------
+
+  async manifest(ctx: OciContext, repo: RepositoryName, reference: string): Promise<ManifestContent> {
+    await this.access.require(ctx, repo, 'pull');
+    const ref = this.lookupReference(repo, reference);
+    const digest = 'tag' in ref ? await this.storage.oci.findTag(repo.name, ref.tag) : ref.digest;
+    if (digest) {
+      const record = await this.storage.oci.findManifest(repo.name, digest);
+      const info = record && (await this.blobs.stat(digest));
+      if (record && info) return { digest, mediaType: record.mediaType, bytes: await this.blobs.read(digest) };
+    }
+    const artifact = await this.packageArtifactFor(repo, reference);
+    if (artifact) return { digest: artifact.digest, mediaType: artifact.mediaType, bytes: artifact.bytes };
+    if (!(await this.repositoryKnown(repo))) throw ociError('NAME_UNKNOWN', `Repository ${repo.name} is not known to this registry`, { name: repo.name });
+    throw ociError('MANIFEST_UNKNOWN', `Manifest ${reference} is not in ${repo.name}`, { reference });
+  }
+
+  async putManifest(ctx: OciContext, repo: RepositoryName, reference: string, contentType: string | undefined, bytes: Buffer, extraTags: string[] = []): Promise<PushedManifest> {
+    await this.access.require(ctx, repo, 'push');
+    if (bytes.length > MAX_MANIFEST_BYTES) throw payloadTooLarge(`A manifest is at most ${MAX_MANIFEST_BYTES} bytes`);
+    const ref = parseReference(reference);
+    const parsed = parseManifest(bytes, contentType);
+    if ('digest' in ref && ref.digest !== parsed.digest) {
+      throw ociError('DIGEST_INVALID', `The manifest's digest is ${parsed.digest}, not ${ref.digest}`, { expected: ref.digest, actual: parsed.digest });
+    }
+    const tags = [...new Set(['tag' in ref ? [ref.tag] : [], extraTags.map(requireTag)].flat())];
+    await this.requireReferenced(repo, parsed);
+    const publishedVersion = await this.publishPackageLayer(ctx, repo, parsed, tags);
+
+    const stored = await this.blobs.put(bytes);
+    const now = isoNow(this.clock);
+    await this.storage.transaction(async (tx) => {
+      await tx.oci.insertManifest(
+        {
+          repo: repo.name,
+          digest: parsed.digest,
+          mediaType: parsed.mediaType,
+          artifactType: parsed.artifactType,
+          size: stored.size,
+          subject: parsed.subject?.digest ?? null,
+          annotations: parsed.annotations,
+          createdAt: now,
+        },
+        [...parsed.blobs, ...parsed.manifests].map((d) => d.digest),
+      );
+      for (const tag of tags) await tx.oci.setTag(repo.name, tag, parsed.digest, now);
+      await this.audit.record(tx.audit, ctx, 'oci.manifest.push', `${repo.name}@${parsed.digest}`, {
+        media_type: parsed.mediaType,
+        artifact_type: parsed.artifactType,
+        tags,
+        published_version: publishedVersion,
+      });
+    });
+    return { digest: parsed.digest, subject: parsed.subject?.digest ?? null, tags, publishedVersion };
+  }
+
+  async deleteManifest(ctx: OciContext, repo: RepositoryName, reference: string): Promise<void> {
+    await this.access.require(ctx, repo, 'delete');
+    const ref = this.lookupReference(repo, reference);
+    const done = await this.storage.transaction(async (tx) => {
+      const ok = 'tag' in ref ? await tx.oci.deleteTag(repo.name, ref.tag) : await tx.oci.deleteManifest(repo.name, ref.digest);
+      if (ok) await this.audit.record(tx.audit, ctx, 'tag' in ref ? 'oci.tag.delete' : 'oci.manifest.delete', `${repo.name}:${reference}`);
+      return ok;
+    });
+    if (done) return;
+    if (await this.packageArtifactFor(repo, reference)) {
+      throw ociError('UNSUPPORTED', `${reference} is a published package version of ${repo.name}; remove it with unpublish (or move its dist-tag) instead`, { reference });
+    }
+    throw ociError('MANIFEST_UNKNOWN', `Manifest ${reference} is not in ${repo.name}`, { reference });
+  }
+
+  /** A reference to look up: one that cannot name anything (a malformed tag) is simply unknown. */
+  private lookupReference(repo: RepositoryName, reference: string): ReturnType<typeof parseReference> {
+    try {
+      return parseReference(reference);
+    } catch (e) {
+      if (isOciError(e) && e.oci === 'TAG_INVALID') throw ociError('MANIFEST_UNKNOWN', `Manifest ${reference} is not in ${repo.name}`, { reference });
+      throw e;
+    }
+  }
+
+  /** Every blob and child manifest a manifest points at must already be in the repository. */
+  private async requireReferenced(repo: RepositoryName, parsed: ParsedManifest): Promise<void> {
+    for (const d of parsed.blobs) {
+      const found = await this.findBlob(repo, d.digest);
+      if (!found) throw ociError('MANIFEST_BLOB_UNKNOWN', `The manifest references blob ${d.digest}, which is not in ${repo.name}; push it first`, { digest: d.digest });
+      if (found.size !== d.size) {
+        throw ociError('SIZE_INVALID', `The manifest gives blob ${d.digest} a size of ${d.size} bytes; it has ${found.size}`, { digest: d.digest, declared: d.size, actual: found.size });
+      }
+    }
+    for (const d of parsed.manifests) {
+      const known = (await this.storage.oci.findManifest(repo.name, d.digest)) ?? (await this.packageArtifactFor(repo, d.digest));
+      if (!known) throw ociError('MANIFEST_BLOB_UNKNOWN', `The index references manifest ${d.digest}, which is not in ${repo.name}; push it first`, { digest: d.digest });
+    }
+  }
+
+  /**
+   * An image manifest with one Agentry package layer, pushed under a semver tag to a repository
+   * that can be a package, becomes that version of the package (the rules of every publish apply).
+   * A layer that is not a valid package leaves the artifact as plain OCI content.
+   */
+  private async publishPackageLayer(ctx: OciContext, repo: RepositoryName, parsed: ParsedManifest, tags: string[]): Promise<string | null> {
+    const layers = parsed.layers.filter((l) => l.mediaType === AGENTRY_PACKAGE_LAYER);
+    const layer = parsed.mediaType === OCI_MANIFEST && layers.length === 1 ? layers[0] : undefined;
+    const pkg = await this.packageOf(repo);
+    // A tag that names a published version is that version: only its own tarball may sit there.
+    for (const tag of tags.filter((t) => isStrictSemver(t))) {
+      const existing = pkg && (await this.storage.packages.findVersion(pkg.id, tag));
+      if (existing && !(layer && existing.digest === layer.digest && !existing.unpublishedAt)) {
+        throw ociError('DENIED', `Version ${tag} of ${repo.name} was already published${existing.unpublishedAt ? ' and unpublished' : ''} with other content; versions are immutable`, {
+          version: tag,
+        });
+      }
+    }
+    const version = tags.find((t) => isStrictSemver(t));
+    if (!layer || !version || !repo.packageName) return null;
+    const [scope, name] = repo.packageName.split('/');
+    if (pkg && (await this.storage.packages.findVersion(pkg.id, version))) return null;
+    if (layer.size > this.opts.maxPackageBytes) return null;
+    const kind = kindOfArtifactType(parsed.artifactType ?? undefined);
+    try {
+      const published = await this.packages.publish(ctx, {
+        scope,
+        name,
+        tarball: await this.blobs.read(layer.digest),
+        version,
+        ...(kind && isPackageKind(kind) ? { kind } : {}),
+      });
+      return `@${published.pkg.scope}/${published.pkg.name}@${published.version.version}`;
+    } catch (e) {
+      if (isAgentryError(e) && (e.code === 'validation_failed' || e.code === 'bad_request')) return null;
+      if (isAgentryError(e) && e.code === 'conflict') throw ociError('DENIED', e.message, { version });
+      throw e;
+    }
+  }
+
+  // ---- discovery ---------------------------------------------------------------------------
+
+  async tags(ctx: OciContext, repo: RepositoryName, n?: number, last?: string): Promise<TagPage> {
+    await this.access.require(ctx, repo, 'pull');
+    const all = new Set(await this.storage.oci.listTags(repo.name));
+    const pkg = await this.packageOf(repo);
+    if (pkg) {
+      for (const v of await this.packageVersions(repo)) all.add(v.version);
+      for (const t of Object.keys(await this.distTagsOf(pkg))) all.add(t);
+    }
+    if (all.size === 0 && !(await this.repositoryKnown(repo))) throw ociError('NAME_UNKNOWN', `Repository ${repo.name} is not known to this registry`, { name: repo.name });
+    const sorted = [...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).filter((t) => last === undefined || t > last);
+    const page = n === undefined ? sorted : sorted.slice(0, n);
+    const more = n !== undefined && n > 0 && sorted.length > n;
+    return { name: repo.name, tags: page, nextLast: more ? page[page.length - 1] : null };
+  }
+
+  async referrers(ctx: OciContext, repo: RepositoryName, digestParam: string, artifactType?: string): Promise<ReferrerList> {
+    await this.access.require(ctx, repo, 'pull');
+    const digest = requireSha256(digestParam);
+    const records = await this.storage.oci.referrers(repo.name, digest);
+    const filtered = artifactType !== undefined && artifactType !== '';
+    const manifests = records
+      .filter((r) => !filtered || r.artifactType === artifactType)
+      .map((r) => ({
+        mediaType: r.mediaType,
+        digest: r.digest,
+        size: r.size,
+        ...(r.artifactType ? { artifactType: r.artifactType } : {}),
+        ...(r.annotations ? { annotations: r.annotations } : {}),
+      }));
+    return { manifests, filtered };
+  }
+
+  // ---- packages seen as artifacts ----------------------------------------------------------
+
+  private async packageOf(repo: RepositoryName): Promise<PackageRecord | undefined> {
+    return repo.packageName ? this.storage.packages.findByKey(repo.packageName) : undefined;
+  }
+
+  private async packageVersions(repo: RepositoryName): Promise<VersionRecord[]> {
+    const pkg = await this.packageOf(repo);
+    return pkg ? this.storage.packages.listVersions(pkg.id, false) : [];
+  }
+
+  private async distTagsOf(pkg: PackageRecord): Promise<Record<string, string>> {
+    const tags = await this.storage.packages.distTags(pkg.id);
+    return pkg.latestVersion ? { latest: pkg.latestVersion, ...tags } : tags;
+  }
+
+  /** The artifact of a package version named by version, dist-tag or artifact digest. */
+  private async packageArtifactFor(repo: RepositoryName, reference: string): Promise<PackageArtifact | undefined> {
+    const pkg = await this.packageOf(repo);
+    if (!pkg) return undefined;
+    const versions = await this.storage.packages.listVersions(pkg.id, false);
+    if (reference.includes(':')) {
+      for (const v of versions) {
+        const a = packageArtifact(pkg, v);
+        if (a.digest === reference) return a;
+      }
+      return undefined;
+    }
+    const wanted = (await this.distTagsOf(pkg))[reference] ?? reference;
+    const v = versions.find((x) => x.version === wanted);
+    return v && packageArtifact(pkg, v);
+  }
+
+  private async repositoryKnown(repo: RepositoryName): Promise<boolean> {
+    return (await this.packageOf(repo)) !== undefined || (await this.storage.oci.repositoryExists(repo.name));
+  }
+}

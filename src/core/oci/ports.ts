@@ -1,0 +1,67 @@
+import type { Readable } from 'node:stream';
+
+/** A manifest stored in a repository (its bytes live in the blob store under `digest`). */
+export interface OciManifestRecord {
+  repo: string;
+  digest: string;
+  mediaType: string;
+  artifactType: string | null;
+  size: number;
+  subject: string | null;
+  annotations: Record<string, string> | null;
+  createdAt: string;
+}
+
+/** An upload session: its bytes grow in the upload store under `id`. */
+export interface OciUploadRecord {
+  id: string;
+  repo: string;
+  createdAt: string;
+}
+
+/**
+ * The OCI metadata port: repositories are implicit (a repository exists while it holds a
+ * manifest, a tag or a blob). Implemented by the SQL stores (`src/storage/sql/oci-repo.ts`).
+ */
+export interface OciRepo {
+  /** Links a blob into a repository (again: refreshes `linkedAt`). */
+  linkBlob(repo: string, digest: string, at: string): Promise<void>;
+  unlinkBlob(repo: string, digest: string): Promise<boolean>;
+  isLinked(repo: string, digest: string): Promise<boolean>;
+  findManifest(repo: string, digest: string): Promise<OciManifestRecord | undefined>;
+  /** Stores a manifest and the digests it references; a manifest already there is left as is. */
+  insertManifest(m: OciManifestRecord, references: string[]): Promise<void>;
+  /** Deletes a manifest, the tags pointing at it and its references. */
+  deleteManifest(repo: string, digest: string): Promise<boolean>;
+  findTag(repo: string, tag: string): Promise<string | undefined>;
+  setTag(repo: string, tag: string, digest: string, at: string): Promise<void>;
+  deleteTag(repo: string, tag: string): Promise<boolean>;
+  listTags(repo: string): Promise<string[]>;
+  /** Manifests in `repo` whose subject is `digest`, oldest first. */
+  referrers(repo: string, digest: string): Promise<OciManifestRecord[]>;
+  /** True when the repository holds any manifest, tag or blob. */
+  repositoryExists(repo: string): Promise<boolean>;
+  insertUpload(u: OciUploadRecord): Promise<void>;
+  findUpload(id: string): Promise<OciUploadRecord | undefined>;
+  deleteUpload(id: string): Promise<void>;
+  /** Uploads started before `before`, for cleaning up abandoned ones. */
+  uploadsStartedBefore(before: string): Promise<OciUploadRecord[]>;
+  /** The key that signs the registry's short-lived bearer tokens (made once, shared by every process). */
+  signingKey(): Promise<string>;
+}
+
+/**
+ * Where partial blob uploads grow, on disk (in the data dir), never in memory: an upload
+ * survives a restart and is resumed from its size.
+ */
+export interface UploadStore {
+  create(id: string): Promise<void>;
+  /** Bytes received so far; undefined when there is no such upload. */
+  size(id: string): Promise<number | undefined>;
+  /** Appends a stream to the upload, synced to disk; returns the new size. */
+  append(id: string, data: Readable): Promise<number>;
+  /** Cuts the upload back to `size` bytes (a chunk that failed half-way is taken back). */
+  truncate(id: string, size: number): Promise<void>;
+  open(id: string): Promise<Readable>;
+  delete(id: string): Promise<void>;
+}

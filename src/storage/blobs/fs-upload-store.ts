@@ -1,0 +1,69 @@
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { UploadStore } from '../../core/oci/ports.js';
+
+const ID = /^[A-Za-z0-9_-]{16,64}$/;
+
+/**
+ * Partial OCI blob uploads as files under `<root>/<id>`: each chunk is appended and fsynced
+ * before it is acknowledged, so an upload survives a restart and resumes from its size.
+ */
+export class FsUploadStore implements UploadStore {
+  constructor(private readonly root: string) {}
+
+  async init(): Promise<this> {
+    await fs.mkdir(this.root, { recursive: true });
+    return this;
+  }
+
+  async create(id: string): Promise<void> {
+    const h = await fs.open(this.pathOf(id), 'wx', 0o644);
+    await h.close();
+  }
+
+  async size(id: string): Promise<number | undefined> {
+    try {
+      return (await fs.stat(this.pathOf(id))).size;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async append(id: string, data: Readable): Promise<number> {
+    const handle = await fs.open(this.pathOf(id), 'a');
+    try {
+      await pipeline(data, createWriteStream('', { fd: handle.fd, autoClose: false }));
+      await handle.sync();
+      return (await handle.stat()).size;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async truncate(id: string, size: number): Promise<void> {
+    const handle = await fs.open(this.pathOf(id), 'r+');
+    try {
+      await handle.truncate(size);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async open(id: string): Promise<Readable> {
+    const path = this.pathOf(id);
+    await fs.access(path);
+    return createReadStream(path);
+  }
+
+  async delete(id: string): Promise<void> {
+    await fs.rm(this.pathOf(id), { force: true });
+  }
+
+  private pathOf(id: string): string {
+    if (!ID.test(id)) throw new Error(`invalid upload id ${id}`);
+    return join(this.root, id);
+  }
+}

@@ -1,0 +1,140 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { OciManifestRecord, OciRepo, OciUploadRecord } from '../../core/oci/ports.js';
+import type { Database, OciManifestsTable } from './schema.js';
+
+const toManifest = (r: Selectable<OciManifestsTable>): OciManifestRecord => ({
+  repo: r.repo,
+  digest: r.digest,
+  mediaType: r.media_type,
+  artifactType: r.artifact_type,
+  size: Number(r.size),
+  subject: r.subject,
+  annotations: r.annotations === null ? null : (JSON.parse(r.annotations) as Record<string, string>),
+  createdAt: r.created_at,
+});
+
+/** OCI repositories, manifests, tags, blob links and upload sessions, on either SQL dialect. */
+export class SqlOciRepo implements OciRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async linkBlob(repo: string, digest: string, at: string): Promise<void> {
+    await this.db
+      .insertInto('oci_blob_links')
+      .values({ repo, digest, linked_at: at })
+      .onConflict((oc) => oc.columns(['repo', 'digest']).doUpdateSet({ linked_at: at }))
+      .execute();
+  }
+
+  async unlinkBlob(repo: string, digest: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('oci_blob_links').where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async isLinked(repo: string, digest: string): Promise<boolean> {
+    const r = await this.db.selectFrom('oci_blob_links').select('digest').where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
+    return r !== undefined;
+  }
+
+  async findManifest(repo: string, digest: string): Promise<OciManifestRecord | undefined> {
+    const r = await this.db.selectFrom('oci_manifests').selectAll().where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
+    return r && toManifest(r);
+  }
+
+  async insertManifest(m: OciManifestRecord, references: string[]): Promise<void> {
+    const inserted = await this.db
+      .insertInto('oci_manifests')
+      .values({
+        repo: m.repo,
+        digest: m.digest,
+        media_type: m.mediaType,
+        artifact_type: m.artifactType,
+        size: m.size,
+        subject: m.subject,
+        annotations: m.annotations === null ? null : JSON.stringify(m.annotations),
+        created_at: m.createdAt,
+      })
+      .onConflict((oc) => oc.columns(['repo', 'digest']).doNothing())
+      .executeTakeFirst();
+    const refs = [...new Set(references)];
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0 && refs.length > 0) {
+      await this.db
+        .insertInto('oci_manifest_refs')
+        .values(refs.map((ref) => ({ repo: m.repo, manifest_digest: m.digest, ref_digest: ref })))
+        .onConflict((oc) => oc.columns(['repo', 'manifest_digest', 'ref_digest']).doNothing())
+        .execute();
+    }
+  }
+
+  async deleteManifest(repo: string, digest: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('oci_manifests').where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
+    await this.db.deleteFrom('oci_manifest_refs').where('repo', '=', repo).where('manifest_digest', '=', digest).execute();
+    await this.db.deleteFrom('oci_tags').where('repo', '=', repo).where('digest', '=', digest).execute();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async findTag(repo: string, tag: string): Promise<string | undefined> {
+    const r = await this.db.selectFrom('oci_tags').select('digest').where('repo', '=', repo).where('tag', '=', tag).executeTakeFirst();
+    return r?.digest;
+  }
+
+  async setTag(repo: string, tag: string, digest: string, at: string): Promise<void> {
+    await this.db
+      .insertInto('oci_tags')
+      .values({ repo, tag, digest, updated_at: at })
+      .onConflict((oc) => oc.columns(['repo', 'tag']).doUpdateSet({ digest, updated_at: at }))
+      .execute();
+  }
+
+  async deleteTag(repo: string, tag: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('oci_tags').where('repo', '=', repo).where('tag', '=', tag).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async listTags(repo: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('oci_tags').select('tag').where('repo', '=', repo).execute();
+    return rows.map((r) => r.tag);
+  }
+
+  async referrers(repo: string, digest: string): Promise<OciManifestRecord[]> {
+    const rows = await this.db
+      .selectFrom('oci_manifests')
+      .selectAll()
+      .where('repo', '=', repo)
+      .where('subject', '=', digest)
+      .orderBy('created_at')
+      .orderBy('digest')
+      .execute();
+    return rows.map(toManifest);
+  }
+
+  async repositoryExists(repo: string): Promise<boolean> {
+    for (const table of ['oci_manifests', 'oci_tags', 'oci_blob_links'] as const) {
+      const r = await this.db.selectFrom(table).select('repo').where('repo', '=', repo).limit(1).executeTakeFirst();
+      if (r) return true;
+    }
+    return false;
+  }
+
+  async insertUpload(u: OciUploadRecord): Promise<void> {
+    await this.db.insertInto('oci_uploads').values({ id: u.id, repo: u.repo, created_at: u.createdAt }).execute();
+  }
+
+  async findUpload(id: string): Promise<OciUploadRecord | undefined> {
+    const r = await this.db.selectFrom('oci_uploads').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && { id: r.id, repo: r.repo, createdAt: r.created_at };
+  }
+
+  async deleteUpload(id: string): Promise<void> {
+    await this.db.deleteFrom('oci_uploads').where('id', '=', id).execute();
+  }
+
+  async uploadsStartedBefore(before: string): Promise<OciUploadRecord[]> {
+    const rows = await this.db.selectFrom('oci_uploads').selectAll().where('created_at', '<', before).execute();
+    return rows.map((r) => ({ id: r.id, repo: r.repo, createdAt: r.created_at }));
+  }
+
+  async signingKey(): Promise<string> {
+    const r = await this.db.selectFrom('oci_signing_keys').select('secret').where('id', '=', 1).executeTakeFirstOrThrow();
+    return r.secret;
+  }
+}
