@@ -64,6 +64,8 @@ describe.each(testStores)('leak scan: secrets never in a response body or a log 
         AGENTRY_DATA_DIR: dataDir,
         AGENTRY_ADMIN_TOKEN: adminToken,
         AGENTRY_LOG_LEVEL: 'trace',
+        AGENTRY_RATE_LIMIT_USER: 'off',
+        AGENTRY_RATE_LIMIT_ANONYMOUS: 'off',
         AGENTRY_DATABASE_URL: store === 'postgres' ? (process.env.AGENTRY_TEST_DATABASE_URL ?? '') : '',
         AGENTRY_DATABASE_SCHEMA: schema ?? '',
       },
