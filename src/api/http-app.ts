@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from '../core/registry.js';
-import { managedDoor } from './managed/index.js';
+import { isManagedPath, managedDoor, managedFrameworkError } from './managed/index.js';
 import { nativeDoor } from './native/index.js';
 import { ociDoor } from './oci/index.js';
 import { alquimiaDoor } from './alquimia/index.js';
@@ -42,6 +42,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
     // The router's own refusals (bad percent-encoding, over-long segments) come before any
     // route, so no door's handler sees them: answer them in the native shape here.
     frameworkErrors: (err, req, reply: FastifyReply) => {
+      if (isManagedPath(req.url)) return managedFrameworkError(err, req, reply);
       const mapped = toAgentryError(err);
       if (/^\/v1\/(recipes|search)([/?]|$)/.test(req.url)) return void reply.status(mapped.status).send(praisonaiErrorBody(mapped));
       void reply.status(mapped.status).send({ error: mapped.message, details: mapped.details });

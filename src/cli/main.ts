@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, formatFailure } from './cli-error.js';
+import { registerAgentCommand } from './commands/agent.js';
 import { registerDeprecateCommand } from './commands/deprecate.js';
 import { registerDistTagCommand } from './commands/dist-tag.js';
 import { registerGcCommand } from './commands/gc.js';
@@ -64,6 +65,7 @@ export const buildProgram = (): Command => {
     registerRecipeCommand,
     registerSkillCommand,
     registerOciCommand,
+    registerAgentCommand,
   ]) {
     register(program);
   }

@@ -160,7 +160,7 @@ describe('help', () => {
       'dist-tag add', 'dist-tag rm', 'dist-tag ls', 'deprecate', 'unpublish', 'token create', 'token list', 'token revoke',
       'user add', 'org add', 'org member add', 'org member rm', 'org member ls', 'gc',
       'secrets rotate-key', 'recipe list', 'recipe search', 'recipe publish', 'recipe pull',
-      'skill validate', 'skill publish', 'skill pull',
+      'skill validate', 'skill publish', 'skill pull', 'agent publish',
     ]);
     for (const { path, help } of all) {
       expect(help, path).toMatch(/^Usage: /);

@@ -48,5 +48,7 @@ export const managedErrorHandler = (err: unknown, request: FastifyRequest, reply
   const mapped = toAgentryError(err);
   if (mapped.status >= 500) request.log.error({ err }, 'unhandled error');
   if (mapped.status < 500 && mapped.status !== 408 && mapped.status !== 429) void reply.header('x-should-retry', 'false');
-  void reply.status(mapped.status).type('application/json').send(errorBody(mapped, requestIdOf(request)));
+  const requestId = requestIdOf(request);
+  if (!reply.hasHeader('request-id')) void reply.header('request-id', requestId);
+  void reply.status(mapped.status).type('application/json').send(errorBody(mapped, requestId));
 };
