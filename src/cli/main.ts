@@ -12,6 +12,7 @@ import { registerOrgCommand } from './commands/org.js';
 import { registerPackCommand } from './commands/pack.js';
 import { registerPublishCommand } from './commands/publish.js';
 import { registerPullCommand } from './commands/pull.js';
+import { registerScopeCommand } from './commands/scope.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommand } from './commands/token.js';
@@ -56,6 +57,7 @@ export const buildProgram = (): Command => {
     registerUserCommand,
     registerOrgCommand,
     registerGcCommand,
+    registerScopeCommand,
   ]) {
     register(program);
   }

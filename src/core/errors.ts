@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'rate_limited'
   | 'read_only'
   | 'not_implemented'
+  | 'unavailable'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -34,6 +35,7 @@ const STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   read_only: 403,
   not_implemented: 501,
+  unavailable: 503,
   internal: 500,
 };
 

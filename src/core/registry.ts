@@ -1,4 +1,5 @@
 import { AccountService } from './accounts/account-service.js';
+import { ScopeService } from './accounts/scope-service.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
@@ -35,6 +36,7 @@ export class Registry {
   readonly accounts: AccountService;
   readonly packages: PackageService;
   readonly gc: GarbageCollector;
+  readonly scopes: ScopeService;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -46,6 +48,7 @@ export class Registry {
     this.accounts = new AccountService(opts.storage, this.policy, this.tokens, this.auditLog, clock);
     this.packages = new PackageService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, opts.limits);
     this.gc = new GarbageCollector(opts.storage, opts.blobs, this.policy, this.auditLog, clock);
+    this.scopes = new ScopeService(opts.storage, this.policy, this.auditLog, clock);
   }
 
   /** Admin only: the audit log, newest first. */
