@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from '../core/registry.js';
+import { mcpDoor } from './mcp/index.js';
 import { nativeDoor } from './native/index.js';
 import { binaryFileKeyword, documentBinaryFiles } from './shared/binary-file-keyword.js';
 import { toAgentryError } from './shared/framework-errors.js';
@@ -27,6 +28,8 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
       redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'], censor: '[redacted]' },
     },
     bodyLimit: opts.maxBodyBytes,
+    // MCP server names (up to 200 characters, URL-encoded) are one path segment; doors keep their own limits.
+    routerOptions: { maxParamLength: 300 },
     trustProxy: false,
     ajv: { customOptions: { allErrors: true }, plugins: [binaryFileKeyword] },
     // The router's own refusals (bad percent-encoding, over-long segments) come before any
@@ -69,6 +72,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
   await app.register(metricsRoutes, { registry: opts.registry });
   await app.register(healthRoutes, { registry: opts.registry, version: opts.version });
   await app.register(nativeDoor, { prefix: '/api/v1', registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
+  await app.register(mcpDoor, { registry: opts.registry, version: opts.version });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
