@@ -4,9 +4,12 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from '../core/registry.js';
 import { mcpDoor } from './mcp/index.js';
 import { nativeDoor } from './native/index.js';
+import { praisonaiErrorBody } from './praisonai/errors.js';
+import { praisonaiDoor } from './praisonai/index.js';
 import { binaryFileKeyword, documentBinaryFiles } from './shared/binary-file-keyword.js';
 import { toAgentryError } from './shared/framework-errors.js';
 import { healthRoutes } from './system/health.js';
+import { toolhiveDoor } from './toolhive/index.js';
 import { metricsRoutes } from './system/metrics.js';
 
 export interface HttpAppOptions {
@@ -34,8 +37,9 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
     ajv: { customOptions: { allErrors: true }, plugins: [binaryFileKeyword] },
     // The router's own refusals (bad percent-encoding, over-long segments) come before any
     // route, so no door's handler sees them: answer them in the native shape here.
-    frameworkErrors: (err, _req, reply: FastifyReply) => {
+    frameworkErrors: (err, req, reply: FastifyReply) => {
       const mapped = toAgentryError(err);
+      if (/^\/v1(\/|$)/.test(req.url)) return void reply.status(mapped.status).send(praisonaiErrorBody(mapped));
       void reply.status(mapped.status).send({ error: mapped.message, details: mapped.details });
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -73,6 +77,8 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
   await app.register(healthRoutes, { registry: opts.registry, version: opts.version });
   await app.register(nativeDoor, { prefix: '/api/v1', registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
   await app.register(mcpDoor, { registry: opts.registry, version: opts.version });
+  await app.register(toolhiveDoor, { registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
+  await app.register(praisonaiDoor, { prefix: '/v1', registry: opts.registry, maxTarballBytes: opts.maxTarballBytes });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
 
 /** Everything the server is configured with; flags win over environment, environment over defaults. */
 export interface ServerConfig {
@@ -13,6 +14,14 @@ export interface ServerConfig {
   logLevel: string;
   /** Serve reads only and refuse every write, on every door. */
   readOnly: boolean;
+  /** Where secret values are kept (AGENTRY_SECRET_BACKEND and friends). */
+  secrets: SecretsConfig;
+  /** The environment the server started with (the env secret backend reads it). */
+  env: NodeJS.ProcessEnv;
+  /** The only server-side folder skills may be validated from (`POST /api/v1beta/skills/validate` with a path). */
+  skillsRoot?: string;
+  /** The scope PraisonAI's unscoped recipe names map onto (AGENTRY_RECIPE_SCOPE). */
+  recipeScope: string;
   limits: {
     maxBodyBytes: number;
     maxTarballBytes: number;
@@ -30,6 +39,7 @@ export interface ServeFlags {
   publicUrl?: string;
   logLevel?: string;
   readOnly?: boolean;
+  recipeScope?: string;
 }
 
 const MB = 1024 * 1024;
@@ -51,7 +61,7 @@ const boolFrom = (name: string, value: string | undefined): boolean => {
 /**
  * Resolves the server configuration from flags and the environment:
  * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_ADMIN_TOKEN,
- * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES.
+ * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES.
  */
 export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
   const databaseUrl = flags.databaseUrl ?? (env.AGENTRY_DATABASE_URL || undefined);
@@ -67,6 +77,10 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     publicUrl: publicUrl?.replace(/\/+$/, ''),
     logLevel: flags.logLevel ?? env.AGENTRY_LOG_LEVEL ?? 'info',
     readOnly: flags.readOnly ?? boolFrom('AGENTRY_READ_ONLY', env.AGENTRY_READ_ONLY),
+    secrets: resolveSecretsConfig(env),
+    env,
+    skillsRoot: env.AGENTRY_SKILLS_ROOT ? resolve(env.AGENTRY_SKILLS_ROOT) : undefined,
+    recipeScope: (flags.recipeScope ?? (env.AGENTRY_RECIPE_SCOPE || 'recipes')).replace(/^@/, '').toLowerCase(),
     limits: {
       maxBodyBytes: 1 * MB,
       maxTarballBytes: intFrom('AGENTRY_MAX_TARBALL_MB', env.AGENTRY_MAX_TARBALL_MB, 50, 1, 10_000) * MB,

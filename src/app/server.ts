@@ -3,6 +3,7 @@ import { buildHttpApp } from '../api/http-app.js';
 import { Registry } from '../core/registry.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { ServerConfig } from './config.js';
+import { openSecretStore } from './secrets-config.js';
 
 export interface RunningServer {
   url: string;
@@ -19,15 +20,26 @@ const packageVersion = (): string => {
 /** The composition root: opens storage, assembles the core, mounts the doors, listens. */
 export const startServer = async (config: ServerConfig): Promise<RunningServer> => {
   const { storage, blobs } = await openStorage(config);
+  let secretStore;
+  try {
+    secretStore = await openSecretStore(config.secrets, config.dataDir, storage, config.env);
+  } catch (e) {
+    await storage.close();
+    throw e;
+  }
   const registry = new Registry({
+    secretStore,
     storage,
     blobs,
     readOnly: config.readOnly,
+    skillsRoot: config.skillsRoot,
+    recipeScope: config.recipeScope,
     limits: { maxUnpackedBytes: config.limits.maxUnpackedBytes, maxFiles: config.limits.maxFiles, maxTextFileBytes: 1024 * 1024 },
   });
   let app;
   try {
     const boot = await registry.accounts.bootstrapAdmin(config.adminToken);
+    await registry.recipes.ensureScope();
     await registry.packages.followChanges();
     app = await buildHttpApp({
       registry,

@@ -13,7 +13,9 @@ import { registerPackCommand } from './commands/pack.js';
 import { registerPublishCommand } from './commands/publish.js';
 import { registerPullCommand } from './commands/pull.js';
 import { registerScopeCommand } from './commands/scope.js';
+import { registerRecipeCommand } from './commands/recipe.js';
 import { registerSearchCommand } from './commands/search.js';
+import { registerSecretsCommand } from './commands/secrets.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerUnpublishCommand } from './commands/unpublish.js';
@@ -58,6 +60,8 @@ export const buildProgram = (): Command => {
     registerOrgCommand,
     registerGcCommand,
     registerScopeCommand,
+    registerSecretsCommand,
+    registerRecipeCommand,
   ]) {
     register(program);
   }

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'read_only'
   | 'not_implemented'
   | 'unavailable'
+  | 'bad_gateway'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -36,6 +37,7 @@ const STATUS: Record<ErrorCode, number> = {
   read_only: 403,
   not_implemented: 501,
   unavailable: 503,
+  bad_gateway: 502,
   internal: 500,
 };
 
@@ -66,3 +68,5 @@ export const payloadTooLarge = (message: string) => new AgentryError('payload_to
 export const readOnly = (message = 'This registry is read-only: it serves reads and refuses every write') =>
   new AgentryError('read_only', message);
 export const notImplemented = (message: string) => new AgentryError('not_implemented', message);
+/** An upstream service (an OCI registry, a Vault server) did not answer or answered badly. */
+export const badGateway = (message: string, details: string[] = []) => new AgentryError('bad_gateway', message, details);

@@ -7,7 +7,8 @@ import type { Readable } from 'node:stream';
 
 export type AccountKind = 'user' | 'org';
 export type OrgRole = 'owner' | 'member';
-export type TokenPermission = 'read' | 'publish' | 'admin';
+/** `read` < `publish` < `admin` is a ladder; `runtime` stands apart: it may only resolve secrets and configs. */
+export type TokenPermission = 'read' | 'publish' | 'admin' | 'runtime';
 export type PackageKind = 'agent' | 'skill' | 'mcp-server' | 'recipe';
 
 export interface AccountRecord {
@@ -142,6 +143,9 @@ export interface PackageVersionRecord {
   version: VersionRecord;
 }
 
+/** What a forced republish replaces in a version: its content, who published it and when. */
+export type VersionContent = Pick<VersionRecord, 'manifest' | 'readme' | 'digest' | 'size' | 'fileCount' | 'unpackedSize' | 'publishedBy' | 'publishedAt'>;
+
 export type PackageSort = 'relevance' | 'downloads' | 'stars' | 'newest' | 'name';
 
 export interface PackageQuery {
@@ -150,6 +154,8 @@ export interface PackageQuery {
   scope?: string;
   category?: string;
   tag?: string;
+  /** Packages carrying at least one of these tags. */
+  anyTags?: string[];
   ownerAccountId?: number;
   sort: PackageSort;
   offset: number;
@@ -238,6 +244,8 @@ export interface PackageRepo {
   listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]>;
   findVersion(packageId: number, version: string): Promise<VersionRecord | undefined>;
   insertVersion(v: NewVersion): Promise<VersionRecord>;
+  /** A forced republish: the version row keeps its id and counts and takes new content. */
+  replaceVersionContent(versionId: number, content: VersionContent): Promise<void>;
   /** `at` (when given) is recorded as the version's status change time. */
   setDeprecated(versionId: number, message: string | null, at?: string): Promise<void>;
   markUnpublished(versionId: number, at: string, reason?: string | null): Promise<void>;
@@ -263,6 +271,41 @@ export interface BlobRefRepo {
   isReferenced(digest: string): Promise<boolean>;
 }
 
+/** One encrypted secret value: `ciphertext` is base64 of nonce | encrypted bytes | GCM tag. */
+export interface SecretValueRecord {
+  owner: string;
+  namespace: string;
+  key: string;
+  /** Which root key encrypted it (see core/secrets/root-keys.ts). */
+  keyId: string;
+  ciphertext: string;
+  updatedAt: string;
+}
+
+/** A root key's verifier: a known text encrypted under it, to tell a right key from a wrong one. */
+export interface SecretRootKeyRecord {
+  keyId: string;
+  verifier: string;
+  createdAt: string;
+  retiredAt: string | null;
+}
+
+/** The built-in secret backend's ciphertexts and root-key verifiers. */
+export interface SecretValueRepo {
+  put(row: SecretValueRecord): Promise<void>;
+  get(owner: string, namespace: string, key: string): Promise<SecretValueRecord | undefined>;
+  delete(owner: string, namespace: string, key: string): Promise<boolean>;
+  listKeys(owner: string, namespace: string): Promise<string[]>;
+  /** Up to `limit` values not encrypted under `keyId`, for re-encryption. */
+  listNotUnder(keyId: string, limit: number): Promise<SecretValueRecord[]>;
+  /** Replaces a value's ciphertext only if it still holds `expected` (a concurrent write wins). */
+  replaceCiphertext(row: SecretValueRecord, expected: string): Promise<boolean>;
+  keyIdsInUse(): Promise<string[]>;
+  verifiers(): Promise<SecretRootKeyRecord[]>;
+  insertVerifier(row: SecretRootKeyRecord): Promise<void>;
+  retireVerifier(keyId: string, at: string): Promise<void>;
+}
+
 export interface StorageRepos {
   accounts: AccountRepo;
   scopes: ScopeRepo;
@@ -270,6 +313,7 @@ export interface StorageRepos {
   packages: PackageRepo;
   audit: AuditRepo;
   blobRefs: BlobRefRepo;
+  secretValues: SecretValueRepo;
 }
 
 export interface Storage extends StorageRepos {

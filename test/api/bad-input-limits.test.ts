@@ -85,7 +85,7 @@ describe.each(testStores)('bad input: limits and malformed bodies (%s)', (store)
 
     it('refuses JSON of the wrong shape with 400 naming the field', async () => {
       await refused(() => alice.req('POST', '/api/v1/tokens', { permission: 'read' }), 400, 'Validation failed', ["body: missing required field 'name'"]);
-      await refused(() => alice.req('POST', '/api/v1/tokens', { name: 'x', permission: 'root' }), 400, 'Validation failed', ['body.permission: must be one of read, publish, admin']);
+      await refused(() => alice.req('POST', '/api/v1/tokens', { name: 'x', permission: 'root' }), 400, 'Validation failed', ['body.permission: must be one of read, publish, admin, runtime']);
       await refused(() => alice.req('POST', '/api/v1/tokens', { name: 'x', permission: 'read', expires_in_days: 0 }), 400, 'Validation failed', ['body.expires_in_days: must be >= 1']);
       await refused(() => alice.req('POST', '/api/v1/tokens', ['not', 'an', 'object']), 400, 'Validation failed');
     });

@@ -132,3 +132,41 @@ describe.each(testStores)('MCP Registry API: publish and read (%s)', (store) => 
     expect(dl.status).toBe(200);
   });
 });
+
+describe('MCP Registry API: cross-origin reads', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.close());
+
+  it('answers CORS preflights and marks answers readable from any origin', async () => {
+    const pre = await fetch(`${server.url}/v0.1/servers`, { method: 'OPTIONS', headers: { origin: 'https://ide.example.org', 'access-control-request-method': 'GET' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    expect(pre.headers.get('access-control-allow-methods')).toContain('GET');
+    const list = await fetch(`${server.url}/v0.1/servers`, { headers: { origin: 'https://ide.example.org' } });
+    expect(list.headers.get('access-control-allow-origin')).toBe('*');
+    const missing = await fetch(`${server.url}/v0.1/servers/${encodeURIComponent('a.b/c')}/versions/latest`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('access-control-allow-origin')).toBe('*');
+  });
+});
+
+describe('MCP Registry API: a read-only server', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ readOnly: true });
+  });
+  afterAll(() => server.close());
+
+  it('refuses publishes and status changes with 403 problem+json, and still reads', async () => {
+    const admin = new Api(server.url, server.adminToken);
+    const pub = await publish(admin, { name: 'io.github.admin/x', description: 'x', version: '1.0.0' });
+    expect(pub.status).toBe(403);
+    expect(pub.body).toMatchObject({ title: 'Forbidden', status: 403, detail: expect.stringMatching(/read-only/) });
+    const status = await admin.req('PATCH', `/v0.1/servers/${enc('io.github.admin/x')}/status`, { status: 'deleted' });
+    expect(status.status).toBe(403);
+    expect((await admin.req('GET', '/v0.1/servers')).status).toBe(200);
+  });
+});

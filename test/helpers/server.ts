@@ -31,12 +31,16 @@ export const startTestServer = async (
     /** Share another test server's PostgreSQL schema (it stays with its first owner). */
     postgresSchema?: string;
     readOnly?: boolean;
+    /** Environment the server's configuration is read from (secret backends); empty by default. */
+    env?: NodeJS.ProcessEnv;
+    /** AGENTRY_SKILLS_ROOT: the folder skills may be validated from by path. */
+    skillsRoot?: string;
   } = {},
 ): Promise<TestServer> => {
   const store = opts.store ?? 'sqlite';
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'agentry-test-'));
   const adminToken = opts.adminToken ?? `agentry_${randomBytes(32).toString('base64url')}`;
-  const base = resolveConfig({ host: '127.0.0.1', port: 0, dataDir, adminToken, logLevel: 'silent' }, {});
+  const base = resolveConfig({ host: '127.0.0.1', port: 0, dataDir, adminToken, logLevel: 'silent' }, opts.env ?? {});
   const schema = store === 'postgres' ? (opts.postgresSchema ?? `t_${randomBytes(6).toString('hex')}`) : undefined;
   const config: ServerConfig = {
     ...base,
@@ -44,6 +48,7 @@ export const startTestServer = async (
     databaseSchema: schema,
     limits: { ...base.limits, ...opts.limits },
     readOnly: opts.readOnly ?? false,
+    skillsRoot: opts.skillsRoot,
   };
   const server = await startServer(config);
   return {

@@ -23,6 +23,13 @@ export const mcpDoor: FastifyPluginAsyncTypebox<McpDoorOptions> = async (app, op
       async (door) => {
         door.setErrorHandler(mcpErrorHandler);
         door.setNotFoundHandler(mcpNotFound);
+        // Browser-based clients (IDE galleries) read the registry cross-origin.
+        door.addHook('onSend', async (_req, reply) => {
+          void reply.header('access-control-allow-origin', '*');
+          void reply.header('access-control-allow-methods', 'GET, POST, PATCH, OPTIONS');
+          void reply.header('access-control-allow-headers', 'Authorization, Content-Type');
+        });
+        door.options('/*', { schema: { hide: true } }, async (_req, reply) => reply.status(204).send());
         await door.register(serverRoutes, opts);
         await door.register(publishRoutes, opts);
         await door.register(systemRoutes, opts);

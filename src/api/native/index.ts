@@ -1,13 +1,14 @@
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AgentryError } from '../../core/errors.js';
 import type { Registry } from '../../core/registry.js';
+import { limitPathSegments } from '../shared/segment-limit.js';
 import { nativeErrorHandler } from './errors.js';
 import { accountRoutes } from './routes/accounts.js';
 import { adminRoutes } from './routes/admin.js';
 import { blobRoutes } from './routes/blobs.js';
 import { packageRoutes } from './routes/packages.js';
 import { scopeRoutes } from './routes/scopes.js';
+import { secretRoutes } from './routes/secrets.js';
 
 export interface NativeDoorOptions {
   registry: Registry;
@@ -23,13 +24,7 @@ export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
     void reply.status(404).send({ error: `No route for ${req.method} ${req.url.split('?')[0]}` });
   });
   // The router takes longer segments (for MCP server names); native path segments stay at most 100 characters.
-  app.addHook('onRequest', async (req) => {
-    for (const value of Object.values((req.params ?? {}) as Record<string, unknown>)) {
-      if (typeof value === 'string' && value.length > 100) {
-        throw new AgentryError('uri_too_long', 'A path segment of the URL is too long', ['path segments (scope, name, version) are at most 100 characters']);
-      }
-    }
-  });
+  app.addHook('onRequest', limitPathSegments(100));
   await app.register(multipart, {
     attachFieldsToBody: 'keyValues',
     limits: { fileSize: opts.maxTarballBytes, files: 1, fields: 10, fieldSize: 2 * 1024 * 1024, parts: 12 },
@@ -40,4 +35,5 @@ export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   await app.register(blobRoutes, routeOpts);
   await app.register(adminRoutes, routeOpts);
   await app.register(scopeRoutes, routeOpts);
+  await app.register(secretRoutes, routeOpts);
 };

@@ -124,7 +124,7 @@ export const DistTagBody = Type.Object({ version: Type.String({ minLength: 1, ma
 export const DeprecateBody = Type.Object({ message: Type.String({ maxLength: 1000 }) }, { additionalProperties: false });
 export const DeprecateResponse = Type.Object({ success: Type.Boolean(), version: Type.String(), deprecated: Type.Union([Type.String(), Type.Null()]) });
 
-const Permission = Type.Enum(['read', 'publish', 'admin']);
+const Permission = Type.Enum(['read', 'publish', 'admin', 'runtime']);
 export const TokenView = Type.Object({
   id: Type.Integer(),
   name: Type.String(),

@@ -23,7 +23,7 @@ export const registerTokenCommand = (program: Command): void => {
         .command('create')
         .description('Create a token (its secret is shown only once)')
         .option('--name <name>', 'a name to recognise it by', 'agentry-cli')
-        .addOption(new Option('--permission <permission>', 'what it may do').choices(['read', 'publish', 'admin']).default('publish'))
+        .addOption(new Option('--permission <permission>', 'what it may do').choices(['read', 'publish', 'admin', 'runtime']).default('publish'))
         .option('--scope <scope...>', 'restrict it to these scopes, like @alice @acme')
         .option('--expires-in-days <n>', 'expire it after this many days', wholeNumber(1)),
     ),

@@ -59,6 +59,27 @@ export class AccountService {
     return { created, secret: issued.secret };
   }
 
+  /**
+   * At start-up: makes sure an account (an org, created without members when missing) owns scope
+   * `name`, for scopes the server itself needs (the recipe scope). Admins may write to it at once;
+   * an admin adds the users who may (`org member add`). Returns the owner, or undefined on a
+   * read-only server where it could not be created.
+   */
+  async ensureSystemOrg(name: string, displayName: string): Promise<AccountRecord | undefined> {
+    const lower = assertAccountName(name, 'org');
+    const scope = await this.storage.scopes.find(lower);
+    if (scope) return this.storage.accounts.findById(scope.ownerAccountId);
+    if (this.policy.readOnly) return undefined;
+    try {
+      return await this.createAccount({ name: lower, kind: 'org', displayName }, { principal: null, ip: null }, 'org.create');
+    } catch (e) {
+      // Another server process sharing the store created it first.
+      const again = await this.storage.scopes.find(lower);
+      if (again) return this.storage.accounts.findById(again.ownerAccountId);
+      throw e;
+    }
+  }
+
   /** Admin only: a new user, with a first publish token for it. */
   async createUser(ctx: RequestContext, input: NewUserInput): Promise<{ account: AccountRecord; token: CreatedToken }> {
     this.policy.requireWritable();

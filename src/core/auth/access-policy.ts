@@ -35,6 +35,15 @@ export class AccessPolicy {
     return p;
   }
 
+  /** A `runtime` token: the only kind that may resolve secret values for a runtime. */
+  requireRuntime(ctx: RequestContext): Principal {
+    const p = this.requirePrincipal(ctx);
+    if (p.token.permission !== 'runtime') {
+      throw forbidden(`This token has '${p.token.permission}' permission; resolving secrets needs a 'runtime' token (an administrator creates one)`);
+    }
+    return p;
+  }
+
   requireAdmin(ctx: RequestContext): Principal {
     return this.requirePermission(ctx, 'admin');
   }

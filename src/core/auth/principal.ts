@@ -14,7 +14,14 @@ export interface RequestContext {
 
 export const anonymous = (ip: string | null = null): RequestContext => ({ principal: null, ip });
 
-const LEVEL: Record<TokenPermission, number> = { read: 0, publish: 1, admin: 2 };
+const LEVEL: Record<Exclude<TokenPermission, 'runtime'>, number> = { read: 0, publish: 1, admin: 2 };
 
-/** True when permission `has` includes permission `needs` (read < publish < admin). */
-export const permits = (has: TokenPermission, needs: TokenPermission): boolean => LEVEL[has] >= LEVEL[needs];
+/**
+ * True when permission `has` includes permission `needs` (read < publish < admin). `runtime`
+ * is outside the ladder: a runtime token permits only `runtime` (resolving secrets and configs),
+ * and no other token permits `runtime`.
+ */
+export const permits = (has: TokenPermission, needs: TokenPermission): boolean => {
+  if (has === 'runtime' || needs === 'runtime') return has === needs;
+  return LEVEL[has] >= LEVEL[needs];
+};

@@ -14,6 +14,7 @@ import type {
   Storage,
   StorageRepos,
   VersionBrowseQuery,
+  VersionContent,
   VersionRecord,
 } from '../storage.js';
 import { isoNow, utcDay, type Clock } from '../time.js';
@@ -21,6 +22,8 @@ import { MANIFEST_FILE, PACKAGE_KINDS } from './kinds.js';
 import { distTagProblem } from './latest.js';
 import { isPlainObject } from './manifest/fields.js';
 import { parseManifest, type PackageManifest } from './manifest/index.js';
+import { validateSkillFolder } from './manifest/skill-md.js';
+import { PRAISON_BUNDLE_MANIFEST, bundleFileProblems, parsePraisonBundleManifest } from './manifest/praison-bundle.js';
 import { fullName, parsePackageId } from './names.js';
 import { inspectTarball, type TarballLimits } from './tarball.js';
 import { singleFileTarball } from './single-file-tarball.js';
@@ -42,6 +45,18 @@ export interface PublishInput {
   version?: string;
   /** A dist-tag to point at the new version; `latest` pins it. */
   tag?: string;
+  /**
+   * The tarball is a PraisonAI `.praison` bundle: its manifest is manifest.json (kind `recipe`), and
+   * every file it lists is checked against its sha256. Without this, a recipe tarball that has no
+   * recipe.yaml but a manifest.json is read as a bundle too.
+   */
+  bundle?: boolean;
+  /**
+   * Republish: when the version already exists (and was not unpublished), replace its content instead
+   * of refusing with 409. Only the scope's writers get here (as for any publish); the old and new
+   * digests are recorded in the audit log as `package.republish`.
+   */
+  force?: boolean;
 }
 
 export interface PackageView {
@@ -62,7 +77,7 @@ export interface DownloadTarget {
 }
 
 const README_NAMES = ['README.md', 'readme.md', 'Readme.md', 'README.MD', 'README'];
-const WANTED_FILES = new Set<string>([...Object.values(MANIFEST_FILE), ...README_NAMES]);
+const WANTED_FILES = new Set<string>([...Object.values(MANIFEST_FILE), PRAISON_BUNDLE_MANIFEST, ...README_NAMES]);
 
 /** Packages of every kind: publish, read, tag, deprecate, unpublish, download, query. */
 export class PackageService {
@@ -102,10 +117,14 @@ export class PackageService {
     const id = parsePackageId(input.scope, input.name);
     this.policy.requireWritable();
     await this.policy.requireScopeWrite(ctx, id.scope);
-    const contents = await inspectTarball(input.tarball, WANTED_FILES, this.limits);
+    const bundleWanted = input.bundle === true || input.kind === 'recipe' || input.kind === undefined;
+    const contents = await inspectTarball(input.tarball, WANTED_FILES, this.limits, { hashFiles: bundleWanted });
     const manifest = this.readManifest(input, contents.texts);
     const version = manifest.version ?? input.version ?? null;
     const problems = this.crossCheck(id, manifest, version, input, contents.texts);
+    // A skill is a folder named as the skill: the whole Agent Skills check, with the package name as that folder.
+    if (manifest.kind === 'skill') problems.push(...validateSkillFolder({ folderName: id.name, skillMd: contents.texts.get(manifest.file), entries: contents.entries }).errors);
+    if (manifest.file === PRAISON_BUNDLE_MANIFEST) problems.push(...bundleFileProblems(manifest.raw, contents.digests));
     if (problems.length > 0) throw validationFailed(problems);
     const readme = README_NAMES.map((n) => contents.texts.get(n)).find((t) => t !== undefined) ?? input.readme ?? manifest.readme;
     const tag = input.tag?.trim() || undefined;
@@ -114,14 +133,27 @@ export class PackageService {
       if (p) throw badRequest('Invalid dist-tag', [p]);
     }
 
-    await this.refuseUnpublishable(this.storage, id, manifest.kind, version!);
+    await this.refuseUnpublishable(this.storage, id, manifest.kind, version!, false, input.force);
     const blob = await this.blobs.put(input.tarball);
     const principal = ctx.principal!;
     let published: { pkgId: number; record: VersionRecord };
     try {
       published = await this.change(id.key, async (tx) => {
         const now = isoNow(this.clock);
-        let { pkg, scope } = await this.refuseUnpublishable(tx, id, manifest.kind, version!, true);
+        let { pkg, scope, existing } = await this.refuseUnpublishable(tx, id, manifest.kind, version!, true, input.force);
+        if (pkg && existing) {
+          const record = await this.republish(tx, ctx, pkg, existing, {
+            manifest: manifest.raw,
+            readme: readme ?? null,
+            digest: blob.digest,
+            size: blob.size,
+            fileCount: contents.fileCount,
+            unpackedSize: contents.unpackedSize,
+            publishedBy: principal.account.id,
+            publishedAt: now,
+          });
+          return { pkgId: pkg.id, record };
+        }
         if (!pkg) {
           await tx.packages.insert({
             kind: manifest.kind,
@@ -182,7 +214,8 @@ export class PackageService {
     kind: PackageKind,
     version: string,
     lock = false,
-  ): Promise<{ pkg: PackageRecord | undefined; scope: ScopeRecord }> {
+    force = false,
+  ): Promise<{ pkg: PackageRecord | undefined; scope: ScopeRecord; existing?: VersionRecord }> {
     const pkg = lock ? await repos.packages.lockByKey(id.key) : await repos.packages.findByKey(id.key);
     const scope = await repos.scopes.find(pkg?.scope ?? id.scope);
     if (!scope) throw notFound(`Scope @${id.scope} does not exist; create the user or organisation first`);
@@ -192,8 +225,34 @@ export class PackageService {
     if (existing?.unpublishedAt) {
       throw conflict(`Version ${version} of ${fullName(pkg.scope, pkg.name)} was unpublished and can never be reused. Bump the version number.`);
     }
+    if (existing && force) return { pkg, scope, existing };
     if (existing) throw conflict(`Version ${version} already exists. Bump the version number.`);
     return { pkg, scope };
+  }
+
+  /**
+   * A forced publish over a live version: the version keeps its identity (id, download counts,
+   * dist-tags) and takes the new content; the package's metadata follows it when it is `latest`.
+   * The previous bytes stay in the blob store until `gc` finds nothing refers to them.
+   */
+  private async republish(
+    tx: StorageRepos,
+    ctx: RequestContext,
+    pkg: PackageRecord,
+    existing: VersionRecord,
+    content: VersionContent,
+  ): Promise<VersionRecord> {
+    await tx.packages.replaceVersionContent(existing.id, content);
+    const record: VersionRecord = { ...existing, ...content };
+    if (pkg.latestVersion === existing.version) await this.applyVersionMetadata(tx, pkg.id, pkg.kind, record);
+    await tx.packages.update(pkg.id, { updatedAt: content.publishedAt });
+    await this.audit.record(tx.audit, ctx, 'package.republish', `${fullName(pkg.scope, pkg.name)}@${existing.version}`, {
+      kind: pkg.kind,
+      digest: content.digest,
+      previous_digest: existing.digest,
+      size: content.size,
+    });
+    return record;
   }
 
   async get(scope: string, name: string, kind?: PackageKind): Promise<PackageView> {
@@ -352,8 +411,8 @@ export class PackageService {
     status: VersionStatus,
     message: string | null,
   ): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {
-    const found = await this.find(target.scope, target.name, target.kind);
     this.policy.requireWritable();
+    const found = await this.find(target.scope, target.name, target.kind);
     await this.policy.requireScopeWrite(ctx, found.scope);
     if (!VERSION_STATUSES.includes(status)) throw badRequest(`status must be one of ${VERSION_STATUSES.join(', ')}`);
     const text = message?.trim() || null;
@@ -453,6 +512,19 @@ export class PackageService {
   }
 
   private readManifest(input: PublishInput, texts: Map<string, string>): PackageManifest {
+    if (input.bundle && input.kind !== undefined && input.kind !== 'recipe') {
+      throw validationFailed([`a ${PRAISON_BUNDLE_MANIFEST} bundle is a recipe, not a package of kind '${input.kind}'`]);
+    }
+    const bundleText = texts.get(PRAISON_BUNDLE_MANIFEST);
+    const asBundle =
+      input.bundle === true ||
+      (bundleText !== undefined && (input.kind === 'recipe' || input.kind === undefined) && PACKAGE_KINDS.every((k) => !texts.has(MANIFEST_FILE[k])));
+    if (asBundle) {
+      if (bundleText === undefined) throw validationFailed([`bundle: no ${PRAISON_BUNDLE_MANIFEST} at the root of the archive`]);
+      const result = parsePraisonBundleManifest(bundleText);
+      if (!result.manifest) throw validationFailed(result.problems);
+      return result.manifest;
+    }
     const kinds = input.kind ? [input.kind] : PACKAGE_KINDS.filter((k) => texts.has(MANIFEST_FILE[k]));
     if (kinds.length === 0 || !texts.has(MANIFEST_FILE[kinds[0]])) {
       const expected = input.kind ? MANIFEST_FILE[input.kind] : PACKAGE_KINDS.map((k) => MANIFEST_FILE[k]).join(', ');
@@ -475,7 +547,8 @@ export class PackageService {
   ): string[] {
     const problems: string[] = [];
     const file = manifest.file;
-    if (manifest.name.toLowerCase() !== id.name.toLowerCase()) {
+    // (A skill's name is checked against its folder, the package name, by the Agent Skills validator.)
+    if (manifest.kind !== 'skill' && manifest.name.toLowerCase() !== id.name.toLowerCase()) {
       problems.push(`${file}: name '${manifest.name}' does not match the package being published ('${id.name}')`);
     }
     if (manifest.scope !== null && manifest.scope.toLowerCase() !== id.scope.toLowerCase()) {
@@ -529,5 +602,6 @@ const packageMetadata = (m: PackageManifest, readme: string | null) => ({
 /** Re-reads a stored manifest object through the kind's validator (it was valid when published). */
 const parseManifestObject = (kind: PackageKind, raw: Record<string, unknown>): PackageManifest | undefined => {
   const json = JSON.stringify(raw);
-  return parseManifest(kind, kind === 'skill' ? `---\n${json}\n---\n` : json).manifest;
+  const parsed = parseManifest(kind, kind === 'skill' ? `---\n${json}\n---\n` : json).manifest;
+  return parsed ?? (kind === 'recipe' ? parsePraisonBundleManifest(json).manifest : undefined);
 };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
@@ -18,6 +19,16 @@ export interface TarballContents {
   files: string[];
   fileCount: number;
   unpackedSize: number;
+  /** Every entry (files, folders, links), normalized, with its kind and size, in archive order. */
+  entries: TarballEntry[];
+  /** sha256 (hex) of every regular file by normalized path, when asked for (`hashFiles`). */
+  digests: Map<string, string>;
+}
+
+export interface TarballEntry {
+  path: string;
+  type: 'file' | 'directory' | 'symlink' | 'link';
+  size: number;
 }
 
 const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
@@ -27,7 +38,12 @@ const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
  * no absolute paths, no `..`, no links leaving the package, no device files, no tar bomb.
  * Returns the text of the root files in `wanted`. Throws 400 (bad archive) or 413 (too big).
  */
-export const inspectTarball = async (gz: Buffer, wanted: ReadonlySet<string>, limits: TarballLimits): Promise<TarballContents> => {
+export const inspectTarball = async (
+  gz: Buffer,
+  wanted: ReadonlySet<string>,
+  limits: TarballLimits,
+  opts: { hashFiles?: boolean } = {},
+): Promise<TarballContents> => {
   if (gz.length < 2 || gz[0] !== 0x1f || gz[1] !== 0x8b) {
     throw badRequest('The tarball is not gzip-compressed', ['tarball: expected a .tar.gz file (gzip magic bytes 1f 8b)']);
   }
@@ -45,6 +61,8 @@ export const inspectTarball = async (gz: Buffer, wanted: ReadonlySet<string>, li
   const problems: string[] = [];
   const texts = new Map<string, string>();
   const files: string[] = [];
+  const listed: TarballEntry[] = [];
+  const digests = new Map<string, string>();
   let fileCount = 0;
   let unpackedSize = 0;
   let sawEntry = false;
@@ -63,11 +81,15 @@ export const inspectTarball = async (gz: Buffer, wanted: ReadonlySet<string>, li
       const target = entry.linkpath ?? '';
       links.push({ raw: entry.path, path, target, symbolic: entry.type === 'SymbolicLink' });
       if (entry.type === 'SymbolicLink') symlinks.set(path.toLowerCase(), target);
+      listed.push({ path, type: entry.type === 'SymbolicLink' ? 'symlink' : 'link', size: 0 });
     } else if (FILE_TYPES.has(entry.type)) {
       fileCount += 1;
       unpackedSize += entry.size ?? 0;
       files.push(path);
-    } else if (entry.type !== 'Directory') {
+      listed.push({ path, type: 'file', size: entry.size ?? 0 });
+    } else if (entry.type === 'Directory') {
+      if (path !== '' && path !== '.') listed.push({ path, type: 'directory', size: 0 });
+    } else {
       problems.push(`tarball: entry '${entry.path}' has unsupported type ${entry.type}`);
     }
     // Directories and links are entries an extractor must create too: they count against the limit.
@@ -75,11 +97,16 @@ export const inspectTarball = async (gz: Buffer, wanted: ReadonlySet<string>, li
     if (wanted.has(path) && FILE_TYPES.has(entry.type) && (entry.size ?? 0) > limits.maxTextFileBytes) {
       problems.push(`tarball: '${path}' is ${entry.size} bytes; a manifest or README may be at most ${limits.maxTextFileBytes} bytes`);
     }
+    const hash = opts.hashFiles && FILE_TYPES.has(entry.type) && !problem ? createHash('sha256') : undefined;
+    if (hash) {
+      entry.on('data', (c: Buffer) => hash.update(c));
+      entry.on('end', () => digests.set(path, hash.digest('hex')));
+    }
     if (wanted.has(path) && FILE_TYPES.has(entry.type) && (entry.size ?? 0) <= limits.maxTextFileBytes) {
       const chunks: Buffer[] = [];
       entry.on('data', (c: Buffer) => chunks.push(c));
       entry.on('end', () => texts.set(path, Buffer.concat(chunks).toString('utf8')));
-    } else {
+    } else if (!hash) {
       entry.resume();
     }
   };
@@ -129,7 +156,7 @@ export const inspectTarball = async (gz: Buffer, wanted: ReadonlySet<string>, li
     throw payloadTooLarge(`The tarball holds more than ${limits.maxFiles} files`);
   }
   if (unique.length > 0) throw badRequest('The tarball is not a valid package', unique.slice(0, 20));
-  return { texts, files, fileCount, unpackedSize };
+  return { texts, files, fileCount, unpackedSize, entries: listed, digests };
 };
 
 const normalizeEntryPath = (raw: string): string => {

@@ -8,6 +8,7 @@ import { openStorage } from '../../storage/open-storage.js';
 import type { RequestContext } from '../auth/principal.js';
 import { AgentryError } from '../errors.js';
 import { Registry } from '../registry.js';
+import { EnvSecretStore } from '../secrets/env-secret-store.js';
 import type { Storage } from '../storage.js';
 import type { Clock } from '../time.js';
 
@@ -49,7 +50,7 @@ describe.each(stores)('TokenService with a fake clock (%s)', (store) => {
   beforeAll(async () => {
     const opened = await openStorage({ dataDir, databaseUrl: store === 'postgres' ? process.env.AGENTRY_TEST_DATABASE_URL : undefined, databaseSchema: schema });
     storage = opened.storage;
-    registry = new Registry({ storage, blobs: opened.blobs, limits: { maxUnpackedBytes: 1 << 20, maxFiles: 100, maxTextFileBytes: 1 << 16 }, clock });
+    registry = new Registry({ storage, blobs: opened.blobs, limits: { maxUnpackedBytes: 1 << 20, maxFiles: 100, maxTextFileBytes: 1 << 16 }, clock, secretStore: new EnvSecretStore({}) });
     const boot = await registry.accounts.bootstrapAdmin(undefined);
     admin = await ctxOf(boot.secret!);
     const created = await registry.accounts.createUser(admin, { username: 'erin' });

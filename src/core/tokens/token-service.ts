@@ -56,7 +56,10 @@ export class TokenService {
   async create(ctx: RequestContext, input: CreateTokenInput): Promise<CreatedToken> {
     this.policy.requireWritable();
     const p = this.policy.requirePrincipal(ctx);
-    if (!permits(p.token.permission, input.permission)) {
+    if (input.permission === 'runtime') {
+      // A runtime token reads secret values: only an administrator, with an admin token, issues one.
+      if (!p.account.isAdmin || p.token.permission !== 'admin') throw forbidden("Only an administrator with an 'admin' token can create a 'runtime' token");
+    } else if (!permits(p.token.permission, input.permission)) {
       throw forbidden(`A '${p.token.permission}' token cannot create a '${input.permission}' token`);
     }
     if (input.permission === 'admin' && !p.account.isAdmin) throw forbidden('Only an administrator can hold an admin token');

@@ -2,11 +2,13 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import type { SqlDialectName } from './dialect.js';
 import { coreMigration } from './migrations/0001-core.js';
 import { mcpMigration } from './migrations/0004-mcp.js';
+import { agentspacesMigration } from './migrations/0007-agentspaces.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0001-core': coreMigration(dialect),
   '0004-mcp': mcpMigration(dialect),
+  '0007-agentspaces': agentspacesMigration(dialect),
 });
 
 class InCodeMigrations implements MigrationProvider {

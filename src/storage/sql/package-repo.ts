@@ -10,6 +10,7 @@ import type {
   PackageViewRecord,
   Page,
   VersionBrowseQuery,
+  VersionContent,
   VersionRecord,
 } from '../../core/storage.js';
 import type { SqlDialectName, TextSearch } from './dialect.js';
@@ -135,6 +136,10 @@ export class SqlPackageRepo implements PackageRepo {
     if (q.category) where.push(sql`p.category = ${q.category}`);
     if (q.ownerAccountId !== undefined) where.push(sql`p.owner_account_id = ${q.ownerAccountId}`);
     if (q.tag) where.push(sql`p.tags LIKE ${`%${JSON.stringify(q.tag).replace(/[%_\\]/g, '\\$&')}%`} ESCAPE '\\'`);
+    if (q.anyTags && q.anyTags.length > 0) {
+      const any = q.anyTags.map((t) => sql`p.tags LIKE ${`%${JSON.stringify(t).replace(/[%_\\]/g, '\\$&')}%`} ESCAPE '\\'`);
+      where.push(sql`(${sql.join(any, sql` OR `)})`);
+    }
     where.push(sql`p.latest_version IS NOT NULL`);
     const text = q.text ? this.textSearch.match(q.text) : undefined;
     if (q.text && !text) return { rows: [], total: 0 };
@@ -186,6 +191,23 @@ export class SqlPackageRepo implements PackageRepo {
       .returningAll()
       .executeTakeFirstOrThrow();
     return toVersion(row);
+  }
+
+  async replaceVersionContent(versionId: number, c: VersionContent): Promise<void> {
+    await this.db
+      .updateTable('versions')
+      .set({
+        manifest: JSON.stringify(c.manifest),
+        readme: c.readme,
+        digest: c.digest,
+        size: c.size,
+        file_count: c.fileCount,
+        unpacked_size: c.unpackedSize,
+        published_by: c.publishedBy,
+        published_at: c.publishedAt,
+      })
+      .where('id', '=', versionId)
+      .execute();
   }
 
   async setDeprecated(versionId: number, message: string | null, at?: string): Promise<void> {

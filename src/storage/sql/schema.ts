@@ -14,6 +14,12 @@ export interface Database {
   dist_tags: DistTagsTable;
   package_downloads: PackageDownloadsTable;
   audit_log: AuditLogTable;
+  secret_values: SecretValuesTable;
+  secret_root_keys: SecretRootKeysTable;
+  agentspaces: AgentspacesTable;
+  agentspace_agents: AgentspaceAgentsTable;
+  agentspace_secrets: AgentspaceSecretsTable;
+  agentspace_parameters: AgentspaceParametersTable;
 }
 
 export interface AccountsTable {
@@ -121,4 +127,68 @@ export interface AuditLogTable {
   target: string;
   ip: string | null;
   details: string;
+}
+
+export interface SecretValuesTable {
+  owner: string;
+  namespace: string;
+  key: string;
+  key_id: string;
+  ciphertext: string;
+  updated_at: string;
+}
+
+export interface SecretRootKeysTable {
+  key_id: string;
+  verifier: string;
+  created_at: string;
+  retired_at: string | null;
+}
+
+export interface AgentspacesTable {
+  owner_account_id: number;
+  agentspace_id: string;
+  name: string;
+  namespace: string;
+  tag: string;
+  description: string | null;
+  visibility: string;
+  status: string;
+  user_id: string | null;
+  source_repo_id: string | null;
+  on_hold: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AgentspaceAgentsTable {
+  owner_account_id: number;
+  agentspace_id: string;
+  assistant_id: string;
+  spec: string;
+  validated: number;
+  errors: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AgentspaceSecretsTable {
+  owner_account_id: number;
+  agentspace_id: string;
+  assistant_id: string;
+  key: string;
+  scope: string;
+  description: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AgentspaceParametersTable {
+  owner_account_id: number;
+  agentspace_id: string;
+  assistant_id: string;
+  key: string;
+  definition: string;
+  created_at: string;
+  updated_at: string;
 }

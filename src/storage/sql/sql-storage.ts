@@ -9,6 +9,7 @@ import { SqlPackageRepo } from './package-repo.js';
 import type { Database } from './schema.js';
 import { SqlScopeRepo } from './scope-repo.js';
 import { SqlTokenRepo } from './token-repo.js';
+import { SqlSecretValueRepo } from './secret-value-repo.js';
 import { sql } from 'kysely';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
@@ -18,6 +19,7 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   packages: new SqlPackageRepo(db, dialect, textSearch),
   audit: new SqlAuditRepo(db),
   blobRefs: new SqlBlobRefRepo(db),
+  secretValues: new SqlSecretValueRepo(db),
 });
 
 /** The one Kysely implementation of the storage ports; dialects differ only in connection and text search. */
@@ -28,6 +30,7 @@ export class SqlStorage implements Storage {
   readonly packages;
   readonly audit;
   readonly blobRefs;
+  readonly secretValues;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -42,6 +45,7 @@ export class SqlStorage implements Storage {
     this.packages = repos.packages;
     this.audit = repos.audit;
     this.blobRefs = repos.blobRefs;
+    this.secretValues = repos.secretValues;
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {

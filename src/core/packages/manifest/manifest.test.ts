@@ -124,11 +124,11 @@ describe('SKILL.md', () => {
     expect(problems('skill', '# no front matter\n')).toEqual(["SKILL.md: must start with YAML front matter between '---' lines"]);
     expect(problems('skill', skill('name: Bad--Name\nextra: 1'))).toEqual([
       "SKILL.md: unknown field 'extra'",
-      "SKILL.md: field 'name' value 'Bad--Name' must be lower-case letters, digits and single hyphens, not starting or ending with a hyphen",
+      "SKILL.md: field 'name' value 'Bad--Name' must be lower-case letters (a-z), digits and single hyphens, not starting or ending with a hyphen",
       "SKILL.md: missing required field 'description'",
     ]);
-    expect(problems('skill', skill('name: ok\ndescription: d\nmetadata:\n  version: 1.0'))).toEqual(['SKILL.md: metadata.version must be a string']);
-    expect(problems('skill', skill('name: ok\ndescription: d\nmetadata:\n  version: "1.0"'))).toEqual(["SKILL.md: version '1.0' is not valid semver"]);
+    expect(problems('skill', skill('name: ok\ndescription: d\nmetadata:\n  version: 1.0'))).toEqual(['SKILL.md: metadata.version must be a string (quote it: "1")']);
+    expect(problems('skill', skill('name: ok\ndescription: d\nmetadata:\n  version: "1.0"'))).toEqual(["SKILL.md: metadata.version '1.0' is not valid semver"]);
     expect(problems('skill', skill('name: ok\ndescription: d\nmetadata: [1]'))).toEqual(["SKILL.md: field 'metadata' must be a mapping"]);
   });
 });

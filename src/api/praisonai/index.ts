@@ -1,0 +1,155 @@
+import multipart from '@fastify/multipart';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Registry } from '../../core/registry.js';
+import type { PackageRecord, VersionRecord } from '../../core/storage.js';
+import { requestContext } from '../shared/request-context.js';
+import { limitPathSegments } from '../shared/segment-limit.js';
+import { bundleBytes } from './bundle-body.js';
+import { praisonaiErrorHandler } from './errors.js';
+import {
+  DeleteResponse,
+  ListQuery,
+  ListResponse,
+  NameParams,
+  PublishBody,
+  PublishResponse,
+  RecipeInfo,
+  SearchQuery,
+  SearchResponse,
+  VersionInfo,
+  VersionParams,
+  errorResponses,
+} from './schemas.js';
+
+export interface PraisonaiDoorOptions {
+  registry: Registry;
+  /** Largest bundle accepted on publish, in bytes. */
+  maxTarballBytes: number;
+}
+
+const DEFAULT_LIMIT = 50;
+const tags = ['praisonai recipes'];
+
+const splitTags = (s: string | undefined): string[] | undefined => {
+  const list = (s ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  return list.length > 0 ? list : undefined;
+};
+
+const item = (pkg: PackageRecord) => ({ name: pkg.name, version: pkg.latestVersion ?? '', description: pkg.description ?? '', tags: pkg.tags });
+const checksum = (v: VersionRecord): string => v.digest;
+
+/**
+ * PraisonAI's recipe registry (seed 001, `praisonai registry serve`) under `/v1`: recipes are packages
+ * of kind `recipe` in the configured recipe scope (`registry.recipes`); this only translates.
+ */
+export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = async (app, { registry, maxTarballBytes }) => {
+  app.setErrorHandler(praisonaiErrorHandler);
+  // The router takes longer segments (for MCP server names); recipe names stay at most 100 characters.
+  app.addHook('onRequest', limitPathSegments(100));
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: `Not found: ${req.method} ${req.url.split('?')[0]}`, code: 404 });
+  });
+  await app.register(multipart, {
+    attachFieldsToBody: 'keyValues',
+    limits: { fileSize: maxTarballBytes, files: 1, fields: 4, fieldSize: Math.ceil((maxTarballBytes * 4) / 3) + 1024, parts: 6 },
+  });
+  const recipes = registry.recipes;
+
+  app.get('/recipes', {
+    schema: { tags, summary: 'List recipes', querystring: ListQuery, response: { 200: ListResponse, ...errorResponses } },
+    handler: async (req) => {
+      const q = req.query;
+      const limit = q.limit ?? q.per_page ?? DEFAULT_LIMIT;
+      const offset = q.offset ?? (q.page !== undefined ? (q.page - 1) * limit : 0);
+      const page = await recipes.list({ tags: splitTags(q.tags), limit, offset });
+      return { recipes: page.rows.map(item), total: page.total, limit, offset };
+    },
+  });
+
+  app.get('/search', {
+    schema: { tags, summary: 'Search recipes by name, description and tags', querystring: SearchQuery, response: { 200: SearchResponse, ...errorResponses } },
+    handler: async (req) => {
+      const page = await recipes.list({ text: req.query.q, tags: splitTags(req.query.tags), limit: req.query.limit ?? DEFAULT_LIMIT, offset: 0 });
+      return page.rows.map(item);
+    },
+  });
+
+  app.get('/recipes/:name', {
+    schema: { tags, summary: 'Recipe info: latest and every version', params: NameParams, response: { 200: RecipeInfo, ...errorResponses } },
+    handler: async (req) => {
+      const { pkg, versions } = await recipes.info(req.params.name);
+      return {
+        name: pkg.name,
+        latest: pkg.latestVersion,
+        versions: Object.fromEntries(versions.map((v) => [v.version, { checksum: checksum(v), published_at: v.publishedAt }])),
+        description: pkg.description ?? '',
+        tags: pkg.tags,
+      };
+    },
+  });
+
+  app.get('/recipes/:name/:version', {
+    schema: { tags, summary: 'Version info with its manifest', params: VersionParams, response: { 200: VersionInfo, ...errorResponses } },
+    handler: async (req) => {
+      const { pkg, version } = await recipes.version(req.params.name, req.params.version);
+      return { name: pkg.name, version: version.version, checksum: checksum(version), published_at: version.publishedAt, size: version.size, manifest: version.manifest };
+    },
+  });
+
+  app.get('/recipes/:name/:version/download', {
+    schema: {
+      tags,
+      summary: 'Download the .praison bundle (ETag / If-None-Match)',
+      params: VersionParams,
+      response: { 200: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }), 304: Type.Null(), ...errorResponses },
+    },
+    handler: async (req, reply) => {
+      const { version } = await recipes.version(req.params.name, req.params.version);
+      const etag = `"${version.digest}"`;
+      void reply.header('ETag', etag).header('Cache-Control', 'public, max-age=0, must-revalidate');
+      const inm = req.headers['if-none-match'];
+      if (typeof inm === 'string' && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
+        return reply.status(304).send(null);
+      }
+      const target = await recipes.download(req.params.name, req.params.version);
+      const fileName = `${target.pkg.name}-${target.version.version}.praison`;
+      void reply
+        .header('Content-Type', 'application/gzip')
+        .header('Content-Length', target.version.size)
+        .header('Content-Disposition', `attachment; filename="${fileName}"`)
+        .header('X-Checksum-SHA256', target.version.digest.replace(/^sha256:/, ''));
+      return reply.send(await registry.blobs.open(target.version.digest));
+    },
+  });
+
+  app.post('/recipes/:name/:version', {
+    bodyLimit: Math.ceil((maxTarballBytes * 4) / 3) + 64 * 1024,
+    schema: {
+      tags,
+      summary: 'Publish a .praison bundle (JSON with base64, or multipart); 409 when the version exists unless force',
+      consumes: ['application/json', 'multipart/form-data'],
+      params: VersionParams,
+      body: PublishBody,
+      response: { 201: PublishResponse, ...errorResponses },
+    },
+    handler: async (req, reply) => {
+      // Like praisonai's server, a read-only registry says so before asking who is calling.
+      registry.policy.requireWritable();
+      const ctx = await requestContext(registry, req);
+      const bundle = bundleBytes(req.body.bundle);
+      const { pkg, version } = await recipes.publish(ctx, req.params.name, req.params.version, bundle, req.body.force === true);
+      return reply.status(201).send({ ok: true, name: pkg.name, version: version.version, checksum: checksum(version), published_at: version.publishedAt });
+    },
+  });
+
+  app.delete('/recipes/:name/:version', {
+    schema: { tags, summary: 'Delete a version (its number can never be reused)', params: VersionParams, response: { 200: DeleteResponse, ...errorResponses } },
+    handler: async (req) => {
+      registry.policy.requireWritable();
+      const ctx = await requestContext(registry, req);
+      const v = await recipes.remove(ctx, req.params.name, req.params.version);
+      return { ok: true, message: `Deleted ${req.params.name}@${v.version}` };
+    },
+  });
+};

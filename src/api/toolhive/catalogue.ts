@@ -1,0 +1,43 @@
+import type { PackageView } from '../../core/packages/package-service.js';
+import type { Registry } from '../../core/registry.js';
+import type { PackageKind } from '../../core/storage.js';
+import { serverFullName, toToolhiveServer, type ToolhiveServer } from './server-views.js';
+
+/** Reads of the core's packages that several ToolHive routes share: pages of views, and every server. */
+
+const PAGE = 100;
+
+/** One page of packages of `kind`, by relevance when searching, else by name, with their latest versions. */
+export const viewsPage = async (registry: Registry, kind: PackageKind, q: string | undefined, page: number, limit: number): Promise<{ views: PackageView[]; total: number }> => {
+  const text = q?.trim() || undefined;
+  const result = await registry.packages.query({ kind, text, sort: text ? 'relevance' : 'name', offset: (page - 1) * limit, limit });
+  const views = await Promise.all(result.rows.map((row) => registry.packages.get(row.scope, row.name, kind)));
+  return { views, total: result.total };
+};
+
+/** Every MCP server package's latest version, by name. */
+const allServerViews = async (registry: Registry): Promise<PackageView[]> => {
+  const views: PackageView[] = [];
+  for (let page = 1; ; page++) {
+    const r = await viewsPage(registry, 'mcp-server', undefined, page, PAGE);
+    views.push(...r.views);
+    if (r.views.length < PAGE || views.length >= r.total) return views;
+  }
+};
+
+/**
+ * Every server as ToolHive lists it. A server is listed under the part of its name after the `/`
+ * (`io.github.alice/weather` → `weather`), as ToolHive does, unless two namespaces share that
+ * name: then each goes under its full reverse-DNS name. Servers ToolHive cannot run are left out.
+ */
+export const allToolhiveServers = async (registry: Registry): Promise<{ servers: ToolhiveServer[]; lastUpdated: string | undefined }> => {
+  const views = await allServerViews(registry);
+  const shortName = (v: PackageView) => serverFullName(v).split('/').pop()!;
+  const counts = new Map<string, number>();
+  for (const v of views) counts.set(shortName(v), (counts.get(shortName(v)) ?? 0) + 1);
+  const servers = views
+    .map((v) => toToolhiveServer(v, counts.get(shortName(v)) === 1 ? shortName(v) : serverFullName(v)))
+    .filter((s): s is ToolhiveServer => s !== undefined);
+  const lastUpdated = views.map((v) => v.pkg.updatedAt).sort().pop();
+  return { servers, lastUpdated };
+};

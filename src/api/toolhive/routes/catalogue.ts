@@ -1,0 +1,88 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { badRequest, isAgentryError, notFound } from '../../../core/errors.js';
+import { baseUrl } from '../../shared/base-url.js';
+import { viewsPage } from '../catalogue.js';
+import type { ToolhiveDoorOptions } from '../index.js';
+import {
+  CatalogueParams,
+  CatalogueServerParams,
+  CatalogueSkillParams,
+  PageQuery,
+  ServerJson,
+  ServersV01,
+  Skill,
+  SkillsV01,
+  registryErrors,
+} from '../schemas.js';
+import { serverJsonOf } from '../server-views.js';
+import { toToolhiveSkill, type ToolhiveSkill } from '../skill-views.js';
+
+const DEFAULT_LIMIT = 50;
+
+/**
+ * ToolHive's MCP-format catalogue, `/registry/{registryName}/v0.1/…`: page-based lists of
+ * server.json documents and ToolHive's skills extension. `registryName` is accepted and ignored,
+ * as ToolHive does. Every route has `v0.1` as its third path segment, so other `/registry/…`
+ * routes (Alquimia's agentspace API) stay apart.
+ */
+export const catalogueRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = async (app, { registry, publicUrl }) => {
+  const tags = ['toolhive'];
+  const paging = (q: PageQuery) => ({ page: q.page ?? 1, limit: q.limit ?? DEFAULT_LIMIT });
+
+  app.get('/registry/:registryName/v0.1/servers', {
+    schema: { tags, summary: 'List MCP servers (server.json), page-based', params: CatalogueParams, querystring: PageQuery, response: { 200: ServersV01, ...registryErrors } },
+    handler: async (req) => {
+      const { page, limit } = paging(req.query);
+      const { views, total } = await viewsPage(registry, 'mcp-server', req.query.q, page, limit);
+      return { metadata: { total, page, limit }, servers: views.map(serverJsonOf) };
+    },
+  });
+
+  app.get('/registry/:registryName/v0.1/servers/:serverName/versions/latest', {
+    schema: {
+      tags,
+      summary: "Get the latest version of an MCP server by its reverse-DNS name ('/' sent as %2F)",
+      params: CatalogueServerParams,
+      response: { 200: ServerJson, ...registryErrors },
+    },
+    handler: async (req) => {
+      const name = req.params.serverName;
+      const slash = name.indexOf('/');
+      if (slash <= 0 || slash === name.length - 1 || name.indexOf('/', slash + 1) !== -1) {
+        throw badRequest(`Server name '${name}' is not '<namespace>/<name>' (send the '/' as %2F)`);
+      }
+      try {
+        return serverJsonOf(await registry.packages.get(name.slice(0, slash), name.slice(slash + 1), 'mcp-server'));
+      } catch (e) {
+        if (isAgentryError(e) && e.status === 400) throw notFound(`Server not found: '${name}'`);
+        throw e;
+      }
+    },
+  });
+
+  app.get('/registry/:registryName/v0.1/x/dev.toolhive/skills', {
+    schema: { tags, summary: 'List skills, page-based (ToolHive extension)', params: CatalogueParams, querystring: PageQuery, response: { 200: SkillsV01, ...registryErrors } },
+    handler: async (req) => {
+      const { page, limit } = paging(req.query);
+      const { views, total } = await viewsPage(registry, 'skill', req.query.q, page, limit);
+      const base = baseUrl(req, publicUrl);
+      const skills = views.map((v) => toToolhiveSkill(v, base)).filter((s): s is ToolhiveSkill => s !== undefined);
+      return { metadata: { total, page, limit }, skills };
+    },
+  });
+
+  app.get('/registry/:registryName/v0.1/x/dev.toolhive/skills/:namespace/:skillName', {
+    schema: { tags, summary: 'Get a skill by namespace (its scope) and name (ToolHive extension)', params: CatalogueSkillParams, response: { 200: Skill, ...registryErrors } },
+    handler: async (req) => {
+      const { namespace, skillName } = req.params;
+      let skill: ToolhiveSkill | undefined;
+      try {
+        skill = toToolhiveSkill(await registry.packages.get(namespace, skillName, 'skill'), baseUrl(req, publicUrl));
+      } catch (e) {
+        if (!isAgentryError(e) || e.status !== 400) throw e;
+      }
+      if (!skill) throw notFound(`Skill not found: '${namespace}/${skillName}'`);
+      return skill;
+    },
+  });
+};

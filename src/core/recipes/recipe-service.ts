@@ -1,0 +1,116 @@
+import type { AccountService } from '../accounts/account-service.js';
+import type { RequestContext } from '../auth/principal.js';
+import { AgentryError, badRequest, notFound } from '../errors.js';
+import { PRAISON_NAME_MAX, PRAISON_NAME_PATTERN } from '../packages/manifest/praison-bundle.js';
+import type { DownloadTarget, PackageService, PublishResult } from '../packages/package-service.js';
+import type { PackageRecord, Page, VersionRecord } from '../storage.js';
+
+/** The default scope recipe names are mapped onto (AGENTRY_RECIPE_SCOPE). */
+export const DEFAULT_RECIPE_SCOPE = 'recipes';
+
+export interface RecipeListQuery {
+  /** Recipes carrying at least one of these tags. */
+  tags?: string[];
+  /** Full-text match on name, description and tags. */
+  text?: string;
+  limit: number;
+  offset: number;
+}
+
+export interface RecipeInfo {
+  pkg: PackageRecord;
+  /** Live versions, newest semver first. */
+  versions: VersionRecord[];
+}
+
+/**
+ * PraisonAI's recipe registry on the core: recipe names carry no scope there, so every recipe lives
+ * in one configured scope (default `@recipes`, an org created at first start). Recipes are packages
+ * of kind `recipe`; every rule (validation, immutability, who may write, `latest`) is the package
+ * service's. This only maps an unscoped name onto that scope and says "Recipe not found: <name>".
+ */
+export class RecipeService {
+  constructor(
+    private readonly packages: PackageService,
+    private readonly accounts: AccountService,
+    /** The scope every recipe name is mapped onto. */
+    readonly scope: string = DEFAULT_RECIPE_SCOPE,
+  ) {}
+
+  /** Creates the recipe scope's org on first start (not on a read-only server). */
+  async ensureScope(): Promise<void> {
+    await this.accounts.ensureSystemOrg(this.scope, 'Recipes (PraisonAI recipe registry)');
+  }
+
+  async list(q: RecipeListQuery): Promise<Page<PackageRecord>> {
+    const page = await this.packages.query({
+      kind: 'recipe',
+      scope: this.scope,
+      text: q.text,
+      anyTags: q.tags && q.tags.length > 0 ? q.tags : undefined,
+      sort: q.text ? 'relevance' : 'name',
+      limit: q.limit,
+      offset: q.offset,
+    });
+    return { rows: page.rows, total: page.total };
+  }
+
+  async info(name: string): Promise<RecipeInfo> {
+    const pkg = await this.find(name);
+    const { versions } = await this.packages.versions(this.scope, pkg.name, 'recipe');
+    return { pkg, versions };
+  }
+
+  async version(name: string, version: string): Promise<{ pkg: PackageRecord; version: VersionRecord }> {
+    const pkg = await this.find(name);
+    return { pkg, version: await this.resolve(pkg, name, version) };
+  }
+
+  /** Resolves the version to download and counts one download of it. */
+  async download(name: string, version: string): Promise<DownloadTarget> {
+    const pkg = await this.find(name);
+    try {
+      return await this.packages.download(this.scope, pkg.name, version, 'recipe');
+    } catch (e) {
+      throw rename(e, `Version not found: ${name}@${version}`);
+    }
+  }
+
+  async publish(ctx: RequestContext, name: string, version: string, bundle: Buffer, force: boolean): Promise<PublishResult> {
+    assertRecipeName(name);
+    return this.packages.publish(ctx, { kind: 'recipe', scope: this.scope, name, version, tarball: bundle, bundle: true, force });
+  }
+
+  async remove(ctx: RequestContext, name: string, version: string): Promise<VersionRecord> {
+    const { pkg } = await this.version(name, version);
+    return this.packages.unpublish(ctx, this.scope, pkg.name, version, 'recipe');
+  }
+
+  private async find(name: string): Promise<PackageRecord> {
+    assertRecipeName(name);
+    try {
+      return await this.packages.find(this.scope, name, 'recipe');
+    } catch (e) {
+      throw rename(e, `Recipe not found: ${name}`);
+    }
+  }
+
+  private async resolve(pkg: PackageRecord, name: string, version: string): Promise<VersionRecord> {
+    try {
+      return await this.packages.resolve(pkg, version);
+    } catch (e) {
+      throw rename(e, `Version not found: ${name}@${version}`);
+    }
+  }
+}
+
+/** PraisonAI's name rule, checked before the core's own package-name rule. */
+export const assertRecipeName = (name: string): void => {
+  if (name.length === 0 || name.length > PRAISON_NAME_MAX || !PRAISON_NAME_PATTERN.test(name)) {
+    throw badRequest(`Invalid recipe name: '${name.slice(0, 140)}'`, [
+      `a recipe name is 1-${PRAISON_NAME_MAX} letters, digits, '.', '_' or '-', starting and ending with a letter or digit`,
+    ]);
+  }
+};
+
+const rename = (e: unknown, message: string): unknown => (e instanceof AgentryError && e.code === 'not_found' ? notFound(message) : e);
