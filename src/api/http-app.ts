@@ -3,11 +3,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from '../core/registry.js';
 import { mcpDoor } from './mcp/index.js';
+import { managedDoor } from './managed/index.js';
 import { nativeDoor } from './native/index.js';
+import { alquimiaDoor } from './alquimia/index.js';
 import { praisonaiErrorBody } from './praisonai/errors.js';
 import { praisonaiDoor } from './praisonai/index.js';
 import { binaryFileKeyword, documentBinaryFiles } from './shared/binary-file-keyword.js';
 import { toAgentryError } from './shared/framework-errors.js';
+import { rateLimitHook } from './shared/rate-limit-hook.js';
 import { healthRoutes } from './system/health.js';
 import { toolhiveDoor } from './toolhive/index.js';
 import { metricsRoutes } from './system/metrics.js';
@@ -39,7 +42,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
     // route, so no door's handler sees them: answer them in the native shape here.
     frameworkErrors: (err, req, reply: FastifyReply) => {
       const mapped = toAgentryError(err);
-      if (/^\/v1(\/|$)/.test(req.url)) return void reply.status(mapped.status).send(praisonaiErrorBody(mapped));
+      if (/^\/v1\/(recipes|search)([/?]|$)/.test(req.url)) return void reply.status(mapped.status).send(praisonaiErrorBody(mapped));
       void reply.status(mapped.status).send({ error: mapped.message, details: mapped.details });
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -73,12 +76,18 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
     void reply.status(404).send({ error: `No route for ${req.method} ${req.url.split('?')[0]}` });
   });
 
+  // Before every door: the hook applies to the routes registered after it.
+  await app.register(rateLimitHook, { registry: opts.registry });
   await app.register(metricsRoutes, { registry: opts.registry });
   await app.register(healthRoutes, { registry: opts.registry, version: opts.version });
   await app.register(nativeDoor, { prefix: '/api/v1', registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
   await app.register(mcpDoor, { registry: opts.registry, version: opts.version });
   await app.register(toolhiveDoor, { registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
   await app.register(praisonaiDoor, { prefix: '/v1', registry: opts.registry, maxTarballBytes: opts.maxTarballBytes });
+
+  await app.register(managedDoor, { registry: opts.registry, publicUrl: opts.publicUrl, maxUploadBytes: opts.maxTarballBytes });
+
+  await app.register(alquimiaDoor, { prefix: '/registry', registry: opts.registry });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
+import { DEFAULT_RATE_LIMITS, parseRateLimitRule, type RateLimitRule, type RateLimitRules } from '../core/rate-limits/rules.js';
 
 /** Everything the server is configured with; flags win over environment, environment over defaults. */
 export interface ServerConfig {
@@ -27,6 +28,28 @@ export interface ServerConfig {
     maxTarballBytes: number;
     maxUnpackedBytes: number;
     maxFiles: number;
+    /** Largest file of the managed-agents files resource. */
+    maxFileBytes: number;
+  };
+  /** agentx's rate limits (`null`: off). */
+  rateLimits: RateLimitRules;
+  /** `redis://…`: keep rate-limit counters in Redis, shared by every server process on it. */
+  redisUrl?: string;
+  /** Prefix of every Redis key this server writes. */
+  redisKeyPrefix: string;
+  /** Sign-in through an OAuth2 provider (GitHub by default); absent without a client id. */
+  oauth?: {
+    name: string;
+    clientId: string;
+    clientSecret: string;
+    authorizeUrl: string;
+    tokenUrl: string;
+    userinfoUrl: string;
+    scopes: string;
+    /** Redirect URIs allowed besides loopback ones. */
+    redirectUris: string[];
+    /** Lifetime of a sign-in token in days; null: none. */
+    tokenDays: number | null;
   };
 }
 
@@ -40,6 +63,10 @@ export interface ServeFlags {
   logLevel?: string;
   readOnly?: boolean;
   recipeScope?: string;
+  rateLimitAnonymous?: string;
+  rateLimitUser?: string;
+  rateLimitPublish?: string;
+  redisUrl?: string;
 }
 
 const MB = 1024 * 1024;
@@ -58,10 +85,40 @@ const boolFrom = (name: string, value: string | undefined): boolean => {
   throw new Error(`${name} must be true or false (got '${value}')`);
 };
 
+const urlFrom = (name: string, value: string | undefined, fallback: string): string => {
+  const v = value || fallback;
+  if (!/^https?:\/\/[^/]+/.test(v)) throw new Error(`${name} must be an http(s) URL (got '${v}')`);
+  return v;
+};
+
+/** AGENTRY_OAUTH_*: GitHub's endpoints unless told otherwise, so any OAuth2/OIDC provider fits. */
+const oauthFrom = (env: NodeJS.ProcessEnv): ServerConfig['oauth'] => {
+  const clientId = env.AGENTRY_OAUTH_CLIENT_ID;
+  if (!clientId) return undefined;
+  const clientSecret = env.AGENTRY_OAUTH_CLIENT_SECRET;
+  if (!clientSecret) throw new Error('AGENTRY_OAUTH_CLIENT_SECRET must be set with AGENTRY_OAUTH_CLIENT_ID');
+  const days = env.AGENTRY_OAUTH_TOKEN_DAYS;
+  return {
+    name: env.AGENTRY_OAUTH_PROVIDER || 'github',
+    clientId,
+    clientSecret,
+    authorizeUrl: urlFrom('AGENTRY_OAUTH_AUTHORIZE_URL', env.AGENTRY_OAUTH_AUTHORIZE_URL, 'https://github.com/login/oauth/authorize'),
+    tokenUrl: urlFrom('AGENTRY_OAUTH_TOKEN_URL', env.AGENTRY_OAUTH_TOKEN_URL, 'https://github.com/login/oauth/access_token'),
+    userinfoUrl: urlFrom('AGENTRY_OAUTH_USERINFO_URL', env.AGENTRY_OAUTH_USERINFO_URL, 'https://api.github.com/user'),
+    scopes: env.AGENTRY_OAUTH_SCOPES ?? 'read:user user:email',
+    redirectUris: (env.AGENTRY_OAUTH_REDIRECT_URIS ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0),
+    tokenDays: days === 'never' ? null : intFrom('AGENTRY_OAUTH_TOKEN_DAYS', days, 90, 1, 3650),
+  };
+};
+
+const ruleFrom = (name: string, value: string | undefined, fallback: RateLimitRule | null): RateLimitRule | null =>
+  value === undefined || value === '' ? fallback : parseRateLimitRule(name, value, fallback?.windowMs ?? 60_000);
+
 /**
  * Resolves the server configuration from flags and the environment:
  * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_ADMIN_TOKEN,
- * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES.
+ * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
+ * AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX.
  */
 export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
   const databaseUrl = flags.databaseUrl ?? (env.AGENTRY_DATABASE_URL || undefined);
@@ -86,6 +143,15 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
       maxTarballBytes: intFrom('AGENTRY_MAX_TARBALL_MB', env.AGENTRY_MAX_TARBALL_MB, 50, 1, 10_000) * MB,
       maxUnpackedBytes: intFrom('AGENTRY_MAX_UNPACKED_MB', env.AGENTRY_MAX_UNPACKED_MB, 200, 1, 100_000) * MB,
       maxFiles: intFrom('AGENTRY_MAX_FILES', env.AGENTRY_MAX_FILES, 10_000, 1, 1_000_000),
+      maxFileBytes: intFrom('AGENTRY_MAX_FILE_MB', env.AGENTRY_MAX_FILE_MB, 100, 1, 100_000) * MB,
     },
+    rateLimits: {
+      anonymous: ruleFrom('AGENTRY_RATE_LIMIT_ANONYMOUS', flags.rateLimitAnonymous ?? env.AGENTRY_RATE_LIMIT_ANONYMOUS, DEFAULT_RATE_LIMITS.anonymous),
+      user: ruleFrom('AGENTRY_RATE_LIMIT_USER', flags.rateLimitUser ?? env.AGENTRY_RATE_LIMIT_USER, DEFAULT_RATE_LIMITS.user),
+      publish: ruleFrom('AGENTRY_RATE_LIMIT_PUBLISH', flags.rateLimitPublish ?? env.AGENTRY_RATE_LIMIT_PUBLISH, DEFAULT_RATE_LIMITS.publish),
+    },
+    redisUrl: flags.redisUrl ?? (env.AGENTRY_REDIS_URL || undefined),
+    redisKeyPrefix: env.AGENTRY_REDIS_PREFIX || 'agentry:',
+    oauth: oauthFrom(env),
   };
 };

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { buildHttpApp } from '../api/http-app.js';
 import { Registry } from '../core/registry.js';
 import { openStorage } from '../storage/open-storage.js';
+import { openRateLimitStore } from '../storage/open-rate-limit-store.js';
+import { HttpOAuthClient } from './oauth/http-oauth-client.js';
 import type { ServerConfig } from './config.js';
 import { openSecretStore } from './secrets-config.js';
 
@@ -21,12 +23,16 @@ const packageVersion = (): string => {
 export const startServer = async (config: ServerConfig): Promise<RunningServer> => {
   const { storage, blobs } = await openStorage(config);
   let secretStore;
+  let rateLimitStore;
   try {
     secretStore = await openSecretStore(config.secrets, config.dataDir, storage, config.env);
+    rateLimitStore = await openRateLimitStore(config);
   } catch (e) {
     await storage.close();
     throw e;
   }
+  let storeErrorLogged = 0;
+  let warn: (e: unknown) => void = () => undefined;
   const registry = new Registry({
     secretStore,
     storage,
@@ -34,7 +40,24 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     readOnly: config.readOnly,
     skillsRoot: config.skillsRoot,
     recipeScope: config.recipeScope,
+    managed: { maxFileBytes: config.limits.maxFileBytes },
     limits: { maxUnpackedBytes: config.limits.maxUnpackedBytes, maxFiles: config.limits.maxFiles, maxTextFileBytes: 1024 * 1024 },
+    rateLimits: {
+      store: rateLimitStore,
+      rules: config.rateLimits,
+      // A Redis outage lets requests through; say so at most once a minute.
+      onStoreError: (e) => {
+        if (Date.now() - storeErrorLogged < 60_000) return;
+        storeErrorLogged = Date.now();
+        warn(e);
+      },
+    },
+    signIn: config.oauth && {
+      client: new HttpOAuthClient(config.oauth),
+      allowedRedirectUris: [...config.oauth.redirectUris, ...(config.publicUrl ? [`${config.publicUrl}/api/v1/auth/callback`] : [])],
+      defaultRedirectUri: config.publicUrl ? `${config.publicUrl}/api/v1/auth/callback` : undefined,
+      tokenDays: config.oauth.tokenDays,
+    },
   });
   let app;
   try {
@@ -49,6 +72,8 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       maxTarballBytes: config.limits.maxTarballBytes,
       logLevel: config.logLevel,
     });
+    const log = app.log;
+    warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -59,11 +84,13 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       adminToken: boot.secret,
       close: async () => {
         await running.close();
+        await rateLimitStore.close();
         await storage.close();
       },
     };
   } catch (e) {
     await app?.close();
+    await rateLimitStore.close();
     await storage.close();
     throw e;
   }

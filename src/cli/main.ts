@@ -8,6 +8,7 @@ import { registerInfoCommand } from './commands/info.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerLoginCommand } from './commands/login.js';
 import { registerLogoutCommand } from './commands/logout.js';
+import { registerOciCommand } from './commands/oci.js';
 import { registerOrgCommand } from './commands/org.js';
 import { registerPackCommand } from './commands/pack.js';
 import { registerPublishCommand } from './commands/publish.js';
@@ -17,6 +18,7 @@ import { registerRecipeCommand } from './commands/recipe.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerSecretsCommand } from './commands/secrets.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerSkillCommand } from './commands/skill.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerUnpublishCommand } from './commands/unpublish.js';
 import { registerUserCommand } from './commands/user.js';
@@ -62,6 +64,8 @@ export const buildProgram = (): Command => {
     registerScopeCommand,
     registerSecretsCommand,
     registerRecipeCommand,
+    registerSkillCommand,
+    registerOciCommand,
   ]) {
     register(program);
   }

@@ -1,14 +1,23 @@
 import { AccountService } from './accounts/account-service.js';
 import { ScopeService } from './accounts/scope-service.js';
+import { AgentspaceService } from './agentspaces/agentspace-service.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
+import { ManagedAgents, type ManagedOptions } from './managed/managed-agents.js';
 import { PackageService } from './packages/package-service.js';
 import { SecretService } from './secrets/secret-service.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { SkillService } from './skills/skill-service.js';
 import { RecipeService } from './recipes/recipe-service.js';
+import { RateLimiter } from './rate-limits/rate-limiter.js';
+import type { RateLimitStore } from './rate-limits/rate-limit-store.js';
+import type { RateLimitRules } from './rate-limits/rules.js';
+import { StarService } from './stars/star-service.js';
+import { SignInService, type SignInConfig } from './oauth/sign-in-service.js';
+import { TelemetryService } from './telemetry/telemetry-service.js';
+import { DiscoveryService } from './trending/discovery-service.js';
 import type { TarballLimits } from './packages/tarball.js';
 import type { AuditQuery, BlobStore, Storage } from './storage.js';
 import { systemClock, type Clock } from './time.js';
@@ -27,6 +36,12 @@ export interface RegistryOptions {
   skillsRoot?: string;
   /** The scope PraisonAI's unscoped recipe names map onto (default `recipes`). */
   recipeScope?: string;
+  /** Rate limits (agentx's: per IP, per user, publishes per user) and where their counters live; absent: none. */
+  rateLimits?: { store: RateLimitStore; rules: RateLimitRules; onStoreError?: (e: unknown) => void };
+  /** Sign-in through an OAuth2 provider (agentx's GitHub sign-in); absent: not offered. */
+  signIn?: SignInConfig;
+  /** The managed-agents plane's settings (file size limit, embeddings endpoint, …). */
+  managed?: ManagedOptions;
 }
 
 /**
@@ -48,8 +63,15 @@ export class Registry {
   readonly gc: GarbageCollector;
   readonly scopes: ScopeService;
   readonly secrets: SecretService;
+  readonly agentspaces: AgentspaceService;
   readonly skills: SkillService;
   readonly recipes: RecipeService;
+  readonly rateLimiter: RateLimiter | undefined;
+  readonly stars: StarService;
+  readonly discovery: DiscoveryService;
+  readonly telemetry: TelemetryService;
+  readonly signIn: SignInService;
+  readonly managed: ManagedAgents;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -62,9 +84,18 @@ export class Registry {
     this.packages = new PackageService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, opts.limits);
     this.gc = new GarbageCollector(opts.storage, opts.blobs, this.policy, this.auditLog, clock);
     this.scopes = new ScopeService(opts.storage, this.policy, this.auditLog, clock);
+    this.stars = new StarService(opts.storage, this.packages, this.policy, this.auditLog, clock);
+    this.discovery = new DiscoveryService(opts.storage, clock);
+    this.telemetry = new TelemetryService(opts.storage, this.packages, this.policy, clock);
+    this.signIn = new SignInService(opts.storage, this.accounts, this.tokens, this.policy, this.auditLog, clock, opts.signIn);
     this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
+    this.agentspaces = new AgentspaceService(opts.storage, this.secrets, this.policy, this.auditLog, clock);
     this.skills = new SkillService(this.packages, opts.blobs, opts.limits, opts.skillsRoot);
     this.recipes = new RecipeService(this.packages, this.accounts, opts.recipeScope);
+    this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
+    const limiter = this.rateLimiter;
+    if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));
+    this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, packages: this.packages }, this.tokens, opts.managed);
   }
 
   /** Admin only: the audit log, newest first. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -183,7 +184,7 @@ describe.each(testStores)('PraisonAI recipe registry door, seed 001 (%s)', (stor
 
       const conflict = await publishJson(alice, 'forced', '1.0.0', second);
       expect(conflict.status).toBe(409);
-      expect(conflict.body).toEqual({ error: expect.stringMatching(/already exists/), code: 409 });
+      expect(conflict.body).toEqual({ error: 'Recipe forced@1.0.0 already exists. Publish with force to replace its content, or bump the version number.', code: 409 });
       const conflictMp = await publishMultipart(alice, 'forced', '1.0.0', second, false);
       expect(conflictMp.status).toBe(409);
       expect((await publishJson(alice, 'forced', '1.0.0', second, false)).status).toBe(409);
@@ -418,5 +419,97 @@ describe('PraisonAI door: URLs the router refuses', () => {
     const bad = await api.req('GET', '/v1/recipes/%E0%A4%A');
     expect(bad.status).toBe(400);
     expect(bad.body).toEqual({ error: expect.stringMatching(/malformed/), code: 400 });
+  });
+});
+
+/**
+ * PraisonAI's own client (praisonai/recipe/registry.py, HttpRegistry) as it talks on the wire:
+ * urllib's User-Agent, `Content-Type: application/json` even on GETs, multipart publish; it reads
+ * `results` from search and compares the version's checksum with the bundle's bare-hex sha256.
+ */
+const urllib = (base: string, method: string, path: string, opts: { token?: string; body?: Buffer; contentType?: string; ifNoneMatch?: string } = {}) =>
+  new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
+    const url = new URL(base + path);
+    const headers: Record<string, string> = {
+      'Accept-Encoding': 'identity',
+      'User-Agent': 'Python-urllib/3.12',
+      'Content-Type': opts.contentType ?? 'application/json',
+      Connection: 'close',
+    };
+    if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+    if (opts.ifNoneMatch) headers['If-None-Match'] = opts.ifNoneMatch;
+    if (opts.body) headers['Content-Length'] = String(opts.body.length);
+    const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+
+describe.each(testStores)("praisonai's own HttpRegistry client against the /v1 door (%s)", (store) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ store });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('publishes, lists, searches and pulls with its checksum check passing', async () => {
+    const bundle = await praisonBundle({ name: 'py-client', version: '2.0.0', tags: ['python'] });
+    const { body, contentType } = praisonMultipart(bundle, false, 'py-client-2.0.0.praison');
+    const pub = await urllib(server.url, 'POST', '/v1/recipes/py-client/2.0.0', { token: server.adminToken, body, contentType });
+    expect(pub.status).toBe(201);
+    expect(JSON.parse(pub.body.toString())).toMatchObject({ ok: true, name: 'py-client', version: '2.0.0' });
+
+    const list = JSON.parse((await urllib(server.url, 'GET', '/v1/recipes?page=1&per_page=50')).body.toString());
+    expect(list.recipes.map((r: { name: string }) => r.name)).toEqual(['py-client']);
+
+    const search = await urllib(server.url, 'GET', '/v1/search?q=py-client');
+    expect(search.status).toBe(200);
+    expect(JSON.parse(search.body.toString())).toEqual({ ok: true, query: 'py-client', count: 1, results: [expect.objectContaining({ name: 'py-client', version: '2.0.0' })] });
+
+    // pull: info → latest, download, version info → checksum compared with the file's hex sha256.
+    const info = JSON.parse((await urllib(server.url, 'GET', '/v1/recipes/py-client')).body.toString());
+    expect(info.latest).toBe('2.0.0');
+    const dl = await urllib(server.url, 'GET', '/v1/recipes/py-client/2.0.0/download');
+    expect(dl.status).toBe(200);
+    const version = JSON.parse((await urllib(server.url, 'GET', '/v1/recipes/py-client/2.0.0')).body.toString());
+    expect(version.checksum).toBe(sha256Hex(dl.body));
+    const cached = await urllib(server.url, 'GET', '/v1/recipes/py-client/2.0.0/download', { ifNoneMatch: String(dl.headers.etag) });
+    expect(cached.status).toBe(304);
+
+    const conflict = await urllib(server.url, 'POST', '/v1/recipes/py-client/2.0.0', { token: server.adminToken, body, contentType });
+    expect(conflict.status).toBe(409);
+    const forced = praisonMultipart(bundle, true, 'py-client-2.0.0.praison');
+    expect((await urllib(server.url, 'POST', '/v1/recipes/py-client/2.0.0', { token: server.adminToken, body: forced.body, contentType: forced.contentType })).status).toBe(201);
+    const del = await urllib(server.url, 'DELETE', '/v1/recipes/py-client/2.0.0', { token: server.adminToken });
+    expect(del.status).toBe(200);
+  });
+});
+
+describe.each(testStores)('PraisonAI door with AGENTRY_RECIPE_SCOPE (%s)', (store) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ store, recipeScope: 'cookbook' });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('maps recipe names onto the configured scope, an org its members may publish to', async () => {
+    const admin = new Api(server.url, server.adminToken);
+    expect((await admin.req('GET', '/api/v1/orgs/cookbook')).body).toMatchObject({ name: 'cookbook', members: [] });
+    const dan = admin.with((await admin.req('POST', '/api/v1/users', { username: 'dan' })).body.token);
+    const bundle = await praisonBundle({ name: 'soup', version: '1.0.0' });
+    expect((await dan.req('POST', '/v1/recipes/soup/1.0.0', { bundle: bundle.toString('base64') })).status).toBe(403);
+    expect((await admin.req('PUT', '/api/v1/orgs/cookbook/members/dan', { role: 'member' })).status).toBe(200);
+    expect((await dan.req('POST', '/v1/recipes/soup/1.0.0', { bundle: bundle.toString('base64') })).status).toBe(201);
+    expect((await admin.req('GET', '/api/v1/recipes/@cookbook/soup')).body).toMatchObject({ full_name: '@cookbook/soup', kind: 'recipe' });
+    expect((await admin.req('GET', '/api/v1/orgs/recipes')).status).toBe(404);
+    const audit = await admin.req('GET', '/api/v1/audit?action=org.create');
+    expect(audit.body.entries).toEqual([expect.objectContaining({ actor: null, target: '@cookbook' })]);
   });
 });

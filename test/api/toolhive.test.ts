@@ -324,6 +324,32 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
     });
   });
 
+  describe('publishing a skill', () => {
+    it('runs the whole Agent Skills check on the tarball, with the package name as the folder name', async () => {
+      const caseOnly = await alice.publish('/api/v1/skills/@acme/PDF-Tools2', await makeTarball({ 'SKILL.md': skillMd('pdf-tools2') }));
+      expect(caseOnly.status).toBe(400);
+      expect(caseOnly.body.details).toEqual(["SKILL.md: name 'pdf-tools2' must equal the skill's folder name 'PDF-Tools2'"]);
+      const fileNotFolder = await alice.publish('/api/v1/skills/@acme/pdf-tools3', await makeTarball({ 'SKILL.md': skillMd('pdf-tools3'), scripts: '#!/bin/sh\n' }));
+      expect(fileNotFolder.status).toBe(400);
+      expect(fileNotFolder.body.details).toEqual(["scripts: must be a folder (the specification's optional scripts/ directory), not a file"]);
+      const many = await alice.publish(
+        '/api/v1/skills/@acme/pdf-tools4',
+        await makeTarball({ 'SKILL.md': `---\nname: other\ndescription: d\ncompatibility: ${'c'.repeat(501)}\nmetadata:\n  version: "1.0.0"\n---\n`, assets: 'x' }),
+      );
+      expect(many.body.details).toEqual([
+        "SKILL.md: field 'compatibility' is longer than 500 characters",
+        "SKILL.md: name 'other' must equal the skill's folder name 'pdf-tools4'",
+        "assets: must be a folder (the specification's optional assets/ directory), not a file",
+      ]);
+      const mismatch = await alice.publish('/api/v1/skills/@acme/pdf-tools4', await makeTarball({ 'SKILL.md': skillMd('other'), assets: 'x' }));
+      expect(mismatch.body.details).toEqual([
+        "SKILL.md: name 'other' must equal the skill's folder name 'pdf-tools4'",
+        "assets: must be a folder (the specification's optional assets/ directory), not a file",
+      ]);
+      expect((await anon.req('GET', '/api/v1/skills/@acme/pdf-tools4')).status).toBe(404);
+    });
+  });
+
   describe('/api/v1beta/skills', () => {
     it('gets the content of a stored skill by reference', async () => {
       const r = await anon.req('GET', `/api/v1beta/skills/content?ref=${encodeURIComponent('@acme/pdf-tools')}`);

@@ -23,6 +23,8 @@ export const startChildServer = async (env: {
   adminToken: string;
   databaseUrl?: string;
   databaseSchema?: string;
+  /** More environment for the server (rate limits, Redis); rate limits are generous unless set here. */
+  extra?: Record<string, string>;
 }): Promise<ChildServer> => {
   if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run 'npm run build' before this test`);
   const child = spawn(process.execPath, [ENTRY], {
@@ -32,6 +34,10 @@ export const startChildServer = async (env: {
       AGENTRY_ADMIN_TOKEN: env.adminToken,
       AGENTRY_DATABASE_URL: env.databaseUrl ?? '',
       AGENTRY_DATABASE_SCHEMA: env.databaseSchema ?? '',
+      AGENTRY_RATE_LIMIT_ANONYMOUS: '1000000/min',
+      AGENTRY_RATE_LIMIT_USER: '1000000/min',
+      AGENTRY_RATE_LIMIT_PUBLISH: '1000000/hour',
+      ...env.extra,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -11,6 +11,13 @@ export type TestStore = 'sqlite' | 'postgres';
 /** The stores every API test runs against: SQLite always, PostgreSQL when AGENTRY_TEST_DATABASE_URL is set. */
 export const testStores: TestStore[] = process.env.AGENTRY_TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
 
+/** Limits no test meets unless it asks for tighter ones (the headers are still there on every response). */
+export const GENEROUS_RATE_LIMITS: ServerConfig['rateLimits'] = {
+  anonymous: { limit: 1_000_000, windowMs: 60_000 },
+  user: { limit: 1_000_000, windowMs: 60_000 },
+  publish: { limit: 1_000_000, windowMs: 3_600_000 },
+};
+
 export interface TestServer {
   url: string;
   adminToken: string;
@@ -31,10 +38,15 @@ export const startTestServer = async (
     /** Share another test server's PostgreSQL schema (it stays with its first owner). */
     postgresSchema?: string;
     readOnly?: boolean;
-    /** Environment the server's configuration is read from (secret backends); empty by default. */
+    recipeScope?: string;
+    /** Environment the server's configuration is read from (secret backends, AGENTRY_OAUTH_*); empty by default. */
     env?: NodeJS.ProcessEnv;
     /** AGENTRY_SKILLS_ROOT: the folder skills may be validated from by path. */
     skillsRoot?: string;
+    /** Rate limits; by default so high that no test of something else meets them. */
+    rateLimits?: Partial<ServerConfig['rateLimits']>;
+    /** Keep rate-limit counters in this Redis, under this key prefix. */
+    redis?: { url: string; keyPrefix: string };
   } = {},
 ): Promise<TestServer> => {
   const store = opts.store ?? 'sqlite';
@@ -48,7 +60,11 @@ export const startTestServer = async (
     databaseSchema: schema,
     limits: { ...base.limits, ...opts.limits },
     readOnly: opts.readOnly ?? false,
+    ...(opts.recipeScope ? { recipeScope: opts.recipeScope } : {}),
     skillsRoot: opts.skillsRoot,
+    rateLimits: { ...GENEROUS_RATE_LIMITS, ...opts.rateLimits },
+    redisUrl: opts.redis?.url,
+    redisKeyPrefix: opts.redis?.keyPrefix ?? base.redisKeyPrefix,
   };
   const server = await startServer(config);
   return {

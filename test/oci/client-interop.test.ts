@@ -399,6 +399,34 @@ describe.skipIf(!run)('OCI client token auth and retries against docker-registry
     }
   });
 
+  it('follows a blob redirect to another origin without sending the credentials there', async () => {
+    const password = randomBytes(8).toString('hex');
+    const seenAuth: (string | undefined)[] = [];
+    // "Storage" on another origin, as registries redirect blob downloads to S3 and the like.
+    const storage = await startProxy(reg.url, { intercept: (req) => (seenAuth.push(req.headers.authorization), false) });
+    const { proxy } = await startTokenGate(reg.url, password);
+    const redirecting = await startProxy(proxy.url, {
+      intercept: (req, res) => {
+        if (req.method !== 'GET' || !/\/blobs\/sha256:/.test(req.url ?? '')) return false;
+        res.writeHead(307, { location: `${storage.url}${req.url}` }).end();
+        return true;
+      },
+    });
+    try {
+      const client = new OciClient({ retry: fast, credentials: { [redirecting.host]: { username: 'alice', password } } });
+      const data = randomBytes(4000);
+      await client.pushArtifact({ ref: `${redirecting.host}/redir/app:v1`, artifactType: ARTIFACT, layers: [{ data }] });
+      const pulled = await client.pullArtifact(`${redirecting.host}/redir/app:v1`);
+      expect(Buffer.from(pulled.layers[0].data!).equals(data)).toBe(true);
+      expect(seenAuth.length).toBeGreaterThan(0);
+      expect(seenAuth.every((a) => a === undefined)).toBe(true);
+    } finally {
+      await redirecting.close();
+      await proxy.close();
+      await storage.close();
+    }
+  });
+
   it('retries a 503 and a 429 (honouring Retry-After) and a reset connection, then succeeds', async () => {
     let failed503 = 0;
     let failed429 = 0;

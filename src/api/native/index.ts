@@ -5,6 +5,8 @@ import { limitPathSegments } from '../shared/segment-limit.js';
 import { nativeErrorHandler } from './errors.js';
 import { accountRoutes } from './routes/accounts.js';
 import { adminRoutes } from './routes/admin.js';
+import { agentxRoutes } from './routes/agentx.js';
+import { authRoutes } from './routes/auth.js';
 import { blobRoutes } from './routes/blobs.js';
 import { packageRoutes } from './routes/packages.js';
 import { scopeRoutes } from './routes/scopes.js';
@@ -35,5 +37,7 @@ export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   await app.register(blobRoutes, routeOpts);
   await app.register(adminRoutes, routeOpts);
   await app.register(scopeRoutes, routeOpts);
+  await app.register(agentxRoutes, routeOpts);
+  await app.register(authRoutes, routeOpts);
   await app.register(secretRoutes, routeOpts);
 };

@@ -2,10 +2,11 @@ import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Registry } from '../../core/registry.js';
-import type { PackageRecord, VersionRecord } from '../../core/storage.js';
+import type { PackageRecord } from '../../core/storage.js';
 import { requestContext } from '../shared/request-context.js';
 import { limitPathSegments } from '../shared/segment-limit.js';
 import { bundleBytes } from './bundle-body.js';
+import { checksumFor, clientDialect } from './client-dialect.js';
 import { praisonaiErrorHandler } from './errors.js';
 import {
   DeleteResponse,
@@ -17,6 +18,7 @@ import {
   RecipeInfo,
   SearchQuery,
   SearchResponse,
+  SearchResponseForClient,
   VersionInfo,
   VersionParams,
   errorResponses,
@@ -37,7 +39,6 @@ const splitTags = (s: string | undefined): string[] | undefined => {
 };
 
 const item = (pkg: PackageRecord) => ({ name: pkg.name, version: pkg.latestVersion ?? '', description: pkg.description ?? '', tags: pkg.tags });
-const checksum = (v: VersionRecord): string => v.digest;
 
 /**
  * PraisonAI's recipe registry (seed 001, `praisonai registry serve`) under `/v1`: recipes are packages
@@ -54,6 +55,14 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
     attachFieldsToBody: 'keyValues',
     limits: { fileSize: maxTarballBytes, files: 1, fields: 4, fieldSize: Math.ceil((maxTarballBytes * 4) / 3) + 1024, parts: 6 },
   });
+  // praisonai's client sends `Content-Type: application/json` on every request, DELETE included,
+  // with no body: read an empty body as none instead of refusing it; anything else parses as usual.
+  const defaultJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '' && req.method !== 'POST') return done(null, undefined);
+    return defaultJson(req, body.toString(), done);
+  });
   const recipes = registry.recipes;
 
   app.get('/recipes', {
@@ -68,10 +77,18 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
   });
 
   app.get('/search', {
-    schema: { tags, summary: 'Search recipes by name, description and tags', querystring: SearchQuery, response: { 200: SearchResponse, ...errorResponses } },
+    schema: {
+      tags,
+      summary: 'Search recipes by name, description and tags',
+      description: "A list of recipes; praisonai's own Python client gets `{ok, query, results, count}` (see client-dialect.ts)",
+      querystring: SearchQuery,
+      response: { 200: Type.Union([SearchResponse, SearchResponseForClient]), ...errorResponses },
+    },
     handler: async (req) => {
       const page = await recipes.list({ text: req.query.q, tags: splitTags(req.query.tags), limit: req.query.limit ?? DEFAULT_LIMIT, offset: 0 });
-      return page.rows.map(item);
+      const results = page.rows.map(item);
+      if (clientDialect(req) === 'praisonai-client') return { ok: true, query: req.query.q, results, count: results.length };
+      return results;
     },
   });
 
@@ -79,10 +96,11 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
     schema: { tags, summary: 'Recipe info: latest and every version', params: NameParams, response: { 200: RecipeInfo, ...errorResponses } },
     handler: async (req) => {
       const { pkg, versions } = await recipes.info(req.params.name);
+      const dialect = clientDialect(req);
       return {
         name: pkg.name,
         latest: pkg.latestVersion,
-        versions: Object.fromEntries(versions.map((v) => [v.version, { checksum: checksum(v), published_at: v.publishedAt }])),
+        versions: Object.fromEntries(versions.map((v) => [v.version, { checksum: checksumFor(dialect, v.digest), published_at: v.publishedAt }])),
         description: pkg.description ?? '',
         tags: pkg.tags,
       };
@@ -93,7 +111,8 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
     schema: { tags, summary: 'Version info with its manifest', params: VersionParams, response: { 200: VersionInfo, ...errorResponses } },
     handler: async (req) => {
       const { pkg, version } = await recipes.version(req.params.name, req.params.version);
-      return { name: pkg.name, version: version.version, checksum: checksum(version), published_at: version.publishedAt, size: version.size, manifest: version.manifest };
+      const sum = checksumFor(clientDialect(req), version.digest);
+      return { name: pkg.name, version: version.version, checksum: sum, published_at: version.publishedAt, size: version.size, manifest: version.manifest };
     },
   });
 
@@ -139,7 +158,7 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
       const ctx = await requestContext(registry, req);
       const bundle = bundleBytes(req.body.bundle);
       const { pkg, version } = await recipes.publish(ctx, req.params.name, req.params.version, bundle, req.body.force === true);
-      return reply.status(201).send({ ok: true, name: pkg.name, version: version.version, checksum: checksum(version), published_at: version.publishedAt });
+      return reply.status(201).send({ ok: true, name: pkg.name, version: version.version, checksum: version.digest, published_at: version.publishedAt });
     },
   });
 

@@ -57,6 +57,8 @@ export const ListResponse = Type.Object({
 });
 
 export const SearchResponse = Type.Array(RecipeItem);
+/** What praisonai's own Python client reads from search (see client-dialect.ts). */
+export const SearchResponseForClient = Type.Object({ ok: Type.Boolean(), query: Type.String(), results: Type.Array(RecipeItem), count: Type.Integer() });
 
 const VersionEntry = Type.Object({
   checksum: Type.String({ description: 'sha256:<hex> of the bundle' }),

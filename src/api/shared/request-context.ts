@@ -17,9 +17,18 @@ export const presentedToken = (request: FastifyRequest): string | undefined => {
   return undefined;
 };
 
+/** One authentication per request, however many hooks and handlers ask (the rate limiter asks first). */
+const contexts = new WeakMap<FastifyRequest, Promise<RequestContext>>();
+
 /** Who is calling: anonymous without a token; a token that is sent must be valid (else 401). */
-export const requestContext = async (registry: Registry, request: FastifyRequest): Promise<RequestContext> => {
-  const secret = presentedToken(request);
-  const principal = secret === undefined ? null : await registry.tokens.authenticate(secret);
-  return { principal, ip: request.ip ?? null };
+export const requestContext = (registry: Registry, request: FastifyRequest): Promise<RequestContext> => {
+  let ctx = contexts.get(request);
+  if (!ctx) {
+    const secret = presentedToken(request);
+    ctx = (async () => ({ principal: secret === undefined ? null : await registry.tokens.authenticate(secret), ip: request.ip ?? null }))();
+    // Whoever awaits it sees the refusal; the memo itself must not count as an unhandled rejection.
+    ctx.catch(() => undefined);
+    contexts.set(request, ctx);
+  }
+  return ctx;
 };

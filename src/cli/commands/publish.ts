@@ -11,7 +11,7 @@ import { packFolder, tarballFileName } from '../pack.js';
 import { packagePath } from '../package-ref.js';
 import { ProgressBar } from '../progress.js';
 
-interface PublishOptions extends RegistryOptions, JsonOption {
+export interface PublishOptions extends RegistryOptions, JsonOption {
   tag?: string;
   scope?: string;
 }
@@ -45,7 +45,12 @@ export const registerPublishCommand = (program: Command): void => {
         .option('--tag <tag>', "a dist-tag to point at the new version (default: 'latest' follows the highest release)")
         .option('--scope <scope>', 'the scope for a skill or recipe (default: the manifest, else your username)'),
     ),
-  ).action(async (folder: string, opts: PublishOptions) => {
+  ).action(publishFolder);
+};
+
+/** `agentry publish [folder]`: packs the folder and uploads it (also `agentry skill publish`). */
+export const publishFolder = async (folder: string, opts: PublishOptions): Promise<void> => {
+  {
     const conn = await connect(opts);
     requireToken(conn);
     const packed = await packFolder(folder);
@@ -73,5 +78,5 @@ export const registerPublishCommand = (program: Command): void => {
     }
     bar.finish();
     printResult(opts.json === true, result, () => `Published ${result.full_name}@${result.version} (sha256:${result.sha256})`);
-  });
+  }
 };

@@ -10,7 +10,7 @@ import { packagePath, parsePackageRef } from '../package-ref.js';
 import { ProgressBar } from '../progress.js';
 import { downloadVerified } from '../verified-download.js';
 
-interface PullOptions extends RegistryOptions, JsonOption {
+export interface PullOptions extends RegistryOptions, JsonOption {
   out?: string;
 }
 
@@ -23,13 +23,19 @@ export const registerPullCommand = (program: Command): void => {
         .argument('<package>', '@scope/name, @scope/name@version or @scope/name@tag (default: latest)')
         .option('--out <dir>', 'the folder to create (default: ./<name>)'),
     ),
-  ).action(async (spec: string, opts: PullOptions) => {
+  ).action((spec: string, opts: PullOptions) => pullPackage(spec, opts));
+};
+
+/** `agentry pull <package>`; `kindPath` narrows the lookup to one kind (`/skills` for `agentry skill pull`). */
+export const pullPackage = async (spec: string, opts: PullOptions, kindPath?: string): Promise<void> => {
+  {
     const ref = parsePackageRef(spec, 'optional');
     const wanted = ref.version ?? 'latest';
     const dest = resolve(opts.out ?? ref.name);
     await refuseExisting(dest);
     const conn = await connect(opts);
-    const target = await conn.client.json<DownloadTarget>('GET', `${packagePath(ref)}/download/${encodeURIComponent(wanted)}`, { subject: `${ref.fullName}@${wanted}` });
+    const path = kindPath ? packagePath(ref).replace(/^\/packages\//, `${kindPath}/`) : packagePath(ref);
+    const target = await conn.client.json<DownloadTarget>('GET', `${path}/download/${encodeURIComponent(wanted)}`, { subject: `${ref.fullName}@${wanted}` });
 
     const bar = new ProgressBar(`Downloading ${ref.fullName}@${wanted}`, target.size);
     let tarball: Buffer;
@@ -55,5 +61,5 @@ export const registerPullCommand = (program: Command): void => {
       { name: ref.fullName, version, path: dest, sha256: target.sha256, size: target.size },
       () => `Pulled ${ref.fullName}@${version} into ${where} (sha256:${target.sha256})`,
     );
-  });
+  }
 };

@@ -10,6 +10,11 @@ interface ServeOptions {
   publicUrl?: string;
   logLevel?: string;
   readOnly?: boolean;
+  recipeScope?: string;
+  rateLimitAnonymous?: string;
+  rateLimitUser?: string;
+  rateLimitPublish?: string;
+  redisUrl?: string;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -40,6 +45,11 @@ export const registerServeCommand = (program: Command): void => {
     .option('--public-url <url>', 'base URL used in links (env AGENTRY_PUBLIC_URL; default: from the request)')
     .option('--log-level <level>', 'log level, silent … trace (env AGENTRY_LOG_LEVEL; default info)')
     .option('--read-only', 'serve reads only and refuse every write (env AGENTRY_READ_ONLY=true)')
+    .option('--recipe-scope <scope>', 'the scope PraisonAI recipe names (/v1/recipes) map onto (env AGENTRY_RECIPE_SCOPE; default recipes)')
+    .option('--rate-limit-anonymous <rule>', "requests per IP without a token, e.g. 60/min, or 'off' (env AGENTRY_RATE_LIMIT_ANONYMOUS; default 60/min)")
+    .option('--rate-limit-user <rule>', "requests per signed-in user (env AGENTRY_RATE_LIMIT_USER; default 120/min)")
+    .option('--rate-limit-publish <rule>', "publishes per user (env AGENTRY_RATE_LIMIT_PUBLISH; default 10/hour)")
+    .option('--redis-url <url>', 'redis://… to share rate-limit counters between server processes (env AGENTRY_REDIS_URL)')
     .action(async (opts: ServeOptions) => {
       const { resolveConfig } = await import('../../app/config.js');
       const { startServer } = await import('../../app/server.js');
@@ -52,6 +62,11 @@ export const registerServeCommand = (program: Command): void => {
         publicUrl: opts.publicUrl,
         logLevel: opts.logLevel,
         readOnly: opts.readOnly,
+        recipeScope: opts.recipeScope,
+        rateLimitAnonymous: opts.rateLimitAnonymous,
+        rateLimitUser: opts.rateLimitUser,
+        rateLimitPublish: opts.rateLimitPublish,
+        redisUrl: opts.redisUrl,
       });
       const server = await startServer(config);
       const stopped = nextStopSignal();

@@ -94,6 +94,16 @@ export class AccountService {
     return { account, token };
   }
 
+  /**
+   * A user who signed in with an OAuth provider for the first time: no admin needed, the same name
+   * rules, and the scope of its name, like every account.
+   */
+  async createSignedInUser(ctx: RequestContext, input: { username: string; displayName: string | null; email: string | null }): Promise<AccountRecord> {
+    this.policy.requireWritable();
+    const name = assertAccountName(input.username, 'user');
+    return this.createAccount({ name, kind: 'user', displayName: input.displayName, email: input.email }, ctx, 'user.create');
+  }
+
   /** Admin only: a new organisation, optionally with a first owner. */
   async createOrg(ctx: RequestContext, input: NewOrgInput): Promise<{ account: AccountRecord; members: Member[] }> {
     this.policy.requireWritable();

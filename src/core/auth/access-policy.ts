@@ -74,6 +74,21 @@ export class AccessPolicy {
     );
   }
 
+  /**
+   * Throws unless the caller belongs to `scope` (owns it, is a member of its org, or is an admin),
+   * with a token of any permission that is not restricted to other scopes: who may read a
+   * package's private figures (telemetry).
+   */
+  async requireScopeMember(ctx: RequestContext, scope: string): Promise<Principal> {
+    const p = this.requirePrincipal(ctx);
+    const wanted = scope.toLowerCase();
+    if (p.token.scopes && !p.token.scopes.includes(wanted)) {
+      throw forbidden(`This token is restricted to ${p.token.scopes.map((s) => '@' + s).join(', ')} and cannot read @${scope}`);
+    }
+    if (p.account.isAdmin || (await this.ownsScope(p.account, wanted))) return p;
+    throw forbidden(`Only members of @${scope} can see this`);
+  }
+
   private async ownsScope(account: AccountRecord, scope: string): Promise<boolean> {
     const record = await this.repos.scopes.find(scope);
     if (!record) return false;

@@ -39,3 +39,4 @@ export { DEFAULT_RETRY } from './retry.js';
 export type { RetryPolicy } from './retry.js';
 export type { Annotations, Descriptor, ImageIndex, ImageManifest, Manifest, Platform } from './types.js';
 export { isIndex } from './types.js';
+export { AgentryError, isAgentryError } from '../errors.js';

@@ -22,11 +22,12 @@ describe('parseReference', () => {
 
   it.each([
     ['agent:1.0.0', /expected registry\/repository/],
+    ['team/agent:1.0.0', /starting with a registry host \(there is no default registry\)/],
     ['127.0.0.1:5000/Team/agent:1', /not a valid repository name/],
     ['127.0.0.1:5000/team/agent', /name a tag/],
     ['127.0.0.1:5000/team/agent:-bad', /not a valid tag/],
     ['127.0.0.1:5000/team/agent@sha256:abc', /not a sha256 or sha512 digest/],
-    ['bad host!/a:b', /invalid registry/],
+    ['bad host!.x/a:b', /invalid registry/],
     ['127.0.0.1:5000/a//b:1', /not a valid repository name/],
   ])('refuses %s', (raw, message) => {
     expect(() => parseReference(raw)).toThrow(message);

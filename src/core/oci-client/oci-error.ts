@@ -110,7 +110,8 @@ export const errorFromResponse = async (res: Response, ctx: OciErrorContext): Pr
 /** The error for a request that got no answer (refused, reset, timed out). */
 export const networkError = (e: unknown, ctx: OciErrorContext): OciError => {
   const reason = networkReason(e);
-  return new OciError('bad_gateway', `${ctx.operation} failed on ${where(ctx)}: cannot reach the registry (${reason})`, ctx, { transient: true });
+  // A name that does not resolve will not resolve a moment later either; everything else may pass.
+  return new OciError('bad_gateway', `${ctx.operation} failed on ${where(ctx)}: cannot reach the registry (${reason})`, ctx, { transient: reason !== 'ENOTFOUND' });
 };
 
 /** Bytes that do not match their digest or size: never kept, always an error. */

@@ -65,7 +65,12 @@ export const parseReference = (raw: string, opts: EndpointOptions & { allowBare?
   const rest = text.slice(scheme.length);
   const slash = rest.indexOf('/');
   if (slash <= 0) throw badRequest(`invalid reference '${raw}': expected registry/repository[:tag][@digest], e.g. 127.0.0.1:5000/team/agent:1.0.0`);
-  const registry = parseRegistry(scheme + rest.slice(0, slash), opts);
+  const first = rest.slice(0, slash);
+  // As docker reads names: the first part is a registry only if it has a '.' or a ':' or is localhost.
+  if (!scheme && !/[.:]/.test(first) && first !== 'localhost') {
+    throw badRequest(`invalid reference '${raw}': expected registry/repository[:tag][@digest] starting with a registry host (there is no default registry), e.g. 127.0.0.1:5000/${rest}`);
+  }
+  const registry = parseRegistry(scheme + first, opts);
   let path = rest.slice(slash + 1);
   let digest: string | undefined;
   const at = path.indexOf('@');

@@ -100,7 +100,7 @@ export class RegistryTransport {
       } catch (e) {
         if (e instanceof OciError) throw e;
         const err = networkError(e, req.ctx);
-        if (retry && attempt < this.retryPolicy.retries) {
+        if (retry && err.transient && attempt < this.retryPolicy.retries) {
           await wait(retryDelayMs(this.retryPolicy, attempt));
           attempt += 1;
           continue;

@@ -25,7 +25,7 @@ import { parseManifest, type PackageManifest } from './manifest/index.js';
 import { validateSkillFolder } from './manifest/skill-md.js';
 import { PRAISON_BUNDLE_MANIFEST, bundleFileProblems, parsePraisonBundleManifest } from './manifest/praison-bundle.js';
 import { fullName, parsePackageId } from './names.js';
-import { inspectTarball, type TarballLimits } from './tarball.js';
+import { inspectTarball, type TarballEntry, type TarballLimits } from './tarball.js';
 import { singleFileTarball } from './single-file-tarball.js';
 import { versionSchemeOf } from './version-scheme.js';
 import { DEFAULT_DEPRECATION_MESSAGE, MAX_STATUS_MESSAGE, VERSION_STATUSES, statusOf, type VersionStatus } from './version-status.js';
@@ -95,13 +95,23 @@ export class PackageService {
     this.cache = new ViewCache(viewCacheEntries);
   }
 
+  /** Checked before every publish, from any door, with the publishing account (the rate limiter's publish budget). */
+  private publishGate?: (accountId: number) => Promise<void>;
+
+  gatePublishes(gate: (accountId: number) => Promise<void>): void {
+    this.publishGate = gate;
+  }
+
   /** Starts following other processes' changes, so cached views never outlive a write. */
   async followChanges(): Promise<void> {
     await this.storage.onPackageChange((key) => (key === undefined ? this.cache.clear() : this.cache.invalidate(key)));
   }
 
-  /** Runs a write to package `key` in a transaction, announces it, and drops the cached view once committed. */
-  private async change<T>(key: string, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
+  /**
+   * Runs a write to package `key` in a transaction, announces it, and drops the cached view once
+   * committed. Other services that change what a package view shows (stars) write through this.
+   */
+  async change<T>(key: string, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
     try {
       return await this.storage.transaction(async (tx) => {
         const result = await fn(tx);
@@ -116,10 +126,11 @@ export class PackageService {
   async publish(ctx: RequestContext, input: PublishInput): Promise<PublishResult> {
     const id = parsePackageId(input.scope, input.name);
     this.policy.requireWritable();
-    await this.policy.requireScopeWrite(ctx, id.scope);
+    const publisher = await this.policy.requireScopeWrite(ctx, id.scope);
+    await this.publishGate?.(publisher.account.id);
     const bundleWanted = input.bundle === true || input.kind === 'recipe' || input.kind === undefined;
     const contents = await inspectTarball(input.tarball, WANTED_FILES, this.limits, { hashFiles: bundleWanted });
-    const manifest = this.readManifest(input, contents.texts);
+    const manifest = this.readManifest(input, contents.texts, { folderName: id.name, entries: contents.entries });
     const version = manifest.version ?? input.version ?? null;
     const problems = this.crossCheck(id, manifest, version, input, contents.texts);
     // A skill is a folder named as the skill: the whole Agent Skills check, with the package name as that folder.
@@ -511,7 +522,7 @@ export class PackageService {
     if (parsed) await tx.packages.update(packageId, packageMetadata(parsed, v.readme));
   }
 
-  private readManifest(input: PublishInput, texts: Map<string, string>): PackageManifest {
+  private readManifest(input: PublishInput, texts: Map<string, string>, folder: { folderName: string; entries: TarballEntry[] }): PackageManifest {
     if (input.bundle && input.kind !== undefined && input.kind !== 'recipe') {
       throw validationFailed([`a ${PRAISON_BUNDLE_MANIFEST} bundle is a recipe, not a package of kind '${input.kind}'`]);
     }
@@ -534,7 +545,10 @@ export class PackageService {
       throw validationFailed([`tarball: more than one manifest at the root (${kinds.map((k) => MANIFEST_FILE[k]).join(', ')}); keep exactly one`]);
     }
     const result = parseManifest(kinds[0], texts.get(MANIFEST_FILE[kinds[0]])!);
-    if (!result.manifest) throw validationFailed(result.problems);
+    if (!result.manifest) {
+      // A skill's folder rules are reported with its SKILL.md problems, all at once.
+      throw validationFailed(kinds[0] === 'skill' ? validateSkillFolder({ ...folder, skillMd: texts.get(MANIFEST_FILE.skill) }).errors : result.problems);
+    }
     return result.manifest;
   }
 

@@ -99,3 +99,9 @@ const SCHEMES: Record<PackageKind, VersionScheme> = {
 
 /** The version scheme of a package kind. */
 export const versionSchemeOf = (kind: PackageKind): VersionScheme => SCHEMES[kind];
+
+/** Bare version strings of one kind, newest first (publish times unknown: opaque ones keep their order). */
+export const sortVersionStringsDesc = (kind: PackageKind, versions: readonly string[]): string[] =>
+  versionSchemeOf(kind)
+    .sortDesc(versions.map((version) => ({ version, publishedAt: '' })))
+    .map((v) => v.version);

@@ -1,6 +1,6 @@
 import type { AccountService } from '../accounts/account-service.js';
 import type { RequestContext } from '../auth/principal.js';
-import { AgentryError, badRequest, notFound } from '../errors.js';
+import { AgentryError, badRequest, conflict, notFound } from '../errors.js';
 import { PRAISON_NAME_MAX, PRAISON_NAME_PATTERN } from '../packages/manifest/praison-bundle.js';
 import type { DownloadTarget, PackageService, PublishResult } from '../packages/package-service.js';
 import type { PackageRecord, Page, VersionRecord } from '../storage.js';
@@ -78,7 +78,14 @@ export class RecipeService {
 
   async publish(ctx: RequestContext, name: string, version: string, bundle: Buffer, force: boolean): Promise<PublishResult> {
     assertRecipeName(name);
-    return this.packages.publish(ctx, { kind: 'recipe', scope: this.scope, name, version, tarball: bundle, bundle: true, force });
+    try {
+      return await this.packages.publish(ctx, { kind: 'recipe', scope: this.scope, name, version, tarball: bundle, bundle: true, force });
+    } catch (e) {
+      if (e instanceof AgentryError && e.code === 'conflict' && !force && /already exists/.test(e.message)) {
+        throw conflict(`Recipe ${name}@${version} already exists. Publish with force to replace its content, or bump the version number.`);
+      }
+      throw e;
+    }
   }
 
   async remove(ctx: RequestContext, name: string, version: string): Promise<VersionRecord> {

@@ -41,6 +41,14 @@ export class SqlAccountRepo implements AccountRepo {
     return Number(r.n);
   }
 
+  async updateProfile(id: number, patch: Partial<Pick<AccountRecord, 'displayName' | 'email' | 'avatarUrl'>>, at: string): Promise<void> {
+    const set: { display_name?: string | null; email?: string | null; avatar_url?: string | null; updated_at: string } = { updated_at: at };
+    if (patch.displayName !== undefined) set.display_name = patch.displayName;
+    if (patch.email !== undefined) set.email = patch.email;
+    if (patch.avatarUrl !== undefined) set.avatar_url = patch.avatarUrl;
+    await this.db.updateTable('accounts').set(set).where('id', '=', id).execute();
+  }
+
   async membership(orgId: number, userId: number): Promise<MembershipRecord | undefined> {
     const r = await this.db.selectFrom('org_members').selectAll().where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
     return r && { orgId: Number(r.org_id), userId: Number(r.user_id), role: r.role as OrgRole, createdAt: r.created_at };

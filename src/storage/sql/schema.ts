@@ -14,6 +14,10 @@ export interface Database {
   dist_tags: DistTagsTable;
   package_downloads: PackageDownloadsTable;
   audit_log: AuditLogTable;
+  package_stars: PackageStarsTable;
+  telemetry_counts: TelemetryCountsTable;
+  oauth_states: OAuthStatesTable;
+  oauth_identities: OAuthIdentitiesTable;
   secret_values: SecretValuesTable;
   secret_root_keys: SecretRootKeysTable;
   agentspaces: AgentspacesTable;
@@ -127,6 +131,35 @@ export interface AuditLogTable {
   target: string;
   ip: string | null;
   details: string;
+}
+
+export interface PackageStarsTable {
+  package_id: number;
+  account_id: number;
+  created_at: string;
+}
+
+export interface TelemetryCountsTable {
+  package_id: number;
+  version: string;
+  day: string;
+  success: number;
+  bucket: number;
+  count: number;
+}
+
+export interface OAuthStatesTable {
+  state_hash: string;
+  redirect_uri: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface OAuthIdentitiesTable {
+  provider: string;
+  subject: string;
+  account_id: number;
+  created_at: string;
 }
 
 export interface SecretValuesTable {

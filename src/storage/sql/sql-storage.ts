@@ -5,11 +5,17 @@ import { SqlAuditRepo } from './audit-repo.js';
 import { SqlBlobRefRepo } from './blob-ref-repo.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { SqlDialectName, TextSearch } from './dialect.js';
+import { SqlManagedRepo } from './managed-repo.js';
 import { SqlPackageRepo } from './package-repo.js';
 import type { Database } from './schema.js';
 import { SqlScopeRepo } from './scope-repo.js';
 import { SqlTokenRepo } from './token-repo.js';
+import { SqlStarRepo } from './star-repo.js';
+import { SqlDiscoveryRepo } from './discovery-repo.js';
+import { SqlTelemetryRepo } from './telemetry-repo.js';
+import { SqlOAuthRepo } from './oauth-repo.js';
 import { SqlSecretValueRepo } from './secret-value-repo.js';
+import { SqlAgentspaceRepo } from './agentspace-repo.js';
 import { sql } from 'kysely';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
@@ -19,7 +25,13 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   packages: new SqlPackageRepo(db, dialect, textSearch),
   audit: new SqlAuditRepo(db),
   blobRefs: new SqlBlobRefRepo(db),
+  stars: new SqlStarRepo(db),
+  discovery: new SqlDiscoveryRepo(db),
+  telemetry: new SqlTelemetryRepo(db),
+  oauth: new SqlOAuthRepo(db),
   secretValues: new SqlSecretValueRepo(db),
+  agentspaces: new SqlAgentspaceRepo(db),
+  managed: new SqlManagedRepo(db, dialect),
 });
 
 /** The one Kysely implementation of the storage ports; dialects differ only in connection and text search. */
@@ -30,7 +42,13 @@ export class SqlStorage implements Storage {
   readonly packages;
   readonly audit;
   readonly blobRefs;
+  readonly stars;
+  readonly discovery;
+  readonly telemetry;
+  readonly oauth;
   readonly secretValues;
+  readonly agentspaces;
+  readonly managed;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -45,7 +63,13 @@ export class SqlStorage implements Storage {
     this.packages = repos.packages;
     this.audit = repos.audit;
     this.blobRefs = repos.blobRefs;
+    this.stars = repos.stars;
+    this.discovery = repos.discovery;
+    this.telemetry = repos.telemetry;
+    this.oauth = repos.oauth;
     this.secretValues = repos.secretValues;
+    this.agentspaces = repos.agentspaces;
+    this.managed = repos.managed;
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {

@@ -28,14 +28,14 @@ import {
 import { detail, listItem, versionItem } from '../views.js';
 
 /** A URL segment of the native API and the package kind it serves (`packages`: every kind). */
-interface KindRoute {
+export interface KindRoute {
   segment: string;
   kind: PackageKind | undefined;
   listKey: 'agents' | 'packages';
   tag: string;
 }
 
-const KIND_ROUTES: KindRoute[] = [
+export const KIND_ROUTES: KindRoute[] = [
   { segment: 'agents', kind: 'agent', listKey: 'agents', tag: 'agents' },
   { segment: 'skills', kind: 'skill', listKey: 'packages', tag: 'skills' },
   { segment: 'mcp-servers', kind: 'mcp-server', listKey: 'packages', tag: 'mcp-servers' },

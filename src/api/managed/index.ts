@@ -1,0 +1,45 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Registry } from '../../core/registry.js';
+import { AgentryError } from '../../core/errors.js';
+import { managedErrorHandler } from './errors.js';
+import { assignRequestId } from './request-id.js';
+import { agentRoutes } from './routes/agents.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { environmentRoutes } from './routes/environments.js';
+import { fileRoutes } from './routes/files.js';
+
+export interface ManagedDoorOptions {
+  registry: Registry;
+  publicUrl?: string;
+  /** Largest upload (files, skills), in bytes. */
+  maxUploadBytes: number;
+}
+
+const notFound = (req: FastifyRequest, reply: FastifyReply): void =>
+  managedErrorHandler(new AgentryError('not_found', `No route for ${req.method} ${req.url.split('?')[0]}`), req, reply);
+
+/**
+ * The managed-agents door (002 and Anthropic's managed-agents API, as `@anthropic-ai/sdk` calls
+ * it) under `/v1/<resource>`. Each resource is mounted under its own prefix, so this door
+ * shares `/v1` with other doors. It only translates: every rule is in `core/managed/`.
+ */
+export const managedDoor: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async (app, opts) => {
+  app.addHook('onRequest', assignRequestId);
+  app.setErrorHandler(managedErrorHandler);
+  const resources: Array<[string, FastifyPluginAsync<ManagedDoorOptions>]> = [
+    ['/v1/agents', agentRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/environments', environmentRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/api_keys', apiKeyRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/files', fileRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+  ];
+  for (const [prefix, routes] of resources) {
+    await app.register(
+      async (scoped) => {
+        scoped.setNotFoundHandler(notFound);
+        await scoped.register(routes, opts);
+      },
+      { prefix },
+    );
+  }
+};

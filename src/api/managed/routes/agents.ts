@@ -1,0 +1,83 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type Static } from 'typebox';
+import { badRequest } from '../../../core/errors.js';
+import { parseRevision } from '../../../core/managed/revision-history.js';
+import { requestContext } from '../../shared/request-context.js';
+import type { ManagedDoorOptions } from '../index.js';
+import { listBody, PageQuery, pageRequest } from '../paging.js';
+import { AgentCreateBody, AgentUpdateBody, IdParams } from '../schemas.js';
+import { agentJson } from '../views.js';
+
+const tags = ['managed agents'];
+const VersionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), version: Type.String({ maxLength: 20 }) });
+
+const revision = (value: string | number): number => {
+  const n = parseRevision(value);
+  if (n === undefined) throw badRequest(`version must be a whole number from 1 (got '${String(value)}')`);
+  return n;
+};
+
+/** `/v1/agents`: 002's routes and the SDK's (POST for update, POST …/archive). */
+export const agentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async (app, { registry }) => {
+  const agents = registry.managed.agents;
+
+  app.post('/', {
+    schema: { tags, summary: 'Create an agent (version 1)', body: AgentCreateBody },
+    handler: async (req) => agentJson(await agents.create(await requestContext(registry, req), req.body)),
+  });
+
+  app.get('/', {
+    schema: {
+      tags,
+      summary: 'List agents, newest first',
+      querystring: Type.Object({ ...PageQuery, archived: Type.Optional(Type.Boolean()), include_archived: Type.Optional(Type.Boolean()) }),
+    },
+    handler: async (req) => {
+      const page = await agents.list(await requestContext(registry, req), { ...pageRequest(req.query), archived: req.query.archived, includeArchived: req.query.include_archived });
+      return listBody(page, agentJson);
+    },
+  });
+
+  app.get('/:id', {
+    schema: { tags, summary: 'Get an agent (its current version, or ?version=N)', params: IdParams, querystring: Type.Object({ version: Type.Optional(Type.String({ maxLength: 20 })) }) },
+    handler: async (req) => {
+      const version = req.query.version === undefined ? undefined : revision(req.query.version);
+      return agentJson(await agents.get(await requestContext(registry, req), req.params.id, version));
+    },
+  });
+
+  app.get('/:id/versions', {
+    schema: { tags, summary: "List an agent's versions, newest first", params: IdParams, querystring: Type.Object(PageQuery) },
+    handler: async (req) => listBody(await agents.versions(await requestContext(registry, req), req.params.id, pageRequest(req.query)), agentJson),
+  });
+
+  app.get('/:id/versions/:version', {
+    schema: { tags, summary: 'Get one version of an agent', params: VersionParams },
+    handler: async (req) => agentJson(await agents.get(await requestContext(registry, req), req.params.id, revision(req.params.version))),
+  });
+
+  const update = async (req: { params: { id: string }; body: Static<typeof AgentUpdateBody>; ip: string }, ctxOf: () => ReturnType<typeof requestContext>) => {
+    const { version, ...changes } = req.body;
+    return agentJson(await agents.update(await ctxOf(), req.params.id, changes, version));
+  };
+
+  app.patch('/:id', {
+    schema: { tags, summary: 'Update an agent (002); a change bumps its version', params: IdParams, body: AgentUpdateBody },
+    handler: async (req) => update(req, () => requestContext(registry, req)),
+  });
+
+  app.post('/:id', {
+    schema: { tags, summary: 'Update an agent (SDK); a change bumps its version', params: IdParams, body: AgentUpdateBody },
+    handler: async (req) => update(req, () => requestContext(registry, req)),
+  });
+
+  app.delete('/:id', {
+    schema: { tags, summary: 'Archive an agent (002)', params: IdParams },
+    handler: async (req) => agentJson(await agents.archive(await requestContext(registry, req), req.params.id)),
+  });
+
+  app.post('/:id/archive', {
+    schema: { tags, summary: 'Archive an agent (SDK)', params: IdParams },
+    handler: async (req) => agentJson(await agents.archive(await requestContext(registry, req), req.params.id)),
+  });
+};

@@ -1,0 +1,90 @@
+import { Type } from 'typebox';
+
+/** Request schemas of the managed-agents door (they are also its OpenAPI document). */
+const Loose = Type.Record(Type.String(), Type.Unknown());
+const NullableString = (max: number) => Type.Union([Type.String({ maxLength: max }), Type.Null()]);
+export const MetadataCreate = Type.Record(Type.String(), Type.String(), { description: 'At most 16 string keys' });
+export const MetadataPatch = Type.Union([Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()])), Type.Null()]);
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+
+const Model = Type.Union([
+  Type.String({ minLength: 1, maxLength: 256 }),
+  Type.Object(
+    {
+      id: Type.String({ minLength: 1, maxLength: 256 }),
+      effort: Type.Optional(Type.Union([Type.String(), Type.Object({ type: Type.String() }), Type.Null()])),
+      speed: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+      inference_geo: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    },
+    { additionalProperties: false },
+  ),
+]);
+const Tool = Type.Intersect([Type.Object({ type: Type.String() }), Type.Record(Type.String(), Type.Unknown())]);
+const McpServer = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 256 }), type: Type.Optional(Type.Literal('url')), url: Type.String({ minLength: 1, maxLength: 2048 }) },
+  { additionalProperties: false },
+);
+const SkillRef = Type.Object(
+  { type: Type.Union([Type.Literal('anthropic'), Type.Literal('custom')]), skill_id: Type.String({ minLength: 1, maxLength: 256 }), version: Type.Optional(Type.Union([Type.String(), Type.Null()])) },
+  { additionalProperties: false },
+);
+
+const agentFields = {
+  description: Type.Optional(NullableString(2048)),
+  system: Type.Optional(NullableString(100_000)),
+  multiagent: Type.Optional(Type.Union([Loose, Type.Null()])),
+  execution_identity: Type.Optional(Type.Union([Loose, Type.Null()])),
+  environment_id: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Null()])),
+};
+
+export const AgentCreateBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 256 }),
+    model: Model,
+    ...agentFields,
+    tools: Type.Optional(Type.Array(Tool, { maxItems: 128 })),
+    mcp_servers: Type.Optional(Type.Array(McpServer, { maxItems: 64 })),
+    skills: Type.Optional(Type.Array(SkillRef, { maxItems: 64 })),
+    metadata: Type.Optional(MetadataCreate),
+  },
+  { additionalProperties: false },
+);
+
+export const AgentUpdateBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    model: Type.Optional(Model),
+    ...agentFields,
+    tools: Type.Optional(Type.Union([Type.Array(Tool, { maxItems: 128 }), Type.Null()])),
+    mcp_servers: Type.Optional(Type.Union([Type.Array(McpServer, { maxItems: 64 }), Type.Null()])),
+    skills: Type.Optional(Type.Union([Type.Array(SkillRef, { maxItems: 64 }), Type.Null()])),
+    metadata: Type.Optional(MetadataPatch),
+    version: Type.Optional(Type.Integer({ minimum: 1, description: 'The version this update is based on; a stale one is a 409' })),
+  },
+  { additionalProperties: false },
+);
+
+export const EnvironmentCreateBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 256 }),
+    description: Type.Optional(NullableString(2048)),
+    config: Type.Optional(Type.Union([Loose, Type.Null()])),
+    metadata: Type.Optional(MetadataCreate),
+    scope: Type.Optional(Type.Union([Type.Literal('organization'), Type.Literal('account'), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+export const EnvironmentUpdateBody = Type.Object(
+  {
+    name: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Null()])),
+    description: Type.Optional(NullableString(2048)),
+    config: Type.Optional(Type.Union([Loose, Type.Null()])),
+    metadata: Type.Optional(MetadataPatch),
+    scope: Type.Optional(Type.Union([Type.Literal('organization'), Type.Literal('account'), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+export const ApiKeyCreateBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });

@@ -1,0 +1,177 @@
+import type { RequestContext } from '../../auth/principal.js';
+import { badRequest, conflict } from '../../errors.js';
+import { isPlainObject } from '../../packages/manifest/fields.js';
+import { isoNow } from '../../time.js';
+import { newManagedId } from '../ids.js';
+import { archiveFilter, ownedObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
+import type { ManagedObjectRecord } from '../managed-storage.js';
+import { newMetadata, patchMetadata, type Metadata } from '../metadata.js';
+import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
+
+/** An environment template agents run in: a cloud sandbox (networking, packages) or self-hosted. */
+export interface EnvironmentData {
+  name: string;
+  description: string | null;
+  config: Record<string, unknown>;
+  metadata: Metadata;
+  scope: 'organization' | 'account' | null;
+}
+
+export interface EnvironmentInput {
+  name?: string | null;
+  description?: string | null;
+  config?: Record<string, unknown> | null;
+  metadata?: Record<string, string | null> | null;
+  scope?: 'organization' | 'account' | null;
+}
+
+export interface EnvironmentView extends EnvironmentData {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  archivedAt: string | null;
+}
+
+const PACKAGE_MANAGERS = ['apt', 'cargo', 'gem', 'go', 'npm', 'pip'] as const;
+
+/** A config with the SDK's defaults: cloud, unrestricted networking, no packages. */
+const config = (c: Record<string, unknown> | null | undefined): Record<string, unknown> => {
+  if (c == null) return config({ type: 'cloud' });
+  if (c.type === 'self_hosted') return { type: 'self_hosted' };
+  if (c.type !== 'cloud') throw badRequest("config.type must be 'cloud' or 'self_hosted'");
+  const net = isPlainObject(c.networking) ? c.networking : { type: 'unrestricted' };
+  let networking: Record<string, unknown>;
+  if (net.type === 'limited') {
+    const hosts = net.allowed_hosts ?? [];
+    if (!Array.isArray(hosts) || hosts.some((h) => typeof h !== 'string')) throw badRequest('config.networking.allowed_hosts must be a list of host names');
+    networking = { type: 'limited', allowed_hosts: hosts, allow_mcp_servers: net.allow_mcp_servers ?? false, allow_package_managers: net.allow_package_managers ?? false };
+  } else if (net.type === 'unrestricted') networking = { type: 'unrestricted' };
+  else throw badRequest("config.networking.type must be 'unrestricted' or 'limited'");
+  const pk = isPlainObject(c.packages) ? c.packages : {};
+  const packages: Record<string, unknown> = { type: 'packages' };
+  for (const m of PACKAGE_MANAGERS) {
+    const list = pk[m] ?? [];
+    if (!Array.isArray(list) || list.some((x) => typeof x !== 'string')) throw badRequest(`config.packages.${m} must be a list of package names`);
+    packages[m] = list;
+  }
+  return { type: 'cloud', networking, packages };
+};
+
+const nameOf = (n: string): string => {
+  const t = n.trim();
+  if (t.length === 0 || t.length > 256) throw badRequest('name must be 1-256 characters');
+  return t;
+};
+
+const view = (o: ManagedObjectRecord): EnvironmentView => ({
+  ...(o.data as unknown as EnvironmentData),
+  id: o.id,
+  createdAt: o.createdAt,
+  updatedAt: o.updatedAt,
+  archivedAt: o.archivedAt,
+});
+
+/** Environments: create, read, update, archive, and delete only while no live agent uses one. */
+export class EnvironmentService {
+  constructor(private readonly deps: ManagedDeps) {}
+
+  async create(ctx: RequestContext, input: EnvironmentInput): Promise<EnvironmentView> {
+    const p = writer(this.deps, ctx);
+    if (input.name == null) throw badRequest("missing required field 'name'");
+    const data: EnvironmentData = {
+      name: nameOf(input.name),
+      description: input.description ?? null,
+      config: config(input.config),
+      metadata: newMetadata(input.metadata ?? undefined),
+      scope: input.scope ?? null,
+    };
+    return this.deps.storage.transaction(async (tx) => {
+      const now = isoNow(this.deps.clock);
+      const o = await tx.managed.insert({
+        id: newManagedId('env'),
+        kind: 'environment',
+        accountId: p.account.id,
+        parentId: null,
+        refId: null,
+        name: null,
+        digest: null,
+        version: 0,
+        data: data as unknown as Record<string, unknown>,
+        archivedAt: null,
+        expiresAt: null,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await this.deps.audit.record(tx.audit, ctx, 'managed.environment.create', o.id, { name: data.name });
+      return view(o);
+    });
+  }
+
+  async list(ctx: RequestContext, q: PageRequest & { includeArchived?: boolean; archived?: boolean }): Promise<Paged<EnvironmentView>> {
+    const p = reader(this.deps, ctx);
+    const rows = await this.deps.storage.managed.list({
+      kind: 'environment',
+      accountIds: [p.account.id],
+      archived: archiveFilter(q),
+      beforeSeq: decodePageToken(q.page),
+      limit: q.limit + 1,
+    });
+    const page = cutPage(rows, q.limit, (r) => r.seq);
+    return { rows: page.rows.map(view), nextPage: page.nextPage };
+  }
+
+  async get(ctx: RequestContext, id: string): Promise<EnvironmentView> {
+    return view(await ownedObject(this.deps.storage, 'environment', id, reader(this.deps, ctx)));
+  }
+
+  async update(ctx: RequestContext, id: string, input: EnvironmentInput): Promise<EnvironmentView> {
+    const p = writer(this.deps, ctx);
+    return this.deps.storage.transaction(async (tx) => {
+      const o = await ownedObject(tx, 'environment', id, p, true);
+      if (o.archivedAt) throw badRequest(`Environment ${id} is archived and cannot be changed`);
+      const before = o.data as unknown as EnvironmentData;
+      const nextConfig = input.config === undefined ? before.config : config(input.config);
+      if (input.config != null && (before.config.type as string) !== (nextConfig.type as string)) {
+        throw badRequest(`config.type cannot change from '${String(before.config.type)}' to '${String(nextConfig.type)}'`);
+      }
+      const data: EnvironmentData = {
+        name: input.name == null ? before.name : nameOf(input.name),
+        description: input.description === undefined ? before.description : input.description,
+        config: nextConfig,
+        metadata: patchMetadata(before.metadata, input.metadata),
+        scope: input.scope === undefined ? before.scope : input.scope,
+      };
+      const now = isoNow(this.deps.clock);
+      await tx.managed.update(o.id, { data: data as unknown as Record<string, unknown>, updatedAt: now });
+      await this.deps.audit.record(tx.audit, ctx, 'managed.environment.update', o.id, {});
+      return view({ ...o, data: data as unknown as Record<string, unknown>, updatedAt: now });
+    });
+  }
+
+  async archive(ctx: RequestContext, id: string): Promise<EnvironmentView> {
+    const p = writer(this.deps, ctx);
+    return this.deps.storage.transaction(async (tx) => {
+      const o = await ownedObject(tx, 'environment', id, p, true);
+      if (o.archivedAt) return view(o);
+      const now = isoNow(this.deps.clock);
+      await tx.managed.update(o.id, { archivedAt: now });
+      await this.deps.audit.record(tx.audit, ctx, 'managed.environment.archive', o.id, {});
+      return view({ ...o, archivedAt: now });
+    });
+  }
+
+  /** Deletes the environment; refused (409) while a live agent's current version names it. */
+  async delete(ctx: RequestContext, id: string): Promise<void> {
+    const p = writer(this.deps, ctx);
+    await this.deps.storage.transaction(async (tx) => {
+      const o = await ownedObject(tx, 'environment', id, p, true);
+      const users = await tx.managed.referrers('agent', o.id, 4);
+      if (users.length > 0) {
+        const names = users.slice(0, 3).map((a) => a.id).join(', ');
+        throw conflict(`Environment ${id} is used by agent${users.length > 1 ? 's' : ''} ${names}${users.length > 3 ? ', …' : ''}; archive those agents or move them to another environment first`);
+      }
+      await tx.managed.delete(o.id);
+      await this.deps.audit.record(tx.audit, ctx, 'managed.environment.delete', o.id, {});
+    });
+  }
+}

@@ -1,0 +1,57 @@
+import type { AccessPolicy } from '../auth/access-policy.js';
+import type { Principal, RequestContext } from '../auth/principal.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { notFound } from '../errors.js';
+import type { PackageService } from '../packages/package-service.js';
+import type { BlobStore, Storage, StorageRepos } from '../storage.js';
+import type { Clock } from '../time.js';
+import type { ManagedKind, ManagedObjectRecord } from './managed-storage.js';
+
+/** What every managed-agents service holds. */
+export interface ManagedDeps {
+  storage: Storage;
+  blobs: BlobStore;
+  packages: PackageService;
+  policy: AccessPolicy;
+  audit: AuditLog;
+  clock: Clock;
+}
+
+const LABEL: Record<ManagedKind, string> = {
+  agent: 'Agent',
+  environment: 'Environment',
+  skill: 'Skill',
+  vault: 'Vault',
+  vault_credential: 'Credential',
+  memory_store: 'Memory store',
+  file: 'File',
+  model_card: 'Model card',
+};
+
+export const kindLabel = (kind: ManagedKind): string => LABEL[kind];
+
+/**
+ * Managed objects belong to the account whose token created them: a caller sees and changes
+ * only its own (another account's object is "not found", never "forbidden").
+ */
+export const ownedObject = async (repos: StorageRepos, kind: ManagedKind, id: string, p: Principal, lock = false): Promise<ManagedObjectRecord> => {
+  const o = lock ? await repos.managed.lock(id) : await repos.managed.find(id);
+  if (!o || o.kind !== kind || o.accountId !== p.account.id) throw notFound(`${LABEL[kind]} ${id} not found`);
+  return o;
+};
+
+/** A caller that may read managed objects (any valid token). */
+export const reader = (deps: ManagedDeps, ctx: RequestContext): Principal => deps.policy.requirePermission(ctx, 'read');
+
+/** A caller that may change managed objects: a writable server and a token with publish permission. */
+export const writer = (deps: ManagedDeps, ctx: RequestContext): Principal => {
+  deps.policy.requireWritable();
+  return deps.policy.requirePermission(ctx, 'publish');
+};
+
+/** The archive filter of lists: 002's `archived` (only archived / only live) and the SDK's `include_archived`. */
+export const archiveFilter = (q: { archived?: boolean; includeArchived?: boolean }): 'exclude' | 'only' | 'include' => {
+  if (q.archived === true) return 'only';
+  if (q.archived === false) return 'exclude';
+  return q.includeArchived ? 'include' : 'exclude';
+};

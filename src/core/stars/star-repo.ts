@@ -1,0 +1,12 @@
+import type { PackageRecord, Page } from '../storage.js';
+
+/** Storage port: who starred which package. `packages.star_count` moves with it, in the same call. */
+export interface StarRepo {
+  /** Stars `packageId` for `accountId`; false when it was already starred. */
+  add(packageId: number, accountId: number, at: string): Promise<boolean>;
+  /** Removes the star; false when there was none. */
+  remove(packageId: number, accountId: number): Promise<boolean>;
+  has(packageId: number, accountId: number): Promise<boolean>;
+  /** Packages an account starred, most recently starred first. */
+  starredBy(accountId: number, offset: number, limit: number): Promise<Page<PackageRecord>>;
+}

@@ -1,0 +1,59 @@
+import type { AccessPolicy } from '../auth/access-policy.js';
+import type { RequestContext } from '../auth/principal.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { fullName } from '../packages/names.js';
+import type { PackageService } from '../packages/package-service.js';
+import type { AccountRecord, PackageKind, PackageRecord, Page, Storage } from '../storage.js';
+import { isoNow, type Clock } from '../time.js';
+
+export interface StarState {
+  pkg: PackageRecord;
+  starred: boolean;
+  starCount: number;
+}
+
+/**
+ * Stars: a signed-in user marks a package, once; `star_count` counts the users who did.
+ * Starring needs a token with publish permission (a read token only reads).
+ */
+export class StarService {
+  constructor(
+    private readonly storage: Storage,
+    private readonly packages: PackageService,
+    private readonly policy: AccessPolicy,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+  ) {}
+
+  star(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<StarState> {
+    return this.set(ctx, scope, name, kind, true);
+  }
+
+  unstar(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<StarState> {
+    return this.set(ctx, scope, name, kind, false);
+  }
+
+  /** Whether the caller starred the package (false when anonymous). */
+  async state(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<StarState> {
+    const pkg = await this.packages.find(scope, name, kind);
+    const starred = ctx.principal ? await this.storage.stars.has(pkg.id, ctx.principal.account.id) : false;
+    return { pkg, starred, starCount: pkg.starCount };
+  }
+
+  /** The published packages an account starred, most recent first. */
+  async starredBy(account: AccountRecord, offset: number, limit: number): Promise<Page<PackageRecord>> {
+    return this.storage.stars.starredBy(account.id, offset, limit);
+  }
+
+  private async set(ctx: RequestContext, scope: string, name: string, kind: PackageKind | undefined, on: boolean): Promise<StarState> {
+    const found = await this.packages.find(scope, name, kind);
+    this.policy.requireWritable();
+    const p = this.policy.requirePermission(ctx, 'publish');
+    await this.packages.change(found.key, async (tx) => {
+      const changed = on ? await tx.stars.add(found.id, p.account.id, isoNow(this.clock)) : await tx.stars.remove(found.id, p.account.id);
+      if (changed) await this.audit.record(tx.audit, ctx, on ? 'package.star' : 'package.unstar', fullName(found.scope, found.name));
+    });
+    const pkg = (await this.storage.packages.findById(found.id)) ?? found;
+    return { pkg, starred: on, starCount: pkg.starCount };
+  }
+}

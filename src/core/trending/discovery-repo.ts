@@ -1,0 +1,26 @@
+import type { PackageKind, PackageRecord, Page } from '../storage.js';
+
+export interface TrendingQuery {
+  kind?: PackageKind;
+  category?: string;
+  /** First UTC day (`YYYY-MM-DD`) of the window, inclusive. */
+  sinceDay: string;
+  offset: number;
+  limit: number;
+}
+
+export interface TrendingRow {
+  pkg: PackageRecord;
+  /** Downloads inside the window. */
+  downloads: number;
+}
+
+/** Storage port: aggregate reads over published packages (trending, category counts). */
+export interface DiscoveryRepo {
+  /** Published packages with downloads inside the window, most downloaded in it first. */
+  trending(q: TrendingQuery): Promise<Page<TrendingRow>>;
+  /** How many published packages (of `kind`, if given) are in each category. */
+  categoryCounts(kind?: PackageKind): Promise<Map<string, number>>;
+  /** Published packages of `kind` called `name` (case-insensitive), in any scope. */
+  packagesNamed(name: string, kind: PackageKind): Promise<PackageRecord[]>;
+}

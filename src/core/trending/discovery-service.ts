@@ -1,0 +1,53 @@
+import { badRequest } from '../errors.js';
+import { CATEGORIES } from '../packages/categories.js';
+import type { AccountRecord, PackageKind, Page, Storage } from '../storage.js';
+import { utcDay, type Clock } from '../time.js';
+import type { TrendingRow } from './discovery-repo.js';
+
+/** agentx's trending periods and how many UTC days (today included) each one spans. */
+export const TRENDING_PERIODS = { day: 1, week: 7, month: 30 } as const;
+export type TrendingPeriod = keyof typeof TRENDING_PERIODS;
+
+export interface TrendingInput {
+  period: TrendingPeriod;
+  kind?: PackageKind;
+  category?: string;
+  offset: number;
+  limit: number;
+}
+
+export interface CategoryCount {
+  slug: string;
+  name: string;
+  count: number;
+}
+
+/** Trending (downloads inside a window of days) and the category list with counts. */
+export class DiscoveryService {
+  constructor(
+    private readonly storage: Storage,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The first UTC day of a period: `day` is today, `week` today and the 6 days before, `month` 30 days. */
+  windowStart(period: TrendingPeriod): string {
+    const days = TRENDING_PERIODS[period];
+    if (days === undefined) throw badRequest(`Unknown period '${String(period)}'`, [`period must be one of ${Object.keys(TRENDING_PERIODS).join(', ')}`]);
+    return utcDay(new Date(this.clock.now().getTime() - (days - 1) * 86_400_000));
+  }
+
+  /** Published packages with downloads in the period, most downloaded in it first (ties: all-time downloads). */
+  async trending(q: TrendingInput): Promise<Page<TrendingRow> & { sinceDay: string; owners: Map<number, AccountRecord> }> {
+    const sinceDay = this.windowStart(q.period);
+    const page = await this.storage.discovery.trending({ kind: q.kind, category: q.category, sinceDay, offset: q.offset, limit: q.limit });
+    const ids = [...new Set(page.rows.map((r) => r.pkg.ownerAccountId))];
+    const owners = await Promise.all(ids.map((id) => this.storage.accounts.findById(id)));
+    return { ...page, sinceDay, owners: new Map(owners.filter((a): a is AccountRecord => a !== undefined).map((a) => [a.id, a])) };
+  }
+
+  /** Every valid category, in the fixed order, with how many published packages (of `kind`) are in it. */
+  async categories(kind?: PackageKind): Promise<CategoryCount[]> {
+    const counts = await this.storage.discovery.categoryCounts(kind);
+    return CATEGORIES.map((c) => ({ slug: c.slug, name: c.name, count: counts.get(c.slug) ?? 0 }));
+  }
+}
