@@ -1,4 +1,5 @@
 import { AccountService } from './accounts/account-service.js';
+import { ScopeService } from './accounts/scope-service.js';
 import { AgentspaceService } from './agentspaces/agentspace-service.js';
 import { AgentspaceArtifacts, type ArtifactOptions } from './agentspaces/agentspace-artifacts.js';
 import { AuditLog } from './audit/audit-log.js';
@@ -70,6 +71,7 @@ export class Registry {
   readonly packages: PackageService;
   readonly gc: GarbageCollector;
   readonly oci: OciService;
+  readonly scopes: ScopeService;
   readonly secrets: SecretService;
   readonly agentspaces: AgentspaceService;
   readonly agentspaceArtifacts: AgentspaceArtifacts;
@@ -97,6 +99,7 @@ export class Registry {
       maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
     });
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
+    this.scopes = new ScopeService(opts.storage, this.policy, this.auditLog, clock);
     this.stars = new StarService(opts.storage, this.packages, this.policy, this.auditLog, clock);
     this.discovery = new DiscoveryService(opts.storage, clock);
     this.telemetry = new TelemetryService(opts.storage, this.packages, this.policy, clock);

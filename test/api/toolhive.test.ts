@@ -87,7 +87,7 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
     // An older version, published after the newer one: latest stays 1.2.0.
     expect((await alice.publish('/api/v1/mcp-servers/@acme/weather', await serverJson({ ...WEATHER, version: '1.1.0', description: 'Old weather' }))).status).toBe(200);
     // A server ToolHive cannot run (no OCI/npm/PyPI package, no remote) and a name shared by two namespaces.
-    expect((await alice.publish('/api/v1/mcp-servers/@acme/nuget-only', await serverJson({ name: 'acme/nuget-only', description: 'A .NET tool', version: '1.0.0', packages: [{ registryType: 'nuget', identifier: 'Acme.Tool' }] }))).status).toBe(200);
+    expect((await alice.publish('/api/v1/mcp-servers/@acme/nuget-only', await serverJson({ name: 'acme/nuget-only', description: 'A .NET tool', version: '1.0.0', packages: [{ registryType: 'nuget', identifier: 'Acme.Tool', transport: { type: 'stdio' } }] }))).status).toBe(200);
     expect((await alice.publish('/api/v1/mcp-servers/@alice/notes', await serverJson({ ...NOTES, name: 'alice/notes', description: "Alice's notes" }))).status).toBe(200);
     const skill = await makeTarball({ 'SKILL.md': skillMd('pdf-tools'), 'scripts/run.py': 'print("pdf")\n', 'references/spec.md': '# spec\n' });
     expect((await alice.publish('/api/v1/skills/@acme/pdf-tools', skill)).status).toBe(200);

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import type { Registry } from '../../core/registry.js';
 import type { PackageRecord } from '../../core/storage.js';
 import { requestContext } from '../shared/request-context.js';
+import { limitPathSegments } from '../shared/segment-limit.js';
 import { bundleBytes } from './bundle-body.js';
 import { checksumFor, clientDialect } from './client-dialect.js';
 import { praisonaiErrorHandler } from './errors.js';
@@ -46,6 +47,8 @@ const item = (pkg: PackageRecord) => ({ name: pkg.name, version: pkg.latestVersi
  */
 export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = async (app, { registry, maxTarballBytes }) => {
   app.setErrorHandler(praisonaiErrorHandler);
+  // The router takes longer segments (for MCP server names); recipe names stay at most 100 characters.
+  app.addHook('onRequest', limitPathSegments(100));
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: `Not found: ${req.method} ${req.url.split('?')[0]}`, code: 404 });
   });
