@@ -2,7 +2,8 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from '../core/registry.js';
-import { managedDoor } from './managed/index.js';
+import { isManagedPath, managedDoor, managedFrameworkError } from './managed/index.js';
+import { mcpDoor } from './mcp/index.js';
 import { nativeDoor } from './native/index.js';
 import { ociDoor } from './oci/index.js';
 import { alquimiaDoor } from './alquimia/index.js';
@@ -24,6 +25,8 @@ export interface HttpAppOptions {
   /** Largest tarball upload, in bytes. */
   maxTarballBytes: number;
   logLevel: string;
+  /** Where the pino log lines go (default stdout); tests capture them to scan for leaks. */
+  logStream?: NodeJS.WritableStream;
 }
 
 /** Builds the HTTP server: every door mounted on one Fastify instance, one OpenAPI document. */
@@ -32,13 +35,17 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
     logger: {
       level: opts.logLevel,
       redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'], censor: '[redacted]' },
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
     bodyLimit: opts.maxBodyBytes,
+    // MCP server names (up to 200 characters, URL-encoded) are one path segment; doors keep their own limits.
+    routerOptions: { maxParamLength: 300 },
     trustProxy: false,
     ajv: { customOptions: { allErrors: true }, plugins: [binaryFileKeyword] },
     // The router's own refusals (bad percent-encoding, over-long segments) come before any
     // route, so no door's handler sees them: answer them in the native shape here.
     frameworkErrors: (err, req, reply: FastifyReply) => {
+      if (isManagedPath(req.url)) return managedFrameworkError(err, req, reply);
       const mapped = toAgentryError(err);
       if (/^\/v1\/(recipes|search)([/?]|$)/.test(req.url)) return void reply.status(mapped.status).send(praisonaiErrorBody(mapped));
       void reply.status(mapped.status).send({ error: mapped.message, details: mapped.details });
@@ -80,6 +87,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
   await app.register(healthRoutes, { registry: opts.registry, version: opts.version });
   await app.register(nativeDoor, { prefix: '/api/v1', registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
   await app.register(ociDoor, { prefix: '/v2', registry: opts.registry, publicUrl: opts.publicUrl });
+  await app.register(mcpDoor, { registry: opts.registry, version: opts.version });
   await app.register(toolhiveDoor, { registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
   await app.register(praisonaiDoor, { prefix: '/v1', registry: opts.registry, maxTarballBytes: opts.maxTarballBytes });
 

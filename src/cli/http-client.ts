@@ -96,7 +96,9 @@ export class RegistryClient {
     } catch {
       /* not JSON */
     }
-    let message = typeof body.error === 'string' && body.error ? body.error : `the registry answered ${res.status} ${res.statusText}`.trim();
+    // The managed-agents door (/v1/…) answers `{"type":"error","error":{"type","message"}}`.
+    const nested = typeof body.error === 'object' && body.error !== null && typeof (body.error as { message?: unknown }).message === 'string' ? (body.error as { message: string }).message : undefined;
+    let message = typeof body.error === 'string' && body.error ? body.error : (nested ?? `the registry answered ${res.status} ${res.statusText}`.trim());
     const details = Array.isArray(body.details) ? body.details.filter((d): d is string => typeof d === 'string') : [];
     if (res.status === 404 && subject) message = `${message} (${subject})`;
     if (res.status === 401) {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, formatFailure } from './cli-error.js';
+import { registerAgentCommand } from './commands/agent.js';
 import { registerDeprecateCommand } from './commands/deprecate.js';
 import { registerDistTagCommand } from './commands/dist-tag.js';
 import { registerGcCommand } from './commands/gc.js';
@@ -13,6 +14,7 @@ import { registerOrgCommand } from './commands/org.js';
 import { registerPackCommand } from './commands/pack.js';
 import { registerPublishCommand } from './commands/publish.js';
 import { registerPullCommand } from './commands/pull.js';
+import { registerScopeCommand } from './commands/scope.js';
 import { registerRecipeCommand } from './commands/recipe.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerSecretsCommand } from './commands/secrets.js';
@@ -60,10 +62,12 @@ export const buildProgram = (): Command => {
     registerUserCommand,
     registerOrgCommand,
     registerGcCommand,
+    registerScopeCommand,
     registerSecretsCommand,
     registerRecipeCommand,
     registerSkillCommand,
     registerOciCommand,
+    registerAgentCommand,
   ]) {
     register(program);
   }

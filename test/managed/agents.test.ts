@@ -181,6 +181,17 @@ describe.each(testStores)('managed agents and environments (%s)', (store) => {
         ['GET', '/v1/api_keys'],
         ['POST', '/v1/api_keys'],
         ['DELETE', '/v1/api_keys/key_1'],
+        ['GET', '/v1/skills'],
+        ['POST', '/v1/skills'],
+        ['GET', '/v1/skills/skill_x'],
+        ['GET', '/v1/skills/skill_x/files/SKILL.md'],
+        ['DELETE', '/v1/skills/skill_x'],
+        ['POST', '/v1/files'],
+        ['GET', '/v1/files/file_x'],
+        ['DELETE', '/v1/files/file_x'],
+        ['GET', '/v1/memory_stores/ms_x/entries'],
+        ['GET', '/v1/vaults/vlt_x'],
+        ['GET', '/v1/model_cards/mc_x/key'],
       ]) {
         const body = method === 'POST' || method === 'PATCH' ? { name: 'n', model: 'm' } : undefined;
         expectManagedError(await anon.req(method, path, body), 401, 'authentication_error');
@@ -228,5 +239,17 @@ describe.each(testStores)('managed agents and environments (%s)', (store) => {
       expectManagedError(await f.alice.req('DELETE', '/v1/api_keys/nope'), 404, 'not_found_error');
       expectManagedError(await f.alice.req('POST', '/v1/api_keys', {}), 400, 'invalid_request_error');
     });
+  });
+});
+
+describe('router refusals under /v1/<managed resource>', () => {
+  it('answer in the managed error shape with a request-id', async () => {
+    const f = await startManagedFixture('sqlite');
+    try {
+      const r = await f.alice.req('GET', '/v1/agents/%E0%A4%A');
+      expectManagedError(r, 400, 'invalid_request_error', /malformed/);
+    } finally {
+      await f.server.close();
+    }
   });
 });

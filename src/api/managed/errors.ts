@@ -27,6 +27,7 @@ const TYPE: Record<ErrorCode, string> = {
   read_only: 'permission_error',
   not_implemented: 'api_error',
   bad_gateway: 'api_error',
+  unavailable: 'api_error',
   internal: 'api_error',
 };
 
@@ -48,5 +49,7 @@ export const managedErrorHandler = (err: unknown, request: FastifyRequest, reply
   const mapped = toAgentryError(err);
   if (mapped.status >= 500) request.log.error({ err }, 'unhandled error');
   if (mapped.status < 500 && mapped.status !== 408 && mapped.status !== 429) void reply.header('x-should-retry', 'false');
-  void reply.status(mapped.status).type('application/json').send(errorBody(mapped, requestIdOf(request)));
+  const requestId = requestIdOf(request);
+  if (!reply.hasHeader('request-id')) void reply.header('request-id', requestId);
+  void reply.status(mapped.status).type('application/json').send(errorBody(mapped, requestId));
 };

@@ -21,6 +21,16 @@ export interface ManagedDoorOptions {
   maxUploadBytes: number;
 }
 
+/** The resources this door serves under `/v1`. */
+const RESOURCES = ['agents', 'environments', 'api_keys', 'files', 'skills', 'memory_stores', 'vaults', 'model_cards'];
+const MANAGED_PATH = new RegExp(`^/v1/(${RESOURCES.join('|')})(/|\\?|$)`);
+
+/** True for a URL of this door, so router refusals before any route (bad percent-encoding) get its shape too. */
+export const isManagedPath = (url: string): boolean => MANAGED_PATH.test(url);
+
+/** The door's error answer for a refusal the router made before any route ran. */
+export const managedFrameworkError = (err: unknown, req: FastifyRequest, reply: FastifyReply): void => managedErrorHandler(err, req, reply);
+
 const notFound = (req: FastifyRequest, reply: FastifyReply): void =>
   managedErrorHandler(new AgentryError('not_found', `No route for ${req.method} ${req.url.split('?')[0]}`), req, reply);
 

@@ -10,4 +10,8 @@ export const assignRequestId = async (request: FastifyRequest, reply: FastifyRep
   void reply.header('request-id', id);
 };
 
-export const requestIdOf = (request: FastifyRequest): string => ids.get(request) ?? `req_${randomBytes(12).toString('hex')}`;
+export const requestIdOf = (request: FastifyRequest): string => {
+  const id = ids.get(request) ?? `req_${randomBytes(12).toString('hex')}`;
+  ids.set(request, id);
+  return id;
+};

@@ -76,6 +76,28 @@ export const agentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
     handler: async (req) => agentJson(await agents.archive(await callerOf(registry, req), req.params.id)),
   });
 
+  app.post('/:id/publish', {
+    schema: {
+      tags,
+      summary: 'Publish the agent (or one of its versions) as a semver agent package in your scope (Agentry)',
+      params: IdParams,
+      body: Type.Optional(
+        Type.Object(
+          {
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "Package name (default: the agent's name as a slug)" })),
+            version: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Semver version (default: <agent version>.0.0)' })),
+            agent_version: Type.Optional(Type.Integer({ minimum: 1, description: 'Which version of the agent (default: its current one)' })),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+    },
+    handler: async (req) => {
+      const r = await agents.publish(await callerOf(registry, req), req.params.id, { name: req.body?.name, version: req.body?.version, agentVersion: req.body?.agent_version });
+      return { type: 'agent_package', package: `@${r.scope}/${r.name}`, version: r.version, digest: r.digest, agent_id: r.agentId, agent_version: r.agentVersion };
+    },
+  });
+
   app.post('/:id/archive', {
     schema: { tags, summary: 'Archive an agent (SDK)', params: IdParams },
     handler: async (req) => agentJson(await agents.archive(await callerOf(registry, req), req.params.id)),

@@ -8,6 +8,7 @@ import type { ManagedObjectRecord } from '../managed-storage.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
 import { FIRST_REVISION, findRevision, listRevisions, nextRevision, recordRevision } from '../revision-history.js';
 import { canonical, newAgentConfig, patchAgentConfig, type AgentConfig, type AgentInput } from './agent-config.js';
+import { publishAgentPackage, type AgentPublishInput, type AgentPublishResult } from './agent-package.js';
 
 /** One revision of a managed agent, as every door shows it. */
 export interface AgentView {
@@ -136,6 +137,13 @@ export class AgentService {
       await this.deps.audit.record(tx.audit, ctx, 'managed.agent.archive', o.id, { version: o.version });
       return current({ ...o, archivedAt: now });
     });
+  }
+
+  /** Publishes the agent (its current version, or `version`) as a semver agent package in the caller's scope. */
+  async publish(ctx: RequestContext, id: string, input: AgentPublishInput & { agentVersion?: number }): Promise<AgentPublishResult> {
+    writer(this.deps, ctx);
+    const agent = await this.get(ctx, id, input.agentVersion);
+    return publishAgentPackage(this.deps.packages, ctx, agent, input);
   }
 
   /** The environment an agent names must be the caller's and live; it is locked so a concurrent delete waits. */

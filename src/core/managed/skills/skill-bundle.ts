@@ -1,9 +1,8 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, posix } from 'node:path';
+import { posix } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { create, Parser, type ReadEntry } from 'tar';
+import { Parser, type ReadEntry } from 'tar';
 import { badRequest, notFound, payloadTooLarge } from '../../errors.js';
+import { tarballOf } from '../tarball-of.js';
 import { SKILL_FILE, validateSkillFolder, type SkillDocument, type SkillEntry } from '../../packages/manifest/skill-md.js';
 
 /** One uploaded file of a skill, with the path the client gave it (`my-skill/SKILL.md` or `SKILL.md`). */
@@ -70,21 +69,7 @@ export const skillBundle = (uploaded: UploadedFile[], folderHint?: string): Skil
 };
 
 /** The skill's files as a gzip tarball with SKILL.md at its root (the layout of a skill package). */
-export const skillTarball = async (files: UploadedFile[]): Promise<Buffer> => {
-  const dir = await mkdtemp(join(tmpdir(), 'agentry-skill-'));
-  try {
-    for (const f of files) {
-      await mkdir(dirname(join(dir, f.path)), { recursive: true });
-      await writeFile(join(dir, f.path), f.data);
-    }
-    const chunks: Buffer[] = [];
-    const stream = create({ gzip: true, cwd: dir, portable: true }, files.map((f) => f.path).sort());
-    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-    return Buffer.concat(chunks);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-};
+export const skillTarball = (files: UploadedFile[]): Promise<Buffer> => tarballOf(files);
 
 /** The bytes of one file of a stored skill tarball (404 when it has no such file). */
 export const fileInTarball = async (gz: Buffer, path: string, maxUnpackedBytes: number): Promise<Buffer> => {
