@@ -336,6 +336,21 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
     });
   });
 
+  it('serves reverse-DNS namespaces and deprecation status', async () => {
+    expect((await admin.req('POST', '/api/v1/scopes', { name: 'io.github.acme', owner: 'acme' })).status).toBe(201);
+    const rdns = { ...WEATHER, name: 'io.github.acme/forecast', description: 'Reverse-DNS forecasts', version: '3.0.0', _meta: undefined };
+    expect((await alice.publish('/api/v1/mcp-servers/@io.github.acme/forecast', await serverJson(rdns))).status).toBe(200);
+    const latest = await anon.req('GET', '/registry/default/v0.1/servers/io.github.acme%2Fforecast/versions/latest');
+    expect(latest.status).toBe(200);
+    expect(latest.body).toMatchObject({ name: 'io.github.acme/forecast', version: '3.0.0', _meta: { 'io.modelcontextprotocol.registry/official': { status: 'active', isLatest: true } } });
+    const th = await anon.req('GET', '/api/v1beta/registry/default/servers/forecast');
+    expect(th.body).toMatchObject({ is_remote: false, server: { name: 'forecast', status: 'Active', image: 'ghcr.io/acme/weather:1.2.0' } });
+    expect((await alice.req('POST', '/api/v1/mcp-servers/@io.github.acme/forecast/versions/3.0.0/deprecate', { message: 'Use weather' })).status).toBe(200);
+    const deprecated = await anon.req('GET', '/registry/default/v0.1/servers/io.github.acme%2Fforecast/versions/latest');
+    expect(deprecated.body._meta['io.modelcontextprotocol.registry/official']).toMatchObject({ status: 'deprecated', statusMessage: 'Use weather' });
+    expect((await anon.req('GET', '/api/v1beta/registry/default/servers/forecast')).body.server.status).toBe('Deprecated');
+  });
+
   describe('publishing a skill', () => {
     it('runs the whole Agent Skills check on the tarball, with the package name as the folder name', async () => {
       const caseOnly = await alice.publish('/api/v1/skills/@acme/PDF-Tools2', await makeTarball({ 'SKILL.md': skillMd('pdf-tools2') }));

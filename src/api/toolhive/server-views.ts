@@ -1,5 +1,6 @@
 import { isPlainObject } from '../../core/packages/manifest/fields.js';
 import type { PackageView } from '../../core/packages/package-service.js';
+import { statusOf } from '../../core/packages/version-status.js';
 
 /**
  * MCP server.json (as published, the latest version of an `mcp-server` package) → ToolHive's
@@ -201,15 +202,18 @@ const positionalArgs = (list: unknown): string[] | undefined => {
 export const serverJsonOf = (view: PackageView): Json & { name: string } => {
   const serverJson = view.latest?.manifest ?? {};
   const meta = obj(serverJson._meta) ?? {};
+  const v = view.latest;
+  const { status, message } = v ? statusOf(v) : { status: 'active', message: null };
   return {
     ...serverJson,
     name: serverFullName(view),
     _meta: {
       ...meta,
       'io.modelcontextprotocol.registry/official': {
-        status: view.latest?.deprecated ? 'deprecated' : 'active',
-        publishedAt: view.latest?.publishedAt,
-        updatedAt: view.pkg.updatedAt,
+        status,
+        ...(message ? { statusMessage: message } : {}),
+        publishedAt: v?.publishedAt,
+        updatedAt: v?.statusChangedAt ?? v?.publishedAt,
         isLatest: true,
       },
     },
