@@ -31,6 +31,9 @@ export interface IssuedRegistryToken {
  * re-checked on use: once its Agentry token is revoked or expired, it stops working too.
  */
 export class RegistryTokens {
+  /** The signing key never changes once made (migration 0006-oci): read it once per process. */
+  private key: Promise<string> | undefined;
+
   constructor(
     private readonly storage: Storage,
     private readonly access: OciAccess,
@@ -79,7 +82,11 @@ export class RegistryTokens {
   }
 
   private async sign(payload: string): Promise<string> {
-    return createHmac('sha256', await this.storage.oci.signingKey())
+    this.key ??= this.storage.oci.signingKey().catch((e: unknown) => {
+      this.key = undefined;
+      throw e;
+    });
+    return createHmac('sha256', await this.key)
       .update(payload)
       .digest('base64url');
   }
