@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from '../core/registry.js';
 import { isManagedPath, managedDoor, managedFrameworkError } from './managed/index.js';
+import { mcpDoor } from './mcp/index.js';
 import { nativeDoor } from './native/index.js';
 import { ociDoor } from './oci/index.js';
 import { alquimiaDoor } from './alquimia/index.js';
@@ -24,6 +25,8 @@ export interface HttpAppOptions {
   /** Largest tarball upload, in bytes. */
   maxTarballBytes: number;
   logLevel: string;
+  /** Where the pino log lines go (default stdout); tests capture them to scan for leaks. */
+  logStream?: NodeJS.WritableStream;
 }
 
 /** Builds the HTTP server: every door mounted on one Fastify instance, one OpenAPI document. */
@@ -32,8 +35,11 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
     logger: {
       level: opts.logLevel,
       redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'], censor: '[redacted]' },
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
     bodyLimit: opts.maxBodyBytes,
+    // MCP server names (up to 200 characters, URL-encoded) are one path segment; doors keep their own limits.
+    routerOptions: { maxParamLength: 300 },
     trustProxy: false,
     ajv: { customOptions: { allErrors: true }, plugins: [binaryFileKeyword] },
     // The router's own refusals (bad percent-encoding, over-long segments) come before any
@@ -81,6 +87,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
   await app.register(healthRoutes, { registry: opts.registry, version: opts.version });
   await app.register(nativeDoor, { prefix: '/api/v1', registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
   await app.register(ociDoor, { prefix: '/v2', registry: opts.registry, publicUrl: opts.publicUrl });
+  await app.register(mcpDoor, { registry: opts.registry, version: opts.version });
   await app.register(toolhiveDoor, { registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
   await app.register(praisonaiDoor, { prefix: '/v1', registry: opts.registry, maxTarballBytes: opts.maxTarballBytes });
 

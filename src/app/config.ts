@@ -13,8 +13,12 @@ export interface ServerConfig {
   adminToken?: string;
   publicUrl?: string;
   logLevel: string;
+  /** Where log lines go instead of stdout (tests). */
+  logStream?: NodeJS.WritableStream;
   /** Serve reads only and refuse every write, on every door. */
   readOnly: boolean;
+  /** The OCI registry agentspaces are published to by default (AGENTRY_OCI_REGISTRY_DEFAULT); this server's /v2/ when unset. */
+  ociRegistryDefault?: string;
   /** Where secret values are kept (AGENTRY_SECRET_BACKEND and friends). */
   secrets: SecretsConfig;
   /** The environment the server started with (the env secret backend reads it). */
@@ -137,6 +141,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     logLevel: flags.logLevel ?? env.AGENTRY_LOG_LEVEL ?? 'info',
     readOnly: flags.readOnly ?? boolFrom('AGENTRY_READ_ONLY', env.AGENTRY_READ_ONLY),
     secrets: resolveSecretsConfig(env),
+    ociRegistryDefault: env.AGENTRY_OCI_REGISTRY_DEFAULT || undefined,
     env,
     skillsRoot: env.AGENTRY_SKILLS_ROOT ? resolve(env.AGENTRY_SKILLS_ROOT) : undefined,
     recipeScope: (flags.recipeScope ?? (env.AGENTRY_RECIPE_SCOPE || 'recipes')).replace(/^@/, '').toLowerCase(),

@@ -6,6 +6,10 @@ import { openRateLimitStore } from '../storage/open-rate-limit-store.js';
 import { HttpOAuthClient } from './oauth/http-oauth-client.js';
 import type { ServerConfig } from './config.js';
 import { openSecretStore } from './secrets-config.js';
+import { readDockerConfig } from '../core/oci-client/index.js';
+
+/** Logins for OCI registries other than this server: the server user's docker config (DOCKER_CONFIG). */
+const dockerLogins = async (host: string) => (await readDockerConfig()).get(host);
 
 export interface RunningServer {
   url: string;
@@ -35,6 +39,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
   let warn: (e: unknown) => void = () => undefined;
   const registry = new Registry({
     secretStore,
+    agentspaceOci: { defaultRegistry: config.ociRegistryDefault, credentials: dockerLogins },
     storage,
     blobs,
     uploads,
@@ -73,6 +78,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       maxBodyBytes: config.limits.maxBodyBytes,
       maxTarballBytes: config.limits.maxTarballBytes,
       logLevel: config.logLevel,
+      logStream: config.logStream,
     });
     const log = app.log;
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
@@ -81,6 +87,8 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const running = app;
+    const selfHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : host;
+    registry.agentspaceArtifacts.useSelfRegistry(config.publicUrl ?? `http://${selfHost}:${port}`);
     return {
       url: `http://${host}:${port}`,
       adminToken: boot.secret,

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'rate_limited'
   | 'read_only'
   | 'not_implemented'
+  | 'unavailable'
   | 'bad_gateway'
   | 'internal';
 
@@ -35,6 +36,7 @@ const STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   read_only: 403,
   not_implemented: 501,
+  unavailable: 503,
   bad_gateway: 502,
   internal: 500,
 };

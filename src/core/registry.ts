@@ -1,5 +1,7 @@
 import { AccountService } from './accounts/account-service.js';
+import { ScopeService } from './accounts/scope-service.js';
 import { AgentspaceService } from './agentspaces/agentspace-service.js';
+import { AgentspaceArtifacts, type ArtifactOptions } from './agentspaces/agentspace-artifacts.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
@@ -37,6 +39,8 @@ export interface RegistryOptions {
   maxTarballBytes?: number;
   /** The backend that keeps secret values (built-in, environment or Vault; see core/secrets). */
   secretStore: SecretStore;
+  /** Where agentspaces are published (AGENTRY_OCI_REGISTRY_DEFAULT) and the logins for other OCI registries. */
+  agentspaceOci?: ArtifactOptions;
   /** The only server-side folder skills may be validated from (AGENTRY_SKILLS_ROOT); none when unset. */
   skillsRoot?: string;
   /** The scope PraisonAI's unscoped recipe names map onto (default `recipes`). */
@@ -67,8 +71,10 @@ export class Registry {
   readonly packages: PackageService;
   readonly gc: GarbageCollector;
   readonly oci: OciService;
+  readonly scopes: ScopeService;
   readonly secrets: SecretService;
   readonly agentspaces: AgentspaceService;
+  readonly agentspaceArtifacts: AgentspaceArtifacts;
   readonly skills: SkillService;
   readonly recipes: RecipeService;
   readonly rateLimiter: RateLimiter | undefined;
@@ -93,13 +99,15 @@ export class Registry {
       maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
     });
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
+    this.scopes = new ScopeService(opts.storage, this.policy, this.auditLog, clock);
     this.stars = new StarService(opts.storage, this.packages, this.policy, this.auditLog, clock);
     this.discovery = new DiscoveryService(opts.storage, clock);
     this.telemetry = new TelemetryService(opts.storage, this.packages, this.policy, clock);
     this.signIn = new SignInService(opts.storage, this.accounts, this.tokens, this.policy, this.auditLog, clock, opts.signIn);
     this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
     this.agentspaces = new AgentspaceService(opts.storage, this.secrets, this.policy, this.auditLog, clock);
-    this.skills = new SkillService(this.packages, opts.blobs, opts.limits, opts.skillsRoot);
+    this.agentspaceArtifacts = new AgentspaceArtifacts(opts.storage, this.agentspaces, this.auditLog, clock, opts.agentspaceOci);
+    this.skills = new SkillService(this.packages, opts.blobs, opts.limits, opts.skillsRoot, this.oci);
     this.recipes = new RecipeService(this.packages, this.accounts, opts.recipeScope);
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
     const limiter = this.rateLimiter;

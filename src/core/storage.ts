@@ -118,9 +118,36 @@ export interface VersionRecord {
   publishedBy: number | null;
   publishedAt: string;
   unpublishedAt: string | null;
+  /** Why the version was unpublished (deleted), when a reason was given. */
+  unpublishReason: string | null;
+  /** When the version was last deprecated, un-deprecated, unpublished or restored. */
+  statusChangedAt: string | null;
 }
 
-export type NewVersion = Omit<VersionRecord, 'id' | 'deprecated' | 'downloadCount' | 'unpublishedAt'>;
+export type NewVersion = Omit<VersionRecord, 'id' | 'deprecated' | 'downloadCount' | 'unpublishedAt' | 'unpublishReason' | 'statusChangedAt'>;
+
+/**
+ * Versions of many packages at once, in a stable order (package key, then publish order), read
+ * page by page after a keyset position so that writes between pages never repeat or skip a row.
+ */
+export interface VersionBrowseQuery {
+  kind?: PackageKind;
+  /** Case-insensitive substring of `scope/name` or of the version's manifest description. */
+  text?: string;
+  /** Only versions published or changed at or after this ISO-8601 instant. */
+  changedSince?: string;
+  /** `latest`: each package's latest version only; a string: that exact version only. */
+  version?: { latest: true } | { exact: string };
+  includeUnpublished: boolean;
+  /** Continue after this position (exclusive). */
+  after?: { key: string; versionId: number };
+  limit: number;
+}
+
+export interface PackageVersionRecord {
+  pkg: PackageRecord;
+  version: VersionRecord;
+}
 
 /** What a forced republish replaces in a version: its content, who published it and when. */
 export type VersionContent = Pick<VersionRecord, 'manifest' | 'readme' | 'digest' | 'size' | 'fileCount' | 'unpackedSize' | 'publishedBy' | 'publishedAt'>;
@@ -227,8 +254,12 @@ export interface PackageRepo {
   insertVersion(v: NewVersion): Promise<VersionRecord>;
   /** A forced republish: the version row keeps its id and counts and takes new content. */
   replaceVersionContent(versionId: number, content: VersionContent): Promise<void>;
-  setDeprecated(versionId: number, message: string | null): Promise<void>;
-  markUnpublished(versionId: number, at: string): Promise<void>;
+  /** `at` (when given) is recorded as the version's status change time. */
+  setDeprecated(versionId: number, message: string | null, at?: string): Promise<void>;
+  markUnpublished(versionId: number, at: string, reason?: string | null): Promise<void>;
+  /** Takes an unpublished version back (its number was never reusable by anything else). */
+  restoreVersion(versionId: number, at: string): Promise<void>;
+  browseVersions(q: VersionBrowseQuery): Promise<PackageVersionRecord[]>;
   distTags(packageId: number): Promise<Record<string, string>>;
   setDistTag(packageId: number, tag: string, version: string): Promise<void>;
   deleteDistTag(packageId: number, tag: string): Promise<boolean>;

@@ -41,6 +41,21 @@ describe.each(testStores)('OCI distribution: discovery, deletion and garbage col
     expect(bad.status).toBe(400);
   });
 
+  it('lists repositories and packages in the catalog, paged with n, last and Link', async () => {
+    await admin.pushBlob('admin/another', 'base layer');
+    await admin.pushBlob('admin/another', '{}');
+    expect((await admin.pushManifest('admin/another', 'x', imageManifest([{ data: 'base layer' }]))).status).toBe(201);
+    const all = await anon.req('GET', '/v2/_catalog');
+    expect(all.status).toBe(200);
+    expect(all.json.repositories).toEqual([...all.json.repositories].sort());
+    expect(all.json.repositories).toEqual(expect.arrayContaining([repo, 'admin/another']));
+    const first = await anon.req('GET', '/v2/_catalog?n=1');
+    expect(first.json.repositories).toHaveLength(1);
+    expect(first.headers.get('link')).toBe(`</v2/_catalog?n=1&last=${encodeURIComponent(first.json.repositories[0])}>; rel="next"`);
+    const rest = await anon.req('GET', `/v2/_catalog?last=${encodeURIComponent(first.json.repositories[0])}`);
+    expect([...first.json.repositories, ...rest.json.repositories]).toEqual(all.json.repositories);
+  });
+
   it('lists referrers (end-12a), filters them by artifactType (end-12b), and answers OCI-Subject on push', async () => {
     const subject = JSON.stringify(imageManifest([{ data: 'base layer' }], { annotations: { role: 'subject' } }));
     await admin.pushManifest(repo, 'subject', subject);

@@ -66,6 +66,15 @@ describe.each(testStores)('PraisonAI recipe registry door, seed 001 (%s)', (stor
       published = r.body;
     });
 
+    it("GET /v1/recipes as the seed's playground line sends it (a JSON header and body on a GET) lists too", async () => {
+      // fetch refuses a GET with a body: send it the way curl does.
+      const body = Buffer.from('\n{\n  "bundle": "<string>",\n  "force": true\n}\n');
+      const res = await urllib(server.url, 'GET', '/v1/recipes', { body, userAgent: 'curl/8.5.0' });
+      const r = { status: res.status, body: JSON.parse(res.body.toString()) };
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({ recipes: [expect.objectContaining({ name: 'my-agent' })], total: 1 });
+    });
+
     it('GET /v1/recipes lists recipes with name, version, description, tags and total', async () => {
       const r = await anon.req('GET', '/v1/recipes');
       expect(r.status).toBe(200);
@@ -224,6 +233,25 @@ describe.each(testStores)('PraisonAI recipe registry door, seed 001 (%s)', (stor
       expect(again.status).toBe(409);
       expect(again.body.error).toMatch(/can never be reused/);
       expect((await alice.req('DELETE', '/v1/recipes/burned/1.0.0')).status).toBe(404);
+    });
+
+    it('deletes every version of a recipe with DELETE /v1/recipes/:name, numbers never reused', async () => {
+      for (const v of ['1.0.0', '1.1.0']) {
+        expect((await publishJson(alice, 'whole', v, await praisonBundle({ name: 'whole', version: v }))).status).toBe(201);
+      }
+      expect((await anon.req('DELETE', '/v1/recipes/whole')).status).toBe(401);
+      expect((await bob.req('DELETE', '/v1/recipes/whole')).status).toBe(403);
+      const r = await alice.req('DELETE', '/v1/recipes/whole');
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual({ ok: true, deleted: 'whole', message: 'Deleted whole (2 versions)' });
+      expect((await anon.req('GET', '/v1/recipes/whole')).body).toEqual({ error: 'Recipe not found: whole', code: 404 });
+      expect((await anon.req('GET', '/v1/recipes?limit=1000')).body.recipes.map((x: { name: string }) => x.name)).not.toContain('whole');
+      expect((await alice.req('DELETE', '/v1/recipes/whole')).status).toBe(404);
+      expect((await publishJson(alice, 'whole', '1.1.0', await praisonBundle({ name: 'whole', version: '1.1.0' }), true)).status).toBe(409);
+      expect((await publishJson(alice, 'whole', '2.0.0', await praisonBundle({ name: 'whole', version: '2.0.0' }))).status).toBe(201);
+      const info = await anon.req('GET', '/v1/recipes/whole');
+      expect(info.body).toMatchObject({ latest: '2.0.0' });
+      expect(Object.keys(info.body.versions)).toEqual(['2.0.0']);
     });
 
     it('answers latest as the highest semver, not the last published', async () => {
@@ -427,12 +455,12 @@ describe('PraisonAI door: URLs the router refuses', () => {
  * urllib's User-Agent, `Content-Type: application/json` even on GETs, multipart publish; it reads
  * `results` from search and compares the version's checksum with the bundle's bare-hex sha256.
  */
-const urllib = (base: string, method: string, path: string, opts: { token?: string; body?: Buffer; contentType?: string; ifNoneMatch?: string } = {}) =>
+const urllib = (base: string, method: string, path: string, opts: { token?: string; body?: Buffer; contentType?: string; ifNoneMatch?: string; userAgent?: string } = {}) =>
   new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
     const url = new URL(base + path);
     const headers: Record<string, string> = {
       'Accept-Encoding': 'identity',
-      'User-Agent': 'Python-urllib/3.12',
+      'User-Agent': opts.userAgent ?? 'Python-urllib/3.12',
       'Content-Type': opts.contentType ?? 'application/json',
       Connection: 'close',
     };

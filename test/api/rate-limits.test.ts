@@ -84,10 +84,24 @@ describe.each(testStores)('rate limits (%s)', (store) => {
     expect(over.status).toBe(429);
     expect(over.body.error).toMatch(/requests per user are limited to 8 per minute/);
 
+    // OCI clients sign in with HTTP Basic (a token as the password), then with a registry token:
+    // both count against the user, not the IP.
+    const basic = { authorization: `Basic ${Buffer.from(`bob:${bobToken}`).toString('base64')}` };
+    const viaBasic = await fetch(`${server.url}/v2/token?scope=repository:bob/limited:pull`, { headers: basic });
+    expect(viaBasic.status).toBe(429);
+    expect(rateHeaders(viaBasic.headers)).toMatchObject({ limit: 8, remaining: 0 });
+
     // The admin is another user with another budget (one request spent creating bob).
     const a = await admin.req('GET', '/api/v1/whoami');
     expect(a.status).toBe(200);
     expect(rateHeaders(a.headers)).toMatchObject({ limit: 8, remaining: 6 });
+    const adminBasic = { authorization: `Basic ${Buffer.from(`admin:${server.adminToken}`).toString('base64')}` };
+    const issued = await fetch(`${server.url}/v2/token?scope=repository:bob/limited:pull`, { headers: adminBasic });
+    expect(issued.status).toBe(200);
+    expect(rateHeaders(issued.headers)).toMatchObject({ limit: 8, remaining: 5 });
+    const registryToken = ((await issued.json()) as { token: string }).token;
+    const withToken = await fetch(`${server.url}/v2/`, { headers: { authorization: `Bearer ${registryToken}` } });
+    expect(rateHeaders(withToken.headers)).toMatchObject({ limit: 8, remaining: 4 });
   });
 });
 
@@ -111,5 +125,12 @@ describe('rate-limit windows', () => {
     const signedIn = await anon.with(server.adminToken).req('GET', '/api/v1/whoami');
     expect(signedIn.status).toBe(200);
     expect(signedIn.headers.get('x-ratelimit-limit')).toBeNull();
+  });
+});
+
+describe('rate limits in Redis, misconfigured', () => {
+  it('refuses to start when the configured Redis cannot be reached, saying so', async () => {
+    await expect(startTestServer({ redis: { url: 'redis://127.0.0.1:9/0', keyPrefix: 'agentry-test:' } })).rejects.toThrow(/^Redis at redis:\/\/127\.0\.0\.1:9\/0 is unreachable/);
+    await expect(startTestServer({ redis: { url: 'http://127.0.0.1:6379', keyPrefix: 'agentry-test:' } })).rejects.toThrow('Redis URL must start with redis:// or rediss://');
   });
 });

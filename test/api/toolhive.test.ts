@@ -87,7 +87,7 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
     // An older version, published after the newer one: latest stays 1.2.0.
     expect((await alice.publish('/api/v1/mcp-servers/@acme/weather', await serverJson({ ...WEATHER, version: '1.1.0', description: 'Old weather' }))).status).toBe(200);
     // A server ToolHive cannot run (no OCI/npm/PyPI package, no remote) and a name shared by two namespaces.
-    expect((await alice.publish('/api/v1/mcp-servers/@acme/nuget-only', await serverJson({ name: 'acme/nuget-only', description: 'A .NET tool', version: '1.0.0', packages: [{ registryType: 'nuget', identifier: 'Acme.Tool' }] }))).status).toBe(200);
+    expect((await alice.publish('/api/v1/mcp-servers/@acme/nuget-only', await serverJson({ name: 'acme/nuget-only', description: 'A .NET tool', version: '1.0.0', packages: [{ registryType: 'nuget', identifier: 'Acme.Tool', transport: { type: 'stdio' } }] }))).status).toBe(200);
     expect((await alice.publish('/api/v1/mcp-servers/@alice/notes', await serverJson({ ...NOTES, name: 'alice/notes', description: "Alice's notes" }))).status).toBe(200);
     const skill = await makeTarball({ 'SKILL.md': skillMd('pdf-tools'), 'scripts/run.py': 'print("pdf")\n', 'references/spec.md': '# spec\n' });
     expect((await alice.publish('/api/v1/skills/@acme/pdf-tools', skill)).status).toBe(200);
@@ -283,6 +283,14 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
         icons: [],
         packages: [
           {
+            registryType: 'oci',
+            identifier: `${new URL(server.url).host}/acme/pdf-tools:1.1.0`,
+            digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            url: expect.stringMatching(new RegExp(`^${server.url}/v2/acme/pdf-tools/manifests/sha256:`)),
+            ref: '1.1.0',
+          },
+          {
             registryType: 'agentry',
             identifier: '@acme/pdf-tools',
             digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
@@ -293,8 +301,12 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
         ],
         _meta: { 'dev.agentry': { publishedAt: expect.any(String), updatedAt: expect.any(String), downloads: 0 } },
       });
-      const blob = await fetch(pdf.packages[0].url);
+      const manifest = await fetch(pdf.packages[0].url, { headers: { accept: pdf.packages[0].mediaType } });
+      expect(manifest.status).toBe(200);
+      expect(manifest.headers.get('docker-content-digest')).toBe(pdf.packages[0].digest);
+      const blob = await fetch(pdf.packages[1].url);
       expect(blob.status).toBe(200);
+      expect((await anon.req('GET', `/api/v1beta/skills/content?ref=${encodeURIComponent(pdf.packages[0].identifier)}`)).body.version).toBe('1.1.0');
       const one = await anon.req('GET', '/registry/default/v0.1/x/dev.toolhive/skills/acme/pdf-tools');
       expect(one.status).toBe(200);
       expect(one.body).toEqual(pdf);
@@ -374,7 +386,7 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
         ['@acme/nope', 404, /^Skill not found/],
         ['@acme/pdf-tools@9.9.9', 404, /^Version not found/],
         ['@acme/weather', 404, /^Skill not found/],
-        ['ghcr.io/acme/skills/pdf:1.0.0', 400, /looks like an OCI reference; this server does not resolve OCI references/],
+        ['ghcr.io/acme/skills/pdf:1.0.0', 400, /^'ghcr\.io' is another registry; this server reads only the skills it holds/],
         ['https://github.com/acme/skills', 400, /git or URL reference/],
         ['@acme', 400, /not a skill reference/],
       ];
@@ -385,6 +397,28 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
         expect(r.body, ref).toMatch(message);
       }
       expect((await anon.req('GET', '/api/v1beta/skills/content')).status).toBe(400);
+    });
+
+    it('reads a skill by an OCI reference to this server (/v2/), by tag, dist-tag or digest', async () => {
+      const host = new URL(server.url).host;
+      const content = (ref: string) => anon.req('GET', `/api/v1beta/skills/content?ref=${encodeURIComponent(ref)}`);
+      const byTag = await content(`${host}/acme/pdf-tools:1.0.0`);
+      expect(byTag.status).toBe(200);
+      expect(byTag.body).toMatchObject({ name: 'pdf-tools', version: '1.0.0', files: [{ path: 'SKILL.md' }, { path: 'references/spec.md' }, { path: 'scripts/run.py' }] });
+      expect((await content(`${host}/acme/pdf-tools`)).body.version).toBe('1.1.0');
+      const manifest = await anon.req('HEAD', '/v2/acme/pdf-tools/manifests/1.0.0', undefined, { accept: 'application/vnd.oci.image.manifest.v1+json' });
+      const digest = manifest.headers.get('docker-content-digest');
+      expect(digest).toMatch(/^sha256:/);
+      expect((await content(`${host}/acme/pdf-tools@${digest}`)).body).toMatchObject({ version: '1.0.0' });
+      expect((await anon.req('POST', '/api/v1beta/skills/validate', { ref: `${host}/acme/pdf-tools:1.0.0` })).body).toEqual({ valid: true, errors: [], warnings: [] });
+      const notSkill = await content(`${host}/acme/weather:1.2.0`);
+      expect(notSkill.status).toBe(404);
+      expect(notSkill.body).toMatch(/is an artifact of type application\/vnd\.agentry\.mcp-server\.v1, not a skill/);
+      expect((await content(`${host}/acme/pdf-tools:9.9.9`)).status).toBe(404);
+      expect((await content(`${host}/acme/nope:1.0.0`)).status).toBe(404);
+      const deep = await content(`${host}/acme/skills/pdf-tools:1.0.0`);
+      expect(deep.status).toBe(400);
+      expect(deep.body).toMatch(/OCI repositories here are <scope>\/<name>/);
     });
 
     it('validates a stored skill by reference', async () => {
@@ -415,7 +449,7 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
           "SKILL.md: name 'Bad--Name' must equal the skill's folder name 'my-skill'",
           "assets: must be a folder (the specification's optional assets/ directory), not a file",
         ],
-        warnings: ['SKILL.md: has no instructions after the front matter'],
+        warnings: ['SKILL.md: has no instructions after the front matter', 'SKILL.md: no metadata.version; publishing to Agentry needs one (or a version sent with the upload)'],
       });
       const bare = await anon.req('POST', '/api/v1beta/skills/validate', await makeTarball({ 'SKILL.md': skillMd('x') }), { 'content-type': 'application/gzip' });
       expect(bare.body).toEqual({ valid: true, errors: [], warnings: ["SKILL.md: the folder name is unknown, so 'name' could not be compared with it"] });

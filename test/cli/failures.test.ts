@@ -159,7 +159,7 @@ describe('help', () => {
       'serve', 'login', 'logout', 'whoami', 'init', 'pack', 'publish', 'search', 'info', 'versions', 'pull',
       'dist-tag add', 'dist-tag rm', 'dist-tag ls', 'deprecate', 'unpublish', 'token create', 'token list', 'token revoke',
       'user add', 'org add', 'org member add', 'org member rm', 'org member ls', 'gc',
-      'secrets rotate-key', 'recipe list', 'recipe search', 'recipe publish', 'recipe pull',
+      'scope add', 'scope ls', 'secrets rotate-key', 'recipe list', 'recipe search', 'recipe publish', 'recipe pull',
       'skill validate', 'skill publish', 'skill pull', 'agent publish',
     ]);
     for (const { path, help } of all) {

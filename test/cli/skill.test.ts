@@ -56,6 +56,7 @@ describe('agentry skill validate|publish|pull', () => {
         "error: SKILL.md: name 'Other--Name' must equal the skill's folder name 'wrong-folder'",
         "error: assets: must be a folder (the specification's optional assets/ directory), not a file",
         'warning: SKILL.md: has no instructions after the front matter',
+        'warning: SKILL.md: no metadata.version; publishing to Agentry needs one (or a version sent with the upload)',
         '',
       ].join('\n'),
     );

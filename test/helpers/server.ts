@@ -41,6 +41,8 @@ export const startTestServer = async (
     recipeScope?: string;
     /** Environment the server's configuration is read from (secret backends, AGENTRY_OAUTH_*); empty by default. */
     env?: NodeJS.ProcessEnv;
+    /** Log at this level into this stream (default: silent). */
+    log?: { level: string; stream: NodeJS.WritableStream };
     /** AGENTRY_SKILLS_ROOT: the folder skills may be validated from by path. */
     skillsRoot?: string;
     /** Rate limits; by default so high that no test of something else meets them. */
@@ -52,7 +54,7 @@ export const startTestServer = async (
   const store = opts.store ?? 'sqlite';
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'agentry-test-'));
   const adminToken = opts.adminToken ?? `agentry_${randomBytes(32).toString('base64url')}`;
-  const base = resolveConfig({ host: '127.0.0.1', port: 0, dataDir, adminToken, logLevel: 'silent' }, opts.env ?? {});
+  const base = resolveConfig({ host: '127.0.0.1', port: 0, dataDir, adminToken, logLevel: opts.log?.level ?? 'silent' }, opts.env ?? {});
   const schema = store === 'postgres' ? (opts.postgresSchema ?? `t_${randomBytes(6).toString('hex')}`) : undefined;
   const config: ServerConfig = {
     ...base,
@@ -65,6 +67,7 @@ export const startTestServer = async (
     rateLimits: { ...GENEROUS_RATE_LIMITS, ...opts.rateLimits },
     redisUrl: opts.redis?.url,
     redisKeyPrefix: opts.redis?.keyPrefix ?? base.redisKeyPrefix,
+    logStream: opts.log?.stream,
   };
   const server = await startServer(config);
   return {

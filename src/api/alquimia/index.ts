@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Registry } from '../../core/registry.js';
 import type { FastifyRequest } from 'fastify';
-import { validationFailed } from '../../core/errors.js';
+import { AgentryError, validationFailed } from '../../core/errors.js';
 import { toAgentryError } from '../shared/framework-errors.js';
 import { alquimiaErrorHandler } from './errors.js';
 import { agentRoutes } from './routes/agents.js';
 import { agentspaceRoutes } from './routes/agentspaces.js';
+import { ociRoutes } from './routes/oci.js';
 import { parameterRoutes } from './routes/parameters.js';
 import { secretRoutes } from './routes/secrets.js';
 
@@ -32,14 +33,19 @@ export const alquimiaDoor: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = asyn
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
-    json(req, typeof body === 'string' ? body : body.toString('utf8'), done);
+    // A malformed body's parse error quotes the body; it may hold a secret value: say where only.
+    json(req, typeof body === 'string' ? body : body.toString('utf8'), (err, value) => {
+      if (!err) return done(null, value);
+      const at = /position (\d+)/.exec(err.message)?.[1];
+      done(new AgentryError('bad_request', 'Malformed JSON in request body', at ? [`invalid JSON at position ${at}`] : []), undefined);
+    });
   });
   // Alquimia's models forbid extra fields: say so instead of letting the validator drop them,
   // and read a bodiless query or delete as an empty filter.
   const unknown = new WeakMap<FastifyRequest, string[]>();
   app.addHook('preValidation', async (req) => {
     const schema = req.routeOptions.schema as { body?: JsonSchemaNode; querystring?: JsonSchemaNode } | undefined;
-    if (req.body === undefined && schema?.body && (req.method === 'POST' || req.method === 'DELETE')) req.body = {};
+    if (req.body === undefined && schema?.body && (req.method === 'POST' || req.method === 'DELETE' || req.method === 'PUT')) req.body = {};
     if ((req.routeOptions.config as { coreValidates?: boolean } | undefined)?.coreValidates) return;
     const problems = [...unknownFields(schema?.querystring, req.query, 'querystring'), ...unknownFields(schema?.body, req.body, 'body')];
     if (problems.length > 0) unknown.set(req, problems);
@@ -53,6 +59,7 @@ export const alquimiaDoor: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = asyn
   await app.register(agentRoutes, routeOpts);
   await app.register(secretRoutes, routeOpts);
   await app.register(parameterRoutes, routeOpts);
+  await app.register(ociRoutes, routeOpts);
 };
 
 interface JsonSchemaNode {

@@ -27,6 +27,7 @@ const TYPE: Record<ErrorCode, string> = {
   read_only: 'permission_error',
   not_implemented: 'api_error',
   bad_gateway: 'api_error',
+  unavailable: 'api_error',
   internal: 'api_error',
 };
 

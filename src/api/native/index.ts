@@ -1,6 +1,7 @@
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Registry } from '../../core/registry.js';
+import { limitPathSegments } from '../shared/segment-limit.js';
 import { nativeErrorHandler } from './errors.js';
 import { accountRoutes } from './routes/accounts.js';
 import { adminRoutes } from './routes/admin.js';
@@ -8,6 +9,7 @@ import { agentxRoutes } from './routes/agentx.js';
 import { authRoutes } from './routes/auth.js';
 import { blobRoutes } from './routes/blobs.js';
 import { packageRoutes } from './routes/packages.js';
+import { scopeRoutes } from './routes/scopes.js';
 import { secretRoutes } from './routes/secrets.js';
 
 export interface NativeDoorOptions {
@@ -23,6 +25,8 @@ export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: `No route for ${req.method} ${req.url.split('?')[0]}` });
   });
+  // The router takes longer segments (for MCP server names); native path segments stay at most 100 characters.
+  app.addHook('onRequest', limitPathSegments(100));
   await app.register(multipart, {
     attachFieldsToBody: 'keyValues',
     limits: { fileSize: opts.maxTarballBytes, files: 1, fields: 10, fieldSize: 2 * 1024 * 1024, parts: 12 },
@@ -32,6 +36,7 @@ export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   await app.register(accountRoutes, routeOpts);
   await app.register(blobRoutes, routeOpts);
   await app.register(adminRoutes, routeOpts);
+  await app.register(scopeRoutes, routeOpts);
   await app.register(agentxRoutes, routeOpts);
   await app.register(authRoutes, routeOpts);
   await app.register(secretRoutes, routeOpts);

@@ -4,10 +4,12 @@ import { Type } from 'typebox';
 import type { Registry } from '../../core/registry.js';
 import type { PackageRecord } from '../../core/storage.js';
 import { requestContext } from '../shared/request-context.js';
+import { limitPathSegments } from '../shared/segment-limit.js';
 import { bundleBytes } from './bundle-body.js';
 import { checksumFor, clientDialect } from './client-dialect.js';
 import { praisonaiErrorHandler } from './errors.js';
 import {
+  DeleteAllResponse,
   DeleteResponse,
   ListQuery,
   ListResponse,
@@ -45,6 +47,8 @@ const item = (pkg: PackageRecord) => ({ name: pkg.name, version: pkg.latestVersi
  */
 export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = async (app, { registry, maxTarballBytes }) => {
   app.setErrorHandler(praisonaiErrorHandler);
+  // The router takes longer segments (for MCP server names); recipe names stay at most 100 characters.
+  app.addHook('onRequest', limitPathSegments(100));
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: `Not found: ${req.method} ${req.url.split('?')[0]}`, code: 404 });
   });
@@ -166,6 +170,21 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
       const ctx = await requestContext(registry, req);
       const v = await recipes.remove(ctx, req.params.name, req.params.version);
       return { ok: true, message: `Deleted ${req.params.name}@${v.version}` };
+    },
+  });
+
+  app.delete('/recipes/:name', {
+    schema: {
+      tags,
+      summary: "Delete every version of a recipe (praisonai's server has it; seed 001 does not document it)",
+      params: NameParams,
+      response: { 200: DeleteAllResponse, ...errorResponses },
+    },
+    handler: async (req) => {
+      registry.policy.requireWritable();
+      const ctx = await requestContext(registry, req);
+      const gone = await recipes.removeAll(ctx, req.params.name);
+      return { ok: true, deleted: req.params.name, message: `Deleted ${req.params.name} (${gone.length} version${gone.length === 1 ? '' : 's'})` };
     },
   });
 };

@@ -103,3 +103,4 @@ export const PublishResponse = Type.Object({
 });
 
 export const DeleteResponse = Type.Object({ ok: Type.Boolean(), message: Type.String() });
+export const DeleteAllResponse = Type.Object({ ok: Type.Boolean(), deleted: Type.String(), message: Type.String() });

@@ -4,6 +4,31 @@ import { RateLimitedError, type RateLimitDecision } from '../../core/rate-limits
 import type { Registry } from '../../core/registry.js';
 import { requestContext } from './request-context.js';
 
+/**
+ * The account behind whatever credentials a request carries, as the doors accept them: an Agentry
+ * token (`Bearer`, `x-api-key`), HTTP Basic with a token as the password (OCI clients), or a
+ * registry token from the OCI token endpoint. Invalid or absent credentials: undefined, so the
+ * request counts against its IP (the route that needs them refuses them itself).
+ */
+const callerAccount = async (registry: Registry, request: FastifyRequest): Promise<number | undefined> => {
+  try {
+    const auth = request.headers.authorization;
+    if (typeof auth === 'string') {
+      const basic = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(auth);
+      if (basic) {
+        const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        return colon < 0 ? undefined : (await registry.tokens.authenticate(decoded.slice(colon + 1))).account.id;
+      }
+      const bearer = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+      if (bearer && registry.oci.tokens.isRegistryToken(bearer[1])) return (await registry.oci.tokens.verify(bearer[1], request.ip)).principal?.account.id;
+    }
+    return (await requestContext(registry, request)).principal?.account.id;
+  } catch {
+    return undefined;
+  }
+};
+
 const setHeaders = (reply: FastifyReply, d: RateLimitDecision): void => {
   void reply.header('x-ratelimit-limit', d.limit).header('x-ratelimit-remaining', d.remaining).header('x-ratelimit-reset', d.resetSeconds);
 };
@@ -18,13 +43,10 @@ const setHeaders = (reply: FastifyReply, d: RateLimitDecision): void => {
 const rateLimitPlugin: FastifyPluginAsync<{ registry: Registry }> = async (app, { registry }) => {
   const limiter = registry.rateLimiter;
   if (!limiter) return;
+  const requestsLimited = limiter.rules.anonymous !== null || limiter.rules.user !== null;
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    let account: number | undefined;
-    try {
-      account = (await requestContext(registry, request)).principal?.account.id;
-    } catch {
-      // An invalid token is refused by the route that needs it; until then it counts as anonymous.
-    }
+    if (!requestsLimited) return;
+    const account = await callerAccount(registry, request);
     const decision = await limiter.check(account !== undefined ? { account } : { ip: request.ip });
     if (!decision) return;
     setHeaders(reply, decision);

@@ -157,6 +157,10 @@ export const ValidateSkillMultipart = Type.Object({
   name: Opt(Type.String({ maxLength: 100, description: "The skill's folder name, when SKILL.md is at the archive's root" })),
 });
 
+export const ValidateSkillQuery = Type.Object({
+  name: Opt(Type.String({ maxLength: 100, description: "The skill's folder name, for an archive with SKILL.md at its root" })),
+});
+
 export const ValidationResult = Type.Object({ valid: Type.Boolean(), errors: Type.Array(Str), warnings: Type.Array(Str) });
 
 export const ContentQuery = Type.Object({ ref: Type.String({ minLength: 1, maxLength: 300, description: 'A skill this registry holds: @scope/name[@version]' }) });

@@ -1,3 +1,4 @@
+import { packageArtifact } from '../../core/oci/package-artifacts.js';
 import { skillFrontMatter } from '../../core/packages/manifest/skill-md.js';
 import type { PackageView } from '../../core/packages/package-service.js';
 
@@ -25,6 +26,9 @@ export const toToolhiveSkill = (view: PackageView, base: string): ToolhiveSkill 
   const fm = skillFrontMatter(latest.manifest);
   const ref = `@${view.pkg.scope}/${view.pkg.name}@${latest.version}`;
   const repository = fm.metadata.repository ?? view.pkg.repository ?? undefined;
+  // The same version as an OCI artifact on this server's /v2/, and as the plain tarball.
+  const artifact = packageArtifact(view.pkg, latest);
+  const host = new URL(base).host;
   return {
     namespace: view.pkg.scope,
     name: fm.name || view.pkg.name,
@@ -39,6 +43,14 @@ export const toToolhiveSkill = (view: PackageView, base: string): ToolhiveSkill 
     ...(repository ? { repository: { type: 'git', url: repository } } : {}),
     icons: [],
     packages: [
+      {
+        registryType: 'oci',
+        identifier: `${host}/${view.pkg.scope.toLowerCase()}/${view.pkg.name.toLowerCase()}:${latest.version}`,
+        digest: artifact.digest,
+        mediaType: artifact.mediaType,
+        url: `${base}/v2/${view.pkg.scope.toLowerCase()}/${view.pkg.name.toLowerCase()}/manifests/${artifact.digest}`,
+        ref: latest.version,
+      },
       {
         registryType: 'agentry',
         identifier: `@${view.pkg.scope}/${view.pkg.name}`,

@@ -542,7 +542,16 @@ export class OciClient {
   /** Every repository of a registry (`/v2/_catalog`), following `Link` pagination. */
   async listRepositories(registry: string | RegistryEndpoint, opts: ListOptions = {}): Promise<string[]> {
     const endpoint = this.registry(registry);
-    return this.paginate(endpoint, '/v2/_catalog', 'repositories', ['registry:catalog:*'], { registry: endpoint.host, operation: 'list repositories' }, opts);
+    const ctx: OciErrorContext = { registry: endpoint.host, operation: 'list repositories' };
+    try {
+      return await this.paginate(endpoint, '/v2/_catalog', 'repositories', ['registry:catalog:*'], ctx, opts);
+    } catch (e) {
+      // The catalog is optional in the distribution spec: say so rather than "not found".
+      if (isOciError(e) && (e.httpStatus === 404 || e.httpStatus === 405)) {
+        throw new OciError('not_implemented', `${e.message}: this registry does not serve the optional /v2/_catalog API`, ctx, { httpStatus: e.httpStatus, registryErrors: e.registryErrors });
+      }
+      throw e;
+    }
   }
 
   private async paginate(endpoint: RegistryEndpoint, path: string, field: 'tags' | 'repositories', scopes: string[], ctx: OciErrorContext, opts: ListOptions): Promise<string[]> {

@@ -300,6 +300,15 @@ export class OciService {
     return { name: repo.name, tags: page, nextLast: more ? page[page.length - 1] : null };
   }
 
+  /** `_catalog`: every repository (all are public), paged like tags. */
+  async catalog(n?: number, last?: string): Promise<{ repositories: string[]; nextLast: string | null }> {
+    const limit = n ?? 1000;
+    if (limit === 0) return { repositories: [], nextLast: null };
+    const page = await this.storage.oci.listRepositories(last, limit + 1);
+    const repositories = page.slice(0, limit);
+    return { repositories, nextLast: page.length > limit ? repositories[repositories.length - 1] : null };
+  }
+
   async referrers(ctx: OciContext, repo: RepositoryName, digestParam: string, artifactType?: string): Promise<ReferrerList> {
     await this.access.require(ctx, repo, 'pull');
     const digest = requireSha256(digestParam);

@@ -39,6 +39,11 @@ export interface OciRepo {
   listTags(repo: string): Promise<string[]>;
   /** Manifests in `repo` whose subject is `digest`, oldest first. */
   referrers(repo: string, digest: string): Promise<OciManifestRecord[]>;
+  /**
+   * Repository names after `last` in byte order, at most `limit`: every OCI repository that holds
+   * a manifest or tag, and every package (`scope/name`, lower case).
+   */
+  listRepositories(last: string | undefined, limit: number): Promise<string[]>;
   /** True when the repository holds any manifest, tag or blob. */
   repositoryExists(repo: string): Promise<boolean>;
   insertUpload(u: OciUploadRecord): Promise<void>;

@@ -1,17 +1,5 @@
 import semver from 'semver';
 
-/** Newest first, by semver precedence. */
-export const sortVersionsDesc = (versions: string[]): string[] => [...versions].sort(semver.rcompare);
-
-/**
- * The version `latest` follows when nobody pinned it: the highest release, or the highest
- * pre-release when there is no release yet. Never "the last one published".
- */
-export const highestVersion = (versions: string[]): string | null => {
-  const sorted = sortVersionsDesc(versions);
-  return sorted.find((v) => semver.prerelease(v) === null) ?? sorted[0] ?? null;
-};
-
 const TAG_PATTERN = /^[a-zA-Z][a-zA-Z0-9._-]{0,63}$/;
 
 /** A dist-tag name must not look like a version, or `pull x@1.0.0` would be ambiguous. */

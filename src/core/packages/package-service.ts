@@ -10,20 +10,25 @@ import type {
   PackageRecord,
   Page,
   ScopeRecord,
+  PackageVersionRecord,
   Storage,
   StorageRepos,
+  VersionBrowseQuery,
   VersionContent,
   VersionRecord,
 } from '../storage.js';
 import { isoNow, utcDay, type Clock } from '../time.js';
 import { MANIFEST_FILE, PACKAGE_KINDS } from './kinds.js';
-import { distTagProblem, highestVersion, sortVersionsDesc } from './latest.js';
-import { isPlainObject, isStrictSemver } from './manifest/fields.js';
+import { distTagProblem } from './latest.js';
+import { isPlainObject } from './manifest/fields.js';
 import { parseManifest, type PackageManifest } from './manifest/index.js';
 import { validateSkillFolder } from './manifest/skill-md.js';
 import { PRAISON_BUNDLE_MANIFEST, bundleFileProblems, parsePraisonBundleManifest } from './manifest/praison-bundle.js';
 import { fullName, parsePackageId } from './names.js';
 import { inspectTarball, type TarballEntry, type TarballLimits } from './tarball.js';
+import { singleFileTarball } from './single-file-tarball.js';
+import { sortVersionStringsDesc, versionSchemeOf } from './version-scheme.js';
+import { DEFAULT_DEPRECATION_MESSAGE, MAX_STATUS_MESSAGE, VERSION_STATUSES, statusOf, type VersionStatus } from './version-status.js';
 import { ViewCache } from './view-cache.js';
 
 export interface PublishInput {
@@ -272,9 +277,7 @@ export class PackageService {
 
   async versions(scope: string, name: string, kind?: PackageKind): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {
     const pkg = await this.find(scope, name, kind);
-    const versions = await this.storage.packages.listVersions(pkg.id, false);
-    const order = new Map(sortVersionsDesc(versions.map((v) => v.version)).map((v, i) => [v, i]));
-    versions.sort((a, b) => order.get(a.version)! - order.get(b.version)!);
+    const versions = versionSchemeOf(pkg.kind).sortDesc(await this.storage.packages.listVersions(pkg.id, false));
     return { pkg, versions };
   }
 
@@ -305,7 +308,7 @@ export class PackageService {
     const text = message.trim();
     if (text.length > 1000) throw badRequest('A deprecation message is at most 1000 characters');
     await this.change(pkg.key, async (tx) => {
-      await tx.packages.setDeprecated(v.id, text.length > 0 ? text : null);
+      await tx.packages.setDeprecated(v.id, text.length > 0 ? text : null, isoNow(this.clock));
       await this.audit.record(tx.audit, ctx, text ? 'package.deprecate' : 'package.undeprecate', `${fullName(pkg.scope, pkg.name)}@${v.version}`, {
         message: text || null,
       });
@@ -317,7 +320,7 @@ export class PackageService {
     const found = await this.find(scope, name, kind);
     this.policy.requireWritable();
     await this.policy.requireScopeWrite(ctx, found.scope);
-    if (!isStrictSemver(version)) throw badRequest(`'${version}' is not a version; unpublish takes an exact version`);
+    if (versionSchemeOf(found.kind).problem(version)) throw badRequest(`'${version}' is not a version; unpublish takes an exact version`);
     return this.change(found.key, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       const v = await tx.packages.findVersion(pkg.id, version);
@@ -329,6 +332,30 @@ export class PackageService {
       await this.refreshLatest(tx, pinnedGone ? { ...pkg, latestPinned: false } : pkg);
       await this.audit.record(tx.audit, ctx, 'package.unpublish', `${fullName(pkg.scope, pkg.name)}@${version}`, { digest: v.digest });
       return v;
+    });
+  }
+
+  /**
+   * Unpublishes every live version of a package at once, in one transaction (PraisonAI's "delete a
+   * recipe"). Like single unpublishes, none of those version numbers can ever be reused. Answers the
+   * versions that were unpublished.
+   */
+  async unpublishAll(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<VersionRecord[]> {
+    const found = await this.find(scope, name, kind);
+    this.policy.requireWritable();
+    await this.policy.requireScopeWrite(ctx, found.scope);
+    return this.change(found.key, async (tx) => {
+      const pkg = (await tx.packages.lockByKey(found.key))!;
+      const live = await tx.packages.listVersions(pkg.id, false);
+      if (live.length === 0) throw notFound('No versions to unpublish');
+      const at = isoNow(this.clock);
+      for (const v of live) await tx.packages.markUnpublished(v.id, at);
+      for (const tag of Object.keys(await tx.packages.distTags(pkg.id))) await tx.packages.deleteDistTag(pkg.id, tag);
+      await this.refreshLatest(tx, { ...pkg, latestPinned: false });
+      await this.audit.record(tx.audit, ctx, 'package.unpublish', fullName(pkg.scope, pkg.name), {
+        versions: sortVersionStringsDesc(pkg.kind, live.map((v) => v.version)),
+      });
+      return live;
     });
   }
 
@@ -370,6 +397,100 @@ export class PackageService {
     return this.distTags(found.scope, found.name);
   }
 
+  /**
+   * Publishes a package from its manifest alone (a bare server.json): the manifest is validated
+   * first, the scope and name it declares say where it goes, and the core packs it as the
+   * package's only file. From there on it is an ordinary `publish`.
+   */
+  async publishManifest(ctx: RequestContext, kind: PackageKind, text: string): Promise<PublishResult> {
+    this.policy.requireWritable();
+    this.policy.requirePermission(ctx, 'publish');
+    const result = parseManifest(kind, text);
+    if (!result.manifest) throw validationFailed(result.problems);
+    const m = result.manifest;
+    if (m.scope === null) throw validationFailed([`${m.file}: the manifest does not say which scope it belongs to`]);
+    return this.publish(ctx, { kind, scope: m.scope, name: m.name, tarball: singleFileTarball(MANIFEST_FILE[kind], text) });
+  }
+
+  /** One version by number or dist-tag (`latest`); unpublished ones too when asked. */
+  async getVersion(scope: string, name: string, versionOrTag: string, opts: { kind?: PackageKind; includeUnpublished?: boolean } = {}): Promise<DownloadTarget> {
+    const pkg = await this.find(scope, name, opts.kind);
+    if (!opts.includeUnpublished) return { pkg, version: await this.resolve(pkg, versionOrTag) };
+    const wanted = (await this.distTagsOf(pkg))[versionOrTag] ?? versionOrTag;
+    const version = await this.storage.packages.findVersion(pkg.id, wanted);
+    if (!version) throw notFound('Version not found');
+    return { pkg, version };
+  }
+
+  /** Every version of a package in publish order, unpublished ones too when asked. */
+  async allVersions(scope: string, name: string, opts: { kind?: PackageKind; includeUnpublished?: boolean } = {}): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {
+    const pkg = await this.find(scope, name, opts.kind);
+    return { pkg, versions: await this.storage.packages.listVersions(pkg.id, opts.includeUnpublished ?? false) };
+  }
+
+  /** Versions across packages, a page at a time after a keyset position (see VersionBrowseQuery). */
+  async browseVersions(q: VersionBrowseQuery): Promise<PackageVersionRecord[]> {
+    if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > 1000) throw badRequest('limit must be an integer from 1 to 1000');
+    return this.storage.packages.browseVersions(q);
+  }
+
+  /**
+   * Sets the lifecycle status of one version, or of every version when `version` is undefined,
+   * in one transaction: `deprecated` deprecates (with the message), `deleted` unpublishes (with
+   * the message as the reason), `active` clears both, restoring an unpublished version. `latest`
+   * is recomputed. Returns the package and the versions that changed, in publish order.
+   */
+  async setStatus(
+    ctx: RequestContext,
+    target: { scope: string; name: string; version?: string; kind?: PackageKind },
+    status: VersionStatus,
+    message: string | null,
+  ): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {
+    this.policy.requireWritable();
+    const found = await this.find(target.scope, target.name, target.kind);
+    await this.policy.requireScopeWrite(ctx, found.scope);
+    if (!VERSION_STATUSES.includes(status)) throw badRequest(`status must be one of ${VERSION_STATUSES.join(', ')}`);
+    const text = message?.trim() || null;
+    if (text !== null && text.length > MAX_STATUS_MESSAGE) throw badRequest(`A status message is at most ${MAX_STATUS_MESSAGE} characters`);
+    if (status === 'active' && text !== null) throw badRequest('An active version carries no status message; leave statusMessage out');
+    const wantedMessage = status === 'deprecated' ? (text ?? DEFAULT_DEPRECATION_MESSAGE) : text;
+    return this.change(found.key, async (tx) => {
+      const pkg = (await tx.packages.lockByKey(found.key))!;
+      const all = await tx.packages.listVersions(pkg.id, true);
+      const targets = target.version === undefined ? all : all.filter((v) => v.version === target.version);
+      if (targets.length === 0) throw notFound(target.version === undefined ? `${kindLabel(target.kind)} has no versions` : `Version not found: ${target.version}`);
+      const now = isoNow(this.clock);
+      const changed = new Set<number>();
+      for (const v of targets) {
+        const current = statusOf(v);
+        if (current.status === status && current.message === wantedMessage) continue;
+        changed.add(v.id);
+        if (status === 'deleted') {
+          if (v.deprecated !== null) await tx.packages.setDeprecated(v.id, null);
+          await tx.packages.markUnpublished(v.id, now, wantedMessage);
+          const tags = await tx.packages.distTags(pkg.id);
+          for (const [tag, to] of Object.entries(tags)) if (to === v.version) await tx.packages.deleteDistTag(pkg.id, tag);
+        } else {
+          if (v.unpublishedAt) await tx.packages.restoreVersion(v.id, now);
+          await tx.packages.setDeprecated(v.id, wantedMessage, now);
+        }
+      }
+      if (changed.size === 0) {
+        throw badRequest(`No changes to apply: status is already ${status}${wantedMessage ? ` with the same message` : ''}`);
+      }
+      const pinnedGone = pkg.latestPinned && status === 'deleted' && targets.some((v) => v.version === pkg.latestVersion);
+      await this.refreshLatest(tx, pinnedGone ? { ...pkg, latestPinned: false } : pkg);
+      await tx.packages.update(pkg.id, { updatedAt: now });
+      await this.audit.record(tx.audit, ctx, 'package.status', `${fullName(pkg.scope, pkg.name)}${target.version === undefined ? '' : `@${target.version}`}`, {
+        status,
+        message: wantedMessage,
+        versions: targets.filter((v) => changed.has(v.id)).map((v) => v.version),
+      });
+      const after = await tx.packages.listVersions(pkg.id, true);
+      return { pkg: (await tx.packages.findById(pkg.id))!, versions: after.filter((v) => changed.has(v.id)) };
+    });
+  }
+
   async find(scope: string, name: string, kind?: PackageKind): Promise<PackageRecord> {
     const id = parsePackageId(scope, name);
     const pkg = await this.storage.packages.findByKey(id.key);
@@ -380,7 +501,7 @@ export class PackageService {
   async resolve(pkg: PackageRecord, versionOrTag: string): Promise<VersionRecord> {
     const tags = await this.distTagsOf(pkg);
     const wanted = tags[versionOrTag] ?? versionOrTag;
-    const v = isStrictSemver(wanted) ? await this.storage.packages.findVersion(pkg.id, wanted) : undefined;
+    const v = versionSchemeOf(pkg.kind).problem(wanted) === undefined ? await this.storage.packages.findVersion(pkg.id, wanted) : undefined;
     if (!v || v.unpublishedAt) throw notFound('Version not found');
     return v;
   }
@@ -395,7 +516,8 @@ export class PackageService {
    * else the highest version. Returns the new latest.
    */
   private async refreshLatest(tx: StorageRepos, pkg: PackageRecord, pin?: string): Promise<string | null> {
-    const live = (await tx.packages.listVersions(pkg.id, false)).map((v) => v.version);
+    const liveVersions = await tx.packages.listVersions(pkg.id, false);
+    const live = liveVersions.map((v) => v.version);
     let latest: string | null;
     let pinned: boolean;
     if (pin) {
@@ -405,7 +527,7 @@ export class PackageService {
       latest = pkg.latestVersion;
       pinned = true;
     } else {
-      latest = highestVersion(live);
+      latest = versionSchemeOf(pkg.kind).latest(liveVersions);
       pinned = false;
     }
     if (latest !== pkg.latestVersion || pinned !== pkg.latestPinned) {
@@ -473,8 +595,8 @@ export class PackageService {
     }
     if (version === null) {
       problems.push(`${file}: no version; set metadata.version in the front matter or send a 'version' field`);
-    } else if (!isStrictSemver(version)) {
-      problems.push(`version '${version}' is not valid semver`);
+    } else if (versionSchemeOf(manifest.kind).problem(version)) {
+      problems.push(versionSchemeOf(manifest.kind).problem(version)!);
     } else if (manifest.version !== null && input.version !== undefined && input.version !== manifest.version) {
       problems.push(`version: '${input.version}' was sent but ${file} says '${manifest.version}'`);
     }

@@ -55,9 +55,11 @@ export class RecipeService {
     return { rows: page.rows, total: page.total };
   }
 
+  /** A recipe and its live versions; a recipe whose versions were all deleted is not found. */
   async info(name: string): Promise<RecipeInfo> {
     const pkg = await this.find(name);
     const { versions } = await this.packages.versions(this.scope, pkg.name, 'recipe');
+    if (versions.length === 0) throw notFound(`Recipe not found: ${name}`);
     return { pkg, versions };
   }
 
@@ -91,6 +93,12 @@ export class RecipeService {
   async remove(ctx: RequestContext, name: string, version: string): Promise<VersionRecord> {
     const { pkg } = await this.version(name, version);
     return this.packages.unpublish(ctx, this.scope, pkg.name, version, 'recipe');
+  }
+
+  /** Deletes every version of a recipe (none of their numbers can be reused). */
+  async removeAll(ctx: RequestContext, name: string): Promise<VersionRecord[]> {
+    const { pkg } = await this.info(name);
+    return this.packages.unpublishAll(ctx, this.scope, pkg.name, 'recipe');
   }
 
   private async find(name: string): Promise<PackageRecord> {

@@ -1,11 +1,21 @@
-import { badRequest } from '../errors.js';
+import type { RequestContext } from '../auth/principal.js';
+import { badRequest, notFound } from '../errors.js';
+import { AGENTRY_PACKAGE_LAYER, ANNOTATION_VERSION, artifactTypeOf } from '../oci/media-types.js';
+import type { OciService } from '../oci/oci-service.js';
+import { parseRepositoryName } from '../oci/references.js';
 import { SKILL_FILE, checkSkillMd, validateSkillFolder, type SkillValidation } from '../packages/manifest/skill-md.js';
 import type { PackageService } from '../packages/package-service.js';
 import type { TarballLimits } from '../packages/tarball.js';
 import type { BlobStore } from '../storage.js';
 import { readSkillArchive } from './skill-archive.js';
 import { readSkillFolder, resolveSkillPath } from './skill-folder.js';
-import { parseSkillRef } from './skill-ref.js';
+import { parseSkillRef, type OciSkillRef } from './skill-ref.js';
+
+/** Who asks, and the `host[:port]` names under which this server's own OCI registry (`/v2/`) is reached. */
+export interface SkillRefContext {
+  ctx: RequestContext;
+  selfHosts: readonly string[];
+}
 
 /** What a skill holds, read from its stored package without installing it. */
 export interface SkillContent {
@@ -31,6 +41,7 @@ export class SkillService {
     private readonly limits: TarballLimits,
     /** The only server-side folder `validatePath` may read from; undefined disables paths. */
     private readonly skillsRoot: string | undefined,
+    private readonly oci: OciService,
   ) {}
 
   /** Validates a skill sent as a gzip tarball (SKILL.md at its root or in one top-level folder). */
@@ -45,14 +56,14 @@ export class SkillService {
   }
 
   /** Validates a stored skill (`@scope/name[@version]`) as published: its folder name is the package name. */
-  async validateRef(ref: string): Promise<SkillValidation> {
-    const { gz, folderName } = await this.load(ref);
+  async validateRef(ref: string, by: SkillRefContext): Promise<SkillValidation> {
+    const { gz, folderName } = await this.load(ref, by);
     return validateSkillFolder(await readSkillArchive(gz, this.limits, folderName));
   }
 
   /** SKILL.md's fields and body and the file listing of a stored skill. */
-  async content(ref: string): Promise<SkillContent> {
-    const { gz, folderName, version } = await this.load(ref);
+  async content(ref: string, by: SkillRefContext): Promise<SkillContent> {
+    const { gz, folderName, version } = await this.load(ref, by);
     const input = await readSkillArchive(gz, this.limits, folderName);
     const md = checkSkillMd(input.skillMd ?? '');
     if (!md.document) throw badRequest(`The stored skill's ${SKILL_FILE} cannot be read`, md.errors);
@@ -69,10 +80,47 @@ export class SkillService {
     };
   }
 
-  private async load(ref: string): Promise<{ gz: Buffer; folderName: string; version: string }> {
+  private async load(ref: string, by: SkillRefContext): Promise<{ gz: Buffer; folderName: string; version: string }> {
     const r = parseSkillRef(ref);
+    if (r.kind === 'oci') return this.loadOci(r, by);
     const pkg = await this.packages.find(r.scope, r.name, 'skill');
     const v = await this.packages.resolve(pkg, r.version ?? 'latest');
     return { gz: await this.blobs.read(v.digest), folderName: pkg.name, version: v.version };
+  }
+
+  /**
+   * A skill by OCI reference to this server's own registry: its manifest (a published package seen
+   * as an artifact, or one pushed over OCI with an Agentry package layer), then that layer.
+   */
+  private async loadOci(r: OciSkillRef, by: SkillRefContext): Promise<{ gz: Buffer; folderName: string; version: string }> {
+    const self = by.selfHosts.map((h) => h.toLowerCase());
+    if (!self.includes(r.host)) {
+      throw badRequest(
+        `'${r.host}' is another registry; this server reads only the skills it holds: use @scope/name[@version] or ${self[0] ?? '<this server>'}/<scope>/<name>:<version>`,
+      );
+    }
+    if (r.repository.length !== 2) throw badRequest(`OCI repositories here are <scope>/<name>, not '${r.repository.join('/')}'`);
+    const repo = parseRepositoryName(r.repository[0], r.repository[1]);
+    const manifest = await this.oci.manifest(by.ctx, repo, r.reference);
+    let layers: Array<{ mediaType?: unknown; digest?: unknown }> = [];
+    let annotations: Record<string, unknown> = {};
+    let artifactType: unknown;
+    try {
+      const parsed = JSON.parse(manifest.bytes.toString('utf8')) as { layers?: unknown; annotations?: unknown; artifactType?: unknown };
+      artifactType = parsed.artifactType;
+      if (Array.isArray(parsed.layers)) layers = parsed.layers as typeof layers;
+      if (parsed.annotations && typeof parsed.annotations === 'object') annotations = parsed.annotations as Record<string, unknown>;
+    } catch {
+      throw badRequest(`${repo.name}:${r.reference} is not an OCI image or artifact manifest`);
+    }
+    if (typeof artifactType === 'string' && artifactType.startsWith('application/vnd.agentry.') && artifactType !== artifactTypeOf('skill')) {
+      throw notFound(`Skill not found: ${repo.name}:${r.reference} is an artifact of type ${artifactType}, not a skill`);
+    }
+    const layer = layers.find((l) => l.mediaType === AGENTRY_PACKAGE_LAYER);
+    if (!layer || typeof layer.digest !== 'string') {
+      throw badRequest(`${repo.name}:${r.reference} holds no Agentry package layer (${AGENTRY_PACKAGE_LAYER}), so it is not a skill`);
+    }
+    const version = typeof annotations[ANNOTATION_VERSION] === 'string' ? (annotations[ANNOTATION_VERSION] as string) : r.reference;
+    return { gz: await this.blobs.read(layer.digest), folderName: r.repository[1], version };
   }
 }

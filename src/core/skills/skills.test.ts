@@ -12,7 +12,7 @@ import { parseSkillRef } from './skill-ref.js';
 
 const LIMITS = { maxUnpackedBytes: 10 * 1024 * 1024, maxFiles: 100, maxTextFileBytes: 1024 * 1024 };
 const md = (front: string, body = '# Steps\nDo the thing.\n') => `---\n${front}\n---\n${body}`;
-const VALID = md('name: pdf-tools\ndescription: Extract text and tables from PDF files.');
+const VALID = md('name: pdf-tools\ndescription: Extract text and tables from PDF files.\nmetadata:\n  version: "1.0.0"');
 const errorsOf = (text: string) => checkSkillMd(text).errors;
 const fileEntry = (path: string): SkillEntry => ({ path, type: 'file', size: 1 });
 
@@ -34,7 +34,10 @@ describe('SKILL.md rules (agentskills.io specification)', () => {
     expect(full.errors).toEqual([]);
     expect(full.document).toMatchObject({ name: 'a1-b2', license: 'Apache-2.0', metadata: { author: 'acme', version: '1.2.0' }, allowedTools: ['Bash(git:*)', 'Read'], version: '1.2.0' });
     expect(checkSkillMd(md(`name: ${'a'.repeat(64)}\ndescription: ${'d'.repeat(1024)}`)).errors).toEqual([]);
-    expect(checkSkillMd(md('name: x\ndescription: y')).errors).toEqual([]);
+    expect(checkSkillMd(md('name: x\ndescription: y'))).toMatchObject({
+      errors: [],
+      warnings: ['SKILL.md: no metadata.version; publishing to Agentry needs one (or a version sent with the upload)'],
+    });
   });
 
   it('requires front matter that is a YAML mapping', () => {
@@ -88,8 +91,9 @@ describe('SKILL.md rules (agentskills.io specification)', () => {
   });
 
   it('warns about an empty body and a SKILL.md over 500 lines', () => {
-    expect(checkSkillMd(md('name: x\ndescription: d', '')).warnings).toEqual(['SKILL.md: has no instructions after the front matter']);
-    expect(checkSkillMd(md('name: x\ndescription: d', 'line\n'.repeat(600))).warnings).toEqual([expect.stringMatching(/recommends under 500/)]);
+    const versioned = 'name: x\ndescription: d\nmetadata:\n  version: "1.0.0"';
+    expect(checkSkillMd(md(versioned, '')).warnings).toEqual(['SKILL.md: has no instructions after the front matter']);
+    expect(checkSkillMd(md(versioned, 'line\n'.repeat(600))).warnings).toEqual([expect.stringMatching(/recommends under 500/)]);
   });
 });
 
@@ -198,12 +202,19 @@ describe('server-side skill folders', () => {
 
 describe('skill references', () => {
   it('parses Agentry package references', () => {
-    expect(parseSkillRef('@alice/pdf-tools')).toEqual({ scope: 'alice', name: 'pdf-tools', version: undefined });
-    expect(parseSkillRef('@alice/pdf-tools@1.2.0')).toEqual({ scope: 'alice', name: 'pdf-tools', version: '1.2.0' });
-    expect(parseSkillRef('io.github.alice/pdf-tools@beta')).toEqual({ scope: 'io.github.alice', name: 'pdf-tools', version: 'beta' });
+    expect(parseSkillRef('@alice/pdf-tools')).toEqual({ kind: 'package', scope: 'alice', name: 'pdf-tools', version: undefined });
+    expect(parseSkillRef('@alice/pdf-tools@1.2.0')).toEqual({ kind: 'package', scope: 'alice', name: 'pdf-tools', version: '1.2.0' });
+    expect(parseSkillRef('io.github.alice/pdf-tools@beta')).toEqual({ kind: 'package', scope: 'io.github.alice', name: 'pdf-tools', version: 'beta' });
   });
 
-  it('refuses OCI, git and malformed references with a message saying what is accepted', () => {
+  it('parses OCI references: three or more components, a host with a port, or a digest', () => {
+    expect(parseSkillRef('ghcr.io/acme/skills/pdf:1.0.0')).toEqual({ kind: 'oci', host: 'ghcr.io', repository: ['acme', 'skills', 'pdf'], reference: '1.0.0' });
+    expect(parseSkillRef('LocalHost:8080/alice/pdf-tools')).toEqual({ kind: 'oci', host: 'localhost:8080', repository: ['alice', 'pdf-tools'], reference: 'latest' });
+    const digest = `sha256:${'a'.repeat(64)}`;
+    expect(parseSkillRef(`127.0.0.1:5000/alice/pdf-tools:1.0.0@${digest}`)).toEqual({ kind: 'oci', host: '127.0.0.1:5000', repository: ['alice', 'pdf-tools'], reference: digest });
+  });
+
+  it('refuses git, URL and malformed references with a message saying what is accepted', () => {
     const message = (ref: string): string => {
       try {
         parseSkillRef(ref);
@@ -212,12 +223,13 @@ describe('skill references', () => {
       }
       throw new Error(`${ref} was accepted`);
     };
-    expect(message('ghcr.io/acme/skills/pdf:1.0.0')).toMatch(/OCI reference.*@scope\/name\[@version\]/);
-    expect(message('localhost:8080/alice/pdf-tools:1.0.0')).toMatch(/OCI reference/);
-    expect(message('git://github.com/acme/skills')).toMatch(/git or URL reference/);
+    expect(message('git://github.com/acme/skills')).toMatch(/git or URL reference.*@scope\/name\[@version\]/);
+    expect(message('https://example.com/skill.tgz')).toMatch(/git or URL reference/);
     expect(message('')).toMatch(/ref is required/);
     expect(message('@alice')).toMatch(/not a skill reference/);
     expect(message('@alice/pdf-tools@')).toMatch(/names no version/);
     expect(message('@al ice/x')).toMatch(/Invalid package name/);
+    expect(message('localhost:8080/alice//x')).toMatch(/not an OCI reference/);
+    expect(message('localhost:8080/alice/x:')).toMatch(/not an OCI reference/);
   });
 });

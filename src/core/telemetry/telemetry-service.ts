@@ -1,9 +1,9 @@
 import type { AccessPolicy } from '../auth/access-policy.js';
 import type { RequestContext } from '../auth/principal.js';
 import { badRequest, notFound } from '../errors.js';
-import { sortVersionsDesc } from '../packages/latest.js';
 import { isStrictSemver } from '../packages/manifest/fields.js';
 import type { PackageService } from '../packages/package-service.js';
+import { sortVersionStringsDesc } from '../packages/version-scheme.js';
 import type { PackageRecord, Storage } from '../storage.js';
 import { utcDay, type Clock } from '../time.js';
 import { durationBucket, histogramQuantile, MAX_DURATION_MS } from './duration-buckets.js';
@@ -82,7 +82,7 @@ export class TelemetryService {
     const cells = await this.storage.telemetry.cells(pkg.id, sinceDay);
     const byVersion = new Map<string, TelemetryCell[]>();
     for (const c of cells) byVersion.set(c.version, [...(byVersion.get(c.version) ?? []), c]);
-    const versions = sortVersionsDesc([...byVersion.keys()]).map((v) => ({ version: v, ...summarize(byVersion.get(v)!) }));
+    const versions = sortVersionStringsDesc(pkg.kind, [...byVersion.keys()]).map((v) => ({ version: v, ...summarize(byVersion.get(v)!) }));
     return { pkg, days, sinceDay, total: summarize(cells), versions };
   }
 

@@ -2,6 +2,7 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import type { SqlDialectName } from './dialect.js';
 import { coreMigration } from './migrations/0001-core.js';
 import { ociMigration } from './migrations/0006-oci.js';
+import { mcpMigration } from './migrations/0004-mcp.js';
 import { agentxMigration } from './migrations/0002-agentx.js';
 import { agentspacesMigration } from './migrations/0007-agentspaces.js';
 import { managedMigration } from './migrations/0008-managed.js';
@@ -10,6 +11,7 @@ import { managedMigration } from './migrations/0008-managed.js';
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0001-core': coreMigration(dialect),
   '0006-oci': ociMigration(),
+  '0004-mcp': mcpMigration(dialect),
   '0002-agentx': agentxMigration(dialect),
   '0007-agentspaces': agentspacesMigration(dialect),
   '0008-managed': managedMigration(dialect),

@@ -1,5 +1,6 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { OciManifestRecord, OciRepo, OciUploadRecord } from '../../core/oci/ports.js';
+import type { SqlDialectName } from './dialect.js';
 import type { Database, OciManifestsTable } from './schema.js';
 
 const toManifest = (r: Selectable<OciManifestsTable>): OciManifestRecord => ({
@@ -15,7 +16,10 @@ const toManifest = (r: Selectable<OciManifestsTable>): OciManifestRecord => ({
 
 /** OCI repositories, manifests, tags, blob links and upload sessions, on either SQL dialect. */
 export class SqlOciRepo implements OciRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialectName,
+  ) {}
 
   async linkBlob(repo: string, digest: string, at: string): Promise<void> {
     await this.db
@@ -105,6 +109,19 @@ export class SqlOciRepo implements OciRepo {
       .orderBy('digest')
       .execute();
     return rows.map(toManifest);
+  }
+
+  async listRepositories(last: string | undefined, limit: number): Promise<string[]> {
+    // Byte order on both stores: PostgreSQL's default collation would ignore punctuation.
+    const bytes = (column: string) => (this.dialect === 'postgres' ? sql<string>`${sql.ref(column)} COLLATE "C"` : sql<string>`${sql.ref(column)}`);
+    const fetch = async (table: 'oci_manifests' | 'oci_tags' | 'packages', column: 'repo' | 'key') => {
+      let q = this.db.selectFrom(table).select(bytes(column).as('name')).distinct();
+      if (last !== undefined) q = q.where(bytes(column), '>', last);
+      return (await q.orderBy('name').limit(limit).execute()).map((r) => r.name);
+    };
+    const names = new Set([...(await fetch('oci_manifests', 'repo')), ...(await fetch('oci_tags', 'repo')), ...(await fetch('packages', 'key'))]);
+    // Byte order, whatever the database's collation: each source gave its first `limit`, so the union's first `limit` are right.
+    return [...names].filter((n) => last === undefined || n > last).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, limit);
   }
 
   async repositoryExists(repo: string): Promise<boolean> {

@@ -6,8 +6,10 @@ import type {
   PackageQuery,
   PackageRecord,
   PackageRepo,
+  PackageVersionRecord,
   PackageViewRecord,
   Page,
+  VersionBrowseQuery,
   VersionContent,
   VersionRecord,
 } from '../../core/storage.js';
@@ -19,7 +21,7 @@ import type { AccountsTable, Database, PackagesTable, VersionsTable } from './sc
 import type { Selectable, Updateable } from 'kysely';
 
 const P_COLUMNS = packageColumns('p');
-const VERSION_COLUMNS = ['id', 'package_id', 'version', 'manifest', 'readme', 'digest', 'size', 'file_count', 'unpacked_size', 'deprecated', 'download_count', 'published_by', 'published_at', 'unpublished_at'] as const;
+const VERSION_COLUMNS = ['id', 'package_id', 'version', 'manifest', 'readme', 'digest', 'size', 'file_count', 'unpacked_size', 'deprecated', 'download_count', 'published_by', 'published_at', 'unpublished_at', 'unpublish_reason', 'status_changed_at'] as const;
 const ACCOUNT_COLUMNS = ['id', 'name', 'kind', 'display_name', 'email', 'avatar_url', 'bio', 'website', 'is_admin', 'created_at', 'updated_at'] as const;
 
 /** Picks the columns of one joined table back out of a row where they carry a prefix. */
@@ -208,12 +210,44 @@ export class SqlPackageRepo implements PackageRepo {
       .execute();
   }
 
-  async setDeprecated(versionId: number, message: string | null): Promise<void> {
-    await this.db.updateTable('versions').set({ deprecated: message }).where('id', '=', versionId).execute();
+  async setDeprecated(versionId: number, message: string | null, at?: string): Promise<void> {
+    await this.db
+      .updateTable('versions')
+      .set(at === undefined ? { deprecated: message } : { deprecated: message, status_changed_at: at })
+      .where('id', '=', versionId)
+      .execute();
   }
 
-  async markUnpublished(versionId: number, at: string): Promise<void> {
-    await this.db.updateTable('versions').set({ unpublished_at: at }).where('id', '=', versionId).execute();
+  async markUnpublished(versionId: number, at: string, reason: string | null = null): Promise<void> {
+    await this.db.updateTable('versions').set({ unpublished_at: at, unpublish_reason: reason, status_changed_at: at }).where('id', '=', versionId).execute();
+  }
+
+  async restoreVersion(versionId: number, at: string): Promise<void> {
+    await this.db.updateTable('versions').set({ unpublished_at: null, unpublish_reason: null, status_changed_at: at }).where('id', '=', versionId).execute();
+  }
+
+  async browseVersions(q: VersionBrowseQuery): Promise<PackageVersionRecord[]> {
+    const where: RawBuilder<unknown>[] = [sql`1 = 1`];
+    if (q.kind) where.push(sql`p.kind = ${q.kind}`);
+    if (!q.includeUnpublished) where.push(sql`v.unpublished_at IS NULL`);
+    if (q.version && 'latest' in q.version) where.push(sql`v.version = p.latest_version`);
+    if (q.version && 'exact' in q.version) where.push(sql`v.version = ${q.version.exact}`);
+    if (q.changedSince) where.push(sql`coalesce(v.status_changed_at, v.published_at) >= ${q.changedSince}`);
+    if (q.text) {
+      const like = `%${q.text.toLowerCase().replace(/[%_\\]/g, '\\$&')}%`;
+      const description = this.dialect === 'postgres' ? sql`(v.manifest::json ->> 'description')` : sql`json_extract(v.manifest, '$.description')`;
+      where.push(sql`(p.key LIKE ${like} ESCAPE '\\' OR lower(coalesce(${description}, '')) LIKE ${like} ESCAPE '\\')`);
+    }
+    if (q.after) where.push(sql`(p.key > ${q.after.key} OR (p.key = ${q.after.key} AND v.id > ${q.after.versionId}))`);
+    const vcols = sql.raw(VERSION_COLUMNS.map((c) => `v.${c} AS v_${c}`).join(', '));
+    const result = await sql<Record<string, unknown>>`SELECT ${P_COLUMNS}, ${vcols}
+      FROM packages p JOIN versions v ON v.package_id = p.id
+      WHERE ${sql.join(where, sql` AND `)}
+      ORDER BY p.key, v.id LIMIT ${q.limit}`.execute(this.db);
+    return result.rows.map((row) => ({
+      pkg: toPackage(row as unknown as Selectable<PackagesTable>),
+      version: toVersion(unprefix<Selectable<VersionsTable>>(row, 'v_', VERSION_COLUMNS)),
+    }));
   }
 
   async distTags(packageId: number): Promise<Record<string, string>> {

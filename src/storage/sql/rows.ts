@@ -88,6 +88,8 @@ export const toVersion = (r: Selectable<VersionsTable>): VersionRecord => ({
   publishedBy: r.published_by === null ? null : Number(r.published_by),
   publishedAt: r.published_at,
   unpublishedAt: r.unpublished_at,
+  unpublishReason: r.unpublish_reason ?? null,
+  statusChangedAt: r.status_changed_at ?? null,
 });
 
 export const toAudit = (r: Selectable<AuditLogTable>): AuditRecord => ({

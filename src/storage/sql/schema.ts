@@ -112,6 +112,8 @@ export interface VersionsTable {
   published_by: number | null;
   published_at: string;
   unpublished_at: string | null;
+  unpublish_reason: string | null;
+  status_changed_at: string | null;
 }
 
 export interface DistTagsTable {

@@ -26,7 +26,7 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   packages: new SqlPackageRepo(db, dialect, textSearch),
   audit: new SqlAuditRepo(db),
   blobRefs: new SqlBlobRefRepo(db),
-  oci: new SqlOciRepo(db),
+  oci: new SqlOciRepo(db, dialect),
   stars: new SqlStarRepo(db),
   discovery: new SqlDiscoveryRepo(db),
   telemetry: new SqlTelemetryRepo(db),

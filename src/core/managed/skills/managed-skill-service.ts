@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import semver from 'semver';
 import type { RequestContext } from '../../auth/principal.js';
 import { badRequest, conflict, forbidden, notFound } from '../../errors.js';
-import { sortVersionsDesc } from '../../packages/latest.js';
+import { sortVersionStringsDesc } from '../../packages/version-scheme.js';
 import type { PackageRecord, VersionRecord } from '../../storage.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
@@ -197,7 +197,7 @@ export class ManagedSkillService {
       return '1.0.0';
     }
     const all = (await this.deps.storage.packages.listVersions(pkg.id, true)).map((v) => v.version);
-    const highest = sortVersionsDesc(all)[0];
+    const highest = sortVersionStringsDesc('skill', all)[0];
     return highest ? (semver.inc(highest, 'patch') ?? '1.0.0') : '1.0.0';
   }
 

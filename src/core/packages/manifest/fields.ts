@@ -1,4 +1,4 @@
-import semver from 'semver';
+import { isStrictSemver, semverScheme, type VersionScheme } from '../version-scheme.js';
 
 /**
  * A small checker for manifest fields that collects every problem as one line
@@ -38,9 +38,11 @@ export class FieldChecker {
     return value;
   }
 
-  version(field = 'version', required = true): string | undefined {
+  /** A version field, checked by the kind's version scheme (strict semver unless told). */
+  version(field = 'version', required = true, scheme: VersionScheme = semverScheme): string | undefined {
     const value = this.string(field, { required });
-    if (value !== undefined && !isStrictSemver(value)) this.problem(`version '${clip(value)}' is not valid semver`);
+    const problem = value === undefined ? undefined : scheme.problem(value);
+    if (problem) this.problem(problem);
     return value;
   }
 
@@ -79,7 +81,6 @@ export class FieldChecker {
 
 export const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Strict semver: `1.2.3` or `1.2.3-rc.1`; no `v` prefix, no ranges, no build metadata. */
-export const isStrictSemver = (v: string): boolean => v.length <= 64 && semver.valid(v) === v && !v.includes('+');
+export { isStrictSemver };
 
 const clip = (s: string): string => (s.length > 60 ? `${s.slice(0, 57)}...` : s);

@@ -142,11 +142,11 @@ describe('server.json', () => {
   it('names each problem', () => {
     expect(problems('mcp-server', '{"name": ')).toEqual([expect.stringMatching(/^server\.json: not valid JSON \(.+\)$/)]);
     expect(problems('mcp-server', '[]')).toEqual(['server.json: must be a JSON object']);
-    expect(problems('mcp-server', JSON.stringify({ name: 'weather', description: 'd'.repeat(101), version: '1', packages: [1], tools: [] }))).toEqual([
+    expect(problems('mcp-server', JSON.stringify({ name: 'weather', description: 'd'.repeat(101), version: '^1', packages: [1], tools: [] }))).toEqual([
       "server.json: unknown field 'tools'",
       "server.json: field 'name' value 'weather' must be '<namespace>/<name>', e.g. 'io.github.alice/weather'",
       "server.json: field 'description' is longer than 100 characters",
-      "server.json: version '1' is not valid semver",
+      "server.json: version '^1' is a range; publish one exact version",
       'server.json: packages[0] must be an object',
     ]);
   });

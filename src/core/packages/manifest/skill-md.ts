@@ -77,6 +77,7 @@ export const checkSkillMd = (text: string): SkillMdResult => {
   const body = m[2].trim();
   const warnings: string[] = [];
   if (body === '') warnings.push(`${SKILL_FILE}: has no instructions after the front matter`);
+  if (metadataObject?.version === undefined) warnings.push(`${SKILL_FILE}: no metadata.version; publishing to Agentry needs one (or a version sent with the upload)`);
   const lines = text.split('\n').length;
   if (lines > SKILL_MD_RECOMMENDED_LINES) {
     warnings.push(`${SKILL_FILE}: is ${lines} lines long; the specification recommends under ${SKILL_MD_RECOMMENDED_LINES} (move detail into references/)`);

@@ -1,0 +1,86 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { badRequest } from '../../../core/errors.js';
+import type { VersionBrowseQuery } from '../../../core/storage.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import type { McpDoorOptions } from '../index.js';
+import { IncludeDeletedQuery, ListQuery, ServerList, ServerParams, ServerResponse, VersionParams, problemResponses } from '../schemas.js';
+import { serverResponse, splitServerName } from '../views.js';
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** RFC 3339 → the core's ISO-8601 UTC instant; anything else is a 400. */
+const parseUpdatedSince = (text: string): string => {
+  const at = RFC3339.test(text) ? new Date(text) : undefined;
+  if (!at || Number.isNaN(at.getTime())) {
+    throw badRequest('Invalid updated_since', [`updated_since: '${text}' is not an RFC 3339 date-time (like 2025-08-07T13:15:04Z)`]);
+  }
+  return at.toISOString();
+};
+
+/** Reading servers: the list (search, filters, cursor pages), one server's versions, one version. */
+export const serverRoutes: FastifyPluginAsyncTypebox<McpDoorOptions> = async (app, { registry }) => {
+  app.get('/servers', {
+    schema: {
+      tags: ['mcp-registry'],
+      summary: 'List MCP server versions (cursor pages, search, filters)',
+      querystring: ListQuery,
+      response: { 200: ServerList, ...problemResponses },
+    },
+    handler: async (req) => {
+      const q = req.query;
+      const limit = q.limit ?? 30;
+      const changedSince = q.updated_since === undefined ? undefined : parseUpdatedSince(q.updated_since);
+      const query: VersionBrowseQuery = {
+        kind: 'mcp-server',
+        text: q.search?.trim() || undefined,
+        changedSince,
+        version: q.version === undefined ? undefined : q.version === 'latest' ? { latest: true } : { exact: q.version },
+        // As in the official registry: asking what changed since a time includes deletions.
+        includeUnpublished: (q.include_deleted ?? false) || changedSince !== undefined,
+        after: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
+        limit: limit + 1,
+      };
+      const rows = await registry.packages.browseVersions(query);
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        servers: page.map((r) => serverResponse(r.pkg, r.version)),
+        metadata: { ...(rows.length > limit && last ? { nextCursor: encodeCursor({ key: last.pkg.key, versionId: last.version.id }) } : {}), count: page.length },
+      };
+    },
+  });
+
+  app.get('/servers/:serverName/versions', {
+    schema: {
+      tags: ['mcp-registry'],
+      summary: 'All versions of one MCP server, newest published first',
+      params: ServerParams,
+      querystring: IncludeDeletedQuery,
+      response: { 200: ServerList, ...problemResponses },
+    },
+    handler: async (req) => {
+      const { scope, name } = splitServerName(req.params.serverName);
+      const { pkg, versions } = await registry.packages.allVersions(scope, name, { kind: 'mcp-server', includeUnpublished: req.query.include_deleted ?? false });
+      const newestFirst = [...versions].reverse();
+      return { servers: newestFirst.map((v) => serverResponse(pkg, v)), metadata: { count: newestFirst.length } };
+    },
+  });
+
+  app.get('/servers/:serverName/versions/:version', {
+    schema: {
+      tags: ['mcp-registry'],
+      summary: "One version of an MCP server ('latest' for the latest)",
+      params: VersionParams,
+      querystring: IncludeDeletedQuery,
+      response: { 200: ServerResponse, ...problemResponses },
+    },
+    handler: async (req) => {
+      const { scope, name } = splitServerName(req.params.serverName);
+      const { pkg, version } = await registry.packages.getVersion(scope, name, req.params.version, {
+        kind: 'mcp-server',
+        includeUnpublished: req.query.include_deleted ?? false,
+      });
+      return serverResponse(pkg, version);
+    },
+  });
+};

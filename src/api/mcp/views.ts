@@ -1,0 +1,29 @@
+import type { PackageRecord, VersionRecord } from '../../core/storage.js';
+import { notFound } from '../../core/errors.js';
+import { statusOf } from '../../core/packages/version-status.js';
+import { OFFICIAL_META_KEY } from './schemas.js';
+
+/** One version as the MCP registry answers it: the server.json as published, plus registry metadata. */
+export const serverResponse = (pkg: PackageRecord, v: VersionRecord) => {
+  const { status, message } = statusOf(v);
+  return {
+    server: v.manifest,
+    _meta: {
+      [OFFICIAL_META_KEY]: {
+        status,
+        ...(message ? { statusMessage: message } : {}),
+        ...(v.statusChangedAt ? { statusChangedAt: v.statusChangedAt } : {}),
+        publishedAt: v.publishedAt,
+        updatedAt: v.statusChangedAt ?? v.publishedAt,
+        isLatest: !v.unpublishedAt && pkg.latestVersion === v.version,
+      },
+    },
+  };
+};
+
+/** `io.github.alice/weather` → the core's scope and name (the name is already URL-decoded by the router). */
+export const splitServerName = (serverName: string): { scope: string; name: string } => {
+  const slash = serverName.indexOf('/');
+  if (slash <= 0 || slash === serverName.length - 1) throw notFound(`MCP server not found: '${serverName}' is not a '<namespace>/<name>' server name`);
+  return { scope: serverName.slice(0, slash), name: serverName.slice(slash + 1) };
+};

@@ -1,0 +1,17 @@
+import type { FastifyRequest } from 'fastify';
+import { AgentryError } from '../../core/errors.js';
+
+/**
+ * The router takes path segments up to 300 characters (MCP server names are up to 200, URL-encoded).
+ * A door whose names are shorter keeps its own limit with this `onRequest` hook: a longer segment
+ * is a 414, answered in the door's error shape by the door's error handler.
+ */
+export const limitPathSegments =
+  (max: number) =>
+  async (req: FastifyRequest): Promise<void> => {
+    for (const value of Object.values((req.params ?? {}) as Record<string, unknown>)) {
+      if (typeof value === 'string' && value.length > max) {
+        throw new AgentryError('uri_too_long', 'A path segment of the URL is too long', [`path segments (scope, name, version) are at most ${max} characters`]);
+      }
+    }
+  };

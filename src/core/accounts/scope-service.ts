@@ -1,0 +1,54 @@
+import type { AccessPolicy } from '../auth/access-policy.js';
+import type { RequestContext } from '../auth/principal.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { badRequest, conflict, notFound } from '../errors.js';
+import { scopeProblem } from '../packages/names.js';
+import type { AccountRecord, ScopeRecord, Storage } from '../storage.js';
+import { isoNow, type Clock } from '../time.js';
+
+/**
+ * Scopes beyond an account's own name: reverse-DNS namespaces such as `io.github.alice` or
+ * `com.example` (the MCP registry's server-name prefixes). Only an administrator registers one,
+ * to a user or an organisation, after checking the claim (a GitHub account, a domain) out of band;
+ * from then on that account, and an org's members, may publish under it.
+ */
+export class ScopeService {
+  constructor(
+    private readonly storage: Storage,
+    private readonly policy: AccessPolicy,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+  ) {}
+
+  async register(ctx: RequestContext, name: string, ownerName: string): Promise<{ scope: ScopeRecord; owner: AccountRecord }> {
+    this.policy.requireWritable();
+    this.policy.requireAdmin(ctx);
+    const scope = name.replace(/^@/, '').toLowerCase();
+    const problem = scopeProblem(scope);
+    if (problem) throw badRequest('Invalid scope name', [problem]);
+    if (!scope.includes('.')) {
+      throw badRequest(`'${scope}' is not a namespace`, ["a registered scope is reverse-DNS with at least one '.', like 'io.github.alice' or 'com.example'; account names are scopes of their own"]);
+    }
+    const owner = await this.storage.accounts.findByName(ownerName.replace(/^@/, ''));
+    if (!owner) throw notFound(`Account not found: ${ownerName}`);
+    const created = await this.storage.transaction(async (tx) => {
+      const existing = await tx.scopes.find(scope);
+      if (existing) {
+        const holder = await tx.accounts.findById(existing.ownerAccountId);
+        throw conflict(`The scope @${scope} is already registered to @${holder?.name ?? 'another account'}`);
+      }
+      const record = await tx.scopes.insert(scope, owner.id, isoNow(this.clock));
+      await this.audit.record(tx.audit, ctx, 'scope.register', `@${scope}`, { owner: owner.name });
+      return record;
+    });
+    return { scope: created, owner };
+  }
+
+  /** Every scope an account owns (its own name first, then registered namespaces). */
+  async ownedBy(accountName: string): Promise<{ owner: AccountRecord; scopes: ScopeRecord[] }> {
+    const owner = await this.storage.accounts.findByName(accountName.replace(/^@/, ''));
+    if (!owner) throw notFound(`Account not found: ${accountName}`);
+    const scopes = await this.storage.scopes.listByOwner(owner.id);
+    return { owner, scopes: scopes.sort((a, b) => (a.name === owner.name ? -1 : b.name === owner.name ? 1 : a.name.localeCompare(b.name))) };
+  }
+}
