@@ -8,7 +8,7 @@ describe.each(testStores)('managed agents and environments (%s)', (store) => {
   beforeAll(async () => {
     f = await startManagedFixture(store);
   });
-  afterAll(() => f.server.close());
+  afterAll(() => f?.server.close());
 
   describe('through the official SDK', () => {
     it('creates, retrieves, updates (bumping the version), lists versions and archives an agent', async () => {
@@ -249,7 +249,7 @@ describe('router refusals under /v1/<managed resource>', () => {
       const r = await f.alice.req('GET', '/v1/agents/%E0%A4%A');
       expectManagedError(r, 400, 'invalid_request_error', /malformed/);
     } finally {
-      await f.server.close();
+      await f?.server.close();
     }
   });
 });

@@ -23,7 +23,7 @@ describe.each(testStores)('managed files (%s)', (store) => {
   beforeAll(async () => {
     f = await startManagedFixture(store, { limits: { maxFileBytes: 64 * 1024 } });
   });
-  afterAll(() => f.server.close());
+  afterAll(() => f?.server.close());
 
   it('uploads, lists across pages, reads metadata, downloads and deletes through the SDK', async () => {
     const bytes = Buffer.from('col_a,col_b\n1,2\n');

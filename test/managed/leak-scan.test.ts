@@ -74,7 +74,7 @@ describe.each(testStores)('leak scan: secrets never in a response body or a log 
     child.stdout!.on('data', (c: Buffer) => (logs += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (logs += c.toString()));
     url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start: ${logs}`)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`server did not start: ${logs}`)), 50_000);
       const poll = setInterval(() => {
         const line = logs.split('\n').find((l) => l.startsWith('{"url"'));
         if (line) {

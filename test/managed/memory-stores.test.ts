@@ -9,7 +9,7 @@ describe.each(testStores)('managed memory stores (%s)', (store) => {
   beforeAll(async () => {
     f = await startManagedFixture(store);
   });
-  afterAll(() => f.server.close());
+  afterAll(() => f?.server.close());
 
   it('manages stores and memories through the SDK', async () => {
     const s = await f.sdk.beta.memoryStores.create({ name: 'notes', description: 'Team notes', metadata: { team: 'a' } });
@@ -96,8 +96,8 @@ describe.each(testStores)('memory search by embeddings (%s)', (store) => {
     f = await startManagedFixture(store, { env: { AGENTRY_EMBEDDINGS_URL: emb.url, AGENTRY_EMBEDDINGS_MODEL: 'topic-embed', AGENTRY_EMBEDDINGS_API_KEY: 'sk-embed-secret-123' } });
   });
   afterAll(async () => {
-    await f.server.close();
-    await emb.close();
+    await f?.server.close();
+    await emb?.close();
   });
 
   it('ranks by embedding similarity through an OpenAI-compatible endpoint', async () => {
@@ -118,7 +118,7 @@ describe.each(testStores)('memory search by embeddings (%s)', (store) => {
 
   it('fails loudly (502) and writes nothing when the embeddings endpoint is down', async () => {
     const s = await f.alice.req('POST', '/v1/memory_stores', { name: 'down' });
-    await emb.close();
+    await emb?.close();
     const r = await f.alice.req('POST', `/v1/memory_stores/${s.body.id}/entries`, { content: 'lost?' });
     expectManagedError(r, 502, 'api_error', /embeddings endpoint/);
     expect(JSON.stringify(r.body)).not.toContain('sk-embed-secret-123');

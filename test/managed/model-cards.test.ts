@@ -17,8 +17,8 @@ describe.each(testStores)('managed model cards (%s)', (store) => {
     runtimeToken = rt.body.token;
   });
   afterAll(async () => {
-    await f.server.close();
-    await prov.close();
+    await f?.server.close();
+    await prov?.close();
   });
 
   it('adds cards for each provider after a capability probe, lists only the last 4 of the key', async () => {
@@ -115,8 +115,8 @@ describe('model card capability probe time limit', () => {
     f = await startManagedFixture('sqlite');
   });
   afterAll(async () => {
-    await f.server.close();
-    await prov.close();
+    await f?.server.close();
+    await prov?.close();
   });
 
   it('gives up after 6 seconds', async () => {

@@ -18,7 +18,7 @@ describe.each(testStores)('managed skills (%s)', (store) => {
   beforeAll(async () => {
     f = await startManagedFixture(store);
   });
-  afterAll(() => f.server.close());
+  afterAll(() => f?.server.close());
 
   it('uploads a skill folder through the SDK, versions it, downloads content and deletes it', async () => {
     const created = await f.sdk.beta.skills.create({

@@ -16,7 +16,7 @@ describe.each(testStores)('managed vaults (%s)', (store) => {
   beforeAll(async () => {
     f = await startManagedFixture(store);
   });
-  afterAll(() => f.server.close());
+  afterAll(() => f?.server.close());
 
   it('manages vaults and credentials through the SDK, never returning a secret', async () => {
     const v = await f.sdk.beta.vaults.create({ display_name: 'GitHub', metadata: { env: 'prod' } });

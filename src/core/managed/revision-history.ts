@@ -1,18 +1,19 @@
+import { integerRevisionScheme } from '../packages/version-scheme.js';
 import type { ManagedRepo, RevisionRecord } from './managed-storage.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from './page-token.js';
 
 /**
  * Integer revision history (1, 2, 3, …): every change is a new, immutable revision and the
- * object points at its newest. This is the integer scheme of the core's version history;
- * packages use semver releases (see packages/latest.ts) for the same purpose.
+ * object points at its newest. Revisions follow the core's integer version scheme
+ * (packages/version-scheme.ts, beside the semver schemes of packages).
  */
 export const FIRST_REVISION = 1;
 export const nextRevision = (current: number): number => current + 1;
 
 /** A revision number from user input (`?version=3`, `/versions/3`), or undefined when it is not one. */
 export const parseRevision = (value: string | number): number | undefined => {
-  const n = typeof value === 'number' ? value : /^[1-9][0-9]{0,9}$/.test(value) ? Number(value) : NaN;
-  return Number.isSafeInteger(n) && n >= FIRST_REVISION ? n : undefined;
+  const text = String(value);
+  return integerRevisionScheme.problem(text) === undefined && Number.isSafeInteger(Number(text)) ? Number(text) : undefined;
 };
 
 export const recordRevision = (repo: ManagedRepo, objectId: string, revision: number, data: Record<string, unknown>, at: string): Promise<void> =>

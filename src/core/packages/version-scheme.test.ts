@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { semverOrOpaqueScheme, semverScheme, versionSchemeOf } from './version-scheme.js';
+import { integerRevisionScheme, semverOrOpaqueScheme, semverScheme, versionSchemeOf } from './version-scheme.js';
 
 const at = (i: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
 const dated = (versions: string[]) => versions.map((version, i) => ({ version, publishedAt: at(i) }));
@@ -44,5 +44,16 @@ describe('version schemes', () => {
     expect(semverOrOpaqueScheme.latest(dated(['zeta', 'alpha', 'beta']))).toBe('beta');
     // Published in the same millisecond: the later one in publish order wins.
     expect(semverOrOpaqueScheme.latest([{ version: 'b', publishedAt: at(1) }, { version: 'a', publishedAt: at(1) }])).toBe('a');
+  });
+});
+
+describe('integer revision scheme (managed agents)', () => {
+  it('takes whole numbers from 1 and orders them numerically', () => {
+    expect(integerRevisionScheme.problem('1')).toBeUndefined();
+    expect(integerRevisionScheme.problem('12')).toBeUndefined();
+    for (const bad of ['0', '-1', '1.0', '01', 'one', '']) expect(integerRevisionScheme.problem(bad)).toMatch(/not a whole number/);
+    const versions = ['2', '10', '1'].map((version) => ({ version, publishedAt: '' }));
+    expect(integerRevisionScheme.sortDesc(versions).map((v) => v.version)).toEqual(['10', '2', '1']);
+    expect(integerRevisionScheme.latest(versions)).toBe('10');
   });
 });

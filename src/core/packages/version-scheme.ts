@@ -90,6 +90,20 @@ export const semverOrOpaqueScheme: VersionScheme = {
   },
 };
 
+/**
+ * Integer revisions (1, 2, 3, …), as managed agents number their versions: every change is the
+ * next whole number and the highest is the latest. Not a package kind's scheme: managed objects
+ * keep their history in core/managed/revision-history.ts, on this scheme.
+ */
+export const integerRevisionScheme: VersionScheme = {
+  name: 'integer',
+  problem: (v) => (/^[1-9][0-9]{0,14}$/.test(v) ? undefined : `version '${clip(v)}' is not a whole number from 1`),
+  sortDesc: (versions) => sortNewestFirst(versions, (a, b) => Number(a.version) - Number(b.version)),
+  latest(versions) {
+    return this.sortDesc(versions)[0]?.version ?? null;
+  },
+};
+
 const SCHEMES: Record<PackageKind, VersionScheme> = {
   agent: semverScheme,
   skill: semverScheme,
