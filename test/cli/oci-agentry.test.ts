@@ -35,7 +35,7 @@ describe.each(testStores)('agentry oci against Agentry (%s)', (store) => {
     expect(readFileSync(ws.path('pulled', 'notes.md'), 'utf8')).toBe('# Notes\n');
     expect(await ws.json(['oci', 'tags', `${host}/alice/notes`])).toEqual({ repository: `${host}/alice/notes`, tags: ['1.0.0'] });
     expect(pushed).not.toContain(token);
-  });
+  }, 120_000);
 
   it('takes AGENTRY_TOKEN with AGENTRY_REGISTRY when nothing is saved', async () => {
     const fresh = new CliWorkspace();
@@ -46,5 +46,5 @@ describe.each(testStores)('agentry oci against Agentry (%s)', (store) => {
     } finally {
       fresh.cleanup();
     }
-  });
+  }, 120_000);
 });
