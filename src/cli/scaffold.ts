@@ -12,7 +12,7 @@ export interface ScaffoldInput {
 export const MCP_SERVER_SCHEMA = 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json';
 export const INITIAL_VERSION = '0.1.0';
 
-const PACKAGE_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9._-]{0,98}[a-zA-Z0-9])?$/;
+const PACKAGE_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9._-]{0,126}[a-zA-Z0-9])?$/;
 const SCOPE = /^[a-zA-Z0-9](?:[a-zA-Z0-9.-]{0,98}[a-zA-Z0-9])?$/;
 
 /** The rules each kind's manifest puts on a package name, checked before anything is written. */
@@ -21,7 +21,7 @@ const nameProblem = (kind: PackageKind, name: string): string | undefined => {
   if (kind === 'skill' && !(/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(name) && name.length <= 64)) {
     return 'a skill name is lower-case letters, digits and single hyphens, not at either end (at most 64)';
   }
-  if (!PACKAGE_NAME.test(name) || name.includes('..')) return "a package name is 1-100 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
+  if (!PACKAGE_NAME.test(name) || name.includes('..')) return "a package name is 1-128 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
   return undefined;
 };
 

@@ -93,20 +93,20 @@ describe.each(testStores)('bad input: publish and manifests (%s)', (store) => {
     it('refuses bad scope and package names in the URL', async () => {
       const tgz = await tarballWith(yaml());
       await refused(() => alice.publish('/api/v1/agents/@alice/-helper', tgz), 400, 'Invalid package name', [
-        "name '-helper' is invalid: use 1-100 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+        "name '-helper' is invalid: use 1-128 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
       ]);
       await refused(() => alice.publish('/api/v1/agents/@alice/a..b', tgz), 400, 'Invalid package name', [
-        "name 'a..b' is invalid: use 1-100 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+        "name 'a..b' is invalid: use 1-128 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
       ]);
       await refused(() => alice.publish('/api/v1/agents/@alice/..%2F..%2Fetc', tgz), 400, 'Invalid package name', [
-        "name '../../etc' is invalid: use 1-100 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+        "name '../../etc' is invalid: use 1-128 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
       ]);
       await refused(() => alice.publish('/api/v1/agents/@al!ce/helper', tgz), 400, 'Invalid package name', [
         "scope '@al!ce' is invalid: use 1-100 letters, digits, '-' or '.', starting and ending with a letter or digit",
       ]);
       await refused(() => alice.publish('/api/v1/agents/@-x-/in%20valid', tgz), 400, 'Invalid package name', [
         "scope '@-x-' is invalid: use 1-100 letters, digits, '-' or '.', starting and ending with a letter or digit",
-        "name 'in valid' is invalid: use 1-100 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+        "name 'in valid' is invalid: use 1-128 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
       ]);
     });
 

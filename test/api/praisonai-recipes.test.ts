@@ -265,6 +265,16 @@ describe.each(testStores)('PraisonAI recipe registry door, seed 001 (%s)', (stor
       expect((await alice.req('DELETE', '/v1/recipes/semver-order/1.10.0')).status).toBe(200);
       expect((await anon.req('GET', '/v1/recipes/semver-order')).body.latest).toBe('1.9.0');
     });
+
+    it('takes names of up to 128 characters, as PraisonAI does', async () => {
+      const name = `r${'x'.repeat(126)}9`;
+      expect(name).toHaveLength(128);
+      expect((await publishJson(alice, name, '1.0.0', await praisonBundle({ name, version: '1.0.0' }))).status).toBe(201);
+      const info = await anon.req('GET', `/v1/recipes/${name}`);
+      expect(info.status).toBe(200);
+      expect(info.body.name).toBe(name);
+      expect((await anon.req('GET', `/v1/recipes/${name}/1.0.0/download`)).status).toBe(200);
+    });
   });
 
   describe('bad input, with nothing written', () => {

@@ -48,7 +48,7 @@ const item = (pkg: PackageRecord) => ({ name: pkg.name, version: pkg.latestVersi
 export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = async (app, { registry, maxTarballBytes }) => {
   app.setErrorHandler(praisonaiErrorHandler);
   // The router takes longer segments (for MCP server names); recipe names stay at most 100 characters.
-  app.addHook('onRequest', limitPathSegments(100));
+  app.addHook('onRequest', limitPathSegments(128));
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: `Not found: ${req.method} ${req.url.split('?')[0]}`, code: 404 });
   });

@@ -6,7 +6,8 @@ import { badRequest } from '../errors.js';
  * matched case-insensitively: `@Alice/Helper` and `@alice/helper` are one package.
  */
 export const SCOPE_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9.-]{0,98}[a-zA-Z0-9])?$/;
-export const PACKAGE_NAME_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9._-]{0,98}[a-zA-Z0-9])?$/;
+/** Up to 128 characters: PraisonAI's recipe names are that long (agent and skill manifests set tighter limits). */
+export const PACKAGE_NAME_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9._-]{0,126}[a-zA-Z0-9])?$/;
 
 export const scopeProblem = (scope: string): string | undefined => {
   if (!SCOPE_PATTERN.test(scope) || scope.includes('..')) {
@@ -17,7 +18,7 @@ export const scopeProblem = (scope: string): string | undefined => {
 
 export const packageNameProblem = (name: string): string | undefined => {
   if (!PACKAGE_NAME_PATTERN.test(name) || name.includes('..')) {
-    return `name '${name}' is invalid: use 1-100 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
+    return `name '${name}' is invalid: use 1-128 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
   }
   return undefined;
 };
