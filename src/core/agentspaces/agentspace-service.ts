@@ -127,7 +127,12 @@ export class AgentspaceService {
         if (clash) throw badRequest(`An agentspace named '${next.name}' already exists in namespace '${next.namespace}'`);
       }
       await tx.agentspaces.update(next);
-      await this.audit.record(tx.audit, ctx, 'agentspace.update', this.target(p.account, id), { fields: Object.keys(patch).filter((k) => patch[k as keyof AgentspacePatch] !== undefined) });
+      // The repositories it was published into in this server's /v2/ follow its visibility.
+      const repositories = next.visibility !== current.visibility ? await tx.oci.setAgentspaceVisibility(p.account.id, id, next.visibility) : [];
+      await this.audit.record(tx.audit, ctx, 'agentspace.update', this.target(p.account, id), {
+        fields: Object.keys(patch).filter((k) => patch[k as keyof AgentspacePatch] !== undefined),
+        ...(repositories.length > 0 ? { repositories_visibility: { visibility: next.visibility, repositories } } : {}),
+      });
       return next;
     });
   }

@@ -1,7 +1,8 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { OciManifestRecord, OciRepo, OciUploadRecord } from '../../core/oci/ports.js';
+import { isVisibility, type Visibility } from '../../core/access/visibility.js';
+import type { OciManifestRecord, OciRepo, OciRepositoryRecord, OciUploadRecord } from '../../core/oci/ports.js';
 import type { SqlDialectName } from './dialect.js';
-import type { Database, OciManifestsTable } from './schema.js';
+import type { Database, OciManifestsTable, OciRepositoriesTable } from './schema.js';
 
 const toManifest = (r: Selectable<OciManifestsTable>): OciManifestRecord => ({
   repo: r.repo,
@@ -12,6 +13,24 @@ const toManifest = (r: Selectable<OciManifestsTable>): OciManifestRecord => ({
   subject: r.subject,
   annotations: r.annotations === null ? null : (JSON.parse(r.annotations) as Record<string, string>),
   createdAt: r.created_at,
+});
+
+const toRepository = (r: Selectable<OciRepositoriesTable>): OciRepositoryRecord => ({
+  repo: r.repo,
+  ownerAccountId: Number(r.owner_account_id),
+  // A value this version does not know is read as the narrowest.
+  visibility: isVisibility(r.visibility) ? r.visibility : 'private',
+  agentspace: r.agentspace_owner_id === null || r.agentspace_id === null ? null : { ownerAccountId: Number(r.agentspace_owner_id), agentspaceId: r.agentspace_id },
+  createdAt: r.created_at,
+});
+
+const repositoryRow = (r: OciRepositoryRecord) => ({
+  repo: r.repo,
+  owner_account_id: r.ownerAccountId,
+  visibility: r.visibility,
+  agentspace_owner_id: r.agentspace?.ownerAccountId ?? null,
+  agentspace_id: r.agentspace?.agentspaceId ?? null,
+  created_at: r.createdAt,
 });
 
 /** OCI repositories, manifests, tags, blob links and upload sessions, on either SQL dialect. */
@@ -130,6 +149,37 @@ export class SqlOciRepo implements OciRepo {
       if (r) return true;
     }
     return false;
+  }
+
+  async findRepository(repo: string): Promise<OciRepositoryRecord | undefined> {
+    const r = await this.db.selectFrom('oci_repositories').selectAll().where('repo', '=', repo).executeTakeFirst();
+    return r && toRepository(r);
+  }
+
+  async ensureRepository(r: OciRepositoryRecord): Promise<void> {
+    await this.db
+      .insertInto('oci_repositories')
+      .values(repositoryRow(r))
+      .onConflict((oc) => oc.column('repo').doNothing())
+      .execute();
+  }
+
+  async putRepository(r: OciRepositoryRecord): Promise<void> {
+    const row = repositoryRow(r);
+    await this.db
+      .insertInto('oci_repositories')
+      .values(row)
+      .onConflict((oc) =>
+        oc.column('repo').doUpdateSet({ owner_account_id: row.owner_account_id, visibility: row.visibility, agentspace_owner_id: row.agentspace_owner_id, agentspace_id: row.agentspace_id }),
+      )
+      .execute();
+  }
+
+  async setAgentspaceVisibility(ownerAccountId: number, agentspaceId: string, visibility: Visibility): Promise<string[]> {
+    const rows = await this.db.selectFrom('oci_repositories').select('repo').where('agentspace_owner_id', '=', ownerAccountId).where('agentspace_id', '=', agentspaceId).execute();
+    if (rows.length === 0) return [];
+    await this.db.updateTable('oci_repositories').set({ visibility }).where('agentspace_owner_id', '=', ownerAccountId).where('agentspace_id', '=', agentspaceId).execute();
+    return rows.map((r) => r.repo);
   }
 
   async insertUpload(u: OciUploadRecord): Promise<void> {
