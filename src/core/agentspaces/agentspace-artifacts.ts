@@ -257,6 +257,8 @@ export class AgentspaceArtifacts {
     const endpoint = this.oci(() => Promise.resolve(client.registry(reg)));
     const e = await endpoint;
     try {
+      // Log in to this server's own /v2/ first (its catalog lists only what the caller may read; anonymously, the public part).
+      if (callerToken && this.selfRegistry && e.host.toLowerCase() === hostOf(this.selfRegistry)) await client.ping(e);
       return { registry: e.host, repositories: await client.listRepositories(e) };
     } catch (err) {
       // The catalog is optional in the distribution spec: a registry without one is not a missing resource here.
