@@ -1,6 +1,13 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api, agentTarball } from '../helpers/packages.js';
 import { OciClient, imageManifest, sha256, type OciResponse } from '../helpers/oci.js';
+import { dropTestSchema } from '../helpers/postgres.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 
 /**
@@ -183,6 +190,16 @@ describe.each(matrix)('OCI visibility (%s, scope default %s)', (store, visibilit
     }
   }
 
+  it('reads internal and private repositories with a scope-restricted token only in its scopes', async () => {
+    const made = await new Api(server.url, tokens.owner).req('POST', '/api/v1/tokens', { name: 'only-alice', permission: 'read', scopes: ['alice'] });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    const restricted = new OciClient(server.url).withToken(made.body.token as string);
+    const r = await restricted.req('GET', `/v2/acme/app/manifests/v1`);
+    if (visibility === 'public') expect(r.status).toBe(200);
+    else expectRefused(r, 'other account', 'acme/app', 'a token restricted to @alice');
+    expect((await restricted.req('GET', '/v2/_catalog')).json.repositories.includes('acme/app')).toBe(visibility === 'public');
+  });
+
   it('answers a repository the caller may not read exactly as one that does not exist', async () => {
     for (const caller of CALLERS.filter((c) => !mayRead(visibility, c))) {
       for (const [hidden, missingName] of [
@@ -245,5 +262,51 @@ describe.each(testStores)('OCI visibility: a closed server (--auth-required-for-
     expect(r.status).toBe(401);
     const signed = await anon.req('GET', '/v2/token?scope=repository:alice/open:pull', undefined, { authorization: basic('bob', bobToken) });
     expect(grantsOf(signed.json.token)).toEqual([{ repo: 'alice/open', actions: ['pull'] }]);
+  });
+});
+
+describe.each(testStores)('OCI visibility: repositories pushed before visibility came (%s)', (store) => {
+  /** Takes a store back to before migration 0013 (no repository records), as an older Agentry left it. */
+  const forgetRecords = async (server: TestServer) => {
+    const statements = ['DROP TABLE oci_repositories', "DELETE FROM agentry_migrations WHERE name = '0013-oci-repositories'"];
+    if (store === 'sqlite') {
+      const db = new Database(join(server.dataDir, 'agentry.db'));
+      for (const q of statements) db.prepare(q).run();
+      db.close();
+    } else {
+      const client = new pg.Client({ connectionString: process.env.AGENTRY_TEST_DATABASE_URL });
+      await client.connect();
+      await client.query(`SET search_path TO "${server.schema}"`);
+      for (const q of statements) await client.query(q);
+      await client.end();
+    }
+  };
+
+  it('keeps them public (they were), while new ones take the scope default', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'agentry-ociv-'));
+    const schema = `t_${randomBytes(6).toString('hex')}`;
+    const first = await startTestServer({ store, dataDir, postgresSchema: schema, defaultVisibility: 'private' });
+    let second: TestServer | undefined;
+    try {
+      const admin = new OciClient(first.url).withToken(first.adminToken);
+      expect((await admin.pushBlob('admin/old', 'old bytes')).status).toBe(201);
+      expect((await admin.pushManifest('admin/old', 'v1', imageManifest([{ data: 'old bytes' }]))).status).toBe(201);
+      expect((await new OciClient(first.url).req('GET', '/v2/admin/old/manifests/v1')).status).toBe(401);
+      await first.close();
+      await forgetRecords(first);
+      second = await startTestServer({ store, dataDir, adminToken: first.adminToken, postgresSchema: schema, defaultVisibility: 'private' });
+      const anon = new OciClient(second.url);
+      expect((await anon.req('GET', '/v2/admin/old/manifests/v1')).status).toBe(200);
+      expect((await anon.req('GET', `/v2/admin/old/blobs/${sha256('old bytes')}`)).body.toString()).toBe('old bytes');
+      const again = new OciClient(second.url).withToken(first.adminToken);
+      expect((await again.pushBlob('admin/new', 'new bytes')).status).toBe(201);
+      expect((await again.pushManifest('admin/new', 'v1', imageManifest([{ data: 'new bytes' }]))).status).toBe(201);
+      expect((await anon.req('GET', '/v2/admin/new/manifests/v1')).status).toBe(401);
+      expect((await anon.req('GET', '/v2/_catalog')).json.repositories).toEqual(['admin/old']);
+    } finally {
+      await second?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      if (store === 'postgres') await dropTestSchema(schema);
+    }
   });
 });
