@@ -53,6 +53,8 @@ export interface PullResult {
 export interface SelfRegistryRepositories {
   /** The repository takes the agentspace's visibility and follows its changes (a no-op for a caller who may not push there). */
   adoptForAgentspace(ctx: RequestContext, repository: string, space: Pick<AgentspaceRecord, 'ownerAccountId' | 'agentspaceId' | 'visibility'>): Promise<boolean>;
+  /** Every repository the caller may read (its catalog). */
+  listRepositories(ctx: RequestContext): Promise<string[]>;
 }
 
 export interface ArtifactOptions {
@@ -253,12 +255,14 @@ export class AgentspaceArtifacts {
   async repositories(ctx: RequestContext, registry: string | undefined, callerToken?: string): Promise<{ registry: string; repositories: string[] }> {
     const p = this.spaces.reader(ctx);
     const reg = registry || this.defaultRegistry();
+    // This server's own catalog, in-process and as the caller: only what the caller may read.
+    if (this.selfRepositories && this.selfRegistry && hostOf(reg) === hostOf(this.selfRegistry)) {
+      return { registry: hostOf(this.selfRegistry), repositories: await this.selfRepositories.listRepositories(ctx) };
+    }
     const client = this.client(callerToken, p.account);
     const endpoint = this.oci(() => Promise.resolve(client.registry(reg)));
     const e = await endpoint;
     try {
-      // Log in to this server's own /v2/ first (its catalog lists only what the caller may read; anonymously, the public part).
-      if (callerToken && this.selfRegistry && e.host.toLowerCase() === hostOf(this.selfRegistry)) await client.ping(e);
       return { registry: e.host, repositories: await client.listRepositories(e) };
     } catch (err) {
       // The catalog is optional in the distribution spec: a registry without one is not a missing resource here.

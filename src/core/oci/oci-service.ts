@@ -365,6 +365,18 @@ export class OciService {
     return { repositories, nextLast: readable.length > limit ? repositories[repositories.length - 1] : null };
   }
 
+  /** Every repository the caller may read, in byte order (the whole catalog, page after page). */
+  async listRepositories(ctx: OciContext): Promise<string[]> {
+    const out: string[] = [];
+    let last: string | undefined;
+    for (;;) {
+      const page = await this.catalog(ctx, 1000, last);
+      out.push(...page.repositories);
+      if (page.nextLast === null) return out;
+      last = page.nextLast;
+    }
+  }
+
   private repositoryOrUndefined(name: string): RepositoryName | undefined {
     const [scope, ...rest] = name.split('/');
     if (rest.length !== 1) return undefined;
