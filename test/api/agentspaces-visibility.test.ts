@@ -166,6 +166,15 @@ describe.each(testStores)('agentspaces: visibility of what is published to /v2/ 
     expect((await alice.req('PUT', '/registry/', { agentspace_id: 'plans', visibility: 'nobody' })).status).toBe(400);
   });
 
+  it('a deleted agentspace leaves its repositories as they were, and a new one of the same id does not steer them', async () => {
+    await publishSpace('gone', 'Gone Space', 'private');
+    expect((await alice.req('DELETE', '/registry/?agentspace_id=gone')).status).toBe(200);
+    expect((await anon.req('GET', '/v2/alice/gone-space/manifests/1.0.0')).status).toBe(401);
+    expect((await alice.req('POST', '/registry/', { agentspace_id: 'gone', name: 'Other Space', namespace: 'prod' })).status).toBe(201);
+    expect((await alice.req('PUT', '/registry/', { agentspace_id: 'gone', visibility: 'public' })).status).toBe(200);
+    expect((await anon.req('GET', '/v2/alice/gone-space/manifests/1.0.0')).status).toBe(401);
+  });
+
   it('a public agentspace published into a new repository is public from its first byte', async () => {
     await publishSpace('open', 'Open Space', 'public');
     const r: OciResponse = await anon.req('GET', '/v2/alice/open-space/manifests/1.0.0');

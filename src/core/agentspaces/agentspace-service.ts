@@ -144,6 +144,8 @@ export class AgentspaceService {
       await this.mustFind(tx, p.account, id);
       const doomed = await tx.agentspaces.listSecrets(p.account.id, id);
       await tx.agentspaces.delete(p.account.id, id);
+      // Its published repositories keep their visibility, but no longer follow an agentspace of that id.
+      await tx.oci.forgetAgentspace(p.account.id, id);
       await this.audit.record(tx.audit, ctx, 'agentspace.delete', this.target(p.account, id), { secrets_deleted: doomed.map((s) => s.key) });
       return doomed;
     });

@@ -68,6 +68,8 @@ export interface OciRepo {
   putRepository(r: OciRepositoryRecord): Promise<void>;
   /** Sets the visibility of every repository an agentspace was published into; returns their names. */
   setAgentspaceVisibility(ownerAccountId: number, agentspaceId: string, visibility: Visibility): Promise<string[]>;
+  /** The agentspace is gone: its repositories keep their visibility and follow no agentspace any more. */
+  forgetAgentspace(ownerAccountId: number, agentspaceId: string): Promise<void>;
   insertUpload(u: OciUploadRecord): Promise<void>;
   findUpload(id: string): Promise<OciUploadRecord | undefined>;
   deleteUpload(id: string): Promise<void>;

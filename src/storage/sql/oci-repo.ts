@@ -182,6 +182,15 @@ export class SqlOciRepo implements OciRepo {
     return rows.map((r) => r.repo);
   }
 
+  async forgetAgentspace(ownerAccountId: number, agentspaceId: string): Promise<void> {
+    await this.db
+      .updateTable('oci_repositories')
+      .set({ agentspace_owner_id: null, agentspace_id: null })
+      .where('agentspace_owner_id', '=', ownerAccountId)
+      .where('agentspace_id', '=', agentspaceId)
+      .execute();
+  }
+
   async insertUpload(u: OciUploadRecord): Promise<void> {
     await this.db.insertInto('oci_uploads').values({ id: u.id, repo: u.repo, created_at: u.createdAt }).execute();
   }
