@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { Visibility } from '../access/visibility.js';
+import type { ReadFilter, Visibility } from '../access/visibility.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { isAgentryError, payloadTooLarge } from '../errors.js';
@@ -336,33 +336,22 @@ export class OciService {
   }
 
   /**
-   * `_catalog`: the repositories the caller may read, paged like tags. Unreadable ones are left
-   * out before paging, so a page is full whenever more readable repositories follow.
+   * `_catalog`: the repositories the caller may read (AccessPolicy.readFilter, applied in the
+   * store's query), paged like tags: unreadable ones are left out before paging.
    */
   async catalog(ctx: OciContext, n?: number, last?: string): Promise<{ repositories: string[]; nextLast: string | null }> {
+    let filter: ReadFilter;
     try {
-      await this.policy.requireReadAccess(ctx);
+      filter = await this.policy.readFilter(ctx);
     } catch (e) {
       if (isAgentryError(e) && e.code === 'unauthorized') throw ociError('UNAUTHORIZED', e.message, { scope: 'registry:catalog:*' });
       throw e;
     }
     const limit = n ?? 1000;
     if (limit === 0) return { repositories: [], nextLast: null };
-    const readable: string[] = [];
-    const batch = Math.max(limit + 1, 100);
-    let after = last;
-    while (readable.length <= limit) {
-      const names = await this.storage.oci.listRepositories(after, batch);
-      for (const name of names) {
-        const repo = this.repositoryOrUndefined(name);
-        if (repo && (await this.access.canPull(ctx, repo))) readable.push(name);
-        if (readable.length > limit) break;
-      }
-      if (names.length < batch) break;
-      after = names[names.length - 1];
-    }
-    const repositories = readable.slice(0, limit);
-    return { repositories, nextLast: readable.length > limit ? repositories[repositories.length - 1] : null };
+    const page = await this.storage.oci.listRepositories(last, limit + 1, filter);
+    const repositories = page.slice(0, limit);
+    return { repositories, nextLast: page.length > limit ? repositories[repositories.length - 1] : null };
   }
 
   /** Every repository the caller may read, in byte order (the whole catalog, page after page). */

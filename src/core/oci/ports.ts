@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Visibility } from '../access/visibility.js';
+import type { ReadFilter, Visibility } from '../access/visibility.js';
 
 /** A manifest stored in a repository (its bytes live in the blob store under `digest`). */
 export interface OciManifestRecord {
@@ -56,9 +56,11 @@ export interface OciRepo {
   referrers(repo: string, digest: string): Promise<OciManifestRecord[]>;
   /**
    * Repository names after `last` in byte order, at most `limit`: every OCI repository that holds
-   * a manifest or tag, and every package (`scope/name`, lower case).
+   * a manifest or tag, and every package (`scope/name`, lower case) — of those, only what `filter`
+   * (AccessPolicy.readFilter) lets through: a package by its own visibility, any other repository by
+   * its record's.
    */
-  listRepositories(last: string | undefined, limit: number): Promise<string[]>;
+  listRepositories(last: string | undefined, limit: number, filter?: ReadFilter): Promise<string[]>;
   /** True when the repository holds any manifest, tag or blob. */
   repositoryExists(repo: string): Promise<boolean>;
   findRepository(repo: string): Promise<OciRepositoryRecord | undefined>;

@@ -1,7 +1,8 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
-import { isVisibility, type Visibility } from '../../core/access/visibility.js';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import { isVisibility, type ReadFilter, type Visibility } from '../../core/access/visibility.js';
 import type { OciManifestRecord, OciRepo, OciRepositoryRecord, OciUploadRecord } from '../../core/oci/ports.js';
 import type { SqlDialectName } from './dialect.js';
+import { readFilterSql } from './read-filter.js';
 import type { Database, OciManifestsTable, OciRepositoriesTable } from './schema.js';
 
 const toManifest = (r: Selectable<OciManifestsTable>): OciManifestRecord => ({
@@ -26,6 +27,7 @@ const toRepository = (r: Selectable<OciRepositoriesTable>): OciRepositoryRecord 
 
 const repositoryRow = (r: OciRepositoryRecord) => ({
   repo: r.repo,
+  scope: r.repo.split('/')[0],
   owner_account_id: r.ownerAccountId,
   visibility: r.visibility,
   agentspace_owner_id: r.agentspace?.ownerAccountId ?? null,
@@ -130,15 +132,28 @@ export class SqlOciRepo implements OciRepo {
     return rows.map(toManifest);
   }
 
-  async listRepositories(last: string | undefined, limit: number): Promise<string[]> {
+  async listRepositories(last: string | undefined, limit: number, filter?: ReadFilter): Promise<string[]> {
     // Byte order on both stores: PostgreSQL's default collation would ignore punctuation.
     const bytes = (column: string) => (this.dialect === 'postgres' ? sql<string>`${sql.ref(column)} COLLATE "C"` : sql<string>`${sql.ref(column)}`);
-    const fetch = async (table: 'oci_manifests' | 'oci_tags' | 'packages', column: 'repo' | 'key') => {
-      let q = this.db.selectFrom(table).select(bytes(column).as('name')).distinct();
-      if (last !== undefined) q = q.where(bytes(column), '>', last);
+    // OCI content, readable by its repository record; a repository that is a package is the package's (below).
+    const fetchOci = async (table: 'oci_manifests' | 'oci_tags') => {
+      const after = last !== undefined ? sql`AND ${bytes('c.repo')} > ${last}` : sql``;
+      const { rows } = await sql<{ name: string }>`
+        SELECT DISTINCT ${bytes('c.repo')} AS name FROM ${sql.table(table)} AS c
+        JOIN oci_repositories AS r ON r.repo = c.repo
+        WHERE ${readFilterSql(filter, 'r')} AND NOT EXISTS (SELECT 1 FROM packages AS k WHERE k.key = c.repo) ${after}
+        ORDER BY name LIMIT ${limit}`.execute(this.db);
+      return rows.map((r) => r.name);
+    };
+    const fetchPackages = async () => {
+      let q = this.db
+        .selectFrom('packages as p')
+        .select(bytes('p.key').as('name'))
+        .where(readFilterSql(filter, 'p') as RawBuilder<boolean>);
+      if (last !== undefined) q = q.where(bytes('p.key'), '>', last);
       return (await q.orderBy('name').limit(limit).execute()).map((r) => r.name);
     };
-    const names = new Set([...(await fetch('oci_manifests', 'repo')), ...(await fetch('oci_tags', 'repo')), ...(await fetch('packages', 'key'))]);
+    const names = new Set([...(await fetchOci('oci_manifests')), ...(await fetchOci('oci_tags')), ...(await fetchPackages())]);
     // Byte order, whatever the database's collation: each source gave its first `limit`, so the union's first `limit` are right.
     return [...names].filter((n) => last === undefined || n > last).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, limit);
   }

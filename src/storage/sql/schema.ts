@@ -180,6 +180,7 @@ export interface OciUploadsTable {
 
 export interface OciRepositoriesTable {
   repo: string;
+  scope: string;
   owner_account_id: number;
   visibility: string;
   agentspace_owner_id: number | null;

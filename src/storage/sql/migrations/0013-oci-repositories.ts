@@ -1,7 +1,7 @@
 import type { Kysely, Migration } from 'kysely';
 
 interface Db {
-  oci_repositories: { repo: string; owner_account_id: number; visibility: string; agentspace_owner_id: number | null; agentspace_id: string | null; created_at: string };
+  oci_repositories: { repo: string; scope: string; owner_account_id: number; visibility: string; agentspace_owner_id: number | null; agentspace_id: string | null; created_at: string };
   oci_manifests: { repo: string; created_at: string };
   oci_tags: { repo: string; updated_at: string };
   oci_blob_links: { repo: string; linked_at: string };
@@ -20,12 +20,14 @@ export const ociRepositoriesMigration = (): Migration => ({
     await db.schema
       .createTable('oci_repositories')
       .addColumn('repo', 'text', (c) => c.primaryKey())
+      .addColumn('scope', 'text', (c) => c.notNull())
       .addColumn('owner_account_id', 'integer', (c) => c.notNull())
       .addColumn('visibility', 'text', (c) => c.notNull())
       .addColumn('agentspace_owner_id', 'integer')
       .addColumn('agentspace_id', 'text')
       .addColumn('created_at', 'text', (c) => c.notNull())
       .execute();
+    await db.schema.createIndex('oci_repositories_visibility_idx').on('oci_repositories').columns(['visibility', 'owner_account_id']).execute();
     await db.schema.createIndex('oci_repositories_agentspace_idx').on('oci_repositories').columns(['agentspace_owner_id', 'agentspace_id']).execute();
 
     const seen = new Map<string, string>();
@@ -41,9 +43,10 @@ export const ociRepositoriesMigration = (): Migration => ({
       }
     }
     for (const [repo, at] of seen) {
-      const scope = await db.selectFrom('scopes').select('owner_account_id').where('name', '=', repo.split('/')[0]).executeTakeFirst();
+      const name = repo.split('/')[0];
+      const scope = await db.selectFrom('scopes').select('owner_account_id').where('name', '=', name).executeTakeFirst();
       if (!scope) continue;
-      await db.insertInto('oci_repositories').values({ repo, owner_account_id: scope.owner_account_id, visibility: 'public', agentspace_owner_id: null, agentspace_id: null, created_at: at }).execute();
+      await db.insertInto('oci_repositories').values({ repo, scope: name, owner_account_id: scope.owner_account_id, visibility: 'public', agentspace_owner_id: null, agentspace_id: null, created_at: at }).execute();
     }
   },
 });
