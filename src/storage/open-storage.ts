@@ -19,10 +19,18 @@ export interface StorageConfig {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Opens the blob store a URL names (see parseBlobStoreUrl). */
-export const openBlobStore = async (cfg: Pick<StorageConfig, 'dataDir' | 'blobStore' | 'env'>): Promise<BlobStore & { close?(): void }> => {
+/**
+ * Opens the blob store a URL names (see parseBlobStoreUrl) and the store OCI uploads in progress
+ * grow in: on the filesystem, `<dataDir>/uploads`; on S3, `<prefix>/uploads/` in the same bucket, so
+ * that any process sharing the bucket and the database can take an upload's next chunk.
+ */
+export const openBlobStore = async (
+  cfg: Pick<StorageConfig, 'dataDir' | 'blobStore' | 'env'>,
+): Promise<{ blobs: BlobStore & { close?(): void }; uploads: UploadStore }> => {
   const loc = parseBlobStoreUrl(cfg.blobStore, join(cfg.dataDir, 'blobs'));
-  if (loc.kind === 'fs') return new FsBlobStore(loc.root).init();
+  if (loc.kind === 'fs') {
+    return { blobs: await new FsBlobStore(loc.root).init(), uploads: await new FsUploadStore(join(cfg.dataDir, 'uploads')).init() };
+  }
   const env = cfg.env ?? process.env;
   // Static keys when the server's environment has them; otherwise the SDK's provider chain
   // (profiles, SSO, web identity, container and instance roles).
@@ -31,17 +39,21 @@ export const openBlobStore = async (cfg: Pick<StorageConfig, 'dataDir' | 'blobSt
       ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
       : undefined;
   const region = loc.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || (loc.endpoint ? 'us-east-1' : undefined));
-  return new S3BlobStore({ ...loc, ...(region ? { region } : {}), ...(credentials ? { credentials } : {}) }).init();
+  const blobs = await new S3BlobStore({ ...loc, ...(region ? { region } : {}), ...(credentials ? { credentials } : {}) }).init();
+  return { blobs, uploads: blobs.uploadStore() };
 };
 
 /** Opens the configured metadata store (migrated) and the blob store. */
 export const openStorage = async (cfg: StorageConfig): Promise<{ storage: Storage; blobs: BlobStore & { close?(): void }; uploads: UploadStore }> => {
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) throw new Error('database URL must start with postgres:// or postgresql://');
-  const blobs = await openBlobStore(cfg);
-  // OCI blob uploads in progress live in the data dir, beside the blobs they will become.
-  const uploads = await new FsUploadStore(join(cfg.dataDir, 'uploads')).init();
-  if (cfg.databaseUrl) {
-    return { storage: await openPostgresStorage({ url: cfg.databaseUrl, schema: cfg.databaseSchema }), blobs, uploads };
+  const { blobs, uploads } = await openBlobStore(cfg);
+  try {
+    if (cfg.databaseUrl) {
+      return { storage: await openPostgresStorage({ url: cfg.databaseUrl, schema: cfg.databaseSchema }), blobs, uploads };
+    }
+    return { storage: await openSqliteStorage(join(cfg.dataDir, 'agentry.db')), blobs, uploads };
+  } catch (e) {
+    blobs.close?.();
+    throw e;
   }
-  return { storage: await openSqliteStorage(join(cfg.dataDir, 'agentry.db')), blobs, uploads };
 };

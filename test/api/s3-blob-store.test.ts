@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { S3BlobStore } from '../../src/storage/blobs/s3-blob-store.js';
 import { Api, agentTarball } from '../helpers/packages.js';
 import { OciClient, imageManifest, sha256, EMPTY_CONFIG } from '../helpers/oci.js';
@@ -41,6 +42,11 @@ describe.each(testStores)('blobs in S3-compatible storage (s3rver stand-in) (%s)
     // A second client on the same bucket and prefix: what the server stored, seen from outside.
     bucket = new S3BlobStore({ bucket: s3.bucket, prefix, endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
   });
+  /** Every key under a prefix of the test bucket. */
+  const bucketKeys = async function* (under: string): AsyncIterable<string> {
+    const page = await bucket.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: under }));
+    for (const o of page.Contents ?? []) if (o.Key) yield o.Key;
+  };
   afterAll(async () => {
     bucket?.close();
     await server?.close();
@@ -106,6 +112,52 @@ describe.each(testStores)('blobs in S3-compatible storage (s3rver stand-in) (%s)
     expect(await bucket.stat(EMPTY_CONFIG.digest)).toBeDefined();
   });
 
+  it('keeps an upload in progress in the bucket, so another process on the same database and bucket takes the next chunk', async () => {
+    const other = await startTestServer({
+      store,
+      blobStore: s3.url(prefix),
+      env: s3.env,
+      adminToken: server.adminToken,
+      // The same database (and secret key file); the upload's bytes are only in the bucket.
+      dataDir: server.dataDir,
+      ...(store === 'postgres' ? { postgresSchema: server.schema } : {}),
+    });
+    try {
+      const data = pattern(2 * 1024 * 1024 + 3, 11);
+      const repo = 'admin/s3-shared';
+      const viaOther = new OciClient(other.url).withToken(server.adminToken);
+      const loc = (await oci.req('POST', `/v2/${repo}/blobs/uploads/`)).headers.get('location')!;
+      const first = await oci.req('PATCH', loc, data.subarray(0, 1024 * 1024), { 'content-type': 'application/octet-stream', 'content-range': `0-${1024 * 1024 - 1}` });
+      expect(first.status).toBe(202);
+      const id = loc.split('?')[0].split('/').pop()!;
+      const parts: string[] = [];
+      for await (const b of bucketKeys(`${prefix}/uploads/${id}/`)) parts.push(b);
+      expect(parts).toEqual([`${prefix}/uploads/${id}/${'0'.repeat(16)}`, `${prefix}/uploads/${id}/session`]);
+      expect(existsSync(join(server.dataDir, 'uploads'))).toBe(false);
+      // The other process sees the progress, refuses a chunk out of place, takes the next one and finishes.
+      const status = await viaOther.req('GET', loc);
+      expect(status.status).toBe(204);
+      expect(status.headers.get('range')).toBe(`0-${1024 * 1024 - 1}`);
+      const gap = await viaOther.req('PATCH', loc, data.subarray(1024 * 1024 + 1), { 'content-type': 'application/octet-stream', 'content-range': `${1024 * 1024 + 1}-${data.length - 1}` });
+      expect(gap.status).toBe(416);
+      const second = await viaOther.req('PATCH', loc, data.subarray(1024 * 1024), { 'content-type': 'application/octet-stream', 'content-range': `${1024 * 1024}-${data.length - 1}` });
+      expect(second.status).toBe(202);
+      expect(second.headers.get('range')).toBe(`0-${data.length - 1}`);
+      const done = await oci.req('PUT', `${loc}${loc.includes('?') ? '&' : '?'}digest=${sha256(data)}`);
+      expect(done.status).toBe(201);
+      expect((await viaOther.req('GET', `/v2/${repo}/blobs/${sha256(data)}`)).body.equals(data)).toBe(true);
+      // The session's objects are gone once the blob is committed.
+      const left: string[] = [];
+      for await (const b of bucketKeys(`${prefix}/uploads/${id}/`)) left.push(b);
+      expect(left).toEqual([]);
+      expect((await viaOther.req('GET', loc)).status).toBe(404);
+      // Referenced by a manifest, so the gc below keeps it.
+      expect((await oci.pushManifest(repo, 'v1', imageManifest([{ data }]))).status).toBe(201);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('collects garbage in the bucket: an unpublished version goes, everything referenced stays', async () => {
     const gone = `sha256:${(await dana.req('GET', `${path}/download/1.0.0`)).body.sha256}`;
     const kept = `sha256:${(await dana.req('GET', `${path}/download/1.1.0`)).body.sha256}`;
@@ -122,14 +174,18 @@ describe.each(testStores)('blobs in S3-compatible storage (s3rver stand-in) (%s)
     const listed: string[] = [];
     for await (const b of bucket.list()) listed.push(b.digest);
     const manifest = sha256(JSON.stringify(imageManifest([{ data: pattern(3 * 1024 * 1024 + 17, 5) }])));
-    expect(listed.sort()).toEqual([kept, EMPTY_CONFIG.digest, sha256(pattern(3 * 1024 * 1024 + 17, 5)), manifest].sort());
+    const shared = pattern(2 * 1024 * 1024 + 3, 11);
+    const sharedManifest = sha256(JSON.stringify(imageManifest([{ data: shared }])));
+    expect(listed.sort()).toEqual([kept, EMPTY_CONFIG.digest, sha256(pattern(3 * 1024 * 1024 + 17, 5)), manifest, sha256(shared), sharedManifest].sort());
     expect((await fetch(`${server.url}/api/v1/blobs/${gone}`)).status).toBe(404);
     expect((await admin.req('POST', '/api/v1/admin/gc', { grace_seconds: 0 })).body.removed).toEqual([]);
     // No temporary object is left in the bucket.
     const tmp: string[] = [];
     for await (const k of bucket.temporaryKeys()) tmp.push(k);
     expect(tmp).toEqual([]);
-    expect(readdirSync(join(server.dataDir, 'uploads'))).toEqual([]);
+    const uploads: string[] = [];
+    for await (const k of bucketKeys(`${prefix}/uploads/`)) uploads.push(k);
+    expect(uploads).toEqual([]);
   });
 });
 

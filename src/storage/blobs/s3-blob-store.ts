@@ -18,6 +18,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BlobInfo, BlobStore, ByteRange } from '../../core/storage.js';
 import type { S3BlobStoreLocation } from './blob-store-url.js';
+import { S3UploadStore } from './s3-upload-store.js';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 /** Parts of a streamed upload: big enough for few requests, small enough to hold a few in memory. */
@@ -159,6 +160,11 @@ export class S3BlobStore implements BlobStore {
       const digest = `sha256:${obj.key.slice(base.length)}`;
       if (DIGEST.test(digest)) yield { digest, size: obj.size, modifiedAt: obj.modifiedAt };
     }
+  }
+
+  /** OCI upload sessions in the same bucket, under `<prefix>/uploads/`. */
+  uploadStore(): S3UploadStore {
+    return new S3UploadStore(this.client, this.bucket, this.prefix.replace(/\/$/, ''));
   }
 
   close(): void {
