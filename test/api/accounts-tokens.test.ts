@@ -133,6 +133,13 @@ describe.each(testStores)('accounts, orgs and tokens (%s)', (store) => {
       expect([400, 404], bad).toContain((await bob.req('DELETE', `/v1/api_keys/${bad}`)).status);
     }
     expect((await bob.req('GET', '/api/v1/tokens')).body.tokens.find((t: { id: number }) => t.id === id).revoked_at).toBeNull();
+    // Managed agents' revision numbers in a path follow the same rule, and stay within what a store holds.
+    const agent = await bob.req('POST', '/v1/agents', { name: 'strict', model: 'claude-sonnet-4-6' });
+    expect((await bob.req('GET', `/v1/agents/${agent.body.id}/versions/1`)).status).toBe(200);
+    for (const bad of ['1.0', '01', '1e0', '+1', '0x1', '%201', '999999999999999']) {
+      expect([400, 404], `/versions/${bad}`).toContain((await bob.req('GET', `/v1/agents/${agent.body.id}/versions/${bad}`)).status);
+    }
+    expect((await bob.req('POST', `/v1/agents/${agent.body.id}/publish`, { agent_version: 99_999_999_999 })).status).toBe(400);
   });
 
   it('creates, lists and revokes tokens; a secret is shown once and stored only as a hash', async () => {
