@@ -56,6 +56,11 @@ interface Entry {
    * the reason: their request is not aimed at A's objects, so it is not a refusal case.
    */
   ownSpace?: string;
+  /**
+   * An OCI route: also send each caller's request with its token as a Basic password, and with
+   * the registry token the Docker token flow (`GET /v2/token`) grants it for this repository.
+   */
+  ociRepository?: (s: any) => string;
 }
 
 /** A POST, PUT, PATCH or DELETE route that changes nothing, or is open to everyone by design: why. */
@@ -312,22 +317,25 @@ const ociRepo = async (w: World) => {
 };
 
 const ociEntries = (): Record<string, Entry | Exempt> => ({
-  'POST /v2/:scope/:name/blobs/uploads/': { setup: ociRepo, request: (_, r) => json('POST', `/v2/${r.repo}/blobs/uploads/`) },
+  'POST /v2/:scope/:name/blobs/uploads/': { ociRepository: (r) => r.repo, setup: ociRepo, request: (_, r) => json('POST', `/v2/${r.repo}/blobs/uploads/`) },
   'PATCH /v2/:scope/:name/blobs/uploads/:uuid': {
+    ociRepository: (r) => r.repo,
     setup: ociRepo,
     request: (_, r) => ({ method: 'PATCH', path: `/v2/${r.repo}/blobs/uploads/${r.uuid}`, body: 'chunk', headers: { 'content-type': 'application/octet-stream', 'content-range': '0-4' } }),
   },
   'PUT /v2/:scope/:name/blobs/uploads/:uuid': {
+    ociRepository: (r) => r.repo,
     setup: ociRepo,
     request: (_, r) => ({ method: 'PUT', path: `/v2/${r.repo}/blobs/uploads/${r.uuid}?digest=${sha256('whole')}`, body: 'whole', headers: { 'content-type': 'application/octet-stream' } }),
   },
-  'DELETE /v2/:scope/:name/blobs/uploads/:uuid': { setup: ociRepo, request: (_, r) => json('DELETE', `/v2/${r.repo}/blobs/uploads/${r.uuid}`) },
-  'DELETE /v2/:scope/:name/blobs/:digest': { setup: ociRepo, request: (_, r) => json('DELETE', `/v2/${r.repo}/blobs/${r.layerDigest}`) },
+  'DELETE /v2/:scope/:name/blobs/uploads/:uuid': { ociRepository: (r) => r.repo, setup: ociRepo, request: (_, r) => json('DELETE', `/v2/${r.repo}/blobs/uploads/${r.uuid}`) },
+  'DELETE /v2/:scope/:name/blobs/:digest': { ociRepository: (r) => r.repo, setup: ociRepo, request: (_, r) => json('DELETE', `/v2/${r.repo}/blobs/${r.layerDigest}`) },
   'PUT /v2/:scope/:name/manifests/:reference': {
+    ociRepository: (r) => r.repo,
     setup: ociRepo,
     request: (_, r) => ({ method: 'PUT', path: `/v2/${r.repo}/manifests/v2`, body: r.manifest, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } }),
   },
-  'DELETE /v2/:scope/:name/manifests/:reference': { setup: ociRepo, request: (_, r) => json('DELETE', `/v2/${r.repo}/manifests/${r.manifestDigest}`) },
+  'DELETE /v2/:scope/:name/manifests/:reference': { ociRepository: (r) => r.repo, setup: ociRepo, request: (_, r) => json('DELETE', `/v2/${r.repo}/manifests/${r.manifestDigest}`) },
   'POST /v2/token': { exempt: 'the token endpoint: answers a short-lived signed token for what the caller may already do; stores nothing' },
 });
 
@@ -498,6 +506,15 @@ const send = async (server: TestServer, r: Req, authorization: string | undefine
   return { status: res.status, body: (await res.text()).slice(0, 300) };
 };
 
+/** The Docker token flow: the registry token granted to `authorization`'s Agentry token (as a Basic password) for `repo`, or undefined when refused. */
+const registryToken = async (server: TestServer, repo: string, authorization: string | undefined): Promise<string | undefined> => {
+  const headers: Record<string, string> = {};
+  if (authorization) headers.authorization = `Basic ${Buffer.from(`user:${authorization.replace(/^Bearer /, '')}`).toString('base64')}`;
+  const res = await fetch(`${server.url}/v2/token?service=agentry&scope=${encodeURIComponent(`repository:${repo}:pull,push,delete`)}`, { headers });
+  if (res.status !== 200) return undefined;
+  return ((await res.json()) as { token: string }).token;
+};
+
 const isStateChanging = (method: string) => !['GET', 'HEAD', 'OPTIONS'].includes(method);
 
 describe.each(testStores)('authorization matrix over every state-changing route (%s)', (store) => {
@@ -576,11 +593,25 @@ describe.each(testStores)('authorization matrix over every state-changing route 
       if (entry.ownSpace && OTHERS.includes(caller)) continue;
       const res = await send(server, entry.request(w, state), auth[caller]);
       if (![401, 403, 404].includes(res.status)) failures.push(`${caller}: answered ${res.status} ${res.body}`);
+      if (entry.ociRepository && auth[caller]) {
+        const basic = `Basic ${Buffer.from(`user:${auth[caller]!.replace(/^Bearer /, '')}`).toString('base64')}`;
+        const viaBasic = await send(server, entry.request(w, state), basic);
+        if (![401, 403, 404].includes(viaBasic.status)) failures.push(`${caller}, as a Basic password: answered ${viaBasic.status} ${viaBasic.body}`);
+      }
+      if (entry.ociRepository) {
+        const jwt = await registryToken(server, entry.ociRepository(state), auth[caller]);
+        if (jwt) {
+          const viaJwt = await send(server, entry.request(w, state), `Bearer ${jwt}`);
+          if (![401, 403, 404].includes(viaJwt.status)) failures.push(`${caller}, with the registry token it was granted: answered ${viaJwt.status} ${viaJwt.body}`);
+        }
+      }
     }
     const after = await db.snapshot();
     if (after !== before) failures.push(`the store changed (see the callers above that were not refused):\n${difference(before, after)}`);
     expect(failures, `${key}\n${failures.join('\n')}`).toEqual([]);
 
+    // The token flow itself works (so its refusals above are not a broken request): the owner gets one.
+    if (entry.ociRepository) expect(await registryToken(server, entry.ociRepository(state), `Bearer ${amyToken}`), `${key}: no registry token for A`).toBeDefined();
     const actor = entry.actor === 'admin' ? `Bearer ${server.adminToken}` : `Bearer ${amyToken}`;
     const res = await send(server, entry.request(w, state), actor);
     if (entry.ok) expect(entry.ok, `${key}: the owner's request answered ${res.status} ${res.body}`).toContain(res.status);
