@@ -1,6 +1,6 @@
 import { ROLE_RIGHTS } from '../accounts/org-roles.js';
 import { forbidden, readOnly, unauthorized } from '../errors.js';
-import type { AccountRecord, OrgRole, StorageRepos, TokenPermission } from '../storage.js';
+import type { AccountRecord, OrgRole, StorageRepos, TokenPermission, TokenRecord } from '../storage.js';
 import { permits, type Principal, type RequestContext } from './principal.js';
 
 /**
@@ -59,13 +59,20 @@ export class AccessPolicy {
 
   /**
    * Managing tokens and API keys (create, revoke): a token that may write. A read-only token
-   * never does, nor a runtime token; a token may always revoke itself (signing out).
+   * never does, nor a runtime token. When revoking `target`: a token may always revoke itself
+   * (signing out); otherwise it never revokes one with more permission or wider scopes than its
+   * own, unless it is an administrator's admin token.
    */
-  requireTokenManagement(ctx: RequestContext, revoking?: { tokenId: number }): Principal {
+  requireTokenManagement(ctx: RequestContext, target?: TokenRecord): Principal {
     const p = this.requirePrincipal(ctx);
-    if (revoking && revoking.tokenId === p.token.id) return p;
+    if (target && target.id === p.token.id) return p;
     if (!permits(p.token.permission, 'publish')) {
       throw forbidden(`This token has '${p.token.permission}' permission; creating or revoking tokens and API keys needs a 'publish' or 'admin' token`);
+    }
+    if (target && !permits(p.token.permission, 'admin')) {
+      const stronger = target.permission === 'runtime' || !permits(p.token.permission, target.permission);
+      const wider = p.token.scopes !== null && (target.scopes === null || target.scopes.some((s) => !p.token.scopes!.includes(s)));
+      if (stronger || wider) throw forbidden(`This token cannot revoke token ${target.id}: it has more permission or wider scopes than this one`);
     }
     return p;
   }

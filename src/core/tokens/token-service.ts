@@ -141,13 +141,7 @@ export class TokenService {
     const token = isStoredId(id) ? await this.storage.tokens.findById(id) : undefined;
     const mayRevoke = token && (token.accountId === p.account.id || (p.account.isAdmin && permits(p.token.permission, 'admin')));
     if (!token || !mayRevoke) throw notFound(`Token ${id} not found`);
-    this.policy.requireTokenManagement(ctx, { tokenId: id });
-    if (token.id !== p.token.id && !permits(p.token.permission, 'admin')) {
-      // A token never undoes what is stronger or wider than itself.
-      const stronger = token.permission === 'runtime' || !permits(p.token.permission, token.permission);
-      const wider = p.token.scopes !== null && (token.scopes === null || token.scopes.some((s) => !p.token.scopes!.includes(s)));
-      if (stronger || wider) throw forbidden(`This token cannot revoke token ${id}: it has more permission or wider scopes than this one`);
-    }
+    this.policy.requireTokenManagement(ctx, token);
     if (token.revokedAt) return;
     await this.storage.transaction(async (tx) => {
       await tx.tokens.revoke(id, isoNow(this.clock));
