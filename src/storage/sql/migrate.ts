@@ -6,7 +6,9 @@ import { mcpMigration } from './migrations/0004-mcp.js';
 import { agentxMigration } from './migrations/0002-agentx.js';
 import { agentspacesMigration } from './migrations/0007-agentspaces.js';
 import { managedMigration } from './migrations/0008-managed.js';
+import { visibilityMigration } from './migrations/0009-visibility.js';
 import { orgRolesMigration } from './migrations/0009-org-roles.js';
+import { ociRepositoriesMigration } from './migrations/0013-oci-repositories.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -16,7 +18,9 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0002-agentx': agentxMigration(dialect),
   '0007-agentspaces': agentspacesMigration(dialect),
   '0008-managed': managedMigration(dialect),
+  '0009-visibility': visibilityMigration(dialect),
   '0009-org-roles': orgRolesMigration(),
+  '0013-oci-repositories': ociRepositoriesMigration(),
 });
 
 class InCodeMigrations implements MigrationProvider {
