@@ -61,7 +61,11 @@ interface Entry {
    * the registry token the Docker token flow (`GET /v2/token`) grants it for this repository.
    */
   ociRepository?: (s: any) => string;
+  /** Callers refused on this route only: a maintainer of O may publish, but manages no member. */
+  alsoRefused?: ExtraCaller[];
 }
+
+type ExtraCaller = 'maintainer of O';
 
 /** A POST, PUT, PATCH or DELETE route that changes nothing, or is open to everyone by design: why. */
 interface Exempt {
@@ -384,10 +388,11 @@ const nativeEntries = (): Record<string, Entry | Exempt> => ({
   'POST /api/v1/users': { actor: 'admin', request: () => json('POST', '/api/v1/users', { username: uniqueName('user') }) },
   'POST /api/v1/orgs': { actor: 'admin', request: () => json('POST', '/api/v1/orgs', { name: uniqueName('org') }) },
   'POST /api/v1/scopes': { actor: 'admin', request: () => json('POST', '/api/v1/scopes', { name: `io.example.${uniqueName('ns')}`, owner: 'orga' }) },
-  'PUT /api/v1/orgs/:org/members/:username': { request: () => json('PUT', '/api/v1/orgs/orga/members/eve', { role: 'owner' }) },
+  'PUT /api/v1/orgs/:org/members/:username': { request: () => json('PUT', '/api/v1/orgs/orga/members/eve', { role: 'owner' }), alsoRefused: ['maintainer of O'] },
   'DELETE /api/v1/orgs/:org/members/:username': {
     setup: (w) => must(w.amy.req('PUT', '/api/v1/orgs/orga/members/fay', { role: 'member' }), 'adding fay'),
     request: () => json('DELETE', '/api/v1/orgs/orga/members/fay'),
+    alsoRefused: ['maintainer of O'],
   },
   'POST /api/v1/admin/gc': { actor: 'admin', request: () => json('POST', '/api/v1/admin/gc', { grace_seconds: 0 }), mayChangeNothing: 'collects only blobs nothing refers to; there may be none' },
   'POST /api/v1/admin/secrets/rotate-key': { actor: 'admin', request: () => json('POST', '/api/v1/admin/secrets/rotate-key', {}) },
@@ -522,6 +527,7 @@ describe.each(testStores)('authorization matrix over every state-changing route 
   let w: World;
   let db: Store;
   const auth: Record<Caller, string | undefined> = {} as Record<Caller, string | undefined>;
+  const extraAuth: Record<ExtraCaller, string> = {} as Record<ExtraCaller, string>;
   let amyToken: string;
 
   beforeAll(async () => {
@@ -536,10 +542,13 @@ describe.each(testStores)('authorization matrix over every state-changing route 
     await user('eve');
     await user('fay');
     const gil = await user('gil');
+    const hal = await user('hal');
     await must(admin.req('POST', '/api/v1/orgs', { name: 'orga', owner: 'amy' }), 'org O');
     await must(admin.req('POST', '/api/v1/orgs', { name: 'orgp', owner: 'dan' }), 'org P');
     await must(admin.req('PUT', '/api/v1/orgs/orgp/members/cal', { role: 'maintainer' }), 'maintainer of P');
     await must(admin.req('PUT', '/api/v1/orgs/orga/members/gil', { role: 'member' }), 'member of O');
+    await must(admin.req('PUT', '/api/v1/orgs/orga/members/hal', { role: 'maintainer' }), 'maintainer of O');
+    extraAuth['maintainer of O'] = `Bearer ${hal}`;
     await must(admin.req('POST', '/api/v1/scopes', { name: 'io.github.orga', owner: 'orga' }), 'MCP namespace of O');
     // The recipe door publishes to the server's recipe scope: A maintains it.
     await must(admin.req('PUT', '/api/v1/orgs/recipes/members/amy', { role: 'maintainer' }), 'recipe maintainer');
@@ -605,6 +614,10 @@ describe.each(testStores)('authorization matrix over every state-changing route 
           if (![401, 403, 404].includes(viaJwt.status)) failures.push(`${caller}, with the registry token it was granted: answered ${viaJwt.status} ${viaJwt.body}`);
         }
       }
+    }
+    for (const extra of entry.alsoRefused ?? []) {
+      const res = await send(server, entry.request(w, state), extraAuth[extra]);
+      if (![401, 403, 404].includes(res.status)) failures.push(`${extra}: answered ${res.status} ${res.body}`);
     }
     const after = await db.snapshot();
     if (after !== before) failures.push(`the store changed (see the callers above that were not refused):\n${difference(before, after)}`);
