@@ -68,6 +68,9 @@ describe.each(testStores)('blobs in S3-compatible storage (s3rver stand-in) (%s)
     // The blob is in the bucket, under <prefix>/sha256/<hex>, and nothing is in the data dir.
     expect((await bucket.stat(digest))?.size).toBe(body.length);
     expect(existsSync(join(server.dataDir, 'blobs'))).toBe(false);
+    // Readiness probes the bucket with a write.
+    const ready = await fetch(`${server.url}/readyz`);
+    expect({ status: ready.status, body: await ready.json() }).toMatchObject({ status: 200, body: { checks: expect.arrayContaining([{ name: 'blobs', ok: true }]) } });
     // Not-modified answers and unknown digests behave as on the filesystem.
     expect((await fetch(dl.body.tarball_url, { headers: { 'if-none-match': `"${digest}"` } })).status).toBe(304);
     expect((await dana.req('GET', `/api/v1/blobs/${sha256('nothing like it')}`)).status).toBe(404);

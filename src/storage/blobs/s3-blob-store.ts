@@ -80,6 +80,16 @@ export class S3BlobStore implements BlobStore {
     return this;
   }
 
+  /** Writes and removes a probe object where blobs are written first: the bucket takes writes now. */
+  async checkWritable(): Promise<void> {
+    const probe = `${this.prefix}tmp/probe-${Date.now()}-${randomBytes(8).toString('hex')}`;
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'ready\n', ContentLength: 6 }));
+    } finally {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: probe })).catch(() => undefined);
+    }
+  }
+
   async put(data: Buffer | Readable): Promise<{ digest: string; size: number; created: boolean }> {
     if (Buffer.isBuffer(data)) {
       const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
