@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -108,10 +108,11 @@ export class S3BlobStore implements BlobStore {
         done(null, chunk);
       },
     });
-    data.on('error', (e) => hashing.destroy(e));
+    // pipeline: a failing source fails the upload, and a failing upload releases the source.
+    pipeline(data, hashing, () => undefined);
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key: tmp, Body: data.pipe(hashing) },
+      params: { Bucket: this.bucket, Key: tmp, Body: hashing },
       partSize: PART_BYTES,
       queueSize: QUEUE,
       leavePartsOnError: false,
