@@ -106,6 +106,12 @@ export const PublishBody = Type.Object({
   readme: Type.Optional(Type.String({ maxLength: 1_000_000, description: 'README.md content, cross-checked' })),
   version: Type.Optional(Type.String({ maxLength: 64, description: 'The version, for skills whose SKILL.md has no metadata.version' })),
   tag: Type.Optional(Type.String({ maxLength: 64, description: 'A dist-tag to point at the new version' })),
+  access: Type.Optional(
+    Type.String({
+      enum: ['public', 'internal', 'private'],
+      description: "Who may read the package: a first publish takes it (default: the scope's default visibility); a later publish that sends it changes it",
+    }),
+  ),
 });
 export type PublishBody = Static<typeof PublishBody>;
 

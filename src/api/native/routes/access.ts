@@ -1,0 +1,71 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { fullName } from '../../../core/packages/names.js';
+import { requestContext } from '../../shared/request-context.js';
+import type { NativeDoorOptions } from '../index.js';
+import { PackageParams, errorResponses } from '../schemas.js';
+
+const Visibility = Type.String({
+  enum: ['public', 'internal', 'private'],
+  description: 'public: anyone; internal: every signed-in account of this server; private: members of the owning account or organisation (and administrators)',
+});
+const AccessBody = Type.Object({ visibility: Visibility }, { additionalProperties: false });
+const PackageAccess = Type.Object({
+  package: Type.String({ description: '@scope/name' }),
+  kind: Type.String(),
+  visibility: Visibility,
+});
+const ScopeAccess = Type.Object({
+  scope: Type.String({ description: '@scope' }),
+  visibility: { ...Visibility, description: 'The visibility new packages of this scope start with (a publish may choose another)' },
+});
+const ScopeParams = Type.Object({ scope: Type.String({ minLength: 1, maxLength: 101, description: "The scope, with or without '@'" }) });
+
+/** Who may read a package, and what a scope's new packages start with (`agentry access get|set`). */
+export const accessRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (app, { registry }) => {
+  app.get('/access/:scope/:name', {
+    schema: { tags: ['access'], summary: "A package's visibility", params: PackageParams, response: { 200: PackageAccess, ...errorResponses } },
+    handler: async (req) => {
+      const pkg = await registry.packages.visibility(await requestContext(registry, req), req.params.scope, req.params.name);
+      return { package: fullName(pkg.scope, pkg.name), kind: pkg.kind, visibility: pkg.visibility };
+    },
+  });
+
+  app.put('/access/:scope/:name', {
+    schema: {
+      tags: ['access'],
+      summary: "Change a package's visibility (the scope's owners and maintainers, or an administrator; audited)",
+      params: PackageParams,
+      body: AccessBody,
+      response: { 200: PackageAccess, ...errorResponses },
+    },
+    handler: async (req) => {
+      const ctx = await requestContext(registry, req);
+      const pkg = await registry.packages.setVisibility(ctx, req.params.scope, req.params.name, req.body.visibility as 'public' | 'internal' | 'private');
+      return { package: fullName(pkg.scope, pkg.name), kind: pkg.kind, visibility: pkg.visibility };
+    },
+  });
+
+  app.get('/access/:scope', {
+    schema: { tags: ['access'], summary: "The visibility a scope's new packages start with", params: ScopeParams, response: { 200: ScopeAccess, ...errorResponses } },
+    handler: async (req) => {
+      const scope = await registry.scopes.access(await requestContext(registry, req), req.params.scope);
+      return { scope: `@${scope.name}`, visibility: scope.defaultVisibility };
+    },
+  });
+
+  app.put('/access/:scope', {
+    schema: {
+      tags: ['access'],
+      summary: "Change the visibility a scope's new packages start with (existing packages keep theirs; the scope's owners and maintainers, or an administrator; audited)",
+      params: ScopeParams,
+      body: AccessBody,
+      response: { 200: ScopeAccess, ...errorResponses },
+    },
+    handler: async (req) => {
+      const ctx = await requestContext(registry, req);
+      const scope = await registry.scopes.setAccess(ctx, req.params.scope, req.body.visibility as 'public' | 'internal' | 'private');
+      return { scope: `@${scope.name}`, visibility: scope.defaultVisibility };
+    },
+  });
+};
