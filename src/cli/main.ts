@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, formatFailure } from './cli-error.js';
+import { registerAccessCommand } from './commands/access.js';
 import { registerAgentCommand } from './commands/agent.js';
 import { registerDeprecateCommand } from './commands/deprecate.js';
 import { registerDistTagCommand } from './commands/dist-tag.js';
@@ -63,6 +64,7 @@ export const buildProgram = (): Command => {
     registerOrgCommand,
     registerGcCommand,
     registerScopeCommand,
+    registerAccessCommand,
     registerSecretsCommand,
     registerRecipeCommand,
     registerSkillCommand,
