@@ -90,8 +90,7 @@ export const PublishBody = Type.Object(
     ]),
     force: Type.Optional(Type.Boolean({ description: 'Replace the content of an existing version (default: false)' })),
     access: Type.Optional(
-      Type.String({
-        enum: ['public', 'internal', 'private'],
+      Type.Enum(['public', 'internal', 'private'], {
         description: "Who may read the recipe: a first publish takes it (default: the recipe scope's default); a later publish that sends it changes it (Agentry extension)",
       }),
     ),

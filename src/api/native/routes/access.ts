@@ -1,25 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { fullName } from '../../../core/packages/names.js';
 import { requestContext } from '../../shared/request-context.js';
 import type { NativeDoorOptions } from '../index.js';
-import { PackageParams, errorResponses } from '../schemas.js';
-
-const Visibility = Type.String({
-  enum: ['public', 'internal', 'private'],
-  description: 'public: anyone; internal: every signed-in account of this server; private: members of the owning account or organisation (and administrators)',
-});
-const AccessBody = Type.Object({ visibility: Visibility }, { additionalProperties: false });
-const PackageAccess = Type.Object({
-  package: Type.String({ description: '@scope/name' }),
-  kind: Type.String(),
-  visibility: Visibility,
-});
-const ScopeAccess = Type.Object({
-  scope: Type.String({ description: '@scope' }),
-  visibility: { ...Visibility, description: 'The visibility new packages of this scope start with (a publish may choose another)' },
-});
-const ScopeParams = Type.Object({ scope: Type.String({ minLength: 1, maxLength: 101, description: "The scope, with or without '@'" }) });
+import { AccessBody, PackageAccess, PackageParams, ScopeAccess, ScopeParams, errorResponses } from '../schemas.js';
 
 /** Who may read a package, and what a scope's new packages start with (`agentry access get|set`). */
 export const accessRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (app, { registry }) => {
@@ -41,7 +24,7 @@ export const accessRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async 
     },
     handler: async (req) => {
       const ctx = await requestContext(registry, req);
-      const pkg = await registry.packages.setVisibility(ctx, req.params.scope, req.params.name, req.body.visibility as 'public' | 'internal' | 'private');
+      const pkg = await registry.packages.setVisibility(ctx, req.params.scope, req.params.name, req.body.visibility);
       return { package: fullName(pkg.scope, pkg.name), kind: pkg.kind, visibility: pkg.visibility };
     },
   });
@@ -64,7 +47,7 @@ export const accessRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async 
     },
     handler: async (req) => {
       const ctx = await requestContext(registry, req);
-      const scope = await registry.scopes.setAccess(ctx, req.params.scope, req.body.visibility as 'public' | 'internal' | 'private');
+      const scope = await registry.scopes.setAccess(ctx, req.params.scope, req.body.visibility);
       return { scope: `@${scope.name}`, visibility: scope.defaultVisibility };
     },
   });
