@@ -337,6 +337,17 @@ describe.each(testStores)('visibility (%s)', (store) => {
     const list = await narrow.req('GET', '/api/v1/agents?scope=acme&limit=100');
     expect(names(list.body.agents)).toEqual(['agent-public']);
   });
+
+  it("reads only public packages of other accounts with a runtime token, even an administrator's", async () => {
+    const t = await as.admin.req('POST', '/api/v1/tokens', { name: 'runner', permission: 'runtime' });
+    expect(t.status).toBe(201);
+    const runtime = as.admin.with(t.body.token);
+    expect((await runtime.req('GET', '/api/v1/agents/@acme/agent-public')).status).toBe(200);
+    expect((await runtime.req('GET', '/api/v1/agents/@acme/agent-internal')).status).toBe(404);
+    expect((await runtime.req('GET', '/api/v1/agents/@acme/agent-private')).status).toBe(404);
+    const list = await runtime.req('GET', '/api/v1/agents?scope=acme&limit=100');
+    expect(names(list.body.agents)).toEqual(['agent-public']);
+  });
 });
 
 describe.each(testStores)('--auth-required-for-reads and --default-visibility (%s)', (store) => {
