@@ -364,7 +364,9 @@ describe.each(testStores)('--auth-required-for-reads and --default-visibility (%
   afterAll(() => server?.close());
 
   it('answers 401 in each door shape to every read without a token, and keeps /healthz open', async () => {
-    expect((await anon.req('GET', '/healthz')).status).toBe(200);
+    const health = await anon.req('GET', '/healthz');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ ok: true, auth_required: true, auth_required_for_reads: true });
     const native = await anon.req('GET', '/api/v1/agents');
     expect(native.status).toBe(401);
     expect(native.body.error).toMatch(/token/);
