@@ -234,6 +234,15 @@ describe.each(testStores)('visibility (%s)', (store) => {
           const r = await api().req('GET', path);
           expect(r.status, `${caller} GET ${path}`).toBe(ok ? 200 : 404);
         }
+        if (!ok) {
+          // The door's own not-found, word for word as for a server or skill that does not exist.
+          const hidden = await api().req('GET', `/api/v1beta/registry/default/servers/${mcp}`);
+          const missing = await api().req('GET', '/api/v1beta/registry/default/servers/mcp-nothing');
+          expect(JSON.stringify(hidden.body).replace(mcp, 'X')).toBe(JSON.stringify(missing.body).replace('mcp-nothing', 'X'));
+          const hiddenSkill = await api().req('GET', `/registry/default/v0.1/x/dev.toolhive/skills/acme/${skill}`);
+          const missingSkill = await api().req('GET', '/registry/default/v0.1/x/dev.toolhive/skills/acme/skill-nothing');
+          expect(JSON.stringify(hiddenSkill.body).replace(skill, 'X')).toBe(JSON.stringify(missingSkill.body).replace('skill-nothing', 'X'));
+        }
       }
     });
 
@@ -324,6 +333,14 @@ describe.each(testStores)('visibility (%s)', (store) => {
       ['alice', 'public'],
       ['alice', 'private'],
     ]);
+  });
+
+  it('documents the access routes and the access field in the OpenAPI document', async () => {
+    const doc = (await as.anonymous.req('GET', '/openapi.json')).body;
+    expect(Object.keys(doc.paths['/api/v1/access/{scope}/{name}']).sort()).toEqual(['get', 'put']);
+    expect(Object.keys(doc.paths['/api/v1/access/{scope}']).sort()).toEqual(['get', 'put']);
+    const publishBody = doc.paths['/api/v1/agents/{scope}/{name}'].put.requestBody.content['multipart/form-data'].schema;
+    expect(JSON.stringify(publishBody.properties.access)).toMatch(/internal/);
   });
 
   it('narrows internal and private reads of a scope-restricted token to its scopes', async () => {
