@@ -4,7 +4,6 @@ import { Type } from 'typebox';
 import type { Registry } from '../../core/registry.js';
 import type { PackageRecord } from '../../core/storage.js';
 import { requestContext } from '../shared/request-context.js';
-import { parseVisibility } from '../../core/access/visibility.js';
 import { limitPathSegments } from '../shared/segment-limit.js';
 import { bundleBytes } from './bundle-body.js';
 import { checksumFor, clientDialect } from './client-dialect.js';
@@ -159,7 +158,7 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
       registry.policy.requireWritable();
       const ctx = await requestContext(registry, req);
       const bundle = bundleBytes(req.body.bundle);
-      const { pkg, version } = await recipes.publish(ctx, req.params.name, req.params.version, bundle, req.body.force === true, req.body.access === undefined ? undefined : parseVisibility(req.body.access, 'access'));
+      const { pkg, version } = await recipes.publish(ctx, req.params.name, req.params.version, bundle, req.body.force === true, req.body.access);
       return reply.status(201).send({ ok: true, name: pkg.name, version: version.version, checksum: version.digest, published_at: version.publishedAt });
     },
   });

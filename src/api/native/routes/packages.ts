@@ -6,7 +6,6 @@ import type { PackageKind } from '../../../core/storage.js';
 import { baseUrl } from '../../shared/base-url.js';
 import { requestContext } from '../../shared/request-context.js';
 import type { RequestContext } from '../../../core/auth/principal.js';
-import { parseVisibility } from '../../../core/access/visibility.js';
 import type { NativeDoorOptions } from '../index.js';
 import {
   DeprecateBody,
@@ -158,7 +157,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
           readme: body.readme,
           version: body.version,
           tag: body.tag,
-          access: body.access === undefined ? undefined : parseVisibility(body.access, 'access'),
+          access: body.access,
         });
         const name = fullName(pkg.scope, pkg.name);
         return {
