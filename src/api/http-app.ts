@@ -13,6 +13,7 @@ import { binaryFileKeyword, documentBinaryFiles } from './shared/binary-file-key
 import { toAgentryError } from './shared/framework-errors.js';
 import { rateLimitHook } from './shared/rate-limit-hook.js';
 import { readAccessHook } from './shared/read-access-hook.js';
+import { collectRoutes } from './shared/route-table.js';
 import { healthRoutes } from './system/health.js';
 import { toolhiveDoor } from './toolhive/index.js';
 import { metricsRoutes } from './system/metrics.js';
@@ -52,6 +53,9 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
       void reply.status(mapped.status).send({ error: mapped.message, details: mapped.details });
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // The server's route table, kept from the first route on (tests walk it to find uncovered routes).
+  collectRoutes(app);
 
   await app.register(swagger, {
     openapi: {
