@@ -384,6 +384,8 @@ describe.each(testStores)('--auth-required-for-reads and --default-visibility (%
     const health = await anon.req('GET', '/healthz');
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ ok: true, auth_required: true, auth_required_for_reads: true });
+    expect((await anon.req('GET', '/livez')).status).toBe(200);
+    expect((await anon.req('GET', '/readyz')).status).toBe(200);
     const native = await anon.req('GET', '/api/v1/agents');
     expect(native.status).toBe(401);
     expect(native.body.error).toMatch(/token/);

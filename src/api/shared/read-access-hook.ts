@@ -5,10 +5,10 @@ import { requestContext } from './request-context.js';
 
 /**
  * Requests a closed server (`--auth-required-for-reads`) still answers without a token: the health
- * check, the operator's metrics, the OAuth sign-in that gets a token in the first place, and the OCI
+ * probes, the operator's metrics (which `--metrics-token` guards on its own), the OAuth sign-in that gets a token in the first place, and the OCI
  * door, whose own auth answers with the registry challenge (WWW-Authenticate) clients need.
  */
-const OPEN_PATHS = /^\/(healthz|metrics|api\/v1\/auth\/(github|callback)|v2)(\/|\?|$)/;
+const OPEN_PATHS = /^\/(healthz|livez|readyz|metrics|api\/v1\/auth\/(github|callback)|v2)(\/|\?|$)/;
 
 export const isOpenWithoutToken = (url: string): boolean => OPEN_PATHS.test(url);
 
