@@ -402,6 +402,8 @@ export const runFuzz = async (opts: {
   concurrency?: number;
   tokens: Array<string | undefined>;
   known: KnownValues;
+  /** A 5xx that is the documented answer of this request (not a failure), e.g. 502 from a call to another server. */
+  deliberate?: (r: FuzzRequest, status: number) => boolean;
 }): Promise<FuzzResult> => {
   const gen = new FuzzGenerator(opts.ops, opts.seed, opts.tokens, opts.known);
   const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency ?? 6 });
@@ -428,9 +430,7 @@ export const runFuzz = async (opts: {
       result.sent++;
       const bucket = `${Math.floor(answer.status / 100)}xx`;
       result.statuses[bucket] = (result.statuses[bucket] ?? 0) + 1;
-      // 501 states that this server does not offer something (sign-in with no provider configured,
-      // ToolHive's upstream source): an answer about the server, not a failure caused by the input.
-      if (answer.status >= 500 && answer.status !== 501) result.failures.push({ request: describeRequest(r), status: answer.status, response: answer.body });
+      if (answer.status >= 500 && !opts.deliberate?.(r, answer.status)) result.failures.push({ request: describeRequest(r), status: answer.status, response: answer.body });
       if (result.sent % 300 === 0) {
         const health = await fetch(`${opts.base}/healthz`).catch(() => undefined);
         if (health?.status !== 200) result.failures.push({ request: 'GET /healthz', status: health?.status ?? 'no answer', response: `after ${result.sent} requests` });

@@ -25,7 +25,8 @@ export interface TestServer {
   store: TestStore;
   /** The PostgreSQL schema of this server, on that store. */
   schema?: string;
-  close(): Promise<void>;
+  /** Stops the server (requests in flight get `graceMs` to finish) and removes its data. */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** A real server on 127.0.0.1 (random port) with a temp data dir; on PostgreSQL, in a schema of its own. */
@@ -76,8 +77,8 @@ export const startTestServer = async (
     dataDir,
     store,
     schema,
-    close: async () => {
-      await server.close();
+    close: async (graceMs?: number) => {
+      await server.close(graceMs);
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
       if (schema && !opts.postgresSchema) {
         await dropTestSchema(schema);

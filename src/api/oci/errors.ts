@@ -31,8 +31,8 @@ const STATUS: Record<OciErrorCode, number> = {
 /** The spec code for a generic core error, by what the request was doing. */
 const codeOf = (e: AgentryError, request: FastifyRequest): { code: string; status: number } => {
   const url = request.routeOptions?.url ?? '';
-  // The schema's refusal of a repository name component in the path.
-  if (e.code === 'validation_failed' && e.details.some((d) => /^params\.(scope|name)\b/.test(d))) return { code: 'NAME_INVALID', status: 400 };
+  // A repository name component the path schema (or the control-character guard) refused.
+  if ((e.code === 'validation_failed' || e.code === 'bad_request') && e.details.some((d) => /^params\.(scope|name)\b/.test(d))) return { code: 'NAME_INVALID', status: 400 };
   switch (e.code) {
     case 'unauthorized':
       return { code: 'UNAUTHORIZED', status: 401 };

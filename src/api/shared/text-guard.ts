@@ -5,8 +5,10 @@ import { AgentryError } from '../../core/errors.js';
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-const refuse = (where: string, name: string): AgentryError =>
-  new AgentryError('bad_request', `The ${where} '${name}' holds a control character`, [`${where}s may not contain NUL or other control characters (U+0000-U+001F, U+007F)`]);
+const refuse = (where: 'params' | 'querystring', name: string): AgentryError =>
+  new AgentryError('bad_request', `The ${where === 'params' ? 'path' : 'query'} parameter '${name}' holds a control character`, [
+    `${where}.${name}: must not contain NUL or other control characters (U+0000-U+001F, U+007F)`,
+  ]);
 
 /**
  * `onRequest` hook on the root instance: a decoded path segment or query value with a control
@@ -15,10 +17,10 @@ const refuse = (where: string, name: string): AgentryError =>
  */
 export const refuseControlCharacters = async (request: FastifyRequest): Promise<void> => {
   for (const [name, value] of Object.entries((request.params ?? {}) as Record<string, unknown>)) {
-    if (typeof value === 'string' && CONTROL.test(value)) throw refuse('path parameter', name);
+    if (typeof value === 'string' && CONTROL.test(value)) throw refuse('params', name);
   }
   for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
     const values = Array.isArray(value) ? value : [value];
-    if (CONTROL.test(name) || values.some((v) => typeof v === 'string' && CONTROL.test(v))) throw refuse('query parameter', name.replace(CONTROL, '?'));
+    if (CONTROL.test(name) || values.some((v) => typeof v === 'string' && CONTROL.test(v))) throw refuse('querystring', name.replace(new RegExp(CONTROL, 'g'), '?'));
   }
 };
