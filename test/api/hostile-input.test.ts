@@ -78,6 +78,20 @@ describe.each(testStores)('hostile input is a 4xx in the door’s shape, never a
       });
     }
 
+    it('bounds integers in bodies and queries by the columns that keep them', async () => {
+      const agent = await raw('POST', '/v1/agents', { token: user.token, body: JSON.stringify({ name: 'bounded', model: 'claude-sonnet-4-5' }), headers: { 'content-type': 'application/json' } });
+      expect(agent.status, agent.text).toBe(200);
+      for (const version of ['99999999999', '2147483648', '1e21', '1e309']) {
+        const r = await raw('POST', `/v1/agents/${agent.body.id}`, { token: user.token, body: `{"version":${version},"description":"x"}`, headers: { 'content-type': 'application/json' } });
+        expect(r.status, `${version}: ${r.text}`).toBe(400);
+        expect(shapes.managed(r.body)).toBe(true);
+      }
+      const pub = await raw('POST', `/v1/agents/${agent.body.id}/publish`, { token: user.token, body: '{"agent_version":99999999999}', headers: { 'content-type': 'application/json' } });
+      expect(pub.status, pub.text).toBe(400);
+      const audit = await raw('GET', '/api/v1/audit?page=1e15', { token: server.adminToken });
+      expect(audit.status, audit.text).toBe(400);
+    });
+
     it('keeps a large but finite page a plain empty page or a 400', async () => {
       const r = await raw('GET', '/api/v1/packages?page=100000');
       expect([200, 400]).toContain(r.status);
