@@ -105,6 +105,9 @@ describe.each(testStores)('hostile input is a 4xx in the door’s shape, never a
       `/api/v1/packages/@hostile/${k}`,
       `/api/v1/packages/@${k}/pkg`,
       `/api/v1/agents/@hostile/pkg/${k}`,
+      `/api/v1/agents/@hostile/pkg/download/${k}`,
+      `/api/v1/agents/@hostile/pkg/versions/${k}`,
+      `/v1/recipes/pkg/${k}`,
       `/api/v1/users/${k}`,
       `/api/v1/orgs/${k}`,
       `/api/v1/categories/${k}`,
@@ -131,6 +134,16 @@ describe.each(testStores)('hostile input is a 4xx in the door’s shape, never a
           }
         }
       });
+    }
+  });
+
+  it('never takes a prototype key for a variant of a tagged union (Alquimia agent channels, tools)', async () => {
+    for (const k of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const body = JSON.stringify({ assistant_id: 'proto', channels: [{ provider_id: k }], response: { provider_id: 'alquimia', config: { provider_id: k } } });
+      const r = await raw('POST', '/registry/agent', { token: user.token, body, headers: { 'content-type': 'application/json' } });
+      expect(r.status, `${k}: ${r.text}`).toBeGreaterThanOrEqual(400);
+      expect(r.status, `${k}: ${r.text}`).toBeLessThan(500);
+      expect(shapes.alquimia(r.body)).toBe(true);
     }
   });
 

@@ -222,6 +222,8 @@ export class FuzzGenerator {
     const t = typeOf(s);
     switch (t) {
       case 'enum':
+        // A discriminator (`provider_id: "mcp"`) is where a lookup by the sent value happens.
+        if (this.chance(0.15)) return this.pick(['constructor', '__proto__', 'toString', 'hasOwnProperty', '']);
         return s.enum ? this.pick(s.enum) : s.const;
       case 'object': {
         const out: Record<string, unknown> = {};
