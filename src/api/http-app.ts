@@ -12,6 +12,7 @@ import { praisonaiDoor } from './praisonai/index.js';
 import { binaryFileKeyword, documentBinaryFiles } from './shared/binary-file-keyword.js';
 import { refuseNonFiniteNumbers } from './shared/finite-numbers.js';
 import { guardJsonBodies } from './shared/json-depth-guard.js';
+import { refuseBadHost } from './shared/host-guard.js';
 import { REDACTED_PATHS } from './shared/log-redaction.js';
 import { newRequestId, sendRequestId } from './shared/request-id.js';
 import { refuseControlCharacters } from './shared/text-guard.js';
@@ -81,6 +82,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
   // and the input rules no door may forget.
   app.addHook('onRequest', sendRequestId);
   app.addHook('onRequest', refuseControlCharacters);
+  app.addHook('onRequest', refuseBadHost);
   app.addHook('preParsing', guardJsonBodies);
   app.addHook('preHandler', refuseNonFiniteNumbers);
   // Errors outside any door's own handlers (unknown routes, routes at the root) go to the door

@@ -311,6 +311,38 @@ describe.each(testStores)('hostile input is a 4xx in the door’s shape, never a
     });
   });
 
+  it('refuses a Host header that is not a host before any door builds a URL from it', async () => {
+    const { request } = await import('node:http');
+    const url = new URL(server.url);
+    const send = (host: string, path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: url.hostname, port: url.port, path, headers: { host } }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (const host of ['exa mple', '[::1', 'x:99999', '%', 'a@b', 'a/b']) {
+      for (const path of ['/v2/', '/v2/hostile/pkg/tags/list', '/api/v1/agents/@hostile/pkg/download/1.0.0', '/v1/agents']) {
+        const r = await send(host, path);
+        expect(r.status, `Host '${host}' ${path}: ${r.body}`).toBe(400);
+      }
+    }
+    expect((await send(`${url.hostname}:${url.port}`, '/v2/')).status).toBe(401);
+    // No Host header at all on HTTP/1.1 (node's client always sends one: write the request by hand).
+    const { connect } = await import('node:net');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname, () => socket.write('GET /v2/ HTTP/1.1\r\nConnection: close\r\n\r\n'));
+      let text = '';
+      socket.on('data', (c: Buffer) => (text += c.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+  });
+
   it('keeps serving after all of the above', async () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
