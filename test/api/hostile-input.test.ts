@@ -186,6 +186,18 @@ describe.each(testStores)('hostile input is a 4xx in the door’s shape, never a
       expect(shapes.oci(r.body)).toBe(true);
     });
 
+    it('leaves OCI blob bytes alone whatever their Content-Type (a blob is opaque)', async () => {
+      const { createHash } = await import('node:crypto');
+      const blob = Buffer.from(`{"a":"\\u0000",${'['.repeat(100)}${']'.repeat(100)}}`);
+      const digest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
+      const r = await fetch(`${server.url}/v2/hostile/blobby/blobs/uploads/?digest=${digest}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/vnd.oci.image.config.v1+json', 'content-length': String(blob.length) },
+        body: blob,
+      });
+      expect(r.status, await r.text()).toBe(201);
+    });
+
     it('still takes ordinary nesting', async () => {
       const r = await user.req('POST', '/api/v1/tokens', { name: 'nested-ok', permission: 'read' });
       expect(r.status).toBe(201);

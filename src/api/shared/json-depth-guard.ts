@@ -59,9 +59,11 @@ class JsonScanner extends Transform {
 /**
  * `preParsing` hook on the root instance: every JSON body (`application/json`, `…+json`, OCI
  * manifests included), whichever door and parser take it, streams through the scanner first.
+ * A route whose body is opaque bytes (an OCI blob upload, `config: { opaqueBody: true }`) is left alone.
  */
 export const guardJsonBodies = async (request: FastifyRequest, _reply: FastifyReply, payload: Readable): Promise<Readable> => {
   if (!isJson(request.headers['content-type'])) return payload;
+  if ((request.routeOptions.config as { opaqueBody?: boolean } | undefined)?.opaqueBody) return payload;
   const scanner = new JsonScanner();
   payload.on('error', (e) => scanner.destroy(e));
   // The refusal reaches whoever reads the body (the parser, or a door's handler that streams it,
