@@ -17,6 +17,7 @@ import { REDACTED_PATHS } from './shared/log-redaction.js';
 import { newRequestId, sendRequestId } from './shared/request-id.js';
 import { refuseControlCharacters } from './shared/text-guard.js';
 import { rateLimitHook } from './shared/rate-limit-hook.js';
+import { collectRoutes } from './shared/route-table.js';
 import { healthRoutes } from './system/health.js';
 import { toolhiveDoor } from './toolhive/index.js';
 import { metricsRoutes } from './system/metrics.js';
@@ -32,6 +33,8 @@ export interface HttpAppOptions {
   logLevel: string;
   /** Where the pino log lines go (default stdout); tests capture them to scan for leaks. */
   logStream?: NodeJS.WritableStream;
+  /** When set, `/metrics` needs it as a Bearer token. */
+  metricsToken?: string;
 }
 
 /** Builds the HTTP server: every door mounted on one Fastify instance, one OpenAPI document. */
@@ -58,6 +61,9 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
       doorErrorHandler(refusals, req.url)(err, req, reply);
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // The server's route table, kept from the first route on (tests walk it to find uncovered routes).
+  collectRoutes(app);
 
   await app.register(swagger, {
     openapi: {
@@ -92,7 +98,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
 
   // Before every door: the hook applies to the routes registered after it.
   await app.register(rateLimitHook, { registry: opts.registry });
-  await app.register(metricsRoutes, { registry: opts.registry });
+  await app.register(metricsRoutes, { registry: opts.registry, token: opts.metricsToken });
   await app.register(healthRoutes, { registry: opts.registry, version: opts.version });
   await app.register(nativeDoor, { prefix: '/api/v1', registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
   await app.register(ociDoor, { prefix: '/v2', registry: opts.registry, publicUrl: opts.publicUrl });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { buildHttpApp } from '../api/http-app.js';
+import { routeTableOf, type RouteEntry } from '../api/shared/route-table.js';
 import { Registry } from '../core/registry.js';
 import { openStorage } from '../storage/open-storage.js';
 import { openRateLimitStore } from '../storage/open-rate-limit-store.js';
@@ -15,6 +16,8 @@ export interface RunningServer {
   url: string;
   /** Set only when this start created the admin account and generated its token. */
   adminToken?: string;
+  /** Every route the server answers (method and URL pattern). */
+  routes: readonly RouteEntry[];
   /**
    * Stops the server gracefully: no new connections, idle keep-alive sockets closed at once,
    * requests in flight allowed `graceMs` (default 10 s) to finish before their sockets are closed.
@@ -52,6 +55,8 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     uploads,
     maxTarballBytes: config.limits.maxTarballBytes,
     readOnly: config.readOnly,
+    defaultVisibility: config.defaultVisibility,
+    authRequiredForReads: config.authRequiredForReads,
     skillsRoot: config.skillsRoot,
     recipeScope: config.recipeScope,
     managed: { maxFileBytes: config.limits.maxFileBytes, maxUnpackedBytes: config.limits.maxUnpackedBytes, embeddings: config.embeddings },
@@ -86,6 +91,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       maxTarballBytes: config.limits.maxTarballBytes,
       logLevel: config.logLevel,
       logStream: config.logStream,
+      metricsToken: config.metricsToken,
     });
     const log = app.log;
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
@@ -99,6 +105,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     return {
       url: `http://${host}:${port}`,
       adminToken: boot.secret,
+      routes: routeTableOf(running),
       close: async (graceMs = SHUTDOWN_GRACE_MS) => {
         // Fastify stops listening, closes the idle keep-alive sockets (forceCloseConnections:
         // 'idle') and answers further requests on busy ones with 503 and `Connection: close`.
