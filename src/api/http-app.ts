@@ -17,6 +17,7 @@ import { REDACTED_PATHS } from './shared/log-redaction.js';
 import { newRequestId, sendRequestId } from './shared/request-id.js';
 import { refuseControlCharacters } from './shared/text-guard.js';
 import { rateLimitHook } from './shared/rate-limit-hook.js';
+import { readAccessHook } from './shared/read-access-hook.js';
 import { collectRoutes } from './shared/route-table.js';
 import { healthRoutes } from './system/health.js';
 import { toolhiveDoor } from './toolhive/index.js';
@@ -98,6 +99,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
 
   // Before every door: the hook applies to the routes registered after it.
   await app.register(rateLimitHook, { registry: opts.registry });
+  await app.register(readAccessHook, { registry: opts.registry });
   await app.register(metricsRoutes, { registry: opts.registry, token: opts.metricsToken });
   await app.register(healthRoutes, { registry: opts.registry, version: opts.version });
   await app.register(nativeDoor, { prefix: '/api/v1', registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
