@@ -2,15 +2,20 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from '../core/registry.js';
-import { isManagedPath, managedDoor, managedFrameworkError } from './managed/index.js';
+import { doorErrorHandler, doorErrorHandlers, noRoute } from './door-errors.js';
+import { managedDoor } from './managed/index.js';
 import { mcpDoor } from './mcp/index.js';
 import { nativeDoor } from './native/index.js';
 import { ociDoor } from './oci/index.js';
 import { alquimiaDoor } from './alquimia/index.js';
-import { praisonaiErrorBody } from './praisonai/errors.js';
 import { praisonaiDoor } from './praisonai/index.js';
 import { binaryFileKeyword, documentBinaryFiles } from './shared/binary-file-keyword.js';
-import { toAgentryError } from './shared/framework-errors.js';
+import { refuseNonFiniteNumbers } from './shared/finite-numbers.js';
+import { guardJsonBodies } from './shared/json-depth-guard.js';
+import { refuseBadHost } from './shared/host-guard.js';
+import { REDACTED_PATHS } from './shared/log-redaction.js';
+import { newRequestId, sendRequestId } from './shared/request-id.js';
+import { refuseControlCharacters } from './shared/text-guard.js';
 import { rateLimitHook } from './shared/rate-limit-hook.js';
 import { readAccessHook } from './shared/read-access-hook.js';
 import { collectRoutes } from './shared/route-table.js';
@@ -35,24 +40,26 @@ export interface HttpAppOptions {
 
 /** Builds the HTTP server: every door mounted on one Fastify instance, one OpenAPI document. */
 export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstance> => {
+  const refusals = doorErrorHandlers(opts.publicUrl);
   const app = Fastify({
     logger: {
       level: opts.logLevel,
-      redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'], censor: '[redacted]' },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
+    genReqId: newRequestId,
+    // On close: idle keep-alive sockets are closed at once; in-flight requests finish (see app/server.ts).
+    forceCloseConnections: 'idle',
     bodyLimit: opts.maxBodyBytes,
     // MCP server names (up to 200 characters, URL-encoded) are one path segment; doors keep their own limits.
     routerOptions: { maxParamLength: 300 },
     trustProxy: false,
     ajv: { customOptions: { allErrors: true }, plugins: [binaryFileKeyword] },
     // The router's own refusals (bad percent-encoding, over-long segments) come before any
-    // route, so no door's handler sees them: answer them in the native shape here.
+    // route and any hook: answer them in the shape of the door the URL is under.
     frameworkErrors: (err, req, reply: FastifyReply) => {
-      if (isManagedPath(req.url)) return managedFrameworkError(err, req, reply);
-      const mapped = toAgentryError(err);
-      if (/^\/v1\/(recipes|search)([/?]|$)/.test(req.url)) return void reply.status(mapped.status).send(praisonaiErrorBody(mapped));
-      void reply.status(mapped.status).send({ error: mapped.message, details: mapped.details });
+      void reply.header('request-id', req.id);
+      doorErrorHandler(refusals, req.url)(err, req, reply);
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -78,15 +85,17 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
     transformObject: (doc) => documentBinaryFiles('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject),
   });
 
-  // Errors outside any door (unknown routes at the root, framework errors) get the native shape.
-  app.setErrorHandler((err, req, reply) => {
-    const mapped = toAgentryError(err);
-    if (mapped.status >= 500) req.log.error({ err }, 'unhandled error');
-    void reply.status(mapped.status).send(mapped.details.length ? { error: mapped.message, details: mapped.details } : { error: mapped.message });
-  });
-  app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ error: `No route for ${req.method} ${req.url.split('?')[0]}` });
-  });
+  // Before every door (root hooks apply to the routes registered after them): one request id,
+  // and the input rules no door may forget.
+  app.addHook('onRequest', sendRequestId);
+  app.addHook('onRequest', refuseControlCharacters);
+  app.addHook('onRequest', refuseBadHost);
+  app.addHook('preParsing', guardJsonBodies);
+  app.addHook('preHandler', refuseNonFiniteNumbers);
+  // Errors outside any door's own handlers (unknown routes, routes at the root) go to the door
+  // whose prefix the URL is under, in its shape; the rest get the native shape.
+  app.setErrorHandler((err, req, reply) => doorErrorHandler(refusals, req.url)(err, req, reply));
+  app.setNotFoundHandler((req, reply) => doorErrorHandler(refusals, req.url)(noRoute(req), req, reply));
 
   // Before every door: the hook applies to the routes registered after it.
   await app.register(rateLimitHook, { registry: opts.registry });

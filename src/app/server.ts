@@ -18,8 +18,15 @@ export interface RunningServer {
   adminToken?: string;
   /** Every route the server answers (method and URL pattern). */
   routes: readonly RouteEntry[];
-  close(): Promise<void>;
+  /**
+   * Stops the server gracefully: no new connections, idle keep-alive sockets closed at once,
+   * requests in flight allowed `graceMs` (default 10 s) to finish before their sockets are closed.
+   */
+  close(graceMs?: number): Promise<void>;
 }
+
+/** How long requests in flight may take to finish once the server is stopping. */
+export const SHUTDOWN_GRACE_MS = 10_000;
 
 const packageVersion = (): string => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -100,8 +107,20 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       url: `http://${host}:${port}`,
       adminToken: boot.secret,
       routes: routeTableOf(running),
-      close: async () => {
-        await running.close();
+      close: async (graceMs = SHUTDOWN_GRACE_MS) => {
+        // Fastify stops listening, closes the idle keep-alive sockets (forceCloseConnections:
+        // 'idle') and answers further requests on busy ones with 503 and `Connection: close`.
+        // A socket whose request finishes meanwhile is idle too: closed within 100 ms, not left
+        // to its keep-alive timeout. What still runs after the grace period loses its socket.
+        const closing = running.close();
+        const sweep = setInterval(() => running.server.closeIdleConnections(), 100);
+        const timer = setTimeout(() => running.server.closeAllConnections(), graceMs);
+        try {
+          await closing;
+        } finally {
+          clearInterval(sweep);
+          clearTimeout(timer);
+        }
         await rateLimitStore.close();
         await storage.close();
         blobs.close?.();

@@ -144,7 +144,8 @@ describe.each(testStores)('PraisonAI recipe registry door, seed 001 (%s)', (stor
       const v = await anon.req('GET', '/v1/recipes/my-agent/9.9.9');
       expect(v.status).toBe(404);
       expect(v.body).toEqual({ error: expect.any(String), code: 404 });
-      const route = await anon.req('GET', '/v1/nothing-here');
+      // Under the door's own paths; the rest of `/v1` is the managed-agents door's (Anthropic's shape).
+      const route = await anon.req('GET', '/v1/recipes/a/b/c/nothing-here');
       expect(route.body).toEqual({ error: expect.any(String), code: 404 });
     });
   });

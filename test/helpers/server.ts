@@ -27,7 +27,8 @@ export interface TestServer {
   schema?: string;
   /** The server's route table (method, URL pattern), as Fastify registered it. */
   routes: ReadonlyArray<{ method: string; url: string }>;
-  close(): Promise<void>;
+  /** Stops the server (requests in flight get `graceMs` to finish) and removes its data. */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** A real server on 127.0.0.1 (random port) with a temp data dir; on PostgreSQL, in a schema of its own. */
@@ -87,8 +88,8 @@ export const startTestServer = async (
     store,
     schema,
     routes: server.routes,
-    close: async () => {
-      await server.close();
+    close: async (graceMs?: number) => {
+      await server.close(graceMs);
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
       if (schema && !opts.postgresSchema) {
         await dropTestSchema(schema);

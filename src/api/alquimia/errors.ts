@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { toAgentryError } from '../shared/framework-errors.js';
+import { errorForRequest } from '../shared/framework-errors.js';
 
 /** Alquimia's runtime is FastAPI: errors are `{"detail": "..."}`; Agentry adds `errors`, one line per problem. */
 export interface AlquimiaErrorBody {
@@ -9,8 +9,7 @@ export interface AlquimiaErrorBody {
 
 /** The Alquimia door's one error mapping; 5xx are logged (without request bodies) and never leaked. */
 export const alquimiaErrorHandler = (err: unknown, request: FastifyRequest, reply: FastifyReply): void => {
-  const mapped = toAgentryError(err);
-  if (mapped.status >= 500 && mapped.status !== 502) request.log.error({ err }, 'unhandled error');
+  const mapped = errorForRequest(err, request);
   const body: AlquimiaErrorBody = mapped.details.length > 0 ? { detail: mapped.message, errors: mapped.details } : { detail: mapped.message };
   void reply.status(mapped.status).type('application/json; charset=utf-8').send(body);
 };

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentryError, ErrorCode } from '../../core/errors.js';
-import { toAgentryError } from '../shared/framework-errors.js';
+import { errorForRequest } from '../shared/framework-errors.js';
 import { requestIdOf } from './request-id.js';
 
 /**
@@ -46,8 +46,7 @@ export const errorBody = (e: AgentryError, requestId: string): ManagedErrorBody 
 
 /** The door's one error mapping. A client error is final, so the SDK is told not to retry it. */
 export const managedErrorHandler = (err: unknown, request: FastifyRequest, reply: FastifyReply): void => {
-  const mapped = toAgentryError(err);
-  if (mapped.status >= 500) request.log.error({ err }, 'unhandled error');
+  const mapped = errorForRequest(err, request);
   if (mapped.status < 500 && mapped.status !== 408 && mapped.status !== 429) void reply.header('x-should-retry', 'false');
   const requestId = requestIdOf(request);
   if (!reply.hasHeader('request-id')) void reply.header('request-id', requestId);

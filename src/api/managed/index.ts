@@ -4,7 +4,6 @@ import type { Registry } from '../../core/registry.js';
 import { AgentryError } from '../../core/errors.js';
 import { authenticateFirst } from './caller.js';
 import { managedErrorHandler } from './errors.js';
-import { assignRequestId } from './request-id.js';
 import { agentRoutes } from './routes/agents.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { environmentRoutes } from './routes/environments.js';
@@ -21,16 +20,6 @@ export interface ManagedDoorOptions {
   maxUploadBytes: number;
 }
 
-/** The resources this door serves under `/v1`. */
-const RESOURCES = ['agents', 'environments', 'api_keys', 'files', 'skills', 'memory_stores', 'vaults', 'model_cards'];
-const MANAGED_PATH = new RegExp(`^/v1/(${RESOURCES.join('|')})(/|\\?|$)`);
-
-/** True for a URL of this door, so router refusals before any route (bad percent-encoding) get its shape too. */
-export const isManagedPath = (url: string): boolean => MANAGED_PATH.test(url);
-
-/** The door's error answer for a refusal the router made before any route ran. */
-export const managedFrameworkError = (err: unknown, req: FastifyRequest, reply: FastifyReply): void => managedErrorHandler(err, req, reply);
-
 const notFound = (req: FastifyRequest, reply: FastifyReply): void =>
   managedErrorHandler(new AgentryError('not_found', `No route for ${req.method} ${req.url.split('?')[0]}`), req, reply);
 
@@ -40,7 +29,6 @@ const notFound = (req: FastifyRequest, reply: FastifyReply): void =>
  * shares `/v1` with other doors. It only translates: every rule is in `core/managed/`.
  */
 export const managedDoor: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async (app, opts) => {
-  app.addHook('onRequest', assignRequestId);
   app.addHook('onRequest', authenticateFirst(opts.registry));
   app.setErrorHandler(managedErrorHandler);
   const resources: Array<[string, FastifyPluginAsync<ManagedDoorOptions>]> = [

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AgentryError } from '../../core/errors.js';
-import { toAgentryError } from '../shared/framework-errors.js';
+import { errorForRequest } from '../shared/framework-errors.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -24,12 +24,11 @@ const TITLES: Record<number, string> = {
  * registry; bad query parameters and path segments are 400. 5xx are logged, never leaked.
  */
 export const mcpErrorHandler = (err: unknown, request: FastifyRequest, reply: FastifyReply): void => {
-  let e = toAgentryError(err);
+  let e = errorForRequest(err, request);
   const context = (err as { validationContext?: string }).validationContext;
   if (e.code === 'validation_failed' && context !== undefined && context !== 'body') e = new AgentryError('bad_request', 'Invalid request parameters', e.details);
   if (e.code === 'unsupported_media_type') e = new AgentryError(e.code, e.message, ['this endpoint expects application/json']);
   const status = e.code === 'validation_failed' ? 422 : e.status;
-  if (status >= 500) request.log.error({ err }, 'unhandled error');
   const detail = e.details.length > 0 ? `${e.message}: ${e.details.join('; ')}` : e.message;
   const body = { title: TITLES[status] ?? 'Error', status, detail, ...(e.details.length > 0 ? { errors: e.details.map((message) => ({ message })) } : {}) };
   void reply.status(status).type('application/problem+json').send(body);

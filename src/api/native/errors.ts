@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AgentryError } from '../../core/errors.js';
-import { toAgentryError } from '../shared/framework-errors.js';
+import { errorForRequest } from '../shared/framework-errors.js';
 
 /** The native door's error body (agentx's): `{"error": "...", "details": [...]}`. */
 export interface NativeErrorBody {
@@ -10,8 +10,7 @@ export interface NativeErrorBody {
 
 /** The native door's one error mapping: status from the error, body in agentx's shape; 5xx logged, never leaked. */
 export const nativeErrorHandler = (err: unknown, request: FastifyRequest, reply: FastifyReply): void => {
-  const mapped = explainMediaType(toAgentryError(err), request);
-  if (mapped.status >= 500) request.log.error({ err }, 'unhandled error');
+  const mapped = explainMediaType(errorForRequest(err, request), request);
   const body: NativeErrorBody = mapped.details.length > 0 ? { error: mapped.message, details: mapped.details } : { error: mapped.message };
   void reply.status(mapped.status).type('application/json; charset=utf-8').send(body);
 };

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentryError } from '../../core/errors.js';
 import { isOciError, type OciErrorCode } from '../../core/oci/oci-errors.js';
-import { toAgentryError } from '../shared/framework-errors.js';
+import { errorForRequest } from '../shared/framework-errors.js';
 import { challenge } from './auth.js';
 
 /** One error in the distribution spec's body: `{"errors":[{code,message,detail}]}`. */
@@ -31,6 +31,8 @@ const STATUS: Record<OciErrorCode, number> = {
 /** The spec code for a generic core error, by what the request was doing. */
 const codeOf = (e: AgentryError, request: FastifyRequest): { code: string; status: number } => {
   const url = request.routeOptions?.url ?? '';
+  // A repository name component the path schema (or the control-character guard) refused.
+  if ((e.code === 'validation_failed' || e.code === 'bad_request') && e.details.some((d) => /^params\.(scope|name)\b/.test(d))) return { code: 'NAME_INVALID', status: 400 };
   switch (e.code) {
     case 'unauthorized':
       return { code: 'UNAUTHORIZED', status: 401 };
@@ -66,7 +68,7 @@ const codeOf = (e: AgentryError, request: FastifyRequest): { code: string; statu
  * spec's shape, and on 401 a `WWW-Authenticate` challenge that starts the Docker token flow.
  */
 export const ociErrorHandler = (publicUrl: string | undefined) => (err: unknown, request: FastifyRequest, reply: FastifyReply): void => {
-  const e = toAgentryError(err);
+  const e = errorForRequest(err, request);
   let code: string;
   let status: number;
   let detail: unknown;
@@ -78,7 +80,6 @@ export const ociErrorHandler = (publicUrl: string | undefined) => (err: unknown,
     ({ code, status } = codeOf(e, request));
     detail = e.details.length > 0 ? e.details : undefined;
   }
-  if (status >= 500) request.log.error({ err }, 'unhandled error');
   if (status === 401) {
     const scope = isOciError(e) && typeof (e.detail as { scope?: unknown } | undefined)?.scope === 'string' ? (e.detail as { scope: string }).scope : undefined;
     void reply.header('WWW-Authenticate', challenge(request, publicUrl, scope));

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AgentryError } from '../../core/errors.js';
-import { toAgentryError } from '../shared/framework-errors.js';
+import { errorForRequest } from '../shared/framework-errors.js';
 
 /** PraisonAI's error body (seed 001): `{"error": "...", "code": <status>}`. */
 export interface PraisonaiErrorBody {
@@ -15,8 +15,7 @@ export const praisonaiErrorBody = (e: AgentryError): PraisonaiErrorBody => ({
 });
 
 export const praisonaiErrorHandler = (err: unknown, request: FastifyRequest, reply: FastifyReply): void => {
-  const mapped = explainMediaType(toAgentryError(err), request);
-  if (mapped.status >= 500) request.log.error({ err }, 'unhandled error');
+  const mapped = explainMediaType(errorForRequest(err, request), request);
   void reply.status(mapped.status).type('application/json; charset=utf-8').send(praisonaiErrorBody(mapped));
 };
 

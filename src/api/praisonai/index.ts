@@ -49,9 +49,7 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
   app.setErrorHandler(praisonaiErrorHandler);
   // The router takes longer segments (for MCP server names); recipe names stay at most 100 characters.
   app.addHook('onRequest', limitPathSegments(128));
-  app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ error: `Not found: ${req.method} ${req.url.split('?')[0]}`, code: 404 });
-  });
+  // No not-found handler: `/v1` is shared with the managed-agents door (see api/door-errors.ts).
   await app.register(multipart, {
     attachFieldsToBody: 'keyValues',
     limits: { fileSize: maxTarballBytes, files: 1, fields: 4, fieldSize: Math.ceil((maxTarballBytes * 4) / 3) + 1024, parts: 6 },

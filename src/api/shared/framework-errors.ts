@@ -1,4 +1,4 @@
-import type { FastifyError } from 'fastify';
+import type { FastifyError, FastifyRequest } from 'fastify';
 import { AgentryError, isAgentryError } from '../../core/errors.js';
 
 /**
@@ -55,6 +55,23 @@ export const toAgentryError = (err: unknown): AgentryError => {
   if (status === 413) return new AgentryError('payload_too_large', 'Request body is too large', [e.message]);
   if (status >= 400 && status < 500) return new AgentryError('bad_request', e.message || 'Bad request');
   return new AgentryError('internal', 'Internal server error');
+};
+
+/**
+ * What every door answers for anything thrown while serving a request, and the one logging rule.
+ * An unexpected error (anything but an AgentryError of a known kind) is logged at error level with
+ * its stack and answered as a bare 500 that names the request id (also in the `request-id` header)
+ * and nothing internal. A deliberate 5xx (an upstream failed, a feature is not configured) is not a
+ * defect: it is logged without a stack, at warn (debug for `not_implemented`).
+ */
+export const errorForRequest = (err: unknown, request: FastifyRequest): AgentryError => {
+  const mapped = toAgentryError(err);
+  if (mapped.code === 'internal') {
+    request.log.error({ err }, 'unhandled error');
+    return new AgentryError('internal', `Internal server error (request id ${request.id})`);
+  }
+  if (mapped.status >= 500) request.log[mapped.code === 'not_implemented' ? 'debug' : 'warn']({ code: mapped.code, status: mapped.status }, mapped.message);
+  return mapped;
 };
 
 /**

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { toAgentryError } from '../shared/framework-errors.js';
+import { errorForRequest } from '../shared/framework-errors.js';
 
 /**
  * The ToolHive door's two error shapes, each mapped in one place. ToolHive's `/api/v1beta` handlers
@@ -9,14 +9,12 @@ import { toAgentryError } from '../shared/framework-errors.js';
 const describe = (message: string, details: string[]): string => (details.length > 0 ? `${message}: ${details.join('; ')}` : message);
 
 export const toolhiveTextErrorHandler = (err: unknown, request: FastifyRequest, reply: FastifyReply): void => {
-  const mapped = toAgentryError(err);
-  if (mapped.status >= 500 && mapped.status !== 501) request.log.error({ err }, 'unhandled error');
+  const mapped = errorForRequest(err, request);
   void reply.status(mapped.status).type('text/plain; charset=utf-8').send(`${describe(mapped.message, mapped.details)}\n`);
 };
 
 export const toolhiveRegistryErrorHandler = (err: unknown, request: FastifyRequest, reply: FastifyReply): void => {
-  const mapped = toAgentryError(err);
-  if (mapped.status >= 500) request.log.error({ err }, 'unhandled error');
+  const mapped = errorForRequest(err, request);
   void reply
     .status(mapped.status)
     .type('application/json; charset=utf-8')

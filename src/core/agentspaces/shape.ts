@@ -3,6 +3,8 @@
  * every problem with its path, as Pydantic does) and describes itself as JSON Schema, so the
  * rule that validates and the OpenAPI document that shows it are one definition.
  */
+import { ownValue } from '../own-value.js';
+
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonSchema = Record<string, unknown>;
 
@@ -135,7 +137,7 @@ export const tagged = (tag: string, variants: Record<string, Shape>): Shape => (
   check(v, path, errors) {
     if (!isPlainObject(v)) return void errors.push(`${at(path)}: must be an object (got ${kindOf(v)})`);
     const t = v[tag];
-    const variant = typeof t === 'string' ? variants[t] : undefined;
+    const variant = typeof t === 'string' ? ownValue(variants, t) : undefined;
     if (!variant) {
       const p = path ? `${path}.${tag}` : tag;
       return void errors.push(`${p}: must be one of ${Object.keys(variants).map((k) => `'${k}'`).join(', ')}${t === undefined ? ' (field required)' : ` (got ${JSON.stringify(t).slice(0, 60)})`}`);

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ReadFilter, Visibility } from '../access/visibility.js';
+import { ownValue } from '../own-value.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { isAgentryError, payloadTooLarge } from '../errors.js';
@@ -421,7 +422,7 @@ export class OciService {
       }
       return undefined;
     }
-    const wanted = (await this.distTagsOf(pkg))[reference] ?? reference;
+    const wanted = ownValue(await this.distTagsOf(pkg), reference) ?? reference;
     const v = versions.find((x) => x.version === wanted);
     return v && packageArtifact(pkg, v);
   }

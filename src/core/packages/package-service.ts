@@ -1,5 +1,6 @@
 import type { Visibility } from '../access/visibility.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
+import { ownValue } from '../own-value.js';
 import type { RequestContext } from '../auth/principal.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { badRequest, conflict, notFound, validationFailed } from '../errors.js';
@@ -436,7 +437,7 @@ export class PackageService {
   async getVersion(ctx: RequestContext, scope: string, name: string, versionOrTag: string, opts: { kind?: PackageKind; includeUnpublished?: boolean } = {}): Promise<DownloadTarget> {
     const pkg = await this.find(ctx, scope, name, opts.kind);
     if (!opts.includeUnpublished) return { pkg, version: await this.resolve(pkg, versionOrTag) };
-    const wanted = (await this.distTagsOf(pkg))[versionOrTag] ?? versionOrTag;
+    const wanted = ownValue(await this.distTagsOf(pkg), versionOrTag) ?? versionOrTag;
     const version = await this.storage.packages.findVersion(pkg.id, wanted);
     if (!version) throw notFound('Version not found');
     return { pkg, version };
@@ -559,7 +560,7 @@ export class PackageService {
 
   async resolve(pkg: PackageRecord, versionOrTag: string): Promise<VersionRecord> {
     const tags = await this.distTagsOf(pkg);
-    const wanted = tags[versionOrTag] ?? versionOrTag;
+    const wanted = ownValue(tags, versionOrTag) ?? versionOrTag;
     const v = versionSchemeOf(pkg.kind).problem(wanted) === undefined ? await this.storage.packages.findVersion(pkg.id, wanted) : undefined;
     if (!v || v.unpublishedAt) throw notFound('Version not found');
     return v;

@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { migrateToLatest } from '../sql/migrate.js';
 import type { Database } from '../sql/schema.js';
+import { RefuseNulPlugin } from '../sql/refuse-nul.js';
 import { SqlStorage } from '../sql/sql-storage.js';
 import { withStatementCache } from './statement-cache.js';
 import { sqliteTextSearch } from './text-search.js';
@@ -19,7 +20,7 @@ export const openSqliteStorage = async (file: string): Promise<SqlStorage> => {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), plugins: [new RefuseNulPlugin()] });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
   return new SqlStorage(db, 'sqlite', sqliteTextSearch);
 };

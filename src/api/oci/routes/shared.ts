@@ -3,10 +3,16 @@ import { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import { payloadTooLarge } from '../../../core/errors.js';
 
+/**
+ * The characters a repository name component may hold at all (the core checks the exact grammar):
+ * nothing else reaches a rule, a query or the `WWW-Authenticate` challenge that repeats the name.
+ */
+const REPO_COMPONENT = '^[A-Za-z0-9._-]+$';
+
 /** Path parameters of every repository route: `/v2/<scope>/<name>/…`. */
 export const RepoParams = {
-  scope: Type.String({ description: 'Agentry scope (first component of the repository name)' }),
-  name: Type.String({ description: 'Package or repository name (second component)' }),
+  scope: Type.String({ pattern: REPO_COMPONENT, maxLength: 128, description: 'Agentry scope (first component of the repository name)' }),
+  name: Type.String({ pattern: REPO_COMPONENT, maxLength: 128, description: 'Package or repository name (second component)' }),
 };
 
 /** A response without a body (201, 202, 204, HEAD). */

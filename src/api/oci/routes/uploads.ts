@@ -38,6 +38,8 @@ const created = (reply: FastifyReply, repo: string, digest: string) =>
 /** Blob push: start (end-4a/4b), mount (end-11), chunks (end-5), finish (end-6), status (end-13), cancel (end-14). */
 export const uploadRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (app, { registry }) => {
   app.post('/:scope/:name/blobs/uploads/', {
+    // Blob bytes are opaque whatever their Content-Type: the JSON guard does not read them.
+    config: { opaqueBody: true },
     schema: {
       tags: ['oci'],
       summary: 'Start a blob upload (end-4a), push a whole blob with ?digest= (end-4b), or mount one from another repository (end-11)',
@@ -84,6 +86,8 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (ap
   });
 
   app.patch('/:scope/:name/blobs/uploads/:uuid', {
+    // Blob bytes are opaque whatever their Content-Type: the JSON guard does not read them.
+    config: { opaqueBody: true },
     schema: {
       tags: ['oci'],
       summary: 'Upload a chunk (end-5); with Content-Range it must start where the upload ends (else 416)',
@@ -100,6 +104,8 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (ap
   });
 
   app.put('/:scope/:name/blobs/uploads/:uuid', {
+    // Blob bytes are opaque whatever their Content-Type: the JSON guard does not read them.
+    config: { opaqueBody: true },
     schema: {
       tags: ['oci'],
       summary: 'Finish a blob upload (end-6) with ?digest=, optionally with the last chunk',

@@ -1,0 +1,27 @@
+import type { FastifyRequest } from 'fastify';
+import { AgentryError } from '../../core/errors.js';
+
+/** RFC 3986 authority as a Host header holds it: a reg-name or IPv4, or a bracketed IPv6, and an optional port. */
+const HOST = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/;
+
+const validHost = (host: string): boolean => {
+  const m = HOST.exec(host);
+  if (!m || (m[1] !== undefined && Number(m[1]) > 65535)) return false;
+  try {
+    new URL(`http://${host}/`);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * `onRequest` hook on the root instance: a Host header that is not a host (and port), or none on
+ * HTTP/1.1, is a 400,
+ * before any door builds a link, a redirect or a `WWW-Authenticate` realm from it.
+ */
+export const refuseBadHost = async (request: FastifyRequest): Promise<void> => {
+  const host = request.headers.host;
+  // HTTP/1.1 requires the header (RFC 9112 §3.2); an HTTP/1.0 request may go without.
+  if (host === undefined ? request.raw.httpVersion !== '1.0' : !validHost(host)) throw new AgentryError('bad_request', 'The Host header is not a valid host name', ['expected host[:port], e.g. registry.example.com:8080']);
+};

@@ -1,0 +1,27 @@
+import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
+import { AgentryError } from '../../core/errors.js';
+
+/** A string with a NUL anywhere in a query's tree (its values; names never hold one). */
+const holdsNul = (node: unknown, depth: number): boolean => {
+  if (typeof node === 'string') return node.includes('\u0000');
+  if (typeof node !== 'object' || node === null || depth > 200 || ArrayBuffer.isView(node) || node instanceof Date) return false;
+  for (const v of Array.isArray(node) ? node : Object.values(node)) if (holdsNul(v, depth + 1)) return true;
+  return false;
+};
+
+/**
+ * The last guard before SQL, on both stores alike: a text value holding NUL (U+0000) is refused
+ * with a 400 before the query is sent. PostgreSQL cannot store NUL in text at all (it fails the
+ * whole statement), and SQLite would keep a value no other store could; whatever door, tarball
+ * manifest or multipart field it came from, the answer is the same client error.
+ */
+export class RefuseNulPlugin implements KyselyPlugin {
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    if (holdsNul(args.node, 0)) throw new AgentryError('bad_request', 'Text may not contain NUL characters (U+0000)', ['a name, field or file text holds a NUL character']);
+    return args.node;
+  }
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return args.result;
+  }
+}
