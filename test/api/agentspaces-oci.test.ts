@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OciClient, type ImageManifest } from '../../src/core/oci-client/index.js';
+import { OciClient, type ImageManifest } from '../../src/adapters/oci-client/index.js';
 import { dockerRegistryAvailable, dockerRegistryRequired, startDockerRegistry, type DockerRegistry } from '../helpers/docker-registry.js';
 import { Api } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';

@@ -10,7 +10,6 @@ export const UNREACHABLE = 'the upstream could not be reached';
 /** A refused or failed outbound call. Its message never says which (see {@link UNREACHABLE}). */
 export class EgressError extends Error {
   override readonly name = 'EgressError';
-  readonly code = 'EGRESS_UNREACHABLE';
   constructor() {
     super(UNREACHABLE);
   }

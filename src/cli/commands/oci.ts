@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { digestFile, isAgentryError, parseReference, type TransferPlan } from '../../core/oci-client/index.js';
+import { digestFile, isAgentryError, parseReference, type TransferPlan } from '../../adapters/oci-client/index.js';
 import { CliError } from '../cli-error.js';
 import { refuseExisting } from '../extract.js';
 import { collectFiles, type LocalFile } from '../oci/local-files.js';
@@ -35,7 +35,7 @@ const annotation = (value: string, previous: Record<string, string> = {}): Recor
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 };
 
-/** Core errors (OciError names registry, repository and status) become the CLI's one-line failures. */
+/** Core errors (OciClientError names registry, repository and status) become the CLI's one-line failures. */
 const cliErrors = async <T>(work: () => Promise<T>): Promise<T> => {
   try {
     return await work();
