@@ -26,7 +26,7 @@ describe.skipIf(!run).each(testStores)('agentspaces as OCI artifacts ↔ docker-
   beforeAll(async () => {
     reg = await startDockerRegistry();
     // docker-registry is the default OCI registry of this server: publish without naming it.
-    server = await startTestServer({ store, env: { AGENTRY_OCI_REGISTRY_DEFAULT: reg.host } });
+    server = await startTestServer({ store, egressAllow: '127.0.0.1', env: { AGENTRY_OCI_REGISTRY_DEFAULT: reg.host } });
     admin = new Api(server.url, server.adminToken);
     alice = admin.with((await admin.req('POST', '/api/v1/users', { username: 'alice' })).body.token as string);
     bob = admin.with((await admin.req('POST', '/api/v1/users', { username: 'bob' })).body.token as string);
