@@ -134,6 +134,11 @@ describe('egress policy at connect time', () => {
     expect(await message(policy.fetch(`http://127.0.0.1:${port}/ok`))).toBe(UNREACHABLE);
     expect(await message(policy.fetch(`http://[::1]:${port}/ok`))).toBe(UNREACHABLE);
     expect(await message(policy.fetch(`http://[::ffff:127.0.0.1]:${port}/ok`))).toBe(UNREACHABLE);
+    // Other spellings of 127.0.0.1 that URL parsing turns into it.
+    expect(await message(policy.fetch(`http://0x7f000001:${port}/ok`))).toBe(UNREACHABLE);
+    expect(await message(policy.fetch(`http://2130706433:${port}/ok`))).toBe(UNREACHABLE);
+    expect(await message(policy.fetch(`http://127.1:${port}/ok`))).toBe(UNREACHABLE);
+    expect(await message(policy.fetch(`http://0.0.0.0:${port}/ok`))).toBe(UNREACHABLE);
     expect(await message(policy.fetch(`http://rebinding.test:${port}/ok`))).toBe(UNREACHABLE);
     expect(await message(policy.fetch(`http://nowhere.test:${port}/ok`))).toBe(UNREACHABLE);
     await policy.close();
@@ -167,5 +172,15 @@ describe('egress policy at connect time', () => {
     const res = await policy.fetch(`http://127.0.0.1:${port}/redirect-self`);
     expect(await res.text()).toBe('ok');
     await policy.close();
+  });
+});
+
+describe('egress allow-list configuration', () => {
+  it('reads --egress-allow before AGENTRY_EGRESS_ALLOW, and stops at start on a malformed entry', async () => {
+    const { resolveConfig } = await import('../../src/app/config.js');
+    expect(resolveConfig({}, { AGENTRY_EGRESS_ALLOW: ' vault.internal:8200 , 10.0.0.0/8,' }).egressAllow).toEqual(['vault.internal:8200', '10.0.0.0/8']);
+    expect(resolveConfig({ egressAllow: '*' }, { AGENTRY_EGRESS_ALLOW: '10.0.0.0/8' }).egressAllow).toEqual(['*']);
+    expect(resolveConfig({}, {}).egressAllow).toEqual([]);
+    expect(() => resolveConfig({ egressAllow: '10.0.0.0/40' }, {})).toThrow(/egress allow-list entry '10.0.0.0\/40'/);
   });
 });
