@@ -70,8 +70,9 @@ export const ociName = (name: string): string =>
     .replace(/[._-]{2,}/g, '-') || 'agentspace';
 
 /**
- * Publishes agentspaces as immutable OCI artifacts and pulls them back, through the core's OCI
- * client, to Agentry's own `/v2/` or any OCI registry. An artifact carries the agents, the secret
+ * Publishes agentspaces as immutable OCI artifacts and pulls them back, through the OCI client
+ * port (`oci-registry-port.ts`), to Agentry's own `/v2/` (in-process) or any OCI registry (through
+ * the egress policy). An artifact carries the agents, the secret
  * definitions (never values) and the parameters, one JSON layer each.
  */
 export class AgentspaceArtifacts {
