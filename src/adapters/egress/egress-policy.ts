@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
-import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+import type { Agent, buildConnector, fetch as UndiciFetch } from 'undici';
 import { bareAddress, refusedKind, type RefusedKind } from './address-ranges.js';
 import { AllowList, type Destination } from './allow-list.js';
 
@@ -36,6 +36,7 @@ const systemResolve: Resolver = (hostname, callback) => dnsLookup(hostname, { al
 
 const refusedError = (): NodeJS.ErrnoException => Object.assign(new Error('refused by the egress policy'), { code: 'EGRESS_REFUSED' });
 
+type Undici = typeof import('undici');
 type Connector = ReturnType<typeof buildConnector>;
 type ConnectOptions = Parameters<Connector>[0];
 type ConnectCallback = Parameters<Connector>[1];
@@ -51,7 +52,8 @@ export class EgressPolicy {
   readonly allowList: AllowList;
   private readonly resolve: Resolver;
   private readonly connectors = new Map<number, Connector>();
-  private readonly agent: Agent;
+  /** undici is loaded on the first outbound request, so a server that never calls out does not pay for it at start. */
+  private client: Promise<{ undici: Undici; agent: Agent }> | undefined;
   private readonly connectTimeoutMs: number;
   private log: EgressLogger = () => undefined;
 
@@ -59,7 +61,6 @@ export class EgressPolicy {
     this.allowList = new AllowList(opts.allow ?? []);
     this.resolve = opts.resolve ?? systemResolve;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
-    this.agent = new Agent({ connect: (o: ConnectOptions, cb: ConnectCallback) => this.connect(o, cb) });
   }
 
   /** Where debug lines go (the server's logger, once it has one). */
@@ -81,7 +82,8 @@ export class EgressPolicy {
    */
   readonly fetch: typeof globalThis.fetch = async (input, init) => {
     try {
-      return (await undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: this.agent })) as unknown as Response;
+      const { undici, agent } = await this.loaded();
+      return (await undici.fetch(input as Parameters<typeof UndiciFetch>[0], { ...(init as Parameters<typeof UndiciFetch>[1]), dispatcher: agent })) as unknown as Response;
     } catch (e) {
       const name = e instanceof Error ? e.name : '';
       if (name === 'TimeoutError' || name === 'AbortError') throw e;
@@ -92,10 +94,20 @@ export class EgressPolicy {
 
   /** Closes pooled connections. */
   async close(): Promise<void> {
-    await this.agent.close();
+    const c = this.client;
+    this.client = undefined;
+    if (c) await (await c).agent.close();
   }
 
-  private connect(o: ConnectOptions, cb: ConnectCallback): void {
+  private loaded(): Promise<{ undici: Undici; agent: Agent }> {
+    this.client ??= import('undici').then((undici) => ({
+      undici,
+      agent: new undici.Agent({ connect: (o: ConnectOptions, cb: ConnectCallback) => this.connect(o, cb, undici) }),
+    }));
+    return this.client;
+  }
+
+  private connect(o: ConnectOptions, cb: ConnectCallback, undici: Undici): void {
     const port = Number(o.port) || (o.protocol === 'https:' ? 443 : 80);
     const host = bareAddress(o.hostname);
     if (isIP(host) !== 0) {
@@ -106,13 +118,13 @@ export class EgressPolicy {
         return;
       }
     }
-    this.connectorFor(port)(o, cb);
+    this.connectorFor(port, undici)(o, cb);
   }
 
-  private connectorFor(port: number): Connector {
+  private connectorFor(port: number, undici: Undici): Connector {
     let c = this.connectors.get(port);
     if (!c) {
-      c = buildConnector({ lookup: this.lookupFor(port), timeout: this.connectTimeoutMs } as buildConnector.BuildOptions);
+      c = undici.buildConnector({ lookup: this.lookupFor(port), timeout: this.connectTimeoutMs } as buildConnector.BuildOptions);
       this.connectors.set(port, c);
     }
     return c;
