@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
 import { AllowList } from '../adapters/egress/index.js';
+import { VISIBILITIES, isVisibility, type Visibility } from '../core/access/visibility.js';
 import { DEFAULT_RATE_LIMITS, parseRateLimitRule, type RateLimitRule, type RateLimitRules } from '../core/rate-limits/rules.js';
 
 /** Everything the server is configured with; flags win over environment, environment over defaults. */
@@ -12,12 +13,18 @@ export interface ServerConfig {
   /** PostgreSQL schema to keep tables in (tests use one per server). */
   databaseSchema?: string;
   adminToken?: string;
+  /** When set, `/metrics` answers only a Bearer of this value (AGENTRY_METRICS_TOKEN). */
+  metricsToken?: string;
   publicUrl?: string;
   logLevel: string;
   /** Where log lines go instead of stdout (tests). */
   logStream?: NodeJS.WritableStream;
   /** Serve reads only and refuse every write, on every door. */
   readOnly: boolean;
+  /** The visibility new scopes (and so their new packages) start with (AGENTRY_DEFAULT_VISIBILITY; default public). */
+  defaultVisibility: Visibility;
+  /** Every read needs a token, on every door but /healthz (AGENTRY_AUTH_REQUIRED_FOR_READS). */
+  authRequiredForReads: boolean;
   /** The OCI registry agentspaces are published to by default (AGENTRY_OCI_REGISTRY_DEFAULT); this server's /v2/ when unset. */
   ociRegistryDefault?: string;
   /** Where secret values are kept (AGENTRY_SECRET_BACKEND and friends). */
@@ -71,12 +78,15 @@ export interface ServeFlags {
   publicUrl?: string;
   logLevel?: string;
   readOnly?: boolean;
+  defaultVisibility?: string;
+  authRequiredForReads?: boolean;
   recipeScope?: string;
   rateLimitAnonymous?: string;
   rateLimitUser?: string;
   rateLimitPublish?: string;
   redisUrl?: string;
   egressAllow?: string;
+  metricsToken?: string;
 }
 
 const MB = 1024 * 1024;
@@ -93,6 +103,13 @@ const boolFrom = (name: string, value: string | undefined): boolean => {
   if (/^(1|true|yes|on)$/i.test(value)) return true;
   if (/^(0|false|no|off)$/i.test(value)) return false;
   throw new Error(`${name} must be true or false (got '${value}')`);
+};
+
+const visibilityFrom = (name: string, value: string | undefined): Visibility => {
+  if (value === undefined || value === '') return 'public';
+  const v = value.trim().toLowerCase();
+  if (!isVisibility(v)) throw new Error(`${name} must be one of ${VISIBILITIES.join(', ')} (got '${value}')`);
+  return v;
 };
 
 const urlFrom = (name: string, value: string | undefined, fallback: string): string => {
@@ -127,8 +144,9 @@ const ruleFrom = (name: string, value: string | undefined, fallback: RateLimitRu
 /**
  * Resolves the server configuration from flags and the environment:
  * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_ADMIN_TOKEN,
- * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
- * AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX, AGENTRY_EGRESS_ALLOW.
+ * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_DEFAULT_VISIBILITY, AGENTRY_AUTH_REQUIRED_FOR_READS, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
+ * AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX,
+ * AGENTRY_METRICS_TOKEN, AGENTRY_EGRESS_ALLOW.
  */
 export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
   const databaseUrl = flags.databaseUrl ?? (env.AGENTRY_DATABASE_URL || undefined);
@@ -141,9 +159,12 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     databaseUrl,
     databaseSchema: env.AGENTRY_DATABASE_SCHEMA || undefined,
     adminToken: flags.adminToken ?? (env.AGENTRY_ADMIN_TOKEN || undefined),
+    metricsToken: metricsTokenFrom(flags.metricsToken ?? (env.AGENTRY_METRICS_TOKEN || undefined)),
     publicUrl: publicUrl?.replace(/\/+$/, ''),
     logLevel: flags.logLevel ?? env.AGENTRY_LOG_LEVEL ?? 'info',
     readOnly: flags.readOnly ?? boolFrom('AGENTRY_READ_ONLY', env.AGENTRY_READ_ONLY),
+    defaultVisibility: visibilityFrom(flags.defaultVisibility !== undefined ? '--default-visibility' : 'AGENTRY_DEFAULT_VISIBILITY', flags.defaultVisibility ?? env.AGENTRY_DEFAULT_VISIBILITY),
+    authRequiredForReads: flags.authRequiredForReads ?? boolFrom('AGENTRY_AUTH_REQUIRED_FOR_READS', env.AGENTRY_AUTH_REQUIRED_FOR_READS),
     secrets: resolveSecretsConfig(env),
     ociRegistryDefault: env.AGENTRY_OCI_REGISTRY_DEFAULT || undefined,
     env,
@@ -174,6 +195,13 @@ const egressAllowFrom = (value: string | undefined): string[] => {
   const entries = (value ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   new AllowList(entries);
   return entries;
+};
+
+/** A metrics token: long enough not to be guessed, one line (it travels in a header). */
+const metricsTokenFrom = (value: string | undefined): string | undefined => {
+  if (value === undefined || value === '') return undefined;
+  if (value.length < 16 || !/^[\x21-\x7e]+$/.test(value)) throw new Error('the metrics token must be at least 16 printable characters without spaces');
+  return value;
 };
 
 /** The embeddings endpoint of memory-store search, when AGENTRY_EMBEDDINGS_URL is set. */

@@ -10,9 +10,15 @@ import type { StarRepo } from './stars/star-repo.js';
 import type { TelemetryRepo } from './telemetry/telemetry-repo.js';
 import type { DiscoveryRepo } from './trending/discovery-repo.js';
 import type { ManagedRepo } from './managed/managed-storage.js';
+import type { ReadFilter, Visibility } from './access/visibility.js';
 
 export type AccountKind = 'user' | 'org';
-export type OrgRole = 'owner' | 'member';
+/**
+ * A user's role in an organisation: `owner` manages members and the org's settings and
+ * publishes; `maintainer` publishes, deprecates, unpublishes and sets dist-tags in the org's
+ * scopes; `member` reads the org's private objects.
+ */
+export type OrgRole = 'owner' | 'maintainer' | 'member';
 /** `read` < `publish` < `admin` is a ladder; `runtime` stands apart: it may only resolve secrets and configs. */
 export type TokenPermission = 'read' | 'publish' | 'admin' | 'runtime';
 export type PackageKind = 'agent' | 'skill' | 'mcp-server' | 'recipe';
@@ -49,6 +55,8 @@ export interface MembershipRecord {
 export interface ScopeRecord {
   name: string;
   ownerAccountId: number;
+  /** The visibility a package published to this scope for the first time takes, unless the publish says otherwise. */
+  defaultVisibility: Visibility;
   createdAt: string;
 }
 
@@ -90,6 +98,8 @@ export interface PackageRecord {
   isVerified: boolean;
   isFeatured: boolean;
   ownerAccountId: number;
+  /** Who may read it (see core/access/visibility.ts): set at first publish, changed with `access set`. */
+  visibility: Visibility;
   createdAt: string;
   updatedAt: string;
 }
@@ -139,6 +149,8 @@ export interface VersionBrowseQuery {
   /** `latest`: each package's latest version only; a string: that exact version only. */
   version?: { latest: true } | { exact: string };
   includeUnpublished: boolean;
+  /** Only versions of packages the caller may read (AccessPolicy.readFilter); absent: all. */
+  read?: ReadFilter;
   /** Continue after this position (exclusive). */
   after?: { key: string; versionId: number };
   limit: number;
@@ -163,6 +175,8 @@ export interface PackageQuery {
   /** Packages carrying at least one of these tags. */
   anyTags?: string[];
   ownerAccountId?: number;
+  /** Only the packages the caller may read (AccessPolicy.readFilter); absent: every package (internal use only). */
+  read?: ReadFilter;
   sort: PackageSort;
   offset: number;
   limit: number;
@@ -212,8 +226,10 @@ export interface AccountRepo {
 export interface ScopeRepo {
   /** Case-insensitive. */
   find(name: string): Promise<ScopeRecord | undefined>;
-  insert(name: string, ownerAccountId: number, at: string): Promise<ScopeRecord>;
+  /** A new scope takes `defaultVisibility` (the server's default when absent: `public`). */
+  insert(name: string, ownerAccountId: number, at: string, defaultVisibility?: Visibility): Promise<ScopeRecord>;
   listByOwner(ownerAccountId: number): Promise<ScopeRecord[]>;
+  setDefaultVisibility(name: string, visibility: Visibility): Promise<void>;
 }
 
 export interface TokenRepo {
@@ -248,6 +264,7 @@ export interface PackageRepo {
   lockByKey(key: string): Promise<PackageRecord | undefined>;
   insert(pkg: NewPackage): Promise<PackageRecord>;
   update(id: number, patch: PackagePatch): Promise<void>;
+  setVisibility(id: number, visibility: Visibility): Promise<void>;
   query(q: PackageQuery): Promise<Page<PackageRecord>>;
   listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]>;
   findVersion(packageId: number, version: string): Promise<VersionRecord | undefined>;
@@ -327,7 +344,7 @@ export interface AgentspaceRecord {
   namespace: string;
   tag: string;
   description: string | null;
-  visibility: 'private' | 'public';
+  visibility: 'private' | 'internal' | 'public';
   status: 'enabled' | 'disabled';
   userId: string | null;
   sourceRepoId: string | null;
@@ -420,6 +437,8 @@ export interface Storage extends StorageRepos {
   /** Runs `fn` in one transaction: all its writes land, or none. */
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
+  /** The migrations this build knows that the database has not applied (empty when up to date). */
+  pendingMigrations(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -446,4 +465,6 @@ export interface BlobStore {
   read(digest: string): Promise<Buffer>;
   delete(digest: string): Promise<boolean>;
   list(): AsyncIterable<BlobInfo>;
+  /** Throws unless a blob could be written now (a probe written and removed; for readiness). */
+  checkWritable(): Promise<void>;
 }

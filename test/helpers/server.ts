@@ -25,6 +25,8 @@ export interface TestServer {
   store: TestStore;
   /** The PostgreSQL schema of this server, on that store. */
   schema?: string;
+  /** The server's route table (method, URL pattern), as Fastify registered it. */
+  routes: ReadonlyArray<{ method: string; url: string }>;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,10 @@ export const startTestServer = async (
     /** Share another test server's PostgreSQL schema (it stays with its first owner). */
     postgresSchema?: string;
     readOnly?: boolean;
+    /** The visibility new scopes start with (`--default-visibility`). */
+    defaultVisibility?: ServerConfig['defaultVisibility'];
+    /** Every read needs a token (`--auth-required-for-reads`). */
+    authRequiredForReads?: boolean;
     recipeScope?: string;
     /** Environment the server's configuration is read from (secret backends, AGENTRY_OAUTH_*); empty by default. */
     env?: NodeJS.ProcessEnv;
@@ -67,6 +73,8 @@ export const startTestServer = async (
     databaseSchema: schema,
     limits: { ...base.limits, ...opts.limits },
     readOnly: opts.readOnly ?? false,
+    defaultVisibility: opts.defaultVisibility ?? base.defaultVisibility,
+    authRequiredForReads: opts.authRequiredForReads ?? base.authRequiredForReads,
     ...(opts.recipeScope ? { recipeScope: opts.recipeScope } : {}),
     skillsRoot: opts.skillsRoot,
     rateLimits: { ...GENEROUS_RATE_LIMITS, ...opts.rateLimits },
@@ -82,6 +90,7 @@ export const startTestServer = async (
     dataDir,
     store,
     schema,
+    routes: server.routes,
     close: async () => {
       await server.close();
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });

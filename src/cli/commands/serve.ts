@@ -11,11 +11,14 @@ interface ServeOptions {
   publicUrl?: string;
   logLevel?: string;
   readOnly?: boolean;
+  defaultVisibility?: string;
+  authRequiredForReads?: boolean;
   recipeScope?: string;
   rateLimitAnonymous?: string;
   rateLimitUser?: string;
   rateLimitPublish?: string;
   redisUrl?: string;
+  metricsToken?: string;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -46,12 +49,15 @@ export const registerServeCommand = (program: Command): void => {
     .option('--public-url <url>', 'base URL used in links (env AGENTRY_PUBLIC_URL; default: from the request)')
     .option('--log-level <level>', 'log level, silent … trace (env AGENTRY_LOG_LEVEL; default info)')
     .option('--read-only', 'serve reads only and refuse every write (env AGENTRY_READ_ONLY=true)')
+    .option('--default-visibility <visibility>', 'public, internal or private: what new scopes, and so their new packages, start with (env AGENTRY_DEFAULT_VISIBILITY; default public)')
+    .option('--auth-required-for-reads', 'every read needs a token; only /healthz stays open (env AGENTRY_AUTH_REQUIRED_FOR_READS=true)')
     .option('--recipe-scope <scope>', 'the scope PraisonAI recipe names (/v1/recipes) map onto (env AGENTRY_RECIPE_SCOPE; default recipes)')
     .option('--rate-limit-anonymous <rule>', "requests per IP without a token, e.g. 60/min, or 'off' (env AGENTRY_RATE_LIMIT_ANONYMOUS; default 60/min)")
     .option('--rate-limit-user <rule>', "requests per signed-in user (env AGENTRY_RATE_LIMIT_USER; default 120/min)")
     .option('--rate-limit-publish <rule>', "publishes per user (env AGENTRY_RATE_LIMIT_PUBLISH; default 10/hour)")
     .option('--redis-url <url>', 'redis://… to share rate-limit counters between server processes (env AGENTRY_REDIS_URL)')
     .option('--egress-allow <list>', "addresses the server may call besides public ones: hosts, host:port, IPs, CIDRs, or '*', comma-separated (env AGENTRY_EGRESS_ALLOW; default none: loopback, private, link-local and metadata addresses are refused)")
+    .option('--metrics-token <token>', 'require this Bearer token on /metrics, 16+ characters (env AGENTRY_METRICS_TOKEN; default: /metrics is open)')
     .action(async (opts: ServeOptions) => {
       const { resolveConfig } = await import('../../app/config.js');
       const { startServer } = await import('../../app/server.js');
@@ -64,12 +70,15 @@ export const registerServeCommand = (program: Command): void => {
         publicUrl: opts.publicUrl,
         logLevel: opts.logLevel,
         readOnly: opts.readOnly,
+        defaultVisibility: opts.defaultVisibility,
+        authRequiredForReads: opts.authRequiredForReads,
         recipeScope: opts.recipeScope,
         rateLimitAnonymous: opts.rateLimitAnonymous,
         rateLimitUser: opts.rateLimitUser,
         rateLimitPublish: opts.rateLimitPublish,
         redisUrl: opts.redisUrl,
         egressAllow: opts.egressAllow,
+        metricsToken: opts.metricsToken,
       });
       const server = await startServer(config);
       const stopped = nextStopSignal();

@@ -1,18 +1,100 @@
-import { forbidden, readOnly, unauthorized } from '../errors.js';
-import type { AccountRecord, StorageRepos, TokenPermission } from '../storage.js';
+import type { ReadFilter, ReadTarget, Visibility } from '../access/visibility.js';
+import { ROLE_RIGHTS } from '../accounts/org-roles.js';
+import { forbidden, readOnly, unauthorized, type AgentryError } from '../errors.js';
+import type { AccountRecord, OrgRole, StorageRepos, TokenPermission, TokenRecord } from '../storage.js';
 import { permits, type Principal, type RequestContext } from './principal.js';
+
+/**
+ * How an account stands towards a scope: `self` when the scope is the account's own (its name,
+ * or registered to it), an org role when the scope belongs to an org the account is in.
+ */
+export type ScopeStanding = 'self' | OrgRole;
+
+export interface ReadSettings {
+  /** The visibility new scopes start with (`--default-visibility`; default `public`). */
+  defaultVisibility?: Visibility;
+  /** Every read needs a token (`--auth-required-for-reads`). */
+  authRequiredForReads?: boolean;
+}
 
 /**
  * The one place that decides who may do what. Scope ownership comes from the token's
  * account (never from a manifest): a user owns the scope of its own name and any scope
- * registered to it; members of an org may write to the org's scopes; an admin may write anywhere.
+ * registered to it; in an org's scopes, owners and maintainers write (publish, deprecate,
+ * unpublish, dist-tags), members only read, owners manage members and settings; an admin may
+ * write anywhere. A token narrows its account's rights (its permission, its scopes), never widens them.
  */
 export class AccessPolicy {
+  /** The visibility a new scope starts with. */
+  readonly defaultVisibility: Visibility;
+  /** When true, anonymous callers may read nothing (401). */
+  readonly authRequiredForReads: boolean;
+
   constructor(
     private readonly repos: StorageRepos,
     /** A read-only server refuses every write, whichever door it comes through. */
     readonly readOnly = false,
-  ) {}
+    settings: ReadSettings = {},
+  ) {
+    this.defaultVisibility = settings.defaultVisibility ?? 'public';
+    this.authRequiredForReads = settings.authRequiredForReads ?? false;
+  }
+
+  /** Every read of every door calls this (directly or through `requireRead`/`readFilter`): 401 on a closed server without a token. */
+  requireReadAccess(ctx: RequestContext): void {
+    if (this.authRequiredForReads && !ctx.principal) {
+      throw unauthorized("This registry requires a token for every read: send it as 'Authorization: Bearer <token>' or 'x-api-key: <token>'");
+    }
+  }
+
+  /**
+   * THE read rule. public: anyone (not anonymous callers of a closed server); internal: every
+   * signed-in account; private: the owning account, members of the owning org (any role), and
+   * administrators. A `runtime` token reads internal and private objects of its own account (or
+   * its orgs') only. A token restricted to some scopes reads internal and private objects only
+   * in those scopes.
+   */
+  async canRead(ctx: RequestContext, obj: ReadTarget): Promise<boolean> {
+    if (this.authRequiredForReads && !ctx.principal) return false;
+    if (obj.visibility === 'public') return true;
+    const p = ctx.principal;
+    if (!p) return false;
+    if (p.token.scopes && obj.scope !== undefined && !p.token.scopes.includes(obj.scope.toLowerCase())) return false;
+    const runtime = p.token.permission === 'runtime';
+    if (p.account.isAdmin && !runtime) return true;
+    if (obj.visibility === 'internal' && !runtime) return true;
+    return this.isMemberOf(p.account, obj.ownerAccountId);
+  }
+
+  /** Throws `notFound()` unless the caller may read `obj`: a private object is a 404 to outsiders, never a 403. */
+  async requireRead(ctx: RequestContext, obj: ReadTarget, notFound: () => AgentryError): Promise<void> {
+    this.requireReadAccess(ctx);
+    if (!(await this.canRead(ctx, obj))) throw notFound();
+  }
+
+  /** What the caller may see in lists, search and counts (see `ReadFilter`); 401 on a closed server without a token. */
+  async readFilter(ctx: RequestContext): Promise<ReadFilter> {
+    this.requireReadAccess(ctx);
+    const p = ctx.principal;
+    if (!p) return { all: false, internal: false, memberOwnerIds: [] };
+    const runtime = p.token.permission === 'runtime';
+    const onlyScopes = p.token.scopes ?? undefined;
+    if (p.account.isAdmin && !runtime) {
+      if (!onlyScopes) return { all: true };
+      const owners = await Promise.all(onlyScopes.map((s) => this.repos.scopes.find(s)));
+      const ownerIds = [...new Set(owners.filter((s) => s !== undefined).map((s) => s.ownerAccountId))];
+      return { all: false, internal: true, memberOwnerIds: ownerIds, onlyScopes };
+    }
+    const orgs = await this.repos.accounts.listOrgsOf(p.account.id);
+    const memberOwnerIds = [p.account.id, ...orgs.map((o) => o.account.id)];
+    return { all: false, internal: !runtime, memberOwnerIds, ...(onlyScopes ? { onlyScopes } : {}) };
+  }
+
+  /** The account itself, or an org it belongs to (any role). */
+  private async isMemberOf(account: AccountRecord, ownerAccountId: number): Promise<boolean> {
+    if (account.id === ownerAccountId) return true;
+    return (await this.repos.accounts.membership(ownerAccountId, account.id)) !== undefined;
+  }
 
   /** Every write in the core calls this first: a read-only server refuses it. */
   requireWritable(): void {
@@ -48,10 +130,30 @@ export class AccessPolicy {
     return this.requirePermission(ctx, 'admin');
   }
 
-  /** The scopes an account may write to (its own, those registered to it, its orgs'). */
+  /**
+   * Managing tokens and API keys (create, revoke): a token that may write. A read-only token
+   * never does, nor a runtime token. When revoking `target`: a token may always revoke itself
+   * (signing out); otherwise it never revokes one with more permission or wider scopes than its
+   * own, unless it is an administrator's admin token.
+   */
+  requireTokenManagement(ctx: RequestContext, target?: TokenRecord): Principal {
+    const p = this.requirePrincipal(ctx);
+    if (target && target.id === p.token.id) return p;
+    if (!permits(p.token.permission, 'publish')) {
+      throw forbidden(`This token has '${p.token.permission}' permission; creating or revoking tokens and API keys needs a 'publish' or 'admin' token`);
+    }
+    if (target && !permits(p.token.permission, 'admin')) {
+      const stronger = target.permission === 'runtime' || !permits(p.token.permission, target.permission);
+      const wider = p.token.scopes !== null && (target.scopes === null || target.scopes.some((s) => !p.token.scopes!.includes(s)));
+      if (stronger || wider) throw forbidden(`This token cannot revoke token ${target.id}: it has more permission or wider scopes than this one`);
+    }
+    return p;
+  }
+
+  /** The scopes an account may write to (its own, those registered to it, its orgs' where it owns or maintains). */
   async writableScopes(account: AccountRecord): Promise<string[]> {
     const own = await this.repos.scopes.listByOwner(account.id);
-    const orgs = await this.repos.accounts.listOrgsOf(account.id);
+    const orgs = (await this.repos.accounts.listOrgsOf(account.id)).filter((o) => ROLE_RIGHTS[o.role].write);
     const fromOrgs = await Promise.all(orgs.map((o) => this.repos.scopes.listByOwner(o.account.id)));
     const names = [...own, ...fromOrgs.flat()].map((s) => s.name);
     return [...new Set(names)].sort();
@@ -65,7 +167,11 @@ export class AccessPolicy {
       throw forbidden(`This token is restricted to ${p.token.scopes.map((s) => '@' + s).join(', ')} and cannot write to @${scope}`);
     }
     if (p.account.isAdmin) return p;
-    if (await this.ownsScope(p.account, wanted)) return p;
+    const standing = await this.standingIn(p.account, wanted);
+    if (standing === 'self' || (standing && ROLE_RIGHTS[standing].write)) return p;
+    if (standing === 'member') {
+      throw forbidden(`You are a member of @${scope} with read access only; publishing, deprecating, unpublishing and dist-tags need the maintainer or owner role`);
+    }
     const mine = await this.writableScopes(p.account);
     throw forbidden(
       mine.length === 1
@@ -85,25 +191,49 @@ export class AccessPolicy {
     if (p.token.scopes && !p.token.scopes.includes(wanted)) {
       throw forbidden(`This token is restricted to ${p.token.scopes.map((s) => '@' + s).join(', ')} and cannot read @${scope}`);
     }
-    if (p.account.isAdmin || (await this.ownsScope(p.account, wanted))) return p;
+    if (p.account.isAdmin || (await this.standingIn(p.account, wanted)) !== undefined) return p;
     throw forbidden(`Only members of @${scope} can see this`);
   }
 
-  private async ownsScope(account: AccountRecord, scope: string): Promise<boolean> {
+  /**
+   * How `account` stands towards `scope` (lower-case, without `@`): its own scope, its role in
+   * the org owning it, or undefined (no relation, or no such scope).
+   */
+  async standingIn(account: AccountRecord, scope: string): Promise<ScopeStanding | undefined> {
     const record = await this.repos.scopes.find(scope);
-    if (!record) return false;
-    if (record.ownerAccountId === account.id) return true;
+    if (!record) return undefined;
+    if (record.ownerAccountId === account.id) return 'self';
     const owner = await this.repos.accounts.findById(record.ownerAccountId);
-    if (!owner || owner.kind !== 'org') return false;
-    return (await this.repos.accounts.membership(owner.id, account.id)) !== undefined;
+    if (!owner || owner.kind !== 'org') return undefined;
+    return (await this.repos.accounts.membership(owner.id, account.id))?.role;
+  }
+
+  /**
+   * Throws unless the caller may change the settings of `scope` (its default visibility, …):
+   * the account owning it, an owner of the org owning it, or an administrator; with a token
+   * that may write and is not restricted to other scopes.
+   */
+  async requireScopeAdmin(ctx: RequestContext, scope: string): Promise<Principal> {
+    const p = this.requirePermission(ctx, 'publish');
+    const wanted = scope.toLowerCase();
+    if (p.token.scopes && !p.token.scopes.includes(wanted)) {
+      throw forbidden(`This token is restricted to ${p.token.scopes.map((s) => '@' + s).join(', ')} and cannot change @${scope}`);
+    }
+    if (p.account.isAdmin) return p;
+    const standing = await this.standingIn(p.account, wanted);
+    if (standing === 'self' || (standing && ROLE_RIGHTS[standing].manage)) return p;
+    throw forbidden(`Only an owner of @${scope} or an administrator can change its settings`);
   }
 
   /** Org management: an admin, or an owner of the org. */
   async requireOrgOwner(ctx: RequestContext, org: AccountRecord): Promise<Principal> {
     const p = this.requirePermission(ctx, 'publish');
     if (p.account.isAdmin && permits(p.token.permission, 'admin')) return p;
+    if (p.token.scopes && !p.token.scopes.includes(org.name.toLowerCase())) {
+      throw forbidden(`This token is restricted to ${p.token.scopes.map((s) => '@' + s).join(', ')} and cannot manage @${org.name}`);
+    }
     const m = await this.repos.accounts.membership(org.id, p.account.id);
-    if (m?.role !== 'owner') throw forbidden(`Only an owner of @${org.name} or an administrator can manage its members`);
+    if (!m || !ROLE_RIGHTS[m.role].manage) throw forbidden(`Only an owner of @${org.name} or an administrator can manage its members`);
     return p;
   }
 }
