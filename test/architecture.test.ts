@@ -51,22 +51,22 @@ const PURE_LIBRARIES = ['yaml', 'semver', 'ajv', 'ajv-formats'];
 describe('architecture', () => {
   const files = sourceFiles(SRC);
 
-  it('keeps the core free of HTTP, storage implementations, doors and the CLI', () => {
-    const banned = [/^fastify/, /^@fastify\//, /^pg$/, /^better-sqlite3$/, /^kysely$/, /^ioredis$/, /^commander$/, /^(api|storage|cli|app|web)\//];
+  it('keeps the core free of HTTP, storage implementations, doors, adapters and the CLI', () => {
+    const banned = [/^fastify/, /^@fastify\//, /^pg$/, /^better-sqlite3$/, /^kysely$/, /^ioredis$/, /^commander$/, /^undici/, /^(api|storage|cli|app|web|adapters)\//];
     const offences = files
       .filter((f) => area(f) === 'core')
       .flatMap((f) => importsOf(f).filter((i) => banned.some((b) => b.test(i))).map((i) => `${relative(SRC, f)} imports ${i}`));
     expect(offences).toEqual([]);
   });
 
-  it('lets a door import the core and shared door code, never storage, the app or another door', () => {
+  it('lets a door import the core and shared door code, never storage, adapters, the app or another door', () => {
     const offences = files
       .filter((f) => area(f) === 'api')
       .flatMap((f) => {
         const door = relative(SRC, f).split('/')[1];
         return importsOf(f)
           .filter((i) => {
-            if (/^(storage|cli|app|web)\//.test(i)) return true;
+            if (/^(storage|adapters|cli|app|web)\//.test(i)) return true;
             const m = /^api\/([^/]+)\//.exec(i);
             return m !== null && m[1] !== door && m[1] !== 'shared' && !door.endsWith('.ts') && door !== 'shared';
           })
@@ -76,12 +76,12 @@ describe('architecture', () => {
   });
 
   it('keeps CLI commands other than serve on HTTP only: types and named pure modules from the core', () => {
-    // The core's OCI client is itself an HTTP client (see the next rule), so the CLI may use it.
+    // The OCI client adapter is itself an HTTP client (see the rule below), so the CLI may use it; no other adapter.
     const offences = files
       .filter((f) => area(f) === 'cli' && !/commands\/serve\.ts$/.test(f))
       .flatMap((f) =>
         valueImportsOf(f)
-          .filter((i) => /^(core|storage|api|app)\//.test(i) && !CLI_MAY_IMPORT.includes(i) && !/^core\/oci-client\//.test(i))
+          .filter((i) => /^(core|storage|api|app|adapters)\//.test(i) && !CLI_MAY_IMPORT.includes(i) && !/^adapters\/oci-client\//.test(i))
           .map((i) => `${relative(SRC, f)} imports ${i}`),
       );
     expect(offences).toEqual([]);
@@ -104,10 +104,30 @@ describe('architecture', () => {
     expect(seen.size).toBeGreaterThanOrEqual(CLI_MAY_IMPORT.length - 1);
   });
 
-  it('keeps the core OCI client a plain HTTP client: node built-ins, core errors and itself only', () => {
+  it('keeps the OCI client adapter a plain HTTP client: node built-ins, core errors and itself only', () => {
     const offences = files
-      .filter((f) => relative(SRC, f).startsWith('core/oci-client/'))
-      .flatMap((f) => importsOf(f).filter((i) => !/^node:/.test(i) && !/^core\/(errors|oci-client\/.*)$/.test(i)).map((i) => `${relative(SRC, f)} imports ${i}`));
+      .filter((f) => relative(SRC, f).startsWith('adapters/oci-client/'))
+      .flatMap((f) => importsOf(f).filter((i) => !/^node:/.test(i) && !/^(core\/errors|adapters\/oci-client\/.*)$/.test(i)).map((i) => `${relative(SRC, f)} imports ${i}`));
+    expect(offences).toEqual([]);
+  });
+
+  it('lets an adapter import the core (its ports) and other adapters, never a door, storage, the app or the CLI; the app wires them', () => {
+    const offences = files
+      .filter((f) => area(f) === 'adapters')
+      .flatMap((f) => importsOf(f).filter((i) => /^(api|storage|cli|app|web)\//.test(i) || /^fastify|^@fastify\//.test(i)).map((i) => `${relative(SRC, f)} imports ${i}`));
+    expect(offences).toEqual([]);
+  });
+
+  it('sends every outbound request of the server through the egress policy: only adapters/egress calls undici, no server code calls fetch itself', () => {
+    // The CLI's own HTTP client and the OCI client adapter (which the server hands the policy's fetch) are the
+    // exceptions; a file with a local function named fetch (a SQL helper) is not calling the network.
+    const offences = files
+      .filter((f) => !['cli'].includes(area(f)) && !relative(SRC, f).startsWith('adapters/oci-client/') && !relative(SRC, f).startsWith('adapters/egress/'))
+      .flatMap((f) => {
+        const text = readFileSync(f, 'utf8');
+        const bad = [...importsOf(f).filter((i) => /^(undici|node:https?|node:net|node:tls)$/.test(i)), ...(/(^|[^.\w])fetch\(/m.test(text) && !/\b(const|let|function)\s+fetch\b/.test(text) ? ['fetch('] : [])];
+        return bad.map((b) => `${relative(SRC, f)} uses ${b}`);
+      });
     expect(offences).toEqual([]);
   });
 

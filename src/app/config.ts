@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { parseBlobStoreUrl } from '../storage/blobs/blob-store-url.js';
 import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
+import { AllowList } from '../adapters/egress/index.js';
 import { VISIBILITIES, isVisibility, type Visibility } from '../core/access/visibility.js';
 import { DEFAULT_RATE_LIMITS, parseRateLimitRule, type RateLimitRule, type RateLimitRules } from '../core/rate-limits/rules.js';
 
@@ -37,6 +38,8 @@ export interface ServerConfig {
   skillsRoot?: string;
   /** The scope PraisonAI's unscoped recipe names map onto (AGENTRY_RECIPE_SCOPE). */
   recipeScope: string;
+  /** Exceptions to the egress policy's refused ranges (AGENTRY_EGRESS_ALLOW / --egress-allow): hosts, host:port, IPs, CIDRs, `*`. */
+  egressAllow: string[];
   /** An OpenAI-compatible embeddings endpoint for memory-store search (AGENTRY_EMBEDDINGS_URL, _MODEL, _API_KEY). */
   embeddings?: { url: string; model: string; apiKey?: string };
   limits: {
@@ -86,6 +89,7 @@ export interface ServeFlags {
   rateLimitUser?: string;
   rateLimitPublish?: string;
   redisUrl?: string;
+  egressAllow?: string;
   metricsToken?: string;
 }
 
@@ -146,7 +150,7 @@ const ruleFrom = (name: string, value: string | undefined, fallback: RateLimitRu
  * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_BLOB_STORE, AGENTRY_ADMIN_TOKEN,
  * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_DEFAULT_VISIBILITY, AGENTRY_AUTH_REQUIRED_FOR_READS, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
  * AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX,
- * AGENTRY_METRICS_TOKEN.
+ * AGENTRY_METRICS_TOKEN, AGENTRY_EGRESS_ALLOW.
  */
 export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
   const databaseUrl = flags.databaseUrl ?? (env.AGENTRY_DATABASE_URL || undefined);
@@ -174,6 +178,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     skillsRoot: env.AGENTRY_SKILLS_ROOT ? resolve(env.AGENTRY_SKILLS_ROOT) : undefined,
     recipeScope: (flags.recipeScope ?? (env.AGENTRY_RECIPE_SCOPE || 'recipes')).replace(/^@/, '').toLowerCase(),
     embeddings: embeddingsFrom(env),
+    egressAllow: egressAllowFrom(flags.egressAllow ?? env.AGENTRY_EGRESS_ALLOW),
     limits: {
       maxBodyBytes: 1 * MB,
       maxTarballBytes: intFrom('AGENTRY_MAX_TARBALL_MB', env.AGENTRY_MAX_TARBALL_MB, 50, 1, 10_000) * MB,
@@ -190,6 +195,13 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     redisKeyPrefix: env.AGENTRY_REDIS_PREFIX || 'agentry:',
     oauth: oauthFrom(env),
   };
+};
+
+/** `a,b:443,10.0.0.0/8`: checked here so a typo stops the server at start, not at the first call. */
+const egressAllowFrom = (value: string | undefined): string[] => {
+  const entries = (value ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  new AllowList(entries);
+  return entries;
 };
 
 /** A metrics token: long enough not to be guessed, one line (it travels in a header). */

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { BuiltinSecretStore } from '../core/secrets/builtin-secret-store.js';
 import { EnvSecretStore } from '../core/secrets/env-secret-store.js';
 import type { SecretBackendKind, SecretStore } from '../core/secrets/secret-store.js';
-import { VaultSecretStore } from '../core/secrets/vault-secret-store.js';
+import { VaultSecretStore } from '../adapters/vault/vault-secret-store.js';
+import type { EgressPolicy } from '../adapters/egress/index.js';
 import type { Storage } from '../core/storage.js';
 import { systemClock } from '../core/time.js';
 import { envRootKeySource, fileRootKeySource } from './secret-keys.js';
@@ -46,7 +47,7 @@ export const resolveSecretsConfig = (env: NodeJS.ProcessEnv): SecretsConfig => {
 };
 
 /** Opens the configured backend; the built-in one checks its root key first and throws when it is wrong. */
-export const openSecretStore = async (cfg: SecretsConfig, dataDir: string, storage: Storage, env: NodeJS.ProcessEnv): Promise<SecretStore> => {
+export const openSecretStore = async (cfg: SecretsConfig, dataDir: string, storage: Storage, env: NodeJS.ProcessEnv, egress: EgressPolicy): Promise<SecretStore> => {
   switch (cfg.backend) {
     case 'builtin': {
       const source = cfg.rootKey ? envRootKeySource(cfg.rootKey) : fileRootKeySource(join(dataDir, 'secret.key'));
@@ -55,6 +56,6 @@ export const openSecretStore = async (cfg: SecretsConfig, dataDir: string, stora
     case 'env':
       return new EnvSecretStore(env, cfg.prefix);
     case 'vault':
-      return new VaultSecretStore(cfg);
+      return new VaultSecretStore(cfg, egress);
   }
 };

@@ -4,10 +4,15 @@ import { routeTableOf, type RouteEntry } from '../api/shared/route-table.js';
 import { Registry } from '../core/registry.js';
 import { openStorage } from '../storage/open-storage.js';
 import { openRateLimitStore } from '../storage/open-rate-limit-store.js';
-import { HttpOAuthClient } from './oauth/http-oauth-client.js';
+import { HttpOAuthClient } from '../adapters/oauth/http-oauth-client.js';
+import { httpCapabilityProbe } from '../adapters/capability-probe/http-capability-probe.js';
+import { EgressPolicy } from '../adapters/egress/index.js';
+import { EmbeddingsClient } from '../adapters/embeddings/embeddings-client.js';
+import { ociRegistryPort } from './oci-registry.js';
+import { SelfRegistryRouter } from './self-registry.js';
 import type { ServerConfig } from './config.js';
 import { openSecretStore } from './secrets-config.js';
-import { readDockerConfig } from '../core/oci-client/index.js';
+import { readDockerConfig } from '../adapters/oci-client/index.js';
 
 /** Logins for OCI registries other than this server: the server user's docker config (DOCKER_CONFIG). */
 const dockerLogins = async (host: string) => (await readDockerConfig()).get(host);
@@ -35,11 +40,14 @@ const packageVersion = (): string => {
 
 /** The composition root: opens storage, assembles the core, mounts the doors, listens. */
 export const startServer = async (config: ServerConfig): Promise<RunningServer> => {
+  // Every outbound request the server makes goes through this one policy.
+  const egress = new EgressPolicy({ allow: config.egressAllow });
+  const outbound = new SelfRegistryRouter(egress);
   const { storage, blobs, uploads } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
-    secretStore = await openSecretStore(config.secrets, config.dataDir, storage, config.env);
+    secretStore = await openSecretStore(config.secrets, config.dataDir, storage, config.env, egress);
     rateLimitStore = await openRateLimitStore(config);
   } catch (e) {
     await storage.close();
@@ -50,7 +58,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
   let warn: (e: unknown) => void = () => undefined;
   const registry = new Registry({
     secretStore,
-    agentspaceOci: { defaultRegistry: config.ociRegistryDefault, credentials: dockerLogins },
+    agentspaceOci: { registryClient: ociRegistryPort(outbound.fetch), defaultRegistry: config.ociRegistryDefault, credentials: dockerLogins },
     storage,
     blobs,
     uploads,
@@ -60,7 +68,12 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     authRequiredForReads: config.authRequiredForReads,
     skillsRoot: config.skillsRoot,
     recipeScope: config.recipeScope,
-    managed: { maxFileBytes: config.limits.maxFileBytes, maxUnpackedBytes: config.limits.maxUnpackedBytes, embeddings: config.embeddings },
+    managed: {
+      maxFileBytes: config.limits.maxFileBytes,
+      maxUnpackedBytes: config.limits.maxUnpackedBytes,
+      embedder: config.embeddings && new EmbeddingsClient(config.embeddings, egress),
+      probe: httpCapabilityProbe(egress),
+    },
     limits: { maxUnpackedBytes: config.limits.maxUnpackedBytes, maxFiles: config.limits.maxFiles, maxTextFileBytes: 1024 * 1024 },
     rateLimits: {
       store: rateLimitStore,
@@ -73,7 +86,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       },
     },
     signIn: config.oauth && {
-      client: new HttpOAuthClient(config.oauth),
+      client: new HttpOAuthClient(config.oauth, egress),
       allowedRedirectUris: [...config.oauth.redirectUris, ...(config.publicUrl ? [`${config.publicUrl}/api/v1/auth/callback`] : [])],
       defaultRedirectUri: config.publicUrl ? `${config.publicUrl}/api/v1/auth/callback` : undefined,
       tokenDays: config.oauth.tokenDays,
@@ -95,6 +108,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       metricsToken: config.metricsToken,
     });
     const log = app.log;
+    egress.useLogger((fields, message) => log.debug(fields, message));
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
@@ -102,7 +116,10 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const running = app;
     const selfHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : host;
-    registry.agentspaceArtifacts.useSelfRegistry(config.publicUrl ?? `http://${selfHost}:${port}`);
+    const selfUrl = config.publicUrl ?? `http://${selfHost}:${port}`;
+    registry.agentspaceArtifacts.useSelfRegistry(selfUrl);
+    // This server's own /v2/ is reached in-process, never through the egress policy.
+    outbound.useApp(app, [new URL(selfUrl).host, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
     return {
       url: `http://${host}:${port}`,
       adminToken: boot.secret,
@@ -121,6 +138,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
           clearInterval(sweep);
           clearTimeout(timer);
         }
+        await egress.close();
         await rateLimitStore.close();
         await storage.close();
         blobs.close?.();

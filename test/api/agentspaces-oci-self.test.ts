@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OciClient, type ImageManifest } from '../../src/core/oci-client/index.js';
+import { OciClient, type ImageManifest } from '../../src/adapters/oci-client/index.js';
 import { exampleAgent } from '../helpers/alquimia.js';
 import { Api } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OciClient, type ImageManifest } from '../../src/core/oci-client/index.js';
+import { OciClient, type ImageManifest } from '../../src/adapters/oci-client/index.js';
 import { dockerRegistryAvailable, dockerRegistryRequired, startDockerRegistry, type DockerRegistry } from '../helpers/docker-registry.js';
 import { Api } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
@@ -26,7 +26,7 @@ describe.skipIf(!run).each(testStores)('agentspaces as OCI artifacts ↔ docker-
   beforeAll(async () => {
     reg = await startDockerRegistry();
     // docker-registry is the default OCI registry of this server: publish without naming it.
-    server = await startTestServer({ store, env: { AGENTRY_OCI_REGISTRY_DEFAULT: reg.host } });
+    server = await startTestServer({ store, egressAllow: '127.0.0.1', env: { AGENTRY_OCI_REGISTRY_DEFAULT: reg.host } });
     admin = new Api(server.url, server.adminToken);
     alice = admin.with((await admin.req('POST', '/api/v1/users', { username: 'alice' })).body.token as string);
     bob = admin.with((await admin.req('POST', '/api/v1/users', { username: 'bob' })).body.token as string);

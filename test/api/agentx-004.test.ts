@@ -54,7 +54,7 @@ describe.each(testStores)('agentx registry API, as documented (%s)', (store) => 
 
   beforeAll(async () => {
     provider = await startOAuthProvider({ id: 12345, login: 'sinan', name: 'Sinan', avatar_url: 'https://avatars.example.test/u/12345', email: 'sinan@example.test' });
-    server = await startTestServer({ store, env: provider.env() });
+    server = await startTestServer({ store, egressAllow: '127.0.0.1', env: provider.env() });
     admin = new Api(server.url, server.adminToken);
     anon = new Api(server.url);
     agentx = admin.with((await admin.req('POST', '/api/v1/users', { username: 'agentx', display_name: 'agentx' })).body.token);

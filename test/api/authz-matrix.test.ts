@@ -540,7 +540,8 @@ describe.each(testStores)('authorization matrix over every state-changing route 
   let amyToken: string;
 
   beforeAll(async () => {
-    server = await startTestServer({ store });
+    // The fake model provider listens on loopback: allowed explicitly, as a user would.
+    server = await startTestServer({ store, egressAllow: '127.0.0.1' });
     const admin = new Api(server.url, server.adminToken);
     const user = async (name: string) => (await must(admin.req('POST', '/api/v1/users', { username: name }), `user ${name}`)).token as string;
     amyToken = await user('amy');

@@ -12,7 +12,7 @@ describe.each(testStores)('sign-in through an OAuth2 provider (%s)', (store) => 
 
   beforeAll(async () => {
     provider = await startOAuthProvider({ id: 777, login: 'Octo-Cat', name: 'Octo Cat', avatar_url: null, email: null });
-    server = await startTestServer({ store, env: { ...provider.env(), AGENTRY_OAUTH_REDIRECT_URIS: 'https://agents.example.test/signed-in' } });
+    server = await startTestServer({ store, egressAllow: '127.0.0.1', env: { ...provider.env(), AGENTRY_OAUTH_REDIRECT_URIS: 'https://agents.example.test/signed-in' } });
     anon = new Api(server.url);
     admin = new Api(server.url, server.adminToken);
   });
@@ -127,7 +127,7 @@ describe('sign-in misconfigured or not configured', () => {
   });
 
   it('answers 400 when the provider refuses the client secret, and 502 when it cannot be reached', async () => {
-    const wrongSecret = await startTestServer({ env: { ...provider.env(), AGENTRY_OAUTH_CLIENT_SECRET: 'wrong' } });
+    const wrongSecret = await startTestServer({ egressAllow: '127.0.0.1', env: { ...provider.env(), AGENTRY_OAUTH_CLIENT_SECRET: 'wrong' } });
     servers.push(wrongSecret);
     const api = new Api(wrongSecret.url);
     const start = await api.req('POST', '/api/v1/auth/github', { redirect_uri: 'http://localhost:9876/callback' });
@@ -136,7 +136,7 @@ describe('sign-in misconfigured or not configured', () => {
     expect(r.status).toBe(400);
     expect(r.body.details[0]).toMatch(/incorrect_client_credentials/);
 
-    const down = await startTestServer({ env: { ...provider.env(), AGENTRY_OAUTH_TOKEN_URL: 'http://127.0.0.1:9/token' } });
+    const down = await startTestServer({ egressAllow: '127.0.0.1', env: { ...provider.env(), AGENTRY_OAUTH_TOKEN_URL: 'http://127.0.0.1:9/token' } });
     servers.push(down);
     const api2 = new Api(down.url);
     const s2 = await api2.req('POST', '/api/v1/auth/github', { redirect_uri: 'http://localhost:9876/callback' });

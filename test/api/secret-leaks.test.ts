@@ -67,7 +67,7 @@ describe.skipIf(!run).each(testStores.flatMap((store) => (['builtin', 'vault'] a
     }
     const stream = new PassThrough();
     stream.on('data', (c: Buffer) => log.push(c.toString('utf8')));
-    server = await startTestServer({ store, env, log: { level: 'trace', stream } });
+    server = await startTestServer({ store, env, egressAllow: '127.0.0.1', log: { level: 'trace', stream } });
     admin = new RecordingApi(server.url, server.adminToken, seen);
     alice = admin.with((await admin.req('POST', '/api/v1/users', { username: 'alice' })).body.token as string);
     runtime = admin.with((await admin.req('POST', '/api/v1/tokens', { name: 'rt', permission: 'runtime' })).body.token as string);

@@ -38,7 +38,7 @@ describe('agentry login --github', () => {
   beforeAll(async () => {
     assertBuilt();
     provider = await startOAuthProvider({ id: 4242, login: 'sinan', name: 'Sinan', avatar_url: null, email: null });
-    server = await startTestServer({ env: provider.env() });
+    server = await startTestServer({ egressAllow: '127.0.0.1', env: provider.env() });
   });
   afterAll(async () => {
     await server.close();

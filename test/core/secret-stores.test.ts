@@ -7,7 +7,8 @@ import { envRootKeySource, fileRootKeySource } from '../../src/app/secret-keys.j
 import { BuiltinSecretStore } from '../../src/core/secrets/builtin-secret-store.js';
 import { EnvSecretStore } from '../../src/core/secrets/env-secret-store.js';
 import { open, parseRootKeys, rootKeyId, seal, toRootKey } from '../../src/core/secrets/root-keys.js';
-import { VaultSecretStore } from '../../src/core/secrets/vault-secret-store.js';
+import { VaultSecretStore } from '../../src/adapters/vault/vault-secret-store.js';
+import { EgressPolicy } from '../../src/adapters/egress/index.js';
 import { AgentryError } from '../../src/core/errors.js';
 import type { Storage } from '../../src/core/storage.js';
 import { systemClock } from '../../src/core/time.js';
@@ -162,11 +163,13 @@ describe('environment secret store', () => {
 });
 
 describe('Vault KV v2 secret store (against a local KV v2 server)', () => {
+  /** The local KV v2 server listens on loopback: allowed explicitly, as an operator would. */
+  const loopback = new EgressPolicy({ allow: '127.0.0.1' });
   let vault: VaultKv2Server;
   let s: VaultSecretStore;
   beforeAll(async () => {
     vault = await startVaultKv2Server({ mount: 'kv' });
-    s = new VaultSecretStore({ address: vault.url, token: vault.token, mount: 'kv', pathPrefix: 'teams/agentry' });
+    s = new VaultSecretStore({ address: vault.url, token: vault.token, mount: 'kv', pathPrefix: 'teams/agentry' }, loopback);
   });
   afterAll(async () => vault.close());
 
@@ -187,12 +190,12 @@ describe('Vault KV v2 secret store (against a local KV v2 server)', () => {
   });
 
   it('reports a refused token and an unreachable server as 502 without the token', async () => {
-    const bad = new VaultSecretStore({ address: vault.url, token: 'hvs.wrong', mount: 'kv', pathPrefix: 'agentry' });
+    const bad = new VaultSecretStore({ address: vault.url, token: 'hvs.wrong', mount: 'kv', pathPrefix: 'agentry' }, loopback);
     const e1 = (await bad.get('alice', 'n', 'K').catch((e: unknown) => e)) as AgentryError;
     expect(e1.status).toBe(502);
     expect(e1.message).toMatch(/Vault refused to read a secret \(HTTP 403\)/);
     expect(e1.details).toEqual(['permission denied']);
-    const down = new VaultSecretStore({ address: 'http://127.0.0.1:9', token: vault.token, mount: 'kv', pathPrefix: 'agentry', timeoutMs: 2000 });
+    const down = new VaultSecretStore({ address: 'http://127.0.0.1:9', token: vault.token, mount: 'kv', pathPrefix: 'agentry', timeoutMs: 2000 }, loopback);
     const e2 = (await down.put('alice', 'n', 'K', VALUE).catch((e: unknown) => e)) as AgentryError;
     expect(e2.status).toBe(502);
     expect(JSON.stringify([e2.message, e2.details])).not.toContain(vault.token);

@@ -56,6 +56,11 @@ export const startTestServer = async (
     rateLimits?: Partial<ServerConfig['rateLimits']>;
     /** Keep rate-limit counters in this Redis, under this key prefix. */
     redis?: { url: string; keyPrefix: string };
+    /**
+     * The egress allow-list (`--egress-allow`): a test whose upstreams (model providers, registries,
+     * Vault, OAuth) listen on 127.0.0.1 allows loopback here, as a user would.
+     */
+    egressAllow?: string;
     /** Keep blobs here (`--blob-store`: s3://… or file://…) instead of the data dir; S3 credentials come from `env`. */
     blobStore?: string;
   } = {},
@@ -79,6 +84,7 @@ export const startTestServer = async (
     redisUrl: opts.redis?.url,
     redisKeyPrefix: opts.redis?.keyPrefix ?? base.redisKeyPrefix,
     logStream: opts.log?.stream,
+    egressAllow: opts.egressAllow !== undefined ? [opts.egressAllow] : base.egressAllow,
   };
   const server = await startServer(config);
   return {

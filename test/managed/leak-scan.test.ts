@@ -64,6 +64,8 @@ describe.each(testStores)('leak scan: secrets never in a response body or a log 
         AGENTRY_DATA_DIR: dataDir,
         AGENTRY_ADMIN_TOKEN: adminToken,
         AGENTRY_LOG_LEVEL: 'trace',
+        // The fake model provider listens on loopback: allowed explicitly, as a user would.
+        AGENTRY_EGRESS_ALLOW: '127.0.0.1',
         AGENTRY_RATE_LIMIT_USER: 'off',
         AGENTRY_RATE_LIMIT_ANONYMOUS: 'off',
         AGENTRY_DATABASE_URL: store === 'postgres' ? (process.env.AGENTRY_TEST_DATABASE_URL ?? '') : '',

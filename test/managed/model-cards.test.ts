@@ -11,7 +11,7 @@ describe.each(testStores)('managed model cards (%s)', (store) => {
   let runtimeToken: string;
   beforeAll(async () => {
     prov = await startFakeProviders(KEY);
-    f = await startManagedFixture(store);
+    f = await startManagedFixture(store, { egressAllow: '127.0.0.1' });
     const rt = await f.admin.req('POST', '/api/v1/tokens', { name: 'worker', permission: 'runtime' });
     expect(rt.status).toBe(201);
     runtimeToken = rt.body.token;
@@ -112,7 +112,7 @@ describe('model card capability probe time limit', () => {
   let prov: FakeProviders;
   beforeAll(async () => {
     prov = await startFakeProviders(KEY);
-    f = await startManagedFixture('sqlite');
+    f = await startManagedFixture('sqlite', { egressAllow: '127.0.0.1' });
   });
   afterAll(async () => {
     await f?.server.close();

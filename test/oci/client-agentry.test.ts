@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OciClient, OciError, type ImageManifest } from '../../src/core/oci-client/index.js';
+import { OciClient, OciClientError, type ImageManifest } from '../../src/adapters/oci-client/index.js';
 import { dockerRegistryAvailable, dockerRegistryRequired, startDockerRegistry, type DockerRegistry } from '../helpers/docker-registry.js';
 import { startProxy } from '../helpers/http-proxy.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
@@ -85,12 +85,12 @@ describe.skipIf(!run).each(testStores)('OCI client ↔ Agentry /v2/ ↔ docker-r
 
   it('lists Agentry’s repositories, or says plainly that it has no catalog API', async () => {
     // /v2/_catalog is optional in the spec; Agentry's /v2/ may or may not serve it.
-    const listed = await alice.listRepositories(host).catch((e: unknown) => e as OciError);
+    const listed = await alice.listRepositories(host).catch((e: unknown) => e as OciClientError);
     if (Array.isArray(listed)) {
       expect(listed).toContain('alice/space');
       return;
     }
-    expect(listed).toBeInstanceOf(OciError);
+    expect(listed).toBeInstanceOf(OciClientError);
     expect(listed.code).toBe('not_implemented');
     expect(listed.message).toMatch(new RegExp(`^list repositories failed on ${host.replace(/\./g, '\\.')}: the registry answered 404 Not Found .*: this registry does not serve the optional /v2/_catalog API$`));
   });
@@ -156,13 +156,13 @@ describe.skipIf(!run).each(testStores)('OCI client ↔ Agentry /v2/ ↔ docker-r
     const wrong = new OciClient({ retry: fast, credentials: { [host]: { username: 'alice', password: `agentry_${randomBytes(32).toString('base64url')}` } } });
     // Public repositories are read anonymously (no challenge, so no login); a push needs the login.
     expect(await wrong.listTags(`${host}/alice/space`)).toEqual(['1.0.0']);
-    const refused = await wrong.pushArtifact({ ref: `${host}/alice/space:2.0.0`, artifactType: ARTIFACT, layers: [{ data: 'x' }] }).catch((e: unknown) => e as OciError);
-    expect(refused).toBeInstanceOf(OciError);
-    expect((refused as OciError).code).toBe('unauthorized');
-    expect((refused as OciError).message).toMatch(new RegExp(`^log in to ${host.replace(/\./g, '\\.')} \\(token service ${server.url.replace(/\./g, '\\.')}/v2/token\\) failed`));
+    const refused = await wrong.pushArtifact({ ref: `${host}/alice/space:2.0.0`, artifactType: ARTIFACT, layers: [{ data: 'x' }] }).catch((e: unknown) => e as OciClientError);
+    expect(refused).toBeInstanceOf(OciClientError);
+    expect((refused as OciClientError).code).toBe('unauthorized');
+    expect((refused as OciClientError).message).toMatch(new RegExp(`^log in to ${host.replace(/\./g, '\\.')} \\(token service ${server.url.replace(/\./g, '\\.')}/v2/token\\) failed`));
 
-    const other = await alice.pushArtifact({ ref: `${host}/bob/space:1.0.0`, artifactType: ARTIFACT, layers: [{ data: 'x' }] }).catch((e: unknown) => e as OciError);
-    expect(other).toBeInstanceOf(OciError);
-    expect((other as OciError).message).toMatch(new RegExp(`failed on ${host.replace(/\./g, '\\.')}/bob/space: the registry answered (401|403|404)`));
+    const other = await alice.pushArtifact({ ref: `${host}/bob/space:1.0.0`, artifactType: ARTIFACT, layers: [{ data: 'x' }] }).catch((e: unknown) => e as OciClientError);
+    expect(other).toBeInstanceOf(OciClientError);
+    expect((other as OciClientError).message).toMatch(new RegExp(`failed on ${host.replace(/\./g, '\\.')}/bob/space: the registry answered (401|403|404)`));
   });
 });

@@ -3,7 +3,7 @@ import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OciClient, OciError, OCI_EMPTY, OCI_INDEX, type ImageManifest, type ImageIndex } from '../../src/core/oci-client/index.js';
+import { OciClient, OciClientError, OCI_EMPTY, OCI_INDEX, type ImageManifest, type ImageIndex } from '../../src/adapters/oci-client/index.js';
 import { dockerRegistryAvailable, dockerRegistryRequired, startDockerRegistry, type DockerRegistry } from '../helpers/docker-registry.js';
 import { startProxy } from '../helpers/http-proxy.js';
 
@@ -33,14 +33,14 @@ const writeRandomFile = async (path: string, size: number): Promise<string> => {
   return `sha256:${hash.digest('hex')}`;
 };
 
-const errorOf = async (p: Promise<unknown>): Promise<OciError> => {
+const errorOf = async (p: Promise<unknown>): Promise<OciClientError> => {
   try {
     await p;
   } catch (e) {
-    if (e instanceof OciError) return e;
+    if (e instanceof OciClientError) return e;
     throw e;
   }
-  throw new Error('expected an OciError');
+  throw new Error('expected an OciClientError');
 };
 
 describe.skipIf(!run)('OCI client ↔ docker-registry', () => {
@@ -305,7 +305,7 @@ describe.skipIf(!run)('OCI client auth against docker-registry', () => {
     const pushed = await client.pushArtifact({ ref: `${reg.host}/a/b:v1`, artifactType: ARTIFACT, layers: [{ data: 'secret layer', title: 's.txt' }] });
     const cfg = join(work, 'docker-config.json');
     writeFileSync(cfg, JSON.stringify({ auths: { [`http://${reg.host}`]: { auth: Buffer.from(`${user.username}:${user.password}`).toString('base64') } } }));
-    const { readDockerConfig } = await import('../../src/core/oci-client/index.js');
+    const { readDockerConfig } = await import('../../src/adapters/oci-client/index.js');
     const logins = await readDockerConfig(cfg);
     const fromFile = new OciClient({ retry: fast, credentials: (host) => logins.get(host) });
     const pulled = await fromFile.pullArtifact(`${reg.host}/a/b:v1`);

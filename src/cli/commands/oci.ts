@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { digestFile, isAgentryError, isOciError, parseReference, type TransferPlan } from '../../core/oci-client/index.js';
+import { digestFile, isAgentryError, isOciClientError, parseReference, type TransferPlan } from '../../adapters/oci-client/index.js';
 import { CliError } from '../cli-error.js';
 import { exitCodeForStatus } from '../exit-codes.js';
 import { refuseExisting } from '../extract.js';
@@ -36,13 +36,13 @@ const annotation = (value: string, previous: Record<string, string> = {}): Recor
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 };
 
-/** Core errors (OciError names registry, repository and status) become the CLI's one-line failures. */
+/** Core errors (OciClientError names registry, repository and status) become the CLI's one-line failures. */
 const cliErrors = async <T>(work: () => Promise<T>): Promise<T> => {
   try {
     return await work();
   } catch (e) {
     // An OCI failure with no HTTP answer (httpStatus 0) is a network failure.
-    if (isAgentryError(e)) throw new CliError(e.message, e.details, exitCodeForStatus(isOciError(e) ? e.httpStatus : e.status));
+    if (isAgentryError(e)) throw new CliError(e.message, e.details, exitCodeForStatus(isOciClientError(e) ? e.httpStatus : e.status));
     throw e;
   }
 };

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { writeLine } from '../output.js';
 
 interface ServeOptions {
+  egressAllow?: string;
   host?: string;
   port?: string;
   dataDir?: string;
@@ -60,6 +61,7 @@ export const registerServeCommand = (program: Command): void => {
     .option('--rate-limit-user <rule>', "requests per signed-in user (env AGENTRY_RATE_LIMIT_USER; default 120/min)")
     .option('--rate-limit-publish <rule>', "publishes per user (env AGENTRY_RATE_LIMIT_PUBLISH; default 10/hour)")
     .option('--redis-url <url>', 'redis://… to share rate-limit counters between server processes (env AGENTRY_REDIS_URL)')
+    .option('--egress-allow <list>', "addresses the server may call besides public ones: hosts, host:port, IPs, CIDRs, or '*', comma-separated (env AGENTRY_EGRESS_ALLOW; default none: loopback, private, link-local and metadata addresses are refused)")
     .option('--metrics-token <token>', 'require this Bearer token on /metrics, 16+ characters (env AGENTRY_METRICS_TOKEN; default: /metrics is open)')
     .action(async (opts: ServeOptions) => {
       const { resolveConfig } = await import('../../app/config.js');
@@ -81,6 +83,7 @@ export const registerServeCommand = (program: Command): void => {
         rateLimitUser: opts.rateLimitUser,
         rateLimitPublish: opts.rateLimitPublish,
         redisUrl: opts.redisUrl,
+        egressAllow: opts.egressAllow,
         metricsToken: opts.metricsToken,
       });
       const server = await startServer(config);

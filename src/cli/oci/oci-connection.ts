@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { dockerConfigPath, OciClient, readDockerConfig, type Credentials } from '../../core/oci-client/index.js';
+import { dockerConfigPath, OciClient, readDockerConfig, type Credentials } from '../../adapters/oci-client/index.js';
 import { CliError } from '../cli-error.js';
 import { loadUserConfig, userConfigPath } from '../config-file.js';
 import { readSecret } from '../prompt.js';

@@ -2,12 +2,12 @@ import semver from 'semver';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { RequestContext } from '../auth/principal.js';
 import { AgentryError, badGateway, badRequest, isAgentryError } from '../errors.js';
-import { ANNOTATION_CREATED, ANNOTATION_TITLE, formatReference, isOciError, isRepositoryName, isTag, OciClient, parseReference, type Credentials, type OciReference } from '../oci-client/index.js';
 import type { AccountRecord, AgentspaceAgentRecord, AgentspaceRecord, AgentspaceSecretRecord, Storage } from '../storage.js';
 import { isoNow, type Clock } from '../time.js';
 import { ASSISTANT_ID, assistantConfigErrors, SECRET_KEY } from './assistant-config.js';
 import { AgentspaceService } from './agentspace-service.js';
 import { migrateSpec } from './migrations.js';
+import type { OciArtifactClient, OciCredentials, OciRef, OciRegistryPort } from './oci-registry-port.js';
 import { checkParameterDef, type ParameterDef } from './parameters.js';
 import { isPlainObject } from './shape.js';
 
@@ -16,6 +16,8 @@ export const AGENTSPACE_ARTIFACT_TYPE = 'application/vnd.alquimia.registry.v1';
 export const AGENTS_MEDIA_TYPE = 'application/vnd.alquimia.registry.agents.v1+json';
 export const SECRETS_MEDIA_TYPE = 'application/vnd.alquimia.registry.secrets.v1+json';
 export const PARAMETERS_MEDIA_TYPE = 'application/vnd.alquimia.registry.parameters.v1+json';
+export const ANNOTATION_TITLE = 'org.opencontainers.image.title';
+export const ANNOTATION_CREATED = 'org.opencontainers.image.created';
 export const ANNOTATION_DESCRIPTION = 'org.opencontainers.image.description';
 export const ANNOTATION_VERSION = 'org.opencontainers.image.version';
 export const ANNOTATION_NAME = 'ai.alquimia.registry.name';
@@ -58,10 +60,12 @@ export interface SelfRegistryRepositories {
 }
 
 export interface ArtifactOptions {
+  /** The OCI client (an adapter the composition root wires in); without it agentspaces are not published. */
+  registryClient?: OciRegistryPort;
   /** AGENTRY_OCI_REGISTRY_DEFAULT, when set. */
   defaultRegistry?: string;
   /** Logins for other registries (the server's docker config), by host. */
-  credentials?: (host: string) => Credentials | undefined | Promise<Credentials | undefined>;
+  credentials?: (host: string) => OciCredentials | undefined | Promise<OciCredentials | undefined>;
 }
 
 /** An agentspace name in OCI form: lower case; letters, digits, '-', '.', '_'; spaces → hyphens. */
@@ -74,8 +78,9 @@ export const ociName = (name: string): string =>
     .replace(/[._-]{2,}/g, '-') || 'agentspace';
 
 /**
- * Publishes agentspaces as immutable OCI artifacts and pulls them back, through the core's OCI
- * client, to Agentry's own `/v2/` or any OCI registry. An artifact carries the agents, the secret
+ * Publishes agentspaces as immutable OCI artifacts and pulls them back, through the OCI client
+ * port (`oci-registry-port.ts`), to Agentry's own `/v2/` (in-process) or any OCI registry (through
+ * the egress policy). An artifact carries the agents, the secret
  * definitions (never values) and the parameters, one JSON layer each.
  */
 export class AgentspaceArtifacts {
@@ -89,6 +94,11 @@ export class AgentspaceArtifacts {
     private readonly opts: ArtifactOptions = {},
     private readonly selfRepositories?: SelfRegistryRepositories,
   ) {}
+
+  private get ociPort(): OciRegistryPort {
+    if (!this.opts.registryClient) throw badRequest('This server has no OCI client configured: agentspaces cannot be published or pulled');
+    return this.opts.registryClient;
+  }
 
   /** Set by the composition root once the server listens: its own `/v2/` (`http://127.0.0.1:8080`). */
   useSelfRegistry(url: string): void {
@@ -105,7 +115,7 @@ export class AgentspaceArtifacts {
   async publish(ctx: RequestContext, id: string, tag: string | undefined, description: string | undefined, o: OciTargetOptions): Promise<PublishResult> {
     const p = this.spaces.writer(ctx);
     if (!tag) throw badRequest('tag is required: the OCI tag to publish, e.g. v1.0.0');
-    if (!isTag(tag)) throw badRequest(`'${tag.slice(0, 130)}' is not a valid OCI tag (letters, digits, '_', '.', '-'; at most 128)`);
+    if (!this.ociPort.isTag(tag)) throw badRequest(`'${tag.slice(0, 130)}' is not a valid OCI tag (letters, digits, '_', '.', '-'; at most 128)`);
     const space = await this.spaces.mustFind(this.storage, p.account, id);
     const problems = await this.spaces.publishProblems(this.storage, p.account, id);
     if (problems.unvalidated.length > 0) throw badRequest('Unvalidated agents detected: run POST /registry/validate first', problems.unvalidated.map((a) => `agent '${a}' is not validated`));
@@ -148,7 +158,7 @@ export class AgentspaceArtifacts {
     }
     await this.storage.transaction(async (tx) => {
       await tx.agentspaces.update({ ...space, tag, updatedAt: isoNow(this.clock) });
-      await this.audit.record(tx.audit, ctx, 'agentspace.publish', this.spaces.target(p.account, id), { reference: formatReference(ref), digest: pushed.digest, tags });
+      await this.audit.record(tx.audit, ctx, 'agentspace.publish', this.spaces.target(p.account, id), { reference: this.ociPort.formatReference(ref), digest: pushed.digest, tags });
     });
     return { reference: pushed.reference, digest: pushed.digest, mediaType: pushed.mediaType, size: pushed.size, tags };
   }
@@ -157,12 +167,12 @@ export class AgentspaceArtifacts {
   async unpublish(ctx: RequestContext, id: string, tag: string | undefined, o: OciTargetOptions): Promise<{ reference: string; digest: string }> {
     const p = this.spaces.writer(ctx);
     if (!tag) throw badRequest('tag is required: the published tag to remove');
-    if (!isTag(tag)) throw badRequest(`'${tag.slice(0, 130)}' is not a valid OCI tag`);
+    if (!this.ociPort.isTag(tag)) throw badRequest(`'${tag.slice(0, 130)}' is not a valid OCI tag`);
     const space = await this.spaces.mustFind(this.storage, p.account, id);
     const ref = this.target(p.account, space, o, tag);
     const digest = await this.oci(() => this.client(o.callerToken, p.account).deleteManifest(ref));
-    await this.audit.record(this.storage.audit, ctx, 'agentspace.unpublish', this.spaces.target(p.account, id), { reference: formatReference(ref), digest });
-    return { reference: formatReference(ref), digest };
+    await this.audit.record(this.storage.audit, ctx, 'agentspace.unpublish', this.spaces.target(p.account, id), { reference: this.ociPort.formatReference(ref), digest });
+    return { reference: this.ociPort.formatReference(ref), digest };
   }
 
   /**
@@ -177,7 +187,7 @@ export class AgentspaceArtifacts {
     const client = this.client(o.callerToken, p.account);
     const art = await this.oci(() => client.pullArtifact(ref, { maxInMemoryBytes: MAX_ARTIFACT_BYTES }));
     if (art.artifactType !== AGENTSPACE_ARTIFACT_TYPE) {
-      throw badRequest(`${formatReference(ref)} is not an agentspace artifact (artifactType '${art.artifactType ?? 'none'}', expected '${AGENTSPACE_ARTIFACT_TYPE}')`);
+      throw badRequest(`${this.ociPort.formatReference(ref)} is not an agentspace artifact (artifactType '${art.artifactType ?? 'none'}', expected '${AGENTSPACE_ARTIFACT_TYPE}')`);
     }
     const layer = (mediaType: string, title: string): unknown => {
       const l = art.layers.find((x) => x.descriptor.mediaType === mediaType) ?? art.layers.find((x) => x.descriptor.annotations?.[ANNOTATION_TITLE] === title);
@@ -190,7 +200,7 @@ export class AgentspaceArtifacts {
     };
     const content = parseContent(layer(AGENTS_MEDIA_TYPE, 'agents.json'), layer(SECRETS_MEDIA_TYPE, 'secrets.json'), layer(PARAMETERS_MEDIA_TYPE, 'parameters.json'));
     const ann = art.manifest.annotations ?? {};
-    const reference = formatReference(ref);
+    const reference = this.ociPort.formatReference(ref);
     const result = await this.storage.transaction(async (tx) => {
       let space = await tx.agentspaces.find(p.account.id, id);
       const created = !space;
@@ -266,7 +276,7 @@ export class AgentspaceArtifacts {
       return { registry: e.host, repositories: await client.listRepositories(e) };
     } catch (err) {
       // The catalog is optional in the distribution spec: a registry without one is not a missing resource here.
-      if (isOciError(err) && err.httpStatus === 404) throw badGateway(`The OCI registry ${e.host} does not offer a repository catalog (GET /v2/_catalog answered 404)`, [err.message]);
+      if (this.ociPort.isRegistryError(err) && err.httpStatus === 404) throw badGateway(`The OCI registry ${e.host} does not offer a repository catalog (GET /v2/_catalog answered 404)`, [err.message]);
       return this.oci(() => Promise.reject(err));
     }
   }
@@ -277,32 +287,32 @@ export class AgentspaceArtifacts {
     const ref = this.parseTarget(repoId, true);
     const client = this.client(callerToken, p.account);
     const tags = await this.oci(() => client.listTags(ref));
-    return { repository: formatReference({ ...ref, tag: undefined, digest: undefined }), tags };
+    return { repository: this.ociPort.formatReference({ ...ref, tag: undefined, digest: undefined }), tags };
   }
 
   // ---- helpers -------------------------------------------------------------------------------
 
-  private target(owner: AccountRecord, space: AgentspaceRecord, o: OciTargetOptions, tag: string): OciReference {
+  private target(owner: AccountRecord, space: AgentspaceRecord, o: OciTargetOptions, tag: string): OciRef {
     const registry = o.registry || this.defaultRegistry();
     const repository = o.repository ?? `${owner.name.toLowerCase()}/${ociName(space.name)}`;
-    if (!isRepositoryName(repository)) throw badRequest(`'${repository.slice(0, 260)}' is not a valid OCI repository name (lower-case letters, digits, separators '.', '_', '-', and '/')`);
+    if (!this.ociPort.isRepositoryName(repository)) throw badRequest(`'${repository.slice(0, 260)}' is not a valid OCI repository name (lower-case letters, digits, separators '.', '_', '-', and '/')`);
     const host = registry.replace(/\/+$/, '');
-    return parseReference(`${host}/${repository}:${tag}`);
+    return this.ociPort.parseReference(`${host}/${repository}:${tag}`);
   }
 
   /** `registry/repo:tag`; without a registry part (no '.', ':' or localhost in the first component) the default registry. */
-  private parseTarget(raw: string, allowBare = false): OciReference {
+  private parseTarget(raw: string, allowBare = false): OciRef {
     const text = raw.trim();
     const first = text.replace(/^https?:\/\//i, '').split('/')[0];
     const hasRegistry = /^https?:\/\//i.test(text) || first.includes('.') || first.includes(':') || first === 'localhost';
     const full = hasRegistry ? text : `${this.defaultRegistry().replace(/\/+$/, '')}/${text}`;
-    return parseReference(full, { allowBare });
+    return this.ociPort.parseReference(full, { allowBare });
   }
 
-  private client(callerToken: string | undefined, account: AccountRecord): OciClient {
+  private client(callerToken: string | undefined, account: AccountRecord): OciArtifactClient {
     const self = this.selfRegistry && !this.opts.defaultRegistry ? this.selfRegistry : this.opts.defaultRegistry;
     const selfHost = self ? hostOf(self) : undefined;
-    return new OciClient({
+    return this.ociPort.client({
       retry: { retries: 1, baseDelayMs: 100, maxDelayMs: 1000 },
       credentials: async (host) => {
         if (callerToken && (host === selfHost || (this.selfRegistry && host === hostOf(this.selfRegistry)))) return { username: account.name, password: callerToken };
@@ -316,7 +326,7 @@ export class AgentspaceArtifacts {
     try {
       return await fn();
     } catch (e) {
-      if (isOciError(e)) {
+      if (this.ociPort.isRegistryError(e)) {
         if ((e.code === 'not_found' && notFoundMeans === 'not_found') || e.code === 'bad_request') throw new AgentryError(e.code, e.message, e.details);
         throw badGateway(`The OCI registry ${e.registry} did not answer as expected`, [e.message]);
       }
@@ -326,7 +336,7 @@ export class AgentspaceArtifacts {
   }
 
   /** True when `tag` is a release at least as high as every other release tag of the repository. */
-  private async isHighestRelease(client: OciClient, ref: OciReference, tag: string): Promise<boolean> {
+  private async isHighestRelease(client: OciArtifactClient, ref: OciRef, tag: string): Promise<boolean> {
     const v = semver.valid(semver.clean(tag) ?? '');
     if (!v || semver.prerelease(v)) return false;
     const tags = await client.listTags({ ...ref, tag: undefined });

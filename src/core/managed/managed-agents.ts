@@ -4,7 +4,8 @@ import { ApiKeyService } from './api-keys/api-key-service.js';
 import { EnvironmentService } from './environments/environment-service.js';
 import { FileService } from './files/file-service.js';
 import { ManagedSkillService } from './skills/managed-skill-service.js';
-import { EmbeddingsClient, type EmbeddingsConfig } from './memory/embeddings.js';
+import type { Embedder } from './memory/embeddings.js';
+import type { CapabilityProbe } from './model-cards/capability-probe.js';
 import { MemoryStoreService } from './memory/memory-store-service.js';
 import { VaultService } from './vaults/vault-service.js';
 import { ModelCardService } from './model-cards/model-card-service.js';
@@ -19,10 +20,10 @@ export interface ManagedOptions {
   maxFileBytes?: number;
   /** Largest expanded size of a stored skill read back (the tarball limit). */
   maxUnpackedBytes?: number;
-  /** An OpenAI-compatible embeddings endpoint; memory search ranks by embeddings when set. */
-  embeddings?: EmbeddingsConfig;
-  /** The model-card capability probe's time limit (6 seconds unless a test shortens it). */
-  probeTimeoutMs?: number;
+  /** Embeddings (an OpenAI-compatible endpoint); memory search ranks by embeddings when set. */
+  embedder?: Embedder;
+  /** Checks a model card against its provider before it is saved; without one, model cards cannot be created. */
+  probe?: CapabilityProbe;
 }
 
 /** The managed-agents plane of the core (issue 7): agents, environments, API keys, … */
@@ -43,7 +44,7 @@ export class ManagedAgents {
     this.files = new FileService(deps, opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
     this.skills = new ManagedSkillService(deps, opts.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES);
     this.vaults = new VaultService(deps);
-    this.modelCards = new ModelCardService(deps, opts.probeTimeoutMs);
-    this.memoryStores = new MemoryStoreService(deps, opts.embeddings ? new EmbeddingsClient(opts.embeddings) : undefined);
+    this.modelCards = new ModelCardService(deps, opts.probe);
+    this.memoryStores = new MemoryStoreService(deps, opts.embedder);
   }
 }

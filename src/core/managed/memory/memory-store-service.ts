@@ -7,7 +7,7 @@ import { archiveFilter, ownedObject, reader, writer, type ManagedDeps } from '..
 import type { ManagedObjectRecord, MemoryRecord } from '../managed-storage.js';
 import { newMetadata, patchMetadata, type Metadata } from '../metadata.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
-import { cosine, type EmbeddingsClient } from './embeddings.js';
+import { cosine, type Embedder } from './embeddings.js';
 
 export interface MemoryStoreView {
   id: string;
@@ -73,7 +73,7 @@ const checkContent = (content: string): string => {
 export class MemoryStoreService {
   constructor(
     private readonly deps: ManagedDeps,
-    private readonly embeddings: EmbeddingsClient | undefined,
+    private readonly embeddings: Embedder | undefined,
   ) {}
 
   async create(ctx: RequestContext, input: MemoryStoreInput): Promise<MemoryStoreView> {

@@ -6,7 +6,7 @@ import { newManagedId } from '../ids.js';
 import { ownedObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
-import { DEFAULT_BASE_URL, MODEL_PROVIDERS, probeModelCard, type ModelProvider } from './capability-probe.js';
+import { DEFAULT_BASE_URL, MODEL_PROVIDERS, type CapabilityProbe, type ModelProvider, type ProbeResult, type ProbeTarget } from './capability-probe.js';
 
 export interface ModelCardView {
   id: string;
@@ -92,8 +92,13 @@ const last4 = (key: string): string => key.slice(-4);
 export class ModelCardService {
   constructor(
     private readonly deps: ManagedDeps,
-    private readonly probeTimeoutMs?: number,
+    private readonly probe?: CapabilityProbe,
   ) {}
+
+  private probeModelCard(target: ProbeTarget): Promise<ProbeResult> {
+    if (!this.probe) throw badRequest('This server has no capability probe configured: model cards cannot be checked');
+    return this.probe(target);
+  }
 
   async create(ctx: RequestContext, input: ModelCardInput): Promise<ModelCardView> {
     const p = writer(this.deps, ctx);
@@ -106,7 +111,7 @@ export class ModelCardService {
     if (await this.deps.storage.managed.findByName('model_card', p.account.id, input.modelId)) {
       throw conflict(`You already have a model card with model_id '${input.modelId}'`);
     }
-    const probe = await probeModelCard({ provider, baseUrl, model: input.model, apiKey: input.apiKey, headers }, this.probeTimeoutMs);
+    const probe = await this.probeModelCard({ provider, baseUrl, model: input.model, apiKey: input.apiKey, headers });
     const now = isoNow(this.deps.clock);
     const o = await this.deps.storage.transaction(async (tx) => {
       const created = await tx.managed.insert({
@@ -160,7 +165,7 @@ export class ModelCardService {
     const model = input.model ?? current.model;
     const baseUrl = input.baseUrl === undefined ? current.baseUrl : checkBaseUrl(current.provider, input.baseUrl);
     const headers = input.customHeaders === undefined ? stored.headers : checkHeaders(input.customHeaders);
-    const probe = await probeModelCard({ provider: current.provider, baseUrl, model, apiKey, headers }, this.probeTimeoutMs);
+    const probe = await this.probeModelCard({ provider: current.provider, baseUrl, model, apiKey, headers });
     await this.deps.secrets.put(p.account.name, NAMESPACE, o.id, JSON.stringify({ api_key: apiKey, headers } satisfies StoredSecret));
     const now = isoNow(this.deps.clock);
     const data = { ...o.data, model, base_url: baseUrl, custom_header_names: Object.keys(headers), key_last4: last4(apiKey), probed_at: probe.checkedAt };

@@ -1,6 +1,6 @@
 import { mergeScopes, parseChallenges } from './challenge.js';
 import { basicAuthorization, type Credentials } from './credentials.js';
-import { errorFromResponse, isTransientStatus, networkError, OciError, parseRetryAfter, type OciErrorContext } from './oci-error.js';
+import { errorFromResponse, isTransientStatus, networkError, OciClientError, parseRetryAfter, type OciClientErrorContext } from './oci-client-error.js';
 import type { RegistryEndpoint } from './reference.js';
 import { canWait, DEFAULT_RETRY, retryDelayMs, wait, type RetryPolicy } from './retry.js';
 
@@ -20,7 +20,7 @@ export interface TransportRequest {
   /** The statuses that are an answer; any other is an error (after retries, for transient ones). */
   ok: readonly number[];
   /** What this is, for error messages. */
-  ctx: OciErrorContext;
+  ctx: OciClientErrorContext;
   /** Retry transient failures of this request alone (default true). Upload sessions retry as a whole instead. */
   retry?: boolean;
 }
@@ -29,6 +29,8 @@ export interface TransportOptions {
   credentials?: Credentials;
   retry?: RetryPolicy;
   userAgent?: string;
+  /** How requests are sent (default the global fetch). */
+  fetch?: typeof globalThis.fetch;
 }
 
 interface CachedToken {
@@ -75,6 +77,7 @@ export class RegistryTransport {
   private readonly challengeScopes = new Map<string, string[]>();
   private readonly retryPolicy: RetryPolicy;
   private readonly userAgent: string;
+  private readonly fetch: typeof globalThis.fetch;
 
   constructor(
     readonly endpoint: RegistryEndpoint,
@@ -82,13 +85,14 @@ export class RegistryTransport {
   ) {
     this.retryPolicy = opts.retry ?? DEFAULT_RETRY;
     this.userAgent = opts.userAgent ?? 'agentry-oci-client';
+    this.fetch = opts.fetch ?? globalThis.fetch;
   }
 
   get policy(): RetryPolicy {
     return this.retryPolicy;
   }
 
-  /** Sends a request; answers a response whose status is in `req.ok`, else throws an OciError. */
+  /** Sends a request; answers a response whose status is in `req.ok`, else throws an OciClientError. */
   async send(req: TransportRequest): Promise<Response> {
     const retry = req.retry !== false;
     let reauthenticated = false;
@@ -98,7 +102,7 @@ export class RegistryTransport {
       try {
         res = await this.fetchFollowingRedirects(req, authorization);
       } catch (e) {
-        if (e instanceof OciError) throw e;
+        if (e instanceof OciClientError) throw e;
         const err = networkError(e, req.ctx);
         if (retry && err.transient && attempt < this.retryPolicy.retries) {
           await wait(retryDelayMs(this.retryPolicy, attempt));
@@ -128,10 +132,10 @@ export class RegistryTransport {
   }
 
   /** A 401 after logging in: wrong credentials, or a token without the scope this needs. */
-  private async refused(res: Response, req: TransportRequest): Promise<OciError> {
+  private async refused(res: Response, req: TransportRequest): Promise<OciClientError> {
     const base = await errorFromResponse(res, req.ctx);
     const hint = this.opts.credentials ? 'the credentials were refused or lack access' : 'the registry requires credentials';
-    return new OciError('unauthorized', `${base.message}: ${hint}`, req.ctx, { httpStatus: 401, registryErrors: base.registryErrors });
+    return new OciClientError('unauthorized', `${base.message}: ${hint}`, req.ctx, { httpStatus: 401, registryErrors: base.registryErrors });
   }
 
   private async fetchFollowingRedirects(req: TransportRequest, authorization: string | undefined): Promise<Response> {
@@ -151,11 +155,11 @@ export class RegistryTransport {
         init.body = req.body();
         init.duplex = 'half';
       }
-      const res = await fetch(url, init);
+      const res = await this.fetch(url, init);
       const location = res.headers.get('location');
       if (!REDIRECTS.has(res.status) || !location) return res;
       await res.body?.cancel().catch(() => undefined);
-      if (hop >= MAX_REDIRECTS) throw new OciError('bad_gateway', `${req.ctx.operation} failed on ${this.endpoint.host}: too many redirects`, req.ctx, { httpStatus: res.status });
+      if (hop >= MAX_REDIRECTS) throw new OciClientError('bad_gateway', `${req.ctx.operation} failed on ${this.endpoint.host}: too many redirects`, req.ctx, { httpStatus: res.status });
       url = new URL(location, url);
       if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
         method = 'GET';
@@ -165,7 +169,7 @@ export class RegistryTransport {
   }
 
   /** The Authorization value for a request with these scopes, fetching a token when one is due. */
-  private async authorizationFor(scopes: readonly string[], ctx: OciErrorContext): Promise<string | undefined> {
+  private async authorizationFor(scopes: readonly string[], ctx: OciClientErrorContext): Promise<string | undefined> {
     const creds = this.opts.credentials;
     if (this.auth.scheme === 'basic') return creds && 'password' in creds ? basicAuthorization(creds) : undefined;
     if (this.auth.scheme !== 'bearer') return undefined;
@@ -202,10 +206,10 @@ export class RegistryTransport {
       try {
         realm = new URL(bearer.params.realm);
       } catch {
-        throw new OciError('bad_gateway', `${req.ctx.operation} failed on ${this.endpoint.host}: the registry sent an invalid token realm`, req.ctx, { httpStatus: 401 });
+        throw new OciClientError('bad_gateway', `${req.ctx.operation} failed on ${this.endpoint.host}: the registry sent an invalid token realm`, req.ctx, { httpStatus: 401 });
       }
       if (realm.protocol !== 'http:' && realm.protocol !== 'https:') {
-        throw new OciError('bad_gateway', `${req.ctx.operation} failed on ${this.endpoint.host}: the registry sent a token realm that is not http(s)`, req.ctx, { httpStatus: 401 });
+        throw new OciClientError('bad_gateway', `${req.ctx.operation} failed on ${this.endpoint.host}: the registry sent a token realm that is not http(s)`, req.ctx, { httpStatus: 401 });
       }
       if (this.auth.scheme !== 'bearer' || this.auth.realm !== realm.toString()) {
         this.auth = { scheme: 'bearer', realm: realm.toString(), ...(bearer.params.service ? { service: bearer.params.service } : {}) };
@@ -218,24 +222,24 @@ export class RegistryTransport {
     }
     if (basic) {
       if (!this.opts.credentials || !('password' in this.opts.credentials)) {
-        throw new OciError('unauthorized', `${req.ctx.operation} failed on ${this.endpoint.host}${req.ctx.repository ? `/${req.ctx.repository}` : ''}: the registry requires a username and password`, req.ctx, {
+        throw new OciClientError('unauthorized', `${req.ctx.operation} failed on ${this.endpoint.host}${req.ctx.repository ? `/${req.ctx.repository}` : ''}: the registry requires a username and password`, req.ctx, {
           httpStatus: 401,
         });
       }
       this.auth = { scheme: 'basic' };
       return;
     }
-    throw new OciError('unauthorized', `${req.ctx.operation} failed on ${this.endpoint.host}: the registry answered 401 without a usable WWW-Authenticate challenge`, req.ctx, { httpStatus: 401 });
+    throw new OciClientError('unauthorized', `${req.ctx.operation} failed on ${this.endpoint.host}: the registry answered 401 without a usable WWW-Authenticate challenge`, req.ctx, { httpStatus: 401 });
   }
 
   /**
    * A token from the realm for these scopes: GET with Basic credentials (or none, anonymously), or,
    * with an identity token, the OAuth2 refresh-token POST. Transient failures are retried.
    */
-  private async fetchToken(auth: { realm: string; service?: string }, scopes: string[], ctx: OciErrorContext): Promise<CachedToken> {
+  private async fetchToken(auth: { realm: string; service?: string }, scopes: string[], ctx: OciClientErrorContext): Promise<CachedToken> {
     const creds = this.opts.credentials;
     const url = new URL(auth.realm);
-    const tokenCtx: OciErrorContext = { ...ctx, operation: `log in to ${this.endpoint.host} (token service ${url.origin}${url.pathname})` };
+    const tokenCtx: OciClientErrorContext = { ...ctx, operation: `log in to ${this.endpoint.host} (token service ${url.origin}${url.pathname})` };
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent };
     let init: RequestInit;
     if (creds && 'identityToken' in creds) {
@@ -251,7 +255,7 @@ export class RegistryTransport {
     for (let attempt = 0; ; attempt += 1) {
       let res: Response;
       try {
-        res = await fetch(url, init);
+        res = await this.fetch(url, init);
       } catch (e) {
         if (attempt < this.retryPolicy.retries) {
           await wait(retryDelayMs(this.retryPolicy, attempt));
@@ -269,22 +273,22 @@ export class RegistryTransport {
       const err = await errorFromResponse(res, tokenCtx);
       if (res.status === 401 || res.status === 403) {
         const who = creds ? `the credentials${creds.username ? ` of '${creds.username}'` : ''} were refused` : 'anonymous access was refused';
-        throw new OciError('unauthorized', `${err.message}: ${who}`, tokenCtx, { httpStatus: res.status, registryErrors: err.registryErrors });
+        throw new OciClientError('unauthorized', `${err.message}: ${who}`, tokenCtx, { httpStatus: res.status, registryErrors: err.registryErrors });
       }
       throw err;
     }
   }
 
-  private async readToken(res: Response, ctx: OciErrorContext, scopes: string[]): Promise<CachedToken> {
+  private async readToken(res: Response, ctx: OciClientErrorContext, scopes: string[]): Promise<CachedToken> {
     let body: unknown;
     try {
       body = await res.json();
     } catch {
-      throw new OciError('bad_gateway', `${ctx.operation} failed: the token service answered something that is not JSON`, ctx, { httpStatus: res.status });
+      throw new OciClientError('bad_gateway', `${ctx.operation} failed: the token service answered something that is not JSON`, ctx, { httpStatus: res.status });
     }
     const b = (typeof body === 'object' && body !== null ? body : {}) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
     const value = typeof b.token === 'string' && b.token ? b.token : typeof b.access_token === 'string' ? b.access_token : '';
-    if (!value) throw new OciError('bad_gateway', `${ctx.operation} failed: the token service answered without a token`, ctx, { httpStatus: res.status });
+    if (!value) throw new OciClientError('bad_gateway', `${ctx.operation} failed: the token service answered without a token`, ctx, { httpStatus: res.status });
     const lifetime = typeof b.expires_in === 'number' && b.expires_in > 0 ? b.expires_in : 60;
     // Renew a little early so a token never expires in flight.
     return { value, scopes, expiresAt: Date.now() + Math.max(1, lifetime - 10) * 1000 };

@@ -3,7 +3,7 @@
  * (Agentry's own `/v2/`, docker-registry, ghcr.io, Harbor, …). No HTTP framework: the platform's fetch.
  *
  * @example
- *   import { OciClient } from '../core/oci-client/index.js';
+ *   import { OciClient } from '../adapters/oci-client/index.js';
  *   const oci = new OciClient({ credentials: { '127.0.0.1:8080': { username: 'alice', password: agentryToken } } });
  *   await oci.pushArtifact({
  *     ref: '127.0.0.1:8080/alice/space:1.0.0',
@@ -31,12 +31,12 @@ export { parseChallenges, mergeScopes } from './challenge.js';
 export type { AuthChallenge } from './challenge.js';
 export { digestFile, isDigest, sha256Digest, digestToTag } from './digest.js';
 export * from './media-types.js';
-export { OciError, isOciError } from './oci-error.js';
-export type { RegistryErrorEntry } from './oci-error.js';
+export { OciClientError, isOciClientError } from './oci-client-error.js';
+export type { RegistryErrorEntry } from './oci-client-error.js';
 export { formatReference, isRepositoryName, isTag, parseReference, parseRegistry } from './reference.js';
 export type { OciReference, RegistryEndpoint } from './reference.js';
 export { DEFAULT_RETRY } from './retry.js';
 export type { RetryPolicy } from './retry.js';
 export type { Annotations, Descriptor, ImageIndex, ImageManifest, Manifest, Platform } from './types.js';
 export { isIndex } from './types.js';
-export { AgentryError, isAgentryError } from '../errors.js';
+export { AgentryError, isAgentryError } from '../../core/errors.js';

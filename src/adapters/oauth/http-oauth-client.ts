@@ -1,4 +1,5 @@
 import { ProviderError, type OAuthClient, type ProviderProfile } from '../../core/oauth/oauth-client.js';
+import { UNREACHABLE, type EgressPolicy } from '../egress/index.js';
 
 export interface OAuthProviderConfig {
   /** Recorded with linked identities; `github` by default. */
@@ -20,7 +21,10 @@ const TIMEOUT_MS = 10_000;
  * (`sub`, `preferred_username`, `picture`) names it.
  */
 export class HttpOAuthClient implements OAuthClient {
-  constructor(private readonly cfg: OAuthProviderConfig) {}
+  constructor(
+    private readonly cfg: OAuthProviderConfig,
+    private readonly egress: EgressPolicy,
+  ) {}
 
   get provider(): string {
     return this.cfg.name;
@@ -82,9 +86,10 @@ export class HttpOAuthClient implements OAuthClient {
 
   private async call(url: string, init: RequestInit): Promise<Response> {
     try {
-      return await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS) });
+      return await this.egress.fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS) });
     } catch (e) {
-      throw new ProviderError('unreachable', `${new URL(url).origin}: ${(e as Error).message}`);
+      const why = e instanceof Error && e.name === 'TimeoutError' ? 'no answer in time' : UNREACHABLE;
+      throw new ProviderError('unreachable', `${new URL(url).origin}: ${why}`);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { AgentryError, type ErrorCode } from '../errors.js';
+import { AgentryError, type ErrorCode } from '../../core/errors.js';
 
 /** One entry of a registry's `{"errors":[{code,message,detail}]}` answer. */
 export interface RegistryErrorEntry {
@@ -7,7 +7,7 @@ export interface RegistryErrorEntry {
 }
 
 /** What a failed registry call was about: named in the error message. */
-export interface OciErrorContext {
+export interface OciClientErrorContext {
   /** `127.0.0.1:5000` */
   registry: string;
   repository?: string;
@@ -20,7 +20,7 @@ export interface OciErrorContext {
  * repository, what was being done and the HTTP status with the registry's own error codes; it never
  * holds a credential. `httpStatus` is the registry's status (0 when no answer came).
  */
-export class OciError extends AgentryError {
+export class OciClientError extends AgentryError {
   readonly registry: string;
   readonly repository?: string;
   readonly httpStatus: number;
@@ -33,11 +33,11 @@ export class OciError extends AgentryError {
   constructor(
     code: ErrorCode,
     message: string,
-    ctx: OciErrorContext,
+    ctx: OciClientErrorContext,
     extra: { httpStatus?: number; registryErrors?: RegistryErrorEntry[]; transient?: boolean; retryAfterSeconds?: number; details?: string[] } = {},
   ) {
     super(code, message, extra.details ?? []);
-    this.name = 'OciError';
+    this.name = 'OciClientError';
     this.registry = ctx.registry;
     this.repository = ctx.repository;
     this.httpStatus = extra.httpStatus ?? 0;
@@ -47,9 +47,9 @@ export class OciError extends AgentryError {
   }
 }
 
-export const isOciError = (e: unknown): e is OciError => e instanceof OciError;
+export const isOciClientError = (e: unknown): e is OciClientError => e instanceof OciClientError;
 
-const where = (ctx: OciErrorContext): string => `${ctx.registry}${ctx.repository ? `/${ctx.repository}` : ''}`;
+const where = (ctx: OciClientErrorContext): string => `${ctx.registry}${ctx.repository ? `/${ctx.repository}` : ''}`;
 
 /** The core error code for a registry's HTTP status. */
 export const codeForStatus = (status: number): ErrorCode => {
@@ -88,7 +88,7 @@ export const parseRetryAfter = (value: string | null, now: number = Date.now()):
 };
 
 /** The error for a registry answer with an unexpected status. Reads (and so consumes) the body. */
-export const errorFromResponse = async (res: Response, ctx: OciErrorContext): Promise<OciError> => {
+export const errorFromResponse = async (res: Response, ctx: OciClientErrorContext): Promise<OciClientError> => {
   let text = '';
   try {
     text = await res.text();
@@ -99,7 +99,7 @@ export const errorFromResponse = async (res: Response, ctx: OciErrorContext): Pr
   const codes = entries.map((e) => (e.message ? `${e.code}: ${e.message}` : e.code)).join('; ');
   const reason = `${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
   const message = `${ctx.operation} failed on ${where(ctx)}: the registry answered ${reason}${codes ? ` (${codes})` : ''}`;
-  return new OciError(codeForStatus(res.status), message, ctx, {
+  return new OciClientError(codeForStatus(res.status), message, ctx, {
     httpStatus: res.status,
     registryErrors: entries,
     transient: isTransientStatus(res.status),
@@ -108,15 +108,15 @@ export const errorFromResponse = async (res: Response, ctx: OciErrorContext): Pr
 };
 
 /** The error for a request that got no answer (refused, reset, timed out). */
-export const networkError = (e: unknown, ctx: OciErrorContext): OciError => {
+export const networkError = (e: unknown, ctx: OciClientErrorContext): OciClientError => {
   const reason = networkReason(e);
   // A name that does not resolve will not resolve a moment later either; everything else may pass.
-  return new OciError('bad_gateway', `${ctx.operation} failed on ${where(ctx)}: cannot reach the registry (${reason})`, ctx, { transient: reason !== 'ENOTFOUND' });
+  return new OciClientError('bad_gateway', `${ctx.operation} failed on ${where(ctx)}: cannot reach the registry (${reason})`, ctx, { transient: reason !== 'ENOTFOUND' });
 };
 
 /** Bytes that do not match their digest or size: never kept, always an error. */
-export const integrityError = (ctx: OciErrorContext, detail: string): OciError =>
-  new OciError('bad_gateway', `${ctx.operation} failed on ${where(ctx)}: ${detail}`, ctx, { transient: false });
+export const integrityError = (ctx: OciClientErrorContext, detail: string): OciClientError =>
+  new OciClientError('bad_gateway', `${ctx.operation} failed on ${where(ctx)}: ${detail}`, ctx, { transient: false });
 
 /** `ECONNRESET`, `ECONNREFUSED`, … from the error fetch throws when a connection fails. */
 export const networkReason = (e: unknown): string => {

@@ -1,5 +1,6 @@
-import { badGateway } from '../errors.js';
-import { checkSecretAddress, type SecretStore } from './secret-store.js';
+import { badGateway } from '../../core/errors.js';
+import { checkSecretAddress, type SecretStore } from '../../core/secrets/secret-store.js';
+import type { EgressPolicy } from '../egress/index.js';
 
 export interface VaultConfig {
   /** e.g. `https://vault.example.com:8200` */
@@ -33,7 +34,10 @@ export class VaultSecretStore implements SecretStore {
   readonly backend = 'vault' as const;
   private readonly base: string;
 
-  constructor(private readonly cfg: VaultConfig) {
+  constructor(
+    private readonly cfg: VaultConfig,
+    private readonly egress: EgressPolicy,
+  ) {
     this.base = cfg.address.replace(/\/+$/, '');
   }
 
@@ -84,7 +88,7 @@ export class VaultSecretStore implements SecretStore {
     if (this.cfg.namespace) headers['x-vault-namespace'] = this.cfg.namespace;
     if (body !== undefined) headers['content-type'] = 'application/json';
     try {
-      return await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(this.cfg.timeoutMs ?? 10_000) });
+      return await this.egress.fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(this.cfg.timeoutMs ?? 10_000) });
     } catch (e) {
       const reason = e instanceof Error && e.name === 'TimeoutError' ? 'timed out' : 'is unreachable';
       throw badGateway(`The Vault server at ${this.base} ${reason}`);

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm, stat } from 'node:fs/promises';
-import { badRequest } from '../errors.js';
+import { badRequest } from '../../core/errors.js';
 import { pullArtifact, pushArtifact, pushIndex, type PulledArtifact, type PullArtifactOptions, type PushArtifactInput, type PushedArtifact, type PushIndexInput } from './artifacts.js';
 import { copyArtifact, type CopyOptions, type CopyResult } from './copy.js';
 import type { CredentialResolver, Credentials } from './credentials.js';
 import { digestFile, digestToTag, hasherFor, isDigest, sha256Digest } from './digest.js';
 import { MANIFEST_ACCEPT, OCI_INDEX } from './media-types.js';
-import { integrityError, isOciError, OciError, type OciErrorContext } from './oci-error.js';
+import { integrityError, isOciClientError, OciClientError, type OciClientErrorContext } from './oci-client-error.js';
 import { formatReference, manifestSelector, parseReference, parseRegistry, type OciReference, type RegistryEndpoint } from './reference.js';
 import { DEFAULT_RETRY, retryDelayMs, wait, type RetryPolicy } from './retry.js';
 import { bodyOf, type BlobBytes } from './streams.js';
@@ -28,6 +28,8 @@ export interface OciClientOptions {
   /** Largest manifest accepted (the spec's limit is 4 MiB). */
   maxManifestBytes?: number;
   userAgent?: string;
+  /** How requests are sent (default the global fetch): the server passes its egress policy's. */
+  fetch?: typeof globalThis.fetch;
 }
 
 /** A blob to push: bytes in memory or a file, with its digest and size when already known. */
@@ -84,7 +86,7 @@ const repoScope = (repository: string, actions: string): string => `repository:$
  * indexes and artifact manifests, tags and catalog with Link pagination, referrers (API, or the tag
  * schema fallback), deletes. Every pulled byte is verified against its digest while it streams.
  * Transient failures are retried with backoff (a failed upload restarts: no resume). Errors are
- * `OciError` values naming the registry, repository, operation and status.
+ * `OciClientError` values naming the registry, repository, operation and status.
  *
  * @example
  *   const oci = new OciClient({ credentials: { 'ghcr.io': { username: 'me', password: token } } });
@@ -130,7 +132,7 @@ export class OciClient {
       t = (async () => {
         const c = this.opts.credentials;
         const credentials = typeof c === 'function' ? await c(endpoint.host) : c?.[endpoint.host];
-        return new RegistryTransport(endpoint, { credentials, retry: this.retry, userAgent: this.opts.userAgent });
+        return new RegistryTransport(endpoint, { credentials, retry: this.retry, userAgent: this.opts.userAgent, fetch: this.opts.fetch });
       })();
       this.transports.set(endpoint.baseUrl, t);
       t.catch(() => this.transports.delete(endpoint.baseUrl));
@@ -142,7 +144,7 @@ export class OciClient {
     return (await this.transport(endpoint)).send(req);
   }
 
-  private ctx(ref: { registry: RegistryEndpoint; repository?: string }, operation: string): OciErrorContext {
+  private ctx(ref: { registry: RegistryEndpoint; repository?: string }, operation: string): OciClientErrorContext {
     return { registry: ref.registry.host, ...(ref.repository ? { repository: ref.repository } : {}), operation };
   }
 
@@ -190,13 +192,13 @@ export class OciClient {
         return await this.pushBlobOnce(ref, source, digest, size, opts.mountFrom, onBytes, ctx);
       } catch (e) {
         if (sent) opts.onBytes?.(-sent);
-        if (!isOciError(e) || !e.transient || attempt >= this.retry.retries) throw e;
+        if (!isOciClientError(e) || !e.transient || attempt >= this.retry.retries) throw e;
         await wait(retryDelayMs(this.retry, attempt, e.retryAfterSeconds));
       }
     }
   }
 
-  private async pushBlobOnce(ref: OciReference, source: BlobSource, digest: string, size: number, mountFrom: string | undefined, onBytes: (n: number) => void, ctx: OciErrorContext): Promise<PushedBlob> {
+  private async pushBlobOnce(ref: OciReference, source: BlobSource, digest: string, size: number, mountFrom: string | undefined, onBytes: (n: number) => void, ctx: OciClientErrorContext): Promise<PushedBlob> {
     if ((await this.blobSize(ref, digest)) !== undefined) {
       onBytes(size);
       return { digest, size, outcome: 'exists' };
@@ -226,7 +228,7 @@ export class OciClient {
           retry: false,
         });
       } catch (e) {
-        if (!isOciError(e) || ![400, 405, 415].includes(e.httpStatus) || this.singlePost.get(ref.registry.baseUrl) === true) throw e;
+        if (!isOciClientError(e) || ![400, 405, 415].includes(e.httpStatus) || this.singlePost.get(ref.registry.baseUrl) === true) throw e;
         this.singlePost.set(ref.registry.baseUrl, false);
       }
       await res?.body?.cancel();
@@ -347,13 +349,13 @@ export class OciClient {
         return await this.fetchBlobOnce(ref, descriptor, opts.toPath, onBytes, ctx);
       } catch (e) {
         if (got) opts.onBytes?.(-got);
-        if (!isOciError(e) || !e.transient || attempt >= this.retry.retries) throw e;
+        if (!isOciClientError(e) || !e.transient || attempt >= this.retry.retries) throw e;
         await wait(retryDelayMs(this.retry, attempt, e.retryAfterSeconds));
       }
     }
   }
 
-  private async fetchBlobOnce(ref: OciReference, d: Pick<Descriptor, 'digest' | 'size'>, toPath: string | undefined, onBytes: (n: number) => void, ctx: OciErrorContext): Promise<Uint8Array | undefined> {
+  private async fetchBlobOnce(ref: OciReference, d: Pick<Descriptor, 'digest' | 'size'>, toPath: string | undefined, onBytes: (n: number) => void, ctx: OciClientErrorContext): Promise<Uint8Array | undefined> {
     const res = await this.send(ref.registry, { method: 'GET', url: `/v2/${ref.repository}/blobs/${d.digest}`, scopes: [repoScope(ref.repository, 'pull')], ok: [200], ctx });
     const hash = hasherFor(d.digest);
     const temp = toPath ? `${toPath}.partial-${randomBytes(6).toString('hex')}` : undefined;
@@ -376,8 +378,8 @@ export class OciClient {
           }
         }
       } catch (e) {
-        if (isOciError(e)) throw e;
-        throw new OciError('bad_gateway', `${ctx.operation} failed on ${ref.registry.host}/${ref.repository}: the connection broke during the download`, ctx, { transient: true });
+        if (isOciClientError(e)) throw e;
+        throw new OciClientError('bad_gateway', `${ctx.operation} failed on ${ref.registry.host}/${ref.repository}: the connection broke during the download`, ctx, { transient: true });
       }
       if (size !== d.size) throw integrityError(ctx, `the registry sent ${size} bytes where the descriptor says ${d.size}`);
       const actual = `${d.digest.slice(0, d.digest.indexOf(':'))}:${hash.digest('hex')}`;
@@ -517,7 +519,7 @@ export class OciClient {
     let digest = ref.digest;
     if (!digest) {
       const d = await this.resolve(ref);
-      if (!d) throw new OciError('not_found', `delete manifest ${ref.tag} failed on ${ref.registry.host}/${ref.repository}: no such tag`, this.ctx(ref, `delete manifest ${ref.tag}`), { httpStatus: 404 });
+      if (!d) throw new OciClientError('not_found', `delete manifest ${ref.tag} failed on ${ref.registry.host}/${ref.repository}: no such tag`, this.ctx(ref, `delete manifest ${ref.tag}`), { httpStatus: 404 });
       digest = d.digest;
     }
     const res = await this.send(ref.registry, {
@@ -542,19 +544,19 @@ export class OciClient {
   /** Every repository of a registry (`/v2/_catalog`), following `Link` pagination. */
   async listRepositories(registry: string | RegistryEndpoint, opts: ListOptions = {}): Promise<string[]> {
     const endpoint = this.registry(registry);
-    const ctx: OciErrorContext = { registry: endpoint.host, operation: 'list repositories' };
+    const ctx: OciClientErrorContext = { registry: endpoint.host, operation: 'list repositories' };
     try {
       return await this.paginate(endpoint, '/v2/_catalog', 'repositories', ['registry:catalog:*'], ctx, opts);
     } catch (e) {
       // The catalog is optional in the distribution spec: say so rather than "not found".
-      if (isOciError(e) && (e.httpStatus === 404 || e.httpStatus === 405)) {
-        throw new OciError('not_implemented', `${e.message}: this registry does not serve the optional /v2/_catalog API`, ctx, { httpStatus: e.httpStatus, registryErrors: e.registryErrors });
+      if (isOciClientError(e) && (e.httpStatus === 404 || e.httpStatus === 405)) {
+        throw new OciClientError('not_implemented', `${e.message}: this registry does not serve the optional /v2/_catalog API`, ctx, { httpStatus: e.httpStatus, registryErrors: e.registryErrors });
       }
       throw e;
     }
   }
 
-  private async paginate(endpoint: RegistryEndpoint, path: string, field: 'tags' | 'repositories', scopes: string[], ctx: OciErrorContext, opts: ListOptions): Promise<string[]> {
+  private async paginate(endpoint: RegistryEndpoint, path: string, field: 'tags' | 'repositories', scopes: string[], ctx: OciClientErrorContext, opts: ListOptions): Promise<string[]> {
     const first = new URL(path, endpoint.baseUrl);
     if (opts.pageSize) first.searchParams.set('n', String(opts.pageSize));
     if (opts.last) first.searchParams.set('last', opts.last);
@@ -652,7 +654,7 @@ export const describeBlob = async (source: BlobSource): Promise<{ digest: string
 const descriptorOf = (m: FetchedManifest): Descriptor => ({ mediaType: m.mediaType, digest: m.digest, size: m.bytes.length });
 
 /** The upload URL a POST or PATCH answered (Location, absolute or relative). */
-const uploadLocation = (res: Response, ref: OciReference, ctx: OciErrorContext): string => {
+const uploadLocation = (res: Response, ref: OciReference, ctx: OciClientErrorContext): string => {
   const location = res.headers.get('location');
   if (!location) throw integrityError(ctx, `the registry answered ${res.status} without an upload Location`);
   return new URL(location, ref.registry.baseUrl).toString();

@@ -6,7 +6,7 @@ import { mergeScopes, parseChallenges } from './challenge.js';
 import { readDockerConfig } from './credentials.js';
 import { safeTitlePath } from './artifacts.js';
 import { nextLink } from './oci-client.js';
-import { parseRetryAfter, parseRegistryErrors } from './oci-error.js';
+import { parseRetryAfter, parseRegistryErrors } from './oci-client-error.js';
 import { parseReference, parseRegistry } from './reference.js';
 
 describe('parseReference', () => {

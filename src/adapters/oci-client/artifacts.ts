@@ -1,11 +1,11 @@
 import { lstat, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { badRequest, conflict } from '../errors.js';
+import { badRequest, conflict } from '../../core/errors.js';
 import { digestToTag } from './digest.js';
 import { ANNOTATION_TITLE, DEFAULT_LAYER_TYPE, EMPTY_CONFIG_BYTES, EMPTY_CONFIG_DIGEST, isIndexType, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from './media-types.js';
 import type { BlobSource, OciClient, PushedBlob } from './oci-client.js';
 import { describeBlob } from './oci-client.js';
-import { integrityError } from './oci-error.js';
+import { integrityError } from './oci-client-error.js';
 import { formatReference, type OciReference } from './reference.js';
 import { mapPool } from './pool.js';
 import type { Annotations, Descriptor, ImageIndex, ImageManifest, Manifest } from './types.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { badRequest } from '../errors.js';
+import { badRequest } from '../../core/errors.js';
 
 /**
  * What the client logs in with: a username and password (or an Agentry token as the password), or an

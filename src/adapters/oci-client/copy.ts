@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { badRequest } from '../errors.js';
+import { badRequest } from '../../core/errors.js';
 import type { TransferProgress } from './artifacts.js';
 import { digestToTag } from './digest.js';
 import type { OciClient, PushedBlob } from './oci-client.js';
