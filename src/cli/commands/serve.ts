@@ -11,6 +11,7 @@ interface ServeOptions {
   logLevel?: string;
   readOnly?: boolean;
   recipeScope?: string;
+  rateLimits?: string;
   rateLimitAnonymous?: string;
   rateLimitUser?: string;
   rateLimitPublish?: string;
@@ -46,9 +47,13 @@ export const registerServeCommand = (program: Command): void => {
     .option('--log-level <level>', 'log level, silent … trace (env AGENTRY_LOG_LEVEL; default info)')
     .option('--read-only', 'serve reads only and refuse every write (env AGENTRY_READ_ONLY=true)')
     .option('--recipe-scope <scope>', 'the scope PraisonAI recipe names (/v1/recipes) map onto (env AGENTRY_RECIPE_SCOPE; default recipes)')
-    .option('--rate-limit-anonymous <rule>', "requests per IP without a token, e.g. 60/min, or 'off' (env AGENTRY_RATE_LIMIT_ANONYMOUS; default 60/min)")
-    .option('--rate-limit-user <rule>', "requests per signed-in user (env AGENTRY_RATE_LIMIT_USER; default 120/min)")
-    .option('--rate-limit-publish <rule>', "publishes per user (env AGENTRY_RATE_LIMIT_PUBLISH; default 10/hour)")
+    .option(
+      '--rate-limits <preset>',
+      "off (no limit), agentx (agentx's hosted values: 60/min per IP, 120/min per user, 10 publishes/hour) or custom (only the --rate-limit-* given) (env AGENTRY_RATE_LIMITS; default off)",
+    )
+    .option('--rate-limit-anonymous <rule>', "requests per IP without a token, e.g. 60/min, or 'off'; overrides the preset (env AGENTRY_RATE_LIMIT_ANONYMOUS)")
+    .option('--rate-limit-user <rule>', 'requests per signed-in user, e.g. 120/min; overrides the preset (env AGENTRY_RATE_LIMIT_USER)')
+    .option('--rate-limit-publish <rule>', 'publishes per user, e.g. 10/hour; overrides the preset (env AGENTRY_RATE_LIMIT_PUBLISH)')
     .option('--redis-url <url>', 'redis://… to share rate-limit counters between server processes (env AGENTRY_REDIS_URL)')
     .action(async (opts: ServeOptions) => {
       const { resolveConfig } = await import('../../app/config.js');
@@ -63,6 +68,7 @@ export const registerServeCommand = (program: Command): void => {
         logLevel: opts.logLevel,
         readOnly: opts.readOnly,
         recipeScope: opts.recipeScope,
+        rateLimits: opts.rateLimits,
         rateLimitAnonymous: opts.rateLimitAnonymous,
         rateLimitUser: opts.rateLimitUser,
         rateLimitPublish: opts.rateLimitPublish,
