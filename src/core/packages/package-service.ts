@@ -129,7 +129,7 @@ export class PackageService {
     const publisher = await this.policy.requireScopeWrite(ctx, id.scope);
     await this.publishGate?.(publisher.account.id);
     const bundleWanted = input.bundle === true || input.kind === 'recipe' || input.kind === undefined;
-    const contents = await inspectTarball(input.tarball, WANTED_FILES, this.limits, { hashFiles: bundleWanted });
+    const contents = await inspectTarball(input.tarball, WANTED_FILES, this.limits, { hashFiles: bundleWanted, forStorage: true });
     const manifest = this.readManifest(input, contents.texts, { folderName: id.name, entries: contents.entries });
     const version = manifest.version ?? input.version ?? null;
     const problems = this.crossCheck(id, manifest, version, input, contents.texts);
@@ -145,7 +145,7 @@ export class PackageService {
     }
 
     await this.refuseUnpublishable(this.storage, id, manifest.kind, version!, false, input.force);
-    const blob = await this.blobs.put(input.tarball);
+    const blob = await this.blobs.put(contents.tarball);
     const principal = ctx.principal!;
     let published: { pkgId: number; record: VersionRecord };
     try {
@@ -200,6 +200,7 @@ export class PackageService {
           kind: manifest.kind,
           digest: blob.digest,
           size: blob.size,
+          ...(contents.strippedModes.length > 0 ? { stripped_special_modes: contents.strippedModes.slice(0, 20) } : {}),
         });
         return { pkgId: pkg.id, record };
       });
