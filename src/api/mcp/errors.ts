@@ -31,7 +31,7 @@ export const mcpErrorHandler = (err: unknown, request: FastifyRequest, reply: Fa
   const status = e.code === 'validation_failed' ? 422 : e.status;
   if (status >= 500) request.log.error({ err }, 'unhandled error');
   const detail = e.details.length > 0 ? `${e.message}: ${e.details.join('; ')}` : e.message;
-  const body = { title: TITLES[status] ?? 'Error', status, detail, ...(e.details.length > 0 ? { errors: e.details.map((message) => ({ message })) } : {}) };
+  const body = { ...e.fields, title: TITLES[status] ?? 'Error', status, detail, ...(e.details.length > 0 ? { errors: e.details.map((message) => ({ message })) } : {}) };
   void reply.status(status).type('application/problem+json').send(body);
 };
 

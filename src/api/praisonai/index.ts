@@ -158,7 +158,7 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
       registry.policy.requireWritable();
       const ctx = await requestContext(registry, req);
       const bundle = bundleBytes(req.body.bundle);
-      const { pkg, version } = await recipes.publish(ctx, req.params.name, req.params.version, bundle, req.body.force === true);
+      const { pkg, version } = await recipes.publish(ctx, req.params.name, req.params.version, bundle, req.body.force === true, req.headers['idempotency-key']);
       return reply.status(201).send({ ok: true, name: pkg.name, version: version.version, checksum: version.digest, published_at: version.publishedAt });
     },
   });

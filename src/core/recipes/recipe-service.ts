@@ -78,13 +78,13 @@ export class RecipeService {
     }
   }
 
-  async publish(ctx: RequestContext, name: string, version: string, bundle: Buffer, force: boolean): Promise<PublishResult> {
+  async publish(ctx: RequestContext, name: string, version: string, bundle: Buffer, force: boolean, idempotencyKey?: string | string[]): Promise<PublishResult> {
     assertRecipeName(name);
     try {
-      return await this.packages.publish(ctx, { kind: 'recipe', scope: this.scope, name, version, tarball: bundle, bundle: true, force });
+      return await this.packages.publish(ctx, { kind: 'recipe', scope: this.scope, name, version, tarball: bundle, bundle: true, force, idempotencyKey });
     } catch (e) {
       if (e instanceof AgentryError && e.code === 'conflict' && !force && /already exists/.test(e.message)) {
-        throw conflict(`Recipe ${name}@${version} already exists. Publish with force to replace its content, or bump the version number.`);
+        throw conflict(`Recipe ${name}@${version} already exists. Publish with force to replace its content, or bump the version number.`, { ...e.fields });
       }
       throw e;
     }

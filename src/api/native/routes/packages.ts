@@ -156,6 +156,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
           readme: body.readme,
           version: body.version,
           tag: body.tag,
+          idempotencyKey: req.headers['idempotency-key'],
         });
         const name = fullName(pkg.scope, pkg.name);
         return {
