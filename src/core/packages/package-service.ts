@@ -1,3 +1,4 @@
+import type { Visibility } from '../access/visibility.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
 import type { RequestContext } from '../auth/principal.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -65,6 +66,11 @@ export interface PublishInput {
    * with anything else is a 422. The key is written in the publish's own transaction.
    */
   idempotencyKey?: string | string[];
+  /**
+   * Who may read the package (`--access`). A first publish takes it (else the scope's default);
+   * a later publish that sends it changes the package's visibility (its publisher may administer it).
+   */
+  access?: Visibility;
 }
 
 export interface PackageView {
@@ -148,7 +154,7 @@ export class PackageService {
             accountId: ctx.principal!.account.id,
             key,
             fingerprint: publishFingerprint(
-              { key: id.key, kind: input.kind, version: input.version, tag: input.tag, force: input.force === true, bundle: input.bundle === true },
+              { key: id.key, kind: input.kind, version: input.version, tag: input.tag, force: input.force === true, bundle: input.bundle === true, access: input.access },
               input.tarball,
             ),
           };
@@ -196,6 +202,10 @@ export class PackageService {
           });
           if (!saved) throw new KeyTakenMeanwhile();
         };
+        if (pkg && input.access !== undefined && pkg.visibility !== input.access) {
+          await tx.packages.setVisibility(pkg.id, input.access);
+          await this.audit.record(tx.audit, ctx, 'package.access', fullName(pkg.scope, pkg.name), { from: pkg.visibility, to: input.access, via: 'publish' });
+        }
         if (pkg && existing) {
           const record = await this.republish(tx, ctx, pkg, existing, {
             manifest: manifest.raw,
@@ -220,6 +230,7 @@ export class PackageService {
             latestVersion: null,
             latestPinned: false,
             ownerAccountId: scope.ownerAccountId,
+            visibility: input.access ?? scope.defaultVisibility,
             createdAt: now,
             updatedAt: now,
           });

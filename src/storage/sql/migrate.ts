@@ -6,6 +6,8 @@ import { mcpMigration } from './migrations/0004-mcp.js';
 import { agentxMigration } from './migrations/0002-agentx.js';
 import { agentspacesMigration } from './migrations/0007-agentspaces.js';
 import { managedMigration } from './migrations/0008-managed.js';
+import { visibilityMigration } from './migrations/0009-visibility.js';
+import { ociRepositoriesMigration } from './migrations/0013-oci-repositories.js';
 import { idempotencyKeysMigration } from './migrations/0015-idempotency-keys.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
@@ -16,6 +18,8 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0002-agentx': agentxMigration(dialect),
   '0007-agentspaces': agentspacesMigration(dialect),
   '0008-managed': managedMigration(dialect),
+  '0009-visibility': visibilityMigration(dialect),
+  '0013-oci-repositories': ociRepositoriesMigration(),
   '0015-idempotency-keys': idempotencyKeysMigration(),
 });
 

@@ -20,6 +20,7 @@ export interface Database {
   oci_tags: OciTagsTable;
   oci_uploads: OciUploadsTable;
   oci_signing_keys: OciSigningKeysTable;
+  oci_repositories: OciRepositoriesTable;
   package_stars: PackageStarsTable;
   telemetry_counts: TelemetryCountsTable;
   oauth_states: OAuthStatesTable;
@@ -67,6 +68,7 @@ export interface OrgMembersTable {
 export interface ScopesTable {
   name: string;
   owner_account_id: number;
+  default_visibility: Generated<string>;
   created_at: string;
 }
 
@@ -104,6 +106,7 @@ export interface PackagesTable {
   is_verified: Generated<number>;
   is_featured: Generated<number>;
   owner_account_id: number;
+  visibility: Generated<string>;
   created_at: string;
   updated_at: string;
 }
@@ -183,6 +186,16 @@ export interface OciTagsTable {
 export interface OciUploadsTable {
   id: string;
   repo: string;
+  created_at: string;
+}
+
+export interface OciRepositoriesTable {
+  repo: string;
+  scope: string;
+  owner_account_id: number;
+  visibility: string;
+  agentspace_owner_id: number | null;
+  agentspace_id: string | null;
   created_at: string;
 }
 
