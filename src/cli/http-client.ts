@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError } from './cli-error.js';
+import { EXIT, exitCodeForStatus } from './exit-codes.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -78,6 +79,8 @@ export class RegistryClient {
       const reason = networkReason(e);
       const error = new CliError(
         UNREACHABLE.has(reason) ? `cannot reach the registry at ${this.registry} (${reason})` : `the connection to the registry at ${this.registry} failed (${reason})`,
+        [],
+        EXIT.network,
       );
       throw raw ? new LostReply(reason, error) : error;
     }
@@ -154,7 +157,7 @@ export class RegistryClient {
         ? `${message} (run 'agentry login' again or pass another --token)`
         : `not logged in to ${this.registry}: run 'agentry login' or pass --token`;
     }
-    return new CliError(message, details);
+    return new CliError(message, details, exitCodeForStatus(res.status));
   }
 }
 

@@ -14,7 +14,12 @@ import type { ManagedRepo } from './managed/managed-storage.js';
 import type { ReadFilter, Visibility } from './access/visibility.js';
 
 export type AccountKind = 'user' | 'org';
-export type OrgRole = 'owner' | 'member';
+/**
+ * A user's role in an organisation: `owner` manages members and the org's settings and
+ * publishes; `maintainer` publishes, deprecates, unpublishes and sets dist-tags in the org's
+ * scopes; `member` reads the org's private objects.
+ */
+export type OrgRole = 'owner' | 'maintainer' | 'member';
 /** `read` < `publish` < `admin` is a ladder; `runtime` stands apart: it may only resolve secrets and configs. */
 export type TokenPermission = 'read' | 'publish' | 'admin' | 'runtime';
 export type PackageKind = 'agent' | 'skill' | 'mcp-server' | 'recipe';
@@ -434,6 +439,8 @@ export interface Storage extends StorageRepos {
   /** Runs `fn` in one transaction: all its writes land, or none. */
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
+  /** The migrations this build knows that the database has not applied (empty when up to date). */
+  pendingMigrations(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -460,4 +467,6 @@ export interface BlobStore {
   read(digest: string): Promise<Buffer>;
   delete(digest: string): Promise<boolean>;
   list(): AsyncIterable<BlobInfo>;
+  /** Throws unless a blob could be written now (a probe written and removed; for readiness). */
+  checkWritable(): Promise<void>;
 }

@@ -18,6 +18,7 @@ interface ServeOptions {
   rateLimitUser?: string;
   rateLimitPublish?: string;
   redisUrl?: string;
+  metricsToken?: string;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -59,6 +60,7 @@ export const registerServeCommand = (program: Command): void => {
     .option('--rate-limit-user <rule>', 'requests per signed-in user, e.g. 120/min; overrides the preset (env AGENTRY_RATE_LIMIT_USER)')
     .option('--rate-limit-publish <rule>', 'publishes per user, e.g. 10/hour; overrides the preset (env AGENTRY_RATE_LIMIT_PUBLISH)')
     .option('--redis-url <url>', 'redis://… to share rate-limit counters between server processes (env AGENTRY_REDIS_URL)')
+    .option('--metrics-token <token>', 'require this Bearer token on /metrics, 16+ characters (env AGENTRY_METRICS_TOKEN; default: /metrics is open)')
     .action(async (opts: ServeOptions) => {
       const { resolveConfig } = await import('../../app/config.js');
       const { startServer } = await import('../../app/server.js');
@@ -79,6 +81,7 @@ export const registerServeCommand = (program: Command): void => {
         rateLimitUser: opts.rateLimitUser,
         rateLimitPublish: opts.rateLimitPublish,
         redisUrl: opts.redisUrl,
+        metricsToken: opts.metricsToken,
       });
       const server = await startServer(config);
       const stopped = nextStopSignal();

@@ -7,6 +7,7 @@ import { agentxMigration } from './migrations/0002-agentx.js';
 import { agentspacesMigration } from './migrations/0007-agentspaces.js';
 import { managedMigration } from './migrations/0008-managed.js';
 import { visibilityMigration } from './migrations/0009-visibility.js';
+import { orgRolesMigration } from './migrations/0009-org-roles.js';
 import { ociRepositoriesMigration } from './migrations/0013-oci-repositories.js';
 import { idempotencyKeysMigration } from './migrations/0015-idempotency-keys.js';
 
@@ -19,6 +20,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0007-agentspaces': agentspacesMigration(dialect),
   '0008-managed': managedMigration(dialect),
   '0009-visibility': visibilityMigration(dialect),
+  '0009-org-roles': orgRolesMigration(),
   '0013-oci-repositories': ociRepositoriesMigration(),
   '0015-idempotency-keys': idempotencyKeysMigration(),
 });
@@ -30,9 +32,8 @@ class InCodeMigrations implements MigrationProvider {
   }
 }
 
-/** Brings the schema up to date; runs at every start. Throws with the failing migration's name. */
-export const migrateToLatest = async (db: Kysely<unknown>, dialect: SqlDialectName, schema?: string): Promise<string[]> => {
-  const migrator = new Migrator({
+const migratorFor = (db: Kysely<unknown>, dialect: SqlDialectName, schema?: string): Migrator =>
+  new Migrator({
     db,
     provider: new InCodeMigrations(dialect),
     migrationTableName: 'agentry_migrations',
@@ -42,6 +43,10 @@ export const migrateToLatest = async (db: Kysely<unknown>, dialect: SqlDialectNa
     // Name the schema: Kysely looks for its tables across every schema it can see otherwise.
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
+
+/** Brings the schema up to date; runs at every start. Throws with the failing migration's name. */
+export const migrateToLatest = async (db: Kysely<unknown>, dialect: SqlDialectName, schema?: string): Promise<string[]> => {
+  const migrator = migratorFor(db, dialect, schema);
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error) {
@@ -50,3 +55,7 @@ export const migrateToLatest = async (db: Kysely<unknown>, dialect: SqlDialectNa
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 };
+
+/** The names of the migrations this build has that the database has not run. */
+export const pendingMigrations = async (db: Kysely<unknown>, dialect: SqlDialectName, schema?: string): Promise<string[]> =>
+  (await migratorFor(db, dialect, schema).getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
