@@ -27,7 +27,7 @@ describe.each(testStores)('idempotent publishes (%s)', (store) => {
     server = await startTestServer({ store });
     alice = await userWithNamespace(server, 'alice', 'io.github.alice');
     const admin = new Api(server.url, server.adminToken);
-    expect((await admin.req('PUT', '/api/v1/orgs/recipes/members/alice', { role: 'member' })).status).toBe(200);
+    expect((await admin.req('PUT', '/api/v1/orgs/recipes/members/alice', { role: 'maintainer' })).status).toBe(200);
   });
   afterAll(() => server.close());
 
