@@ -9,6 +9,7 @@ import { readJson } from '../http-client.js';
 import { wholeNumber } from '../option-parsers.js';
 import { printResult, renderTable, truncate, writeWarning } from '../output.js';
 import { ProgressBar } from '../progress.js';
+import { ACCESS_HELP, accessLevel, type AccessLevel } from '../visibility-option.js';
 import { packRecipeFolder, readBundleMeta } from '../recipe-bundle.js';
 import { downloadVerified } from '../verified-download.js';
 
@@ -72,6 +73,7 @@ interface SearchOptions extends RegistryOptions, JsonOption {
 }
 interface PublishOptions extends RegistryOptions, JsonOption {
   force?: boolean;
+  access?: AccessLevel;
 }
 interface PullOptions extends RegistryOptions, JsonOption {
   output?: string;
@@ -124,7 +126,8 @@ export const registerRecipeCommand = (program: Command): void => {
         .command('publish')
         .description('Publish a recipe folder (packed into a .praison bundle) or a .praison file')
         .argument('<path>', 'a recipe folder (TEMPLATE.yaml, recipe.yaml or agents.yaml with name and version) or a .praison file')
-        .option('--force', 'replace the content of a version that already exists (you must be allowed to publish it)'),
+        .option('--force', 'replace the content of a version that already exists (you must be allowed to publish it)')
+        .option('--access <visibility>', ACCESS_HELP, accessLevel),
     ),
   ).action(async (path: string, opts: PublishOptions) => {
     const conn = await connect(opts);
@@ -151,6 +154,7 @@ export const registerRecipeCommand = (program: Command): void => {
     const form = (): FormData => {
       const f = new FormData();
       f.set('force', opts.force ? 'true' : 'false');
+      if (opts.access) f.set('access', opts.access);
       f.set('bundle', new Blob([bundle], { type: 'application/gzip' }), `${name}-${version}.praison`);
       return f;
     };
