@@ -3,7 +3,7 @@ import { parseBlobStoreUrl } from '../storage/blobs/blob-store-url.js';
 import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
 import { AllowList } from '../adapters/egress/index.js';
 import { VISIBILITIES, isVisibility, type Visibility } from '../core/access/visibility.js';
-import { DEFAULT_RATE_LIMITS, parseRateLimitRule, type RateLimitRule, type RateLimitRules } from '../core/rate-limits/rules.js';
+import { RATE_LIMIT_PRESETS, isRateLimitPreset, parseRateLimitRule, presetRules, type RateLimitRule, type RateLimitRules } from '../core/rate-limits/rules.js';
 
 /** Everything the server is configured with; flags win over environment, environment over defaults. */
 export interface ServerConfig {
@@ -50,7 +50,7 @@ export interface ServerConfig {
     /** Largest file of the managed-agents files resource. */
     maxFileBytes: number;
   };
-  /** agentx's rate limits (`null`: off). */
+  /** Rate limits (`null`: off); all off unless `--rate-limits agentx` or a per-limit setting says otherwise. */
   rateLimits: RateLimitRules;
   /** `redis://…`: keep rate-limit counters in Redis, shared by every server process on it. */
   redisUrl?: string;
@@ -85,6 +85,8 @@ export interface ServeFlags {
   defaultVisibility?: string;
   authRequiredForReads?: boolean;
   recipeScope?: string;
+  /** `off` (default), `agentx` or `custom`. */
+  rateLimits?: string;
   rateLimitAnonymous?: string;
   rateLimitUser?: string;
   rateLimitPublish?: string;
@@ -142,14 +144,39 @@ const oauthFrom = (env: NodeJS.ProcessEnv): ServerConfig['oauth'] => {
   };
 };
 
-const ruleFrom = (name: string, value: string | undefined, fallback: RateLimitRule | null): RateLimitRule | null =>
-  value === undefined || value === '' ? fallback : parseRateLimitRule(name, value, fallback?.windowMs ?? 60_000);
+const ruleFrom = (name: string, value: string | undefined, fallback: RateLimitRule | null, defaultWindowMs: number): RateLimitRule | null =>
+  value === undefined || value === '' ? fallback : parseRateLimitRule(name, value, fallback?.windowMs ?? defaultWindowMs);
+
+/**
+ * The rate limits: a preset (`--rate-limits` / AGENTRY_RATE_LIMITS: `off`, the default, `agentx` or
+ * `custom`), then the per-limit settings over it. A per-limit setting without a preset means
+ * `custom`; with an explicit `off` it contradicts it and is refused.
+ */
+const rateLimitsFrom = (flags: ServeFlags, env: NodeJS.ProcessEnv): RateLimitRules => {
+  const values = {
+    anonymous: flags.rateLimitAnonymous ?? (env.AGENTRY_RATE_LIMIT_ANONYMOUS || undefined),
+    user: flags.rateLimitUser ?? (env.AGENTRY_RATE_LIMIT_USER || undefined),
+    publish: flags.rateLimitPublish ?? (env.AGENTRY_RATE_LIMIT_PUBLISH || undefined),
+  };
+  const anySet = Object.values(values).some((v) => v !== undefined);
+  const raw = (flags.rateLimits ?? (env.AGENTRY_RATE_LIMITS || undefined))?.trim().toLowerCase();
+  if (raw !== undefined && !isRateLimitPreset(raw)) {
+    throw new Error(`rate limits must be one of ${RATE_LIMIT_PRESETS.join(', ')} (got '${raw}')`);
+  }
+  if (raw === 'off' && anySet) throw new Error("--rate-limits off contradicts a per-limit setting (--rate-limit-*); use --rate-limits custom or agentx");
+  const base = presetRules(raw ?? (anySet ? 'custom' : 'off'));
+  return {
+    anonymous: ruleFrom('AGENTRY_RATE_LIMIT_ANONYMOUS', values.anonymous, base.anonymous, 60_000),
+    user: ruleFrom('AGENTRY_RATE_LIMIT_USER', values.user, base.user, 60_000),
+    publish: ruleFrom('AGENTRY_RATE_LIMIT_PUBLISH', values.publish, base.publish, 3_600_000),
+  };
+};
 
 /**
  * Resolves the server configuration from flags and the environment:
  * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_BLOB_STORE, AGENTRY_ADMIN_TOKEN,
  * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_DEFAULT_VISIBILITY, AGENTRY_AUTH_REQUIRED_FOR_READS, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
- * AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX,
+ * AGENTRY_RATE_LIMITS, AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX,
  * AGENTRY_METRICS_TOKEN, AGENTRY_EGRESS_ALLOW.
  */
 export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
@@ -186,11 +213,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
       maxFiles: intFrom('AGENTRY_MAX_FILES', env.AGENTRY_MAX_FILES, 10_000, 1, 1_000_000),
       maxFileBytes: intFrom('AGENTRY_MAX_FILE_MB', env.AGENTRY_MAX_FILE_MB, 100, 1, 100_000) * MB,
     },
-    rateLimits: {
-      anonymous: ruleFrom('AGENTRY_RATE_LIMIT_ANONYMOUS', flags.rateLimitAnonymous ?? env.AGENTRY_RATE_LIMIT_ANONYMOUS, DEFAULT_RATE_LIMITS.anonymous),
-      user: ruleFrom('AGENTRY_RATE_LIMIT_USER', flags.rateLimitUser ?? env.AGENTRY_RATE_LIMIT_USER, DEFAULT_RATE_LIMITS.user),
-      publish: ruleFrom('AGENTRY_RATE_LIMIT_PUBLISH', flags.rateLimitPublish ?? env.AGENTRY_RATE_LIMIT_PUBLISH, DEFAULT_RATE_LIMITS.publish),
-    },
+    rateLimits: rateLimitsFrom(flags, env),
     redisUrl: flags.redisUrl ?? (env.AGENTRY_REDIS_URL || undefined),
     redisKeyPrefix: env.AGENTRY_REDIS_PREFIX || 'agentry:',
     oauth: oauthFrom(env),

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, posix, resolve } from 'node:path';
 import type { ReadEntry } from 'tar';
+import { SPECIAL_MODE_BITS, gunzipBounded, isGzip, walkTarGz } from '../core/archives/bounded-gunzip.js';
+import { isAgentryError } from '../core/errors.js';
 import { CliError } from './cli-error.js';
 
 export interface ExtractLimits {
@@ -14,13 +16,15 @@ export const DEFAULT_EXTRACT_LIMITS: ExtractLimits = { maxUnpackedBytes: 1024 * 
 
 const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 
+/** The most an archive within `limits` can inflate to: its files, plus headers (pax ones too) and padding. */
+const inflatedLimit = (limits: ExtractLimits): number => limits.maxUnpackedBytes + 4 * 512 * (limits.maxEntries + 2) + 1024 * 1024;
+
 /**
  * Every reason the gzip tarball is unsafe to extract: absolute paths, `..` segments, links whose
  * target is absolute or leaves the package, device files, FIFOs and other special entries,
  * too many entries or too many bytes. An empty list means it is safe.
  */
 export const findUnsafeEntries = async (gz: Buffer, limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS): Promise<string[]> => {
-  const { Parser } = await import('tar');
   const problems: string[] = [];
   let entries = 0;
   let bytes = 0;
@@ -45,15 +49,17 @@ export const findUnsafeEntries = async (gz: Buffer, limits: ExtractLimits = DEFA
     }
     entry.resume();
   };
-  await new Promise<void>((resolveDone, reject) => {
-    const parser = new Parser({
-      onReadEntry: onEntry,
-      onwarn: (_code: string, message: string | Error) => problems.push(`not a valid tarball (${typeof message === 'string' ? message : message.message})`),
+  if (!isGzip(gz)) return ['not a valid tarball (not gzip-compressed)'];
+  try {
+    await walkTarGz(gz, inflatedLimit(limits), {
+      onEntry,
+      onWarn: (message) => problems.push(`not a valid tarball (${message})`),
     });
-    parser.on('end', () => resolveDone());
-    parser.on('error', (e: Error) => reject(new CliError(`the tarball is corrupt: ${e.message}`)));
-    parser.end(gz);
-  });
+  } catch (e) {
+    if (!isAgentryError(e)) throw e;
+    if (e.status === 413) problems.push(`the archive expands to more than ${inflatedLimit(limits)} bytes`);
+    else throw new CliError(`the tarball is corrupt: ${[e.message, ...e.details].join('; ')}`);
+  }
   if (entries === 0 && problems.length === 0) problems.push('the archive holds no entries');
   if (entries > limits.maxEntries) problems.push(`more than ${limits.maxEntries} entries`);
   if (bytes > limits.maxUnpackedBytes) problems.push(`the files add up to more than ${limits.maxUnpackedBytes} bytes`);
@@ -97,11 +103,26 @@ export const extractToNewFolder = async (gz: Buffer, dest: string, limits: Extra
         preservePaths: false,
         preserveOwner: false,
         noMtime: true,
-        filter: (_path, entry) => 'type' in entry && (FILE_TYPES.has(entry.type) || ['Directory', 'SymbolicLink', 'Link'].includes(entry.type)),
+        filter: (_path, entry) => {
+          if (!('type' in entry)) return false;
+          // setuid, setgid and sticky bits never reach the disk.
+          if (entry.mode !== undefined) entry.mode &= ~SPECIAL_MODE_BITS;
+          return FILE_TYPES.has(entry.type) || ['Directory', 'SymbolicLink', 'Link'].includes(entry.type);
+        },
       });
       unpack.on('end', () => resolveDone());
       unpack.on('error', (e: Error) => reject(new CliError(`cannot extract the tarball: ${e.message}`)));
-      unpack.end(gz);
+      // Fed the inflated tar through the one bounded reader, never the whole archive at once.
+      void (async () => {
+        try {
+          for await (const chunk of gunzipBounded(gz, inflatedLimit(limits))) {
+            if (!unpack.write(chunk)) await new Promise<void>((r) => unpack.once('drain', () => r()));
+          }
+          unpack.end();
+        } catch (e) {
+          reject(new CliError(`cannot extract the tarball: ${e instanceof Error ? e.message : String(e)}`));
+        }
+      })();
     });
     await refuseExisting(target);
     await rename(temp, target);

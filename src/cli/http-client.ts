@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError } from './cli-error.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 
@@ -64,7 +66,7 @@ export class RegistryClient {
    * Sends a request to `url` (absolute, or relative to the registry). The token goes only to the
    * registry's own origin. Throws a CliError when the server cannot be reached or answers an error.
    */
-  async send(method: HttpMethod, url: string, opts: SendOptions = {}): Promise<Response> {
+  async send(method: HttpMethod, url: string, opts: SendOptions = {}, raw = false): Promise<Response> {
     const target = new URL(url, `${this.registry}/`);
     const headers: Record<string, string> = { ...opts.headers };
     if (this.token && target.origin === new URL(this.registry).origin) headers.authorization = `Bearer ${this.token}`;
@@ -75,14 +77,60 @@ export class RegistryClient {
       res = await fetch(target, init);
     } catch (e) {
       const reason = networkReason(e);
-      throw new CliError(
+      const error = new CliError(
         UNREACHABLE.has(reason) ? `cannot reach the registry at ${this.registry} (${reason})` : `the connection to the registry at ${this.registry} failed (${reason})`,
         [],
         EXIT.network,
       );
+      throw raw ? new LostReply(reason, error) : error;
+    }
+    if (raw) {
+      // The body of a success is part of the reply: a connection reset while reading it is a lost reply too.
+      if (!res.ok) return res;
+      try {
+        const text = await res.text();
+        return new Response(text, { status: res.status, statusText: res.statusText, headers: res.headers });
+      } catch (e) {
+        const reason = networkReason(e);
+        throw new LostReply(reason, new CliError(`the connection to the registry at ${this.registry} failed (${reason})`));
+      }
     }
     if (!res.ok) throw await this.errorFrom(res, opts.subject);
     return res;
+  }
+
+  /**
+   * A publish: sent with a fresh random `Idempotency-Key`, and sent again with the same key and the
+   * same bytes (`build` makes the request anew each time) when the reply is lost — the connection
+   * failed or was reset, or a proxy answered 502, 503 or 504 — after 0.5 s, 1 s, 2 s…, up to
+   * `attempts` times in all (AGENTRY_PUBLISH_ATTEMPTS, default 4). The server answers a retry of a
+   * publish that did happen with its original success, so a retry never turns into a 409.
+   * Answers the parsed JSON body of the success.
+   */
+  async publishIdempotently(method: HttpMethod, url: string, build: () => SendOptions, opts: { attempts?: number; baseDelayMs?: number; onRetry?: (reason: string) => void } = {}): Promise<unknown> {
+    const key = randomUUID();
+    const attempts = opts.attempts ?? publishAttempts();
+    const base = opts.baseDelayMs ?? 500;
+    for (let attempt = 1; ; attempt++) {
+      const request = build();
+      let reason: string;
+      try {
+        const res = await this.send(method, url, { ...request, headers: { ...request.headers, 'idempotency-key': key } }, true);
+        if (!RETRY_STATUS.has(res.status)) {
+          if (!res.ok) throw await this.errorFrom(res, request.subject);
+          return await readJson(res);
+        }
+        reason = `HTTP ${res.status}`;
+        await res.body?.cancel().catch(() => undefined);
+        if (attempt >= attempts) throw await this.errorFrom(res, request.subject);
+      } catch (e) {
+        if (!(e instanceof LostReply)) throw e;
+        if (attempt >= attempts) throw e.error;
+        reason = e.reason;
+      }
+      opts.onRetry?.(reason);
+      await sleep(base * 2 ** (attempt - 1));
+    }
   }
 
   private async errorFrom(res: Response, subject?: string): Promise<CliError> {
@@ -122,6 +170,24 @@ export const readJson = async (res: Response): Promise<unknown> => {
   } catch {
     throw new CliError(`the registry answered something that is not JSON (HTTP ${res.status})`);
   }
+};
+
+/** A request whose reply never arrived: safe to send again with the same Idempotency-Key. */
+class LostReply extends Error {
+  constructor(
+    readonly reason: string,
+    readonly error: CliError,
+  ) {
+    super(error.message);
+  }
+}
+
+/** Answers that say a proxy or the server lost the request, not that the server refused it. */
+const RETRY_STATUS = new Set([502, 503, 504]);
+
+const publishAttempts = (): number => {
+  const n = Number(process.env.AGENTRY_PUBLISH_ATTEMPTS);
+  return Number.isInteger(n) && n >= 1 && n <= 10 ? n : 4;
 };
 
 /** Reasons that mean no connection was made at all. */

@@ -4,6 +4,11 @@ export const writeLine = (text = ''): void => {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 };
 
+/** A warning for people, on stderr (stdout stays the command's result). */
+export const writeWarning = (text: string): void => {
+  process.stderr.write(`warning: ${text}\n`);
+};
+
 export const printJson = (value: unknown): void => {
   writeLine(JSON.stringify(value, null, 2));
 };

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'unprocessable'
   | 'payload_too_large'
   | 'uri_too_long'
   | 'unsupported_media_type'
@@ -30,6 +31,7 @@ const STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  unprocessable: 422,
   payload_too_large: 413,
   uri_too_long: 414,
   unsupported_media_type: 415,
@@ -45,13 +47,16 @@ export class AgentryError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly details: string[];
+  /** Machine-readable facts a door adds to its error body as they are (a 409's `existing` version). */
+  readonly fields: Readonly<Record<string, unknown>>;
 
-  constructor(code: ErrorCode, message: string, details: string[] = []) {
+  constructor(code: ErrorCode, message: string, details: string[] = [], fields: Record<string, unknown> = {}) {
     super(message);
     this.name = 'AgentryError';
     this.code = code;
     this.status = STATUS[code];
     this.details = details;
+    this.fields = fields;
   }
 }
 
@@ -63,7 +68,9 @@ export const validationFailed = (details: string[], message = 'Validation failed
 export const unauthorized = (message = 'Authentication required') => new AgentryError('unauthorized', message);
 export const forbidden = (message: string) => new AgentryError('forbidden', message);
 export const notFound = (message: string) => new AgentryError('not_found', message);
-export const conflict = (message: string) => new AgentryError('conflict', message);
+export const conflict = (message: string, fields: Record<string, unknown> = {}) => new AgentryError('conflict', message, [], fields);
+/** The request is well-formed but cannot be carried out as asked (an Idempotency-Key reused for other bytes). */
+export const unprocessable = (message: string, details: string[] = []) => new AgentryError('unprocessable', message, details);
 export const payloadTooLarge = (message: string) => new AgentryError('payload_too_large', message);
 export const readOnly = (message = 'This registry is read-only: it serves reads and refuses every write') =>
   new AgentryError('read_only', message);

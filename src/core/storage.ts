@@ -3,6 +3,7 @@
  * (SQLite) and scale-out (PostgreSQL) implementations live in `src/storage/` and are chosen
  * by the composition root. Records are plain data: no behaviour, no HTTP.
  */
+import type { IdempotencyRepo } from './idempotency/idempotency-repo.js';
 import type { Readable } from 'node:stream';
 import type { OciRepo } from './oci/ports.js';
 import type { OAuthRepo } from './oauth/oauth-repo.js';
@@ -424,6 +425,7 @@ export interface StorageRepos {
   secretValues: SecretValueRepo;
   agentspaces: AgentspaceRepo;
   managed: ManagedRepo;
+  idempotency: IdempotencyRepo;
 }
 
 export interface Storage extends StorageRepos {

@@ -235,7 +235,11 @@ describe.each(testStores)('agentx registry API, as documented (%s)', (store) => 
   it('PUT answers 409 for a version that exists', async () => {
     const r = await agentx.publish('/api/v1/agents/@agentx/gmail-agent', await gmailTarball('1.2.0'));
     expect(r.status).toBe(409);
-    expect(r.body).toEqual({ error: 'Version 1.2.0 already exists. Bump the version number.' });
+    // The seed's body, plus what the live version is and whether these bytes are identical to it.
+    expect(r.body).toEqual({
+      error: 'Version 1.2.0 already exists. Bump the version number.',
+      existing: { version: '1.2.0', sha256: expect.stringMatching(/^[0-9a-f]{64}$/), identical: expect.any(Boolean) },
+    });
   });
 
   it('DELETE /agents/:scope/:name/:version unpublishes', async () => {

@@ -194,7 +194,11 @@ describe.each(testStores)('PraisonAI recipe registry door, seed 001 (%s)', (stor
 
       const conflict = await publishJson(alice, 'forced', '1.0.0', second);
       expect(conflict.status).toBe(409);
-      expect(conflict.body).toEqual({ error: 'Recipe forced@1.0.0 already exists. Publish with force to replace its content, or bump the version number.', code: 409 });
+      expect(conflict.body).toEqual({
+        error: 'Recipe forced@1.0.0 already exists. Publish with force to replace its content, or bump the version number.',
+        code: 409,
+        existing: { version: '1.0.0', sha256: sha256Hex(first), identical: false },
+      });
       const conflictMp = await publishMultipart(alice, 'forced', '1.0.0', second, false);
       expect(conflictMp.status).toBe(409);
       expect((await publishJson(alice, 'forced', '1.0.0', second, false)).status).toBe(409);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -74,6 +74,27 @@ describe('extract', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('never writes a setuid, setgid or sticky bit to the disk', async () => {
+    const gz = rawTarball([
+      { path: 'bin/', type: 'Directory', mode: 0o1777 },
+      { path: 'bin/run', body: '#!/bin/sh\n', mode: 0o6755 },
+      { path: 'agent.yaml', body: 'name: x\n', mode: 0o4644 },
+    ]);
+    const dest = join(dir, 'pkg');
+    await extractToNewFolder(gz, dest);
+    expect(statSync(join(dest, 'bin')).mode & 0o7000).toBe(0);
+    expect(statSync(join(dest, 'bin/run')).mode & 0o7777).toBe(0o755 & ~process.umask());
+    expect(statSync(join(dest, 'agent.yaml')).mode & 0o7000).toBe(0);
+  });
+
+  it('refuses a bomb and a tarball compressed twice without inflating them whole', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
+    expect(await findUnsafeEntries(bomb, { maxUnpackedBytes: 1024 * 1024, maxEntries: 10 })).toEqual([expect.stringMatching(/expands to more than \d+ bytes/)]);
+    const twice = gzipSync(rawTarball([{ path: 'a', body: 'x' }]));
+    await expect(findUnsafeEntries(twice)).rejects.toThrow(/compressed twice/);
+  });
+
   it('refuses too many bytes or entries', async () => {
     const gz = rawTarball([{ path: 'a', body: 'x'.repeat(100) }, { path: 'b', body: 'y' }]);
     expect(await findUnsafeEntries(gz, { maxUnpackedBytes: 50, maxEntries: 10 })).toEqual(['the files add up to more than 50 bytes']);
@@ -85,7 +106,7 @@ describe('extract', () => {
     mkdirSync(dest);
     await expect(extractToNewFolder(rawTarball([{ path: 'a', body: 'x' }]), dest)).rejects.toThrow(/already exists/);
     const notTar = await extractToNewFolder(Buffer.from('not a tarball at all'), join(dir, 'other')).catch((e: unknown) => e);
-    expect((notTar as CliError).details).toEqual(['not a valid tarball (Unrecognized archive format)']);
+    expect((notTar as CliError).details).toEqual(['not a valid tarball (not gzip-compressed)']);
     expect(readdirSync(dir)).toEqual(['pkg']);
   });
 });

@@ -7,6 +7,7 @@ export interface RawEntry {
   type?: HeaderData['type'];
   body?: string;
   linkpath?: string;
+  mode?: number;
 }
 
 /**
@@ -19,7 +20,7 @@ export const rawTarball = (entries: readonly RawEntry[]): Buffer => {
     const body = Buffer.from(e.body ?? '', 'utf8');
     const type = e.type ?? 'File';
     const size = type === 'File' ? body.length : 0;
-    const header = new Header({ path: e.path, type, size, mode: type === 'Directory' ? 0o755 : 0o644, uid: 0, gid: 0, mtime: new Date(0), linkpath: e.linkpath });
+    const header = new Header({ path: e.path, type, size, mode: e.mode ?? (type === 'Directory' ? 0o755 : 0o644), uid: 0, gid: 0, mtime: new Date(0), linkpath: e.linkpath });
     const block = Buffer.alloc(512);
     header.encode(block, 0);
     blocks.push(block);

@@ -9,7 +9,7 @@ import { requestIdOf } from './request-id.js';
  */
 export interface ManagedErrorBody {
   type: 'error';
-  error: { type: string; message: string; details?: { problems: string[] } };
+  error: { type: string; message: string; details?: { problems: string[] }; [field: string]: unknown };
   request_id: string;
 }
 
@@ -20,6 +20,7 @@ const TYPE: Record<ErrorCode, string> = {
   forbidden: 'permission_error',
   not_found: 'not_found_error',
   conflict: 'conflict_error',
+  unprocessable: 'invalid_request_error',
   payload_too_large: 'request_too_large',
   uri_too_long: 'invalid_request_error',
   unsupported_media_type: 'invalid_request_error',
@@ -37,6 +38,7 @@ export const errorType = (code: string): string => (TYPE as Record<string, strin
 export const errorBody = (e: AgentryError, requestId: string): ManagedErrorBody => ({
   type: 'error',
   error: {
+    ...e.fields,
     type: errorType(e.code),
     message: e.details.length > 0 ? `${e.message}: ${e.details.join('; ')}` : e.message,
     ...(e.details.length > 0 ? { details: { problems: e.details } } : {}),

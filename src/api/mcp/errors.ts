@@ -30,7 +30,7 @@ export const mcpErrorHandler = (err: unknown, request: FastifyRequest, reply: Fa
   if (e.code === 'unsupported_media_type') e = new AgentryError(e.code, e.message, ['this endpoint expects application/json']);
   const status = e.code === 'validation_failed' ? 422 : e.status;
   const detail = e.details.length > 0 ? `${e.message}: ${e.details.join('; ')}` : e.message;
-  const body = { title: TITLES[status] ?? 'Error', status, detail, ...(e.details.length > 0 ? { errors: e.details.map((message) => ({ message })) } : {}) };
+  const body = { ...e.fields, title: TITLES[status] ?? 'Error', status, detail, ...(e.details.length > 0 ? { errors: e.details.map((message) => ({ message })) } : {}) };
   void reply.status(status).type('application/problem+json').send(body);
 };
 

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { ExistingVersion } from '../shared/existing-version-schema.js';
 
 /**
  * TypeBox schemas of the MCP Registry door (the official registry's generic API, v0 and v0.1).
@@ -12,6 +13,7 @@ export const Problem = Type.Object(
     status: Type.Integer(),
     detail: Type.String({ description: 'What went wrong, for a human' }),
     errors: Type.Optional(Type.Array(Type.Object({ message: Type.String() }))),
+    existing: Type.Optional(ExistingVersion),
   },
   { $id: 'McpProblem', description: 'An RFC 9457 problem (application/problem+json)' },
 );

@@ -6,12 +6,17 @@ import { errorForRequest } from '../shared/framework-errors.js';
 export interface NativeErrorBody {
   error: string;
   details?: string[];
+  /** The core error's machine-readable fields (a duplicate publish's `existing` version). */
+  [field: string]: unknown;
 }
 
 /** The native door's one error mapping: status from the error, body in agentx's shape; 5xx logged, never leaked. */
 export const nativeErrorHandler = (err: unknown, request: FastifyRequest, reply: FastifyReply): void => {
   const mapped = explainMediaType(errorForRequest(err, request), request);
-  const body: NativeErrorBody = mapped.details.length > 0 ? { error: mapped.message, details: mapped.details } : { error: mapped.message };
+  const body: NativeErrorBody = {
+    ...mapped.fields,
+    ...(mapped.details.length > 0 ? { error: mapped.message, details: mapped.details } : { error: mapped.message }),
+  };
   void reply.status(mapped.status).type('application/json; charset=utf-8').send(body);
 };
 

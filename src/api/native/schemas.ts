@@ -1,10 +1,11 @@
 import { Type, type Static } from 'typebox';
 import { ORG_ROLES } from '../../core/accounts/org-roles.js';
+import { ExistingVersion } from '../shared/existing-version-schema.js';
 
 /** TypeBox schemas of the native door: they validate requests and generate `/openapi.json`. */
 
 export const ErrorBody = Type.Object(
-  { error: Type.String(), details: Type.Optional(Type.Array(Type.String())) },
+  { error: Type.String(), details: Type.Optional(Type.Array(Type.String())), existing: Type.Optional(ExistingVersion) },
   { $id: 'NativeError', description: 'Every native error: a human message and, optionally, one line per problem' },
 );
 
@@ -15,6 +16,7 @@ export const errorResponses = {
   404: ErrorBody,
   409: ErrorBody,
   413: ErrorBody,
+  422: ErrorBody,
   415: ErrorBody,
 };
 

@@ -41,6 +41,8 @@ const codeOf = (e: AgentryError, request: FastifyRequest): { code: string; statu
       return { code: 'DENIED', status: 403 };
     case 'conflict':
       return { code: 'DENIED', status: 409 };
+    case 'unprocessable':
+      return { code: url.includes('/manifests/') ? 'MANIFEST_INVALID' : 'UNSUPPORTED', status: 422 };
     case 'not_found':
       return { code: url.includes('/blobs/uploads') ? 'BLOB_UPLOAD_UNKNOWN' : url.includes('/blobs/') ? 'BLOB_UNKNOWN' : url.includes('/manifests/') ? 'MANIFEST_UNKNOWN' : 'NAME_UNKNOWN', status: 404 };
     case 'payload_too_large':
@@ -78,7 +80,7 @@ export const ociErrorHandler = (publicUrl: string | undefined) => (err: unknown,
     detail = e.detail;
   } else {
     ({ code, status } = codeOf(e, request));
-    detail = e.details.length > 0 ? e.details : undefined;
+    detail = Object.keys(e.fields).length > 0 ? { ...e.fields, ...(e.details.length > 0 ? { problems: e.details } : {}) } : e.details.length > 0 ? e.details : undefined;
   }
   if (status === 401) {
     const scope = isOciError(e) && typeof (e.detail as { scope?: unknown } | undefined)?.scope === 'string' ? (e.detail as { scope: string }).scope : undefined;

@@ -6,10 +6,12 @@ import { errorForRequest } from '../shared/framework-errors.js';
 export interface PraisonaiErrorBody {
   error: string;
   code: number;
+  [field: string]: unknown;
 }
 
 /** The one mapping from the core's error values to this door's shape; details join the message. */
 export const praisonaiErrorBody = (e: AgentryError): PraisonaiErrorBody => ({
+  ...e.fields,
   error: e.details.length > 0 ? `${e.message}: ${e.details.join('; ')}` : e.message,
   code: e.status,
 });

@@ -156,7 +156,7 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
       registry.policy.requireWritable();
       const ctx = await requestContext(registry, req);
       const bundle = bundleBytes(req.body.bundle);
-      const { pkg, version } = await recipes.publish(ctx, req.params.name, req.params.version, bundle, req.body.force === true, req.body.access);
+      const { pkg, version } = await recipes.publish(ctx, req.params.name, req.params.version, bundle, req.body.force === true, req.body.access, req.headers['idempotency-key']);
       return reply.status(201).send({ ok: true, name: pkg.name, version: version.version, checksum: version.digest, published_at: version.publishedAt });
     },
   });

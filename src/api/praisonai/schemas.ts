@@ -1,9 +1,10 @@
 import { Type, type Static } from 'typebox';
+import { ExistingVersion } from '../shared/existing-version-schema.js';
 
 /** TypeBox schemas of the PraisonAI recipe-registry door (seed 001): they validate requests and generate `/openapi.json`. */
 
 export const ErrorBody = Type.Object(
-  { error: Type.String(), code: Type.Integer({ description: 'The HTTP status, repeated' }) },
+  { error: Type.String(), code: Type.Integer({ description: 'The HTTP status, repeated' }), existing: Type.Optional(ExistingVersion) },
   { $id: 'PraisonaiError', description: "PraisonAI's error body: a human message and the status" },
 );
 
@@ -14,6 +15,7 @@ export const errorResponses = {
   404: ErrorBody,
   409: ErrorBody,
   413: ErrorBody,
+  422: ErrorBody,
   415: ErrorBody,
 };
 

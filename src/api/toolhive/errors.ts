@@ -18,5 +18,5 @@ export const toolhiveRegistryErrorHandler = (err: unknown, request: FastifyReque
   void reply
     .status(mapped.status)
     .type('application/json; charset=utf-8')
-    .send({ code: mapped.status, message: describe(mapped.message, mapped.details) });
+    .send({ ...mapped.fields, code: mapped.status, message: describe(mapped.message, mapped.details) });
 };

@@ -6,7 +6,7 @@ import { withJsonOption, withRegistryOptions, type JsonOption, type RegistryOpti
 import { readJson } from '../http-client.js';
 import type { LocalManifest } from '../local-manifest.js';
 import { buildMultipartBody, type MultipartPart } from '../multipart.js';
-import { printResult } from '../output.js';
+import { printResult, writeWarning } from '../output.js';
 import { packFolder, tarballFileName } from '../pack.js';
 import { packagePath } from '../package-ref.js';
 import { ProgressBar } from '../progress.js';
@@ -66,21 +66,26 @@ export const publishFolder = async (folder: string, opts: PublishOptions): Promi
     if (opts.access) parts.push({ name: 'access', value: opts.access });
 
     let bar: ProgressBar | undefined;
-    const body = buildMultipartBody(parts, (n) => bar?.advance(n));
-    bar = new ProgressBar(`Uploading @${scope}/${manifest.name}@${manifest.version}`, body.length);
+    const label = `Uploading @${scope}/${manifest.name}@${manifest.version}`;
     let result: PublishResult;
     try {
-      const res = await conn.client.send('PUT', conn.client.apiUrl(packagePath({ scope, name: manifest.name })), {
-        headers: { 'content-type': body.contentType, 'content-length': String(body.length), accept: 'application/json' },
-        body: body.stream,
-        duplex: 'half',
-      });
-      result = (await readJson(res)) as PublishResult;
+      // The same key and bytes on every attempt: a retry after a lost reply is never a 409.
+      result = (await conn.client.publishIdempotently(
+        'PUT',
+        conn.client.apiUrl(packagePath({ scope, name: manifest.name })),
+        () => {
+          const body = buildMultipartBody(parts, (n) => bar?.advance(n));
+          bar?.clear();
+          bar = new ProgressBar(label, body.length);
+          return { headers: { 'content-type': body.contentType, 'content-length': String(body.length), accept: 'application/json' }, body: body.stream, duplex: 'half' };
+        },
+        { onRetry: (reason) => writeWarning(`the reply to the upload was lost (${reason}); sending it again`) },
+      )) as PublishResult;
     } catch (e) {
-      bar.clear();
+      bar?.clear();
       throw e;
     }
-    bar.finish();
+    bar?.finish();
     printResult(opts.json === true, result, () => `Published ${result.full_name}@${result.version} (sha256:${result.sha256})`);
   }
 };

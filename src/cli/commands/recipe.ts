@@ -7,7 +7,7 @@ import { extractToNewFolder, refuseExisting } from '../extract.js';
 import { withJsonOption, withRegistryOptions, type JsonOption, type RegistryOptions } from '../global-options.js';
 import { readJson } from '../http-client.js';
 import { wholeNumber } from '../option-parsers.js';
-import { printResult, renderTable, truncate } from '../output.js';
+import { printResult, renderTable, truncate, writeWarning } from '../output.js';
 import { ProgressBar } from '../progress.js';
 import { ACCESS_HELP, accessLevel, type AccessLevel } from '../visibility-option.js';
 import { packRecipeFolder, readBundleMeta } from '../recipe-bundle.js';
@@ -151,19 +151,23 @@ export const registerRecipeCommand = (program: Command): void => {
       ({ name, version } = await readBundleMeta(bundle));
     }
     // The same upload as praisonai's client: multipart with a `force` field and the `bundle` file.
-    const form = new FormData();
-    form.set('force', opts.force ? 'true' : 'false');
-    if (opts.access) form.set('access', opts.access);
-    form.set('bundle', new Blob([bundle], { type: 'application/gzip' }), `${name}-${version}.praison`);
+    const form = (): FormData => {
+      const f = new FormData();
+      f.set('force', opts.force ? 'true' : 'false');
+      if (opts.access) f.set('access', opts.access);
+      f.set('bundle', new Blob([bundle], { type: 'application/gzip' }), `${name}-${version}.praison`);
+      return f;
+    };
     const bar = new ProgressBar(`Uploading ${name}@${version}`, bundle.length);
     let answer: PublishAnswer;
     try {
-      const res = await conn.client.send('POST', v1(conn, `/recipes/${encodeURIComponent(name)}/${encodeURIComponent(version)}`), {
-        headers: { accept: 'application/json' },
-        body: form,
-        subject: `${name}@${version}`,
-      });
-      answer = (await readJson(res)) as PublishAnswer;
+      // A fresh Idempotency-Key, the same on every attempt: a retry after a lost reply is never a 409.
+      answer = (await conn.client.publishIdempotently(
+        'POST',
+        v1(conn, `/recipes/${encodeURIComponent(name)}/${encodeURIComponent(version)}`),
+        () => ({ headers: { accept: 'application/json' }, body: form(), subject: `${name}@${version}` }),
+        { onRetry: (reason) => writeWarning(`the reply to the upload was lost (${reason}); sending it again`) },
+      )) as PublishAnswer;
     } catch (e) {
       bar.clear();
       throw e;

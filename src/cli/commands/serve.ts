@@ -15,6 +15,7 @@ interface ServeOptions {
   defaultVisibility?: string;
   authRequiredForReads?: boolean;
   recipeScope?: string;
+  rateLimits?: string;
   rateLimitAnonymous?: string;
   rateLimitUser?: string;
   rateLimitPublish?: string;
@@ -57,9 +58,13 @@ export const registerServeCommand = (program: Command): void => {
     .option('--default-visibility <visibility>', 'public, internal or private: what new scopes, and so their new packages, start with (env AGENTRY_DEFAULT_VISIBILITY; default public)')
     .option('--auth-required-for-reads', 'every read needs a token; only /healthz stays open (env AGENTRY_AUTH_REQUIRED_FOR_READS=true)')
     .option('--recipe-scope <scope>', 'the scope PraisonAI recipe names (/v1/recipes) map onto (env AGENTRY_RECIPE_SCOPE; default recipes)')
-    .option('--rate-limit-anonymous <rule>', "requests per IP without a token, e.g. 60/min, or 'off' (env AGENTRY_RATE_LIMIT_ANONYMOUS; default 60/min)")
-    .option('--rate-limit-user <rule>', "requests per signed-in user (env AGENTRY_RATE_LIMIT_USER; default 120/min)")
-    .option('--rate-limit-publish <rule>', "publishes per user (env AGENTRY_RATE_LIMIT_PUBLISH; default 10/hour)")
+    .option(
+      '--rate-limits <preset>',
+      "off (no limit), agentx (agentx's hosted values: 60/min per IP, 120/min per user, 10 publishes/hour) or custom (only the --rate-limit-* given) (env AGENTRY_RATE_LIMITS; default off)",
+    )
+    .option('--rate-limit-anonymous <rule>', "requests per IP without a token, e.g. 60/min, or 'off'; overrides the preset (env AGENTRY_RATE_LIMIT_ANONYMOUS)")
+    .option('--rate-limit-user <rule>', 'requests per signed-in user, e.g. 120/min; overrides the preset (env AGENTRY_RATE_LIMIT_USER)')
+    .option('--rate-limit-publish <rule>', 'publishes per user, e.g. 10/hour; overrides the preset (env AGENTRY_RATE_LIMIT_PUBLISH)')
     .option('--redis-url <url>', 'redis://… to share rate-limit counters between server processes (env AGENTRY_REDIS_URL)')
     .option('--egress-allow <list>', "addresses the server may call besides public ones: hosts, host:port, IPs, CIDRs, or '*', comma-separated (env AGENTRY_EGRESS_ALLOW; default none: loopback, private, link-local and metadata addresses are refused)")
     .option('--metrics-token <token>', 'require this Bearer token on /metrics, 16+ characters (env AGENTRY_METRICS_TOKEN; default: /metrics is open)')
@@ -79,6 +84,7 @@ export const registerServeCommand = (program: Command): void => {
         defaultVisibility: opts.defaultVisibility,
         authRequiredForReads: opts.authRequiredForReads,
         recipeScope: opts.recipeScope,
+        rateLimits: opts.rateLimits,
         rateLimitAnonymous: opts.rateLimitAnonymous,
         rateLimitUser: opts.rateLimitUser,
         rateLimitPublish: opts.rateLimitPublish,

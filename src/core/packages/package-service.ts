@@ -3,7 +3,9 @@ import type { AccessPolicy } from '../auth/access-policy.js';
 import { ownValue } from '../own-value.js';
 import type { RequestContext } from '../auth/principal.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import { badRequest, conflict, notFound, validationFailed } from '../errors.js';
+import { createHash } from 'node:crypto';
+import { AgentryError, badRequest, conflict, notFound, unprocessable, validationFailed } from '../errors.js';
+import { IDEMPOTENCY_HEADER, IDEMPOTENCY_TTL_MS, parseIdempotencyKey, publishFingerprint } from '../idempotency/idempotency-key.js';
 import type {
   AccountRecord,
   BlobStore,
@@ -60,6 +62,12 @@ export interface PublishInput {
    */
   force?: boolean;
   /**
+   * The client's `Idempotency-Key` header, as sent. A retry with the same key, target and bytes gets
+   * the original publish back (`replayed`), however often it is sent, for 24 hours; the same key
+   * with anything else is a 422. The key is written in the publish's own transaction.
+   */
+  idempotencyKey?: string | string[];
+  /**
    * Who may read the package (`--access`). A first publish takes it (else the scope's default);
    * a later publish that sends it changes the package's visibility (its publisher may administer it).
    */
@@ -76,7 +84,12 @@ export interface PackageView {
 export interface PublishResult {
   pkg: PackageRecord;
   version: VersionRecord;
+  /** True when this is an earlier publish, found by its Idempotency-Key, not a new one. */
+  replayed?: boolean;
 }
+
+/** Thrown inside a publish's transaction when another request committed the same key first. */
+class KeyTakenMeanwhile extends Error {}
 
 export interface DownloadTarget {
   pkg: PackageRecord;
@@ -133,10 +146,28 @@ export class PackageService {
   async publish(ctx: RequestContext, input: PublishInput): Promise<PublishResult> {
     const id = parsePackageId(input.scope, input.name);
     this.policy.requireWritable();
+    const key = parseIdempotencyKey(input.idempotencyKey);
     const publisher = await this.policy.requireScopeWrite(ctx, id.scope);
+    const idem =
+      key === undefined
+        ? undefined
+        : {
+            accountId: ctx.principal!.account.id,
+            key,
+            fingerprint: publishFingerprint(
+              { key: id.key, kind: input.kind, version: input.version, tag: input.tag, force: input.force === true, bundle: input.bundle === true, access: input.access },
+              input.tarball,
+            ),
+          };
+    // A retry of a publish that already happened answers as it did, before any budget or check.
+    if (idem) {
+      const earlier = await this.replay(idem);
+      if (earlier) return earlier;
+      await this.forgetExpiredKeys();
+    }
     await this.publishGate?.(publisher.account.id);
     const bundleWanted = input.bundle === true || input.kind === 'recipe' || input.kind === undefined;
-    const contents = await inspectTarball(input.tarball, WANTED_FILES, this.limits, { hashFiles: bundleWanted });
+    const contents = await inspectTarball(input.tarball, WANTED_FILES, this.limits, { hashFiles: bundleWanted, forStorage: true });
     const manifest = this.readManifest(input, contents.texts, { folderName: id.name, entries: contents.entries });
     const version = manifest.version ?? input.version ?? null;
     const problems = this.crossCheck(id, manifest, version, input, contents.texts);
@@ -151,14 +182,27 @@ export class PackageService {
       if (p) throw badRequest('Invalid dist-tag', [p]);
     }
 
-    await this.refuseUnpublishable(this.storage, id, manifest.kind, version!, false, input.force);
-    const blob = await this.blobs.put(input.tarball);
+    const digest = `sha256:${createHash('sha256').update(contents.tarball).digest('hex')}`;
+    await this.refuseUnpublishable(this.storage, id, manifest.kind, version!, false, input.force, digest);
+    const blob = await this.blobs.put(contents.tarball);
     const principal = ctx.principal!;
     let published: { pkgId: number; record: VersionRecord };
     try {
       published = await this.change(id.key, async (tx) => {
         const now = isoNow(this.clock);
-        let { pkg, scope, existing } = await this.refuseUnpublishable(tx, id, manifest.kind, version!, true, input.force);
+        let { pkg, scope, existing } = await this.refuseUnpublishable(tx, id, manifest.kind, version!, true, input.force, blob.digest);
+        const remember = async (packageId: number, v: string): Promise<void> => {
+          if (!idem) return;
+          const at = this.clock.now().getTime();
+          const saved = await tx.idempotency.insert({
+            ...idem,
+            packageId,
+            version: v,
+            createdAt: new Date(at).toISOString(),
+            expiresAt: new Date(at + IDEMPOTENCY_TTL_MS).toISOString(),
+          });
+          if (!saved) throw new KeyTakenMeanwhile();
+        };
         if (pkg && input.access !== undefined && pkg.visibility !== input.access) {
           await tx.packages.setVisibility(pkg.id, input.access);
           await this.audit.record(tx.audit, ctx, 'package.access', fullName(pkg.scope, pkg.name), { from: pkg.visibility, to: input.access, via: 'publish' });
@@ -174,6 +218,7 @@ export class PackageService {
             publishedBy: principal.account.id,
             publishedAt: now,
           });
+          await remember(pkg.id, record.version);
           return { pkgId: pkg.id, record };
         }
         if (!pkg) {
@@ -191,7 +236,7 @@ export class PackageService {
             updatedAt: now,
           });
           // A concurrent first publish may have created the package (and this version) first.
-          pkg = (await this.refuseUnpublishable(tx, id, manifest.kind, version!, true)).pkg!;
+          pkg = (await this.refuseUnpublishable(tx, id, manifest.kind, version!, true, false, blob.digest)).pkg!;
         }
         const record = await tx.packages.insertVersion({
           packageId: pkg.id,
@@ -212,7 +257,9 @@ export class PackageService {
           kind: manifest.kind,
           digest: blob.digest,
           size: blob.size,
+          ...(contents.strippedModes.length > 0 ? { stripped_special_modes: contents.strippedModes.slice(0, 20) } : {}),
         });
+        await remember(pkg.id, record.version);
         return { pkgId: pkg.id, record };
       });
     } catch (e) {
@@ -220,10 +267,43 @@ export class PackageService {
       // created it and no version refers to it. A concurrent publish of the very same bytes is the
       // same package and version, so it either committed first (the blob is referenced) or fails too.
       if (blob.created && !(await this.storage.blobRefs.isReferenced(blob.digest))) await this.blobs.delete(blob.digest);
+      // A concurrent retry with the same key committed first (this one then lost on the version or
+      // the key): that publish is this one's answer.
+      const earlier = idem && (await this.replay(idem));
+      if (earlier) return earlier;
+      if (e instanceof KeyTakenMeanwhile) throw conflict(`Another request with this ${IDEMPOTENCY_HEADER} is in progress; retry it`);
       throw e;
     }
     const pkg = (await this.storage.packages.findById(published.pkgId))!;
     return { pkg, version: published.record };
+  }
+
+  /**
+   * The publish remembered under this key, as it was answered; a 422 when the key was used for
+   * another target or other bytes. Undefined when the key is new (or expired).
+   */
+  private async replay(idem: { accountId: number; key: string; fingerprint: string }): Promise<PublishResult | undefined> {
+    const found = await this.storage.idempotency.find(idem.accountId, idem.key, isoNow(this.clock));
+    if (!found) return undefined;
+    if (found.fingerprint !== idem.fingerprint) {
+      throw unprocessable(`This ${IDEMPOTENCY_HEADER} was already used for a different publish`, [
+        `${IDEMPOTENCY_HEADER}: a retry must send the same package, version and bytes; use a new key for a new publish`,
+      ]);
+    }
+    const pkg = await this.storage.packages.findById(found.packageId);
+    const version = pkg && (await this.storage.packages.findVersion(pkg.id, found.version));
+    if (!pkg || !version) throw new AgentryError('not_found', 'The publish this key recorded no longer exists');
+    return { pkg, version, replayed: true };
+  }
+
+  private lastKeySweep = 0;
+
+  /** Drops expired Idempotency-Key records, at most once a minute per process. */
+  private async forgetExpiredKeys(): Promise<void> {
+    const now = this.clock.now().getTime();
+    if (now - this.lastKeySweep < 60_000) return;
+    this.lastKeySweep = now;
+    await this.storage.idempotency.deleteExpired(new Date(now).toISOString());
   }
 
   /**
@@ -238,6 +318,7 @@ export class PackageService {
     version: string,
     lock = false,
     force = false,
+    digest?: string,
   ): Promise<{ pkg: PackageRecord | undefined; scope: ScopeRecord; existing?: VersionRecord }> {
     const pkg = lock ? await repos.packages.lockByKey(id.key) : await repos.packages.findByKey(id.key);
     const scope = await repos.scopes.find(pkg?.scope ?? id.scope);
@@ -249,7 +330,16 @@ export class PackageService {
       throw conflict(`Version ${version} of ${fullName(pkg.scope, pkg.name)} was unpublished and can never be reused. Bump the version number.`);
     }
     if (existing && force) return { pkg, scope, existing };
-    if (existing) throw conflict(`Version ${version} already exists. Bump the version number.`);
+    if (existing) {
+      // Say whether the bytes are the live version's, so a client retrying without a key can tell.
+      throw conflict(`Version ${version} already exists. Bump the version number.`, {
+        existing: {
+          version: existing.version,
+          sha256: existing.digest.replace(/^sha256:/, ''),
+          ...(digest ? { identical: digest === existing.digest } : {}),
+        },
+      });
+    }
     return { pkg, scope };
   }
 
@@ -423,14 +513,14 @@ export class PackageService {
    * first, the scope and name it declares say where it goes, and the core packs it as the
    * package's only file. From there on it is an ordinary `publish`.
    */
-  async publishManifest(ctx: RequestContext, kind: PackageKind, text: string): Promise<PublishResult> {
+  async publishManifest(ctx: RequestContext, kind: PackageKind, text: string, idempotencyKey?: string | string[]): Promise<PublishResult> {
     this.policy.requireWritable();
     this.policy.requirePermission(ctx, 'publish');
     const result = parseManifest(kind, text);
     if (!result.manifest) throw validationFailed(result.problems);
     const m = result.manifest;
     if (m.scope === null) throw validationFailed([`${m.file}: the manifest does not say which scope it belongs to`]);
-    return this.publish(ctx, { kind, scope: m.scope, name: m.name, tarball: singleFileTarball(MANIFEST_FILE[kind], text) });
+    return this.publish(ctx, { kind, scope: m.scope, name: m.name, tarball: singleFileTarball(MANIFEST_FILE[kind], text), idempotencyKey });
   }
 
   /** One version by number or dist-tag (`latest`); unpublished ones too when asked. */

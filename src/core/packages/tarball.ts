@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { Parser, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
+import { hasSpecialModeBits, repackWithoutSpecialBits, walkTarGz } from '../archives/bounded-gunzip.js';
 import { badRequest, payloadTooLarge } from '../errors.js';
 
 export interface TarballLimits {
@@ -23,6 +23,12 @@ export interface TarballContents {
   entries: TarballEntry[];
   /** sha256 (hex) of every regular file by normalized path, when asked for (`hashFiles`). */
   digests: Map<string, string>;
+  /**
+   * The bytes to store: the tarball as given, or (with `forStorage`), when an entry had a setuid,
+   * setgid or sticky bit, the same archive re-packed with those bits cleared (`strippedModes` names those entries).
+   */
+  tarball: Buffer;
+  strippedModes: string[];
 }
 
 export interface TarballEntry {
@@ -34,30 +40,18 @@ export interface TarballEntry {
 const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 
 /**
- * Reads a gzip tarball fully in memory and checks it is safe to extract anywhere:
- * no absolute paths, no `..`, no links leaving the package, no device files, no tar bomb.
- * Returns the text of the root files in `wanted`. Throws 400 (bad archive) or 413 (too big).
+ * Reads a gzip tarball, streaming (archives/bounded-gunzip: never inflated whole in memory, stopped
+ * at the unpacked-size limit), and checks it is safe to extract anywhere: no absolute paths, no
+ * `..`, no links leaving the package, no device files, no tar bomb. Returns the text of the root
+ * files in `wanted`, and the bytes to store (setuid/setgid/sticky bits cleared). Throws 400 (bad
+ * archive) or 413 (too big).
  */
 export const inspectTarball = async (
   gz: Buffer,
   wanted: ReadonlySet<string>,
   limits: TarballLimits,
-  opts: { hashFiles?: boolean } = {},
+  opts: { hashFiles?: boolean; forStorage?: boolean } = {},
 ): Promise<TarballContents> => {
-  if (gz.length < 2 || gz[0] !== 0x1f || gz[1] !== 0x8b) {
-    throw badRequest('The tarball is not gzip-compressed', ['tarball: expected a .tar.gz file (gzip magic bytes 1f 8b)']);
-  }
-  let tarBytes: Buffer;
-  try {
-    tarBytes = gunzipSync(gz, { maxOutputLength: limits.maxUnpackedBytes });
-  } catch (e) {
-    if (e instanceof RangeError || (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw payloadTooLarge(`The tarball expands beyond the limit of ${limits.maxUnpackedBytes} bytes`);
-    }
-    const reason = e instanceof Error ? e.message : 'decompression failed';
-    throw badRequest('The tarball is corrupt or truncated', [`tarball: ${reason}`]);
-  }
-
   const problems: string[] = [];
   const texts = new Map<string, string>();
   const files: string[] = [];
@@ -70,9 +64,11 @@ export const inspectTarball = async (
   const links: Array<{ raw: string; path: string; target: string; symbolic: boolean }> = [];
   const symlinks = new Map<string, string>();
   const entryPaths: string[] = [];
+  const strippedModes: string[] = [];
 
-  const onEntry = (entry: ReadEntry): void => {
+  const onEntry = (entry: ReadEntry, stop: (e: Error) => void): void => {
     sawEntry = true;
+    if (hasSpecialModeBits(entry)) strippedModes.push(normalizeEntryPath(entry.path));
     const path = normalizeEntryPath(entry.path);
     entryPaths.push(path);
     const problem = pathProblem(entry.path, path);
@@ -85,6 +81,8 @@ export const inspectTarball = async (
     } else if (FILE_TYPES.has(entry.type)) {
       fileCount += 1;
       unpackedSize += entry.size ?? 0;
+      // The headers already say it is too big: stop before inflating the rest.
+      if (unpackedSize > limits.maxUnpackedBytes) stop(payloadTooLarge(`The tarball expands beyond the limit of ${limits.maxUnpackedBytes} bytes`));
       files.push(path);
       listed.push({ path, type: 'file', size: entry.size ?? 0 });
     } else if (entry.type === 'Directory') {
@@ -111,26 +109,19 @@ export const inspectTarball = async (
     }
   };
 
-  await new Promise<void>((resolve, reject) => {
-    const parser = new Parser({
-      onReadEntry: onEntry,
-      onwarn: (_code: string, message: string | Error) => {
-        problems.push(`tarball: ${typeof message === 'string' ? message : message.message}`);
-      },
-    });
+  await walkTarGz(gz, limits.maxUnpackedBytes, {
+    onEntry,
+    onWarn: (message) => problems.push(`tarball: ${message}`),
     // Entries tar does not understand (sparse files, unknown types, oversized pax headers) are
     // skipped by this parser but not by every extractor: refuse them rather than let them through unchecked.
-    parser.on('ignoredEntry', (entry: ReadEntry) => {
+    onIgnored: (entry) => {
       sawEntry = true;
       problems.push(
         entry.meta
           ? `tarball: a metadata entry (${entry.type}) of ${entry.size} bytes is too large`
           : `tarball: entry '${entry.path}' has unsupported type ${entry.type}`,
       );
-    });
-    parser.on('end', () => resolve());
-    parser.on('error', (e: Error) => reject(badRequest('The tarball is corrupt', [`tarball: ${e.message}`])));
-    parser.end(tarBytes);
+    },
   });
 
   // Extractors refuse (or, worse, follow) a path through a symlink; with none, every path is canonical.
@@ -156,7 +147,8 @@ export const inspectTarball = async (
     throw payloadTooLarge(`The tarball holds more than ${limits.maxFiles} files`);
   }
   if (unique.length > 0) throw badRequest('The tarball is not a valid package', unique.slice(0, 20));
-  return { texts, files, fileCount, unpackedSize, entries: listed, digests };
+  const tarball = opts.forStorage && strippedModes.length > 0 ? await repackWithoutSpecialBits(gz, limits.maxUnpackedBytes) : gz;
+  return { texts, files, fileCount, unpackedSize, entries: listed, digests, tarball, strippedModes };
 };
 
 const normalizeEntryPath = (raw: string): string => {

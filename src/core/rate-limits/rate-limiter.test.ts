@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryRateLimitStore } from '../../storage/memory/memory-rate-limit-store.js';
 import { RateLimitedError, RateLimiter } from './rate-limiter.js';
 import type { RateLimitStore } from './rate-limit-store.js';
-import { DEFAULT_RATE_LIMITS, describeRule, parseRateLimitRule } from './rules.js';
+import { AGENTX_RATE_LIMITS, describeRule, parseRateLimitRule } from './rules.js';
 
 const clockAt = (start: number) => {
   let now = start;
@@ -21,8 +21,8 @@ describe('rate-limit rules', () => {
     for (const bad of ['-1/min', 'lots', '10/fortnight', '10/0s', '1.5/min', '']) {
       expect(() => parseRateLimitRule('AGENTRY_RATE_LIMIT_USER', bad, 60_000), bad).toThrow(/AGENTRY_RATE_LIMIT_USER must/);
     }
-    expect(describeRule(DEFAULT_RATE_LIMITS.anonymous)).toBe('60 per minute');
-    expect(describeRule(DEFAULT_RATE_LIMITS.publish)).toBe('10 per hour');
+    expect(describeRule(AGENTX_RATE_LIMITS.anonymous)).toBe('60 per minute');
+    expect(describeRule(AGENTX_RATE_LIMITS.publish)).toBe('10 per hour');
     expect(describeRule({ limit: 100, windowMs: 900_000 })).toBe('100 per 15 minutes');
   });
 });
@@ -43,7 +43,7 @@ describe('RateLimiter', () => {
 
   it('refuses a publish over its budget with the decision that binds', async () => {
     const t = clockAt(Date.UTC(2026, 0, 1, 12, 0, 0));
-    const limiter = new RateLimiter(new MemoryRateLimitStore(t.now), { ...DEFAULT_RATE_LIMITS, publish: { limit: 1, windowMs: 3_600_000 } }, t.clock);
+    const limiter = new RateLimiter(new MemoryRateLimitStore(t.now), { ...AGENTX_RATE_LIMITS, publish: { limit: 1, windowMs: 3_600_000 } }, t.clock);
     await limiter.requirePublishBudget(7);
     const e = await limiter.requirePublishBudget(7).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(RateLimitedError);
@@ -57,7 +57,7 @@ describe('RateLimiter', () => {
   it('lets requests through, and says so, when its store fails', async () => {
     const broken: RateLimitStore = { kind: 'redis', increment: () => Promise.reject(new Error('connection refused')), close: async () => undefined };
     const seen: unknown[] = [];
-    const limiter = new RateLimiter(broken, DEFAULT_RATE_LIMITS, { now: () => new Date() }, (e) => seen.push(e));
+    const limiter = new RateLimiter(broken, AGENTX_RATE_LIMITS, { now: () => new Date() }, (e) => seen.push(e));
     expect(await limiter.check({ ip: '1.2.3.4' })).toBeUndefined();
     await expect(limiter.requirePublishBudget(1)).resolves.toBeUndefined();
     expect(seen).toHaveLength(2);
@@ -66,7 +66,7 @@ describe('RateLimiter', () => {
   it('keeps memory bounded: expired counters are swept', async () => {
     const t = clockAt(Date.UTC(2026, 0, 1));
     const store = new MemoryRateLimitStore(t.now);
-    const limiter = new RateLimiter(store, { ...DEFAULT_RATE_LIMITS, anonymous: { limit: 5, windowMs: 1000 } }, t.clock);
+    const limiter = new RateLimiter(store, { ...AGENTX_RATE_LIMITS, anonymous: { limit: 5, windowMs: 1000 } }, t.clock);
     for (let i = 0; i < 1000; i++) await limiter.check({ ip: `10.0.${i >> 8}.${i & 255}` });
     expect(store.size).toBe(1000);
     t.advance(5000);

@@ -1,6 +1,7 @@
 /**
  * Rate-limit rules: how many requests a caller may make in a fixed window. agentx (004) says:
- * 60 a minute per IP unauthenticated, 120 a minute per user, publish 10 an hour per user.
+ * 60 a minute per IP unauthenticated, 120 a minute per user, publish 10 an hour per user; a
+ * self-hosted server limits nothing unless told to (`--rate-limits agentx` brings agentx's values).
  */
 export interface RateLimitRule {
   limit: number;
@@ -20,11 +21,28 @@ export interface RateLimitRules {
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-export const DEFAULT_RATE_LIMITS: RateLimitRules = {
+/** agentx's hosted values (seed 004): the `agentx` preset. */
+export const AGENTX_RATE_LIMITS: RateLimitRules = {
   anonymous: { limit: 60, windowMs: MINUTE },
   user: { limit: 120, windowMs: MINUTE },
   publish: { limit: 10, windowMs: HOUR },
 };
+
+/** No limit at all: the default of a self-hosted server (`--rate-limits off`). */
+export const NO_RATE_LIMITS: RateLimitRules = { anonymous: null, user: null, publish: null };
+
+/**
+ * The `--rate-limits` presets: `off` (the default: nothing limited), `agentx` (agentx's hosted
+ * values), `custom` (only the per-limit settings given, every other limit off). Per-limit settings
+ * (`--rate-limit-user 300/min`) override a preset's value; given without a preset they mean `custom`.
+ */
+export const RATE_LIMIT_PRESETS = ['off', 'agentx', 'custom'] as const;
+export type RateLimitPreset = (typeof RATE_LIMIT_PRESETS)[number];
+
+export const isRateLimitPreset = (s: string): s is RateLimitPreset => (RATE_LIMIT_PRESETS as readonly string[]).includes(s);
+
+/** The rules a preset starts from, before per-limit settings. */
+export const presetRules = (preset: RateLimitPreset): RateLimitRules => (preset === 'agentx' ? AGENTX_RATE_LIMITS : NO_RATE_LIMITS);
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: MINUTE, h: HOUR, d: 24 * HOUR };
 

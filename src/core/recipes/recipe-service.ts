@@ -79,13 +79,21 @@ export class RecipeService {
     }
   }
 
-  async publish(ctx: RequestContext, name: string, version: string, bundle: Buffer, force: boolean, access?: Visibility): Promise<PublishResult> {
+  async publish(
+    ctx: RequestContext,
+    name: string,
+    version: string,
+    bundle: Buffer,
+    force: boolean,
+    access?: Visibility,
+    idempotencyKey?: string | string[],
+  ): Promise<PublishResult> {
     assertRecipeName(name);
     try {
-      return await this.packages.publish(ctx, { kind: 'recipe', scope: this.scope, name, version, tarball: bundle, bundle: true, force, access });
+      return await this.packages.publish(ctx, { kind: 'recipe', scope: this.scope, name, version, tarball: bundle, bundle: true, force, access, idempotencyKey });
     } catch (e) {
       if (e instanceof AgentryError && e.code === 'conflict' && !force && /already exists/.test(e.message)) {
-        throw conflict(`Recipe ${name}@${version} already exists. Publish with force to replace its content, or bump the version number.`);
+        throw conflict(`Recipe ${name}@${version} already exists. Publish with force to replace its content, or bump the version number.`, { ...e.fields });
       }
       throw e;
     }

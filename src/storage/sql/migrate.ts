@@ -9,6 +9,7 @@ import { managedMigration } from './migrations/0008-managed.js';
 import { visibilityMigration } from './migrations/0009-visibility.js';
 import { orgRolesMigration } from './migrations/0009-org-roles.js';
 import { ociRepositoriesMigration } from './migrations/0013-oci-repositories.js';
+import { idempotencyKeysMigration } from './migrations/0015-idempotency-keys.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -21,6 +22,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0009-visibility': visibilityMigration(dialect),
   '0009-org-roles': orgRolesMigration(),
   '0013-oci-repositories': ociRepositoriesMigration(),
+  '0015-idempotency-keys': idempotencyKeysMigration(),
 });
 
 class InCodeMigrations implements MigrationProvider {

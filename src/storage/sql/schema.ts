@@ -31,6 +31,17 @@ export interface Database {
   agentspace_agents: AgentspaceAgentsTable;
   agentspace_secrets: AgentspaceSecretsTable;
   agentspace_parameters: AgentspaceParametersTable;
+  publish_idempotency_keys: PublishIdempotencyKeysTable;
+}
+
+export interface PublishIdempotencyKeysTable {
+  account_id: number;
+  key: string;
+  fingerprint: string;
+  package_id: number;
+  version: string;
+  created_at: string;
+  expires_at: string;
 }
 
 export interface AccountsTable {

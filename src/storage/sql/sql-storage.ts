@@ -13,6 +13,7 @@ import type { Database } from './schema.js';
 import { SqlScopeRepo } from './scope-repo.js';
 import { SqlTokenRepo } from './token-repo.js';
 import { SqlStarRepo } from './star-repo.js';
+import { SqlIdempotencyRepo } from './idempotency-repo.js';
 import { SqlDiscoveryRepo } from './discovery-repo.js';
 import { SqlTelemetryRepo } from './telemetry-repo.js';
 import { SqlOAuthRepo } from './oauth-repo.js';
@@ -35,6 +36,7 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   secretValues: new SqlSecretValueRepo(db),
   agentspaces: new SqlAgentspaceRepo(db),
   managed: new SqlManagedRepo(db, dialect),
+  idempotency: new SqlIdempotencyRepo(db),
 });
 
 /** The one Kysely implementation of the storage ports; dialects differ only in connection and text search. */
@@ -53,6 +55,7 @@ export class SqlStorage implements Storage {
   readonly secretValues;
   readonly agentspaces;
   readonly managed;
+  readonly idempotency;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -77,6 +80,7 @@ export class SqlStorage implements Storage {
     this.secretValues = repos.secretValues;
     this.agentspaces = repos.agentspaces;
     this.managed = repos.managed;
+    this.idempotency = repos.idempotency;
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {

@@ -29,7 +29,7 @@ export const publishRoutes: FastifyPluginAsyncTypebox<McpDoorOptions> = async (a
     preValidation: requireJson,
     handler: async (req) => {
       const ctx = await requestContext(registry, req);
-      const { pkg, version } = await registry.packages.publishManifest(ctx, 'mcp-server', JSON.stringify(req.body, null, 2));
+      const { pkg, version } = await registry.packages.publishManifest(ctx, 'mcp-server', JSON.stringify(req.body, null, 2), req.headers['idempotency-key']);
       return serverResponse(pkg, version);
     },
   });

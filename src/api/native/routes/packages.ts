@@ -158,6 +158,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
           version: body.version,
           tag: body.tag,
           access: body.access,
+          idempotencyKey: req.headers['idempotency-key'],
         });
         const name = fullName(pkg.scope, pkg.name);
         return {

@@ -1,7 +1,6 @@
 import { posix } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { Parser, type ReadEntry } from 'tar';
-import { badRequest, notFound, payloadTooLarge } from '../../errors.js';
+import { walkTarGz } from '../../archives/bounded-gunzip.js';
+import { badRequest, notFound } from '../../errors.js';
 import { tarballOf } from '../tarball-of.js';
 import { SKILL_FILE, validateSkillFolder, type SkillDocument, type SkillEntry } from '../../packages/manifest/skill-md.js';
 
@@ -74,16 +73,12 @@ export const skillTarball = (files: UploadedFile[]): Promise<Buffer> => tarballO
 /** The bytes of one file of a stored skill tarball (404 when it has no such file). */
 export const fileInTarball = async (gz: Buffer, path: string, maxUnpackedBytes: number): Promise<Buffer> => {
   const wanted = cleanPath(path);
-  let tarBytes: Buffer;
-  try {
-    tarBytes = gunzipSync(gz, { maxOutputLength: maxUnpackedBytes });
-  } catch {
-    throw payloadTooLarge('The stored skill cannot be read within the unpacked-size limit');
-  }
   let found: Buffer | undefined;
-  await new Promise<void>((resolve, reject) => {
-    const parser = new Parser({
-      onReadEntry: (entry: ReadEntry) => {
+  await walkTarGz(
+    gz,
+    maxUnpackedBytes,
+    {
+      onEntry: (entry) => {
         const p = posix.normalize(entry.path).replace(/^(\.\/)+/, '');
         if (p === wanted && entry.type === 'File') {
           const chunks: Buffer[] = [];
@@ -91,11 +86,9 @@ export const fileInTarball = async (gz: Buffer, path: string, maxUnpackedBytes: 
           entry.on('end', () => (found = Buffer.concat(chunks)));
         } else entry.resume();
       },
-    });
-    parser.on('end', () => resolve());
-    parser.on('error', reject);
-    parser.end(tarBytes);
-  });
+    },
+    'The stored skill',
+  );
   if (!found) throw notFound(`The skill has no file '${wanted}'`);
   return found;
 };
