@@ -64,6 +64,11 @@ export interface TokenRecord {
   revokedAt: string | null;
   lastUsedAt: string | null;
   createdAt: string;
+  /**
+   * A `runtime` token that resolves the secrets, keys and agentspaces of every account: made only
+   * by an administrator, on purpose. Any other runtime token reads only its own account's.
+   */
+  allAccounts: boolean;
 }
 
 export type NewToken = Omit<TokenRecord, 'id' | 'revokedAt' | 'lastUsedAt'>;

@@ -1,4 +1,4 @@
-import { forbidden, readOnly, unauthorized } from '../errors.js';
+import { forbidden, readOnly, unauthorized, type AgentryError } from '../errors.js';
 import type { AccountRecord, StorageRepos, TokenPermission } from '../storage.js';
 import { permits, type Principal, type RequestContext } from './principal.js';
 
@@ -42,6 +42,18 @@ export class AccessPolicy {
       throw forbidden(`This token has '${p.token.permission}' permission; resolving secrets needs a 'runtime' token (an administrator creates one)`);
     }
     return p;
+  }
+
+  /**
+   * A `runtime` token that may resolve what `owner` holds (secrets, model-card keys, agentspaces):
+   * a runtime token belongs to one account or organisation and reaches only its objects, unless an
+   * administrator made it for all accounts. For any other owner it throws `notFound()`, so that
+   * another account's objects look exactly like missing ones.
+   */
+  requireRuntimeFor(ctx: RequestContext, owner: AccountRecord | undefined, notFound: () => AgentryError): { principal: Principal; owner: AccountRecord } {
+    const p = this.requireRuntime(ctx);
+    if (!owner || !(p.token.allAccounts || owner.id === p.account.id)) throw notFound();
+    return { principal: p, owner };
   }
 
   requireAdmin(ctx: RequestContext): Principal {

@@ -185,11 +185,12 @@ export class ModelCardService {
   async credentials(ctx: RequestContext, id: string): Promise<ModelCardCredentials> {
     this.deps.policy.requireRuntime(ctx);
     const o = await this.deps.storage.managed.find(id);
-    if (!o || o.kind !== 'model_card') throw notFound(`Model card ${id} not found`);
-    const owner = await this.deps.storage.accounts.findById(o.accountId);
-    if (!owner) throw notFound(`Model card ${id} not found`);
+    const missing = () => notFound(`Model card ${id} not found`);
+    if (!o || o.kind !== 'model_card') throw missing();
+    // A runtime token reads only its own account's keys (unless made for all accounts).
+    const { principal: p, owner } = this.deps.policy.requireRuntimeFor(ctx, await this.deps.storage.accounts.findById(o.accountId), missing);
     const stored = await this.secret(owner.name, o.id);
-    await this.deps.audit.record(this.deps.storage.audit, ctx, 'managed.model_card.key_read', o.id, { owner: owner.name });
+    await this.deps.audit.record(this.deps.storage.audit, ctx, 'managed.model_card.key_read', o.id, { owner: owner.name, ...(p.token.allAccounts ? { all_accounts: true } : {}) });
     return { card: view(o), apiKey: stored.api_key, customHeaders: stored.headers };
   }
 
