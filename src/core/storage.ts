@@ -256,6 +256,8 @@ export interface PackageRepo {
   query(q: PackageQuery): Promise<Page<PackageRecord>>;
   listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]>;
   findVersion(packageId: number, version: string): Promise<VersionRecord | undefined>;
+  /** Versions (not unpublished) whose tarball is `digest`, at most `limit`: who owns a blob. */
+  versionsWithDigest(digest: string, limit: number): Promise<VersionRecord[]>;
   insertVersion(v: NewVersion): Promise<VersionRecord>;
   /** A forced republish: the version row keeps its id and counts and takes new content. */
   replaceVersionContent(versionId: number, content: VersionContent): Promise<void>;

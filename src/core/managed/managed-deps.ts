@@ -24,6 +24,7 @@ const LABEL: Record<ManagedKind, string> = {
   agent: 'Agent',
   environment: 'Environment',
   skill: 'Skill',
+  skill_version: 'Skill version',
   vault: 'Vault',
   vault_credential: 'Credential',
   memory_store: 'Memory store',

@@ -44,6 +44,8 @@ export interface OciRepo {
    * a manifest or tag, and every package (`scope/name`, lower case).
    */
   listRepositories(last: string | undefined, limit: number): Promise<string[]>;
+  /** Repositories (at most `limit`) holding `digest` as a manifest, a blob a manifest refers to, or a linked blob: who owns a blob. */
+  repositoriesHolding(digest: string, limit: number): Promise<string[]>;
   /** True when the repository holds any manifest, tag or blob. */
   repositoryExists(repo: string): Promise<boolean>;
   insertUpload(u: OciUploadRecord): Promise<void>;
