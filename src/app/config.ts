@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
+import { VISIBILITIES, isVisibility, type Visibility } from '../core/access/visibility.js';
 import { DEFAULT_RATE_LIMITS, parseRateLimitRule, type RateLimitRule, type RateLimitRules } from '../core/rate-limits/rules.js';
 
 /** Everything the server is configured with; flags win over environment, environment over defaults. */
@@ -17,6 +18,10 @@ export interface ServerConfig {
   logStream?: NodeJS.WritableStream;
   /** Serve reads only and refuse every write, on every door. */
   readOnly: boolean;
+  /** The visibility new scopes (and so their new packages) start with (AGENTRY_DEFAULT_VISIBILITY; default public). */
+  defaultVisibility: Visibility;
+  /** Every read needs a token, on every door but /healthz (AGENTRY_AUTH_REQUIRED_FOR_READS). */
+  authRequiredForReads: boolean;
   /** The OCI registry agentspaces are published to by default (AGENTRY_OCI_REGISTRY_DEFAULT); this server's /v2/ when unset. */
   ociRegistryDefault?: string;
   /** Where secret values are kept (AGENTRY_SECRET_BACKEND and friends). */
@@ -68,6 +73,8 @@ export interface ServeFlags {
   publicUrl?: string;
   logLevel?: string;
   readOnly?: boolean;
+  defaultVisibility?: string;
+  authRequiredForReads?: boolean;
   recipeScope?: string;
   rateLimitAnonymous?: string;
   rateLimitUser?: string;
@@ -89,6 +96,13 @@ const boolFrom = (name: string, value: string | undefined): boolean => {
   if (/^(1|true|yes|on)$/i.test(value)) return true;
   if (/^(0|false|no|off)$/i.test(value)) return false;
   throw new Error(`${name} must be true or false (got '${value}')`);
+};
+
+const visibilityFrom = (name: string, value: string | undefined): Visibility => {
+  if (value === undefined || value === '') return 'public';
+  const v = value.trim().toLowerCase();
+  if (!isVisibility(v)) throw new Error(`${name} must be one of ${VISIBILITIES.join(', ')} (got '${value}')`);
+  return v;
 };
 
 const urlFrom = (name: string, value: string | undefined, fallback: string): string => {
@@ -123,7 +137,7 @@ const ruleFrom = (name: string, value: string | undefined, fallback: RateLimitRu
 /**
  * Resolves the server configuration from flags and the environment:
  * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_ADMIN_TOKEN,
- * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
+ * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_DEFAULT_VISIBILITY, AGENTRY_AUTH_REQUIRED_FOR_READS, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
  * AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX.
  */
 export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
@@ -140,6 +154,8 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     publicUrl: publicUrl?.replace(/\/+$/, ''),
     logLevel: flags.logLevel ?? env.AGENTRY_LOG_LEVEL ?? 'info',
     readOnly: flags.readOnly ?? boolFrom('AGENTRY_READ_ONLY', env.AGENTRY_READ_ONLY),
+    defaultVisibility: visibilityFrom(flags.defaultVisibility !== undefined ? '--default-visibility' : 'AGENTRY_DEFAULT_VISIBILITY', flags.defaultVisibility ?? env.AGENTRY_DEFAULT_VISIBILITY),
+    authRequiredForReads: flags.authRequiredForReads ?? boolFrom('AGENTRY_AUTH_REQUIRED_FOR_READS', env.AGENTRY_AUTH_REQUIRED_FOR_READS),
     secrets: resolveSecretsConfig(env),
     ociRegistryDefault: env.AGENTRY_OCI_REGISTRY_DEFAULT || undefined,
     env,

@@ -45,6 +45,8 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     uploads,
     maxTarballBytes: config.limits.maxTarballBytes,
     readOnly: config.readOnly,
+    defaultVisibility: config.defaultVisibility,
+    authRequiredForReads: config.authRequiredForReads,
     skillsRoot: config.skillsRoot,
     recipeScope: config.recipeScope,
     managed: { maxFileBytes: config.limits.maxFileBytes, maxUnpackedBytes: config.limits.maxUnpackedBytes, embeddings: config.embeddings },

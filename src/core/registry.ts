@@ -3,6 +3,7 @@ import { ScopeService } from './accounts/scope-service.js';
 import { AgentspaceService } from './agentspaces/agentspace-service.js';
 import { AgentspaceArtifacts, type ArtifactOptions } from './agentspaces/agentspace-artifacts.js';
 import { AuditLog } from './audit/audit-log.js';
+import type { Visibility } from './access/visibility.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
@@ -33,6 +34,10 @@ export interface RegistryOptions {
   clock?: Clock;
   /** Serve reads only: every write is refused with `read_only`. */
   readOnly?: boolean;
+  /** The visibility new scopes start with (default `public`). */
+  defaultVisibility?: Visibility;
+  /** Every read needs a token (401 without one). */
+  authRequiredForReads?: boolean;
   /** Where OCI blob uploads grow (the data dir); without it the OCI door refuses blob pushes. */
   uploads?: UploadStore;
   /** Largest package tarball, also for package layers pushed through the OCI door (default 50 MiB). */
@@ -88,7 +93,10 @@ export class Registry {
     const clock = opts.clock ?? systemClock;
     this.storage = opts.storage;
     this.blobs = opts.blobs;
-    this.policy = new AccessPolicy(opts.storage, opts.readOnly ?? false);
+    this.policy = new AccessPolicy(opts.storage, opts.readOnly ?? false, {
+      defaultVisibility: opts.defaultVisibility,
+      authRequiredForReads: opts.authRequiredForReads,
+    });
     this.auditLog = new AuditLog(clock);
     this.tokens = new TokenService(opts.storage, this.policy, this.auditLog, clock);
     this.accounts = new AccountService(opts.storage, this.policy, this.tokens, this.auditLog, clock);

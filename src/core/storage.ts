@@ -10,6 +10,7 @@ import type { StarRepo } from './stars/star-repo.js';
 import type { TelemetryRepo } from './telemetry/telemetry-repo.js';
 import type { DiscoveryRepo } from './trending/discovery-repo.js';
 import type { ManagedRepo } from './managed/managed-storage.js';
+import type { ReadFilter, Visibility } from './access/visibility.js';
 
 export type AccountKind = 'user' | 'org';
 export type OrgRole = 'owner' | 'member';
@@ -49,6 +50,8 @@ export interface MembershipRecord {
 export interface ScopeRecord {
   name: string;
   ownerAccountId: number;
+  /** The visibility a package published to this scope for the first time takes, unless the publish says otherwise. */
+  defaultVisibility: Visibility;
   createdAt: string;
 }
 
@@ -95,6 +98,8 @@ export interface PackageRecord {
   isVerified: boolean;
   isFeatured: boolean;
   ownerAccountId: number;
+  /** Who may read it (see core/access/visibility.ts): set at first publish, changed with `access set`. */
+  visibility: Visibility;
   createdAt: string;
   updatedAt: string;
 }
@@ -144,6 +149,8 @@ export interface VersionBrowseQuery {
   /** `latest`: each package's latest version only; a string: that exact version only. */
   version?: { latest: true } | { exact: string };
   includeUnpublished: boolean;
+  /** Only versions of packages the caller may read (AccessPolicy.readFilter); absent: all. */
+  read?: ReadFilter;
   /** Continue after this position (exclusive). */
   after?: { key: string; versionId: number };
   limit: number;
@@ -168,6 +175,8 @@ export interface PackageQuery {
   /** Packages carrying at least one of these tags. */
   anyTags?: string[];
   ownerAccountId?: number;
+  /** Only the packages the caller may read (AccessPolicy.readFilter); absent: every package (internal use only). */
+  read?: ReadFilter;
   sort: PackageSort;
   offset: number;
   limit: number;
@@ -217,8 +226,10 @@ export interface AccountRepo {
 export interface ScopeRepo {
   /** Case-insensitive. */
   find(name: string): Promise<ScopeRecord | undefined>;
-  insert(name: string, ownerAccountId: number, at: string): Promise<ScopeRecord>;
+  /** A new scope takes `defaultVisibility` (the server's default when absent: `public`). */
+  insert(name: string, ownerAccountId: number, at: string, defaultVisibility?: Visibility): Promise<ScopeRecord>;
   listByOwner(ownerAccountId: number): Promise<ScopeRecord[]>;
+  setDefaultVisibility(name: string, visibility: Visibility): Promise<void>;
 }
 
 export interface TokenRepo {
@@ -253,6 +264,7 @@ export interface PackageRepo {
   lockByKey(key: string): Promise<PackageRecord | undefined>;
   insert(pkg: NewPackage): Promise<PackageRecord>;
   update(id: number, patch: PackagePatch): Promise<void>;
+  setVisibility(id: number, visibility: Visibility): Promise<void>;
   query(q: PackageQuery): Promise<Page<PackageRecord>>;
   listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]>;
   findVersion(packageId: number, version: string): Promise<VersionRecord | undefined>;

@@ -38,6 +38,10 @@ export const startTestServer = async (
     /** Share another test server's PostgreSQL schema (it stays with its first owner). */
     postgresSchema?: string;
     readOnly?: boolean;
+    /** The visibility new scopes start with (`--default-visibility`). */
+    defaultVisibility?: ServerConfig['defaultVisibility'];
+    /** Every read needs a token (`--auth-required-for-reads`). */
+    authRequiredForReads?: boolean;
     recipeScope?: string;
     /** Environment the server's configuration is read from (secret backends, AGENTRY_OAUTH_*); empty by default. */
     env?: NodeJS.ProcessEnv;
@@ -62,6 +66,8 @@ export const startTestServer = async (
     databaseSchema: schema,
     limits: { ...base.limits, ...opts.limits },
     readOnly: opts.readOnly ?? false,
+    defaultVisibility: opts.defaultVisibility ?? base.defaultVisibility,
+    authRequiredForReads: opts.authRequiredForReads ?? base.authRequiredForReads,
     ...(opts.recipeScope ? { recipeScope: opts.recipeScope } : {}),
     skillsRoot: opts.skillsRoot,
     rateLimits: { ...GENEROUS_RATE_LIMITS, ...opts.rateLimits },

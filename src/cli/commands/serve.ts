@@ -10,6 +10,8 @@ interface ServeOptions {
   publicUrl?: string;
   logLevel?: string;
   readOnly?: boolean;
+  defaultVisibility?: string;
+  authRequiredForReads?: boolean;
   recipeScope?: string;
   rateLimitAnonymous?: string;
   rateLimitUser?: string;
@@ -45,6 +47,8 @@ export const registerServeCommand = (program: Command): void => {
     .option('--public-url <url>', 'base URL used in links (env AGENTRY_PUBLIC_URL; default: from the request)')
     .option('--log-level <level>', 'log level, silent … trace (env AGENTRY_LOG_LEVEL; default info)')
     .option('--read-only', 'serve reads only and refuse every write (env AGENTRY_READ_ONLY=true)')
+    .option('--default-visibility <visibility>', 'public, internal or private: what new scopes, and so their new packages, start with (env AGENTRY_DEFAULT_VISIBILITY; default public)')
+    .option('--auth-required-for-reads', 'every read needs a token; only /healthz stays open (env AGENTRY_AUTH_REQUIRED_FOR_READS=true)')
     .option('--recipe-scope <scope>', 'the scope PraisonAI recipe names (/v1/recipes) map onto (env AGENTRY_RECIPE_SCOPE; default recipes)')
     .option('--rate-limit-anonymous <rule>', "requests per IP without a token, e.g. 60/min, or 'off' (env AGENTRY_RATE_LIMIT_ANONYMOUS; default 60/min)")
     .option('--rate-limit-user <rule>', "requests per signed-in user (env AGENTRY_RATE_LIMIT_USER; default 120/min)")
@@ -62,6 +66,8 @@ export const registerServeCommand = (program: Command): void => {
         publicUrl: opts.publicUrl,
         logLevel: opts.logLevel,
         readOnly: opts.readOnly,
+        defaultVisibility: opts.defaultVisibility,
+        authRequiredForReads: opts.authRequiredForReads,
         recipeScope: opts.recipeScope,
         rateLimitAnonymous: opts.rateLimitAnonymous,
         rateLimitUser: opts.rateLimitUser,

@@ -189,7 +189,7 @@ export class AccountService {
     if (await tx.accounts.findByName(input.name)) throw conflict(`The name '${input.name}' is already taken`);
     if (await tx.scopes.find(input.name)) throw conflict(`The scope @${input.name} is already owned by another account`);
     const account = await tx.accounts.insert(input, at);
-    await tx.scopes.insert(account.name, account.id, at);
+    await tx.scopes.insert(account.name, account.id, at, this.policy.defaultVisibility);
     return account;
   }
 }

@@ -37,7 +37,7 @@ export class ScopeService {
         const holder = await tx.accounts.findById(existing.ownerAccountId);
         throw conflict(`The scope @${scope} is already registered to @${holder?.name ?? 'another account'}`);
       }
-      const record = await tx.scopes.insert(scope, owner.id, isoNow(this.clock));
+      const record = await tx.scopes.insert(scope, owner.id, isoNow(this.clock), this.policy.defaultVisibility);
       await this.audit.record(tx.audit, ctx, 'scope.register', `@${scope}`, { owner: owner.name });
       return record;
     });

@@ -1,3 +1,4 @@
+import type { ReadFilter, ReadTarget, Visibility } from '../access/visibility.js';
 import { forbidden, readOnly, unauthorized, type AgentryError } from '../errors.js';
 import type { AccountRecord, StorageRepos, TokenPermission } from '../storage.js';
 import { permits, type Principal, type RequestContext } from './principal.js';
@@ -7,12 +8,84 @@ import { permits, type Principal, type RequestContext } from './principal.js';
  * account (never from a manifest): a user owns the scope of its own name and any scope
  * registered to it; members of an org may write to the org's scopes; an admin may write anywhere.
  */
+export interface ReadSettings {
+  /** The visibility new scopes start with (`--default-visibility`; default `public`). */
+  defaultVisibility?: Visibility;
+  /** Every read needs a token (`--auth-required-for-reads`). */
+  authRequiredForReads?: boolean;
+}
+
 export class AccessPolicy {
+  /** The visibility a new scope starts with. */
+  readonly defaultVisibility: Visibility;
+  /** When true, anonymous callers may read nothing (401). */
+  readonly authRequiredForReads: boolean;
+
   constructor(
     private readonly repos: StorageRepos,
     /** A read-only server refuses every write, whichever door it comes through. */
     readonly readOnly = false,
-  ) {}
+    settings: ReadSettings = {},
+  ) {
+    this.defaultVisibility = settings.defaultVisibility ?? 'public';
+    this.authRequiredForReads = settings.authRequiredForReads ?? false;
+  }
+
+  /** Every read of every door calls this (directly or through `requireRead`/`readFilter`): 401 on a closed server without a token. */
+  requireReadAccess(ctx: RequestContext): void {
+    if (this.authRequiredForReads && !ctx.principal) {
+      throw unauthorized("This registry requires a token for every read: send it as 'Authorization: Bearer <token>' or 'x-api-key: <token>'");
+    }
+  }
+
+  /**
+   * THE read rule. public: anyone (not anonymous callers of a closed server); internal: every
+   * signed-in account; private: the owning account, members of the owning org (any role), and
+   * administrators. A `runtime` token reads internal and private objects of its own account (or
+   * its orgs') only. A token restricted to some scopes reads internal and private objects only
+   * in those scopes.
+   */
+  async canRead(ctx: RequestContext, obj: ReadTarget): Promise<boolean> {
+    if (this.authRequiredForReads && !ctx.principal) return false;
+    if (obj.visibility === 'public') return true;
+    const p = ctx.principal;
+    if (!p) return false;
+    if (p.token.scopes && obj.scope !== undefined && !p.token.scopes.includes(obj.scope.toLowerCase())) return false;
+    const runtime = p.token.permission === 'runtime';
+    if (p.account.isAdmin && !runtime) return true;
+    if (obj.visibility === 'internal' && !runtime) return true;
+    return this.isMemberOf(p.account, obj.ownerAccountId);
+  }
+
+  /** Throws `notFound()` unless the caller may read `obj`: a private object is a 404 to outsiders, never a 403. */
+  async requireRead(ctx: RequestContext, obj: ReadTarget, notFound: () => AgentryError): Promise<void> {
+    this.requireReadAccess(ctx);
+    if (!(await this.canRead(ctx, obj))) throw notFound();
+  }
+
+  /** What the caller may see in lists, search and counts (see `ReadFilter`); 401 on a closed server without a token. */
+  async readFilter(ctx: RequestContext): Promise<ReadFilter> {
+    this.requireReadAccess(ctx);
+    const p = ctx.principal;
+    if (!p) return { all: false, internal: false, memberOwnerIds: [] };
+    const runtime = p.token.permission === 'runtime';
+    const onlyScopes = p.token.scopes ?? undefined;
+    if (p.account.isAdmin && !runtime) {
+      if (!onlyScopes) return { all: true };
+      const owners = await Promise.all(onlyScopes.map((s) => this.repos.scopes.find(s)));
+      const ownerIds = [...new Set(owners.filter((s) => s !== undefined).map((s) => s.ownerAccountId))];
+      return { all: false, internal: true, memberOwnerIds: ownerIds, onlyScopes };
+    }
+    const orgs = await this.repos.accounts.listOrgsOf(p.account.id);
+    const memberOwnerIds = [p.account.id, ...orgs.map((o) => o.account.id)];
+    return { all: false, internal: !runtime, memberOwnerIds, ...(onlyScopes ? { onlyScopes } : {}) };
+  }
+
+  /** The account itself, or an org it belongs to (any role). */
+  private async isMemberOf(account: AccountRecord, ownerAccountId: number): Promise<boolean> {
+    if (account.id === ownerAccountId) return true;
+    return (await this.repos.accounts.membership(ownerAccountId, account.id)) !== undefined;
+  }
 
   /** Every write in the core calls this first: a read-only server refuses it. */
   requireWritable(): void {

@@ -1,3 +1,4 @@
+import type { Visibility } from '../access/visibility.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
 import type { RequestContext } from '../auth/principal.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -57,6 +58,11 @@ export interface PublishInput {
    * digests are recorded in the audit log as `package.republish`.
    */
   force?: boolean;
+  /**
+   * Who may read the package (`--access`). A first publish takes it (else the scope's default);
+   * a later publish that sends it changes the package's visibility (its publisher may administer it).
+   */
+  access?: Visibility;
 }
 
 export interface PackageView {
@@ -152,6 +158,10 @@ export class PackageService {
       published = await this.change(id.key, async (tx) => {
         const now = isoNow(this.clock);
         let { pkg, scope, existing } = await this.refuseUnpublishable(tx, id, manifest.kind, version!, true, input.force);
+        if (pkg && input.access !== undefined && pkg.visibility !== input.access) {
+          await tx.packages.setVisibility(pkg.id, input.access);
+          await this.audit.record(tx.audit, ctx, 'package.access', fullName(pkg.scope, pkg.name), { from: pkg.visibility, to: input.access, via: 'publish' });
+        }
         if (pkg && existing) {
           const record = await this.republish(tx, ctx, pkg, existing, {
             manifest: manifest.raw,
@@ -175,6 +185,7 @@ export class PackageService {
             latestVersion: null,
             latestPinned: false,
             ownerAccountId: scope.ownerAccountId,
+            visibility: input.access ?? scope.defaultVisibility,
             createdAt: now,
             updatedAt: now,
           });

@@ -6,7 +6,8 @@ import { mcpMigration } from './migrations/0004-mcp.js';
 import { agentxMigration } from './migrations/0002-agentx.js';
 import { agentspacesMigration } from './migrations/0007-agentspaces.js';
 import { managedMigration } from './migrations/0008-managed.js';
-import { runtimeTokenReachMigration } from './migrations/0009-runtime-token-reach.js';
+import { runtimeTokenReachMigration } from './migrations/0010-runtime-token-reach.js';
+import { visibilityMigration } from './migrations/0009-visibility.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -16,7 +17,8 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0002-agentx': agentxMigration(dialect),
   '0007-agentspaces': agentspacesMigration(dialect),
   '0008-managed': managedMigration(dialect),
-  '0009-runtime-token-reach': runtimeTokenReachMigration(dialect),
+  '0010-runtime-token-reach': runtimeTokenReachMigration(dialect),
+  '0009-visibility': visibilityMigration(dialect),
 });
 
 class InCodeMigrations implements MigrationProvider {

@@ -17,6 +17,8 @@ import type { SqlDialectName, TextSearch } from './dialect.js';
 import { CHANGE_CHANNEL } from './change-feed.js';
 import { PACKAGE_COLUMNS, packageColumns } from './package-columns.js';
 import { toAccount, toPackage, toVersion } from './rows.js';
+import { readFilterSql } from './read-filter.js';
+import type { Visibility } from '../../core/access/visibility.js';
 import type { AccountsTable, Database, PackagesTable, VersionsTable } from './schema.js';
 import type { Selectable, Updateable } from 'kysely';
 
@@ -103,6 +105,7 @@ export class SqlPackageRepo implements PackageRepo {
       latest_version: p.latestVersion,
       latest_pinned: p.latestPinned ? 1 : 0,
       owner_account_id: p.ownerAccountId,
+      visibility: p.visibility,
       created_at: p.createdAt,
       updated_at: p.updatedAt,
     };
@@ -129,8 +132,12 @@ export class SqlPackageRepo implements PackageRepo {
     await this.db.updateTable('packages').set(set).where('id', '=', id).execute();
   }
 
+  async setVisibility(id: number, visibility: Visibility): Promise<void> {
+    await this.db.updateTable('packages').set({ visibility }).where('id', '=', id).execute();
+  }
+
   async query(q: PackageQuery): Promise<Page<PackageRecord>> {
-    const where: RawBuilder<unknown>[] = [sql`1 = 1`];
+    const where: RawBuilder<unknown>[] = [readFilterSql(q.read)];
     if (q.kind) where.push(sql`p.kind = ${q.kind}`);
     if (q.scope) where.push(sql`p.scope = ${q.scope.toLowerCase()}`);
     if (q.category) where.push(sql`p.category = ${q.category}`);
@@ -232,7 +239,7 @@ export class SqlPackageRepo implements PackageRepo {
   }
 
   async browseVersions(q: VersionBrowseQuery): Promise<PackageVersionRecord[]> {
-    const where: RawBuilder<unknown>[] = [sql`1 = 1`];
+    const where: RawBuilder<unknown>[] = [readFilterSql(q.read)];
     if (q.kind) where.push(sql`p.kind = ${q.kind}`);
     if (!q.includeUnpublished) where.push(sql`v.unpublished_at IS NULL`);
     if (q.version && 'latest' in q.version) where.push(sql`v.version = p.latest_version`);

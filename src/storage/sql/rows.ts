@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import { isVisibility } from '../../core/access/visibility.js';
 import type {
   AccountKind,
   AccountRecord,
@@ -70,6 +71,7 @@ export const toPackage = (r: Selectable<PackagesTable>): PackageRecord => ({
   isVerified: Number(r.is_verified) === 1,
   isFeatured: Number(r.is_featured) === 1,
   ownerAccountId: Number(r.owner_account_id),
+  visibility: isVisibility(r.visibility) ? r.visibility : 'private',
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });

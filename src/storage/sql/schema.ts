@@ -56,6 +56,7 @@ export interface OrgMembersTable {
 export interface ScopesTable {
   name: string;
   owner_account_id: number;
+  default_visibility: Generated<string>;
   created_at: string;
 }
 
@@ -94,6 +95,7 @@ export interface PackagesTable {
   is_verified: Generated<number>;
   is_featured: Generated<number>;
   owner_account_id: number;
+  visibility: Generated<string>;
   created_at: string;
   updated_at: string;
 }

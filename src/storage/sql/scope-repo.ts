@@ -1,8 +1,14 @@
 import type { Kysely, Selectable } from 'kysely';
+import { isVisibility, type Visibility } from '../../core/access/visibility.js';
 import type { ScopeRecord, ScopeRepo } from '../../core/storage.js';
 import type { Database, ScopesTable } from './schema.js';
 
-const toScope = (r: Selectable<ScopesTable>): ScopeRecord => ({ name: r.name, ownerAccountId: Number(r.owner_account_id), createdAt: r.created_at });
+const toScope = (r: Selectable<ScopesTable>): ScopeRecord => ({
+  name: r.name,
+  ownerAccountId: Number(r.owner_account_id),
+  defaultVisibility: isVisibility(r.default_visibility) ? r.default_visibility : 'private',
+  createdAt: r.created_at,
+});
 
 export class SqlScopeRepo implements ScopeRepo {
   constructor(private readonly db: Kysely<Database>) {}
@@ -12,10 +18,10 @@ export class SqlScopeRepo implements ScopeRepo {
     return r && toScope(r);
   }
 
-  async insert(name: string, ownerAccountId: number, at: string): Promise<ScopeRecord> {
+  async insert(name: string, ownerAccountId: number, at: string, defaultVisibility: Visibility = 'public'): Promise<ScopeRecord> {
     const r = await this.db
       .insertInto('scopes')
-      .values({ name: name.toLowerCase(), owner_account_id: ownerAccountId, created_at: at })
+      .values({ name: name.toLowerCase(), owner_account_id: ownerAccountId, default_visibility: defaultVisibility, created_at: at })
       .returningAll()
       .executeTakeFirstOrThrow();
     return toScope(r);
@@ -24,5 +30,9 @@ export class SqlScopeRepo implements ScopeRepo {
   async listByOwner(ownerAccountId: number): Promise<ScopeRecord[]> {
     const rows = await this.db.selectFrom('scopes').selectAll().where('owner_account_id', '=', ownerAccountId).orderBy('name').execute();
     return rows.map(toScope);
+  }
+
+  async setDefaultVisibility(name: string, visibility: Visibility): Promise<void> {
+    await this.db.updateTable('scopes').set({ default_visibility: visibility }).where('name', '=', name.toLowerCase()).execute();
   }
 }
