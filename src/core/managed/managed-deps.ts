@@ -1,6 +1,7 @@
 import type { AccessPolicy } from '../auth/access-policy.js';
 import type { Principal, RequestContext } from '../auth/principal.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { BlobAccess } from '../blobs/blob-access.js';
 import { notFound } from '../errors.js';
 import type { PackageService } from '../packages/package-service.js';
 import type { SecretService } from '../secrets/secret-service.js';
@@ -11,7 +12,10 @@ import type { ManagedKind, ManagedObjectRecord } from './managed-storage.js';
 /** What every managed-agents service holds. */
 export interface ManagedDeps {
   storage: Storage;
+  /** Where uploads are written (files, skill versions). */
   blobs: BlobStore;
+  /** Where their bytes are read from: through what owns them (BlobAccess). */
+  blobAccess: BlobAccess;
   packages: PackageService;
   /** The encrypted secret store: vault values and model-card keys live there and nowhere else. */
   secrets: SecretService;

@@ -131,7 +131,7 @@ export class FileService {
   /** The file and a stream of its bytes. */
   async open(ctx: RequestContext, id: string): Promise<{ file: FileView; body: Readable }> {
     const file = await this.get(ctx, id);
-    return { file, body: await this.deps.blobs.open(file.digest) };
+    return { file, body: await this.deps.blobAccess.open(ctx, file.digest, () => notFound(`File ${id} has no content`)) };
   }
 
   async delete(ctx: RequestContext, id: string): Promise<void> {
