@@ -7,6 +7,7 @@ import { agentxMigration } from './migrations/0002-agentx.js';
 import { agentspacesMigration } from './migrations/0007-agentspaces.js';
 import { managedMigration } from './migrations/0008-managed.js';
 import { runtimeTokenReachMigration } from './migrations/0010-runtime-token-reach.js';
+import { managedSkillVersionsMigration } from './migrations/0011-managed-skill-versions.js';
 import { visibilityMigration } from './migrations/0009-visibility.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
@@ -18,6 +19,8 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0007-agentspaces': agentspacesMigration(dialect),
   '0008-managed': managedMigration(dialect),
   '0010-runtime-token-reach': runtimeTokenReachMigration(dialect),
+  // After 0009-visibility: it sets the visibility of the packages earlier servers made for managed skills.
+  '0011-managed-skill-versions': managedSkillVersionsMigration(dialect),
   '0009-visibility': visibilityMigration(dialect),
 });
 
