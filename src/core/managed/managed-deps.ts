@@ -48,6 +48,19 @@ export const ownedObject = async (repos: StorageRepos, kind: ManagedKind, id: st
   return o;
 };
 
+/**
+ * A managed object the caller may read, for reads by id: managed objects are always private to
+ * their account, so the one read rule (AccessPolicy.canRead with `private`) decides: the owning
+ * account (and administrators). Anyone else gets "not found", never "forbidden". Changes stay
+ * with the owner (`ownedObject`), and lists show the caller's own objects only.
+ */
+export const readableObject = async (deps: ManagedDeps, ctx: RequestContext, kind: ManagedKind, id: string): Promise<ManagedObjectRecord> => {
+  reader(deps, ctx);
+  const o = await deps.storage.managed.find(id);
+  if (!o || o.kind !== kind || !(await deps.policy.canRead(ctx, { ownerAccountId: o.accountId, visibility: 'private' }))) throw notFound(`${LABEL[kind]} ${id} not found`);
+  return o;
+};
+
 /** A caller that may read managed objects (any valid token). */
 export const reader = (deps: ManagedDeps, ctx: RequestContext): Principal => deps.policy.requirePermission(ctx, 'read');
 

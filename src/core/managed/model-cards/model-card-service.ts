@@ -3,7 +3,7 @@ import { badRequest, conflict, notFound } from '../../errors.js';
 import { isPlainObject } from '../../packages/manifest/fields.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
-import { ownedObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
+import { ownedObject, readableObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
 import { DEFAULT_BASE_URL, MODEL_PROVIDERS, probeModelCard, type ModelProvider } from './capability-probe.js';
@@ -144,7 +144,7 @@ export class ModelCardService {
   }
 
   async get(ctx: RequestContext, id: string): Promise<ModelCardView> {
-    return view(await ownedObject(this.deps.storage, 'model_card', id, reader(this.deps, ctx)));
+    return view(await readableObject(this.deps, ctx, 'model_card', id));
   }
 
   /** Rotates the key, base URL, headers or default model; the result is probed before it is saved. */

@@ -5,7 +5,7 @@ import { badRequest, conflict, forbidden, notFound } from '../../errors.js';
 import type { StorageRepos } from '../../storage.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
-import { reader, writer, type ManagedDeps } from '../managed-deps.js';
+import { readableObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
 import { cutPage, decodePageToken, pageOfArray, type Paged, type PageRequest } from '../page-token.js';
 import { fileInTarball, skillBundle, skillTarball, type UploadedFile } from './skill-bundle.js';
@@ -263,12 +263,12 @@ export class ManagedSkillService {
     return v;
   }
 
-  /** The caller's own skill or a built-in one. */
+  /** A built-in skill (every account reads it), else one the caller may read: private to its account (the one read rule). */
   private async readable(ctx: RequestContext, id: string): Promise<ManagedObjectRecord> {
-    const p = reader(this.deps, ctx);
+    reader(this.deps, ctx);
     const o = await this.deps.storage.managed.find(id);
-    if (!o || o.kind !== 'skill' || (o.accountId !== p.account.id && o.parentId !== BUILTIN)) throw notFound(`Skill ${id} not found`);
-    return o;
+    if (o?.kind === 'skill' && o.parentId === BUILTIN) return o;
+    return readableObject(this.deps, ctx, 'skill', id);
   }
 
   private async owned(id: string, accountId: number): Promise<ManagedObjectRecord> {
