@@ -118,7 +118,7 @@ export class Registry {
     this.signIn = new SignInService(opts.storage, this.accounts, this.tokens, this.policy, this.auditLog, clock, opts.signIn);
     this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
     this.agentspaces = new AgentspaceService(opts.storage, this.secrets, this.policy, this.auditLog, clock);
-    this.agentspaceArtifacts = new AgentspaceArtifacts(opts.storage, this.agentspaces, this.auditLog, clock, opts.agentspaceOci);
+    this.agentspaceArtifacts = new AgentspaceArtifacts(opts.storage, this.agentspaces, this.auditLog, clock, opts.agentspaceOci, this.oci);
     this.skills = new SkillService(this.packages, this.blobAccess, opts.limits, opts.skillsRoot, this.oci);
     this.recipes = new RecipeService(this.packages, this.accounts, opts.recipeScope);
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);

@@ -346,7 +346,7 @@ export interface AgentspaceRecord {
   namespace: string;
   tag: string;
   description: string | null;
-  visibility: 'private' | 'public';
+  visibility: 'private' | 'internal' | 'public';
   status: 'enabled' | 'disabled';
   userId: string | null;
   sourceRepoId: string | null;

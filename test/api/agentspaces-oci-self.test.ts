@@ -36,7 +36,9 @@ describe.skipIf(!hasOciDoor).each(testStores)("agentspaces ↔ Agentry's own /v2
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.reference).toMatch(new RegExp(`^${host}/alice/support-team:1.0.0@sha256:`));
     expect(r.body.tags).toEqual(['1.0.0', 'latest']);
-    const m = (await new OciClient().getManifest(`${host}/alice/support-team:latest`)).manifest as ImageManifest;
+    // The agentspace is private (the default): its owner reads it, anonymous callers cannot (issue 12).
+    await expect(new OciClient().getManifest(`${host}/alice/support-team:latest`)).rejects.toThrow(/401/);
+    const m = (await new OciClient({ credentials: { [host]: { username: 'alice', password: alice.token! } } }).getManifest(`${host}/alice/support-team:latest`)).manifest as ImageManifest;
     expect(m.artifactType).toBe('application/vnd.alquimia.registry.v1');
     expect(m.layers).toHaveLength(3);
     const tags = await alice.req('GET', '/registry/tags?repo_id=alice/support-team');
@@ -52,6 +54,10 @@ describe.skipIf(!hasOciDoor).each(testStores)("agentspaces ↔ Agentry's own /v2
   });
 
   it('pulls it back into another account as a clone', async () => {
+    // Private, it is not there for Bob (issue 12); once Alice makes it public, it is.
+    const hidden = await bob.req('POST', `/registry/pull?agentspace_id=from-alice&target=${host}/alice/support-team:1.0.0`);
+    expect(hidden.status).toBe(404);
+    expect((await alice.req('PUT', '/registry/', { agentspace_id: 'default', visibility: 'public' })).status).toBe(200);
     const r = await bob.req('POST', `/registry/pull?agentspace_id=from-alice&target=${host}/alice/support-team:1.0.0`);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body).toMatchObject({ created: true, agents: ['my-agent'], secrets: ['OPENAI_API_KEY'], parameters: ['tone'] });

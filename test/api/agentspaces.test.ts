@@ -65,7 +65,7 @@ describe.each(testStores)('Alquimia registry API: agentspaces, agents, secrets, 
     it('refuses bad bodies with 400 and every problem', async () => {
       const r = await alice.req('POST', '/registry/', { namespace: 'bad space', visibility: 'secret', extra: 1 });
       expect(r.status).toBe(400);
-      expect(r.body.errors).toEqual(expect.arrayContaining(["body: missing required field 'name'", 'body.visibility: must be one of private, public', "body: unknown field 'extra'"]));
+      expect(r.body.errors).toEqual(expect.arrayContaining(["body: missing required field 'name'", 'body.visibility: must be one of private, internal, public', "body: unknown field 'extra'"]));
       const badNs = await alice.req('POST', '/registry/', { name: 'x', namespace: 'bad space' });
       expect(badNs.status).toBe(400);
       expect(badNs.body.errors[0]).toMatch(/^namespace:/);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api, agentTarball } from '../helpers/packages.js';
+import { OciClient, imageManifest } from '../helpers/oci.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 
 /**
@@ -104,6 +105,23 @@ describe.each(testStores)('blob access (%s)', (store) => {
     } finally {
       await pub.close();
     }
+  });
+
+  it("serves an OCI repository's blobs only to those who may pull from it", async () => {
+    const oci = new OciClient(server.url).withToken(aliceToken);
+    const layer = randomBytes(300);
+    expect((await oci.pushBlob('alice/images', layer)).status).toBe(201);
+    expect((await oci.pushBlob('alice/images', '{}')).status).toBe(201);
+    const manifest = JSON.stringify(imageManifest([{ data: layer }]));
+    expect((await oci.pushManifest('alice/images', 'v1', manifest)).status).toBe(201);
+    const absent = shape(await anon.req('GET', `/api/v1/blobs/${missing()}`));
+    for (const d of [digestOf(layer), digestOf(Buffer.from(manifest))]) {
+      // alice's scope is private: her repository too.
+      expect(shape(await anon.req('GET', `/api/v1/blobs/${d}`))).toEqual(absent);
+      expect(shape(await bob.req('GET', `/api/v1/blobs/${d}`))).toEqual(absent);
+      expect((await alice.req('GET', `/api/v1/blobs/${d}`)).status).toBe(200);
+    }
+    expect((await get(`${server.url}/api/v1/blobs/${digestOf(layer)}`, { authorization: `Bearer ${aliceToken}` })).bytes.equals(layer)).toBe(true);
   });
 
   it('never serves a managed file to anyone but its account', async () => {

@@ -221,10 +221,11 @@ describe.each(testStores)('OCI distribution: pull and push (%s)', (store) => {
   });
 
   it('answers unknown names, manifests and blobs with NAME_UNKNOWN, MANIFEST_UNKNOWN, BLOB_UNKNOWN and bad names with NAME_INVALID', async () => {
-    const name = await anon.req('GET', '/v2/admin/nothing-here/manifests/latest');
+    // Asked by a member of the scope: anonymous callers get the 401 challenge a private repository gets (issue 12).
+    const name = await admin.req('GET', '/v2/admin/nothing-here/manifests/latest');
     expect(name.status).toBe(404);
     expect(name.json.errors[0].code).toBe('NAME_UNKNOWN');
-    const tags = await anon.req('GET', '/v2/admin/nothing-here/tags/list');
+    const tags = await admin.req('GET', '/v2/admin/nothing-here/tags/list');
     expect(tags.json.errors[0].code).toBe('NAME_UNKNOWN');
     // A reference that cannot be a tag names nothing: 404, as for any unknown manifest.
     const malformed = await anon.req('GET', `/v2/${repo}/manifests/.INVALID_MANIFEST_NAME`);

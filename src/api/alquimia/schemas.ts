@@ -13,7 +13,7 @@ export const AgentspaceQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const Visibility = Type.Enum(['private', 'public']);
+const Visibility = Type.Enum(['private', 'internal', 'public']);
 const Status = Type.Enum(['enabled', 'disabled']);
 const NullableString = (max: number) => Type.Union([Type.String({ maxLength: max }), Type.Null()]);
 

@@ -49,6 +49,14 @@ export interface PullResult {
   parameters: string[];
 }
 
+/** This server's own registry, for what a publish into it needs beyond the push. */
+export interface SelfRegistryRepositories {
+  /** The repository takes the agentspace's visibility and follows its changes (a no-op for a caller who may not push there). */
+  adoptForAgentspace(ctx: RequestContext, repository: string, space: Pick<AgentspaceRecord, 'ownerAccountId' | 'agentspaceId' | 'visibility'>): Promise<boolean>;
+  /** Every repository the caller may read (its catalog). */
+  listRepositories(ctx: RequestContext): Promise<string[]>;
+}
+
 export interface ArtifactOptions {
   /** AGENTRY_OCI_REGISTRY_DEFAULT, when set. */
   defaultRegistry?: string;
@@ -79,6 +87,7 @@ export class AgentspaceArtifacts {
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     private readonly opts: ArtifactOptions = {},
+    private readonly selfRepositories?: SelfRegistryRepositories,
   ) {}
 
   /** Set by the composition root once the server listens: its own `/v2/` (`http://127.0.0.1:8080`). */
@@ -113,6 +122,8 @@ export class AgentspaceArtifacts {
     };
     const desc = description ?? space.description ?? undefined;
     if (desc) annotations[ANNOTATION_DESCRIPTION] = desc;
+    // Into this server's own /v2/: the repository is as visible as the agentspace, before any byte lands there.
+    if (this.selfRegistry && ref.registry.host.toLowerCase() === hostOf(this.selfRegistry)) await this.selfRepositories?.adoptForAgentspace(ctx, ref.repository, space);
     const client = this.client(o.callerToken, p.account);
     const json = (v: unknown) => JSON.stringify(v, null, 2);
     const pushed = await this.oci(
@@ -244,6 +255,10 @@ export class AgentspaceArtifacts {
   async repositories(ctx: RequestContext, registry: string | undefined, callerToken?: string): Promise<{ registry: string; repositories: string[] }> {
     const p = this.spaces.reader(ctx);
     const reg = registry || this.defaultRegistry();
+    // This server's own catalog, in-process and as the caller: only what the caller may read.
+    if (this.selfRepositories && this.selfRegistry && hostOf(reg) === hostOf(this.selfRegistry)) {
+      return { registry: hostOf(this.selfRegistry), repositories: await this.selfRepositories.listRepositories(ctx) };
+    }
     const client = this.client(callerToken, p.account);
     const endpoint = this.oci(() => Promise.resolve(client.registry(reg)));
     const e = await endpoint;

@@ -127,7 +127,12 @@ export class AgentspaceService {
         if (clash) throw badRequest(`An agentspace named '${next.name}' already exists in namespace '${next.namespace}'`);
       }
       await tx.agentspaces.update(next);
-      await this.audit.record(tx.audit, ctx, 'agentspace.update', this.target(p.account, id), { fields: Object.keys(patch).filter((k) => patch[k as keyof AgentspacePatch] !== undefined) });
+      // The repositories it was published into in this server's /v2/ follow its visibility.
+      const repositories = next.visibility !== current.visibility ? await tx.oci.setAgentspaceVisibility(p.account.id, id, next.visibility) : [];
+      await this.audit.record(tx.audit, ctx, 'agentspace.update', this.target(p.account, id), {
+        fields: Object.keys(patch).filter((k) => patch[k as keyof AgentspacePatch] !== undefined),
+        ...(repositories.length > 0 ? { repositories_visibility: { visibility: next.visibility, repositories } } : {}),
+      });
       return next;
     });
   }
@@ -139,6 +144,8 @@ export class AgentspaceService {
       await this.mustFind(tx, p.account, id);
       const doomed = await tx.agentspaces.listSecrets(p.account.id, id);
       await tx.agentspaces.delete(p.account.id, id);
+      // Its published repositories keep their visibility, but no longer follow an agentspace of that id.
+      await tx.oci.forgetAgentspace(p.account.id, id);
       await this.audit.record(tx.audit, ctx, 'agentspace.delete', this.target(p.account, id), { secrets_deleted: doomed.map((s) => s.key) });
       return doomed;
     });

@@ -27,7 +27,7 @@ const missing = () => notFound('Blob not found');
  * Blobs are reached only through what owns them: a digest opens only when the caller may read
  * SOME object that refers to it (issue 12 point 2):
  * - a package version (not unpublished) whose package the caller may read (AccessPolicy.canRead);
- * - a manifest or blob of an OCI repository the caller may pull (OciAccess, the OCI door's rule);
+ * - a manifest or blob of an OCI repository the caller may pull (OciAccess.canPull: the one read rule on the repository);
  * - a managed object that keeps it (a file, a skill version) and that the caller may read: private
  *   to its account (AccessPolicy.canRead with `private`), built-in skills readable by every account.
  * Anything else, including a digest nobody refers to any more, is the same 404 as a missing digest.
@@ -83,12 +83,14 @@ export class BlobAccess {
     for (const name of await this.storage.oci.repositoriesHolding(digest, HOLDERS)) {
       const slash = name.indexOf('/');
       if (slash < 0) continue;
+      let repo;
       try {
-        await this.oci.require(ctx, parseRepositoryName(name.slice(0, slash), name.slice(slash + 1)), 'pull');
-        return true;
+        repo = parseRepositoryName(name.slice(0, slash), name.slice(slash + 1));
       } catch (e) {
-        if (!isAgentryError(e)) throw e;
+        if (isAgentryError(e)) continue;
+        throw e;
       }
+      if (await this.oci.canPull(ctx, repo)) return true;
     }
     return false;
   }

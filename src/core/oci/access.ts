@@ -1,8 +1,9 @@
+import type { Visibility } from '../access/visibility.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
 import type { RequestContext } from '../auth/principal.js';
 import { isAgentryError } from '../errors.js';
-import type { Storage } from '../storage.js';
-import { ociError } from './oci-errors.js';
+import type { Storage, StorageRepos } from '../storage.js';
+import { isOciError, ociError } from './oci-errors.js';
 import { parseRepositoryName, type RepositoryName } from './references.js';
 
 export type OciAction = 'pull' | 'push' | 'delete';
@@ -40,10 +41,29 @@ export const parseScopes = (scopes: string[]): OciGrant[] => {
   return out;
 };
 
+/** What the read rule is asked about a repository: its owner, its visibility and its scope. */
+export interface RepositoryVisibility {
+  ownerAccountId: number;
+  visibility: Visibility;
+  scope: string;
+}
+
+/** No account has this id: a repository of a scope that does not exist is readable by admins only. */
+const NOBODY = -1;
+
 /**
- * The OCI door's access rules, on top of the core's AccessPolicy: every package is public, so
- * anyone may pull; pushing and deleting need scope write access (AccessPolicy.requireScopeWrite)
- * to an existing scope, exactly as publishing through any other door.
+ * The OCI door's access rules, on top of the core's AccessPolicy.
+ *
+ * Reading (pull): a repository that is a package has the package's visibility; any other has its
+ * own (oci_repositories), and a repository that does not exist answers exactly as a private one of
+ * its scope would, so that nobody learns whether a repository they may not read exists. The one
+ * read rule (AccessPolicy.canRead) decides; a registry bearer token only narrows it. Whoever may
+ * not read is refused the same way whatever the repository: anonymous callers with 401 and a
+ * challenge naming `repository:<name>:pull` (so that clients log in), signed-in callers with 404
+ * NAME_UNKNOWN.
+ *
+ * Pushing and deleting need scope write access (AccessPolicy.requireScopeWrite) to an existing
+ * scope, exactly as publishing through any other door.
  */
 export class OciAccess {
   constructor(
@@ -53,6 +73,7 @@ export class OciAccess {
 
   /** Throws unless `ctx` may do `action` on `repo`. */
   async require(ctx: OciContext, repo: RepositoryName, action: OciAction): Promise<void> {
+    if (action === 'pull') return this.requirePull(ctx, repo);
     if (ctx.grants !== undefined) {
       const grant = ctx.grants.find((g) => g.repo === repo.name);
       if (!grant?.actions.includes(action)) {
@@ -61,7 +82,6 @@ export class OciAccess {
         });
       }
     }
-    if (action === 'pull') return;
     this.policy.requireWritable();
     if (!ctx.principal) {
       const actions = action === 'delete' ? 'delete' : 'pull,push';
@@ -76,6 +96,54 @@ export class OciAccess {
     if (!(await this.storage.scopes.find(repo.scope))) {
       throw ociError('NAME_UNKNOWN', `Scope @${repo.scope} does not exist; create the user or organisation first`, { scope: repo.scope });
     }
+  }
+
+  /** True when `ctx` may read `repo` (ignoring the grants of a registry bearer token). */
+  async canPull(ctx: RequestContext, repo: RepositoryName): Promise<boolean> {
+    return this.policy.canRead(ctx, await this.visibilityOf(repo));
+  }
+
+  /** Throws unless `ctx` may pull from `repo`; the refusal is the same for a repository that does not exist. */
+  private async requirePull(ctx: OciContext, repo: RepositoryName): Promise<void> {
+    const scope = `repository:${repo.name}:pull`;
+    try {
+      await this.policy.requireReadAccess(ctx);
+    } catch (e) {
+      if (isAgentryError(e) && !isOciError(e) && e.code === 'unauthorized') throw ociError('UNAUTHORIZED', e.message, { scope });
+      throw e;
+    }
+    const readable = await this.canPull(ctx, repo);
+    if (readable && ctx.grants !== undefined && !ctx.grants.find((g) => g.repo === repo.name)?.actions.includes('pull')) {
+      throw ociError('UNAUTHORIZED', `This bearer token does not grant 'pull' on ${repo.name}; request a token for scope ${scope}`, { scope });
+    }
+    if (readable) return;
+    if (!ctx.principal) throw ociError('UNAUTHORIZED', `Authentication required to pull ${repo.name}: log in with a username and an Agentry token`, { scope });
+    throw ociError('NAME_UNKNOWN', `Repository ${repo.name} is not known to this registry`, { name: repo.name });
+  }
+
+  /**
+   * The owner, visibility and scope the read rule is asked about: the package's when the
+   * repository is a package; the repository's own record when it holds anything; else (it does
+   * not exist) those of a private repository of its scope.
+   */
+  async visibilityOf(repo: RepositoryName, repos: StorageRepos = this.storage): Promise<RepositoryVisibility> {
+    const pkg = repo.packageName ? await repos.packages.findByKey(repo.packageName) : undefined;
+    if (pkg) return { ownerAccountId: pkg.ownerAccountId, visibility: pkg.visibility, scope: repo.scope };
+    const record = await repos.oci.findRepository(repo.name);
+    if (record && (await repos.oci.repositoryExists(repo.name))) return { ownerAccountId: record.ownerAccountId, visibility: record.visibility, scope: repo.scope };
+    const scope = await repos.scopes.find(repo.scope);
+    return { ownerAccountId: record?.ownerAccountId ?? scope?.ownerAccountId ?? NOBODY, visibility: 'private', scope: repo.scope };
+  }
+
+  /**
+   * Records a repository at its first push (before anything lands in it): owned by its scope's
+   * owner, with the scope's default visibility. A repository already recorded keeps its own.
+   */
+  async recordRepository(repos: StorageRepos, repo: RepositoryName, at: string): Promise<void> {
+    if (await repos.oci.findRepository(repo.name)) return;
+    const scope = await repos.scopes.find(repo.scope);
+    if (!scope) throw ociError('NAME_UNKNOWN', `Scope @${repo.scope} does not exist; create the user or organisation first`, { scope: repo.scope });
+    await repos.oci.ensureRepository({ repo: repo.name, ownerAccountId: scope.ownerAccountId, visibility: scope.defaultVisibility, agentspace: null, createdAt: at });
   }
 
   /** What a token request may have: the requested actions the caller is allowed, per repository. */

@@ -195,6 +195,8 @@ export class BlobUploads {
     if (actual !== digest) {
       throw ociError('DIGEST_INVALID', `The uploaded content has digest ${actual}, not ${digest}`, { expected: digest, actual, size });
     }
+    // Record the repository (its owner and visibility) before anything lands in it.
+    await this.access.recordRepository(this.storage, repo, isoNow(this.clock));
     // Link first: from this moment garbage collection counts the blob as in use.
     await this.storage.oci.linkBlob(repo.name, digest, isoNow(this.clock));
     const put = await this.blobs.put(await store.open(id));

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { ReadFilter, Visibility } from '../access/visibility.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { isAgentryError, payloadTooLarge } from '../errors.js';
@@ -72,7 +73,7 @@ export class OciService {
   constructor(
     private readonly storage: Storage,
     private readonly blobs: BlobStore,
-    policy: AccessPolicy,
+    private readonly policy: AccessPolicy,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     private readonly packages: PackageService,
@@ -85,6 +86,38 @@ export class OciService {
 
   repository(scope: string, name: string): RepositoryName {
     return parseRepositoryName(scope, name);
+  }
+
+  /**
+   * Before an agentspace is published into this registry's `/v2/<repository>`: the repository
+   * takes the agentspace's visibility (and follows its later changes). Only for a caller who may
+   * push there; for anyone else nothing changes (their push is refused anyway).
+   */
+  async adoptForAgentspace(ctx: OciContext, repository: string, space: { ownerAccountId: number; agentspaceId: string; visibility: Visibility }): Promise<boolean> {
+    const repo = this.repositoryOrUndefined(repository);
+    if (!repo) return false;
+    try {
+      await this.access.require(ctx, repo, 'push');
+    } catch (e) {
+      if (isAgentryError(e)) return false;
+      throw e;
+    }
+    const scope = await this.storage.scopes.find(repo.scope);
+    if (!scope) return false;
+    await this.storage.transaction(async (tx) => {
+      const before = await tx.oci.findRepository(repo.name);
+      await tx.oci.putRepository({
+        repo: repo.name,
+        ownerAccountId: scope.ownerAccountId,
+        visibility: space.visibility,
+        agentspace: { ownerAccountId: space.ownerAccountId, agentspaceId: space.agentspaceId },
+        createdAt: before?.createdAt ?? isoNow(this.clock),
+      });
+      if (before?.visibility !== space.visibility) {
+        await this.audit.record(tx.audit, ctx, 'oci.repository.visibility', repo.name, { visibility: space.visibility, from: before?.visibility ?? null, agentspace: space.agentspaceId });
+      }
+    });
+    return true;
   }
 
   // ---- blobs -------------------------------------------------------------------------------
@@ -128,6 +161,7 @@ export class OciService {
     }
     const found = await this.findBlob(source, digest);
     if (!found) return undefined;
+    await this.access.recordRepository(this.storage, repo, isoNow(this.clock));
     await this.storage.oci.linkBlob(repo.name, digest, isoNow(this.clock));
     return { digest, size: found.size };
   }
@@ -179,6 +213,7 @@ export class OciService {
     const stored = await this.blobs.put(bytes);
     const now = isoNow(this.clock);
     await this.storage.transaction(async (tx) => {
+      await this.access.recordRepository(tx, repo, now);
       await tx.oci.insertManifest(
         {
           repo: repo.name,
@@ -300,13 +335,45 @@ export class OciService {
     return { name: repo.name, tags: page, nextLast: more ? page[page.length - 1] : null };
   }
 
-  /** `_catalog`: every repository (all are public), paged like tags. */
-  async catalog(n?: number, last?: string): Promise<{ repositories: string[]; nextLast: string | null }> {
+  /**
+   * `_catalog`: the repositories the caller may read (AccessPolicy.readFilter, applied in the
+   * store's query), paged like tags: unreadable ones are left out before paging.
+   */
+  async catalog(ctx: OciContext, n?: number, last?: string): Promise<{ repositories: string[]; nextLast: string | null }> {
+    let filter: ReadFilter;
+    try {
+      filter = await this.policy.readFilter(ctx);
+    } catch (e) {
+      if (isAgentryError(e) && e.code === 'unauthorized') throw ociError('UNAUTHORIZED', e.message, { scope: 'registry:catalog:*' });
+      throw e;
+    }
     const limit = n ?? 1000;
     if (limit === 0) return { repositories: [], nextLast: null };
-    const page = await this.storage.oci.listRepositories(last, limit + 1);
+    const page = await this.storage.oci.listRepositories(last, limit + 1, filter);
     const repositories = page.slice(0, limit);
     return { repositories, nextLast: page.length > limit ? repositories[repositories.length - 1] : null };
+  }
+
+  /** Every repository the caller may read, in byte order (the whole catalog, page after page). */
+  async listRepositories(ctx: OciContext): Promise<string[]> {
+    const out: string[] = [];
+    let last: string | undefined;
+    for (;;) {
+      const page = await this.catalog(ctx, 1000, last);
+      out.push(...page.repositories);
+      if (page.nextLast === null) return out;
+      last = page.nextLast;
+    }
+  }
+
+  private repositoryOrUndefined(name: string): RepositoryName | undefined {
+    const [scope, ...rest] = name.split('/');
+    if (rest.length !== 1) return undefined;
+    try {
+      return parseRepositoryName(scope, rest[0]);
+    } catch {
+      return undefined;
+    }
   }
 
   async referrers(ctx: OciContext, repo: RepositoryName, digestParam: string, artifactType?: string): Promise<ReferrerList> {

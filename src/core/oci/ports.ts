@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { ReadFilter, Visibility } from '../access/visibility.js';
 
 /** A manifest stored in a repository (its bytes live in the blob store under `digest`). */
 export interface OciManifestRecord {
@@ -9,6 +10,20 @@ export interface OciManifestRecord {
   size: number;
   subject: string | null;
   annotations: Record<string, string> | null;
+  createdAt: string;
+}
+
+/**
+ * Who owns a repository that is not a package, and who may read it. Made at its first push; a
+ * repository an agentspace was published into follows that agentspace's visibility.
+ */
+export interface OciRepositoryRecord {
+  repo: string;
+  /** The account (user or org) owning the repository's scope. */
+  ownerAccountId: number;
+  visibility: Visibility;
+  /** The agentspace published into it, when one was: its visibility changes reach the repository. */
+  agentspace: { ownerAccountId: number; agentspaceId: string } | null;
   createdAt: string;
 }
 
@@ -41,13 +56,24 @@ export interface OciRepo {
   referrers(repo: string, digest: string): Promise<OciManifestRecord[]>;
   /**
    * Repository names after `last` in byte order, at most `limit`: every OCI repository that holds
-   * a manifest or tag, and every package (`scope/name`, lower case).
+   * a manifest or tag, and every package (`scope/name`, lower case) — of those, only what `filter`
+   * (AccessPolicy.readFilter) lets through: a package by its own visibility, any other repository by
+   * its record's.
    */
-  listRepositories(last: string | undefined, limit: number): Promise<string[]>;
+  listRepositories(last: string | undefined, limit: number, filter?: ReadFilter): Promise<string[]>;
   /** Repositories (at most `limit`) holding `digest` as a manifest, a blob a manifest refers to, or a linked blob: who owns a blob. */
   repositoriesHolding(digest: string, limit: number): Promise<string[]>;
   /** True when the repository holds any manifest, tag or blob. */
   repositoryExists(repo: string): Promise<boolean>;
+  findRepository(repo: string): Promise<OciRepositoryRecord | undefined>;
+  /** Records a repository at its first push; one already recorded is left as it is. */
+  ensureRepository(r: OciRepositoryRecord): Promise<void>;
+  /** Records a repository, or replaces its owner, visibility and agentspace (an agentspace published into it). */
+  putRepository(r: OciRepositoryRecord): Promise<void>;
+  /** Sets the visibility of every repository an agentspace was published into; returns their names. */
+  setAgentspaceVisibility(ownerAccountId: number, agentspaceId: string, visibility: Visibility): Promise<string[]>;
+  /** The agentspace is gone: its repositories keep their visibility and follow no agentspace any more. */
+  forgetAgentspace(ownerAccountId: number, agentspaceId: string): Promise<void>;
   insertUpload(u: OciUploadRecord): Promise<void>;
   findUpload(id: string): Promise<OciUploadRecord | undefined>;
   deleteUpload(id: string): Promise<void>;

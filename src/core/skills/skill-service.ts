@@ -1,6 +1,7 @@
 import type { RequestContext } from '../auth/principal.js';
 import { badRequest, notFound } from '../errors.js';
 import { AGENTRY_PACKAGE_LAYER, ANNOTATION_VERSION, artifactTypeOf } from '../oci/media-types.js';
+import { isOciError } from '../oci/oci-errors.js';
 import type { OciService } from '../oci/oci-service.js';
 import { parseRepositoryName } from '../oci/references.js';
 import { SKILL_FILE, checkSkillMd, validateSkillFolder, type SkillValidation } from '../packages/manifest/skill-md.js';
@@ -102,7 +103,11 @@ export class SkillService {
     }
     if (r.repository.length !== 2) throw badRequest(`OCI repositories here are <scope>/<name>, not '${r.repository.join('/')}'`);
     const repo = parseRepositoryName(r.repository[0], r.repository[1]);
-    const manifest = await this.oci.manifest(by.ctx, repo, r.reference);
+    const manifest = await this.oci.manifest(by.ctx, repo, r.reference).catch((e: unknown) => {
+      // The OCI door answers an anonymous caller's unreadable (or missing) repository with a login challenge; here it is simply not there.
+      if (isOciError(e) && e.oci === 'UNAUTHORIZED' && !by.ctx.principal) throw notFound(`Skill not found: ${repo.name}:${r.reference}`);
+      throw e;
+    });
     let layers: Array<{ mediaType?: unknown; digest?: unknown }> = [];
     let annotations: Record<string, unknown> = {};
     let artifactType: unknown;

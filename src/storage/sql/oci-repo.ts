@@ -1,7 +1,9 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
-import type { OciManifestRecord, OciRepo, OciUploadRecord } from '../../core/oci/ports.js';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import { isVisibility, type ReadFilter, type Visibility } from '../../core/access/visibility.js';
+import type { OciManifestRecord, OciRepo, OciRepositoryRecord, OciUploadRecord } from '../../core/oci/ports.js';
 import type { SqlDialectName } from './dialect.js';
-import type { Database, OciManifestsTable } from './schema.js';
+import { readFilterSql } from './read-filter.js';
+import type { Database, OciManifestsTable, OciRepositoriesTable } from './schema.js';
 
 const toManifest = (r: Selectable<OciManifestsTable>): OciManifestRecord => ({
   repo: r.repo,
@@ -12,6 +14,25 @@ const toManifest = (r: Selectable<OciManifestsTable>): OciManifestRecord => ({
   subject: r.subject,
   annotations: r.annotations === null ? null : (JSON.parse(r.annotations) as Record<string, string>),
   createdAt: r.created_at,
+});
+
+const toRepository = (r: Selectable<OciRepositoriesTable>): OciRepositoryRecord => ({
+  repo: r.repo,
+  ownerAccountId: Number(r.owner_account_id),
+  // A value this version does not know is read as the narrowest.
+  visibility: isVisibility(r.visibility) ? r.visibility : 'private',
+  agentspace: r.agentspace_owner_id === null || r.agentspace_id === null ? null : { ownerAccountId: Number(r.agentspace_owner_id), agentspaceId: r.agentspace_id },
+  createdAt: r.created_at,
+});
+
+const repositoryRow = (r: OciRepositoryRecord) => ({
+  repo: r.repo,
+  scope: r.repo.split('/')[0],
+  owner_account_id: r.ownerAccountId,
+  visibility: r.visibility,
+  agentspace_owner_id: r.agentspace?.ownerAccountId ?? null,
+  agentspace_id: r.agentspace?.agentspaceId ?? null,
+  created_at: r.createdAt,
 });
 
 /** OCI repositories, manifests, tags, blob links and upload sessions, on either SQL dialect. */
@@ -118,15 +139,28 @@ export class SqlOciRepo implements OciRepo {
     return rows.map(toManifest);
   }
 
-  async listRepositories(last: string | undefined, limit: number): Promise<string[]> {
+  async listRepositories(last: string | undefined, limit: number, filter?: ReadFilter): Promise<string[]> {
     // Byte order on both stores: PostgreSQL's default collation would ignore punctuation.
     const bytes = (column: string) => (this.dialect === 'postgres' ? sql<string>`${sql.ref(column)} COLLATE "C"` : sql<string>`${sql.ref(column)}`);
-    const fetch = async (table: 'oci_manifests' | 'oci_tags' | 'packages', column: 'repo' | 'key') => {
-      let q = this.db.selectFrom(table).select(bytes(column).as('name')).distinct();
-      if (last !== undefined) q = q.where(bytes(column), '>', last);
+    // OCI content, readable by its repository record; a repository that is a package is the package's (below).
+    const fetchOci = async (table: 'oci_manifests' | 'oci_tags') => {
+      const after = last !== undefined ? sql`AND ${bytes('c.repo')} > ${last}` : sql``;
+      const { rows } = await sql<{ name: string }>`
+        SELECT DISTINCT ${bytes('c.repo')} AS name FROM ${sql.table(table)} AS c
+        JOIN oci_repositories AS r ON r.repo = c.repo
+        WHERE ${readFilterSql(filter, 'r')} AND NOT EXISTS (SELECT 1 FROM packages AS k WHERE k.key = c.repo) ${after}
+        ORDER BY name LIMIT ${limit}`.execute(this.db);
+      return rows.map((r) => r.name);
+    };
+    const fetchPackages = async () => {
+      let q = this.db
+        .selectFrom('packages as p')
+        .select(bytes('p.key').as('name'))
+        .where(readFilterSql(filter, 'p') as RawBuilder<boolean>);
+      if (last !== undefined) q = q.where(bytes('p.key'), '>', last);
       return (await q.orderBy('name').limit(limit).execute()).map((r) => r.name);
     };
-    const names = new Set([...(await fetch('oci_manifests', 'repo')), ...(await fetch('oci_tags', 'repo')), ...(await fetch('packages', 'key'))]);
+    const names = new Set([...(await fetchOci('oci_manifests')), ...(await fetchOci('oci_tags')), ...(await fetchPackages())]);
     // Byte order, whatever the database's collation: each source gave its first `limit`, so the union's first `limit` are right.
     return [...names].filter((n) => last === undefined || n > last).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, limit);
   }
@@ -137,6 +171,46 @@ export class SqlOciRepo implements OciRepo {
       if (r) return true;
     }
     return false;
+  }
+
+  async findRepository(repo: string): Promise<OciRepositoryRecord | undefined> {
+    const r = await this.db.selectFrom('oci_repositories').selectAll().where('repo', '=', repo).executeTakeFirst();
+    return r && toRepository(r);
+  }
+
+  async ensureRepository(r: OciRepositoryRecord): Promise<void> {
+    await this.db
+      .insertInto('oci_repositories')
+      .values(repositoryRow(r))
+      .onConflict((oc) => oc.column('repo').doNothing())
+      .execute();
+  }
+
+  async putRepository(r: OciRepositoryRecord): Promise<void> {
+    const row = repositoryRow(r);
+    await this.db
+      .insertInto('oci_repositories')
+      .values(row)
+      .onConflict((oc) =>
+        oc.column('repo').doUpdateSet({ owner_account_id: row.owner_account_id, visibility: row.visibility, agentspace_owner_id: row.agentspace_owner_id, agentspace_id: row.agentspace_id }),
+      )
+      .execute();
+  }
+
+  async setAgentspaceVisibility(ownerAccountId: number, agentspaceId: string, visibility: Visibility): Promise<string[]> {
+    const rows = await this.db.selectFrom('oci_repositories').select('repo').where('agentspace_owner_id', '=', ownerAccountId).where('agentspace_id', '=', agentspaceId).execute();
+    if (rows.length === 0) return [];
+    await this.db.updateTable('oci_repositories').set({ visibility }).where('agentspace_owner_id', '=', ownerAccountId).where('agentspace_id', '=', agentspaceId).execute();
+    return rows.map((r) => r.repo);
+  }
+
+  async forgetAgentspace(ownerAccountId: number, agentspaceId: string): Promise<void> {
+    await this.db
+      .updateTable('oci_repositories')
+      .set({ agentspace_owner_id: null, agentspace_id: null })
+      .where('agentspace_owner_id', '=', ownerAccountId)
+      .where('agentspace_id', '=', agentspaceId)
+      .execute();
   }
 
   async insertUpload(u: OciUploadRecord): Promise<void> {

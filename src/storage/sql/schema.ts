@@ -20,6 +20,7 @@ export interface Database {
   oci_tags: OciTagsTable;
   oci_uploads: OciUploadsTable;
   oci_signing_keys: OciSigningKeysTable;
+  oci_repositories: OciRepositoriesTable;
   package_stars: PackageStarsTable;
   telemetry_counts: TelemetryCountsTable;
   oauth_states: OAuthStatesTable;
@@ -175,6 +176,16 @@ export interface OciTagsTable {
 export interface OciUploadsTable {
   id: string;
   repo: string;
+  created_at: string;
+}
+
+export interface OciRepositoriesTable {
+  repo: string;
+  scope: string;
+  owner_account_id: number;
+  visibility: string;
+  agentspace_owner_id: number | null;
+  agentspace_id: string | null;
   created_at: string;
 }
 

@@ -38,13 +38,13 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async 
   app.get('/_catalog', {
     schema: {
       tags: ['oci'],
-      summary: 'List repositories (distribution extension): OCI repositories and packages, in byte order; ?n=&last= pages',
+      summary: 'List repositories (distribution extension): the OCI repositories and packages the caller may read, in byte order; ?n=&last= pages',
       querystring: Type.Object({ n: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000 })), last: Type.Optional(Type.String()) }),
       response: { 200: Type.Object({ repositories: Type.Array(Type.String()) }), ...errorResponses },
     },
     handler: async (req, reply) => {
-      await ociContext(registry, req);
-      const page = await registry.oci.catalog(req.query.n, req.query.last);
+      const ctx = await ociContext(registry, req);
+      const page = await registry.oci.catalog(ctx, req.query.n, req.query.last);
       if (page.nextLast !== null) {
         const next = new URLSearchParams({ ...(req.query.n !== undefined ? { n: String(req.query.n) } : {}), last: page.nextLast });
         void reply.header('Link', `</v2/_catalog?${next.toString()}>; rel="next"`);
