@@ -12,6 +12,7 @@ import { praisonaiDoor } from './praisonai/index.js';
 import { binaryFileKeyword, documentBinaryFiles } from './shared/binary-file-keyword.js';
 import { toAgentryError } from './shared/framework-errors.js';
 import { rateLimitHook } from './shared/rate-limit-hook.js';
+import { collectRoutes } from './shared/route-table.js';
 import { healthRoutes } from './system/health.js';
 import { toolhiveDoor } from './toolhive/index.js';
 import { metricsRoutes } from './system/metrics.js';
@@ -51,6 +52,9 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
       void reply.status(mapped.status).send({ error: mapped.message, details: mapped.details });
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // The server's route table, kept from the first route on (tests walk it to find uncovered routes).
+  collectRoutes(app);
 
   await app.register(swagger, {
     openapi: {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { buildHttpApp } from '../api/http-app.js';
+import { routeTableOf, type RouteEntry } from '../api/shared/route-table.js';
 import { Registry } from '../core/registry.js';
 import { openStorage } from '../storage/open-storage.js';
 import { openRateLimitStore } from '../storage/open-rate-limit-store.js';
@@ -15,6 +16,8 @@ export interface RunningServer {
   url: string;
   /** Set only when this start created the admin account and generated its token. */
   adminToken?: string;
+  /** Every route the server answers (method and URL pattern). */
+  routes: readonly RouteEntry[];
   close(): Promise<void>;
 }
 
@@ -94,6 +97,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     return {
       url: `http://${host}:${port}`,
       adminToken: boot.secret,
+      routes: routeTableOf(running),
       close: async () => {
         await running.close();
         await rateLimitStore.close();

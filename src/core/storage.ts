@@ -13,7 +13,12 @@ import type { ManagedRepo } from './managed/managed-storage.js';
 import type { ReadFilter, Visibility } from './access/visibility.js';
 
 export type AccountKind = 'user' | 'org';
-export type OrgRole = 'owner' | 'member';
+/**
+ * A user's role in an organisation: `owner` manages members and the org's settings and
+ * publishes; `maintainer` publishes, deprecates, unpublishes and sets dist-tags in the org's
+ * scopes; `member` reads the org's private objects.
+ */
+export type OrgRole = 'owner' | 'maintainer' | 'member';
 /** `read` < `publish` < `admin` is a ladder; `runtime` stands apart: it may only resolve secrets and configs. */
 export type TokenPermission = 'read' | 'publish' | 'admin' | 'runtime';
 export type PackageKind = 'agent' | 'skill' | 'mcp-server' | 'recipe';

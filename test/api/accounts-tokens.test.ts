@@ -39,7 +39,7 @@ describe.each(testStores)('accounts, orgs and tokens (%s)', (store) => {
     expect((await bob.req('POST', '/api/v1/orgs', { name: 'evil' })).status).toBe(403);
   });
 
-  it('lets org members publish to the org scope and owners manage members', async () => {
+  it('gives org roles: owners manage, maintainers publish, members only read', async () => {
     const org = await admin.req('POST', '/api/v1/orgs', { name: 'acme', owner: 'bob' });
     expect(org.status).toBe(201);
     expect(org.body.members).toEqual([{ username: 'bob', role: 'owner' }]);
@@ -50,20 +50,96 @@ describe.each(testStores)('accounts, orgs and tokens (%s)', (store) => {
     expect(denied.body.error).toBe('You can only publish under @carol scope');
 
     expect((await carol.req('PUT', '/api/v1/orgs/acme/members/carol', { role: 'member' })).status).toBe(403);
+    expect((await bob.req('PUT', '/api/v1/orgs/acme/members/carol', { role: 'developer' })).status).toBe(400);
     const added = await bob.req('PUT', '/api/v1/orgs/acme/members/carol', { role: 'member' });
     expect(added.status).toBe(200);
     expect(added.body.members).toEqual([{ username: 'bob', role: 'owner' }, { username: 'carol', role: 'member' }]);
+    // A member reads, but neither publishes nor manages.
+    const asMember = await carol.publish('/api/v1/agents/@acme/support-bot', tgz);
+    expect(asMember.status).toBe(403);
+    expect(asMember.body.error).toMatch(/member of @acme with read access only/);
+    expect((await carol.req('GET', '/api/v1/whoami')).body).toMatchObject({ orgs: [{ name: 'acme', role: 'member' }], scopes: ['@carol'] });
+    expect((await carol.req('PUT', '/api/v1/orgs/acme/members/carol', { role: 'owner' })).status).toBe(403);
+
+    expect((await bob.req('PUT', '/api/v1/orgs/acme/members/carol', { role: 'maintainer' })).status).toBe(200);
     expect((await carol.publish('/api/v1/agents/@acme/support-bot', tgz)).status).toBe(200);
+    expect((await carol.req('PUT', '/api/v1/agents/@acme/support-bot/dist-tags/beta', { version: '1.0.0' })).status).toBe(200);
+    expect((await carol.req('POST', '/api/v1/agents/@acme/support-bot/versions/1.0.0/deprecate', { message: 'old' })).status).toBe(200);
+    // A maintainer does not manage members.
+    const notOwner = await carol.req('DELETE', '/api/v1/orgs/acme/members/bob');
+    expect(notOwner.status).toBe(403);
+    expect(notOwner.body.error).toBe('Only an owner of @acme or an administrator can manage its members');
 
     const me = await carol.req('GET', '/api/v1/whoami');
-    expect(me.body.orgs).toEqual([{ name: 'acme', role: 'member' }]);
+    expect(me.body.orgs).toEqual([{ name: 'acme', role: 'maintainer' }]);
     expect(me.body.scopes).toEqual(['@acme', '@carol']);
 
+    // An org always keeps one owner: neither removed nor demoted.
     const lastOwner = await bob.req('DELETE', '/api/v1/orgs/acme/members/bob');
     expect(lastOwner.status).toBe(409);
+    const demoted = await bob.req('PUT', '/api/v1/orgs/acme/members/bob', { role: 'maintainer' });
+    expect(demoted.status).toBe(409);
+    expect(demoted.body.error).toMatch(/last owner of @acme/);
+    expect((await bob.req('PUT', '/api/v1/orgs/acme/members/carol', { role: 'owner' })).status).toBe(200);
+    expect((await bob.req('PUT', '/api/v1/orgs/acme/members/bob', { role: 'maintainer' })).status).toBe(200);
+    expect((await carol.req('PUT', '/api/v1/orgs/acme/members/bob', { role: 'owner' })).status).toBe(200);
+    expect((await bob.req('PUT', '/api/v1/orgs/acme/members/carol', { role: 'maintainer' })).status).toBe(200);
+
+    // A read-only token of an owner manages nothing.
+    const bobRead = bob.with((await bob.req('POST', '/api/v1/tokens', { name: 'ro', permission: 'read' })).body.token);
+    expect((await bobRead.req('DELETE', '/api/v1/orgs/acme/members/carol')).status).toBe(403);
+
     expect((await bob.req('DELETE', '/api/v1/orgs/acme/members/carol')).status).toBe(200);
     const gone = await carol.publish('/api/v1/agents/@acme/support-bot', await agentTarball({ name: 'support-bot', version: '1.0.1', scope: 'acme' }));
     expect(gone.status).toBe(403);
+  });
+
+  it('never lets a read-only token manage tokens or API keys', async () => {
+    const other = await bob.req('POST', '/api/v1/tokens', { name: 'other', permission: 'publish' });
+    const ro = await bob.req('POST', '/api/v1/tokens', { name: 'ro', permission: 'read' });
+    const reader = bob.with(ro.body.token);
+    const create = await reader.req('POST', '/api/v1/tokens', { name: 'more', permission: 'read' });
+    expect(create.status).toBe(403);
+    expect(create.body.error).toMatch(/'read' permission; creating or revoking tokens/);
+    expect((await reader.req('DELETE', `/api/v1/tokens/${other.body.id}`)).status).toBe(403);
+    expect((await reader.req('POST', '/v1/api_keys', { name: 'k' })).status).toBe(403);
+    const key = await bob.req('POST', '/v1/api_keys', { name: 'k' });
+    expect(key.status).toBe(200);
+    expect((await reader.req('DELETE', `/v1/api_keys/${key.body.id}`)).status).toBe(403);
+    const listed = await reader.req('GET', '/api/v1/tokens');
+    expect(listed.status).toBe(200);
+    expect(listed.body.tokens.find((t: { id: number }) => t.id === other.body.id).revoked_at).toBeNull();
+    // A publish token does not revoke a stronger one, an admin token does; any token signs itself out.
+    const adminRead = admin.with((await admin.req('POST', '/api/v1/tokens', { name: 'pub', permission: 'publish' })).body.token);
+    const adminTwo = await admin.req('POST', '/api/v1/tokens', { name: 'adm', permission: 'admin' });
+    expect((await adminRead.req('DELETE', `/api/v1/tokens/${adminTwo.body.id}`)).status).toBe(403);
+    expect((await admin.req('DELETE', `/api/v1/tokens/${adminTwo.body.id}`)).status).toBe(200);
+    expect((await reader.req('DELETE', `/api/v1/tokens/${ro.body.id}`)).status).toBe(200);
+    expect((await reader.req('GET', '/api/v1/whoami')).status).toBe(401);
+  });
+
+  it('parses token ids strictly: 1.0, 01, 1e0, +1, 0x1 never reach token 1', async () => {
+    const victim = await bob.req('POST', '/api/v1/tokens', { name: 'victim', permission: 'read' });
+    const id: number = victim.body.id;
+    for (const bad of [`${id}.0`, `0${id}`, `${id}e0`, `+${id}`, `%20${id}`, `${id}%20`, `0x${id.toString(16)}`, `${id}.`, '0', '-1', `${id}0000000000000000`, '99999999999999999999']) {
+      const r = await bob.req('DELETE', `/api/v1/tokens/${bad}`);
+      expect([400, 404], `DELETE /api/v1/tokens/${bad}`).toContain(r.status);
+    }
+    const big = await bob.req('DELETE', '/api/v1/tokens/9999999999999999');
+    expect(big.status).toBe(404);
+    const still = (await bob.req('GET', '/api/v1/tokens')).body.tokens.find((t: { id: number }) => t.id === id);
+    expect(still.revoked_at).toBeNull();
+    for (const bad of [`key_${id}.0`, `key_0${id}`, `key_${id}e0`, `key_+${id}`]) {
+      expect([400, 404], bad).toContain((await bob.req('DELETE', `/v1/api_keys/${bad}`)).status);
+    }
+    expect((await bob.req('GET', '/api/v1/tokens')).body.tokens.find((t: { id: number }) => t.id === id).revoked_at).toBeNull();
+    // Managed agents' revision numbers in a path follow the same rule, and stay within what a store holds.
+    const agent = await bob.req('POST', '/v1/agents', { name: 'strict', model: 'claude-sonnet-4-6' });
+    expect((await bob.req('GET', `/v1/agents/${agent.body.id}/versions/1`)).status).toBe(200);
+    for (const bad of ['1.0', '01', '1e0', '+1', '0x1', '%201', '999999999999999']) {
+      expect([400, 404], `/versions/${bad}`).toContain((await bob.req('GET', `/v1/agents/${agent.body.id}/versions/${bad}`)).status);
+    }
+    expect((await bob.req('POST', `/v1/agents/${agent.body.id}/publish`, { agent_version: 99_999_999_999 })).status).toBe(400);
   });
 
   it('creates, lists and revokes tokens; a secret is shown once and stored only as a hash', async () => {

@@ -37,8 +37,8 @@ describe.each(testStores)('PraisonAI recipe registry door, seed 001 (%s)', (stor
     const b = await admin.req('POST', '/api/v1/users', { username: 'bob' });
     alice = admin.with(a.body.token);
     bob = admin.with(b.body.token);
-    // The recipe scope is an org created at first start; its members may publish recipes.
-    expect((await admin.req('PUT', '/api/v1/orgs/recipes/members/alice', { role: 'member' })).status).toBe(200);
+    // The recipe scope is an org created at first start; its maintainers may publish recipes.
+    expect((await admin.req('PUT', '/api/v1/orgs/recipes/members/alice', { role: 'maintainer' })).status).toBe(200);
   });
   afterAll(async () => {
     await server.close();
@@ -543,7 +543,7 @@ describe.each(testStores)('PraisonAI door with AGENTRY_RECIPE_SCOPE (%s)', (stor
     const dan = admin.with((await admin.req('POST', '/api/v1/users', { username: 'dan' })).body.token);
     const bundle = await praisonBundle({ name: 'soup', version: '1.0.0' });
     expect((await dan.req('POST', '/v1/recipes/soup/1.0.0', { bundle: bundle.toString('base64') })).status).toBe(403);
-    expect((await admin.req('PUT', '/api/v1/orgs/cookbook/members/dan', { role: 'member' })).status).toBe(200);
+    expect((await admin.req('PUT', '/api/v1/orgs/cookbook/members/dan', { role: 'maintainer' })).status).toBe(200);
     expect((await dan.req('POST', '/v1/recipes/soup/1.0.0', { bundle: bundle.toString('base64') })).status).toBe(201);
     expect((await admin.req('GET', '/api/v1/recipes/@cookbook/soup')).body).toMatchObject({ full_name: '@cookbook/soup', kind: 'recipe' });
     expect((await admin.req('GET', '/api/v1/orgs/recipes')).status).toBe(404);

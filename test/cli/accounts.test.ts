@@ -131,9 +131,12 @@ describe('login, whoami, tokens, users and orgs', () => {
     const org = await ws.json<{ name: string; members: { username: string; role: string }[] }>(['org', 'add', 'acme', '--owner', 'alice', '--display-name', 'Acme']);
     expect(org).toMatchObject({ name: 'acme', display_name: 'Acme', members: [{ username: 'alice', role: 'owner' }] });
     const added = await ws.ok(['org', 'member', 'add', 'acme', 'carol', '--token', aliceToken]);
-    expect(added).toContain('carol is now a member of @acme');
+    expect(added).toContain('carol is now a maintainer of @acme');
     const ls = await ws.ok(['org', 'member', 'ls', 'acme']);
-    expect(ls).toMatch(/USERNAME\s+ROLE\nalice\s+owner\ncarol\s+member/);
+    expect(ls).toMatch(/USERNAME\s+ROLE\nalice\s+owner\ncarol\s+maintainer/);
+    expect(await ws.ok(['org', 'member', 'add', 'acme', 'carol', '--role', 'member', '--token', aliceToken])).toContain('carol is now a member of @acme');
+    const badRole = await ws.run(['org', 'member', 'add', 'acme', 'carol', '--role', 'developer', '--token', aliceToken]);
+    expect(badRole.code).not.toBe(0);
     await ws.ok(['org', 'member', 'add', 'acme', 'carol', '--role', 'owner', '--token', aliceToken]);
     const members = await ws.json<{ members: { username: string; role: string }[] }>(['org', 'member', 'ls', 'acme']);
     expect(members.members).toEqual(expect.arrayContaining([{ username: 'carol', role: 'owner' }]));

@@ -25,6 +25,8 @@ export interface TestServer {
   store: TestStore;
   /** The PostgreSQL schema of this server, on that store. */
   schema?: string;
+  /** The server's route table (method, URL pattern), as Fastify registered it. */
+  routes: ReadonlyArray<{ method: string; url: string }>;
   close(): Promise<void>;
 }
 
@@ -82,6 +84,7 @@ export const startTestServer = async (
     dataDir,
     store,
     schema,
+    routes: server.routes,
     close: async () => {
       await server.close();
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -60,7 +60,7 @@ export const AgentUpdateBody = Type.Object(
     mcp_servers: Type.Optional(Type.Union([Type.Array(McpServer, { maxItems: 64 }), Type.Null()])),
     skills: Type.Optional(Type.Union([Type.Array(SkillRef, { maxItems: 64 }), Type.Null()])),
     metadata: Type.Optional(MetadataPatch),
-    version: Type.Optional(Type.Integer({ minimum: 1, description: 'The version this update is based on; a stale one is a 409' })),
+    version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'The version this update is based on; a stale one is a 409' })),
   },
   { additionalProperties: false },
 );

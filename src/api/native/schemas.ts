@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { ORG_ROLES } from '../../core/accounts/org-roles.js';
 
 /** TypeBox schemas of the native door: they validate requests and generate `/openapi.json`. */
 
@@ -199,7 +200,9 @@ export const Whoami = Type.Object({
   token: Type.Object({ id: Type.Integer(), name: Type.String(), permission: Permission, scopes: Type.Union([Type.Array(Type.String()), Type.Null()]), expires_at: Type.Union([Type.String(), Type.Null()]) }),
 });
 
-const Role = Type.Enum(['owner', 'member']);
+const Role = Type.Enum([...ORG_ROLES], {
+  description: 'owner: manages members and settings, publishes; maintainer: publishes, deprecates, unpublishes, sets dist-tags; member: reads private objects',
+});
 export const Members = Type.Array(Type.Object({ username: Type.String(), role: Type.String() }));
 export const CreateOrgBody = Type.Object(
   { name: Type.String({ minLength: 1, maxLength: 39 }), display_name: Type.Optional(Type.String({ maxLength: 100 })), owner: Type.Optional(Type.String({ maxLength: 39 })) },

@@ -45,13 +45,18 @@ export const registerOrgCommand = (program: Command): void => {
         .description("Add a member or change a member's role (admin or org owner)")
         .argument('<org>', 'the organisation')
         .argument('<user>', 'the user')
-        .addOption(new Option('--role <role>', 'their role').choices(['owner', 'member']).default('member')),
+        .addOption(
+          new Option('--role <role>', 'owner: manages members and settings, and publishes; maintainer: publishes, deprecates, unpublishes, sets dist-tags; member: reads private packages')
+            .choices(['owner', 'maintainer', 'member'])
+            // npm's habit: `npm org set` makes a developer (who publishes) unless told otherwise.
+            .default('maintainer'),
+        ),
     ),
   ).action(async (orgName: string, username: string, opts: Options & { role: string }) => {
     const conn = await connect(opts);
     requireToken(conn);
     const r = await conn.client.json<MembersResult>('PUT', `${orgPath(orgName)}/members/${encodeURIComponent(username)}`, { body: { role: opts.role }, subject: `@${orgName.replace(/^@/, '')}` });
-    printResult(opts.json === true, r, () => [`${username} is now ${opts.role === 'owner' ? 'an owner' : 'a member'} of @${orgName.replace(/^@/, '')}`, memberTable(r.members)]);
+    printResult(opts.json === true, r, () => [`${username} is now ${opts.role === 'owner' ? 'an owner' : `a ${opts.role}`} of @${orgName.replace(/^@/, '')}`, memberTable(r.members)]);
   });
 
   withJsonOption(

@@ -6,6 +6,7 @@ import type { AccountRecord, OrgRole, Storage } from '../storage.js';
 import { isoNow, type Clock } from '../time.js';
 import type { CreatedToken, TokenService } from '../tokens/token-service.js';
 import { assertAccountName } from './names.js';
+import { isOrgRole, ORG_ROLES } from './org-roles.js';
 
 export interface NewUserInput {
   username: string;
@@ -132,7 +133,14 @@ export class AccountService {
     await this.policy.requireOrgOwner(ctx, org);
     const user = await this.find(username);
     if (user.kind !== 'user') throw badRequest(`@${user.name} is an organisation, not a user`);
+    if (!isOrgRole(role)) throw badRequest(`Unknown role '${role}': use one of ${ORG_ROLES.join(', ')}`);
     await this.storage.transaction(async (tx) => {
+      if (role !== 'owner') {
+        const owners = (await tx.accounts.listMembers(org.id)).filter((m) => m.role === 'owner');
+        if (owners.length === 1 && owners[0].account.id === user.id) {
+          throw conflict(`@${user.name} is the last owner of @${org.name}; make another member an owner first`);
+        }
+      }
       await tx.accounts.upsertMembership(org.id, user.id, role, isoNow(this.clock));
       await this.audit.record(tx.audit, ctx, 'org.member.set', `@${org.name}`, { user: user.name, role });
     });

@@ -1,3 +1,4 @@
+import { isStoredId } from '../ids.js';
 import { integerRevisionScheme } from '../packages/version-scheme.js';
 import type { ManagedRepo, RevisionRecord } from './managed-storage.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from './page-token.js';
@@ -10,10 +11,13 @@ import { cutPage, decodePageToken, type Paged, type PageRequest } from './page-t
 export const FIRST_REVISION = 1;
 export const nextRevision = (current: number): number => current + 1;
 
-/** A revision number from user input (`?version=3`, `/versions/3`), or undefined when it is not one. */
+/**
+ * A revision number from user input (`?version=3`, `/versions/3`), or undefined when it is not one:
+ * digits only (no sign, leading zero, `.` or exponent) and no larger than a stored integer.
+ */
 export const parseRevision = (value: string | number): number | undefined => {
   const text = String(value);
-  return integerRevisionScheme.problem(text) === undefined && Number.isSafeInteger(Number(text)) ? Number(text) : undefined;
+  return integerRevisionScheme.problem(text) === undefined && isStoredId(Number(text)) ? Number(text) : undefined;
 };
 
 export const recordRevision = (repo: ManagedRepo, objectId: string, revision: number, data: Record<string, unknown>, at: string): Promise<void> =>

@@ -103,7 +103,12 @@ describe.each(stores)('TokenService with a fake clock (%s)', (store) => {
   it('never mints a token with more power or wider scopes than the caller', async () => {
     const reader = await ctxOf((await registry.tokens.create(user, { name: 'reader', permission: 'read' })).secret);
     const e1 = await refusal(registry.tokens.create(reader, { name: 'x', permission: 'publish' }));
-    expect([e1.status, e1.message]).toEqual([403, "A 'read' token cannot create a 'publish' token"]);
+    expect([e1.status, e1.message]).toEqual([403, "This token has 'read' permission; creating or revoking tokens and API keys needs a 'publish' or 'admin' token"]);
+    const same = await refusal(registry.tokens.create(reader, { name: 'x', permission: 'read' }));
+    expect(same.status).toBe(403);
+    const other = await registry.tokens.create(user, { name: 'other', permission: 'read' });
+    expect((await refusal(registry.tokens.revoke(reader, other.record.id))).status).toBe(403);
+    expect((await registry.tokens.authenticate(other.secret)).token.revokedAt).toBeNull();
     const e2 = await refusal(registry.tokens.create(user, { name: 'x', permission: 'admin' }));
     expect([e2.status, e2.message]).toEqual([403, "A 'publish' token cannot create a 'admin' token"]);
     const scoped = await ctxOf((await registry.tokens.create(user, { name: 'scoped', permission: 'publish', scopes: ['@erin'] })).secret);

@@ -6,6 +6,7 @@ import { badRequest, forbidden, notFound, unauthorized } from '../errors.js';
 import { bareScope, scopeProblem } from '../packages/names.js';
 import type { AccountRecord, Storage, TokenPermission, TokenRecord } from '../storage.js';
 import { isoNow, type Clock } from '../time.js';
+import { isStoredId } from '../ids.js';
 
 export interface CreateTokenInput {
   name: string;
@@ -65,7 +66,7 @@ export class TokenService {
    */
   async create(ctx: RequestContext, input: CreateTokenInput): Promise<CreatedToken> {
     this.policy.requireWritable();
-    const p = this.policy.requirePrincipal(ctx);
+    const p = this.policy.requireTokenManagement(ctx);
     let owner: AccountRecord = p.account;
     if (input.permission === 'runtime') {
       // A runtime token reads secret values: only an administrator, with an admin token, issues one.
@@ -158,9 +159,10 @@ export class TokenService {
   async revoke(ctx: RequestContext, id: number): Promise<void> {
     this.policy.requireWritable();
     const p = this.policy.requirePrincipal(ctx);
-    const token = await this.storage.tokens.findById(id);
+    const token = isStoredId(id) ? await this.storage.tokens.findById(id) : undefined;
     const mayRevoke = token && (token.accountId === p.account.id || (p.account.isAdmin && permits(p.token.permission, 'admin')));
     if (!token || !mayRevoke) throw notFound(`Token ${id} not found`);
+    this.policy.requireTokenManagement(ctx, token);
     if (token.revokedAt) return;
     await this.storage.transaction(async (tx) => {
       await tx.tokens.revoke(id, isoNow(this.clock));

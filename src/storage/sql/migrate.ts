@@ -9,6 +9,7 @@ import { managedMigration } from './migrations/0008-managed.js';
 import { runtimeTokenReachMigration } from './migrations/0010-runtime-token-reach.js';
 import { managedSkillVersionsMigration } from './migrations/0011-managed-skill-versions.js';
 import { visibilityMigration } from './migrations/0009-visibility.js';
+import { orgRolesMigration } from './migrations/0009-org-roles.js';
 import { ociRepositoriesMigration } from './migrations/0013-oci-repositories.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
@@ -23,6 +24,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   // After 0009-visibility: it sets the visibility of the packages earlier servers made for managed skills.
   '0011-managed-skill-versions': managedSkillVersionsMigration(dialect),
   '0009-visibility': visibilityMigration(dialect),
+  '0009-org-roles': orgRolesMigration(),
   '0013-oci-repositories': ociRepositoriesMigration(),
 });
 

@@ -86,7 +86,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
           {
             name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "Package name (default: the agent's name as a slug)" })),
             version: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Semver version (default: <agent version>.0.0)' })),
-            agent_version: Type.Optional(Type.Integer({ minimum: 1, description: 'Which version of the agent (default: its current one)' })),
+            agent_version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Which version of the agent (default: its current one)' })),
           },
           { additionalProperties: false },
         ),

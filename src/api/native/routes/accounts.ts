@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { NumericId, pathId } from '../../shared/numeric-id.js';
 import { requestContext } from '../../shared/request-context.js';
 import type { NativeDoorOptions } from '../index.js';
 import {
@@ -21,7 +22,7 @@ import { members, tokenView } from '../views.js';
 const UserParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 40 }) });
 const OrgParams = Type.Object({ org: Type.String({ minLength: 1, maxLength: 40 }) });
 const MemberParams = Type.Object({ org: Type.String({ minLength: 1, maxLength: 40 }), username: Type.String({ minLength: 1, maxLength: 40 }) });
-const TokenIdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const TokenIdParams = Type.Object({ id: NumericId('The token id (see GET /api/v1/tokens)') });
 
 export const accountRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (app, { registry }) => {
   app.get('/whoami', {
@@ -66,7 +67,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
   app.delete('/tokens/:id', {
     schema: { tags: ['tokens'], summary: 'Revoke a token', params: TokenIdParams, response: { 200: Type.Object({ success: Type.Boolean() }), ...errorResponses } },
     handler: async (req) => {
-      await registry.tokens.revoke(await requestContext(registry, req), req.params.id);
+      await registry.tokens.revoke(await requestContext(registry, req), pathId(req.params.id, 'Token'));
       return { success: true };
     },
   });
