@@ -54,7 +54,7 @@ describe.each(testStores)('runtime tokens (%s)', (store) => {
     expect(own.body).toMatchObject({ permission: 'runtime', account: 'admin', all_accounts: false });
     const forAlice = await admin.req('POST', '/api/v1/tokens', { name: 'rt-alice', permission: 'runtime', account: 'alice' });
     expect(forAlice.body).toMatchObject({ permission: 'runtime', account: 'alice', all_accounts: false });
-    // It belongs to alice: she sees it among her tokens and may revoke it.
+    // It belongs to alice: she sees it among her tokens.
     const aliceTokens = (await users.alice.req('GET', '/api/v1/tokens')).body.tokens;
     expect(aliceTokens.find((t: any) => t.id === forAlice.body.id)).toMatchObject({ permission: 'runtime', all_accounts: false });
     expect((await admin.req('POST', '/api/v1/tokens', { name: 'rt-org', permission: 'runtime', account: '@acme' })).body).toMatchObject({ account: 'acme' });
@@ -144,9 +144,11 @@ describe.each(testStores)('runtime tokens (%s)', (store) => {
     expect((await alice.req('POST', '/api/v1/tokens', { name: 'x', permission: 'read' })).status).toBe(403);
     expect((await alice.req('GET', '/v1/files')).status).toBe(403);
     expect((await alice.req('POST', '/registry/', { name: 'nope', namespace: 'x' })).status).toBe(403);
-    // Revoked: refused outright.
+    // Runtime tokens are the administrators' to manage: alice's publish token may not revoke one made for
+    // her (it has a permission hers does not include); an administrator may. Revoked: refused outright.
     const id = (await users.alice.req('GET', '/api/v1/tokens')).body.tokens.filter((t: any) => t.permission === 'runtime').pop().id;
-    expect((await users.alice.req('DELETE', `/api/v1/tokens/${id}`)).status).toBe(200);
+    expect((await users.alice.req('DELETE', `/api/v1/tokens/${id}`)).status).toBe(403);
+    expect((await admin.req('DELETE', `/api/v1/tokens/${id}`)).status).toBe(200);
     expect((await alice.req('GET', '/registry/agent/resolve/helper?owner=alice')).status).toBe(401);
   });
 });
