@@ -28,6 +28,8 @@ export interface HttpAppOptions {
   logLevel: string;
   /** Where the pino log lines go (default stdout); tests capture them to scan for leaks. */
   logStream?: NodeJS.WritableStream;
+  /** When set, `/metrics` needs it as a Bearer token. */
+  metricsToken?: string;
 }
 
 /** Builds the HTTP server: every door mounted on one Fastify instance, one OpenAPI document. */
@@ -87,7 +89,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
 
   // Before every door: the hook applies to the routes registered after it.
   await app.register(rateLimitHook, { registry: opts.registry });
-  await app.register(metricsRoutes, { registry: opts.registry });
+  await app.register(metricsRoutes, { registry: opts.registry, token: opts.metricsToken });
   await app.register(healthRoutes, { registry: opts.registry, version: opts.version });
   await app.register(nativeDoor, { prefix: '/api/v1', registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
   await app.register(ociDoor, { prefix: '/v2', registry: opts.registry, publicUrl: opts.publicUrl });

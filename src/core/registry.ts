@@ -8,6 +8,7 @@ import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
 import { BlobAccess } from './blobs/blob-access.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
+import { checkReadiness, type Readiness } from './health/readiness.js';
 import { OciService } from './oci/oci-service.js';
 import type { UploadStore } from './oci/ports.js';
 import { ManagedAgents, type ManagedOptions } from './managed/managed-agents.js';
@@ -125,6 +126,11 @@ export class Registry {
     const limiter = this.rateLimiter;
     if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));
     this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, blobAccess: this.blobAccess, policy: this.policy, audit: this.auditLog, clock, packages: this.packages, secrets: this.secrets }, this.tokens, opts.managed);
+  }
+
+  /** Whether this process can serve: the database answers, migrations are applied, the blob store takes writes. */
+  readiness(): Promise<Readiness> {
+    return checkReadiness(this.storage, this.blobs);
   }
 
   /** Admin only: the audit log, newest first. */

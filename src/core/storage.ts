@@ -444,6 +444,8 @@ export interface Storage extends StorageRepos {
   /** Runs `fn` in one transaction: all its writes land, or none. */
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
+  /** The migrations this build knows that the database has not applied (empty when up to date). */
+  pendingMigrations(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -470,4 +472,6 @@ export interface BlobStore {
   read(digest: string): Promise<Buffer>;
   delete(digest: string): Promise<boolean>;
   list(): AsyncIterable<BlobInfo>;
+  /** Throws unless a blob could be written now (a probe written and removed; for readiness). */
+  checkWritable(): Promise<void>;
 }

@@ -11,11 +11,41 @@ const Health = Type.Object({
   read_only: Type.Boolean(),
 });
 
+const Liveness = Type.Object({ ok: Type.Literal(true), status: Type.Literal('alive') });
+
+const Readiness = Type.Object({
+  ok: Type.Boolean(),
+  status: Type.Union([Type.Literal('ready'), Type.Literal('not ready')]),
+  checks: Type.Array(
+    Type.Object({
+      name: Type.Union([Type.Literal('database'), Type.Literal('migrations'), Type.Literal('blobs')]),
+      ok: Type.Boolean(),
+      reason: Type.Optional(Type.String({ description: 'Why not, when not ok' })),
+    }),
+  ),
+});
+
 /**
+ * `/livez`: the process is up and its event loop turns (no I/O: a restart is the only cure for a no).
+ * `/readyz`: it can serve: database reachable, migrations applied, blob store writable; 503 with
+ * each failed check's reason otherwise (take it out of the load balancer, do not restart it).
  * `/healthz`: both `ok` and `status` so the seeds' clients (which read one or the other) agree;
  * `auth_required` in PraisonAI's sense: writes need a token (reads never do).
  */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; version: string }> = async (app, { registry, version }) => {
+  app.get('/livez', {
+    schema: { tags: ['system'], summary: 'Liveness: the process is up', response: { 200: Liveness } },
+    handler: async () => ({ ok: true as const, status: 'alive' as const }),
+  });
+
+  app.get('/readyz', {
+    schema: { tags: ['system'], summary: 'Readiness: database reachable, migrations applied, blob store writable', response: { 200: Readiness, 503: Readiness } },
+    handler: async (_req, reply) => {
+      const { ready, checks } = await registry.readiness();
+      return reply.status(ready ? 200 : 503).send({ ok: ready, status: ready ? 'ready' : 'not ready', checks });
+    },
+  });
+
   app.get('/healthz', {
     schema: { tags: ['system'], summary: 'Health check', response: { 200: Health, 503: Health } },
     handler: async (_req, reply) => {
