@@ -80,6 +80,23 @@ describe('architecture', () => {
     expect(offences).toEqual([]);
   });
 
+  it('never lets a door read the blob store: blob bytes come through BlobAccess, i.e. through what owns them', () => {
+    const rules: Array<[RegExp, string]> = [
+      [/\bBlobStore\b/, 'names the BlobStore'],
+      [/\bregistry\.blobs\b/, 'uses registry.blobs'],
+      [/\{[^}]*\bblobs\b[^}]*\}\s*=\s*registry\b/, 'takes blobs out of the registry'],
+      [/\bblobs\s*\.\s*(open|read|stat|list|put|delete)\s*\(/, 'calls the blob store'],
+    ];
+    const offences = files
+      .filter((f) => area(f) === 'api')
+      .flatMap((f) => {
+        const text = readFileSync(f, 'utf8');
+        const banned = importsOf(f).filter((i) => /^core\/blobs\//.test(i) && i !== 'core/blobs/blob-access').map((i) => `imports ${i}`);
+        return [...banned, ...rules.filter(([re]) => re.test(text)).map(([, what]) => what)].map((what) => `${relative(SRC, f)} ${what}`);
+      });
+    expect(offences).toEqual([]);
+  });
+
   it('keeps CLI commands other than serve on HTTP only: types and named pure modules from the core', () => {
     // The OCI client adapter is itself an HTTP client (see the rule below), so the CLI may use it; no other adapter.
     const offences = files

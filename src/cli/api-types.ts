@@ -98,9 +98,13 @@ export interface TokenView {
   last_used_at: string | null;
   created_at: string;
   revoked_at: string | null;
+  /** A runtime token for every account (older servers omit it). */
+  all_accounts?: boolean;
 }
 
 export interface CreatedToken extends TokenView {
+  /** The account the token belongs to (older servers omit it). */
+  account?: string;
   token: string;
 }
 

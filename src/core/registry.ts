@@ -6,7 +6,9 @@ import { AuditLog } from './audit/audit-log.js';
 import type { Visibility } from './access/visibility.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
+import { BlobAccess } from './blobs/blob-access.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
+import { checkReadiness, type Readiness } from './health/readiness.js';
 import { OciService } from './oci/oci-service.js';
 import type { UploadStore } from './oci/ports.js';
 import { ManagedAgents, type ManagedOptions } from './managed/managed-agents.js';
@@ -75,6 +77,8 @@ export class Registry {
   readonly accounts: AccountService;
   readonly packages: PackageService;
   readonly gc: GarbageCollector;
+  /** The only way a door reads blob bytes: through an object the caller may read that refers to them. */
+  readonly blobAccess: BlobAccess;
   readonly oci: OciService;
   readonly scopes: ScopeService;
   readonly secrets: SecretService;
@@ -106,6 +110,7 @@ export class Registry {
       uploads: opts.uploads,
       maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
     });
+    this.blobAccess = new BlobAccess(opts.storage, opts.blobs, this.policy, this.oci.access, clock);
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
     this.scopes = new ScopeService(opts.storage, this.policy, this.auditLog, clock);
     this.stars = new StarService(opts.storage, this.packages, this.policy, this.auditLog, clock);
@@ -115,12 +120,17 @@ export class Registry {
     this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
     this.agentspaces = new AgentspaceService(opts.storage, this.secrets, this.policy, this.auditLog, clock);
     this.agentspaceArtifacts = new AgentspaceArtifacts(opts.storage, this.agentspaces, this.auditLog, clock, opts.agentspaceOci, this.oci);
-    this.skills = new SkillService(this.packages, opts.blobs, opts.limits, opts.skillsRoot, this.oci);
+    this.skills = new SkillService(this.packages, this.blobAccess, opts.limits, opts.skillsRoot, this.oci);
     this.recipes = new RecipeService(this.packages, this.accounts, opts.recipeScope);
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
     const limiter = this.rateLimiter;
     if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));
-    this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, packages: this.packages, secrets: this.secrets }, this.tokens, opts.managed);
+    this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, blobAccess: this.blobAccess, policy: this.policy, audit: this.auditLog, clock, packages: this.packages, secrets: this.secrets }, this.tokens, opts.managed);
+  }
+
+  /** Whether this process can serve: the database answers, migrations are applied, the blob store takes writes. */
+  readiness(): Promise<Readiness> {
+    return checkReadiness(this.storage, this.blobs);
   }
 
   /** Admin only: the audit log, newest first. */

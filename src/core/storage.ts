@@ -73,6 +73,11 @@ export interface TokenRecord {
   revokedAt: string | null;
   lastUsedAt: string | null;
   createdAt: string;
+  /**
+   * A `runtime` token that resolves the secrets, keys and agentspaces of every account: made only
+   * by an administrator, on purpose. Any other runtime token reads only its own account's.
+   */
+  allAccounts: boolean;
 }
 
 export type NewToken = Omit<TokenRecord, 'id' | 'revokedAt' | 'lastUsedAt'>;
@@ -269,6 +274,8 @@ export interface PackageRepo {
   query(q: PackageQuery): Promise<Page<PackageRecord>>;
   listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]>;
   findVersion(packageId: number, version: string): Promise<VersionRecord | undefined>;
+  /** Versions (not unpublished) whose tarball is `digest`, at most `limit`: who owns a blob. */
+  versionsWithDigest(digest: string, limit: number): Promise<VersionRecord[]>;
   insertVersion(v: NewVersion): Promise<VersionRecord>;
   /** A forced republish: the version row keeps its id and counts and takes new content. */
   replaceVersionContent(versionId: number, content: VersionContent): Promise<void>;

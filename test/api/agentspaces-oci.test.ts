@@ -30,7 +30,7 @@ describe.skipIf(!run).each(testStores)('agentspaces as OCI artifacts ↔ docker-
     admin = new Api(server.url, server.adminToken);
     alice = admin.with((await admin.req('POST', '/api/v1/users', { username: 'alice' })).body.token as string);
     bob = admin.with((await admin.req('POST', '/api/v1/users', { username: 'bob' })).body.token as string);
-    runtime = admin.with((await admin.req('POST', '/api/v1/tokens', { name: 'rt', permission: 'runtime' })).body.token as string);
+    runtime = admin.with((await admin.req('POST', '/api/v1/tokens', { name: 'rt', permission: 'runtime', account: 'alice' })).body.token as string);
     expect((await alice.req('POST', '/registry/', { name: 'My Agents', namespace: 'prod', description: 'Support agents' })).status).toBe(201);
     const tools = [{ provider_id: 'mcp', url: 'https://mcp.example.com', headers: { Authorization: { $secretRef: 'MCP_TOKEN' } }, env: { LOCAL: { $secretRef: 'LOCAL_KEY' } } }];
     expect((await alice.req('POST', '/registry/agent', exampleAgent('my-agent', { response: { ...exampleAgent().response, profile: { system_prompt: 'Speak {{ params.language }}', tools } } }))).status).toBe(200);

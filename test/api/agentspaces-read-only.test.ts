@@ -19,7 +19,7 @@ describe.each(testStores)('agentspaces on a read-only server (%s)', (store) => {
     const writable = await startTestServer({ store, dataDir, postgresSchema: schema });
     const admin = new Api(writable.url, writable.adminToken);
     const aliceToken = (await admin.req('POST', '/api/v1/users', { username: 'alice' })).body.token as string;
-    const runtimeToken = (await admin.req('POST', '/api/v1/tokens', { name: 'rt', permission: 'runtime' })).body.token as string;
+    const runtimeToken = (await admin.req('POST', '/api/v1/tokens', { name: 'rt', permission: 'runtime', account: 'alice' })).body.token as string;
     alice = admin.with(aliceToken);
     await alice.req('POST', '/registry/', { name: 'ro', namespace: 'prod' });
     await alice.req('POST', '/registry/agent', exampleAgent());

@@ -19,7 +19,7 @@ describe.each(testStores)('Alquimia registry API: agentspaces, agents, secrets, 
     alice = admin.with((await admin.req('POST', '/api/v1/users', { username: 'alice' })).body.token as string);
     bob = admin.with((await admin.req('POST', '/api/v1/users', { username: 'bob' })).body.token as string);
     aliceRead = admin.with((await alice.req('POST', '/api/v1/tokens', { name: 'ro', permission: 'read' })).body.token as string);
-    runtime = admin.with((await admin.req('POST', '/api/v1/tokens', { name: 'runtime', permission: 'runtime' })).body.token as string);
+    runtime = admin.with((await admin.req('POST', '/api/v1/tokens', { name: 'runtime', permission: 'runtime', account: 'alice' })).body.token as string);
   });
   afterAll(async () => server.close());
 
@@ -316,7 +316,8 @@ describe.each(testStores)('Alquimia registry API: agentspaces, agents, secrets, 
       await alice.req('PUT', '/registry/agent/unhold/my-agent');
       expect((await runtime.req('GET', '/registry/agent/resolve/ghost?owner=alice')).status).toBe(404);
       expect((await runtime.req('GET', '/registry/agent/resolve/my-agent?owner=nobody')).status).toBe(404);
-      expect((await runtime.req('GET', '/registry/agent/resolve/my-agent')).status).toBe(404);
+      // The runtime token belongs to alice: without ?owner= it resolves her agentspaces.
+      expect((await runtime.req('GET', '/registry/agent/resolve/my-agent')).status).toBe(200);
       await alice.req('POST', '/registry/agent', exampleAgent('p', { response: { ...exampleAgent().response, profile: { system_prompt: '{{ params.nope }}' } } }));
       const p = await runtime.req('GET', '/registry/agent/resolve/p?owner=alice');
       expect(p.status).toBe(400);

@@ -70,7 +70,7 @@ describe.skipIf(!run).each(testStores.flatMap((store) => (['builtin', 'vault'] a
     server = await startTestServer({ store, env, egressAllow: '127.0.0.1', log: { level: 'trace', stream } });
     admin = new RecordingApi(server.url, server.adminToken, seen);
     alice = admin.with((await admin.req('POST', '/api/v1/users', { username: 'alice' })).body.token as string);
-    runtime = admin.with((await admin.req('POST', '/api/v1/tokens', { name: 'rt', permission: 'runtime' })).body.token as string);
+    runtime = admin.with((await admin.req('POST', '/api/v1/tokens', { name: 'rt', permission: 'runtime', account: 'alice' })).body.token as string);
   });
   afterAll(async () => {
     await server?.close();

@@ -21,7 +21,7 @@ describe.each(testStores)('root key rotation while serving (%s)', (store) => {
     server = await startTestServer({ store, dataDir, postgresSchema: schema });
     const admin = new Api(server.url, server.adminToken);
     alice = admin.with((await admin.req('POST', '/api/v1/users', { username: 'alice' })).body.token as string);
-    runtime = admin.with((await admin.req('POST', '/api/v1/tokens', { name: 'rt', permission: 'runtime' })).body.token as string);
+    runtime = admin.with((await admin.req('POST', '/api/v1/tokens', { name: 'rt', permission: 'runtime', account: 'alice' })).body.token as string);
     await alice.req('POST', '/registry/', { name: 'rot', namespace: 'prod' });
     await alice.req('POST', '/registry/agent', exampleAgent());
     await alice.req('POST', '/registry/secret', { secret: { key: 'OPENAI_API_KEY', scope: 'shared' }, value: 'value-before-rotation' });
@@ -84,7 +84,7 @@ describe('the environment backend through the API', () => {
     server = await startTestServer({ env: { AGENTRY_SECRET_BACKEND: 'env', SECRET_OPENAI_API_KEY: 'from-the-environment', AGENTRY_ADMIN_TOKEN: 'ignored' } });
     const admin = new Api(server.url, server.adminToken);
     alice = admin.with((await admin.req('POST', '/api/v1/users', { username: 'alice' })).body.token as string);
-    runtime = admin.with((await admin.req('POST', '/api/v1/tokens', { name: 'rt', permission: 'runtime' })).body.token as string);
+    runtime = admin.with((await admin.req('POST', '/api/v1/tokens', { name: 'rt', permission: 'runtime', account: 'alice' })).body.token as string);
     await alice.req('POST', '/registry/', { name: 'env', namespace: 'prod' });
     await alice.req('POST', '/registry/agent', exampleAgent());
   });

@@ -103,6 +103,30 @@ describe('login, whoami, tokens, users and orgs', () => {
     expect(after.tokens.find((t) => t.id === created.id)?.revoked_at ?? 'gone').not.toBeNull();
   });
 
+  it('creates runtime tokens for one account, or for all accounts on purpose', async () => {
+    const as = ['--registry', server.url, '--token', server.adminToken];
+    const forAlice = await ws.json<{ permission: string; account: string; all_accounts: boolean }>(['token', 'create', ...as, '--runtime', '--account', '@alice', '--name', 'worker']);
+    expect(forAlice).toMatchObject({ permission: 'runtime', account: 'alice', all_accounts: false });
+    const own = await ws.ok(['token', 'create', ...as, '--runtime', '--name', 'mine']);
+    expect(own).toMatch(/^Created token \d+ 'mine' \(runtime for @admin; scopes: all; expires: never\)\n/);
+    const wide = await ws.ok(['token', 'create', ...as, '--runtime', '--all-accounts', '--name', 'fleet']);
+    expect(wide).toMatch(/^Created token \d+ 'fleet' \(runtime for ALL accounts; /);
+    expect(await ws.ok(['token', 'list', ...as])).toMatch(/fleet\s+\S+\s+runtime \(all accounts\)/);
+    for (const [args, message] of [
+      [['--all-accounts'], /--account and --all-accounts are for runtime tokens: add --runtime/],
+      [['--account', 'alice', '--permission', 'read'], /are for runtime tokens/],
+      [['--runtime', '--account', 'alice', '--all-accounts'], /either --account or --all-accounts/],
+      [['--runtime', '--permission', 'read'], /cannot be combined with --permission read/],
+    ] as const) {
+      const r = await ws.run(['token', 'create', '--name', 'x', ...args]);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.stderr).toMatch(message);
+    }
+    const refused = await ws.run(['token', 'create', '--registry', server.url, '--runtime', '--token', aliceToken]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/Only an administrator/);
+  }, 90_000);
+
   it('creates an organisation and manages its members', async () => {
     const org = await ws.json<{ name: string; members: { username: string; role: string }[] }>(['org', 'add', 'acme', '--owner', 'alice', '--display-name', 'Acme']);
     expect(org).toMatchObject({ name: 'acme', display_name: 'Acme', members: [{ username: 'alice', role: 'owner' }] });

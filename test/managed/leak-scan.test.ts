@@ -101,7 +101,7 @@ describe.each(testStores)('leak scan: secrets never in a response body or a log 
     const user = await raw(adminToken, 'POST', '/api/v1/users', { username: 'alice' });
     expect(user.status).toBe(201);
     const token = user.body.token as string;
-    const rt = await raw(adminToken, 'POST', '/api/v1/tokens', { name: 'worker', permission: 'runtime' });
+    const rt = await raw(adminToken, 'POST', '/api/v1/tokens', { name: 'worker', permission: 'runtime', account: 'alice' });
     const runtime = rt.body.token as string;
     const sdk = new Anthropic({ apiKey: token, baseURL: url, maxRetries: 0, fetch: recordingFetch(token) as typeof fetch });
 

@@ -12,7 +12,7 @@ describe.each(testStores)('managed model cards (%s)', (store) => {
   beforeAll(async () => {
     prov = await startFakeProviders(KEY);
     f = await startManagedFixture(store, { egressAllow: '127.0.0.1' });
-    const rt = await f.admin.req('POST', '/api/v1/tokens', { name: 'worker', permission: 'runtime' });
+    const rt = await f.admin.req('POST', '/api/v1/tokens', { name: 'worker', permission: 'runtime', account: 'alice' });
     expect(rt.status).toBe(201);
     runtimeToken = rt.body.token;
   });

@@ -45,10 +45,9 @@ describe.each(testStores)('managed skills (%s)', (store) => {
     expect(tar).toContain('SKILL.md');
     expect(tar).toContain('scripts/run.py');
 
-    // The skill is a skill package of the core, visible in the registry.
-    const pkg = await f.alice.req('GET', '/api/v1/packages/@alice/pdf-tools/versions');
-    expect(pkg.status).toBe(200);
-    expect(JSON.stringify(pkg.body)).toContain('1.0.1');
+    // A managed skill is a private managed object, never a package: no package door lists or serves it.
+    expect((await f.alice.req('GET', '/api/v1/packages/@alice/pdf-tools/versions')).status).toBe(404);
+    expect(JSON.stringify((await f.alice.req('GET', '/api/v1/skills?q=pdf-tools')).body)).not.toContain('pdf-tools');
 
     for (let i = 0; i < 3; i++) await f.sdk.beta.skills.create({ files: [await toFile(Buffer.from(skillMd(`page-${i}`)), `page-${i}/SKILL.md`)] });
     const ids: string[] = [];
@@ -67,7 +66,8 @@ describe.each(testStores)('managed skills (%s)', (store) => {
       form([{ path: 'SKILL.md', data: skillMd('summarize') }, { path: 'references/guide.md', data: '# Guide\n' }], { id: 'summarize', display_title: 'Summarize', description: 'Summaries' }),
     );
     expect(up.status).toBe(200);
-    expect(up.body).toMatchObject({ id: 'summarize', display_title: 'Summarize', description: 'Summaries', package: '@alice/summarize' });
+    expect(up.body).toMatchObject({ id: 'summarize', display_title: 'Summarize', description: 'Summaries', name: 'summarize', latest_version: '1.0.0' });
+    expect(up.body.package).toBeUndefined();
     expect((await f.alice.req('GET', '/v1/skills/summarize')).body.display_title).toBe('Summarize');
     const file = await f.alice.req('GET', '/v1/skills/summarize/files/references/guide.md');
     expect(file.status).toBe(200);

@@ -143,6 +143,7 @@ export const TokenView = Type.Object({
   last_used_at: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String(),
   revoked_at: Type.Union([Type.String(), Type.Null()]),
+  all_accounts: Type.Boolean({ description: 'A runtime token that resolves every account\'s secrets, keys and agentspaces (server-wide)' }),
 });
 export const CreateTokenBody = Type.Object(
   {
@@ -150,10 +151,24 @@ export const CreateTokenBody = Type.Object(
     permission: Permission,
     scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 101 }), { maxItems: 50 })),
     expires_in_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+    account: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 101,
+        description: "Runtime tokens only (administrators): the account or organisation the token belongs to and resolves for; default the creator's own",
+      }),
+    ),
+    all_accounts: Type.Optional(
+      Type.Boolean({ description: "Runtime tokens only (administrators): resolve every account's secrets, keys and agentspaces. Audited at creation and on every resolve" }),
+    ),
   },
   { additionalProperties: false },
 );
-export const CreatedToken = Type.Object({ ...TokenView.properties, token: Type.String({ description: 'Shown only once' }) });
+export const CreatedToken = Type.Object({
+  ...TokenView.properties,
+  account: Type.String({ description: 'The account the token belongs to' }),
+  token: Type.String({ description: 'Shown only once' }),
+});
 
 export const CreateUserBody = Type.Object(
   {

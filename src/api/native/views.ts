@@ -85,6 +85,7 @@ export const tokenView = (t: TokenRecord) => ({
   last_used_at: t.lastUsedAt,
   created_at: t.createdAt,
   revoked_at: t.revokedAt,
+  all_accounts: t.allAccounts,
 });
 
 export const members = (list: Array<{ account: AccountRecord; role: string }>) => list.map((m) => ({ username: m.account.name, role: m.role }));

@@ -1,6 +1,7 @@
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { notFound } from '../../core/errors.js';
 import type { Registry } from '../../core/registry.js';
 import type { PackageRecord } from '../../core/storage.js';
 import { requestContext } from '../shared/request-context.js';
@@ -137,7 +138,7 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
         .header('Content-Length', target.version.size)
         .header('Content-Disposition', `attachment; filename="${fileName}"`)
         .header('X-Checksum-SHA256', target.version.digest.replace(/^sha256:/, ''));
-      return reply.send(await registry.blobs.open(target.version.digest));
+      return reply.send(await registry.blobAccess.open(await requestContext(registry, req), target.version.digest, () => notFound(`Version not found: ${req.params.name}@${req.params.version}`)));
     },
   });
 

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { checkReadiness } from '../../core/health/readiness.js';
 import type { Registry } from '../../core/registry.js';
 
 const Health = Type.Object({
@@ -43,7 +42,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; versi
   app.get('/readyz', {
     schema: { tags: ['system'], summary: 'Readiness: database reachable, migrations applied, blob store writable', response: { 200: Readiness, 503: Readiness } },
     handler: async (_req, reply) => {
-      const { ready, checks } = await checkReadiness(registry.storage, registry.blobs);
+      const { ready, checks } = await registry.readiness();
       return reply.status(ready ? 200 : 503).send({ ok: ready, status: ready ? 'ready' : 'not ready', checks });
     },
   });

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { CliError } from '../cli-error.js';
 import type { CreatedToken, TokenView } from '../api-types.js';
 import { connect, requireToken } from '../connection.js';
 import { withJsonOption, withRegistryOptions, type JsonOption, type RegistryOptions } from '../global-options.js';
@@ -10,9 +11,17 @@ interface CreateOptions extends RegistryOptions, JsonOption {
   permission: string;
   scope?: string[];
   expiresInDays?: number;
+  runtime?: boolean;
+  account?: string;
+  allAccounts?: boolean;
 }
 
 const scopesText = (scopes: string[] | null): string => (scopes && scopes.length > 0 ? scopes.map((s) => (s.startsWith('@') ? s : `@${s}`)).join(', ') : 'all');
+
+const runtimeReach = (t: CreatedToken): string => {
+  if (t.permission !== 'runtime') return '';
+  return t.all_accounts ? ' for ALL accounts' : t.account ? ` for @${t.account}` : '';
+};
 
 export const registerTokenCommand = (program: Command): void => {
   const token = program.command('token').description('Manage your API tokens');
@@ -25,20 +34,33 @@ export const registerTokenCommand = (program: Command): void => {
         .option('--name <name>', 'a name to recognise it by', 'agentry-cli')
         .addOption(new Option('--permission <permission>', 'what it may do').choices(['read', 'publish', 'admin', 'runtime']).default('publish'))
         .option('--scope <scope...>', 'restrict it to these scopes, like @alice @acme')
-        .option('--expires-in-days <n>', 'expire it after this many days', wholeNumber(1)),
+        .option('--expires-in-days <n>', 'expire it after this many days', wholeNumber(1))
+        .option('--runtime', "a 'runtime' token (administrators): resolves one account's secrets, model-card keys and agentspaces for an agent runtime (same as --permission runtime)")
+        .option('--account <name>', "with --runtime: the account or organisation it belongs to and resolves for (default: your own)")
+        .option('--all-accounts', "with --runtime: resolve every account's secrets, keys and agentspaces (server-wide; audited)"),
     ),
   ).action(async (opts: CreateOptions) => {
+    if (opts.runtime && opts.permission !== 'publish' && opts.permission !== 'runtime') {
+      throw new CliError(`--runtime makes a 'runtime' token; it cannot be combined with --permission ${opts.permission}`);
+    }
+    const permission = opts.runtime ? 'runtime' : opts.permission;
+    if ((opts.account !== undefined || opts.allAccounts) && permission !== 'runtime') {
+      throw new CliError('--account and --all-accounts are for runtime tokens: add --runtime');
+    }
+    if (opts.account !== undefined && opts.allAccounts) throw new CliError('Give either --account or --all-accounts, not both');
     const conn = await connect(opts);
     requireToken(conn);
     const body = {
       name: opts.name,
-      permission: opts.permission,
+      permission,
       ...(opts.scope ? { scopes: opts.scope.map((s) => (s.startsWith('@') ? s : `@${s}`)) } : {}),
       ...(opts.expiresInDays !== undefined ? { expires_in_days: opts.expiresInDays } : {}),
+      ...(opts.account !== undefined ? { account: opts.account.replace(/^@/, '') } : {}),
+      ...(opts.allAccounts ? { all_accounts: true } : {}),
     };
     const created = await conn.client.json<CreatedToken>('POST', '/tokens', { body });
     printResult(opts.json === true, created, () => [
-      `Created token ${created.id} '${created.name}' (${created.permission}; scopes: ${scopesText(created.scopes)}; expires: ${created.expires_at ?? 'never'})`,
+      `Created token ${created.id} '${created.name}' (${created.permission}${runtimeReach(created)}; scopes: ${scopesText(created.scopes)}; expires: ${created.expires_at ?? 'never'})`,
       created.token,
       'This is the only time the token is shown: store it now.',
     ]);
@@ -58,7 +80,7 @@ export const registerTokenCommand = (program: Command): void => {
                 String(t.id),
                 t.name,
                 t.prefix,
-                t.permission,
+                t.permission === 'runtime' && t.all_accounts ? 'runtime (all accounts)' : t.permission,
                 scopesText(t.scopes),
                 formatDate(t.expires_at),
                 formatDate(t.last_used_at),

@@ -257,9 +257,11 @@ export class AgentspaceService {
    * (which secrets, never their values). `ownerName` reads another account's agentspace.
    */
   async resolve(ctx: RequestContext, id: string, assistantId: string, ownerName?: string): Promise<Record<string, unknown>> {
-    const p = this.policy.requireRuntime(ctx);
-    const owner = ownerName ? await this.storage.accounts.findByName(ownerName) : p.account;
-    if (!owner) throw notFound(`Account '${ownerName}' not found`);
+    const caller = this.policy.requireRuntime(ctx);
+    const named = ownerName ? await this.storage.accounts.findByName(ownerName) : caller.account;
+    // A runtime token reaches only its own account's agentspaces (unless made for all accounts):
+    // another account's looks exactly like a missing one.
+    const { principal: p, owner } = this.policy.requireRuntimeFor(ctx, named, () => notFound(`Account '${ownerName}' not found`));
     const space = await this.mustFind(this.storage, owner, id);
     const agent = await this.storage.agentspaces.findAgent(owner.id, id, assistantId);
     if (!agent) throw notFound(`Agent '${assistantId}' not found in agentspace '${id}'`);
@@ -283,7 +285,12 @@ export class AgentspaceService {
       prof.system_prompt = renderParams(prof.system_prompt, defs);
       params = [...defs.keys()];
     }
-    await this.audit.record(this.storage.audit, ctx, 'agentspace.agent.resolve', this.target(owner, id, assistantId), { secrets: refs, parameters: params });
+    await this.audit.record(this.storage.audit, ctx, 'agentspace.agent.resolve', this.target(owner, id, assistantId), {
+      secrets: refs,
+      parameters: params,
+      owner: owner.name,
+      ...(p.token.allAccounts ? { all_accounts: true } : {}),
+    });
     return resolved;
   }
 

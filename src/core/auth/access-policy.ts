@@ -126,6 +126,18 @@ export class AccessPolicy {
     return p;
   }
 
+  /**
+   * A `runtime` token that may resolve what `owner` holds (secrets, model-card keys, agentspaces):
+   * a runtime token belongs to one account or organisation and reaches only its objects, unless an
+   * administrator made it for all accounts. For any other owner it throws `notFound()`, so that
+   * another account's objects look exactly like missing ones.
+   */
+  requireRuntimeFor(ctx: RequestContext, owner: AccountRecord | undefined, notFound: () => AgentryError): { principal: Principal; owner: AccountRecord } {
+    const p = this.requireRuntime(ctx);
+    if (!owner || !(p.token.allAccounts || owner.id === p.account.id)) throw notFound();
+    return { principal: p, owner };
+  }
+
   requireAdmin(ctx: RequestContext): Principal {
     return this.requirePermission(ctx, 'admin');
   }

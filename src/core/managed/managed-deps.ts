@@ -1,6 +1,7 @@
 import type { AccessPolicy } from '../auth/access-policy.js';
 import type { Principal, RequestContext } from '../auth/principal.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { BlobAccess } from '../blobs/blob-access.js';
 import { notFound } from '../errors.js';
 import type { PackageService } from '../packages/package-service.js';
 import type { SecretService } from '../secrets/secret-service.js';
@@ -11,7 +12,10 @@ import type { ManagedKind, ManagedObjectRecord } from './managed-storage.js';
 /** What every managed-agents service holds. */
 export interface ManagedDeps {
   storage: Storage;
+  /** Where uploads are written (files, skill versions). */
   blobs: BlobStore;
+  /** Where their bytes are read from: through what owns them (BlobAccess). */
+  blobAccess: BlobAccess;
   packages: PackageService;
   /** The encrypted secret store: vault values and model-card keys live there and nowhere else. */
   secrets: SecretService;
@@ -24,6 +28,7 @@ const LABEL: Record<ManagedKind, string> = {
   agent: 'Agent',
   environment: 'Environment',
   skill: 'Skill',
+  skill_version: 'Skill version',
   vault: 'Vault',
   vault_credential: 'Credential',
   memory_store: 'Memory store',
@@ -40,6 +45,19 @@ export const kindLabel = (kind: ManagedKind): string => LABEL[kind];
 export const ownedObject = async (repos: StorageRepos, kind: ManagedKind, id: string, p: Principal, lock = false): Promise<ManagedObjectRecord> => {
   const o = lock ? await repos.managed.lock(id) : await repos.managed.find(id);
   if (!o || o.kind !== kind || o.accountId !== p.account.id) throw notFound(`${LABEL[kind]} ${id} not found`);
+  return o;
+};
+
+/**
+ * A managed object the caller may read, for reads by id: managed objects are always private to
+ * their account, so the one read rule (AccessPolicy.canRead with `private`) decides: the owning
+ * account (and administrators). Anyone else gets "not found", never "forbidden". Changes stay
+ * with the owner (`ownedObject`), and lists show the caller's own objects only.
+ */
+export const readableObject = async (deps: ManagedDeps, ctx: RequestContext, kind: ManagedKind, id: string): Promise<ManagedObjectRecord> => {
+  reader(deps, ctx);
+  const o = await deps.storage.managed.find(id);
+  if (!o || o.kind !== kind || !(await deps.policy.canRead(ctx, { ownerAccountId: o.accountId, visibility: 'private' }))) throw notFound(`${LABEL[kind]} ${id} not found`);
   return o;
 };
 

@@ -3,7 +3,7 @@
  * account, their integer revision history, and the memories of memory stores. Plain data only.
  */
 
-export type ManagedKind = 'agent' | 'environment' | 'skill' | 'vault' | 'vault_credential' | 'memory_store' | 'file' | 'model_card';
+export type ManagedKind = 'agent' | 'environment' | 'skill' | 'skill_version' | 'vault' | 'vault_credential' | 'memory_store' | 'file' | 'model_card';
 
 export interface ManagedObjectRecord {
   /** Insertion order; lists page on it (newest first). */
@@ -17,7 +17,7 @@ export interface ManagedObjectRecord {
   refId: string | null;
   /** A unique name within (kind, account), where the kind has one (model cards' model_id, skills' package). */
   name: string | null;
-  /** The blob this object keeps alive (files). */
+  /** The blob this object keeps alive (files, skill versions). */
   digest: string | null;
   /** Current revision for revisioned kinds (agents), else 0. */
   version: number;
@@ -79,6 +79,8 @@ export interface ManagedRepo {
   list(q: ManagedObjectQuery): Promise<ManagedObjectRecord[]>;
   /** Objects of `kind`, not archived, whose refId is `refId`. */
   referrers(kind: ManagedKind, refId: string, limit: number): Promise<ManagedObjectRecord[]>;
+  /** Objects (at most `limit`) that keep the blob `digest`: who owns a blob. */
+  withDigest(digest: string, limit: number): Promise<ManagedObjectRecord[]>;
   /** Objects whose expiry has passed. */
   expired(at: string, limit: number): Promise<ManagedObjectRecord[]>;
 

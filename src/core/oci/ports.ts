@@ -61,6 +61,8 @@ export interface OciRepo {
    * its record's.
    */
   listRepositories(last: string | undefined, limit: number, filter?: ReadFilter): Promise<string[]>;
+  /** Repositories (at most `limit`) holding `digest` as a manifest, a blob a manifest refers to, or a linked blob: who owns a blob. */
+  repositoriesHolding(digest: string, limit: number): Promise<string[]>;
   /** True when the repository holds any manifest, tag or blob. */
   repositoryExists(repo: string): Promise<boolean>;
   findRepository(repo: string): Promise<OciRepositoryRecord | undefined>;

@@ -7,7 +7,7 @@ import { parseRepositoryName } from '../oci/references.js';
 import { SKILL_FILE, checkSkillMd, validateSkillFolder, type SkillValidation } from '../packages/manifest/skill-md.js';
 import type { PackageService } from '../packages/package-service.js';
 import type { TarballLimits } from '../packages/tarball.js';
-import type { BlobStore } from '../storage.js';
+import type { BlobAccess } from '../blobs/blob-access.js';
 import { readSkillArchive } from './skill-archive.js';
 import { readSkillFolder, resolveSkillPath } from './skill-folder.js';
 import { parseSkillRef, type OciSkillRef } from './skill-ref.js';
@@ -38,7 +38,8 @@ export interface SkillContent {
 export class SkillService {
   constructor(
     private readonly packages: PackageService,
-    private readonly blobs: BlobStore,
+    /** Stored skills' bytes, through what owns them (the caller must be able to read the package or repository). */
+    private readonly blobs: BlobAccess,
     private readonly limits: TarballLimits,
     /** The only server-side folder `validatePath` may read from; undefined disables paths. */
     private readonly skillsRoot: string | undefined,
@@ -86,7 +87,7 @@ export class SkillService {
     if (r.kind === 'oci') return this.loadOci(r, by);
     const pkg = await this.packages.find(by.ctx, r.scope, r.name, 'skill');
     const v = await this.packages.resolve(pkg, r.version ?? 'latest');
-    return { gz: await this.blobs.read(v.digest), folderName: pkg.name, version: v.version };
+    return { gz: await this.blobs.read(by.ctx, v.digest), folderName: pkg.name, version: v.version };
   }
 
   /**
@@ -126,6 +127,6 @@ export class SkillService {
       throw badRequest(`${repo.name}:${r.reference} holds no Agentry package layer (${AGENTRY_PACKAGE_LAYER}), so it is not a skill`);
     }
     const version = typeof annotations[ANNOTATION_VERSION] === 'string' ? (annotations[ANNOTATION_VERSION] as string) : r.reference;
-    return { gz: await this.blobs.read(layer.digest), folderName: r.repository[1], version };
+    return { gz: await this.blobs.read(by.ctx, layer.digest, () => notFound(`Skill not found: ${repo.name}:${r.reference} has no readable package layer`)), folderName: r.repository[1], version };
   }
 }

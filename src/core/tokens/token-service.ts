@@ -13,11 +13,17 @@ export interface CreateTokenInput {
   permission: TokenPermission;
   scopes?: string[] | null;
   expiresInDays?: number | null;
+  /** Runtime tokens only: the account or organisation it resolves for (default: the creator's own). */
+  account?: string | null;
+  /** Runtime tokens only: resolve every account's secrets, keys and agentspaces (server-wide, explicit). */
+  allAccounts?: boolean;
 }
 
 export interface CreatedToken {
   secret: string;
   record: TokenRecord;
+  /** The name of the account the token belongs to. */
+  account: string;
 }
 
 /** Only touch `last_used_at` when it is older than this, so reads do not turn into writes. */
@@ -53,15 +59,28 @@ export class TokenService {
     return { account, token };
   }
 
-  /** Issues a token for the caller. A token can never mint one with more power or wider scopes than itself. */
+  /**
+   * Issues a token for the caller. A token can never mint one with more power or wider scopes than itself.
+   * A `runtime` token is made by an administrator for one account or organisation (`account`, default
+   * the administrator's own) and belongs to it; `allAccounts` makes the explicit server-wide one.
+   */
   async create(ctx: RequestContext, input: CreateTokenInput): Promise<CreatedToken> {
     this.policy.requireWritable();
     const p = this.policy.requireTokenManagement(ctx);
+    let owner: AccountRecord = p.account;
     if (input.permission === 'runtime') {
       // A runtime token reads secret values: only an administrator, with an admin token, issues one.
       if (!p.account.isAdmin || p.token.permission !== 'admin') throw forbidden("Only an administrator with an 'admin' token can create a 'runtime' token");
-    } else if (!permits(p.token.permission, input.permission)) {
-      throw forbidden(`A '${p.token.permission}' token cannot create a '${input.permission}' token`);
+      if (input.allAccounts && input.account) throw badRequest('A runtime token is either for one account (account) or for all accounts (all_accounts), not both');
+      if (input.account) {
+        const named = await this.storage.accounts.findByName(input.account.trim().replace(/^@/, ''));
+        if (!named) throw notFound(`Account '${input.account.slice(0, 100)}' not found`);
+        owner = named;
+      }
+    } else {
+      if (input.allAccounts) throw badRequest("all_accounts is for 'runtime' tokens only");
+      if (input.account) throw badRequest("account is for 'runtime' tokens only: other tokens belong to the account that creates them");
+      if (!permits(p.token.permission, input.permission)) throw forbidden(`A '${p.token.permission}' token cannot create a '${input.permission}' token`);
     }
     if (input.permission === 'admin' && !p.account.isAdmin) throw forbidden('Only an administrator can hold an admin token');
     const scopes = this.normalizeScopes(input.scopes);
@@ -71,8 +90,7 @@ export class TokenService {
         throw forbidden(`This token is restricted to ${p.token.scopes.map((s) => '@' + s).join(', ')}; it cannot create a token for ${outside.join(', ')}`);
       }
     }
-    const created = await this.issue(p.account, { ...input, scopes }, 'token.create', ctx);
-    return created;
+    return this.issue(owner, { ...input, scopes, allAccounts: input.permission === 'runtime' && input.allAccounts === true }, 'token.create', ctx);
   }
 
   /** Issues a token for `account` without a caller check; for bootstrap and for admins creating users. */
@@ -95,6 +113,7 @@ export class TokenService {
         scopes: input.scopes ?? null,
         expiresAt,
         createdAt: now.toISOString(),
+        allAccounts: input.allAccounts === true,
       });
       await this.audit.record(tx.audit, ctx, action, `token:${record.id}`, {
         account: account.name,
@@ -102,8 +121,9 @@ export class TokenService {
         permission: input.permission,
         scopes: input.scopes ?? null,
         expires_at: expiresAt,
+        ...(input.permission === 'runtime' ? { all_accounts: input.allAccounts === true } : {}),
       });
-      return { secret, record };
+      return { secret, record, account: account.name };
     });
   }
 
@@ -127,6 +147,7 @@ export class TokenService {
       scopes: null,
       expiresAt: null,
       createdAt: isoNow(this.clock),
+      allAccounts: false,
     });
   }
 

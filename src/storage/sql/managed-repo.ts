@@ -127,6 +127,11 @@ export class SqlManagedRepo implements ManagedRepo {
     return row && toObject(row);
   }
 
+  async withDigest(digest: string, limit: number): Promise<ManagedObjectRecord[]> {
+    const rows = await this.db.selectFrom('managed_objects').selectAll().where('digest', '=', digest).orderBy('seq').limit(limit).execute();
+    return rows.map(toObject);
+  }
+
   async lock(id: string): Promise<ManagedObjectRecord | undefined> {
     let q = this.db.selectFrom('managed_objects').selectAll().where('id', '=', id);
     if (this.dialect === 'postgres') q = q.forUpdate();

@@ -6,6 +6,8 @@ import { mcpMigration } from './migrations/0004-mcp.js';
 import { agentxMigration } from './migrations/0002-agentx.js';
 import { agentspacesMigration } from './migrations/0007-agentspaces.js';
 import { managedMigration } from './migrations/0008-managed.js';
+import { runtimeTokenReachMigration } from './migrations/0010-runtime-token-reach.js';
+import { managedSkillVersionsMigration } from './migrations/0011-managed-skill-versions.js';
 import { visibilityMigration } from './migrations/0009-visibility.js';
 import { orgRolesMigration } from './migrations/0009-org-roles.js';
 import { ociRepositoriesMigration } from './migrations/0013-oci-repositories.js';
@@ -19,6 +21,9 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0002-agentx': agentxMigration(dialect),
   '0007-agentspaces': agentspacesMigration(dialect),
   '0008-managed': managedMigration(dialect),
+  '0010-runtime-token-reach': runtimeTokenReachMigration(dialect),
+  // After 0009-visibility: it sets the visibility of the packages earlier servers made for managed skills.
+  '0011-managed-skill-versions': managedSkillVersionsMigration(dialect),
   '0009-visibility': visibilityMigration(dialect),
   '0009-org-roles': orgRolesMigration(),
   '0013-oci-repositories': ociRepositoriesMigration(),

@@ -60,6 +60,13 @@ export class SqlOciRepo implements OciRepo {
     return r !== undefined;
   }
 
+  async repositoriesHolding(digest: string, limit: number): Promise<string[]> {
+    const manifests = await this.db.selectFrom('oci_manifests').select('repo').distinct().where('digest', '=', digest).limit(limit).execute();
+    const refs = await this.db.selectFrom('oci_manifest_refs').select('repo').distinct().where('ref_digest', '=', digest).limit(limit).execute();
+    const links = await this.db.selectFrom('oci_blob_links').select('repo').distinct().where('digest', '=', digest).limit(limit).execute();
+    return [...new Set([...manifests, ...refs, ...links].map((r) => r.repo))].sort().slice(0, limit);
+  }
+
   async findManifest(repo: string, digest: string): Promise<OciManifestRecord | undefined> {
     const r = await this.db.selectFrom('oci_manifests').selectAll().where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
     return r && toManifest(r);

@@ -173,6 +173,11 @@ export class SqlPackageRepo implements PackageRepo {
     return rows.map(toVersion);
   }
 
+  async versionsWithDigest(digest: string, limit: number): Promise<VersionRecord[]> {
+    const rows = await this.db.selectFrom('versions').selectAll().where('digest', '=', digest).where('unpublished_at', 'is', null).orderBy('id').limit(limit).execute();
+    return rows.map(toVersion);
+  }
+
   async findVersion(packageId: number, version: string): Promise<VersionRecord | undefined> {
     const row = await this.db.selectFrom('versions').selectAll().where('package_id', '=', packageId).where('version', '=', version).executeTakeFirst();
     return row && toVersion(row);

@@ -48,6 +48,7 @@ export const toToken = (r: Selectable<TokensTable>): TokenRecord => ({
   revokedAt: r.revoked_at,
   lastUsedAt: r.last_used_at,
   createdAt: r.created_at,
+  allAccounts: Number(r.all_accounts) === 1,
 });
 
 export const toPackage = (r: Selectable<PackagesTable>): PackageRecord => ({

@@ -84,6 +84,7 @@ export interface TokensTable {
   revoked_at: string | null;
   last_used_at: string | null;
   created_at: string;
+  all_accounts: Generated<number>;
 }
 
 export interface PackagesTable {

@@ -20,6 +20,7 @@ export class SqlTokenRepo implements TokenRepo {
         revoked_at: null,
         last_used_at: null,
         created_at: t.createdAt,
+        all_accounts: t.allAccounts ? 1 : 0,
       })
       .returningAll()
       .executeTakeFirstOrThrow();

@@ -21,7 +21,6 @@ export const skillJson = (s: SkillView) => ({
   display_title: s.displayTitle,
   description: s.description,
   name: s.name,
-  package: `@${s.scope}/${s.name}`,
   source: { type: s.source },
   latest_version_id: s.latestVersion,
   latest_version: s.latestVersion,

@@ -57,8 +57,10 @@ export const accountRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
         permission: req.body.permission,
         scopes: req.body.scopes,
         expiresInDays: req.body.expires_in_days,
+        account: req.body.account,
+        allAccounts: req.body.all_accounts,
       });
-      return reply.status(201).send({ ...tokenView(created.record), token: created.secret });
+      return reply.status(201).send({ ...tokenView(created.record), account: created.account, token: created.secret });
     },
   });
 

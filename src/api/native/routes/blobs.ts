@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { notFound } from '../../../core/errors.js';
+import { requestContext } from '../../shared/request-context.js';
 import type { NativeDoorOptions } from '../index.js';
 import { errorResponses } from '../schemas.js';
 
@@ -11,22 +11,25 @@ export const blobRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   app.get('/blobs/:digest', {
     schema: {
       tags: ['blobs'],
-      summary: 'Download a tarball by digest (ETag / If-None-Match)',
+      summary: 'Download a blob by digest (ETag / If-None-Match): only when the caller may read a package version, OCI repository or managed object that refers to it; 404 otherwise',
       params: BlobParams,
       response: { 200: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }), 304: Type.Null(), ...errorResponses },
     },
     handler: async (req, reply) => {
       const { digest } = req.params;
-      const info = await registry.blobs.stat(digest);
-      if (!info) throw notFound('Blob not found');
+      // Only through what owns the blob: a digest the caller may not read is the same 404 as a missing one.
+      const ctx = await requestContext(registry, req);
+      const blob = await registry.blobAccess.find(ctx, digest);
       const etag = `"${digest}"`;
-      void reply.header('ETag', etag).header('Cache-Control', 'public, max-age=31536000, immutable');
+      // What an anonymous caller may read, anyone may: shared caches may keep it. Otherwise only the caller's own cache.
+      const cache = ctx.principal ? 'private' : 'public';
+      void reply.header('ETag', etag).header('Cache-Control', `${cache}, max-age=31536000, immutable`).header('Vary', 'Authorization, X-Api-Key');
       const inm = req.headers['if-none-match'];
       if (typeof inm === 'string' && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
         return reply.status(304).send(null);
       }
-      void reply.header('Content-Type', 'application/gzip').header('Content-Length', info.size);
-      return reply.send(await registry.blobs.open(digest));
+      void reply.header('Content-Type', 'application/gzip').header('Content-Length', blob.size);
+      return reply.send(await blob.open());
     },
   });
 };

@@ -3,7 +3,7 @@ import { badRequest, conflict, notFound } from '../../errors.js';
 import type { StorageRepos } from '../../storage.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
-import { archiveFilter, ownedObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
+import { archiveFilter, ownedObject, readableObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
 import { FIRST_REVISION, findRevision, listRevisions, nextRevision, recordRevision } from '../revision-history.js';
@@ -87,8 +87,7 @@ export class AgentService {
 
   /** The current revision, or revision `version` when given. */
   async get(ctx: RequestContext, id: string, version?: number): Promise<AgentView> {
-    const p = reader(this.deps, ctx);
-    const o = await ownedObject(this.deps.storage, 'agent', id, p);
+    const o = await readableObject(this.deps, ctx, 'agent', id);
     if (version === undefined || version === o.version) return current(o);
     const r = await findRevision(this.deps.storage.managed, o.id, version);
     if (!r) throw notFound(`Agent ${id} has no version ${version} (its current version is ${o.version})`);
@@ -97,8 +96,7 @@ export class AgentService {
 
   /** Every revision, newest first. */
   async versions(ctx: RequestContext, id: string, req: PageRequest): Promise<Paged<AgentView>> {
-    const p = reader(this.deps, ctx);
-    const o = await ownedObject(this.deps.storage, 'agent', id, p);
+    const o = await readableObject(this.deps, ctx, 'agent', id);
     const page = await listRevisions(this.deps.storage.managed, o.id, req);
     return { rows: page.rows.map((r) => view(o, r.data as unknown as AgentConfig, r.revision, r.createdAt)), nextPage: page.nextPage };
   }
@@ -141,7 +139,8 @@ export class AgentService {
 
   /** Publishes the agent (its current version, or `version`) as a semver agent package in the caller's scope. */
   async publish(ctx: RequestContext, id: string, input: AgentPublishInput & { agentVersion?: number }): Promise<AgentPublishResult> {
-    writer(this.deps, ctx);
+    // Only its owner publishes a managed agent, on purpose: reading it (an administrator may) is not enough.
+    await ownedObject(this.deps.storage, 'agent', id, writer(this.deps, ctx));
     const agent = await this.get(ctx, id, input.agentVersion);
     return publishAgentPackage(this.deps.packages, ctx, agent, input);
   }

@@ -3,7 +3,7 @@ import { badRequest, conflict } from '../../errors.js';
 import { isPlainObject } from '../../packages/manifest/fields.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
-import { archiveFilter, ownedObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
+import { archiveFilter, ownedObject, readableObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
 import { newMetadata, patchMetadata, type Metadata } from '../metadata.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
@@ -121,7 +121,7 @@ export class EnvironmentService {
   }
 
   async get(ctx: RequestContext, id: string): Promise<EnvironmentView> {
-    return view(await ownedObject(this.deps.storage, 'environment', id, reader(this.deps, ctx)));
+    return view(await readableObject(this.deps, ctx, 'environment', id));
   }
 
   async update(ctx: RequestContext, id: string, input: EnvironmentInput): Promise<EnvironmentView> {

@@ -3,7 +3,7 @@ import type { RequestContext } from '../../auth/principal.js';
 import { badRequest, notFound, payloadTooLarge } from '../../errors.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
-import { ownedObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
+import { ownedObject, readableObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
 
@@ -123,7 +123,7 @@ export class FileService {
   }
 
   async get(ctx: RequestContext, id: string): Promise<FileView> {
-    const o = await ownedObject(this.deps.storage, 'file', id, reader(this.deps, ctx));
+    const o = await readableObject(this.deps, ctx, 'file', id);
     if (o.expiresAt && o.expiresAt <= isoNow(this.deps.clock)) throw notFound(`File ${id} not found (it expired at ${o.expiresAt})`);
     return view(o);
   }
@@ -131,7 +131,7 @@ export class FileService {
   /** The file and a stream of its bytes. */
   async open(ctx: RequestContext, id: string): Promise<{ file: FileView; body: Readable }> {
     const file = await this.get(ctx, id);
-    return { file, body: await this.deps.blobs.open(file.digest) };
+    return { file, body: await this.deps.blobAccess.open(ctx, file.digest, () => notFound(`File ${id} has no content`)) };
   }
 
   async delete(ctx: RequestContext, id: string): Promise<void> {

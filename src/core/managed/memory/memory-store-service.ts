@@ -3,7 +3,7 @@ import type { RequestContext } from '../../auth/principal.js';
 import { badRequest, conflict, notFound } from '../../errors.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
-import { archiveFilter, ownedObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
+import { archiveFilter, ownedObject, readableObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
 import type { ManagedObjectRecord, MemoryRecord } from '../managed-storage.js';
 import { newMetadata, patchMetadata, type Metadata } from '../metadata.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
@@ -116,7 +116,7 @@ export class MemoryStoreService {
   }
 
   async get(ctx: RequestContext, id: string): Promise<MemoryStoreView> {
-    return storeView(await ownedObject(this.deps.storage, 'memory_store', id, reader(this.deps, ctx)));
+    return storeView(await readableObject(this.deps, ctx, 'memory_store', id));
   }
 
   async update(ctx: RequestContext, id: string, input: MemoryStoreInput): Promise<MemoryStoreView> {
@@ -179,15 +179,13 @@ export class MemoryStoreService {
   }
 
   async memories(ctx: RequestContext, storeId: string, q: PageRequest & { limit: number; pathPrefix?: string }): Promise<Paged<MemoryRecord>> {
-    const p = reader(this.deps, ctx);
-    await ownedObject(this.deps.storage, 'memory_store', storeId, p);
+    await readableObject(this.deps, ctx, 'memory_store', storeId);
     const rows = await this.deps.storage.managed.listMemories(storeId, { beforeSeq: decodePageToken(q.page), pathPrefix: q.pathPrefix, limit: q.limit + 1 });
     return cutPage(rows, q.limit, (r) => r.seq);
   }
 
   async memory(ctx: RequestContext, storeId: string, memoryId: string): Promise<MemoryRecord> {
-    const p = reader(this.deps, ctx);
-    await ownedObject(this.deps.storage, 'memory_store', storeId, p);
+    await readableObject(this.deps, ctx, 'memory_store', storeId);
     return this.findMemory(storeId, memoryId);
   }
 
@@ -232,8 +230,7 @@ export class MemoryStoreService {
 
   /** The best memories for `query`, best first. */
   async search(ctx: RequestContext, storeId: string, input: { query: string; limit?: number }): Promise<SearchResult> {
-    const p = reader(this.deps, ctx);
-    await ownedObject(this.deps.storage, 'memory_store', storeId, p);
+    await readableObject(this.deps, ctx, 'memory_store', storeId);
     const query = input.query.trim();
     if (query.length === 0) throw badRequest('query must not be empty');
     const limit = input.limit ?? 10;

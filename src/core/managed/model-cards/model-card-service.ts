@@ -3,7 +3,7 @@ import { badRequest, conflict, notFound } from '../../errors.js';
 import { isPlainObject } from '../../packages/manifest/fields.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
-import { ownedObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
+import { ownedObject, readableObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
 import { DEFAULT_BASE_URL, MODEL_PROVIDERS, type CapabilityProbe, type ModelProvider, type ProbeResult, type ProbeTarget } from './capability-probe.js';
@@ -149,7 +149,7 @@ export class ModelCardService {
   }
 
   async get(ctx: RequestContext, id: string): Promise<ModelCardView> {
-    return view(await ownedObject(this.deps.storage, 'model_card', id, reader(this.deps, ctx)));
+    return view(await readableObject(this.deps, ctx, 'model_card', id));
   }
 
   /** Rotates the key, base URL, headers or default model; the result is probed before it is saved. */
@@ -190,11 +190,12 @@ export class ModelCardService {
   async credentials(ctx: RequestContext, id: string): Promise<ModelCardCredentials> {
     this.deps.policy.requireRuntime(ctx);
     const o = await this.deps.storage.managed.find(id);
-    if (!o || o.kind !== 'model_card') throw notFound(`Model card ${id} not found`);
-    const owner = await this.deps.storage.accounts.findById(o.accountId);
-    if (!owner) throw notFound(`Model card ${id} not found`);
+    const missing = () => notFound(`Model card ${id} not found`);
+    if (!o || o.kind !== 'model_card') throw missing();
+    // A runtime token reads only its own account's keys (unless made for all accounts).
+    const { principal: p, owner } = this.deps.policy.requireRuntimeFor(ctx, await this.deps.storage.accounts.findById(o.accountId), missing);
     const stored = await this.secret(owner.name, o.id);
-    await this.deps.audit.record(this.deps.storage.audit, ctx, 'managed.model_card.key_read', o.id, { owner: owner.name });
+    await this.deps.audit.record(this.deps.storage.audit, ctx, 'managed.model_card.key_read', o.id, { owner: owner.name, ...(p.token.allAccounts ? { all_accounts: true } : {}) });
     return { card: view(o), apiKey: stored.api_key, customHeaders: stored.headers };
   }
 

@@ -2,16 +2,15 @@ import type { Readable } from 'node:stream';
 import semver from 'semver';
 import type { RequestContext } from '../../auth/principal.js';
 import { badRequest, conflict, forbidden, notFound } from '../../errors.js';
-import { sortVersionStringsDesc } from '../../packages/version-scheme.js';
-import type { PackageRecord, VersionRecord } from '../../storage.js';
+import type { StorageRepos } from '../../storage.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
-import { reader, writer, type ManagedDeps } from '../managed-deps.js';
+import { readableObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
 import { cutPage, decodePageToken, pageOfArray, type Paged, type PageRequest } from '../page-token.js';
 import { fileInTarball, skillBundle, skillTarball, type UploadedFile } from './skill-bundle.js';
 
-/** Managed skills live in the built-in owners' shared space under this marker. */
+/** Built-in skills are shared with every account under this marker (their parentId). */
 const BUILTIN = 'builtin';
 const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -19,8 +18,7 @@ export interface SkillView {
   id: string;
   displayTitle: string;
   description: string;
-  /** The skill package behind it: `scope/name`. */
-  scope: string;
+  /** SKILL.md's `name`. */
   name: string;
   source: 'custom' | 'anthropic';
   latestVersion: string | null;
@@ -46,10 +44,23 @@ export interface SkillCreateInput {
   builtIn?: boolean;
 }
 
+/** The most versions one skill keeps (deleted ones count: their numbers are never reused). */
+const MAX_VERSIONS = 1000;
+
+interface VersionData {
+  version: string;
+  name: string;
+  description: string;
+  size: number;
+}
+
 /**
- * Managed skills (002's and the SDK's) are skill packages of the core: an upload is validated by
- * the Agent Skills rules, published as `@<account>/<name>` with a semver version (SKILL.md's
- * `metadata.version`, else the next patch), and so is visible in the skills registry too.
+ * Managed skills (002's and the SDK's) are private managed objects of their account, never
+ * packages: an upload is validated by the Agent Skills rules, stored as a gzip tarball in the
+ * blob store, and kept as a `skill_version` object (semver: SKILL.md's `metadata.version`, else
+ * the next patch). The package doors (native, MCP, ToolHive, recipes) never list or serve them;
+ * to share a skill, its owner publishes it as a skill package on purpose (`agentry publish`).
+ * Built-in skills (an administrator's) are readable by every account.
  */
 export class ManagedSkillService {
   constructor(
@@ -69,7 +80,8 @@ export class ManagedSkillService {
     const name = bundle.document.name;
     const existing = await this.deps.storage.managed.findByName('skill', p.account.id, `${scope}/${name}`);
     if (existing) throw conflict(`You already have skill '${name}' (${existing.id}); upload a new version to POST /v1/skills/${existing.id}/versions`);
-    const version = await this.publish(ctx, scope, name, bundle.files, bundle.document.version);
+    const version = this.checkVersion(bundle.document.version ?? '1.0.0');
+    const blob = await this.deps.blobs.put(await skillTarball(bundle.files));
     const now = isoNow(this.deps.clock);
     return this.deps.storage.transaction(async (tx) => {
       const o = await tx.managed.insert({
@@ -93,8 +105,9 @@ export class ManagedSkillService {
         createdAt: now,
         updatedAt: now,
       });
-      await this.deps.audit.record(tx.audit, ctx, 'managed.skill.create', o.id, { package: `@${scope}/${name}`, version, built_in: input.builtIn ?? false });
-      return this.view(o, version.version);
+      const v = await this.insertVersion(tx, o, version, bundle.document.description, blob, now);
+      await this.deps.audit.record(tx.audit, ctx, 'managed.skill.create', o.id, { name, version, digest: blob.digest, built_in: input.builtIn ?? false });
+      return this.view(o, v);
     });
   }
 
@@ -125,16 +138,26 @@ export class ManagedSkillService {
     const bundle = skillBundle(files);
     const data = o.data as { scope: string; name: string };
     if (bundle.document.name !== data.name) throw badRequest(`SKILL.md: name '${bundle.document.name}' must stay '${data.name}' for a new version of this skill`);
-    const v = await this.publish(ctx, data.scope, data.name, bundle.files, bundle.document.version);
-    await this.deps.storage.managed.update(o.id, { updatedAt: isoNow(this.deps.clock) });
-    return this.versionView(o, v);
+    const all = await this.allVersions(o);
+    if (all.length >= MAX_VERSIONS) throw conflict(`Skill ${id} has ${MAX_VERSIONS} versions, the most one skill keeps; create a new skill`);
+    const version = this.checkVersion(bundle.document.version ?? this.nextVersion(all));
+    if (all.some((v) => (v.data as unknown as VersionData).version === version)) {
+      throw conflict(`Skill ${id} already has version ${version} (a deleted version's number is never reused); raise metadata.version in SKILL.md`);
+    }
+    const blob = await this.deps.blobs.put(await skillTarball(bundle.files));
+    const now = isoNow(this.deps.clock);
+    return this.deps.storage.transaction(async (tx) => {
+      const v = await this.insertVersion(tx, o, version, bundle.document.description, blob, now);
+      await tx.managed.update(o.id, { updatedAt: now });
+      await this.deps.audit.record(tx.audit, ctx, 'managed.skill.version.create', o.id, { version, digest: blob.digest });
+      return this.versionView(o, v);
+    });
   }
 
   /** Versions, highest first. */
   async versions(ctx: RequestContext, id: string, req: PageRequest & { limit: number }): Promise<Paged<SkillVersionView>> {
     const o = await this.readable(ctx, id);
-    const { versions } = await this.deps.packages.versions(ctx, String(o.data.scope), String(o.data.name), 'skill');
-    const page = pageOfArray(versions, req);
+    const page = pageOfArray(await this.liveVersions(o), req);
     return { rows: page.rows.map((v) => this.versionView(o, v)), nextPage: page.nextPage };
   }
 
@@ -143,79 +166,109 @@ export class ManagedSkillService {
     return this.versionView(o, await this.resolve(o, version));
   }
 
-  /** The version's package tarball (gzip), SKILL.md at its root. */
+  /** The version's tarball (gzip), SKILL.md at its root; its bytes through BlobAccess (what owns them). */
   async download(ctx: RequestContext, id: string, version: string): Promise<{ version: SkillVersionView; body: Readable; size: number }> {
     const o = await this.readable(ctx, id);
     const v = await this.resolve(o, version);
-    return { version: this.versionView(o, v), body: await this.deps.blobs.open(v.digest), size: v.size };
+    const blob = await this.deps.blobAccess.find(ctx, v.digest!, () => notFound(`Skill ${id} has no content for version ${version}`));
+    return { version: this.versionView(o, v), body: await blob.open(), size: blob.size };
   }
 
   /** One file of the skill's latest version (or `version`). */
   async file(ctx: RequestContext, id: string, path: string, version = 'latest'): Promise<{ path: string; data: Buffer }> {
     const o = await this.readable(ctx, id);
     const v = await this.resolve(o, version);
-    return { path, data: await fileInTarball(await this.deps.blobs.read(v.digest), path, this.maxUnpackedBytes) };
+    const gz = await this.deps.blobAccess.read(ctx, v.digest!, () => notFound(`Skill ${id} has no content for version ${version}`));
+    return { path, data: await fileInTarball(gz, path, this.maxUnpackedBytes) };
   }
 
+  /** Deletes one version; its number is never given out again. Its bytes go with the next `agentry gc`. */
   async deleteVersion(ctx: RequestContext, id: string, version: string): Promise<void> {
     const p = writer(this.deps, ctx);
     const o = await this.owned(id, p.account.id);
     if (o.parentId === BUILTIN) throw forbidden(`Skill ${id} is built in; its versions cannot be deleted`);
     const v = await this.resolve(o, version);
-    await this.deps.packages.unpublish(ctx, String(o.data.scope), String(o.data.name), v.version, 'skill');
+    const now = isoNow(this.deps.clock);
+    await this.deps.storage.transaction(async (tx) => {
+      await tx.managed.update(v.id, { archivedAt: now, digest: null, updatedAt: now });
+      await tx.managed.update(o.id, { updatedAt: now });
+      await this.deps.audit.record(tx.audit, ctx, 'managed.skill.version.delete', o.id, { version: (v.data as unknown as VersionData).version });
+    });
   }
 
-  /** Deletes a skill and unpublishes its versions; built-in skills cannot be deleted. */
+  /** Deletes a skill and its versions; built-in skills cannot be deleted. */
   async delete(ctx: RequestContext, id: string): Promise<void> {
     const p = writer(this.deps, ctx);
     const o = await this.readable(ctx, id);
     if (o.parentId === BUILTIN) throw forbidden(`Skill ${id} is built in and cannot be deleted`);
     if (o.accountId !== p.account.id) throw notFound(`Skill ${id} not found`);
-    const scope = String(o.data.scope);
-    const name = String(o.data.name);
-    const { versions } = await this.deps.packages.versions(ctx, scope, name, 'skill').catch(() => ({ versions: [] as VersionRecord[] }));
-    for (const v of versions) await this.deps.packages.unpublish(ctx, scope, name, v.version, 'skill');
+    const versions = await this.allVersions(o);
     await this.deps.storage.transaction(async (tx) => {
+      for (const v of versions) await tx.managed.delete(v.id);
       await tx.managed.delete(o.id);
-      await this.deps.audit.record(tx.audit, ctx, 'managed.skill.delete', o.id, { package: `@${scope}/${name}`, versions: versions.length });
+      await this.deps.audit.record(tx.audit, ctx, 'managed.skill.delete', o.id, { name: String(o.data.name), versions: versions.filter((v) => !v.archivedAt).length });
     });
   }
 
-  private async publish(ctx: RequestContext, scope: string, name: string, files: UploadedFile[], declared: string | null): Promise<VersionRecord> {
-    const version = declared ?? (await this.nextVersion(scope, name));
-    const tarball = await skillTarball(files);
-    const { version: record } = await this.deps.packages.publish(ctx, { kind: 'skill', scope, name, tarball, version });
-    return record;
+  private checkVersion(version: string): string {
+    if (!semver.valid(version) || semver.clean(version) !== version) throw badRequest(`Skill version '${version.slice(0, 64)}' is not valid semver (like 1.0.0)`);
+    return version;
   }
 
-  /** The next patch after the highest version ever published (unpublished ones are never reused), or 1.0.0. */
-  private async nextVersion(scope: string, name: string): Promise<string> {
-    let pkg: PackageRecord;
-    try {
-      pkg = await this.deps.packages.findUnchecked(scope, name, 'skill');
-    } catch {
-      return '1.0.0';
-    }
-    const all = (await this.deps.storage.packages.listVersions(pkg.id, true)).map((v) => v.version);
-    const highest = sortVersionStringsDesc('skill', all)[0];
+  private insertVersion(tx: StorageRepos, skill: ManagedObjectRecord, version: string, description: string, blob: { digest: string; size: number }, now: string): Promise<ManagedObjectRecord> {
+    const data: VersionData = { version, name: String(skill.data.name), description, size: blob.size };
+    return tx.managed.insert({
+      id: newManagedId('skillver'),
+      kind: 'skill_version',
+      accountId: skill.accountId,
+      parentId: skill.id,
+      refId: null,
+      name: `${skill.id}@${version}`,
+      digest: blob.digest,
+      version: 0,
+      data: { ...data },
+      archivedAt: null,
+      expiresAt: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+  }
+
+  /** Every version ever uploaded (deleted ones too), highest first. */
+  private async allVersions(o: ManagedObjectRecord): Promise<ManagedObjectRecord[]> {
+    const rows = await this.deps.storage.managed.list({ kind: 'skill_version', accountIds: [o.accountId], parentId: o.id, archived: 'include', limit: MAX_VERSIONS + 1 });
+    const number = (r: ManagedObjectRecord) => (r.data as unknown as VersionData).version;
+    return rows.sort((a, b) => semver.rcompare(number(a), number(b)));
+  }
+
+  private async liveVersions(o: ManagedObjectRecord): Promise<ManagedObjectRecord[]> {
+    return (await this.allVersions(o)).filter((v) => !v.archivedAt);
+  }
+
+  /** The next patch after the highest version ever uploaded (deleted ones are never reused), or 1.0.0. */
+  private nextVersion(all: ManagedObjectRecord[]): string {
+    const highest = all[0] && (all[0].data as unknown as VersionData).version;
     return highest ? (semver.inc(highest, 'patch') ?? '1.0.0') : '1.0.0';
   }
 
-  private async resolve(o: ManagedObjectRecord, version: string): Promise<VersionRecord> {
-    const pkg = await this.deps.packages.findUnchecked(String(o.data.scope), String(o.data.name), 'skill');
-    try {
-      return await this.deps.packages.resolve(pkg, version);
-    } catch {
-      throw notFound(`Skill ${o.id} has no version ${version}`);
+  /** `latest` (the highest live version) or an exact version. */
+  private async resolve(o: ManagedObjectRecord, version: string): Promise<ManagedObjectRecord> {
+    if (version === 'latest') {
+      const [top] = await this.liveVersions(o);
+      if (!top) throw notFound(`Skill ${o.id} has no versions`);
+      return top;
     }
+    const v = await this.deps.storage.managed.findByName('skill_version', o.accountId, `${o.id}@${version}`);
+    if (!v || v.kind !== 'skill_version' || v.parentId !== o.id || v.archivedAt) throw notFound(`Skill ${o.id} has no version ${version}`);
+    return v;
   }
 
-  /** The caller's own skill or a built-in one. */
+  /** A built-in skill (every account reads it), else one the caller may read: private to its account (the one read rule). */
   private async readable(ctx: RequestContext, id: string): Promise<ManagedObjectRecord> {
-    const p = reader(this.deps, ctx);
+    reader(this.deps, ctx);
     const o = await this.deps.storage.managed.find(id);
-    if (!o || o.kind !== 'skill' || (o.accountId !== p.account.id && o.parentId !== BUILTIN)) throw notFound(`Skill ${id} not found`);
-    return o;
+    if (o?.kind === 'skill' && o.parentId === BUILTIN) return o;
+    return readableObject(this.deps, ctx, 'skill', id);
   }
 
   private async owned(id: string, accountId: number): Promise<ManagedObjectRecord> {
@@ -224,23 +277,15 @@ export class ManagedSkillService {
     return o;
   }
 
-  private async view(o: ManagedObjectRecord, latest?: string): Promise<SkillView> {
+  private async view(o: ManagedObjectRecord, latest?: ManagedObjectRecord): Promise<SkillView> {
     const d = o.data as { display_title: string; description: string; scope: string; name: string; source: 'custom' | 'anthropic' };
-    let latestVersion = latest ?? null;
-    if (latest === undefined) {
-      const pkg = await this.deps.packages.findUnchecked(d.scope, d.name, 'skill').catch(() => undefined);
-      latestVersion = pkg?.latestVersion ?? null;
-    }
-    return { id: o.id, displayTitle: d.display_title, description: d.description, scope: d.scope, name: d.name, source: d.source, latestVersion, createdAt: o.createdAt, updatedAt: o.updatedAt };
+    const top = latest ?? (await this.liveVersions(o))[0];
+    const latestVersion = top ? (top.data as unknown as VersionData).version : null;
+    return { id: o.id, displayTitle: d.display_title, description: d.description, name: d.name, source: d.source, latestVersion, createdAt: o.createdAt, updatedAt: o.updatedAt };
   }
 
-  private versionView(o: ManagedObjectRecord, v: VersionRecord): SkillVersionView {
-    return {
-      skillId: o.id,
-      version: v.version,
-      name: String(o.data.name),
-      description: typeof v.manifest.description === 'string' ? v.manifest.description : String(o.data.description),
-      createdAt: v.publishedAt,
-    };
+  private versionView(o: ManagedObjectRecord, v: ManagedObjectRecord): SkillVersionView {
+    const d = v.data as unknown as VersionData;
+    return { skillId: o.id, version: d.version, name: d.name, description: d.description || String(o.data.description), createdAt: v.createdAt };
   }
 }

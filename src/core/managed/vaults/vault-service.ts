@@ -2,7 +2,7 @@ import type { Principal, RequestContext } from '../../auth/principal.js';
 import { badRequest, notFound } from '../../errors.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
-import { archiveFilter, ownedObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
+import { archiveFilter, ownedObject, readableObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
 import { newMetadata, patchMetadata, type Metadata } from '../metadata.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
@@ -124,7 +124,7 @@ export class VaultService {
   }
 
   async get(ctx: RequestContext, id: string): Promise<VaultView> {
-    return vaultView(await ownedObject(this.deps.storage, 'vault', id, reader(this.deps, ctx)));
+    return vaultView(await readableObject(this.deps, ctx, 'vault', id));
   }
 
   /** Renames, changes metadata, or (002) rotates the vault's secret. */
@@ -216,11 +216,10 @@ export class VaultService {
   }
 
   async credentials(ctx: RequestContext, vaultId: string, q: PageRequest & { limit: number; includeArchived?: boolean }): Promise<Paged<CredentialView>> {
-    const p = reader(this.deps, ctx);
-    await ownedObject(this.deps.storage, 'vault', vaultId, p);
+    const vault = await readableObject(this.deps, ctx, 'vault', vaultId);
     const rows = await this.deps.storage.managed.list({
       kind: 'vault_credential',
-      accountIds: [p.account.id],
+      accountIds: [vault.accountId],
       parentId: vaultId,
       archived: archiveFilter(q),
       beforeSeq: decodePageToken(q.page),
@@ -231,7 +230,10 @@ export class VaultService {
   }
 
   async credential(ctx: RequestContext, vaultId: string, id: string): Promise<CredentialView> {
-    return credentialView(await this.ownedCredential(reader(this.deps, ctx), vaultId, id));
+    const vault = await readableObject(this.deps, ctx, 'vault', vaultId);
+    const o = await this.deps.storage.managed.find(id);
+    if (!o || o.kind !== 'vault_credential' || o.parentId !== vault.id || o.accountId !== vault.accountId) throw notFound(`Credential ${id} not found`);
+    return credentialView(o);
   }
 
   async updateCredential(

@@ -1,0 +1,116 @@
+import type { Readable } from 'node:stream';
+import type { AccessPolicy } from '../auth/access-policy.js';
+import { permits, type RequestContext } from '../auth/principal.js';
+import { isAgentryError, notFound } from '../errors.js';
+import type { ManagedObjectRecord } from '../managed/managed-storage.js';
+import type { OciAccess } from '../oci/access.js';
+import { parseRepositoryName } from '../oci/references.js';
+import type { BlobInfo, BlobStore, ByteRange, Storage } from '../storage.js';
+import type { Clock } from '../time.js';
+
+/** A blob the caller may read: its size and a way to open it (whole, or a byte range). */
+export interface ReadableBlob {
+  digest: string;
+  size: number;
+  open(range?: ByteRange): Promise<Readable>;
+}
+
+/** How many holders of one digest are looked at per kind before giving up (a digest is rarely shared). */
+const HOLDERS = 50;
+
+/** A managed skill version of a built-in skill: readable by every signed-in account. */
+const BUILTIN_SKILL = 'builtin';
+
+const missing = () => notFound('Blob not found');
+
+/**
+ * Blobs are reached only through what owns them: a digest opens only when the caller may read
+ * SOME object that refers to it (issue 12 point 2):
+ * - a package version (not unpublished) whose package the caller may read (AccessPolicy.canRead);
+ * - a manifest or blob of an OCI repository the caller may pull (OciAccess.canPull: the one read rule on the repository);
+ * - a managed object that keeps it (a file, a skill version) and that the caller may read: private
+ *   to its account (AccessPolicy.canRead with `private`), built-in skills readable by every account.
+ * Anything else, including a digest nobody refers to any more, is the same 404 as a missing digest.
+ * Every door that serves blob bytes comes here; no door touches the blob store.
+ */
+export class BlobAccess {
+  constructor(
+    private readonly storage: Storage,
+    private readonly blobs: BlobStore,
+    private readonly policy: AccessPolicy,
+    private readonly oci: OciAccess,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The blob, when the caller may read an object that refers to it; else 404 (`Blob not found`). */
+  async find(ctx: RequestContext, digest: string, notFoundError: () => Error = missing): Promise<ReadableBlob> {
+    this.policy.requireReadAccess(ctx);
+    if (!(await this.mayRead(ctx, digest))) throw notFoundError();
+    const info: BlobInfo | undefined = await this.blobs.stat(digest);
+    if (!info) throw notFoundError();
+    return { digest, size: info.size, open: (range) => this.blobs.open(digest, range) };
+  }
+
+  /** A stream of the whole blob (see `find`). */
+  async open(ctx: RequestContext, digest: string, notFoundError: () => Error = missing): Promise<Readable> {
+    return (await this.find(ctx, digest, notFoundError)).open();
+  }
+
+  /** The whole blob in memory (see `find`); for small blobs such as skill tarballs. */
+  async read(ctx: RequestContext, digest: string, notFoundError: () => Error = missing): Promise<Buffer> {
+    await this.find(ctx, digest, notFoundError);
+    return this.blobs.read(digest);
+  }
+
+  /** True when the caller may read at least one object that refers to `digest`. */
+  async mayRead(ctx: RequestContext, digest: string): Promise<boolean> {
+    return (await this.viaManaged(ctx, digest)) || (await this.viaPackages(ctx, digest)) || (await this.viaOci(ctx, digest));
+  }
+
+  private async viaPackages(ctx: RequestContext, digest: string): Promise<boolean> {
+    const versions = await this.storage.packages.versionsWithDigest(digest, HOLDERS);
+    const seen = new Set<number>();
+    for (const v of versions) {
+      if (seen.has(v.packageId)) continue;
+      seen.add(v.packageId);
+      const pkg = await this.storage.packages.findById(v.packageId);
+      if (pkg && (await this.policy.canRead(ctx, { ownerAccountId: pkg.ownerAccountId, visibility: pkg.visibility, scope: pkg.scope }))) return true;
+    }
+    return false;
+  }
+
+  private async viaOci(ctx: RequestContext, digest: string): Promise<boolean> {
+    for (const name of await this.storage.oci.repositoriesHolding(digest, HOLDERS)) {
+      const slash = name.indexOf('/');
+      if (slash < 0) continue;
+      let repo;
+      try {
+        repo = parseRepositoryName(name.slice(0, slash), name.slice(slash + 1));
+      } catch (e) {
+        if (isAgentryError(e)) continue;
+        throw e;
+      }
+      if (await this.oci.canPull(ctx, repo)) return true;
+    }
+    return false;
+  }
+
+  private async viaManaged(ctx: RequestContext, digest: string): Promise<boolean> {
+    const p = ctx.principal;
+    // Managed objects are read with a token that may read (not a runtime token).
+    if (!p || !permits(p.token.permission, 'read')) return false;
+    const now = this.clock.now().toISOString();
+    for (const o of await this.storage.managed.withDigest(digest, HOLDERS)) {
+      if (o.archivedAt || (o.expiresAt && o.expiresAt <= now)) continue;
+      if (o.kind === 'skill_version' && (await this.isBuiltinSkill(o))) return true;
+      if (await this.policy.canRead(ctx, { ownerAccountId: o.accountId, visibility: 'private' })) return true;
+    }
+    return false;
+  }
+
+  private async isBuiltinSkill(version: ManagedObjectRecord): Promise<boolean> {
+    if (!version.parentId) return false;
+    const skill = await this.storage.managed.find(version.parentId);
+    return skill?.kind === 'skill' && skill.parentId === BUILTIN_SKILL;
+  }
+}
