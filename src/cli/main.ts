@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError, formatFailure } from './cli-error.js';
 import { registerAgentCommand } from './commands/agent.js';
 import { registerDeprecateCommand } from './commands/deprecate.js';
+import { registerDevModelCommand } from './commands/dev-model.js';
 import { registerDistTagCommand } from './commands/dist-tag.js';
 import { registerGcCommand } from './commands/gc.js';
 import { registerInfoCommand } from './commands/info.js';
@@ -68,6 +69,7 @@ export const buildProgram = (): Command => {
     registerSkillCommand,
     registerOciCommand,
     registerAgentCommand,
+    registerDevModelCommand,
   ]) {
     register(program);
   }
