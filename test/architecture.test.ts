@@ -12,17 +12,41 @@ const sourceFiles = (dir: string): string[] =>
     return path.endsWith('.ts') && !path.endsWith('.test.ts') ? [path] : [];
   });
 
-/** Every module specifier a file imports, relative ones resolved to paths under src/. */
-const importsOf = (file: string): string[] => {
+/** A module specifier, relative ones resolved to a path under src/ (without `.js`). */
+const resolved = (file: string, spec: string): string => (spec.startsWith('.') ? relative(SRC, resolve(dirname(file), spec)).replace(/\.js$/, '') : spec);
+
+/** Every module a file imports, and whether the import is type-only (`import type`/`export type`: erased, no code). */
+const importStatementsOf = (file: string): { spec: string; typeOnly: boolean }[] => {
   const text = readFileSync(file, 'utf8');
-  const specs = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]/gms), ...text.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]);
-  return specs.map((s) => (s.startsWith('.') ? relative(SRC, resolve(dirname(file), s)).replace(/\.js$/, '') : s));
+  return [
+    ...[...text.matchAll(/^\s*(?:import|export)\s+(type\s+)?[^;]*?from\s+['"]([^'"]+)['"]/gms)].map((m) => ({ spec: resolved(file, m[2]), typeOnly: m[1] !== undefined })),
+    ...[...text.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)].map((m) => ({ spec: resolved(file, m[1]), typeOnly: false })),
+    ...[...text.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => ({ spec: resolved(file, m[1]), typeOnly: false })),
+  ];
 };
+
+/** Every module specifier a file imports, relative ones resolved to paths under src/. */
+const importsOf = (file: string): string[] => importStatementsOf(file).map((i) => i.spec);
+
+/** The modules a file's code needs at run time (type-only imports left out). */
+const valueImportsOf = (file: string): string[] => importStatementsOf(file).filter((i) => !i.typeOnly).map((i) => i.spec);
 
 const area = (file: string): string => relative(SRC, file).split('/')[0];
 
-/** Pure core rules (no I/O) the CLI runs locally so they live in one place: the Agent Skills validator. */
-const CLI_MAY_IMPORT = ['core/packages/manifest/skill-md'];
+/**
+ * Pure core modules (no I/O) the CLI uses so that each rule lives in one place; besides these the
+ * CLI may import types only from the core (`import type`, erased from the built code).
+ */
+const CLI_MAY_IMPORT = [
+  'core/packages/kinds', // the kinds of package and their manifest files
+  'core/packages/names', // scope and package name rules
+  'core/packages/manifest/skill-md', // the Agent Skills validator, SKILL.md front matter
+  'core/packages/manifest/agent-yaml', // agent.yaml's name and description rules
+  'core/packages/manifest/recipe-yaml', // recipe.yaml's description limit
+  'core/packages/manifest/server-json/schema/2025-12-11.json', // the official server.json schema (data)
+];
+/** Libraries those pure modules may use: parsers and checkers, no I/O. */
+const PURE_LIBRARIES = ['yaml', 'semver', 'ajv', 'ajv-formats'];
 
 describe('architecture', () => {
   const files = sourceFiles(SRC);
@@ -51,12 +75,33 @@ describe('architecture', () => {
     expect(offences).toEqual([]);
   });
 
-  it('keeps CLI commands other than serve on HTTP only', () => {
+  it('keeps CLI commands other than serve on HTTP only: types and named pure modules from the core', () => {
     // The core's OCI client is itself an HTTP client (see the next rule), so the CLI may use it.
     const offences = files
       .filter((f) => area(f) === 'cli' && !/commands\/serve\.ts$/.test(f))
-      .flatMap((f) => importsOf(f).filter((i) => /^(core|storage|api|app)\//.test(i) && !CLI_MAY_IMPORT.includes(i) && !/^core\/oci-client\//.test(i)).map((i) => `${relative(SRC, f)} imports ${i}`));
+      .flatMap((f) =>
+        valueImportsOf(f)
+          .filter((i) => /^(core|storage|api|app)\//.test(i) && !CLI_MAY_IMPORT.includes(i) && !/^core\/oci-client\//.test(i))
+          .map((i) => `${relative(SRC, f)} imports ${i}`),
+      );
     expect(offences).toEqual([]);
+  });
+
+  it('keeps the core modules the CLI may import pure: core only, parsing libraries, no node: I/O', () => {
+    const seen = new Set<string>();
+    const offences: string[] = [];
+    const visit = (mod: string): void => {
+      if (seen.has(mod) || mod.endsWith('.json')) return;
+      seen.add(mod);
+      const file = join(SRC, `${mod}.ts`);
+      for (const i of valueImportsOf(file)) {
+        if (/^core\//.test(i)) visit(i);
+        else if (!PURE_LIBRARIES.includes(i)) offences.push(`${mod} (which the CLI imports) imports ${i}`);
+      }
+    };
+    for (const mod of CLI_MAY_IMPORT) visit(mod);
+    expect(offences).toEqual([]);
+    expect(seen.size).toBeGreaterThanOrEqual(CLI_MAY_IMPORT.length - 1);
   });
 
   it('keeps the core OCI client a plain HTTP client: node built-ins, core errors and itself only', () => {

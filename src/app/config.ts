@@ -12,6 +12,8 @@ export interface ServerConfig {
   /** PostgreSQL schema to keep tables in (tests use one per server). */
   databaseSchema?: string;
   adminToken?: string;
+  /** When set, `/metrics` answers only a Bearer of this value (AGENTRY_METRICS_TOKEN). */
+  metricsToken?: string;
   publicUrl?: string;
   logLevel: string;
   /** Where log lines go instead of stdout (tests). */
@@ -80,6 +82,7 @@ export interface ServeFlags {
   rateLimitUser?: string;
   rateLimitPublish?: string;
   redisUrl?: string;
+  metricsToken?: string;
 }
 
 const MB = 1024 * 1024;
@@ -138,7 +141,8 @@ const ruleFrom = (name: string, value: string | undefined, fallback: RateLimitRu
  * Resolves the server configuration from flags and the environment:
  * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_ADMIN_TOKEN,
  * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_DEFAULT_VISIBILITY, AGENTRY_AUTH_REQUIRED_FOR_READS, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
- * AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX.
+ * AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX,
+ * AGENTRY_METRICS_TOKEN.
  */
 export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
   const databaseUrl = flags.databaseUrl ?? (env.AGENTRY_DATABASE_URL || undefined);
@@ -151,6 +155,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     databaseUrl,
     databaseSchema: env.AGENTRY_DATABASE_SCHEMA || undefined,
     adminToken: flags.adminToken ?? (env.AGENTRY_ADMIN_TOKEN || undefined),
+    metricsToken: metricsTokenFrom(flags.metricsToken ?? (env.AGENTRY_METRICS_TOKEN || undefined)),
     publicUrl: publicUrl?.replace(/\/+$/, ''),
     logLevel: flags.logLevel ?? env.AGENTRY_LOG_LEVEL ?? 'info',
     readOnly: flags.readOnly ?? boolFrom('AGENTRY_READ_ONLY', env.AGENTRY_READ_ONLY),
@@ -178,6 +183,13 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     redisKeyPrefix: env.AGENTRY_REDIS_PREFIX || 'agentry:',
     oauth: oauthFrom(env),
   };
+};
+
+/** A metrics token: long enough not to be guessed, one line (it travels in a header). */
+const metricsTokenFrom = (value: string | undefined): string | undefined => {
+  if (value === undefined || value === '') return undefined;
+  if (value.length < 16 || !/^[\x21-\x7e]+$/.test(value)) throw new Error('the metrics token must be at least 16 printable characters without spaces');
+  return value;
 };
 
 /** The embeddings endpoint of memory-store search, when AGENTRY_EMBEDDINGS_URL is set. */

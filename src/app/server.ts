@@ -84,6 +84,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       maxTarballBytes: config.limits.maxTarballBytes,
       logLevel: config.logLevel,
       logStream: config.logStream,
+      metricsToken: config.metricsToken,
     });
     const log = app.log;
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');

@@ -1,4 +1,5 @@
 import { CliError } from './cli-error.js';
+import { EXIT } from './exit-codes.js';
 import { loadUserConfig, userConfigPath, type UserConfig } from './config-file.js';
 import type { RegistryOptions } from './global-options.js';
 import { RegistryClient } from './http-client.js';
@@ -27,6 +28,6 @@ export const connect = async (opts: RegistryOptions, env: NodeJS.ProcessEnv = pr
 
 /** Fails before any request when a command that needs a token has none. */
 export const requireToken = (conn: Connection): string => {
-  if (!conn.token) throw new CliError(`not logged in to ${conn.registry}: run 'agentry login' or pass --token`);
+  if (!conn.token) throw new CliError(`not logged in to ${conn.registry}: run 'agentry login' or pass --token`, [], EXIT.auth);
   return conn.token;
 };

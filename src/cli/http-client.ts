@@ -1,4 +1,5 @@
 import { CliError } from './cli-error.js';
+import { EXIT, exitCodeForStatus } from './exit-codes.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -76,6 +77,8 @@ export class RegistryClient {
       const reason = networkReason(e);
       throw new CliError(
         UNREACHABLE.has(reason) ? `cannot reach the registry at ${this.registry} (${reason})` : `the connection to the registry at ${this.registry} failed (${reason})`,
+        [],
+        EXIT.network,
       );
     }
     if (!res.ok) throw await this.errorFrom(res, opts.subject);
@@ -106,7 +109,7 @@ export class RegistryClient {
         ? `${message} (run 'agentry login' again or pass another --token)`
         : `not logged in to ${this.registry}: run 'agentry login' or pass --token`;
     }
-    return new CliError(message, details);
+    return new CliError(message, details, exitCodeForStatus(res.status));
   }
 }
 

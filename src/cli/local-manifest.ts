@@ -1,7 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError } from './cli-error.js';
-import { MANIFEST_FILES, PACKAGE_KINDS, type PackageKind } from './package-kinds.js';
+import { MANIFEST_FILE, PACKAGE_KINDS, type PackageKind } from '../core/packages/kinds.js';
+import { NO_FRONT_MATTER, splitFrontMatter } from '../core/packages/manifest/skill-md.js';
 
 /** What the CLI needs to know from the manifest in a package folder. The server does the full validation. */
 export interface LocalManifest {
@@ -17,8 +18,6 @@ export interface LocalManifest {
   data: Record<string, unknown>;
 }
 
-const FRONT_MATTER = /^\uFEFF?---\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)/;
-
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const exists = async (path: string): Promise<boolean> => {
@@ -32,7 +31,7 @@ const exists = async (path: string): Promise<boolean> => {
 /** The manifests present at the root of `folder`. */
 export const manifestsIn = async (folder: string): Promise<PackageKind[]> => {
   const found: PackageKind[] = [];
-  for (const kind of PACKAGE_KINDS) if (await exists(join(folder, MANIFEST_FILES[kind]))) found.push(kind);
+  for (const kind of PACKAGE_KINDS) if (await exists(join(folder, MANIFEST_FILE[kind]))) found.push(kind);
   return found;
 };
 
@@ -40,19 +39,19 @@ export const manifestsIn = async (folder: string): Promise<PackageKind[]> => {
 export const readLocalManifest = async (folder: string): Promise<LocalManifest> => {
   const kinds = await manifestsIn(folder);
   if (kinds.length === 0) {
-    throw new CliError(`no manifest in ${folder}: expected one of ${PACKAGE_KINDS.map((k) => MANIFEST_FILES[k]).join(', ')} (create one with 'agentry init')`);
+    throw new CliError(`no manifest in ${folder}: expected one of ${PACKAGE_KINDS.map((k) => MANIFEST_FILE[k]).join(', ')} (create one with 'agentry init')`);
   }
   if (kinds.length > 1) {
-    throw new CliError(`more than one manifest in ${folder} (${kinds.map((k) => MANIFEST_FILES[k]).join(', ')}); keep exactly one`);
+    throw new CliError(`more than one manifest in ${folder} (${kinds.map((k) => MANIFEST_FILE[k]).join(', ')}); keep exactly one`);
   }
   const kind = kinds[0];
-  const file = MANIFEST_FILES[kind];
+  const file = MANIFEST_FILE[kind];
   return parseLocalManifest(kind, await readFile(join(folder, file), 'utf8'));
 };
 
 /** Parses the text of a `kind` manifest; throws a CliError naming the file and the problems. */
 export const parseLocalManifest = async (kind: PackageKind, text: string): Promise<LocalManifest> => {
-  const file = MANIFEST_FILES[kind];
+  const file = MANIFEST_FILE[kind];
   const data = await parseData(kind, file, text);
   const { default: semver } = await import('semver');
   const problems: string[] = [];
@@ -102,9 +101,9 @@ export const parseLocalManifest = async (kind: PackageKind, text: string): Promi
 const parseData = async (kind: PackageKind, file: string, text: string): Promise<Record<string, unknown>> => {
   let source = text;
   if (kind === 'skill') {
-    const m = FRONT_MATTER.exec(text);
-    if (!m) throw new CliError(`invalid ${file}`, [`${file}: must start with YAML front matter between '---' lines`]);
-    source = m[1];
+    const parts = splitFrontMatter(text);
+    if (!parts) throw new CliError(`invalid ${file}`, [NO_FRONT_MATTER]);
+    source = parts.yaml;
   }
   let value: unknown;
   try {

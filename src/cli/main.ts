@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, formatFailure } from './cli-error.js';
+import { registerAccessCommand } from './commands/access.js';
+import { registerCompletionCommand } from './commands/completion.js';
 import { registerAgentCommand } from './commands/agent.js';
 import { registerDeprecateCommand } from './commands/deprecate.js';
 import { registerDevModelCommand } from './commands/dev-model.js';
@@ -26,6 +28,7 @@ import { registerUnpublishCommand } from './commands/unpublish.js';
 import { registerUserCommand } from './commands/user.js';
 import { registerVersionsCommand } from './commands/versions.js';
 import { registerWhoamiCommand } from './commands/whoami.js';
+import { EXIT, exitCodesHelp } from './exit-codes.js';
 
 const cliVersion = (): string => {
   try {
@@ -43,7 +46,8 @@ export const buildProgram = (): Command => {
     .version(cliVersion(), '-v, --version')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(`agentry: ${text.replace(/^error: /, '').replace(/\n(?=\(Did you mean)/, ' ')}`) });
+    .configureOutput({ outputError: (text, write) => write(`agentry: ${text.replace(/^error: /, '').replace(/\n(?=\(Did you mean)/, ' ')}`) })
+    .addHelpText('after', `\n${exitCodesHelp()}\n`);
   for (const register of [
     registerServeCommand,
     registerLoginCommand,
@@ -64,11 +68,13 @@ export const buildProgram = (): Command => {
     registerOrgCommand,
     registerGcCommand,
     registerScopeCommand,
+    registerAccessCommand,
     registerSecretsCommand,
     registerRecipeCommand,
     registerSkillCommand,
     registerOciCommand,
     registerAgentCommand,
+    registerCompletionCommand,
     registerDevModelCommand,
   ]) {
     register(program);
@@ -83,8 +89,9 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return 0;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode;
+    // Commander has printed its message (or the help or version, which exit 0).
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     process.stderr.write(formatFailure(e));
-    return e instanceof CliError ? e.exitCode : 1;
+    return e instanceof CliError ? e.exitCode : EXIT.failure;
   }
 }

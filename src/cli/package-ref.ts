@@ -1,4 +1,5 @@
 import { CliError } from './cli-error.js';
+import { EXIT } from './exit-codes.js';
 
 /** `@scope/name`, optionally with `@version` or `@tag`. */
 export interface PackageRef {
@@ -19,10 +20,10 @@ const REF = /^@?([A-Za-z0-9][A-Za-z0-9.-]*)\/([A-Za-z0-9][A-Za-z0-9._-]*)(?:@([^
 export const parsePackageRef = (raw: string, version: 'optional' | 'required' | 'forbidden' = 'forbidden'): PackageRef => {
   const m = REF.exec(raw.trim());
   const expected = version === 'required' ? '@scope/name@version' : version === 'optional' ? '@scope/name[@version|@tag]' : '@scope/name';
-  if (!m) throw new CliError(`invalid package '${raw}': expected ${expected}`);
+  if (!m) throw new CliError(`invalid package '${raw}': expected ${expected}`, [], EXIT.usage);
   const [, scope, name, v] = m;
-  if (v && version === 'forbidden') throw new CliError(`invalid package '${raw}': expected ${expected} (no version)`);
-  if (!v && version === 'required') throw new CliError(`invalid package '${raw}': expected ${expected}`);
+  if (v && version === 'forbidden') throw new CliError(`invalid package '${raw}': expected ${expected} (no version)`, [], EXIT.usage);
+  if (!v && version === 'required') throw new CliError(`invalid package '${raw}': expected ${expected}`, [], EXIT.usage);
   return { scope, name, ...(v ? { version: v } : {}), fullName: `@${scope}/${name}` };
 };
 

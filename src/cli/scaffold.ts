@@ -1,5 +1,10 @@
 import { CliError } from './cli-error.js';
-import { MANIFEST_FILES, type PackageKind } from './package-kinds.js';
+import serverJsonSchema from '../core/packages/manifest/server-json/schema/2025-12-11.json' with { type: 'json' };
+import { AGENT_DESCRIPTION_MAX, AGENT_NAME_MAX, AGENT_NAME_PATTERN } from '../core/packages/manifest/agent-yaml.js';
+import { RECIPE_DESCRIPTION_MAX } from '../core/packages/manifest/recipe-yaml.js';
+import { SKILL_DESCRIPTION_MAX, SKILL_NAME_MAX, SKILL_NAME_PATTERN } from '../core/packages/manifest/skill-md.js';
+import { MANIFEST_FILE, type PackageKind } from '../core/packages/kinds.js';
+import { PACKAGE_NAME_PATTERN, SCOPE_PATTERN } from '../core/packages/names.js';
 
 export interface ScaffoldInput {
   kind: PackageKind;
@@ -9,24 +14,22 @@ export interface ScaffoldInput {
   description?: string;
 }
 
-export const MCP_SERVER_SCHEMA = 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json';
+/** The server.json schema new MCP servers declare: the one the registry validates them with. */
+export const MCP_SERVER_SCHEMA = serverJsonSchema.$id;
 export const INITIAL_VERSION = '0.1.0';
-
-const PACKAGE_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9._-]{0,126}[a-zA-Z0-9])?$/;
-const SCOPE = /^[a-zA-Z0-9](?:[a-zA-Z0-9.-]{0,98}[a-zA-Z0-9])?$/;
 
 /** The rules each kind's manifest puts on a package name, checked before anything is written. */
 const nameProblem = (kind: PackageKind, name: string): string | undefined => {
-  if (kind === 'agent' && !(/^[a-z0-9-]+$/.test(name) && name.length <= 100)) return 'an agent name is lower-case letters, digits and hyphens (at most 100)';
-  if (kind === 'skill' && !(/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(name) && name.length <= 64)) {
-    return 'a skill name is lower-case letters, digits and single hyphens, not at either end (at most 64)';
+  if (kind === 'agent' && !(AGENT_NAME_PATTERN.test(name) && name.length <= AGENT_NAME_MAX)) return `an agent name is lower-case letters, digits and hyphens (at most ${AGENT_NAME_MAX})`;
+  if (kind === 'skill' && !(SKILL_NAME_PATTERN.test(name) && name.length <= SKILL_NAME_MAX)) {
+    return `a skill name is lower-case letters, digits and single hyphens, not at either end (at most ${SKILL_NAME_MAX})`;
   }
-  if (!PACKAGE_NAME.test(name) || name.includes('..')) return "a package name is 1-128 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
+  if (!PACKAGE_NAME_PATTERN.test(name) || name.includes('..')) return "a package name is 1-128 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
   return undefined;
 };
 
 const scopeProblem = (kind: PackageKind, scope: string): string | undefined => {
-  if (!SCOPE.test(scope) || scope.includes('..')) return "a scope is 1-100 letters, digits, '-' or '.', starting and ending with a letter or digit";
+  if (!SCOPE_PATTERN.test(scope) || scope.includes('..')) return "a scope is 1-100 letters, digits, '-' or '.', starting and ending with a letter or digit";
   if (kind === 'agent' && scope !== scope.toLowerCase()) return "an agent's scope (its `author`) is lower-case";
   return undefined;
 };
@@ -46,9 +49,14 @@ export const scaffoldFiles = async (input: ScaffoldInput): Promise<{ manifestFil
   }
   if (problems.length > 0) throw new CliError(problems.length === 1 ? problems[0] : 'cannot scaffold this package', problems.length === 1 ? [] : problems);
 
-  const manifestFile = MANIFEST_FILES[kind];
+  const manifestFile = MANIFEST_FILE[kind];
   const description = input.description ?? defaultDescription(kind, name);
-  const maxDescription = kind === 'mcp-server' ? 100 : kind === 'skill' ? 1024 : 500;
+  const maxDescription = {
+    agent: AGENT_DESCRIPTION_MAX,
+    skill: SKILL_DESCRIPTION_MAX,
+    'mcp-server': serverJsonSchema.definitions.ServerDetail.properties.description.maxLength,
+    recipe: RECIPE_DESCRIPTION_MAX,
+  }[kind];
   if (description.length > maxDescription) throw new CliError(`the description is longer than ${maxDescription} characters`);
   const { stringify } = await import('yaml');
   const manifest = manifestText(kind, name, scope, description, stringify);
@@ -107,5 +115,5 @@ const manifestText = (kind: PackageKind, name: string, scope: string | undefined
 
 const readmeText = (kind: PackageKind, name: string, scope: string | undefined, description: string): string => {
   const full = scope ? `@${scope}/${name}` : name;
-  return `# ${name}\n\n${description}\n\n## Install\n\n\`\`\`sh\nagentry pull ${full}\n\`\`\`\n\nEdit \`${MANIFEST_FILES[kind]}\`, then publish a new version with \`agentry publish\`.\n`;
+  return `# ${name}\n\n${description}\n\n## Install\n\n\`\`\`sh\nagentry pull ${full}\n\`\`\`\n\nEdit \`${MANIFEST_FILE[kind]}\`, then publish a new version with \`agentry publish\`.\n`;
 };

@@ -282,7 +282,7 @@ export interface PackageRepo {
   deleteDistTag(packageId: number, tag: string): Promise<boolean>;
   recordDownload(packageId: number, versionId: number, day: string): Promise<void>;
   /** Published packages of an owner and their downloads, summed. */
-  ownerStats(ownerAccountId: number): Promise<{ packages: number; downloads: number }>;
+  ownerStats(ownerAccountId: number, read?: ReadFilter): Promise<{ packages: number; downloads: number }>;
 }
 
 export interface AuditRepo {
@@ -437,6 +437,8 @@ export interface Storage extends StorageRepos {
   /** Runs `fn` in one transaction: all its writes land, or none. */
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
+  /** The migrations this build knows that the database has not applied (empty when up to date). */
+  pendingMigrations(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -463,4 +465,6 @@ export interface BlobStore {
   read(digest: string): Promise<Buffer>;
   delete(digest: string): Promise<boolean>;
   list(): AsyncIterable<BlobInfo>;
+  /** Throws unless a blob could be written now (a probe written and removed; for readiness). */
+  checkWritable(): Promise<void>;
 }

@@ -54,7 +54,7 @@ describe('login, whoami, tokens, users and orgs', () => {
       expect((await other.ok(['whoami'])).trim()).toBe('alice');
       expect((await other.ok(['logout'])).trim()).toBe(`Logged out of ${server.url}`);
       const after = await other.run(['whoami']);
-      expect(after.code).toBe(1);
+      expect(after.code).toBe(3);
       expect(after.stderr).toBe(`agentry: not logged in to ${server.url}: run 'agentry login' or pass --token\n`);
       expect((await other.ok(['logout'])).trim()).toBe(`Not logged in to ${server.url}`);
       const empty = await other.run(['login'], { input: '' });
@@ -69,7 +69,7 @@ describe('login, whoami, tokens, users and orgs', () => {
     const other = new CliWorkspace(server.url);
     try {
       const r = await other.run(['login', '--token', 'agentry_notARealTokenAtAllxxxxxxxxxxxxxxxxxxxxxxxx']);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(3);
       expect(r.stderr).toBe("agentry: Invalid token (run 'agentry login' again or pass another --token)\n");
       expect(() => statSync(other.configPath)).toThrow();
     } finally {
@@ -97,7 +97,7 @@ describe('login, whoami, tokens, users and orgs', () => {
 
     expect((await ws.ok(['token', 'revoke', String(created.id), '--token', aliceToken])).trim()).toBe(`Revoked token ${created.id}`);
     const revoked = await ws.run(['whoami', '--token', created.token]);
-    expect(revoked.code).toBe(1);
+    expect(revoked.code).toBe(3);
     expect(revoked.stderr).toBe("agentry: This token has been revoked (run 'agentry login' again or pass another --token)\n");
     const after = await ws.json<{ tokens: { id: number; revoked_at: string | null }[] }>(['token', 'list', '--token', aliceToken]);
     expect(after.tokens.find((t) => t.id === created.id)?.revoked_at ?? 'gone').not.toBeNull();
@@ -119,7 +119,7 @@ describe('login, whoami, tokens, users and orgs', () => {
     const removed = await ws.json<{ members: { username: string }[] }>(['org', 'member', 'rm', 'acme', 'carol']);
     expect(removed.members.map((m) => m.username)).toEqual(['alice']);
     const missing = await ws.run(['org', 'member', 'ls', 'nope']);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(4);
     expect(missing.stderr).toMatch(/^agentry: .*not found.*\(@nope\)\n$/i);
   });
 });

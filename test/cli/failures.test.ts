@@ -13,7 +13,7 @@ const findFile = (dir: string, name: string): string[] =>
     return e.isDirectory() ? findFile(p, name) : e.name === name ? [p] : [];
   });
 
-describe('failures: exit code 1 and one clear line on stderr', () => {
+describe('failures: one clear line on stderr and the exit code of their kind', () => {
   let server: TestServer;
   let ws: CliWorkspace;
 
@@ -31,23 +31,24 @@ describe('failures: exit code 1 and one clear line on stderr', () => {
     await server?.close();
   });
 
-  const fails = async (args: string[], stderr: string | RegExp, opts: { cwd?: string } = {}): Promise<void> => {
+  /** Exit codes: 1 failure, 2 usage, 3 auth, 4 not found, 5 conflict, 6 network (src/cli/exit-codes.ts). */
+  const fails = async (args: string[], stderr: string | RegExp, opts: { cwd?: string; code?: number } = {}): Promise<void> => {
     const r = await ws.run(args, opts);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(opts.code ?? 1);
     expect(r.stdout).toBe('');
     if (typeof stderr === 'string') expect(r.stderr).toBe(stderr);
     else expect(r.stderr).toMatch(stderr);
   };
 
   it('a bad token', async () => {
-    await fails(['whoami', '--token', 'agentry_nottherightoneatallxxxxxxxxxxxxxxxxxxxxxxx'], "agentry: Invalid token (run 'agentry login' again or pass another --token)\n");
-    await fails(['token', 'list', '--token', 'garbage'], "agentry: Invalid token (run 'agentry login' again or pass another --token)\n");
+    await fails(['whoami', '--token', 'agentry_nottherightoneatallxxxxxxxxxxxxxxxxxxxxxxx'], "agentry: Invalid token (run 'agentry login' again or pass another --token)\n", { code: 3 });
+    await fails(['token', 'list', '--token', 'garbage'], "agentry: Invalid token (run 'agentry login' again or pass another --token)\n", { code: 3 });
   });
 
   it('an unknown package or version', async () => {
-    await fails(['info', '@alice/nope'], 'agentry: Package not found (@alice/nope)\n');
-    await fails(['versions', '@nobody/nope'], 'agentry: Package not found (@nobody/nope)\n');
-    await fails(['pull', '@alice/pkg@9.9.9', '--out', 'x'], /^agentry: .*not found.*\(@alice\/pkg@9\.9\.9\)\n$/i);
+    await fails(['info', '@alice/nope'], 'agentry: Package not found (@alice/nope)\n', { code: 4 });
+    await fails(['versions', '@nobody/nope'], 'agentry: Package not found (@nobody/nope)\n', { code: 4 });
+    await fails(['pull', '@alice/pkg@9.9.9', '--out', 'x'], /^agentry: .*not found.*\(@alice\/pkg@9\.9\.9\)\n$/i, { code: 4 });
     expect(existsSync(ws.path('x'))).toBe(false);
   });
 
@@ -55,8 +56,8 @@ describe('failures: exit code 1 and one clear line on stderr', () => {
     const down = await startTestServer();
     const url = down.url;
     await down.close();
-    await fails(['search', 'x', '--registry', url], `agentry: cannot reach the registry at ${url} (ECONNREFUSED)\n`);
-    await fails(['login', '--registry', url, '--token', 'agentry_x'], `agentry: cannot reach the registry at ${url} (ECONNREFUSED)\n`);
+    await fails(['search', 'x', '--registry', url], `agentry: cannot reach the registry at ${url} (ECONNREFUSED)\n`, { code: 6 });
+    await fails(['login', '--registry', url, '--token', 'agentry_x'], `agentry: cannot reach the registry at ${url} (ECONNREFUSED)\n`, { code: 6 });
   });
 
   it('a publish the server refuses, with its details indented', async () => {
@@ -64,7 +65,7 @@ describe('failures: exit code 1 and one clear line on stderr', () => {
     writeFileSync(ws.path('bad', 'agent.yaml'), 'name: bad\nversion: 1.0.0\ndescription: x\nauthor: "@alice"\ncolour: blue\n');
     await fails(['publish', 'bad'], "agentry: Validation failed\n  agent.yaml: unknown field 'colour'\n");
     writeFileSync(ws.path('bad', 'agent.yaml'), 'name: bad\nversion: 1.0.0\ndescription: x\nauthor: "@bob"\n');
-    await fails(['publish', 'bad'], /^agentry: .+\n$/);
+    await fails(['publish', 'bad'], /^agentry: .+\n$/, { code: 3 });
     await fails(['publish', 'bad', '--scope', 'carol'], 'agentry: agent.yaml publishes to @bob, not @carol; change the manifest or drop --scope\n');
   });
 
@@ -87,7 +88,7 @@ describe('failures: exit code 1 and one clear line on stderr', () => {
     try {
       await anon.ok(['init', 'p', '--kind', 'skill', '--name', 'p']);
       const r = await anon.run(['publish', 'p']);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(3);
       expect(r.stderr).toBe(`agentry: not logged in to ${server.url}: run 'agentry login' or pass --token\n`);
       // reads need none
       expect(await anon.json(['info', '@alice/pkg'])).toMatchObject({ full_name: '@alice/pkg' });
@@ -132,13 +133,14 @@ describe('failures: exit code 1 and one clear line on stderr', () => {
   });
 
   it('usage errors', async () => {
-    await fails(['frobnicate'], "agentry: unknown command 'frobnicate'\n");
-    await fails(['publsh'], "agentry: unknown command 'publsh' (Did you mean publish?)\n");
-    await fails(['search'], "agentry: missing required argument 'query'\n");
-    await fails(['init', '--kind', 'widget', '--name', 'x'], /^agentry: option '--kind <kind>' argument 'widget' is invalid\. Allowed choices are agent, skill, mcp-server, recipe\.\n$/);
-    await fails(['info', 'not-a-package'], "agentry: invalid package 'not-a-package': expected @scope/name\n");
-    await fails(['search', 'x', '--limit', 'lots'], /^agentry: option '--limit <n>' argument 'lots' is invalid\. expected a whole number of at least 1\n$/);
-    await fails(['whoami', '--registry', 'ftp://x'], "agentry: invalid registry URL 'ftp://x': only http and https are supported\n");
+    const usage = { code: 2 };
+    await fails(['frobnicate'], "agentry: unknown command 'frobnicate'\n", usage);
+    await fails(['publsh'], "agentry: unknown command 'publsh' (Did you mean publish?)\n", usage);
+    await fails(['search'], "agentry: missing required argument 'query'\n", usage);
+    await fails(['init', '--kind', 'widget', '--name', 'x'], /^agentry: option '--kind <kind>' argument 'widget' is invalid\. Allowed choices are agent, skill, mcp-server, recipe\.\n$/, usage);
+    await fails(['info', 'not-a-package'], "agentry: invalid package 'not-a-package': expected @scope/name\n", usage);
+    await fails(['search', 'x', '--limit', 'lots'], /^agentry: option '--limit <n>' argument 'lots' is invalid\. expected a whole number of at least 1\n$/, usage);
+    await fails(['whoami', '--registry', 'ftp://x'], "agentry: invalid registry URL 'ftp://x': only http and https are supported\n", usage);
   });
 
   it('--help exits 0', async () => {
@@ -159,17 +161,17 @@ describe('help', () => {
       'serve', 'login', 'logout', 'whoami', 'init', 'pack', 'publish', 'search', 'info', 'versions', 'pull',
       'dist-tag add', 'dist-tag rm', 'dist-tag ls', 'deprecate', 'unpublish', 'token create', 'token list', 'token revoke',
       'user add', 'org add', 'org member add', 'org member rm', 'org member ls', 'gc',
-      'scope add', 'scope ls', 'secrets rotate-key', 'recipe list', 'recipe search', 'recipe publish', 'recipe pull',
-      'skill validate', 'skill publish', 'skill pull', 'agent publish',
+      'scope add', 'scope ls', 'access get', 'access set', 'secrets rotate-key', 'recipe list', 'recipe search', 'recipe publish', 'recipe pull',
+      'skill validate', 'skill publish', 'skill pull', 'agent publish', 'completion',
     ]);
     for (const { path, help } of all) {
       expect(help, path).toMatch(/^Usage: /);
-      if (!['serve', 'init', 'pack', 'skill validate'].includes(path) && !path.startsWith('oci ')) {
+      if (!['serve', 'init', 'pack', 'skill validate', 'completion'].includes(path) && !path.startsWith('oci ')) {
         expect(help, path).toContain('--registry <url>');
         expect(help, path).toContain('--token <token>');
       }
     }
     const json = all.filter((c) => c.help.includes('--json')).map((c) => c.path);
-    expect(json).toEqual(expect.arrayContaining(['whoami', 'pack', 'publish', 'search', 'info', 'versions', 'pull', 'token create', 'token list', 'user add', 'gc']));
+    expect(json).toEqual(expect.arrayContaining(['whoami', 'pack', 'publish', 'search', 'info', 'versions', 'pull', 'token create', 'token list', 'user add', 'gc', 'access get', 'access set']));
   });
 });

@@ -35,7 +35,7 @@ describe('dist-tags, deprecation, unpublish and gc', () => {
   it('publishes with --tag and refuses a version that exists', async () => {
     expect(await ws.json(['dist-tag', 'ls', '@alice/tool'])).toEqual({ dist_tags: { latest: '1.0.0', beta: '2.0.0-beta.1' } });
     const again = await ws.run(['publish', 'tool']);
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(5);
     expect(again.stderr).toBe('agentry: Version 2.0.0-beta.1 already exists. Bump the version number.\n');
   });
 
@@ -46,7 +46,7 @@ describe('dist-tags, deprecation, unpublish and gc', () => {
     expect(r.stdout).toMatch(/^Published @alice\/notes@0\.1\.0 \(sha256:[0-9a-f]{64}\)\n$/);
     expect(r.stderr).toBe('');
     const again = await ws.run(['publish', 'notes', '--scope', 'alice', '--json']);
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(5);
     expect(again.stdout).toBe('');
     expect(again.stderr).toBe('agentry: Version 0.1.0 already exists. Bump the version number.\n');
     const skill = ws.path('notes', 'SKILL.md');
@@ -66,7 +66,7 @@ describe('dist-tags, deprecation, unpublish and gc', () => {
     const pulled = await ws.json<{ version: string }>(['pull', '@alice/tool@beta', '--out', 'beta-copy']);
     expect(pulled.version).toBe('2.0.0-beta.1');
     const bad = await ws.run(['dist-tag', 'add', '@alice/tool', 'x']);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toBe("agentry: invalid package '@alice/tool': expected @scope/name@version\n");
   });
 
@@ -87,11 +87,11 @@ describe('dist-tags, deprecation, unpublish and gc', () => {
     const after = await ws.json<{ versions: { version: string }[] }>(['versions', '@alice/tool']);
     expect(after.versions.map((v) => v.version)).not.toContain('0.1.0');
     const gone = await ws.run(['pull', '@alice/tool@0.1.0', '--out', 'gone']);
-    expect(gone.code).toBe(1);
+    expect(gone.code).toBe(4);
     expect(gone.stderr).toMatch(/^agentry: .*\(@alice\/tool@0\.1\.0\)\n$/);
 
     const denied = await ws.run(['gc']);
-    expect(denied.code).toBe(1);
+    expect(denied.code).toBe(3);
     expect(denied.stderr).toBe("agentry: This token has 'publish' permission; this action needs 'admin'\n");
     const dry = await ws.json<{ removed: string[]; dry_run: boolean }>(['gc', '--dry-run', '--grace-seconds', '0', '--token', admin]);
     expect(dry).toMatchObject({ removed: [`sha256:${digest}`], dry_run: true });

@@ -25,7 +25,7 @@ describe.each(testStores)('agentry oci against Agentry (%s)', (store) => {
 
   it('uses the saved Agentry login for the Docker token flow', async () => {
     const anonymous = await ws.run(['oci', 'push', `${host}/alice/notes:1.0.0`, 'notes.md'], { env: { DOCKER_CONFIG: ws.path('none') } });
-    expect(anonymous.code).toBe(1);
+    expect(anonymous.code).toBe(3);
     expect(anonymous.stderr).toMatch(new RegExp(`^agentry: .* failed on ${host.replace(/\./g, '\\.')}/alice/notes: the registry answered 401 Unauthorized.*the registry requires credentials`));
 
     await ws.ok(['login', '--token', token]);

@@ -77,7 +77,7 @@ describe.skipIf(!run)('agentry oci against docker-registry', () => {
 
     expect((await ws.ok(['oci', 'rm', `${reg.host}/team/copy:latest`])).trim()).toBe(`Deleted ${pushed.digest}`);
     const gone = await ws.run(['oci', 'pull', `${reg.host}/team/copy:latest`, '--out', 'gone']);
-    expect(gone.code).toBe(1);
+    expect(gone.code).toBe(4);
     expect(gone.stderr.trim()).toBe(`agentry: pull manifest latest failed on ${reg.host}/team/copy: the registry answered 404 Not Found (MANIFEST_UNKNOWN: manifest unknown)`);
     expect(existsSync(ws.path('gone'))).toBe(false);
     expect(readdirSync(ws.cwd).filter((n) => n.startsWith('.'))).toEqual([]);
@@ -127,7 +127,7 @@ describe.skipIf(!run)('agentry oci with basic auth', () => {
   it('logs in with --password-stdin, environment variables or a docker config file, and never prints the password', async () => {
     const ref = `${reg.host}/bob/app:v1`;
     const anonymous = await ws.run(['oci', 'push', ref, 'a.txt'], { env: { DOCKER_CONFIG: ws.path('no-docker') } });
-    expect(anonymous.code).toBe(1);
+    expect(anonymous.code).toBe(3);
     // Blobs go up several at once: whichever is checked first meets the refusal.
     expect(anonymous.stderr.trim()).toMatch(new RegExp(`^agentry: check blob sha256:[0-9a-f]{64} failed on ${reg.host.replace(/\./g, '\\.')}/bob/app: the registry requires a username and password$`));
 

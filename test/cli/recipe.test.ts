@@ -34,7 +34,7 @@ describe.each(testStores)('agentry recipe publish | list | search | pull, over /
     const out = await ws.ok(['recipe', 'publish', './my-recipe']);
     expect(out.trim()).toMatch(/^Published my-recipe@1\.0\.0 \(sha256:[a-f0-9]{64}\)$/);
     const again = await ws.run(['recipe', 'publish', './my-recipe']);
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(5);
     expect(again.stderr).toMatch(/already exists/);
     writeFileSync(ws.path('my-recipe', 'prompts', 'system.md'), 'Summarise the article in three lines.\n');
     const forced = await ws.json<{ ok: boolean; name: string; version: string; checksum: string }>(['recipe', 'publish', './my-recipe', '--force']);
@@ -77,13 +77,13 @@ describe.each(testStores)('agentry recipe publish | list | search | pull, over /
     expect(exists.code).toBe(1);
     expect(exists.stderr).toMatch(/already exists/);
     const missing = await ws.run(['recipe', 'pull', 'no-such-recipe']);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(4);
     expect(missing.stderr).toMatch(/Recipe not found: no-such-recipe/);
   });
 
   it('needs a login to publish and says why a bad folder cannot be packed', async () => {
     const anon = await ws.run(['recipe', 'publish', './my-recipe'], { env: { AGENTRY_CONFIG: ws.path('none.json') } });
-    expect(anon.code).toBe(1);
+    expect(anon.code).toBe(3);
     expect(anon.stderr).toMatch(/not logged in/);
     mkdirSync(ws.path('empty-recipe'));
     const empty = await ws.run(['recipe', 'publish', './empty-recipe']);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseLocalManifest } from '../../src/cli/local-manifest.js';
-import { PACKAGE_KINDS } from '../../src/cli/package-kinds.js';
+import { PACKAGE_KINDS } from '../../src/core/packages/kinds.js';
 import { parsePackageRef } from '../../src/cli/package-ref.js';
 import { scaffoldFiles } from '../../src/cli/scaffold.js';
 import { parseManifest } from '../../src/core/packages/manifest/index.js';

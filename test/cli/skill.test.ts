@@ -101,7 +101,7 @@ describe('agentry skill validate|publish|pull', () => {
     await ws.ok(['init', 'agent-x', '--kind', 'agent', '--name', 'agent-x', '--scope', 'alice']);
     await ws.ok(['publish', 'agent-x']);
     const notSkill = await ws.run(['skill', 'pull', '@alice/agent-x', '--out', 'x']);
-    expect(notSkill.code).toBe(1);
+    expect(notSkill.code).toBe(4);
     expect(notSkill.stderr).toMatch(/Skill not found/);
   });
 });

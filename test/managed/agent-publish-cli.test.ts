@@ -37,10 +37,10 @@ describe.each(testStores)('agentry agent publish (%s)', (store) => {
     expect(JSON.stringify(versions.body)).toMatch(/2\.0\.0[\s\S]*1\.0\.0/);
 
     const again = await ws.run(['agent', 'publish', a.body.id]);
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(5);
     expect(again.stderr).toMatch(/Version 2\.0\.0 already exists/);
     const missing = await ws.run(['agent', 'publish', 'agent_nope']);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(4);
     expect(missing.stderr).toMatch(/Agent agent_nope not found/);
     const custom = await ws.json<{ package: string; version: string }>(['agent', 'publish', a.body.id, '--name', 'helpdesk', '--package-version', '0.3.0']);
     expect(custom).toMatchObject({ package: '@alice/helpdesk', version: '0.3.0' });

@@ -1,10 +1,24 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+import { sameSecret } from '../../core/auth/same-secret.js';
+import { AgentryError } from '../../core/errors.js';
 import type { Registry } from '../../core/registry.js';
 
-/** Prometheus metrics at `/metrics`: requests by route and status, latency, packages, process stats. */
-const metricsPlugin: FastifyPluginAsync<{ registry: Registry }> = async (app, { registry }) => {
+export interface MetricsOptions {
+  registry: Registry;
+  /** When set, `/metrics` answers only `Authorization: Bearer <token>` (compared in constant time). */
+  token?: string;
+}
+
+/** The bearer token of a request, if it sent one. */
+const bearerOf = (header: string | undefined): string | undefined => /^Bearer[ \t]+(\S+)\s*$/i.exec(header ?? '')?.[1];
+
+/**
+ * Prometheus metrics at `/metrics`: requests by route and status, latency, packages, process
+ * stats; open to all unless a metrics token is set (`--metrics-token`, AGENTRY_METRICS_TOKEN).
+ */
+const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { registry, token }) => {
   const prom = new PromRegistry();
   collectDefaultMetrics({ register: prom, prefix: 'agentry_' });
   const requests = new Counter({ name: 'agentry_http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'], registers: [prom] });
@@ -20,8 +34,7 @@ const metricsPlugin: FastifyPluginAsync<{ registry: Registry }> = async (app, { 
     help: 'Published packages',
     registers: [prom],
     async collect() {
-      const page = await registry.packages.query({ sort: 'name', offset: 0, limit: 1 });
-      this.set(page.total);
+      this.set(await registry.packages.publishedCount());
     },
   });
 
@@ -31,7 +44,15 @@ const metricsPlugin: FastifyPluginAsync<{ registry: Registry }> = async (app, { 
     duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
   });
 
-  app.get('/metrics', { schema: { tags: ['system'], summary: 'Prometheus metrics', hide: false } }, async (_req, reply) => {
+  const summary = token ? 'Prometheus metrics (a Bearer of the metrics token)' : 'Prometheus metrics';
+  app.get('/metrics', { schema: { tags: ['system'], summary, hide: false, ...(token ? { security: [{ bearer: [] }] } : {}) } }, async (req, reply) => {
+    if (token !== undefined) {
+      const given = bearerOf(req.headers.authorization);
+      if (given === undefined || !sameSecret(given, token)) {
+        void reply.header('WWW-Authenticate', 'Bearer realm="agentry-metrics"');
+        throw new AgentryError('unauthorized', given === undefined ? 'The metrics need a Bearer token' : 'Invalid metrics token');
+      }
+    }
     void reply.header('Content-Type', prom.contentType);
     return prom.metrics();
   });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
+import { EXIT } from '../exit-codes.js';
 import { writeLine } from '../output.js';
 
 interface DevModelCliOptions {
@@ -50,8 +51,8 @@ export const registerDevModelCommand = (program: Command): void => {
     .addHelpText('after', HELP)
     .action(async (opts: DevModelCliOptions) => {
       const port = Number(opts.port);
-      if (!/^\d+$/.test(opts.port) || port > 65535) throw new CliError(`--port must be a whole number from 0 to 65535, not '${opts.port}'`, [], 2);
-      if (opts.apiKey !== undefined && opts.apiKey.trim() === '') throw new CliError('--api-key must not be empty', [], 2);
+      if (!/^\d+$/.test(opts.port) || port > 65535) throw new CliError(`--port must be a whole number from 0 to 65535, not '${opts.port}'`, [], EXIT.usage);
+      if (opts.apiKey !== undefined && opts.apiKey.trim() === '') throw new CliError('--api-key must not be empty', [], EXIT.usage);
       const { startDevModel } = await import('../../dev-model/server.js');
       let model;
       try {

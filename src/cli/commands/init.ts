@@ -5,7 +5,7 @@ import { CliError } from '../cli-error.js';
 import { withJsonOption, type JsonOption } from '../global-options.js';
 import { manifestsIn } from '../local-manifest.js';
 import { printResult } from '../output.js';
-import { MANIFEST_FILES, PACKAGE_KINDS, type PackageKind } from '../package-kinds.js';
+import { MANIFEST_FILE, PACKAGE_KINDS, type PackageKind } from '../../core/packages/kinds.js';
 import { scaffoldFiles } from '../scaffold.js';
 
 interface InitOptions extends JsonOption {
@@ -31,7 +31,7 @@ export const registerInitCommand = (program: Command): void => {
     const { manifestFile, files } = await scaffoldFiles({ kind: opts.kind, name, scope: opts.scope, description: opts.description });
     const existing = await manifestsIn(dir);
     if (existing.length > 0) {
-      throw new CliError(`${join(dir, MANIFEST_FILES[existing[0]])} already exists; refusing to overwrite it`);
+      throw new CliError(`${join(dir, MANIFEST_FILE[existing[0]])} already exists; refusing to overwrite it`);
     }
     await mkdir(dir, { recursive: true });
     const written: string[] = [];

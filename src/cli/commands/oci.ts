@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { digestFile, isAgentryError, parseReference, type TransferPlan } from '../../core/oci-client/index.js';
+import { digestFile, isAgentryError, isOciError, parseReference, type TransferPlan } from '../../core/oci-client/index.js';
 import { CliError } from '../cli-error.js';
+import { exitCodeForStatus } from '../exit-codes.js';
 import { refuseExisting } from '../extract.js';
 import { collectFiles, type LocalFile } from '../oci/local-files.js';
 import { ociClientFor, withOciConnectionOptions, type OciConnectionOptions } from '../oci/oci-connection.js';
@@ -40,7 +41,8 @@ const cliErrors = async <T>(work: () => Promise<T>): Promise<T> => {
   try {
     return await work();
   } catch (e) {
-    if (isAgentryError(e)) throw new CliError(e.message, e.details);
+    // An OCI failure with no HTTP answer (httpStatus 0) is a network failure.
+    if (isAgentryError(e)) throw new CliError(e.message, e.details, exitCodeForStatus(isOciError(e) ? e.httpStatus : e.status));
     throw e;
   }
 };

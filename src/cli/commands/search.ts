@@ -4,7 +4,7 @@ import { connect } from '../connection.js';
 import { withJsonOption, withRegistryOptions, type JsonOption, type RegistryOptions } from '../global-options.js';
 import { wholeNumber } from '../option-parsers.js';
 import { printResult, renderTable, truncate } from '../output.js';
-import { PACKAGE_KINDS } from '../package-kinds.js';
+import { PACKAGE_KINDS } from '../../core/packages/kinds.js';
 
 interface SearchOptions extends RegistryOptions, JsonOption {
   kind?: string;

@@ -17,6 +17,7 @@ interface ServeOptions {
   rateLimitUser?: string;
   rateLimitPublish?: string;
   redisUrl?: string;
+  metricsToken?: string;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -54,6 +55,7 @@ export const registerServeCommand = (program: Command): void => {
     .option('--rate-limit-user <rule>', "requests per signed-in user (env AGENTRY_RATE_LIMIT_USER; default 120/min)")
     .option('--rate-limit-publish <rule>', "publishes per user (env AGENTRY_RATE_LIMIT_PUBLISH; default 10/hour)")
     .option('--redis-url <url>', 'redis://… to share rate-limit counters between server processes (env AGENTRY_REDIS_URL)')
+    .option('--metrics-token <token>', 'require this Bearer token on /metrics, 16+ characters (env AGENTRY_METRICS_TOKEN; default: /metrics is open)')
     .action(async (opts: ServeOptions) => {
       const { resolveConfig } = await import('../../app/config.js');
       const { startServer } = await import('../../app/server.js');
@@ -73,6 +75,7 @@ export const registerServeCommand = (program: Command): void => {
         rateLimitUser: opts.rateLimitUser,
         rateLimitPublish: opts.rateLimitPublish,
         redisUrl: opts.redisUrl,
+        metricsToken: opts.metricsToken,
       });
       const server = await startServer(config);
       const stopped = nextStopSignal();

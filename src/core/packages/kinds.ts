@@ -1,5 +1,7 @@
 import type { PackageKind } from '../storage.js';
 
+export type { PackageKind };
+
 export const PACKAGE_KINDS: readonly PackageKind[] = ['agent', 'skill', 'mcp-server', 'recipe'];
 
 /** The manifest file at the root of a package tarball, per kind. */

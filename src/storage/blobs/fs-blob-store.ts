@@ -27,6 +27,22 @@ export class FsBlobStore implements BlobStore {
     return this;
   }
 
+  /** Writes, syncs and removes a probe file where blobs are written first: the store takes writes now. */
+  async checkWritable(): Promise<void> {
+    const probe = join(this.tmpDir, `probe-${Date.now()}-${randomBytes(8).toString('hex')}`);
+    try {
+      const handle = await fs.open(probe, 'wx', 0o644);
+      try {
+        await handle.writeFile('ready\n');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } finally {
+      await fs.rm(probe, { force: true });
+    }
+  }
+
   async put(data: Buffer | Readable): Promise<{ digest: string; size: number; created: boolean }> {
     const tmp = join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
     const hash = createHash('sha256');

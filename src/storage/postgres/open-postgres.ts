@@ -40,5 +40,5 @@ export const openPostgresStorage = async (opts: PostgresOptions): Promise<SqlSto
     await db.destroy();
     throw e;
   }
-  return new SqlStorage(db, 'postgres', postgresTextSearch, new PostgresChangeFeed(opts.url));
+  return new SqlStorage(db, 'postgres', postgresTextSearch, new PostgresChangeFeed(opts.url), opts.schema ?? 'public');
 };

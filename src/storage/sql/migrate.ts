@@ -30,9 +30,8 @@ class InCodeMigrations implements MigrationProvider {
   }
 }
 
-/** Brings the schema up to date; runs at every start. Throws with the failing migration's name. */
-export const migrateToLatest = async (db: Kysely<unknown>, dialect: SqlDialectName, schema?: string): Promise<string[]> => {
-  const migrator = new Migrator({
+const migratorFor = (db: Kysely<unknown>, dialect: SqlDialectName, schema?: string): Migrator =>
+  new Migrator({
     db,
     provider: new InCodeMigrations(dialect),
     migrationTableName: 'agentry_migrations',
@@ -42,6 +41,10 @@ export const migrateToLatest = async (db: Kysely<unknown>, dialect: SqlDialectNa
     // Name the schema: Kysely looks for its tables across every schema it can see otherwise.
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
+
+/** Brings the schema up to date; runs at every start. Throws with the failing migration's name. */
+export const migrateToLatest = async (db: Kysely<unknown>, dialect: SqlDialectName, schema?: string): Promise<string[]> => {
+  const migrator = migratorFor(db, dialect, schema);
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error) {
@@ -50,3 +53,7 @@ export const migrateToLatest = async (db: Kysely<unknown>, dialect: SqlDialectNa
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 };
+
+/** The names of the migrations this build has that the database has not run. */
+export const pendingMigrations = async (db: Kysely<unknown>, dialect: SqlDialectName, schema?: string): Promise<string[]> =>
+  (await migratorFor(db, dialect, schema).getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);

@@ -6,6 +6,7 @@ import { SqlBlobRefRepo } from './blob-ref-repo.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { SqlDialectName, TextSearch } from './dialect.js';
 import { SqlManagedRepo } from './managed-repo.js';
+import { pendingMigrations } from './migrate.js';
 import { SqlPackageRepo } from './package-repo.js';
 import { SqlOciRepo } from './oci-repo.js';
 import type { Database } from './schema.js';
@@ -58,6 +59,8 @@ export class SqlStorage implements Storage {
     readonly kind: SqlDialectName,
     private readonly textSearch: TextSearch,
     private readonly changeFeed?: ChangeFeed,
+    /** The PostgreSQL schema the migration table is in (as when migrating). */
+    private readonly migrationSchema?: string,
   ) {
     const repos = reposOn(db, kind, textSearch);
     this.accounts = repos.accounts;
@@ -86,6 +89,10 @@ export class SqlStorage implements Storage {
 
   async ping(): Promise<void> {
     await sql`SELECT 1`.execute(this.db);
+  }
+
+  pendingMigrations(): Promise<string[]> {
+    return pendingMigrations(this.db as Kysely<unknown>, this.kind, this.migrationSchema);
   }
 
   async close(): Promise<void> {

@@ -9,15 +9,19 @@ const FIELDS = [
   'secrets', 'permissions', 'config', 'examples', 'repository', 'homepage',
 ] as const;
 const PERMISSIONS = ['filesystem', 'network', 'execute_commands'];
+/** An agent's `name`: lower-case letters, digits and hyphens, at most 100. */
+export const AGENT_NAME_PATTERN = /^[a-z0-9-]+$/;
+export const AGENT_NAME_MAX = 100;
+export const AGENT_DESCRIPTION_MAX = 500;
 const SECRET_REF = /\$\{secrets\.([A-Za-z0-9_]+)\}/g;
 
 /** agentx's agent.yaml, validated field by field; unknown fields are errors. */
 export const validateAgentManifest = (data: Record<string, unknown>): ManifestResult => {
   const c = new FieldChecker(FILE, data);
   c.unknownFields(FIELDS);
-  const name = c.string('name', { required: true, max: 100, pattern: /^[a-z0-9-]+$/, patternHint: 'must match ^[a-z0-9-]+$' });
+  const name = c.string('name', { required: true, max: AGENT_NAME_MAX, pattern: AGENT_NAME_PATTERN, patternHint: 'must match ^[a-z0-9-]+$' });
   const version = c.version();
-  const description = c.string('description', { required: true, max: 500 });
+  const description = c.string('description', { required: true, max: AGENT_DESCRIPTION_MAX });
   const author = c.string('author', { required: true, pattern: /^@[a-z0-9][a-z0-9.-]*$/, patternHint: "must be the scope it publishes to, like '@alice'" });
   const license = c.string('license', { max: 100 });
   const tags = c.stringList('tags', { max: 10, itemMax: 50 });

@@ -2,7 +2,7 @@ import type { PackageKind } from '../../storage.js';
 import { parseAgentManifest } from './agent-yaml.js';
 import type { ManifestResult } from './package-manifest.js';
 import { parseRecipeManifest } from './recipe-yaml.js';
-import { parseServerManifest } from './server-json.js';
+import { parseServerManifest } from './server-json/parse-server-json.js';
 import { parseSkillManifest } from './skill-md.js';
 
 export type { PackageManifest, ManifestResult } from './package-manifest.js';

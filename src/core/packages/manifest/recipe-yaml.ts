@@ -5,6 +5,7 @@ import type { ManifestResult } from './package-manifest.js';
 import { parseMapping } from './parse-text.js';
 
 const FILE = 'recipe.yaml';
+export const RECIPE_DESCRIPTION_MAX = 500;
 const FIELDS = ['name', 'version', 'description', 'tags', 'author', 'license', 'category', 'requires', 'config', 'files', 'repository', 'homepage'] as const;
 
 /** A recipe's recipe.yaml: a named, versioned bundle of agent workflow files. */
@@ -15,7 +16,7 @@ export const parseRecipeManifest = (text: string): ManifestResult => {
   c.unknownFields(FIELDS);
   const name = c.string('name', { required: true, max: 100, pattern: PACKAGE_NAME_PATTERN, patternHint: "must be letters, digits, '-', '_' or '.'" });
   const version = c.version();
-  const description = c.string('description', { max: 500 });
+  const description = c.string('description', { max: RECIPE_DESCRIPTION_MAX });
   const tags = c.stringList('tags', { max: 10, itemMax: 50 });
   c.string('author', { max: 100 });
   const license = c.string('license', { max: 100 });

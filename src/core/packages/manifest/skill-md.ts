@@ -21,6 +21,14 @@ export const SKILL_MD_RECOMMENDED_LINES = 500;
 
 const FIELDS = ['name', 'description', 'license', 'compatibility', 'metadata', 'allowed-tools'] as const;
 const FRONT_MATTER = /^\uFEFF?---\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)([\s\S]*)$/;
+/** The problem of a SKILL.md without front matter. */
+export const NO_FRONT_MATTER = `${SKILL_FILE}: must start with YAML front matter between '---' lines`;
+
+/** SKILL.md's YAML front matter (between the `---` lines) and the Markdown after it; undefined when it has none. */
+export const splitFrontMatter = (text: string): { yaml: string; body: string } | undefined => {
+  const m = FRONT_MATTER.exec(text);
+  return m ? { yaml: m[1], body: m[2] } : undefined;
+};
 
 /** SKILL.md, checked and read. */
 export interface SkillDocument {
@@ -48,9 +56,9 @@ export interface SkillMdResult {
 
 /** Checks the text of SKILL.md against the specification; every violation is reported, not just the first. */
 export const checkSkillMd = (text: string): SkillMdResult => {
-  const m = FRONT_MATTER.exec(text);
-  if (!m) return { errors: [`${SKILL_FILE}: must start with YAML front matter between '---' lines`], warnings: [] };
-  const { data, problem } = parseMapping(SKILL_FILE, m[1], 'yaml');
+  const parts = splitFrontMatter(text);
+  if (!parts) return { errors: [NO_FRONT_MATTER], warnings: [] };
+  const { data, problem } = parseMapping(SKILL_FILE, parts.yaml, 'yaml');
   if (!data) return { errors: [problem!], warnings: [] };
   const c = new FieldChecker(SKILL_FILE, data);
   c.unknownFields(FIELDS);
@@ -74,7 +82,7 @@ export const checkSkillMd = (text: string): SkillMdResult => {
   const version = metadata.version ?? null;
   if (version !== null && !isStrictSemver(version)) c.problem(`metadata.version '${version}' is not valid semver`);
 
-  const body = m[2].trim();
+  const body = parts.body.trim();
   const warnings: string[] = [];
   if (body === '') warnings.push(`${SKILL_FILE}: has no instructions after the front matter`);
   if (metadataObject?.version === undefined) warnings.push(`${SKILL_FILE}: no metadata.version; publishing to Agentry needs one (or a version sent with the upload)`);
@@ -152,9 +160,9 @@ export const validateSkillFolder = (input: SkillFolderInput): SkillValidation =>
 
 /** The `name` of a SKILL.md whose other fields failed, so the folder-name rule is still reported. */
 const nameIn = (text: string): string | undefined => {
-  const m = FRONT_MATTER.exec(text);
-  if (!m) return undefined;
-  const { data } = parseMapping(SKILL_FILE, m[1], 'yaml');
+  const parts = splitFrontMatter(text);
+  if (!parts) return undefined;
+  const { data } = parseMapping(SKILL_FILE, parts.yaml, 'yaml');
   return typeof data?.name === 'string' ? data.name : undefined;
 };
 
