@@ -99,19 +99,23 @@ class BodyError extends Error {
 
 const readBody = (req: IncomingMessage): Promise<unknown> =>
   new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
+    let parts: Buffer[] = [];
     let size = 0;
+    let tooBig = false;
     req.on('data', (c: Buffer) => {
+      if (tooBig) return; // drained unread, so the 413 reaches the client
       size += c.length;
       if (size > MAX_BODY_BYTES) {
+        tooBig = true;
+        parts = [];
         reject(new BodyError(413, `Request exceeds the maximum size of ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
         return;
       }
       parts.push(c);
     });
     req.on('error', reject);
     req.on('end', () => {
+      if (tooBig) return;
       const text = Buffer.concat(parts).toString('utf8');
       if (text.trim() === '') return resolve(undefined);
       try {

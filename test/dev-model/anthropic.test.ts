@@ -203,6 +203,16 @@ describe('dev model: Anthropic Messages', () => {
     expect(model.pending()).toBe(1);
   });
 
+  it('refuses a body over 32 MiB with 413 request_too_large, reading nothing into memory past the limit', async () => {
+    const res = await fetch(`${model.anthropicBaseUrl}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'k', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'x'.repeat(33 * 1024 * 1024) }] }),
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: unknown }).error).toEqual({ type: 'request_too_large', message: expect.stringMatching(/maximum size/) });
+  });
+
   it('checks the key when started with one, and lists models in the Page shape', async () => {
     const locked = await startTestModel({ apiKey: 'sk-right', models: { anthropic: ['claude-a', 'claude-b'] } });
     try {
