@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { parseBlobStoreUrl } from '../storage/blobs/blob-store-url.js';
 import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
 import { VISIBILITIES, isVisibility, type Visibility } from '../core/access/visibility.js';
 import { DEFAULT_RATE_LIMITS, parseRateLimitRule, type RateLimitRule, type RateLimitRules } from '../core/rate-limits/rules.js';
@@ -11,6 +12,8 @@ export interface ServerConfig {
   databaseUrl?: string;
   /** PostgreSQL schema to keep tables in (tests use one per server). */
   databaseSchema?: string;
+  /** Where blobs are kept: `s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true` or `file:///path`; absent: `<dataDir>/blobs`. */
+  blobStore?: string;
   adminToken?: string;
   /** When set, `/metrics` answers only a Bearer of this value (AGENTRY_METRICS_TOKEN). */
   metricsToken?: string;
@@ -71,6 +74,7 @@ export interface ServeFlags {
   port?: number | string;
   dataDir?: string;
   databaseUrl?: string;
+  blobStore?: string;
   adminToken?: string;
   publicUrl?: string;
   logLevel?: string;
@@ -139,13 +143,15 @@ const ruleFrom = (name: string, value: string | undefined, fallback: RateLimitRu
 
 /**
  * Resolves the server configuration from flags and the environment:
- * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_ADMIN_TOKEN,
+ * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_BLOB_STORE, AGENTRY_ADMIN_TOKEN,
  * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_DEFAULT_VISIBILITY, AGENTRY_AUTH_REQUIRED_FOR_READS, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
  * AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX,
  * AGENTRY_METRICS_TOKEN.
  */
 export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
   const databaseUrl = flags.databaseUrl ?? (env.AGENTRY_DATABASE_URL || undefined);
+  // Refuse a malformed blob store (or one carrying credentials) before anything starts.
+  parseBlobStoreUrl(flags.blobStore ?? (env.AGENTRY_BLOB_STORE || undefined), '');
   const publicUrl = flags.publicUrl ?? (env.AGENTRY_PUBLIC_URL || undefined);
   if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) throw new Error(`public URL must be an http(s) URL (got '${publicUrl}')`);
   return {
@@ -154,6 +160,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     dataDir: resolve(flags.dataDir ?? env.AGENTRY_DATA_DIR ?? './data'),
     databaseUrl,
     databaseSchema: env.AGENTRY_DATABASE_SCHEMA || undefined,
+    blobStore: flags.blobStore ?? (env.AGENTRY_BLOB_STORE || undefined),
     adminToken: flags.adminToken ?? (env.AGENTRY_ADMIN_TOKEN || undefined),
     metricsToken: metricsTokenFrom(flags.metricsToken ?? (env.AGENTRY_METRICS_TOKEN || undefined)),
     publicUrl: publicUrl?.replace(/\/+$/, ''),

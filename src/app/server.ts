@@ -36,6 +36,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     rateLimitStore = await openRateLimitStore(config);
   } catch (e) {
     await storage.close();
+    blobs.close?.();
     throw e;
   }
   let storeErrorLogged = 0;
@@ -103,12 +104,14 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
         await running.close();
         await rateLimitStore.close();
         await storage.close();
+        blobs.close?.();
       },
     };
   } catch (e) {
     await app?.close();
     await rateLimitStore.close();
     await storage.close();
+    blobs.close?.();
     throw e;
   }
 };

@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import type { BlobStore, Storage } from '../core/storage.js';
 import { FsBlobStore } from './blobs/fs-blob-store.js';
 import { FsUploadStore } from './blobs/fs-upload-store.js';
+import { S3BlobStore } from './blobs/s3-blob-store.js';
+import { parseBlobStoreUrl } from './blobs/blob-store-url.js';
 import type { UploadStore } from '../core/oci/ports.js';
 import { openPostgresStorage } from './postgres/open-postgres.js';
 import { openSqliteStorage } from './sqlite/open-sqlite.js';
@@ -11,16 +13,47 @@ export interface StorageConfig {
   /** `postgres://…` selects PostgreSQL; absent selects the embedded SQLite file. */
   databaseUrl?: string;
   databaseSchema?: string;
+  /** `s3://bucket/prefix?…` or `file:///path`; absent: the `blobs` folder of the data dir. */
+  blobStore?: string;
+  /** Where an S3 store's credentials are read from (AWS_ACCESS_KEY_ID…); absent: process.env via the SDK's chain. */
+  env?: NodeJS.ProcessEnv;
 }
 
-/** Opens the configured metadata store (migrated) and the blob folder. */
-export const openStorage = async (cfg: StorageConfig): Promise<{ storage: Storage; blobs: BlobStore; uploads: UploadStore }> => {
-  const blobs = await new FsBlobStore(join(cfg.dataDir, 'blobs')).init();
-  // OCI blob uploads in progress live in the data dir, beside the blobs they will become.
-  const uploads = await new FsUploadStore(join(cfg.dataDir, 'uploads')).init();
-  if (cfg.databaseUrl) {
-    if (!/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) throw new Error('database URL must start with postgres:// or postgresql://');
-    return { storage: await openPostgresStorage({ url: cfg.databaseUrl, schema: cfg.databaseSchema }), blobs, uploads };
+/**
+ * Opens the blob store a URL names (see parseBlobStoreUrl) and the store OCI uploads in progress
+ * grow in: on the filesystem, `<dataDir>/uploads`; on S3, `<prefix>/uploads/` in the same bucket, so
+ * that any process sharing the bucket and the database can take an upload's next chunk.
+ */
+export const openBlobStore = async (
+  cfg: Pick<StorageConfig, 'dataDir' | 'blobStore' | 'env'>,
+): Promise<{ blobs: BlobStore & { close?(): void }; uploads: UploadStore }> => {
+  const loc = parseBlobStoreUrl(cfg.blobStore, join(cfg.dataDir, 'blobs'));
+  if (loc.kind === 'fs') {
+    return { blobs: await new FsBlobStore(loc.root).init(), uploads: await new FsUploadStore(join(cfg.dataDir, 'uploads')).init() };
   }
-  return { storage: await openSqliteStorage(join(cfg.dataDir, 'agentry.db')), blobs, uploads };
+  const env = cfg.env ?? process.env;
+  // Static keys when the server's environment has them; otherwise the SDK's provider chain
+  // (profiles, SSO, web identity, container and instance roles).
+  const credentials =
+    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
+      : undefined;
+  const region = loc.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || (loc.endpoint ? 'us-east-1' : undefined));
+  const blobs = await new S3BlobStore({ ...loc, ...(region ? { region } : {}), ...(credentials ? { credentials } : {}) }).init();
+  return { blobs, uploads: blobs.uploadStore() };
+};
+
+/** Opens the configured metadata store (migrated) and the blob store. */
+export const openStorage = async (cfg: StorageConfig): Promise<{ storage: Storage; blobs: BlobStore & { close?(): void }; uploads: UploadStore }> => {
+  if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) throw new Error('database URL must start with postgres:// or postgresql://');
+  const { blobs, uploads } = await openBlobStore(cfg);
+  try {
+    if (cfg.databaseUrl) {
+      return { storage: await openPostgresStorage({ url: cfg.databaseUrl, schema: cfg.databaseSchema }), blobs, uploads };
+    }
+    return { storage: await openSqliteStorage(join(cfg.dataDir, 'agentry.db')), blobs, uploads };
+  } catch (e) {
+    blobs.close?.();
+    throw e;
+  }
 };

@@ -55,12 +55,14 @@ export const startTestServer = async (
     rateLimits?: Partial<ServerConfig['rateLimits']>;
     /** Keep rate-limit counters in this Redis, under this key prefix. */
     redis?: { url: string; keyPrefix: string };
+    /** Keep blobs here (`--blob-store`: s3://… or file://…) instead of the data dir; S3 credentials come from `env`. */
+    blobStore?: string;
   } = {},
 ): Promise<TestServer> => {
   const store = opts.store ?? 'sqlite';
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'agentry-test-'));
   const adminToken = opts.adminToken ?? `agentry_${randomBytes(32).toString('base64url')}`;
-  const base = resolveConfig({ host: '127.0.0.1', port: 0, dataDir, adminToken, logLevel: opts.log?.level ?? 'silent' }, opts.env ?? {});
+  const base = resolveConfig({ host: '127.0.0.1', port: 0, dataDir, adminToken, logLevel: opts.log?.level ?? 'silent', blobStore: opts.blobStore }, opts.env ?? {});
   const schema = store === 'postgres' ? (opts.postgresSchema ?? `t_${randomBytes(6).toString('hex')}`) : undefined;
   const config: ServerConfig = {
     ...base,

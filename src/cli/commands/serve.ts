@@ -6,6 +6,7 @@ interface ServeOptions {
   port?: string;
   dataDir?: string;
   databaseUrl?: string;
+  blobStore?: string;
   adminToken?: string;
   publicUrl?: string;
   logLevel?: string;
@@ -44,6 +45,10 @@ export const registerServeCommand = (program: Command): void => {
     .option('--port <port>', 'port, 0 for a free one (env AGENTRY_PORT; default 8080)')
     .option('--data-dir <dir>', 'SQLite file and blob folder (env AGENTRY_DATA_DIR; default ./data)')
     .option('--database-url <url>', 'postgres://… to keep metadata in PostgreSQL (env AGENTRY_DATABASE_URL)')
+    .option(
+      '--blob-store <url>',
+      's3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true to keep blobs in S3-compatible storage, or file:///path (env AGENTRY_BLOB_STORE; default <data-dir>/blobs; S3 credentials from the AWS variables and provider chain, never the URL)',
+    )
     .option('--admin-token <token>', "the admin's token (env AGENTRY_ADMIN_TOKEN; default: generated on first start)")
     .option('--public-url <url>', 'base URL used in links (env AGENTRY_PUBLIC_URL; default: from the request)')
     .option('--log-level <level>', 'log level, silent … trace (env AGENTRY_LOG_LEVEL; default info)')
@@ -64,6 +69,7 @@ export const registerServeCommand = (program: Command): void => {
         port: opts.port,
         dataDir: opts.dataDir,
         databaseUrl: opts.databaseUrl,
+        blobStore: opts.blobStore,
         adminToken: opts.adminToken,
         publicUrl: opts.publicUrl,
         logLevel: opts.logLevel,

@@ -82,14 +82,14 @@ export interface OciRepo {
 }
 
 /**
- * Where partial blob uploads grow, on disk (in the data dir), never in memory: an upload
- * survives a restart and is resumed from its size.
+ * Where partial blob uploads grow, never in memory: on disk (in the data dir) or in the object
+ * store beside the blobs. An upload survives a restart and is resumed from its size.
  */
 export interface UploadStore {
   create(id: string): Promise<void>;
   /** Bytes received so far; undefined when there is no such upload. */
   size(id: string): Promise<number | undefined>;
-  /** Appends a stream to the upload, synced to disk; returns the new size. */
+  /** Appends a stream to the upload, durably (synced to disk, or one whole object); returns the new size. */
   append(id: string, data: Readable): Promise<number>;
   /** Cuts the upload back to `size` bytes (a chunk that failed half-way is taken back). */
   truncate(id: string, size: number): Promise<void>;
