@@ -23,7 +23,12 @@ const devModel = (args: string[]) => {
     });
     void exited.then((code) => reject(new Error(`dev-model exited ${code}: ${stderr}`)));
   });
-  return { child, banner, exited, output: () => stdout };
+  /** The request log line is written after the answer is sent, so it may trail the client's read. */
+  const waitForOutput = async (pattern: RegExp): Promise<void> => {
+    for (let i = 0; i < 100 && !pattern.test(stdout); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(stdout).toMatch(pattern);
+  };
+  return { child, banner, exited, waitForOutput, output: () => stdout };
 };
 
 describe('agentry dev-model', () => {
@@ -48,8 +53,8 @@ describe('agentry dev-model', () => {
     expect(models.data.map((x) => x.id)).toEqual(['dev-model']);
     const c = await openai.chat.completions.create({ model: 'dev-model', messages: [{ role: 'user', content: 'ping' }] });
     expect(c.choices[0].message.content).toContain('You said: "ping".');
-    expect(m.output()).toMatch(/POST \/v1\/messages 200 \(anthropic\)/);
-    expect(m.output()).toMatch(/POST \/v1\/chat\/completions 200 \(openai\)/);
+    await m.waitForOutput(/POST \/v1\/messages 200 \(anthropic\)/);
+    await m.waitForOutput(/POST \/v1\/chat\/completions 200 \(openai\)/);
 
     m.child.kill('SIGTERM');
     expect(await m.exited).toBe(0);
@@ -60,6 +65,7 @@ describe('agentry dev-model', () => {
     const { ant } = await m.banner;
     const wrong = new Anthropic({ apiKey: 'sk-other', baseURL: ant, maxRetries: 0 });
     await expect(wrong.messages.create({ model: 'dev-model', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
+    await new Promise((r) => setTimeout(r, 300)); // a log line would have arrived by now
     expect(m.output()).not.toContain('sk-local');
     expect(m.output()).not.toMatch(/POST \/v1\/messages/);
     m.child.kill('SIGINT');
