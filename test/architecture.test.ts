@@ -153,6 +153,13 @@ describe('architecture', () => {
     expect(offences).toEqual([]);
   });
 
+  it('keeps the dev model (the shipped model provider stand-in) on node built-ins and itself', () => {
+    const offences = files
+      .filter((f) => area(f) === 'dev-model')
+      .flatMap((f) => importsOf(f).filter((i) => !/^node:/.test(i) && !/^dev-model\//.test(i)).map((i) => `${relative(SRC, f)} imports ${i}`));
+    expect(offences).toEqual([]);
+  });
+
   it('has no `any` in the core', () => {
     const offences = files
       .filter((f) => area(f) === 'core')

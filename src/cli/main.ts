@@ -5,6 +5,7 @@ import { registerAccessCommand } from './commands/access.js';
 import { registerCompletionCommand } from './commands/completion.js';
 import { registerAgentCommand } from './commands/agent.js';
 import { registerDeprecateCommand } from './commands/deprecate.js';
+import { registerDevModelCommand } from './commands/dev-model.js';
 import { registerDistTagCommand } from './commands/dist-tag.js';
 import { registerGcCommand } from './commands/gc.js';
 import { registerInfoCommand } from './commands/info.js';
@@ -74,6 +75,7 @@ export const buildProgram = (): Command => {
     registerOciCommand,
     registerAgentCommand,
     registerCompletionCommand,
+    registerDevModelCommand,
   ]) {
     register(program);
   }

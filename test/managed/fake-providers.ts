@@ -1,41 +1,34 @@
 import { createServer, type Server } from 'node:http';
+import { createDevModel, type RecordedRequest } from '../../src/dev-model/server.js';
 
 /**
- * A local server answering like each provider's models endpoint: Anthropic's
- * (`GET /ant/v1/models`, key in x-api-key) and OpenAI's (`GET /oai/v1/models`, Bearer key).
- * `GET /hang/...` never answers (for the probe's time limit).
+ * The model providers the capability-probe tests talk to: the dev model (src/dev-model), mounted
+ * under `/ant` (an Anthropic base URL) and `/oai` (`/oai/v1` is an OpenAI base URL), accepting only
+ * `goodKey`. `GET /hang/...` never answers (for the probe's time limit): a network fault, not a
+ * provider behaviour, so it lives here and not in the dev model.
  */
 export interface FakeProviders {
   url: string;
   goodKey: string;
-  seen: Array<{ path: string; headers: Record<string, string | string[] | undefined> }>;
+  seen: RecordedRequest[];
   close(): Promise<void>;
 }
 
 export const startFakeProviders = async (goodKey: string): Promise<FakeProviders> => {
-  const seen: FakeProviders['seen'] = [];
+  const model = createDevModel({ apiKey: goodKey, models: { anthropic: ['claude-sonnet-4-6', 'claude-haiku-4-5'], openai: ['gpt-4o', 'local-llama'] } });
   const server: Server = createServer((req, res) => {
-    seen.push({ path: req.url ?? '', headers: req.headers });
-    const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (req.url?.startsWith('/hang/')) return; // never answers
-    if (req.method === 'GET' && req.url === '/ant/v1/models') {
-      if (req.headers['x-api-key'] !== goodKey || !req.headers['anthropic-version']) {
-        return json(401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } });
-      }
-      return json(200, { data: [{ type: 'model', id: 'claude-sonnet-4-6', display_name: 'Claude Sonnet 4.6' }, { type: 'model', id: 'claude-haiku-4-5' }], has_more: false, first_id: 'claude-sonnet-4-6', last_id: 'claude-haiku-4-5' });
-    }
-    if (req.method === 'GET' && req.url === '/oai/v1/models') {
-      if (req.headers.authorization !== `Bearer ${goodKey}`) return json(401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } });
-      return json(200, { object: 'list', data: [{ id: 'gpt-4o', object: 'model', owned_by: 'openai' }, { id: 'local-llama', object: 'model' }] });
-    }
-    json(404, { error: 'not found' });
+    const m = /^\/(ant|oai)(\/.*)$/.exec(req.url ?? '');
+    if (!m) return res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
+    req.url = m[2];
+    model.handle(req, res);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   return {
     url: `http://127.0.0.1:${port}`,
     goodKey,
-    seen,
+    seen: model.requests,
     close: () =>
       new Promise((r) => {
         server.closeAllConnections();
