@@ -110,6 +110,32 @@ describe.runIf(run)('bubblewrap sandbox', () => {
     expect(existsSync(join(outer, 'inner', 'b.txt'))).toBe(false);
   });
 
+  it('does not follow a symlink inside a mount out of the sandbox', async () => {
+    const w = join(dir, 'with-link');
+    mkdirSync(w);
+    const outside = join(dir, 'outside.txt');
+    writeFileSync(outside, 'host only');
+    symlinkSync(outside, join(w, 'escape'));
+    const r = await runToEnd(nodeSpec(attempt(`require('fs').readFileSync('${w}/escape')`), { write: [w] }));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('ENOENT');
+  });
+
+  it('talks over stdin and stdout (the stdio transport of MCP servers) in its cwd', async () => {
+    const w = join(dir, 'cwd');
+    mkdirSync(w);
+    const proc = await sandbox.spawn({
+      ...nodeSpec(`process.stdin.on('data', (d) => process.stdout.write(process.cwd() + ' ' + d.toString().toUpperCase())); process.stdin.on('end', () => process.exit(3))`, { write: [w] }),
+      cwd: w,
+    });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stdin.write('ping\n');
+    proc.stdin.end();
+    expect(await proc.exited).toEqual({ code: 3, signal: null });
+    expect(out).toBe(`${w} PING\n`);
+  });
+
   describe('network', () => {
     let server: net.Server;
     let port: number;
