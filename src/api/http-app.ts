@@ -12,6 +12,7 @@ import { praisonaiDoor } from './praisonai/index.js';
 import { binaryFileKeyword, documentBinaryFiles } from './shared/binary-file-keyword.js';
 import { toAgentryError } from './shared/framework-errors.js';
 import { rateLimitHook } from './shared/rate-limit-hook.js';
+import { readAccessHook } from './shared/read-access-hook.js';
 import { collectRoutes } from './shared/route-table.js';
 import { healthRoutes } from './system/health.js';
 import { toolhiveDoor } from './toolhive/index.js';
@@ -89,6 +90,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
 
   // Before every door: the hook applies to the routes registered after it.
   await app.register(rateLimitHook, { registry: opts.registry });
+  await app.register(readAccessHook, { registry: opts.registry });
   await app.register(metricsRoutes, { registry: opts.registry, token: opts.metricsToken });
   await app.register(healthRoutes, { registry: opts.registry, version: opts.version });
   await app.register(nativeDoor, { prefix: '/api/v1', registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });

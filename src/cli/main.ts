@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, formatFailure } from './cli-error.js';
+import { registerAccessCommand } from './commands/access.js';
 import { registerCompletionCommand } from './commands/completion.js';
 import { registerAgentCommand } from './commands/agent.js';
 import { registerDeprecateCommand } from './commands/deprecate.js';
@@ -66,6 +67,7 @@ export const buildProgram = (): Command => {
     registerOrgCommand,
     registerGcCommand,
     registerScopeCommand,
+    registerAccessCommand,
     registerSecretsCommand,
     registerRecipeCommand,
     registerSkillCommand,

@@ -109,7 +109,7 @@ export class Registry {
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
     this.scopes = new ScopeService(opts.storage, this.policy, this.auditLog, clock);
     this.stars = new StarService(opts.storage, this.packages, this.policy, this.auditLog, clock);
-    this.discovery = new DiscoveryService(opts.storage, clock);
+    this.discovery = new DiscoveryService(opts.storage, clock, this.policy);
     this.telemetry = new TelemetryService(opts.storage, this.packages, this.policy, clock);
     this.signIn = new SignInService(opts.storage, this.accounts, this.tokens, this.policy, this.auditLog, clock, opts.signIn);
     this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);

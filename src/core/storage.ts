@@ -282,7 +282,7 @@ export interface PackageRepo {
   deleteDistTag(packageId: number, tag: string): Promise<boolean>;
   recordDownload(packageId: number, versionId: number, day: string): Promise<void>;
   /** Published packages of an owner and their downloads, summed. */
-  ownerStats(ownerAccountId: number): Promise<{ packages: number; downloads: number }>;
+  ownerStats(ownerAccountId: number, read?: ReadFilter): Promise<{ packages: number; downloads: number }>;
 }
 
 export interface AuditRepo {

@@ -396,6 +396,15 @@ const nativeEntries = (): Record<string, Entry | Exempt> => ({
   },
   'POST /api/v1/admin/gc': { actor: 'admin', request: () => json('POST', '/api/v1/admin/gc', { grace_seconds: 0 }), mayChangeNothing: 'collects only blobs nothing refers to; there may be none' },
   'POST /api/v1/admin/secrets/rotate-key': { actor: 'admin', request: () => json('POST', '/api/v1/admin/secrets/rotate-key', {}) },
+  'PUT /api/v1/access/:scope/:name': {
+    setup: (w) => orgPackage(w, 'agents'),
+    request: (_, s) => json('PUT', `/api/v1/access/@orga/${s.name}`, { visibility: 'private' }),
+  },
+  'PUT /api/v1/access/:scope': {
+    // Starts from `internal` so that the owner's request (back to `public`, as every other entry expects) changes it.
+    setup: (w) => must(w.amy.req('PUT', '/api/v1/access/@orga', { visibility: 'internal' }), 'making @orga internal by default'),
+    request: () => json('PUT', '/api/v1/access/@orga', { visibility: 'public' }),
+  },
   'POST /api/v1/telemetry': { exempt: 'anonymous by design (agentx 004): a run report counted in aggregate' },
   'POST /api/v1/auth/github': { exempt: 'anonymous by design: starts a sign-in (answers the provider URL)' },
   'PUT /api/v1beta/registry/:name': { exempt: 'not implemented: answers 501 to every caller and stores nothing' },

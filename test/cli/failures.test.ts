@@ -161,7 +161,7 @@ describe('help', () => {
       'serve', 'login', 'logout', 'whoami', 'init', 'pack', 'publish', 'search', 'info', 'versions', 'pull',
       'dist-tag add', 'dist-tag rm', 'dist-tag ls', 'deprecate', 'unpublish', 'token create', 'token list', 'token revoke',
       'user add', 'org add', 'org member add', 'org member rm', 'org member ls', 'gc',
-      'scope add', 'scope ls', 'secrets rotate-key', 'recipe list', 'recipe search', 'recipe publish', 'recipe pull',
+      'scope add', 'scope ls', 'access get', 'access set', 'secrets rotate-key', 'recipe list', 'recipe search', 'recipe publish', 'recipe pull',
       'skill validate', 'skill publish', 'skill pull', 'agent publish', 'completion',
     ]);
     for (const { path, help } of all) {
@@ -172,6 +172,6 @@ describe('help', () => {
       }
     }
     const json = all.filter((c) => c.help.includes('--json')).map((c) => c.path);
-    expect(json).toEqual(expect.arrayContaining(['whoami', 'pack', 'publish', 'search', 'info', 'versions', 'pull', 'token create', 'token list', 'user add', 'gc']));
+    expect(json).toEqual(expect.arrayContaining(['whoami', 'pack', 'publish', 'search', 'info', 'versions', 'pull', 'token create', 'token list', 'user add', 'gc', 'access get', 'access set']));
   });
 });

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Registry } from '../../core/registry.js';
 import { limitPathSegments } from '../shared/segment-limit.js';
 import { nativeErrorHandler } from './errors.js';
+import { accessRoutes } from './routes/access.js';
 import { accountRoutes } from './routes/accounts.js';
 import { adminRoutes } from './routes/admin.js';
 import { agentxRoutes } from './routes/agentx.js';
@@ -40,4 +41,5 @@ export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   await app.register(agentxRoutes, routeOpts);
   await app.register(authRoutes, routeOpts);
   await app.register(secretRoutes, routeOpts);
+  await app.register(accessRoutes, routeOpts);
 };

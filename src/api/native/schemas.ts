@@ -107,6 +107,11 @@ export const PublishBody = Type.Object({
   readme: Type.Optional(Type.String({ maxLength: 1_000_000, description: 'README.md content, cross-checked' })),
   version: Type.Optional(Type.String({ maxLength: 64, description: 'The version, for skills whose SKILL.md has no metadata.version' })),
   tag: Type.Optional(Type.String({ maxLength: 64, description: 'A dist-tag to point at the new version' })),
+  access: Type.Optional(
+    Type.Enum(['public', 'internal', 'private'], {
+      description: "Who may read the package: a first publish takes it (default: the scope's default visibility); a later publish that sends it changes it",
+    }),
+  ),
 });
 export type PublishBody = Static<typeof PublishBody>;
 
@@ -226,3 +231,20 @@ export const AuditResponse = Type.Object({
   page: Type.Integer(),
   limit: Type.Integer(),
 });
+
+/** `agentry access`: who may read a package, and what a scope's new packages start with. */
+export const Visibility = Type.Enum(['public', 'internal', 'private'], {
+  description: 'public: anyone; internal: every signed-in account of this server; private: members of the owning account or organisation (and administrators)',
+});
+export const AccessBody = Type.Object({ visibility: Visibility }, { additionalProperties: false });
+export type AccessBody = Static<typeof AccessBody>;
+export const PackageAccess = Type.Object({
+  package: Type.String({ description: '@scope/name' }),
+  kind: Type.String(),
+  visibility: Visibility,
+});
+export const ScopeAccess = Type.Object({
+  scope: Type.String({ description: '@scope' }),
+  visibility: { ...Visibility, description: 'The visibility new packages of this scope start with (a publish may choose another)' },
+});
+export const ScopeParams = Type.Object({ scope: Type.String({ minLength: 1, maxLength: 101, description: "The scope, with or without '@'" }) });

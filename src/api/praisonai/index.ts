@@ -72,7 +72,7 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
       const q = req.query;
       const limit = q.limit ?? q.per_page ?? DEFAULT_LIMIT;
       const offset = q.offset ?? (q.page !== undefined ? (q.page - 1) * limit : 0);
-      const page = await recipes.list({ tags: splitTags(q.tags), limit, offset });
+      const page = await recipes.list(await requestContext(registry, req), { tags: splitTags(q.tags), limit, offset });
       return { recipes: page.rows.map(item), total: page.total, limit, offset };
     },
   });
@@ -86,7 +86,7 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
       response: { 200: Type.Union([SearchResponse, SearchResponseForClient]), ...errorResponses },
     },
     handler: async (req) => {
-      const page = await recipes.list({ text: req.query.q, tags: splitTags(req.query.tags), limit: req.query.limit ?? DEFAULT_LIMIT, offset: 0 });
+      const page = await recipes.list(await requestContext(registry, req), { text: req.query.q, tags: splitTags(req.query.tags), limit: req.query.limit ?? DEFAULT_LIMIT, offset: 0 });
       const results = page.rows.map(item);
       if (clientDialect(req) === 'praisonai-client') return { ok: true, query: req.query.q, results, count: results.length };
       return results;
@@ -96,7 +96,7 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
   app.get('/recipes/:name', {
     schema: { tags, summary: 'Recipe info: latest and every version', params: NameParams, response: { 200: RecipeInfo, ...errorResponses } },
     handler: async (req) => {
-      const { pkg, versions } = await recipes.info(req.params.name);
+      const { pkg, versions } = await recipes.info(await requestContext(registry, req), req.params.name);
       const dialect = clientDialect(req);
       return {
         name: pkg.name,
@@ -111,7 +111,7 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
   app.get('/recipes/:name/:version', {
     schema: { tags, summary: 'Version info with its manifest', params: VersionParams, response: { 200: VersionInfo, ...errorResponses } },
     handler: async (req) => {
-      const { pkg, version } = await recipes.version(req.params.name, req.params.version);
+      const { pkg, version } = await recipes.version(await requestContext(registry, req), req.params.name, req.params.version);
       const sum = checksumFor(clientDialect(req), version.digest);
       return { name: pkg.name, version: version.version, checksum: sum, published_at: version.publishedAt, size: version.size, manifest: version.manifest };
     },
@@ -125,14 +125,14 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
       response: { 200: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }), 304: Type.Null(), ...errorResponses },
     },
     handler: async (req, reply) => {
-      const { version } = await recipes.version(req.params.name, req.params.version);
+      const { version } = await recipes.version(await requestContext(registry, req), req.params.name, req.params.version);
       const etag = `"${version.digest}"`;
       void reply.header('ETag', etag).header('Cache-Control', 'public, max-age=0, must-revalidate');
       const inm = req.headers['if-none-match'];
       if (typeof inm === 'string' && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
         return reply.status(304).send(null);
       }
-      const target = await recipes.download(req.params.name, req.params.version);
+      const target = await recipes.download(await requestContext(registry, req), req.params.name, req.params.version);
       const fileName = `${target.pkg.name}-${target.version.version}.praison`;
       void reply
         .header('Content-Type', 'application/gzip')
@@ -158,7 +158,7 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
       registry.policy.requireWritable();
       const ctx = await requestContext(registry, req);
       const bundle = bundleBytes(req.body.bundle);
-      const { pkg, version } = await recipes.publish(ctx, req.params.name, req.params.version, bundle, req.body.force === true);
+      const { pkg, version } = await recipes.publish(ctx, req.params.name, req.params.version, bundle, req.body.force === true, req.body.access);
       return reply.status(201).send({ ok: true, name: pkg.name, version: version.version, checksum: version.digest, published_at: version.publishedAt });
     },
   });

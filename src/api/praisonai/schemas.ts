@@ -89,8 +89,13 @@ export const PublishBody = Type.Object(
       Type.Unsafe<Buffer>({ binaryFile: true, description: 'The .praison bundle as a multipart file' }),
     ]),
     force: Type.Optional(Type.Boolean({ description: 'Replace the content of an existing version (default: false)' })),
+    access: Type.Optional(
+      Type.Enum(['public', 'internal', 'private'], {
+        description: "Who may read the recipe: a first publish takes it (default: the recipe scope's default); a later publish that sends it changes it (Agentry extension)",
+      }),
+    ),
   },
-  { description: 'application/json `{bundle: <base64>, force}`, or multipart/form-data with a `bundle` file and a `force` field' },
+  { description: 'application/json `{bundle: <base64>, force, access}`, or multipart/form-data with a `bundle` file and `force` and `access` fields' },
 );
 export type PublishBody = Static<typeof PublishBody>;
 

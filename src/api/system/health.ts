@@ -9,6 +9,7 @@ const Health = Type.Object({
   version: Type.String(),
   store: Type.String(),
   auth_required: Type.Boolean(),
+  auth_required_for_reads: Type.Boolean({ description: 'Every read needs a token too (--auth-required-for-reads)' }),
   read_only: Type.Boolean(),
 });
 
@@ -31,7 +32,7 @@ const Readiness = Type.Object({
  * `/readyz`: it can serve: database reachable, migrations applied, blob store writable; 503 with
  * each failed check's reason otherwise (take it out of the load balancer, do not restart it).
  * `/healthz`: both `ok` and `status` so the seeds' clients (which read one or the other) agree;
- * `auth_required` in PraisonAI's sense: writes need a token (reads never do).
+ * `auth_required` in PraisonAI's sense: writes need a token; `auth_required_for_reads`: reads do too.
  */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; version: string }> = async (app, { registry, version }) => {
   app.get('/livez', {
@@ -56,7 +57,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; versi
       } catch {
         healthy = false;
       }
-      const body = { ok: healthy, status: healthy ? 'healthy' : 'unhealthy', version, store: registry.storage.kind, auth_required: true, read_only: registry.policy.readOnly };
+      const body = { ok: healthy, status: healthy ? 'healthy' : 'unhealthy', version, store: registry.storage.kind, auth_required: true, auth_required_for_reads: registry.policy.authRequiredForReads, read_only: registry.policy.readOnly };
       return reply.status(healthy ? 200 : 503).send(body);
     },
   });

@@ -34,8 +34,7 @@ const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { registry
     help: 'Published packages',
     registers: [prom],
     async collect() {
-      const page = await registry.packages.query({ sort: 'name', offset: 0, limit: 1 });
-      this.set(page.total);
+      this.set(await registry.packages.publishedCount());
     },
   });
 

@@ -1,3 +1,4 @@
+import type { RequestContext } from '../../core/auth/principal.js';
 import type { PackageView } from '../../core/packages/package-service.js';
 import type { Registry } from '../../core/registry.js';
 import type { PackageKind } from '../../core/storage.js';
@@ -7,19 +8,19 @@ import { serverFullName, toToolhiveServer, type ToolhiveServer } from './server-
 
 const PAGE = 100;
 
-/** One page of packages of `kind`, by relevance when searching, else by name, with their latest versions. */
-export const viewsPage = async (registry: Registry, kind: PackageKind, q: string | undefined, page: number, limit: number): Promise<{ views: PackageView[]; total: number }> => {
+/** One page of the packages of `kind` the caller may read, by relevance when searching, else by name, with their latest versions. */
+export const viewsPage = async (registry: Registry, ctx: RequestContext, kind: PackageKind, q: string | undefined, page: number, limit: number): Promise<{ views: PackageView[]; total: number }> => {
   const text = q?.trim() || undefined;
-  const result = await registry.packages.query({ kind, text, sort: text ? 'relevance' : 'name', offset: (page - 1) * limit, limit });
-  const views = await Promise.all(result.rows.map((row) => registry.packages.get(row.scope, row.name, kind)));
+  const result = await registry.packages.query(ctx, { kind, text, sort: text ? 'relevance' : 'name', offset: (page - 1) * limit, limit });
+  const views = await Promise.all(result.rows.map((row) => registry.packages.get(ctx, row.scope, row.name, kind)));
   return { views, total: result.total };
 };
 
 /** Every MCP server package's latest version, by name. */
-const allServerViews = async (registry: Registry): Promise<PackageView[]> => {
+const allServerViews = async (registry: Registry, ctx: RequestContext): Promise<PackageView[]> => {
   const views: PackageView[] = [];
   for (let page = 1; ; page++) {
-    const r = await viewsPage(registry, 'mcp-server', undefined, page, PAGE);
+    const r = await viewsPage(registry, ctx, 'mcp-server', undefined, page, PAGE);
     views.push(...r.views);
     if (r.views.length < PAGE || views.length >= r.total) return views;
   }
@@ -30,8 +31,8 @@ const allServerViews = async (registry: Registry): Promise<PackageView[]> => {
  * (`io.github.alice/weather` → `weather`), as ToolHive does, unless two namespaces share that
  * name: then each goes under its full reverse-DNS name. Servers ToolHive cannot run are left out.
  */
-export const allToolhiveServers = async (registry: Registry): Promise<{ servers: ToolhiveServer[]; lastUpdated: string | undefined }> => {
-  const views = await allServerViews(registry);
+export const allToolhiveServers = async (registry: Registry, ctx: RequestContext): Promise<{ servers: ToolhiveServer[]; lastUpdated: string | undefined }> => {
+  const views = await allServerViews(registry, ctx);
   const shortName = (v: PackageView) => serverFullName(v).split('/').pop()!;
   const counts = new Map<string, number>();
   for (const v of views) counts.set(shortName(v), (counts.get(shortName(v)) ?? 0) + 1);

@@ -10,10 +10,12 @@ import { printResult } from '../output.js';
 import { packFolder, tarballFileName } from '../pack.js';
 import { packagePath } from '../package-ref.js';
 import { ProgressBar } from '../progress.js';
+import { ACCESS_HELP, accessLevel, type AccessLevel } from '../visibility-option.js';
 
 export interface PublishOptions extends RegistryOptions, JsonOption {
   tag?: string;
   scope?: string;
+  access?: AccessLevel;
 }
 
 /**
@@ -43,7 +45,8 @@ export const registerPublishCommand = (program: Command): void => {
         .description('Pack a package folder and publish it to the registry')
         .argument('[folder]', 'the package folder', '.')
         .option('--tag <tag>', "a dist-tag to point at the new version (default: 'latest' follows the highest release)")
-        .option('--scope <scope>', 'the scope for a skill or recipe (default: the manifest, else your username)'),
+        .option('--scope <scope>', 'the scope for a skill or recipe (default: the manifest, else your username)')
+        .option('--access <visibility>', ACCESS_HELP, accessLevel),
     ),
   ).action(publishFolder);
 };
@@ -60,6 +63,7 @@ export const publishFolder = async (folder: string, opts: PublishOptions): Promi
     const parts: MultipartPart[] = [{ name: 'tarball', filename: tarballFileName(manifest), contentType: 'application/gzip', data: packed.tarball }];
     if (packed.readme !== undefined) parts.push({ name: 'readme', value: packed.readme });
     if (opts.tag) parts.push({ name: 'tag', value: opts.tag });
+    if (opts.access) parts.push({ name: 'access', value: opts.access });
 
     let bar: ProgressBar | undefined;
     const body = buildMultipartBody(parts, (n) => bar?.advance(n));

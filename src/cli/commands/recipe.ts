@@ -9,6 +9,7 @@ import { readJson } from '../http-client.js';
 import { wholeNumber } from '../option-parsers.js';
 import { printResult, renderTable, truncate } from '../output.js';
 import { ProgressBar } from '../progress.js';
+import { ACCESS_HELP, accessLevel, type AccessLevel } from '../visibility-option.js';
 import { packRecipeFolder, readBundleMeta } from '../recipe-bundle.js';
 import { downloadVerified } from '../verified-download.js';
 
@@ -72,6 +73,7 @@ interface SearchOptions extends RegistryOptions, JsonOption {
 }
 interface PublishOptions extends RegistryOptions, JsonOption {
   force?: boolean;
+  access?: AccessLevel;
 }
 interface PullOptions extends RegistryOptions, JsonOption {
   output?: string;
@@ -124,7 +126,8 @@ export const registerRecipeCommand = (program: Command): void => {
         .command('publish')
         .description('Publish a recipe folder (packed into a .praison bundle) or a .praison file')
         .argument('<path>', 'a recipe folder (TEMPLATE.yaml, recipe.yaml or agents.yaml with name and version) or a .praison file')
-        .option('--force', 'replace the content of a version that already exists (you must be allowed to publish it)'),
+        .option('--force', 'replace the content of a version that already exists (you must be allowed to publish it)')
+        .option('--access <visibility>', ACCESS_HELP, accessLevel),
     ),
   ).action(async (path: string, opts: PublishOptions) => {
     const conn = await connect(opts);
@@ -150,6 +153,7 @@ export const registerRecipeCommand = (program: Command): void => {
     // The same upload as praisonai's client: multipart with a `force` field and the `bundle` file.
     const form = new FormData();
     form.set('force', opts.force ? 'true' : 'false');
+    if (opts.access) form.set('access', opts.access);
     form.set('bundle', new Blob([bundle], { type: 'application/gzip' }), `${name}-${version}.praison`);
     const bar = new ProgressBar(`Uploading ${name}@${version}`, bundle.length);
     let answer: PublishAnswer;

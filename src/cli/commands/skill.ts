@@ -4,6 +4,7 @@ import { withJsonOption, withRegistryOptions, type JsonOption } from '../global-
 import { printResult } from '../output.js';
 import { checkSkillFolder } from '../skill-check.js';
 import { publishFolder, type PublishOptions } from './publish.js';
+import { ACCESS_HELP, accessLevel } from '../visibility-option.js';
 import { pullPackage, type PullOptions } from './pull.js';
 
 /** `agentry skill validate|publish|pull`: Agent Skills (a folder with SKILL.md). */
@@ -33,7 +34,8 @@ export const registerSkillCommand = (program: Command): void => {
         .description('Validate a skill folder, then pack and publish it')
         .argument('[folder]', 'the skill folder', '.')
         .option('--tag <tag>', "a dist-tag to point at the new version (default: 'latest' follows the highest release)")
-        .option('--scope <scope>', 'the scope to publish to (default: metadata.scope in SKILL.md, else your username)'),
+        .option('--scope <scope>', 'the scope to publish to (default: metadata.scope in SKILL.md, else your username)')
+        .option('--access <visibility>', ACCESS_HELP, accessLevel),
     ),
   ).action(async (folder: string, opts: PublishOptions) => {
     const { valid, errors } = await checkSkillFolder(folder);

@@ -164,10 +164,11 @@ export class AccountService {
     return this.members(org.name);
   }
 
-  /** A public profile: the account, its published packages and their downloads. */
-  async profile(name: string): Promise<{ account: AccountRecord; packageCount: number; totalDownloads: number }> {
+  /** A profile: the account, its published packages the caller may read and their downloads. */
+  async profile(ctx: RequestContext, name: string): Promise<{ account: AccountRecord; packageCount: number; totalDownloads: number }> {
+    const read = await this.policy.readFilter(ctx);
     const account = await this.find(name);
-    const stats = await this.storage.packages.ownerStats(account.id);
+    const stats = await this.storage.packages.ownerStats(account.id, read);
     return { account, packageCount: stats.packages, totalDownloads: stats.downloads };
   }
 

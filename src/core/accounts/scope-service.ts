@@ -3,6 +3,7 @@ import type { RequestContext } from '../auth/principal.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import { scopeProblem } from '../packages/names.js';
+import type { Visibility } from '../access/visibility.js';
 import type { AccountRecord, ScopeRecord, Storage } from '../storage.js';
 import { isoNow, type Clock } from '../time.js';
 
@@ -50,5 +51,26 @@ export class ScopeService {
     if (!owner) throw notFound(`Account not found: ${accountName}`);
     const scopes = await this.storage.scopes.listByOwner(owner.id);
     return { owner, scopes: scopes.sort((a, b) => (a.name === owner.name ? -1 : b.name === owner.name ? 1 : a.name.localeCompare(b.name))) };
+  }
+
+  /** A scope and the visibility its new packages start with (`agentry access get @scope`). */
+  async access(ctx: RequestContext, name: string): Promise<ScopeRecord> {
+    this.policy.requireReadAccess(ctx);
+    const scope = await this.storage.scopes.find(name.replace(/^@/, ''));
+    if (!scope) throw notFound(`Scope not found: @${name.replace(/^@/, '')}`);
+    return scope;
+  }
+
+  /** Changes the visibility a scope's new packages start with: the scope's writers only; audited. Existing packages keep theirs. */
+  async setAccess(ctx: RequestContext, name: string, visibility: Visibility): Promise<ScopeRecord> {
+    const scope = await this.access(ctx, name);
+    this.policy.requireWritable();
+    await this.policy.requireScopeWrite(ctx, scope.name);
+    if (scope.defaultVisibility === visibility) return scope;
+    await this.storage.transaction(async (tx) => {
+      await tx.scopes.setDefaultVisibility(scope.name, visibility);
+      await this.audit.record(tx.audit, ctx, 'scope.access', `@${scope.name}`, { from: scope.defaultVisibility, to: visibility });
+    });
+    return { ...scope, defaultVisibility: visibility };
   }
 }

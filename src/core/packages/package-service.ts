@@ -277,32 +277,41 @@ export class PackageService {
     return record;
   }
 
-  async get(scope: string, name: string, kind?: PackageKind): Promise<PackageView> {
+  async get(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<PackageView> {
+    this.policy.requireReadAccess(ctx);
     const key = parsePackageId(scope, name).key;
     const generation = this.cache.generation;
     const view = this.cache.get(key) ?? this.cache.set(key, await this.storage.packages.findView(key), generation);
-    if (!view || (kind && view.pkg.kind !== kind)) throw notFound(`${kindLabel(kind)} not found`);
+    const missing = () => notFound(`${kindLabel(kind)} not found`);
+    if (!view || (kind && view.pkg.kind !== kind)) throw missing();
+    await this.policy.requireRead(ctx, view.pkg, missing);
     const { pkg, latest, owner, distTags } = view;
     return { pkg, latest, owner, distTags: pkg.latestVersion ? { latest: pkg.latestVersion, ...distTags } : distTags };
   }
 
-  async versions(scope: string, name: string, kind?: PackageKind): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {
-    const pkg = await this.find(scope, name, kind);
+  async versions(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {
+    const pkg = await this.find(ctx, scope, name, kind);
     const versions = versionSchemeOf(pkg.kind).sortDesc(await this.storage.packages.listVersions(pkg.id, false));
     return { pkg, versions };
   }
 
   /** Resolves a version or dist-tag and counts one download of it. */
-  async download(scope: string, name: string, versionOrTag: string, kind?: PackageKind): Promise<DownloadTarget> {
-    const pkg = await this.find(scope, name, kind);
+  async download(ctx: RequestContext, scope: string, name: string, versionOrTag: string, kind?: PackageKind): Promise<DownloadTarget> {
+    const pkg = await this.find(ctx, scope, name, kind);
     const version = await this.resolve(pkg, versionOrTag);
     await this.change(pkg.key, (tx) => tx.packages.recordDownload(pkg.id, version.id, utcDay(this.clock.now())));
     return { pkg, version };
   }
 
-  async query(q: PackageQuery): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }> {
-    const page = await this.storage.packages.query(q);
+  /** Packages the caller may read (the read filter is applied in the query: pages and totals count only those). */
+  async query(ctx: RequestContext, q: Omit<PackageQuery, 'read'>): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }> {
+    const page = await this.storage.packages.query({ ...q, read: await this.policy.readFilter(ctx) });
     return { ...page, owners: await this.ownersOf(page.rows) };
+  }
+
+  /** How many packages are published, every visibility: an operator's figure (metrics), never a door's list. */
+  async publishedCount(): Promise<number> {
+    return (await this.storage.packages.query({ sort: 'name', offset: 0, limit: 1 })).total;
   }
 
   async ownersOf(rows: PackageRecord[]): Promise<Map<number, AccountRecord>> {
@@ -312,7 +321,7 @@ export class PackageService {
   }
 
   async deprecate(ctx: RequestContext, scope: string, name: string, version: string, message: string, kind?: PackageKind): Promise<VersionRecord> {
-    const pkg = await this.find(scope, name, kind);
+    const pkg = await this.find(ctx, scope, name, kind);
     this.policy.requireWritable();
     await this.policy.requireScopeWrite(ctx, pkg.scope);
     const v = await this.resolve(pkg, version);
@@ -328,7 +337,7 @@ export class PackageService {
   }
 
   async unpublish(ctx: RequestContext, scope: string, name: string, version: string, kind?: PackageKind): Promise<VersionRecord> {
-    const found = await this.find(scope, name, kind);
+    const found = await this.find(ctx, scope, name, kind);
     this.policy.requireWritable();
     await this.policy.requireScopeWrite(ctx, found.scope);
     if (versionSchemeOf(found.kind).problem(version)) throw badRequest(`'${version}' is not a version; unpublish takes an exact version`);
@@ -352,7 +361,7 @@ export class PackageService {
    * versions that were unpublished.
    */
   async unpublishAll(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<VersionRecord[]> {
-    const found = await this.find(scope, name, kind);
+    const found = await this.find(ctx, scope, name, kind);
     this.policy.requireWritable();
     await this.policy.requireScopeWrite(ctx, found.scope);
     return this.change(found.key, async (tx) => {
@@ -370,12 +379,12 @@ export class PackageService {
     });
   }
 
-  async distTags(scope: string, name: string, kind?: PackageKind): Promise<Record<string, string>> {
-    return this.distTagsOf(await this.find(scope, name, kind));
+  async distTags(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<Record<string, string>> {
+    return this.distTagsOf(await this.find(ctx, scope, name, kind));
   }
 
   async setDistTag(ctx: RequestContext, scope: string, name: string, tag: string, version: string, kind?: PackageKind): Promise<Record<string, string>> {
-    const found = await this.find(scope, name, kind);
+    const found = await this.find(ctx, scope, name, kind);
     this.policy.requireWritable();
     await this.policy.requireScopeWrite(ctx, found.scope);
     const problem = distTagProblem(tag);
@@ -388,11 +397,11 @@ export class PackageService {
       else await tx.packages.setDistTag(pkg.id, tag, version);
       await this.audit.record(tx.audit, ctx, 'package.dist-tag.set', fullName(pkg.scope, pkg.name), { tag, version });
     });
-    return this.distTags(found.scope, found.name);
+    return this.distTags(ctx, found.scope, found.name);
   }
 
   async removeDistTag(ctx: RequestContext, scope: string, name: string, tag: string, kind?: PackageKind): Promise<Record<string, string>> {
-    const found = await this.find(scope, name, kind);
+    const found = await this.find(ctx, scope, name, kind);
     this.policy.requireWritable();
     await this.policy.requireScopeWrite(ctx, found.scope);
     await this.change(found.key, async (tx) => {
@@ -405,7 +414,7 @@ export class PackageService {
       }
       await this.audit.record(tx.audit, ctx, 'package.dist-tag.remove', fullName(pkg.scope, pkg.name), { tag });
     });
-    return this.distTags(found.scope, found.name);
+    return this.distTags(ctx, found.scope, found.name);
   }
 
   /**
@@ -424,8 +433,8 @@ export class PackageService {
   }
 
   /** One version by number or dist-tag (`latest`); unpublished ones too when asked. */
-  async getVersion(scope: string, name: string, versionOrTag: string, opts: { kind?: PackageKind; includeUnpublished?: boolean } = {}): Promise<DownloadTarget> {
-    const pkg = await this.find(scope, name, opts.kind);
+  async getVersion(ctx: RequestContext, scope: string, name: string, versionOrTag: string, opts: { kind?: PackageKind; includeUnpublished?: boolean } = {}): Promise<DownloadTarget> {
+    const pkg = await this.find(ctx, scope, name, opts.kind);
     if (!opts.includeUnpublished) return { pkg, version: await this.resolve(pkg, versionOrTag) };
     const wanted = (await this.distTagsOf(pkg))[versionOrTag] ?? versionOrTag;
     const version = await this.storage.packages.findVersion(pkg.id, wanted);
@@ -434,15 +443,16 @@ export class PackageService {
   }
 
   /** Every version of a package in publish order, unpublished ones too when asked. */
-  async allVersions(scope: string, name: string, opts: { kind?: PackageKind; includeUnpublished?: boolean } = {}): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {
-    const pkg = await this.find(scope, name, opts.kind);
+  async allVersions(ctx: RequestContext, scope: string, name: string, opts: { kind?: PackageKind; includeUnpublished?: boolean } = {}): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {
+    const pkg = await this.find(ctx, scope, name, opts.kind);
     return { pkg, versions: await this.storage.packages.listVersions(pkg.id, opts.includeUnpublished ?? false) };
   }
 
   /** Versions across packages, a page at a time after a keyset position (see VersionBrowseQuery). */
-  async browseVersions(q: VersionBrowseQuery): Promise<PackageVersionRecord[]> {
+  async browseVersions(ctx: RequestContext, q: Omit<VersionBrowseQuery, 'read'>): Promise<PackageVersionRecord[]> {
+    const read = await this.policy.readFilter(ctx);
     if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > 1000) throw badRequest('limit must be an integer from 1 to 1000');
-    return this.storage.packages.browseVersions(q);
+    return this.storage.packages.browseVersions({ ...q, read });
   }
 
   /**
@@ -458,7 +468,7 @@ export class PackageService {
     message: string | null,
   ): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {
     this.policy.requireWritable();
-    const found = await this.find(target.scope, target.name, target.kind);
+    const found = await this.find(ctx, target.scope, target.name, target.kind);
     await this.policy.requireScopeWrite(ctx, found.scope);
     if (!VERSION_STATUSES.includes(status)) throw badRequest(`status must be one of ${VERSION_STATUSES.join(', ')}`);
     const text = message?.trim() || null;
@@ -502,11 +512,49 @@ export class PackageService {
     });
   }
 
-  async find(scope: string, name: string, kind?: PackageKind): Promise<PackageRecord> {
+  /**
+   * The package, when the caller may read it (AccessPolicy.requireRead): a package the caller may
+   * not read is the same 404 as one that does not exist. Every read and write of a package by
+   * name starts here.
+   */
+  async find(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<PackageRecord> {
+    this.policy.requireReadAccess(ctx);
     const id = parsePackageId(scope, name);
     const pkg = await this.storage.packages.findByKey(id.key);
+    const missing = () => notFound(`${kindLabel(kind)} not found`);
+    if (!pkg || (kind && pkg.kind !== kind)) throw missing();
+    await this.policy.requireRead(ctx, pkg, missing);
+    return pkg;
+  }
+
+  /**
+   * The package without the read rule: only for core services that already decided the caller may
+   * see what refers to it (a managed skill the caller owns). Doors never call this.
+   */
+  async findUnchecked(scope: string, name: string, kind?: PackageKind): Promise<PackageRecord> {
+    const pkg = await this.storage.packages.findByKey(parsePackageId(scope, name).key);
     if (!pkg || (kind && pkg.kind !== kind)) throw notFound(`${kindLabel(kind)} not found`);
     return pkg;
+  }
+
+  /** Who may read the package and its scope's default (`agentry access get`). */
+  async visibility(ctx: RequestContext, scope: string, name: string): Promise<PackageRecord> {
+    return this.find(ctx, scope, name);
+  }
+
+  /** Changes who may read a package (`agentry access set @scope/name …`): the scope's writers only; audited. */
+  async setVisibility(ctx: RequestContext, scope: string, name: string, visibility: Visibility): Promise<PackageRecord> {
+    const found = await this.find(ctx, scope, name);
+    this.policy.requireWritable();
+    await this.policy.requireScopeWrite(ctx, found.scope);
+    return this.change(found.key, async (tx) => {
+      const pkg = (await tx.packages.lockByKey(found.key))!;
+      if (pkg.visibility !== visibility) {
+        await tx.packages.setVisibility(pkg.id, visibility);
+        await this.audit.record(tx.audit, ctx, 'package.access', fullName(pkg.scope, pkg.name), { from: pkg.visibility, to: visibility });
+      }
+      return { ...pkg, visibility };
+    });
   }
 
   async resolve(pkg: PackageRecord, versionOrTag: string): Promise<VersionRecord> {

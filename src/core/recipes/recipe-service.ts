@@ -1,4 +1,5 @@
 import type { AccountService } from '../accounts/account-service.js';
+import type { Visibility } from '../access/visibility.js';
 import type { RequestContext } from '../auth/principal.js';
 import { AgentryError, badRequest, conflict, notFound } from '../errors.js';
 import { PRAISON_NAME_MAX, PRAISON_NAME_PATTERN } from '../packages/manifest/praison-bundle.js';
@@ -42,8 +43,8 @@ export class RecipeService {
     await this.accounts.ensureSystemOrg(this.scope, 'Recipes (PraisonAI recipe registry)');
   }
 
-  async list(q: RecipeListQuery): Promise<Page<PackageRecord>> {
-    const page = await this.packages.query({
+  async list(ctx: RequestContext, q: RecipeListQuery): Promise<Page<PackageRecord>> {
+    const page = await this.packages.query(ctx, {
       kind: 'recipe',
       scope: this.scope,
       text: q.text,
@@ -56,32 +57,32 @@ export class RecipeService {
   }
 
   /** A recipe and its live versions; a recipe whose versions were all deleted is not found. */
-  async info(name: string): Promise<RecipeInfo> {
-    const pkg = await this.find(name);
-    const { versions } = await this.packages.versions(this.scope, pkg.name, 'recipe');
+  async info(ctx: RequestContext, name: string): Promise<RecipeInfo> {
+    const pkg = await this.find(ctx, name);
+    const { versions } = await this.packages.versions(ctx, this.scope, pkg.name, 'recipe');
     if (versions.length === 0) throw notFound(`Recipe not found: ${name}`);
     return { pkg, versions };
   }
 
-  async version(name: string, version: string): Promise<{ pkg: PackageRecord; version: VersionRecord }> {
-    const pkg = await this.find(name);
+  async version(ctx: RequestContext, name: string, version: string): Promise<{ pkg: PackageRecord; version: VersionRecord }> {
+    const pkg = await this.find(ctx, name);
     return { pkg, version: await this.resolve(pkg, name, version) };
   }
 
   /** Resolves the version to download and counts one download of it. */
-  async download(name: string, version: string): Promise<DownloadTarget> {
-    const pkg = await this.find(name);
+  async download(ctx: RequestContext, name: string, version: string): Promise<DownloadTarget> {
+    const pkg = await this.find(ctx, name);
     try {
-      return await this.packages.download(this.scope, pkg.name, version, 'recipe');
+      return await this.packages.download(ctx, this.scope, pkg.name, version, 'recipe');
     } catch (e) {
       throw rename(e, `Version not found: ${name}@${version}`);
     }
   }
 
-  async publish(ctx: RequestContext, name: string, version: string, bundle: Buffer, force: boolean): Promise<PublishResult> {
+  async publish(ctx: RequestContext, name: string, version: string, bundle: Buffer, force: boolean, access?: Visibility): Promise<PublishResult> {
     assertRecipeName(name);
     try {
-      return await this.packages.publish(ctx, { kind: 'recipe', scope: this.scope, name, version, tarball: bundle, bundle: true, force });
+      return await this.packages.publish(ctx, { kind: 'recipe', scope: this.scope, name, version, tarball: bundle, bundle: true, force, access });
     } catch (e) {
       if (e instanceof AgentryError && e.code === 'conflict' && !force && /already exists/.test(e.message)) {
         throw conflict(`Recipe ${name}@${version} already exists. Publish with force to replace its content, or bump the version number.`);
@@ -91,20 +92,20 @@ export class RecipeService {
   }
 
   async remove(ctx: RequestContext, name: string, version: string): Promise<VersionRecord> {
-    const { pkg } = await this.version(name, version);
+    const { pkg } = await this.version(ctx, name, version);
     return this.packages.unpublish(ctx, this.scope, pkg.name, version, 'recipe');
   }
 
   /** Deletes every version of a recipe (none of their numbers can be reused). */
   async removeAll(ctx: RequestContext, name: string): Promise<VersionRecord[]> {
-    const { pkg } = await this.info(name);
+    const { pkg } = await this.info(ctx, name);
     return this.packages.unpublishAll(ctx, this.scope, pkg.name, 'recipe');
   }
 
-  private async find(name: string): Promise<PackageRecord> {
+  private async find(ctx: RequestContext, name: string): Promise<PackageRecord> {
     assertRecipeName(name);
     try {
-      return await this.packages.find(this.scope, name, 'recipe');
+      return await this.packages.find(ctx, this.scope, name, 'recipe');
     } catch (e) {
       throw rename(e, `Recipe not found: ${name}`);
     }

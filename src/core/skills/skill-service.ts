@@ -84,7 +84,7 @@ export class SkillService {
   private async load(ref: string, by: SkillRefContext): Promise<{ gz: Buffer; folderName: string; version: string }> {
     const r = parseSkillRef(ref);
     if (r.kind === 'oci') return this.loadOci(r, by);
-    const pkg = await this.packages.find(r.scope, r.name, 'skill');
+    const pkg = await this.packages.find(by.ctx, r.scope, r.name, 'skill');
     const v = await this.packages.resolve(pkg, r.version ?? 'latest');
     return { gz: await this.blobs.read(v.digest), folderName: pkg.name, version: v.version };
   }

@@ -1,3 +1,4 @@
+import type { ReadFilter } from '../access/visibility.js';
 import type { PackageRecord, Page } from '../storage.js';
 
 /** Storage port: who starred which package. `packages.star_count` moves with it, in the same call. */
@@ -8,5 +9,5 @@ export interface StarRepo {
   remove(packageId: number, accountId: number): Promise<boolean>;
   has(packageId: number, accountId: number): Promise<boolean>;
   /** Packages an account starred, most recently starred first. */
-  starredBy(accountId: number, offset: number, limit: number): Promise<Page<PackageRecord>>;
+  starredBy(accountId: number, offset: number, limit: number, read?: ReadFilter): Promise<Page<PackageRecord>>;
 }

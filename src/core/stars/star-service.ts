@@ -35,18 +35,18 @@ export class StarService {
 
   /** Whether the caller starred the package (false when anonymous). */
   async state(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<StarState> {
-    const pkg = await this.packages.find(scope, name, kind);
+    const pkg = await this.packages.find(ctx, scope, name, kind);
     const starred = ctx.principal ? await this.storage.stars.has(pkg.id, ctx.principal.account.id) : false;
     return { pkg, starred, starCount: pkg.starCount };
   }
 
-  /** The published packages an account starred, most recent first. */
-  async starredBy(account: AccountRecord, offset: number, limit: number): Promise<Page<PackageRecord>> {
-    return this.storage.stars.starredBy(account.id, offset, limit);
+  /** The published packages an account starred that the caller may read, most recent first. */
+  async starredBy(ctx: RequestContext, account: AccountRecord, offset: number, limit: number): Promise<Page<PackageRecord>> {
+    return this.storage.stars.starredBy(account.id, offset, limit, await this.policy.readFilter(ctx));
   }
 
   private async set(ctx: RequestContext, scope: string, name: string, kind: PackageKind | undefined, on: boolean): Promise<StarState> {
-    const found = await this.packages.find(scope, name, kind);
+    const found = await this.packages.find(ctx, scope, name, kind);
     this.policy.requireWritable();
     const p = this.policy.requirePermission(ctx, 'publish');
     await this.packages.change(found.key, async (tx) => {

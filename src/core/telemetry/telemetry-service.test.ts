@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropTestSchema } from '../../../test/helpers/postgres.js';
 import { agentTarball } from '../../../test/helpers/packages.js';
 import { openStorage } from '../../storage/open-storage.js';
-import type { RequestContext } from '../auth/principal.js';
+import { anonymous, type RequestContext } from '../auth/principal.js';
 import { Registry } from '../registry.js';
 import { EnvSecretStore } from '../secrets/env-secret-store.js';
 import type { Storage } from '../storage.js';
@@ -66,7 +66,7 @@ describe.each(stores)('telemetry and trending over days, with a fake clock (%s)'
   });
 
   it('reads the last N days of counters and forgets counters older than 90 days', async () => {
-    const run = (success: boolean) => registry.telemetry.record({ agentName: '@tara/clocked', agentVersion: '1.0.0', success, durationMs: 200 });
+    const run = (success: boolean) => registry.telemetry.record(anonymous(), { agentName: '@tara/clocked', agentVersion: '1.0.0', success, durationMs: 200 });
     await run(false); // 2030-03-01
     clock.advance(5 * DAY);
     await run(true); // 2030-03-06
@@ -83,15 +83,15 @@ describe.each(stores)('telemetry and trending over days, with a fake clock (%s)'
   });
 
   it('moves the trending window with the clock', async () => {
-    await registry.packages.download('tara', 'clocked', '1.0.0', 'agent');
-    const today = await registry.discovery.trending({ period: 'day', offset: 0, limit: 10 });
+    await registry.packages.download(anonymous(), 'tara', 'clocked', '1.0.0', 'agent');
+    const today = await registry.discovery.trending(anonymous(), { period: 'day', offset: 0, limit: 10 });
     expect(today.rows.map((r) => r.downloads)).toEqual([1]);
     clock.advance(DAY);
-    expect((await registry.discovery.trending({ period: 'day', offset: 0, limit: 10 })).total).toBe(0);
+    expect((await registry.discovery.trending(anonymous(), { period: 'day', offset: 0, limit: 10 })).total).toBe(0);
     clock.advance(5 * DAY);
-    expect((await registry.discovery.trending({ period: 'week', offset: 0, limit: 10 })).rows.map((r) => r.downloads)).toEqual([1]);
+    expect((await registry.discovery.trending(anonymous(), { period: 'week', offset: 0, limit: 10 })).rows.map((r) => r.downloads)).toEqual([1]);
     clock.advance(DAY);
-    expect((await registry.discovery.trending({ period: 'week', offset: 0, limit: 10 })).total).toBe(0);
-    expect((await registry.discovery.trending({ period: 'month', offset: 0, limit: 10 })).total).toBe(1);
+    expect((await registry.discovery.trending(anonymous(), { period: 'week', offset: 0, limit: 10 })).total).toBe(0);
+    expect((await registry.discovery.trending(anonymous(), { period: 'month', offset: 0, limit: 10 })).total).toBe(1);
   });
 });

@@ -54,13 +54,14 @@ export class TelemetryService {
     private readonly clock: Clock,
   ) {}
 
-  async record(report: TelemetryReport): Promise<void> {
+  /** A run of an agent the caller may read (a private agent's runs are reported with a member's token). */
+  async record(ctx: RequestContext, report: TelemetryReport): Promise<void> {
     this.policy.requireWritable();
     if (!Number.isInteger(report.durationMs) || report.durationMs < 0 || report.durationMs > MAX_DURATION_MS) {
       throw badRequest('Validation failed', [`duration_ms: must be a whole number of milliseconds from 0 to ${MAX_DURATION_MS}`]);
     }
     if (!isStrictSemver(report.agentVersion)) throw badRequest('Validation failed', [`agent_version: '${report.agentVersion}' is not valid semver`]);
-    const pkg = await this.resolveAgent(report.agentName);
+    const pkg = await this.resolveAgent(ctx, report.agentName);
     const version = await this.storage.packages.findVersion(pkg.id, report.agentVersion);
     if (!version || version.unpublishedAt) throw notFound('Version not found');
     const today = utcDay(this.clock.now());
@@ -73,7 +74,7 @@ export class TelemetryService {
 
   /** Success rate and p50/p95 durations over the last `days` UTC days, overall and by version; owners only. */
   async stats(ctx: RequestContext, scope: string, name: string, days: number): Promise<TelemetryStats> {
-    const pkg = await this.packages.find(scope, name, 'agent');
+    const pkg = await this.packages.find(ctx, scope, name, 'agent');
     await this.policy.requireScopeMember(ctx, pkg.scope);
     if (!Number.isInteger(days) || days < 1 || days > TELEMETRY_RETENTION_DAYS) {
       throw badRequest('Validation failed', [`days: must be a whole number from 1 to ${TELEMETRY_RETENTION_DAYS}`]);
@@ -87,10 +88,10 @@ export class TelemetryService {
   }
 
   /** `@scope/name` names one agent; a bare name must name exactly one. */
-  private async resolveAgent(agentName: string): Promise<PackageRecord> {
+  private async resolveAgent(ctx: RequestContext, agentName: string): Promise<PackageRecord> {
     const m = /^@?([^/\s]+)\/([^/\s]+)$/.exec(agentName);
-    if (m) return this.packages.find(m[1], m[2], 'agent');
-    const named = await this.storage.discovery.packagesNamed(agentName, 'agent');
+    if (m) return this.packages.find(ctx, m[1], m[2], 'agent');
+    const named = await this.storage.discovery.packagesNamed(agentName, 'agent', await this.policy.readFilter(ctx));
     if (named.length === 0) throw notFound('Agent not found');
     if (named.length > 1) {
       throw badRequest('Validation failed', [

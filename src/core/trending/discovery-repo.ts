@@ -1,3 +1,4 @@
+import type { ReadFilter } from '../access/visibility.js';
 import type { PackageKind, PackageRecord, Page } from '../storage.js';
 
 export interface TrendingQuery {
@@ -7,6 +8,8 @@ export interface TrendingQuery {
   sinceDay: string;
   offset: number;
   limit: number;
+  /** Only packages the caller may read. */
+  read?: ReadFilter;
 }
 
 export interface TrendingRow {
@@ -20,7 +23,7 @@ export interface DiscoveryRepo {
   /** Published packages with downloads inside the window, most downloaded in it first. */
   trending(q: TrendingQuery): Promise<Page<TrendingRow>>;
   /** How many published packages (of `kind`, if given) are in each category. */
-  categoryCounts(kind?: PackageKind): Promise<Map<string, number>>;
+  categoryCounts(kind: PackageKind | undefined, read?: ReadFilter): Promise<Map<string, number>>;
   /** Published packages of `kind` called `name` (case-insensitive), in any scope. */
-  packagesNamed(name: string, kind: PackageKind): Promise<PackageRecord[]>;
+  packagesNamed(name: string, kind: PackageKind, read?: ReadFilter): Promise<PackageRecord[]>;
 }

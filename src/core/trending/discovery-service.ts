@@ -1,3 +1,5 @@
+import type { AccessPolicy } from '../auth/access-policy.js';
+import type { RequestContext } from '../auth/principal.js';
 import { badRequest } from '../errors.js';
 import { CATEGORIES } from '../packages/categories.js';
 import type { AccountRecord, PackageKind, Page, Storage } from '../storage.js';
@@ -27,6 +29,7 @@ export class DiscoveryService {
   constructor(
     private readonly storage: Storage,
     private readonly clock: Clock,
+    private readonly policy: AccessPolicy,
   ) {}
 
   /** The first UTC day of a period: `day` is today, `week` today and the 6 days before, `month` 30 days. */
@@ -37,17 +40,18 @@ export class DiscoveryService {
   }
 
   /** Published packages with downloads in the period, most downloaded in it first (ties: all-time downloads). */
-  async trending(q: TrendingInput): Promise<Page<TrendingRow> & { sinceDay: string; owners: Map<number, AccountRecord> }> {
+  async trending(ctx: RequestContext, q: TrendingInput): Promise<Page<TrendingRow> & { sinceDay: string; owners: Map<number, AccountRecord> }> {
+    const read = await this.policy.readFilter(ctx);
     const sinceDay = this.windowStart(q.period);
-    const page = await this.storage.discovery.trending({ kind: q.kind, category: q.category, sinceDay, offset: q.offset, limit: q.limit });
+    const page = await this.storage.discovery.trending({ kind: q.kind, category: q.category, sinceDay, offset: q.offset, limit: q.limit, read });
     const ids = [...new Set(page.rows.map((r) => r.pkg.ownerAccountId))];
     const owners = await Promise.all(ids.map((id) => this.storage.accounts.findById(id)));
     return { ...page, sinceDay, owners: new Map(owners.filter((a): a is AccountRecord => a !== undefined).map((a) => [a.id, a])) };
   }
 
-  /** Every valid category, in the fixed order, with how many published packages (of `kind`) are in it. */
-  async categories(kind?: PackageKind): Promise<CategoryCount[]> {
-    const counts = await this.storage.discovery.categoryCounts(kind);
+  /** Every valid category, in the fixed order, with how many published packages (of `kind`) the caller may read are in it. */
+  async categories(ctx: RequestContext, kind?: PackageKind): Promise<CategoryCount[]> {
+    const counts = await this.storage.discovery.categoryCounts(kind, await this.policy.readFilter(ctx));
     return CATEGORIES.map((c) => ({ slug: c.slug, name: c.name, count: counts.get(c.slug) ?? 0 }));
   }
 }

@@ -1,5 +1,7 @@
 import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import type { ReadFilter } from '../../core/access/visibility.js';
 import type { PackageKind, PackageRecord, Page } from '../../core/storage.js';
+import { readFilterSql } from './read-filter.js';
 import type { DiscoveryRepo, TrendingQuery, TrendingRow } from '../../core/trending/discovery-repo.js';
 import { PACKAGE_COLUMNS, packageColumns } from './package-columns.js';
 import { toPackage } from './rows.js';
@@ -9,7 +11,7 @@ export class SqlDiscoveryRepo implements DiscoveryRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
   async trending(q: TrendingQuery): Promise<Page<TrendingRow>> {
-    const where: RawBuilder<unknown>[] = [sql`p.latest_version IS NOT NULL`];
+    const where: RawBuilder<unknown>[] = [sql`p.latest_version IS NOT NULL`, readFilterSql(q.read)];
     if (q.kind) where.push(sql`p.kind = ${q.kind}`);
     if (q.category) where.push(sql`p.category = ${q.category}`);
     const filter = sql.join(where, sql` AND `);
@@ -27,25 +29,27 @@ export class SqlDiscoveryRepo implements DiscoveryRepo {
     return { rows: page.rows.map((r) => ({ pkg: toPackage(r), downloads: Number(r.window_downloads) })), total };
   }
 
-  async categoryCounts(kind?: PackageKind): Promise<Map<string, number>> {
+  async categoryCounts(kind: PackageKind | undefined, read?: ReadFilter): Promise<Map<string, number>> {
     let q = this.db
-      .selectFrom('packages')
-      .select((eb) => ['category', eb.fn.countAll().as('n')])
-      .where('latest_version', 'is not', null)
-      .where('category', 'is not', null);
-    if (kind) q = q.where('kind', '=', kind);
-    const rows = await q.groupBy('category').execute();
+      .selectFrom('packages as p')
+      .select((eb) => ['p.category', eb.fn.countAll().as('n')])
+      .where('p.latest_version', 'is not', null)
+      .where('p.category', 'is not', null)
+      .where(readFilterSql(read) as RawBuilder<boolean>);
+    if (kind) q = q.where('p.kind', '=', kind);
+    const rows = await q.groupBy('p.category').execute();
     return new Map(rows.map((r) => [r.category as string, Number(r.n)]));
   }
 
-  async packagesNamed(name: string, kind: PackageKind): Promise<PackageRecord[]> {
+  async packagesNamed(name: string, kind: PackageKind, read?: ReadFilter): Promise<PackageRecord[]> {
     const rows = await this.db
-      .selectFrom('packages')
-      .select(PACKAGE_COLUMNS)
-      .where('kind', '=', kind)
-      .where(sql<boolean>`lower(name) = ${name.toLowerCase()}`)
-      .where('latest_version', 'is not', null)
-      .orderBy('key')
+      .selectFrom('packages as p')
+      .select(PACKAGE_COLUMNS.map((c) => `p.${c}` as const))
+      .where('p.kind', '=', kind)
+      .where(sql<boolean>`lower(p.name) = ${name.toLowerCase()}`)
+      .where('p.latest_version', 'is not', null)
+      .where(readFilterSql(read) as RawBuilder<boolean>)
+      .orderBy('p.key')
       .limit(20)
       .execute();
     return rows.map(toPackage);

@@ -18,7 +18,7 @@ import { CHANGE_CHANNEL } from './change-feed.js';
 import { PACKAGE_COLUMNS, packageColumns } from './package-columns.js';
 import { toAccount, toPackage, toVersion } from './rows.js';
 import { readFilterSql } from './read-filter.js';
-import type { Visibility } from '../../core/access/visibility.js';
+import type { ReadFilter, Visibility } from '../../core/access/visibility.js';
 import type { AccountsTable, Database, PackagesTable, VersionsTable } from './schema.js';
 import type { Selectable, Updateable } from 'kysely';
 
@@ -285,12 +285,13 @@ export class SqlPackageRepo implements PackageRepo {
     await this.db.updateTable('packages').set({ download_count: sql`download_count + 1` }).where('id', '=', packageId).execute();
   }
 
-  async ownerStats(ownerAccountId: number): Promise<{ packages: number; downloads: number }> {
+  async ownerStats(ownerAccountId: number, read?: ReadFilter): Promise<{ packages: number; downloads: number }> {
     const r = await this.db
-      .selectFrom('packages')
-      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum<number | string>('download_count').as('d')])
-      .where('owner_account_id', '=', ownerAccountId)
-      .where('latest_version', 'is not', null)
+      .selectFrom('packages as p')
+      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum<number | string>('p.download_count').as('d')])
+      .where('p.owner_account_id', '=', ownerAccountId)
+      .where('p.latest_version', 'is not', null)
+      .where(readFilterSql(read) as RawBuilder<boolean>)
       .executeTakeFirstOrThrow();
     return { packages: Number(r.n), downloads: Number(r.d ?? 0) };
   }

@@ -1,6 +1,8 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { StarRepo } from '../../core/stars/star-repo.js';
+import type { ReadFilter } from '../../core/access/visibility.js';
 import type { PackageRecord, Page } from '../../core/storage.js';
+import { readFilterSql } from './read-filter.js';
 import { packageColumns } from './package-columns.js';
 import { toPackage } from './rows.js';
 import type { Database, PackagesTable } from './schema.js';
@@ -31,15 +33,16 @@ export class SqlStarRepo implements StarRepo {
     return r !== undefined;
   }
 
-  async starredBy(accountId: number, offset: number, limit: number): Promise<Page<PackageRecord>> {
+  async starredBy(accountId: number, offset: number, limit: number, read?: ReadFilter): Promise<Page<PackageRecord>> {
+    const visible = readFilterSql(read);
     const rows = await sql<Selectable<PackagesTable> & { total_count: number | string }>`SELECT ${packageColumns('p')}, count(*) OVER () AS total_count
       FROM package_stars s JOIN packages p ON p.id = s.package_id
-      WHERE s.account_id = ${accountId} AND p.latest_version IS NOT NULL
+      WHERE s.account_id = ${accountId} AND p.latest_version IS NOT NULL AND ${visible}
       ORDER BY s.created_at DESC, p.id LIMIT ${limit} OFFSET ${offset}`.execute(this.db);
     let total = Number(rows.rows[0]?.total_count ?? 0);
     if (rows.rows.length === 0 && offset > 0) {
       const c = await sql<{ n: number | string }>`SELECT count(*) AS n FROM package_stars s JOIN packages p ON p.id = s.package_id
-        WHERE s.account_id = ${accountId} AND p.latest_version IS NOT NULL`.execute(this.db);
+        WHERE s.account_id = ${accountId} AND p.latest_version IS NOT NULL AND ${visible}`.execute(this.db);
       total = Number(c.rows[0]?.n ?? 0);
     }
     return { rows: rows.rows.map(toPackage), total };

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { badRequest } from '../../../core/errors.js';
 import type { VersionBrowseQuery } from '../../../core/storage.js';
+import { requestContext } from '../../shared/request-context.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { McpDoorOptions } from '../index.js';
 import { IncludeDeletedQuery, ListQuery, ServerList, ServerParams, ServerResponse, VersionParams, problemResponses } from '../schemas.js';
@@ -30,7 +31,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<McpDoorOptions> = async (ap
       const q = req.query;
       const limit = q.limit ?? 30;
       const changedSince = q.updated_since === undefined ? undefined : parseUpdatedSince(q.updated_since);
-      const query: VersionBrowseQuery = {
+      const query: Omit<VersionBrowseQuery, 'read'> = {
         kind: 'mcp-server',
         text: q.search?.trim() || undefined,
         changedSince,
@@ -40,7 +41,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<McpDoorOptions> = async (ap
         after: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
         limit: limit + 1,
       };
-      const rows = await registry.packages.browseVersions(query);
+      const rows = await registry.packages.browseVersions(await requestContext(registry, req), query);
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
       return {
@@ -60,7 +61,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<McpDoorOptions> = async (ap
     },
     handler: async (req) => {
       const { scope, name } = splitServerName(req.params.serverName);
-      const { pkg, versions } = await registry.packages.allVersions(scope, name, { kind: 'mcp-server', includeUnpublished: req.query.include_deleted ?? false });
+      const { pkg, versions } = await registry.packages.allVersions(await requestContext(registry, req), scope, name, { kind: 'mcp-server', includeUnpublished: req.query.include_deleted ?? false });
       const newestFirst = [...versions].reverse();
       return { servers: newestFirst.map((v) => serverResponse(pkg, v)), metadata: { count: newestFirst.length } };
     },
@@ -76,7 +77,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<McpDoorOptions> = async (ap
     },
     handler: async (req) => {
       const { scope, name } = splitServerName(req.params.serverName);
-      const { pkg, version } = await registry.packages.getVersion(scope, name, req.params.version, {
+      const { pkg, version } = await registry.packages.getVersion(await requestContext(registry, req), scope, name, req.params.version, {
         kind: 'mcp-server',
         includeUnpublished: req.query.include_deleted ?? false,
       });

@@ -93,7 +93,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
   app.get('/users/:username', {
     schema: { tags: ['accounts'], summary: 'Public profile', params: UserParams, response: { 200: Profile, ...errorResponses } },
     handler: async (req) => {
-      const profile = await registry.accounts.profile(req.params.username);
+      const profile = await registry.accounts.profile(await requestContext(registry, req), req.params.username);
       const a = profile.account;
       return {
         username: a.name,

@@ -45,7 +45,7 @@ export const agentxRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async 
       const page = req.query.page ?? 1;
       const limit = req.query.limit ?? 20;
       const period = req.query.period ?? 'week';
-      const r = await registry.discovery.trending({ period, kind: req.query.kind ?? 'agent', category: req.query.category, offset: (page - 1) * limit, limit });
+      const r = await registry.discovery.trending(await requestContext(registry, req), { period, kind: req.query.kind ?? 'agent', category: req.query.category, offset: (page - 1) * limit, limit });
       return {
         agents: r.rows.map((row) => ({ ...listItem(row.pkg, r.owners.get(row.pkg.ownerAccountId)), period_downloads: row.downloads })),
         total: r.total,
@@ -59,16 +59,18 @@ export const agentxRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async 
 
   app.get('/categories', {
     schema: { tags: ['agents'], summary: 'Every valid category, with how many published agents (or `kind`) are in it', querystring: CategoriesQuery, response: { 200: CategoriesResponse } },
-    handler: async (req) => ({ categories: await registry.discovery.categories(req.query.kind ?? 'agent') }),
+    handler: async (req) => ({ categories: await registry.discovery.categories(await requestContext(registry, req), req.query.kind ?? 'agent') }),
   });
 
   app.get('/users/:username/agents', {
     schema: { tags: ['accounts'], summary: "Agents published under a user's (or org's) own scope", params: UserParams, querystring: UserListQuery, response: { 200: listResponse('agents'), ...errorResponses } },
     handler: async (req) => {
+      const ctx = await requestContext(registry, req);
+      registry.policy.requireReadAccess(ctx);
       const account = await registry.accounts.find(req.params.username);
       const page = req.query.page ?? 1;
       const limit = req.query.limit ?? 20;
-      const r = await registry.packages.query({ kind: 'agent', ownerAccountId: account.id, sort: req.query.sort ?? 'downloads', offset: (page - 1) * limit, limit });
+      const r = await registry.packages.query(ctx, { kind: 'agent', ownerAccountId: account.id, sort: req.query.sort ?? 'downloads', offset: (page - 1) * limit, limit });
       return { agents: r.rows.map((p) => listItem(p, r.owners.get(p.ownerAccountId))), total: r.total, page, limit };
     },
   });
@@ -76,10 +78,12 @@ export const agentxRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async 
   app.get('/users/:username/stars', {
     schema: { tags: ['accounts'], summary: 'Packages a user starred, most recent first', params: UserParams, querystring: UserListQuery, response: { 200: listResponse('packages'), ...errorResponses } },
     handler: async (req) => {
+      const ctx = await requestContext(registry, req);
+      registry.policy.requireReadAccess(ctx);
       const account = await registry.accounts.find(req.params.username);
       const page = req.query.page ?? 1;
       const limit = req.query.limit ?? 20;
-      const r = await registry.stars.starredBy(account, (page - 1) * limit, limit);
+      const r = await registry.stars.starredBy(ctx, account, (page - 1) * limit, limit);
       const owners = await registry.packages.ownersOf(r.rows);
       return { packages: r.rows.map((p) => listItem(p, owners.get(p.ownerAccountId))), total: r.total, page, limit };
     },
@@ -122,7 +126,7 @@ export const agentxRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async 
       response: { 200: Type.Object({ ok: Type.Boolean() }), ...errorResponses },
     },
     handler: async (req) => {
-      await registry.telemetry.record({
+      await registry.telemetry.record(await requestContext(registry, req), {
         agentName: req.body.agent_name,
         agentVersion: req.body.agent_version,
         success: req.body.success,

@@ -5,6 +5,7 @@ import type { PackageSort } from '../../../core/storage.js';
 import type { PackageKind } from '../../../core/storage.js';
 import { baseUrl } from '../../shared/base-url.js';
 import { requestContext } from '../../shared/request-context.js';
+import type { RequestContext } from '../../../core/auth/principal.js';
 import type { NativeDoorOptions } from '../index.js';
 import {
   DeprecateBody,
@@ -53,10 +54,10 @@ const parseJsonField = (field: string, text: string | undefined): unknown => {
 };
 
 export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (app, { registry, publicUrl }) => {
-  const query = async (q: ListQuery, kind: PackageKind | undefined, defaultSort: PackageSort) => {
+  const query = async (ctx: RequestContext, q: ListQuery, kind: PackageKind | undefined, defaultSort: PackageSort) => {
     const page = q.page ?? 1;
     const limit = q.limit ?? 20;
-    const result = await registry.packages.query({
+    const result = await registry.packages.query(ctx, {
       text: q.q,
       kind,
       scope: q.scope?.replace(/^@/, ''),
@@ -78,7 +79,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
     },
     handler: async (req) => {
       const kind = req.query.kind === 'all' ? undefined : (req.query.kind ?? 'agent');
-      const r = await query({ ...req.query, kind: undefined }, kind, 'relevance');
+      const r = await query(await requestContext(registry, req), { ...req.query, kind: undefined }, kind, 'relevance');
       return { agents: r.items, total: r.total, page: r.page, limit: r.limit };
     },
   });
@@ -92,20 +93,20 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
     app.get(base, {
       schema: { tags, summary: `List and search ${route.segment}`, querystring: ListQuery, response: { 200: listResponse(route.listKey), ...errorResponses } },
       handler: async (req) => {
-        const r = await query(req.query, kind ?? req.query.kind, 'relevance');
+        const r = await query(await requestContext(registry, req), req.query, kind ?? req.query.kind, 'relevance');
         return { [route.listKey]: r.items, total: r.total, page: r.page, limit: r.limit };
       },
     });
 
     app.get(item, {
       schema: { tags, summary: 'Package details', params: PackageParams, response: { 200: Detail, ...errorResponses } },
-      handler: async (req) => detail(await registry.packages.get(req.params.scope, req.params.name, kind)),
+      handler: async (req) => detail(await registry.packages.get(await requestContext(registry, req), req.params.scope, req.params.name, kind)),
     });
 
     app.get(`${item}/versions`, {
       schema: { tags, summary: 'Version history, newest first', params: PackageParams, response: { 200: VersionsResponse, ...errorResponses } },
       handler: async (req) => {
-        const { versions } = await registry.packages.versions(req.params.scope, req.params.name, kind);
+        const { versions } = await registry.packages.versions(await requestContext(registry, req), req.params.scope, req.params.name, kind);
         return { versions: versions.map(versionItem) };
       },
     });
@@ -118,7 +119,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
         response: { 200: DownloadResponse, ...errorResponses },
       },
       handler: async (req) => {
-        const { version } = await registry.packages.download(req.params.scope, req.params.name, req.params.version, kind);
+        const { version } = await registry.packages.download(await requestContext(registry, req), req.params.scope, req.params.name, req.params.version, kind);
         return {
           tarball_url: `${baseUrl(req, publicUrl)}/api/v1/blobs/${version.digest}`,
           sha256: version.digest.replace(/^sha256:/, ''),
@@ -156,6 +157,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
           readme: body.readme,
           version: body.version,
           tag: body.tag,
+          access: body.access,
         });
         const name = fullName(pkg.scope, pkg.name);
         return {
@@ -180,7 +182,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
 
     app.get(`${item}/dist-tags`, {
       schema: { tags, summary: 'Dist-tags', params: PackageParams, response: { 200: DistTagsResponse, ...errorResponses } },
-      handler: async (req) => ({ dist_tags: await registry.packages.distTags(req.params.scope, req.params.name, kind) }),
+      handler: async (req) => ({ dist_tags: await registry.packages.distTags(await requestContext(registry, req), req.params.scope, req.params.name, kind) }),
     });
 
     app.put(`${item}/dist-tags/:tag`, {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { badRequest, isAgentryError, notFound } from '../../../core/errors.js';
 import { baseUrl } from '../../shared/base-url.js';
+import { requestContext } from '../../shared/request-context.js';
 import { viewsPage } from '../catalogue.js';
 import type { ToolhiveDoorOptions } from '../index.js';
 import {
@@ -33,7 +34,7 @@ export const catalogueRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = a
     schema: { tags, summary: 'List MCP servers (server.json), page-based', params: CatalogueParams, querystring: PageQuery, response: { 200: ServersV01, ...registryErrors } },
     handler: async (req) => {
       const { page, limit } = paging(req.query);
-      const { views, total } = await viewsPage(registry, 'mcp-server', req.query.q, page, limit);
+      const { views, total } = await viewsPage(registry, await requestContext(registry, req), 'mcp-server', req.query.q, page, limit);
       return { metadata: { total, page, limit }, servers: views.map(serverJsonOf) };
     },
   });
@@ -52,7 +53,7 @@ export const catalogueRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = a
         throw badRequest(`Server name '${name}' is not '<namespace>/<name>' (send the '/' as %2F)`);
       }
       try {
-        return serverJsonOf(await registry.packages.get(name.slice(0, slash), name.slice(slash + 1), 'mcp-server'));
+        return serverJsonOf(await registry.packages.get(await requestContext(registry, req), name.slice(0, slash), name.slice(slash + 1), 'mcp-server'));
       } catch (e) {
         if (isAgentryError(e) && e.status === 400) throw notFound(`Server not found: '${name}'`);
         throw e;
@@ -64,7 +65,7 @@ export const catalogueRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = a
     schema: { tags, summary: 'List skills, page-based (ToolHive extension)', params: CatalogueParams, querystring: PageQuery, response: { 200: SkillsV01, ...registryErrors } },
     handler: async (req) => {
       const { page, limit } = paging(req.query);
-      const { views, total } = await viewsPage(registry, 'skill', req.query.q, page, limit);
+      const { views, total } = await viewsPage(registry, await requestContext(registry, req), 'skill', req.query.q, page, limit);
       const base = baseUrl(req, publicUrl);
       const skills = views.map((v) => toToolhiveSkill(v, base)).filter((s): s is ToolhiveSkill => s !== undefined);
       return { metadata: { total, page, limit }, skills };
@@ -77,7 +78,7 @@ export const catalogueRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = a
       const { namespace, skillName } = req.params;
       let skill: ToolhiveSkill | undefined;
       try {
-        skill = toToolhiveSkill(await registry.packages.get(namespace, skillName, 'skill'), baseUrl(req, publicUrl));
+        skill = toToolhiveSkill(await registry.packages.get(await requestContext(registry, req), namespace, skillName, 'skill'), baseUrl(req, publicUrl));
       } catch (e) {
         if (!isAgentryError(e) || e.status !== 400) throw e;
       }

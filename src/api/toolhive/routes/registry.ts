@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { notFound, notImplemented } from '../../../core/errors.js';
 import { baseUrl } from '../../shared/base-url.js';
+import { requestContext } from '../../shared/request-context.js';
 import { allToolhiveServers } from '../catalogue.js';
 import type { ToolhiveDoorOptions } from '../index.js';
+import type { RequestContext } from '../../../core/auth/principal.js';
 import { RegistryDetail, RegistryList, RegistryParams, ServerDetail, ServerList, ServerParams, UpdateRegistryBody } from '../schemas.js';
 import type { ImageServer, RemoteServer } from '../server-views.js';
 
@@ -17,8 +19,8 @@ const requireDefault = (name: string): void => {
 export const registryRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = async (app, { registry, publicUrl }) => {
   const tags = ['toolhive'];
 
-  const info = async (source: string) => {
-    const { servers, lastUpdated } = await allToolhiveServers(registry);
+  const info = async (ctx: RequestContext, source: string) => {
+    const { servers, lastUpdated } = await allToolhiveServers(registry, ctx);
     return {
       servers,
       info: {
@@ -36,14 +38,14 @@ export const registryRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = as
 
   app.get('/registry', {
     schema: { tags, summary: "List registries (one: 'default', Agentry's MCP servers)", response: { 200: RegistryList } },
-    handler: async (req) => ({ registries: [(await info(`${baseUrl(req, publicUrl)}/registry/${DEFAULT_REGISTRY}`)).info] }),
+    handler: async (req) => ({ registries: [(await info(await requestContext(registry, req), `${baseUrl(req, publicUrl)}/registry/${DEFAULT_REGISTRY}`)).info] }),
   });
 
   app.get('/registry/:name', {
     schema: { tags, summary: 'Get a registry with every server it holds', params: RegistryParams, response: { 200: RegistryDetail } },
     handler: async (req) => {
       requireDefault(req.params.name);
-      const { servers, info: meta } = await info(`${baseUrl(req, publicUrl)}/registry/${DEFAULT_REGISTRY}`);
+      const { servers, info: meta } = await info(await requestContext(registry, req), `${baseUrl(req, publicUrl)}/registry/${DEFAULT_REGISTRY}`);
       const images: Record<string, ImageServer> = {};
       const remotes: Record<string, RemoteServer> = {};
       for (const s of servers) {
@@ -68,7 +70,7 @@ export const registryRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = as
     schema: { tags, summary: 'List the servers of a registry', params: RegistryParams, response: { 200: ServerList } },
     handler: async (req) => {
       requireDefault(req.params.name);
-      const { servers } = await allToolhiveServers(registry);
+      const { servers } = await allToolhiveServers(registry, await requestContext(registry, req));
       return {
         servers: servers.flatMap((s) => (s.remote ? [] : [s.server])),
         remote_servers: servers.flatMap((s) => (s.remote ? [s.server] : [])),
@@ -81,7 +83,7 @@ export const registryRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = as
     handler: async (req) => {
       requireDefault(req.params.name);
       const wanted = req.params.serverName;
-      const { servers } = await allToolhiveServers(registry);
+      const { servers } = await allToolhiveServers(registry, await requestContext(registry, req));
       const found = servers.find((s) => s.key === wanted) ?? servers.find((s) => s.fullName.toLowerCase() === wanted.toLowerCase());
       if (!found) throw notFound(`Server not found: '${wanted}'`);
       return found.remote ? { is_remote: true, remote_server: found.server } : { is_remote: false, server: found.server };

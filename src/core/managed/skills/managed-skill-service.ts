@@ -133,7 +133,7 @@ export class ManagedSkillService {
   /** Versions, highest first. */
   async versions(ctx: RequestContext, id: string, req: PageRequest & { limit: number }): Promise<Paged<SkillVersionView>> {
     const o = await this.readable(ctx, id);
-    const { versions } = await this.deps.packages.versions(String(o.data.scope), String(o.data.name), 'skill');
+    const { versions } = await this.deps.packages.versions(ctx, String(o.data.scope), String(o.data.name), 'skill');
     const page = pageOfArray(versions, req);
     return { rows: page.rows.map((v) => this.versionView(o, v)), nextPage: page.nextPage };
   }
@@ -173,7 +173,7 @@ export class ManagedSkillService {
     if (o.accountId !== p.account.id) throw notFound(`Skill ${id} not found`);
     const scope = String(o.data.scope);
     const name = String(o.data.name);
-    const { versions } = await this.deps.packages.versions(scope, name, 'skill').catch(() => ({ versions: [] as VersionRecord[] }));
+    const { versions } = await this.deps.packages.versions(ctx, scope, name, 'skill').catch(() => ({ versions: [] as VersionRecord[] }));
     for (const v of versions) await this.deps.packages.unpublish(ctx, scope, name, v.version, 'skill');
     await this.deps.storage.transaction(async (tx) => {
       await tx.managed.delete(o.id);
@@ -192,7 +192,7 @@ export class ManagedSkillService {
   private async nextVersion(scope: string, name: string): Promise<string> {
     let pkg: PackageRecord;
     try {
-      pkg = await this.deps.packages.find(scope, name, 'skill');
+      pkg = await this.deps.packages.findUnchecked(scope, name, 'skill');
     } catch {
       return '1.0.0';
     }
@@ -202,7 +202,7 @@ export class ManagedSkillService {
   }
 
   private async resolve(o: ManagedObjectRecord, version: string): Promise<VersionRecord> {
-    const pkg = await this.deps.packages.find(String(o.data.scope), String(o.data.name), 'skill');
+    const pkg = await this.deps.packages.findUnchecked(String(o.data.scope), String(o.data.name), 'skill');
     try {
       return await this.deps.packages.resolve(pkg, version);
     } catch {
@@ -228,7 +228,7 @@ export class ManagedSkillService {
     const d = o.data as { display_title: string; description: string; scope: string; name: string; source: 'custom' | 'anthropic' };
     let latestVersion = latest ?? null;
     if (latest === undefined) {
-      const pkg = await this.deps.packages.find(d.scope, d.name, 'skill').catch(() => undefined);
+      const pkg = await this.deps.packages.findUnchecked(d.scope, d.name, 'skill').catch(() => undefined);
       latestVersion = pkg?.latestVersion ?? null;
     }
     return { id: o.id, displayTitle: d.display_title, description: d.description, scope: d.scope, name: d.name, source: d.source, latestVersion, createdAt: o.createdAt, updatedAt: o.updatedAt };
