@@ -50,6 +50,22 @@ describe.each(testStores)('OCI distribution: authentication and ownership (%s)',
     expect(elsewhere.headers.get('www-authenticate')).toContain('scope="repository:alice/other:push"');
   });
 
+  it('names the source repository in the challenge of an anonymous mount, so the token fetched next mounts (201)', async () => {
+    await new OciClient(server.url).withToken(aliceToken).pushBlob('alice/mount-src', 'shared layer');
+    const url = `/v2/alice/mount-dst/blobs/uploads/?mount=${sha256('shared layer')}&from=alice/mount-src`;
+    const r = await anon.req('POST', url);
+    expect(r.status).toBe(401);
+    const scope = /scope="([^"]*)"/.exec(r.headers.get('www-authenticate')!)![1];
+    expect(scope).toBe('repository:alice/mount-dst:pull,push repository:alice/mount-src:pull');
+    const t = await tokenFor(basic('alice', aliceToken), ...scope.split(' '));
+    const mounted = await new OciClient(server.url).withToken(t.json.token).req('POST', url);
+    expect(mounted.status).toBe(201);
+    // A token without pull on the source falls back to a plain upload, as the spec allows.
+    const narrow = await tokenFor(basic('alice', aliceToken), 'repository:alice/mount-dst2:pull,push');
+    const fallback = await new OciClient(server.url).withToken(narrow.json.token).req('POST', url.replace('mount-dst', 'mount-dst2'));
+    expect(fallback.status).toBe(202);
+  });
+
   it('challenges an anonymous delete for the delete action, and a token for it lets the delete through', async () => {
     const del = await anon.req('DELETE', `/v2/alice/app/blobs/${sha256('layer')}`);
     expect(del.status).toBe(401);

@@ -148,13 +148,25 @@ export class OciService {
 
   /** Cross-repository mount: links a blob `from` another repository; undefined when it is not there. */
   async mountBlob(ctx: OciContext, repo: RepositoryName, digestParam: string, from: string): Promise<CommittedBlob | undefined> {
-    await this.access.require(ctx, repo, 'push');
-    const digest = requireSha256(digestParam, 'mount digest');
     const [scope, ...rest] = from.split('/');
-    if (rest.length !== 1) return undefined;
-    let source: RepositoryName;
+    let source: RepositoryName | undefined;
     try {
-      source = parseRepositoryName(scope, rest[0]);
+      if (rest.length === 1) source = parseRepositoryName(scope, rest[0]);
+    } catch (e) {
+      if (!isAgentryError(e)) throw e;
+    }
+    try {
+      await this.access.require(ctx, repo, 'push');
+    } catch (e) {
+      // A mount needs pull on its source too: name both in the challenge (as the reference
+      // registry does), so that the token a client fetches next lets the mount happen.
+      const wanted = isOciError(e) && e.oci === 'UNAUTHORIZED' ? (e.detail as { scope?: unknown } | undefined)?.scope : undefined;
+      if (source && typeof wanted === 'string') throw ociError('UNAUTHORIZED', e instanceof Error ? e.message : String(e), { scope: `${wanted} repository:${source.name}:pull` });
+      throw e;
+    }
+    const digest = requireSha256(digestParam, 'mount digest');
+    if (!source) return undefined;
+    try {
       await this.access.require(ctx, source, 'pull');
     } catch (e) {
       if (isAgentryError(e)) return undefined;
