@@ -17,13 +17,14 @@ describe('publish retries after a lost reply', () => {
   let mode: 'reset' | '502' | 'pass' = 'pass';
   let lose = 0;
   const keys: string[] = [];
+  let aliceToken = '';
 
   beforeAll(async () => {
     assertBuilt();
     server = await startTestServer();
     const upstream = new URL(server.url);
     proxy = createServer((req, res) => {
-      const isPublish = req.method === 'PUT' || (req.method === 'POST' && req.url?.startsWith('/v1/recipes/'));
+      const isPublish = req.method === 'PUT' || (req.method === 'POST' && (req.url?.startsWith('/v1/recipes/') || /^\/v1\/agents\/[^/]+\/publish$/.test(req.url ?? '')));
       if (isPublish) keys.push(String(req.headers['idempotency-key'] ?? ''));
       const out = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (up: IncomingMessage) => {
         if (isPublish && lose > 0) {
@@ -43,6 +44,7 @@ describe('publish retries after a lost reply', () => {
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
     ws = new CliWorkspace(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
     const alice = await ws.json<{ token: string }>(['user', 'add', 'alice', '--token', server.adminToken]);
+    aliceToken = alice.token;
     await ws.ok(['login', '--token', alice.token]);
     await ws.ok(['init', 'tool', '--kind', 'agent', '--name', 'tool', '--scope', 'alice']);
   });
@@ -92,5 +94,28 @@ describe('publish retries after a lost reply', () => {
     // The version was published by the first attempt; a retry by hand with a new key meets the 409.
     const versions = await fetch(`${server.url}/api/v1/agents/@alice/tool/versions`).then((x) => x.json() as Promise<{ versions: Array<{ version: string }> }>);
     expect(versions.versions.map((v) => v.version)).toContain('0.3.0');
+  });
+
+  it('agent publish sends a key and retries a lost reply with it: one publish, the first answer', async () => {
+    const created = await fetch(`${server.url}/v1/agents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${aliceToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Retry Bot', model: 'claude-sonnet-4-6' }),
+    }).then((x) => x.json() as Promise<{ id: string }>);
+    mode = 'reset';
+    lose = 1;
+    keys.length = 0;
+    const r = await ws.run(['agent', 'publish', created.id, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ package: '@alice/retry-bot', version: '1.0.0', agent_id: created.id, agent_version: 1 });
+    expect(r.stderr).toMatch(/reply to the publish was lost .*sending it again/);
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).toBe(keys[0]);
+    // A new command is a new publish: a new key, and the 409.
+    const again = await ws.run(['agent', 'publish', created.id]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/already exists/);
+    expect(keys[2]).not.toBe(keys[0]);
   });
 });

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { connect, requireToken } from '../connection.js';
 import { withJsonOption, withRegistryOptions, type JsonOption, type RegistryOptions } from '../global-options.js';
-import { readJson } from '../http-client.js';
-import { printResult } from '../output.js';
+import { printResult, writeWarning } from '../output.js';
 
 interface AgentPublishResult {
   package: string;
@@ -37,12 +36,13 @@ export const registerAgentCommand = (program: Command): void => {
       if (!Number.isInteger(agentVersion) || agentVersion < 1) throw new CliError(`--agent-version must be a whole number from 1 (got '${opts.agentVersion}')`);
     }
     const body = JSON.stringify({ name: opts.name, version: opts.packageVersion, agent_version: agentVersion });
-    const res = await conn.client.send('POST', `/v1/agents/${encodeURIComponent(id)}/publish`, {
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body,
-      subject: id,
-    });
-    const r = (await readJson(res)) as AgentPublishResult;
+    // A fresh Idempotency-Key, the same on every attempt: a retry after a lost reply is never a 409.
+    const r = (await conn.client.publishIdempotently(
+      'POST',
+      `/v1/agents/${encodeURIComponent(id)}/publish`,
+      () => ({ headers: { 'content-type': 'application/json', accept: 'application/json' }, body, subject: id }),
+      { onRetry: (reason) => writeWarning(`the reply to the publish was lost (${reason}); sending it again`) },
+    )) as AgentPublishResult;
     printResult(opts.json === true, r, () => `Published ${r.package}@${r.version} from ${r.agent_id} version ${r.agent_version} (${r.digest})`);
   });
 };

@@ -326,7 +326,14 @@ export class OciService {
       return `@${published.pkg.scope}/${published.pkg.name}@${published.version.version}`;
     } catch (e) {
       if (isAgentryError(e) && (e.code === 'validation_failed' || e.code === 'bad_request')) return null;
-      if (isAgentryError(e) && e.code === 'conflict') throw ociError('DENIED', e.message, { version });
+      if (isAgentryError(e) && e.code === 'conflict') {
+        // A concurrent push of these very bytes (a retry racing its lost first attempt) published
+        // this version first: that is this push's success, not a conflict.
+        const now = await this.packageOf(repo);
+        const live = now && (await this.storage.packages.findVersion(now.id, version));
+        if (live && !live.unpublishedAt && live.digest === layer.digest) return null;
+        throw ociError('DENIED', e.message, { version });
+      }
       throw e;
     }
   }

@@ -80,6 +80,8 @@ export const agentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
     schema: {
       tags,
       summary: 'Publish the agent (or one of its versions) as a semver agent package in your scope (Agentry)',
+      description:
+        'Takes an `Idempotency-Key` header: a retry with the same key that publishes the same agent version as the same package answers the original success (24 hours); the same key for anything else is 422. Without a key, publishing a version that exists is 409.',
       params: IdParams,
       body: Type.Optional(
         Type.Object(
@@ -93,7 +95,13 @@ export const agentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
       ),
     },
     handler: async (req) => {
-      const r = await agents.publish(await callerOf(registry, req), req.params.id, { name: req.body?.name, version: req.body?.version, agentVersion: req.body?.agent_version });
+      const r = await agents.publish(await callerOf(registry, req), req.params.id, {
+        name: req.body?.name,
+        version: req.body?.version,
+        agentVersion: req.body?.agent_version,
+        // A retry with the same key and the same agent version answers the original publish.
+        idempotencyKey: req.headers['idempotency-key'],
+      });
       return { type: 'agent_package', package: `@${r.scope}/${r.name}`, version: r.version, digest: r.digest, agent_id: r.agentId, agent_version: r.agentVersion };
     },
   });

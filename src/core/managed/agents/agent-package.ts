@@ -11,6 +11,8 @@ export interface AgentPublishInput {
   name?: string;
   /** The semver version (default: `<agent version>.0.0`, so revision 3 is 3.0.0). */
   version?: string;
+  /** The client's `Idempotency-Key`: a retry of the same publish answers the original (PackageService.publish). */
+  idempotencyKey?: string | string[];
 }
 
 export interface AgentPublishResult {
@@ -68,10 +70,15 @@ export const publishAgentPackage = async (packages: PackageService, ctx: Request
     },
   };
   const readme = `# ${c.name}\n\n${description}\n\nPublished from managed agent \`${agent.id}\`, version ${agent.version}.\n${c.system ? `\n## System prompt\n\n${c.system}\n` : ''}`;
-  const tarball = await tarballOf([
-    { path: 'agent.yaml', data: stringify(manifest) },
-    { path: 'README.md', data: readme },
-  ]);
-  const { pkg, version: v } = await packages.publish(ctx, { kind: 'agent', scope, name, tarball });
+  // Dated by the agent version, not the clock: the same revision makes the same bytes, so a retry
+  // with the same Idempotency-Key is recognised as the same publish.
+  const tarball = await tarballOf(
+    [
+      { path: 'agent.yaml', data: stringify(manifest) },
+      { path: 'README.md', data: readme },
+    ],
+    new Date(agent.updatedAt),
+  );
+  const { pkg, version: v } = await packages.publish(ctx, { kind: 'agent', scope, name, tarball, idempotencyKey: input.idempotencyKey });
   return { scope: pkg.scope, name: pkg.name, version: v.version, digest: v.digest, agentId: agent.id, agentVersion: agent.version };
 };
