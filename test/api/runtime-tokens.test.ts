@@ -28,7 +28,7 @@ describe.each(testStores)('runtime tokens (%s)', (store) => {
 
   beforeAll(async () => {
     prov = await startFakeProviders(KEY);
-    server = await startTestServer({ store });
+    server = await startTestServer({ store, egressAllow: '127.0.0.1' });
     admin = new Api(server.url, server.adminToken);
     const made = await Promise.all(['alice', 'bob'].map((u) => admin.req('POST', '/api/v1/users', { username: u })));
     users = { alice: admin.with(made[0].body.token), bob: admin.with(made[1].body.token) };
