@@ -19,7 +19,7 @@ describe.each(testStores)('managed resources across accounts (%s)', (store) => {
 
   beforeAll(async () => {
     prov = await startFakeProviders(KEY);
-    f = await startManagedFixture(store);
+    f = await startManagedFixture(store, { egressAllow: '127.0.0.1' });
     const made = async (path: string, body: unknown) => {
       const r = await f.alice.req('POST', path, body);
       expect(r.status, `${path}: ${JSON.stringify(r.body)}`).toBe(200);
