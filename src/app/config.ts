@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { parseBlobStoreUrl } from '../storage/blobs/blob-store-url.js';
 import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
 import { AllowList } from '../adapters/egress/index.js';
+import type { OAuthProviderConfig } from '../adapters/oauth/http-oauth-client.js';
 import { VISIBILITIES, isVisibility, type Visibility } from '../core/access/visibility.js';
 import { RATE_LIMIT_PRESETS, isRateLimitPreset, parseRateLimitRule, presetRules, type RateLimitRule, type RateLimitRules } from '../core/rate-limits/rules.js';
 
@@ -57,14 +58,7 @@ export interface ServerConfig {
   /** Prefix of every Redis key this server writes. */
   redisKeyPrefix: string;
   /** Sign-in through an OAuth2 provider (GitHub by default); absent without a client id. */
-  oauth?: {
-    name: string;
-    clientId: string;
-    clientSecret: string;
-    authorizeUrl: string;
-    tokenUrl: string;
-    userinfoUrl: string;
-    scopes: string;
+  oauth?: OAuthProviderConfig & {
     /** Redirect URIs allowed besides loopback ones. */
     redirectUris: string[];
     /** Lifetime of a sign-in token in days; null: none. */

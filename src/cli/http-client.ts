@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError } from './cli-error.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
+import { networkReason } from '../adapters/oci-client/oci-client-error.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -193,16 +194,3 @@ const publishAttempts = (): number => {
 /** Reasons that mean no connection was made at all. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
-/** `ECONNREFUSED`, `ENOTFOUND`, … from the error fetch throws when the connection fails. */
-const networkReason = (e: unknown): string => {
-  const cause = e instanceof Error ? (e.cause as unknown) : undefined;
-  const candidates: unknown[] = [cause, e];
-  if (cause instanceof AggregateError) candidates.unshift(...cause.errors);
-  for (const c of candidates) {
-    if (typeof c === 'object' && c !== null && 'code' in c && typeof c.code === 'string') return c.code;
-  }
-  for (const c of candidates) {
-    if (c instanceof Error && c.message) return c.message;
-  }
-  return String(e);
-};

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { EXIT } from '../exit-codes.js';
 import { writeLine } from '../output.js';
+import { nextStopSignal } from '../stop-signal.js';
 
 interface DevModelCliOptions {
   host: string;
@@ -26,18 +27,6 @@ Any non-empty API key is accepted unless --api-key is given.
 
 Tests script it through POST /_dev-model/script {"turns": [...]} and read what it received at
 GET /_dev-model/requests (see src/dev-model/turn.ts for a turn's fields).`;
-
-/** Resolves on the first SIGINT or SIGTERM. */
-const nextStopSignal = (): Promise<NodeJS.Signals> =>
-  new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(signal);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 
 /** `agentry dev-model`: runs the local model provider stand-in until stopped. */
 export const registerDevModelCommand = (program: Command): void => {

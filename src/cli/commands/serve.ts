@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { writeLine } from '../output.js';
+import { nextStopSignal } from '../stop-signal.js';
 
 interface ServeOptions {
   egressAllow?: string;
@@ -22,18 +23,6 @@ interface ServeOptions {
   redisUrl?: string;
   metricsToken?: string;
 }
-
-/** Resolves on the first SIGINT or SIGTERM. */
-const nextStopSignal = (): Promise<NodeJS.Signals> =>
-  new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(signal);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 
 /**
  * `agentry serve`: the only command that runs server code. The server modules are loaded when
