@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from '../sql/migrate.js';
 import type { Database } from '../sql/schema.js';
@@ -6,6 +6,7 @@ import { RefuseNulPlugin } from '../sql/refuse-nul.js';
 import { SqlStorage } from '../sql/sql-storage.js';
 import { PostgresChangeFeed } from './change-feed.js';
 import { postgresTextSearch } from './text-search.js';
+import { SchemaScopedPostgresDialect } from './schema-scoped-dialect.js';
 
 export interface PostgresOptions {
   url: string;
@@ -33,7 +34,7 @@ export const openPostgresStorage = async (opts: PostgresOptions): Promise<SqlSto
     max: opts.poolSize ?? 10,
     options: opts.schema ? `-c search_path=${opts.schema}` : undefined,
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new RefuseNulPlugin()] });
+  const db = new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool }, opts.schema ?? 'public'), plugins: [new RefuseNulPlugin()] });
   try {
     await sql`SELECT 1`.execute(db);
     await migrateToLatest(db as Kysely<unknown>, 'postgres', opts.schema ?? 'public');
