@@ -1,3 +1,4 @@
+import type { SupervisorTimings } from '../core/workloads/supervisor.js';
 import { resolve } from 'node:path';
 import { parseBlobStoreUrl } from '../storage/blobs/blob-store-url.js';
 import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
@@ -25,6 +26,10 @@ export interface ServerConfig {
   logStream?: NodeJS.WritableStream;
   /** Serve reads only and refuse every write, on every door. */
   readOnly: boolean;
+  /** Run local MCP workloads without the sandbox when bubblewrap is missing (AGENTRY_UNSAFE_LOCAL_WORKLOADS). */
+  unsafeLocalWorkloads: boolean;
+  /** Supervisor timings of MCP workloads (tests shorten them; no flag). */
+  workloadTimings?: Partial<SupervisorTimings>;
   /** The visibility new scopes (and so their new packages) start with (AGENTRY_DEFAULT_VISIBILITY; default public). */
   defaultVisibility: Visibility;
   /** Every read needs a token, on every door but /healthz (AGENTRY_AUTH_REQUIRED_FOR_READS). */
@@ -76,6 +81,7 @@ export interface ServeFlags {
   publicUrl?: string;
   logLevel?: string;
   readOnly?: boolean;
+  unsafeLocalWorkloads?: boolean;
   defaultVisibility?: string;
   authRequiredForReads?: boolean;
   recipeScope?: string;
@@ -191,6 +197,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     publicUrl: publicUrl?.replace(/\/+$/, ''),
     logLevel: flags.logLevel ?? env.AGENTRY_LOG_LEVEL ?? 'info',
     readOnly: flags.readOnly ?? boolFrom('AGENTRY_READ_ONLY', env.AGENTRY_READ_ONLY),
+    unsafeLocalWorkloads: flags.unsafeLocalWorkloads ?? boolFrom('AGENTRY_UNSAFE_LOCAL_WORKLOADS', env.AGENTRY_UNSAFE_LOCAL_WORKLOADS),
     defaultVisibility: visibilityFrom(flags.defaultVisibility !== undefined ? '--default-visibility' : 'AGENTRY_DEFAULT_VISIBILITY', flags.defaultVisibility ?? env.AGENTRY_DEFAULT_VISIBILITY),
     authRequiredForReads: flags.authRequiredForReads ?? boolFrom('AGENTRY_AUTH_REQUIRED_FOR_READS', env.AGENTRY_AUTH_REQUIRED_FOR_READS),
     secrets: resolveSecretsConfig(env),

@@ -13,6 +13,11 @@ import { SelfRegistryRouter } from './self-registry.js';
 import type { ServerConfig } from './config.js';
 import { openSecretStore } from './secrets-config.js';
 import { readDockerConfig } from '../adapters/oci-client/index.js';
+import { join } from 'node:path';
+import { BubblewrapSandbox } from '../adapters/sandbox/bubblewrap.js';
+import { UnsandboxedRunner } from '../adapters/sandbox/unsandboxed.js';
+import { ProcessLauncher } from '../adapters/workloads/launcher.js';
+import { LogFiles } from '../adapters/workloads/log-files.js';
 
 /** Logins for OCI registries other than this server: the server user's docker config (DOCKER_CONFIG). */
 const dockerLogins = async (host: string) => (await readDockerConfig()).get(host);
@@ -85,6 +90,18 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
         warn(e);
       },
     },
+    workloads: {
+      store: storage.workloads,
+      launcher: new ProcessLauncher({
+        sandbox: new BubblewrapSandbox(),
+        unsandboxed: new UnsandboxedRunner(),
+        unsafeLocal: config.unsafeLocalWorkloads,
+        packagesDir: join(config.dataDir, 'workloads', 'packages'),
+        fetch: egress.fetch,
+      }),
+      logs: new LogFiles(join(config.dataDir, 'workloads', 'logs')),
+      timings: config.workloadTimings,
+    },
     signIn: config.oauth && {
       client: new HttpOAuthClient(config.oauth, egress),
       allowedRedirectUris: [...config.oauth.redirectUris, ...(config.publicUrl ? [`${config.publicUrl}/api/v1/auth/callback`] : [])],
@@ -111,6 +128,18 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     egress.useLogger((fields, message) => log.debug(fields, message));
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
     await app.listen({ host: config.host, port: config.port });
+    const workloads = registry.workloads;
+    if (workloads) {
+      const caps = await workloads.capabilities();
+      if (!caps.sandbox.available) {
+        log.warn(
+          caps.unsafeLocal
+            ? `MCP workloads run WITHOUT a sandbox (--unsafe-local-workloads): ${caps.sandbox.reason ?? ''}`
+            : `local MCP workloads are refused: ${caps.sandbox.reason ?? 'the sandbox is unavailable'} (start with --unsafe-local-workloads to run them without isolation)`,
+        );
+      }
+      await workloads.resume();
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -138,6 +167,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
           clearInterval(sweep);
           clearTimeout(timer);
         }
+        await registry.workloads?.shutdown();
         await egress.close();
         await rateLimitStore.close();
         await storage.close();

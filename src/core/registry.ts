@@ -28,6 +28,10 @@ import type { TarballLimits } from './packages/tarball.js';
 import type { AuditQuery, BlobStore, Storage } from './storage.js';
 import { systemClock, type Clock } from './time.js';
 import { TokenService } from './tokens/token-service.js';
+import type { SupervisorTimings } from './workloads/supervisor.js';
+import type { WorkloadLauncher, WorkloadLogs } from './workloads/workload-runtime.js';
+import { WorkloadService } from './workloads/workload-service.js';
+import type { WorkloadStore } from './workloads/workload-store.js';
 
 export interface RegistryOptions {
   storage: Storage;
@@ -58,6 +62,8 @@ export interface RegistryOptions {
   signIn?: SignInConfig;
   /** The managed-agents plane's settings (file size limit, embeddings endpoint, …). */
   managed?: ManagedOptions;
+  /** Running MCP servers (ToolHive's workloads): where they are kept, how they start, where their logs go. Absent: not offered. */
+  workloads?: { store: WorkloadStore; launcher: WorkloadLauncher; logs: WorkloadLogs; timings?: Partial<SupervisorTimings> };
 }
 
 /**
@@ -92,6 +98,8 @@ export class Registry {
   readonly telemetry: TelemetryService;
   readonly signIn: SignInService;
   readonly managed: ManagedAgents;
+  /** MCP servers this server runs and proxies; undefined when the server was built without a runtime. */
+  readonly workloads: WorkloadService | undefined;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -125,6 +133,9 @@ export class Registry {
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
     const limiter = this.rateLimiter;
     if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));
+    this.workloads =
+      opts.workloads &&
+      new WorkloadService({ ...opts.workloads, packages: this.packages, secrets: this.secrets, policy: this.policy, audit: this.auditLog, auditRepo: opts.storage.audit, clock });
     this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, blobAccess: this.blobAccess, policy: this.policy, audit: this.auditLog, clock, packages: this.packages, secrets: this.secrets }, this.tokens, opts.managed);
   }
 

@@ -1,3 +1,4 @@
+import type { SqlStorage } from './sql/sql-storage.js';
 import { join } from 'node:path';
 import type { BlobStore, Storage } from '../core/storage.js';
 import { FsBlobStore } from './blobs/fs-blob-store.js';
@@ -44,7 +45,7 @@ export const openBlobStore = async (
 };
 
 /** Opens the configured metadata store (migrated) and the blob store. */
-export const openStorage = async (cfg: StorageConfig): Promise<{ storage: Storage; blobs: BlobStore & { close?(): void }; uploads: UploadStore }> => {
+export const openStorage = async (cfg: StorageConfig): Promise<{ storage: SqlStorage; blobs: BlobStore & { close?(): void }; uploads: UploadStore }> => {
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) throw new Error('database URL must start with postgres:// or postgresql://');
   const { blobs, uploads } = await openBlobStore(cfg);
   try {

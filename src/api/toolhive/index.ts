@@ -5,6 +5,7 @@ import { toolhiveRegistryErrorHandler, toolhiveTextErrorHandler } from './errors
 import { catalogueRoutes } from './routes/catalogue.js';
 import { registryRoutes } from './routes/registry.js';
 import { skillRoutes } from './routes/skills.js';
+import { workloadRoutes } from './routes/workloads.js';
 
 export interface ToolhiveDoorOptions {
   registry: Registry;
@@ -29,6 +30,7 @@ export const toolhiveDoor: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = asyn
       });
       await api.register(registryRoutes, opts);
       await api.register(skillRoutes, opts);
+      await api.register(workloadRoutes, opts);
     },
     { prefix: '/api/v1beta' },
   );

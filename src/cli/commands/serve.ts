@@ -13,6 +13,7 @@ interface ServeOptions {
   publicUrl?: string;
   logLevel?: string;
   readOnly?: boolean;
+  unsafeLocalWorkloads?: boolean;
   defaultVisibility?: string;
   authRequiredForReads?: boolean;
   recipeScope?: string;
@@ -44,6 +45,7 @@ export const registerServeCommand = (program: Command): void => {
     .option('--public-url <url>', 'base URL used in links (env AGENTRY_PUBLIC_URL; default: from the request)')
     .option('--log-level <level>', 'log level, silent … trace (env AGENTRY_LOG_LEVEL; default info)')
     .option('--read-only', 'serve reads only and refuse every write (env AGENTRY_READ_ONLY=true)')
+    .option('--unsafe-local-workloads', 'run local MCP workloads without a sandbox when bubblewrap is missing: no file or network isolation (env AGENTRY_UNSAFE_LOCAL_WORKLOADS=true; default: refuse them)')
     .option('--default-visibility <visibility>', 'public, internal or private: what new scopes, and so their new packages, start with (env AGENTRY_DEFAULT_VISIBILITY; default public)')
     .option('--auth-required-for-reads', 'every read needs a token; only /healthz stays open (env AGENTRY_AUTH_REQUIRED_FOR_READS=true)')
     .option('--recipe-scope <scope>', 'the scope PraisonAI recipe names (/v1/recipes) map onto (env AGENTRY_RECIPE_SCOPE; default recipes)')
@@ -70,6 +72,7 @@ export const registerServeCommand = (program: Command): void => {
         publicUrl: opts.publicUrl,
         logLevel: opts.logLevel,
         readOnly: opts.readOnly,
+        unsafeLocalWorkloads: opts.unsafeLocalWorkloads,
         defaultVisibility: opts.defaultVisibility,
         authRequiredForReads: opts.authRequiredForReads,
         recipeScope: opts.recipeScope,
