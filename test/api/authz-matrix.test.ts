@@ -9,6 +9,8 @@ import { EMPTY_CONFIG, imageManifest, sha256 } from '../helpers/oci.js';
 import { Api, agentTarball, makeTarball } from '../helpers/packages.js';
 import { praisonBundle } from '../helpers/praison-bundle.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
+import { createRequire } from 'node:module';
+import { realpathSync } from 'node:fs';
 
 /**
  * The authorization matrix (issue 12). Every state-changing route the server registers (its own
@@ -411,6 +413,38 @@ const nativeEntries = (): Record<string, Entry | Exempt> => ({
   'POST /api/v1beta/skills/validate': { exempt: 'a validation: reads a skill, writes nothing' },
 });
 
+
+// ---- MCP workloads (ToolHive's /api/v1beta/workloads; the administrator's, private) ----------
+
+const EVERYTHING = realpathSync(createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js'));
+const workloadSpec = (name: string) => ({ name, command: process.execPath, cmd_arguments: [EVERYTHING, 'stdio'], permission_profile: { read: [realpathSync(join(EVERYTHING, '../../../..'))] } });
+/** A running workload of the administrator's (its status settled, so the store stays still). */
+const workload = async (w: World): Promise<{ name: string }> => {
+  const name = uniqueName('wl');
+  await must(w.admin.req('POST', '/api/v1beta/workloads', workloadSpec(name)), `workload ${name}`);
+  for (let i = 0; i < 300; i++) {
+    const r = await w.admin.req('GET', `/api/v1beta/workloads/${name}/status`);
+    if ((r.body as { status?: string }).status === 'running') return { name };
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  throw new Error(`workload ${name} did not start`);
+};
+
+const workloadEntries = (): Record<string, Entry | Exempt> => ({
+  'POST /api/v1beta/workloads': { actor: 'admin', request: () => json('POST', '/api/v1beta/workloads', workloadSpec(uniqueName('wl'))) },
+  'POST /api/v1beta/workloads/stop': { actor: 'admin', setup: workload, request: (_, s) => json('POST', '/api/v1beta/workloads/stop', { names: [s.name] }) },
+  'POST /api/v1beta/workloads/restart': { actor: 'admin', setup: workload, request: (_, s) => json('POST', '/api/v1beta/workloads/restart', { names: [s.name] }) },
+  'POST /api/v1beta/workloads/delete': { actor: 'admin', setup: workload, request: (_, s) => json('POST', '/api/v1beta/workloads/delete', { names: [s.name] }) },
+  'DELETE /api/v1beta/workloads/:name': { actor: 'admin', setup: workload, request: (_, s) => json('DELETE', `/api/v1beta/workloads/${s.name}`) },
+  'POST /api/v1beta/workloads/:name/edit': { actor: 'admin', setup: workload, request: (_, s) => json('POST', `/api/v1beta/workloads/${s.name}/edit`, { tools: ['echo'] }) },
+  'POST /api/v1beta/workloads/:name/stop': { actor: 'admin', setup: workload, request: (_, s) => json('POST', `/api/v1beta/workloads/${s.name}/stop`) },
+  'POST /api/v1beta/workloads/:name/restart': { actor: 'admin', setup: workload, request: (_, s) => json('POST', `/api/v1beta/workloads/${s.name}/restart`) },
+  'POST /api/v1beta/workloads/:name/upgrade': { exempt: 'upgrades only registry-sourced workloads (refusals and the owner’s upgrade with rollback are tested in toolhive-workloads-registry.test.ts)' },
+  'POST /workloads/:name/mcp': { exempt: 'the MCP proxy: forwards JSON-RPC to a workload the caller may read, stores nothing (refusals tested in toolhive-workloads.test.ts)' },
+  'DELETE /workloads/:name/mcp': { exempt: 'the MCP proxy: ends the caller’s own proxy session, stores nothing' },
+  'POST /workloads/:name/messages': { exempt: 'the MCP proxy (SSE): forwards JSON-RPC of the caller’s own session, stores nothing' },
+});
+
 const MATRIX: Record<string, Entry | Exempt> = {
   ...packageEntries(),
   ...managedEntries(),
@@ -419,6 +453,7 @@ const MATRIX: Record<string, Entry | Exempt> = {
   ...mcpEntries(),
   ...recipeEntries(),
   ...nativeEntries(),
+  ...workloadEntries(),
 };
 
 // ---- the store, as one comparable value -----------------------------------------------------
