@@ -372,7 +372,7 @@ export class WorkloadService {
       await this.deps.store.update({ ...previous, desired: 'running', updatedAt: this.now() });
       this.deps.logs.append(name, 'proxy', this.line('upgrade rolled back', { to: check.currentImage }));
       void this.supervise({ ...previous, desired: 'running' });
-      throw new AgentryError('internal', `The upgrade of '${name}' to ${check.candidateImage} failed its health check; rolled back to ${check.currentImage}`);
+      throw unprocessable(`The upgrade of '${name}' to ${check.candidateVersion ?? check.candidateImage} failed its health check; rolled back to ${r.config.registryVersion ?? check.currentImage} (see the workload's logs)`);
     }
     return { ...(await this.checkOne(ctx, { ...next })), status: 'up-to-date' };
   }
@@ -578,7 +578,7 @@ export class WorkloadService {
 
   private async serverView(ctx: RequestContext, server: string): Promise<PackageView> {
     const slash = server.indexOf('/');
-    if (slash <= 0 || slash === server.length - 1 || server.indexOf('/', slash + 1) !== -1) {
+    if (slash <= 0 || slash === server.length - 1 || server.indexOf('/', slash + 1) !== -1 || /(^|\/)\.\.?(\/|$)|[\u0000-\u001f\\]/.test(server)) {
       throw badRequest(`server '${server.slice(0, 200)}' is not '<scope>/<name>' of an MCP server in this registry`);
     }
     try {

@@ -132,7 +132,7 @@ export const workloadRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = as
   app.post('/workloads/:name/upgrade', {
     schema: {
       tags,
-      summary: "Upgrade a registry-sourced workload to the registry's latest version; rolled back when the new version fails its health check",
+      summary: "Upgrade a registry-sourced workload to the registry's latest version; rolled back when the new version fails its health check (422 saying so, as when there is nothing to upgrade to)",
       params: WorkloadParams,
       body: { anyOf: [UpgradeRequest, { type: 'null' }] },
       response: { 200: UpgradeCheckResponse, ...textErrors, 422: textErrors[400], 500: textErrors[400] },
