@@ -6,7 +6,7 @@ import { openStorage } from '../storage/open-storage.js';
 import { openRateLimitStore } from '../storage/open-rate-limit-store.js';
 import { HttpOAuthClient } from '../adapters/oauth/http-oauth-client.js';
 import { httpCapabilityProbe } from '../adapters/capability-probe/http-capability-probe.js';
-import { EgressPolicy } from '../adapters/egress/index.js';
+import { EgressPolicy, EgressProxy } from '../adapters/egress/index.js';
 import { EmbeddingsClient } from '../adapters/embeddings/embeddings-client.js';
 import { ociRegistryPort } from './oci-registry.js';
 import { SelfRegistryRouter } from './self-registry.js';
@@ -93,7 +93,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     workloads: {
       store: storage.workloads,
       launcher: new ProcessLauncher({
-        sandbox: new BubblewrapSandbox(),
+        sandbox: new BubblewrapSandbox({ egressProxy: new EgressProxy(egress) }),
         unsandboxed: new UnsandboxedRunner(),
         unsafeLocal: config.unsafeLocalWorkloads,
         packagesDir: join(config.dataDir, 'workloads', 'packages'),

@@ -1,3 +1,4 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -28,6 +29,7 @@ const TIMINGS = { initTimeoutMs: 20_000, healthTimeoutMs: 10_000, healthInterval
 /** A small MCP server with one tool, `connect`, that tries a TCP connection and says what happened. */
 const NET_SERVER = `
 import { connect } from 'node:net';
+import http from 'node:http';
 import { McpServer } from ${JSON.stringify(SDK_SERVER)};
 import { StdioServerTransport } from ${JSON.stringify(SDK_STDIO)};
 const server = new McpServer({ name: 'net-probe', version: '1.0.0' });
@@ -41,6 +43,19 @@ server.registerTool('connect', { description: 'Try a TCP connection', inputSchem
     s.on('error', (e) => done('error ' + e.code));
   });
 });
+server.registerTool('fetch', { description: 'GET FETCH_URL through HTTP_PROXY', inputSchema: {} }, async () => new Promise((resolve) => {
+  const text = (t) => resolve({ content: [{ type: 'text', text: t }] });
+  if (!process.env.HTTP_PROXY) return text('no proxy');
+  const p = new URL(process.env.HTTP_PROXY);
+  const req = http.request({ host: p.hostname, port: p.port, method: 'GET', path: process.env.FETCH_URL, timeout: 5000 }, (res) => {
+    let body = '';
+    res.on('data', (d) => (body += d));
+    res.on('end', () => text(res.statusCode + ' ' + body));
+  });
+  req.on('timeout', () => req.destroy(new Error('timeout')));
+  req.on('error', (e) => text('error ' + (e.code ?? e.message)));
+  req.end();
+}));
 await server.connect(new StdioServerTransport());
 `;
 
@@ -60,6 +75,8 @@ describe.each(testStores)('workload isolation and supervision (%s)', (store) => 
   let work: string;
   let listener: Server;
   let port: number;
+  let web: HttpServer;
+  let webPort: number;
   /** On PostgreSQL, one schema for both lives of the server (dropped at the end). */
   const schema = store === 'postgres' ? `t_wl${Date.now().toString(36)}` : undefined;
 
@@ -83,7 +100,7 @@ describe.each(testStores)('workload isolation and supervision (%s)', (store) => 
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'agentry-wl-data-'));
-    server = await startTestServer({ store, dataDir, workloadTimings: TIMINGS, postgresSchema: schema });
+    server = await startTestServer({ store, dataDir, workloadTimings: TIMINGS, postgresSchema: schema, egressAllow: '127.0.0.1' });
     work = realpathSync(mkdtempSync(join(tmpdir(), 'agentry-wl-work-')));
     mkdirSync(join(work, 'shared'));
     writeFileSync(join(work, 'shared', 'hello.txt'), 'hello from the mount');
@@ -95,10 +112,14 @@ describe.each(testStores)('workload isolation and supervision (%s)', (store) => 
     }).listen(0, '127.0.0.1');
     await new Promise((r) => listener.once('listening', r));
     port = (listener.address() as { port: number }).port;
+    web = createHttpServer((_req, res) => res.end('hello through the proxy')).listen(0, '127.0.0.1');
+    await new Promise((r) => web.once('listening', r));
+    webPort = (web.address() as { port: number }).port;
   });
   afterAll(async () => {
     await server?.close();
     listener?.close();
+    web?.close();
     rmSync(work, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
     if (schema) await dropTestSchema(schema);
@@ -153,6 +174,30 @@ describe.each(testStores)('workload isolation and supervision (%s)', (store) => 
     await open.close();
   });
 
+  it('lets an allow-listed host through the egress proxy, and nothing else', async () => {
+    const spec = (name: string, outbound: Record<string, unknown>) => ({
+      name,
+      command: process.execPath,
+      cmd_arguments: [join(work, 'net.mjs')],
+      env_vars: { PROBE_HOST: '127.0.0.1', PROBE_PORT: String(port), FETCH_URL: `http://127.0.0.1:${webPort}/` },
+      permission_profile: { read: [NODE_MODULES, work], network: { outbound } },
+    });
+    expect((await req('POST', '/api/v1beta/workloads', spec('allowed', { allow_host: ['127.0.0.1'], allow_port: [webPort] }))).status).toBe(201);
+    expect((await req('POST', '/api/v1beta/workloads', spec('elsewhere', { allow_host: ['example.com'], allow_port: [443] }))).status).toBe(201);
+    await waitStatus('allowed', 'running');
+    await waitStatus('elsewhere', 'running');
+    const allowed = await client('allowed');
+    expect(text(await allowed.callTool({ name: 'fetch', arguments: {} }))).toContain('200 hello through the proxy');
+    // Only through the proxy: a direct connection still has nowhere to go.
+    expect(text(await allowed.callTool({ name: 'connect', arguments: {} }))).toMatch(/error ECONNREFUSED|error ENETUNREACH|timeout/);
+    await allowed.close();
+    const elsewhere = await client('elsewhere');
+    expect(text(await elsewhere.callTool({ name: 'fetch', arguments: {} }))).toMatch(/^"?.*403 .*not allowed by this workload's network profile/);
+    await elsewhere.close();
+    expect((await req('GET', '/api/v1beta/workloads/allowed/export')).json.permission_profile).toMatchObject({ network: { outbound: { allow_host: ['127.0.0.1'], allow_port: [webPort] } } });
+    expect((await req('POST', '/api/v1beta/workloads', spec('badhost', { allow_host: ['not a host'] }))).status).toBe(400);
+  });
+
   it('restarts a workload whose process is killed with SIGKILL', async () => {
     expect((await req('POST', '/api/v1beta/workloads', { name: 'victim', command: process.execPath, cmd_arguments: [EVERYTHING, 'stdio'], permission_profile: { read: [NODE_MODULES] } })).status).toBe(201);
     await waitStatus('victim', 'running');
@@ -178,7 +223,7 @@ describe.each(testStores)('workload isolation and supervision (%s)', (store) => 
     await waitStatus('hostnet', 'stopped');
     const url = server.url;
     await server.close();
-    server = await startTestServer({ store, dataDir, adminToken: server.adminToken, workloadTimings: TIMINGS, postgresSchema: schema });
+    server = await startTestServer({ store, dataDir, adminToken: server.adminToken, workloadTimings: TIMINGS, postgresSchema: schema, egressAllow: '127.0.0.1' });
     void url;
     for (const name of ['fs', 'nonet', 'victim']) await waitStatus(name, 'running');
     expect((await workload('hostnet'))?.status).toBe('stopped');

@@ -248,7 +248,8 @@ describe('bubblewrap sandbox: refusals before spawning', () => {
     ['a volume mount', { read: ['volume://data'] }, /volume mounts are not supported/],
     ['a mount over /proc', { read: ['/tmp:/proc/1'] }, /inside \/proc/],
     ['an empty mount', { write: [''] }, /non-empty string/],
-    ['an outbound allow-list (needs the egress proxy)', { network: { outbound: { allow_host: ['example.com'] } } }, /not enforced yet/],
+    ['an allow-list host that is no host', { network: { outbound: { allow_host: ['exa mple.com'] } } }, /is not a host name/],
+    ['an allow-list port out of range', { network: { outbound: { allow_port: [70000] } } }, /must be a port from 1 to 65535/],
   ] as [string, Partial<SandboxProfile>, RegExp][])('refuses %s', async (_name, p, message) => {
     const details = await refusal(nodeSpec('1', p));
     expect(details.join('\n')).toMatch(message);

@@ -2,7 +2,8 @@ import { spawn as spawnChild } from 'node:child_process';
 import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AgentryError, validationFailed } from '../../core/errors.js';
-import { sandboxAllowsNetwork, validateSandboxSpec, type SandboxMount } from '../../core/sandbox/profile.js';
+import { sandboxAllowsNetwork, sandboxEgressRules, validateSandboxSpec, type SandboxMount } from '../../core/sandbox/profile.js';
+import type { EgressProxy, RunningEgressProxy } from '../egress/egress-proxy.js';
 import type { Sandbox, SandboxedProcess, SandboxProbe, SandboxSpec } from '../../core/sandbox/sandbox.js';
 
 /**
@@ -12,9 +13,11 @@ import type { Sandbox, SandboxedProcess, SandboxProbe, SandboxSpec } from '../..
  * What the sandboxed process gets:
  * - new user, PID, IPC, UTS, cgroup and mount namespaces (`--unshare-all`), and a new network namespace
  *   (only a loopback of its own) unless the profile says `insecure_allow_all` (`--share-net`: the host's
- *   network, loopback included). Outbound allow-lists (`allow_host`, `allow_port`) need a local egress
- *   proxy that is not built yet: such profiles are refused (see `validateSandboxSpec`), so network is
- *   none or all in this step.
+ *   network, loopback included). An outbound allow-list (`allow_host`, `allow_port`) keeps the empty
+ *   network namespace and adds one way out: a local egress proxy (`adapters/egress/egress-proxy.ts`) on
+ *   a Unix socket bound into the sandbox, which `socat` inside exposes on 127.0.0.1:3128, named in
+ *   `HTTP_PROXY`/`HTTPS_PROXY`; the proxy connects only to allowed hosts and ports the server's egress
+ *   policy also allows. Such profiles need socat (Debian package `socat`) and are refused without it.
  * - uid/gid 65534 (nobody) inside its user namespace with every capability dropped, even when the server
  *   runs as root: it is never root in the sandbox, and cannot remount what it was given read-only.
  *   Files it writes in its write mounts belong to the server's user on the host.
@@ -49,7 +52,14 @@ const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 export interface BubblewrapOptions {
   /** The bwrap binary; default: the first of /usr/bin/bwrap, /usr/local/bin/bwrap, /bin/bwrap that exists. */
   bwrapPath?: string;
+  /** Enforces outbound allow-lists; without it, profiles with one are refused. */
+  egressProxy?: EgressProxy;
 }
+
+/** Where the egress proxy's socket appears in the sandbox, and the loopback port socat serves it on. */
+const EGRESS_SOCKET = '/run/agentry-egress.sock';
+const EGRESS_PORT = 3128;
+const SOCAT_CANDIDATES = ['/usr/bin/socat', '/usr/local/bin/socat', '/bin/socat'];
 
 const findBwrap = (): string | undefined => BWRAP_CANDIDATES.find((p) => existsSync(p));
 
@@ -77,7 +87,7 @@ const checkHostPaths = (mounts: SandboxMount[]): void => {
 };
 
 /** The bwrap arguments for a validated spec (everything before `--`). */
-const bwrapArgs = (spec: SandboxSpec, mounts: SandboxMount[]): string[] => {
+const bwrapArgs = (spec: SandboxSpec, mounts: SandboxMount[], egressSocket?: string): string[] => {
   const args = ['--unshare-all', '--unshare-user', '--uid', SANDBOX_ID, '--gid', SANDBOX_ID, '--cap-drop', 'ALL'];
   if (sandboxAllowsNetwork(spec)) args.push('--share-net');
   args.push('--die-with-parent', '--new-session', '--hostname', 'agentry-sandbox');
@@ -97,6 +107,11 @@ const bwrapArgs = (spec: SandboxSpec, mounts: SandboxMount[]): string[] => {
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
   for (const m of mounts) args.push(m.writable ? '--bind' : '--ro-bind', m.host, m.container);
   const env: Record<string, string> = { ...spec.env };
+  if (egressSocket) {
+    args.push('--bind', egressSocket, EGRESS_SOCKET);
+    const proxy = `http://127.0.0.1:${EGRESS_PORT}`;
+    Object.assign(env, { HTTP_PROXY: proxy, HTTPS_PROXY: proxy, http_proxy: proxy, https_proxy: proxy, ALL_PROXY: proxy, NO_PROXY: '', no_proxy: '' });
+  }
   if (env.PATH === undefined) env.PATH = within(prefix, '/usr') ? DEFAULT_PATH : `${prefix}/bin:${DEFAULT_PATH}`;
   if (env.HOME === undefined) env.HOME = '/tmp';
   args.push('--clearenv');
@@ -119,9 +134,11 @@ const runOnce = (bwrap: string, args: string[]): Promise<{ code: number | null; 
 
 export class BubblewrapSandbox implements Sandbox {
   private readonly bwrap: string | undefined;
+  private readonly egressProxy: EgressProxy | undefined;
 
   constructor(options: BubblewrapOptions = {}) {
     this.bwrap = options.bwrapPath ?? findBwrap();
+    this.egressProxy = options.egressProxy;
   }
 
   /**
@@ -152,12 +169,34 @@ export class BubblewrapSandbox implements Sandbox {
     checkHostPaths(mounts);
     const bwrap = this.bwrap;
     if (bwrap === undefined) throw unavailable('Sandboxed processes need bubblewrap, which is not installed (Debian/Ubuntu: apt-get install -y bubblewrap)');
-    const child = spawnChild(bwrap, [...bwrapArgs(spec, mounts), '--', spec.command, ...spec.args], { env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', (e) => reject(unavailable(`Could not start bubblewrap (${bwrap}): ${e.message}`)));
-    });
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+    const rules = sandboxEgressRules(spec);
+    let proxy: RunningEgressProxy | undefined;
+    let command = [spec.command, ...spec.args];
+    if (rules) {
+      const socat = SOCAT_CANDIDATES.find((p) => existsSync(p));
+      if (!this.egressProxy) throw unavailable('An outbound allow-list needs the egress proxy, which this server was not given');
+      if (!socat) throw unavailable('An outbound allow-list needs socat in the sandbox (Debian/Ubuntu: apt-get install -y socat)');
+      proxy = await this.egressProxy.start(rules);
+      // socat serves the proxy's socket on the sandbox's own loopback; then the command replaces the shell.
+      const bridge = `${socat} TCP-LISTEN:${EGRESS_PORT},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${EGRESS_SOCKET} & i=0; while [ $i -lt 50 ] && ! (exec 3<>/dev/tcp/127.0.0.1/${EGRESS_PORT}) 2>/dev/null; do sleep 0.05; i=$((i+1)); done; exec "$@"`;
+      command = ['/bin/bash', '-c', bridge, 'agentry-egress', ...command];
+    }
+    const child = spawnChild(bwrap, [...bwrapArgs(spec, mounts, proxy?.socketPath), '--', ...command], { env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', (e) => reject(unavailable(`Could not start bubblewrap (${bwrap}): ${e.message}`)));
+      });
+    } catch (e) {
+      await proxy?.close();
+      throw e;
+    }
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.once('close', (code, signal) => {
+        void proxy?.close();
+        resolve({ code, signal });
+      }),
+    );
     const pid = child.pid;
     if (pid === undefined) throw unavailable(`Could not start bubblewrap (${bwrap})`);
     return {

@@ -13,6 +13,9 @@ const RESERVED = ['/proc', '/dev'];
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** An allow-list host: a name (`example.com`), its subdomains (`*.example.com`, `.example.com`), an IPv4 or a bracketed IPv6 literal. */
+const HOST_RULE = /^(\*\.|\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[[0-9A-Fa-f:.]+\]$/;
+
 /**
  * An absolute path with `.` segments, repeated and trailing slashes removed; `undefined` with a reason
  * pushed to `problems` when it is relative, has a `..` segment or a NUL byte.
@@ -47,8 +50,7 @@ const parseMount = (entry: unknown, writable: boolean, index: number, problems: 
  * Checks a sandbox spec before anything is spawned and returns its mounts, outer ones before the ones
  * inside them (so a read mount inside a write mount stays read-only, and the other way round). Throws `validation_failed` with one line per problem:
  * mounts of `/`, relative paths, `..` segments, volume mounts, mounts over /proc or /dev, two mounts on
- * one sandbox path, an outbound allow-list (not enforced until the egress proxy exists: refused rather
- * than widened to all or narrowed to none), bad env names and a relative cwd.
+ * one sandbox path, allow-list hosts and ports that are not hosts and ports, bad env names and a relative cwd.
  * Symlinks are the adapter's to check: that needs the file system.
  */
 export const validateSandboxSpec = (spec: SandboxSpec): SandboxMount[] => {
@@ -75,8 +77,11 @@ export const validateSandboxSpec = (spec: SandboxSpec): SandboxMount[] => {
     seen.add(m.container);
   }
   const outbound = profile?.network?.outbound;
-  if (outbound?.allow_host?.length || outbound?.allow_port?.length) {
-    problems.push('network.outbound: allow_host and allow_port are not enforced yet (no egress proxy): use no network or insecure_allow_all');
+  for (const [i, h] of (outbound?.allow_host ?? []).entries()) {
+    if (typeof h !== 'string' || !HOST_RULE.test(h)) problems.push(`network.outbound.allow_host[${i}]: "${String(h).slice(0, 100)}" is not a host name, *.domain, .domain or IP address`);
+  }
+  for (const [i, p] of (outbound?.allow_port ?? []).entries()) {
+    if (!Number.isInteger(p) || p < 1 || p > 65535) problems.push(`network.outbound.allow_port[${i}]: must be a port from 1 to 65535`);
   }
   if (problems.length > 0) throw validationFailed(problems, 'The sandbox profile is refused');
   return mounts;
@@ -84,3 +89,15 @@ export const validateSandboxSpec = (spec: SandboxSpec): SandboxMount[] => {
 
 /** Whether the profile gives the process the host's network. */
 export const sandboxAllowsNetwork = (spec: SandboxSpec): boolean => spec.profile.network?.outbound?.insecure_allow_all === true;
+
+/**
+ * The outbound allow-list the process gets through the egress proxy, or undefined when it gets no
+ * network at all (no allow-list) or all of it (`insecure_allow_all`).
+ */
+export const sandboxEgressRules = (spec: SandboxSpec): { allowHost: string[]; allowPort: number[] } | undefined => {
+  const o = spec.profile.network?.outbound;
+  if (!o || o.insecure_allow_all === true) return undefined;
+  const allowHost = o.allow_host ?? [];
+  const allowPort = o.allow_port ?? [];
+  return allowHost.length > 0 || allowPort.length > 0 ? { allowHost, allowPort } : undefined;
+};

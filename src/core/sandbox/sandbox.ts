@@ -4,10 +4,9 @@
  * and the agent runtime's tools.
  *
  * A profile has ToolHive's permission-profile shape (`toolhive-core/permissions`): `read` and `write`
- * mounts (`host` or `host:container`, absolute) and an outbound network rule. In this step network is
- * either none (the default) or all (`insecure_allow_all`): `allow_host` / `allow_port` need the local
- * egress proxy that is not built yet, so a profile that sets them is refused, never silently widened or
- * narrowed (see `validateSandboxProfile` in `./profile.ts`).
+ * mounts (`host` or `host:container`, absolute) and an outbound network rule: none (the default), all
+ * (`insecure_allow_all`), or an allow-list (`allow_host` / `allow_port`) enforced by a local egress
+ * proxy the process reaches as `HTTP(S)_PROXY` (see `src/adapters/egress/egress-proxy.ts`).
  */
 export interface SandboxProfile {
   /** Mounts the process may read: `host` or `host:container`, absolute paths. */
@@ -18,9 +17,9 @@ export interface SandboxProfile {
     outbound: {
       /** All outbound network, the host's own network namespace included (loopback too). */
       insecure_allow_all?: boolean;
-      /** Not enforced yet (needs the egress proxy): a non-empty list is refused. */
+      /** Hosts reachable through the egress proxy (`example.com`, `*.example.com`, IPs); empty with ports set: every host. */
       allow_host?: string[];
-      /** Not enforced yet (needs the egress proxy): a non-empty list is refused. */
+      /** Ports reachable through the egress proxy; empty: every port of an allowed host. */
       allow_port?: number[];
     };
   };
