@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api, makeTarball } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
+import { runCli } from '../cli/cli-harness.js';
 
 /**
  * Workloads made from Agentry's own registry: an MCP server package whose server.json names an npm
@@ -107,5 +108,26 @@ describe.each(testStores)('workloads from the registry (%s)', { timeout: 240_000
     expect(await status('everything')).toBe('running');
     expect((await admin.req('GET', '/api/v1beta/workloads/everything')).body.env_vars).toEqual({ GREETING: 'hello' });
     expect((await admin.req('GET', '/api/v1beta/workloads/everything/upgrade-check')).body.result.status).toBe('up-to-date');
+  });
+
+  it('runs, lists, shows the logs of and stops workloads from the CLI, over HTTP', async () => {
+    const env = { AGENTRY_REGISTRY: server.url, AGENTRY_TOKEN: server.adminToken };
+    const run = await runCli(['mcp', 'run', 'admin/everything', '--name', 'cli-run', '--env', 'GREETING=hi', '--json'], { env });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ name: 'cli-run', status: 'running', url: `${server.url}/workloads/cli-run/mcp` });
+    const ls = await runCli(['mcp', 'ls'], { env });
+    expect(ls.stdout).toMatch(/cli-run\s+npx:\/\/@modelcontextprotocol\/server-everything@\S+\s+running/);
+    const logs = await runCli(['mcp', 'logs', 'cli-run'], { env });
+    expect(logs.stdout).toContain('Starting default (STDIO) server');
+    expect((await runCli(['mcp', 'logs', 'cli-run', '--proxy'], { env })).stdout).toContain('"event":"created"');
+    expect((await runCli(['mcp', 'stop', 'cli-run'], { env })).code).toBe(0);
+    await waitFor('stopped', async () => ((await status('cli-run')) === 'stopped' ? true : undefined));
+    expect((await runCli(['mcp', 'ls'], { env })).stdout).not.toContain('cli-run');
+    expect((await runCli(['mcp', 'ls', '--all'], { env })).stdout).toContain('cli-run');
+    const missing = await runCli(['mcp', 'stop', 'nope'], { env });
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain("Workload 'nope' not found");
+    const bad = await runCli(['mcp', 'run', 'admin/everything', '--env', 'NOEQUALS'], { env });
+    expect(bad.code).toBe(2);
   });
 });

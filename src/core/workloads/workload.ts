@@ -86,7 +86,7 @@ export interface WorkloadRecord {
 }
 
 /** The secret-store namespace of ToolHive's `default` secrets provider, per account. */
-export const WORKLOAD_SECRET_NAMESPACE = 'toolhive';
+export const WORKLOAD_SECRET_NAMESPACE = 'workloads';
 
 /** The group a workload is in when none is named (ToolHive's `default`). */
 export const DEFAULT_GROUP = 'default';
