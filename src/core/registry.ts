@@ -25,7 +25,9 @@ import { SignInService, type SignInConfig } from './oauth/sign-in-service.js';
 import { TelemetryService } from './telemetry/telemetry-service.js';
 import { DiscoveryService } from './trending/discovery-service.js';
 import type { TarballLimits } from './packages/tarball.js';
-import type { AuditQuery, BlobStore, Storage } from './storage.js';
+import type { AuditQuery } from './audit/audit-repo.js';
+import type { BlobStore } from './blobs/blob-store.js';
+import type { Storage } from './storage.js';
 import { systemClock, type Clock } from './time.js';
 import { TokenService } from './tokens/token-service.js';
 

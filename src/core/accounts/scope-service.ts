@@ -4,7 +4,8 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import { scopeProblem } from '../packages/names.js';
 import type { Visibility } from '../access/visibility.js';
-import type { AccountRecord, ScopeRecord, Storage } from '../storage.js';
+import type { AccountRecord, ScopeRecord } from './account-repo.js';
+import type { Storage } from '../storage.js';
 import { isoNow, type Clock } from '../time.js';
 
 /**

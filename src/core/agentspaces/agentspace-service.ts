@@ -4,15 +4,9 @@ import type { AccessPolicy } from '../auth/access-policy.js';
 import type { Principal, RequestContext } from '../auth/principal.js';
 import { badRequest, conflict, notFound, validationFailed } from '../errors.js';
 import type { SecretService } from '../secrets/secret-service.js';
-import type {
-  AccountRecord,
-  AgentspaceAgentRecord,
-  AgentspaceParameterRecord,
-  AgentspaceRecord,
-  AgentspaceSecretRecord,
-  Storage,
-  StorageRepos,
-} from '../storage.js';
+import type { AccountRecord } from '../accounts/account-repo.js';
+import type { AgentspaceAgentRecord, AgentspaceParameterRecord, AgentspaceRecord, AgentspaceSecretRecord } from './agentspace-repo.js';
+import type { Storage, StorageRepos } from '../storage.js';
 import { isoNow, type Clock } from '../time.js';
 import { ASSISTANT_ID, assistantConfigErrors, replaceSecretRefs, SECRET_KEY, secretRefsIn } from './assistant-config.js';
 import { migrateSpec, type MigrationChange } from './migrations.js';

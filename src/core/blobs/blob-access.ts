@@ -5,8 +5,12 @@ import { isAgentryError, notFound } from '../errors.js';
 import type { ManagedObjectRecord } from '../managed/managed-storage.js';
 import type { OciAccess } from '../oci/access.js';
 import { parseRepositoryName } from '../oci/references.js';
-import type { BlobInfo, BlobStore, ByteRange, Storage } from '../storage.js';
+import type { BlobInfo, BlobStore, ByteRange } from './blob-store.js';
+import type { Storage } from '../storage.js';
 import type { Clock } from '../time.js';
+
+/** The byte range a door may ask of a `ReadableBlob` (doors import it from here, never from the blob store's port). */
+export type { ByteRange };
 
 /** A blob the caller may read: its size and a way to open it (whole, or a byte range). */
 export interface ReadableBlob {

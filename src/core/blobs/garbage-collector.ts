@@ -2,7 +2,8 @@ import type { AccessPolicy } from '../auth/access-policy.js';
 import type { RequestContext } from '../auth/principal.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { badRequest } from '../errors.js';
-import type { BlobStore, Storage } from '../storage.js';
+import type { BlobStore } from './blob-store.js';
+import type { Storage } from '../storage.js';
 import type { Clock } from '../time.js';
 
 export interface GcOptions {

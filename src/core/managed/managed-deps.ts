@@ -5,7 +5,8 @@ import type { BlobAccess } from '../blobs/blob-access.js';
 import { notFound } from '../errors.js';
 import type { PackageService } from '../packages/package-service.js';
 import type { SecretService } from '../secrets/secret-service.js';
-import type { BlobStore, Storage, StorageRepos } from '../storage.js';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { Storage, StorageRepos } from '../storage.js';
 import type { Clock } from '../time.js';
 import type { ManagedKind, ManagedObjectRecord } from './managed-storage.js';
 

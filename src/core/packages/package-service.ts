@@ -6,23 +6,13 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { createHash } from 'node:crypto';
 import { AgentryError, badRequest, conflict, notFound, unprocessable, validationFailed } from '../errors.js';
 import { IDEMPOTENCY_HEADER, IDEMPOTENCY_TTL_MS, parseIdempotencyKey, publishFingerprint } from '../idempotency/idempotency-key.js';
-import type {
-  AccountRecord,
-  BlobStore,
-  PackageKind,
-  PackageQuery,
-  PackageRecord,
-  Page,
-  ScopeRecord,
-  PackageVersionRecord,
-  Storage,
-  StorageRepos,
-  VersionBrowseQuery,
-  VersionContent,
-  VersionRecord,
-} from '../storage.js';
+import type { AccountRecord, ScopeRecord } from '../accounts/account-repo.js';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { PackageQuery, PackageRecord, PackageVersionRecord, VersionBrowseQuery, VersionContent, VersionRecord } from './package-repo.js';
+import type { Page } from '../page.js';
+import type { Storage, StorageRepos } from '../storage.js';
 import { isoNow, utcDay, type Clock } from '../time.js';
-import { MANIFEST_FILE, PACKAGE_KINDS } from './kinds.js';
+import { MANIFEST_FILE, PACKAGE_KINDS, type PackageKind } from './kinds.js';
 import { distTagProblem } from './latest.js';
 import { isPlainObject } from './manifest/fields.js';
 import { parseManifest, type PackageManifest } from './manifest/index.js';

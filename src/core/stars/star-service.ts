@@ -3,7 +3,11 @@ import type { RequestContext } from '../auth/principal.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { fullName } from '../packages/names.js';
 import type { PackageService } from '../packages/package-service.js';
-import type { AccountRecord, PackageKind, PackageRecord, Page, Storage } from '../storage.js';
+import type { AccountRecord } from '../accounts/account-repo.js';
+import type { PackageKind } from '../packages/kinds.js';
+import type { PackageRecord } from '../packages/package-repo.js';
+import type { Page } from '../page.js';
+import type { Storage } from '../storage.js';
 import { isoNow, type Clock } from '../time.js';
 
 export interface StarState {

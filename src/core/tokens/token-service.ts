@@ -4,7 +4,9 @@ import { displayPrefix, generateTokenSecret, hashTokenSecret, looksLikeToken, sa
 import type { AuditLog } from '../audit/audit-log.js';
 import { badRequest, forbidden, notFound, unauthorized } from '../errors.js';
 import { bareScope, scopeProblem } from '../packages/names.js';
-import type { AccountRecord, Storage, TokenPermission, TokenRecord } from '../storage.js';
+import type { AccountRecord } from '../accounts/account-repo.js';
+import type { Storage } from '../storage.js';
+import type { TokenPermission, TokenRecord } from './token-repo.js';
 import { isoNow, type Clock } from '../time.js';
 import { isStoredId } from '../ids.js';
 

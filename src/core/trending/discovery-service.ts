@@ -2,7 +2,10 @@ import type { AccessPolicy } from '../auth/access-policy.js';
 import type { RequestContext } from '../auth/principal.js';
 import { badRequest } from '../errors.js';
 import { CATEGORIES } from '../packages/categories.js';
-import type { AccountRecord, PackageKind, Page, Storage } from '../storage.js';
+import type { AccountRecord } from '../accounts/account-repo.js';
+import type { PackageKind } from '../packages/kinds.js';
+import type { Page } from '../page.js';
+import type { Storage } from '../storage.js';
 import { utcDay, type Clock } from '../time.js';
 import type { TrendingRow } from './discovery-repo.js';
 
