@@ -8,7 +8,7 @@ import type { PackageService, PackageView } from '../packages/package-service.js
 import { versionSchemeOf } from '../packages/version-scheme.js';
 import { validateSandboxSpec } from '../sandbox/profile.js';
 import type { SecretStore } from '../secrets/secret-store.js';
-import type { AuditRepo } from '../storage.js';
+import type { AuditRepo } from '../audit/audit-repo.js';
 import { isoNow, type Clock } from '../time.js';
 import { launchFromServerJson, type DeclaredVar, type RegistryLaunch } from './registry-source.js';
 import { DEFAULT_TIMINGS, Supervisor, type SupervisorTimings } from './supervisor.js';
