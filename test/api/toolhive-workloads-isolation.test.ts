@@ -9,6 +9,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropTestSchema } from '../helpers/postgres.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * Workloads isolated for real under bubblewrap, and supervised for real: the filesystem server
@@ -59,15 +60,6 @@ server.registerTool('fetch', { description: 'GET FETCH_URL through HTTP_PROXY', 
 await server.connect(new StdioServerTransport());
 `;
 
-const waitFor = async <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> => {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
 
 describe.each(testStores)('workload isolation and supervision (%s)', (store) => {
   let server: TestServer;

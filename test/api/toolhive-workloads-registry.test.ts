@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api, makeTarball } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { runCli } from '../cli/cli-harness.js';
 
 /**
@@ -29,15 +30,6 @@ const serverJson = (version: string, pkg: Record<string, unknown> = {}) =>
     }),
   });
 
-const waitFor = async <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> => {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
 
 describe.each(testStores)('workloads from the registry (%s)', { timeout: 240_000 }, (store) => {
   let server: TestServer;
@@ -57,7 +49,7 @@ describe.each(testStores)('workloads from the registry (%s)', { timeout: 240_000
     const created = await admin.req('POST', '/api/v1beta/workloads', { server: 'admin/everything', registry: 'default' });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body.name).toBe('everything');
-    await waitFor('running', async () => ((await status('everything')) === 'running' ? true : undefined));
+    await waitFor('running', async () => ((await status('everything')) === 'running' ? true : undefined), 120_000);
     const detail = (await admin.req('GET', '/api/v1beta/workloads/everything')).body;
     expect(detail).toMatchObject({ image: `npx://@modelcontextprotocol/server-everything@${EVERYTHING_VERSION}`, registry: 'default', server: 'admin/everything', cmd_arguments: ['stdio'] });
     const c = new Client({ name: 't', version: '1' });
@@ -91,7 +83,7 @@ describe.each(testStores)('workloads from the registry (%s)', { timeout: 240_000
     const res = await admin.req('POST', '/api/v1beta/workloads/everything/upgrade', {});
     expect(res.status, String(res.body)).toBe(422);
     expect(String(res.body)).toMatch(/failed its health check; rolled back/);
-    await waitFor('running again', async () => ((await status('everything')) === 'running' ? true : undefined));
+    await waitFor('running again', async () => ((await status('everything')) === 'running' ? true : undefined), 120_000);
     expect((await admin.req('GET', '/api/v1beta/workloads/everything/export')).body.cmd_args).toEqual(['stdio']);
   });
 
@@ -121,7 +113,7 @@ describe.each(testStores)('workloads from the registry (%s)', { timeout: 240_000
     expect(logs.stdout).toContain('Starting default (STDIO) server');
     expect((await runCli(['mcp', 'logs', 'cli-run', '--proxy'], { env })).stdout).toContain('"event":"created"');
     expect((await runCli(['mcp', 'stop', 'cli-run'], { env })).code).toBe(0);
-    await waitFor('stopped', async () => ((await status('cli-run')) === 'stopped' ? true : undefined));
+    await waitFor('stopped', async () => ((await status('cli-run')) === 'stopped' ? true : undefined), 120_000);
     expect((await runCli(['mcp', 'ls'], { env })).stdout).not.toContain('cli-run');
     expect((await runCli(['mcp', 'ls', '--all'], { env })).stdout).toContain('cli-run');
     const missing = await runCli(['mcp', 'stop', 'nope'], { env });

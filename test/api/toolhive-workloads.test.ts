@@ -7,6 +7,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * ToolHive's workloads API on real MCP servers from npm (the reference everything and filesystem
@@ -38,20 +39,6 @@ const api = (s: TestServer, token: string) => async (method: string, path: strin
   return { status: res.status, text, body: json as Record<string, unknown> & { workloads?: Array<Record<string, unknown>> } };
 };
 
-const waitFor = async <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> => {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-};
 
 const everythingSpec = (name: string, extra: Record<string, unknown> = {}) => ({
   name,

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { AgentryError, validationFailed } from '../../core/errors.js';
 import { sandboxAllowsNetwork, sandboxEgressRules, validateSandboxSpec, type SandboxMount } from '../../core/sandbox/profile.js';
 import type { EgressProxy, RunningEgressProxy } from '../egress/egress-proxy.js';
+import { sandboxedProcessOf } from './child-process.js';
 import type { Sandbox, SandboxedProcess, SandboxProbe, SandboxSpec } from '../../core/sandbox/sandbox.js';
 
 /**
@@ -191,23 +192,8 @@ export class BubblewrapSandbox implements Sandbox {
       await proxy?.close();
       throw e;
     }
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-      child.once('close', (code, signal) => {
-        void proxy?.close();
-        resolve({ code, signal });
-      }),
-    );
     const pid = child.pid;
     if (pid === undefined) throw unavailable(`Could not start bubblewrap (${bwrap})`);
-    return {
-      pid,
-      stdin: child.stdin,
-      stdout: child.stdout,
-      stderr: child.stderr,
-      exited,
-      kill: (signal: NodeJS.Signals = 'SIGTERM') => {
-        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      },
-    };
+    return sandboxedProcessOf(child, pid, () => void proxy?.close());
   }
 }

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { AgentryError } from '../../core/errors.js';
 import { validateSandboxSpec } from '../../core/sandbox/profile.js';
 import type { Sandbox, SandboxedProcess, SandboxProbe, SandboxSpec } from '../../core/sandbox/sandbox.js';
+import { sandboxedProcessOf } from './child-process.js';
 
 /**
  * No sandbox: the process runs as the server's user with the server's view of the file system and
@@ -24,16 +25,6 @@ export class UnsandboxedRunner implements Sandbox {
       child.once('spawn', resolve);
       child.once('error', (e) => reject(new AgentryError('unavailable', `Could not start ${spec.command}: ${e.message}`)));
     });
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-    return {
-      pid: child.pid!,
-      stdin: child.stdin,
-      stdout: child.stdout,
-      stderr: child.stderr,
-      exited,
-      kill: (signal: NodeJS.Signals = 'SIGTERM') => {
-        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      },
-    };
+    return sandboxedProcessOf(child, child.pid!);
   }
 }
