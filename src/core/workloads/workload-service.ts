@@ -366,6 +366,8 @@ export class WorkloadService {
     this.deps.logs.append(name, 'proxy', this.line('upgrade', { from: check.currentImage, to: check.candidateImage }));
     await this.supervisors.get(name)?.halt();
     const healthy = await this.supervise(next);
+    // The status it reached is stored before the answer goes out.
+    await this.writes.get(name);
     if (!healthy) {
       const s = this.supervisors.get(name);
       await s?.halt();
