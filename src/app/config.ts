@@ -41,6 +41,10 @@ export interface ServerConfig {
   recipeScope: string;
   /** Exceptions to the egress policy's refused ranges (AGENTRY_EGRESS_ALLOW / --egress-allow): hosts, host:port, IPs, CIDRs, `*`. */
   egressAllow: string[];
+  /** Run the session runtime's workers in this process (default true; `--no-runtime` / AGENTRY_RUNTIME=false). */
+  runtime: boolean;
+  /** The runtime's timing (AGENTRY_RUNTIME_LEASE_MS, AGENTRY_RUNTIME_RETRY_BASE_MS, AGENTRY_SSE_HEARTBEAT_MS). */
+  runtimeTiming: { leaseMs: number; retryBaseMs: number; heartbeatMs: number };
   /** An OpenAI-compatible embeddings endpoint for memory-store search (AGENTRY_EMBEDDINGS_URL, _MODEL, _API_KEY). */
   embeddings?: { url: string; model: string; apiKey?: string };
   limits: {
@@ -87,6 +91,8 @@ export interface ServeFlags {
   redisUrl?: string;
   egressAllow?: string;
   metricsToken?: string;
+  /** false: no session runtime workers in this process. */
+  runtime?: boolean;
 }
 
 const MB = 1024 * 1024;
@@ -200,6 +206,12 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     recipeScope: (flags.recipeScope ?? (env.AGENTRY_RECIPE_SCOPE || 'recipes')).replace(/^@/, '').toLowerCase(),
     embeddings: embeddingsFrom(env),
     egressAllow: egressAllowFrom(flags.egressAllow ?? env.AGENTRY_EGRESS_ALLOW),
+    runtime: flags.runtime ?? !/^(false|0|no|off)$/i.test(env.AGENTRY_RUNTIME ?? ''),
+    runtimeTiming: {
+      leaseMs: intFrom('AGENTRY_RUNTIME_LEASE_MS', env.AGENTRY_RUNTIME_LEASE_MS, 30_000, 500, 3_600_000),
+      retryBaseMs: intFrom('AGENTRY_RUNTIME_RETRY_BASE_MS', env.AGENTRY_RUNTIME_RETRY_BASE_MS, 1_000, 0, 600_000),
+      heartbeatMs: intFrom('AGENTRY_SSE_HEARTBEAT_MS', env.AGENTRY_SSE_HEARTBEAT_MS, 15_000, 100, 600_000),
+    },
     limits: {
       maxBodyBytes: 1 * MB,
       maxTarballBytes: intFrom('AGENTRY_MAX_TARBALL_MB', env.AGENTRY_MAX_TARBALL_MB, 50, 1, 10_000) * MB,

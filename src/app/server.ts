@@ -13,6 +13,11 @@ import { SelfRegistryRouter } from './self-registry.js';
 import type { ServerConfig } from './config.js';
 import { openSecretStore } from './secrets-config.js';
 import { readDockerConfig } from '../adapters/oci-client/index.js';
+import { modelClients } from '../adapters/model-providers/index.js';
+import { LocalSessionBus, type SessionBus } from '../core/sessions/event-bus.js';
+import { SessionRuntime } from '../core/sessions/session-runtime.js';
+import { systemClock } from '../core/time.js';
+import { PostgresSessionBus } from '../storage/postgres/session-bus.js';
 
 /** Logins for OCI registries other than this server: the server user's docker config (DOCKER_CONFIG). */
 const dockerLogins = async (host: string) => (await readDockerConfig()).get(host);
@@ -39,7 +44,7 @@ const packageVersion = (): string => {
 };
 
 /** The composition root: opens storage, assembles the core, mounts the doors, listens. */
-export const startServer = async (config: ServerConfig): Promise<RunningServer> => {
+export const startServer = async (config: ServerConfig, opts: { http?: boolean } = {}): Promise<RunningServer> => {
   // Every outbound request the server makes goes through this one policy.
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
@@ -54,6 +59,18 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     blobs.close?.();
     throw e;
   }
+  let sessionBus: SessionBus;
+  if (config.databaseUrl) {
+    const bus = new PostgresSessionBus(config.databaseUrl, config.databaseSchema ?? 'public');
+    try {
+      await bus.start();
+    } catch (e) {
+      await storage.close();
+      blobs.close?.();
+      throw e;
+    }
+    sessionBus = bus;
+  } else sessionBus = new LocalSessionBus();
   let storeErrorLogged = 0;
   let warn: (e: unknown) => void = () => undefined;
   const registry = new Registry({
@@ -73,6 +90,8 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       maxUnpackedBytes: config.limits.maxUnpackedBytes,
       embedder: config.embeddings && new EmbeddingsClient(config.embeddings, egress),
       probe: httpCapabilityProbe(egress),
+      sessionBus,
+      sessions: { heartbeatMs: config.runtimeTiming.heartbeatMs },
     },
     limits: { maxUnpackedBytes: config.limits.maxUnpackedBytes, maxFiles: config.limits.maxFiles, maxTextFileBytes: 1024 * 1024 },
     rateLimits: {
@@ -93,10 +112,42 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     },
   });
   let app;
+  let runtimeLog: (e: unknown, sessionId: string) => void = () => undefined;
+  const runtime = config.runtime
+    ? new SessionRuntime(
+        {
+          storage,
+          log: registry.managed.sessions.log,
+          sessions: registry.managed.sessions,
+          endpointFor: (accountId, modelId) => registry.managed.modelCards.endpointFor(accountId, modelId),
+          models: modelClients(egress),
+          clock: systemClock,
+        },
+        { leaseMs: config.runtimeTiming.leaseMs, retryBaseMs: config.runtimeTiming.retryBaseMs, onError: (e, id) => runtimeLog(e, id) },
+      )
+    : undefined;
+  const stopRuntime = async (): Promise<void> => {
+    await runtime?.stop();
+    await sessionBus.close();
+  };
   try {
     const boot = await registry.accounts.bootstrapAdmin(config.adminToken);
     await registry.recipes.ensureScope();
     await registry.packages.followChanges();
+    if (opts.http === false) {
+      runtime?.start();
+      return {
+        url: '',
+        routes: [],
+        close: async () => {
+          await stopRuntime();
+          await egress.close();
+          await rateLimitStore.close();
+          await storage.close();
+          blobs.close?.();
+        },
+      };
+    }
     app = await buildHttpApp({
       registry,
       version: packageVersion(),
@@ -110,6 +161,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     const log = app.log;
     egress.useLogger((fields, message) => log.debug(fields, message));
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
+    runtimeLog = (e, sessionId) => log.error({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), session: sessionId }, 'session runtime failed');
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -118,6 +170,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     const selfHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : host;
     const selfUrl = config.publicUrl ?? `http://${selfHost}:${port}`;
     registry.agentspaceArtifacts.useSelfRegistry(selfUrl);
+    runtime?.start();
     // This server's own /v2/ is reached in-process, never through the egress policy.
     outbound.useApp(app, [new URL(selfUrl).host, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
     return {
@@ -132,12 +185,15 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
         const closing = running.close();
         const sweep = setInterval(() => running.server.closeIdleConnections(), 100);
         const timer = setTimeout(() => running.server.closeAllConnections(), graceMs);
+        // Turns in progress stop and their sessions stay running, for another worker to take.
+        const runtimeStopped = stopRuntime();
         try {
           await closing;
         } finally {
           clearInterval(sweep);
           clearTimeout(timer);
         }
+        await runtimeStopped;
         await egress.close();
         await rateLimitStore.close();
         await storage.close();
@@ -145,6 +201,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       },
     };
   } catch (e) {
+    await stopRuntime();
     await app?.close();
     await rateLimitStore.close();
     await storage.close();

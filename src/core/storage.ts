@@ -11,6 +11,7 @@ import type { StarRepo } from './stars/star-repo.js';
 import type { TelemetryRepo } from './telemetry/telemetry-repo.js';
 import type { DiscoveryRepo } from './trending/discovery-repo.js';
 import type { ManagedRepo } from './managed/managed-storage.js';
+import type { SessionRepo } from './sessions/session-store.js';
 import type { ReadFilter, Visibility } from './access/visibility.js';
 
 export type AccountKind = 'user' | 'org';
@@ -433,6 +434,7 @@ export interface StorageRepos {
   agentspaces: AgentspaceRepo;
   managed: ManagedRepo;
   idempotency: IdempotencyRepo;
+  sessions: SessionRepo;
 }
 
 export interface Storage extends StorageRepos {

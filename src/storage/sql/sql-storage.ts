@@ -14,6 +14,7 @@ import { SqlScopeRepo } from './scope-repo.js';
 import { SqlTokenRepo } from './token-repo.js';
 import { SqlStarRepo } from './star-repo.js';
 import { SqlIdempotencyRepo } from './idempotency-repo.js';
+import { SqlSessionRepo } from './session-repo.js';
 import { SqlDiscoveryRepo } from './discovery-repo.js';
 import { SqlTelemetryRepo } from './telemetry-repo.js';
 import { SqlOAuthRepo } from './oauth-repo.js';
@@ -37,6 +38,7 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   agentspaces: new SqlAgentspaceRepo(db),
   managed: new SqlManagedRepo(db, dialect),
   idempotency: new SqlIdempotencyRepo(db),
+  sessions: new SqlSessionRepo(db, dialect),
 });
 
 /** The one Kysely implementation of the storage ports; dialects differ only in connection and text search. */
@@ -56,6 +58,7 @@ export class SqlStorage implements Storage {
   readonly agentspaces;
   readonly managed;
   readonly idempotency;
+  readonly sessions;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -81,6 +84,7 @@ export class SqlStorage implements Storage {
     this.agentspaces = repos.agentspaces;
     this.managed = repos.managed;
     this.idempotency = repos.idempotency;
+    this.sessions = repos.sessions;
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
