@@ -135,6 +135,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     await registry.recipes.ensureScope();
     await registry.packages.followChanges();
     if (opts.http === false) {
+      runtimeLog = (e, sessionId) => process.stderr.write(`session runtime failed${sessionId ? ` (${sessionId})` : ''}: ${e instanceof Error ? e.message : String(e)}\n`);
       runtime?.start();
       return {
         url: '',

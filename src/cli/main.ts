@@ -21,7 +21,8 @@ import { registerScopeCommand } from './commands/scope.js';
 import { registerRecipeCommand } from './commands/recipe.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerSecretsCommand } from './commands/secrets.js';
-import { registerServeCommand } from './commands/serve.js';
+import { registerRuntimeCommand, registerServeCommand } from './commands/serve.js';
+import { registerSessionCommand } from './commands/session.js';
 import { registerSkillCommand } from './commands/skill.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerUnpublishCommand } from './commands/unpublish.js';
@@ -74,8 +75,10 @@ export const buildProgram = (): Command => {
     registerSkillCommand,
     registerOciCommand,
     registerAgentCommand,
+    registerSessionCommand,
     registerCompletionCommand,
     registerDevModelCommand,
+    registerRuntimeCommand,
   ]) {
     register(program);
   }
