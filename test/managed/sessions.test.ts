@@ -320,3 +320,35 @@ describe.each(testStores)('sessions (%s)', (store) => {
     expect(events.at(-1).stop_reason).toEqual({ type: 'retries_exhausted' });
   });
 });
+
+describe('sessions: streams that never read', () => {
+  it('a client that never reads its stream holds back nothing: the turn ends and other readers get every event', async () => {
+    const model = await startTestModel();
+    const f = await startManagedFixture('sqlite', { egressAllow: '127.0.0.1' });
+    try {
+      const { agentId, environmentId } = await setUpAgent(f.alice, model);
+      const s = (await f.alice.req('POST', '/v1/sessions', { agent: agentId, environment_id: environmentId })).body;
+      // A raw socket that asks for the stream (with previews and chunks) and then never reads a byte.
+      const { connect } = await import('node:net');
+      const url = new URL(f.server.url);
+      const sock = connect({ host: url.hostname, port: Number(url.port) });
+      sock.pause();
+      await new Promise<void>((r) => sock.once('connect', () => r()));
+      sock.write(`GET /v1/sessions/${s.id}/events/stream?include=chunks&event_deltas[]=agent.message HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${f.aliceToken}\r\nAccept: text/event-stream\r\n\r\n`);
+      const big = Array.from({ length: 3000 }, (_, i) => `chunk ${i} ${'x'.repeat(1000)} `);
+      model.script([{ text: big }]);
+      const reader = await openStream(f.server.url, f.aliceToken, `/v1/sessions/${s.id}/events/stream`);
+      await f.alice.req('POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.message', content: 'a lot please' }] });
+      const frames = await readFrames(reader, (fr) => fr.some(isIdle), 60_000);
+      const message = dataOf(frames).find((e) => e.type === 'agent.message');
+      // As much as the model gave within max_tokens (the dev model stops there, as providers do).
+      expect(message.content[0].text.length).toBeGreaterThan(30_000);
+      expect(big.join('').startsWith(message.content[0].text)).toBe(true);
+      expect((await waitIdle(f.alice, s.id)).status).toBe('idle');
+      sock.destroy();
+    } finally {
+      await f.server.close(1000);
+      await model.close();
+    }
+  }, 120_000);
+});
