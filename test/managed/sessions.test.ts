@@ -152,6 +152,29 @@ describe.each(testStores)('sessions (%s)', (store) => {
     expect(pings.filter((x) => x.event === 'ping')[0]).toMatchObject({ event: 'ping', id: String(ids.at(-1)) });
   });
 
+  it('reconnects as the SDK clients do: a new stream, then the history, de-duplicated by event id, misses nothing', async () => {
+    model.script([{ text: Array.from({ length: 40 }, (_, i) => `p${i} `), chunkDelayMs: 20 }]);
+    const s = await f.sdk.beta.sessions.create({ agent: agentId, environment_id: environmentId });
+    const first = await f.sdk.beta.sessions.events.stream(s.id);
+    await f.sdk.beta.sessions.events.send(s.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'talk' }] }] });
+    const seen = new Map<string, any>();
+    for await (const ev of first) {
+      seen.set(ev.id, ev);
+      if (ev.type === 'span.model_request_start') break; // the connection drops mid-turn
+    }
+    const second = await f.sdk.beta.sessions.events.stream(s.id);
+    for await (const h of f.sdk.beta.sessions.events.list(s.id, { limit: 1000 })) seen.set(h.id, h);
+    for await (const ev of second) {
+      seen.set(ev.id, ev);
+      if (ev.type === 'session.status_idle') break;
+    }
+    const history: any[] = [];
+    for await (const h of f.sdk.beta.sessions.events.list(s.id, { limit: 1000 })) history.push(h);
+    expect([...seen.keys()].sort()).toEqual(history.map((h) => h.id).sort());
+    expect(history.at(-1).type).toBe('session.status_idle');
+    expect(history.filter((h) => h.type === 'agent.message')).toHaveLength(1);
+  });
+
   it('POST /messages sends a user turn and streams it (with chunks) until idle, then closes', async () => {
     model.script([{ text: ['Sure', ', done.'] }]);
     const s = (await f.alice.req('POST', '/v1/sessions', { agent: agentId, environment_id: environmentId })).body;
