@@ -45,7 +45,7 @@ describe.each(testStores)('sessions (%s)', (store) => {
   });
 
   it('runs a turn: the SDK streams running → model span → deltas → agent.message → idle end_turn, and the history matches', async () => {
-    model.script([{ text: ['Hello', ' there', '!'], usage: { input_tokens: 12, output_tokens: 3 } }]);
+    model.script([{ thinking: 'The user greets me.', text: ['Hello', ' there', '!'], usage: { input_tokens: 12, output_tokens: 3 } }]);
     const s = await f.sdk.beta.sessions.create({ agent: agentId, environment_id: environmentId });
     const stream = await f.sdk.beta.sessions.events.stream(s.id, { event_deltas: ['agent.message'] } as any);
     const sent = await f.sdk.beta.sessions.events.send(s.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'Hi' }] }] });
@@ -62,6 +62,9 @@ describe.each(testStores)('sessions (%s)', (store) => {
     expect(types.indexOf('event_delta')).toBeGreaterThan(start);
     expect(msg).toBeGreaterThan(types.lastIndexOf('event_delta'));
     expect(types.indexOf('span.model_request_end')).toBeGreaterThan(msg);
+    // The model thought first: a progress signal without the thought, just before the message.
+    expect(types[msg - 1]).toBe('agent.thinking');
+    expect(Object.keys(events[msg - 1]).sort()).toEqual(['id', 'processed_at', 'type']);
     expect(types.at(-1)).toBe('session.status_idle');
     const deltas = events.filter((e) => e.type === 'event_delta').map((e) => e.delta.content.text).join('');
     expect(deltas).toBe('Hello there!');

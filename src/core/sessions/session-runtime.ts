@@ -370,6 +370,8 @@ export class SessionRuntime {
       const start = records[0];
       const messageId = newEventId();
       let started = false;
+      const thinkingId = newEventId();
+      let thought = false;
       const call = new AbortController();
       const onOuter = () => call.abort(signal.reason);
       signal.addEventListener('abort', onOuter);
@@ -402,6 +404,13 @@ export class SessionRuntime {
               }
               log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { type: 'event_delta', event_id: messageId, preview_of: 'agent.message', delta: { type: 'content_delta', index, content: { type: 'text', text: delta } } } });
               log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { type: 'agent.message_chunk', message_id: messageId, delta } });
+            },
+            onThinking: (delta) => {
+              if (!thought) {
+                thought = true;
+                log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { type: 'event_start', event: { id: thinkingId, type: 'agent.thinking' } } });
+              }
+              log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { type: 'event_delta', event_id: thinkingId, preview_of: 'agent.thinking', delta: { type: 'content_delta', content: { type: 'text', text: delta } } } });
             },
           },
           call.signal,
@@ -469,6 +478,8 @@ export class SessionRuntime {
         const content = a.text.filter((t) => t !== '').map((t) => ({ type: 'text', text: t }));
         return {
           events: [
+            // The spec's agent.thinking is a progress signal: that the model thought, not what.
+            ...(thought ? [log.stamp('agent.thinking', {}, thinkingId)] : []),
             ...(content.length > 0 ? [log.stamp('agent.message', { content }, messageId)] : []),
             ...uses,
             log.stamp('span.model_request_end', { model_request_start_id: start.id, is_error: false, model_usage: a.usage }, newEventId()),
