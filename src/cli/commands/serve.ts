@@ -87,6 +87,13 @@ export const registerServeCommand = (program: Command): void => {
       const server = await startServer(config);
       const stopped = nextStopSignal();
       const lines = [`Agentry listening on ${server.url}`];
+      if (!config.runtime) {
+        lines.push(
+          config.databaseUrl
+            ? 'No session workers in this process (--no-runtime): sessions run in `agentry runtime` processes on this database.'
+            : 'No session workers in this process (--no-runtime): run `agentry runtime` on the same data dir; without PostgreSQL, streams here see its events at each heartbeat only.',
+        );
+      }
       if (server.adminToken) {
         lines.push(
           '',

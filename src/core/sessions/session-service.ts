@@ -434,7 +434,11 @@ export class SessionService {
           };
         });
         wake = undefined;
-        if (pinged && !opts.signal.aborted) yield { kind: 'ping', seq: cursor };
+        if (pinged && !opts.signal.aborted) {
+          yield { kind: 'ping', seq: cursor };
+          // A notice can be missed (a process without a shared bus wrote): look again on every beat.
+          dirty = true;
+        }
       }
     } finally {
       unsubscribe();
