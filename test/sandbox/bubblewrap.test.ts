@@ -248,7 +248,10 @@ describe('bubblewrap sandbox: refusals before spawning', () => {
     ['a volume mount', { read: ['volume://data'] }, /volume mounts are not supported/],
     ['a mount over /proc', { read: ['/tmp:/proc/1'] }, /inside \/proc/],
     ['an empty mount', { write: [''] }, /non-empty string/],
-    ['an outbound allow-list (needs the egress proxy)', { network: { outbound: { allow_host: ['example.com'] } } }, /not enforced yet/],
+    ['an allow-list with insecure_allow_all', { network: { outbound: { allow_host: ['example.com'], insecure_allow_all: true } } }, /cannot be combined/],
+    ['allow_port without allow_host', { network: { outbound: { allow_port: [443] } } }, /needs allow_host/],
+    ['a malformed allow-list', { network: { outbound: { allow_host: ['http://example.com/x'] } } }, /must be a list of host names/],
+    ['an allow-list without an egress policy', { network: { outbound: { allow_host: ['example.com'] } } }, /without an egress policy/],
   ] as [string, Partial<SandboxProfile>, RegExp][])('refuses %s', async (_name, p, message) => {
     const details = await refusal(nodeSpec('1', p));
     expect(details.join('\n')).toMatch(message);
