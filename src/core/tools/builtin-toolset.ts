@@ -72,7 +72,7 @@ export type ToolPermission = 'always_allow' | 'always_ask';
 
 /** `web_fetch`'s own configuration (the SDK's `BetaManagedAgentsWebFetchToolConfig` fields Agentry applies). */
 export interface WebFetchConfig {
-  /** Only these hosts (and their subdomains); absent: any public host. */
+  /** Only these hosts (and their subdomains); when absent, every public host. */
   allowedDomains?: string[];
   /** Never these hosts (and their subdomains). */
   blockedDomains?: string[];
@@ -107,7 +107,7 @@ export interface ToolResult {
  * - `none`: no network at all (a network namespace with only its own loopback);
  * - `limited`: only `allowedHosts` (host names, `*.domain`, `host:port`), through a local egress proxy
  *   (HTTP and HTTPS via `HTTP(S)_PROXY`; nothing else leaves the sandbox);
- * - `unrestricted`: any public host through the same proxy (the server's own loopback, private networks
+ * - `unrestricted`: every public host through the same proxy (the server's own loopback, private networks
  *   and metadata services stay refused by the egress policy unless the operator allows them).
  */
 export type ToolNetwork = { type: 'none' } | { type: 'limited'; allowedHosts: string[] } | { type: 'unrestricted' };
