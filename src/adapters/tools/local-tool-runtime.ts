@@ -220,11 +220,11 @@ export class LocalToolRuntime implements ToolRuntime {
   /** Probes the sandbox once; the answer is kept for the life of the server. */
   status(): Promise<ToolRuntimeStatus> {
     this.probed ??= this.opts.sandbox.probe().then((p): ToolRuntimeStatus => {
-      if (p.available) return { bash: 'sandboxed', message: `agent tools: bash runs sandboxed (${p.version ?? 'bubblewrap'})` };
+      if (p.available) return { bash: 'sandboxed', message: `bash runs sandboxed (${p.version ?? 'bubblewrap'})` };
       if (this.opts.unsafeLocalTools) {
         return {
           bash: 'unsafe',
-          message: `agent tools: WARNING: no sandbox (${p.reason}); --unsafe-local-tools is set, so bash runs as this server's user in the session folder, with no isolation of files, processes or network`,
+          message: `WARNING: no sandbox (${p.reason}); --unsafe-local-tools is set, so bash runs as this server's user in the session folder, with no isolation of files, processes or network`,
         };
       }
       return { bash: 'unavailable', message: `bash is unavailable: ${p.reason}. Install bubblewrap, or start the server with --unsafe-local-tools to run bash without isolation (trusted agents only)` };
