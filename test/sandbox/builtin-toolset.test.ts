@@ -147,6 +147,27 @@ describe.runIf(run)('built-in toolset (bash under bubblewrap, file tools, web_fe
     }
   });
 
+  it('reaches any host the egress policy allows when networking is unrestricted, still through the proxy', async () => {
+    const open = await boxWith('sesn_open', { type: 'unrestricted' });
+    try {
+      const r = await use('bash', { command: `curl -sS --max-time 10 http://denied.test:${port}/; echo; curl -sS --max-time 10 -w ' %{http_code}' http://10.9.8.7:${port}/` }, open);
+      expect(text(r)).toContain(`hello from denied.test:${port}`);
+      // A private address stays refused (the operator allowed only 127.0.0.1).
+      expect(text(r)).toMatch(/10\.9\.8\.7 is refused by the server's egress policy\s+403$/);
+    } finally {
+      await open.close();
+    }
+  });
+
+  it('stops a command when the call is aborted (an interrupt), and says so', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 500);
+    const r = await box.execute({ id: 'toolu_2', name: 'bash', input: { command: 'echo before; sleep 60' } }, { signal: ac.signal });
+    expect(r.is_error).toBe(true);
+    expect(text(r)).toMatch(/^before\n\[bash: interrupted/);
+    expect(text(await use('bash', { command: 'echo after' }))).toBe('after');
+  });
+
   it('kills the whole process tree on timeout and starts a fresh shell next time', async () => {
     const marker = `agentry-timeout-${process.pid}-${Date.now()}`;
     const r = await use('bash', { command: `(exec -a ${marker} sleep 300) & (exec -a ${marker} sleep 300) & echo started; wait`, timeout_ms: 1500 });

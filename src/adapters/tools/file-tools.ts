@@ -22,6 +22,7 @@ export const MAX_FILE_BYTES = 256 * 1024;
 /** Largest file read with a view_range. */
 const MAX_RANGE_FILE_BYTES = 16 * 1024 * 1024;
 const GLOB_LIMIT = 200;
+const GLOB_TIMEOUT_MS = 60_000;
 const GREP_TIMEOUT_MS = 60_000;
 const GREP_LINE_MAX = 2000;
 const IGNORED_DIRS = ['.git', 'node_modules'];
@@ -151,7 +152,7 @@ export const globTool = async (ws: Workspace, input: Input, signal?: AbortSignal
       followSymbolicLinks: false,
       expandDirectories: false,
       ignore: IGNORED_DIRS.map((d) => `**/${d}/**`),
-      signal,
+      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(GLOB_TIMEOUT_MS)]) : AbortSignal.timeout(GLOB_TIMEOUT_MS),
     });
     const matches: Array<{ path: string; mtime: number }> = [];
     for (const file of found) {
