@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BubblewrapSandbox } from '../../src/adapters/sandbox/bubblewrap.js';
 import { isAgentryError } from '../../src/core/errors.js';
 import type { SandboxProfile, SandboxSpec } from '../../src/core/sandbox/sandbox.js';
+import { runSandboxed } from '../helpers/sandbox.js';
 
 /**
  * The bubblewrap process sandbox, for real: a sandboxed `node -e` tries to read, write and connect where
@@ -31,13 +32,8 @@ const sandbox = new BubblewrapSandbox();
 
 /** Runs a spec to the end: exit code, stdout and stderr. */
 const runToEnd = async (spec: SandboxSpec): Promise<{ code: number | null; stdout: string; stderr: string }> => {
-  const proc = await sandbox.spawn(spec);
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const { code } = await proc.exited;
-  return { code, stdout: stdout.trim(), stderr };
+  const r = await runSandboxed(sandbox, spec);
+  return { ...r, stdout: r.stdout.trim() };
 };
 
 /** A node one-liner printing the error code of `fn` or `ok`. */

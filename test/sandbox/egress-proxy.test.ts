@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EgressPolicy, type Resolver } from '../../src/adapters/egress/index.js';
 import { BubblewrapSandbox } from '../../src/adapters/sandbox/bubblewrap.js';
-import type { SandboxProfile, SandboxSpec } from '../../src/core/sandbox/sandbox.js';
+import type { SandboxProfile } from '../../src/core/sandbox/sandbox.js';
+import { runSandboxed } from '../helpers/sandbox.js';
 
 /**
  * A sandbox with an outbound allow-list, for real: curl inside bubblewrap reaches an allowed host through
@@ -37,16 +38,8 @@ describe.runIf(run)('egress proxy of the bubblewrap sandbox', () => {
 
   const profile = (allow_host: string[], allow_port?: number[]): SandboxProfile => ({ read: [], write: [], network: { outbound: { allow_host, ...(allow_port ? { allow_port } : {}) } } });
 
-  const curl = async (sandbox: BubblewrapSandbox, p: SandboxProfile, args: string[]) => {
-    const spec: SandboxSpec = { command: 'curl', args: ['-sS', '--max-time', '20', ...args], env: {}, profile: p };
-    const proc = await sandbox.spawn(spec);
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const { code } = await proc.exited;
-    return { code, stdout, stderr };
-  };
+  const curl = (sandbox: BubblewrapSandbox, p: SandboxProfile, args: string[]) =>
+    runSandboxed(sandbox, { command: 'curl', args: ['-sS', '--max-time', '20', ...args], env: {}, profile: p });
 
   // The operator allows the loopback (as a test of a local service would); the environment allows one name.
   const sandbox = new BubblewrapSandbox({ egress: new EgressPolicy({ allow: ['127.0.0.1'], resolve: resolver }) });

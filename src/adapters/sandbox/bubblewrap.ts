@@ -6,6 +6,7 @@ import { AgentryError, validationFailed } from '../../core/errors.js';
 import { sandboxAllowsNetwork, sandboxUsesEgressProxy, validateSandboxSpec, type SandboxMount } from '../../core/sandbox/profile.js';
 import type { Sandbox, SandboxedProcess, SandboxProbe, SandboxSpec } from '../../core/sandbox/sandbox.js';
 import { AllowList, EGRESS_BRIDGE_SCRIPT, EgressProxy, type EgressPolicy } from '../egress/index.js';
+import { processHandle } from './process-handle.js';
 
 /**
  * The process sandbox on Linux: bubblewrap (`bwrap`, Debian package `bubblewrap`), not setuid, started
@@ -205,24 +206,19 @@ export class BubblewrapSandbox implements Sandbox {
       stopProxy();
       throw e;
     }
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-      child.once('close', (code, signal) => {
-        stopProxy();
-        resolve({ code, signal });
-      }),
-    );
     const pid = child.pid;
-    if (pid === undefined) throw unavailable(`Could not start bubblewrap (${bwrap})`);
-    return {
+    if (pid === undefined) {
+      stopProxy();
+      throw unavailable(`Could not start bubblewrap (${bwrap})`);
+    }
+    return processHandle(
+      child,
       pid,
-      stdin: child.stdin,
-      stdout: child.stdout,
-      stderr: child.stderr,
-      exited,
-      kill: (signal: NodeJS.Signals = 'SIGTERM') => {
+      (signal) => {
         if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       },
-    };
+      stopProxy,
+    );
   }
 
   /** The egress proxy of one sandbox: its own socket in a fresh private folder (unix socket paths are short). */

@@ -21,6 +21,7 @@ import {
   type ToolUse,
 } from '../../core/tools/builtin-toolset.js';
 import { AllowList } from '../egress/index.js';
+import { processHandle } from '../sandbox/process-handle.js';
 import { BashShell, type ShellOutcome } from './bash-shell.js';
 import { editTool, globTool, grepTool, readTool, writeTool } from './file-tools.js';
 import { webFetchTool } from './web-fetch.js';
@@ -62,21 +63,13 @@ const spawnLocalShell = async (cwd: string): Promise<SandboxedProcess> => {
     child.once('error', reject);
   });
   const pid = child.pid as number;
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-  return {
-    pid,
-    stdin: child.stdin,
-    stdout: child.stdout,
-    stderr: child.stderr,
-    exited,
-    kill: (signal: NodeJS.Signals = 'SIGTERM') => {
-      try {
-        process.kill(-pid, signal);
-      } catch {
-        child.kill(signal);
-      }
-    },
-  };
+  return processHandle(child, pid, (signal) => {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      child.kill(signal);
+    }
+  });
 };
 
 const networkProfile = (n: ToolNetwork): SandboxProfile['network'] => {

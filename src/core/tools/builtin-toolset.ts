@@ -171,6 +171,13 @@ export const TOOL_OUTPUT_LIMIT = 100_000;
 export const BASH_DEFAULT_TIMEOUT_MS = 120_000;
 export const BASH_MAX_TIMEOUT_MS = 600_000;
 
+/** The input schema of the two search tools: a required pattern and an optional path. */
+const patternAndPath = (pattern: string, path: string): JsonSchema => ({
+  type: 'object',
+  properties: { pattern: { type: 'string', description: pattern }, path: { type: 'string', description: path } },
+  required: ['pattern'],
+});
+
 const DEFINITIONS: Record<BuiltinToolName, ToolDefinition> = {
   bash: {
     name: 'bash',
@@ -224,26 +231,12 @@ const DEFINITIONS: Record<BuiltinToolName, ToolDefinition> = {
   glob: {
     name: 'glob',
     description: 'Find files matching a glob pattern (e.g. **/*.ts) under /workspace or the given directory. Results are sorted newest first.',
-    input_schema: {
-      type: 'object',
-      properties: {
-        pattern: { type: 'string', description: 'Glob pattern, relative to the search directory' },
-        path: { type: 'string', description: 'Directory to search in. Defaults to /workspace.' },
-      },
-      required: ['pattern'],
-    },
+    input_schema: patternAndPath('Glob pattern, relative to the search directory', 'Directory to search in. Defaults to /workspace.'),
   },
   grep: {
     name: 'grep',
     description: 'Search file contents for a regular expression (Perl-compatible). Returns matching lines as path:line:text.',
-    input_schema: {
-      type: 'object',
-      properties: {
-        pattern: { type: 'string', description: 'Regular expression to search for' },
-        path: { type: 'string', description: 'File or directory to search in. Defaults to /workspace.' },
-      },
-      required: ['pattern'],
-    },
+    input_schema: patternAndPath('Regular expression to search for', 'File or directory to search in. Defaults to /workspace.'),
   },
   web_fetch: {
     name: 'web_fetch',
