@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isAgentryError, validationFailed } from '../../core/errors.js';
+import { badRequest, isAgentryError, validationFailed } from '../../core/errors.js';
 import type { Sandbox, SandboxedProcess, SandboxProfile } from '../../core/sandbox/sandbox.js';
 import {
   BASH_DEFAULT_TIMEOUT_MS,
@@ -133,8 +133,14 @@ class LocalToolbox implements SessionToolbox {
   }
 
   async collect(path: string): Promise<Array<{ path: string; content: Uint8Array }>> {
-    const { host, mount } = await this.ws.resolve(path, 'read');
-    if (mount.kind !== 'directory' || !mount.writable) throw new PathRefused(`${path} is not a writable folder of the workspace`);
+    let resolved;
+    try {
+      resolved = await this.ws.resolve(path, 'read');
+    } catch (e) {
+      throw e instanceof PathRefused ? badRequest(e.message) : e;
+    }
+    const { host, mount } = resolved;
+    if (mount.kind !== 'directory' || !mount.writable || mount.path !== resolved.path) throw badRequest(`${path} is not a writable folder of the workspace (a mount or /mnt/session/outputs)`);
     const entries = await readdir(host, { recursive: true, withFileTypes: true });
     const out: Array<{ path: string; content: Uint8Array }> = [];
     for (const e of entries) {

@@ -137,7 +137,10 @@ export interface SessionToolbox {
    * `signal` aborts a running call (an interrupt): the result then says it was interrupted.
    */
   execute(use: ToolUse, opts?: { signal?: AbortSignal }): Promise<ToolResult>;
-  /** The files under a writable mount (or `/mnt/session/outputs`), paths relative to it, symlinks skipped. */
+  /**
+   * The files under a writable mount (or `/mnt/session/outputs`), paths relative to it, symlinks skipped.
+   * Rejects with `bad_request` for any other path.
+   */
   collect(path: string): Promise<Array<{ path: string; content: Uint8Array }>>;
   /** Ends the session's shell (and its sandbox); the workspace folder stays for the next turn. */
   close(): Promise<void>;
