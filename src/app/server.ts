@@ -16,8 +16,11 @@ import { readDockerConfig } from '../adapters/oci-client/index.js';
 import { modelClients } from '../adapters/model-providers/index.js';
 import { LocalSessionBus, type SessionBus } from '../core/sessions/event-bus.js';
 import { SessionRuntime } from '../core/sessions/session-runtime.js';
+import { ToolsetExecutor } from '../core/sessions/builtin-tools.js';
 import { systemClock } from '../core/time.js';
 import { PostgresSessionBus } from '../storage/postgres/session-bus.js';
+import { createToolRuntime } from './tool-runtime.js';
+import type { ToolRuntime } from '../core/tools/builtin-toolset.js';
 
 /** Logins for OCI registries other than this server: the server user's docker config (DOCKER_CONFIG). */
 const dockerLogins = async (host: string) => (await readDockerConfig()).get(host);
@@ -28,6 +31,10 @@ export interface RunningServer {
   adminToken?: string;
   /** Every route the server answers (method and URL pattern). */
   routes: readonly RouteEntry[];
+  /** Lines the server says at start besides where it listens (e.g. that agents' bash is refused: no sandbox). */
+  notices: string[];
+  /** The built-in toolset of managed-agent sessions (bash, read, write, edit, glob, grep, web_fetch). */
+  tools: ToolRuntime;
   /**
    * Stops the server gracefully: no new connections, idle keep-alive sockets closed at once,
    * requests in flight allowed `graceMs` (default 10 s) to finish before their sockets are closed.
@@ -48,6 +55,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   // Every outbound request the server makes goes through this one policy.
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
+  const tools = createToolRuntime(config, egress);
   const { storage, blobs, uploads } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
@@ -113,6 +121,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   });
   let app;
   let runtimeLog: (e: unknown, sessionId: string) => void = () => undefined;
+  const toolExecutor = new ToolsetExecutor(tools);
   const runtime = config.runtime
     ? new SessionRuntime(
         {
@@ -121,6 +130,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
           sessions: registry.managed.sessions,
           endpointFor: (accountId, modelId) => registry.managed.modelCards.endpointFor(accountId, modelId),
           models: modelClients(egress),
+          tools: toolExecutor,
           clock: systemClock,
         },
         { leaseMs: config.runtimeTiming.leaseMs, retryBaseMs: config.runtimeTiming.retryBaseMs, onError: (e, id) => runtimeLog(e, id) },
@@ -128,6 +138,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     : undefined;
   const stopRuntime = async (): Promise<void> => {
     await runtime?.stop();
+    await toolExecutor.close();
     await sessionBus.close();
   };
   try {
@@ -137,9 +148,12 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     if (opts.http === false) {
       runtimeLog = (e, sessionId) => process.stderr.write(`session runtime failed${sessionId ? ` (${sessionId})` : ''}: ${e instanceof Error ? e.message : String(e)}\n`);
       runtime?.start();
+      const status = await tools.status();
       return {
         url: '',
         routes: [],
+        notices: status.bash === 'sandboxed' ? [] : [`Agent tools: ${status.message}`],
+        tools,
         close: async () => {
           await stopRuntime();
           await egress.close();
@@ -174,10 +188,15 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     runtime?.start();
     // This server's own /v2/ is reached in-process, never through the egress policy.
     outbound.useApp(app, [new URL(selfUrl).host, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+    const toolStatus = await tools.status();
+    if (toolStatus.bash === 'sandboxed') log.info({ tools: toolStatus.bash }, toolStatus.message);
+    else log.warn({ tools: toolStatus.bash }, toolStatus.message);
     return {
       url: `http://${host}:${port}`,
       adminToken: boot.secret,
       routes: routeTableOf(running),
+      notices: toolStatus.bash === 'sandboxed' ? [] : [`Agent tools: ${toolStatus.message}`],
+      tools,
       close: async (graceMs = SHUTDOWN_GRACE_MS) => {
         // Fastify stops listening, closes the idle keep-alive sockets (forceCloseConnections:
         // 'idle') and answers further requests on busy ones with 503 and `Connection: close`.

@@ -161,13 +161,13 @@ describe.each(testStores)('sessions (%s)', (store) => {
     const first = await f.sdk.beta.sessions.events.stream(s.id);
     await f.sdk.beta.sessions.events.send(s.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'talk' }] }] });
     const seen = new Map<string, any>();
-    for await (const ev of first) {
+    for await (const ev of first as AsyncIterable<any>) {
       seen.set(ev.id, ev);
       if (ev.type === 'span.model_request_start') break; // the connection drops mid-turn
     }
     const second = await f.sdk.beta.sessions.events.stream(s.id);
     for await (const h of f.sdk.beta.sessions.events.list(s.id, { limit: 1000 })) seen.set(h.id, h);
-    for await (const ev of second) {
+    for await (const ev of second as AsyncIterable<any>) {
       seen.set(ev.id, ev);
       if (ev.type === 'session.status_idle') break;
     }
@@ -283,6 +283,36 @@ describe.each(testStores)('sessions (%s)', (store) => {
     const del = await f.sdk.beta.sessions.delete(s.id);
     expect(del).toMatchObject({ id: s.id, type: 'session_deleted' });
     expectManagedError(await f.alice.req('GET', `/v1/sessions/${s.id}`), 404, 'not_found_error');
+  });
+
+  it('runs built-in tools in the session workspace: always_allow at once, always_ask after user.tool_confirmation', async () => {
+    const toolset = { type: 'agent_toolset_20260401', default_config: { enabled: true, permission_policy: { type: 'always_allow' } }, configs: [{ name: 'bash', permission_policy: { type: 'always_ask' } }] };
+    const a = await setUpAgent(f.alice, model, { tools: [toolset] });
+    model.script([
+      { toolCalls: [{ name: 'write', input: { file_path: 'note.txt', content: 'hello from the workspace' } }] },
+      { toolCalls: [{ name: 'bash', input: { command: 'cat note.txt' } }] },
+      { text: 'It says hello.' },
+    ]);
+    const s = await f.sdk.beta.sessions.create({ agent: a.agentId, environment_id: a.environmentId });
+    const stream = await f.sdk.beta.sessions.events.stream(s.id);
+    await f.sdk.beta.sessions.events.send(s.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'Write and read a note' }] }] });
+    const first = await collectSdk(stream, true);
+    const write = first.find((e) => e.type === 'agent.tool_use' && e.name === 'write');
+    expect(write.evaluated_permission).toBe('allow');
+    expect(first.find((e) => e.type === 'agent.tool_result' && e.tool_use_id === write.id)).toMatchObject({ is_error: false });
+    const bash = first.find((e) => e.type === 'agent.tool_use' && e.name === 'bash');
+    expect(bash.evaluated_permission).toBe('ask');
+    expect(first.at(-1)).toMatchObject({ stop_reason: { type: 'requires_action', event_ids: [bash.id] } });
+    const tools = (model.requests.find((r) => r.path === '/v1/messages')!.body as any).tools.map((t: any) => t.name);
+    expect(tools).toEqual(expect.arrayContaining(['bash', 'read', 'write', 'edit', 'glob', 'grep', 'web_fetch']));
+    const second = await f.sdk.beta.sessions.events.stream(s.id);
+    await f.sdk.beta.sessions.events.send(s.id, { events: [{ type: 'user.tool_confirmation', tool_use_id: bash.id, result: 'allow' }] });
+    const rest = await collectSdk(second);
+    const result = rest.find((e) => e.type === 'agent.tool_result' && e.tool_use_id === bash.id);
+    // bash runs under bubblewrap (installed in CI, see .ci/run) in the session's workspace, where write put the note.
+    expect(result.is_error).toBe(false);
+    expect(JSON.stringify(result.content)).toContain('hello from the workspace');
+    expect(rest.at(-1).stop_reason).toEqual({ type: 'end_turn' });
   });
 
   it('refuses bad input: unknown event types, another account, huge messages, a missing agent or environment', async () => {

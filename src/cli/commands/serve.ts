@@ -23,6 +23,7 @@ interface ServeOptions {
   redisUrl?: string;
   metricsToken?: string;
   runtime?: boolean;
+  unsafeLocalTools?: boolean;
 }
 
 /**
@@ -58,6 +59,10 @@ export const registerServeCommand = (program: Command): void => {
     .option('--redis-url <url>', 'redis://… to share rate-limit counters between server processes (env AGENTRY_REDIS_URL)')
     .option('--egress-allow <list>', "addresses the server may call besides public ones: hosts, host:port, IPs, CIDRs, or '*', comma-separated (env AGENTRY_EGRESS_ALLOW; default none: loopback, private, link-local and metadata addresses are refused)")
     .option('--no-runtime', 'run no session workers in this process: sessions run in `agentry runtime` processes on the same database (env AGENTRY_RUNTIME=false)')
+    .option(
+      '--unsafe-local-tools',
+      "when no sandbox works (bubblewrap missing), run agents' bash tool directly on this host as the server's user, with no isolation of files, processes or network; trusted agents only (env AGENTRY_UNSAFE_LOCAL_TOOLS=true; default: bash is refused)",
+    )
     .option('--metrics-token <token>', 'require this Bearer token on /metrics, 16+ characters (env AGENTRY_METRICS_TOKEN; default: /metrics is open)')
     .action(async (opts: ServeOptions) => {
       const { resolveConfig } = await import('../../app/config.js');
@@ -83,10 +88,11 @@ export const registerServeCommand = (program: Command): void => {
         egressAllow: opts.egressAllow,
         metricsToken: opts.metricsToken,
         runtime: opts.runtime === false ? false : undefined,
+        unsafeLocalTools: opts.unsafeLocalTools,
       });
       const server = await startServer(config);
       const stopped = nextStopSignal();
-      const lines = [`Agentry listening on ${server.url}`];
+      const lines = [`Agentry listening on ${server.url}`, ...server.notices];
       if (!config.runtime) {
         lines.push(
           config.databaseUrl

@@ -55,16 +55,6 @@ const ERROR_TYPE: Record<string, string> = {
 
 const isBuiltinToolset = (t: Ev): boolean => t.type === 'agent_toolset_20260401';
 
-/** The permission policy of a built-in tool: its own config, else the toolset's default. */
-const permissionOf = (toolsets: Ev[], name: string): 'allow' | 'ask' => {
-  for (const t of toolsets) {
-    const own = (Array.isArray(t.configs) ? (t.configs as Ev[]) : []).find((c) => c.name === name);
-    const policy = ((own?.permission_policy ?? (t.default_config as Ev | undefined)?.permission_policy) as Ev | undefined)?.type;
-    return policy === 'always_ask' ? 'ask' : 'allow';
-  }
-  return 'allow';
-};
-
 /**
  * The agent loop, off the request path. Every server process (or `agentry runtime`) runs one:
  * it claims running sessions nobody holds (a lease in the store, renewed while it works, so a
@@ -284,7 +274,14 @@ export class SessionRuntime {
     if (!tools || use.unknown_tool === true) return this.toolResult(use, true, `There is no tool named '${String(use.name)}' here.`);
     try {
       const r = await tools.execute(
-        { sessionId: s.id, accountId: s.accountId, environmentId: s.environmentId, environment: (s.data.environment as Record<string, unknown>) ?? {} },
+        {
+          sessionId: s.id,
+          accountId: s.accountId,
+          environmentId: s.environmentId,
+          environment: (s.data.environment as Record<string, unknown>) ?? {},
+          agentTools: ((s.data.agent as Ev).tools as Ev[]) ?? [],
+          mcpServerUrls: (((s.data.agent as Ev).mcp_servers as Ev[]) ?? []).map((m) => String(m.url)),
+        },
         { id: use.id as string, name: use.name as string, input: (use.input as Record<string, unknown>) ?? {} },
         signal,
       );
@@ -463,7 +460,7 @@ export class SessionRuntime {
       const uses = a.toolUses.map((u) => {
         if (custom.has(u.name)) return log.stamp('agent.custom_tool_use', { name: u.name, input: u.input }, newEventId());
         const known = builtin.get(u.name);
-        return log.stamp('agent.tool_use', { name: u.name, input: u.input, evaluated_permission: known ? permissionOf([known], u.name) : 'allow', ...(known ? {} : { unknown_tool: true }) }, newEventId());
+        return log.stamp('agent.tool_use', { name: u.name, input: u.input, evaluated_permission: known && this.deps.tools ? this.deps.tools.permission(known, u.name) : 'allow', ...(known ? {} : { unknown_tool: true }) }, newEventId());
       });
       await log.append(s.id, (locked) => {
         const before = (locked.data.usage as Record<string, unknown>) ?? {};

@@ -22,10 +22,16 @@ export interface SessionWorkspaceRef {
   environmentId: string;
   /** The environment's config (networking, packages). */
   environment: Record<string, unknown>;
+  /** The agent's `tools` (the toolset entry's per-tool config). */
+  agentTools?: Array<Record<string, unknown>>;
+  /** The agent's MCP server URLs (a limited network may allow them). */
+  mcpServerUrls?: string[];
 }
 
 export interface BuiltinToolExecutor {
   /** The definitions to send to the model for the enabled tools of a toolset entry (`agent.tools[i]`). */
   definitions(toolset: Record<string, unknown>): ModelToolDefinition[];
+  /** `ask`: the call waits for a user.tool_confirmation (always_ask), `allow`: it runs at once. */
+  permission(toolset: Record<string, unknown>, name: string): 'allow' | 'ask';
   execute(workspace: SessionWorkspaceRef, use: ToolUse, signal: AbortSignal): Promise<ToolResult>;
 }
