@@ -16,12 +16,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { startServerProcess } from './server-process.mjs';
+import { freePort, startServerProcess } from './server-process.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -37,16 +36,6 @@ const FANOUT_TURNS = Number(args['fanout-turns']);
 const STREAMS = Number(args.streams);
 
 const BIN = fileURLToPath(new URL('../bin/agentry.js', import.meta.url));
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
 const startDevModel = async () => {
   const port = await freePort();
   const child = spawn(process.execPath, [BIN, 'dev-model', '--port', String(port), '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
