@@ -24,6 +24,7 @@ import { StarService } from './stars/star-service.js';
 import { SignInService, type SignInConfig } from './oauth/sign-in-service.js';
 import { TelemetryService } from './telemetry/telemetry-service.js';
 import { DiscoveryService } from './trending/discovery-service.js';
+import { PackageInsights } from './packages/package-insights.js';
 import type { TarballLimits } from './packages/tarball.js';
 import type { AuditQuery, BlobStore, Storage } from './storage.js';
 import { systemClock, type Clock } from './time.js';
@@ -89,6 +90,8 @@ export class Registry {
   readonly rateLimiter: RateLimiter | undefined;
   readonly stars: StarService;
   readonly discovery: DiscoveryService;
+  /** A package's downloads per day and the files of a version (the web console's package page). */
+  readonly insights: PackageInsights;
   readonly telemetry: TelemetryService;
   readonly signIn: SignInService;
   readonly managed: ManagedAgents;
@@ -120,6 +123,7 @@ export class Registry {
     this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
     this.agentspaces = new AgentspaceService(opts.storage, this.secrets, this.policy, this.auditLog, clock);
     this.agentspaceArtifacts = new AgentspaceArtifacts(opts.storage, this.agentspaces, this.auditLog, clock, opts.agentspaceOci, this.oci);
+    this.insights = new PackageInsights(opts.storage, this.packages, this.blobAccess, clock, opts.limits);
     this.skills = new SkillService(this.packages, this.blobAccess, opts.limits, opts.skillsRoot, this.oci);
     this.recipes = new RecipeService(this.packages, this.accounts, opts.recipeScope);
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
