@@ -102,10 +102,12 @@ try {
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
     viewport: { width: 1280, height: 900 },
   });
+  // A deep page of one category: page 5 of ~830 at 10,000 packages.
+  const facetPage = Math.max(1, Math.min(5, Math.floor(N / 12 / 20)));
   const pages = [
     { name: 'home', path: '/', ready: '.cards li', api: '/api/v1/trending?kind=agent&period=week&limit=6' },
     { name: 'search (words)', path: `/search?q=${word}`, ready: '.cards li', api: `/api/v1/packages?q=${word}&sort=relevance&page=1&limit=20` },
-    { name: 'search (facets, page 5)', path: '/search?kind=agent&category=data&sort=stars&page=5', ready: '.cards li', api: '/api/v1/packages?kind=agent&category=data&sort=stars&page=5&limit=20' },
+    { name: `search (facets, page ${facetPage})`, path: `/search?kind=agent&category=data&sort=stars&page=${facetPage}`, ready: '.cards li', api: `/api/v1/packages?kind=agent&category=data&sort=stars&page=${facetPage}&limit=20` },
     { name: 'package', path: `/@${pkg.scope}/${pkg.name}`, ready: '.markdown h1', api: `/api/v1/packages/@${pkg.scope}/${pkg.name}` },
     { name: 'user', path: `/@${pkg.scope}`, ready: '.cards li', api: `/api/v1/packages?scope=${pkg.scope}&sort=downloads&page=1&limit=20` },
     { name: 'account (signed in)', path: '/account', ready: '#tokens table', api: '/api/v1/tokens', signedIn: true },
@@ -131,7 +133,13 @@ try {
       });
       const start = Date.now();
       await tab.goto(server.url + p.path, { waitUntil: 'commit' });
-      await tab.locator(p.ready).first().waitFor({ timeout: 30_000 });
+      await tab
+        .locator(p.ready)
+        .first()
+        .waitFor({ timeout: 30_000 })
+        .catch((e) => {
+          throw new Error(`${p.name} (${p.path}): ${p.ready} never showed: ${e.message}`);
+        });
       times.push(Date.now() - start);
       dcl.push(await tab.evaluate(() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd));
       await tab.waitForLoadState('networkidle');
