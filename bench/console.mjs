@@ -13,6 +13,7 @@
  *   --runs R          loads of each page, each in a fresh tab with an empty cache (7)
  *   --concurrency P   publishes in flight while seeding (8)
  *   --chromium PATH   the browser (/usr/bin/chromium)
+ *   --pages a,b       only these pages (home, search, facets, package, user, account)
  * Budgets (issue 16): home page first load ≤ 150 KB of compressed JS; every page interactive < 1 s.
  */
 import { randomBytes } from 'node:crypto';
@@ -31,6 +32,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '7' },
     concurrency: { type: 'string', default: '8' },
     chromium: { type: 'string', default: '/usr/bin/chromium' },
+    pages: { type: 'string', default: '' },
   },
 });
 const N = Number(args.packages);
@@ -105,15 +107,17 @@ try {
   // A deep page of one category: page 5 of ~830 at 10,000 packages.
   const facetPage = Math.max(1, Math.min(5, Math.floor(N / 12 / 20)));
   const pages = [
-    { name: 'home', path: '/', ready: '.cards li', api: '/api/v1/trending?kind=agent&period=week&limit=6' },
-    { name: 'search (words)', path: `/search?q=${word}`, ready: '.cards li', api: `/api/v1/packages?q=${word}&sort=relevance&page=1&limit=20` },
-    { name: `search (facets, page ${facetPage})`, path: `/search?kind=agent&category=data&sort=stars&page=${facetPage}`, ready: '.cards li', api: `/api/v1/packages?kind=agent&category=data&sort=stars&page=${facetPage}&limit=20` },
-    { name: 'package', path: `/@${pkg.scope}/${pkg.name}`, ready: '.markdown h1', api: `/api/v1/packages/@${pkg.scope}/${pkg.name}` },
-    { name: 'user', path: `/@${pkg.scope}`, ready: '.cards li', api: `/api/v1/packages?scope=${pkg.scope}&sort=downloads&page=1&limit=20` },
-    { name: 'account (signed in)', path: '/account', ready: '#tokens table', api: '/api/v1/tokens', signedIn: true },
+    { id: 'home', name: 'home', path: '/', ready: '.cards li', api: '/api/v1/trending?kind=agent&period=week&limit=6' },
+    { id: 'search', name: 'search (words)', path: `/search?q=${word}`, ready: '.cards li', api: `/api/v1/packages?q=${word}&sort=relevance&page=1&limit=20` },
+    { id: 'facets', name: `search (facets, page ${facetPage})`, path: `/search?kind=agent&category=data&sort=stars&page=${facetPage}`, ready: '.cards li', api: `/api/v1/packages?kind=agent&category=data&sort=stars&page=${facetPage}&limit=20` },
+    { id: 'package', name: 'package', path: `/@${pkg.scope}/${pkg.name}`, ready: '.markdown h1', api: `/api/v1/packages/@${pkg.scope}/${pkg.name}` },
+    { id: 'user', name: 'user', path: `/@${pkg.scope}`, ready: '.cards li', api: `/api/v1/packages?scope=${pkg.scope}&sort=downloads&page=1&limit=20` },
+    { id: 'account', name: 'account (signed in)', path: '/account', ready: '#tokens table', api: '/api/v1/tokens', signedIn: true },
   ];
+  const only = args.pages.split(',').filter(Boolean);
   const results = [];
-  for (const p of pages) {
+  for (const p of pages.filter((x) => only.length === 0 || only.includes(x.id))) {
+   try {
     const times = [];
     const dcl = [];
     let homeJs = 0;
@@ -137,8 +141,10 @@ try {
         .locator(p.ready)
         .first()
         .waitFor({ timeout: 30_000 })
-        .catch((e) => {
-          throw new Error(`${p.name} (${p.path}): ${p.ready} never showed: ${e.message}`);
+        .catch(async (e) => {
+          const shot = join(tmpdir(), `agentry-console-bench-${p.id}.png`);
+          await tab.screenshot({ path: shot, fullPage: true });
+          throw new Error(`${p.name} (${p.path}): ${p.ready} never showed (screenshot: ${shot}): ${e.message}`);
         });
       times.push(Date.now() - start);
       dcl.push(await tab.evaluate(() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd));
@@ -155,7 +161,13 @@ try {
       if (!r.ok) throw new Error(`${p.api}: ${r.status}`);
       apiTimes.push(performance.now() - s);
     }
+    log(`${p.name}: interactive ${median(times)} ms median (${times.join(', ')})`);
     results.push({ page: p.name, path: p.path, interactive_ms_median: median(times), interactive_ms_p95: p95(times), dom_content_loaded_ms_median: Math.round(median(dcl)), anchor_api_ms_median: Math.round(median(apiTimes) * 10) / 10, home_js_transferred: homeJs || undefined });
+   } catch (e) {
+    // One page's failure is reported in its row; the others still count.
+    log(String(e.message ?? e));
+    results.push({ page: p.name, path: p.path, error: String(e.message ?? e).split('\n')[0] });
+   }
   }
 
   // ---- 4. Report ----------------------------------------------------------------------------------------
@@ -166,7 +178,7 @@ try {
   console.log(`Every chunk of the console together: ${allJs.length} files, ${kb(everything.raw)} raw, ${kb(everything.gzip)} gzip, ${kb(everything.br)} brotli\n`);
   console.log('| page | interactive, median | p95 | DOMContentLoaded | anchor: its API call, median |');
   console.log('|---|---|---|---|---|');
-  for (const r of results) console.log(`| ${r.page} | ${r.interactive_ms_median} ms | ${r.interactive_ms_p95} ms | ${r.dom_content_loaded_ms_median} ms | ${r.anchor_api_ms_median} ms |`);
+  for (const r of results) console.log(r.error ? `| ${r.page} | FAILED: ${r.error} | | | |` : `| ${r.page} | ${r.interactive_ms_median} ms | ${r.interactive_ms_p95} ms | ${r.dom_content_loaded_ms_median} ms | ${r.anchor_api_ms_median} ms |`);
   console.log('\n"interactive": from navigation start to the page\'s main content on screen (cards, README, tokens table).');
 } finally {
   await browser?.close();

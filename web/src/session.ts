@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 /** Who is signed in: the token lives in this browser's localStorage, the account comes from /whoami. */
 export interface Me {
@@ -16,6 +16,8 @@ type Listener = () => void;
 const listeners = new Set<Listener>();
 let me: Me | null = null;
 let checked = false;
+/** Bumped on every change, so a component that subscribes late can tell it missed one. */
+let version = 0;
 
 const read = (): string | null => {
   try {
@@ -34,6 +36,7 @@ export const session = {
     else localStorage.removeItem(KEY);
     me = who;
     checked = true;
+    version += 1;
     listeners.forEach((l) => l());
   },
   subscribe(l: Listener): () => void {
@@ -42,9 +45,15 @@ export const session = {
   },
 };
 
-/** Re-renders on sign-in and sign-out. */
+/** Re-renders on sign-in and sign-out, including one that happened between its render and its subscription. */
 export const useSession = (): { me: Me | null; checked: boolean } => {
   const [, bump] = useState(0);
-  useEffect(() => session.subscribe(() => bump((n) => n + 1)), []);
+  const seen = useRef(version);
+  seen.current = version;
+  useEffect(() => {
+    const off = session.subscribe(() => bump((n) => n + 1));
+    if (seen.current !== version) bump((n) => n + 1);
+    return off;
+  }, []);
   return { me: session.me(), checked: session.checked() };
 };

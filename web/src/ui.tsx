@@ -126,3 +126,48 @@ export const useTitle = (title: string): void => {
     document.title = title ? `${title} · Agentry` : 'Agentry';
   }, [title]);
 };
+
+/** A table with a caption (for screen readers) and column headers; `children` are its body rows. */
+export const Table = ({ caption, columns, children }: { caption: string; columns: Array<string | { hidden: string }>; children: ComponentChildren }) => (
+  <div class="table-wrap">
+    <table>
+      <caption class="sr-only">{caption}</caption>
+      <thead>
+        <tr>
+          {columns.map((c) =>
+            typeof c === 'string' ? (
+              <th scope="col" key={c}>
+                {c}
+              </th>
+            ) : (
+              <th scope="col" key={c.hidden}>
+                <span class="sr-only">{c.hidden}</span>
+              </th>
+            ),
+          )}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  </div>
+);
+
+/** Runs an action, keeps its error in words, and says when it is busy. */
+export const useAction = () => {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError>();
+  const run = async (fn: () => Promise<unknown>): Promise<boolean> => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await fn();
+      return true;
+    } catch (e) {
+      setError(e instanceof ApiError ? e : new ApiError(0, String(e instanceof Error ? e.message : e)));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, run };
+};

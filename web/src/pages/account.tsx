@@ -1,30 +1,10 @@
 import { useState } from 'preact/hooks';
-import { api, ApiError, ok } from '../api/client';
+import { api, ok } from '../api/client';
 import { session, useSession, type Me } from '../session';
-import { Badge, Empty, ErrorBox, Loading, formatDate, useAsync, useTitle } from '../ui';
+import { Badge, Empty, ErrorBox, Loading, Table, formatDate, useAction, useAsync, useTitle } from '../ui';
 
 type Visibility = 'public' | 'internal' | 'private';
 const VISIBILITIES: Visibility[] = ['public', 'internal', 'private'];
-
-/** Runs an action, keeps its error in words, and reports when it is busy. */
-const useAction = () => {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError>();
-  const run = async (fn: () => Promise<unknown>): Promise<boolean> => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await fn();
-      return true;
-    } catch (e) {
-      setError(e instanceof ApiError ? e : new ApiError(0, String(e)));
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { busy, error, run };
-};
 
 export const Account = () => {
   useTitle('Your account');
@@ -136,24 +116,7 @@ const Tokens = ({ me }: { me: Me }) => {
       ) : !tokens.data ? (
         <Loading what="tokens" />
       ) : (
-        <div class="table-wrap">
-          <table>
-            <caption class="sr-only">Your tokens</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Prefix</th>
-                <th scope="col">Permission</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Expires</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
+        <Table caption="Your tokens" columns={['Name', 'Prefix', 'Permission', 'Scopes', 'Created', 'Last used', 'Expires', { hidden: 'Actions' }]}>
               {tokens.data.tokens.map((t) => (
                 <tr key={t.id} class={t.revoked_at ? 'revoked' : undefined}>
                   <td>
@@ -190,9 +153,7 @@ const Tokens = ({ me }: { me: Me }) => {
                   </td>
                 </tr>
               ))}
-            </tbody>
-          </table>
-        </div>
+        </Table>
       )}
     </section>
   );
@@ -227,20 +188,7 @@ const OrgMembers = ({ org, role, me }: { org: string; role: string; me: Me }) =>
       ) : !data.data ? (
         <Loading />
       ) : (
-        <table>
-          <caption class="sr-only">Members of @{org}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Member</th>
-              <th scope="col">Role</th>
-              {manages && (
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              )}
-            </tr>
-          </thead>
-          <tbody>
+        <Table caption={`Members of @${org}`} columns={manages ? ['Member', 'Role', { hidden: 'Actions' }] : ['Member', 'Role']}>
             {data.data.members.map((m) => (
               <tr key={m.username}>
                 <td>
@@ -266,8 +214,7 @@ const OrgMembers = ({ org, role, me }: { org: string; role: string; me: Me }) =>
                 )}
               </tr>
             ))}
-          </tbody>
-        </table>
+        </Table>
       )}
       {manages && (
         <form
@@ -436,19 +383,7 @@ const Audit = ({ me }: { me: Me }) => {
           {log.data.entries.length === 0 ? (
             <p class="muted">No entries.</p>
           ) : (
-            <div class="table-wrap">
-              <table>
-                <caption class="sr-only">Audit log</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">Who</th>
-                    <th scope="col">Action</th>
-                    <th scope="col">Target</th>
-                    <th scope="col">Details</th>
-                  </tr>
-                </thead>
-                <tbody>
+            <Table caption="Audit log" columns={['When', 'Who', 'Action', 'Target', 'Details']}>
                   {log.data.entries.map((e) => (
                     <tr key={e.id}>
                       <td>{new Date(e.at).toLocaleString()}</td>
@@ -462,9 +397,7 @@ const Audit = ({ me }: { me: Me }) => {
                       </td>
                     </tr>
                   ))}
-                </tbody>
-              </table>
-            </div>
+            </Table>
           )}
           {log.data.total > 20 && (
             <p class="row">

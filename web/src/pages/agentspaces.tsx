@@ -3,7 +3,7 @@ import { useRoute } from 'preact-iso';
 import { api, ApiError, ok } from '../api/client';
 import type { Json } from '../api/types';
 import { useSession } from '../session';
-import { Badge, Empty, ErrorBox, Loading, useAsync, useTitle } from '../ui';
+import { Badge, Empty, ErrorBox, Loading, Table, useAction, useAsync, useTitle } from '../ui';
 
 type Space = Json<'/registry/', 'get'>;
 type Validation = Json<'/registry/validate', 'post'>;
@@ -59,22 +59,10 @@ const SpaceView = ({ space, onChange }: { space: Space; onChange: () => void }) 
   const agents = useAsync(() => ok(api.POST('/registry/agent/query', { params: { query: q }, body: {} })), [id]);
   const secrets = useAsync(() => ok(api.GET('/registry/secret', { params: { query: q } })), [id]);
   const parameters = useAsync(() => ok(api.POST('/registry/parameter/query', { params: { query: q }, body: {} })), [id]);
-  const [error, setError] = useState<ApiError>();
-  const [busy, setBusy] = useState(false);
   const [dry, setDry] = useState<Validation>();
   const [published, setPublished] = useState<string>();
   const [tag, setTag] = useState('');
-  const run = async (fn: () => Promise<unknown>) => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await fn();
-    } catch (e) {
-      setError(e as ApiError);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, run } = useAction();
   return (
     <article aria-labelledby="space-title">
       <h2 id="space-title">
@@ -141,16 +129,7 @@ const SpaceView = ({ space, onChange }: { space: Space; onChange: () => void }) 
         ) : secrets.data.length === 0 ? (
           <p class="muted">No secrets. Add one with <code>POST /registry/secret</code>.</p>
         ) : (
-          <table>
-            <caption class="sr-only">Secrets</caption>
-            <thead>
-              <tr>
-                <th scope="col">Key</th>
-                <th scope="col">Scope</th>
-                <th scope="col">Description</th>
-              </tr>
-            </thead>
-            <tbody>
+          <Table caption="Secrets" columns={['Key', 'Scope', 'Description']}>
               {secrets.data.map((s) => (
                 <tr key={`${s.scope}/${s.key}`}>
                   <td>
@@ -160,8 +139,7 @@ const SpaceView = ({ space, onChange }: { space: Space; onChange: () => void }) 
                   <td>{s.description}</td>
                 </tr>
               ))}
-            </tbody>
-          </table>
+          </Table>
         )}
       </section>
 
@@ -174,18 +152,7 @@ const SpaceView = ({ space, onChange }: { space: Space; onChange: () => void }) 
         ) : parameters.data.length === 0 ? (
           <p class="muted">No parameters.</p>
         ) : (
-          <table>
-            <caption class="sr-only">Parameters</caption>
-            <thead>
-              <tr>
-                <th scope="col">Key</th>
-                <th scope="col">Type</th>
-                <th scope="col">Value</th>
-                <th scope="col">Default</th>
-                <th scope="col">Agent</th>
-              </tr>
-            </thead>
-            <tbody>
+          <Table caption="Parameters" columns={['Key', 'Type', 'Value', 'Default', 'Agent']}>
               {parameters.data.map((p) => (
                 <tr key={`${String(p.key)}/${String(p.assistant_id ?? '')}`}>
                   <td>
@@ -198,8 +165,7 @@ const SpaceView = ({ space, onChange }: { space: Space; onChange: () => void }) 
                   <td>{p.assistant_id ? String(p.assistant_id) : 'every agent'}</td>
                 </tr>
               ))}
-            </tbody>
-          </table>
+          </Table>
         )}
       </section>
 

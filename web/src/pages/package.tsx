@@ -1,12 +1,12 @@
-import { useMemo, useState } from 'preact/hooks';
+import { useMemo } from 'preact/hooks';
 import { useRoute } from 'preact-iso';
-import { api, ApiError, ok } from '../api/client';
+import { api, ok } from '../api/client';
 import type { Json } from '../api/types';
 import { renderMarkdown } from '../markdown';
 import { KIND_NAME } from '../package-card';
 import { useSession } from '../session';
 import { frontMatter, snippets } from '../snippets';
-import { Badge, Empty, ErrorBox, formatBytes, formatCount, formatDate, Loading, Snippet, useAsync, useTitle } from '../ui';
+import { Badge, Empty, ErrorBox, formatBytes, formatCount, formatDate, Loading, Snippet, Table, useAction, useAsync, useTitle } from '../ui';
 import { NotFound } from './not-found';
 
 type Detail = Json<'/api/v1/packages/{scope}/{name}', 'get'>;
@@ -185,8 +185,7 @@ const StarButton = ({ scope, name, count }: { scope: string; name: string; count
   const { me } = useSession();
   const path = { scope, name };
   const state = useAsync(() => ok(api.GET('/api/v1/packages/{scope}/{name}/star', { params: { path } })), [scope, name, me?.username]);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError>();
+  const { busy, error, run } = useAction();
   const starred = state.data?.starred ?? false;
   const stars = state.data?.star_count ?? count;
   if (!me) {
@@ -202,18 +201,12 @@ const StarButton = ({ scope, name, count }: { scope: string; name: string; count
         type="button"
         aria-pressed={starred}
         disabled={busy || !state.data}
-        onClick={async () => {
-          setBusy(true);
-          setError(undefined);
-          try {
+        onClick={() =>
+          void run(async () => {
             await ok(starred ? api.DELETE('/api/v1/packages/{scope}/{name}/star', { params: { path } }) : api.PUT('/api/v1/packages/{scope}/{name}/star', { params: { path } }));
             state.reload();
-          } catch (e) {
-            setError(e as ApiError);
-          } finally {
-            setBusy(false);
-          }
-        }}
+          })
+        }
       >
         {starred ? '★ Starred' : '☆ Star'}
       </button>{' '}
@@ -300,19 +293,7 @@ const VersionTable = ({ p, versions, shown }: { p: Detail; versions: Version[]; 
   if (versions.length === 0) return <Empty title="No published versions.">Publish one with <code>agentry publish</code>.</Empty>;
   const tagsOf = (v: string) => Object.entries(p.dist_tags).filter(([, x]) => x === v).map(([t]) => t);
   return (
-    <div class="table-wrap">
-      <table>
-        <caption class="sr-only">Versions of {p.full_name}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Version</th>
-            <th scope="col">Published</th>
-            <th scope="col">Size</th>
-            <th scope="col">Downloads</th>
-            <th scope="col">Tags</th>
-          </tr>
-        </thead>
-        <tbody>
+    <Table caption={`Versions of ${p.full_name}`} columns={['Version', 'Published', 'Size', 'Downloads', 'Tags']}>
           {versions.map((v) => (
             <tr key={v.version} aria-current={v.version === shown ? 'true' : undefined}>
               <th scope="row">
@@ -332,9 +313,7 @@ const VersionTable = ({ p, versions, shown }: { p: Detail; versions: Version[]; 
               <td>{tagsOf(v.version).join(', ')}</td>
             </tr>
           ))}
-        </tbody>
-      </table>
-    </div>
+    </Table>
   );
 };
 

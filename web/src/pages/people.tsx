@@ -2,7 +2,7 @@ import { useRoute } from 'preact-iso';
 import { api, ok } from '../api/client';
 import { PackageCard } from '../package-card';
 import { useSession } from '../session';
-import { Empty, ErrorBox, Loading, Pager, formatCount, formatDate, useAsync, useTitle } from '../ui';
+import { Empty, ErrorBox, Loading, Pager, Table, formatCount, formatDate, useAsync, useTitle } from '../ui';
 import { NotFound } from './not-found';
 
 /** `/@name`: a user's or an organisation's page — their packages, and an org's members and roles. */
@@ -66,15 +66,7 @@ const Scope = ({ name, page }: { name: string; page: number }) => {
               ) : !org.data ? (
                 <Loading what="members" />
               ) : (
-                <table>
-                  <caption class="sr-only">Members of @{name} and their roles</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Member</th>
-                      <th scope="col">Role</th>
-                    </tr>
-                  </thead>
-                  <tbody>
+                <Table caption={`Members of @${name} and their roles`} columns={['Member', 'Role']}>
                     {org.data.members.map((m) => (
                       <tr key={m.username}>
                         <td>
@@ -83,8 +75,7 @@ const Scope = ({ name, page }: { name: string; page: number }) => {
                         <td>{m.role}</td>
                       </tr>
                     ))}
-                  </tbody>
-                </table>
+                </Table>
               )}
             </section>
           )}
