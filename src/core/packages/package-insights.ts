@@ -1,8 +1,9 @@
 import type { RequestContext } from '../auth/principal.js';
 import type { BlobAccess } from '../blobs/blob-access.js';
+import type { CoreDeps } from '../core-deps.js';
 import { badRequest } from '../errors.js';
-import type { PackageKind, Storage } from '../storage.js';
-import { utcDay, type Clock } from '../time.js';
+import { utcDay } from '../time.js';
+import type { PackageKind } from './kinds.js';
 import type { PackageService } from './package-service.js';
 import { inspectTarball, type TarballLimits } from './tarball.js';
 
@@ -29,19 +30,18 @@ export interface VersionFiles {
  */
 export class PackageInsights {
   constructor(
-    private readonly storage: Storage,
+    private readonly deps: CoreDeps,
     private readonly packages: PackageService,
     private readonly blobAccess: BlobAccess,
-    private readonly clock: Clock,
     private readonly limits: TarballLimits,
   ) {}
 
   async downloads(ctx: RequestContext, scope: string, name: string, days: number, kind?: PackageKind): Promise<DailyDownloads> {
     if (!Number.isInteger(days) || days < 1 || days > MAX_DOWNLOAD_DAYS) throw badRequest(`days must be a whole number from 1 to ${MAX_DOWNLOAD_DAYS}`);
     const pkg = await this.packages.find(ctx, scope, name, kind);
-    const now = this.clock.now().getTime();
+    const now = this.deps.clock.now().getTime();
     const since = utcDay(new Date(now - (days - 1) * 86_400_000));
-    const counted = await this.storage.discovery.dailyDownloads(pkg.id, since);
+    const counted = await this.deps.storage.discovery.dailyDownloads(pkg.id, since);
     const out: DailyDownloads['days'] = [];
     let total = 0;
     for (let i = days - 1; i >= 0; i--) {
