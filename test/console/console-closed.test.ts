@@ -1,19 +1,12 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertConsoleBuilt, launchBrowser, type Browser } from '../helpers/browser.js';
+import { browserForFile } from '../helpers/browser.js';
 import { startOAuthProvider, type LocalOAuthProvider } from '../helpers/oauth-provider.js';
 import { agentTarball, Api } from '../helpers/packages.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 /** Signing in: on a closed server (--auth-required-for-reads), and through an OAuth provider. One browser for the file. */
-let browser: Browser;
-beforeAll(async () => {
-  assertConsoleBuilt();
-  browser = await launchBrowser();
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = browserForFile();
 
 describe('web console on a closed server', () => {
   let server: TestServer;

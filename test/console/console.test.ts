@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/cli-harness.js';
-import { assertConsoleBuilt, axeViolations, launchBrowser, screenshot, type Browser } from '../helpers/browser.js';
+import { axeViolations, browserForFile, screenshot } from '../helpers/browser.js';
 import { agentTarball, Api, makeTarball } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 
@@ -42,14 +42,7 @@ const AGENT_EXTRA = [
   '  - prompt: "Say hello to Ada"',
 ].join('\n');
 
-let browser: Browser;
-beforeAll(async () => {
-  assertConsoleBuilt();
-  browser = await launchBrowser();
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = browserForFile();
 
 describe.each(testStores)('web console (%s)', (store) => {
   let server: TestServer;

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 /** Debian's Chromium (`apt-get install chromium`; .ci/run installs it). */
 export const CHROMIUM = process.env.AGENTRY_TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -74,3 +75,24 @@ export const screenshot = async (page: Page, name: string): Promise<void> => {
   await page.emulateMedia({ colorScheme: 'light' });
 };
 
+
+/**
+ * One browser for the calling test file: launched before its first test (after checking the console
+ * was built), closed after its last. Read `.context` inside hooks and tests.
+ */
+export const browserForFile = (): { readonly context: BrowserContext } => {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    assertConsoleBuilt();
+    browser = await launchBrowser();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return {
+    get context() {
+      if (!browser) throw new Error('the browser is not launched yet: use it inside a hook or a test');
+      return browser.context;
+    },
+  };
+};
