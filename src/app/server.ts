@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { buildHttpApp } from '../api/http-app.js';
 import { routeTableOf, type RouteEntry } from '../api/shared/route-table.js';
 import { Registry } from '../core/registry.js';
@@ -6,7 +7,7 @@ import { openStorage } from '../storage/open-storage.js';
 import { openRateLimitStore } from '../storage/open-rate-limit-store.js';
 import { HttpOAuthClient } from '../adapters/oauth/http-oauth-client.js';
 import { httpCapabilityProbe } from '../adapters/capability-probe/http-capability-probe.js';
-import { EgressPolicy, EgressProxy } from '../adapters/egress/index.js';
+import { EgressPolicy } from '../adapters/egress/index.js';
 import { EmbeddingsClient } from '../adapters/embeddings/embeddings-client.js';
 import { ociRegistryPort } from './oci-registry.js';
 import { SelfRegistryRouter } from './self-registry.js';
@@ -18,6 +19,14 @@ import { BubblewrapSandbox } from '../adapters/sandbox/bubblewrap.js';
 import { UnsandboxedRunner } from '../adapters/sandbox/unsandboxed.js';
 import { ProcessLauncher } from '../adapters/workloads/launcher.js';
 import { LogFiles } from '../adapters/workloads/log-files.js';
+import { modelClients } from '../adapters/model-providers/index.js';
+import { LocalSessionBus, type SessionBus } from '../core/sessions/event-bus.js';
+import { SessionRuntime } from '../core/sessions/session-runtime.js';
+import { ToolsetExecutor } from '../core/sessions/builtin-tools.js';
+import { systemClock } from '../core/time.js';
+import { PostgresSessionBus } from '../storage/postgres/session-bus.js';
+import { createToolRuntime } from './tool-runtime.js';
+import type { ToolRuntime } from '../core/tools/builtin-toolset.js';
 
 /** Logins for OCI registries other than this server: the server user's docker config (DOCKER_CONFIG). */
 const dockerLogins = async (host: string) => (await readDockerConfig()).get(host);
@@ -28,6 +37,10 @@ export interface RunningServer {
   adminToken?: string;
   /** Every route the server answers (method and URL pattern). */
   routes: readonly RouteEntry[];
+  /** Lines the server says at start besides where it listens (e.g. that agents' bash is refused: no sandbox). */
+  notices: string[];
+  /** The built-in toolset of managed-agent sessions (bash, read, write, edit, glob, grep, web_fetch). */
+  tools: ToolRuntime;
   /**
    * Stops the server gracefully: no new connections, idle keep-alive sockets closed at once,
    * requests in flight allowed `graceMs` (default 10 s) to finish before their sockets are closed.
@@ -44,10 +57,11 @@ const packageVersion = (): string => {
 };
 
 /** The composition root: opens storage, assembles the core, mounts the doors, listens. */
-export const startServer = async (config: ServerConfig): Promise<RunningServer> => {
+export const startServer = async (config: ServerConfig, opts: { http?: boolean } = {}): Promise<RunningServer> => {
   // Every outbound request the server makes goes through this one policy.
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
+  const tools = createToolRuntime(config, egress);
   const { storage, blobs, uploads } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
@@ -59,6 +73,18 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     blobs.close?.();
     throw e;
   }
+  let sessionBus: SessionBus;
+  if (config.databaseUrl) {
+    const bus = new PostgresSessionBus(config.databaseUrl, config.databaseSchema ?? 'public');
+    try {
+      await bus.start();
+    } catch (e) {
+      await storage.close();
+      blobs.close?.();
+      throw e;
+    }
+    sessionBus = bus;
+  } else sessionBus = new LocalSessionBus();
   let storeErrorLogged = 0;
   let warn: (e: unknown) => void = () => undefined;
   const registry = new Registry({
@@ -78,6 +104,8 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       maxUnpackedBytes: config.limits.maxUnpackedBytes,
       embedder: config.embeddings && new EmbeddingsClient(config.embeddings, egress),
       probe: httpCapabilityProbe(egress),
+      sessionBus,
+      sessions: { heartbeatMs: config.runtimeTiming.heartbeatMs },
     },
     limits: { maxUnpackedBytes: config.limits.maxUnpackedBytes, maxFiles: config.limits.maxFiles, maxTextFileBytes: 1024 * 1024 },
     rateLimits: {
@@ -93,7 +121,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     workloads: {
       store: storage.workloads,
       launcher: new ProcessLauncher({
-        sandbox: new BubblewrapSandbox({ egressProxy: new EgressProxy(egress) }),
+        sandbox: new BubblewrapSandbox({ egress, bwrapPath: config.bwrapPath }),
         unsandboxed: new UnsandboxedRunner(),
         unsafeLocal: config.unsafeLocalWorkloads,
         packagesDir: join(config.dataDir, 'workloads', 'packages'),
@@ -110,10 +138,49 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     },
   });
   let app;
+  let runtimeLog: (e: unknown, sessionId: string) => void = () => undefined;
+  const toolExecutor = new ToolsetExecutor(tools);
+  const runtime = config.runtime
+    ? new SessionRuntime(
+        {
+          storage,
+          log: registry.managed.sessions.log,
+          sessions: registry.managed.sessions,
+          endpointFor: (accountId, modelId) => registry.managed.modelCards.endpointFor(accountId, modelId),
+          models: modelClients(egress),
+          tools: toolExecutor,
+          clock: systemClock,
+        },
+        { leaseMs: config.runtimeTiming.leaseMs, retryBaseMs: config.runtimeTiming.retryBaseMs, onError: (e, id) => runtimeLog(e, id) },
+      )
+    : undefined;
+  const stopRuntime = async (): Promise<void> => {
+    await runtime?.stop();
+    await toolExecutor.close();
+    await sessionBus.close();
+  };
   try {
     const boot = await registry.accounts.bootstrapAdmin(config.adminToken);
     await registry.recipes.ensureScope();
     await registry.packages.followChanges();
+    if (opts.http === false) {
+      runtimeLog = (e, sessionId) => process.stderr.write(`session runtime failed${sessionId ? ` (${sessionId})` : ''}: ${e instanceof Error ? e.message : String(e)}\n`);
+      runtime?.start();
+      const status = await tools.status();
+      return {
+        url: '',
+        routes: [],
+        notices: status.bash === 'sandboxed' ? [] : [`Agent tools: ${status.message}`],
+        tools,
+        close: async () => {
+          await stopRuntime();
+          await egress.close();
+          await rateLimitStore.close();
+          await storage.close();
+          blobs.close?.();
+        },
+      };
+    }
     app = await buildHttpApp({
       registry,
       version: packageVersion(),
@@ -123,10 +190,12 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       logLevel: config.logLevel,
       logStream: config.logStream,
       metricsToken: config.metricsToken,
+      consoleRoot: fileURLToPath(new URL('../../dist/console/', import.meta.url)),
     });
     const log = app.log;
     egress.useLogger((fields, message) => log.debug(fields, message));
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
+    runtimeLog = (e, sessionId) => log.error({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), session: sessionId }, 'session runtime failed');
     await app.listen({ host: config.host, port: config.port });
     const workloads = registry.workloads;
     if (workloads) {
@@ -147,12 +216,18 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     const selfHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : host;
     const selfUrl = config.publicUrl ?? `http://${selfHost}:${port}`;
     registry.agentspaceArtifacts.useSelfRegistry(selfUrl);
+    runtime?.start();
     // This server's own /v2/ is reached in-process, never through the egress policy.
     outbound.useApp(app, [new URL(selfUrl).host, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+    const toolStatus = await tools.status();
+    if (toolStatus.bash === 'sandboxed') log.info({ tools: toolStatus.bash }, toolStatus.message);
+    else log.warn({ tools: toolStatus.bash }, toolStatus.message);
     return {
       url: `http://${host}:${port}`,
       adminToken: boot.secret,
       routes: routeTableOf(running),
+      notices: toolStatus.bash === 'sandboxed' ? [] : [`Agent tools: ${toolStatus.message}`],
+      tools,
       close: async (graceMs = SHUTDOWN_GRACE_MS) => {
         // Fastify stops listening, closes the idle keep-alive sockets (forceCloseConnections:
         // 'idle') and answers further requests on busy ones with 503 and `Connection: close`.
@@ -161,12 +236,15 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
         const closing = running.close();
         const sweep = setInterval(() => running.server.closeIdleConnections(), 100);
         const timer = setTimeout(() => running.server.closeAllConnections(), graceMs);
+        // Turns in progress stop and their sessions stay running, for another worker to take.
+        const runtimeStopped = stopRuntime();
         try {
           await closing;
         } finally {
           clearInterval(sweep);
           clearTimeout(timer);
         }
+        await runtimeStopped;
         await registry.workloads?.shutdown();
         await egress.close();
         await rateLimitStore.close();
@@ -175,6 +253,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       },
     };
   } catch (e) {
+    await stopRuntime();
     await app?.close();
     await rateLimitStore.close();
     await storage.close();

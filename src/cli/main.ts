@@ -22,7 +22,8 @@ import { registerScopeCommand } from './commands/scope.js';
 import { registerRecipeCommand } from './commands/recipe.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerSecretsCommand } from './commands/secrets.js';
-import { registerServeCommand } from './commands/serve.js';
+import { registerRuntimeCommand, registerServeCommand } from './commands/serve.js';
+import { registerSessionCommand } from './commands/session.js';
 import { registerSkillCommand } from './commands/skill.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerUnpublishCommand } from './commands/unpublish.js';
@@ -76,8 +77,10 @@ export const buildProgram = (): Command => {
     registerOciCommand,
     registerAgentCommand,
     registerMcpCommand,
+    registerSessionCommand,
     registerCompletionCommand,
     registerDevModelCommand,
+    registerRuntimeCommand,
   ]) {
     register(program);
   }

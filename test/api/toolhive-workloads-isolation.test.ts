@@ -184,7 +184,7 @@ describe.each(testStores)('workload isolation and supervision (%s)', (store) => 
     expect(text(await allowed.callTool({ name: 'connect', arguments: {} }))).toMatch(/error ECONNREFUSED|error ENETUNREACH|timeout/);
     await allowed.close();
     const elsewhere = await client('elsewhere');
-    expect(text(await elsewhere.callTool({ name: 'fetch', arguments: {} }))).toMatch(/^"?.*403 .*not allowed by this workload's network profile/);
+    expect(text(await elsewhere.callTool({ name: 'fetch', arguments: {} }))).toMatch(/"text":"403 Agentry egress proxy: port \d+ is not allowed \(allowed ports: 443\)/);
     await elsewhere.close();
     expect((await req('GET', '/api/v1beta/workloads/allowed/export')).json.permission_profile).toMatchObject({ network: { outbound: { allow_host: ['127.0.0.1'], allow_port: [webPort] } } });
     expect((await req('POST', '/api/v1beta/workloads', spec('badhost', { allow_host: ['not a host'] }))).status).toBe(400);

@@ -1,157 +1,180 @@
-import { lookup } from 'node:dns/promises';
-import { createServer, connect, isIP, type Server, type Socket } from 'node:net';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { bareAddress } from './address-ranges.js';
+import type { AllowList } from './allow-list.js';
 import type { EgressPolicy } from './egress-policy.js';
 
 /**
- * A local HTTP forward proxy that enforces an outbound allow-list (ToolHive's permission profile
- * `network.outbound.allow_host` / `allow_port`) for a process that has no network of its own: it
- * listens on a Unix socket the sandbox binds in, answers `CONNECT host:port` (HTTPS and any TCP) and
- * plain `GET http://host/…` requests, and connects only to allowed destinations whose addresses the
- * server's egress policy also allows (so an allow-list can never reach loopback, private ranges or a
- * metadata service unless the operator allowed them with `--egress-allow`). Everything else is a 403.
- * Reusable: anything sandboxed that needs a narrowed network can be given one.
+ * A small HTTP proxy on a unix socket: how a sandboxed process with no network of its own reaches the
+ * hosts its profile allows, and only those (the shape of ToolHive's egress proxy and of Anthropic's
+ * sandbox-runtime, without a container engine). The sandbox sees only the socket, bind-mounted; a
+ * bridge inside it (see {@link EGRESS_BRIDGE_SCRIPT}) listens on the sandbox's own loopback so that
+ * `HTTP_PROXY` / `HTTPS_PROXY` clients (curl, pip, npm, git) work unchanged.
+ *
+ * Every request is checked twice: the host (as the client named it, with its port) against the
+ * profile's allow-list, then the address it resolves to against the server's egress policy (this host,
+ * private networks and metadata services stay refused unless the operator's `--egress-allow` says
+ * otherwise), on the connection actually made. `CONNECT host:port` tunnels (HTTPS and anything else)
+ * and absolute-form `GET http://…` requests are served; a refusal is a 403 with a plain-text reason, a
+ * failure to connect a 502.
  */
-
-export interface EgressRules {
-  /** Hosts: `example.com` (exactly), `.example.com` or `*.example.com` (its subdomains), IP literals. Empty: any host. */
-  allowHost: string[];
-  /** Ports; empty: any port. */
-  allowPort: number[];
-}
-
-export interface RunningEgressProxy {
-  /** The Unix socket to bind into the sandbox. */
+export interface EgressProxyOptions {
+  /** The server's egress policy: refused ranges and the operator's exceptions. */
+  policy: EgressPolicy;
+  /** Hosts the sandboxed process may reach (`*` for any public host). */
+  allow: AllowList;
+  /** When non-empty, only these ports. */
+  allowPorts?: readonly number[];
+  /** The unix socket to listen on (its folder must exist). */
   socketPath: string;
-  close(): Promise<void>;
+  /** Milliseconds to connect upstream (default 10 s). */
+  connectTimeoutMs?: number;
 }
 
-const normal = (h: string): string => h.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
-/** Whether `host:port` passes the rules (before any name is resolved). */
-export const allowedByRules = (rules: EgressRules, host: string, port: number): boolean => {
-  if (rules.allowPort.length > 0 && !rules.allowPort.includes(port)) return false;
-  if (rules.allowHost.length === 0) return true;
-  const h = normal(host);
-  return rules.allowHost.some((entry) => {
-    const e = normal(entry);
-    if (e.startsWith('*.')) return h.endsWith(e.slice(1));
-    if (e.startsWith('.')) return h.endsWith(e) || h === e.slice(1);
-    return h === e;
-  });
-};
-
-const parseTarget = (target: string): { host: string; port: number } | undefined => {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(target);
+/** `host:port` of a CONNECT target, IPv6 in brackets; undefined when malformed. */
+const parseAuthority = (authority: string | undefined): { host: string; port: number } | undefined => {
+  if (!authority) return undefined;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(authority);
   if (!m) return undefined;
   const port = Number(m[2]);
-  return port >= 1 && port <= 65535 ? { host: m[1], port } : undefined;
+  if (port < 1 || port > 65535) return undefined;
+  return { host: bareAddress(m[1]).toLowerCase(), port };
 };
 
 export class EgressProxy {
-  constructor(private readonly policy: EgressPolicy) {}
+  private readonly server: Server;
+  private readonly sockets = new Set<Duplex>();
 
-  /** Starts a proxy for one sandbox: its own socket in a fresh private folder. */
-  async start(rules: EgressRules, log: (line: string) => void = () => undefined): Promise<RunningEgressProxy> {
-    const dir = mkdtempSync(join(tmpdir(), 'agentry-egress-'));
-    const socketPath = join(dir, 'egress.sock');
-    const open = new Set<Socket>();
-    const server: Server = createServer((client) => {
-      open.add(client);
-      client.on('close', () => open.delete(client));
-      client.on('error', () => undefined);
-      this.handle(client, rules, log);
+  private constructor(private readonly opts: EgressProxyOptions) {
+    this.server = createServer({ requestTimeout: 0 }, (req, res) => this.forward(req, res));
+    this.server.on('connect', (req: IncomingMessage, client: Duplex, head: Buffer) => this.tunnel(req, client, head));
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
     });
+  }
+
+  /** Starts listening on `opts.socketPath`. */
+  static async start(opts: EgressProxyOptions): Promise<EgressProxy> {
+    const proxy = new EgressProxy(opts);
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => resolve());
-    });
-    // The sandbox's user is mapped to nobody: it must be able to connect.
-    chmodSync(dir, 0o755);
-    chmodSync(socketPath, 0o777);
-    return {
-      socketPath,
-      close: async () => {
-        for (const s of open) s.destroy();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  }
-
-  /** Resolves and checks a destination: the address to connect to, or why not. */
-  private async resolve(host: string, port: number, rules: EgressRules): Promise<{ ip?: string; refused?: string }> {
-    if (!allowedByRules(rules, host, port)) return { refused: 'not in the allow-list' };
-    const bare = normal(host);
-    const addresses = isIP(bare) ? [bare] : (await lookup(bare, { all: true, verbatim: true }).catch(() => [])).map((a) => a.address);
-    if (addresses.length === 0) return { refused: 'unknown host' };
-    const ok = addresses.find((ip) => this.policy.refusal({ host: bare, ip, port }) === undefined);
-    return ok ? { ip: ok } : { refused: 'refused by the egress policy' };
-  }
-
-  private handle(client: Socket, rules: EgressRules, log: (line: string) => void): void {
-    let head = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end === -1) {
-        if (head.length > 16 * 1024) client.end('HTTP/1.1 431 Request Header Fields Too Large\r\n\r\n');
-        return;
-      }
-      client.off('data', onData);
-      client.pause();
-      const headerText = head.subarray(0, end).toString('latin1');
-      const rest = head.subarray(end + 4);
-      const [requestLine, ...headerLines] = headerText.split('\r\n');
-      const [method, target] = requestLine.split(' ');
-      let dest: { host: string; port: number } | undefined;
-      let forward: Buffer | undefined;
-      if (method === 'CONNECT') {
-        dest = parseTarget(target ?? '');
-      } else {
-        try {
-          const u = new URL(target ?? '');
-          if (u.protocol === 'http:') {
-            dest = { host: u.hostname, port: Number(u.port) || 80 };
-            const headers = headerLines.filter((l) => !/^(proxy-connection|proxy-authorization):/i.test(l));
-            forward = Buffer.concat([Buffer.from(`${method} ${u.pathname}${u.search} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`, 'latin1'), rest]);
-          }
-        } catch {
-          dest = undefined;
-        }
-      }
-      if (!dest) {
-        client.end('HTTP/1.1 400 Bad Request\r\n\r\n');
-        return;
-      }
-      const { host, port } = dest;
-      void this.resolve(host, port, rules).then(({ ip, refused }) => {
-        if (!ip) {
-          log(`[egress] refused ${host}:${port}: ${refused}`);
-          client.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\n${host}:${port} is not allowed by this workload's network profile (${refused})\n`);
-          return;
-        }
-        const upstream = connect({ host: ip, port, timeout: 10_000 });
-        upstream.on('timeout', () => upstream.destroy());
-        upstream.on('error', () => {
-          if (!client.destroyed) client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n');
-        });
-        upstream.on('connect', () => {
-          upstream.setTimeout(0);
-          log(`[egress] ${method === 'CONNECT' ? 'tunnel' : method} ${host}:${port}`);
-          if (forward) upstream.write(forward);
-          else {
-            client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-            if (rest.length > 0) upstream.write(rest);
-          }
-          client.pipe(upstream).pipe(client);
-          client.resume();
-        });
-        client.on('close', () => upstream.destroy());
+      proxy.server.once('error', reject);
+      proxy.server.listen(opts.socketPath, () => {
+        proxy.server.off('error', reject);
+        resolve();
       });
+    });
+    return proxy;
+  }
+
+  /** Stops listening and ends every open connection and tunnel. */
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Why this destination is refused before any lookup, or undefined when it may be tried. */
+  private refusal(host: string, port: number): string | undefined {
+    const ports = this.opts.allowPorts ?? [];
+    if (ports.length > 0 && !ports.includes(port)) return `port ${port} is not allowed (allowed ports: ${ports.join(', ')})`;
+    const ip = isIP(host) !== 0 ? host : '0.0.0.0';
+    if (!this.opts.allow.allows({ host, ip, port })) return `${host} is not an allowed host of this sandbox`;
+    if (isIP(host) !== 0 && this.opts.policy.refusal({ host, ip: host, port })) return `${host} is refused by the server's egress policy`;
+    return undefined;
+  }
+
+  private connectUpstream(host: string, port: number): Socket {
+    const socket = netConnect({ host, port, lookup: this.opts.policy.lookupFor(port) });
+    socket.setTimeout(this.opts.connectTimeoutMs ?? 10_000, () => socket.destroy(new Error('connect timeout')));
+    socket.once('connect', () => socket.setTimeout(0));
+    return socket;
+  }
+
+  private tunnel(req: IncomingMessage, client: Duplex, head: Buffer): void {
+    this.sockets.add(client);
+    client.once('close', () => this.sockets.delete(client));
+    client.on('error', () => client.destroy());
+    const target = parseAuthority(req.url);
+    const why = target ? this.refusal(target.host, target.port) : `malformed CONNECT target "${req.url ?? ''}"`;
+    if (why || !target) {
+      const body = `Agentry egress proxy: ${why}\n`;
+      client.end(`HTTP/1.1 ${target ? '403 Forbidden' : '400 Bad Request'}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      return;
+    }
+    const upstream = this.connectUpstream(target.host, target.port);
+    this.sockets.add(upstream);
+    upstream.once('close', () => this.sockets.delete(upstream));
+    upstream.once('connect', () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length > 0) upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    upstream.on('error', () => {
+      if (upstream.connecting || !upstream.remoteAddress) {
+        const body = `Agentry egress proxy: ${target.host}:${target.port} could not be reached\n`;
+        client.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      } else client.destroy();
+    });
+    client.once('close', () => upstream.destroy());
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse): void {
+    const refuse = (status: number, message: string) => {
+      res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
+      res.end(`Agentry egress proxy: ${message}\n`);
     };
-    client.on('data', onData);
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '');
+    } catch {
+      return refuse(400, 'send absolute-form requests (http://host/path) or CONNECT');
+    }
+    if (url.protocol !== 'http:') return refuse(400, `${url.protocol} is not proxied this way: use CONNECT`);
+    const host = bareAddress(url.hostname).toLowerCase();
+    const port = Number(url.port) || 80;
+    const why = this.refusal(host, port);
+    if (why) return refuse(403, why);
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+    headers.connection = 'close';
+    const upstream = httpRequest({
+      host,
+      port,
+      method: req.method,
+      path: `${url.pathname}${url.search}`,
+      headers,
+      lookup: this.opts.policy.lookupFor(port),
+      timeout: this.opts.connectTimeoutMs ?? 10_000,
+    });
+    upstream.on('response', (up) => {
+      const out: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+      res.writeHead(up.statusCode ?? 502, out);
+      up.pipe(res);
+    });
+    upstream.on('timeout', () => upstream.destroy(new Error('timeout')));
+    upstream.on('error', () => {
+      if (!res.headersSent) refuse(502, `${host}:${port} could not be reached`);
+      else res.destroy();
+    });
+    req.pipe(upstream);
   }
 }
+
+/**
+ * The bridge a sandbox runs (with `node -e`) to reach the proxy: it listens on the sandbox's own
+ * loopback (argv: socket path, port, ready file) and pipes every connection to the unix socket, then
+ * creates the ready file. It knows nothing of hosts: the proxy outside decides.
+ */
+export const EGRESS_BRIDGE_SCRIPT = `const net = require('net'), fs = require('fs');
+const [sock, port, ready] = process.argv.slice(1);
+net.createServer((c) => {
+  const u = net.connect(sock);
+  c.pipe(u); u.pipe(c);
+  c.on('error', () => u.destroy()); u.on('error', () => c.destroy());
+  c.on('close', () => u.destroy()); u.on('close', () => c.destroy());
+}).listen(Number(port), '127.0.0.1', () => fs.writeFileSync(ready, ''));`;

@@ -5,5 +5,5 @@ export { AllowList } from './allow-list.js';
 export type { Destination } from './allow-list.js';
 export { embeddedIPv4, refusedKind } from './address-ranges.js';
 export type { RefusedKind } from './address-ranges.js';
-export { EgressProxy, allowedByRules } from './egress-proxy.js';
-export type { EgressRules, RunningEgressProxy } from './egress-proxy.js';
+export { EgressProxy, EGRESS_BRIDGE_SCRIPT } from './egress-proxy.js';
+export type { EgressProxyOptions } from './egress-proxy.js';

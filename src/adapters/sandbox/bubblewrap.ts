@@ -1,11 +1,12 @@
 import { spawn as spawnChild } from 'node:child_process';
-import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, existsSync, lstatSync, mkdtempSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { AgentryError, validationFailed } from '../../core/errors.js';
-import { sandboxAllowsNetwork, sandboxEgressRules, validateSandboxSpec, type SandboxMount } from '../../core/sandbox/profile.js';
-import type { EgressProxy, RunningEgressProxy } from '../egress/egress-proxy.js';
-import { sandboxedProcessOf } from './child-process.js';
+import { sandboxAllowsNetwork, sandboxUsesEgressProxy, validateSandboxSpec, type SandboxMount } from '../../core/sandbox/profile.js';
 import type { Sandbox, SandboxedProcess, SandboxProbe, SandboxSpec } from '../../core/sandbox/sandbox.js';
+import { AllowList, EGRESS_BRIDGE_SCRIPT, EgressProxy, type EgressPolicy } from '../egress/index.js';
+import { processHandle } from './process-handle.js';
 
 /**
  * The process sandbox on Linux: bubblewrap (`bwrap`, Debian package `bubblewrap`), not setuid, started
@@ -14,11 +15,12 @@ import type { Sandbox, SandboxedProcess, SandboxProbe, SandboxSpec } from '../..
  * What the sandboxed process gets:
  * - new user, PID, IPC, UTS, cgroup and mount namespaces (`--unshare-all`), and a new network namespace
  *   (only a loopback of its own) unless the profile says `insecure_allow_all` (`--share-net`: the host's
- *   network, loopback included). An outbound allow-list (`allow_host`, `allow_port`) keeps the empty
- *   network namespace and adds one way out: a local egress proxy (`adapters/egress/egress-proxy.ts`) on
- *   a Unix socket bound into the sandbox, which `socat` inside exposes on 127.0.0.1:3128, named in
- *   `HTTP_PROXY`/`HTTPS_PROXY`; the proxy connects only to allowed hosts and ports the server's egress
- *   policy also allows. Such profiles need socat (Debian package `socat`) and are refused without it.
+ *   network, loopback included). An outbound allow-list (`allow_host`, `allow_port`) keeps the network
+ *   namespace closed and starts an {@link EgressProxy} for this process on a unix socket, bind-mounted
+ *   read-only at `/run/agentry-egress`; a bridge inside the sandbox (node, before the command) listens on
+ *   the sandbox's 127.0.0.1:3128 and `HTTP_PROXY`/`HTTPS_PROXY` (and lower-case forms) point there. The
+ *   proxy checks each host against the allow-list and each address against the server's egress policy;
+ *   it stops when the process ends.
  * - uid/gid 65534 (nobody) inside its user namespace with every capability dropped, even when the server
  *   runs as root: it is never root in the sandbox, and cannot remount what it was given read-only.
  *   Files it writes in its write mounts belong to the server's user on the host.
@@ -53,14 +55,27 @@ const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 export interface BubblewrapOptions {
   /** The bwrap binary; default: the first of /usr/bin/bwrap, /usr/local/bin/bwrap, /bin/bwrap that exists. */
   bwrapPath?: string;
-  /** Enforces outbound allow-lists; without it, profiles with one are refused. */
-  egressProxy?: EgressProxy;
+  /** The server's egress policy: needed for profiles with an outbound allow-list (refused without it). */
+  egress?: EgressPolicy;
 }
 
-/** Where the egress proxy's socket appears in the sandbox, and the loopback port socat serves it on. */
-const EGRESS_SOCKET = '/run/agentry-egress.sock';
+/** Where the egress proxy's socket folder is mounted in the sandbox, and the bridge's port there. */
+const EGRESS_MOUNT = '/run/agentry-egress';
 const EGRESS_PORT = 3128;
-const SOCAT_CANDIDATES = ['/usr/bin/socat', '/usr/local/bin/socat', '/bin/socat'];
+const EGRESS_READY = '/tmp/.agentry-egress-ready';
+
+/**
+ * The command that starts the bridge to the egress proxy, waits (up to 10 s) until it listens, then
+ * execs the spec's command in its place: `sh -c <this> sh <bridge script> <node> <command> <args…>`.
+ */
+const EGRESS_WRAPPER = `"$2" -e "$1" ${EGRESS_MOUNT}/proxy.sock ${EGRESS_PORT} ${EGRESS_READY} </dev/null >/dev/null 2>&1 &
+i=0; while [ ! -e ${EGRESS_READY} ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+shift 2; exec "$@"`;
+
+const proxyEnv = (): Record<string, string> => {
+  const url = `http://127.0.0.1:${EGRESS_PORT}`;
+  return { HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url, NO_PROXY: 'localhost,127.0.0.1,::1', no_proxy: 'localhost,127.0.0.1,::1' };
+};
 
 const findBwrap = (): string | undefined => BWRAP_CANDIDATES.find((p) => existsSync(p));
 
@@ -88,7 +103,7 @@ const checkHostPaths = (mounts: SandboxMount[]): void => {
 };
 
 /** The bwrap arguments for a validated spec (everything before `--`). */
-const bwrapArgs = (spec: SandboxSpec, mounts: SandboxMount[], egressSocket?: string): string[] => {
+const bwrapArgs = (spec: SandboxSpec, mounts: SandboxMount[]): string[] => {
   const args = ['--unshare-all', '--unshare-user', '--uid', SANDBOX_ID, '--gid', SANDBOX_ID, '--cap-drop', 'ALL'];
   if (sandboxAllowsNetwork(spec)) args.push('--share-net');
   args.push('--die-with-parent', '--new-session', '--hostname', 'agentry-sandbox');
@@ -108,11 +123,6 @@ const bwrapArgs = (spec: SandboxSpec, mounts: SandboxMount[], egressSocket?: str
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
   for (const m of mounts) args.push(m.writable ? '--bind' : '--ro-bind', m.host, m.container);
   const env: Record<string, string> = { ...spec.env };
-  if (egressSocket) {
-    args.push('--bind', egressSocket, EGRESS_SOCKET);
-    const proxy = `http://127.0.0.1:${EGRESS_PORT}`;
-    Object.assign(env, { HTTP_PROXY: proxy, HTTPS_PROXY: proxy, http_proxy: proxy, https_proxy: proxy, ALL_PROXY: proxy, NO_PROXY: '', no_proxy: '' });
-  }
   if (env.PATH === undefined) env.PATH = within(prefix, '/usr') ? DEFAULT_PATH : `${prefix}/bin:${DEFAULT_PATH}`;
   if (env.HOME === undefined) env.HOME = '/tmp';
   args.push('--clearenv');
@@ -135,11 +145,11 @@ const runOnce = (bwrap: string, args: string[]): Promise<{ code: number | null; 
 
 export class BubblewrapSandbox implements Sandbox {
   private readonly bwrap: string | undefined;
-  private readonly egressProxy: EgressProxy | undefined;
+  private readonly egress: EgressPolicy | undefined;
 
   constructor(options: BubblewrapOptions = {}) {
     this.bwrap = options.bwrapPath ?? findBwrap();
-    this.egressProxy = options.egressProxy;
+    this.egress = options.egress;
   }
 
   /**
@@ -168,32 +178,70 @@ export class BubblewrapSandbox implements Sandbox {
   async spawn(spec: SandboxSpec): Promise<SandboxedProcess> {
     const mounts = validateSandboxSpec(spec);
     checkHostPaths(mounts);
+    const allow = sandboxUsesEgressProxy(spec) ? this.allowListOf(spec) : undefined;
     const bwrap = this.bwrap;
     if (bwrap === undefined) throw unavailable('Sandboxed processes need bubblewrap, which is not installed (Debian/Ubuntu: apt-get install -y bubblewrap)');
-    const rules = sandboxEgressRules(spec);
-    let proxy: RunningEgressProxy | undefined;
     let command = [spec.command, ...spec.args];
-    if (rules) {
-      const socat = SOCAT_CANDIDATES.find((p) => existsSync(p));
-      if (!this.egressProxy) throw unavailable('An outbound allow-list needs the egress proxy, which this server was not given');
-      if (!socat) throw unavailable('An outbound allow-list needs socat in the sandbox (Debian/Ubuntu: apt-get install -y socat)');
-      proxy = await this.egressProxy.start(rules);
-      // socat serves the proxy's socket on the sandbox's own loopback; then the command replaces the shell.
-      const bridge = `${socat} TCP-LISTEN:${EGRESS_PORT},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${EGRESS_SOCKET} & i=0; while [ $i -lt 50 ] && ! (exec 3<>/dev/tcp/127.0.0.1/${EGRESS_PORT}) 2>/dev/null; do sleep 0.05; i=$((i+1)); done; exec "$@"`;
-      command = ['/bin/bash', '-c', bridge, 'agentry-egress', ...command];
+    let runSpec = spec;
+    let proxy: { proxy: EgressProxy; dir: string } | undefined;
+    if (allow) {
+      proxy = await this.startProxy(spec, allow);
+      mounts.push({ host: proxy.dir, container: EGRESS_MOUNT, writable: false });
+      runSpec = { ...spec, env: { ...proxyEnv(), ...spec.env } };
+      command = ['/bin/sh', '-c', EGRESS_WRAPPER, 'sh', EGRESS_BRIDGE_SCRIPT, realpathSync(process.execPath), ...command];
     }
-    const child = spawnChild(bwrap, [...bwrapArgs(spec, mounts, proxy?.socketPath), '--', ...command], { env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
+    const stopProxy = () => {
+      if (!proxy) return;
+      const { proxy: p, dir } = proxy;
+      proxy = undefined;
+      void p.close().finally(() => rmSync(dir, { recursive: true, force: true }));
+    };
+    const child = spawnChild(bwrap, [...bwrapArgs(runSpec, mounts), '--', ...command], { env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
     try {
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve);
         child.once('error', (e) => reject(unavailable(`Could not start bubblewrap (${bwrap}): ${e.message}`)));
       });
     } catch (e) {
-      await proxy?.close();
+      stopProxy();
       throw e;
     }
     const pid = child.pid;
-    if (pid === undefined) throw unavailable(`Could not start bubblewrap (${bwrap})`);
-    return sandboxedProcessOf(child, pid, () => void proxy?.close());
+    if (pid === undefined) {
+      stopProxy();
+      throw unavailable(`Could not start bubblewrap (${bwrap})`);
+    }
+    return processHandle(
+      child,
+      pid,
+      (signal) => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      },
+      stopProxy,
+    );
+  }
+
+  /** The egress proxy of one sandbox: its own socket in a fresh private folder (unix socket paths are short). */
+  private allowListOf(spec: SandboxSpec): AllowList {
+    if (this.egress === undefined) throw validationFailed(['network.outbound.allow_host: this server runs sandboxes without an egress policy, so allow-lists cannot be enforced'], 'The sandbox profile is refused');
+    try {
+      return new AllowList(spec.profile.network.outbound.allow_host ?? []);
+    } catch (e) {
+      throw validationFailed([`network.outbound.allow_host: ${e instanceof Error ? e.message : String(e)}`], 'The sandbox profile is refused');
+    }
+  }
+
+  private async startProxy(spec: SandboxSpec, allow: AllowList): Promise<{ proxy: EgressProxy; dir: string }> {
+    const egress = this.egress;
+    if (egress === undefined) throw new Error('unreachable: allowListOf checked the egress policy');
+    const outbound = spec.profile.network.outbound;
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'agentry-egress-')));
+    try {
+      const proxy = await EgressProxy.start({ policy: egress, allow, allowPorts: outbound.allow_port ?? [], socketPath: join(dir, 'proxy.sock') });
+      return { proxy, dir };
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      throw unavailable(`Could not start the sandbox's egress proxy: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 }

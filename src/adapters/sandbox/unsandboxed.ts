@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { AgentryError } from '../../core/errors.js';
 import { validateSandboxSpec } from '../../core/sandbox/profile.js';
 import type { Sandbox, SandboxedProcess, SandboxProbe, SandboxSpec } from '../../core/sandbox/sandbox.js';
-import { sandboxedProcessOf } from './child-process.js';
+import { processHandle } from './process-handle.js';
 
 /**
  * No sandbox: the process runs as the server's user with the server's view of the file system and
@@ -25,6 +25,10 @@ export class UnsandboxedRunner implements Sandbox {
       child.once('spawn', resolve);
       child.once('error', (e) => reject(new AgentryError('unavailable', `Could not start ${spec.command}: ${e.message}`)));
     });
-    return sandboxedProcessOf(child, child.pid!);
+    const pid = child.pid;
+    if (pid === undefined) throw new AgentryError('unavailable', `Could not start ${spec.command}`);
+    return processHandle(child, pid, (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    });
   }
 }

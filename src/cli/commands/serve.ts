@@ -23,6 +23,8 @@ interface ServeOptions {
   rateLimitPublish?: string;
   redisUrl?: string;
   metricsToken?: string;
+  runtime?: boolean;
+  unsafeLocalTools?: boolean;
 }
 
 /**
@@ -58,6 +60,11 @@ export const registerServeCommand = (program: Command): void => {
     .option('--rate-limit-publish <rule>', 'publishes per user, e.g. 10/hour; overrides the preset (env AGENTRY_RATE_LIMIT_PUBLISH)')
     .option('--redis-url <url>', 'redis://… to share rate-limit counters between server processes (env AGENTRY_REDIS_URL)')
     .option('--egress-allow <list>', "addresses the server may call besides public ones: hosts, host:port, IPs, CIDRs, or '*', comma-separated (env AGENTRY_EGRESS_ALLOW; default none: loopback, private, link-local and metadata addresses are refused)")
+    .option('--no-runtime', 'run no session workers in this process: sessions run in `agentry runtime` processes on the same database (env AGENTRY_RUNTIME=false)')
+    .option(
+      '--unsafe-local-tools',
+      "when no sandbox works (bubblewrap missing), run agents' bash tool directly on this host as the server's user, with no isolation of files, processes or network; trusted agents only (env AGENTRY_UNSAFE_LOCAL_TOOLS=true; default: bash is refused)",
+    )
     .option('--metrics-token <token>', 'require this Bearer token on /metrics, 16+ characters (env AGENTRY_METRICS_TOKEN; default: /metrics is open)')
     .action(async (opts: ServeOptions) => {
       const { resolveConfig } = await import('../../app/config.js');
@@ -83,10 +90,19 @@ export const registerServeCommand = (program: Command): void => {
         redisUrl: opts.redisUrl,
         egressAllow: opts.egressAllow,
         metricsToken: opts.metricsToken,
+        runtime: opts.runtime === false ? false : undefined,
+        unsafeLocalTools: opts.unsafeLocalTools,
       });
       const server = await startServer(config);
       const stopped = nextStopSignal();
-      const lines = [`Agentry listening on ${server.url}`];
+      const lines = [`Agentry listening on ${server.url}`, ...server.notices];
+      if (!config.runtime) {
+        lines.push(
+          config.databaseUrl
+            ? 'No session workers in this process (--no-runtime): sessions run in `agentry runtime` processes on this database.'
+            : 'No session workers in this process (--no-runtime): run `agentry runtime` on the same data dir; without PostgreSQL, streams here see its events at each heartbeat only.',
+        );
+      }
       if (server.adminToken) {
         lines.push(
           '',
@@ -104,5 +120,31 @@ export const registerServeCommand = (program: Command): void => {
       const signal = await stopped;
       writeLine(`Received ${signal}, shutting down`);
       await server.close();
+    });
+};
+
+/**
+ * `agentry runtime`: session workers without the HTTP server, for scale-out: they share the
+ * database (PostgreSQL) with `agentry serve --no-runtime` processes and take running sessions from it.
+ */
+export const registerRuntimeCommand = (program: Command): void => {
+  program
+    .command('runtime')
+    .description('Run session workers only (no HTTP): they take running sessions from the shared database')
+    .option('--data-dir <dir>', 'SQLite file and blob folder (env AGENTRY_DATA_DIR; default ./data)')
+    .option('--database-url <url>', 'postgres://… shared with the serving processes (env AGENTRY_DATABASE_URL)')
+    .option('--blob-store <url>', 'the blob store the serving processes use (env AGENTRY_BLOB_STORE)')
+    .option('--egress-allow <list>', 'addresses model providers may be reached at besides public ones (env AGENTRY_EGRESS_ALLOW)')
+    .option('--log-level <level>', 'log level, silent … trace (env AGENTRY_LOG_LEVEL; default info)')
+    .action(async (opts: Pick<ServeOptions, 'dataDir' | 'databaseUrl' | 'blobStore' | 'egressAllow' | 'logLevel'>) => {
+      const { resolveConfig } = await import('../../app/config.js');
+      const { startServer } = await import('../../app/server.js');
+      const config = resolveConfig({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, blobStore: opts.blobStore, egressAllow: opts.egressAllow, logLevel: opts.logLevel, runtime: true });
+      const running = await startServer(config, { http: false });
+      const stopped = nextStopSignal();
+      writeLine(`Agentry session runtime running on ${config.databaseUrl ? 'PostgreSQL' : config.dataDir}`);
+      const signal = await stopped;
+      writeLine(`Received ${signal}, shutting down`);
+      await running.close();
     });
 };

@@ -13,9 +13,6 @@ const RESERVED = ['/proc', '/dev'];
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** An allow-list host: a name (`example.com`), its subdomains (`*.example.com`, `.example.com`), an IPv4 or a bracketed IPv6 literal. */
-const HOST_RULE = /^(\*\.|\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[[0-9A-Fa-f:.]+\]$/;
-
 /**
  * An absolute path with `.` segments, repeated and trailing slashes removed; `undefined` with a reason
  * pushed to `problems` when it is relative, has a `..` segment or a NUL byte.
@@ -50,7 +47,8 @@ const parseMount = (entry: unknown, writable: boolean, index: number, problems: 
  * Checks a sandbox spec before anything is spawned and returns its mounts, outer ones before the ones
  * inside them (so a read mount inside a write mount stays read-only, and the other way round). Throws `validation_failed` with one line per problem:
  * mounts of `/`, relative paths, `..` segments, volume mounts, mounts over /proc or /dev, two mounts on
- * one sandbox path, allow-list hosts and ports that are not hosts and ports, bad env names and a relative cwd.
+ * one sandbox path, a malformed outbound allow-list (or one combined with insecure_allow_all), bad env
+ * names and a relative cwd.
  * Symlinks are the adapter's to check: that needs the file system.
  */
 export const validateSandboxSpec = (spec: SandboxSpec): SandboxMount[] => {
@@ -77,11 +75,19 @@ export const validateSandboxSpec = (spec: SandboxSpec): SandboxMount[] => {
     seen.add(m.container);
   }
   const outbound = profile?.network?.outbound;
-  for (const [i, h] of (outbound?.allow_host ?? []).entries()) {
-    if (typeof h !== 'string' || !HOST_RULE.test(h)) problems.push(`network.outbound.allow_host[${i}]: "${String(h).slice(0, 100)}" is not a host name, *.domain, .domain or IP address`);
+  const hosts = outbound?.allow_host ?? [];
+  const ports = outbound?.allow_port ?? [];
+  if (!Array.isArray(hosts) || hosts.some((h) => typeof h !== 'string' || !/^[^\s/@]+$/.test(h))) {
+    problems.push('network.outbound.allow_host: must be a list of host names (host, host:port, *.domain, an IP address or CIDR block, or *)');
   }
-  for (const [i, p] of (outbound?.allow_port ?? []).entries()) {
-    if (!Number.isInteger(p) || p < 1 || p > 65535) problems.push(`network.outbound.allow_port[${i}]: must be a port from 1 to 65535`);
+  if (!Array.isArray(ports) || ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
+    problems.push('network.outbound.allow_port: must be a list of ports (1-65535)');
+  }
+  if (outbound?.insecure_allow_all === true && (hosts.length > 0 || ports.length > 0)) {
+    problems.push('network.outbound: insecure_allow_all gives the whole network; it cannot be combined with allow_host or allow_port');
+  }
+  if (Array.isArray(ports) && ports.length > 0 && Array.isArray(hosts) && hosts.length === 0) {
+    problems.push('network.outbound.allow_port: needs allow_host (the hosts those ports are allowed on; * for any public host)');
   }
   if (problems.length > 0) throw validationFailed(problems, 'The sandbox profile is refused');
   return mounts;
@@ -90,14 +96,5 @@ export const validateSandboxSpec = (spec: SandboxSpec): SandboxMount[] => {
 /** Whether the profile gives the process the host's network. */
 export const sandboxAllowsNetwork = (spec: SandboxSpec): boolean => spec.profile.network?.outbound?.insecure_allow_all === true;
 
-/**
- * The outbound allow-list the process gets through the egress proxy, or undefined when it gets no
- * network at all (no allow-list) or all of it (`insecure_allow_all`).
- */
-export const sandboxEgressRules = (spec: SandboxSpec): { allowHost: string[]; allowPort: number[] } | undefined => {
-  const o = spec.profile.network?.outbound;
-  if (!o || o.insecure_allow_all === true) return undefined;
-  const allowHost = o.allow_host ?? [];
-  const allowPort = o.allow_port ?? [];
-  return allowHost.length > 0 || allowPort.length > 0 ? { allowHost, allowPort } : undefined;
-};
+/** Whether the profile's network is an allow-list, served through the egress proxy. */
+export const sandboxUsesEgressProxy = (spec: SandboxSpec): boolean => !sandboxAllowsNetwork(spec) && (spec.profile.network?.outbound?.allow_host ?? []).length > 0;

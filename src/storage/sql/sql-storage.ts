@@ -14,6 +14,7 @@ import { SqlScopeRepo } from './scope-repo.js';
 import { SqlTokenRepo } from './token-repo.js';
 import { SqlStarRepo } from './star-repo.js';
 import { SqlIdempotencyRepo } from './idempotency-repo.js';
+import { SqlSessionRepo } from './session-repo.js';
 import { SqlDiscoveryRepo } from './discovery-repo.js';
 import { SqlTelemetryRepo } from './telemetry-repo.js';
 import { SqlOAuthRepo } from './oauth-repo.js';
@@ -38,6 +39,7 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   agentspaces: new SqlAgentspaceRepo(db),
   managed: new SqlManagedRepo(db, dialect),
   idempotency: new SqlIdempotencyRepo(db),
+  sessions: new SqlSessionRepo(db, dialect),
 });
 
 /** The one Kysely implementation of the storage ports; dialects differ only in connection and text search. */
@@ -59,6 +61,7 @@ export class SqlStorage implements Storage {
   readonly idempotency;
   /** MCP workloads (core/workloads' own port, outside the `Storage` aggregate). */
   readonly workloads: SqlWorkloadStore;
+  readonly sessions;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -85,6 +88,7 @@ export class SqlStorage implements Storage {
     this.managed = repos.managed;
     this.idempotency = repos.idempotency;
     this.workloads = new SqlWorkloadStore(db);
+    this.sessions = repos.sessions;
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {

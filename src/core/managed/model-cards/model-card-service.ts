@@ -199,6 +199,19 @@ export class ModelCardService {
     return { card: view(o), apiKey: stored.api_key, customHeaders: stored.headers };
   }
 
+  /**
+   * The endpoint of the card `modelId` of an account, key decrypted, for the session runtime's
+   * worker only (no door calls this): undefined when the account has no such card.
+   */
+  async endpointFor(accountId: number, modelId: string): Promise<{ provider: ModelProvider; baseUrl: string; model: string; apiKey: string; headers: Record<string, string> } | undefined> {
+    const o = await this.deps.storage.managed.findByName('model_card', accountId, modelId);
+    const owner = o && (await this.deps.storage.accounts.findById(o.accountId));
+    if (!o || !owner) return undefined;
+    const stored = await this.secret(owner.name, o.id);
+    const card = view(o);
+    return { provider: card.provider, baseUrl: card.baseUrl, model: card.model, apiKey: stored.api_key, headers: stored.headers };
+  }
+
   private async secret(owner: string, id: string): Promise<StoredSecret> {
     const text = await this.deps.secrets.get(owner, NAMESPACE, id);
     if (text === undefined) throw notFound(`Model card ${id} has no key in the secret store`);
