@@ -1,5 +1,8 @@
 import { AccountService } from './accounts/account-service.js';
 import { ScopeService } from './accounts/scope-service.js';
+import { AgentspaceAgents } from './agentspaces/agentspace-agents.js';
+import { AgentspaceParameters } from './agentspaces/agentspace-parameters.js';
+import { AgentspaceSecrets } from './agentspaces/agentspace-secrets.js';
 import { AgentspaceService } from './agentspaces/agentspace-service.js';
 import { AgentspaceArtifacts, type ArtifactOptions } from './agentspaces/agentspace-artifacts.js';
 import { AuditLog } from './audit/audit-log.js';
@@ -90,6 +93,9 @@ export class Registry {
   readonly scopes: ScopeService;
   readonly secrets: SecretService;
   readonly agentspaces: AgentspaceService;
+  readonly agentspaceAgents: AgentspaceAgents;
+  readonly agentspaceSecrets: AgentspaceSecrets;
+  readonly agentspaceParameters: AgentspaceParameters;
   readonly agentspaceArtifacts: AgentspaceArtifacts;
   readonly skills: SkillService;
   readonly recipes: RecipeService;
@@ -130,6 +136,9 @@ export class Registry {
     this.signIn = new SignInService(deps, this.accounts, this.tokens, opts.signIn);
     this.secrets = new SecretService(deps, opts.secretStore);
     this.agentspaces = new AgentspaceService(deps, this.secrets);
+    this.agentspaceAgents = new AgentspaceAgents(deps, this.secrets);
+    this.agentspaceSecrets = new AgentspaceSecrets(deps, this.secrets);
+    this.agentspaceParameters = new AgentspaceParameters(deps);
     this.agentspaceArtifacts = new AgentspaceArtifacts(deps, this.agentspaces, opts.agentspaceOci, this.oci);
     this.insights = new PackageInsights(deps, this.packages, this.blobAccess, opts.limits);
     this.skills = new SkillService(this.packages, this.blobAccess, opts.limits, opts.skillsRoot, this.oci);
