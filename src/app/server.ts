@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { buildHttpApp } from '../api/http-app.js';
 import { routeTableOf, type RouteEntry } from '../api/shared/route-table.js';
 import { Registry } from '../core/registry.js';
+import { ClientConfigFileEditor } from '../adapters/client-config/config-file-editor.js';
+import type { ClientPlatform } from '../core/clients/client-apps.js';
 import { openStorage } from '../storage/open-storage.js';
 import { openRateLimitStore } from '../storage/open-rate-limit-store.js';
 import { HttpOAuthClient } from '../adapters/oauth/http-oauth-client.js';
@@ -33,6 +35,9 @@ export interface RunningServer {
 /** How long requests in flight may take to finish once the server is stopping. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 
+/** The platform whose client settings paths apply (anything else follows Linux's). */
+const clientPlatform = (): ClientPlatform => (process.platform === 'darwin' || process.platform === 'win32' ? process.platform : 'linux');
+
 const packageVersion = (): string => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -43,7 +48,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
   // Every outbound request the server makes goes through this one policy.
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
-  const { storage, blobs, uploads } = await openStorage(config);
+  const { storage, blobs, uploads, groups } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -58,6 +63,8 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
   let warn: (e: unknown) => void = () => undefined;
   const registry = new Registry({
     secretStore,
+    groups,
+    clientFiles: { files: new ClientConfigFileEditor(config.clientsHome), platform: clientPlatform() },
     agentspaceOci: { registryClient: ociRegistryPort(outbound.fetch), defaultRegistry: config.ociRegistryDefault, credentials: dockerLogins },
     storage,
     blobs,

@@ -411,6 +411,34 @@ const nativeEntries = (): Record<string, Entry | Exempt> => ({
   'POST /api/v1beta/skills/validate': { exempt: 'a validation: reads a skill, writes nothing' },
 });
 
+// ---- ToolHive groups, clients and secrets (issue 15) ----------------------------------------
+
+const toolhiveEntries = (): Record<string, Entry | Exempt> => {
+  const registered = (w: World, name: string) => must(w.admin.req('POST', '/api/v1beta/clients/register', { names: [name], groups: ['default'] }), `registering ${name}`);
+  const secret = async (w: World) => {
+    const key = uniqueName('KEY').replace(/-/g, '_');
+    await must(w.amy.req('POST', '/api/v1beta/secrets/default/keys', { key, value: 'v1' }), `creating secret ${key}`);
+    return key;
+  };
+  return {
+    'POST /api/v1beta/groups': { actor: 'admin', request: () => json('POST', '/api/v1beta/groups', { name: uniqueName('group') }) },
+    'DELETE /api/v1beta/groups/:name': {
+      actor: 'admin',
+      setup: async (w) => (await must(w.admin.req('POST', '/api/v1beta/groups', { name: uniqueName('doomed') }), 'creating a group')).name,
+      request: (_, name) => json('DELETE', `/api/v1beta/groups/${name}`),
+    },
+    'POST /api/v1beta/clients': { actor: 'admin', request: () => json('POST', '/api/v1beta/clients', { name: 'cursor' }) },
+    'POST /api/v1beta/clients/register': { actor: 'admin', request: () => json('POST', '/api/v1beta/clients/register', { names: ['zed'], groups: ['default'] }) },
+    'POST /api/v1beta/clients/unregister': { actor: 'admin', setup: (w) => registered(w, 'codex'), request: () => json('POST', '/api/v1beta/clients/unregister', { names: ['codex'] }) },
+    'DELETE /api/v1beta/clients/:name': { actor: 'admin', setup: (w) => registered(w, 'goose'), request: () => json('DELETE', '/api/v1beta/clients/goose') },
+    'DELETE /api/v1beta/clients/:name/groups/:group': { actor: 'admin', setup: (w) => registered(w, 'gemini-cli'), request: () => json('DELETE', '/api/v1beta/clients/gemini-cli/groups/default') },
+    'POST /api/v1beta/secrets': { exempt: "confirms the server's secrets provider (chosen by its configuration); stores nothing" },
+    'POST /api/v1beta/secrets/default/keys': { request: () => json('POST', '/api/v1beta/secrets/default/keys', { key: uniqueName('NEW').replace(/-/g, '_'), value: 'v' }), ownSpace: OWN_CREATE },
+    'PUT /api/v1beta/secrets/default/keys/:key': { setup: secret, request: (_, key) => json('PUT', `/api/v1beta/secrets/default/keys/${key}`, { value: 'v2' }) },
+    'DELETE /api/v1beta/secrets/default/keys/:key': { setup: secret, request: (_, key) => json('DELETE', `/api/v1beta/secrets/default/keys/${key}`) },
+  };
+};
+
 const MATRIX: Record<string, Entry | Exempt> = {
   ...packageEntries(),
   ...managedEntries(),
@@ -419,6 +447,7 @@ const MATRIX: Record<string, Entry | Exempt> = {
   ...mcpEntries(),
   ...recipeEntries(),
   ...nativeEntries(),
+  ...toolhiveEntries(),
 };
 
 // ---- the store, as one comparable value -----------------------------------------------------

@@ -20,6 +20,7 @@ import { SqlOAuthRepo } from './oauth-repo.js';
 import { SqlSecretValueRepo } from './secret-value-repo.js';
 import { SqlAgentspaceRepo } from './agentspace-repo.js';
 import { sql } from 'kysely';
+import { SqlGroupStore } from './group-store.js';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
   accounts: new SqlAccountRepo(db),
@@ -56,6 +57,8 @@ export class SqlStorage implements Storage {
   readonly agentspaces;
   readonly managed;
   readonly idempotency;
+  /** Groups and client registrations (core/groups): a feature port beside its feature, not part of `Storage`. */
+  readonly groups: SqlGroupStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -81,6 +84,7 @@ export class SqlStorage implements Storage {
     this.agentspaces = repos.agentspaces;
     this.managed = repos.managed;
     this.idempotency = repos.idempotency;
+    this.groups = new SqlGroupStore(db);
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
