@@ -188,15 +188,27 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
       expect((await anon.req('GET', '/api/v1beta/registry/default/servers/nuget-only')).status).toBe(404);
     });
 
-    it('answers PUT (upstream source) with 501 and says why; 404 for another registry', async () => {
+    it('answers PUT (upstream source) with 403 and says why (501 is not among its documented answers); 404 for another registry', async () => {
       const r = await alice.req('PUT', '/api/v1beta/registry/default', { url: 'https://example.com/registry.json' });
-      expect(r.status).toBe(501);
+      expect(r.status).toBe(403);
       expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
-      expect(r.body).toMatch(/mirroring\) is not implemented yet/);
+      expect(r.body).toMatch(/cannot be pointed at another source/);
       expect((await alice.req('PUT', '/api/v1beta/registry/other', { url: 'https://example.com/r.json' })).status).toBe(404);
       const bad = await alice.req('PUT', '/api/v1beta/registry/default', { url: { not: 'a string' } });
       expect(bad.status).toBe(400);
       expect(bad.body).toMatch(/^Validation failed: body\.url/);
+    });
+
+    it('answers add (501, as ToolHive), remove (403 for default, 404 otherwise) and refresh (200) with their documented statuses', async () => {
+      const add = await alice.req('POST', '/api/v1beta/registry', { name: 'x' });
+      expect(add.status).toBe(501);
+      expect(typeof add.body).toBe('string');
+      expect((await alice.req('DELETE', '/api/v1beta/registry/default')).status).toBe(403);
+      expect((await alice.req('DELETE', '/api/v1beta/registry/other')).status).toBe(404);
+      const refresh = await alice.req('POST', '/api/v1beta/registry/default/refresh');
+      expect(refresh.status).toBe(200);
+      expect(typeof refresh.body.message).toBe('string');
+      expect((await alice.req('POST', '/api/v1beta/registry/other/refresh')).status).toBe(404);
     });
   });
 
