@@ -351,8 +351,8 @@ const mcpServer = async (w: World) => {
   return { name, enc: encodeURIComponent(name) };
 };
 
-const mcpEntries = (): Record<string, Entry> => {
-  const out: Record<string, Entry> = {};
+const mcpEntries = (): Record<string, Entry | Exempt> => {
+  const out: Record<string, Entry | Exempt> = {};
   for (const prefix of ['/v0', '/v0.1']) {
     out[`POST ${prefix}/publish`] = { request: () => json('POST', `${prefix}/publish`, { name: `io.github.orga/${uniqueName('server')}`, description: 'A server', version: '1.0.0' }) };
     out[`PATCH ${prefix}/servers/:serverName/status`] = { setup: mcpServer, request: (_, s) => json('PATCH', `${prefix}/servers/${s.enc}/status`, { status: 'deprecated', statusMessage: 'old' }) };
@@ -360,6 +360,9 @@ const mcpEntries = (): Record<string, Entry> => {
       setup: mcpServer,
       request: (_, s) => json('PATCH', `${prefix}/servers/${s.enc}/versions/1.0.0/status`, { status: 'deprecated', statusMessage: 'old' }),
     };
+    for (const method of ['PUT', 'DELETE']) {
+      out[`${method} ${prefix}/servers/:serverName/versions/:version`] = { exempt: "the spec's optional edit/delete of a version: answers 501 to every caller and stores nothing" };
+    }
   }
   return out;
 };
