@@ -12,6 +12,7 @@ import { registerInfoCommand } from './commands/info.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerLoginCommand } from './commands/login.js';
 import { registerLogoutCommand } from './commands/logout.js';
+import { registerMcpCommand } from './commands/mcp.js';
 import { registerOciCommand } from './commands/oci.js';
 import { registerOrgCommand } from './commands/org.js';
 import { registerPackCommand } from './commands/pack.js';
@@ -74,6 +75,7 @@ export const buildProgram = (): Command => {
     registerSkillCommand,
     registerOciCommand,
     registerAgentCommand,
+    registerMcpCommand,
     registerCompletionCommand,
     registerDevModelCommand,
   ]) {

@@ -5,7 +5,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { ClientConfigFiles, ClientConfigTarget } from '../../core/clients/client-config-files.js';
 import { AgentryError } from '../../core/errors.js';
-import { editServers, MalformedConfig, serverNames } from './formats.js';
+import { editServers, MalformedConfig, serverEntries, serverNames } from './formats.js';
 
 /** The suffix of the copy Agentry keeps of a settings file before its first change to it. */
 export const BACKUP_SUFFIX = '.agentry-backup';
@@ -62,6 +62,17 @@ export class ClientConfigFileEditor implements ClientConfigFiles {
     if (text === undefined) return [];
     try {
       return serverNames(text, target);
+    } catch (e) {
+      throw this.refusal(e, target);
+    }
+  }
+
+  /** Every server entry of the file, by name ({} when there is no file); refuses a malformed file. */
+  async entries(target: ClientConfigTarget): Promise<Record<string, Record<string, unknown>>> {
+    const text = await this.read(this.pathOf(target.file));
+    if (text === undefined) return {};
+    try {
+      return serverEntries(text, target);
     } catch (e) {
       throw this.refusal(e, target);
     }

@@ -143,8 +143,22 @@ export const editServers = (text: string, t: ClientConfigTarget, name: string, e
   }
 };
 
-/** The server names a settings file holds. Throws MalformedConfig. */
-export const serverNames = (text: string, t: ClientConfigTarget): string[] => {
+const serversOf = (text: string, t: ClientConfigTarget): unknown => {
   const root = t.format === 'json' ? parseJson(text.trim() === '' ? '{}' : text) : t.format === 'yaml' ? (parseYaml(text).toJS() ?? {}) : parseTomlText(text);
-  return namesOf(serversIn(root, t));
+  return serversIn(root, t);
+};
+
+/** The server names a settings file holds. Throws MalformedConfig. */
+export const serverNames = (text: string, t: ClientConfigTarget): string[] => namesOf(serversOf(text, t));
+
+/** Every server entry a settings file holds, by name. Throws MalformedConfig. */
+export const serverEntries = (text: string, t: ClientConfigTarget): Record<string, Record<string, unknown>> => {
+  const servers = serversOf(text, t);
+  const out: Record<string, Record<string, unknown>> = {};
+  if (Array.isArray(servers)) {
+    for (const s of servers) if (isObject(s) && typeof s.name === 'string') out[s.name] = s;
+  } else if (isObject(servers)) {
+    for (const [k, v] of Object.entries(servers)) out[k] = isObject(v) ? v : {};
+  }
+  return out;
 };
