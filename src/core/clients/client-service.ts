@@ -5,6 +5,7 @@ import { badRequest, notFound } from '../errors.js';
 import { DEFAULT_GROUP } from '../groups/group-names.js';
 import { GroupService } from '../groups/group-service.js';
 import type { GroupStore } from '../groups/group-store.js';
+import type { CoreDeps } from '../core-deps.js';
 import type { Storage } from '../storage.js';
 import {
   CLIENT_APPS,
@@ -56,14 +57,18 @@ export const requireClients = (names: readonly string[]): ClientApp[] => {
 export class ClientService {
   private workloads: WorkloadEndpoints = { running: async () => [] };
 
+  private readonly storage: Storage;
+  private readonly policy: AccessPolicy;
+  private readonly audit: AuditLog;
+
   constructor(
+    deps: CoreDeps,
     private readonly groups: GroupStore,
     private readonly files: ClientConfigFiles,
     private readonly platform: ClientPlatform,
-    private readonly storage: Storage,
-    private readonly policy: AccessPolicy,
-    private readonly audit: AuditLog,
-  ) {}
+  ) {
+    ({ storage: this.storage, policy: this.policy, audit: this.audit } = deps);
+  }
 
   /** The workload supervisor plugs in here; until then registration records the client and writes no servers. */
   useWorkloads(source: WorkloadEndpoints): void {

@@ -2,6 +2,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
 import type { RequestContext } from '../auth/principal.js';
 import { badRequest, conflict, notFound } from '../errors.js';
+import type { CoreDeps } from '../core-deps.js';
 import type { Storage } from '../storage.js';
 import { isoNow, type Clock } from '../time.js';
 import { DEFAULT_GROUP, groupNameProblem } from './group-names.js';
@@ -30,13 +31,17 @@ export const groupNotFound = (name: string) => notFound(`Group '${name}' not fou
 export class GroupService {
   private readonly deletionHooks: GroupDeletionHook[] = [];
 
+  private readonly storage: Storage;
+  private readonly policy: AccessPolicy;
+  private readonly audit: AuditLog;
+  private readonly clock: Clock;
+
   constructor(
+    deps: CoreDeps,
     readonly store: GroupStore,
-    private readonly storage: Storage,
-    private readonly policy: AccessPolicy,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
-  ) {}
+  ) {
+    ({ storage: this.storage, policy: this.policy, audit: this.audit, clock: this.clock } = deps);
+  }
 
   /** The workload supervisor registers here to move or delete a group's workloads before the group goes. */
   onDelete(hook: GroupDeletionHook): void {

@@ -1,6 +1,4 @@
-import type { PackageKind } from '../storage.js';
-
-export type { PackageKind };
+export type PackageKind = 'agent' | 'skill' | 'mcp-server' | 'recipe';
 
 export const PACKAGE_KINDS: readonly PackageKind[] = ['agent', 'skill', 'mcp-server', 'recipe'];
 

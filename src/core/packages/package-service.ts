@@ -1,28 +1,16 @@
+import type { CoreDeps } from '../core-deps.js';
 import type { Visibility } from '../access/visibility.js';
-import type { AccessPolicy } from '../auth/access-policy.js';
 import { ownValue } from '../own-value.js';
 import type { RequestContext } from '../auth/principal.js';
-import type { AuditLog } from '../audit/audit-log.js';
 import { createHash } from 'node:crypto';
 import { AgentryError, badRequest, conflict, notFound, unprocessable, validationFailed } from '../errors.js';
 import { IDEMPOTENCY_HEADER, IDEMPOTENCY_TTL_MS, parseIdempotencyKey, publishFingerprint } from '../idempotency/idempotency-key.js';
-import type {
-  AccountRecord,
-  BlobStore,
-  PackageKind,
-  PackageQuery,
-  PackageRecord,
-  Page,
-  ScopeRecord,
-  PackageVersionRecord,
-  Storage,
-  StorageRepos,
-  VersionBrowseQuery,
-  VersionContent,
-  VersionRecord,
-} from '../storage.js';
-import { isoNow, utcDay, type Clock } from '../time.js';
-import { MANIFEST_FILE, PACKAGE_KINDS } from './kinds.js';
+import type { AccountRecord, ScopeRecord } from '../accounts/account-repo.js';
+import type { PackageQuery, PackageRecord, PackageVersionRecord, VersionBrowseQuery, VersionContent, VersionRecord } from './package-repo.js';
+import type { Page } from '../page.js';
+import type { StorageRepos } from '../storage.js';
+import { isoNow, utcDay } from '../time.js';
+import { MANIFEST_FILE, PACKAGE_KINDS, type PackageKind } from './kinds.js';
 import { distTagProblem } from './latest.js';
 import { isPlainObject } from './manifest/fields.js';
 import { parseManifest, type PackageManifest } from './manifest/index.js';
@@ -104,11 +92,7 @@ export class PackageService {
   private readonly cache: ViewCache;
 
   constructor(
-    private readonly storage: Storage,
-    private readonly blobs: BlobStore,
-    private readonly policy: AccessPolicy,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
+    private readonly deps: CoreDeps,
     private readonly limits: TarballLimits,
     viewCacheEntries = 10_000,
   ) {
@@ -124,7 +108,7 @@ export class PackageService {
 
   /** Starts following other processes' changes, so cached views never outlive a write. */
   async followChanges(): Promise<void> {
-    await this.storage.onPackageChange((key) => (key === undefined ? this.cache.clear() : this.cache.invalidate(key)));
+    await this.deps.storage.onPackageChange((key) => (key === undefined ? this.cache.clear() : this.cache.invalidate(key)));
   }
 
   /**
@@ -133,7 +117,7 @@ export class PackageService {
    */
   async change<T>(key: string, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
     try {
-      return await this.storage.transaction(async (tx) => {
+      return await this.deps.storage.transaction(async (tx) => {
         const result = await fn(tx);
         await tx.packages.announceChange(key);
         return result;
@@ -145,9 +129,9 @@ export class PackageService {
 
   async publish(ctx: RequestContext, input: PublishInput): Promise<PublishResult> {
     const id = parsePackageId(input.scope, input.name);
-    this.policy.requireWritable();
+    this.deps.policy.requireWritable();
     const key = parseIdempotencyKey(input.idempotencyKey);
-    const publisher = await this.policy.requireScopeWrite(ctx, id.scope);
+    const publisher = await this.deps.policy.requireScopeWrite(ctx, id.scope);
     const idem =
       key === undefined
         ? undefined
@@ -183,17 +167,17 @@ export class PackageService {
     }
 
     const digest = `sha256:${createHash('sha256').update(contents.tarball).digest('hex')}`;
-    await this.refuseUnpublishable(this.storage, id, manifest.kind, version!, false, input.force, digest);
-    const blob = await this.blobs.put(contents.tarball);
+    await this.refuseUnpublishable(this.deps.storage, id, manifest.kind, version!, false, input.force, digest);
+    const blob = await this.deps.blobs.put(contents.tarball);
     const principal = ctx.principal!;
     let published: { pkgId: number; record: VersionRecord };
     try {
       published = await this.change(id.key, async (tx) => {
-        const now = isoNow(this.clock);
+        const now = isoNow(this.deps.clock);
         let { pkg, scope, existing } = await this.refuseUnpublishable(tx, id, manifest.kind, version!, true, input.force, blob.digest);
         const remember = async (packageId: number, v: string): Promise<void> => {
           if (!idem) return;
-          const at = this.clock.now().getTime();
+          const at = this.deps.clock.now().getTime();
           const saved = await tx.idempotency.insert({
             ...idem,
             packageId,
@@ -205,7 +189,7 @@ export class PackageService {
         };
         if (pkg && input.access !== undefined && pkg.visibility !== input.access) {
           await tx.packages.setVisibility(pkg.id, input.access);
-          await this.audit.record(tx.audit, ctx, 'package.access', fullName(pkg.scope, pkg.name), { from: pkg.visibility, to: input.access, via: 'publish' });
+          await this.deps.audit.record(tx.audit, ctx, 'package.access', fullName(pkg.scope, pkg.name), { from: pkg.visibility, to: input.access, via: 'publish' });
         }
         if (pkg && existing) {
           const record = await this.republish(tx, ctx, pkg, existing, {
@@ -253,7 +237,7 @@ export class PackageService {
         if (tag && tag !== 'latest') await tx.packages.setDistTag(pkg.id, tag, record.version);
         await this.refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined);
         await tx.packages.update(pkg.id, { updatedAt: now });
-        await this.audit.record(tx.audit, ctx, 'package.publish', `${fullName(pkg.scope, pkg.name)}@${record.version}`, {
+        await this.deps.audit.record(tx.audit, ctx, 'package.publish', `${fullName(pkg.scope, pkg.name)}@${record.version}`, {
           kind: manifest.kind,
           digest: blob.digest,
           size: blob.size,
@@ -266,7 +250,7 @@ export class PackageService {
       // A refusal only the transaction could see (a lost race): take back the blob if this publish
       // created it and no version refers to it. A concurrent publish of the very same bytes is the
       // same package and version, so it either committed first (the blob is referenced) or fails too.
-      if (blob.created && !(await this.storage.blobRefs.isReferenced(blob.digest))) await this.blobs.delete(blob.digest);
+      if (blob.created && !(await this.deps.storage.blobRefs.isReferenced(blob.digest))) await this.deps.blobs.delete(blob.digest);
       // A concurrent retry with the same key committed first (this one then lost on the version or
       // the key): that publish is this one's answer.
       const earlier = idem && (await this.replay(idem));
@@ -274,7 +258,7 @@ export class PackageService {
       if (e instanceof KeyTakenMeanwhile) throw conflict(`Another request with this ${IDEMPOTENCY_HEADER} is in progress; retry it`);
       throw e;
     }
-    const pkg = (await this.storage.packages.findById(published.pkgId))!;
+    const pkg = (await this.deps.storage.packages.findById(published.pkgId))!;
     return { pkg, version: published.record };
   }
 
@@ -283,15 +267,15 @@ export class PackageService {
    * another target or other bytes. Undefined when the key is new (or expired).
    */
   private async replay(idem: { accountId: number; key: string; fingerprint: string }): Promise<PublishResult | undefined> {
-    const found = await this.storage.idempotency.find(idem.accountId, idem.key, isoNow(this.clock));
+    const found = await this.deps.storage.idempotency.find(idem.accountId, idem.key, isoNow(this.deps.clock));
     if (!found) return undefined;
     if (found.fingerprint !== idem.fingerprint) {
       throw unprocessable(`This ${IDEMPOTENCY_HEADER} was already used for a different publish`, [
         `${IDEMPOTENCY_HEADER}: a retry must send the same package, version and bytes; use a new key for a new publish`,
       ]);
     }
-    const pkg = await this.storage.packages.findById(found.packageId);
-    const version = pkg && (await this.storage.packages.findVersion(pkg.id, found.version));
+    const pkg = await this.deps.storage.packages.findById(found.packageId);
+    const version = pkg && (await this.deps.storage.packages.findVersion(pkg.id, found.version));
     if (!pkg || !version) throw new AgentryError('not_found', 'The publish this key recorded no longer exists');
     return { pkg, version, replayed: true };
   }
@@ -300,10 +284,10 @@ export class PackageService {
 
   /** Drops expired Idempotency-Key records, at most once a minute per process. */
   private async forgetExpiredKeys(): Promise<void> {
-    const now = this.clock.now().getTime();
+    const now = this.deps.clock.now().getTime();
     if (now - this.lastKeySweep < 60_000) return;
     this.lastKeySweep = now;
-    await this.storage.idempotency.deleteExpired(new Date(now).toISOString());
+    await this.deps.storage.idempotency.deleteExpired(new Date(now).toISOString());
   }
 
   /**
@@ -359,7 +343,7 @@ export class PackageService {
     const record: VersionRecord = { ...existing, ...content };
     if (pkg.latestVersion === existing.version) await this.applyVersionMetadata(tx, pkg.id, pkg.kind, record);
     await tx.packages.update(pkg.id, { updatedAt: content.publishedAt });
-    await this.audit.record(tx.audit, ctx, 'package.republish', `${fullName(pkg.scope, pkg.name)}@${existing.version}`, {
+    await this.deps.audit.record(tx.audit, ctx, 'package.republish', `${fullName(pkg.scope, pkg.name)}@${existing.version}`, {
       kind: pkg.kind,
       digest: content.digest,
       previous_digest: existing.digest,
@@ -369,20 +353,20 @@ export class PackageService {
   }
 
   async get(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<PackageView> {
-    this.policy.requireReadAccess(ctx);
+    this.deps.policy.requireReadAccess(ctx);
     const key = parsePackageId(scope, name).key;
     const generation = this.cache.generation;
-    const view = this.cache.get(key) ?? this.cache.set(key, await this.storage.packages.findView(key), generation);
+    const view = this.cache.get(key) ?? this.cache.set(key, await this.deps.storage.packages.findView(key), generation);
     const missing = () => notFound(`${kindLabel(kind)} not found`);
     if (!view || (kind && view.pkg.kind !== kind)) throw missing();
-    await this.policy.requireRead(ctx, view.pkg, missing);
+    await this.deps.policy.requireRead(ctx, view.pkg, missing);
     const { pkg, latest, owner, distTags } = view;
     return { pkg, latest, owner, distTags: pkg.latestVersion ? { latest: pkg.latestVersion, ...distTags } : distTags };
   }
 
   async versions(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {
     const pkg = await this.find(ctx, scope, name, kind);
-    const versions = versionSchemeOf(pkg.kind).sortDesc(await this.storage.packages.listVersions(pkg.id, false));
+    const versions = versionSchemeOf(pkg.kind).sortDesc(await this.deps.storage.packages.listVersions(pkg.id, false));
     return { pkg, versions };
   }
 
@@ -390,37 +374,37 @@ export class PackageService {
   async download(ctx: RequestContext, scope: string, name: string, versionOrTag: string, kind?: PackageKind): Promise<DownloadTarget> {
     const pkg = await this.find(ctx, scope, name, kind);
     const version = await this.resolve(pkg, versionOrTag);
-    await this.change(pkg.key, (tx) => tx.packages.recordDownload(pkg.id, version.id, utcDay(this.clock.now())));
+    await this.change(pkg.key, (tx) => tx.packages.recordDownload(pkg.id, version.id, utcDay(this.deps.clock.now())));
     return { pkg, version };
   }
 
   /** Packages the caller may read (the read filter is applied in the query: pages and totals count only those). */
   async query(ctx: RequestContext, q: Omit<PackageQuery, 'read'>): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }> {
-    const page = await this.storage.packages.query({ ...q, read: await this.policy.readFilter(ctx) });
+    const page = await this.deps.storage.packages.query({ ...q, read: await this.deps.policy.readFilter(ctx) });
     return { ...page, owners: await this.ownersOf(page.rows) };
   }
 
   /** How many packages are published, every visibility: an operator's figure (metrics), never a door's list. */
   async publishedCount(): Promise<number> {
-    return (await this.storage.packages.query({ sort: 'name', offset: 0, limit: 1 })).total;
+    return (await this.deps.storage.packages.query({ sort: 'name', offset: 0, limit: 1 })).total;
   }
 
   async ownersOf(rows: PackageRecord[]): Promise<Map<number, AccountRecord>> {
     const ids = [...new Set(rows.map((r) => r.ownerAccountId))];
-    const accounts = await Promise.all(ids.map((id) => this.storage.accounts.findById(id)));
+    const accounts = await Promise.all(ids.map((id) => this.deps.storage.accounts.findById(id)));
     return new Map(accounts.filter((a): a is AccountRecord => a !== undefined).map((a) => [a.id, a]));
   }
 
   async deprecate(ctx: RequestContext, scope: string, name: string, version: string, message: string, kind?: PackageKind): Promise<VersionRecord> {
     const pkg = await this.find(ctx, scope, name, kind);
-    this.policy.requireWritable();
-    await this.policy.requireScopeWrite(ctx, pkg.scope);
+    this.deps.policy.requireWritable();
+    await this.deps.policy.requireScopeWrite(ctx, pkg.scope);
     const v = await this.resolve(pkg, version);
     const text = message.trim();
     if (text.length > 1000) throw badRequest('A deprecation message is at most 1000 characters');
     await this.change(pkg.key, async (tx) => {
-      await tx.packages.setDeprecated(v.id, text.length > 0 ? text : null, isoNow(this.clock));
-      await this.audit.record(tx.audit, ctx, text ? 'package.deprecate' : 'package.undeprecate', `${fullName(pkg.scope, pkg.name)}@${v.version}`, {
+      await tx.packages.setDeprecated(v.id, text.length > 0 ? text : null, isoNow(this.deps.clock));
+      await this.deps.audit.record(tx.audit, ctx, text ? 'package.deprecate' : 'package.undeprecate', `${fullName(pkg.scope, pkg.name)}@${v.version}`, {
         message: text || null,
       });
     });
@@ -429,19 +413,19 @@ export class PackageService {
 
   async unpublish(ctx: RequestContext, scope: string, name: string, version: string, kind?: PackageKind): Promise<VersionRecord> {
     const found = await this.find(ctx, scope, name, kind);
-    this.policy.requireWritable();
-    await this.policy.requireScopeWrite(ctx, found.scope);
+    this.deps.policy.requireWritable();
+    await this.deps.policy.requireScopeWrite(ctx, found.scope);
     if (versionSchemeOf(found.kind).problem(version)) throw badRequest(`'${version}' is not a version; unpublish takes an exact version`);
     return this.change(found.key, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       const v = await tx.packages.findVersion(pkg.id, version);
       if (!v || v.unpublishedAt) throw notFound('Version not found');
-      await tx.packages.markUnpublished(v.id, isoNow(this.clock));
+      await tx.packages.markUnpublished(v.id, isoNow(this.deps.clock));
       const tags = await tx.packages.distTags(pkg.id);
       for (const [tag, target] of Object.entries(tags)) if (target === version) await tx.packages.deleteDistTag(pkg.id, tag);
       const pinnedGone = pkg.latestPinned && pkg.latestVersion === version;
       await this.refreshLatest(tx, pinnedGone ? { ...pkg, latestPinned: false } : pkg);
-      await this.audit.record(tx.audit, ctx, 'package.unpublish', `${fullName(pkg.scope, pkg.name)}@${version}`, { digest: v.digest });
+      await this.deps.audit.record(tx.audit, ctx, 'package.unpublish', `${fullName(pkg.scope, pkg.name)}@${version}`, { digest: v.digest });
       return v;
     });
   }
@@ -453,17 +437,17 @@ export class PackageService {
    */
   async unpublishAll(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<VersionRecord[]> {
     const found = await this.find(ctx, scope, name, kind);
-    this.policy.requireWritable();
-    await this.policy.requireScopeWrite(ctx, found.scope);
+    this.deps.policy.requireWritable();
+    await this.deps.policy.requireScopeWrite(ctx, found.scope);
     return this.change(found.key, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       const live = await tx.packages.listVersions(pkg.id, false);
       if (live.length === 0) throw notFound('No versions to unpublish');
-      const at = isoNow(this.clock);
+      const at = isoNow(this.deps.clock);
       for (const v of live) await tx.packages.markUnpublished(v.id, at);
       for (const tag of Object.keys(await tx.packages.distTags(pkg.id))) await tx.packages.deleteDistTag(pkg.id, tag);
       await this.refreshLatest(tx, { ...pkg, latestPinned: false });
-      await this.audit.record(tx.audit, ctx, 'package.unpublish', fullName(pkg.scope, pkg.name), {
+      await this.deps.audit.record(tx.audit, ctx, 'package.unpublish', fullName(pkg.scope, pkg.name), {
         versions: sortVersionStringsDesc(pkg.kind, live.map((v) => v.version)),
       });
       return live;
@@ -476,8 +460,8 @@ export class PackageService {
 
   async setDistTag(ctx: RequestContext, scope: string, name: string, tag: string, version: string, kind?: PackageKind): Promise<Record<string, string>> {
     const found = await this.find(ctx, scope, name, kind);
-    this.policy.requireWritable();
-    await this.policy.requireScopeWrite(ctx, found.scope);
+    this.deps.policy.requireWritable();
+    await this.deps.policy.requireScopeWrite(ctx, found.scope);
     const problem = distTagProblem(tag);
     if (problem) throw badRequest('Invalid dist-tag', [problem]);
     await this.change(found.key, async (tx) => {
@@ -486,15 +470,15 @@ export class PackageService {
       if (!v || v.unpublishedAt) throw notFound(`Version not found: ${version}`);
       if (tag === 'latest') await this.refreshLatest(tx, pkg, version);
       else await tx.packages.setDistTag(pkg.id, tag, version);
-      await this.audit.record(tx.audit, ctx, 'package.dist-tag.set', fullName(pkg.scope, pkg.name), { tag, version });
+      await this.deps.audit.record(tx.audit, ctx, 'package.dist-tag.set', fullName(pkg.scope, pkg.name), { tag, version });
     });
     return this.distTags(ctx, found.scope, found.name);
   }
 
   async removeDistTag(ctx: RequestContext, scope: string, name: string, tag: string, kind?: PackageKind): Promise<Record<string, string>> {
     const found = await this.find(ctx, scope, name, kind);
-    this.policy.requireWritable();
-    await this.policy.requireScopeWrite(ctx, found.scope);
+    this.deps.policy.requireWritable();
+    await this.deps.policy.requireScopeWrite(ctx, found.scope);
     await this.change(found.key, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       if (tag === 'latest') {
@@ -503,7 +487,7 @@ export class PackageService {
       } else if (!(await tx.packages.deleteDistTag(pkg.id, tag))) {
         throw notFound(`Dist-tag not found: ${tag}`);
       }
-      await this.audit.record(tx.audit, ctx, 'package.dist-tag.remove', fullName(pkg.scope, pkg.name), { tag });
+      await this.deps.audit.record(tx.audit, ctx, 'package.dist-tag.remove', fullName(pkg.scope, pkg.name), { tag });
     });
     return this.distTags(ctx, found.scope, found.name);
   }
@@ -514,8 +498,8 @@ export class PackageService {
    * package's only file. From there on it is an ordinary `publish`.
    */
   async publishManifest(ctx: RequestContext, kind: PackageKind, text: string, idempotencyKey?: string | string[]): Promise<PublishResult> {
-    this.policy.requireWritable();
-    this.policy.requirePermission(ctx, 'publish');
+    this.deps.policy.requireWritable();
+    this.deps.policy.requirePermission(ctx, 'publish');
     const result = parseManifest(kind, text);
     if (!result.manifest) throw validationFailed(result.problems);
     const m = result.manifest;
@@ -528,7 +512,7 @@ export class PackageService {
     const pkg = await this.find(ctx, scope, name, opts.kind);
     if (!opts.includeUnpublished) return { pkg, version: await this.resolve(pkg, versionOrTag) };
     const wanted = ownValue(await this.distTagsOf(pkg), versionOrTag) ?? versionOrTag;
-    const version = await this.storage.packages.findVersion(pkg.id, wanted);
+    const version = await this.deps.storage.packages.findVersion(pkg.id, wanted);
     if (!version) throw notFound('Version not found');
     return { pkg, version };
   }
@@ -536,14 +520,14 @@ export class PackageService {
   /** Every version of a package in publish order, unpublished ones too when asked. */
   async allVersions(ctx: RequestContext, scope: string, name: string, opts: { kind?: PackageKind; includeUnpublished?: boolean } = {}): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {
     const pkg = await this.find(ctx, scope, name, opts.kind);
-    return { pkg, versions: await this.storage.packages.listVersions(pkg.id, opts.includeUnpublished ?? false) };
+    return { pkg, versions: await this.deps.storage.packages.listVersions(pkg.id, opts.includeUnpublished ?? false) };
   }
 
   /** Versions across packages, a page at a time after a keyset position (see VersionBrowseQuery). */
   async browseVersions(ctx: RequestContext, q: Omit<VersionBrowseQuery, 'read'>): Promise<PackageVersionRecord[]> {
-    const read = await this.policy.readFilter(ctx);
+    const read = await this.deps.policy.readFilter(ctx);
     if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > 1000) throw badRequest('limit must be an integer from 1 to 1000');
-    return this.storage.packages.browseVersions({ ...q, read });
+    return this.deps.storage.packages.browseVersions({ ...q, read });
   }
 
   /**
@@ -558,9 +542,9 @@ export class PackageService {
     status: VersionStatus,
     message: string | null,
   ): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {
-    this.policy.requireWritable();
+    this.deps.policy.requireWritable();
     const found = await this.find(ctx, target.scope, target.name, target.kind);
-    await this.policy.requireScopeWrite(ctx, found.scope);
+    await this.deps.policy.requireScopeWrite(ctx, found.scope);
     if (!VERSION_STATUSES.includes(status)) throw badRequest(`status must be one of ${VERSION_STATUSES.join(', ')}`);
     const text = message?.trim() || null;
     if (text !== null && text.length > MAX_STATUS_MESSAGE) throw badRequest(`A status message is at most ${MAX_STATUS_MESSAGE} characters`);
@@ -571,7 +555,7 @@ export class PackageService {
       const all = await tx.packages.listVersions(pkg.id, true);
       const targets = target.version === undefined ? all : all.filter((v) => v.version === target.version);
       if (targets.length === 0) throw notFound(target.version === undefined ? `${kindLabel(target.kind)} has no versions` : `Version not found: ${target.version}`);
-      const now = isoNow(this.clock);
+      const now = isoNow(this.deps.clock);
       const changed = new Set<number>();
       for (const v of targets) {
         const current = statusOf(v);
@@ -593,7 +577,7 @@ export class PackageService {
       const pinnedGone = pkg.latestPinned && status === 'deleted' && targets.some((v) => v.version === pkg.latestVersion);
       await this.refreshLatest(tx, pinnedGone ? { ...pkg, latestPinned: false } : pkg);
       await tx.packages.update(pkg.id, { updatedAt: now });
-      await this.audit.record(tx.audit, ctx, 'package.status', `${fullName(pkg.scope, pkg.name)}${target.version === undefined ? '' : `@${target.version}`}`, {
+      await this.deps.audit.record(tx.audit, ctx, 'package.status', `${fullName(pkg.scope, pkg.name)}${target.version === undefined ? '' : `@${target.version}`}`, {
         status,
         message: wantedMessage,
         versions: targets.filter((v) => changed.has(v.id)).map((v) => v.version),
@@ -609,12 +593,12 @@ export class PackageService {
    * name starts here.
    */
   async find(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<PackageRecord> {
-    this.policy.requireReadAccess(ctx);
+    this.deps.policy.requireReadAccess(ctx);
     const id = parsePackageId(scope, name);
-    const pkg = await this.storage.packages.findByKey(id.key);
+    const pkg = await this.deps.storage.packages.findByKey(id.key);
     const missing = () => notFound(`${kindLabel(kind)} not found`);
     if (!pkg || (kind && pkg.kind !== kind)) throw missing();
-    await this.policy.requireRead(ctx, pkg, missing);
+    await this.deps.policy.requireRead(ctx, pkg, missing);
     return pkg;
   }
 
@@ -623,7 +607,7 @@ export class PackageService {
    * see what refers to it (a managed skill the caller owns). Doors never call this.
    */
   async findUnchecked(scope: string, name: string, kind?: PackageKind): Promise<PackageRecord> {
-    const pkg = await this.storage.packages.findByKey(parsePackageId(scope, name).key);
+    const pkg = await this.deps.storage.packages.findByKey(parsePackageId(scope, name).key);
     if (!pkg || (kind && pkg.kind !== kind)) throw notFound(`${kindLabel(kind)} not found`);
     return pkg;
   }
@@ -636,13 +620,13 @@ export class PackageService {
   /** Changes who may read a package (`agentry access set @scope/name …`): the scope's writers only; audited. */
   async setVisibility(ctx: RequestContext, scope: string, name: string, visibility: Visibility): Promise<PackageRecord> {
     const found = await this.find(ctx, scope, name);
-    this.policy.requireWritable();
-    await this.policy.requireScopeWrite(ctx, found.scope);
+    this.deps.policy.requireWritable();
+    await this.deps.policy.requireScopeWrite(ctx, found.scope);
     return this.change(found.key, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       if (pkg.visibility !== visibility) {
         await tx.packages.setVisibility(pkg.id, visibility);
-        await this.audit.record(tx.audit, ctx, 'package.access', fullName(pkg.scope, pkg.name), { from: pkg.visibility, to: visibility });
+        await this.deps.audit.record(tx.audit, ctx, 'package.access', fullName(pkg.scope, pkg.name), { from: pkg.visibility, to: visibility });
       }
       return { ...pkg, visibility };
     });
@@ -651,13 +635,13 @@ export class PackageService {
   async resolve(pkg: PackageRecord, versionOrTag: string): Promise<VersionRecord> {
     const tags = await this.distTagsOf(pkg);
     const wanted = ownValue(tags, versionOrTag) ?? versionOrTag;
-    const v = versionSchemeOf(pkg.kind).problem(wanted) === undefined ? await this.storage.packages.findVersion(pkg.id, wanted) : undefined;
+    const v = versionSchemeOf(pkg.kind).problem(wanted) === undefined ? await this.deps.storage.packages.findVersion(pkg.id, wanted) : undefined;
     if (!v || v.unpublishedAt) throw notFound('Version not found');
     return v;
   }
 
   private async distTagsOf(pkg: PackageRecord): Promise<Record<string, string>> {
-    const tags = await this.storage.packages.distTags(pkg.id);
+    const tags = await this.deps.storage.packages.distTags(pkg.id);
     return pkg.latestVersion ? { latest: pkg.latestVersion, ...tags } : tags;
   }
 

@@ -4,7 +4,8 @@ import type { RequestContext } from '../auth/principal.js';
 import { AgentryError, badRequest, conflict, notFound } from '../errors.js';
 import { PRAISON_NAME_MAX, PRAISON_NAME_PATTERN } from '../packages/manifest/praison-bundle.js';
 import type { DownloadTarget, PackageService, PublishResult } from '../packages/package-service.js';
-import type { PackageRecord, Page, VersionRecord } from '../storage.js';
+import type { PackageRecord, VersionRecord } from '../packages/package-repo.js';
+import type { Page } from '../page.js';
 
 /** The default scope recipe names are mapped onto (AGENTRY_RECIPE_SCOPE). */
 export const DEFAULT_RECIPE_SCOPE = 'recipes';

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AgentryError, badRequest } from '../../../core/errors.js';
 import { fullName } from '../../../core/packages/names.js';
-import type { PackageSort } from '../../../core/storage.js';
-import type { PackageKind } from '../../../core/storage.js';
+import type { PackageSort } from '../../../core/packages/package-repo.js';
+import type { PackageKind } from '../../../core/packages/kinds.js';
 import { baseUrl } from '../../shared/base-url.js';
 import { requestContext } from '../../shared/request-context.js';
 import type { RequestContext } from '../../../core/auth/principal.js';
