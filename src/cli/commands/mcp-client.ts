@@ -108,22 +108,27 @@ export const registerMcpClientCommands = (mcp: Command): void => {
     );
   });
 
-  withJsonOption(
-    withRegistryOptions(
-      homeOption(
-        client
-          .command('register')
-          .description("Write the server's running MCP servers (of the given groups, or all) into each client's settings file")
-          .argument('<client...>', 'client names (see `agentry mcp client --help`)')
-          .option('--group <name...>', 'only the servers of these groups'),
+  /** register and unregister: the same arguments, and the same checks before the server is asked anything. */
+  const editCommand = (name: string, description: string, run: (apps: ClientApp[], editor: ClientConfigFileEditor, conn: Connection, opts: ClientOptions) => Promise<void>) =>
+    withJsonOption(
+      withRegistryOptions(
+        homeOption(
+          client
+            .command(name)
+            .description(description)
+            .argument('<client...>', 'client names (see `agentry mcp client --help`)')
+            .option('--group <name...>', 'only the servers of these groups'),
+        ),
       ),
-    ),
-  ).action(async (names: string[], opts: ClientOptions) => {
-    const apps = appsOf(names);
-    const editor = new ClientConfigFileEditor(homeOf(opts));
-    // Refuse a malformed settings file before asking the server anything.
-    for (const app of apps) await edited(() => editor.entries(targetOf(app)));
-    const conn = await connect(opts);
+    ).action(async (names: string[], opts: ClientOptions) => {
+      const apps = appsOf(names);
+      const editor = new ClientConfigFileEditor(homeOf(opts));
+      // Refuse a malformed settings file before asking the server anything.
+      for (const app of apps) await edited(() => editor.entries(targetOf(app)));
+      await run(apps, editor, await connect(opts), opts);
+    });
+
+  editCommand('register', "Write the server's running MCP servers (of the given groups, or all) into each client's settings file", async (apps, editor, conn, opts) => {
     const workloads = (await workloadsOf(conn, opts.group ?? [], false)).filter((w) => (w.status ?? 'running') === 'running');
     for (const w of workloads) {
       const problem = serverNameProblem(w.name);
@@ -144,21 +149,7 @@ export const registerMcpClientCommands = (mcp: Command): void => {
     );
   });
 
-  withJsonOption(
-    withRegistryOptions(
-      homeOption(
-        client
-          .command('unregister')
-          .description("Remove the server's MCP servers (of the given groups, or all) from each client's settings file")
-          .argument('<client...>', 'client names')
-          .option('--group <name...>', 'only the servers of these groups'),
-      ),
-    ),
-  ).action(async (names: string[], opts: ClientOptions) => {
-    const apps = appsOf(names);
-    const editor = new ClientConfigFileEditor(homeOf(opts));
-    for (const app of apps) await edited(() => editor.entries(targetOf(app)));
-    const conn = await connect(opts);
+  editCommand('unregister', "Remove the server's MCP servers (of the given groups, or all) from each client's settings file", async (apps, editor, conn, opts) => {
     const workloads = await workloadsOf(conn, opts.group ?? [], true);
     const removed: { client: string; servers: string[] }[] = [];
     for (const app of apps) {
