@@ -44,6 +44,10 @@ export interface ServerConfig {
   recipeScope: string;
   /** Exceptions to the egress policy's refused ranges (AGENTRY_EGRESS_ALLOW / --egress-allow): hosts, host:port, IPs, CIDRs, `*`. */
   egressAllow: string[];
+  /** Run agents' bash on the host, without isolation, when no sandbox works (AGENTRY_UNSAFE_LOCAL_TOOLS / --unsafe-local-tools). */
+  unsafeLocalTools: boolean;
+  /** The bubblewrap binary (AGENTRY_BWRAP); default: /usr/bin/bwrap, /usr/local/bin/bwrap or /bin/bwrap. */
+  bwrapPath?: string;
   /** An OpenAI-compatible embeddings endpoint for memory-store search (AGENTRY_EMBEDDINGS_URL, _MODEL, _API_KEY). */
   embeddings?: { url: string; model: string; apiKey?: string };
   limits: {
@@ -90,6 +94,7 @@ export interface ServeFlags {
   redisUrl?: string;
   egressAllow?: string;
   metricsToken?: string;
+  unsafeLocalTools?: boolean;
 }
 
 const MB = 1024 * 1024;
@@ -174,7 +179,7 @@ const rateLimitsFrom = (flags: ServeFlags, env: NodeJS.ProcessEnv): RateLimitRul
  * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_BLOB_STORE, AGENTRY_ADMIN_TOKEN,
  * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_DEFAULT_VISIBILITY, AGENTRY_AUTH_REQUIRED_FOR_READS, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
  * AGENTRY_RATE_LIMITS, AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX,
- * AGENTRY_METRICS_TOKEN, AGENTRY_EGRESS_ALLOW.
+ * AGENTRY_METRICS_TOKEN, AGENTRY_EGRESS_ALLOW, AGENTRY_UNSAFE_LOCAL_TOOLS, AGENTRY_BWRAP.
  */
 export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
   const databaseUrl = flags.databaseUrl ?? (env.AGENTRY_DATABASE_URL || undefined);
@@ -204,6 +209,8 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     recipeScope: (flags.recipeScope ?? (env.AGENTRY_RECIPE_SCOPE || 'recipes')).replace(/^@/, '').toLowerCase(),
     embeddings: embeddingsFrom(env),
     egressAllow: egressAllowFrom(flags.egressAllow ?? env.AGENTRY_EGRESS_ALLOW),
+    unsafeLocalTools: flags.unsafeLocalTools ?? boolFrom('AGENTRY_UNSAFE_LOCAL_TOOLS', env.AGENTRY_UNSAFE_LOCAL_TOOLS),
+    bwrapPath: env.AGENTRY_BWRAP ? resolve(env.AGENTRY_BWRAP) : undefined,
     limits: {
       maxBodyBytes: 1 * MB,
       maxTarballBytes: intFrom('AGENTRY_MAX_TARBALL_MB', env.AGENTRY_MAX_TARBALL_MB, 50, 1, 10_000) * MB,

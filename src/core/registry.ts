@@ -13,6 +13,7 @@ import { OciService } from './oci/oci-service.js';
 import type { UploadStore } from './oci/ports.js';
 import type { CoreDeps } from './core-deps.js';
 import { ManagedAgents, type ManagedOptions } from './managed/managed-agents.js';
+import { PackageLifecycle } from './packages/package-lifecycle.js';
 import { PackageService } from './packages/package-service.js';
 import { SecretService } from './secrets/secret-service.js';
 import { ToolhiveSecrets } from './secrets/toolhive-secrets.js';
@@ -31,6 +32,7 @@ import { StarService } from './stars/star-service.js';
 import { SignInService, type SignInConfig } from './oauth/sign-in-service.js';
 import { TelemetryService } from './telemetry/telemetry-service.js';
 import { DiscoveryService } from './trending/discovery-service.js';
+import { PackageInsights } from './packages/package-insights.js';
 import type { TarballLimits } from './packages/tarball.js';
 import type { AuditQuery } from './audit/audit-repo.js';
 import type { BlobStore } from './blobs/blob-store.js';
@@ -89,6 +91,8 @@ export class Registry {
   readonly tokens: TokenService;
   readonly accounts: AccountService;
   readonly packages: PackageService;
+  /** Deprecate, unpublish, version status and dist-tags: what happens to versions after their publish. */
+  readonly packageLifecycle: PackageLifecycle;
   readonly gc: GarbageCollector;
   /** The only way a door reads blob bytes: through an object the caller may read that refers to them. */
   readonly blobAccess: BlobAccess;
@@ -102,6 +106,8 @@ export class Registry {
   readonly rateLimiter: RateLimiter | undefined;
   readonly stars: StarService;
   readonly discovery: DiscoveryService;
+  /** A package's downloads per day and the files of a version (the web console's package page). */
+  readonly insights: PackageInsights;
   readonly telemetry: TelemetryService;
   readonly signIn: SignInService;
   readonly managed: ManagedAgents;
@@ -123,6 +129,7 @@ export class Registry {
     this.tokens = new TokenService(deps);
     this.accounts = new AccountService(deps, this.tokens);
     this.packages = new PackageService(deps, opts.limits);
+    this.packageLifecycle = new PackageLifecycle(deps, this.packages);
     this.gc = new GarbageCollector(deps);
     this.oci = new OciService(deps, this.packages, {
       uploads: opts.uploads,
@@ -138,8 +145,9 @@ export class Registry {
     this.secrets = new SecretService(deps, opts.secretStore);
     this.agentspaces = new AgentspaceService(deps, this.secrets);
     this.agentspaceArtifacts = new AgentspaceArtifacts(deps, this.agentspaces, opts.agentspaceOci, this.oci);
+    this.insights = new PackageInsights(deps, this.packages, this.blobAccess, opts.limits);
     this.skills = new SkillService(this.packages, this.blobAccess, opts.limits, opts.skillsRoot, this.oci);
-    this.recipes = new RecipeService(this.packages, this.accounts, opts.recipeScope);
+    this.recipes = new RecipeService(this.packages, this.packageLifecycle, this.accounts, opts.recipeScope);
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
     const limiter = this.rateLimiter;
     if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));

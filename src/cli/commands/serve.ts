@@ -22,6 +22,7 @@ interface ServeOptions {
   rateLimitPublish?: string;
   redisUrl?: string;
   metricsToken?: string;
+  unsafeLocalTools?: boolean;
 }
 
 /**
@@ -56,6 +57,10 @@ export const registerServeCommand = (program: Command): void => {
     .option('--rate-limit-publish <rule>', 'publishes per user, e.g. 10/hour; overrides the preset (env AGENTRY_RATE_LIMIT_PUBLISH)')
     .option('--redis-url <url>', 'redis://… to share rate-limit counters between server processes (env AGENTRY_REDIS_URL)')
     .option('--egress-allow <list>', "addresses the server may call besides public ones: hosts, host:port, IPs, CIDRs, or '*', comma-separated (env AGENTRY_EGRESS_ALLOW; default none: loopback, private, link-local and metadata addresses are refused)")
+    .option(
+      '--unsafe-local-tools',
+      "when no sandbox works (bubblewrap missing), run agents' bash tool directly on this host as the server's user, with no isolation of files, processes or network; trusted agents only (env AGENTRY_UNSAFE_LOCAL_TOOLS=true; default: bash is refused)",
+    )
     .option('--metrics-token <token>', 'require this Bearer token on /metrics, 16+ characters (env AGENTRY_METRICS_TOKEN; default: /metrics is open)')
     .action(async (opts: ServeOptions) => {
       const { resolveConfig } = await import('../../app/config.js');
@@ -80,10 +85,11 @@ export const registerServeCommand = (program: Command): void => {
         redisUrl: opts.redisUrl,
         egressAllow: opts.egressAllow,
         metricsToken: opts.metricsToken,
+        unsafeLocalTools: opts.unsafeLocalTools,
       });
       const server = await startServer(config);
       const stopped = nextStopSignal();
-      const lines = [`Agentry listening on ${server.url}`];
+      const lines = [`Agentry listening on ${server.url}`, ...server.notices];
       if (server.adminToken) {
         lines.push(
           '',

@@ -10,17 +10,14 @@ import type { PackageQuery, PackageRecord, PackageVersionRecord, VersionBrowseQu
 import type { Page } from '../page.js';
 import type { StorageRepos } from '../storage.js';
 import { isoNow, utcDay } from '../time.js';
-import { MANIFEST_FILE, PACKAGE_KINDS, type PackageKind } from './kinds.js';
-import { distTagProblem } from './latest.js';
-import { isPlainObject } from './manifest/fields.js';
-import { parseManifest, type PackageManifest } from './manifest/index.js';
-import { validateSkillFolder } from './manifest/skill-md.js';
-import { PRAISON_BUNDLE_MANIFEST, bundleFileProblems, parsePraisonBundleManifest } from './manifest/praison-bundle.js';
+import { MANIFEST_FILE, kindLabel, type PackageKind } from './kinds.js';
+import { applyVersionMetadata, packageMetadata, refreshLatest } from './latest.js';
+import { checkPublish } from './publish-validation.js';
+import { parseManifest } from './manifest/index.js';
 import { fullName, parsePackageId } from './names.js';
-import { inspectTarball, type TarballEntry, type TarballLimits } from './tarball.js';
+import type { TarballLimits } from './tarball.js';
 import { singleFileTarball } from './single-file-tarball.js';
-import { sortVersionStringsDesc, versionSchemeOf } from './version-scheme.js';
-import { DEFAULT_DEPRECATION_MESSAGE, MAX_STATUS_MESSAGE, VERSION_STATUSES, statusOf, type VersionStatus } from './version-status.js';
+import { versionSchemeOf } from './version-scheme.js';
 import { ViewCache } from './view-cache.js';
 
 export interface PublishInput {
@@ -83,9 +80,6 @@ export interface DownloadTarget {
   pkg: PackageRecord;
   version: VersionRecord;
 }
-
-const README_NAMES = ['README.md', 'readme.md', 'Readme.md', 'README.MD', 'README'];
-const WANTED_FILES = new Set<string>([...Object.values(MANIFEST_FILE), PRAISON_BUNDLE_MANIFEST, ...README_NAMES]);
 
 /** Packages of every kind: publish, read, tag, deprecate, unpublish, download, query. */
 export class PackageService {
@@ -150,31 +144,17 @@ export class PackageService {
       await this.forgetExpiredKeys();
     }
     await this.publishGate?.(publisher.account.id);
-    const bundleWanted = input.bundle === true || input.kind === 'recipe' || input.kind === undefined;
-    const contents = await inspectTarball(input.tarball, WANTED_FILES, this.limits, { hashFiles: bundleWanted, forStorage: true });
-    const manifest = this.readManifest(input, contents.texts, { folderName: id.name, entries: contents.entries });
-    const version = manifest.version ?? input.version ?? null;
-    const problems = this.crossCheck(id, manifest, version, input, contents.texts);
-    // A skill is a folder named as the skill: the whole Agent Skills check, with the package name as that folder.
-    if (manifest.kind === 'skill') problems.push(...validateSkillFolder({ folderName: id.name, skillMd: contents.texts.get(manifest.file), entries: contents.entries }).errors);
-    if (manifest.file === PRAISON_BUNDLE_MANIFEST) problems.push(...bundleFileProblems(manifest.raw, contents.digests));
-    if (problems.length > 0) throw validationFailed(problems);
-    const readme = README_NAMES.map((n) => contents.texts.get(n)).find((t) => t !== undefined) ?? input.readme ?? manifest.readme;
-    const tag = input.tag?.trim() || undefined;
-    if (tag) {
-      const p = distTagProblem(tag);
-      if (p) throw badRequest('Invalid dist-tag', [p]);
-    }
+    const { contents, manifest, version, readme, tag } = await checkPublish(id, input, this.limits);
 
     const digest = `sha256:${createHash('sha256').update(contents.tarball).digest('hex')}`;
-    await this.refuseUnpublishable(this.deps.storage, id, manifest.kind, version!, false, input.force, digest);
+    await this.refuseUnpublishable(this.deps.storage, id, manifest.kind, version, false, input.force, digest);
     const blob = await this.deps.blobs.put(contents.tarball);
     const principal = ctx.principal!;
     let published: { pkgId: number; record: VersionRecord };
     try {
       published = await this.change(id.key, async (tx) => {
         const now = isoNow(this.deps.clock);
-        let { pkg, scope, existing } = await this.refuseUnpublishable(tx, id, manifest.kind, version!, true, input.force, blob.digest);
+        let { pkg, scope, existing } = await this.refuseUnpublishable(tx, id, manifest.kind, version, true, input.force, blob.digest);
         const remember = async (packageId: number, v: string): Promise<void> => {
           if (!idem) return;
           const at = this.deps.clock.now().getTime();
@@ -220,11 +200,11 @@ export class PackageService {
             updatedAt: now,
           });
           // A concurrent first publish may have created the package (and this version) first.
-          pkg = (await this.refuseUnpublishable(tx, id, manifest.kind, version!, true, false, blob.digest)).pkg!;
+          pkg = (await this.refuseUnpublishable(tx, id, manifest.kind, version, true, false, blob.digest)).pkg!;
         }
         const record = await tx.packages.insertVersion({
           packageId: pkg.id,
-          version: version!,
+          version: version,
           manifest: manifest.raw,
           readme: readme ?? null,
           digest: blob.digest,
@@ -235,7 +215,7 @@ export class PackageService {
           publishedAt: now,
         });
         if (tag && tag !== 'latest') await tx.packages.setDistTag(pkg.id, tag, record.version);
-        await this.refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined);
+        await refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined);
         await tx.packages.update(pkg.id, { updatedAt: now });
         await this.deps.audit.record(tx.audit, ctx, 'package.publish', `${fullName(pkg.scope, pkg.name)}@${record.version}`, {
           kind: manifest.kind,
@@ -341,7 +321,7 @@ export class PackageService {
   ): Promise<VersionRecord> {
     await tx.packages.replaceVersionContent(existing.id, content);
     const record: VersionRecord = { ...existing, ...content };
-    if (pkg.latestVersion === existing.version) await this.applyVersionMetadata(tx, pkg.id, pkg.kind, record);
+    if (pkg.latestVersion === existing.version) await applyVersionMetadata(tx, pkg.id, pkg.kind, record);
     await tx.packages.update(pkg.id, { updatedAt: content.publishedAt });
     await this.deps.audit.record(tx.audit, ctx, 'package.republish', `${fullName(pkg.scope, pkg.name)}@${existing.version}`, {
       kind: pkg.kind,
@@ -395,101 +375,8 @@ export class PackageService {
     return new Map(accounts.filter((a): a is AccountRecord => a !== undefined).map((a) => [a.id, a]));
   }
 
-  async deprecate(ctx: RequestContext, scope: string, name: string, version: string, message: string, kind?: PackageKind): Promise<VersionRecord> {
-    const pkg = await this.find(ctx, scope, name, kind);
-    this.deps.policy.requireWritable();
-    await this.deps.policy.requireScopeWrite(ctx, pkg.scope);
-    const v = await this.resolve(pkg, version);
-    const text = message.trim();
-    if (text.length > 1000) throw badRequest('A deprecation message is at most 1000 characters');
-    await this.change(pkg.key, async (tx) => {
-      await tx.packages.setDeprecated(v.id, text.length > 0 ? text : null, isoNow(this.deps.clock));
-      await this.deps.audit.record(tx.audit, ctx, text ? 'package.deprecate' : 'package.undeprecate', `${fullName(pkg.scope, pkg.name)}@${v.version}`, {
-        message: text || null,
-      });
-    });
-    return { ...v, deprecated: text.length > 0 ? text : null };
-  }
-
-  async unpublish(ctx: RequestContext, scope: string, name: string, version: string, kind?: PackageKind): Promise<VersionRecord> {
-    const found = await this.find(ctx, scope, name, kind);
-    this.deps.policy.requireWritable();
-    await this.deps.policy.requireScopeWrite(ctx, found.scope);
-    if (versionSchemeOf(found.kind).problem(version)) throw badRequest(`'${version}' is not a version; unpublish takes an exact version`);
-    return this.change(found.key, async (tx) => {
-      const pkg = (await tx.packages.lockByKey(found.key))!;
-      const v = await tx.packages.findVersion(pkg.id, version);
-      if (!v || v.unpublishedAt) throw notFound('Version not found');
-      await tx.packages.markUnpublished(v.id, isoNow(this.deps.clock));
-      const tags = await tx.packages.distTags(pkg.id);
-      for (const [tag, target] of Object.entries(tags)) if (target === version) await tx.packages.deleteDistTag(pkg.id, tag);
-      const pinnedGone = pkg.latestPinned && pkg.latestVersion === version;
-      await this.refreshLatest(tx, pinnedGone ? { ...pkg, latestPinned: false } : pkg);
-      await this.deps.audit.record(tx.audit, ctx, 'package.unpublish', `${fullName(pkg.scope, pkg.name)}@${version}`, { digest: v.digest });
-      return v;
-    });
-  }
-
-  /**
-   * Unpublishes every live version of a package at once, in one transaction (PraisonAI's "delete a
-   * recipe"). Like single unpublishes, none of those version numbers can ever be reused. Answers the
-   * versions that were unpublished.
-   */
-  async unpublishAll(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<VersionRecord[]> {
-    const found = await this.find(ctx, scope, name, kind);
-    this.deps.policy.requireWritable();
-    await this.deps.policy.requireScopeWrite(ctx, found.scope);
-    return this.change(found.key, async (tx) => {
-      const pkg = (await tx.packages.lockByKey(found.key))!;
-      const live = await tx.packages.listVersions(pkg.id, false);
-      if (live.length === 0) throw notFound('No versions to unpublish');
-      const at = isoNow(this.deps.clock);
-      for (const v of live) await tx.packages.markUnpublished(v.id, at);
-      for (const tag of Object.keys(await tx.packages.distTags(pkg.id))) await tx.packages.deleteDistTag(pkg.id, tag);
-      await this.refreshLatest(tx, { ...pkg, latestPinned: false });
-      await this.deps.audit.record(tx.audit, ctx, 'package.unpublish', fullName(pkg.scope, pkg.name), {
-        versions: sortVersionStringsDesc(pkg.kind, live.map((v) => v.version)),
-      });
-      return live;
-    });
-  }
-
   async distTags(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<Record<string, string>> {
     return this.distTagsOf(await this.find(ctx, scope, name, kind));
-  }
-
-  async setDistTag(ctx: RequestContext, scope: string, name: string, tag: string, version: string, kind?: PackageKind): Promise<Record<string, string>> {
-    const found = await this.find(ctx, scope, name, kind);
-    this.deps.policy.requireWritable();
-    await this.deps.policy.requireScopeWrite(ctx, found.scope);
-    const problem = distTagProblem(tag);
-    if (problem) throw badRequest('Invalid dist-tag', [problem]);
-    await this.change(found.key, async (tx) => {
-      const pkg = (await tx.packages.lockByKey(found.key))!;
-      const v = await tx.packages.findVersion(pkg.id, version);
-      if (!v || v.unpublishedAt) throw notFound(`Version not found: ${version}`);
-      if (tag === 'latest') await this.refreshLatest(tx, pkg, version);
-      else await tx.packages.setDistTag(pkg.id, tag, version);
-      await this.deps.audit.record(tx.audit, ctx, 'package.dist-tag.set', fullName(pkg.scope, pkg.name), { tag, version });
-    });
-    return this.distTags(ctx, found.scope, found.name);
-  }
-
-  async removeDistTag(ctx: RequestContext, scope: string, name: string, tag: string, kind?: PackageKind): Promise<Record<string, string>> {
-    const found = await this.find(ctx, scope, name, kind);
-    this.deps.policy.requireWritable();
-    await this.deps.policy.requireScopeWrite(ctx, found.scope);
-    await this.change(found.key, async (tx) => {
-      const pkg = (await tx.packages.lockByKey(found.key))!;
-      if (tag === 'latest') {
-        if (!pkg.latestPinned) throw badRequest("'latest' already follows the highest version and cannot be removed");
-        await this.refreshLatest(tx, { ...pkg, latestPinned: false });
-      } else if (!(await tx.packages.deleteDistTag(pkg.id, tag))) {
-        throw notFound(`Dist-tag not found: ${tag}`);
-      }
-      await this.deps.audit.record(tx.audit, ctx, 'package.dist-tag.remove', fullName(pkg.scope, pkg.name), { tag });
-    });
-    return this.distTags(ctx, found.scope, found.name);
   }
 
   /**
@@ -528,63 +415,6 @@ export class PackageService {
     const read = await this.deps.policy.readFilter(ctx);
     if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > 1000) throw badRequest('limit must be an integer from 1 to 1000');
     return this.deps.storage.packages.browseVersions({ ...q, read });
-  }
-
-  /**
-   * Sets the lifecycle status of one version, or of every version when `version` is undefined,
-   * in one transaction: `deprecated` deprecates (with the message), `deleted` unpublishes (with
-   * the message as the reason), `active` clears both, restoring an unpublished version. `latest`
-   * is recomputed. Returns the package and the versions that changed, in publish order.
-   */
-  async setStatus(
-    ctx: RequestContext,
-    target: { scope: string; name: string; version?: string; kind?: PackageKind },
-    status: VersionStatus,
-    message: string | null,
-  ): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {
-    this.deps.policy.requireWritable();
-    const found = await this.find(ctx, target.scope, target.name, target.kind);
-    await this.deps.policy.requireScopeWrite(ctx, found.scope);
-    if (!VERSION_STATUSES.includes(status)) throw badRequest(`status must be one of ${VERSION_STATUSES.join(', ')}`);
-    const text = message?.trim() || null;
-    if (text !== null && text.length > MAX_STATUS_MESSAGE) throw badRequest(`A status message is at most ${MAX_STATUS_MESSAGE} characters`);
-    if (status === 'active' && text !== null) throw badRequest('An active version carries no status message; leave statusMessage out');
-    const wantedMessage = status === 'deprecated' ? (text ?? DEFAULT_DEPRECATION_MESSAGE) : text;
-    return this.change(found.key, async (tx) => {
-      const pkg = (await tx.packages.lockByKey(found.key))!;
-      const all = await tx.packages.listVersions(pkg.id, true);
-      const targets = target.version === undefined ? all : all.filter((v) => v.version === target.version);
-      if (targets.length === 0) throw notFound(target.version === undefined ? `${kindLabel(target.kind)} has no versions` : `Version not found: ${target.version}`);
-      const now = isoNow(this.deps.clock);
-      const changed = new Set<number>();
-      for (const v of targets) {
-        const current = statusOf(v);
-        if (current.status === status && current.message === wantedMessage) continue;
-        changed.add(v.id);
-        if (status === 'deleted') {
-          if (v.deprecated !== null) await tx.packages.setDeprecated(v.id, null);
-          await tx.packages.markUnpublished(v.id, now, wantedMessage);
-          const tags = await tx.packages.distTags(pkg.id);
-          for (const [tag, to] of Object.entries(tags)) if (to === v.version) await tx.packages.deleteDistTag(pkg.id, tag);
-        } else {
-          if (v.unpublishedAt) await tx.packages.restoreVersion(v.id, now);
-          await tx.packages.setDeprecated(v.id, wantedMessage, now);
-        }
-      }
-      if (changed.size === 0) {
-        throw badRequest(`No changes to apply: status is already ${status}${wantedMessage ? ` with the same message` : ''}`);
-      }
-      const pinnedGone = pkg.latestPinned && status === 'deleted' && targets.some((v) => v.version === pkg.latestVersion);
-      await this.refreshLatest(tx, pinnedGone ? { ...pkg, latestPinned: false } : pkg);
-      await tx.packages.update(pkg.id, { updatedAt: now });
-      await this.deps.audit.record(tx.audit, ctx, 'package.status', `${fullName(pkg.scope, pkg.name)}${target.version === undefined ? '' : `@${target.version}`}`, {
-        status,
-        message: wantedMessage,
-        versions: targets.filter((v) => changed.has(v.id)).map((v) => v.version),
-      });
-      const after = await tx.packages.listVersions(pkg.id, true);
-      return { pkg: (await tx.packages.findById(pkg.id))!, versions: after.filter((v) => changed.has(v.id)) };
-    });
   }
 
   /**
@@ -645,135 +475,4 @@ export class PackageService {
     return pkg.latestVersion ? { latest: pkg.latestVersion, ...tags } : tags;
   }
 
-  /**
-   * Recomputes `latest`: the pinned version when one is given or still pinned and present,
-   * else the highest version. Returns the new latest.
-   */
-  private async refreshLatest(tx: StorageRepos, pkg: PackageRecord, pin?: string): Promise<string | null> {
-    const liveVersions = await tx.packages.listVersions(pkg.id, false);
-    const live = liveVersions.map((v) => v.version);
-    let latest: string | null;
-    let pinned: boolean;
-    if (pin) {
-      latest = pin;
-      pinned = true;
-    } else if (pkg.latestPinned && pkg.latestVersion && live.includes(pkg.latestVersion)) {
-      latest = pkg.latestVersion;
-      pinned = true;
-    } else {
-      latest = versionSchemeOf(pkg.kind).latest(liveVersions);
-      pinned = false;
-    }
-    if (latest !== pkg.latestVersion || pinned !== pkg.latestPinned) {
-      await tx.packages.update(pkg.id, { latestVersion: latest, latestPinned: pinned });
-      if (latest && latest !== pkg.latestVersion) {
-        const v = await tx.packages.findVersion(pkg.id, latest);
-        if (v) await this.applyVersionMetadata(tx, pkg.id, pkg.kind, v);
-      }
-    }
-    return latest;
-  }
-
-  /** The package's searchable metadata follows its latest version. */
-  private async applyVersionMetadata(tx: StorageRepos, packageId: number, kind: PackageKind, v: VersionRecord): Promise<void> {
-    const parsed = parseManifestObject(kind, v.manifest);
-    if (parsed) await tx.packages.update(packageId, packageMetadata(parsed, v.readme));
-  }
-
-  private readManifest(input: PublishInput, texts: Map<string, string>, folder: { folderName: string; entries: TarballEntry[] }): PackageManifest {
-    if (input.bundle && input.kind !== undefined && input.kind !== 'recipe') {
-      throw validationFailed([`a ${PRAISON_BUNDLE_MANIFEST} bundle is a recipe, not a package of kind '${input.kind}'`]);
-    }
-    const bundleText = texts.get(PRAISON_BUNDLE_MANIFEST);
-    const asBundle =
-      input.bundle === true ||
-      (bundleText !== undefined && (input.kind === 'recipe' || input.kind === undefined) && PACKAGE_KINDS.every((k) => !texts.has(MANIFEST_FILE[k])));
-    if (asBundle) {
-      if (bundleText === undefined) throw validationFailed([`bundle: no ${PRAISON_BUNDLE_MANIFEST} at the root of the archive`]);
-      const result = parsePraisonBundleManifest(bundleText);
-      if (!result.manifest) throw validationFailed(result.problems);
-      return result.manifest;
-    }
-    const kinds = input.kind ? [input.kind] : PACKAGE_KINDS.filter((k) => texts.has(MANIFEST_FILE[k]));
-    if (kinds.length === 0 || !texts.has(MANIFEST_FILE[kinds[0]])) {
-      const expected = input.kind ? MANIFEST_FILE[input.kind] : PACKAGE_KINDS.map((k) => MANIFEST_FILE[k]).join(', ');
-      throw validationFailed([`tarball: no manifest at the root of the archive (expected ${expected})`]);
-    }
-    if (kinds.length > 1) {
-      throw validationFailed([`tarball: more than one manifest at the root (${kinds.map((k) => MANIFEST_FILE[k]).join(', ')}); keep exactly one`]);
-    }
-    const result = parseManifest(kinds[0], texts.get(MANIFEST_FILE[kinds[0]])!);
-    if (!result.manifest) {
-      // A skill's folder rules are reported with its SKILL.md problems, all at once.
-      throw validationFailed(kinds[0] === 'skill' ? validateSkillFolder({ ...folder, skillMd: texts.get(MANIFEST_FILE.skill) }).errors : result.problems);
-    }
-    return result.manifest;
-  }
-
-  private crossCheck(
-    id: { scope: string; name: string },
-    manifest: PackageManifest,
-    version: string | null,
-    input: PublishInput,
-    texts: Map<string, string>,
-  ): string[] {
-    const problems: string[] = [];
-    const file = manifest.file;
-    // (A skill's name is checked against its folder, the package name, by the Agent Skills validator.)
-    if (manifest.kind !== 'skill' && manifest.name.toLowerCase() !== id.name.toLowerCase()) {
-      problems.push(`${file}: name '${manifest.name}' does not match the package being published ('${id.name}')`);
-    }
-    if (manifest.scope !== null && manifest.scope.toLowerCase() !== id.scope.toLowerCase()) {
-      const field = manifest.kind === 'agent' ? 'author' : 'name';
-      problems.push(`${file}: ${field} declares scope '@${manifest.scope}' but the package is published to '@${id.scope}'`);
-    }
-    if (version === null) {
-      problems.push(`${file}: no version; set metadata.version in the front matter or send a 'version' field`);
-    } else if (versionSchemeOf(manifest.kind).problem(version)) {
-      problems.push(versionSchemeOf(manifest.kind).problem(version)!);
-    } else if (manifest.version !== null && input.version !== undefined && input.version !== manifest.version) {
-      problems.push(`version: '${input.version}' was sent but ${file} says '${manifest.version}'`);
-    }
-    const declared = input.declaredManifest;
-    if (declared !== undefined) {
-      if (!isPlainObject(declared.value)) {
-        problems.push(`${declared.field}: must be a JSON object`);
-      } else {
-        const value = declared.value;
-        for (const key of new Set([...Object.keys(value), ...Object.keys(manifest.raw)])) {
-          if (JSON.stringify(value[key]) !== JSON.stringify(manifest.raw[key])) {
-            problems.push(`${declared.field}: field '${key}' differs from ${file} in the tarball`);
-          }
-        }
-      }
-    }
-    const tarReadme = README_NAMES.map((n) => texts.get(n)).find((t) => t !== undefined);
-    if (input.readme !== undefined && tarReadme !== undefined && normalizeText(input.readme) !== normalizeText(tarReadme)) {
-      problems.push('readme: differs from README.md in the tarball');
-    }
-    return problems;
-  }
 }
-
-const normalizeText = (s: string): string => s.replace(/\r\n/g, '\n').trim();
-
-const kindLabel = (kind?: PackageKind): string =>
-  kind === 'agent' ? 'Agent' : kind === 'skill' ? 'Skill' : kind === 'mcp-server' ? 'MCP server' : kind === 'recipe' ? 'Recipe' : 'Package';
-
-/** The searchable metadata a package takes from the manifest of its latest version. */
-const packageMetadata = (m: PackageManifest, readme: string | null) => ({
-  description: m.description,
-  readme,
-  category: m.category,
-  tags: m.tags,
-  license: m.license,
-  repository: m.repository,
-  homepage: m.homepage,
-});
-
-/** Re-reads a stored manifest object through the kind's validator (it was valid when published). */
-const parseManifestObject = (kind: PackageKind, raw: Record<string, unknown>): PackageManifest | undefined => {
-  const json = JSON.stringify(raw);
-  const parsed = parseManifest(kind, kind === 'skill' ? `---\n${json}\n---\n` : json).manifest;
-  return parsed ?? (kind === 'recipe' ? parsePraisonBundleManifest(json).manifest : undefined);
-};

@@ -14,6 +14,9 @@ import {
   DistTagBody,
   DistTagsResponse,
   DownloadResponse,
+  DownloadsQuery,
+  DownloadsResponse,
+  FilesResponse,
   ListQuery,
   PackageParams,
   PublishBody,
@@ -63,6 +66,8 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       scope: q.scope?.replace(/^@/, ''),
       category: q.category,
       tag: q.tag,
+      verified: q.verified,
+      deprecated: q.deprecated,
       sort: q.sort ?? (q.q ? defaultSort : 'downloads'),
       offset: (page - 1) * limit,
       limit,
@@ -109,6 +114,27 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
         const { versions } = await registry.packages.versions(await requestContext(registry, req), req.params.scope, req.params.name, kind);
         return { versions: versions.map(versionItem) };
       },
+    });
+
+    app.get(`${item}/downloads`, {
+      schema: {
+        tags,
+        summary: 'Downloads per UTC day (the package page chart)',
+        params: PackageParams,
+        querystring: DownloadsQuery,
+        response: { 200: DownloadsResponse, ...errorResponses },
+      },
+      handler: async (req) => registry.insights.downloads(await requestContext(registry, req), req.params.scope, req.params.name, req.query.days ?? 30, kind),
+    });
+
+    app.get(`${item}/versions/:version/files`, {
+      schema: {
+        tags,
+        summary: "The files of a version's tarball (a version or dist-tag)",
+        params: VersionParams,
+        response: { 200: FilesResponse, ...errorResponses },
+      },
+      handler: async (req) => registry.insights.files(await requestContext(registry, req), req.params.scope, req.params.name, req.params.version, kind),
     });
 
     app.get(`${item}/download/:version`, {
@@ -176,7 +202,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       schema: { tags, summary: 'Unpublish a version (it can never be reused)', params: VersionParams, response: { 200: SuccessMessage, ...errorResponses } },
       handler: async (req) => {
         const ctx = await requestContext(registry, req);
-        const v = await registry.packages.unpublish(ctx, req.params.scope, req.params.name, req.params.version, kind);
+        const v = await registry.packageLifecycle.unpublish(ctx, req.params.scope, req.params.name, req.params.version, kind);
         return { success: true, message: `Version ${v.version} unpublished` };
       },
     });
@@ -190,7 +216,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       schema: { tags, summary: "Point a dist-tag at a version ('latest' pins it)", params: TagParams, body: DistTagBody, response: { 200: DistTagsResponse, ...errorResponses } },
       handler: async (req) => {
         const ctx = await requestContext(registry, req);
-        const distTags = await registry.packages.setDistTag(ctx, req.params.scope, req.params.name, req.params.tag, req.body.version, kind);
+        const distTags = await registry.packageLifecycle.setDistTag(ctx, req.params.scope, req.params.name, req.params.tag, req.body.version, kind);
         return { success: true, dist_tags: distTags };
       },
     });
@@ -199,7 +225,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       schema: { tags, summary: "Remove a dist-tag (removing 'latest' unpins it)", params: TagParams, response: { 200: DistTagsResponse, ...errorResponses } },
       handler: async (req) => {
         const ctx = await requestContext(registry, req);
-        const distTags = await registry.packages.removeDistTag(ctx, req.params.scope, req.params.name, req.params.tag, kind);
+        const distTags = await registry.packageLifecycle.removeDistTag(ctx, req.params.scope, req.params.name, req.params.tag, kind);
         return { success: true, dist_tags: distTags };
       },
     });
@@ -208,7 +234,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       schema: { tags, summary: 'Deprecate a version (empty message un-deprecates)', params: VersionParams, body: DeprecateBody, response: { 200: DeprecateResponse, ...errorResponses } },
       handler: async (req) => {
         const ctx = await requestContext(registry, req);
-        const v = await registry.packages.deprecate(ctx, req.params.scope, req.params.name, req.params.version, req.body.message, kind);
+        const v = await registry.packageLifecycle.deprecate(ctx, req.params.scope, req.params.name, req.params.version, req.body.message, kind);
         return { success: true, version: v.version, deprecated: v.deprecated };
       },
     });
