@@ -1,3 +1,4 @@
+import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { parseBlobStoreUrl } from '../storage/blobs/blob-store-url.js';
 import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
@@ -37,6 +38,8 @@ export interface ServerConfig {
   env: NodeJS.ProcessEnv;
   /** The only server-side folder skills may be validated from (`POST /api/v1beta/skills/validate` with a path). */
   skillsRoot?: string;
+  /** The home directory whose MCP client settings files `/api/v1beta/clients` edits (AGENTRY_CLIENTS_HOME; default: the home of the account running the server). */
+  clientsHome: string;
   /** The scope PraisonAI's unscoped recipe names map onto (AGENTRY_RECIPE_SCOPE). */
   recipeScope: string;
   /** Exceptions to the egress policy's refused ranges (AGENTRY_EGRESS_ALLOW / --egress-allow): hosts, host:port, IPs, CIDRs, `*`. */
@@ -208,6 +211,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     ociRegistryDefault: env.AGENTRY_OCI_REGISTRY_DEFAULT || undefined,
     env,
     skillsRoot: env.AGENTRY_SKILLS_ROOT ? resolve(env.AGENTRY_SKILLS_ROOT) : undefined,
+    clientsHome: resolve(env.AGENTRY_CLIENTS_HOME || homedir()),
     recipeScope: (flags.recipeScope ?? (env.AGENTRY_RECIPE_SCOPE || 'recipes')).replace(/^@/, '').toLowerCase(),
     embeddings: embeddingsFrom(env),
     egressAllow: egressAllowFrom(flags.egressAllow ?? env.AGENTRY_EGRESS_ALLOW),

@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { buildHttpApp } from '../api/http-app.js';
 import { routeTableOf, type RouteEntry } from '../api/shared/route-table.js';
 import { Registry } from '../core/registry.js';
+import { ClientConfigFileEditor } from '../adapters/client-config/config-file-editor.js';
+import type { ClientPlatform } from '../core/clients/client-apps.js';
 import { openStorage } from '../storage/open-storage.js';
 import { openRateLimitStore } from '../storage/open-rate-limit-store.js';
 import { HttpOAuthClient } from '../adapters/oauth/http-oauth-client.js';
@@ -46,6 +48,9 @@ export interface RunningServer {
 /** How long requests in flight may take to finish once the server is stopping. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 
+/** The platform whose client settings paths apply (anything else follows Linux's). */
+const clientPlatform = (): ClientPlatform => (process.platform === 'darwin' || process.platform === 'win32' ? process.platform : 'linux');
+
 const packageVersion = (): string => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -57,7 +62,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
   const tools = createToolRuntime(config, egress);
-  const { storage, blobs, uploads } = await openStorage(config);
+  const { storage, blobs, uploads, groups } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -84,6 +89,8 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   let warn: (e: unknown) => void = () => undefined;
   const registry = new Registry({
     secretStore,
+    groups,
+    clientFiles: { files: new ClientConfigFileEditor(config.clientsHome), platform: clientPlatform() },
     agentspaceOci: { registryClient: ociRegistryPort(outbound.fetch), defaultRegistry: config.ociRegistryDefault, credentials: dockerLogins },
     storage,
     blobs,

@@ -12,6 +12,7 @@ import { registerInfoCommand } from './commands/info.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerLoginCommand } from './commands/login.js';
 import { registerLogoutCommand } from './commands/logout.js';
+import { registerMcpCommand } from './commands/mcp.js';
 import { registerOciCommand } from './commands/oci.js';
 import { registerOrgCommand } from './commands/org.js';
 import { registerPackCommand } from './commands/pack.js';
@@ -76,6 +77,7 @@ export const buildProgram = (): Command => {
     registerOciCommand,
     registerAgentCommand,
     registerSessionCommand,
+    registerMcpCommand,
     registerCompletionCommand,
     registerDevModelCommand,
     registerRuntimeCommand,

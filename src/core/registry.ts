@@ -19,6 +19,12 @@ import { ManagedAgents, type ManagedOptions } from './managed/managed-agents.js'
 import { PackageLifecycle } from './packages/package-lifecycle.js';
 import { PackageService } from './packages/package-service.js';
 import { SecretService } from './secrets/secret-service.js';
+import { ToolhiveSecrets } from './secrets/toolhive-secrets.js';
+import { GroupService } from './groups/group-service.js';
+import type { GroupStore } from './groups/group-store.js';
+import { ClientService } from './clients/client-service.js';
+import type { ClientConfigFiles } from './clients/client-config-files.js';
+import type { ClientPlatform } from './clients/client-apps.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { SkillService } from './skills/skill-service.js';
 import { RecipeService } from './recipes/recipe-service.js';
@@ -66,6 +72,10 @@ export interface RegistryOptions {
   signIn?: SignInConfig;
   /** The managed-agents plane's settings (file size limit, embeddings endpoint, …). */
   managed?: ManagedOptions;
+  /** ToolHive-style groups and client registrations (absent: an in-memory store is not offered; groups and clients are refused). */
+  groups?: GroupStore;
+  /** The MCP client settings files of the account the server runs as, and its platform (for their paths). */
+  clientFiles?: { files: ClientConfigFiles; platform: ClientPlatform };
 }
 
 /**
@@ -107,6 +117,10 @@ export class Registry {
   readonly telemetry: TelemetryService;
   readonly signIn: SignInService;
   readonly managed: ManagedAgents;
+  readonly groups: GroupService | undefined;
+  readonly clients: ClientService | undefined;
+  /** The secrets of ToolHive's `/api/v1beta/secrets`, one set per account. */
+  readonly toolhiveSecrets: ToolhiveSecrets;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -146,6 +160,9 @@ export class Registry {
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
     const limiter = this.rateLimiter;
     if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));
+    this.toolhiveSecrets = new ToolhiveSecrets(this.secrets, this.policy);
+    this.groups = opts.groups && new GroupService(deps, opts.groups);
+    this.clients = opts.groups && opts.clientFiles && new ClientService(deps, opts.groups, opts.clientFiles.files, opts.clientFiles.platform);
     this.managed = new ManagedAgents({ ...deps, blobAccess: this.blobAccess, packages: this.packages, secrets: this.secrets }, this.tokens, opts.managed);
   }
 

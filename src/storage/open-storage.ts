@@ -6,6 +6,7 @@ import { FsUploadStore } from './blobs/fs-upload-store.js';
 import { S3BlobStore } from './blobs/s3-blob-store.js';
 import { parseBlobStoreUrl } from './blobs/blob-store-url.js';
 import type { UploadStore } from '../core/oci/ports.js';
+import type { GroupStore } from '../core/groups/group-store.js';
 import { openPostgresStorage } from './postgres/open-postgres.js';
 import { openSqliteStorage } from './sqlite/open-sqlite.js';
 
@@ -45,14 +46,18 @@ export const openBlobStore = async (
 };
 
 /** Opens the configured metadata store (migrated) and the blob store. */
-export const openStorage = async (cfg: StorageConfig): Promise<{ storage: Storage; blobs: BlobStore & { close?(): void }; uploads: UploadStore }> => {
+export const openStorage = async (
+  cfg: StorageConfig,
+): Promise<{ storage: Storage; blobs: BlobStore & { close?(): void }; uploads: UploadStore; groups: GroupStore }> => {
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) throw new Error('database URL must start with postgres:// or postgresql://');
   const { blobs, uploads } = await openBlobStore(cfg);
   try {
     if (cfg.databaseUrl) {
-      return { storage: await openPostgresStorage({ url: cfg.databaseUrl, schema: cfg.databaseSchema }), blobs, uploads };
+      const storage = await openPostgresStorage({ url: cfg.databaseUrl, schema: cfg.databaseSchema });
+      return { storage, blobs, uploads, groups: storage.groups };
     }
-    return { storage: await openSqliteStorage(join(cfg.dataDir, 'agentry.db')), blobs, uploads };
+    const storage = await openSqliteStorage(join(cfg.dataDir, 'agentry.db'));
+    return { storage, blobs, uploads, groups: storage.groups };
   } catch (e) {
     blobs.close?.();
     throw e;

@@ -21,6 +21,7 @@ import { SqlOAuthRepo } from './oauth-repo.js';
 import { SqlSecretValueRepo } from './secret-value-repo.js';
 import { SqlAgentspaceRepo } from './agentspace-repo.js';
 import { sql } from 'kysely';
+import { SqlGroupStore } from './group-store.js';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
   accounts: new SqlAccountRepo(db),
@@ -59,6 +60,8 @@ export class SqlStorage implements Storage {
   readonly managed;
   readonly idempotency;
   readonly sessions;
+  /** Groups and client registrations (core/groups): a feature port beside its feature, not part of `Storage`. */
+  readonly groups: SqlGroupStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -85,6 +88,7 @@ export class SqlStorage implements Storage {
     this.managed = repos.managed;
     this.idempotency = repos.idempotency;
     this.sessions = repos.sessions;
+    this.groups = new SqlGroupStore(db);
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
