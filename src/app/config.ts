@@ -16,6 +16,11 @@ export interface ServerConfig {
   databaseSchema?: string;
   /** Where blobs are kept: `s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true` or `file:///path`; absent: `<dataDir>/blobs`. */
   blobStore?: string;
+  /**
+   * Seconds a presigned download URL stays valid when blob downloads answer 307 to the S3 store
+   * (`--blob-redirects` / AGENTRY_BLOB_REDIRECTS); null: off, the server streams every download.
+   */
+  blobRedirectSeconds: number | null;
   adminToken?: string;
   /** When set, `/metrics` answers only a Bearer of this value (AGENTRY_METRICS_TOKEN). */
   metricsToken?: string;
@@ -72,6 +77,8 @@ export interface ServeFlags {
   dataDir?: string;
   databaseUrl?: string;
   blobStore?: string;
+  /** `off` (default), `on` (5 minutes) or how long a presigned URL lasts: `300`, `90s`, `10m`, `1h`. */
+  blobRedirects?: string;
   adminToken?: string;
   publicUrl?: string;
   logLevel?: string;
@@ -166,9 +173,36 @@ const rateLimitsFrom = (flags: ServeFlags, env: NodeJS.ProcessEnv): RateLimitRul
   };
 };
 
+const REDIRECT_DEFAULT_SECONDS = 300;
+/** S3 signature v4 URLs last at most 7 days. */
+const REDIRECT_MAX_SECONDS = 7 * 24 * 3600;
+
+/**
+ * `--blob-redirects`: off unless asked; `on` is 5 minutes; a lifetime in seconds (`300`, `90s`),
+ * minutes (`10m`) or hours (`1h`), from 1 s to 7 days. Only an S3 store can sign URLs.
+ */
+const blobRedirectsFrom = (name: string, value: string | undefined, blobStore: string | undefined): number | null => {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '' || /^(0|false|no|off)$/.test(v)) return null;
+  let seconds: number;
+  if (/^(true|yes|on)$/.test(v)) seconds = REDIRECT_DEFAULT_SECONDS;
+  else {
+    const m = /^(\d+)(s|m|h)?$/.exec(v);
+    if (!m) throw new Error(`${name} must be off, on, or how long a download URL lasts (300, 90s, 10m, 1h) (got '${value}')`);
+    seconds = Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+  }
+  if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > REDIRECT_MAX_SECONDS) {
+    throw new Error(`${name} must last from 1 second to 7 days (got '${value}')`);
+  }
+  if (parseBlobStoreUrl(blobStore, '').kind !== 's3') {
+    throw new Error(`${name} needs an S3 blob store (--blob-store s3://…): a blob folder cannot hand out download URLs`);
+  }
+  return seconds;
+};
+
 /**
  * Resolves the server configuration from flags and the environment:
- * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_BLOB_STORE, AGENTRY_ADMIN_TOKEN,
+ * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_BLOB_STORE, AGENTRY_BLOB_REDIRECTS, AGENTRY_ADMIN_TOKEN,
  * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_DEFAULT_VISIBILITY, AGENTRY_AUTH_REQUIRED_FOR_READS, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
  * AGENTRY_RATE_LIMITS, AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX,
  * AGENTRY_METRICS_TOKEN, AGENTRY_EGRESS_ALLOW.
@@ -176,7 +210,8 @@ const rateLimitsFrom = (flags: ServeFlags, env: NodeJS.ProcessEnv): RateLimitRul
 export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
   const databaseUrl = flags.databaseUrl ?? (env.AGENTRY_DATABASE_URL || undefined);
   // Refuse a malformed blob store (or one carrying credentials) before anything starts.
-  parseBlobStoreUrl(flags.blobStore ?? (env.AGENTRY_BLOB_STORE || undefined), '');
+  const blobStore = flags.blobStore ?? (env.AGENTRY_BLOB_STORE || undefined);
+  parseBlobStoreUrl(blobStore, '');
   const publicUrl = flags.publicUrl ?? (env.AGENTRY_PUBLIC_URL || undefined);
   if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) throw new Error(`public URL must be an http(s) URL (got '${publicUrl}')`);
   return {
@@ -185,7 +220,12 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     dataDir: resolve(flags.dataDir ?? env.AGENTRY_DATA_DIR ?? './data'),
     databaseUrl,
     databaseSchema: env.AGENTRY_DATABASE_SCHEMA || undefined,
-    blobStore: flags.blobStore ?? (env.AGENTRY_BLOB_STORE || undefined),
+    blobStore,
+    blobRedirectSeconds: blobRedirectsFrom(
+      flags.blobRedirects !== undefined ? '--blob-redirects' : 'AGENTRY_BLOB_REDIRECTS',
+      flags.blobRedirects ?? env.AGENTRY_BLOB_REDIRECTS,
+      blobStore,
+    ),
     adminToken: flags.adminToken ?? (env.AGENTRY_ADMIN_TOKEN || undefined),
     metricsToken: metricsTokenFrom(flags.metricsToken ?? (env.AGENTRY_METRICS_TOKEN || undefined)),
     publicUrl: publicUrl?.replace(/\/+$/, ''),

@@ -43,7 +43,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
   // Every outbound request the server makes goes through this one policy.
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
-  const { storage, blobs, uploads } = await openStorage(config);
+  const { storage, blobs, uploads, signer } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -62,6 +62,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     storage,
     blobs,
     uploads,
+    blobRedirects: config.blobRedirectSeconds !== null && signer ? { signer, expiresInSeconds: config.blobRedirectSeconds } : undefined,
     maxTarballBytes: config.limits.maxTarballBytes,
     readOnly: config.readOnly,
     defaultVisibility: config.defaultVisibility,

@@ -6,6 +6,7 @@ import { AuditLog } from './audit/audit-log.js';
 import type { Visibility } from './access/visibility.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
+import { BlobRedirects, type BlobUrlSigner } from './blobs/blob-redirects.js';
 import { BlobAccess } from './blobs/blob-access.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
 import { checkReadiness, type Readiness } from './health/readiness.js';
@@ -54,6 +55,11 @@ export interface RegistryOptions {
   recipeScope?: string;
   /** Rate limits (agentx's: per IP, per user, publishes per user) and where their counters live; absent: none. */
   rateLimits?: { store: RateLimitStore; rules: RateLimitRules; onStoreError?: (e: unknown) => void };
+  /**
+   * Blob downloads (OCI blob GET, `/api/v1/blobs/…`) answer 307 to a signed URL of the blob store
+   * valid for `expiresInSeconds`, after the access check; absent: the server streams every download.
+   */
+  blobRedirects?: { signer: BlobUrlSigner; expiresInSeconds: number };
   /** Sign-in through an OAuth2 provider (agentx's GitHub sign-in); absent: not offered. */
   signIn?: SignInConfig;
   /** The managed-agents plane's settings (file size limit, embeddings endpoint, …). */
@@ -106,11 +112,13 @@ export class Registry {
     this.accounts = new AccountService(opts.storage, this.policy, this.tokens, this.auditLog, clock);
     this.packages = new PackageService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, opts.limits);
     this.gc = new GarbageCollector(opts.storage, opts.blobs, this.policy, this.auditLog, clock);
+    const redirects = new BlobRedirects(opts.blobRedirects?.signer, opts.blobRedirects?.expiresInSeconds);
     this.oci = new OciService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, this.packages, {
       uploads: opts.uploads,
+      redirects,
       maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
     });
-    this.blobAccess = new BlobAccess(opts.storage, opts.blobs, this.policy, this.oci.access, clock);
+    this.blobAccess = new BlobAccess(opts.storage, opts.blobs, this.policy, this.oci.access, clock, redirects);
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
     this.scopes = new ScopeService(opts.storage, this.policy, this.auditLog, clock);
     this.stars = new StarService(opts.storage, this.packages, this.policy, this.auditLog, clock);

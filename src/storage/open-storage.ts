@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { BlobUrlSigner } from '../core/blobs/blob-redirects.js';
 import type { BlobStore, Storage } from '../core/storage.js';
 import { FsBlobStore } from './blobs/fs-blob-store.js';
 import { FsUploadStore } from './blobs/fs-upload-store.js';
@@ -19,6 +20,13 @@ export interface StorageConfig {
   env?: NodeJS.ProcessEnv;
 }
 
+/** A blob store, where OCI uploads grow beside it, and what signs download URLs (S3 only). */
+export interface OpenedBlobStore {
+  blobs: BlobStore & { close?(): void };
+  uploads: UploadStore;
+  signer?: BlobUrlSigner;
+}
+
 /**
  * Opens the blob store a URL names (see parseBlobStoreUrl) and the store OCI uploads in progress
  * grow in: on the filesystem, `<dataDir>/uploads`; on S3, `<prefix>/uploads/` in the same bucket, so
@@ -26,7 +34,7 @@ export interface StorageConfig {
  */
 export const openBlobStore = async (
   cfg: Pick<StorageConfig, 'dataDir' | 'blobStore' | 'env'>,
-): Promise<{ blobs: BlobStore & { close?(): void }; uploads: UploadStore }> => {
+): Promise<OpenedBlobStore> => {
   const loc = parseBlobStoreUrl(cfg.blobStore, join(cfg.dataDir, 'blobs'));
   if (loc.kind === 'fs') {
     return { blobs: await new FsBlobStore(loc.root).init(), uploads: await new FsUploadStore(join(cfg.dataDir, 'uploads')).init() };
@@ -40,20 +48,20 @@ export const openBlobStore = async (
       : undefined;
   const region = loc.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || (loc.endpoint ? 'us-east-1' : undefined));
   const blobs = await new S3BlobStore({ ...loc, ...(region ? { region } : {}), ...(credentials ? { credentials } : {}) }).init();
-  return { blobs, uploads: blobs.uploadStore() };
+  return { blobs, uploads: blobs.uploadStore(), signer: blobs };
 };
 
 /** Opens the configured metadata store (migrated) and the blob store. */
-export const openStorage = async (cfg: StorageConfig): Promise<{ storage: Storage; blobs: BlobStore & { close?(): void }; uploads: UploadStore }> => {
+export const openStorage = async (cfg: StorageConfig): Promise<{ storage: Storage } & OpenedBlobStore> => {
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) throw new Error('database URL must start with postgres:// or postgresql://');
-  const { blobs, uploads } = await openBlobStore(cfg);
+  const opened = await openBlobStore(cfg);
   try {
     if (cfg.databaseUrl) {
-      return { storage: await openPostgresStorage({ url: cfg.databaseUrl, schema: cfg.databaseSchema }), blobs, uploads };
+      return { storage: await openPostgresStorage({ url: cfg.databaseUrl, schema: cfg.databaseSchema }), ...opened };
     }
-    return { storage: await openSqliteStorage(join(cfg.dataDir, 'agentry.db')), blobs, uploads };
+    return { storage: await openSqliteStorage(join(cfg.dataDir, 'agentry.db')), ...opened };
   } catch (e) {
-    blobs.close?.();
+    opened.blobs.close?.();
     throw e;
   }
 };

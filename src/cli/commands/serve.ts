@@ -9,6 +9,7 @@ interface ServeOptions {
   dataDir?: string;
   databaseUrl?: string;
   blobStore?: string;
+  blobRedirects?: string;
   adminToken?: string;
   publicUrl?: string;
   logLevel?: string;
@@ -40,6 +41,10 @@ export const registerServeCommand = (program: Command): void => {
       '--blob-store <url>',
       's3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true to keep blobs in S3-compatible storage, or file:///path (env AGENTRY_BLOB_STORE; default <data-dir>/blobs; S3 credentials from the AWS variables and provider chain, never the URL)',
     )
+    .option(
+      '--blob-redirects <off|on|lifetime>',
+      'answer blob downloads (OCI blob GET, /api/v1/blobs) with 307 to a presigned S3 URL after the access check: off, on (5 min) or how long a URL lasts, e.g. 90s, 10m, 1h (env AGENTRY_BLOB_REDIRECTS; default off; needs an s3:// blob store that clients can reach)',
+    )
     .option('--admin-token <token>', "the admin's token (env AGENTRY_ADMIN_TOKEN; default: generated on first start)")
     .option('--public-url <url>', 'base URL used in links (env AGENTRY_PUBLIC_URL; default: from the request)')
     .option('--log-level <level>', 'log level, silent … trace (env AGENTRY_LOG_LEVEL; default info)')
@@ -66,6 +71,7 @@ export const registerServeCommand = (program: Command): void => {
         dataDir: opts.dataDir,
         databaseUrl: opts.databaseUrl,
         blobStore: opts.blobStore,
+        blobRedirects: opts.blobRedirects,
         adminToken: opts.adminToken,
         publicUrl: opts.publicUrl,
         logLevel: opts.logLevel,

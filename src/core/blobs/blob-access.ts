@@ -7,12 +7,15 @@ import type { OciAccess } from '../oci/access.js';
 import { parseRepositoryName } from '../oci/references.js';
 import type { BlobInfo, BlobStore, ByteRange, Storage } from '../storage.js';
 import type { Clock } from '../time.js';
+import { BlobRedirects } from './blob-redirects.js';
 
 /** A blob the caller may read: its size and a way to open it (whole, or a byte range). */
 export interface ReadableBlob {
   digest: string;
   size: number;
   open(range?: ByteRange): Promise<Readable>;
+  /** A short-lived URL of the blob store to redirect the caller to, when redirects are on; else undefined. */
+  redirectUrl(opts?: { contentType?: string; cacheControl?: string }): Promise<string | undefined>;
 }
 
 /** How many holders of one digest are looked at per kind before giving up (a digest is rarely shared). */
@@ -40,6 +43,7 @@ export class BlobAccess {
     private readonly policy: AccessPolicy,
     private readonly oci: OciAccess,
     private readonly clock: Clock,
+    private readonly redirects: BlobRedirects = new BlobRedirects(),
   ) {}
 
   /** The blob, when the caller may read an object that refers to it; else 404 (`Blob not found`). */
@@ -48,7 +52,7 @@ export class BlobAccess {
     if (!(await this.mayRead(ctx, digest))) throw notFoundError();
     const info: BlobInfo | undefined = await this.blobs.stat(digest);
     if (!info) throw notFoundError();
-    return { digest, size: info.size, open: (range) => this.blobs.open(digest, range) };
+    return { digest, size: info.size, open: (range) => this.blobs.open(digest, range), redirectUrl: (opts) => this.redirects.urlFor(digest, opts) };
   }
 
   /** A stream of the whole blob (see `find`). */

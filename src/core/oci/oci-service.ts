@@ -7,6 +7,7 @@ import { isAgentryError, payloadTooLarge } from '../errors.js';
 import { isStrictSemver } from '../packages/manifest/fields.js';
 import { isPackageKind } from '../packages/kinds.js';
 import type { PackageService } from '../packages/package-service.js';
+import type { BlobRedirects } from '../blobs/blob-redirects.js';
 import type { BlobStore, ByteRange, PackageRecord, Storage, VersionRecord } from '../storage.js';
 import { isoNow, type Clock } from '../time.js';
 import { OciAccess, type OciContext } from './access.js';
@@ -24,6 +25,8 @@ export interface RepoBlob {
   digest: string;
   size: number;
   open(range?: ByteRange): Promise<Readable>;
+  /** A short-lived URL of the blob store to redirect the client to, when redirects are on; else undefined. */
+  redirectUrl(): Promise<string | undefined>;
 }
 
 export interface ManifestContent {
@@ -58,6 +61,8 @@ export interface OciOptions {
   uploads?: UploadStore;
   /** Largest package layer that is published as a package version. */
   maxPackageBytes: number;
+  /** Downloads answer 307 to a signed blob store URL when on (off by default). */
+  redirects?: BlobRedirects;
 }
 
 /**
@@ -187,9 +192,16 @@ export class OciService {
     if (!ours && digest === EMPTY_CONFIG_DIGEST) ours = (await this.packageOf(repo)) !== undefined || (await this.storage.oci.repositoryExists(repo.name));
     if (!ours) return undefined;
     const info = await this.blobs.stat(digest);
-    if (info) return { digest, size: info.size, open: (range) => this.blobs.open(digest, range) };
+    const redirects = this.opts.redirects;
+    if (info) return { digest, size: info.size, open: (range) => this.blobs.open(digest, range), redirectUrl: async () => redirects?.urlFor(digest) };
     if (digest === EMPTY_CONFIG_DIGEST) {
-      return { digest, size: EMPTY_CONFIG_BYTES.length, open: async (r) => Readable.from([r ? EMPTY_CONFIG_BYTES.subarray(r.start, r.end + 1) : EMPTY_CONFIG_BYTES]) };
+      return {
+        digest,
+        size: EMPTY_CONFIG_BYTES.length,
+        open: async (r) => Readable.from([r ? EMPTY_CONFIG_BYTES.subarray(r.start, r.end + 1) : EMPTY_CONFIG_BYTES]),
+        // Not in the store: always served from memory.
+        redirectUrl: async () => undefined,
+      };
     }
     return undefined;
   }

@@ -34,9 +34,14 @@ export const blobRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (app,
     url: '/:scope/:name/blobs/:digest',
     schema: {
       tags: ['oci'],
-      summary: 'Pull a blob (end-2); Range requests give 206',
+      summary: 'Pull a blob (end-2); Range requests give 206; with --blob-redirects a GET answers 307 to a presigned URL of the blob store',
       params: Type.Object({ ...RepoParams, digest: Type.String() }),
-      response: { 200: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }), 206: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }), ...errorResponses },
+      response: {
+        200: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }),
+        206: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }),
+        307: NoBody,
+        ...errorResponses,
+      },
     },
     handler: async (req, reply) => {
       const ctx = await ociContext(registry, req);
@@ -48,6 +53,12 @@ export const blobRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (app,
       } catch (e) {
         void reply.header('Content-Range', `bytes */${blob.size}`);
         throw e;
+      }
+      // Redirects are for the bytes only: HEAD is answered here, and a GET only once the caller
+      // passed the access check and its range is known to fit (the client repeats Range there).
+      const redirect = req.method === 'GET' ? await blob.redirectUrl() : undefined;
+      if (redirect) {
+        return reply.status(307).header('Location', redirect).header('Docker-Content-Digest', blob.digest).header('Cache-Control', 'no-store').header('Content-Length', 0).send('');
       }
       void reply
         .header('Docker-Content-Digest', blob.digest)
