@@ -36,6 +36,11 @@ export interface HttpAppOptions {
   logStream?: NodeJS.WritableStream;
   /** When set, `/metrics` needs it as a Bearer token. */
   metricsToken?: string;
+  /**
+   * Addresses (IPs, CIDRs, `loopback`, `linklocal`, `uniquelocal`) of the load balancers whose
+   * `X-Forwarded-For`/`-Proto`/`-Host` are believed; empty: none (the peer is the client).
+   */
+  trustProxy?: string[];
 }
 
 /** Builds the HTTP server: every door mounted on one Fastify instance, one OpenAPI document. */
@@ -53,7 +58,9 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
     bodyLimit: opts.maxBodyBytes,
     // MCP server names (up to 200 characters, URL-encoded) are one path segment; doors keep their own limits.
     routerOptions: { maxParamLength: 300 },
-    trustProxy: false,
+    // Behind a load balancer the peer is the balancer: only its forwarded client address names the
+    // caller (rate limits per IP, audit), and only from the addresses the operator names.
+    trustProxy: opts.trustProxy && opts.trustProxy.length > 0 ? opts.trustProxy : false,
     ajv: { customOptions: { allErrors: true }, plugins: [binaryFileKeyword] },
     // The router's own refusals (bad percent-encoding, over-long segments) come before any
     // route and any hook: answer them in the shape of the door the URL is under.

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseBlobStoreUrl } from '../storage/blobs/blob-store-url.js';
 import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
@@ -44,6 +45,8 @@ export interface ServerConfig {
   skillsRoot?: string;
   /** The scope PraisonAI's unscoped recipe names map onto (AGENTRY_RECIPE_SCOPE). */
   recipeScope: string;
+  /** Load balancers whose X-Forwarded-* headers are believed (AGENTRY_TRUST_PROXY / --trust-proxy): IPs, CIDRs, `loopback`, …; empty: none. */
+  trustProxy: string[];
   /** Exceptions to the egress policy's refused ranges (AGENTRY_EGRESS_ALLOW / --egress-allow): hosts, host:port, IPs, CIDRs, `*`. */
   egressAllow: string[];
   /** An OpenAI-compatible embeddings endpoint for memory-store search (AGENTRY_EMBEDDINGS_URL, _MODEL, _API_KEY). */
@@ -94,6 +97,7 @@ export interface ServeFlags {
   redisUrl?: string;
   egressAllow?: string;
   metricsToken?: string;
+  trustProxy?: string;
 }
 
 const MB = 1024 * 1024;
@@ -205,7 +209,7 @@ const blobRedirectsFrom = (name: string, value: string | undefined, blobStore: s
  * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_BLOB_STORE, AGENTRY_BLOB_REDIRECTS, AGENTRY_ADMIN_TOKEN,
  * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_DEFAULT_VISIBILITY, AGENTRY_AUTH_REQUIRED_FOR_READS, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
  * AGENTRY_RATE_LIMITS, AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX,
- * AGENTRY_METRICS_TOKEN, AGENTRY_EGRESS_ALLOW.
+ * AGENTRY_METRICS_TOKEN, AGENTRY_TRUST_PROXY, AGENTRY_EGRESS_ALLOW.
  */
 export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
   const databaseUrl = flags.databaseUrl ?? (env.AGENTRY_DATABASE_URL || undefined);
@@ -239,6 +243,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     skillsRoot: env.AGENTRY_SKILLS_ROOT ? resolve(env.AGENTRY_SKILLS_ROOT) : undefined,
     recipeScope: (flags.recipeScope ?? (env.AGENTRY_RECIPE_SCOPE || 'recipes')).replace(/^@/, '').toLowerCase(),
     embeddings: embeddingsFrom(env),
+    trustProxy: trustProxyFrom(flags.trustProxy !== undefined ? '--trust-proxy' : 'AGENTRY_TRUST_PROXY', flags.trustProxy ?? env.AGENTRY_TRUST_PROXY),
     egressAllow: egressAllowFrom(flags.egressAllow ?? env.AGENTRY_EGRESS_ALLOW),
     limits: {
       maxBodyBytes: 1 * MB,
@@ -252,6 +257,23 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     redisKeyPrefix: env.AGENTRY_REDIS_PREFIX || 'agentry:',
     oauth: oauthFrom(env),
   };
+};
+
+const PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** `10.0.0.5,10.1.0.0/16,loopback`: the load balancers in front of this server (checked at start). */
+const trustProxyFrom = (name: string, value: string | undefined): string[] => {
+  const entries = (value ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  for (const e of entries) {
+    if (PROXY_KEYWORDS.has(e)) continue;
+    const [ip, bits, ...rest] = e.split('/');
+    const family = isIP(ip);
+    const max = family === 4 ? 32 : 128;
+    if (family === 0 || rest.length > 0 || (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > max))) {
+      throw new Error(`${name} takes IP addresses, CIDRs and loopback, linklocal or uniquelocal, comma-separated (got '${e}')`);
+    }
+  }
+  return entries;
 };
 
 /** `a,b:443,10.0.0.0/8`: checked here so a typo stops the server at start, not at the first call. */

@@ -43,7 +43,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
   // Every outbound request the server makes goes through this one policy.
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
-  const { storage, blobs, uploads, signer } = await openStorage(config);
+  const { storage, blobs, uploads, signer, viewStamps } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -97,7 +97,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
   try {
     const boot = await registry.accounts.bootstrapAdmin(config.adminToken);
     await registry.recipes.ensureScope();
-    await registry.packages.followChanges();
+    await registry.packages.followChanges(viewStamps);
     app = await buildHttpApp({
       registry,
       version: packageVersion(),
@@ -107,6 +107,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       logLevel: config.logLevel,
       logStream: config.logStream,
       metricsToken: config.metricsToken,
+      trustProxy: config.trustProxy,
     });
     const log = app.log;
     egress.useLogger((fields, message) => log.debug(fields, message));

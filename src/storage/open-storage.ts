@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { PackageViewStamps } from '../core/packages/view-stamps.js';
 import type { BlobUrlSigner } from '../core/blobs/blob-redirects.js';
 import type { BlobStore, Storage } from '../core/storage.js';
 import { FsBlobStore } from './blobs/fs-blob-store.js';
@@ -52,12 +53,14 @@ export const openBlobStore = async (
 };
 
 /** Opens the configured metadata store (migrated) and the blob store. */
-export const openStorage = async (cfg: StorageConfig): Promise<{ storage: Storage } & OpenedBlobStore> => {
+export const openStorage = async (cfg: StorageConfig): Promise<{ storage: Storage; viewStamps?: PackageViewStamps } & OpenedBlobStore> => {
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) throw new Error('database URL must start with postgres:// or postgresql://');
   const opened = await openBlobStore(cfg);
   try {
     if (cfg.databaseUrl) {
-      return { storage: await openPostgresStorage({ url: cfg.databaseUrl, schema: cfg.databaseSchema }), ...opened };
+      const storage = await openPostgresStorage({ url: cfg.databaseUrl, schema: cfg.databaseSchema });
+      // Shared by several processes: cached package views are checked against the database.
+      return { storage, viewStamps: storage.viewStamps(), ...opened };
     }
     return { storage: await openSqliteStorage(join(cfg.dataDir, 'agentry.db')), ...opened };
   } catch (e) {

@@ -10,6 +10,7 @@ interface ServeOptions {
   databaseUrl?: string;
   blobStore?: string;
   blobRedirects?: string;
+  trustProxy?: string;
   adminToken?: string;
   publicUrl?: string;
   logLevel?: string;
@@ -61,6 +62,10 @@ export const registerServeCommand = (program: Command): void => {
     .option('--rate-limit-publish <rule>', 'publishes per user, e.g. 10/hour; overrides the preset (env AGENTRY_RATE_LIMIT_PUBLISH)')
     .option('--redis-url <url>', 'redis://… to share rate-limit counters between server processes (env AGENTRY_REDIS_URL)')
     .option('--egress-allow <list>', "addresses the server may call besides public ones: hosts, host:port, IPs, CIDRs, or '*', comma-separated (env AGENTRY_EGRESS_ALLOW; default none: loopback, private, link-local and metadata addresses are refused)")
+    .option(
+      '--trust-proxy <list>',
+      "load balancers whose X-Forwarded-For/-Proto/-Host name the client: IPs, CIDRs, or loopback, linklocal, uniquelocal, comma-separated (env AGENTRY_TRUST_PROXY; default none: the peer is the client)",
+    )
     .option('--metrics-token <token>', 'require this Bearer token on /metrics, 16+ characters (env AGENTRY_METRICS_TOKEN; default: /metrics is open)')
     .action(async (opts: ServeOptions) => {
       const { resolveConfig } = await import('../../app/config.js');
@@ -86,6 +91,7 @@ export const registerServeCommand = (program: Command): void => {
         redisUrl: opts.redisUrl,
         egressAllow: opts.egressAllow,
         metricsToken: opts.metricsToken,
+        trustProxy: opts.trustProxy,
       });
       const server = await startServer(config);
       const stopped = nextStopSignal();
