@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseBlobStoreUrl } from '../storage/blobs/blob-store-url.js';
 import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
@@ -35,6 +34,8 @@ export interface ServerConfig {
   defaultVisibility: Visibility;
   /** Every read needs a token, on every door but /healthz (AGENTRY_AUTH_REQUIRED_FOR_READS). */
   authRequiredForReads: boolean;
+  /** The scope single-level OCI repository names belong to (AGENTRY_OCI_DEFAULT_SCOPE); absent: such names are NAME_INVALID. */
+  ociDefaultScope?: string;
   /** The OCI registry agentspaces are published to by default (AGENTRY_OCI_REGISTRY_DEFAULT); this server's /v2/ when unset. */
   ociRegistryDefault?: string;
   /** Where secret values are kept (AGENTRY_SECRET_BACKEND and friends). */
@@ -98,6 +99,7 @@ export interface ServeFlags {
   egressAllow?: string;
   metricsToken?: string;
   trustProxy?: string;
+  ociDefaultScope?: string;
 }
 
 const MB = 1024 * 1024;
@@ -209,7 +211,7 @@ const blobRedirectsFrom = (name: string, value: string | undefined, blobStore: s
  * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_BLOB_STORE, AGENTRY_BLOB_REDIRECTS, AGENTRY_ADMIN_TOKEN,
  * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_DEFAULT_VISIBILITY, AGENTRY_AUTH_REQUIRED_FOR_READS, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
  * AGENTRY_RATE_LIMITS, AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX,
- * AGENTRY_METRICS_TOKEN, AGENTRY_TRUST_PROXY, AGENTRY_EGRESS_ALLOW.
+ * AGENTRY_METRICS_TOKEN, AGENTRY_TRUST_PROXY, AGENTRY_OCI_DEFAULT_SCOPE, AGENTRY_EGRESS_ALLOW.
  */
 export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
   const databaseUrl = flags.databaseUrl ?? (env.AGENTRY_DATABASE_URL || undefined);
@@ -239,6 +241,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     authRequiredForReads: flags.authRequiredForReads ?? boolFrom('AGENTRY_AUTH_REQUIRED_FOR_READS', env.AGENTRY_AUTH_REQUIRED_FOR_READS),
     secrets: resolveSecretsConfig(env),
     ociRegistryDefault: env.AGENTRY_OCI_REGISTRY_DEFAULT || undefined,
+    ociDefaultScope: ociDefaultScopeFrom(flags.ociDefaultScope !== undefined ? '--oci-default-scope' : 'AGENTRY_OCI_DEFAULT_SCOPE', flags.ociDefaultScope ?? env.AGENTRY_OCI_DEFAULT_SCOPE),
     env,
     skillsRoot: env.AGENTRY_SKILLS_ROOT ? resolve(env.AGENTRY_SKILLS_ROOT) : undefined,
     recipeScope: (flags.recipeScope ?? (env.AGENTRY_RECIPE_SCOPE || 'recipes')).replace(/^@/, '').toLowerCase(),
@@ -259,7 +262,30 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
   };
 };
 
+/** A scope name that is also an OCI repository component (`library`, `acme-corp`), with or without '@'. */
+const ociDefaultScopeFrom = (name: string, value: string | undefined): string | undefined => {
+  const v = (value ?? '').trim().replace(/^@/, '');
+  if (v === '') return undefined;
+  if (!/^[a-z0-9]+(?:[.-][a-z0-9]+)*$/.test(v) || v.length > 100) {
+    throw new Error(`${name} must be a scope name: lower-case letters and digits, separated by single '.' or '-' (got '${value}')`);
+  }
+  return v;
+};
+
 const PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** 4 or 6 for an IP address, 0 otherwise (the WHATWG URL parser checks IPv6 literals). */
+const ipFamily = (ip: string): 0 | 4 | 6 => {
+  if (IPV4.test(ip)) return 4;
+  if (!ip.includes(':')) return 0;
+  try {
+    new URL(`http://[${ip}]/`);
+    return 6;
+  } catch {
+    return 0;
+  }
+};
 
 /** `10.0.0.5,10.1.0.0/16,loopback`: the load balancers in front of this server (checked at start). */
 const trustProxyFrom = (name: string, value: string | undefined): string[] => {
@@ -267,7 +293,7 @@ const trustProxyFrom = (name: string, value: string | undefined): string[] => {
   for (const e of entries) {
     if (PROXY_KEYWORDS.has(e)) continue;
     const [ip, bits, ...rest] = e.split('/');
-    const family = isIP(ip);
+    const family = ipFamily(ip);
     const max = family === 4 ? 32 : 128;
     if (family === 0 || rest.length > 0 || (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > max))) {
       throw new Error(`${name} takes IP addresses, CIDRs and loopback, linklocal or uniquelocal, comma-separated (got '${e}')`);

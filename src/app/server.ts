@@ -64,6 +64,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     uploads,
     blobRedirects: config.blobRedirectSeconds !== null && signer ? { signer, expiresInSeconds: config.blobRedirectSeconds } : undefined,
     maxTarballBytes: config.limits.maxTarballBytes,
+    ociDefaultScope: config.ociDefaultScope,
     readOnly: config.readOnly,
     defaultVisibility: config.defaultVisibility,
     authRequiredForReads: config.authRequiredForReads,

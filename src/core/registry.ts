@@ -55,6 +55,8 @@ export interface RegistryOptions {
   recipeScope?: string;
   /** Rate limits (agentx's: per IP, per user, publishes per user) and where their counters live; absent: none. */
   rateLimits?: { store: RateLimitStore; rules: RateLimitRules; onStoreError?: (e: unknown) => void };
+  /** The scope single-level OCI repository names (`/v2/app/…`) belong to; absent: they are refused with NAME_INVALID. */
+  ociDefaultScope?: string;
   /**
    * Blob downloads (OCI blob GET, `/api/v1/blobs/…`) answer 307 to a signed URL of the blob store
    * valid for `expiresInSeconds`, after the access check; absent: the server streams every download.
@@ -116,6 +118,7 @@ export class Registry {
     this.oci = new OciService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, this.packages, {
       uploads: opts.uploads,
       redirects,
+      defaultScope: opts.ociDefaultScope,
       maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
     });
     this.blobAccess = new BlobAccess(opts.storage, opts.blobs, this.policy, this.oci.access, clock, redirects);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/app/config.js';
 import { Api, agentTarball } from '../helpers/packages.js';
 import { OciClient, imageManifest, sha256 } from '../helpers/oci.js';
 import { dropTestSchema } from '../helpers/postgres.js';
@@ -282,4 +283,16 @@ describe.runIf(DATABASE && REDIS)('three server processes as one registry (Postg
     const versions = await everywhere('/api/v1/agents/@burst/many/versions', tokens.burst);
     for (const r of versions) expect(r.body.versions).toHaveLength(PUBLISH_LIMIT);
   }, 240_000);
+});
+
+describe('the load balancer setting (--trust-proxy)', () => {
+  it('is off by default and takes IPs, CIDRs and the proxy-addr keywords only', () => {
+    expect(resolveConfig({}, {}).trustProxy).toEqual([]);
+    expect(resolveConfig({ trustProxy: 'loopback, 10.0.0.0/8,::1,fd00::/8' }, {}).trustProxy).toEqual(['loopback', '10.0.0.0/8', '::1', 'fd00::/8']);
+    expect(resolveConfig({}, { AGENTRY_TRUST_PROXY: '192.168.1.10' }).trustProxy).toEqual(['192.168.1.10']);
+    for (const bad of ['1.2.3.4/33', 'lb.internal', '::g', '10.0.0.0/8/1', '256.1.1.1']) {
+      expect(() => resolveConfig({ trustProxy: bad }, {})).toThrow(/--trust-proxy takes IP addresses, CIDRs and loopback, linklocal or uniquelocal/);
+    }
+    expect(() => resolveConfig({}, { AGENTRY_TRUST_PROXY: '*' })).toThrow(/AGENTRY_TRUST_PROXY takes/);
+  });
 });

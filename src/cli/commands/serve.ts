@@ -11,6 +11,7 @@ interface ServeOptions {
   blobStore?: string;
   blobRedirects?: string;
   trustProxy?: string;
+  ociDefaultScope?: string;
   adminToken?: string;
   publicUrl?: string;
   logLevel?: string;
@@ -63,6 +64,10 @@ export const registerServeCommand = (program: Command): void => {
     .option('--redis-url <url>', 'redis://… to share rate-limit counters between server processes (env AGENTRY_REDIS_URL)')
     .option('--egress-allow <list>', "addresses the server may call besides public ones: hosts, host:port, IPs, CIDRs, or '*', comma-separated (env AGENTRY_EGRESS_ALLOW; default none: loopback, private, link-local and metadata addresses are refused)")
     .option(
+      '--oci-default-scope <scope>',
+      'the scope single-level OCI repository names (/v2/app/…) belong to, as <scope>/app (env AGENTRY_OCI_DEFAULT_SCOPE; default none: such names are refused with NAME_INVALID)',
+    )
+    .option(
       '--trust-proxy <list>',
       "load balancers whose X-Forwarded-For/-Proto/-Host name the client: IPs, CIDRs, or loopback, linklocal, uniquelocal, comma-separated (env AGENTRY_TRUST_PROXY; default none: the peer is the client)",
     )
@@ -92,6 +97,7 @@ export const registerServeCommand = (program: Command): void => {
         egressAllow: opts.egressAllow,
         metricsToken: opts.metricsToken,
         trustProxy: opts.trustProxy,
+        ociDefaultScope: opts.ociDefaultScope,
       });
       const server = await startServer(config);
       const stopped = nextStopSignal();

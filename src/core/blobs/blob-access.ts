@@ -85,11 +85,9 @@ export class BlobAccess {
 
   private async viaOci(ctx: RequestContext, digest: string): Promise<boolean> {
     for (const name of await this.storage.oci.repositoriesHolding(digest, HOLDERS)) {
-      const slash = name.indexOf('/');
-      if (slash < 0) continue;
       let repo;
       try {
-        repo = parseRepositoryName(name.slice(0, slash), name.slice(slash + 1));
+        repo = parseRepositoryName(name);
       } catch (e) {
         if (isAgentryError(e)) continue;
         throw e;

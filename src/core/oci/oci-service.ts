@@ -61,6 +61,8 @@ export interface OciOptions {
   uploads?: UploadStore;
   /** Largest package layer that is published as a package version. */
   maxPackageBytes: number;
+  /** The scope single-level repository names (`app`) belong to; absent: they are NAME_INVALID. */
+  defaultScope?: string;
   /** Downloads answer 307 to a signed blob store URL when on (off by default). */
   redirects?: BlobRedirects;
 }
@@ -85,13 +87,14 @@ export class OciService {
     private readonly packages: PackageService,
     private readonly opts: OciOptions,
   ) {
-    this.access = new OciAccess(storage, policy);
+    this.access = new OciAccess(storage, policy, opts.defaultScope);
     this.tokens = new RegistryTokens(storage, this.access, clock);
     this.uploads = new BlobUploads(storage, blobs, opts.uploads, this.access, clock);
   }
 
-  repository(scope: string, name: string): RepositoryName {
-    return parseRepositoryName(scope, name);
+  /** The repository a client names, at any depth; a single-level name goes to the default scope (or is NAME_INVALID). */
+  repository(name: string): RepositoryName {
+    return parseRepositoryName(name, this.opts.defaultScope);
   }
 
   /**
@@ -153,10 +156,9 @@ export class OciService {
 
   /** Cross-repository mount: links a blob `from` another repository; undefined when it is not there. */
   async mountBlob(ctx: OciContext, repo: RepositoryName, digestParam: string, from: string): Promise<CommittedBlob | undefined> {
-    const [scope, ...rest] = from.split('/');
     let source: RepositoryName | undefined;
     try {
-      if (rest.length === 1) source = parseRepositoryName(scope, rest[0]);
+      source = parseRepositoryName(from, this.opts.defaultScope);
     } catch (e) {
       if (!isAgentryError(e)) throw e;
     }
@@ -399,10 +401,8 @@ export class OciService {
   }
 
   private repositoryOrUndefined(name: string): RepositoryName | undefined {
-    const [scope, ...rest] = name.split('/');
-    if (rest.length !== 1) return undefined;
     try {
-      return parseRepositoryName(scope, rest[0]);
+      return parseRepositoryName(name);
     } catch {
       return undefined;
     }

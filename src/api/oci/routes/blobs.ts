@@ -31,7 +31,7 @@ const parseRange = (header: string | undefined, size: number): ByteRange | undef
 export const blobRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (app, { registry }) => {
   app.route({
     method: ['GET', 'HEAD'],
-    url: '/:scope/:name/blobs/:digest',
+    url: '/:name/blobs/:digest',
     schema: {
       tags: ['oci'],
       summary: 'Pull a blob (end-2); Range requests give 206; with --blob-redirects a GET answers 307 to a presigned URL of the blob store',
@@ -45,7 +45,7 @@ export const blobRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (app,
     },
     handler: async (req, reply) => {
       const ctx = await ociContext(registry, req);
-      const repo = registry.oci.repository(req.params.scope, req.params.name);
+      const repo = registry.oci.repository(req.params.name);
       const blob = await registry.oci.blob(ctx, repo, req.params.digest);
       let range: ByteRange | undefined;
       try {
@@ -76,7 +76,7 @@ export const blobRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (app,
     },
   });
 
-  app.delete('/:scope/:name/blobs/:digest', {
+  app.delete('/:name/blobs/:digest', {
     schema: {
       tags: ['oci'],
       summary: 'Delete a blob from a repository (end-10); its bytes go at the next garbage collection',
@@ -85,7 +85,7 @@ export const blobRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (app,
     },
     handler: async (req, reply) => {
       const ctx = await ociContext(registry, req);
-      const repo = registry.oci.repository(req.params.scope, req.params.name);
+      const repo = registry.oci.repository(req.params.name);
       await registry.oci.deleteBlob(ctx, repo, req.params.digest);
       return reply.status(202).header('Content-Length', 0).send('');
     },
