@@ -38,7 +38,9 @@ export const openBlobStore = async (
 ): Promise<OpenedBlobStore> => {
   const loc = parseBlobStoreUrl(cfg.blobStore, join(cfg.dataDir, 'blobs'));
   if (loc.kind === 'fs') {
-    return { blobs: await new FsBlobStore(loc.root).init(), uploads: await new FsUploadStore(join(cfg.dataDir, 'uploads')).init() };
+    const blobs = await new FsBlobStore(loc.root).init();
+    // A committed upload is renamed into the blob folder when both are on one filesystem (no second copy).
+    return { blobs, uploads: await new FsUploadStore(join(cfg.dataDir, 'uploads'), blobs).init() };
   }
   const env = cfg.env ?? process.env;
   // Static keys when the server's environment has them; otherwise the SDK's provider chain
