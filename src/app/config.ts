@@ -50,6 +50,10 @@ export interface ServerConfig {
   trustProxy: string[];
   /** Exceptions to the egress policy's refused ranges (AGENTRY_EGRESS_ALLOW / --egress-allow): hosts, host:port, IPs, CIDRs, `*`. */
   egressAllow: string[];
+  /** Run agents' bash on the host, without isolation, when no sandbox works (AGENTRY_UNSAFE_LOCAL_TOOLS / --unsafe-local-tools). */
+  unsafeLocalTools: boolean;
+  /** The bubblewrap binary (AGENTRY_BWRAP); default: /usr/bin/bwrap, /usr/local/bin/bwrap or /bin/bwrap. */
+  bwrapPath?: string;
   /** An OpenAI-compatible embeddings endpoint for memory-store search (AGENTRY_EMBEDDINGS_URL, _MODEL, _API_KEY). */
   embeddings?: { url: string; model: string; apiKey?: string };
   limits: {
@@ -100,6 +104,7 @@ export interface ServeFlags {
   metricsToken?: string;
   trustProxy?: string;
   ociDefaultScope?: string;
+  unsafeLocalTools?: boolean;
 }
 
 const MB = 1024 * 1024;
@@ -211,7 +216,7 @@ const blobRedirectsFrom = (name: string, value: string | undefined, blobStore: s
  * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_BLOB_STORE, AGENTRY_BLOB_REDIRECTS, AGENTRY_ADMIN_TOKEN,
  * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_DEFAULT_VISIBILITY, AGENTRY_AUTH_REQUIRED_FOR_READS, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
  * AGENTRY_RATE_LIMITS, AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX,
- * AGENTRY_METRICS_TOKEN, AGENTRY_TRUST_PROXY, AGENTRY_OCI_DEFAULT_SCOPE, AGENTRY_EGRESS_ALLOW.
+ * AGENTRY_METRICS_TOKEN, AGENTRY_TRUST_PROXY, AGENTRY_OCI_DEFAULT_SCOPE, AGENTRY_EGRESS_ALLOW, AGENTRY_UNSAFE_LOCAL_TOOLS, AGENTRY_BWRAP.
  */
 export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
   const databaseUrl = flags.databaseUrl ?? (env.AGENTRY_DATABASE_URL || undefined);
@@ -248,6 +253,8 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     embeddings: embeddingsFrom(env),
     trustProxy: trustProxyFrom(flags.trustProxy !== undefined ? '--trust-proxy' : 'AGENTRY_TRUST_PROXY', flags.trustProxy ?? env.AGENTRY_TRUST_PROXY),
     egressAllow: egressAllowFrom(flags.egressAllow ?? env.AGENTRY_EGRESS_ALLOW),
+    unsafeLocalTools: flags.unsafeLocalTools ?? boolFrom('AGENTRY_UNSAFE_LOCAL_TOOLS', env.AGENTRY_UNSAFE_LOCAL_TOOLS),
+    bwrapPath: env.AGENTRY_BWRAP ? resolve(env.AGENTRY_BWRAP) : undefined,
     limits: {
       maxBodyBytes: 1 * MB,
       maxTarballBytes: intFrom('AGENTRY_MAX_TARBALL_MB', env.AGENTRY_MAX_TARBALL_MB, 50, 1, 10_000) * MB,

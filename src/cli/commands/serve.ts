@@ -25,6 +25,7 @@ interface ServeOptions {
   rateLimitPublish?: string;
   redisUrl?: string;
   metricsToken?: string;
+  unsafeLocalTools?: boolean;
 }
 
 /**
@@ -71,6 +72,10 @@ export const registerServeCommand = (program: Command): void => {
       '--trust-proxy <list>',
       "load balancers whose X-Forwarded-For/-Proto/-Host name the client: IPs, CIDRs, or loopback, linklocal, uniquelocal, comma-separated (env AGENTRY_TRUST_PROXY; default none: the peer is the client)",
     )
+    .option(
+      '--unsafe-local-tools',
+      "when no sandbox works (bubblewrap missing), run agents' bash tool directly on this host as the server's user, with no isolation of files, processes or network; trusted agents only (env AGENTRY_UNSAFE_LOCAL_TOOLS=true; default: bash is refused)",
+    )
     .option('--metrics-token <token>', 'require this Bearer token on /metrics, 16+ characters (env AGENTRY_METRICS_TOKEN; default: /metrics is open)')
     .action(async (opts: ServeOptions) => {
       const { resolveConfig } = await import('../../app/config.js');
@@ -98,10 +103,11 @@ export const registerServeCommand = (program: Command): void => {
         metricsToken: opts.metricsToken,
         trustProxy: opts.trustProxy,
         ociDefaultScope: opts.ociDefaultScope,
+        unsafeLocalTools: opts.unsafeLocalTools,
       });
       const server = await startServer(config);
       const stopped = nextStopSignal();
-      const lines = [`Agentry listening on ${server.url}`];
+      const lines = [`Agentry listening on ${server.url}`, ...server.notices];
       if (server.adminToken) {
         lines.push(
           '',

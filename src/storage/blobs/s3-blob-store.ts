@@ -18,7 +18,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobUrlSigner } from '../../core/blobs/blob-redirects.js';
-import type { BlobInfo, BlobStore, ByteRange } from '../../core/storage.js';
+import type { BlobInfo, BlobStore, ByteRange } from '../../core/blobs/blob-store.js';
 import type { S3BlobStoreLocation } from './blob-store-url.js';
 import { S3UploadStore } from './s3-upload-store.js';
 
