@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/app/config.js';
 import { Api, agentTarball } from '../helpers/packages.js';
-import { OciClient, imageManifest, sha256 } from '../helpers/oci.js';
+import { OciClient, bytePattern as pattern, imageManifest, sha256 } from '../helpers/oci.js';
 import { dropTestSchema } from '../helpers/postgres.js';
 import { startTestS3, type TestS3 } from '../helpers/s3.js';
 import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
@@ -17,12 +17,6 @@ const REDIS = process.env.AGENTRY_TEST_REDIS_URL;
 const ANONYMOUS_LIMIT = 20;
 const PUBLISH_LIMIT = 6;
 
-/** A byte pattern unique to `seed`, so a chunk in the wrong place or upload changes the digest. */
-const pattern = (n: number, seed: number): Buffer => {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed * 7 + (i >> 9)) & 0xff;
-  return b;
-};
 
 const hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
