@@ -62,7 +62,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
   const tools = createToolRuntime(config, egress);
-  const { storage, blobs, uploads, groups } = await openStorage(config);
+  const { storage, blobs, uploads, groups, signer, viewStamps } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -95,7 +95,9 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     storage,
     blobs,
     uploads,
+    blobRedirects: config.blobRedirectSeconds !== null && signer ? { signer, expiresInSeconds: config.blobRedirectSeconds } : undefined,
     maxTarballBytes: config.limits.maxTarballBytes,
+    ociDefaultScope: config.ociDefaultScope,
     readOnly: config.readOnly,
     defaultVisibility: config.defaultVisibility,
     authRequiredForReads: config.authRequiredForReads,
@@ -152,7 +154,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   try {
     const boot = await registry.accounts.bootstrapAdmin(config.adminToken);
     await registry.recipes.ensureScope();
-    await registry.packages.followChanges();
+    await registry.packages.followChanges(viewStamps);
     if (opts.http === false) {
       runtimeLog = (e, sessionId) => process.stderr.write(`session runtime failed${sessionId ? ` (${sessionId})` : ''}: ${e instanceof Error ? e.message : String(e)}\n`);
       runtime?.start();
@@ -180,6 +182,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       logLevel: config.logLevel,
       logStream: config.logStream,
       metricsToken: config.metricsToken,
+      trustProxy: config.trustProxy,
       consoleRoot: fileURLToPath(new URL('../../dist/console/', import.meta.url)),
     });
     const log = app.log;

@@ -9,6 +9,7 @@ import { AuditLog } from './audit/audit-log.js';
 import type { Visibility } from './access/visibility.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
+import { BlobRedirects, type BlobUrlSigner } from './blobs/blob-redirects.js';
 import { BlobAccess } from './blobs/blob-access.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
 import { checkReadiness, type Readiness } from './health/readiness.js';
@@ -68,6 +69,13 @@ export interface RegistryOptions {
   recipeScope?: string;
   /** Rate limits (agentx's: per IP, per user, publishes per user) and where their counters live; absent: none. */
   rateLimits?: { store: RateLimitStore; rules: RateLimitRules; onStoreError?: (e: unknown) => void };
+  /** The scope single-level OCI repository names (`/v2/app/…`) belong to; absent: they are refused with NAME_INVALID. */
+  ociDefaultScope?: string;
+  /**
+   * Blob downloads (OCI blob GET, `/api/v1/blobs/…`) answer 307 to a signed URL of the blob store
+   * valid for `expiresInSeconds`, after the access check; absent: the server streams every download.
+   */
+  blobRedirects?: { signer: BlobUrlSigner; expiresInSeconds: number };
   /** Sign-in through an OAuth2 provider (agentx's GitHub sign-in); absent: not offered. */
   signIn?: SignInConfig;
   /** The managed-agents plane's settings (file size limit, embeddings endpoint, …). */
@@ -137,11 +145,14 @@ export class Registry {
     this.packages = new PackageService(deps, opts.limits);
     this.packageLifecycle = new PackageLifecycle(deps, this.packages);
     this.gc = new GarbageCollector(deps);
+    const redirects = new BlobRedirects(opts.blobRedirects?.signer, opts.blobRedirects?.expiresInSeconds);
     this.oci = new OciService(deps, this.packages, {
       uploads: opts.uploads,
+      redirects,
+      defaultScope: opts.ociDefaultScope,
       maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
     });
-    this.blobAccess = new BlobAccess(deps, this.oci.access);
+    this.blobAccess = new BlobAccess(deps, this.oci.access, redirects);
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
     this.scopes = new ScopeService(deps);
     this.stars = new StarService(deps, this.packages);

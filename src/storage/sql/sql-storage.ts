@@ -1,3 +1,4 @@
+import type { PackageViewStamps } from '../../core/packages/view-stamps.js';
 import type { Kysely } from 'kysely';
 import type { Storage, StorageRepos } from '../../core/storage.js';
 import { SqlAccountRepo } from './account-repo.js';
@@ -93,6 +94,13 @@ export class SqlStorage implements Storage {
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
     return this.db.transaction().execute((trx) => fn(reposOn(trx, this.kind, this.textSearch)));
+  }
+
+  /** On PostgreSQL (shared by several processes), the stamps cached package views are checked against. */
+  viewStamps(): PackageViewStamps | undefined {
+    if (this.kind !== 'postgres') return undefined;
+    const repo = new SqlPackageRepo(this.db, this.kind, this.textSearch);
+    return { stamp: (key) => repo.changeStamp(key) };
   }
 
   async onPackageChange(listener: (key: string | undefined) => void): Promise<void> {
