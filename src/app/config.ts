@@ -1,4 +1,5 @@
 import type { SupervisorTimings } from '../core/workloads/supervisor.js';
+import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { parseBlobStoreUrl } from '../storage/blobs/blob-store-url.js';
 import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
@@ -17,6 +18,11 @@ export interface ServerConfig {
   databaseSchema?: string;
   /** Where blobs are kept: `s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true` or `file:///path`; absent: `<dataDir>/blobs`. */
   blobStore?: string;
+  /**
+   * Seconds a presigned download URL stays valid when blob downloads answer 307 to the S3 store
+   * (`--blob-redirects` / AGENTRY_BLOB_REDIRECTS); null: off, the server streams every download.
+   */
+  blobRedirectSeconds: number | null;
   adminToken?: string;
   /** When set, `/metrics` answers only a Bearer of this value (AGENTRY_METRICS_TOKEN). */
   metricsToken?: string;
@@ -34,6 +40,8 @@ export interface ServerConfig {
   defaultVisibility: Visibility;
   /** Every read needs a token, on every door but /healthz (AGENTRY_AUTH_REQUIRED_FOR_READS). */
   authRequiredForReads: boolean;
+  /** The scope single-level OCI repository names belong to (AGENTRY_OCI_DEFAULT_SCOPE); absent: such names are NAME_INVALID. */
+  ociDefaultScope?: string;
   /** The OCI registry agentspaces are published to by default (AGENTRY_OCI_REGISTRY_DEFAULT); this server's /v2/ when unset. */
   ociRegistryDefault?: string;
   /** Where secret values are kept (AGENTRY_SECRET_BACKEND and friends). */
@@ -42,8 +50,12 @@ export interface ServerConfig {
   env: NodeJS.ProcessEnv;
   /** The only server-side folder skills may be validated from (`POST /api/v1beta/skills/validate` with a path). */
   skillsRoot?: string;
+  /** The home directory whose MCP client settings files `/api/v1beta/clients` edits (AGENTRY_CLIENTS_HOME; default: the home of the account running the server). */
+  clientsHome: string;
   /** The scope PraisonAI's unscoped recipe names map onto (AGENTRY_RECIPE_SCOPE). */
   recipeScope: string;
+  /** Load balancers whose X-Forwarded-* headers are believed (AGENTRY_TRUST_PROXY / --trust-proxy): IPs, CIDRs, `loopback`, …; empty: none. */
+  trustProxy: string[];
   /** Exceptions to the egress policy's refused ranges (AGENTRY_EGRESS_ALLOW / --egress-allow): hosts, host:port, IPs, CIDRs, `*`. */
   egressAllow: string[];
   /** Run the session runtime's workers in this process (default true; `--no-runtime` / AGENTRY_RUNTIME=false). */
@@ -85,6 +97,8 @@ export interface ServeFlags {
   dataDir?: string;
   databaseUrl?: string;
   blobStore?: string;
+  /** `off` (default), `on` (5 minutes) or how long a presigned URL lasts: `300`, `90s`, `10m`, `1h`. */
+  blobRedirects?: string;
   adminToken?: string;
   publicUrl?: string;
   logLevel?: string;
@@ -103,6 +117,8 @@ export interface ServeFlags {
   metricsToken?: string;
   /** false: no session runtime workers in this process. */
   runtime?: boolean;
+  trustProxy?: string;
+  ociDefaultScope?: string;
   unsafeLocalTools?: boolean;
 }
 
@@ -183,17 +199,45 @@ const rateLimitsFrom = (flags: ServeFlags, env: NodeJS.ProcessEnv): RateLimitRul
   };
 };
 
+const REDIRECT_DEFAULT_SECONDS = 300;
+/** S3 signature v4 URLs last at most 7 days. */
+const REDIRECT_MAX_SECONDS = 7 * 24 * 3600;
+
+/**
+ * `--blob-redirects`: off unless asked; `on` is 5 minutes; a lifetime in seconds (`300`, `90s`),
+ * minutes (`10m`) or hours (`1h`), from 1 s to 7 days. Only an S3 store can sign URLs.
+ */
+const blobRedirectsFrom = (name: string, value: string | undefined, blobStore: string | undefined): number | null => {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '' || /^(0|false|no|off)$/.test(v)) return null;
+  let seconds: number;
+  if (/^(true|yes|on)$/.test(v)) seconds = REDIRECT_DEFAULT_SECONDS;
+  else {
+    const m = /^(\d+)(s|m|h)?$/.exec(v);
+    if (!m) throw new Error(`${name} must be off, on, or how long a download URL lasts (300, 90s, 10m, 1h) (got '${value}')`);
+    seconds = Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+  }
+  if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > REDIRECT_MAX_SECONDS) {
+    throw new Error(`${name} must last from 1 second to 7 days (got '${value}')`);
+  }
+  if (parseBlobStoreUrl(blobStore, '').kind !== 's3') {
+    throw new Error(`${name} needs an S3 blob store (--blob-store s3://…): a blob folder cannot hand out download URLs`);
+  }
+  return seconds;
+};
+
 /**
  * Resolves the server configuration from flags and the environment:
- * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_BLOB_STORE, AGENTRY_ADMIN_TOKEN,
+ * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_BLOB_STORE, AGENTRY_BLOB_REDIRECTS, AGENTRY_ADMIN_TOKEN,
  * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_DEFAULT_VISIBILITY, AGENTRY_AUTH_REQUIRED_FOR_READS, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
  * AGENTRY_RATE_LIMITS, AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX,
- * AGENTRY_METRICS_TOKEN, AGENTRY_EGRESS_ALLOW, AGENTRY_UNSAFE_LOCAL_TOOLS, AGENTRY_BWRAP.
+ * AGENTRY_METRICS_TOKEN, AGENTRY_TRUST_PROXY, AGENTRY_OCI_DEFAULT_SCOPE, AGENTRY_EGRESS_ALLOW, AGENTRY_UNSAFE_LOCAL_TOOLS, AGENTRY_BWRAP.
  */
 export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
   const databaseUrl = flags.databaseUrl ?? (env.AGENTRY_DATABASE_URL || undefined);
   // Refuse a malformed blob store (or one carrying credentials) before anything starts.
-  parseBlobStoreUrl(flags.blobStore ?? (env.AGENTRY_BLOB_STORE || undefined), '');
+  const blobStore = flags.blobStore ?? (env.AGENTRY_BLOB_STORE || undefined);
+  parseBlobStoreUrl(blobStore, '');
   const publicUrl = flags.publicUrl ?? (env.AGENTRY_PUBLIC_URL || undefined);
   if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) throw new Error(`public URL must be an http(s) URL (got '${publicUrl}')`);
   return {
@@ -202,7 +246,12 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     dataDir: resolve(flags.dataDir ?? env.AGENTRY_DATA_DIR ?? './data'),
     databaseUrl,
     databaseSchema: env.AGENTRY_DATABASE_SCHEMA || undefined,
-    blobStore: flags.blobStore ?? (env.AGENTRY_BLOB_STORE || undefined),
+    blobStore,
+    blobRedirectSeconds: blobRedirectsFrom(
+      flags.blobRedirects !== undefined ? '--blob-redirects' : 'AGENTRY_BLOB_REDIRECTS',
+      flags.blobRedirects ?? env.AGENTRY_BLOB_REDIRECTS,
+      blobStore,
+    ),
     adminToken: flags.adminToken ?? (env.AGENTRY_ADMIN_TOKEN || undefined),
     metricsToken: metricsTokenFrom(flags.metricsToken ?? (env.AGENTRY_METRICS_TOKEN || undefined)),
     publicUrl: publicUrl?.replace(/\/+$/, ''),
@@ -213,10 +262,13 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     authRequiredForReads: flags.authRequiredForReads ?? boolFrom('AGENTRY_AUTH_REQUIRED_FOR_READS', env.AGENTRY_AUTH_REQUIRED_FOR_READS),
     secrets: resolveSecretsConfig(env),
     ociRegistryDefault: env.AGENTRY_OCI_REGISTRY_DEFAULT || undefined,
+    ociDefaultScope: ociDefaultScopeFrom(flags.ociDefaultScope !== undefined ? '--oci-default-scope' : 'AGENTRY_OCI_DEFAULT_SCOPE', flags.ociDefaultScope ?? env.AGENTRY_OCI_DEFAULT_SCOPE),
     env,
     skillsRoot: env.AGENTRY_SKILLS_ROOT ? resolve(env.AGENTRY_SKILLS_ROOT) : undefined,
+    clientsHome: resolve(env.AGENTRY_CLIENTS_HOME || homedir()),
     recipeScope: (flags.recipeScope ?? (env.AGENTRY_RECIPE_SCOPE || 'recipes')).replace(/^@/, '').toLowerCase(),
     embeddings: embeddingsFrom(env),
+    trustProxy: trustProxyFrom(flags.trustProxy !== undefined ? '--trust-proxy' : 'AGENTRY_TRUST_PROXY', flags.trustProxy ?? env.AGENTRY_TRUST_PROXY),
     egressAllow: egressAllowFrom(flags.egressAllow ?? env.AGENTRY_EGRESS_ALLOW),
     runtime: flags.runtime ?? !/^(false|0|no|off)$/i.test(env.AGENTRY_RUNTIME ?? ''),
     runtimeTiming: {
@@ -238,6 +290,46 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     redisKeyPrefix: env.AGENTRY_REDIS_PREFIX || 'agentry:',
     oauth: oauthFrom(env),
   };
+};
+
+/** A scope name that is also an OCI repository component (`library`, `acme-corp`), with or without '@'. */
+const ociDefaultScopeFrom = (name: string, value: string | undefined): string | undefined => {
+  const v = (value ?? '').trim().replace(/^@/, '');
+  if (v === '') return undefined;
+  if (!/^[a-z0-9]+(?:[.-][a-z0-9]+)*$/.test(v) || v.length > 100) {
+    throw new Error(`${name} must be a scope name: lower-case letters and digits, separated by single '.' or '-' (got '${value}')`);
+  }
+  return v;
+};
+
+const PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** 4 or 6 for an IP address, 0 otherwise (the WHATWG URL parser checks IPv6 literals). */
+const ipFamily = (ip: string): 0 | 4 | 6 => {
+  if (IPV4.test(ip)) return 4;
+  if (!ip.includes(':')) return 0;
+  try {
+    new URL(`http://[${ip}]/`);
+    return 6;
+  } catch {
+    return 0;
+  }
+};
+
+/** `10.0.0.5,10.1.0.0/16,loopback`: the load balancers in front of this server (checked at start). */
+const trustProxyFrom = (name: string, value: string | undefined): string[] => {
+  const entries = (value ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  for (const e of entries) {
+    if (PROXY_KEYWORDS.has(e)) continue;
+    const [ip, bits, ...rest] = e.split('/');
+    const family = ipFamily(ip);
+    const max = family === 4 ? 32 : 128;
+    if (family === 0 || rest.length > 0 || (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > max))) {
+      throw new Error(`${name} takes IP addresses, CIDRs and loopback, linklocal or uniquelocal, comma-separated (got '${e}')`);
+    }
+  }
+  return entries;
 };
 
 /** `a,b:443,10.0.0.0/8`: checked here so a typo stops the server at start, not at the first call. */

@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { buildHttpApp } from '../api/http-app.js';
 import { routeTableOf, type RouteEntry } from '../api/shared/route-table.js';
 import { Registry } from '../core/registry.js';
+import { ClientConfigFileEditor } from '../adapters/client-config/config-file-editor.js';
+import type { ClientPlatform } from '../core/clients/client-apps.js';
 import { openStorage } from '../storage/open-storage.js';
 import { openRateLimitStore } from '../storage/open-rate-limit-store.js';
 import { HttpOAuthClient } from '../adapters/oauth/http-oauth-client.js';
@@ -51,6 +53,9 @@ export interface RunningServer {
 /** How long requests in flight may take to finish once the server is stopping. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 
+/** The platform whose client settings paths apply (anything else follows Linux's). */
+const clientPlatform = (): ClientPlatform => (process.platform === 'darwin' || process.platform === 'win32' ? process.platform : 'linux');
+
 const packageVersion = (): string => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -62,7 +67,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
   const tools = createToolRuntime(config, egress);
-  const { storage, blobs, uploads } = await openStorage(config);
+  const { storage, blobs, uploads, groups, workloads: workloadStore, signer, viewStamps } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -89,11 +94,15 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   let warn: (e: unknown) => void = () => undefined;
   const registry = new Registry({
     secretStore,
+    groups,
+    clientFiles: { files: new ClientConfigFileEditor(config.clientsHome), platform: clientPlatform() },
     agentspaceOci: { registryClient: ociRegistryPort(outbound.fetch), defaultRegistry: config.ociRegistryDefault, credentials: dockerLogins },
     storage,
     blobs,
     uploads,
+    blobRedirects: config.blobRedirectSeconds !== null && signer ? { signer, expiresInSeconds: config.blobRedirectSeconds } : undefined,
     maxTarballBytes: config.limits.maxTarballBytes,
+    ociDefaultScope: config.ociDefaultScope,
     readOnly: config.readOnly,
     defaultVisibility: config.defaultVisibility,
     authRequiredForReads: config.authRequiredForReads,
@@ -119,7 +128,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       },
     },
     workloads: {
-      store: storage.workloads,
+      store: workloadStore,
       launcher: new ProcessLauncher({
         sandbox: new BubblewrapSandbox({ egress, bwrapPath: config.bwrapPath }),
         unsandboxed: new UnsandboxedRunner(),
@@ -162,7 +171,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   try {
     const boot = await registry.accounts.bootstrapAdmin(config.adminToken);
     await registry.recipes.ensureScope();
-    await registry.packages.followChanges();
+    await registry.packages.followChanges(viewStamps);
     if (opts.http === false) {
       runtimeLog = (e, sessionId) => process.stderr.write(`session runtime failed${sessionId ? ` (${sessionId})` : ''}: ${e instanceof Error ? e.message : String(e)}\n`);
       runtime?.start();
@@ -190,6 +199,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       logLevel: config.logLevel,
       logStream: config.logStream,
       metricsToken: config.metricsToken,
+      trustProxy: config.trustProxy,
       consoleRoot: fileURLToPath(new URL('../../dist/console/', import.meta.url)),
     });
     const log = app.log;

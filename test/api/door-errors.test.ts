@@ -58,7 +58,7 @@ describe.each(testStores)('each door answers in its own shape, with a request-id
       ['/v0/nope', (r) => (expect(r.type).toMatch(/application\/problem\+json/), expect(r.body).toMatchObject({ title: 'Not Found', status: 404 }))],
       ['/v0.1/nope', (r) => expect(r.body).toMatchObject({ title: 'Not Found', status: 404 })],
       ['/api/v1beta/nope', (r) => (expect(r.type).toMatch(/text\/plain/), expect(r.text).toBe('No route for GET /api/v1beta/nope\n'))],
-      ['/registry/default/v0.1/nope', (r) => expect(r.body).toEqual({ code: 404, message: 'No route for GET /registry/default/v0.1/nope' })],
+      ['/registry/default/v0.1/nope', (r) => expect(r.body).toEqual({ code: 'not_found', message: 'No route for GET /registry/default/v0.1/nope' })],
       ['/registry/nope/deeper', (r) => expect(r.body).toEqual({ detail: 'No route for GET /registry/nope/deeper' })],
     ];
     for (const [path, check] of cases) {

@@ -163,11 +163,11 @@ describe('help', () => {
       'user add', 'org add', 'org member add', 'org member rm', 'org member ls', 'gc',
       'scope add', 'scope ls', 'access get', 'access set', 'secrets rotate-key', 'recipe list', 'recipe search', 'recipe publish', 'recipe pull',
       'skill validate', 'skill publish', 'skill pull', 'agent publish', 'session run', 'session ls', 'session show', 'session tail', 'session rm',
-      'completion', 'dev-model', 'runtime',
+      'mcp client ls', 'mcp client register', 'mcp client unregister', 'completion', 'dev-model', 'runtime',
     ]);
     for (const { path, help } of all) {
       expect(help, path).toMatch(/^Usage: /);
-      if (!['serve', 'init', 'pack', 'skill validate', 'dev-model', 'completion', 'runtime'].includes(path) && !path.startsWith('oci ')) {
+      if (!['serve', 'init', 'pack', 'skill validate', 'dev-model', 'completion', 'runtime', 'mcp client ls'].includes(path) && !path.startsWith('oci ')) {
         expect(help, path).toContain('--registry <url>');
         expect(help, path).toContain('--token <token>');
       }

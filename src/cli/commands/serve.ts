@@ -9,6 +9,9 @@ interface ServeOptions {
   dataDir?: string;
   databaseUrl?: string;
   blobStore?: string;
+  blobRedirects?: string;
+  trustProxy?: string;
+  ociDefaultScope?: string;
   adminToken?: string;
   publicUrl?: string;
   logLevel?: string;
@@ -43,6 +46,10 @@ export const registerServeCommand = (program: Command): void => {
       '--blob-store <url>',
       's3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true to keep blobs in S3-compatible storage, or file:///path (env AGENTRY_BLOB_STORE; default <data-dir>/blobs; S3 credentials from the AWS variables and provider chain, never the URL)',
     )
+    .option(
+      '--blob-redirects <off|on|lifetime>',
+      'answer blob downloads (OCI blob GET, /api/v1/blobs) with 307 to a presigned S3 URL after the access check: off, on (5 min) or how long a URL lasts, e.g. 90s, 10m, 1h (env AGENTRY_BLOB_REDIRECTS; default off; needs an s3:// blob store that clients can reach)',
+    )
     .option('--admin-token <token>', "the admin's token (env AGENTRY_ADMIN_TOKEN; default: generated on first start)")
     .option('--public-url <url>', 'base URL used in links (env AGENTRY_PUBLIC_URL; default: from the request)')
     .option('--log-level <level>', 'log level, silent … trace (env AGENTRY_LOG_LEVEL; default info)')
@@ -62,6 +69,14 @@ export const registerServeCommand = (program: Command): void => {
     .option('--egress-allow <list>', "addresses the server may call besides public ones: hosts, host:port, IPs, CIDRs, or '*', comma-separated (env AGENTRY_EGRESS_ALLOW; default none: loopback, private, link-local and metadata addresses are refused)")
     .option('--no-runtime', 'run no session workers in this process: sessions run in `agentry runtime` processes on the same database (env AGENTRY_RUNTIME=false)')
     .option(
+      '--oci-default-scope <scope>',
+      'the scope single-level OCI repository names (/v2/app/…) belong to, as <scope>/app (env AGENTRY_OCI_DEFAULT_SCOPE; default none: such names are refused with NAME_INVALID)',
+    )
+    .option(
+      '--trust-proxy <list>',
+      "load balancers whose X-Forwarded-For/-Proto/-Host name the client: IPs, CIDRs, or loopback, linklocal, uniquelocal, comma-separated (env AGENTRY_TRUST_PROXY; default none: the peer is the client)",
+    )
+    .option(
       '--unsafe-local-tools',
       "when no sandbox works (bubblewrap missing), run agents' bash tool directly on this host as the server's user, with no isolation of files, processes or network; trusted agents only (env AGENTRY_UNSAFE_LOCAL_TOOLS=true; default: bash is refused)",
     )
@@ -75,6 +90,7 @@ export const registerServeCommand = (program: Command): void => {
         dataDir: opts.dataDir,
         databaseUrl: opts.databaseUrl,
         blobStore: opts.blobStore,
+        blobRedirects: opts.blobRedirects,
         adminToken: opts.adminToken,
         publicUrl: opts.publicUrl,
         logLevel: opts.logLevel,
@@ -91,6 +107,8 @@ export const registerServeCommand = (program: Command): void => {
         egressAllow: opts.egressAllow,
         metricsToken: opts.metricsToken,
         runtime: opts.runtime === false ? false : undefined,
+        trustProxy: opts.trustProxy,
+        ociDefaultScope: opts.ociDefaultScope,
         unsafeLocalTools: opts.unsafeLocalTools,
       });
       const server = await startServer(config);

@@ -102,7 +102,7 @@ export class SkillService {
       );
     }
     if (r.repository.length !== 2) throw badRequest(`OCI repositories here are <scope>/<name>, not '${r.repository.join('/')}'`);
-    const repo = parseRepositoryName(r.repository[0], r.repository[1]);
+    const repo = this.oci.repository(r.repository.join('/'));
     const manifest = await this.oci.manifest(by.ctx, repo, r.reference).catch((e: unknown) => {
       // The OCI door answers an anonymous caller's unreadable (or missing) repository with a login challenge; here it is simply not there.
       if (isOciError(e) && e.oci === 'UNAUTHORIZED' && !by.ctx.principal) throw notFound(`Skill not found: ${repo.name}:${r.reference}`);

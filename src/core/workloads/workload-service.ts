@@ -14,11 +14,11 @@ import { launchFromServerJson, type DeclaredVar, type RegistryLaunch } from './r
 import { DEFAULT_TIMINGS, Supervisor, type SupervisorTimings } from './supervisor.js';
 import type { LaunchPlan, McpResult, McpUpstream, RuntimeCapabilities, WorkloadLauncher, WorkloadLogs } from './workload-runtime.js';
 import type { WorkloadStore } from './workload-store.js';
+import { WORKLOAD_SECRETS_NAMESPACE } from '../secrets/toolhive-secrets.js';
 import {
   DEFAULT_GROUP,
   packageOf,
   transportOf,
-  WORKLOAD_SECRET_NAMESPACE,
   workloadNameProblem,
   type PermissionProfile,
   type SecretRef,
@@ -507,13 +507,13 @@ export class WorkloadService {
     const c = r.config;
     const env = { ...c.env };
     for (const s of c.secrets) {
-      const value = await this.deps.secrets.get(r.ownerName, WORKLOAD_SECRET_NAMESPACE, s.name);
+      const value = await this.deps.secrets.get(r.ownerName, WORKLOAD_SECRETS_NAMESPACE, s.name);
       if (value === undefined) throw new Error(`secret '${s.name}' (for ${s.target}) is not in ${r.ownerName}'s secrets`);
       env[s.target] = value;
     }
     const headers = { ...c.headers };
     for (const [header, secret] of Object.entries(c.headerSecrets)) {
-      const value = await this.deps.secrets.get(r.ownerName, WORKLOAD_SECRET_NAMESPACE, secret);
+      const value = await this.deps.secrets.get(r.ownerName, WORKLOAD_SECRETS_NAMESPACE, secret);
       if (value === undefined) throw new Error(`secret '${secret}' (for header ${header}) is not in ${r.ownerName}'s secrets`);
       headers[header] = value;
     }

@@ -35,7 +35,7 @@ export interface ToolOverride {
 }
 
 export interface SecretRef {
-  /** The secret's key in the owner's ToolHive secrets (namespace {@link WORKLOAD_SECRET_NAMESPACE}). */
+  /** The secret's key in the owner's ToolHive secrets (namespace `WORKLOAD_SECRETS_NAMESPACE` of `core/secrets/toolhive-secrets.ts`). */
   name: string;
   /** The environment variable it becomes. */
   target: string;
@@ -84,9 +84,6 @@ export interface WorkloadRecord {
   startedAt: string | null;
   updatedAt: string;
 }
-
-/** The secret-store namespace of ToolHive's `default` secrets provider, per account. */
-export const WORKLOAD_SECRET_NAMESPACE = 'workloads';
 
 /** The group a workload is in when none is named (ToolHive's `default`). */
 export const DEFAULT_GROUP = 'default';

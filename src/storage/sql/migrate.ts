@@ -14,6 +14,7 @@ import { ociRepositoriesMigration } from './migrations/0013-oci-repositories.js'
 import { idempotencyKeysMigration } from './migrations/0015-idempotency-keys.js';
 import { sessionsMigration } from './migrations/0016-sessions.js';
 import { workloadsMigration } from './migrations/0017-workloads.js';
+import { groupsClientsMigration } from './migrations/0018-groups-clients.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -32,6 +33,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0015-idempotency-keys': idempotencyKeysMigration(),
   '0016-sessions': sessionsMigration(dialect),
   '0017-workloads': workloadsMigration(),
+  '0018-groups-clients': groupsClientsMigration(),
 });
 
 class InCodeMigrations implements MigrationProvider {

@@ -33,6 +33,8 @@ export interface Database {
   agentspace_parameters: AgentspaceParametersTable;
   publish_idempotency_keys: PublishIdempotencyKeysTable;
   workloads: WorkloadsTable;
+  workload_groups: WorkloadGroupsTable;
+  client_registrations: ClientRegistrationsTable;
 }
 
 export interface WorkloadsTable {
@@ -47,6 +49,19 @@ export interface WorkloadsTable {
   created_at: string;
   started_at: string | null;
   updated_at: string;
+}
+
+/** ToolHive-style groups of workloads (core/groups). */
+export interface WorkloadGroupsTable {
+  name: string;
+  created_at: string;
+}
+
+/** MCP clients registered to a group ('' = registered with no group). */
+export interface ClientRegistrationsTable {
+  client: string;
+  group_name: string;
+  created_at: string;
 }
 
 export interface PublishIdempotencyKeysTable {

@@ -1,3 +1,4 @@
+import type { PackageViewStamps } from '../../core/packages/view-stamps.js';
 import type { Kysely } from 'kysely';
 import type { Storage, StorageRepos } from '../../core/storage.js';
 import { SqlAccountRepo } from './account-repo.js';
@@ -22,6 +23,7 @@ import { SqlSecretValueRepo } from './secret-value-repo.js';
 import { SqlAgentspaceRepo } from './agentspace-repo.js';
 import { sql } from 'kysely';
 import { SqlWorkloadStore } from './workload-store.js';
+import { SqlGroupStore } from './group-store.js';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
   accounts: new SqlAccountRepo(db),
@@ -62,6 +64,8 @@ export class SqlStorage implements Storage {
   /** MCP workloads (core/workloads' own port, outside the `Storage` aggregate). */
   readonly workloads: SqlWorkloadStore;
   readonly sessions;
+  /** Groups and client registrations (core/groups): a feature port beside its feature, not part of `Storage`. */
+  readonly groups: SqlGroupStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -89,10 +93,18 @@ export class SqlStorage implements Storage {
     this.idempotency = repos.idempotency;
     this.workloads = new SqlWorkloadStore(db);
     this.sessions = repos.sessions;
+    this.groups = new SqlGroupStore(db);
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
     return this.db.transaction().execute((trx) => fn(reposOn(trx, this.kind, this.textSearch)));
+  }
+
+  /** On PostgreSQL (shared by several processes), the stamps cached package views are checked against. */
+  viewStamps(): PackageViewStamps | undefined {
+    if (this.kind !== 'postgres') return undefined;
+    const repo = new SqlPackageRepo(this.db, this.kind, this.textSearch);
+    return { stamp: (key) => repo.changeStamp(key) };
   }
 
   async onPackageChange(listener: (key: string | undefined) => void): Promise<void> {

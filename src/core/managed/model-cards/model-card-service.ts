@@ -3,9 +3,9 @@ import { badRequest, conflict, notFound } from '../../errors.js';
 import { isPlainObject } from '../../packages/manifest/fields.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
-import { ownedObject, readableObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
+import { ownedObject, readableObject, writer, type ManagedDeps, listOwned } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
-import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
+import { type Paged, type PageRequest } from '../page-token.js';
 import { DEFAULT_BASE_URL, MODEL_PROVIDERS, type CapabilityProbe, type ModelProvider, type ProbeResult, type ProbeTarget } from './capability-probe.js';
 
 export interface ModelCardView {
@@ -142,10 +142,7 @@ export class ModelCardService {
   }
 
   async list(ctx: RequestContext, q: PageRequest & { limit: number }): Promise<Paged<ModelCardView>> {
-    const p = reader(this.deps, ctx);
-    const rows = await this.deps.storage.managed.list({ kind: 'model_card', accountIds: [p.account.id], archived: 'include', beforeSeq: decodePageToken(q.page), limit: q.limit + 1 });
-    const page = cutPage(rows, q.limit, (r) => r.seq);
-    return { rows: page.rows.map(view), nextPage: page.nextPage };
+    return listOwned(this.deps, ctx, 'model_card', q, { archived: 'include' }, view);
   }
 
   async get(ctx: RequestContext, id: string): Promise<ModelCardView> {
