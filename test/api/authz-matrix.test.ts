@@ -487,8 +487,9 @@ const MATRIX: Record<string, Entry | Exempt> = {
   ...mcpEntries(),
   ...recipeEntries(),
   ...nativeEntries(),
-  ...workloadEntries(),
   ...toolhiveEntries(),
+  // Last: the workloads these entries start keep running (and logging) while later entries are checked.
+  ...workloadEntries(),
 };
 
 // ---- the store, as one comparable value -----------------------------------------------------
