@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { spawnListening } from './spawn-listening.js';
 
 const ENTRY = fileURLToPath(new URL('./server-entry.mjs', import.meta.url));
 const BUILT = fileURLToPath(new URL('../../dist/app/server.js', import.meta.url));
@@ -27,8 +28,9 @@ export const startChildServer = async (env: {
   extra?: Record<string, string>;
 }): Promise<ChildServer> => {
   if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run 'npm run build' before this test`);
-  const child = spawn(process.execPath, [ENTRY], {
-    env: {
+  const { url, child, exited, stderr } = await spawnListening(
+    [ENTRY],
+    {
       PATH: process.env.PATH,
       AGENTRY_DATA_DIR: env.dataDir,
       AGENTRY_ADMIN_TOKEN: env.adminToken,
@@ -39,27 +41,12 @@ export const startChildServer = async (env: {
       AGENTRY_RATE_LIMIT_PUBLISH: '1000000/hour',
       ...env.extra,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s: ${err}`)), 60_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
+    (out) => {
       const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) {
-        clearTimeout(timer);
-        resolve((JSON.parse(line) as { url: string }).url);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code ?? signal}) before listening: ${err}`));
-    });
-  });
+      return line ? (JSON.parse(line) as { url: string }).url : undefined;
+    },
+    'server',
+  );
   return {
     url,
     process: child,
@@ -67,6 +54,6 @@ export const startChildServer = async (env: {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
-    stderr: () => err,
+    stderr,
   };
 };

@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { spawnListening } from './spawn-listening.js';
 
 const BIN = fileURLToPath(new URL('../../bin/agentry.js', import.meta.url));
 const BUILT = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -21,30 +22,12 @@ export interface ServeProcess {
  */
 export const startServeProcess = async (args: string[], env: Record<string, string>): Promise<ServeProcess> => {
   if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run 'npm run build' before this test`);
-  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`agentry serve did not start in 60 s: ${err}`)), 60_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /Agentry listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`agentry serve exited (${code ?? signal}) before listening: ${err}${out}`));
-    });
-  });
-  child.stdout!.resume();
+  const { url, child, exited, stderr } = await spawnListening(
+    [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', ...args],
+    { PATH: process.env.PATH ?? '', ...env },
+    (out) => /Agentry listening on (http:\/\/\S+)/.exec(out)?.[1],
+    'agentry serve',
+  );
   return {
     url,
     process: child,
@@ -52,6 +35,6 @@ export const startServeProcess = async (args: string[], env: Record<string, stri
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },
-    stderr: () => err,
+    stderr,
   };
 };
