@@ -162,8 +162,9 @@ describe('help', () => {
       'dist-tag add', 'dist-tag rm', 'dist-tag ls', 'deprecate', 'unpublish', 'token create', 'token list', 'token revoke',
       'user add', 'org add', 'org member add', 'org member rm', 'org member ls', 'gc',
       'scope add', 'scope ls', 'access get', 'access set', 'secrets rotate-key', 'recipe list', 'recipe search', 'recipe publish', 'recipe pull',
-      'skill validate', 'skill publish', 'skill pull', 'agent publish', 'session run', 'session ls', 'session show', 'session tail', 'session rm',
-      'mcp client ls', 'mcp client register', 'mcp client unregister', 'completion', 'dev-model', 'runtime',
+      'skill validate', 'skill publish', 'skill pull', 'agent publish',
+      'mcp run', 'mcp ls', 'mcp stop', 'mcp logs', 'mcp client ls', 'mcp client register', 'mcp client unregister',
+      'session run', 'session ls', 'session show', 'session tail', 'session rm', 'completion', 'dev-model', 'runtime',
     ]);
     for (const { path, help } of all) {
       expect(help, path).toMatch(/^Usage: /);
