@@ -1,105 +1,52 @@
 import type { Command } from 'commander';
 import { writeLine } from '../output.js';
 import { nextStopSignal } from '../stop-signal.js';
+import { DEFAULT_SETTINGS_FILE, SETTINGS, envName, type ServeFlags, type SettingSpec } from '../../app/settings.js';
 
-interface ServeOptions {
-  egressAllow?: string;
-  host?: string;
-  port?: string;
-  dataDir?: string;
-  databaseUrl?: string;
-  blobStore?: string;
-  adminToken?: string;
-  publicUrl?: string;
-  logLevel?: string;
-  readOnly?: boolean;
-  defaultVisibility?: string;
-  authRequiredForReads?: boolean;
-  recipeScope?: string;
-  rateLimits?: string;
-  rateLimitAnonymous?: string;
-  rateLimitUser?: string;
-  rateLimitPublish?: string;
-  redisUrl?: string;
-  metricsToken?: string;
-}
+/** `--help` text of a setting: its help, its variable and its default. */
+const helpOf = (s: SettingSpec): string => {
+  const dflt = s.default !== undefined ? `; default ${s.default}` : s.defaultDoc !== undefined ? `; default ${s.defaultDoc.replace(/`/g, '')}` : '';
+  const env = s.type === 'boolean' ? `${envName(s.name)}=true` : envName(s.name);
+  return `${s.help} (env ${env}${s.type === 'boolean' ? '' : dflt})`;
+};
 
 /**
  * `agentry serve`: the only command that runs server code. The server modules are loaded when
  * the command runs, so the other commands start without them.
  */
 export const registerServeCommand = (program: Command): void => {
-  program
+  const serve = program
     .command('serve')
     .description('Run the registry server')
-    .option('--host <host>', 'address to bind (env AGENTRY_HOST; default 127.0.0.1)')
-    .option('--port <port>', 'port, 0 for a free one (env AGENTRY_PORT; default 8080)')
-    .option('--data-dir <dir>', 'SQLite file and blob folder (env AGENTRY_DATA_DIR; default ./data)')
-    .option('--database-url <url>', 'postgres://… to keep metadata in PostgreSQL (env AGENTRY_DATABASE_URL)')
-    .option(
-      '--blob-store <url>',
-      's3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true to keep blobs in S3-compatible storage, or file:///path (env AGENTRY_BLOB_STORE; default <data-dir>/blobs; S3 credentials from the AWS variables and provider chain, never the URL)',
-    )
-    .option('--admin-token <token>', "the admin's token (env AGENTRY_ADMIN_TOKEN; default: generated on first start)")
-    .option('--public-url <url>', 'base URL used in links (env AGENTRY_PUBLIC_URL; default: from the request)')
-    .option('--log-level <level>', 'log level, silent … trace (env AGENTRY_LOG_LEVEL; default info)')
-    .option('--read-only', 'serve reads only and refuse every write (env AGENTRY_READ_ONLY=true)')
-    .option('--default-visibility <visibility>', 'public, internal or private: what new scopes, and so their new packages, start with (env AGENTRY_DEFAULT_VISIBILITY; default public)')
-    .option('--auth-required-for-reads', 'every read needs a token; only /healthz stays open (env AGENTRY_AUTH_REQUIRED_FOR_READS=true)')
-    .option('--recipe-scope <scope>', 'the scope PraisonAI recipe names (/v1/recipes) map onto (env AGENTRY_RECIPE_SCOPE; default recipes)')
-    .option(
-      '--rate-limits <preset>',
-      "off (no limit), agentx (agentx's hosted values: 60/min per IP, 120/min per user, 10 publishes/hour) or custom (only the --rate-limit-* given) (env AGENTRY_RATE_LIMITS; default off)",
-    )
-    .option('--rate-limit-anonymous <rule>', "requests per IP without a token, e.g. 60/min, or 'off'; overrides the preset (env AGENTRY_RATE_LIMIT_ANONYMOUS)")
-    .option('--rate-limit-user <rule>', 'requests per signed-in user, e.g. 120/min; overrides the preset (env AGENTRY_RATE_LIMIT_USER)')
-    .option('--rate-limit-publish <rule>', 'publishes per user, e.g. 10/hour; overrides the preset (env AGENTRY_RATE_LIMIT_PUBLISH)')
-    .option('--redis-url <url>', 'redis://… to share rate-limit counters between server processes (env AGENTRY_REDIS_URL)')
-    .option('--egress-allow <list>', "addresses the server may call besides public ones: hosts, host:port, IPs, CIDRs, or '*', comma-separated (env AGENTRY_EGRESS_ALLOW; default none: loopback, private, link-local and metadata addresses are refused)")
-    .option('--metrics-token <token>', 'require this Bearer token on /metrics, 16+ characters (env AGENTRY_METRICS_TOKEN; default: /metrics is open)')
-    .action(async (opts: ServeOptions) => {
-      const { resolveConfig } = await import('../../app/config.js');
-      const { startServer } = await import('../../app/server.js');
-      const config = resolveConfig({
-        host: opts.host,
-        port: opts.port,
-        dataDir: opts.dataDir,
-        databaseUrl: opts.databaseUrl,
-        blobStore: opts.blobStore,
-        adminToken: opts.adminToken,
-        publicUrl: opts.publicUrl,
-        logLevel: opts.logLevel,
-        readOnly: opts.readOnly,
-        defaultVisibility: opts.defaultVisibility,
-        authRequiredForReads: opts.authRequiredForReads,
-        recipeScope: opts.recipeScope,
-        rateLimits: opts.rateLimits,
-        rateLimitAnonymous: opts.rateLimitAnonymous,
-        rateLimitUser: opts.rateLimitUser,
-        rateLimitPublish: opts.rateLimitPublish,
-        redisUrl: opts.redisUrl,
-        egressAllow: opts.egressAllow,
-        metricsToken: opts.metricsToken,
-      });
-      const server = await startServer(config);
-      const stopped = nextStopSignal();
-      const lines = [`Agentry listening on ${server.url}`];
-      if (server.adminToken) {
-        lines.push(
-          '',
-          '================================================================',
-          ' The admin account was created. Its token is shown only once:',
-          '',
-          `   ${server.adminToken}`,
-          '',
-          ` Log in with: agentry login --registry ${server.url} --token <token>`,
-          '================================================================',
-          '',
-        );
-      }
-      writeLine(lines.join('\n'));
-      const signal = await stopped;
-      writeLine(`Received ${signal}, shutting down`);
-      await server.close();
-    });
+    .option('--config <file>', `read settings from this YAML file, keys spelled as the long flags (default ./${DEFAULT_SETTINGS_FILE} when it exists); flags win over env, env over the file`);
+  for (const setting of SETTINGS as readonly SettingSpec[]) serve.option(`--${setting.name}${setting.arg ? ` ${setting.arg}` : ''}`, helpOf(setting));
+  serve.action(async (opts: ServeFlags & { config?: string }) => {
+    const { resolveConfig } = await import('../../app/config.js');
+    const { startServer } = await import('../../app/server.js');
+    const { loadSettingsFile } = await import('../../app/settings-file.js');
+    const { config: configFile, ...flags } = opts;
+    const file = loadSettingsFile(configFile);
+    for (const warning of file?.warnings ?? []) process.stderr.write(`agentry: warning: ${warning}\n`);
+    const config = resolveConfig(flags, process.env, file);
+    const server = await startServer(config);
+    const stopped = nextStopSignal();
+    const lines = [`Agentry listening on ${server.url}`];
+    if (server.adminToken) {
+      lines.push(
+        '',
+        '================================================================',
+        ' The admin account was created. Its token is shown only once:',
+        '',
+        `   ${server.adminToken}`,
+        '',
+        ` Log in with: agentry login --registry ${server.url} --token <token>`,
+        '================================================================',
+        '',
+      );
+    }
+    writeLine(lines.join('\n'));
+    const signal = await stopped;
+    writeLine(`Received ${signal}, shutting down`);
+    await server.close();
+  });
 };
