@@ -5,7 +5,7 @@ import { requestContext } from '../../shared/request-context.js';
 import { allToolhiveServers } from '../catalogue.js';
 import type { ToolhiveDoorOptions } from '../index.js';
 import type { RequestContext } from '../../../core/auth/principal.js';
-import { RegistryDetail, RegistryList, RegistryParams, ServerDetail, ServerList, ServerParams, UpdateRegistryBody } from '../schemas.js';
+import { RegistryDetail, RegistryList, RegistryParams, ServerDetail, ServerList, ServerParams, textErrors, UpdateRegistryBody } from '../schemas.js';
 import type { ImageServer, RemoteServer } from '../server-views.js';
 
 /** ToolHive has exactly one registry, `default`; here it is Agentry's own MCP server packages. */
@@ -57,7 +57,7 @@ export const registryRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = as
   });
 
   app.put('/registry/:name', {
-    schema: { tags, summary: 'Set the registry upstream source (not available: Agentry does not mirror yet)', params: RegistryParams, body: UpdateRegistryBody },
+    schema: { tags, summary: 'Set the registry upstream source (not available: Agentry does not mirror yet)', params: RegistryParams, body: UpdateRegistryBody, response: textErrors },
     handler: async (req) => {
       requireDefault(req.params.name);
       throw notImplemented(
