@@ -44,6 +44,10 @@ export interface ServerConfig {
   recipeScope: string;
   /** Exceptions to the egress policy's refused ranges (AGENTRY_EGRESS_ALLOW / --egress-allow): hosts, host:port, IPs, CIDRs, `*`. */
   egressAllow: string[];
+  /** Run agents' bash on the host, without isolation, when no sandbox works (AGENTRY_UNSAFE_LOCAL_TOOLS / --unsafe-local-tools). */
+  unsafeLocalTools: boolean;
+  /** The bubblewrap binary (AGENTRY_BWRAP); default: /usr/bin/bwrap, /usr/local/bin/bwrap or /bin/bwrap. */
+  bwrapPath?: string;
   /** An OpenAI-compatible embeddings endpoint for memory-store search (AGENTRY_EMBEDDINGS_URL, _MODEL, _API_KEY). */
   embeddings?: { url: string; model: string; apiKey?: string };
   limits: {
@@ -159,6 +163,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
   const publicUrl = s.value('public-url') || undefined;
   if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) throw new Error(`${s.label('public-url', 'public URL')} must be an http(s) URL (got '${publicUrl}')`);
   const skillsRoot = s.value('skills-root');
+  const bwrap = s.value('bwrap');
   return {
     host: s.value('host') ?? '127.0.0.1',
     port: intFrom(s.label('port', 'port'), s.value('port'), 8080, 0, 65535),
@@ -180,6 +185,8 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     recipeScope: (s.value('recipe-scope') || 'recipes').replace(/^@/, '').toLowerCase(),
     embeddings: embeddingsFrom(s),
     egressAllow: egressAllowFrom(s.value('egress-allow')),
+    unsafeLocalTools: boolFrom(s.label('unsafe-local-tools'), s.value('unsafe-local-tools')),
+    bwrapPath: bwrap ? resolve(bwrap) : undefined,
     limits: {
       maxBodyBytes: 1 * MB,
       maxTarballBytes: intFrom(s.label('max-tarball-mb'), s.value('max-tarball-mb'), 50, 1, 10_000) * MB,

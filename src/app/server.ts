@@ -13,6 +13,8 @@ import { SelfRegistryRouter } from './self-registry.js';
 import type { ServerConfig } from './config.js';
 import { openSecretStore } from './secrets-config.js';
 import { readDockerConfig } from '../adapters/oci-client/index.js';
+import { createToolRuntime } from './tool-runtime.js';
+import type { ToolRuntime } from '../core/tools/builtin-toolset.js';
 
 /** Logins for OCI registries other than this server: the server user's docker config (DOCKER_CONFIG). */
 const dockerLogins = async (host: string) => (await readDockerConfig()).get(host);
@@ -23,6 +25,10 @@ export interface RunningServer {
   adminToken?: string;
   /** Every route the server answers (method and URL pattern). */
   routes: readonly RouteEntry[];
+  /** Lines the server says at start besides where it listens (e.g. that agents' bash is refused: no sandbox). */
+  notices: string[];
+  /** The built-in toolset of managed-agent sessions (bash, read, write, edit, glob, grep, web_fetch). */
+  tools: ToolRuntime;
   /**
    * Stops the server gracefully: no new connections, idle keep-alive sockets closed at once,
    * requests in flight allowed `graceMs` (default 10 s) to finish before their sockets are closed.
@@ -43,6 +49,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
   // Every outbound request the server makes goes through this one policy.
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
+  const tools = createToolRuntime(config, egress);
   const { storage, blobs, uploads } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
@@ -120,10 +127,15 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     registry.agentspaceArtifacts.useSelfRegistry(selfUrl);
     // This server's own /v2/ is reached in-process, never through the egress policy.
     outbound.useApp(app, [new URL(selfUrl).host, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+    const toolStatus = await tools.status();
+    if (toolStatus.bash === 'sandboxed') log.info({ tools: toolStatus.bash }, toolStatus.message);
+    else log.warn({ tools: toolStatus.bash }, toolStatus.message);
     return {
       url: `http://${host}:${port}`,
       adminToken: boot.secret,
       routes: routeTableOf(running),
+      notices: toolStatus.bash === 'sandboxed' ? [] : [`Agent tools: ${toolStatus.message}`],
+      tools,
       close: async (graceMs = SHUTDOWN_GRACE_MS) => {
         // Fastify stops listening, closes the idle keep-alive sockets (forceCloseConnections:
         // 'idle') and answers further requests on busy ones with 503 and `Connection: close`.

@@ -249,6 +249,20 @@ export const SETTINGS = [
     help: "addresses the server may call besides public ones: hosts, host:port, IPs, CIDRs, or '*', comma-separated (default none: loopback, private, link-local and metadata addresses are refused)",
     doc: 'addresses the server may call besides public ones: hosts, `host:port`, IPs, CIDRs, `*.domain`, or `*`, comma-separated (see Egress)',
   },
+  {
+    name: 'unsafe-local-tools',
+    type: 'boolean',
+    default: 'false',
+    help: "when no sandbox works (bubblewrap missing), run agents' bash tool directly on this host as the server's user, with no isolation of files, processes or network; trusted agents only (default: bash is refused)",
+    doc: "when no sandbox works (bubblewrap missing or user namespaces forbidden), run agents' `bash` tool directly on the host as the server's user, with no isolation of files, processes or network; without it `bash` is refused (the server says so at start). See docs/agent-tools.md",
+  },
+  {
+    name: 'bwrap',
+    type: 'string',
+    arg: '<path>',
+    defaultDoc: '`/usr/bin/bwrap` (or `/usr/local/bin`, `/bin`)',
+    help: 'the bubblewrap binary the sandbox uses',
+  },
 ] as const satisfies readonly SettingSpec[];
 
 type Setting = (typeof SETTINGS)[number];

@@ -11,7 +11,9 @@ import { GarbageCollector } from './blobs/garbage-collector.js';
 import { checkReadiness, type Readiness } from './health/readiness.js';
 import { OciService } from './oci/oci-service.js';
 import type { UploadStore } from './oci/ports.js';
+import type { CoreDeps } from './core-deps.js';
 import { ManagedAgents, type ManagedOptions } from './managed/managed-agents.js';
+import { PackageLifecycle } from './packages/package-lifecycle.js';
 import { PackageService } from './packages/package-service.js';
 import { SecretService } from './secrets/secret-service.js';
 import type { SecretStore } from './secrets/secret-store.js';
@@ -25,7 +27,9 @@ import { SignInService, type SignInConfig } from './oauth/sign-in-service.js';
 import { TelemetryService } from './telemetry/telemetry-service.js';
 import { DiscoveryService } from './trending/discovery-service.js';
 import type { TarballLimits } from './packages/tarball.js';
-import type { AuditQuery, BlobStore, Storage } from './storage.js';
+import type { AuditQuery } from './audit/audit-repo.js';
+import type { BlobStore } from './blobs/blob-store.js';
+import type { Storage } from './storage.js';
 import { systemClock, type Clock } from './time.js';
 import { TokenService } from './tokens/token-service.js';
 
@@ -76,6 +80,8 @@ export class Registry {
   readonly tokens: TokenService;
   readonly accounts: AccountService;
   readonly packages: PackageService;
+  /** Deprecate, unpublish, version status and dist-tags: what happens to versions after their publish. */
+  readonly packageLifecycle: PackageLifecycle;
   readonly gc: GarbageCollector;
   /** The only way a door reads blob bytes: through an object the caller may read that refers to them. */
   readonly blobAccess: BlobAccess;
@@ -102,30 +108,32 @@ export class Registry {
       authRequiredForReads: opts.authRequiredForReads,
     });
     this.auditLog = new AuditLog(clock);
-    this.tokens = new TokenService(opts.storage, this.policy, this.auditLog, clock);
-    this.accounts = new AccountService(opts.storage, this.policy, this.tokens, this.auditLog, clock);
-    this.packages = new PackageService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, opts.limits);
-    this.gc = new GarbageCollector(opts.storage, opts.blobs, this.policy, this.auditLog, clock);
-    this.oci = new OciService(opts.storage, opts.blobs, this.policy, this.auditLog, clock, this.packages, {
+    const deps: CoreDeps = { storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock };
+    this.tokens = new TokenService(deps);
+    this.accounts = new AccountService(deps, this.tokens);
+    this.packages = new PackageService(deps, opts.limits);
+    this.packageLifecycle = new PackageLifecycle(deps, this.packages);
+    this.gc = new GarbageCollector(deps);
+    this.oci = new OciService(deps, this.packages, {
       uploads: opts.uploads,
       maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
     });
-    this.blobAccess = new BlobAccess(opts.storage, opts.blobs, this.policy, this.oci.access, clock);
+    this.blobAccess = new BlobAccess(deps, this.oci.access);
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
-    this.scopes = new ScopeService(opts.storage, this.policy, this.auditLog, clock);
-    this.stars = new StarService(opts.storage, this.packages, this.policy, this.auditLog, clock);
-    this.discovery = new DiscoveryService(opts.storage, clock, this.policy);
-    this.telemetry = new TelemetryService(opts.storage, this.packages, this.policy, clock);
-    this.signIn = new SignInService(opts.storage, this.accounts, this.tokens, this.policy, this.auditLog, clock, opts.signIn);
-    this.secrets = new SecretService(opts.secretStore, opts.storage, this.policy, this.auditLog);
-    this.agentspaces = new AgentspaceService(opts.storage, this.secrets, this.policy, this.auditLog, clock);
-    this.agentspaceArtifacts = new AgentspaceArtifacts(opts.storage, this.agentspaces, this.auditLog, clock, opts.agentspaceOci, this.oci);
+    this.scopes = new ScopeService(deps);
+    this.stars = new StarService(deps, this.packages);
+    this.discovery = new DiscoveryService(deps);
+    this.telemetry = new TelemetryService(deps, this.packages);
+    this.signIn = new SignInService(deps, this.accounts, this.tokens, opts.signIn);
+    this.secrets = new SecretService(deps, opts.secretStore);
+    this.agentspaces = new AgentspaceService(deps, this.secrets);
+    this.agentspaceArtifacts = new AgentspaceArtifacts(deps, this.agentspaces, opts.agentspaceOci, this.oci);
     this.skills = new SkillService(this.packages, this.blobAccess, opts.limits, opts.skillsRoot, this.oci);
-    this.recipes = new RecipeService(this.packages, this.accounts, opts.recipeScope);
+    this.recipes = new RecipeService(this.packages, this.packageLifecycle, this.accounts, opts.recipeScope);
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
     const limiter = this.rateLimiter;
     if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));
-    this.managed = new ManagedAgents({ storage: opts.storage, blobs: opts.blobs, blobAccess: this.blobAccess, policy: this.policy, audit: this.auditLog, clock, packages: this.packages, secrets: this.secrets }, this.tokens, opts.managed);
+    this.managed = new ManagedAgents({ ...deps, blobAccess: this.blobAccess, packages: this.packages, secrets: this.secrets }, this.tokens, opts.managed);
   }
 
   /** Whether this process can serve: the database answers, migrations are applied, the blob store takes writes. */

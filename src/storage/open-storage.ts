@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import type { BlobStore, Storage } from '../core/storage.js';
+import type { BlobStore } from '../core/blobs/blob-store.js';
+import type { Storage } from '../core/storage.js';
 import { FsBlobStore } from './blobs/fs-blob-store.js';
 import { FsUploadStore } from './blobs/fs-upload-store.js';
 import { S3BlobStore } from './blobs/s3-blob-store.js';

@@ -68,4 +68,19 @@ describe('agentry serve', () => {
     s.child.kill('SIGINT');
     expect(await s.exited).toBe(0);
   });
+
+  it('says plainly at start when agents cannot run bash (no sandbox), and when --unsafe-local-tools runs it unisolated', async () => {
+    const missing = serve(['--port', '0', '--data-dir', join(dataDir, 'nobwrap'), '--log-level', 'silent'], { AGENTRY_BWRAP: '/nonexistent/bwrap' });
+    await missing.listening;
+    await missing.waitFor(/(Agent tools: .*)\n/);
+    expect(missing.output()).toMatch(/Agent tools: bash is unavailable: \/nonexistent\/bwrap is not an executable file\. Install bubblewrap, or start the server with --unsafe-local-tools/);
+    missing.child.kill('SIGTERM');
+    expect(await missing.exited).toBe(0);
+    const unsafe = serve(['--port', '0', '--data-dir', join(dataDir, 'nobwrap'), '--log-level', 'silent', '--unsafe-local-tools'], { AGENTRY_BWRAP: '/nonexistent/bwrap' });
+    await unsafe.listening;
+    await unsafe.waitFor(/(Agent tools: .*)\n/);
+    expect(unsafe.output()).toMatch(/Agent tools: WARNING: no sandbox .*bash runs as this server's user/);
+    unsafe.child.kill('SIGTERM');
+    expect(await unsafe.exited).toBe(0);
+  });
 });

@@ -46,7 +46,7 @@ export const startChildServer = async (env: {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s: ${err}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s: ${err}`)), 60_000);
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
       const line = out.split('\n').find((l) => l.startsWith('{'));

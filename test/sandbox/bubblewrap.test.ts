@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BubblewrapSandbox } from '../../src/adapters/sandbox/bubblewrap.js';
 import { isAgentryError } from '../../src/core/errors.js';
 import type { SandboxProfile, SandboxSpec } from '../../src/core/sandbox/sandbox.js';
+import { runSandboxed } from '../helpers/sandbox.js';
 
 /**
  * The bubblewrap process sandbox, for real: a sandboxed `node -e` tries to read, write and connect where
@@ -31,13 +32,8 @@ const sandbox = new BubblewrapSandbox();
 
 /** Runs a spec to the end: exit code, stdout and stderr. */
 const runToEnd = async (spec: SandboxSpec): Promise<{ code: number | null; stdout: string; stderr: string }> => {
-  const proc = await sandbox.spawn(spec);
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const { code } = await proc.exited;
-  return { code, stdout: stdout.trim(), stderr };
+  const r = await runSandboxed(sandbox, spec);
+  return { ...r, stdout: r.stdout.trim() };
 };
 
 /** A node one-liner printing the error code of `fn` or `ok`. */
@@ -248,7 +244,10 @@ describe('bubblewrap sandbox: refusals before spawning', () => {
     ['a volume mount', { read: ['volume://data'] }, /volume mounts are not supported/],
     ['a mount over /proc', { read: ['/tmp:/proc/1'] }, /inside \/proc/],
     ['an empty mount', { write: [''] }, /non-empty string/],
-    ['an outbound allow-list (needs the egress proxy)', { network: { outbound: { allow_host: ['example.com'] } } }, /not enforced yet/],
+    ['an allow-list with insecure_allow_all', { network: { outbound: { allow_host: ['example.com'], insecure_allow_all: true } } }, /cannot be combined/],
+    ['allow_port without allow_host', { network: { outbound: { allow_port: [443] } } }, /needs allow_host/],
+    ['a malformed allow-list', { network: { outbound: { allow_host: ['http://example.com/x'] } } }, /must be a list of host names/],
+    ['an allow-list without an egress policy', { network: { outbound: { allow_host: ['example.com'] } } }, /without an egress policy/],
   ] as [string, Partial<SandboxProfile>, RegExp][])('refuses %s', async (_name, p, message) => {
     const details = await refusal(nodeSpec('1', p));
     expect(details.join('\n')).toMatch(message);

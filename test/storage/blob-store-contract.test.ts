@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BlobStore } from '../../src/core/storage.js';
+import type { BlobStore } from '../../src/core/blobs/blob-store.js';
 import { FsBlobStore } from '../../src/storage/blobs/fs-blob-store.js';
 import { S3BlobStore } from '../../src/storage/blobs/s3-blob-store.js';
 import { startTestS3, type TestS3 } from '../helpers/s3.js';

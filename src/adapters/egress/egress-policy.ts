@@ -130,8 +130,12 @@ export class EgressPolicy {
     return c;
   }
 
-  /** The name lookup of one connection: resolves, drops every refused address, connects to what is left. */
-  private lookupFor(port: number): LookupFunction {
+  /**
+   * The name lookup of one connection: resolves, drops every refused address, connects to what is left.
+   * Public for raw TCP connections made under the policy (the sandbox egress proxy's `net.connect`);
+   * an IP literal never reaches a lookup, so such callers check {@link refusal} on it themselves.
+   */
+  lookupFor(port: number): LookupFunction {
     return ((hostname: string, options: { all?: boolean }, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
       this.resolve(hostname, (err, addresses) => {
         if (err) return callback(err, '', 0);

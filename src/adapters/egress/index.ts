@@ -5,3 +5,5 @@ export { AllowList } from './allow-list.js';
 export type { Destination } from './allow-list.js';
 export { embeddedIPv4, refusedKind } from './address-ranges.js';
 export type { RefusedKind } from './address-ranges.js';
+export { EgressProxy, EGRESS_BRIDGE_SCRIPT } from './egress-proxy.js';
+export type { EgressProxyOptions } from './egress-proxy.js';

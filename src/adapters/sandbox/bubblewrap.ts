@@ -1,9 +1,12 @@
 import { spawn as spawnChild } from 'node:child_process';
-import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, existsSync, lstatSync, mkdtempSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { AgentryError, validationFailed } from '../../core/errors.js';
-import { sandboxAllowsNetwork, validateSandboxSpec, type SandboxMount } from '../../core/sandbox/profile.js';
+import { sandboxAllowsNetwork, sandboxUsesEgressProxy, validateSandboxSpec, type SandboxMount } from '../../core/sandbox/profile.js';
 import type { Sandbox, SandboxedProcess, SandboxProbe, SandboxSpec } from '../../core/sandbox/sandbox.js';
+import { AllowList, EGRESS_BRIDGE_SCRIPT, EgressProxy, type EgressPolicy } from '../egress/index.js';
+import { processHandle } from './process-handle.js';
 
 /**
  * The process sandbox on Linux: bubblewrap (`bwrap`, Debian package `bubblewrap`), not setuid, started
@@ -12,9 +15,12 @@ import type { Sandbox, SandboxedProcess, SandboxProbe, SandboxSpec } from '../..
  * What the sandboxed process gets:
  * - new user, PID, IPC, UTS, cgroup and mount namespaces (`--unshare-all`), and a new network namespace
  *   (only a loopback of its own) unless the profile says `insecure_allow_all` (`--share-net`: the host's
- *   network, loopback included). Outbound allow-lists (`allow_host`, `allow_port`) need a local egress
- *   proxy that is not built yet: such profiles are refused (see `validateSandboxSpec`), so network is
- *   none or all in this step.
+ *   network, loopback included). An outbound allow-list (`allow_host`, `allow_port`) keeps the network
+ *   namespace closed and starts an {@link EgressProxy} for this process on a unix socket, bind-mounted
+ *   read-only at `/run/agentry-egress`; a bridge inside the sandbox (node, before the command) listens on
+ *   the sandbox's 127.0.0.1:3128 and `HTTP_PROXY`/`HTTPS_PROXY` (and lower-case forms) point there. The
+ *   proxy checks each host against the allow-list and each address against the server's egress policy;
+ *   it stops when the process ends.
  * - uid/gid 65534 (nobody) inside its user namespace with every capability dropped, even when the server
  *   runs as root: it is never root in the sandbox, and cannot remount what it was given read-only.
  *   Files it writes in its write mounts belong to the server's user on the host.
@@ -49,7 +55,27 @@ const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 export interface BubblewrapOptions {
   /** The bwrap binary; default: the first of /usr/bin/bwrap, /usr/local/bin/bwrap, /bin/bwrap that exists. */
   bwrapPath?: string;
+  /** The server's egress policy: needed for profiles with an outbound allow-list (refused without it). */
+  egress?: EgressPolicy;
 }
+
+/** Where the egress proxy's socket folder is mounted in the sandbox, and the bridge's port there. */
+const EGRESS_MOUNT = '/run/agentry-egress';
+const EGRESS_PORT = 3128;
+const EGRESS_READY = '/tmp/.agentry-egress-ready';
+
+/**
+ * The command that starts the bridge to the egress proxy, waits (up to 10 s) until it listens, then
+ * execs the spec's command in its place: `sh -c <this> sh <bridge script> <node> <command> <args…>`.
+ */
+const EGRESS_WRAPPER = `"$2" -e "$1" ${EGRESS_MOUNT}/proxy.sock ${EGRESS_PORT} ${EGRESS_READY} </dev/null >/dev/null 2>&1 &
+i=0; while [ ! -e ${EGRESS_READY} ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+shift 2; exec "$@"`;
+
+const proxyEnv = (): Record<string, string> => {
+  const url = `http://127.0.0.1:${EGRESS_PORT}`;
+  return { HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url, NO_PROXY: 'localhost,127.0.0.1,::1', no_proxy: 'localhost,127.0.0.1,::1' };
+};
 
 const findBwrap = (): string | undefined => BWRAP_CANDIDATES.find((p) => existsSync(p));
 
@@ -119,9 +145,11 @@ const runOnce = (bwrap: string, args: string[]): Promise<{ code: number | null; 
 
 export class BubblewrapSandbox implements Sandbox {
   private readonly bwrap: string | undefined;
+  private readonly egress: EgressPolicy | undefined;
 
   constructor(options: BubblewrapOptions = {}) {
     this.bwrap = options.bwrapPath ?? findBwrap();
+    this.egress = options.egress;
   }
 
   /**
@@ -150,25 +178,70 @@ export class BubblewrapSandbox implements Sandbox {
   async spawn(spec: SandboxSpec): Promise<SandboxedProcess> {
     const mounts = validateSandboxSpec(spec);
     checkHostPaths(mounts);
+    const allow = sandboxUsesEgressProxy(spec) ? this.allowListOf(spec) : undefined;
     const bwrap = this.bwrap;
     if (bwrap === undefined) throw unavailable('Sandboxed processes need bubblewrap, which is not installed (Debian/Ubuntu: apt-get install -y bubblewrap)');
-    const child = spawnChild(bwrap, [...bwrapArgs(spec, mounts), '--', spec.command, ...spec.args], { env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', (e) => reject(unavailable(`Could not start bubblewrap (${bwrap}): ${e.message}`)));
-    });
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+    let command = [spec.command, ...spec.args];
+    let runSpec = spec;
+    let proxy: { proxy: EgressProxy; dir: string } | undefined;
+    if (allow) {
+      proxy = await this.startProxy(spec, allow);
+      mounts.push({ host: proxy.dir, container: EGRESS_MOUNT, writable: false });
+      runSpec = { ...spec, env: { ...proxyEnv(), ...spec.env } };
+      command = ['/bin/sh', '-c', EGRESS_WRAPPER, 'sh', EGRESS_BRIDGE_SCRIPT, realpathSync(process.execPath), ...command];
+    }
+    const stopProxy = () => {
+      if (!proxy) return;
+      const { proxy: p, dir } = proxy;
+      proxy = undefined;
+      void p.close().finally(() => rmSync(dir, { recursive: true, force: true }));
+    };
+    const child = spawnChild(bwrap, [...bwrapArgs(runSpec, mounts), '--', ...command], { env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', (e) => reject(unavailable(`Could not start bubblewrap (${bwrap}): ${e.message}`)));
+      });
+    } catch (e) {
+      stopProxy();
+      throw e;
+    }
     const pid = child.pid;
-    if (pid === undefined) throw unavailable(`Could not start bubblewrap (${bwrap})`);
-    return {
+    if (pid === undefined) {
+      stopProxy();
+      throw unavailable(`Could not start bubblewrap (${bwrap})`);
+    }
+    return processHandle(
+      child,
       pid,
-      stdin: child.stdin,
-      stdout: child.stdout,
-      stderr: child.stderr,
-      exited,
-      kill: (signal: NodeJS.Signals = 'SIGTERM') => {
+      (signal) => {
         if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       },
-    };
+      stopProxy,
+    );
+  }
+
+  /** The egress proxy of one sandbox: its own socket in a fresh private folder (unix socket paths are short). */
+  private allowListOf(spec: SandboxSpec): AllowList {
+    if (this.egress === undefined) throw validationFailed(['network.outbound.allow_host: this server runs sandboxes without an egress policy, so allow-lists cannot be enforced'], 'The sandbox profile is refused');
+    try {
+      return new AllowList(spec.profile.network.outbound.allow_host ?? []);
+    } catch (e) {
+      throw validationFailed([`network.outbound.allow_host: ${e instanceof Error ? e.message : String(e)}`], 'The sandbox profile is refused');
+    }
+  }
+
+  private async startProxy(spec: SandboxSpec, allow: AllowList): Promise<{ proxy: EgressProxy; dir: string }> {
+    const egress = this.egress;
+    if (egress === undefined) throw new Error('unreachable: allowListOf checked the egress policy');
+    const outbound = spec.profile.network.outbound;
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'agentry-egress-')));
+    try {
+      const proxy = await EgressProxy.start({ policy: egress, allow, allowPorts: outbound.allow_port ?? [], socketPath: join(dir, 'proxy.sock') });
+      return { proxy, dir };
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      throw unavailable(`Could not start the sandbox's egress proxy: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 }

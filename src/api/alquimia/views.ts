@@ -1,5 +1,5 @@
 import type { GenericError } from '../../core/agentspaces/agentspace-service.js';
-import type { AgentspaceRecord, AgentspaceSecretRecord } from '../../core/storage.js';
+import type { AgentspaceRecord, AgentspaceSecretRecord } from '../../core/agentspaces/agentspace-repo.js';
 
 export const repositoryMetadata = (r: AgentspaceRecord) => ({
   agentspace_id: r.agentspaceId,

@@ -1,4 +1,4 @@
-import type { PackageRecord, VersionRecord } from '../../core/storage.js';
+import type { PackageRecord, VersionRecord } from '../../core/packages/package-repo.js';
 import { notFound } from '../../core/errors.js';
 import { statusOf } from '../../core/packages/version-status.js';
 import { OFFICIAL_META_KEY } from './schemas.js';

@@ -1,7 +1,9 @@
 import type { PackageView } from '../../core/packages/package-service.js';
 import { fullName } from '../../core/packages/names.js';
 import { isPlainObject } from '../../core/packages/manifest/fields.js';
-import type { AccountRecord, PackageRecord, TokenRecord, VersionRecord } from '../../core/storage.js';
+import type { AccountRecord } from '../../core/accounts/account-repo.js';
+import type { PackageRecord, VersionRecord } from '../../core/packages/package-repo.js';
+import type { TokenRecord } from '../../core/tokens/token-repo.js';
 import type { Detail, ListItem } from './schemas.js';
 
 /** Core records → agentx (004) response shapes. Translation only: no rule lives here. */

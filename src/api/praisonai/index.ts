@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { notFound } from '../../core/errors.js';
 import type { Registry } from '../../core/registry.js';
-import type { PackageRecord } from '../../core/storage.js';
+import type { PackageRecord } from '../../core/packages/package-repo.js';
 import { requestContext } from '../shared/request-context.js';
 import { limitPathSegments } from '../shared/segment-limit.js';
 import { bundleBytes } from './bundle-body.js';

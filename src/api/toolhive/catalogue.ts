@@ -1,7 +1,7 @@
 import type { RequestContext } from '../../core/auth/principal.js';
 import type { PackageView } from '../../core/packages/package-service.js';
 import type { Registry } from '../../core/registry.js';
-import type { PackageKind } from '../../core/storage.js';
+import type { PackageKind } from '../../core/packages/kinds.js';
 import { serverFullName, toToolhiveServer, type ToolhiveServer } from './server-views.js';
 
 /** Reads of the core's packages that several ToolHive routes share: pages of views, and every server. */

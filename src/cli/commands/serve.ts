@@ -30,7 +30,7 @@ export const registerServeCommand = (program: Command): void => {
     const config = resolveConfig(flags, process.env, file);
     const server = await startServer(config);
     const stopped = nextStopSignal();
-    const lines = [`Agentry listening on ${server.url}`];
+    const lines = [`Agentry listening on ${server.url}`, ...server.notices];
     if (server.adminToken) {
       lines.push(
         '',

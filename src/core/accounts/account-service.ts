@@ -1,9 +1,9 @@
-import type { AccessPolicy } from '../auth/access-policy.js';
+import type { CoreDeps } from '../core-deps.js';
 import type { RequestContext } from '../auth/principal.js';
-import type { AuditLog } from '../audit/audit-log.js';
 import { badRequest, conflict, notFound } from '../errors.js';
-import type { AccountRecord, OrgRole, Storage } from '../storage.js';
-import { isoNow, type Clock } from '../time.js';
+import type { AccountRecord, OrgRole } from './account-repo.js';
+import type { Storage } from '../storage.js';
+import { isoNow } from '../time.js';
 import type { CreatedToken, TokenService } from '../tokens/token-service.js';
 import { assertAccountName } from './names.js';
 import { isOrgRole, ORG_ROLES } from './org-roles.js';
@@ -29,15 +29,12 @@ export interface Member {
 /** Users and organisations. Each owns the scope of its own name from the moment it exists. */
 export class AccountService {
   constructor(
-    private readonly storage: Storage,
-    private readonly policy: AccessPolicy,
+    private readonly deps: CoreDeps,
     private readonly tokens: TokenService,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
   ) {}
 
   async find(name: string): Promise<AccountRecord> {
-    const account = await this.storage.accounts.findByName(name.replace(/^@/, ''));
+    const account = await this.deps.storage.accounts.findByName(name.replace(/^@/, ''));
     if (!account) throw notFound(`User not found: ${name}`);
     return account;
   }
@@ -47,8 +44,8 @@ export class AccountService {
    * token secret when one was generated (`givenToken` absent), so the operator can be shown it once.
    */
   async bootstrapAdmin(givenToken: string | undefined): Promise<{ created: boolean; secret?: string }> {
-    let admin = await this.storage.accounts.findByName('admin');
-    const created = !admin && (await this.storage.accounts.count()) === 0;
+    let admin = await this.deps.storage.accounts.findByName('admin');
+    const created = !admin && (await this.deps.storage.accounts.count()) === 0;
     if (created) admin = await this.createAccount({ name: 'admin', kind: 'user', displayName: 'Administrator', isAdmin: true }, { principal: null, ip: null }, 'account.bootstrap');
     if (!admin) return { created: false };
     if (givenToken) {
@@ -68,23 +65,23 @@ export class AccountService {
    */
   async ensureSystemOrg(name: string, displayName: string): Promise<AccountRecord | undefined> {
     const lower = assertAccountName(name, 'org');
-    const scope = await this.storage.scopes.find(lower);
-    if (scope) return this.storage.accounts.findById(scope.ownerAccountId);
-    if (this.policy.readOnly) return undefined;
+    const scope = await this.deps.storage.scopes.find(lower);
+    if (scope) return this.deps.storage.accounts.findById(scope.ownerAccountId);
+    if (this.deps.policy.readOnly) return undefined;
     try {
       return await this.createAccount({ name: lower, kind: 'org', displayName }, { principal: null, ip: null }, 'org.create');
     } catch (e) {
       // Another server process sharing the store created it first.
-      const again = await this.storage.scopes.find(lower);
-      if (again) return this.storage.accounts.findById(again.ownerAccountId);
+      const again = await this.deps.storage.scopes.find(lower);
+      if (again) return this.deps.storage.accounts.findById(again.ownerAccountId);
       throw e;
     }
   }
 
   /** Admin only: a new user, with a first publish token for it. */
   async createUser(ctx: RequestContext, input: NewUserInput): Promise<{ account: AccountRecord; token: CreatedToken }> {
-    this.policy.requireWritable();
-    this.policy.requireAdmin(ctx);
+    this.deps.policy.requireWritable();
+    this.deps.policy.requireAdmin(ctx);
     const name = assertAccountName(input.username, 'user');
     const account = await this.createAccount(
       { name, kind: 'user', displayName: input.displayName ?? null, email: input.email ?? null, isAdmin: input.admin ?? false },
@@ -100,23 +97,23 @@ export class AccountService {
    * rules, and the scope of its name, like every account.
    */
   async createSignedInUser(ctx: RequestContext, input: { username: string; displayName: string | null; email: string | null }): Promise<AccountRecord> {
-    this.policy.requireWritable();
+    this.deps.policy.requireWritable();
     const name = assertAccountName(input.username, 'user');
     return this.createAccount({ name, kind: 'user', displayName: input.displayName, email: input.email }, ctx, 'user.create');
   }
 
   /** Admin only: a new organisation, optionally with a first owner. */
   async createOrg(ctx: RequestContext, input: NewOrgInput): Promise<{ account: AccountRecord; members: Member[] }> {
-    this.policy.requireWritable();
-    this.policy.requireAdmin(ctx);
+    this.deps.policy.requireWritable();
+    this.deps.policy.requireAdmin(ctx);
     const name = assertAccountName(input.name, 'org');
     const owner = input.owner ? await this.find(input.owner) : null;
     if (owner && owner.kind !== 'user') throw badRequest(`@${owner.name} is an organisation; an org owner must be a user`);
-    const org = await this.storage.transaction(async (tx) => {
-      const at = isoNow(this.clock);
+    const org = await this.deps.storage.transaction(async (tx) => {
+      const at = isoNow(this.deps.clock);
       const account = await this.insertAccountIn(tx, { name, kind: 'org', displayName: input.displayName ?? null }, at);
       if (owner) await tx.accounts.upsertMembership(account.id, owner.id, 'owner', at);
-      await this.audit.record(tx.audit, ctx, 'org.create', `@${name}`, { owner: owner?.name ?? null });
+      await this.deps.audit.record(tx.audit, ctx, 'org.create', `@${name}`, { owner: owner?.name ?? null });
       return account;
     });
     return { account: org, members: await this.members(org.name) };
@@ -124,68 +121,68 @@ export class AccountService {
 
   async members(orgName: string): Promise<Member[]> {
     const org = await this.findOrg(orgName);
-    return this.storage.accounts.listMembers(org.id);
+    return this.deps.storage.accounts.listMembers(org.id);
   }
 
   async setMember(ctx: RequestContext, orgName: string, username: string, role: OrgRole): Promise<Member[]> {
     const org = await this.findOrg(orgName);
-    this.policy.requireWritable();
-    await this.policy.requireOrgOwner(ctx, org);
+    this.deps.policy.requireWritable();
+    await this.deps.policy.requireOrgOwner(ctx, org);
     const user = await this.find(username);
     if (user.kind !== 'user') throw badRequest(`@${user.name} is an organisation, not a user`);
     if (!isOrgRole(role)) throw badRequest(`Unknown role '${role}': use one of ${ORG_ROLES.join(', ')}`);
-    await this.storage.transaction(async (tx) => {
+    await this.deps.storage.transaction(async (tx) => {
       if (role !== 'owner') {
         const owners = (await tx.accounts.listMembers(org.id)).filter((m) => m.role === 'owner');
         if (owners.length === 1 && owners[0].account.id === user.id) {
           throw conflict(`@${user.name} is the last owner of @${org.name}; make another member an owner first`);
         }
       }
-      await tx.accounts.upsertMembership(org.id, user.id, role, isoNow(this.clock));
-      await this.audit.record(tx.audit, ctx, 'org.member.set', `@${org.name}`, { user: user.name, role });
+      await tx.accounts.upsertMembership(org.id, user.id, role, isoNow(this.deps.clock));
+      await this.deps.audit.record(tx.audit, ctx, 'org.member.set', `@${org.name}`, { user: user.name, role });
     });
     return this.members(org.name);
   }
 
   async removeMember(ctx: RequestContext, orgName: string, username: string): Promise<Member[]> {
     const org = await this.findOrg(orgName);
-    this.policy.requireWritable();
-    await this.policy.requireOrgOwner(ctx, org);
+    this.deps.policy.requireWritable();
+    await this.deps.policy.requireOrgOwner(ctx, org);
     const user = await this.find(username);
-    await this.storage.transaction(async (tx) => {
+    await this.deps.storage.transaction(async (tx) => {
       const members = await tx.accounts.listMembers(org.id);
       const owners = members.filter((m) => m.role === 'owner');
       if (owners.length === 1 && owners[0].account.id === user.id) {
         throw conflict(`@${user.name} is the last owner of @${org.name}; add another owner first`);
       }
       if (!(await tx.accounts.deleteMembership(org.id, user.id))) throw notFound(`@${user.name} is not a member of @${org.name}`);
-      await this.audit.record(tx.audit, ctx, 'org.member.remove', `@${org.name}`, { user: user.name });
+      await this.deps.audit.record(tx.audit, ctx, 'org.member.remove', `@${org.name}`, { user: user.name });
     });
     return this.members(org.name);
   }
 
   /** A profile: the account, its published packages the caller may read and their downloads. */
   async profile(ctx: RequestContext, name: string): Promise<{ account: AccountRecord; packageCount: number; totalDownloads: number }> {
-    const read = await this.policy.readFilter(ctx);
+    const read = await this.deps.policy.readFilter(ctx);
     const account = await this.find(name);
-    const stats = await this.storage.packages.ownerStats(account.id, read);
+    const stats = await this.deps.storage.packages.ownerStats(account.id, read);
     return { account, packageCount: stats.packages, totalDownloads: stats.downloads };
   }
 
   async orgsOf(account: AccountRecord): Promise<Member[]> {
-    return this.storage.accounts.listOrgsOf(account.id);
+    return this.deps.storage.accounts.listOrgsOf(account.id);
   }
 
   async findOrg(name: string): Promise<AccountRecord> {
-    const org = await this.storage.accounts.findByName(name.replace(/^@/, ''));
+    const org = await this.deps.storage.accounts.findByName(name.replace(/^@/, ''));
     if (!org || org.kind !== 'org') throw notFound(`Organisation not found: ${name}`);
     return org;
   }
 
   private async createAccount(input: Parameters<AccountService['insertAccountIn']>[1], ctx: RequestContext, action: string): Promise<AccountRecord> {
-    return this.storage.transaction(async (tx) => {
-      const account = await this.insertAccountIn(tx, input, isoNow(this.clock));
-      await this.audit.record(tx.audit, ctx, action, `@${account.name}`, { kind: account.kind, admin: account.isAdmin });
+    return this.deps.storage.transaction(async (tx) => {
+      const account = await this.insertAccountIn(tx, input, isoNow(this.deps.clock));
+      await this.deps.audit.record(tx.audit, ctx, action, `@${account.name}`, { kind: account.kind, admin: account.isAdmin });
       return account;
     });
   }
@@ -198,7 +195,7 @@ export class AccountService {
     if (await tx.accounts.findByName(input.name)) throw conflict(`The name '${input.name}' is already taken`);
     if (await tx.scopes.find(input.name)) throw conflict(`The scope @${input.name} is already owned by another account`);
     const account = await tx.accounts.insert(input, at);
-    await tx.scopes.insert(account.name, account.id, at, this.policy.defaultVisibility);
+    await tx.scopes.insert(account.name, account.id, at, this.deps.policy.defaultVisibility);
     return account;
   }
 }

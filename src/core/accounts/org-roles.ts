@@ -1,4 +1,4 @@
-import type { OrgRole } from '../storage.js';
+import type { OrgRole } from './account-repo.js';
 
 /** Every role a user may hold in an organisation, from the most powerful. */
 export const ORG_ROLES: readonly OrgRole[] = ['owner', 'maintainer', 'member'];

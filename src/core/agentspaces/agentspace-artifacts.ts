@@ -1,9 +1,10 @@
+import type { CoreDeps } from '../core-deps.js';
 import semver from 'semver';
-import type { AuditLog } from '../audit/audit-log.js';
 import type { RequestContext } from '../auth/principal.js';
 import { AgentryError, badGateway, badRequest, isAgentryError } from '../errors.js';
-import type { AccountRecord, AgentspaceAgentRecord, AgentspaceRecord, AgentspaceSecretRecord, Storage } from '../storage.js';
-import { isoNow, type Clock } from '../time.js';
+import type { AccountRecord } from '../accounts/account-repo.js';
+import type { AgentspaceAgentRecord, AgentspaceRecord, AgentspaceSecretRecord } from './agentspace-repo.js';
+import { isoNow } from '../time.js';
 import { ASSISTANT_ID, assistantConfigErrors, SECRET_KEY } from './assistant-config.js';
 import { AgentspaceService } from './agentspace-service.js';
 import { migrateSpec } from './migrations.js';
@@ -87,10 +88,8 @@ export class AgentspaceArtifacts {
   private selfRegistry: string | undefined;
 
   constructor(
-    private readonly storage: Storage,
+    private readonly deps: CoreDeps,
     private readonly spaces: AgentspaceService,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
     private readonly opts: ArtifactOptions = {},
     private readonly selfRepositories?: SelfRegistryRepositories,
   ) {}
@@ -116,16 +115,16 @@ export class AgentspaceArtifacts {
     const p = this.spaces.writer(ctx);
     if (!tag) throw badRequest('tag is required: the OCI tag to publish, e.g. v1.0.0');
     if (!this.ociPort.isTag(tag)) throw badRequest(`'${tag.slice(0, 130)}' is not a valid OCI tag (letters, digits, '_', '.', '-'; at most 128)`);
-    const space = await this.spaces.mustFind(this.storage, p.account, id);
-    const problems = await this.spaces.publishProblems(this.storage, p.account, id);
+    const space = await this.spaces.mustFind(this.deps.storage, p.account, id);
+    const problems = await this.spaces.publishProblems(this.deps.storage, p.account, id);
     if (problems.unvalidated.length > 0) throw badRequest('Unvalidated agents detected: run POST /registry/validate first', problems.unvalidated.map((a) => `agent '${a}' is not validated`));
     if (problems.unused.length > 0) throw badRequest('Unused secrets detected: run POST /registry/validate to delete them', problems.unused.map((s) => `${s.scope} secret '${s.key}' is referenced by no agent`));
     const ref = this.target(p.account, space, o, tag);
-    const agents = await this.storage.agentspaces.listAgents(p.account.id, id);
+    const agents = await this.deps.storage.agentspaces.listAgents(p.account.id, id);
     const secrets = await this.referencedSecrets(p.account, id, agents);
-    const parameters = (await this.storage.agentspaces.listParameters(p.account.id, id)).map((r) => r.definition);
+    const parameters = (await this.deps.storage.agentspaces.listParameters(p.account.id, id)).map((r) => r.definition);
     const annotations: Record<string, string> = {
-      [ANNOTATION_CREATED]: isoNow(this.clock),
+      [ANNOTATION_CREATED]: isoNow(this.deps.clock),
       [ANNOTATION_VERSION]: tag,
       [ANNOTATION_NAME]: space.name,
       [ANNOTATION_NAMESPACE]: space.namespace,
@@ -156,9 +155,9 @@ export class AgentspaceArtifacts {
       await this.oci(() => client.putManifest({ ...ref, tag: 'latest' }, fetched.bytes, fetched.mediaType), 'bad_gateway');
       tags.push('latest');
     }
-    await this.storage.transaction(async (tx) => {
-      await tx.agentspaces.update({ ...space, tag, updatedAt: isoNow(this.clock) });
-      await this.audit.record(tx.audit, ctx, 'agentspace.publish', this.spaces.target(p.account, id), { reference: this.ociPort.formatReference(ref), digest: pushed.digest, tags });
+    await this.deps.storage.transaction(async (tx) => {
+      await tx.agentspaces.update({ ...space, tag, updatedAt: isoNow(this.deps.clock) });
+      await this.deps.audit.record(tx.audit, ctx, 'agentspace.publish', this.spaces.target(p.account, id), { reference: this.ociPort.formatReference(ref), digest: pushed.digest, tags });
     });
     return { reference: pushed.reference, digest: pushed.digest, mediaType: pushed.mediaType, size: pushed.size, tags };
   }
@@ -168,10 +167,10 @@ export class AgentspaceArtifacts {
     const p = this.spaces.writer(ctx);
     if (!tag) throw badRequest('tag is required: the published tag to remove');
     if (!this.ociPort.isTag(tag)) throw badRequest(`'${tag.slice(0, 130)}' is not a valid OCI tag`);
-    const space = await this.spaces.mustFind(this.storage, p.account, id);
+    const space = await this.spaces.mustFind(this.deps.storage, p.account, id);
     const ref = this.target(p.account, space, o, tag);
     const digest = await this.oci(() => this.client(o.callerToken, p.account).deleteManifest(ref));
-    await this.audit.record(this.storage.audit, ctx, 'agentspace.unpublish', this.spaces.target(p.account, id), { reference: this.ociPort.formatReference(ref), digest });
+    await this.deps.audit.record(this.deps.storage.audit, ctx, 'agentspace.unpublish', this.spaces.target(p.account, id), { reference: this.ociPort.formatReference(ref), digest });
     return { reference: this.ociPort.formatReference(ref), digest };
   }
 
@@ -201,10 +200,10 @@ export class AgentspaceArtifacts {
     const content = parseContent(layer(AGENTS_MEDIA_TYPE, 'agents.json'), layer(SECRETS_MEDIA_TYPE, 'secrets.json'), layer(PARAMETERS_MEDIA_TYPE, 'parameters.json'));
     const ann = art.manifest.annotations ?? {};
     const reference = this.ociPort.formatReference(ref);
-    const result = await this.storage.transaction(async (tx) => {
+    const result = await this.deps.storage.transaction(async (tx) => {
       let space = await tx.agentspaces.find(p.account.id, id);
       const created = !space;
-      const now = isoNow(this.clock);
+      const now = isoNow(this.deps.clock);
       if (!space) {
         const existing = await tx.agentspaces.list(p.account.id);
         const name = ann[ANNOTATION_NAME] || ref.repository.split('/').pop() || id;
@@ -249,7 +248,7 @@ export class AgentspaceArtifacts {
       for (const d of content.parameters) {
         await tx.agentspaces.putParameter({ ownerAccountId: p.account.id, agentspaceId: id, assistantId: d.assistant_id ?? '', key: d.key, definition: { ...d }, createdAt: now, updatedAt: now });
       }
-      await this.audit.record(tx.audit, ctx, 'agentspace.pull', this.spaces.target(p.account, id), { reference, digest: art.digest, created, agents: content.agents.map((a) => a.assistant_id) });
+      await this.deps.audit.record(tx.audit, ctx, 'agentspace.pull', this.spaces.target(p.account, id), { reference, digest: art.digest, created, agents: content.agents.map((a) => a.assistant_id) });
       return { agentspace: space, created };
     });
     return {
@@ -347,8 +346,8 @@ export class AgentspaceArtifacts {
   /** Local and shared definitions, plus the owner's global ones the agents reference. */
   private async referencedSecrets(owner: AccountRecord, id: string, agents: AgentspaceAgentRecord[]): Promise<AgentspaceSecretRecord[]> {
     const refs = new Set(agents.flatMap((a) => secretRefsOf(a.spec)));
-    const here = await this.storage.agentspaces.listSecrets(owner.id, id);
-    const globals = (await this.storage.agentspaces.listSecrets(owner.id, '')).filter((s) => refs.has(s.key));
+    const here = await this.deps.storage.agentspaces.listSecrets(owner.id, id);
+    const globals = (await this.deps.storage.agentspaces.listSecrets(owner.id, '')).filter((s) => refs.has(s.key));
     return [...here, ...globals];
   }
 }

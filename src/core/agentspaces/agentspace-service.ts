@@ -1,19 +1,12 @@
+import type { CoreDeps } from '../core-deps.js';
 import { isDeepStrictEqual } from 'node:util';
-import type { AuditLog } from '../audit/audit-log.js';
-import type { AccessPolicy } from '../auth/access-policy.js';
 import type { Principal, RequestContext } from '../auth/principal.js';
 import { badRequest, conflict, notFound, validationFailed } from '../errors.js';
 import type { SecretService } from '../secrets/secret-service.js';
-import type {
-  AccountRecord,
-  AgentspaceAgentRecord,
-  AgentspaceParameterRecord,
-  AgentspaceRecord,
-  AgentspaceSecretRecord,
-  Storage,
-  StorageRepos,
-} from '../storage.js';
-import { isoNow, type Clock } from '../time.js';
+import type { AccountRecord } from '../accounts/account-repo.js';
+import type { AgentspaceAgentRecord, AgentspaceParameterRecord, AgentspaceRecord, AgentspaceSecretRecord } from './agentspace-repo.js';
+import type { StorageRepos } from '../storage.js';
+import { isoNow } from '../time.js';
 import { ASSISTANT_ID, assistantConfigErrors, replaceSecretRefs, SECRET_KEY, secretRefsIn } from './assistant-config.js';
 import { migrateSpec, type MigrationChange } from './migrations.js';
 import { checkParameterDef, renderParams, type ParameterDef } from './parameters.js';
@@ -65,24 +58,21 @@ export interface SecretFilter {
  */
 export class AgentspaceService {
   constructor(
-    private readonly storage: Storage,
+    private readonly deps: CoreDeps,
     private readonly secrets: SecretService,
-    private readonly policy: AccessPolicy,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
   ) {}
 
   // ---- agentspaces -------------------------------------------------------------------------
 
   async get(ctx: RequestContext, id: string): Promise<AgentspaceRecord> {
     const p = this.reader(ctx);
-    return this.mustFind(this.storage, p.account, id);
+    return this.mustFind(this.deps.storage, p.account, id);
   }
 
   async create(ctx: RequestContext, input: NewAgentspace): Promise<AgentspaceRecord> {
     const p = this.writer(ctx);
     this.checkNames(input);
-    return this.storage.transaction(async (tx) => {
+    return this.deps.storage.transaction(async (tx) => {
       const existing = await tx.agentspaces.list(p.account.id);
       if (existing.some((a) => a.name === input.name && a.namespace === input.namespace)) {
         throw badRequest(`An agentspace named '${input.name}' already exists in namespace '${input.namespace}'`);
@@ -90,7 +80,7 @@ export class AgentspaceService {
       const id = input.agentspaceId ?? this.newId(input, existing);
       if (!AGENTSPACE_ID.test(id)) throw badRequest(`agentspace_id '${id.slice(0, 80)}' must be 1-64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit`);
       if (existing.some((a) => a.agentspaceId === id)) throw badRequest(`An agentspace with id '${id}' already exists`);
-      const now = isoNow(this.clock);
+      const now = isoNow(this.deps.clock);
       const record: AgentspaceRecord = {
         ownerAccountId: p.account.id,
         agentspaceId: id,
@@ -107,7 +97,7 @@ export class AgentspaceService {
         updatedAt: now,
       };
       await tx.agentspaces.insert(record);
-      await this.audit.record(tx.audit, ctx, 'agentspace.create', this.target(p.account, id), { name: input.name, namespace: input.namespace });
+      await this.deps.audit.record(tx.audit, ctx, 'agentspace.create', this.target(p.account, id), { name: input.name, namespace: input.namespace });
       return record;
     });
   }
@@ -115,13 +105,13 @@ export class AgentspaceService {
   async update(ctx: RequestContext, id: string, patch: AgentspacePatch): Promise<AgentspaceRecord> {
     const p = this.writer(ctx);
     this.checkNames(patch);
-    return this.storage.transaction(async (tx) => {
+    return this.deps.storage.transaction(async (tx) => {
       const current = await this.mustFind(tx, p.account, id);
       const next: AgentspaceRecord = { ...current };
       for (const [k, v] of Object.entries(patch) as Array<[keyof AgentspacePatch, unknown]>) {
         if (v !== undefined) (next as unknown as Record<string, unknown>)[k] = v;
       }
-      next.updatedAt = isoNow(this.clock);
+      next.updatedAt = isoNow(this.deps.clock);
       if (next.name !== current.name || next.namespace !== current.namespace) {
         const clash = (await tx.agentspaces.list(p.account.id)).find((a) => a.agentspaceId !== id && a.name === next.name && a.namespace === next.namespace);
         if (clash) throw badRequest(`An agentspace named '${next.name}' already exists in namespace '${next.namespace}'`);
@@ -129,7 +119,7 @@ export class AgentspaceService {
       await tx.agentspaces.update(next);
       // The repositories it was published into in this server's /v2/ follow its visibility.
       const repositories = next.visibility !== current.visibility ? await tx.oci.setAgentspaceVisibility(p.account.id, id, next.visibility) : [];
-      await this.audit.record(tx.audit, ctx, 'agentspace.update', this.target(p.account, id), {
+      await this.deps.audit.record(tx.audit, ctx, 'agentspace.update', this.target(p.account, id), {
         fields: Object.keys(patch).filter((k) => patch[k as keyof AgentspacePatch] !== undefined),
         ...(repositories.length > 0 ? { repositories_visibility: { visibility: next.visibility, repositories } } : {}),
       });
@@ -140,13 +130,13 @@ export class AgentspaceService {
   /** Deletes the agentspace with its agents, parameters, shared and local secrets (definitions and values). */
   async destroy(ctx: RequestContext, id: string): Promise<void> {
     const p = this.writer(ctx);
-    const secrets = await this.storage.transaction(async (tx) => {
+    const secrets = await this.deps.storage.transaction(async (tx) => {
       await this.mustFind(tx, p.account, id);
       const doomed = await tx.agentspaces.listSecrets(p.account.id, id);
       await tx.agentspaces.delete(p.account.id, id);
       // Its published repositories keep their visibility, but no longer follow an agentspace of that id.
       await tx.oci.forgetAgentspace(p.account.id, id);
-      await this.audit.record(tx.audit, ctx, 'agentspace.delete', this.target(p.account, id), { secrets_deleted: doomed.map((s) => s.key) });
+      await this.deps.audit.record(tx.audit, ctx, 'agentspace.delete', this.target(p.account, id), { secrets_deleted: doomed.map((s) => s.key) });
       return doomed;
     });
     await this.dropValues(p.account, secrets);
@@ -154,7 +144,7 @@ export class AgentspaceService {
 
   async query(ctx: RequestContext, filter: AgentspaceFilter): Promise<AgentspaceRecord[]> {
     const p = this.reader(ctx);
-    const all = await this.storage.agentspaces.list(p.account.id);
+    const all = await this.deps.storage.agentspaces.list(p.account.id);
     return all.filter((a) => Object.entries(filter).every(([k, v]) => v === undefined || (a as unknown as Record<string, unknown>)[k] === v));
   }
 
@@ -174,10 +164,10 @@ export class AgentspaceService {
     if (errors.length > 0) throw validationFailed(errors, 'Validation error in the agent spec');
     const s = spec;
     const pending = migrated.changes;
-    return this.storage.transaction(async (tx) => {
+    return this.deps.storage.transaction(async (tx) => {
       await this.mustFind(tx, p.account, id);
       const before = await tx.agentspaces.findAgent(p.account.id, id, assistantId);
-      const now = isoNow(this.clock);
+      const now = isoNow(this.deps.clock);
       const record: AgentspaceAgentRecord = {
         ownerAccountId: p.account.id,
         agentspaceId: id,
@@ -189,15 +179,15 @@ export class AgentspaceService {
         updatedAt: now,
       };
       await tx.agentspaces.putAgent(record);
-      await this.audit.record(tx.audit, ctx, 'agentspace.agent.upsert', this.target(p.account, id, assistantId), { created: !before, validated: record.validated });
+      await this.deps.audit.record(tx.audit, ctx, 'agentspace.agent.upsert', this.target(p.account, id, assistantId), { created: !before, validated: record.validated });
       return record;
     });
   }
 
   async queryAgents(ctx: RequestContext, id: string, filter: Record<string, unknown>): Promise<AgentspaceAgentRecord[]> {
     const p = this.reader(ctx);
-    await this.mustFind(this.storage, p.account, id);
-    const agents = await this.storage.agentspaces.listAgents(p.account.id, id);
+    await this.mustFind(this.deps.storage, p.account, id);
+    const agents = await this.deps.storage.agentspaces.listAgents(p.account.id, id);
     return agents.filter((a) => matches(a.spec, filter));
   }
 
@@ -205,7 +195,7 @@ export class AgentspaceService {
   async deleteAgents(ctx: RequestContext, id: string, filter: Record<string, unknown>): Promise<string[]> {
     const p = this.writer(ctx);
     if (Object.keys(filter).length === 0) throw badRequest('A non-empty filter is required, to prevent deleting every agent by accident');
-    const { doomed, secrets } = await this.storage.transaction(async (tx) => {
+    const { doomed, secrets } = await this.deps.storage.transaction(async (tx) => {
       const space = await this.mustFind(tx, p.account, id);
       const doomed = (await tx.agentspaces.listAgents(p.account.id, id)).filter((a) => matches(a.spec, filter)).map((a) => a.assistantId);
       if (doomed.length === 0) return { doomed, secrets: [] };
@@ -216,9 +206,9 @@ export class AgentspaceService {
         await tx.agentspaces.deleteParameter(p.account.id, id, prm.assistantId, prm.key);
       }
       if (space.onHold.some((h) => doomed.includes(h))) {
-        await tx.agentspaces.update({ ...space, onHold: space.onHold.filter((h) => !doomed.includes(h)), updatedAt: isoNow(this.clock) });
+        await tx.agentspaces.update({ ...space, onHold: space.onHold.filter((h) => !doomed.includes(h)), updatedAt: isoNow(this.deps.clock) });
       }
-      await this.audit.record(tx.audit, ctx, 'agentspace.agent.delete', this.target(p.account, id), { assistant_ids: doomed });
+      await this.deps.audit.record(tx.audit, ctx, 'agentspace.agent.delete', this.target(p.account, id), { assistant_ids: doomed });
       return { doomed, secrets };
     });
     await this.dropValues(p.account, secrets);
@@ -227,25 +217,25 @@ export class AgentspaceService {
 
   async hold(ctx: RequestContext, id: string, assistantId: string): Promise<AgentspaceRecord> {
     const p = this.writer(ctx);
-    return this.storage.transaction(async (tx) => {
+    return this.deps.storage.transaction(async (tx) => {
       const space = await this.mustFind(tx, p.account, id);
       if (!(await tx.agentspaces.findAgent(p.account.id, id, assistantId))) throw notFound(`Agent '${assistantId}' not found in agentspace '${id}'`);
       if (space.onHold.includes(assistantId)) throw conflict(`Agent '${assistantId}' is already on hold`);
-      const next = { ...space, onHold: [...space.onHold, assistantId], updatedAt: isoNow(this.clock) };
+      const next = { ...space, onHold: [...space.onHold, assistantId], updatedAt: isoNow(this.deps.clock) };
       await tx.agentspaces.update(next);
-      await this.audit.record(tx.audit, ctx, 'agentspace.agent.hold', this.target(p.account, id, assistantId));
+      await this.deps.audit.record(tx.audit, ctx, 'agentspace.agent.hold', this.target(p.account, id, assistantId));
       return next;
     });
   }
 
   async unhold(ctx: RequestContext, id: string, assistantId: string): Promise<AgentspaceRecord> {
     const p = this.writer(ctx);
-    return this.storage.transaction(async (tx) => {
+    return this.deps.storage.transaction(async (tx) => {
       const space = await this.mustFind(tx, p.account, id);
       if (!space.onHold.includes(assistantId)) throw notFound(`Agent '${assistantId}' is not on hold`);
-      const next = { ...space, onHold: space.onHold.filter((h) => h !== assistantId), updatedAt: isoNow(this.clock) };
+      const next = { ...space, onHold: space.onHold.filter((h) => h !== assistantId), updatedAt: isoNow(this.deps.clock) };
       await tx.agentspaces.update(next);
-      await this.audit.record(tx.audit, ctx, 'agentspace.agent.unhold', this.target(p.account, id, assistantId));
+      await this.deps.audit.record(tx.audit, ctx, 'agentspace.agent.unhold', this.target(p.account, id, assistantId));
       return next;
     });
   }
@@ -257,13 +247,13 @@ export class AgentspaceService {
    * (which secrets, never their values). `ownerName` reads another account's agentspace.
    */
   async resolve(ctx: RequestContext, id: string, assistantId: string, ownerName?: string): Promise<Record<string, unknown>> {
-    const caller = this.policy.requireRuntime(ctx);
-    const named = ownerName ? await this.storage.accounts.findByName(ownerName) : caller.account;
+    const caller = this.deps.policy.requireRuntime(ctx);
+    const named = ownerName ? await this.deps.storage.accounts.findByName(ownerName) : caller.account;
     // A runtime token reaches only its own account's agentspaces (unless made for all accounts):
     // another account's looks exactly like a missing one.
-    const { principal: p, owner } = this.policy.requireRuntimeFor(ctx, named, () => notFound(`Account '${ownerName}' not found`));
-    const space = await this.mustFind(this.storage, owner, id);
-    const agent = await this.storage.agentspaces.findAgent(owner.id, id, assistantId);
+    const { principal: p, owner } = this.deps.policy.requireRuntimeFor(ctx, named, () => notFound(`Account '${ownerName}' not found`));
+    const space = await this.mustFind(this.deps.storage, owner, id);
+    const agent = await this.deps.storage.agentspaces.findAgent(owner.id, id, assistantId);
     if (!agent) throw notFound(`Agent '${assistantId}' not found in agentspace '${id}'`);
     if (space.onHold.includes(assistantId)) throw conflict(`Agent '${assistantId}' is on hold: it serves no inference until it is unheld`);
     if (space.status === 'disabled') throw conflict(`Agentspace '${id}' is disabled`);
@@ -285,7 +275,7 @@ export class AgentspaceService {
       prof.system_prompt = renderParams(prof.system_prompt, defs);
       params = [...defs.keys()];
     }
-    await this.audit.record(this.storage.audit, ctx, 'agentspace.agent.resolve', this.target(owner, id, assistantId), {
+    await this.deps.audit.record(this.deps.storage.audit, ctx, 'agentspace.agent.resolve', this.target(owner, id, assistantId), {
       secrets: refs,
       parameters: params,
       owner: owner.name,
@@ -302,15 +292,15 @@ export class AgentspaceService {
     if (!SECRET_KEY.test(input.key)) throw badRequest(`'${input.key.slice(0, 130)}' is not a valid secret key: letters, digits, '_', '.' or '-', starting with a letter or '_' (at most 128)`);
     if (input.scope === 'local' && !assistantId) throw badRequest("A 'local' secret belongs to one agent: pass assistant_id");
     if (input.scope !== 'local' && assistantId) throw badRequest(`assistant_id goes only with scope 'local' (this secret is '${input.scope}')`);
-    await this.mustFind(this.storage, p.account, id);
-    const unvalidated = (await this.storage.agentspaces.listAgents(p.account.id, id)).filter((a) => !a.validated).map((a) => a.assistantId);
+    await this.mustFind(this.deps.storage, p.account, id);
+    const unvalidated = (await this.deps.storage.agentspaces.listAgents(p.account.id, id)).filter((a) => !a.validated).map((a) => a.assistantId);
     if (unvalidated.length > 0) throw badRequest('Agentspace has unvalidated agents: run POST /registry/validate first', unvalidated.map((a) => `agent '${a}' is not validated`));
-    if (assistantId && !(await this.storage.agentspaces.findAgent(p.account.id, id, assistantId))) throw notFound(`Agent '${assistantId}' not found in agentspace '${id}'`);
+    if (assistantId && !(await this.deps.storage.agentspaces.findAgent(p.account.id, id, assistantId))) throw notFound(`Agent '${assistantId}' not found in agentspace '${id}'`);
     // The value goes to the backend first (outside the metadata transaction: a backend may be the same database).
     const where = { scope: input.scope, agentspaceId: input.scope === 'global' ? '' : id, assistantId: input.scope === 'local' ? assistantId! : '' };
     if (value !== undefined) await this.secrets.put(p.account.name, this.namespaceOf(where), input.key, value);
-    return this.storage.transaction(async (tx) => {
-      const now = isoNow(this.clock);
+    return this.deps.storage.transaction(async (tx) => {
+      const now = isoNow(this.deps.clock);
       const record: AgentspaceSecretRecord = {
         ownerAccountId: p.account.id,
         agentspaceId: input.scope === 'global' ? '' : id,
@@ -324,7 +314,7 @@ export class AgentspaceService {
       const existing = (await tx.agentspaces.listSecrets(p.account.id, record.agentspaceId)).find((s) => s.assistantId === record.assistantId && s.key === record.key);
       if (existing) record.createdAt = existing.createdAt;
       await tx.agentspaces.putSecret(record);
-      await this.audit.record(tx.audit, ctx, 'agentspace.secret.put', this.target(p.account, id), { key: record.key, scope: record.scope, assistant_id: assistantId ?? null, value_stored: value !== undefined });
+      await this.deps.audit.record(tx.audit, ctx, 'agentspace.secret.put', this.target(p.account, id), { key: record.key, scope: record.scope, assistant_id: assistantId ?? null, value_stored: value !== undefined });
       return record;
     });
   }
@@ -332,8 +322,8 @@ export class AgentspaceService {
   /** Every definition that applies in the agentspace: its local and shared ones, then the owner's global ones. */
   async listSecrets(ctx: RequestContext, id: string): Promise<AgentspaceSecretRecord[]> {
     const p = this.reader(ctx);
-    await this.mustFind(this.storage, p.account, id);
-    return this.secretsOf(this.storage, p.account, id);
+    await this.mustFind(this.deps.storage, p.account, id);
+    return this.secretsOf(this.deps.storage, p.account, id);
   }
 
   async querySecrets(ctx: RequestContext, id: string, filter: SecretFilter): Promise<AgentspaceSecretRecord[]> {
@@ -343,8 +333,8 @@ export class AgentspaceService {
   /** The secrets an agent references and where each resolves; with `check`, also whether a value is there. */
   async inspectSecrets(ctx: RequestContext, id: string, assistantId: string, check: boolean): Promise<{ secrets: Array<{ key: string; scope: SecretScope | null }>; errors: GenericError[] }> {
     const p = this.reader(ctx);
-    await this.mustFind(this.storage, p.account, id);
-    const agent = await this.storage.agentspaces.findAgent(p.account.id, id, assistantId);
+    await this.mustFind(this.deps.storage, p.account, id);
+    const agent = await this.deps.storage.agentspaces.findAgent(p.account.id, id, assistantId);
     if (!agent) throw notFound(`Agent '${assistantId}' not found in agentspace '${id}'`);
     const out: Array<{ key: string; scope: SecretScope | null }> = [];
     const errors: GenericError[] = [];
@@ -370,11 +360,11 @@ export class AgentspaceService {
   async deleteSecrets(ctx: RequestContext, id: string, filter: SecretFilter): Promise<AgentspaceSecretRecord[]> {
     const p = this.writer(ctx);
     if (Object.values(filter).every((v) => v === undefined)) throw badRequest('A non-empty filter is required, to prevent deleting every secret by accident');
-    const doomed = await this.storage.transaction(async (tx) => {
+    const doomed = await this.deps.storage.transaction(async (tx) => {
       await this.mustFind(tx, p.account, id);
       const found = (await this.secretsOf(tx, p.account, id)).filter((s) => secretMatches(s, filter));
       for (const s of found) await tx.agentspaces.deleteSecret(p.account.id, s.agentspaceId, s.assistantId, s.key);
-      if (found.length > 0) await this.audit.record(tx.audit, ctx, 'agentspace.secret.delete', this.target(p.account, id), { keys: found.map((s) => `${s.scope}:${s.key}`) });
+      if (found.length > 0) await this.deps.audit.record(tx.audit, ctx, 'agentspace.secret.delete', this.target(p.account, id), { keys: found.map((s) => `${s.scope}:${s.key}`) });
       return found;
     });
     await this.dropValues(p.account, doomed);
@@ -386,34 +376,34 @@ export class AgentspaceService {
   async addParameter(ctx: RequestContext, id: string, input: unknown): Promise<ParameterDef> {
     const p = this.writer(ctx);
     const def = checkParameterDef(input);
-    return this.storage.transaction(async (tx) => {
+    return this.deps.storage.transaction(async (tx) => {
       await this.mustFind(tx, p.account, id);
       if (def.assistant_id && !(await tx.agentspaces.findAgent(p.account.id, id, def.assistant_id))) throw notFound(`Agent '${def.assistant_id}' not found in agentspace '${id}'`);
-      const now = isoNow(this.clock);
+      const now = isoNow(this.deps.clock);
       const assistantId = def.assistant_id ?? '';
       const existing = (await tx.agentspaces.listParameters(p.account.id, id)).find((x) => x.assistantId === assistantId && x.key === def.key);
       const record: AgentspaceParameterRecord = { ownerAccountId: p.account.id, agentspaceId: id, assistantId, key: def.key, definition: { ...def }, createdAt: existing?.createdAt ?? now, updatedAt: now };
       await tx.agentspaces.putParameter(record);
-      await this.audit.record(tx.audit, ctx, 'agentspace.parameter.put', this.target(p.account, id), { key: def.key, assistant_id: def.assistant_id ?? null });
+      await this.deps.audit.record(tx.audit, ctx, 'agentspace.parameter.put', this.target(p.account, id), { key: def.key, assistant_id: def.assistant_id ?? null });
       return def;
     });
   }
 
   async queryParameters(ctx: RequestContext, id: string, filter: Record<string, unknown>): Promise<ParameterDef[]> {
     const p = this.reader(ctx);
-    await this.mustFind(this.storage, p.account, id);
-    const all = (await this.storage.agentspaces.listParameters(p.account.id, id)).map((r) => r.definition as unknown as ParameterDef);
+    await this.mustFind(this.deps.storage, p.account, id);
+    const all = (await this.deps.storage.agentspaces.listParameters(p.account.id, id)).map((r) => r.definition as unknown as ParameterDef);
     return all.filter((d) => matches(d as unknown as Record<string, unknown>, filter));
   }
 
   async deleteParameters(ctx: RequestContext, id: string, filter: Record<string, unknown>): Promise<ParameterDef[]> {
     const p = this.writer(ctx);
     if (Object.keys(filter).length === 0) throw badRequest('A non-empty filter is required, to prevent deleting every parameter by accident');
-    return this.storage.transaction(async (tx) => {
+    return this.deps.storage.transaction(async (tx) => {
       await this.mustFind(tx, p.account, id);
       const doomed = (await tx.agentspaces.listParameters(p.account.id, id)).filter((r) => matches(r.definition, filter));
       for (const r of doomed) await tx.agentspaces.deleteParameter(p.account.id, id, r.assistantId, r.key);
-      if (doomed.length > 0) await this.audit.record(tx.audit, ctx, 'agentspace.parameter.delete', this.target(p.account, id), { keys: doomed.map((r) => r.key) });
+      if (doomed.length > 0) await this.deps.audit.record(tx.audit, ctx, 'agentspace.parameter.delete', this.target(p.account, id), { keys: doomed.map((r) => r.key) });
       return doomed.map((r) => r.definition as unknown as ParameterDef);
     });
   }
@@ -440,17 +430,17 @@ export class AgentspaceService {
         specs.set(a.assistantId, spec);
         if (errors.length > 0) {
           report.errors.push({ id: a.assistantId, message: `Agent '${a.assistantId}' failed validation`, details: errors });
-          if (!dryRun) await tx.agentspaces.putAgent({ ...a, validated: false, errors, updatedAt: isoNow(this.clock) });
+          if (!dryRun) await tx.agentspaces.putAgent({ ...a, validated: false, errors, updatedAt: isoNow(this.deps.clock) });
           continue;
         }
         report.validated++;
-        if (!dryRun && (!a.validated || changes.length > 0)) await tx.agentspaces.putAgent({ ...a, spec, validated: true, errors: [], updatedAt: isoNow(this.clock) });
+        if (!dryRun && (!a.validated || changes.length > 0)) await tx.agentspaces.putAgent({ ...a, spec, validated: true, errors: [], updatedAt: isoNow(this.deps.clock) });
       }
       const unused = unusedSecrets(await tx.agentspaces.listSecrets(p.account.id, id), specs);
       if (!dryRun) {
         for (const s of unused) await tx.agentspaces.deleteSecret(p.account.id, id, s.assistantId, s.key);
         report.deletedSecrets = unused;
-        await this.audit.record(tx.audit, ctx, 'agentspace.validate', this.target(p.account, id), {
+        await this.deps.audit.record(tx.audit, ctx, 'agentspace.validate', this.target(p.account, id), {
           validated: report.validated,
           failed: report.errors.map((e) => e.id),
           migrated: report.migrated.map((m) => `${m.assistant_id}:${m.migration}`),
@@ -459,8 +449,8 @@ export class AgentspaceService {
       }
       return report;
     };
-    if (dryRun) return run(this.storage);
-    const report = await this.storage.transaction(run);
+    if (dryRun) return run(this.deps.storage);
+    const report = await this.deps.storage.transaction(run);
     await this.dropValues(p.account, report.deletedSecrets);
     return report;
   }
@@ -482,12 +472,12 @@ export class AgentspaceService {
   }
 
   reader(ctx: RequestContext): Principal {
-    return this.policy.requirePermission(ctx, 'read');
+    return this.deps.policy.requirePermission(ctx, 'read');
   }
 
   writer(ctx: RequestContext): Principal {
-    this.policy.requireWritable();
-    return this.policy.requirePermission(ctx, 'publish');
+    this.deps.policy.requireWritable();
+    return this.deps.policy.requirePermission(ctx, 'publish');
   }
 
   async mustFind(repos: StorageRepos, owner: AccountRecord, id: string): Promise<AgentspaceRecord> {
@@ -505,11 +495,11 @@ export class AgentspaceService {
   }
 
   private async definitionFor(owner: AccountRecord, id: string, assistantId: string, key: string): Promise<AgentspaceSecretRecord | undefined> {
-    const here = await this.storage.agentspaces.listSecrets(owner.id, id);
+    const here = await this.deps.storage.agentspaces.listSecrets(owner.id, id);
     return (
       here.find((s) => s.scope === 'local' && s.assistantId === assistantId && s.key === key) ??
       here.find((s) => s.scope === 'shared' && s.key === key) ??
-      (await this.storage.agentspaces.listSecrets(owner.id, '')).find((s) => s.key === key)
+      (await this.deps.storage.agentspaces.listSecrets(owner.id, '')).find((s) => s.key === key)
     );
   }
 
@@ -522,7 +512,7 @@ export class AgentspaceService {
   }
 
   private async parametersFor(owner: AccountRecord, id: string, assistantId: string): Promise<Map<string, ParameterDef>> {
-    const all = await this.storage.agentspaces.listParameters(owner.id, id);
+    const all = await this.deps.storage.agentspaces.listParameters(owner.id, id);
     const out = new Map<string, ParameterDef>();
     for (const r of all.filter((x) => x.assistantId === '')) out.set(r.key, r.definition as unknown as ParameterDef);
     for (const r of all.filter((x) => x.assistantId === assistantId)) out.set(r.key, r.definition as unknown as ParameterDef);

@@ -1,5 +1,6 @@
 import type { RequestContext } from '../auth/principal.js';
-import type { AuditQuery, AuditRepo, Page, AuditRecord } from '../storage.js';
+import type { AuditQuery, AuditRepo, AuditRecord } from './audit-repo.js';
+import type { Page } from '../page.js';
 import { isoNow, type Clock } from '../time.js';
 
 /** Records every write: who (account and token), what (action, target), when, from where. */

@@ -1,7 +1,9 @@
 import type { ReadFilter, ReadTarget, Visibility } from '../access/visibility.js';
 import { ROLE_RIGHTS } from '../accounts/org-roles.js';
 import { forbidden, readOnly, unauthorized, type AgentryError } from '../errors.js';
-import type { AccountRecord, OrgRole, StorageRepos, TokenPermission, TokenRecord } from '../storage.js';
+import type { AccountRecord, OrgRole } from '../accounts/account-repo.js';
+import type { StorageRepos } from '../storage.js';
+import type { TokenPermission, TokenRecord } from '../tokens/token-repo.js';
 import { permits, type Principal, type RequestContext } from './principal.js';
 
 /**

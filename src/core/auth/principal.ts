@@ -1,4 +1,5 @@
-import type { AccountRecord, TokenPermission, TokenRecord } from '../storage.js';
+import type { AccountRecord } from '../accounts/account-repo.js';
+import type { TokenPermission, TokenRecord } from '../tokens/token-repo.js';
 
 /** Who is calling: the account behind a valid token, and that token. */
 export interface Principal {

@@ -1,12 +1,14 @@
+import type { CoreDeps } from '../core-deps.js';
 import type { Readable } from 'node:stream';
-import type { AccessPolicy } from '../auth/access-policy.js';
 import { permits, type RequestContext } from '../auth/principal.js';
 import { isAgentryError, notFound } from '../errors.js';
 import type { ManagedObjectRecord } from '../managed/managed-storage.js';
 import type { OciAccess } from '../oci/access.js';
 import { parseRepositoryName } from '../oci/references.js';
-import type { BlobInfo, BlobStore, ByteRange, Storage } from '../storage.js';
-import type { Clock } from '../time.js';
+import type { BlobInfo, ByteRange } from './blob-store.js';
+
+/** The byte range a door may ask of a `ReadableBlob` (doors import it from here, never from the blob store's port). */
+export type { ByteRange };
 
 /** A blob the caller may read: its size and a way to open it (whole, or a byte range). */
 export interface ReadableBlob {
@@ -35,20 +37,17 @@ const missing = () => notFound('Blob not found');
  */
 export class BlobAccess {
   constructor(
-    private readonly storage: Storage,
-    private readonly blobs: BlobStore,
-    private readonly policy: AccessPolicy,
+    private readonly deps: CoreDeps,
     private readonly oci: OciAccess,
-    private readonly clock: Clock,
   ) {}
 
   /** The blob, when the caller may read an object that refers to it; else 404 (`Blob not found`). */
   async find(ctx: RequestContext, digest: string, notFoundError: () => Error = missing): Promise<ReadableBlob> {
-    this.policy.requireReadAccess(ctx);
+    this.deps.policy.requireReadAccess(ctx);
     if (!(await this.mayRead(ctx, digest))) throw notFoundError();
-    const info: BlobInfo | undefined = await this.blobs.stat(digest);
+    const info: BlobInfo | undefined = await this.deps.blobs.stat(digest);
     if (!info) throw notFoundError();
-    return { digest, size: info.size, open: (range) => this.blobs.open(digest, range) };
+    return { digest, size: info.size, open: (range) => this.deps.blobs.open(digest, range) };
   }
 
   /** A stream of the whole blob (see `find`). */
@@ -59,7 +58,7 @@ export class BlobAccess {
   /** The whole blob in memory (see `find`); for small blobs such as skill tarballs. */
   async read(ctx: RequestContext, digest: string, notFoundError: () => Error = missing): Promise<Buffer> {
     await this.find(ctx, digest, notFoundError);
-    return this.blobs.read(digest);
+    return this.deps.blobs.read(digest);
   }
 
   /** True when the caller may read at least one object that refers to `digest`. */
@@ -68,19 +67,19 @@ export class BlobAccess {
   }
 
   private async viaPackages(ctx: RequestContext, digest: string): Promise<boolean> {
-    const versions = await this.storage.packages.versionsWithDigest(digest, HOLDERS);
+    const versions = await this.deps.storage.packages.versionsWithDigest(digest, HOLDERS);
     const seen = new Set<number>();
     for (const v of versions) {
       if (seen.has(v.packageId)) continue;
       seen.add(v.packageId);
-      const pkg = await this.storage.packages.findById(v.packageId);
-      if (pkg && (await this.policy.canRead(ctx, { ownerAccountId: pkg.ownerAccountId, visibility: pkg.visibility, scope: pkg.scope }))) return true;
+      const pkg = await this.deps.storage.packages.findById(v.packageId);
+      if (pkg && (await this.deps.policy.canRead(ctx, { ownerAccountId: pkg.ownerAccountId, visibility: pkg.visibility, scope: pkg.scope }))) return true;
     }
     return false;
   }
 
   private async viaOci(ctx: RequestContext, digest: string): Promise<boolean> {
-    for (const name of await this.storage.oci.repositoriesHolding(digest, HOLDERS)) {
+    for (const name of await this.deps.storage.oci.repositoriesHolding(digest, HOLDERS)) {
       const slash = name.indexOf('/');
       if (slash < 0) continue;
       let repo;
@@ -99,18 +98,18 @@ export class BlobAccess {
     const p = ctx.principal;
     // Managed objects are read with a token that may read (not a runtime token).
     if (!p || !permits(p.token.permission, 'read')) return false;
-    const now = this.clock.now().toISOString();
-    for (const o of await this.storage.managed.withDigest(digest, HOLDERS)) {
+    const now = this.deps.clock.now().toISOString();
+    for (const o of await this.deps.storage.managed.withDigest(digest, HOLDERS)) {
       if (o.archivedAt || (o.expiresAt && o.expiresAt <= now)) continue;
       if (o.kind === 'skill_version' && (await this.isBuiltinSkill(o))) return true;
-      if (await this.policy.canRead(ctx, { ownerAccountId: o.accountId, visibility: 'private' })) return true;
+      if (await this.deps.policy.canRead(ctx, { ownerAccountId: o.accountId, visibility: 'private' })) return true;
     }
     return false;
   }
 
   private async isBuiltinSkill(version: ManagedObjectRecord): Promise<boolean> {
     if (!version.parentId) return false;
-    const skill = await this.storage.managed.find(version.parentId);
+    const skill = await this.deps.storage.managed.find(version.parentId);
     return skill?.kind === 'skill' && skill.parentId === BUILTIN_SKILL;
   }
 }

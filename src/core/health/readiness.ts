@@ -1,4 +1,5 @@
-import type { BlobStore, Storage } from '../storage.js';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { Storage } from '../storage.js';
 
 /** One thing a ready server needs, and why it is not there. */
 export interface ReadinessCheck {

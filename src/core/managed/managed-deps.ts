@@ -1,27 +1,19 @@
-import type { AccessPolicy } from '../auth/access-policy.js';
 import type { Principal, RequestContext } from '../auth/principal.js';
-import type { AuditLog } from '../audit/audit-log.js';
 import type { BlobAccess } from '../blobs/blob-access.js';
+import type { CoreDeps } from '../core-deps.js';
 import { notFound } from '../errors.js';
 import type { PackageService } from '../packages/package-service.js';
 import type { SecretService } from '../secrets/secret-service.js';
-import type { BlobStore, Storage, StorageRepos } from '../storage.js';
-import type { Clock } from '../time.js';
+import type { StorageRepos } from '../storage.js';
 import type { ManagedKind, ManagedObjectRecord } from './managed-storage.js';
 
-/** What every managed-agents service holds. */
-export interface ManagedDeps {
-  storage: Storage;
-  /** Where uploads are written (files, skill versions). */
-  blobs: BlobStore;
-  /** Where their bytes are read from: through what owns them (BlobAccess). */
+/** What every managed-agents service holds: the core's deps, and the services the plane builds on. */
+export interface ManagedDeps extends CoreDeps {
+  /** Where their bytes are read from: through what owns them (BlobAccess). Uploads (files, skill versions) are written to `blobs`. */
   blobAccess: BlobAccess;
   packages: PackageService;
   /** The encrypted secret store: vault values and model-card keys live there and nowhere else. */
   secrets: SecretService;
-  policy: AccessPolicy;
-  audit: AuditLog;
-  clock: Clock;
 }
 
 const LABEL: Record<ManagedKind, string> = {

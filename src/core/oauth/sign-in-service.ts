@@ -1,11 +1,10 @@
+import type { CoreDeps } from '../core-deps.js';
 import { createHash, randomBytes } from 'node:crypto';
 import type { AccountService } from '../accounts/account-service.js';
-import type { AccessPolicy } from '../auth/access-policy.js';
 import type { RequestContext } from '../auth/principal.js';
-import type { AuditLog } from '../audit/audit-log.js';
 import { AgentryError, badRequest, conflict, notImplemented } from '../errors.js';
-import type { AccountRecord, Storage } from '../storage.js';
-import { isoNow, type Clock } from '../time.js';
+import type { AccountRecord } from '../accounts/account-repo.js';
+import { isoNow } from '../time.js';
 import type { TokenService } from '../tokens/token-service.js';
 import { ProviderError, type OAuthClient, type ProviderProfile } from './oauth-client.js';
 import { redirectUriProblem } from './redirect-uris.js';
@@ -38,12 +37,9 @@ const hashState = (state: string): string => createHash('sha256').update(state, 
  */
 export class SignInService {
   constructor(
-    private readonly storage: Storage,
+    private readonly deps: CoreDeps,
     private readonly accounts: AccountService,
     private readonly tokens: TokenService,
-    private readonly policy: AccessPolicy,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
     private readonly config: SignInConfig | undefined,
   ) {}
 
@@ -53,15 +49,15 @@ export class SignInService {
 
   async start(redirectUri: string | undefined): Promise<{ authUrl: string; state: string }> {
     const cfg = this.requireConfigured();
-    this.policy.requireWritable();
+    this.deps.policy.requireWritable();
     const uri = redirectUri ?? cfg.defaultRedirectUri;
     if (!uri) throw badRequest('Validation failed', ["body: missing required field 'redirect_uri'"]);
     const problem = redirectUriProblem(uri, cfg.allowedRedirectUris);
     if (problem) throw badRequest('Validation failed', [problem]);
     const state = randomBytes(32).toString('base64url');
-    const now = this.clock.now();
-    await this.storage.oauth.pruneStates(now.toISOString());
-    await this.storage.oauth.saveState(hashState(state), {
+    const now = this.deps.clock.now();
+    await this.deps.storage.oauth.pruneStates(now.toISOString());
+    await this.deps.storage.oauth.saveState(hashState(state), {
       redirectUri: uri,
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + STATE_TTL_MS).toISOString(),
@@ -71,9 +67,9 @@ export class SignInService {
 
   async complete(ctx: RequestContext, code: string, state: string): Promise<SignInResult> {
     const cfg = this.requireConfigured();
-    this.policy.requireWritable();
-    const pending = await this.storage.oauth.takeState(hashState(state));
-    if (!pending || Date.parse(pending.expiresAt) <= this.clock.now().getTime()) {
+    this.deps.policy.requireWritable();
+    const pending = await this.deps.storage.oauth.takeState(hashState(state));
+    if (!pending || Date.parse(pending.expiresAt) <= this.deps.clock.now().getTime()) {
       throw badRequest('Invalid or expired state', ['state: unknown, already used or older than 10 minutes; start the sign-in again']);
     }
     let profile: ProviderProfile;
@@ -89,21 +85,21 @@ export class SignInService {
       throw e;
     }
     const provider = cfg.client.provider;
-    const linkedId = await this.storage.oauth.findAccountId(provider, profile.subject);
-    let account = linkedId === undefined ? undefined : await this.storage.accounts.findById(linkedId);
+    const linkedId = await this.deps.storage.oauth.findAccountId(provider, profile.subject);
+    let account = linkedId === undefined ? undefined : await this.deps.storage.accounts.findById(linkedId);
     const created = account === undefined;
     if (!account) {
-      if (await this.storage.accounts.findByName(profile.username)) {
+      if (await this.deps.storage.accounts.findByName(profile.username)) {
         throw conflict(`The name '${profile.username.toLowerCase()}' is already taken on this registry by an account not linked to this ${provider} user`);
       }
       account = await this.accounts.createSignedInUser(ctx, { username: profile.username, displayName: profile.displayName, email: profile.email });
     }
     const signedIn = account;
-    const at = isoNow(this.clock);
-    await this.storage.transaction(async (tx) => {
+    const at = isoNow(this.deps.clock);
+    await this.deps.storage.transaction(async (tx) => {
       await tx.oauth.link(provider, profile.subject, signedIn.id, at);
       await tx.accounts.updateProfile(signedIn.id, { displayName: profile.displayName, avatarUrl: profile.avatarUrl, email: profile.email }, at);
-      await this.audit.record(tx.audit, { ...ctx, principal: null }, 'user.signin', `@${signedIn.name}`, { provider, subject: profile.subject, created });
+      await this.deps.audit.record(tx.audit, { ...ctx, principal: null }, 'user.signin', `@${signedIn.name}`, { provider, subject: profile.subject, created });
     });
     const issued = await this.tokens.issue(
       signedIn,
@@ -111,7 +107,7 @@ export class SignInService {
       'token.create',
       ctx,
     );
-    return { account: (await this.storage.accounts.findById(signedIn.id)) ?? signedIn, token: issued.secret, profile, created };
+    return { account: (await this.deps.storage.accounts.findById(signedIn.id)) ?? signedIn, token: issued.secret, profile, created };
   }
 
   private requireConfigured(): SignInConfig {

@@ -1,6 +1,7 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { BlobStore, Storage } from '../storage.js';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { Storage } from '../storage.js';
 import { isoNow, type Clock } from '../time.js';
 import type { OciAccess, OciContext } from './access.js';
 import { ociError } from './oci-errors.js';

@@ -1,4 +1,4 @@
-import type { PackageKind } from '../storage.js';
+import type { PackageKind } from '../packages/kinds.js';
 
 /** The OCI and Docker media types the registry understands, and Agentry's own. */
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';

@@ -1,14 +1,14 @@
+import type { CoreDeps } from '../core-deps.js';
 import { Readable } from 'node:stream';
 import type { ReadFilter, Visibility } from '../access/visibility.js';
 import { ownValue } from '../own-value.js';
-import type { AccessPolicy } from '../auth/access-policy.js';
-import type { AuditLog } from '../audit/audit-log.js';
 import { isAgentryError, payloadTooLarge } from '../errors.js';
 import { isStrictSemver } from '../packages/manifest/fields.js';
 import { isPackageKind } from '../packages/kinds.js';
 import type { PackageService } from '../packages/package-service.js';
-import type { BlobStore, ByteRange, PackageRecord, Storage, VersionRecord } from '../storage.js';
-import { isoNow, type Clock } from '../time.js';
+import type { ByteRange } from '../blobs/blob-store.js';
+import type { PackageRecord, VersionRecord } from '../packages/package-repo.js';
+import { isoNow } from '../time.js';
 import { OciAccess, type OciContext } from './access.js';
 import { BlobUploads, type CommittedBlob } from './blob-uploads.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type Descriptor, type ParsedManifest } from './manifest.js';
@@ -72,17 +72,13 @@ export class OciService {
   readonly uploads: BlobUploads;
 
   constructor(
-    private readonly storage: Storage,
-    private readonly blobs: BlobStore,
-    private readonly policy: AccessPolicy,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
+    private readonly deps: CoreDeps,
     private readonly packages: PackageService,
     private readonly opts: OciOptions,
   ) {
-    this.access = new OciAccess(storage, policy);
-    this.tokens = new RegistryTokens(storage, this.access, clock);
-    this.uploads = new BlobUploads(storage, blobs, opts.uploads, this.access, clock);
+    this.access = new OciAccess(deps.storage, deps.policy);
+    this.tokens = new RegistryTokens(deps.storage, this.access, deps.clock);
+    this.uploads = new BlobUploads(deps.storage, deps.blobs, opts.uploads, this.access, deps.clock);
   }
 
   repository(scope: string, name: string): RepositoryName {
@@ -103,19 +99,19 @@ export class OciService {
       if (isAgentryError(e)) return false;
       throw e;
     }
-    const scope = await this.storage.scopes.find(repo.scope);
+    const scope = await this.deps.storage.scopes.find(repo.scope);
     if (!scope) return false;
-    await this.storage.transaction(async (tx) => {
+    await this.deps.storage.transaction(async (tx) => {
       const before = await tx.oci.findRepository(repo.name);
       await tx.oci.putRepository({
         repo: repo.name,
         ownerAccountId: scope.ownerAccountId,
         visibility: space.visibility,
         agentspace: { ownerAccountId: space.ownerAccountId, agentspaceId: space.agentspaceId },
-        createdAt: before?.createdAt ?? isoNow(this.clock),
+        createdAt: before?.createdAt ?? isoNow(this.deps.clock),
       });
       if (before?.visibility !== space.visibility) {
-        await this.audit.record(tx.audit, ctx, 'oci.repository.visibility', repo.name, { visibility: space.visibility, from: before?.visibility ?? null, agentspace: space.agentspaceId });
+        await this.deps.audit.record(tx.audit, ctx, 'oci.repository.visibility', repo.name, { visibility: space.visibility, from: before?.visibility ?? null, agentspace: space.agentspaceId });
       }
     });
     return true;
@@ -134,9 +130,9 @@ export class OciService {
   async deleteBlob(ctx: OciContext, repo: RepositoryName, digestParam: string): Promise<void> {
     await this.access.require(ctx, repo, 'delete');
     const digest = requireSha256(digestParam);
-    const unlinked = await this.storage.transaction(async (tx) => {
+    const unlinked = await this.deps.storage.transaction(async (tx) => {
       const done = await tx.oci.unlinkBlob(repo.name, digest);
-      if (done) await this.audit.record(tx.audit, ctx, 'oci.blob.delete', `${repo.name}@${digest}`);
+      if (done) await this.deps.audit.record(tx.audit, ctx, 'oci.blob.delete', `${repo.name}@${digest}`);
       return done;
     });
     if (unlinked) return;
@@ -174,20 +170,20 @@ export class OciService {
     }
     const found = await this.findBlob(source, digest);
     if (!found) return undefined;
-    await this.access.recordRepository(this.storage, repo, isoNow(this.clock));
-    await this.storage.oci.linkBlob(repo.name, digest, isoNow(this.clock));
+    await this.access.recordRepository(this.deps.storage, repo, isoNow(this.deps.clock));
+    await this.deps.storage.oci.linkBlob(repo.name, digest, isoNow(this.deps.clock));
     return { digest, size: found.size };
   }
 
   /** A blob is in a repository when it was pushed or mounted there, or is one of the package's tarballs. */
   private async findBlob(repo: RepositoryName, digest: string): Promise<RepoBlob | undefined> {
-    const linked = await this.storage.oci.isLinked(repo.name, digest);
+    const linked = await this.deps.storage.oci.isLinked(repo.name, digest);
     let ours = linked;
     if (!ours) ours = (await this.packageVersions(repo)).some((v) => v.digest === digest);
-    if (!ours && digest === EMPTY_CONFIG_DIGEST) ours = (await this.packageOf(repo)) !== undefined || (await this.storage.oci.repositoryExists(repo.name));
+    if (!ours && digest === EMPTY_CONFIG_DIGEST) ours = (await this.packageOf(repo)) !== undefined || (await this.deps.storage.oci.repositoryExists(repo.name));
     if (!ours) return undefined;
-    const info = await this.blobs.stat(digest);
-    if (info) return { digest, size: info.size, open: (range) => this.blobs.open(digest, range) };
+    const info = await this.deps.blobs.stat(digest);
+    if (info) return { digest, size: info.size, open: (range) => this.deps.blobs.open(digest, range) };
     if (digest === EMPTY_CONFIG_DIGEST) {
       return { digest, size: EMPTY_CONFIG_BYTES.length, open: async (r) => Readable.from([r ? EMPTY_CONFIG_BYTES.subarray(r.start, r.end + 1) : EMPTY_CONFIG_BYTES]) };
     }
@@ -199,11 +195,11 @@ export class OciService {
   async manifest(ctx: OciContext, repo: RepositoryName, reference: string): Promise<ManifestContent> {
     await this.access.require(ctx, repo, 'pull');
     const ref = this.lookupReference(repo, reference);
-    const digest = 'tag' in ref ? await this.storage.oci.findTag(repo.name, ref.tag) : ref.digest;
+    const digest = 'tag' in ref ? await this.deps.storage.oci.findTag(repo.name, ref.tag) : ref.digest;
     if (digest) {
-      const record = await this.storage.oci.findManifest(repo.name, digest);
-      const info = record && (await this.blobs.stat(digest));
-      if (record && info) return { digest, mediaType: record.mediaType, bytes: await this.blobs.read(digest) };
+      const record = await this.deps.storage.oci.findManifest(repo.name, digest);
+      const info = record && (await this.deps.blobs.stat(digest));
+      if (record && info) return { digest, mediaType: record.mediaType, bytes: await this.deps.blobs.read(digest) };
     }
     const artifact = await this.packageArtifactFor(repo, reference);
     if (artifact) return { digest: artifact.digest, mediaType: artifact.mediaType, bytes: artifact.bytes };
@@ -223,9 +219,9 @@ export class OciService {
     await this.requireReferenced(repo, parsed);
     const publishedVersion = await this.publishPackageLayer(ctx, repo, parsed, tags);
 
-    const stored = await this.blobs.put(bytes);
-    const now = isoNow(this.clock);
-    await this.storage.transaction(async (tx) => {
+    const stored = await this.deps.blobs.put(bytes);
+    const now = isoNow(this.deps.clock);
+    await this.deps.storage.transaction(async (tx) => {
       await this.access.recordRepository(tx, repo, now);
       await tx.oci.insertManifest(
         {
@@ -241,7 +237,7 @@ export class OciService {
         [...parsed.blobs, ...parsed.manifests].map((d) => d.digest),
       );
       for (const tag of tags) await tx.oci.setTag(repo.name, tag, parsed.digest, now);
-      await this.audit.record(tx.audit, ctx, 'oci.manifest.push', `${repo.name}@${parsed.digest}`, {
+      await this.deps.audit.record(tx.audit, ctx, 'oci.manifest.push', `${repo.name}@${parsed.digest}`, {
         media_type: parsed.mediaType,
         artifact_type: parsed.artifactType,
         tags,
@@ -254,9 +250,9 @@ export class OciService {
   async deleteManifest(ctx: OciContext, repo: RepositoryName, reference: string): Promise<void> {
     await this.access.require(ctx, repo, 'delete');
     const ref = this.lookupReference(repo, reference);
-    const done = await this.storage.transaction(async (tx) => {
+    const done = await this.deps.storage.transaction(async (tx) => {
       const ok = 'tag' in ref ? await tx.oci.deleteTag(repo.name, ref.tag) : await tx.oci.deleteManifest(repo.name, ref.digest);
-      if (ok) await this.audit.record(tx.audit, ctx, 'tag' in ref ? 'oci.tag.delete' : 'oci.manifest.delete', `${repo.name}:${reference}`);
+      if (ok) await this.deps.audit.record(tx.audit, ctx, 'tag' in ref ? 'oci.tag.delete' : 'oci.manifest.delete', `${repo.name}:${reference}`);
       return ok;
     });
     if (done) return;
@@ -286,7 +282,7 @@ export class OciService {
       }
     }
     for (const d of parsed.manifests) {
-      const known = (await this.storage.oci.findManifest(repo.name, d.digest)) ?? (await this.packageArtifactFor(repo, d.digest));
+      const known = (await this.deps.storage.oci.findManifest(repo.name, d.digest)) ?? (await this.packageArtifactFor(repo, d.digest));
       if (!known) throw ociError('MANIFEST_BLOB_UNKNOWN', `The index references manifest ${d.digest}, which is not in ${repo.name}; push it first`, { digest: d.digest });
     }
   }
@@ -302,7 +298,7 @@ export class OciService {
     const pkg = await this.packageOf(repo);
     // A tag that names a published version is that version: only its own tarball may sit there.
     for (const tag of tags.filter((t) => isStrictSemver(t))) {
-      const existing = pkg && (await this.storage.packages.findVersion(pkg.id, tag));
+      const existing = pkg && (await this.deps.storage.packages.findVersion(pkg.id, tag));
       if (existing && !(layer && existing.digest === layer.digest && !existing.unpublishedAt)) {
         throw ociError('DENIED', `Version ${tag} of ${repo.name} was already published${existing.unpublishedAt ? ' and unpublished' : ''} with other content; versions are immutable`, {
           version: tag,
@@ -312,14 +308,14 @@ export class OciService {
     const version = tags.find((t) => isStrictSemver(t));
     if (!layer || !version || !repo.packageName) return null;
     const [scope, name] = repo.packageName.split('/');
-    if (pkg && (await this.storage.packages.findVersion(pkg.id, version))) return null;
+    if (pkg && (await this.deps.storage.packages.findVersion(pkg.id, version))) return null;
     if (layer.size > this.opts.maxPackageBytes) return null;
     const kind = kindOfArtifactType(parsed.artifactType ?? undefined);
     try {
       const published = await this.packages.publish(ctx, {
         scope,
         name,
-        tarball: await this.blobs.read(layer.digest),
+        tarball: await this.deps.blobs.read(layer.digest),
         version,
         ...(kind && isPackageKind(kind) ? { kind } : {}),
       });
@@ -330,7 +326,7 @@ export class OciService {
         // A concurrent push of these very bytes (a retry racing its lost first attempt) published
         // this version first: that is this push's success, not a conflict.
         const now = await this.packageOf(repo);
-        const live = now && (await this.storage.packages.findVersion(now.id, version));
+        const live = now && (await this.deps.storage.packages.findVersion(now.id, version));
         if (live && !live.unpublishedAt && live.digest === layer.digest) return null;
         throw ociError('DENIED', e.message, { version });
       }
@@ -342,7 +338,7 @@ export class OciService {
 
   async tags(ctx: OciContext, repo: RepositoryName, n?: number, last?: string): Promise<TagPage> {
     await this.access.require(ctx, repo, 'pull');
-    const all = new Set(await this.storage.oci.listTags(repo.name));
+    const all = new Set(await this.deps.storage.oci.listTags(repo.name));
     const pkg = await this.packageOf(repo);
     if (pkg) {
       for (const v of await this.packageVersions(repo)) all.add(v.version);
@@ -362,14 +358,14 @@ export class OciService {
   async catalog(ctx: OciContext, n?: number, last?: string): Promise<{ repositories: string[]; nextLast: string | null }> {
     let filter: ReadFilter;
     try {
-      filter = await this.policy.readFilter(ctx);
+      filter = await this.deps.policy.readFilter(ctx);
     } catch (e) {
       if (isAgentryError(e) && e.code === 'unauthorized') throw ociError('UNAUTHORIZED', e.message, { scope: 'registry:catalog:*' });
       throw e;
     }
     const limit = n ?? 1000;
     if (limit === 0) return { repositories: [], nextLast: null };
-    const page = await this.storage.oci.listRepositories(last, limit + 1, filter);
+    const page = await this.deps.storage.oci.listRepositories(last, limit + 1, filter);
     const repositories = page.slice(0, limit);
     return { repositories, nextLast: page.length > limit ? repositories[repositories.length - 1] : null };
   }
@@ -399,7 +395,7 @@ export class OciService {
   async referrers(ctx: OciContext, repo: RepositoryName, digestParam: string, artifactType?: string): Promise<ReferrerList> {
     await this.access.require(ctx, repo, 'pull');
     const digest = requireSha256(digestParam);
-    const records = await this.storage.oci.referrers(repo.name, digest);
+    const records = await this.deps.storage.oci.referrers(repo.name, digest);
     const filtered = artifactType !== undefined && artifactType !== '';
     const manifests = records
       .filter((r) => !filtered || r.artifactType === artifactType)
@@ -416,16 +412,16 @@ export class OciService {
   // ---- packages seen as artifacts ----------------------------------------------------------
 
   private async packageOf(repo: RepositoryName): Promise<PackageRecord | undefined> {
-    return repo.packageName ? this.storage.packages.findByKey(repo.packageName) : undefined;
+    return repo.packageName ? this.deps.storage.packages.findByKey(repo.packageName) : undefined;
   }
 
   private async packageVersions(repo: RepositoryName): Promise<VersionRecord[]> {
     const pkg = await this.packageOf(repo);
-    return pkg ? this.storage.packages.listVersions(pkg.id, false) : [];
+    return pkg ? this.deps.storage.packages.listVersions(pkg.id, false) : [];
   }
 
   private async distTagsOf(pkg: PackageRecord): Promise<Record<string, string>> {
-    const tags = await this.storage.packages.distTags(pkg.id);
+    const tags = await this.deps.storage.packages.distTags(pkg.id);
     return pkg.latestVersion ? { latest: pkg.latestVersion, ...tags } : tags;
   }
 
@@ -433,7 +429,7 @@ export class OciService {
   private async packageArtifactFor(repo: RepositoryName, reference: string): Promise<PackageArtifact | undefined> {
     const pkg = await this.packageOf(repo);
     if (!pkg) return undefined;
-    const versions = await this.storage.packages.listVersions(pkg.id, false);
+    const versions = await this.deps.storage.packages.listVersions(pkg.id, false);
     if (reference.includes(':')) {
       for (const v of versions) {
         const a = packageArtifact(pkg, v);
@@ -447,6 +443,6 @@ export class OciService {
   }
 
   private async repositoryKnown(repo: RepositoryName): Promise<boolean> {
-    return (await this.packageOf(repo)) !== undefined || (await this.storage.oci.repositoryExists(repo.name));
+    return (await this.packageOf(repo)) !== undefined || (await this.deps.storage.oci.repositoryExists(repo.name));
   }
 }

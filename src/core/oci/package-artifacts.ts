@@ -1,4 +1,4 @@
-import type { PackageRecord, VersionRecord } from '../storage.js';
+import type { PackageRecord, VersionRecord } from '../packages/package-repo.js';
 import { sha256Of, type Descriptor } from './manifest.js';
 import {
   AGENTRY_PACKAGE_LAYER,

@@ -1,4 +1,10 @@
 import semver from 'semver';
+import type { StorageRepos } from '../storage.js';
+import type { PackageKind } from './kinds.js';
+import { parseManifest, type PackageManifest } from './manifest/index.js';
+import { parsePraisonBundleManifest } from './manifest/praison-bundle.js';
+import type { PackageRecord, VersionRecord } from './package-repo.js';
+import { versionSchemeOf } from './version-scheme.js';
 
 const TAG_PATTERN = /^[a-zA-Z][a-zA-Z0-9._-]{0,63}$/;
 
@@ -7,4 +13,69 @@ export const distTagProblem = (tag: string): string | undefined => {
   if (!TAG_PATTERN.test(tag)) return `dist-tag '${tag}' is invalid: use 1-64 letters, digits, '.', '_' or '-', starting with a letter`;
   if (semver.valid(tag) || semver.validRange(tag) === tag) return `dist-tag '${tag}' looks like a version`;
   return undefined;
+};
+
+/**
+ * Recomputes `latest`: the pinned version when one is given or still pinned and present,
+ * else the highest version. Returns the new latest.
+ */
+export const refreshLatest = async (tx: StorageRepos, pkg: PackageRecord, pin?: string): Promise<string | null> => {
+  const liveVersions = await tx.packages.listVersions(pkg.id, false);
+  const live = liveVersions.map((v) => v.version);
+  let latest: string | null;
+  let pinned: boolean;
+  if (pin) {
+    latest = pin;
+    pinned = true;
+  } else if (pkg.latestPinned && pkg.latestVersion && live.includes(pkg.latestVersion)) {
+    latest = pkg.latestVersion;
+    pinned = true;
+  } else {
+    latest = versionSchemeOf(pkg.kind).latest(liveVersions);
+    pinned = false;
+  }
+  if (latest !== pkg.latestVersion || pinned !== pkg.latestPinned) {
+    await tx.packages.update(pkg.id, { latestVersion: latest, latestPinned: pinned });
+    if (latest && latest !== pkg.latestVersion) {
+      const v = await tx.packages.findVersion(pkg.id, latest);
+      if (v) await applyVersionMetadata(tx, pkg.id, pkg.kind, v);
+    }
+  }
+  return latest;
+};
+
+/**
+ * Takes retired versions (just unpublished) out of what points at them: drops every dist-tag on one
+ * of them and recomputes `latest`, which stops being pinned when it was pinned to one of them.
+ * `pkg` is the package as locked before the versions were retired.
+ */
+export const retireVersions = async (tx: StorageRepos, pkg: PackageRecord, retired: (version: string) => boolean): Promise<void> => {
+  const tags = await tx.packages.distTags(pkg.id);
+  for (const [tag, target] of Object.entries(tags)) if (retired(target)) await tx.packages.deleteDistTag(pkg.id, tag);
+  const pinnedGone = pkg.latestPinned && pkg.latestVersion !== null && retired(pkg.latestVersion);
+  await refreshLatest(tx, pinnedGone ? { ...pkg, latestPinned: false } : pkg);
+};
+
+/** The package's searchable metadata follows its latest version. */
+export const applyVersionMetadata = async (tx: StorageRepos, packageId: number, kind: PackageKind, v: VersionRecord): Promise<void> => {
+  const parsed = parseManifestObject(kind, v.manifest);
+  if (parsed) await tx.packages.update(packageId, packageMetadata(parsed, v.readme));
+};
+
+/** The searchable metadata a package takes from the manifest of its latest version. */
+export const packageMetadata = (m: PackageManifest, readme: string | null) => ({
+  description: m.description,
+  readme,
+  category: m.category,
+  tags: m.tags,
+  license: m.license,
+  repository: m.repository,
+  homepage: m.homepage,
+});
+
+/** Re-reads a stored manifest object through the kind's validator (it was valid when published). */
+const parseManifestObject = (kind: PackageKind, raw: Record<string, unknown>): PackageManifest | undefined => {
+  const json = JSON.stringify(raw);
+  const parsed = parseManifest(kind, kind === 'skill' ? `---\n${json}\n---\n` : json).manifest;
+  return parsed ?? (kind === 'recipe' ? parsePraisonBundleManifest(json).manifest : undefined);
 };

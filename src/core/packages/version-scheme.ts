@@ -1,5 +1,5 @@
 import semver from 'semver';
-import type { PackageKind } from '../storage.js';
+import type { PackageKind } from './kinds.js';
 
 /** A published version as the schemes see it: its string and when it was published. */
 export interface DatedVersion {

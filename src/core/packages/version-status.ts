@@ -1,4 +1,4 @@
-import type { VersionRecord } from '../storage.js';
+import type { VersionRecord } from './package-repo.js';
 
 /**
  * The lifecycle status of a version, as the MCP registry names it: `active`; `deprecated`

@@ -1,4 +1,4 @@
-import type { PackageViewRecord } from '../storage.js';
+import type { PackageViewRecord } from './package-repo.js';
 
 /**
  * Package views (the read behind a package's detail) kept in memory, least recently used out.

@@ -3,8 +3,10 @@ import type { Visibility } from '../access/visibility.js';
 import type { RequestContext } from '../auth/principal.js';
 import { AgentryError, badRequest, conflict, notFound } from '../errors.js';
 import { PRAISON_NAME_MAX, PRAISON_NAME_PATTERN } from '../packages/manifest/praison-bundle.js';
+import type { PackageLifecycle } from '../packages/package-lifecycle.js';
 import type { DownloadTarget, PackageService, PublishResult } from '../packages/package-service.js';
-import type { PackageRecord, Page, VersionRecord } from '../storage.js';
+import type { PackageRecord, VersionRecord } from '../packages/package-repo.js';
+import type { Page } from '../page.js';
 
 /** The default scope recipe names are mapped onto (AGENTRY_RECIPE_SCOPE). */
 export const DEFAULT_RECIPE_SCOPE = 'recipes';
@@ -33,6 +35,7 @@ export interface RecipeInfo {
 export class RecipeService {
   constructor(
     private readonly packages: PackageService,
+    private readonly lifecycle: PackageLifecycle,
     private readonly accounts: AccountService,
     /** The scope every recipe name is mapped onto. */
     readonly scope: string = DEFAULT_RECIPE_SCOPE,
@@ -101,13 +104,13 @@ export class RecipeService {
 
   async remove(ctx: RequestContext, name: string, version: string): Promise<VersionRecord> {
     const { pkg } = await this.version(ctx, name, version);
-    return this.packages.unpublish(ctx, this.scope, pkg.name, version, 'recipe');
+    return this.lifecycle.unpublish(ctx, this.scope, pkg.name, version, 'recipe');
   }
 
   /** Deletes every version of a recipe (none of their numbers can be reused). */
   async removeAll(ctx: RequestContext, name: string): Promise<VersionRecord[]> {
     const { pkg } = await this.info(ctx, name);
-    return this.packages.unpublishAll(ctx, this.scope, pkg.name, 'recipe');
+    return this.lifecycle.unpublishAll(ctx, this.scope, pkg.name, 'recipe');
   }
 
   private async find(ctx: RequestContext, name: string): Promise<PackageRecord> {

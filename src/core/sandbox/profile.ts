@@ -47,8 +47,8 @@ const parseMount = (entry: unknown, writable: boolean, index: number, problems: 
  * Checks a sandbox spec before anything is spawned and returns its mounts, outer ones before the ones
  * inside them (so a read mount inside a write mount stays read-only, and the other way round). Throws `validation_failed` with one line per problem:
  * mounts of `/`, relative paths, `..` segments, volume mounts, mounts over /proc or /dev, two mounts on
- * one sandbox path, an outbound allow-list (not enforced until the egress proxy exists: refused rather
- * than widened to all or narrowed to none), bad env names and a relative cwd.
+ * one sandbox path, a malformed outbound allow-list (or one combined with insecure_allow_all), bad env
+ * names and a relative cwd.
  * Symlinks are the adapter's to check: that needs the file system.
  */
 export const validateSandboxSpec = (spec: SandboxSpec): SandboxMount[] => {
@@ -75,8 +75,19 @@ export const validateSandboxSpec = (spec: SandboxSpec): SandboxMount[] => {
     seen.add(m.container);
   }
   const outbound = profile?.network?.outbound;
-  if (outbound?.allow_host?.length || outbound?.allow_port?.length) {
-    problems.push('network.outbound: allow_host and allow_port are not enforced yet (no egress proxy): use no network or insecure_allow_all');
+  const hosts = outbound?.allow_host ?? [];
+  const ports = outbound?.allow_port ?? [];
+  if (!Array.isArray(hosts) || hosts.some((h) => typeof h !== 'string' || !/^[^\s/@]+$/.test(h))) {
+    problems.push('network.outbound.allow_host: must be a list of host names (host, host:port, *.domain, an IP address or CIDR block, or *)');
+  }
+  if (!Array.isArray(ports) || ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
+    problems.push('network.outbound.allow_port: must be a list of ports (1-65535)');
+  }
+  if (outbound?.insecure_allow_all === true && (hosts.length > 0 || ports.length > 0)) {
+    problems.push('network.outbound: insecure_allow_all gives the whole network; it cannot be combined with allow_host or allow_port');
+  }
+  if (Array.isArray(ports) && ports.length > 0 && Array.isArray(hosts) && hosts.length === 0) {
+    problems.push('network.outbound.allow_port: needs allow_host (the hosts those ports are allowed on; * for any public host)');
   }
   if (problems.length > 0) throw validationFailed(problems, 'The sandbox profile is refused');
   return mounts;
@@ -84,3 +95,6 @@ export const validateSandboxSpec = (spec: SandboxSpec): SandboxMount[] => {
 
 /** Whether the profile gives the process the host's network. */
 export const sandboxAllowsNetwork = (spec: SandboxSpec): boolean => spec.profile.network?.outbound?.insecure_allow_all === true;
+
+/** Whether the profile's network is an allow-list, served through the egress proxy. */
+export const sandboxUsesEgressProxy = (spec: SandboxSpec): boolean => !sandboxAllowsNetwork(spec) && (spec.profile.network?.outbound?.allow_host ?? []).length > 0;

@@ -4,10 +4,11 @@
  * and the agent runtime's tools.
  *
  * A profile has ToolHive's permission-profile shape (`toolhive-core/permissions`): `read` and `write`
- * mounts (`host` or `host:container`, absolute) and an outbound network rule. In this step network is
- * either none (the default) or all (`insecure_allow_all`): `allow_host` / `allow_port` need the local
- * egress proxy that is not built yet, so a profile that sets them is refused, never silently widened or
- * narrowed (see `validateSandboxProfile` in `./profile.ts`).
+ * mounts (`host` or `host:container`, absolute) and an outbound network rule: none (the default), an
+ * allow-list (`allow_host`, optionally `allow_port`) served through a local egress proxy the sandbox
+ * reaches over a bind-mounted unix socket (`HTTP_PROXY`/`HTTPS_PROXY` are set for the process; nothing
+ * else leaves the sandbox), or all (`insecure_allow_all`: the host's network, loopback included).
+ * See `validateSandboxSpec` in `./profile.ts` and docs/sandbox.md.
  */
 export interface SandboxProfile {
   /** Mounts the process may read: `host` or `host:container`, absolute paths. */
@@ -18,9 +19,13 @@ export interface SandboxProfile {
     outbound: {
       /** All outbound network, the host's own network namespace included (loopback too). */
       insecure_allow_all?: boolean;
-      /** Not enforced yet (needs the egress proxy): a non-empty list is refused. */
+      /**
+       * Hosts the process may reach through the egress proxy: `host`, `host:port`, `*.domain`, IP
+       * addresses, CIDR blocks, or `*` (any host the server's egress policy allows). HTTP(S) clients
+       * that honour `HTTP_PROXY`/`HTTPS_PROXY` only: there is no other route out.
+       */
       allow_host?: string[];
-      /** Not enforced yet (needs the egress proxy): a non-empty list is refused. */
+      /** With `allow_host`: only these ports. */
       allow_port?: number[];
     };
   };

@@ -1,4 +1,4 @@
-import type { SecretRootKeyRecord, SecretValueRepo } from '../storage.js';
+import type { SecretRootKeyRecord, SecretValueRepo } from './secret-value-repo.js';
 import { isoNow, type Clock } from '../time.js';
 import { checkVerifier, generateRootKey, makeVerifier, open, seal, toRootKey, type RootKey, type RootKeySource } from './root-keys.js';
 import { checkSecretAddress, type SecretStore } from './secret-store.js';

@@ -1,8 +1,6 @@
-import type { AuditLog } from '../audit/audit-log.js';
-import type { AccessPolicy } from '../auth/access-policy.js';
+import type { CoreDeps } from '../core-deps.js';
 import type { RequestContext } from '../auth/principal.js';
 import { badRequest } from '../errors.js';
-import type { Storage } from '../storage.js';
 import { BuiltinSecretStore, type RotationResult } from './builtin-secret-store.js';
 import type { SecretBackendKind, SecretStore } from './secret-store.js';
 
@@ -13,10 +11,8 @@ import type { SecretBackendKind, SecretStore } from './secret-store.js';
  */
 export class SecretService implements SecretStore {
   constructor(
+    private readonly deps: CoreDeps,
     private readonly store: SecretStore,
-    private readonly storage: Storage,
-    private readonly policy: AccessPolicy,
-    private readonly audit: AuditLog,
   ) {}
 
   get backend(): SecretBackendKind {
@@ -24,7 +20,7 @@ export class SecretService implements SecretStore {
   }
 
   async put(owner: string, namespace: string, key: string, value: string): Promise<void> {
-    this.policy.requireWritable();
+    this.deps.policy.requireWritable();
     await this.store.put(owner, namespace, key, value);
   }
 
@@ -33,7 +29,7 @@ export class SecretService implements SecretStore {
   }
 
   async delete(owner: string, namespace: string, key: string): Promise<boolean> {
-    this.policy.requireWritable();
+    this.deps.policy.requireWritable();
     return this.store.delete(owner, namespace, key);
   }
 
@@ -43,13 +39,13 @@ export class SecretService implements SecretStore {
 
   /** Admin only: re-encrypts every value of the built-in backend under a new root key, without downtime. */
   async rotateKey(ctx: RequestContext): Promise<RotationResult> {
-    this.policy.requireWritable();
-    this.policy.requireAdmin(ctx);
+    this.deps.policy.requireWritable();
+    this.deps.policy.requireAdmin(ctx);
     if (!(this.store instanceof BuiltinSecretStore)) {
       throw badRequest(`Key rotation is for the built-in secret backend; this server keeps secrets in the ${this.store.backend} backend`);
     }
     const result = await this.store.rotate();
-    await this.audit.record(this.storage.audit, ctx, 'secrets.rotate_key', `secret-key:${result.activeKeyId}`, {
+    await this.deps.audit.record(this.deps.storage.audit, ctx, 'secrets.rotate_key', `secret-key:${result.activeKeyId}`, {
       reencrypted: result.reencrypted,
       retired_key_ids: result.retiredKeyIds,
     });

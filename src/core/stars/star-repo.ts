@@ -1,5 +1,6 @@
 import type { ReadFilter } from '../access/visibility.js';
-import type { PackageRecord, Page } from '../storage.js';
+import type { PackageRecord } from '../packages/package-repo.js';
+import type { Page } from '../page.js';
 
 /** Storage port: who starred which package. `packages.star_count` moves with it, in the same call. */
 export interface StarRepo {

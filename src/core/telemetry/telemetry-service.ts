@@ -1,11 +1,11 @@
-import type { AccessPolicy } from '../auth/access-policy.js';
+import type { CoreDeps } from '../core-deps.js';
 import type { RequestContext } from '../auth/principal.js';
 import { badRequest, notFound } from '../errors.js';
 import { isStrictSemver } from '../packages/manifest/fields.js';
 import type { PackageService } from '../packages/package-service.js';
 import { sortVersionStringsDesc } from '../packages/version-scheme.js';
-import type { PackageRecord, Storage } from '../storage.js';
-import { utcDay, type Clock } from '../time.js';
+import type { PackageRecord } from '../packages/package-repo.js';
+import { utcDay } from '../time.js';
 import { durationBucket, histogramQuantile, MAX_DURATION_MS } from './duration-buckets.js';
 import type { TelemetryCell } from './telemetry-repo.js';
 
@@ -48,39 +48,37 @@ export class TelemetryService {
   private prunedOn = '';
 
   constructor(
-    private readonly storage: Storage,
+    private readonly deps: CoreDeps,
     private readonly packages: PackageService,
-    private readonly policy: AccessPolicy,
-    private readonly clock: Clock,
   ) {}
 
   /** A run of an agent the caller may read (a private agent's runs are reported with a member's token). */
   async record(ctx: RequestContext, report: TelemetryReport): Promise<void> {
-    this.policy.requireWritable();
+    this.deps.policy.requireWritable();
     if (!Number.isInteger(report.durationMs) || report.durationMs < 0 || report.durationMs > MAX_DURATION_MS) {
       throw badRequest('Validation failed', [`duration_ms: must be a whole number of milliseconds from 0 to ${MAX_DURATION_MS}`]);
     }
     if (!isStrictSemver(report.agentVersion)) throw badRequest('Validation failed', [`agent_version: '${report.agentVersion}' is not valid semver`]);
     const pkg = await this.resolveAgent(ctx, report.agentName);
-    const version = await this.storage.packages.findVersion(pkg.id, report.agentVersion);
+    const version = await this.deps.storage.packages.findVersion(pkg.id, report.agentVersion);
     if (!version || version.unpublishedAt) throw notFound('Version not found');
-    const today = utcDay(this.clock.now());
-    await this.storage.telemetry.increment(pkg.id, version.version, today, report.success, durationBucket(report.durationMs));
+    const today = utcDay(this.deps.clock.now());
+    await this.deps.storage.telemetry.increment(pkg.id, version.version, today, report.success, durationBucket(report.durationMs));
     if (this.prunedOn !== today) {
       this.prunedOn = today;
-      await this.storage.telemetry.prune(utcDay(new Date(this.clock.now().getTime() - TELEMETRY_RETENTION_DAYS * 86_400_000)));
+      await this.deps.storage.telemetry.prune(utcDay(new Date(this.deps.clock.now().getTime() - TELEMETRY_RETENTION_DAYS * 86_400_000)));
     }
   }
 
   /** Success rate and p50/p95 durations over the last `days` UTC days, overall and by version; owners only. */
   async stats(ctx: RequestContext, scope: string, name: string, days: number): Promise<TelemetryStats> {
     const pkg = await this.packages.find(ctx, scope, name, 'agent');
-    await this.policy.requireScopeMember(ctx, pkg.scope);
+    await this.deps.policy.requireScopeMember(ctx, pkg.scope);
     if (!Number.isInteger(days) || days < 1 || days > TELEMETRY_RETENTION_DAYS) {
       throw badRequest('Validation failed', [`days: must be a whole number from 1 to ${TELEMETRY_RETENTION_DAYS}`]);
     }
-    const sinceDay = utcDay(new Date(this.clock.now().getTime() - (days - 1) * 86_400_000));
-    const cells = await this.storage.telemetry.cells(pkg.id, sinceDay);
+    const sinceDay = utcDay(new Date(this.deps.clock.now().getTime() - (days - 1) * 86_400_000));
+    const cells = await this.deps.storage.telemetry.cells(pkg.id, sinceDay);
     const byVersion = new Map<string, TelemetryCell[]>();
     for (const c of cells) byVersion.set(c.version, [...(byVersion.get(c.version) ?? []), c]);
     const versions = sortVersionStringsDesc(pkg.kind, [...byVersion.keys()]).map((v) => ({ version: v, ...summarize(byVersion.get(v)!) }));
@@ -91,7 +89,7 @@ export class TelemetryService {
   private async resolveAgent(ctx: RequestContext, agentName: string): Promise<PackageRecord> {
     const m = /^@?([^/\s]+)\/([^/\s]+)$/.exec(agentName);
     if (m) return this.packages.find(ctx, m[1], m[2], 'agent');
-    const named = await this.storage.discovery.packagesNamed(agentName, 'agent', await this.policy.readFilter(ctx));
+    const named = await this.deps.storage.discovery.packagesNamed(agentName, 'agent', await this.deps.policy.readFilter(ctx));
     if (named.length === 0) throw notFound('Agent not found');
     if (named.length > 1) {
       throw badRequest('Validation failed', [

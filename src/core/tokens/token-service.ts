@@ -1,11 +1,11 @@
-import type { AccessPolicy } from '../auth/access-policy.js';
+import type { CoreDeps } from '../core-deps.js';
 import { permits, type Principal, type RequestContext } from '../auth/principal.js';
 import { displayPrefix, generateTokenSecret, hashTokenSecret, looksLikeToken, sameHash } from '../auth/token-secret.js';
-import type { AuditLog } from '../audit/audit-log.js';
 import { badRequest, forbidden, notFound, unauthorized } from '../errors.js';
 import { bareScope, scopeProblem } from '../packages/names.js';
-import type { AccountRecord, Storage, TokenPermission, TokenRecord } from '../storage.js';
-import { isoNow, type Clock } from '../time.js';
+import type { AccountRecord } from '../accounts/account-repo.js';
+import type { TokenPermission, TokenRecord } from './token-repo.js';
+import { isoNow } from '../time.js';
 import { isStoredId } from '../ids.js';
 
 export interface CreateTokenInput {
@@ -32,29 +32,24 @@ const MAX_TOKEN_DAYS = 3650;
 
 /** API tokens: issued once, stored as a hash, checked on every request. */
 export class TokenService {
-  constructor(
-    private readonly storage: Storage,
-    private readonly policy: AccessPolicy,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
-  ) {}
+  constructor(private readonly deps: CoreDeps) {}
 
   /** Turns a presented secret into a principal, or throws 401 saying why it was refused. */
   async authenticate(secret: string): Promise<Principal> {
     if (!looksLikeToken(secret)) throw unauthorized('Invalid token');
     const hash = hashTokenSecret(secret);
-    const token = await this.storage.tokens.findByHash(hash);
+    const token = await this.deps.storage.tokens.findByHash(hash);
     if (!token || !sameHash(token.hash, hash)) throw unauthorized('Invalid token');
     if (token.revokedAt) throw unauthorized('This token has been revoked');
-    const now = this.clock.now();
+    const now = this.deps.clock.now();
     if (token.expiresAt && Date.parse(token.expiresAt) <= now.getTime()) {
       throw unauthorized(`This token expired at ${token.expiresAt}`);
     }
-    const account = await this.storage.accounts.findById(token.accountId);
+    const account = await this.deps.storage.accounts.findById(token.accountId);
     if (!account) throw unauthorized('Invalid token');
     if (!token.lastUsedAt || now.getTime() - Date.parse(token.lastUsedAt) > TOUCH_INTERVAL_MS) {
       token.lastUsedAt = now.toISOString();
-      await this.storage.tokens.touch(token.id, token.lastUsedAt);
+      await this.deps.storage.tokens.touch(token.id, token.lastUsedAt);
     }
     return { account, token };
   }
@@ -65,15 +60,15 @@ export class TokenService {
    * the administrator's own) and belongs to it; `allAccounts` makes the explicit server-wide one.
    */
   async create(ctx: RequestContext, input: CreateTokenInput): Promise<CreatedToken> {
-    this.policy.requireWritable();
-    const p = this.policy.requireTokenManagement(ctx);
+    this.deps.policy.requireWritable();
+    const p = this.deps.policy.requireTokenManagement(ctx);
     let owner: AccountRecord = p.account;
     if (input.permission === 'runtime') {
       // A runtime token reads secret values: only an administrator, with an admin token, issues one.
       if (!p.account.isAdmin || p.token.permission !== 'admin') throw forbidden("Only an administrator with an 'admin' token can create a 'runtime' token");
       if (input.allAccounts && input.account) throw badRequest('A runtime token is either for one account (account) or for all accounts (all_accounts), not both');
       if (input.account) {
-        const named = await this.storage.accounts.findByName(input.account.trim().replace(/^@/, ''));
+        const named = await this.deps.storage.accounts.findByName(input.account.trim().replace(/^@/, ''));
         if (!named) throw notFound(`Account '${input.account.slice(0, 100)}' not found`);
         owner = named;
       }
@@ -100,10 +95,10 @@ export class TokenService {
     if (input.expiresInDays != null && !(input.expiresInDays > 0 && input.expiresInDays <= MAX_TOKEN_DAYS)) {
       throw badRequest(`expires_in_days must be between 1 and ${MAX_TOKEN_DAYS}`);
     }
-    const now = this.clock.now();
+    const now = this.deps.clock.now();
     const secret = generateTokenSecret();
     const expiresAt = input.expiresInDays != null ? new Date(now.getTime() + input.expiresInDays * 86_400_000).toISOString() : null;
-    return this.storage.transaction(async (tx) => {
+    return this.deps.storage.transaction(async (tx) => {
       const record = await tx.tokens.insert({
         accountId: account.id,
         name,
@@ -115,7 +110,7 @@ export class TokenService {
         createdAt: now.toISOString(),
         allAccounts: input.allAccounts === true,
       });
-      await this.audit.record(tx.audit, ctx, action, `token:${record.id}`, {
+      await this.deps.audit.record(tx.audit, ctx, action, `token:${record.id}`, {
         account: account.name,
         name,
         permission: input.permission,
@@ -133,12 +128,12 @@ export class TokenService {
       throw badRequest(`The given admin token is not an Agentry token: it must match agentry_ followed by 43 base64url characters`);
     }
     const hash = hashTokenSecret(secret);
-    const existing = await this.storage.tokens.findByHash(hash);
+    const existing = await this.deps.storage.tokens.findByHash(hash);
     if (existing) {
       if (existing.accountId !== account.id || existing.revokedAt) throw badRequest('The given admin token belongs to another account or was revoked');
       return;
     }
-    await this.storage.tokens.insert({
+    await this.deps.storage.tokens.insert({
       accountId: account.id,
       name,
       hash,
@@ -146,27 +141,27 @@ export class TokenService {
       permission,
       scopes: null,
       expiresAt: null,
-      createdAt: isoNow(this.clock),
+      createdAt: isoNow(this.deps.clock),
       allAccounts: false,
     });
   }
 
   async list(ctx: RequestContext): Promise<TokenRecord[]> {
-    const p = this.policy.requirePrincipal(ctx);
-    return this.storage.tokens.listByAccount(p.account.id);
+    const p = this.deps.policy.requirePrincipal(ctx);
+    return this.deps.storage.tokens.listByAccount(p.account.id);
   }
 
   async revoke(ctx: RequestContext, id: number): Promise<void> {
-    this.policy.requireWritable();
-    const p = this.policy.requirePrincipal(ctx);
-    const token = isStoredId(id) ? await this.storage.tokens.findById(id) : undefined;
+    this.deps.policy.requireWritable();
+    const p = this.deps.policy.requirePrincipal(ctx);
+    const token = isStoredId(id) ? await this.deps.storage.tokens.findById(id) : undefined;
     const mayRevoke = token && (token.accountId === p.account.id || (p.account.isAdmin && permits(p.token.permission, 'admin')));
     if (!token || !mayRevoke) throw notFound(`Token ${id} not found`);
-    this.policy.requireTokenManagement(ctx, token);
+    this.deps.policy.requireTokenManagement(ctx, token);
     if (token.revokedAt) return;
-    await this.storage.transaction(async (tx) => {
-      await tx.tokens.revoke(id, isoNow(this.clock));
-      await this.audit.record(tx.audit, ctx, 'token.revoke', `token:${id}`, { name: token.name });
+    await this.deps.storage.transaction(async (tx) => {
+      await tx.tokens.revoke(id, isoNow(this.deps.clock));
+      await this.deps.audit.record(tx.audit, ctx, 'token.revoke', `token:${id}`, { name: token.name });
     });
   }
 

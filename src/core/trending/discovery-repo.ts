@@ -1,5 +1,7 @@
 import type { ReadFilter } from '../access/visibility.js';
-import type { PackageKind, PackageRecord, Page } from '../storage.js';
+import type { PackageKind } from '../packages/kinds.js';
+import type { PackageRecord } from '../packages/package-repo.js';
+import type { Page } from '../page.js';
 
 export interface TrendingQuery {
   kind?: PackageKind;

@@ -1,9 +1,11 @@
-import type { AccessPolicy } from '../auth/access-policy.js';
+import type { CoreDeps } from '../core-deps.js';
 import type { RequestContext } from '../auth/principal.js';
 import { badRequest } from '../errors.js';
 import { CATEGORIES } from '../packages/categories.js';
-import type { AccountRecord, PackageKind, Page, Storage } from '../storage.js';
-import { utcDay, type Clock } from '../time.js';
+import type { AccountRecord } from '../accounts/account-repo.js';
+import type { PackageKind } from '../packages/kinds.js';
+import type { Page } from '../page.js';
+import { utcDay } from '../time.js';
 import type { TrendingRow } from './discovery-repo.js';
 
 /** agentx's trending periods and how many UTC days (today included) each one spans. */
@@ -26,32 +28,28 @@ export interface CategoryCount {
 
 /** Trending (downloads inside a window of days) and the category list with counts. */
 export class DiscoveryService {
-  constructor(
-    private readonly storage: Storage,
-    private readonly clock: Clock,
-    private readonly policy: AccessPolicy,
-  ) {}
+  constructor(private readonly deps: CoreDeps) {}
 
   /** The first UTC day of a period: `day` is today, `week` today and the 6 days before, `month` 30 days. */
   windowStart(period: TrendingPeriod): string {
     const days = TRENDING_PERIODS[period];
     if (days === undefined) throw badRequest(`Unknown period '${String(period)}'`, [`period must be one of ${Object.keys(TRENDING_PERIODS).join(', ')}`]);
-    return utcDay(new Date(this.clock.now().getTime() - (days - 1) * 86_400_000));
+    return utcDay(new Date(this.deps.clock.now().getTime() - (days - 1) * 86_400_000));
   }
 
   /** Published packages with downloads in the period, most downloaded in it first (ties: all-time downloads). */
   async trending(ctx: RequestContext, q: TrendingInput): Promise<Page<TrendingRow> & { sinceDay: string; owners: Map<number, AccountRecord> }> {
-    const read = await this.policy.readFilter(ctx);
+    const read = await this.deps.policy.readFilter(ctx);
     const sinceDay = this.windowStart(q.period);
-    const page = await this.storage.discovery.trending({ kind: q.kind, category: q.category, sinceDay, offset: q.offset, limit: q.limit, read });
+    const page = await this.deps.storage.discovery.trending({ kind: q.kind, category: q.category, sinceDay, offset: q.offset, limit: q.limit, read });
     const ids = [...new Set(page.rows.map((r) => r.pkg.ownerAccountId))];
-    const owners = await Promise.all(ids.map((id) => this.storage.accounts.findById(id)));
+    const owners = await Promise.all(ids.map((id) => this.deps.storage.accounts.findById(id)));
     return { ...page, sinceDay, owners: new Map(owners.filter((a): a is AccountRecord => a !== undefined).map((a) => [a.id, a])) };
   }
 
   /** Every valid category, in the fixed order, with how many published packages (of `kind`) the caller may read are in it. */
   async categories(ctx: RequestContext, kind?: PackageKind): Promise<CategoryCount[]> {
-    const counts = await this.storage.discovery.categoryCounts(kind, await this.policy.readFilter(ctx));
+    const counts = await this.deps.storage.discovery.categoryCounts(kind, await this.deps.policy.readFilter(ctx));
     return CATEGORIES.map((c) => ({ slug: c.slug, name: c.name, count: counts.get(c.slug) ?? 0 }));
   }
 }

@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BlobInfo, BlobStore, ByteRange } from '../../core/storage.js';
+import type { BlobInfo, BlobStore, ByteRange } from '../../core/blobs/blob-store.js';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 

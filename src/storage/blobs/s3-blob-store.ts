@@ -16,7 +16,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { BlobInfo, BlobStore, ByteRange } from '../../core/storage.js';
+import type { BlobInfo, BlobStore, ByteRange } from '../../core/blobs/blob-store.js';
 import type { S3BlobStoreLocation } from './blob-store-url.js';
 import { S3UploadStore } from './s3-upload-store.js';
 

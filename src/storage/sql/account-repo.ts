@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { AccountRecord, AccountRepo, MembershipRecord, NewAccount, OrgRole } from '../../core/storage.js';
+import type { AccountRecord, AccountRepo, MembershipRecord, NewAccount, OrgRole } from '../../core/accounts/account-repo.js';
 import { toAccount } from './rows.js';
 import type { Database } from './schema.js';
 

@@ -1,11 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type {
-  AgentspaceAgentRecord,
-  AgentspaceParameterRecord,
-  AgentspaceRecord,
-  AgentspaceRepo,
-  AgentspaceSecretRecord,
-} from '../../core/storage.js';
+import type { AgentspaceAgentRecord, AgentspaceParameterRecord, AgentspaceRecord, AgentspaceRepo, AgentspaceSecretRecord } from '../../core/agentspaces/agentspace-repo.js';
 import type { AgentspaceAgentsTable, AgentspaceParametersTable, AgentspaceSecretsTable, AgentspacesTable, Database } from './schema.js';
 
 const toSpace = (r: Selectable<AgentspacesTable>): AgentspaceRecord => ({

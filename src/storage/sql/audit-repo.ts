@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { AuditQuery, AuditRecord, AuditRepo, NewAuditRecord, Page } from '../../core/storage.js';
+import type { AuditQuery, AuditRecord, AuditRepo, NewAuditRecord } from '../../core/audit/audit-repo.js';
+import type { Page } from '../../core/page.js';
 import { toAudit } from './rows.js';
 import type { Database } from './schema.js';
 

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { BlobRefRepo } from '../../core/storage.js';
+import type { BlobRefRepo } from '../../core/blobs/blob-ref-repo.js';
 import type { ManagedDatabase } from './managed-repo.js';
 import type { Database } from './schema.js';
 

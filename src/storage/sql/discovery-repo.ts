@@ -1,6 +1,8 @@
 import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { ReadFilter } from '../../core/access/visibility.js';
-import type { PackageKind, PackageRecord, Page } from '../../core/storage.js';
+import type { PackageKind } from '../../core/packages/kinds.js';
+import type { PackageRecord } from '../../core/packages/package-repo.js';
+import type { Page } from '../../core/page.js';
 import { readFilterSql } from './read-filter.js';
 import type { DiscoveryRepo, TrendingQuery, TrendingRow } from '../../core/trending/discovery-repo.js';
 import { PACKAGE_COLUMNS, packageColumns } from './package-columns.js';

@@ -1,18 +1,6 @@
 import { CompiledQuery, sql, type Kysely, type RawBuilder } from 'kysely';
-import type {
-  NewPackage,
-  NewVersion,
-  PackagePatch,
-  PackageQuery,
-  PackageRecord,
-  PackageRepo,
-  PackageVersionRecord,
-  PackageViewRecord,
-  Page,
-  VersionBrowseQuery,
-  VersionContent,
-  VersionRecord,
-} from '../../core/storage.js';
+import type { NewPackage, NewVersion, PackagePatch, PackageQuery, PackageRecord, PackageRepo, PackageVersionRecord, PackageViewRecord, VersionBrowseQuery, VersionContent, VersionRecord } from '../../core/packages/package-repo.js';
+import type { Page } from '../../core/page.js';
 import type { SqlDialectName, TextSearch } from './dialect.js';
 import { CHANGE_CHANNEL } from './change-feed.js';
 import { PACKAGE_COLUMNS, packageColumns } from './package-columns.js';

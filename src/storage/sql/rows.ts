@@ -1,15 +1,10 @@
 import type { Selectable } from 'kysely';
 import { isVisibility } from '../../core/access/visibility.js';
-import type {
-  AccountKind,
-  AccountRecord,
-  AuditRecord,
-  PackageKind,
-  PackageRecord,
-  TokenPermission,
-  TokenRecord,
-  VersionRecord,
-} from '../../core/storage.js';
+import type { AccountKind, AccountRecord } from '../../core/accounts/account-repo.js';
+import type { AuditRecord } from '../../core/audit/audit-repo.js';
+import type { PackageKind } from '../../core/packages/kinds.js';
+import type { PackageRecord, VersionRecord } from '../../core/packages/package-repo.js';
+import type { TokenPermission, TokenRecord } from '../../core/tokens/token-repo.js';
 import type { AccountsTable, AuditLogTable, PackagesTable, TokensTable, VersionsTable } from './schema.js';
 
 /** Row ⇄ record mapping, in one place for both dialects. */

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { isVisibility, type Visibility } from '../../core/access/visibility.js';
-import type { ScopeRecord, ScopeRepo } from '../../core/storage.js';
+import type { ScopeRecord, ScopeRepo } from '../../core/accounts/account-repo.js';
 import type { Database, ScopesTable } from './schema.js';
 
 const toScope = (r: Selectable<ScopesTable>): ScopeRecord => ({

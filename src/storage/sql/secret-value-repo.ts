@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { SecretRootKeyRecord, SecretValueRecord, SecretValueRepo } from '../../core/storage.js';
+import type { SecretRootKeyRecord, SecretValueRecord, SecretValueRepo } from '../../core/secrets/secret-value-repo.js';
 import type { Database, SecretValuesTable } from './schema.js';
 
 const toValue = (r: SecretValuesTable): SecretValueRecord => ({

@@ -1,7 +1,8 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { StarRepo } from '../../core/stars/star-repo.js';
 import type { ReadFilter } from '../../core/access/visibility.js';
-import type { PackageRecord, Page } from '../../core/storage.js';
+import type { PackageRecord } from '../../core/packages/package-repo.js';
+import type { Page } from '../../core/page.js';
 import { readFilterSql } from './read-filter.js';
 import { packageColumns } from './package-columns.js';
 import { toPackage } from './rows.js';

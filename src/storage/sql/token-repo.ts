@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { NewToken, TokenRecord, TokenRepo } from '../../core/storage.js';
+import type { NewToken, TokenRecord, TokenRepo } from '../../core/tokens/token-repo.js';
 import { toToken } from './rows.js';
 import type { Database } from './schema.js';
 

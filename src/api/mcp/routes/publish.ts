@@ -47,7 +47,7 @@ export const publishRoutes: FastifyPluginAsyncTypebox<McpDoorOptions> = async (a
     handler: async (req) => {
       const ctx = await requestContext(registry, req);
       const { scope, name } = splitServerName(req.params.serverName);
-      const r = await registry.packages.setStatus(
+      const r = await registry.packageLifecycle.setStatus(
         ctx,
         { scope, name, version: req.params.version, kind: 'mcp-server' },
         req.body.status,
@@ -70,7 +70,7 @@ export const publishRoutes: FastifyPluginAsyncTypebox<McpDoorOptions> = async (a
     handler: async (req) => {
       const ctx = await requestContext(registry, req);
       const { scope, name } = splitServerName(req.params.serverName);
-      const r = await registry.packages.setStatus(ctx, { scope, name, kind: 'mcp-server' }, req.body.status, req.body.statusMessage ?? null);
+      const r = await registry.packageLifecycle.setStatus(ctx, { scope, name, kind: 'mcp-server' }, req.body.status, req.body.statusMessage ?? null);
       return { updatedCount: r.versions.length, servers: r.versions.map((v) => serverResponse(r.pkg, v)) };
     },
   });

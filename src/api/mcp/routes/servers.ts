@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { badRequest } from '../../../core/errors.js';
-import type { VersionBrowseQuery } from '../../../core/storage.js';
+import type { VersionBrowseQuery } from '../../../core/packages/package-repo.js';
 import { requestContext } from '../../shared/request-context.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { McpDoorOptions } from '../index.js';

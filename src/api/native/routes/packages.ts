@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AgentryError, badRequest } from '../../../core/errors.js';
 import { fullName } from '../../../core/packages/names.js';
-import type { PackageSort } from '../../../core/storage.js';
-import type { PackageKind } from '../../../core/storage.js';
+import type { PackageSort } from '../../../core/packages/package-repo.js';
+import type { PackageKind } from '../../../core/packages/kinds.js';
 import { baseUrl } from '../../shared/base-url.js';
 import { requestContext } from '../../shared/request-context.js';
 import type { RequestContext } from '../../../core/auth/principal.js';
@@ -176,7 +176,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       schema: { tags, summary: 'Unpublish a version (it can never be reused)', params: VersionParams, response: { 200: SuccessMessage, ...errorResponses } },
       handler: async (req) => {
         const ctx = await requestContext(registry, req);
-        const v = await registry.packages.unpublish(ctx, req.params.scope, req.params.name, req.params.version, kind);
+        const v = await registry.packageLifecycle.unpublish(ctx, req.params.scope, req.params.name, req.params.version, kind);
         return { success: true, message: `Version ${v.version} unpublished` };
       },
     });
@@ -190,7 +190,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       schema: { tags, summary: "Point a dist-tag at a version ('latest' pins it)", params: TagParams, body: DistTagBody, response: { 200: DistTagsResponse, ...errorResponses } },
       handler: async (req) => {
         const ctx = await requestContext(registry, req);
-        const distTags = await registry.packages.setDistTag(ctx, req.params.scope, req.params.name, req.params.tag, req.body.version, kind);
+        const distTags = await registry.packageLifecycle.setDistTag(ctx, req.params.scope, req.params.name, req.params.tag, req.body.version, kind);
         return { success: true, dist_tags: distTags };
       },
     });
@@ -199,7 +199,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       schema: { tags, summary: "Remove a dist-tag (removing 'latest' unpins it)", params: TagParams, response: { 200: DistTagsResponse, ...errorResponses } },
       handler: async (req) => {
         const ctx = await requestContext(registry, req);
-        const distTags = await registry.packages.removeDistTag(ctx, req.params.scope, req.params.name, req.params.tag, kind);
+        const distTags = await registry.packageLifecycle.removeDistTag(ctx, req.params.scope, req.params.name, req.params.tag, kind);
         return { success: true, dist_tags: distTags };
       },
     });
@@ -208,7 +208,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       schema: { tags, summary: 'Deprecate a version (empty message un-deprecates)', params: VersionParams, body: DeprecateBody, response: { 200: DeprecateResponse, ...errorResponses } },
       handler: async (req) => {
         const ctx = await requestContext(registry, req);
-        const v = await registry.packages.deprecate(ctx, req.params.scope, req.params.name, req.params.version, req.body.message, kind);
+        const v = await registry.packageLifecycle.deprecate(ctx, req.params.scope, req.params.name, req.params.version, req.body.message, kind);
         return { success: true, version: v.version, deprecated: v.deprecated };
       },
     });

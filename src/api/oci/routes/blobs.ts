@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { ByteRange } from '../../../core/storage.js';
+import type { ByteRange } from '../../../core/blobs/blob-access.js';
 import { ociError } from '../../../core/oci/oci-errors.js';
 import { ociContext } from '../auth.js';
 import type { OciDoorOptions } from '../index.js';

@@ -1,6 +1,6 @@
 import { permits, type RequestContext } from '../../auth/principal.js';
 import { badRequest, notFound } from '../../errors.js';
-import type { TokenRecord } from '../../storage.js';
+import type { TokenRecord } from '../../tokens/token-repo.js';
 import type { TokenService } from '../../tokens/token-service.js';
 import { reader, type ManagedDeps } from '../managed-deps.js';
 

@@ -1,4 +1,4 @@
-import type { PackageKind } from '../../storage.js';
+import type { PackageKind } from '../kinds.js';
 import { parseAgentManifest } from './agent-yaml.js';
 import type { ManifestResult } from './package-manifest.js';
 import { parseRecipeManifest } from './recipe-yaml.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PackageKind } from '../../storage.js';
+import type { PackageKind } from '../kinds.js';
 import { isStrictSemver } from './fields.js';
 import { parseManifest } from './index.js';
 

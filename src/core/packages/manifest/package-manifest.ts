@@ -1,4 +1,4 @@
-import type { PackageKind } from '../../storage.js';
+import type { PackageKind } from '../kinds.js';
 
 /** What the core needs from any kind's manifest, after validation. */
 export interface PackageManifest {

@@ -1,0 +1,180 @@
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { bareAddress } from './address-ranges.js';
+import type { AllowList } from './allow-list.js';
+import type { EgressPolicy } from './egress-policy.js';
+
+/**
+ * A small HTTP proxy on a unix socket: how a sandboxed process with no network of its own reaches the
+ * hosts its profile allows, and only those (the shape of ToolHive's egress proxy and of Anthropic's
+ * sandbox-runtime, without a container engine). The sandbox sees only the socket, bind-mounted; a
+ * bridge inside it (see {@link EGRESS_BRIDGE_SCRIPT}) listens on the sandbox's own loopback so that
+ * `HTTP_PROXY` / `HTTPS_PROXY` clients (curl, pip, npm, git) work unchanged.
+ *
+ * Every request is checked twice: the host (as the client named it, with its port) against the
+ * profile's allow-list, then the address it resolves to against the server's egress policy (this host,
+ * private networks and metadata services stay refused unless the operator's `--egress-allow` says
+ * otherwise), on the connection actually made. `CONNECT host:port` tunnels (HTTPS and anything else)
+ * and absolute-form `GET http://…` requests are served; a refusal is a 403 with a plain-text reason, a
+ * failure to connect a 502.
+ */
+export interface EgressProxyOptions {
+  /** The server's egress policy: refused ranges and the operator's exceptions. */
+  policy: EgressPolicy;
+  /** Hosts the sandboxed process may reach (`*` for any public host). */
+  allow: AllowList;
+  /** When non-empty, only these ports. */
+  allowPorts?: readonly number[];
+  /** The unix socket to listen on (its folder must exist). */
+  socketPath: string;
+  /** Milliseconds to connect upstream (default 10 s). */
+  connectTimeoutMs?: number;
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/** `host:port` of a CONNECT target, IPv6 in brackets; undefined when malformed. */
+const parseAuthority = (authority: string | undefined): { host: string; port: number } | undefined => {
+  if (!authority) return undefined;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(authority);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: bareAddress(m[1]).toLowerCase(), port };
+};
+
+export class EgressProxy {
+  private readonly server: Server;
+  private readonly sockets = new Set<Duplex>();
+
+  private constructor(private readonly opts: EgressProxyOptions) {
+    this.server = createServer({ requestTimeout: 0 }, (req, res) => this.forward(req, res));
+    this.server.on('connect', (req: IncomingMessage, client: Duplex, head: Buffer) => this.tunnel(req, client, head));
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    });
+  }
+
+  /** Starts listening on `opts.socketPath`. */
+  static async start(opts: EgressProxyOptions): Promise<EgressProxy> {
+    const proxy = new EgressProxy(opts);
+    await new Promise<void>((resolve, reject) => {
+      proxy.server.once('error', reject);
+      proxy.server.listen(opts.socketPath, () => {
+        proxy.server.off('error', reject);
+        resolve();
+      });
+    });
+    return proxy;
+  }
+
+  /** Stops listening and ends every open connection and tunnel. */
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Why this destination is refused before any lookup, or undefined when it may be tried. */
+  private refusal(host: string, port: number): string | undefined {
+    const ports = this.opts.allowPorts ?? [];
+    if (ports.length > 0 && !ports.includes(port)) return `port ${port} is not allowed (allowed ports: ${ports.join(', ')})`;
+    const ip = isIP(host) !== 0 ? host : '0.0.0.0';
+    if (!this.opts.allow.allows({ host, ip, port })) return `${host} is not an allowed host of this sandbox`;
+    if (isIP(host) !== 0 && this.opts.policy.refusal({ host, ip: host, port })) return `${host} is refused by the server's egress policy`;
+    return undefined;
+  }
+
+  private connectUpstream(host: string, port: number): Socket {
+    const socket = netConnect({ host, port, lookup: this.opts.policy.lookupFor(port) });
+    socket.setTimeout(this.opts.connectTimeoutMs ?? 10_000, () => socket.destroy(new Error('connect timeout')));
+    socket.once('connect', () => socket.setTimeout(0));
+    return socket;
+  }
+
+  private tunnel(req: IncomingMessage, client: Duplex, head: Buffer): void {
+    this.sockets.add(client);
+    client.once('close', () => this.sockets.delete(client));
+    client.on('error', () => client.destroy());
+    const target = parseAuthority(req.url);
+    const why = target ? this.refusal(target.host, target.port) : `malformed CONNECT target "${req.url ?? ''}"`;
+    if (why || !target) {
+      const body = `Agentry egress proxy: ${why}\n`;
+      client.end(`HTTP/1.1 ${target ? '403 Forbidden' : '400 Bad Request'}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      return;
+    }
+    const upstream = this.connectUpstream(target.host, target.port);
+    this.sockets.add(upstream);
+    upstream.once('close', () => this.sockets.delete(upstream));
+    upstream.once('connect', () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length > 0) upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    upstream.on('error', () => {
+      if (upstream.connecting || !upstream.remoteAddress) {
+        const body = `Agentry egress proxy: ${target.host}:${target.port} could not be reached\n`;
+        client.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      } else client.destroy();
+    });
+    client.once('close', () => upstream.destroy());
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse): void {
+    const refuse = (status: number, message: string) => {
+      res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
+      res.end(`Agentry egress proxy: ${message}\n`);
+    };
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '');
+    } catch {
+      return refuse(400, 'send absolute-form requests (http://host/path) or CONNECT');
+    }
+    if (url.protocol !== 'http:') return refuse(400, `${url.protocol} is not proxied this way: use CONNECT`);
+    const host = bareAddress(url.hostname).toLowerCase();
+    const port = Number(url.port) || 80;
+    const why = this.refusal(host, port);
+    if (why) return refuse(403, why);
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+    headers.connection = 'close';
+    const upstream = httpRequest({
+      host,
+      port,
+      method: req.method,
+      path: `${url.pathname}${url.search}`,
+      headers,
+      lookup: this.opts.policy.lookupFor(port),
+      timeout: this.opts.connectTimeoutMs ?? 10_000,
+    });
+    upstream.on('response', (up) => {
+      const out: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+      res.writeHead(up.statusCode ?? 502, out);
+      up.pipe(res);
+    });
+    upstream.on('timeout', () => upstream.destroy(new Error('timeout')));
+    upstream.on('error', () => {
+      if (!res.headersSent) refuse(502, `${host}:${port} could not be reached`);
+      else res.destroy();
+    });
+    req.pipe(upstream);
+  }
+}
+
+/**
+ * The bridge a sandbox runs (with `node -e`) to reach the proxy: it listens on the sandbox's own
+ * loopback (argv: socket path, port, ready file) and pipes every connection to the unix socket, then
+ * creates the ready file. It knows nothing of hosts: the proxy outside decides.
+ */
+export const EGRESS_BRIDGE_SCRIPT = `const net = require('net'), fs = require('fs');
+const [sock, port, ready] = process.argv.slice(1);
+net.createServer((c) => {
+  const u = net.connect(sock);
+  c.pipe(u); u.pipe(c);
+  c.on('error', () => u.destroy()); u.on('error', () => c.destroy());
+  c.on('close', () => u.destroy()); u.on('close', () => c.destroy());
+}).listen(Number(port), '127.0.0.1', () => fs.writeFileSync(ready, ''));`;

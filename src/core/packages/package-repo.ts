@@ -1,0 +1,158 @@
+/** Storage port of packages, their versions and dist-tags. */
+import type { ReadFilter, Visibility } from '../access/visibility.js';
+import type { AccountRecord } from '../accounts/account-repo.js';
+import type { PackageKind } from './kinds.js';
+import type { Page } from '../page.js';
+
+export interface PackageRecord {
+  id: number;
+  kind: PackageKind;
+  scope: string;
+  name: string;
+  /** lower-case `scope/name`: the case-insensitive identity of the package. */
+  key: string;
+  description: string | null;
+  readme: string | null;
+  category: string | null;
+  tags: string[];
+  license: string | null;
+  repository: string | null;
+  homepage: string | null;
+  latestVersion: string | null;
+  /** true when `latest` was set by hand and no longer follows the highest release. */
+  latestPinned: boolean;
+  downloadCount: number;
+  starCount: number;
+  isVerified: boolean;
+  isFeatured: boolean;
+  ownerAccountId: number;
+  /** Who may read it (see core/access/visibility.ts): set at first publish, changed with `access set`. */
+  visibility: Visibility;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type NewPackage = Omit<PackageRecord, 'id' | 'downloadCount' | 'starCount' | 'isVerified' | 'isFeatured'>;
+
+export type PackagePatch = Partial<
+  Pick<
+    PackageRecord,
+    'description' | 'readme' | 'category' | 'tags' | 'license' | 'repository' | 'homepage' | 'latestVersion' | 'latestPinned' | 'updatedAt'
+  >
+>;
+
+export interface VersionRecord {
+  id: number;
+  packageId: number;
+  version: string;
+  manifest: Record<string, unknown>;
+  readme: string | null;
+  /** `sha256:<hex>` of the tarball in the blob store. */
+  digest: string;
+  size: number;
+  fileCount: number;
+  unpackedSize: number;
+  deprecated: string | null;
+  downloadCount: number;
+  publishedBy: number | null;
+  publishedAt: string;
+  unpublishedAt: string | null;
+  /** Why the version was unpublished (deleted), when a reason was given. */
+  unpublishReason: string | null;
+  /** When the version was last deprecated, un-deprecated, unpublished or restored. */
+  statusChangedAt: string | null;
+}
+
+export type NewVersion = Omit<VersionRecord, 'id' | 'deprecated' | 'downloadCount' | 'unpublishedAt' | 'unpublishReason' | 'statusChangedAt'>;
+
+/**
+ * Versions of many packages at once, in a stable order (package key, then publish order), read
+ * page by page after a keyset position so that writes between pages never repeat or skip a row.
+ */
+export interface VersionBrowseQuery {
+  kind?: PackageKind;
+  /** Case-insensitive substring of `scope/name` or of the version's manifest description. */
+  text?: string;
+  /** Only versions published or changed at or after this ISO-8601 instant. */
+  changedSince?: string;
+  /** `latest`: each package's latest version only; a string: that exact version only. */
+  version?: { latest: true } | { exact: string };
+  includeUnpublished: boolean;
+  /** Only versions of packages the caller may read (AccessPolicy.readFilter); absent: all. */
+  read?: ReadFilter;
+  /** Continue after this position (exclusive). */
+  after?: { key: string; versionId: number };
+  limit: number;
+}
+
+export interface PackageVersionRecord {
+  pkg: PackageRecord;
+  version: VersionRecord;
+}
+
+/** What a forced republish replaces in a version: its content, who published it and when. */
+export type VersionContent = Pick<VersionRecord, 'manifest' | 'readme' | 'digest' | 'size' | 'fileCount' | 'unpackedSize' | 'publishedBy' | 'publishedAt'>;
+
+export type PackageSort = 'relevance' | 'downloads' | 'stars' | 'newest' | 'name';
+
+export interface PackageQuery {
+  text?: string;
+  kind?: PackageKind;
+  scope?: string;
+  category?: string;
+  tag?: string;
+  /** Packages carrying at least one of these tags. */
+  anyTags?: string[];
+  ownerAccountId?: number;
+  /** Only the packages the caller may read (AccessPolicy.readFilter); absent: every package (internal use only). */
+  read?: ReadFilter;
+  sort: PackageSort;
+  offset: number;
+  limit: number;
+}
+
+/** A package with what its detail page needs, read together. */
+export interface PackageViewRecord {
+  pkg: PackageRecord;
+  latest: VersionRecord | undefined;
+  owner: AccountRecord | undefined;
+  /** Dist-tags other than `latest`. */
+  distTags: Record<string, string>;
+}
+
+export interface PackageRepo {
+  findByKey(key: string): Promise<PackageRecord | undefined>;
+  /** The package, its latest version, its owner and its dist-tags, in one read. */
+  findView(key: string): Promise<PackageViewRecord | undefined>;
+  findById(id: number): Promise<PackageRecord | undefined>;
+  /**
+   * Tells every server process sharing this store that a package changed, once the transaction
+   * commits (PostgreSQL NOTIFY); a no-op where one process owns the store (SQLite).
+   */
+  announceChange(key: string): Promise<void>;
+  /** Locks the package row for the rest of the transaction where the store supports it. */
+  lockByKey(key: string): Promise<PackageRecord | undefined>;
+  insert(pkg: NewPackage): Promise<PackageRecord>;
+  update(id: number, patch: PackagePatch): Promise<void>;
+  setVisibility(id: number, visibility: Visibility): Promise<void>;
+  query(q: PackageQuery): Promise<Page<PackageRecord>>;
+  listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]>;
+  findVersion(packageId: number, version: string): Promise<VersionRecord | undefined>;
+  /** Versions (not unpublished) whose tarball is `digest`, at most `limit`: who owns a blob. */
+  versionsWithDigest(digest: string, limit: number): Promise<VersionRecord[]>;
+  insertVersion(v: NewVersion): Promise<VersionRecord>;
+  /** A forced republish: the version row keeps its id and counts and takes new content. */
+  replaceVersionContent(versionId: number, content: VersionContent): Promise<void>;
+  /** `at` (when given) is recorded as the version's status change time. */
+  setDeprecated(versionId: number, message: string | null, at?: string): Promise<void>;
+  markUnpublished(versionId: number, at: string, reason?: string | null): Promise<void>;
+  /** Takes an unpublished version back (its number was never reusable by anything else). */
+  restoreVersion(versionId: number, at: string): Promise<void>;
+  browseVersions(q: VersionBrowseQuery): Promise<PackageVersionRecord[]>;
+  distTags(packageId: number): Promise<Record<string, string>>;
+  setDistTag(packageId: number, tag: string, version: string): Promise<void>;
+  deleteDistTag(packageId: number, tag: string): Promise<boolean>;
+  recordDownload(packageId: number, versionId: number, day: string): Promise<void>;
+  /** Published packages of an owner and their downloads, summed. */
+  ownerStats(ownerAccountId: number, read?: ReadFilter): Promise<{ packages: number; downloads: number }>;
+}
