@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,29 +7,9 @@ import { resolveConfig } from '../../src/app/config.js';
 import { readSettingsFile } from '../../src/app/settings-file.js';
 import { SETTINGS, envName, withSettingsTable } from '../../src/app/settings.js';
 import { buildProgram } from '../../src/cli/main.js';
-import { ROOT, assertBuilt } from './cli-harness.js';
+import { ROOT, assertBuilt, startServe } from './cli-harness.js';
 
-/** `agentry serve` in `cwd`: resolves with its URL once listening, or with its exit code; stderr either way. */
-const serve = (args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) => {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/agentry.js'), 'serve', ...args], {
-    env: { PATH: process.env.PATH ?? '', ...opts.env },
-    cwd: opts.cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const started = new Promise<{ url?: string; code?: number | null; stderr: string }>((resolve) => {
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-      const m = /Agentry listening on (\S+)\n/.exec(stdout);
-      if (m) resolve({ url: m[1], stderr });
-    });
-    void exited.then((code) => resolve({ code, stderr }));
-  });
-  return { child, started, exited };
-};
+const serve = (args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) => startServe(args, opts);
 
 describe('settings: one declaration each', () => {
   it('keeps the README configuration table current (run `npm run docs:settings`)', () => {
