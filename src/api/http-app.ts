@@ -21,6 +21,8 @@ import { readAccessHook } from './shared/read-access-hook.js';
 import { collectRoutes } from './shared/route-table.js';
 import { healthRoutes } from './system/health.js';
 import { toolhiveDoor } from './toolhive/index.js';
+import { wantsConsolePage } from './shared/console-paths.js';
+import { consoleBuilt, sendConsolePage, webConsole } from './web/index.js';
 import { metricsRoutes } from './system/metrics.js';
 
 export interface HttpAppOptions {
@@ -36,6 +38,8 @@ export interface HttpAppOptions {
   logStream?: NodeJS.WritableStream;
   /** When set, `/metrics` needs it as a Bearer token. */
   metricsToken?: string;
+  /** The built web console (`dist/console`), served at `/` when it exists. */
+  consoleRoot?: string;
 }
 
 /** Builds the HTTP server: every door mounted on one Fastify instance, one OpenAPI document. */
@@ -95,11 +99,16 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
   // Errors outside any door's own handlers (unknown routes, routes at the root) go to the door
   // whose prefix the URL is under, in its shape; the rest get the native shape.
   app.setErrorHandler((err, req, reply) => doorErrorHandler(refusals, req.url)(err, req, reply));
-  app.setNotFoundHandler((req, reply) => doorErrorHandler(refusals, req.url)(noRoute(req), req, reply));
+  const serveConsole = opts.consoleRoot !== undefined && consoleBuilt(opts.consoleRoot);
+  app.setNotFoundHandler((req, reply) => {
+    // A browser navigating to a console page (a client-side route) gets the console; API paths never do.
+    if (serveConsole && wantsConsolePage(req)) return sendConsolePage(reply);
+    return doorErrorHandler(refusals, req.url)(noRoute(req), req, reply);
+  });
 
   // Before every door: the hook applies to the routes registered after it.
   await app.register(rateLimitHook, { registry: opts.registry });
-  await app.register(readAccessHook, { registry: opts.registry });
+  await app.register(readAccessHook, { registry: opts.registry, consoleServed: serveConsole });
   await app.register(metricsRoutes, { registry: opts.registry, token: opts.metricsToken });
   await app.register(healthRoutes, { registry: opts.registry, version: opts.version });
   await app.register(nativeDoor, { prefix: '/api/v1', registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
@@ -111,6 +120,8 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
   await app.register(managedDoor, { registry: opts.registry, publicUrl: opts.publicUrl, maxUploadBytes: opts.maxTarballBytes });
 
   await app.register(alquimiaDoor, { prefix: '/registry', registry: opts.registry });
+
+  if (serveConsole) await app.register(webConsole, { root: opts.consoleRoot! });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

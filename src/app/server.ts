@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { buildHttpApp } from '../api/http-app.js';
 import { routeTableOf, type RouteEntry } from '../api/shared/route-table.js';
 import { Registry } from '../core/registry.js';
@@ -113,6 +114,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       logLevel: config.logLevel,
       logStream: config.logStream,
       metricsToken: config.metricsToken,
+      consoleRoot: fileURLToPath(new URL('../../dist/console/', import.meta.url)),
     });
     const log = app.log;
     egress.useLogger((fields, message) => log.debug(fields, message));

@@ -26,6 +26,7 @@ import { StarService } from './stars/star-service.js';
 import { SignInService, type SignInConfig } from './oauth/sign-in-service.js';
 import { TelemetryService } from './telemetry/telemetry-service.js';
 import { DiscoveryService } from './trending/discovery-service.js';
+import { PackageInsights } from './packages/package-insights.js';
 import type { TarballLimits } from './packages/tarball.js';
 import type { AuditQuery } from './audit/audit-repo.js';
 import type { BlobStore } from './blobs/blob-store.js';
@@ -95,6 +96,8 @@ export class Registry {
   readonly rateLimiter: RateLimiter | undefined;
   readonly stars: StarService;
   readonly discovery: DiscoveryService;
+  /** A package's downloads per day and the files of a version (the web console's package page). */
+  readonly insights: PackageInsights;
   readonly telemetry: TelemetryService;
   readonly signIn: SignInService;
   readonly managed: ManagedAgents;
@@ -128,6 +131,7 @@ export class Registry {
     this.secrets = new SecretService(deps, opts.secretStore);
     this.agentspaces = new AgentspaceService(deps, this.secrets);
     this.agentspaceArtifacts = new AgentspaceArtifacts(deps, this.agentspaces, opts.agentspaceOci, this.oci);
+    this.insights = new PackageInsights(deps, this.packages, this.blobAccess, opts.limits);
     this.skills = new SkillService(this.packages, this.blobAccess, opts.limits, opts.skillsRoot, this.oci);
     this.recipes = new RecipeService(this.packages, this.packageLifecycle, this.accounts, opts.recipeScope);
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);

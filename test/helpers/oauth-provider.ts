@@ -114,7 +114,12 @@ export const startOAuthProvider = async (user: ProviderUser): Promise<LocalOAuth
       AGENTRY_OAUTH_TOKEN_URL: `${url}/login/oauth/access_token`,
       AGENTRY_OAUTH_USERINFO_URL: `${url}/user`,
     }),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // A browser keeps its connection to the authorize endpoint alive: drop every connection so close returns.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
   return provider;
 };

@@ -29,6 +29,19 @@ export const PackageParams = Type.Object({
 export const VersionParams = Type.Object({ ...PackageParams.properties, version: Type.String({ minLength: 1, maxLength: 64 }) });
 export const TagParams = Type.Object({ ...PackageParams.properties, tag: Type.String({ minLength: 1, maxLength: 64 }) });
 
+export const DownloadsQuery = Type.Object({
+  days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365, default: 30, description: 'How many UTC days, today included' })),
+});
+export const DownloadsResponse = Type.Object({
+  since: Type.String({ description: 'First UTC day of the window (YYYY-MM-DD)' }),
+  total: Type.Integer(),
+  days: Type.Array(Type.Object({ day: Type.String(), downloads: Type.Integer() }), { description: 'Every day of the window, oldest first (0 when none)' }),
+});
+export const FilesResponse = Type.Object({
+  version: Type.String(),
+  files: Type.Array(Type.Object({ path: Type.String(), size: Type.Integer({ description: 'Expanded size in bytes' }) })),
+});
+
 const Sort = Type.Enum(['downloads', 'stars', 'newest', 'relevance', 'name']);
 
 export const ListQuery = Type.Object({
@@ -37,6 +50,8 @@ export const ListQuery = Type.Object({
   category: Type.Optional(Type.String({ maxLength: 50 })),
   tag: Type.Optional(Type.String({ maxLength: 50 })),
   scope: Type.Optional(Type.String({ maxLength: 101 })),
+  verified: Type.Optional(Type.Boolean({ description: 'Only verified (true) or unverified (false) packages' })),
+  deprecated: Type.Optional(Type.Boolean({ description: 'Only packages whose latest version is deprecated (true) or is not (false)' })),
   sort: Type.Optional(Sort),
   page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, default: 1 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),

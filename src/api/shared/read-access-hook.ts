@@ -1,12 +1,14 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Registry } from '../../core/registry.js';
+import { isConsoleAsset } from './console-paths.js';
 import { requestContext } from './request-context.js';
 
 /**
  * Requests a closed server (`--auth-required-for-reads`) still answers without a token: the health
  * probes, the operator's metrics (which `--metrics-token` guards on its own), the OAuth sign-in that gets a token in the first place, and the OCI
- * door, whose own auth answers with the registry challenge (WWW-Authenticate) clients need.
+ * door, whose own auth answers with the registry challenge (WWW-Authenticate) clients need; and the
+ * web console's files and pages, where a person signs in.
  */
 const OPEN_PATHS = /^\/(healthz|livez|readyz|metrics|api\/v1\/auth\/(github|callback)|v2)(\/|\?|$)/;
 
@@ -18,10 +20,12 @@ export const isOpenWithoutToken = (url: string): boolean => OPEN_PATHS.test(url)
  * door's error handler like any other). The core applies the same rule on every read
  * (`AccessPolicy.requireReadAccess`), so a route this hook missed would still refuse.
  */
-const readAccessPlugin: FastifyPluginAsync<{ registry: Registry }> = async (app, { registry }) => {
+const readAccessPlugin: FastifyPluginAsync<{ registry: Registry; consoleServed?: boolean }> = async (app, { registry, consoleServed }) => {
   if (!registry.policy.authRequiredForReads) return;
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (isOpenWithoutToken(request.url)) return;
+    // The web console's files and pages hold nobody's data: a closed server still serves its sign-in.
+    if (consoleServed && isConsoleAsset(request)) return;
     registry.policy.requireReadAccess(await requestContext(registry, request));
   });
 };

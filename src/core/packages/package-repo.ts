@@ -104,6 +104,10 @@ export interface PackageQuery {
   /** Packages carrying at least one of these tags. */
   anyTags?: string[];
   ownerAccountId?: number;
+  /** Only verified (true) or unverified (false) packages. */
+  verified?: boolean;
+  /** Only packages whose latest version is deprecated (true) or is not (false). */
+  deprecated?: boolean;
   /** Only the packages the caller may read (AccessPolicy.readFilter); absent: every package (internal use only). */
   read?: ReadFilter;
   sort: PackageSort;

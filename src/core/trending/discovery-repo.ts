@@ -26,6 +26,8 @@ export interface DiscoveryRepo {
   trending(q: TrendingQuery): Promise<Page<TrendingRow>>;
   /** How many published packages (of `kind`, if given) are in each category. */
   categoryCounts(kind: PackageKind | undefined, read?: ReadFilter): Promise<Map<string, number>>;
+  /** A package's downloads per UTC day (`YYYY-MM-DD` → count) from `sinceDay` on; days without any are absent. */
+  dailyDownloads(packageId: number, sinceDay: string): Promise<Map<string, number>>;
   /** Published packages of `kind` called `name` (case-insensitive), in any scope. */
   packagesNamed(name: string, kind: PackageKind, read?: ReadFilter): Promise<PackageRecord[]>;
 }

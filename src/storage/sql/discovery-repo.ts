@@ -43,6 +43,17 @@ export class SqlDiscoveryRepo implements DiscoveryRepo {
     return new Map(rows.map((r) => [r.category as string, Number(r.n)]));
   }
 
+  async dailyDownloads(packageId: number, sinceDay: string): Promise<Map<string, number>> {
+    const rows = await this.db
+      .selectFrom('package_downloads')
+      .select((eb) => ['day', eb.fn.sum<number | string>('count').as('n')])
+      .where('package_id', '=', packageId)
+      .where('day', '>=', sinceDay)
+      .groupBy('day')
+      .execute();
+    return new Map(rows.map((r) => [String(r.day), Number(r.n)]));
+  }
+
   async packagesNamed(name: string, kind: PackageKind, read?: ReadFilter): Promise<PackageRecord[]> {
     const rows = await this.db
       .selectFrom('packages as p')

@@ -130,6 +130,11 @@ export class SqlPackageRepo implements PackageRepo {
     if (q.scope) where.push(sql`p.scope = ${q.scope.toLowerCase()}`);
     if (q.category) where.push(sql`p.category = ${q.category}`);
     if (q.ownerAccountId !== undefined) where.push(sql`p.owner_account_id = ${q.ownerAccountId}`);
+    if (q.verified !== undefined) where.push(sql`p.is_verified = ${q.verified ? 1 : 0}`);
+    if (q.deprecated !== undefined) {
+      const latestDeprecated = sql`EXISTS (SELECT 1 FROM versions dv WHERE dv.package_id = p.id AND dv.version = p.latest_version AND dv.deprecated IS NOT NULL AND dv.deprecated <> '')`;
+      where.push(q.deprecated ? latestDeprecated : sql`NOT ${latestDeprecated}`);
+    }
     if (q.tag) where.push(sql`p.tags LIKE ${`%${JSON.stringify(q.tag).replace(/[%_\\]/g, '\\$&')}%`} ESCAPE '\\'`);
     if (q.anyTags && q.anyTags.length > 0) {
       const any = q.anyTags.map((t) => sql`p.tags LIKE ${`%${JSON.stringify(t).replace(/[%_\\]/g, '\\$&')}%`} ESCAPE '\\'`);

@@ -14,6 +14,9 @@ import {
   DistTagBody,
   DistTagsResponse,
   DownloadResponse,
+  DownloadsQuery,
+  DownloadsResponse,
+  FilesResponse,
   ListQuery,
   PackageParams,
   PublishBody,
@@ -63,6 +66,8 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       scope: q.scope?.replace(/^@/, ''),
       category: q.category,
       tag: q.tag,
+      verified: q.verified,
+      deprecated: q.deprecated,
       sort: q.sort ?? (q.q ? defaultSort : 'downloads'),
       offset: (page - 1) * limit,
       limit,
@@ -109,6 +114,27 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
         const { versions } = await registry.packages.versions(await requestContext(registry, req), req.params.scope, req.params.name, kind);
         return { versions: versions.map(versionItem) };
       },
+    });
+
+    app.get(`${item}/downloads`, {
+      schema: {
+        tags,
+        summary: 'Downloads per UTC day (the package page chart)',
+        params: PackageParams,
+        querystring: DownloadsQuery,
+        response: { 200: DownloadsResponse, ...errorResponses },
+      },
+      handler: async (req) => registry.insights.downloads(await requestContext(registry, req), req.params.scope, req.params.name, req.query.days ?? 30, kind),
+    });
+
+    app.get(`${item}/versions/:version/files`, {
+      schema: {
+        tags,
+        summary: "The files of a version's tarball (a version or dist-tag)",
+        params: VersionParams,
+        response: { 200: FilesResponse, ...errorResponses },
+      },
+      handler: async (req) => registry.insights.files(await requestContext(registry, req), req.params.scope, req.params.name, req.params.version, kind),
     });
 
     app.get(`${item}/download/:version`, {
