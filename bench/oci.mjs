@@ -32,8 +32,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { OciClient } from '../dist/core/oci-client/index.js';
-import { mapPool } from '../dist/core/oci-client/pool.js';
+import { OciClient } from '../dist/adapters/oci-client/index.js';
+import { mapPool } from '../dist/adapters/oci-client/pool.js';
 import { startDockerRegistry } from './docker-registry.mjs';
 import { startServerProcess } from './server-process.mjs';
 

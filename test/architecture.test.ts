@@ -46,6 +46,7 @@ const CLI_MAY_IMPORT = [
   'core/packages/manifest/server-json/schema/2025-12-11.json', // the official server.json schema (data)
   'core/archives/bounded-gunzip', // the one bounded gzip/tar reader (pull's extraction goes through it too)
   'core/errors', // the error values that reader throws
+  'core/clients/client-apps', // the MCP clients, their settings files and entries (`agentry mcp client`)
 ];
 /**
  * Libraries those pure modules may use: parsers and checkers, no I/O. The archive reader inflates and
@@ -98,12 +99,13 @@ describe('architecture', () => {
   });
 
   it('keeps CLI commands other than serve on HTTP only: types and named pure modules from the core', () => {
-    // The OCI client adapter is itself an HTTP client (see the rule below), so the CLI may use it; no other adapter.
+    // The OCI client adapter is itself an HTTP client (see the rule below), so the CLI may use it; and the client
+    // settings editor, which edits this machine's MCP client files (no network; its own rule below). No other adapter.
     const offences = files
       .filter((f) => area(f) === 'cli' && !/commands\/serve\.ts$/.test(f))
       .flatMap((f) =>
         valueImportsOf(f)
-          .filter((i) => /^(core|storage|api|app|adapters)\//.test(i) && !CLI_MAY_IMPORT.includes(i) && !/^adapters\/oci-client\//.test(i))
+          .filter((i) => /^(core|storage|api|app|adapters)\//.test(i) && !CLI_MAY_IMPORT.includes(i) && !/^adapters\/(oci-client|client-config)\//.test(i))
           .map((i) => `${relative(SRC, f)} imports ${i}`),
       );
     expect(offences).toEqual([]);
@@ -130,6 +132,14 @@ describe('architecture', () => {
     const offences = files
       .filter((f) => relative(SRC, f).startsWith('adapters/oci-client/'))
       .flatMap((f) => importsOf(f).filter((i) => !/^node:/.test(i) && !/^(core\/errors|adapters\/oci-client\/.*)$/.test(i)).map((i) => `${relative(SRC, f)} imports ${i}`));
+    expect(offences).toEqual([]);
+  });
+
+  it('keeps the client settings editor (which the CLI uses) to files: node built-ins, its parsers, core errors and client types', () => {
+    const allowed = /^(node:(fs|fs\/promises|path|crypto)|jsonc-parser|yaml|smol-toml|proper-lockfile|core\/errors|core\/clients\/client-config-files|adapters\/client-config\/.*)$/;
+    const offences = files
+      .filter((f) => relative(SRC, f).startsWith('adapters/client-config/'))
+      .flatMap((f) => importsOf(f).filter((i) => !allowed.test(i)).map((i) => `${relative(SRC, f)} imports ${i}`));
     expect(offences).toEqual([]);
   });
 

@@ -6,7 +6,7 @@ import { doorErrorHandler, doorErrorHandlers, noRoute } from './door-errors.js';
 import { managedDoor } from './managed/index.js';
 import { mcpDoor } from './mcp/index.js';
 import { nativeDoor } from './native/index.js';
-import { ociDoor } from './oci/index.js';
+import { ociDoor, ociRepositoryUrl } from './oci/index.js';
 import { alquimiaDoor } from './alquimia/index.js';
 import { praisonaiDoor } from './praisonai/index.js';
 import { binaryFileKeyword, documentBinaryFiles } from './shared/binary-file-keyword.js';
@@ -38,6 +38,11 @@ export interface HttpAppOptions {
   logStream?: NodeJS.WritableStream;
   /** When set, `/metrics` needs it as a Bearer token. */
   metricsToken?: string;
+  /**
+   * Addresses (IPs, CIDRs, `loopback`, `linklocal`, `uniquelocal`) of the load balancers whose
+   * `X-Forwarded-For`/`-Proto`/`-Host` are believed; empty: none (the peer is the client).
+   */
+  trustProxy?: string[];
   /** The built web console (`dist/console`), served at `/` when it exists. */
   consoleRoot?: string;
 }
@@ -56,8 +61,12 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
     forceCloseConnections: 'idle',
     bodyLimit: opts.maxBodyBytes,
     // MCP server names (up to 200 characters, URL-encoded) are one path segment; doors keep their own limits.
-    routerOptions: { maxParamLength: 300 },
-    trustProxy: false,
+    // OCI repository names of any depth become one parameter (slashes encoded: up to ~510 characters).
+    routerOptions: { maxParamLength: 600 },
+    rewriteUrl: (req) => ociRepositoryUrl(req.url ?? '/'),
+    // Behind a load balancer the peer is the balancer: only its forwarded client address names the
+    // caller (rate limits per IP, audit), and only from the addresses the operator names.
+    trustProxy: opts.trustProxy && opts.trustProxy.length > 0 ? opts.trustProxy : false,
     ajv: { customOptions: { allErrors: true }, plugins: [binaryFileKeyword] },
     // The router's own refusals (bad percent-encoding, over-long segments) come before any
     // route and any hook: answer them in the shape of the door the URL is under.
@@ -114,7 +123,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
   await app.register(nativeDoor, { prefix: '/api/v1', registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
   await app.register(ociDoor, { prefix: '/v2', registry: opts.registry, publicUrl: opts.publicUrl });
   await app.register(mcpDoor, { registry: opts.registry, version: opts.version });
-  await app.register(toolhiveDoor, { registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
+  await app.register(toolhiveDoor, { registry: opts.registry, version: opts.version, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
   await app.register(praisonaiDoor, { prefix: '/v1', registry: opts.registry, maxTarballBytes: opts.maxTarballBytes });
 
   await app.register(managedDoor, { registry: opts.registry, publicUrl: opts.publicUrl, maxUploadBytes: opts.maxTarballBytes });

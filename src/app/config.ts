@@ -1,3 +1,4 @@
+import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { parseBlobStoreUrl } from '../storage/blobs/blob-store-url.js';
 import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
@@ -19,6 +20,11 @@ export interface ServerConfig {
   databaseSchema?: string;
   /** Where blobs are kept: `s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true` or `file:///path`; absent: `<dataDir>/blobs`. */
   blobStore?: string;
+  /**
+   * Seconds a presigned download URL stays valid when blob downloads answer 307 to the S3 store
+   * (`--blob-redirects` / AGENTRY_BLOB_REDIRECTS); null: off, the server streams every download.
+   */
+  blobRedirectSeconds: number | null;
   adminToken?: string;
   /** When set, `/metrics` answers only a Bearer of this value (AGENTRY_METRICS_TOKEN). */
   metricsToken?: string;
@@ -32,6 +38,8 @@ export interface ServerConfig {
   defaultVisibility: Visibility;
   /** Every read needs a token, on every door but /healthz (AGENTRY_AUTH_REQUIRED_FOR_READS). */
   authRequiredForReads: boolean;
+  /** The scope single-level OCI repository names belong to (AGENTRY_OCI_DEFAULT_SCOPE); absent: such names are NAME_INVALID. */
+  ociDefaultScope?: string;
   /** The OCI registry agentspaces are published to by default (AGENTRY_OCI_REGISTRY_DEFAULT); this server's /v2/ when unset. */
   ociRegistryDefault?: string;
   /** Where secret values are kept (AGENTRY_SECRET_BACKEND and friends). */
@@ -40,10 +48,18 @@ export interface ServerConfig {
   env: NodeJS.ProcessEnv;
   /** The only server-side folder skills may be validated from (`POST /api/v1beta/skills/validate` with a path). */
   skillsRoot?: string;
+  /** The home directory whose MCP client settings files `/api/v1beta/clients` edits (AGENTRY_CLIENTS_HOME; default: the home of the account running the server). */
+  clientsHome: string;
   /** The scope PraisonAI's unscoped recipe names map onto (AGENTRY_RECIPE_SCOPE). */
   recipeScope: string;
+  /** Load balancers whose X-Forwarded-* headers are believed (AGENTRY_TRUST_PROXY / --trust-proxy): IPs, CIDRs, `loopback`, …; empty: none. */
+  trustProxy: string[];
   /** Exceptions to the egress policy's refused ranges (AGENTRY_EGRESS_ALLOW / --egress-allow): hosts, host:port, IPs, CIDRs, `*`. */
   egressAllow: string[];
+  /** Run the session runtime's workers in this process (default true; `--no-runtime` / AGENTRY_RUNTIME=false). */
+  runtime: boolean;
+  /** The runtime's timing (AGENTRY_RUNTIME_LEASE_MS, AGENTRY_RUNTIME_RETRY_BASE_MS, AGENTRY_SSE_HEARTBEAT_MS). */
+  runtimeTiming: { leaseMs: number; retryBaseMs: number; heartbeatMs: number };
   /** Run agents' bash on the host, without isolation, when no sandbox works (AGENTRY_UNSAFE_LOCAL_TOOLS / --unsafe-local-tools). */
   unsafeLocalTools: boolean;
   /** The bubblewrap binary (AGENTRY_BWRAP); default: /usr/bin/bwrap, /usr/local/bin/bwrap or /bin/bwrap. */
@@ -82,8 +98,8 @@ const intFrom = (name: string, value: string | number | undefined, fallback: num
   return n;
 };
 
-const boolFrom = (name: string, value: string | undefined): boolean => {
-  if (value === undefined || value === '') return false;
+const boolFrom = (name: string, value: string | undefined, fallback = false): boolean => {
+  if (value === undefined || value === '') return fallback;
   if (/^(1|true|yes|on)$/i.test(value)) return true;
   if (/^(0|false|no|off)$/i.test(value)) return false;
   throw new Error(`${name} must be true or false (got '${value}')`);
@@ -150,6 +166,33 @@ const rateLimitsFrom = (s: SettingSources): RateLimitRules => {
   };
 };
 
+const REDIRECT_DEFAULT_SECONDS = 300;
+/** S3 signature v4 URLs last at most 7 days. */
+const REDIRECT_MAX_SECONDS = 7 * 24 * 3600;
+
+/**
+ * `--blob-redirects`: off unless asked; `on` is 5 minutes; a lifetime in seconds (`300`, `90s`),
+ * minutes (`10m`) or hours (`1h`), from 1 s to 7 days. Only an S3 store can sign URLs.
+ */
+const blobRedirectsFrom = (name: string, value: string | undefined, blobStore: string | undefined): number | null => {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '' || /^(0|false|no|off)$/.test(v)) return null;
+  let seconds: number;
+  if (/^(true|yes|on)$/.test(v)) seconds = REDIRECT_DEFAULT_SECONDS;
+  else {
+    const m = /^(\d+)(s|m|h)?$/.exec(v);
+    if (!m) throw new Error(`${name} must be off, on, or how long a download URL lasts (300, 90s, 10m, 1h) (got '${value}')`);
+    seconds = Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+  }
+  if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > REDIRECT_MAX_SECONDS) {
+    throw new Error(`${name} must last from 1 second to 7 days (got '${value}')`);
+  }
+  if (parseBlobStoreUrl(blobStore, '').kind !== 's3') {
+    throw new Error(`${name} needs an S3 blob store (--blob-store s3://…): a blob folder cannot hand out download URLs`);
+  }
+  return seconds;
+};
+
 /**
  * Resolves the server configuration from flags, the environment (AGENTRY_<FLAG>) and a config file
  * (`--config`, keys spelled as the flags), in that order of precedence; every setting is declared in
@@ -171,6 +214,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     databaseUrl: s.value('database-url') || undefined,
     databaseSchema: s.value('database-schema') || undefined,
     blobStore,
+    blobRedirectSeconds: blobRedirectsFrom(s.named('blob-redirects'), s.value('blob-redirects'), blobStore),
     adminToken: s.value('admin-token') || undefined,
     metricsToken: metricsTokenFrom(s.value('metrics-token') || undefined),
     publicUrl: publicUrl?.replace(/\/+$/, ''),
@@ -180,11 +224,20 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     authRequiredForReads: boolFrom(s.label('auth-required-for-reads'), s.value('auth-required-for-reads')),
     secrets: resolveSecretsConfig(s),
     ociRegistryDefault: s.value('oci-registry-default') || undefined,
+    ociDefaultScope: ociDefaultScopeFrom(s.named('oci-default-scope'), s.value('oci-default-scope')),
     env,
     skillsRoot: skillsRoot ? resolve(skillsRoot) : undefined,
+    clientsHome: resolve(s.value('clients-home') || homedir()),
     recipeScope: (s.value('recipe-scope') || 'recipes').replace(/^@/, '').toLowerCase(),
     embeddings: embeddingsFrom(s),
+    trustProxy: trustProxyFrom(s.named('trust-proxy'), s.value('trust-proxy')),
     egressAllow: egressAllowFrom(s.value('egress-allow')),
+    runtime: boolFrom(s.named('runtime'), s.value('runtime'), true),
+    runtimeTiming: {
+      leaseMs: intFrom(s.label('runtime-lease-ms'), s.value('runtime-lease-ms'), 30_000, 500, 3_600_000),
+      retryBaseMs: intFrom(s.label('runtime-retry-base-ms'), s.value('runtime-retry-base-ms'), 1_000, 0, 600_000),
+      heartbeatMs: intFrom(s.label('sse-heartbeat-ms'), s.value('sse-heartbeat-ms'), 15_000, 100, 600_000),
+    },
     unsafeLocalTools: boolFrom(s.label('unsafe-local-tools'), s.value('unsafe-local-tools')),
     bwrapPath: bwrap ? resolve(bwrap) : undefined,
     limits: {
@@ -207,6 +260,46 @@ const listFrom = (value: string | undefined): string[] =>
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+
+/** A scope name that is also an OCI repository component (`library`, `acme-corp`), with or without '@'. */
+const ociDefaultScopeFrom = (name: string, value: string | undefined): string | undefined => {
+  const v = (value ?? '').trim().replace(/^@/, '');
+  if (v === '') return undefined;
+  if (!/^[a-z0-9]+(?:[.-][a-z0-9]+)*$/.test(v) || v.length > 100) {
+    throw new Error(`${name} must be a scope name: lower-case letters and digits, separated by single '.' or '-' (got '${value}')`);
+  }
+  return v;
+};
+
+const PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** 4 or 6 for an IP address, 0 otherwise (the WHATWG URL parser checks IPv6 literals). */
+const ipFamily = (ip: string): 0 | 4 | 6 => {
+  if (IPV4.test(ip)) return 4;
+  if (!ip.includes(':')) return 0;
+  try {
+    new URL(`http://[${ip}]/`);
+    return 6;
+  } catch {
+    return 0;
+  }
+};
+
+/** `10.0.0.5,10.1.0.0/16,loopback`: the load balancers in front of this server (checked at start). */
+const trustProxyFrom = (name: string, value: string | undefined): string[] => {
+  const entries = listFrom(value);
+  for (const e of entries) {
+    if (PROXY_KEYWORDS.has(e)) continue;
+    const [ip, bits, ...rest] = e.split('/');
+    const family = ipFamily(ip);
+    const max = family === 4 ? 32 : 128;
+    if (family === 0 || rest.length > 0 || (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > max))) {
+      throw new Error(`${name} takes IP addresses, CIDRs and loopback, linklocal or uniquelocal, comma-separated (got '${e}')`);
+    }
+  }
+  return entries;
+};
 
 /** `a,b:443,10.0.0.0/8`: checked here so a typo stops the server at start, not at the first call. */
 const egressAllowFrom = (value: string | undefined): string[] => {

@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { buildHttpApp } from '../api/http-app.js';
 import { routeTableOf, type RouteEntry } from '../api/shared/route-table.js';
 import { Registry } from '../core/registry.js';
+import { ClientConfigFileEditor } from '../adapters/client-config/config-file-editor.js';
+import type { ClientPlatform } from '../core/clients/client-apps.js';
 import { openStorage } from '../storage/open-storage.js';
 import { openRateLimitStore } from '../storage/open-rate-limit-store.js';
 import { HttpOAuthClient } from '../adapters/oauth/http-oauth-client.js';
@@ -14,6 +16,12 @@ import { SelfRegistryRouter } from './self-registry.js';
 import type { ServerConfig } from './config.js';
 import { openSecretStore } from './secrets-config.js';
 import { readDockerConfig } from '../adapters/oci-client/index.js';
+import { modelClients } from '../adapters/model-providers/index.js';
+import { LocalSessionBus, type SessionBus } from '../core/sessions/event-bus.js';
+import { SessionRuntime } from '../core/sessions/session-runtime.js';
+import { ToolsetExecutor } from '../core/sessions/builtin-tools.js';
+import { systemClock } from '../core/time.js';
+import { PostgresSessionBus } from '../storage/postgres/session-bus.js';
 import { createToolRuntime } from './tool-runtime.js';
 import type { ToolRuntime } from '../core/tools/builtin-toolset.js';
 
@@ -40,18 +48,21 @@ export interface RunningServer {
 /** How long requests in flight may take to finish once the server is stopping. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 
+/** The platform whose client settings paths apply (anything else follows Linux's). */
+const clientPlatform = (): ClientPlatform => (process.platform === 'darwin' || process.platform === 'win32' ? process.platform : 'linux');
+
 const packageVersion = (): string => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 };
 
 /** The composition root: opens storage, assembles the core, mounts the doors, listens. */
-export const startServer = async (config: ServerConfig): Promise<RunningServer> => {
+export const startServer = async (config: ServerConfig, opts: { http?: boolean } = {}): Promise<RunningServer> => {
   // Every outbound request the server makes goes through this one policy.
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
   const tools = createToolRuntime(config, egress);
-  const { storage, blobs, uploads } = await openStorage(config);
+  const { storage, blobs, uploads, groups, signer, viewStamps } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -62,15 +73,31 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     blobs.close?.();
     throw e;
   }
+  let sessionBus: SessionBus;
+  if (config.databaseUrl) {
+    const bus = new PostgresSessionBus(config.databaseUrl, config.databaseSchema ?? 'public');
+    try {
+      await bus.start();
+    } catch (e) {
+      await storage.close();
+      blobs.close?.();
+      throw e;
+    }
+    sessionBus = bus;
+  } else sessionBus = new LocalSessionBus();
   let storeErrorLogged = 0;
   let warn: (e: unknown) => void = () => undefined;
   const registry = new Registry({
     secretStore,
+    groups,
+    clientFiles: { files: new ClientConfigFileEditor(config.clientsHome), platform: clientPlatform() },
     agentspaceOci: { registryClient: ociRegistryPort(outbound.fetch), defaultRegistry: config.ociRegistryDefault, credentials: dockerLogins },
     storage,
     blobs,
     uploads,
+    blobRedirects: config.blobRedirectSeconds !== null && signer ? { signer, expiresInSeconds: config.blobRedirectSeconds } : undefined,
     maxTarballBytes: config.limits.maxTarballBytes,
+    ociDefaultScope: config.ociDefaultScope,
     readOnly: config.readOnly,
     defaultVisibility: config.defaultVisibility,
     authRequiredForReads: config.authRequiredForReads,
@@ -81,6 +108,8 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       maxUnpackedBytes: config.limits.maxUnpackedBytes,
       embedder: config.embeddings && new EmbeddingsClient(config.embeddings, egress),
       probe: httpCapabilityProbe(egress),
+      sessionBus,
+      sessions: { heartbeatMs: config.runtimeTiming.heartbeatMs },
     },
     limits: { maxUnpackedBytes: config.limits.maxUnpackedBytes, maxFiles: config.limits.maxFiles, maxTextFileBytes: 1024 * 1024 },
     rateLimits: {
@@ -101,10 +130,49 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     },
   });
   let app;
+  let runtimeLog: (e: unknown, sessionId: string) => void = () => undefined;
+  const toolExecutor = new ToolsetExecutor(tools);
+  const runtime = config.runtime
+    ? new SessionRuntime(
+        {
+          storage,
+          log: registry.managed.sessions.log,
+          sessions: registry.managed.sessions,
+          endpointFor: (accountId, modelId) => registry.managed.modelCards.endpointFor(accountId, modelId),
+          models: modelClients(egress),
+          tools: toolExecutor,
+          clock: systemClock,
+        },
+        { leaseMs: config.runtimeTiming.leaseMs, retryBaseMs: config.runtimeTiming.retryBaseMs, onError: (e, id) => runtimeLog(e, id) },
+      )
+    : undefined;
+  const stopRuntime = async (): Promise<void> => {
+    await runtime?.stop();
+    await toolExecutor.close();
+    await sessionBus.close();
+  };
   try {
     const boot = await registry.accounts.bootstrapAdmin(config.adminToken);
     await registry.recipes.ensureScope();
-    await registry.packages.followChanges();
+    await registry.packages.followChanges(viewStamps);
+    if (opts.http === false) {
+      runtimeLog = (e, sessionId) => process.stderr.write(`session runtime failed${sessionId ? ` (${sessionId})` : ''}: ${e instanceof Error ? e.message : String(e)}\n`);
+      runtime?.start();
+      const status = await tools.status();
+      return {
+        url: '',
+        routes: [],
+        notices: status.bash === 'sandboxed' ? [] : [`Agent tools: ${status.message}`],
+        tools,
+        close: async () => {
+          await stopRuntime();
+          await egress.close();
+          await rateLimitStore.close();
+          await storage.close();
+          blobs.close?.();
+        },
+      };
+    }
     app = await buildHttpApp({
       registry,
       version: packageVersion(),
@@ -114,11 +182,13 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       logLevel: config.logLevel,
       logStream: config.logStream,
       metricsToken: config.metricsToken,
+      trustProxy: config.trustProxy,
       consoleRoot: fileURLToPath(new URL('../../dist/console/', import.meta.url)),
     });
     const log = app.log;
     egress.useLogger((fields, message) => log.debug(fields, message));
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
+    runtimeLog = (e, sessionId) => log.error({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), session: sessionId }, 'session runtime failed');
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -127,6 +197,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     const selfHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : host;
     const selfUrl = config.publicUrl ?? `http://${selfHost}:${port}`;
     registry.agentspaceArtifacts.useSelfRegistry(selfUrl);
+    runtime?.start();
     // This server's own /v2/ is reached in-process, never through the egress policy.
     outbound.useApp(app, [new URL(selfUrl).host, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
     const toolStatus = await tools.status();
@@ -146,12 +217,15 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
         const closing = running.close();
         const sweep = setInterval(() => running.server.closeIdleConnections(), 100);
         const timer = setTimeout(() => running.server.closeAllConnections(), graceMs);
+        // Turns in progress stop and their sessions stay running, for another worker to take.
+        const runtimeStopped = stopRuntime();
         try {
           await closing;
         } finally {
           clearInterval(sweep);
           clearTimeout(timer);
         }
+        await runtimeStopped;
         await egress.close();
         await rateLimitStore.close();
         await storage.close();
@@ -159,6 +233,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       },
     };
   } catch (e) {
+    await stopRuntime();
     await app?.close();
     await rateLimitStore.close();
     await storage.close();

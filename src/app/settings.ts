@@ -28,6 +28,11 @@ export interface SettingSpec {
   readonly secret?: boolean;
   /** An empty environment value is a value (not "unset"). */
   readonly emptyIsValue?: boolean;
+  /**
+   * A boolean that is on unless turned off: its flag is `--no-<name>`; the environment and the config
+   * file say `false`.
+   */
+  readonly negated?: boolean;
 }
 
 export const SETTINGS = [
@@ -50,6 +55,14 @@ export const SETTINGS = [
     defaultDoc: '`<data dir>/blobs`',
     help: 's3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true to keep blobs in S3-compatible storage, or file:///path (S3 credentials from the AWS variables and provider chain, never the URL)',
     doc: 'where blobs live: `s3://bucket/prefix?…` or `file:///path` (see Blob storage)',
+  },
+  {
+    name: 'blob-redirects',
+    type: 'string',
+    arg: '<off|on|lifetime>',
+    default: 'off',
+    help: 'answer blob downloads (OCI blob GET, /api/v1/blobs) with 307 to a presigned S3 URL after the access check: off, on (5 min) or how long a URL lasts, e.g. 90s, 10m, 1h; needs an s3:// blob store that clients can reach',
+    doc: '`on` (5 min) or a lifetime (`90s`, `10m`, `1h`): blob downloads answer 307 to a presigned URL of the S3 store after the access check (see Blob storage)',
   },
   {
     name: 'admin-token',
@@ -112,6 +125,13 @@ export const SETTINGS = [
     help: 'the OCI registry agentspaces are published to and pulled from when none is named',
   },
   {
+    name: 'oci-default-scope',
+    type: 'string',
+    arg: '<scope>',
+    help: 'the scope single-level OCI repository names (/v2/app/…) belong to, as <scope>/app (default none: such names are refused with NAME_INVALID)',
+    doc: 'the scope single-level OCI repository names belong to (`app` → `<scope>/app`); unset, they are `NAME_INVALID`',
+  },
+  {
     name: 'secret-backend',
     type: 'string',
     arg: '<backend>',
@@ -143,6 +163,30 @@ export const SETTINGS = [
   },
   { name: 'embeddings-model', type: 'string', arg: '<model>', default: 'text-embedding-3-small', help: 'the model asked for' },
   { name: 'embeddings-api-key', type: 'string', arg: '<key>', help: 'sent as Authorization: Bearer to that endpoint', doc: 'sent as `Authorization: Bearer` to that endpoint', secret: true },
+  {
+    name: 'runtime',
+    type: 'boolean',
+    negated: true,
+    default: 'true',
+    help: 'run no session workers in this process: sessions run in `agentry runtime` processes on the same database',
+    doc: 'run session workers in this process (`false`: only `agentry runtime` processes run sessions)',
+  },
+  {
+    name: 'runtime-lease-ms',
+    type: 'int',
+    arg: '<ms>',
+    default: '30000',
+    help: "how long a worker's claim on a running session lasts without renewal",
+    doc: "how long a worker's claim on a running session lasts without renewal (a dead worker's session is taken again after it)",
+  },
+  {
+    name: 'runtime-retry-base-ms',
+    type: 'int',
+    arg: '<ms>',
+    default: '1000',
+    help: 'first wait before retrying a failed model request when the provider gives none (doubling)',
+  },
+  { name: 'sse-heartbeat-ms', type: 'int', arg: '<ms>', default: '15000', help: 'event: ping interval on quiet session streams', doc: '`event: ping` interval on quiet session streams' },
   {
     name: 'rate-limits',
     type: 'string',
@@ -243,6 +287,21 @@ export const SETTINGS = [
     doc: 'the only server folder `POST /api/v1beta/skills/validate` may read a skill from by `path`; unset, paths are refused',
   },
   {
+    name: 'clients-home',
+    type: 'string',
+    arg: '<dir>',
+    defaultDoc: "the server account's home",
+    help: 'the home directory whose MCP client settings files (~/.cursor/mcp.json, …) and skills folders /api/v1beta/clients and /api/v1beta/skills edit',
+    doc: 'the home directory whose MCP client settings files (`~/.cursor/mcp.json`, …) and skills folders `/api/v1beta/clients` and `/api/v1beta/skills` edit',
+  },
+  {
+    name: 'trust-proxy',
+    type: 'list',
+    arg: '<list>',
+    help: 'load balancers whose X-Forwarded-For/-Proto/-Host name the client: IPs, CIDRs, or loopback, linklocal, uniquelocal, comma-separated (default none: the peer is the client)',
+    doc: 'the load balancers in front of the server (IPs, CIDRs, `loopback`, `linklocal`, `uniquelocal`, comma-separated): their `X-Forwarded-For`/`-Proto`/`-Host` name the client (per-IP rate limits, audit); unset, the peer is the client (see [docs/deploy.md](docs/deploy.md))',
+  },
+  {
     name: 'egress-allow',
     type: 'list',
     arg: '<list>',
@@ -331,6 +390,13 @@ export class SettingSources {
     const got = this.get(name);
     return got?.source === 'file' && this.file ? `'${name}' in ${this.file.path}` : usual;
   }
+
+  /** How a message names the setting by where its value came from: the flag, the variable or the file's key. */
+  named(name: SettingName): string {
+    const got = this.get(name);
+    if (got?.source === 'flag') return `--${settingNamed(name)?.negated ? 'no-' : ''}${name}`;
+    return this.label(name);
+  }
 }
 
 const README_BEGIN = '<!-- settings:begin — generated from src/app/settings.ts by `npm run docs:settings`; edit there -->';
@@ -341,7 +407,8 @@ export const settingsTable = (): string => {
   const rows = (SETTINGS as readonly SettingSpec[]).map((s) => {
     const dflt = s.default !== undefined ? `\`${s.default}\`` : (s.defaultDoc ?? 'none');
     const meaning = `${s.doc ?? s.help}${s.secret ? ' (secret)' : ''}`;
-    return `| \`--${s.name}\` | \`${envName(s.name)}\` | ${dflt} | ${meaning} |`;
+    const flag = s.negated ? `\`--no-${s.name}\` (\`${s.name}: false\`)` : `\`--${s.name}\``;
+    return `| ${flag} | \`${envName(s.name)}\` | ${dflt} | ${meaning} |`;
   });
   return ['| flag (`agentry serve`) = config-file key | environment | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 };

@@ -12,6 +12,7 @@ import { registerInfoCommand } from './commands/info.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerLoginCommand } from './commands/login.js';
 import { registerLogoutCommand } from './commands/logout.js';
+import { registerMcpCommand } from './commands/mcp.js';
 import { registerOciCommand } from './commands/oci.js';
 import { registerOrgCommand } from './commands/org.js';
 import { registerPackCommand } from './commands/pack.js';
@@ -21,7 +22,8 @@ import { registerScopeCommand } from './commands/scope.js';
 import { registerRecipeCommand } from './commands/recipe.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerSecretsCommand } from './commands/secrets.js';
-import { registerServeCommand } from './commands/serve.js';
+import { registerRuntimeCommand, registerServeCommand } from './commands/serve.js';
+import { registerSessionCommand } from './commands/session.js';
 import { registerSkillCommand } from './commands/skill.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerUnpublishCommand } from './commands/unpublish.js';
@@ -74,8 +76,11 @@ export const buildProgram = (): Command => {
     registerSkillCommand,
     registerOciCommand,
     registerAgentCommand,
+    registerSessionCommand,
+    registerMcpCommand,
     registerCompletionCommand,
     registerDevModelCommand,
+    registerRuntimeCommand,
   ]) {
     register(program);
   }

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'unauthorized'
   | 'forbidden'
   | 'not_found'
+  | 'method_not_allowed'
   | 'conflict'
   | 'unprocessable'
   | 'payload_too_large'
@@ -30,6 +31,7 @@ const STATUS: Record<ErrorCode, number> = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   unprocessable: 422,
   payload_too_large: 413,
@@ -74,6 +76,8 @@ export const unprocessable = (message: string, details: string[] = []) => new Ag
 export const payloadTooLarge = (message: string) => new AgentryError('payload_too_large', message);
 export const readOnly = (message = 'This registry is read-only: it serves reads and refuses every write') =>
   new AgentryError('read_only', message);
+/** The resource exists but does not take this operation (a read-only secret backend asked to write). */
+export const methodNotAllowed = (message: string, details: string[] = []) => new AgentryError('method_not_allowed', message, details);
 export const notImplemented = (message: string) => new AgentryError('not_implemented', message);
 /** An upstream service (an OCI registry, a Vault server) did not answer or answered badly. */
 export const badGateway = (message: string, details: string[] = []) => new AgentryError('bad_gateway', message, details);

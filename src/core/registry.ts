@@ -1,11 +1,15 @@
 import { AccountService } from './accounts/account-service.js';
 import { ScopeService } from './accounts/scope-service.js';
+import { AgentspaceAgents } from './agentspaces/agentspace-agents.js';
+import { AgentspaceParameters } from './agentspaces/agentspace-parameters.js';
+import { AgentspaceSecrets } from './agentspaces/agentspace-secrets.js';
 import { AgentspaceService } from './agentspaces/agentspace-service.js';
 import { AgentspaceArtifacts, type ArtifactOptions } from './agentspaces/agentspace-artifacts.js';
 import { AuditLog } from './audit/audit-log.js';
 import type { Visibility } from './access/visibility.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import type { RequestContext } from './auth/principal.js';
+import { BlobRedirects, type BlobUrlSigner } from './blobs/blob-redirects.js';
 import { BlobAccess } from './blobs/blob-access.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
 import { checkReadiness, type Readiness } from './health/readiness.js';
@@ -16,6 +20,12 @@ import { ManagedAgents, type ManagedOptions } from './managed/managed-agents.js'
 import { PackageLifecycle } from './packages/package-lifecycle.js';
 import { PackageService } from './packages/package-service.js';
 import { SecretService } from './secrets/secret-service.js';
+import { ToolhiveSecrets } from './secrets/toolhive-secrets.js';
+import { GroupService } from './groups/group-service.js';
+import type { GroupStore } from './groups/group-store.js';
+import { ClientService } from './clients/client-service.js';
+import type { ClientConfigFiles } from './clients/client-config-files.js';
+import type { ClientPlatform } from './clients/client-apps.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { SkillService } from './skills/skill-service.js';
 import { RecipeService } from './recipes/recipe-service.js';
@@ -59,10 +69,21 @@ export interface RegistryOptions {
   recipeScope?: string;
   /** Rate limits (agentx's: per IP, per user, publishes per user) and where their counters live; absent: none. */
   rateLimits?: { store: RateLimitStore; rules: RateLimitRules; onStoreError?: (e: unknown) => void };
+  /** The scope single-level OCI repository names (`/v2/app/…`) belong to; absent: they are refused with NAME_INVALID. */
+  ociDefaultScope?: string;
+  /**
+   * Blob downloads (OCI blob GET, `/api/v1/blobs/…`) answer 307 to a signed URL of the blob store
+   * valid for `expiresInSeconds`, after the access check; absent: the server streams every download.
+   */
+  blobRedirects?: { signer: BlobUrlSigner; expiresInSeconds: number };
   /** Sign-in through an OAuth2 provider (agentx's GitHub sign-in); absent: not offered. */
   signIn?: SignInConfig;
   /** The managed-agents plane's settings (file size limit, embeddings endpoint, …). */
   managed?: ManagedOptions;
+  /** ToolHive-style groups and client registrations (absent: an in-memory store is not offered; groups and clients are refused). */
+  groups?: GroupStore;
+  /** The MCP client settings files of the account the server runs as, and its platform (for their paths). */
+  clientFiles?: { files: ClientConfigFiles; platform: ClientPlatform };
 }
 
 /**
@@ -90,6 +111,9 @@ export class Registry {
   readonly scopes: ScopeService;
   readonly secrets: SecretService;
   readonly agentspaces: AgentspaceService;
+  readonly agentspaceAgents: AgentspaceAgents;
+  readonly agentspaceSecrets: AgentspaceSecrets;
+  readonly agentspaceParameters: AgentspaceParameters;
   readonly agentspaceArtifacts: AgentspaceArtifacts;
   readonly skills: SkillService;
   readonly recipes: RecipeService;
@@ -101,6 +125,10 @@ export class Registry {
   readonly telemetry: TelemetryService;
   readonly signIn: SignInService;
   readonly managed: ManagedAgents;
+  readonly groups: GroupService | undefined;
+  readonly clients: ClientService | undefined;
+  /** The secrets of ToolHive's `/api/v1beta/secrets`, one set per account. */
+  readonly toolhiveSecrets: ToolhiveSecrets;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -117,11 +145,14 @@ export class Registry {
     this.packages = new PackageService(deps, opts.limits);
     this.packageLifecycle = new PackageLifecycle(deps, this.packages);
     this.gc = new GarbageCollector(deps);
+    const redirects = new BlobRedirects(opts.blobRedirects?.signer, opts.blobRedirects?.expiresInSeconds);
     this.oci = new OciService(deps, this.packages, {
       uploads: opts.uploads,
+      redirects,
+      defaultScope: opts.ociDefaultScope,
       maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
     });
-    this.blobAccess = new BlobAccess(deps, this.oci.access);
+    this.blobAccess = new BlobAccess(deps, this.oci.access, redirects);
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
     this.scopes = new ScopeService(deps);
     this.stars = new StarService(deps, this.packages);
@@ -130,6 +161,9 @@ export class Registry {
     this.signIn = new SignInService(deps, this.accounts, this.tokens, opts.signIn);
     this.secrets = new SecretService(deps, opts.secretStore);
     this.agentspaces = new AgentspaceService(deps, this.secrets);
+    this.agentspaceAgents = new AgentspaceAgents(deps, this.secrets);
+    this.agentspaceSecrets = new AgentspaceSecrets(deps, this.secrets);
+    this.agentspaceParameters = new AgentspaceParameters(deps);
     this.agentspaceArtifacts = new AgentspaceArtifacts(deps, this.agentspaces, opts.agentspaceOci, this.oci);
     this.insights = new PackageInsights(deps, this.packages, this.blobAccess, opts.limits);
     this.skills = new SkillService(this.packages, this.blobAccess, opts.limits, opts.skillsRoot, this.oci);
@@ -137,6 +171,9 @@ export class Registry {
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
     const limiter = this.rateLimiter;
     if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));
+    this.toolhiveSecrets = new ToolhiveSecrets(this.secrets, this.policy);
+    this.groups = opts.groups && new GroupService(deps, opts.groups);
+    this.clients = opts.groups && opts.clientFiles && new ClientService(deps, opts.groups, opts.clientFiles.files, opts.clientFiles.platform);
     this.managed = new ManagedAgents({ ...deps, blobAccess: this.blobAccess, packages: this.packages, secrets: this.secrets }, this.tokens, opts.managed);
   }
 

@@ -10,6 +10,7 @@ import type { AuditRepo } from './audit/audit-repo.js';
 import type { BlobRefRepo } from './blobs/blob-ref-repo.js';
 import type { IdempotencyRepo } from './idempotency/idempotency-repo.js';
 import type { ManagedRepo } from './managed/managed-storage.js';
+import type { SessionRepo } from './sessions/session-store.js';
 import type { OAuthRepo } from './oauth/oauth-repo.js';
 import type { OciRepo } from './oci/ports.js';
 import type { PackageRepo } from './packages/package-repo.js';
@@ -35,6 +36,7 @@ export interface StorageRepos {
   agentspaces: AgentspaceRepo;
   managed: ManagedRepo;
   idempotency: IdempotencyRepo;
+  sessions: SessionRepo;
 }
 
 export interface Storage extends StorageRepos {

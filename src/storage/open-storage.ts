@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import type { PackageViewStamps } from '../core/packages/view-stamps.js';
+import type { BlobUrlSigner } from '../core/blobs/blob-redirects.js';
 import type { BlobStore } from '../core/blobs/blob-store.js';
 import type { Storage } from '../core/storage.js';
 import { FsBlobStore } from './blobs/fs-blob-store.js';
@@ -6,6 +8,7 @@ import { FsUploadStore } from './blobs/fs-upload-store.js';
 import { S3BlobStore } from './blobs/s3-blob-store.js';
 import { parseBlobStoreUrl } from './blobs/blob-store-url.js';
 import type { UploadStore } from '../core/oci/ports.js';
+import type { GroupStore } from '../core/groups/group-store.js';
 import { openPostgresStorage } from './postgres/open-postgres.js';
 import { openSqliteStorage } from './sqlite/open-sqlite.js';
 
@@ -20,6 +23,13 @@ export interface StorageConfig {
   env?: NodeJS.ProcessEnv;
 }
 
+/** A blob store, where OCI uploads grow beside it, and what signs download URLs (S3 only). */
+export interface OpenedBlobStore {
+  blobs: BlobStore & { close?(): void };
+  uploads: UploadStore;
+  signer?: BlobUrlSigner;
+}
+
 /**
  * Opens the blob store a URL names (see parseBlobStoreUrl) and the store OCI uploads in progress
  * grow in: on the filesystem, `<dataDir>/uploads`; on S3, `<prefix>/uploads/` in the same bucket, so
@@ -27,10 +37,12 @@ export interface StorageConfig {
  */
 export const openBlobStore = async (
   cfg: Pick<StorageConfig, 'dataDir' | 'blobStore' | 'env'>,
-): Promise<{ blobs: BlobStore & { close?(): void }; uploads: UploadStore }> => {
+): Promise<OpenedBlobStore> => {
   const loc = parseBlobStoreUrl(cfg.blobStore, join(cfg.dataDir, 'blobs'));
   if (loc.kind === 'fs') {
-    return { blobs: await new FsBlobStore(loc.root).init(), uploads: await new FsUploadStore(join(cfg.dataDir, 'uploads')).init() };
+    const blobs = await new FsBlobStore(loc.root).init();
+    // A committed upload is renamed into the blob folder when both are on one filesystem (no second copy).
+    return { blobs, uploads: await new FsUploadStore(join(cfg.dataDir, 'uploads'), blobs).init() };
   }
   const env = cfg.env ?? process.env;
   // Static keys when the server's environment has them; otherwise the SDK's provider chain
@@ -41,20 +53,23 @@ export const openBlobStore = async (
       : undefined;
   const region = loc.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || (loc.endpoint ? 'us-east-1' : undefined));
   const blobs = await new S3BlobStore({ ...loc, ...(region ? { region } : {}), ...(credentials ? { credentials } : {}) }).init();
-  return { blobs, uploads: blobs.uploadStore() };
+  return { blobs, uploads: blobs.uploadStore(), signer: blobs };
 };
 
 /** Opens the configured metadata store (migrated) and the blob store. */
-export const openStorage = async (cfg: StorageConfig): Promise<{ storage: Storage; blobs: BlobStore & { close?(): void }; uploads: UploadStore }> => {
+export const openStorage = async (cfg: StorageConfig): Promise<{ storage: Storage; viewStamps?: PackageViewStamps; groups: GroupStore } & OpenedBlobStore> => {
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) throw new Error('database URL must start with postgres:// or postgresql://');
-  const { blobs, uploads } = await openBlobStore(cfg);
+  const opened = await openBlobStore(cfg);
   try {
     if (cfg.databaseUrl) {
-      return { storage: await openPostgresStorage({ url: cfg.databaseUrl, schema: cfg.databaseSchema }), blobs, uploads };
+      const storage = await openPostgresStorage({ url: cfg.databaseUrl, schema: cfg.databaseSchema });
+      // Shared by several processes: cached package views are checked against the database.
+      return { storage, viewStamps: storage.viewStamps(), groups: storage.groups, ...opened };
     }
-    return { storage: await openSqliteStorage(join(cfg.dataDir, 'agentry.db')), blobs, uploads };
+    const storage = await openSqliteStorage(join(cfg.dataDir, 'agentry.db'));
+    return { storage, groups: storage.groups, ...opened };
   } catch (e) {
-    blobs.close?.();
+    opened.blobs.close?.();
     throw e;
   }
 };

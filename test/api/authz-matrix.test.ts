@@ -351,8 +351,8 @@ const mcpServer = async (w: World) => {
   return { name, enc: encodeURIComponent(name) };
 };
 
-const mcpEntries = (): Record<string, Entry> => {
-  const out: Record<string, Entry> = {};
+const mcpEntries = (): Record<string, Entry | Exempt> => {
+  const out: Record<string, Entry | Exempt> = {};
   for (const prefix of ['/v0', '/v0.1']) {
     out[`POST ${prefix}/publish`] = { request: () => json('POST', `${prefix}/publish`, { name: `io.github.orga/${uniqueName('server')}`, description: 'A server', version: '1.0.0' }) };
     out[`PATCH ${prefix}/servers/:serverName/status`] = { setup: mcpServer, request: (_, s) => json('PATCH', `${prefix}/servers/${s.enc}/status`, { status: 'deprecated', statusMessage: 'old' }) };
@@ -360,6 +360,9 @@ const mcpEntries = (): Record<string, Entry> => {
       setup: mcpServer,
       request: (_, s) => json('PATCH', `${prefix}/servers/${s.enc}/versions/1.0.0/status`, { status: 'deprecated', statusMessage: 'old' }),
     };
+    for (const method of ['PUT', 'DELETE']) {
+      out[`${method} ${prefix}/servers/:serverName/versions/:version`] = { exempt: "the spec's optional edit/delete of a version: answers 501 to every caller and stores nothing" };
+    }
   }
   return out;
 };
@@ -407,9 +410,40 @@ const nativeEntries = (): Record<string, Entry | Exempt> => ({
   },
   'POST /api/v1/telemetry': { exempt: 'anonymous by design (agentx 004): a run report counted in aggregate' },
   'POST /api/v1/auth/github': { exempt: 'anonymous by design: starts a sign-in (answers the provider URL)' },
-  'PUT /api/v1beta/registry/:name': { exempt: 'not implemented: answers 501 to every caller and stores nothing' },
+  'PUT /api/v1beta/registry/:name': { exempt: "refused (403) to every caller: Agentry's registry is its own packages; stores nothing" },
+  'POST /api/v1beta/registry': { exempt: 'not implemented: answers 501 to every caller and stores nothing' },
+  'DELETE /api/v1beta/registry/:name': { exempt: "refused to every caller: 'default' cannot be removed (403), no other exists (404)" },
+  'POST /api/v1beta/registry/:name/refresh': { exempt: "reports that Agentry's registry is always current; stores nothing" },
   'POST /api/v1beta/skills/validate': { exempt: 'a validation: reads a skill, writes nothing' },
 });
+
+// ---- ToolHive groups, clients and secrets (issue 15) ----------------------------------------
+
+const toolhiveEntries = (): Record<string, Entry | Exempt> => {
+  const registered = (w: World, name: string) => must(w.admin.req('POST', '/api/v1beta/clients/register', { names: [name], groups: ['default'] }), `registering ${name}`);
+  const secret = async (w: World) => {
+    const key = uniqueName('KEY').replace(/-/g, '_');
+    await must(w.amy.req('POST', '/api/v1beta/secrets/default/keys', { key, value: 'v1' }), `creating secret ${key}`);
+    return key;
+  };
+  return {
+    'POST /api/v1beta/groups': { actor: 'admin', request: () => json('POST', '/api/v1beta/groups', { name: uniqueName('group') }) },
+    'DELETE /api/v1beta/groups/:name': {
+      actor: 'admin',
+      setup: async (w) => (await must(w.admin.req('POST', '/api/v1beta/groups', { name: uniqueName('doomed') }), 'creating a group')).name,
+      request: (_, name) => json('DELETE', `/api/v1beta/groups/${name}`),
+    },
+    'POST /api/v1beta/clients': { actor: 'admin', request: () => json('POST', '/api/v1beta/clients', { name: 'cursor' }) },
+    'POST /api/v1beta/clients/register': { actor: 'admin', request: () => json('POST', '/api/v1beta/clients/register', { names: ['zed'], groups: ['default'] }) },
+    'POST /api/v1beta/clients/unregister': { actor: 'admin', setup: (w) => registered(w, 'codex'), request: () => json('POST', '/api/v1beta/clients/unregister', { names: ['codex'] }) },
+    'DELETE /api/v1beta/clients/:name': { actor: 'admin', setup: (w) => registered(w, 'goose'), request: () => json('DELETE', '/api/v1beta/clients/goose') },
+    'DELETE /api/v1beta/clients/:name/groups/:group': { actor: 'admin', setup: (w) => registered(w, 'gemini-cli'), request: () => json('DELETE', '/api/v1beta/clients/gemini-cli/groups/default') },
+    'POST /api/v1beta/secrets': { exempt: "confirms the server's secrets provider (chosen by its configuration); stores nothing" },
+    'POST /api/v1beta/secrets/default/keys': { request: () => json('POST', '/api/v1beta/secrets/default/keys', { key: uniqueName('NEW').replace(/-/g, '_'), value: 'v' }), ownSpace: OWN_CREATE },
+    'PUT /api/v1beta/secrets/default/keys/:key': { setup: secret, request: (_, key) => json('PUT', `/api/v1beta/secrets/default/keys/${key}`, { value: 'v2' }) },
+    'DELETE /api/v1beta/secrets/default/keys/:key': { setup: secret, request: (_, key) => json('DELETE', `/api/v1beta/secrets/default/keys/${key}`) },
+  };
+};
 
 const MATRIX: Record<string, Entry | Exempt> = {
   ...packageEntries(),
@@ -419,6 +453,7 @@ const MATRIX: Record<string, Entry | Exempt> = {
   ...mcpEntries(),
   ...recipeEntries(),
   ...nativeEntries(),
+  ...toolhiveEntries(),
 };
 
 // ---- the store, as one comparable value -----------------------------------------------------

@@ -33,13 +33,13 @@ describe.each(testStores)('each door answers in its own shape, with a request-id
   };
 
   it('answers an unknown /v1 route outside the recipe routes as Anthropic does: not_found_error with the request id', async () => {
-    for (const path of ['/v1/sessions', '/v1/sessions/sesn_123/events', '/v1/messages', '/v1/nope?x=1']) {
+    for (const path of ['/v1/nope', '/v1/nope/sesn_123/events', '/v1/messages', '/v1/nope?x=1']) {
       const r = await get(path);
       expect(r.status, path).toBe(404);
       expect(r.body).toEqual({ type: 'error', error: { type: 'not_found_error', message: `No route for GET ${path.split('?')[0]}` }, request_id: r.headers.get('request-id') });
       expect(r.headers.get('request-id')).toMatch(REQUEST_ID);
     }
-    const post = await get('/v1/sessions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const post = await get('/v1/nope', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(post.status).toBe(404);
     expect(post.body.error.type).toBe('not_found_error');
   });
@@ -58,7 +58,7 @@ describe.each(testStores)('each door answers in its own shape, with a request-id
       ['/v0/nope', (r) => (expect(r.type).toMatch(/application\/problem\+json/), expect(r.body).toMatchObject({ title: 'Not Found', status: 404 }))],
       ['/v0.1/nope', (r) => expect(r.body).toMatchObject({ title: 'Not Found', status: 404 })],
       ['/api/v1beta/nope', (r) => (expect(r.type).toMatch(/text\/plain/), expect(r.text).toBe('No route for GET /api/v1beta/nope\n'))],
-      ['/registry/default/v0.1/nope', (r) => expect(r.body).toEqual({ code: 404, message: 'No route for GET /registry/default/v0.1/nope' })],
+      ['/registry/default/v0.1/nope', (r) => expect(r.body).toEqual({ code: 'not_found', message: 'No route for GET /registry/default/v0.1/nope' })],
       ['/registry/nope/deeper', (r) => expect(r.body).toEqual({ detail: 'No route for GET /registry/nope/deeper' })],
     ];
     for (const [path, check] of cases) {

@@ -26,6 +26,8 @@ describe.each(testStores)('MCP Registry API: publish and read (%s)', (store) => 
       expect(meta).toMatchObject({ status: 'active', isLatest: true });
       expect(Date.parse(meta.publishedAt)).not.toBeNaN();
       expect(meta.updatedAt).toBe(meta.publishedAt);
+      // Always present, as in the official registry: the publish time until the status first changes.
+      expect(meta.statusChangedAt).toBe(meta.publishedAt);
 
       const one = await anon.req('GET', `/v0.1/servers/${enc(body.name as string)}/versions/${enc(body.version as string)}`);
       expect(one.status).toBe(200);
@@ -89,8 +91,15 @@ describe.each(testStores)('MCP Registry API: publish and read (%s)', (store) => 
     expect(text.headers.get('content-type')).toMatch(/problem\+json/);
   });
 
-  it('refuses bad query parameters with 400', async () => {
-    for (const q of ['limit=0', 'limit=101', 'limit=ten', 'updated_since=yesterday', 'updated_since=2025-13-01T00:00:00Z', 'cursor=not-a-cursor', 'include_deleted=maybe']) {
+  it('refuses a limit out of 1-100 with 422, as the official registry, and other bad query parameters with 400', async () => {
+    for (const q of ['limit=0', 'limit=101', 'limit=-5', 'limit=100000']) {
+      const r = await anon.req('GET', `/v0.1/servers?${q}`);
+      expect(r.status, q).toBe(422);
+      expect(r.body).toMatchObject({ title: 'Unprocessable Entity', status: 422 });
+      expect(r.body.detail, q).toContain('limit');
+    }
+    expect((await anon.req('GET', '/v0.1/servers?limit=100')).status).toBe(200);
+    for (const q of ['limit=ten', 'updated_since=yesterday', 'updated_since=2025-13-01T00:00:00Z', 'cursor=not-a-cursor', 'include_deleted=maybe']) {
       const r = await anon.req('GET', `/v0.1/servers?${q}`);
       expect(r.status, q).toBe(400);
       expect(r.body.status).toBe(400);
@@ -98,6 +107,13 @@ describe.each(testStores)('MCP Registry API: publish and read (%s)', (store) => 
     expect((await anon.req('GET', '/v0.1/servers/no-slash/versions')).status).toBe(404);
     expect((await anon.req('GET', `/v0.1/servers/${enc(`${ns}/missing`)}/versions/latest`)).status).toBe(404);
     expect((await anon.req('GET', `/v0.1/servers/${enc(`${ns}/tiny`)}/versions/9.9.9`)).status).toBe(404);
+    for (const method of ['PUT', 'DELETE']) {
+      const r = await alice.req(method, `/v0.1/servers/${enc(`${ns}/tiny`)}/versions/1.0.0`, method === 'PUT' ? { name: `${ns}/tiny` } : undefined);
+      expect(r.status, method).toBe(501);
+      expect(r.headers.get('content-type')).toMatch(/problem\+json/);
+      expect(r.body).toMatchObject({ title: 'Not Implemented', status: 501 });
+      expect(r.body.detail).toContain('/status');
+    }
     const unknown = await anon.req('GET', '/v0.1/nothing-here');
     expect(unknown.status).toBe(404);
     expect(unknown.body).toMatchObject({ title: 'Not Found', status: 404 });

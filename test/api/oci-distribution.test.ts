@@ -240,9 +240,17 @@ describe.each(testStores)('OCI distribution: pull and push (%s)', (store) => {
     const invalid = await anon.req('GET', '/v2/Admin/UPPER/tags/list');
     expect(invalid.status).toBe(400);
     expect(invalid.json.errors[0].code).toBe('NAME_INVALID');
-    const deep = await anon.req('GET', '/v2/a/b/c/tags/list');
+    // Names of any depth are repositories of their first component's scope: unknown here.
+    const deep = await admin.req('GET', '/v2/a/b/c/tags/list');
     expect(deep.status).toBe(404);
     expect(deep.json.errors[0].code).toBe('NAME_UNKNOWN');
+    const deepAnon = await anon.req('GET', '/v2/a/b/c/tags/list');
+    expect(deepAnon.status).toBe(401);
+    expect(deepAnon.headers.get('www-authenticate')).toContain('scope="repository:a/b/c:pull"');
+    // A single-level name has no owner on a server without a default scope: NAME_INVALID, not 404.
+    const single = await admin.req('GET', '/v2/app/tags/list');
+    expect(single.status).toBe(400);
+    expect(single.json.errors[0].code).toBe('NAME_INVALID');
   });
 
   it('stores a blob pushed concurrently by many clients once, and every push succeeds', async () => {

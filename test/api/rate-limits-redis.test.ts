@@ -63,7 +63,7 @@ describe.runIf(REDIS).each(testStores)('rate limits shared through Redis by two 
     expect(answers.map((r) => r.remaining)).toEqual([5, 4, 3, 2, 1, 0]);
     expect(answers.every((r) => r.limit === 6)).toBe(true);
     const overA = await get(`${a}/api/v1/agents`);
-    const overB = await get(`${b}/healthz`);
+    const overB = await get(`${b}/api/v1/categories`);
     expect([overA.status, overB.status]).toEqual([429, 429]);
     expect(Number(overB.retryAfter)).toBeGreaterThanOrEqual(1);
   });

@@ -34,7 +34,7 @@ describe.each(testStores)('rate limits (%s)', (store) => {
 
   it('counts anonymous requests per IP, says so on every response, and refuses the one over with 429', async () => {
     const seen: Array<ReturnType<typeof rateHeaders>> = [];
-    for (const path of ['/api/v1/agents', '/healthz', '/api/v1/nothing-here', '/openapi.json', '/api/v1/categories']) {
+    for (const path of ['/api/v1/agents', '/api/v1/search?q=x', '/api/v1/nothing-here', '/openapi.json', '/api/v1/categories']) {
       const r = await anon.req('GET', path);
       expect(r.status).toBeLessThan(429);
       seen.push(rateHeaders(r.headers));
@@ -48,6 +48,12 @@ describe.each(testStores)('rate limits (%s)', (store) => {
 
     const over = await anon.req('GET', '/api/v1/agents');
     expect(over.status).toBe(429);
+    // The probes an orchestrator or load balancer calls are never counted nor refused, even over budget.
+    for (const probe of ['/healthz', '/livez', '/readyz', '/metrics']) {
+      const r = await anon.req('GET', probe);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('x-ratelimit-limit')).toBeNull();
+    }
     expect(over.body.error).toMatch(/^Rate limit exceeded: requests per IP address without a token are limited to 5 per minute; retry in \d+ s$/);
     expect(rateHeaders(over.headers)).toMatchObject({ limit: 5, remaining: 0 });
     const retry = Number(over.headers.get('retry-after'));
@@ -116,12 +122,12 @@ describe('rate-limit windows', () => {
     server = await startTestServer({ rateLimits: { anonymous: { limit: 2, windowMs: 2000 }, user: null } });
     const anon = new Api(server.url);
     await awayFromWindowEnd(2, 1.5);
-    expect((await anon.req('GET', '/healthz')).status).toBe(200);
-    expect((await anon.req('GET', '/healthz')).status).toBe(200);
-    const over = await anon.req('GET', '/healthz');
+    expect((await anon.req('GET', '/api/v1/agents')).status).toBe(200);
+    expect((await anon.req('GET', '/api/v1/agents')).status).toBe(200);
+    const over = await anon.req('GET', '/api/v1/agents');
     expect(over.status).toBe(429);
     await new Promise((r) => setTimeout(r, Number(over.headers.get('retry-after')) * 1000 + 100));
-    const again = await anon.req('GET', '/healthz');
+    const again = await anon.req('GET', '/api/v1/agents');
     expect(again.status).toBe(200);
     expect(rateHeaders(again.headers)).toMatchObject({ limit: 2, remaining: 1 });
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { S3BlobStore } from '../../src/storage/blobs/s3-blob-store.js';
 import { Api, agentTarball } from '../helpers/packages.js';
-import { OciClient, imageManifest, sha256, EMPTY_CONFIG } from '../helpers/oci.js';
+import { OciClient, bytePattern as pattern, imageManifest, sha256, EMPTY_CONFIG } from '../helpers/oci.js';
 import { startTestS3, type TestS3 } from '../helpers/s3.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 
@@ -18,12 +18,6 @@ afterAll(async () => {
   await s3?.close();
 });
 
-/** A byte pattern that differs in every chunk, so a misplaced chunk changes the digest. */
-const pattern = (n: number, seed: number): Buffer => {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 7 + seed + (i >> 12)) & 0xff;
-  return b;
-};
 
 describe.each(testStores)('blobs in S3-compatible storage (s3rver stand-in) (%s)', (store) => {
   let server: TestServer;

@@ -188,15 +188,27 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
       expect((await anon.req('GET', '/api/v1beta/registry/default/servers/nuget-only')).status).toBe(404);
     });
 
-    it('answers PUT (upstream source) with 501 and says why; 404 for another registry', async () => {
+    it('answers PUT (upstream source) with 403 and says why (501 is not among its documented answers); 404 for another registry', async () => {
       const r = await alice.req('PUT', '/api/v1beta/registry/default', { url: 'https://example.com/registry.json' });
-      expect(r.status).toBe(501);
+      expect(r.status).toBe(403);
       expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
-      expect(r.body).toMatch(/mirroring\) is not implemented yet/);
+      expect(r.body).toMatch(/cannot be pointed at another source/);
       expect((await alice.req('PUT', '/api/v1beta/registry/other', { url: 'https://example.com/r.json' })).status).toBe(404);
       const bad = await alice.req('PUT', '/api/v1beta/registry/default', { url: { not: 'a string' } });
       expect(bad.status).toBe(400);
       expect(bad.body).toMatch(/^Validation failed: body\.url/);
+    });
+
+    it('answers add (501, as ToolHive), remove (403 for default, 404 otherwise) and refresh (200) with their documented statuses', async () => {
+      const add = await alice.req('POST', '/api/v1beta/registry', { name: 'x' });
+      expect(add.status).toBe(501);
+      expect(typeof add.body).toBe('string');
+      expect((await alice.req('DELETE', '/api/v1beta/registry/default')).status).toBe(403);
+      expect((await alice.req('DELETE', '/api/v1beta/registry/other')).status).toBe(404);
+      const refresh = await alice.req('POST', '/api/v1beta/registry/default/refresh');
+      expect(refresh.status).toBe(200);
+      expect(typeof refresh.body.message).toBe('string');
+      expect((await alice.req('POST', '/api/v1beta/registry/other/refresh')).status).toBe(404);
     });
   });
 
@@ -233,13 +245,28 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
       expect((await anon.req('GET', '/registry/default/v0.1/servers?q=zzzunknown')).body).toEqual({ metadata: { total: 0, page: 1, limit: 50 }, servers: [] });
     });
 
-    it('refuses bad paging with {code, message}', async () => {
-      for (const q of ['limit=0', 'limit=201', 'page=0', 'page=abc', 'limit=-1']) {
+    it('defaults bad paging values and caps limit at 200, as ToolHive does', async () => {
+      const cases: [string, { page: number; limit: number }][] = [
+        ['limit=0', { page: 1, limit: 50 }],
+        ['limit=-1', { page: 1, limit: 50 }],
+        ['limit=abc', { page: 1, limit: 50 }],
+        ['limit=2.5', { page: 1, limit: 50 }],
+        ['limit=201', { page: 1, limit: 200 }],
+        ['limit=99999999999999999999', { page: 1, limit: 50 }],
+        ['page=0', { page: 1, limit: 50 }],
+        ['page=abc', { page: 1, limit: 50 }],
+        ['page=-3&limit=2', { page: 1, limit: 2 }],
+        ['page=2&limit=2', { page: 2, limit: 2 }],
+        ['page=999999999999', { page: 42949672, limit: 50 }],
+      ];
+      for (const [q, expected] of cases) {
         const r = await anon.req('GET', `/registry/default/v0.1/servers?${q}`);
-        expect(r.status, q).toBe(400);
-        expect(r.body, q).toEqual({ code: 400, message: expect.stringMatching(/^Validation failed: querystring\./) });
+        expect(r.status, q).toBe(200);
+        expect(r.body.metadata, q).toMatchObject(expected);
       }
-      expect((await anon.req('GET', '/registry/default/v0.1/x/dev.toolhive/skills?limit=500')).body.code).toBe(400);
+      const skills = await anon.req('GET', '/registry/default/v0.1/x/dev.toolhive/skills?limit=500');
+      expect(skills.status).toBe(200);
+      expect(skills.body.metadata.limit).toBe(200);
     });
 
     it('gets the latest version of a server by its URL-encoded reverse-DNS name', async () => {
@@ -253,10 +280,10 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
     it('answers 404 and 400 for servers with {code, message}', async () => {
       const missing = await anon.req('GET', '/registry/default/v0.1/servers/acme%2Fnope/versions/latest');
       expect(missing.status).toBe(404);
-      expect(missing.body).toEqual({ code: 404, message: 'MCP server not found' });
+      expect(missing.body).toEqual({ code: 'not_found', message: 'MCP server not found' });
       const noSlash = await anon.req('GET', '/registry/default/v0.1/servers/weather/versions/latest');
       expect(noSlash.status).toBe(400);
-      expect(noSlash.body).toEqual({ code: 400, message: "Server name 'weather' is not '<namespace>/<name>' (send the '/' as %2F)" });
+      expect(noSlash.body).toEqual({ code: 'bad_request', message: "Server name 'weather' is not '<namespace>/<name>' (send the '/' as %2F)" });
       const badName = await anon.req('GET', '/registry/default/v0.1/servers/ac%20me%2Fx/versions/latest');
       expect(badName.status).toBe(404);
       const badEncoding = await anon.req('GET', '/registry/default/v0.1/servers/acme%ZZweather/versions/latest');
@@ -317,7 +344,7 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
       for (const path of ['acme/nope', 'nobody/pdf-tools', 'acme/weather', 'a%20b/c']) {
         const missing = await anon.req('GET', `/registry/default/v0.1/x/dev.toolhive/skills/${path}`);
         expect(missing.status, path).toBe(404);
-        expect(missing.body.code, path).toBe(404);
+        expect(missing.body.code, path).toBe('not_found');
       }
     });
 

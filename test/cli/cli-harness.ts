@@ -119,13 +119,13 @@ export const startServe = (args: readonly string[], opts: { env?: Record<string,
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const started = new Promise<{ url?: string; code?: number | null; stderr: string }>((resolve) => {
+  const started = new Promise<{ url?: string; code?: number | null; stderr: string; stdout: string }>((resolve) => {
     child.stdout.setEncoding('utf8').on('data', (c: string) => {
       stdout += c;
       const m = /Agentry listening on (\S+)\n/.exec(stdout);
-      if (m) resolve({ url: m[1], stderr });
+      if (m) resolve({ url: m[1], stderr, stdout });
     });
-    void exited.then((code) => resolve({ code, stderr }));
+    void exited.then((code) => resolve({ code, stderr, stdout }));
   });
   return { child, started, exited };
 };

@@ -162,11 +162,12 @@ describe('help', () => {
       'dist-tag add', 'dist-tag rm', 'dist-tag ls', 'deprecate', 'unpublish', 'token create', 'token list', 'token revoke',
       'user add', 'org add', 'org member add', 'org member rm', 'org member ls', 'gc',
       'scope add', 'scope ls', 'access get', 'access set', 'secrets rotate-key', 'recipe list', 'recipe search', 'recipe publish', 'recipe pull',
-      'skill validate', 'skill publish', 'skill pull', 'agent publish', 'completion', 'dev-model',
+      'skill validate', 'skill publish', 'skill pull', 'agent publish', 'session run', 'session ls', 'session show', 'session tail', 'session rm',
+      'mcp client ls', 'mcp client register', 'mcp client unregister', 'completion', 'dev-model', 'runtime',
     ]);
     for (const { path, help } of all) {
       expect(help, path).toMatch(/^Usage: /);
-      if (!['serve', 'init', 'pack', 'skill validate', 'dev-model', 'completion'].includes(path) && !path.startsWith('oci ')) {
+      if (!['serve', 'init', 'pack', 'skill validate', 'dev-model', 'completion', 'runtime', 'mcp client ls'].includes(path) && !path.startsWith('oci ')) {
         expect(help, path).toContain('--registry <url>');
         expect(help, path).toContain('--token <token>');
       }

@@ -20,7 +20,7 @@ describe('settings: one declaration each', () => {
   it('gives `agentry serve` a long flag per setting, with its variable in the help', () => {
     const serveCommand = buildProgram().commands.find((c) => c.name() === 'serve');
     const longs = serveCommand?.options.map((o) => o.long) ?? [];
-    for (const s of SETTINGS) expect(longs).toContain(`--${s.name}`);
+    for (const s of SETTINGS) expect(longs).toContain('negated' in s && s.negated ? `--no-${s.name}` : `--${s.name}`);
     expect(longs).toContain('--config');
     const help = serveCommand?.helpInformation() ?? '';
     for (const s of SETTINGS) expect(help).toContain(envName(s.name));
@@ -84,6 +84,11 @@ describe('settings: config file', () => {
 
   it('takes an empty file and unset keys as no settings', () => {
     expect(resolveConfig({}, {}, readSettingsFile(file('empty.yaml', ''))).port).toBe(8080);
+    expect(resolveConfig({}, {}).runtime).toBe(true);
+    expect(resolveConfig({}, {}, readSettingsFile(file('no-runtime.yaml', 'runtime: false\n'))).runtime).toBe(false);
+    expect(resolveConfig({}, { AGENTRY_RUNTIME: 'true' }, readSettingsFile(file('no-runtime2.yaml', 'runtime: false\n'))).runtime).toBe(true);
+    expect(resolveConfig({ runtime: false }, { AGENTRY_RUNTIME: 'true' }).runtime).toBe(false);
+    expect(() => resolveConfig({}, { AGENTRY_RUNTIME: 'sometimes' })).toThrow("AGENTRY_RUNTIME must be true or false (got 'sometimes')");
     expect(resolveConfig({}, {}, readSettingsFile(file('nulls.yaml', 'port:\nadmin-token:\n'))).port).toBe(8080);
   });
 
@@ -120,6 +125,30 @@ describe('agentry serve --config', () => {
     expect(write.status).toBe(403);
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
+  });
+
+  it('takes a setting that is on by default (runtime) from the file, the environment or --no-runtime', async () => {
+    const cwd = join(dir, 'runtime');
+    mkdirSync(cwd);
+    const base = `port: 0\nlog-level: silent\ndata-dir: ${join(dir, 'runtime-data')}\n`;
+    const off = /No session workers in this process \(--no-runtime\)/;
+    writeFileSync(join(cwd, 'agentry.yaml'), `${base}runtime: false\n`);
+    // No --no-runtime flag given: commander's default for it must not hide the file's value.
+    const fromFile = serve(['--host', '127.0.0.1'], { cwd });
+    expect((await fromFile.started).stdout).toMatch(off);
+    fromFile.child.kill('SIGTERM');
+    expect(await fromFile.exited).toBe(0);
+    writeFileSync(join(cwd, 'agentry.yaml'), base);
+    const on = serve(['--host', '127.0.0.1'], { cwd });
+    const started = await on.started;
+    expect(started.url).toBeDefined();
+    expect(started.stdout).not.toMatch(off);
+    on.child.kill('SIGTERM');
+    expect(await on.exited).toBe(0);
+    const flag = serve(['--host', '127.0.0.1', '--no-runtime'], { cwd, env: { AGENTRY_RUNTIME: 'true' } });
+    expect((await flag.started).stdout).toMatch(off);
+    flag.child.kill('SIGTERM');
+    expect(await flag.exited).toBe(0);
   });
 
   it('stops with a clear message on an unknown key or a missing --config file', async () => {

@@ -88,3 +88,10 @@ export const imageManifest = (
   })),
   ...extra,
 });
+
+/** A byte pattern that differs in every chunk and for every seed, so a misplaced chunk changes the digest. */
+export const bytePattern = (n: number, seed: number): Buffer => {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 7 + seed + (i >> 12)) & 0xff;
+  return b;
+};

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 const ENTRY = fileURLToPath(new URL('./s3rver-entry.mjs', import.meta.url));
@@ -57,4 +57,29 @@ export const startTestS3 = async (): Promise<TestS3> => {
       rmSync(directory, { recursive: true, force: true });
     },
   };
+};
+
+const rfc3986 = (s: string): string => encodeURIComponent(s).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/**
+ * Whether a presigned GET URL (signature v4, `X-Amz-SignedHeaders=host`, unsigned payload) carries
+ * the signature AWS S3 would compute for it with `secretAccessKey`. s3rver checks a presigned
+ * URL's key and expiry but not its v4 signature, so the tests check it here, following
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html.
+ */
+export const presignedUrlVerifies = (url: URL, secretAccessKey: string): boolean => {
+  const query = [...url.searchParams]
+    .filter(([k]) => k !== 'X-Amz-Signature')
+    .map(([k, v]) => [rfc3986(k), rfc3986(v)] as const)
+    .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+  if (url.searchParams.get('X-Amz-SignedHeaders') !== 'host') return false;
+  const canonical = ['GET', url.pathname, query, `host:${url.host}`, '', 'host', 'UNSIGNED-PAYLOAD'].join('\n');
+  const date = url.searchParams.get('X-Amz-Date') ?? '';
+  const scope = (url.searchParams.get('X-Amz-Credential') ?? '').split('/').slice(1);
+  const toSign = ['AWS4-HMAC-SHA256', date, scope.join('/'), createHash('sha256').update(canonical).digest('hex')].join('\n');
+  let key = Buffer.from(`AWS4${secretAccessKey}`);
+  for (const part of scope) key = createHmac('sha256', key).update(part).digest();
+  return createHmac('sha256', key).update(toSign).digest('hex') === url.searchParams.get('X-Amz-Signature');
 };

@@ -1,6 +1,7 @@
 import { badRequest } from '../../core/errors.js';
 import type { CapabilityProbe, ProbeResult, ProbeTarget } from '../../core/managed/model-cards/capability-probe.js';
 import type { EgressPolicy } from '../egress/index.js';
+import { openAiBaseUrl } from '../model-providers/index.js';
 
 const PROBE_TIMEOUT_MS = 6_000;
 
@@ -10,7 +11,7 @@ const request = (t: ProbeTarget): { url: string; headers: Record<string, string>
   if (t.provider === 'ant' || t.provider === 'ant-compatible') {
     return { url: `${base}${/\/v1$/.test(base) ? '' : '/v1'}/models`, headers: { ...t.headers, 'x-api-key': t.apiKey, 'anthropic-version': '2023-06-01' } };
   }
-  return { url: `${base}/models`, headers: { ...t.headers, authorization: `Bearer ${t.apiKey}` } };
+  return { url: `${openAiBaseUrl(base)}/models`, headers: { ...t.headers, authorization: `Bearer ${t.apiKey}` } };
 };
 
 /**

@@ -1,4 +1,4 @@
-import type { GenericError } from '../../core/agentspaces/agentspace-service.js';
+import type { GenericError } from '../../core/agentspaces/agentspace-common.js';
 import type { AgentspaceRecord, AgentspaceSecretRecord } from '../../core/agentspaces/agentspace-repo.js';
 
 export const repositoryMetadata = (r: AgentspaceRecord) => ({

@@ -19,6 +19,7 @@ const TYPE: Record<ErrorCode, string> = {
   unauthorized: 'authentication_error',
   forbidden: 'permission_error',
   not_found: 'not_found_error',
+  method_not_allowed: 'invalid_request_error',
   conflict: 'conflict_error',
   unprocessable: 'invalid_request_error',
   payload_too_large: 'request_too_large',

@@ -12,6 +12,7 @@ import { memoryStoreRoutes } from './routes/memory-stores.js';
 import { skillRoutes } from './routes/skills.js';
 import { vaultRoutes } from './routes/vaults.js';
 import { modelCardRoutes } from './routes/model-cards.js';
+import { sessionRoutes } from './routes/sessions.js';
 
 export interface ManagedDoorOptions {
   registry: Registry;
@@ -40,6 +41,7 @@ export const managedDoor: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
     ['/v1/memory_stores', memoryStoreRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/vaults', vaultRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/model_cards', modelCardRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/sessions', sessionRoutes as FastifyPluginAsync<ManagedDoorOptions>],
   ];
   for (const [prefix, routes] of resources) {
     await app.register(

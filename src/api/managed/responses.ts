@@ -182,3 +182,63 @@ const modelCardFields = {
 export const ModelCard = Type.Object(modelCardFields);
 
 export const ModelCardKey = Type.Object({ ...modelCardFields, api_key: Type.String(), custom_headers: Type.Record(Type.String(), Type.String()) });
+
+/** A session: the agent it runs (a snapshot of its config), its status, usage and stats. */
+export const Session = Type.Object(
+  {
+    type: Type.Literal('session'),
+    id: Type.String(),
+    status: Type.Union([Type.Literal('idle'), Type.Literal('running'), Type.Literal('rescheduling'), Type.Literal('terminated')]),
+    title: Nullable(Type.String()),
+    agent: Open,
+    environment_id: Type.String(),
+    metadata: Metadata,
+    vault_ids: Type.Array(Type.String()),
+    resources: Type.Array(Open),
+    outcome_evaluations: Type.Array(Open),
+    budget: Nullable(Open),
+    usage: Open,
+    stats: Type.Object({ active_seconds: Type.Number(), duration_seconds: Type.Number() }),
+    ...lifetime,
+  },
+  { additionalProperties: true },
+);
+
+/** `GET /v1/sessions`: a page of sessions, with the SDK's `prev_page` (always null: pages go forward). */
+export const SessionList = Type.Object({
+  data: Type.Array(Session),
+  next_page: Nullable(Type.String()),
+  prev_page: Nullable(Type.String()),
+  has_more: Type.Boolean(),
+});
+
+/**
+ * An event of a session's log; its `type` decides its other fields, which are sent as they are. Typed
+ * for the handlers as the open record the session service keeps (every event it records has these three).
+ */
+export const SessionEvent = Type.Unsafe<Record<string, unknown>>(
+  Type.Object(
+    {
+      id: Type.String(),
+      type: Type.String({ description: 'user.message, agent.message, agent.tool_use, session.status_idle, …' }),
+      processed_at: Nullable(Timestamp),
+    },
+    { additionalProperties: true },
+  ),
+);
+
+/** `POST /v1/sessions/:id/events`: the events as recorded, with their ids. */
+export const SessionEventsSent = Type.Object({ data: Type.Array(SessionEvent) });
+
+/** `GET /v1/sessions/:id/events` as JSON: a page of the log. */
+export const SessionEventPage = Type.Object({ data: Type.Array(SessionEvent), next_page: Nullable(Type.String()), has_more: Type.Boolean() });
+
+/**
+ * A Server-Sent Events body: `retry:` first, then per event `event: <type>`, `id: <sequence number>` and
+ * `data: <the event as JSON>`; `event: ping` on a quiet stream. Fastify never serializes it (the route
+ * writes the stream itself); this documents it.
+ */
+export const SessionEventStream = Type.String({ description: 'text/event-stream: event/id/data frames, each data a SessionEvent as JSON' });
+
+/** A 200 answered as an event stream only. */
+export const EventStreamOnly = { content: { 'text/event-stream': { schema: SessionEventStream } } };

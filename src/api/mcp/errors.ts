@@ -18,15 +18,25 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** The request's only problem is a `limit` below its minimum or above its maximum. */
+const limitOutOfRange = (err: unknown): boolean => {
+  const v = (err as { validation?: { keyword?: string; instancePath?: string }[] }).validation;
+  return Array.isArray(v) && v.length > 0 && v.every((x) => (x.keyword === 'minimum' || x.keyword === 'maximum') && x.instancePath === '/limit');
+};
+
 /**
  * The MCP door's one error mapping: problem+json (`title`, `status`, `detail`, `errors`). A
  * server.json that breaks the schema (the core's `validation_failed`) is 422, as in the official
- * registry; bad query parameters and path segments are 400. 5xx are logged, never leaked.
+ * registry, and so is a `limit` out of range; other bad query parameters and path segments are 400.
+ * 5xx are logged, never leaked.
  */
 export const mcpErrorHandler = (err: unknown, request: FastifyRequest, reply: FastifyReply): void => {
   let e = errorForRequest(err, request);
   const context = (err as { validationContext?: string }).validationContext;
-  if (e.code === 'validation_failed' && context !== undefined && context !== 'body') e = new AgentryError('bad_request', 'Invalid request parameters', e.details);
+  if (e.code === 'validation_failed' && context !== undefined && context !== 'body') {
+    // A well-formed `limit` outside 1-100 is 422, as the official registry answers it; other bad parameters stay 400.
+    e = new AgentryError(limitOutOfRange(err) ? 'unprocessable' : 'bad_request', 'Invalid request parameters', e.details);
+  }
   if (e.code === 'unsupported_media_type') e = new AgentryError(e.code, e.message, ['this endpoint expects application/json']);
   const status = e.code === 'validation_failed' ? 422 : e.status;
   const detail = e.details.length > 0 ? `${e.message}: ${e.details.join('; ')}` : e.message;

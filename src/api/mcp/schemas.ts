@@ -27,6 +27,7 @@ export const problemResponses = {
   413: Problem,
   415: Problem,
   422: Problem,
+  501: Problem,
 };
 
 export const ServerJson = Type.Record(Type.String(), Type.Unknown(), {
@@ -37,7 +38,7 @@ export const ServerJson = Type.Record(Type.String(), Type.Unknown(), {
 export const OfficialMeta = Type.Object({
   status: Type.Enum(['active', 'deprecated', 'deleted']),
   statusMessage: Type.Optional(Type.String()),
-  statusChangedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  statusChangedAt: Type.String({ format: 'date-time', description: 'The last status change; the publish time until the first' }),
   publishedAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
   isLatest: Type.Boolean(),

@@ -12,7 +12,8 @@ export const serverResponse = (pkg: PackageRecord, v: VersionRecord) => {
       [OFFICIAL_META_KEY]: {
         status,
         ...(message ? { statusMessage: message } : {}),
-        ...(v.statusChangedAt ? { statusChangedAt: v.statusChangedAt } : {}),
+        // Always present, as in the official registry: the publish time until the status first changes.
+        statusChangedAt: v.statusChangedAt ?? v.publishedAt,
         publishedAt: v.publishedAt,
         updatedAt: v.statusChangedAt ?? v.publishedAt,
         isLatest: !v.unpublishedAt && pkg.latestVersion === v.version,

@@ -9,10 +9,10 @@ export const TOKEN_PATH = '/v2/token';
 
 /** The scope a request needs, from its route and method, for the challenge. */
 const scopeFor = (request: FastifyRequest): string | undefined => {
-  const params = request.params as { scope?: string; name?: string } | undefined;
-  if (!params?.scope || !params.name) return undefined;
+  const params = request.params as { name?: string } | undefined;
+  if (!params?.name) return undefined;
   const actions = request.method === 'GET' || request.method === 'HEAD' ? 'pull' : request.method === 'DELETE' ? 'delete' : 'pull,push';
-  return `repository:${params.scope}/${params.name}:${actions}`;
+  return `repository:${params.name}:${actions}`;
 };
 
 /** `WWW-Authenticate: Bearer realm=…,service=…,scope=…`: where and for what to get a token. */

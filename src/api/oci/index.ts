@@ -18,13 +18,15 @@ export interface OciDoorOptions {
  * request body reaches the handler as the raw stream (blobs stream to disk, manifests are
  * read with a size limit).
  */
+export { ociRepositoryUrl } from './routes/shared.js';
+
 export const ociDoor: FastifyPluginAsyncTypebox<OciDoorOptions> = async (app, opts) => {
   app.setErrorHandler(ociErrorHandler(opts.publicUrl));
   app.setNotFoundHandler((req, reply) => {
     void reply
       .status(404)
       .type('application/json; charset=utf-8')
-      .send({ errors: [{ code: 'NAME_UNKNOWN', message: `No OCI route for ${req.method} ${req.url.split('?')[0]}; repository names are <scope>/<name>` }] });
+      .send({ errors: [{ code: 'NAME_UNKNOWN', message: `No OCI route for ${req.method} ${req.url.split('?')[0]}; repository names are <scope>/<name>, at any depth` }] });
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));

@@ -29,6 +29,9 @@ const callerAccount = async (registry: Registry, request: FastifyRequest): Promi
   }
 };
 
+/** The probes an orchestrator or load balancer calls every few seconds: never counted, never refused. */
+const PROBES = new Set(['/healthz', '/livez', '/readyz', '/metrics']);
+
 const setHeaders = (reply: FastifyReply, d: RateLimitDecision): void => {
   void reply.header('x-ratelimit-limit', d.limit).header('x-ratelimit-remaining', d.remaining).header('x-ratelimit-reset', d.resetSeconds);
 };
@@ -45,7 +48,7 @@ const rateLimitPlugin: FastifyPluginAsync<{ registry: Registry }> = async (app, 
   if (!limiter) return;
   const requestsLimited = limiter.rules.anonymous !== null || limiter.rules.user !== null;
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!requestsLimited) return;
+    if (!requestsLimited || PROBES.has(request.url.split('?')[0])) return;
     const account = await callerAccount(registry, request);
     const decision = await limiter.check(account !== undefined ? { account } : { ip: request.ip });
     if (!decision) return;

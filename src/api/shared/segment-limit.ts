@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { AgentryError } from '../../core/errors.js';
 
 /**
- * The router takes path segments up to 300 characters (MCP server names are up to 200, URL-encoded).
+ * The router takes path segments up to 600 characters (MCP server names are up to 200, URL-encoded; OCI repository names up to 255 with their slashes encoded).
  * A door whose names are shorter keeps its own limit with this `onRequest` hook: a longer segment
  * is a 414, answered in the door's error shape by the door's error handler.
  */

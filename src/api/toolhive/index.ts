@@ -5,9 +5,14 @@ import { toolhiveRegistryErrorHandler, toolhiveTextErrorHandler } from './errors
 import { catalogueRoutes } from './routes/catalogue.js';
 import { registryRoutes } from './routes/registry.js';
 import { skillRoutes } from './routes/skills.js';
+import { clientRoutes } from './routes/clients.js';
+import { groupRoutes } from './routes/groups.js';
+import { secretRoutes } from './routes/secrets.js';
+import { toolhiveSystemRoutes, versionRoutes } from './routes/system.js';
 
 export interface ToolhiveDoorOptions {
   registry: Registry;
+  version: string;
   publicUrl?: string;
   /** Largest skill archive accepted by validate, in bytes. */
   maxTarballBytes: number;
@@ -15,7 +20,8 @@ export interface ToolhiveDoorOptions {
 
 /**
  * ToolHive's registry API (003) over the core's MCP server and skill packages: `/api/v1beta/registry…`
- * and `/api/v1beta/skills/{validate,content}` (plain-text errors, as ToolHive), and the MCP-format
+ * `/api/v1beta/skills/{validate,content}`, `/groups`, `/clients`, `/discovery/clients`, `/secrets` and `/version`
+ * (plain-text errors, as ToolHive), `/health` and `/api/openapi.json`, and the MCP-format
  * catalogue `/registry/{registryName}/v0.1/…` (`{code, message}` errors). Mounted at the root.
  * No not-found handler is set on either prefix: other doors share them (`/registry/…`, `/api/v1beta/secrets`).
  */
@@ -29,9 +35,14 @@ export const toolhiveDoor: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = asyn
       });
       await api.register(registryRoutes, opts);
       await api.register(skillRoutes, opts);
+      await api.register(groupRoutes, opts);
+      await api.register(clientRoutes, opts);
+      await api.register(secretRoutes, opts);
+      await api.register(versionRoutes, opts);
     },
     { prefix: '/api/v1beta' },
   );
+  await app.register(toolhiveSystemRoutes);
   await app.register(async (catalogue) => {
     catalogue.setErrorHandler(toolhiveRegistryErrorHandler);
     await catalogue.register(catalogueRoutes, opts);

@@ -9,7 +9,10 @@ const AnyMap = Type.Record(Type.String(), Type.Unknown());
 export const ToolhiveTextError = Type.String({ description: 'ToolHive answers errors on /api/v1beta as plain text' });
 export const textErrors = { 400: ToolhiveTextError, 403: ToolhiveTextError, 404: ToolhiveTextError, 413: ToolhiveTextError, 415: ToolhiveTextError, 501: ToolhiveTextError };
 
-export const RegistryError = Type.Object({ code: Type.Integer(), message: Str }, { $id: 'ToolhiveRegistryError', description: "ToolHive's registryErrorResponse" });
+export const RegistryError = Type.Object(
+  { code: Type.String({ description: 'A machine-readable error code (not_found, bad_request, internal_error, …)' }), message: Str },
+  { $id: 'ToolhiveRegistryError', description: "ToolHive's registryErrorResponse" },
+);
 export const registryErrors = { 400: RegistryError, 404: RegistryError, 414: RegistryError };
 
 const EnvVar = Type.Object({ name: Str, description: Opt(Str), required: Type.Boolean(), secret: Opt(Type.Boolean()), default: Opt(Str) });
@@ -98,10 +101,13 @@ export const ServerJson = Type.Object(
   { additionalProperties: true, $id: 'ToolhiveServerJSON', description: 'An MCP server.json, as published' },
 );
 
+/** A paging value as ToolHive reads it: anything is accepted, and what is not a positive integer is defaulted. */
+const PagingValue = (description: string) => Opt(Type.Union([Type.String(), Type.Integer()], { description }));
+
 export const PageQuery = Type.Object({
   q: Opt(Type.String({ maxLength: 200, description: 'Matches names and descriptions' })),
-  page: Opt(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Page number, 1-based (default 1)' })),
-  limit: Opt(Type.Integer({ minimum: 1, maximum: 200, description: 'Items per page, at most 200 (default 50)' })),
+  page: PagingValue('Page number, 1-based (default 1; anything but a positive integer means 1)'),
+  limit: PagingValue('Items per page, at most 200 (default 50; more is capped at 200; anything but a positive integer means 50)'),
 });
 export type PageQuery = Static<typeof PageQuery>;
 

@@ -6,6 +6,7 @@ import type { AccountRecord } from '../accounts/account-repo.js';
 import type { AgentspaceAgentRecord, AgentspaceRecord, AgentspaceSecretRecord } from './agentspace-repo.js';
 import { isoNow } from '../time.js';
 import { ASSISTANT_ID, assistantConfigErrors, SECRET_KEY } from './assistant-config.js';
+import { agentspaceReader, agentspaceTarget, agentspaceWriter, mustFindAgentspace } from './agentspace-common.js';
 import { AgentspaceService } from './agentspace-service.js';
 import { migrateSpec } from './migrations.js';
 import type { OciArtifactClient, OciCredentials, OciRef, OciRegistryPort } from './oci-registry-port.js';
@@ -112,10 +113,10 @@ export class AgentspaceArtifacts {
   }
 
   async publish(ctx: RequestContext, id: string, tag: string | undefined, description: string | undefined, o: OciTargetOptions): Promise<PublishResult> {
-    const p = this.spaces.writer(ctx);
+    const p = agentspaceWriter(this.deps, ctx);
     if (!tag) throw badRequest('tag is required: the OCI tag to publish, e.g. v1.0.0');
     if (!this.ociPort.isTag(tag)) throw badRequest(`'${tag.slice(0, 130)}' is not a valid OCI tag (letters, digits, '_', '.', '-'; at most 128)`);
-    const space = await this.spaces.mustFind(this.deps.storage, p.account, id);
+    const space = await mustFindAgentspace(this.deps.storage, p.account, id);
     const problems = await this.spaces.publishProblems(this.deps.storage, p.account, id);
     if (problems.unvalidated.length > 0) throw badRequest('Unvalidated agents detected: run POST /registry/validate first', problems.unvalidated.map((a) => `agent '${a}' is not validated`));
     if (problems.unused.length > 0) throw badRequest('Unused secrets detected: run POST /registry/validate to delete them', problems.unused.map((s) => `${s.scope} secret '${s.key}' is referenced by no agent`));
@@ -157,20 +158,20 @@ export class AgentspaceArtifacts {
     }
     await this.deps.storage.transaction(async (tx) => {
       await tx.agentspaces.update({ ...space, tag, updatedAt: isoNow(this.deps.clock) });
-      await this.deps.audit.record(tx.audit, ctx, 'agentspace.publish', this.spaces.target(p.account, id), { reference: this.ociPort.formatReference(ref), digest: pushed.digest, tags });
+      await this.deps.audit.record(tx.audit, ctx, 'agentspace.publish', agentspaceTarget(p.account, id), { reference: this.ociPort.formatReference(ref), digest: pushed.digest, tags });
     });
     return { reference: pushed.reference, digest: pushed.digest, mediaType: pushed.mediaType, size: pushed.size, tags };
   }
 
   /** Removes a published manifest (OCI deletes by digest: every tag on that manifest goes with it). */
   async unpublish(ctx: RequestContext, id: string, tag: string | undefined, o: OciTargetOptions): Promise<{ reference: string; digest: string }> {
-    const p = this.spaces.writer(ctx);
+    const p = agentspaceWriter(this.deps, ctx);
     if (!tag) throw badRequest('tag is required: the published tag to remove');
     if (!this.ociPort.isTag(tag)) throw badRequest(`'${tag.slice(0, 130)}' is not a valid OCI tag`);
-    const space = await this.spaces.mustFind(this.deps.storage, p.account, id);
+    const space = await mustFindAgentspace(this.deps.storage, p.account, id);
     const ref = this.target(p.account, space, o, tag);
     const digest = await this.oci(() => this.client(o.callerToken, p.account).deleteManifest(ref));
-    await this.deps.audit.record(this.deps.storage.audit, ctx, 'agentspace.unpublish', this.spaces.target(p.account, id), { reference: this.ociPort.formatReference(ref), digest });
+    await this.deps.audit.record(this.deps.storage.audit, ctx, 'agentspace.unpublish', agentspaceTarget(p.account, id), { reference: this.ociPort.formatReference(ref), digest });
     return { reference: this.ociPort.formatReference(ref), digest };
   }
 
@@ -180,7 +181,7 @@ export class AgentspaceArtifacts {
    * Secret values never travel: pulled definitions need their values set here.
    */
   async pull(ctx: RequestContext, id: string, target: string | undefined, o: OciTargetOptions): Promise<PullResult> {
-    const p = this.spaces.writer(ctx);
+    const p = agentspaceWriter(this.deps, ctx);
     if (!target) throw badRequest('target is required: the OCI reference to pull, e.g. registry.example.com/team/agents:v1.0.0');
     const ref = this.parseTarget(target);
     const client = this.client(o.callerToken, p.account);
@@ -248,7 +249,7 @@ export class AgentspaceArtifacts {
       for (const d of content.parameters) {
         await tx.agentspaces.putParameter({ ownerAccountId: p.account.id, agentspaceId: id, assistantId: d.assistant_id ?? '', key: d.key, definition: { ...d }, createdAt: now, updatedAt: now });
       }
-      await this.deps.audit.record(tx.audit, ctx, 'agentspace.pull', this.spaces.target(p.account, id), { reference, digest: art.digest, created, agents: content.agents.map((a) => a.assistant_id) });
+      await this.deps.audit.record(tx.audit, ctx, 'agentspace.pull', agentspaceTarget(p.account, id), { reference, digest: art.digest, created, agents: content.agents.map((a) => a.assistant_id) });
       return { agentspace: space, created };
     });
     return {
@@ -262,7 +263,7 @@ export class AgentspaceArtifacts {
   }
 
   async repositories(ctx: RequestContext, registry: string | undefined, callerToken?: string): Promise<{ registry: string; repositories: string[] }> {
-    const p = this.spaces.reader(ctx);
+    const p = agentspaceReader(this.deps, ctx);
     const reg = registry || this.defaultRegistry();
     // This server's own catalog, in-process and as the caller: only what the caller may read.
     if (this.selfRepositories && this.selfRegistry && hostOf(reg) === hostOf(this.selfRegistry)) {
@@ -281,7 +282,7 @@ export class AgentspaceArtifacts {
   }
 
   async tags(ctx: RequestContext, repoId: string | undefined, callerToken?: string): Promise<{ repository: string; tags: string[] }> {
-    const p = this.spaces.reader(ctx);
+    const p = agentspaceReader(this.deps, ctx);
     if (!repoId) throw badRequest('repo_id is required: registry/repository, or a repository of the default registry');
     const ref = this.parseTarget(repoId, true);
     const client = this.client(callerToken, p.account);

@@ -9,12 +9,15 @@ import type { BlobInfo, ByteRange } from './blob-store.js';
 
 /** The byte range a door may ask of a `ReadableBlob` (doors import it from here, never from the blob store's port). */
 export type { ByteRange };
+import { BlobRedirects } from './blob-redirects.js';
 
 /** A blob the caller may read: its size and a way to open it (whole, or a byte range). */
 export interface ReadableBlob {
   digest: string;
   size: number;
   open(range?: ByteRange): Promise<Readable>;
+  /** A short-lived URL of the blob store to redirect the caller to, when redirects are on; else undefined. */
+  redirectUrl(opts?: { contentType?: string; cacheControl?: string }): Promise<string | undefined>;
 }
 
 /** How many holders of one digest are looked at per kind before giving up (a digest is rarely shared). */
@@ -39,6 +42,7 @@ export class BlobAccess {
   constructor(
     private readonly deps: CoreDeps,
     private readonly oci: OciAccess,
+    private readonly redirects: BlobRedirects = new BlobRedirects(),
   ) {}
 
   /** The blob, when the caller may read an object that refers to it; else 404 (`Blob not found`). */
@@ -47,7 +51,7 @@ export class BlobAccess {
     if (!(await this.mayRead(ctx, digest))) throw notFoundError();
     const info: BlobInfo | undefined = await this.deps.blobs.stat(digest);
     if (!info) throw notFoundError();
-    return { digest, size: info.size, open: (range) => this.deps.blobs.open(digest, range) };
+    return { digest, size: info.size, open: (range) => this.deps.blobs.open(digest, range), redirectUrl: (opts) => this.redirects.urlFor(digest, opts) };
   }
 
   /** A stream of the whole blob (see `find`). */
@@ -80,11 +84,9 @@ export class BlobAccess {
 
   private async viaOci(ctx: RequestContext, digest: string): Promise<boolean> {
     for (const name of await this.deps.storage.oci.repositoriesHolding(digest, HOLDERS)) {
-      const slash = name.indexOf('/');
-      if (slash < 0) continue;
       let repo;
       try {
-        repo = parseRepositoryName(name.slice(0, slash), name.slice(slash + 1));
+        repo = parseRepositoryName(name);
       } catch (e) {
         if (isAgentryError(e)) continue;
         throw e;

@@ -10,6 +10,9 @@ import { MemoryStoreService } from './memory/memory-store-service.js';
 import { VaultService } from './vaults/vault-service.js';
 import { ModelCardService } from './model-cards/model-card-service.js';
 import type { ManagedDeps } from './managed-deps.js';
+import { LocalSessionBus, type SessionBus } from '../sessions/event-bus.js';
+import { SessionLog } from '../sessions/session-log.js';
+import { SessionService, type SessionServiceOptions } from '../sessions/session-service.js';
 
 const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
 const DEFAULT_MAX_UNPACKED_BYTES = 200 * 1024 * 1024;
@@ -24,6 +27,9 @@ export interface ManagedOptions {
   embedder?: Embedder;
   /** Checks a model card against its provider before it is saved; without one, model cards cannot be created. */
   probe?: CapabilityProbe;
+  /** How session events reach every process (PostgreSQL LISTEN/NOTIFY); default: this process only. */
+  sessionBus?: SessionBus;
+  sessions?: SessionServiceOptions;
 }
 
 /** The managed-agents plane of the core (issue 7): agents, environments, API keys, … */
@@ -36,6 +42,7 @@ export class ManagedAgents {
   readonly memoryStores: MemoryStoreService;
   readonly vaults: VaultService;
   readonly modelCards: ModelCardService;
+  readonly sessions: SessionService;
 
   constructor(deps: ManagedDeps, tokens: TokenService, opts: ManagedOptions = {}) {
     this.agents = new AgentService(deps);
@@ -46,5 +53,6 @@ export class ManagedAgents {
     this.vaults = new VaultService(deps);
     this.modelCards = new ModelCardService(deps, opts.probe);
     this.memoryStores = new MemoryStoreService(deps, opts.embedder);
+    this.sessions = new SessionService(deps, this.agents, new SessionLog(deps.storage, opts.sessionBus ?? new LocalSessionBus(), deps.clock), opts.sessions);
   }
 }

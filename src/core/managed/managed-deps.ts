@@ -2,10 +2,12 @@ import type { Principal, RequestContext } from '../auth/principal.js';
 import type { BlobAccess } from '../blobs/blob-access.js';
 import type { CoreDeps } from '../core-deps.js';
 import { notFound } from '../errors.js';
+import { isoNow } from '../time.js';
 import type { PackageService } from '../packages/package-service.js';
 import type { SecretService } from '../secrets/secret-service.js';
 import type { StorageRepos } from '../storage.js';
-import type { ManagedKind, ManagedObjectRecord } from './managed-storage.js';
+import type { ManagedKind, ManagedObjectQuery, ManagedObjectRecord } from './managed-storage.js';
+import { cutPage, decodePageToken, type Paged, type PageRequest } from './page-token.js';
 
 /** What every managed-agents service holds: the core's deps, and the services the plane builds on. */
 export interface ManagedDeps extends CoreDeps {
@@ -67,4 +69,47 @@ export const archiveFilter = (q: { archived?: boolean; includeArchived?: boolean
   if (q.archived === true) return 'only';
   if (q.archived === false) return 'exclude';
   return q.includeArchived ? 'include' : 'exclude';
+};
+
+/**
+ * One page of the caller's own objects of a kind, newest first: the list every managed resource
+ * answers. `filter` narrows the query (archived or not, a parent, live ones only); `toView` shapes
+ * each object. A page token that is not ours is a 400 (after the caller's token is checked).
+ */
+export const listOwned = async <V>(
+  deps: ManagedDeps,
+  ctx: RequestContext,
+  kind: ManagedKind,
+  q: PageRequest,
+  filter: Pick<ManagedObjectQuery, 'archived' | 'parentId' | 'liveAt'>,
+  toView: (o: ManagedObjectRecord) => V,
+): Promise<Paged<V>> => {
+  const p = reader(deps, ctx);
+  const rows = await deps.storage.managed.list({ kind, accountIds: [p.account.id], ...filter, beforeSeq: decodePageToken(q.page), limit: q.limit + 1 });
+  const page = cutPage(rows, q.limit, (r) => r.seq);
+  return { rows: page.rows.map(toView), nextPage: page.nextPage };
+};
+
+/**
+ * Changes one of the caller's own objects of a kind, in one transaction with its row locked:
+ * `change` gets the object and answers its new data (or throws to refuse the change); the object
+ * is stored, the change audited as `managed.<kind>.update`, and answered through `toView`.
+ */
+export const updateOwned = async <V>(
+  deps: ManagedDeps,
+  ctx: RequestContext,
+  kind: ManagedKind,
+  id: string,
+  change: (o: ManagedObjectRecord) => Record<string, unknown>,
+  toView: (o: ManagedObjectRecord) => V,
+): Promise<V> => {
+  const p = writer(deps, ctx);
+  return deps.storage.transaction(async (tx) => {
+    const o = await ownedObject(tx, kind, id, p, true);
+    const data = change(o);
+    const now = isoNow(deps.clock);
+    await tx.managed.update(o.id, { data, updatedAt: now });
+    await deps.audit.record(tx.audit, ctx, `managed.${kind}.update`, o.id, {});
+    return toView({ ...o, data, updatedAt: now });
+  });
 };

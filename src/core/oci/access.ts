@@ -69,6 +69,7 @@ export class OciAccess {
   constructor(
     private readonly storage: Storage,
     private readonly policy: AccessPolicy,
+    private readonly defaultScope?: string,
   ) {}
 
   /** Throws unless `ctx` may do `action` on `repo`. */
@@ -152,9 +153,7 @@ export class OciAccess {
     for (const want of requested) {
       let repo: RepositoryName;
       try {
-        const [scope, ...rest] = want.repo.split('/');
-        if (rest.length !== 1) continue;
-        repo = parseRepositoryName(scope, rest[0]);
+        repo = parseRepositoryName(want.repo, this.defaultScope);
       } catch {
         continue;
       }

@@ -185,8 +185,9 @@ export class BlobUploads {
     const store = this.store();
     const size = await this.sizeOf(id);
     const running = this.hashes.get(id);
+    const hashedOnTheWay = running !== undefined && running.offset === size;
     let actual: string;
-    if (running && running.offset === size) {
+    if (running && hashedOnTheWay) {
       actual = `sha256:${running.hash.copy().digest('hex')}`;
     } else {
       const hash = createHash('sha256');
@@ -200,6 +201,12 @@ export class BlobUploads {
     await this.access.recordRepository(this.storage, repo, isoNow(this.clock));
     // Link first: from this moment garbage collection counts the blob as in use.
     await this.storage.oci.linkBlob(repo.name, digest, isoNow(this.clock));
+    // The bytes were hashed as they arrived: the upload can become the blob as it is, where the stores allow it.
+    const moved = hashedOnTheWay && store.moveVerified ? await store.moveVerified(id, digest) : undefined;
+    if (moved) {
+      await this.discard(id);
+      return { digest, size: moved.size };
+    }
     const put = await this.blobs.put(await store.open(id));
     if (put.digest !== digest) {
       await this.storage.oci.unlinkBlob(repo.name, digest);

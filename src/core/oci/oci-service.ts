@@ -6,6 +6,7 @@ import { isAgentryError, payloadTooLarge } from '../errors.js';
 import { isStrictSemver } from '../packages/manifest/fields.js';
 import { isPackageKind } from '../packages/kinds.js';
 import type { PackageService } from '../packages/package-service.js';
+import type { BlobRedirects } from '../blobs/blob-redirects.js';
 import type { ByteRange } from '../blobs/blob-store.js';
 import type { PackageRecord, VersionRecord } from '../packages/package-repo.js';
 import { isoNow } from '../time.js';
@@ -24,6 +25,8 @@ export interface RepoBlob {
   digest: string;
   size: number;
   open(range?: ByteRange): Promise<Readable>;
+  /** A short-lived URL of the blob store to redirect the client to, when redirects are on; else undefined. */
+  redirectUrl(): Promise<string | undefined>;
 }
 
 export interface ManifestContent {
@@ -58,6 +61,10 @@ export interface OciOptions {
   uploads?: UploadStore;
   /** Largest package layer that is published as a package version. */
   maxPackageBytes: number;
+  /** The scope single-level repository names (`app`) belong to; absent: they are NAME_INVALID. */
+  defaultScope?: string;
+  /** Downloads answer 307 to a signed blob store URL when on (off by default). */
+  redirects?: BlobRedirects;
 }
 
 /**
@@ -76,13 +83,14 @@ export class OciService {
     private readonly packages: PackageService,
     private readonly opts: OciOptions,
   ) {
-    this.access = new OciAccess(deps.storage, deps.policy);
+    this.access = new OciAccess(deps.storage, deps.policy, opts.defaultScope);
     this.tokens = new RegistryTokens(deps.storage, this.access, deps.clock);
     this.uploads = new BlobUploads(deps.storage, deps.blobs, opts.uploads, this.access, deps.clock);
   }
 
-  repository(scope: string, name: string): RepositoryName {
-    return parseRepositoryName(scope, name);
+  /** The repository a client names, at any depth; a single-level name goes to the default scope (or is NAME_INVALID). */
+  repository(name: string): RepositoryName {
+    return parseRepositoryName(name, this.opts.defaultScope);
   }
 
   /**
@@ -144,10 +152,9 @@ export class OciService {
 
   /** Cross-repository mount: links a blob `from` another repository; undefined when it is not there. */
   async mountBlob(ctx: OciContext, repo: RepositoryName, digestParam: string, from: string): Promise<CommittedBlob | undefined> {
-    const [scope, ...rest] = from.split('/');
     let source: RepositoryName | undefined;
     try {
-      if (rest.length === 1) source = parseRepositoryName(scope, rest[0]);
+      source = parseRepositoryName(from, this.opts.defaultScope);
     } catch (e) {
       if (!isAgentryError(e)) throw e;
     }
@@ -183,9 +190,16 @@ export class OciService {
     if (!ours && digest === EMPTY_CONFIG_DIGEST) ours = (await this.packageOf(repo)) !== undefined || (await this.deps.storage.oci.repositoryExists(repo.name));
     if (!ours) return undefined;
     const info = await this.deps.blobs.stat(digest);
-    if (info) return { digest, size: info.size, open: (range) => this.deps.blobs.open(digest, range) };
+    const redirects = this.opts.redirects;
+    if (info) return { digest, size: info.size, open: (range) => this.deps.blobs.open(digest, range), redirectUrl: async () => redirects?.urlFor(digest) };
     if (digest === EMPTY_CONFIG_DIGEST) {
-      return { digest, size: EMPTY_CONFIG_BYTES.length, open: async (r) => Readable.from([r ? EMPTY_CONFIG_BYTES.subarray(r.start, r.end + 1) : EMPTY_CONFIG_BYTES]) };
+      return {
+        digest,
+        size: EMPTY_CONFIG_BYTES.length,
+        open: async (r) => Readable.from([r ? EMPTY_CONFIG_BYTES.subarray(r.start, r.end + 1) : EMPTY_CONFIG_BYTES]),
+        // Not in the store: always served from memory.
+        redirectUrl: async () => undefined,
+      };
     }
     return undefined;
   }
@@ -383,10 +397,8 @@ export class OciService {
   }
 
   private repositoryOrUndefined(name: string): RepositoryName | undefined {
-    const [scope, ...rest] = name.split('/');
-    if (rest.length !== 1) return undefined;
     try {
-      return parseRepositoryName(scope, rest[0]);
+      return parseRepositoryName(name);
     } catch {
       return undefined;
     }

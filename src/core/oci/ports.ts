@@ -97,4 +97,11 @@ export interface UploadStore {
   truncate(id: string, size: number): Promise<void>;
   open(id: string): Promise<Readable>;
   delete(id: string): Promise<void>;
+  /**
+   * Moves a whole upload, whose sha256 the caller computed from the bytes as they were appended and
+   * checked to be `digest`, into the blob store at that digest without copying it (a rename on one
+   * filesystem). Undefined when this store cannot (another filesystem, another kind of store): the
+   * caller then copies the upload with `BlobStore.put`, which hashes it again.
+   */
+  moveVerified?(id: string, digest: string): Promise<{ size: number } | undefined>;
 }

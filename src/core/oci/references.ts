@@ -1,14 +1,20 @@
 import { packageNameProblem, scopeProblem } from '../packages/names.js';
 import { ociError } from './oci-errors.js';
 
-/** A repository: `<scope>/<name>`, where the scope is an Agentry scope (account or org). */
+/**
+ * A repository: `<scope>/<path…>`, any depth the distribution spec allows, where the first
+ * component is an Agentry scope (account or org) that owns it.
+ */
 export interface RepositoryName {
-  /** `scope/name`, lower case as the spec requires. */
+  /** The full name, lower case as the spec requires: `scope/name` or `scope/team/app/…`. */
   name: string;
   scope: string;
-  /** The package this repository is (when it is a valid package name): `scope/name`. */
+  /** The package this repository is (a two-component name whose second is a valid package name): `scope/name`. */
   packageName: string | undefined;
 }
+
+/** The distribution spec allows names up to 255 characters (with the registry's host, which clients count separately). */
+const MAX_NAME = 255;
 
 /** The distribution spec's repository path component: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`. */
 const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
@@ -17,17 +23,36 @@ const SHA256 = /^sha256:[a-f0-9]{64}$/;
 const ANY_DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
 /**
- * Parses a repository name: exactly two components, `<scope>/<name>`, so that every repository
- * belongs to an Agentry scope and obeys its ownership rules.
+ * Parses a repository name of any depth the distribution spec allows (`a/b`, `a/b/c/…`): the first
+ * component is the Agentry scope that owns it and whose rules apply. A single-level name (`app`)
+ * belongs to `defaultScope` when the server names one (`<defaultScope>/app`), and is NAME_INVALID
+ * otherwise.
  */
-export const parseRepositoryName = (scope: string, name: string): RepositoryName => {
-  const full = `${scope}/${name}`;
+export const parseRepositoryName = (full: string, defaultScope?: string): RepositoryName => {
+  const components = full.split('/');
   const problems: string[] = [];
-  if (!COMPONENT.test(scope) || scopeProblem(scope)) problems.push(`'${scope}' is not a valid scope: lower-case letters, digits, '.' and '-'`);
-  if (!COMPONENT.test(name)) problems.push(`'${name}' is not a valid repository name component: lower-case letters, digits and the separators '.', '_', '__', '-'`);
-  if (full.length > 255) problems.push('a repository name is at most 255 characters');
+  const bad = components.filter((c) => !COMPONENT.test(c));
+  for (const c of bad) {
+    problems.push(
+      c === ''
+        ? 'a repository name has no empty components (no leading, trailing or double slash)'
+        : `'${c}' is not a valid repository name component: lower-case letters, digits and the separators '.', '_', '__', '-'`,
+    );
+  }
+  if (full.length > MAX_NAME) problems.push(`a repository name is at most ${MAX_NAME} characters`);
+  if (problems.length === 0 && components.length === 1) {
+    if (!defaultScope) {
+      throw ociError('NAME_INVALID', `Invalid repository name '${full}': a name needs an owner, as in <account or organisation>/${full}`, [
+        `single-level names are refused on this registry; push to <scope>/${full} (or the operator sets AGENTRY_OCI_DEFAULT_SCOPE)`,
+      ]);
+    }
+    return parseRepositoryName(`${defaultScope}/${full}`);
+  }
+  const scope = components[0];
+  if (bad.length === 0 && scopeProblem(scope)) problems.push(`'${scope}' is not a valid scope: lower-case letters, digits, '.' and '-'`);
   if (problems.length > 0) throw ociError('NAME_INVALID', `Invalid repository name '${full}'`, problems);
-  return { name: full, scope, packageName: packageNameProblem(name) ? undefined : full };
+  const packageName = components.length === 2 && !packageNameProblem(components[1]) ? full : undefined;
+  return { name: full, scope, packageName };
 };
 
 export const isTag = (reference: string): boolean => TAG.test(reference);

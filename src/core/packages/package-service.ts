@@ -19,6 +19,7 @@ import type { TarballLimits } from './tarball.js';
 import { singleFileTarball } from './single-file-tarball.js';
 import { versionSchemeOf } from './version-scheme.js';
 import { ViewCache } from './view-cache.js';
+import type { PackageViewStamps } from './view-stamps.js';
 
 export interface PublishInput {
   /** Set by kind-specific doors; absent means "whatever manifest the tarball holds". */
@@ -100,8 +101,16 @@ export class PackageService {
     this.publishGate = gate;
   }
 
-  /** Starts following other processes' changes, so cached views never outlive a write. */
-  async followChanges(): Promise<void> {
+  /** Stamps to check cached views against, where other processes write to the same store. */
+  private viewStamps?: PackageViewStamps;
+
+  /**
+   * Starts following other processes' changes, so cached views never outlive a write: the change
+   * feed drops stale views soon, and `stamps` (when the store is shared) makes every read check
+   * its cached view against the store first, so a write acknowledged anywhere shows at once.
+   */
+  async followChanges(stamps?: PackageViewStamps): Promise<void> {
+    this.viewStamps = stamps;
     await this.deps.storage.onPackageChange((key) => (key === undefined ? this.cache.clear() : this.cache.invalidate(key)));
   }
 
@@ -336,7 +345,9 @@ export class PackageService {
     this.deps.policy.requireReadAccess(ctx);
     const key = parsePackageId(scope, name).key;
     const generation = this.cache.generation;
-    const view = this.cache.get(key) ?? this.cache.set(key, await this.deps.storage.packages.findView(key), generation);
+    // The stamp before the view: a view newer than its stamp is only ever re-read, never served stale.
+    const stamp = this.viewStamps && (await this.viewStamps.stamp(key));
+    const view = this.viewStamps && stamp === undefined ? undefined : (this.cache.get(key, stamp) ?? this.cache.set(key, await this.deps.storage.packages.findView(key), generation, stamp));
     const missing = () => notFound(`${kindLabel(kind)} not found`);
     if (!view || (kind && view.pkg.kind !== kind)) throw missing();
     await this.deps.policy.requireRead(ctx, view.pkg, missing);

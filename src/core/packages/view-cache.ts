@@ -11,7 +11,8 @@ import type { PackageViewRecord } from './package-repo.js';
  *   const view = cache.get(key) ?? cache.set(key, await repo.findView(key), gen);
  */
 export class ViewCache {
-  private readonly entries = new Map<string, PackageViewRecord>();
+  /** Each view with the stamp it was read under (see PackageViewStamps), when the store gives stamps. */
+  private readonly entries = new Map<string, { view: PackageViewRecord; stamp?: string }>();
   private gen = 0;
 
   constructor(private readonly maxEntries: number) {}
@@ -20,20 +21,27 @@ export class ViewCache {
     return this.gen;
   }
 
-  get(key: string): PackageViewRecord | undefined {
+  /** The cached view, if any and (with a stamp) read under that same stamp. */
+  get(key: string, stamp?: string): PackageViewRecord | undefined {
     const hit = this.entries.get(key);
-    if (hit) {
+    if (!hit) return undefined;
+    if (hit.stamp !== stamp) {
       this.entries.delete(key);
-      this.entries.set(key, hit);
+      return undefined;
     }
-    return hit;
+    this.entries.delete(key);
+    this.entries.set(key, hit);
+    return hit.view;
   }
 
-  /** Stores `view` unless anything was invalidated since `generation` was read; returns `view`. */
-  set<T extends PackageViewRecord | undefined>(key: string, view: T, generation: number): T {
+  /**
+   * Stores `view` (read under `stamp`, read before it) unless anything was invalidated since
+   * `generation` was read; returns `view`.
+   */
+  set<T extends PackageViewRecord | undefined>(key: string, view: T, generation: number, stamp?: string): T {
     if (view && generation === this.gen && this.maxEntries > 0) {
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(key, view);
+      this.entries.set(key, { view, ...(stamp !== undefined ? { stamp } : {}) });
     }
     return view;
   }

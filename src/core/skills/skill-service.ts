@@ -3,7 +3,6 @@ import { badRequest, notFound } from '../errors.js';
 import { AGENTRY_PACKAGE_LAYER, ANNOTATION_VERSION, artifactTypeOf } from '../oci/media-types.js';
 import { isOciError } from '../oci/oci-errors.js';
 import type { OciService } from '../oci/oci-service.js';
-import { parseRepositoryName } from '../oci/references.js';
 import { SKILL_FILE, checkSkillMd, validateSkillFolder, type SkillValidation } from '../packages/manifest/skill-md.js';
 import type { PackageService } from '../packages/package-service.js';
 import type { TarballLimits } from '../packages/tarball.js';
@@ -102,7 +101,7 @@ export class SkillService {
       );
     }
     if (r.repository.length !== 2) throw badRequest(`OCI repositories here are <scope>/<name>, not '${r.repository.join('/')}'`);
-    const repo = parseRepositoryName(r.repository[0], r.repository[1]);
+    const repo = this.oci.repository(r.repository.join('/'));
     const manifest = await this.oci.manifest(by.ctx, repo, r.reference).catch((e: unknown) => {
       // The OCI door answers an anonymous caller's unreadable (or missing) repository with a login challenge; here it is simply not there.
       if (isOciError(e) && e.oci === 'UNAUTHORIZED' && !by.ctx.principal) throw notFound(`Skill not found: ${repo.name}:${r.reference}`);

@@ -88,6 +88,29 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  /**
+   * Takes a synced file whose sha256 the caller verified to be `digest` as that blob, by renaming
+   * it into place (the file is gone afterwards either way when it succeeds). Undefined, and the file
+   * left where it is, when it is on another filesystem (the caller copies it with `put` instead).
+   */
+  async adopt(path: string, digest: string): Promise<{ size: number } | undefined> {
+    const final = this.pathOf(digest);
+    const existing = await this.stat(digest);
+    if (existing) {
+      await fs.rm(path, { force: true });
+      return { size: existing.size };
+    }
+    await fs.mkdir(join(final, '..'), { recursive: true });
+    try {
+      await fs.rename(path, final);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EXDEV') return undefined;
+      throw e;
+    }
+    await syncDir(join(final, '..'));
+    return { size: (await fs.stat(final)).size };
+  }
+
   async stat(digest: string): Promise<BlobInfo | undefined> {
     if (!DIGEST.test(digest)) return undefined;
     try {

@@ -16,6 +16,8 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { BlobUrlSigner } from '../../core/blobs/blob-redirects.js';
 import type { BlobInfo, BlobStore, ByteRange } from '../../core/blobs/blob-store.js';
 import type { S3BlobStoreLocation } from './blob-store-url.js';
 import { S3UploadStore } from './s3-upload-store.js';
@@ -44,7 +46,7 @@ export interface S3BlobStoreOptions extends S3BlobStoreLocation {
  * object removed: a blob appears whole or not at all, and a failed write leaves nothing behind.
  * Identical content is stored once.
  */
-export class S3BlobStore implements BlobStore {
+export class S3BlobStore implements BlobStore, BlobUrlSigner {
   readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
@@ -171,6 +173,20 @@ export class S3BlobStore implements BlobStore {
       const digest = `sha256:${obj.key.slice(base.length)}`;
       if (DIGEST.test(digest)) yield { digest, size: obj.size, modifiedAt: obj.modifiedAt };
     }
+  }
+
+  /**
+   * A presigned GET of the blob's object, valid `expiresInSeconds`: the client fetches the bytes
+   * from the bucket itself (Range included). Signing is local: no request to the store.
+   */
+  async signedGetUrl(digest: string, opts: { expiresInSeconds: number; contentType?: string; cacheControl?: string }): Promise<string> {
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: this.keyOf(digest),
+      ...(opts.contentType ? { ResponseContentType: opts.contentType } : {}),
+      ...(opts.cacheControl ? { ResponseCacheControl: opts.cacheControl } : {}),
+    });
+    return getSignedUrl(this.client, command, { expiresIn: opts.expiresInSeconds });
   }
 
   /** OCI upload sessions in the same bucket, under `<prefix>/uploads/`. */

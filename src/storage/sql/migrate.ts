@@ -12,6 +12,8 @@ import { visibilityMigration } from './migrations/0009-visibility.js';
 import { orgRolesMigration } from './migrations/0009-org-roles.js';
 import { ociRepositoriesMigration } from './migrations/0013-oci-repositories.js';
 import { idempotencyKeysMigration } from './migrations/0015-idempotency-keys.js';
+import { sessionsMigration } from './migrations/0016-sessions.js';
+import { groupsClientsMigration } from './migrations/0018-groups-clients.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -28,6 +30,8 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0009-org-roles': orgRolesMigration(),
   '0013-oci-repositories': ociRepositoriesMigration(),
   '0015-idempotency-keys': idempotencyKeysMigration(),
+  '0016-sessions': sessionsMigration(dialect),
+  '0018-groups-clients': groupsClientsMigration(),
 });
 
 class InCodeMigrations implements MigrationProvider {

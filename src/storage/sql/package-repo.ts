@@ -67,7 +67,20 @@ export class SqlPackageRepo implements PackageRepo {
 
   async announceChange(key: string): Promise<void> {
     // Only PostgreSQL is shared by several server processes; SQLite has one owner.
-    if (this.dialect === 'postgres') await sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${key})`.execute(this.db);
+    if (this.dialect !== 'postgres') return;
+    // A new row version (a new xmin: the package's change stamp, see changeStamp) whatever the write touched.
+    await sql`UPDATE packages SET key = key WHERE key = ${key}`.execute(this.db);
+    await sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${key})`.execute(this.db);
+  }
+
+  /**
+   * PostgreSQL: the package row's `xmin`, the transaction that wrote its current version; every
+   * announced change writes a new version of the row, so the stamp changes with every committed
+   * change (see PackageViewStamps). One index lookup.
+   */
+  async changeStamp(key: string): Promise<string | undefined> {
+    const row = await sql<{ stamp: string }>`SELECT xmin::text AS stamp FROM packages WHERE key = ${key}`.execute(this.db);
+    return row.rows[0]?.stamp;
   }
 
   async lockByKey(key: string): Promise<PackageRecord | undefined> {

@@ -32,6 +32,21 @@ export interface Database {
   agentspace_secrets: AgentspaceSecretsTable;
   agentspace_parameters: AgentspaceParametersTable;
   publish_idempotency_keys: PublishIdempotencyKeysTable;
+  workload_groups: WorkloadGroupsTable;
+  client_registrations: ClientRegistrationsTable;
+}
+
+/** ToolHive-style groups of workloads (core/groups). */
+export interface WorkloadGroupsTable {
+  name: string;
+  created_at: string;
+}
+
+/** MCP clients registered to a group ('' = registered with no group). */
+export interface ClientRegistrationsTable {
+  client: string;
+  group_name: string;
+  created_at: string;
 }
 
 export interface PublishIdempotencyKeysTable {

@@ -1,3 +1,4 @@
+import type { PackageViewStamps } from '../../core/packages/view-stamps.js';
 import type { Kysely } from 'kysely';
 import type { Storage, StorageRepos } from '../../core/storage.js';
 import { SqlAccountRepo } from './account-repo.js';
@@ -14,12 +15,14 @@ import { SqlScopeRepo } from './scope-repo.js';
 import { SqlTokenRepo } from './token-repo.js';
 import { SqlStarRepo } from './star-repo.js';
 import { SqlIdempotencyRepo } from './idempotency-repo.js';
+import { SqlSessionRepo } from './session-repo.js';
 import { SqlDiscoveryRepo } from './discovery-repo.js';
 import { SqlTelemetryRepo } from './telemetry-repo.js';
 import { SqlOAuthRepo } from './oauth-repo.js';
 import { SqlSecretValueRepo } from './secret-value-repo.js';
 import { SqlAgentspaceRepo } from './agentspace-repo.js';
 import { sql } from 'kysely';
+import { SqlGroupStore } from './group-store.js';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
   accounts: new SqlAccountRepo(db),
@@ -37,6 +40,7 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   agentspaces: new SqlAgentspaceRepo(db),
   managed: new SqlManagedRepo(db, dialect),
   idempotency: new SqlIdempotencyRepo(db),
+  sessions: new SqlSessionRepo(db, dialect),
 });
 
 /** The one Kysely implementation of the storage ports; dialects differ only in connection and text search. */
@@ -56,6 +60,9 @@ export class SqlStorage implements Storage {
   readonly agentspaces;
   readonly managed;
   readonly idempotency;
+  readonly sessions;
+  /** Groups and client registrations (core/groups): a feature port beside its feature, not part of `Storage`. */
+  readonly groups: SqlGroupStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -81,10 +88,19 @@ export class SqlStorage implements Storage {
     this.agentspaces = repos.agentspaces;
     this.managed = repos.managed;
     this.idempotency = repos.idempotency;
+    this.sessions = repos.sessions;
+    this.groups = new SqlGroupStore(db);
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
     return this.db.transaction().execute((trx) => fn(reposOn(trx, this.kind, this.textSearch)));
+  }
+
+  /** On PostgreSQL (shared by several processes), the stamps cached package views are checked against. */
+  viewStamps(): PackageViewStamps | undefined {
+    if (this.kind !== 'postgres') return undefined;
+    const repo = new SqlPackageRepo(this.db, this.kind, this.textSearch);
+    return { stamp: (key) => repo.changeStamp(key) };
   }
 
   async onPackageChange(listener: (key: string | undefined) => void): Promise<void> {

@@ -9,7 +9,7 @@ import { repositoryMetadata } from '../views.js';
 const tags = ['alquimia agents'];
 
 export const agentRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = async (app, { registry }) => {
-  const svc = registry.agentspaces;
+  const svc = registry.agentspaceAgents;
 
   // The body is documented with the full AssistantConfig schema; the core checks it, so a
   // client gets every error with its path in one answer, in Pydantic's spirit.

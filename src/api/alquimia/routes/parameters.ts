@@ -17,7 +17,7 @@ const ParameterFilter = Type.Object(
 );
 
 export const parameterRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = async (app, { registry }) => {
-  const svc = registry.agentspaces;
+  const svc = registry.agentspaceParameters;
   const tags = ['alquimia parameters'];
 
   app.post('/parameter', {
@@ -65,7 +65,7 @@ export const parameterRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = a
       response: { 200: ValidateResponse, ...alquimiaErrors },
     },
     handler: async (req) => {
-      const r = await svc.validate(await requestContext(registry, req), req.query.agentspace_id, req.query.dry_run);
+      const r = await registry.agentspaces.validate(await requestContext(registry, req), req.query.agentspace_id, req.query.dry_run);
       return { validated: r.validated, errors: r.errors.map(genericError), deleted_secrets: r.deletedSecrets.map(secretView), migrated: r.migrated };
     },
   });

@@ -8,7 +8,7 @@ import { genericError, secretView } from '../views.js';
 const tags = ['alquimia secrets'];
 
 export const secretRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = async (app, { registry }) => {
-  const svc = registry.agentspaces;
+  const svc = registry.agentspaceSecrets;
 
   app.post('/secret', {
     schema: {

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { badRequest } from '../../../core/errors.js';
+import { badRequest, notImplemented } from '../../../core/errors.js';
 import type { VersionBrowseQuery } from '../../../core/packages/package-repo.js';
 import { requestContext } from '../../shared/request-context.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
@@ -84,4 +84,23 @@ export const serverRoutes: FastifyPluginAsyncTypebox<McpDoorOptions> = async (ap
       return serverResponse(pkg, version);
     },
   });
+
+  // The spec's optional edit and delete of a version: not offered (status changes go through PATCH …/status).
+  for (const method of ['PUT', 'DELETE'] as const) {
+    app.route({
+      method,
+      url: '/servers/:serverName/versions/:version',
+      schema: {
+        tags: ['mcp-registry'],
+        summary: `${method === 'PUT' ? 'Edit' : 'Delete'} a version: not offered (501); use PATCH …/versions/{version}/status`,
+        params: VersionParams,
+        response: problemResponses,
+      },
+      handler: async () => {
+        throw notImplemented(
+          `${method === 'PUT' ? 'Editing' : 'Deleting'} a published version is not offered by this registry: versions are immutable; set their status with PATCH /v0.1/servers/{serverName}/versions/{version}/status (deleted hides one)`,
+        );
+      },
+    });
+  }
 };

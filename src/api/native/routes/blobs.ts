@@ -11,9 +11,10 @@ export const blobRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   app.get('/blobs/:digest', {
     schema: {
       tags: ['blobs'],
-      summary: 'Download a blob by digest (ETag / If-None-Match): only when the caller may read a package version, OCI repository or managed object that refers to it; 404 otherwise',
+      summary:
+        'Download a blob by digest (ETag / If-None-Match): only when the caller may read a package version, OCI repository or managed object that refers to it; 404 otherwise. With --blob-redirects a GET answers 307 to a presigned URL of the blob store',
       params: BlobParams,
-      response: { 200: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }), 304: Type.Null(), ...errorResponses },
+      response: { 200: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }), 304: Type.Null(), 307: Type.Null(), ...errorResponses },
     },
     handler: async (req, reply) => {
       const { digest } = req.params;
@@ -27,6 +28,13 @@ export const blobRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
       const inm = req.headers['if-none-match'];
       if (typeof inm === 'string' && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
         return reply.status(304).send(null);
+      }
+      // After the access check: a short-lived URL of the blob store, for GET only (HEAD answers here).
+      const redirect = req.method === 'GET' ? await blob.redirectUrl({ contentType: 'application/gzip', cacheControl: `${cache}, max-age=31536000, immutable` }) : undefined;
+      if (redirect) {
+        // The URL expires: the redirect itself is never cached, the bytes behind it are.
+        reply.removeHeader('ETag');
+        return reply.status(307).header('Location', redirect).header('Cache-Control', 'no-store').send(null);
       }
       void reply.header('Content-Type', 'application/gzip').header('Content-Length', blob.size);
       return reply.send(await blob.open());

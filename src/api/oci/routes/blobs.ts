@@ -31,16 +31,21 @@ const parseRange = (header: string | undefined, size: number): ByteRange | undef
 export const blobRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (app, { registry }) => {
   app.route({
     method: ['GET', 'HEAD'],
-    url: '/:scope/:name/blobs/:digest',
+    url: '/:name/blobs/:digest',
     schema: {
       tags: ['oci'],
-      summary: 'Pull a blob (end-2); Range requests give 206',
+      summary: 'Pull a blob (end-2); Range requests give 206; with --blob-redirects a GET answers 307 to a presigned URL of the blob store',
       params: Type.Object({ ...RepoParams, digest: Type.String() }),
-      response: { 200: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }), 206: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }), ...errorResponses },
+      response: {
+        200: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }),
+        206: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }),
+        307: NoBody,
+        ...errorResponses,
+      },
     },
     handler: async (req, reply) => {
       const ctx = await ociContext(registry, req);
-      const repo = registry.oci.repository(req.params.scope, req.params.name);
+      const repo = registry.oci.repository(req.params.name);
       const blob = await registry.oci.blob(ctx, repo, req.params.digest);
       let range: ByteRange | undefined;
       try {
@@ -48,6 +53,12 @@ export const blobRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (app,
       } catch (e) {
         void reply.header('Content-Range', `bytes */${blob.size}`);
         throw e;
+      }
+      // Redirects are for the bytes only: HEAD is answered here, and a GET only once the caller
+      // passed the access check and its range is known to fit (the client repeats Range there).
+      const redirect = req.method === 'GET' ? await blob.redirectUrl() : undefined;
+      if (redirect) {
+        return reply.status(307).header('Location', redirect).header('Docker-Content-Digest', blob.digest).header('Cache-Control', 'no-store').header('Content-Length', 0).send('');
       }
       void reply
         .header('Docker-Content-Digest', blob.digest)
@@ -65,7 +76,7 @@ export const blobRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (app,
     },
   });
 
-  app.delete('/:scope/:name/blobs/:digest', {
+  app.delete('/:name/blobs/:digest', {
     schema: {
       tags: ['oci'],
       summary: 'Delete a blob from a repository (end-10); its bytes go at the next garbage collection',
@@ -74,7 +85,7 @@ export const blobRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (app,
     },
     handler: async (req, reply) => {
       const ctx = await ociContext(registry, req);
-      const repo = registry.oci.repository(req.params.scope, req.params.name);
+      const repo = registry.oci.repository(req.params.name);
       await registry.oci.deleteBlob(ctx, repo, req.params.digest);
       return reply.status(202).header('Content-Length', 0).send('');
     },

@@ -15,7 +15,7 @@ const Descriptor = Type.Object({
 
 /** Content discovery: tags (end-8a/8b, with Link pagination) and referrers (end-12a/12b). */
 export const discoveryRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (app, { registry }) => {
-  app.get('/:scope/:name/tags/list', {
+  app.get('/:name/tags/list', {
     schema: {
       tags: ['oci'],
       summary: 'List tags (end-8a): OCI tags, package versions and dist-tags, in lexical order; ?n=&last= pages (end-8b)',
@@ -25,7 +25,7 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async 
     },
     handler: async (req, reply) => {
       const ctx = await ociContext(registry, req);
-      const repo = registry.oci.repository(req.params.scope, req.params.name);
+      const repo = registry.oci.repository(req.params.name);
       const page = await registry.oci.tags(ctx, repo, req.query.n, req.query.last);
       if (page.nextLast !== null && req.query.n !== undefined) {
         const next = new URLSearchParams({ n: String(req.query.n), last: page.nextLast });
@@ -53,7 +53,7 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async 
     },
   });
 
-  app.get('/:scope/:name/referrers/:digest', {
+  app.get('/:name/referrers/:digest', {
     schema: {
       tags: ['oci'],
       summary: 'Manifests whose subject is <digest> (end-12a), optionally only of one artifactType (end-12b)',
@@ -66,7 +66,7 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async 
     },
     handler: async (req, reply) => {
       const ctx = await ociContext(registry, req);
-      const repo = registry.oci.repository(req.params.scope, req.params.name);
+      const repo = registry.oci.repository(req.params.name);
       const list = await registry.oci.referrers(ctx, repo, req.params.digest, req.query.artifactType);
       if (list.filtered) void reply.header('OCI-Filters-Applied', 'artifactType');
       // Sent as bytes so the media type goes out exactly (no charset appended).

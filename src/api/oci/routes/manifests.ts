@@ -11,7 +11,7 @@ const ManifestParams = Type.Object({ ...RepoParams, reference: Type.String({ des
 export const manifestRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (app, { registry }) => {
   app.route({
     method: ['GET', 'HEAD'],
-    url: '/:scope/:name/manifests/:reference',
+    url: '/:name/manifests/:reference',
     schema: {
       tags: ['oci'],
       summary: 'Pull a manifest by tag or digest (end-3); package versions are served as Agentry artifacts',
@@ -20,7 +20,7 @@ export const manifestRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (
     },
     handler: async (req, reply) => {
       const ctx = await ociContext(registry, req);
-      const repo = registry.oci.repository(req.params.scope, req.params.name);
+      const repo = registry.oci.repository(req.params.name);
       const m = await registry.oci.manifest(ctx, repo, req.params.reference);
       void reply
         .status(200)
@@ -33,7 +33,7 @@ export const manifestRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (
     },
   });
 
-  app.put('/:scope/:name/manifests/:reference', {
+  app.put('/:name/manifests/:reference', {
     schema: {
       tags: ['oci'],
       summary: 'Push a manifest by tag or digest (end-7a); ?tag= adds tags to a push by digest (end-7b)',
@@ -43,7 +43,7 @@ export const manifestRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (
     },
     handler: async (req, reply) => {
       const ctx = await ociContext(registry, req);
-      const repo = registry.oci.repository(req.params.scope, req.params.name);
+      const repo = registry.oci.repository(req.params.name);
       const bytes = await readLimited(req, MAX_MANIFEST_BYTES);
       const extra = req.query.tag === undefined ? [] : Array.isArray(req.query.tag) ? req.query.tag : [req.query.tag];
       const pushed = await registry.oci.putManifest(ctx, repo, req.params.reference, req.headers['content-type'], bytes, extra);
@@ -55,7 +55,7 @@ export const manifestRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (
     },
   });
 
-  app.delete('/:scope/:name/manifests/:reference', {
+  app.delete('/:name/manifests/:reference', {
     schema: {
       tags: ['oci'],
       summary: 'Delete a manifest by digest (with the tags on it) or a tag (end-9)',
@@ -64,7 +64,7 @@ export const manifestRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (
     },
     handler: async (req, reply) => {
       const ctx = await ociContext(registry, req);
-      const repo = registry.oci.repository(req.params.scope, req.params.name);
+      const repo = registry.oci.repository(req.params.name);
       await registry.oci.deleteManifest(ctx, repo, req.params.reference);
       return reply.status(202).header('Content-Length', 0).send('');
     },

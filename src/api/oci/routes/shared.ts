@@ -4,15 +4,38 @@ import { Type } from 'typebox';
 import { payloadTooLarge } from '../../../core/errors.js';
 
 /**
- * The characters a repository name component may hold at all (the core checks the exact grammar):
- * nothing else reaches a rule, a query or the `WWW-Authenticate` challenge that repeats the name.
+ * The characters a repository name may hold at all (the core checks the exact grammar): nothing
+ * else reaches a rule, a query or the `WWW-Authenticate` challenge that repeats the name.
  */
-const REPO_COMPONENT = '^[A-Za-z0-9._-]+$';
+const REPO_NAME = '^[A-Za-z0-9._/-]+$';
 
-/** Path parameters of every repository route: `/v2/<scope>/<name>/…`. */
+/**
+ * Path parameters of every repository route: `/v2/<name>/…`, where the name has any number of
+ * components (`scope/app`, `scope/team/app`); `ociRepositoryUrl` makes it one router parameter.
+ */
 export const RepoParams = {
-  scope: Type.String({ pattern: REPO_COMPONENT, maxLength: 128, description: 'Agentry scope (first component of the repository name)' }),
-  name: Type.String({ pattern: REPO_COMPONENT, maxLength: 128, description: 'Package or repository name (second component)' }),
+  name: Type.String({
+    pattern: REPO_NAME,
+    maxLength: 255,
+    description: 'Repository name, any depth: the first component is the Agentry scope (account or organisation) that owns it',
+  }),
+};
+
+/** What follows the repository name in a `/v2/` URL: the last such part, since names may contain these words. */
+const REPOSITORY_URL = /^\/v2\/(.+)\/(blobs\/uploads\/[^/]*|blobs\/[^/]+|manifests\/[^/]+|tags\/list|referrers\/[^/]+)$/;
+
+/**
+ * Rewrites `/v2/a/b/c/blobs/…` to `/v2/a%2Fb%2Fc/blobs/…` before routing, so that a repository
+ * name of any depth is the one `:name` parameter (the router decodes it back to `a/b/c`). Any
+ * other URL is left as it is.
+ */
+export const ociRepositoryUrl = (url: string): string => {
+  if (!url.startsWith('/v2/')) return url;
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const m = REPOSITORY_URL.exec(path);
+  if (!m || !m[1].includes('/')) return url;
+  return `/v2/${m[1].replaceAll('/', '%2F')}/${m[2]}${q < 0 ? '' : url.slice(q)}`;
 };
 
 /** A response without a body (201, 202, 204, HEAD). */

@@ -37,7 +37,7 @@ const created = (reply: FastifyReply, repo: string, digest: string) =>
 
 /** Blob push: start (end-4a/4b), mount (end-11), chunks (end-5), finish (end-6), status (end-13), cancel (end-14). */
 export const uploadRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (app, { registry }) => {
-  app.post('/:scope/:name/blobs/uploads/', {
+  app.post('/:name/blobs/uploads/', {
     // Blob bytes are opaque whatever their Content-Type: the JSON guard does not read them.
     config: { opaqueBody: true },
     schema: {
@@ -54,7 +54,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (ap
     },
     handler: async (req, reply) => {
       const ctx = await ociContext(registry, req);
-      const repo = registry.oci.repository(req.params.scope, req.params.name);
+      const repo = registry.oci.repository(req.params.name);
       const { digest, mount, from } = req.query;
       const algorithm = req.query['digest-algorithm'];
       if (algorithm !== undefined && algorithm !== 'sha256') throw ociError('UNSUPPORTED', `Digest algorithm '${algorithm}' is not supported: use sha256`);
@@ -71,7 +71,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (ap
     },
   });
 
-  app.get('/:scope/:name/blobs/uploads/:uuid', {
+  app.get('/:name/blobs/uploads/:uuid', {
     schema: {
       tags: ['oci'],
       summary: 'Status of a blob upload (end-13): 204 with Range',
@@ -80,12 +80,12 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (ap
     },
     handler: async (req, reply) => {
       const ctx = await ociContext(registry, req);
-      const repo = registry.oci.repository(req.params.scope, req.params.name);
+      const repo = registry.oci.repository(req.params.name);
       return accepted(reply, repo.name, await registry.oci.uploads.status(ctx, repo, req.params.uuid), 204);
     },
   });
 
-  app.patch('/:scope/:name/blobs/uploads/:uuid', {
+  app.patch('/:name/blobs/uploads/:uuid', {
     // Blob bytes are opaque whatever their Content-Type: the JSON guard does not read them.
     config: { opaqueBody: true },
     schema: {
@@ -96,14 +96,14 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (ap
     },
     handler: async (req, reply) => {
       const ctx = await ociContext(registry, req);
-      const repo = registry.oci.repository(req.params.scope, req.params.name);
+      const repo = registry.oci.repository(req.params.name);
       const range = parseContentRange(req.headers['content-range']);
       const state = await registry.oci.uploads.append(ctx, repo, req.params.uuid, bodyStream(req) ?? emptyBody(), range, contentLength(req));
       return accepted(reply, repo.name, state);
     },
   });
 
-  app.put('/:scope/:name/blobs/uploads/:uuid', {
+  app.put('/:name/blobs/uploads/:uuid', {
     // Blob bytes are opaque whatever their Content-Type: the JSON guard does not read them.
     config: { opaqueBody: true },
     schema: {
@@ -115,14 +115,14 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (ap
     },
     handler: async (req, reply) => {
       const ctx = await ociContext(registry, req);
-      const repo = registry.oci.repository(req.params.scope, req.params.name);
+      const repo = registry.oci.repository(req.params.name);
       const range = parseContentRange(req.headers['content-range']);
       const blob = await registry.oci.uploads.complete(ctx, repo, req.params.uuid, req.query.digest, bodyStream(req), range, contentLength(req));
       return created(reply, repo.name, blob.digest);
     },
   });
 
-  app.delete('/:scope/:name/blobs/uploads/:uuid', {
+  app.delete('/:name/blobs/uploads/:uuid', {
     schema: {
       tags: ['oci'],
       summary: 'Cancel a blob upload (end-14)',
@@ -131,7 +131,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (ap
     },
     handler: async (req, reply) => {
       const ctx = await ociContext(registry, req);
-      const repo = registry.oci.repository(req.params.scope, req.params.name);
+      const repo = registry.oci.repository(req.params.name);
       await registry.oci.uploads.cancel(ctx, repo, req.params.uuid);
       return reply.status(204).send('');
     },

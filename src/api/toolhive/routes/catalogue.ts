@@ -19,6 +19,22 @@ import { serverJsonOf } from '../server-views.js';
 import { toToolhiveSkill, type ToolhiveSkill } from '../skill-views.js';
 
 const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 200;
+/** Pages beyond this would only ever be empty; capping keeps the offset a small integer (ToolHive caps against overflow too). */
+const MAX_OFFSET = 2 ** 31;
+
+/** A positive integer, or undefined: ToolHive ignores what `strconv.Atoi` refuses and what is not above 0. */
+const positive = (v: number | string | undefined): number | undefined => {
+  const n = typeof v === 'number' ? v : v !== undefined && /^[+-]?\d{1,15}$/.test(v) ? Number(v) : undefined;
+  return n !== undefined && Number.isSafeInteger(n) && n > 0 ? n : undefined;
+};
+
+/** ToolHive's paging rules: page 1 and limit 50 by default, a limit above 200 capped to 200, bad values defaulted. */
+export const pagingOf = (q: PageQuery): { page: number; limit: number } => {
+  const limit = Math.min(positive(q.limit) ?? DEFAULT_LIMIT, MAX_LIMIT);
+  const page = Math.min(positive(q.page) ?? 1, Math.floor(MAX_OFFSET / limit));
+  return { page, limit };
+};
 
 /**
  * ToolHive's MCP-format catalogue, `/registry/{registryName}/v0.1/…`: page-based lists of
@@ -28,7 +44,7 @@ const DEFAULT_LIMIT = 50;
  */
 export const catalogueRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = async (app, { registry, publicUrl }) => {
   const tags = ['toolhive'];
-  const paging = (q: PageQuery) => ({ page: q.page ?? 1, limit: q.limit ?? DEFAULT_LIMIT });
+  const paging = pagingOf;
 
   app.get('/registry/:registryName/v0.1/servers', {
     schema: { tags, summary: 'List MCP servers (server.json), page-based', params: CatalogueParams, querystring: PageQuery, response: { 200: ServersV01, ...registryErrors } },

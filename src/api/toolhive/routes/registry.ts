@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { notFound, notImplemented } from '../../../core/errors.js';
+import { Type } from 'typebox';
+import { forbidden, notFound, notImplemented } from '../../../core/errors.js';
 import { baseUrl } from '../../shared/base-url.js';
 import { requestContext } from '../../shared/request-context.js';
 import { allToolhiveServers } from '../catalogue.js';
 import type { ToolhiveDoorOptions } from '../index.js';
 import type { RequestContext } from '../../../core/auth/principal.js';
-import { RegistryDetail, RegistryList, RegistryParams, ServerDetail, ServerList, ServerParams, textErrors, UpdateRegistryBody } from '../schemas.js';
+import { RegistryDetail, RegistryList, RegistryParams, ServerDetail, ServerList, ServerParams, UpdateRegistryBody, textErrors } from '../schemas.js';
 import type { ImageServer, RemoteServer } from '../server-views.js';
 
 /** ToolHive has exactly one registry, `default`; here it is Agentry's own MCP server packages. */
@@ -56,13 +57,37 @@ export const registryRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = as
     },
   });
 
+  // ToolHive's document allows 200/400/403/404/502/504 here: repointing Agentry's registry is refused by policy (403).
   app.put('/registry/:name', {
-    schema: { tags, summary: 'Set the registry upstream source (not available: Agentry does not mirror yet)', params: RegistryParams, body: UpdateRegistryBody, response: textErrors },
+    schema: { tags, summary: "Set the registry's upstream source: refused (403), Agentry's registry is its own MCP server packages", params: RegistryParams, body: UpdateRegistryBody, response: textErrors },
     handler: async (req) => {
       requireDefault(req.params.name);
-      throw notImplemented(
-        "Agentry's 'default' registry is its own MCP server packages; pointing it at an upstream registry (mirroring) is not implemented yet. Publish servers with 'agentry publish' or POST /v0.1/publish instead.",
+      throw forbidden(
+        "Agentry's 'default' registry is its own MCP server packages; it cannot be pointed at another source. Publish servers with 'agentry publish' or POST /v0.1/publish instead.",
       );
+    },
+  });
+
+  app.post('/registry', {
+    schema: { tags, summary: 'Add a registry: not implemented (501), as in ToolHive', response: textErrors },
+    handler: async () => {
+      throw notImplemented("Adding registries is not implemented: this server has one registry, 'default'");
+    },
+  });
+
+  app.delete('/registry/:name', {
+    schema: { tags, summary: "Remove a registry: 'default' cannot be removed (403); any other is not found", params: RegistryParams, response: textErrors },
+    handler: async (req) => {
+      requireDefault(req.params.name);
+      throw forbidden("The 'default' registry cannot be removed");
+    },
+  });
+
+  app.post('/registry/:name/refresh', {
+    schema: { tags, summary: "Refresh a registry: Agentry's is always current (its own packages), so this only reports it", params: RegistryParams, response: { 200: Type.Record(Type.String(), Type.String()) } },
+    handler: async (req) => {
+      requireDefault(req.params.name);
+      return { message: "Registry 'default' is always current: it is this server's own MCP server packages" };
     },
   });
 

@@ -3,9 +3,9 @@ import { badRequest, conflict, notFound } from '../../errors.js';
 import type { StorageRepos } from '../../storage.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
-import { archiveFilter, ownedObject, readableObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
+import { archiveFilter, ownedObject, readableObject, writer, type ManagedDeps, listOwned } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
-import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
+import { type Paged, type PageRequest } from '../page-token.js';
 import { FIRST_REVISION, findRevision, listRevisions, nextRevision, recordRevision } from '../revision-history.js';
 import { canonical, newAgentConfig, patchAgentConfig, type AgentConfig, type AgentInput } from './agent-config.js';
 import { publishAgentPackage, type AgentPublishInput, type AgentPublishResult } from './agent-package.js';
@@ -73,16 +73,7 @@ export class AgentService {
   }
 
   async list(ctx: RequestContext, q: AgentListQuery): Promise<Paged<AgentView>> {
-    const p = reader(this.deps, ctx);
-    const rows = await this.deps.storage.managed.list({
-      kind: 'agent',
-      accountIds: [p.account.id],
-      archived: archiveFilter(q),
-      beforeSeq: decodePageToken(q.page),
-      limit: q.limit + 1,
-    });
-    const page = cutPage(rows, q.limit, (r) => r.seq);
-    return { rows: page.rows.map(current), nextPage: page.nextPage };
+    return listOwned(this.deps, ctx, 'agent', q, { archived: archiveFilter(q) }, current);
   }
 
   /** The current revision, or revision `version` when given. */

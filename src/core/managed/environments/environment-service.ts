@@ -3,10 +3,10 @@ import { badRequest, conflict } from '../../errors.js';
 import { isPlainObject } from '../../packages/manifest/fields.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
-import { archiveFilter, ownedObject, readableObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
+import { archiveFilter, ownedObject, readableObject, writer, type ManagedDeps, listOwned, updateOwned } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
 import { newMetadata, patchMetadata, type Metadata } from '../metadata.js';
-import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
+import { type Paged, type PageRequest } from '../page-token.js';
 
 /** An environment template agents run in: a cloud sandbox (networking, packages) or self-hosted. */
 export interface EnvironmentData {
@@ -108,16 +108,7 @@ export class EnvironmentService {
   }
 
   async list(ctx: RequestContext, q: PageRequest & { includeArchived?: boolean; archived?: boolean }): Promise<Paged<EnvironmentView>> {
-    const p = reader(this.deps, ctx);
-    const rows = await this.deps.storage.managed.list({
-      kind: 'environment',
-      accountIds: [p.account.id],
-      archived: archiveFilter(q),
-      beforeSeq: decodePageToken(q.page),
-      limit: q.limit + 1,
-    });
-    const page = cutPage(rows, q.limit, (r) => r.seq);
-    return { rows: page.rows.map(view), nextPage: page.nextPage };
+    return listOwned(this.deps, ctx, 'environment', q, { archived: archiveFilter(q) }, view);
   }
 
   async get(ctx: RequestContext, id: string): Promise<EnvironmentView> {
@@ -125,28 +116,31 @@ export class EnvironmentService {
   }
 
   async update(ctx: RequestContext, id: string, input: EnvironmentInput): Promise<EnvironmentView> {
-    const p = writer(this.deps, ctx);
-    return this.deps.storage.transaction(async (tx) => {
-      const o = await ownedObject(tx, 'environment', id, p, true);
-      if (o.archivedAt) throw badRequest(`Environment ${id} is archived and cannot be changed`);
-      const before = o.data as unknown as EnvironmentData;
-      const nextConfig = input.config === undefined ? before.config : config(input.config);
-      if (input.config != null && (before.config.type as string) !== (nextConfig.type as string)) {
-        throw badRequest(`config.type cannot change from '${String(before.config.type)}' to '${String(nextConfig.type)}'`);
-      }
-      const data: EnvironmentData = {
-        name: input.name == null ? before.name : nameOf(input.name),
-        description: input.description === undefined ? before.description : input.description,
-        config: nextConfig,
-        metadata: patchMetadata(before.metadata, input.metadata),
-        scope: input.scope === undefined ? before.scope : input.scope,
-      };
-      const now = isoNow(this.deps.clock);
-      await tx.managed.update(o.id, { data: data as unknown as Record<string, unknown>, updatedAt: now });
-      await this.deps.audit.record(tx.audit, ctx, 'managed.environment.update', o.id, {});
-      return view({ ...o, data: data as unknown as Record<string, unknown>, updatedAt: now });
-    });
+    return updateOwned(
+      this.deps,
+      ctx,
+      'environment',
+      id,
+      (o) => {
+        if (o.archivedAt) throw badRequest(`Environment ${id} is archived and cannot be changed`);
+        const before = o.data as unknown as EnvironmentData;
+        const nextConfig = input.config === undefined ? before.config : config(input.config);
+        if (input.config != null && (before.config.type as string) !== (nextConfig.type as string)) {
+          throw badRequest(`config.type cannot change from '${String(before.config.type)}' to '${String(nextConfig.type)}'`);
+        }
+        const data: EnvironmentData = {
+          name: input.name == null ? before.name : nameOf(input.name),
+          description: input.description === undefined ? before.description : input.description,
+          config: nextConfig,
+          metadata: patchMetadata(before.metadata, input.metadata),
+          scope: input.scope === undefined ? before.scope : input.scope,
+        };
+        return data as unknown as Record<string, unknown>;
+      },
+      view,
+    );
   }
+
 
   async archive(ctx: RequestContext, id: string): Promise<EnvironmentView> {
     const p = writer(this.deps, ctx);

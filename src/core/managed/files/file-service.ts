@@ -3,9 +3,9 @@ import type { RequestContext } from '../../auth/principal.js';
 import { badRequest, notFound, payloadTooLarge } from '../../errors.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
-import { ownedObject, readableObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
+import { ownedObject, readableObject, writer, type ManagedDeps, listOwned } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
-import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
+import { type Paged, type PageRequest } from '../page-token.js';
 
 /** A file's metadata; its bytes are a blob in the content-addressed store. */
 export interface FileView {
@@ -108,18 +108,7 @@ export class FileService {
   }
 
   async list(ctx: RequestContext, q: PageRequest & { sessionId?: string }): Promise<Paged<FileView>> {
-    const p = reader(this.deps, ctx);
-    const rows = await this.deps.storage.managed.list({
-      kind: 'file',
-      accountIds: [p.account.id],
-      parentId: q.sessionId,
-      archived: 'include',
-      liveAt: isoNow(this.deps.clock),
-      beforeSeq: decodePageToken(q.page),
-      limit: q.limit + 1,
-    });
-    const page = cutPage(rows, q.limit, (r) => r.seq);
-    return { rows: page.rows.map(view), nextPage: page.nextPage };
+    return listOwned(this.deps, ctx, 'file', q, { parentId: q.sessionId, archived: 'include', liveAt: isoNow(this.deps.clock) }, view);
   }
 
   async get(ctx: RequestContext, id: string): Promise<FileView> {

@@ -3,7 +3,7 @@ import type { RequestContext } from '../../auth/principal.js';
 import { badRequest, conflict, notFound } from '../../errors.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
-import { archiveFilter, ownedObject, readableObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
+import { archiveFilter, ownedObject, readableObject, writer, type ManagedDeps, listOwned, updateOwned } from '../managed-deps.js';
 import type { ManagedObjectRecord, MemoryRecord } from '../managed-storage.js';
 import { newMetadata, patchMetadata, type Metadata } from '../metadata.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
@@ -104,16 +104,7 @@ export class MemoryStoreService {
   }
 
   async list(ctx: RequestContext, q: PageRequest & { limit: number; includeArchived?: boolean }): Promise<Paged<MemoryStoreView>> {
-    const p = reader(this.deps, ctx);
-    const rows = await this.deps.storage.managed.list({
-      kind: 'memory_store',
-      accountIds: [p.account.id],
-      archived: archiveFilter(q),
-      beforeSeq: decodePageToken(q.page),
-      limit: q.limit + 1,
-    });
-    const page = cutPage(rows, q.limit, (r) => r.seq);
-    return { rows: page.rows.map(storeView), nextPage: page.nextPage };
+    return listOwned(this.deps, ctx, 'memory_store', q, { archived: archiveFilter(q) }, storeView);
   }
 
   async get(ctx: RequestContext, id: string): Promise<MemoryStoreView> {
@@ -121,21 +112,23 @@ export class MemoryStoreService {
   }
 
   async update(ctx: RequestContext, id: string, input: MemoryStoreInput): Promise<MemoryStoreView> {
-    const p = writer(this.deps, ctx);
-    return this.deps.storage.transaction(async (tx) => {
-      const o = await ownedObject(tx, 'memory_store', id, p, true);
-      if (input.name != null && (input.name.trim() === '' || input.name.length > 256)) throw badRequest('name must be 1-256 characters');
-      const data = {
-        name: input.name == null ? o.data.name : input.name.trim(),
-        description: input.description === undefined ? o.data.description : (input.description ?? ''),
-        metadata: patchMetadata((o.data.metadata ?? {}) as Metadata, input.metadata),
-      };
-      const now = isoNow(this.deps.clock);
-      await tx.managed.update(o.id, { data, updatedAt: now });
-      await this.deps.audit.record(tx.audit, ctx, 'managed.memory_store.update', o.id, {});
-      return storeView({ ...o, data, updatedAt: now });
-    });
+    return updateOwned(
+      this.deps,
+      ctx,
+      'memory_store',
+      id,
+      (o) => {
+        if (input.name != null && (input.name.trim() === '' || input.name.length > 256)) throw badRequest('name must be 1-256 characters');
+        return {
+          name: input.name == null ? o.data.name : input.name.trim(),
+          description: input.description === undefined ? o.data.description : (input.description ?? ''),
+          metadata: patchMetadata((o.data.metadata ?? {}) as Metadata, input.metadata),
+        };
+      },
+      storeView,
+    );
   }
+
 
   async archive(ctx: RequestContext, id: string): Promise<MemoryStoreView> {
     const p = writer(this.deps, ctx);

@@ -3,9 +3,9 @@ import { badRequest, conflict, notFound } from '../../errors.js';
 import { isPlainObject } from '../../packages/manifest/fields.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
-import { ownedObject, readableObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
+import { ownedObject, readableObject, writer, type ManagedDeps, listOwned } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
-import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
+import { type Paged, type PageRequest } from '../page-token.js';
 import { DEFAULT_BASE_URL, MODEL_PROVIDERS, type CapabilityProbe, type ModelProvider, type ProbeResult, type ProbeTarget } from './capability-probe.js';
 
 export interface ModelCardView {
@@ -142,10 +142,7 @@ export class ModelCardService {
   }
 
   async list(ctx: RequestContext, q: PageRequest & { limit: number }): Promise<Paged<ModelCardView>> {
-    const p = reader(this.deps, ctx);
-    const rows = await this.deps.storage.managed.list({ kind: 'model_card', accountIds: [p.account.id], archived: 'include', beforeSeq: decodePageToken(q.page), limit: q.limit + 1 });
-    const page = cutPage(rows, q.limit, (r) => r.seq);
-    return { rows: page.rows.map(view), nextPage: page.nextPage };
+    return listOwned(this.deps, ctx, 'model_card', q, { archived: 'include' }, view);
   }
 
   async get(ctx: RequestContext, id: string): Promise<ModelCardView> {
@@ -197,6 +194,19 @@ export class ModelCardService {
     const stored = await this.secret(owner.name, o.id);
     await this.deps.audit.record(this.deps.storage.audit, ctx, 'managed.model_card.key_read', o.id, { owner: owner.name, ...(p.token.allAccounts ? { all_accounts: true } : {}) });
     return { card: view(o), apiKey: stored.api_key, customHeaders: stored.headers };
+  }
+
+  /**
+   * The endpoint of the card `modelId` of an account, key decrypted, for the session runtime's
+   * worker only (no door calls this): undefined when the account has no such card.
+   */
+  async endpointFor(accountId: number, modelId: string): Promise<{ provider: ModelProvider; baseUrl: string; model: string; apiKey: string; headers: Record<string, string> } | undefined> {
+    const o = await this.deps.storage.managed.findByName('model_card', accountId, modelId);
+    const owner = o && (await this.deps.storage.accounts.findById(o.accountId));
+    if (!o || !owner) return undefined;
+    const stored = await this.secret(owner.name, o.id);
+    const card = view(o);
+    return { provider: card.provider, baseUrl: card.baseUrl, model: card.model, apiKey: stored.api_key, headers: stored.headers };
   }
 
   private async secret(owner: string, id: string): Promise<StoredSecret> {

@@ -2,7 +2,7 @@ import type { Principal, RequestContext } from '../../auth/principal.js';
 import { badRequest, notFound } from '../../errors.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
-import { archiveFilter, ownedObject, readableObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
+import { archiveFilter, ownedObject, readableObject, writer, type ManagedDeps, listOwned } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
 import { newMetadata, patchMetadata, type Metadata } from '../metadata.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
@@ -117,10 +117,7 @@ export class VaultService {
   }
 
   async list(ctx: RequestContext, q: PageRequest & { limit: number; includeArchived?: boolean }): Promise<Paged<VaultView>> {
-    const p = reader(this.deps, ctx);
-    const rows = await this.deps.storage.managed.list({ kind: 'vault', accountIds: [p.account.id], archived: archiveFilter(q), beforeSeq: decodePageToken(q.page), limit: q.limit + 1 });
-    const page = cutPage(rows, q.limit, (r) => r.seq);
-    return { rows: page.rows.map(vaultView), nextPage: page.nextPage };
+    return listOwned(this.deps, ctx, 'vault', q, { archived: archiveFilter(q) }, vaultView);
   }
 
   async get(ctx: RequestContext, id: string): Promise<VaultView> {

@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+/**
+ * Session runtime benchmark (issue 14): `agentry serve` and `agentry dev-model` (a zero-latency
+ * local provider) each in their own process, driven over HTTP from this one.
+ *
+ *   npm run build && node bench/sessions.mjs [--turns 200] [--consumers 100] [--streams 1000]
+ *
+ * Measures:
+ *   1. runtime overhead: POST user.message → first agent.message event_delta on an open stream, p50/p99
+ *      (one session, turns one after another);
+ *   2. fan-out: events/s delivered to `--consumers` SSE consumers of one session while turns run;
+ *   3. memory: server RSS with `--streams` idle sessions each with an open stream, above the baseline.
+ * There is no anchor to run beside it here (OMA's runtime needs Cloudflare or its own stack): the
+ * figures are Agentry's alone. Results are printed and written to .bench/sessions-<time>.json.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { freePort, startServerProcess } from './server-process.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    turns: { type: 'string', default: '200' },
+    consumers: { type: 'string', default: '100' },
+    'fanout-turns': { type: 'string', default: '20' },
+    streams: { type: 'string', default: '1000' },
+  },
+});
+const TURNS = Number(args.turns);
+const CONSUMERS = Number(args.consumers);
+const FANOUT_TURNS = Number(args['fanout-turns']);
+const STREAMS = Number(args.streams);
+
+const BIN = fileURLToPath(new URL('../bin/agentry.js', import.meta.url));
+const startDevModel = async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, 'dev-model', '--port', String(port), '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (/listening on/.test(out)) resolve();
+    });
+    child.once('exit', (c) => reject(new Error(`dev-model exited ${c}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+};
+
+const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+/** An SSE reader calling `onFrame(event, data)` per frame. */
+const stream = async (url, token, onFrame, signal) => {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal });
+  if (res.status !== 200) throw new Error(`stream: ${res.status}`);
+  (async () => {
+    const reader = res.body.getReader();
+    const dec = new TextDecoder();
+    let buf = '';
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        buf += dec.decode(value, { stream: true });
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const frame = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const ev = /^event: (.*)$/m.exec(frame)?.[1];
+          if (ev) onFrame(ev, frame);
+        }
+      }
+    } catch {
+      /* aborted */
+    }
+  })();
+  return res;
+};
+
+const main = async () => {
+  const model = await startDevModel();
+  const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'agentry-bench-sessions-'));
+  process.env.AGENTRY_EGRESS_ALLOW = '127.0.0.1';
+  const server = await startServerProcess({ dataDir, adminToken });
+  const api = async (token, method, path, body) => {
+    const r = await fetch(server.url + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+    const json = await r.json();
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const results = { at: new Date().toISOString() };
+  try {
+    const user = await api(adminToken, 'POST', '/api/v1/users', { username: 'bench' });
+    const token = user.token;
+    await api(token, 'POST', '/v1/model_cards', { model_id: 'dev', provider: 'ant-compatible', model: 'dev-model', base_url: model.url, api_key: 'bench' });
+    const env = await api(token, 'POST', '/v1/environments', { name: 'bench' });
+    const agent = await api(token, 'POST', '/v1/agents', { name: 'bench', model: 'dev', environment_id: env.id });
+    const newSession = () => api(token, 'POST', '/v1/sessions', { agent: agent.id, environment_id: env.id });
+
+    // 1. user.message → first delta.
+    {
+      const s = await newSession();
+      let waiter;
+      const ac = new AbortController();
+      await stream(`${server.url}/v1/sessions/${s.id}/events/stream?event_deltas[]=agent.message`, token, (ev) => waiter?.(ev), ac.signal);
+      const lat = [];
+      for (let i = 0; i < TURNS; i++) {
+        let firstDelta;
+        const done = new Promise((resolve) => {
+          waiter = (ev) => {
+            if (ev === 'event_delta' && firstDelta === undefined) firstDelta = performance.now();
+            if (ev === 'session.status_idle') resolve();
+          };
+        });
+        const t0 = performance.now();
+        await api(token, 'POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.message', content: `turn ${i}` }] });
+        await done;
+        lat.push(firstDelta - t0);
+      }
+      ac.abort();
+      results.firstDeltaMs = { turns: TURNS, p50: +percentile(lat, 50).toFixed(1), p99: +percentile(lat, 99).toFixed(1) };
+      console.log(`user.message → first delta over ${TURNS} turns: p50 ${results.firstDeltaMs.p50} ms, p99 ${results.firstDeltaMs.p99} ms (goal p99 ≤ 20 ms)`);
+    }
+
+    // 2. Fan-out to N consumers.
+    {
+      const s = await newSession();
+      const ac = new AbortController();
+      let delivered = 0;
+      let idles = 0;
+      let onIdle;
+      for (let i = 0; i < CONSUMERS; i++) {
+        await stream(
+          `${server.url}/v1/sessions/${s.id}/events/stream?event_deltas[]=agent.message`,
+          token,
+          (ev) => {
+            if (ev === 'ping') return;
+            delivered++;
+            if (ev === 'session.status_idle') {
+              idles++;
+              if (idles === CONSUMERS) onIdle?.();
+            }
+          },
+          ac.signal,
+        );
+      }
+      const t0 = performance.now();
+      for (let i = 0; i < FANOUT_TURNS; i++) {
+        idles = 0;
+        const all = new Promise((r) => (onIdle = r));
+        await api(token, 'POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.message', content: `a longer message for turn ${i} so that the echo streams several deltas` }] });
+        await all;
+      }
+      const secs = (performance.now() - t0) / 1000;
+      ac.abort();
+      results.fanout = { consumers: CONSUMERS, turns: FANOUT_TURNS, events: delivered, eventsPerSecond: Math.round(delivered / secs) };
+      console.log(`fan-out: ${delivered} events to ${CONSUMERS} consumers in ${secs.toFixed(1)} s = ${results.fanout.eventsPerSecond} events/s`);
+    }
+
+    // 3. Idle sessions with open streams.
+    {
+      await new Promise((r) => setTimeout(r, 2000));
+      const base = server.memoryMb().rss;
+      const ac = new AbortController();
+      for (let i = 0; i < STREAMS; i++) {
+        const s = await newSession();
+        await stream(`${server.url}/v1/sessions/${s.id}/events/stream`, token, () => undefined, ac.signal);
+      }
+      await new Promise((r) => setTimeout(r, 3000));
+      const after = server.memoryMb().rss;
+      ac.abort();
+      results.idleStreams = { streams: STREAMS, baselineMb: +base.toFixed(1), withStreamsMb: +after.toFixed(1), aboveBaselineMb: +(after - base).toFixed(1) };
+      console.log(`${STREAMS} idle sessions with open streams: RSS ${base.toFixed(0)} → ${after.toFixed(0)} MB (+${(after - base).toFixed(1)} MB; goal ≤ 100 MB)`);
+    }
+  } finally {
+    await server.stop();
+    model.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  mkdirSync('.bench', { recursive: true });
+  writeFileSync(`.bench/sessions-${Date.now()}.json`, JSON.stringify(results, null, 2));
+};
+
+await main();

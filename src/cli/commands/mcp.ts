@@ -1,0 +1,8 @@
+import type { Command } from 'commander';
+import { registerMcpClientCommands } from './mcp-client.js';
+
+/** `agentry mcp …`: MCP servers an Agentry runs, from a developer's machine. */
+export const registerMcpCommand = (program: Command): void => {
+  const mcp = program.command('mcp').description('Work with the MCP servers an Agentry runs: wire them into the MCP clients of this machine');
+  registerMcpClientCommands(mcp);
+};

@@ -1,0 +1,56 @@
+import { builtinTool, resolveBuiltinToolset, toolNetworkOf, type SessionToolbox, type ToolRuntime } from '../tools/builtin-toolset.js';
+import type { ModelToolDefinition } from './model-port.js';
+import type { BuiltinToolExecutor, SessionWorkspaceRef, ToolResult, ToolUse } from './tool-port.js';
+
+/** A toolbox nobody used for this long has its shell (and sandbox) closed; the workspace folder stays. */
+const IDLE_CLOSE_MS = 120_000;
+
+/**
+ * The session loop's tool port on the built-in toolset (core/tools): one toolbox per session,
+ * opened on its first built-in call with the agent's resolved tools and the network its
+ * environment allows, closed after two idle minutes (the next call opens it again on the same
+ * workspace).
+ */
+export class ToolsetExecutor implements BuiltinToolExecutor {
+  private readonly boxes = new Map<string, { box: Promise<SessionToolbox>; timer?: NodeJS.Timeout }>();
+
+  constructor(private readonly runtime: ToolRuntime) {}
+
+  definitions(toolset: Record<string, unknown>): ModelToolDefinition[] {
+    return resolveBuiltinToolset([toolset]).map((t) => ({ name: t.definition.name, description: t.definition.description, input_schema: t.definition.input_schema as Record<string, unknown> }));
+  }
+
+  permission(toolset: Record<string, unknown>, name: string): 'allow' | 'ask' {
+    return builtinTool(resolveBuiltinToolset([toolset]), name)?.permission === 'always_ask' ? 'ask' : 'allow';
+  }
+
+  async execute(ws: SessionWorkspaceRef, use: ToolUse, signal: AbortSignal): Promise<ToolResult> {
+    let entry = this.boxes.get(ws.sessionId);
+    if (!entry) {
+      const tools = resolveBuiltinToolset(ws.agentTools ?? []);
+      entry = { box: this.runtime.open({ sessionId: ws.sessionId, tools, networking: toolNetworkOf(ws.environment, ws.mcpServerUrls ?? []) }) };
+      this.boxes.set(ws.sessionId, entry);
+      entry.box.catch(() => this.boxes.delete(ws.sessionId));
+    }
+    if (entry.timer) clearTimeout(entry.timer);
+    const box = await entry.box;
+    try {
+      return await box.execute({ id: use.id, name: use.name, input: use.input }, { signal });
+    } finally {
+      const current = entry;
+      current.timer = setTimeout(() => {
+        if (this.boxes.get(ws.sessionId) === current) this.boxes.delete(ws.sessionId);
+        void box.close().catch(() => undefined);
+      }, IDLE_CLOSE_MS);
+      current.timer.unref?.();
+    }
+  }
+
+  /** Closes every open toolbox (the worker stops). */
+  async close(): Promise<void> {
+    const all = [...this.boxes.values()];
+    this.boxes.clear();
+    for (const e of all) if (e.timer) clearTimeout(e.timer);
+    await Promise.all(all.map((e) => e.box.then((b) => b.close()).catch(() => undefined)));
+  }
+}

@@ -1,0 +1,491 @@
+import { randomBytes } from 'node:crypto';
+import { isoNow, type Clock } from '../time.js';
+import type { Storage } from '../storage.js';
+import { conversationOf } from './conversation.js';
+import { newEventId, TOOL_USE_TYPES, toolResultTarget, type SessionEvent } from './events.js';
+import { ModelCallError, type ModelAnswer, type ModelClientFactory, type ModelEndpoint, type ModelToolDefinition, type ModelUsage } from './model-port.js';
+import type { SessionLog } from './session-log.js';
+import type { SessionService } from './session-service.js';
+import type { SessionEventRecord, SessionRecord } from './session-store.js';
+import type { BuiltinToolExecutor } from './tool-port.js';
+
+type Ev = Record<string, unknown>;
+
+export interface RuntimeOptions {
+  /** How long a claimed session's lease lasts without renewal (default 30 s); renewed every third of it. */
+  leaseMs?: number;
+  /** How often idle workers look for work besides being woken (default 1 s). */
+  pollMs?: number;
+  /** Sessions one process runs at once (default 64). */
+  maxConcurrent?: number;
+  /** Model calls retried after 429 / 5xx / overloaded / lost connections (default 3). */
+  maxRetries?: number;
+  /** First retry delay when the provider gives none (default 1 s, doubling). */
+  retryBaseMs?: number;
+  /** Model requests per turn before the runtime stops it (default 50). */
+  maxStepsPerTurn?: number;
+  /** Largest answer asked of the model (default 8192 tokens). */
+  maxTokens?: number;
+  /** Where failures of the runtime itself are reported (never keys). */
+  onError?: (e: unknown, sessionId: string) => void;
+}
+
+export interface RuntimeDeps {
+  storage: Storage;
+  log: SessionLog;
+  sessions: SessionService;
+  /** The key of a model card, decrypted here, in the worker, and nowhere else. */
+  endpointFor(accountId: number, modelId: string): Promise<ModelEndpoint | undefined>;
+  models: ModelClientFactory;
+  tools?: BuiltinToolExecutor;
+  clock: Clock;
+}
+
+class Stop extends Error {}
+
+const ZERO_USAGE: ModelUsage = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
+
+const ERROR_TYPE: Record<string, string> = {
+  rate_limited: 'model_rate_limited_error',
+  overloaded: 'model_overloaded_error',
+  failed: 'model_request_failed_error',
+  unreachable: 'model_request_failed_error',
+  refused: 'model_request_failed_error',
+};
+
+const isBuiltinToolset = (t: Ev): boolean => t.type === 'agent_toolset_20260401';
+
+/**
+ * The agent loop, off the request path. Every server process (or `agentry runtime`) runs one:
+ * it claims running sessions nobody holds (a lease in the store, renewed while it works, so a
+ * crashed worker's session is taken again once its lease runs out), rebuilds the conversation
+ * from the event log, calls the agent's model through its model card, runs tools, and writes
+ * every step as events. A turn ends idle: end_turn, requires_action, or retries_exhausted.
+ */
+export class SessionRuntime {
+  readonly workerId = `wrk_${randomBytes(8).toString('hex')}`;
+  private readonly active = new Map<string, { ac: AbortController; done: Promise<void> }>();
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private stopped = true;
+  private polling = false;
+  private pollAgain = false;
+  private readonly o: Required<Omit<RuntimeOptions, 'onError'>> & Pick<RuntimeOptions, 'onError'>;
+
+  constructor(
+    private readonly deps: RuntimeDeps,
+    opts: RuntimeOptions = {},
+  ) {
+    this.o = {
+      leaseMs: opts.leaseMs ?? 30_000,
+      pollMs: opts.pollMs ?? 1_000,
+      maxConcurrent: opts.maxConcurrent ?? 64,
+      maxRetries: opts.maxRetries ?? 3,
+      retryBaseMs: opts.retryBaseMs ?? 1_000,
+      maxStepsPerTurn: opts.maxStepsPerTurn ?? 50,
+      maxTokens: opts.maxTokens ?? 8192,
+      onError: opts.onError,
+    };
+  }
+
+  get runningSessions(): number {
+    return this.active.size;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.unsubscribe = this.deps.log.bus.subscribe((n) => {
+      if (n.kind === 'appended' && (n.status === 'running' || n.status === 'rescheduling') && !this.active.has(n.sessionId)) this.poll();
+    });
+    this.timer = setInterval(() => this.poll(), this.o.pollMs);
+    this.timer.unref?.();
+    this.poll();
+  }
+
+  /** Stops taking work, stops the turns in progress (their sessions stay running for another worker) and releases them. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.unsubscribe?.();
+    for (const { ac } of this.active.values()) ac.abort(new Stop('shutdown'));
+    await Promise.all([...this.active.values()].map((a) => a.done));
+  }
+
+  private now(): string {
+    return isoNow(this.deps.clock);
+  }
+
+  private poll(): void {
+    if (this.stopped) return;
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
+    this.polling = true;
+    void this.claimSome()
+      .catch((e) => this.o.onError?.(e, ''))
+      .finally(() => {
+        this.polling = false;
+        if (this.pollAgain) {
+          this.pollAgain = false;
+          this.poll();
+        }
+      });
+  }
+
+  private async claimSome(): Promise<void> {
+    const room = this.o.maxConcurrent - this.active.size;
+    if (room <= 0) return;
+    const now = this.now();
+    const ids = await this.deps.storage.sessions.claimable(now, room + this.active.size);
+    for (const id of ids) {
+      if (this.stopped || this.active.size >= this.o.maxConcurrent || this.active.has(id)) continue;
+      const until = new Date(Date.parse(now) + this.o.leaseMs).toISOString();
+      if (await this.deps.storage.sessions.claim(id, this.workerId, now, until)) this.run(id);
+    }
+  }
+
+  private run(id: string): void {
+    const ac = new AbortController();
+    const renew = setInterval(() => {
+      const until = new Date(Date.now() + this.o.leaseMs).toISOString();
+      void this.deps.storage.sessions.renew(id, this.workerId, until).then(
+        (held) => {
+          if (!held) ac.abort(new Stop('lease lost'));
+        },
+        () => undefined,
+      );
+    }, Math.max(50, Math.floor(this.o.leaseMs / 3)));
+    const done = this.turn(id, ac.signal)
+      .catch((e) => {
+        if (!(e instanceof Stop) && !ac.signal.aborted) this.o.onError?.(e, id);
+      })
+      .finally(async () => {
+        clearInterval(renew);
+        await this.deps.storage.sessions.release(id, this.workerId).catch(() => undefined);
+        this.active.delete(id);
+        this.poll();
+      });
+    this.active.set(id, { ac, done });
+  }
+
+  /** Works on a session until it goes idle (or the worker stops). */
+  private async turn(id: string, signal: AbortSignal): Promise<void> {
+    for (let step = 0; ; step++) {
+      if (signal.aborted) return;
+      const s = await this.deps.storage.sessions.find(id);
+      if (!s || (s.status !== 'running' && s.status !== 'rescheduling')) return;
+      let records = await this.deps.sessions.allEvents(id);
+      const lastSeq = records.length > 0 ? records[records.length - 1].seq : 0;
+
+      // 1. Take the queued user events; an interrupt ends the turn.
+      const queued = records.filter((r) => r.event.processed_at === null);
+      if (queued.length > 0) {
+        const at = this.now();
+        await this.deps.log.append(id, async (_s, tx) => {
+          for (const r of queued) await tx.sessions.updateEvent(id, r.seq, { ...r.event, processed_at: at });
+          return { events: [] };
+        });
+        records = records.map((r) => (r.event.processed_at === null ? { ...r, event: { ...r.event, processed_at: at } } : r));
+        if (queued.some((r) => r.type === 'user.interrupt')) {
+          await this.closeOpenSpan(id, records);
+          if (await this.goIdle(id, lastSeq, { type: 'end_turn' })) return;
+          continue;
+        }
+      }
+
+      // 2. A model request a crashed worker left open is closed before anything else.
+      if (await this.closeOpenSpan(id, records)) {
+        await this.deps.log.append(id, () => ({ events: [this.deps.log.stamp('session.status_rescheduled', {}, newEventId())] }));
+        continue;
+      }
+
+      // 3. Tool calls of the last model answer still waiting.
+      const events = records.map((r) => r.event);
+      const blocked: string[] = [];
+      const results: SessionEvent[] = [];
+      for (const use of this.waitingToolUses(records)) {
+        if (use.type === 'agent.custom_tool_use') {
+          blocked.push(use.id as string);
+          continue;
+        }
+        if (use.type === 'agent.tool_use' && use.evaluated_permission === 'ask') {
+          const answer = events.find((e) => e.type === 'user.tool_confirmation' && e.tool_use_id === use.id);
+          if (!answer) {
+            blocked.push(use.id as string);
+            continue;
+          }
+          if (answer.result === 'deny') {
+            results.push(this.toolResult(use, true, `The user denied this tool call${typeof answer.deny_message === 'string' && answer.deny_message ? `: ${answer.deny_message}` : '.'}`));
+            continue;
+          }
+        }
+        results.push(await this.execute(s, use, signal));
+      }
+      if (results.length > 0) {
+        await this.deps.log.append(id, () => ({ events: results }));
+        continue;
+      }
+      if (blocked.length > 0) {
+        if (await this.goIdle(id, lastSeq, { type: 'requires_action', event_ids: blocked })) return;
+        continue;
+      }
+
+      // 4. Something for the model to answer?
+      const conversation = conversationOf(events);
+      const last = conversation[conversation.length - 1];
+      if (!last || last.role === 'assistant' || step >= this.o.maxStepsPerTurn) {
+        if (step >= this.o.maxStepsPerTurn) {
+          await this.deps.log.append(id, () => ({
+            events: [this.deps.log.stamp('session.error', { error: { type: 'unknown_error', message: `The turn made ${this.o.maxStepsPerTurn} model requests and was stopped`, retry_status: { type: 'terminal' } } }, newEventId())],
+          }));
+        }
+        if (await this.goIdle(id, lastSeq, { type: 'end_turn' })) return;
+        continue;
+      }
+      const outcome = await this.callModel(s, lastSeq, conversation, signal);
+      if (outcome === 'aborted') return;
+      // 'interrupted': the next round takes the queued interrupt and ends the turn.
+      if (outcome === 'failed') {
+        const latest = await this.deps.storage.sessions.find(id);
+        if (await this.goIdle(id, latest?.eventSeq ?? lastSeq, { type: 'retries_exhausted' })) return;
+      }
+    }
+  }
+
+  /** Tool uses of the session that no result answers and that no later user message abandoned. */
+  private waitingToolUses(records: SessionEventRecord[]): Ev[] {
+    const answered = new Set(records.map((r) => toolResultTarget(r.event)).filter((x): x is string => x !== undefined));
+    let lastUser = 0;
+    for (const r of records) if (r.type === 'user.message' || r.type === 'user.interrupt') lastUser = r.seq;
+    return records.filter((r) => r.seq > lastUser && TOOL_USE_TYPES.has(r.type) && !answered.has(r.id)).map((r) => r.event);
+  }
+
+  private toolResult(use: Ev, isError: boolean, text: string, content?: Array<Record<string, unknown>>): SessionEvent {
+    const type = use.type === 'agent.mcp_tool_use' ? 'agent.mcp_tool_result' : 'agent.tool_result';
+    const ref = use.type === 'agent.mcp_tool_use' ? { mcp_tool_use_id: use.id } : { tool_use_id: use.id };
+    return this.deps.log.stamp(type, { ...ref, content: content ?? [{ type: 'text', text }], is_error: isError }, newEventId());
+  }
+
+  private async execute(s: SessionRecord, use: Ev, signal: AbortSignal): Promise<SessionEvent> {
+    if (use.type === 'agent.mcp_tool_use') return this.toolResult(use, true, 'MCP servers are not connected by this runtime yet.');
+    const tools = this.deps.tools;
+    if (!tools || use.unknown_tool === true) return this.toolResult(use, true, `There is no tool named '${String(use.name)}' here.`);
+    try {
+      const r = await tools.execute(
+        {
+          sessionId: s.id,
+          accountId: s.accountId,
+          environmentId: s.environmentId,
+          environment: (s.data.environment as Record<string, unknown>) ?? {},
+          agentTools: ((s.data.agent as Ev).tools as Ev[]) ?? [],
+          mcpServerUrls: (((s.data.agent as Ev).mcp_servers as Ev[]) ?? []).map((m) => String(m.url)),
+        },
+        { id: use.id as string, name: use.name as string, input: (use.input as Record<string, unknown>) ?? {} },
+        signal,
+      );
+      return this.toolResult(use, r.is_error, '', r.content);
+    } catch (e) {
+      if (signal.aborted) throw new Stop('aborted');
+      return this.toolResult(use, true, `The tool failed: ${e instanceof Error ? e.message.slice(0, 500) : 'unknown error'}`);
+    }
+  }
+
+  /** Closes a span.model_request_start with no end (a worker died mid-request); true when there was one. */
+  private async closeOpenSpan(id: string, records: SessionEventRecord[]): Promise<boolean> {
+    const ended = new Set(records.filter((r) => r.type === 'span.model_request_end').map((r) => r.event.model_request_start_id));
+    const open = records.filter((r) => r.type === 'span.model_request_start' && !ended.has(r.id));
+    if (open.length === 0) return false;
+    await this.deps.log.append(id, () => ({
+      events: open.map((r) => this.deps.log.stamp('span.model_request_end', { model_request_start_id: r.id, is_error: true, model_usage: ZERO_USAGE }, newEventId())),
+    }));
+    return true;
+  }
+
+  /**
+   * Ends the turn: session.status_idle with its stop reason, unless user events arrived after
+   * `seenSeq` (then the loop goes on and answers them). Answers whether the session went idle.
+   */
+  private async goIdle(id: string, seenSeq: number, stopReason: Record<string, unknown>): Promise<boolean> {
+    let idle = false;
+    await this.deps.log.append(id, async (s, tx) => {
+      if (s.status !== 'running' && s.status !== 'rescheduling') return { events: [] };
+      const newer = await tx.sessions.listEvents(id, { order: 'asc', afterSeq: seenSeq, limit: 100 });
+      if (newer.some((r) => r.event.processed_at === null)) return { events: [] };
+      idle = true;
+      const now = this.now();
+      const since = typeof s.data.running_since === 'string' ? Date.parse(s.data.running_since) : Date.parse(now);
+      const { running_since: _gone, ...rest } = s.data;
+      return {
+        events: [this.deps.log.stamp('session.status_idle', { stop_reason: stopReason, stop_details: null }, newEventId())],
+        patch: { status: 'idle', data: { ...rest, active_ms: Number(s.data.active_ms ?? 0) + Math.max(0, Date.parse(now) - since) } },
+      };
+    });
+    return idle;
+  }
+
+  private toolDefinitions(agent: Ev): { defs: ModelToolDefinition[]; custom: Set<string>; builtin: Map<string, Ev> } {
+    const tools = Array.isArray(agent.tools) ? (agent.tools as Ev[]) : [];
+    const defs: ModelToolDefinition[] = [];
+    const custom = new Set<string>();
+    const builtin = new Map<string, Ev>();
+    for (const t of tools) {
+      if (t.type === 'custom') {
+        custom.add(t.name as string);
+        defs.push({ name: t.name as string, description: (t.description as string) ?? '', input_schema: t.input_schema as Record<string, unknown> });
+      } else if (isBuiltinToolset(t) && this.deps.tools) {
+        for (const d of this.deps.tools.definitions(t)) {
+          builtin.set(d.name, t);
+          defs.push(d);
+        }
+      }
+    }
+    return { defs, custom, builtin };
+  }
+
+  /** One model request, retried on transient errors; its events are appended as it goes. */
+  private async callModel(s: SessionRecord, seenSeq: number, conversation: ReturnType<typeof conversationOf>, signal: AbortSignal): Promise<'ok' | 'failed' | 'interrupted' | 'aborted'> {
+    const log = this.deps.log;
+    const agent = s.data.agent as Ev;
+    const modelId = ((agent.model as Ev | undefined)?.id as string) ?? '';
+    const endpoint = await this.deps.endpointFor(s.accountId, modelId);
+    if (!endpoint) {
+      await log.append(s.id, () => ({
+        events: [
+          log.stamp('session.error', {
+            error: { type: 'model_request_failed_error', message: `No model card with model_id '${modelId}': create one (POST /v1/model_cards) and send the message again`, retry_status: { type: 'terminal' } },
+          }, newEventId()),
+        ],
+      }));
+      return 'failed';
+    }
+    const client = this.deps.models(endpoint);
+    const { defs, custom, builtin } = this.toolDefinitions(agent);
+    for (let attempt = 0; ; attempt++) {
+      const { records } = await log.append(s.id, () => ({ events: [log.stamp('span.model_request_start', {}, newEventId())] }));
+      const start = records[0];
+      const messageId = newEventId();
+      let started = false;
+      const thinkingId = newEventId();
+      let thought = false;
+      const call = new AbortController();
+      const onOuter = () => call.abort(signal.reason);
+      signal.addEventListener('abort', onOuter);
+      // An interrupt sent while the model answers stops the request.
+      const checkInterrupt = (): void => {
+        void this.deps.storage.sessions
+          .listEvents(s.id, { order: 'asc', afterSeq: seenSeq, types: ['user.interrupt'], limit: 10 })
+          .then((rows) => {
+            if (rows.some((r) => r.event.processed_at === null)) call.abort(new Stop('interrupt'));
+          })
+          .catch(() => undefined);
+      };
+      const unsubscribe = log.bus.subscribe((n) => {
+        if (n.sessionId === s.id && n.kind === 'appended') checkInterrupt();
+      });
+      // One that came in before this request started listening counts too.
+      checkInterrupt();
+      let answer: ModelAnswer | undefined;
+      let failure: ModelCallError | undefined;
+      const text: string[] = [];
+      try {
+        answer = await client.stream(
+          { model: endpoint.model, system: (agent.system as string | null) ?? null, messages: conversation, tools: defs, maxTokens: this.o.maxTokens },
+          {
+            onText: (delta, index) => {
+              text[index] = (text[index] ?? '') + delta;
+              if (!started) {
+                started = true;
+                log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { type: 'event_start', event: { id: messageId, type: 'agent.message' } } });
+              }
+              log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { type: 'event_delta', event_id: messageId, preview_of: 'agent.message', delta: { type: 'content_delta', index, content: { type: 'text', text: delta } } } });
+              log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { type: 'agent.message_chunk', message_id: messageId, delta } });
+            },
+            onThinking: (delta) => {
+              if (!thought) {
+                thought = true;
+                log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { type: 'event_start', event: { id: thinkingId, type: 'agent.thinking' } } });
+              }
+              log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { type: 'event_delta', event_id: thinkingId, preview_of: 'agent.thinking', delta: { type: 'content_delta', content: { type: 'text', text: delta } } } });
+            },
+          },
+          call.signal,
+        );
+      } catch (e) {
+        if (call.signal.aborted) {
+          const reason: unknown = call.signal.reason;
+          const interrupted = reason instanceof Stop && reason.message === 'interrupt';
+          if (!interrupted) return 'aborted';
+          // The interrupted answer is kept as far as it got.
+          const partial = text.filter((t) => t).map((t) => ({ type: 'text', text: t }));
+          await log.append(s.id, () => ({
+            events: [
+              ...(partial.length > 0 ? [log.stamp('agent.message', { content: partial }, messageId)] : []),
+              log.stamp('span.model_request_end', { model_request_start_id: start.id, is_error: true, model_usage: ZERO_USAGE }, newEventId()),
+            ],
+          }));
+          return 'interrupted';
+        }
+        failure = e instanceof ModelCallError ? e : new ModelCallError('failed', e instanceof Error ? e.message.slice(0, 500) : 'The model request failed', false);
+      } finally {
+        unsubscribe();
+        signal.removeEventListener('abort', onOuter);
+      }
+      if (failure) {
+        const retrying = failure.retryable && attempt < this.o.maxRetries;
+        const errorType = ERROR_TYPE[failure.kind] ?? 'unknown_error';
+        await log.append(s.id, () => ({
+          events: [
+            log.stamp('span.model_request_end', { model_request_start_id: start.id, is_error: true, model_usage: ZERO_USAGE }, newEventId()),
+            log.stamp('session.error', { error: { type: errorType, message: failure!.message, retry_status: { type: retrying ? 'retrying' : failure!.retryable ? 'exhausted' : 'terminal' } } }, newEventId()),
+            ...(retrying ? [log.stamp('session.status_rescheduled', {}, newEventId())] : []),
+          ],
+          ...(retrying ? { patch: { status: 'rescheduling' as const } } : {}),
+        }));
+        if (!retrying) return 'failed';
+        const wait = failure.retryAfterMs ?? this.o.retryBaseMs * 2 ** attempt;
+        const ok = await new Promise<boolean>((resolve) => {
+          const t = setTimeout(() => resolve(true), Math.min(wait, 60_000));
+          signal.addEventListener('abort', () => {
+            clearTimeout(t);
+            resolve(false);
+          }, { once: true });
+        });
+        if (!ok) return 'aborted';
+        await log.append(s.id, () => ({ events: [log.stamp('session.status_running', {}, newEventId())], patch: { status: 'running' } }));
+        continue;
+      }
+      const a = answer!;
+      const uses = a.toolUses.map((u) => {
+        if (custom.has(u.name)) return log.stamp('agent.custom_tool_use', { name: u.name, input: u.input }, newEventId());
+        const known = builtin.get(u.name);
+        return log.stamp('agent.tool_use', { name: u.name, input: u.input, evaluated_permission: known && this.deps.tools ? this.deps.tools.permission(known, u.name) : 'allow', ...(known ? {} : { unknown_tool: true }) }, newEventId());
+      });
+      await log.append(s.id, (locked) => {
+        const before = (locked.data.usage as Record<string, unknown>) ?? {};
+        const cc = (before.cache_creation as Record<string, number> | undefined) ?? { ephemeral_1h_input_tokens: 0, ephemeral_5m_input_tokens: 0 };
+        const usage = {
+          ...before,
+          input_tokens: Number(before.input_tokens ?? 0) + a.usage.input_tokens,
+          output_tokens: Number(before.output_tokens ?? 0) + a.usage.output_tokens,
+          cache_read_input_tokens: Number(before.cache_read_input_tokens ?? 0) + a.usage.cache_read_input_tokens,
+          cache_creation: { ...cc, ephemeral_5m_input_tokens: Number(cc.ephemeral_5m_input_tokens ?? 0) + a.usage.cache_creation_input_tokens },
+        };
+        const content = a.text.filter((t) => t !== '').map((t) => ({ type: 'text', text: t }));
+        return {
+          events: [
+            // The spec's agent.thinking is a progress signal: that the model thought, not what.
+            ...(thought ? [log.stamp('agent.thinking', {}, thinkingId)] : []),
+            ...(content.length > 0 ? [log.stamp('agent.message', { content }, messageId)] : []),
+            ...uses,
+            log.stamp('span.model_request_end', { model_request_start_id: start.id, is_error: false, model_usage: a.usage }, newEventId()),
+            log.stamp('session.usage', { usage, budget: locked.data.budget ?? null }, newEventId()),
+          ],
+          patch: { data: { ...locked.data, usage } },
+        };
+      });
+      return 'ok';
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FsBlobStore } from '../../src/storage/blobs/fs-blob-store.js';
+import { FsUploadStore } from '../../src/storage/blobs/fs-upload-store.js';
+
+const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+describe('a verified upload becomes a blob by rename (one filesystem)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'agentry-adopt-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('moves the upload into place, keeps a blob already there, and leaves no upload behind', async () => {
+    const blobs = await new FsBlobStore(join(root, 'blobs')).init();
+    const uploads = await new FsUploadStore(join(root, 'uploads'), blobs).init();
+    const data = Buffer.from('layer bytes '.repeat(1000));
+    for (const round of [1, 2]) {
+      const id = `upload-${round}-0123456789abcdef`;
+      await uploads.create(id);
+      await uploads.append(id, Readable.from([data.subarray(0, 100)]));
+      await uploads.append(id, Readable.from([data.subarray(100)]));
+      expect(await uploads.moveVerified(id, digestOf(data))).toEqual({ size: data.length });
+      expect(await uploads.size(id)).toBeUndefined();
+      expect(existsSync(join(root, 'uploads', id))).toBe(false);
+    }
+    expect((await blobs.read(digestOf(data))).equals(data)).toBe(true);
+    const hex = digestOf(data).slice(7);
+    expect(readFileSync(join(root, 'blobs', 'sha256', hex.slice(0, 2), hex)).length).toBe(data.length);
+    // Without a blob folder to move into, the caller copies instead.
+    const alone = await new FsUploadStore(join(root, 'uploads-alone')).init();
+    await alone.create('alone-0123456789abcdef');
+    expect(await alone.moveVerified('alone-0123456789abcdef', digestOf(Buffer.alloc(0)))).toBeUndefined();
+  });
+});
