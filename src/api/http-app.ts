@@ -20,6 +20,7 @@ import { rateLimitHook } from './shared/rate-limit-hook.js';
 import { readAccessHook } from './shared/read-access-hook.js';
 import { collectRoutes } from './shared/route-table.js';
 import { healthRoutes } from './system/health.js';
+import { workloadProxyDoor } from './workload-proxy/index.js';
 import { toolhiveDoor } from './toolhive/index.js';
 import { wantsConsolePage } from './shared/console-paths.js';
 import { consoleBuilt, sendConsolePage, webConsole } from './web/index.js';
@@ -124,6 +125,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
   await app.register(ociDoor, { prefix: '/v2', registry: opts.registry, publicUrl: opts.publicUrl });
   await app.register(mcpDoor, { registry: opts.registry, version: opts.version });
   await app.register(toolhiveDoor, { registry: opts.registry, version: opts.version, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
+  await app.register(workloadProxyDoor, { registry: opts.registry });
   await app.register(praisonaiDoor, { prefix: '/v1', registry: opts.registry, maxTarballBytes: opts.maxTarballBytes });
 
   await app.register(managedDoor, { registry: opts.registry, publicUrl: opts.publicUrl, maxUploadBytes: opts.maxTarballBytes });

@@ -1,3 +1,4 @@
+import type { SupervisorTimings } from '../core/workloads/supervisor.js';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { parseBlobStoreUrl } from '../storage/blobs/blob-store-url.js';
@@ -34,6 +35,10 @@ export interface ServerConfig {
   logStream?: NodeJS.WritableStream;
   /** Serve reads only and refuse every write, on every door. */
   readOnly: boolean;
+  /** Run local MCP workloads without the sandbox when bubblewrap is missing (AGENTRY_UNSAFE_LOCAL_WORKLOADS). */
+  unsafeLocalWorkloads: boolean;
+  /** Supervisor timings of MCP workloads (tests shorten them; no flag). */
+  workloadTimings?: Partial<SupervisorTimings>;
   /** The visibility new scopes (and so their new packages) start with (AGENTRY_DEFAULT_VISIBILITY; default public). */
   defaultVisibility: Visibility;
   /** Every read needs a token, on every door but /healthz (AGENTRY_AUTH_REQUIRED_FOR_READS). */
@@ -220,6 +225,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     publicUrl: publicUrl?.replace(/\/+$/, ''),
     logLevel: s.value('log-level') ?? 'info',
     readOnly: boolFrom(s.label('read-only'), s.value('read-only')),
+    unsafeLocalWorkloads: boolFrom(s.label('unsafe-local-workloads'), s.value('unsafe-local-workloads')),
     defaultVisibility: visibilityFrom(s.label('default-visibility', s.get('default-visibility')?.source === 'flag' ? '--default-visibility' : undefined), s.value('default-visibility')),
     authRequiredForReads: boolFrom(s.label('auth-required-for-reads'), s.value('auth-required-for-reads')),
     secrets: resolveSecretsConfig(s),

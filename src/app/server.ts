@@ -16,6 +16,11 @@ import { SelfRegistryRouter } from './self-registry.js';
 import type { ServerConfig } from './config.js';
 import { openSecretStore } from './secrets-config.js';
 import { readDockerConfig } from '../adapters/oci-client/index.js';
+import { join } from 'node:path';
+import { BubblewrapSandbox } from '../adapters/sandbox/bubblewrap.js';
+import { UnsandboxedRunner } from '../adapters/sandbox/unsandboxed.js';
+import { ProcessLauncher } from '../adapters/workloads/launcher.js';
+import { LogFiles } from '../adapters/workloads/log-files.js';
 import { modelClients } from '../adapters/model-providers/index.js';
 import { LocalSessionBus, type SessionBus } from '../core/sessions/event-bus.js';
 import { SessionRuntime } from '../core/sessions/session-runtime.js';
@@ -62,7 +67,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
   const tools = createToolRuntime(config, egress);
-  const { storage, blobs, uploads, groups, signer, viewStamps } = await openStorage(config);
+  const { storage, blobs, uploads, groups, workloads: workloadStore, signer, viewStamps } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -121,6 +126,18 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
         storeErrorLogged = Date.now();
         warn(e);
       },
+    },
+    workloads: {
+      store: workloadStore,
+      launcher: new ProcessLauncher({
+        sandbox: new BubblewrapSandbox({ egress, bwrapPath: config.bwrapPath }),
+        unsandboxed: new UnsandboxedRunner(),
+        unsafeLocal: config.unsafeLocalWorkloads,
+        packagesDir: join(config.dataDir, 'workloads', 'packages'),
+        fetch: egress.fetch,
+      }),
+      logs: new LogFiles(join(config.dataDir, 'workloads', 'logs')),
+      timings: config.workloadTimings,
     },
     signIn: config.oauth && {
       client: new HttpOAuthClient(config.oauth, egress),
@@ -190,6 +207,18 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
     runtimeLog = (e, sessionId) => log.error({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), session: sessionId }, 'session runtime failed');
     await app.listen({ host: config.host, port: config.port });
+    const workloads = registry.workloads;
+    if (workloads) {
+      const caps = await workloads.capabilities();
+      if (!caps.sandbox.available) {
+        log.warn(
+          caps.unsafeLocal
+            ? `MCP workloads run WITHOUT a sandbox (--unsafe-local-workloads): ${caps.sandbox.reason ?? ''}`
+            : `local MCP workloads are refused: ${caps.sandbox.reason ?? 'the sandbox is unavailable'} (start with --unsafe-local-workloads to run them without isolation)`,
+        );
+      }
+      await workloads.resume();
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -226,6 +255,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
           clearTimeout(timer);
         }
         await runtimeStopped;
+        await registry.workloads?.shutdown();
         await egress.close();
         await rateLimitStore.close();
         await storage.close();

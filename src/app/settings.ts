@@ -316,6 +316,13 @@ export const SETTINGS = [
     doc: "when no sandbox works (bubblewrap missing or user namespaces forbidden), run agents' `bash` tool directly on the host as the server's user, with no isolation of files, processes or network; without it `bash` is refused (the server says so at start). See docs/agent-tools.md",
   },
   {
+    name: 'unsafe-local-workloads',
+    type: 'boolean',
+    default: 'false',
+    help: 'run local MCP workloads without a sandbox when bubblewrap is missing: no file or network isolation (default: refuse them)',
+    doc: 'run local MCP workloads without a sandbox when bubblewrap is missing (no file or network isolation); without it they are refused',
+  },
+  {
     name: 'bwrap',
     type: 'string',
     arg: '<path>',

@@ -43,6 +43,10 @@ import type { BlobStore } from './blobs/blob-store.js';
 import type { Storage } from './storage.js';
 import { systemClock, type Clock } from './time.js';
 import { TokenService } from './tokens/token-service.js';
+import type { SupervisorTimings } from './workloads/supervisor.js';
+import type { WorkloadLauncher, WorkloadLogs } from './workloads/workload-runtime.js';
+import { WorkloadService } from './workloads/workload-service.js';
+import type { WorkloadStore } from './workloads/workload-store.js';
 
 export interface RegistryOptions {
   storage: Storage;
@@ -80,6 +84,8 @@ export interface RegistryOptions {
   signIn?: SignInConfig;
   /** The managed-agents plane's settings (file size limit, embeddings endpoint, …). */
   managed?: ManagedOptions;
+  /** Running MCP servers (ToolHive's workloads): where they are kept, how they start, where their logs go. Absent: not offered. */
+  workloads?: { store: WorkloadStore; launcher: WorkloadLauncher; logs: WorkloadLogs; timings?: Partial<SupervisorTimings> };
   /** ToolHive-style groups and client registrations (absent: an in-memory store is not offered; groups and clients are refused). */
   groups?: GroupStore;
   /** The MCP client settings files of the account the server runs as, and its platform (for their paths). */
@@ -125,6 +131,8 @@ export class Registry {
   readonly telemetry: TelemetryService;
   readonly signIn: SignInService;
   readonly managed: ManagedAgents;
+  /** MCP servers this server runs and proxies; undefined when the server was built without a runtime. */
+  readonly workloads: WorkloadService | undefined;
   readonly groups: GroupService | undefined;
   readonly clients: ClientService | undefined;
   /** The secrets of ToolHive's `/api/v1beta/secrets`, one set per account. */
@@ -171,6 +179,9 @@ export class Registry {
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
     const limiter = this.rateLimiter;
     if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));
+    this.workloads =
+      opts.workloads &&
+      new WorkloadService({ ...opts.workloads, packages: this.packages, secrets: this.secrets, policy: this.policy, audit: this.auditLog, auditRepo: opts.storage.audit, clock });
     this.toolhiveSecrets = new ToolhiveSecrets(this.secrets, this.policy);
     this.groups = opts.groups && new GroupService(deps, opts.groups);
     this.clients = opts.groups && opts.clientFiles && new ClientService(deps, opts.groups, opts.clientFiles.files, opts.clientFiles.platform);

@@ -9,6 +9,8 @@ import { EMPTY_CONFIG, imageManifest, sha256 } from '../helpers/oci.js';
 import { Api, agentTarball, makeTarball } from '../helpers/packages.js';
 import { praisonBundle } from '../helpers/praison-bundle.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
+import { createRequire } from 'node:module';
+import { realpathSync } from 'node:fs';
 
 /**
  * The authorization matrix (issue 12). Every state-changing route the server registers (its own
@@ -185,6 +187,16 @@ const credential = async (w: World) => {
   return { vault: v.id, credential: c.id };
 };
 const managedSkill = (w: World) => create(w.amy, '/v1/skills', skillForm(uniqueName('skill')));
+/**
+ * An idle session of A, on an agent of A whose model card points at the fake provider, in an
+ * environment of A. Its turns (only `/messages` starts one, and waits for it) reach no real model.
+ */
+const session = async (w: World) => {
+  const card = await modelCard(w);
+  const env = await environment(w);
+  const agent = await create(w.amy, '/v1/agents', { name: uniqueName('agent'), model: card.model_id, system: 'Be kind.', environment_id: env.id });
+  return create(w.amy, '/v1/sessions', { agent: agent.id, environment_id: env.id, title: 'before' });
+};
 const modelCard = (w: World) =>
   create(w.amy, '/v1/model_cards', { model_id: uniqueName('card'), provider: 'oai-compatible', model: 'gpt-4o', base_url: `${w.providers.url}/oai/v1`, api_key: w.providers.goodKey });
 
@@ -249,6 +261,26 @@ const managedEntries = (): Record<string, Entry | Exempt> => ({
   },
   'POST /v1/model_cards/:id': { setup: modelCard, request: (w, c) => json('POST', `/v1/model_cards/${c.id}`, { model: 'local-llama' }) },
   'DELETE /v1/model_cards/:id': { setup: modelCard, request: (_, c) => json('DELETE', `/v1/model_cards/${c.id}`) },
+
+  'POST /v1/sessions': {
+    setup: async (w) => {
+      const env = await environment(w);
+      return { env: env.id, agent: (await create(w.amy, '/v1/agents', { name: uniqueName('agent'), model: 'claude-sonnet-4-6', environment_id: env.id })).id };
+    },
+    request: (_, a) => json('POST', '/v1/sessions', { agent: a.agent, environment_id: a.env }),
+    ownSpace: "creates a session in the caller's own account (A's agent and environment are not found for another account: a 400 of the SDK's shape)",
+  },
+  'POST /v1/sessions/:id': { setup: session, request: (_, s) => json('POST', `/v1/sessions/${s.id}`, { title: 'changed' }) },
+  'PATCH /v1/sessions/:id': { setup: session, request: (_, s) => json('PATCH', `/v1/sessions/${s.id}`, { metadata: { team: 'b' } }) },
+  'DELETE /v1/sessions/:id': { setup: session, request: (_, s) => json('DELETE', `/v1/sessions/${s.id}`) },
+  'POST /v1/sessions/:id/archive': { setup: session, request: (_, s) => json('POST', `/v1/sessions/${s.id}/archive`) },
+  'POST /v1/sessions/:id/cancel': { setup: session, request: (_, s) => json('POST', `/v1/sessions/${s.id}/cancel`) },
+  'POST /v1/sessions/:id/events': {
+    setup: session,
+    // An interrupt: appended to the log, and it starts no turn that would keep writing while later entries are checked.
+    request: (_, s) => json('POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.interrupt' }] }),
+  },
+  'POST /v1/sessions/:id/messages': { setup: session, request: (_, s) => json('POST', `/v1/sessions/${s.id}/messages`, { content: 'Hi' }) },
 
   'POST /v1/api_keys': { request: () => json('POST', '/v1/api_keys', { name: uniqueName('key') }), ownSpace: OWN_CREATE },
   'DELETE /v1/api_keys/:id': { setup: (w) => create(w.amy, '/v1/api_keys', { name: uniqueName('key') }), request: (_, k) => json('DELETE', `/v1/api_keys/${k.id}`) },
@@ -321,25 +353,25 @@ const ociRepo = async (w: World) => {
 };
 
 const ociEntries = (): Record<string, Entry | Exempt> => ({
-  'POST /v2/:scope/:name/blobs/uploads/': { ociRepository: (r) => r.repo, setup: ociRepo, request: (_, r) => json('POST', `/v2/${r.repo}/blobs/uploads/`) },
-  'PATCH /v2/:scope/:name/blobs/uploads/:uuid': {
+  'POST /v2/:name/blobs/uploads/': { ociRepository: (r) => r.repo, setup: ociRepo, request: (_, r) => json('POST', `/v2/${r.repo}/blobs/uploads/`) },
+  'PATCH /v2/:name/blobs/uploads/:uuid': {
     ociRepository: (r) => r.repo,
     setup: ociRepo,
     request: (_, r) => ({ method: 'PATCH', path: `/v2/${r.repo}/blobs/uploads/${r.uuid}`, body: 'chunk', headers: { 'content-type': 'application/octet-stream', 'content-range': '0-4' } }),
   },
-  'PUT /v2/:scope/:name/blobs/uploads/:uuid': {
+  'PUT /v2/:name/blobs/uploads/:uuid': {
     ociRepository: (r) => r.repo,
     setup: ociRepo,
     request: (_, r) => ({ method: 'PUT', path: `/v2/${r.repo}/blobs/uploads/${r.uuid}?digest=${sha256('whole')}`, body: 'whole', headers: { 'content-type': 'application/octet-stream' } }),
   },
-  'DELETE /v2/:scope/:name/blobs/uploads/:uuid': { ociRepository: (r) => r.repo, setup: ociRepo, request: (_, r) => json('DELETE', `/v2/${r.repo}/blobs/uploads/${r.uuid}`) },
-  'DELETE /v2/:scope/:name/blobs/:digest': { ociRepository: (r) => r.repo, setup: ociRepo, request: (_, r) => json('DELETE', `/v2/${r.repo}/blobs/${r.layerDigest}`) },
-  'PUT /v2/:scope/:name/manifests/:reference': {
+  'DELETE /v2/:name/blobs/uploads/:uuid': { ociRepository: (r) => r.repo, setup: ociRepo, request: (_, r) => json('DELETE', `/v2/${r.repo}/blobs/uploads/${r.uuid}`) },
+  'DELETE /v2/:name/blobs/:digest': { ociRepository: (r) => r.repo, setup: ociRepo, request: (_, r) => json('DELETE', `/v2/${r.repo}/blobs/${r.layerDigest}`) },
+  'PUT /v2/:name/manifests/:reference': {
     ociRepository: (r) => r.repo,
     setup: ociRepo,
     request: (_, r) => ({ method: 'PUT', path: `/v2/${r.repo}/manifests/v2`, body: r.manifest, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } }),
   },
-  'DELETE /v2/:scope/:name/manifests/:reference': { ociRepository: (r) => r.repo, setup: ociRepo, request: (_, r) => json('DELETE', `/v2/${r.repo}/manifests/${r.manifestDigest}`) },
+  'DELETE /v2/:name/manifests/:reference': { ociRepository: (r) => r.repo, setup: ociRepo, request: (_, r) => json('DELETE', `/v2/${r.repo}/manifests/${r.manifestDigest}`) },
   'POST /v2/token': { exempt: 'the token endpoint: answers a short-lived signed token for what the caller may already do; stores nothing' },
 });
 
@@ -417,6 +449,38 @@ const nativeEntries = (): Record<string, Entry | Exempt> => ({
   'POST /api/v1beta/skills/validate': { exempt: 'a validation: reads a skill, writes nothing' },
 });
 
+
+// ---- MCP workloads (ToolHive's /api/v1beta/workloads; the administrator's, private) ----------
+
+const EVERYTHING = realpathSync(createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js'));
+const workloadSpec = (name: string) => ({ name, command: process.execPath, cmd_arguments: [EVERYTHING, 'stdio'], permission_profile: { read: [realpathSync(join(EVERYTHING, '../../../..'))] } });
+/** A running workload of the administrator's (its status settled, so the store stays still). */
+const workload = async (w: World): Promise<{ name: string }> => {
+  const name = uniqueName('wl');
+  await must(w.admin.req('POST', '/api/v1beta/workloads', workloadSpec(name)), `workload ${name}`);
+  for (let i = 0; i < 300; i++) {
+    const r = await w.admin.req('GET', `/api/v1beta/workloads/${name}/status`);
+    if ((r.body as { status?: string }).status === 'running') return { name };
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  throw new Error(`workload ${name} did not start`);
+};
+
+const workloadEntries = (): Record<string, Entry | Exempt> => ({
+  'POST /api/v1beta/workloads': { actor: 'admin', request: () => json('POST', '/api/v1beta/workloads', workloadSpec(uniqueName('wl'))) },
+  'POST /api/v1beta/workloads/stop': { actor: 'admin', setup: workload, request: (_, s) => json('POST', '/api/v1beta/workloads/stop', { names: [s.name] }) },
+  'POST /api/v1beta/workloads/restart': { actor: 'admin', setup: workload, request: (_, s) => json('POST', '/api/v1beta/workloads/restart', { names: [s.name] }) },
+  'POST /api/v1beta/workloads/delete': { actor: 'admin', setup: workload, request: (_, s) => json('POST', '/api/v1beta/workloads/delete', { names: [s.name] }) },
+  'DELETE /api/v1beta/workloads/:name': { actor: 'admin', setup: workload, request: (_, s) => json('DELETE', `/api/v1beta/workloads/${s.name}`) },
+  'POST /api/v1beta/workloads/:name/edit': { actor: 'admin', setup: workload, request: (_, s) => json('POST', `/api/v1beta/workloads/${s.name}/edit`, { tools: ['echo'] }) },
+  'POST /api/v1beta/workloads/:name/stop': { actor: 'admin', setup: workload, request: (_, s) => json('POST', `/api/v1beta/workloads/${s.name}/stop`) },
+  'POST /api/v1beta/workloads/:name/restart': { actor: 'admin', setup: workload, request: (_, s) => json('POST', `/api/v1beta/workloads/${s.name}/restart`) },
+  'POST /api/v1beta/workloads/:name/upgrade': { exempt: 'upgrades only registry-sourced workloads (refusals and the owner’s upgrade with rollback are tested in toolhive-workloads-registry.test.ts)' },
+  'POST /workloads/:name/mcp': { exempt: 'the MCP proxy: forwards JSON-RPC to a workload the caller may read, stores nothing (refusals tested in toolhive-workloads.test.ts)' },
+  'DELETE /workloads/:name/mcp': { exempt: 'the MCP proxy: ends the caller’s own proxy session, stores nothing' },
+  'POST /workloads/:name/messages': { exempt: 'the MCP proxy (SSE): forwards JSON-RPC of the caller’s own session, stores nothing' },
+});
+
 // ---- ToolHive groups, clients and secrets (issue 15) ----------------------------------------
 
 const toolhiveEntries = (): Record<string, Entry | Exempt> => {
@@ -454,6 +518,8 @@ const MATRIX: Record<string, Entry | Exempt> = {
   ...recipeEntries(),
   ...nativeEntries(),
   ...toolhiveEntries(),
+  // Last: the workloads these entries start keep running (and logging) while later entries are checked.
+  ...workloadEntries(),
 };
 
 // ---- the store, as one comparable value -----------------------------------------------------

@@ -63,6 +63,10 @@ export const startTestServer = async (
     egressAllow?: string;
     /** Keep blobs here (`--blob-store`: s3://… or file://…) instead of the data dir; S3 credentials come from `env`. */
     blobStore?: string;
+    /** MCP workload supervisor timings (short back-off and health intervals for tests). */
+    workloadTimings?: ServerConfig['workloadTimings'];
+    /** `--unsafe-local-workloads`. */
+    unsafeLocalWorkloads?: boolean;
   } = {},
 ): Promise<TestServer> => {
   const store = opts.store ?? 'sqlite';
@@ -89,6 +93,8 @@ export const startTestServer = async (
     redisKeyPrefix: opts.redis?.keyPrefix ?? base.redisKeyPrefix,
     logStream: opts.log?.stream,
     egressAllow: opts.egressAllow !== undefined ? [opts.egressAllow] : base.egressAllow,
+    workloadTimings: opts.workloadTimings,
+    unsafeLocalWorkloads: opts.unsafeLocalWorkloads ?? false,
   };
   const server = await startServer(config);
   return {

@@ -5,6 +5,7 @@ import { toolhiveRegistryErrorHandler, toolhiveTextErrorHandler } from './errors
 import { catalogueRoutes } from './routes/catalogue.js';
 import { registryRoutes } from './routes/registry.js';
 import { skillRoutes } from './routes/skills.js';
+import { workloadRoutes } from './routes/workloads.js';
 import { clientRoutes } from './routes/clients.js';
 import { groupRoutes } from './routes/groups.js';
 import { secretRoutes } from './routes/secrets.js';
@@ -35,6 +36,7 @@ export const toolhiveDoor: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = asyn
       });
       await api.register(registryRoutes, opts);
       await api.register(skillRoutes, opts);
+      await api.register(workloadRoutes, opts);
       await api.register(groupRoutes, opts);
       await api.register(clientRoutes, opts);
       await api.register(secretRoutes, opts);

@@ -13,6 +13,7 @@ import { orgRolesMigration } from './migrations/0009-org-roles.js';
 import { ociRepositoriesMigration } from './migrations/0013-oci-repositories.js';
 import { idempotencyKeysMigration } from './migrations/0015-idempotency-keys.js';
 import { sessionsMigration } from './migrations/0016-sessions.js';
+import { workloadsMigration } from './migrations/0017-workloads.js';
 import { groupsClientsMigration } from './migrations/0018-groups-clients.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
@@ -31,6 +32,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0013-oci-repositories': ociRepositoriesMigration(),
   '0015-idempotency-keys': idempotencyKeysMigration(),
   '0016-sessions': sessionsMigration(dialect),
+  '0017-workloads': workloadsMigration(),
   '0018-groups-clients': groupsClientsMigration(),
 });
 

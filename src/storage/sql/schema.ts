@@ -32,8 +32,23 @@ export interface Database {
   agentspace_secrets: AgentspaceSecretsTable;
   agentspace_parameters: AgentspaceParametersTable;
   publish_idempotency_keys: PublishIdempotencyKeysTable;
+  workloads: WorkloadsTable;
   workload_groups: WorkloadGroupsTable;
   client_registrations: ClientRegistrationsTable;
+}
+
+export interface WorkloadsTable {
+  name: string;
+  owner_account_id: number;
+  owner_name: string;
+  group_name: string;
+  config: string;
+  desired: string;
+  status: string;
+  status_context: string;
+  created_at: string;
+  started_at: string | null;
+  updated_at: string;
 }
 
 /** ToolHive-style groups of workloads (core/groups). */

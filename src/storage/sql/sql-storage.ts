@@ -22,6 +22,7 @@ import { SqlOAuthRepo } from './oauth-repo.js';
 import { SqlSecretValueRepo } from './secret-value-repo.js';
 import { SqlAgentspaceRepo } from './agentspace-repo.js';
 import { sql } from 'kysely';
+import { SqlWorkloadStore } from './workload-store.js';
 import { SqlGroupStore } from './group-store.js';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
@@ -60,6 +61,8 @@ export class SqlStorage implements Storage {
   readonly agentspaces;
   readonly managed;
   readonly idempotency;
+  /** MCP workloads (core/workloads' own port, outside the `Storage` aggregate). */
+  readonly workloads: SqlWorkloadStore;
   readonly sessions;
   /** Groups and client registrations (core/groups): a feature port beside its feature, not part of `Storage`. */
   readonly groups: SqlGroupStore;
@@ -88,6 +91,7 @@ export class SqlStorage implements Storage {
     this.agentspaces = repos.agentspaces;
     this.managed = repos.managed;
     this.idempotency = repos.idempotency;
+    this.workloads = new SqlWorkloadStore(db);
     this.sessions = repos.sessions;
     this.groups = new SqlGroupStore(db);
   }

@@ -1,0 +1,229 @@
+import { execFile } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Sandbox, SandboxedProcess, SandboxProfile, SandboxSpec } from '../../core/sandbox/sandbox.js';
+import type { LaunchPlan, McpResult, McpUpstream, RuntimeCapabilities, WorkloadLauncher } from '../../core/workloads/workload-runtime.js';
+import { ProcessTransport } from './process-transport.js';
+
+export interface LauncherOptions {
+  /** The bubblewrap sandbox (or, with `unsafeLocal` and no bubblewrap, the unsandboxed runner). */
+  sandbox: Sandbox;
+  /** Used when `sandbox` is unavailable and the operator allowed it (`--unsafe-local-workloads`). */
+  unsandboxed?: Sandbox;
+  unsafeLocal: boolean;
+  /** Where npm packages are installed (one folder per package and version). */
+  packagesDir: string;
+  /** The egress policy's fetch, for remote workloads. */
+  fetch: typeof globalThis.fetch;
+  /** The server's PATH, to find uvx, podman, docker and npm. */
+  path?: string;
+}
+
+const CLIENT_INFO = { name: 'agentry-workload-proxy', version: '1' };
+/** How long a stopping process gets between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 5_000;
+
+const which = (cmd: string, path: string): string | undefined => {
+  for (const dir of path.split(delimiter)) {
+    const p = join(dir, cmd);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+};
+
+const run = (file: string, args: string[], opts: { timeoutMs: number; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<{ ok: boolean; stderr: string }> =>
+  new Promise((done) => {
+    execFile(file, args, { timeout: opts.timeoutMs, cwd: opts.cwd, env: opts.env, maxBuffer: 4 * 1024 * 1024 }, (err, _stdout, stderr) => done({ ok: !err, stderr: String(stderr) }));
+  });
+
+const npmName = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
+const npmVersion = /^[A-Za-z0-9][A-Za-z0-9.+_-]{0,99}$/;
+
+/**
+ * Starts workloads: local ones (an explicit command, an npm package run with node, a PyPI package
+ * with uvx) in the sandbox per their permission profile; OCI images with podman or docker; remote
+ * ones over Streamable HTTP or SSE through the egress policy. Each gets an MCP client
+ * (`@modelcontextprotocol/sdk`) that completes `initialize` before `launch` resolves.
+ */
+export class ProcessLauncher implements WorkloadLauncher {
+  private readonly installs = new Map<string, Promise<string>>();
+  private readonly path: string;
+
+  constructor(private readonly opts: LauncherOptions) {
+    this.path = opts.path ?? process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
+  }
+
+  async capabilities(): Promise<RuntimeCapabilities> {
+    const sandbox = await this.opts.sandbox.probe();
+    let containerEngine: string | undefined;
+    for (const engine of ['podman', 'docker']) {
+      const bin = which(engine, this.path);
+      if (bin && (await run(bin, ['info'], { timeoutMs: 5_000 })).ok) {
+        containerEngine = engine;
+        break;
+      }
+    }
+    return { sandbox, unsafeLocal: this.opts.unsafeLocal, uv: which('uvx', this.path) !== undefined, containerEngine };
+  }
+
+  async launch(plan: LaunchPlan, log: (line: string) => void, initTimeoutMs: number): Promise<McpUpstream> {
+    const source = plan.source;
+    if (source.kind === 'remote') {
+      const url = new URL(source.url);
+      const requestInit = { headers: plan.headers };
+      const transport: Transport =
+        source.transport === 'sse'
+          ? new SSEClientTransport(url, { fetch: this.opts.fetch, requestInit, eventSourceInit: { fetch: (u, init) => this.opts.fetch(u, { ...init, headers: { ...plan.headers, ...Object.fromEntries(new Headers(init?.headers).entries()) } }) } })
+          : new StreamableHTTPClientTransport(url, { fetch: this.opts.fetch, requestInit });
+      return this.connect(transport, undefined, initTimeoutMs, log);
+    }
+    const proc = await this.spawn(plan, log);
+    return this.connect(new ProcessTransport(proc, log), proc, initTimeoutMs, log);
+  }
+
+  private async sandboxFor(): Promise<Sandbox> {
+    const probe = await this.opts.sandbox.probe();
+    if (probe.available) return this.opts.sandbox;
+    if (this.opts.unsafeLocal && this.opts.unsandboxed) return this.opts.unsandboxed;
+    throw new Error(`the sandbox is unavailable (${probe.reason ?? 'unknown'}) and unsafe local workloads are not allowed`);
+  }
+
+  private profileOf(plan: LaunchPlan): SandboxProfile {
+    const p = plan.profile;
+    if (!plan.networkIsolation) return { read: p.read, write: p.write, network: { outbound: { insecure_allow_all: true } } };
+    return { read: p.read, write: p.write, network: { outbound: { ...p.network.outbound } } };
+  }
+
+  private async spawn(plan: LaunchPlan, log: (line: string) => void): Promise<SandboxedProcess> {
+    const source = plan.source;
+    if (source.kind === 'oci') {
+      const engine = (await this.capabilities()).containerEngine;
+      if (!engine) throw new Error('no container engine (podman or docker) answers');
+      const envArgs = Object.keys(plan.env).flatMap((k) => ['-e', k]);
+      const net = plan.networkIsolation && !plan.profile.network.outbound.insecure_allow_all ? ['--network', 'none'] : [];
+      const mounts = [...plan.profile.read.map((m) => ['-v', `${m.includes(':') ? m : `${m}:${m}`}:ro`]), ...plan.profile.write.map((m) => ['-v', m.includes(':') ? m : `${m}:${m}`])].flat();
+      const { UnsandboxedRunner } = await import('../sandbox/unsandboxed.js');
+      return new UnsandboxedRunner().spawn({
+        command: which(engine, this.path)!,
+        args: ['run', '-i', '--rm', '--init', ...net, ...mounts, ...envArgs, source.image, ...source.args],
+        env: plan.env,
+        profile: { read: [], write: [], network: { outbound: {} } },
+      });
+    }
+    const sandbox = await this.sandboxFor();
+    const profile = this.profileOf(plan);
+    let spec: SandboxSpec;
+    if (source.kind === 'command') {
+      spec = { command: source.command, args: source.args, env: plan.env, profile };
+    } else if (source.kind === 'npm') {
+      const { dir, bin } = await this.installNpm(source.package, source.version, log);
+      spec = { command: process.execPath, args: [bin, ...source.args], env: plan.env, profile: { ...profile, read: [...profile.read, dir] } };
+    } else if (source.kind === 'pypi') {
+      const uvx = which('uvx', this.path);
+      if (!uvx) throw new Error('uvx is not installed');
+      spec = { command: uvx, args: [`${source.package}${source.version === 'latest' ? '' : `==${source.version}`}`, ...source.args], env: plan.env, profile: { ...profile, read: [...profile.read, dirname(realpathSync(uvx))] } };
+    } else {
+      throw new Error('a remote workload has no process');
+    }
+    return sandbox.spawn(spec);
+  }
+
+  /** Installs an npm package once into its own folder (scripts off), outside the sandbox; its bin file. */
+  private installNpm(pkg: string, version: string, log: (line: string) => void): Promise<{ dir: string; bin: string }> {
+    if (!npmName.test(pkg) || !npmVersion.test(version)) return Promise.reject(new Error(`'${pkg}@${version}' is not an npm package name and version`));
+    const dir = resolve(this.opts.packagesDir, `${pkg.replace('/', '+')}@${version}`);
+    const key = dir;
+    let installing = this.installs.get(key);
+    if (!installing) {
+      installing = (async () => {
+        if (existsSync(join(dir, 'node_modules', pkg, 'package.json'))) return dir;
+        const tmp = `${dir}.tmp-${process.pid}`;
+        rmSync(tmp, { recursive: true, force: true });
+        mkdirSync(tmp, { recursive: true });
+        const npm = which('npm', `${dirname(process.execPath)}${delimiter}${this.path}`);
+        if (!npm) throw new Error('npm is not installed on the server');
+        log(`[agentry] installing ${pkg}@${version}`);
+        const r = await run(npm, ['install', '--prefix', tmp, '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', `${pkg}@${version}`], {
+          timeoutMs: 300_000,
+          env: { PATH: `${dirname(process.execPath)}${delimiter}${this.path}`, HOME: process.env.HOME ?? tmp },
+        });
+        if (!r.ok) {
+          rmSync(tmp, { recursive: true, force: true });
+          throw new Error(`npm install ${pkg}@${version} failed: ${r.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 500)}`);
+        }
+        rmSync(dir, { recursive: true, force: true });
+        renameSync(tmp, dir);
+        return dir;
+      })();
+      this.installs.set(key, installing);
+      installing.catch(() => this.installs.delete(key));
+    }
+    return installing.then((d) => ({ dir: d, bin: binOf(d, pkg) }));
+  }
+
+  private async connect(transport: Transport, proc: SandboxedProcess | undefined, initTimeoutMs: number, log: (line: string) => void): Promise<McpUpstream> {
+    const client = new Client(CLIENT_INFO, { capabilities: {} });
+    const ended = new Promise<string>((resolveEnded) => {
+      if (proc) {
+        void proc.exited.then(({ code, signal }) => resolveEnded(signal ? `the process was killed by ${signal}` : `the process exited with code ${code}`));
+      }
+      client.onclose = () => resolveEnded('the connection to the server closed');
+    });
+    client.onerror = (e) => log(`[agentry] transport error: ${e.message.slice(0, 500)}`);
+    const close = async (): Promise<void> => {
+      if (proc) {
+        proc.stdin.end();
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), KILL_GRACE_MS);
+        await proc.exited;
+        clearTimeout(timer);
+      }
+      await client.close().catch(() => undefined);
+    };
+    try {
+      const exitedEarly = proc
+        ? proc.exited.then(({ code, signal }) => {
+            throw new Error(`the process ended before initialize (${signal ?? `exit code ${code}`}); see the workload's logs`);
+          })
+        : new Promise<never>(() => undefined);
+      await Promise.race([client.connect(transport, { timeout: initTimeoutMs }), exitedEarly]);
+    } catch (e) {
+      await close();
+      throw e;
+    }
+    const caps = client.getServerCapabilities() ?? {};
+    const info = client.getServerVersion() ?? { name: 'unknown', version: '0' };
+    return {
+      pid: proc?.pid,
+      capabilities: caps as Record<string, unknown>,
+      serverInfo: info,
+      instructions: client.getInstructions(),
+      request: async (method, params, timeoutMs): Promise<McpResult> => (await client.request({ method, params }, ResultSchema, { timeout: timeoutMs })) as McpResult,
+      ended,
+      close,
+    };
+  }
+}
+
+/** The file a package's `bin` names (the one named like the package, else the first). */
+const binOf = (dir: string, pkg: string): string => {
+  const root = join(dir, 'node_modules', pkg);
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin?: string | Record<string, string>; main?: string };
+  let rel: string | undefined;
+  if (typeof manifest.bin === 'string') rel = manifest.bin;
+  else if (manifest.bin) rel = manifest.bin[pkg.split('/').pop()!] ?? Object.values(manifest.bin)[0];
+  rel ??= manifest.main ?? 'index.js';
+  const file = resolve(root, rel);
+  if (!file.startsWith(`${root}/`)) throw new Error(`${pkg}'s bin points outside the package`);
+  return file;
+};

@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { Type } from 'typebox';
+import type { RequestContext } from '../../core/auth/principal.js';
+import { AgentryError, badRequest, notFound, notImplemented } from '../../core/errors.js';
+import type { Registry } from '../../core/registry.js';
+import type { WorkloadSession } from '../../core/workloads/workload-service.js';
+import { workloadProxyPath } from '../../core/workloads/workload.js';
+import { requestContext } from '../shared/request-context.js';
+import { workloadProxyErrorHandler } from './errors.js';
+
+export interface WorkloadProxyOptions {
+  registry: Registry;
+}
+
+interface Entry {
+  workload: string;
+  /** The account that opened the session: only it may use the session id. */
+  accountId: number | null;
+  transport: Transport & { handleRequest?: unknown };
+  server: Server;
+}
+
+const Params = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200, description: 'Workload name' }) });
+const SessionQuery = Type.Object({ sessionId: Type.Optional(Type.String({ maxLength: 100 })) });
+const JsonRpcBody = Type.Unknown({ description: 'A JSON-RPC message (or batch) of the Model Context Protocol' });
+
+/** Capabilities the proxy passes on: what it can forward (no server-initiated tasks). */
+const forwardable = (caps: Record<string, unknown>): Record<string, unknown> => {
+  const out: Record<string, unknown> = {};
+  for (const k of ['tools', 'resources', 'prompts', 'logging', 'completions']) if (caps[k] !== undefined) out[k] = caps[k];
+  return out;
+};
+
+/** An MCP server speaking for one client session, forwarding each request through the core. */
+const bridge = (session: WorkloadSession): Server => {
+  const server = new Server({ ...session.serverInfo }, { capabilities: forwardable(session.capabilities), ...(session.instructions ? { instructions: session.instructions } : {}) });
+  server.fallbackRequestHandler = async (request) => session.request(request.method, request.params as Record<string, unknown> | undefined);
+  return server;
+};
+
+/**
+ * The proxy in front of every workload, under Agentry's own origin: Streamable HTTP at
+ * `/workloads/{name}/mcp` and, for older clients, SSE at `/workloads/{name}/sse` (messages POSTed to
+ * `/workloads/{name}/messages?sessionId=…`). Each request is authenticated with the caller's Agentry
+ * token and checked against the workload's visibility by the core; a session is tied to the account
+ * that opened it.
+ */
+export const workloadProxyDoor: FastifyPluginAsyncTypebox<WorkloadProxyOptions> = async (app, { registry }) => {
+  app.setErrorHandler(workloadProxyErrorHandler);
+  const sessions = new Map<string, Entry>();
+  const tags = ['workload-proxy'];
+
+  const open = async (ctx: RequestContext, name: string): Promise<WorkloadSession> => {
+    if (!registry.workloads) throw notImplemented('This server does not run MCP workloads');
+    return registry.workloads.session(ctx, name);
+  };
+
+  /** The session a request names, if it belongs to this workload and caller (404 otherwise, as MCP asks). */
+  const existing = async (req: FastifyRequest, name: string, id: string): Promise<Entry> => {
+    const ctx = await requestContext(registry, req);
+    const entry = sessions.get(id);
+    if (!entry || entry.workload !== name || entry.accountId !== (ctx.principal?.account.id ?? null)) throw notFound('Session not found: start a new one with initialize');
+    // Still allowed? (visibility or token may have changed since the session began)
+    await registry.workloads!.get(ctx, name);
+    return entry;
+  };
+
+  const hijack = (reply: FastifyReply) => {
+    reply.hijack();
+    return reply.raw;
+  };
+
+  const streamable = async (req: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply): Promise<void> => {
+      const name = req.params.name;
+      const sid = req.headers['mcp-session-id'];
+      let entry: Entry;
+      if (typeof sid === 'string' && sid !== '') {
+        entry = await existing(req, name, sid);
+      } else {
+        if (req.method !== 'POST' || !isInitializeRequest(req.body)) throw badRequest('No Mcp-Session-Id: the first request of a session must be an initialize POST');
+        const ctx = await requestContext(registry, req);
+        const session = await open(ctx, name);
+        const server = bridge(session);
+        const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          onsessioninitialized: (id) => {
+            sessions.set(id, entry);
+          },
+        });
+        transport.onclose = () => {
+          if (transport.sessionId) sessions.delete(transport.sessionId);
+        };
+        entry = { workload: name, accountId: ctx.principal?.account.id ?? null, transport, server };
+        await server.connect(transport);
+      }
+      const transport = entry.transport as StreamableHTTPServerTransport;
+      await transport.handleRequest(req.raw, hijack(reply), req.body);
+  };
+  const summary = 'A workload over Streamable HTTP (MCP 2025-03-26 and later)';
+  app.post('/workloads/:name/mcp', { schema: { tags, summary, params: Params, body: JsonRpcBody }, handler: streamable });
+  app.get('/workloads/:name/mcp', { schema: { tags, summary: `${summary}: the server's event stream`, params: Params }, handler: streamable });
+  app.delete('/workloads/:name/mcp', { schema: { tags, summary: `${summary}: end the session`, params: Params }, handler: streamable });
+
+  app.get('/workloads/:name/sse', {
+    schema: { tags, summary: 'A workload over the HTTP+SSE transport (MCP 2024-11-05), for older clients', params: Params },
+    handler: async (req, reply) => {
+      const name = req.params.name;
+      const ctx = await requestContext(registry, req);
+      const session = await open(ctx, name);
+      const server = bridge(session);
+      const raw = hijack(reply);
+      const transport = new SSEServerTransport(`${workloadProxyPath(name, 'sse').replace(/\/sse$/, '')}/messages`, raw);
+      const entry: Entry = { workload: name, accountId: ctx.principal?.account.id ?? null, transport, server };
+      sessions.set(transport.sessionId, entry);
+      transport.onclose = () => sessions.delete(transport.sessionId);
+      raw.on('close', () => void server.close().catch(() => undefined));
+      await server.connect(transport);
+    },
+  });
+
+  app.post('/workloads/:name/messages', {
+    schema: { tags, summary: 'Messages of an SSE session', params: Params, querystring: SessionQuery, body: JsonRpcBody },
+    handler: async (req, reply) => {
+      const id = req.query.sessionId;
+      if (!id) throw badRequest('sessionId is required');
+      const entry = await existing(req, req.params.name, id);
+      if (!(entry.transport instanceof SSEServerTransport)) throw new AgentryError('bad_request', 'This session is not an SSE session');
+      await entry.transport.handlePostMessage(req.raw, hijack(reply), req.body);
+    },
+  });
+
+  app.addHook('onClose', async () => {
+    await Promise.all([...sessions.values()].map((e) => e.server.close().catch(() => undefined)));
+    sessions.clear();
+  });
+};

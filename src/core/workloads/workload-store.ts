@@ -1,0 +1,14 @@
+import type { DesiredState, WorkloadRecord, WorkloadStatus } from './workload.js';
+
+/** Where workloads are kept (SQL: table `workloads`, migration 0017-workloads), so they outlive a restart. */
+export interface WorkloadStore {
+  list(): Promise<WorkloadRecord[]>;
+  get(name: string): Promise<WorkloadRecord | undefined>;
+  /** Inserts a new workload; false when the name is taken. */
+  insert(record: WorkloadRecord): Promise<boolean>;
+  /** Replaces the configuration (edit, upgrade). */
+  update(record: WorkloadRecord): Promise<void>;
+  setDesired(name: string, desired: DesiredState, at: string): Promise<void>;
+  setStatus(name: string, status: WorkloadStatus, statusContext: string, at: string, startedAt?: string | null): Promise<void>;
+  delete(name: string): Promise<boolean>;
+}
