@@ -64,13 +64,17 @@ const treeRss = (pid) => {
     try {
       const ppid = Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
       children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
-    } catch {}
+    } catch {
+      // the process ended while the table was read
+    }
   }
   let total = 0;
   const walk = (p) => {
     try {
       total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-    } catch {}
+    } catch {
+      // the process ended meanwhile: it holds no memory
+    }
     for (const c of children.get(p) ?? []) walk(c);
   };
   walk(pid);

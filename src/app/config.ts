@@ -3,12 +3,15 @@ import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { parseBlobStoreUrl } from '../storage/blobs/blob-store-url.js';
 import { resolveSecretsConfig, type SecretsConfig } from './secrets-config.js';
+import { SettingSources, settingNamed, type FileSettings, type ServeFlags, type SettingName } from './settings.js';
 import { AllowList } from '../adapters/egress/index.js';
 import type { OAuthProviderConfig } from '../adapters/oauth/http-oauth-client.js';
 import { VISIBILITIES, isVisibility, type Visibility } from '../core/access/visibility.js';
 import { RATE_LIMIT_PRESETS, isRateLimitPreset, parseRateLimitRule, presetRules, type RateLimitRule, type RateLimitRules } from '../core/rate-limits/rules.js';
 
-/** Everything the server is configured with; flags win over environment, environment over defaults. */
+export type { ServeFlags } from './settings.js';
+
+/** Everything the server is configured with; see settings.ts for where each value comes from. */
 export interface ServerConfig {
   host: string;
   port: number;
@@ -91,37 +94,6 @@ export interface ServerConfig {
   };
 }
 
-export interface ServeFlags {
-  host?: string;
-  port?: number | string;
-  dataDir?: string;
-  databaseUrl?: string;
-  blobStore?: string;
-  /** `off` (default), `on` (5 minutes) or how long a presigned URL lasts: `300`, `90s`, `10m`, `1h`. */
-  blobRedirects?: string;
-  adminToken?: string;
-  publicUrl?: string;
-  logLevel?: string;
-  readOnly?: boolean;
-  unsafeLocalWorkloads?: boolean;
-  defaultVisibility?: string;
-  authRequiredForReads?: boolean;
-  recipeScope?: string;
-  /** `off` (default), `agentx` or `custom`. */
-  rateLimits?: string;
-  rateLimitAnonymous?: string;
-  rateLimitUser?: string;
-  rateLimitPublish?: string;
-  redisUrl?: string;
-  egressAllow?: string;
-  metricsToken?: string;
-  /** false: no session runtime workers in this process. */
-  runtime?: boolean;
-  trustProxy?: string;
-  ociDefaultScope?: string;
-  unsafeLocalTools?: boolean;
-}
-
 const MB = 1024 * 1024;
 
 const intFrom = (name: string, value: string | number | undefined, fallback: number, min: number, max: number): number => {
@@ -131,8 +103,8 @@ const intFrom = (name: string, value: string | number | undefined, fallback: num
   return n;
 };
 
-const boolFrom = (name: string, value: string | undefined): boolean => {
-  if (value === undefined || value === '') return false;
+const boolFrom = (name: string, value: string | undefined, fallback = false): boolean => {
+  if (value === undefined || value === '') return fallback;
   if (/^(1|true|yes|on)$/i.test(value)) return true;
   if (/^(0|false|no|off)$/i.test(value)) return false;
   throw new Error(`${name} must be true or false (got '${value}')`);
@@ -145,29 +117,29 @@ const visibilityFrom = (name: string, value: string | undefined): Visibility => 
   return v;
 };
 
-const urlFrom = (name: string, value: string | undefined, fallback: string): string => {
-  const v = value || fallback;
-  if (!/^https?:\/\/[^/]+/.test(v)) throw new Error(`${name} must be an http(s) URL (got '${v}')`);
+const urlFrom = (s: SettingSources, name: SettingName): string => {
+  const v = s.value(name) || settingNamed(name)?.default || '';
+  if (!/^https?:\/\/[^/]+/.test(v)) throw new Error(`${s.label(name)} must be an http(s) URL (got '${v}')`);
   return v;
 };
 
-/** AGENTRY_OAUTH_*: GitHub's endpoints unless told otherwise, so any OAuth2/OIDC provider fits. */
-const oauthFrom = (env: NodeJS.ProcessEnv): ServerConfig['oauth'] => {
-  const clientId = env.AGENTRY_OAUTH_CLIENT_ID;
+/** The OAuth settings: GitHub's endpoints unless told otherwise, so any OAuth2/OIDC provider fits. */
+const oauthFrom = (s: SettingSources): ServerConfig['oauth'] => {
+  const clientId = s.value('oauth-client-id');
   if (!clientId) return undefined;
-  const clientSecret = env.AGENTRY_OAUTH_CLIENT_SECRET;
-  if (!clientSecret) throw new Error('AGENTRY_OAUTH_CLIENT_SECRET must be set with AGENTRY_OAUTH_CLIENT_ID');
-  const days = env.AGENTRY_OAUTH_TOKEN_DAYS;
+  const clientSecret = s.value('oauth-client-secret');
+  if (!clientSecret) throw new Error(`${s.label('oauth-client-secret')} must be set with ${s.label('oauth-client-id')}`);
+  const days = s.value('oauth-token-days');
   return {
-    name: env.AGENTRY_OAUTH_PROVIDER || 'github',
+    name: s.value('oauth-provider') || 'github',
     clientId,
     clientSecret,
-    authorizeUrl: urlFrom('AGENTRY_OAUTH_AUTHORIZE_URL', env.AGENTRY_OAUTH_AUTHORIZE_URL, 'https://github.com/login/oauth/authorize'),
-    tokenUrl: urlFrom('AGENTRY_OAUTH_TOKEN_URL', env.AGENTRY_OAUTH_TOKEN_URL, 'https://github.com/login/oauth/access_token'),
-    userinfoUrl: urlFrom('AGENTRY_OAUTH_USERINFO_URL', env.AGENTRY_OAUTH_USERINFO_URL, 'https://api.github.com/user'),
-    scopes: env.AGENTRY_OAUTH_SCOPES ?? 'read:user user:email',
-    redirectUris: (env.AGENTRY_OAUTH_REDIRECT_URIS ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0),
-    tokenDays: days === 'never' ? null : intFrom('AGENTRY_OAUTH_TOKEN_DAYS', days, 90, 1, 3650),
+    authorizeUrl: urlFrom(s, 'oauth-authorize-url'),
+    tokenUrl: urlFrom(s, 'oauth-token-url'),
+    userinfoUrl: urlFrom(s, 'oauth-userinfo-url'),
+    scopes: s.value('oauth-scopes') ?? '',
+    redirectUris: listFrom(s.value('oauth-redirect-uris')),
+    tokenDays: days === 'never' ? null : intFrom(s.label('oauth-token-days'), days, 90, 1, 3650),
   };
 };
 
@@ -179,23 +151,23 @@ const ruleFrom = (name: string, value: string | undefined, fallback: RateLimitRu
  * `custom`), then the per-limit settings over it. A per-limit setting without a preset means
  * `custom`; with an explicit `off` it contradicts it and is refused.
  */
-const rateLimitsFrom = (flags: ServeFlags, env: NodeJS.ProcessEnv): RateLimitRules => {
+const rateLimitsFrom = (s: SettingSources): RateLimitRules => {
   const values = {
-    anonymous: flags.rateLimitAnonymous ?? (env.AGENTRY_RATE_LIMIT_ANONYMOUS || undefined),
-    user: flags.rateLimitUser ?? (env.AGENTRY_RATE_LIMIT_USER || undefined),
-    publish: flags.rateLimitPublish ?? (env.AGENTRY_RATE_LIMIT_PUBLISH || undefined),
+    anonymous: s.value('rate-limit-anonymous') || undefined,
+    user: s.value('rate-limit-user') || undefined,
+    publish: s.value('rate-limit-publish') || undefined,
   };
   const anySet = Object.values(values).some((v) => v !== undefined);
-  const raw = (flags.rateLimits ?? (env.AGENTRY_RATE_LIMITS || undefined))?.trim().toLowerCase();
+  const raw = s.value('rate-limits')?.trim().toLowerCase();
   if (raw !== undefined && !isRateLimitPreset(raw)) {
     throw new Error(`rate limits must be one of ${RATE_LIMIT_PRESETS.join(', ')} (got '${raw}')`);
   }
   if (raw === 'off' && anySet) throw new Error("--rate-limits off contradicts a per-limit setting (--rate-limit-*); use --rate-limits custom or agentx");
   const base = presetRules(raw ?? (anySet ? 'custom' : 'off'));
   return {
-    anonymous: ruleFrom('AGENTRY_RATE_LIMIT_ANONYMOUS', values.anonymous, base.anonymous, 60_000),
-    user: ruleFrom('AGENTRY_RATE_LIMIT_USER', values.user, base.user, 60_000),
-    publish: ruleFrom('AGENTRY_RATE_LIMIT_PUBLISH', values.publish, base.publish, 3_600_000),
+    anonymous: ruleFrom(s.label('rate-limit-anonymous'), values.anonymous, base.anonymous, 60_000),
+    user: ruleFrom(s.label('rate-limit-user'), values.user, base.user, 60_000),
+    publish: ruleFrom(s.label('rate-limit-publish'), values.publish, base.publish, 3_600_000),
   };
 };
 
@@ -227,70 +199,73 @@ const blobRedirectsFrom = (name: string, value: string | undefined, blobStore: s
 };
 
 /**
- * Resolves the server configuration from flags and the environment:
- * AGENTRY_HOST, AGENTRY_PORT, AGENTRY_DATA_DIR, AGENTRY_DATABASE_URL, AGENTRY_BLOB_STORE, AGENTRY_BLOB_REDIRECTS, AGENTRY_ADMIN_TOKEN,
- * AGENTRY_PUBLIC_URL, AGENTRY_LOG_LEVEL, AGENTRY_READ_ONLY, AGENTRY_DEFAULT_VISIBILITY, AGENTRY_AUTH_REQUIRED_FOR_READS, AGENTRY_RECIPE_SCOPE, AGENTRY_MAX_TARBALL_MB, AGENTRY_MAX_UNPACKED_MB, AGENTRY_MAX_FILES,
- * AGENTRY_RATE_LIMITS, AGENTRY_RATE_LIMIT_ANONYMOUS, AGENTRY_RATE_LIMIT_USER, AGENTRY_RATE_LIMIT_PUBLISH, AGENTRY_REDIS_URL, AGENTRY_REDIS_PREFIX,
- * AGENTRY_METRICS_TOKEN, AGENTRY_TRUST_PROXY, AGENTRY_OCI_DEFAULT_SCOPE, AGENTRY_EGRESS_ALLOW, AGENTRY_UNSAFE_LOCAL_TOOLS, AGENTRY_BWRAP.
+ * Resolves the server configuration from flags, the environment (AGENTRY_<FLAG>) and a config file
+ * (`--config`, keys spelled as the flags), in that order of precedence; every setting is declared in
+ * settings.ts.
  */
-export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig => {
-  const databaseUrl = flags.databaseUrl ?? (env.AGENTRY_DATABASE_URL || undefined);
+export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = process.env, file?: FileSettings): ServerConfig => {
+  const s = new SettingSources(flags, env, file);
+  const blobStore = s.value('blob-store') || undefined;
   // Refuse a malformed blob store (or one carrying credentials) before anything starts.
-  const blobStore = flags.blobStore ?? (env.AGENTRY_BLOB_STORE || undefined);
   parseBlobStoreUrl(blobStore, '');
-  const publicUrl = flags.publicUrl ?? (env.AGENTRY_PUBLIC_URL || undefined);
-  if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) throw new Error(`public URL must be an http(s) URL (got '${publicUrl}')`);
+  const publicUrl = s.value('public-url') || undefined;
+  if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) throw new Error(`${s.label('public-url', 'public URL')} must be an http(s) URL (got '${publicUrl}')`);
+  const skillsRoot = s.value('skills-root');
+  const bwrap = s.value('bwrap');
   return {
-    host: flags.host ?? env.AGENTRY_HOST ?? '127.0.0.1',
-    port: intFrom('port', flags.port ?? env.AGENTRY_PORT, 8080, 0, 65535),
-    dataDir: resolve(flags.dataDir ?? env.AGENTRY_DATA_DIR ?? './data'),
-    databaseUrl,
-    databaseSchema: env.AGENTRY_DATABASE_SCHEMA || undefined,
+    host: s.value('host') ?? '127.0.0.1',
+    port: intFrom(s.label('port', 'port'), s.value('port'), 8080, 0, 65535),
+    dataDir: resolve(s.value('data-dir') ?? './data'),
+    databaseUrl: s.value('database-url') || undefined,
+    databaseSchema: s.value('database-schema') || undefined,
     blobStore,
-    blobRedirectSeconds: blobRedirectsFrom(
-      flags.blobRedirects !== undefined ? '--blob-redirects' : 'AGENTRY_BLOB_REDIRECTS',
-      flags.blobRedirects ?? env.AGENTRY_BLOB_REDIRECTS,
-      blobStore,
-    ),
-    adminToken: flags.adminToken ?? (env.AGENTRY_ADMIN_TOKEN || undefined),
-    metricsToken: metricsTokenFrom(flags.metricsToken ?? (env.AGENTRY_METRICS_TOKEN || undefined)),
+    blobRedirectSeconds: blobRedirectsFrom(s.named('blob-redirects'), s.value('blob-redirects'), blobStore),
+    adminToken: s.value('admin-token') || undefined,
+    metricsToken: metricsTokenFrom(s.value('metrics-token') || undefined),
     publicUrl: publicUrl?.replace(/\/+$/, ''),
-    logLevel: flags.logLevel ?? env.AGENTRY_LOG_LEVEL ?? 'info',
-    readOnly: flags.readOnly ?? boolFrom('AGENTRY_READ_ONLY', env.AGENTRY_READ_ONLY),
-    unsafeLocalWorkloads: flags.unsafeLocalWorkloads ?? boolFrom('AGENTRY_UNSAFE_LOCAL_WORKLOADS', env.AGENTRY_UNSAFE_LOCAL_WORKLOADS),
-    defaultVisibility: visibilityFrom(flags.defaultVisibility !== undefined ? '--default-visibility' : 'AGENTRY_DEFAULT_VISIBILITY', flags.defaultVisibility ?? env.AGENTRY_DEFAULT_VISIBILITY),
-    authRequiredForReads: flags.authRequiredForReads ?? boolFrom('AGENTRY_AUTH_REQUIRED_FOR_READS', env.AGENTRY_AUTH_REQUIRED_FOR_READS),
-    secrets: resolveSecretsConfig(env),
-    ociRegistryDefault: env.AGENTRY_OCI_REGISTRY_DEFAULT || undefined,
-    ociDefaultScope: ociDefaultScopeFrom(flags.ociDefaultScope !== undefined ? '--oci-default-scope' : 'AGENTRY_OCI_DEFAULT_SCOPE', flags.ociDefaultScope ?? env.AGENTRY_OCI_DEFAULT_SCOPE),
+    logLevel: s.value('log-level') ?? 'info',
+    readOnly: boolFrom(s.label('read-only'), s.value('read-only')),
+    unsafeLocalWorkloads: boolFrom(s.label('unsafe-local-workloads'), s.value('unsafe-local-workloads')),
+    defaultVisibility: visibilityFrom(s.label('default-visibility', s.get('default-visibility')?.source === 'flag' ? '--default-visibility' : undefined), s.value('default-visibility')),
+    authRequiredForReads: boolFrom(s.label('auth-required-for-reads'), s.value('auth-required-for-reads')),
+    secrets: resolveSecretsConfig(s),
+    ociRegistryDefault: s.value('oci-registry-default') || undefined,
+    ociDefaultScope: ociDefaultScopeFrom(s.named('oci-default-scope'), s.value('oci-default-scope')),
     env,
-    skillsRoot: env.AGENTRY_SKILLS_ROOT ? resolve(env.AGENTRY_SKILLS_ROOT) : undefined,
-    clientsHome: resolve(env.AGENTRY_CLIENTS_HOME || homedir()),
-    recipeScope: (flags.recipeScope ?? (env.AGENTRY_RECIPE_SCOPE || 'recipes')).replace(/^@/, '').toLowerCase(),
-    embeddings: embeddingsFrom(env),
-    trustProxy: trustProxyFrom(flags.trustProxy !== undefined ? '--trust-proxy' : 'AGENTRY_TRUST_PROXY', flags.trustProxy ?? env.AGENTRY_TRUST_PROXY),
-    egressAllow: egressAllowFrom(flags.egressAllow ?? env.AGENTRY_EGRESS_ALLOW),
-    runtime: flags.runtime ?? !/^(false|0|no|off)$/i.test(env.AGENTRY_RUNTIME ?? ''),
+    skillsRoot: skillsRoot ? resolve(skillsRoot) : undefined,
+    clientsHome: resolve(s.value('clients-home') || homedir()),
+    recipeScope: (s.value('recipe-scope') || 'recipes').replace(/^@/, '').toLowerCase(),
+    embeddings: embeddingsFrom(s),
+    trustProxy: trustProxyFrom(s.named('trust-proxy'), s.value('trust-proxy')),
+    egressAllow: egressAllowFrom(s.value('egress-allow')),
+    runtime: boolFrom(s.named('runtime'), s.value('runtime'), true),
     runtimeTiming: {
-      leaseMs: intFrom('AGENTRY_RUNTIME_LEASE_MS', env.AGENTRY_RUNTIME_LEASE_MS, 30_000, 500, 3_600_000),
-      retryBaseMs: intFrom('AGENTRY_RUNTIME_RETRY_BASE_MS', env.AGENTRY_RUNTIME_RETRY_BASE_MS, 1_000, 0, 600_000),
-      heartbeatMs: intFrom('AGENTRY_SSE_HEARTBEAT_MS', env.AGENTRY_SSE_HEARTBEAT_MS, 15_000, 100, 600_000),
+      leaseMs: intFrom(s.label('runtime-lease-ms'), s.value('runtime-lease-ms'), 30_000, 500, 3_600_000),
+      retryBaseMs: intFrom(s.label('runtime-retry-base-ms'), s.value('runtime-retry-base-ms'), 1_000, 0, 600_000),
+      heartbeatMs: intFrom(s.label('sse-heartbeat-ms'), s.value('sse-heartbeat-ms'), 15_000, 100, 600_000),
     },
-    unsafeLocalTools: flags.unsafeLocalTools ?? boolFrom('AGENTRY_UNSAFE_LOCAL_TOOLS', env.AGENTRY_UNSAFE_LOCAL_TOOLS),
-    bwrapPath: env.AGENTRY_BWRAP ? resolve(env.AGENTRY_BWRAP) : undefined,
+    unsafeLocalTools: boolFrom(s.label('unsafe-local-tools'), s.value('unsafe-local-tools')),
+    bwrapPath: bwrap ? resolve(bwrap) : undefined,
     limits: {
       maxBodyBytes: 1 * MB,
-      maxTarballBytes: intFrom('AGENTRY_MAX_TARBALL_MB', env.AGENTRY_MAX_TARBALL_MB, 50, 1, 10_000) * MB,
-      maxUnpackedBytes: intFrom('AGENTRY_MAX_UNPACKED_MB', env.AGENTRY_MAX_UNPACKED_MB, 200, 1, 100_000) * MB,
-      maxFiles: intFrom('AGENTRY_MAX_FILES', env.AGENTRY_MAX_FILES, 10_000, 1, 1_000_000),
-      maxFileBytes: intFrom('AGENTRY_MAX_FILE_MB', env.AGENTRY_MAX_FILE_MB, 100, 1, 100_000) * MB,
+      maxTarballBytes: intFrom(s.label('max-tarball-mb'), s.value('max-tarball-mb'), 50, 1, 10_000) * MB,
+      maxUnpackedBytes: intFrom(s.label('max-unpacked-mb'), s.value('max-unpacked-mb'), 200, 1, 100_000) * MB,
+      maxFiles: intFrom(s.label('max-files'), s.value('max-files'), 10_000, 1, 1_000_000),
+      maxFileBytes: intFrom(s.label('max-file-mb'), s.value('max-file-mb'), 100, 1, 100_000) * MB,
     },
-    rateLimits: rateLimitsFrom(flags, env),
-    redisUrl: flags.redisUrl ?? (env.AGENTRY_REDIS_URL || undefined),
-    redisKeyPrefix: env.AGENTRY_REDIS_PREFIX || 'agentry:',
-    oauth: oauthFrom(env),
+    rateLimits: rateLimitsFrom(s),
+    redisUrl: s.value('redis-url') || undefined,
+    redisKeyPrefix: s.value('redis-prefix') || 'agentry:',
+    oauth: oauthFrom(s),
   };
 };
+
+/** A comma-separated list, blanks dropped. */
+const listFrom = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 
 /** A scope name that is also an OCI repository component (`library`, `acme-corp`), with or without '@'. */
 const ociDefaultScopeFrom = (name: string, value: string | undefined): string | undefined => {
@@ -319,7 +294,7 @@ const ipFamily = (ip: string): 0 | 4 | 6 => {
 
 /** `10.0.0.5,10.1.0.0/16,loopback`: the load balancers in front of this server (checked at start). */
 const trustProxyFrom = (name: string, value: string | undefined): string[] => {
-  const entries = (value ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const entries = listFrom(value);
   for (const e of entries) {
     if (PROXY_KEYWORDS.has(e)) continue;
     const [ip, bits, ...rest] = e.split('/');
@@ -334,7 +309,7 @@ const trustProxyFrom = (name: string, value: string | undefined): string[] => {
 
 /** `a,b:443,10.0.0.0/8`: checked here so a typo stops the server at start, not at the first call. */
 const egressAllowFrom = (value: string | undefined): string[] => {
-  const entries = (value ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const entries = listFrom(value);
   new AllowList(entries);
   return entries;
 };
@@ -346,10 +321,10 @@ const metricsTokenFrom = (value: string | undefined): string | undefined => {
   return value;
 };
 
-/** The embeddings endpoint of memory-store search, when AGENTRY_EMBEDDINGS_URL is set. */
-const embeddingsFrom = (env: NodeJS.ProcessEnv): ServerConfig['embeddings'] => {
-  const url = env.AGENTRY_EMBEDDINGS_URL;
+/** The embeddings endpoint of memory-store search, when its URL is set. */
+const embeddingsFrom = (s: SettingSources): ServerConfig['embeddings'] => {
+  const url = s.value('embeddings-url');
   if (!url) return undefined;
-  if (!/^https?:\/\/[^/]+/.test(url)) throw new Error(`AGENTRY_EMBEDDINGS_URL must be an http(s) URL (got '${url}')`);
-  return { url: url.replace(/\/+$/, ''), model: env.AGENTRY_EMBEDDINGS_MODEL || 'text-embedding-3-small', apiKey: env.AGENTRY_EMBEDDINGS_API_KEY || undefined };
+  if (!/^https?:\/\/[^/]+/.test(url)) throw new Error(`${s.label('embeddings-url')} must be an http(s) URL (got '${url}')`);
+  return { url: url.replace(/\/+$/, ''), model: s.value('embeddings-model') || 'text-embedding-3-small', apiKey: s.value('embeddings-api-key') || undefined };
 };

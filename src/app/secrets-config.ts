@@ -7,6 +7,7 @@ import type { EgressPolicy } from '../adapters/egress/index.js';
 import type { Storage } from '../core/storage.js';
 import { systemClock } from '../core/time.js';
 import { envRootKeySource, fileRootKeySource } from './secret-keys.js';
+import type { SettingSources } from './settings.js';
 
 /** Where secret values are kept; see the README's "Secrets" section. */
 export type SecretsConfig =
@@ -15,34 +16,37 @@ export type SecretsConfig =
   | { backend: 'vault'; address: string; token: string; mount: string; pathPrefix: string; namespace?: string };
 
 /**
- * AGENTRY_SECRET_BACKEND (builtin | env | vault, default builtin); builtin: AGENTRY_SECRET_KEY or
- * `<data dir>/secret.key`; env: AGENTRY_SECRET_ENV_PREFIX (default `SECRET_`); vault:
- * AGENTRY_VAULT_ADDR, AGENTRY_VAULT_TOKEN, AGENTRY_VAULT_MOUNT (secret), AGENTRY_VAULT_PATH_PREFIX (agentry), AGENTRY_VAULT_NAMESPACE.
+ * The secret settings (settings.ts): `secret-backend` (builtin | env | vault, default builtin); builtin:
+ * `secret-key` or `<data dir>/secret.key`; env: `secret-env-prefix` (default `SECRET_`); vault:
+ * `vault-addr`, `vault-token`, `vault-mount` (secret), `vault-path-prefix` (agentry), `vault-namespace`.
  */
-export const resolveSecretsConfig = (env: NodeJS.ProcessEnv): SecretsConfig => {
-  const backend = (env.AGENTRY_SECRET_BACKEND || 'builtin') as SecretBackendKind;
+export const resolveSecretsConfig = (s: SettingSources): SecretsConfig => {
+  const backend = (s.value('secret-backend') || 'builtin') as SecretBackendKind;
+  const backendLabel = s.label('secret-backend');
   switch (backend) {
     case 'builtin':
-      return { backend, rootKey: env.AGENTRY_SECRET_KEY || undefined };
+      return { backend, rootKey: s.value('secret-key') || undefined };
     case 'env':
-      return { backend, prefix: env.AGENTRY_SECRET_ENV_PREFIX ?? 'SECRET_' };
+      return { backend, prefix: s.value('secret-env-prefix') ?? 'SECRET_' };
     case 'vault': {
-      const address = env.AGENTRY_VAULT_ADDR;
-      const token = env.AGENTRY_VAULT_TOKEN;
-      if (!address || !/^https?:\/\/[^/]+/.test(address)) throw new Error('AGENTRY_SECRET_BACKEND=vault needs AGENTRY_VAULT_ADDR, an http(s) URL such as https://vault.example.com:8200');
-      if (!token) throw new Error('AGENTRY_SECRET_BACKEND=vault needs AGENTRY_VAULT_TOKEN');
-      const clean = (s: string) => s.replace(/^\/+|\/+$/g, '');
+      const address = s.value('vault-addr');
+      const token = s.value('vault-token');
+      if (!address || !/^https?:\/\/[^/]+/.test(address)) {
+        throw new Error(`${backendLabel}=vault needs ${s.label('vault-addr')}, an http(s) URL such as https://vault.example.com:8200`);
+      }
+      if (!token) throw new Error(`${backendLabel}=vault needs ${s.label('vault-token')}`);
+      const clean = (v: string) => v.replace(/^\/+|\/+$/g, '');
       return {
         backend,
         address,
         token,
-        mount: clean(env.AGENTRY_VAULT_MOUNT || 'secret'),
-        pathPrefix: clean(env.AGENTRY_VAULT_PATH_PREFIX ?? 'agentry') || 'agentry',
-        namespace: env.AGENTRY_VAULT_NAMESPACE || undefined,
+        mount: clean(s.value('vault-mount') || 'secret'),
+        pathPrefix: clean(s.value('vault-path-prefix') ?? 'agentry') || 'agentry',
+        namespace: s.value('vault-namespace') || undefined,
       };
     }
     default:
-      throw new Error(`AGENTRY_SECRET_BACKEND must be builtin, env or vault (got '${String(backend)}')`);
+      throw new Error(`${backendLabel} must be builtin, env or vault (got '${String(backend)}')`);
   }
 };
 

@@ -41,7 +41,10 @@ describe.each(testStores)('rate limits (%s)', (store) => {
     }
     expect(seen.map((s) => s.limit)).toEqual([5, 5, 5, 5, 5]);
     expect(seen.map((s) => s.remaining)).toEqual([4, 3, 2, 1, 0]);
-    for (const s of seen) expect(s.reset).toBeGreaterThanOrEqual(1), expect(s.reset).toBeLessThanOrEqual(60);
+    for (const s of seen) {
+      expect(s.reset).toBeGreaterThanOrEqual(1);
+      expect(s.reset).toBeLessThanOrEqual(60);
+    }
 
     const over = await anon.req('GET', '/api/v1/agents');
     expect(over.status).toBe(429);

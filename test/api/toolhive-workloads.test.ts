@@ -17,7 +17,6 @@ import { waitFor } from '../helpers/wait-for.js';
 
 const require = createRequire(import.meta.url);
 const EVERYTHING = realpathSync(require.resolve('@modelcontextprotocol/server-everything/dist/index.js'));
-const FILESYSTEM = realpathSync(require.resolve('@modelcontextprotocol/server-filesystem/dist/index.js'));
 /** node_modules itself: the servers' dependencies are read from there inside the sandbox. */
 const NODE_MODULES = realpathSync(join(EVERYTHING, '../../../..'));
 

@@ -107,3 +107,25 @@ export class CliWorkspace {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** `agentry serve` as a child process: `started` resolves with its URL once listening, or with its exit code; stderr either way. */
+export const startServe = (args: readonly string[], opts: { env?: Record<string, string>; cwd?: string } = {}) => {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
+    env: { PATH: process.env.PATH ?? '', ...opts.env },
+    cwd: opts.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const started = new Promise<{ url?: string; code?: number | null; stderr: string; stdout: string }>((resolve) => {
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+      const m = /Agentry listening on (\S+)\n/.exec(stdout);
+      if (m) resolve({ url: m[1], stderr, stdout });
+    });
+    void exited.then((code) => resolve({ code, stderr, stdout }));
+  });
+  return { child, started, exited };
+};

@@ -30,7 +30,7 @@ describe('upload progress', () => {
     bar.advance(500);
     bar.finish();
     const frames = stream.written.split('\r').filter(Boolean);
-    expect(frames.map((f) => f.replace(/\x1b\[K/g, '').trim().replace(/\s+/g, ' '))).toEqual([
+    expect(frames.map((f) => f.replaceAll('\x1b[K', '').trim().replace(/\s+/g, ' '))).toEqual([
       `Up [${'#'.repeat(3)}${'-'.repeat(27)}] 10% 100 B / 1000 B`,
       `Up [${'#'.repeat(15)}${'-'.repeat(15)}] 50% 500 B / 1000 B`,
       `Up [${'#'.repeat(30)}] 100% 1000 B / 1000 B`,

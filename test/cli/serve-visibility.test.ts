@@ -1,31 +1,12 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, assertBuilt } from './cli-harness.js';
+import { assertBuilt, startServe } from './cli-harness.js';
 
 /** `agentry serve` with `args` and `env`: resolves with its URL once listening, or with its exit code and stderr. */
-const serve = (args: string[], env: Record<string, string> = {}) => {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/agentry.js'), 'serve', '--port', '0', '--log-level', 'silent', ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const started = new Promise<{ url?: string; code?: number | null; stderr: string }>((resolve) => {
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-      const m = /Agentry listening on (\S+)\n/.exec(stdout);
-      if (m) resolve({ url: m[1], stderr });
-    });
-    void exited.then((code) => resolve({ code, stderr }));
-  });
-  return { child, started, exited };
-};
+const serve = (args: string[], env: Record<string, string> = {}) => startServe(['--port', '0', '--log-level', 'silent', ...args], { env });
 
 describe('agentry serve --default-visibility and --auth-required-for-reads', () => {
   let dataDir: string;

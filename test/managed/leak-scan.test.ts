@@ -39,13 +39,13 @@ describe.each(testStores)('leak scan: secrets never in a response body or a log 
   const bodies: Array<{ what: string; body: string }> = [];
   const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
 
-  const recordingFetch = (token: string) => async (input: string | URL | Request, init?: RequestInit) => {
+  const recordingFetch = async (input: string | URL | Request, init?: RequestInit) => {
     const res = await fetch(input, init);
     bodies.push({ what: `${init?.method ?? 'GET'} ${String(input)}`, body: await res.clone().text() });
     return res;
   };
   const raw = async (token: string, method: string, path: string, body?: unknown) => {
-    const res = await recordingFetch(token)(`${url}${path}`, {
+    const res = await recordingFetch(`${url}${path}`, {
       method,
       headers: { 'x-api-key': token, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -103,7 +103,7 @@ describe.each(testStores)('leak scan: secrets never in a response body or a log 
     const token = user.body.token as string;
     const rt = await raw(adminToken, 'POST', '/api/v1/tokens', { name: 'worker', permission: 'runtime', account: 'alice' });
     const runtime = rt.body.token as string;
-    const sdk = new Anthropic({ apiKey: token, baseURL: url, maxRetries: 0, fetch: recordingFetch(token) as typeof fetch });
+    const sdk = new Anthropic({ apiKey: token, baseURL: url, maxRetries: 0, fetch: recordingFetch as typeof fetch });
 
     // 002 vaults: secret in the body, rotated by PATCH, bad bodies.
     const v = await raw(token, 'POST', '/v1/vaults', { name: 'v', secret: SECRETS.vault002 });

@@ -22,6 +22,7 @@ export interface ShellOutcome {
   ended?: { type: 'timeout'; ms: number } | { type: 'aborted' } | { type: 'shell_exited'; code: number | null; signal: string | null };
 }
 
+// eslint-disable-next-line no-control-regex -- ANSI escape sequences start with ESC
 const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
 const MARKER_ROOM = 4096;
 

@@ -42,6 +42,7 @@ export class LogFiles implements WorkloadLogs {
         mkdirSync(folder, { recursive: true });
         size = existsSync(file) ? statSync(file).size : 0;
       }
+      // eslint-disable-next-line no-control-regex -- control characters are what is replaced
       const text = `${clip(line).replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '\ufffd')}\n`;
       if (size > 0 && size + Buffer.byteLength(text) > this.maxBytes) {
         for (let i = this.keep - 1; i >= 1; i--) if (existsSync(`${file}.${i}`)) renameSync(`${file}.${i}`, `${file}.${i + 1}`);

@@ -34,7 +34,7 @@ export const alquimiaDoor: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = asyn
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
     // A malformed body's parse error quotes the body; it may hold a secret value: say where only.
-    json(req, typeof body === 'string' ? body : body.toString('utf8'), (err, value) => {
+    void json(req, typeof body === 'string' ? body : body.toString('utf8'), (err, value) => {
       if (!err) return done(null, value);
       const at = /position (\d+)/.exec(err.message)?.[1];
       done(new AgentryError('bad_request', 'Malformed JSON in request body', at ? [`invalid JSON at position ${at}`] : []), undefined);

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
+import { Type } from 'typebox';
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
 import { sameSecret } from '../../core/auth/same-secret.js';
 import { AgentryError } from '../../core/errors.js';
@@ -45,7 +46,15 @@ const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { registry
   });
 
   const summary = token ? 'Prometheus metrics (a Bearer of the metrics token)' : 'Prometheus metrics';
-  app.get('/metrics', { schema: { tags: ['system'], summary, hide: false, ...(token ? { security: [{ bearer: [] }] } : {}) } }, async (req, reply) => {
+  const schema = {
+    tags: ['system'],
+    summary,
+    hide: false,
+    produces: ['text/plain'],
+    response: { 200: Type.String({ description: 'The Prometheus text exposition format' }) },
+    ...(token ? { security: [{ bearer: [] }] } : {}),
+  };
+  app.get('/metrics', { schema }, async (req, reply) => {
     if (token !== undefined) {
       const given = bearerOf(req.headers.authorization);
       if (given === undefined || !sameSecret(given, token)) {

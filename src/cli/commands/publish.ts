@@ -3,7 +3,6 @@ import type { PublishResult, Whoami } from '../api-types.js';
 import { CliError } from '../cli-error.js';
 import { connect, requireToken, type Connection } from '../connection.js';
 import { withJsonOption, withRegistryOptions, type JsonOption, type RegistryOptions } from '../global-options.js';
-import { readJson } from '../http-client.js';
 import type { LocalManifest } from '../local-manifest.js';
 import { buildMultipartBody, type MultipartPart } from '../multipart.js';
 import { printResult, writeWarning } from '../output.js';

@@ -6,7 +6,55 @@ import { readJson } from '../http-client.js';
 import { formatDate, printJson, printResult, renderTable, truncate, writeLine } from '../output.js';
 import { nextStopSignal } from '../stop-signal.js';
 
-type Json = Record<string, any>;
+/** The parts of the /v1 answers this command reads; every field may be missing from a server of another version. */
+interface Page<T> {
+  data: T[];
+  next_page?: string | null;
+}
+interface AgentJson {
+  id: string;
+  name?: string;
+}
+interface Usage {
+  input_tokens?: number;
+  output_tokens?: number;
+}
+interface SessionJson {
+  id: string;
+  status?: string;
+  archived_at?: string | null;
+  agent?: { id?: string; name?: string; version?: number };
+  environment_id?: string;
+  title?: string | null;
+  usage?: Usage;
+  stats?: { active_seconds?: number };
+  created_at?: string;
+  updated_at?: string;
+}
+interface StopReason {
+  type?: string;
+  event_ids?: string[];
+}
+interface ContentBlock {
+  type?: string;
+  text?: string;
+}
+/** An event of the session's log or stream, as the SSE frames and the events page carry it. */
+interface EventJson {
+  id?: string;
+  type?: string;
+  processed_at?: string;
+  message_id?: string;
+  delta?: string;
+  content?: ContentBlock[];
+  name?: string;
+  mcp_server_name?: string;
+  input?: unknown;
+  is_error?: boolean;
+  error?: { type?: string; message?: string; retry_status?: { type?: string } };
+  model_usage?: Usage;
+  stop_reason?: StopReason;
+}
 
 const managedUrl = (conn: Connection, path: string, query: Record<string, string | number | undefined> = {}): string => {
   const url = new URL(`${conn.registry}/v1${path}`);
@@ -14,15 +62,15 @@ const managedUrl = (conn: Connection, path: string, query: Record<string, string
   return url.toString();
 };
 
-const call = async (conn: Connection, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, query?: Record<string, string | number | undefined>): Promise<Json> => {
+const call = async <T>(conn: Connection, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, query?: Record<string, string | number | undefined>): Promise<T> => {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await conn.client.send(method, managedUrl(conn, path, query), { headers, body: body === undefined ? undefined : JSON.stringify(body), subject: path.split('/')[2] });
-  return (await readJson(res)) as Json;
+  return (await readJson(res)) as T;
 };
 
 /** Reads an SSE body frame by frame: each frame's `event:` name and parsed `data:`. */
-async function* frames(res: Response): AsyncGenerator<{ event: string; data: Json }> {
+async function* frames(res: Response): AsyncGenerator<{ event: string; data: EventJson }> {
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let buf = '';
@@ -42,9 +90,9 @@ async function* frames(res: Response): AsyncGenerator<{ event: string; data: Jso
           else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
         }
         if (!event || data.length === 0) continue;
-        let parsed: Json;
+        let parsed: EventJson;
         try {
-          parsed = JSON.parse(data.join('\n')) as Json;
+          parsed = JSON.parse(data.join('\n')) as EventJson;
         } catch {
           continue;
         }
@@ -58,8 +106,8 @@ async function* frames(res: Response): AsyncGenerator<{ event: string; data: Jso
 }
 
 const inputSummary = (input: unknown): string => truncate(JSON.stringify(input ?? {}), 80);
-const resultSummary = (e: Json): string => {
-  const text = (Array.isArray(e.content) ? e.content : []).map((b: Json) => (typeof b.text === 'string' ? b.text : `[${b.type}]`)).join(' ');
+const resultSummary = (e: EventJson): string => {
+  const text = (Array.isArray(e.content) ? e.content : []).map((b) => (typeof b.text === 'string' ? b.text : `[${b.type}]`)).join(' ');
   const first = text.split('\n').find((l: string) => l.trim() !== '') ?? '';
   return `${e.is_error ? 'error: ' : ''}${truncate(first.trim(), 100) || (e.is_error ? 'failed' : 'done')}`;
 };
@@ -69,16 +117,16 @@ class TurnPrinter {
   private inText = false;
   private streamed = new Set<string>();
   private usage = { input: 0, output: 0 };
-  stopReason: Json | undefined;
+  stopReason: StopReason | undefined;
 
-  handle(event: string, e: Json): void {
+  handle(event: string, e: EventJson): void {
     switch (event) {
       case 'agent.message_chunk':
-        this.streamed.add(e.message_id);
+        if (e.message_id) this.streamed.add(e.message_id);
         this.text(String(e.delta ?? ''));
         break;
       case 'agent.message':
-        if (!this.streamed.has(e.id)) this.text((e.content ?? []).map((b: Json) => b.text ?? '').join(''));
+        if (!e.id || !this.streamed.has(e.id)) this.text((e.content ?? []).map((b) => b.text ?? '').join(''));
         this.endText();
         break;
       case 'agent.tool_use':
@@ -135,9 +183,9 @@ const resolveAgent = async (conn: Connection, ref: string): Promise<string> => {
   if (/^agent_/.test(ref)) return ref;
   let page: string | undefined;
   for (let i = 0; i < 50; i++) {
-    const r = await call(conn, 'GET', '/agents', undefined, { limit: 100, page });
-    const hit = (r.data as Json[]).find((a) => a.name === ref);
-    if (hit) return hit.id as string;
+    const r = await call<Page<AgentJson>>(conn, 'GET', '/agents', undefined, { limit: 100, page });
+    const hit = r.data.find((a) => a.name === ref);
+    if (hit) return hit.id;
     if (!r.next_page) break;
     page = r.next_page;
   }
@@ -171,8 +219,8 @@ export const registerSessionCommand = (program: Command): void => {
     let sessionId = opts.session;
     if (!sessionId) {
       const agent = await resolveAgent(conn, agentRef);
-      const s = await call(conn, 'POST', '/sessions', { agent, ...(opts.environment ? { environment_id: opts.environment } : {}), ...(opts.title ? { title: opts.title } : {}) });
-      sessionId = s.id as string;
+      const s = await call<SessionJson>(conn, 'POST', '/sessions', { agent, ...(opts.environment ? { environment_id: opts.environment } : {}), ...(opts.title ? { title: opts.title } : {}) });
+      sessionId = s.id;
       if (!opts.json) process.stderr.write(`session ${sessionId}\n`);
     }
     const res = await conn.client.send('POST', managedUrl(conn, `/sessions/${encodeURIComponent(sessionId)}/messages`), {
@@ -203,14 +251,14 @@ export const registerSessionCommand = (program: Command): void => {
   ).action(async (opts: ListOptions) => {
     const conn = await connect(opts);
     requireToken(conn);
-    const r = await call(conn, 'GET', '/sessions', undefined, { agent_id: opts.agent, 'statuses[]': opts.status, limit: opts.limit ?? 20, include_archived: opts.all ? 'true' : undefined });
-    const rows = r.data as Json[];
+    const r = await call<Page<SessionJson>>(conn, 'GET', '/sessions', undefined, { agent_id: opts.agent, 'statuses[]': opts.status, limit: opts.limit ?? 20, include_archived: opts.all ? 'true' : undefined });
+    const rows = r.data;
     printResult(opts.json === true, rows, () =>
       rows.length === 0
         ? 'No sessions.'
         : renderTable(
             ['ID', 'STATUS', 'AGENT', 'TITLE', 'TOKENS', 'CREATED'],
-            rows.map((s) => [s.id, s.status, `${s.agent?.name ?? s.agent?.id} v${s.agent?.version}`, truncate(s.title ?? '', 30), `${s.usage?.input_tokens ?? 0}/${s.usage?.output_tokens ?? 0}`, formatDate(s.created_at)]),
+            rows.map((s) => [s.id, s.status ?? '-', `${s.agent?.name ?? s.agent?.id} v${s.agent?.version}`, truncate(s.title ?? '', 30), `${s.usage?.input_tokens ?? 0}/${s.usage?.output_tokens ?? 0}`, formatDate(s.created_at)]),
           ),
     );
   });
@@ -219,8 +267,8 @@ export const registerSessionCommand = (program: Command): void => {
     async (id: string, opts: RegistryOptions & JsonOption) => {
       const conn = await connect(opts);
       requireToken(conn);
-      const s = await call(conn, 'GET', `/sessions/${encodeURIComponent(id)}`);
-      const events = await call(conn, 'GET', `/sessions/${encodeURIComponent(id)}/events`, undefined, { limit: 10, order: 'desc' });
+      const s = await call<SessionJson>(conn, 'GET', `/sessions/${encodeURIComponent(id)}`);
+      const events = await call<Page<EventJson>>(conn, 'GET', `/sessions/${encodeURIComponent(id)}/events`, undefined, { limit: 10, order: 'desc' });
       printResult(opts.json === true, { ...s, recent_events: events.data }, () => [
         `${s.id}  ${s.status}${s.archived_at ? ' (archived)' : ''}`,
         `agent:       ${s.agent?.name} (${s.agent?.id} v${s.agent?.version})`,
@@ -229,7 +277,7 @@ export const registerSessionCommand = (program: Command): void => {
         `usage:       ${s.usage?.input_tokens ?? 0} input / ${s.usage?.output_tokens ?? 0} output tokens, ${s.stats?.active_seconds ?? 0} s active`,
         `created:     ${formatDate(s.created_at)}   updated: ${formatDate(s.updated_at)}`,
         'recent events:',
-        ...(events.data as Json[]).reverse().map((e) => `  ${formatDate(e.processed_at)}  ${e.type}${e.type === 'session.status_idle' ? ` (${e.stop_reason?.type})` : ''}`),
+        ...events.data.reverse().map((e) => `  ${formatDate(e.processed_at)}  ${e.type}${e.type === 'session.status_idle' ? ` (${e.stop_reason?.type})` : ''}`),
       ]);
     },
   );
@@ -273,7 +321,7 @@ export const registerSessionCommand = (program: Command): void => {
     async (id: string, opts: RegistryOptions & JsonOption) => {
       const conn = await connect(opts);
       requireToken(conn);
-      const r = await call(conn, 'DELETE', `/sessions/${encodeURIComponent(id)}`);
+      const r = await call<unknown>(conn, 'DELETE', `/sessions/${encodeURIComponent(id)}`);
       if (opts.json) printJson(r);
       else writeLine(`Deleted ${id}`);
     },

@@ -1,4 +1,4 @@
-import { arr, bool, int, isPlainObject, literal, nullable, num, obj, openObject, opt, record, req, str, tagged, type Shape, either } from './shape.js';
+import { arr, int, isPlainObject, literal, nullable, num, obj, openObject, opt, record, req, str, tagged, type Shape, either } from './shape.js';
 
 /**
  * Alquimia's AssistantConfig (000 and its notes), every model strict: an unknown field is an

@@ -1,6 +1,6 @@
 import { badRequest, validationFailed } from '../errors.js';
 import { ASSISTANT_ID } from './assistant-config.js';
-import { anyJson, arr, bool, either, num, obj, opt, req, str, type JsonSchema } from './shape.js';
+import { anyJson, arr, bool, either, obj, opt, req, str, type JsonSchema } from './shape.js';
 
 /**
  * Agentry's ParameterDef (Alquimia documents none): a typed value agents' prompts can use as

@@ -108,7 +108,7 @@ export class OciAccess {
   private async requirePull(ctx: OciContext, repo: RepositoryName): Promise<void> {
     const scope = `repository:${repo.name}:pull`;
     try {
-      await this.policy.requireReadAccess(ctx);
+      this.policy.requireReadAccess(ctx);
     } catch (e) {
       if (isAgentryError(e) && !isOciError(e) && e.code === 'unauthorized') throw ociError('UNAUTHORIZED', e.message, { scope });
       throw e;

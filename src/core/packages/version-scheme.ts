@@ -73,6 +73,7 @@ export const semverOrOpaqueScheme: VersionScheme = {
     if (v.length > 255) return 'version is longer than 255 characters';
     if (v.toLowerCase() === 'latest') return "version 'latest' is reserved; publish an exact version";
     if (asSemver(v) === null && looksLikeRange(v)) return `version '${clip(v)}' is a range; publish one exact version`;
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
     if (/[/\\]/.test(v) || /[\u0000-\u001f\u007f]/.test(v)) return `version '${clip(v)}' must not contain '/', '\\' or control characters`;
     return undefined;
   },

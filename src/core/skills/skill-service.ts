@@ -3,7 +3,6 @@ import { badRequest, notFound } from '../errors.js';
 import { AGENTRY_PACKAGE_LAYER, ANNOTATION_VERSION, artifactTypeOf } from '../oci/media-types.js';
 import { isOciError } from '../oci/oci-errors.js';
 import type { OciService } from '../oci/oci-service.js';
-import { parseRepositoryName } from '../oci/references.js';
 import { SKILL_FILE, checkSkillMd, validateSkillFolder, type SkillValidation } from '../packages/manifest/skill-md.js';
 import type { PackageService } from '../packages/package-service.js';
 import type { TarballLimits } from '../packages/tarball.js';

@@ -120,8 +120,6 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
 const GROUP = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
 const emptyProfile = (): PermissionProfile => ({ name: 'none', read: [], write: [], network: { outbound: {} } });
 
 /** ToolHive's secret flag: `name,target=ENV`. */
@@ -158,7 +156,7 @@ export class WorkloadService {
   /** At server start: workloads marked to run start again; the others are stopped. */
   async resume(): Promise<void> {
     for (const r of await this.deps.store.list()) {
-      if (r.desired === 'running') this.supervise(r);
+      if (r.desired === 'running') void this.supervise(r);
       else if (r.status !== 'stopped') await this.deps.store.setStatus(r.name, 'stopped', '', this.now());
     }
   }
@@ -242,7 +240,7 @@ export class WorkloadService {
       if (!(await this.deps.store.insert(record))) throw conflict(`Workload '${name}' already exists`);
       await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.create', `workload:${name}`, { package: packageOf(source), registry_server: registry?.server ?? null });
       this.deps.logs.append(name, 'proxy', this.line('created', { by: principal.account.name, package: packageOf(source) }));
-      this.supervise(record);
+      void this.supervise(record);
       return record;
     } finally {
       this.creating.delete(name);
@@ -267,7 +265,7 @@ export class WorkloadService {
     await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.edit', `workload:${name}`, {});
     this.deps.logs.append(name, 'proxy', this.line('edited', { by: ctx.principal?.account.name }));
     await this.supervisors.get(name)?.halt();
-    this.supervise(updated);
+    void this.supervise(updated);
     return updated;
   }
 
@@ -291,7 +289,7 @@ export class WorkloadService {
     this.deps.logs.append(name, 'proxy', this.line('restart', { by: ctx.principal?.account.name }));
     const s = this.supervisors.get(name);
     if (s) void s.start();
-    else this.supervise({ ...r, desired: 'running' });
+    else void this.supervise({ ...r, desired: 'running' });
   }
 
   async remove(ctx: RequestContext, name: string): Promise<void> {
@@ -580,6 +578,7 @@ export class WorkloadService {
 
   private async serverView(ctx: RequestContext, server: string): Promise<PackageView> {
     const slash = server.indexOf('/');
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
     if (slash <= 0 || slash === server.length - 1 || server.indexOf('/', slash + 1) !== -1 || /(^|\/)\.\.?(\/|$)|[\u0000-\u001f\\]/.test(server)) {
       throw badRequest(`server '${server.slice(0, 200)}' is not '<scope>/<name>' of an MCP server in this registry`);
     }

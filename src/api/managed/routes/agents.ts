@@ -4,7 +4,8 @@ import { badRequest } from '../../../core/errors.js';
 import { parseRevision } from '../../../core/managed/revision-history.js';
 import { callerOf } from '../caller.js';
 import type { ManagedDoorOptions } from '../index.js';
-import { listBody, PageQuery, pageRequest } from '../paging.js';
+import { listBody, ListOf, PageQuery, pageRequest } from '../paging.js';
+import { Agent, AgentPackage } from '../responses.js';
 import { AgentCreateBody, AgentUpdateBody, IdParams } from '../schemas.js';
 import { agentJson } from '../views.js';
 
@@ -22,7 +23,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
   const agents = registry.managed.agents;
 
   app.post('/', {
-    schema: { tags, summary: 'Create an agent (version 1)', body: AgentCreateBody },
+    schema: { tags, summary: 'Create an agent (version 1)', body: AgentCreateBody, response: { 200: Agent } },
     handler: async (req) => agentJson(await agents.create(await callerOf(registry, req), req.body)),
   });
 
@@ -31,6 +32,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
       tags,
       summary: 'List agents, newest first',
       querystring: Type.Object({ ...PageQuery, archived: Type.Optional(Type.Boolean()), include_archived: Type.Optional(Type.Boolean()) }),
+      response: { 200: ListOf(Agent) },
     },
     handler: async (req) => {
       const page = await agents.list(await callerOf(registry, req), { ...pageRequest(req.query), archived: req.query.archived, includeArchived: req.query.include_archived });
@@ -39,7 +41,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
   });
 
   app.get('/:id', {
-    schema: { tags, summary: 'Get an agent (its current version, or ?version=N)', params: IdParams, querystring: Type.Object({ version: Type.Optional(Type.String({ maxLength: 20 })) }) },
+    schema: { tags, summary: 'Get an agent (its current version, or ?version=N)', params: IdParams, querystring: Type.Object({ version: Type.Optional(Type.String({ maxLength: 20 })) }), response: { 200: Agent } },
     handler: async (req) => {
       const version = req.query.version === undefined ? undefined : revision(req.query.version);
       return agentJson(await agents.get(await callerOf(registry, req), req.params.id, version));
@@ -47,12 +49,12 @@ export const agentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
   });
 
   app.get('/:id/versions', {
-    schema: { tags, summary: "List an agent's versions, newest first", params: IdParams, querystring: Type.Object(PageQuery) },
+    schema: { tags, summary: "List an agent's versions, newest first", params: IdParams, querystring: Type.Object(PageQuery), response: { 200: ListOf(Agent) } },
     handler: async (req) => listBody(await agents.versions(await callerOf(registry, req), req.params.id, pageRequest(req.query)), agentJson),
   });
 
   app.get('/:id/versions/:version', {
-    schema: { tags, summary: 'Get one version of an agent', params: VersionParams },
+    schema: { tags, summary: 'Get one version of an agent', params: VersionParams, response: { 200: Agent } },
     handler: async (req) => agentJson(await agents.get(await callerOf(registry, req), req.params.id, revision(req.params.version))),
   });
 
@@ -62,17 +64,17 @@ export const agentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
   };
 
   app.patch('/:id', {
-    schema: { tags, summary: 'Update an agent (002); a change bumps its version', params: IdParams, body: AgentUpdateBody },
+    schema: { tags, summary: 'Update an agent (002); a change bumps its version', params: IdParams, body: AgentUpdateBody, response: { 200: Agent } },
     handler: async (req) => update(req, () => callerOf(registry, req)),
   });
 
   app.post('/:id', {
-    schema: { tags, summary: 'Update an agent (SDK); a change bumps its version', params: IdParams, body: AgentUpdateBody },
+    schema: { tags, summary: 'Update an agent (SDK); a change bumps its version', params: IdParams, body: AgentUpdateBody, response: { 200: Agent } },
     handler: async (req) => update(req, () => callerOf(registry, req)),
   });
 
   app.delete('/:id', {
-    schema: { tags, summary: 'Archive an agent (002)', params: IdParams },
+    schema: { tags, summary: 'Archive an agent (002)', params: IdParams, response: { 200: Agent } },
     handler: async (req) => agentJson(await agents.archive(await callerOf(registry, req), req.params.id)),
   });
 
@@ -93,6 +95,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
           { additionalProperties: false },
         ),
       ),
+      response: { 200: AgentPackage },
     },
     handler: async (req) => {
       const r = await agents.publish(await callerOf(registry, req), req.params.id, {
@@ -102,12 +105,12 @@ export const agentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
         // A retry with the same key and the same agent version answers the original publish.
         idempotencyKey: req.headers['idempotency-key'],
       });
-      return { type: 'agent_package', package: `@${r.scope}/${r.name}`, version: r.version, digest: r.digest, agent_id: r.agentId, agent_version: r.agentVersion };
+      return { type: 'agent_package' as const, package: `@${r.scope}/${r.name}`, version: r.version, digest: r.digest, agent_id: r.agentId, agent_version: r.agentVersion };
     },
   });
 
   app.post('/:id/archive', {
-    schema: { tags, summary: 'Archive an agent (SDK)', params: IdParams },
+    schema: { tags, summary: 'Archive an agent (SDK)', params: IdParams, response: { 200: Agent } },
     handler: async (req) => agentJson(await agents.archive(await callerOf(registry, req), req.params.id)),
   });
 };

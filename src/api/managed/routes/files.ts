@@ -5,7 +5,8 @@ import { badRequest } from '../../../core/errors.js';
 import type { FileView, ReceivedContent } from '../../../core/managed/files/file-service.js';
 import { callerOf } from '../caller.js';
 import type { ManagedDoorOptions } from '../index.js';
-import { listBody, PageQuery, pageRequest } from '../paging.js';
+import { listBody, ListOf, PageQuery, pageRequest } from '../paging.js';
+import { Bytes, Deleted, File, FileOrBytes } from '../responses.js';
 import { IdParams } from '../schemas.js';
 
 const tags = ['managed agents'];
@@ -40,6 +41,7 @@ export const fileRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async (
       tags,
       summary: 'Upload a file (multipart: file, optional session_id and expires_in_seconds)',
       consumes: ['multipart/form-data'],
+      response: { 200: File },
     },
     handler: async (req) => {
       const ctx = await callerOf(registry, req);
@@ -73,13 +75,13 @@ export const fileRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async (
   });
 
   app.get('/', {
-    schema: { tags, summary: 'List files, newest first', querystring: Type.Object({ ...PageQuery, scope_id: Type.Optional(Type.String({ maxLength: 128 })), session_id: Type.Optional(Type.String({ maxLength: 128 })) }) },
+    schema: { tags, summary: 'List files, newest first', querystring: Type.Object({ ...PageQuery, scope_id: Type.Optional(Type.String({ maxLength: 128 })), session_id: Type.Optional(Type.String({ maxLength: 128 })) }), response: { 200: ListOf(File) } },
     handler: async (req) =>
       listBody(await files.list(await callerOf(registry, req), { ...pageRequest(req.query), sessionId: req.query.scope_id ?? req.query.session_id }), fileJson),
   });
 
   app.get('/:id', {
-    schema: { tags, summary: "A file's metadata (Accept: application/json, the SDK) or its bytes (otherwise, 002)", params: IdParams },
+    schema: { tags, summary: "A file's metadata (Accept: application/json, the SDK) or its bytes (otherwise, 002)", params: IdParams, response: { 200: FileOrBytes } },
     handler: async (req, reply) => {
       const ctx = await callerOf(registry, req);
       if (wantsJson(req.headers.accept)) return fileJson(await files.get(ctx, req.params.id));
@@ -89,7 +91,7 @@ export const fileRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async (
   });
 
   app.get('/:id/content', {
-    schema: { tags, summary: "A file's bytes", params: IdParams },
+    schema: { tags, summary: "A file's bytes", params: IdParams, response: { 200: Bytes } },
     handler: async (req, reply) => {
       const { file, body } = await files.open(await callerOf(registry, req), req.params.id);
       return reply.type(file.mimeType).header('content-length', file.sizeBytes).header('content-disposition', disposition(file.filename)).send(body);
@@ -97,10 +99,10 @@ export const fileRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async (
   });
 
   app.delete('/:id', {
-    schema: { tags, summary: 'Delete a file', params: IdParams },
+    schema: { tags, summary: 'Delete a file', params: IdParams, response: { 200: Deleted('file_deleted') } },
     handler: async (req) => {
       await files.delete(await callerOf(registry, req), req.params.id);
-      return { id: req.params.id, type: 'file_deleted' };
+      return { id: req.params.id, type: 'file_deleted' as const };
     },
   });
 };

@@ -7,11 +7,11 @@ import type { StreamItem } from '../../../core/sessions/session-service.js';
 import { callerOf } from '../caller.js';
 import type { ManagedDoorOptions } from '../index.js';
 import { requestIdOf } from '../request-id.js';
+import * as R from '../responses.js';
 import { IdParams, MetadataCreate, MetadataPatch } from '../schemas.js';
 
 const tags = ['sessions'];
 const Loose = Type.Record(Type.String(), Type.Unknown());
-const Status = Type.Union([Type.Literal('idle'), Type.Literal('running'), Type.Literal('rescheduling'), Type.Literal('terminated')]);
 const Strings = Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50 });
 
 const AgentRef = Type.Union([
@@ -45,30 +45,7 @@ const SessionUpdateBody = Type.Object(
   { additionalProperties: false },
 );
 
-const SessionJson = Type.Object(
-  {
-    type: Type.Literal('session'),
-    id: Type.String(),
-    status: Status,
-    title: Type.Union([Type.String(), Type.Null()]),
-    agent: Loose,
-    environment_id: Type.String(),
-    metadata: Type.Record(Type.String(), Type.String()),
-    vault_ids: Type.Array(Type.String()),
-    resources: Type.Array(Loose),
-    outcome_evaluations: Type.Array(Loose),
-    budget: Type.Union([Loose, Type.Null()]),
-    usage: Loose,
-    stats: Type.Object({ active_seconds: Type.Number(), duration_seconds: Type.Number() }),
-    created_at: Type.String(),
-    updated_at: Type.String(),
-    archived_at: Type.Union([Type.String(), Type.Null()]),
-  },
-  { additionalProperties: true },
-);
-
 const EventsBody = Type.Object({ events: Type.Array(Loose, { minItems: 1, maxItems: 100 }) }, { additionalProperties: false });
-
 
 const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
@@ -181,12 +158,12 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = asyn
   });
 
   app.post('/', {
-    schema: { tags, summary: 'Create a session', body: SessionCreateBody, response: { 200: SessionJson } },
+    schema: { tags, summary: 'Create a session', body: SessionCreateBody, response: { 200: R.Session } },
     handler: async (req) => sessions.create(await callerOf(registry, req), req.body),
   });
 
   app.get('/', {
-    schema: { tags, summary: "List the caller's sessions (002's status/cursor and the SDK's statuses[]/page)", querystring: ListQuery },
+    schema: { tags, summary: "List the caller's sessions (002's status/cursor and the SDK's statuses[]/page)", querystring: ListQuery, response: { 200: R.SessionList } },
     handler: async (req) => {
       const q = req.query;
       const page = await sessions.list(await callerOf(registry, req), {
@@ -204,37 +181,37 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = asyn
   });
 
   app.get('/:id', {
-    schema: { tags, summary: 'Get a session, with usage and stats', params: IdParams, response: { 200: SessionJson } },
+    schema: { tags, summary: 'Get a session, with usage and stats', params: IdParams, response: { 200: R.Session } },
     handler: async (req) => sessions.get(await callerOf(registry, req), req.params.id),
   });
 
   for (const method of ['post', 'patch'] as const) {
     app[method]('/:id', {
-      schema: { tags, summary: `Update a session's title, metadata, vaults or budget (${method === 'post' ? 'SDK' : '002'})`, params: IdParams, body: SessionUpdateBody, response: { 200: SessionJson } },
+      schema: { tags, summary: `Update a session's title, metadata, vaults or budget (${method === 'post' ? 'SDK' : '002'})`, params: IdParams, body: SessionUpdateBody, response: { 200: R.Session } },
       handler: async (req) => sessions.update(await callerOf(registry, req), req.params.id, req.body),
     });
   }
 
   app.post('/:id/archive', {
-    schema: { tags, summary: 'Archive a session (409 while it runs)', params: IdParams, response: { 200: SessionJson } },
+    schema: { tags, summary: 'Archive a session (409 while it runs)', params: IdParams, response: { 200: R.Session } },
     handler: async (req) => sessions.archive(await callerOf(registry, req), req.params.id),
   });
 
   app.delete('/:id', {
-    schema: { tags, summary: 'Delete a session and its events (409 while it runs)', params: IdParams },
+    schema: { tags, summary: 'Delete a session and its events (409 while it runs)', params: IdParams, response: { 200: R.Deleted('session_deleted') } },
     handler: async (req) => {
       await sessions.delete(await callerOf(registry, req), req.params.id);
-      return { id: req.params.id, type: 'session_deleted' };
+      return { id: req.params.id, type: 'session_deleted' as const };
     },
   });
 
   app.post('/:id/cancel', {
-    schema: { tags, summary: 'Interrupt a running session (a user.interrupt)', params: IdParams, response: { 200: SessionJson } },
+    schema: { tags, summary: 'Interrupt a running session (a user.interrupt)', params: IdParams, response: { 200: R.Session } },
     handler: async (req) => sessions.cancel(await callerOf(registry, req), req.params.id),
   });
 
   app.post('/:id/events', {
-    schema: { tags, summary: 'Send events (user.message, user.interrupt, tool results, confirmations, …); answers them with ids', params: IdParams, body: EventsBody },
+    schema: { tags, summary: 'Send events (user.message, user.interrupt, tool results, confirmations, …); answers them with ids', params: IdParams, body: EventsBody, response: { 200: R.SessionEventsSent } },
     handler: async (req) => ({ data: await sessions.send(await callerOf(registry, req), req.params.id, req.body.events) }),
   });
 
@@ -258,7 +235,13 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = asyn
   };
 
   app.get('/:id/events', {
-    schema: { tags, summary: 'The event history (JSON, both paging styles), or the live stream with Accept: text/event-stream', params: IdParams, querystring: EventQuery },
+    schema: {
+      tags,
+      summary: 'The event history (JSON, both paging styles), or the live stream with Accept: text/event-stream',
+      params: IdParams,
+      querystring: EventQuery,
+      response: { 200: { content: { 'application/json': { schema: R.SessionEventPage }, 'text/event-stream': { schema: R.SessionEventStream } } } },
+    },
     handler: async (req, reply) => {
       if (wantsSse(req)) return streamHandler(req as never, reply);
       const q = req.query;
@@ -269,18 +252,18 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = asyn
 
   for (const path of ['/:id/events/stream', '/:id/stream']) {
     app.get(path, {
-      schema: { tags, summary: 'Stream events (SSE): ?event_deltas[]=agent.message, ?include=chunks, ?replay=1 or Last-Event-ID', params: IdParams, querystring: EventQuery },
+      schema: { tags, summary: 'Stream events (SSE): ?event_deltas[]=agent.message, ?include=chunks, ?replay=1 or Last-Event-ID', params: IdParams, querystring: EventQuery, response: { 200: R.EventStreamOnly } },
       handler: async (req, reply) => streamHandler(req as never, reply),
     });
   }
 
   app.get('/:id/log', {
-    schema: { tags, summary: 'The whole event log as a JSON array', params: IdParams },
+    schema: { tags, summary: 'The whole event log as a JSON array', params: IdParams, response: { 200: Type.Array(R.SessionEvent) } },
     handler: async (req) => sessions.fullLog(await callerOf(registry, req), req.params.id),
   });
 
   app.post('/:id/messages', {
-    schema: { tags, summary: 'Send a user message and stream the turn (SSE) until the session is idle', params: IdParams, body: MessageBody },
+    schema: { tags, summary: 'Send a user message and stream the turn (SSE) until the session is idle', params: IdParams, body: MessageBody, response: { 200: R.EventStreamOnly } },
     handler: async (req, reply) => {
       const ctx = await callerOf(registry, req);
       await sse(req, reply, (signal) => sessions.sendAndStream(ctx, req.params.id, req.body.content, signal), streams);

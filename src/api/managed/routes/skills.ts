@@ -7,7 +7,8 @@ import type { SkillVersionView, SkillView } from '../../../core/managed/skills/m
 import type { UploadedFile } from '../../../core/managed/skills/skill-bundle.js';
 import { callerOf } from '../caller.js';
 import type { ManagedDoorOptions } from '../index.js';
-import { listBody, PageQuery, pageRequest } from '../paging.js';
+import { listBody, ListOf, PageQuery, pageRequest } from '../paging.js';
+import { Bytes, Deleted, Skill, SkillVersion } from '../responses.js';
 import { IdParams } from '../schemas.js';
 
 const tags = ['managed agents'];
@@ -28,7 +29,7 @@ export const skillJson = (s: SkillView) => ({
   updated_at: s.updatedAt,
 });
 
-const versionJson = (v: SkillVersionView) => ({
+export const versionJson = (v: SkillVersionView) => ({
   type: 'skill_version' as const,
   id: v.version,
   version: v.version,
@@ -64,7 +65,7 @@ export const skillRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
   await app.register(multipart, { preservePath: true, limits: { fileSize: maxUploadBytes, files: 1000, fields: 20, fieldSize: 64 * 1024, parts: 1020 } });
 
   app.post('/', {
-    schema: { tags, summary: "Upload a skill (multipart: files[] and display_name (SDK), or id, display_title, description and files (002))", consumes: ['multipart/form-data'] },
+    schema: { tags, summary: "Upload a skill (multipart: files[] and display_name (SDK), or id, display_title, description and files (002))", consumes: ['multipart/form-data'], response: { 200: Skill } },
     handler: async (req) => {
       const ctx = await callerOf(registry, req);
       const { files, fields } = await readUpload(req);
@@ -76,25 +77,25 @@ export const skillRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
   });
 
   app.get('/', {
-    schema: { tags, summary: 'List your skills and the built-in ones', querystring: Type.Object({ ...PageQuery, source: Type.Optional(Type.Union([Type.Literal('custom'), Type.Literal('anthropic')])) }) },
+    schema: { tags, summary: 'List your skills and the built-in ones', querystring: Type.Object({ ...PageQuery, source: Type.Optional(Type.Union([Type.Literal('custom'), Type.Literal('anthropic')])) }), response: { 200: ListOf(Skill) } },
     handler: async (req) => listBody(await skills.list(await callerOf(registry, req), { ...pageRequest(req.query), source: req.query.source }), skillJson),
   });
 
   app.get('/:id', {
-    schema: { tags, summary: 'Get a skill', params: IdParams },
+    schema: { tags, summary: 'Get a skill', params: IdParams, response: { 200: Skill } },
     handler: async (req) => skillJson(await skills.get(await callerOf(registry, req), req.params.id)),
   });
 
   app.delete('/:id', {
-    schema: { tags, summary: 'Delete a skill (built-in skills cannot be deleted)', params: IdParams },
+    schema: { tags, summary: 'Delete a skill (built-in skills cannot be deleted)', params: IdParams, response: { 200: Deleted('skill_deleted') } },
     handler: async (req) => {
       await skills.delete(await callerOf(registry, req), req.params.id);
-      return { id: req.params.id, type: 'skill_deleted' };
+      return { id: req.params.id, type: 'skill_deleted' as const };
     },
   });
 
   app.get('/:id/files/*', {
-    schema: { tags, summary: "Download one file of a skill's latest version", params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), '*': Type.String({ minLength: 1, maxLength: 1024 }) }) },
+    schema: { tags, summary: "Download one file of a skill's latest version", params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), '*': Type.String({ minLength: 1, maxLength: 1024 }) }), response: { 200: Bytes } },
     handler: async (req, reply) => {
       const f = await skills.file(await callerOf(registry, req), req.params.id, req.params['*']);
       return reply.type(mediaOf(f.path)).send(f.data);
@@ -102,7 +103,7 @@ export const skillRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
   });
 
   app.post('/:id/versions', {
-    schema: { tags, summary: 'Upload a new version of a skill (multipart files[])', params: IdParams, consumes: ['multipart/form-data'] },
+    schema: { tags, summary: 'Upload a new version of a skill (multipart files[])', params: IdParams, consumes: ['multipart/form-data'], response: { 200: SkillVersion } },
     handler: async (req) => {
       const ctx = await callerOf(registry, req);
       const { files } = await readUpload(req);
@@ -111,25 +112,25 @@ export const skillRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
   });
 
   app.get('/:id/versions', {
-    schema: { tags, summary: "List a skill's versions, highest first", params: IdParams, querystring: Type.Object(PageQuery) },
+    schema: { tags, summary: "List a skill's versions, highest first", params: IdParams, querystring: Type.Object(PageQuery), response: { 200: ListOf(SkillVersion) } },
     handler: async (req) => listBody(await skills.versions(await callerOf(registry, req), req.params.id, pageRequest(req.query)), versionJson),
   });
 
   app.get('/:id/versions/:version', {
-    schema: { tags, summary: 'Get one version of a skill', params: VersionParams },
+    schema: { tags, summary: 'Get one version of a skill', params: VersionParams, response: { 200: SkillVersion } },
     handler: async (req) => versionJson(await skills.version(await callerOf(registry, req), req.params.id, req.params.version)),
   });
 
   app.delete('/:id/versions/:version', {
-    schema: { tags, summary: 'Delete (unpublish) one version of a skill', params: VersionParams },
+    schema: { tags, summary: 'Delete (unpublish) one version of a skill', params: VersionParams, response: { 200: Deleted('skill_version_deleted') } },
     handler: async (req) => {
       await skills.deleteVersion(await callerOf(registry, req), req.params.id, req.params.version);
-      return { id: req.params.version, type: 'skill_version_deleted' };
+      return { id: req.params.version, type: 'skill_version_deleted' as const };
     },
   });
 
   app.get('/:id/versions/:version/content', {
-    schema: { tags, summary: "A skill version's files as a gzip tarball", params: VersionParams },
+    schema: { tags, summary: "A skill version's files as a gzip tarball", params: VersionParams, response: { 200: Bytes } },
     handler: async (req, reply) => {
       const d = await skills.download(await callerOf(registry, req), req.params.id, req.params.version);
       return reply

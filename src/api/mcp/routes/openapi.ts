@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { stringify } from 'yaml';
 import type { McpDoorOptions } from '../index.js';
 import { MCP_PREFIXES } from '../prefixes.js';
@@ -19,7 +20,12 @@ interface OpenApiDoc {
 export const openapiRoutes: FastifyPluginAsyncTypebox<McpDoorOptions> = async (app, { version }) => {
   let cached: string | undefined;
   app.get(OPENAPI_PATH, {
-    schema: { tags: ['mcp-registry'], summary: "The MCP Registry door's OpenAPI document (YAML)" },
+    schema: {
+      tags: ['mcp-registry'],
+      summary: "The MCP Registry door's OpenAPI document (YAML)",
+      produces: ['application/yaml'],
+      response: { 200: Type.String({ description: 'An OpenAPI 3.1 document' }) },
+    },
     handler: async (_req, reply) => {
       if (cached === undefined) {
         const full = app.swagger() as unknown as OpenApiDoc;

@@ -59,7 +59,7 @@ export const registryRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = as
 
   // ToolHive's document allows 200/400/403/404/502/504 here: repointing Agentry's registry is refused by policy (403).
   app.put('/registry/:name', {
-    schema: { tags, summary: "Set the registry's upstream source: refused (403), Agentry's registry is its own MCP server packages", params: RegistryParams, body: UpdateRegistryBody },
+    schema: { tags, summary: "Set the registry's upstream source: refused (403), Agentry's registry is its own MCP server packages", params: RegistryParams, body: UpdateRegistryBody, response: textErrors },
     handler: async (req) => {
       requireDefault(req.params.name);
       throw forbidden(

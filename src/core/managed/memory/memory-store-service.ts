@@ -56,6 +56,7 @@ const storeView = (o: ManagedObjectRecord): MemoryStoreView => ({
 
 const checkPath = (path: string): string => {
   const p = path.trim();
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
   if (p.length === 0 || p.length > MAX_PATH || /[\u0000-\u001f]/.test(p)) throw badRequest(`path must be 1-${MAX_PATH} printable characters`);
   return p;
 };
