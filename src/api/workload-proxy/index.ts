@@ -104,12 +104,18 @@ export const workloadProxyDoor: FastifyPluginAsyncTypebox<WorkloadProxyOptions> 
       await transport.handleRequest(req.raw, hijack(reply), req.body);
   };
   const summary = 'A workload over Streamable HTTP (MCP 2025-03-26 and later)';
-  app.post('/workloads/:name/mcp', { schema: { tags, summary, params: Params, body: JsonRpcBody }, handler: streamable });
-  app.get('/workloads/:name/mcp', { schema: { tags, summary: `${summary}: the server's event stream`, params: Params }, handler: streamable });
-  app.delete('/workloads/:name/mcp', { schema: { tags, summary: `${summary}: end the session`, params: Params }, handler: streamable });
+  // Documentation only: every handler hands the raw response to the MCP SDK's transport, which writes it.
+  const JsonRpcMessage = Type.Object({ jsonrpc: Type.Literal('2.0') }, { additionalProperties: true, description: 'A JSON-RPC response or batch, as the MCP server answered' });
+  const EventStream = Type.String({ description: 'text/event-stream: MCP JSON-RPC messages as SSE frames' });
+  const McpAnswer = { 200: { content: { 'application/json': { schema: JsonRpcMessage }, 'text/event-stream': { schema: EventStream } } }, 202: Type.Null({ description: 'Accepted: a notification or response from the client (no body)' }) };
+  const StreamOnly = { 200: { content: { 'text/event-stream': { schema: EventStream } } } };
+  const Ended = { 200: Type.Null({ description: 'The session ended (no body)' }) };
+  app.post('/workloads/:name/mcp', { schema: { tags, summary, params: Params, body: JsonRpcBody, response: McpAnswer }, handler: streamable });
+  app.get('/workloads/:name/mcp', { schema: { tags, summary: `${summary}: the server's event stream`, params: Params, response: StreamOnly }, handler: streamable });
+  app.delete('/workloads/:name/mcp', { schema: { tags, summary: `${summary}: end the session`, params: Params, response: Ended }, handler: streamable });
 
   app.get('/workloads/:name/sse', {
-    schema: { tags, summary: 'A workload over the HTTP+SSE transport (MCP 2024-11-05), for older clients', params: Params },
+    schema: { tags, summary: 'A workload over the HTTP+SSE transport (MCP 2024-11-05), for older clients', params: Params, response: StreamOnly },
     handler: async (req, reply) => {
       const name = req.params.name;
       const ctx = await requestContext(registry, req);
@@ -126,7 +132,7 @@ export const workloadProxyDoor: FastifyPluginAsyncTypebox<WorkloadProxyOptions> 
   });
 
   app.post('/workloads/:name/messages', {
-    schema: { tags, summary: 'Messages of an SSE session', params: Params, querystring: SessionQuery, body: JsonRpcBody },
+    schema: { tags, summary: 'Messages of an SSE session', params: Params, querystring: SessionQuery, body: JsonRpcBody, response: { 202: Type.String({ description: 'Accepted (the answer comes on the event stream)' }) } },
     handler: async (req, reply) => {
       const id = req.query.sessionId;
       if (!id) throw badRequest('sessionId is required');
