@@ -109,7 +109,13 @@ try {
   const pages = [
     { id: 'home', name: 'home', path: '/', ready: '.cards li', api: '/api/v1/trending?kind=agent&period=week&limit=6' },
     { id: 'search', name: 'search (words)', path: `/search?q=${word}`, ready: '.cards li', api: `/api/v1/packages?q=${word}&sort=relevance&page=1&limit=20` },
-    { id: 'facets', name: `search (facets, page ${facetPage})`, path: `/search?kind=agent&category=data&sort=stars&page=${facetPage}`, ready: '.cards li', api: `/api/v1/packages?kind=agent&category=data&sort=stars&page=${facetPage}&limit=20` },
+    {
+      id: 'facets',
+      name: `search (facets, page ${facetPage})`,
+      path: `/search?kind=agent&category=data&sort=stars&page=${facetPage}`,
+      ready: '.cards li',
+      api: `/api/v1/packages?kind=agent&category=data&sort=stars&page=${facetPage}&limit=20`,
+    },
     { id: 'package', name: 'package', path: `/@${pkg.scope}/${pkg.name}`, ready: '.markdown h1', api: `/api/v1/packages/@${pkg.scope}/${pkg.name}` },
     { id: 'user', name: 'user', path: `/@${pkg.scope}`, ready: '.cards li', api: `/api/v1/packages?scope=${pkg.scope}&sort=downloads&page=1&limit=20` },
     { id: 'account', name: 'account (signed in)', path: '/account', ready: '#tokens table', api: '/api/v1/tokens', signedIn: true },
@@ -117,57 +123,65 @@ try {
   const only = args.pages.split(',').filter(Boolean);
   const results = [];
   for (const p of pages.filter((x) => only.length === 0 || only.includes(x.id))) {
-   try {
-    const times = [];
-    const dcl = [];
-    let homeJs = 0;
-    for (let i = 0; i < RUNS; i++) {
-      const tab = await browser.newPage();
-      const cdp = await browser.newCDPSession(tab);
-      await cdp.send('Network.enable');
-      await cdp.send('Network.clearBrowserCache');
-      await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-      if (p.signedIn) await tab.addInitScript((t) => localStorage.setItem('agentry.token', t), tokens[pkg.scope]);
-      else await tab.addInitScript(() => localStorage.removeItem('agentry.token'));
-      let jsBytes = 0;
-      const requests = new Map();
-      cdp.on('Network.responseReceived', (e) => requests.set(e.requestId, e.type));
-      cdp.on('Network.loadingFinished', (e) => {
-        if (requests.get(e.requestId) === 'Script') jsBytes += e.encodedDataLength;
-      });
-      const start = Date.now();
-      await tab.goto(server.url + p.path, { waitUntil: 'commit' });
-      await tab
-        .locator(p.ready)
-        .first()
-        .waitFor({ timeout: 30_000 })
-        .catch(async (e) => {
-          const shot = join(tmpdir(), `agentry-console-bench-${p.id}.png`);
-          await tab.screenshot({ path: shot, fullPage: true });
-          throw new Error(`${p.name} (${p.path}): ${p.ready} never showed (screenshot: ${shot}): ${e.message}`);
+    try {
+      const times = [];
+      const dcl = [];
+      let homeJs = 0;
+      for (let i = 0; i < RUNS; i++) {
+        const tab = await browser.newPage();
+        const cdp = await browser.newCDPSession(tab);
+        await cdp.send('Network.enable');
+        await cdp.send('Network.clearBrowserCache');
+        await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+        if (p.signedIn) await tab.addInitScript((t) => localStorage.setItem('agentry.token', t), tokens[pkg.scope]);
+        else await tab.addInitScript(() => localStorage.removeItem('agentry.token'));
+        let jsBytes = 0;
+        const requests = new Map();
+        cdp.on('Network.responseReceived', (e) => requests.set(e.requestId, e.type));
+        cdp.on('Network.loadingFinished', (e) => {
+          if (requests.get(e.requestId) === 'Script') jsBytes += e.encodedDataLength;
         });
-      times.push(Date.now() - start);
-      dcl.push(await tab.evaluate(() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd));
-      await tab.waitForLoadState('networkidle');
-      if (p.name === 'home') homeJs = Math.max(homeJs, jsBytes);
-      await tab.close();
+        const start = Date.now();
+        await tab.goto(server.url + p.path, { waitUntil: 'commit' });
+        await tab
+          .locator(p.ready)
+          .first()
+          .waitFor({ timeout: 30_000 })
+          .catch(async (e) => {
+            const shot = join(tmpdir(), `agentry-console-bench-${p.id}.png`);
+            await tab.screenshot({ path: shot, fullPage: true });
+            throw new Error(`${p.name} (${p.path}): ${p.ready} never showed (screenshot: ${shot}): ${e.message}`);
+          });
+        times.push(Date.now() - start);
+        dcl.push(await tab.evaluate(() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd));
+        await tab.waitForLoadState('networkidle');
+        if (p.name === 'home') homeJs = Math.max(homeJs, jsBytes);
+        await tab.close();
+      }
+      const apiTimes = [];
+      for (let i = 0; i < RUNS; i++) {
+        const headers = p.signedIn ? { authorization: `Bearer ${tokens[pkg.scope]}` } : {};
+        const s = performance.now();
+        const r = await fetch(server.url + p.api, { headers });
+        await r.arrayBuffer();
+        if (!r.ok) throw new Error(`${p.api}: ${r.status}`);
+        apiTimes.push(performance.now() - s);
+      }
+      log(`${p.name}: interactive ${median(times)} ms median (${times.join(', ')})`);
+      results.push({
+        page: p.name,
+        path: p.path,
+        interactive_ms_median: median(times),
+        interactive_ms_p95: p95(times),
+        dom_content_loaded_ms_median: Math.round(median(dcl)),
+        anchor_api_ms_median: Math.round(median(apiTimes) * 10) / 10,
+        home_js_transferred: homeJs || undefined,
+      });
+    } catch (e) {
+      // One page's failure is reported in its row; the others still count.
+      log(String(e.message ?? e));
+      results.push({ page: p.name, path: p.path, error: String(e.message ?? e).split('\n')[0] });
     }
-    const apiTimes = [];
-    for (let i = 0; i < RUNS; i++) {
-      const headers = p.signedIn ? { authorization: `Bearer ${tokens[pkg.scope]}` } : {};
-      const s = performance.now();
-      const r = await fetch(server.url + p.api, { headers });
-      await r.arrayBuffer();
-      if (!r.ok) throw new Error(`${p.api}: ${r.status}`);
-      apiTimes.push(performance.now() - s);
-    }
-    log(`${p.name}: interactive ${median(times)} ms median (${times.join(', ')})`);
-    results.push({ page: p.name, path: p.path, interactive_ms_median: median(times), interactive_ms_p95: p95(times), dom_content_loaded_ms_median: Math.round(median(dcl)), anchor_api_ms_median: Math.round(median(apiTimes) * 10) / 10, home_js_transferred: homeJs || undefined });
-   } catch (e) {
-    // One page's failure is reported in its row; the others still count.
-    log(String(e.message ?? e));
-    results.push({ page: p.name, path: p.path, error: String(e.message ?? e).split('\n')[0] });
-   }
   }
 
   // ---- 4. Report ----------------------------------------------------------------------------------------
@@ -178,7 +192,12 @@ try {
   console.log(`Every chunk of the console together: ${allJs.length} files, ${kb(everything.raw)} raw, ${kb(everything.gzip)} gzip, ${kb(everything.br)} brotli\n`);
   console.log('| page | interactive, median | p95 | DOMContentLoaded | anchor: its API call, median |');
   console.log('|---|---|---|---|---|');
-  for (const r of results) console.log(r.error ? `| ${r.page} | FAILED: ${r.error} | | | |` : `| ${r.page} | ${r.interactive_ms_median} ms | ${r.interactive_ms_p95} ms | ${r.dom_content_loaded_ms_median} ms | ${r.anchor_api_ms_median} ms |`);
+  for (const r of results)
+    console.log(
+      r.error
+        ? `| ${r.page} | FAILED: ${r.error} | | | |`
+        : `| ${r.page} | ${r.interactive_ms_median} ms | ${r.interactive_ms_p95} ms | ${r.dom_content_loaded_ms_median} ms | ${r.anchor_api_ms_median} ms |`,
+    );
   console.log('\n"interactive": from navigation start to the page\'s main content on screen (cards, README, tokens table).');
 } finally {
   await browser?.close();

@@ -71,7 +71,7 @@ const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9;
 const randomFile = async (path, size) => {
   const hash = createHash('sha256');
   const out = createWriteStream(path);
-  for (let left = size; left > 0; ) {
+  for (let left = size; left > 0;) {
     const piece = randomBytes(Math.min(left, MB));
     hash.update(piece);
     if (!out.write(piece)) await new Promise((r) => out.once('drain', r));
@@ -159,7 +159,19 @@ try {
   }
   mkdirSync('.bench', { recursive: true });
   const file = join('.bench', `oci-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ options: { sizeMb: SIZE / MB, small: SMALL, smallSize: SMALL_SIZE, concurrency: CONCURRENCY, rounds: ROUNDS, store: args.store }, machine: { cpus: cpus().length, loadavg: loadavg() }, rounds: results, summary: rows }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        options: { sizeMb: SIZE / MB, small: SMALL, smallSize: SMALL_SIZE, concurrency: CONCURRENCY, rounds: ROUNDS, store: args.store },
+        machine: { cpus: cpus().length, loadavg: loadavg() },
+        rounds: results,
+        summary: rows,
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`\nwritten to ${file}`);
 } finally {
   await docker?.stop().catch(() => undefined);

@@ -234,7 +234,10 @@ const searchLatency = async (server, words, packages) => {
   const cpu = meter.end((driver.user + driver.system) / 1e6);
   const selective = all.filter((x) => x.hits <= packages / 100);
   const broad = all.filter((x) => x.hits > packages / 100);
-  const slowest = [...all].sort((a, b) => b.elapsed - a.elapsed).slice(0, 5).map((x) => ({ path: x.path, ms: Number(x.elapsed.toFixed(2)), hits: x.hits }));
+  const slowest = [...all]
+    .sort((a, b) => b.elapsed - a.elapsed)
+    .slice(0, 5)
+    .map((x) => ({ path: x.path, ms: Number(x.elapsed.toFixed(2)), hits: x.hits }));
   return {
     selective: summary(selective),
     common: summary(broad),
@@ -268,10 +271,7 @@ const storeSizeMb = async (store, dataDir, schema) => {
     return bytes / 1024 / 1024;
   }
   return withPg(async (c) => {
-    const r = await c.query(
-      `SELECT coalesce(sum(pg_total_relation_size(format('%I.%I', schemaname, tablename))), 0) AS bytes FROM pg_tables WHERE schemaname = $1`,
-      [schema],
-    );
+    const r = await c.query(`SELECT coalesce(sum(pg_total_relation_size(format('%I.%I', schemaname, tablename))), 0) AS bytes FROM pg_tables WHERE schemaname = $1`, [schema]);
     return Number(r.rows[0].bytes) / 1024 / 1024;
   });
 };
@@ -347,7 +347,9 @@ const benchStore = async (store, words) => {
 const f = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 const printTable = (results) => {
   console.log(`\nAgentry benchmark, ${N} packages, ${args.connections} connections, ${cpus().length} cores, node ${process.version}`);
-  console.log('| store | publish/s (first 1k) | failed publishes | GET hot req/s | hot p50/p99 ms | GET spread req/s | spread p50/p99 ms | GET non-2xx/errors | search selective p50/p99 ms (n, median hits) | search common p50/p99 ms (n, median hits) | RSS MB seeded/end/peak | store MB |');
+  console.log(
+    '| store | publish/s (first 1k) | failed publishes | GET hot req/s | hot p50/p99 ms | GET spread req/s | spread p50/p99 ms | GET non-2xx/errors | search selective p50/p99 ms (n, median hits) | search common p50/p99 ms (n, median hits) | RSS MB seeded/end/peak | store MB |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     const m = r.metadata;
@@ -368,7 +370,9 @@ const printTable = (results) => {
         `${f(s.common.p50, 2)} / ${f(s.common.p99, 2)} (${s.common.queries}, ${s.common.hitsMedian ?? '-'})`,
         `${f(r.rssMb.afterSeed, 0)} / ${f(r.rssMb.end, 0)} / ${f(r.rssMb.peak, 0)}`,
         f(r.storeSizeMb, 0),
-      ].join(' | ').replace(/^/, '| ') + ' |',
+      ]
+        .join(' | ')
+        .replace(/^/, '| ') + ' |',
     );
   }
 };

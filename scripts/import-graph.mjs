@@ -70,5 +70,6 @@ if (mode === 'dot') {
   }
   console.log('}');
 } else {
-  for (const [key, e] of sorted) console.log(mode === 'modules' ? `${key}${e.values === 0 ? '  (types)' : ''}` : `${key}  ${e.count} import${e.count === 1 ? '' : 's'}${e.values === 0 ? ' (types)' : ''}`);
+  for (const [key, e] of sorted)
+    console.log(mode === 'modules' ? `${key}${e.values === 0 ? '  (types)' : ''}` : `${key}  ${e.count} import${e.count === 1 ? '' : 's'}${e.values === 0 ? ' (types)' : ''}`);
 }

@@ -29,7 +29,10 @@ const importStatementsOf = (file: string): { spec: string; typeOnly: boolean }[]
 const importsOf = (file: string): string[] => importStatementsOf(file).map((i) => i.spec);
 
 /** The modules a file's code needs at run time (type-only imports left out). */
-const valueImportsOf = (file: string): string[] => importStatementsOf(file).filter((i) => !i.typeOnly).map((i) => i.spec);
+const valueImportsOf = (file: string): string[] =>
+  importStatementsOf(file)
+    .filter((i) => !i.typeOnly)
+    .map((i) => i.spec);
 
 const area = (file: string): string => relative(SRC, file).split('/')[0];
 
@@ -61,7 +64,11 @@ describe('architecture', () => {
     const banned = [/^fastify/, /^@fastify\//, /^pg$/, /^better-sqlite3$/, /^kysely$/, /^ioredis$/, /^commander$/, /^undici/, /^(api|storage|cli|app|web|adapters)\//];
     const offences = files
       .filter((f) => area(f) === 'core')
-      .flatMap((f) => importsOf(f).filter((i) => banned.some((b) => b.test(i))).map((i) => `${relative(SRC, f)} imports ${i}`));
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((i) => banned.some((b) => b.test(i)))
+          .map((i) => `${relative(SRC, f)} imports ${i}`),
+      );
     expect(offences).toEqual([]);
   });
 
@@ -92,7 +99,9 @@ describe('architecture', () => {
       .filter((f) => area(f) === 'api')
       .flatMap((f) => {
         const text = readFileSync(f, 'utf8');
-        const banned = importsOf(f).filter((i) => /^core\/blobs\//.test(i) && i !== 'core/blobs/blob-access').map((i) => `imports ${i}`);
+        const banned = importsOf(f)
+          .filter((i) => /^core\/blobs\//.test(i) && i !== 'core/blobs/blob-access')
+          .map((i) => `imports ${i}`);
         return [...banned, ...rules.filter(([re]) => re.test(text)).map(([, what]) => what)].map((what) => `${relative(SRC, f)} ${what}`);
       });
     expect(offences).toEqual([]);
@@ -131,7 +140,11 @@ describe('architecture', () => {
   it('keeps the OCI client adapter a plain HTTP client: node built-ins, core errors and itself only', () => {
     const offences = files
       .filter((f) => relative(SRC, f).startsWith('adapters/oci-client/'))
-      .flatMap((f) => importsOf(f).filter((i) => !/^node:/.test(i) && !/^(core\/errors|adapters\/oci-client\/.*)$/.test(i)).map((i) => `${relative(SRC, f)} imports ${i}`));
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((i) => !/^node:/.test(i) && !/^(core\/errors|adapters\/oci-client\/.*)$/.test(i))
+          .map((i) => `${relative(SRC, f)} imports ${i}`),
+      );
     expect(offences).toEqual([]);
   });
 
@@ -139,14 +152,22 @@ describe('architecture', () => {
     const allowed = /^(node:(fs|fs\/promises|path|crypto)|jsonc-parser|yaml|smol-toml|proper-lockfile|core\/errors|core\/clients\/client-config-files|adapters\/client-config\/.*)$/;
     const offences = files
       .filter((f) => relative(SRC, f).startsWith('adapters/client-config/'))
-      .flatMap((f) => importsOf(f).filter((i) => !allowed.test(i)).map((i) => `${relative(SRC, f)} imports ${i}`));
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((i) => !allowed.test(i))
+          .map((i) => `${relative(SRC, f)} imports ${i}`),
+      );
     expect(offences).toEqual([]);
   });
 
   it('lets an adapter import the core (its ports) and other adapters, never a door, storage, the app or the CLI; the app wires them', () => {
     const offences = files
       .filter((f) => area(f) === 'adapters')
-      .flatMap((f) => importsOf(f).filter((i) => /^(api|storage|cli|app|web)\//.test(i) || /^fastify|^@fastify\//.test(i)).map((i) => `${relative(SRC, f)} imports ${i}`));
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((i) => /^(api|storage|cli|app|web)\//.test(i) || /^fastify|^@fastify\//.test(i))
+          .map((i) => `${relative(SRC, f)} imports ${i}`),
+      );
     expect(offences).toEqual([]);
   });
 
@@ -168,7 +189,11 @@ describe('architecture', () => {
   it('keeps the dev model (the shipped model provider stand-in) on node built-ins and itself', () => {
     const offences = files
       .filter((f) => area(f) === 'dev-model')
-      .flatMap((f) => importsOf(f).filter((i) => !/^node:/.test(i) && !/^dev-model\//.test(i)).map((i) => `${relative(SRC, f)} imports ${i}`));
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((i) => !/^node:/.test(i) && !/^dev-model\//.test(i))
+          .map((i) => `${relative(SRC, f)} imports ${i}`),
+      );
     expect(offences).toEqual([]);
   });
 

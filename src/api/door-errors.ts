@@ -30,8 +30,7 @@ export const doorErrorHandlers = (publicUrl: string | undefined): Array<[RegExp,
 ];
 
 /** The error handler of the door whose prefix `url` is under (the native door's for the rest). */
-export const doorErrorHandler = (handlers: Array<[RegExp, ErrorHandler]>, url: string): ErrorHandler =>
-  (handlers.find(([prefix]) => prefix.test(url)) ?? handlers[handlers.length - 1]!)[1];
+export const doorErrorHandler = (handlers: Array<[RegExp, ErrorHandler]>, url: string): ErrorHandler => (handlers.find(([prefix]) => prefix.test(url)) ?? handlers[handlers.length - 1]!)[1];
 
 /** An unknown route, answered as its door answers a 404. */
 export const noRoute = (request: FastifyRequest): AgentryError => new AgentryError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`);

@@ -162,7 +162,7 @@ const rateLimitsFrom = (s: SettingSources): RateLimitRules => {
   if (raw !== undefined && !isRateLimitPreset(raw)) {
     throw new Error(`rate limits must be one of ${RATE_LIMIT_PRESETS.join(', ')} (got '${raw}')`);
   }
-  if (raw === 'off' && anySet) throw new Error("--rate-limits off contradicts a per-limit setting (--rate-limit-*); use --rate-limits custom or agentx");
+  if (raw === 'off' && anySet) throw new Error('--rate-limits off contradicts a per-limit setting (--rate-limit-*); use --rate-limits custom or agentx');
   const base = presetRules(raw ?? (anySet ? 'custom' : 'off'));
   return {
     anonymous: ruleFrom(s.label('rate-limit-anonymous'), values.anonymous, base.anonymous, 60_000),

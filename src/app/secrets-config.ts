@@ -11,9 +11,7 @@ import type { SettingSources } from './settings.js';
 
 /** Where secret values are kept; see the README's "Secrets" section. */
 export type SecretsConfig =
-  | { backend: 'builtin'; rootKey?: string }
-  | { backend: 'env'; prefix: string }
-  | { backend: 'vault'; address: string; token: string; mount: string; pathPrefix: string; namespace?: string };
+  { backend: 'builtin'; rootKey?: string } | { backend: 'env'; prefix: string } | { backend: 'vault'; address: string; token: string; mount: string; pathPrefix: string; namespace?: string };
 
 /**
  * The secret settings (settings.ts): `secret-backend` (builtin | env | vault, default builtin); builtin:

@@ -31,7 +31,10 @@ export const findUnsafeEntries = async (gz: Buffer, limits: ExtractLimits = DEFA
   const onEntry = (entry: ReadEntry): void => {
     entries += 1;
     const raw = entry.path;
-    const path = raw.replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+    const path = raw
+      .replace(/\\/g, '/')
+      .replace(/^(\.\/)+/, '')
+      .replace(/\/+$/, '');
     if (raw.startsWith('/') || raw.startsWith('\\') || /^[a-zA-Z]:[\\/]/.test(raw)) problems.push(`absolute path '${raw}'`);
     else if (path.split('/').includes('..')) problems.push(`path '${raw}' climbs out with '..'`);
     else if (raw.includes('\0')) problems.push('a path holds a NUL byte');

@@ -154,9 +154,7 @@ export class RegistryClient {
     const details = Array.isArray(body.details) ? body.details.filter((d): d is string => typeof d === 'string') : [];
     if (res.status === 404 && subject) message = `${message} (${subject})`;
     if (res.status === 401) {
-      message = this.token
-        ? `${message} (run 'agentry login' again or pass another --token)`
-        : `not logged in to ${this.registry}: run 'agentry login' or pass --token`;
+      message = this.token ? `${message} (run 'agentry login' again or pass another --token)` : `not logged in to ${this.registry}: run 'agentry login' or pass --token`;
     }
     return new CliError(message, details, exitCodeForStatus(res.status));
   }
@@ -193,4 +191,3 @@ const publishAttempts = (): number => {
 
 /** Reasons that mean no connection was made at all. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
-

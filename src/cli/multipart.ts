@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** A text field or a file of a multipart/form-data body. */
-export type MultipartPart =
-  | { name: string; value: string }
-  | { name: string; filename: string; contentType: string; data: Uint8Array };
+export type MultipartPart = { name: string; value: string } | { name: string; filename: string; contentType: string; data: Uint8Array };
 
 export interface MultipartBody {
   /** The body, streamed in chunks so a progress bar can follow it. */

@@ -32,16 +32,17 @@ export class OAuthCallbackListener {
     const bound = (first.address() as AddressInfo).port;
     l.port = bound;
     // IPv6 loopback too, on the same port; fine to go without where there is no IPv6.
-    await l.listen('::1', bound).then((s) => l.servers.push(s)).catch(() => undefined);
+    await l
+      .listen('::1', bound)
+      .then((s) => l.servers.push(s))
+      .catch(() => undefined);
     return l;
   }
 
   private listen(host: string, port: number): Promise<Server> {
     return new Promise((resolve, reject) => {
       const server = createServer(this.handle);
-      server.once('error', (e: NodeJS.ErrnoException) =>
-        reject(e.code === 'EADDRINUSE' ? new CliError(`port ${port} is in use: pass --port <another port> (or 0 for any free one)`) : e),
-      );
+      server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' ? new CliError(`port ${port} is in use: pass --port <another port> (or 0 for any free one)`) : e));
       server.listen(port, host, () => resolve(server));
     });
   }
@@ -54,9 +55,7 @@ export class OAuthCallbackListener {
     }
     const page = (ok: boolean, text: string) => {
       const title = ok ? 'Signed in' : 'Sign-in failed';
-      res
-        .writeHead(ok ? 200 : 400, { 'content-type': 'text/html; charset=utf-8' })
-        .end(`<!doctype html><meta charset="utf-8"><title>${title}</title><h1>${title}</h1><p>${escapeHtml(text)}</p>\n`);
+      res.writeHead(ok ? 200 : 400, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html><meta charset="utf-8"><title>${title}</title><h1>${title}</h1><p>${escapeHtml(text)}</p>\n`);
     };
     const error = url.searchParams.get('error');
     const code = url.searchParams.get('code');

@@ -28,5 +28,4 @@ export const parsePackageRef = (raw: string, version: 'optional' | 'required' | 
 };
 
 /** The native API path of a package: `/packages/<scope>/<name>` (any kind). */
-export const packagePath = (ref: Pick<PackageRef, 'scope' | 'name'>): string =>
-  `/packages/${encodeURIComponent(ref.scope)}/${encodeURIComponent(ref.name)}`;
+export const packagePath = (ref: Pick<PackageRef, 'scope' | 'name'>): string => `/packages/${encodeURIComponent(ref.scope)}/${encodeURIComponent(ref.name)}`;

@@ -77,7 +77,14 @@ export const packRecipeFolder = async (folder: string, now: Date = new Date()): 
     if ((await lstat(join(root, rel))).isSymbolicLink()) throw new CliError(`refusing to pack symlink '${rel}' into a recipe bundle: copy the file instead`);
     files.push(rel);
   }
-  const listed = await Promise.all(files.map(async (path) => ({ path, checksum: createHash('sha256').update(await readFile(join(root, path))).digest('hex') })));
+  const listed = await Promise.all(
+    files.map(async (path) => ({
+      path,
+      checksum: createHash('sha256')
+        .update(await readFile(join(root, path)))
+        .digest('hex'),
+    })),
+  );
   const manifest = {
     name: meta.name,
     version: meta.version,

@@ -13,12 +13,7 @@ export interface ExpectedBlob {
  * bytes as they arrive: it stops as soon as more than `size` bytes come, and fails unless the
  * size and the sha256 match exactly.
  */
-export const downloadVerified = async (
-  client: RegistryClient,
-  url: string,
-  expected: ExpectedBlob,
-  onChunk: (bytes: number) => void = () => undefined,
-): Promise<Buffer> => {
+export const downloadVerified = async (client: RegistryClient, url: string, expected: ExpectedBlob, onChunk: (bytes: number) => void = () => undefined): Promise<Buffer> => {
   const want = expected.sha256.replace(/^sha256:/, '').toLowerCase();
   const res = await client.send('GET', url, { headers: { accept: 'application/gzip' } });
   if (!res.body) throw new CliError(`the registry sent no tarball from ${url}`);

@@ -65,8 +65,7 @@ export class AgentryError extends Error {
 export const isAgentryError = (e: unknown): e is AgentryError => e instanceof AgentryError;
 
 export const badRequest = (message: string, details: string[] = []) => new AgentryError('bad_request', message, details);
-export const validationFailed = (details: string[], message = 'Validation failed') =>
-  new AgentryError('validation_failed', message, details);
+export const validationFailed = (details: string[], message = 'Validation failed') => new AgentryError('validation_failed', message, details);
 export const unauthorized = (message = 'Authentication required') => new AgentryError('unauthorized', message);
 export const forbidden = (message: string) => new AgentryError('forbidden', message);
 export const notFound = (message: string) => new AgentryError('not_found', message);
@@ -74,8 +73,7 @@ export const conflict = (message: string, fields: Record<string, unknown> = {}) 
 /** The request is well-formed but cannot be carried out as asked (an Idempotency-Key reused for other bytes). */
 export const unprocessable = (message: string, details: string[] = []) => new AgentryError('unprocessable', message, details);
 export const payloadTooLarge = (message: string) => new AgentryError('payload_too_large', message);
-export const readOnly = (message = 'This registry is read-only: it serves reads and refuses every write') =>
-  new AgentryError('read_only', message);
+export const readOnly = (message = 'This registry is read-only: it serves reads and refuses every write') => new AgentryError('read_only', message);
 /** The resource exists but does not take this operation (a read-only secret backend asked to write). */
 export const methodNotAllowed = (message: string, details: string[] = []) => new AgentryError('method_not_allowed', message, details);
 export const notImplemented = (message: string) => new AgentryError('not_implemented', message);

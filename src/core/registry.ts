@@ -180,8 +180,7 @@ export class Registry {
     const limiter = this.rateLimiter;
     if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));
     this.workloads =
-      opts.workloads &&
-      new WorkloadService({ ...opts.workloads, packages: this.packages, secrets: this.secrets, policy: this.policy, audit: this.auditLog, auditRepo: opts.storage.audit, clock });
+      opts.workloads && new WorkloadService({ ...opts.workloads, packages: this.packages, secrets: this.secrets, policy: this.policy, audit: this.auditLog, auditRepo: opts.storage.audit, clock });
     this.toolhiveSecrets = new ToolhiveSecrets(this.secrets, this.policy);
     this.groups = opts.groups && new GroupService(deps, opts.groups);
     this.clients = opts.groups && opts.clientFiles && new ClientService(deps, opts.groups, opts.clientFiles.files, opts.clientFiles.platform);

@@ -87,7 +87,9 @@ export const parseAnthropicRequest = (body: unknown): ParsedAnthropic | { proble
         if (m.role !== 'user') return { problem: `messages.${i}.content.${j}: tool_result blocks belong to user messages` };
         if (typeof b.tool_use_id !== 'string') return { problem: `messages.${i}.content.${j}.tool_use_id: Field required` };
         if (!names.has(b.tool_use_id)) {
-          return { problem: `messages.${i}.content.${j}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${b.tool_use_id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.` };
+          return {
+            problem: `messages.${i}.content.${j}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${b.tool_use_id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`,
+          };
         }
         const content = blockText(b.content);
         message.toolResults.push({ toolCallId: b.tool_use_id, name: names.get(b.tool_use_id), content, isError: b.is_error === true });
@@ -151,11 +153,21 @@ export const streamAnthropicMessage = async (res: ServerResponse, t: ReadyTurn, 
     index += 1;
   };
   if (t.thinking !== undefined) {
-    await block({ type: 'thinking', thinking: '', signature: '' }, [{ type: 'thinking_delta', thinking: t.thinking }, { type: 'signature_delta', signature: signature(t.thinking) }]);
+    await block({ type: 'thinking', thinking: '', signature: '' }, [
+      { type: 'thinking_delta', thinking: t.thinking },
+      { type: 'signature_delta', signature: signature(t.thinking) },
+    ]);
   }
-  if (t.chunks.length > 0) await block({ type: 'text', text: '' }, t.chunks.map((text) => ({ type: 'text_delta', text })));
+  if (t.chunks.length > 0)
+    await block(
+      { type: 'text', text: '' },
+      t.chunks.map((text) => ({ type: 'text_delta', text })),
+    );
   for (const c of t.toolCalls) {
-    await block({ type: 'tool_use', id: c.id, name: c.name, input: {} }, jsonPieces(JSON.stringify(c.input)).map((partial_json) => ({ type: 'input_json_delta', partial_json })));
+    await block(
+      { type: 'tool_use', id: c.id, name: c.name, input: {} },
+      jsonPieces(JSON.stringify(c.input)).map((partial_json) => ({ type: 'input_json_delta', partial_json })),
+    );
   }
   if (t.streamError) {
     const type = t.streamError.type ?? 'overloaded_error';

@@ -61,7 +61,8 @@ export const parseOpenAiRequest = (body: unknown): ParsedOpenAi | OpenAiProblem 
   if (!Array.isArray(body.messages) || body.messages.length === 0) return bad("Invalid 'messages': expected a non-empty array.", 'messages', 'invalid_type');
   if (body.stream !== undefined && typeof body.stream !== 'boolean') return bad("Invalid type for 'stream': expected a boolean.", 'stream', 'invalid_type');
   const limit = body.max_completion_tokens ?? body.max_tokens;
-  if (limit !== undefined && limit !== null && (!Number.isInteger(limit) || (limit as number) < 1)) return bad("Invalid 'max_tokens': integer below minimum value.", 'max_tokens', 'integer_below_min_value');
+  if (limit !== undefined && limit !== null && (!Number.isInteger(limit) || (limit as number) < 1))
+    return bad("Invalid 'max_tokens': integer below minimum value.", 'max_tokens', 'integer_below_min_value');
   if (body.tools !== undefined && !Array.isArray(body.tools)) return bad("Invalid type for 'tools': expected an array.", 'tools', 'invalid_type');
   const tools: string[] = [];
   for (const [i, t] of ((body.tools as unknown[] | undefined) ?? []).entries()) {
@@ -146,7 +147,15 @@ export const sendOpenAiCompletion = (res: ServerResponse, t: ReadyTurn, model: s
   sendJson(
     res,
     200,
-    { id: newId('chatcmpl-'), object: 'chat.completion', created: created(), model, choices: [{ index: 0, message, logprobs: null, finish_reason: FINISH[t.stopReason] }], usage: usageOf(t), system_fingerprint: null },
+    {
+      id: newId('chatcmpl-'),
+      object: 'chat.completion',
+      created: created(),
+      model,
+      choices: [{ index: 0, message, logprobs: null, finish_reason: FINISH[t.stopReason] }],
+      usage: usageOf(t),
+      system_fingerprint: null,
+    },
     { 'x-request-id': requestId },
   );
 };

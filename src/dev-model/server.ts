@@ -196,13 +196,23 @@ export const createDevModel = (options: DevModelOptions = {}): DevModelHandler =
 
     const key = presentedKey(req);
     if (key === undefined) {
-      return fail(401, protocol === 'anthropic' ? 'x-api-key header is required' : "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' (any key works unless the dev model was started with --api-key).", null, null);
+      return fail(
+        401,
+        protocol === 'anthropic'
+          ? 'x-api-key header is required'
+          : "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' (any key works unless the dev model was started with --api-key).",
+        null,
+        null,
+      );
     }
     if (options.apiKey !== undefined && !sameKey(key, options.apiKey)) return fail(401, protocol === 'anthropic' ? 'invalid x-api-key' : 'Incorrect API key provided.');
     if (protocol === 'anthropic' && (typeof req.headers['anthropic-version'] !== 'string' || req.headers['anthropic-version'] === '')) {
       return fail(400, 'anthropic-version: header is required');
     }
-    if (path === '/v1/models') return sendJson(res, 200, protocol === 'anthropic' ? anthropicModelList(models.anthropic) : openAiModelList(models.openai), { [protocol === 'anthropic' ? 'request-id' : 'x-request-id']: requestId });
+    if (path === '/v1/models')
+      return sendJson(res, 200, protocol === 'anthropic' ? anthropicModelList(models.anthropic) : openAiModelList(models.openai), {
+        [protocol === 'anthropic' ? 'request-id' : 'x-request-id']: requestId,
+      });
 
     let body: unknown;
     try {

@@ -48,11 +48,13 @@ export const readyTurn = (t: Turn, c: Conversation, idPrefix: string): ReadyTurn
   let stopReason: StopReason = t.stopReason ?? (toolCalls.length > 0 ? 'tool_use' : 'end_turn');
   if (t.stopReason === undefined && c.maxTokens !== undefined && countTokens(chunks.join('')) > c.maxTokens) {
     let room = c.maxTokens * 4;
-    chunks = chunks.map((ch) => {
-      const kept = ch.slice(0, Math.max(0, room));
-      room -= kept.length;
-      return kept;
-    }).filter((ch) => ch !== '');
+    chunks = chunks
+      .map((ch) => {
+        const kept = ch.slice(0, Math.max(0, room));
+        room -= kept.length;
+        return kept;
+      })
+      .filter((ch) => ch !== '');
     toolCalls = [];
     stopReason = 'max_tokens';
   }

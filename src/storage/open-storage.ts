@@ -36,9 +36,7 @@ export interface OpenedBlobStore {
  * grow in: on the filesystem, `<dataDir>/uploads`; on S3, `<prefix>/uploads/` in the same bucket, so
  * that any process sharing the bucket and the database can take an upload's next chunk.
  */
-export const openBlobStore = async (
-  cfg: Pick<StorageConfig, 'dataDir' | 'blobStore' | 'env'>,
-): Promise<OpenedBlobStore> => {
+export const openBlobStore = async (cfg: Pick<StorageConfig, 'dataDir' | 'blobStore' | 'env'>): Promise<OpenedBlobStore> => {
   const loc = parseBlobStoreUrl(cfg.blobStore, join(cfg.dataDir, 'blobs'));
   if (loc.kind === 'fs') {
     const blobs = await new FsBlobStore(loc.root).init();

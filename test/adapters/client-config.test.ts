@@ -40,12 +40,22 @@ describe('client settings file editor', () => {
     ['claude-code', ['.claude.json'], (d: any) => d.mcpServers.fetch, { type: 'http', url: 'http://127.0.0.1:8080/mcp/fetch' }],
     ['cursor', ['.cursor', 'mcp.json'], (d: any) => d.mcpServers.fetch, { type: 'http', url: 'http://127.0.0.1:8080/mcp/fetch' }],
     ['vscode', ['.config', 'Code', 'User', 'mcp.json'], (d: any) => d.servers.fetch, { type: 'http', url: 'http://127.0.0.1:8080/mcp/fetch' }],
-    ['cline', ['.config', 'Code', 'User', 'globalStorage', 'saoudrizwan.claude-dev', 'settings', 'cline_mcp_settings.json'], (d: any) => d.mcpServers.fetch, { type: 'streamableHttp', url: 'http://127.0.0.1:8080/mcp/fetch' }],
+    [
+      'cline',
+      ['.config', 'Code', 'User', 'globalStorage', 'saoudrizwan.claude-dev', 'settings', 'cline_mcp_settings.json'],
+      (d: any) => d.mcpServers.fetch,
+      { type: 'streamableHttp', url: 'http://127.0.0.1:8080/mcp/fetch' },
+    ],
     ['windsurf', ['.codeium', 'windsurf', 'mcp_config.json'], (d: any) => d.mcpServers.fetch, { type: 'http', serverUrl: 'http://127.0.0.1:8080/mcp/fetch' }],
     ['gemini-cli', ['.gemini', 'settings.json'], (d: any) => d.mcpServers.fetch, { httpUrl: 'http://127.0.0.1:8080/mcp/fetch' }],
     ['zed', ['.config', 'zed', 'settings.json'], (d: any) => d.context_servers.fetch, { url: 'http://127.0.0.1:8080/mcp/fetch' }],
     ['continue', ['.continue', 'config.yaml'], (d: any) => d.mcpServers[0], { name: 'fetch', type: 'streamable-http', url: 'http://127.0.0.1:8080/mcp/fetch' }],
-    ['goose', ['.config', 'goose', 'config.yaml'], (d: any) => d.extensions.fetch, { name: 'fetch', type: 'streamable_http', uri: 'http://127.0.0.1:8080/mcp/fetch', enabled: true, timeout: 60, description: '' }],
+    [
+      'goose',
+      ['.config', 'goose', 'config.yaml'],
+      (d: any) => d.extensions.fetch,
+      { name: 'fetch', type: 'streamable_http', uri: 'http://127.0.0.1:8080/mcp/fetch', enabled: true, timeout: 60, description: '' },
+    ],
     ['codex', ['.codex', 'config.toml'], (d: any) => d.mcp_servers.fetch, { url: 'http://127.0.0.1:8080/mcp/fetch' }],
   ])('creates %s settings at its own path, mode 0600, and removes the entry again', async (id, path, pick, expected) => {
     expect(fileOf(id)).toBe(join(home, ...path));
@@ -145,9 +155,7 @@ describe('client settings file editor', () => {
     const other = new ClientConfigFileEditor(home);
     write('cursor', '{\n  // mine\n  "mcpServers": {}\n}\n');
     const names = Array.from({ length: 16 }, (_, i) => `s${i}`);
-    await Promise.all(
-      names.map((n, i) => (i % 2 === 0 ? editor : other).upsert(configTargetOf(app('cursor'), 'linux'), n, serverEntry(app('cursor'), n, `http://h/${n}`, 'streamable-http'))),
-    );
+    await Promise.all(names.map((n, i) => (i % 2 === 0 ? editor : other).upsert(configTargetOf(app('cursor'), 'linux'), n, serverEntry(app('cursor'), n, `http://h/${n}`, 'streamable-http'))));
     expect((await editor.names(configTargetOf(app('cursor'), 'linux'))).sort()).toEqual([...names].sort());
     expect(readFileSync(fileOf('cursor'), 'utf8')).toContain('// mine');
     expect(leftovers('cursor')).toEqual([]);

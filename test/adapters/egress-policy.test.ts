@@ -100,7 +100,11 @@ describe('egress policy at connect time', () => {
   /** Maps test names the way DNS would, without touching /etc/hosts. */
   const resolve: Resolver = (name, cb) => {
     if (name === 'rebinding.test') return cb(null, [{ address: '127.0.0.1', family: 4 }]);
-    if (name === 'mixed.test') return cb(null, [{ address: '10.0.0.1', family: 4 }, { address: '127.0.0.1', family: 4 }]);
+    if (name === 'mixed.test')
+      return cb(null, [
+        { address: '10.0.0.1', family: 4 },
+        { address: '127.0.0.1', family: 4 },
+      ]);
     if (name === 'loop.test') return cb(null, [{ address: '127.0.0.1', family: 4 }]);
     cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' }), []);
   };

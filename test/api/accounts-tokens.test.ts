@@ -53,7 +53,10 @@ describe.each(testStores)('accounts, orgs and tokens (%s)', (store) => {
     expect((await bob.req('PUT', '/api/v1/orgs/acme/members/carol', { role: 'developer' })).status).toBe(400);
     const added = await bob.req('PUT', '/api/v1/orgs/acme/members/carol', { role: 'member' });
     expect(added.status).toBe(200);
-    expect(added.body.members).toEqual([{ username: 'bob', role: 'owner' }, { username: 'carol', role: 'member' }]);
+    expect(added.body.members).toEqual([
+      { username: 'bob', role: 'owner' },
+      { username: 'carol', role: 'member' },
+    ]);
     // A member reads, but neither publishes nor manages.
     const asMember = await carol.publish('/api/v1/agents/@acme/support-bot', tgz);
     expect(asMember.status).toBe(403);

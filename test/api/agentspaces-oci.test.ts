@@ -33,7 +33,9 @@ describe.skipIf(!run).each(testStores)('agentspaces as OCI artifacts ↔ docker-
     runtime = admin.with((await admin.req('POST', '/api/v1/tokens', { name: 'rt', permission: 'runtime', account: 'alice' })).body.token as string);
     expect((await alice.req('POST', '/registry/', { name: 'My Agents', namespace: 'prod', description: 'Support agents' })).status).toBe(201);
     const tools = [{ provider_id: 'mcp', url: 'https://mcp.example.com', headers: { Authorization: { $secretRef: 'MCP_TOKEN' } }, env: { LOCAL: { $secretRef: 'LOCAL_KEY' } } }];
-    expect((await alice.req('POST', '/registry/agent', exampleAgent('my-agent', { response: { ...exampleAgent().response, profile: { system_prompt: 'Speak {{ params.language }}', tools } } }))).status).toBe(200);
+    expect(
+      (await alice.req('POST', '/registry/agent', exampleAgent('my-agent', { response: { ...exampleAgent().response, profile: { system_prompt: 'Speak {{ params.language }}', tools } } }))).status,
+    ).toBe(200);
     expect((await alice.req('POST', '/registry/agent', exampleAgent('second'))).status).toBe(200);
     expect((await alice.req('POST', '/registry/secret', { secret: { key: 'OPENAI_API_KEY', scope: 'global', description: 'OpenAI' }, value: VALUES[0] })).status).toBe(200);
     expect((await alice.req('POST', '/registry/secret', { secret: { key: 'MCP_TOKEN', scope: 'shared' }, value: VALUES[1] })).status).toBe(200);
@@ -48,7 +50,11 @@ describe.skipIf(!run).each(testStores)('agentspaces as OCI artifacts ↔ docker-
   it("publishes (000's curl) as application/vnd.alquimia.registry.v1 with one layer per part; a release tag moves latest", async () => {
     const r = await alice.req('PUT', '/registry/publish?agentspace_id=default&tag=v1.0.0', { description: 'Production release' });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    expect(r.body).toMatchObject({ reference: expect.stringMatching(new RegExp(`^${reg.host}/alice/my-agents:v1.0.0@sha256:[0-9a-f]{64}$`)), tags: ['v1.0.0', 'latest'], media_type: 'application/vnd.oci.image.manifest.v1+json' });
+    expect(r.body).toMatchObject({
+      reference: expect.stringMatching(new RegExp(`^${reg.host}/alice/my-agents:v1.0.0@sha256:[0-9a-f]{64}$`)),
+      tags: ['v1.0.0', 'latest'],
+      media_type: 'application/vnd.oci.image.manifest.v1+json',
+    });
     const fetched = await oci.getManifest(`${reg.host}/alice/my-agents:v1.0.0`);
     const m = fetched.manifest as ImageManifest;
     expect(fetched.digest).toBe(r.body.digest);
@@ -59,7 +65,11 @@ describe.skipIf(!run).each(testStores)('agentspaces as OCI artifacts ↔ docker-
       ['application/vnd.alquimia.registry.secrets.v1+json', 'secrets.json'],
       ['application/vnd.alquimia.registry.parameters.v1+json', 'parameters.json'],
     ]);
-    expect(m.annotations).toMatchObject({ 'org.opencontainers.image.description': 'Production release', 'org.opencontainers.image.version': 'v1.0.0', 'org.opencontainers.image.created': expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(m.annotations).toMatchObject({
+      'org.opencontainers.image.description': 'Production release',
+      'org.opencontainers.image.version': 'v1.0.0',
+      'org.opencontainers.image.created': expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
     expect((await oci.resolve(`${reg.host}/alice/my-agents:latest`))?.digest).toBe(r.body.digest);
     const pulled = await oci.pullArtifact(`${reg.host}/alice/my-agents:v1.0.0`);
     const text = pulled.layers.map((l) => Buffer.from(l.data!).toString('utf8')).join('\n');
@@ -114,7 +124,11 @@ describe.skipIf(!run).each(testStores)('agentspaces as OCI artifacts ↔ docker-
     expect((await alice.req('PUT', '/registry/publish?tag=bad tag')).status).toBe(400);
     expect((await alice.req('PUT', '/registry/publish?agentspace_id=nope&tag=v1')).status).toBe(404);
     expect((await alice.req('POST', '/registry/', { name: 'scratch', namespace: 'dev', agentspace_id: 'scratch' })).status).toBe(201);
-    await alice.req('POST', '/registry/agent?agentspace_id=scratch', exampleAgent('legacy', { response: { ...exampleAgent().response, config: { provider_id: 'generative', connector: { provider_id: 'openai', model: 'm', api_key: '$OPENAI_API_KEY' } } } }));
+    await alice.req(
+      'POST',
+      '/registry/agent?agentspace_id=scratch',
+      exampleAgent('legacy', { response: { ...exampleAgent().response, config: { provider_id: 'generative', connector: { provider_id: 'openai', model: 'm', api_key: '$OPENAI_API_KEY' } } } }),
+    );
     const unvalidated = await alice.req('PUT', '/registry/publish?agentspace_id=scratch&tag=v1');
     expect(unvalidated.status).toBe(400);
     expect(unvalidated.body.detail).toBe('Unvalidated agents detected: run POST /registry/validate first');
@@ -129,7 +143,13 @@ describe.skipIf(!run).each(testStores)('agentspaces as OCI artifacts ↔ docker-
   it('pulls into a new agentspace as a clone, with definitions but no values', async () => {
     const r = await alice.req('POST', `/registry/pull?agentspace_id=copy&target=${reg.host}/alice/my-agents:v1.0.0`);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    expect(r.body).toMatchObject({ created: true, reference: `${reg.host}/alice/my-agents:v1.0.0`, agents: ['my-agent', 'second'], secrets: ['LOCAL_KEY', 'MCP_TOKEN', 'OPENAI_API_KEY'], parameters: ['language'] });
+    expect(r.body).toMatchObject({
+      created: true,
+      reference: `${reg.host}/alice/my-agents:v1.0.0`,
+      agents: ['my-agent', 'second'],
+      secrets: ['LOCAL_KEY', 'MCP_TOKEN', 'OPENAI_API_KEY'],
+      parameters: ['language'],
+    });
     expect(r.body.agentspace).toMatchObject({ agentspace_id: 'copy', name: 'My Agents-2', namespace: 'prod', source_repo_id: `${reg.host}/alice/my-agents:v1.0.0`, description: 'Production release' });
     const agents = (await alice.req('POST', '/registry/agent/query?agentspace_id=copy', {})).body;
     expect(agents.map((a: { assistant_id: string }) => a.assistant_id)).toEqual(['my-agent', 'second']);

@@ -28,7 +28,13 @@ describe.each(testStores)('Alquimia registry API: agentspaces, agents, secrets, 
       const r = await alice.req('GET', '/registry/');
       expect(r.status).toBe(404);
       expect(r.body).toEqual({ detail: "Agentspace 'default' not found" });
-      for (const [m, p] of [['GET', '/registry/'], ['POST', '/registry/query'], ['POST', '/registry/agent'], ['GET', '/registry/secret'], ['POST', '/registry/validate']] as const) {
+      for (const [m, p] of [
+        ['GET', '/registry/'],
+        ['POST', '/registry/query'],
+        ['POST', '/registry/agent'],
+        ['GET', '/registry/secret'],
+        ['POST', '/registry/validate'],
+      ] as const) {
         const anon = await new Api(server.url).req(m, p, m === 'GET' ? undefined : {});
         expect(anon.status, `${m} ${p}`).toBe(401);
         expect(anon.body.detail).toMatch(/Authentication required/);
@@ -54,7 +60,16 @@ describe.each(testStores)('Alquimia registry API: agentspaces, agents, secrets, 
       expect(again.status).toBe(400);
       expect(again.body.detail).toBe("An agentspace named 'my-agents' already exists in namespace 'local'");
       // 000's full body, with user_id and source_repo_id, in another namespace: a second agentspace with its own id.
-      const prod = await alice.req('POST', '/registry/', { name: 'my-agents', namespace: 'prod', tag: 'latest', description: 'Production agents', visibility: 'private', status: 'enabled', user_id: null, source_repo_id: null });
+      const prod = await alice.req('POST', '/registry/', {
+        name: 'my-agents',
+        namespace: 'prod',
+        tag: 'latest',
+        description: 'Production agents',
+        visibility: 'private',
+        status: 'enabled',
+        user_id: null,
+        source_repo_id: null,
+      });
       expect(prod.status).toBe(201);
       expect(prod.body.agentspace_id).toBe('prod-my-agents');
       expect(prod.body.description).toBe('Production agents');
@@ -213,14 +228,26 @@ describe.each(testStores)('Alquimia registry API: agentspaces, agents, secrets, 
       expect((await alice.req('POST', '/registry/secret/query', { scope: 'local' })).body).toEqual([]);
     });
 
-    it('POST /registry/secret/inspect/{assistant_id} lists the agent\'s secrets and what does not resolve', async () => {
+    it("POST /registry/secret/inspect/{assistant_id} lists the agent's secrets and what does not resolve", async () => {
       const ok = await alice.req('POST', '/registry/secret/inspect/my-agent?agentspace_id=default');
       expect(ok.status).toBe(200);
       expect(ok.body).toEqual({ secrets: [{ key: 'OPENAI_API_KEY', scope: 'global' }], errors: [] });
-      await alice.req('POST', '/registry/agent', exampleAgent('needs-more', { response: { ...exampleAgent().response, config: { provider_id: 'generative', connector: { provider_id: 'openai', model: 'm', api_key: { $secretRef: 'MISSING_KEY' }, base_url: { $secretRef: 'NO_VALUE' } } } } }));
+      await alice.req(
+        'POST',
+        '/registry/agent',
+        exampleAgent('needs-more', {
+          response: {
+            ...exampleAgent().response,
+            config: { provider_id: 'generative', connector: { provider_id: 'openai', model: 'm', api_key: { $secretRef: 'MISSING_KEY' }, base_url: { $secretRef: 'NO_VALUE' } } },
+          },
+        }),
+      );
       await alice.req('POST', '/registry/secret', { secret: { key: 'NO_VALUE', scope: 'shared' } });
       const r = await alice.req('POST', '/registry/secret/inspect/needs-more');
-      expect(r.body.secrets).toEqual([{ key: 'MISSING_KEY', scope: null }, { key: 'NO_VALUE', scope: 'shared' }]);
+      expect(r.body.secrets).toEqual([
+        { key: 'MISSING_KEY', scope: null },
+        { key: 'NO_VALUE', scope: 'shared' },
+      ]);
       expect(r.body.errors.map((e: { id: string }) => e.id)).toEqual(['MISSING_KEY', 'NO_VALUE']);
       expect(r.body.errors[1].message).toMatch(/has no value in the builtin backend/);
       const unchecked = await alice.req('POST', '/registry/secret/inspect/needs-more?check_resolution=false');
@@ -322,7 +349,11 @@ describe.each(testStores)('Alquimia registry API: agentspaces, agents, secrets, 
       const p = await runtime.req('GET', '/registry/agent/resolve/p?owner=alice');
       expect(p.status).toBe(400);
       expect(p.body.errors).toEqual(["{{ params.nope }}: no parameter 'nope' is defined for this agent"]);
-      await alice.req('POST', '/registry/agent', exampleAgent('s', { response: { ...exampleAgent().response, config: { provider_id: 'generative', connector: { provider_id: 'openai', model: 'm', api_key: { $secretRef: 'UNDEFINED' } } } } }));
+      await alice.req(
+        'POST',
+        '/registry/agent',
+        exampleAgent('s', { response: { ...exampleAgent().response, config: { provider_id: 'generative', connector: { provider_id: 'openai', model: 'm', api_key: { $secretRef: 'UNDEFINED' } } } } }),
+      );
       const s = await runtime.req('GET', '/registry/agent/resolve/s?owner=alice');
       expect(s.status).toBe(400);
       expect(s.body.errors).toEqual(["secret 'UNDEFINED': not defined (looked in local, shared and global)"]);

@@ -226,7 +226,7 @@ describe.each(testStores)('agentx registry API, as documented (%s)', (store) => 
     expect(r.body.details).toEqual(expect.arrayContaining(["agent.yaml: missing required field 'description'", "agent.yaml: version '1.2' is not valid semver"]));
   });
 
-  it('PUT answers 403 outside the caller\'s scope', async () => {
+  it("PUT answers 403 outside the caller's scope", async () => {
     const r = await anon.with(sinanToken).publish('/api/v1/agents/@agentx/gmail-agent', await gmailTarball('9.0.0'));
     expect(r.status).toBe(403);
     expect(r.body).toEqual({ error: 'You can only publish under @sinan scope' });

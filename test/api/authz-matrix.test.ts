@@ -22,10 +22,20 @@ import { realpathSync } from 'node:fs';
  * entry passes because its request was malformed. A route without an entry fails the test.
  */
 
-const CALLERS = ['no token', 'malformed token', 'revoked token of A', 'expired token of A', 'read-only token of A', 'token of another account B', "maintainer of another org P", 'runtime token', 'member of O (read role)'] as const;
+const CALLERS = [
+  'no token',
+  'malformed token',
+  'revoked token of A',
+  'expired token of A',
+  'read-only token of A',
+  'token of another account B',
+  'maintainer of another org P',
+  'runtime token',
+  'member of O (read role)',
+] as const;
 type Caller = (typeof CALLERS)[number];
 /** Callers that are another account: for them a route that creates in the caller's own space is no refusal. */
-const OTHERS: Caller[] = ['token of another account B', "maintainer of another org P", 'member of O (read role)'];
+const OTHERS: Caller[] = ['token of another account B', 'maintainer of another org P', 'member of O (read role)'];
 
 interface Req {
   method: string;
@@ -75,7 +85,7 @@ interface Exempt {
 }
 
 const json = (method: string, path: string, body?: unknown): Req => ({ method, path, body });
-const OWN_CREATE = 'creates an object in the caller\'s own account; nothing of A is addressed';
+const OWN_CREATE = "creates an object in the caller's own account; nothing of A is addressed";
 
 // ---- packages of every kind (native door) ---------------------------------------------------
 
@@ -449,7 +459,6 @@ const nativeEntries = (): Record<string, Entry | Exempt> => ({
   'POST /api/v1beta/skills/validate': { exempt: 'a validation: reads a skill, writes nothing' },
 });
 
-
 // ---- MCP workloads (ToolHive's /api/v1beta/workloads; the administrator's, private) ----------
 
 const EVERYTHING = realpathSync(createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js'));
@@ -548,7 +557,8 @@ const canonical = (table: string, rows: Array<Record<string, unknown>>): string[
   rows
     .map((r) => {
       const copy: Record<string, unknown> = {};
-      for (const k of Object.keys(r).sort()) if (!VOLATILE[table]?.includes(k)) copy[k] = r[k] instanceof Date ? (r[k] as Date).toISOString() : Buffer.isBuffer(r[k]) ? (r[k] as Buffer).toString('hex') : r[k];
+      for (const k of Object.keys(r).sort())
+        if (!VOLATILE[table]?.includes(k)) copy[k] = r[k] instanceof Date ? (r[k] as Date).toISOString() : Buffer.isBuffer(r[k]) ? (r[k] as Buffer).toString('hex') : r[k];
       return JSON.stringify(copy);
     })
     .sort();
@@ -557,7 +567,10 @@ const openStore = async (server: TestServer): Promise<Store> => {
   if (server.store === 'sqlite') {
     const db = new Database(join(server.dataDir, 'agentry.db'));
     db.pragma('busy_timeout = 5000');
-    const tables = () => (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'agentry_migrations%'").all() as Array<{ name: string }>).map((t) => t.name).sort();
+    const tables = () =>
+      (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'agentry_migrations%'").all() as Array<{ name: string }>)
+        .map((t) => t.name)
+        .sort();
     return {
       snapshot: async () => {
         const out: Record<string, string[]> = {};
@@ -604,7 +617,8 @@ const difference = (before: string, after: string): string => {
     const removed = x.filter((r) => !y.includes(r));
     if (added.length || removed.length) parts.push(`${t}: +${added.map((r) => r.slice(0, 200)).join(' | ')} -${removed.map((r) => r.slice(0, 200)).join(' | ')}`);
   }
-  if (JSON.stringify(a.files) !== JSON.stringify(b.files)) parts.push(`files: ${b.files.filter((f) => !a.files.includes(f)).join(', ')} / gone: ${a.files.filter((f) => !b.files.includes(f)).join(', ')}`);
+  if (JSON.stringify(a.files) !== JSON.stringify(b.files))
+    parts.push(`files: ${b.files.filter((f) => !a.files.includes(f)).join(', ')} / gone: ${a.files.filter((f) => !b.files.includes(f)).join(', ')}`);
   return parts.join('\n');
 };
 
@@ -678,7 +692,7 @@ describe.each(testStores)('authorization matrix over every state-changing route 
     auth['expired token of A'] = `Bearer ${expired.token}`;
     auth['read-only token of A'] = `Bearer ${readOnly.token}`;
     auth['token of another account B'] = `Bearer ${bea}`;
-    auth["maintainer of another org P"] = `Bearer ${cal}`;
+    auth['maintainer of another org P'] = `Bearer ${cal}`;
     auth['runtime token'] = `Bearer ${runtime.token}`;
     // Beyond the issue's list: a member of O, whose role only reads.
     auth['member of O (read role)'] = `Bearer ${gil}`;

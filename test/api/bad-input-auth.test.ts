@@ -30,9 +30,7 @@ const expireToken = async (server: TestServer, secret: string, at: string): Prom
   const client = new pg.Client({ connectionString: process.env.AGENTRY_TEST_DATABASE_URL });
   await client.connect();
   try {
-    const schemas = await client.query<{ s: string }>(
-      `SELECT table_schema AS s FROM information_schema.tables WHERE table_name = 'tokens' AND table_schema LIKE 't\\_%'`,
-    );
+    const schemas = await client.query<{ s: string }>(`SELECT table_schema AS s FROM information_schema.tables WHERE table_name = 'tokens' AND table_schema LIKE 't\\_%'`);
     let changed = 0;
     for (const { s } of schemas.rows) {
       try {

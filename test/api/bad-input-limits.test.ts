@@ -30,8 +30,7 @@ describe.each(testStores)('bad input: limits and malformed bodies (%s)', (store)
     await expectNothingWritten(server, admin, before);
   };
   /** A raw request with the caller's token. */
-  const raw = (method: string, url: string, body: string | Uint8Array, contentType?: string) =>
-    alice.req(method, url, body, contentType === undefined ? {} : { 'content-type': contentType });
+  const raw = (method: string, url: string, body: string | Uint8Array, contentType?: string) => alice.req(method, url, body, contentType === undefined ? {} : { 'content-type': contentType });
 
   beforeAll(async () => {
     server = await startTestServer({ store, limits: { maxUnpackedBytes: 1 * MB, maxFiles: 20, maxTarballBytes: 256 * KB } });
@@ -110,9 +109,7 @@ describe.each(testStores)('bad input: limits and malformed bodies (%s)', (store)
       const mp = (boundary: string) => `multipart/form-data; boundary=${boundary}`;
       const head = '--XX\r\nContent-Disposition: form-data; name="tarball"; filename="p.tgz"\r\nContent-Type: application/gzip\r\n\r\n';
       await refused(() => raw('PUT', path, 'hello', 'multipart/form-data'), 400, 'Malformed multipart/form-data body', ["the Content-Type header has no 'boundary' parameter"]);
-      await refused(() => raw('PUT', path, `${head}\u001f\u008bhalf a tarball`, mp('XX')), 400, 'Malformed multipart/form-data body', [
-        'the body ends before its closing multipart boundary',
-      ]);
+      await refused(() => raw('PUT', path, `${head}\u001f\u008bhalf a tarball`, mp('XX')), 400, 'Malformed multipart/form-data body', ['the body ends before its closing multipart boundary']);
       await refused(() => raw('PUT', path, 'no parts at all, just text', mp('XX')), 400, 'Malformed multipart/form-data body');
       await refused(() => raw('PUT', path, '--x', mp('b'.repeat(300))), 400, 'Malformed multipart/form-data body', ['the multipart boundary is too long']);
     });
@@ -123,46 +120,82 @@ describe.each(testStores)('bad input: limits and malformed bodies (%s)', (store)
         build(f);
         return f;
       };
-      await refused(() => alice.req('PUT', path, form((f) => f.set('readme', '# x'))), 400, 'Validation failed', ["body: missing required field 'tarball'"]);
-      await refused(() => alice.req('PUT', path, form((f) => f.set('tarball', 'not a file'))), 400, 'Validation failed', ['body.tarball: must be an uploaded file']);
+      await refused(
+        () =>
+          alice.req(
+            'PUT',
+            path,
+            form((f) => f.set('readme', '# x')),
+          ),
+        400,
+        'Validation failed',
+        ["body: missing required field 'tarball'"],
+      );
+      await refused(
+        () =>
+          alice.req(
+            'PUT',
+            path,
+            form((f) => f.set('tarball', 'not a file')),
+          ),
+        400,
+        'Validation failed',
+        ['body.tarball: must be an uploaded file'],
+      );
       const tgz = await agentTarball({ name: 'helper', version: '2.0.0', scope: 'alice' });
       await refused(
         () =>
-          alice.req('PUT', path, form((f) => {
-            f.append('tarball', new Blob([tgz]), 'a.tgz');
-            f.append('tarball', new Blob([tgz]), 'b.tgz');
-          })),
+          alice.req(
+            'PUT',
+            path,
+            form((f) => {
+              f.append('tarball', new Blob([tgz]), 'a.tgz');
+              f.append('tarball', new Blob([tgz]), 'b.tgz');
+            }),
+          ),
         413,
         'Request body is too large',
         ['reach files limit'],
       );
       await refused(
         () =>
-          alice.req('PUT', path, form((f) => {
-            f.append('tarball', new Blob([tgz]), 'a.tgz');
-            for (let i = 0; i < 12; i++) f.append(`field${i}`, 'x');
-          })),
+          alice.req(
+            'PUT',
+            path,
+            form((f) => {
+              f.append('tarball', new Blob([tgz]), 'a.tgz');
+              for (let i = 0; i < 12; i++) f.append(`field${i}`, 'x');
+            }),
+          ),
         413,
         'Request body is too large',
         ['reach fields limit'],
       );
       await refused(
         () =>
-          alice.req('PUT', path, form((f) => {
-            f.append('tarball', new Blob([tgz]), 'a.tgz');
-            f.append('readme', 'one');
-            f.append('readme', 'two');
-          })),
+          alice.req(
+            'PUT',
+            path,
+            form((f) => {
+              f.append('tarball', new Blob([tgz]), 'a.tgz');
+              f.append('readme', 'one');
+              f.append('readme', 'two');
+            }),
+          ),
         400,
         'Validation failed',
         ['body.readme: must be string'],
       );
       await refused(
         () =>
-          alice.req('PUT', path, form((f) => {
-            f.append('tarball', new Blob([tgz]), 'a.tgz');
-            f.append('readme', 'x'.repeat(1_000_001));
-          })),
+          alice.req(
+            'PUT',
+            path,
+            form((f) => {
+              f.append('tarball', new Blob([tgz]), 'a.tgz');
+              f.append('readme', 'x'.repeat(1_000_001));
+            }),
+          ),
         400,
         'Validation failed',
         ['body.readme: must NOT have more than 1000000 characters'],

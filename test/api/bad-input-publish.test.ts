@@ -14,18 +14,11 @@ describe.each(testStores)('bad input: publish and manifests (%s)', (store) => {
   let alice: Api;
   const path = '/api/v1/agents/@alice/helper';
   const terms = ['helpful', 'helper', 'mismatch'];
-  const yaml = (o: Partial<{ name: string; version: string; scope: string; description: string; extra: string }> = {}) =>
-    agentYaml({ name: 'helper', version: '2.0.0', scope: 'alice', ...o });
-  const tarballWith = (agentYamlText: string, more: Record<string, string> = {}) =>
-    makeTarball({ 'agent.yaml': agentYamlText, 'README.md': '# helper\n', ...more });
+  const yaml = (o: Partial<{ name: string; version: string; scope: string; description: string; extra: string }> = {}) => agentYaml({ name: 'helper', version: '2.0.0', scope: 'alice', ...o });
+  const tarballWith = (agentYamlText: string, more: Record<string, string> = {}) => makeTarball({ 'agent.yaml': agentYamlText, 'README.md': '# helper\n', ...more });
 
   /** Publishes, expects a refusal, and checks nothing was written and the server still serves. */
-  const refused = async (
-    publish: () => Promise<{ status: number; body: any }>,
-    status: number,
-    error: string | RegExp,
-    details?: Array<string | RegExp>,
-  ): Promise<void> => {
+  const refused = async (publish: () => Promise<{ status: number; body: any }>, status: number, error: string | RegExp, details?: Array<string | RegExp>): Promise<void> => {
     const before: RegistryState = await registryState(server, admin, terms);
     const r = await publish();
     expectError(r, status, error, details);
@@ -84,9 +77,7 @@ describe.each(testStores)('bad input: publish and manifests (%s)', (store) => {
   describe('names and versions (400)', () => {
     it('refuses versions that are not exact semver', async () => {
       for (const v of ['1.0', 'v2.0.0', '2.0.0+build.7', '^2.0.0']) {
-        await refused(async () => alice.publish(path, await tarballWith(yaml({ version: `"${v}"` }))), 400, 'Validation failed', [
-          `agent.yaml: version '${v}' is not valid semver`,
-        ]);
+        await refused(async () => alice.publish(path, await tarballWith(yaml({ version: `"${v}"` }))), 400, 'Validation failed', [`agent.yaml: version '${v}' is not valid semver`]);
       }
     });
 
@@ -196,12 +187,8 @@ describe.each(testStores)('bad input: publish and manifests (%s)', (store) => {
     });
 
     it('refuses a readme or version field that disagrees with the tarball', async () => {
-      await refused(async () => alice.publish(path, await tarballWith(yaml()), { readme: '# another readme' }), 400, 'Validation failed', [
-        'readme: differs from README.md in the tarball',
-      ]);
-      await refused(async () => alice.publish(path, await tarballWith(yaml()), { version: '2.0.1' }), 400, 'Validation failed', [
-        "version: '2.0.1' was sent but agent.yaml says '2.0.0'",
-      ]);
+      await refused(async () => alice.publish(path, await tarballWith(yaml()), { readme: '# another readme' }), 400, 'Validation failed', ['readme: differs from README.md in the tarball']);
+      await refused(async () => alice.publish(path, await tarballWith(yaml()), { version: '2.0.1' }), 400, 'Validation failed', ["version: '2.0.1' was sent but agent.yaml says '2.0.0'"]);
     });
 
     it('refuses an invalid dist-tag', async () => {
@@ -234,9 +221,7 @@ describe.each(testStores)('bad input: publish and manifests (%s)', (store) => {
 
     it('refuses two manifests at the root of a generic publish', async () => {
       const both = await makeTarball({ 'agent.yaml': yaml(), 'SKILL.md': '---\nname: helper\ndescription: d\n---\n' });
-      await refused(() => alice.publish('/api/v1/packages/@alice/helper', both), 400, 'Validation failed', [
-        'tarball: more than one manifest at the root (agent.yaml, SKILL.md); keep exactly one',
-      ]);
+      await refused(() => alice.publish('/api/v1/packages/@alice/helper', both), 400, 'Validation failed', ['tarball: more than one manifest at the root (agent.yaml, SKILL.md); keep exactly one']);
     });
 
     it('refuses a skill without a version, and MCP server names in another namespace', async () => {
@@ -246,9 +231,7 @@ describe.each(testStores)('bad input: publish and manifests (%s)', (store) => {
       ]);
       await refused(() => alice.publish('/api/v1/skills/@alice/pdf-tools', noVersion, { version: 'one' }), 400, 'Validation failed', ["version 'one' is not valid semver"]);
       const server = await makeTarball({ 'server.json': JSON.stringify({ name: 'bob/weather', description: 'Weather', version: '1.0.0' }) });
-      await refused(() => alice.publish('/api/v1/mcp-servers/@alice/weather', server), 400, 'Validation failed', [
-        "server.json: name declares scope '@bob' but the package is published to '@alice'",
-      ]);
+      await refused(() => alice.publish('/api/v1/mcp-servers/@alice/weather', server), 400, 'Validation failed', ["server.json: name declares scope '@bob' but the package is published to '@alice'"]);
     });
   });
 

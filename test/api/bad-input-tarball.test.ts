@@ -50,13 +50,21 @@ describe.each(testStores)('bad input: tarball safety (%s)', (store) => {
   it("refuses '..' paths, including ones hidden in pax and GNU long-name headers", async () => {
     await invalid([{ path: '../escape.txt', body: 'x' }], ["tarball: path '../escape.txt' escapes the package with '..'"]);
     await invalid([{ path: 'prompts/../../../etc/cron.d/x', body: 'x' }], ["tarball: path 'prompts/../../../etc/cron.d/x' escapes the package with '..'"]);
-    await invalid([{ path: 'PaxHeader', type: 'pax', body: paxRecord('path', '../../pax-escape') }, { path: 'harmless.txt', body: 'x' }], [
-      "tarball: path '../../pax-escape' escapes the package with '..'",
-    ]);
+    await invalid(
+      [
+        { path: 'PaxHeader', type: 'pax', body: paxRecord('path', '../../pax-escape') },
+        { path: 'harmless.txt', body: 'x' },
+      ],
+      ["tarball: path '../../pax-escape' escapes the package with '..'"],
+    );
     const long = `../${'d'.repeat(150)}`;
-    await invalid([{ path: '././@LongLink', type: 'gnu-longname', body: `${long}\0` }, { path: 'harmless.txt', body: 'x' }], [
-      `tarball: path '${long}' escapes the package with '..'`,
-    ]);
+    await invalid(
+      [
+        { path: '././@LongLink', type: 'gnu-longname', body: `${long}\0` },
+        { path: 'harmless.txt', body: 'x' },
+      ],
+      [`tarball: path '${long}' escapes the package with '..'`],
+    );
   });
 
   it('refuses absolute paths', async () => {
@@ -65,17 +73,24 @@ describe.each(testStores)('bad input: tarball safety (%s)', (store) => {
   });
 
   it('refuses symlinks pointing outside the package', async () => {
-    await invalid([{ path: 'prompts/system.md', type: 'symlink', linkpath: '../../../../etc/passwd' }], [
-      "tarball: link 'prompts/system.md' points outside the package (../../../../etc/passwd)",
-    ]);
+    await invalid([{ path: 'prompts/system.md', type: 'symlink', linkpath: '../../../../etc/passwd' }], ["tarball: link 'prompts/system.md' points outside the package (../../../../etc/passwd)"]);
     await invalid([{ path: 'ssh', type: 'symlink', linkpath: '/root/.ssh' }], ["tarball: link 'ssh' points outside the package (/root/.ssh)"]);
     // Two links that each look harmless: `up` is the package folder, so `up/..` is its parent.
-    await invalid([{ path: 'up', type: 'symlink', linkpath: '.' }, { path: 'esc', type: 'symlink', linkpath: 'up/..' }], [
-      "tarball: link 'esc' points outside the package (up/..)",
-    ]);
-    await invalid([{ path: 'prompts/', type: 'dir' }, { path: 'p', type: 'symlink', linkpath: 'prompts' }, { path: 'p/x.md', body: 'through the link' }], [
-      "tarball: entry 'p/x.md' lies under the symlink 'p'",
-    ]);
+    await invalid(
+      [
+        { path: 'up', type: 'symlink', linkpath: '.' },
+        { path: 'esc', type: 'symlink', linkpath: 'up/..' },
+      ],
+      ["tarball: link 'esc' points outside the package (up/..)"],
+    );
+    await invalid(
+      [
+        { path: 'prompts/', type: 'dir' },
+        { path: 'p', type: 'symlink', linkpath: 'prompts' },
+        { path: 'p/x.md', body: 'through the link' },
+      ],
+      ["tarball: entry 'p/x.md' lies under the symlink 'p'"],
+    );
   });
 
   it('refuses hard links pointing outside the package', async () => {

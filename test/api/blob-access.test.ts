@@ -161,13 +161,7 @@ describe.each(testStores)('blob access (%s)', (store) => {
 
     // No package door knows it, not even for its owner: it is not a package.
     for (const who of [anon, bob, alice, admin]) {
-      for (const path of [
-        '/api/v1/skills?limit=100',
-        '/api/v1/packages?limit=100',
-        '/api/v1/search?q=hidden-skill',
-        '/registry/default/v0.1/x/dev.toolhive/skills',
-        '/v0.1/servers?limit=100',
-      ]) {
+      for (const path of ['/api/v1/skills?limit=100', '/api/v1/packages?limit=100', '/api/v1/search?q=hidden-skill', '/registry/default/v0.1/x/dev.toolhive/skills', '/v0.1/servers?limit=100']) {
         const r = await who.req('GET', path);
         expect(JSON.stringify(r.body ?? '')).not.toContain('hidden-skill');
       }

@@ -72,7 +72,11 @@ describe.each(testStores)('crash during concurrent publishes, then retries by Id
     const totals = { answered: 0, unanswered: 0, silent: 0, retried: 0 };
     // Rounds kill at different moments: at the 3rd answer, then a little after the 6th and the 2nd,
     // so some publishes are caught between their commit and their reply.
-    for (const [round, { at, delayMs }] of [{ at: 3, delayMs: 0 }, { at: 6, delayMs: 15 }, { at: 2, delayMs: 40 }].entries()) {
+    for (const [round, { at, delayMs }] of [
+      { at: 3, delayMs: 0 },
+      { at: 6, delayMs: 15 },
+      { at: 2, delayMs: 40 },
+    ].entries()) {
       const attempts: Attempt[] = Array.from({ length: PUBLISHES }, (_, i) => ({ version: `${round + 1}.0.${i}`, key: randomUUID(), tgz: tarballFor(`${round + 1}.0.${i}`) }));
       all.push(...attempts);
       const url = server.url;

@@ -88,7 +88,21 @@ describe.each(testStores)('each door answers in its own shape, with a request-id
   });
 
   it('puts a fresh request-id on every answer of every door', async () => {
-    const paths = ['/healthz', '/openapi.json', '/api/v1/packages', '/v2/', '/v2/_catalog', '/v0.1/servers', '/openapi.yaml', '/v1/recipes', '/v1/agents', '/registry/default/v0.1/servers', '/api/v1beta/registry', '/registry/agent', '/metrics'];
+    const paths = [
+      '/healthz',
+      '/openapi.json',
+      '/api/v1/packages',
+      '/v2/',
+      '/v2/_catalog',
+      '/v0.1/servers',
+      '/openapi.yaml',
+      '/v1/recipes',
+      '/v1/agents',
+      '/registry/default/v0.1/servers',
+      '/api/v1beta/registry',
+      '/registry/agent',
+      '/metrics',
+    ];
     const seen = new Set<string>();
     for (const path of paths) {
       const r = await get(path);

@@ -23,10 +23,12 @@ const ADAPTERS: Adapter[] = ['probe', 'embeddings', 'vault', 'oauth', 'oci-repos
 
 /** Where a variant sends an upstream's URL (`http://127.0.0.1:<port>/path`). */
 type Rewrite = (live: string) => string;
-const withHost = (host: string): Rewrite => (live) => {
-  const u = new URL(live);
-  return `${u.protocol}//${host}:${u.port}${u.pathname}`;
-};
+const withHost =
+  (host: string): Rewrite =>
+  (live) => {
+    const u = new URL(live);
+    return `${u.protocol}//${host}:${u.port}${u.pathname}`;
+  };
 
 const listen = async (server: Server): Promise<number> => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -144,7 +146,14 @@ describe.each(testStores)('egress policy (%s)', (store) => {
     ['169.254.169.254', withHost('169.254.169.254'), () => undefined],
     ['[::1]', withHost('[::1]'), () => undefined],
     ['localhost (a name resolving to loopback)', withHost('localhost'), () => undefined],
-    ['a redirect from an allowed host to a refused one', (u) => { const x = new URL(u); return `http://127.0.0.1:${redirectPort}/to/${x.port}${x.pathname}`; }, () => `127.0.0.1:${redirectPort}`],
+    [
+      'a redirect from an allowed host to a refused one',
+      (u) => {
+        const x = new URL(u);
+        return `http://127.0.0.1:${redirectPort}/to/${x.port}${x.pathname}`;
+      },
+      () => `127.0.0.1:${redirectPort}`,
+    ],
   ];
 
   it.each(refused)('every adapter refuses %s and its upstream sees nothing', async (_name, rewrite, allow) => {
@@ -162,7 +171,14 @@ describe.each(testStores)('egress policy (%s)', (store) => {
 
   const allowed: Array<[string, Rewrite, () => string]> = [
     ['by host (localhost)', withHost('localhost'), () => 'localhost'],
-    ['by host:port', (u) => u, () => livePorts().map((p) => `127.0.0.1:${p}`).join(',')],
+    [
+      'by host:port',
+      (u) => u,
+      () =>
+        livePorts()
+          .map((p) => `127.0.0.1:${p}`)
+          .join(','),
+    ],
     ['by CIDR', (u) => u, () => '127.0.0.0/8'],
   ];
 
@@ -193,7 +209,10 @@ describe.each(testStores)('egress policy (%s)', (store) => {
 
   it('answers a refused address, a closed port and an unknown host with the same bytes', async () => {
     const closed: Rewrite = withHost(`127.0.0.1`);
-    const toClosed: Rewrite = (u) => closed(u).replace(/:\d+\//, `:${closedPort}/`).replace(/:\d+$/, `:${closedPort}`);
+    const toClosed: Rewrite = (u) =>
+      closed(u)
+        .replace(/:\d+\//, `:${closedPort}/`)
+        .replace(/:\d+$/, `:${closedPort}`);
     const unknown: Rewrite = (u) => toClosed(u).replace('127.0.0.1', 'no-such-host.invalid');
     const variants = [
       { name: 'refused', ...(await serverFor(toClosed)) },

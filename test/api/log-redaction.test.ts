@@ -58,8 +58,19 @@ describe.each(testStores)('log lines hold no credential, at any level (%s)', (st
     expect((await fetch(`${server.url}/v2/logger/nope/blobs/uploads/`, { method: 'POST', headers: { authorization: `Bearer ${secrets.oci}` } })).status).toBeLessThan(500);
 
     // Refusals log too: a bad multipart body with a valid token, malformed JSON quoting the token.
-    expect((await fetch(`${server.url}/api/v1/agents/@logger/logged`, { method: 'PUT', headers: { authorization: `Bearer ${secrets.user}`, 'content-type': 'multipart/form-data; boundary=zz' }, body: '--zz\r\nbroken' })).status).toBe(400);
-    expect((await fetch(`${server.url}/api/v1/tokens`, { method: 'POST', headers: { authorization: `Bearer ${secrets.user}`, 'content-type': 'application/json' }, body: `{"name":"${secrets.user}",` })).status).toBe(400);
+    expect(
+      (
+        await fetch(`${server.url}/api/v1/agents/@logger/logged`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${secrets.user}`, 'content-type': 'multipart/form-data; boundary=zz' },
+          body: '--zz\r\nbroken',
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (await fetch(`${server.url}/api/v1/tokens`, { method: 'POST', headers: { authorization: `Bearer ${secrets.user}`, 'content-type': 'application/json' }, body: `{"name":"${secrets.user}",` }))
+        .status,
+    ).toBe(400);
   });
 
   it('answers sign-in with no provider configured without an error line or a stack', async () => {

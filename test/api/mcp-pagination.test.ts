@@ -34,7 +34,10 @@ describe.each(testStores)('MCP Registry API: lists, search and cursors at scale 
   const big = `${ns}/big-Catalogue`;
   // 210 versions of one server, published in a shuffled order, plus 25 servers with 2 versions each: 260 versions.
   const bigVersions = Array.from({ length: 210 }, (_, i) => `${Math.floor(i / 30)}.${i % 30}.0`);
-  const shuffled = bigVersions.map((v, i) => ({ v, k: (i * 7919) % 211 })).sort((a, b) => a.k - b.k).map((x) => x.v);
+  const shuffled = bigVersions
+    .map((v, i) => ({ v, k: (i * 7919) % 211 }))
+    .sort((a, b) => a.k - b.k)
+    .map((x) => x.v);
   const small = Array.from({ length: 25 }, (_, i) => `${ns}/small-${String(i).padStart(2, '0')}`);
 
   beforeAll(async () => {
@@ -113,7 +116,11 @@ describe.each(testStores)('MCP Registry API: lists, search and cursors at scale 
     });
     const names = seen.map((e) => e.server.name);
     expect(new Set(names).size, 'no server twice').toBe(names.length);
-    for (const name of before) expect(names.filter((x) => x === name), name).toHaveLength(1);
+    for (const name of before)
+      expect(
+        names.filter((x) => x === name),
+        name,
+      ).toHaveLength(1);
     expect(n).toBeGreaterThan(5);
   });
 });
@@ -138,7 +145,16 @@ describe.each(testStores)('MCP Registry API: the served OpenAPI document (%s)', 
     expect(doc.openapi).toMatch(/^3\./);
     const paths = Object.keys(doc.paths).sort();
     for (const prefix of ['/v0', '/v0.1']) {
-      for (const p of ['/servers', '/servers/{serverName}/versions', '/servers/{serverName}/versions/{version}', '/servers/{serverName}/versions/{version}/status', '/servers/{serverName}/status', '/publish', '/ping', '/health']) {
+      for (const p of [
+        '/servers',
+        '/servers/{serverName}/versions',
+        '/servers/{serverName}/versions/{version}',
+        '/servers/{serverName}/versions/{version}/status',
+        '/servers/{serverName}/status',
+        '/publish',
+        '/ping',
+        '/health',
+      ]) {
         expect(paths).toContain(prefix + p);
       }
     }

@@ -41,7 +41,11 @@ describe.each(testStores)('MCP Registry API: publish and read (%s)', (store) => 
     expect(list.status).toBe(200);
     expect(list.body.metadata.count).toBe(validServers(ns).length);
     expect(list.body.metadata.nextCursor).toBeUndefined();
-    expect(list.body.servers.map((s: { server: { name: string } }) => s.server.name).sort()).toEqual(validServers(ns).map((s) => s.name).sort());
+    expect(list.body.servers.map((s: { server: { name: string } }) => s.server.name).sort()).toEqual(
+      validServers(ns)
+        .map((s) => s.name)
+        .sort(),
+    );
   });
 
   it('refuses each invalid server.json with 422 problem+json naming the problem, and stores nothing', async () => {
@@ -130,10 +134,7 @@ describe.each(testStores)('MCP Registry API: publish and read (%s)', (store) => 
 
   it('takes a server.json in a tarball through the native API under the same rules', async () => {
     const { makeTarball } = await import('../helpers/packages.js');
-    const bad = await alice.publish(
-      `/api/v1/mcp-servers/@${ns}/tarred`,
-      await makeTarball({ 'server.json': JSON.stringify({ name: `${ns}/tarred`, description: 'x', version: '^1.0.0' }) }),
-    );
+    const bad = await alice.publish(`/api/v1/mcp-servers/@${ns}/tarred`, await makeTarball({ 'server.json': JSON.stringify({ name: `${ns}/tarred`, description: 'x', version: '^1.0.0' }) }));
     expect(bad.status).toBe(400);
     expect(bad.body.details).toEqual(["server.json: version '^1.0.0' is a range; publish one exact version"]);
     const good = await alice.publish(

@@ -3,7 +3,10 @@ import { Api } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 import { OFFICIAL, enc, publish, userWithNamespace } from './mcp/helpers.js';
 
-type Entry = { server: { name: string; version: string }; _meta: Record<string, { status: string; statusMessage?: string; isLatest: boolean; updatedAt: string; publishedAt: string; statusChangedAt?: string }> };
+type Entry = {
+  server: { name: string; version: string };
+  _meta: Record<string, { status: string; statusMessage?: string; isLatest: boolean; updatedAt: string; publishedAt: string; statusChangedAt?: string }>;
+};
 const meta = (e: Entry) => e._meta[OFFICIAL];
 
 describe.each(testStores)('MCP Registry API: status, latest and concurrency (%s)', (store) => {

@@ -17,7 +17,6 @@ const REDIS = process.env.AGENTRY_TEST_REDIS_URL;
 const ANONYMOUS_LIMIT = 20;
 const PUBLISH_LIMIT = 6;
 
-
 const hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /**
@@ -227,7 +226,11 @@ describe.runIf(DATABASE && REDIS)('three server processes as one registry (Postg
       }
     }
     for (let u = 0; u < 4; u++) {
-      const want = layers.map((_, k) => k).filter((k) => k % 4 === u).map((k) => `v${k}`).sort();
+      const want = layers
+        .map((_, k) => k)
+        .filter((k) => k % 4 === u)
+        .map((k) => `v${k}`)
+        .sort();
       for (const s of servers) {
         const tags = await new OciClient(s.url).withToken(tokens[`u${u}`]).req('GET', `/v2/u${u}/images/tags/list`);
         expect(tags.status).toBe(200);
@@ -268,8 +271,9 @@ describe.runIf(DATABASE && REDIS)('three server processes as one registry (Postg
 
     // Publishes: one budget per account, shared by every process; concurrent attempts cannot overshoot it.
     const results = await Promise.all(
-      Array.from({ length: PUBLISH_LIMIT + 4 }, async (_, v) =>
-        (await api(tokens.burst).publish('/api/v1/agents/@burst/many', await agentTarball({ name: 'many', version: `0.${v}.0`, scope: 'burst' }))).status,
+      Array.from(
+        { length: PUBLISH_LIMIT + 4 },
+        async (_, v) => (await api(tokens.burst).publish('/api/v1/agents/@burst/many', await agentTarball({ name: 'many', version: `0.${v}.0`, scope: 'burst' }))).status,
       ),
     );
     expect(results.filter((s) => s === 200)).toHaveLength(PUBLISH_LIMIT);

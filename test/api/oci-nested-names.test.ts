@@ -85,7 +85,10 @@ describe.each(testStores)('OCI repository names of any depth, owned by their fir
     const push = await anon.req('POST', '/v2/alice/team/tool/blobs/uploads/');
     expect(push.status).toBe(401);
     expect(push.headers.get('www-authenticate')).toContain('scope="repository:alice/team/tool:pull,push"');
-    const q = new URLSearchParams([['service', 'agentry'], ['scope', 'repository:alice/team/tool:pull,push']]);
+    const q = new URLSearchParams([
+      ['service', 'agentry'],
+      ['scope', 'repository:alice/team/tool:pull,push'],
+    ]);
     const token = await anon.withAuth(basic('alice', aliceToken)).req('GET', `/v2/token?${q.toString()}`);
     expect(token.status).toBe(200);
     const bearer = anon.withAuth(`Bearer ${token.json.token}`);

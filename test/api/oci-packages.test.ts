@@ -22,8 +22,7 @@ const pushPackage = async (c: OciClient, repo: string, tag: string, tarball: Buf
   return c.pushManifest(repo, tag, manifest);
 };
 
-const countBlobFiles = (dataDir: string): number =>
-  readdirSync(join(dataDir, 'blobs', 'sha256')).reduce((n, d) => n + readdirSync(join(dataDir, 'blobs', 'sha256', d)).length, 0);
+const countBlobFiles = (dataDir: string): number => readdirSync(join(dataDir, 'blobs', 'sha256')).reduce((n, d) => n + readdirSync(join(dataDir, 'blobs', 'sha256', d)).length, 0);
 
 describe.each(testStores)('OCI distribution: packages as artifacts (%s)', (store) => {
   let server: TestServer;

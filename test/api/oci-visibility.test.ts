@@ -107,7 +107,11 @@ describe.each(matrix)('OCI visibility (%s, scope default %s)', (store, visibilit
     const image = await alice.pushManifest('acme/app', 'v1', imageManifest([{ data: layer }]));
     expect(image.status).toBe(201);
     const digest = image.headers.get('docker-content-digest')!;
-    const sbom = await alice.pushManifest('acme/app', 'sbom', imageManifest([], { artifactType: 'application/vnd.example.sbom', subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: 1 } }));
+    const sbom = await alice.pushManifest(
+      'acme/app',
+      'sbom',
+      imageManifest([], { artifactType: 'application/vnd.example.sbom', subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: 1 } }),
+    );
     expect(sbom.status).toBe(201);
     app = { name: 'acme/app', tag: 'v1', digest, blob: sha256(layer), referrer: sbom.headers.get('docker-content-digest')! };
 
@@ -243,7 +247,9 @@ describe.each(testStores)('OCI visibility: a closed server (--auth-required-for-
   afterAll(() => server?.close());
 
   it('refuses every anonymous read of a public repository with a 401 challenge, and serves signed-in callers', async () => {
-    for (const [method, path] of readRoutes('alice/open', { tag: 'v1', digest: sha256('x'), blob: sha256('public bytes') }).filter(([, p]) => !p.includes('/manifests/sha256') && !p.includes('/referrers/'))) {
+    for (const [method, path] of readRoutes('alice/open', { tag: 'v1', digest: sha256('x'), blob: sha256('public bytes') }).filter(
+      ([, p]) => !p.includes('/manifests/sha256') && !p.includes('/referrers/'),
+    )) {
       const r = await anon.req(method, path);
       expect(r.status, `${method} ${path}`).toBe(401);
       expect(r.headers.get('www-authenticate')).toContain('scope="repository:alice/open:pull"');

@@ -56,7 +56,10 @@ describe.each(testStores)('the OpenAPI document declares what every route answer
     }
     expect(operations).toBeGreaterThan(200);
     expect(missing, 'operations without a success response schema').toEqual([]);
-    expect([...NEVER_SUCCEEDS.keys()].filter((n) => !seen.has(n)), 'refusing routes that no longer exist').toEqual([]);
+    expect(
+      [...NEVER_SUCCEEDS.keys()].filter((n) => !seen.has(n)),
+      'refusing routes that no longer exist',
+    ).toEqual([]);
   });
 });
 
@@ -87,7 +90,18 @@ describe("the managed door's response schemas keep every field its views send", 
     archivedAt: null,
   });
   const memory = { seq: 1, id: 'mem_1', storeId: 'ms_1', path: '/notes/a.md', content: 'hello', sha256: 'a'.repeat(64), sizeBytes: 5, embedding: null, createdAt: t, updatedAt: t };
-  const card = { id: 'mc_1', modelId: 'fast', provider: 'oai-compatible' as const, model: 'gpt-x', baseUrl: 'https://llm.example.com/v1', customHeaderNames: ['x-org'], keyLast4: 'abcd', probedAt: t, createdAt: t, updatedAt: t };
+  const card = {
+    id: 'mc_1',
+    modelId: 'fast',
+    provider: 'oai-compatible' as const,
+    model: 'gpt-x',
+    baseUrl: 'https://llm.example.com/v1',
+    customHeaderNames: ['x-org'],
+    keyLast4: 'abcd',
+    probedAt: t,
+    createdAt: t,
+    updatedAt: t,
+  };
   const session = {
     type: 'session',
     id: 'sesn_1',
@@ -113,12 +127,30 @@ describe("the managed door's response schemas keep every field its views send", 
     [
       'environment',
       R.Environment,
-      environmentJson({ id: 'env_1', name: 'E', description: 'd', config: { type: 'cloud', networking: { type: 'limited', allowed_hosts: ['x'] } }, metadata: {}, scope: 'account', createdAt: t, updatedAt: t, archivedAt: t }),
+      environmentJson({
+        id: 'env_1',
+        name: 'E',
+        description: 'd',
+        config: { type: 'cloud', networking: { type: 'limited', allowed_hosts: ['x'] } },
+        metadata: {},
+        scope: 'account',
+        createdAt: t,
+        updatedAt: t,
+        archivedAt: t,
+      }),
     ],
-    ['environment without scope', R.Environment, environmentJson({ id: 'env_2', name: 'E', description: null, config: { type: 'self_hosted' }, metadata: { a: 'b' }, scope: null, createdAt: t, updatedAt: t, archivedAt: null })],
+    [
+      'environment without scope',
+      R.Environment,
+      environmentJson({ id: 'env_2', name: 'E', description: null, config: { type: 'self_hosted' }, metadata: { a: 'b' }, scope: null, createdAt: t, updatedAt: t, archivedAt: null }),
+    ],
     ['api key', R.CreatedApiKey, { ...apiKeyJson({ id: 'key_1', name: 'ci', prefix: 'agentry_ab', permission: 'write', createdAt: t, lastUsedAt: null, expiresAt: t }), key: 'agentry_secret' }],
     ['file', R.File, fileJson({ id: 'file_1', filename: 'a.txt', mimeType: 'text/plain', sizeBytes: 3, digest: 'sha256:x', sessionId: 'sess_1', createdAt: t, expiresAt: null })],
-    ['file metadata or bytes', R.FileOrBytes, fileJson({ id: 'file_2', filename: 'b.bin', mimeType: 'application/octet-stream', sizeBytes: 0, digest: 'sha256:y', sessionId: null, createdAt: t, expiresAt: t })],
+    [
+      'file metadata or bytes',
+      R.FileOrBytes,
+      fileJson({ id: 'file_2', filename: 'b.bin', mimeType: 'application/octet-stream', sizeBytes: 0, digest: 'sha256:y', sessionId: null, createdAt: t, expiresAt: t }),
+    ],
     ['skill', R.Skill, skillJson({ id: 'skill_1', displayTitle: 'S', description: 'd', name: 's', source: 'custom', latestVersion: '1', createdAt: t, updatedAt: t })],
     ['skill version', R.SkillVersion, versionJson({ skillId: 'skill_1', version: '1', name: 's', description: 'd', createdAt: t })],
     ['memory store', R.MemoryStore, storeJson({ id: 'ms_1', name: 'm', description: '', metadata: {}, createdAt: t, updatedAt: t, archivedAt: null })],
@@ -129,7 +161,16 @@ describe("the managed door's response schemas keep every field its views send", 
     [
       'credential',
       R.Credential,
-      credentialJson({ id: 'c_1', vaultId: 'v_1', displayName: null, metadata: { k: 'v' }, auth: { type: 'mcp_oauth', mcp_server_url: 'https://x', scopes: ['a'] }, createdAt: t, updatedAt: t, archivedAt: null }),
+      credentialJson({
+        id: 'c_1',
+        vaultId: 'v_1',
+        displayName: null,
+        metadata: { k: 'v' },
+        auth: { type: 'mcp_oauth', mcp_server_url: 'https://x', scopes: ['a'] },
+        createdAt: t,
+        updatedAt: t,
+        archivedAt: null,
+      }),
     ],
     ['model card', R.ModelCard, cardJson(card)],
     ['model card key', R.ModelCardKey, { ...cardJson(card), api_key: 'sk-1', custom_headers: { 'x-org': 'o' } }],

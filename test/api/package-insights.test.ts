@@ -17,7 +17,10 @@ describe.each(testStores)('package insights (%s)', (store) => {
     bob = admin.with((await admin.req('POST', '/api/v1/users', { username: 'bob' })).body.token);
     anon = admin.with(undefined);
     for (const v of ['1.0.0', '1.1.0']) expect((await alice.publish('/api/v1/agents/@alice/tool', await agentTarball({ name: 'tool', version: v, scope: 'alice' }))).status).toBe(200);
-    expect((await alice.publish('/api/v1/skills/@alice/pdf', await makeTarball({ 'SKILL.md': '---\nname: pdf\ndescription: PDFs\nmetadata:\n  version: 1.0.0\n---\n# PDF\n', 'scripts/a.sh': 'echo a\n' }))).status).toBe(200);
+    expect(
+      (await alice.publish('/api/v1/skills/@alice/pdf', await makeTarball({ 'SKILL.md': '---\nname: pdf\ndescription: PDFs\nmetadata:\n  version: 1.0.0\n---\n# PDF\n', 'scripts/a.sh': 'echo a\n' })))
+        .status,
+    ).toBe(200);
     expect((await alice.publish('/api/v1/agents/@alice/hidden', await agentTarball({ name: 'hidden', version: '1.0.0', scope: 'alice' }), { access: 'private' })).status).toBe(200);
     expect((await alice.publish('/api/v1/agents/@alice/old', await agentTarball({ name: 'old', version: '1.0.0', scope: 'alice' }))).status).toBe(200);
     await alice.req('POST', '/api/v1/agents/@alice/old/versions/1.0.0/deprecate', { message: 'Use @alice/tool' });

@@ -64,7 +64,7 @@ describe.each(testStores)('rate limits (%s)', (store) => {
     expect(forged.status).toBe(429);
   });
 
-  it("gives each signed-in user a budget of their own, and publishes one more on top", async () => {
+  it('gives each signed-in user a budget of their own, and publishes one more on top', async () => {
     const bob = anon.with(bobToken);
     const first = await bob.req('GET', '/api/v1/whoami');
     expect(first.status).toBe(200);

@@ -17,7 +17,6 @@ afterAll(async () => {
   await s3?.close();
 });
 
-
 describe.each(testStores)('blob downloads redirected to presigned S3 URLs (s3rver stand-in) (%s)', (store) => {
   let server: TestServer;
   let admin: Api;

@@ -18,7 +18,6 @@ afterAll(async () => {
   await s3?.close();
 });
 
-
 describe.each(testStores)('blobs in S3-compatible storage (s3rver stand-in) (%s)', (store) => {
   let server: TestServer;
   let admin: Api;

@@ -148,7 +148,9 @@ describe.skipIf(!run).each(testStores.flatMap((store) => (['builtin', 'vault'] a
   it('stores no value in plain text where Agentry keeps its data', async () => {
     let stored = '';
     if (store === 'sqlite') {
-      stored = files(server.dataDir).map((f) => readFileSync(f).toString('latin1')).join('\n');
+      stored = files(server.dataDir)
+        .map((f) => readFileSync(f).toString('latin1'))
+        .join('\n');
     } else {
       const client = new pg.Client({ connectionString: process.env.AGENTRY_TEST_DATABASE_URL });
       await client.connect();

@@ -76,7 +76,13 @@ describe.each(testStores)('graceful shutdown (%s)', (store) => {
       let answered: { status: number; body: string } | undefined;
       const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
         const req = request(
-          { host: url.hostname, port: url.port, method: 'PUT', path: '/api/v1/agents/@admin/slow', headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': contentType, 'content-length': body.length } },
+          {
+            host: url.hostname,
+            port: url.port,
+            method: 'PUT',
+            path: '/api/v1/agents/@admin/slow',
+            headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': contentType, 'content-length': body.length },
+          },
           (res) => readAll(res).then((b) => resolve((answered = { status: res.statusCode ?? 0, body: b.toString() })), reject),
         );
         req.on('error', reject);
@@ -108,7 +114,13 @@ describe.each(testStores)('graceful shutdown (%s)', (store) => {
     const url = new URL(server.url);
     const failed = new Promise<string>((resolve) => {
       const req = request(
-        { host: url.hostname, port: url.port, method: 'PUT', path: '/api/v1/agents/@admin/stalled', headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'multipart/form-data; boundary=x', 'content-length': 1_000_000 } },
+        {
+          host: url.hostname,
+          port: url.port,
+          method: 'PUT',
+          path: '/api/v1/agents/@admin/stalled',
+          headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'multipart/form-data; boundary=x', 'content-length': 1_000_000 },
+        },
         (res) => resolve(`answered ${res.statusCode}`),
       );
       req.on('error', (e) => resolve(e.message));

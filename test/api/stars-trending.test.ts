@@ -19,7 +19,12 @@ describe.each(testStores)('stars, trending, categories (%s)', (store) => {
     anon = new Api(server.url);
     ada = admin.with((await admin.req('POST', '/api/v1/users', { username: 'ada' })).body.token);
     ben = admin.with((await admin.req('POST', '/api/v1/users', { username: 'ben' })).body.token);
-    for (const [name, category] of [['alpha', 'devtools'], ['beta', 'devtools'], ['gamma', 'research'], ['delta', 'writing']]) {
+    for (const [name, category] of [
+      ['alpha', 'devtools'],
+      ['beta', 'devtools'],
+      ['gamma', 'research'],
+      ['delta', 'writing'],
+    ]) {
       expect((await ada.publish(`/api/v1/agents/@ada/${name}`, await agent(name, 'ada', category))).status).toBe(200);
     }
     const skill = await makeTarball({ 'SKILL.md': '---\nname: notes\ndescription: Take notes\nmetadata:\n  version: 1.0.0\n---\nBody\n' });

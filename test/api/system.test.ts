@@ -32,7 +32,12 @@ describe('health, metrics and the OpenAPI document', () => {
     const publish = doc.paths['/api/v1/agents/{scope}/{name}'].put as { requestBody: { content: Record<string, { schema: { properties: Record<string, unknown> } }> } };
     expect(publish.requestBody.content['multipart/form-data'].schema.properties.tarball).toMatchObject({ type: 'string', format: 'binary' });
     for (const [path, ops] of Object.entries(doc.paths)) {
-      const url = server.url + path.replace(/\{scope\}/g, '@nobody').replace(/\{digest\}/g, `sha256:${'0'.repeat(64)}`).replace(/\{[^}]+\}/g, '1');
+      const url =
+        server.url +
+        path
+          .replace(/\{scope\}/g, '@nobody')
+          .replace(/\{digest\}/g, `sha256:${'0'.repeat(64)}`)
+          .replace(/\{[^}]+\}/g, '1');
       for (const method of Object.keys(ops)) {
         if (!['get', 'put', 'post', 'delete', 'patch'].includes(method)) continue;
         const r = await fetch(url, { method: method.toUpperCase() });

@@ -60,7 +60,6 @@ server.registerTool('fetch', { description: 'GET FETCH_URL through HTTP_PROXY', 
 await server.connect(new StdioServerTransport());
 `;
 
-
 describe.each(testStores)('workload isolation and supervision (%s)', (store) => {
   let server: TestServer;
   let dataDir: string;
@@ -79,7 +78,17 @@ describe.each(testStores)('workload isolation and supervision (%s)', (store) => 
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, text, json: (() => { try { return JSON.parse(text) as Record<string, unknown>; } catch { return {}; } })() };
+    return {
+      status: res.status,
+      text,
+      json: (() => {
+        try {
+          return JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          return {};
+        }
+      })(),
+    };
   };
   const workload = async (name: string) => ((await req('GET', '/api/v1beta/workloads?all=true')).json.workloads as Array<Record<string, unknown>>).find((w) => w.name === name);
   const waitStatus = (name: string, want: string) => waitFor(`${name} ${want}`, async () => ((await workload(name))?.status === want ? true : undefined));
@@ -191,7 +200,9 @@ describe.each(testStores)('workload isolation and supervision (%s)', (store) => 
   });
 
   it('restarts a workload whose process is killed with SIGKILL', async () => {
-    expect((await req('POST', '/api/v1beta/workloads', { name: 'victim', command: process.execPath, cmd_arguments: [EVERYTHING, 'stdio'], permission_profile: { read: [NODE_MODULES] } })).status).toBe(201);
+    expect((await req('POST', '/api/v1beta/workloads', { name: 'victim', command: process.execPath, cmd_arguments: [EVERYTHING, 'stdio'], permission_profile: { read: [NODE_MODULES] } })).status).toBe(
+      201,
+    );
     await waitStatus('victim', 'running');
     const pidOf = async () => {
       const logs = (await req('GET', '/api/v1beta/workloads/victim/logs')).text;

@@ -26,10 +26,18 @@ const serverJson = (version: string, pkg: Record<string, unknown> = {}) =>
       name: 'admin/everything',
       description: 'The reference MCP server',
       version,
-      packages: [{ registryType: 'npm', identifier: '@modelcontextprotocol/server-everything', version: EVERYTHING_VERSION, transport: { type: 'stdio' }, packageArguments: [{ type: 'positional', value: 'stdio' }], ...pkg }],
+      packages: [
+        {
+          registryType: 'npm',
+          identifier: '@modelcontextprotocol/server-everything',
+          version: EVERYTHING_VERSION,
+          transport: { type: 'stdio' },
+          packageArguments: [{ type: 'positional', value: 'stdio' }],
+          ...pkg,
+        },
+      ],
     }),
   });
-
 
 describe.each(testStores)('workloads from the registry (%s)', { timeout: 240_000 }, (store) => {
   let server: TestServer;
@@ -57,7 +65,13 @@ describe.each(testStores)('workloads from the registry (%s)', { timeout: 240_000
     expect(JSON.stringify((await c.callTool({ name: 'echo', arguments: { message: 'from npm' } })).content)).toContain('from npm');
     await c.close();
     expect((await admin.req('GET', '/api/v1beta/workloads/everything/upgrade-check')).body).toEqual({
-      result: { workload_name: 'everything', status: 'up-to-date', current_image: `npx://@modelcontextprotocol/server-everything@${EVERYTHING_VERSION}`, candidate_image: `npx://@modelcontextprotocol/server-everything@${EVERYTHING_VERSION}`, registry_server: 'admin/everything' },
+      result: {
+        workload_name: 'everything',
+        status: 'up-to-date',
+        current_image: `npx://@modelcontextprotocol/server-everything@${EVERYTHING_VERSION}`,
+        candidate_image: `npx://@modelcontextprotocol/server-everything@${EVERYTHING_VERSION}`,
+        registry_server: 'admin/everything',
+      },
     });
     expect((await admin.req('POST', '/api/v1beta/workloads/everything/upgrade', {})).status).toBe(422);
   });
@@ -70,7 +84,21 @@ describe.each(testStores)('workloads from the registry (%s)', { timeout: 240_000
     expect((await admin.req('GET', '/api/v1beta/workloads/remote/upgrade-check')).body.result.status).toBe('not-registry-sourced');
     expect((await admin.req('DELETE', '/api/v1beta/workloads/remote')).status).toBe(202);
     // OCI packages need a container engine; none answers here.
-    expect((await admin.publish('/api/v1/mcp-servers/@admin/boxed', await makeTarball({ 'server.json': JSON.stringify({ name: 'admin/boxed', description: 'An image', version: '1.0.0', packages: [{ registryType: 'oci', identifier: 'ghcr.io/example/boxed:1.0.0', transport: { type: 'stdio' } }] }) }))).status).toBe(200);
+    expect(
+      (
+        await admin.publish(
+          '/api/v1/mcp-servers/@admin/boxed',
+          await makeTarball({
+            'server.json': JSON.stringify({
+              name: 'admin/boxed',
+              description: 'An image',
+              version: '1.0.0',
+              packages: [{ registryType: 'oci', identifier: 'ghcr.io/example/boxed:1.0.0', transport: { type: 'stdio' } }],
+            }),
+          }),
+        )
+      ).status,
+    ).toBe(200);
     const oci = await admin.req('POST', '/api/v1beta/workloads', { server: 'admin/boxed' });
     expect(oci.status).toBe(503);
     expect(String(oci.body)).toMatch(/container engine/);
@@ -88,7 +116,9 @@ describe.each(testStores)('workloads from the registry (%s)', { timeout: 240_000
   });
 
   it('reports env-var drift and applies an upgrade with the settings it needs', async () => {
-    expect((await admin.publish('/api/v1/mcp-servers/@admin/everything', await serverJson('1.2.0', { environmentVariables: [{ name: 'GREETING', description: 'What to say', isRequired: true }] }))).status).toBe(200);
+    expect(
+      (await admin.publish('/api/v1/mcp-servers/@admin/everything', await serverJson('1.2.0', { environmentVariables: [{ name: 'GREETING', description: 'What to say', isRequired: true }] }))).status,
+    ).toBe(200);
     const check = (await admin.req('GET', '/api/v1beta/workloads/everything/upgrade-check')).body.result;
     expect(check).toMatchObject({ status: 'upgrade-available', env_var_drift: { added: [{ name: 'GREETING', description: 'What to say', required: true, secret: false }] } });
     const without = await admin.req('POST', '/api/v1beta/workloads/everything/upgrade', {});

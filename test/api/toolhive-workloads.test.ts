@@ -38,7 +38,6 @@ const api = (s: TestServer, token: string) => async (method: string, path: strin
   return { status: res.status, text, body: json as Record<string, unknown> & { workloads?: Array<Record<string, unknown>> } };
 };
 
-
 const everythingSpec = (name: string, extra: Record<string, unknown> = {}) => ({
   name,
   command: process.execPath,
@@ -63,7 +62,10 @@ describe.each(testStores)('ToolHive workloads (%s)', (store) => {
     const transport =
       mode === 'mcp'
         ? new StreamableHTTPClientTransport(url, { requestInit: { headers } })
-        : new SSEClientTransport(url, { requestInit: { headers }, eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...headers, ...Object.fromEntries(new Headers(init?.headers).entries()) } }) } });
+        : new SSEClientTransport(url, {
+            requestInit: { headers },
+            eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...headers, ...Object.fromEntries(new Headers(init?.headers).entries()) } }) },
+          });
     await client.connect(transport);
     return client;
   };
@@ -86,7 +88,15 @@ describe.each(testStores)('ToolHive workloads (%s)', (store) => {
 
     const list = await admin('GET', '/api/v1beta/workloads');
     const w = list.body.workloads!.find((x) => x.name === 'everything')!;
-    expect(w).toMatchObject({ status: 'running', transport_type: 'stdio', proxy_mode: 'streamable-http', remote: false, group: 'default', url: `${server.url}/workloads/everything/mcp`, tools: ['echo', 'get-sum'] });
+    expect(w).toMatchObject({
+      status: 'running',
+      transport_type: 'stdio',
+      proxy_mode: 'streamable-http',
+      remote: false,
+      group: 'default',
+      url: `${server.url}/workloads/everything/mcp`,
+      tools: ['echo', 'get-sum'],
+    });
     expect(typeof w.created_at).toBe('string');
     expect(w.started_at).not.toBe('');
 

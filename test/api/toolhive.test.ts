@@ -87,7 +87,14 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
     // An older version, published after the newer one: latest stays 1.2.0.
     expect((await alice.publish('/api/v1/mcp-servers/@acme/weather', await serverJson({ ...WEATHER, version: '1.1.0', description: 'Old weather' }))).status).toBe(200);
     // A server ToolHive cannot run (no OCI/npm/PyPI package, no remote) and a name shared by two namespaces.
-    expect((await alice.publish('/api/v1/mcp-servers/@acme/nuget-only', await serverJson({ name: 'acme/nuget-only', description: 'A .NET tool', version: '1.0.0', packages: [{ registryType: 'nuget', identifier: 'Acme.Tool', transport: { type: 'stdio' } }] }))).status).toBe(200);
+    expect(
+      (
+        await alice.publish(
+          '/api/v1/mcp-servers/@acme/nuget-only',
+          await serverJson({ name: 'acme/nuget-only', description: 'A .NET tool', version: '1.0.0', packages: [{ registryType: 'nuget', identifier: 'Acme.Tool', transport: { type: 'stdio' } }] }),
+        )
+      ).status,
+    ).toBe(200);
     expect((await alice.publish('/api/v1/mcp-servers/@alice/notes', await serverJson({ ...NOTES, name: 'alice/notes', description: "Alice's notes" }))).status).toBe(200);
     const skill = await makeTarball({ 'SKILL.md': skillMd('pdf-tools'), 'scripts/run.py': 'print("pdf")\n', 'references/spec.md': '# spec\n' });
     expect((await alice.publish('/api/v1/skills/@acme/pdf-tools', skill)).status).toBe(200);
@@ -147,7 +154,15 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
         permissions: { network: { outbound: { allow_host: ['api.weather.example'], allow_port: [443] } } },
         provenance: { repository_uri: 'https://github.com/acme/weather', signer_identity: '/.github/workflows/release.yml' },
       });
-      expect(reg.servers['acme/notes']).toMatchObject({ name: 'acme/notes', image: 'npx://@acme/notes-mcp@0.3.0', transport: 'stdio', args: ['--stdio'], tier: 'Community', status: 'Active', tools: [] });
+      expect(reg.servers['acme/notes']).toMatchObject({
+        name: 'acme/notes',
+        image: 'npx://@acme/notes-mcp@0.3.0',
+        transport: 'stdio',
+        args: ['--stdio'],
+        tier: 'Community',
+        status: 'Active',
+        tools: [],
+      });
       expect(reg.remote_servers.docs).toMatchObject({
         name: 'docs',
         url: 'https://docs.example.com/mcp',
@@ -354,7 +369,17 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
       expect(mine.status).toBe(200);
       expect(mine.body.metadata.total).toBe(5);
       // Paths without v0.1 as their third segment are never answered by this door.
-      for (const path of ['/registry', '/registry/', '/registry/agent', '/registry/agent/x', '/registry/agent/servers', '/registry/query', '/registry/tags', '/registry/default/v0/servers', '/registry/default/servers']) {
+      for (const path of [
+        '/registry',
+        '/registry/',
+        '/registry/agent',
+        '/registry/agent/x',
+        '/registry/agent/servers',
+        '/registry/query',
+        '/registry/tags',
+        '/registry/default/v0/servers',
+        '/registry/default/servers',
+      ]) {
         const r = await anon.req('GET', path);
         expect(r.body?.metadata, path).toBeUndefined();
         expect(r.body?.servers, path).toBeUndefined();
@@ -498,7 +523,10 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
     });
 
     it('refuses hostile or broken archives with a clear 400', async () => {
-      const escape = rawTarGz([{ path: 'SKILL.md', body: skillMd('x') }, { path: '../../etc/cron.d/x', body: 'x' }]);
+      const escape = rawTarGz([
+        { path: 'SKILL.md', body: skillMd('x') },
+        { path: '../../etc/cron.d/x', body: 'x' },
+      ]);
       const r = await anon.req('POST', '/api/v1beta/skills/validate', escape, { 'content-type': 'application/gzip' });
       expect(r.status).toBe(400);
       expect(r.body).toMatch(/escapes the package with '\.\.'/);
@@ -511,7 +539,10 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
       expect((await anon.req('POST', '/api/v1beta/skills/validate', { path: 'pdf-tools' })).body).toEqual({ valid: true, errors: [], warnings: [] });
       expect((await anon.req('POST', '/api/v1beta/skills/validate', { path: join(skillsRoot, 'pdf-tools') })).body.valid).toBe(true);
       const broken = await anon.req('POST', '/api/v1beta/skills/validate', { path: 'broken' });
-      expect(broken.body).toMatchObject({ valid: false, errors: expect.arrayContaining(["SKILL.md: missing required field 'description'", "SKILL.md: name 'Broken--Name' must equal the skill's folder name 'broken'"]) });
+      expect(broken.body).toMatchObject({
+        valid: false,
+        errors: expect.arrayContaining(["SKILL.md: missing required field 'description'", "SKILL.md: name 'Broken--Name' must equal the skill's folder name 'broken'"]),
+      });
       const refusals: Array<[string, number, RegExp]> = [
         ['../outside/evil', 403, /outside the server's skills root/],
         ['pdf-tools/../../outside/evil', 403, /outside the server's skills root/],

@@ -27,8 +27,7 @@ const nameOf = (kind: Kind, v: Vis): string => `${kind === 'mcp-server' ? 'mcp' 
 
 const agentTar = (name: string, scope: string, category = 'productivity') =>
   makeTarball({ 'agent.yaml': `name: ${name}\nversion: 1.0.0\ndescription: Visibility probe ${name}\nauthor: "@${scope}"\ncategory: ${category}\ntags: [vprobe]\n` });
-const skillTar = (name: string) =>
-  makeTarball({ 'SKILL.md': `---\nname: ${name}\ndescription: Visibility probe ${name}\nmetadata:\n  version: 1.0.0\n---\n# ${name}\n` });
+const skillTar = (name: string) => makeTarball({ 'SKILL.md': `---\nname: ${name}\ndescription: Visibility probe ${name}\nmetadata:\n  version: 1.0.0\n---\n# ${name}\n` });
 const serverTar = (name: string) =>
   makeTarball({
     'server.json': JSON.stringify({
@@ -40,7 +39,10 @@ const serverTar = (name: string) =>
   });
 
 const names = (rows: Array<{ name: string }> | undefined): string[] => (rows ?? []).map((r) => r.name).sort();
-const expected = (kind: Kind, c: Caller): string[] => visibleTo(c).map((v) => nameOf(kind, v)).sort();
+const expected = (kind: Kind, c: Caller): string[] =>
+  visibleTo(c)
+    .map((v) => nameOf(kind, v))
+    .sort();
 
 describe.each(testStores)('visibility (%s)', (store) => {
   let server: TestServer;

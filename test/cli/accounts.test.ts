@@ -79,7 +79,18 @@ describe('login, whoami, tokens, users and orgs', () => {
 
   it('creates, lists and revokes tokens', async () => {
     const created = await ws.json<{ id: number; token: string; name: string; permission: string; scopes: string[] }>([
-      'token', 'create', '--token', aliceToken, '--name', 'ci', '--permission', 'read', '--scope', '@alice', '--expires-in-days', '7',
+      'token',
+      'create',
+      '--token',
+      aliceToken,
+      '--name',
+      'ci',
+      '--permission',
+      'read',
+      '--scope',
+      '@alice',
+      '--expires-in-days',
+      '7',
     ]);
     expect(created).toMatchObject({ name: 'ci', permission: 'read' });
     expect(created.token).toMatch(/^agentry_/);

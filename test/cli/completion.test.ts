@@ -80,7 +80,10 @@ COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=$((\${#COMP_WOR
     const complete = (line: string): string[] => {
       const r = spawnSync('fish', ['--no-config', '-c', `source ${file}; complete -C ${JSON.stringify(line)}`], { encoding: 'utf8' });
       expect(r.stderr).toBe('');
-      return r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t')[0]);
+      return r.stdout
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => l.split('\t')[0]);
     };
     expect(complete('agentry tok')).toEqual(['token']);
     expect(complete('agentry token ')).toEqual(expect.arrayContaining(['create', 'list', 'revoke']));

@@ -40,7 +40,13 @@ describe('extract', () => {
   });
 
   it('refuses a path climbing out with ..', async () => {
-    await refuse(rawTarball([{ path: 'agent.yaml', body: 'x' }, { path: '../evil', body: 'owned' }]), /path '\.\.\/evil' climbs out/);
+    await refuse(
+      rawTarball([
+        { path: 'agent.yaml', body: 'x' },
+        { path: '../evil', body: 'owned' },
+      ]),
+      /path '\.\.\/evil' climbs out/,
+    );
     await refuse(rawTarball([{ path: 'a/../../evil', body: 'owned' }]), /climbs out/);
     expect(existsSync(join(dir, '..', 'evil'))).toBe(false);
   });
@@ -96,7 +102,10 @@ describe('extract', () => {
   });
 
   it('refuses too many bytes or entries', async () => {
-    const gz = rawTarball([{ path: 'a', body: 'x'.repeat(100) }, { path: 'b', body: 'y' }]);
+    const gz = rawTarball([
+      { path: 'a', body: 'x'.repeat(100) },
+      { path: 'b', body: 'y' },
+    ]);
     expect(await findUnsafeEntries(gz, { maxUnpackedBytes: 50, maxEntries: 10 })).toEqual(['the files add up to more than 50 bytes']);
     expect(await findUnsafeEntries(gz, { maxUnpackedBytes: 1000, maxEntries: 1 })).toEqual(['more than 1 entries']);
   });

@@ -2,20 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseIgnoreRules } from '../../src/cli/ignore-rules.js';
 
 describe('.agentryignore rules', () => {
-  const rules = parseIgnoreRules(
-    [
-      '# comment',
-      '',
-      '*.log',
-      'build/',
-      '/secret.txt',
-      'docs/*.draft.md',
-      '**/fixtures/**',
-      'tmp?',
-      '!keep.log',
-      '[ab].bin',
-    ].join('\n'),
-  );
+  const rules = parseIgnoreRules(['# comment', '', '*.log', 'build/', '/secret.txt', 'docs/*.draft.md', '**/fixtures/**', 'tmp?', '!keep.log', '[ab].bin'].join('\n'));
 
   it.each([
     ['debug.log', false, true],

@@ -40,7 +40,19 @@ describe.skipIf(!run)('agentry oci against docker-registry', () => {
 
   it('pushes a folder and a file, pulls them back byte-identical, lists tags and repositories', async () => {
     const ref = `${reg.host}/team/space:1.0.0`;
-    const pushed = await ws.json<PushJson>(['oci', 'push', ref, 'space', 'extra.txt', '--artifact-type', 'application/vnd.alquimia.registry.v1', '-a', 'org.opencontainers.image.version=1.0.0', '-a', 'note=a=b']);
+    const pushed = await ws.json<PushJson>([
+      'oci',
+      'push',
+      ref,
+      'space',
+      'extra.txt',
+      '--artifact-type',
+      'application/vnd.alquimia.registry.v1',
+      '-a',
+      'org.opencontainers.image.version=1.0.0',
+      '-a',
+      'note=a=b',
+    ]);
     expect(pushed.reference).toMatch(new RegExp(`^${reg.host.replace(/\./g, '\\.')}/team/space:1\\.0\\.0@sha256:[0-9a-f]{64}$`));
     expect(pushed.files.map((f) => f.title)).toEqual(['agentspace.yaml', 'data.bin', 'docs/guide.md', 'extra.txt']);
     expect(pushed.files.every((f) => f.outcome === 'uploaded' && f.mediaType === 'application/vnd.oci.image.layer.v1.tar')).toBe(true);
@@ -55,7 +67,13 @@ describe.skipIf(!run)('agentry oci against docker-registry', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/pulled already exists; remove it or choose another folder with --out/);
 
-    const byDigest = await ws.json<{ digest: string; artifactType: string; annotations: Record<string, string>; files: { title: string; digest: string }[] }>(['oci', 'pull', `${reg.host}/team/space@${pushed.digest}`, '--out', 'by-digest']);
+    const byDigest = await ws.json<{ digest: string; artifactType: string; annotations: Record<string, string>; files: { title: string; digest: string }[] }>([
+      'oci',
+      'pull',
+      `${reg.host}/team/space@${pushed.digest}`,
+      '--out',
+      'by-digest',
+    ]);
     expect(byDigest).toMatchObject({ digest: pushed.digest, artifactType: 'application/vnd.alquimia.registry.v1', annotations: { 'org.opencontainers.image.version': '1.0.0', note: 'a=b' } });
     expect(readFileSync(ws.path('by-digest', 'data.bin')).equals(readFileSync(ws.path('space', 'data.bin')))).toBe(true);
     expect(byDigest.files.find((f) => f.title === 'data.bin')?.digest).toBe(sha(readFileSync(ws.path('space', 'data.bin'))));

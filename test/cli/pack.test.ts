@@ -53,7 +53,13 @@ describe('pack', () => {
     const { Parser } = await import('tar');
     const paths: string[] = [];
     await new Promise<void>((resolve) => {
-      const p = new Parser({ onReadEntry: (e) => { paths.push(e.path); expect(e.header.uid ?? 0).toBe(0); e.resume(); } });
+      const p = new Parser({
+        onReadEntry: (e) => {
+          paths.push(e.path);
+          expect(e.header.uid ?? 0).toBe(0);
+          e.resume();
+        },
+      });
       p.on('end', () => resolve());
       p.end(first.tarball);
     });

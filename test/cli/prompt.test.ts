@@ -4,7 +4,14 @@ import { readSecret } from '../../src/cli/prompt.js';
 
 /** A stand-in for a terminal: a stream with isTTY and setRawMode. */
 const fakeTty = () => {
-  const input = Object.assign(new PassThrough(), { isTTY: true, rawMode: false, setRawMode(on: boolean) { input.rawMode = on; return input; } });
+  const input = Object.assign(new PassThrough(), {
+    isTTY: true,
+    rawMode: false,
+    setRawMode(on: boolean) {
+      input.rawMode = on;
+      return input;
+    },
+  });
   const output = Object.assign(new PassThrough(), { isTTY: true });
   let shown = '';
   output.on('data', (c: Buffer) => (shown += c.toString()));

@@ -78,7 +78,13 @@ describe.each(testStores)('web console (%s)', (store) => {
     await pub('/api/v1/agents/@alice/hello-agent', await agentTarball({ name: 'hello-agent', version: '1.1.0', scope: 'alice', readme: HOSTILE_README, extra: AGENT_EXTRA }));
     await alice.req('POST', '/api/v1/agents/@alice/hello-agent/versions/1.0.0/deprecate', { message: 'Use 1.1.0: it greets faster' });
     await alice.req('PUT', '/api/v1/agents/@alice/hello-agent/dist-tags/stable', { version: '1.0.0' });
-    await pub('/api/v1/skills/@alice/pdf-tools', await makeTarball({ 'SKILL.md': '---\nname: pdf-tools\ndescription: Reads and fills PDF forms\nlicense: MIT\nallowed-tools: Read Write\nmetadata:\n  version: 0.2.0\n---\n# PDF tools\n', 'scripts/fill.py': 'print("fill")\n' }));
+    await pub(
+      '/api/v1/skills/@alice/pdf-tools',
+      await makeTarball({
+        'SKILL.md': '---\nname: pdf-tools\ndescription: Reads and fills PDF forms\nlicense: MIT\nallowed-tools: Read Write\nmetadata:\n  version: 0.2.0\n---\n# PDF tools\n',
+        'scripts/fill.py': 'print("fill")\n',
+      }),
+    );
     await pub(
       '/api/v1/mcp-servers/@alice/weather',
       await makeTarball({
@@ -86,7 +92,15 @@ describe.each(testStores)('web console (%s)', (store) => {
           name: 'alice/weather',
           description: 'Weather forecasts for any city',
           version: '2.0.0',
-          packages: [{ registryType: 'npm', identifier: '@alice/weather-mcp', version: '2.0.0', transport: { type: 'stdio' }, environmentVariables: [{ name: 'WEATHER_API_KEY', description: 'API key', isSecret: true }] }],
+          packages: [
+            {
+              registryType: 'npm',
+              identifier: '@alice/weather-mcp',
+              version: '2.0.0',
+              transport: { type: 'stdio' },
+              environmentVariables: [{ name: 'WEATHER_API_KEY', description: 'API key', isSecret: true }],
+            },
+          ],
         }),
       }),
     );

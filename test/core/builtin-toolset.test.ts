@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  builtinTool,
-  checkToolInput,
-  PACKAGE_MANAGER_HOSTS,
-  resolveBuiltinToolset,
-  toolNetworkOf,
-  truncateOutput,
-} from '../../src/core/tools/builtin-toolset.js';
+import { builtinTool, checkToolInput, PACKAGE_MANAGER_HOSTS, resolveBuiltinToolset, toolNetworkOf, truncateOutput } from '../../src/core/tools/builtin-toolset.js';
 
 describe('built-in toolset configuration', () => {
   it('offers nothing without an agent_toolset_20260401 entry, and all seven tools (always_allow) with a bare one', () => {

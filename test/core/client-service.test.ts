@@ -77,7 +77,11 @@ describe('client service', () => {
   });
 
   it('refuses a server name that would not be a safe key in a client file', async () => {
-    await expect(clients.addServer({ name: '../evil', url: 'http://x/', transport: 'sse', group: 'default' })).rejects.toMatchObject({ status: 400, message: 'Invalid MCP server name', details: [expect.stringContaining('not a valid MCP server name')] });
+    await expect(clients.addServer({ name: '../evil', url: 'http://x/', transport: 'sse', group: 'default' })).rejects.toMatchObject({
+      status: 400,
+      message: 'Invalid MCP server name',
+      details: [expect.stringContaining('not a valid MCP server name')],
+    });
     expect(Object.keys(cursor())).toEqual(['fetch']);
   });
 });

@@ -87,7 +87,13 @@ describe.each(testStores)('built-in secret store (%s)', (store) => {
 
   it('refuses addresses that could escape their tree', async () => {
     const s = await BuiltinSecretStore.open(storage.secretValues, fileRootKeySource(keyFile), systemClock);
-    for (const [o, n, k] of [['alice', '../x', 'K'], ['alice', 'a//b', 'K'], ['', 'a', 'K'], ['alice', 'a', '1BAD'], ['alice', 'a', 'A/B']]) {
+    for (const [o, n, k] of [
+      ['alice', '../x', 'K'],
+      ['alice', 'a//b', 'K'],
+      ['', 'a', 'K'],
+      ['alice', 'a', '1BAD'],
+      ['alice', 'a', 'A/B'],
+    ]) {
       await expect(s.put(o, n, k, 'v')).rejects.toMatchObject({ status: 400 });
     }
   });

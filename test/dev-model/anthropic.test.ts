@@ -54,9 +54,18 @@ describe('dev model: Anthropic Messages', () => {
     const frames = await sseFrames(res);
     expect(frames.map((f) => f.event)).toEqual([
       'message_start',
-      'content_block_start', 'ping', 'content_block_delta', 'content_block_delta', 'content_block_stop',
-      'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop',
-      'content_block_start', ...frames.filter((f) => f.data.includes('input_json_delta')).map(() => 'content_block_delta'), 'content_block_stop',
+      'content_block_start',
+      'ping',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_stop',
+      'content_block_start',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_stop',
+      'content_block_start',
+      ...frames.filter((f) => f.data.includes('input_json_delta')).map(() => 'content_block_delta'),
+      'content_block_stop',
       'message_delta',
       'message_stop',
     ]);
@@ -69,13 +78,27 @@ describe('dev model: Anthropic Messages', () => {
     expect(data[6]).toEqual({ type: 'content_block_start', index: 1, content_block: { type: 'text', text: '' } });
     expect(data[7].delta).toEqual({ type: 'text_delta', text: 'Hel' });
     expect(data[10]).toEqual({ type: 'content_block_start', index: 2, content_block: { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} } });
-    const json = data.filter((d) => d.delta?.type === 'input_json_delta').map((d) => d.delta.partial_json).join('');
+    const json = data
+      .filter((d) => d.delta?.type === 'input_json_delta')
+      .map((d) => d.delta.partial_json)
+      .join('');
     expect(JSON.parse(json)).toEqual({ city: 'Paris' });
-    expect(data.at(-2)).toEqual({ type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { input_tokens: 11, output_tokens: 7, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } });
+    expect(data.at(-2)).toEqual({
+      type: 'message_delta',
+      delta: { stop_reason: 'tool_use', stop_sequence: null },
+      usage: { input_tokens: 11, output_tokens: 7, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+    });
   });
 
   it('plays a scripted turn through the SDK stream: thinking, chunks, tool call and exact usage', async () => {
-    model.script([{ thinking: 'Hmm.', text: ['One ', 'two ', 'three.'], toolCalls: [{ name: 'get_weather', input: { city: 'Oslo', days: [1, 2] } }], usage: { input_tokens: 1234, output_tokens: 56, cache_read_input_tokens: 7 } }]);
+    model.script([
+      {
+        thinking: 'Hmm.',
+        text: ['One ', 'two ', 'three.'],
+        toolCalls: [{ name: 'get_weather', input: { city: 'Oslo', days: [1, 2] } }],
+        usage: { input_tokens: 1234, output_tokens: 56, cache_read_input_tokens: 7 },
+      },
+    ]);
     const stream = client.messages.stream({ model: 'claude-x', max_tokens: 1000, tools: [weather], messages: [{ role: 'user', content: 'go' }] });
     const texts: string[] = [];
     stream.on('text', (t) => texts.push(t));
@@ -132,7 +155,10 @@ describe('dev model: Anthropic Messages', () => {
     const msg = await retrying.messages.create({ model: 'dev-model', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     expect((msg.content[0] as Anthropic.TextBlock).text).toBe('after the wait');
-    expect(model.requests.map((r) => [r.status, r.headers['x-stainless-retry-count']])).toEqual([[429, '0'], [200, '1']]);
+    expect(model.requests.map((r) => [r.status, r.headers['x-stainless-retry-count']])).toEqual([
+      [429, '0'],
+      [200, '1'],
+    ]);
   });
 
   it('answers 429 and 529 in the documented shape, and the SDK retries 529 (overloaded)', async () => {

@@ -16,7 +16,13 @@ describe('dev model: OpenAI chat/completions', () => {
   beforeEach(() => model.reset());
 
   it('answers a non-streaming completion from the prompt, with usage', async () => {
-    const c = await client.chat.completions.create({ model: 'gpt-dev', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hello there' }] });
+    const c = await client.chat.completions.create({
+      model: 'gpt-dev',
+      messages: [
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'hello there' },
+      ],
+    });
     expect(c).toMatchObject({ object: 'chat.completion', model: 'gpt-dev' });
     expect(c.id).toMatch(/^chatcmpl-/);
     expect(c.choices).toHaveLength(1);
@@ -70,7 +76,14 @@ describe('dev model: OpenAI chat/completions', () => {
   });
 
   it('renders a scripted turn with several tool calls, non-streaming', async () => {
-    model.script([{ toolCalls: [{ id: 'call_a', name: 'get_weather', input: { city: 'Oslo' } }, { name: 'get_weather', input: { city: 'Rome' } }] }]);
+    model.script([
+      {
+        toolCalls: [
+          { id: 'call_a', name: 'get_weather', input: { city: 'Oslo' } },
+          { name: 'get_weather', input: { city: 'Rome' } },
+        ],
+      },
+    ]);
     const c = await client.chat.completions.create({ model: 'gpt-dev', tools: [weather], messages: [{ role: 'user', content: 'both' }] });
     expect(c.choices[0].message.content).toBeNull();
     expect(c.choices[0].finish_reason).toBe('tool_calls');

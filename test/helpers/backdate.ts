@@ -25,10 +25,11 @@ export const recordPastDownloads = async (server: TestServer, key: string, day: 
   try {
     await client.query(`SET search_path TO "${server.schema}"`);
     const { rows } = await client.query<{ id: number }>('SELECT id FROM packages WHERE key = $1', [key]);
-    await client.query(
-      'INSERT INTO package_downloads (package_id, day, count) VALUES ($1, $2, $3) ON CONFLICT (package_id, day) DO UPDATE SET count = package_downloads.count + excluded.count',
-      [rows[0].id, day, count],
-    );
+    await client.query('INSERT INTO package_downloads (package_id, day, count) VALUES ($1, $2, $3) ON CONFLICT (package_id, day) DO UPDATE SET count = package_downloads.count + excluded.count', [
+      rows[0].id,
+      day,
+      count,
+    ]);
     await client.query('UPDATE packages SET download_count = download_count + $1 WHERE id = $2', [count, rows[0].id]);
   } finally {
     await client.end();

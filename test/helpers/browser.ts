@@ -62,7 +62,9 @@ export const axeViolations = async (page: Page): Promise<AxeViolation[]> => {
   // Strings, not functions: this file is compiled without the DOM's types.
   if (!(await page.evaluate<boolean>('"axe" in window'))) await page.evaluate(AXE);
   const result = await page.evaluate<{ violations: AxeViolation[] }>('axe.run(document, { resultTypes: ["violations"] })');
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target })) }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target })) }));
 };
 
 /** Saves a screenshot of the page, light and dark, under test-artifacts/console/. */
@@ -74,7 +76,6 @@ export const screenshot = async (page: Page, name: string): Promise<void> => {
   }
   await page.emulateMedia({ colorScheme: 'light' });
 };
-
 
 /**
  * One browser for the calling test file: launched before its first test (after checking the console

@@ -81,16 +81,90 @@ export const seededRandom = (seed: number): (() => number) => {
 
 /** Numbers as a query or path segment: overflow, exponent forms, floats, signs, other bases. */
 const EDGE_NUMBERS = [
-  '1e309', '-1e309', '1e21', '1000000000000000000000', '9007199254740993', '99999999999999999999999999999', '2147483648', '4294967296',
-  '-1', '0', '-0', '1', '1.5', '1.0', '0x10', '1e0', '1e2', '01', ' 1', '1 ', '+1', 'NaN', 'Infinity', '-Infinity', '', 'abc', '1,2', '½',
+  '1e309',
+  '-1e309',
+  '1e21',
+  '1000000000000000000000',
+  '9007199254740993',
+  '99999999999999999999999999999',
+  '2147483648',
+  '4294967296',
+  '-1',
+  '0',
+  '-0',
+  '1',
+  '1.5',
+  '1.0',
+  '0x10',
+  '1e0',
+  '1e2',
+  '01',
+  ' 1',
+  '1 ',
+  '+1',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '',
+  'abc',
+  '1,2',
+  '½',
 ];
 
 /** Strings: empty, long, NUL and control characters, unicode, prototype keys, traversal, injection. */
 const EDGE_STRINGS = [
-  '', ' ', 'a'.repeat(5000), 'a'.repeat(300), 'x', '\u0000', 'a\u0000b', '\u0001', 'a\u001bb', '\u007f', 'a\r\nb: c', '\t',
-  '😀', 'ü', 'İ', '\u202e', '\uffff', '\u200b', 'ǅ', '__proto__', 'constructor', 'hasOwnProperty', 'toString', 'prototype', 'valueOf',
-  '..', '.', '../../etc/passwd', '..\\..\\windows', '/', '//', '%', "' OR 1=1--", '"', '\\', '<script>', '{}', '[]', 'null', 'true',
-  '-1', '0', '1e309', 'sha256:', 'sha256:' + '0'.repeat(64), 'sha256:' + 'g'.repeat(64), 'latest', '@', '@a/b', 'a/b/c', 'A', 'a'.repeat(101),
+  '',
+  ' ',
+  'a'.repeat(5000),
+  'a'.repeat(300),
+  'x',
+  '\u0000',
+  'a\u0000b',
+  '\u0001',
+  'a\u001bb',
+  '\u007f',
+  'a\r\nb: c',
+  '\t',
+  '😀',
+  'ü',
+  'İ',
+  '\u202e',
+  '\uffff',
+  '\u200b',
+  'ǅ',
+  '__proto__',
+  'constructor',
+  'hasOwnProperty',
+  'toString',
+  'prototype',
+  'valueOf',
+  '..',
+  '.',
+  '../../etc/passwd',
+  '..\\..\\windows',
+  '/',
+  '//',
+  '%',
+  "' OR 1=1--",
+  '"',
+  '\\',
+  '<script>',
+  '{}',
+  '[]',
+  'null',
+  'true',
+  '-1',
+  '0',
+  '1e309',
+  'sha256:',
+  'sha256:' + '0'.repeat(64),
+  'sha256:' + 'g'.repeat(64),
+  'latest',
+  '@',
+  '@a/b',
+  'a/b/c',
+  'A',
+  'a'.repeat(101),
 ];
 
 /** Path segments sent exactly as written (not re-encoded): bad or tricky percent-encodings. */
@@ -111,7 +185,10 @@ const resolveRef = (doc: { components?: { schemas?: Record<string, JsonSchema> }
 };
 
 type OpenApiDoc = {
-  paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; schema?: JsonSchema; required?: boolean }>; requestBody?: { content?: Record<string, { schema?: JsonSchema }> } }>>;
+  paths: Record<
+    string,
+    Record<string, { parameters?: Array<{ name: string; in: string; schema?: JsonSchema; required?: boolean }>; requestBody?: { content?: Record<string, { schema?: JsonSchema }> } }>
+  >;
   components?: { schemas?: Record<string, JsonSchema> };
 };
 
@@ -277,7 +354,12 @@ export class FuzzGenerator {
       const name = this.chance(0.05) ? this.pick(EDGE_STRINGS).replace(/["\r\n]/g, '') : k;
       if (binary || this.chance(0.1)) {
         const content = this.chance(0.5) ? randomBytes(this.pick([0, 1, 100, 2048])) : Buffer.from(this.pick(EDGE_STRINGS));
-        parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${this.pick(['f.tgz', '../../x', 'a\u0000b', ''])}"\r\nContent-Type: application/octet-stream\r\n\r\n`, 'latin1'));
+        parts.push(
+          Buffer.from(
+            `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${this.pick(['f.tgz', '../../x', 'a\u0000b', ''])}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+            'latin1',
+          ),
+        );
         parts.push(content, Buffer.from('\r\n'));
       } else {
         const value = this.chance(0.5) ? this.plausible(k, v) : this.pick(EDGE_STRINGS);
@@ -324,7 +406,10 @@ export class FuzzGenerator {
     let body: Buffer | undefined;
     const isOci = op.path.startsWith('/v2/') && ['PUT', 'POST', 'PATCH'].includes(op.method);
     if (op.bodies.length > 0 || isOci) {
-      const choice = op.bodies.length > 0 ? this.pick(op.bodies) : { contentType: this.pick(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.oci.image.index.v1+json', 'application/octet-stream']), schema: {} };
+      const choice =
+        op.bodies.length > 0
+          ? this.pick(op.bodies)
+          : { contentType: this.pick(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.oci.image.index.v1+json', 'application/octet-stream']), schema: {} };
       if (choice.contentType === 'multipart/form-data') {
         const mp = this.multipartBody(choice.schema);
         body = mp.body;
@@ -448,7 +533,6 @@ export const runFuzz = async (opts: {
 };
 
 export const formatFailures = (failures: FuzzFailure[], seed: number, max = 25): string =>
-  [
-    `${failures.length} failing request(s); reproduce with AGENTRY_FUZZ_SEED=${seed}`,
-    ...failures.slice(0, max).map((f, i) => `#${i + 1} → ${f.status}\n${f.request}\n  answer: ${f.response}`),
-  ].join('\n\n');
+  [`${failures.length} failing request(s); reproduce with AGENTRY_FUZZ_SEED=${seed}`, ...failures.slice(0, max).map((f, i) => `#${i + 1} → ${f.status}\n${f.request}\n  answer: ${f.response}`)].join(
+    '\n\n',
+  );

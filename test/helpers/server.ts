@@ -72,11 +72,14 @@ export const startTestServer = async (
   const store = opts.store ?? 'sqlite';
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'agentry-test-'));
   const adminToken = opts.adminToken ?? `agentry_${randomBytes(32).toString('base64url')}`;
-  const base = resolveConfig({ host: '127.0.0.1', port: 0, dataDir, adminToken, logLevel: opts.log?.level ?? 'silent', blobStore: opts.blobStore }, {
-    // Client settings files are edited below a home of the test's own, never the real user's.
-    AGENTRY_CLIENTS_HOME: join(dataDir, 'home'),
-    ...opts.env,
-  });
+  const base = resolveConfig(
+    { host: '127.0.0.1', port: 0, dataDir, adminToken, logLevel: opts.log?.level ?? 'silent', blobStore: opts.blobStore },
+    {
+      // Client settings files are edited below a home of the test's own, never the real user's.
+      AGENTRY_CLIENTS_HOME: join(dataDir, 'home'),
+      ...opts.env,
+    },
+  );
   const schema = store === 'postgres' ? (opts.postgresSchema ?? `t_${randomBytes(6).toString('hex')}`) : undefined;
   const config: ServerConfig = {
     ...base,

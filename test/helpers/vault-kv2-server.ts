@@ -87,7 +87,16 @@ export const startVaultKv2Server = async (opts: { token?: string; mount?: string
         const v = entry.versions[n - 1];
         if (!v) return send(res, 404, { errors: [] });
         if (v.deletion_time || v.destroyed) return send(res, 404, { data: { data: null, metadata: versionMeta(v, n) } });
-        return send(res, 200, { request_id: 'test', lease_id: '', renewable: false, lease_duration: 0, data: { data: v.data, metadata: versionMeta(v, n) }, wrap_info: null, warnings: null, auth: null });
+        return send(res, 200, {
+          request_id: 'test',
+          lease_id: '',
+          renewable: false,
+          lease_duration: 0,
+          data: { data: v.data, metadata: versionMeta(v, n) },
+          wrap_info: null,
+          warnings: null,
+          auth: null,
+        });
       }
       if (method === 'DELETE') {
         const v = entry?.versions[entry.versions.length - 1];
@@ -111,7 +120,9 @@ export const startVaultKv2Server = async (opts: { token?: string; mount?: string
       if (method === 'GET') {
         if (!entry) return send(res, 404, { errors: [] });
         const versions = Object.fromEntries(entry.versions.map((v, i) => [String(i + 1), { created_time: v.created_time, deletion_time: v.deletion_time, destroyed: v.destroyed }]));
-        return send(res, 200, { data: { cas_required: false, created_time: entry.created_time, current_version: entry.versions.length, max_versions: 0, oldest_version: 1, updated_time: entry.updated_time, versions } });
+        return send(res, 200, {
+          data: { cas_required: false, created_time: entry.created_time, current_version: entry.versions.length, max_versions: 0, oldest_version: 1, updated_time: entry.updated_time, versions },
+        });
       }
       if (method === 'DELETE') {
         secrets.delete(path);

@@ -135,7 +135,13 @@ describe.each(testStores)('managed resources across accounts (%s)', (store) => {
   });
 
   it('lets an administrator read by id (private: owner and administrators), never change', async () => {
-    for (const path of [`/v1/agents/${ids.agent}`, `/v1/vaults/${ids.vault}/credentials/${ids.credential}`, `/v1/memory_stores/${ids.store}/memories/${ids.memory}`, `/v1/files/${ids.file}/content`, `/v1/skills/${ids.skill}/versions`]) {
+    for (const path of [
+      `/v1/agents/${ids.agent}`,
+      `/v1/vaults/${ids.vault}/credentials/${ids.credential}`,
+      `/v1/memory_stores/${ids.store}/memories/${ids.memory}`,
+      `/v1/files/${ids.file}/content`,
+      `/v1/skills/${ids.skill}/versions`,
+    ]) {
       expect((await f.admin.req('GET', path)).status, path).toBe(200);
     }
     const before = await snapshot();

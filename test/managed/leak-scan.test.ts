@@ -124,7 +124,12 @@ describe.each(testStores)('leak scan: secrets never in a response body or a log 
         type: 'mcp_oauth',
         access_token: SECRETS.oauthAccess,
         mcp_server_url: 'https://mcp.example',
-        refresh: { client_id: 'c', refresh_token: SECRETS.oauthRefresh, token_endpoint: 'https://a.example/t', token_endpoint_auth: { type: 'client_secret_basic', client_secret: SECRETS.oauthClient } },
+        refresh: {
+          client_id: 'c',
+          refresh_token: SECRETS.oauthRefresh,
+          token_endpoint: 'https://a.example/t',
+          token_endpoint_auth: { type: 'client_secret_basic', client_secret: SECRETS.oauthClient },
+        },
       },
     });
     await sdk.beta.vaults.credentials.update(bearer.id, { vault_id: sv.id, auth: { type: 'static_bearer', token: SECRETS.bearerRotated } });

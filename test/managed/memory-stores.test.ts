@@ -93,7 +93,10 @@ describe.each(testStores)('memory search by embeddings (%s)', (store) => {
   let emb: FakeEmbeddings;
   beforeAll(async () => {
     emb = await startFakeEmbeddings();
-    f = await startManagedFixture(store, { egressAllow: '127.0.0.1', env: { AGENTRY_EMBEDDINGS_URL: emb.url, AGENTRY_EMBEDDINGS_MODEL: 'topic-embed', AGENTRY_EMBEDDINGS_API_KEY: 'sk-embed-secret-123' } });
+    f = await startManagedFixture(store, {
+      egressAllow: '127.0.0.1',
+      env: { AGENTRY_EMBEDDINGS_URL: emb.url, AGENTRY_EMBEDDINGS_MODEL: 'topic-embed', AGENTRY_EMBEDDINGS_API_KEY: 'sk-embed-secret-123' },
+    });
   });
   afterAll(async () => {
     await f?.server.close();

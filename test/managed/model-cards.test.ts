@@ -69,7 +69,14 @@ describe.each(testStores)('managed model cards (%s)', (store) => {
     expectManagedError(await f.alice.req('POST', '/v1/model_cards', { model_id: 'bad', provider: 'acme', model: 'm', api_key: KEY }), 400, 'invalid_request_error');
     expectManagedError(await f.alice.req('POST', '/v1/model_cards', { model_id: 'bad', provider: 'oai-compatible', model: 'm', api_key: KEY }), 400, 'invalid_request_error', /base_url is required/);
     expectManagedError(
-      await f.alice.req('POST', '/v1/model_cards', { model_id: 'bad', provider: 'oai-compatible', model: 'gpt-4o', base_url: `${prov.url}/oai/v1`, api_key: KEY, custom_headers: { authorization: 'x' } }),
+      await f.alice.req('POST', '/v1/model_cards', {
+        model_id: 'bad',
+        provider: 'oai-compatible',
+        model: 'gpt-4o',
+        base_url: `${prov.url}/oai/v1`,
+        api_key: KEY,
+        custom_headers: { authorization: 'x' },
+      }),
       400,
       'invalid_request_error',
     );

@@ -69,7 +69,9 @@ describe.skipIf(!DB)('sessions across processes (postgres)', () => {
     expect(sent.status).toBe(200);
     const frames = await readFrames(stream, (fr) => fr.some(isIdle), 60_000);
     const types = frames.filter((x) => x.event && x.event !== 'ping').map((x) => x.event);
-    expect(types).toEqual(expect.arrayContaining(['user.message', 'session.status_running', 'span.model_request_start', 'event_delta', 'agent.message', 'span.model_request_end', 'session.status_idle']));
+    expect(types).toEqual(
+      expect.arrayContaining(['user.message', 'session.status_running', 'span.model_request_start', 'event_delta', 'agent.message', 'span.model_request_end', 'session.status_idle']),
+    );
     expect(JSON.parse(frames.find((x) => x.event === 'agent.message')!.data).content[0].text).toBe('across processes');
 
     // A slow turn; the only worker dies in the middle of it.

@@ -66,7 +66,10 @@ describe.each(testStores)('sessions (%s)', (store) => {
     expect(types[msg - 1]).toBe('agent.thinking');
     expect(Object.keys(events[msg - 1]).sort()).toEqual(['id', 'processed_at', 'type']);
     expect(types.at(-1)).toBe('session.status_idle');
-    const deltas = events.filter((e) => e.type === 'event_delta').map((e) => e.delta.content.text).join('');
+    const deltas = events
+      .filter((e) => e.type === 'event_delta')
+      .map((e) => e.delta.content.text)
+      .join('');
     expect(deltas).toBe('Hello there!');
     const message = events[msg];
     expect(message.content).toEqual([{ type: 'text', text: 'Hello there!' }]);
@@ -115,11 +118,7 @@ describe.each(testStores)('sessions (%s)', (store) => {
     expect(req.messages.at(-2)).toEqual({ role: 'assistant', content: [{ type: 'tool_use', id: use.id, name: 'get_weather', input: { city: 'Oslo' } }] });
     expect(req.messages.at(-1)).toEqual({ role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, is_error: false, content: [{ type: 'text', text: '22°C' }] }] });
     // Answering twice is a conflict.
-    expectManagedError(
-      await f.alice.req('POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.custom_tool_result', custom_tool_use_id: use.id }] }),
-      409,
-      'conflict_error',
-    );
+    expectManagedError(await f.alice.req('POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.custom_tool_result', custom_tool_use_id: use.id }] }), 409, 'conflict_error');
   });
 
   it('streams over SSE with event: and id: on every frame, replays with Last-Event-ID and ?replay=1, and sends pings', async () => {
@@ -286,7 +285,11 @@ describe.each(testStores)('sessions (%s)', (store) => {
   });
 
   it('runs built-in tools in the session workspace: always_allow at once, always_ask after user.tool_confirmation', async () => {
-    const toolset = { type: 'agent_toolset_20260401', default_config: { enabled: true, permission_policy: { type: 'always_allow' } }, configs: [{ name: 'bash', permission_policy: { type: 'always_ask' } }] };
+    const toolset = {
+      type: 'agent_toolset_20260401',
+      default_config: { enabled: true, permission_policy: { type: 'always_allow' } },
+      configs: [{ name: 'bash', permission_policy: { type: 'always_ask' } }],
+    };
     const a = await setUpAgent(f.alice, model, { tools: [toolset] });
     model.script([
       { toolCalls: [{ name: 'write', input: { file_path: 'note.txt', content: 'hello from the workspace' } }] },
@@ -320,8 +323,17 @@ describe.each(testStores)('sessions (%s)', (store) => {
     expectManagedError(await f.alice.req('POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'agent.message', content: [] }] }), 400, 'invalid_request_error', /not an event a client may send/);
     expectManagedError(await f.alice.req('POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.message' }] }), 400, 'invalid_request_error');
     expectManagedError(await f.alice.req('POST', `/v1/sessions/${s.id}/events`, { events: [] }), 400, 'invalid_request_error');
-    expectManagedError(await f.alice.req('POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.tool_confirmation', tool_use_id: 'sevt_x', result: 'allow' }] }), 400, 'invalid_request_error');
-    expectManagedError(await f.alice.req('POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'x'.repeat(1_000_001) }] }] }), 400, 'invalid_request_error', /larger than/);
+    expectManagedError(
+      await f.alice.req('POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.tool_confirmation', tool_use_id: 'sevt_x', result: 'allow' }] }),
+      400,
+      'invalid_request_error',
+    );
+    expectManagedError(
+      await f.alice.req('POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'x'.repeat(1_000_001) }] }] }),
+      400,
+      'invalid_request_error',
+      /larger than/,
+    );
     // Nothing of the refused requests was written.
     expect((await f.alice.req('GET', `/v1/sessions/${s.id}/events`)).body.data).toEqual([]);
     // Bob sees nothing of Alice's session, and cannot write to it.
@@ -372,7 +384,11 @@ describe.each(testStores)('sessions (%s)', (store) => {
     const stream = await f.sdk.beta.sessions.events.stream(s.id);
     await f.sdk.beta.sessions.events.send(s.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'hi' }] }] });
     const events = await collectSdk(stream);
-    expect(events.find((e) => e.type === 'session.error').error).toMatchObject({ type: 'model_request_failed_error', message: expect.stringMatching(/No model card with model_id 'claude-none'/), retry_status: { type: 'terminal' } });
+    expect(events.find((e) => e.type === 'session.error').error).toMatchObject({
+      type: 'model_request_failed_error',
+      message: expect.stringMatching(/No model card with model_id 'claude-none'/),
+      retry_status: { type: 'terminal' },
+    });
     expect(events.at(-1).stop_reason).toEqual({ type: 'retries_exhausted' });
   });
 });
@@ -390,7 +406,9 @@ describe('sessions: streams that never read', () => {
       const sock = connect({ host: url.hostname, port: Number(url.port) });
       sock.pause();
       await new Promise<void>((r) => sock.once('connect', () => r()));
-      sock.write(`GET /v1/sessions/${s.id}/events/stream?include=chunks&event_deltas[]=agent.message HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${f.aliceToken}\r\nAccept: text/event-stream\r\n\r\n`);
+      sock.write(
+        `GET /v1/sessions/${s.id}/events/stream?include=chunks&event_deltas[]=agent.message HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${f.aliceToken}\r\nAccept: text/event-stream\r\n\r\n`,
+      );
       const big = Array.from({ length: 3000 }, (_, i) => `chunk ${i} ${'x'.repeat(1000)} `);
       model.script([{ text: big }]);
       const reader = await openStream(f.server.url, f.aliceToken, `/v1/sessions/${s.id}/events/stream`);

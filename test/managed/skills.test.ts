@@ -23,10 +23,7 @@ describe.each(testStores)('managed skills (%s)', (store) => {
   it('uploads a skill folder through the SDK, versions it, downloads content and deletes it', async () => {
     const created = await f.sdk.beta.skills.create({
       display_name: 'PDF tools',
-      files: [
-        await toFile(Buffer.from(skillMd('pdf-tools')), 'pdf-tools/SKILL.md'),
-        await toFile(Buffer.from('print("hi")\n'), 'pdf-tools/scripts/run.py'),
-      ],
+      files: [await toFile(Buffer.from(skillMd('pdf-tools')), 'pdf-tools/SKILL.md'), await toFile(Buffer.from('print("hi")\n'), 'pdf-tools/scripts/run.py')],
     });
     expect(created).toMatchObject({ type: 'skill', display_name: 'PDF tools', source: { type: 'custom' }, latest_version_id: '1.0.0' });
     expect((await f.sdk.beta.skills.retrieve(created.id)).display_name).toBe('PDF tools');
@@ -63,7 +60,13 @@ describe.each(testStores)('managed skills (%s)', (store) => {
     const up = await f.alice.req(
       'POST',
       '/v1/skills',
-      form([{ path: 'SKILL.md', data: skillMd('summarize') }, { path: 'references/guide.md', data: '# Guide\n' }], { id: 'summarize', display_title: 'Summarize', description: 'Summaries' }),
+      form(
+        [
+          { path: 'SKILL.md', data: skillMd('summarize') },
+          { path: 'references/guide.md', data: '# Guide\n' },
+        ],
+        { id: 'summarize', display_title: 'Summarize', description: 'Summaries' },
+      ),
     );
     expect(up.status).toBe(200);
     expect(up.body).toMatchObject({ id: 'summarize', display_title: 'Summarize', description: 'Summaries', name: 'summarize', latest_version: '1.0.0' });

@@ -37,7 +37,12 @@ describe.each(testStores)('managed vaults (%s)', (store) => {
         type: 'mcp_oauth',
         access_token: 'oauthACCESS0003',
         mcp_server_url: 'https://mcp.example/oauth',
-        refresh: { client_id: 'cid', refresh_token: 'oauthREFRESH0004', token_endpoint: 'https://auth.example/token', token_endpoint_auth: { type: 'client_secret_post', client_secret: 'oauthCLIENT0005' } },
+        refresh: {
+          client_id: 'cid',
+          refresh_token: 'oauthREFRESH0004',
+          token_endpoint: 'https://auth.example/token',
+          token_endpoint_auth: { type: 'client_secret_post', client_secret: 'oauthCLIENT0005' },
+        },
       },
     });
     expect(oauth.auth).toMatchObject({ type: 'mcp_oauth', refresh: { client_id: 'cid', token_endpoint_auth: { type: 'client_secret_post' } } });

@@ -92,7 +92,9 @@ describe.skipIf(!run).each(testStores)('OCI client ↔ Agentry /v2/ ↔ docker-r
     }
     expect(listed).toBeInstanceOf(OciClientError);
     expect(listed.code).toBe('not_implemented');
-    expect(listed.message).toMatch(new RegExp(`^list repositories failed on ${host.replace(/\./g, '\\.')}: the registry answered 404 Not Found .*: this registry does not serve the optional /v2/_catalog API$`));
+    expect(listed.message).toMatch(
+      new RegExp(`^list repositories failed on ${host.replace(/\./g, '\\.')}: the registry answered 404 Not Found .*: this registry does not serve the optional /v2/_catalog API$`),
+    );
   });
 
   it('follows Agentry’s tag pages (n, last, Link)', async () => {
@@ -106,7 +108,15 @@ describe.skipIf(!run).each(testStores)('OCI client ↔ Agentry /v2/ ↔ docker-r
   it('copies an artifact and an index from docker-registry into Agentry and out again, byte-identical', async () => {
     const oci = new OciClient({ retry: fast, chunkSize: 4 << 20, credentials: { [host]: { username: 'alice', password: aliceToken } } });
     const data = randomBytes(6 * 1024 * 1024);
-    const a = await oci.pushArtifact({ ref: `${reg.host}/team/app:1.0.0`, artifactType: ARTIFACT, layers: [{ data, title: 'data.bin' }, { data: 'readme', title: 'README.md' }], annotations: { origin: 'docker-registry' } });
+    const a = await oci.pushArtifact({
+      ref: `${reg.host}/team/app:1.0.0`,
+      artifactType: ARTIFACT,
+      layers: [
+        { data, title: 'data.bin' },
+        { data: 'readme', title: 'README.md' },
+      ],
+      annotations: { origin: 'docker-registry' },
+    });
     const b = await oci.pushArtifact({ ref: `${reg.host}/team/app`, artifactType: ARTIFACT, layers: [{ data: 'arm64', title: 'arch.txt' }] });
     const index = await oci.pushIndex({
       ref: `${reg.host}/team/app:multi`,

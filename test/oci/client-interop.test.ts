@@ -23,7 +23,7 @@ const fast = { retries: 3, baseDelayMs: 10, maxDelayMs: 2000 };
 const writeRandomFile = async (path: string, size: number): Promise<string> => {
   const hash = createHash('sha256');
   const out = createWriteStream(path);
-  for (let left = size; left > 0; ) {
+  for (let left = size; left > 0;) {
     const piece = randomBytes(Math.min(left, 1 << 20));
     hash.update(piece);
     if (!out.write(piece)) await new Promise<void>((r) => out.once('drain', () => r()));
@@ -120,7 +120,12 @@ describe.skipIf(!run)('OCI client ↔ docker-registry', () => {
     try {
       const client = new OciClient({ retry: fast });
       for (let i = 0; i < 3; i += 1) expect((await client.pushBlob(`${proxy.host}/single/post`, { data: randomBytes(100) })).outcome).toBe('uploaded');
-      const shape = proxy.seen.map((line) => decodeURIComponent(line).replace(/sha256:[0-9a-f]{64}/g, 'D').replace(/uploads\/[^?]+/, 'uploads/S').replace(/_state=[^&]+&?/, ''));
+      const shape = proxy.seen.map((line) =>
+        decodeURIComponent(line)
+          .replace(/sha256:[0-9a-f]{64}/g, 'D')
+          .replace(/uploads\/[^?]+/, 'uploads/S')
+          .replace(/_state=[^&]+&?/, ''),
+      );
       expect(shape).toEqual([
         'HEAD /v2/single/post/blobs/D',
         'POST /v2/single/post/blobs/uploads/?digest=D',
@@ -235,7 +240,12 @@ describe.skipIf(!run)('OCI client ↔ docker-registry', () => {
   it('refuses a manifest whose layers are missing with the registry’s own error code', async () => {
     const missing = `sha256:${'0'.repeat(64)}`;
     const err = await errorOf(
-      oci.putManifest(`${reg.host}/broken/app:v1`, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: OCI_EMPTY, digest: missing, size: 2 }, layers: [] }),
+      oci.putManifest(`${reg.host}/broken/app:v1`, {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: OCI_EMPTY, digest: missing, size: 2 },
+        layers: [],
+      }),
     );
     expect(err.httpStatus).toBe(400);
     expect(err.registryErrors.map((e) => e.code)).toContain('MANIFEST_BLOB_UNKNOWN');
@@ -257,12 +267,16 @@ describe.skipIf(!run)('OCI client ↔ docker-registry', () => {
       const dir = join(work, 'corrupt');
       const err = await errorOf(client.pullArtifact(`${proxy.host}/verify/app:v1`, { dir }));
       expect(err.code).toBe('bad_gateway');
-      expect(err.message).toMatch(new RegExp(`pull blob ${layer.digest} failed on ${proxy.host.replace(/\./g, '\\.')}/verify/app: the bytes received hash to sha256:[0-9a-f]{64}, not ${layer.digest}`));
+      expect(err.message).toMatch(
+        new RegExp(`pull blob ${layer.digest} failed on ${proxy.host.replace(/\./g, '\\.')}/verify/app: the bytes received hash to sha256:[0-9a-f]{64}, not ${layer.digest}`),
+      );
       expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
     } finally {
       await proxy.close();
     }
-    const manifestProxy = await startProxy(reg.url, { transform: (req, body) => (req.url?.includes('/manifests/') ? Buffer.from(body.toString().replace('"schemaVersion":2', '"schemaVersion": 2')) : body) });
+    const manifestProxy = await startProxy(reg.url, {
+      transform: (req, body) => (req.url?.includes('/manifests/') ? Buffer.from(body.toString().replace('"schemaVersion":2', '"schemaVersion": 2')) : body),
+    });
     try {
       const client = new OciClient({ retry: fast });
       await expect(client.getManifest(`${manifestProxy.host}/verify/app@${pushed.digest}`)).rejects.toThrow(/the manifest bytes hash to sha256:[0-9a-f]{64}, not sha256:/);
@@ -333,7 +347,14 @@ const startTokenGate = async (registryUrl: string, password: string) => {
     const cut = scope.lastIndexOf(':');
     const resource = scope.slice(0, cut);
     const action = scope.slice(cut + 1);
-    return [...granted].some((g) => g.slice(0, g.lastIndexOf(':')) === resource && g.slice(g.lastIndexOf(':') + 1).split(',').includes(action));
+    return [...granted].some(
+      (g) =>
+        g.slice(0, g.lastIndexOf(':')) === resource &&
+        g
+          .slice(g.lastIndexOf(':') + 1)
+          .split(',')
+          .includes(action),
+    );
   };
   const proxy = await startProxy(registryUrl, {
     intercept: (req, res) => {
@@ -360,7 +381,9 @@ const startTokenGate = async (registryUrl: string, password: string) => {
         const auth = req.headers.authorization;
         let who: string | undefined;
         if (auth) {
-          const [u, p] = Buffer.from(auth.replace(/^Basic /, ''), 'base64').toString().split(':');
+          const [u, p] = Buffer.from(auth.replace(/^Basic /, ''), 'base64')
+            .toString()
+            .split(':');
           if (u !== 'alice' || p !== password) {
             res.writeHead(401, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}');
             return true;
@@ -372,7 +395,10 @@ const startTokenGate = async (registryUrl: string, password: string) => {
         const granted = new Set<string>();
         for (const s of scopes) {
           const cut = s.lastIndexOf(':');
-          const actions = s.slice(cut + 1).split(',').filter((a) => a === 'pull' || (who && a !== 'pull'));
+          const actions = s
+            .slice(cut + 1)
+            .split(',')
+            .filter((a) => a === 'pull' || (who && a !== 'pull'));
           if (actions.length) granted.add(`${s.slice(0, cut)}:${actions.join(',')}`);
         }
         const token = randomBytes(16).toString('hex');
@@ -413,7 +439,14 @@ describe.skipIf(!run)('OCI client token auth and retries against docker-registry
     try {
       const alice = new OciClient({ retry: fast, credentials: { [proxy.host]: { username: 'alice', password } } });
       const data = randomBytes(3000);
-      const pushed = await alice.pushArtifact({ ref: `${proxy.host}/tok/app:v1`, artifactType: ARTIFACT, layers: [{ data, title: 'd.bin' }, { data: 'two', title: 'two.txt' }] });
+      const pushed = await alice.pushArtifact({
+        ref: `${proxy.host}/tok/app:v1`,
+        artifactType: ARTIFACT,
+        layers: [
+          { data, title: 'd.bin' },
+          { data: 'two', title: 'two.txt' },
+        ],
+      });
       expect(tokenRequests.every((t) => t.user === 'alice')).toBe(true);
       expect(tokenRequests.map((t) => t.scopes)).toContainEqual(['repository:tok/app:pull,push']);
       // One token per distinct scope set, not one per request.
@@ -434,13 +467,17 @@ describe.skipIf(!run)('OCI client token auth and retries against docker-registry
       const viaIdentity = new OciClient({ retry: fast, credentials: { [proxy.host]: { identityToken: `rt-${password}` } } });
       const byRefresh = await viaIdentity.pushArtifact({ ref: `${proxy.host}/tok/idt:v1`, artifactType: ARTIFACT, layers: [{ data: 'via refresh token' }] });
       expect((await viaIdentity.resolve(`${proxy.host}/tok/idt:v1`))?.digest).toBe(byRefresh.digest);
-      const badIdentity = await errorOf(new OciClient({ retry: fast, credentials: { [proxy.host]: { identityToken: 'rt-wrong' } } }).pushArtifact({ ref: `${proxy.host}/tok/idt:v2`, artifactType: ARTIFACT, layers: [{ data: 'x' }] }));
+      const badIdentity = await errorOf(
+        new OciClient({ retry: fast, credentials: { [proxy.host]: { identityToken: 'rt-wrong' } } }).pushArtifact({ ref: `${proxy.host}/tok/idt:v2`, artifactType: ARTIFACT, layers: [{ data: 'x' }] }),
+      );
       expect(badIdentity.message).toMatch(/the registry answered 401 Unauthorized \(UNAUTHORIZED: bad refresh token\): the credentials were refused$/);
       expect(badIdentity.message).not.toContain('rt-wrong');
 
       const wrong = new OciClient({ retry: fast, credentials: { [proxy.host]: { username: 'alice', password: 'wrong' } } });
       const refused = await errorOf(wrong.listTags(`${proxy.host}/tok/app`));
-      expect(refused.message).toMatch(/^log in to 127\.0\.0\.1:\d+ \(token service http:\/\/127\.0\.0\.1:\d+\/token\) failed on 127\.0\.0\.1:\d+\/tok\/app: the registry answered 401 Unauthorized \(UNAUTHORIZED: bad credentials\): the credentials of 'alice' were refused$/);
+      expect(refused.message).toMatch(
+        /^log in to 127\.0\.0\.1:\d+ \(token service http:\/\/127\.0\.0\.1:\d+\/token\) failed on 127\.0\.0\.1:\d+\/tok\/app: the registry answered 401 Unauthorized \(UNAUTHORIZED: bad credentials\): the credentials of 'alice' were refused$/,
+      );
       expect(refused.message).not.toContain('wrong');
     } finally {
       await proxy.close();

@@ -290,7 +290,9 @@ function descendantsOf(pid: number): number[] {
 }
 
 function readdirProc(): number[] {
-  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number);
 }
 
 function readStat(pid: number): { ppid: number; state: string } | undefined {

@@ -66,7 +66,15 @@ describe.runIf(run)('built-in toolset (bash under bubblewrap, file tools, web_fe
       networking: { type: 'none' },
       mounts: [
         { type: 'file', path: '/mnt/session/uploads/file_1', content: 'uploaded data\n' },
-        { type: 'directory', path: '/mnt/skills/pdf', files: [{ path: 'SKILL.md', content: '---\nname: pdf\n---\n' }, { path: 'scripts/run.sh', content: 'echo run' }], writable: false },
+        {
+          type: 'directory',
+          path: '/mnt/skills/pdf',
+          files: [
+            { path: 'SKILL.md', content: '---\nname: pdf\n---\n' },
+            { path: 'scripts/run.sh', content: 'echo run' },
+          ],
+          writable: false,
+        },
         { type: 'directory', path: '/mnt/memory/notes', files: [{ path: 'todo.md', content: '- one\n' }], writable: true },
       ],
     });
@@ -102,13 +110,18 @@ describe.runIf(run)('built-in toolset (bash under bubblewrap, file tools, web_fe
     expect(text(r)).not.toContain('SEEN');
     expect(text(r)).not.toContain('other session secret');
     // Nothing of the host's data dir or other sessions can be found by walking either.
-    const walk = await use('bash', { command: 'ls / | tr "\\n" " "; grep -rs "other session secret\\|the server database" /workspace /mnt /tmp /run /etc /home /root /var /srv /opt 2>/dev/null | head -3; echo done', timeout_ms: 60_000 });
+    const walk = await use('bash', {
+      command: 'ls / | tr "\\n" " "; grep -rs "other session secret\\|the server database" /workspace /mnt /tmp /run /etc /home /root /var /srv /opt 2>/dev/null | head -3; echo done',
+      timeout_ms: 60_000,
+    });
     expect(text(walk)).toMatch(/done$/);
     expect(text(walk)).not.toMatch(/home|root|srv|work /);
   });
 
   it('keeps read-only mounts read-only for bash and for the file tools, writable ones writable', async () => {
-    const r = await use('bash', { command: 'echo x > /mnt/skills/pdf/SKILL.md; echo x > /mnt/session/uploads/file_1; echo "- two" >> /mnt/memory/notes/todo.md; echo out > /mnt/session/outputs/report.txt' });
+    const r = await use('bash', {
+      command: 'echo x > /mnt/skills/pdf/SKILL.md; echo x > /mnt/session/uploads/file_1; echo "- two" >> /mnt/memory/notes/todo.md; echo out > /mnt/session/outputs/report.txt',
+    });
     expect(text(r)).toMatch(/Read-only file system[\s\S]*Read-only file system/);
     const w = await use('write', { file_path: '/mnt/skills/pdf/SKILL.md', content: 'x' });
     expect(w).toMatchObject({ is_error: true });
@@ -284,7 +297,14 @@ describe.runIf(run)('built-in toolset (bash under bubblewrap, file tools, web_fe
 
   it('refuses disabled and unknown tools, and honours per-tool config', async () => {
     const tools = resolveBuiltinToolset([
-      { type: 'agent_toolset_20260401', default_config: { enabled: true, permission_policy: { type: 'always_ask' } }, configs: [{ name: 'bash', enabled: false }, { name: 'read', permission_policy: { type: 'always_allow' } }] },
+      {
+        type: 'agent_toolset_20260401',
+        default_config: { enabled: true, permission_policy: { type: 'always_ask' } },
+        configs: [
+          { name: 'bash', enabled: false },
+          { name: 'read', permission_policy: { type: 'always_allow' } },
+        ],
+      },
     ]);
     expect(tools.map((t) => [t.name, t.permission])).toEqual([
       ['read', 'always_allow'],
@@ -336,7 +356,9 @@ describe.runIf(run)('built-in toolset (bash under bubblewrap, file tools, web_fe
     expect(await refusal({ ...base, sessionId: '../x' })).toMatch(/is not a session id/);
     expect(await refusal({ ...base, sessionId: 's1', mounts: [{ type: 'file', path: '/etc/x', content: '' }] })).toMatch(/must be inside \/workspace or \/mnt/);
     expect(await refusal({ ...base, sessionId: 's1', mounts: [{ type: 'file', path: '/mnt/../etc/x', content: '' }] })).toMatch(/"\.\." segment/);
-    expect(await refusal({ ...base, sessionId: 's1', mounts: [{ type: 'directory', path: '/mnt/a', files: [{ path: '../../x', content: '' }], writable: true }] })).toMatch(/must stay inside its folder/);
+    expect(await refusal({ ...base, sessionId: 's1', mounts: [{ type: 'directory', path: '/mnt/a', files: [{ path: '../../x', content: '' }], writable: true }] })).toMatch(
+      /must stay inside its folder/,
+    );
     expect(await refusal({ ...base, sessionId: 's1', mounts: [{ type: 'file', path: '/mnt/a:b', content: '' }] })).toMatch(/characters a mount path cannot have/);
     expect(await refusal({ ...base, sessionId: 's1', networking: { type: 'limited', allowedHosts: ['http://x/'] } })).toMatch(/allowed_hosts/);
   });

@@ -38,8 +38,7 @@ describe.runIf(run)('egress proxy of the bubblewrap sandbox', () => {
 
   const profile = (allow_host: string[], allow_port?: number[]): SandboxProfile => ({ read: [], write: [], network: { outbound: { allow_host, ...(allow_port ? { allow_port } : {}) } } });
 
-  const curl = (sandbox: BubblewrapSandbox, p: SandboxProfile, args: string[]) =>
-    runSandboxed(sandbox, { command: 'curl', args: ['-sS', '--max-time', '20', ...args], env: {}, profile: p });
+  const curl = (sandbox: BubblewrapSandbox, p: SandboxProfile, args: string[]) => runSandboxed(sandbox, { command: 'curl', args: ['-sS', '--max-time', '20', ...args], env: {}, profile: p });
 
   // The operator allows the loopback (as a test of a local service would); the environment allows one name.
   const sandbox = new BubblewrapSandbox({ egress: new EgressPolicy({ allow: ['127.0.0.1'], resolve: resolver }) });

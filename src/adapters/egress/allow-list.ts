@@ -2,11 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import { bareAddress, embeddedIPv4 } from './address-ranges.js';
 
 /** One entry of `AGENTRY_EGRESS_ALLOW` / `--egress-allow`. */
-type AllowEntry =
-  | { type: 'all' }
-  | { type: 'cidr'; list: BlockList; text: string }
-  | { type: 'ip'; ip: string; port?: number }
-  | { type: 'host'; host: string; wildcard: boolean; port?: number };
+type AllowEntry = { type: 'all' } | { type: 'cidr'; list: BlockList; text: string } | { type: 'ip'; ip: string; port?: number } | { type: 'host'; host: string; wildcard: boolean; port?: number };
 
 /** What a connection is about to reach: the name asked for, the address it resolved to, the port. */
 export interface Destination {
@@ -74,7 +70,10 @@ export class AllowList {
   private readonly entries: AllowEntry[];
 
   constructor(spec: string | readonly string[] = []) {
-    const parts = (typeof spec === 'string' ? [spec] : spec).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
+    const parts = (typeof spec === 'string' ? [spec] : spec)
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
     this.entries = parts.map(parseEntry);
   }
 

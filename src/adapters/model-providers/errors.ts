@@ -50,6 +50,7 @@ export const modelCallError = (e: unknown, provider: string): ModelCallError => 
     if (type !== undefined) return new ModelCallError('failed', `${provider} stream failed: ${type}`, true);
     return new ModelCallError('unreachable', `${provider} could not be reached`, true);
   }
-  const detail = typeof (x.error as { error?: { message?: unknown } } | undefined)?.error?.message === 'string' ? `: ${String((x.error as { error: { message: string } }).error.message).slice(0, 300)}` : '';
+  const detail =
+    typeof (x.error as { error?: { message?: unknown } } | undefined)?.error?.message === 'string' ? `: ${String((x.error as { error: { message: string } }).error.message).slice(0, 300)}` : '';
   return new ModelCallError('refused', `${provider} refused the request (HTTP ${status})${detail}`, false, status);
 };

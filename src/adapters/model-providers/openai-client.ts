@@ -10,8 +10,7 @@ export const openAiBaseUrl = (baseUrl: string): string => {
 
 type ChatMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 
-const textOf = (content: Array<Record<string, unknown>>): string =>
-  content.map((c) => (c.type === 'text' && typeof c.text === 'string' ? c.text : `[${String(c.type)}]`)).join('\n');
+const textOf = (content: Array<Record<string, unknown>>): string => content.map((c) => (c.type === 'text' && typeof c.text === 'string' ? c.text : `[${String(c.type)}]`)).join('\n');
 
 const userPart = (b: ModelBlock): OpenAI.Chat.Completions.ChatCompletionContentPart | undefined => {
   if (b.type === 'text') return { type: 'text', text: b.text };

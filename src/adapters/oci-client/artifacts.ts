@@ -243,7 +243,10 @@ export const pullArtifact = async (client: OciClient, raw: string | OciReference
     const max = opts.maxInMemoryBytes ?? 256 * 1024 * 1024;
     if (total > max) throw badRequest(`${formatReference(ref)} is ${total} bytes, more than the ${max} allowed in memory: pull it into a folder`);
   }
-  opts.onPlan?.({ blobs: titled.map(({ descriptor, title }) => ({ digest: descriptor.digest, size: descriptor.size, ...(title ? { title } : {}) })), totalBytes: manifest.layers.reduce((n, d) => n + d.size, 0) });
+  opts.onPlan?.({
+    blobs: titled.map(({ descriptor, title }) => ({ digest: descriptor.digest, size: descriptor.size, ...(title ? { title } : {}) })),
+    totalBytes: manifest.layers.reduce((n, d) => n + d.size, 0),
+  });
 
   let configData: Uint8Array;
   if (manifest.config.digest === EMPTY_CONFIG_DIGEST && manifest.config.size === EMPTY_CONFIG_BYTES.length) configData = EMPTY_CONFIG_BYTES;

@@ -14,12 +14,10 @@ export type Credentials = { username: string; password: string } | { identityTok
 export type CredentialResolver = (host: string) => Credentials | undefined | Promise<Credentials | undefined>;
 
 /** The Basic `Authorization` value for username/password credentials. */
-export const basicAuthorization = (c: { username: string; password: string }): string =>
-  `Basic ${Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64')}`;
+export const basicAuthorization = (c: { username: string; password: string }): string => `Basic ${Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64')}`;
 
 /** `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
-export const dockerConfigPath = (env: Record<string, string | undefined> = process.env): string =>
-  join(env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json');
+export const dockerConfigPath = (env: Record<string, string | undefined> = process.env): string => join(env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json');
 
 interface DockerAuthEntry {
   auth?: unknown;

@@ -71,7 +71,7 @@ export const parseRegistryErrors = (text: string): RegistryErrorEntry[] => {
   try {
     const body: unknown = JSON.parse(text);
     if (typeof body !== 'object' || body === null || !Array.isArray((body as { errors?: unknown }).errors)) return [];
-    return ((body as { errors: unknown[] }).errors)
+    return (body as { errors: unknown[] }).errors
       .filter((e): e is { code: unknown; message?: unknown } => typeof e === 'object' && e !== null)
       .map((e) => ({ code: String(e.code ?? 'UNKNOWN'), ...(typeof e.message === 'string' ? { message: e.message } : {}) }));
   } catch {

@@ -198,7 +198,15 @@ export class OciClient {
     }
   }
 
-  private async pushBlobOnce(ref: OciReference, source: BlobSource, digest: string, size: number, mountFrom: string | undefined, onBytes: (n: number) => void, ctx: OciClientErrorContext): Promise<PushedBlob> {
+  private async pushBlobOnce(
+    ref: OciReference,
+    source: BlobSource,
+    digest: string,
+    size: number,
+    mountFrom: string | undefined,
+    onBytes: (n: number) => void,
+    ctx: OciClientErrorContext,
+  ): Promise<PushedBlob> {
     if ((await this.blobSize(ref, digest)) !== undefined) {
       onBytes(size);
       return { digest, size, outcome: 'exists' };
@@ -322,7 +330,14 @@ export class OciClient {
     if (res.status === 201) return true;
     const location = res.headers.get('location');
     if (location) {
-      await this.send(ref.registry, { method: 'DELETE', url: new URL(location, ref.registry.baseUrl).toString(), scopes: [repoScope(ref.repository, 'pull,push')], ok: [204, 200, 202, 404], ctx: this.ctx(ref, 'cancel upload'), retry: false })
+      await this.send(ref.registry, {
+        method: 'DELETE',
+        url: new URL(location, ref.registry.baseUrl).toString(),
+        scopes: [repoScope(ref.repository, 'pull,push')],
+        ok: [204, 200, 202, 404],
+        ctx: this.ctx(ref, 'cancel upload'),
+        retry: false,
+      })
         .then((r) => r.body?.cancel())
         .catch(() => undefined);
     }
@@ -355,7 +370,13 @@ export class OciClient {
     }
   }
 
-  private async fetchBlobOnce(ref: OciReference, d: Pick<Descriptor, 'digest' | 'size'>, toPath: string | undefined, onBytes: (n: number) => void, ctx: OciClientErrorContext): Promise<Uint8Array | undefined> {
+  private async fetchBlobOnce(
+    ref: OciReference,
+    d: Pick<Descriptor, 'digest' | 'size'>,
+    toPath: string | undefined,
+    onBytes: (n: number) => void,
+    ctx: OciClientErrorContext,
+  ): Promise<Uint8Array | undefined> {
     const res = await this.send(ref.registry, { method: 'GET', url: `/v2/${ref.repository}/blobs/${d.digest}`, scopes: [repoScope(ref.repository, 'pull')], ok: [200], ctx });
     const hash = hasherFor(d.digest);
     const temp = toPath ? `${toPath}.partial-${randomBytes(6).toString('hex')}` : undefined;
@@ -403,7 +424,13 @@ export class OciClient {
   /** Deletes a blob (registries allow it only when deletes are enabled). */
   async deleteBlob(repo: string | OciReference, digest: string): Promise<void> {
     const ref = this.ref(repo, { allowBare: true });
-    const res = await this.send(ref.registry, { method: 'DELETE', url: `/v2/${ref.repository}/blobs/${digest}`, scopes: [repoScope(ref.repository, 'delete')], ok: [202], ctx: this.ctx(ref, `delete blob ${digest}`) });
+    const res = await this.send(ref.registry, {
+      method: 'DELETE',
+      url: `/v2/${ref.repository}/blobs/${digest}`,
+      scopes: [repoScope(ref.repository, 'delete')],
+      ok: [202],
+      ctx: this.ctx(ref, `delete blob ${digest}`),
+    });
     await res.body?.cancel();
   }
 
@@ -495,7 +522,13 @@ export class OciClient {
     await res.body?.cancel();
     const answered = res.headers.get('docker-content-digest');
     if (answered && answered !== digest) throw integrityError(ctx, `the registry stored the manifest as ${answered}, not ${digest}`);
-    const descriptor: Descriptor = { mediaType: type, digest, size: bytes.length, ...(parsed.artifactType ? { artifactType: parsed.artifactType } : {}), ...(parsed.annotations ? { annotations: parsed.annotations } : {}) };
+    const descriptor: Descriptor = {
+      mediaType: type,
+      digest,
+      size: bytes.length,
+      ...(parsed.artifactType ? { artifactType: parsed.artifactType } : {}),
+      ...(parsed.annotations ? { annotations: parsed.annotations } : {}),
+    };
     if (parsed.subject && !res.headers.get('oci-subject')) await this.addToReferrersTag(ref, parsed.subject, descriptor);
     return descriptor;
   }
@@ -519,7 +552,10 @@ export class OciClient {
     let digest = ref.digest;
     if (!digest) {
       const d = await this.resolve(ref);
-      if (!d) throw new OciClientError('not_found', `delete manifest ${ref.tag} failed on ${ref.registry.host}/${ref.repository}: no such tag`, this.ctx(ref, `delete manifest ${ref.tag}`), { httpStatus: 404 });
+      if (!d)
+        throw new OciClientError('not_found', `delete manifest ${ref.tag} failed on ${ref.registry.host}/${ref.repository}: no such tag`, this.ctx(ref, `delete manifest ${ref.tag}`), {
+          httpStatus: 404,
+        });
       digest = d.digest;
     }
     const res = await this.send(ref.registry, {
@@ -599,7 +635,10 @@ export class OciClient {
     const type = (res.headers.get('content-type') ?? '').split(';')[0].trim();
     if (res.status === 200 && (type === OCI_INDEX || type === 'application/json')) {
       const body = (await res.json()) as ImageIndex;
-      const filtered = (res.headers.get('oci-filters-applied') ?? '').split(',').map((s) => s.trim()).includes('artifactType');
+      const filtered = (res.headers.get('oci-filters-applied') ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .includes('artifactType');
       const manifests = Array.isArray(body.manifests) ? body.manifests : [];
       return { manifests: opts.artifactType && !filtered ? manifests.filter((m) => m.artifactType === opts.artifactType) : manifests, source: 'referrers-api', filtered };
     }
@@ -676,4 +715,3 @@ export const nextLink = (header: string | null): string | undefined => {
   }
   return undefined;
 };
-

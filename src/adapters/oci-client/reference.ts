@@ -101,5 +101,4 @@ export const manifestSelector = (ref: OciReference): string => {
 };
 
 /** `host/repository[:tag][@digest]`. */
-export const formatReference = (ref: OciReference): string =>
-  `${ref.registry.host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+export const formatReference = (ref: OciReference): string => `${ref.registry.host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;

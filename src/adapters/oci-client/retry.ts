@@ -21,7 +21,6 @@ export const retryDelayMs = (policy: RetryPolicy, attempt: number, retryAfterSec
 };
 
 /** Whether a Retry-After can be honoured within the policy. */
-export const canWait = (policy: RetryPolicy, retryAfterSeconds?: number): boolean =>
-  retryAfterSeconds === undefined || retryAfterSeconds * 1000 <= policy.maxDelayMs;
+export const canWait = (policy: RetryPolicy, retryAfterSeconds?: number): boolean => retryAfterSeconds === undefined || retryAfterSeconds * 1000 <= policy.maxDelayMs;
 
 export const wait = (ms: number): Promise<void> => sleep(ms).then(() => undefined);

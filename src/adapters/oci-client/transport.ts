@@ -96,7 +96,7 @@ export class RegistryTransport {
   async send(req: TransportRequest): Promise<Response> {
     const retry = req.retry !== false;
     let reauthenticated = false;
-    for (let attempt = 0; ; ) {
+    for (let attempt = 0; ;) {
       const authorization = await this.authorizationFor(req.scopes, req.ctx);
       let res: Response;
       try {
@@ -222,14 +222,21 @@ export class RegistryTransport {
     }
     if (basic) {
       if (!this.opts.credentials || !('password' in this.opts.credentials)) {
-        throw new OciClientError('unauthorized', `${req.ctx.operation} failed on ${this.endpoint.host}${req.ctx.repository ? `/${req.ctx.repository}` : ''}: the registry requires a username and password`, req.ctx, {
-          httpStatus: 401,
-        });
+        throw new OciClientError(
+          'unauthorized',
+          `${req.ctx.operation} failed on ${this.endpoint.host}${req.ctx.repository ? `/${req.ctx.repository}` : ''}: the registry requires a username and password`,
+          req.ctx,
+          {
+            httpStatus: 401,
+          },
+        );
       }
       this.auth = { scheme: 'basic' };
       return;
     }
-    throw new OciClientError('unauthorized', `${req.ctx.operation} failed on ${this.endpoint.host}: the registry answered 401 without a usable WWW-Authenticate challenge`, req.ctx, { httpStatus: 401 });
+    throw new OciClientError('unauthorized', `${req.ctx.operation} failed on ${this.endpoint.host}: the registry answered 401 without a usable WWW-Authenticate challenge`, req.ctx, {
+      httpStatus: 401,
+    });
   }
 
   /**

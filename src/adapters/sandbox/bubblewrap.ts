@@ -223,7 +223,8 @@ export class BubblewrapSandbox implements Sandbox {
 
   /** The egress proxy of one sandbox: its own socket in a fresh private folder (unix socket paths are short). */
   private allowListOf(spec: SandboxSpec): AllowList {
-    if (this.egress === undefined) throw validationFailed(['network.outbound.allow_host: this server runs sandboxes without an egress policy, so allow-lists cannot be enforced'], 'The sandbox profile is refused');
+    if (this.egress === undefined)
+      throw validationFailed(['network.outbound.allow_host: this server runs sandboxes without an egress policy, so allow-lists cannot be enforced'], 'The sandbox profile is refused');
     try {
       return new AllowList(spec.profile.network.outbound.allow_host ?? []);
     } catch (e) {

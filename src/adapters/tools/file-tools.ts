@@ -125,7 +125,9 @@ export const editTool = async (ws: Workspace, input: Input): Promise<ToolResult>
     const count = text.split(oldString).length - 1;
     if (count === 0) return errorResult(`edit: old_string was not found in ${path} (it must match exactly, whitespace and line breaks included; read the file first)`);
     if (count > 1 && !replaceAll) {
-      return errorResult(`edit: old_string occurs ${count} times in ${path}; it must occur exactly once. Include more surrounding lines to make it unique, or set replace_all to replace every occurrence.`);
+      return errorResult(
+        `edit: old_string occurs ${count} times in ${path}; it must occur exactly once. Include more surrounding lines to make it unique, or set replace_all to replace every occurrence.`,
+      );
     }
     const updated = replaceAll ? text.split(oldString).join(newString) : text.replace(oldString, () => newString);
     await atomicWrite(host, updated);
@@ -231,7 +233,10 @@ export const grepTool = async (ws: Workspace, input: Input, signal?: AbortSignal
       if (cut) return resolve(textResult(`${body}\n[… output truncated at ${TOOL_OUTPUT_LIMIT} characters: narrow the pattern or the path]`));
       if (body !== '') return resolve(textResult(body));
       if (code === 1) return resolve(textResult(`no matches for ${pattern} in ${base.path}`));
-      const why = err.replaceAll(ws.root, '').replace(/^grep: /gm, '').trim();
+      const why = err
+        .replaceAll(ws.root, '')
+        .replace(/^grep: /gm, '')
+        .trim();
       resolve(errorResult(`grep: ${why || `grep exited with ${code}`}`));
     });
   });

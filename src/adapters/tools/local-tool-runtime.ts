@@ -226,7 +226,10 @@ export class LocalToolRuntime implements ToolRuntime {
           message: `WARNING: no sandbox (${p.reason}); --unsafe-local-tools is set, so bash runs as this server's user in the session folder, with no isolation of files, processes or network`,
         };
       }
-      return { bash: 'unavailable', message: `bash is unavailable: ${p.reason}. Install bubblewrap, or start the server with --unsafe-local-tools to run bash without isolation (trusted agents only)` };
+      return {
+        bash: 'unavailable',
+        message: `bash is unavailable: ${p.reason}. Install bubblewrap, or start the server with --unsafe-local-tools to run bash without isolation (trusted agents only)`,
+      };
     });
     return this.probed;
   }

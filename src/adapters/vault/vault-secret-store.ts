@@ -22,7 +22,12 @@ interface KvListBody {
   data?: { keys?: unknown };
 }
 
-const enc = (path: string): string => path.split('/').filter((s) => s.length > 0).map(encodeURIComponent).join('/');
+const enc = (path: string): string =>
+  path
+    .split('/')
+    .filter((s) => s.length > 0)
+    .map(encodeURIComponent)
+    .join('/');
 
 /**
  * HashiCorp Vault's KV version 2 engine over HTTP, token auth. The value of (owner, namespace,

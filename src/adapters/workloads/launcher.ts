@@ -83,7 +83,11 @@ export class ProcessLauncher implements WorkloadLauncher {
       const requestInit = { headers: plan.headers };
       const transport: Transport =
         source.transport === 'sse'
-          ? new SSEClientTransport(url, { fetch: this.opts.fetch, requestInit, eventSourceInit: { fetch: (u, init) => this.opts.fetch(u, { ...init, headers: { ...plan.headers, ...Object.fromEntries(new Headers(init?.headers).entries()) } }) } })
+          ? new SSEClientTransport(url, {
+              fetch: this.opts.fetch,
+              requestInit,
+              eventSourceInit: { fetch: (u, init) => this.opts.fetch(u, { ...init, headers: { ...plan.headers, ...Object.fromEntries(new Headers(init?.headers).entries()) } }) },
+            })
           : new StreamableHTTPClientTransport(url, { fetch: this.opts.fetch, requestInit });
       return this.connect(transport, undefined, initTimeoutMs, log);
     }
@@ -131,7 +135,12 @@ export class ProcessLauncher implements WorkloadLauncher {
     } else if (source.kind === 'pypi') {
       const uvx = which('uvx', this.path);
       if (!uvx) throw new Error('uvx is not installed');
-      spec = { command: uvx, args: [`${source.package}${source.version === 'latest' ? '' : `==${source.version}`}`, ...source.args], env: plan.env, profile: { ...profile, read: [...profile.read, dirname(realpathSync(uvx))] } };
+      spec = {
+        command: uvx,
+        args: [`${source.package}${source.version === 'latest' ? '' : `==${source.version}`}`, ...source.args],
+        env: plan.env,
+        profile: { ...profile, read: [...profile.read, dirname(realpathSync(uvx))] },
+      };
     } else {
       throw new Error('a remote workload has no process');
     }

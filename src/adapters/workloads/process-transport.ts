@@ -72,7 +72,14 @@ export class ProcessTransport implements Transport {
         () => this.log('[agentry] stdout line over 64 MiB dropped'),
       ),
     );
-    this.proc.stderr.on('data', lineSplitter((line) => this.log(clip(line)), () => this.log('[agentry] stderr line over 64 MiB cut'), 1024 * 1024));
+    this.proc.stderr.on(
+      'data',
+      lineSplitter(
+        (line) => this.log(clip(line)),
+        () => this.log('[agentry] stderr line over 64 MiB cut'),
+        1024 * 1024,
+      ),
+    );
     this.proc.stdin.on('error', () => undefined);
     void this.proc.exited.then(() => this.finish());
   }

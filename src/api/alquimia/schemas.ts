@@ -8,10 +8,7 @@ export const AlquimiaError = Type.Object(
 );
 export const alquimiaErrors = { 400: AlquimiaError, 401: AlquimiaError, 403: AlquimiaError, 404: AlquimiaError, 409: AlquimiaError, 502: AlquimiaError };
 
-export const AgentspaceQuery = Type.Object(
-  { agentspace_id: Type.String({ default: 'default', minLength: 1, maxLength: 64, description: 'Agentspace identifier' }) },
-  { additionalProperties: false },
-);
+export const AgentspaceQuery = Type.Object({ agentspace_id: Type.String({ default: 'default', minLength: 1, maxLength: 64, description: 'Agentspace identifier' }) }, { additionalProperties: false });
 
 const Visibility = Type.Enum(['private', 'internal', 'public']);
 const Status = Type.Enum(['enabled', 'disabled']);
@@ -79,7 +76,7 @@ export const AgentspaceFilterBody = Type.Object(
 );
 
 export const AgentFilterBody = Type.Record(Type.String(), Type.Unknown(), {
-  description: "Top-level AssistantConfig fields and the values they must have (a list field matches when it holds the value); an empty body matches every agent",
+  description: 'Top-level AssistantConfig fields and the values they must have (a list field matches when it holds the value); an empty body matches every agent',
 });
 
 export const AnyObject = Type.Object({}, { additionalProperties: true });
@@ -148,10 +145,9 @@ export const ValidateResponse = Type.Object({
   validated: Type.Integer({ description: 'Agents that pass validation (after migration)' }),
   errors: Type.Array(GenericError),
   deleted_secrets: Type.Array(Secret, { description: 'Secrets removed as unused (empty when dry_run=true)' }),
-  migrated: Type.Array(
-    Type.Object({ assistant_id: Type.String(), migration: Type.String(), changes: Type.Array(Type.String()) }),
-    { description: 'Agentry: what each migration changed (or would change) in each agent' },
-  ),
+  migrated: Type.Array(Type.Object({ assistant_id: Type.String(), migration: Type.String(), changes: Type.Array(Type.String()) }), {
+    description: 'Agentry: what each migration changed (or would change) in each agent',
+  }),
 });
 
 export const ResolveQuery = Type.Object(

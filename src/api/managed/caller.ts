@@ -9,12 +9,13 @@ const contexts = new WeakMap<FastifyRequest, RequestContext>();
  * Every route of this door needs a token (`Authorization: Bearer` or `x-api-key`): it is checked
  * before the body is parsed or validated, so a request without a valid one is a 401 whatever it sends.
  */
-export const authenticateFirst = (registry: Registry) => async (request: FastifyRequest): Promise<void> => {
-  const ctx = await requestContext(registry, request);
-  registry.policy.requirePrincipal(ctx);
-  contexts.set(request, ctx);
-};
+export const authenticateFirst =
+  (registry: Registry) =>
+  async (request: FastifyRequest): Promise<void> => {
+    const ctx = await requestContext(registry, request);
+    registry.policy.requirePrincipal(ctx);
+    contexts.set(request, ctx);
+  };
 
 /** The caller, as authenticated by `authenticateFirst`. */
-export const callerOf = async (registry: Registry, request: FastifyRequest): Promise<RequestContext> =>
-  contexts.get(request) ?? requestContext(registry, request);
+export const callerOf = async (registry: Registry, request: FastifyRequest): Promise<RequestContext> => contexts.get(request) ?? requestContext(registry, request);

@@ -21,8 +21,7 @@ export interface ManagedDoorOptions {
   maxUploadBytes: number;
 }
 
-const notFound = (req: FastifyRequest, reply: FastifyReply): void =>
-  managedErrorHandler(new AgentryError('not_found', `No route for ${req.method} ${req.url.split('?')[0]}`), req, reply);
+const notFound = (req: FastifyRequest, reply: FastifyReply): void => managedErrorHandler(new AgentryError('not_found', `No route for ${req.method} ${req.url.split('?')[0]}`), req, reply);
 
 /**
  * The managed-agents door (002 and Anthropic's managed-agents API, as `@anthropic-ai/sdk` calls

@@ -14,8 +14,7 @@ export const pageRequest = (q: { limit?: number; page?: string; cursor?: string 
 });
 
 /** `{data, next_page, has_more}`: next_page is null on the last page. */
-export const ListOf = <T extends TSchema>(item: T) =>
-  Type.Object({ data: Type.Array(item), next_page: Type.Union([Type.String(), Type.Null()]), has_more: Type.Boolean() });
+export const ListOf = <T extends TSchema>(item: T) => Type.Object({ data: Type.Array(item), next_page: Type.Union([Type.String(), Type.Null()]), has_more: Type.Boolean() });
 
 export const listBody = <R, V>(page: Paged<R>, shape: (r: R) => V): { data: V[]; next_page: string | null; has_more: boolean } => ({
   data: page.rows.map(shape),

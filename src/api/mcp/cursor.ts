@@ -4,8 +4,7 @@ import { badRequest } from '../../core/errors.js';
  * The list cursor: an opaque, URL-safe token for the keyset position (server key and version id)
  * of the last row of a page. Publishes between pages never repeat or skip a server.
  */
-export const encodeCursor = (pos: { key: string; versionId: number }): string =>
-  Buffer.from(JSON.stringify([pos.key, pos.versionId]), 'utf8').toString('base64url');
+export const encodeCursor = (pos: { key: string; versionId: number }): string => Buffer.from(JSON.stringify([pos.key, pos.versionId]), 'utf8').toString('base64url');
 
 export const decodeCursor = (cursor: string): { key: string; versionId: number } => {
   try {

@@ -84,8 +84,7 @@ export const ListItem = Type.Object({
 });
 export type ListItem = Static<typeof ListItem>;
 
-export const listResponse = (key: 'agents' | 'packages') =>
-  Type.Object({ [key]: Type.Array(ListItem), total: Type.Integer(), page: Type.Integer(), limit: Type.Integer() });
+export const listResponse = (key: 'agents' | 'packages') => Type.Object({ [key]: Type.Array(ListItem), total: Type.Integer(), page: Type.Integer(), limit: Type.Integer() });
 
 export const Detail = Type.Object({
   ...ListItem.properties,
@@ -158,7 +157,7 @@ export const TokenView = Type.Object({
   last_used_at: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String(),
   revoked_at: Type.Union([Type.String(), Type.Null()]),
-  all_accounts: Type.Boolean({ description: 'A runtime token that resolves every account\'s secrets, keys and agentspaces (server-wide)' }),
+  all_accounts: Type.Boolean({ description: "A runtime token that resolves every account's secrets, keys and agentspaces (server-wide)" }),
 });
 export const CreateTokenBody = Type.Object(
   {
@@ -173,9 +172,7 @@ export const CreateTokenBody = Type.Object(
         description: "Runtime tokens only (administrators): the account or organisation the token belongs to and resolves for; default the creator's own",
       }),
     ),
-    all_accounts: Type.Optional(
-      Type.Boolean({ description: "Runtime tokens only (administrators): resolve every account's secrets, keys and agentspaces. Audited at creation and on every resolve" }),
-    ),
+    all_accounts: Type.Optional(Type.Boolean({ description: "Runtime tokens only (administrators): resolve every account's secrets, keys and agentspaces. Audited at creation and on every resolve" })),
   },
   { additionalProperties: false },
 );
@@ -219,7 +216,13 @@ export const Whoami = Type.Object({
   is_admin: Type.Boolean(),
   orgs: Type.Array(Type.Object({ name: Type.String(), role: Type.String() })),
   scopes: Type.Array(Type.String()),
-  token: Type.Object({ id: Type.Integer(), name: Type.String(), permission: Permission, scopes: Type.Union([Type.Array(Type.String()), Type.Null()]), expires_at: Type.Union([Type.String(), Type.Null()]) }),
+  token: Type.Object({
+    id: Type.Integer(),
+    name: Type.String(),
+    permission: Permission,
+    scopes: Type.Union([Type.Array(Type.String()), Type.Null()]),
+    expires_at: Type.Union([Type.String(), Type.Null()]),
+  }),
 });
 
 const Role = Type.Enum([...ORG_ROLES], {
@@ -234,10 +237,7 @@ export const OrgView = Type.Object({ name: Type.String(), display_name: Type.Uni
 export const MemberBody = Type.Object({ role: Role }, { additionalProperties: false });
 export const MembersResponse = Type.Object({ success: Type.Boolean(), members: Members });
 
-export const GcBody = Type.Object(
-  { dry_run: Type.Optional(Type.Boolean()), grace_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 31_536_000 })) },
-  { additionalProperties: false },
-);
+export const GcBody = Type.Object({ dry_run: Type.Optional(Type.Boolean()), grace_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 31_536_000 })) }, { additionalProperties: false });
 export const GcResponse = Type.Object({ removed: Type.Array(Type.String()), freed_bytes: Type.Integer(), kept: Type.Integer(), dry_run: Type.Boolean() });
 
 export const AuditQuery = Type.Object({

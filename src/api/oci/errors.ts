@@ -44,7 +44,10 @@ const codeOf = (e: AgentryError, request: FastifyRequest): { code: string; statu
     case 'unprocessable':
       return { code: url.includes('/manifests/') ? 'MANIFEST_INVALID' : 'UNSUPPORTED', status: 422 };
     case 'not_found':
-      return { code: url.includes('/blobs/uploads') ? 'BLOB_UPLOAD_UNKNOWN' : url.includes('/blobs/') ? 'BLOB_UNKNOWN' : url.includes('/manifests/') ? 'MANIFEST_UNKNOWN' : 'NAME_UNKNOWN', status: 404 };
+      return {
+        code: url.includes('/blobs/uploads') ? 'BLOB_UPLOAD_UNKNOWN' : url.includes('/blobs/') ? 'BLOB_UNKNOWN' : url.includes('/manifests/') ? 'MANIFEST_UNKNOWN' : 'NAME_UNKNOWN',
+        status: 404,
+      };
     case 'payload_too_large':
       return { code: 'SIZE_INVALID', status: 413 };
     case 'uri_too_long':
@@ -59,7 +62,15 @@ const codeOf = (e: AgentryError, request: FastifyRequest): { code: string; statu
       return { code: 'UNKNOWN', status: 500 };
     default:
       return {
-        code: url.includes('/manifests/') ? 'MANIFEST_INVALID' : url.includes('/blobs/uploads') ? 'BLOB_UPLOAD_INVALID' : url.includes('/blobs/') ? 'DIGEST_INVALID' : url.includes('/tags/') ? 'NAME_INVALID' : 'UNSUPPORTED',
+        code: url.includes('/manifests/')
+          ? 'MANIFEST_INVALID'
+          : url.includes('/blobs/uploads')
+            ? 'BLOB_UPLOAD_INVALID'
+            : url.includes('/blobs/')
+              ? 'DIGEST_INVALID'
+              : url.includes('/tags/')
+                ? 'NAME_INVALID'
+                : 'UNSUPPORTED',
         status: e.status,
       };
   }
@@ -69,23 +80,25 @@ const codeOf = (e: AgentryError, request: FastifyRequest): { code: string; statu
  * The OCI door's one error mapping: spec code and status from the core error, body in the
  * spec's shape, and on 401 a `WWW-Authenticate` challenge that starts the Docker token flow.
  */
-export const ociErrorHandler = (publicUrl: string | undefined) => (err: unknown, request: FastifyRequest, reply: FastifyReply): void => {
-  const e = errorForRequest(err, request);
-  let code: string;
-  let status: number;
-  let detail: unknown;
-  if (isOciError(e)) {
-    code = e.oci === 'RANGE_INVALID' ? 'BLOB_UPLOAD_INVALID' : e.oci;
-    status = STATUS[e.oci];
-    detail = e.detail;
-  } else {
-    ({ code, status } = codeOf(e, request));
-    detail = Object.keys(e.fields).length > 0 ? { ...e.fields, ...(e.details.length > 0 ? { problems: e.details } : {}) } : e.details.length > 0 ? e.details : undefined;
-  }
-  if (status === 401) {
-    const scope = isOciError(e) && typeof (e.detail as { scope?: unknown } | undefined)?.scope === 'string' ? (e.detail as { scope: string }).scope : undefined;
-    void reply.header('WWW-Authenticate', challenge(request, publicUrl, scope));
-  }
-  const body: OciErrorBody = { errors: [{ code, message: e.message, ...(detail !== undefined ? { detail } : {}) }] };
-  void reply.status(status).type('application/json; charset=utf-8').send(body);
-};
+export const ociErrorHandler =
+  (publicUrl: string | undefined) =>
+  (err: unknown, request: FastifyRequest, reply: FastifyReply): void => {
+    const e = errorForRequest(err, request);
+    let code: string;
+    let status: number;
+    let detail: unknown;
+    if (isOciError(e)) {
+      code = e.oci === 'RANGE_INVALID' ? 'BLOB_UPLOAD_INVALID' : e.oci;
+      status = STATUS[e.oci];
+      detail = e.detail;
+    } else {
+      ({ code, status } = codeOf(e, request));
+      detail = Object.keys(e.fields).length > 0 ? { ...e.fields, ...(e.details.length > 0 ? { problems: e.details } : {}) } : e.details.length > 0 ? e.details : undefined;
+    }
+    if (status === 401) {
+      const scope = isOciError(e) && typeof (e.detail as { scope?: unknown } | undefined)?.scope === 'string' ? (e.detail as { scope: string }).scope : undefined;
+      void reply.header('WWW-Authenticate', challenge(request, publicUrl, scope));
+    }
+    const body: OciErrorBody = { errors: [{ code, message: e.message, ...(detail !== undefined ? { detail } : {}) }] };
+    void reply.status(status).type('application/json; charset=utf-8').send(body);
+  };

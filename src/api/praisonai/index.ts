@@ -36,7 +36,10 @@ const DEFAULT_LIMIT = 50;
 const tags = ['praisonai recipes'];
 
 const splitTags = (s: string | undefined): string[] | undefined => {
-  const list = (s ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  const list = (s ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   return list.length > 0 ? list : undefined;
 };
 

@@ -10,8 +10,7 @@ const API_PATHS = /^\/(api|v0|v0\.1|v1|v2|registry|healthz|livez|readyz|metrics|
 export const isApiPath = (url: string): boolean => API_PATHS.test(url);
 
 /** A GET or HEAD of a non-API path: the console's files and pages, which hold no data of anyone's. */
-export const isConsoleRequest = (request: FastifyRequest): boolean =>
-  (request.method === 'GET' || request.method === 'HEAD') && !isApiPath(request.url);
+export const isConsoleRequest = (request: FastifyRequest): boolean => (request.method === 'GET' || request.method === 'HEAD') && !isApiPath(request.url);
 
 /**
  * A browser navigation to a console page (a client-side route such as `/@alice/tool/v/1.0.0`): the

@@ -33,7 +33,6 @@ const firstNonFinite = (value: unknown, path: string, depth: number): string | u
  * in the words of the other validation errors.
  */
 export const refuseNonFiniteNumbers = async (request: FastifyRequest): Promise<void> => {
-  const found =
-    firstNonFinite(request.params, 'params', 0) ?? firstNonFinite(request.query, 'querystring', 0) ?? firstNonFinite(request.body, 'body', 0);
+  const found = firstNonFinite(request.params, 'params', 0) ?? firstNonFinite(request.query, 'querystring', 0) ?? firstNonFinite(request.body, 'body', 0);
   if (found) throw new AgentryError('validation_failed', 'Validation failed', [`${found}: must be a finite number`]);
 };

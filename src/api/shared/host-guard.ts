@@ -23,5 +23,6 @@ const validHost = (host: string): boolean => {
 export const refuseBadHost = async (request: FastifyRequest): Promise<void> => {
   const host = request.headers.host;
   // HTTP/1.1 requires the header (RFC 9112 §3.2); an HTTP/1.0 request may go without.
-  if (host === undefined ? request.raw.httpVersion !== '1.0' : !validHost(host)) throw new AgentryError('bad_request', 'The Host header is not a valid host name', ['expected host[:port], e.g. registry.example.com:8080']);
+  if (host === undefined ? request.raw.httpVersion !== '1.0' : !validHost(host))
+    throw new AgentryError('bad_request', 'The Host header is not a valid host name', ['expected host[:port], e.g. registry.example.com:8080']);
 };

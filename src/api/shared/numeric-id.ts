@@ -9,8 +9,7 @@ import { isStoredId } from '../../core/ids.js';
  */
 export const NUMERIC_ID_PATTERN = '^[1-9][0-9]{0,15}$';
 
-export const NumericId = (description = 'A numeric id: digits only, no leading zero') =>
-  Type.String({ pattern: NUMERIC_ID_PATTERN, minLength: 1, maxLength: 16, description });
+export const NumericId = (description = 'A numeric id: digits only, no leading zero') => Type.String({ pattern: NUMERIC_ID_PATTERN, minLength: 1, maxLength: 16, description });
 
 /** The number of a path id already checked by `NumericId`; one no row can have is a 404 naming `what`. */
 export const pathId = (raw: string, what: string): number => {

@@ -56,7 +56,15 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; versi
       } catch {
         healthy = false;
       }
-      const body = { ok: healthy, status: healthy ? 'healthy' : 'unhealthy', version, store: registry.storage.kind, auth_required: true, auth_required_for_reads: registry.policy.authRequiredForReads, read_only: registry.policy.readOnly };
+      const body = {
+        ok: healthy,
+        status: healthy ? 'healthy' : 'unhealthy',
+        version,
+        store: registry.storage.kind,
+        auth_required: true,
+        auth_required_for_reads: registry.policy.authRequiredForReads,
+        read_only: registry.policy.readOnly,
+      };
       return reply.status(healthy ? 200 : 503).send(body);
     },
   });

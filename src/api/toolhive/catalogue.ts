@@ -36,9 +36,10 @@ export const allToolhiveServers = async (registry: Registry, ctx: RequestContext
   const shortName = (v: PackageView) => serverFullName(v).split('/').pop()!;
   const counts = new Map<string, number>();
   for (const v of views) counts.set(shortName(v), (counts.get(shortName(v)) ?? 0) + 1);
-  const servers = views
-    .map((v) => toToolhiveServer(v, counts.get(shortName(v)) === 1 ? shortName(v) : serverFullName(v)))
-    .filter((s): s is ToolhiveServer => s !== undefined);
-  const lastUpdated = views.map((v) => v.pkg.updatedAt).sort().pop();
+  const servers = views.map((v) => toToolhiveServer(v, counts.get(shortName(v)) === 1 ? shortName(v) : serverFullName(v))).filter((s): s is ToolhiveServer => s !== undefined);
+  const lastUpdated = views
+    .map((v) => v.pkg.updatedAt)
+    .sort()
+    .pop();
   return { servers, lastUpdated };
 };

@@ -10,7 +10,10 @@ const describe = (message: string, details: string[]): string => (details.length
 
 export const toolhiveTextErrorHandler = (err: unknown, request: FastifyRequest, reply: FastifyReply): void => {
   const mapped = errorForRequest(err, request);
-  void reply.status(mapped.status).type('text/plain; charset=utf-8').send(`${describe(mapped.message, mapped.details)}\n`);
+  void reply
+    .status(mapped.status)
+    .type('text/plain; charset=utf-8')
+    .send(`${describe(mapped.message, mapped.details)}\n`);
 };
 
 /** ToolHive's string codes where they differ from Agentry's (`not_found` and `bad_request` are the same). */

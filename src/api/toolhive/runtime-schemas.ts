@@ -26,7 +26,9 @@ export const DeleteGroupQuery = Type.Object({
 
 // --- clients ---
 
-const ClientName = Name('A client application: claude-code, cursor, vscode, vscode-insider, cline, roo-code, windsurf, windsurf-jetbrains, gemini-cli, zed, continue, goose, codex, kimi-cli, copilot-cli');
+const ClientName = Name(
+  'A client application: claude-code, cursor, vscode, vscode-insider, cline, roo-code, windsurf, windsurf-jetbrains, gemini-cli, zed, continue, goose, codex, kimi-cli, copilot-cli',
+);
 const GroupNames = Names('Group name');
 
 export const RegisteredClient = Type.Object({ name: Str, groups: Type.Array(Str) }, { $id: 'ToolhiveRegisteredClient' });
@@ -39,9 +41,7 @@ export const ClientParams = Type.Object({ name: ClientName });
 export const ClientGroupParams = Type.Object({ name: ClientName, group: Name('Group name to remove the client from') });
 
 export const ClientStatusList = Type.Object({
-  clients: Type.Array(
-    Type.Object({ client_type: Str, installed: Type.Boolean(), registered: Type.Boolean(), supports_skills: Type.Boolean(), supports_plugins: Type.Boolean() }),
-  ),
+  clients: Type.Array(Type.Object({ client_type: Str, installed: Type.Boolean(), registered: Type.Boolean(), supports_skills: Type.Boolean(), supports_plugins: Type.Boolean() })),
 });
 
 // --- secrets ---

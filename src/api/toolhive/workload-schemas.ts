@@ -15,7 +15,11 @@ const Name = Type.String({ minLength: 1, maxLength: 200, description: 'Workload 
 
 export const WorkloadParams = Type.Object({ name: Name });
 
-const Outbound = Type.Object({ allow_host: Opt(Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })), allow_port: Opt(Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { maxItems: 100 })), insecure_allow_all: Opt(Type.Boolean()) });
+const Outbound = Type.Object({
+  allow_host: Opt(Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })),
+  allow_port: Opt(Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { maxItems: 100 })),
+  insecure_allow_all: Opt(Type.Boolean()),
+});
 export const PermissionProfile = Type.Object(
   {
     name: Opt(Str),

@@ -139,5 +139,7 @@ export const checkView = (c: UpgradeCheck) => ({
   ...(c.registryServer ? { registry_server: c.registryServer } : {}),
   ...(c.reason ? { reason: c.reason } : {}),
   ...(c.envAdded.length > 0 || c.envRemoved.length > 0 ? { env_var_drift: { added: c.envAdded, removed: c.envRemoved } } : {}),
-  ...(c.transportChange || c.profileChange ? { config_drift: { ...(c.transportChange ? { transport: c.transportChange } : {}), ...(c.profileChange ? { permission_profile: c.profileChange } : {}) } } : {}),
+  ...(c.transportChange || c.profileChange
+    ? { config_drift: { ...(c.transportChange ? { transport: c.transportChange } : {}), ...(c.profileChange ? { permission_profile: c.profileChange } : {}) } }
+    : {}),
 });

@@ -78,36 +78,39 @@ export const workloadProxyDoor: FastifyPluginAsyncTypebox<WorkloadProxyOptions> 
   };
 
   const streamable = async (req: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply): Promise<void> => {
-      const name = req.params.name;
-      const sid = req.headers['mcp-session-id'];
-      let entry: Entry;
-      if (typeof sid === 'string' && sid !== '') {
-        entry = await existing(req, name, sid);
-      } else {
-        if (req.method !== 'POST' || !isInitializeRequest(req.body)) throw badRequest('No Mcp-Session-Id: the first request of a session must be an initialize POST');
-        const ctx = await requestContext(registry, req);
-        const session = await open(ctx, name);
-        const server = bridge(session);
-        const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-          sessionIdGenerator: () => randomUUID(),
-          onsessioninitialized: (id) => {
-            sessions.set(id, entry);
-          },
-        });
-        transport.onclose = () => {
-          if (transport.sessionId) sessions.delete(transport.sessionId);
-        };
-        entry = { workload: name, accountId: ctx.principal?.account.id ?? null, transport, server };
-        await server.connect(transport);
-      }
-      const transport = entry.transport as StreamableHTTPServerTransport;
-      await transport.handleRequest(req.raw, hijack(reply), req.body);
+    const name = req.params.name;
+    const sid = req.headers['mcp-session-id'];
+    let entry: Entry;
+    if (typeof sid === 'string' && sid !== '') {
+      entry = await existing(req, name, sid);
+    } else {
+      if (req.method !== 'POST' || !isInitializeRequest(req.body)) throw badRequest('No Mcp-Session-Id: the first request of a session must be an initialize POST');
+      const ctx = await requestContext(registry, req);
+      const session = await open(ctx, name);
+      const server = bridge(session);
+      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => {
+          sessions.set(id, entry);
+        },
+      });
+      transport.onclose = () => {
+        if (transport.sessionId) sessions.delete(transport.sessionId);
+      };
+      entry = { workload: name, accountId: ctx.principal?.account.id ?? null, transport, server };
+      await server.connect(transport);
+    }
+    const transport = entry.transport as StreamableHTTPServerTransport;
+    await transport.handleRequest(req.raw, hijack(reply), req.body);
   };
   const summary = 'A workload over Streamable HTTP (MCP 2025-03-26 and later)';
   // Documentation only: every handler hands the raw response to the MCP SDK's transport, which writes it.
   const JsonRpcMessage = Type.Object({ jsonrpc: Type.Literal('2.0') }, { additionalProperties: true, description: 'A JSON-RPC response or batch, as the MCP server answered' });
   const EventStream = Type.String({ description: 'text/event-stream: MCP JSON-RPC messages as SSE frames' });
-  const McpAnswer = { 200: { content: { 'application/json': { schema: JsonRpcMessage }, 'text/event-stream': { schema: EventStream } } }, 202: Type.Null({ description: 'Accepted: a notification or response from the client (no body)' }) };
+  const McpAnswer = {
+    200: { content: { 'application/json': { schema: JsonRpcMessage }, 'text/event-stream': { schema: EventStream } } },
+    202: Type.Null({ description: 'Accepted: a notification or response from the client (no body)' }),
+  };
   const StreamOnly = { 200: { content: { 'text/event-stream': { schema: EventStream } } } };
   const Ended = { 200: Type.Null({ description: 'The session ended (no body)' }) };
   app.post('/workloads/:name/mcp', { schema: { tags, summary, params: Params, body: JsonRpcBody, response: McpAnswer }, handler: streamable });
@@ -132,7 +135,14 @@ export const workloadProxyDoor: FastifyPluginAsyncTypebox<WorkloadProxyOptions> 
   });
 
   app.post('/workloads/:name/messages', {
-    schema: { tags, summary: 'Messages of an SSE session', params: Params, querystring: SessionQuery, body: JsonRpcBody, response: { 202: Type.String({ description: 'Accepted (the answer comes on the event stream)' }) } },
+    schema: {
+      tags,
+      summary: 'Messages of an SSE session',
+      params: Params,
+      querystring: SessionQuery,
+      body: JsonRpcBody,
+      response: { 202: Type.String({ description: 'Accepted (the answer comes on the event stream)' }) },
+    },
     handler: async (req, reply) => {
       const id = req.query.sessionId;
       if (!id) throw badRequest('sessionId is required');

@@ -30,8 +30,7 @@ const accessTarget = (raw: string): { path: string; subject: string; isScope: bo
   return { path: `/access/${encodeURIComponent(ref.scope)}/${encodeURIComponent(ref.name)}`, subject: ref.fullName, isScope: false };
 };
 
-const describe = (r: PackageAccess | ScopeAccess): string =>
-  'package' in r ? `${r.package}: ${r.visibility}` : `${r.scope}: ${r.visibility} (the default of its new packages)`;
+const describe = (r: PackageAccess | ScopeAccess): string => ('package' in r ? `${r.package}: ${r.visibility}` : `${r.scope}: ${r.visibility} (the default of its new packages)`);
 
 /**
  * `agentry access get|set`: who may read a package, or what a scope's new packages start with
@@ -39,16 +38,11 @@ const describe = (r: PackageAccess | ScopeAccess): string =>
  * members of the owning account or organisation.
  */
 export const registerAccessCommand = (program: Command): void => {
-  const access = program
-    .command('access')
-    .description("Show or change who may read a package (public, internal, private), or a scope's default for new packages");
+  const access = program.command('access').description("Show or change who may read a package (public, internal, private), or a scope's default for new packages");
 
   withJsonOption(
     withRegistryOptions(
-      access
-        .command('get')
-        .description("Show a package's visibility, or the visibility a scope's new packages start with")
-        .argument('<target>', '@scope/name (a package) or @scope (its default)'),
+      access.command('get').description("Show a package's visibility, or the visibility a scope's new packages start with").argument('<target>', '@scope/name (a package) or @scope (its default)'),
     ),
   ).action(async (raw: string, opts: Options) => {
     const target = accessTarget(raw);

@@ -19,8 +19,6 @@ export const registerDeprecateCommand = (program: Command): void => {
     const conn = await connect(opts);
     requireToken(conn);
     const r = await conn.client.json<DeprecateResult>('POST', `${packagePath(ref)}/versions/${encodeURIComponent(ref.version ?? '')}/deprecate`, { body: { message }, subject: ref.fullName });
-    printResult(opts.json === true, r, () =>
-      r.deprecated ? `Deprecated ${ref.fullName}@${r.version}: ${r.deprecated}` : `${ref.fullName}@${r.version} is no longer deprecated`,
-    );
+    printResult(opts.json === true, r, () => (r.deprecated ? `Deprecated ${ref.fullName}@${r.version}: ${r.deprecated}` : `${ref.fullName}@${r.version} is no longer deprecated`));
   });
 };

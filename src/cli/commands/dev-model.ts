@@ -53,7 +53,9 @@ export const registerDevModelCommand = (program: Command): void => {
         });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        throw new CliError(code === 'EADDRINUSE' ? `port ${port} on ${opts.host} is already in use; pick another with --port` : `cannot listen on ${opts.host}:${port}: ${e instanceof Error ? e.message : String(e)}`);
+        throw new CliError(
+          code === 'EADDRINUSE' ? `port ${port} on ${opts.host} is already in use; pick another with --port` : `cannot listen on ${opts.host}:${port}: ${e instanceof Error ? e.message : String(e)}`,
+        );
       }
       const stopped = nextStopSignal();
       writeLine(

@@ -18,9 +18,7 @@ export const registerDistTagCommand = (program: Command): void => {
   const distTag = program.command('dist-tag').description("Manage a package's dist-tags (named pointers to versions)");
 
   withJsonOption(
-    withRegistryOptions(
-      distTag.command('add').description('Point a dist-tag at a version (adding latest pins it)').argument('<package>', '@scope/name@version').argument('<tag>', 'the dist-tag'),
-    ),
+    withRegistryOptions(distTag.command('add').description('Point a dist-tag at a version (adding latest pins it)').argument('<package>', '@scope/name@version').argument('<tag>', 'the dist-tag')),
   ).action(async (spec: string, tag: string, opts: Options) => {
     const ref = parsePackageRef(spec, 'required');
     const conn = await connect(opts);
@@ -41,12 +39,10 @@ export const registerDistTagCommand = (program: Command): void => {
     printResult(opts.json === true, r, () => [`Removed ${tag} from ${ref.fullName}`, ...tagLines(r.dist_tags)]);
   });
 
-  withJsonOption(withRegistryOptions(distTag.command('ls').description("List a package's dist-tags").argument('<package>', '@scope/name'))).action(
-    async (spec: string, opts: Options) => {
-      const ref = parsePackageRef(spec);
-      const conn = await connect(opts);
-      const r = await conn.client.json<DistTags>('GET', `${packagePath(ref)}/dist-tags`, { subject: ref.fullName });
-      printResult(opts.json === true, r, () => tagLines(r.dist_tags));
-    },
-  );
+  withJsonOption(withRegistryOptions(distTag.command('ls').description("List a package's dist-tags").argument('<package>', '@scope/name'))).action(async (spec: string, opts: Options) => {
+    const ref = parsePackageRef(spec);
+    const conn = await connect(opts);
+    const r = await conn.client.json<DistTags>('GET', `${packagePath(ref)}/dist-tags`, { subject: ref.fullName });
+    printResult(opts.json === true, r, () => tagLines(r.dist_tags));
+  });
 };

@@ -85,39 +85,37 @@ export const registerMcpClientCommands = (mcp: Command): void => {
         'Each edit locks the settings file, keeps its comments (JSONC, YAML; TOML is rewritten valid), writes atomically,\n' +
         'backs the file up once (<file>.agentry-backup) and refuses a malformed file without touching it.',
     );
-  const homeOption = (c: Command) => c.option('--home <dir>', "the home directory whose settings files are edited (default: AGENTRY_CLIENTS_HOME, else yours)");
+  const homeOption = (c: Command) => c.option('--home <dir>', 'the home directory whose settings files are edited (default: AGENTRY_CLIENTS_HOME, else yours)');
 
-  withJsonOption(homeOption(client.command('ls').description("List the MCP clients Agentry knows: installed here, and the MCP servers their settings file holds"))).action(async (opts: ClientOptions) => {
-    const editor = new ClientConfigFileEditor(homeOf(opts));
-    const rows: { client: string; installed: boolean; settings_file: string; servers: string[]; problem?: string }[] = [];
-    for (const app of CLIENT_APPS) {
-      let servers: string[] = [];
-      let problem: string | undefined;
-      try {
-        servers = Object.keys(await edited(() => editor.entries(targetOf(app))));
-      } catch (e) {
-        problem = e instanceof Error ? e.message : String(e);
+  withJsonOption(homeOption(client.command('ls').description('List the MCP clients Agentry knows: installed here, and the MCP servers their settings file holds'))).action(
+    async (opts: ClientOptions) => {
+      const editor = new ClientConfigFileEditor(homeOf(opts));
+      const rows: { client: string; installed: boolean; settings_file: string; servers: string[]; problem?: string }[] = [];
+      for (const app of CLIENT_APPS) {
+        let servers: string[] = [];
+        let problem: string | undefined;
+        try {
+          servers = Object.keys(await edited(() => editor.entries(targetOf(app))));
+        } catch (e) {
+          problem = e instanceof Error ? e.message : String(e);
+        }
+        rows.push({ client: app.id, installed: await editor.exists(installMarkerOf(app, platform())), settings_file: shown(app), servers, ...(problem ? { problem } : {}) });
       }
-      rows.push({ client: app.id, installed: await editor.exists(installMarkerOf(app, platform())), settings_file: shown(app), servers, ...(problem ? { problem } : {}) });
-    }
-    printResult(opts.json === true, { clients: rows }, () =>
-      renderTable(
-        ['CLIENT', 'INSTALLED', 'SERVERS', 'SETTINGS FILE'],
-        rows.map((r) => [r.client, r.installed ? 'yes' : 'no', r.problem ? 'malformed: left untouched' : r.servers.join(', ') || '-', r.settings_file]),
-      ),
-    );
-  });
+      printResult(opts.json === true, { clients: rows }, () =>
+        renderTable(
+          ['CLIENT', 'INSTALLED', 'SERVERS', 'SETTINGS FILE'],
+          rows.map((r) => [r.client, r.installed ? 'yes' : 'no', r.problem ? 'malformed: left untouched' : r.servers.join(', ') || '-', r.settings_file]),
+        ),
+      );
+    },
+  );
 
   /** register and unregister: the same arguments, and the same checks before the server is asked anything. */
   const editCommand = (name: string, description: string, run: (apps: ClientApp[], editor: ClientConfigFileEditor, conn: Connection, opts: ClientOptions) => Promise<void>) =>
     withJsonOption(
       withRegistryOptions(
         homeOption(
-          client
-            .command(name)
-            .description(description)
-            .argument('<client...>', 'client names (see `agentry mcp client --help`)')
-            .option('--group <name...>', 'only the servers of these groups'),
+          client.command(name).description(description).argument('<client...>', 'client names (see `agentry mcp client --help`)').option('--group <name...>', 'only the servers of these groups'),
         ),
       ),
     ).action(async (names: string[], opts: ClientOptions) => {

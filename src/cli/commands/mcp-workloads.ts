@@ -71,7 +71,7 @@ export const registerMcpWorkloadCommands = (mcp: Command): void => {
     withRegistryOptions(
       mcp
         .command('run')
-        .description("Run an MCP server of the registry on the Agentry server, sandboxed, behind its proxy; prints the URL clients use")
+        .description('Run an MCP server of the registry on the Agentry server, sandboxed, behind its proxy; prints the URL clients use')
         .argument('<server>', "the MCP server's name in the registry, scope/name")
         .option('--name <name>', 'the workload name (default: the server name after the /)')
         .option('--env <NAME=value>', 'an environment variable for the server (repeatable)', collect, [])
@@ -110,11 +110,7 @@ export const registerMcpWorkloadCommands = (mcp: Command): void => {
 
   withJsonOption(
     withRegistryOptions(
-      mcp
-        .command('ls')
-        .description('List the MCP servers the Agentry server runs that you may see')
-        .option('-a, --all', 'include stopped ones')
-        .option('--group <group>', 'only this group'),
+      mcp.command('ls').description('List the MCP servers the Agentry server runs that you may see').option('-a, --all', 'include stopped ones').option('--group <group>', 'only this group'),
     ),
   ).action(async (opts: Options & { all?: boolean; group?: string }) => {
     const conn = await connect(opts);

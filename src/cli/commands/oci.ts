@@ -198,11 +198,7 @@ with AGENTRY_REGISTRY); the docker config file (~/.docker/config.json). Else ano
   );
 
   withOciConnectionOptions(
-    oci
-      .command('tags')
-      .description('List the tags of a repository')
-      .argument('<repository>', 'registry/repository')
-      .option('--limit <n>', 'stop after this many tags', wholeNumber(1)),
+    oci.command('tags').description('List the tags of a repository').argument('<repository>', 'registry/repository').option('--limit <n>', 'stop after this many tags', wholeNumber(1)),
   ).action((repo: string, opts: ListOptions) =>
     cliErrors(async () => {
       const ref = parseReference(repo, { plainHttp: opts.plainHttp, allowBare: true });
@@ -238,31 +234,32 @@ with AGENTRY_REGISTRY); the docker config file (~/.docker/config.json). Else ano
     cliErrors(async () => {
       const client = await ociClientFor(opts);
       const copied = await client.copy(from, to);
-      printResult(opts.json === true, copied, () => `Copied ${from} to ${copied.reference} (${copied.manifests.length} manifest${copied.manifests.length === 1 ? '' : 's'}, ${copied.blobs.length} blob${copied.blobs.length === 1 ? '' : 's'})`);
+      printResult(
+        opts.json === true,
+        copied,
+        () =>
+          `Copied ${from} to ${copied.reference} (${copied.manifests.length} manifest${copied.manifests.length === 1 ? '' : 's'}, ${copied.blobs.length} blob${copied.blobs.length === 1 ? '' : 's'})`,
+      );
     }),
   );
 
-  withOciConnectionOptions(
-    oci
-      .command('inspect')
-      .description('Show the manifest of a reference (verified against its digest)')
-      .argument('<reference>', 'registry/repository:tag or @digest'),
-  ).action((ref: string, opts: OciConnectionOptions) =>
-    cliErrors(async () => {
-      const client = await ociClientFor(opts);
-      const m = await client.getManifest(ref);
-      printResult(opts.json === true, { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length, manifest: m.manifest }, () => {
-        const rows = 'layers' in m.manifest ? m.manifest.layers.map((l) => [l.digest, String(l.size), l.mediaType, l.annotations?.['org.opencontainers.image.title'] ?? '']) : m.manifest.manifests.map((d) => [d.digest, String(d.size), d.mediaType, d.platform ? `${d.platform.os}/${d.platform.architecture}` : (d.artifactType ?? '')]);
-        return [`${m.digest} ${m.mediaType}${m.manifest.artifactType ? ` (${m.manifest.artifactType})` : ''}`, renderTable(['DIGEST', 'SIZE', 'MEDIA TYPE', 'NAME'], rows)];
-      });
-    }),
+  withOciConnectionOptions(oci.command('inspect').description('Show the manifest of a reference (verified against its digest)').argument('<reference>', 'registry/repository:tag or @digest')).action(
+    (ref: string, opts: OciConnectionOptions) =>
+      cliErrors(async () => {
+        const client = await ociClientFor(opts);
+        const m = await client.getManifest(ref);
+        printResult(opts.json === true, { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length, manifest: m.manifest }, () => {
+          const rows =
+            'layers' in m.manifest
+              ? m.manifest.layers.map((l) => [l.digest, String(l.size), l.mediaType, l.annotations?.['org.opencontainers.image.title'] ?? ''])
+              : m.manifest.manifests.map((d) => [d.digest, String(d.size), d.mediaType, d.platform ? `${d.platform.os}/${d.platform.architecture}` : (d.artifactType ?? '')]);
+          return [`${m.digest} ${m.mediaType}${m.manifest.artifactType ? ` (${m.manifest.artifactType})` : ''}`, renderTable(['DIGEST', 'SIZE', 'MEDIA TYPE', 'NAME'], rows)];
+        });
+      }),
   );
 
   withOciConnectionOptions(
-    oci
-      .command('rm')
-      .description('Delete a manifest (a tag is resolved to its digest: every tag of that manifest goes)')
-      .argument('<reference>', 'registry/repository:tag or @digest'),
+    oci.command('rm').description('Delete a manifest (a tag is resolved to its digest: every tag of that manifest goes)').argument('<reference>', 'registry/repository:tag or @digest'),
   ).action((ref: string, opts: OciConnectionOptions) =>
     cliErrors(async () => {
       const client = await ociClientFor(opts);

@@ -7,7 +7,12 @@ import { printResult, renderTable } from '../output.js';
 type Options = RegistryOptions & JsonOption;
 
 const memberTable = (members: OrgMember[]): string =>
-  members.length === 0 ? '(no members)' : renderTable(['USERNAME', 'ROLE'], members.map((m) => [m.username, m.role]));
+  members.length === 0
+    ? '(no members)'
+    : renderTable(
+        ['USERNAME', 'ROLE'],
+        members.map((m) => [m.username, m.role]),
+      );
 
 const orgPath = (org: string): string => `/orgs/${encodeURIComponent(org.replace(/^@/, ''))}`;
 
@@ -59,20 +64,18 @@ export const registerOrgCommand = (program: Command): void => {
     printResult(opts.json === true, r, () => [`${username} is now ${opts.role === 'owner' ? 'an owner' : `a ${opts.role}`} of @${orgName.replace(/^@/, '')}`, memberTable(r.members)]);
   });
 
-  withJsonOption(
-    withRegistryOptions(member.command('rm').description('Remove a member (admin or org owner)').argument('<org>', 'the organisation').argument('<user>', 'the user')),
-  ).action(async (orgName: string, username: string, opts: Options) => {
-    const conn = await connect(opts);
-    requireToken(conn);
-    const r = await conn.client.json<MembersResult>('DELETE', `${orgPath(orgName)}/members/${encodeURIComponent(username)}`, { subject: `@${orgName.replace(/^@/, '')}` });
-    printResult(opts.json === true, r, () => [`Removed ${username} from @${orgName.replace(/^@/, '')}`, memberTable(r.members)]);
-  });
-
-  withJsonOption(withRegistryOptions(member.command('ls').description("List an organisation's members").argument('<org>', 'the organisation'))).action(
-    async (orgName: string, opts: Options) => {
+  withJsonOption(withRegistryOptions(member.command('rm').description('Remove a member (admin or org owner)').argument('<org>', 'the organisation').argument('<user>', 'the user'))).action(
+    async (orgName: string, username: string, opts: Options) => {
       const conn = await connect(opts);
-      const r = await conn.client.json<OrgView>('GET', orgPath(orgName), { subject: `@${orgName.replace(/^@/, '')}` });
-      printResult(opts.json === true, r, () => memberTable(r.members));
+      requireToken(conn);
+      const r = await conn.client.json<MembersResult>('DELETE', `${orgPath(orgName)}/members/${encodeURIComponent(username)}`, { subject: `@${orgName.replace(/^@/, '')}` });
+      printResult(opts.json === true, r, () => [`Removed ${username} from @${orgName.replace(/^@/, '')}`, memberTable(r.members)]);
     },
   );
+
+  withJsonOption(withRegistryOptions(member.command('ls').description("List an organisation's members").argument('<org>', 'the organisation'))).action(async (orgName: string, opts: Options) => {
+    const conn = await connect(opts);
+    const r = await conn.client.json<OrgView>('GET', orgPath(orgName), { subject: `@${orgName.replace(/^@/, '')}` });
+    printResult(opts.json === true, r, () => memberTable(r.members));
+  });
 };

@@ -81,9 +81,7 @@ interface PullOptions extends RegistryOptions, JsonOption {
 
 /** `agentry recipe list|search|publish|pull`: PraisonAI's recipe commands, against Agentry's `/v1` door. */
 export const registerRecipeCommand = (program: Command): void => {
-  const recipe = program
-    .command('recipe')
-    .description("PraisonAI recipes (.praison bundles) through the recipe registry API at /v1, like 'praisonai recipe'");
+  const recipe = program.command('recipe').description("PraisonAI recipes (.praison bundles) through the recipe registry API at /v1, like 'praisonai recipe'");
 
   withJsonOption(
     withRegistryOptions(
@@ -212,10 +210,6 @@ export const registerRecipeCommand = (program: Command): void => {
     await extractToNewFolder(bundle, dest);
     const shown = relative(process.cwd(), dest);
     const where = shown.startsWith('..') ? dest : `./${shown}`;
-    printResult(
-      opts.json === true,
-      { name: v.name, version: v.version, path: dest, checksum: v.checksum, size: v.size },
-      () => `Pulled ${v.name}@${v.version} into ${where} (${v.checksum})`,
-    );
+    printResult(opts.json === true, { name: v.name, version: v.version, path: dest, checksum: v.checksum, size: v.size }, () => `Pulled ${v.name}@${v.version} into ${where} (${v.checksum})`);
   });
 };

@@ -33,7 +33,12 @@ export const registerScopeCommand = (program: Command): void => {
     async (account: string, opts: Options) => {
       const conn = await connect(opts);
       const r = await conn.client.json<{ scopes: ScopeView[] }>('GET', `/users/${encodeURIComponent(account.replace(/^@/, ''))}/scopes`, { subject: `@${account.replace(/^@/, '')}` });
-      printResult(opts.json === true, r, () => [renderTable(['SCOPE', 'OWNER', 'CREATED'], r.scopes.map((s) => [`@${s.name}`, s.owner, s.created_at]))]);
+      printResult(opts.json === true, r, () => [
+        renderTable(
+          ['SCOPE', 'OWNER', 'CREATED'],
+          r.scopes.map((s) => [`@${s.name}`, s.owner, s.created_at]),
+        ),
+      ]);
     },
   );
 };

@@ -10,7 +10,7 @@ interface RotateResult {
 }
 
 export const registerSecretsCommand = (program: Command): void => {
-  const secrets = program.command('secrets').description('Manage the server\'s secret store (admin)');
+  const secrets = program.command('secrets').description("Manage the server's secret store (admin)");
   withJsonOption(
     withRegistryOptions(
       secrets

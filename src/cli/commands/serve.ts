@@ -21,8 +21,7 @@ const addSettingOptions = (command: Command, settings: readonly SettingSpec[]): 
  * The flags given on the command line. Commander gives a `--no-<name>` option a default of true; that
  * default is left out, so the environment and the config file still decide when the flag is absent.
  */
-const givenFlags = (command: Command, opts: ServeFlags): ServeFlags =>
-  Object.fromEntries(Object.entries(opts).filter(([key]) => command.getOptionValueSource(key) !== 'default')) as ServeFlags;
+const givenFlags = (command: Command, opts: ServeFlags): ServeFlags => Object.fromEntries(Object.entries(opts).filter(([key]) => command.getOptionValueSource(key) !== 'default')) as ServeFlags;
 
 /** The config file (`--config`, else ./agentry.yaml when it exists), its warnings printed, and the server configuration. */
 const configOf = async (command: Command, opts: ServeFlags & { config?: string }, overrides: ServeFlags = {}) => {
@@ -82,10 +81,7 @@ const RUNTIME_FLAGS: readonly SettingName[] = ['data-dir', 'database-url', 'blob
  * database (PostgreSQL) with `agentry serve --no-runtime` processes and take running sessions from it.
  */
 export const registerRuntimeCommand = (program: Command): void => {
-  const runtime = program
-    .command('runtime')
-    .description('Run session workers only (no HTTP): they take running sessions from the shared database')
-    .option('--config <file>', CONFIG_HELP);
+  const runtime = program.command('runtime').description('Run session workers only (no HTTP): they take running sessions from the shared database').option('--config <file>', CONFIG_HELP);
   addSettingOptions(
     runtime,
     (SETTINGS as readonly SettingSpec[]).filter((s) => (RUNTIME_FLAGS as readonly string[]).includes(s.name)),

@@ -204,7 +204,7 @@ export const registerSessionCommand = (program: Command): void => {
     withRegistryOptions(
       session
         .command('run')
-        .description("Send a prompt to an agent and stream its turn: text as it arrives, tool calls folded, usage at the end (a new session unless --session)")
+        .description('Send a prompt to an agent and stream its turn: text as it arrives, tool calls folded, usage at the end (a new session unless --session)')
         .argument('<agent>', 'the agent: its id (agent_…) or its name')
         .argument('[prompt]', 'what to say (default: read from stdin)')
         .option('--environment <id>', "the environment (default: the agent's)")
@@ -251,14 +251,26 @@ export const registerSessionCommand = (program: Command): void => {
   ).action(async (opts: ListOptions) => {
     const conn = await connect(opts);
     requireToken(conn);
-    const r = await call<Page<SessionJson>>(conn, 'GET', '/sessions', undefined, { agent_id: opts.agent, 'statuses[]': opts.status, limit: opts.limit ?? 20, include_archived: opts.all ? 'true' : undefined });
+    const r = await call<Page<SessionJson>>(conn, 'GET', '/sessions', undefined, {
+      agent_id: opts.agent,
+      'statuses[]': opts.status,
+      limit: opts.limit ?? 20,
+      include_archived: opts.all ? 'true' : undefined,
+    });
     const rows = r.data;
     printResult(opts.json === true, rows, () =>
       rows.length === 0
         ? 'No sessions.'
         : renderTable(
             ['ID', 'STATUS', 'AGENT', 'TITLE', 'TOKENS', 'CREATED'],
-            rows.map((s) => [s.id, s.status ?? '-', `${s.agent?.name ?? s.agent?.id} v${s.agent?.version}`, truncate(s.title ?? '', 30), `${s.usage?.input_tokens ?? 0}/${s.usage?.output_tokens ?? 0}`, formatDate(s.created_at)]),
+            rows.map((s) => [
+              s.id,
+              s.status ?? '-',
+              `${s.agent?.name ?? s.agent?.id} v${s.agent?.version}`,
+              truncate(s.title ?? '', 30),
+              `${s.usage?.input_tokens ?? 0}/${s.usage?.output_tokens ?? 0}`,
+              formatDate(s.created_at),
+            ]),
           ),
     );
   });

@@ -36,7 +36,7 @@ export const registerTokenCommand = (program: Command): void => {
         .option('--scope <scope...>', 'restrict it to these scopes, like @alice @acme')
         .option('--expires-in-days <n>', 'expire it after this many days', wholeNumber(1))
         .option('--runtime', "a 'runtime' token (administrators): resolves one account's secrets, model-card keys and agentspaces for an agent runtime (same as --permission runtime)")
-        .option('--account <name>', "with --runtime: the account or organisation it belongs to and resolves for (default: your own)")
+        .option('--account <name>', 'with --runtime: the account or organisation it belongs to and resolves for (default: your own)')
         .option('--all-accounts', "with --runtime: resolve every account's secrets, keys and agentspaces (server-wide; audited)"),
     ),
   ).action(async (opts: CreateOptions) => {
@@ -66,30 +66,28 @@ export const registerTokenCommand = (program: Command): void => {
     ]);
   });
 
-  withJsonOption(withRegistryOptions(token.command('list').alias('ls').description('List your tokens (never their secrets)'))).action(
-    async (opts: RegistryOptions & JsonOption) => {
-      const conn = await connect(opts);
-      requireToken(conn);
-      const r = await conn.client.json<{ tokens: TokenView[] }>('GET', '/tokens');
-      printResult(opts.json === true, r, () =>
-        r.tokens.length === 0
-          ? '(no tokens)'
-          : renderTable(
-              ['ID', 'NAME', 'PREFIX', 'PERMISSION', 'SCOPES', 'EXPIRES', 'LAST USED', 'STATUS'],
-              r.tokens.map((t) => [
-                String(t.id),
-                t.name,
-                t.prefix,
-                t.permission === 'runtime' && t.all_accounts ? 'runtime (all accounts)' : t.permission,
-                scopesText(t.scopes),
-                formatDate(t.expires_at),
-                formatDate(t.last_used_at),
-                t.revoked_at ? 'revoked' : 'active',
-              ]),
-            ),
-      );
-    },
-  );
+  withJsonOption(withRegistryOptions(token.command('list').alias('ls').description('List your tokens (never their secrets)'))).action(async (opts: RegistryOptions & JsonOption) => {
+    const conn = await connect(opts);
+    requireToken(conn);
+    const r = await conn.client.json<{ tokens: TokenView[] }>('GET', '/tokens');
+    printResult(opts.json === true, r, () =>
+      r.tokens.length === 0
+        ? '(no tokens)'
+        : renderTable(
+            ['ID', 'NAME', 'PREFIX', 'PERMISSION', 'SCOPES', 'EXPIRES', 'LAST USED', 'STATUS'],
+            r.tokens.map((t) => [
+              String(t.id),
+              t.name,
+              t.prefix,
+              t.permission === 'runtime' && t.all_accounts ? 'runtime (all accounts)' : t.permission,
+              scopesText(t.scopes),
+              formatDate(t.expires_at),
+              formatDate(t.last_used_at),
+              t.revoked_at ? 'revoked' : 'active',
+            ]),
+          ),
+    );
+  });
 
   withJsonOption(withRegistryOptions(token.command('revoke').description('Revoke a token').argument('<id>', 'the token id (see `agentry token list`)', wholeNumber(1)))).action(
     async (id: number, opts: RegistryOptions & JsonOption) => {

@@ -34,9 +34,6 @@ export const registerUserCommand = (program: Command): void => {
         ...(opts.admin ? { admin: true } : {}),
       },
     });
-    printResult(opts.json === true, created, () => [
-      `Created user ${created.username}${created.is_admin ? ' (admin)' : ''}`,
-      `Publish token (shown only once): ${created.token}`,
-    ]);
+    printResult(opts.json === true, created, () => [`Created user ${created.username}${created.is_admin ? ' (admin)' : ''}`, `Publish token (shown only once): ${created.token}`]);
   });
 };

@@ -11,7 +11,9 @@ export const fishCompletion = (root: CompletionNode): string => {
   const fn = `__${bin.replace(/[^A-Za-z0-9_]/g, '_')}`;
   const nodes = allNodes(root);
   const at = (n: CompletionNode): string => fishQuote(`${fn}_at ${fishQuote(n.path.join(' '))}`);
-  const subNames = nodes.filter((n) => n.subcommands.length > 0).map((n) => `        case ${fishQuote(n.path.join(' '))}\n            printf '%s\\n' ${n.subcommands.map((s) => fishQuote(s.path.at(-1)!)).join(' ')}`);
+  const subNames = nodes
+    .filter((n) => n.subcommands.length > 0)
+    .map((n) => `        case ${fishQuote(n.path.join(' '))}\n            printf '%s\\n' ${n.subcommands.map((s) => fishQuote(s.path.at(-1)!)).join(' ')}`);
   const valueOpts = nodes
     .map((n) => [n, n.options.filter((o) => o.takesValue).flatMap((o) => o.flags)] as const)
     .filter(([, f]) => f.length > 0)

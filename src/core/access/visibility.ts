@@ -25,9 +25,7 @@ export const parseVisibility = (value: unknown, field = 'visibility'): Visibilit
  * internal rows when `internal`; private rows whose owner is in `memberOwnerIds`. When `onlyScopes`
  * is set (a token restricted to some scopes), internal and private rows count only in those scopes.
  */
-export type ReadFilter =
-  | { all: true }
-  | { all: false; internal: boolean; memberOwnerIds: number[]; onlyScopes?: string[] };
+export type ReadFilter = { all: true } | { all: false; internal: boolean; memberOwnerIds: number[]; onlyScopes?: string[] };
 
 /** The object a read decision is about. `scope` narrows reads of scope-restricted tokens. */
 export interface ReadTarget {

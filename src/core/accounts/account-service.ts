@@ -83,11 +83,7 @@ export class AccountService {
     this.deps.policy.requireWritable();
     this.deps.policy.requireAdmin(ctx);
     const name = assertAccountName(input.username, 'user');
-    const account = await this.createAccount(
-      { name, kind: 'user', displayName: input.displayName ?? null, email: input.email ?? null, isAdmin: input.admin ?? false },
-      ctx,
-      'user.create',
-    );
+    const account = await this.createAccount({ name, kind: 'user', displayName: input.displayName ?? null, email: input.email ?? null, isAdmin: input.admin ?? false }, ctx, 'user.create');
     const token = await this.tokens.issue(account, { name: 'initial token', permission: input.admin ? 'admin' : 'publish' }, 'token.create', ctx);
     return { account, token };
   }

@@ -8,9 +8,7 @@ const RESERVED = new Set(['admin', 'api', 'root', 'system', 'agentry', 'registry
 export const assertAccountName = (name: string, what: 'user' | 'org'): string => {
   const lower = name.toLowerCase();
   if (!ACCOUNT_NAME_PATTERN.test(lower) || lower.includes('--')) {
-    throw badRequest(`Invalid ${what} name '${name}'`, [
-      `${what} names are 1-39 characters of a-z, 0-9 and single '-', starting and ending with a letter or digit`,
-    ]);
+    throw badRequest(`Invalid ${what} name '${name}'`, [`${what} names are 1-39 characters of a-z, 0-9 and single '-', starting and ending with a letter or digit`]);
   }
   if (RESERVED.has(lower)) throw badRequest(`The ${what} name '${name}' is reserved`);
   return lower;

@@ -118,8 +118,16 @@ export class AgentspaceArtifacts {
     if (!this.ociPort.isTag(tag)) throw badRequest(`'${tag.slice(0, 130)}' is not a valid OCI tag (letters, digits, '_', '.', '-'; at most 128)`);
     const space = await mustFindAgentspace(this.deps.storage, p.account, id);
     const problems = await this.spaces.publishProblems(this.deps.storage, p.account, id);
-    if (problems.unvalidated.length > 0) throw badRequest('Unvalidated agents detected: run POST /registry/validate first', problems.unvalidated.map((a) => `agent '${a}' is not validated`));
-    if (problems.unused.length > 0) throw badRequest('Unused secrets detected: run POST /registry/validate to delete them', problems.unused.map((s) => `${s.scope} secret '${s.key}' is referenced by no agent`));
+    if (problems.unvalidated.length > 0)
+      throw badRequest(
+        'Unvalidated agents detected: run POST /registry/validate first',
+        problems.unvalidated.map((a) => `agent '${a}' is not validated`),
+      );
+    if (problems.unused.length > 0)
+      throw badRequest(
+        'Unused secrets detected: run POST /registry/validate to delete them',
+        problems.unused.map((s) => `${s.scope} secret '${s.key}' is referenced by no agent`),
+      );
     const ref = this.target(p.account, space, o, tag);
     const agents = await this.deps.storage.agentspaces.listAgents(p.account.id, id);
     const secrets = await this.referencedSecrets(p.account, id, agents);
@@ -143,7 +151,11 @@ export class AgentspaceArtifacts {
           artifactType: AGENTSPACE_ARTIFACT_TYPE,
           layers: [
             { mediaType: AGENTS_MEDIA_TYPE, data: json(agents.map((a) => a.spec)), title: 'agents.json' },
-            { mediaType: SECRETS_MEDIA_TYPE, data: json(secrets.map((s) => ({ key: s.key, scope: s.scope, description: s.description, ...(s.scope === 'local' ? { assistant_id: s.assistantId } : {}) }))), title: 'secrets.json' },
+            {
+              mediaType: SECRETS_MEDIA_TYPE,
+              data: json(secrets.map((s) => ({ key: s.key, scope: s.scope, description: s.description, ...(s.scope === 'local' ? { assistant_id: s.assistantId } : {}) }))),
+              title: 'secrets.json',
+            },
             { mediaType: PARAMETERS_MEDIA_TYPE, data: json(parameters), title: 'parameters.json' },
           ],
           annotations,
@@ -211,7 +223,21 @@ export class AgentspaceArtifacts {
         const namespace = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(ann[ANNOTATION_NAMESPACE] ?? '') ? ann[ANNOTATION_NAMESPACE] : 'pulled';
         let unique = name;
         for (let n = 2; existing.some((a) => a.name === unique && a.namespace === namespace); n++) unique = `${name}-${n}`;
-        space = { ownerAccountId: p.account.id, agentspaceId: id, name: unique.slice(0, 128), namespace, tag: ref.tag ?? 'latest', description: ann[ANNOTATION_DESCRIPTION] ?? null, visibility: 'private', status: 'enabled', userId: null, sourceRepoId: reference, onHold: [], createdAt: now, updatedAt: now };
+        space = {
+          ownerAccountId: p.account.id,
+          agentspaceId: id,
+          name: unique.slice(0, 128),
+          namespace,
+          tag: ref.tag ?? 'latest',
+          description: ann[ANNOTATION_DESCRIPTION] ?? null,
+          visibility: 'private',
+          status: 'enabled',
+          userId: null,
+          sourceRepoId: reference,
+          onHold: [],
+          createdAt: now,
+          updatedAt: now,
+        };
         if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(id)) throw badRequest(`agentspace_id '${id.slice(0, 80)}' must be lower-case letters, digits, '.', '_' or '-'`);
         await tx.agentspaces.insert(space);
       } else {
@@ -238,7 +264,7 @@ export class AgentspaceArtifacts {
         await tx.agentspaces.putSecret({
           ownerAccountId: p.account.id,
           agentspaceId: s.scope === 'global' ? '' : id,
-          assistantId: s.scope === 'local' ? s.assistant_id ?? '' : '',
+          assistantId: s.scope === 'local' ? (s.assistant_id ?? '') : '',
           key: s.key,
           scope: s.scope,
           description: s.description ?? null,
@@ -276,7 +302,8 @@ export class AgentspaceArtifacts {
       return { registry: e.host, repositories: await client.listRepositories(e) };
     } catch (err) {
       // The catalog is optional in the distribution spec: a registry without one is not a missing resource here.
-      if (this.ociPort.isRegistryError(err) && err.httpStatus === 404) throw badGateway(`The OCI registry ${e.host} does not offer a repository catalog (GET /v2/_catalog answered 404)`, [err.message]);
+      if (this.ociPort.isRegistryError(err) && err.httpStatus === 404)
+        throw badGateway(`The OCI registry ${e.host} does not offer a repository catalog (GET /v2/_catalog answered 404)`, [err.message]);
       return this.oci(() => Promise.reject(err));
     }
   }
@@ -295,7 +322,8 @@ export class AgentspaceArtifacts {
   private target(owner: AccountRecord, space: AgentspaceRecord, o: OciTargetOptions, tag: string): OciRef {
     const registry = o.registry || this.defaultRegistry();
     const repository = o.repository ?? `${owner.name.toLowerCase()}/${ociName(space.name)}`;
-    if (!this.ociPort.isRepositoryName(repository)) throw badRequest(`'${repository.slice(0, 260)}' is not a valid OCI repository name (lower-case letters, digits, separators '.', '_', '-', and '/')`);
+    if (!this.ociPort.isRepositoryName(repository))
+      throw badRequest(`'${repository.slice(0, 260)}' is not a valid OCI repository name (lower-case letters, digits, separators '.', '_', '-', and '/')`);
     const host = registry.replace(/\/+$/, '');
     return this.ociPort.parseReference(`${host}/${repository}:${tag}`);
   }
@@ -353,7 +381,11 @@ export class AgentspaceArtifacts {
   }
 }
 
-const hostOf = (url: string): string => url.replace(/^https?:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
+const hostOf = (url: string): string =>
+  url
+    .replace(/^https?:\/\//i, '')
+    .replace(/\/.*$/, '')
+    .toLowerCase();
 
 const secretRefsOf = (spec: Record<string, unknown>): string[] => {
   const out: string[] = [];
@@ -412,4 +444,3 @@ const parseContent = (agents: unknown, secrets: unknown, parameters: unknown): {
   if (problems.length > 0) throw badRequest('The artifact is not a valid agentspace', problems);
   return { agents: a as Array<Record<string, unknown>>, secrets: s as PulledSecret[], parameters: params };
 };
-

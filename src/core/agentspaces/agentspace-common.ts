@@ -39,8 +39,7 @@ export const mustFindAgentspace = async (repos: StorageRepos, owner: AccountReco
 };
 
 /** How the audit log names an agentspace (or one of its agents). */
-export const agentspaceTarget = (owner: AccountRecord, id: string, assistantId?: string): string =>
-  `agentspace:${owner.name}/${id}${assistantId ? `/${assistantId}` : ''}`;
+export const agentspaceTarget = (owner: AccountRecord, id: string, assistantId?: string): string => `agentspace:${owner.name}/${id}${assistantId ? `/${assistantId}` : ''}`;
 
 /** Every secret definition that applies in the agentspace: its local and shared ones, then the owner's global ones. */
 export const secretsOf = async (repos: StorageRepos, owner: AccountRecord, id: string): Promise<AgentspaceSecretRecord[]> => [

@@ -19,7 +19,15 @@ export class AgentspaceParameters {
       const now = isoNow(this.deps.clock);
       const assistantId = def.assistant_id ?? '';
       const existing = (await tx.agentspaces.listParameters(p.account.id, id)).find((x) => x.assistantId === assistantId && x.key === def.key);
-      const record: AgentspaceParameterRecord = { ownerAccountId: p.account.id, agentspaceId: id, assistantId, key: def.key, definition: { ...def }, createdAt: existing?.createdAt ?? now, updatedAt: now };
+      const record: AgentspaceParameterRecord = {
+        ownerAccountId: p.account.id,
+        agentspaceId: id,
+        assistantId,
+        key: def.key,
+        definition: { ...def },
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+      };
       await tx.agentspaces.putParameter(record);
       await this.deps.audit.record(tx.audit, ctx, 'agentspace.parameter.put', agentspaceTarget(p.account, id), { key: def.key, assistant_id: def.assistant_id ?? null });
       return def;

@@ -28,14 +28,24 @@ export class AgentspaceSecrets {
   ) {}
 
   /** Defines a secret (and stores its value when one is sent). Refused while the agentspace has unvalidated agents. */
-  async addSecret(ctx: RequestContext, id: string, input: { key: string; scope: SecretScope; description?: string | null }, value: string | undefined, assistantId?: string | null): Promise<AgentspaceSecretRecord> {
+  async addSecret(
+    ctx: RequestContext,
+    id: string,
+    input: { key: string; scope: SecretScope; description?: string | null },
+    value: string | undefined,
+    assistantId?: string | null,
+  ): Promise<AgentspaceSecretRecord> {
     const p = agentspaceWriter(this.deps, ctx);
     if (!SECRET_KEY.test(input.key)) throw badRequest(`'${input.key.slice(0, 130)}' is not a valid secret key: letters, digits, '_', '.' or '-', starting with a letter or '_' (at most 128)`);
     if (input.scope === 'local' && !assistantId) throw badRequest("A 'local' secret belongs to one agent: pass assistant_id");
     if (input.scope !== 'local' && assistantId) throw badRequest(`assistant_id goes only with scope 'local' (this secret is '${input.scope}')`);
     await mustFindAgentspace(this.deps.storage, p.account, id);
     const unvalidated = (await this.deps.storage.agentspaces.listAgents(p.account.id, id)).filter((a) => !a.validated).map((a) => a.assistantId);
-    if (unvalidated.length > 0) throw badRequest('Agentspace has unvalidated agents: run POST /registry/validate first', unvalidated.map((a) => `agent '${a}' is not validated`));
+    if (unvalidated.length > 0)
+      throw badRequest(
+        'Agentspace has unvalidated agents: run POST /registry/validate first',
+        unvalidated.map((a) => `agent '${a}' is not validated`),
+      );
     if (assistantId && !(await this.deps.storage.agentspaces.findAgent(p.account.id, id, assistantId))) throw notFound(`Agent '${assistantId}' not found in agentspace '${id}'`);
     // The value goes to the backend first (outside the metadata transaction: a backend may be the same database).
     const where = { scope: input.scope, agentspaceId: input.scope === 'global' ? '' : id, assistantId: input.scope === 'local' ? assistantId! : '' };
@@ -55,7 +65,12 @@ export class AgentspaceSecrets {
       const existing = (await tx.agentspaces.listSecrets(p.account.id, record.agentspaceId)).find((s) => s.assistantId === record.assistantId && s.key === record.key);
       if (existing) record.createdAt = existing.createdAt;
       await tx.agentspaces.putSecret(record);
-      await this.deps.audit.record(tx.audit, ctx, 'agentspace.secret.put', agentspaceTarget(p.account, id), { key: record.key, scope: record.scope, assistant_id: assistantId ?? null, value_stored: value !== undefined });
+      await this.deps.audit.record(tx.audit, ctx, 'agentspace.secret.put', agentspaceTarget(p.account, id), {
+        key: record.key,
+        scope: record.scope,
+        assistant_id: assistantId ?? null,
+        value_stored: value !== undefined,
+      });
       return record;
     });
   }

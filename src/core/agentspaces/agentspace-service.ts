@@ -6,7 +6,17 @@ import type { SecretService } from '../secrets/secret-service.js';
 import type { StorageRepos } from '../storage.js';
 import { isoNow } from '../time.js';
 import type { AgentspaceRecord, AgentspaceSecretRecord } from './agentspace-repo.js';
-import { AGENTSPACE_ID, DEFAULT_AGENTSPACE, agentspaceReader, agentspaceTarget, agentspaceWriter, dropSecretValues, mustFindAgentspace, unusedSecrets, type GenericError } from './agentspace-common.js';
+import {
+  AGENTSPACE_ID,
+  DEFAULT_AGENTSPACE,
+  agentspaceReader,
+  agentspaceTarget,
+  agentspaceWriter,
+  dropSecretValues,
+  mustFindAgentspace,
+  unusedSecrets,
+  type GenericError,
+} from './agentspace-common.js';
 import { ASSISTANT_ID, assistantConfigErrors } from './assistant-config.js';
 import { migrateSpec, type MigrationChange } from './migrations.js';
 
@@ -191,7 +201,12 @@ export class AgentspaceService {
   /** `default` for an owner's first agentspace without an id, else a slug of namespace and name. */
   private newId(input: NewAgentspace, existing: AgentspaceRecord[]): string {
     if (!existing.some((a) => a.agentspaceId === DEFAULT_AGENTSPACE)) return DEFAULT_AGENTSPACE;
-    const base = `${input.namespace}-${input.name}`.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 56) || 'agentspace';
+    const base =
+      `${input.namespace}-${input.name}`
+        .toLowerCase()
+        .replace(/[^a-z0-9._-]+/g, '-')
+        .replace(/^[^a-z0-9]+/, '')
+        .slice(0, 56) || 'agentspace';
     let id = base;
     for (let n = 2; existing.some((a) => a.agentspaceId === id); n++) id = `${base}-${n}`;
     return id;

@@ -44,10 +44,15 @@ const connector = obj(
     max_tokens: opt(nullable(int({ min: 1 }))),
     extra_headers: opt(nullable(record(secretString()))),
   },
-  { description: 'LLM connector (fields beyond provider_id/model/api_key are Agentry\'s reading of the OpenAI-compatible connectors)' },
+  { description: "LLM connector (fields beyond provider_id/model/api_key are Agentry's reading of the OpenAI-compatible connectors)" },
 );
 
-const toolChoice = either("'auto', 'required', 'none', an allowed-tools object or a list of forced tools", str({ enum: ['auto', 'required', 'none'] }), openObject('ToolChoiceAllowedTools'), arr(openObject('ToolChoiceForcedTool')));
+const toolChoice = either(
+  "'auto', 'required', 'none', an allowed-tools object or a list of forced tools",
+  str({ enum: ['auto', 'required', 'none'] }),
+  openObject('ToolChoiceAllowedTools'),
+  arr(openObject('ToolChoiceForcedTool')),
+);
 
 const evaluationStrategy = tagged('evaluation_strategy_id', {
   'one-shoot': obj({ evaluation_strategy_id: req(literal('one-shoot')) }),
@@ -118,7 +123,13 @@ const tool = tagged('provider_id', {
     check(v, path, errors) {
       openObject('A2AConfig').check(v, path, errors);
     },
-    schema: () => ({ type: 'object', properties: { provider_id: { const: 'a2a' } }, required: ['provider_id'], additionalProperties: true, description: 'A2AConfig: other registry agents as tools (fields not documented publicly)' }),
+    schema: () => ({
+      type: 'object',
+      properties: { provider_id: { const: 'a2a' } },
+      required: ['provider_id'],
+      additionalProperties: true,
+      description: 'A2AConfig: other registry agents as tools (fields not documented publicly)',
+    }),
   },
 });
 

@@ -126,7 +126,9 @@ export const obj = (fields: Record<string, Field>, o: { description?: string } =
   schema: () => ({
     type: 'object',
     properties: Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, f.shape.schema()])),
-    required: Object.entries(fields).filter(([, f]) => f.required).map(([k]) => k),
+    required: Object.entries(fields)
+      .filter(([, f]) => f.required)
+      .map(([k]) => k),
     additionalProperties: false,
     ...(o.description ? { description: o.description } : {}),
   }),
@@ -140,7 +142,11 @@ export const tagged = (tag: string, variants: Record<string, Shape>): Shape => (
     const variant = typeof t === 'string' ? ownValue(variants, t) : undefined;
     if (!variant) {
       const p = path ? `${path}.${tag}` : tag;
-      return void errors.push(`${p}: must be one of ${Object.keys(variants).map((k) => `'${k}'`).join(', ')}${t === undefined ? ' (field required)' : ` (got ${JSON.stringify(t).slice(0, 60)})`}`);
+      return void errors.push(
+        `${p}: must be one of ${Object.keys(variants)
+          .map((k) => `'${k}'`)
+          .join(', ')}${t === undefined ? ' (field required)' : ` (got ${JSON.stringify(t).slice(0, 60)})`}`,
+      );
     }
     variant.check(v, path, errors);
   },

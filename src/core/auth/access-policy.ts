@@ -188,9 +188,7 @@ export class AccessPolicy {
     }
     const mine = await this.writableScopes(p.account);
     throw forbidden(
-      mine.length === 1
-        ? `You can only publish under @${mine[0]} scope`
-        : `You can only publish under your scopes (${mine.map((s) => '@' + s).join(', ')}); @${scope} is not one of them`,
+      mine.length === 1 ? `You can only publish under @${mine[0]} scope` : `You can only publish under your scopes (${mine.map((s) => '@' + s).join(', ')}); @${scope} is not one of them`,
     );
   }
 

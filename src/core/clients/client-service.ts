@@ -7,17 +7,7 @@ import { GroupService } from '../groups/group-service.js';
 import type { GroupStore } from '../groups/group-store.js';
 import type { CoreDeps } from '../core-deps.js';
 import type { Storage } from '../storage.js';
-import {
-  CLIENT_APPS,
-  clientApp,
-  clientProblem,
-  installMarkerOf,
-  serverEntry,
-  serverNameProblem,
-  settingsFileOf,
-  type ClientApp,
-  type ClientPlatform,
-} from './client-apps.js';
+import { CLIENT_APPS, clientApp, clientProblem, installMarkerOf, serverEntry, serverNameProblem, settingsFileOf, type ClientApp, type ClientPlatform } from './client-apps.js';
 import type { ClientConfigFiles, ClientConfigTarget, WorkloadEndpoint, WorkloadEndpoints } from './client-config-files.js';
 
 export interface ClientStatus {

@@ -101,12 +101,7 @@ export class SignInService {
       await tx.accounts.updateProfile(signedIn.id, { displayName: profile.displayName, avatarUrl: profile.avatarUrl, email: profile.email }, at);
       await this.deps.audit.record(tx.audit, { ...ctx, principal: null }, 'user.signin', `@${signedIn.name}`, { provider, subject: profile.subject, created });
     });
-    const issued = await this.tokens.issue(
-      signedIn,
-      { name: `${provider} sign-in ${at.slice(0, 10)}`, permission: 'publish', expiresInDays: cfg.tokenDays },
-      'token.create',
-      ctx,
-    );
+    const issued = await this.tokens.issue(signedIn, { name: `${provider} sign-in ${at.slice(0, 10)}`, permission: 'publish', expiresInDays: cfg.tokenDays }, 'token.create', ctx);
     return { account: (await this.deps.storage.accounts.findById(signedIn.id)) ?? signedIn, token: issued.secret, profile, created };
   }
 

@@ -76,15 +76,7 @@ export class BlobUploads {
   }
 
   /** PUT: appends the last chunk (if any), verifies the digest, and moves the blob into the store. */
-  async complete(
-    ctx: OciContext,
-    repo: RepositoryName,
-    id: string,
-    digestParam: string | undefined,
-    body: Readable | undefined,
-    range?: ChunkRange,
-    contentLength?: number,
-  ): Promise<CommittedBlob> {
+  async complete(ctx: OciContext, repo: RepositoryName, id: string, digestParam: string | undefined, body: Readable | undefined, range?: ChunkRange, contentLength?: number): Promise<CommittedBlob> {
     await this.access.require(ctx, repo, 'push');
     await this.session(repo, id);
     const digest = requireSha256(digestParam);

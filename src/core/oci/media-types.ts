@@ -22,8 +22,7 @@ export const AGENTRY_PACKAGE_LAYER = 'application/vnd.agentry.package.layer.v1.t
 export const artifactTypeOf = (kind: PackageKind): string => `application/vnd.agentry.${kind}.v1`;
 
 /** The kind an Agentry `artifactType` names, if it names one. */
-export const kindOfArtifactType = (artifactType: string | undefined): string | undefined =>
-  artifactType ? /^application\/vnd\.agentry\.([a-z-]+)\.v1$/.exec(artifactType)?.[1] : undefined;
+export const kindOfArtifactType = (artifactType: string | undefined): string | undefined => (artifactType ? /^application\/vnd\.agentry\.([a-z-]+)\.v1$/.exec(artifactType)?.[1] : undefined);
 
 /** Annotation keys of the image spec that Agentry writes and reads. */
 export const ANNOTATION_TITLE = 'org.opencontainers.image.title';

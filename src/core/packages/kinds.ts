@@ -13,5 +13,4 @@ export const MANIFEST_FILE: Record<PackageKind, string> = {
 export const isPackageKind = (s: string): s is PackageKind => (PACKAGE_KINDS as readonly string[]).includes(s);
 
 /** How a kind is named in messages (`Agent not found`); `Package` when no kind was asked for. */
-export const kindLabel = (kind?: PackageKind): string =>
-  kind === 'agent' ? 'Agent' : kind === 'skill' ? 'Skill' : kind === 'mcp-server' ? 'MCP server' : kind === 'recipe' ? 'Recipe' : 'Package';
+export const kindLabel = (kind?: PackageKind): string => (kind === 'agent' ? 'Agent' : kind === 'skill' ? 'Skill' : kind === 'mcp-server' ? 'MCP server' : kind === 'recipe' ? 'Recipe' : 'Package');

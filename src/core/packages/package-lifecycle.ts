@@ -71,7 +71,10 @@ export class PackageLifecycle {
       for (const v of live) await tx.packages.markUnpublished(v.id, at);
       await retireVersions(tx, pkg, () => true);
       await this.deps.audit.record(tx.audit, ctx, 'package.unpublish', fullName(pkg.scope, pkg.name), {
-        versions: sortVersionStringsDesc(pkg.kind, live.map((v) => v.version)),
+        versions: sortVersionStringsDesc(
+          pkg.kind,
+          live.map((v) => v.version),
+        ),
       });
       return live;
     });

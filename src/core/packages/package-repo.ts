@@ -34,12 +34,7 @@ export interface PackageRecord {
 
 export type NewPackage = Omit<PackageRecord, 'id' | 'downloadCount' | 'starCount' | 'isVerified' | 'isFeatured'>;
 
-export type PackagePatch = Partial<
-  Pick<
-    PackageRecord,
-    'description' | 'readme' | 'category' | 'tags' | 'license' | 'repository' | 'homepage' | 'latestVersion' | 'latestPinned' | 'updatedAt'
-  >
->;
+export type PackagePatch = Partial<Pick<PackageRecord, 'description' | 'readme' | 'category' | 'tags' | 'license' | 'repository' | 'homepage' | 'latestVersion' | 'latestPinned' | 'updatedAt'>>;
 
 export interface VersionRecord {
   id: number;

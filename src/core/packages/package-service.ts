@@ -321,13 +321,7 @@ export class PackageService {
    * dist-tags) and takes the new content; the package's metadata follows it when it is `latest`.
    * The previous bytes stay in the blob store until `gc` finds nothing refers to them.
    */
-  private async republish(
-    tx: StorageRepos,
-    ctx: RequestContext,
-    pkg: PackageRecord,
-    existing: VersionRecord,
-    content: VersionContent,
-  ): Promise<VersionRecord> {
+  private async republish(tx: StorageRepos, ctx: RequestContext, pkg: PackageRecord, existing: VersionRecord, content: VersionContent): Promise<VersionRecord> {
     await tx.packages.replaceVersionContent(existing.id, content);
     const record: VersionRecord = { ...existing, ...content };
     if (pkg.latestVersion === existing.version) await applyVersionMetadata(tx, pkg.id, pkg.kind, record);
@@ -485,5 +479,4 @@ export class PackageService {
     const tags = await this.deps.storage.packages.distTags(pkg.id);
     return pkg.latestVersion ? { latest: pkg.latestVersion, ...tags } : tags;
   }
-
 }

@@ -55,9 +55,7 @@ const readManifest = (input: PublishInput, texts: Map<string, string>, folder: {
     throw validationFailed([`a ${PRAISON_BUNDLE_MANIFEST} bundle is a recipe, not a package of kind '${input.kind}'`]);
   }
   const bundleText = texts.get(PRAISON_BUNDLE_MANIFEST);
-  const asBundle =
-    input.bundle === true ||
-    (bundleText !== undefined && (input.kind === 'recipe' || input.kind === undefined) && PACKAGE_KINDS.every((k) => !texts.has(MANIFEST_FILE[k])));
+  const asBundle = input.bundle === true || (bundleText !== undefined && (input.kind === 'recipe' || input.kind === undefined) && PACKAGE_KINDS.every((k) => !texts.has(MANIFEST_FILE[k])));
   if (asBundle) {
     if (bundleText === undefined) throw validationFailed([`bundle: no ${PRAISON_BUNDLE_MANIFEST} at the root of the archive`]);
     const result = parsePraisonBundleManifest(bundleText);
@@ -80,13 +78,7 @@ const readManifest = (input: PublishInput, texts: Map<string, string>, folder: {
   return result.manifest;
 };
 
-const crossCheck = (
-  id: { scope: string; name: string },
-  manifest: PackageManifest,
-  version: string | null,
-  input: PublishInput,
-  texts: Map<string, string>,
-): string[] => {
+const crossCheck = (id: { scope: string; name: string }, manifest: PackageManifest, version: string | null, input: PublishInput, texts: Map<string, string>): string[] => {
   const problems: string[] = [];
   const file = manifest.file;
   // (A skill's name is checked against its folder, the package name, by the Agent Skills validator.)

@@ -78,14 +78,21 @@ describe('inspectTarball', () => {
     await refusedWith([{ path: 'a\\..\\..\\escape.txt', body: 'x' }], ["tarball: path 'a\\..\\..\\escape.txt' escapes the package with '..'"]);
     // A pax header overriding a harmless ustar name.
     await refusedWith(
-      [{ path: 'PaxHeader', type: 'pax', body: paxRecord('path', '../../pax-escape') }, { path: 'harmless.txt', body: 'x' }],
+      [
+        { path: 'PaxHeader', type: 'pax', body: paxRecord('path', '../../pax-escape') },
+        { path: 'harmless.txt', body: 'x' },
+      ],
       ["tarball: path '../../pax-escape' escapes the package with '..'"],
     );
     // A GNU long name.
     const long = `../${'a'.repeat(120)}`;
-    await refusedWith([{ path: '././@LongLink', type: 'gnu-longname', body: `${long}\0` }, { path: 'harmless.txt', body: 'x' }], [
-      `tarball: path '${long}' escapes the package with '..'`,
-    ]);
+    await refusedWith(
+      [
+        { path: '././@LongLink', type: 'gnu-longname', body: `${long}\0` },
+        { path: 'harmless.txt', body: 'x' },
+      ],
+      [`tarball: path '${long}' escapes the package with '..'`],
+    );
   });
 
   it('refuses absolute paths, POSIX and Windows', async () => {
@@ -107,26 +114,42 @@ describe('inspectTarball', () => {
   it('follows the archive’s own symlinks when deciding where a link lands', async () => {
     // `up -> .` looks harmless, and so does `esc -> up/..`, but on disk esc is the parent folder.
     await refusedWith(
-      [{ path: 'up', type: 'symlink', linkpath: '.' }, { path: 'esc', type: 'symlink', linkpath: 'up/..' }],
+      [
+        { path: 'up', type: 'symlink', linkpath: '.' },
+        { path: 'esc', type: 'symlink', linkpath: 'up/..' },
+      ],
       ["tarball: link 'esc' points outside the package (up/..)"],
     );
     // The same with the helper link later in the archive and in other case (case-insensitive filesystems).
     await refusedWith(
-      [{ path: 'esc', type: 'symlink', linkpath: 'UP/../x' }, { path: 'up', type: 'symlink', linkpath: '.' }],
+      [
+        { path: 'esc', type: 'symlink', linkpath: 'UP/../x' },
+        { path: 'up', type: 'symlink', linkpath: '.' },
+      ],
       ["tarball: link 'esc' points outside the package (UP/../x)"],
     );
     // A hard link resolved through a symlink (GNU tar's link(2) would follow it).
     await refusedWith(
-      [{ path: 'up', type: 'symlink', linkpath: '.' }, { path: 'h', type: 'hardlink', linkpath: 'up/../etc/passwd' }],
+      [
+        { path: 'up', type: 'symlink', linkpath: '.' },
+        { path: 'h', type: 'hardlink', linkpath: 'up/../etc/passwd' },
+      ],
       ["tarball: link 'h' points outside the package (up/../etc/passwd)"],
     );
     await refusedWith(
-      [{ path: 'l1', type: 'symlink', linkpath: 'l2' }, { path: 'l2', type: 'symlink', linkpath: 'l1/x' }],
+      [
+        { path: 'l1', type: 'symlink', linkpath: 'l2' },
+        { path: 'l2', type: 'symlink', linkpath: 'l1/x' },
+      ],
       ["tarball: link 'l1' is part of a loop of links", "tarball: link 'l2' is part of a loop of links"],
     );
     // Entries written through a symlink.
     await refusedWith(
-      [{ path: 'prompts/', type: 'dir' }, { path: 'd', type: 'symlink', linkpath: 'prompts' }, { path: 'd/x.md', body: 'x' }],
+      [
+        { path: 'prompts/', type: 'dir' },
+        { path: 'd', type: 'symlink', linkpath: 'prompts' },
+        { path: 'd/x.md', body: 'x' },
+      ],
       ["tarball: entry 'd/x.md' lies under the symlink 'd'"],
     );
     // Links that stay inside are fine, even through other links.
@@ -171,18 +194,16 @@ describe('inspectTarball', () => {
   });
 
   it('refuses an oversized pax header the parser would skip', async () => {
-    const e = await refusal(
-      rawTarGz([manifest, { path: 'PaxHeader', type: 'pax', body: paxRecord('path', `../../${'x'.repeat(1024 * 1024)}`) }, { path: 'harmless.txt', body: 'x' }]),
-      { ...LIMITS, maxUnpackedBytes: 4 * 1024 * 1024 },
-    );
+    const e = await refusal(rawTarGz([manifest, { path: 'PaxHeader', type: 'pax', body: paxRecord('path', `../../${'x'.repeat(1024 * 1024)}`) }, { path: 'harmless.txt', body: 'x' }]), {
+      ...LIMITS,
+      maxUnpackedBytes: 4 * 1024 * 1024,
+    });
     expect(e.status).toBe(400);
     expect(e.details).toEqual([expect.stringMatching(/^tarball: a metadata entry \(ExtendedHeader\) of \d+ bytes is too large$/)]);
   });
 
   it('lists every problem at once', async () => {
-    const e = await refusal(
-      rawTarGz([manifest, { path: '../a', body: 'x' }, { path: '/b', body: 'x' }, { path: 'c', type: 'symlink', linkpath: '/etc' }, { path: 'd', type: 'fifo' }]),
-    );
+    const e = await refusal(rawTarGz([manifest, { path: '../a', body: 'x' }, { path: '/b', body: 'x' }, { path: 'c', type: 'symlink', linkpath: '/etc' }, { path: 'd', type: 'fifo' }]));
     expect(e.details).toEqual([
       "tarball: path '../a' escapes the package with '..'",
       "tarball: absolute path '/b' is not allowed",

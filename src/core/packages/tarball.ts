@@ -46,12 +46,7 @@ const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
  * files in `wanted`, and the bytes to store (setuid/setgid/sticky bits cleared). Throws 400 (bad
  * archive) or 413 (too big).
  */
-export const inspectTarball = async (
-  gz: Buffer,
-  wanted: ReadonlySet<string>,
-  limits: TarballLimits,
-  opts: { hashFiles?: boolean; forStorage?: boolean } = {},
-): Promise<TarballContents> => {
+export const inspectTarball = async (gz: Buffer, wanted: ReadonlySet<string>, limits: TarballLimits, opts: { hashFiles?: boolean; forStorage?: boolean } = {}): Promise<TarballContents> => {
   const problems: string[] = [];
   const texts = new Map<string, string>();
   const files: string[] = [];
@@ -116,11 +111,7 @@ export const inspectTarball = async (
     // skipped by this parser but not by every extractor: refuse them rather than let them through unchecked.
     onIgnored: (entry) => {
       sawEntry = true;
-      problems.push(
-        entry.meta
-          ? `tarball: a metadata entry (${entry.type}) of ${entry.size} bytes is too large`
-          : `tarball: entry '${entry.path}' has unsupported type ${entry.type}`,
-      );
+      problems.push(entry.meta ? `tarball: a metadata entry (${entry.type}) of ${entry.size} bytes is too large` : `tarball: entry '${entry.path}' has unsupported type ${entry.type}`);
     },
   });
 

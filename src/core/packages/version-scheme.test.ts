@@ -43,7 +43,12 @@ describe('version schemes', () => {
     // Only opaque versions: the last published one, whatever its text says.
     expect(semverOrOpaqueScheme.latest(dated(['zeta', 'alpha', 'beta']))).toBe('beta');
     // Published in the same millisecond: the later one in publish order wins.
-    expect(semverOrOpaqueScheme.latest([{ version: 'b', publishedAt: at(1) }, { version: 'a', publishedAt: at(1) }])).toBe('a');
+    expect(
+      semverOrOpaqueScheme.latest([
+        { version: 'b', publishedAt: at(1) },
+        { version: 'a', publishedAt: at(1) },
+      ]),
+    ).toBe('a');
   });
 });
 

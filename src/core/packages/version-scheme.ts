@@ -42,8 +42,7 @@ const sortNewestFirst = <T extends DatedVersion>(versions: readonly T[], compare
     .map((x) => x.v);
 
 /** The highest release, or the highest pre-release when there is no release yet. Never "the last one published". */
-const highestOf = (sorted: readonly DatedVersion[], isPrerelease: (v: string) => boolean): string | null =>
-  (sorted.find((v) => !isPrerelease(v.version)) ?? sorted[0])?.version ?? null;
+const highestOf = (sorted: readonly DatedVersion[], isPrerelease: (v: string) => boolean): string | null => (sorted.find((v) => !isPrerelease(v.version)) ?? sorted[0])?.version ?? null;
 
 export const semverScheme: VersionScheme = {
   name: 'semver',
@@ -55,8 +54,7 @@ export const semverScheme: VersionScheme = {
 };
 
 /** `^1.2`, `~1`, `>=1.0.0`, `1.x`, `1.*`, `1.0.0 - 2.0.0`, `a || b`: what npm would read as a range. */
-const looksLikeRange = (v: string): boolean =>
-  /[\^~<>=*|]/.test(v) || /\s/.test(v) || /(^|\.)[xX](\.|$)/.test(v);
+const looksLikeRange = (v: string): boolean => /[\^~<>=*|]/.test(v) || /\s/.test(v) || /(^|\.)[xX](\.|$)/.test(v);
 
 /** Semver with build metadata allowed (`1.0.0+20130313144700`), as the MCP registry accepts it. */
 const asSemver = (v: string): string | null => (/^\d/.test(v) && !/\s/.test(v) && semver.parse(v) !== null ? v : null);

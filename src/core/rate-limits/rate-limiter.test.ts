@@ -10,7 +10,7 @@ const clockAt = (start: number) => {
 };
 
 describe('rate-limit rules', () => {
-  it("reads what an operator writes, and says what it accepts when it cannot", () => {
+  it('reads what an operator writes, and says what it accepts when it cannot', () => {
     expect(parseRateLimitRule('X', '60/min', 1)).toEqual({ limit: 60, windowMs: 60_000 });
     expect(parseRateLimitRule('X', '10/hour', 1)).toEqual({ limit: 10, windowMs: 3_600_000 });
     expect(parseRateLimitRule('X', '100 / 15m', 1)).toEqual({ limit: 100, windowMs: 900_000 });

@@ -51,9 +51,7 @@ export class RateLimiter {
    * decision, or undefined when no limit applies (off, or the store failed).
    */
   check(subject: RateLimitSubject): Promise<RateLimitDecision | undefined> {
-    return 'account' in subject
-      ? this.hit('user', this.rules.user, `u:${subject.account}`)
-      : this.hit('anonymous', this.rules.anonymous, `ip:${subject.ip}`);
+    return 'account' in subject ? this.hit('user', this.rules.user, `u:${subject.account}`) : this.hit('anonymous', this.rules.anonymous, `ip:${subject.ip}`);
   }
 
   /** Counts one publish by `account` and throws RateLimitedError when its publish budget is spent. */

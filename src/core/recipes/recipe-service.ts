@@ -82,15 +82,7 @@ export class RecipeService {
     }
   }
 
-  async publish(
-    ctx: RequestContext,
-    name: string,
-    version: string,
-    bundle: Buffer,
-    force: boolean,
-    access?: Visibility,
-    idempotencyKey?: string | string[],
-  ): Promise<PublishResult> {
+  async publish(ctx: RequestContext, name: string, version: string, bundle: Buffer, force: boolean, access?: Visibility, idempotencyKey?: string | string[]): Promise<PublishResult> {
     assertRecipeName(name);
     try {
       return await this.packages.publish(ctx, { kind: 'recipe', scope: this.scope, name, version, tarball: bundle, bundle: true, force, access, idempotencyKey });
@@ -134,9 +126,7 @@ export class RecipeService {
 /** PraisonAI's name rule, checked before the core's own package-name rule. */
 export const assertRecipeName = (name: string): void => {
   if (name.length === 0 || name.length > PRAISON_NAME_MAX || !PRAISON_NAME_PATTERN.test(name)) {
-    throw badRequest(`Invalid recipe name: '${name.slice(0, 140)}'`, [
-      `a recipe name is 1-${PRAISON_NAME_MAX} letters, digits, '.', '_' or '-', starting and ending with a letter or digit`,
-    ]);
+    throw badRequest(`Invalid recipe name: '${name.slice(0, 140)}'`, [`a recipe name is 1-${PRAISON_NAME_MAX} letters, digits, '.', '_' or '-', starting and ending with a letter or digit`]);
   }
 };
 

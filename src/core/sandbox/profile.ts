@@ -63,10 +63,7 @@ export const validateSandboxSpec = (spec: SandboxSpec): SandboxMount[] => {
   const profile = spec.profile;
   const read = Array.isArray(profile?.read) ? profile.read : (problems.push('read: must be an array of paths'), []);
   const write = Array.isArray(profile?.write) ? profile.write : (problems.push('write: must be an array of paths'), []);
-  const mounts = [
-    ...read.map((m, i) => parseMount(m, false, i, problems)),
-    ...write.map((m, i) => parseMount(m, true, i, problems)),
-  ]
+  const mounts = [...read.map((m, i) => parseMount(m, false, i, problems)), ...write.map((m, i) => parseMount(m, true, i, problems))]
     .filter((m): m is SandboxMount => m !== undefined)
     .sort((a, b) => a.container.split('/').length - b.container.split('/').length);
   const seen = new Set<string>();

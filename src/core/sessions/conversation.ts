@@ -31,7 +31,10 @@ export const conversationOf = (events: Ev[]): ModelMessage[] => {
   const open: string[] = [];
   const closeOpen = (): void => {
     if (open.length === 0) return;
-    push('user', open.map((id) => ({ type: 'tool_result', tool_use_id: id, content: [{ type: 'text', text: 'The tool call was not completed (interrupted).' }], is_error: true })));
+    push(
+      'user',
+      open.map((id) => ({ type: 'tool_result', tool_use_id: id, content: [{ type: 'text', text: 'The tool call was not completed (interrupted).' }], is_error: true })),
+    );
     open.length = 0;
   };
   for (const e of events) {
@@ -42,7 +45,10 @@ export const conversationOf = (events: Ev[]): ModelMessage[] => {
       push('user', blocksOf(e.content));
     } else if (type === 'system.message') {
       closeOpen();
-      push('user', blocksOf(e.content).map((b) => (b.type === 'text' ? { type: 'text' as const, text: `<system-message>\n${b.text}\n</system-message>` } : b)));
+      push(
+        'user',
+        blocksOf(e.content).map((b) => (b.type === 'text' ? { type: 'text' as const, text: `<system-message>\n${b.text}\n</system-message>` } : b)),
+      );
     } else if (type === 'agent.message') {
       push('assistant', blocksOf(e.content));
     } else if (TOOL_USE_TYPES.has(type)) {

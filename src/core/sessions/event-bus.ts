@@ -4,9 +4,7 @@
  * (text deltas while a model answers). On one process a LocalSessionBus is enough; on
  * PostgreSQL an adapter carries notices to every process (LISTEN/NOTIFY).
  */
-export type SessionNotice =
-  | { kind: 'appended'; sessionId: string; seq: number; status?: string }
-  | { kind: 'preview'; sessionId: string; afterSeq: number; event: Record<string, unknown> };
+export type SessionNotice = { kind: 'appended'; sessionId: string; seq: number; status?: string } | { kind: 'preview'; sessionId: string; afterSeq: number; event: Record<string, unknown> };
 
 export interface SessionBus {
   /** Delivers the notice to this process's listeners at once and to other processes when there are any. */

@@ -4,27 +4,54 @@ import { isPlainObject } from '../packages/manifest/fields.js';
 
 /** Every event type of Anthropic's session event union (SDK 1.12): the default stream carries these only. */
 export const SPEC_EVENT_TYPES: ReadonlySet<string> = new Set([
-  'user.message', 'user.interrupt', 'user.tool_confirmation', 'user.custom_tool_result', 'agent.custom_tool_use', 'agent.message',
-  'agent.thinking', 'agent.mcp_tool_use', 'agent.mcp_tool_result', 'agent.tool_use', 'agent.tool_result', 'agent.thread_message_received',
-  'agent.thread_message_sent', 'agent.thread_context_compacted', 'session.error', 'session.status_rescheduled', 'session.status_running',
-  'session.status_idle', 'session.status_terminated', 'session.thread_created', 'span.outcome_evaluation_start', 'span.outcome_evaluation_end',
-  'span.model_request_start', 'span.model_request_end', 'span.outcome_evaluation_ongoing', 'user.define_outcome', 'session.deleted',
-  'session.thread_status_running', 'session.thread_status_idle', 'session.thread_status_terminated', 'user.tool_result',
-  'session.thread_status_rescheduled', 'session.updated', 'event_start', 'event_delta', 'system.message', 'session.usage',
-  'workflow_run.created', 'workflow_run.status_ended', 'workflow_run.phase_started', 'workflow_run.phase_ended', 'workflow_run.status_running',
-  'workflow_run.status_idle', 'workflow_run.error',
-]);
-
-/** What a client may send (POST /v1/sessions/:id/events). */
-export const CLIENT_EVENT_TYPES = [
   'user.message',
   'user.interrupt',
   'user.tool_confirmation',
   'user.custom_tool_result',
-  'user.tool_result',
+  'agent.custom_tool_use',
+  'agent.message',
+  'agent.thinking',
+  'agent.mcp_tool_use',
+  'agent.mcp_tool_result',
+  'agent.tool_use',
+  'agent.tool_result',
+  'agent.thread_message_received',
+  'agent.thread_message_sent',
+  'agent.thread_context_compacted',
+  'session.error',
+  'session.status_rescheduled',
+  'session.status_running',
+  'session.status_idle',
+  'session.status_terminated',
+  'session.thread_created',
+  'span.outcome_evaluation_start',
+  'span.outcome_evaluation_end',
+  'span.model_request_start',
+  'span.model_request_end',
+  'span.outcome_evaluation_ongoing',
   'user.define_outcome',
+  'session.deleted',
+  'session.thread_status_running',
+  'session.thread_status_idle',
+  'session.thread_status_terminated',
+  'user.tool_result',
+  'session.thread_status_rescheduled',
+  'session.updated',
+  'event_start',
+  'event_delta',
   'system.message',
-] as const;
+  'session.usage',
+  'workflow_run.created',
+  'workflow_run.status_ended',
+  'workflow_run.phase_started',
+  'workflow_run.phase_ended',
+  'workflow_run.status_running',
+  'workflow_run.status_idle',
+  'workflow_run.error',
+]);
+
+/** What a client may send (POST /v1/sessions/:id/events). */
+export const CLIENT_EVENT_TYPES = ['user.message', 'user.interrupt', 'user.tool_confirmation', 'user.custom_tool_result', 'user.tool_result', 'user.define_outcome', 'system.message'] as const;
 export type ClientEventType = (typeof CLIENT_EVENT_TYPES)[number];
 
 export type SessionEvent = Record<string, unknown> & { id: string; type: string };
@@ -54,8 +81,7 @@ const content = (value: unknown, at: string, allowed: ReadonlySet<string>, requi
   });
 };
 
-const textSize = (blocks: Array<Record<string, unknown>>): number =>
-  blocks.reduce((n, b) => n + (typeof b.text === 'string' ? b.text.length : JSON.stringify(b).length), 0);
+const textSize = (blocks: Array<Record<string, unknown>>): number => blocks.reduce((n, b) => n + (typeof b.text === 'string' ? b.text.length : JSON.stringify(b).length), 0);
 
 const str = (v: unknown, at: string): string => {
   if (typeof v !== 'string' || v === '') throw badRequest(`${at} is required`);

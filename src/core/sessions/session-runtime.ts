@@ -148,15 +148,18 @@ export class SessionRuntime {
 
   private run(id: string): void {
     const ac = new AbortController();
-    const renew = setInterval(() => {
-      const until = new Date(Date.now() + this.o.leaseMs).toISOString();
-      void this.deps.storage.sessions.renew(id, this.workerId, until).then(
-        (held) => {
-          if (!held) ac.abort(new Stop('lease lost'));
-        },
-        () => undefined,
-      );
-    }, Math.max(50, Math.floor(this.o.leaseMs / 3)));
+    const renew = setInterval(
+      () => {
+        const until = new Date(Date.now() + this.o.leaseMs).toISOString();
+        void this.deps.storage.sessions.renew(id, this.workerId, until).then(
+          (held) => {
+            if (!held) ac.abort(new Stop('lease lost'));
+          },
+          () => undefined,
+        );
+      },
+      Math.max(50, Math.floor(this.o.leaseMs / 3)),
+    );
     const done = this.turn(id, ac.signal)
       .catch((e) => {
         if (!(e instanceof Stop) && !ac.signal.aborted) this.o.onError?.(e, id);
@@ -238,7 +241,13 @@ export class SessionRuntime {
       if (!last || last.role === 'assistant' || step >= this.o.maxStepsPerTurn) {
         if (step >= this.o.maxStepsPerTurn) {
           await this.deps.log.append(id, () => ({
-            events: [this.deps.log.stamp('session.error', { error: { type: 'unknown_error', message: `The turn made ${this.o.maxStepsPerTurn} model requests and was stopped`, retry_status: { type: 'terminal' } } }, newEventId())],
+            events: [
+              this.deps.log.stamp(
+                'session.error',
+                { error: { type: 'unknown_error', message: `The turn made ${this.o.maxStepsPerTurn} model requests and was stopped`, retry_status: { type: 'terminal' } } },
+                newEventId(),
+              ),
+            ],
           }));
         }
         if (await this.goIdle(id, lastSeq, { type: 'end_turn' })) return;
@@ -353,9 +362,17 @@ export class SessionRuntime {
     if (!endpoint) {
       await log.append(s.id, () => ({
         events: [
-          log.stamp('session.error', {
-            error: { type: 'model_request_failed_error', message: `No model card with model_id '${modelId}': create one (POST /v1/model_cards) and send the message again`, retry_status: { type: 'terminal' } },
-          }, newEventId()),
+          log.stamp(
+            'session.error',
+            {
+              error: {
+                type: 'model_request_failed_error',
+                message: `No model card with model_id '${modelId}': create one (POST /v1/model_cards) and send the message again`,
+                retry_status: { type: 'terminal' },
+              },
+            },
+            newEventId(),
+          ),
         ],
       }));
       return 'failed';
@@ -399,7 +416,12 @@ export class SessionRuntime {
                 started = true;
                 log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { type: 'event_start', event: { id: messageId, type: 'agent.message' } } });
               }
-              log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { type: 'event_delta', event_id: messageId, preview_of: 'agent.message', delta: { type: 'content_delta', index, content: { type: 'text', text: delta } } } });
+              log.bus.publish({
+                kind: 'preview',
+                sessionId: s.id,
+                afterSeq: start.seq,
+                event: { type: 'event_delta', event_id: messageId, preview_of: 'agent.message', delta: { type: 'content_delta', index, content: { type: 'text', text: delta } } },
+              });
               log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { type: 'agent.message_chunk', message_id: messageId, delta } });
             },
             onThinking: (delta) => {
@@ -407,7 +429,12 @@ export class SessionRuntime {
                 thought = true;
                 log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { type: 'event_start', event: { id: thinkingId, type: 'agent.thinking' } } });
               }
-              log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { type: 'event_delta', event_id: thinkingId, preview_of: 'agent.thinking', delta: { type: 'content_delta', content: { type: 'text', text: delta } } } });
+              log.bus.publish({
+                kind: 'preview',
+                sessionId: s.id,
+                afterSeq: start.seq,
+                event: { type: 'event_delta', event_id: thinkingId, preview_of: 'agent.thinking', delta: { type: 'content_delta', content: { type: 'text', text: delta } } },
+              });
             },
           },
           call.signal,
@@ -438,7 +465,11 @@ export class SessionRuntime {
         await log.append(s.id, () => ({
           events: [
             log.stamp('span.model_request_end', { model_request_start_id: start.id, is_error: true, model_usage: ZERO_USAGE }, newEventId()),
-            log.stamp('session.error', { error: { type: errorType, message: failure!.message, retry_status: { type: retrying ? 'retrying' : failure!.retryable ? 'exhausted' : 'terminal' } } }, newEventId()),
+            log.stamp(
+              'session.error',
+              { error: { type: errorType, message: failure!.message, retry_status: { type: retrying ? 'retrying' : failure!.retryable ? 'exhausted' : 'terminal' } } },
+              newEventId(),
+            ),
             ...(retrying ? [log.stamp('session.status_rescheduled', {}, newEventId())] : []),
           ],
           ...(retrying ? { patch: { status: 'rescheduling' as const } } : {}),
@@ -447,10 +478,14 @@ export class SessionRuntime {
         const wait = failure.retryAfterMs ?? this.o.retryBaseMs * 2 ** attempt;
         const ok = await new Promise<boolean>((resolve) => {
           const t = setTimeout(() => resolve(true), Math.min(wait, 60_000));
-          signal.addEventListener('abort', () => {
-            clearTimeout(t);
-            resolve(false);
-          }, { once: true });
+          signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(t);
+              resolve(false);
+            },
+            { once: true },
+          );
         });
         if (!ok) return 'aborted';
         await log.append(s.id, () => ({ events: [log.stamp('session.status_running', {}, newEventId())], patch: { status: 'running' } }));
@@ -460,7 +495,11 @@ export class SessionRuntime {
       const uses = a.toolUses.map((u) => {
         if (custom.has(u.name)) return log.stamp('agent.custom_tool_use', { name: u.name, input: u.input }, newEventId());
         const known = builtin.get(u.name);
-        return log.stamp('agent.tool_use', { name: u.name, input: u.input, evaluated_permission: known && this.deps.tools ? this.deps.tools.permission(known, u.name) : 'allow', ...(known ? {} : { unknown_tool: true }) }, newEventId());
+        return log.stamp(
+          'agent.tool_use',
+          { name: u.name, input: u.input, evaluated_permission: known && this.deps.tools ? this.deps.tools.permission(known, u.name) : 'allow', ...(known ? {} : { unknown_tool: true }) },
+          newEventId(),
+        );
       });
       await log.append(s.id, (locked) => {
         const before = (locked.data.usage as Record<string, unknown>) ?? {};

@@ -476,7 +476,12 @@ export class SessionService {
       const key = `${e.type}:${target}`;
       if (seen.has(key)) throw badRequest(`events[${i}].${field}: ${target} is answered twice in this request`);
       seen.add(key);
-      const later = await tx.sessions.listEvents(s.id, { order: 'asc', afterSeq: use.seq, types: e.type === 'user.tool_confirmation' ? ['user.tool_confirmation'] : ['agent.tool_result', 'user.tool_result', 'user.custom_tool_result'], limit: 1000 });
+      const later = await tx.sessions.listEvents(s.id, {
+        order: 'asc',
+        afterSeq: use.seq,
+        types: e.type === 'user.tool_confirmation' ? ['user.tool_confirmation'] : ['agent.tool_result', 'user.tool_result', 'user.custom_tool_result'],
+        limit: 1000,
+      });
       const done = later.some((l) => (e.type === 'user.tool_confirmation' ? l.event.tool_use_id === target : toolResultTarget(l.event) === target));
       if (done) throw conflict(`events[${i}].${field}: tool call ${target} has already been answered`);
       if (e.type === 'user.tool_confirmation' && (use.event.evaluated_permission as string | undefined) !== 'ask') {
@@ -539,4 +544,3 @@ export class SessionService {
     return s;
   }
 }
-

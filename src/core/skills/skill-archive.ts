@@ -17,8 +17,6 @@ export const readSkillArchive = async (gz: Buffer, limits: TarballLimits, folder
   if (tops.size !== 1) return { folderName, skillMd: undefined, entries: root.entries };
   const [top] = [...tops];
   const inner = await inspectTarball(gz, new Set([`${top}/${SKILL_FILE}`]), limits);
-  const entries = inner.entries
-    .filter((e) => e.path.startsWith(`${top}/`))
-    .map((e): TarballEntry => ({ ...e, path: e.path.slice(top.length + 1) }));
+  const entries = inner.entries.filter((e) => e.path.startsWith(`${top}/`)).map((e): TarballEntry => ({ ...e, path: e.path.slice(top.length + 1) }));
   return { folderName: top, skillMd: inner.texts.get(`${top}/${SKILL_FILE}`), entries };
 };

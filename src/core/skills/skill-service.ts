@@ -96,9 +96,7 @@ export class SkillService {
   private async loadOci(r: OciSkillRef, by: SkillRefContext): Promise<{ gz: Buffer; folderName: string; version: string }> {
     const self = by.selfHosts.map((h) => h.toLowerCase());
     if (!self.includes(r.host)) {
-      throw badRequest(
-        `'${r.host}' is another registry; this server reads only the skills it holds: use @scope/name[@version] or ${self[0] ?? '<this server>'}/<scope>/<name>:<version>`,
-      );
+      throw badRequest(`'${r.host}' is another registry; this server reads only the skills it holds: use @scope/name[@version] or ${self[0] ?? '<this server>'}/<scope>/<name>:<version>`);
     }
     if (r.repository.length !== 2) throw badRequest(`OCI repositories here are <scope>/<name>, not '${r.repository.join('/')}'`);
     const repo = this.oci.repository(r.repository.join('/'));

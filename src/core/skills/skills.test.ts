@@ -136,9 +136,15 @@ describe('reading a skill archive', () => {
   });
 
   it('refuses hostile archives with the package tarball rules', async () => {
-    const escape = rawTarGz([{ path: 'SKILL.md', body: VALID }, { path: '../evil.sh', body: 'x' }]);
+    const escape = rawTarGz([
+      { path: 'SKILL.md', body: VALID },
+      { path: '../evil.sh', body: 'x' },
+    ]);
     await expect(readSkillArchive(escape, LIMITS)).rejects.toSatisfy((e: unknown) => isAgentryError(e) && e.status === 400 && e.details.some((d) => d.includes("escapes the package with '..'")));
-    const link = rawTarGz([{ path: 'SKILL.md', body: VALID }, { path: 'scripts', type: 'symlink', linkpath: '/etc' }]);
+    const link = rawTarGz([
+      { path: 'SKILL.md', body: VALID },
+      { path: 'scripts', type: 'symlink', linkpath: '/etc' },
+    ]);
     await expect(readSkillArchive(link, LIMITS)).rejects.toSatisfy((e: unknown) => isAgentryError(e) && e.details.some((d) => d.includes('points outside the package')));
   });
 });

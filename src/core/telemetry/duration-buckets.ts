@@ -9,8 +9,7 @@ export const MAX_DURATION_MS = 86_400_000;
 
 export const durationBucket = (ms: number): number => (ms < BASE_MS ? 0 : 1 + Math.floor(Math.log(ms / BASE_MS) / Math.log(GROWTH)));
 
-export const bucketEstimate = (bucket: number): number =>
-  bucket === 0 ? BASE_MS / 2 : Math.round(BASE_MS * GROWTH ** (bucket - 1) * Math.sqrt(GROWTH));
+export const bucketEstimate = (bucket: number): number => (bucket === 0 ? BASE_MS / 2 : Math.round(BASE_MS * GROWTH ** (bucket - 1) * Math.sqrt(GROWTH)));
 
 /** The `q`-quantile (0..1) of a histogram `bucket → count`, or null when it is empty. */
 export const histogramQuantile = (histogram: Map<number, number>, q: number): number | null => {

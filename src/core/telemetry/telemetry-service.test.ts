@@ -34,7 +34,10 @@ describe('duration buckets', () => {
     }
     expect(durationBucket(0)).toBe(0);
     expect(histogramQuantile(new Map(), 0.5)).toBeNull();
-    const h = new Map([[durationBucket(100), 90], [durationBucket(10_000), 10]]);
+    const h = new Map([
+      [durationBucket(100), 90],
+      [durationBucket(10_000), 10],
+    ]);
     expect(histogramQuantile(h, 0.5)).toBe(bucketEstimate(durationBucket(100)));
     expect(histogramQuantile(h, 0.9)).toBe(bucketEstimate(durationBucket(100)));
     expect(histogramQuantile(h, 0.95)).toBe(bucketEstimate(durationBucket(10_000)));

@@ -92,9 +92,7 @@ export class TelemetryService {
     const named = await this.deps.storage.discovery.packagesNamed(agentName, 'agent', await this.deps.policy.readFilter(ctx));
     if (named.length === 0) throw notFound('Agent not found');
     if (named.length > 1) {
-      throw badRequest('Validation failed', [
-        `agent_name: '${agentName}' is published under several scopes (${named.map((p) => '@' + p.scope).join(', ')}); send '@scope/${agentName}'`,
-      ]);
+      throw badRequest('Validation failed', [`agent_name: '${agentName}' is published under several scopes (${named.map((p) => '@' + p.scope).join(', ')}); send '@scope/${agentName}'`]);
     }
     return named[0];
   }

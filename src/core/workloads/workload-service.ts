@@ -372,7 +372,9 @@ export class WorkloadService {
       await this.deps.store.update({ ...previous, desired: 'running', updatedAt: this.now() });
       this.deps.logs.append(name, 'proxy', this.line('upgrade rolled back', { to: check.currentImage }));
       void this.supervise({ ...previous, desired: 'running' });
-      throw unprocessable(`The upgrade of '${name}' to ${check.candidateVersion ?? check.candidateImage} failed its health check; rolled back to ${r.config.registryVersion ?? check.currentImage} (see the workload's logs)`);
+      throw unprocessable(
+        `The upgrade of '${name}' to ${check.candidateVersion ?? check.candidateImage} failed its health check; rolled back to ${r.config.registryVersion ?? check.currentImage} (see the workload's logs)`,
+      );
     }
     return { ...(await this.checkOne(ctx, { ...next })), status: 'up-to-date' };
   }
@@ -429,9 +431,7 @@ export class WorkloadService {
           } finally {
             const duration = Date.now() - started;
             this.deps.logs.append(name, 'proxy', this.line('tool call', { tool: orig, caller, duration_ms: duration, outcome }));
-            void this.deps.audit
-              .record(this.deps.auditRepo, ctx, 'workload.tool_call', `workload:${name}`, { tool: orig, duration_ms: duration, outcome })
-              .catch(() => undefined);
+            void this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.tool_call', `workload:${name}`, { tool: orig, duration_ms: duration, outcome }).catch(() => undefined);
           }
         }
         if (!PASSED_METHODS.has(method)) throw new McpRequestError(-32601, `Method not found: ${method.slice(0, 100)}`);
@@ -529,18 +529,32 @@ export class WorkloadService {
     }
     if (kind === 'pypi' && !caps.uv) throw new AgentryError('unavailable', 'PyPI packages run with uvx, and uv is not installed on this server');
     if (!caps.sandbox.available && !caps.unsafeLocal) {
-      throw new AgentryError('unavailable', `Local workloads run sandboxed, and the sandbox is unavailable: ${caps.sandbox.reason ?? 'unknown reason'} (or start the server with --unsafe-local-workloads)`);
+      throw new AgentryError(
+        'unavailable',
+        `Local workloads run sandboxed, and the sandbox is unavailable: ${caps.sandbox.reason ?? 'unknown reason'} (or start the server with --unsafe-local-workloads)`,
+      );
     }
     // The profile's own rules (mounts of /, .., volume mounts, …), before anything is spawned.
     validateSandboxSpec({ command: 'x', args: [], env: {}, profile: config.profile });
   }
 
   private defaultName(source: WorkloadSource, server: string | undefined): string {
-    const base = server?.split('/').pop() ?? (source.kind === 'npm' || source.kind === 'pypi' ? source.package.split('/').pop()! : source.kind === 'remote' ? new URL(source.url).hostname : packageOf(source).split('/').pop()!);
-    return base.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').replace(/\.\.+/g, '.').slice(0, 63) || 'workload';
+    const base =
+      server?.split('/').pop() ??
+      (source.kind === 'npm' || source.kind === 'pypi' ? source.package.split('/').pop()! : source.kind === 'remote' ? new URL(source.url).hostname : packageOf(source).split('/').pop()!);
+    return (
+      base
+        .replace(/[^A-Za-z0-9._-]/g, '-')
+        .replace(/^[^A-Za-z0-9]+/, '')
+        .replace(/\.\.+/g, '.')
+        .slice(0, 63) || 'workload'
+    );
   }
 
-  private async sourceFor(ctx: RequestContext, input: WorkloadInput): Promise<{ source: WorkloadSource; registry?: { server: string; version: string }; declaredEnv: DeclaredVar[]; launch?: RegistryLaunch }> {
+  private async sourceFor(
+    ctx: RequestContext,
+    input: WorkloadInput,
+  ): Promise<{ source: WorkloadSource; registry?: { server: string; version: string }; declaredEnv: DeclaredVar[]; launch?: RegistryLaunch }> {
     const args = input.args ?? [];
     if (input.server !== undefined) {
       const view = await this.serverView(ctx, input.server);
@@ -591,13 +605,21 @@ export class WorkloadService {
   }
 
   private checkedEnv(env: Record<string, string>): Record<string, string> {
-    const problems = Object.entries(env).flatMap(([k, v]) => (!ENV_NAME.test(k) ? [`env_vars: '${k.slice(0, 100)}' is not a variable name`] : typeof v !== 'string' || v.includes('\0') ? [`env_vars.${k}: must be a string without NUL bytes`] : []));
+    const problems = Object.entries(env).flatMap(([k, v]) =>
+      !ENV_NAME.test(k) ? [`env_vars: '${k.slice(0, 100)}' is not a variable name`] : typeof v !== 'string' || v.includes('\0') ? [`env_vars.${k}: must be a string without NUL bytes`] : [],
+    );
     if (problems.length > 0) throw validationFailed(problems, 'Invalid environment variables');
     return env;
   }
 
   private checkedSecrets(secrets: SecretRef[]): SecretRef[] {
-    const problems = secrets.flatMap((s) => (!ENV_NAME.test(s.target) ? [`secrets: target '${s.target.slice(0, 100)}' is not a variable name`] : /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/.test(s.name) ? [] : [`secrets: '${s.name.slice(0, 100)}' is not a secret key`]));
+    const problems = secrets.flatMap((s) =>
+      !ENV_NAME.test(s.target)
+        ? [`secrets: target '${s.target.slice(0, 100)}' is not a variable name`]
+        : /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/.test(s.name)
+          ? []
+          : [`secrets: '${s.name.slice(0, 100)}' is not a secret key`],
+    );
     if (problems.length > 0) throw validationFailed(problems, 'Invalid secrets');
     return secrets;
   }
@@ -618,7 +640,8 @@ export class WorkloadService {
     const toolsOverride = input.toolsOverride ?? prev?.toolsOverride ?? {};
     const newNames = Object.values(toolsOverride).flatMap((o) => (o.name ? [o.name] : []));
     if (new Set(newNames).size !== newNames.length) problems.push('tools_override: two tools are renamed to one name');
-    if (source.kind === 'remote' && input.profile !== undefined && (input.profile.read.length > 0 || input.profile.write.length > 0)) problems.push('permission_profile: a remote workload has no mounts');
+    if (source.kind === 'remote' && input.profile !== undefined && (input.profile.read.length > 0 || input.profile.write.length > 0))
+      problems.push('permission_profile: a remote workload has no mounts');
     if (problems.length > 0) throw validationFailed(problems, 'The workload is refused');
     return {
       name,

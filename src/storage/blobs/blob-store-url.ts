@@ -31,9 +31,7 @@ export const parseBlobStoreUrl = (value: string | undefined, defaultRoot: string
     throw new Error(`blob store must be a URL such as s3://bucket/prefix or file:///path (got '${value}')`);
   }
   if (url.username || url.password) {
-    throw new Error(
-      'blob store URL must not carry credentials (user:password@): give them in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile (AWS_PROFILE) or the instance role',
-    );
+    throw new Error('blob store URL must not carry credentials (user:password@): give them in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile (AWS_PROFILE) or the instance role');
   }
   if (url.protocol === 'file:') {
     if (url.search) throw new Error('a file:// blob store takes no query parameters');
@@ -72,5 +70,4 @@ export const parseBlobStoreUrl = (value: string | undefined, defaultRoot: string
 };
 
 /** The URL without anything secret, for logs and startup lines. */
-export const describeBlobStore = (loc: BlobStoreLocation): string =>
-  loc.kind === 'fs' ? loc.root : `s3://${loc.bucket}/${loc.prefix}${loc.endpoint ? ` at ${new URL(loc.endpoint).origin}` : ''}`;
+export const describeBlobStore = (loc: BlobStoreLocation): string => (loc.kind === 'fs' ? loc.root : `s3://${loc.bucket}/${loc.prefix}${loc.endpoint ? ` at ${new URL(loc.endpoint).origin}` : ''}`);

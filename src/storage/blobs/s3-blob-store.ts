@@ -217,9 +217,7 @@ export class S3BlobStore implements BlobStore, BlobUrlSigner {
 
   private async get(digest: string, range?: ByteRange) {
     try {
-      return await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(digest), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),
-      );
+      return await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(digest), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }));
     } catch (e) {
       if (isNotFound(e)) throw Object.assign(new Error(`blob ${digest} not found`), { code: 'ENOENT' });
       throw e;
@@ -238,9 +236,7 @@ export class S3BlobStore implements BlobStore, BlobUrlSigner {
       const parts: { ETag: string; PartNumber: number }[] = [];
       for (let start = 0, n = 1; start < size; start += COPY_PART_BYTES, n++) {
         const end = Math.min(size, start + COPY_PART_BYTES) - 1;
-        const part = await this.client.send(
-          new UploadPartCopyCommand({ Bucket: this.bucket, Key: to, UploadId, PartNumber: n, CopySource: source, CopySourceRange: `bytes=${start}-${end}` }),
-        );
+        const part = await this.client.send(new UploadPartCopyCommand({ Bucket: this.bucket, Key: to, UploadId, PartNumber: n, CopySource: source, CopySourceRange: `bytes=${start}-${end}` }));
         parts.push({ ETag: part.CopyPartResult?.ETag ?? '', PartNumber: n });
       }
       await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId, MultipartUpload: { Parts: parts } }));
@@ -257,8 +253,7 @@ export class S3BlobStore implements BlobStore, BlobUrlSigner {
   }
 }
 
-const isNotFound = (e: unknown): boolean =>
-  e instanceof S3ServiceException && (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata.httpStatusCode === 404);
+const isNotFound = (e: unknown): boolean => e instanceof S3ServiceException && (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata.httpStatusCode === 404);
 
 /** An SDK error without its request details (which may carry signed URLs). */
 const describe = (e: unknown): string => (e instanceof S3ServiceException ? `${e.name} (HTTP ${e.$metadata.httpStatusCode ?? '?'})` : e instanceof Error ? e.message : String(e));

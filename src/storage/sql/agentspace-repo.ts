@@ -122,14 +122,7 @@ export class SqlAgentspaceRepo implements AgentspaceRepo {
   }
 
   async listSecrets(owner: number, id: string): Promise<AgentspaceSecretRecord[]> {
-    const rows = await this.db
-      .selectFrom('agentspace_secrets')
-      .selectAll()
-      .where('owner_account_id', '=', owner)
-      .where('agentspace_id', '=', id)
-      .orderBy('key')
-      .orderBy('assistant_id')
-      .execute();
+    const rows = await this.db.selectFrom('agentspace_secrets').selectAll().where('owner_account_id', '=', owner).where('agentspace_id', '=', id).orderBy('key').orderBy('assistant_id').execute();
     return rows.map(toSecret);
   }
 
@@ -151,24 +144,11 @@ export class SqlAgentspaceRepo implements AgentspaceRepo {
   }
 
   async deleteSecret(owner: number, id: string, assistantId: string, key: string): Promise<void> {
-    await this.db
-      .deleteFrom('agentspace_secrets')
-      .where('owner_account_id', '=', owner)
-      .where('agentspace_id', '=', id)
-      .where('assistant_id', '=', assistantId)
-      .where('key', '=', key)
-      .execute();
+    await this.db.deleteFrom('agentspace_secrets').where('owner_account_id', '=', owner).where('agentspace_id', '=', id).where('assistant_id', '=', assistantId).where('key', '=', key).execute();
   }
 
   async listParameters(owner: number, id: string): Promise<AgentspaceParameterRecord[]> {
-    const rows = await this.db
-      .selectFrom('agentspace_parameters')
-      .selectAll()
-      .where('owner_account_id', '=', owner)
-      .where('agentspace_id', '=', id)
-      .orderBy('key')
-      .orderBy('assistant_id')
-      .execute();
+    const rows = await this.db.selectFrom('agentspace_parameters').selectAll().where('owner_account_id', '=', owner).where('agentspace_id', '=', id).orderBy('key').orderBy('assistant_id').execute();
     return rows.map(toParameter);
   }
 
@@ -182,12 +162,6 @@ export class SqlAgentspaceRepo implements AgentspaceRepo {
   }
 
   async deleteParameter(owner: number, id: string, assistantId: string, key: string): Promise<void> {
-    await this.db
-      .deleteFrom('agentspace_parameters')
-      .where('owner_account_id', '=', owner)
-      .where('agentspace_id', '=', id)
-      .where('assistant_id', '=', assistantId)
-      .where('key', '=', key)
-      .execute();
+    await this.db.deleteFrom('agentspace_parameters').where('owner_account_id', '=', owner).where('agentspace_id', '=', id).where('assistant_id', '=', assistantId).where('key', '=', key).execute();
   }
 }

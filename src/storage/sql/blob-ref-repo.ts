@@ -18,11 +18,7 @@ export class SqlBlobRefRepo implements BlobRefRepo {
     const refs = await this.db.selectFrom('oci_manifest_refs').select('ref_digest as digest').distinct().execute();
     let links = this.db.selectFrom('oci_blob_links').select('digest').distinct();
     if (linkedSince !== undefined) links = links.where('linked_at', '>=', linkedSince);
-    return new Set([
-      ...rows.map((r) => r.digest),
-      ...managed.map((r) => r.digest!),
-      ...[...manifests, ...refs, ...(await links.execute())].map((r) => r.digest),
-    ]);
+    return new Set([...rows.map((r) => r.digest), ...managed.map((r) => r.digest!), ...[...manifests, ...refs, ...(await links.execute())].map((r) => r.digest)]);
   }
 
   async isReferenced(digest: string, linkedSince?: string): Promise<boolean> {

@@ -19,5 +19,4 @@ export interface TextMatch {
 }
 
 /** The words of a query, lower-cased, at most 12. */
-export const searchWords = (text: string): string[] =>
-  (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 12);
+export const searchWords = (text: string): string[] => (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 12);

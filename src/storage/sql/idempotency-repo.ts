@@ -6,13 +6,7 @@ export class SqlIdempotencyRepo implements IdempotencyRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
   async find(accountId: number, key: string, now: string): Promise<IdempotencyRecord | undefined> {
-    const r = await this.db
-      .selectFrom('publish_idempotency_keys')
-      .selectAll()
-      .where('account_id', '=', accountId)
-      .where('key', '=', key)
-      .where('expires_at', '>', now)
-      .executeTakeFirst();
+    const r = await this.db.selectFrom('publish_idempotency_keys').selectAll().where('account_id', '=', accountId).where('key', '=', key).where('expires_at', '>', now).executeTakeFirst();
     return r && { accountId: r.account_id, key: r.key, fingerprint: r.fingerprint, packageId: r.package_id, version: r.version, createdAt: r.created_at, expiresAt: r.expires_at };
   }
 

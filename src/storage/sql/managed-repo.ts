@@ -140,13 +140,7 @@ export class SqlManagedRepo implements ManagedRepo {
   }
 
   async findByName(kind: ManagedKind, accountId: number, name: string): Promise<ManagedObjectRecord | undefined> {
-    const row = await this.db
-      .selectFrom('managed_objects')
-      .selectAll()
-      .where('kind', '=', kind)
-      .where('account_id', '=', accountId)
-      .where('name', '=', name)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('managed_objects').selectAll().where('kind', '=', kind).where('account_id', '=', accountId).where('name', '=', name).executeTakeFirst();
     return row && toObject(row);
   }
 
@@ -188,27 +182,12 @@ export class SqlManagedRepo implements ManagedRepo {
   }
 
   async referrers(kind: ManagedKind, refId: string, limit: number): Promise<ManagedObjectRecord[]> {
-    const rows = await this.db
-      .selectFrom('managed_objects')
-      .selectAll()
-      .where('kind', '=', kind)
-      .where('ref_id', '=', refId)
-      .where('archived_at', 'is', null)
-      .orderBy('seq')
-      .limit(limit)
-      .execute();
+    const rows = await this.db.selectFrom('managed_objects').selectAll().where('kind', '=', kind).where('ref_id', '=', refId).where('archived_at', 'is', null).orderBy('seq').limit(limit).execute();
     return rows.map(toObject);
   }
 
   async expired(at: string, limit: number): Promise<ManagedObjectRecord[]> {
-    const rows = await this.db
-      .selectFrom('managed_objects')
-      .selectAll()
-      .where('expires_at', 'is not', null)
-      .where('expires_at', '<=', at)
-      .orderBy('seq')
-      .limit(limit)
-      .execute();
+    const rows = await this.db.selectFrom('managed_objects').selectAll().where('expires_at', 'is not', null).where('expires_at', '<=', at).orderBy('seq').limit(limit).execute();
     return rows.map(toObject);
   }
 
@@ -220,12 +199,7 @@ export class SqlManagedRepo implements ManagedRepo {
   }
 
   async findRevision(objectId: string, revision: number): Promise<RevisionRecord | undefined> {
-    const row = await this.db
-      .selectFrom('managed_revisions')
-      .selectAll()
-      .where('object_id', '=', objectId)
-      .where('revision', '=', revision)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('managed_revisions').selectAll().where('object_id', '=', objectId).where('revision', '=', revision).executeTakeFirst();
     return row && { objectId: row.object_id, revision: Number(row.revision), data: parse(row.data, {}), createdAt: row.created_at };
   }
 

@@ -128,14 +128,7 @@ export class SqlOciRepo implements OciRepo {
   }
 
   async referrers(repo: string, digest: string): Promise<OciManifestRecord[]> {
-    const rows = await this.db
-      .selectFrom('oci_manifests')
-      .selectAll()
-      .where('repo', '=', repo)
-      .where('subject', '=', digest)
-      .orderBy('created_at')
-      .orderBy('digest')
-      .execute();
+    const rows = await this.db.selectFrom('oci_manifests').selectAll().where('repo', '=', repo).where('subject', '=', digest).orderBy('created_at').orderBy('digest').execute();
     return rows.map(toManifest);
   }
 
@@ -162,7 +155,10 @@ export class SqlOciRepo implements OciRepo {
     };
     const names = new Set([...(await fetchOci('oci_manifests')), ...(await fetchOci('oci_tags')), ...(await fetchPackages())]);
     // Byte order, whatever the database's collation: each source gave its first `limit`, so the union's first `limit` are right.
-    return [...names].filter((n) => last === undefined || n > last).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, limit);
+    return [...names]
+      .filter((n) => last === undefined || n > last)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, limit);
   }
 
   async repositoryExists(repo: string): Promise<boolean> {

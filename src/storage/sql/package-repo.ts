@@ -1,5 +1,17 @@
 import { CompiledQuery, sql, type Kysely, type RawBuilder } from 'kysely';
-import type { NewPackage, NewVersion, PackagePatch, PackageQuery, PackageRecord, PackageRepo, PackageVersionRecord, PackageViewRecord, VersionBrowseQuery, VersionContent, VersionRecord } from '../../core/packages/package-repo.js';
+import type {
+  NewPackage,
+  NewVersion,
+  PackagePatch,
+  PackageQuery,
+  PackageRecord,
+  PackageRepo,
+  PackageVersionRecord,
+  PackageViewRecord,
+  VersionBrowseQuery,
+  VersionContent,
+  VersionRecord,
+} from '../../core/packages/package-repo.js';
 import type { Page } from '../../core/page.js';
 import type { SqlDialectName, TextSearch } from './dialect.js';
 import { CHANGE_CHANNEL } from './change-feed.js';
@@ -11,12 +23,28 @@ import type { AccountsTable, Database, PackagesTable, VersionsTable } from './sc
 import type { Selectable, Updateable } from 'kysely';
 
 const P_COLUMNS = packageColumns('p');
-const VERSION_COLUMNS = ['id', 'package_id', 'version', 'manifest', 'readme', 'digest', 'size', 'file_count', 'unpacked_size', 'deprecated', 'download_count', 'published_by', 'published_at', 'unpublished_at', 'unpublish_reason', 'status_changed_at'] as const;
+const VERSION_COLUMNS = [
+  'id',
+  'package_id',
+  'version',
+  'manifest',
+  'readme',
+  'digest',
+  'size',
+  'file_count',
+  'unpacked_size',
+  'deprecated',
+  'download_count',
+  'published_by',
+  'published_at',
+  'unpublished_at',
+  'unpublish_reason',
+  'status_changed_at',
+] as const;
 const ACCOUNT_COLUMNS = ['id', 'name', 'kind', 'display_name', 'email', 'avatar_url', 'bio', 'website', 'is_admin', 'created_at', 'updated_at'] as const;
 
 /** Picks the columns of one joined table back out of a row where they carry a prefix. */
-const unprefix = <T>(row: Record<string, unknown>, prefix: string, columns: readonly string[]): T =>
-  Object.fromEntries(columns.map((c) => [c, row[prefix + c]])) as T;
+const unprefix = <T>(row: Record<string, unknown>, prefix: string, columns: readonly string[]): T => Object.fromEntries(columns.map((c) => [c, row[prefix + c]])) as T;
 
 export class SqlPackageRepo implements PackageRepo {
   constructor(
@@ -111,7 +139,11 @@ export class SqlPackageRepo implements PackageRepo {
       updated_at: p.updatedAt,
     };
     // Two first publishes of one name may race (PostgreSQL): the loser waits, then takes the winner's row.
-    await this.db.insertInto('packages').values(values).onConflict((oc) => oc.column('key').doNothing()).execute();
+    await this.db
+      .insertInto('packages')
+      .values(values)
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
     const row = await this.lockByKey(p.key);
     if (!row) throw new Error(`package ${p.key} vanished after insert`);
     return row;
@@ -292,8 +324,16 @@ export class SqlPackageRepo implements PackageRepo {
       .values({ package_id: packageId, day, count: 1 })
       .onConflict((oc) => oc.columns(['package_id', 'day']).doUpdateSet({ count: sql`package_downloads.count + 1` }))
       .execute();
-    await this.db.updateTable('versions').set({ download_count: sql`download_count + 1` }).where('id', '=', versionId).execute();
-    await this.db.updateTable('packages').set({ download_count: sql`download_count + 1` }).where('id', '=', packageId).execute();
+    await this.db
+      .updateTable('versions')
+      .set({ download_count: sql`download_count + 1` })
+      .where('id', '=', versionId)
+      .execute();
+    await this.db
+      .updateTable('packages')
+      .set({ download_count: sql`download_count + 1` })
+      .where('id', '=', packageId)
+      .execute();
   }
 
   async ownerStats(ownerAccountId: number, read?: ReadFilter): Promise<{ packages: number; downloads: number }> {

@@ -18,9 +18,7 @@ export const readFilterSql = (filter: ReadFilter | undefined, alias = 'p'): RawB
   if (hidden.length === 0) return sql`${col('visibility')} = 'public'`;
   let readable = sql`(${sql.join(hidden, sql` OR `)})`;
   if (filter.onlyScopes) {
-    readable = filter.onlyScopes.length === 0
-      ? sql`1 = 0`
-      : sql`(${readable} AND ${col('scope')} IN (${sql.join(filter.onlyScopes.map((s) => sql`${s.toLowerCase()}`))}))`;
+    readable = filter.onlyScopes.length === 0 ? sql`1 = 0` : sql`(${readable} AND ${col('scope')} IN (${sql.join(filter.onlyScopes.map((s) => sql`${s.toLowerCase()}`))}))`;
   }
   return sql`(${col('visibility')} = 'public' OR ${readable})`;
 };

@@ -156,7 +156,12 @@ export class SqlSessionRepo implements SessionRepo {
   }
 
   async updateEvent(sessionId: string, seq: number, event: Record<string, unknown>): Promise<void> {
-    await this.db.updateTable('session_events').set({ data: JSON.stringify(event) }).where('session_id', '=', sessionId).where('seq', '=', seq).execute();
+    await this.db
+      .updateTable('session_events')
+      .set({ data: JSON.stringify(event) })
+      .where('session_id', '=', sessionId)
+      .where('seq', '=', seq)
+      .execute();
   }
 
   async claimable(now: string, limit: number): Promise<string[]> {

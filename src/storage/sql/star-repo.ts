@@ -18,14 +18,24 @@ export class SqlStarRepo implements StarRepo {
       .onConflict((oc) => oc.columns(['package_id', 'account_id']).doNothing())
       .executeTakeFirst();
     const added = Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
-    if (added) await this.db.updateTable('packages').set({ star_count: sql`star_count + 1` }).where('id', '=', packageId).execute();
+    if (added)
+      await this.db
+        .updateTable('packages')
+        .set({ star_count: sql`star_count + 1` })
+        .where('id', '=', packageId)
+        .execute();
     return added;
   }
 
   async remove(packageId: number, accountId: number): Promise<boolean> {
     const r = await this.db.deleteFrom('package_stars').where('package_id', '=', packageId).where('account_id', '=', accountId).executeTakeFirst();
     const removed = Number(r.numDeletedRows) > 0;
-    if (removed) await this.db.updateTable('packages').set({ star_count: sql`star_count - 1` }).where('id', '=', packageId).execute();
+    if (removed)
+      await this.db
+        .updateTable('packages')
+        .set({ star_count: sql`star_count - 1` })
+        .where('id', '=', packageId)
+        .execute();
     return removed;
   }
 

@@ -208,7 +208,11 @@ export const invalidServers = (ns: string): Array<{ why: string; body: unknown; 
     { why: 'icon bad size', body: { ...ok, icons: [{ src: 'https://x.example.org/i.png', sizes: ['big'] }] }, expect: /icons\[0\]\.sizes\[0\]/ },
     { why: 'repository without source', body: { ...ok, repository: { url: 'https://git.example.org/x' } }, expect: /repository\.source is required/ },
     { why: 'repository url not a URI', body: { ...ok, repository: { url: 'not a url', source: 'github' } }, expect: /repository\.url must be an absolute URI/ },
-    { why: 'repository subfolder escaping', body: { ...ok, repository: { url: 'https://git.example.org/x', source: 'github', subfolder: '../up' } }, expect: /subfolder must be a clean relative path/ },
+    {
+      why: 'repository subfolder escaping',
+      body: { ...ok, repository: { url: 'https://git.example.org/x', source: 'github', subfolder: '../up' } },
+      expect: /subfolder must be a clean relative path/,
+    },
     { why: 'websiteUrl not a URI', body: { ...ok, websiteUrl: 'example.org' }, expect: /websiteUrl must be an absolute URI/ },
     {
       why: 'publisher metadata over 4 KB',

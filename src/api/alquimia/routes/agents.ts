@@ -23,13 +23,15 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = async
       response: { 200: AnyObject, ...alquimiaErrors },
     },
     config: { coreValidates: true },
-    validatorCompiler: ({ httpPart }) => (data: unknown) => {
-      if (httpPart !== 'querystring') return { value: data };
-      const q = (data ?? {}) as Record<string, unknown>;
-      const extra = Object.keys(q).filter((k) => k !== 'agentspace_id');
-      if (extra.length > 0) return { error: Object.assign(new Error(`querystring: unknown field '${extra[0]}'`), { statusCode: 400 }) };
-      return { value: { agentspace_id: typeof q.agentspace_id === 'string' && q.agentspace_id !== '' ? q.agentspace_id : 'default' } };
-    },
+    validatorCompiler:
+      ({ httpPart }) =>
+      (data: unknown) => {
+        if (httpPart !== 'querystring') return { value: data };
+        const q = (data ?? {}) as Record<string, unknown>;
+        const extra = Object.keys(q).filter((k) => k !== 'agentspace_id');
+        if (extra.length > 0) return { error: Object.assign(new Error(`querystring: unknown field '${extra[0]}'`), { statusCode: 400 }) };
+        return { value: { agentspace_id: typeof q.agentspace_id === 'string' && q.agentspace_id !== '' ? q.agentspace_id : 'default' } };
+      },
     handler: async (req) => {
       const q = req.query as { agentspace_id: string };
       const agent = await svc.upsertAgent(await requestContext(registry, req), q.agentspace_id, req.body);
@@ -38,7 +40,13 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = async
   });
 
   app.post('/agent/query', {
-    schema: { tags, summary: 'Query agents by filter (an empty body returns all)', querystring: AgentspaceQuery, body: Type.Optional(AgentFilterBody), response: { 200: Type.Array(AnyObject), ...alquimiaErrors } },
+    schema: {
+      tags,
+      summary: 'Query agents by filter (an empty body returns all)',
+      querystring: AgentspaceQuery,
+      body: Type.Optional(AgentFilterBody),
+      response: { 200: Type.Array(AnyObject), ...alquimiaErrors },
+    },
     handler: async (req) => (await svc.queryAgents(await requestContext(registry, req), req.query.agentspace_id, req.body ?? {})).map((a) => a.spec),
   });
 
@@ -67,7 +75,8 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = async
     schema: {
       tags,
       summary: "Agentry: the agent's config with secrets resolved, for runtime tokens only",
-      description: 'Every {"$secretRef": NAME} is replaced by its value (local → shared → global) and {{ params.key }} is rendered in the system prompt. Refused (409) for a held agent, a disabled agentspace or an unvalidated agent. Audited.',
+      description:
+        'Every {"$secretRef": NAME} is replaced by its value (local → shared → global) and {{ params.key }} is rendered in the system prompt. Refused (409) for a held agent, a disabled agentspace or an unvalidated agent. Audited.',
       params: AssistantParams,
       querystring: ResolveQuery,
       response: { 200: AnyObject, ...alquimiaErrors },

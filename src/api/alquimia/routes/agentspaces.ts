@@ -66,7 +66,12 @@ export const agentspaceRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = 
   });
 
   app.post('/query', {
-    schema: { tags, summary: 'Query agentspaces by filter (an empty body returns all)', body: Type.Optional(AgentspaceFilterBody), response: { 200: Type.Array(RepositoryMetadata), ...alquimiaErrors } },
+    schema: {
+      tags,
+      summary: 'Query agentspaces by filter (an empty body returns all)',
+      body: Type.Optional(AgentspaceFilterBody),
+      response: { 200: Type.Array(RepositoryMetadata), ...alquimiaErrors },
+    },
     handler: async (req) => {
       const f = req.body ?? {};
       const found = await svc.query(await requestContext(registry, req), {

@@ -30,7 +30,11 @@ export const ociRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = async (
     },
     handler: async (req) => {
       const q = req.query;
-      const r = await svc.publish(await requestContext(registry, req), q.agentspace_id, q.tag, req.body?.description, { registry: q.registry, repository: q.repository, callerToken: presentedToken(req) });
+      const r = await svc.publish(await requestContext(registry, req), q.agentspace_id, q.tag, req.body?.description, {
+        registry: q.registry,
+        repository: q.repository,
+        callerToken: presentedToken(req),
+      });
       return { reference: r.reference, digest: r.digest, media_type: r.mediaType, size: r.size, tags: r.tags };
     },
   });
@@ -93,7 +97,10 @@ export const ociRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = async (
     schema: {
       tags,
       summary: 'List the tags of an OCI repository (502 when the registry does not answer)',
-      querystring: Type.Object({ repo_id: Type.Optional(Type.String({ minLength: 1, maxLength: 600, description: 'registry/repository, or a repository of the default registry; required' })) }, { additionalProperties: false }),
+      querystring: Type.Object(
+        { repo_id: Type.Optional(Type.String({ minLength: 1, maxLength: 600, description: 'registry/repository, or a repository of the default registry; required' })) },
+        { additionalProperties: false },
+      ),
       response: { 200: Type.Object({ repository: Type.String(), tags: Type.Array(Type.String()) }), ...alquimiaErrors },
     },
     handler: async (req) => svc.tags(await requestContext(registry, req), req.query.repo_id, presentedToken(req)),

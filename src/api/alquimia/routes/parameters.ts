@@ -30,18 +30,26 @@ export const parameterRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = a
       response: { 200: AnyObject, ...alquimiaErrors },
     },
     config: { coreValidates: true },
-    validatorCompiler: ({ httpPart }) => (data: unknown) => {
-      if (httpPart !== 'querystring') return { value: data };
-      const q = (data ?? {}) as Record<string, unknown>;
-      const extra = Object.keys(q).filter((k) => k !== 'agentspace_id');
-      if (extra.length > 0) return { error: Object.assign(new Error(`querystring: unknown field '${extra[0]}'`), { statusCode: 400 }) };
-      return { value: { agentspace_id: typeof q.agentspace_id === 'string' && q.agentspace_id !== '' ? q.agentspace_id : 'default' } };
-    },
+    validatorCompiler:
+      ({ httpPart }) =>
+      (data: unknown) => {
+        if (httpPart !== 'querystring') return { value: data };
+        const q = (data ?? {}) as Record<string, unknown>;
+        const extra = Object.keys(q).filter((k) => k !== 'agentspace_id');
+        if (extra.length > 0) return { error: Object.assign(new Error(`querystring: unknown field '${extra[0]}'`), { statusCode: 400 }) };
+        return { value: { agentspace_id: typeof q.agentspace_id === 'string' && q.agentspace_id !== '' ? q.agentspace_id : 'default' } };
+      },
     handler: async (req) => svc.addParameter(await requestContext(registry, req), (req.query as { agentspace_id: string }).agentspace_id, req.body),
   });
 
   app.post('/parameter/query', {
-    schema: { tags, summary: 'Query parameters by filter (an empty body returns all)', querystring: AgentspaceQuery, body: Type.Optional(ParameterFilter), response: { 200: Type.Array(AnyObject), ...alquimiaErrors } },
+    schema: {
+      tags,
+      summary: 'Query parameters by filter (an empty body returns all)',
+      querystring: AgentspaceQuery,
+      body: Type.Optional(ParameterFilter),
+      response: { 200: Type.Array(AnyObject), ...alquimiaErrors },
+    },
     handler: async (req) => svc.queryParameters(await requestContext(registry, req), req.query.agentspace_id, req.body ?? {}),
   });
 
@@ -60,7 +68,8 @@ export const parameterRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = a
     schema: {
       tags: ['alquimia validate'],
       summary: 'Validate and auto-migrate every agent, then delete unused secrets',
-      description: 'Migrations, in order: 0001-secret-ref-shorthand ("$NAME" → {"$secretRef": "NAME"}), 0002-iteration-limits (max_iterations → max_steps, max_iteration_volume → max_concurrent_tools). dry_run=true changes nothing.',
+      description:
+        'Migrations, in order: 0001-secret-ref-shorthand ("$NAME" → {"$secretRef": "NAME"}), 0002-iteration-limits (max_iterations → max_steps, max_iteration_volume → max_concurrent_tools). dry_run=true changes nothing.',
       querystring: ValidateQuery,
       response: { 200: ValidateResponse, ...alquimiaErrors },
     },

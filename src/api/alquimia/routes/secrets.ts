@@ -14,7 +14,8 @@ export const secretRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = asyn
     schema: {
       tags,
       summary: 'Add a secret to an agentspace (the value goes to the secret backend; never returned)',
-      description: "Scopes: 'local' = one agent (assistant_id required), 'shared' = every agent of the agentspace, 'global' = every agentspace of the owner. 400 while the agentspace has unvalidated agents.",
+      description:
+        "Scopes: 'local' = one agent (assistant_id required), 'shared' = every agent of the agentspace, 'global' = every agentspace of the owner. 400 while the agentspace has unvalidated agents.",
       querystring: SecretQuery,
       body: AddSecretBody,
       response: { 200: Secret, ...alquimiaErrors },
@@ -31,7 +32,13 @@ export const secretRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = asyn
   });
 
   app.post('/secret/query', {
-    schema: { tags, summary: 'Query secrets by filter (an empty body returns all)', querystring: AgentspaceQuery, body: Type.Optional(SecretFilterBody), response: { 200: Type.Array(Secret), ...alquimiaErrors } },
+    schema: {
+      tags,
+      summary: 'Query secrets by filter (an empty body returns all)',
+      querystring: AgentspaceQuery,
+      body: Type.Optional(SecretFilterBody),
+      response: { 200: Type.Array(Secret), ...alquimiaErrors },
+    },
     handler: async (req) => (await svc.querySecrets(await requestContext(registry, req), req.query.agentspace_id, req.body ?? {})).map(secretView),
   });
 

@@ -41,7 +41,13 @@ export const agentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
   });
 
   app.get('/:id', {
-    schema: { tags, summary: 'Get an agent (its current version, or ?version=N)', params: IdParams, querystring: Type.Object({ version: Type.Optional(Type.String({ maxLength: 20 })) }), response: { 200: Agent } },
+    schema: {
+      tags,
+      summary: 'Get an agent (its current version, or ?version=N)',
+      params: IdParams,
+      querystring: Type.Object({ version: Type.Optional(Type.String({ maxLength: 20 })) }),
+      response: { 200: Agent },
+    },
     handler: async (req) => {
       const version = req.query.version === undefined ? undefined : revision(req.query.version);
       return agentJson(await agents.get(await callerOf(registry, req), req.params.id, version));

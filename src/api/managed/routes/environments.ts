@@ -20,8 +20,7 @@ export const environmentRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = 
 
   app.get('/', {
     schema: { tags, summary: 'List environments, newest first', querystring: Type.Object({ ...PageQuery, include_archived: Type.Optional(Type.Boolean()) }), response: { 200: ListOf(Environment) } },
-    handler: async (req) =>
-      listBody(await envs.list(await callerOf(registry, req), { ...pageRequest(req.query), includeArchived: req.query.include_archived }), environmentJson),
+    handler: async (req) => listBody(await envs.list(await callerOf(registry, req), { ...pageRequest(req.query), includeArchived: req.query.include_archived }), environmentJson),
   });
 
   app.get('/:id', {

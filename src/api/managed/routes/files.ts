@@ -25,8 +25,7 @@ export const fileJson = (f: FileView) => ({
 });
 
 /** `Content-Disposition` for a download, with an RFC 5987 name for non-ASCII file names. */
-const disposition = (filename: string): string =>
-  `attachment; filename="${filename.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+const disposition = (filename: string): string => `attachment; filename="${filename.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 
 /** The SDK asks for metadata with `Accept: application/json`; 002's download sends no such header. */
 const wantsJson = (accept: string | undefined): boolean => accept !== undefined && /\bapplication\/json\b/i.test(accept);
@@ -75,9 +74,13 @@ export const fileRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async (
   });
 
   app.get('/', {
-    schema: { tags, summary: 'List files, newest first', querystring: Type.Object({ ...PageQuery, scope_id: Type.Optional(Type.String({ maxLength: 128 })), session_id: Type.Optional(Type.String({ maxLength: 128 })) }), response: { 200: ListOf(File) } },
-    handler: async (req) =>
-      listBody(await files.list(await callerOf(registry, req), { ...pageRequest(req.query), sessionId: req.query.scope_id ?? req.query.session_id }), fileJson),
+    schema: {
+      tags,
+      summary: 'List files, newest first',
+      querystring: Type.Object({ ...PageQuery, scope_id: Type.Optional(Type.String({ maxLength: 128 })), session_id: Type.Optional(Type.String({ maxLength: 128 })) }),
+      response: { 200: ListOf(File) },
+    },
+    handler: async (req) => listBody(await files.list(await callerOf(registry, req), { ...pageRequest(req.query), sessionId: req.query.scope_id ?? req.query.session_id }), fileJson),
   });
 
   app.get('/:id', {

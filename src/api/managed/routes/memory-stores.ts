@@ -48,8 +48,7 @@ export const memoryStoreRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = 
 
   app.get('/', {
     schema: { tags, summary: 'List memory stores, newest first', querystring: Type.Object({ ...PageQuery, include_archived: Type.Optional(Type.Boolean()) }), response: { 200: ListOf(MemoryStore) } },
-    handler: async (req) =>
-      listBody(await stores.list(await callerOf(registry, req), { ...pageRequest(req.query), includeArchived: req.query.include_archived }), storeJson),
+    handler: async (req) => listBody(await stores.list(await callerOf(registry, req), { ...pageRequest(req.query), includeArchived: req.query.include_archived }), storeJson),
   });
 
   app.get('/:id', {
@@ -88,7 +87,13 @@ export const memoryStoreRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = 
   // 002's entries and the SDK's memories are the same records.
   for (const collection of ['entries', 'memories'] as const) {
     app.get(`/:id/${collection}`, {
-      schema: { tags, summary: `List ${collection}, newest first`, params: IdParams, querystring: Type.Object({ ...PageQuery, path_prefix: Type.Optional(Type.String({ maxLength: 1024 })), view: View }), response: { 200: ListOf(Memory) } },
+      schema: {
+        tags,
+        summary: `List ${collection}, newest first`,
+        params: IdParams,
+        querystring: Type.Object({ ...PageQuery, path_prefix: Type.Optional(Type.String({ maxLength: 1024 })), view: View }),
+        response: { 200: ListOf(Memory) },
+      },
       handler: async (req) => {
         const page = await stores.memories(await callerOf(registry, req), req.params.id, { ...pageRequest(req.query), pathPrefix: req.query.path_prefix });
         return listBody(page, (m) => memoryJson(m, req.query.view));
@@ -106,7 +111,14 @@ export const memoryStoreRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = 
     });
 
     app.post(`/:id/${collection}/:memory_id`, {
-      schema: { tags, summary: `Change one of the ${collection} (content, path; a content_sha256 precondition)`, params: MemoryParams, body: MemoryUpdateBody, querystring: Type.Object({ view: View }), response: { 200: Memory } },
+      schema: {
+        tags,
+        summary: `Change one of the ${collection} (content, path; a content_sha256 precondition)`,
+        params: MemoryParams,
+        body: MemoryUpdateBody,
+        querystring: Type.Object({ view: View }),
+        response: { 200: Memory },
+      },
       handler: async (req) => {
         const m = await stores.updateMemory(await callerOf(registry, req), req.params.id, req.params.memory_id, {
           path: req.body.path,
@@ -118,7 +130,13 @@ export const memoryStoreRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = 
     });
 
     app.delete(`/:id/${collection}/:memory_id`, {
-      schema: { tags, summary: `Delete one of the ${collection}`, params: MemoryParams, querystring: Type.Object({ expected_content_sha256: Type.Optional(Type.String({ maxLength: 64 })) }), response: { 200: Deleted('memory_deleted') } },
+      schema: {
+        tags,
+        summary: `Delete one of the ${collection}`,
+        params: MemoryParams,
+        querystring: Type.Object({ expected_content_sha256: Type.Optional(Type.String({ maxLength: 64 })) }),
+        response: { 200: Deleted('memory_deleted') },
+      },
       handler: async (req) => {
         await stores.deleteMemory(await callerOf(registry, req), req.params.id, req.params.memory_id, req.query.expected_content_sha256);
         return { id: req.params.memory_id, type: 'memory_deleted' as const };

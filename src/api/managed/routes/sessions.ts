@@ -16,7 +16,10 @@ const Strings = Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50 });
 
 const AgentRef = Type.Union([
   Type.String({ minLength: 1, maxLength: 128 }),
-  Type.Object({ type: Type.Optional(Type.Literal('agent')), id: Type.String({ minLength: 1, maxLength: 128 }), version: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])) }, { additionalProperties: false }),
+  Type.Object(
+    { type: Type.Optional(Type.Literal('agent')), id: Type.String({ minLength: 1, maxLength: 128 }), version: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])) },
+    { additionalProperties: false },
+  ),
 ]);
 const Budget = Type.Union([Type.Object({ type: Type.Literal('limit'), max_list_cost: Type.Object({ amount: Type.String({ pattern: '^(0|[1-9][0-9]*)$' }), currency: Type.String() }) }), Type.Null()]);
 
@@ -211,7 +214,13 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = asyn
   });
 
   app.post('/:id/events', {
-    schema: { tags, summary: 'Send events (user.message, user.interrupt, tool results, confirmations, …); answers them with ids', params: IdParams, body: EventsBody, response: { 200: R.SessionEventsSent } },
+    schema: {
+      tags,
+      summary: 'Send events (user.message, user.interrupt, tool results, confirmations, …); answers them with ids',
+      params: IdParams,
+      body: EventsBody,
+      response: { 200: R.SessionEventsSent },
+    },
     handler: async (req) => ({ data: await sessions.send(await callerOf(registry, req), req.params.id, req.body.events) }),
   });
 
@@ -245,14 +254,26 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = asyn
     handler: async (req, reply) => {
       if (wantsSse(req)) return streamHandler(req as never, reply);
       const q = req.query;
-      const page = await sessions.events(await callerOf(registry, req), req.params.id, { limit: q.limit ?? 100, page: q.page, order: q.order, afterSeq: q.after_seq, types: list(q.types, q['types[]']) });
+      const page = await sessions.events(await callerOf(registry, req), req.params.id, {
+        limit: q.limit ?? 100,
+        page: q.page,
+        order: q.order,
+        afterSeq: q.after_seq,
+        types: list(q.types, q['types[]']),
+      });
       return { data: page.rows, next_page: page.nextPage, has_more: page.nextPage !== null };
     },
   });
 
   for (const path of ['/:id/events/stream', '/:id/stream']) {
     app.get(path, {
-      schema: { tags, summary: 'Stream events (SSE): ?event_deltas[]=agent.message, ?include=chunks, ?replay=1 or Last-Event-ID', params: IdParams, querystring: EventQuery, response: { 200: R.EventStreamOnly } },
+      schema: {
+        tags,
+        summary: 'Stream events (SSE): ?event_deltas[]=agent.message, ?include=chunks, ?replay=1 or Last-Event-ID',
+        params: IdParams,
+        querystring: EventQuery,
+        response: { 200: R.EventStreamOnly },
+      },
       handler: async (req, reply) => streamHandler(req as never, reply),
     });
   }
@@ -270,5 +291,3 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = asyn
     },
   });
 };
-
-

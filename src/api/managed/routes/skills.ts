@@ -56,7 +56,20 @@ const readUpload = async (req: FastifyRequest): Promise<{ files: UploadedFile[];
   return { files, fields };
 };
 
-const MEDIA: Record<string, string> = { md: 'text/markdown; charset=utf-8', txt: 'text/plain; charset=utf-8', json: 'application/json', py: 'text/x-python; charset=utf-8', sh: 'text/x-shellscript; charset=utf-8', js: 'text/javascript; charset=utf-8', yaml: 'text/yaml; charset=utf-8', yml: 'text/yaml; charset=utf-8', html: 'text/plain; charset=utf-8', png: 'image/png', jpg: 'image/jpeg', pdf: 'application/pdf' };
+const MEDIA: Record<string, string> = {
+  md: 'text/markdown; charset=utf-8',
+  txt: 'text/plain; charset=utf-8',
+  json: 'application/json',
+  py: 'text/x-python; charset=utf-8',
+  sh: 'text/x-shellscript; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  yaml: 'text/yaml; charset=utf-8',
+  yml: 'text/yaml; charset=utf-8',
+  html: 'text/plain; charset=utf-8',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  pdf: 'application/pdf',
+};
 const mediaOf = (path: string): string => MEDIA[path.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
 
 /** `/v1/skills`: multipart upload (002's and the SDK's fields), files, versions and their content. */
@@ -65,19 +78,27 @@ export const skillRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
   await app.register(multipart, { preservePath: true, limits: { fileSize: maxUploadBytes, files: 1000, fields: 20, fieldSize: 64 * 1024, parts: 1020 } });
 
   app.post('/', {
-    schema: { tags, summary: "Upload a skill (multipart: files[] and display_name (SDK), or id, display_title, description and files (002))", consumes: ['multipart/form-data'], response: { 200: Skill } },
+    schema: {
+      tags,
+      summary: 'Upload a skill (multipart: files[] and display_name (SDK), or id, display_title, description and files (002))',
+      consumes: ['multipart/form-data'],
+      response: { 200: Skill },
+    },
     handler: async (req) => {
       const ctx = await callerOf(registry, req);
       const { files, fields } = await readUpload(req);
       const builtIn = fields.built_in === undefined ? undefined : /^(1|true|yes)$/i.test(fields.built_in);
-      return skillJson(
-        await skills.create(ctx, { files, id: fields.id || undefined, displayTitle: fields.display_title ?? fields.display_name, description: fields.description, builtIn }),
-      );
+      return skillJson(await skills.create(ctx, { files, id: fields.id || undefined, displayTitle: fields.display_title ?? fields.display_name, description: fields.description, builtIn }));
     },
   });
 
   app.get('/', {
-    schema: { tags, summary: 'List your skills and the built-in ones', querystring: Type.Object({ ...PageQuery, source: Type.Optional(Type.Union([Type.Literal('custom'), Type.Literal('anthropic')])) }), response: { 200: ListOf(Skill) } },
+    schema: {
+      tags,
+      summary: 'List your skills and the built-in ones',
+      querystring: Type.Object({ ...PageQuery, source: Type.Optional(Type.Union([Type.Literal('custom'), Type.Literal('anthropic')])) }),
+      response: { 200: ListOf(Skill) },
+    },
     handler: async (req) => listBody(await skills.list(await callerOf(registry, req), { ...pageRequest(req.query), source: req.query.source }), skillJson),
   });
 
@@ -95,7 +116,12 @@ export const skillRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
   });
 
   app.get('/:id/files/*', {
-    schema: { tags, summary: "Download one file of a skill's latest version", params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), '*': Type.String({ minLength: 1, maxLength: 1024 }) }), response: { 200: Bytes } },
+    schema: {
+      tags,
+      summary: "Download one file of a skill's latest version",
+      params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), '*': Type.String({ minLength: 1, maxLength: 1024 }) }),
+      response: { 200: Bytes },
+    },
     handler: async (req, reply) => {
       const f = await skills.file(await callerOf(registry, req), req.params.id, req.params['*']);
       return reply.type(mediaOf(f.path)).send(f.data);
@@ -133,11 +159,7 @@ export const skillRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
     schema: { tags, summary: "A skill version's files as a gzip tarball", params: VersionParams, response: { 200: Bytes } },
     handler: async (req, reply) => {
       const d = await skills.download(await callerOf(registry, req), req.params.id, req.params.version);
-      return reply
-        .type('application/gzip')
-        .header('content-length', d.size)
-        .header('content-disposition', `attachment; filename="${d.version.name}-${d.version.version}.tgz"`)
-        .send(d.body);
+      return reply.type('application/gzip').header('content-length', d.size).header('content-disposition', `attachment; filename="${d.version.name}-${d.version.version}.tgz"`).send(d.body);
     },
   });
 };

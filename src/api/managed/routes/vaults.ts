@@ -86,13 +86,17 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
   app.post('/:id/credentials', {
     schema: { tags, summary: 'Add a credential (its secret fields are stored encrypted, never returned)', params: IdParams, body: CredentialCreateBody, response: { 200: Credential } },
     handler: async (req) =>
-      credentialJson(
-        await vaults.createCredential(await callerOf(registry, req), req.params.id, { auth: req.body.auth, displayName: req.body.display_name, metadata: req.body.metadata }),
-      ),
+      credentialJson(await vaults.createCredential(await callerOf(registry, req), req.params.id, { auth: req.body.auth, displayName: req.body.display_name, metadata: req.body.metadata })),
   });
 
   app.get('/:id/credentials', {
-    schema: { tags, summary: "List a vault's credentials", params: IdParams, querystring: Type.Object({ ...PageQuery, include_archived: Type.Optional(Type.Boolean()) }), response: { 200: ListOf(Credential) } },
+    schema: {
+      tags,
+      summary: "List a vault's credentials",
+      params: IdParams,
+      querystring: Type.Object({ ...PageQuery, include_archived: Type.Optional(Type.Boolean()) }),
+      response: { 200: ListOf(Credential) },
+    },
     handler: async (req) =>
       listBody(await vaults.credentials(await callerOf(registry, req), req.params.id, { ...pageRequest(req.query), includeArchived: req.query.include_archived }), credentialJson),
   });

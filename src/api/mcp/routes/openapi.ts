@@ -29,9 +29,7 @@ export const openapiRoutes: FastifyPluginAsyncTypebox<McpDoorOptions> = async (a
     handler: async (_req, reply) => {
       if (cached === undefined) {
         const full = app.swagger() as unknown as OpenApiDoc;
-        const paths = Object.fromEntries(
-          Object.entries(full.paths ?? {}).filter(([path]) => path === OPENAPI_PATH || MCP_PREFIXES.some((p) => path.startsWith(`${p}/`))),
-        );
+        const paths = Object.fromEntries(Object.entries(full.paths ?? {}).filter(([path]) => path === OPENAPI_PATH || MCP_PREFIXES.some((p) => path.startsWith(`${p}/`))));
         const doc: OpenApiDoc = {
           ...full,
           info: {

@@ -47,12 +47,7 @@ export const publishRoutes: FastifyPluginAsyncTypebox<McpDoorOptions> = async (a
     handler: async (req) => {
       const ctx = await requestContext(registry, req);
       const { scope, name } = splitServerName(req.params.serverName);
-      const r = await registry.packageLifecycle.setStatus(
-        ctx,
-        { scope, name, version: req.params.version, kind: 'mcp-server' },
-        req.body.status,
-        req.body.statusMessage ?? null,
-      );
+      const r = await registry.packageLifecycle.setStatus(ctx, { scope, name, version: req.params.version, kind: 'mcp-server' }, req.body.status, req.body.statusMessage ?? null);
       return serverResponse(r.pkg, r.versions[0]);
     },
   });

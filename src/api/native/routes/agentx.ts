@@ -63,7 +63,13 @@ export const agentxRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async 
   });
 
   app.get('/users/:username/agents', {
-    schema: { tags: ['accounts'], summary: "Agents published under a user's (or org's) own scope", params: UserParams, querystring: UserListQuery, response: { 200: listResponse('agents'), ...errorResponses } },
+    schema: {
+      tags: ['accounts'],
+      summary: "Agents published under a user's (or org's) own scope",
+      params: UserParams,
+      querystring: UserListQuery,
+      response: { 200: listResponse('agents'), ...errorResponses },
+    },
     handler: async (req) => {
       const ctx = await requestContext(registry, req);
       registry.policy.requireReadAccess(ctx);
@@ -76,7 +82,13 @@ export const agentxRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async 
   });
 
   app.get('/users/:username/stars', {
-    schema: { tags: ['accounts'], summary: 'Packages a user starred, most recent first', params: UserParams, querystring: UserListQuery, response: { 200: listResponse('packages'), ...errorResponses } },
+    schema: {
+      tags: ['accounts'],
+      summary: 'Packages a user starred, most recent first',
+      params: UserParams,
+      querystring: UserListQuery,
+      response: { 200: listResponse('packages'), ...errorResponses },
+    },
     handler: async (req) => {
       const ctx = await requestContext(registry, req);
       registry.policy.requireReadAccess(ctx);

@@ -67,7 +67,10 @@ export const blobRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (app,
         .header('Cache-Control', 'max-age=31536000')
         .type('application/octet-stream');
       if (range) {
-        void reply.status(206).header('Content-Range', `bytes ${range.start}-${range.end}/${blob.size}`).header('Content-Length', range.end - range.start + 1);
+        void reply
+          .status(206)
+          .header('Content-Range', `bytes ${range.start}-${range.end}/${blob.size}`)
+          .header('Content-Length', range.end - range.start + 1);
       } else {
         void reply.status(200).header('Content-Length', blob.size);
       }

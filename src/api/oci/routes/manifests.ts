@@ -22,12 +22,7 @@ export const manifestRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (
       const ctx = await ociContext(registry, req);
       const repo = registry.oci.repository(req.params.name);
       const m = await registry.oci.manifest(ctx, repo, req.params.reference);
-      void reply
-        .status(200)
-        .type(m.mediaType)
-        .header('Docker-Content-Digest', m.digest)
-        .header('ETag', `"${m.digest}"`)
-        .header('Content-Length', m.bytes.length);
+      void reply.status(200).type(m.mediaType).header('Docker-Content-Digest', m.digest).header('ETag', `"${m.digest}"`).header('Content-Length', m.bytes.length);
       if (req.method === 'HEAD') return reply.send('');
       return reply.send(m.bytes);
     },
@@ -47,7 +42,11 @@ export const manifestRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (
       const bytes = await readLimited(req, MAX_MANIFEST_BYTES);
       const extra = req.query.tag === undefined ? [] : Array.isArray(req.query.tag) ? req.query.tag : [req.query.tag];
       const pushed = await registry.oci.putManifest(ctx, repo, req.params.reference, req.headers['content-type'], bytes, extra);
-      void reply.status(201).header('Location', `${repoPath(repo.name)}/manifests/${pushed.digest}`).header('Docker-Content-Digest', pushed.digest).header('Content-Length', 0);
+      void reply
+        .status(201)
+        .header('Location', `${repoPath(repo.name)}/manifests/${pushed.digest}`)
+        .header('Docker-Content-Digest', pushed.digest)
+        .header('Content-Length', 0);
       if (pushed.subject) void reply.header('OCI-Subject', pushed.subject);
       if (pushed.publishedVersion) void reply.header('Agentry-Published-Version', pushed.publishedVersion);
       if (extra.length > 0) void reply.header('OCI-Tag', pushed.tags.join(','));

@@ -33,7 +33,12 @@ const accepted = (reply: FastifyReply, repo: string, state: UploadState, status 
     .send('');
 
 const created = (reply: FastifyReply, repo: string, digest: string) =>
-  reply.status(201).header('Location', `${repoPath(repo)}/blobs/${digest}`).header('Docker-Content-Digest', digest).header('Content-Length', 0).send('');
+  reply
+    .status(201)
+    .header('Location', `${repoPath(repo)}/blobs/${digest}`)
+    .header('Docker-Content-Digest', digest)
+    .header('Content-Length', 0)
+    .send('');
 
 /** Blob push: start (end-4a/4b), mount (end-11), chunks (end-5), finish (end-6), status (end-13), cancel (end-14). */
 export const uploadRoutes: FastifyPluginAsyncTypebox<OciDoorOptions> = async (app, { registry }) => {

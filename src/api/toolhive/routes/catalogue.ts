@@ -4,17 +4,7 @@ import { baseUrl } from '../../shared/base-url.js';
 import { requestContext } from '../../shared/request-context.js';
 import { viewsPage } from '../catalogue.js';
 import type { ToolhiveDoorOptions } from '../index.js';
-import {
-  CatalogueParams,
-  CatalogueServerParams,
-  CatalogueSkillParams,
-  PageQuery,
-  ServerJson,
-  ServersV01,
-  Skill,
-  SkillsV01,
-  registryErrors,
-} from '../schemas.js';
+import { CatalogueParams, CatalogueServerParams, CatalogueSkillParams, PageQuery, ServerJson, ServersV01, Skill, SkillsV01, registryErrors } from '../schemas.js';
 import { serverJsonOf } from '../server-views.js';
 import { toToolhiveSkill, type ToolhiveSkill } from '../skill-views.js';
 

@@ -32,7 +32,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ registry: Registry }> = as
   app.delete('/groups/:name', {
     schema: {
       tags,
-      summary: "Delete a group (administrators); its workloads move to the default group, or are deleted with ?with-workloads=true",
+      summary: 'Delete a group (administrators); its workloads move to the default group, or are deleted with ?with-workloads=true',
       params: GroupParams,
       querystring: DeleteGroupQuery,
       response: { 204: Type.Null(), ...textErrors },

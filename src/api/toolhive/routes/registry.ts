@@ -59,12 +59,16 @@ export const registryRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = as
 
   // ToolHive's document allows 200/400/403/404/502/504 here: repointing Agentry's registry is refused by policy (403).
   app.put('/registry/:name', {
-    schema: { tags, summary: "Set the registry's upstream source: refused (403), Agentry's registry is its own MCP server packages", params: RegistryParams, body: UpdateRegistryBody, response: textErrors },
+    schema: {
+      tags,
+      summary: "Set the registry's upstream source: refused (403), Agentry's registry is its own MCP server packages",
+      params: RegistryParams,
+      body: UpdateRegistryBody,
+      response: textErrors,
+    },
     handler: async (req) => {
       requireDefault(req.params.name);
-      throw forbidden(
-        "Agentry's 'default' registry is its own MCP server packages; it cannot be pointed at another source. Publish servers with 'agentry publish' or POST /v0.1/publish instead.",
-      );
+      throw forbidden("Agentry's 'default' registry is its own MCP server packages; it cannot be pointed at another source. Publish servers with 'agentry publish' or POST /v0.1/publish instead.");
     },
   });
 
@@ -84,7 +88,12 @@ export const registryRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = as
   });
 
   app.post('/registry/:name/refresh', {
-    schema: { tags, summary: "Refresh a registry: Agentry's is always current (its own packages), so this only reports it", params: RegistryParams, response: { 200: Type.Record(Type.String(), Type.String()) } },
+    schema: {
+      tags,
+      summary: "Refresh a registry: Agentry's is always current (its own packages), so this only reports it",
+      params: RegistryParams,
+      response: { 200: Type.Record(Type.String(), Type.String()) },
+    },
     handler: async (req) => {
       requireDefault(req.params.name);
       return { message: "Registry 'default' is always current: it is this server's own MCP server packages" };

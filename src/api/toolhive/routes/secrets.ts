@@ -12,7 +12,12 @@ export const secretRoutes: FastifyPluginAsyncTypebox<{ registry: Registry }> = a
   const errors = { ...textErrors, 405: textErrors[400], 409: textErrors[400] };
 
   app.post('/secrets', {
-    schema: { tags, summary: "Set up the secrets provider: confirms this server's provider (it is chosen by the server's configuration)", body: SetupSecretsBody, response: { 201: SetupSecretsResponse, ...errors } },
+    schema: {
+      tags,
+      summary: "Set up the secrets provider: confirms this server's provider (it is chosen by the server's configuration)",
+      body: SetupSecretsBody,
+      response: { 201: SetupSecretsResponse, ...errors },
+    },
     handler: async (req, reply) => reply.status(201).send(secrets.setup(await requestContext(registry, req), req.body.provider_type)),
   });
 

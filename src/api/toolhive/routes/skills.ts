@@ -53,7 +53,7 @@ export const skillRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = async
         result = typeof body.path === 'string' ? await registry.skills.validatePath(body.path) : await registry.skills.validateRef(body.ref as string, await refContext(req));
       } else {
         throw badRequest('Send exactly one skill to validate', [
-          "JSON {\"path\": …} (a folder under the server's skills root) or {\"ref\": \"@scope/name[@version]\"}, multipart/form-data with an 'archive' file, or an application/gzip body",
+          'JSON {"path": …} (a folder under the server\'s skills root) or {"ref": "@scope/name[@version]"}, multipart/form-data with an \'archive\' file, or an application/gzip body',
         ]);
       }
       return { valid: result.valid, errors: result.errors, warnings: result.warnings };

@@ -120,12 +120,22 @@ export const workloadRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = as
   });
 
   app.get('/workloads/:name/proxy-logs', {
-    schema: { tags, summary: "The proxy's log of a workload: lifecycle and tool calls (tool, caller, duration, outcome; never arguments)", params: WorkloadParams, response: { 200: TextBody, ...textErrors } },
+    schema: {
+      tags,
+      summary: "The proxy's log of a workload: lifecycle and tool calls (tool, caller, duration, outcome; never arguments)",
+      params: WorkloadParams,
+      response: { 200: TextBody, ...textErrors },
+    },
     handler: async (req, reply) => reply.type('text/plain; charset=utf-8').send(await service().proxyLogs(await ctxOf(req), req.params.name)),
   });
 
   app.get('/workloads/:name/upgrade-check', {
-    schema: { tags, summary: "Compare a registry-sourced workload's version with the registry's latest, with env-var and permission drift", params: WorkloadParams, response: { 200: UpgradeCheckResponse, ...textErrors } },
+    schema: {
+      tags,
+      summary: "Compare a registry-sourced workload's version with the registry's latest, with env-var and permission drift",
+      params: WorkloadParams,
+      response: { 200: UpgradeCheckResponse, ...textErrors },
+    },
     handler: async (req) => ({ result: checkView(await service().upgradeCheck(await ctxOf(req), req.params.name)) }),
   });
 

@@ -100,8 +100,7 @@ const mcpServers = (list: NonNullable<AgentInput['mcp_servers']>): AgentConfig['
   });
 };
 
-const skills = (list: NonNullable<AgentInput['skills']>): AgentConfig['skills'] =>
-  list.map((s) => ({ type: s.type, skill_id: s.skill_id, version: s.version ?? 'latest' }));
+const skills = (list: NonNullable<AgentInput['skills']>): AgentConfig['skills'] => list.map((s) => ({ type: s.type, skill_id: s.skill_id, version: s.version ?? 'latest' }));
 
 const text = (field: string, value: string | null | undefined, max: number): string | null => {
   if (value == null) return null;

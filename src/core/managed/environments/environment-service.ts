@@ -141,7 +141,6 @@ export class EnvironmentService {
     );
   }
 
-
   async archive(ctx: RequestContext, id: string): Promise<EnvironmentView> {
     const p = writer(this.deps, ctx);
     return this.deps.storage.transaction(async (tx) => {
@@ -161,7 +160,10 @@ export class EnvironmentService {
       const o = await ownedObject(tx, 'environment', id, p, true);
       const users = await tx.managed.referrers('agent', o.id, 4);
       if (users.length > 0) {
-        const names = users.slice(0, 3).map((a) => a.id).join(', ');
+        const names = users
+          .slice(0, 3)
+          .map((a) => a.id)
+          .join(', ');
         throw conflict(`Environment ${id} is used by agent${users.length > 1 ? 's' : ''} ${names}${users.length > 3 ? ', …' : ''}; archive those agents or move them to another environment first`);
       }
       await tx.managed.delete(o.id);

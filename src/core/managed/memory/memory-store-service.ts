@@ -129,7 +129,6 @@ export class MemoryStoreService {
     );
   }
 
-
   async archive(ctx: RequestContext, id: string): Promise<MemoryStoreView> {
     const p = writer(this.deps, ctx);
     return this.deps.storage.transaction(async (tx) => {

@@ -25,8 +25,7 @@ const REQUIRED: Record<AuthType, string[]> = {
   mcp_oauth: ['access_token', 'mcp_server_url'],
 };
 
-const get = (o: Record<string, unknown>, path: string): unknown =>
-  path.split('.').reduce<unknown>((v, k) => (isPlainObject(v) ? v[k] : undefined), o);
+const get = (o: Record<string, unknown>, path: string): unknown => path.split('.').reduce<unknown>((v, k) => (isPlainObject(v) ? v[k] : undefined), o);
 
 const remove = (o: Record<string, unknown>, path: string): void => {
   const keys = path.split('.');
@@ -38,7 +37,7 @@ const remove = (o: Record<string, unknown>, path: string): void => {
 const authType = (auth: Record<string, unknown>): AuthType => {
   const t = auth.type;
   if (t === 'static_bearer' || t === 'environment_variable' || t === 'mcp_oauth') return t;
-  throw badRequest("auth.type must be one of static_bearer, environment_variable, mcp_oauth");
+  throw badRequest('auth.type must be one of static_bearer, environment_variable, mcp_oauth');
 };
 
 const deepCopy = (o: Record<string, unknown>): Record<string, unknown> => JSON.parse(JSON.stringify(o)) as Record<string, unknown>;

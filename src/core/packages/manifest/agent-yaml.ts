@@ -5,8 +5,21 @@ import { parseMapping } from './parse-text.js';
 
 const FILE = 'agent.yaml';
 const FIELDS = [
-  'name', 'version', 'description', 'author', 'license', 'tags', 'category', 'requires', 'mcp_servers',
-  'secrets', 'permissions', 'config', 'examples', 'repository', 'homepage',
+  'name',
+  'version',
+  'description',
+  'author',
+  'license',
+  'tags',
+  'category',
+  'requires',
+  'mcp_servers',
+  'secrets',
+  'permissions',
+  'config',
+  'examples',
+  'repository',
+  'homepage',
 ] as const;
 const PERMISSIONS = ['filesystem', 'network', 'execute_commands'];
 /** An agent's `name`: lower-case letters, digits and hyphens, at most 100. */

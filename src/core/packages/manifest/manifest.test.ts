@@ -74,12 +74,8 @@ describe('agent.yaml', () => {
       "agent.yaml: field 'category' must be one of: productivity, devtools, communication, data, research, writing, finance, marketing, education, entertainment, security, other",
     ]);
     expect(problems('agent', agent('tags: mail'))).toEqual(["agent.yaml: field 'tags' must be a list of strings"]);
-    expect(problems('agent', agent(`tags: [${Array.from({ length: 11 }, (_, i) => `t${i}`).join(', ')}]`))).toEqual([
-      "agent.yaml: field 'tags' has more than 10 entries",
-    ]);
-    expect(problems('agent', AGENT.replace('description: Helps', `description: ${'d'.repeat(501)}`))).toEqual([
-      "agent.yaml: field 'description' is longer than 500 characters",
-    ]);
+    expect(problems('agent', agent(`tags: [${Array.from({ length: 11 }, (_, i) => `t${i}`).join(', ')}]`))).toEqual(["agent.yaml: field 'tags' has more than 10 entries"]);
+    expect(problems('agent', AGENT.replace('description: Helps', `description: ${'d'.repeat(501)}`))).toEqual(["agent.yaml: field 'description' is longer than 500 characters"]);
     expect(problems('agent', AGENT.replace('description: Helps', 'description: [a, b]'))).toEqual(["agent.yaml: field 'description' must be a string"]);
   });
 
@@ -106,7 +102,12 @@ describe('agent.yaml', () => {
     expect(problems('agent', '- a\n- b\n')).toEqual(['agent.yaml: must be a YAML mapping']);
     expect(problems('agent', '')).toEqual(['agent.yaml: must be a YAML mapping']);
     const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 12; i++) laughs.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+    for (let i = 1; i < 12; i++)
+      laughs.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(', ')}]`,
+      );
     expect(problems('agent', laughs.join('\n'))).toEqual([expect.stringMatching(/^agent\.yaml: not valid YAML/)]);
   });
 });

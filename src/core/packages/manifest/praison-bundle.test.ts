@@ -34,7 +34,15 @@ describe('.praison manifest.json', () => {
     expect(parse({ ...base, files: [{ path: 'a' }] }).problems).toEqual(['manifest.json: files[0] must be {path, checksum} with string values']);
     expect(parse({ ...base, files: [{ path: 'a', checksum: 'abc' }] }).problems).toEqual(['manifest.json: files[0].checksum must be a sha256 in hex (64 characters 0-9a-f)']);
     expect(parse({ ...base, files: [{ path: '../x', checksum: HEX }] }).problems).toEqual(["manifest.json: files[0].path '../x' must stay inside the bundle"]);
-    expect(parse({ ...base, files: [{ path: 'a', checksum: HEX }, { path: './a', checksum: HEX }] }).problems).toEqual(["manifest.json: files[1].path './a' is listed twice"]);
+    expect(
+      parse({
+        ...base,
+        files: [
+          { path: 'a', checksum: HEX },
+          { path: './a', checksum: HEX },
+        ],
+      }).problems,
+    ).toEqual(["manifest.json: files[1].path './a' is listed twice"]);
     expect(parse({ ...base, created_at: 'yesterday' }).problems).toEqual(["manifest.json: field 'created_at' value 'yesterday' is not a date and time"]);
     expect(parse({ ...base, tags: 'agent' }).problems).toEqual(["manifest.json: field 'tags' must be a list of strings"]);
     expect(parse({ ...base, signature: 'x' }).problems).toEqual(["manifest.json: unknown field 'signature'"]);
@@ -43,11 +51,28 @@ describe('.praison manifest.json', () => {
   });
 
   it("checks every listed file against the archive's sha256s", () => {
-    const raw = { ...base, files: [{ path: 'a.txt', checksum: HEX }, { path: './b/c.md', checksum: `sha256:${'B'.repeat(64)}` }, { path: 'gone', checksum: HEX }] };
-    const digests = new Map([['a.txt', HEX], ['b/c.md', 'b'.repeat(64)]]);
-    expect(bundleFileProblems(raw, digests)).toEqual(["manifest.json: lists 'gone' but the bundle has no such file"]);
-    expect(bundleFileProblems(raw, new Map([['a.txt', 'c'.repeat(64)], ['b/c.md', 'b'.repeat(64)], ['gone', HEX]]))).toEqual([
-      `manifest.json: checksum mismatch for 'a.txt' (manifest says ${HEX}, the file's sha256 is ${'c'.repeat(64)})`,
+    const raw = {
+      ...base,
+      files: [
+        { path: 'a.txt', checksum: HEX },
+        { path: './b/c.md', checksum: `sha256:${'B'.repeat(64)}` },
+        { path: 'gone', checksum: HEX },
+      ],
+    };
+    const digests = new Map([
+      ['a.txt', HEX],
+      ['b/c.md', 'b'.repeat(64)],
     ]);
+    expect(bundleFileProblems(raw, digests)).toEqual(["manifest.json: lists 'gone' but the bundle has no such file"]);
+    expect(
+      bundleFileProblems(
+        raw,
+        new Map([
+          ['a.txt', 'c'.repeat(64)],
+          ['b/c.md', 'b'.repeat(64)],
+          ['gone', HEX],
+        ]),
+      ),
+    ).toEqual([`manifest.json: checksum mismatch for 'a.txt' (manifest says ${HEX}, the file's sha256 is ${'c'.repeat(64)})`]);
   });
 });

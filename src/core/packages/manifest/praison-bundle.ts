@@ -6,9 +6,7 @@ import { parseMapping } from './parse-text.js';
 export const PRAISON_BUNDLE_MANIFEST = 'manifest.json';
 
 const FILE = PRAISON_BUNDLE_MANIFEST;
-const FIELDS = [
-  'name', 'version', 'created_at', 'files', 'description', 'tags', 'author', 'license', 'homepage', 'repository', 'requires', 'metadata',
-] as const;
+const FIELDS = ['name', 'version', 'created_at', 'files', 'description', 'tags', 'author', 'license', 'homepage', 'repository', 'requires', 'metadata'] as const;
 
 /** PraisonAI's recipe name rule (its registry refuses anything else). */
 export const PRAISON_NAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$/;

@@ -181,7 +181,12 @@ const skillManifest = (d: SkillDocument): PackageManifest => ({
   version: d.version,
   description: d.description,
   category: d.metadata.category ?? null,
-  tags: d.metadata.tags ? d.metadata.tags.split(/[,\s]+/).filter(Boolean).slice(0, 10) : [],
+  tags: d.metadata.tags
+    ? d.metadata.tags
+        .split(/[,\s]+/)
+        .filter(Boolean)
+        .slice(0, 10)
+    : [],
   license: d.license,
   repository: d.metadata.repository ?? null,
   homepage: d.metadata.homepage ?? null,
@@ -192,9 +197,7 @@ const skillManifest = (d: SkillDocument): PackageManifest => ({
 /** The fields of a stored (already validated) SKILL.md front matter, as `checkSkillMd` reads them. */
 export const skillFrontMatter = (raw: Record<string, unknown>): Omit<SkillDocument, 'body' | 'raw' | 'version'> => {
   const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
-  const metadata = isPlainObject(raw.metadata)
-    ? Object.fromEntries(Object.entries(raw.metadata).filter((e): e is [string, string] => typeof e[1] === 'string'))
-    : {};
+  const metadata = isPlainObject(raw.metadata) ? Object.fromEntries(Object.entries(raw.metadata).filter((e): e is [string, string] => typeof e[1] === 'string')) : {};
   return {
     name: text(raw.name) ?? '',
     description: text(raw.description) ?? '',

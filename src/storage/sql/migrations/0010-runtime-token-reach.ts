@@ -8,6 +8,9 @@ import type { SqlDialectName } from '../dialect.js';
  */
 export const runtimeTokenReachMigration = (_dialect: SqlDialectName): Migration => ({
   async up(db: Kysely<unknown>) {
-    await db.schema.alterTable('tokens').addColumn('all_accounts', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema
+      .alterTable('tokens')
+      .addColumn('all_accounts', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
   },
 });

@@ -36,7 +36,10 @@ export const ociRepositoriesMigration = (): Migration => ({
       ['oci_tags', 'updated_at'],
       ['oci_blob_links', 'linked_at'],
     ] as const) {
-      const rows = await db.selectFrom(table).select(['repo', `${column} as at`]).execute();
+      const rows = await db
+        .selectFrom(table)
+        .select(['repo', `${column} as at`])
+        .execute();
       for (const r of rows as Array<{ repo: string; at: string }>) {
         const before = seen.get(r.repo);
         if (before === undefined || r.at < before) seen.set(r.repo, r.at);
@@ -46,7 +49,10 @@ export const ociRepositoriesMigration = (): Migration => ({
       const name = repo.split('/')[0];
       const scope = await db.selectFrom('scopes').select('owner_account_id').where('name', '=', name).executeTakeFirst();
       if (!scope) continue;
-      await db.insertInto('oci_repositories').values({ repo, scope: name, owner_account_id: scope.owner_account_id, visibility: 'public', agentspace_owner_id: null, agentspace_id: null, created_at: at }).execute();
+      await db
+        .insertInto('oci_repositories')
+        .values({ repo, scope: name, owner_account_id: scope.owner_account_id, visibility: 'public', agentspace_owner_id: null, agentspace_id: null, created_at: at })
+        .execute();
     }
   },
 });

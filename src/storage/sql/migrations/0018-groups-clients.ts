@@ -19,10 +19,7 @@ export const groupsClientsMigration = (): Migration => ({
       .addColumn('created_at', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('client_registrations_pk', ['client', 'group_name'])
       .execute();
-    await (db as Kysely<{ workload_groups: { name: string; created_at: string } }>)
-      .insertInto('workload_groups')
-      .values({ name: 'default', created_at: new Date().toISOString() })
-      .execute();
+    await (db as Kysely<{ workload_groups: { name: string; created_at: string } }>).insertInto('workload_groups').values({ name: 'default', created_at: new Date().toISOString() }).execute();
   },
   async down(db: Kysely<unknown>) {
     await db.schema.dropTable('client_registrations').execute();

@@ -75,5 +75,4 @@ export const semanticProblems = (data: Record<string, unknown>, scheme: VersionS
 };
 
 /** The schema's `not: {const: 'latest'}` on a package version: the version check above says it better. */
-export const coveredBySemanticChecks = (keyword: string, path: readonly Segment[]): boolean =>
-  keyword === 'not' && path.length === 3 && path[0] === 'packages' && path[2] === 'version';
+export const coveredBySemanticChecks = (keyword: string, path: readonly Segment[]): boolean => keyword === 'not' && path.length === 3 && path[0] === 'packages' && path[2] === 'version';

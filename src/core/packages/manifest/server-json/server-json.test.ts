@@ -63,7 +63,13 @@ describe('server.json against the official schema', () => {
 
   it('accepts a full document and reads scope, name, repository and homepage from it', () => {
     const r = parseServerManifest(
-      JSON.stringify({ ...ok, websiteUrl: 'https://w.example.org', repository: { url: 'https://git.example.org/w', source: 'gitea' }, packages: [pkg], remotes: [{ type: 'sse', url: 'https://{t}.example.org/sse', variables: { t: {} } }] }),
+      JSON.stringify({
+        ...ok,
+        websiteUrl: 'https://w.example.org',
+        repository: { url: 'https://git.example.org/w', source: 'gitea' },
+        packages: [pkg],
+        remotes: [{ type: 'sse', url: 'https://{t}.example.org/sse', variables: { t: {} } }],
+      }),
     );
     expect(r.problems).toEqual([]);
     expect(r.manifest).toMatchObject({ scope: 'io.github.alice', name: 'weather', version: '1.0.0', repository: 'https://git.example.org/w', homepage: 'https://w.example.org' });
