@@ -157,3 +157,18 @@ export const ResolveQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/**
+ * The validator of a route whose body the core checks (`config.coreValidates`): only the
+ * querystring is checked here, against `AgentspaceQuery` (unknown fields refused; a missing or
+ * empty `agentspace_id` is `default`).
+ */
+export const agentspaceQueryOnlyValidator =
+  ({ httpPart }: { httpPart?: string }) =>
+  (data: unknown) => {
+    if (httpPart !== 'querystring') return { value: data };
+    const q = (data ?? {}) as Record<string, unknown>;
+    const extra = Object.keys(q).filter((k) => k !== 'agentspace_id');
+    if (extra.length > 0) return { error: Object.assign(new Error(`querystring: unknown field '${extra[0]}'`), { statusCode: 400 }) };
+    return { value: { agentspace_id: typeof q.agentspace_id === 'string' && q.agentspace_id !== '' ? q.agentspace_id : 'default' } };
+  };

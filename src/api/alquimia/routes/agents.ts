@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { assistantConfigShape } from '../../../core/agentspaces/assistant-config.js';
 import { requestContext } from '../../shared/request-context.js';
 import type { AlquimiaDoorOptions } from '../index.js';
-import { AgentFilterBody, AgentspaceQuery, alquimiaErrors, AnyObject, AssistantParams, RepositoryMetadata, ResolveQuery } from '../schemas.js';
+import { AgentFilterBody, AgentspaceQuery, agentspaceQueryOnlyValidator, alquimiaErrors, AnyObject, AssistantParams, RepositoryMetadata, ResolveQuery } from '../schemas.js';
 import { repositoryMetadata } from '../views.js';
 
 const tags = ['alquimia agents'];
@@ -23,15 +23,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = async
       response: { 200: AnyObject, ...alquimiaErrors },
     },
     config: { coreValidates: true },
-    validatorCompiler:
-      ({ httpPart }) =>
-      (data: unknown) => {
-        if (httpPart !== 'querystring') return { value: data };
-        const q = (data ?? {}) as Record<string, unknown>;
-        const extra = Object.keys(q).filter((k) => k !== 'agentspace_id');
-        if (extra.length > 0) return { error: Object.assign(new Error(`querystring: unknown field '${extra[0]}'`), { statusCode: 400 }) };
-        return { value: { agentspace_id: typeof q.agentspace_id === 'string' && q.agentspace_id !== '' ? q.agentspace_id : 'default' } };
-      },
+    validatorCompiler: agentspaceQueryOnlyValidator,
     handler: async (req) => {
       const q = req.query as { agentspace_id: string };
       const agent = await svc.upsertAgent(await requestContext(registry, req), q.agentspace_id, req.body);

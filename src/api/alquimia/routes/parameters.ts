@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { parameterDefSchema } from '../../../core/agentspaces/parameters.js';
 import { requestContext } from '../../shared/request-context.js';
 import type { AlquimiaDoorOptions } from '../index.js';
-import { AgentspaceQuery, alquimiaErrors, AnyObject, ValidateQuery, ValidateResponse } from '../schemas.js';
+import { AgentspaceQuery, agentspaceQueryOnlyValidator, alquimiaErrors, AnyObject, ValidateQuery, ValidateResponse } from '../schemas.js';
 import { genericError, secretView } from '../views.js';
 
 const ParameterFilter = Type.Object(
@@ -30,15 +30,7 @@ export const parameterRoutes: FastifyPluginAsyncTypebox<AlquimiaDoorOptions> = a
       response: { 200: AnyObject, ...alquimiaErrors },
     },
     config: { coreValidates: true },
-    validatorCompiler:
-      ({ httpPart }) =>
-      (data: unknown) => {
-        if (httpPart !== 'querystring') return { value: data };
-        const q = (data ?? {}) as Record<string, unknown>;
-        const extra = Object.keys(q).filter((k) => k !== 'agentspace_id');
-        if (extra.length > 0) return { error: Object.assign(new Error(`querystring: unknown field '${extra[0]}'`), { statusCode: 400 }) };
-        return { value: { agentspace_id: typeof q.agentspace_id === 'string' && q.agentspace_id !== '' ? q.agentspace_id : 'default' } };
-      },
+    validatorCompiler: agentspaceQueryOnlyValidator,
     handler: async (req) => svc.addParameter(await requestContext(registry, req), (req.query as { agentspace_id: string }).agentspace_id, req.body),
   });
 
