@@ -533,8 +533,12 @@ const MATRIX: Record<string, Entry | Exempt> = {
 
 // ---- the store, as one comparable value -----------------------------------------------------
 
-/** Columns that change on a read: a token's last use. */
-const VOLATILE: Record<string, string[]> = { tokens: ['last_used_at'] };
+/**
+ * Columns no request of the entry under test writes: a token's last use (changed by a read), and a
+ * workload's observed state, which its supervisor writes when the server process starts, fails a
+ * health check or restarts (requests change what is desired: `desired`, `config`, `updated_at`).
+ */
+const VOLATILE: Record<string, string[]> = { tokens: ['last_used_at'], workloads: ['status', 'status_context', 'started_at'] };
 
 interface Store {
   snapshot(): Promise<string>;
@@ -548,7 +552,8 @@ const listFiles = (dir: string, base = dir): string[] => {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) out.push(...listFiles(p, base));
-    else if (!/^agentry\.db(-wal|-shm|-journal)?$/.test(e.name)) out.push(`${p.slice(base.length + 1)}:${statSync(p).size}`);
+    // Not the store: the database's own files, and the logs of running workloads (their servers write them on their own time).
+    else if (!/^agentry\.db(-wal|-shm|-journal)?$/.test(e.name) && !p.slice(base.length + 1).startsWith(join('workloads', 'logs'))) out.push(`${p.slice(base.length + 1)}:${statSync(p).size}`);
   }
   return out.sort();
 };
