@@ -406,35 +406,29 @@ export class SessionRuntime {
       let answer: ModelAnswer | undefined;
       let failure: ModelCallError | undefined;
       const text: string[] = [];
+      // A preview frame of this turn: streamed to listeners, never stored.
+      const preview = (event: Record<string, unknown>) => log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event });
+      const delta = (eventId: string, previewOf: string, text: string, index?: number) =>
+        preview({ type: 'event_delta', event_id: eventId, preview_of: previewOf, delta: { type: 'content_delta', ...(index === undefined ? {} : { index }), content: { type: 'text', text } } });
       try {
         answer = await client.stream(
           { model: endpoint.model, system: (agent.system as string | null) ?? null, messages: conversation, tools: defs, maxTokens: this.o.maxTokens },
           {
-            onText: (delta, index) => {
-              text[index] = (text[index] ?? '') + delta;
+            onText: (chunk, index) => {
+              text[index] = (text[index] ?? '') + chunk;
               if (!started) {
                 started = true;
-                log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { type: 'event_start', event: { id: messageId, type: 'agent.message' } } });
+                preview({ type: 'event_start', event: { id: messageId, type: 'agent.message' } });
               }
-              log.bus.publish({
-                kind: 'preview',
-                sessionId: s.id,
-                afterSeq: start.seq,
-                event: { type: 'event_delta', event_id: messageId, preview_of: 'agent.message', delta: { type: 'content_delta', index, content: { type: 'text', text: delta } } },
-              });
-              log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { type: 'agent.message_chunk', message_id: messageId, delta } });
+              delta(messageId, 'agent.message', chunk, index);
+              preview({ type: 'agent.message_chunk', message_id: messageId, delta: chunk });
             },
-            onThinking: (delta) => {
+            onThinking: (chunk) => {
               if (!thought) {
                 thought = true;
-                log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { type: 'event_start', event: { id: thinkingId, type: 'agent.thinking' } } });
+                preview({ type: 'event_start', event: { id: thinkingId, type: 'agent.thinking' } });
               }
-              log.bus.publish({
-                kind: 'preview',
-                sessionId: s.id,
-                afterSeq: start.seq,
-                event: { type: 'event_delta', event_id: thinkingId, preview_of: 'agent.thinking', delta: { type: 'content_delta', content: { type: 'text', text: delta } } },
-              });
+              delta(thinkingId, 'agent.thinking', chunk);
             },
           },
           call.signal,
