@@ -157,7 +157,7 @@ export class WorkloadService {
   async resume(): Promise<void> {
     for (const r of await this.deps.store.list()) {
       if (r.desired === 'running') void this.supervise(r);
-      else if (r.status !== 'stopped') await this.deps.store.setStatus(r.name, 'stopped', '', this.now());
+      else if (r.status !== 'stopped') await this.deps.store.setStatus(r.name, 'stopped', '');
     }
   }
 
@@ -493,7 +493,7 @@ export class WorkloadService {
 
   private writeStatus(name: string, status: WorkloadRecord['status'], context: string, startedAt?: string): Promise<void> {
     const prev = this.writes.get(name) ?? Promise.resolve();
-    const next = prev.then(() => this.deps.store.setStatus(name, status, context.slice(0, 1000), this.now(), startedAt)).catch(() => undefined);
+    const next = prev.then(() => this.deps.store.setStatus(name, status, context.slice(0, 1000), startedAt)).catch(() => undefined);
     this.writes.set(name, next);
     return next;
   }

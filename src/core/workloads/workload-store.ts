@@ -9,6 +9,7 @@ export interface WorkloadStore {
   /** Replaces the configuration (edit, upgrade). */
   update(record: WorkloadRecord): Promise<void>;
   setDesired(name: string, desired: DesiredState, at: string): Promise<void>;
-  setStatus(name: string, status: WorkloadStatus, statusContext: string, at: string, startedAt?: string | null): Promise<void>;
+  /** The observed state, written by the supervisor; leaves `updatedAt` (the last change a request made) alone. */
+  setStatus(name: string, status: WorkloadStatus, statusContext: string, startedAt?: string | null): Promise<void>;
   delete(name: string): Promise<boolean>;
 }

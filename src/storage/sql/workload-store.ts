@@ -64,10 +64,10 @@ export class SqlWorkloadStore implements WorkloadStore {
     await this.db.updateTable('workloads').set({ desired, updated_at: at }).where('name', '=', name).execute();
   }
 
-  async setStatus(name: string, status: WorkloadStatus, statusContext: string, at: string, startedAt?: string | null): Promise<void> {
+  async setStatus(name: string, status: WorkloadStatus, statusContext: string, startedAt?: string | null): Promise<void> {
     await this.db
       .updateTable('workloads')
-      .set({ status, status_context: statusContext, updated_at: at, ...(startedAt !== undefined ? { started_at: startedAt } : {}) })
+      .set({ status, status_context: statusContext, ...(startedAt !== undefined ? { started_at: startedAt } : {}) })
       .where('name', '=', name)
       .execute();
   }
