@@ -57,7 +57,9 @@ export const openBlobStore = async (cfg: Pick<StorageConfig, 'dataDir' | 'blobSt
 };
 
 /** Opens the configured metadata store (migrated) and the blob store. */
-export const openStorage = async (cfg: StorageConfig): Promise<{ storage: Storage; viewStamps?: PackageViewStamps; groups: GroupStore; workloads: WorkloadStore; evals: EvalStore } & OpenedBlobStore> => {
+export const openStorage = async (
+  cfg: StorageConfig,
+): Promise<{ storage: Storage; viewStamps?: PackageViewStamps; groups: GroupStore; workloads: WorkloadStore; evals: EvalStore } & OpenedBlobStore> => {
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) throw new Error('database URL must start with postgres:// or postgresql://');
   const opened = await openBlobStore(cfg);
   try {

@@ -52,14 +52,26 @@ describe.each(testStores)('evals (%s)', (store) => {
       cases: [
         { id: 'exact', messages: ['Say pong'], verifier: { type: 'exact', expected: 'pong' } },
         { id: 'turns', messages: ['first', { role: 'user', content: 'second' }], trials: 2, verifier: { type: 'regex', pattern: 'You said: "second"' } },
-        { id: 'setup', setup_files: [{ path: 'notes/input.txt', content: 'hello from setup' }], messages: ['/tool read {"file_path": "notes/input.txt"}'], verifier: { type: 'regex', pattern: 'hello from setup' } },
+        {
+          id: 'setup',
+          setup_files: [{ path: 'notes/input.txt', content: 'hello from setup' }],
+          messages: ['/tool read {"file_path": "notes/input.txt"}'],
+          verifier: { type: 'regex', pattern: 'hello from setup' },
+        },
         { id: 'script', messages: ['/tool write {"file_path": "answer.txt", "content": "42"}'], verifier: { type: 'script', script: 'test "$(cat answer.txt)" = 42' } },
         { id: 'script-fails', messages: ['hi'], verifier: { type: 'script', script: 'test -f nothing-here.txt' } },
         { id: 'exact-fails', messages: ['ping'], verifier: { type: 'exact', expected: 'pong' } },
       ],
     });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
-    expect(created.body).toMatchObject({ type: 'eval_run', name: 'smoke', agent: { type: 'agent', id: agentId, version: 1 }, environment_id: environmentId, task_count: 6, metadata: { suite: 'smoke' } });
+    expect(created.body).toMatchObject({
+      type: 'eval_run',
+      name: 'smoke',
+      agent: { type: 'agent', id: agentId, version: 1 },
+      environment_id: environmentId,
+      task_count: 6,
+      metadata: { suite: 'smoke' },
+    });
     expect(created.body.run_id).toBe(created.body.id);
     expect(created.body.progress).toMatchObject({ total: 7, finished: 0 });
     expect(['pending', 'running']).toContain(created.body.status);
@@ -177,16 +189,37 @@ describe.each(testStores)('evals (%s)', (store) => {
       'invalid_request_error',
       /cases\[0\]\.verifier\.pattern is not a valid regular expression/,
     );
-    expectManagedError(await f.alice.req('POST', '/v1/evals', { agent: agentId, cases: [{ messages: ['hi'], verifier: { type: 'vibes' } }] }), 400, 'invalid_request_error', /verifier\.type must be one of/);
+    expectManagedError(
+      await f.alice.req('POST', '/v1/evals', { agent: agentId, cases: [{ messages: ['hi'], verifier: { type: 'vibes' } }] }),
+      400,
+      'invalid_request_error',
+      /verifier\.type must be one of/,
+    );
     expectManagedError(await f.alice.req('POST', '/v1/evals', { agent: agentId, cases: [{ messages: ['hi'], verifier: { type: 'exact' } }] }), 400, 'invalid_request_error', /expected is required/);
-    expectManagedError(await f.alice.req('POST', '/v1/evals', { agent: agentId, cases: [{ id: 'a', messages: ['x'] }, { id: 'a', messages: ['y'] }] }), 400, 'invalid_request_error', /used twice/);
+    expectManagedError(
+      await f.alice.req('POST', '/v1/evals', {
+        agent: agentId,
+        cases: [
+          { id: 'a', messages: ['x'] },
+          { id: 'a', messages: ['y'] },
+        ],
+      }),
+      400,
+      'invalid_request_error',
+      /used twice/,
+    );
     expectManagedError(
       await f.alice.req('POST', '/v1/evals', { agent: agentId, cases: [{ messages: ['hi'], setup_files: [{ path: '../../etc/passwd', content: 'x' }] }] }),
       400,
       'invalid_request_error',
       /must not contain '\.\.'/,
     );
-    expectManagedError(await f.alice.req('POST', '/v1/evals', { agent: agentId, trials: 10, cases: Array.from({ length: 60 }, () => ({ messages: ['x'] })) }), 400, 'invalid_request_error', /600 trials in all/);
+    expectManagedError(
+      await f.alice.req('POST', '/v1/evals', { agent: agentId, trials: 10, cases: Array.from({ length: 60 }, () => ({ messages: ['x'] })) }),
+      400,
+      'invalid_request_error',
+      /600 trials in all/,
+    );
     expectManagedError(await f.alice.req('GET', '/v1/evals?status=exploded'), 400, 'invalid_request_error', /status 'exploded'/);
     expectManagedError(await f.alice.req('GET', '/v1/evals/evalrun_nope'), 404, 'not_found_error');
 

@@ -38,8 +38,7 @@ class TrialTimeout extends Error {}
 type IdleState = { status: string; stop: Record<string, unknown> | undefined };
 
 const JUDGE_SYSTEM =
-  'You grade the answer of an AI agent against criteria. Reply with one JSON object and nothing else: ' +
-  '{"pass": true or false, "score": a number from 0 to 1, "reason": "one or two sentences"}.';
+  'You grade the answer of an AI agent against criteria. Reply with one JSON object and nothing else: ' + '{"pass": true or false, "score": a number from 0 to 1, "reason": "one or two sentences"}.';
 
 const textOf = (content: unknown): string =>
   Array.isArray(content)
@@ -88,9 +87,13 @@ export class EvalRunner {
   /** A run was created or cancelled: look now rather than at the next poll. */
   wake(id: string): void {
     const a = this.active.get(id);
-    if (a) void this.deps.store.find(id).then((r) => {
-      if (r && r.status !== 'pending' && r.status !== 'running') a.ac.abort(new Stop('cancelled'));
-    }, () => undefined);
+    if (a)
+      void this.deps.store.find(id).then(
+        (r) => {
+          if (r && r.status !== 'pending' && r.status !== 'running') a.ac.abort(new Stop('cancelled'));
+        },
+        () => undefined,
+      );
     this.poll();
   }
 
@@ -393,11 +396,13 @@ export class EvalRunner {
     const asked = c.messages.map((m, i) => `Message ${i + 1}: ${typeof m === 'string' ? m : textOf(m)}`).join('\n');
     const prompt = `The user sent:\n${asked}\n\nThe agent's final answer:\n${output || '(no answer)'}\n\nCriteria:\n${v.criteria}`;
     try {
-      const answer = await this.deps.models(endpoint).stream(
-        { model: endpoint.model, system: JUDGE_SYSTEM, messages: [{ role: 'user', content: [{ type: 'text', text: prompt }] }], tools: [], maxTokens: 1024 },
-        { onText: () => undefined },
-        signal,
-      );
+      const answer = await this.deps
+        .models(endpoint)
+        .stream(
+          { model: endpoint.model, system: JUDGE_SYSTEM, messages: [{ role: 'user', content: [{ type: 'text', text: prompt }] }], tools: [], maxTokens: 1024 },
+          { onText: () => undefined },
+          signal,
+        );
       const text = answer.text.join('');
       const verdict = parseVerdict(text, v.pass_threshold);
       if (!verdict) return { error: `the judge's answer gives no verdict: ${cut(text, 500)}` };

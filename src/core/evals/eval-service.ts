@@ -169,17 +169,17 @@ export class EvalService {
     };
     const now = isoNow(this.deps.clock);
     const run = await this.store.insert({
-        id: newManagedId('evalrun'),
-        accountId: p.account.id,
-        tokenId: p.token.id,
-        agentId: agent.id,
-        status: 'pending',
-        spec,
-        results: pendingTrials(spec),
-        error: null,
-        createdAt: now,
-        updatedAt: now,
-        startedAt: null,
+      id: newManagedId('evalrun'),
+      accountId: p.account.id,
+      tokenId: p.token.id,
+      agentId: agent.id,
+      status: 'pending',
+      spec,
+      results: pendingTrials(spec),
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+      startedAt: null,
       endedAt: null,
     });
     await this.deps.audit.record(this.deps.storage.audit, ctx, 'managed.eval.create', run.id, { agent: agent.id, version: agent.version, cases: spec.cases.length });
