@@ -25,6 +25,7 @@ import { modelClients } from '../adapters/model-providers/index.js';
 import { LocalSessionBus, type SessionBus } from '../core/sessions/event-bus.js';
 import { SessionRuntime } from '../core/sessions/session-runtime.js';
 import { EvalRunner } from '../core/evals/eval-runner.js';
+import { isolatedRegexTest } from '../adapters/regex/isolated-regex.js';
 import { ToolsetExecutor } from '../core/sessions/builtin-tools.js';
 import { systemClock } from '../core/time.js';
 import { PostgresSessionBus } from '../storage/postgres/session-bus.js';
@@ -178,6 +179,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
           tools,
           endpointFor: (accountId, modelId) => registry.managed.modelCards.endpointFor(accountId, modelId),
           models: modelClients(egress),
+          regexTest: isolatedRegexTest(),
           clock: systemClock,
         },
         { leaseMs: config.runtimeTiming.leaseMs, onError: (e, id) => runtimeLog(e, id) },

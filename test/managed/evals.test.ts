@@ -61,6 +61,8 @@ describe.each(testStores)('evals (%s)', (store) => {
         { id: 'script', messages: ['/tool write {"file_path": "answer.txt", "content": "42"}'], verifier: { type: 'script', script: 'test "$(cat answer.txt)" = 42' } },
         { id: 'script-fails', messages: ['hi'], verifier: { type: 'script', script: 'test -f nothing-here.txt' } },
         { id: 'exact-fails', messages: ['ping'], verifier: { type: 'exact', expected: 'pong' } },
+        // Catastrophic backtracking on the echoed answer: the test is stopped, the trial is an error, the server goes on.
+        { id: 'redos', messages: [`${'a'.repeat(40)}!`], verifier: { type: 'regex', pattern: '(a+)+b' } },
       ],
     });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
@@ -69,17 +71,19 @@ describe.each(testStores)('evals (%s)', (store) => {
       name: 'smoke',
       agent: { type: 'agent', id: agentId, version: 1 },
       environment_id: environmentId,
-      task_count: 6,
+      task_count: 7,
       metadata: { suite: 'smoke' },
     });
     expect(created.body.run_id).toBe(created.body.id);
-    expect(created.body.progress).toMatchObject({ total: 7, finished: 0 });
+    expect(created.body.progress).toMatchObject({ total: 8, finished: 0 });
     expect(['pending', 'running']).toContain(created.body.status);
 
     const run = await waitEval(f, created.body.id);
     expect(run.status, JSON.stringify(run.cases)).toBe('completed');
-    expect(run.progress).toEqual({ total: 7, finished: 7, pending: 0, running: 0, passed: 5, failed: 2, errored: 0, cancelled: 0 });
-    expect(run.score).toBeCloseTo(5 / 7, 3);
+    expect(run.progress).toEqual({ total: 8, finished: 8, pending: 0, running: 0, passed: 5, failed: 2, errored: 1, cancelled: 0 });
+    expect(run.score).toBeCloseTo(5 / 8, 3);
+    expect(resultOf(run, 'redos')).toMatchObject({ status: 'error', score: 0 });
+    expect(resultOf(run, 'redos').reason).toMatch(/took longer than 2000 ms/);
     expect(run.started_at).not.toBeNull();
     expect(run.ended_at).not.toBeNull();
     expect(resultOf(run, 'exact')).toMatchObject({ status: 'passed', score: 1, output: 'pong' });
@@ -94,7 +98,7 @@ describe.each(testStores)('evals (%s)', (store) => {
 
     // Each trial was a session of its own, of the caller, with the case's turns in its log.
     const sessions = new Set(run.cases.flatMap((c: any) => c.results.map((r: any) => r.session_id)));
-    expect(sessions.size).toBe(7);
+    expect(sessions.size).toBe(8);
     const turns = resultOf(run, 'turns', 2);
     const s = await f.alice.req('GET', `/v1/sessions/${turns.session_id}`);
     expect(s.body).toMatchObject({ status: 'idle', metadata: { eval_case_id: 'turns', eval_trial: '2' }, agent: { id: agentId, version: 1 } });
@@ -145,6 +149,13 @@ describe.each(testStores)('evals (%s)', (store) => {
     expect(judged).toBeDefined();
     expect(judged).toContain('Capital of France?');
     expect(judged).toContain('The answer names the capital of France.');
+
+    // An agent whose model has no card: its turn ends retries_exhausted, and the trial says why.
+    const orphan = await f.alice.req('POST', '/v1/agents', { name: 'orphan', model: 'no-such-card', environment_id: environmentId });
+    const broken = await f.alice.req('POST', '/v1/evals', { agent: orphan.body.id, cases: [{ messages: ['hi'], verifier: { type: 'exact', expected: 'hi' } }] });
+    const failed = await waitEval(f, broken.body.id);
+    expect(failed).toMatchObject({ status: 'completed', score: 0, progress: { errored: 1 } });
+    expect(resultOf(failed, 'case-1').reason).toMatch(/retries_exhausted: No model card with model_id 'no-such-card'/);
   }, 120_000);
 
   it('cancels a running eval: unfinished trials are cancelled, the running session is interrupted, nothing more starts', async () => {

@@ -6,7 +6,7 @@ import type { SessionService } from '../sessions/session-service.js';
 import type { Storage } from '../storage.js';
 import { isoNow, type Clock } from '../time.js';
 import { resolveBuiltinToolset, toolNetworkOf, type ToolRuntime } from '../tools/builtin-toolset.js';
-import { matchText, OUTPUT_MAX, parseVerdict, type EvalCase, type EvalSpec, type TrialResult } from './eval-spec.js';
+import { inProcessRegexTest, matchText, OUTPUT_MAX, parseVerdict, type EvalCase, type EvalSpec, type RegexTest, type TrialResult } from './eval-spec.js';
 import type { EvalRunRecord, EvalStore } from './eval-store.js';
 
 export interface EvalRunnerDeps {
@@ -19,6 +19,8 @@ export interface EvalRunnerDeps {
   /** A model card's endpoint, decrypted in the worker (the LLM judge). */
   endpointFor(accountId: number, modelId: string): Promise<ModelEndpoint | undefined>;
   models: ModelClientFactory;
+  /** Regex verifiers' tests (default: in-process; the app gives one isolated in a worker with a time limit). */
+  regexTest?: RegexTest;
   clock: Clock;
 }
 
@@ -354,8 +356,12 @@ export class EvalRunner {
         return { passed: true, score: 1, reason: 'the agent finished its turns (no verifier)' };
       case 'exact':
       case 'regex': {
-        const m = matchText(v, output);
-        return { ...m, score: m.passed ? 1 : 0 };
+        try {
+          const m = await matchText(v, output, this.deps.regexTest ?? inProcessRegexTest);
+          return { ...m, score: m.passed ? 1 : 0 };
+        } catch (e) {
+          return { error: `the verifier could not test the answer: ${e instanceof Error ? cut(e.message, 300) : 'unknown error'}` };
+        }
       }
       case 'script':
         return this.runScript(sessionId, v.script, v.timeout_ms, signal);

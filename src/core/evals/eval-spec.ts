@@ -186,15 +186,21 @@ export const casesOf = (raw: unknown, field: string, defaults: { trials: number 
 export const trialsDefault = (v: unknown): number => whole(v, 'trials', 1, MAX_TRIALS_PER_CASE, 1);
 export const concurrencyOf = (v: unknown): number => whole(v, 'concurrency', 1, MAX_CONCURRENCY, 4);
 
+/** Tests a pattern against a text; the app gives one that runs off the event loop with a time limit (adapters/regex). */
+export type RegexTest = (pattern: string, flags: string, text: string) => Promise<boolean>;
+
+/** In-process: for callers without an isolated one (a slow pattern blocks the process meanwhile). */
+export const inProcessRegexTest: RegexTest = async (pattern, flags, text) => new RegExp(pattern, flags).test(text);
+
 /** A case's text answer against an exact or regex verifier. */
-export const matchText = (v: Extract<Verifier, { type: 'exact' | 'regex' }>, output: string): { passed: boolean; reason: string } => {
+export const matchText = async (v: Extract<Verifier, { type: 'exact' | 'regex' }>, output: string, regexTest: RegexTest = inProcessRegexTest): Promise<{ passed: boolean; reason: string }> => {
   if (v.type === 'exact') {
     const a = output.trim();
     const b = v.expected.trim();
     const passed = v.case_sensitive ? a === b : a.toLowerCase() === b.toLowerCase();
     return { passed, reason: passed ? 'the answer equals the expected text' : 'the answer differs from the expected text' };
   }
-  const passed = new RegExp(v.pattern, v.flags).test(output.slice(0, 100_000));
+  const passed = await regexTest(v.pattern, v.flags, output.slice(0, 100_000));
   return { passed, reason: passed ? `the answer matches /${v.pattern}/${v.flags}` : `the answer does not match /${v.pattern}/${v.flags}` };
 };
 
