@@ -146,8 +146,8 @@ export class EvalRunner {
       () => {
         const until = new Date(Date.now() + this.o.leaseMs).toISOString();
         void this.deps.store.renew(id, this.workerId, until).then(
-          (held) => {
-            if (!held) ac.abort(new Stop('cancelled'));
+          async (held) => {
+            if (!held) ac.abort(await this.whyNotHeld(id));
           },
           () => undefined,
         );
@@ -165,6 +165,15 @@ export class EvalRunner {
         this.poll();
       });
     this.active.set(id, { ac, done });
+  }
+
+  /**
+   * Why a write under the lease was refused: the run ended (a cancel: its sessions are to be stopped),
+   * or another runner took the run over (its sessions are that runner's now: left alone).
+   */
+  private async whyNotHeld(id: string): Promise<Stop> {
+    const r = await this.deps.store.find(id).catch(() => undefined);
+    return new Stop(r && (r.status === 'pending' || r.status === 'running') ? 'lease lost' : 'cancelled');
   }
 
   /** The run's account, acting with the token that started it; a reason in words when that token no longer works. */
@@ -195,7 +204,7 @@ export class EvalRunner {
       const snapshot = results.map((x) => ({ ...x }));
       writing = writing.then(async () => {
         if (signal.aborted) return;
-        if (!(await this.deps.store.save(id, this.workerId, { results: snapshot, updatedAt: this.now() }))) ac.abort(new Stop('cancelled'));
+        if (!(await this.deps.store.save(id, this.workerId, { results: snapshot, updatedAt: this.now() }))) ac.abort(await this.whyNotHeld(id));
       });
       return writing;
     };
