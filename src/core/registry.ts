@@ -47,6 +47,8 @@ import type { SupervisorTimings } from './workloads/supervisor.js';
 import type { WorkloadLauncher, WorkloadLogs } from './workloads/workload-runtime.js';
 import { WorkloadService } from './workloads/workload-service.js';
 import type { WorkloadStore } from './workloads/workload-store.js';
+import type { EvalStore } from './evals/eval-store.js';
+import { EvalService } from './evals/eval-service.js';
 
 export interface RegistryOptions {
   storage: Storage;
@@ -88,6 +90,8 @@ export interface RegistryOptions {
   workloads?: { store: WorkloadStore; launcher: WorkloadLauncher; logs: WorkloadLogs; timings?: Partial<SupervisorTimings> };
   /** ToolHive-style groups and client registrations (absent: an in-memory store is not offered; groups and clients are refused). */
   groups?: GroupStore;
+  /** Where eval runs are kept; absent: evals are not offered (the routes answer 501). `wake` tells this process's runner of a new or cancelled run. */
+  evals?: { store: EvalStore; wake?: (id: string) => void };
   /** The MCP client settings files of the account the server runs as, and its platform (for their paths). */
   clientFiles?: { files: ClientConfigFiles; platform: ClientPlatform };
 }
@@ -137,6 +141,8 @@ export class Registry {
   readonly clients: ClientService | undefined;
   /** The secrets of ToolHive's `/api/v1beta/secrets`, one set per account. */
   readonly toolhiveSecrets: ToolhiveSecrets;
+  /** Eval runs of managed agents (issue 14); undefined when the server was built without an eval store. */
+  readonly evals: EvalService | undefined;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -184,7 +190,10 @@ export class Registry {
     this.toolhiveSecrets = new ToolhiveSecrets(this.secrets, this.policy);
     this.groups = opts.groups && new GroupService(deps, opts.groups);
     this.clients = opts.groups && opts.clientFiles && new ClientService(deps, opts.groups, opts.clientFiles.files, opts.clientFiles.platform);
-    this.managed = new ManagedAgents({ ...deps, blobAccess: this.blobAccess, packages: this.packages, secrets: this.secrets }, this.tokens, opts.managed);
+    const managedDeps = { ...deps, blobAccess: this.blobAccess, packages: this.packages, secrets: this.secrets };
+    this.managed = new ManagedAgents(managedDeps, this.tokens, opts.managed);
+    const evals = opts.evals;
+    this.evals = evals && new EvalService(managedDeps, this.managed.agents, this.managed.sessions, evals.store, (id) => evals.wake?.(id));
   }
 
   /** Whether this process can serve: the database answers, migrations are applied, the blob store takes writes. */
