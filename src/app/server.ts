@@ -25,6 +25,7 @@ import { modelClients } from '../adapters/model-providers/index.js';
 import { LocalSessionBus, type SessionBus } from '../core/sessions/event-bus.js';
 import { SessionRuntime } from '../core/sessions/session-runtime.js';
 import { ToolsetExecutor } from '../core/sessions/builtin-tools.js';
+import { createMcpToolsets } from './session-mcp.js';
 import { systemClock } from '../core/time.js';
 import { PostgresSessionBus } from '../storage/postgres/session-bus.js';
 import { createToolRuntime } from './tool-runtime.js';
@@ -149,6 +150,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   let app;
   let runtimeLog: (e: unknown, sessionId: string) => void = () => undefined;
   const toolExecutor = new ToolsetExecutor(tools);
+  const mcpToolsets = createMcpToolsets(registry, storage, egress);
   const runtime = config.runtime
     ? new SessionRuntime(
         {
@@ -158,6 +160,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
           endpointFor: (accountId, modelId) => registry.managed.modelCards.endpointFor(accountId, modelId),
           models: modelClients(egress),
           tools: toolExecutor,
+          mcp: mcpToolsets,
           clock: systemClock,
         },
         { leaseMs: config.runtimeTiming.leaseMs, retryBaseMs: config.runtimeTiming.retryBaseMs, onError: (e, id) => runtimeLog(e, id) },
@@ -166,6 +169,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   const stopRuntime = async (): Promise<void> => {
     await runtime?.stop();
     await toolExecutor.close();
+    await mcpToolsets.close();
     await sessionBus.close();
   };
   try {

@@ -21,8 +21,16 @@ const Model = Type.Union([
   ),
 ]);
 const Tool = Type.Intersect([Type.Object({ type: Type.String() }), Type.Record(Type.String(), Type.Unknown())]);
+// One object (not a union): the validator strips unknown fields branch by branch, which would lose `workload`.
 const McpServer = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 256 }), type: Type.Optional(Type.Literal('url')), url: Type.String({ minLength: 1, maxLength: 2048 }) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 256 }),
+    type: Type.Optional(
+      Type.Union([Type.Literal('url'), Type.Literal('workload')], { description: "'url' (Streamable HTTP), or Agentry's 'workload': one of this server's own MCP workloads, by name" }),
+    ),
+    url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+    workload: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "The workload's name (type 'workload')" })),
+  },
   { additionalProperties: false },
 );
 const SkillRef = Type.Object(

@@ -8,6 +8,7 @@ import type { SessionLog } from './session-log.js';
 import type { SessionService } from './session-service.js';
 import type { SessionEventRecord, SessionRecord } from './session-store.js';
 import type { BuiltinToolExecutor } from './tool-port.js';
+import type { McpToolsets, OfferedMcpTool } from './mcp-toolsets.js';
 
 type Ev = Record<string, unknown>;
 
@@ -38,6 +39,8 @@ export interface RuntimeDeps {
   endpointFor(accountId: number, modelId: string): Promise<ModelEndpoint | undefined>;
   models: ModelClientFactory;
   tools?: BuiltinToolExecutor;
+  /** The agent's MCP servers (`mcp_toolset` tools); without it they are not offered. */
+  mcp?: McpToolsets;
   clock: Clock;
 }
 
@@ -213,7 +216,7 @@ export class SessionRuntime {
           blocked.push(use.id as string);
           continue;
         }
-        if (use.type === 'agent.tool_use' && use.evaluated_permission === 'ask') {
+        if ((use.type === 'agent.tool_use' || use.type === 'agent.mcp_tool_use') && use.evaluated_permission === 'ask') {
           const answer = events.find((e) => e.type === 'user.tool_confirmation' && e.tool_use_id === use.id);
           if (!answer) {
             blocked.push(use.id as string);
@@ -278,7 +281,12 @@ export class SessionRuntime {
   }
 
   private async execute(s: SessionRecord, use: Ev, signal: AbortSignal): Promise<SessionEvent> {
-    if (use.type === 'agent.mcp_tool_use') return this.toolResult(use, true, 'MCP servers are not connected by this runtime yet.');
+    if (use.type === 'agent.mcp_tool_use') {
+      if (!this.deps.mcp || use.unknown_tool === true) return this.toolResult(use, true, `There is no MCP tool named '${String(use.name)}' here.`);
+      const r = await this.deps.mcp.call(this.mcpRef(s), String(use.mcp_server_name), String(use.name), (use.input as Record<string, unknown>) ?? {}, signal);
+      if (signal.aborted) throw new Stop('aborted');
+      return this.toolResult(use, r.is_error, '', r.content);
+    }
     const tools = this.deps.tools;
     if (!tools || use.unknown_tool === true) return this.toolResult(use, true, `There is no tool named '${String(use.name)}' here.`);
     try {
@@ -289,7 +297,7 @@ export class SessionRuntime {
           environmentId: s.environmentId,
           environment: (s.data.environment as Record<string, unknown>) ?? {},
           agentTools: ((s.data.agent as Ev).tools as Ev[]) ?? [],
-          mcpServerUrls: (((s.data.agent as Ev).mcp_servers as Ev[]) ?? []).map((m) => String(m.url)),
+          mcpServerUrls: (((s.data.agent as Ev).mcp_servers as Ev[]) ?? []).filter((m) => typeof m.url === 'string').map((m) => String(m.url)),
         },
         { id: use.id as string, name: use.name as string, input: (use.input as Record<string, unknown>) ?? {} },
         signal,
@@ -334,7 +342,15 @@ export class SessionRuntime {
     return idle;
   }
 
-  private toolDefinitions(agent: Ev): { defs: ModelToolDefinition[]; custom: Set<string>; builtin: Map<string, Ev> } {
+  private mcpRef(s: SessionRecord) {
+    return { sessionId: s.id, accountId: s.accountId, agent: s.data.agent as Ev, vaultIds: (s.data.vault_ids as string[] | undefined) ?? [] };
+  }
+
+  private async toolDefinitions(
+    s: SessionRecord,
+    signal: AbortSignal,
+  ): Promise<{ defs: ModelToolDefinition[]; custom: Set<string>; builtin: Map<string, Ev>; mcp: Map<string, OfferedMcpTool>; failure?: { server: string; type: string; message: string } }> {
+    const agent = s.data.agent as Ev;
     const tools = Array.isArray(agent.tools) ? (agent.tools as Ev[]) : [];
     const defs: ModelToolDefinition[] = [];
     const custom = new Set<string>();
@@ -350,7 +366,14 @@ export class SessionRuntime {
         }
       }
     }
-    return { defs, custom, builtin };
+    let mcp = new Map<string, OfferedMcpTool>();
+    if (this.deps.mcp && tools.some((t) => t.type === 'mcp_toolset')) {
+      const r = await this.deps.mcp.resolve(this.mcpRef(s), signal);
+      if (r.failure) return { defs, custom, builtin, mcp, failure: r.failure };
+      mcp = r.offered;
+      for (const d of r.defs) if (!custom.has(d.name) && !builtin.has(d.name)) defs.push(d);
+    }
+    return { defs, custom, builtin, mcp };
   }
 
   /** One model request, retried on transient errors; its events are appended as it goes. */
@@ -378,7 +401,21 @@ export class SessionRuntime {
       return 'failed';
     }
     const client = this.deps.models(endpoint);
-    const { defs, custom, builtin } = this.toolDefinitions(agent);
+    let resolved;
+    try {
+      resolved = await this.toolDefinitions(s, signal);
+    } catch (e) {
+      if (signal.aborted) return 'aborted';
+      throw e;
+    }
+    const { defs, custom, builtin, mcp, failure: mcpFailure } = resolved;
+    if (mcpFailure) {
+      // The agent cannot work without a server it declares: the turn ends (the session stays usable once it is fixed).
+      await log.append(s.id, () => ({
+        events: [log.stamp('session.error', { error: { type: mcpFailure.type, mcp_server_name: mcpFailure.server, message: mcpFailure.message, retry_status: { type: 'exhausted' } } }, newEventId())],
+      }));
+      return 'failed';
+    }
     for (let attempt = 0; ; attempt++) {
       const { records } = await log.append(s.id, () => ({ events: [log.stamp('span.model_request_start', {}, newEventId())] }));
       const start = records[0];
@@ -488,6 +525,8 @@ export class SessionRuntime {
       const a = answer!;
       const uses = a.toolUses.map((u) => {
         if (custom.has(u.name)) return log.stamp('agent.custom_tool_use', { name: u.name, input: u.input }, newEventId());
+        const m = mcp.get(u.name);
+        if (m) return log.stamp('agent.mcp_tool_use', { name: m.tool, mcp_server_name: m.server, input: u.input, evaluated_permission: m.permission }, newEventId());
         const known = builtin.get(u.name);
         return log.stamp(
           'agent.tool_use',
