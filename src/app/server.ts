@@ -25,7 +25,7 @@ import { modelClients } from '../adapters/model-providers/index.js';
 import { LocalSessionBus, type SessionBus } from '../core/sessions/event-bus.js';
 import { SessionRuntime } from '../core/sessions/session-runtime.js';
 import { ToolsetExecutor } from '../core/sessions/builtin-tools.js';
-import { createMcpToolsets } from './session-mcp.js';
+import { createMcpToolsets, createSessionMounts } from './session-mcp.js';
 import { systemClock } from '../core/time.js';
 import { PostgresSessionBus } from '../storage/postgres/session-bus.js';
 import { createToolRuntime } from './tool-runtime.js';
@@ -149,7 +149,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   });
   let app;
   let runtimeLog: (e: unknown, sessionId: string) => void = () => undefined;
-  const toolExecutor = new ToolsetExecutor(tools);
+  const toolExecutor = new ToolsetExecutor(tools, createSessionMounts(registry, storage));
   const mcpToolsets = createMcpToolsets(registry, storage, egress);
   const runtime = config.runtime
     ? new SessionRuntime(

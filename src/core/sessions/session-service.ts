@@ -10,6 +10,7 @@ import type { StorageRepos } from '../storage.js';
 import { clientEvent, newEventId, SPEC_EVENT_TYPES, TOOL_USE_TYPES, toolResultTarget, type SessionEvent } from './events.js';
 import type { SessionNotice } from './event-bus.js';
 import type { SessionLog } from './session-log.js';
+import { mountPathProblem, UPLOADS_ROOT } from './session-mounts.js';
 import type { SessionEventRecord, SessionRecord, SessionStatus } from './session-store.js';
 
 export const SESSION_STATUSES: readonly SessionStatus[] = ['idle', 'running', 'rescheduling', 'terminated'];
@@ -521,8 +522,19 @@ export class SessionService {
       const o = await this.deps.storage.managed.find(ref);
       if (!o || o.kind !== kind || o.accountId !== p.account.id) throw badRequest(`resources[${i}].${refField}: ${kind.replace('_', ' ')} ${ref.slice(0, 100)} not found`);
       const base = { id: newManagedId('sesrsc'), type: kind, created_at: now, updated_at: now };
-      if (kind === 'file') out.push({ ...base, file_id: ref, mount_path: typeof r.mount_path === 'string' ? r.mount_path : `/mnt/session/uploads/${ref}` });
-      else out.push({ ...base, memory_store_id: ref, access: r.access === 'read_only' ? 'read_only' : 'read_write', instructions: typeof r.instructions === 'string' ? r.instructions : null });
+      if (kind === 'file') {
+        const mountPath = typeof r.mount_path === 'string' && r.mount_path !== '' ? r.mount_path : `${UPLOADS_ROOT}/${ref}`;
+        const problem = mountPathProblem(mountPath);
+        if (problem) throw badRequest(`resources[${i}].mount_path '${mountPath.slice(0, 200)}' ${problem}`);
+        const normal = `/${mountPath
+          .split('/')
+          .filter((x) => x !== '' && x !== '.')
+          .join('/')}`;
+        if (out.some((o) => o.type === 'file' && (o.mount_path === normal || String(o.mount_path).startsWith(`${normal}/`) || normal.startsWith(`${String(o.mount_path)}/`)))) {
+          throw badRequest(`resources[${i}].mount_path '${normal}' overlaps another file resource`);
+        }
+        out.push({ ...base, file_id: ref, mount_path: normal });
+      } else out.push({ ...base, memory_store_id: ref, access: r.access === 'read_only' ? 'read_only' : 'read_write', instructions: typeof r.instructions === 'string' ? r.instructions : null });
     }
     return out;
   }
