@@ -103,10 +103,10 @@ describe.each(testStores)('sessions: workspace resources (%s)', (store) => {
 
     // The read-write store now holds what the agent wrote; the read-only one is unchanged.
     const memories: Record<string, string> = {};
-    for await (const m of f.sdk.beta.memoryStores.memories.list(notes.id)) memories[m.path] = (await f.sdk.beta.memoryStores.memories.retrieve(m.id, { memory_store_id: notes.id })).content!;
+    for await (const m of f.sdk.beta.memoryStores.memories.list(notes.id)) memories[m.path] = (await f.sdk.beta.memoryStores.memories.retrieve((m as any).id, { memory_store_id: notes.id })).content!;
     expect(memories).toEqual({ '/todo/today.md': 'buy oat milk\n', '/todo/tomorrow.md': 'call mom' });
     const rules = [];
-    for await (const m of f.sdk.beta.memoryStores.memories.list(ro.id)) rules.push((await f.sdk.beta.memoryStores.memories.retrieve(m.id, { memory_store_id: ro.id })).content);
+    for await (const m of f.sdk.beta.memoryStores.memories.list(ro.id)) rules.push((await f.sdk.beta.memoryStores.memories.retrieve((m as any).id, { memory_store_id: ro.id })).content);
     expect(rules).toEqual(['be kind']);
   }, 90_000);
 

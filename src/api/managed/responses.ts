@@ -177,6 +177,10 @@ const modelCardFields = {
   custom_header_names: Type.Array(Type.String()),
   api_key_last4: Type.String(),
   api_key_preview: Type.String(),
+  list_price: Type.Union([
+    Type.Object({ currency: Type.Literal('USD'), input_per_mtok: Type.String(), output_per_mtok: Type.String(), cache_read_per_mtok: Type.String(), cache_write_per_mtok: Type.String() }),
+    Type.Null(),
+  ]),
   probed_at: Timestamp,
   created_at: Timestamp,
   updated_at: Timestamp,

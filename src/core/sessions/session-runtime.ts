@@ -9,6 +9,7 @@ import type { SessionService } from './session-service.js';
 import type { SessionEventRecord, SessionRecord } from './session-store.js';
 import type { BuiltinToolExecutor } from './tool-port.js';
 import type { McpToolsets, OfferedMcpTool } from './mcp-toolsets.js';
+import { budgetReached, listCost, usageCostMicroCents, type Budget } from './budget.js';
 
 type Ev = Record<string, unknown>;
 
@@ -256,8 +257,20 @@ export class SessionRuntime {
         if (await this.goIdle(id, lastSeq, { type: 'end_turn' })) return;
         continue;
       }
+      // 5. A session at its budget issues no more model requests: the turn stops (raise the budget to go on).
+      if (budgetReached(s.data.budget as Budget | null, Number(s.data.list_cost_micro ?? 0))) {
+        await this.deps.log.append(id, (locked) => ({
+          events: [this.deps.log.stamp('session.usage', { usage: locked.data.usage, budget: locked.data.budget ?? null }, newEventId())],
+        }));
+        if (await this.goIdle(id, lastSeq, { type: 'budget_reached' })) return;
+        continue;
+      }
       const outcome = await this.callModel(s, lastSeq, conversation, signal);
       if (outcome === 'aborted') return;
+      if (outcome === 'terminal') {
+        await this.terminate(id);
+        return;
+      }
       // 'interrupted': the next round takes the queued interrupt and ends the turn.
       if (outcome === 'failed') {
         const latest = await this.deps.storage.sessions.find(id);
@@ -377,7 +390,24 @@ export class SessionRuntime {
   }
 
   /** One model request, retried on transient errors; its events are appended as it goes. */
-  private async callModel(s: SessionRecord, seenSeq: number, conversation: ReturnType<typeof conversationOf>, signal: AbortSignal): Promise<'ok' | 'failed' | 'interrupted' | 'aborted'> {
+  /**
+   * An unrecoverable error: the session ends `terminated` (session.status_terminated) and takes no
+   * more events; its log, usage and workspace stay until it is deleted.
+   */
+  private async terminate(id: string): Promise<void> {
+    await this.deps.log.append(id, (s) => {
+      if (s.status === 'terminated') return { events: [] };
+      const now = this.now();
+      const since = typeof s.data.running_since === 'string' ? Date.parse(s.data.running_since) : Date.parse(now);
+      const { running_since: _gone, ...rest } = s.data;
+      return {
+        events: [this.deps.log.stamp('session.status_terminated', {}, newEventId())],
+        patch: { status: 'terminated', data: { ...rest, active_ms: Number(s.data.active_ms ?? 0) + Math.max(0, Date.parse(now) - since) } },
+      };
+    });
+  }
+
+  private async callModel(s: SessionRecord, seenSeq: number, conversation: ReturnType<typeof conversationOf>, signal: AbortSignal): Promise<'ok' | 'failed' | 'terminal' | 'interrupted' | 'aborted'> {
     const log = this.deps.log;
     const agent = s.data.agent as Ev;
     const modelId = ((agent.model as Ev | undefined)?.id as string) ?? '';
@@ -391,7 +421,7 @@ export class SessionRuntime {
               error: {
                 type: 'model_request_failed_error',
                 message: `No model card with model_id '${modelId}': create one (POST /v1/model_cards) and send the message again`,
-                retry_status: { type: 'terminal' },
+                retry_status: { type: 'exhausted' },
               },
             },
             newEventId(),
@@ -492,20 +522,20 @@ export class SessionRuntime {
       }
       if (failure) {
         const retrying = failure.retryable && attempt < this.o.maxRetries;
+        // A request the provider refuses as malformed (400, 413, 422) would be refused again with the
+        // same history: unrecoverable, the session terminates. Other refusals (a bad key, a missing
+        // model) end the turn; the card can be fixed and the message sent again.
+        const terminal = !failure.retryable && (failure.status === 400 || failure.status === 413 || failure.status === 422);
         const errorType = ERROR_TYPE[failure.kind] ?? 'unknown_error';
         await log.append(s.id, () => ({
           events: [
             log.stamp('span.model_request_end', { model_request_start_id: start.id, is_error: true, model_usage: ZERO_USAGE }, newEventId()),
-            log.stamp(
-              'session.error',
-              { error: { type: errorType, message: failure!.message, retry_status: { type: retrying ? 'retrying' : failure!.retryable ? 'exhausted' : 'terminal' } } },
-              newEventId(),
-            ),
+            log.stamp('session.error', { error: { type: errorType, message: failure!.message, retry_status: { type: retrying ? 'retrying' : terminal ? 'terminal' : 'exhausted' } } }, newEventId()),
             ...(retrying ? [log.stamp('session.status_rescheduled', {}, newEventId())] : []),
           ],
           ...(retrying ? { patch: { status: 'rescheduling' as const } } : {}),
         }));
-        if (!retrying) return 'failed';
+        if (!retrying) return terminal ? 'terminal' : 'failed';
         const wait = failure.retryAfterMs ?? this.o.retryBaseMs * 2 ** attempt;
         const ok = await new Promise<boolean>((resolve) => {
           const t = setTimeout(() => resolve(true), Math.min(wait, 60_000));
@@ -534,8 +564,10 @@ export class SessionRuntime {
           newEventId(),
         );
       });
+      const cost = endpoint.listPrice ? usageCostMicroCents(a.usage, endpoint.listPrice) : 0;
       await log.append(s.id, (locked) => {
         const before = (locked.data.usage as Record<string, unknown>) ?? {};
+        const spent = Number(locked.data.list_cost_micro ?? 0) + cost;
         const cc = (before.cache_creation as Record<string, number> | undefined) ?? { ephemeral_1h_input_tokens: 0, ephemeral_5m_input_tokens: 0 };
         const usage = {
           ...before,
@@ -543,6 +575,7 @@ export class SessionRuntime {
           output_tokens: Number(before.output_tokens ?? 0) + a.usage.output_tokens,
           cache_read_input_tokens: Number(before.cache_read_input_tokens ?? 0) + a.usage.cache_read_input_tokens,
           cache_creation: { ...cc, ephemeral_5m_input_tokens: Number(cc.ephemeral_5m_input_tokens ?? 0) + a.usage.cache_creation_input_tokens },
+          ...(endpoint.listPrice || before.list_cost ? { list_cost: listCost(spent) } : {}),
         };
         const content = a.text.filter((t) => t !== '').map((t) => ({ type: 'text', text: t }));
         return {
@@ -554,7 +587,7 @@ export class SessionRuntime {
             log.stamp('span.model_request_end', { model_request_start_id: start.id, is_error: false, model_usage: a.usage }, newEventId()),
             log.stamp('session.usage', { usage, budget: locked.data.budget ?? null }, newEventId()),
           ],
-          patch: { data: { ...locked.data, usage } },
+          patch: { data: { ...locked.data, usage, list_cost_micro: spent } },
         };
       });
       return 'ok';
