@@ -16,7 +16,7 @@ const PRICE = { input_per_mtok: '1000000', output_per_mtok: '1000000' };
 const USAGE = { input_tokens: 30, output_tokens: 20 };
 const budget = (cents: string) => ({ type: 'limit', max_list_cost: { amount: cents, currency: 'USD' } });
 
-describe.each(testStores)('sessions: budgets (%s)', (store) => {
+describe.each(testStores)('sessions: budgets and termination (%s)', (store) => {
   let f: ManagedFixture;
   let model: DevModel;
   let priced: { agentId: string; environmentId: string };
@@ -108,5 +108,24 @@ describe.each(testStores)('sessions: budgets (%s)', (store) => {
       list_price: PRICE,
     });
     expect((await f.alice.req('POST', `/v1/model_cards/${cleared.body.id}`, { list_price: null })).body.list_price).toBeNull();
+  });
+
+  it('an unrecoverable error terminates the session: POST /messages streams session.status_terminated and closes', async () => {
+    model.script([{ error: { status: 400, message: 'messages: invalid history' } }]);
+    const s = await f.sdk.beta.sessions.create({ agent: priced.agentId, environment_id: priced.environmentId });
+    const res = await fetch(`${f.server.url}/v1/sessions/${s.id}/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${f.aliceToken}`, 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ content: 'hi' }),
+    });
+    expect(res.status).toBe(200);
+    // The body ends by itself (a stream left open would time the test out).
+    const frames = (await res.text()).split('\n\n').filter((x) => x.includes('event:'));
+    const names = frames.map((fr) => /event: (\S+)/.exec(fr)![1]);
+    expect(names.at(-1)).toBe('session.status_terminated');
+    expect(names).not.toContain('session.status_idle');
+    const error = JSON.parse(/data: (.*)/.exec(frames[names.indexOf('session.error')])![1]);
+    expect(error.error).toMatchObject({ type: 'model_request_failed_error', retry_status: { type: 'terminal' } });
+    expect((await f.sdk.beta.sessions.retrieve(s.id)).status).toBe('terminated');
   });
 });

@@ -422,7 +422,8 @@ export class SessionService {
               cursor = r.seq;
               if (!SPEC_EVENT_TYPES.has(r.type) && !opts.includeChunks) continue;
               yield { kind: 'event', seq: r.seq, event: r.event };
-              if (opts.untilIdle && r.type === 'session.status_idle') return;
+              // A turn ends idle, or with the session terminated (an unrecoverable error).
+              if (opts.untilIdle && (r.type === 'session.status_idle' || r.type === 'session.status_terminated')) return;
             }
             if (rows.length < 200) break;
           }
