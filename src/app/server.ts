@@ -27,6 +27,7 @@ import { SessionRuntime } from '../core/sessions/session-runtime.js';
 import { EvalRunner } from '../core/evals/eval-runner.js';
 import { isolatedRegexTest } from '../adapters/regex/isolated-regex.js';
 import { ToolsetExecutor } from '../core/sessions/builtin-tools.js';
+import { createMcpToolsets, createSessionMounts } from './session-mcp.js';
 import { systemClock } from '../core/time.js';
 import { PostgresSessionBus } from '../storage/postgres/session-bus.js';
 import { createToolRuntime } from './tool-runtime.js';
@@ -153,7 +154,8 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   });
   let app;
   let runtimeLog: (e: unknown, sessionId: string) => void = () => undefined;
-  const toolExecutor = new ToolsetExecutor(tools);
+  const toolExecutor = new ToolsetExecutor(tools, createSessionMounts(registry, storage));
+  const mcpToolsets = createMcpToolsets(registry, storage, egress);
   const runtime = config.runtime
     ? new SessionRuntime(
         {
@@ -163,6 +165,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
           endpointFor: (accountId, modelId) => registry.managed.modelCards.endpointFor(accountId, modelId),
           models: modelClients(egress),
           tools: toolExecutor,
+          mcp: mcpToolsets,
           clock: systemClock,
         },
         { leaseMs: config.runtimeTiming.leaseMs, retryBaseMs: config.runtimeTiming.retryBaseMs, onError: (e, id) => runtimeLog(e, id) },
@@ -189,6 +192,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     await evalRunner?.stop();
     await runtime?.stop();
     await toolExecutor.close();
+    await mcpToolsets.close();
     await sessionBus.close();
   };
   try {

@@ -67,12 +67,12 @@ export const waitIdle = async (api: Api, id: string, timeoutMs = 30_000): Promis
   }
 };
 
-/** Collects SDK stream events until a session.status_idle that is not requires_action (or any idle when `anyIdle`). */
+/** Collects SDK stream events until a session.status_idle that is not requires_action (or any idle when `anyIdle`), or session.status_terminated. */
 export const collectSdk = async (stream: AsyncIterable<any>, anyIdle = false): Promise<any[]> => {
   const out: any[] = [];
   for await (const ev of stream) {
     out.push(ev);
-    if (ev.type === 'session.status_idle' && (anyIdle || ev.stop_reason?.type !== 'requires_action')) break;
+    if (ev.type === 'session.status_terminated' || (ev.type === 'session.status_idle' && (anyIdle || ev.stop_reason?.type !== 'requires_action'))) break;
   }
   return out;
 };

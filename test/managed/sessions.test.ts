@@ -245,12 +245,26 @@ describe.each(testStores)('sessions (%s)', (store) => {
     const statuses = failed.filter((e) => e.type === 'session.error').map((e) => e.error.retry_status.type);
     expect(statuses).toEqual(['retrying', 'retrying', 'retrying', 'exhausted']);
     expect(failed.at(-1).stop_reason).toEqual({ type: 'retries_exhausted' });
-    // A refused request (400) is not retried.
-    model.script([{ error: { status: 400, message: 'bad request' } }]);
+    // A bad key (401) is not retried: the turn ends, the session stays usable.
+    model.script([{ error: { status: 401, message: 'bad key' } }]);
     const stream3 = await f.sdk.beta.sessions.events.stream(s.id);
     await f.sdk.beta.sessions.events.send(s.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'third' }] }] });
-    const refused = await collectSdk(stream3);
+    const unauthorized = await collectSdk(stream3);
+    expect(unauthorized.filter((e) => e.type === 'session.error').map((e) => e.error.retry_status.type)).toEqual(['exhausted']);
+    expect(unauthorized.at(-1).stop_reason).toEqual({ type: 'retries_exhausted' });
+    // A request refused as malformed (400) would be refused again with the same history: terminal, the session terminates.
+    model.script([{ error: { status: 400, message: 'bad request' } }]);
+    const stream4 = await f.sdk.beta.sessions.events.stream(s.id);
+    await f.sdk.beta.sessions.events.send(s.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'fourth' }] }] });
+    const refused = await collectSdk(stream4);
     expect(refused.filter((e) => e.type === 'session.error').map((e) => e.error.retry_status.type)).toEqual(['terminal']);
+    expect(refused.at(-1).type).toBe('session.status_terminated');
+    expect(refused.some((e) => e.type === 'session.status_idle')).toBe(false);
+    expect((await f.sdk.beta.sessions.retrieve(s.id)).status).toBe('terminated');
+    const after = await f.alice.req('POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'more' }] }] });
+    expectManagedError(after as any, 400, 'invalid_request_error', /terminated/);
+    // A terminated session can be deleted.
+    expect((await f.alice.req('DELETE', `/v1/sessions/${s.id}`)).status).toBe(200);
   });
 
   it('interrupts a running turn (user.interrupt and /cancel); delete and archive are refused while it runs', async () => {
@@ -387,7 +401,7 @@ describe.each(testStores)('sessions (%s)', (store) => {
     expect(events.find((e) => e.type === 'session.error').error).toMatchObject({
       type: 'model_request_failed_error',
       message: expect.stringMatching(/No model card with model_id 'claude-none'/),
-      retry_status: { type: 'terminal' },
+      retry_status: { type: 'exhausted' },
     });
     expect(events.at(-1).stop_reason).toEqual({ type: 'retries_exhausted' });
   });

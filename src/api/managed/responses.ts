@@ -31,7 +31,9 @@ export const Agent = Type.Object({
   ),
   system: Nullable(Type.String()),
   tools: Type.Array(Open),
-  mcp_servers: Type.Array(Type.Object({ name: Type.String(), type: Type.Literal('url'), url: Type.String() })),
+  mcp_servers: Type.Array(
+    Type.Union([Type.Object({ name: Type.String(), type: Type.Literal('url'), url: Type.String() }), Type.Object({ name: Type.String(), type: Type.Literal('workload'), workload: Type.String() })]),
+  ),
   skills: Type.Array(Type.Object({ type: Type.String(), skill_id: Type.String(), version: Type.String() })),
   metadata: Metadata,
   multiagent: Nullable(Open),
@@ -175,6 +177,10 @@ const modelCardFields = {
   custom_header_names: Type.Array(Type.String()),
   api_key_last4: Type.String(),
   api_key_preview: Type.String(),
+  list_price: Type.Union([
+    Type.Object({ currency: Type.Literal('USD'), input_per_mtok: Type.String(), output_per_mtok: Type.String(), cache_read_per_mtok: Type.String(), cache_write_per_mtok: Type.String() }),
+    Type.Null(),
+  ]),
   probed_at: Timestamp,
   created_at: Timestamp,
   updated_at: Timestamp,

@@ -21,8 +21,16 @@ const Model = Type.Union([
   ),
 ]);
 const Tool = Type.Intersect([Type.Object({ type: Type.String() }), Type.Record(Type.String(), Type.Unknown())]);
+// One object (not a union): the validator strips unknown fields branch by branch, which would lose `workload`.
 const McpServer = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 256 }), type: Type.Optional(Type.Literal('url')), url: Type.String({ minLength: 1, maxLength: 2048 }) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 256 }),
+    type: Type.Optional(
+      Type.Union([Type.Literal('url'), Type.Literal('workload')], { description: "'url' (Streamable HTTP), or Agentry's 'workload': one of this server's own MCP workloads, by name" }),
+    ),
+    url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+    workload: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "The workload's name (type 'workload')" })),
+  },
   { additionalProperties: false },
 );
 const SkillRef = Type.Object(
@@ -144,6 +152,17 @@ export const CredentialUpdateBody = Type.Object(
 );
 
 const Provider = Type.Union([Type.Literal('ant'), Type.Literal('ant-compatible'), Type.Literal('oai'), Type.Literal('oai-compatible')]);
+const Cents = Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$', description: 'Cents per million tokens, a whole number as a string' });
+const ListPriceBody = Type.Object(
+  {
+    currency: Type.Optional(Type.Literal('USD')),
+    input_per_mtok: Cents,
+    output_per_mtok: Cents,
+    cache_read_per_mtok: Type.Optional(Cents),
+    cache_write_per_mtok: Type.Optional(Cents),
+  },
+  { additionalProperties: false, description: "Agentry: the model's list price, which session budgets (max_list_cost) are counted in" },
+);
 const Headers = Type.Record(Type.String(), Type.String(), { description: 'Extra headers sent to the provider; kept with the key' });
 export const ModelCardCreateBody = Type.Object(
   {
@@ -153,6 +172,7 @@ export const ModelCardCreateBody = Type.Object(
     base_url: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null()])),
     custom_headers: Type.Optional(Type.Union([Headers, Type.Null()])),
     api_key: Type.String({ minLength: 1, maxLength: 4096 }),
+    list_price: Type.Optional(Type.Union([ListPriceBody, Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -164,6 +184,7 @@ export const ModelCardRotateBody = Type.Object(
     base_url: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null()])),
     custom_headers: Type.Optional(Type.Union([Headers, Type.Null()])),
     api_key: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+    list_price: Type.Optional(Type.Union([ListPriceBody, Type.Null()])),
   },
   { additionalProperties: false },
 );

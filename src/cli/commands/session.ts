@@ -151,6 +151,10 @@ class TurnPrinter {
         this.endText();
         this.stopReason = e.stop_reason;
         break;
+      case 'session.status_terminated':
+        this.endText();
+        this.stopReason = { type: 'terminated' };
+        break;
     }
   }
 
@@ -232,10 +236,10 @@ export const registerSessionCommand = (program: Command): void => {
     for await (const { event, data } of frames(res)) {
       if (opts.json) writeLine(JSON.stringify(data));
       else printer.handle(event, data);
-      if (event === 'session.status_idle') break;
+      if (event === 'session.status_idle' || event === 'session.status_terminated') break;
     }
     if (!opts.json) writeLine(printer.summary(sessionId));
-    if (printer.stopReason?.type === 'retries_exhausted') process.exitCode = 1;
+    if (printer.stopReason?.type === 'retries_exhausted' || printer.stopReason?.type === 'terminated') process.exitCode = 1;
   });
 
   withJsonOption(
@@ -322,7 +326,7 @@ export const registerSessionCommand = (program: Command): void => {
           printer.handle(event, data);
           writeLine(`[idle: ${data.stop_reason?.type}]`);
         } else if (event !== 'span.model_request_start') writeLine(`[${event}]`);
-        if (opts.untilIdle && event === 'session.status_idle') break;
+        if (opts.untilIdle && (event === 'session.status_idle' || event === 'session.status_terminated')) break;
       }
     } catch (e) {
       if (!ac.signal.aborted) throw e;

@@ -1,6 +1,7 @@
 import { builtinTool, resolveBuiltinToolset, toolNetworkOf, type SessionToolbox, type ToolRuntime } from '../tools/builtin-toolset.js';
 import type { ModelToolDefinition } from './model-port.js';
 import type { BuiltinToolExecutor, SessionWorkspaceRef, ToolResult, ToolUse } from './tool-port.js';
+import type { SessionMountSet, SessionMounts } from './session-mounts.js';
 
 /** A toolbox nobody used for this long has its shell (and sandbox) closed; the workspace folder stays. */
 const IDLE_CLOSE_MS = 120_000;
@@ -12,9 +13,13 @@ const IDLE_CLOSE_MS = 120_000;
  * workspace).
  */
 export class ToolsetExecutor implements BuiltinToolExecutor {
-  private readonly boxes = new Map<string, { box: Promise<SessionToolbox>; timer?: NodeJS.Timeout }>();
+  private readonly boxes = new Map<string, { box: Promise<SessionToolbox>; memory: SessionMountSet['memory']; timer?: NodeJS.Timeout }>();
 
-  constructor(private readonly runtime: ToolRuntime) {}
+  /** `mounts`: the session's skills, files and memory stores, written into the workspace when its toolbox opens. */
+  constructor(
+    private readonly runtime: ToolRuntime,
+    private readonly mounts?: SessionMounts,
+  ) {}
 
   definitions(toolset: Record<string, unknown>): ModelToolDefinition[] {
     return resolveBuiltinToolset([toolset]).map((t) => ({ name: t.definition.name, description: t.definition.description, input_schema: t.definition.input_schema as Record<string, unknown> }));
@@ -28,14 +33,29 @@ export class ToolsetExecutor implements BuiltinToolExecutor {
     let entry = this.boxes.get(ws.sessionId);
     if (!entry) {
       const tools = resolveBuiltinToolset(ws.agentTools ?? []);
-      entry = { box: this.runtime.open({ sessionId: ws.sessionId, tools, networking: toolNetworkOf(ws.environment, ws.mcpServerUrls ?? []) }) };
+      const created: { box: Promise<SessionToolbox>; memory: SessionMountSet['memory'] } = { box: Promise.resolve(undefined as never), memory: [] };
+      created.box = (async () => {
+        const set = this.mounts ? await this.mounts.mountsFor(ws.sessionId) : { mounts: [], memory: [] };
+        created.memory = set.memory;
+        return this.runtime.open({ sessionId: ws.sessionId, tools, networking: toolNetworkOf(ws.environment, ws.mcpServerUrls ?? []), mounts: set.mounts });
+      })();
+      entry = created;
       this.boxes.set(ws.sessionId, entry);
       entry.box.catch(() => this.boxes.delete(ws.sessionId));
     }
     if (entry.timer) clearTimeout(entry.timer);
     const box = await entry.box;
     try {
-      return await box.execute({ id: use.id, name: use.name, input: use.input }, { signal });
+      const result = await box.execute({ id: use.id, name: use.name, input: use.input }, { signal });
+      // What the agent wrote in a read-write memory store goes back to the store.
+      if (this.mounts && entry.memory.length > 0 && use.name !== 'read' && use.name !== 'glob' && use.name !== 'grep' && use.name !== 'web_fetch') {
+        try {
+          await this.mounts.writeBack(ws.sessionId, box, entry.memory);
+        } catch (e) {
+          return { ...result, content: [...result.content, { type: 'text', text: `(The memory store was not updated: ${e instanceof Error ? e.message.slice(0, 300) : 'unknown error'})` }] };
+        }
+      }
+      return result;
     } finally {
       const current = entry;
       current.timer = setTimeout(() => {

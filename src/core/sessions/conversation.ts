@@ -1,5 +1,6 @@
 import { TOOL_USE_TYPES, toolResultTarget } from './events.js';
 import type { ModelBlock, ModelMessage } from './model-port.js';
+import { mcpToolName } from './mcp-toolsets.js';
 
 type Ev = Record<string, unknown>;
 
@@ -52,7 +53,9 @@ export const conversationOf = (events: Ev[]): ModelMessage[] => {
     } else if (type === 'agent.message') {
       push('assistant', blocksOf(e.content));
     } else if (TOOL_USE_TYPES.has(type)) {
-      push('assistant', [{ type: 'tool_use', id: e.id as string, name: e.name as string, input: (e.input as Record<string, unknown>) ?? {} }]);
+      // An MCP call is shown to the model under the name it was offered (mcp__<server>__<tool>).
+      const name = type === 'agent.mcp_tool_use' ? mcpToolName(String(e.mcp_server_name), String(e.name)) : (e.name as string);
+      push('assistant', [{ type: 'tool_use', id: e.id as string, name, input: (e.input as Record<string, unknown>) ?? {} }]);
       if (!answered.has(e.id as string)) open.push(e.id as string);
     } else {
       const target = toolResultTarget(e);

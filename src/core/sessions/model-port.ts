@@ -3,6 +3,8 @@
  * OpenAI chat/completions): one streamed request in a neutral shape, deltas as they come, and
  * the final answer. Errors the provider reports become ModelCallError values the runtime retries.
  */
+import type { ListPrice } from './budget.js';
+
 export type ModelBlock =
   | { type: 'text'; text: string }
   | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }
@@ -76,6 +78,8 @@ export interface ModelEndpoint {
   model: string;
   apiKey: string;
   headers: Record<string, string>;
+  /** The card's list price (budgets), when it has one. */
+  listPrice?: ListPrice;
 }
 
 /** Makes the client for one endpoint (the app wires the adapters, each given the egress policy's fetch). */

@@ -8,6 +8,8 @@ import type { SessionLog } from './session-log.js';
 import type { SessionService } from './session-service.js';
 import type { SessionEventRecord, SessionRecord } from './session-store.js';
 import type { BuiltinToolExecutor } from './tool-port.js';
+import type { McpToolsets, OfferedMcpTool } from './mcp-toolsets.js';
+import { budgetReached, listCost, usageCostMicroCents, type Budget } from './budget.js';
 
 type Ev = Record<string, unknown>;
 
@@ -38,6 +40,8 @@ export interface RuntimeDeps {
   endpointFor(accountId: number, modelId: string): Promise<ModelEndpoint | undefined>;
   models: ModelClientFactory;
   tools?: BuiltinToolExecutor;
+  /** The agent's MCP servers (`mcp_toolset` tools); without it they are not offered. */
+  mcp?: McpToolsets;
   clock: Clock;
 }
 
@@ -213,7 +217,7 @@ export class SessionRuntime {
           blocked.push(use.id as string);
           continue;
         }
-        if (use.type === 'agent.tool_use' && use.evaluated_permission === 'ask') {
+        if ((use.type === 'agent.tool_use' || use.type === 'agent.mcp_tool_use') && use.evaluated_permission === 'ask') {
           const answer = events.find((e) => e.type === 'user.tool_confirmation' && e.tool_use_id === use.id);
           if (!answer) {
             blocked.push(use.id as string);
@@ -253,8 +257,20 @@ export class SessionRuntime {
         if (await this.goIdle(id, lastSeq, { type: 'end_turn' })) return;
         continue;
       }
+      // 5. A session at its budget issues no more model requests: the turn stops (raise the budget to go on).
+      if (budgetReached(s.data.budget as Budget | null, Number(s.data.list_cost_micro ?? 0))) {
+        await this.deps.log.append(id, (locked) => ({
+          events: [this.deps.log.stamp('session.usage', { usage: locked.data.usage, budget: locked.data.budget ?? null }, newEventId())],
+        }));
+        if (await this.goIdle(id, lastSeq, { type: 'budget_reached' })) return;
+        continue;
+      }
       const outcome = await this.callModel(s, lastSeq, conversation, signal);
       if (outcome === 'aborted') return;
+      if (outcome === 'terminal') {
+        await this.terminate(id);
+        return;
+      }
       // 'interrupted': the next round takes the queued interrupt and ends the turn.
       if (outcome === 'failed') {
         const latest = await this.deps.storage.sessions.find(id);
@@ -278,7 +294,12 @@ export class SessionRuntime {
   }
 
   private async execute(s: SessionRecord, use: Ev, signal: AbortSignal): Promise<SessionEvent> {
-    if (use.type === 'agent.mcp_tool_use') return this.toolResult(use, true, 'MCP servers are not connected by this runtime yet.');
+    if (use.type === 'agent.mcp_tool_use') {
+      if (!this.deps.mcp || use.unknown_tool === true) return this.toolResult(use, true, `There is no MCP tool named '${String(use.name)}' here.`);
+      const r = await this.deps.mcp.call(this.mcpRef(s), String(use.mcp_server_name), String(use.name), (use.input as Record<string, unknown>) ?? {}, signal);
+      if (signal.aborted) throw new Stop('aborted');
+      return this.toolResult(use, r.is_error, '', r.content);
+    }
     const tools = this.deps.tools;
     if (!tools || use.unknown_tool === true) return this.toolResult(use, true, `There is no tool named '${String(use.name)}' here.`);
     try {
@@ -289,7 +310,7 @@ export class SessionRuntime {
           environmentId: s.environmentId,
           environment: (s.data.environment as Record<string, unknown>) ?? {},
           agentTools: ((s.data.agent as Ev).tools as Ev[]) ?? [],
-          mcpServerUrls: (((s.data.agent as Ev).mcp_servers as Ev[]) ?? []).map((m) => String(m.url)),
+          mcpServerUrls: (((s.data.agent as Ev).mcp_servers as Ev[]) ?? []).filter((m) => typeof m.url === 'string').map((m) => String(m.url)),
         },
         { id: use.id as string, name: use.name as string, input: (use.input as Record<string, unknown>) ?? {} },
         signal,
@@ -334,7 +355,15 @@ export class SessionRuntime {
     return idle;
   }
 
-  private toolDefinitions(agent: Ev): { defs: ModelToolDefinition[]; custom: Set<string>; builtin: Map<string, Ev> } {
+  private mcpRef(s: SessionRecord) {
+    return { sessionId: s.id, accountId: s.accountId, agent: s.data.agent as Ev, vaultIds: (s.data.vault_ids as string[] | undefined) ?? [] };
+  }
+
+  private async toolDefinitions(
+    s: SessionRecord,
+    signal: AbortSignal,
+  ): Promise<{ defs: ModelToolDefinition[]; custom: Set<string>; builtin: Map<string, Ev>; mcp: Map<string, OfferedMcpTool>; failure?: { server: string; type: string; message: string } }> {
+    const agent = s.data.agent as Ev;
     const tools = Array.isArray(agent.tools) ? (agent.tools as Ev[]) : [];
     const defs: ModelToolDefinition[] = [];
     const custom = new Set<string>();
@@ -350,11 +379,35 @@ export class SessionRuntime {
         }
       }
     }
-    return { defs, custom, builtin };
+    let mcp = new Map<string, OfferedMcpTool>();
+    if (this.deps.mcp && tools.some((t) => t.type === 'mcp_toolset')) {
+      const r = await this.deps.mcp.resolve(this.mcpRef(s), signal);
+      if (r.failure) return { defs, custom, builtin, mcp, failure: r.failure };
+      mcp = r.offered;
+      for (const d of r.defs) if (!custom.has(d.name) && !builtin.has(d.name)) defs.push(d);
+    }
+    return { defs, custom, builtin, mcp };
   }
 
   /** One model request, retried on transient errors; its events are appended as it goes. */
-  private async callModel(s: SessionRecord, seenSeq: number, conversation: ReturnType<typeof conversationOf>, signal: AbortSignal): Promise<'ok' | 'failed' | 'interrupted' | 'aborted'> {
+  /**
+   * An unrecoverable error: the session ends `terminated` (session.status_terminated) and takes no
+   * more events; its log, usage and workspace stay until it is deleted.
+   */
+  private async terminate(id: string): Promise<void> {
+    await this.deps.log.append(id, (s) => {
+      if (s.status === 'terminated') return { events: [] };
+      const now = this.now();
+      const since = typeof s.data.running_since === 'string' ? Date.parse(s.data.running_since) : Date.parse(now);
+      const { running_since: _gone, ...rest } = s.data;
+      return {
+        events: [this.deps.log.stamp('session.status_terminated', {}, newEventId())],
+        patch: { status: 'terminated', data: { ...rest, active_ms: Number(s.data.active_ms ?? 0) + Math.max(0, Date.parse(now) - since) } },
+      };
+    });
+  }
+
+  private async callModel(s: SessionRecord, seenSeq: number, conversation: ReturnType<typeof conversationOf>, signal: AbortSignal): Promise<'ok' | 'failed' | 'terminal' | 'interrupted' | 'aborted'> {
     const log = this.deps.log;
     const agent = s.data.agent as Ev;
     const modelId = ((agent.model as Ev | undefined)?.id as string) ?? '';
@@ -368,7 +421,7 @@ export class SessionRuntime {
               error: {
                 type: 'model_request_failed_error',
                 message: `No model card with model_id '${modelId}': create one (POST /v1/model_cards) and send the message again`,
-                retry_status: { type: 'terminal' },
+                retry_status: { type: 'exhausted' },
               },
             },
             newEventId(),
@@ -378,7 +431,21 @@ export class SessionRuntime {
       return 'failed';
     }
     const client = this.deps.models(endpoint);
-    const { defs, custom, builtin } = this.toolDefinitions(agent);
+    let resolved;
+    try {
+      resolved = await this.toolDefinitions(s, signal);
+    } catch (e) {
+      if (signal.aborted) return 'aborted';
+      throw e;
+    }
+    const { defs, custom, builtin, mcp, failure: mcpFailure } = resolved;
+    if (mcpFailure) {
+      // The agent cannot work without a server it declares: the turn ends (the session stays usable once it is fixed).
+      await log.append(s.id, () => ({
+        events: [log.stamp('session.error', { error: { type: mcpFailure.type, mcp_server_name: mcpFailure.server, message: mcpFailure.message, retry_status: { type: 'exhausted' } } }, newEventId())],
+      }));
+      return 'failed';
+    }
     for (let attempt = 0; ; attempt++) {
       const { records } = await log.append(s.id, () => ({ events: [log.stamp('span.model_request_start', {}, newEventId())] }));
       const start = records[0];
@@ -455,20 +522,20 @@ export class SessionRuntime {
       }
       if (failure) {
         const retrying = failure.retryable && attempt < this.o.maxRetries;
+        // A request the provider refuses as malformed (400, 413, 422) would be refused again with the
+        // same history: unrecoverable, the session terminates. Other refusals (a bad key, a missing
+        // model) end the turn; the card can be fixed and the message sent again.
+        const terminal = !failure.retryable && (failure.status === 400 || failure.status === 413 || failure.status === 422);
         const errorType = ERROR_TYPE[failure.kind] ?? 'unknown_error';
         await log.append(s.id, () => ({
           events: [
             log.stamp('span.model_request_end', { model_request_start_id: start.id, is_error: true, model_usage: ZERO_USAGE }, newEventId()),
-            log.stamp(
-              'session.error',
-              { error: { type: errorType, message: failure!.message, retry_status: { type: retrying ? 'retrying' : failure!.retryable ? 'exhausted' : 'terminal' } } },
-              newEventId(),
-            ),
+            log.stamp('session.error', { error: { type: errorType, message: failure!.message, retry_status: { type: retrying ? 'retrying' : terminal ? 'terminal' : 'exhausted' } } }, newEventId()),
             ...(retrying ? [log.stamp('session.status_rescheduled', {}, newEventId())] : []),
           ],
           ...(retrying ? { patch: { status: 'rescheduling' as const } } : {}),
         }));
-        if (!retrying) return 'failed';
+        if (!retrying) return terminal ? 'terminal' : 'failed';
         const wait = failure.retryAfterMs ?? this.o.retryBaseMs * 2 ** attempt;
         const ok = await new Promise<boolean>((resolve) => {
           const t = setTimeout(() => resolve(true), Math.min(wait, 60_000));
@@ -488,6 +555,8 @@ export class SessionRuntime {
       const a = answer!;
       const uses = a.toolUses.map((u) => {
         if (custom.has(u.name)) return log.stamp('agent.custom_tool_use', { name: u.name, input: u.input }, newEventId());
+        const m = mcp.get(u.name);
+        if (m) return log.stamp('agent.mcp_tool_use', { name: m.tool, mcp_server_name: m.server, input: u.input, evaluated_permission: m.permission }, newEventId());
         const known = builtin.get(u.name);
         return log.stamp(
           'agent.tool_use',
@@ -495,8 +564,10 @@ export class SessionRuntime {
           newEventId(),
         );
       });
+      const cost = endpoint.listPrice ? usageCostMicroCents(a.usage, endpoint.listPrice) : 0;
       await log.append(s.id, (locked) => {
         const before = (locked.data.usage as Record<string, unknown>) ?? {};
+        const spent = Number(locked.data.list_cost_micro ?? 0) + cost;
         const cc = (before.cache_creation as Record<string, number> | undefined) ?? { ephemeral_1h_input_tokens: 0, ephemeral_5m_input_tokens: 0 };
         const usage = {
           ...before,
@@ -504,6 +575,7 @@ export class SessionRuntime {
           output_tokens: Number(before.output_tokens ?? 0) + a.usage.output_tokens,
           cache_read_input_tokens: Number(before.cache_read_input_tokens ?? 0) + a.usage.cache_read_input_tokens,
           cache_creation: { ...cc, ephemeral_5m_input_tokens: Number(cc.ephemeral_5m_input_tokens ?? 0) + a.usage.cache_creation_input_tokens },
+          ...(endpoint.listPrice || before.list_cost ? { list_cost: listCost(spent) } : {}),
         };
         const content = a.text.filter((t) => t !== '').map((t) => ({ type: 'text', text: t }));
         return {
@@ -515,7 +587,7 @@ export class SessionRuntime {
             log.stamp('span.model_request_end', { model_request_start_id: start.id, is_error: false, model_usage: a.usage }, newEventId()),
             log.stamp('session.usage', { usage, budget: locked.data.budget ?? null }, newEventId()),
           ],
-          patch: { data: { ...locked.data, usage } },
+          patch: { data: { ...locked.data, usage, list_cost_micro: spent } },
         };
       });
       return 'ok';

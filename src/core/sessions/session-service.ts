@@ -10,6 +10,8 @@ import type { StorageRepos } from '../storage.js';
 import { clientEvent, newEventId, SPEC_EVENT_TYPES, TOOL_USE_TYPES, toolResultTarget, type SessionEvent } from './events.js';
 import type { SessionNotice } from './event-bus.js';
 import type { SessionLog } from './session-log.js';
+import { mountPathProblem, UPLOADS_ROOT } from './session-mounts.js';
+import { budgetError, checkBudget, listCost } from './budget.js';
 import type { SessionEventRecord, SessionRecord, SessionStatus } from './session-store.js';
 
 export const SESSION_STATUSES: readonly SessionStatus[] = ['idle', 'running', 'rescheduling', 'terminated'];
@@ -172,6 +174,8 @@ export class SessionService {
     if (env.archivedAt) throw badRequest(`environment_id: environment ${environmentId} is archived`);
     const vaultIds = await this.vaults(p, input.vault_ids ?? []);
     const resources = await this.resources(p, input.resources ?? []);
+    const budget = input.budget == null ? null : checkBudget(input.budget);
+    if (budget) await this.budgetable(p.account.id, agent.config.model.id);
     const initial = (input.initial_events ?? []).map((e, i) => {
       const ev = clientEvent(e, i);
       if (ev.type !== 'user.message' && ev.type !== 'user.define_outcome') throw badRequest(`initial_events[${i}].type must be user.message or user.define_outcome`);
@@ -207,7 +211,7 @@ export class SessionService {
           metadata: newMetadata(input.metadata ?? undefined),
           vault_ids: vaultIds,
           resources,
-          budget: input.budget ?? null,
+          budget,
           usage: usageZero(),
           active_ms: 0,
         },
@@ -255,17 +259,30 @@ export class SessionService {
     const p = writer(this.deps, ctx);
     if (input.agent !== undefined) throw badRequest('agent cannot be changed on a session here; start a new session with the agent version you want');
     const vaultIds = input.vault_ids == null ? undefined : await this.vaults(p, input.vault_ids);
+    const budget = input.budget == null ? input.budget : checkBudget(input.budget);
+    if (budget) {
+      const s = await this.deps.storage.sessions.find(id);
+      const model = ((s?.data.agent as Record<string, unknown> | undefined)?.model as Record<string, unknown> | undefined)?.id;
+      if (s && s.accountId === p.account.id) await this.budgetable(p.account.id, typeof model === 'string' ? model : '');
+    }
     const { session } = await this.log.append(id, (s) => {
       this.owned(s, p.account.id, id);
       if (s.archivedAt) throw badRequest(`Session ${id} is archived and cannot be changed`);
+      if (input.budget !== undefined && s.status === 'terminated') throw badRequest(`Session ${id} is terminated: its budget cannot change`);
+      if (budget) {
+        // The SDK's rules: a budget is set at creation only (and a removed one is gone), and a new one must be above what was spent.
+        if (s.data.budget == null) throw budgetError('budget_create_only', 'A budget can only be set when a session is created; this session has none (or had it removed)');
+        const spent = Number(listCost(Number(s.data.list_cost_micro ?? 0)).amount);
+        if (Number(budget.max_list_cost.amount) <= spent) throw budgetError('budget_not_raised', `max_list_cost must be above the ${spent} cents this session has spent`);
+      }
       const data = {
         ...s.data,
         metadata: patchMetadata((s.data.metadata as Metadata) ?? {}, input.metadata),
         ...(vaultIds ? { vault_ids: vaultIds } : {}),
-        ...(input.budget !== undefined ? { budget: input.budget } : {}),
+        ...(input.budget !== undefined ? { budget } : {}),
       };
       const nextTitle = input.title === undefined ? s.title : title(input.title);
-      const ev = this.log.stamp('session.updated', { title: nextTitle, metadata: data.metadata, ...(input.budget !== undefined ? { budget: input.budget } : {}) }, newEventId());
+      const ev = this.log.stamp('session.updated', { title: nextTitle, metadata: data.metadata, ...(input.budget !== undefined ? { budget } : {}) }, newEventId());
       return { events: [ev], patch: { title: nextTitle, data } };
     });
     await this.deps.audit.record(this.deps.storage.audit, ctx, 'managed.session.update', id, {});
@@ -405,7 +422,8 @@ export class SessionService {
               cursor = r.seq;
               if (!SPEC_EVENT_TYPES.has(r.type) && !opts.includeChunks) continue;
               yield { kind: 'event', seq: r.seq, event: r.event };
-              if (opts.untilIdle && r.type === 'session.status_idle') return;
+              // A turn ends idle, or with the session terminated (an unrecoverable error).
+              if (opts.untilIdle && (r.type === 'session.status_idle' || r.type === 'session.status_terminated')) return;
             }
             if (rows.length < 200) break;
           }
@@ -521,10 +539,29 @@ export class SessionService {
       const o = await this.deps.storage.managed.find(ref);
       if (!o || o.kind !== kind || o.accountId !== p.account.id) throw badRequest(`resources[${i}].${refField}: ${kind.replace('_', ' ')} ${ref.slice(0, 100)} not found`);
       const base = { id: newManagedId('sesrsc'), type: kind, created_at: now, updated_at: now };
-      if (kind === 'file') out.push({ ...base, file_id: ref, mount_path: typeof r.mount_path === 'string' ? r.mount_path : `/mnt/session/uploads/${ref}` });
-      else out.push({ ...base, memory_store_id: ref, access: r.access === 'read_only' ? 'read_only' : 'read_write', instructions: typeof r.instructions === 'string' ? r.instructions : null });
+      if (kind === 'file') {
+        const mountPath = typeof r.mount_path === 'string' && r.mount_path !== '' ? r.mount_path : `${UPLOADS_ROOT}/${ref}`;
+        const problem = mountPathProblem(mountPath);
+        if (problem) throw badRequest(`resources[${i}].mount_path '${mountPath.slice(0, 200)}' ${problem}`);
+        const normal = `/${mountPath
+          .split('/')
+          .filter((x) => x !== '' && x !== '.')
+          .join('/')}`;
+        if (out.some((o) => o.type === 'file' && (o.mount_path === normal || String(o.mount_path).startsWith(`${normal}/`) || normal.startsWith(`${String(o.mount_path)}/`)))) {
+          throw badRequest(`resources[${i}].mount_path '${normal}' overlaps another file resource`);
+        }
+        out.push({ ...base, file_id: ref, mount_path: normal });
+      } else out.push({ ...base, memory_store_id: ref, access: r.access === 'read_only' ? 'read_only' : 'read_write', instructions: typeof r.instructions === 'string' ? r.instructions : null });
     }
     return out;
+  }
+
+  /** A budget needs the list price of the agent's model: its model card must carry one. */
+  private async budgetable(accountId: number, modelId: string): Promise<void> {
+    const card = await this.deps.storage.managed.findByName('model_card', accountId, modelId);
+    if (!card || !card.data.list_price) {
+      throw budgetError('model_not_budgetable', `The agent's model '${modelId.slice(0, 128)}' has no list price: give its model card a list_price (POST /v1/model_cards/{id}) to budget this session`);
+    }
   }
 
   private owned(s: SessionRecord | undefined, accountId: number, id: string): void {

@@ -20,6 +20,7 @@ export const cardJson = (c: ModelCardView) => ({
   custom_header_names: c.customHeaderNames,
   api_key_last4: c.keyLast4,
   api_key_preview: `…${c.keyLast4}`,
+  list_price: c.listPrice,
   probed_at: c.probedAt,
   created_at: c.createdAt,
   updated_at: c.updatedAt,
@@ -35,6 +36,7 @@ export const modelCardRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = as
     baseUrl: b.base_url,
     customHeaders: b.custom_headers,
     apiKey: b.api_key,
+    listPrice: b.list_price,
   });
 
   app.get('/', {

@@ -12,7 +12,7 @@ export interface AgentConfig {
   model: ModelConfig;
   system: string | null;
   tools: Array<Record<string, unknown>>;
-  mcp_servers: Array<{ name: string; type: 'url'; url: string }>;
+  mcp_servers: McpServerConfig[];
   skills: Array<{ type: string; skill_id: string; version: string }>;
   metadata: Metadata;
   multiagent: Record<string, unknown> | null;
@@ -20,6 +20,12 @@ export interface AgentConfig {
   /** 002: the environment the agent runs in; an environment in use cannot be deleted. */
   environment_id: string | null;
 }
+
+/**
+ * A declared MCP server: a Streamable HTTP URL (the SDK's only kind), or (Agentry) one of this
+ * server's own MCP workloads by name.
+ */
+export type McpServerConfig = { name: string; type: 'url'; url: string } | { name: string; type: 'workload'; workload: string };
 
 export interface ModelConfig {
   id: string;
@@ -35,7 +41,7 @@ export interface AgentInput {
   model?: string | { id: string; effort?: string | { type: string } | null; speed?: string | null; inference_geo?: string | null };
   system?: string | null;
   tools?: Array<Record<string, unknown>> | null;
-  mcp_servers?: Array<{ name: string; type?: 'url'; url: string }> | null;
+  mcp_servers?: Array<{ name: string; type?: 'url' | 'workload'; url?: string; workload?: string }> | null;
   skills?: Array<{ type: string; skill_id: string; version?: string | null }> | null;
   metadata?: Record<string, string | null> | null;
   multiagent?: Record<string, unknown> | null;
@@ -92,10 +98,14 @@ const tools = (list: Array<Record<string, unknown>>): Array<Record<string, unkno
 
 const mcpServers = (list: NonNullable<AgentInput['mcp_servers']>): AgentConfig['mcp_servers'] => {
   const names = new Set<string>();
-  return list.map((s, i) => {
-    if (!/^https?:\/\//.test(s.url)) throw badRequest(`mcp_servers[${i}].url must be an http(s) URL`);
+  return list.map((s, i): McpServerConfig => {
     if (names.has(s.name)) throw badRequest(`mcp_servers[${i}].name '${s.name}' is used twice`);
     names.add(s.name);
+    if (s.type === 'workload') {
+      if (typeof s.workload !== 'string' || s.workload === '' || s.url !== undefined) throw badRequest(`mcp_servers[${i}]: a 'workload' server names its workload (workload) and has no url`);
+      return { name: s.name, type: 'workload', workload: s.workload };
+    }
+    if (typeof s.url !== 'string' || !/^https?:\/\//.test(s.url) || s.workload !== undefined) throw badRequest(`mcp_servers[${i}].url must be an http(s) URL`);
     return { name: s.name, type: 'url', url: s.url };
   });
 };

@@ -6,6 +6,7 @@ import { newManagedId } from '../ids.js';
 import { ownedObject, readableObject, writer, type ManagedDeps, listOwned } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
 import { type Paged, type PageRequest } from '../page-token.js';
+import { checkListPrice, type ListPrice } from '../../sessions/budget.js';
 import { DEFAULT_BASE_URL, MODEL_PROVIDERS, type CapabilityProbe, type ModelProvider, type ProbeResult, type ProbeTarget } from './capability-probe.js';
 
 export interface ModelCardView {
@@ -18,6 +19,8 @@ export interface ModelCardView {
   customHeaderNames: string[];
   /** The key's last 4 characters. */
   keyLast4: string;
+  /** Agentry: the model's list price (session budgets need one), or null. */
+  listPrice: ListPrice | null;
   probedAt: string;
   createdAt: string;
   updatedAt: string;
@@ -30,6 +33,8 @@ export interface ModelCardInput {
   baseUrl?: string | null;
   customHeaders?: Record<string, string> | null;
   apiKey?: string;
+  /** Set (or, with null, clear) the list price; absent: unchanged. */
+  listPrice?: unknown;
 }
 
 /** What a runtime gets: the cleartext credentials of a card. */
@@ -57,6 +62,7 @@ const view = (o: ManagedObjectRecord): ModelCardView => ({
   baseUrl: String(o.data.base_url),
   customHeaderNames: (o.data.custom_header_names as string[] | undefined) ?? [],
   keyLast4: String(o.data.key_last4),
+  listPrice: (o.data.list_price as ListPrice | undefined) ?? null,
   probedAt: String(o.data.probed_at),
   createdAt: o.createdAt,
   updatedAt: o.updatedAt,
@@ -108,6 +114,7 @@ export class ModelCardService {
     if (!input.apiKey || input.apiKey.length > 4096) throw badRequest('api_key is required');
     const baseUrl = checkBaseUrl(provider, input.baseUrl);
     const headers = checkHeaders(input.customHeaders);
+    const listPrice = input.listPrice == null ? undefined : checkListPrice(input.listPrice);
     if (await this.deps.storage.managed.findByName('model_card', p.account.id, input.modelId)) {
       throw conflict(`You already have a model card with model_id '${input.modelId}'`);
     }
@@ -123,7 +130,16 @@ export class ModelCardService {
         name: input.modelId!,
         digest: null,
         version: 0,
-        data: { model_id: input.modelId, provider, model: input.model, base_url: baseUrl, custom_header_names: Object.keys(headers), key_last4: last4(input.apiKey!), probed_at: probe.checkedAt },
+        data: {
+          model_id: input.modelId,
+          provider,
+          model: input.model,
+          base_url: baseUrl,
+          custom_header_names: Object.keys(headers),
+          key_last4: last4(input.apiKey!),
+          probed_at: probe.checkedAt,
+          ...(listPrice ? { list_price: listPrice } : {}),
+        },
         archivedAt: null,
         expiresAt: null,
         createdAt: now,
@@ -162,10 +178,20 @@ export class ModelCardService {
     const model = input.model ?? current.model;
     const baseUrl = input.baseUrl === undefined ? current.baseUrl : checkBaseUrl(current.provider, input.baseUrl);
     const headers = input.customHeaders === undefined ? stored.headers : checkHeaders(input.customHeaders);
+    const listPrice = input.listPrice === undefined ? current.listPrice : input.listPrice === null ? null : checkListPrice(input.listPrice);
     const probe = await this.probeModelCard({ provider: current.provider, baseUrl, model, apiKey, headers });
     await this.deps.secrets.put(p.account.name, NAMESPACE, o.id, JSON.stringify({ api_key: apiKey, headers } satisfies StoredSecret));
     const now = isoNow(this.deps.clock);
-    const data = { ...o.data, model, base_url: baseUrl, custom_header_names: Object.keys(headers), key_last4: last4(apiKey), probed_at: probe.checkedAt };
+    const { list_price: _old, ...rest } = o.data;
+    const data = {
+      ...rest,
+      model,
+      base_url: baseUrl,
+      custom_header_names: Object.keys(headers),
+      key_last4: last4(apiKey),
+      probed_at: probe.checkedAt,
+      ...(listPrice ? { list_price: listPrice } : {}),
+    };
     await this.deps.storage.transaction(async (tx) => {
       await tx.managed.update(o.id, { data, updatedAt: now });
       await this.deps.audit.record(tx.audit, ctx, 'managed.model_card.rotate', o.id, { key_rotated: input.apiKey !== undefined, base_url: baseUrl });
@@ -200,13 +226,16 @@ export class ModelCardService {
    * The endpoint of the card `modelId` of an account, key decrypted, for the session runtime's
    * worker only (no door calls this): undefined when the account has no such card.
    */
-  async endpointFor(accountId: number, modelId: string): Promise<{ provider: ModelProvider; baseUrl: string; model: string; apiKey: string; headers: Record<string, string> } | undefined> {
+  async endpointFor(
+    accountId: number,
+    modelId: string,
+  ): Promise<{ provider: ModelProvider; baseUrl: string; model: string; apiKey: string; headers: Record<string, string>; listPrice?: ListPrice } | undefined> {
     const o = await this.deps.storage.managed.findByName('model_card', accountId, modelId);
     const owner = o && (await this.deps.storage.accounts.findById(o.accountId));
     if (!o || !owner) return undefined;
     const stored = await this.secret(owner.name, o.id);
     const card = view(o);
-    return { provider: card.provider, baseUrl: card.baseUrl, model: card.model, apiKey: stored.api_key, headers: stored.headers };
+    return { provider: card.provider, baseUrl: card.baseUrl, model: card.model, apiKey: stored.api_key, headers: stored.headers, ...(card.listPrice ? { listPrice: card.listPrice } : {}) };
   }
 
   private async secret(owner: string, id: string): Promise<StoredSecret> {

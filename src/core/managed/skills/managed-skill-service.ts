@@ -8,7 +8,7 @@ import { newManagedId } from '../ids.js';
 import { readableObject, reader, writer, type ManagedDeps } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
 import { cutPage, decodePageToken, pageOfArray, type Paged, type PageRequest } from '../page-token.js';
-import { fileInTarball, skillBundle, skillTarball, type UploadedFile } from './skill-bundle.js';
+import { fileInTarball, filesInTarball, skillBundle, skillTarball, type UploadedFile } from './skill-bundle.js';
 
 /** Built-in skills are shared with every account under this marker (their parentId). */
 const BUILTIN = 'builtin';
@@ -180,6 +180,15 @@ export class ManagedSkillService {
     const v = await this.resolve(o, version);
     const gz = await this.deps.blobAccess.read(ctx, v.digest!, () => notFound(`Skill ${id} has no content for version ${version}`));
     return { path, data: await fileInTarball(gz, path, this.maxUnpackedBytes) };
+  }
+
+  /** Every file of one version of a skill the caller may read (a session mounts them in its workspace). */
+  async files(ctx: RequestContext, id: string, version = 'latest'): Promise<{ name: string; version: string; files: UploadedFile[] }> {
+    const o = await this.readable(ctx, id);
+    const v = await this.resolve(o, version);
+    const gz = await this.deps.blobAccess.read(ctx, v.digest!, () => notFound(`Skill ${id} has no content for version ${version}`));
+    const d = v.data as unknown as VersionData;
+    return { name: d.name, version: d.version, files: await filesInTarball(gz, this.maxUnpackedBytes) };
   }
 
   /** Deletes one version; its number is never given out again. Its bytes go with the next `agentry gc`. */

@@ -92,3 +92,24 @@ export const fileInTarball = async (gz: Buffer, path: string, maxUnpackedBytes: 
   if (!found) throw notFound(`The skill has no file '${wanted}'`);
   return found;
 };
+
+/** Every file of a stored skill tarball, paths relative to the skill's root. */
+export const filesInTarball = async (gz: Buffer, maxUnpackedBytes: number): Promise<UploadedFile[]> => {
+  const out: UploadedFile[] = [];
+  await walkTarGz(
+    gz,
+    maxUnpackedBytes,
+    {
+      onEntry: (entry) => {
+        const p = posix.normalize(entry.path).replace(/^(\.\/)+/, '');
+        if (entry.type === 'File' && p !== '' && !p.startsWith('/') && !p.split('/').includes('..')) {
+          const chunks: Buffer[] = [];
+          entry.on('data', (c: Buffer) => chunks.push(c));
+          entry.on('end', () => out.push({ path: p, data: Buffer.concat(chunks) }));
+        } else entry.resume();
+      },
+    },
+    'The stored skill',
+  );
+  return out;
+};

@@ -294,4 +294,37 @@ export class VaultService {
     if (!o || o.kind !== 'vault_credential' || o.parentId !== vaultId || o.accountId !== p.account.id) throw notFound(`Credential ${id} not found`);
     return o;
   }
+  /**
+   * The header that authenticates a session to an MCP server: the first live `static_bearer` or
+   * `mcp_oauth` credential of the session's vaults (in their order) whose `mcp_server_url` is the
+   * server's URL, as `Authorization: Bearer …`. Read in the worker only; never stored in events.
+   */
+  async credentialHeaders(accountId: number, vaultIds: string[], url: string): Promise<Record<string, string>> {
+    const same = (a: string, b: string): boolean => {
+      try {
+        const x = new URL(a);
+        const y = new URL(b);
+        return x.origin === y.origin && x.pathname.replace(/\/+$/, '') === y.pathname.replace(/\/+$/, '') && x.search === y.search;
+      } catch {
+        return a === b;
+      }
+    };
+    const owner = await this.deps.storage.accounts.findById(accountId);
+    if (!owner) return {};
+    for (const vaultId of vaultIds) {
+      const vault = await this.deps.storage.managed.find(vaultId);
+      if (!vault || vault.kind !== 'vault' || vault.accountId !== accountId || vault.archivedAt) continue;
+      const creds = await this.deps.storage.managed.list({ kind: 'vault_credential', accountIds: [accountId], parentId: vaultId, archived: 'exclude', limit: 1000 });
+      for (const c of creds) {
+        const auth = (c.data.auth ?? {}) as Record<string, unknown>;
+        if ((auth.type !== 'static_bearer' && auth.type !== 'mcp_oauth') || typeof auth.mcp_server_url !== 'string' || !same(auth.mcp_server_url, url)) continue;
+        const stored = await this.deps.secrets.get(owner.name, namespaceOf(vaultId), c.id);
+        if (!stored) continue;
+        const secret = JSON.parse(stored) as Record<string, string>;
+        const token = auth.type === 'static_bearer' ? secret.token : secret.access_token;
+        if (token) return { authorization: `Bearer ${token}` };
+      }
+    }
+    return {};
+  }
 }

@@ -1,0 +1,44 @@
+import { connectRemoteMcp } from '../adapters/mcp-client/remote-mcp.js';
+import type { EgressPolicy } from '../adapters/egress/index.js';
+import type { Registry } from '../core/registry.js';
+import { McpConnectError } from '../core/sessions/mcp-port.js';
+import { McpToolsets } from '../core/sessions/mcp-toolsets.js';
+import { openWorkloadConnection } from '../core/sessions/workload-mcp.js';
+import { sessionOwnerContext } from '../core/sessions/session-context.js';
+import { SessionMounts } from '../core/sessions/session-mounts.js';
+import type { Storage } from '../core/storage.js';
+
+/**
+ * The MCP servers of managed-agent sessions for this worker: remote Streamable HTTP servers with the
+ * official client through the egress policy (the credential of the session's vaults in a header),
+ * and this server's own MCP workloads in-process, read as the session's account (the access rule
+ * of the workload proxy, acting as the session's account).
+ */
+export const createMcpToolsets = (registry: Registry, storage: Storage, egress: EgressPolicy): McpToolsets =>
+  new McpToolsets({
+    credentialHeaders: (accountId, vaultIds, url) => registry.managed.vaults.credentialHeaders(accountId, vaultIds, url),
+    connector: {
+      async connect(target, signal) {
+        if (target.kind === 'url') return connectRemoteMcp(target.url, target.headers, egress.fetch, signal);
+        const workloads = registry.workloads;
+        if (!workloads) throw new McpConnectError('connection', 'this server does not run MCP workloads');
+        const ctx = await sessionOwnerContext(storage, target.accountId, new Date().toISOString());
+        if (!ctx) throw new McpConnectError('connection', 'the session has no account');
+        return openWorkloadConnection(() => workloads.session(ctx, target.workload), target.workload);
+      },
+    },
+  });
+
+/** The skills, files and memory stores a session's workspace mounts, read as the session's account. */
+export const createSessionMounts = (registry: Registry, storage: Storage): SessionMounts =>
+  new SessionMounts({
+    storage,
+    skills: registry.managed.skills,
+    files: registry.managed.files,
+    memory: registry.managed.memoryStores,
+    contextFor: async (accountId) => {
+      const ctx = await sessionOwnerContext(storage, accountId, new Date().toISOString());
+      if (!ctx) throw new Error('the session has no account');
+      return ctx;
+    },
+  });
