@@ -123,7 +123,14 @@ try {
     { id: 'package', name: 'package', path: `/@${pkg.scope}/${pkg.name}`, ready: '.markdown h1', api: `/api/v1/packages/@${pkg.scope}/${pkg.name}` },
     { id: 'user', name: 'user', path: `/@${pkg.scope}`, ready: '.cards li', api: `/api/v1/packages?scope=${pkg.scope}&sort=downloads&page=1&limit=20` },
     { id: 'account', name: 'account (signed in)', path: '/account', ready: '#tokens table', api: '/api/v1/tokens', signedIn: true },
-    { id: 'managed', name: 'managed agent (signed in)', path: `/managed/agents/${managedAgent.id}`, ready: 'table[aria-label], .table-wrap table', api: `/v1/agents/${managedAgent.id}/versions?limit=100`, signedIn: true },
+    {
+      id: 'managed',
+      name: 'managed agent (signed in)',
+      path: `/managed/agents/${managedAgent.id}`,
+      ready: 'table[aria-label], .table-wrap table',
+      api: `/v1/agents/${managedAgent.id}/versions?limit=100`,
+      signedIn: true,
+    },
     // The session view keeps its event stream open: ready when the stream is live; the network never idles.
     { id: 'session', name: 'session view (signed in, SSE)', path: `/sessions/${benchSession.id}`, ready: 'text=stream: live', api: `/v1/sessions/${benchSession.id}`, signedIn: true, streams: true },
   ];
@@ -205,7 +212,7 @@ try {
         ? `| ${r.page} | FAILED: ${r.error} | | | |`
         : `| ${r.page} | ${r.interactive_ms_median} ms | ${r.interactive_ms_p95} ms | ${r.dom_content_loaded_ms_median} ms | ${r.anchor_api_ms_median} ms |`,
     );
-  console.log('\n"interactive": from navigation start to the page\'s main content on screen (cards, README, tokens table, an agent's versions, a session's live stream).');
+  console.log('\n"interactive": from navigation start to the page\'s main content on screen (cards, README, tokens table, the versions of an agent, the live stream of a session).');
 } finally {
   await browser?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });

@@ -159,7 +159,10 @@ describe.each(testStores)('web console: managed agents, sessions and workloads (
 
   it('starts a session, watches it stream, answers a custom tool in the page, and shows the call folded with its input and result', async () => {
     model.reset();
-    model.script([{ toolCalls: [{ name: 'get_weather', input: { city: 'Oslo' } }], usage: { input_tokens: 20, output_tokens: 5 } }, { text: 'It is 22°C in Oslo.', usage: { input_tokens: 30, output_tokens: 7 } }]);
+    model.script([
+      { toolCalls: [{ name: 'get_weather', input: { city: 'Oslo' } }], usage: { input_tokens: 20, output_tokens: 5 } },
+      { text: 'It is 22°C in Oslo.', usage: { input_tokens: 30, output_tokens: 7 } },
+    ]);
     await go('/sessions');
     await page.getByText('No sessions yet.').waitFor();
     await page.getByLabel('Title').fill('Weather check');
@@ -227,7 +230,12 @@ describe.each(testStores)('web console: managed agents, sessions and workloads (
   });
 
   it('shows MCP workloads: status, logs, stop and start, and registers one in a client', async () => {
-    const created = await admin.req('POST', '/api/v1beta/workloads', { name: 'everything', command: process.execPath, cmd_arguments: [EVERYTHING, 'stdio'], permission_profile: { read: [NODE_MODULES], write: [] } });
+    const created = await admin.req('POST', '/api/v1beta/workloads', {
+      name: 'everything',
+      command: process.execPath,
+      cmd_arguments: [EVERYTHING, 'stdio'],
+      permission_profile: { read: [NODE_MODULES], write: [] },
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     await signInAs(server.adminToken);
     try {

@@ -282,7 +282,7 @@ describe.each(testStores)('web console (%s)', (store) => {
     const audit = page.getByRole('table', { name: 'Audit log' });
     await audit.getByRole('row', { name: /alice token\.revoke/ }).waitFor();
     await audit.getByRole('row', { name: /alice token\.create/ }).waitFor();
-    expect(new Set((await audit.locator('tbody tr td:nth-child(2)').allTextContents()))).toEqual(new Set(['alice']));
+    expect(new Set(await audit.locator('tbody tr td:nth-child(2)').allTextContents())).toEqual(new Set(['alice']));
   });
 
   it('stars a package and shows the private package to a member of its org', async () => {

@@ -3,7 +3,21 @@ import { Type } from 'typebox';
 import { NumericId, pathId } from '../../shared/numeric-id.js';
 import { requestContext } from '../../shared/request-context.js';
 import type { NativeDoorOptions } from '../index.js';
-import { AuditResponse, CreateOrgBody, CreateTokenBody, CreateUserBody, CreatedToken, CreatedUser, MemberBody, MembersResponse, OrgView, Profile, TokenView, Whoami, errorResponses } from '../schemas.js';
+import {
+  AuditResponse,
+  CreateOrgBody,
+  CreateTokenBody,
+  CreateUserBody,
+  CreatedToken,
+  CreatedUser,
+  MemberBody,
+  MembersResponse,
+  OrgView,
+  Profile,
+  TokenView,
+  Whoami,
+  errorResponses,
+} from '../schemas.js';
 import { members, tokenView } from '../views.js';
 
 const UserParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 40 }) });
