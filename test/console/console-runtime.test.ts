@@ -48,9 +48,14 @@ describe.each(testStores)('web console: managed agents, sessions and workloads (
     await go('/');
     await page.evaluate(`localStorage.setItem('agentry.token', ${JSON.stringify(token)})`);
   };
+  /** axe-core in the light scheme and in the dark one (contrast differs). */
   const noSeriousA11yViolations = async (name: string) => {
-    const v = await axeViolations(page);
-    expect(v, `${name}: ${JSON.stringify(v, null, 1)}`).toEqual([]);
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      const v = await axeViolations(page);
+      expect(v, `${name} (${scheme}): ${JSON.stringify(v, null, 1)}`).toEqual([]);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
   };
 
   beforeAll(async () => {
