@@ -166,10 +166,14 @@ describe.each(testStores)('web console: managed agents, sessions and workloads (
     model.reset();
     model.script([
       { toolCalls: [{ name: 'get_weather', input: { city: 'Oslo' } }], usage: { input_tokens: 20, output_tokens: 5 } },
-      { text: 'It is 22°C in Oslo.', usage: { input_tokens: 30, output_tokens: 7 } },
+      { text: ['It is ', '22°C ', 'in Oslo.'], chunkDelayMs: 700, usage: { input_tokens: 30, output_tokens: 7 } },
     ]);
-    await go('/sessions');
+    // From the agent's page: the form has the agent chosen.
+    await go(`/managed/agents/${agentId}`);
+    await page.getByRole('link', { name: 'Start a session with this agent' }).click();
+    await page.waitForURL(/\/sessions\?agent=/);
     await page.getByText('No sessions yet.').waitFor();
+    expect(await page.getByRole('combobox', { name: 'Agent' }).inputValue()).toBe(agentId);
     await page.getByLabel('Title').fill('Weather check');
     await page.getByRole('button', { name: 'Start a session' }).click();
     await page.waitForURL(/\/sessions\/[^/]+$/);
@@ -185,7 +189,10 @@ describe.each(testStores)('web console: managed agents, sessions and workloads (
     await answer.getByRole('textbox', { name: 'Result of get_weather' }).fill('22°C and sunny');
     await answer.getByRole('button', { name: 'Send result' }).click();
     const events = page.getByRole('list', { name: 'Events' });
-    await events.getByText('It is 22°C in Oslo.').waitFor();
+    // The answer streams in: a draft that grows, then the message.
+    await events.locator('.ev.draft', { hasText: 'It is' }).waitFor();
+    await events.locator('.ev.agent:not(.draft)', { hasText: 'It is 22°C in Oslo.' }).waitFor();
+    expect(await events.locator('.ev.draft').count()).toBe(0);
     await answer.waitFor({ state: 'detached' });
     expect(await events.locator('.msg.user').textContent()).toContain('Weather in Oslo?');
     // The tool call is folded; the keyboard unfolds it, showing its input and the result given.

@@ -130,7 +130,7 @@ const AgentPage = ({ id }: { id: string }) => {
         </>
       )}
       <p>
-        <a href={`/sessions`}>Start a session with this agent</a>
+        <a href={`/sessions?agent=${encodeURIComponent(a.id)}`}>Start a session with this agent</a>
       </p>
       <h2 id="versions-title">Version history</h2>
       {versions.error ? (

@@ -78,7 +78,7 @@ export const Sessions = () => {
             )}
           </>
         )}
-        <NewSession onCreated={(id) => route(`/sessions/${encodeURIComponent(id)}`)} />
+        <NewSession agent={query.agent} onCreated={(id) => route(`/sessions/${encodeURIComponent(id)}`)} />
       </section>
     </div>
   );
@@ -86,7 +86,7 @@ export const Sessions = () => {
 
 const num = (v: unknown): string => (typeof v === 'number' ? v.toLocaleString() : '0');
 
-const NewSession = ({ onCreated }: { onCreated: (id: string) => void }) => {
+const NewSession = ({ agent, onCreated }: { agent?: string; onCreated: (id: string) => void }) => {
   const agents = useAsync(() => ok(api.GET('/v1/agents/', { params: { query: { limit: 100 } } })), []);
   const envs = useAsync(() => ok(api.GET('/v1/environments/', { params: { query: { limit: 100 } } })), []);
   const { busy, error, run } = useAction();
@@ -114,7 +114,7 @@ const NewSession = ({ onCreated }: { onCreated: (id: string) => void }) => {
         Agent
         <select name="agent" required>
           {(agents.data?.data ?? []).map((a) => (
-            <option key={a.id} value={a.id}>
+            <option key={a.id} value={a.id} selected={a.id === agent}>
               {a.name} (v{a.version})
             </option>
           ))}
@@ -169,17 +169,37 @@ export const SessionView = () => {
   useTitle(`Session ${id}`);
   const info = useAsync(() => (me ? ok(api.GET('/v1/sessions/{id}', { params: { path: { id } } })) : Promise.resolve(undefined)), [id, me?.username]);
   const [events, setEvents] = useState<Ev[]>([]);
+  // The text of agent messages still being written (event_start / event_delta previews), by message id.
+  const [drafts, setDrafts] = useState<Record<string, string>>({});
   const [stream, setStream] = useState<{ state: string; message?: string }>({ state: 'connecting' });
   const seen = useRef(new Set<string>());
   const reload = info.reload;
   useEffect(() => {
     if (!me) return undefined;
     setEvents([]);
+    setDrafts({});
     seen.current = new Set();
-    return follow(`/v1/sessions/${encodeURIComponent(id)}/events/stream?replay=1`, {
+    return follow(`/v1/sessions/${encodeURIComponent(id)}/events/stream?replay=1&event_deltas%5B%5D=agent.message`, {
       onEvent: (_type, data) => {
         const e = data as Ev;
         if (!e || typeof e !== 'object' || typeof e.type !== 'string') return;
+        if (e.type === 'event_start') {
+          const of = e.event as { id?: string; type?: string } | undefined;
+          if (of?.type === 'agent.message' && of.id) setDrafts((d) => ({ ...d, [of.id as string]: '' }));
+          return;
+        }
+        if (e.type === 'event_delta') {
+          const key = String(e.event_id ?? '');
+          const text = (e.delta as { content?: { text?: string } } | undefined)?.content?.text ?? '';
+          // Only the previews of a message this page saw start (the stream sends no type with a delta).
+          setDrafts((d) => (key in d ? { ...d, [key]: d[key] + text } : d));
+          return;
+        }
+        if (e.type === 'agent.message' && e.id)
+          setDrafts((d) => {
+            const { [e.id as string]: _done, ...rest } = d;
+            return rest;
+          });
         if (e.id) {
           if (seen.current.has(e.id)) return;
           seen.current.add(e.id);
@@ -194,10 +214,10 @@ export const SessionView = () => {
   if (!me) return <SignInFirst />;
   if (info.error) return <ErrorBox error={info.error} title={`Session ${id} could not be read`} />;
   if (!info.data) return <Loading what="the session" />;
-  return <Live s={info.data} events={events} stream={stream} />;
+  return <Live s={info.data} events={events} drafts={drafts} stream={stream} />;
 };
 
-const Live = ({ s, events, stream }: { s: Session; events: Ev[]; stream: { state: string; message?: string } }) => {
+const Live = ({ s, events, drafts, stream }: { s: Session; events: Ev[]; drafts: Record<string, string>; stream: { state: string; message?: string } }) => {
   const { busy, error, run } = useAction();
   const [text, setText] = useState('');
   const send = (evs: Array<Record<string, unknown>>) => run(() => ok(api.POST('/v1/sessions/{id}/events', { params: { path: { id: s.id } }, body: { events: evs } })));
@@ -256,6 +276,12 @@ const Live = ({ s, events, stream }: { s: Session; events: Ev[]; stream: { state
         {events.length === 0 && <li class="muted">No events yet: send a message below.</li>}
         {events.map((e, i) => (
           <EventItem key={e.id ?? `i${i}`} e={e} answer={e.id ? answers.get(e.id) : undefined} />
+        ))}
+        {Object.entries(drafts).map(([mid, text]) => (
+          <li key={`draft-${mid}`} class="ev msg agent draft" aria-busy="true">
+            <span class="ev-who">Agent</span> <span class="muted small">writing…</span>
+            <p class="ev-text">{text}</p>
+          </li>
         ))}
       </ol>
       {error && <ErrorBox error={error} title="The session did not take that" />}
