@@ -13,7 +13,7 @@
  *   --runs R          loads of each page, each in a fresh tab with an empty cache (7)
  *   --concurrency P   publishes in flight while seeding (8)
  *   --chromium PATH   the browser (/usr/bin/chromium)
- *   --pages a,b       only these pages (home, search, facets, package, user, account)
+ *   --pages a,b       only these pages (home, search, facets, package, user, account, managed, session)
  * Budgets (issue 16): home page first load ≤ 150 KB of compressed JS; every page interactive < 1 s.
  */
 import { randomBytes } from 'node:crypto';
@@ -95,6 +95,10 @@ try {
   for (const spec of specs.slice(0, 50)) await (await fetch(`${server.url}/api/v1/agents/@${spec.scope}/${spec.name}/download/latest`)).arrayBuffer();
   const pkg = specs[0];
   const word = pkg.description.split(' ')[0];
+  // A managed agent and a session of it, for the runtime pages (no model is called: nothing is sent).
+  const env = await post('/v1/environments', { name: 'bench-env' }, tokens[pkg.scope]);
+  const managedAgent = await post('/v1/agents', { name: 'bench-agent', model: 'claude-sonnet-4-6', system: 'You help.', environment_id: env.id }, tokens[pkg.scope]);
+  const benchSession = await post('/v1/sessions', { agent: managedAgent.id, title: 'bench session' }, tokens[pkg.scope]);
 
   // ---- 3. Pages in Chromium -------------------------------------------------------------------------
   profile = mkdtempSync(join(tmpdir(), 'agentry-console-bench-chromium-'));
@@ -119,6 +123,16 @@ try {
     { id: 'package', name: 'package', path: `/@${pkg.scope}/${pkg.name}`, ready: '.markdown h1', api: `/api/v1/packages/@${pkg.scope}/${pkg.name}` },
     { id: 'user', name: 'user', path: `/@${pkg.scope}`, ready: '.cards li', api: `/api/v1/packages?scope=${pkg.scope}&sort=downloads&page=1&limit=20` },
     { id: 'account', name: 'account (signed in)', path: '/account', ready: '#tokens table', api: '/api/v1/tokens', signedIn: true },
+    {
+      id: 'managed',
+      name: 'managed agent (signed in)',
+      path: `/managed/agents/${managedAgent.id}`,
+      ready: 'table[aria-label], .table-wrap table',
+      api: `/v1/agents/${managedAgent.id}/versions?limit=100`,
+      signedIn: true,
+    },
+    // The session view keeps its event stream open: ready when the stream is live; the network never idles.
+    { id: 'session', name: 'session view (signed in, SSE)', path: `/sessions/${benchSession.id}`, ready: 'text=stream: live', api: `/v1/sessions/${benchSession.id}`, signedIn: true, streams: true },
   ];
   const only = args.pages.split(',').filter(Boolean);
   const results = [];
@@ -154,7 +168,7 @@ try {
           });
         times.push(Date.now() - start);
         dcl.push(await tab.evaluate(() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd));
-        await tab.waitForLoadState('networkidle');
+        if (!p.streams) await tab.waitForLoadState('networkidle');
         if (p.name === 'home') homeJs = Math.max(homeJs, jsBytes);
         await tab.close();
       }
@@ -198,7 +212,7 @@ try {
         ? `| ${r.page} | FAILED: ${r.error} | | | |`
         : `| ${r.page} | ${r.interactive_ms_median} ms | ${r.interactive_ms_p95} ms | ${r.dom_content_loaded_ms_median} ms | ${r.anchor_api_ms_median} ms |`,
     );
-  console.log('\n"interactive": from navigation start to the page\'s main content on screen (cards, README, tokens table).');
+  console.log('\n"interactive": from navigation start to the page\'s main content on screen (cards, README, tokens table, the versions of an agent, the live stream of a session).');
 } finally {
   await browser?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });

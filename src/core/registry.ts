@@ -206,4 +206,10 @@ export class Registry {
     this.policy.requireAdmin(ctx);
     return this.auditLog.list(this.storage.audit, q);
   }
+
+  /** Anyone signed in: the entries of what their own account did (the actor is the caller), newest first. */
+  ownAudit(ctx: RequestContext, q: Omit<AuditQuery, 'actor'>) {
+    const p = this.policy.requirePrincipal(ctx);
+    return this.auditLog.list(this.storage.audit, { ...q, actor: p.account.name });
+  }
 }

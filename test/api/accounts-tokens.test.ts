@@ -208,4 +208,22 @@ describe.each(testStores)('accounts, orgs and tokens (%s)', (store) => {
     const publish = log.body.entries.find((e: { action: string }) => e.action === 'package.publish');
     expect(publish).toMatchObject({ actor: 'carol', target: '@acme/support-bot@1.0.0', ip: '127.0.0.1' });
   });
+
+  it("shows each account the audit log of what it did itself, and nobody else's", async () => {
+    const own = await carol.req('GET', '/api/v1/whoami/audit?limit=100');
+    expect(own.status).toBe(200);
+    expect(own.body.entries.length).toBeGreaterThan(0);
+    expect(own.body.total).toBe(own.body.entries.length);
+    expect(new Set(own.body.entries.map((e: { actor: string }) => e.actor))).toEqual(new Set(['carol']));
+    expect(own.body.entries.map((e: { action: string }) => e.action)).toContain('package.publish');
+    // The admin's own log holds the users it created, none of carol's publishes.
+    const admins = await admin.req('GET', '/api/v1/whoami/audit?action=package.publish');
+    expect(admins.body.entries.filter((e: { actor: string }) => e.actor !== 'admin')).toEqual([]);
+    const paged = await carol.req('GET', '/api/v1/whoami/audit?limit=1&page=2');
+    expect([paged.body.entries.length, paged.body.page, paged.body.total]).toEqual([1, 2, own.body.total]);
+    expect(paged.body.entries[0].id).toBe(own.body.entries[1].id);
+    expect((await new Api(server.url).req('GET', '/api/v1/whoami/audit')).status).toBe(401);
+    expect((await carol.req('GET', '/api/v1/whoami/audit?limit=0')).status).toBe(400);
+    expect((await carol.req('GET', '/api/v1/whoami/audit?actor=admin')).body.entries.every((e: { actor: string }) => e.actor === 'carol')).toBe(true);
+  });
 });

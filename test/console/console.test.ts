@@ -151,6 +151,11 @@ describe.each(testStores)('web console (%s)', (store) => {
     await page.getByRole('button', { name: 'Search' }).click();
     await page.waitForURL(/\/search\?q=hello$/);
     await page.locator('.cards').getByRole('link', { name: '@alice/hello-agent' }).waitFor();
+    // The kind facet counts what the words match, per kind.
+    const filters = page.getByRole('complementary', { name: 'Filters' });
+    await filters.getByRole('link', { name: 'Agents 1', exact: true }).waitFor();
+    await filters.getByRole('link', { name: 'Skills 0', exact: true }).waitFor();
+    await filters.getByRole('link', { name: 'All kinds 1', exact: true }).waitFor();
     // A kind facet that excludes it, then one that keeps it.
     await page.getByRole('complementary', { name: 'Filters' }).getByRole('link', { name: 'Skills' }).click();
     await page.waitForURL(/kind=skill/);
@@ -272,6 +277,12 @@ describe.each(testStores)('web console (%s)', (store) => {
     await page.getByRole('button', { name: 'Revoke token ci-reader' }).click();
     await page.getByRole('row', { name: /ci-reader.*revoked/ }).waitFor();
     expect((await new Api(server.url, secret).req('GET', '/api/v1/whoami')).status).toBe(401);
+    // The account's own audit log has both, and only alice's entries.
+    await page.reload({ waitUntil: 'networkidle' });
+    const audit = page.getByRole('table', { name: 'Audit log' });
+    await audit.getByRole('row', { name: /alice token\.revoke/ }).waitFor();
+    await audit.getByRole('row', { name: /alice token\.create/ }).waitFor();
+    expect(new Set(await audit.locator('tbody tr td:nth-child(2)').allTextContents())).toEqual(new Set(['alice']));
   });
 
   it('stars a package and shows the private package to a member of its org', async () => {

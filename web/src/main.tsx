@@ -14,6 +14,10 @@ const Account = lazy(() => import('./pages/account').then((m) => m.Account));
 const SignIn = lazy(() => import('./pages/sign-in').then((m) => m.SignIn));
 const OAuthCallback = lazy(() => import('./pages/sign-in').then((m) => m.OAuthCallback));
 const Agentspaces = lazy(() => import('./pages/agentspaces').then((m) => m.Agentspaces));
+const Managed = lazy(() => import('./pages/managed').then((m) => m.Managed));
+const Sessions = lazy(() => import('./pages/sessions').then((m) => m.Sessions));
+const SessionView = lazy(() => import('./pages/sessions').then((m) => m.SessionView));
+const Workloads = lazy(() => import('./pages/workloads').then((m) => m.Workloads));
 const NotFound = lazy(() => import('./pages/not-found').then((m) => m.NotFound));
 
 type Theme = 'light' | 'dark' | 'auto';
@@ -55,6 +59,8 @@ const Header = () => {
       <nav aria-label="Main">
         <a href="/search">Browse</a>
         <a href="/agentspaces">Agentspaces</a>
+        {me && <a href="/managed/agents">Managed agents</a>}
+        {me && <a href="/workloads">Workloads</a>}
         {me ? <a href="/account">{me.username}</a> : <a href="/sign-in">Sign in</a>}
         <select aria-label="Colour theme" value={theme} onChange={(e) => setTheme(e.currentTarget.value as Theme)}>
           <option value="auto">Auto</option>
@@ -91,6 +97,12 @@ const App = () => {
             <Route path="/account" component={Account} />
             <Route path="/agentspaces" component={Agentspaces} />
             <Route path="/agentspaces/:id" component={Agentspaces} />
+            <Route path="/managed" component={Managed} />
+            <Route path="/managed/:section" component={Managed} />
+            <Route path="/managed/:section/:id" component={Managed} />
+            <Route path="/sessions" component={Sessions} />
+            <Route path="/sessions/:id" component={SessionView} />
+            <Route path="/workloads" component={Workloads} />
             <Route path="/:scope" component={ScopePage} />
             <Route path="/:scope/:name" component={PackagePage} />
             <Route path="/:scope/:name/v/:version" component={PackagePage} />

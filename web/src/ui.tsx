@@ -129,7 +129,8 @@ export const useTitle = (title: string): void => {
 
 /** A table with a caption (for screen readers) and column headers; `children` are its body rows. */
 export const Table = ({ caption, columns, children }: { caption: string; columns: Array<string | { hidden: string }>; children: ComponentChildren }) => (
-  <div class="table-wrap">
+  // Focusable and named, so a table wider than the page can be scrolled with the keyboard.
+  <div class="table-wrap" tabIndex={0} role="region" aria-label={caption}>
     <table>
       <caption class="sr-only">{caption}</caption>
       <thead>

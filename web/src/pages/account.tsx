@@ -365,23 +365,28 @@ const Namespaces = ({ me }: { me: Me }) => {
 const Audit = ({ me }: { me: Me }) => {
   const [page, setPage] = useState(1);
   const [everyone, setEveryone] = useState(false);
-  const log = useAsync(() => (me.is_admin ? ok(api.GET('/api/v1/audit', { params: { query: { actor: everyone ? undefined : me.username, page, limit: 20 } } })) : Promise.resolve(undefined)), [me.username, page, everyone]);
+  // Everyone reads what their own account did; an administrator can also read every account's entries.
+  const log = useAsync(
+    () => (everyone && me.is_admin ? ok(api.GET('/api/v1/audit', { params: { query: { page, limit: 20 } } })) : ok(api.GET('/api/v1/whoami/audit', { params: { query: { page, limit: 20 } } }))),
+    [me.username, page, everyone],
+  );
   return (
     <section id="audit" aria-labelledby="audit-title">
       <h2 id="audit-title">Audit log</h2>
-      {!me.is_admin ? (
-        <p class="muted">The audit log is read by administrators. Ask one for the entries of @{me.username}: <code>GET /api/v1/audit?actor={me.username}</code>.</p>
-      ) : log.error ? (
+      <p class="muted">What {everyone ? 'every account' : `@${me.username}`} did on this server, newest first.</p>
+      {log.error ? (
         <ErrorBox error={log.error} />
       ) : !log.data ? (
         <Loading what="the audit log" />
       ) : (
         <>
-          <label class="inline">
-            <input type="checkbox" checked={everyone} onChange={(e) => (setEveryone(e.currentTarget.checked), setPage(1))} /> Every account's entries
-          </label>
+          {me.is_admin && (
+            <label class="inline">
+              <input type="checkbox" checked={everyone} onChange={(e) => (setEveryone(e.currentTarget.checked), setPage(1))} /> Every account's entries
+            </label>
+          )}
           {log.data.entries.length === 0 ? (
-            <p class="muted">No entries.</p>
+            <p class="muted">No entries yet: publishing, creating a token or changing a visibility is recorded here.</p>
           ) : (
             <Table caption="Audit log" columns={['When', 'Who', 'Action', 'Target', 'Details']}>
                   {log.data.entries.map((e) => (

@@ -32,19 +32,22 @@ export const Search = () => {
     return `/search${s ? `?${s}` : ''}`;
   };
   useTitle(q ? `Search: ${q}` : 'Browse');
+  const filters = {
+    q: q || undefined,
+    tag: query.tag || undefined,
+    scope: query.scope || undefined,
+    verified: bool(query.verified),
+    deprecated: bool(query.deprecated),
+  };
   const result = useAsync(
     () =>
       ok(
         api.GET('/api/v1/packages', {
           params: {
             query: {
-              q: q || undefined,
+              ...filters,
               kind,
               category: query.category || undefined,
-              tag: query.tag || undefined,
-              scope: query.scope || undefined,
-              verified: bool(query.verified),
-              deprecated: bool(query.deprecated),
               // Relevance needs words to be relevant to.
               sort: sort === 'relevance' && !q ? 'downloads' : sort,
               page,
@@ -55,6 +58,12 @@ export const Search = () => {
       ),
     [q, kind, query.category, query.tag, query.scope, query.verified, query.deprecated, sort, page],
   );
+  // The kind facet's counts: the same filters (but the kind and category), one count per kind.
+  const kindCounts = useAsync(
+    () => Promise.all(KINDS.map((k) => ok(api.GET('/api/v1/packages', { params: { query: { ...filters, kind: k, limit: 1 } } })).then((r) => [k, r.total] as const))).then((e) => new Map<string, number>(e)),
+    [q, query.tag, query.scope, query.verified, query.deprecated],
+  );
+  const allKinds = kindCounts.data ? [...kindCounts.data.values()].reduce((a, b) => a + b, 0) : undefined;
   const categories = useAsync(() => ok(api.GET('/api/v1/categories', { params: { query: { kind } } })), [kind]);
   const active = (['category', 'tag', 'scope', 'verified', 'deprecated'] as const).filter((k) => bool(query[k]) !== undefined || (k !== 'verified' && k !== 'deprecated' && query[k]));
   return (
@@ -87,13 +96,13 @@ export const Search = () => {
           <ul>
             <li>
               <a href={href({ kind: undefined, category: undefined })} aria-current={!kind ? 'true' : undefined}>
-                All kinds
+                All kinds {allKinds !== undefined && <span class="muted">{allKinds}</span>}
               </a>
             </li>
             {KINDS.map((k) => (
               <li key={k}>
                 <a href={href({ kind: k })} aria-current={kind === k ? 'true' : undefined}>
-                  {KIND_LABEL[k]}
+                  {KIND_LABEL[k]} {kindCounts.data && <span class="muted">{kindCounts.data.get(k)}</span>}
                 </a>
               </li>
             ))}

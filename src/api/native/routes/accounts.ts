@@ -3,7 +3,21 @@ import { Type } from 'typebox';
 import { NumericId, pathId } from '../../shared/numeric-id.js';
 import { requestContext } from '../../shared/request-context.js';
 import type { NativeDoorOptions } from '../index.js';
-import { CreateOrgBody, CreateTokenBody, CreateUserBody, CreatedToken, CreatedUser, MemberBody, MembersResponse, OrgView, Profile, TokenView, Whoami, errorResponses } from '../schemas.js';
+import {
+  AuditResponse,
+  CreateOrgBody,
+  CreateTokenBody,
+  CreateUserBody,
+  CreatedToken,
+  CreatedUser,
+  MemberBody,
+  MembersResponse,
+  OrgView,
+  Profile,
+  TokenView,
+  Whoami,
+  errorResponses,
+} from '../schemas.js';
 import { members, tokenView } from '../views.js';
 
 const UserParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 40 }) });
@@ -11,7 +25,29 @@ const OrgParams = Type.Object({ org: Type.String({ minLength: 1, maxLength: 40 }
 const MemberParams = Type.Object({ org: Type.String({ minLength: 1, maxLength: 40 }), username: Type.String({ minLength: 1, maxLength: 40 }) });
 const TokenIdParams = Type.Object({ id: NumericId('The token id (see GET /api/v1/tokens)') });
 
+const OwnAuditQuery = Type.Object({
+  action: Type.Optional(Type.String({ maxLength: 100 })),
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 1 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+});
+
 export const accountRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (app, { registry }) => {
+  app.get('/whoami/audit', {
+    schema: { tags: ['accounts'], summary: "The audit log of the caller's own account (what it did), newest first", querystring: OwnAuditQuery, response: { 200: AuditResponse, ...errorResponses } },
+    handler: async (req) => {
+      const ctx = await requestContext(registry, req);
+      const page = req.query.page ?? 1;
+      const limit = req.query.limit ?? 50;
+      const r = await registry.ownAudit(ctx, { action: req.query.action, offset: (page - 1) * limit, limit });
+      return {
+        entries: r.rows.map((e) => ({ id: e.id, at: e.at, actor: e.actor, action: e.action, target: e.target, ip: e.ip, details: e.details })),
+        total: r.total,
+        page,
+        limit,
+      };
+    },
+  });
+
   app.get('/whoami', {
     schema: { tags: ['accounts'], summary: 'The account and token making the request', response: { 200: Whoami, ...errorResponses } },
     handler: async (req) => {
