@@ -4,6 +4,7 @@ import { buildHttpApp } from '../api/http-app.js';
 import { routeTableOf, type RouteEntry } from '../api/shared/route-table.js';
 import { Registry } from '../core/registry.js';
 import { ClientConfigFileEditor } from '../adapters/client-config/config-file-editor.js';
+import { SkillFolderWriter } from '../adapters/client-config/skill-folders.js';
 import type { ClientPlatform } from '../core/clients/client-apps.js';
 import { openStorage } from '../storage/open-storage.js';
 import { openRateLimitStore } from '../storage/open-rate-limit-store.js';
@@ -67,7 +68,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
   const tools = createToolRuntime(config, egress);
-  const { storage, blobs, uploads, groups, workloads: workloadStore, signer, viewStamps } = await openStorage(config);
+  const { storage, blobs, uploads, groups, workloads: workloadStore, skillInstalls, signer, viewStamps } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -96,6 +97,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     secretStore,
     groups,
     clientFiles: { files: new ClientConfigFileEditor(config.clientsHome), platform: clientPlatform() },
+    skillInstalls: { store: skillInstalls, folders: new SkillFolderWriter(config.clientsHome) },
     agentspaceOci: { registryClient: ociRegistryPort(outbound.fetch), defaultRegistry: config.ociRegistryDefault, credentials: dockerLogins },
     storage,
     blobs,

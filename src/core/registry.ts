@@ -28,6 +28,8 @@ import type { ClientConfigFiles } from './clients/client-config-files.js';
 import type { ClientPlatform } from './clients/client-apps.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { SkillService } from './skills/skill-service.js';
+import { SkillInstalls } from './skills/skill-installs.js';
+import type { SkillFolders, SkillInstallStore } from './skills/skill-install-store.js';
 import { RecipeService } from './recipes/recipe-service.js';
 import { RateLimiter } from './rate-limits/rate-limiter.js';
 import type { RateLimitStore } from './rate-limits/rate-limit-store.js';
@@ -90,6 +92,8 @@ export interface RegistryOptions {
   groups?: GroupStore;
   /** The MCP client settings files of the account the server runs as, and its platform (for their paths). */
   clientFiles?: { files: ClientConfigFiles; platform: ClientPlatform };
+  /** Where skill installs are recorded and the clients' skills folders they write (needs clientFiles for the platform). Absent: installs are not offered. */
+  skillInstalls?: { store: SkillInstallStore; folders: SkillFolders };
 }
 
 /**
@@ -135,6 +139,7 @@ export class Registry {
   readonly workloads: WorkloadService | undefined;
   readonly groups: GroupService | undefined;
   readonly clients: ClientService | undefined;
+  readonly skillInstalls: SkillInstalls | undefined;
   /** The secrets of ToolHive's `/api/v1beta/secrets`, one set per account. */
   readonly toolhiveSecrets: ToolhiveSecrets;
 
@@ -184,6 +189,7 @@ export class Registry {
     this.toolhiveSecrets = new ToolhiveSecrets(this.secrets, this.policy);
     this.groups = opts.groups && new GroupService(deps, opts.groups);
     this.clients = opts.groups && opts.clientFiles && new ClientService(deps, opts.groups, opts.clientFiles.files, opts.clientFiles.platform);
+    this.skillInstalls = opts.skillInstalls && opts.clientFiles && new SkillInstalls(deps, this.skills, opts.skillInstalls.store, opts.skillInstalls.folders, opts.groups, opts.clientFiles.platform);
     this.managed = new ManagedAgents({ ...deps, blobAccess: this.blobAccess, packages: this.packages, secrets: this.secrets }, this.tokens, opts.managed);
   }
 

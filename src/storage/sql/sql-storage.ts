@@ -24,6 +24,7 @@ import { SqlAgentspaceRepo } from './agentspace-repo.js';
 import { sql } from 'kysely';
 import { SqlWorkloadStore } from './workload-store.js';
 import { SqlGroupStore } from './group-store.js';
+import { SqlSkillInstallStore } from './skill-install-store.js';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
   accounts: new SqlAccountRepo(db),
@@ -67,6 +68,9 @@ export class SqlStorage implements Storage {
   /** Groups and client registrations (core/groups): a feature port beside its feature, not part of `Storage`. */
   readonly groups: SqlGroupStore;
 
+  /** Skill installs into MCP clients' skills folders (core/skills' own port). */
+  readonly skillInstalls: SqlSkillInstallStore;
+
   constructor(
     private readonly db: Kysely<Database>,
     readonly kind: SqlDialectName,
@@ -94,6 +98,7 @@ export class SqlStorage implements Storage {
     this.workloads = new SqlWorkloadStore(db);
     this.sessions = repos.sessions;
     this.groups = new SqlGroupStore(db);
+    this.skillInstalls = new SqlSkillInstallStore(db);
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
