@@ -209,6 +209,13 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
     runtimeLog = (e, sessionId) => log.error({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), session: sessionId }, 'session runtime failed');
     await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const selfHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : host;
+    const selfUrl = config.publicUrl ?? `http://${selfHost}:${port}`;
+    // Before workloads resume: those that come back are written into their groups' clients again.
+    registry.connectWorkloadsToClients(selfUrl);
     const workloads = registry.workloads;
     if (workloads) {
       const caps = await workloads.capabilities();
@@ -221,12 +228,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       }
       await workloads.resume();
     }
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const running = app;
-    const selfHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : host;
-    const selfUrl = config.publicUrl ?? `http://${selfHost}:${port}`;
     registry.agentspaceArtifacts.useSelfRegistry(selfUrl);
     runtime?.start();
     // This server's own /v2/ is reached in-process, never through the egress policy.

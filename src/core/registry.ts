@@ -24,7 +24,7 @@ import { ToolhiveSecrets } from './secrets/toolhive-secrets.js';
 import { GroupService } from './groups/group-service.js';
 import type { GroupStore } from './groups/group-store.js';
 import { ClientService } from './clients/client-service.js';
-import type { ClientConfigFiles } from './clients/client-config-files.js';
+import type { ClientConfigFiles, WorkloadEndpoint } from './clients/client-config-files.js';
 import type { ClientPlatform } from './clients/client-apps.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { SkillService } from './skills/skill-service.js';
@@ -48,6 +48,7 @@ import { TokenService } from './tokens/token-service.js';
 import type { SupervisorTimings } from './workloads/supervisor.js';
 import type { WorkloadLauncher, WorkloadLogs } from './workloads/workload-runtime.js';
 import { WorkloadService } from './workloads/workload-service.js';
+import { workloadProxyPath, type WorkloadRecord } from './workloads/workload.js';
 import type { WorkloadStore } from './workloads/workload-store.js';
 
 export interface RegistryOptions {
@@ -184,13 +185,46 @@ export class Registry {
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
     const limiter = this.rateLimiter;
     if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));
+    const groupStore = opts.groups;
     this.workloads =
-      opts.workloads && new WorkloadService({ ...opts.workloads, packages: this.packages, secrets: this.secrets, policy: this.policy, audit: this.auditLog, auditRepo: opts.storage.audit, clock });
+      opts.workloads &&
+      new WorkloadService({
+        ...opts.workloads,
+        packages: this.packages,
+        secrets: this.secrets,
+        policy: this.policy,
+        audit: this.auditLog,
+        auditRepo: opts.storage.audit,
+        clock,
+        groupExists: groupStore && (async (name: string) => (await groupStore.get(name)) !== undefined),
+      });
     this.toolhiveSecrets = new ToolhiveSecrets(this.secrets, this.policy);
     this.groups = opts.groups && new GroupService(deps, opts.groups);
+    const workloads = this.workloads;
+    if (workloads) this.groups?.onDelete((group, withWorkloads) => workloads.groupDeleted(group, withWorkloads));
     this.clients = opts.groups && opts.clientFiles && new ClientService(deps, opts.groups, opts.clientFiles.files, opts.clientFiles.platform);
     this.skillInstalls = opts.skillInstalls && opts.clientFiles && new SkillInstalls(deps, this.skills, opts.skillInstalls.store, opts.skillInstalls.folders, opts.groups, opts.clientFiles.platform);
     this.managed = new ManagedAgents({ ...deps, blobAccess: this.blobAccess, packages: this.packages, secrets: this.secrets }, this.tokens, opts.managed);
+  }
+
+  /**
+   * Wires running workloads into the MCP clients registered to their groups (ToolHive's model):
+   * a workload whose proxy comes up is written into those clients' settings files at
+   * `<baseUrl>/workloads/<name>/mcp` (or `/sse`), and leaves them when stopped, deleted or moved;
+   * a client registered later gets the running ones. Called by the composition root once it knows
+   * its own URL, before workloads resume.
+   */
+  connectWorkloadsToClients(baseUrl: string): void {
+    const { workloads, clients } = this;
+    if (!workloads || !clients) return;
+    const endpoint = (r: WorkloadRecord): WorkloadEndpoint => ({
+      name: r.name,
+      group: r.config.group,
+      transport: r.config.proxyMode,
+      url: `${baseUrl.replace(/\/+$/, '')}${workloadProxyPath(r.name, r.config.proxyMode)}`,
+    });
+    clients.useWorkloads({ running: async () => (await workloads.running()).map(endpoint) });
+    workloads.useClients({ running: (r) => clients.addServer(endpoint(r)), gone: (name, group) => clients.removeServer(name, group) });
   }
 
   /** Whether this process can serve: the database answers, migrations are applied, the blob store takes writes. */
