@@ -4,7 +4,7 @@ import { buildHttpApp } from '../api/http-app.js';
 import { routeTableOf, type RouteEntry } from '../api/shared/route-table.js';
 import { Registry } from '../core/registry.js';
 import { ClientConfigFileEditor } from '../adapters/client-config/config-file-editor.js';
-import { SkillFolderWriter } from '../adapters/client-config/skill-folders.js';
+import { SkillFolderWriter } from '../adapters/skill-folders/skill-folder-writer.js';
 import type { ClientPlatform } from '../core/clients/client-apps.js';
 import { openStorage } from '../storage/open-storage.js';
 import { openRateLimitStore } from '../storage/open-rate-limit-store.js';

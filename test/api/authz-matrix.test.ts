@@ -457,6 +457,8 @@ const nativeEntries = (): Record<string, Entry | Exempt> => ({
   'DELETE /api/v1beta/registry/:name': { exempt: "refused to every caller: 'default' cannot be removed (403), no other exists (404)" },
   'POST /api/v1beta/registry/:name/refresh': { exempt: "reports that Agentry's registry is always current; stores nothing" },
   'POST /api/v1beta/skills/validate': { exempt: 'a validation: reads a skill, writes nothing' },
+  'POST /api/v1beta/skills/sync': { exempt: 'not implemented: answers 501 to every caller and stores nothing' },
+  'POST /api/v1beta/skills/upgrade': { exempt: 'not implemented: answers 501 to every caller and stores nothing' },
 });
 
 // ---- MCP workloads (ToolHive's /api/v1beta/workloads; the administrator's, private) ----------

@@ -196,9 +196,14 @@ describe.each(testStores)('ToolHive skill installs on %s', (store) => {
     expect(existsSync(join(home, '.cursor', 'skills', 'pdf-tools'))).toBe(false);
   });
 
-  it('keeps the validate and content routes, with ToolHive shapes', async () => {
+  it('keeps the validate and content routes, with ToolHive shapes; project sync and upgrade are 501', async () => {
     conforms('POST /api/v1beta/skills/validate', await alice.req('POST', '/api/v1beta/skills/validate', { ref: '@alice/notes' }));
     conforms('GET /api/v1beta/skills/content', await alice.req('GET', '/api/v1beta/skills/content?ref=@alice/notes'));
     expect((await alice.req('GET', '/api/v1beta/skills/content?ref=@bob/secret-recipe')).status).toBe(404);
+    for (const op of ['sync', 'upgrade']) {
+      const res = await alice.req('POST', `/api/v1beta/skills/${op}`, { project_root: '/tmp' });
+      expect(res.status).toBe(501);
+      expect(res.body).toContain('Project skills are not offered');
+    }
   });
 });

@@ -35,7 +35,7 @@ export interface SkillInstallStore {
 }
 
 /**
- * The port for the skills folders of MCP clients (src/adapters/client-config/skill-folders.ts),
+ * The port for the skills folders of MCP clients (src/adapters/skill-folders/skill-folder-writer.ts),
  * below the clients home. Paths are segments below that home; the adapter refuses any that is not
  * a plain name. Writes are atomic: the new folder is written beside the old one and renamed over it.
  */

@@ -100,7 +100,7 @@ export interface WorkloadServiceDeps {
   timings?: Partial<SupervisorTimings>;
   /** How long a proxied request may take (default 5 min). */
   requestTimeoutMs?: number;
-  /** Whether a group exists (ToolHive's groups); absent: any valid group name is taken. */
+  /** Whether a group exists (ToolHive's groups); absent: every valid group name is taken. */
   groupExists?: (name: string) => Promise<boolean>;
 }
 

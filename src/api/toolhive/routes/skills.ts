@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { AgentryError, badRequest } from '../../../core/errors.js';
+import { AgentryError, badRequest, notImplemented } from '../../../core/errors.js';
 import { isPlainObject } from '../../../core/packages/manifest/fields.js';
 import { requestContext } from '../../shared/request-context.js';
 import type { ToolhiveDoorOptions } from '../index.js';
@@ -148,4 +148,14 @@ export const skillRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = async
       return reply.status(204).send(null);
     },
   });
+
+  // Project skills live in a project's toolhive.lock.yaml; Agentry installs for the user only (ToolHive documents 501 here).
+  for (const op of ['sync', 'upgrade'] as const) {
+    app.post(`/skills/${op}`, {
+      schema: { tags, summary: `${op === 'sync' ? 'Sync' : 'Upgrade'} project skills from a lock file: not implemented (501), Agentry installs for the user only`, response: textErrors },
+      handler: async () => {
+        throw notImplemented(`Project skills are not offered: Agentry installs skills for the user only, so there is no lock file to ${op}`);
+      },
+    });
+  }
 };
