@@ -1,10 +1,13 @@
-import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../helpers/packages.js';
+import { dropTestSchema } from '../helpers/postgres.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -43,8 +46,12 @@ describe.each(testStores)('workloads in client settings files (%s)', (store) => 
   const waitStatus = (name: string, want: string) => waitFor(`${name} to be ${want}`, async () => ((await status(name)) === want ? want : undefined), 60_000);
   const proxyLog = async (name: string) => (await admin.req('GET', `/api/v1beta/workloads/${name}/proxy-logs`)).body as string;
 
+  // A data dir and schema neither server owns: the last test restarts the server on them.
+  const dataDir = mkdtempSync(join(tmpdir(), 'agentry-wlc-'));
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+
   beforeAll(async () => {
-    server = await startTestServer({ store, workloadTimings: TIMINGS });
+    server = await startTestServer({ store, workloadTimings: TIMINGS, dataDir, postgresSchema: schema });
     admin = new Api(server.url, server.adminToken);
     home = join(server.dataDir, 'home');
     claudeFile = join(home, '.claude.json');
@@ -54,7 +61,11 @@ describe.each(testStores)('workloads in client settings files (%s)', (store) => 
     expect((await admin.req('POST', '/api/v1beta/clients', { name: 'claude-code', groups: ['team-a'] })).body).toEqual({ name: 'claude-code', groups: ['team-a'] });
     expect((await admin.req('POST', '/api/v1beta/clients', { name: 'cursor' })).body).toEqual({ name: 'cursor', groups: ['default'] });
   }, 60_000);
-  afterAll(async () => server?.close());
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    if (store === 'postgres') await dropTestSchema(schema);
+  });
 
   it("writes a running workload into its group's clients, and a real MCP client reaches it through that entry", async () => {
     expect((await admin.req('POST', '/api/v1beta/workloads', spec('alpha', 'team-a'))).status).toBe(201);
@@ -133,5 +144,16 @@ describe.each(testStores)('workloads in client settings files (%s)', (store) => 
     expect((await admin.req('DELETE', '/api/v1beta/workloads/beta')).status).toBe(202);
     await lacks(cursorFile, 'beta');
     expect(servers(cursorFile).alpha).toBeDefined();
+  }, 120_000);
+
+  it('writes the workloads that come back after a server restart again, at the new server URL', async () => {
+    await waitStatus('alpha', 'running');
+    await has(cursorFile, 'alpha');
+    await server.close();
+    writeFileSync(cursorFile, '{ "mcpServers": { "mine": { "url": "http://x" } } }\n');
+    server = await startTestServer({ store, workloadTimings: TIMINGS, dataDir, postgresSchema: schema, adminToken: server.adminToken });
+    admin = new Api(server.url, server.adminToken);
+    await waitStatus('alpha', 'running');
+    expect(servers(cursorFile)).toEqual({ mine: { url: 'http://x' }, alpha: { type: 'http', url: `${server.url}/workloads/alpha/mcp` } });
   }, 120_000);
 });
