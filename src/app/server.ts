@@ -25,6 +25,8 @@ import { LogFiles } from '../adapters/workloads/log-files.js';
 import { modelClients } from '../adapters/model-providers/index.js';
 import { LocalSessionBus, type SessionBus } from '../core/sessions/event-bus.js';
 import { SessionRuntime } from '../core/sessions/session-runtime.js';
+import { EvalRunner } from '../core/evals/eval-runner.js';
+import { isolatedRegexTest } from '../adapters/regex/isolated-regex.js';
 import { ToolsetExecutor } from '../core/sessions/builtin-tools.js';
 import { systemClock } from '../core/time.js';
 import { PostgresSessionBus } from '../storage/postgres/session-bus.js';
@@ -68,7 +70,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
   const tools = createToolRuntime(config, egress);
-  const { storage, blobs, uploads, groups, workloads: workloadStore, skillInstalls, signer, viewStamps } = await openStorage(config);
+  const { storage, blobs, uploads, groups, workloads: workloadStore, evals: evalStore, skillInstalls, signer, viewStamps } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -91,12 +93,15 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     }
     sessionBus = bus;
   } else sessionBus = new LocalSessionBus();
+  // The eval runner is made once the core is: a new run wakes it through this.
+  let evalRunner: EvalRunner | undefined;
   let storeErrorLogged = 0;
   let warn: (e: unknown) => void = () => undefined;
   const registry = new Registry({
     secretStore,
     groups,
     clientFiles: { files: new ClientConfigFileEditor(config.clientsHome), platform: clientPlatform() },
+    evals: { store: evalStore, wake: (id) => evalRunner?.wake(id) },
     skillInstalls: { store: skillInstalls, folders: new SkillFolderWriter(config.clientsHome) },
     agentspaceOci: { registryClient: ociRegistryPort(outbound.fetch), defaultRegistry: config.ociRegistryDefault, credentials: dockerLogins },
     storage,
@@ -165,7 +170,25 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
         { leaseMs: config.runtimeTiming.leaseMs, retryBaseMs: config.runtimeTiming.retryBaseMs, onError: (e, id) => runtimeLog(e, id) },
       )
     : undefined;
+  // Evals run their trials as sessions, so they are driven where sessions run.
+  evalRunner = config.runtime
+    ? new EvalRunner(
+        {
+          store: evalStore,
+          storage,
+          sessions: registry.managed.sessions,
+          bus: registry.managed.sessions.log.bus,
+          tools,
+          endpointFor: (accountId, modelId) => registry.managed.modelCards.endpointFor(accountId, modelId),
+          models: modelClients(egress),
+          regexTest: isolatedRegexTest(),
+          clock: systemClock,
+        },
+        { leaseMs: config.runtimeTiming.leaseMs, onError: (e, id) => runtimeLog(e, id) },
+      )
+    : undefined;
   const stopRuntime = async (): Promise<void> => {
+    await evalRunner?.stop();
     await runtime?.stop();
     await toolExecutor.close();
     await sessionBus.close();
@@ -177,6 +200,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     if (opts.http === false) {
       runtimeLog = (e, sessionId) => process.stderr.write(`session runtime failed${sessionId ? ` (${sessionId})` : ''}: ${e instanceof Error ? e.message : String(e)}\n`);
       runtime?.start();
+      evalRunner?.start();
       const status = await tools.status();
       return {
         url: '',
@@ -231,6 +255,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     const running = app;
     registry.agentspaceArtifacts.useSelfRegistry(selfUrl);
     runtime?.start();
+    evalRunner?.start();
     // This server's own /v2/ is reached in-process, never through the egress policy.
     outbound.useApp(app, [new URL(selfUrl).host, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
     const toolStatus = await tools.status();

@@ -24,6 +24,7 @@ import { registerSearchCommand } from './commands/search.js';
 import { registerSecretsCommand } from './commands/secrets.js';
 import { registerRuntimeCommand, registerServeCommand } from './commands/serve.js';
 import { registerSessionCommand } from './commands/session.js';
+import { registerEvalCommand } from './commands/eval.js';
 import { registerSkillCommand } from './commands/skill.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerUnpublishCommand } from './commands/unpublish.js';
@@ -78,6 +79,7 @@ export const buildProgram = (): Command => {
     registerAgentCommand,
     registerMcpCommand,
     registerSessionCommand,
+    registerEvalCommand,
     registerCompletionCommand,
     registerDevModelCommand,
     registerRuntimeCommand,

@@ -50,6 +50,8 @@ import type { WorkloadLauncher, WorkloadLogs } from './workloads/workload-runtim
 import { WorkloadService } from './workloads/workload-service.js';
 import { workloadProxyPath, type WorkloadRecord } from './workloads/workload.js';
 import type { WorkloadStore } from './workloads/workload-store.js';
+import type { EvalStore } from './evals/eval-store.js';
+import { EvalService } from './evals/eval-service.js';
 
 export interface RegistryOptions {
   storage: Storage;
@@ -91,6 +93,8 @@ export interface RegistryOptions {
   workloads?: { store: WorkloadStore; launcher: WorkloadLauncher; logs: WorkloadLogs; timings?: Partial<SupervisorTimings> };
   /** ToolHive-style groups and client registrations (absent: an in-memory store is not offered; groups and clients are refused). */
   groups?: GroupStore;
+  /** Where eval runs are kept; absent: evals are not offered (the routes answer 501). `wake` tells this process's runner of a new or cancelled run. */
+  evals?: { store: EvalStore; wake?: (id: string) => void };
   /** The MCP client settings files of the account the server runs as, and its platform (for their paths). */
   clientFiles?: { files: ClientConfigFiles; platform: ClientPlatform };
   /** Where skill installs are recorded and the clients' skills folders they write (needs clientFiles for the platform). Absent: installs are not offered. */
@@ -143,6 +147,8 @@ export class Registry {
   readonly skillInstalls: SkillInstalls | undefined;
   /** The secrets of ToolHive's `/api/v1beta/secrets`, one set per account. */
   readonly toolhiveSecrets: ToolhiveSecrets;
+  /** Eval runs of managed agents (issue 14); undefined when the server was built without an eval store. */
+  readonly evals: EvalService | undefined;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -204,7 +210,10 @@ export class Registry {
     if (workloads) this.groups?.onDelete((group, withWorkloads) => workloads.groupDeleted(group, withWorkloads));
     this.clients = opts.groups && opts.clientFiles && new ClientService(deps, opts.groups, opts.clientFiles.files, opts.clientFiles.platform);
     this.skillInstalls = opts.skillInstalls && opts.clientFiles && new SkillInstalls(deps, this.skills, opts.skillInstalls.store, opts.skillInstalls.folders, opts.groups, opts.clientFiles.platform);
-    this.managed = new ManagedAgents({ ...deps, blobAccess: this.blobAccess, packages: this.packages, secrets: this.secrets }, this.tokens, opts.managed);
+    const managedDeps = { ...deps, blobAccess: this.blobAccess, packages: this.packages, secrets: this.secrets };
+    this.managed = new ManagedAgents(managedDeps, this.tokens, opts.managed);
+    const evals = opts.evals;
+    this.evals = evals && new EvalService(managedDeps, this.managed.agents, this.managed.sessions, evals.store, (id) => evals.wake?.(id));
   }
 
   /**

@@ -538,6 +538,64 @@ const toolhiveEntries = (): Record<string, Entry | Exempt> => {
   };
 };
 
+// ---- evals (/v1/evals) ---------------------------------------------------------------------
+
+/** Polls `check` until it answers true (an eval or session settling in the background). */
+const settle = async (what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not settle within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+/**
+ * An agent of A whose next model answer takes minutes: the fake provider's dev model is scripted
+ * (its control endpoint) after the card's probe, so an eval of it stops with its one trial's
+ * session waiting on the model, and the store stays still but for the workers' lease renewals.
+ */
+const slowAgent = async (w: World) => {
+  const card = await modelCard(w);
+  const env = await environment(w);
+  const agent = await create(w.amy, '/v1/agents', { name: uniqueName('agent'), model: card.model_id, environment_id: env.id });
+  const scripted = await fetch(`${w.providers.url}/oai/_dev-model/script`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': w.providers.goodKey },
+    body: JSON.stringify({ turns: [{ text: 'late', delayMs: 600_000 }] }),
+  });
+  if (scripted.status !== 200) throw new Error(`could not script the fake provider: ${scripted.status}`);
+  return agent.id as string;
+};
+
+/** A's sessions have all stopped running (a cancelled eval's session is interrupted after the request). */
+const sessionsQuiet = (w: World) => settle("A's sessions", async () => (await w.amy.req('GET', '/v1/sessions?statuses[]=running&limit=100')).body.data.length === 0);
+
+const evalEntries = (): Record<string, Entry | Exempt> => ({
+  'POST /v1/evals/:id/cancel': {
+    setup: async (w) => {
+      const agent = await slowAgent(w);
+      const run = await create(w.amy, '/v1/evals', { agent, cases: [{ id: 'slow', messages: ['hi'] }] });
+      // Settled: the trial's message is sent and its session waits on the model.
+      await settle('the eval', async () => {
+        const r = (await w.amy.req('GET', `/v1/evals/${run.id}`)).body;
+        const sid = r.cases[0].results[0].session_id;
+        if (r.cases[0].results[0].messages_sent !== 1 || !sid) return false;
+        return (await w.amy.req('GET', `/v1/sessions/${sid}/log`)).body.some((e: any) => e.type === 'span.model_request_start');
+      });
+      return run;
+    },
+    request: (_, r) => json('POST', `/v1/evals/${r.id}/cancel`),
+  },
+  'POST /v1/evals': {
+    setup: async (w) => {
+      await sessionsQuiet(w);
+      return { agent: await slowAgent(w) };
+    },
+    request: (_, a) => json('POST', '/v1/evals', { agent: a.agent, cases: [{ messages: ['hi'] }] }),
+    ownSpace: "starts an eval in the caller's own account (A's agent is not found for another account: a 400 of the SDK's shape)",
+  },
+});
+
 const MATRIX: Record<string, Entry | Exempt> = {
   ...packageEntries(),
   ...managedEntries(),
@@ -549,16 +607,25 @@ const MATRIX: Record<string, Entry | Exempt> = {
   ...toolhiveEntries(),
   // Last: the workloads these entries start keep running (and logging) while later entries are checked.
   ...workloadEntries(),
+  // After them: the evals these entries start run in the background (their sessions wait on a slow model).
+  ...evalEntries(),
 };
 
 // ---- the store, as one comparable value -----------------------------------------------------
 
 /**
- * Columns no request of the entry under test writes: a token's last use (changed by a read), and a
+ * Columns no request of the entry under test writes: a token's last use (changed by a read), a
  * workload's observed state, which its supervisor writes when the server process starts, fails a
- * health check or restarts (requests change what is desired: `desired`, `config`, `updated_at`).
+ * health check or restarts (requests change what is desired: `desired`, `config`, `updated_at`),
+ * and the leases runtime workers hold and renew on running sessions and evals.
  */
-const VOLATILE: Record<string, string[]> = { tokens: ['last_used_at'], workloads: ['status', 'status_context', 'started_at'] };
+const VOLATILE: Record<string, string[]> = {
+  tokens: ['last_used_at'],
+  workloads: ['status', 'status_context', 'started_at'],
+  // The leases the runtime's workers renew while a session's turn or an eval runs.
+  sessions: ['lease_owner', 'lease_until'],
+  eval_runs: ['lease_owner', 'lease_until'],
+};
 
 interface Store {
   snapshot(): Promise<string>;

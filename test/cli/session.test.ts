@@ -63,6 +63,14 @@ describe('agentry session', () => {
     expect(gone.stderr).toMatch(/not found/);
   });
 
+  it('exits 1 when the turn exhausts its retries', async () => {
+    const busy = { error: { status: 429, type: 'rate_limit_error', retryAfterMs: 10 } };
+    model.script([busy, busy, busy, busy]);
+    const run = await runCli(['session', 'run', 'helper', 'Anyone there?'], { env });
+    expect(run.stdout).toMatch(/— retries_exhausted/);
+    expect(run.code, run.stderr).toBe(1);
+  });
+
   it('fails clearly without a prompt or with an unknown agent', async () => {
     const none = await runCli(['session', 'run', 'helper'], { env });
     expect(none.code).not.toBe(0);

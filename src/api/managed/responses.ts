@@ -242,3 +242,58 @@ export const SessionEventStream = Type.String({ description: 'text/event-stream:
 
 /** A 200 answered as an event stream only. */
 export const EventStreamOnly = { content: { 'text/event-stream': { schema: SessionEventStream } } };
+
+const TrialResult = Type.Object({
+  case_id: Type.String(),
+  trial: Type.Integer({ minimum: 1 }),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('running'), Type.Literal('passed'), Type.Literal('failed'), Type.Literal('error'), Type.Literal('cancelled')]),
+  session_id: Nullable(Type.String({ description: 'The session the trial ran as' })),
+  messages_sent: Type.Integer({ minimum: 0 }),
+  score: Nullable(Type.Number({ minimum: 0, maximum: 1 })),
+  output: Nullable(Type.String({ description: "The agent's last message (cut at 4000 characters)" })),
+  reason: Nullable(Type.String({ description: 'Why it passed, failed or could not be scored' })),
+  started_at: Nullable(Timestamp),
+  ended_at: Nullable(Timestamp),
+});
+
+/** An eval run: the agent over a set of cases as sessions, with its progress, per-case results and aggregate score. */
+export const EvalRun = Type.Object({
+  type: Type.Literal('eval_run'),
+  id: Type.String(),
+  run_id: Type.String({ description: "The id again, under OMA's name" }),
+  name: Nullable(Type.String()),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed'), Type.Literal('cancelled')]),
+  agent: Type.Object({ type: Type.Literal('agent'), id: Type.String(), version: Type.Integer() }),
+  environment_id: Type.String(),
+  metadata: Metadata,
+  concurrency: Type.Integer(),
+  task_count: Type.Integer({ description: 'How many cases' }),
+  progress: Type.Object({
+    total: Type.Integer(),
+    finished: Type.Integer(),
+    pending: Type.Integer(),
+    running: Type.Integer(),
+    passed: Type.Integer(),
+    failed: Type.Integer(),
+    errored: Type.Integer(),
+    cancelled: Type.Integer(),
+  }),
+  score: Nullable(Type.Number({ description: 'The mean score of the finished trials (an error scores 0)' })),
+  cases: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      trials: Type.Integer(),
+      verifier: Type.String(),
+      passed: Type.Integer(),
+      score: Nullable(Type.Number()),
+      results: Type.Array(TrialResult),
+    }),
+  ),
+  error: Nullable(Type.String({ description: 'Why the run failed as a whole' })),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  started_at: Nullable(Timestamp),
+  ended_at: Nullable(Timestamp),
+});
+
+export const EvalRunList = Type.Object({ data: Type.Array(EvalRun), next_page: Nullable(Type.String()), has_more: Type.Boolean() });

@@ -62,7 +62,7 @@ const managedUrl = (conn: Connection, path: string, query: Record<string, string
   return url.toString();
 };
 
-const call = async <T>(conn: Connection, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, query?: Record<string, string | number | undefined>): Promise<T> => {
+export const call = async <T>(conn: Connection, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, query?: Record<string, string | number | undefined>): Promise<T> => {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await conn.client.send(method, managedUrl(conn, path, query), { headers, body: body === undefined ? undefined : JSON.stringify(body), subject: path.split('/')[2] });
@@ -179,7 +179,7 @@ const readStdin = async (): Promise<string> => {
 };
 
 /** An agent id, or the id of the caller's newest agent with that name. */
-const resolveAgent = async (conn: Connection, ref: string): Promise<string> => {
+export const resolveAgent = async (conn: Connection, ref: string): Promise<string> => {
   if (/^agent_/.test(ref)) return ref;
   let page: string | undefined;
   for (let i = 0; i < 50; i++) {

@@ -24,6 +24,7 @@ import { SqlAgentspaceRepo } from './agentspace-repo.js';
 import { sql } from 'kysely';
 import { SqlWorkloadStore } from './workload-store.js';
 import { SqlGroupStore } from './group-store.js';
+import { SqlEvalStore } from './eval-store.js';
 import { SqlSkillInstallStore } from './skill-install-store.js';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
@@ -67,6 +68,8 @@ export class SqlStorage implements Storage {
   readonly sessions;
   /** Groups and client registrations (core/groups): a feature port beside its feature, not part of `Storage`. */
   readonly groups: SqlGroupStore;
+  /** Eval runs (core/evals' own port, outside `Storage`). */
+  readonly evals: SqlEvalStore;
 
   /** Skill installs into MCP clients' skills folders (core/skills' own port). */
   readonly skillInstalls: SqlSkillInstallStore;
@@ -98,6 +101,7 @@ export class SqlStorage implements Storage {
     this.workloads = new SqlWorkloadStore(db);
     this.sessions = repos.sessions;
     this.groups = new SqlGroupStore(db);
+    this.evals = new SqlEvalStore(db);
     this.skillInstalls = new SqlSkillInstallStore(db);
   }
 
