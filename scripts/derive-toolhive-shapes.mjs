@@ -21,6 +21,11 @@ const OPERATIONS = [
   ['post', '/api/v1beta/secrets/default/keys', '201'],
   ['put', '/api/v1beta/secrets/default/keys/{key}', '200'],
   ['get', '/api/v1beta/version', '200'],
+  ['get', '/api/v1beta/skills', '200'],
+  ['post', '/api/v1beta/skills', '201'],
+  ['get', '/api/v1beta/skills/{name}', '200'],
+  ['post', '/api/v1beta/skills/validate', '200'],
+  ['get', '/api/v1beta/skills/content', '200'],
   ['get', '/api/openapi.json', '200'],
 ];
 

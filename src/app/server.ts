@@ -4,6 +4,7 @@ import { buildHttpApp } from '../api/http-app.js';
 import { routeTableOf, type RouteEntry } from '../api/shared/route-table.js';
 import { Registry } from '../core/registry.js';
 import { ClientConfigFileEditor } from '../adapters/client-config/config-file-editor.js';
+import { SkillFolderWriter } from '../adapters/skill-folders/skill-folder-writer.js';
 import type { ClientPlatform } from '../core/clients/client-apps.js';
 import { openStorage } from '../storage/open-storage.js';
 import { openRateLimitStore } from '../storage/open-rate-limit-store.js';
@@ -70,7 +71,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
   const tools = createToolRuntime(config, egress);
-  const { storage, blobs, uploads, groups, workloads: workloadStore, evals: evalStore, signer, viewStamps } = await openStorage(config);
+  const { storage, blobs, uploads, groups, workloads: workloadStore, evals: evalStore, skillInstalls, signer, viewStamps } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -102,6 +103,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     groups,
     clientFiles: { files: new ClientConfigFileEditor(config.clientsHome), platform: clientPlatform() },
     evals: { store: evalStore, wake: (id) => evalRunner?.wake(id) },
+    skillInstalls: { store: skillInstalls, folders: new SkillFolderWriter(config.clientsHome) },
     agentspaceOci: { registryClient: ociRegistryPort(outbound.fetch), defaultRegistry: config.ociRegistryDefault, credentials: dockerLogins },
     storage,
     blobs,
@@ -235,6 +237,13 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
     runtimeLog = (e, sessionId) => log.error({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), session: sessionId }, 'session runtime failed');
     await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const selfHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : host;
+    const selfUrl = config.publicUrl ?? `http://${selfHost}:${port}`;
+    // Before workloads resume: those that come back are written into their groups' clients again.
+    registry.connectWorkloadsToClients(selfUrl);
     const workloads = registry.workloads;
     if (workloads) {
       const caps = await workloads.capabilities();
@@ -247,12 +256,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       }
       await workloads.resume();
     }
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const running = app;
-    const selfHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : host;
-    const selfUrl = config.publicUrl ?? `http://${selfHost}:${port}`;
     registry.agentspaceArtifacts.useSelfRegistry(selfUrl);
     runtime?.start();
     evalRunner?.start();

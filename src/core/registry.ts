@@ -24,10 +24,12 @@ import { ToolhiveSecrets } from './secrets/toolhive-secrets.js';
 import { GroupService } from './groups/group-service.js';
 import type { GroupStore } from './groups/group-store.js';
 import { ClientService } from './clients/client-service.js';
-import type { ClientConfigFiles } from './clients/client-config-files.js';
+import type { ClientConfigFiles, WorkloadEndpoint } from './clients/client-config-files.js';
 import type { ClientPlatform } from './clients/client-apps.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { SkillService } from './skills/skill-service.js';
+import { SkillInstalls } from './skills/skill-installs.js';
+import type { SkillFolders, SkillInstallStore } from './skills/skill-install-store.js';
 import { RecipeService } from './recipes/recipe-service.js';
 import { RateLimiter } from './rate-limits/rate-limiter.js';
 import type { RateLimitStore } from './rate-limits/rate-limit-store.js';
@@ -46,6 +48,7 @@ import { TokenService } from './tokens/token-service.js';
 import type { SupervisorTimings } from './workloads/supervisor.js';
 import type { WorkloadLauncher, WorkloadLogs } from './workloads/workload-runtime.js';
 import { WorkloadService } from './workloads/workload-service.js';
+import { workloadProxyPath, type WorkloadRecord } from './workloads/workload.js';
 import type { WorkloadStore } from './workloads/workload-store.js';
 import type { EvalStore } from './evals/eval-store.js';
 import { EvalService } from './evals/eval-service.js';
@@ -94,6 +97,8 @@ export interface RegistryOptions {
   evals?: { store: EvalStore; wake?: (id: string) => void };
   /** The MCP client settings files of the account the server runs as, and its platform (for their paths). */
   clientFiles?: { files: ClientConfigFiles; platform: ClientPlatform };
+  /** Where skill installs are recorded and the clients' skills folders they write (needs clientFiles for the platform). Absent: installs are not offered. */
+  skillInstalls?: { store: SkillInstallStore; folders: SkillFolders };
 }
 
 /**
@@ -139,6 +144,7 @@ export class Registry {
   readonly workloads: WorkloadService | undefined;
   readonly groups: GroupService | undefined;
   readonly clients: ClientService | undefined;
+  readonly skillInstalls: SkillInstalls | undefined;
   /** The secrets of ToolHive's `/api/v1beta/secrets`, one set per account. */
   readonly toolhiveSecrets: ToolhiveSecrets;
   /** Eval runs of managed agents (issue 14); undefined when the server was built without an eval store. */
@@ -185,15 +191,49 @@ export class Registry {
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
     const limiter = this.rateLimiter;
     if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));
+    const groupStore = opts.groups;
     this.workloads =
-      opts.workloads && new WorkloadService({ ...opts.workloads, packages: this.packages, secrets: this.secrets, policy: this.policy, audit: this.auditLog, auditRepo: opts.storage.audit, clock });
+      opts.workloads &&
+      new WorkloadService({
+        ...opts.workloads,
+        packages: this.packages,
+        secrets: this.secrets,
+        policy: this.policy,
+        audit: this.auditLog,
+        auditRepo: opts.storage.audit,
+        clock,
+        groupExists: groupStore && (async (name: string) => (await groupStore.get(name)) !== undefined),
+      });
     this.toolhiveSecrets = new ToolhiveSecrets(this.secrets, this.policy);
     this.groups = opts.groups && new GroupService(deps, opts.groups);
+    const workloads = this.workloads;
+    if (workloads) this.groups?.onDelete((group, withWorkloads) => workloads.groupDeleted(group, withWorkloads));
     this.clients = opts.groups && opts.clientFiles && new ClientService(deps, opts.groups, opts.clientFiles.files, opts.clientFiles.platform);
+    this.skillInstalls = opts.skillInstalls && opts.clientFiles && new SkillInstalls(deps, this.skills, opts.skillInstalls.store, opts.skillInstalls.folders, opts.groups, opts.clientFiles.platform);
     const managedDeps = { ...deps, blobAccess: this.blobAccess, packages: this.packages, secrets: this.secrets };
     this.managed = new ManagedAgents(managedDeps, this.tokens, opts.managed);
     const evals = opts.evals;
     this.evals = evals && new EvalService(managedDeps, this.managed.agents, this.managed.sessions, evals.store, (id) => evals.wake?.(id));
+  }
+
+  /**
+   * Wires running workloads into the MCP clients registered to their groups (ToolHive's model):
+   * a workload whose proxy comes up is written into those clients' settings files at
+   * `<baseUrl>/workloads/<name>/mcp` (or `/sse`), and leaves them when stopped, deleted or moved;
+   * a client registered later gets the running ones. Called by the composition root once it knows
+   * its own URL, before workloads resume.
+   */
+  connectWorkloadsToClients(baseUrl: string): void {
+    const { workloads, clients } = this;
+    if (!workloads || !clients) return;
+    const endpoint = (r: WorkloadRecord): WorkloadEndpoint => ({
+      name: r.name,
+      group: r.config.group,
+      transport: r.config.proxyMode,
+      url: `${baseUrl.replace(/\/+$/, '')}${workloadProxyPath(r.name, r.config.proxyMode)}`,
+    });
+    clients.useWorkloads({ running: async () => (await workloads.running()).map(endpoint) });
+    workloads.useClients({ running: (r) => clients.addServer(endpoint(r)), gone: (name, group) => clients.removeServer(name, group) });
   }
 
   /** Whether this process can serve: the database answers, migrations are applied, the blob store takes writes. */

@@ -457,6 +457,8 @@ const nativeEntries = (): Record<string, Entry | Exempt> => ({
   'DELETE /api/v1beta/registry/:name': { exempt: "refused to every caller: 'default' cannot be removed (403), no other exists (404)" },
   'POST /api/v1beta/registry/:name/refresh': { exempt: "reports that Agentry's registry is always current; stores nothing" },
   'POST /api/v1beta/skills/validate': { exempt: 'a validation: reads a skill, writes nothing' },
+  'POST /api/v1beta/skills/sync': { exempt: 'not implemented: answers 501 to every caller and stores nothing' },
+  'POST /api/v1beta/skills/upgrade': { exempt: 'not implemented: answers 501 to every caller and stores nothing' },
 });
 
 // ---- MCP workloads (ToolHive's /api/v1beta/workloads; the administrator's, private) ----------
@@ -499,6 +501,11 @@ const toolhiveEntries = (): Record<string, Entry | Exempt> => {
     await must(w.amy.req('POST', '/api/v1beta/secrets/default/keys', { key, value: 'v1' }), `creating secret ${key}`);
     return key;
   };
+  const skill = async (w: World) => {
+    const name = uniqueName('installable');
+    await must(w.amy.publish(`/api/v1/skills/@orga/${name}`, await tarballFor('skills', name, '1.0.0')), `publishing skill ${name}`);
+    return name;
+  };
   return {
     'POST /api/v1beta/groups': { actor: 'admin', request: () => json('POST', '/api/v1beta/groups', { name: uniqueName('group') }) },
     'DELETE /api/v1beta/groups/:name': {
@@ -511,6 +518,19 @@ const toolhiveEntries = (): Record<string, Entry | Exempt> => {
     'POST /api/v1beta/clients/unregister': { actor: 'admin', setup: (w) => registered(w, 'codex'), request: () => json('POST', '/api/v1beta/clients/unregister', { names: ['codex'] }) },
     'DELETE /api/v1beta/clients/:name': { actor: 'admin', setup: (w) => registered(w, 'goose'), request: () => json('DELETE', '/api/v1beta/clients/goose') },
     'DELETE /api/v1beta/clients/:name/groups/:group': { actor: 'admin', setup: (w) => registered(w, 'gemini-cli'), request: () => json('DELETE', '/api/v1beta/clients/gemini-cli/groups/default') },
+    'POST /api/v1beta/skills': {
+      setup: skill,
+      request: (_, name) => json('POST', '/api/v1beta/skills', { name: `@orga/${name}`, clients: ['claude-code'] }),
+      ownSpace: "installs for the caller's own account (another account's install of that folder is refused 409 in toolhive-skill-installs.test.ts)",
+    },
+    'DELETE /api/v1beta/skills/:name': {
+      setup: async (w) => {
+        const name = await skill(w);
+        await must(w.amy.req('POST', '/api/v1beta/skills', { name: `@orga/${name}`, clients: ['cursor'] }), `installing ${name}`);
+        return name;
+      },
+      request: (_, name) => json('DELETE', `/api/v1beta/skills/${name}`),
+    },
     'POST /api/v1beta/secrets': { exempt: "confirms the server's secrets provider (chosen by its configuration); stores nothing" },
     'POST /api/v1beta/secrets/default/keys': { request: () => json('POST', '/api/v1beta/secrets/default/keys', { key: uniqueName('NEW').replace(/-/g, '_'), value: 'v' }), ownSpace: OWN_CREATE },
     'PUT /api/v1beta/secrets/default/keys/:key': { setup: secret, request: (_, key) => json('PUT', `/api/v1beta/secrets/default/keys/${key}`, { value: 'v2' }) },

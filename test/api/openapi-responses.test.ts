@@ -20,6 +20,8 @@ const NEVER_SUCCEEDS = new Map([
   ['PUT /api/v1beta/registry/{name}', '403'],
   ['DELETE /api/v1beta/registry/{name}', '403'],
   ['POST /api/v1beta/registry', '501'],
+  ['POST /api/v1beta/skills/sync', '501'],
+  ['POST /api/v1beta/skills/upgrade', '501'],
   ['PUT /v0/servers/{serverName}/versions/{version}', '501'],
   ['DELETE /v0/servers/{serverName}/versions/{version}', '501'],
   ['PUT /v0.1/servers/{serverName}/versions/{version}', '501'],

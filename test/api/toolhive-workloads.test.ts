@@ -173,6 +173,9 @@ describe.each(testStores)('ToolHive workloads (%s)', (store) => {
   });
 
   it('bulk stops, restarts and deletes by names or group', async () => {
+    // A workload's group must exist.
+    expect((await admin('POST', '/api/v1beta/workloads', everythingSpec('b1', { group: 'bulk' }))).status).toBe(400);
+    expect((await admin('POST', '/api/v1beta/groups', { name: 'bulk' })).status).toBe(201);
     for (const n of ['b1', 'b2']) expect((await admin('POST', '/api/v1beta/workloads', everythingSpec(n, { group: 'bulk' }))).status).toBe(201);
     await waitStatus('b1', 'running');
     await waitStatus('b2', 'running');

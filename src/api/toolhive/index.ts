@@ -21,7 +21,7 @@ export interface ToolhiveDoorOptions {
 
 /**
  * ToolHive's registry API (003) over the core's MCP server and skill packages: `/api/v1beta/registry…`
- * `/api/v1beta/skills/{validate,content}`, `/groups`, `/clients`, `/discovery/clients`, `/secrets` and `/version`
+ * `/api/v1beta/skills…` (validate, content, install, list, details, uninstall), `/groups`, `/clients`, `/discovery/clients`, `/secrets` and `/version`
  * (plain-text errors, as ToolHive), `/health` and `/api/openapi.json`, and the MCP-format
  * catalogue `/registry/{registryName}/v0.1/…` (`{code, message}` errors). Mounted at the root.
  * No not-found handler is set on either prefix: other doors share them (`/registry/…`, `/api/v1beta/secrets`).

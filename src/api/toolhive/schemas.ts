@@ -178,3 +178,47 @@ export const SkillContent = Type.Object({
   body: Str,
   files: Type.Array(Type.Object({ path: Str, size: Type.Integer() })),
 });
+
+// --- skill installs (pkg/skills InstalledSkill, SkillInfo; pkg/api/v1 installSkillRequest) ---
+
+const ScopeQuery = Type.Optional(Type.String({ maxLength: 20, description: 'user (the only scope offered) or project (refused: Agentry installs for the user only)' }));
+const ProjectRoot = Type.Optional(Type.String({ maxLength: 1024, description: 'Project root for project-scoped skills (not offered: must be empty)' }));
+
+export const SkillMetadata = Type.Object(
+  { name: Str, description: Str, version: Str, author: Str, tags: Type.Array(Str) },
+  { $id: 'ToolhiveSkillMetadata', description: "The skill's SKILL.md fields" },
+);
+export const InstalledSkill = Type.Object(
+  {
+    metadata: SkillMetadata,
+    scope: Type.String({ enum: ['user', 'project'] }),
+    reference: Type.String({ description: 'What was installed: @scope/name@version, or the OCI reference given' }),
+    tag: Type.String({ description: 'The version installed' }),
+    digest: Type.String({ description: "The stored archive's digest (sha256:…)" }),
+    status: Type.String({ enum: ['installed', 'pending', 'failed'] }),
+    installed_at: Str,
+    clients: Type.Array(Str, { description: 'Clients whose skills folder holds it' }),
+    dependencies: Type.Array(Type.Object({ name: Str, reference: Str, digest: Str })),
+  },
+  { $id: 'ToolhiveInstalledSkill' },
+);
+export const SkillListQuery = Type.Object({
+  scope: ScopeQuery,
+  client: Type.Optional(Type.String({ maxLength: 100, description: 'Only skills installed for this client' })),
+  project_root: ProjectRoot,
+  group: Type.Optional(Type.String({ maxLength: 100, description: 'Only skills installed into this group' })),
+});
+export const SkillListResponse = Type.Object({ skills: Type.Array(InstalledSkill) });
+export const InstallSkillBody = Type.Object({
+  name: Type.String({ maxLength: 300, description: 'A skill of this registry: @scope/name (optionally @version), or an OCI reference to this server' }),
+  version: Type.Optional(Type.String({ maxLength: 128, description: 'Version or dist-tag (empty: latest)' })),
+  scope: ScopeQuery,
+  project_root: ProjectRoot,
+  clients: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50, description: 'Client ids, or ["all"]; omitted: every installed client that reads skills' })),
+  group: Type.Optional(Type.String({ maxLength: 100, description: 'Group to add the skill to (default: default)' })),
+  force: Type.Optional(Type.Boolean({ description: 'Replace a folder of that name Agentry did not install' })),
+});
+export const InstallSkillResponse = Type.Object({ skill: InstalledSkill });
+export const SkillParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100, description: 'Skill name' }) });
+export const SkillScopeQuery = Type.Object({ scope: ScopeQuery, project_root: ProjectRoot });
+export const SkillInfo = Type.Object({ installed_skill: InstalledSkill, metadata: SkillMetadata }, { $id: 'ToolhiveSkillInfo' });

@@ -142,7 +142,7 @@ export const inspectTarball = async (gz: Buffer, wanted: ReadonlySet<string>, li
   return { texts, files, fileCount, unpackedSize, entries: listed, digests, tarball, strippedModes };
 };
 
-const normalizeEntryPath = (raw: string): string => {
+export const normalizeEntryPath = (raw: string): string => {
   let p = raw.replace(/\\/g, '/');
   while (p.startsWith('./')) p = p.slice(2);
   return p.replace(/\/+$/, '');

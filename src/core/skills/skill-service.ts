@@ -7,7 +7,7 @@ import { SKILL_FILE, checkSkillMd, validateSkillFolder, type SkillValidation } f
 import type { PackageService } from '../packages/package-service.js';
 import type { TarballLimits } from '../packages/tarball.js';
 import type { BlobAccess } from '../blobs/blob-access.js';
-import { readSkillArchive } from './skill-archive.js';
+import { readSkillArchive, readSkillFiles, type SkillFile } from './skill-archive.js';
 import { readSkillFolder, resolveSkillPath } from './skill-folder.js';
 import { parseSkillRef, type OciSkillRef } from './skill-ref.js';
 
@@ -27,6 +27,21 @@ export interface SkillContent {
   body: string;
   /** Every regular file in the skill, relative to its root, with its size in bytes, by path. */
   files: Array<{ path: string; size: number }>;
+}
+
+/** A stored skill ready to be written into a client's skills folder: checked, with its files. */
+export interface InstallableSkill {
+  /** SKILL.md's name: the folder it is installed as. */
+  name: string;
+  description: string;
+  version: string;
+  author: string;
+  tags: string[];
+  /** How Agentry names it: `@scope/name@version`, or the OCI reference given. */
+  reference: string;
+  /** The digest of the stored archive (sha256:…), for telling versions apart. */
+  digest: string;
+  files: SkillFile[];
 }
 
 /**
@@ -81,19 +96,41 @@ export class SkillService {
     };
   }
 
-  private async load(ref: string, by: SkillRefContext): Promise<{ gz: Buffer; folderName: string; version: string }> {
+  /**
+   * A stored skill the caller may read (404 otherwise), checked by the same SKILL.md rules as
+   * validate (an invalid one is refused), with its files, for installing into clients' skills folders.
+   */
+  async installable(ref: string, by: SkillRefContext): Promise<InstallableSkill> {
+    const { gz, folderName, version, digest, reference } = await this.load(ref, by);
+    const check = validateSkillFolder(await readSkillArchive(gz, this.limits, folderName));
+    if (!check.valid || !check.document) throw badRequest(`The skill ${reference} is not valid, so it is not installed`, check.errors);
+    const doc = check.document;
+    const tags = (doc.metadata.tags ?? '').split(/[\s,]+/).filter((t) => t !== '');
+    return {
+      name: doc.name,
+      description: doc.description,
+      version: doc.version ?? version,
+      author: doc.metadata.author ?? '',
+      tags,
+      reference,
+      digest,
+      files: await readSkillFiles(gz, this.limits),
+    };
+  }
+
+  private async load(ref: string, by: SkillRefContext): Promise<{ gz: Buffer; folderName: string; version: string; digest: string; reference: string }> {
     const r = parseSkillRef(ref);
     if (r.kind === 'oci') return this.loadOci(r, by);
     const pkg = await this.packages.find(by.ctx, r.scope, r.name, 'skill');
     const v = await this.packages.resolve(pkg, r.version ?? 'latest');
-    return { gz: await this.blobs.read(by.ctx, v.digest), folderName: pkg.name, version: v.version };
+    return { gz: await this.blobs.read(by.ctx, v.digest), folderName: pkg.name, version: v.version, digest: v.digest, reference: `@${pkg.scope}/${pkg.name}@${v.version}` };
   }
 
   /**
    * A skill by OCI reference to this server's own registry: its manifest (a published package seen
    * as an artifact, or one pushed over OCI with an Agentry package layer), then that layer.
    */
-  private async loadOci(r: OciSkillRef, by: SkillRefContext): Promise<{ gz: Buffer; folderName: string; version: string }> {
+  private async loadOci(r: OciSkillRef, by: SkillRefContext): Promise<{ gz: Buffer; folderName: string; version: string; digest: string; reference: string }> {
     const self = by.selfHosts.map((h) => h.toLowerCase());
     if (!self.includes(r.host)) {
       throw badRequest(`'${r.host}' is another registry; this server reads only the skills it holds: use @scope/name[@version] or ${self[0] ?? '<this server>'}/<scope>/<name>:<version>`);
@@ -124,6 +161,7 @@ export class SkillService {
       throw badRequest(`${repo.name}:${r.reference} holds no Agentry package layer (${AGENTRY_PACKAGE_LAYER}), so it is not a skill`);
     }
     const version = typeof annotations[ANNOTATION_VERSION] === 'string' ? (annotations[ANNOTATION_VERSION] as string) : r.reference;
-    return { gz: await this.blobs.read(by.ctx, layer.digest, () => notFound(`Skill not found: ${repo.name}:${r.reference} has no readable package layer`)), folderName: r.repository[1], version };
+    const gz = await this.blobs.read(by.ctx, layer.digest, () => notFound(`Skill not found: ${repo.name}:${r.reference} has no readable package layer`));
+    return { gz, folderName: r.repository[1], version, digest: layer.digest, reference: `${r.host}/${repo.name}:${r.reference}` };
   }
 }

@@ -100,6 +100,19 @@ export interface WorkloadServiceDeps {
   timings?: Partial<SupervisorTimings>;
   /** How long a proxied request may take (default 5 min). */
   requestTimeoutMs?: number;
+  /** Whether a group exists (ToolHive's groups); absent: every valid group name is taken. */
+  groupExists?: (name: string) => Promise<boolean>;
+}
+
+/**
+ * Told when a workload's proxy comes up and when it goes (stopped, deleted, moved to another
+ * group), so that the MCP clients registered to its group get or lose its entry (ToolHive's
+ * AddServerToClients / RemoveServerFromClients). A failure is logged in the workload's proxy log
+ * and does not stop the workload.
+ */
+export interface WorkloadClientHooks {
+  running(r: WorkloadRecord): Promise<void>;
+  gone(name: string, group: string): Promise<void>;
 }
 
 /** Methods the proxy passes to the server besides tools (initialize is answered by the proxy itself). */
@@ -142,9 +155,41 @@ export class WorkloadService {
   private readonly writes = new Map<string, Promise<void>>();
   /** Names being created (two concurrent creates of one name: the second is a 409). */
   private readonly creating = new Set<string>();
+  private clientHooks: WorkloadClientHooks | undefined;
+  /** Client config edits, one chain per workload so an add and a remove land in order. */
+  private readonly clientEdits = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: WorkloadServiceDeps) {
     this.timings = { ...DEFAULT_TIMINGS, ...deps.timings };
+  }
+
+  /** The client service plugs in here (the composition root wires it before `resume`). */
+  useClients(hooks: WorkloadClientHooks): void {
+    this.clientHooks = hooks;
+  }
+
+  /** Workloads whose proxy is up (for a client registered now). */
+  async running(): Promise<WorkloadRecord[]> {
+    return (await this.deps.store.list()).filter((r) => r.status === 'running' && this.supervisors.get(r.name)?.status === 'running');
+  }
+
+  /**
+   * A group is being deleted (GroupService asked, an administrator's request): its workloads are
+   * deleted (`withWorkloads`) or moved to the default group, their client entries following them.
+   */
+  async groupDeleted(group: string, withWorkloads: boolean): Promise<void> {
+    for (const r of await this.deps.store.list()) {
+      if (r.config.group !== group) continue;
+      if (withWorkloads) {
+        await this.removeNow(r.name, r.config.group);
+        continue;
+      }
+      const moved: WorkloadRecord = { ...r, config: { ...r.config, group: DEFAULT_GROUP }, updatedAt: this.now() };
+      await this.deps.store.update(moved);
+      this.deps.logs.append(r.name, 'proxy', this.line('moved', { from: group, to: DEFAULT_GROUP }));
+      await this.clientEdit(r.name, 'gone', () => this.clientHooks?.gone(r.name, group));
+      if (this.supervisors.get(r.name)?.status === 'running') await this.clientEdit(r.name, 'running', () => this.clientHooks?.running(moved));
+    }
   }
 
   /** What this machine can run (probed once). */
@@ -172,6 +217,7 @@ export class WorkloadService {
 
   async list(ctx: RequestContext, opts: { all?: boolean; group?: string } = {}): Promise<WorkloadRecord[]> {
     this.deps.policy.requireReadAccess(ctx);
+    if (opts.group !== undefined && opts.group !== '' && this.deps.groupExists && !(await this.deps.groupExists(opts.group))) throw notFound(`Group '${opts.group.slice(0, 70)}' not found`);
     const out: WorkloadRecord[] = [];
     for (const r of await this.deps.store.list()) {
       if (opts.group !== undefined && r.config.group !== opts.group) continue;
@@ -219,6 +265,7 @@ export class WorkloadService {
     const problem = workloadNameProblem(name);
     if (problem) throw badRequest(problem);
     const config = this.configFrom(name, { ...input, profile: input.profile ?? launch?.profile }, source, registry, undefined);
+    await this.checkGroup(config.group);
     this.checkDeclaredEnv(config, declaredEnv);
     await this.checkRunnable(config);
     if (this.creating.has(name)) throw conflict(`Workload '${name}' already exists`);
@@ -258,8 +305,11 @@ export class WorkloadService {
     else if (input.args !== undefined && source.kind !== 'remote') source = { ...source, args: input.args };
     const registry = r.config.registryServer ? { server: r.config.registryServer, version: r.config.registryVersion ?? '' } : undefined;
     const config = this.configFrom(name, { group: r.config.group, visibility: r.config.visibility, ...input }, source, changesSource ? undefined : registry, r.config);
+    if (config.group !== r.config.group) await this.checkGroup(config.group);
     await this.checkRunnable(config);
     const updated: WorkloadRecord = { ...r, config, desired: 'running', updatedAt: this.now() };
+    // Moved to another group: the clients of the old one lose it (the new group's get it once it runs).
+    if (config.group !== r.config.group) await this.clientEdit(name, 'gone', () => this.clientHooks?.gone(name, r.config.group));
     await this.deps.store.update(updated);
     await this.deps.store.setDesired(name, 'running', updated.updatedAt);
     await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.edit', `workload:${name}`, {});
@@ -271,8 +321,10 @@ export class WorkloadService {
 
   async stop(ctx: RequestContext, name: string): Promise<void> {
     this.deps.policy.requireWritable();
-    await this.managed(ctx, name);
+    const r = await this.managed(ctx, name);
     await this.deps.store.setDesired(name, 'stopped', this.now());
+    // The clients lose its entry before the answer (a failure is logged, never the request's).
+    await this.clientEdit(name, 'gone', () => this.clientHooks?.gone(name, r.config.group));
     await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.stop', `workload:${name}`, {});
     this.deps.logs.append(name, 'proxy', this.line('stop', { by: ctx.principal?.account.name }));
     const s = this.supervisors.get(name);
@@ -294,16 +346,22 @@ export class WorkloadService {
 
   async remove(ctx: RequestContext, name: string): Promise<void> {
     this.deps.policy.requireWritable();
-    await this.managed(ctx, name);
+    const r = await this.managed(ctx, name);
+    await this.removeNow(name, r.config.group);
+    await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.delete', `workload:${name}`, {});
+  }
+
+  /** Ends and forgets a workload; the clients of its group lose its entry. */
+  private async removeNow(name: string, group: string): Promise<void> {
     await this.writeStatus(name, 'removing', '');
     const s = this.supervisors.get(name);
     this.supervisors.delete(name);
     await s?.halt();
     await this.writes.get(name);
+    await this.clientEdit(name, 'gone', () => this.clientHooks?.gone(name, group));
     await this.deps.store.delete(name);
     this.writes.delete(name);
     await this.deps.logs.remove(name);
-    await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.delete', `workload:${name}`, {});
   }
 
   /** Bulk stop/restart/delete by names or by group (not both); every name is checked before any is touched. */
@@ -481,7 +539,16 @@ export class WorkloadService {
         log: (line) => this.deps.logs.append(name, 'server', line),
         onStatus: (status, context, startedAt) => {
           this.deps.logs.append(name, 'proxy', this.line('status', { status, context: context || undefined }));
-          void this.writeStatus(name, status, context, startedAt);
+          // The proxy is up: the clients registered to its group get its entry (as ToolHive's runner
+          // does) before the status says running, so a caller who sees running finds the entry written.
+          const edited =
+            status === 'running'
+              ? this.clientEdit(name, 'running', async () => {
+                  const r = await this.deps.store.get(name);
+                  if (r && r.desired === 'running' && this.supervisors.get(name) === s) await this.clientHooks?.running(r);
+                })
+              : undefined;
+          void this.writeStatus(name, status, context, startedAt, edited);
         },
         now: () => this.now(),
       },
@@ -491,9 +558,35 @@ export class WorkloadService {
     return s.start();
   }
 
-  private writeStatus(name: string, status: WorkloadRecord['status'], context: string, startedAt?: string): Promise<void> {
+  /** Queues a client config edit for this workload; a failure is a line in its proxy log, never an error of the request. */
+  private clientEdit(name: string, what: 'running' | 'gone', edit: () => Promise<void> | undefined): Promise<void> | undefined {
+    if (!this.clientHooks) return undefined;
+    const prev = this.clientEdits.get(name) ?? Promise.resolve();
+    const next = prev
+      .then(edit)
+      .catch((e: unknown) => {
+        const message = e instanceof AgentryError ? [e.message, ...e.details].join(': ') : e instanceof Error ? e.message : String(e);
+        this.deps.logs.append(name, 'proxy', this.line(what === 'running' ? 'client config not updated' : 'client config entry not removed', { error: message.slice(0, 500) }));
+      })
+      .then(() => undefined);
+    this.clientEdits.set(name, next);
+    void next.then(() => {
+      if (this.clientEdits.get(name) === next) this.clientEdits.delete(name);
+    });
+    return next;
+  }
+
+  /** A workload's group must exist (ToolHive refuses a create or move into an unknown group). */
+  private async checkGroup(group: string): Promise<void> {
+    if (this.deps.groupExists && !(await this.deps.groupExists(group))) throw badRequest(`Group '${group.slice(0, 70)}' does not exist (create it with POST /api/v1beta/groups)`);
+  }
+
+  private writeStatus(name: string, status: WorkloadRecord['status'], context: string, startedAt?: string, after?: Promise<void>): Promise<void> {
     const prev = this.writes.get(name) ?? Promise.resolve();
-    const next = prev.then(() => this.deps.store.setStatus(name, status, context.slice(0, 1000), startedAt)).catch(() => undefined);
+    const next = prev
+      .then(() => after)
+      .then(() => this.deps.store.setStatus(name, status, context.slice(0, 1000), startedAt))
+      .catch(() => undefined);
     this.writes.set(name, next);
     return next;
   }

@@ -16,6 +16,7 @@ import { sessionsMigration } from './migrations/0016-sessions.js';
 import { workloadsMigration } from './migrations/0017-workloads.js';
 import { groupsClientsMigration } from './migrations/0018-groups-clients.js';
 import { evalsMigration } from './migrations/0020-evals.js';
+import { skillInstallsMigration } from './migrations/0023-skill-installs.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -36,6 +37,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0017-workloads': workloadsMigration(),
   '0018-groups-clients': groupsClientsMigration(),
   '0020-evals': evalsMigration(dialect),
+  '0023-skill-installs': skillInstallsMigration(),
 });
 
 class InCodeMigrations implements MigrationProvider {

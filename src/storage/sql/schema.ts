@@ -35,6 +35,7 @@ export interface Database {
   workloads: WorkloadsTable;
   workload_groups: WorkloadGroupsTable;
   client_registrations: ClientRegistrationsTable;
+  skill_installs: SkillInstallsTable;
 }
 
 export interface WorkloadsTable {
@@ -62,6 +63,24 @@ export interface ClientRegistrationsTable {
   client: string;
   group_name: string;
   created_at: string;
+}
+
+/** Skills an account installed into MCP clients' skills folders (core/skills/skill-installs.ts). */
+export interface SkillInstallsTable {
+  account_id: number;
+  name: string;
+  scope: string;
+  reference: string;
+  tag: string;
+  digest: string;
+  /** JSON array of client ids. */
+  clients: string;
+  group_name: string;
+  description: string;
+  author: string;
+  /** JSON array of strings. */
+  tags: string;
+  installed_at: string;
 }
 
 export interface PublishIdempotencyKeysTable {

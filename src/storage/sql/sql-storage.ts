@@ -25,6 +25,7 @@ import { sql } from 'kysely';
 import { SqlWorkloadStore } from './workload-store.js';
 import { SqlGroupStore } from './group-store.js';
 import { SqlEvalStore } from './eval-store.js';
+import { SqlSkillInstallStore } from './skill-install-store.js';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
   accounts: new SqlAccountRepo(db),
@@ -70,6 +71,9 @@ export class SqlStorage implements Storage {
   /** Eval runs (core/evals' own port, outside `Storage`). */
   readonly evals: SqlEvalStore;
 
+  /** Skill installs into MCP clients' skills folders (core/skills' own port). */
+  readonly skillInstalls: SqlSkillInstallStore;
+
   constructor(
     private readonly db: Kysely<Database>,
     readonly kind: SqlDialectName,
@@ -98,6 +102,7 @@ export class SqlStorage implements Storage {
     this.sessions = repos.sessions;
     this.groups = new SqlGroupStore(db);
     this.evals = new SqlEvalStore(db);
+    this.skillInstalls = new SqlSkillInstallStore(db);
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {

@@ -1,16 +1,54 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { AgentryError, badRequest } from '../../../core/errors.js';
+import { Type } from 'typebox';
+import { AgentryError, badRequest, notImplemented } from '../../../core/errors.js';
 import { isPlainObject } from '../../../core/packages/manifest/fields.js';
 import { requestContext } from '../../shared/request-context.js';
 import type { ToolhiveDoorOptions } from '../index.js';
-import { ContentQuery, SkillContent, ValidateSkillBody, ValidateSkillMultipart, ValidateSkillQuery, ValidationResult } from '../schemas.js';
+import type { SkillInstallRecord } from '../../../core/skills/skill-install-store.js';
+import {
+  ContentQuery,
+  InstallSkillBody,
+  InstallSkillResponse,
+  SkillContent,
+  SkillInfo,
+  SkillListQuery,
+  SkillListResponse,
+  SkillParams,
+  SkillScopeQuery,
+  textErrors,
+  ValidateSkillBody,
+  ValidateSkillMultipart,
+  ValidateSkillQuery,
+  ValidationResult,
+} from '../schemas.js';
+import { available } from './available.js';
 
 const GZIP_TYPES = ['application/gzip', 'application/x-gzip', 'application/octet-stream'];
 
-/** ToolHive's skill validation and content routes, for the skills Agentry holds or is sent. */
+const metadataOf = (r: SkillInstallRecord) => ({ name: r.name, description: r.description, version: r.tag, author: r.author, tags: r.tags });
+
+/** An install as ToolHive's InstalledSkill. */
+const installedView = (r: SkillInstallRecord) => ({
+  metadata: metadataOf(r),
+  scope: r.scope,
+  reference: r.reference,
+  tag: r.tag,
+  digest: r.digest,
+  status: 'installed',
+  installed_at: r.installedAt,
+  clients: r.clients,
+  dependencies: [],
+});
+
+/**
+ * ToolHive's skills routes: validation and content, for the skills Agentry holds or is sent; and
+ * install, list, details and uninstall, which write this registry's skills into the MCP clients'
+ * skills folders of the server's clients home (AGENTRY_CLIENTS_HOME), one account's installs at a time.
+ */
 export const skillRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = async (app, { registry, maxTarballBytes, publicUrl }) => {
   const tags = ['toolhive'];
+  const installs = () => available(registry.skillInstalls, 'skill installs');
   /** The caller, and the names under which this server's own OCI registry is reached (for OCI skill references). */
   const refContext = async (req: FastifyRequest) => ({
     ctx: await requestContext(registry, req),
@@ -67,4 +105,57 @@ export const skillRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = async
       return { ...c, license: c.license ?? '' };
     },
   });
+
+  app.get('/skills', {
+    schema: { tags, summary: "List the caller's installed skills", querystring: SkillListQuery, response: { 200: SkillListResponse, ...textErrors } },
+    handler: async (req) => {
+      const q = req.query;
+      const found = await installs().list(await requestContext(registry, req), { scope: q.scope, client: q.client, projectRoot: q.project_root, group: q.group });
+      return { skills: found.map(installedView) };
+    },
+  });
+
+  app.post('/skills', {
+    schema: {
+      tags,
+      summary: "Install a skill of this registry into MCP clients' skills folders (~/.claude/skills/<name>/, …)",
+      body: InstallSkillBody,
+      response: { 201: InstallSkillResponse, ...textErrors, 409: textErrors[400] },
+    },
+    handler: async (req, reply) => {
+      const { ctx, selfHosts } = await refContext(req);
+      const b = req.body;
+      const r = await installs().install(ctx, { name: b.name, version: b.version, scope: b.scope, projectRoot: b.project_root, clients: b.clients, group: b.group, force: b.force }, selfHosts);
+      return reply
+        .status(201)
+        .header('location', `/api/v1beta/skills/${r.name}`)
+        .send({ skill: installedView(r) });
+    },
+  });
+
+  app.get('/skills/:name', {
+    schema: { tags, summary: 'Get an installed skill', params: SkillParams, querystring: SkillScopeQuery, response: { 200: SkillInfo, ...textErrors } },
+    handler: async (req) => {
+      const r = await installs().info(await requestContext(registry, req), req.params.name, req.query.scope, req.query.project_root);
+      return { installed_skill: installedView(r), metadata: metadataOf(r) };
+    },
+  });
+
+  app.delete('/skills/:name', {
+    schema: { tags, summary: "Uninstall a skill: its folders leave the clients' skills folders", params: SkillParams, querystring: SkillScopeQuery, response: { 204: Type.Null(), ...textErrors } },
+    handler: async (req, reply) => {
+      await installs().uninstall(await requestContext(registry, req), req.params.name, req.query.scope, req.query.project_root);
+      return reply.status(204).send(null);
+    },
+  });
+
+  // Project skills live in a project's toolhive.lock.yaml; Agentry installs for the user only (ToolHive documents 501 here).
+  for (const op of ['sync', 'upgrade'] as const) {
+    app.post(`/skills/${op}`, {
+      schema: { tags, summary: `${op === 'sync' ? 'Sync' : 'Upgrade'} project skills from a lock file: not implemented (501), Agentry installs for the user only`, response: textErrors },
+      handler: async () => {
+        throw notImplemented(`Project skills are not offered: Agentry installs skills for the user only, so there is no lock file to ${op}`);
+      },
+    });
+  }
 };
