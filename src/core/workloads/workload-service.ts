@@ -12,8 +12,8 @@ import type { AuditRepo } from '../audit/audit-repo.js';
 import { isoNow, type Clock } from '../time.js';
 import { launchFromServerJson, type DeclaredVar, type RegistryLaunch } from './registry-source.js';
 import { DEFAULT_TIMINGS, Supervisor, type SupervisorTimings } from './supervisor.js';
-import type { LaunchPlan, McpResult, McpUpstream, RuntimeCapabilities, WorkloadLauncher, WorkloadLogs } from './workload-runtime.js';
-import type { WorkloadStore } from './workload-store.js';
+import type { LaunchPlan, McpNotification, McpRequestOptions, McpResult, McpUpstream, RuntimeCapabilities, WorkloadLauncher, WorkloadLogs } from './workload-runtime.js';
+import { CachedWorkloadStore, type WorkloadStore } from './workload-store.js';
 import { WORKLOAD_SECRETS_NAMESPACE } from '../secrets/toolhive-secrets.js';
 import {
   DEFAULT_GROUP,
@@ -74,7 +74,13 @@ export interface WorkloadSession {
   readonly capabilities: Record<string, unknown>;
   readonly serverInfo: { name: string; version: string };
   readonly instructions: string | undefined;
-  request(method: string, params: Record<string, unknown> | undefined): Promise<McpResult>;
+  /** Passes a client's request on (cancelled when `options.signal` aborts; progress to `options.onProgress`). */
+  request(method: string, params: Record<string, unknown> | undefined, options?: McpRequestOptions): Promise<McpResult>;
+  /**
+   * Receives the server's notifications that concern every client (list changes, log messages,
+   * resource updates), from whichever process runs the workload now; returns the unsubscribe.
+   */
+  subscribe(listener: (notification: McpNotification) => void): () => void;
 }
 
 /** A JSON-RPC error for the proxy's client (its `code` goes on the wire). */
@@ -116,6 +122,15 @@ const PASSED_METHODS = new Set([
   'logging/setLevel',
 ]);
 
+/** Server notifications passed on to every session of the workload (progress goes to the request that asked for it). */
+const BROADCAST_NOTIFICATIONS = new Set([
+  'notifications/tools/list_changed',
+  'notifications/resources/list_changed',
+  'notifications/prompts/list_changed',
+  'notifications/resources/updated',
+  'notifications/message',
+]);
+
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
 const GROUP = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -140,11 +155,17 @@ export class WorkloadService {
   private caps: Promise<RuntimeCapabilities> | undefined;
   /** Status writes, one chain per workload so they land in order. */
   private readonly writes = new Map<string, Promise<void>>();
+  /** The proxy's sessions listening to each workload's notifications. */
+  private readonly listeners = new Map<string, Set<(notification: McpNotification) => void>>();
   /** Names being created (two concurrent creates of one name: the second is a 409). */
   private readonly creating = new Set<string>();
 
+  /** The store, with `get` cached (the proxy checks the workload on every request). */
+  private readonly store: WorkloadStore;
+
   constructor(private readonly deps: WorkloadServiceDeps) {
     this.timings = { ...DEFAULT_TIMINGS, ...deps.timings };
+    this.store = new CachedWorkloadStore(deps.store, () => deps.clock.now().getTime());
   }
 
   /** What this machine can run (probed once). */
@@ -155,9 +176,9 @@ export class WorkloadService {
 
   /** At server start: workloads marked to run start again; the others are stopped. */
   async resume(): Promise<void> {
-    for (const r of await this.deps.store.list()) {
+    for (const r of await this.store.list()) {
       if (r.desired === 'running') void this.supervise(r);
-      else if (r.status !== 'stopped') await this.deps.store.setStatus(r.name, 'stopped', '');
+      else if (r.status !== 'stopped') await this.store.setStatus(r.name, 'stopped', '');
     }
   }
 
@@ -166,6 +187,9 @@ export class WorkloadService {
     await Promise.all([...this.supervisors.values()].map((s) => s.halt()));
     this.supervisors.clear();
     await Promise.all(this.writes.values());
+    // Tool-call audit entries are written in batches: none is lost on a clean shutdown.
+    await this.deps.audit.flush();
+    this.deps.logs.closeFiles?.();
   }
 
   // ---- reads ----
@@ -173,7 +197,7 @@ export class WorkloadService {
   async list(ctx: RequestContext, opts: { all?: boolean; group?: string } = {}): Promise<WorkloadRecord[]> {
     this.deps.policy.requireReadAccess(ctx);
     const out: WorkloadRecord[] = [];
-    for (const r of await this.deps.store.list()) {
+    for (const r of await this.store.list()) {
       if (opts.group !== undefined && r.config.group !== opts.group) continue;
       if (!opts.all && r.status === 'stopped') continue;
       if (await this.canRead(ctx, r)) out.push(r);
@@ -184,7 +208,7 @@ export class WorkloadService {
   async get(ctx: RequestContext, name: string): Promise<WorkloadRecord> {
     const problem = workloadNameProblem(name);
     if (problem) throw badRequest(problem);
-    const r = await this.deps.store.get(name);
+    const r = await this.store.get(name);
     if (!r) throw this.missing(name);
     await this.deps.policy.requireRead(ctx, { ownerAccountId: r.ownerAccountId, visibility: r.config.visibility }, () => this.missing(name));
     return r;
@@ -237,7 +261,7 @@ export class WorkloadService {
         startedAt: null,
         updatedAt: now,
       };
-      if (!(await this.deps.store.insert(record))) throw conflict(`Workload '${name}' already exists`);
+      if (!(await this.store.insert(record))) throw conflict(`Workload '${name}' already exists`);
       await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.create', `workload:${name}`, { package: packageOf(source), registry_server: registry?.server ?? null });
       this.deps.logs.append(name, 'proxy', this.line('created', { by: principal.account.name, package: packageOf(source) }));
       void this.supervise(record);
@@ -260,8 +284,8 @@ export class WorkloadService {
     const config = this.configFrom(name, { group: r.config.group, visibility: r.config.visibility, ...input }, source, changesSource ? undefined : registry, r.config);
     await this.checkRunnable(config);
     const updated: WorkloadRecord = { ...r, config, desired: 'running', updatedAt: this.now() };
-    await this.deps.store.update(updated);
-    await this.deps.store.setDesired(name, 'running', updated.updatedAt);
+    await this.store.update(updated);
+    await this.store.setDesired(name, 'running', updated.updatedAt);
     await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.edit', `workload:${name}`, {});
     this.deps.logs.append(name, 'proxy', this.line('edited', { by: ctx.principal?.account.name }));
     await this.supervisors.get(name)?.halt();
@@ -272,7 +296,7 @@ export class WorkloadService {
   async stop(ctx: RequestContext, name: string): Promise<void> {
     this.deps.policy.requireWritable();
     await this.managed(ctx, name);
-    await this.deps.store.setDesired(name, 'stopped', this.now());
+    await this.store.setDesired(name, 'stopped', this.now());
     await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.stop', `workload:${name}`, {});
     this.deps.logs.append(name, 'proxy', this.line('stop', { by: ctx.principal?.account.name }));
     const s = this.supervisors.get(name);
@@ -284,7 +308,7 @@ export class WorkloadService {
   async restart(ctx: RequestContext, name: string): Promise<void> {
     this.deps.policy.requireWritable();
     const r = await this.managed(ctx, name);
-    await this.deps.store.setDesired(name, 'running', this.now());
+    await this.store.setDesired(name, 'running', this.now());
     await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.restart', `workload:${name}`, {});
     this.deps.logs.append(name, 'proxy', this.line('restart', { by: ctx.principal?.account.name }));
     const s = this.supervisors.get(name);
@@ -300,7 +324,7 @@ export class WorkloadService {
     this.supervisors.delete(name);
     await s?.halt();
     await this.writes.get(name);
-    await this.deps.store.delete(name);
+    await this.store.delete(name);
     this.writes.delete(name);
     await this.deps.logs.remove(name);
     await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.delete', `workload:${name}`, {});
@@ -359,7 +383,7 @@ export class WorkloadService {
     await this.checkRunnable(config);
     const previous = r;
     const next: WorkloadRecord = { ...r, config, desired: 'running', updatedAt: this.now() };
-    await this.deps.store.update(next);
+    await this.store.update(next);
     await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.upgrade', `workload:${name}`, { from: check.currentImage, to: check.candidateImage });
     this.deps.logs.append(name, 'proxy', this.line('upgrade', { from: check.currentImage, to: check.candidateImage }));
     await this.supervisors.get(name)?.halt();
@@ -369,7 +393,7 @@ export class WorkloadService {
     if (!healthy) {
       const s = this.supervisors.get(name);
       await s?.halt();
-      await this.deps.store.update({ ...previous, desired: 'running', updatedAt: this.now() });
+      await this.store.update({ ...previous, desired: 'running', updatedAt: this.now() });
       this.deps.logs.append(name, 'proxy', this.line('upgrade rolled back', { to: check.currentImage }));
       void this.supervise({ ...previous, desired: 'running' });
       throw unprocessable(
@@ -401,9 +425,18 @@ export class WorkloadService {
       capabilities: up.capabilities,
       serverInfo: up.serverInfo,
       instructions: up.instructions,
-      request: async (method, params) => {
+      subscribe: (listener) => {
+        let set = this.listeners.get(name);
+        if (!set) this.listeners.set(name, (set = new Set()));
+        set.add(listener);
+        return () => {
+          set.delete(listener);
+          if (set.size === 0 && this.listeners.get(name) === set) this.listeners.delete(name);
+        };
+      },
+      request: async (method, params, options) => {
         if (method === 'tools/list') {
-          const result = await connection().request(method, params, timeout);
+          const result = await connection().request(method, params, timeout, options);
           const tools = Array.isArray(result.tools) ? result.tools.filter(isPlainObject) : [];
           return {
             ...result,
@@ -422,7 +455,7 @@ export class WorkloadService {
           const started = Date.now();
           let outcome = 'ok';
           try {
-            const result = await connection().request(method, { ...params, name: orig }, timeout);
+            const result = await connection().request(method, { ...params, name: orig }, timeout, options);
             if (result.isError === true) outcome = 'tool_error';
             return result;
           } catch (e) {
@@ -431,11 +464,11 @@ export class WorkloadService {
           } finally {
             const duration = Date.now() - started;
             this.deps.logs.append(name, 'proxy', this.line('tool call', { tool: orig, caller, duration_ms: duration, outcome }));
-            void this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.tool_call', `workload:${name}`, { tool: orig, duration_ms: duration, outcome }).catch(() => undefined);
+            this.deps.audit.recordLater(this.deps.auditRepo, ctx, 'workload.tool_call', `workload:${name}`, { tool: orig, duration_ms: duration, outcome });
           }
         }
         if (!PASSED_METHODS.has(method)) throw new McpRequestError(-32601, `Method not found: ${method.slice(0, 100)}`);
-        return connection().request(method, params, timeout);
+        return connection().request(method, params, timeout, options);
       },
     };
   }
@@ -479,6 +512,10 @@ export class WorkloadService {
         launcher: this.deps.launcher,
         plan: () => this.planFor(name),
         log: (line) => this.deps.logs.append(name, 'server', line),
+        notify: (n) => {
+          if (!BROADCAST_NOTIFICATIONS.has(n.method)) return;
+          for (const listener of this.listeners.get(name) ?? []) listener(n);
+        },
         onStatus: (status, context, startedAt) => {
           this.deps.logs.append(name, 'proxy', this.line('status', { status, context: context || undefined }));
           void this.writeStatus(name, status, context, startedAt);
@@ -493,14 +530,14 @@ export class WorkloadService {
 
   private writeStatus(name: string, status: WorkloadRecord['status'], context: string, startedAt?: string): Promise<void> {
     const prev = this.writes.get(name) ?? Promise.resolve();
-    const next = prev.then(() => this.deps.store.setStatus(name, status, context.slice(0, 1000), startedAt)).catch(() => undefined);
+    const next = prev.then(() => this.store.setStatus(name, status, context.slice(0, 1000), startedAt)).catch(() => undefined);
     this.writes.set(name, next);
     return next;
   }
 
   /** The launch plan with secret values read now, from the owner's store; a missing secret stops the start. */
   private async planFor(name: string): Promise<LaunchPlan> {
-    const r = await this.deps.store.get(name);
+    const r = await this.store.get(name);
     if (!r) throw new Error(`workload '${name}' no longer exists`);
     const c = r.config;
     const env = { ...c.env };
