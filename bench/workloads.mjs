@@ -7,7 +7,10 @@
  *   npm run build && node bench/workloads.mjs --calls 500 --idle 3
  *
  * The server runs in this process (dist/), on a temp SQLite data dir; workloads run under bubblewrap.
- * The workload is the reference everything server (a dev dependency), its `echo` tool.
+ * The workload is the reference everything server (a dev dependency), its `echo` tool. A second
+ * anchor is the SDK's own Streamable HTTP server and client with an in-memory handler (the floor any
+ * SDK-based bridge pays). The CPU column is this process's CPU per sequential call: the bench's
+ * client runs here too, so it includes the client's side of each transport.
  */
 import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
