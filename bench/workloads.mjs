@@ -7,7 +7,10 @@
  *   npm run build && node bench/workloads.mjs --calls 500 --idle 3
  *
  * The server runs in this process (dist/), on a temp SQLite data dir; workloads run under bubblewrap.
- * The workload is the reference everything server (a dev dependency), its `echo` tool.
+ * The workload is the reference everything server (a dev dependency), its `echo` tool. A second
+ * anchor is the SDK's own Streamable HTTP server and client with an in-memory handler (the floor any
+ * SDK-based bridge pays). The CPU column is this process's CPU per sequential call: the bench's
+ * client runs here too, so it includes the client's side of each transport.
  */
 import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,6 +21,10 @@ import { randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { createServer } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { resolveConfig } from '../dist/app/config.js';
 import { startServer } from '../dist/app/server.js';
 
@@ -39,11 +46,14 @@ const ms = (n) => `${n.toFixed(2)} ms`;
 const timeCalls = async (client) => {
   for (let i = 0; i < 20; i++) await client.callTool({ name: 'echo', arguments: { message: 'warm' } });
   const lat = [];
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < CALLS; i++) {
     const t = performance.now();
     await client.callTool({ name: 'echo', arguments: { message: `m${i}` } });
     lat.push(performance.now() - t);
   }
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000 / CALLS;
   const start = performance.now();
   let done = 0;
   await Promise.all(
@@ -54,7 +64,7 @@ const timeCalls = async (client) => {
       }
     }),
   );
-  return { p50: pct(lat, 50), p99: pct(lat, 99), perSecond: (CALLS / (performance.now() - start)) * 1000 };
+  return { p50: pct(lat, 50), p99: pct(lat, 99), perSecond: (CALLS / (performance.now() - start)) * 1000, cpuMs };
 };
 
 /** RSS of a process and all its descendants, from /proc. */
@@ -105,6 +115,29 @@ try {
   const anchor = await timeCalls(direct);
   await direct.close();
 
+  // Second anchor: the SDK's own Streamable HTTP transport pair, no Agentry, an in-memory echo
+  // handler (what any stdio-to-HTTP bridge built on the SDK pays before doing anything).
+  const sdkSessions = new Map();
+  const bare = createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined;
+    let t = sdkSessions.get(req.headers['mcp-session-id']);
+    if (!t) {
+      const s = new Server({ name: 'bare', version: '1' }, { capabilities: { tools: {} } });
+      s.fallbackRequestHandler = async (r) => ({ content: [{ type: 'text', text: String(r.params?.arguments?.message) }] });
+      t = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => sdkSessions.set(id, t) });
+      await s.connect(t);
+    }
+    await t.handleRequest(req, res, body);
+  });
+  await new Promise((r) => bare.listen(0, '127.0.0.1', r));
+  const sdkClient = new Client({ name: 'bench', version: '1' });
+  await sdkClient.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${bare.address().port}/mcp`)));
+  const sdkOnly = await timeCalls(sdkClient);
+  await sdkClient.close();
+  bare.close();
+
   // Create → running.
   const t0 = performance.now();
   const created = await api('POST', '/api/v1beta/workloads', spec('bench'));
@@ -131,10 +164,11 @@ try {
   }
   const mib = (b) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
   console.log(`calls: ${CALLS} sequential (latency), ${CALLS} with ${CONCURRENCY} in flight (throughput); echo tool of server-everything`);
-  console.log(`| | p50 | p99 | calls/s |`);
-  console.log(`|---|---|---|---|`);
-  console.log(`| direct stdio (anchor) | ${ms(anchor.p50)} | ${ms(anchor.p99)} | ${anchor.perSecond.toFixed(0)} |`);
-  console.log(`| through Agentry's proxy (Streamable HTTP, bubblewrap) | ${ms(viaProxy.p50)} | ${ms(viaProxy.p99)} | ${viaProxy.perSecond.toFixed(0)} |`);
+  console.log(`| | p50 | p99 | calls/s | CPU of this process per call |`);
+  console.log(`|---|---|---|---|---|`);
+  console.log(`| direct stdio (anchor) | ${ms(anchor.p50)} | ${ms(anchor.p99)} | ${anchor.perSecond.toFixed(0)} | ${ms(anchor.cpuMs)} |`);
+  console.log(`| SDK Streamable HTTP pair alone, in-memory handler (second anchor) | ${ms(sdkOnly.p50)} | ${ms(sdkOnly.p99)} | ${sdkOnly.perSecond.toFixed(0)} | ${ms(sdkOnly.cpuMs)} |`);
+  console.log(`| through Agentry's proxy (Streamable HTTP, bubblewrap) | ${ms(viaProxy.p50)} | ${ms(viaProxy.p99)} | ${viaProxy.perSecond.toFixed(0)} | ${ms(viaProxy.cpuMs)} |`);
   console.log(`proxy overhead per call: p50 +${ms(viaProxy.p50 - anchor.p50)}, p99 +${ms(viaProxy.p99 - anchor.p99)}`);
   console.log(`create → running (explicit command, nothing to install): ${ms(createToRunning)}`);
   console.log(`memory per idle workload (sandbox process tree RSS): ${rss.map(mib).join(', ')}`);

@@ -5,9 +5,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ProgressNotificationSchema, ResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Sandbox, SandboxedProcess, SandboxProfile, SandboxSpec } from '../../core/sandbox/sandbox.js';
-import type { LaunchPlan, McpResult, McpUpstream, RuntimeCapabilities, WorkloadLauncher } from '../../core/workloads/workload-runtime.js';
+import type { LaunchPlan, McpNotification, McpResult, McpUpstream, RuntimeCapabilities, WorkloadLauncher } from '../../core/workloads/workload-runtime.js';
 import { ProcessTransport } from './process-transport.js';
 
 export interface LauncherOptions {
@@ -76,7 +76,7 @@ export class ProcessLauncher implements WorkloadLauncher {
     return { sandbox, unsafeLocal: this.opts.unsafeLocal, uv: which('uvx', this.path) !== undefined, containerEngine };
   }
 
-  async launch(plan: LaunchPlan, log: (line: string) => void, initTimeoutMs: number): Promise<McpUpstream> {
+  async launch(plan: LaunchPlan, log: (line: string) => void, initTimeoutMs: number, onNotification?: (notification: McpNotification) => void): Promise<McpUpstream> {
     const source = plan.source;
     if (source.kind === 'remote') {
       const url = new URL(source.url);
@@ -89,10 +89,10 @@ export class ProcessLauncher implements WorkloadLauncher {
               eventSourceInit: { fetch: (u, init) => this.opts.fetch(u, { ...init, headers: { ...plan.headers, ...Object.fromEntries(new Headers(init?.headers).entries()) } }) },
             })
           : new StreamableHTTPClientTransport(url, { fetch: this.opts.fetch, requestInit });
-      return this.connect(transport, undefined, initTimeoutMs, log);
+      return this.connect(transport, undefined, initTimeoutMs, log, onNotification);
     }
     const proc = await this.spawn(plan, log);
-    return this.connect(new ProcessTransport(proc, log), proc, initTimeoutMs, log);
+    return this.connect(new ProcessTransport(proc, log), proc, initTimeoutMs, log, onNotification);
   }
 
   private async sandboxFor(): Promise<Sandbox> {
@@ -180,8 +180,26 @@ export class ProcessLauncher implements WorkloadLauncher {
     return installing.then((d) => ({ dir: d, bin: binOf(d, pkg) }));
   }
 
-  private async connect(transport: Transport, proc: SandboxedProcess | undefined, initTimeoutMs: number, log: (line: string) => void): Promise<McpUpstream> {
+  private async connect(
+    transport: Transport,
+    proc: SandboxedProcess | undefined,
+    initTimeoutMs: number,
+    log: (line: string) => void,
+    onNotification: ((notification: McpNotification) => void) | undefined,
+  ): Promise<McpUpstream> {
     const client = new Client(CLIENT_INFO, { capabilities: {} });
+    // Cancellation is the SDK's own (an aborted signal). Progress is routed here by token, not with
+    // the SDK's `onprogress`: the SDK handles a notification a microtask late but a response at once,
+    // so when a server's last progress and its answer arrive in one read, `onprogress` is already
+    // gone and that progress is lost. Routed here, it is passed on before the answer is.
+    const progressRoutes = new Map<string, (progress: Record<string, unknown>) => void>();
+    let nextToken = 0;
+    client.setNotificationHandler(ProgressNotificationSchema, (n) => {
+      const { progressToken, ...progress } = n.params;
+      progressRoutes.get(String(progressToken))?.(progress);
+    });
+    // Every other notification is passed on.
+    client.fallbackNotificationHandler = async (n) => onNotification?.({ method: n.method, ...(n.params ? { params: n.params as Record<string, unknown> } : {}) });
     const ended = new Promise<string>((resolveEnded) => {
       if (proc) {
         void proc.exited.then(({ code, signal }) => resolveEnded(signal ? `the process was killed by ${signal}` : `the process exited with code ${code}`));
@@ -217,7 +235,18 @@ export class ProcessLauncher implements WorkloadLauncher {
       capabilities: caps as Record<string, unknown>,
       serverInfo: info,
       instructions: client.getInstructions(),
-      request: async (method, params, timeoutMs): Promise<McpResult> => (await client.request({ method, params }, ResultSchema, { timeout: timeoutMs })) as McpResult,
+      request: async (method, params, timeoutMs, options): Promise<McpResult> => {
+        const onProgress = options?.onProgress;
+        const token = onProgress ? `agentry-${++nextToken}` : undefined;
+        const meta = params?._meta;
+        const sent = token === undefined ? params : { ...params, _meta: { ...(typeof meta === 'object' && meta !== null ? meta : {}), progressToken: token } };
+        if (token !== undefined && onProgress) progressRoutes.set(token, onProgress);
+        try {
+          return (await client.request({ method, params: sent }, ResultSchema, { timeout: timeoutMs, signal: options?.signal })) as McpResult;
+        } finally {
+          if (token !== undefined) progressRoutes.delete(token);
+        }
+      },
       ended,
       close,
     };

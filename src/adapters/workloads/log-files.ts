@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { workloadNameProblem } from '../../core/workloads/workload.js';
 import type { LogStream, WorkloadLogs } from '../../core/workloads/workload-runtime.js';
@@ -17,6 +17,8 @@ export interface LogFileOptions {
  */
 export class LogFiles implements WorkloadLogs {
   private readonly sizes = new Map<string, number>();
+  /** Open descriptors of current log files (a line costs one write, not an open, write and close). */
+  private readonly fds = new Map<string, number>();
   private readonly maxBytes: number;
   private readonly keep: number;
 
@@ -37,20 +39,27 @@ export class LogFiles implements WorkloadLogs {
     try {
       const folder = this.folder(name);
       const file = join(folder, `${stream}.log`);
-      let size = this.sizes.get(file);
-      if (size === undefined) {
+      let fd = this.fds.get(file);
+      let size = this.sizes.get(file) ?? 0;
+      if (fd === undefined) {
         mkdirSync(folder, { recursive: true });
-        size = existsSync(file) ? statSync(file).size : 0;
+        fd = openSync(file, 'a', 0o600);
+        size = fstatSync(fd).size;
+        this.fds.set(file, fd);
       }
       // eslint-disable-next-line no-control-regex -- control characters are what is replaced
-      const text = `${clip(line).replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '\ufffd')}\n`;
-      if (size > 0 && size + Buffer.byteLength(text) > this.maxBytes) {
+      const text = Buffer.from(`${clip(line).replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '\ufffd')}\n`);
+      if (size > 0 && size + text.length > this.maxBytes) {
+        closeSync(fd);
+        this.fds.delete(file);
         for (let i = this.keep - 1; i >= 1; i--) if (existsSync(`${file}.${i}`)) renameSync(`${file}.${i}`, `${file}.${i + 1}`);
         renameSync(file, `${file}.1`);
+        fd = openSync(file, 'a', 0o600);
+        this.fds.set(file, fd);
         size = 0;
       }
-      appendFileSync(file, text, { mode: 0o600 });
-      this.sizes.set(file, size + Buffer.byteLength(text));
+      writeSync(fd, text);
+      this.sizes.set(file, size + text.length);
     } catch {
       // A log that cannot be written must not stop the workload.
     }
@@ -71,6 +80,20 @@ export class LogFiles implements WorkloadLogs {
   async remove(name: string): Promise<void> {
     const folder = this.folder(name);
     for (const key of [...this.sizes.keys()]) if (key.startsWith(`${folder}/`)) this.sizes.delete(key);
+    this.closeFiles(`${folder}/`);
     rmSync(folder, { recursive: true, force: true });
+  }
+
+  /** Closes the open log files (those under `prefix`, or all): at removal and at server shutdown. */
+  closeFiles(prefix = ''): void {
+    for (const [file, fd] of [...this.fds]) {
+      if (!file.startsWith(prefix)) continue;
+      this.fds.delete(file);
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
   }
 }

@@ -86,9 +86,9 @@ export class ProcessTransport implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) throw new Error('the workload process has ended');
-    await new Promise<void>((resolve, reject) => {
-      this.proc.stdin.write(`${JSON.stringify(message)}\n`, (e) => (e ? reject(e) : resolve()));
-    });
+    // Like the SDK's stdio transport: resolve once the line is handed to the pipe (waiting for
+    // 'drain' only when the pipe is full), not after a write callback's extra turn of the loop.
+    if (!this.proc.stdin.write(`${JSON.stringify(message)}\n`)) await Promise.race([new Promise<void>((resolve) => this.proc.stdin.once('drain', resolve)), this.proc.exited]);
   }
 
   async close(): Promise<void> {

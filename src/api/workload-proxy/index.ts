@@ -38,10 +38,40 @@ const forwardable = (caps: Record<string, unknown>): Record<string, unknown> => 
   return out;
 };
 
-/** An MCP server speaking for one client session, forwarding each request through the core. */
+/** The client's progress token of a request, if it asked for progress. */
+const progressTokenOf = (params: Record<string, unknown> | undefined): string | number | undefined => {
+  const meta = params?._meta;
+  if (typeof meta !== 'object' || meta === null) return undefined;
+  const token = (meta as Record<string, unknown>).progressToken;
+  return typeof token === 'string' || typeof token === 'number' ? token : undefined;
+};
+
+/**
+ * An MCP server speaking for one client session, forwarding each request through the core, both
+ * ways: the server's progress goes back on the request that asked for it (with the client's own
+ * token), a client's `notifications/cancelled` aborts the request upstream (the SDK turns the abort
+ * into the server's `notifications/cancelled`), and list changes, log messages and resource
+ * updates reach every session.
+ */
 const bridge = (session: WorkloadSession): Server => {
   const server = new Server({ ...session.serverInfo }, { capabilities: forwardable(session.capabilities), ...(session.instructions ? { instructions: session.instructions } : {}) });
-  server.fallbackRequestHandler = async (request) => session.request(request.method, request.params as Record<string, unknown> | undefined);
+  server.fallbackRequestHandler = async (request, extra) => {
+    const params = request.params as Record<string, unknown> | undefined;
+    const token = progressTokenOf(params);
+    const onProgress =
+      token === undefined
+        ? undefined
+        : (progress: Record<string, unknown>) => void extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken: token } }).catch(() => undefined);
+    return session.request(request.method, params, { signal: extra.signal, ...(onProgress ? { onProgress } : {}) });
+  };
+  const unsubscribe = session.subscribe((n) => {
+    void server.notification(n).catch(() => undefined);
+  });
+  const closed = server.onclose;
+  server.onclose = () => {
+    unsubscribe();
+    closed?.();
+  };
   return server;
 };
 

@@ -24,5 +24,7 @@ export interface AuditQuery {
 
 export interface AuditRepo {
   append(entry: NewAuditRecord): Promise<void>;
+  /** Appends entries in order, all or none (one transaction). */
+  appendMany(entries: NewAuditRecord[]): Promise<void>;
   list(q: AuditQuery): Promise<Page<AuditRecord>>;
 }

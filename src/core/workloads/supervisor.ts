@@ -1,4 +1,4 @@
-import type { LaunchPlan, McpUpstream, WorkloadLauncher } from './workload-runtime.js';
+import type { LaunchPlan, McpNotification, McpUpstream, WorkloadLauncher } from './workload-runtime.js';
 import type { WorkloadStatus } from './workload.js';
 
 export interface SupervisorTimings {
@@ -32,6 +32,8 @@ export interface SupervisorHooks {
   /** The launch plan for this start (secrets resolved now); throwing sets `error` without retrying. */
   plan(): Promise<LaunchPlan>;
   log(line: string): void;
+  /** A notification the running server sent (for the proxy's sessions). */
+  notify?(notification: McpNotification): void;
   /** Every status change, in order (persisted by the service). */
   onStatus(status: WorkloadStatus, context: string, startedAt?: string): void;
   now(): string;
@@ -126,7 +128,14 @@ export class Supervisor {
     }
     let up: McpUpstream;
     try {
-      up = await this.hooks.launcher.launch(plan, (line) => this.hooks.log(line), this.timings.initTimeoutMs);
+      up = await this.hooks.launcher.launch(
+        plan,
+        (line) => this.hooks.log(line),
+        this.timings.initTimeoutMs,
+        (n) => {
+          if (gen === this.generation) this.hooks.notify?.(n);
+        },
+      );
     } catch (e) {
       if (gen === this.generation) this.failed('unhealthy', `MCP initialize failed: ${messageOf(e)}`);
       return;

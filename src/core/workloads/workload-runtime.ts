@@ -20,6 +20,20 @@ export interface LaunchPlan {
 /** The result of an MCP request: the JSON-RPC `result` object. */
 export type McpResult = Record<string, unknown>;
 
+/** An MCP notification (JSON-RPC without an id), as the server or client sent it. */
+export interface McpNotification {
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+/** Per-request options of an upstream request. */
+export interface McpRequestOptions {
+  /** Aborting it sends MCP `notifications/cancelled` to the server and rejects the request. */
+  signal?: AbortSignal;
+  /** Asks the server for progress (a progress token of the upstream's own) and receives each `notifications/progress` params (without the token). */
+  onProgress?: (progress: Record<string, unknown>) => void;
+}
+
 /**
  * A live MCP connection to a started workload, already initialized (`initialize` answered). For a
  * local workload it also owns the process: closing it ends the process.
@@ -34,7 +48,7 @@ export interface McpUpstream {
    * Sends one request; rejects after `timeoutMs`, or with the server's JSON-RPC error (an Error whose
    * `code` is the JSON-RPC code, passed on to clients as it is).
    */
-  request(method: string, params: Record<string, unknown> | undefined, timeoutMs: number): Promise<McpResult>;
+  request(method: string, params: Record<string, unknown> | undefined, timeoutMs: number, options?: McpRequestOptions): Promise<McpResult>;
   /** Settles once when the connection is lost or the process ends, with why. */
   readonly ended: Promise<string>;
   /** Ends the connection (and the process: SIGTERM, then SIGKILL after a grace period). */
@@ -57,9 +71,11 @@ export interface WorkloadLauncher {
   /**
    * Starts the workload and completes MCP `initialize` within `initTimeoutMs`, else kills it and
    * rejects (a server that prints garbage or never answers is refused, not waited on). Every line
-   * the server writes to stderr (and every non-JSON line on stdout) goes to `log`.
+   * the server writes to stderr (and every non-JSON line on stdout) goes to `log`; every notification
+   * the server sends that is not tied to a request of the proxy (list changes, log messages, resource
+   * updates) goes to `onNotification`.
    */
-  launch(plan: LaunchPlan, log: (line: string) => void, initTimeoutMs: number): Promise<McpUpstream>;
+  launch(plan: LaunchPlan, log: (line: string) => void, initTimeoutMs: number, onNotification?: (notification: McpNotification) => void): Promise<McpUpstream>;
 }
 
 export type LogStream = 'server' | 'proxy';
@@ -70,4 +86,6 @@ export interface WorkloadLogs {
   /** The last `maxBytes` of the log (older rotated files first), or undefined when there is none. */
   read(name: string, stream: LogStream, maxBytes: number): Promise<string | undefined>;
   remove(name: string): Promise<void>;
+  /** Releases open files (server shutdown); later appends reopen them. */
+  closeFiles?(): void;
 }

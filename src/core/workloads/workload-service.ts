@@ -12,8 +12,8 @@ import type { AuditRepo } from '../audit/audit-repo.js';
 import { isoNow, type Clock } from '../time.js';
 import { launchFromServerJson, type DeclaredVar, type RegistryLaunch } from './registry-source.js';
 import { DEFAULT_TIMINGS, Supervisor, type SupervisorTimings } from './supervisor.js';
-import type { LaunchPlan, McpResult, McpUpstream, RuntimeCapabilities, WorkloadLauncher, WorkloadLogs } from './workload-runtime.js';
-import type { WorkloadStore } from './workload-store.js';
+import type { LaunchPlan, McpNotification, McpRequestOptions, McpResult, McpUpstream, RuntimeCapabilities, WorkloadLauncher, WorkloadLogs } from './workload-runtime.js';
+import { CachedWorkloadStore, type WorkloadStore } from './workload-store.js';
 import { WORKLOAD_SECRETS_NAMESPACE } from '../secrets/toolhive-secrets.js';
 import {
   DEFAULT_GROUP,
@@ -74,7 +74,13 @@ export interface WorkloadSession {
   readonly capabilities: Record<string, unknown>;
   readonly serverInfo: { name: string; version: string };
   readonly instructions: string | undefined;
-  request(method: string, params: Record<string, unknown> | undefined): Promise<McpResult>;
+  /** Passes a client's request on (cancelled when `options.signal` aborts; progress to `options.onProgress`). */
+  request(method: string, params: Record<string, unknown> | undefined, options?: McpRequestOptions): Promise<McpResult>;
+  /**
+   * Receives the server's notifications that concern every client (list changes, log messages,
+   * resource updates), from whichever process runs the workload now; returns the unsubscribe.
+   */
+  subscribe(listener: (notification: McpNotification) => void): () => void;
 }
 
 /** A JSON-RPC error for the proxy's client (its `code` goes on the wire). */
@@ -129,6 +135,15 @@ const PASSED_METHODS = new Set([
   'logging/setLevel',
 ]);
 
+/** Server notifications passed on to every session of the workload (progress goes to the request that asked for it). */
+const BROADCAST_NOTIFICATIONS = new Set([
+  'notifications/tools/list_changed',
+  'notifications/resources/list_changed',
+  'notifications/prompts/list_changed',
+  'notifications/resources/updated',
+  'notifications/message',
+]);
+
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
 const GROUP = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -153,14 +168,20 @@ export class WorkloadService {
   private caps: Promise<RuntimeCapabilities> | undefined;
   /** Status writes, one chain per workload so they land in order. */
   private readonly writes = new Map<string, Promise<void>>();
+  /** The proxy's sessions listening to each workload's notifications. */
+  private readonly listeners = new Map<string, Set<(notification: McpNotification) => void>>();
   /** Names being created (two concurrent creates of one name: the second is a 409). */
   private readonly creating = new Set<string>();
   private clientHooks: WorkloadClientHooks | undefined;
   /** Client config edits, one chain per workload so an add and a remove land in order. */
   private readonly clientEdits = new Map<string, Promise<void>>();
 
+  /** The store, with `get` cached (the proxy checks the workload on every request). */
+  private readonly store: WorkloadStore;
+
   constructor(private readonly deps: WorkloadServiceDeps) {
     this.timings = { ...DEFAULT_TIMINGS, ...deps.timings };
+    this.store = new CachedWorkloadStore(deps.store, () => deps.clock.now().getTime());
   }
 
   /** The client service plugs in here (the composition root wires it before `resume`). */
@@ -170,7 +191,7 @@ export class WorkloadService {
 
   /** Workloads whose proxy is up (for a client registered now). */
   async running(): Promise<WorkloadRecord[]> {
-    return (await this.deps.store.list()).filter((r) => r.status === 'running' && this.supervisors.get(r.name)?.status === 'running');
+    return (await this.store.list()).filter((r) => r.status === 'running' && this.supervisors.get(r.name)?.status === 'running');
   }
 
   /**
@@ -178,14 +199,14 @@ export class WorkloadService {
    * deleted (`withWorkloads`) or moved to the default group, their client entries following them.
    */
   async groupDeleted(group: string, withWorkloads: boolean): Promise<void> {
-    for (const r of await this.deps.store.list()) {
+    for (const r of await this.store.list()) {
       if (r.config.group !== group) continue;
       if (withWorkloads) {
         await this.removeNow(r.name, r.config.group);
         continue;
       }
       const moved: WorkloadRecord = { ...r, config: { ...r.config, group: DEFAULT_GROUP }, updatedAt: this.now() };
-      await this.deps.store.update(moved);
+      await this.store.update(moved);
       this.deps.logs.append(r.name, 'proxy', this.line('moved', { from: group, to: DEFAULT_GROUP }));
       await this.clientEdit(r.name, 'gone', () => this.clientHooks?.gone(r.name, group));
       if (this.supervisors.get(r.name)?.status === 'running') await this.clientEdit(r.name, 'running', () => this.clientHooks?.running(moved));
@@ -200,9 +221,9 @@ export class WorkloadService {
 
   /** At server start: workloads marked to run start again; the others are stopped. */
   async resume(): Promise<void> {
-    for (const r of await this.deps.store.list()) {
+    for (const r of await this.store.list()) {
       if (r.desired === 'running') void this.supervise(r);
-      else if (r.status !== 'stopped') await this.deps.store.setStatus(r.name, 'stopped', '');
+      else if (r.status !== 'stopped') await this.store.setStatus(r.name, 'stopped', '');
     }
   }
 
@@ -211,6 +232,9 @@ export class WorkloadService {
     await Promise.all([...this.supervisors.values()].map((s) => s.halt()));
     this.supervisors.clear();
     await Promise.all(this.writes.values());
+    // Tool-call audit entries are written in batches: none is lost on a clean shutdown.
+    await this.deps.audit.flush();
+    this.deps.logs.closeFiles?.();
   }
 
   // ---- reads ----
@@ -219,7 +243,7 @@ export class WorkloadService {
     this.deps.policy.requireReadAccess(ctx);
     if (opts.group !== undefined && opts.group !== '' && this.deps.groupExists && !(await this.deps.groupExists(opts.group))) throw notFound(`Group '${opts.group.slice(0, 70)}' not found`);
     const out: WorkloadRecord[] = [];
-    for (const r of await this.deps.store.list()) {
+    for (const r of await this.store.list()) {
       if (opts.group !== undefined && r.config.group !== opts.group) continue;
       if (!opts.all && r.status === 'stopped') continue;
       if (await this.canRead(ctx, r)) out.push(r);
@@ -230,7 +254,7 @@ export class WorkloadService {
   async get(ctx: RequestContext, name: string): Promise<WorkloadRecord> {
     const problem = workloadNameProblem(name);
     if (problem) throw badRequest(problem);
-    const r = await this.deps.store.get(name);
+    const r = await this.store.get(name);
     if (!r) throw this.missing(name);
     await this.deps.policy.requireRead(ctx, { ownerAccountId: r.ownerAccountId, visibility: r.config.visibility }, () => this.missing(name));
     return r;
@@ -284,7 +308,7 @@ export class WorkloadService {
         startedAt: null,
         updatedAt: now,
       };
-      if (!(await this.deps.store.insert(record))) throw conflict(`Workload '${name}' already exists`);
+      if (!(await this.store.insert(record))) throw conflict(`Workload '${name}' already exists`);
       await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.create', `workload:${name}`, { package: packageOf(source), registry_server: registry?.server ?? null });
       this.deps.logs.append(name, 'proxy', this.line('created', { by: principal.account.name, package: packageOf(source) }));
       void this.supervise(record);
@@ -310,8 +334,8 @@ export class WorkloadService {
     const updated: WorkloadRecord = { ...r, config, desired: 'running', updatedAt: this.now() };
     // Moved to another group: the clients of the old one lose it (the new group's get it once it runs).
     if (config.group !== r.config.group) await this.clientEdit(name, 'gone', () => this.clientHooks?.gone(name, r.config.group));
-    await this.deps.store.update(updated);
-    await this.deps.store.setDesired(name, 'running', updated.updatedAt);
+    await this.store.update(updated);
+    await this.store.setDesired(name, 'running', updated.updatedAt);
     await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.edit', `workload:${name}`, {});
     this.deps.logs.append(name, 'proxy', this.line('edited', { by: ctx.principal?.account.name }));
     await this.supervisors.get(name)?.halt();
@@ -322,7 +346,7 @@ export class WorkloadService {
   async stop(ctx: RequestContext, name: string): Promise<void> {
     this.deps.policy.requireWritable();
     const r = await this.managed(ctx, name);
-    await this.deps.store.setDesired(name, 'stopped', this.now());
+    await this.store.setDesired(name, 'stopped', this.now());
     // The clients lose its entry before the answer (a failure is logged, never the request's).
     await this.clientEdit(name, 'gone', () => this.clientHooks?.gone(name, r.config.group));
     await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.stop', `workload:${name}`, {});
@@ -336,7 +360,7 @@ export class WorkloadService {
   async restart(ctx: RequestContext, name: string): Promise<void> {
     this.deps.policy.requireWritable();
     const r = await this.managed(ctx, name);
-    await this.deps.store.setDesired(name, 'running', this.now());
+    await this.store.setDesired(name, 'running', this.now());
     await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.restart', `workload:${name}`, {});
     this.deps.logs.append(name, 'proxy', this.line('restart', { by: ctx.principal?.account.name }));
     const s = this.supervisors.get(name);
@@ -359,7 +383,7 @@ export class WorkloadService {
     await s?.halt();
     await this.writes.get(name);
     await this.clientEdit(name, 'gone', () => this.clientHooks?.gone(name, group));
-    await this.deps.store.delete(name);
+    await this.store.delete(name);
     this.writes.delete(name);
     await this.deps.logs.remove(name);
   }
@@ -417,7 +441,7 @@ export class WorkloadService {
     await this.checkRunnable(config);
     const previous = r;
     const next: WorkloadRecord = { ...r, config, desired: 'running', updatedAt: this.now() };
-    await this.deps.store.update(next);
+    await this.store.update(next);
     await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.upgrade', `workload:${name}`, { from: check.currentImage, to: check.candidateImage });
     this.deps.logs.append(name, 'proxy', this.line('upgrade', { from: check.currentImage, to: check.candidateImage }));
     await this.supervisors.get(name)?.halt();
@@ -427,7 +451,7 @@ export class WorkloadService {
     if (!healthy) {
       const s = this.supervisors.get(name);
       await s?.halt();
-      await this.deps.store.update({ ...previous, desired: 'running', updatedAt: this.now() });
+      await this.store.update({ ...previous, desired: 'running', updatedAt: this.now() });
       this.deps.logs.append(name, 'proxy', this.line('upgrade rolled back', { to: check.currentImage }));
       void this.supervise({ ...previous, desired: 'running' });
       throw unprocessable(
@@ -459,9 +483,18 @@ export class WorkloadService {
       capabilities: up.capabilities,
       serverInfo: up.serverInfo,
       instructions: up.instructions,
-      request: async (method, params) => {
+      subscribe: (listener) => {
+        let set = this.listeners.get(name);
+        if (!set) this.listeners.set(name, (set = new Set()));
+        set.add(listener);
+        return () => {
+          set.delete(listener);
+          if (set.size === 0 && this.listeners.get(name) === set) this.listeners.delete(name);
+        };
+      },
+      request: async (method, params, options) => {
         if (method === 'tools/list') {
-          const result = await connection().request(method, params, timeout);
+          const result = await connection().request(method, params, timeout, options);
           const tools = Array.isArray(result.tools) ? result.tools.filter(isPlainObject) : [];
           return {
             ...result,
@@ -480,7 +513,7 @@ export class WorkloadService {
           const started = Date.now();
           let outcome = 'ok';
           try {
-            const result = await connection().request(method, { ...params, name: orig }, timeout);
+            const result = await connection().request(method, { ...params, name: orig }, timeout, options);
             if (result.isError === true) outcome = 'tool_error';
             return result;
           } catch (e) {
@@ -489,11 +522,11 @@ export class WorkloadService {
           } finally {
             const duration = Date.now() - started;
             this.deps.logs.append(name, 'proxy', this.line('tool call', { tool: orig, caller, duration_ms: duration, outcome }));
-            void this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.tool_call', `workload:${name}`, { tool: orig, duration_ms: duration, outcome }).catch(() => undefined);
+            this.deps.audit.recordLater(this.deps.auditRepo, ctx, 'workload.tool_call', `workload:${name}`, { tool: orig, duration_ms: duration, outcome });
           }
         }
         if (!PASSED_METHODS.has(method)) throw new McpRequestError(-32601, `Method not found: ${method.slice(0, 100)}`);
-        return connection().request(method, params, timeout);
+        return connection().request(method, params, timeout, options);
       },
     };
   }
@@ -537,6 +570,10 @@ export class WorkloadService {
         launcher: this.deps.launcher,
         plan: () => this.planFor(name),
         log: (line) => this.deps.logs.append(name, 'server', line),
+        notify: (n) => {
+          if (!BROADCAST_NOTIFICATIONS.has(n.method)) return;
+          for (const listener of this.listeners.get(name) ?? []) listener(n);
+        },
         onStatus: (status, context, startedAt) => {
           this.deps.logs.append(name, 'proxy', this.line('status', { status, context: context || undefined }));
           // The proxy is up: the clients registered to its group get its entry (as ToolHive's runner
@@ -544,7 +581,7 @@ export class WorkloadService {
           const edited =
             status === 'running'
               ? this.clientEdit(name, 'running', async () => {
-                  const r = await this.deps.store.get(name);
+                  const r = await this.store.get(name);
                   if (r && r.desired === 'running' && this.supervisors.get(name) === s) await this.clientHooks?.running(r);
                 })
               : undefined;
@@ -585,7 +622,7 @@ export class WorkloadService {
     const prev = this.writes.get(name) ?? Promise.resolve();
     const next = prev
       .then(() => after)
-      .then(() => this.deps.store.setStatus(name, status, context.slice(0, 1000), startedAt))
+      .then(() => this.store.setStatus(name, status, context.slice(0, 1000), startedAt))
       .catch(() => undefined);
     this.writes.set(name, next);
     return next;
@@ -593,7 +630,7 @@ export class WorkloadService {
 
   /** The launch plan with secret values read now, from the owner's store; a missing secret stops the start. */
   private async planFor(name: string): Promise<LaunchPlan> {
-    const r = await this.deps.store.get(name);
+    const r = await this.store.get(name);
     if (!r) throw new Error(`workload '${name}' no longer exists`);
     const c = r.config;
     const env = { ...c.env };

@@ -14,6 +14,19 @@ export class SqlAuditRepo implements AuditRepo {
       .execute();
   }
 
+  async appendMany(entries: NewAuditRecord[]): Promise<void> {
+    if (entries.length === 0) return;
+    const rows = entries.map((e) => ({ at: e.at, actor: e.actor, token_id: e.tokenId, action: e.action, target: e.target, ip: e.ip, details: JSON.stringify(e.details) }));
+    await this.db.transaction().execute(async (trx) => {
+      // In chunks: SQLite takes at most 32766 bound parameters per statement (7 a row).
+      for (let i = 0; i < rows.length; i += 500)
+        await trx
+          .insertInto('audit_log')
+          .values(rows.slice(i, i + 500))
+          .execute();
+    });
+  }
+
   async list(q: AuditQuery): Promise<Page<AuditRecord>> {
     let base = this.db.selectFrom('audit_log');
     if (q.actor) base = base.where('actor', '=', q.actor);

@@ -22,7 +22,7 @@ import {
 } from '../workload-schemas.js';
 import { checkView, detailView, inputOf, runConfigView, workloadView } from '../workload-views.js';
 
-const Accepted = { 202: { type: 'null', description: 'Accepted (no body, as ToolHive)' } } as const;
+const Accepted = { 202: { type: 'null', description: 'Accepted (an empty body, as ToolHive answers)' } } as const;
 const TextBody = { type: 'string' } as const;
 
 /** ToolHive's workloads API (`/api/v1beta/workloads…`): MCP servers this server runs, sandboxed, behind its proxy. */
@@ -59,7 +59,10 @@ export const workloadRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = as
       schema: { tags, summary: `${op[0].toUpperCase()}${op.slice(1)} workloads in bulk, by names or by group`, body: BulkRequest, response: { ...Accepted, ...textErrors } },
       handler: async (req, reply) => {
         await service().bulk(await ctxOf(req), op, req.body);
-        return reply.status(202).send(null);
+        return reply
+          .status(202)
+          .serializer(() => '')
+          .send(null);
       },
     });
   }
@@ -83,7 +86,10 @@ export const workloadRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = as
     schema: { tags, summary: 'Delete a workload (its process is stopped, its logs removed)', params: WorkloadParams, response: { ...Accepted, ...textErrors } },
     handler: async (req, reply) => {
       await service().remove(await ctxOf(req), req.params.name);
-      return reply.status(202).send(null);
+      return reply
+        .status(202)
+        .serializer(() => '')
+        .send(null);
     },
   });
 
@@ -104,7 +110,10 @@ export const workloadRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = as
         const ctx = await ctxOf(req);
         if (op === 'stop') await s.stop(ctx, req.params.name);
         else await s.restart(ctx, req.params.name);
-        return reply.status(202).send(null);
+        return reply
+          .status(202)
+          .serializer(() => '')
+          .send(null);
       },
     });
   }
