@@ -20,10 +20,14 @@
  *   --skip-load           seed and measure search only
  *   --settle S            after seeding, run sync and wait S seconds before the read phases (0)
  *   --keep-data           keep the SQLite data dir / PostgreSQL schema (for profiling; printed at the end)
+ *   --cache-dir DIR       seed once and keep it: the first run seeds into DIR/<store>-<N> (PostgreSQL:
+ *                         schema bench_cache_<N>) and leaves it there; later runs start the server on
+ *                         it and skip seeding (their publish figures are the seeding run's, marked
+ *                         reused). Seeding 100k packages takes long on a busy machine.
  * Results are printed as a table and written to .bench/<store>-<N>.json and .bench/run-<N>-<time>.json.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -48,6 +52,7 @@ const { values: args } = parseArgs({
     'skip-load': { type: 'boolean', default: false },
     'keep-data': { type: 'boolean', default: false },
     settle: { type: 'string', default: '0' },
+    'cache-dir': { type: 'string', default: '' },
   },
 });
 const N = Number(args.packages);
@@ -287,9 +292,20 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 const benchStore = async (store, words) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'agentry-bench-'));
-  const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
-  const schema = store === 'postgres' ? `bench_${randomBytes(4).toString('hex')}` : undefined;
+  const cacheDir = args['cache-dir'] ? join(args['cache-dir'], `${store}-${N}`) : undefined;
+  const markerFile = cacheDir && join(cacheDir, 'seeded.json');
+  const cached = markerFile && existsSync(markerFile) ? JSON.parse(readFileSync(markerFile, 'utf8')) : undefined;
+  const keep = args['keep-data'] || cacheDir !== undefined;
+  if (cacheDir) mkdirSync(cacheDir, { recursive: true });
+  if (cacheDir && !cached) {
+    // A half-seeded cache from an interrupted run: start it afresh.
+    rmSync(cacheDir, { recursive: true, force: true });
+    mkdirSync(cacheDir, { recursive: true });
+    if (store === 'postgres') await withPg((c) => c.query(`DROP SCHEMA IF EXISTS "bench_cache_${N}" CASCADE`));
+  }
+  const dataDir = cacheDir ?? mkdtempSync(join(tmpdir(), 'agentry-bench-'));
+  const adminToken = cached?.adminToken ?? `agentry_${randomBytes(32).toString('base64url')}`;
+  const schema = store === 'postgres' ? (cacheDir ? `bench_cache_${N}` : `bench_${randomBytes(4).toString('hex')}`) : undefined;
   const server = await startServerProcess({
     dataDir,
     adminToken,
@@ -299,19 +315,40 @@ const benchStore = async (store, words) => {
   });
   const cleanup = async () => {
     await server.stop();
-    if (args['keep-data']) return;
+    if (keep) return;
     rmSync(dataDir, { recursive: true, force: true });
     if (schema) await withPg((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
   };
   cleanups.add(cleanup);
-  log(`${store}: server ${server.url} (pid ${server.pid})${schema ? `, schema ${schema}` : ''}, load ${load1()}`);
+  log(`${store}: server ${server.url} (pid ${server.pid})${schema ? `, schema ${schema}` : ''}, load ${load1()}${cached ? ', reusing the seeded cache' : ''}`);
   const result = { store, packages: N, startedAt: new Date().toISOString() };
   try {
-    const seeded = await seed(server, adminToken, words);
+    let seeded;
+    if (cached) {
+      const published = new Set(cached.published);
+      seeded = {
+        specs: Array.from({ length: N }, (_, i) => i)
+          .filter((i) => published.has(i))
+          .map((i) => packageSpec(i, words, SCOPES)),
+        result: { ...cached.publish, reused: true },
+      };
+    } else {
+      seeded = await seed(server, adminToken, words);
+      if (markerFile) {
+        const names = new Set(seeded.specs.map((s) => `${s.scope}/${s.name}`));
+        const published = Array.from({ length: N }, (_, i) => i).filter((i) => {
+          const s = packageSpec(i, words, SCOPES);
+          return names.has(`${s.scope}/${s.name}`);
+        });
+        writeFileSync(markerFile, JSON.stringify({ adminToken, schema, publish: seeded.result, published }));
+      }
+    }
     result.publish = seeded.result;
     result.rssMb = { afterSeed: server.memoryMb().rss };
     result.storeSizeMb = await storeSizeMb(store, dataDir, schema);
-    log(`${store}: seeded ${seeded.specs.length} in ${seeded.result.seconds.toFixed(1)} s (${seeded.result.perSecond.toFixed(0)}/s); store ${result.storeSizeMb.toFixed(0)} MB`);
+    log(
+      `${store}: ${cached ? 'reused' : 'seeded'} ${seeded.specs.length} in ${seeded.result.seconds.toFixed(1)} s (${seeded.result.perSecond.toFixed(0)}/s); store ${result.storeSizeMb.toFixed(0)} MB`,
+    );
     const settle = Number(args.settle);
     if (settle > 0) {
       // Let the seeding's aftermath (write-back, PostgreSQL's background writer) pass before reads are timed.
@@ -334,7 +371,7 @@ const benchStore = async (store, words) => {
     cleanups.delete(cleanup);
     const exit = await server.stop();
     if (exit !== 0) log(`${store}: server exited with ${exit}`);
-    if (args['keep-data']) {
+    if (keep) {
       log(`${store}: kept AGENTRY_DATA_DIR=${dataDir}${schema ? ` AGENTRY_DATABASE_SCHEMA=${schema}` : ''} AGENTRY_ADMIN_TOKEN=${adminToken}`);
       result.kept = { dataDir, schema, adminToken };
     } else {

@@ -21,6 +21,11 @@ export class ViewCache {
     return this.gen;
   }
 
+  /** Whether a view of `key` is cached (under whatever stamp). */
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
   /** The cached view, if any and (with a stamp) read under that same stamp. */
   get(key: string, stamp?: string): PackageViewRecord | undefined {
     const hit = this.entries.get(key);

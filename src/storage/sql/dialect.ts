@@ -16,6 +16,12 @@ export interface TextMatch {
   where: RawBuilder<unknown>;
   /** An ORDER BY expression, best match first. */
   rank: RawBuilder<unknown>;
+  /**
+   * A statement yielding `id` and `rank` (lower is better) of the newest (highest id) at most
+   * `limit` matching packages that pass `where` (over `packages p`): the bounded candidate set a
+   * relevance-ordered page is ranked from, so a broad query ranks `limit` rows, not every match.
+   */
+  candidates(where: RawBuilder<unknown>, limit: number): RawBuilder<unknown>;
 }
 
 /** The words of a query, lower-cased, at most 12. */

@@ -13,16 +13,19 @@ import type {
   VersionRecord,
 } from '../../core/packages/package-repo.js';
 import type { Page } from '../../core/page.js';
-import type { SqlDialectName, TextSearch } from './dialect.js';
+import type { SqlDialectName, TextMatch, TextSearch } from './dialect.js';
 import { CHANGE_CHANNEL } from './change-feed.js';
 import { PACKAGE_COLUMNS, packageColumns } from './package-columns.js';
 import { toAccount, toPackage, toVersion } from './rows.js';
 import { readFilterSql } from './read-filter.js';
+import { KeyBatcher } from './key-batcher.js';
 import type { ReadFilter, Visibility } from '../../core/access/visibility.js';
 import type { AccountsTable, Database, PackagesTable, VersionsTable } from './schema.js';
 import type { Selectable, Updateable } from 'kysely';
 
 const P_COLUMNS = packageColumns('p');
+/** How many of the newest matches a relevance-ordered search ranks (see rankedSearch). */
+const SEARCH_CANDIDATES = 1000;
 const VERSION_COLUMNS = [
   'id',
   'package_id',
@@ -46,6 +49,18 @@ const ACCOUNT_COLUMNS = ['id', 'name', 'kind', 'display_name', 'email', 'avatar_
 /** Picks the columns of one joined table back out of a row where they carry a prefix. */
 const unprefix = <T>(row: Record<string, unknown>, prefix: string, columns: readonly string[]): T => Object.fromEntries(columns.map((c) => [c, row[prefix + c]])) as T;
 
+/** A row of the view query as a view record. */
+const toView = (row: Record<string, unknown>): PackageViewRecord => {
+  const tagsJson = row.dist_tags_json;
+  return {
+    pkg: toPackage(row as unknown as Selectable<PackagesTable>),
+    latest: row.v_id == null ? undefined : toVersion(unprefix<Selectable<VersionsTable>>(row, 'v_', VERSION_COLUMNS)),
+    owner: row.a_id == null ? undefined : toAccount(unprefix<Selectable<AccountsTable>>(row, 'a_', ACCOUNT_COLUMNS)),
+    distTags: typeof tagsJson === 'string' ? (JSON.parse(tagsJson) as Record<string, string>) : ((tagsJson as Record<string, string> | null) ?? {}),
+    ...(typeof row.view_stamp === 'string' ? { stamp: row.view_stamp } : {}),
+  };
+};
+
 export class SqlPackageRepo implements PackageRepo {
   constructor(
     private readonly db: Kysely<Database>,
@@ -59,33 +74,44 @@ export class SqlPackageRepo implements PackageRepo {
   }
 
   private viewQuery: CompiledQuery | undefined;
+  /** PostgreSQL: concurrent view reads, one statement per turn of the event loop (see KeyBatcher). */
+  private viewBatch: KeyBatcher<PackageViewRecord> | undefined;
+  private stampBatch: KeyBatcher<string> | undefined;
 
-  /** The hot read path (a package's detail): one statement, compiled once, instead of four queries. */
+  /**
+   * The hot read path (a package's detail): one statement, compiled once, instead of four queries.
+   * On PostgreSQL the views asked for at once are read by one statement, each with its change stamp.
+   */
   async findView(key: string): Promise<PackageViewRecord | undefined> {
     this.viewQuery ??= this.compileViewQuery();
+    if (this.dialect === 'postgres') {
+      this.viewBatch ??= new KeyBatcher((keys) => this.findViews(keys));
+      return this.viewBatch.load(key);
+    }
     const result = await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(this.viewQuery.sql, [key]));
     const row = result.rows[0];
-    if (!row) return undefined;
-    const tagsJson = row.dist_tags_json;
-    return {
-      pkg: toPackage(row as unknown as Selectable<PackagesTable>),
-      latest: row.v_id == null ? undefined : toVersion(unprefix<Selectable<VersionsTable>>(row, 'v_', VERSION_COLUMNS)),
-      owner: row.a_id == null ? undefined : toAccount(unprefix<Selectable<AccountsTable>>(row, 'a_', ACCOUNT_COLUMNS)),
-      distTags: typeof tagsJson === 'string' ? (JSON.parse(tagsJson) as Record<string, string>) : ((tagsJson as Record<string, string> | null) ?? {}),
-    };
+    return row && toView(row);
+  }
+
+  private async findViews(keys: string[]): Promise<Map<string, PackageViewRecord>> {
+    const result = await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(this.viewQuery!.sql, [keys]));
+    return new Map(result.rows.map((row) => [row.key as string, toView(row)]));
   }
 
   private compileViewQuery(): CompiledQuery {
     const cols = (alias: string, columns: readonly string[]) => sql.raw(columns.map((c) => `${alias}.${c} AS ${alias}_${c}`).join(', '));
-    const tags =
-      this.dialect === 'postgres'
-        ? sql`(SELECT coalesce(json_object_agg(d.tag, d.version), '{}'::json)::text FROM dist_tags d WHERE d.package_id = p.id)`
-        : sql`(SELECT json_group_object(d.tag, d.version) FROM dist_tags d WHERE d.package_id = p.id)`;
-    return sql`SELECT ${P_COLUMNS}, ${cols('v', VERSION_COLUMNS)}, ${cols('a', ACCOUNT_COLUMNS)}, ${tags} AS dist_tags_json
+    const postgres = this.dialect === 'postgres';
+    const tags = postgres
+      ? sql`(SELECT coalesce(json_object_agg(d.tag, d.version), '{}'::json)::text FROM dist_tags d WHERE d.package_id = p.id)`
+      : sql`(SELECT json_group_object(d.tag, d.version) FROM dist_tags d WHERE d.package_id = p.id)`;
+    // PostgreSQL: the row version's xmin is the view's change stamp (see changeStamp), read with it.
+    const stamp = postgres ? sql`, p.xmin::text AS view_stamp` : sql``;
+    const where = postgres ? sql`p.key = ANY(${'?'})` : sql`p.key = ${'?'}`;
+    return sql`SELECT ${P_COLUMNS}, ${cols('v', VERSION_COLUMNS)}, ${cols('a', ACCOUNT_COLUMNS)}, ${tags} AS dist_tags_json${stamp}
       FROM packages p
       LEFT JOIN versions v ON v.package_id = p.id AND v.version = p.latest_version
       LEFT JOIN accounts a ON a.id = p.owner_account_id
-      WHERE p.key = ${'?'}`.compile(this.db);
+      WHERE ${where}`.compile(this.db);
   }
 
   async findById(id: number): Promise<PackageRecord | undefined> {
@@ -107,8 +133,11 @@ export class SqlPackageRepo implements PackageRepo {
    * change (see PackageViewStamps). One index lookup.
    */
   async changeStamp(key: string): Promise<string | undefined> {
-    const row = await sql<{ stamp: string }>`SELECT xmin::text AS stamp FROM packages WHERE key = ${key}`.execute(this.db);
-    return row.rows[0]?.stamp;
+    this.stampBatch ??= new KeyBatcher(async (keys) => {
+      const rows = await sql<{ key: string; stamp: string }>`SELECT key, xmin::text AS stamp FROM packages WHERE key = ANY(${keys})`.execute(this.db);
+      return new Map(rows.rows.map((r) => [r.key, r.stamp]));
+    });
+    return this.stampBatch.load(key);
   }
 
   async lockByKey(key: string): Promise<PackageRecord | undefined> {
@@ -189,6 +218,7 @@ export class SqlPackageRepo implements PackageRepo {
     const text = q.text ? this.textSearch.match(q.text) : undefined;
     if (q.text && !text) return { rows: [], total: 0 };
     if (text) where.push(text.where);
+    if (text && q.sort === 'relevance') return this.rankedSearch(text, sql.join(where, sql` AND `), q);
     const from = text?.from ?? sql`packages p`;
     const prefix = text?.with ?? sql``;
     const filter = sql.join(where, sql` AND `);
@@ -200,6 +230,36 @@ export class SqlPackageRepo implements PackageRepo {
     if (page.rows.length === 0 && q.offset > 0) {
       const count = await sql<{ n: number | string }>`${prefix} SELECT count(*) AS n FROM ${from} WHERE ${filter}`.execute(this.db);
       total = Number(count.rows[0]?.n ?? 0);
+    }
+    return { rows: page.rows.map(toPackage), total };
+  }
+
+  /**
+   * A relevance-ordered text search, bounded: the page is ranked from the newest
+   * SEARCH_CANDIDATES matches the caller may read (more when the page reaches deeper), so a broad
+   * query costs the same as a narrow one. The total is exact when the candidates are every match;
+   * above that it is estimated from how densely the candidates fill the id range they span.
+   */
+  private async rankedSearch(text: TextMatch, filter: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord>> {
+    const bound = Math.max(SEARCH_CANDIDATES, q.offset + q.limit);
+    const candidates = sql`WITH c AS MATERIALIZED (${text.candidates(filter, bound)})`;
+    const page = await sql<Selectable<PackagesTable> & { c_count: number | string; c_min: number | string }>`${candidates}
+      SELECT ${P_COLUMNS}, (SELECT count(*) FROM c) AS c_count, (SELECT min(id) FROM c) AS c_min
+      FROM c ${this.dialect === 'sqlite' ? sql`CROSS JOIN` : sql`JOIN`} packages p ON p.id = c.id
+      ORDER BY c.rank, p.download_count DESC, p.id LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
+    let stats = page.rows[0];
+    if (!stats) {
+      const r = await sql<{ c_count: number | string; c_min: number | string | null }>`${candidates} SELECT count(*) AS c_count, min(id) AS c_min FROM c`.execute(this.db);
+      stats = r.rows[0] as typeof stats;
+    }
+    const found = Number(stats?.c_count ?? 0);
+    let total = found;
+    if (found >= bound) {
+      // Two subqueries: each is one index probe (SQLite reads min and max together by a full scan).
+      const span = await sql<{ lo: number | string; hi: number | string }>`SELECT (SELECT min(id) FROM packages) AS lo, (SELECT max(id) FROM packages) AS hi`.execute(this.db);
+      const lo = Number(span.rows[0]!.lo);
+      const hi = Number(span.rows[0]!.hi);
+      total = Math.max(found, Math.round((found * (hi - lo + 1)) / (hi - Number(stats!.c_min) + 1)));
     }
     return { rows: page.rows.map(toPackage), total };
   }
