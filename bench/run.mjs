@@ -23,7 +23,11 @@
  *   --cache-dir DIR       seed once and keep it: the first run seeds into DIR/<store>-<N> (PostgreSQL:
  *                         schema bench_cache_<N>) and leaves it there; later runs start the server on
  *                         it and skip seeding (their publish figures are the seeding run's, marked
- *                         reused). Seeding 100k packages takes long on a busy machine.
+ *                         reused). Seeding 100k packages takes long on a busy machine. The PostgreSQL
+ *                         cache is copied row for row from the SQLite one when that exists
+ *                         (bench/copy-to-postgres.mjs); its publish figures are then the SQLite seeding's.
+ *   --anchor-bin PATH     also bench this other build's bin/agentry.js (e.g. main's, built in a copy)
+ *                         on the same cached store, right before this build: the anchor in the same run
  * Results are printed as a table and written to .bench/<store>-<N>.json and .bench/run-<N>-<time>.json.
  */
 import { randomBytes } from 'node:crypto';
@@ -36,6 +40,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { agentTarball, packageSpec, prng, vocabulary } from './corpus.mjs';
 import { cpuMeter } from './cpu.mjs';
+import { copySqliteToPostgres } from './copy-to-postgres.mjs';
 import { memoryMb, startServerProcess } from './server-process.mjs';
 
 const { values: args } = parseArgs({
@@ -53,6 +58,7 @@ const { values: args } = parseArgs({
     'keep-data': { type: 'boolean', default: false },
     settle: { type: 'string', default: '0' },
     'cache-dir': { type: 'string', default: '' },
+    'anchor-bin': { type: 'string', default: '' },
   },
 });
 const N = Number(args.packages);
@@ -291,9 +297,17 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-const benchStore = async (store, words) => {
+const benchStore = async (store, words, build = { label: 'this', bin: undefined }) => {
   const cacheDir = args['cache-dir'] ? join(args['cache-dir'], `${store}-${N}`) : undefined;
   const markerFile = cacheDir && join(cacheDir, 'seeded.json');
+  const sqliteMarker = args['cache-dir'] && join(args['cache-dir'], `sqlite-${N}`, 'seeded.json');
+  if (store === 'postgres' && markerFile && !existsSync(markerFile) && existsSync(sqliteMarker)) {
+    log(`postgres: copying the seeded SQLite store into schema bench_cache_${N}`);
+    mkdirSync(cacheDir, { recursive: true });
+    await copySqliteToPostgres(join(args['cache-dir'], `sqlite-${N}`, 'agentry.db'), args['database-url'], `bench_cache_${N}`);
+    const lite = JSON.parse(readFileSync(sqliteMarker, 'utf8'));
+    writeFileSync(markerFile, JSON.stringify({ ...lite, schema: `bench_cache_${N}`, copiedFromSqlite: true }));
+  }
   const cached = markerFile && existsSync(markerFile) ? JSON.parse(readFileSync(markerFile, 'utf8')) : undefined;
   const keep = args['keep-data'] || cacheDir !== undefined;
   if (cacheDir) mkdirSync(cacheDir, { recursive: true });
@@ -312,6 +326,7 @@ const benchStore = async (store, words) => {
     databaseUrl: schema ? args['database-url'] : undefined,
     databaseSchema: schema,
     nodeArgs: serverNodeArgs,
+    bin: build.bin,
   });
   const cleanup = async () => {
     await server.stop();
@@ -320,8 +335,8 @@ const benchStore = async (store, words) => {
     if (schema) await withPg((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
   };
   cleanups.add(cleanup);
-  log(`${store}: server ${server.url} (pid ${server.pid})${schema ? `, schema ${schema}` : ''}, load ${load1()}${cached ? ', reusing the seeded cache' : ''}`);
-  const result = { store, packages: N, startedAt: new Date().toISOString() };
+  log(`${store} (${build.label} build): server ${server.url} (pid ${server.pid})${schema ? `, schema ${schema}` : ''}, load ${load1()}${cached ? ', reusing the seeded cache' : ''}`);
+  const result = { store, build: build.label, packages: N, startedAt: new Date().toISOString() };
   try {
     let seeded;
     if (cached) {
@@ -395,7 +410,7 @@ const printTable = (results) => {
     const s = r.search;
     console.log(
       [
-        r.store,
+        r.build === 'anchor' ? `${r.store} (anchor)` : r.store,
         `${f(r.publish.perSecond, 0)} (${f(r.publish.firstThousandPerSecond, 0)})`,
         `${failed}${r.publish.timedOut ? ' (timed out)' : ''}`,
         m ? f(m.hot.requestsPerSecond, 0) : '-',
@@ -427,8 +442,22 @@ const printCpuTable = (results) => {
     rows.push(['search', `${r.search.selective.queries + r.search.common.queries} queries in ${r.search.cpu.seconds} s`, r.search.cpu]);
     for (const [phase, rate, cpu] of rows) {
       const c = cpu.cores;
-      console.log(`| ${r.store} | ${phase} | ${rate} | ${c.server} | ${c.loadgen} | ${c.postgres} | ${c.other} | ${c.steal} | ${c.busy} |`);
+      console.log(`| ${r.build === 'anchor' ? `${r.store} (anchor)` : r.store} | ${phase} | ${rate} | ${c.server} | ${c.loadgen} | ${c.postgres} | ${c.other} | ${c.steal} | ${c.busy} |`);
     }
+  }
+};
+
+/** This build against the anchor, store by store: throughput ratios (higher is better) and latency ratios (lower is better). */
+const printRatios = (results) => {
+  const pairs = stores.map((s) => [s, results.find((r) => r.store === s && r.build === 'anchor'), results.find((r) => r.store === s && r.build === 'this')]).filter(([, a, b]) => a && b);
+  if (pairs.length === 0) return;
+  console.log('\n| store | GET spread req/s this / anchor | GET hot req/s this / anchor | search selective p99 ms this / anchor | search broad p99 ms this / anchor | RSS end MB this / anchor |');
+  console.log('|---|---|---|---|---|---|');
+  for (const [store, a, b] of pairs) {
+    const ratio = (x, y) => `${f(x, 1)} / ${f(y, 1)} (${f(x / y, 2)}×)`;
+    console.log(
+      `| ${store} | ${b.metadata ? ratio(b.metadata.spread.requestsPerSecond, a.metadata.spread.requestsPerSecond) : '-'} | ${b.metadata ? ratio(b.metadata.hot.requestsPerSecond, a.metadata.hot.requestsPerSecond) : '-'} | ${ratio(b.search.selective.p99, a.search.selective.p99)} | ${ratio(b.search.common.p99, a.search.common.p99)} | ${ratio(b.rssMb.end, a.rssMb.end)} |`,
+    );
   }
 };
 
@@ -436,10 +465,14 @@ const words = vocabulary();
 const results = [];
 const startedAt = new Date().toISOString();
 mkdirSync('.bench', { recursive: true });
+if (args['anchor-bin'] && !args['cache-dir']) throw new Error('--anchor-bin needs --cache-dir: both builds read the same seeded store');
+const builds = [...(args['anchor-bin'] ? [{ label: 'anchor', bin: args['anchor-bin'] }] : []), { label: 'this', bin: undefined }];
 for (const store of stores) {
-  const r = await benchStore(store, words);
-  results.push(r);
-  writeFileSync(join('.bench', `${store}-${N}.json`), JSON.stringify(r, null, 2));
+  for (const build of builds) {
+    const r = await benchStore(store, words, build);
+    results.push(r);
+    writeFileSync(join('.bench', `${store}-${N}${build.label === 'anchor' ? '-anchor' : ''}.json`), JSON.stringify(r, null, 2));
+  }
 }
 const run = {
   startedAt,
@@ -453,4 +486,5 @@ const file = join('.bench', `run-${N}-${startedAt.replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, JSON.stringify(run, null, 2));
 printTable(results);
 printCpuTable(results);
+printRatios(results);
 console.log(`\nresults: ${file}`);

@@ -13,10 +13,11 @@ import type {
   VersionRecord,
 } from '../../core/packages/package-repo.js';
 import type { Page } from '../../core/page.js';
-import type { SqlDialectName, TextMatch, TextSearch } from './dialect.js';
+import type { RowReader, SqlDialectName, TextMatch, TextSearch } from './dialect.js';
 import { CHANGE_CHANNEL } from './change-feed.js';
 import { PACKAGE_COLUMNS, packageColumns } from './package-columns.js';
-import { toAccount, toPackage, toVersion } from './rows.js';
+import { toAccount, toPackage, toVersion, viewJsonSql } from './rows.js';
+import type { AccountRecord } from '../../core/accounts/account-repo.js';
 import { readFilterSql } from './read-filter.js';
 import { KeyBatcher } from './key-batcher.js';
 import type { ReadFilter, Visibility } from '../../core/access/visibility.js';
@@ -49,15 +50,39 @@ const ACCOUNT_COLUMNS = ['id', 'name', 'kind', 'display_name', 'email', 'avatar_
 /** Picks the columns of one joined table back out of a row where they carry a prefix. */
 const unprefix = <T>(row: Record<string, unknown>, prefix: string, columns: readonly string[]): T => Object.fromEntries(columns.map((c) => [c, row[prefix + c]])) as T;
 
-/** A row of the view query as a view record. */
-const toView = (row: Record<string, unknown>): PackageViewRecord => {
-  const tagsJson = row.dist_tags_json;
+/** The view query's JSON document (see viewJsonSql): a view record with null for what is absent. */
+type JsonView = Omit<PackageViewRecord, 'latest' | 'owner' | 'stamp'> & { latest: VersionRecord | null; owner: AccountRecord | null };
+
+const fromJsonView = (v: JsonView, stamp: string): PackageViewRecord => ({
+  pkg: v.pkg,
+  latest: v.latest ?? undefined,
+  owner: v.owner ?? undefined,
+  distTags: v.distTags ?? {},
+  stamp,
+});
+
+/** SQLite's view columns: the package's, its latest version's, its owner's, then the dist-tags as JSON. */
+const VIEW_COLUMNS = [...PACKAGE_COLUMNS.map((c) => `p.${c}`), ...VERSION_COLUMNS.map((c) => `v.${c} AS v_${c}`), ...ACCOUNT_COLUMNS.map((c) => `a.${c} AS a_${c}`)].join(', ');
+
+/** One table's columns out of a row read as an array, from `offset` on. */
+const pick = <T>(row: unknown[], columns: readonly string[], offset: number): T => {
+  const o: Record<string, unknown> = {};
+  for (let i = 0; i < columns.length; i++) o[columns[i]!] = row[offset + i];
+  return o as T;
+};
+
+const V_AT = PACKAGE_COLUMNS.length;
+const A_AT = V_AT + VERSION_COLUMNS.length;
+const TAGS_AT = A_AT + ACCOUNT_COLUMNS.length;
+
+/** A row of SQLite's view query, as an array of its columns in order, as a view record. */
+const viewFromRow = (row: unknown[]): PackageViewRecord => {
+  const tagsJson = row[TAGS_AT];
   return {
-    pkg: toPackage(row as unknown as Selectable<PackagesTable>),
-    latest: row.v_id == null ? undefined : toVersion(unprefix<Selectable<VersionsTable>>(row, 'v_', VERSION_COLUMNS)),
-    owner: row.a_id == null ? undefined : toAccount(unprefix<Selectable<AccountsTable>>(row, 'a_', ACCOUNT_COLUMNS)),
-    distTags: typeof tagsJson === 'string' ? (JSON.parse(tagsJson) as Record<string, string>) : ((tagsJson as Record<string, string> | null) ?? {}),
-    ...(typeof row.view_stamp === 'string' ? { stamp: row.view_stamp } : {}),
+    pkg: toPackage(pick<Selectable<PackagesTable>>(row, PACKAGE_COLUMNS, 0)),
+    latest: row[V_AT] == null ? undefined : toVersion(pick<Selectable<VersionsTable>>(row, VERSION_COLUMNS, V_AT)),
+    owner: row[A_AT] == null ? undefined : toAccount(pick<Selectable<AccountsTable>>(row, ACCOUNT_COLUMNS, A_AT)),
+    distTags: typeof tagsJson === 'string' ? (JSON.parse(tagsJson) as Record<string, string>) : {},
   };
 };
 
@@ -66,6 +91,8 @@ export class SqlPackageRepo implements PackageRepo {
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
     private readonly textSearch: TextSearch,
+    /** SQLite: reads one row as an array by a prepared statement on a read-only connection (see RowReader). */
+    private readonly readRow?: RowReader,
   ) {}
 
   async findByKey(key: string): Promise<PackageRecord | undefined> {
@@ -88,30 +115,38 @@ export class SqlPackageRepo implements PackageRepo {
       this.viewBatch ??= new KeyBatcher((keys) => this.findViews(keys));
       return this.viewBatch.load(key);
     }
+    if (this.readRow) {
+      const row = this.readRow(this.viewQuery.sql, [key]);
+      return row && viewFromRow(row);
+    }
     const result = await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(this.viewQuery.sql, [key]));
     const row = result.rows[0];
-    return row && toView(row);
+    return row && viewFromRow(Object.values(row));
   }
 
   private async findViews(keys: string[]): Promise<Map<string, PackageViewRecord>> {
-    const result = await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(this.viewQuery!.sql, [keys]));
-    return new Map(result.rows.map((row) => [row.key as string, toView(row)]));
+    const result = await this.db.executeQuery<{ key: string; view: JsonView; view_stamp: string }>(CompiledQuery.raw(this.viewQuery!.sql, [keys]));
+    return new Map(result.rows.map((row) => [row.key, fromJsonView(row.view, row.view_stamp)]));
   }
 
+  /**
+   * PostgreSQL: the view as one JSON document (viewJsonSql) of each asked-for key, with its
+   * change stamp (the row version's xmin, see changeStamp). SQLite: the view's columns, read as
+   * an array (viewFromRow).
+   */
   private compileViewQuery(): CompiledQuery {
-    const cols = (alias: string, columns: readonly string[]) => sql.raw(columns.map((c) => `${alias}.${c} AS ${alias}_${c}`).join(', '));
-    const postgres = this.dialect === 'postgres';
-    const tags = postgres
-      ? sql`(SELECT coalesce(json_object_agg(d.tag, d.version), '{}'::json)::text FROM dist_tags d WHERE d.package_id = p.id)`
-      : sql`(SELECT json_group_object(d.tag, d.version) FROM dist_tags d WHERE d.package_id = p.id)`;
-    // PostgreSQL: the row version's xmin is the view's change stamp (see changeStamp), read with it.
-    const stamp = postgres ? sql`, p.xmin::text AS view_stamp` : sql``;
-    const where = postgres ? sql`p.key = ANY(${'?'})` : sql`p.key = ${'?'}`;
-    return sql`SELECT ${P_COLUMNS}, ${cols('v', VERSION_COLUMNS)}, ${cols('a', ACCOUNT_COLUMNS)}, ${tags} AS dist_tags_json${stamp}
+    if (this.dialect === 'postgres') {
+      return sql`SELECT ${sql.raw(viewJsonSql())} AS view, p.key, p.xmin::text AS view_stamp
+        FROM packages p
+        LEFT JOIN versions v ON v.package_id = p.id AND v.version = p.latest_version
+        LEFT JOIN accounts a ON a.id = p.owner_account_id
+        WHERE p.key = ANY(${'?'})`.compile(this.db);
+    }
+    return sql`SELECT ${sql.raw(VIEW_COLUMNS)}, json((SELECT json_group_object(d.tag, d.version) FROM dist_tags d WHERE d.package_id = p.id)) AS dist_tags_json
       FROM packages p
       LEFT JOIN versions v ON v.package_id = p.id AND v.version = p.latest_version
       LEFT JOIN accounts a ON a.id = p.owner_account_id
-      WHERE ${where}`.compile(this.db);
+      WHERE p.key = ${'?'}`.compile(this.db);
   }
 
   async findById(id: number): Promise<PackageRecord | undefined> {

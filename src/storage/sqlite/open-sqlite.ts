@@ -8,6 +8,7 @@ import { RefuseNulPlugin } from '../sql/refuse-nul.js';
 import { SqlStorage } from '../sql/sql-storage.js';
 import { withStatementCache } from './statement-cache.js';
 import { sqliteTextSearch } from './text-search.js';
+import type { RowReader } from '../sql/dialect.js';
 
 /**
  * The embedded store: one SQLite file in WAL mode with full fsync on commit, so a crash
@@ -22,5 +23,18 @@ export const openSqliteStorage = async (file: string): Promise<SqlStorage> => {
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), plugins: [new RefuseNulPlugin()] });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
-  return new SqlStorage(db, 'sqlite', sqliteTextSearch);
+  // A second, read-only connection for the hot read path: in WAL mode it reads the last committed
+  // state, concurrently with the writer and never inside another request's open transaction.
+  const reader = new SQLite(file, { readonly: true });
+  reader.pragma('busy_timeout = 5000');
+  const statements = new Map<string, SQLite.Statement>();
+  const readRow: RowReader = (text, params) => {
+    let stmt = statements.get(text);
+    if (!stmt) {
+      stmt = reader.prepare(text).raw(true);
+      statements.set(text, stmt);
+    }
+    return stmt.get(...params) as unknown[] | undefined;
+  };
+  return new SqlStorage(db, 'sqlite', sqliteTextSearch, undefined, undefined, readRow, () => reader.close());
 };
