@@ -27,7 +27,8 @@
  *                         cache is copied row for row from the SQLite one when that exists
  *                         (bench/copy-to-postgres.mjs); its publish figures are then the SQLite seeding's.
  *   --anchor-bin PATH     also bench this other build's bin/agentry.js (e.g. main's, built in a copy)
- *                         on the same cached store, right before this build: the anchor in the same run
+ *                         right before this build: the anchor in the same run. With --cache-dir both
+ *                         read the same seeded store; without, each seeds its own (publish rates).
  * Results are printed as a table and written to .bench/<store>-<N>.json and .bench/run-<N>-<time>.json.
  */
 import { randomBytes } from 'node:crypto';
@@ -82,9 +83,10 @@ const json = async (url, init) => {
   return body;
 };
 
-const seed = async (server, adminToken, words) => {
+/** Publishes packages 0..N-1 (or only the indices in `only`, as the admin: topping up a cached store). */
+const seed = async (server, adminToken, words, only) => {
   const tokens = {};
-  for (const scope of SCOPES) {
+  for (const scope of only ? [] : SCOPES) {
     const user = await json(`${server.url}/api/v1/users`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
@@ -93,7 +95,8 @@ const seed = async (server, adminToken, words) => {
     tokens[scope] = user.token;
   }
   log(`building ${N} tarballs in memory`);
-  const specs = Array.from({ length: N }, (_, i) => packageSpec(i, words, SCOPES));
+  const specs = (only ?? Array.from({ length: N }, (_, i) => i)).map((i) => packageSpec(i, words, SCOPES));
+  const total = specs.length;
   let tarballs = specs.map(agentTarball);
   const deadline = Number(args['seed-timeout']);
   let next = 0;
@@ -107,7 +110,7 @@ const seed = async (server, adminToken, words) => {
   const driverCpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   const worker = async () => {
-    while (next < N) {
+    while (next < total) {
       if (secondsSince(start) > deadline) {
         timedOut = true;
         return;
@@ -121,7 +124,7 @@ const seed = async (server, adminToken, words) => {
       try {
         const res = await fetch(`${server.url}/api/v1/agents/@${spec.scope}/${spec.name}`, {
           method: 'PUT',
-          headers: { authorization: `Bearer ${tokens[spec.scope]}` },
+          headers: { authorization: `Bearer ${tokens[spec.scope] ?? adminToken}` },
           body: form,
           signal: AbortSignal.timeout(60_000),
         });
@@ -137,8 +140,8 @@ const seed = async (server, adminToken, words) => {
         firstFailure ??= `${status} ${text.slice(0, 300)}`;
       }
       done += 1;
-      if (done === Math.min(1000, N)) firstThousandSeconds = secondsSince(start);
-      if (done % 5000 === 0) log(`published ${done}/${N} (${(done / secondsSince(start)).toFixed(0)}/s, server RSS ${server.memoryMb().rss.toFixed(0)} MB, load ${load1()})`);
+      if (done === Math.min(1000, total)) firstThousandSeconds = secondsSince(start);
+      if (done % 5000 === 0) log(`published ${done}/${total} (${(done / secondsSince(start)).toFixed(0)}/s, server RSS ${server.memoryMb().rss.toFixed(0)} MB, load ${load1()})`);
     }
   };
   await Promise.all(Array.from({ length: Number(args.concurrency) }, worker));
@@ -156,6 +159,7 @@ const seed = async (server, adminToken, words) => {
       seconds,
       perSecond: done / seconds,
       firstThousandPerSecond: Math.min(1000, done) / firstThousandSeconds,
+      ...(only ? { toppedUp: total } : {}),
       failures,
       firstFailure,
       timedOut,
@@ -339,6 +343,17 @@ const benchStore = async (store, words, build = { label: 'this', bin: undefined 
   const result = { store, build: build.label, packages: N, startedAt: new Date().toISOString() };
   try {
     let seeded;
+    if (cached && cached.published.length < N) {
+      // An earlier seeding stopped at its time limit: publish the rest now, then go on as cached.
+      const have = new Set(cached.published);
+      const missing = Array.from({ length: N }, (_, i) => i).filter((i) => !have.has(i));
+      log(`${store}: topping up the cache with ${missing.length} packages`);
+      const more = await seed(server, adminToken, words, missing);
+      const names = new Set(more.specs.map((s) => `${s.scope}/${s.name}`));
+      cached.published = [...cached.published, ...missing.filter((i) => names.has(`${packageSpec(i, words, SCOPES).scope}/${packageSpec(i, words, SCOPES).name}`))];
+      cached.topUp = more.result;
+      writeFileSync(markerFile, JSON.stringify(cached));
+    }
     if (cached) {
       const published = new Set(cached.published);
       seeded = {
@@ -451,12 +466,14 @@ const printCpuTable = (results) => {
 const printRatios = (results) => {
   const pairs = stores.map((s) => [s, results.find((r) => r.store === s && r.build === 'anchor'), results.find((r) => r.store === s && r.build === 'this')]).filter(([, a, b]) => a && b);
   if (pairs.length === 0) return;
-  console.log('\n| store | GET spread req/s this / anchor | GET hot req/s this / anchor | search selective p99 ms this / anchor | search broad p99 ms this / anchor | RSS end MB this / anchor |');
-  console.log('|---|---|---|---|---|---|');
+  console.log(
+    '\n| store | publish/s this / anchor | GET spread req/s this / anchor | GET hot req/s this / anchor | search selective p99 ms this / anchor | search broad p99 ms this / anchor | RSS end MB this / anchor |',
+  );
+  console.log('|---|---|---|---|---|---|---|');
   for (const [store, a, b] of pairs) {
     const ratio = (x, y) => `${f(x, 1)} / ${f(y, 1)} (${f(x / y, 2)}×)`;
     console.log(
-      `| ${store} | ${b.metadata ? ratio(b.metadata.spread.requestsPerSecond, a.metadata.spread.requestsPerSecond) : '-'} | ${b.metadata ? ratio(b.metadata.hot.requestsPerSecond, a.metadata.hot.requestsPerSecond) : '-'} | ${ratio(b.search.selective.p99, a.search.selective.p99)} | ${ratio(b.search.common.p99, a.search.common.p99)} | ${ratio(b.rssMb.end, a.rssMb.end)} |`,
+      `| ${store} | ${b.publish.reused ? '(cached)' : ratio(b.publish.perSecond, a.publish.perSecond)} | ${b.metadata ? ratio(b.metadata.spread.requestsPerSecond, a.metadata.spread.requestsPerSecond) : '-'} | ${b.metadata ? ratio(b.metadata.hot.requestsPerSecond, a.metadata.hot.requestsPerSecond) : '-'} | ${ratio(b.search.selective.p99, a.search.selective.p99)} | ${ratio(b.search.common.p99, a.search.common.p99)} | ${ratio(b.rssMb.end, a.rssMb.end)} |`,
     );
   }
 };
@@ -465,7 +482,6 @@ const words = vocabulary();
 const results = [];
 const startedAt = new Date().toISOString();
 mkdirSync('.bench', { recursive: true });
-if (args['anchor-bin'] && !args['cache-dir']) throw new Error('--anchor-bin needs --cache-dir: both builds read the same seeded store');
 const builds = [...(args['anchor-bin'] ? [{ label: 'anchor', bin: args['anchor-bin'] }] : []), { label: 'this', bin: undefined }];
 for (const store of stores) {
   for (const build of builds) {
