@@ -33,19 +33,31 @@ export class WalSync {
     return this.next;
   }
 
+  /** The WAL, opened once: SQLite keeps the file (it rewinds it after a checkpoint, never replaces it). */
+  private handle: fs.FileHandle | undefined;
+
   private async fdatasync(): Promise<void> {
-    let handle: fs.FileHandle;
+    if (!this.handle) {
+      try {
+        this.handle = await fs.open(this.walFile, 'r');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // no WAL yet: nothing written
+        throw e;
+      }
+    }
     try {
-      handle = await fs.open(this.walFile, 'r');
+      await this.handle.datasync();
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // no WAL yet: nothing written
+      // Open afresh next time, whatever happened to this handle.
+      await this.close();
       throw e;
     }
-    try {
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
+  }
+
+  async close(): Promise<void> {
+    const h = this.handle;
+    this.handle = undefined;
+    await h?.close().catch(() => undefined);
   }
 }
 

@@ -24,7 +24,8 @@ export const openSqliteStorage = async (file: string): Promise<SqlStorage> => {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: groupCommitDialect(database, withStatementCache(database), new WalSync(`${file}-wal`)), plugins: [new RefuseNulPlugin()] });
+  const wal = new WalSync(`${file}-wal`);
+  const db = new Kysely<Database>({ dialect: groupCommitDialect(database, withStatementCache(database), wal), plugins: [new RefuseNulPlugin()] });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
   // A second, read-only connection for the hot read path: in WAL mode it reads the last committed
   // state, concurrently with the writer and never inside another request's open transaction.
@@ -39,5 +40,8 @@ export const openSqliteStorage = async (file: string): Promise<SqlStorage> => {
     }
     return stmt.get(...params) as unknown[] | undefined;
   };
-  return new SqlStorage(db, 'sqlite', sqliteTextSearch, undefined, undefined, readRow, () => reader.close());
+  return new SqlStorage(db, 'sqlite', sqliteTextSearch, undefined, undefined, readRow, () => {
+    reader.close();
+    void wal.close();
+  });
 };
