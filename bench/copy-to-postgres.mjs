@@ -4,16 +4,17 @@
  * (hours on a busy machine). The schema is created and migrated by the server's own code
  * (dist/), then each table's rows go in 1,000 at a time; PostgreSQL fills search_vector itself.
  *
- *   node bench/copy-to-postgres.mjs <agentry.db> <postgres url> <schema>
+ *   node bench/copy-to-postgres.mjs <agentry.db> <postgres url> <schema> [<dist folder URL>]
  */
 import Database from 'better-sqlite3';
 import pg from 'pg';
 
 const TABLES = ['accounts', 'org_members', 'scopes', 'tokens', 'packages', 'versions', 'dist_tags', 'package_downloads'];
 
-export const copySqliteToPostgres = async (file, url, schema) => {
+/** `dist`: the build whose migrations create the schema (the one that will serve it). */
+export const copySqliteToPostgres = async (file, url, schema, dist = new URL('../dist/', import.meta.url).href) => {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`bad schema name ${schema}`);
-  const { openPostgresStorage } = await import('../dist/storage/postgres/open-postgres.js');
+  const { openPostgresStorage } = await import(new URL('storage/postgres/open-postgres.js', dist).href);
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -50,4 +51,4 @@ export const copySqliteToPostgres = async (file, url, schema) => {
   }
 };
 
-if (import.meta.url === `file://${process.argv[1]}`) await copySqliteToPostgres(process.argv[2], process.argv[3], process.argv[4]);
+if (import.meta.url === `file://${process.argv[1]}`) await copySqliteToPostgres(process.argv[2], process.argv[3], process.argv[4], process.argv[5]);

@@ -34,11 +34,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { execFile, execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { agentTarball, packageSpec, prng, vocabulary } from './corpus.mjs';
 import { cpuMeter } from './cpu.mjs';
 import { copySqliteToPostgres } from './copy-to-postgres.mjs';
@@ -302,15 +302,20 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 const benchStore = async (store, words, build = { label: 'this', bin: undefined }) => {
-  const cacheDir = args['cache-dir'] ? join(args['cache-dir'], `${store}-${N}`) : undefined;
+  // PostgreSQL: a schema per build (each copied from the SQLite cache), so a build whose migrations
+  // the other lacks never meets them (a store refuses a build missing one it ran).
+  const suffix = store === 'postgres' && build.label === 'anchor' ? '_anchor' : '';
+  const pgSchema = `bench_cache_${N}${suffix}`;
+  const cacheDir = args['cache-dir'] ? join(args['cache-dir'], `${store}-${N}${suffix}`) : undefined;
   const markerFile = cacheDir && join(cacheDir, 'seeded.json');
   const sqliteMarker = args['cache-dir'] && join(args['cache-dir'], `sqlite-${N}`, 'seeded.json');
   if (store === 'postgres' && markerFile && !existsSync(markerFile) && existsSync(sqliteMarker)) {
-    log(`postgres: copying the seeded SQLite store into schema bench_cache_${N}`);
+    log(`postgres: copying the seeded SQLite store into schema ${pgSchema}`);
     mkdirSync(cacheDir, { recursive: true });
-    await copySqliteToPostgres(join(args['cache-dir'], `sqlite-${N}`, 'agentry.db'), args['database-url'], `bench_cache_${N}`);
+    const dist = build.bin ? pathToFileURL(join(dirname(build.bin), '..', 'dist') + '/').href : undefined;
+    await copySqliteToPostgres(join(args['cache-dir'], `sqlite-${N}`, 'agentry.db'), args['database-url'], pgSchema, dist);
     const lite = JSON.parse(readFileSync(sqliteMarker, 'utf8'));
-    writeFileSync(markerFile, JSON.stringify({ ...lite, schema: `bench_cache_${N}`, copiedFromSqlite: true }));
+    writeFileSync(markerFile, JSON.stringify({ ...lite, schema: pgSchema, copiedFromSqlite: true }));
   }
   const cached = markerFile && existsSync(markerFile) ? JSON.parse(readFileSync(markerFile, 'utf8')) : undefined;
   const keep = args['keep-data'] || cacheDir !== undefined;
@@ -319,11 +324,11 @@ const benchStore = async (store, words, build = { label: 'this', bin: undefined 
     // A half-seeded cache from an interrupted run: start it afresh.
     rmSync(cacheDir, { recursive: true, force: true });
     mkdirSync(cacheDir, { recursive: true });
-    if (store === 'postgres') await withPg((c) => c.query(`DROP SCHEMA IF EXISTS "bench_cache_${N}" CASCADE`));
+    if (store === 'postgres') await withPg((c) => c.query(`DROP SCHEMA IF EXISTS "${pgSchema}" CASCADE`));
   }
   const dataDir = cacheDir ?? mkdtempSync(join(tmpdir(), 'agentry-bench-'));
   const adminToken = cached?.adminToken ?? `agentry_${randomBytes(32).toString('base64url')}`;
-  const schema = store === 'postgres' ? (cacheDir ? `bench_cache_${N}` : `bench_${randomBytes(4).toString('hex')}`) : undefined;
+  const schema = store === 'postgres' ? (cacheDir ? pgSchema : `bench_${randomBytes(4).toString('hex')}`) : undefined;
   const server = await startServerProcess({
     dataDir,
     adminToken,
@@ -462,8 +467,16 @@ const printCpuTable = (results) => {
   }
 };
 
-/** This build against the anchor, store by store: throughput ratios (higher is better) and latency ratios (lower is better). */
+/** Server CPU time per request (µs): what a request costs whatever else the machine is doing. */
+const cpuPerRequest = (phase) => (phase ? ((phase.cpu.serverSeconds ?? phase.cpu.cores.server * phase.cpu.seconds) * 1e6) / phase.requests : NaN);
+
+/**
+ * This build against the anchor, store by store: throughput ratios (higher is better), latency
+ * ratios (lower is better), and the server's CPU time per request, which a busy machine disturbs
+ * far less than rates and latencies.
+ */
 const printRatios = (results) => {
+  const rows = [];
   const pairs = stores.map((s) => [s, results.find((r) => r.store === s && r.build === 'anchor'), results.find((r) => r.store === s && r.build === 'this')]).filter(([, a, b]) => a && b);
   if (pairs.length === 0) return;
   console.log(
@@ -472,8 +485,18 @@ const printRatios = (results) => {
   console.log('|---|---|---|---|---|---|---|');
   for (const [store, a, b] of pairs) {
     const ratio = (x, y) => `${f(x, 1)} / ${f(y, 1)} (${f(x / y, 2)}×)`;
+    rows.push([store, a, b]);
     console.log(
       `| ${store} | ${b.publish.reused ? '(cached)' : ratio(b.publish.perSecond, a.publish.perSecond)} | ${b.metadata ? ratio(b.metadata.spread.requestsPerSecond, a.metadata.spread.requestsPerSecond) : '-'} | ${b.metadata ? ratio(b.metadata.hot.requestsPerSecond, a.metadata.hot.requestsPerSecond) : '-'} | ${ratio(b.search.selective.p99, a.search.selective.p99)} | ${ratio(b.search.common.p99, a.search.common.p99)} | ${ratio(b.rssMb.end, a.rssMb.end)} |`,
+    );
+  }
+  console.log('\n| store | server CPU µs per GET spread this / anchor | per GET hot this / anchor | per search query this / anchor |');
+  console.log('|---|---|---|---|');
+  for (const [store, a, b] of rows) {
+    const perQuery = (r) => ((r.search.cpu.serverSeconds ?? r.search.cpu.cores.server * r.search.cpu.seconds) * 1e6) / (r.search.selective.queries + r.search.common.queries);
+    const ratio = (x, y) => `${f(x, 0)} / ${f(y, 0)} (${f(x / y, 2)}×)`;
+    console.log(
+      `| ${store} | ${ratio(cpuPerRequest(b.metadata?.spread), cpuPerRequest(a.metadata?.spread))} | ${ratio(cpuPerRequest(b.metadata?.hot), cpuPerRequest(a.metadata?.hot))} | ${ratio(perQuery(b), perQuery(a))} |`,
     );
   }
 };
