@@ -67,6 +67,8 @@ export const cpuMeter = (serverPid) => {
       const round = (x) => Number((x / seconds).toFixed(2));
       return {
         seconds: Number(seconds.toFixed(1)),
+        /** The server's CPU time in the phase, unrounded (per-request costs). */
+        serverSeconds: server,
         cores: {
           busy: round(busy),
           server: round(server),

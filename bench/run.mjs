@@ -20,18 +20,28 @@
  *   --skip-load           seed and measure search only
  *   --settle S            after seeding, run sync and wait S seconds before the read phases (0)
  *   --keep-data           keep the SQLite data dir / PostgreSQL schema (for profiling; printed at the end)
+ *   --cache-dir DIR       seed once and keep it: the first run seeds into DIR/<store>-<N> (PostgreSQL:
+ *                         schema bench_cache_<N>) and leaves it there; later runs start the server on
+ *                         it and skip seeding (their publish figures are the seeding run's, marked
+ *                         reused). Seeding 100k packages takes long on a busy machine. The PostgreSQL
+ *                         cache is copied row for row from the SQLite one when that exists
+ *                         (bench/copy-to-postgres.mjs); its publish figures are then the SQLite seeding's.
+ *   --anchor-bin PATH     also bench this other build's bin/agentry.js (e.g. main's, built in a copy)
+ *                         right before this build: the anchor in the same run. With --cache-dir both
+ *                         read the same seeded store; without, each seeds its own (publish rates).
  * Results are printed as a table and written to .bench/<store>-<N>.json and .bench/run-<N>-<time>.json.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { execFile, execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { agentTarball, packageSpec, prng, vocabulary } from './corpus.mjs';
 import { cpuMeter } from './cpu.mjs';
+import { copySqliteToPostgres } from './copy-to-postgres.mjs';
 import { memoryMb, startServerProcess } from './server-process.mjs';
 
 const { values: args } = parseArgs({
@@ -48,6 +58,8 @@ const { values: args } = parseArgs({
     'skip-load': { type: 'boolean', default: false },
     'keep-data': { type: 'boolean', default: false },
     settle: { type: 'string', default: '0' },
+    'cache-dir': { type: 'string', default: '' },
+    'anchor-bin': { type: 'string', default: '' },
   },
 });
 const N = Number(args.packages);
@@ -71,9 +83,10 @@ const json = async (url, init) => {
   return body;
 };
 
-const seed = async (server, adminToken, words) => {
+/** Publishes packages 0..N-1 (or only the indices in `only`, as the admin: topping up a cached store). */
+const seed = async (server, adminToken, words, only) => {
   const tokens = {};
-  for (const scope of SCOPES) {
+  for (const scope of only ? [] : SCOPES) {
     const user = await json(`${server.url}/api/v1/users`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
@@ -82,7 +95,8 @@ const seed = async (server, adminToken, words) => {
     tokens[scope] = user.token;
   }
   log(`building ${N} tarballs in memory`);
-  const specs = Array.from({ length: N }, (_, i) => packageSpec(i, words, SCOPES));
+  const specs = (only ?? Array.from({ length: N }, (_, i) => i)).map((i) => packageSpec(i, words, SCOPES));
+  const total = specs.length;
   let tarballs = specs.map(agentTarball);
   const deadline = Number(args['seed-timeout']);
   let next = 0;
@@ -96,7 +110,7 @@ const seed = async (server, adminToken, words) => {
   const driverCpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   const worker = async () => {
-    while (next < N) {
+    while (next < total) {
       if (secondsSince(start) > deadline) {
         timedOut = true;
         return;
@@ -110,7 +124,7 @@ const seed = async (server, adminToken, words) => {
       try {
         const res = await fetch(`${server.url}/api/v1/agents/@${spec.scope}/${spec.name}`, {
           method: 'PUT',
-          headers: { authorization: `Bearer ${tokens[spec.scope]}` },
+          headers: { authorization: `Bearer ${tokens[spec.scope] ?? adminToken}` },
           body: form,
           signal: AbortSignal.timeout(60_000),
         });
@@ -126,8 +140,8 @@ const seed = async (server, adminToken, words) => {
         firstFailure ??= `${status} ${text.slice(0, 300)}`;
       }
       done += 1;
-      if (done === Math.min(1000, N)) firstThousandSeconds = secondsSince(start);
-      if (done % 5000 === 0) log(`published ${done}/${N} (${(done / secondsSince(start)).toFixed(0)}/s, server RSS ${server.memoryMb().rss.toFixed(0)} MB, load ${load1()})`);
+      if (done === Math.min(1000, total)) firstThousandSeconds = secondsSince(start);
+      if (done % 5000 === 0) log(`published ${done}/${total} (${(done / secondsSince(start)).toFixed(0)}/s, server RSS ${server.memoryMb().rss.toFixed(0)} MB, load ${load1()})`);
     }
   };
   await Promise.all(Array.from({ length: Number(args.concurrency) }, worker));
@@ -145,6 +159,7 @@ const seed = async (server, adminToken, words) => {
       seconds,
       perSecond: done / seconds,
       firstThousandPerSecond: Math.min(1000, done) / firstThousandSeconds,
+      ...(only ? { toppedUp: total } : {}),
       failures,
       firstFailure,
       timedOut,
@@ -286,32 +301,89 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-const benchStore = async (store, words) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'agentry-bench-'));
-  const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
-  const schema = store === 'postgres' ? `bench_${randomBytes(4).toString('hex')}` : undefined;
+const benchStore = async (store, words, build = { label: 'this', bin: undefined }) => {
+  // PostgreSQL: a schema per build (each copied from the SQLite cache), so a build whose migrations
+  // the other lacks never meets them (a store refuses a build missing one it ran).
+  const suffix = store === 'postgres' && build.label === 'anchor' ? '_anchor' : '';
+  const pgSchema = `bench_cache_${N}${suffix}`;
+  const cacheDir = args['cache-dir'] ? join(args['cache-dir'], `${store}-${N}${suffix}`) : undefined;
+  const markerFile = cacheDir && join(cacheDir, 'seeded.json');
+  const sqliteMarker = args['cache-dir'] && join(args['cache-dir'], `sqlite-${N}`, 'seeded.json');
+  if (store === 'postgres' && markerFile && !existsSync(markerFile) && existsSync(sqliteMarker)) {
+    log(`postgres: copying the seeded SQLite store into schema ${pgSchema}`);
+    mkdirSync(cacheDir, { recursive: true });
+    const dist = build.bin ? pathToFileURL(join(dirname(build.bin), '..', 'dist') + '/').href : undefined;
+    await copySqliteToPostgres(join(args['cache-dir'], `sqlite-${N}`, 'agentry.db'), args['database-url'], pgSchema, dist);
+    const lite = JSON.parse(readFileSync(sqliteMarker, 'utf8'));
+    writeFileSync(markerFile, JSON.stringify({ ...lite, schema: pgSchema, copiedFromSqlite: true }));
+  }
+  const cached = markerFile && existsSync(markerFile) ? JSON.parse(readFileSync(markerFile, 'utf8')) : undefined;
+  const keep = args['keep-data'] || cacheDir !== undefined;
+  if (cacheDir) mkdirSync(cacheDir, { recursive: true });
+  if (cacheDir && !cached) {
+    // A half-seeded cache from an interrupted run: start it afresh.
+    rmSync(cacheDir, { recursive: true, force: true });
+    mkdirSync(cacheDir, { recursive: true });
+    if (store === 'postgres') await withPg((c) => c.query(`DROP SCHEMA IF EXISTS "${pgSchema}" CASCADE`));
+  }
+  const dataDir = cacheDir ?? mkdtempSync(join(tmpdir(), 'agentry-bench-'));
+  const adminToken = cached?.adminToken ?? `agentry_${randomBytes(32).toString('base64url')}`;
+  const schema = store === 'postgres' ? (cacheDir ? pgSchema : `bench_${randomBytes(4).toString('hex')}`) : undefined;
   const server = await startServerProcess({
     dataDir,
     adminToken,
     databaseUrl: schema ? args['database-url'] : undefined,
     databaseSchema: schema,
     nodeArgs: serverNodeArgs,
+    bin: build.bin,
   });
   const cleanup = async () => {
     await server.stop();
-    if (args['keep-data']) return;
+    if (keep) return;
     rmSync(dataDir, { recursive: true, force: true });
     if (schema) await withPg((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
   };
   cleanups.add(cleanup);
-  log(`${store}: server ${server.url} (pid ${server.pid})${schema ? `, schema ${schema}` : ''}, load ${load1()}`);
-  const result = { store, packages: N, startedAt: new Date().toISOString() };
+  log(`${store} (${build.label} build): server ${server.url} (pid ${server.pid})${schema ? `, schema ${schema}` : ''}, load ${load1()}${cached ? ', reusing the seeded cache' : ''}`);
+  const result = { store, build: build.label, packages: N, startedAt: new Date().toISOString() };
   try {
-    const seeded = await seed(server, adminToken, words);
+    let seeded;
+    if (cached && cached.published.length < N) {
+      // An earlier seeding stopped at its time limit: publish the rest now, then go on as cached.
+      const have = new Set(cached.published);
+      const missing = Array.from({ length: N }, (_, i) => i).filter((i) => !have.has(i));
+      log(`${store}: topping up the cache with ${missing.length} packages`);
+      const more = await seed(server, adminToken, words, missing);
+      const names = new Set(more.specs.map((s) => `${s.scope}/${s.name}`));
+      cached.published = [...cached.published, ...missing.filter((i) => names.has(`${packageSpec(i, words, SCOPES).scope}/${packageSpec(i, words, SCOPES).name}`))];
+      cached.topUp = more.result;
+      writeFileSync(markerFile, JSON.stringify(cached));
+    }
+    if (cached) {
+      const published = new Set(cached.published);
+      seeded = {
+        specs: Array.from({ length: N }, (_, i) => i)
+          .filter((i) => published.has(i))
+          .map((i) => packageSpec(i, words, SCOPES)),
+        result: { ...cached.publish, reused: true },
+      };
+    } else {
+      seeded = await seed(server, adminToken, words);
+      if (markerFile) {
+        const names = new Set(seeded.specs.map((s) => `${s.scope}/${s.name}`));
+        const published = Array.from({ length: N }, (_, i) => i).filter((i) => {
+          const s = packageSpec(i, words, SCOPES);
+          return names.has(`${s.scope}/${s.name}`);
+        });
+        writeFileSync(markerFile, JSON.stringify({ adminToken, schema, publish: seeded.result, published }));
+      }
+    }
     result.publish = seeded.result;
     result.rssMb = { afterSeed: server.memoryMb().rss };
     result.storeSizeMb = await storeSizeMb(store, dataDir, schema);
-    log(`${store}: seeded ${seeded.specs.length} in ${seeded.result.seconds.toFixed(1)} s (${seeded.result.perSecond.toFixed(0)}/s); store ${result.storeSizeMb.toFixed(0)} MB`);
+    log(
+      `${store}: ${cached ? 'reused' : 'seeded'} ${seeded.specs.length} in ${seeded.result.seconds.toFixed(1)} s (${seeded.result.perSecond.toFixed(0)}/s); store ${result.storeSizeMb.toFixed(0)} MB`,
+    );
     const settle = Number(args.settle);
     if (settle > 0) {
       // Let the seeding's aftermath (write-back, PostgreSQL's background writer) pass before reads are timed.
@@ -334,7 +406,7 @@ const benchStore = async (store, words) => {
     cleanups.delete(cleanup);
     const exit = await server.stop();
     if (exit !== 0) log(`${store}: server exited with ${exit}`);
-    if (args['keep-data']) {
+    if (keep) {
       log(`${store}: kept AGENTRY_DATA_DIR=${dataDir}${schema ? ` AGENTRY_DATABASE_SCHEMA=${schema}` : ''} AGENTRY_ADMIN_TOKEN=${adminToken}`);
       result.kept = { dataDir, schema, adminToken };
     } else {
@@ -358,7 +430,7 @@ const printTable = (results) => {
     const s = r.search;
     console.log(
       [
-        r.store,
+        r.build === 'anchor' ? `${r.store} (anchor)` : r.store,
         `${f(r.publish.perSecond, 0)} (${f(r.publish.firstThousandPerSecond, 0)})`,
         `${failed}${r.publish.timedOut ? ' (timed out)' : ''}`,
         m ? f(m.hot.requestsPerSecond, 0) : '-',
@@ -390,8 +462,42 @@ const printCpuTable = (results) => {
     rows.push(['search', `${r.search.selective.queries + r.search.common.queries} queries in ${r.search.cpu.seconds} s`, r.search.cpu]);
     for (const [phase, rate, cpu] of rows) {
       const c = cpu.cores;
-      console.log(`| ${r.store} | ${phase} | ${rate} | ${c.server} | ${c.loadgen} | ${c.postgres} | ${c.other} | ${c.steal} | ${c.busy} |`);
+      console.log(`| ${r.build === 'anchor' ? `${r.store} (anchor)` : r.store} | ${phase} | ${rate} | ${c.server} | ${c.loadgen} | ${c.postgres} | ${c.other} | ${c.steal} | ${c.busy} |`);
     }
+  }
+};
+
+/** Server CPU time per request (µs): what a request costs whatever else the machine is doing. */
+const cpuPerRequest = (phase) => (phase ? ((phase.cpu.serverSeconds ?? phase.cpu.cores.server * phase.cpu.seconds) * 1e6) / phase.requests : NaN);
+
+/**
+ * This build against the anchor, store by store: throughput ratios (higher is better), latency
+ * ratios (lower is better), and the server's CPU time per request, which a busy machine disturbs
+ * far less than rates and latencies.
+ */
+const printRatios = (results) => {
+  const rows = [];
+  const pairs = stores.map((s) => [s, results.find((r) => r.store === s && r.build === 'anchor'), results.find((r) => r.store === s && r.build === 'this')]).filter(([, a, b]) => a && b);
+  if (pairs.length === 0) return;
+  console.log(
+    '\n| store | publish/s this / anchor | GET spread req/s this / anchor | GET hot req/s this / anchor | search selective p99 ms this / anchor | search broad p99 ms this / anchor | RSS end MB this / anchor |',
+  );
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [store, a, b] of pairs) {
+    const ratio = (x, y) => `${f(x, 1)} / ${f(y, 1)} (${f(x / y, 2)}×)`;
+    rows.push([store, a, b]);
+    console.log(
+      `| ${store} | ${b.publish.reused ? '(cached)' : ratio(b.publish.perSecond, a.publish.perSecond)} | ${b.metadata ? ratio(b.metadata.spread.requestsPerSecond, a.metadata.spread.requestsPerSecond) : '-'} | ${b.metadata ? ratio(b.metadata.hot.requestsPerSecond, a.metadata.hot.requestsPerSecond) : '-'} | ${ratio(b.search.selective.p99, a.search.selective.p99)} | ${ratio(b.search.common.p99, a.search.common.p99)} | ${ratio(b.rssMb.end, a.rssMb.end)} |`,
+    );
+  }
+  console.log('\n| store | server CPU µs per GET spread this / anchor | per GET hot this / anchor | per search query this / anchor |');
+  console.log('|---|---|---|---|');
+  for (const [store, a, b] of rows) {
+    const perQuery = (r) => ((r.search.cpu.serverSeconds ?? r.search.cpu.cores.server * r.search.cpu.seconds) * 1e6) / (r.search.selective.queries + r.search.common.queries);
+    const ratio = (x, y) => `${f(x, 0)} / ${f(y, 0)} (${f(x / y, 2)}×)`;
+    console.log(
+      `| ${store} | ${ratio(cpuPerRequest(b.metadata?.spread), cpuPerRequest(a.metadata?.spread))} | ${ratio(cpuPerRequest(b.metadata?.hot), cpuPerRequest(a.metadata?.hot))} | ${ratio(perQuery(b), perQuery(a))} |`,
+    );
   }
 };
 
@@ -399,10 +505,13 @@ const words = vocabulary();
 const results = [];
 const startedAt = new Date().toISOString();
 mkdirSync('.bench', { recursive: true });
+const builds = [...(args['anchor-bin'] ? [{ label: 'anchor', bin: args['anchor-bin'] }] : []), { label: 'this', bin: undefined }];
 for (const store of stores) {
-  const r = await benchStore(store, words);
-  results.push(r);
-  writeFileSync(join('.bench', `${store}-${N}.json`), JSON.stringify(r, null, 2));
+  for (const build of builds) {
+    const r = await benchStore(store, words, build);
+    results.push(r);
+    writeFileSync(join('.bench', `${store}-${N}${build.label === 'anchor' ? '-anchor' : ''}.json`), JSON.stringify(r, null, 2));
+  }
 }
 const run = {
   startedAt,
@@ -416,4 +525,5 @@ const file = join('.bench', `run-${N}-${startedAt.replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, JSON.stringify(run, null, 2));
 printTable(results);
 printCpuTable(results);
+printRatios(results);
 console.log(`\nresults: ${file}`);

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
-import { Api, agentYaml } from '../helpers/packages.js';
+import { Api, agentTarball, agentYaml } from '../helpers/packages.js';
 import { rawTar } from '../helpers/raw-tar.js';
 import { testStores } from '../helpers/server.js';
 
@@ -217,4 +217,28 @@ describe.each(testStores)('crash safety: SIGKILL during and after publishes (%s)
     expect(listed[0]).toBe('2.0.0');
     expect((await api.req('GET', '/api/v1/agents/@alice/big')).body.latest_version).toBe('2.0.0');
   });
+
+  it('keeps every one of many concurrent publishes it acknowledged before the kill (commits share their syncs)', async () => {
+    const api = new Api(server!.url, aliceToken);
+    const names = Array.from({ length: 16 }, (_, i) => `many-${i}`);
+    const acked: string[] = [];
+    let killed: Promise<void> | undefined;
+    await Promise.all(
+      names.map(async (name) => {
+        const r = await api.publish(`/api/v1/agents/@alice/${name}`, await agentTarball({ name, version: '1.0.0', scope: 'alice' })).catch(() => undefined);
+        if (r?.status !== 200) return;
+        acked.push(name);
+        // Killed as soon as half were acknowledged: the rest are cut off or in doubt.
+        if (acked.length === names.length / 2) killed = server!.kill();
+      }),
+    );
+    await killed;
+    expect(acked.length).toBeGreaterThanOrEqual(names.length / 2);
+    const after = await restart();
+    for (const name of acked) {
+      const r = await after.req('GET', `/api/v1/agents/@alice/${name}`);
+      expect(r.status, `acknowledged ${name} is missing`).toBe(200);
+      expect(r.body.latest_version).toBe('1.0.0');
+    }
+  }, 120_000);
 });

@@ -117,6 +117,8 @@ export interface PackageViewRecord {
   owner: AccountRecord | undefined;
   /** Dist-tags other than `latest`. */
   distTags: Record<string, string>;
+  /** The change stamp the view was read under (see PackageViewStamps), where the store gives stamps. */
+  stamp?: string;
 }
 
 export interface PackageRepo {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { AgentryError, badRequest, conflict, notFound, unprocessable, validationFailed } from '../errors.js';
 import { IDEMPOTENCY_HEADER, IDEMPOTENCY_TTL_MS, parseIdempotencyKey, publishFingerprint } from '../idempotency/idempotency-key.js';
 import type { AccountRecord, ScopeRecord } from '../accounts/account-repo.js';
-import type { PackageQuery, PackageRecord, PackageVersionRecord, VersionBrowseQuery, VersionContent, VersionRecord } from './package-repo.js';
+import type { PackageQuery, PackageRecord, PackageVersionRecord, PackageViewRecord, VersionBrowseQuery, VersionContent, VersionRecord } from './package-repo.js';
 import type { Page } from '../page.js';
 import type { StorageRepos } from '../storage.js';
 import { isoNow, utcDay } from '../time.js';
@@ -338,15 +338,30 @@ export class PackageService {
   async get(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<PackageView> {
     this.deps.policy.requireReadAccess(ctx);
     const key = parsePackageId(scope, name).key;
-    const generation = this.cache.generation;
-    // The stamp before the view: a view newer than its stamp is only ever re-read, never served stale.
-    const stamp = this.viewStamps && (await this.viewStamps.stamp(key));
-    const view = this.viewStamps && stamp === undefined ? undefined : (this.cache.get(key, stamp) ?? this.cache.set(key, await this.deps.storage.packages.findView(key), generation, stamp));
+    const view = await this.view(key);
     const missing = () => notFound(`${kindLabel(kind)} not found`);
     if (!view || (kind && view.pkg.kind !== kind)) throw missing();
     await this.deps.policy.requireRead(ctx, view.pkg, missing);
     const { pkg, latest, owner, distTags } = view;
     return { pkg, latest, owner, distTags: pkg.latestVersion ? { latest: pkg.latestVersion, ...distTags } : distTags };
+  }
+
+  /**
+   * A package's view from the cache or the store. Where other processes write to the store too,
+   * a cached view is served only under the stamp the store holds now; a view read from the store
+   * carries the stamp it was read under (one read, not two).
+   */
+  private async view(key: string): Promise<PackageViewRecord | undefined> {
+    const generation = this.cache.generation;
+    if (!this.viewStamps) return this.cache.get(key) ?? this.cache.set(key, await this.deps.storage.packages.findView(key), generation);
+    if (this.cache.has(key)) {
+      const stamp = await this.viewStamps.stamp(key);
+      if (stamp === undefined) return undefined;
+      const cached = this.cache.get(key, stamp);
+      if (cached) return cached;
+    }
+    const view = await this.deps.storage.packages.findView(key);
+    return this.cache.set(key, view, generation, view?.stamp);
   }
 
   async versions(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {

@@ -21,6 +21,11 @@ export class ViewCache {
     return this.gen;
   }
 
+  /** Whether a view of `key` is cached (under whatever stamp). */
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
   /** The cached view, if any and (with a stamp) read under that same stamp. */
   get(key: string, stamp?: string): PackageViewRecord | undefined {
     const hit = this.entries.get(key);
@@ -39,11 +44,26 @@ export class ViewCache {
    * `generation` was read; returns `view`.
    */
   set<T extends PackageViewRecord | undefined>(key: string, view: T, generation: number, stamp?: string): T {
-    if (view && generation === this.gen && this.maxEntries > 0) {
+    if (view && generation === this.gen && this.maxEntries > 0 && this.admit(key)) {
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(key, { view, ...(stamp !== undefined ? { stamp } : {}) });
     }
     return view;
+  }
+
+  /**
+   * Keys read once lately. A view enters the cache on its second read from the store, not its
+   * first: reads spread over far more packages than the cache holds would otherwise replace an
+   * entry on nearly every request, each new entry living long enough to be promoted to the
+   * old generation of the heap — garbage-collection work for entries that are never hit.
+   */
+  private readonly seenOnce = new Set<string>();
+
+  private admit(key: string): boolean {
+    if (this.entries.has(key) || this.seenOnce.delete(key)) return true;
+    if (this.seenOnce.size >= this.maxEntries) this.seenOnce.clear();
+    this.seenOnce.add(key);
+    return false;
   }
 
   invalidate(key: string): void {

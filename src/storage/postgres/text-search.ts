@@ -20,6 +20,10 @@ export const postgresTextSearch: TextSearch = {
       from: sql`p`,
       where: sql`1 = 1`,
       rank: sql`p.fts_rank DESC`,
+      // Newest first and limited: for a broad query the planner walks the primary key backwards and
+      // stops at the limit; for a selective one it takes the GIN index. Ranked by the caller.
+      candidates: (where, limit) => sql`SELECT p.id, -ts_rank(p.search_vector, to_tsquery('simple', ${query})) AS rank
+        FROM packages p WHERE p.search_vector @@ to_tsquery('simple', ${query}) AND ${where} ORDER BY p.id DESC LIMIT ${limit}`,
     };
   },
 };

@@ -16,7 +16,21 @@ export interface TextMatch {
   where: RawBuilder<unknown>;
   /** An ORDER BY expression, best match first. */
   rank: RawBuilder<unknown>;
+  /**
+   * A statement yielding `id` and `rank` (lower is better) of the newest (highest id) at most
+   * `limit` matching packages that pass `where` (over `packages p`): the bounded candidate set a
+   * relevance-ordered page is ranked from, so a broad query ranks `limit` rows, not every match.
+   */
+  candidates(where: RawBuilder<unknown>, limit: number): RawBuilder<unknown>;
 }
 
 /** The words of a query, lower-cased, at most 12. */
 export const searchWords = (text: string): string[] => (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 12);
+
+/**
+ * One row of a read-only statement as an array of its column values, read synchronously by a
+ * statement prepared once on a connection of its own (SQLite in WAL mode: it sees every committed
+ * write and never another connection's open transaction). The hot read path's way around the
+ * query builder and per-column objects.
+ */
+export type RowReader = (sql: string, params: readonly unknown[]) => unknown[] | undefined;

@@ -17,6 +17,7 @@ import { workloadsMigration } from './migrations/0017-workloads.js';
 import { groupsClientsMigration } from './migrations/0018-groups-clients.js';
 import { evalsMigration } from './migrations/0020-evals.js';
 import { skillInstallsMigration } from './migrations/0023-skill-installs.js';
+import { searchIndexPendingListMigration } from './migrations/0024-search-index-pending-list.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -38,6 +39,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0018-groups-clients': groupsClientsMigration(),
   '0020-evals': evalsMigration(dialect),
   '0023-skill-installs': skillInstallsMigration(),
+  ...(dialect === 'postgres' ? { '0024-search-index-pending-list': searchIndexPendingListMigration() } : {}),
 });
 
 class InCodeMigrations implements MigrationProvider {

@@ -13,16 +13,20 @@ import type {
   VersionRecord,
 } from '../../core/packages/package-repo.js';
 import type { Page } from '../../core/page.js';
-import type { SqlDialectName, TextSearch } from './dialect.js';
+import type { RowReader, SqlDialectName, TextMatch, TextSearch } from './dialect.js';
 import { CHANGE_CHANNEL } from './change-feed.js';
 import { PACKAGE_COLUMNS, packageColumns } from './package-columns.js';
-import { toAccount, toPackage, toVersion } from './rows.js';
+import { toAccount, toPackage, toVersion, viewJsonSql } from './rows.js';
+import type { AccountRecord } from '../../core/accounts/account-repo.js';
 import { readFilterSql } from './read-filter.js';
+import { KeyBatcher } from './key-batcher.js';
 import type { ReadFilter, Visibility } from '../../core/access/visibility.js';
 import type { AccountsTable, Database, PackagesTable, VersionsTable } from './schema.js';
 import type { Selectable, Updateable } from 'kysely';
 
 const P_COLUMNS = packageColumns('p');
+/** How many of the newest matches a relevance-ordered search ranks (see rankedSearch). */
+const SEARCH_CANDIDATES = 1000;
 const VERSION_COLUMNS = [
   'id',
   'package_id',
@@ -46,11 +50,49 @@ const ACCOUNT_COLUMNS = ['id', 'name', 'kind', 'display_name', 'email', 'avatar_
 /** Picks the columns of one joined table back out of a row where they carry a prefix. */
 const unprefix = <T>(row: Record<string, unknown>, prefix: string, columns: readonly string[]): T => Object.fromEntries(columns.map((c) => [c, row[prefix + c]])) as T;
 
+/** The view query's JSON document (see viewJsonSql): a view record with null for what is absent. */
+type JsonView = Omit<PackageViewRecord, 'latest' | 'owner' | 'stamp'> & { latest: VersionRecord | null; owner: AccountRecord | null };
+
+const fromJsonView = (v: JsonView, stamp: string): PackageViewRecord => ({
+  pkg: v.pkg,
+  latest: v.latest ?? undefined,
+  owner: v.owner ?? undefined,
+  distTags: v.distTags ?? {},
+  stamp,
+});
+
+/** SQLite's view columns: the package's, its latest version's, its owner's, then the dist-tags as JSON. */
+const VIEW_COLUMNS = [...PACKAGE_COLUMNS.map((c) => `p.${c}`), ...VERSION_COLUMNS.map((c) => `v.${c} AS v_${c}`), ...ACCOUNT_COLUMNS.map((c) => `a.${c} AS a_${c}`)].join(', ');
+
+/** One table's columns out of a row read as an array, from `offset` on. */
+const pick = <T>(row: unknown[], columns: readonly string[], offset: number): T => {
+  const o: Record<string, unknown> = {};
+  for (let i = 0; i < columns.length; i++) o[columns[i]!] = row[offset + i];
+  return o as T;
+};
+
+const V_AT = PACKAGE_COLUMNS.length;
+const A_AT = V_AT + VERSION_COLUMNS.length;
+const TAGS_AT = A_AT + ACCOUNT_COLUMNS.length;
+
+/** A row of SQLite's view query, as an array of its columns in order, as a view record. */
+const viewFromRow = (row: unknown[]): PackageViewRecord => {
+  const tagsJson = row[TAGS_AT];
+  return {
+    pkg: toPackage(pick<Selectable<PackagesTable>>(row, PACKAGE_COLUMNS, 0)),
+    latest: row[V_AT] == null ? undefined : toVersion(pick<Selectable<VersionsTable>>(row, VERSION_COLUMNS, V_AT)),
+    owner: row[A_AT] == null ? undefined : toAccount(pick<Selectable<AccountsTable>>(row, ACCOUNT_COLUMNS, A_AT)),
+    distTags: typeof tagsJson === 'string' ? (JSON.parse(tagsJson) as Record<string, string>) : {},
+  };
+};
+
 export class SqlPackageRepo implements PackageRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
     private readonly textSearch: TextSearch,
+    /** SQLite: reads one row as an array by a prepared statement on a read-only connection (see RowReader). */
+    private readonly readRow?: RowReader,
   ) {}
 
   async findByKey(key: string): Promise<PackageRecord | undefined> {
@@ -59,29 +101,48 @@ export class SqlPackageRepo implements PackageRepo {
   }
 
   private viewQuery: CompiledQuery | undefined;
+  /** PostgreSQL: concurrent view reads, one statement per turn of the event loop (see KeyBatcher). */
+  private viewBatch: KeyBatcher<PackageViewRecord> | undefined;
+  private stampBatch: KeyBatcher<string> | undefined;
 
-  /** The hot read path (a package's detail): one statement, compiled once, instead of four queries. */
+  /**
+   * The hot read path (a package's detail): one statement, compiled once, instead of four queries.
+   * On PostgreSQL the views asked for at once are read by one statement, each with its change stamp.
+   */
   async findView(key: string): Promise<PackageViewRecord | undefined> {
     this.viewQuery ??= this.compileViewQuery();
+    if (this.dialect === 'postgres') {
+      this.viewBatch ??= new KeyBatcher((keys) => this.findViews(keys));
+      return this.viewBatch.load(key);
+    }
+    if (this.readRow) {
+      const row = this.readRow(this.viewQuery.sql, [key]);
+      return row && viewFromRow(row);
+    }
     const result = await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(this.viewQuery.sql, [key]));
     const row = result.rows[0];
-    if (!row) return undefined;
-    const tagsJson = row.dist_tags_json;
-    return {
-      pkg: toPackage(row as unknown as Selectable<PackagesTable>),
-      latest: row.v_id == null ? undefined : toVersion(unprefix<Selectable<VersionsTable>>(row, 'v_', VERSION_COLUMNS)),
-      owner: row.a_id == null ? undefined : toAccount(unprefix<Selectable<AccountsTable>>(row, 'a_', ACCOUNT_COLUMNS)),
-      distTags: typeof tagsJson === 'string' ? (JSON.parse(tagsJson) as Record<string, string>) : ((tagsJson as Record<string, string> | null) ?? {}),
-    };
+    return row && viewFromRow(Object.values(row));
   }
 
+  private async findViews(keys: string[]): Promise<Map<string, PackageViewRecord>> {
+    const result = await this.db.executeQuery<{ key: string; view: JsonView; view_stamp: string }>(CompiledQuery.raw(this.viewQuery!.sql, [keys]));
+    return new Map(result.rows.map((row) => [row.key, fromJsonView(row.view, row.view_stamp)]));
+  }
+
+  /**
+   * PostgreSQL: the view as one JSON document (viewJsonSql) of each asked-for key, with its
+   * change stamp (the row version's xmin, see changeStamp). SQLite: the view's columns, read as
+   * an array (viewFromRow).
+   */
   private compileViewQuery(): CompiledQuery {
-    const cols = (alias: string, columns: readonly string[]) => sql.raw(columns.map((c) => `${alias}.${c} AS ${alias}_${c}`).join(', '));
-    const tags =
-      this.dialect === 'postgres'
-        ? sql`(SELECT coalesce(json_object_agg(d.tag, d.version), '{}'::json)::text FROM dist_tags d WHERE d.package_id = p.id)`
-        : sql`(SELECT json_group_object(d.tag, d.version) FROM dist_tags d WHERE d.package_id = p.id)`;
-    return sql`SELECT ${P_COLUMNS}, ${cols('v', VERSION_COLUMNS)}, ${cols('a', ACCOUNT_COLUMNS)}, ${tags} AS dist_tags_json
+    if (this.dialect === 'postgres') {
+      return sql`SELECT ${sql.raw(viewJsonSql())} AS view, p.key, p.xmin::text AS view_stamp
+        FROM packages p
+        LEFT JOIN versions v ON v.package_id = p.id AND v.version = p.latest_version
+        LEFT JOIN accounts a ON a.id = p.owner_account_id
+        WHERE p.key = ANY(${'?'})`.compile(this.db);
+    }
+    return sql`SELECT ${sql.raw(VIEW_COLUMNS)}, json((SELECT json_group_object(d.tag, d.version) FROM dist_tags d WHERE d.package_id = p.id)) AS dist_tags_json
       FROM packages p
       LEFT JOIN versions v ON v.package_id = p.id AND v.version = p.latest_version
       LEFT JOIN accounts a ON a.id = p.owner_account_id
@@ -107,8 +168,11 @@ export class SqlPackageRepo implements PackageRepo {
    * change (see PackageViewStamps). One index lookup.
    */
   async changeStamp(key: string): Promise<string | undefined> {
-    const row = await sql<{ stamp: string }>`SELECT xmin::text AS stamp FROM packages WHERE key = ${key}`.execute(this.db);
-    return row.rows[0]?.stamp;
+    this.stampBatch ??= new KeyBatcher(async (keys) => {
+      const rows = await sql<{ key: string; stamp: string }>`SELECT key, xmin::text AS stamp FROM packages WHERE key = ANY(${keys})`.execute(this.db);
+      return new Map(rows.rows.map((r) => [r.key, r.stamp]));
+    });
+    return this.stampBatch.load(key);
   }
 
   async lockByKey(key: string): Promise<PackageRecord | undefined> {
@@ -189,6 +253,7 @@ export class SqlPackageRepo implements PackageRepo {
     const text = q.text ? this.textSearch.match(q.text) : undefined;
     if (q.text && !text) return { rows: [], total: 0 };
     if (text) where.push(text.where);
+    if (text && q.sort === 'relevance') return this.rankedSearch(text, sql.join(where, sql` AND `), q);
     const from = text?.from ?? sql`packages p`;
     const prefix = text?.with ?? sql``;
     const filter = sql.join(where, sql` AND `);
@@ -200,6 +265,36 @@ export class SqlPackageRepo implements PackageRepo {
     if (page.rows.length === 0 && q.offset > 0) {
       const count = await sql<{ n: number | string }>`${prefix} SELECT count(*) AS n FROM ${from} WHERE ${filter}`.execute(this.db);
       total = Number(count.rows[0]?.n ?? 0);
+    }
+    return { rows: page.rows.map(toPackage), total };
+  }
+
+  /**
+   * A relevance-ordered text search, bounded: the page is ranked from the newest
+   * SEARCH_CANDIDATES matches the caller may read (more when the page reaches deeper), so a broad
+   * query costs the same as a narrow one. The total is exact when the candidates are every match;
+   * above that it is estimated from how densely the candidates fill the id range they span.
+   */
+  private async rankedSearch(text: TextMatch, filter: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord>> {
+    const bound = Math.max(SEARCH_CANDIDATES, q.offset + q.limit);
+    const candidates = sql`WITH c AS MATERIALIZED (${text.candidates(filter, bound)})`;
+    const page = await sql<Selectable<PackagesTable> & { c_count: number | string; c_min: number | string }>`${candidates}
+      SELECT ${P_COLUMNS}, (SELECT count(*) FROM c) AS c_count, (SELECT min(id) FROM c) AS c_min
+      FROM c ${this.dialect === 'sqlite' ? sql`CROSS JOIN` : sql`JOIN`} packages p ON p.id = c.id
+      ORDER BY c.rank, p.download_count DESC, p.id LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
+    let stats = page.rows[0];
+    if (!stats) {
+      const r = await sql<{ c_count: number | string; c_min: number | string | null }>`${candidates} SELECT count(*) AS c_count, min(id) AS c_min FROM c`.execute(this.db);
+      stats = r.rows[0] as typeof stats;
+    }
+    const found = Number(stats?.c_count ?? 0);
+    let total = found;
+    if (found >= bound) {
+      // Two subqueries: each is one index probe (SQLite reads min and max together by a full scan).
+      const span = await sql<{ lo: number | string; hi: number | string }>`SELECT (SELECT min(id) FROM packages) AS lo, (SELECT max(id) FROM packages) AS hi`.execute(this.db);
+      const lo = Number(span.rows[0]!.lo);
+      const hi = Number(span.rows[0]!.hi);
+      total = Math.max(found, Math.round((found * (hi - lo + 1)) / (hi - Number(stats!.c_min) + 1)));
     }
     return { rows: page.rows.map(toPackage), total };
   }

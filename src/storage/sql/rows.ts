@@ -100,3 +100,78 @@ export const toAudit = (r: Selectable<AuditLogTable>): AuditRecord => ({
   ip: r.ip,
   details: json<Record<string, unknown>>(r.details, {}),
 });
+
+/**
+ * PostgreSQL: the package view (PackageViewRecord: package, latest version, owner, dist-tags)
+ * built by the store as one JSON document per row, in the shapes of toPackage / toVersion /
+ * toAccount above: the driver parses one `json` value instead of fifty text columns, and the
+ * tags and manifest are not re-parsed. `latest` and `owner` are null when absent. Expects
+ * `packages p`, `versions v`, `accounts a`, `dist_tags d` as aliases.
+ */
+export const viewJsonSql = (): string => {
+  const object = (fields: Array<[string, string]>) => `json_build_object(${fields.map(([k, e]) => `'${k}', ${e}`).join(', ')})`;
+  const bool = (col: string) => `(${col} = 1)`;
+  const jsonText = (col: string, fallback: string) => `coalesce(${col}::json, '${fallback}'::json)`;
+  const pkg = object([
+    ['id', 'p.id'],
+    ['kind', 'p.kind'],
+    ['scope', 'p.scope'],
+    ['name', 'p.name'],
+    ['key', 'p.key'],
+    ['description', 'p.description'],
+    ['readme', 'p.readme'],
+    ['category', 'p.category'],
+    ['tags', jsonText('p.tags', '[]')],
+    ['license', 'p.license'],
+    ['repository', 'p.repository'],
+    ['homepage', 'p.homepage'],
+    ['latestVersion', 'p.latest_version'],
+    ['latestPinned', bool('p.latest_pinned')],
+    ['downloadCount', 'p.download_count'],
+    ['starCount', 'p.star_count'],
+    ['isVerified', bool('p.is_verified')],
+    ['isFeatured', bool('p.is_featured')],
+    ['ownerAccountId', 'p.owner_account_id'],
+    ['visibility', `CASE WHEN p.visibility IN ('public', 'internal', 'private') THEN p.visibility ELSE 'private' END`],
+    ['createdAt', 'p.created_at'],
+    ['updatedAt', 'p.updated_at'],
+  ]);
+  const version = object([
+    ['id', 'v.id'],
+    ['packageId', 'v.package_id'],
+    ['version', 'v.version'],
+    ['manifest', jsonText('v.manifest', '{}')],
+    ['readme', 'v.readme'],
+    ['digest', 'v.digest'],
+    ['size', 'v.size'],
+    ['fileCount', 'v.file_count'],
+    ['unpackedSize', 'v.unpacked_size'],
+    ['deprecated', 'v.deprecated'],
+    ['downloadCount', 'v.download_count'],
+    ['publishedBy', 'v.published_by'],
+    ['publishedAt', 'v.published_at'],
+    ['unpublishedAt', 'v.unpublished_at'],
+    ['unpublishReason', 'v.unpublish_reason'],
+    ['statusChangedAt', 'v.status_changed_at'],
+  ]);
+  const owner = object([
+    ['id', 'a.id'],
+    ['name', 'a.name'],
+    ['kind', 'a.kind'],
+    ['displayName', 'a.display_name'],
+    ['email', 'a.email'],
+    ['avatarUrl', 'a.avatar_url'],
+    ['bio', 'a.bio'],
+    ['website', 'a.website'],
+    ['isAdmin', bool('a.is_admin')],
+    ['createdAt', 'a.created_at'],
+    ['updatedAt', 'a.updated_at'],
+  ]);
+  const tags = `(SELECT coalesce(json_object_agg(d.tag, d.version), '{}'::json) FROM dist_tags d WHERE d.package_id = p.id)`;
+  return object([
+    ['pkg', pkg],
+    ['latest', `CASE WHEN v.id IS NULL THEN NULL ELSE ${version} END`],
+    ['owner', `CASE WHEN a.id IS NULL THEN NULL ELSE ${owner} END`],
+    ['distTags', tags],
+  ]);
+};

@@ -5,7 +5,7 @@ import { SqlAccountRepo } from './account-repo.js';
 import { SqlAuditRepo } from './audit-repo.js';
 import { SqlBlobRefRepo } from './blob-ref-repo.js';
 import type { ChangeFeed } from './change-feed.js';
-import type { SqlDialectName, TextSearch } from './dialect.js';
+import type { RowReader, SqlDialectName, TextSearch } from './dialect.js';
 import { SqlManagedRepo } from './managed-repo.js';
 import { pendingMigrations } from './migrate.js';
 import { SqlPackageRepo } from './package-repo.js';
@@ -81,8 +81,12 @@ export class SqlStorage implements Storage {
     private readonly changeFeed?: ChangeFeed,
     /** The PostgreSQL schema the migration table is in (as when migrating). */
     private readonly migrationSchema?: string,
+    /** SQLite: the read-only connection's statements for the hot read path (outside transactions). */
+    readRow?: RowReader,
+    private readonly closeReader?: () => void,
   ) {
     const repos = reposOn(db, kind, textSearch);
+    repos.packages = new SqlPackageRepo(db, kind, textSearch, readRow);
     this.accounts = repos.accounts;
     this.scopes = repos.scopes;
     this.tokens = repos.tokens;
@@ -130,6 +134,7 @@ export class SqlStorage implements Storage {
 
   async close(): Promise<void> {
     await this.changeFeed?.close();
+    this.closeReader?.();
     await this.db.destroy();
   }
 }

@@ -18,6 +18,11 @@ export const sqliteTextSearch: TextSearch = {
       from: sql`fts CROSS JOIN packages p ON p.id = fts.id`,
       where: sql`1 = 1`,
       rank: sql`fts.rank ASC`,
+      // FTS5 walks the matches newest first (rowid descending) and stops at the limit: bm25 is
+      // computed for the rows returned only.
+      candidates: (where, limit) => sql`SELECT f.rowid AS id, bm25(package_fts, 4.0, 10.0, 5.0, 3.0, 1.0) AS rank
+        FROM package_fts f CROSS JOIN packages p ON p.id = f.rowid
+        WHERE package_fts MATCH ${query} AND ${where} ORDER BY f.rowid DESC LIMIT ${limit}`,
     };
   },
 };

@@ -1,0 +1,119 @@
+import { promises as fs } from 'node:fs';
+import type Database from 'better-sqlite3';
+import { SqliteDialect, type Driver, type SqliteDatabase, type SqliteStatement } from 'kysely';
+
+/**
+ * Group commit for the embedded store. SQLite runs with `synchronous = NORMAL` (a commit writes
+ * the WAL but does not fsync it, on the event loop), and every write is made durable before its
+ * query resolves by an fdatasync of the WAL file on the thread pool: one sync for every commit
+ * that landed since the last one started. No caller sees its write acknowledged before it is on
+ * disk, as with `synchronous = FULL`, but concurrent writers share the syncs and the event loop
+ * never waits for the disk. Checkpoints keep SQLite's own syncs (NORMAL syncs the WAL before
+ * copying it into the database and the database after).
+ */
+export class WalSync {
+  private inflight: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
+
+  constructor(private readonly walFile: string) {}
+
+  /** Resolves once everything written to the WAL before this call is on disk. */
+  sync(): Promise<void> {
+    if (!this.inflight) {
+      this.inflight = this.fdatasync().finally(() => {
+        this.inflight = undefined;
+      });
+      return this.inflight;
+    }
+    // The running sync may have started before this caller's write: wait for the one after it.
+    this.next ??= this.inflight.then(() => {
+      this.next = undefined;
+      return this.sync();
+    });
+    return this.next;
+  }
+
+  /** The WAL, opened once: SQLite keeps the file (it rewinds it after a checkpoint, never replaces it). */
+  private handle: fs.FileHandle | undefined;
+
+  private async fdatasync(): Promise<void> {
+    if (!this.handle) {
+      try {
+        this.handle = await fs.open(this.walFile, 'r');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // no WAL yet: nothing written
+        throw e;
+      }
+    }
+    try {
+      await this.handle.datasync();
+    } catch (e) {
+      // Open afresh next time, whatever happened to this handle.
+      await this.close();
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    const h = this.handle;
+    this.handle = undefined;
+    await h?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * better-sqlite3 behind Kysely with group commit (see WalSync): a write outside a transaction,
+ * and every transaction that wrote, resolves only after the WAL holding it was synced.
+ * `statements` is the statement source (the statement cache); writing statements are wrapped to
+ * note that they ran.
+ */
+export const groupCommitDialect = (raw: Database.Database, statements: SqliteDatabase, wal: WalSync): SqliteDialect => {
+  let wrote = false;
+  const database: SqliteDatabase = {
+    prepare(sql: string): SqliteStatement {
+      const stmt = statements.prepare(sql);
+      const writes = !(stmt as unknown as Database.Statement).readonly;
+      if (!writes) return stmt;
+      return {
+        reader: stmt.reader,
+        all: (p) => {
+          wrote = true;
+          return stmt.all(p);
+        },
+        run: (p) => {
+          wrote = true;
+          return stmt.run(p);
+        },
+        iterate: (p) => {
+          wrote = true;
+          return stmt.iterate(p);
+        },
+      };
+    },
+    close: () => statements.close(),
+  };
+  return new (class extends SqliteDialect {
+    override createDriver(): Driver {
+      const inner = super.createDriver();
+      return {
+        init: () => inner.init(),
+        acquireConnection: () => inner.acquireConnection(),
+        beginTransaction: (c, s) => inner.beginTransaction(c, s),
+        commitTransaction: (c) => inner.commitTransaction(c),
+        rollbackTransaction: (c) => inner.rollbackTransaction(c),
+        // Kysely awaits the release before a query or transaction resolves: sync there, once the
+        // connection is free for the next writer, whose commit then joins the next sync.
+        releaseConnection: async (c) => {
+          const sync = wrote && !raw.inTransaction;
+          if (sync) wrote = false;
+          await inner.releaseConnection(c);
+          if (sync) await wal.sync();
+        },
+        destroy: () => inner.destroy(),
+        ...(inner.savepoint ? { savepoint: inner.savepoint.bind(inner) } : {}),
+        ...(inner.rollbackToSavepoint ? { rollbackToSavepoint: inner.rollbackToSavepoint.bind(inner) } : {}),
+        ...(inner.releaseSavepoint ? { releaseSavepoint: inner.releaseSavepoint.bind(inner) } : {}),
+      };
+    }
+  })({ database });
+};
