@@ -34,14 +34,15 @@ export const memoryMb = (pid) => {
  * Starts `agentry serve` (the real CLI, from dist/) in its own process, so the load generator
  * never shares its event loop. `nodeArgs` go to that node (e.g. --cpu-prof --cpu-prof-dir=…).
  */
-export const startServerProcess = async ({ dataDir, adminToken, databaseUrl, databaseSchema, nodeArgs = [] }) => {
+export const startServerProcess = async ({ dataDir, adminToken, databaseUrl, databaseSchema, nodeArgs = [], bin = BIN, env: extraEnv = {} }) => {
   const port = await freePort();
   // The load comes from one IP and one token: agentx's rate limits would refuse nearly all of it.
   const env = { ...process.env, AGENTRY_ADMIN_TOKEN: adminToken, AGENTRY_LOG_LEVEL: 'warn', AGENTRY_RATE_LIMIT_ANONYMOUS: 'off', AGENTRY_RATE_LIMIT_USER: 'off', AGENTRY_RATE_LIMIT_PUBLISH: 'off' };
+  Object.assign(env, extraEnv);
   delete env.AGENTRY_DATABASE_URL;
   delete env.AGENTRY_DATABASE_SCHEMA;
   if (databaseUrl) Object.assign(env, { AGENTRY_DATABASE_URL: databaseUrl, AGENTRY_DATABASE_SCHEMA: databaseSchema });
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], {
+  const child = spawn(process.execPath, [...nodeArgs, bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,5 +1,5 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Storage } from '../storage.js';
 import { isoNow, type Clock } from '../time.js';
@@ -148,14 +148,17 @@ export class BlobUploads {
     const hash = running && running.offset === size ? running.hash : undefined;
     this.hashes.delete(id);
     let received = 0;
-    const tapped = Readable.from(
-      (async function* () {
-        for await (const chunk of body as AsyncIterable<Buffer>) {
+    // Counted and hashed as the bytes pass on to the store (one pass; the body's errors reach the store's write).
+    const tapped = pipeline(
+      body,
+      new Transform({
+        transform(chunk: Buffer, _encoding, done) {
           hash?.update(chunk);
           received += chunk.length;
-          yield chunk;
-        }
-      })(),
+          done(null, chunk);
+        },
+      }),
+      () => undefined,
     );
     let newSize: number;
     try {

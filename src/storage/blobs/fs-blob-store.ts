@@ -7,6 +7,15 @@ import type { BlobInfo, BlobStore, ByteRange } from '../../core/blobs/blob-store
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 
+/** Bytes read from a blob file at a time when it is streamed out (fewer, larger reads and socket writes). */
+const READ_PIECE = 1 << 20;
+const MIN_PIECE = 16 * 1024;
+/**
+ * How many bytes a blob write may buffer ahead of the disk: the socket keeps being read while a
+ * write is in flight, and what piled up meanwhile goes to the disk in one writev.
+ */
+export const WRITE_BUFFER = 8 << 20;
+
 /**
  * Blobs as files under `<root>/sha256/<2 hex>/<64 hex>`. A write goes to `<root>/tmp/`,
  * is fsynced, then renamed into place (atomic on one filesystem); a failed write leaves
@@ -55,7 +64,7 @@ export class FsBlobStore implements BlobStore {
           size = data.length;
           await handle.writeFile(data);
         } else {
-          const out = createWriteStream('', { fd: handle.fd, autoClose: false });
+          const out = createWriteStream('', { fd: handle.fd, autoClose: false, highWaterMark: WRITE_BUFFER });
           await pipeline(
             data,
             async function* (source: AsyncIterable<Buffer>) {
@@ -123,8 +132,11 @@ export class FsBlobStore implements BlobStore {
 
   async open(digest: string, range?: ByteRange): Promise<Readable> {
     const path = this.pathOf(digest);
-    await fs.access(path);
-    return createReadStream(path, range ? { start: range.start, end: range.end } : {});
+    const { size } = await fs.stat(path);
+    const length = range ? range.end - range.start + 1 : size;
+    // Large reads (up to READ_PIECE) become large socket writes; a small blob is read in one piece of its size.
+    const highWaterMark = Math.min(READ_PIECE, Math.max(MIN_PIECE, length));
+    return createReadStream(path, range ? { start: range.start, end: range.end, highWaterMark } : { highWaterMark });
   }
 
   async read(digest: string): Promise<Buffer> {
