@@ -93,7 +93,7 @@ const sizeLabel = (size) => (size >= 1024 * MB ? `${size / 1024 / MB} GiB` : `${
 /** A file of `size` random bytes, written in pieces. */
 const randomFile = async (path, size) => {
   const out = createWriteStream(path);
-  for (let left = size; left > 0; ) {
+  for (let left = size; left > 0;) {
     const piece = randomBytes(Math.min(left, MB));
     if (!out.write(piece)) await new Promise((r) => out.once('drain', r));
     left -= piece.length;
@@ -120,7 +120,12 @@ const splitFile = async (path, size) => {
   for (let start = 0, i = 0; start < size; start += CHUNK, i += 1) {
     const end = Math.min(size, start + CHUNK);
     const part = `${path}.part${i}`;
-    await new Promise((r, j) => createReadStream(path, { start, end: end - 1, highWaterMark: 4 * MB }).pipe(createWriteStream(part)).on('finish', r).on('error', j));
+    await new Promise((r, j) =>
+      createReadStream(path, { start, end: end - 1, highWaterMark: 4 * MB })
+        .pipe(createWriteStream(part))
+        .on('finish', r)
+        .on('error', j),
+    );
     parts.push({ path: part, start, end });
   }
   return parts;
@@ -129,16 +134,11 @@ const splitFile = async (path, size) => {
 /** One curl request: answers its status, Location and curl's own time_total (seconds). */
 const curl = (argv) =>
   new Promise((resolvePromise, reject) => {
-    execFile(
-      'curl',
-      ['-sS', '-o', '/dev/null', '-H', 'Expect:', '-w', '%{http_code} %{time_total} %header{location}', ...argv],
-      { maxBuffer: 1 << 20 },
-      (err, stdout, stderr) => {
-        if (err) return reject(new Error(`curl ${argv.join(' ')} failed: ${stderr || err.message}`));
-        const [status, time, location = ''] = stdout.trim().split(' ');
-        resolvePromise({ status: Number(status), time: Number(time), location });
-      },
-    );
+    execFile('curl', ['-sS', '-o', '/dev/null', '-H', 'Expect:', '-w', '%{http_code} %{time_total} %header{location}', ...argv], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`curl ${argv.join(' ')} failed: ${stderr || err.message}`));
+      const [status, time, location = ''] = stdout.trim().split(' ');
+      resolvePromise({ status: Number(status), time: Number(time), location });
+    });
   });
 const expectStatus = (res, want, what) => {
   if (res.status !== want) throw new Error(`${what}: HTTP ${res.status}, expected ${want}`);
