@@ -24,6 +24,10 @@
  * no registry has yet. The registries alternate which goes first; each round starts both afresh in
  * new temp folders (so a 1 GiB run does not pile up blobs), and everything is removed at the end.
  *
+ * Beside each figure: the CPU time (ms, all threads, user + system) each server spent on that one
+ * operation, median of the rounds. On a loaded machine wall-clock figures mostly say who got a core
+ * first; the CPU time says what the work costs.
+ *
  * Small blobs (--small N, 0 to skip): N blobs of --small-size bytes pushed and pulled with Agentry's
  * client, --concurrency at once, blobs/s.
  *
@@ -43,9 +47,9 @@
  * Requires docker-registry at /usr/bin/docker-registry (apt-get install -y docker-registry) and curl.
  * Results are printed as a table and written to .bench/oci-<time>.json.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, promises as fsp, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, promises as fsp, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -220,8 +224,8 @@ const startTargets = async (round) => {
     chunked: new OciClient({ credentials, monolithicLimit: 0, chunkSize: CHUNK, concurrency: CONCURRENCY }),
   };
   const targets = [
-    { name: 'Agentry', url: agentry.url, host: agentryHost, repo: 'admin/bench', curlAuth: ['-u', `admin:${adminToken}`] },
-    { name: 'docker-registry', url: docker.url, host: docker.host, repo: 'admin/bench', curlAuth: [] },
+    { name: 'Agentry', pid: agentry.pid, url: agentry.url, host: agentryHost, repo: 'admin/bench', curlAuth: ['-u', `admin:${adminToken}`] },
+    { name: 'docker-registry', pid: docker.pid, url: docker.url, host: docker.host, repo: 'admin/bench', curlAuth: [] },
   ];
   // Warm both up (connections, token, first repository write) outside the measurement.
   for (const t of targets) for (const c of Object.values(clients)) await c.pushBlob(`${t.host}/${t.repo}`, { data: randomBytes(16) });
@@ -241,11 +245,23 @@ const PUSHES = [
   ['curl chunked', 'curl', true],
 ];
 const PULLS = ['curl -o /dev/null', 'curl -o file', 'client'];
-/** results[label][registry] = MB/s per round */
+/** results[label][registry] = MB/s per round; cpu[label][registry] = the server's CPU ms per round */
 const results = {};
-const record = (label, registry, value) => {
+const cpu = {};
+const record = (label, registry, value, cpuMs) => {
   results[label] ??= { Agentry: [], 'docker-registry': [] };
   results[label][registry].push(value);
+  cpu[label] ??= { Agentry: [], 'docker-registry': [] };
+  cpu[label][registry].push(cpuMs);
+};
+const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
+/**
+ * CPU time a process has used (all its threads, user + system), in ms. On a loaded machine this
+ * moves far less than wall time: it is what the work costs rather than how soon it got a core.
+ */
+const cpuMs = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 };
 
 try {
@@ -262,6 +278,7 @@ try {
           const parts = how === 'curl' && chunked ? await splitFile(base, size) : undefined;
           for (const t of order) {
             let secs;
+            const cpu0 = cpuMs(t.pid);
             if (how === 'client') {
               const start = process.hrtime.bigint();
               const pushed = await clients[chunked ? 'chunked' : 'mono'].pushBlob(`${t.host}/${t.repo}`, blob);
@@ -270,7 +287,7 @@ try {
             } else {
               secs = await curlPush(t, blob, parts);
             }
-            record(`push ${sizeLabel(size)} ${name}`, t.name, size / MB / secs);
+            record(`push ${sizeLabel(size)} ${name}`, t.name, size / MB / secs, cpuMs(t.pid) - cpu0);
           }
           for (const p of parts ?? []) rmSync(p.path);
           last = { digest: blob.digest, size };
@@ -279,6 +296,7 @@ try {
           for (const t of order) {
             const out = join(work, `pulled-${round}.bin`);
             let secs;
+            const cpu0 = cpuMs(t.pid);
             if (how.startsWith('curl')) {
               secs = await curlPull(t, last, how.endsWith('file') ? out : '/dev/null');
             } else {
@@ -287,7 +305,7 @@ try {
               secs = seconds(start);
               rmSync(out);
             }
-            record(`pull ${sizeLabel(size)} ${how}`, t.name, size / MB / secs);
+            record(`pull ${sizeLabel(size)} ${how}`, t.name, size / MB / secs, cpuMs(t.pid) - cpu0);
           }
         }
         if (SMALL > 0 && size === SIZES[0]) {
@@ -295,12 +313,14 @@ try {
             const repo = `${t.host}/${t.repo}`;
             const smalls = Array.from({ length: SMALL }, () => randomBytes(SMALL_SIZE));
             const digests = smalls.map((b) => `sha256:${createHash('sha256').update(b).digest('hex')}`);
+            let cpu0 = cpuMs(t.pid);
             let start = process.hrtime.bigint();
             await mapPool(smalls, CONCURRENCY, (data, i) => clients.mono.pushBlob(repo, { data, digest: digests[i], size: SMALL_SIZE }));
-            record(`push ${SMALL} × ${SMALL_SIZE} B client`, t.name, SMALL / seconds(start));
+            record(`push ${SMALL} × ${SMALL_SIZE} B client`, t.name, SMALL / seconds(start), cpuMs(t.pid) - cpu0);
+            cpu0 = cpuMs(t.pid);
             start = process.hrtime.bigint();
             await mapPool(digests, CONCURRENCY, (d) => clients.mono.fetchBlob(repo, { digest: d, size: SMALL_SIZE }));
-            record(`pull ${SMALL} × ${SMALL_SIZE} B client`, t.name, SMALL / seconds(start));
+            record(`pull ${SMALL} × ${SMALL_SIZE} B client`, t.name, SMALL / seconds(start), cpuMs(t.pid) - cpu0);
           }
         }
         const line = Object.entries(results)
@@ -317,13 +337,25 @@ try {
   const rows = Object.entries(results).map(([label, r]) => {
     const a = median(r.Agentry);
     const d = median(r['docker-registry']);
-    return { label, unit: label.includes(' B ') ? 'blobs/s' : 'MB/s', agentry: a, dockerRegistry: d, ratio: a / d, rounds: r };
+    const cpuA = median(cpu[label].Agentry);
+    const cpuD = median(cpu[label]['docker-registry']);
+    return {
+      label,
+      unit: label.includes(' B ') ? 'blobs/s' : 'MB/s',
+      agentry: a,
+      dockerRegistry: d,
+      ratio: a / d,
+      rounds: r,
+      serverCpuMs: { agentry: cpuA, dockerRegistry: cpuD, rounds: cpu[label] },
+    };
   });
   const fmt = (n) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
   console.log(`\nOCI throughput, median of ${ROUNDS} round(s), Agentry on ${args.store}, chunks of ${CHUNK / MB} MiB, load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs`);
-  console.log(`${'operation'.padEnd(34)}${'Agentry'.padStart(16)}${'docker-registry'.padStart(18)}${'ratio A/d'.padStart(12)}`);
+  console.log(`${'operation'.padEnd(34)}${'Agentry'.padStart(16)}${'docker-registry'.padStart(18)}${'ratio A/d'.padStart(12)}${'server CPU ms A'.padStart(17)}${'d'.padStart(7)}`);
   for (const r of rows) {
-    console.log(`${r.label.padEnd(34)}${`${fmt(r.agentry)} ${r.unit}`.padStart(16)}${`${fmt(r.dockerRegistry)} ${r.unit}`.padStart(18)}${r.ratio.toFixed(2).padStart(12)}`);
+    console.log(
+      `${r.label.padEnd(34)}${`${fmt(r.agentry)} ${r.unit}`.padStart(16)}${`${fmt(r.dockerRegistry)} ${r.unit}`.padStart(18)}${r.ratio.toFixed(2).padStart(12)}${r.serverCpuMs.agentry.toFixed(0).padStart(17)}${r.serverCpuMs.dockerRegistry.toFixed(0).padStart(7)}`,
+    );
   }
   // Agentry's client against curl, both pulling from Agentry (the issue wants it within 20%).
   for (const size of SIZES) {
