@@ -324,6 +324,7 @@ try {
           }
         }
         const line = Object.entries(results)
+          .filter(([label]) => label.includes(sizeLabel(size)) || (size === SIZES[0] && label.includes(' B ')))
           .map(([label, r]) => `${label}: ${r.Agentry.at(-1)?.toFixed(0)}/${r['docker-registry'].at(-1)?.toFixed(0)}`)
           .join(', ');
         console.error(`round ${round + 1} (${sizeLabel(size)}; Agentry/docker-registry): ${line}`);
