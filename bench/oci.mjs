@@ -79,6 +79,7 @@ const whole = (name, min = 1) => {
   return n;
 };
 const MB = 1024 * 1024;
+const WARM_UP = 32 * MB;
 const SIZES = [whole('size-mb') * MB, ...(args['with-1gb'] ? [1024 * MB] : [])];
 const CHUNK = whole('chunk-mb') * MB;
 const SMALL = whole('small', 0);
@@ -227,8 +228,16 @@ const startTargets = async (round) => {
     { name: 'Agentry', pid: agentry.pid, url: agentry.url, host: agentryHost, repo: 'admin/bench', curlAuth: ['-u', `admin:${adminToken}`] },
     { name: 'docker-registry', pid: docker.pid, url: docker.url, host: docker.host, repo: 'admin/bench', curlAuth: [] },
   ];
-  // Warm both up (connections, token, first repository write) outside the measurement.
-  for (const t of targets) for (const c of Object.values(clients)) await c.pushBlob(`${t.host}/${t.repo}`, { data: randomBytes(16) });
+  // Warm both up outside the measurement (connections, token, first repository write, and a
+  // 32 MiB push and pull each way, so that a just-started server's first big transfer is not timed).
+  for (const t of targets) {
+    for (const c of Object.values(clients)) {
+      await c.pushBlob(`${t.host}/${t.repo}`, { data: randomBytes(16) });
+      const data = randomBytes(WARM_UP);
+      const pushed = await c.pushBlob(`${t.host}/${t.repo}`, { data });
+      await c.fetchBlob(`${t.host}/${t.repo}`, pushed);
+    }
+  }
   const stop = async () => {
     for (const p of [docker, agentry]) {
       await p.stop().catch(() => undefined);
