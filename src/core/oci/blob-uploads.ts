@@ -1,5 +1,5 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Storage } from '../storage.js';
 import { isoNow, type Clock } from '../time.js';
@@ -148,17 +148,14 @@ export class BlobUploads {
     const hash = running && running.offset === size ? running.hash : undefined;
     this.hashes.delete(id);
     let received = 0;
-    // Counted and hashed as the bytes pass on to the store (one pass; the body's errors reach the store's write).
-    const tapped = pipeline(
-      body,
-      new Transform({
-        transform(chunk: Buffer, _encoding, done) {
+    const tapped = Readable.from(
+      (async function* () {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
           hash?.update(chunk);
           received += chunk.length;
-          done(null, chunk);
-        },
-      }),
-      () => undefined,
+          yield chunk;
+        }
+      })(),
     );
     let newSize: number;
     try {

@@ -10,11 +10,6 @@ const DIGEST = /^sha256:([a-f0-9]{64})$/;
 /** Bytes read from a blob file at a time when it is streamed out (fewer, larger reads and socket writes). */
 const READ_PIECE = 1 << 20;
 const MIN_PIECE = 16 * 1024;
-/**
- * How many bytes a blob write may buffer ahead of the disk: the socket keeps being read while a
- * write is in flight, and what piled up meanwhile goes to the disk in one writev.
- */
-export const WRITE_BUFFER = 8 << 20;
 
 /**
  * Blobs as files under `<root>/sha256/<2 hex>/<64 hex>`. A write goes to `<root>/tmp/`,
@@ -64,7 +59,7 @@ export class FsBlobStore implements BlobStore {
           size = data.length;
           await handle.writeFile(data);
         } else {
-          const out = createWriteStream('', { fd: handle.fd, autoClose: false, highWaterMark: WRITE_BUFFER });
+          const out = createWriteStream('', { fd: handle.fd, autoClose: false });
           await pipeline(
             data,
             async function* (source: AsyncIterable<Buffer>) {

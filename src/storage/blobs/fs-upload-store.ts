@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { UploadStore } from '../../core/oci/ports.js';
-import { WRITE_BUFFER, type FsBlobStore } from './fs-blob-store.js';
+import type { FsBlobStore } from './fs-blob-store.js';
 
 const ID = /^[A-Za-z0-9_-]{16,64}$/;
 
@@ -39,7 +39,7 @@ export class FsUploadStore implements UploadStore {
   async append(id: string, data: Readable): Promise<number> {
     const handle = await fs.open(this.pathOf(id), 'a');
     try {
-      await pipeline(data, createWriteStream('', { fd: handle.fd, autoClose: false, highWaterMark: WRITE_BUFFER }));
+      await pipeline(data, createWriteStream('', { fd: handle.fd, autoClose: false }));
       await handle.sync();
       return (await handle.stat()).size;
     } finally {
