@@ -35,10 +35,11 @@ export const memoryMb = (pid) => {
  * never shares its event loop. `nodeArgs` go to that node (e.g. --cpu-prof --cpu-prof-dir=…);
  * `bin`: another build's bin/agentry.js (an anchor to compare with).
  */
-export const startServerProcess = async ({ dataDir, adminToken, databaseUrl, databaseSchema, nodeArgs = [], bin = BIN }) => {
+export const startServerProcess = async ({ dataDir, adminToken, databaseUrl, databaseSchema, nodeArgs = [], bin = BIN, env: extraEnv = {} }) => {
   const port = await freePort();
   // The load comes from one IP and one token: agentx's rate limits would refuse nearly all of it.
   const env = { ...process.env, AGENTRY_ADMIN_TOKEN: adminToken, AGENTRY_LOG_LEVEL: 'warn', AGENTRY_RATE_LIMIT_ANONYMOUS: 'off', AGENTRY_RATE_LIMIT_USER: 'off', AGENTRY_RATE_LIMIT_PUBLISH: 'off' };
+  Object.assign(env, extraEnv);
   delete env.AGENTRY_DATABASE_URL;
   delete env.AGENTRY_DATABASE_SCHEMA;
   if (databaseUrl) Object.assign(env, { AGENTRY_DATABASE_URL: databaseUrl, AGENTRY_DATABASE_SCHEMA: databaseSchema });

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { badRequest } from '../../core/errors.js';
 import { pullArtifact, pushArtifact, pushIndex, type PulledArtifact, type PullArtifactOptions, type PushArtifactInput, type PushedArtifact, type PushIndexInput } from './artifacts.js';
@@ -78,6 +80,8 @@ export interface Referrers {
 const MIB = 1024 * 1024;
 /** Blobs up to this size try the one-request upload (a registry without it drops the body: keep that small). */
 const SINGLE_POST_LIMIT = MIB;
+/** Bytes of a download that may wait for the disk before the download pauses. */
+const WRITE_AHEAD = 8 * MIB;
 const repoScope = (repository: string, actions: string): string => `repository:${repository}:${actions}`;
 
 /**
@@ -381,6 +385,11 @@ export class OciClient {
     const hash = hasherFor(d.digest);
     const temp = toPath ? `${toPath}.partial-${randomBytes(6).toString('hex')}` : undefined;
     const handle = temp ? await open(temp, 'wx', 0o644) : undefined;
+    // Writes go to the disk in the background (several pieces in one writev) while the next pieces
+    // are received and hashed; only more than WRITE_AHEAD bytes not yet written pause the download.
+    const out = handle ? createWriteStream('', { fd: handle.fd, autoClose: false, highWaterMark: WRITE_AHEAD }) : undefined;
+    let writeError: Error | undefined;
+    out?.on('error', (e) => (writeError = e));
     const pieces: Uint8Array[] = [];
     let size = 0;
     try {
@@ -393,8 +402,10 @@ export class OciClient {
               throw integrityError(ctx, `the registry sent more than the ${d.size} bytes the descriptor says`);
             }
             hash.update(piece);
-            if (handle) await handle.write(piece);
-            else pieces.push(piece);
+            if (out) {
+              if (writeError) throw writeError;
+              if (!out.write(piece)) await once(out, 'drain');
+            } else pieces.push(piece);
             onBytes(piece.length);
           }
         }
@@ -405,7 +416,9 @@ export class OciClient {
       if (size !== d.size) throw integrityError(ctx, `the registry sent ${size} bytes where the descriptor says ${d.size}`);
       const actual = `${d.digest.slice(0, d.digest.indexOf(':'))}:${hash.digest('hex')}`;
       if (actual !== d.digest) throw integrityError(ctx, `the bytes received hash to ${actual}, not ${d.digest}`);
-      if (handle && temp && toPath) {
+      if (handle && out && temp && toPath) {
+        await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+        if (writeError) throw writeError;
         await handle.sync();
         await handle.close();
         await rename(temp, toPath);
@@ -414,6 +427,8 @@ export class OciClient {
       return Buffer.concat(pieces, size);
     } catch (e) {
       if (handle) {
+        // Let a write still in flight finish before the file is closed and removed.
+        if (out && !out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()).destroy());
         await handle.close().catch(() => undefined);
         await rm(temp as string, { force: true });
       }

@@ -7,6 +7,10 @@ import type { BlobInfo, BlobStore, ByteRange } from '../../core/blobs/blob-store
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 
+/** Bytes read from a blob file at a time when it is streamed out (fewer, larger reads and socket writes). */
+const READ_PIECE = 1 << 20;
+const MIN_PIECE = 16 * 1024;
+
 /**
  * Blobs as files under `<root>/sha256/<2 hex>/<64 hex>`. A write goes to `<root>/tmp/`,
  * is fsynced, then renamed into place (atomic on one filesystem); a failed write leaves
@@ -123,8 +127,11 @@ export class FsBlobStore implements BlobStore {
 
   async open(digest: string, range?: ByteRange): Promise<Readable> {
     const path = this.pathOf(digest);
-    await fs.access(path);
-    return createReadStream(path, range ? { start: range.start, end: range.end } : {});
+    const { size } = await fs.stat(path);
+    const length = range ? range.end - range.start + 1 : size;
+    // Large reads (up to READ_PIECE) become large socket writes; a small blob is read in one piece of its size.
+    const highWaterMark = Math.min(READ_PIECE, Math.max(MIN_PIECE, length));
+    return createReadStream(path, range ? { start: range.start, end: range.end, highWaterMark } : { highWaterMark });
   }
 
   async read(digest: string): Promise<Buffer> {
