@@ -208,6 +208,8 @@ export class SessionRuntime {
       const events = records.map((r) => r.event);
       const blocked: string[] = [];
       const results: SessionEvent[] = [];
+      // A self-hosted environment's tools run in its worker, which posts user.tool_result.
+      const selfHosted = (s.data.environment as Ev | undefined)?.type === 'self_hosted';
       for (const use of this.waitingToolUses(records)) {
         if (use.type === 'agent.custom_tool_use') {
           blocked.push(use.id as string);
@@ -223,6 +225,10 @@ export class SessionRuntime {
             results.push(this.toolResult(use, true, `The user denied this tool call${typeof answer.deny_message === 'string' && answer.deny_message ? `: ${answer.deny_message}` : '.'}`));
             continue;
           }
+        }
+        if (selfHosted && use.type === 'agent.tool_use' && use.unknown_tool !== true) {
+          blocked.push(use.id as string);
+          continue;
         }
         results.push(await this.execute(s, use, signal));
       }
