@@ -22,7 +22,7 @@ import { registerScopeCommand } from './commands/scope.js';
 import { registerRecipeCommand } from './commands/recipe.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerSecretsCommand } from './commands/secrets.js';
-import { registerRuntimeCommand, registerServeCommand } from './commands/serve.js';
+import { registerRuntimeCommand, registerServeCommand, registerWorkerCommand } from './commands/serve.js';
 import { registerSessionCommand } from './commands/session.js';
 import { registerSkillCommand } from './commands/skill.js';
 import { registerTokenCommand } from './commands/token.js';
@@ -81,6 +81,7 @@ export const buildProgram = (): Command => {
     registerCompletionCommand,
     registerDevModelCommand,
     registerRuntimeCommand,
+    registerWorkerCommand,
   ]) {
     register(program);
   }
