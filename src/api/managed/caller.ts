@@ -31,6 +31,8 @@ const ENVIRONMENT_KEY_ROUTES = new Set([
 export const authenticateFirst =
   (registry: Registry) =>
   async (request: FastifyRequest): Promise<void> => {
+    // Console sign-in is how a caller gets a token: it takes none.
+    if ((request.routeOptions.url ?? '').startsWith('/v1/oauth/')) return;
     const secret = presentedToken(request);
     if (secret !== undefined && looksLikeEnvironmentKey(secret)) {
       const keyed = await registry.managed.environments.authenticateKey(secret, request.ip ?? null);
