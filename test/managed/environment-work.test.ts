@@ -161,8 +161,10 @@ describe.each(testStores)('self-hosted environments: the work queue (%s)', (stor
     let next: any = null;
     for (let i = 0; i < 20 && (!next || next.data.id !== s.id); i++) next = await keySdk.beta.environments.work.poll(envId, { block_ms: 200, reclaim_older_than_ms: 60_000 });
     expect(next.id).not.toBe(work.id);
-    await keySdk.beta.environments.work.stop(next.id, { environment_id: envId, force: true });
     await waitIdle(f.alice, s.id);
+    // Deleting the session stops its work item: no worker is handed a session that is gone.
+    await f.sdk.beta.sessions.delete(s.id);
+    expect((await f.sdk.beta.environments.work.retrieve(next.id, { environment_id: envId })).state).toBe('stopped');
   });
 
   it('refuses bad credentials and bad input: a wrong key, another environment, another account, other routes, a cloud environment', async () => {

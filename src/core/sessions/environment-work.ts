@@ -142,6 +142,15 @@ export class EnvironmentWorkService {
     return true;
   }
 
+  /** Stops the live work items of a session that is being deleted (inside its transaction). */
+  async stopForSession(tx: StorageRepos, sessionId: string): Promise<void> {
+    for (const o of await tx.managed.referrers('environment_work', sessionId, 100)) {
+      const d = dataOf(o);
+      const now = this.now();
+      await this.save(tx, o, { ...d, state: 'stopped', stop_requested_at: d.stop_requested_at ?? now, stopped_at: now, lease_until: null });
+    }
+  }
+
   view(o: ManagedObjectRecord): WorkView {
     const d = dataOf(o);
     return {

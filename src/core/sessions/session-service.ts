@@ -300,6 +300,7 @@ export class SessionService {
       this.owned(s, p.account.id, id);
       this.refuseWhileRunning(s!, 'deleted');
       await tx.sessions.delete(id);
+      await this.work?.stopForSession(tx, id);
       await this.deps.audit.record(tx.audit, ctx, 'managed.session.delete', id, {});
     });
     this.log.bus.publish({ kind: 'appended', sessionId: id, seq: 0, status: 'deleted' });
