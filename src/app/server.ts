@@ -149,7 +149,10 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     },
     signIn: config.oauth && {
       client: new HttpOAuthClient(config.oauth, egress),
-      allowedRedirectUris: [...config.oauth.redirectUris, ...(config.publicUrl ? [`${config.publicUrl}/api/v1/auth/callback`] : [])],
+      allowedRedirectUris: [
+        ...config.oauth.redirectUris,
+        ...(config.publicUrl ? [`${config.publicUrl}/api/v1/auth/callback`, `${config.publicUrl}/v1/oauth/${encodeURIComponent(config.oauth.name)}/callback`] : []),
+      ],
       defaultRedirectUri: config.publicUrl ? `${config.publicUrl}/api/v1/auth/callback` : undefined,
       tokenDays: config.oauth.tokenDays,
     },

@@ -22,7 +22,7 @@ import { registerScopeCommand } from './commands/scope.js';
 import { registerRecipeCommand } from './commands/recipe.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerSecretsCommand } from './commands/secrets.js';
-import { registerRuntimeCommand, registerServeCommand } from './commands/serve.js';
+import { registerRuntimeCommand, registerServeCommand, registerWorkerCommand } from './commands/serve.js';
 import { registerSessionCommand } from './commands/session.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerSkillCommand } from './commands/skill.js';
@@ -83,6 +83,7 @@ export const buildProgram = (): Command => {
     registerCompletionCommand,
     registerDevModelCommand,
     registerRuntimeCommand,
+    registerWorkerCommand,
   ]) {
     register(program);
   }

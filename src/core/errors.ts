@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'conflict'
+  | 'precondition_failed'
   | 'unprocessable'
   | 'payload_too_large'
   | 'uri_too_long'
@@ -33,6 +34,7 @@ const STATUS: Record<ErrorCode, number> = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  precondition_failed: 412,
   unprocessable: 422,
   payload_too_large: 413,
   uri_too_long: 414,
@@ -70,6 +72,8 @@ export const unauthorized = (message = 'Authentication required') => new Agentry
 export const forbidden = (message: string) => new AgentryError('forbidden', message);
 export const notFound = (message: string) => new AgentryError('not_found', message);
 export const conflict = (message: string, fields: Record<string, unknown> = {}) => new AgentryError('conflict', message, [], fields);
+/** A condition the request set does not hold (a heartbeat's expected_last_heartbeat); `fields` carry the current state. */
+export const preconditionFailed = (message: string, fields: Record<string, unknown> = {}) => new AgentryError('precondition_failed', message, [], fields);
 /** The request is well-formed but cannot be carried out as asked (an Idempotency-Key reused for other bytes). */
 export const unprocessable = (message: string, details: string[] = []) => new AgentryError('unprocessable', message, details);
 export const payloadTooLarge = (message: string) => new AgentryError('payload_too_large', message);

@@ -207,6 +207,17 @@ const session = async (w: World) => {
   const agent = await create(w.amy, '/v1/agents', { name: uniqueName('agent'), model: card.model_id, system: 'Be kind.', environment_id: env.id });
   return create(w.amy, '/v1/sessions', { agent: agent.id, environment_id: env.id, title: 'before' });
 };
+/** A work item of A's self-hosted environment (queued when the session was made); `ack` acknowledges it first. */
+const workItem = async (w: World, ack = false) => {
+  const card = await modelCard(w);
+  const env = await create(w.amy, '/v1/environments', { name: uniqueName('env'), config: { type: 'self_hosted' } });
+  const agent = await create(w.amy, '/v1/agents', { name: uniqueName('agent'), model: card.model_id, environment_id: env.id });
+  await create(w.amy, '/v1/sessions', { agent: agent.id, environment_id: env.id });
+  const items = await must(w.amy.req('GET', `/v1/environments/${env.id}/work`), 'listing work');
+  const work = items.data[0];
+  if (ack) await must(w.amy.req('POST', `/v1/environments/${env.id}/work/${work.id}/ack`), 'acknowledging work');
+  return { env: env.id, work: work.id };
+};
 const modelCard = (w: World) =>
   create(w.amy, '/v1/model_cards', { model_id: uniqueName('card'), provider: 'oai-compatible', model: 'gpt-4o', base_url: `${w.providers.url}/oai/v1`, api_key: w.providers.goodKey });
 
@@ -291,6 +302,17 @@ const managedEntries = (): Record<string, Entry | Exempt> => ({
     request: (_, s) => json('POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.interrupt' }] }),
   },
   'POST /v1/sessions/:id/messages': { setup: session, request: (_, s) => json('POST', `/v1/sessions/${s.id}/messages`, { content: 'Hi' }) },
+
+  'POST /v1/environments/:id/work/:work_id': {
+    setup: (w) => workItem(w),
+    request: (_, x) => json('POST', `/v1/environments/${x.env}/work/${x.work}`, { metadata: { host: 'laptop' } }),
+  },
+  'POST /v1/environments/:id/work/:work_id/ack': { setup: (w) => workItem(w), request: (_, x) => json('POST', `/v1/environments/${x.env}/work/${x.work}/ack`) },
+  'POST /v1/environments/:id/work/:work_id/heartbeat': {
+    setup: (w) => workItem(w, true),
+    request: (_, x) => json('POST', `/v1/environments/${x.env}/work/${x.work}/heartbeat?expected_last_heartbeat=NO_HEARTBEAT`),
+  },
+  'POST /v1/environments/:id/work/:work_id/stop': { setup: (w) => workItem(w), request: (_, x) => json('POST', `/v1/environments/${x.env}/work/${x.work}/stop`, { force: true }) },
 
   'POST /v1/api_keys': { request: () => json('POST', '/v1/api_keys', { name: uniqueName('key') }), ownSpace: OWN_CREATE },
   'DELETE /v1/api_keys/:id': { setup: (w) => create(w.amy, '/v1/api_keys', { name: uniqueName('key') }), request: (_, k) => json('DELETE', `/v1/api_keys/${k.id}`) },

@@ -21,6 +21,7 @@ const TYPE: Record<ErrorCode, string> = {
   not_found: 'not_found_error',
   method_not_allowed: 'invalid_request_error',
   conflict: 'conflict_error',
+  precondition_failed: 'invalid_request_error',
   unprocessable: 'invalid_request_error',
   payload_too_large: 'request_too_large',
   uri_too_long: 'invalid_request_error',

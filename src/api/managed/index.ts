@@ -14,6 +14,7 @@ import { vaultRoutes } from './routes/vaults.js';
 import { modelCardRoutes } from './routes/model-cards.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { evalRoutes } from './routes/evals.js';
+import { oauthRoutes } from './routes/oauth.js';
 
 export interface ManagedDoorOptions {
   registry: Registry;
@@ -43,6 +44,7 @@ export const managedDoor: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
     ['/v1/model_cards', modelCardRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/sessions', sessionRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/evals', evalRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/oauth', oauthRoutes as FastifyPluginAsync<ManagedDoorOptions>],
   ];
   for (const [prefix, routes] of resources) {
     await app.register(

@@ -59,7 +59,44 @@ export const Environment = Type.Object({
   config: Open,
   metadata: Metadata,
   scope: Type.Optional(Type.Union([Type.Literal('organization'), Type.Literal('account')])),
+  /** A self-hosted environment's own key, in the answer that made it only. */
+  environment_key: Type.Optional(Type.String()),
   ...lifetime,
+});
+
+const WorkState = Type.Union([Type.Literal('queued'), Type.Literal('starting'), Type.Literal('active'), Type.Literal('stopping'), Type.Literal('stopped')]);
+
+/** A work item of a self-hosted environment (the SDK's `BetaSelfHostedWork`). */
+export const Work = Type.Object({
+  type: Type.Literal('work'),
+  id: Type.String(),
+  environment_id: Type.String(),
+  state: WorkState,
+  data: Type.Object({ type: Type.Literal('session'), id: Type.String() }),
+  metadata: Metadata,
+  secret: Nullable(Type.String()),
+  created_at: Type.String(),
+  acknowledged_at: Nullable(Type.String()),
+  started_at: Nullable(Type.String()),
+  latest_heartbeat_at: Nullable(Type.String()),
+  stop_requested_at: Nullable(Type.String()),
+  stopped_at: Nullable(Type.String()),
+});
+
+export const WorkHeartbeat = Type.Object({
+  type: Type.Literal('work_heartbeat'),
+  last_heartbeat: Type.String(),
+  lease_extended: Type.Boolean(),
+  state: WorkState,
+  ttl_seconds: Type.Number(),
+});
+
+export const WorkQueueStats = Type.Object({
+  type: Type.Literal('work_queue_stats'),
+  depth: Type.Integer(),
+  pending: Type.Integer(),
+  oldest_queued_at: Nullable(Type.String()),
+  workers_polling: Nullable(Type.Integer()),
 });
 
 export const ApiKey = Type.Object({

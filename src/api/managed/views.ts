@@ -31,6 +31,7 @@ export const environmentJson = (e: EnvironmentView) => ({
   config: e.config,
   metadata: e.metadata,
   ...(e.scope ? { scope: e.scope } : {}),
+  ...(e.environmentKey ? { environment_key: e.environmentKey } : {}),
   created_at: e.createdAt,
   updated_at: e.updatedAt,
   archived_at: e.archivedAt,

@@ -2,7 +2,8 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Registry } from '../../core/registry.js';
 import { isConsoleAsset } from './console-paths.js';
-import { requestContext } from './request-context.js';
+import { looksLikeEnvironmentKey } from '../../core/managed/environments/environment-service.js';
+import { presentedToken, requestContext } from './request-context.js';
 
 /**
  * Requests a closed server (`--auth-required-for-reads`) still answers without a token: the health
@@ -10,7 +11,7 @@ import { requestContext } from './request-context.js';
  * door, whose own auth answers with the registry challenge (WWW-Authenticate) clients need; and the
  * web console's files and pages, where a person signs in.
  */
-const OPEN_PATHS = /^\/(healthz|livez|readyz|metrics|api\/v1\/auth\/(github|callback)|v2)(\/|\?|$)/;
+const OPEN_PATHS = /^\/(healthz|livez|readyz|metrics|api\/v1\/auth\/(github|callback)|v1\/oauth\/[^/?]+\/(authorize|callback)|v2)(\/|\?|$)/;
 
 export const isOpenWithoutToken = (url: string): boolean => OPEN_PATHS.test(url);
 
@@ -24,6 +25,10 @@ const readAccessPlugin: FastifyPluginAsync<{ registry: Registry; consoleServed?:
   if (!registry.policy.authRequiredForReads) return;
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (isOpenWithoutToken(request.url)) return;
+    // A self-hosted environment's key is checked by the managed door, the only one that takes it
+    // (every other door refuses it as an invalid token).
+    const secret = presentedToken(request);
+    if (secret !== undefined && looksLikeEnvironmentKey(secret)) return;
     // The web console's files and pages hold nobody's data: a closed server still serves its sign-in.
     if (consoleServed && isConsoleAsset(request)) return;
     registry.policy.requireReadAccess(await requestContext(registry, request));

@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
+import { connect } from '../connection.js';
+import { withRegistryOptions, type RegistryOptions } from '../global-options.js';
 import { writeLine } from '../output.js';
 import { nextStopSignal } from '../stop-signal.js';
 import { DEFAULT_SETTINGS_FILE, SETTINGS, envName, type ServeFlags, type SettingName, type SettingSpec } from '../../app/settings.js';
@@ -96,5 +99,75 @@ export const registerRuntimeCommand = (program: Command): void => {
     const signal = await stopped;
     writeLine(`Received ${signal}, shutting down`);
     await running.close();
+  });
+};
+
+interface WorkerFlags extends RegistryOptions {
+  environment: string;
+  key?: string;
+  workdir?: string;
+  network: string;
+  allowHost?: string[];
+  unsafeLocalTools?: boolean;
+  maxIdle?: string;
+}
+
+/**
+ * `agentry worker --environment <id>`: runs a self-hosted environment's tool calls on this machine.
+ * It takes work from the server's queue with the environment's key (`--key`, env
+ * AGENTRY_ENVIRONMENT_KEY) or the logged-in token, and runs Agentry's built-in toolset here (bash in
+ * bubblewrap, the file tools in `<workdir>/<session id>`), posting each result back to the session.
+ */
+export const registerWorkerCommand = (program: Command): void => {
+  const worker = withRegistryOptions(
+    program
+      .command('worker')
+      .description("Run a self-hosted environment's tools on this machine: take its sessions' tool calls from the server and post the results")
+      .requiredOption('--environment <id>', 'the self-hosted environment (env_…)')
+      .option('--key <key>', "the environment's key, shown when it was made (env AGENTRY_ENVIRONMENT_KEY; default: the API token)")
+      .option('--workdir <dir>', 'where session workspaces are made (default ./agentry-worker)')
+      .option('--network <mode>', 'network for bash and web_fetch: unrestricted, limited (with --allow-host) or none', 'unrestricted')
+      .option('--allow-host <host...>', 'hosts a limited network may reach')
+      .option('--unsafe-local-tools', 'run bash without bubblewrap when it is missing (no isolation: your own machine only)')
+      .option('--max-idle <seconds>', 'release a session this long after it went idle', '60'),
+  );
+  worker.action(async (opts: WorkerFlags) => {
+    const conn = await connect(opts);
+    const key = opts.key || process.env.AGENTRY_ENVIRONMENT_KEY || conn.token;
+    if (!key) throw new CliError("no credentials: pass --key with the environment's key (or set AGENTRY_ENVIRONMENT_KEY), or log in");
+    if (!/^env_[0-9A-Za-z]+$/.test(opts.environment)) throw new CliError(`'${opts.environment}' is not an environment id (env_…)`);
+    const network =
+      opts.network === 'none'
+        ? ({ type: 'none' } as const)
+        : opts.network === 'limited'
+          ? ({ type: 'limited', allowedHosts: opts.allowHost ?? [] } as const)
+          : opts.network === 'unrestricted'
+            ? ({ type: 'unrestricted' } as const)
+            : undefined;
+    if (!network) throw new CliError(`--network must be unrestricted, limited or none, not '${opts.network}'`);
+    const maxIdle = Number(opts.maxIdle);
+    if (!Number.isFinite(maxIdle) || maxIdle < 0) throw new CliError('--max-idle must be a number of seconds');
+    const { resolve } = await import('node:path');
+    const { mkdir } = await import('node:fs/promises');
+    const workdir = resolve(opts.workdir ?? 'agentry-worker');
+    await mkdir(workdir, { recursive: true });
+    const { runSelfHostedWorker } = await import('../../app/self-hosted-worker.js');
+    const ac = new AbortController();
+    void nextStopSignal().then((signal) => {
+      writeLine(`Received ${signal}, stopping`);
+      ac.abort();
+    });
+    writeLine(`Agentry worker for ${opts.environment} on ${conn.registry}; workspaces in ${workdir}`);
+    await runSelfHostedWorker({
+      baseUrl: conn.registry,
+      environmentId: opts.environment,
+      key,
+      workdir,
+      network,
+      unsafeLocalTools: opts.unsafeLocalTools === true,
+      maxIdleMs: maxIdle * 1000,
+      signal: ac.signal,
+      log: (line) => writeLine(line),
+    });
   });
 };

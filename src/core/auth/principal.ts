@@ -11,6 +11,12 @@ export interface Principal {
 export interface RequestContext {
   principal: Principal | null;
   ip: string | null;
+  /**
+   * Set when the caller presented a self-hosted environment's own key (issue 14) instead of a
+   * token: the principal is then the environment's owner, and only that environment's work queue
+   * and the sessions that run in it may be reached.
+   */
+  environmentKey?: string;
 }
 
 export const anonymous = (ip: string | null = null): RequestContext => ({ principal: null, ip });

@@ -13,6 +13,7 @@ import type { ManagedDeps } from './managed-deps.js';
 import { LocalSessionBus, type SessionBus } from '../sessions/event-bus.js';
 import { SessionLog } from '../sessions/session-log.js';
 import { SessionService, type SessionServiceOptions } from '../sessions/session-service.js';
+import { EnvironmentWorkService } from '../sessions/environment-work.js';
 
 const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
 const DEFAULT_MAX_UNPACKED_BYTES = 200 * 1024 * 1024;
@@ -43,6 +44,8 @@ export class ManagedAgents {
   readonly vaults: VaultService;
   readonly modelCards: ModelCardService;
   readonly sessions: SessionService;
+  /** The work queue of self-hosted environments. */
+  readonly work: EnvironmentWorkService;
 
   constructor(deps: ManagedDeps, tokens: TokenService, opts: ManagedOptions = {}) {
     this.agents = new AgentService(deps);
@@ -53,6 +56,8 @@ export class ManagedAgents {
     this.vaults = new VaultService(deps);
     this.modelCards = new ModelCardService(deps, opts.probe);
     this.memoryStores = new MemoryStoreService(deps, opts.embedder);
-    this.sessions = new SessionService(deps, this.agents, new SessionLog(deps.storage, opts.sessionBus ?? new LocalSessionBus(), deps.clock), opts.sessions);
+    const log = new SessionLog(deps.storage, opts.sessionBus ?? new LocalSessionBus(), deps.clock);
+    this.work = new EnvironmentWorkService(deps, log.bus);
+    this.sessions = new SessionService(deps, this.agents, log, opts.sessions, this.work);
   }
 }

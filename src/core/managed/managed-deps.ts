@@ -28,6 +28,7 @@ const LABEL: Record<ManagedKind, string> = {
   memory_store: 'Memory store',
   file: 'File',
   model_card: 'Model card',
+  environment_work: 'Work item',
 };
 
 export const kindLabel = (kind: ManagedKind): string => LABEL[kind];

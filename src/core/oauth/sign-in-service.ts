@@ -47,6 +47,11 @@ export class SignInService {
     return this.config !== undefined;
   }
 
+  /** The configured provider's name (`github` by default), or undefined when sign-in is not configured. */
+  get provider(): string | undefined {
+    return this.config?.client.provider;
+  }
+
   async start(redirectUri: string | undefined): Promise<{ authUrl: string; state: string }> {
     const cfg = this.requireConfigured();
     this.deps.policy.requireWritable();

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isoNow, type Clock } from '../time.js';
-import type { Storage } from '../storage.js';
+import type { Storage, StorageRepos } from '../storage.js';
 import { conversationOf } from './conversation.js';
 import { newEventId, TOOL_USE_TYPES, toolResultTarget, type SessionEvent } from './events.js';
 import { ModelCallError, type ModelAnswer, type ModelClientFactory, type ModelEndpoint, type ModelToolDefinition, type ModelUsage } from './model-port.js';
@@ -74,6 +74,8 @@ export class SessionRuntime {
   private stopped = true;
   private polling = false;
   private pollAgain = false;
+  /** Sessions whose lease is being taken on a notice. */
+  private readonly claiming = new Set<string>();
   private readonly o: Required<Omit<RuntimeOptions, 'onError'>> & Pick<RuntimeOptions, 'onError'>;
 
   constructor(
@@ -100,7 +102,7 @@ export class SessionRuntime {
     if (!this.stopped) return;
     this.stopped = false;
     this.unsubscribe = this.deps.log.bus.subscribe((n) => {
-      if (n.kind === 'appended' && (n.status === 'running' || n.status === 'rescheduling') && !this.active.has(n.sessionId)) this.poll();
+      if (n.kind === 'appended' && (n.status === 'running' || n.status === 'rescheduling') && !this.active.has(n.sessionId)) this.claimNow(n.sessionId);
     });
     this.timer = setInterval(() => this.poll(), this.o.pollMs);
     this.timer.unref?.();
@@ -136,6 +138,29 @@ export class SessionRuntime {
           this.poll();
         }
       });
+  }
+
+  /**
+   * A session that just started working: its lease is taken at once, without looking for work
+   * first (the periodic poll still finds what a notice missed, and what another worker let go).
+   */
+  private claimNow(id: string): void {
+    if (this.stopped || this.claiming.has(id) || this.active.size >= this.o.maxConcurrent) {
+      if (!this.stopped) this.poll();
+      return;
+    }
+    this.claiming.add(id);
+    const now = this.now();
+    const until = new Date(Date.parse(now) + this.o.leaseMs).toISOString();
+    void this.deps.storage.sessions
+      .claim(id, this.workerId, now, until)
+      .then((held) => {
+        if (!held) return;
+        if (this.stopped) return void this.deps.storage.sessions.release(id, this.workerId).catch(() => undefined);
+        if (!this.active.has(id)) this.run(id);
+      })
+      .catch((e: unknown) => this.o.onError?.(e, id))
+      .finally(() => this.claiming.delete(id));
   }
 
   private async claimSome(): Promise<void> {
@@ -179,31 +204,45 @@ export class SessionRuntime {
 
   /** Works on a session until it goes idle (or the worker stops). */
   private async turn(id: string, signal: AbortSignal): Promise<void> {
+    // The log as read so far: only this worker (holding the lease) changes events already written
+    // (their processed_at), so each step reads just what was appended since.
+    let known: SessionEventRecord[] = [];
     for (let step = 0; ; step++) {
       if (signal.aborted) return;
       const s = await this.deps.storage.sessions.find(id);
       if (!s || (s.status !== 'running' && s.status !== 'rescheduling')) return;
-      let records = await this.deps.sessions.allEvents(id);
+      let records = known.concat(await this.deps.sessions.allEvents(id, known.length > 0 ? known[known.length - 1].seq : 0));
       const lastSeq = records.length > 0 ? records[records.length - 1].seq : 0;
 
-      // 1. Take the queued user events; an interrupt ends the turn.
+      // 1. Take the queued user events; an interrupt ends the turn. Their processed_at is written
+      // with the next append of this step (the model request's start, usually), not on its own.
       const queued = records.filter((r) => r.event.processed_at === null);
+      let deferred: SessionEventRecord[] = [];
       if (queued.length > 0) {
         const at = this.now();
+        records = records.map((r) => (r.event.processed_at === null ? { ...r, event: { ...r.event, processed_at: at } } : r));
+        deferred = records.filter((r) => queued.some((q) => q.seq === r.seq));
+      }
+      known = records;
+      const flush = async (): Promise<void> => {
+        if (deferred.length === 0) return;
+        const rows = deferred;
+        deferred = [];
         await this.deps.log.append(id, async (_s, tx) => {
-          for (const r of queued) await tx.sessions.updateEvent(id, r.seq, { ...r.event, processed_at: at });
+          for (const r of rows) await tx.sessions.updateEvent(id, r.seq, r.event);
           return { events: [] };
         });
-        records = records.map((r) => (r.event.processed_at === null ? { ...r, event: { ...r.event, processed_at: at } } : r));
-        if (queued.some((r) => r.type === 'user.interrupt')) {
-          await this.closeOpenSpan(id, records);
-          if (await this.goIdle(id, lastSeq, { type: 'end_turn' })) return;
-          continue;
-        }
+      };
+      if (queued.some((r) => r.type === 'user.interrupt')) {
+        await flush();
+        await this.closeOpenSpan(id, records);
+        if (await this.goIdle(id, lastSeq, { type: 'end_turn' })) return;
+        continue;
       }
 
       // 2. A model request a crashed worker left open is closed before anything else.
       if (await this.closeOpenSpan(id, records)) {
+        await flush();
         await this.deps.log.append(id, () => ({ events: [this.deps.log.stamp('session.status_rescheduled', {}, newEventId())] }));
         continue;
       }
@@ -212,6 +251,8 @@ export class SessionRuntime {
       const events = records.map((r) => r.event);
       const blocked: string[] = [];
       const results: SessionEvent[] = [];
+      // A self-hosted environment's tools run in its worker, which posts user.tool_result.
+      const selfHosted = (s.data.environment as Ev | undefined)?.type === 'self_hosted';
       for (const use of this.waitingToolUses(records)) {
         if (use.type === 'agent.custom_tool_use') {
           blocked.push(use.id as string);
@@ -228,8 +269,13 @@ export class SessionRuntime {
             continue;
           }
         }
+        if (selfHosted && use.type === 'agent.tool_use' && use.unknown_tool !== true) {
+          blocked.push(use.id as string);
+          continue;
+        }
         results.push(await this.execute(s, use, signal));
       }
+      if (results.length > 0 || blocked.length > 0) await flush();
       if (results.length > 0) {
         await this.deps.log.append(id, () => ({ events: results }));
         continue;
@@ -243,6 +289,7 @@ export class SessionRuntime {
       const conversation = conversationOf(events);
       const last = conversation[conversation.length - 1];
       if (!last || last.role === 'assistant' || step >= this.o.maxStepsPerTurn) {
+        await flush();
         if (step >= this.o.maxStepsPerTurn) {
           await this.deps.log.append(id, () => ({
             events: [
@@ -259,13 +306,15 @@ export class SessionRuntime {
       }
       // 5. A session at its budget issues no more model requests: the turn stops (raise the budget to go on).
       if (budgetReached(s.data.budget as Budget | null, Number(s.data.list_cost_micro ?? 0))) {
+        await flush();
         await this.deps.log.append(id, (locked) => ({
           events: [this.deps.log.stamp('session.usage', { usage: locked.data.usage, budget: locked.data.budget ?? null }, newEventId())],
         }));
         if (await this.goIdle(id, lastSeq, { type: 'budget_reached' })) return;
         continue;
       }
-      const outcome = await this.callModel(s, lastSeq, conversation, signal);
+      const outcome = await this.callModel(s, lastSeq, conversation, signal, deferred);
+      deferred = [];
       if (outcome === 'aborted') return;
       if (outcome === 'terminal') {
         await this.terminate(id);
@@ -407,27 +456,43 @@ export class SessionRuntime {
     });
   }
 
-  private async callModel(s: SessionRecord, seenSeq: number, conversation: ReturnType<typeof conversationOf>, signal: AbortSignal): Promise<'ok' | 'failed' | 'terminal' | 'interrupted' | 'aborted'> {
+  private async callModel(
+    s: SessionRecord,
+    seenSeq: number,
+    conversation: ReturnType<typeof conversationOf>,
+    signal: AbortSignal,
+    processed: SessionEventRecord[] = [],
+  ): Promise<'ok' | 'failed' | 'terminal' | 'interrupted' | 'aborted'> {
     const log = this.deps.log;
+    // The user events this request answers are marked processed in the same transaction as its start (or its failure).
+    let unmarked = processed;
+    const mark = async (tx: StorageRepos): Promise<void> => {
+      const rows = unmarked;
+      unmarked = [];
+      for (const r of rows) await tx.sessions.updateEvent(s.id, r.seq, r.event);
+    };
     const agent = s.data.agent as Ev;
     const modelId = ((agent.model as Ev | undefined)?.id as string) ?? '';
     const endpoint = await this.deps.endpointFor(s.accountId, modelId);
     if (!endpoint) {
-      await log.append(s.id, () => ({
-        events: [
-          log.stamp(
-            'session.error',
-            {
-              error: {
-                type: 'model_request_failed_error',
-                message: `No model card with model_id '${modelId}': create one (POST /v1/model_cards) and send the message again`,
-                retry_status: { type: 'exhausted' },
+      await log.append(s.id, async (_s, tx) => {
+        await mark(tx);
+        return {
+          events: [
+            log.stamp(
+              'session.error',
+              {
+                error: {
+                  type: 'model_request_failed_error',
+                  message: `No model card with model_id '${modelId}': create one (POST /v1/model_cards) and send the message again`,
+                  retry_status: { type: 'exhausted' },
+                },
               },
-            },
-            newEventId(),
-          ),
-        ],
-      }));
+              newEventId(),
+            ),
+          ],
+        };
+      });
       return 'failed';
     }
     const client = this.deps.models(endpoint);
@@ -441,13 +506,19 @@ export class SessionRuntime {
     const { defs, custom, builtin, mcp, failure: mcpFailure } = resolved;
     if (mcpFailure) {
       // The agent cannot work without a server it declares: the turn ends (the session stays usable once it is fixed).
-      await log.append(s.id, () => ({
-        events: [log.stamp('session.error', { error: { type: mcpFailure.type, mcp_server_name: mcpFailure.server, message: mcpFailure.message, retry_status: { type: 'exhausted' } } }, newEventId())],
-      }));
+      await log.append(s.id, async (_s, tx) => {
+        await mark(tx);
+        return {
+          events: [log.stamp('session.error', { error: { type: mcpFailure.type, mcp_server_name: mcpFailure.server, message: mcpFailure.message, retry_status: { type: 'exhausted' } } }, newEventId())],
+        };
+      });
       return 'failed';
     }
     for (let attempt = 0; ; attempt++) {
-      const { records } = await log.append(s.id, () => ({ events: [log.stamp('span.model_request_start', {}, newEventId())] }));
+      const { records } = await log.append(s.id, async (_s, tx) => {
+        await mark(tx);
+        return { events: [log.stamp('span.model_request_start', {}, newEventId())] };
+      });
       const start = records[0];
       const messageId = newEventId();
       let started = false;

@@ -1,5 +1,5 @@
 import type { RequestContext } from '../auth/principal.js';
-import { badRequest, conflict, notFound } from '../errors.js';
+import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { AgentService } from '../managed/agents/agent-service.js';
 import { newManagedId } from '../managed/ids.js';
 import { ownedObject, reader, writer, type ManagedDeps } from '../managed/managed-deps.js';
@@ -9,6 +9,7 @@ import { isPlainObject } from '../packages/manifest/fields.js';
 import type { StorageRepos } from '../storage.js';
 import { clientEvent, newEventId, SPEC_EVENT_TYPES, TOOL_USE_TYPES, toolResultTarget, type SessionEvent } from './events.js';
 import type { SessionNotice } from './event-bus.js';
+import type { EnvironmentWorkService } from './environment-work.js';
 import type { SessionLog } from './session-log.js';
 import { mountPathProblem, UPLOADS_ROOT } from './session-mounts.js';
 import { budgetError, checkBudget, listCost } from './budget.js';
@@ -127,6 +128,8 @@ export class SessionService {
     private readonly agents: AgentService,
     readonly log: SessionLog,
     opts: SessionServiceOptions = {},
+    /** The work queue of self-hosted environments: their sessions get a work item when made and when woken. */
+    private readonly work?: EnvironmentWorkService,
   ) {
     this.heartbeatMs = opts.heartbeatMs ?? 15_000;
     this.maxQueuedPreviews = opts.maxQueuedPreviews ?? 1000;
@@ -158,6 +161,7 @@ export class SessionService {
   }
 
   async create(ctx: RequestContext, input: SessionCreateInput): Promise<SessionView> {
+    this.noEnvironmentKey(ctx);
     const p = writer(this.deps, ctx);
     const { id: agentId, version } = this.agentRef(input.agent);
     const agent = await this.agents.get(ctx, agentId, version).catch(() => {
@@ -220,10 +224,11 @@ export class SessionService {
         updatedAt: now,
       });
       await this.deps.audit.record(tx.audit, ctx, 'managed.session.create', created.id, { agent: agent.id, version: agent.version });
+      await this.work?.ensureQueued(tx, created);
       return created;
     });
     if (initial.length === 0) return this.view(s);
-    const { session } = await this.log.append(s.id, (locked) => this.wake(locked, initial));
+    const { session } = await this.log.append(s.id, async (locked, tx) => this.wakeAndQueue(locked, tx, initial));
     return this.view(session);
   }
 
@@ -232,6 +237,7 @@ export class SessionService {
   }
 
   async list(ctx: RequestContext, q: SessionListInput): Promise<Paged<SessionView> & { prevPage: string | null }> {
+    this.noEnvironmentKey(ctx);
     const p = reader(this.deps, ctx);
     const statuses = q.statuses?.length ? q.statuses : undefined;
     for (const st of statuses ?? []) if (!(SESSION_STATUSES as readonly string[]).includes(st)) throw badRequest(`status '${st.slice(0, 40)}' is not one of ${SESSION_STATUSES.join(', ')}`);
@@ -256,6 +262,7 @@ export class SessionService {
   }
 
   async update(ctx: RequestContext, id: string, input: SessionUpdateInput): Promise<SessionView> {
+    this.noEnvironmentKey(ctx);
     const p = writer(this.deps, ctx);
     if (input.agent !== undefined) throw badRequest('agent cannot be changed on a session here; start a new session with the agent version you want');
     const vaultIds = input.vault_ids == null ? undefined : await this.vaults(p, input.vault_ids);
@@ -290,6 +297,7 @@ export class SessionService {
   }
 
   async archive(ctx: RequestContext, id: string): Promise<SessionView> {
+    this.noEnvironmentKey(ctx);
     const p = writer(this.deps, ctx);
     const { session } = await this.log.append(id, (s) => {
       this.owned(s, p.account.id, id);
@@ -302,12 +310,14 @@ export class SessionService {
   }
 
   async delete(ctx: RequestContext, id: string): Promise<void> {
+    this.noEnvironmentKey(ctx);
     const p = writer(this.deps, ctx);
     await this.deps.storage.transaction(async (tx) => {
       const s = await tx.sessions.lock(id);
       this.owned(s, p.account.id, id);
       this.refuseWhileRunning(s!, 'deleted');
       await tx.sessions.delete(id);
+      await this.work?.stopForSession(tx, id);
       await this.deps.audit.record(tx.audit, ctx, 'managed.session.delete', id, {});
     });
     this.log.bus.publish({ kind: 'appended', sessionId: id, seq: 0, status: 'deleted' });
@@ -320,11 +330,11 @@ export class SessionService {
     if (raw.length > MAX_EVENTS_PER_POST) throw badRequest(`at most ${MAX_EVENTS_PER_POST} events may be sent at once`);
     const events = raw.map((e, i) => clientEvent(e, i));
     const { records } = await this.log.append(id, async (s, tx) => {
-      this.owned(s, p.account.id, id);
+      this.owned(s, p.account.id, id, ctx);
       if (s.archivedAt) throw badRequest(`Session ${id} is archived and takes no more events`);
       if (s.status === 'terminated') throw badRequest(`Session ${id} is terminated and takes no more events`);
       await this.checkToolAnswers(tx, s, events);
-      return this.wake(s, events);
+      return this.wakeAndQueue(s, tx, events);
     });
     const sentIds = new Set(events.map((e) => e.id));
     return records.filter((r) => sentIds.has(r.id)).map((r) => r.event as SessionEvent);
@@ -464,6 +474,13 @@ export class SessionService {
     }
   }
 
+  /** wake(), and a work item for a self-hosted environment's worker when the session starts working. */
+  private async wakeAndQueue(s: SessionRecord, tx: StorageRepos, events: SessionEvent[]): Promise<ReturnType<SessionService['wake']>> {
+    const plan = this.wake(s, events);
+    if (plan.patch?.status === 'running') await this.work?.ensureQueued(tx, s);
+    return plan;
+  }
+
   /** Events to append for client events: queued, and idle → running when a turn starts. */
   private wake(s: SessionRecord, events: SessionEvent[]): { events: SessionEvent[]; patch?: { status: SessionStatus; data: Record<string, unknown> } } {
     const startsTurn = events.some((e) => e.type !== 'user.interrupt' && e.type !== 'user.define_outcome');
@@ -564,8 +581,14 @@ export class SessionService {
     }
   }
 
-  private owned(s: SessionRecord | undefined, accountId: number, id: string): void {
+  private owned(s: SessionRecord | undefined, accountId: number, id: string, ctx?: RequestContext): void {
     if (!s || s.accountId !== accountId) throw notFound(`Session ${id} not found`);
+    // An environment's key reaches the sessions that run in that environment only.
+    if (ctx?.environmentKey !== undefined && s.environmentId !== ctx.environmentKey) throw notFound(`Session ${id} not found`);
+  }
+
+  private noEnvironmentKey(ctx: RequestContext): void {
+    if (ctx.environmentKey !== undefined) throw forbidden("An environment key only reaches its environment's work queue and the sessions running in it");
   }
 
   private refuseWhileRunning(s: SessionRecord, what: string): void {
@@ -578,6 +601,7 @@ export class SessionService {
     reader(this.deps, ctx);
     const s = await this.deps.storage.sessions.find(id);
     if (!s || !(await this.deps.policy.canRead(ctx, { ownerAccountId: s.accountId, visibility: 'private' }))) throw notFound(`Session ${id} not found`);
+    if (ctx.environmentKey !== undefined && s.environmentId !== ctx.environmentKey) throw notFound(`Session ${id} not found`);
     return s;
   }
 }

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { RequestContext } from '../../auth/principal.js';
-import { badRequest, conflict } from '../../errors.js';
+import { hashTokenSecret, sameHash } from '../../auth/token-secret.js';
+import { badRequest, conflict, unauthorized } from '../../errors.js';
 import { isPlainObject } from '../../packages/manifest/fields.js';
 import { isoNow } from '../../time.js';
 import { newManagedId } from '../ids.js';
@@ -27,6 +29,8 @@ export interface EnvironmentInput {
 
 export interface EnvironmentView extends EnvironmentData {
   id: string;
+  /** A self-hosted environment's own key: only in the answer that made the environment (shown once). */
+  environmentKey?: string;
   createdAt: string;
   updatedAt: string;
   archivedAt: string | null;
@@ -63,8 +67,16 @@ const nameOf = (n: string): string => {
   return t;
 };
 
+/**
+ * A self-hosted environment's key: `agentry_envkey_<environment id>_<43 base64url characters>`. Only
+ * its SHA-256 is stored (in the environment's data, never shown); the id in it finds the environment.
+ */
+const KEY_PATTERN = /^agentry_envkey_(env_[0-9A-Za-z]{1,64})_([A-Za-z0-9_-]{43})$/;
+
+export const looksLikeEnvironmentKey = (secret: string): boolean => secret.startsWith('agentry_envkey_');
+
 const view = (o: ManagedObjectRecord): EnvironmentView => ({
-  ...(o.data as unknown as EnvironmentData),
+  ...(({ key_sha256: _hidden, ...d }) => d)(o.data as unknown as EnvironmentData & { key_sha256?: string }),
   id: o.id,
   createdAt: o.createdAt,
   updatedAt: o.updatedAt,
@@ -85,10 +97,12 @@ export class EnvironmentService {
       metadata: newMetadata(input.metadata ?? undefined),
       scope: input.scope ?? null,
     };
+    const id = newManagedId('env');
+    const key = data.config.type === 'self_hosted' ? `agentry_envkey_${id}_${randomBytes(32).toString('base64url')}` : undefined;
     return this.deps.storage.transaction(async (tx) => {
       const now = isoNow(this.deps.clock);
       const o = await tx.managed.insert({
-        id: newManagedId('env'),
+        id,
         kind: 'environment',
         accountId: p.account.id,
         parentId: null,
@@ -96,15 +110,44 @@ export class EnvironmentService {
         name: null,
         digest: null,
         version: 0,
-        data: data as unknown as Record<string, unknown>,
+        data: { ...data, ...(key ? { key_sha256: hashTokenSecret(key) } : {}) } as unknown as Record<string, unknown>,
         archivedAt: null,
         expiresAt: null,
         createdAt: now,
         updatedAt: now,
       });
       await this.deps.audit.record(tx.audit, ctx, 'managed.environment.create', o.id, { name: data.name });
-      return view(o);
+      return { ...view(o), ...(key ? { environmentKey: key } : {}) };
     });
+  }
+
+  /**
+   * The caller behind a self-hosted environment's key: its owner, limited to that environment
+   * (`environmentKey`). Refused (401) when the key is malformed, unknown, or its environment is archived.
+   */
+  async authenticateKey(secret: string, ip: string | null): Promise<RequestContext> {
+    const m = KEY_PATTERN.exec(secret);
+    const o = m ? await this.deps.storage.managed.find(m[1]) : undefined;
+    const stored = o?.kind === 'environment' ? (o.data.key_sha256 as string | undefined) : undefined;
+    if (!o || !stored || !sameHash(stored, hashTokenSecret(secret))) throw unauthorized('Invalid environment key');
+    if (o.archivedAt) throw unauthorized(`Environment ${o.id} is archived; its key no longer works`);
+    const account = await this.deps.storage.accounts.findById(o.accountId);
+    if (!account) throw unauthorized('Invalid environment key');
+    const token = {
+      id: 0,
+      accountId: account.id,
+      name: `environment key of ${o.id}`,
+      hash: '',
+      prefix: secret.slice(0, 20),
+      permission: 'publish' as const,
+      scopes: null,
+      expiresAt: null,
+      revokedAt: null,
+      lastUsedAt: null,
+      createdAt: o.createdAt,
+      allAccounts: false,
+    };
+    return { principal: { account, token }, ip, environmentKey: o.id };
   }
 
   async list(ctx: RequestContext, q: PageRequest & { includeArchived?: boolean; archived?: boolean }): Promise<Paged<EnvironmentView>> {
@@ -135,7 +178,8 @@ export class EnvironmentService {
           metadata: patchMetadata(before.metadata, input.metadata),
           scope: input.scope === undefined ? before.scope : input.scope,
         };
-        return data as unknown as Record<string, unknown>;
+        // The key's hash stays: an update never changes the key.
+        return { ...data, ...(typeof o.data.key_sha256 === 'string' ? { key_sha256: o.data.key_sha256 } : {}) } as unknown as Record<string, unknown>;
       },
       view,
     );
