@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -41,9 +41,37 @@ const which = (cmd: string, path: string): string | undefined => {
   return undefined;
 };
 
+/**
+ * Runs a command to its end in its own process group; past `timeoutMs` the whole group is killed
+ * (npm's wrapper and the node it starts: killing the wrapper alone left the install running).
+ */
 const run = (file: string, args: string[], opts: { timeoutMs: number; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<{ ok: boolean; stderr: string }> =>
   new Promise((done) => {
-    execFile(file, args, { timeout: opts.timeoutMs, cwd: opts.cwd, env: opts.env, maxBuffer: 4 * 1024 * 1024 }, (err, _stdout, stderr) => done({ ok: !err, stderr: String(stderr) }));
+    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      if (stderr.length < 4 * 1024 * 1024) stderr += chunk;
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (child.pid === undefined) return; // never started: nothing to kill (and -0 would be our own group)
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, opts.timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      done({ ok: false, stderr: e.message });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) done({ ok: false, stderr: `${stderr}\ntimed out after ${Math.round(opts.timeoutMs / 1000)} s` });
+      else done({ ok: code === 0, stderr: stderr || (code === 0 ? '' : `exit code ${String(code)}`) });
+    });
   });
 
 const npmName = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;

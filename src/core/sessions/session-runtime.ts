@@ -509,7 +509,9 @@ export class SessionRuntime {
       await log.append(s.id, async (_s, tx) => {
         await mark(tx);
         return {
-          events: [log.stamp('session.error', { error: { type: mcpFailure.type, mcp_server_name: mcpFailure.server, message: mcpFailure.message, retry_status: { type: 'exhausted' } } }, newEventId())],
+          events: [
+            log.stamp('session.error', { error: { type: mcpFailure.type, mcp_server_name: mcpFailure.server, message: mcpFailure.message, retry_status: { type: 'exhausted' } } }, newEventId()),
+          ],
         };
       });
       return 'failed';
