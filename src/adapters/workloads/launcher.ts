@@ -45,7 +45,7 @@ const which = (cmd: string, path: string): string | undefined => {
  * Runs a command to its end in its own process group; past `timeoutMs` the whole group is killed
  * (npm's wrapper and the node it starts: killing the wrapper alone left the install running).
  */
-const run = (file: string, args: string[], opts: { timeoutMs: number; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<{ ok: boolean; stderr: string }> =>
+export const runInGroup = (file: string, args: string[], opts: { timeoutMs: number; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<{ ok: boolean; stderr: string }> =>
   new Promise((done) => {
     const child = spawn(file, args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -96,7 +96,7 @@ export class ProcessLauncher implements WorkloadLauncher {
     let containerEngine: string | undefined;
     for (const engine of ['podman', 'docker']) {
       const bin = which(engine, this.path);
-      if (bin && (await run(bin, ['info'], { timeoutMs: 5_000 })).ok) {
+      if (bin && (await runInGroup(bin, ['info'], { timeoutMs: 5_000 })).ok) {
         containerEngine = engine;
         break;
       }
@@ -190,7 +190,7 @@ export class ProcessLauncher implements WorkloadLauncher {
         const npm = which('npm', `${dirname(process.execPath)}${delimiter}${this.path}`);
         if (!npm) throw new Error('npm is not installed on the server');
         log(`[agentry] installing ${pkg}@${version}`);
-        const r = await run(npm, ['install', '--prefix', tmp, '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', `${pkg}@${version}`], {
+        const r = await runInGroup(npm, ['install', '--prefix', tmp, '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', `${pkg}@${version}`], {
           timeoutMs: 300_000,
           env: { PATH: `${dirname(process.execPath)}${delimiter}${this.path}`, HOME: process.env.HOME ?? tmp },
         });

@@ -1,0 +1,45 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runInGroup } from '../../src/adapters/workloads/launcher.js';
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('runInGroup (how the workload launcher runs npm install)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'agentry-run-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('kills the whole process tree at its timeout, not only the command it started', async () => {
+    const pidFile = join(dir, 'grandchild.pid');
+    // A wrapper (sh) that starts a long-lived child and waits for it, as npm does with node.
+    const r = await runInGroup('/bin/sh', ['-c', `${process.execPath} -e "setTimeout(() => {}, 60000)" & echo $! > ${pidFile}; wait`], { timeoutMs: 1500 });
+    expect(r.ok).toBe(false);
+    expect(r.stderr).toMatch(/timed out after 2 s/);
+    const grandchild = Number(readFileSync(pidFile, 'utf8'));
+    let gone = false;
+    for (let i = 0; i < 50 && !gone; i++) {
+      gone = !alive(grandchild);
+      if (!gone) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(gone, `process ${grandchild} still runs`).toBe(true);
+  });
+
+  it('reports the exit code and stderr of a command that fails, and succeeds on exit 0', async () => {
+    const bad = await runInGroup('/bin/sh', ['-c', 'echo broken >&2; exit 3'], { timeoutMs: 10_000 });
+    expect(bad).toEqual({ ok: false, stderr: 'broken\n' });
+    const quiet = await runInGroup('/bin/sh', ['-c', 'exit 4'], { timeoutMs: 10_000 });
+    expect(quiet).toEqual({ ok: false, stderr: 'exit code 4' });
+    expect(await runInGroup('/bin/sh', ['-c', 'true'], { timeoutMs: 10_000 })).toEqual({ ok: true, stderr: '' });
+    const missing = await runInGroup('/nonexistent/npm', [], { timeoutMs: 10_000 });
+    expect(missing.ok).toBe(false);
+    expect(missing.stderr).toMatch(/ENOENT/);
+  });
+});
