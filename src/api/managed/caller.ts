@@ -12,6 +12,8 @@ const contexts = new WeakMap<FastifyRequest, RequestContext>();
 export const authenticateFirst =
   (registry: Registry) =>
   async (request: FastifyRequest): Promise<void> => {
+    // A platform's webhook (integrations) carries no Agentry token: its signature is checked by the core.
+    if ((request.routeOptions.config as { signedWebhook?: boolean } | undefined)?.signedWebhook) return;
     const ctx = await requestContext(registry, request);
     registry.policy.requirePrincipal(ctx);
     contexts.set(request, ctx);

@@ -13,6 +13,7 @@ import { skillRoutes } from './routes/skills.js';
 import { vaultRoutes } from './routes/vaults.js';
 import { modelCardRoutes } from './routes/model-cards.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { integrationRoutes } from './routes/integrations.js';
 
 export interface ManagedDoorOptions {
   registry: Registry;
@@ -41,6 +42,7 @@ export const managedDoor: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
     ['/v1/vaults', vaultRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/model_cards', modelCardRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/sessions', sessionRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/integrations', integrationRoutes as FastifyPluginAsync<ManagedDoorOptions>],
   ];
   for (const [prefix, routes] of resources) {
     await app.register(

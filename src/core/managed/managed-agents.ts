@@ -13,6 +13,7 @@ import type { ManagedDeps } from './managed-deps.js';
 import { LocalSessionBus, type SessionBus } from '../sessions/event-bus.js';
 import { SessionLog } from '../sessions/session-log.js';
 import { SessionService, type SessionServiceOptions } from '../sessions/session-service.js';
+import { IntegrationService, type IntegrationOptions } from '../integrations/integration-service.js';
 
 const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
 const DEFAULT_MAX_UNPACKED_BYTES = 200 * 1024 * 1024;
@@ -30,6 +31,8 @@ export interface ManagedOptions {
   /** How session events reach every process (PostgreSQL LISTEN/NOTIFY); default: this process only. */
   sessionBus?: SessionBus;
   sessions?: SessionServiceOptions;
+  /** Chat-platform integrations: their Web API adapter and where failed replies are reported. */
+  integrations?: IntegrationOptions;
 }
 
 /** The managed-agents plane of the core (issue 7): agents, environments, API keys, … */
@@ -43,6 +46,7 @@ export class ManagedAgents {
   readonly vaults: VaultService;
   readonly modelCards: ModelCardService;
   readonly sessions: SessionService;
+  readonly integrations: IntegrationService;
 
   constructor(deps: ManagedDeps, tokens: TokenService, opts: ManagedOptions = {}) {
     this.agents = new AgentService(deps);
@@ -54,5 +58,6 @@ export class ManagedAgents {
     this.modelCards = new ModelCardService(deps, opts.probe);
     this.memoryStores = new MemoryStoreService(deps, opts.embedder);
     this.sessions = new SessionService(deps, this.agents, new SessionLog(deps.storage, opts.sessionBus ?? new LocalSessionBus(), deps.clock), opts.sessions);
+    this.integrations = new IntegrationService(deps, this.sessions, opts.integrations);
   }
 }

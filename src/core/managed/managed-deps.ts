@@ -28,6 +28,10 @@ const LABEL: Record<ManagedKind, string> = {
   memory_store: 'Memory store',
   file: 'File',
   model_card: 'Model card',
+  integration: 'Integration',
+  integration_publication: 'Publication',
+  integration_thread: 'Integration thread',
+  integration_event: 'Integration event',
 };
 
 export const kindLabel = (kind: ManagedKind): string => LABEL[kind];

@@ -15,6 +15,7 @@ import { idempotencyKeysMigration } from './migrations/0015-idempotency-keys.js'
 import { sessionsMigration } from './migrations/0016-sessions.js';
 import { workloadsMigration } from './migrations/0017-workloads.js';
 import { groupsClientsMigration } from './migrations/0018-groups-clients.js';
+import { integrationsMigration } from './migrations/0021-integrations.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -34,6 +35,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0016-sessions': sessionsMigration(dialect),
   '0017-workloads': workloadsMigration(),
   '0018-groups-clients': groupsClientsMigration(),
+  '0021-integrations': integrationsMigration(),
 });
 
 class InCodeMigrations implements MigrationProvider {

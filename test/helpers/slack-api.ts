@@ -1,0 +1,101 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A message the fake Slack accepted through chat.postMessage. */
+export interface PostedMessage {
+  channel: string;
+  thread_ts: string | null;
+  text: string;
+  ts: string;
+  token: string;
+}
+
+/**
+ * A local server that plays Slack's Web API (https://api.slack.com/web) for chat.postMessage,
+ * as Slack documents it: POST `{base}/chat.postMessage` with the bot token as `Authorization:
+ * Bearer`, a JSON (or form-encoded) body; HTTP 200 with `{ok:true, channel, ts, message}` or
+ * `{ok:false, error}` (`not_authed`, `invalid_auth`, `channel_not_found`, `no_text`), and
+ * `unknown_method` for anything else. Only the paid/outside service is faked: Agentry's side is real.
+ */
+export interface FakeSlack {
+  baseUrl: string;
+  /** Messages accepted, in order. */
+  posted: PostedMessage[];
+  /** Every call, accepted or not (method, whether it had a token, the error if refused). */
+  calls: Array<{ method: string; error: string | null }>;
+  /** Waits until `n` messages were posted. */
+  waitPosted(n: number, timeoutMs?: number): Promise<PostedMessage[]>;
+  close(): Promise<void>;
+}
+
+const readBody = (req: IncomingMessage): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+
+export const startFakeSlack = async (opts: { botToken: string; channels: string[] }): Promise<FakeSlack> => {
+  const posted: PostedMessage[] = [];
+  const calls: FakeSlack['calls'] = [];
+  let counter = 0;
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const answer = (body: Record<string, unknown>) => {
+        calls.push({ method: (req.url ?? '').split('?')[0], error: body.ok === true ? null : String(body.error) });
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify(body));
+      };
+      const raw = await readBody(req);
+      const path = (req.url ?? '').split('?')[0];
+      if (req.method !== 'POST' || path !== '/api/chat.postMessage') return answer({ ok: false, error: 'unknown_method' });
+      const ctype = req.headers['content-type'] ?? '';
+      let args: Record<string, unknown> = {};
+      if (ctype.startsWith('application/json')) {
+        try {
+          args = JSON.parse(raw) as Record<string, unknown>;
+        } catch {
+          return answer({ ok: false, error: 'invalid_json' });
+        }
+      } else args = Object.fromEntries(new URLSearchParams(raw));
+      const auth = req.headers.authorization ?? '';
+      const token = auth.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : '';
+      if (!token) return answer({ ok: false, error: 'not_authed' });
+      if (token !== opts.botToken) return answer({ ok: false, error: 'invalid_auth' });
+      const channel = String(args.channel ?? '');
+      if (!opts.channels.includes(channel)) return answer({ ok: false, error: 'channel_not_found' });
+      const text = typeof args.text === 'string' ? args.text : '';
+      if (!text && !args.blocks && !args.attachments) return answer({ ok: false, error: 'no_text' });
+      counter += 1;
+      const ts = `${Math.floor(Date.now() / 1000)}.${String(counter).padStart(6, '0')}`;
+      const thread_ts = typeof args.thread_ts === 'string' ? args.thread_ts : null;
+      posted.push({ channel, thread_ts, text, ts, token });
+      return answer({ ok: true, channel, ts, message: { type: 'message', subtype: 'bot_message', text, ts, thread_ts: thread_ts ?? undefined, bot_id: 'B0FAKE' } });
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}/api`,
+    posted,
+    calls,
+    async waitPosted(n, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (posted.length < n) {
+        if (Date.now() > deadline) throw new Error(`only ${posted.length} of ${n} messages posted; calls: ${JSON.stringify(calls)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return posted.slice(0, n);
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+};
+
+/** Signs a body as Slack does (v0 HMAC-SHA256 of `v0:{timestamp}:{body}`): the headers of an Events API delivery. */
+export const slackHeaders = (signingSecret: string, body: string, timestamp = Math.floor(Date.now() / 1000)): Record<string, string> => ({
+  'content-type': 'application/json',
+  'x-slack-request-timestamp': String(timestamp),
+  'x-slack-signature': 'v0=' + createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex'),
+});
