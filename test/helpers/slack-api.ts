@@ -52,7 +52,7 @@ export const startFakeSlack = async (opts: { botToken: string; channels: string[
       const path = (req.url ?? '').split('?')[0];
       if (req.method !== 'POST' || path !== '/api/chat.postMessage') return answer({ ok: false, error: 'unknown_method' });
       const ctype = req.headers['content-type'] ?? '';
-      let args: Record<string, unknown> = {};
+      let args: Record<string, unknown>;
       if (ctype.startsWith('application/json')) {
         try {
           args = JSON.parse(raw) as Record<string, unknown>;

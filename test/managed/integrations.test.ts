@@ -36,7 +36,12 @@ describe.each(testStores)('integrations: Slack (%s)', (store) => {
     slack = await startFakeSlack({ botToken: BOT_TOKEN, channels: [CHANNEL, 'C0OTHER'] });
     f = await startManagedFixture(store, { egressAllow: '127.0.0.1', env: { AGENTRY_RUNTIME_RETRY_BASE_MS: '20' } });
     ({ agentId } = await setUpAgent(f.alice, model));
-    const created = await f.alice.req('POST', '/v1/integrations', { provider: 'slack', name: 'Team Slack', credentials: { bot_token: BOT_TOKEN, signing_secret: SIGNING_SECRET }, api_base_url: slack.baseUrl });
+    const created = await f.alice.req('POST', '/v1/integrations', {
+      provider: 'slack',
+      name: 'Team Slack',
+      credentials: { bot_token: BOT_TOKEN, signing_secret: SIGNING_SECRET },
+      api_base_url: slack.baseUrl,
+    });
     expect(created.status).toBe(200);
     integrationId = created.body.id;
   }, 60_000);
@@ -49,7 +54,16 @@ describe.each(testStores)('integrations: Slack (%s)', (store) => {
   it('installs with credentials kept in the secret store and never returned; private to the account', async () => {
     const got = await f.alice.req('GET', `/v1/integrations/${integrationId}`);
     expect(got.status).toBe(200);
-    expect(got.body).toMatchObject({ type: 'integration', provider: 'slack', name: 'Team Slack', status: 'active', api_base_url: slack.baseUrl, credentials: ['bot_token', 'signing_secret'], events_path: `/v1/integrations/${integrationId}/events`, last_delivery: null });
+    expect(got.body).toMatchObject({
+      type: 'integration',
+      provider: 'slack',
+      name: 'Team Slack',
+      status: 'active',
+      api_base_url: slack.baseUrl,
+      credentials: ['bot_token', 'signing_secret'],
+      events_path: `/v1/integrations/${integrationId}/events`,
+      last_delivery: null,
+    });
     const list = await f.alice.req('GET', '/v1/integrations');
     expect(list.body.data.map((i: any) => i.id)).toEqual([integrationId]);
     expect(list.body.providers).toEqual([{ id: 'slack', name: 'Slack', credentials: ['bot_token', 'signing_secret'], default_api_base_url: 'https://slack.com/api' }]);
@@ -67,8 +81,17 @@ describe.each(testStores)('integrations: Slack (%s)', (store) => {
     // Bad installs.
     expectManagedError(await f.alice.req('POST', '/v1/integrations', { provider: 'irc', credentials: {} }), 400, 'invalid_request_error', /unknown provider/);
     expectManagedError(await f.alice.req('POST', '/v1/integrations', { provider: 'slack', credentials: { bot_token: 'xoxb-x' } }), 400, 'invalid_request_error');
-    expectManagedError(await f.alice.req('POST', '/v1/integrations', { provider: 'slack', credentials: { bot_token: 'x', signing_secret: 'y', password: 'z' } }), 400, 'invalid_request_error', /not a Slack credential/);
-    expectManagedError(await f.alice.req('POST', '/v1/integrations', { provider: 'slack', credentials: { bot_token: 'x', signing_secret: 'y' }, api_base_url: 'ftp://x' }), 400, 'invalid_request_error');
+    expectManagedError(
+      await f.alice.req('POST', '/v1/integrations', { provider: 'slack', credentials: { bot_token: 'x', signing_secret: 'y', password: 'z' } }),
+      400,
+      'invalid_request_error',
+      /not a Slack credential/,
+    );
+    expectManagedError(
+      await f.alice.req('POST', '/v1/integrations', { provider: 'slack', credentials: { bot_token: 'x', signing_secret: 'y' }, api_base_url: 'ftp://x' }),
+      400,
+      'invalid_request_error',
+    );
     expect((await f.alice.req('POST', '/v1/integrations', { provider: 'slack' })).status).toBe(400);
     expect((await fetch(`${f.server.url}/v1/integrations`)).status).toBe(401);
   });

@@ -139,7 +139,8 @@ export class IntegrationService {
     } catch {
       throw badRequest('api_base_url must be an absolute http(s) URL');
     }
-    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash) throw badRequest('api_base_url must be an http(s) URL without credentials, query or fragment');
+    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash)
+      throw badRequest('api_base_url must be an http(s) URL without credentials, query or fragment');
     const name = input.name ?? provider.displayName;
     if (name.length === 0 || name.length > NAME_MAX) throw badRequest(`name must be 1 to ${NAME_MAX} characters`);
     const now = isoNow(this.deps.clock);
@@ -386,7 +387,12 @@ export class IntegrationService {
    * names, migration 0021, decides between racing processes). Outside any transaction, so a
    * refused insert spoils nothing on PostgreSQL.
    */
-  private async claimName(kind: 'integration_thread' | 'integration_event', o: ManagedObjectRecord, name: string, data: Record<string, unknown>): Promise<{ created: boolean; record: ManagedObjectRecord }> {
+  private async claimName(
+    kind: 'integration_thread' | 'integration_event',
+    o: ManagedObjectRecord,
+    name: string,
+    data: Record<string, unknown>,
+  ): Promise<{ created: boolean; record: ManagedObjectRecord }> {
     const found = await this.deps.storage.managed.findByName(kind, o.accountId, name);
     if (found) return { created: false, record: found };
     const now = isoNow(this.deps.clock);

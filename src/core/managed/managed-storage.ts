@@ -3,7 +3,16 @@
  * account, their integer revision history, and the memories of memory stores. Plain data only.
  */
 
-export type ManagedKind = 'agent' | 'environment' | 'skill' | 'skill_version' | 'vault' | 'vault_credential' | 'memory_store' | 'file' | 'model_card'
+export type ManagedKind =
+  | 'agent'
+  | 'environment'
+  | 'skill'
+  | 'skill_version'
+  | 'vault'
+  | 'vault_credential'
+  | 'memory_store'
+  | 'file'
+  | 'model_card'
   | 'integration'
   | 'integration_publication'
   | 'integration_thread'

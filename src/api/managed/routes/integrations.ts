@@ -42,7 +42,9 @@ const CreateBody = Type.Object(
   {
     provider: Type.String({ minLength: 1, maxLength: 64, description: 'A shipped provider (slack)' }),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-    credentials: Type.Record(Type.String({ maxLength: 64 }), Type.String({ minLength: 1, maxLength: 4096 }), { description: 'Slack: bot_token and signing_secret; kept in the secret store, never returned' }),
+    credentials: Type.Record(Type.String({ maxLength: 64 }), Type.String({ minLength: 1, maxLength: 4096 }), {
+      description: 'Slack: bot_token and signing_secret; kept in the secret store, never returned',
+    }),
     api_base_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'The Web API base (default https://slack.com/api)' })),
   },
   { additionalProperties: false },
@@ -131,7 +133,9 @@ export const integrationRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = 
         tags,
         summary: 'Inbound events from the platform (Slack Events API: signed with the signing secret; answers url_verification challenges)',
         params: IdParams,
-        response: { 200: Type.Union([Type.Object({ challenge: Type.String() }), Type.Object({ ok: Type.Literal(true), session_id: Type.Optional(Type.String()), ignored: Type.Optional(Type.String()) })]) },
+        response: {
+          200: Type.Union([Type.Object({ challenge: Type.String() }), Type.Object({ ok: Type.Literal(true), session_id: Type.Optional(Type.String()), ignored: Type.Optional(Type.String()) })]),
+        },
       },
       handler: async (req) => {
         const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
