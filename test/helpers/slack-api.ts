@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -24,6 +24,8 @@ export interface FakeSlack {
   posted: PostedMessage[];
   /** Every call, accepted or not (method, whether it had a token, the error if refused). */
   calls: Array<{ method: string; error: string | null }>;
+  /** Plays the user approving an OAuth install: a one-time code for this app and redirect URI (for oauth.v2.access). */
+  issueCode(clientId: string, redirectUri: string): string;
   /** Waits until `n` messages were posted. */
   waitPosted(n: number, timeoutMs?: number): Promise<PostedMessage[]>;
   close(): Promise<void>;
@@ -37,8 +39,10 @@ const readBody = (req: IncomingMessage): Promise<string> =>
     req.on('error', reject);
   });
 
-export const startFakeSlack = async (opts: { botToken: string; channels: string[] }): Promise<FakeSlack> => {
+export const startFakeSlack = async (opts: { botToken: string; channels: string[]; app?: { clientId: string; clientSecret: string; team: { id: string; name: string } } }): Promise<FakeSlack> => {
   const posted: PostedMessage[] = [];
+  const tokens = new Set([opts.botToken]);
+  const codes = new Map<string, { clientId: string; redirectUri: string }>();
   const calls: FakeSlack['calls'] = [];
   let counter = 0;
   const server: Server = createServer((req, res) => {
@@ -50,7 +54,7 @@ export const startFakeSlack = async (opts: { botToken: string; channels: string[
       };
       const raw = await readBody(req);
       const path = (req.url ?? '').split('?')[0];
-      if (req.method !== 'POST' || path !== '/api/chat.postMessage') return answer({ ok: false, error: 'unknown_method' });
+      if (req.method !== 'POST' || (path !== '/api/chat.postMessage' && path !== '/api/oauth.v2.access')) return answer({ ok: false, error: 'unknown_method' });
       const ctype = req.headers['content-type'] ?? '';
       let args: Record<string, unknown>;
       if (ctype.startsWith('application/json')) {
@@ -60,10 +64,34 @@ export const startFakeSlack = async (opts: { botToken: string; channels: string[
           return answer({ ok: false, error: 'invalid_json' });
         }
       } else args = Object.fromEntries(new URLSearchParams(raw));
+      if (path === '/api/oauth.v2.access') {
+        // oauth.v2.access: client credentials in the form (or Basic auth), a one-time code, the same redirect_uri.
+        const app = opts.app;
+        if (!app || args.client_id !== app.clientId) return answer({ ok: false, error: 'invalid_client_id' });
+        if (args.client_secret !== app.clientSecret) return answer({ ok: false, error: 'bad_client_secret' });
+        const grant = codes.get(String(args.code ?? ''));
+        if (!grant || grant.clientId !== app.clientId) return answer({ ok: false, error: 'invalid_code' });
+        codes.delete(String(args.code));
+        if (args.redirect_uri !== grant.redirectUri) return answer({ ok: false, error: 'bad_redirect_uri' });
+        const token = `xoxb-${app.team.id}-${randomBytes(8).toString('hex')}`;
+        tokens.add(token);
+        return answer({
+          ok: true,
+          access_token: token,
+          token_type: 'bot',
+          scope: 'chat:write,channels:history',
+          bot_user_id: 'U0BOT',
+          app_id: 'A0APP',
+          team: app.team,
+          enterprise: null,
+          authed_user: { id: 'U0USER' },
+          is_enterprise_install: false,
+        });
+      }
       const auth = req.headers.authorization ?? '';
       const token = auth.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : '';
       if (!token) return answer({ ok: false, error: 'not_authed' });
-      if (token !== opts.botToken) return answer({ ok: false, error: 'invalid_auth' });
+      if (!tokens.has(token)) return answer({ ok: false, error: 'invalid_auth' });
       const channel = String(args.channel ?? '');
       if (!opts.channels.includes(channel)) return answer({ ok: false, error: 'channel_not_found' });
       const text = typeof args.text === 'string' ? args.text : '';
@@ -81,6 +109,11 @@ export const startFakeSlack = async (opts: { botToken: string; channels: string[
     baseUrl: `http://127.0.0.1:${port}/api`,
     posted,
     calls,
+    issueCode(clientId, redirectUri) {
+      const code = `${Date.now()}.${randomBytes(8).toString('hex')}`;
+      codes.set(code, { clientId, redirectUri });
+      return code;
+    },
     async waitPosted(n, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       while (posted.length < n) {

@@ -33,7 +33,7 @@ describe.each(testStores)('integrations: Slack (%s)', (store) => {
 
   beforeAll(async () => {
     model = await startTestModel();
-    slack = await startFakeSlack({ botToken: BOT_TOKEN, channels: [CHANNEL, 'C0OTHER'] });
+    slack = await startFakeSlack({ botToken: BOT_TOKEN, channels: [CHANNEL, 'C0OTHER'], app: { clientId: '111.222', clientSecret: 'app-client-secret', team: { id: 'T0OAUTH', name: 'OAuth Team' } } });
     f = await startManagedFixture(store, { egressAllow: '127.0.0.1', env: { AGENTRY_RUNTIME_RETRY_BASE_MS: '20' } });
     ({ agentId } = await setUpAgent(f.alice, model));
     const created = await f.alice.req('POST', '/v1/integrations', {
@@ -66,7 +66,7 @@ describe.each(testStores)('integrations: Slack (%s)', (store) => {
     });
     const list = await f.alice.req('GET', '/v1/integrations');
     expect(list.body.data.map((i: any) => i.id)).toEqual([integrationId]);
-    expect(list.body.providers).toEqual([{ id: 'slack', name: 'Slack', credentials: ['bot_token', 'signing_secret'], default_api_base_url: 'https://slack.com/api' }]);
+    expect(list.body.providers).toEqual([{ id: 'slack', name: 'Slack', credentials: ['bot_token', 'signing_secret', 'client_id', 'client_secret'], default_api_base_url: 'https://slack.com/api' }]);
     for (const text of [JSON.stringify(got.body), JSON.stringify(list.body)]) {
       expect(text).not.toContain(BOT_TOKEN);
       expect(text).not.toContain(SIGNING_SECRET);
@@ -208,5 +208,58 @@ describe.each(testStores)('integrations: Slack (%s)', (store) => {
     expect((await f.bob.req('POST', `/v1/integrations/${bobInt.body.id}/uninstall`)).body).toEqual({ id: bobInt.body.id, type: 'integration_deleted' });
     expect((await f.bob.req('GET', `/v1/integrations/${bobInt.body.id}`)).status).toBe(404);
     expect((await deliver(bobInt.body.id, body, slackHeaders('bob-secret', body))).status).toBe(404);
+  });
+
+  it('installs by OAuth against configurable endpoints: authorize URL with a bound state, oauth.v2.access, then replies with the granted token', async () => {
+    const authorize = slack.baseUrl.replace(/\/api$/, '/oauth/v2/authorize');
+    const created = await f.alice.req('POST', '/v1/integrations', {
+      provider: 'slack',
+      name: 'OAuth Slack',
+      credentials: { client_id: '111.222', client_secret: 'app-client-secret', signing_secret: 'oauth-signing-secret' },
+      api_base_url: slack.baseUrl,
+      oauth_authorize_url: authorize,
+    });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({ status: 'pending', oauth_authorize_url: authorize, workspace: null, credentials: ['client_id', 'client_secret', 'signing_secret'] });
+    const id = created.body.id;
+    expectManagedError(await f.alice.req('GET', `/v1/integrations/${integrationId}/install`), 400, 'invalid_request_error', /installed with credentials/);
+    expectManagedError(await f.bob.req('GET', `/v1/integrations/${id}/install`), 404, 'not_found_error');
+    const start = await f.alice.req('GET', `/v1/integrations/${id}/install`);
+    expect(start.status).toBe(200);
+    const url = new URL(start.body.url);
+    expect(`${url.origin}${url.pathname}`).toBe(authorize);
+    expect(url.searchParams.get('client_id')).toBe('111.222');
+    expect(url.searchParams.get('scope')).toContain('chat:write');
+    const redirectUri = url.searchParams.get('redirect_uri')!;
+    expect(redirectUri).toBe(`${f.server.url}/v1/integrations/${id}/oauth/callback`);
+    const state = url.searchParams.get('state')!;
+    expect(JSON.stringify(start.body)).not.toContain('app-client-secret');
+
+    // The user approves at Slack, which redirects the browser (no Agentry token) with a code and the state.
+    const callback = (q: Record<string, string>) => fetch(`${redirectUri}?${new URLSearchParams(q)}`).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    const code = slack.issueCode('111.222', redirectUri);
+    expect((await callback({ code, state: state.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')) })).status).toBe(400);
+    expect((await callback({ code })).status).toBe(400);
+    const done = await callback({ code, state });
+    expect(done.status).toBe(200);
+    expect(done.body).toMatchObject({ id, status: 'active', workspace: 'T0OAUTH', credentials: ['bot_token', 'client_id', 'client_secret', 'signing_secret'] });
+    expect(JSON.stringify(done.body)).not.toMatch(/xoxb-/);
+    // A code is good once (Slack says invalid_code): a 502 that names Slack's error.
+    const again = await callback({ code, state });
+    expect(again.status).toBe(502);
+    expect(JSON.stringify(again.body)).toContain('invalid_code');
+
+    // The granted token is the one replies are posted with.
+    expect((await f.alice.req('POST', `/v1/integrations/${id}/publications`, { agent_id: agentId, channel: CHANNEL })).status).toBe(200);
+    model.reset();
+    model.script([{ text: 'Installed by OAuth.' }]);
+    const before = slack.posted.length;
+    const body = messageEvent(CHANNEL, '1700000009.000100', 'hello oauth');
+    const r = await deliver(id, body, slackHeaders('oauth-signing-secret', body));
+    expect(r.status).toBe(200);
+    const posted = (await slack.waitPosted(before + 1))[before];
+    expect(posted).toMatchObject({ channel: CHANNEL, thread_ts: '1700000009.000100', text: 'Installed by OAuth.' });
+    expect(posted.token).toMatch(/^xoxb-T0OAUTH-/);
+    await waitIdle(f.alice, r.body.session_id);
   });
 });

@@ -1,3 +1,4 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { RequestContext } from '../auth/principal.js';
 import { AgentryError, badRequest, notFound, unauthorized } from '../errors.js';
 import { newManagedId } from '../managed/ids.js';
@@ -14,8 +15,13 @@ export interface IntegrationView {
   id: string;
   provider: string;
   name: string;
-  status: 'active';
+  /** active: it has its bot token; pending: an OAuth install not completed yet. */
+  status: 'active' | 'pending';
   api_base_url: string;
+  /** Where an OAuth install sends the user (null: installed by credentials). */
+  oauth_authorize_url: string | null;
+  /** The workspace an OAuth install was granted in (Slack team id). */
+  workspace: string | null;
   /** Which credentials are stored (names only; values never leave the secret store). */
   credentials: string[];
   /** Where the platform sends events (relative to the server's public URL). */
@@ -41,6 +47,7 @@ export interface IntegrationCreateInput {
   name?: string;
   credentials: Record<string, string>;
   apiBaseUrl?: string;
+  oauthAuthorizeUrl?: string;
 }
 
 export interface PublicationCreateInput {
@@ -61,6 +68,23 @@ export interface IntegrationOptions {
 }
 
 const namespaceOf = (id: string): string => `integrations/${id}`;
+const STATE_SECONDS = 10 * 60;
+
+const httpUrl = (field: string, value: string): string => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw badRequest(`${field} must be an absolute http(s) URL`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash) {
+    throw badRequest(`${field} must be an http(s) URL without credentials, query or fragment`);
+  }
+  return value;
+};
+
+const stateMac = (key: string, id: string, expires: string, nonce: string, redirectUri: string): string =>
+  createHmac('sha256', key).update(`${id}\n${expires}\n${nonce}\n${redirectUri}`).digest('base64url');
 const NAME_MAX = 256;
 const ID_MAX = 128;
 
@@ -97,8 +121,10 @@ export class IntegrationService {
       id: o.id,
       provider: String(d.provider),
       name: o.name ?? String(d.provider),
-      status: 'active',
+      status: ((d.credentials as string[]) ?? []).includes('bot_token') ? 'active' : 'pending',
       api_base_url: String(d.api_base_url),
+      oauth_authorize_url: (d.oauth_authorize_url as string | null) ?? null,
+      workspace: (d.workspace as string | null) ?? null,
       credentials: (d.credentials as string[]) ?? [],
       events_path: `/v1/integrations/${o.id}/events`,
       last_delivery: (d.last_delivery as IntegrationView['last_delivery']) ?? null,
@@ -132,15 +158,10 @@ export class IntegrationService {
     }
     const problems = provider.checkCredentials(credentials);
     if (problems.length > 0) throw badRequest('Invalid credentials', problems);
-    const apiBaseUrl = (input.apiBaseUrl ?? provider.defaultApiBaseUrl).replace(/\/+$/, '');
-    let url: URL;
-    try {
-      url = new URL(apiBaseUrl);
-    } catch {
-      throw badRequest('api_base_url must be an absolute http(s) URL');
-    }
-    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash)
-      throw badRequest('api_base_url must be an http(s) URL without credentials, query or fragment');
+    const apiBaseUrl = httpUrl('api_base_url', (input.apiBaseUrl ?? provider.defaultApiBaseUrl).replace(/\/+$/, ''));
+    const oauth = credentials.client_id !== undefined;
+    const authorizeUrl = oauth ? httpUrl('oauth_authorize_url', input.oauthAuthorizeUrl ?? provider.defaultAuthorizeUrl) : null;
+    if (!oauth && input.oauthAuthorizeUrl !== undefined) throw badRequest('oauth_authorize_url is for an OAuth install (credentials client_id and client_secret)');
     const name = input.name ?? provider.displayName;
     if (name.length === 0 || name.length > NAME_MAX) throw badRequest(`name must be 1 to ${NAME_MAX} characters`);
     const now = isoNow(this.deps.clock);
@@ -153,7 +174,7 @@ export class IntegrationService {
       name,
       digest: null,
       version: 0,
-      data: { provider: provider.id, api_base_url: apiBaseUrl, credentials: Object.keys(credentials).sort(), installed_by_token: p.token.id },
+      data: { provider: provider.id, api_base_url: apiBaseUrl, oauth_authorize_url: authorizeUrl, credentials: Object.keys(credentials).sort(), installed_by_token: p.token.id },
       archivedAt: null,
       expiresAt: null,
       createdAt: now,
@@ -299,6 +320,74 @@ export class IntegrationService {
     const relay = this.relay(o, provider, account.name, stream, sent[0]?.id, { channel: inbound.channel, threadId: inbound.threadId }).finally(() => this.relays.delete(relay));
     this.relays.add(relay);
     return { kind: 'accepted', sessionId };
+  }
+
+  /**
+   * The first leg of an OAuth install (002's `GET /v1/integrations/:id/install`): the platform's
+   * authorization URL, with a `state` that binds the answer to this install and redirect URI for
+   * ten minutes (an HMAC under the app's client secret: nothing is stored until the callback).
+   */
+  async installUrl(ctx: RequestContext, id: string, redirectUri: string): Promise<{ url: string; state: string; redirect_uri: string }> {
+    const p = writer(this.deps, ctx);
+    const o = await ownedObject(this.deps.storage, 'integration', id, p);
+    const provider = this.providerOf(o);
+    const authorize = o.data.oauth_authorize_url as string | null;
+    if (!authorize) throw badRequest(`Integration ${id} was installed with credentials; an OAuth install needs client_id and client_secret`);
+    const c = await this.credentials(p.account.name, o);
+    const expires = String(Math.floor(this.deps.clock.now().getTime() / 1000) + STATE_SECONDS);
+    const nonce = randomBytes(12).toString('base64url');
+    const state = `${expires}.${nonce}.${stateMac(c.client_secret ?? '', o.id, expires, nonce, redirectUri)}`;
+    const url = new URL(authorize);
+    url.searchParams.set('client_id', c.client_id ?? '');
+    url.searchParams.set('scope', provider.oauthScopes.join(','));
+    url.searchParams.set('redirect_uri', redirectUri);
+    url.searchParams.set('state', state);
+    return { url: url.toString(), state, redirect_uri: redirectUri };
+  }
+
+  /**
+   * The OAuth callback (the platform redirects the user's browser here, without an Agentry
+   * token): checks the state, exchanges the code for the bot token and keeps it in the secret store.
+   */
+  async completeOAuth(id: string, q: { code?: string; state?: string; error?: string; redirectUri: string }): Promise<IntegrationView> {
+    const o = await this.deps.storage.managed.find(id);
+    if (!o || o.kind !== 'integration' || !o.data.oauth_authorize_url) throw notFound(`Integration ${id} not found`);
+    const account = await this.deps.storage.accounts.findById(o.accountId);
+    if (!account) throw notFound(`Integration ${id} not found`);
+    const c = await this.credentials(account.name, o);
+    const [expires = '', nonce = '', mac = ''] = (q.state ?? '').split('.');
+    const expected = Buffer.from(stateMac(c.client_secret ?? '', o.id, expires, nonce, q.redirectUri));
+    const given = Buffer.from(mac);
+    if (!q.state || given.length !== expected.length || !timingSafeEqual(given, expected)) throw badRequest('state does not belong to this install');
+    if (!(Number(expires) > this.deps.clock.now().getTime() / 1000)) throw badRequest('state has expired: start the install again');
+    if (q.error) throw badRequest(`The platform refused the install: ${q.error.slice(0, 100)}`);
+    if (!q.code) throw badRequest('code is missing');
+    let result;
+    try {
+      result = await this.requireChat().oauthAccess(String(o.data.api_base_url), { clientId: c.client_id ?? '', clientSecret: c.client_secret ?? '', code: q.code, redirectUri: q.redirectUri });
+    } catch (e) {
+      this.opts.onError?.(e, o.id);
+      throw new AgentryError('bad_gateway', 'The platform could not be reached to complete the install');
+    }
+    if (!result.ok) throw new AgentryError('bad_gateway', `The platform refused the code: ${result.error.slice(0, 100)}`);
+    await this.deps.secrets.put(account.name, namespaceOf(o.id), 'bot_token', result.accessToken);
+    const now = isoNow(this.deps.clock);
+    const updated = await this.deps.storage.transaction(async (tx) => {
+      const cur = await tx.managed.lock(o.id);
+      if (!cur) throw notFound(`Integration ${id} not found`);
+      const credentials = [...new Set([...((cur.data.credentials as string[]) ?? []), 'bot_token'])].sort();
+      const data = { ...cur.data, credentials, workspace: result.workspace, workspace_name: result.workspaceName };
+      await tx.managed.update(o.id, { data, updatedAt: now });
+      return { ...cur, data, updatedAt: now };
+    });
+    await this.deps.audit.record(this.deps.storage.audit, { principal: null, ip: null }, 'managed.integration.oauth_install', o.id, { workspace: result.workspace });
+    return this.view(updated);
+  }
+
+  private providerOf(o: ManagedObjectRecord): IntegrationProvider {
+    const provider = this.providers.get(String(o.data.provider));
+    if (!provider) throw notFound(`Integration ${o.id} not found`);
+    return provider;
   }
 
   /** Stops waiting for replies (server shutdown). */

@@ -41,14 +41,29 @@ export type PostResult = { ok: true; id: string | null } | { ok: false; error: s
  */
 export interface ChatApi {
   postMessage(baseUrl: string, token: string, reply: OutboundReply): Promise<PostResult>;
+  /** Exchanges an OAuth code for the install's bot token (Slack: `oauth.v2.access`). */
+  oauthAccess(baseUrl: string, exchange: OAuthExchange): Promise<OAuthResult>;
 }
+
+export interface OAuthExchange {
+  clientId: string;
+  clientSecret: string;
+  code: string;
+  redirectUri: string;
+}
+
+export type OAuthResult = { ok: true; accessToken: string; workspace: string | null; workspaceName: string | null } | { ok: false; error: string };
 
 /** One provider (Slack, …). */
 export interface IntegrationProvider {
   readonly id: string;
   readonly displayName: string;
-  /** The credential names an install by credentials needs, e.g. bot_token and signing_secret. */
+  /** The credential names an install may hold, e.g. bot_token, signing_secret, client_id, client_secret. */
   readonly credentialNames: readonly string[];
+  /** The default authorization page of the platform's OAuth install (Slack: https://slack.com/oauth/v2/authorize). */
+  readonly defaultAuthorizeUrl: string;
+  /** The bot scopes an OAuth install asks for. */
+  readonly oauthScopes: readonly string[];
   /** The default API base URL of the platform. */
   readonly defaultApiBaseUrl: string;
   /** Problems with the credentials given at install (empty: fine). Values are never echoed. */

@@ -21,13 +21,18 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 export class SlackProvider implements IntegrationProvider {
   readonly id = 'slack';
   readonly displayName = 'Slack';
-  readonly credentialNames = ['bot_token', 'signing_secret'] as const;
+  readonly credentialNames = ['bot_token', 'signing_secret', 'client_id', 'client_secret'] as const;
   readonly defaultApiBaseUrl = 'https://slack.com/api';
+  readonly defaultAuthorizeUrl = 'https://slack.com/oauth/v2/authorize';
+  readonly oauthScopes = ['chat:write', 'channels:history', 'groups:history', 'app_mentions:read'] as const;
 
+  /** Either the bot token (an install by credentials) or the app's client id and secret (an OAuth install, which gets the token); always the signing secret. */
   checkCredentials(c: Record<string, string>): string[] {
     const problems: string[] = [];
-    if (!c.bot_token) problems.push('credentials.bot_token is required (the app\u2019s bot token, xoxb-\u2026)');
     if (!c.signing_secret) problems.push('credentials.signing_secret is required (the app\u2019s signing secret)');
+    const oauth = c.client_id !== undefined || c.client_secret !== undefined;
+    if (oauth && (!c.client_id || !c.client_secret)) problems.push('credentials.client_id and credentials.client_secret go together (an OAuth install)');
+    if (!oauth && !c.bot_token) problems.push('credentials.bot_token is required (the app\u2019s bot token, xoxb-\u2026), or client_id and client_secret for an OAuth install');
     return problems;
   }
 

@@ -16,8 +16,10 @@ const Integration = Type.Object({
   id: Type.String(),
   provider: Type.String(),
   name: Type.String(),
-  status: Type.Literal('active'),
+  status: Type.Union([Type.Literal('active'), Type.Literal('pending')], { description: 'pending: an OAuth install whose callback has not come yet' }),
   api_base_url: Type.String(),
+  oauth_authorize_url: Nullable(Type.String()),
+  workspace: Nullable(Type.String()),
   credentials: Type.Array(Type.String(), { description: 'The names of the stored credentials; their values are never returned' }),
   events_path: Type.String({ description: "Where the platform sends events (the Slack app's Request URL, after the server's public URL)" }),
   last_delivery: Nullable(Type.Object({ ok: Type.Boolean(), error: Nullable(Type.String()), at: Type.String() })),
@@ -43,9 +45,10 @@ const CreateBody = Type.Object(
     provider: Type.String({ minLength: 1, maxLength: 64, description: 'A shipped provider (slack)' }),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     credentials: Type.Record(Type.String({ maxLength: 64 }), Type.String({ minLength: 1, maxLength: 4096 }), {
-      description: 'Slack: bot_token and signing_secret; kept in the secret store, never returned',
+      description: 'Slack: signing_secret, and bot_token (install by credentials) or client_id and client_secret (OAuth install); kept in the secret store, never returned',
     }),
-    api_base_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'The Web API base (default https://slack.com/api)' })),
+    api_base_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'The Web API base (default https://slack.com/api); oauth.v2.access is called there too' })),
+    oauth_authorize_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'OAuth install: the authorization page (default https://slack.com/oauth/v2/authorize)' })),
   },
   { additionalProperties: false },
 );
@@ -61,8 +64,36 @@ const PublicationBody = Type.Object(
 );
 
 /** `/v1/integrations` (002): installs of chat providers and their publications. Private to the account. */
-export const integrationRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async (app, { registry }) => {
+export const integrationRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async (app, { registry, publicUrl }) => {
   const integrations = registry.managed.integrations;
+  /** The OAuth callback of an install, on this server's public URL (or the request's own origin). */
+  const callbackUri = (req: { protocol: string; host: string }, id: string): string => `${publicUrl ?? `${req.protocol}://${req.host}`}/v1/integrations/${encodeURIComponent(id)}/oauth/callback`;
+
+  app.get('/:id/install', {
+    schema: {
+      tags,
+      summary: 'Start the OAuth install (002): the platform’s authorization URL to send the user to',
+      params: IdParams,
+      response: { 200: Type.Object({ url: Type.String(), state: Type.String(), redirect_uri: Type.String() }) },
+    },
+    handler: async (req) => integrations.installUrl(await callerOf(registry, req), req.params.id, callbackUri(req, req.params.id)),
+  });
+
+  app.get('/:id/oauth/callback', {
+    config: { signedWebhook: true },
+    schema: {
+      tags,
+      summary: 'OAuth install callback: the platform redirects here with code and state (checked against the install), no Agentry token',
+      params: IdParams,
+      querystring: Type.Object({
+        code: Type.Optional(Type.String({ maxLength: 1024 })),
+        state: Type.Optional(Type.String({ maxLength: 1024 })),
+        error: Type.Optional(Type.String({ maxLength: 1024 })),
+      }),
+      response: { 200: Integration },
+    },
+    handler: async (req) => integrations.completeOAuth(req.params.id, { ...req.query, redirectUri: callbackUri(req, req.params.id) }),
+  });
 
   app.get('/', {
     schema: {
@@ -77,7 +108,13 @@ export const integrationRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = 
   app.post('/', {
     schema: { tags, summary: 'Install an integration with credentials (stored in the secret store, never returned)', body: CreateBody, response: { 200: Integration } },
     handler: async (req) =>
-      integrations.create(await callerOf(registry, req), { provider: req.body.provider, name: req.body.name, credentials: req.body.credentials, apiBaseUrl: req.body.api_base_url }),
+      integrations.create(await callerOf(registry, req), {
+        provider: req.body.provider,
+        name: req.body.name,
+        credentials: req.body.credentials,
+        apiBaseUrl: req.body.api_base_url,
+        oauthAuthorizeUrl: req.body.oauth_authorize_url,
+      }),
   });
 
   app.get('/:id', {
