@@ -169,6 +169,16 @@ describe.each(testStores)('integrations: Slack (%s)', (store) => {
     await waitIdle(f.alice, r3.body.session_id);
     const got = await f.alice.req('GET', `/v1/integrations/${integrationId}`);
     expect(got.body.last_delivery).toMatchObject({ ok: true, error: null });
+
+    // The user deleted the thread's session: the next message in the thread starts a new one.
+    expect((await f.alice.req('DELETE', `/v1/sessions/${r3.body.session_id}`)).status).toBe(200);
+    model.script([{ text: 'Fresh start.' }]);
+    const r4 = await deliver(integrationId, messageEvent(CHANNEL, '1700000001.000400', 'Still there?', { thread_ts: '1700000001.000300' }));
+    expect(r4.status).toBe(200);
+    expect(r4.body.session_id).toMatch(/^sesn_/);
+    expect(r4.body.session_id).not.toBe(r3.body.session_id);
+    expect((await slack.waitPosted(before + 4))[before + 3]).toMatchObject({ thread_ts: '1700000001.000300', text: 'Fresh start.' });
+    await waitIdle(f.alice, r4.body.session_id);
   });
 
   it('ignores unknown channels, bot messages and edits without starting a session', async () => {

@@ -292,16 +292,27 @@ export class IntegrationService {
     const pubs = await this.publications(o.accountId, o.id);
     const pub = pubs.find((x) => x.data.channel === inbound.channel && (x.data.workspace == null || x.data.workspace === inbound.workspace));
     if (!pub) return { kind: 'ignored', reason: `channel ${inbound.channel} is not published` };
-    // Platforms retry deliveries (and a captured request can be replayed within the signature's window): one event, one turn.
-    if (!(await this.claimName('integration_event', o, `${o.id}:${inbound.eventId}`, {})).created) return { kind: 'ignored', reason: 'event already received' };
     const token = await this.deps.storage.tokens.findById(Number(o.data.installed_by_token));
     const now = this.deps.clock.now().getTime();
     if (!token || token.revokedAt || (token.expiresAt && Date.parse(token.expiresAt) <= now) || token.accountId !== account.id) {
       throw new AgentryError('forbidden', 'The token that installed this integration is no longer valid; install it again');
     }
+    // Platforms retry deliveries (and a captured request can be replayed within the signature's window): one event, one turn.
+    if (!(await this.claimName('integration_event', o, `${o.id}:${inbound.eventId}`, {})).created) return { kind: 'ignored', reason: 'event already received' };
     const ctx: RequestContext = { principal: { account, token }, ip: null };
     const threadKey = `${o.id}:${inbound.channel}:${inbound.threadId}`;
     let thread = await this.deps.storage.managed.findByName('integration_thread', o.accountId, threadKey);
+    if (thread) {
+      // The thread's session was deleted, archived or terminated since: the thread starts over.
+      const current = await this.sessions.get(ctx, String(thread.data.session_id)).catch((e: unknown) => {
+        if (e instanceof AgentryError && e.code === 'not_found') return undefined;
+        throw e;
+      });
+      if (!current || current.archived_at !== null || current.status === 'terminated') {
+        await this.deps.storage.managed.delete(thread.id);
+        thread = undefined;
+      }
+    }
     if (!thread) {
       const session = await this.sessions.create(ctx, {
         agent: pub.data.agent_id,
