@@ -272,4 +272,19 @@ describe.each(testStores)('integrations: Slack (%s)', (store) => {
     expect(posted.token).toMatch(/^xoxb-T0OAUTH-/);
     await waitIdle(f.alice, r.body.session_id);
   });
+
+  it('stops taking events when the token that installed the integration is revoked', async () => {
+    const key = await f.alice.req('POST', '/v1/api_keys', { name: 'slack-installer' });
+    const installer = f.alice.with(key.body.key);
+    const i = await installer.req('POST', '/v1/integrations', { provider: 'slack', credentials: { bot_token: BOT_TOKEN, signing_secret: 'revocable-secret' }, api_base_url: slack.baseUrl });
+    expect(i.status).toBe(200);
+    expect((await installer.req('POST', `/v1/integrations/${i.body.id}/publications`, { agent_id: agentId, channel: CHANNEL })).status).toBe(200);
+    expect((await f.alice.req('DELETE', `/v1/api_keys/${key.body.id}`)).status).toBe(200);
+    const sessionsBefore = (await f.alice.req('GET', '/v1/sessions?limit=100')).body.data.length;
+    const body = messageEvent(CHANNEL, '1700000010.000100', 'anyone?');
+    const r = await deliver(i.body.id, body, slackHeaders('revocable-secret', body));
+    expect(r.status).toBe(403);
+    expect(JSON.stringify(r.body)).toMatch(/install it again/);
+    expect((await f.alice.req('GET', '/v1/sessions?limit=100')).body.data.length).toBe(sessionsBefore);
+  });
 });
