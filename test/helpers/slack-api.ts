@@ -26,6 +26,8 @@ export interface FakeSlack {
   calls: Array<{ method: string; error: string | null }>;
   /** Plays the user approving an OAuth install: a one-time code for this app and redirect URI (for oauth.v2.access). */
   issueCode(clientId: string, redirectUri: string): string;
+  /** Answers the next `n` chat.postMessage calls with HTTP 429 and `Retry-After: seconds`, as Slack rate-limits. */
+  rateLimitNext(n: number, seconds: number): void;
   /** Waits until `n` messages were posted. */
   waitPosted(n: number, timeoutMs?: number): Promise<PostedMessage[]>;
   close(): Promise<void>;
@@ -43,6 +45,7 @@ export const startFakeSlack = async (opts: { botToken: string; channels: string[
   const posted: PostedMessage[] = [];
   const tokens = new Set([opts.botToken]);
   const codes = new Map<string, { clientId: string; redirectUri: string }>();
+  let limited = { n: 0, seconds: 1 };
   const calls: FakeSlack['calls'] = [];
   let counter = 0;
   const server: Server = createServer((req, res) => {
@@ -88,6 +91,13 @@ export const startFakeSlack = async (opts: { botToken: string; channels: string[
           is_enterprise_install: false,
         });
       }
+      if (limited.n > 0) {
+        limited.n -= 1;
+        calls.push({ method: path, error: 'ratelimited' });
+        res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(limited.seconds) });
+        res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+        return;
+      }
       const auth = req.headers.authorization ?? '';
       const token = auth.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : '';
       if (!token) return answer({ ok: false, error: 'not_authed' });
@@ -109,6 +119,9 @@ export const startFakeSlack = async (opts: { botToken: string; channels: string[
     baseUrl: `http://127.0.0.1:${port}/api`,
     posted,
     calls,
+    rateLimitNext(n, seconds) {
+      limited = { n, seconds };
+    },
     issueCode(clientId, redirectUri) {
       const code = `${Date.now()}.${randomBytes(8).toString('hex')}`;
       codes.set(code, { clientId, redirectUri });

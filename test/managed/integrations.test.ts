@@ -287,4 +287,17 @@ describe.each(testStores)('integrations: Slack (%s)', (store) => {
     expect(JSON.stringify(r.body)).toMatch(/install it again/);
     expect((await f.alice.req('GET', '/v1/sessions?limit=100')).body.data.length).toBe(sessionsBefore);
   });
+
+  it('waits out a rate-limited chat.postMessage (429 with Retry-After) and posts the reply', async () => {
+    model.reset();
+    model.script([{ text: 'Patient reply.' }]);
+    slack.rateLimitNext(1, 1);
+    const before = slack.posted.length;
+    const callsBefore = slack.calls.length;
+    const r = await deliver(integrationId, messageEvent(CHANNEL, '1700000011.000100', 'busy?'));
+    expect(r.status).toBe(200);
+    expect((await slack.waitPosted(before + 1))[before]).toMatchObject({ thread_ts: '1700000011.000100', text: 'Patient reply.' });
+    expect(slack.calls.slice(callsBefore).map((c) => c.error)).toEqual(['ratelimited', null]);
+    await waitIdle(f.alice, r.body.session_id);
+  });
 });

@@ -19,7 +19,10 @@ export class SlackWebApi implements ChatApi {
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
     const text = await res.text();
-    if (res.status === 429) return { ok: false, error: `ratelimited (retry after ${res.headers.get('retry-after') ?? '?'} s)` };
+    if (res.status === 429) {
+      const after = Number(res.headers.get('retry-after'));
+      return { ok: false, error: 'ratelimited', retryAfterSeconds: Number.isFinite(after) && after >= 0 ? after : 1 };
+    }
     let body: unknown;
     try {
       body = JSON.parse(text);

@@ -69,6 +69,7 @@ export interface IntegrationOptions {
 
 const namespaceOf = (id: string): string => `integrations/${id}`;
 const STATE_SECONDS = 10 * 60;
+const MAX_POST_ATTEMPTS = 3;
 
 const httpUrl = (field: string, value: string): string => {
   let url: URL;
@@ -439,16 +440,34 @@ export class IntegrationService {
       if (this.closing.signal.aborted || text === '' || (stop !== undefined && stop !== 'end_turn')) return;
       const credentials = await this.credentials(owner, o);
       let result: PostResult;
-      try {
-        result = await provider.postReply(this.requireChat(), String(o.data.api_base_url), credentials, { ...where, text });
-      } catch (e) {
-        this.opts.onError?.(e, o.id);
-        result = { ok: false, error: 'the platform could not be reached' };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          result = await provider.postReply(this.requireChat(), String(o.data.api_base_url), credentials, { ...where, text });
+        } catch (e) {
+          this.opts.onError?.(e, o.id);
+          result = { ok: false, error: 'the platform could not be reached' };
+        }
+        // Rate limited: wait as the platform says (at most a minute), up to three attempts in all.
+        if (result.ok || result.retryAfterSeconds === undefined || attempt >= MAX_POST_ATTEMPTS || this.closing.signal.aborted) break;
+        await this.pause(Math.min(result.retryAfterSeconds, 60) * 1000);
       }
       await this.recordDelivery(o.id, result);
     } catch (e) {
       this.opts.onError?.(e, o.id);
     }
+  }
+
+  /** Waits `ms`, or less when the service closes. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.closing.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.closing.signal.addEventListener('abort', done);
+    });
   }
 
   private requireChat(): ChatApi {

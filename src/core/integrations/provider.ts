@@ -33,7 +33,8 @@ export interface OutboundReply {
 }
 
 /** The platform's answer to a posted reply. */
-export type PostResult = { ok: true; id: string | null } | { ok: false; error: string };
+/** The platform's answer to a posted reply; `retryAfterSeconds` when it was rate limited (try again then). */
+export type PostResult = { ok: true; id: string | null } | { ok: false; error: string; retryAfterSeconds?: number };
 
 /**
  * The outbound port of a chat platform's Web API: one call, made by an adapter through the
