@@ -11,6 +11,7 @@ import { openRateLimitStore } from '../storage/open-rate-limit-store.js';
 import { HttpOAuthClient } from '../adapters/oauth/http-oauth-client.js';
 import { httpCapabilityProbe } from '../adapters/capability-probe/http-capability-probe.js';
 import { EgressPolicy } from '../adapters/egress/index.js';
+import { SlackWebApi } from '../adapters/integrations/slack-web-api.js';
 import { EmbeddingsClient } from '../adapters/embeddings/embeddings-client.js';
 import { ociRegistryPort } from './oci-registry.js';
 import { SelfRegistryRouter } from './self-registry.js';
@@ -97,6 +98,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   // The eval runner is made once the core is: a new run wakes it through this.
   let evalRunner: EvalRunner | undefined;
   let storeErrorLogged = 0;
+  let integrationLog: (e: unknown, integrationId: string) => void = () => undefined;
   let warn: (e: unknown) => void = () => undefined;
   const registry = new Registry({
     secretStore,
@@ -123,6 +125,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       probe: httpCapabilityProbe(egress),
       sessionBus,
       sessions: { heartbeatMs: config.runtimeTiming.heartbeatMs },
+      integrations: { chat: new SlackWebApi(egress.fetch), onError: (e, id) => integrationLog(e, id) },
     },
     limits: { maxUnpackedBytes: config.limits.maxUnpackedBytes, maxFiles: config.limits.maxFiles, maxTextFileBytes: 1024 * 1024 },
     rateLimits: {
@@ -195,6 +198,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     : undefined;
   const stopRuntime = async (): Promise<void> => {
     await evalRunner?.stop();
+    await registry.managed.integrations.close();
     await runtime?.stop();
     await toolExecutor.close();
     await mcpToolsets.close();
@@ -238,6 +242,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     const log = app.log;
     egress.useLogger((fields, message) => log.debug(fields, message));
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
+    integrationLog = (e, integrationId) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), integration: integrationId }, 'integration reply failed');
     runtimeLog = (e, sessionId) => log.error({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), session: sessionId }, 'session runtime failed');
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();

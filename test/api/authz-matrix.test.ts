@@ -218,6 +218,15 @@ const workItem = async (w: World, ack = false) => {
   if (ack) await must(w.amy.req('POST', `/v1/environments/${env.id}/work/${work.id}/ack`), 'acknowledging work');
   return { env: env.id, work: work.id };
 };
+const integration = (w: World) =>
+  create(w.amy, '/v1/integrations', { provider: 'slack', credentials: { bot_token: 'xoxb-authz-token-1', signing_secret: 'authz-signing-secret' }, api_base_url: 'http://127.0.0.1:9/api' });
+const publication = async (w: World) => {
+  const i = await integration(w);
+  const env = await environment(w);
+  const agent = await create(w.amy, '/v1/agents', { name: uniqueName('agent'), model: 'claude-sonnet-4-6', environment_id: env.id });
+  const p = await create(w.amy, `/v1/integrations/${i.id}/publications`, { agent_id: agent.id, channel: 'C0AUTHZ' });
+  return { integration: i.id, publication: p.id, agent: agent.id };
+};
 const modelCard = (w: World) =>
   create(w.amy, '/v1/model_cards', { model_id: uniqueName('card'), provider: 'oai-compatible', model: 'gpt-4o', base_url: `${w.providers.url}/oai/v1`, api_key: w.providers.goodKey });
 
@@ -247,6 +256,19 @@ const managedEntries = (): Record<string, Entry | Exempt> => ({
   'POST /v1/memory_stores/:id/entries/:memory_id': { setup: memory, request: (_, m) => json('POST', `/v1/memory_stores/${m.store}/entries/${m.memory}`, { content: 'changed' }) },
   'DELETE /v1/memory_stores/:id/memories/:memory_id': { setup: memory, request: (_, m) => json('DELETE', `/v1/memory_stores/${m.store}/memories/${m.memory}`) },
   'DELETE /v1/memory_stores/:id/entries/:memory_id': { setup: memory, request: (_, m) => json('DELETE', `/v1/memory_stores/${m.store}/entries/${m.memory}`) },
+
+  'POST /v1/integrations': {
+    request: () => json('POST', '/v1/integrations', { provider: 'slack', credentials: { bot_token: 'xoxb-new-token', signing_secret: 'new-signing-secret' } }),
+    ownSpace: OWN_CREATE,
+  },
+  'DELETE /v1/integrations/:id': { setup: integration, request: (_, i) => json('DELETE', `/v1/integrations/${i.id}`) },
+  'POST /v1/integrations/:id/uninstall': { setup: integration, request: (_, i) => json('POST', `/v1/integrations/${i.id}/uninstall`) },
+  'POST /v1/integrations/:id/publications': { setup: publication, request: (_, p) => json('POST', `/v1/integrations/${p.integration}/publications`, { agent_id: p.agent, channel: 'C0OTHER' }) },
+  'DELETE /v1/integrations/:id/publications/:pub_id': { setup: publication, request: (_, p) => json('DELETE', `/v1/integrations/${p.integration}/publications/${p.publication}`) },
+  'POST /v1/integrations/:id/events': {
+    exempt:
+      "a platform's webhook: authenticated by its signature over the raw body (Slack's v0 HMAC with the install's signing secret), not by an Agentry token; unsigned, mis-signed, stale and replayed deliveries are tested in test/managed/integrations.test.ts",
+  },
 
   'POST /v1/vaults': { request: () => json('POST', '/v1/vaults', { name: uniqueName('vault'), secret: 'sk-new-secret-99' }), ownSpace: OWN_CREATE },
   'PATCH /v1/vaults/:id': { setup: vault, request: (_, v) => json('PATCH', `/v1/vaults/${v.id}`, { secret: 'sk-rotated-5678' }) },

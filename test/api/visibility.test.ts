@@ -405,6 +405,11 @@ describe.each(testStores)('--auth-required-for-reads and --default-visibility (%
     expect(managed.status).toBe(401);
     expect(managed.body.type).toBe('error');
     expect((await anon.req('GET', '/registry/default/v0.1/servers')).status).toBe(401);
+    // An integration's webhook and OAuth callback carry no token (the core checks their signature or state); its other routes stay closed.
+    expect((await anon.req('POST', '/v1/integrations/intg_none/events', {})).status).toBe(404);
+    expect((await anon.req('GET', '/v1/integrations/intg_none/oauth/callback?code=x&state=y')).status).toBe(404);
+    expect((await anon.req('GET', '/v1/integrations/intg_none/events/more')).status).toBe(401);
+    expect((await anon.req('GET', '/v1/integrations/intg_none')).status).toBe(401);
     // A wrong token is no better than none.
     expect((await anon.with('agentry_not-a-token').req('GET', '/api/v1/agents')).status).toBe(401);
   });

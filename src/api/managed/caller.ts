@@ -42,6 +42,8 @@ export const authenticateFirst =
       contexts.set(request, keyed);
       return;
     }
+    // A platform's webhook (integrations) carries no Agentry token: its signature is checked by the core.
+    if ((request.routeOptions.config as { signedWebhook?: boolean } | undefined)?.signedWebhook) return;
     const ctx = await requestContext(registry, request);
     registry.policy.requirePrincipal(ctx);
     contexts.set(request, ctx);

@@ -15,6 +15,7 @@ import { modelCardRoutes } from './routes/model-cards.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { evalRoutes } from './routes/evals.js';
 import { oauthRoutes } from './routes/oauth.js';
+import { integrationRoutes } from './routes/integrations.js';
 
 export interface ManagedDoorOptions {
   registry: Registry;
@@ -45,6 +46,7 @@ export const managedDoor: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
     ['/v1/sessions', sessionRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/evals', evalRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/oauth', oauthRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/integrations', integrationRoutes as FastifyPluginAsync<ManagedDoorOptions>],
   ];
   for (const [prefix, routes] of resources) {
     await app.register(

@@ -8,10 +8,11 @@ import { presentedToken, requestContext } from './request-context.js';
 /**
  * Requests a closed server (`--auth-required-for-reads`) still answers without a token: the health
  * probes, the operator's metrics (which `--metrics-token` guards on its own), the OAuth sign-in that gets a token in the first place, and the OCI
- * door, whose own auth answers with the registry challenge (WWW-Authenticate) clients need; and the
- * web console's files and pages, where a person signs in.
+ * door, whose own auth answers with the registry challenge (WWW-Authenticate) clients need; a chat
+ * platform's webhook and OAuth callback of an integration (checked by its signature or state in the
+ * core); and the web console's files and pages, where a person signs in.
  */
-const OPEN_PATHS = /^\/(healthz|livez|readyz|metrics|api\/v1\/auth\/(github|callback)|v1\/oauth\/[^/?]+\/(authorize|callback)|v2)(\/|\?|$)/;
+const OPEN_PATHS = /^\/(healthz|livez|readyz|metrics|api\/v1\/auth\/(github|callback)|v1\/oauth\/[^/?]+\/(authorize|callback)|v2|v1\/integrations\/[^/?]+\/(events|oauth\/callback)(?=\?|$))(\/|\?|$)/;
 
 export const isOpenWithoutToken = (url: string): boolean => OPEN_PATHS.test(url);
 

@@ -14,6 +14,7 @@ import { LocalSessionBus, type SessionBus } from '../sessions/event-bus.js';
 import { SessionLog } from '../sessions/session-log.js';
 import { SessionService, type SessionServiceOptions } from '../sessions/session-service.js';
 import { EnvironmentWorkService } from '../sessions/environment-work.js';
+import { IntegrationService, type IntegrationOptions } from '../integrations/integration-service.js';
 
 const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
 const DEFAULT_MAX_UNPACKED_BYTES = 200 * 1024 * 1024;
@@ -31,6 +32,8 @@ export interface ManagedOptions {
   /** How session events reach every process (PostgreSQL LISTEN/NOTIFY); default: this process only. */
   sessionBus?: SessionBus;
   sessions?: SessionServiceOptions;
+  /** Chat-platform integrations: their Web API adapter and where failed replies are reported. */
+  integrations?: IntegrationOptions;
 }
 
 /** The managed-agents plane of the core (issue 7): agents, environments, API keys, … */
@@ -46,6 +49,7 @@ export class ManagedAgents {
   readonly sessions: SessionService;
   /** The work queue of self-hosted environments. */
   readonly work: EnvironmentWorkService;
+  readonly integrations: IntegrationService;
 
   constructor(deps: ManagedDeps, tokens: TokenService, opts: ManagedOptions = {}) {
     this.agents = new AgentService(deps);
@@ -59,5 +63,6 @@ export class ManagedAgents {
     const log = new SessionLog(deps.storage, opts.sessionBus ?? new LocalSessionBus(), deps.clock);
     this.work = new EnvironmentWorkService(deps, log.bus);
     this.sessions = new SessionService(deps, this.agents, log, opts.sessions, this.work);
+    this.integrations = new IntegrationService(deps, this.sessions, opts.integrations);
   }
 }

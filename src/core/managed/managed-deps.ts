@@ -29,6 +29,10 @@ const LABEL: Record<ManagedKind, string> = {
   file: 'File',
   model_card: 'Model card',
   environment_work: 'Work item',
+  integration: 'Integration',
+  integration_publication: 'Publication',
+  integration_thread: 'Integration thread',
+  integration_event: 'Integration event',
 };
 
 export const kindLabel = (kind: ManagedKind): string => LABEL[kind];

@@ -3,7 +3,21 @@
  * account, their integer revision history, and the memories of memory stores. Plain data only.
  */
 
-export type ManagedKind = 'agent' | 'environment' | 'skill' | 'skill_version' | 'vault' | 'vault_credential' | 'memory_store' | 'file' | 'model_card' | 'environment_work';
+export type ManagedKind =
+  | 'agent'
+  | 'environment'
+  | 'skill'
+  | 'skill_version'
+  | 'vault'
+  | 'vault_credential'
+  | 'memory_store'
+  | 'file'
+  | 'model_card'
+  | 'environment_work'
+  | 'integration'
+  | 'integration_publication'
+  | 'integration_thread'
+  | 'integration_event';
 
 export interface ManagedObjectRecord {
   /** Insertion order; lists page on it (newest first). */

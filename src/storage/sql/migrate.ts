@@ -16,6 +16,7 @@ import { sessionsMigration } from './migrations/0016-sessions.js';
 import { workloadsMigration } from './migrations/0017-workloads.js';
 import { groupsClientsMigration } from './migrations/0018-groups-clients.js';
 import { evalsMigration } from './migrations/0020-evals.js';
+import { integrationsMigration } from './migrations/0021-integrations.js';
 import { skillInstallsMigration } from './migrations/0023-skill-installs.js';
 import { searchIndexPendingListMigration } from './migrations/0024-search-index-pending-list.js';
 
@@ -38,6 +39,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0017-workloads': workloadsMigration(),
   '0018-groups-clients': groupsClientsMigration(),
   '0020-evals': evalsMigration(dialect),
+  '0021-integrations': integrationsMigration(),
   '0023-skill-installs': skillInstallsMigration(),
   ...(dialect === 'postgres' ? { '0024-search-index-pending-list': searchIndexPendingListMigration() } : {}),
 });
