@@ -208,9 +208,11 @@ describe('help', () => {
       'session show',
       'session tail',
       'session rm',
+      'eval run',
       'completion',
       'dev-model',
       'runtime',
+      'worker',
     ]);
     for (const { path, help } of all) {
       expect(help, path).toMatch(/^Usage: /);
