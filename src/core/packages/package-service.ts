@@ -156,7 +156,14 @@ export class PackageService {
     const { contents, manifest, version, readme, tag } = await checkPublish(id, input, this.limits);
 
     const digest = `sha256:${createHash('sha256').update(contents.tarball).digest('hex')}`;
-    await this.refuseUnpublishable(this.deps.storage, id, manifest.kind, version, false, input.force, digest);
+    try {
+      await this.refuseUnpublishable(this.deps.storage, id, manifest.kind, version, false, input.force, digest);
+    } catch (e) {
+      // A concurrent retry with the same key may have committed since the replay check above: its answer is this one's.
+      const earlier = idem && (await this.replay(idem));
+      if (earlier) return earlier;
+      throw e;
+    }
     const blob = await this.deps.blobs.put(contents.tarball);
     const principal = ctx.principal!;
     let published: { pkgId: number; record: VersionRecord };
