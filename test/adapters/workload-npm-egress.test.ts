@@ -42,10 +42,12 @@ describe('npm installs of workloads go through the egress policy', { timeout: 24
   it('refuses a registry the policy refuses, says so, and leaves nothing behind', async () => {
     const lines: string[] = [];
     const l = launcher('refused', 'http://127.0.0.1:9/');
-    const err = await l.installNpm('is-number', '7.0.0', (line) => lines.push(line)).then(
-      () => undefined,
-      (e: unknown) => e as Error,
-    );
+    const err = await l
+      .installNpm('is-number', '7.0.0', (line) => lines.push(line))
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
     expect(err?.message).toMatch(/^npm install is-number@7\.0\.0 failed: .*403.*; the egress policy refused 127\.0\.0\.1:9 /s);
     expect(err?.message).not.toMatch(/npm:[A-Za-z0-9_-]{10,}@/); // the proxy's one-time password is not in the message
     expect(lines.some((line) => line.includes("egress proxy refused GET 127.0.0.1:9 (127.0.0.1 is refused by the server's egress policy)"))).toBe(true);

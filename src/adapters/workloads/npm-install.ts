@@ -91,7 +91,10 @@ export const npmInstallThroughEgress = async (spec: string, prefix: string, opts
     const r = await runInGroup(opts.npm, args, { timeoutMs: opts.timeoutMs, env });
     if (r.ok) return;
     const tail = r.stderr.replaceAll(password, '***').trim().split('\n').slice(-3).join(' ').slice(0, 500);
-    const policy = refused.length > 0 ? `; the egress policy refused ${refused.join(', ')} (npm installs may reach only the registry ${registry.host || registry.hostname}, and private addresses only if --egress-allow allows them)` : '';
+    const policy =
+      refused.length > 0
+        ? `; the egress policy refused ${refused.join(', ')} (npm installs may reach only the registry ${registry.host || registry.hostname}, and private addresses only if --egress-allow allows them)`
+        : '';
     throw new Error(`npm install ${spec} failed: ${tail}${policy}`);
   } finally {
     await proxy.close();
