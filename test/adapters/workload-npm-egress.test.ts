@@ -1,8 +1,9 @@
+import { request } from 'node:http';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EgressPolicy } from '../../src/adapters/egress/index.js';
+import { AllowList, EgressPolicy, EgressProxy } from '../../src/adapters/egress/index.js';
 import { UnsandboxedRunner } from '../../src/adapters/sandbox/unsandboxed.js';
 import { ProcessLauncher } from '../../src/adapters/workloads/launcher.js';
 
@@ -56,5 +57,27 @@ describe('npm installs of workloads go through the egress policy', { timeout: 24
 
   it('refuses a registry URL that is not http(s)', async () => {
     await expect(launcher('bad', 'file:///etc/').installNpm('is-number', '7.0.0', () => undefined)).rejects.toThrow(/not an http\(s\) URL/);
+  });
+
+  it("the install's loopback proxy answers only requests carrying its one-time password", async () => {
+    const proxy = await EgressProxy.start({ policy: egress, allow: new AllowList(['registry.npmjs.org:443']), credentials: 'npm:secret' });
+    const connect = (auth?: string) =>
+      new Promise<number | undefined>((done, fail) => {
+        const req = request({ host: '127.0.0.1', port: proxy.port, method: 'CONNECT', path: 'registry.npmjs.org:443', headers: auth ? { 'proxy-authorization': auth } : {} });
+        req.on('connect', (res, socket) => {
+          socket.destroy();
+          done(res.statusCode);
+        });
+        req.on('response', (res) => done(res.statusCode));
+        req.on('error', fail);
+        req.end();
+      });
+    try {
+      expect(await connect()).toBe(407);
+      expect(await connect(`Basic ${Buffer.from('npm:wrong').toString('base64')}`)).toBe(407);
+      expect(await connect(`Basic ${Buffer.from('npm:secret').toString('base64')}`)).toBe(200);
+    } finally {
+      await proxy.close();
+    }
   });
 });
