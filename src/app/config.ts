@@ -69,6 +69,8 @@ export interface ServerConfig {
   unsafeLocalTools: boolean;
   /** The bubblewrap binary (AGENTRY_BWRAP); default: /usr/bin/bwrap, /usr/local/bin/bwrap or /bin/bwrap. */
   bwrapPath?: string;
+  /** The npm registry workload packages are installed from (AGENTRY_WORKLOAD_NPM_REGISTRY / --workload-npm-registry); npm's configured one when unset. */
+  workloadNpmRegistry?: string;
   /** An OpenAI-compatible embeddings endpoint for memory-store search (AGENTRY_EMBEDDINGS_URL, _MODEL, _API_KEY). */
   embeddings?: { url: string; model: string; apiKey?: string };
   limits: {
@@ -209,6 +211,9 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
   // Refuse a malformed blob store (or one carrying credentials) before anything starts.
   parseBlobStoreUrl(blobStore, '');
   const publicUrl = s.value('public-url') || undefined;
+  const npmRegistry = s.value('workload-npm-registry') || undefined;
+  if (npmRegistry !== undefined && !/^https?:\/\/[^/@?#]+(\/[^?#]*)?$/.test(npmRegistry))
+    throw new Error(`${s.label('workload-npm-registry', 'npm registry')} must be an http(s) URL without credentials or query (got '${npmRegistry}')`);
   if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) throw new Error(`${s.label('public-url', 'public URL')} must be an http(s) URL (got '${publicUrl}')`);
   const skillsRoot = s.value('skills-root');
   const bwrap = s.value('bwrap');
@@ -246,6 +251,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     },
     unsafeLocalTools: boolFrom(s.label('unsafe-local-tools'), s.value('unsafe-local-tools')),
     bwrapPath: bwrap ? resolve(bwrap) : undefined,
+    workloadNpmRegistry: npmRegistry,
     limits: {
       maxBodyBytes: 1 * MB,
       maxTarballBytes: intFrom(s.label('max-tarball-mb'), s.value('max-tarball-mb'), 50, 1, 10_000) * MB,

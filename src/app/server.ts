@@ -146,6 +146,8 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
         unsafeLocal: config.unsafeLocalWorkloads,
         packagesDir: join(config.dataDir, 'workloads', 'packages'),
         fetch: egress.fetch,
+        egress,
+        npmRegistry: config.workloadNpmRegistry,
       }),
       logs: new LogFiles(join(config.dataDir, 'workloads', 'logs')),
       timings: config.workloadTimings,

@@ -337,6 +337,14 @@ export const SETTINGS = [
     doc: 'run local MCP workloads without a sandbox when bubblewrap is missing (no file or network isolation); without it they are refused',
   },
   {
+    name: 'workload-npm-registry',
+    type: 'string',
+    arg: '<url>',
+    defaultDoc: "npm's configured registry (`npm config get registry`), else `https://registry.npmjs.org/`",
+    help: "the npm registry MCP workloads' npm packages are installed from; the install reaches only this host, through the egress policy (default: npm's configured registry)",
+    doc: "the npm registry MCP workloads' npm packages are installed from. `npm install` runs through the egress policy (a local egress proxy) and may reach only this registry's host and port; a private address also needs `--egress-allow`",
+  },
+  {
     name: 'bwrap',
     type: 'string',
     arg: '<path>',

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -26,10 +27,26 @@ export interface EgressProxyOptions {
   allow: AllowList;
   /** When non-empty, only these ports. */
   allowPorts?: readonly number[];
-  /** The unix socket to listen on (its folder must exist). */
-  socketPath: string;
+  /** The unix socket to listen on (its folder must exist); without it, a port of the system's choosing on 127.0.0.1 (see {@link EgressProxy.port}). */
+  socketPath?: string;
+  /**
+   * `user:password` every request must present (`Proxy-Authorization: Basic …`), else 407: so that
+   * other local users cannot borrow a loopback listener. Unset on a unix socket only the sandbox sees.
+   */
+  credentials?: string;
   /** Milliseconds to connect upstream (default 10 s). */
   connectTimeoutMs?: number;
+  /** Told of every request: where it went, and why it was refused (an audit trail for the caller's log). */
+  onDecision?: (decision: EgressProxyDecision) => void;
+}
+
+/** One request the proxy answered: `reason` is set when it refused it. */
+export interface EgressProxyDecision {
+  method: string;
+  host: string;
+  port: number;
+  allowed: boolean;
+  reason?: string;
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -48,7 +65,10 @@ export class EgressProxy {
   private readonly server: Server;
   private readonly sockets = new Set<Duplex>();
 
+  private readonly expectedAuth: Buffer | undefined;
+
   private constructor(private readonly opts: EgressProxyOptions) {
+    this.expectedAuth = opts.credentials === undefined ? undefined : Buffer.from(`Basic ${Buffer.from(opts.credentials).toString('base64')}`);
     this.server = createServer({ requestTimeout: 0 }, (req, res) => this.forward(req, res));
     this.server.on('connect', (req: IncomingMessage, client: Duplex, head: Buffer) => this.tunnel(req, client, head));
     this.server.on('connection', (s: Socket) => {
@@ -57,17 +77,35 @@ export class EgressProxy {
     });
   }
 
-  /** Starts listening on `opts.socketPath`. */
+  /** Starts listening on `opts.socketPath`, or on 127.0.0.1 without one. */
   static async start(opts: EgressProxyOptions): Promise<EgressProxy> {
     const proxy = new EgressProxy(opts);
     await new Promise<void>((resolve, reject) => {
       proxy.server.once('error', reject);
-      proxy.server.listen(opts.socketPath, () => {
+      const ready = () => {
         proxy.server.off('error', reject);
         resolve();
-      });
+      };
+      if (opts.socketPath !== undefined) proxy.server.listen(opts.socketPath, ready);
+      else proxy.server.listen(0, '127.0.0.1', ready);
     });
     return proxy;
+  }
+
+  /** The loopback port, when listening on 127.0.0.1. */
+  get port(): number | undefined {
+    const a = this.server.address();
+    return typeof a === 'object' && a !== null ? a.port : undefined;
+  }
+
+  private decide(method: string, host: string, port: number, reason: string | undefined): void {
+    this.opts.onDecision?.({ method, host, port, allowed: reason === undefined, ...(reason === undefined ? {} : { reason }) });
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    if (this.expectedAuth === undefined) return true;
+    const given = Buffer.from(req.headers['proxy-authorization'] ?? '');
+    return given.length === this.expectedAuth.length && timingSafeEqual(given, this.expectedAuth);
   }
 
   /** Stops listening and ends every open connection and tunnel. */
@@ -97,9 +135,14 @@ export class EgressProxy {
     this.sockets.add(client);
     client.once('close', () => this.sockets.delete(client));
     client.on('error', () => client.destroy());
+    if (!this.authorized(req)) {
+      client.end('HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm="agentry"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      return;
+    }
     const target = parseAuthority(req.url);
     const why = target ? this.refusal(target.host, target.port) : `malformed CONNECT target "${req.url ?? ''}"`;
     if (why || !target) {
+      if (target) this.decide('CONNECT', target.host, target.port, why);
       const body = `Agentry egress proxy: ${why}\n`;
       client.end(`HTTP/1.1 ${target ? '403 Forbidden' : '400 Bad Request'}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
       return;
@@ -108,13 +151,15 @@ export class EgressProxy {
     this.sockets.add(upstream);
     upstream.once('close', () => this.sockets.delete(upstream));
     upstream.once('connect', () => {
+      this.decide('CONNECT', target.host, target.port, undefined);
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length > 0) upstream.write(head);
       upstream.pipe(client);
       client.pipe(upstream);
     });
-    upstream.on('error', () => {
+    upstream.on('error', (e: NodeJS.ErrnoException) => {
       if (upstream.connecting || !upstream.remoteAddress) {
+        this.decide('CONNECT', target.host, target.port, e.code === 'EGRESS_REFUSED' ? `${target.host} is refused by the server's egress policy` : 'could not be reached');
         const body = `Agentry egress proxy: ${target.host}:${target.port} could not be reached\n`;
         client.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
       } else client.destroy();
@@ -127,6 +172,11 @@ export class EgressProxy {
       res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
       res.end(`Agentry egress proxy: ${message}\n`);
     };
+    if (!this.authorized(req)) {
+      res.writeHead(407, { 'proxy-authenticate': 'Basic realm="agentry"', connection: 'close' });
+      res.end();
+      return;
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? '');
@@ -137,6 +187,7 @@ export class EgressProxy {
     const host = bareAddress(url.hostname).toLowerCase();
     const port = Number(url.port) || 80;
     const why = this.refusal(host, port);
+    this.decide(req.method ?? 'GET', host, port, why);
     if (why) return refuse(403, why);
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
@@ -157,7 +208,8 @@ export class EgressProxy {
       up.pipe(res);
     });
     upstream.on('timeout', () => upstream.destroy(new Error('timeout')));
-    upstream.on('error', () => {
+    upstream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EGRESS_REFUSED') this.decide(req.method ?? 'GET', host, port, `${host} is refused by the server's egress policy`);
       if (!res.headersSent) refuse(502, `${host}:${port} could not be reached`);
       else res.destroy();
     });

@@ -6,4 +6,4 @@ export type { Destination } from './allow-list.js';
 export { embeddedIPv4, refusedKind } from './address-ranges.js';
 export type { RefusedKind } from './address-ranges.js';
 export { EgressProxy, EGRESS_BRIDGE_SCRIPT } from './egress-proxy.js';
-export type { EgressProxyOptions } from './egress-proxy.js';
+export type { EgressProxyDecision, EgressProxyOptions } from './egress-proxy.js';

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -6,9 +5,14 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ProgressNotificationSchema, ResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { EgressPolicy } from '../egress/index.js';
 import type { Sandbox, SandboxedProcess, SandboxProfile, SandboxSpec } from '../../core/sandbox/sandbox.js';
 import type { LaunchPlan, McpNotification, McpResult, McpUpstream, RuntimeCapabilities, WorkloadLauncher } from '../../core/workloads/workload-runtime.js';
+import { npmInstallThroughEgress, configuredNpmRegistry } from './npm-install.js';
 import { ProcessTransport } from './process-transport.js';
+import { runInGroup } from './run-in-group.js';
+
+export { runInGroup } from './run-in-group.js';
 
 export interface LauncherOptions {
   /** The bubblewrap sandbox (or, with `unsafeLocal` and no bubblewrap, the unsandboxed runner). */
@@ -20,6 +24,12 @@ export interface LauncherOptions {
   packagesDir: string;
   /** The egress policy's fetch, for remote workloads. */
   fetch: typeof globalThis.fetch;
+  /** The egress policy npm installs go through (via a local egress proxy allowing only the registry). */
+  egress: EgressPolicy;
+  /** The npm registry packages are installed from (`--workload-npm-registry`); else npm's configured one. */
+  npmRegistry?: string;
+  /** npm's cache folder; npm's default when unset. */
+  npmCache?: string;
   /** The server's PATH, to find uvx, podman, docker and npm. */
   path?: string;
 }
@@ -41,39 +51,6 @@ const which = (cmd: string, path: string): string | undefined => {
   return undefined;
 };
 
-/**
- * Runs a command to its end in its own process group; past `timeoutMs` the whole group is killed
- * (npm's wrapper and the node it starts: killing the wrapper alone left the install running).
- */
-export const runInGroup = (file: string, args: string[], opts: { timeoutMs: number; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<{ ok: boolean; stderr: string }> =>
-  new Promise((done) => {
-    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      if (stderr.length < 4 * 1024 * 1024) stderr += chunk;
-    });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (child.pid === undefined) return; // never started: nothing to kill (and -0 would be our own group)
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }, opts.timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      done({ ok: false, stderr: e.message });
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (timedOut) done({ ok: false, stderr: `${stderr}\ntimed out after ${Math.round(opts.timeoutMs / 1000)} s` });
-      else done({ ok: code === 0, stderr: stderr || (code === 0 ? '' : `exit code ${String(code)}`) });
-    });
-  });
-
 const npmName = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
 const npmVersion = /^[A-Za-z0-9][A-Za-z0-9.+_-]{0,99}$/;
 
@@ -85,6 +62,7 @@ const npmVersion = /^[A-Za-z0-9][A-Za-z0-9.+_-]{0,99}$/;
  */
 export class ProcessLauncher implements WorkloadLauncher {
   private readonly installs = new Map<string, Promise<string>>();
+  private registry: Promise<string> | undefined;
   private readonly path: string;
 
   constructor(private readonly opts: LauncherOptions) {
@@ -176,7 +154,7 @@ export class ProcessLauncher implements WorkloadLauncher {
   }
 
   /** Installs an npm package once into its own folder (scripts off), outside the sandbox; its bin file. */
-  private installNpm(pkg: string, version: string, log: (line: string) => void): Promise<{ dir: string; bin: string }> {
+  installNpm(pkg: string, version: string, log: (line: string) => void): Promise<{ dir: string; bin: string }> {
     if (!npmName.test(pkg) || !npmVersion.test(version)) return Promise.reject(new Error(`'${pkg}@${version}' is not an npm package name and version`));
     const dir = resolve(this.opts.packagesDir, `${pkg.replace('/', '+')}@${version}`);
     const key = dir;
@@ -189,14 +167,15 @@ export class ProcessLauncher implements WorkloadLauncher {
         mkdirSync(tmp, { recursive: true });
         const npm = which('npm', `${dirname(process.execPath)}${delimiter}${this.path}`);
         if (!npm) throw new Error('npm is not installed on the server');
-        log(`[agentry] installing ${pkg}@${version}`);
-        const r = await runInGroup(npm, ['install', '--prefix', tmp, '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', `${pkg}@${version}`], {
-          timeoutMs: 300_000,
-          env: { PATH: `${dirname(process.execPath)}${delimiter}${this.path}`, HOME: process.env.HOME ?? tmp },
-        });
-        if (!r.ok) {
+        const env = { PATH: `${dirname(process.execPath)}${delimiter}${this.path}`, HOME: process.env.HOME ?? tmp };
+        this.registry ??= this.opts.npmRegistry !== undefined ? Promise.resolve(this.opts.npmRegistry) : configuredNpmRegistry(npm, env);
+        const registry = await this.registry;
+        log(`[agentry] installing ${pkg}@${version} from ${registry}`);
+        try {
+          await npmInstallThroughEgress(`${pkg}@${version}`, tmp, { npm, env, egress: this.opts.egress, registry, cacheDir: this.opts.npmCache, timeoutMs: 300_000, log });
+        } catch (e) {
           rmSync(tmp, { recursive: true, force: true });
-          throw new Error(`npm install ${pkg}@${version} failed: ${r.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 500)}`);
+          throw e;
         }
         rmSync(dir, { recursive: true, force: true });
         renameSync(tmp, dir);

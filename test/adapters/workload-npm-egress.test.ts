@@ -1,0 +1,83 @@
+import { request } from 'node:http';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AllowList, EgressPolicy, EgressProxy } from '../../src/adapters/egress/index.js';
+import { UnsandboxedRunner } from '../../src/adapters/sandbox/unsandboxed.js';
+import { ProcessLauncher } from '../../src/adapters/workloads/launcher.js';
+
+/**
+ * A workload's npm package is installed through the egress policy: npm talks to a local egress
+ * proxy that lets it reach the registry's host only, and the proxy's decisions land in the workload's
+ * log. A real install from registry.npmjs.org (into a fresh npm cache, so npm must ask the registry),
+ * and one whose registry is a loopback address, which the policy refuses.
+ */
+describe('npm installs of workloads go through the egress policy', { timeout: 240_000 }, () => {
+  const root = mkdtempSync(join(tmpdir(), 'agentry-npm-egress-'));
+  const egress = new EgressPolicy();
+  const launcher = (name: string, npmRegistry: string) =>
+    new ProcessLauncher({
+      sandbox: new UnsandboxedRunner(),
+      unsafeLocal: true,
+      packagesDir: join(root, name, 'packages'),
+      npmCache: join(root, name, 'npm-cache'),
+      fetch: egress.fetch,
+      egress,
+      npmRegistry,
+    });
+  afterAll(async () => {
+    await egress.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('installs a real package from the npm registry through the proxy, which saw the CONNECT to the registry host', async () => {
+    const lines: string[] = [];
+    const { dir, bin } = await launcher('ok', 'https://registry.npmjs.org/').installNpm('is-number', '7.0.0', (l) => lines.push(l));
+    expect(existsSync(join(dir, 'node_modules', 'is-number', 'package.json'))).toBe(true);
+    expect(bin).toBe(join(dir, 'node_modules', 'is-number', 'index.js'));
+    expect(lines).toContain('[agentry] npm install: egress proxy allowed CONNECT registry.npmjs.org:443');
+    expect(lines.filter((l) => l.includes('refused'))).toEqual([]);
+  });
+
+  it('refuses a registry the policy refuses, says so, and leaves nothing behind', async () => {
+    const lines: string[] = [];
+    const l = launcher('refused', 'http://127.0.0.1:9/');
+    const err = await l
+      .installNpm('is-number', '7.0.0', (line) => lines.push(line))
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    expect(err?.message).toMatch(/^npm install is-number@7\.0\.0 failed: .*403.*; the egress policy refused 127\.0\.0\.1:9 /s);
+    expect(err?.message).not.toMatch(/npm:[A-Za-z0-9_-]{10,}@/); // the proxy's one-time password is not in the message
+    expect(lines.some((line) => line.includes("egress proxy refused GET 127.0.0.1:9 (127.0.0.1 is refused by the server's egress policy)"))).toBe(true);
+    expect(readdirSync(join(root, 'refused', 'packages'))).toEqual([]);
+  });
+
+  it('refuses a registry URL that is not http(s)', async () => {
+    await expect(launcher('bad', 'file:///etc/').installNpm('is-number', '7.0.0', () => undefined)).rejects.toThrow(/not an http\(s\) URL/);
+  });
+
+  it("the install's loopback proxy answers only requests carrying its one-time password", async () => {
+    const proxy = await EgressProxy.start({ policy: egress, allow: new AllowList(['registry.npmjs.org:443']), credentials: 'npm:secret' });
+    const connect = (auth?: string) =>
+      new Promise<number | undefined>((done, fail) => {
+        const req = request({ host: '127.0.0.1', port: proxy.port, method: 'CONNECT', path: 'registry.npmjs.org:443', headers: auth ? { 'proxy-authorization': auth } : {} });
+        req.on('connect', (res, socket) => {
+          socket.destroy();
+          done(res.statusCode);
+        });
+        req.on('response', (res) => done(res.statusCode));
+        req.on('error', fail);
+        req.end();
+      });
+    try {
+      expect(await connect()).toBe(407);
+      expect(await connect(`Basic ${Buffer.from('npm:wrong').toString('base64')}`)).toBe(407);
+      expect(await connect(`Basic ${Buffer.from('npm:secret').toString('base64')}`)).toBe(200);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
