@@ -7,10 +7,14 @@ import { AllowList, type Destination } from './allow-list.js';
 /** The one message every refused or failed outbound call ends in, whatever the cause: nothing to scan ports with. */
 export const UNREACHABLE = 'the upstream could not be reached';
 
-/** A refused or failed outbound call. Its message never says which (see {@link UNREACHABLE}). */
+/**
+ * A refused or failed outbound call. Its message never says which (see {@link UNREACHABLE});
+ * `refused` does, for a caller that may tell its own user (the address, not the network's state,
+ * decides it: a refusal answers no question a port scan would ask).
+ */
 export class EgressError extends Error {
   override readonly name = 'EgressError';
-  constructor() {
+  constructor(readonly refused = false) {
     super(UNREACHABLE);
   }
 }
@@ -87,8 +91,9 @@ export class EgressPolicy {
     } catch (e) {
       const name = e instanceof Error ? e.name : '';
       if (name === 'TimeoutError' || name === 'AbortError') throw e;
-      this.log({ destination: destinationOf(input), reason: reasonOf(e) }, 'outbound request failed');
-      throw new EgressError();
+      const reason = reasonOf(e);
+      this.log({ destination: destinationOf(input), reason }, 'outbound request failed');
+      throw new EgressError(reason === 'EGRESS_REFUSED');
     }
   };
 

@@ -1,10 +1,12 @@
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ProgressNotificationSchema, ResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { isEgressError } from '../egress/egress-policy.js';
 import type { EgressPolicy } from '../egress/index.js';
 import type { Sandbox, SandboxedProcess, SandboxProfile, SandboxSpec } from '../../core/sandbox/sandbox.js';
 import type { LaunchPlan, McpNotification, McpResult, McpUpstream, RuntimeCapabilities, WorkloadLauncher } from '../../core/workloads/workload-runtime.js';
@@ -86,15 +88,11 @@ export class ProcessLauncher implements WorkloadLauncher {
     const source = plan.source;
     if (source.kind === 'remote') {
       const url = new URL(source.url);
+      // The SDK adds `requestInit.headers` to every request of both transports, the SSE stream's GET
+      // included (also spreading them in an `eventSourceInit.fetch` doubled each header's value).
       const requestInit = { headers: plan.headers };
-      const transport: Transport =
-        source.transport === 'sse'
-          ? new SSEClientTransport(url, {
-              fetch: this.opts.fetch,
-              requestInit,
-              eventSourceInit: { fetch: (u, init) => this.opts.fetch(u, { ...init, headers: { ...plan.headers, ...Object.fromEntries(new Headers(init?.headers).entries()) } }) },
-            })
-          : new StreamableHTTPClientTransport(url, { fetch: this.opts.fetch, requestInit });
+      const fetch = remoteFetch(this.opts.fetch, url);
+      const transport: Transport = source.transport === 'sse' ? new SSEClientTransport(url, { fetch, requestInit }) : new StreamableHTTPClientTransport(url, { fetch, requestInit });
       return this.connect(transport, undefined, initTimeoutMs, log, onNotification);
     }
     const proc = await this.spawn(plan, log);
@@ -259,6 +257,24 @@ export class ProcessLauncher implements WorkloadLauncher {
     };
   }
 }
+
+/**
+ * The egress policy's fetch for one remote workload, saying when the policy refused it (its status
+ * says why, not only that the upstream could not be reached). Said only for an address written in the
+ * URL: for a name, whether it resolves to a refused address is the internal DNS's business.
+ */
+const remoteFetch =
+  (fetch: typeof globalThis.fetch, url: URL): typeof globalThis.fetch =>
+  async (input, init) => {
+    try {
+      return await fetch(input, init);
+    } catch (e) {
+      if (!isEgressError(e)) throw e;
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      if (isIP(host) !== 0) throw new Error(e.refused ? `the egress policy refuses ${url.host} (allow it with --egress-allow)` : `${e.message}: ${url.host} did not answer`, { cause: e });
+      throw new Error(`${e.message}: ${url.host} did not answer, or the egress policy refuses the address its name resolves to (see --egress-allow)`, { cause: e });
+    }
+  };
 
 /** The file a package's `bin` names (the one named like the package, else the first). */
 const binOf = (dir: string, pkg: string): string => {
