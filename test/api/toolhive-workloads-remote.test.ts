@@ -67,14 +67,19 @@ class Upstream {
       return;
     }
     const sid = req.headers['mcp-session-id'];
-    let t = typeof sid === 'string' ? this.streams.get(sid) : undefined;
+    let t: StreamableHTTPServerTransport | undefined = typeof sid === 'string' ? this.streams.get(sid) : undefined;
     if (!t) {
       if (typeof sid === 'string') {
         res.writeHead(404).end('unknown session');
         return;
       }
-      const created = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => this.streams.set(id, created) });
-      created.onclose = () => created.sessionId && this.streams.delete(created.sessionId);
+      const created: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id: string): void => void this.streams.set(id, created),
+      });
+      created.onclose = () => {
+        if (created.sessionId) this.streams.delete(created.sessionId);
+      };
       await this.mcp().connect(created);
       t = created;
     }
