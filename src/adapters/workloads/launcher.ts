@@ -1,5 +1,4 @@
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
@@ -264,14 +263,15 @@ export class ProcessLauncher implements WorkloadLauncher {
  * URL: for a name, whether it resolves to a refused address is the internal DNS's business.
  */
 const remoteFetch =
-  (fetch: typeof globalThis.fetch, url: URL): typeof globalThis.fetch =>
+  (egressFetch: typeof globalThis.fetch, url: URL): typeof globalThis.fetch =>
   async (input, init) => {
     try {
-      return await fetch(input, init);
+      return await egressFetch(input, init);
     } catch (e) {
       if (!isEgressError(e)) throw e;
-      const host = url.hostname.replace(/^\[|\]$/g, '');
-      if (isIP(host) !== 0) throw new Error(e.refused ? `the egress policy refuses ${url.host} (allow it with --egress-allow)` : `${e.message}: ${url.host} did not answer`, { cause: e });
+      // WHATWG URLs write every IPv4 form as a dotted quad and IPv6 in brackets.
+      if (/^\d+\.\d+\.\d+\.\d+$/.test(url.hostname) || url.hostname.startsWith('['))
+        throw new Error(e.refused ? `the egress policy refuses ${url.host} (allow it with --egress-allow)` : `${e.message}: ${url.host} did not answer`, { cause: e });
       throw new Error(`${e.message}: ${url.host} did not answer, or the egress policy refuses the address its name resolves to (see --egress-allow)`, { cause: e });
     }
   };
