@@ -8,6 +8,7 @@ import { isoNow, type Clock } from '../time.js';
 import { resolveBuiltinToolset, toolNetworkOf, type ToolRuntime } from '../tools/builtin-toolset.js';
 import { inProcessRegexTest, matchText, OUTPUT_MAX, parseVerdict, type EvalCase, type EvalSpec, type RegexTest, type TrialResult } from './eval-spec.js';
 import type { EvalRunRecord, EvalStore } from './eval-store.js';
+import { coalesced } from '../coalesced.js';
 
 export interface EvalRunnerDeps {
   store: EvalStore;
@@ -67,8 +68,13 @@ export class EvalRunner {
   private readonly active = new Map<string, { ac: AbortController; done: Promise<void> }>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
-  private polling = false;
-  private pollAgain = false;
+  /** Looks for work to claim; wake-ups while it looks coalesce into one more look. */
+  private readonly pollOnce = coalesced(
+    async () => {
+      if (!this.stopped) await this.claimSome();
+    },
+    (e) => this.o.onError?.(e, ''),
+  );
   private readonly o: Required<Omit<EvalRunnerOptions, 'onError'>> & Pick<EvalRunnerOptions, 'onError'>;
 
   constructor(
@@ -112,21 +118,7 @@ export class EvalRunner {
   }
 
   private poll(): void {
-    if (this.stopped) return;
-    if (this.polling) {
-      this.pollAgain = true;
-      return;
-    }
-    this.polling = true;
-    void this.claimSome()
-      .catch((e) => this.o.onError?.(e, ''))
-      .finally(() => {
-        this.polling = false;
-        if (this.pollAgain) {
-          this.pollAgain = false;
-          this.poll();
-        }
-      });
+    if (!this.stopped) this.pollOnce();
   }
 
   private async claimSome(): Promise<void> {

@@ -10,6 +10,7 @@ import type { SessionEventRecord, SessionRecord } from './session-store.js';
 import type { BuiltinToolExecutor } from './tool-port.js';
 import type { McpToolsets, OfferedMcpTool } from './mcp-toolsets.js';
 import { budgetReached, listCost, usageCostMicroCents, type Budget } from './budget.js';
+import { coalesced } from '../coalesced.js';
 
 type Ev = Record<string, unknown>;
 
@@ -72,8 +73,13 @@ export class SessionRuntime {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private stopped = true;
-  private polling = false;
-  private pollAgain = false;
+  /** Looks for work to claim; wake-ups while it looks coalesce into one more look. */
+  private readonly pollOnce = coalesced(
+    async () => {
+      if (!this.stopped) await this.claimSome();
+    },
+    (e) => this.o.onError?.(e, ''),
+  );
   /** Sessions whose lease is being taken on a notice. */
   private readonly claiming = new Set<string>();
   private readonly o: Required<Omit<RuntimeOptions, 'onError'>> & Pick<RuntimeOptions, 'onError'>;
@@ -123,21 +129,7 @@ export class SessionRuntime {
   }
 
   private poll(): void {
-    if (this.stopped) return;
-    if (this.polling) {
-      this.pollAgain = true;
-      return;
-    }
-    this.polling = true;
-    void this.claimSome()
-      .catch((e) => this.o.onError?.(e, ''))
-      .finally(() => {
-        this.polling = false;
-        if (this.pollAgain) {
-          this.pollAgain = false;
-          this.poll();
-        }
-      });
+    if (!this.stopped) this.pollOnce();
   }
 
   /**
