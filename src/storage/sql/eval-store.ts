@@ -1,6 +1,7 @@
 import type { Generated, Kysely, Selectable, Updateable } from 'kysely';
 import type { EvalSpec, TrialResult } from '../../core/evals/eval-spec.js';
 import { ACTIVE_EVAL_STATUSES, type EvalRunPatch, type EvalRunQuery, type EvalRunRecord, type EvalStatus, type EvalStore, type NewEvalRun } from '../../core/evals/eval-store.js';
+import { SqlLeasedJobs } from './leased-jobs.js';
 import type { Database } from './schema.js';
 
 /** The table of migration 0020-evals. */
@@ -54,11 +55,15 @@ const setOf = (p: EvalRunPatch): Updateable<EvalDatabase['eval_runs']> => {
   return set;
 };
 
-/** Eval runs on SQLite and PostgreSQL (core/evals' own port, outside the `Storage` aggregate). */
-export class SqlEvalStore implements EvalStore {
+/**
+ * Eval runs on SQLite and PostgreSQL (core/evals' own port, outside the `Storage` aggregate); a
+ * run's lease (claimable, claim, renew, release) comes from `SqlLeasedJobs`.
+ */
+export class SqlEvalStore extends SqlLeasedJobs implements EvalStore {
   private readonly db: Kysely<EvalDatabase>;
 
   constructor(db: Kysely<Database>) {
+    super(db, { table: 'eval_runs', order: 'seq', active: ACTIVE, renewWhileActive: true });
     this.db = db as unknown as Kysely<EvalDatabase>;
   }
 
@@ -107,37 +112,5 @@ export class SqlEvalStore implements EvalStore {
   async saveIfActive(id: string, patch: EvalRunPatch): Promise<boolean> {
     const r = await this.db.updateTable('eval_runs').set(setOf(patch)).where('id', '=', id).where('status', 'in', ACTIVE).executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
-  }
-
-  async claimable(now: string, limit: number): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('eval_runs')
-      .select('id')
-      .where('status', 'in', ACTIVE)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-      .orderBy('seq', 'asc')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => r.id);
-  }
-
-  async claim(id: string, owner: string, now: string, until: string): Promise<boolean> {
-    const r = await this.db
-      .updateTable('eval_runs')
-      .set({ lease_owner: owner, lease_until: until })
-      .where('id', '=', id)
-      .where('status', 'in', ACTIVE)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
-  }
-
-  async renew(id: string, owner: string, until: string): Promise<boolean> {
-    const r = await this.db.updateTable('eval_runs').set({ lease_until: until }).where('id', '=', id).where('lease_owner', '=', owner).where('status', 'in', ACTIVE).executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
-  }
-
-  async release(id: string, owner: string): Promise<void> {
-    await this.db.updateTable('eval_runs').set({ lease_owner: null, lease_until: null }).where('id', '=', id).where('lease_owner', '=', owner).execute();
   }
 }

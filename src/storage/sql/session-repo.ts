@@ -1,6 +1,7 @@
 import type { Generated, Kysely, Selectable, Updateable } from 'kysely';
 import type { NewSession, SessionEventQuery, SessionEventRecord, SessionPatch, SessionQuery, SessionRecord, SessionRepo, SessionStatus } from '../../core/sessions/session-store.js';
 import type { SqlDialectName } from './dialect.js';
+import { SqlLeasedJobs } from './leased-jobs.js';
 import type { Database } from './schema.js';
 
 /** The tables of migration 0016-sessions. */
@@ -56,13 +57,15 @@ const toEvent = (r: Selectable<SessionDatabase['session_events']>): SessionEvent
 
 const ACTIVE = ['running', 'rescheduling'];
 
-export class SqlSessionRepo implements SessionRepo {
+/** Sessions and their events; a running session's lease (claimable, claim, renew, release) comes from `SqlLeasedJobs`. */
+export class SqlSessionRepo extends SqlLeasedJobs implements SessionRepo {
   private readonly db: Kysely<SessionDatabase>;
 
   constructor(
     db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
   ) {
+    super(db, { table: 'sessions', order: 'updated_at', active: ACTIVE, renewWhileActive: false });
     this.db = db as unknown as Kysely<SessionDatabase>;
   }
 
@@ -162,37 +165,5 @@ export class SqlSessionRepo implements SessionRepo {
       .where('session_id', '=', sessionId)
       .where('seq', '=', seq)
       .execute();
-  }
-
-  async claimable(now: string, limit: number): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('sessions')
-      .select('id')
-      .where('status', 'in', ACTIVE)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-      .orderBy('updated_at', 'asc')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => r.id);
-  }
-
-  async claim(id: string, owner: string, now: string, until: string): Promise<boolean> {
-    const r = await this.db
-      .updateTable('sessions')
-      .set({ lease_owner: owner, lease_until: until })
-      .where('id', '=', id)
-      .where('status', 'in', ACTIVE)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
-  }
-
-  async renew(id: string, owner: string, until: string): Promise<boolean> {
-    const r = await this.db.updateTable('sessions').set({ lease_until: until }).where('id', '=', id).where('lease_owner', '=', owner).executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
-  }
-
-  async release(id: string, owner: string): Promise<void> {
-    await this.db.updateTable('sessions').set({ lease_owner: null, lease_until: null }).where('id', '=', id).where('lease_owner', '=', owner).execute();
   }
 }
