@@ -1,12 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChildServer, type ChildServer } from '../helpers/child-server.js';
-import { startTestModel, type DevModel } from '../helpers/dev-model.js';
-import { Api } from '../helpers/packages.js';
-import { dropTestSchema } from '../helpers/postgres.js';
+import { startScaleOut, type ScaleOut } from './scaleout-harness.js';
 import { setUpAgent } from './session-harness.js';
 
 const DB = process.env.AGENTRY_TEST_DATABASE_URL;
@@ -27,45 +20,16 @@ const poll = async <T>(what: string, read: () => Promise<T>, done: (v: T) => boo
  * nothing is sent twice and the trial still ends scored.
  */
 describe.skipIf(!DB)('evals across processes (postgres)', () => {
-  const schema = `t_${randomBytes(6).toString('hex')}`;
-  const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
-  const secretKey = randomBytes(32).toString('hex');
-  const dirs: string[] = [];
-  const children: ChildServer[] = [];
-  let model: DevModel;
-  let api: ChildServer;
-  let alice: Api;
-
-  const child = async (runtime: boolean): Promise<ChildServer> => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'agentry-evals-scaleout-'));
-    dirs.push(dataDir);
-    const c = await startChildServer({
-      dataDir,
-      adminToken,
-      databaseUrl: DB,
-      databaseSchema: schema,
-      extra: { AGENTRY_SECRET_KEY: secretKey, AGENTRY_EGRESS_ALLOW: '127.0.0.1', AGENTRY_RUNTIME: runtime ? 'true' : 'false', AGENTRY_RUNTIME_LEASE_MS: '2000' },
-    });
-    children.push(c);
-    return c;
-  };
+  let x: ScaleOut;
 
   beforeAll(async () => {
-    model = await startTestModel();
-    api = await child(false);
-    const admin = new Api(api.url, adminToken);
-    const u = await admin.req('POST', '/api/v1/users', { username: 'alice' });
-    alice = admin.with(u.body.token);
+    x = await startScaleOut(DB!);
   }, 120_000);
-  afterAll(async () => {
-    for (const c of children) await c.kill();
-    await model?.close();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    await dropTestSchema(schema);
-  });
+  afterAll(() => x?.close());
 
   it('goes on with a run whose runner was killed mid-trial, in the same session, sending nothing twice', async () => {
-    const worker = await child(true);
+    const { model, alice } = x;
+    const worker = await x.worker();
     const { agentId } = await setUpAgent(alice, model);
     // The first answer is slow: the worker dies while the trial's session waits on it.
     model.script([{ text: 'too late', delayMs: 30_000 }]);
@@ -78,15 +42,17 @@ describe.skipIf(!DB)('evals across processes (postgres)', () => {
       (r) => r.cases[0].results[0].messages_sent === 1,
     );
     const sessionId = mid.cases[0].results[0].session_id;
+    // The model has the slow request (a logged span.model_request_start may not have reached it yet:
+    // killed then, the next worker's request would get the slow answer and the test wait it out).
     await poll(
-      'the model request started',
-      async () => (await alice.req('GET', `/v1/sessions/${sessionId}/log`)).body as Array<{ type: string }>,
-      (log) => log.some((e) => e.type === 'span.model_request_start'),
+      'the slow model request received',
+      async () => model.pending(),
+      (n) => n === 0,
     );
     await worker.kill();
     expect((await alice.req('GET', `/v1/evals/${id}`)).body.status).toBe('running');
 
-    await child(true);
+    await x.worker();
     const done = await poll(
       'the run to end',
       async () => (await alice.req('GET', `/v1/evals/${id}`)).body,

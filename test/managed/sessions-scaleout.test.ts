@@ -1,12 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChildServer, type ChildServer } from '../helpers/child-server.js';
-import { startTestModel, type DevModel } from '../helpers/dev-model.js';
 import { Api } from '../helpers/packages.js';
-import { dropTestSchema } from '../helpers/postgres.js';
+import { startScaleOut, type ScaleOut } from './scaleout-harness.js';
 import { isIdle, openStream, readFrames, setUpAgent } from './session-harness.js';
 
 const DB = process.env.AGENTRY_TEST_DATABASE_URL;
@@ -18,47 +12,16 @@ const DB = process.env.AGENTRY_TEST_DATABASE_URL;
  * closes the partial model request and finishes the turn.
  */
 describe.skipIf(!DB)('sessions across processes (postgres)', () => {
-  const schema = `t_${randomBytes(6).toString('hex')}`;
-  const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
-  const secretKey = randomBytes(32).toString('hex');
-  const dirs: string[] = [];
-  const children: ChildServer[] = [];
-  let model: DevModel;
-  let api: ChildServer;
-  let alice: Api;
-  let aliceToken: string;
-
-  const child = async (runtime: boolean): Promise<ChildServer> => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'agentry-scaleout-'));
-    dirs.push(dataDir);
-    const c = await startChildServer({
-      dataDir,
-      adminToken,
-      databaseUrl: DB,
-      databaseSchema: schema,
-      extra: { AGENTRY_SECRET_KEY: secretKey, AGENTRY_EGRESS_ALLOW: '127.0.0.1', AGENTRY_RUNTIME: runtime ? 'true' : 'false', AGENTRY_RUNTIME_LEASE_MS: '2000' },
-    });
-    children.push(c);
-    return c;
-  };
+  let x: ScaleOut;
 
   beforeAll(async () => {
-    model = await startTestModel();
-    api = await child(false);
-    const admin = new Api(api.url, adminToken);
-    const u = await admin.req('POST', '/api/v1/users', { username: 'alice' });
-    aliceToken = u.body.token;
-    alice = admin.with(aliceToken);
+    x = await startScaleOut(DB!);
   }, 120_000);
-  afterAll(async () => {
-    for (const c of children) await c.kill();
-    await model?.close();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    await dropTestSchema(schema);
-  });
+  afterAll(() => x?.close());
 
   it('streams from one process a session driven through another, and recovers a turn whose worker was killed', async () => {
-    const worker = await child(true);
+    const { model, api, alice, aliceToken } = x;
+    const worker = await x.worker();
     const { agentId, environmentId } = await setUpAgent(alice, model);
     const s = (await alice.req('POST', '/v1/sessions', { agent: agentId, environment_id: environmentId })).body;
 
@@ -85,7 +48,7 @@ describe.skipIf(!DB)('sessions across processes (postgres)', () => {
 
     // Another worker takes the session once the dead one's lease runs out.
     const resume = await openStream(api.url, aliceToken, `/v1/sessions/${s.id}/events/stream`, { 'last-event-id': before.filter((x) => x.id).at(-1)!.id! });
-    await child(true);
+    await x.worker();
     const after = await readFrames(resume, (fr) => fr.some(isIdle), 90_000);
     const events = after.filter((x) => x.event && x.event !== 'ping').map((x) => JSON.parse(x.data));
     const kinds = events.map((e) => e.type);
