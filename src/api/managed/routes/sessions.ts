@@ -82,10 +82,10 @@ const EventQuery = Type.Object({
 
 const MessageBody = Type.Object({ content: Type.Union([Type.String({ minLength: 1 }), Type.Array(Loose, { minItems: 1, maxItems: 100 })]) }, { additionalProperties: false });
 
-const wantsSse = (req: FastifyRequest): boolean => /text\/event-stream/i.test(req.headers.accept ?? '');
+export const wantsSse = (req: FastifyRequest): boolean => /text\/event-stream/i.test(req.headers.accept ?? '');
 
 /** Streams an SSE response: `retry:` first, then `event:` + `id:` + `data:` per frame, waiting for the socket to drain. */
-const sse = async (req: FastifyRequest, reply: FastifyReply, open: (signal: AbortSignal) => Promise<AsyncGenerator<StreamItem>>, streams: Set<AbortController>): Promise<void> => {
+export const sse = async (req: FastifyRequest, reply: FastifyReply, open: (signal: AbortSignal) => Promise<AsyncGenerator<StreamItem>>, streams: Set<AbortController>): Promise<void> => {
   const ac = new AbortController();
   const items = await open(ac.signal);
   reply.hijack();
@@ -139,12 +139,12 @@ const sse = async (req: FastifyRequest, reply: FastifyReply, open: (signal: Abor
   }
 };
 
-const list = (...values: Array<string[] | undefined>): string[] | undefined => {
+export const list = (...values: Array<string[] | undefined>): string[] | undefined => {
   const all = values.flatMap((v) => v ?? []);
   return all.length > 0 ? all : undefined;
 };
 
-const lastEventId = (req: FastifyRequest): number | undefined => {
+export const lastEventId = (req: FastifyRequest): number | undefined => {
   const h = req.headers['last-event-id'];
   if (h === undefined || h === '') return undefined;
   const n = Number(h);
