@@ -165,6 +165,14 @@ describe.each(testStores)('sessions: multi-agent threads (%s)', (store) => {
     expect(bobStream.status).toBe(404);
     await bobStream.body?.cancel();
 
+    // A roster names live agents of the caller without a roster of their own (depth limit 1).
+    const roster = (agents: unknown[]) => f.alice.req('POST', '/v1/agents', { name: 'bad-lead', model: 'dev-ant', multiagent: { type: 'coordinator', agents } });
+    expectManagedError(await roster([coordinator]), 400, 'invalid_request_error', /one level deep/);
+    expectManagedError(await roster(['agent_nope']), 400, 'invalid_request_error', /not found/);
+    expectManagedError(await roster([]), 400, 'invalid_request_error');
+    const bobs = await f.bob.req('POST', '/v1/agents', { name: 'bobs', model: 'dev-ant' });
+    expectManagedError(await roster([bobs.body.id]), 400, 'invalid_request_error', /not found/);
+
     // An archived thread takes no more events.
     await f.sdk.beta.sessions.threads.archive(tid, { session_id: s.id });
     expectManagedError(await f.alice.req('POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.interrupt', session_thread_id: tid }] }), 400, 'invalid_request_error', /archived/);
