@@ -124,11 +124,7 @@ describe.each(testStores)('sessions: multi-agent threads (%s)', (store) => {
   }, 60_000);
 
   it('interrupts one thread; refuses unknown and archived threads and other accounts', async () => {
-    model.script([
-      { toolCalls: [{ name: 'call_agent_researcher', input: { message: 'Take your time' } }] },
-      { text: 'never finished', delayMs: 30_000 },
-      { text: 'It was interrupted.' },
-    ]);
+    model.script([{ toolCalls: [{ name: 'call_agent_researcher', input: { message: 'Take your time' } }] }, { text: 'never finished', delayMs: 30_000 }, { text: 'It was interrupted.' }]);
     const s = await f.sdk.beta.sessions.create({ agent: coordinator, environment_id: environmentId });
     const stream = await f.sdk.beta.sessions.events.stream(s.id);
     await f.sdk.beta.sessions.events.send(s.id, { events: [text('Go')] });

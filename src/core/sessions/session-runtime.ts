@@ -651,7 +651,12 @@ export class SessionRuntime {
         const known = builtin.get(u.name);
         return log.stamp(
           'agent.tool_use',
-          { name: u.name, input: u.input, evaluated_permission: known && this.deps.tools ? this.deps.tools.permission(known, u.name) : 'allow', ...(known || delegates.has(u.name) ? {} : { unknown_tool: true }) },
+          {
+            name: u.name,
+            input: u.input,
+            evaluated_permission: known && this.deps.tools ? this.deps.tools.permission(known, u.name) : 'allow',
+            ...(known || delegates.has(u.name) ? {} : { unknown_tool: true }),
+          },
           newEventId(),
         );
       });

@@ -120,7 +120,13 @@ export const threadRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async
 
   for (const path of ['/:tid/stream', '/:tid/events/stream']) {
     app.get(path, {
-      schema: { tags, summary: "Stream a thread's events (SSE): ?event_deltas[]=agent.message, ?replay=1 or Last-Event-ID", params: ThreadParams, querystring: EventQuery, response: { 200: R.EventStreamOnly } },
+      schema: {
+        tags,
+        summary: "Stream a thread's events (SSE): ?event_deltas[]=agent.message, ?replay=1 or Last-Event-ID",
+        params: ThreadParams,
+        querystring: EventQuery,
+        response: { 200: R.EventStreamOnly },
+      },
       handler: async (req, reply) => streamHandler(req as never, reply),
     });
   }

@@ -258,7 +258,7 @@ export class ThreadRunner implements ThreadDelegation {
 
   private async threadEvents(sessionId: string, threadId: string): Promise<SessionEventRecord[]> {
     const out: SessionEventRecord[] = [];
-    for (let cursor = 0; ; ) {
+    for (let cursor = 0; ;) {
       const rows = await this.deps.storage.sessions.listEvents(sessionId, { order: 'asc', afterSeq: cursor, threadId, limit: 1000 });
       out.push(...rows);
       if (rows.length < 1000) return out;

@@ -69,7 +69,8 @@ export class ThreadService {
       if (!t) throw this.missing(threadId);
       const now = this.sessions.log.now();
       if (t.archivedAt) return threadView(t, now);
-      if (t.status === 'running' || t.status === 'rescheduling') throw conflict(`Thread ${threadId} is ${t.status} and cannot be archived: interrupt it (user.interrupt with session_thread_id) and wait until it is idle`);
+      if (t.status === 'running' || t.status === 'rescheduling')
+        throw conflict(`Thread ${threadId} is ${t.status} and cannot be archived: interrupt it (user.interrupt with session_thread_id) and wait until it is idle`);
       await tx.sessionThreads.update(t.id, { archivedAt: now, updatedAt: now });
       await this.deps.audit.record(tx.audit, ctx, 'managed.session.thread.archive', t.id, { session: s.id });
       return threadView({ ...t, archivedAt: now, updatedAt: now }, now);
