@@ -5,7 +5,7 @@ import { pageLimit } from '../../../core/managed/page-token.js';
 import { callerOf } from '../caller.js';
 import type { ManagedDoorOptions } from '../index.js';
 import * as R from '../responses.js';
-import { lastEventId, list, sse, wantsSse } from './sessions.js';
+import { list, sse, streamOptionsOf, wantsSse } from './sessions.js';
 
 const tags = ['sessions'];
 const Strings = Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50 });
@@ -83,23 +83,10 @@ export const threadRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async
     handler: async (req) => threads.archive(await callerOf(registry, req), req.params.id, req.params.tid),
   });
 
-  const streamHandler = async (req: FastifyRequest<{ Params: { id: string; tid: string }; Querystring: Record<string, unknown> }>, reply: FastifyReply): Promise<void> => {
-    const q = req.query as { include?: string; replay?: string; event_deltas?: string[]; 'event_deltas[]'?: string[] };
+  const streamHandler = async (req: FastifyRequest<{ Params: { id: string; tid: string } }>, reply: FastifyReply): Promise<void> => {
     const ctx = await callerOf(registry, req);
-    const from = lastEventId(req);
-    const replay = q.replay === '1' || q.replay === 'true';
-    await sse(
-      req,
-      reply,
-      (signal) =>
-        threads.openStream(ctx, req.params.id, req.params.tid, {
-          afterSeq: from ?? (replay ? 0 : undefined),
-          includeChunks: (q.include ?? '').split(',').includes('chunks'),
-          deltas: new Set(list(q.event_deltas, q['event_deltas[]']) ?? []),
-          signal,
-        }),
-      streams,
-    );
+    const opts = streamOptionsOf(req);
+    await sse(req, reply, (signal) => threads.openStream(ctx, req.params.id, req.params.tid, { ...opts, signal }), streams);
   };
 
   app.get('/:tid/events', {
