@@ -96,7 +96,7 @@ describe.each(testStores)('sessions: multi-agent threads (%s)', (store) => {
     // A second call continues the same thread (its earlier conversation included); its stream shows only its events.
     let before = asked(model).length;
     model.script([{ toolCalls: [{ name: 'call_agent_researcher', input: { message: 'And plus one?' } }] }, { text: '43' }, { text: 'It is 43.' }]);
-    const threadStream = await f.sdk.beta.sessions.threads.events.stream(tid, { session_id: s.id });
+    const threadStream = await f.sdk.beta.sessions.threads.events.stream(tid, { session_id: s.id, event_deltas: ['agent.message'] });
     await f.sdk.beta.sessions.events.send(s.id, { events: [text('Again')] });
     const seen: any[] = [];
     for await (const e of threadStream as AsyncIterable<any>) {
@@ -105,6 +105,13 @@ describe.each(testStores)('sessions: multi-agent threads (%s)', (store) => {
     }
     expect(seen.every((e) => e.session_thread_id === tid)).toBe(true);
     expect(seen.find((e) => e.type === 'agent.message').content[0].text).toBe('43');
+    const message = seen.find((e) => e.type === 'agent.message');
+    expect(
+      seen
+        .filter((e) => e.type === 'event_delta' && e.event_id === message.id)
+        .map((e) => e.delta.content.text)
+        .join(''),
+    ).toBe('43');
     const again = asked(model)[before + 1];
     expect(again.messages.map((m: any) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user']);
     await waitIdle(f, s.id);

@@ -202,7 +202,10 @@ export class ThreadRunner implements ThreadDelegation {
     let thread: ThreadRecord | undefined;
     await this.deps.log.append(s.id, async (locked, tx) => {
       const now = this.now();
-      const base = live ?? {
+      // Read again under the session's lock: the thread may have been archived since.
+      const fresh = live && (await tx.sessionThreads.find(s.id, live.id));
+      const reuse = fresh && fresh.archivedAt === null && fresh.status === 'idle' ? fresh : undefined;
+      const base = reuse ?? {
         id: `sthr_${String(newEventId()).replace(/^sevt_/, '')}`,
         sessionId: s.id,
         parentThreadId: primary,
@@ -216,13 +219,13 @@ export class ThreadRunner implements ThreadDelegation {
         updatedAt: now,
       };
       const events: SessionEvent[] = [];
-      if (!live) events.push(this.deps.log.stamp('session.thread_created', { session_thread_id: base.id, agent_name: target.name, workflow_run_id: null }, newEventId()));
+      if (!reuse) events.push(this.deps.log.stamp('session.thread_created', { session_thread_id: base.id, agent_name: target.name, workflow_run_id: null }, newEventId()));
       events.push(this.deps.log.stamp('agent.thread_message_sent', { to_session_thread_id: base.id, to_agent_name: target.name, content }, newEventId()));
       events.push(this.stamp(base, 'agent.thread_message_received', { from_session_thread_id: primary, from_agent_name: String((s.data.agent as Ev).name ?? ''), content }));
       const sinceSeq = locked.eventSeq + events.length;
       events.push(this.stamp(base, 'session.thread_status_running', { agent_name: target.name }));
       const data = { ...base.data, running_since: now, call: { tool_use_id: use.id, since_seq: sinceSeq, done: false } };
-      if (live) await tx.sessionThreads.update(base.id, { status: 'running', data, updatedAt: now });
+      if (reuse) await tx.sessionThreads.update(base.id, { status: 'running', data, updatedAt: now });
       else await tx.sessionThreads.insert({ ...base, status: 'running', data });
       thread = { seq: 0, ...base, status: 'running', data, updatedAt: now };
       return { events };
@@ -394,11 +397,20 @@ export class ThreadRunner implements ThreadDelegation {
       check();
       let answer: ModelAnswer | undefined;
       let failure: ModelCallError | undefined;
+      // Previews of the answer (event_deltas[]), tagged with the thread so its stream admits them.
+      const messageId = newEventId();
+      let started = false;
+      const preview = (event: Ev) => log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event: { ...event, session_thread_id: t.id } });
+      const onText = (chunk: string, index: number): void => {
+        if (!started) preview({ type: 'event_start', event: { id: messageId, type: 'agent.message' } });
+        started = true;
+        preview({ type: 'event_delta', event_id: messageId, preview_of: 'agent.message', delta: { type: 'content_delta', index, content: { type: 'text', text: chunk } } });
+      };
       const end = (isError: boolean, usage: ModelUsage) => this.stamp(t, 'span.model_request_end', { model_request_start_id: start.id, is_error: isError, model_usage: usage });
       try {
         answer = await client.stream(
           { model: endpoint.model, system: (target.snapshot.system as string | null) ?? null, messages: conversation, tools: defs, maxTokens: this.o.maxTokens },
-          { onText: () => undefined },
+          { onText },
           call.signal,
         );
       } catch (e) {
@@ -452,7 +464,7 @@ export class ThreadRunner implements ThreadDelegation {
           return this.stamp(t, 'agent.tool_use', { name: u.name, input: u.input, evaluated_permission: ts && this.deps.tools ? this.deps.tools.permission(ts, u.name) : 'allow' });
         });
         return {
-          events: [...(content.length > 0 ? [this.stamp(t, 'agent.message', { content })] : []), ...uses, end(false, a.usage)],
+          events: [...(content.length > 0 ? [{ ...this.stamp(t, 'agent.message', { content }), id: messageId }] : []), ...uses, end(false, a.usage)],
           patch: { data: { ...locked.data, usage, list_cost_micro: spent } },
         };
       });
