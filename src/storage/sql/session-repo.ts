@@ -27,6 +27,9 @@ export interface SessionDatabase {
 
 type SessionRow = Selectable<SessionDatabase['sessions']>;
 
+/** The child thread an event belongs to (migration 0025); null for the primary thread. */
+const threadOf = (e: Record<string, unknown>): string | null => (typeof e.session_thread_id === 'string' ? e.session_thread_id : null);
+
 const toSession = (r: SessionRow): SessionRecord => ({
   seq: Number(r.seq),
   id: r.id,
@@ -55,9 +58,6 @@ const toEvent = (r: Omit<Selectable<SessionDatabase['session_events']>, 'thread_
 });
 
 const ACTIVE = ['running', 'rescheduling'];
-
-/** The child thread an event belongs to (migration 0025); null for the primary thread. */
-const threadOf = (e: Record<string, unknown>): string | null => (typeof e.session_thread_id === 'string' ? e.session_thread_id : null);
 
 export class SqlSessionRepo implements SessionRepo {
   private readonly db: Kysely<SessionDatabase>;
