@@ -179,6 +179,21 @@ describe.each(testStores)('sessions: multi-agent threads (%s)', (store) => {
     // An archived thread takes no more events.
     await f.sdk.beta.sessions.threads.archive(tid, { session_id: s.id });
     expectManagedError(await f.alice.req('POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.interrupt', session_thread_id: tid }] }), 400, 'invalid_request_error', /archived/);
+
+    // A session's own interrupt stops the running thread and the turn: nothing more is asked of the model.
+    model.script([{ toolCalls: [{ name: 'call_agent_researcher', input: { message: 'Slowly' } }] }, { text: 'never', delayMs: 30_000 }, { text: 'not asked' }]);
+    const asked0 = asked(model).length;
+    const live = await f.sdk.beta.sessions.events.stream(s.id);
+    await f.sdk.beta.sessions.events.send(s.id, { events: [text('Once more')] });
+    const seen: any[] = [];
+    for await (const e of live as AsyncIterable<any>) {
+      seen.push(e);
+      if (e.type === 'span.model_request_start' && e.session_thread_id) await f.sdk.beta.sessions.events.send(s.id, { events: [{ type: 'user.interrupt' }] });
+      if (e.type === 'session.status_idle') break;
+    }
+    expect(seen.filter((e) => e.type === 'session.thread_status_idle')).toHaveLength(1);
+    expect(seen.at(-1)).toMatchObject({ type: 'session.status_idle', stop_reason: { type: 'end_turn' } });
+    expect(asked(model).length - asked0).toBe(2);
   }, 60_000);
 });
 
