@@ -26,6 +26,7 @@ import { LogFiles } from '../adapters/workloads/log-files.js';
 import { modelClients } from '../adapters/model-providers/index.js';
 import { LocalSessionBus, type SessionBus } from '../core/sessions/event-bus.js';
 import { SessionRuntime } from '../core/sessions/session-runtime.js';
+import { ThreadRunner } from '../core/sessions/threads/thread-runner.js';
 import { EvalRunner } from '../core/evals/eval-runner.js';
 import { isolatedRegexTest } from '../adapters/regex/isolated-regex.js';
 import { ToolsetExecutor } from '../core/sessions/builtin-tools.js';
@@ -176,6 +177,17 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
           models: modelClients(egress),
           tools: toolExecutor,
           mcp: mcpToolsets,
+          threads: new ThreadRunner(
+            {
+              storage,
+              log: registry.managed.sessions.log,
+              endpointFor: (accountId, modelId) => registry.managed.modelCards.endpointFor(accountId, modelId),
+              models: modelClients(egress),
+              tools: toolExecutor,
+              clock: systemClock,
+            },
+            { retryBaseMs: config.runtimeTiming.retryBaseMs },
+          ),
           clock: systemClock,
         },
         { leaseMs: config.runtimeTiming.leaseMs, retryBaseMs: config.runtimeTiming.retryBaseMs, onError: (e, id) => runtimeLog(e, id) },

@@ -11,6 +11,7 @@ import type { BlobRefRepo } from './blobs/blob-ref-repo.js';
 import type { IdempotencyRepo } from './idempotency/idempotency-repo.js';
 import type { ManagedRepo } from './managed/managed-storage.js';
 import type { SessionRepo } from './sessions/session-store.js';
+import type { SessionThreadRepo } from './sessions/threads/thread-store.js';
 import type { OAuthRepo } from './oauth/oauth-repo.js';
 import type { OciRepo } from './oci/ports.js';
 import type { PackageRepo } from './packages/package-repo.js';
@@ -37,6 +38,7 @@ export interface StorageRepos {
   managed: ManagedRepo;
   idempotency: IdempotencyRepo;
   sessions: SessionRepo;
+  sessionThreads: SessionThreadRepo;
 }
 
 export interface Storage extends StorageRepos {

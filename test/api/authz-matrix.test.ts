@@ -207,6 +207,30 @@ const session = async (w: World) => {
   const agent = await create(w.amy, '/v1/agents', { name: uniqueName('agent'), model: card.model_id, system: 'Be kind.', environment_id: env.id });
   return create(w.amy, '/v1/sessions', { agent: agent.id, environment_id: env.id, title: 'before' });
 };
+/**
+ * A session of A whose coordinator delegated once, so it has one child thread, idle: the fake
+ * provider's model is scripted (after the card's probe) to call the roster agent, answer, and close.
+ */
+const sessionThread = async (w: World) => {
+  const card = await modelCard(w);
+  const env = await environment(w);
+  const helper = await create(w.amy, '/v1/agents', { name: 'helper', model: card.model_id, environment_id: env.id });
+  const lead = await create(w.amy, '/v1/agents', { name: uniqueName('lead'), model: card.model_id, environment_id: env.id, multiagent: { type: 'coordinator', agents: [helper.id] } });
+  const scripted = await fetch(`${w.providers.url}/oai/_dev-model/script`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': w.providers.goodKey },
+    body: JSON.stringify({ turns: [{ toolCalls: [{ name: 'call_agent_helper', input: { message: 'hi' } }] }, { text: 'done' }, { text: 'ok' }] }),
+  });
+  if (scripted.status !== 200) throw new Error(`could not script the fake provider: ${scripted.status}`);
+  const s = await create(w.amy, '/v1/sessions', { agent: lead.id, environment_id: env.id, initial_events: [{ type: 'user.message', content: [{ type: 'text', text: 'go' }] }] });
+  let thread: any;
+  await settle('the thread', async () => {
+    if ((await w.amy.req('GET', `/v1/sessions/${s.id}`)).body.status !== 'idle') return false;
+    thread = (await w.amy.req('GET', `/v1/sessions/${s.id}/threads`)).body.data.find((t: any) => t.parent_thread_id !== null);
+    return thread?.status === 'idle';
+  });
+  return { session: s.id, thread: thread.id };
+};
 /** A work item of A's self-hosted environment (queued when the session was made); `ack` acknowledges it first. */
 const workItem = async (w: World, ack = false) => {
   const card = await modelCard(w);
@@ -324,6 +348,7 @@ const managedEntries = (): Record<string, Entry | Exempt> => ({
     request: (_, s) => json('POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.interrupt' }] }),
   },
   'POST /v1/sessions/:id/messages': { setup: session, request: (_, s) => json('POST', `/v1/sessions/${s.id}/messages`, { content: 'Hi' }) },
+  'POST /v1/sessions/:id/threads/:tid/archive': { setup: sessionThread, request: (_, x) => json('POST', `/v1/sessions/${x.session}/threads/${x.thread}/archive`) },
 
   'POST /v1/environments/:id/work/:work_id': {
     setup: (w) => workItem(w),

@@ -13,6 +13,7 @@ import { skillRoutes } from './routes/skills.js';
 import { vaultRoutes } from './routes/vaults.js';
 import { modelCardRoutes } from './routes/model-cards.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { threadRoutes } from './routes/threads.js';
 import { evalRoutes } from './routes/evals.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { integrationRoutes } from './routes/integrations.js';
@@ -44,6 +45,7 @@ export const managedDoor: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
     ['/v1/vaults', vaultRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/model_cards', modelCardRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/sessions', sessionRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/sessions/:id/threads', threadRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/evals', evalRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/oauth', oauthRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/integrations', integrationRoutes as FastifyPluginAsync<ManagedDoorOptions>],

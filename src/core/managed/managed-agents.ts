@@ -14,6 +14,7 @@ import { LocalSessionBus, type SessionBus } from '../sessions/event-bus.js';
 import { SessionLog } from '../sessions/session-log.js';
 import { SessionService, type SessionServiceOptions } from '../sessions/session-service.js';
 import { EnvironmentWorkService } from '../sessions/environment-work.js';
+import { ThreadService } from '../sessions/threads/thread-service.js';
 import { IntegrationService, type IntegrationOptions } from '../integrations/integration-service.js';
 
 const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
@@ -47,6 +48,8 @@ export class ManagedAgents {
   readonly vaults: VaultService;
   readonly modelCards: ModelCardService;
   readonly sessions: SessionService;
+  /** The threads of multi-agent sessions. */
+  readonly threads: ThreadService;
   /** The work queue of self-hosted environments. */
   readonly work: EnvironmentWorkService;
   readonly integrations: IntegrationService;
@@ -63,6 +66,7 @@ export class ManagedAgents {
     const log = new SessionLog(deps.storage, opts.sessionBus ?? new LocalSessionBus(), deps.clock);
     this.work = new EnvironmentWorkService(deps, log.bus);
     this.sessions = new SessionService(deps, this.agents, log, opts.sessions, this.work);
+    this.threads = new ThreadService(deps, this.sessions);
     this.integrations = new IntegrationService(deps, this.sessions, opts.integrations);
   }
 }

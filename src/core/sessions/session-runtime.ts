@@ -11,6 +11,8 @@ import type { BuiltinToolExecutor } from './tool-port.js';
 import type { McpToolsets, OfferedMcpTool } from './mcp-toolsets.js';
 import { budgetReached, listCost, usageCostMicroCents, type Budget } from './budget.js';
 import { coalesced } from '../coalesced.js';
+import type { ThreadDelegation } from './threads/thread-runner.js';
+import { childThreadOf } from './threads/thread-view.js';
 
 type Ev = Record<string, unknown>;
 
@@ -43,6 +45,8 @@ export interface RuntimeDeps {
   tools?: BuiltinToolExecutor;
   /** The agent's MCP servers (`mcp_toolset` tools); without it they are not offered. */
   mcp?: McpToolsets;
+  /** Multi-agent threads: a coordinator's `call_agent_<name>` tools; without it none are offered. */
+  threads?: ThreadDelegation;
   clock: Clock;
 }
 
@@ -59,6 +63,9 @@ const ERROR_TYPE: Record<string, string> = {
 };
 
 const isBuiltinToolset = (t: Ev): boolean => t.type === 'agent_toolset_20260401';
+
+/** The primary thread's events: child threads (multi-agent) keep their own conversations. */
+const primaryOnly = (records: SessionEventRecord[]): SessionEventRecord[] => records.filter((r) => childThreadOf(r.event) === undefined);
 
 /**
  * The agent loop, off the request path. Every server process (or `agentry runtime`) runs one:
@@ -227,25 +234,25 @@ export class SessionRuntime {
       };
       if (queued.some((r) => r.type === 'user.interrupt')) {
         await flush();
-        await this.closeOpenSpan(id, records);
+        await this.closeOpenSpan(id, primaryOnly(records));
         if (await this.goIdle(id, lastSeq, { type: 'end_turn' })) return;
         continue;
       }
 
       // 2. A model request a crashed worker left open is closed before anything else.
-      if (await this.closeOpenSpan(id, records)) {
+      if (await this.closeOpenSpan(id, primaryOnly(records))) {
         await flush();
         await this.deps.log.append(id, () => ({ events: [this.deps.log.stamp('session.status_rescheduled', {}, newEventId())] }));
         continue;
       }
 
       // 3. Tool calls of the last model answer still waiting.
-      const events = records.map((r) => r.event);
+      const events = primaryOnly(records).map((r) => r.event);
       const blocked: string[] = [];
       const results: SessionEvent[] = [];
       // A self-hosted environment's tools run in its worker, which posts user.tool_result.
       const selfHosted = (s.data.environment as Ev | undefined)?.type === 'self_hosted';
-      for (const use of this.waitingToolUses(records)) {
+      for (const use of this.waitingToolUses(primaryOnly(records))) {
         if (use.type === 'agent.custom_tool_use') {
           blocked.push(use.id as string);
           continue;
@@ -260,6 +267,12 @@ export class SessionRuntime {
             results.push(this.toolResult(use, true, `The user denied this tool call${typeof answer.deny_message === 'string' && answer.deny_message ? `: ${answer.deny_message}` : '.'}`));
             continue;
           }
+        }
+        // A call of another agent runs as a thread of this session (multi-agent).
+        const delegated = this.deps.threads ? await this.deps.threads.delegate(s, use, signal) : undefined;
+        if (delegated) {
+          results.push(delegated);
+          continue;
         }
         if (selfHosted && use.type === 'agent.tool_use' && use.unknown_tool !== true) {
           blocked.push(use.id as string);
@@ -403,7 +416,14 @@ export class SessionRuntime {
   private async toolDefinitions(
     s: SessionRecord,
     signal: AbortSignal,
-  ): Promise<{ defs: ModelToolDefinition[]; custom: Set<string>; builtin: Map<string, Ev>; mcp: Map<string, OfferedMcpTool>; failure?: { server: string; type: string; message: string } }> {
+  ): Promise<{
+    defs: ModelToolDefinition[];
+    custom: Set<string>;
+    builtin: Map<string, Ev>;
+    mcp: Map<string, OfferedMcpTool>;
+    delegates: Set<string>;
+    failure?: { server: string; type: string; message: string };
+  }> {
     const agent = s.data.agent as Ev;
     const tools = Array.isArray(agent.tools) ? (agent.tools as Ev[]) : [];
     const defs: ModelToolDefinition[] = [];
@@ -420,14 +440,20 @@ export class SessionRuntime {
         }
       }
     }
+    const delegates = new Set<string>();
+    for (const d of (await this.deps.threads?.tools(s)) ?? []) {
+      if (custom.has(d.name) || builtin.has(d.name)) continue;
+      delegates.add(d.name);
+      defs.push(d);
+    }
     let mcp = new Map<string, OfferedMcpTool>();
     if (this.deps.mcp && tools.some((t) => t.type === 'mcp_toolset')) {
       const r = await this.deps.mcp.resolve(this.mcpRef(s), signal);
-      if (r.failure) return { defs, custom, builtin, mcp, failure: r.failure };
+      if (r.failure) return { defs, custom, builtin, mcp, delegates, failure: r.failure };
       mcp = r.offered;
-      for (const d of r.defs) if (!custom.has(d.name) && !builtin.has(d.name)) defs.push(d);
+      for (const d of r.defs) if (!custom.has(d.name) && !builtin.has(d.name) && !delegates.has(d.name)) defs.push(d);
     }
-    return { defs, custom, builtin, mcp };
+    return { defs, custom, builtin, mcp, delegates };
   }
 
   /** One model request, retried on transient errors; its events are appended as it goes. */
@@ -495,7 +521,7 @@ export class SessionRuntime {
       if (signal.aborted) return 'aborted';
       throw e;
     }
-    const { defs, custom, builtin, mcp, failure: mcpFailure } = resolved;
+    const { defs, custom, builtin, mcp, delegates, failure: mcpFailure } = resolved;
     if (mcpFailure) {
       // The agent cannot work without a server it declares: the turn ends (the session stays usable once it is fixed).
       await log.append(s.id, async (_s, tx) => {
@@ -625,7 +651,12 @@ export class SessionRuntime {
         const known = builtin.get(u.name);
         return log.stamp(
           'agent.tool_use',
-          { name: u.name, input: u.input, evaluated_permission: known && this.deps.tools ? this.deps.tools.permission(known, u.name) : 'allow', ...(known ? {} : { unknown_tool: true }) },
+          {
+            name: u.name,
+            input: u.input,
+            evaluated_permission: known && this.deps.tools ? this.deps.tools.permission(known, u.name) : 'allow',
+            ...(known || delegates.has(u.name) ? {} : { unknown_tool: true }),
+          },
           newEventId(),
         );
       });

@@ -13,6 +13,7 @@ import type { EnvironmentWorkService } from './environment-work.js';
 import type { SessionLog } from './session-log.js';
 import { mountPathProblem, UPLOADS_ROOT } from './session-mounts.js';
 import { budgetError, checkBudget, listCost } from './budget.js';
+import { checkThreadTargets } from './threads/thread-targets.js';
 import type { SessionEventRecord, SessionRecord, SessionStatus } from './session-store.js';
 
 export const SESSION_STATUSES: readonly SessionStatus[] = ['idle', 'running', 'rescheduling', 'terminated'];
@@ -84,6 +85,8 @@ export interface StreamOptions {
   deltas?: ReadonlySet<string>;
   /** End after the first session.status_idle (POST /messages). */
   untilIdle?: boolean;
+  /** Only the events (and previews) this admits: a thread's stream. */
+  only?: (event: Record<string, unknown>) => boolean;
   signal: AbortSignal;
 }
 
@@ -333,8 +336,9 @@ export class SessionService {
       this.owned(s, p.account.id, id, ctx);
       if (s.archivedAt) throw badRequest(`Session ${id} is archived and takes no more events`);
       if (s.status === 'terminated') throw badRequest(`Session ${id} is terminated and takes no more events`);
-      await this.checkToolAnswers(tx, s, events);
-      return this.wakeAndQueue(s, tx, events);
+      const targeted = await checkThreadTargets(tx, s, events, this.log.now());
+      await this.checkToolAnswers(tx, s, targeted);
+      return this.wakeAndQueue(s, tx, targeted);
     });
     const sentIds = new Set(events.map((e) => e.id));
     return records.filter((r) => sentIds.has(r.id)).map((r) => r.event as SessionEvent);
@@ -431,6 +435,7 @@ export class SessionService {
             for (const r of rows) {
               cursor = r.seq;
               if (!SPEC_EVENT_TYPES.has(r.type) && !opts.includeChunks) continue;
+              if (opts.only && !opts.only(r.event)) continue;
               yield { kind: 'event', seq: r.seq, event: r.event };
               // A turn ends idle, or with the session terminated (an unrecoverable error).
               if (opts.untilIdle && (r.type === 'session.status_idle' || r.type === 'session.status_terminated')) return;
@@ -440,7 +445,7 @@ export class SessionService {
         }
         while (previews.length > 0 && previews[0].afterSeq <= cursor) {
           const p = previews.shift()!;
-          if (p.afterSeq === cursor) {
+          if (p.afterSeq === cursor && (!opts.only || opts.only(p.event))) {
             const { preview_of: _omit, ...event } = p.event;
             yield { kind: 'event', seq: cursor, event };
           }

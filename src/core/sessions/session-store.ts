@@ -62,6 +62,8 @@ export interface SessionEventQuery {
   beforeSeq?: number;
   order: 'asc' | 'desc';
   types?: string[];
+  /** Only the events of this child thread; null: only the primary thread's. */
+  threadId?: string | null;
   limit: number;
 }
 

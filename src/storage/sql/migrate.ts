@@ -19,6 +19,7 @@ import { evalsMigration } from './migrations/0020-evals.js';
 import { integrationsMigration } from './migrations/0021-integrations.js';
 import { skillInstallsMigration } from './migrations/0023-skill-installs.js';
 import { searchIndexPendingListMigration } from './migrations/0024-search-index-pending-list.js';
+import { sessionThreadsMigration } from './migrations/0025-session-threads.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -42,6 +43,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0021-integrations': integrationsMigration(),
   '0023-skill-installs': skillInstallsMigration(),
   ...(dialect === 'postgres' ? { '0024-search-index-pending-list': searchIndexPendingListMigration() } : {}),
+  '0025-session-threads': sessionThreadsMigration(dialect),
 });
 
 class InCodeMigrations implements MigrationProvider {

@@ -23,10 +23,13 @@ export interface SessionDatabase {
     created_at: string;
     updated_at: string;
   };
-  session_events: { session_id: string; seq: number; id: string; type: string; data: string; created_at: string };
+  session_events: { session_id: string; seq: number; id: string; type: string; data: string; created_at: string; thread_id: Generated<string | null> };
 }
 
 type SessionRow = Selectable<SessionDatabase['sessions']>;
+
+/** The child thread an event belongs to (migration 0025); null for the primary thread. */
+const threadOf = (e: Record<string, unknown>): string | null => (typeof e.session_thread_id === 'string' ? e.session_thread_id : null);
 
 const toSession = (r: SessionRow): SessionRecord => ({
   seq: Number(r.seq),
@@ -46,7 +49,7 @@ const toSession = (r: SessionRow): SessionRecord => ({
   updatedAt: r.updated_at,
 });
 
-const toEvent = (r: Selectable<SessionDatabase['session_events']>): SessionEventRecord => ({
+const toEvent = (r: Omit<Selectable<SessionDatabase['session_events']>, 'thread_id'>): SessionEventRecord => ({
   sessionId: r.session_id,
   seq: Number(r.seq),
   id: r.id,
@@ -140,7 +143,7 @@ export class SqlSessionRepo extends SqlLeasedJobs implements SessionRepo {
     if (events.length === 0) return;
     await this.db
       .insertInto('session_events')
-      .values(events.map((e) => ({ session_id: e.sessionId, seq: e.seq, id: e.id, type: e.type, data: JSON.stringify(e.event), created_at: e.createdAt })))
+      .values(events.map((e) => ({ session_id: e.sessionId, seq: e.seq, id: e.id, type: e.type, data: JSON.stringify(e.event), created_at: e.createdAt, thread_id: threadOf(e.event) })))
       .execute();
   }
 
@@ -149,6 +152,7 @@ export class SqlSessionRepo extends SqlLeasedJobs implements SessionRepo {
     if (q.afterSeq !== undefined) s = s.where('seq', '>', q.afterSeq);
     if (q.beforeSeq !== undefined) s = s.where('seq', '<', q.beforeSeq);
     if (q.types?.length) s = s.where('type', 'in', q.types);
+    if (q.threadId !== undefined) s = q.threadId === null ? s.where('thread_id', 'is', null) : s.where('thread_id', '=', q.threadId);
     const rows = await s.orderBy('seq', q.order).limit(q.limit).execute();
     return rows.map(toEvent);
   }

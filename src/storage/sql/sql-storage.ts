@@ -16,6 +16,7 @@ import { SqlTokenRepo } from './token-repo.js';
 import { SqlStarRepo } from './star-repo.js';
 import { SqlIdempotencyRepo } from './idempotency-repo.js';
 import { SqlSessionRepo } from './session-repo.js';
+import { SqlSessionThreadRepo } from './session-thread-repo.js';
 import { SqlDiscoveryRepo } from './discovery-repo.js';
 import { SqlTelemetryRepo } from './telemetry-repo.js';
 import { SqlOAuthRepo } from './oauth-repo.js';
@@ -44,6 +45,7 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   managed: new SqlManagedRepo(db, dialect),
   idempotency: new SqlIdempotencyRepo(db),
   sessions: new SqlSessionRepo(db, dialect),
+  sessionThreads: new SqlSessionThreadRepo(db),
 });
 
 /** The one Kysely implementation of the storage ports; dialects differ only in connection and text search. */
@@ -66,6 +68,7 @@ export class SqlStorage implements Storage {
   /** MCP workloads (core/workloads' own port, outside the `Storage` aggregate). */
   readonly workloads: SqlWorkloadStore;
   readonly sessions;
+  readonly sessionThreads;
   /** Groups and client registrations (core/groups): a feature port beside its feature, not part of `Storage`. */
   readonly groups: SqlGroupStore;
   /** Eval runs (core/evals' own port, outside `Storage`). */
@@ -104,6 +107,7 @@ export class SqlStorage implements Storage {
     this.idempotency = repos.idempotency;
     this.workloads = new SqlWorkloadStore(db);
     this.sessions = repos.sessions;
+    this.sessionThreads = repos.sessionThreads;
     this.groups = new SqlGroupStore(db);
     this.evals = new SqlEvalStore(db);
     this.skillInstalls = new SqlSkillInstallStore(db);

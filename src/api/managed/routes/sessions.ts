@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { badRequest } from '../../../core/errors.js';
 import { pageLimit } from '../../../core/managed/page-token.js';
-import type { StreamItem } from '../../../core/sessions/session-service.js';
+import type { StreamItem, StreamOptions } from '../../../core/sessions/session-service.js';
 import { callerOf } from '../caller.js';
 import type { ManagedDoorOptions } from '../index.js';
 import { requestIdOf } from '../request-id.js';
@@ -82,10 +82,10 @@ const EventQuery = Type.Object({
 
 const MessageBody = Type.Object({ content: Type.Union([Type.String({ minLength: 1 }), Type.Array(Loose, { minItems: 1, maxItems: 100 })]) }, { additionalProperties: false });
 
-const wantsSse = (req: FastifyRequest): boolean => /text\/event-stream/i.test(req.headers.accept ?? '');
+export const wantsSse = (req: FastifyRequest): boolean => /text\/event-stream/i.test(req.headers.accept ?? '');
 
 /** Streams an SSE response: `retry:` first, then `event:` + `id:` + `data:` per frame, waiting for the socket to drain. */
-const sse = async (req: FastifyRequest, reply: FastifyReply, open: (signal: AbortSignal) => Promise<AsyncGenerator<StreamItem>>, streams: Set<AbortController>): Promise<void> => {
+export const sse = async (req: FastifyRequest, reply: FastifyReply, open: (signal: AbortSignal) => Promise<AsyncGenerator<StreamItem>>, streams: Set<AbortController>): Promise<void> => {
   const ac = new AbortController();
   const items = await open(ac.signal);
   reply.hijack();
@@ -139,7 +139,7 @@ const sse = async (req: FastifyRequest, reply: FastifyReply, open: (signal: Abor
   }
 };
 
-const list = (...values: Array<string[] | undefined>): string[] | undefined => {
+export const list = (...values: Array<string[] | undefined>): string[] | undefined => {
   const all = values.flatMap((v) => v ?? []);
   return all.length > 0 ? all : undefined;
 };
@@ -150,6 +150,18 @@ const lastEventId = (req: FastifyRequest): number | undefined => {
   const n = Number(h);
   if (!Number.isSafeInteger(n) || n < 0) throw badRequest('Last-Event-ID must be the id of an event of this stream (a whole number)');
   return n;
+};
+
+/** A stream's start and filters from its request: `Last-Event-ID` or `?replay=1`, `?include=chunks`, `event_deltas[]`. */
+export const streamOptionsOf = (req: FastifyRequest): Omit<StreamOptions, 'signal'> => {
+  const q = req.query as { include?: string; replay?: string; event_deltas?: string[]; 'event_deltas[]'?: string[] };
+  const from = lastEventId(req);
+  const replay = q.replay === '1' || q.replay === 'true';
+  return {
+    afterSeq: from ?? (replay ? 0 : undefined),
+    includeChunks: (q.include ?? '').split(',').includes('chunks'),
+    deltas: new Set(list(q.event_deltas, q['event_deltas[]']) ?? []),
+  };
 };
 
 /** `/v1/sessions`: the session resource, its events (JSON and SSE), the one-shot /messages and /cancel. */
@@ -225,22 +237,9 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = asyn
   });
 
   const streamHandler = async (req: FastifyRequest<{ Params: { id: string }; Querystring: Record<string, unknown> }>, reply: FastifyReply): Promise<void> => {
-    const q = req.query as { include?: string; replay?: string; event_deltas?: string[]; 'event_deltas[]'?: string[] };
     const ctx = await callerOf(registry, req);
-    const from = lastEventId(req);
-    const replay = q.replay === '1' || q.replay === 'true';
-    await sse(
-      req,
-      reply,
-      (signal) =>
-        sessions.openStream(ctx, req.params.id, {
-          afterSeq: from ?? (replay ? 0 : undefined),
-          includeChunks: (q.include ?? '').split(',').includes('chunks'),
-          deltas: new Set(list(q.event_deltas, q['event_deltas[]']) ?? []),
-          signal,
-        }),
-      streams,
-    );
+    const opts = streamOptionsOf(req);
+    await sse(req, reply, (signal) => sessions.openStream(ctx, req.params.id, { ...opts, signal }), streams);
   };
 
   app.get('/:id/events', {

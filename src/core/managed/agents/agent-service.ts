@@ -9,6 +9,7 @@ import { type Paged, type PageRequest } from '../page-token.js';
 import { FIRST_REVISION, findRevision, listRevisions, nextRevision, recordRevision } from '../revision-history.js';
 import { canonical, newAgentConfig, patchAgentConfig, type AgentConfig, type AgentInput } from './agent-config.js';
 import { publishAgentPackage, type AgentPublishInput, type AgentPublishResult } from './agent-package.js';
+import { checkRoster } from '../../sessions/threads/roster-check.js';
 
 /** One revision of a managed agent, as every door shows it. */
 export interface AgentView {
@@ -50,6 +51,7 @@ export class AgentService {
     const config = newAgentConfig(input);
     return this.deps.storage.transaction(async (tx) => {
       await this.checkEnvironment(tx, config.environment_id, ctx);
+      await checkRoster(tx.managed, p.account.id, null, config.multiagent);
       const now = isoNow(this.deps.clock);
       const o = await tx.managed.insert({
         id: newManagedId('agent'),
@@ -105,6 +107,7 @@ export class AgentService {
       const after = patchAgentConfig(before, input);
       if (canonical(after) === canonical(before)) return current(o);
       if (after.environment_id !== before.environment_id) await this.checkEnvironment(tx, after.environment_id, ctx);
+      if (canonical(after.multiagent) !== canonical(before.multiagent)) await checkRoster(tx.managed, p.account.id, o.id, after.multiagent);
       const now = isoNow(this.deps.clock);
       const version = nextRevision(o.version);
       const data = after as unknown as Record<string, unknown>;
