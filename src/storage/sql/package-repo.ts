@@ -289,14 +289,16 @@ export class SqlPackageRepo implements PackageRepo {
     }
     const found = Number(stats?.c_count ?? 0);
     let total = found;
+    let estimated = false;
     if (found >= bound) {
+      estimated = true;
       // Two subqueries: each is one index probe (SQLite reads min and max together by a full scan).
       const span = await sql<{ lo: number | string; hi: number | string }>`SELECT (SELECT min(id) FROM packages) AS lo, (SELECT max(id) FROM packages) AS hi`.execute(this.db);
       const lo = Number(span.rows[0]!.lo);
       const hi = Number(span.rows[0]!.hi);
       total = Math.max(found, Math.round((found * (hi - lo + 1)) / (hi - Number(stats!.c_min) + 1)));
     }
-    return { rows: page.rows.map(toPackage), total };
+    return { rows: page.rows.map(toPackage), total, ...(estimated ? { estimated } : {}) };
   }
 
   async listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]> {
