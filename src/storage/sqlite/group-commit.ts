@@ -17,7 +17,6 @@ export class WalSync extends CoalescedSync {
   }
 }
 
-
 /**
  * better-sqlite3 behind Kysely with group commit (see WalSync): a write outside a transaction,
  * and every transaction that wrote, resolves only after the WAL holding it was synced.
