@@ -3,4 +3,6 @@
 export interface Page<T> {
   rows: T[];
   total: number;
+  /** True when `total` is an estimate (a broad relevance search counts its matches only up to a bound). */
+  estimated?: boolean;
 }

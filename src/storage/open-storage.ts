@@ -5,7 +5,6 @@ import type { BlobStore } from '../core/blobs/blob-store.js';
 import type { Storage } from '../core/storage.js';
 import { FsBlobStore } from './blobs/fs-blob-store.js';
 import { FsUploadStore } from './blobs/fs-upload-store.js';
-import { S3BlobStore } from './blobs/s3-blob-store.js';
 import { parseBlobStoreUrl } from './blobs/blob-store-url.js';
 import type { UploadStore } from '../core/oci/ports.js';
 import type { GroupStore } from '../core/groups/group-store.js';
@@ -53,6 +52,8 @@ export const openBlobStore = async (cfg: Pick<StorageConfig, 'dataDir' | 'blobSt
       ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
       : undefined;
   const region = loc.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || (loc.endpoint ? 'us-east-1' : undefined));
+  // Loaded only when asked for: the AWS SDK weighs ~10 MB of heap in a process that never uses it.
+  const { S3BlobStore } = await import('./blobs/s3-blob-store.js');
   const blobs = await new S3BlobStore({ ...loc, ...(region ? { region } : {}), ...(credentials ? { credentials } : {}) }).init();
   return { blobs, uploads: blobs.uploadStore(), signer: blobs };
 };

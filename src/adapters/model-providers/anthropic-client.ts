@@ -1,4 +1,4 @@
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import type { ModelAnswer, ModelClient, ModelEndpoint, ModelMessage, ModelRequest, ModelStreamHandlers } from '../../core/sessions/model-port.js';
 import { modelCallError } from './errors.js';
 
@@ -26,10 +26,16 @@ const toAnthropic = (m: ModelMessage): Anthropic.MessageParam => ({
  * egress policy's fetch. The SDK does not retry: the runtime does, and says so in session.error.
  */
 export const anthropicClient = (endpoint: ModelEndpoint, fetch: typeof globalThis.fetch): ModelClient => {
-  const client = new Anthropic({ apiKey: endpoint.apiKey, baseURL: anthropicBaseUrl(endpoint.baseUrl), defaultHeaders: endpoint.headers, fetch, maxRetries: 0, timeout: 300_000 });
+  // The SDK is loaded on the first call: a registry that never runs a session does not carry it.
+  let made: Promise<Anthropic> | undefined;
+  const sdk = () =>
+    (made ??= import('@anthropic-ai/sdk').then(
+      ({ default: Anthropic }) => new Anthropic({ apiKey: endpoint.apiKey, baseURL: anthropicBaseUrl(endpoint.baseUrl), defaultHeaders: endpoint.headers, fetch, maxRetries: 0, timeout: 300_000 }),
+    ));
   return {
     async stream(req: ModelRequest, handlers: ModelStreamHandlers, signal: AbortSignal): Promise<ModelAnswer> {
       try {
+        const client = await sdk();
         const stream = client.messages.stream(
           {
             model: req.model,

@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { ModelAnswer, ModelBlock, ModelClient, ModelEndpoint, ModelMessage, ModelRequest, ModelStreamHandlers } from '../../core/sessions/model-port.js';
 import { modelCallError } from './errors.js';
 
@@ -44,10 +44,16 @@ export const toOpenAiMessages = (system: string | null, messages: ModelMessage[]
  * package, streaming with usage, through the egress policy's fetch; retries are the runtime's.
  */
 export const openAiClient = (endpoint: ModelEndpoint, fetch: typeof globalThis.fetch): ModelClient => {
-  const client = new OpenAI({ apiKey: endpoint.apiKey, baseURL: openAiBaseUrl(endpoint.baseUrl), defaultHeaders: endpoint.headers, fetch, maxRetries: 0, timeout: 300_000 });
+  // The SDK is loaded on the first call: a registry that never runs a session does not carry it.
+  let made: Promise<OpenAI> | undefined;
+  const sdk = () =>
+    (made ??= import('openai').then(
+      ({ default: OpenAI }) => new OpenAI({ apiKey: endpoint.apiKey, baseURL: openAiBaseUrl(endpoint.baseUrl), defaultHeaders: endpoint.headers, fetch, maxRetries: 0, timeout: 300_000 }),
+    ));
   return {
     async stream(req: ModelRequest, handlers: ModelStreamHandlers, signal: AbortSignal): Promise<ModelAnswer> {
       try {
+        const client = await sdk();
         const stream = await client.chat.completions.create(
           {
             model: req.model,

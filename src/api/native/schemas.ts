@@ -84,7 +84,15 @@ export const ListItem = Type.Object({
 });
 export type ListItem = Static<typeof ListItem>;
 
-export const listResponse = (key: 'agents' | 'packages') => Type.Object({ [key]: Type.Array(ListItem), total: Type.Integer(), page: Type.Integer(), limit: Type.Integer() });
+export const listResponse = (key: 'agents' | 'packages') =>
+  Type.Object({
+    [key]: Type.Array(ListItem),
+    total: Type.Integer(),
+    /** Present (true) when `total` is an estimate: a broad relevance search counts its matches only up to a bound. */
+    total_estimated: Type.Optional(Type.Boolean({ description: 'true when total is an estimate (a broad relevance search ranks a bounded set of the newest matches)' })),
+    page: Type.Integer(),
+    limit: Type.Integer(),
+  });
 
 export const Detail = Type.Object({
   ...ListItem.properties,

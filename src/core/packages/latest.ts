@@ -3,7 +3,7 @@ import type { StorageRepos } from '../storage.js';
 import type { PackageKind } from './kinds.js';
 import { parseManifest, type PackageManifest } from './manifest/index.js';
 import { parsePraisonBundleManifest } from './manifest/praison-bundle.js';
-import type { PackageRecord, VersionRecord } from './package-repo.js';
+import type { PackagePatch, PackageRecord, VersionRecord } from './package-repo.js';
 import { versionSchemeOf } from './version-scheme.js';
 
 const TAG_PATTERN = /^[a-zA-Z][a-zA-Z0-9._-]{0,63}$/;
@@ -17,9 +17,11 @@ export const distTagProblem = (tag: string): string | undefined => {
 
 /**
  * Recomputes `latest`: the pinned version when one is given or still pinned and present,
- * else the highest version. Returns the new latest.
+ * else the highest version. Returns the new latest. `fresh`: a version this transaction just
+ * wrote, with its manifest as validated (a publish): when it becomes latest, its metadata is
+ * taken from there rather than read back and validated again.
  */
-export const refreshLatest = async (tx: StorageRepos, pkg: PackageRecord, pin?: string): Promise<string | null> => {
+export const refreshLatest = async (tx: StorageRepos, pkg: PackageRecord, pin?: string, fresh?: { record: VersionRecord; manifest: PackageManifest }): Promise<string | null> => {
   const liveVersions = await tx.packages.listVersions(pkg.id, false);
   const live = liveVersions.map((v) => v.version);
   let latest: string | null;
@@ -35,13 +37,27 @@ export const refreshLatest = async (tx: StorageRepos, pkg: PackageRecord, pin?: 
     pinned = false;
   }
   if (latest !== pkg.latestVersion || pinned !== pkg.latestPinned) {
-    await tx.packages.update(pkg.id, { latestVersion: latest, latestPinned: pinned });
+    const patch: PackagePatch = { latestVersion: latest, latestPinned: pinned };
     if (latest && latest !== pkg.latestVersion) {
-      const v = await tx.packages.findVersion(pkg.id, latest);
-      if (v) await applyVersionMetadata(tx, pkg.id, pkg.kind, v);
+      if (fresh && fresh.record.version === latest) Object.assign(patch, changedMetadata(pkg, packageMetadata(fresh.manifest, fresh.record.readme)));
+      else {
+        const v = await tx.packages.findVersion(pkg.id, latest);
+        const parsed = v && parseManifestObject(pkg.kind, v.manifest);
+        if (v && parsed) Object.assign(patch, packageMetadata(parsed, v.readme));
+      }
     }
+    // One statement; metadata the package already holds is left out (it would rewrite the search index).
+    await tx.packages.update(pkg.id, patch);
   }
   return latest;
+};
+
+/** The fields of `meta` that differ from what `pkg` holds. */
+const changedMetadata = (pkg: PackageRecord, meta: ReturnType<typeof packageMetadata>): PackagePatch => {
+  const patch: PackagePatch = {};
+  for (const k of ['description', 'readme', 'category', 'license', 'repository', 'homepage'] as const) if (pkg[k] !== meta[k]) patch[k] = meta[k];
+  if (JSON.stringify(pkg.tags) !== JSON.stringify(meta.tags)) patch.tags = meta.tags;
+  return patch;
 };
 
 /**

@@ -231,7 +231,7 @@ export class PackageService {
           publishedAt: now,
         });
         if (tag && tag !== 'latest') await tx.packages.setDistTag(pkg.id, tag, record.version);
-        await refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined);
+        await refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined, { record, manifest });
         await tx.packages.update(pkg.id, { updatedAt: now });
         await this.deps.audit.record(tx.audit, ctx, 'package.publish', `${fullName(pkg.scope, pkg.name)}@${record.version}`, {
           kind: manifest.kind,

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobInfo, BlobStore, ByteRange } from '../../core/blobs/blob-store.js';
+import { CoalescedSync } from '../files/coalesced-sync.js';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 
@@ -18,6 +19,11 @@ const MIN_PIECE = 16 * 1024;
  */
 export class FsBlobStore implements BlobStore {
   private readonly tmpDir: string;
+  /**
+   * The blob folders made so far, each with its directory sync: kept open and shared by the
+   * renames into it that land at once (at most 256 folders).
+   */
+  private readonly dirs = new Map<string, CoalescedSync>();
 
   constructor(private readonly root: string) {
     this.tmpDir = join(root, 'tmp');
@@ -82,9 +88,9 @@ export class FsBlobStore implements BlobStore {
         await fs.rm(tmp, { force: true });
         return { digest, size, created: false };
       }
-      await fs.mkdir(join(final, '..'), { recursive: true });
+      const dir = await this.dirOf(final);
       await fs.rename(tmp, final);
-      await syncDir(join(final, '..'));
+      await dir.sync();
       return { digest, size, created: true };
     } catch (e) {
       await fs.rm(tmp, { force: true });
@@ -104,14 +110,14 @@ export class FsBlobStore implements BlobStore {
       await fs.rm(path, { force: true });
       return { size: existing.size };
     }
-    await fs.mkdir(join(final, '..'), { recursive: true });
+    const dir = await this.dirOf(final);
     try {
       await fs.rename(path, final);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EXDEV') return undefined;
       throw e;
     }
-    await syncDir(join(final, '..'));
+    await dir.sync();
     return { size: (await fs.stat(final)).size };
   }
 
@@ -160,6 +166,24 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  /** The folder a blob file goes in, made the first time, and its (shared) directory sync. */
+  private async dirOf(file: string): Promise<CoalescedSync> {
+    const path = dirname(file);
+    let dir = this.dirs.get(path);
+    if (!dir) {
+      await fs.mkdir(path, { recursive: true });
+      dir = this.dirs.get(path) ?? new CoalescedSync(path, 'full');
+      this.dirs.set(path, dir);
+    }
+    return dir;
+  }
+
+  /** Closes the folders' kept-open handles. */
+  close(): void {
+    for (const dir of this.dirs.values()) void dir.close();
+    this.dirs.clear();
+  }
+
   private pathOf(digest: string): string {
     const m = DIGEST.exec(digest);
     if (!m) throw new Error(`invalid digest ${digest}`);
@@ -172,12 +196,3 @@ const exists = async (p: string): Promise<boolean> =>
     () => true,
     () => false,
   );
-
-const syncDir = async (dir: string): Promise<void> => {
-  const h = await fs.open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-};

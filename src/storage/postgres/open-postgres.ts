@@ -7,6 +7,7 @@ import { SqlStorage } from '../sql/sql-storage.js';
 import { PostgresChangeFeed } from './change-feed.js';
 import { postgresTextSearch } from './text-search.js';
 import { SchemaScopedPostgresDialect } from './schema-scoped-dialect.js';
+import type { RowsReader } from '../sql/dialect.js';
 
 export interface PostgresOptions {
   url: string;
@@ -42,5 +43,6 @@ export const openPostgresStorage = async (opts: PostgresOptions): Promise<SqlSto
     await db.destroy();
     throw e;
   }
-  return new SqlStorage(db, 'postgres', postgresTextSearch, new PostgresChangeFeed(opts.url), opts.schema ?? 'public');
+  const readRows: RowsReader = async (name, text, params) => (await pool.query<unknown[]>({ name, text, values: [...params], rowMode: 'array' })).rows;
+  return new SqlStorage(db, 'postgres', postgresTextSearch, new PostgresChangeFeed(opts.url), opts.schema ?? 'public', undefined, undefined, readRows);
 };

@@ -34,3 +34,9 @@ export const searchWords = (text: string): string[] => (text.toLowerCase().match
  * query builder and per-column objects.
  */
 export type RowReader = (sql: string, params: readonly unknown[]) => unknown[] | undefined;
+
+/**
+ * PostgreSQL's hot read path: rows as arrays of a statement prepared once per pooled connection
+ * under `name` (parsed and planned once, not on every call), outside any transaction.
+ */
+export type RowsReader = (name: string, sql: string, params: readonly unknown[]) => Promise<unknown[][]>;

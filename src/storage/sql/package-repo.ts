@@ -13,7 +13,7 @@ import type {
   VersionRecord,
 } from '../../core/packages/package-repo.js';
 import type { Page } from '../../core/page.js';
-import type { RowReader, SqlDialectName, TextMatch, TextSearch } from './dialect.js';
+import type { RowReader, RowsReader, SqlDialectName, TextMatch, TextSearch } from './dialect.js';
 import { CHANGE_CHANNEL } from './change-feed.js';
 import { PACKAGE_COLUMNS, packageColumns } from './package-columns.js';
 import { toAccount, toPackage, toVersion, viewJsonSql } from './rows.js';
@@ -93,6 +93,8 @@ export class SqlPackageRepo implements PackageRepo {
     private readonly textSearch: TextSearch,
     /** SQLite: reads one row as an array by a prepared statement on a read-only connection (see RowReader). */
     private readonly readRow?: RowReader,
+    /** PostgreSQL: reads rows as arrays by a named statement, prepared once per connection (see RowsReader). */
+    private readonly readRows?: RowsReader,
   ) {}
 
   async findByKey(key: string): Promise<PackageRecord | undefined> {
@@ -125,6 +127,10 @@ export class SqlPackageRepo implements PackageRepo {
   }
 
   private async findViews(keys: string[]): Promise<Map<string, PackageViewRecord>> {
+    if (this.readRows) {
+      const rows = await this.readRows('agentry_package_views', this.viewQuery!.sql, [keys]);
+      return new Map(rows.map((row) => [row[1] as string, fromJsonView(row[0] as JsonView, row[2] as string)]));
+    }
     const result = await this.db.executeQuery<{ key: string; view: JsonView; view_stamp: string }>(CompiledQuery.raw(this.viewQuery!.sql, [keys]));
     return new Map(result.rows.map((row) => [row.key, fromJsonView(row.view, row.view_stamp)]));
   }
@@ -169,6 +175,10 @@ export class SqlPackageRepo implements PackageRepo {
    */
   async changeStamp(key: string): Promise<string | undefined> {
     this.stampBatch ??= new KeyBatcher(async (keys) => {
+      if (this.readRows) {
+        const found = await this.readRows('agentry_package_stamps', 'SELECT key, xmin::text AS stamp FROM packages WHERE key = ANY($1)', [keys]);
+        return new Map(found.map((r) => [r[0] as string, r[1] as string]));
+      }
       const rows = await sql<{ key: string; stamp: string }>`SELECT key, xmin::text AS stamp FROM packages WHERE key = ANY(${keys})`.execute(this.db);
       return new Map(rows.rows.map((r) => [r.key, r.stamp]));
     });
@@ -289,14 +299,16 @@ export class SqlPackageRepo implements PackageRepo {
     }
     const found = Number(stats?.c_count ?? 0);
     let total = found;
+    let estimated = false;
     if (found >= bound) {
+      estimated = true;
       // Two subqueries: each is one index probe (SQLite reads min and max together by a full scan).
       const span = await sql<{ lo: number | string; hi: number | string }>`SELECT (SELECT min(id) FROM packages) AS lo, (SELECT max(id) FROM packages) AS hi`.execute(this.db);
       const lo = Number(span.rows[0]!.lo);
       const hi = Number(span.rows[0]!.hi);
       total = Math.max(found, Math.round((found * (hi - lo + 1)) / (hi - Number(stats!.c_min) + 1)));
     }
-    return { rows: page.rows.map(toPackage), total };
+    return { rows: page.rows.map(toPackage), total, ...(estimated ? { estimated } : {}) };
   }
 
   async listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]> {

@@ -5,7 +5,7 @@ import { SqlAccountRepo } from './account-repo.js';
 import { SqlAuditRepo } from './audit-repo.js';
 import { SqlBlobRefRepo } from './blob-ref-repo.js';
 import type { ChangeFeed } from './change-feed.js';
-import type { RowReader, SqlDialectName, TextSearch } from './dialect.js';
+import type { RowReader, RowsReader, SqlDialectName, TextSearch } from './dialect.js';
 import { SqlManagedRepo } from './managed-repo.js';
 import { pendingMigrations } from './migrate.js';
 import { SqlPackageRepo } from './package-repo.js';
@@ -87,9 +87,11 @@ export class SqlStorage implements Storage {
     /** SQLite: the read-only connection's statements for the hot read path (outside transactions). */
     readRow?: RowReader,
     private readonly closeReader?: () => void,
+    /** PostgreSQL: named (prepared once per connection) statements for the hot read path. */
+    private readonly readRows?: RowsReader,
   ) {
     const repos = reposOn(db, kind, textSearch);
-    repos.packages = new SqlPackageRepo(db, kind, textSearch, readRow);
+    repos.packages = new SqlPackageRepo(db, kind, textSearch, readRow, readRows);
     this.accounts = repos.accounts;
     this.scopes = repos.scopes;
     this.tokens = repos.tokens;
@@ -120,7 +122,7 @@ export class SqlStorage implements Storage {
   /** On PostgreSQL (shared by several processes), the stamps cached package views are checked against. */
   viewStamps(): PackageViewStamps | undefined {
     if (this.kind !== 'postgres') return undefined;
-    const repo = new SqlPackageRepo(this.db, this.kind, this.textSearch);
+    const repo = new SqlPackageRepo(this.db, this.kind, this.textSearch, undefined, this.readRows);
     return { stamp: (key) => repo.changeStamp(key) };
   }
 

@@ -1,6 +1,6 @@
-import { promises as fs } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { SqliteDialect, type Driver, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { CoalescedSync } from '../files/coalesced-sync.js';
 
 /**
  * Group commit for the embedded store. SQLite runs with `synchronous = NORMAL` (a commit writes
@@ -11,53 +11,9 @@ import { SqliteDialect, type Driver, type SqliteDatabase, type SqliteStatement }
  * never waits for the disk. Checkpoints keep SQLite's own syncs (NORMAL syncs the WAL before
  * copying it into the database and the database after).
  */
-export class WalSync {
-  private inflight: Promise<void> | undefined;
-  private next: Promise<void> | undefined;
-
-  constructor(private readonly walFile: string) {}
-
-  /** Resolves once everything written to the WAL before this call is on disk. */
-  sync(): Promise<void> {
-    if (!this.inflight) {
-      this.inflight = this.fdatasync().finally(() => {
-        this.inflight = undefined;
-      });
-      return this.inflight;
-    }
-    // The running sync may have started before this caller's write: wait for the one after it.
-    this.next ??= this.inflight.then(() => {
-      this.next = undefined;
-      return this.sync();
-    });
-    return this.next;
-  }
-
-  /** The WAL, opened once: SQLite keeps the file (it rewinds it after a checkpoint, never replaces it). */
-  private handle: fs.FileHandle | undefined;
-
-  private async fdatasync(): Promise<void> {
-    if (!this.handle) {
-      try {
-        this.handle = await fs.open(this.walFile, 'r');
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // no WAL yet: nothing written
-        throw e;
-      }
-    }
-    try {
-      await this.handle.datasync();
-    } catch (e) {
-      // Open afresh next time, whatever happened to this handle.
-      await this.close();
-      throw e;
-    }
-  }
-
-  async close(): Promise<void> {
-    const h = this.handle;
-    this.handle = undefined;
-    await h?.close().catch(() => undefined);
+export class WalSync extends CoalescedSync {
+  constructor(walFile: string) {
+    super(walFile, 'data');
   }
 }
 
