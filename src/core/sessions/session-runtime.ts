@@ -11,6 +11,7 @@ import type { BuiltinToolExecutor } from './tool-port.js';
 import type { McpToolsets, OfferedMcpTool } from './mcp-toolsets.js';
 import { budgetReached, listCost, usageCostMicroCents, type Budget } from './budget.js';
 import { coalesced } from '../coalesced.js';
+import { OutcomeGrader } from './outcomes/outcome-grader.js';
 
 type Ev = Record<string, unknown>;
 
@@ -29,6 +30,8 @@ export interface RuntimeOptions {
   maxStepsPerTurn?: number;
   /** Largest answer asked of the model (default 8192 tokens). */
   maxTokens?: number;
+  /** How often a running outcome evaluation says so (span.outcome_evaluation_ongoing; default 15 s). */
+  outcomeHeartbeatMs?: number;
   /** Where failures of the runtime itself are reported (never keys). */
   onError?: (e: unknown, sessionId: string) => void;
 }
@@ -82,7 +85,9 @@ export class SessionRuntime {
   );
   /** Sessions whose lease is being taken on a notice. */
   private readonly claiming = new Set<string>();
-  private readonly o: Required<Omit<RuntimeOptions, 'onError'>> & Pick<RuntimeOptions, 'onError'>;
+  private readonly o: Required<Omit<RuntimeOptions, 'onError' | 'outcomeHeartbeatMs'>> & Pick<RuntimeOptions, 'onError'>;
+  /** Grades the work of a turn against the session's outcome, when one is defined. */
+  private readonly outcomes: OutcomeGrader;
 
   constructor(
     private readonly deps: RuntimeDeps,
@@ -98,6 +103,7 @@ export class SessionRuntime {
       maxTokens: opts.maxTokens ?? 8192,
       onError: opts.onError,
     };
+    this.outcomes = new OutcomeGrader(deps, opts.outcomeHeartbeatMs);
   }
 
   get runningSessions(): number {
@@ -228,6 +234,7 @@ export class SessionRuntime {
       if (queued.some((r) => r.type === 'user.interrupt')) {
         await flush();
         await this.closeOpenSpan(id, records);
+        await this.outcomes.interrupted(s, records);
         if (await this.goIdle(id, lastSeq, { type: 'end_turn' })) return;
         continue;
       }
@@ -292,6 +299,11 @@ export class SessionRuntime {
               ),
             ],
           }));
+        } else if (last) {
+          // A finished turn of an outcome is graded; feedback to revise starts another.
+          const next = await this.outcomes.afterTurn(s, records, signal);
+          if (next === 'aborted') return;
+          if (next === 'revise' || next === 'interrupted') continue;
         }
         if (await this.goIdle(id, lastSeq, { type: 'end_turn' })) return;
         continue;
