@@ -36,9 +36,9 @@ describe.each(testStores)('sessions: outcomes (%s)', (store) => {
 
   it('grades each finished turn: needs_revision feeds the explanation back, then satisfied; events in order with usage (POST events)', async () => {
     model.script([
-      { text: 'draft one' },
+      { text: 'draft one', usage: { input_tokens: 100, output_tokens: 10 } },
       { text: verdict(false, 'The price column is missing.'), usage: { input_tokens: 41, output_tokens: 9 } },
-      { text: 'draft two, with price' },
+      { text: 'draft two, with price', usage: { input_tokens: 100, output_tokens: 10 } },
       { text: verdict(true, 'Every criterion is met.'), usage: { input_tokens: 52, output_tokens: 8 } },
     ]);
     const s = await f.sdk.beta.sessions.create({ agent: a.agentId, environment_id: a.environmentId });
@@ -57,7 +57,9 @@ describe.each(testStores)('sessions: outcomes (%s)', (store) => {
     expect(spans[1]).toMatchObject({ outcome_evaluation_start_id: spans[0].id, explanation: 'The price column is missing.', usage: { input_tokens: 41, output_tokens: 9 } });
     expect(spans[3]).toMatchObject({ outcome_evaluation_start_id: spans[2].id, explanation: 'Every criterion is met.', usage: { input_tokens: 52, output_tokens: 8 } });
     // Order: the agent's answer, then its evaluation, then the revision, then the last evaluation, then idle.
-    const order = events.map((e) => (e.type === 'agent.message' ? e.content[0].text : e.type)).filter((t) => !t.startsWith('span.model') && t !== 'session.usage' && t !== 'span.outcome_evaluation_ongoing');
+    const order = events
+      .map((e) => (e.type === 'agent.message' ? e.content[0].text : e.type))
+      .filter((t) => !t.startsWith('span.model') && t !== 'session.usage' && t !== 'span.outcome_evaluation_ongoing');
     expect(order).toEqual([
       'user.define_outcome',
       'session.status_running',
@@ -80,8 +82,18 @@ describe.each(testStores)('sessions: outcomes (%s)', (store) => {
     expect(textOfRequest(reqs[2])).toContain('The price column is missing.');
     expect(textOfRequest(reqs[3])).toContain('draft two, with price');
     const got = await f.sdk.beta.sessions.retrieve(s.id);
+    // The grader's tokens count in the session's usage.
+    expect(got.usage).toMatchObject({ input_tokens: 100 + 41 + 100 + 52, output_tokens: 10 + 9 + 10 + 8 });
     expect(got.outcome_evaluations).toEqual([
-      { type: 'outcome_evaluation', outcome_id: sent.outcome_id, description: 'Write prices.csv', iteration: 1, result: 'satisfied', explanation: 'Every criterion is met.', completed_at: expect.any(String) },
+      {
+        type: 'outcome_evaluation',
+        outcome_id: sent.outcome_id,
+        description: 'Write prices.csv',
+        iteration: 1,
+        result: 'satisfied',
+        explanation: 'Every criterion is met.',
+        completed_at: expect.any(String),
+      },
     ]);
   });
 

@@ -10,6 +10,7 @@ import { inProcessRegexTest, matchText, OUTPUT_MAX, type EvalCase, type EvalSpec
 import type { EvalRunRecord, EvalStore } from './eval-store.js';
 import { coalesced } from '../coalesced.js';
 import { askJudge } from './llm-judge.js';
+import { clip, textOf } from '../sessions/content-text.js';
 
 export interface EvalRunnerDeps {
   store: EvalStore;
@@ -41,17 +42,7 @@ class TrialTimeout extends Error {}
 
 type IdleState = { status: string; stop: Record<string, unknown> | undefined };
 
-const textOf = (content: unknown): string =>
-  Array.isArray(content)
-    ? content
-        .filter((b): b is { type: string; text: string } => typeof b === 'object' && b !== null && (b as { type?: unknown }).type === 'text' && typeof (b as { text?: unknown }).text === 'string')
-        .map((b) => b.text)
-        .join('')
-    : typeof content === 'string'
-      ? content
-      : '';
-
-const cut = (s: string, max = OUTPUT_MAX): string => (s.length > max ? `${s.slice(0, max)}…` : s);
+const cut = (s: string, max = OUTPUT_MAX): string => clip(s, max);
 
 /**
  * Drives eval runs off the request path, in every process that runs sessions: it claims a pending

@@ -1,4 +1,6 @@
+import type { ListPrice } from '../sessions/budget.js';
 import type { ModelClientFactory, ModelEndpoint, ModelUsage } from '../sessions/model-port.js';
+import { clip } from '../sessions/content-text.js';
 import { parseVerdict } from './eval-spec.js';
 
 /** What an LLM judge needs: a model card's endpoint (decrypted in the worker) and a client for it. */
@@ -17,14 +19,13 @@ export interface JudgeRequest {
   passThreshold: number;
 }
 
-export type JudgeResult = { passed: boolean; score: number; reason: string; usage: ModelUsage } | { error: string; usage: ModelUsage };
+/** A verdict or why there is none, with the request's usage and the card's list price (to count its cost). */
+export type JudgeResult = ({ passed: boolean; score: number; reason: string } | { error: string }) & { usage: ModelUsage; listPrice?: ListPrice };
 
 const JUDGE_SYSTEM =
   'You grade the answer of an AI agent against criteria. Reply with one JSON object and nothing else: ' + '{"pass": true or false, "score": a number from 0 to 1, "reason": "one or two sentences"}.';
 
 export const NO_USAGE: ModelUsage = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
-
-const cut = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max)}…` : s);
 
 /**
  * The LLM judge of evals' `llm_judge` verifier and of session outcomes: one request to a model card,
@@ -44,10 +45,10 @@ export const askJudge = async (deps: JudgeDeps, req: JudgeRequest, signal: Abort
       );
     const text = answer.text.join('');
     const verdict = parseVerdict(text, req.passThreshold);
-    if (!verdict) return { error: `the judge's answer gives no verdict: ${cut(text, 500)}`, usage: answer.usage };
-    return { ...verdict, usage: answer.usage };
+    if (!verdict) return { error: `the judge's answer gives no verdict: ${clip(text, 500)}`, usage: answer.usage, listPrice: endpoint.listPrice };
+    return { ...verdict, usage: answer.usage, listPrice: endpoint.listPrice };
   } catch (e) {
     if (signal.aborted) throw e;
-    return { error: `the judge could not be asked: ${e instanceof Error ? cut(e.message, 500) : 'unknown error'}`, usage: NO_USAGE };
+    return { error: `the judge could not be asked: ${e instanceof Error ? clip(e.message, 500) : 'unknown error'}`, usage: NO_USAGE };
   }
 };

@@ -9,7 +9,7 @@ import type { SessionService } from './session-service.js';
 import type { SessionEventRecord, SessionRecord } from './session-store.js';
 import type { BuiltinToolExecutor } from './tool-port.js';
 import type { McpToolsets, OfferedMcpTool } from './mcp-toolsets.js';
-import { budgetReached, listCost, usageCostMicroCents, type Budget } from './budget.js';
+import { accrueUsage, budgetReached, type Budget } from './budget.js';
 import { coalesced } from '../coalesced.js';
 import { OutcomeGrader } from './outcomes/outcome-grader.js';
 
@@ -641,19 +641,8 @@ export class SessionRuntime {
           newEventId(),
         );
       });
-      const cost = endpoint.listPrice ? usageCostMicroCents(a.usage, endpoint.listPrice) : 0;
       await log.append(s.id, (locked) => {
-        const before = (locked.data.usage as Record<string, unknown>) ?? {};
-        const spent = Number(locked.data.list_cost_micro ?? 0) + cost;
-        const cc = (before.cache_creation as Record<string, number> | undefined) ?? { ephemeral_1h_input_tokens: 0, ephemeral_5m_input_tokens: 0 };
-        const usage = {
-          ...before,
-          input_tokens: Number(before.input_tokens ?? 0) + a.usage.input_tokens,
-          output_tokens: Number(before.output_tokens ?? 0) + a.usage.output_tokens,
-          cache_read_input_tokens: Number(before.cache_read_input_tokens ?? 0) + a.usage.cache_read_input_tokens,
-          cache_creation: { ...cc, ephemeral_5m_input_tokens: Number(cc.ephemeral_5m_input_tokens ?? 0) + a.usage.cache_creation_input_tokens },
-          ...(endpoint.listPrice || before.list_cost ? { list_cost: listCost(spent) } : {}),
-        };
+        const { usage, data } = accrueUsage(locked.data, a.usage, endpoint.listPrice);
         const content = a.text.filter((t) => t !== '').map((t) => ({ type: 'text', text: t }));
         return {
           events: [
@@ -664,7 +653,7 @@ export class SessionRuntime {
             log.stamp('span.model_request_end', { model_request_start_id: start.id, is_error: false, model_usage: a.usage }, newEventId()),
             log.stamp('session.usage', { usage, budget: locked.data.budget ?? null }, newEventId()),
           ],
-          patch: { data: { ...locked.data, usage, list_cost_micro: spent } },
+          patch: { data },
         };
       });
       return 'ok';

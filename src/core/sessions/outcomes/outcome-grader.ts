@@ -1,5 +1,6 @@
 import { askJudge, NO_USAGE, type JudgeDeps, type JudgeResult } from '../../evals/llm-judge.js';
 import type { Storage } from '../../storage.js';
+import { accrueUsage, budgetReached, type Budget } from '../budget.js';
 import { newEventId } from '../events.js';
 import type { SessionLog } from '../session-log.js';
 import type { SessionEventRecord, SessionRecord } from '../session-store.js';
@@ -44,6 +45,8 @@ export class OutcomeGrader {
   async afterTurn(s: SessionRecord, records: SessionEventRecord[], signal: AbortSignal): Promise<GradeNext> {
     const o = activeOutcome(s.data);
     if (!o) return 'none';
+    // A session at its budget is not graded (the grader spends too); raising it and going on grades the next turn.
+    if (budgetReached(s.data.budget as Budget | null, Number(s.data.list_cost_micro ?? 0))) return 'none';
     const defined = records.find((r) => r.type === 'user.define_outcome' && r.event.outcome_id === o.outcome_id);
     if (!defined || defined.event.processed_at === null) return 'none';
     const { log } = this.deps;
@@ -134,16 +137,18 @@ export class OutcomeGrader {
     const now = log.now();
     const state: Partial<OutcomeState> =
       result === 'needs_revision' ? { result: 'running', iteration: o.iteration + 1, explanation } : { result: result as OutcomeState['result'], explanation, completed_at: now };
-    await log.append(sessionId, (locked) => ({
-      events: [
-        log.stamp(
-          'span.outcome_evaluation_end',
-          { outcome_evaluation_start_id: startId, outcome_id: o.outcome_id, iteration: o.iteration, result, explanation, usage: { ...usage } },
-          newEventId(),
-        ),
-      ],
-      patch: { data: withOutcome(locked.data, o.outcome_id, state) },
-    }));
+    const spent = usage.input_tokens + usage.output_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens > 0;
+    await log.append(sessionId, (locked) => {
+      // The grader's tokens count in the session's usage and budget like the agent's own.
+      const counted = spent && verdict !== 'interrupted' ? accrueUsage(locked.data, usage, verdict.listPrice) : undefined;
+      return {
+        events: [
+          log.stamp('span.outcome_evaluation_end', { outcome_evaluation_start_id: startId, outcome_id: o.outcome_id, iteration: o.iteration, result, explanation, usage: { ...usage } }, newEventId()),
+          ...(counted ? [log.stamp('session.usage', { usage: counted.usage, budget: locked.data.budget ?? null }, newEventId())] : []),
+        ],
+        patch: { data: withOutcome(counted?.data ?? locked.data, o.outcome_id, state) },
+      };
+    });
     if (result === 'needs_revision' || result === 'max_iterations_reached') return 'revise';
     return result === 'interrupted' ? 'interrupted' : 'idle';
   }

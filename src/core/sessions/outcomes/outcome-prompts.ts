@@ -1,17 +1,11 @@
+import { clip, textOf } from '../content-text.js';
+
 type Ev = Record<string, unknown>;
 
 const rubricText = (e: Ev): string => {
   const r = e.rubric as Ev | undefined;
   return typeof r?.content === 'string' ? r.content : '(no rubric text)';
 };
-
-const textOf = (content: unknown): string =>
-  (Array.isArray(content) ? (content as Ev[]) : [])
-    .filter((b) => b.type === 'text' && typeof b.text === 'string')
-    .map((b) => b.text as string)
-    .join('');
-
-const cut = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max)}…` : s);
 
 /** The most of the agent's work a grader is shown (its latest part is kept). */
 const MAX_WORK_CHARS = 60_000;
@@ -42,10 +36,11 @@ export const graderPrompt = (outcome: Ev, work: Ev[]): string => {
   const lines: string[] = [];
   for (const e of work) {
     if (e.type === 'agent.message') lines.push(`[agent] ${textOf(e.content)}`);
-    else if (e.type === 'agent.tool_use' || e.type === 'agent.mcp_tool_use' || e.type === 'agent.custom_tool_use') lines.push(`[tool call ${String(e.name)}] ${cut(JSON.stringify(e.input ?? {}), 2000)}`);
+    else if (e.type === 'agent.tool_use' || e.type === 'agent.mcp_tool_use' || e.type === 'agent.custom_tool_use')
+      lines.push(`[tool call ${String(e.name)}] ${clip(JSON.stringify(e.input ?? {}), 2000)}`);
     else if (e.type === 'agent.tool_result' || e.type === 'agent.mcp_tool_result' || e.type === 'user.tool_result' || e.type === 'user.custom_tool_result')
-      lines.push(`[tool result${e.is_error === true ? ', error' : ''}] ${cut(textOf(e.content), 2000)}`);
-    else if (e.type === 'user.message') lines.push(`[user] ${cut(textOf(e.content), 4000)}`);
+      lines.push(`[tool result${e.is_error === true ? ', error' : ''}] ${clip(textOf(e.content), 2000)}`);
+    else if (e.type === 'user.message') lines.push(`[user] ${clip(textOf(e.content), 4000)}`);
   }
   let transcript = lines.join('\n');
   if (transcript.length > MAX_WORK_CHARS) transcript = `…${transcript.slice(transcript.length - MAX_WORK_CHARS)}`;
