@@ -138,8 +138,19 @@ describe.each(testStores)('sessions: outcomes (%s)', (store) => {
     const end = seen.find((e) => e.type === 'span.outcome_evaluation_end');
     expect(end).toMatchObject({ result: 'interrupted', iteration: 0 });
     expect(seen.findIndex((e) => e.type === 'span.outcome_evaluation_ongoing')).toBeLessThan(seen.indexOf(end));
+    // Interrupted while the agent works on it (no evaluation yet), an outcome ends interrupted too.
+    model.script([{ text: 'slow', delayMs: 5_000 }]);
+    const third = await f.sdk.beta.sessions.events.stream(s.id);
+    await f.sdk.beta.sessions.events.send(s.id, { events: [outcome({ type: 'text', content: RUBRIC })] });
+    const rest: any[] = [];
+    for await (const e of third) {
+      rest.push(e);
+      if (e.type === 'span.model_request_start') await f.sdk.beta.sessions.events.send(s.id, { events: [{ type: 'user.interrupt' }] });
+      if (e.type === 'session.status_idle') break;
+    }
+    expect(rest.some((e) => e.type.startsWith('span.outcome_evaluation'))).toBe(false);
     const got = await f.sdk.beta.sessions.retrieve(s.id);
-    expect(got.outcome_evaluations.map((o) => o.result)).toEqual(['failed', 'interrupted']);
+    expect(got.outcome_evaluations.map((o) => o.result)).toEqual(['failed', 'interrupted', 'interrupted']);
   });
 
   it('refuses bad outcomes: rubric files not found or of another account, max_iterations out of range, two at once, a terminated session', async () => {
