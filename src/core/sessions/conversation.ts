@@ -17,9 +17,10 @@ const resultContent = (content: unknown): Array<Record<string, unknown>> =>
 
 /**
  * The conversation a model sees, rebuilt from the session's event log: user and system messages,
- * the agent's messages and tool calls, every tool result, and outcomes (their task and the grader's feedback). A tool call with no result (an
- * interrupted turn, a denied or abandoned call) gets an error result, so the history stays valid
- * for providers that insist every call is answered. Only events already processed count.
+ * the agent's messages and tool calls, every tool result, and outcomes (their task, the grader's
+ * feedback). A tool call with no result (an interrupted turn, a denied or abandoned call) gets an
+ * error result, so the history stays valid for providers that insist every call is answered. Only
+ * events already processed count.
  */
 export const conversationOf = (events: Ev[]): ModelMessage[] => {
   const messages: ModelMessage[] = [];

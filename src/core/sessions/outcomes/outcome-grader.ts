@@ -64,10 +64,11 @@ export class OutcomeGrader {
     const call = new AbortController();
     const onOuter = () => call.abort(signal.reason);
     signal.addEventListener('abort', onOuter);
-    // An interrupt sent while the grader reads the work stops it.
+    // An interrupt sent since the turn's events were read, or while the grader reads the work, stops it.
+    const seenSeq = records.at(-1)?.seq ?? 0;
     const checkInterrupt = (): void => {
       void this.deps.storage.sessions
-        .listEvents(s.id, { order: 'asc', afterSeq: start.seq, types: ['user.interrupt'], limit: 10 })
+        .listEvents(s.id, { order: 'asc', afterSeq: seenSeq, types: ['user.interrupt'], limit: 10 })
         .then((rows) => {
           if (rows.some((r) => r.event.processed_at === null)) call.abort(new Interrupted());
         })
