@@ -14,34 +14,13 @@
  * _end frames) beside the model request span of the plain turn (span.model_request_start → _end).
  * Results are printed and written to .bench/outcomes-<time>.json.
  */
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { freePort, startServerProcess } from './server-process.mjs';
+import { startSessionBench, stream } from './session-bench-helpers.mjs';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '30' } } });
 const ROUNDS = Number(args.rounds);
-const BIN = fileURLToPath(new URL('../bin/agentry.js', import.meta.url));
-
-const startDevModel = async () => {
-  const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'dev-model', '--port', String(port), '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (/listening on/.test(out)) resolve();
-    });
-    child.once('exit', (c) => reject(new Error(`dev-model exited ${c}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
-};
-
 const quantile = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return +s[Math.min(s.length - 1, Math.floor(p * s.length))].toFixed(1);
@@ -49,17 +28,7 @@ const quantile = (xs, p) => {
 const summary = (xs) => ({ p50: quantile(xs, 0.5), p90: quantile(xs, 0.9) });
 
 const main = async () => {
-  const model = await startDevModel();
-  const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'agentry-bench-outcomes-'));
-  process.env.AGENTRY_EGRESS_ALLOW = '127.0.0.1';
-  const server = await startServerProcess({ dataDir, adminToken });
-  const api = async (token, method, path, body) => {
-    const r = await fetch(server.url + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
-    const json = await r.json();
-    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const { model, server, token, api, newSession, stop } = await startSessionBench('outcomes');
   const script = async (turns) => {
     const r = await fetch(`${model.url}/_dev-model/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ turns }) });
     if (!r.ok) throw new Error(`dev-model script: ${r.status} ${await r.text()}`);
@@ -67,35 +36,11 @@ const main = async () => {
   const results = { at: new Date().toISOString(), rounds: ROUNDS, loadavg: loadavg().map((x) => +x.toFixed(2)) };
   const ac = new AbortController();
   try {
-    const { token } = await api(adminToken, 'POST', '/api/v1/users', { username: 'bench' });
-    await api(token, 'POST', '/v1/model_cards', { model_id: 'dev', provider: 'ant-compatible', model: 'dev-model', base_url: model.url, api_key: 'bench' });
-    const env = await api(token, 'POST', '/v1/environments', { name: 'bench' });
-    const agent = await api(token, 'POST', '/v1/agents', { name: 'bench', model: 'dev', environment_id: env.id });
-    const s = await api(token, 'POST', '/v1/sessions', { agent: agent.id, environment_id: env.id });
+    const s = await newSession();
 
     // One SSE reader: each frame's event name and the time it arrived.
     let onFrame = () => undefined;
-    const res = await fetch(`${server.url}/v1/sessions/${s.id}/events/stream`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: ac.signal });
-    void (async () => {
-      const reader = res.body.getReader();
-      const dec = new TextDecoder();
-      let buf = '';
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return;
-          buf += dec.decode(value, { stream: true });
-          let i;
-          while ((i = buf.indexOf('\n\n')) >= 0) {
-            const ev = /^event: (.*)$/m.exec(buf.slice(0, i))?.[1];
-            buf = buf.slice(i + 2);
-            if (ev) onFrame(ev, performance.now());
-          }
-        }
-      } catch {
-        /* aborted */
-      }
-    })();
+    await stream(`${server.url}/v1/sessions/${s.id}/events/stream`, token, (ev) => onFrame(ev, performance.now()), ac.signal);
     const turn = async (event) => {
       const at = {};
       const idle = new Promise((resolve) => {
@@ -105,7 +50,7 @@ const main = async () => {
         };
       });
       const t0 = performance.now();
-      await api(token, 'POST', `/v1/sessions/${s.id}/events`, { events: [event] });
+      await api('POST', `/v1/sessions/${s.id}/events`, { events: [event] });
       await idle;
       return { total: at['session.status_idle'] - t0, at };
     };
@@ -125,7 +70,7 @@ const main = async () => {
       outcome.push(o.total);
       evalSpan.push(o.at['span.outcome_evaluation_end'] - o.at['span.outcome_evaluation_start']);
     }
-    const evals = await api(token, 'GET', `/v1/sessions/${s.id}`);
+    const evals = await api('GET', `/v1/sessions/${s.id}`);
     const satisfied = evals.outcome_evaluations.filter((e) => e.result === 'satisfied').length;
     if (satisfied !== ROUNDS) throw new Error(`${satisfied} of ${ROUNDS} outcomes satisfied`);
     results.plainTurnMs = summary(plain);
@@ -137,9 +82,7 @@ const main = async () => {
     console.log(JSON.stringify(results, null, 2));
   } finally {
     ac.abort();
-    await server.stop();
-    model.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await stop();
   }
   mkdirSync('.bench', { recursive: true });
   writeFileSync(`.bench/outcomes-${Date.now()}.json`, JSON.stringify(results, null, 2));
