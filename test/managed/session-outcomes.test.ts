@@ -34,6 +34,19 @@ describe.each(testStores)('sessions: outcomes (%s)', (store) => {
   });
   beforeEach(() => model.reset());
 
+  /** Defines an outcome, sends user.interrupt at the first event of type `on`; answers the events up to idle. */
+  const defineAndInterruptOn = async (id: string, on: string): Promise<any[]> => {
+    const stream = await f.sdk.beta.sessions.events.stream(id);
+    await f.sdk.beta.sessions.events.send(id, { events: [outcome({ type: 'text', content: RUBRIC })] });
+    const seen: any[] = [];
+    for await (const e of stream) {
+      seen.push(e);
+      if (e.type === on) await f.sdk.beta.sessions.events.send(id, { events: [{ type: 'user.interrupt' }] });
+      if (e.type === 'session.status_idle') break;
+    }
+    return seen;
+  };
+
   it('grades each finished turn: needs_revision feeds the explanation back, then satisfied; events in order with usage (POST events)', async () => {
     model.script([
       { text: 'draft one', usage: { input_tokens: 100, output_tokens: 10 } },
@@ -127,27 +140,13 @@ describe.each(testStores)('sessions: outcomes (%s)', (store) => {
     // The session stays usable: a new outcome, whose grading is interrupted while it runs.
     model.reset();
     model.script([{ text: 'again' }, { text: verdict(true, 'fine'), delayMs: 5_000 }]);
-    const second = await f.sdk.beta.sessions.events.stream(s.id);
-    await f.sdk.beta.sessions.events.send(s.id, { events: [outcome({ type: 'text', content: RUBRIC })] });
-    const seen: any[] = [];
-    for await (const e of second) {
-      seen.push(e);
-      if (e.type === 'span.outcome_evaluation_ongoing') await f.sdk.beta.sessions.events.send(s.id, { events: [{ type: 'user.interrupt' }] });
-      if (e.type === 'session.status_idle') break;
-    }
+    const seen = await defineAndInterruptOn(s.id, 'span.outcome_evaluation_ongoing');
     const end = seen.find((e) => e.type === 'span.outcome_evaluation_end');
     expect(end).toMatchObject({ result: 'interrupted', iteration: 0 });
     expect(seen.findIndex((e) => e.type === 'span.outcome_evaluation_ongoing')).toBeLessThan(seen.indexOf(end));
     // Interrupted while the agent works on it (no evaluation yet), an outcome ends interrupted too.
     model.script([{ text: 'slow', delayMs: 5_000 }]);
-    const third = await f.sdk.beta.sessions.events.stream(s.id);
-    await f.sdk.beta.sessions.events.send(s.id, { events: [outcome({ type: 'text', content: RUBRIC })] });
-    const rest: any[] = [];
-    for await (const e of third) {
-      rest.push(e);
-      if (e.type === 'span.model_request_start') await f.sdk.beta.sessions.events.send(s.id, { events: [{ type: 'user.interrupt' }] });
-      if (e.type === 'session.status_idle') break;
-    }
+    const rest = await defineAndInterruptOn(s.id, 'span.model_request_start');
     expect(rest.some((e) => e.type.startsWith('span.outcome_evaluation'))).toBe(false);
     const got = await f.sdk.beta.sessions.retrieve(s.id);
     expect(got.outcome_evaluations.map((o) => o.result)).toEqual(['failed', 'interrupted', 'interrupted']);
