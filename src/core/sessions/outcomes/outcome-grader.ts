@@ -70,7 +70,8 @@ export class OutcomeGrader {
       void this.deps.storage.sessions
         .listEvents(s.id, { order: 'asc', afterSeq: seenSeq, types: ['user.interrupt'], limit: 10 })
         .then((rows) => {
-          if (rows.some((r) => r.event.processed_at === null)) call.abort(new Interrupted());
+          // An interrupt of one thread (session_thread_id) stops that thread, not the grading.
+          if (rows.some((r) => r.event.processed_at === null && r.event.session_thread_id == null)) call.abort(new Interrupted());
         })
         .catch(() => undefined);
     };
