@@ -15,14 +15,9 @@
  * There is no anchor to run beside it here (OMA's runtime needs Cloudflare or its own stack): the
  * figures are Agentry's alone. Results are printed and written to .bench/sessions-<time>.json.
  */
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { freePort, startServerProcess } from './server-process.mjs';
+import { startSessionBench, stream } from './session-bench-helpers.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,75 +35,16 @@ const FANOUT_TURNS = Number(args['fanout-turns']);
 const STREAMS = Number(args.streams);
 const CONCURRENT = Number(args.concurrent);
 
-const BIN = fileURLToPath(new URL('../bin/agentry.js', import.meta.url));
-const startDevModel = async () => {
-  const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'dev-model', '--port', String(port), '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (/listening on/.test(out)) resolve();
-    });
-    child.once('exit', (c) => reject(new Error(`dev-model exited ${c}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
-};
-
 const percentile = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
-/** An SSE reader calling `onFrame(event, data)` per frame. */
-const stream = async (url, token, onFrame, signal) => {
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal });
-  if (res.status !== 200) throw new Error(`stream: ${res.status}`);
-  (async () => {
-    const reader = res.body.getReader();
-    const dec = new TextDecoder();
-    let buf = '';
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        buf += dec.decode(value, { stream: true });
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const frame = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const ev = /^event: (.*)$/m.exec(frame)?.[1];
-          if (ev) onFrame(ev, frame);
-        }
-      }
-    } catch {
-      /* aborted */
-    }
-  })();
-  return res;
-};
-
 const main = async () => {
-  const model = await startDevModel();
-  const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'agentry-bench-sessions-'));
-  process.env.AGENTRY_EGRESS_ALLOW = '127.0.0.1';
-  const server = await startServerProcess({ dataDir, adminToken });
-  const api = async (token, method, path, body) => {
-    const r = await fetch(server.url + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
-    const json = await r.json();
-    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const { model, server, token, api: call, newSession, stop } = await startSessionBench('sessions');
+  const api = (_token, method, path, body) => call(method, path, body);
   const results = { at: new Date().toISOString() };
   try {
-    const user = await api(adminToken, 'POST', '/api/v1/users', { username: 'bench' });
-    const token = user.token;
-    await api(token, 'POST', '/v1/model_cards', { model_id: 'dev', provider: 'ant-compatible', model: 'dev-model', base_url: model.url, api_key: 'bench' });
-    const env = await api(token, 'POST', '/v1/environments', { name: 'bench' });
-    const agent = await api(token, 'POST', '/v1/agents', { name: 'bench', model: 'dev', environment_id: env.id });
-    const newSession = () => api(token, 'POST', '/v1/sessions', { agent: agent.id, environment_id: env.id });
-
     // 1. user.message → first delta.
     {
       const s = await newSession();
@@ -228,9 +164,7 @@ const main = async () => {
       console.log(`${CONCURRENT} sessions sent a message at once (model answers in ${DELAY} ms): at most ${peak} ran at the same time in one process; all idle after ${wall.toFixed(1)} s`);
     }
   } finally {
-    await server.stop();
-    model.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await stop();
   }
   mkdirSync('.bench', { recursive: true });
   writeFileSync(`.bench/sessions-${Date.now()}.json`, JSON.stringify(results, null, 2));

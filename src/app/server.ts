@@ -190,7 +190,12 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
           ),
           clock: systemClock,
         },
-        { leaseMs: config.runtimeTiming.leaseMs, retryBaseMs: config.runtimeTiming.retryBaseMs, onError: (e, id) => runtimeLog(e, id) },
+        {
+          leaseMs: config.runtimeTiming.leaseMs,
+          retryBaseMs: config.runtimeTiming.retryBaseMs,
+          outcomeHeartbeatMs: config.runtimeTiming.heartbeatMs,
+          onError: (e, id) => runtimeLog(e, id),
+        },
       )
     : undefined;
   // Evals run their trials as sessions, so they are driven where sessions run.

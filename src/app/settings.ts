@@ -200,7 +200,14 @@ export const SETTINGS = [
     default: '1000',
     help: 'first wait before retrying a failed model request when the provider gives none (doubling)',
   },
-  { name: 'sse-heartbeat-ms', type: 'int', arg: '<ms>', default: '15000', help: 'event: ping interval on quiet session streams', doc: '`event: ping` interval on quiet session streams' },
+  {
+    name: 'sse-heartbeat-ms',
+    type: 'int',
+    arg: '<ms>',
+    default: '15000',
+    help: 'event: ping interval on quiet session streams (and span.outcome_evaluation_ongoing while an outcome is graded)',
+    doc: '`event: ping` interval on quiet session streams, and `span.outcome_evaluation_ongoing` interval while an outcome is graded',
+  },
   {
     name: 'rate-limits',
     type: 'string',

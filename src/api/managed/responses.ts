@@ -226,6 +226,25 @@ export const ModelCard = Type.Object(modelCardFields);
 
 export const ModelCardKey = Type.Object({ ...modelCardFields, api_key: Type.String(), custom_headers: Type.Record(Type.String(), Type.String()) });
 
+/** One outcome of a session (`user.define_outcome`) and where its evaluation stands (the SDK's `BetaManagedAgentsOutcomeEvaluationResource`). */
+export const OutcomeEvaluation = Type.Object({
+  type: Type.Literal('outcome_evaluation'),
+  outcome_id: Type.String(),
+  description: Type.String(),
+  iteration: Type.Integer({ minimum: 0 }),
+  result: Type.Union([
+    Type.Literal('pending'),
+    Type.Literal('running'),
+    Type.Literal('evaluating'),
+    Type.Literal('satisfied'),
+    Type.Literal('max_iterations_reached'),
+    Type.Literal('failed'),
+    Type.Literal('interrupted'),
+  ]),
+  explanation: Nullable(Type.String()),
+  completed_at: Nullable(Timestamp),
+});
+
 /** A session: the agent it runs (a snapshot of its config), its status, usage and stats. */
 export const Session = Type.Object(
   {
@@ -238,7 +257,7 @@ export const Session = Type.Object(
     metadata: Metadata,
     vault_ids: Type.Array(Type.String()),
     resources: Type.Array(Open),
-    outcome_evaluations: Type.Array(Open),
+    outcome_evaluations: Type.Array(OutcomeEvaluation),
     budget: Nullable(Open),
     usage: Open,
     stats: Type.Object({ active_seconds: Type.Number(), duration_seconds: Type.Number() }),

@@ -6,9 +6,11 @@ import type { SessionService } from '../sessions/session-service.js';
 import type { Storage } from '../storage.js';
 import { isoNow, type Clock } from '../time.js';
 import { resolveBuiltinToolset, toolNetworkOf, type ToolRuntime } from '../tools/builtin-toolset.js';
-import { inProcessRegexTest, matchText, OUTPUT_MAX, parseVerdict, type EvalCase, type EvalSpec, type RegexTest, type TrialResult } from './eval-spec.js';
+import { inProcessRegexTest, matchText, OUTPUT_MAX, type EvalCase, type EvalSpec, type RegexTest, type TrialResult } from './eval-spec.js';
 import type { EvalRunRecord, EvalStore } from './eval-store.js';
 import { coalesced } from '../coalesced.js';
+import { askJudge } from './llm-judge.js';
+import { clip, textOf } from '../sessions/content-text.js';
 
 export interface EvalRunnerDeps {
   store: EvalStore;
@@ -40,20 +42,7 @@ class TrialTimeout extends Error {}
 
 type IdleState = { status: string; stop: Record<string, unknown> | undefined };
 
-const JUDGE_SYSTEM =
-  'You grade the answer of an AI agent against criteria. Reply with one JSON object and nothing else: ' + '{"pass": true or false, "score": a number from 0 to 1, "reason": "one or two sentences"}.';
-
-const textOf = (content: unknown): string =>
-  Array.isArray(content)
-    ? content
-        .filter((b): b is { type: string; text: string } => typeof b === 'object' && b !== null && (b as { type?: unknown }).type === 'text' && typeof (b as { text?: unknown }).text === 'string')
-        .map((b) => b.text)
-        .join('')
-    : typeof content === 'string'
-      ? content
-      : '';
-
-const cut = (s: string, max = OUTPUT_MAX): string => (s.length > max ? `${s.slice(0, max)}…` : s);
+const cut = (s: string, max = OUTPUT_MAX): string => clip(s, max);
 
 /**
  * Drives eval runs off the request path, in every process that runs sessions: it claims a pending
@@ -398,25 +387,14 @@ export class EvalRunner {
     output: string,
     signal: AbortSignal,
   ): Promise<{ passed: boolean; score: number; reason: string } | { error: string }> {
-    const endpoint = await this.deps.endpointFor(accountId, v.model);
-    if (!endpoint) return { error: `the judge's model card '${v.model}' does not exist (POST /v1/model_cards)` };
     const asked = c.messages.map((m, i) => `Message ${i + 1}: ${typeof m === 'string' ? m : textOf(m)}`).join('\n');
     const prompt = `The user sent:\n${asked}\n\nThe agent's final answer:\n${output || '(no answer)'}\n\nCriteria:\n${v.criteria}`;
     try {
-      const answer = await this.deps
-        .models(endpoint)
-        .stream(
-          { model: endpoint.model, system: JUDGE_SYSTEM, messages: [{ role: 'user', content: [{ type: 'text', text: prompt }] }], tools: [], maxTokens: 1024 },
-          { onText: () => undefined },
-          signal,
-        );
-      const text = answer.text.join('');
-      const verdict = parseVerdict(text, v.pass_threshold);
-      if (!verdict) return { error: `the judge's answer gives no verdict: ${cut(text, 500)}` };
-      return verdict;
+      const r = await askJudge(this.deps, { accountId, model: v.model, prompt, passThreshold: v.pass_threshold }, signal);
+      return 'error' in r ? { error: r.error } : { passed: r.passed, score: r.score, reason: r.reason };
     } catch (e) {
       if (signal.aborted) throw new Stop('aborted');
-      return { error: `the judge could not be asked: ${e instanceof Error ? cut(e.message, 500) : 'unknown error'}` };
+      throw e;
     }
   }
 }

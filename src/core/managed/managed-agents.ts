@@ -65,7 +65,7 @@ export class ManagedAgents {
     this.memoryStores = new MemoryStoreService(deps, opts.embedder);
     const log = new SessionLog(deps.storage, opts.sessionBus ?? new LocalSessionBus(), deps.clock);
     this.work = new EnvironmentWorkService(deps, log.bus);
-    this.sessions = new SessionService(deps, this.agents, log, opts.sessions, this.work);
+    this.sessions = new SessionService(deps, this.agents, log, { rubricFiles: this.files, ...opts.sessions }, this.work);
     this.threads = new ThreadService(deps, this.sessions);
     this.integrations = new IntegrationService(deps, this.sessions, opts.integrations);
   }

@@ -70,3 +70,22 @@ export const listCost = (microCents: number): { amount: string; currency: 'USD' 
 
 /** Whether a session that accrued `microCents` has reached its budget. */
 export const budgetReached = (budget: Budget | null | undefined, microCents: number): boolean => !!budget && microCents >= Number(budget.max_list_cost.amount) * 1_000_000;
+
+/**
+ * A session's data with one model answer counted: its tokens summed into `usage`, and at the card's
+ * list price (when it has one) its cost accrued (`list_cost_micro`, shown as `usage.list_cost`).
+ */
+export const accrueUsage = (data: Record<string, unknown>, u: ModelUsage, price: ListPrice | undefined): { usage: Record<string, unknown>; data: Record<string, unknown> } => {
+  const before = (data.usage as Record<string, unknown>) ?? {};
+  const spent = Number(data.list_cost_micro ?? 0) + (price ? usageCostMicroCents(u, price) : 0);
+  const cc = (before.cache_creation as Record<string, number> | undefined) ?? { ephemeral_1h_input_tokens: 0, ephemeral_5m_input_tokens: 0 };
+  const usage = {
+    ...before,
+    input_tokens: Number(before.input_tokens ?? 0) + u.input_tokens,
+    output_tokens: Number(before.output_tokens ?? 0) + u.output_tokens,
+    cache_read_input_tokens: Number(before.cache_read_input_tokens ?? 0) + u.cache_read_input_tokens,
+    cache_creation: { ...cc, ephemeral_5m_input_tokens: Number(cc.ephemeral_5m_input_tokens ?? 0) + u.cache_creation_input_tokens },
+    ...(price || before.list_cost ? { list_cost: listCost(spent) } : {}),
+  };
+  return { usage, data: { ...data, usage, list_cost_micro: spent } };
+};

@@ -1,6 +1,7 @@
 import { TOOL_USE_TYPES, toolResultTarget } from './events.js';
 import type { ModelBlock, ModelMessage } from './model-port.js';
 import { mcpToolName } from './mcp-toolsets.js';
+import { outcomeTurnText } from './outcomes/outcome-prompts.js';
 
 type Ev = Record<string, unknown>;
 
@@ -16,9 +17,10 @@ const resultContent = (content: unknown): Array<Record<string, unknown>> =>
 
 /**
  * The conversation a model sees, rebuilt from the session's event log: user and system messages,
- * the agent's messages and tool calls, and every tool result. A tool call with no result (an
- * interrupted turn, a denied or abandoned call) gets an error result, so the history stays valid
- * for providers that insist every call is answered. Only events already processed count.
+ * the agent's messages and tool calls, every tool result, and outcomes (their task, the grader's
+ * feedback). A tool call with no result (an interrupted turn, a denied or abandoned call) gets an
+ * error result, so the history stays valid for providers that insist every call is answered. Only
+ * events already processed count.
  */
 export const conversationOf = (events: Ev[]): ModelMessage[] => {
   const messages: ModelMessage[] = [];
@@ -57,6 +59,10 @@ export const conversationOf = (events: Ev[]): ModelMessage[] => {
       const name = type === 'agent.mcp_tool_use' ? mcpToolName(String(e.mcp_server_name), String(e.name)) : (e.name as string);
       push('assistant', [{ type: 'tool_use', id: e.id as string, name, input: (e.input as Record<string, unknown>) ?? {} }]);
       if (!answered.has(e.id as string)) open.push(e.id as string);
+    } else if (outcomeTurnText(e) !== undefined) {
+      // An outcome's task and the grader's feedback reach the agent as user turns.
+      closeOpen();
+      push('user', [{ type: 'text', text: outcomeTurnText(e)! }]);
     } else {
       const target = toolResultTarget(e);
       if (target !== undefined) push('user', [{ type: 'tool_result', tool_use_id: target, content: resultContent(e.content), is_error: e.is_error === true }]);

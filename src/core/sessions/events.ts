@@ -1,6 +1,7 @@
 import { badRequest } from '../errors.js';
 import { newManagedId } from '../managed/ids.js';
 import { isPlainObject } from '../packages/manifest/fields.js';
+import { defineOutcomeEvent } from './outcomes/outcome-spec.js';
 
 /** Every event type of Anthropic's session event union (SDK 1.12): the default stream carries these only. */
 export const SPEC_EVENT_TYPES: ReadonlySet<string> = new Set([
@@ -123,14 +124,7 @@ export const clientEvent = (raw: unknown, index: number): SessionEvent => {
       event = { ...base, tool_use_id: str(raw.tool_use_id, `${at}.tool_use_id`), content: content(raw.content, at, CONTENT_TYPES.result, false), is_error: raw.is_error === true };
       break;
     case 'user.define_outcome':
-      if (!isPlainObject(raw.rubric)) throw badRequest(`${at}.rubric is required`);
-      event = {
-        ...base,
-        outcome_id: newManagedId('outc'),
-        description: str(raw.description, `${at}.description`),
-        rubric: raw.rubric,
-        max_iterations: typeof raw.max_iterations === 'number' ? raw.max_iterations : null,
-      };
+      event = defineOutcomeEvent(raw, at, base);
       break;
   }
   const blocks = Array.isArray(event.content) ? (event.content as Array<Record<string, unknown>>) : [];

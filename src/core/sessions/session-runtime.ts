@@ -9,10 +9,11 @@ import type { SessionService } from './session-service.js';
 import type { SessionEventRecord, SessionRecord } from './session-store.js';
 import type { BuiltinToolExecutor } from './tool-port.js';
 import type { McpToolsets, OfferedMcpTool } from './mcp-toolsets.js';
-import { budgetReached, listCost, usageCostMicroCents, type Budget } from './budget.js';
+import { accrueUsage, budgetReached, type Budget } from './budget.js';
 import { coalesced } from '../coalesced.js';
 import type { ThreadDelegation } from './threads/thread-runner.js';
 import { childThreadOf } from './threads/thread-view.js';
+import { OutcomeGrader } from './outcomes/outcome-grader.js';
 
 type Ev = Record<string, unknown>;
 
@@ -31,6 +32,8 @@ export interface RuntimeOptions {
   maxStepsPerTurn?: number;
   /** Largest answer asked of the model (default 8192 tokens). */
   maxTokens?: number;
+  /** How often a running outcome evaluation says so (span.outcome_evaluation_ongoing; default 15 s). */
+  outcomeHeartbeatMs?: number;
   /** Where failures of the runtime itself are reported (never keys). */
   onError?: (e: unknown, sessionId: string) => void;
 }
@@ -89,7 +92,9 @@ export class SessionRuntime {
   );
   /** Sessions whose lease is being taken on a notice. */
   private readonly claiming = new Set<string>();
-  private readonly o: Required<Omit<RuntimeOptions, 'onError'>> & Pick<RuntimeOptions, 'onError'>;
+  private readonly o: Required<Omit<RuntimeOptions, 'onError' | 'outcomeHeartbeatMs'>> & Pick<RuntimeOptions, 'onError'>;
+  /** Grades the work of a turn against the session's outcome, when one is defined. */
+  private readonly outcomes: OutcomeGrader;
 
   constructor(
     private readonly deps: RuntimeDeps,
@@ -105,6 +110,7 @@ export class SessionRuntime {
       maxTokens: opts.maxTokens ?? 8192,
       onError: opts.onError,
     };
+    this.outcomes = new OutcomeGrader(deps, opts.outcomeHeartbeatMs);
   }
 
   get runningSessions(): number {
@@ -235,6 +241,7 @@ export class SessionRuntime {
       if (queued.some((r) => r.type === 'user.interrupt')) {
         await flush();
         await this.closeOpenSpan(id, primaryOnly(records));
+        await this.outcomes.interrupted(s, records);
         if (await this.goIdle(id, lastSeq, { type: 'end_turn' })) return;
         continue;
       }
@@ -305,6 +312,11 @@ export class SessionRuntime {
               ),
             ],
           }));
+        } else if (last) {
+          // A finished turn of an outcome is graded; feedback to revise starts another.
+          const next = await this.outcomes.afterTurn(s, records, signal);
+          if (next === 'aborted') return;
+          if (next === 'revise' || next === 'interrupted') continue;
         }
         if (await this.goIdle(id, lastSeq, { type: 'end_turn' })) return;
         continue;
@@ -660,19 +672,8 @@ export class SessionRuntime {
           newEventId(),
         );
       });
-      const cost = endpoint.listPrice ? usageCostMicroCents(a.usage, endpoint.listPrice) : 0;
       await log.append(s.id, (locked) => {
-        const before = (locked.data.usage as Record<string, unknown>) ?? {};
-        const spent = Number(locked.data.list_cost_micro ?? 0) + cost;
-        const cc = (before.cache_creation as Record<string, number> | undefined) ?? { ephemeral_1h_input_tokens: 0, ephemeral_5m_input_tokens: 0 };
-        const usage = {
-          ...before,
-          input_tokens: Number(before.input_tokens ?? 0) + a.usage.input_tokens,
-          output_tokens: Number(before.output_tokens ?? 0) + a.usage.output_tokens,
-          cache_read_input_tokens: Number(before.cache_read_input_tokens ?? 0) + a.usage.cache_read_input_tokens,
-          cache_creation: { ...cc, ephemeral_5m_input_tokens: Number(cc.ephemeral_5m_input_tokens ?? 0) + a.usage.cache_creation_input_tokens },
-          ...(endpoint.listPrice || before.list_cost ? { list_cost: listCost(spent) } : {}),
-        };
+        const { usage, data } = accrueUsage(locked.data, a.usage, endpoint.listPrice);
         const content = a.text.filter((t) => t !== '').map((t) => ({ type: 'text', text: t }));
         return {
           events: [
@@ -683,7 +684,7 @@ export class SessionRuntime {
             log.stamp('span.model_request_end', { model_request_start_id: start.id, is_error: false, model_usage: a.usage }, newEventId()),
             log.stamp('session.usage', { usage, budget: locked.data.budget ?? null }, newEventId()),
           ],
-          patch: { data: { ...locked.data, usage, list_cost_micro: spent } },
+          patch: { data },
         };
       });
       return 'ok';

@@ -14,6 +14,8 @@ import type { SessionLog } from './session-log.js';
 import { mountPathProblem, UPLOADS_ROOT } from './session-mounts.js';
 import { budgetError, checkBudget, listCost } from './budget.js';
 import { checkThreadTargets } from './threads/thread-targets.js';
+import { acceptOutcomes, outcomeEvaluations, type OutcomeEvaluationView } from './outcomes/outcome-spec.js';
+import { resolveRubricFiles, type RubricFiles } from './outcomes/rubric-files.js';
 import type { SessionEventRecord, SessionRecord, SessionStatus } from './session-store.js';
 
 export const SESSION_STATUSES: readonly SessionStatus[] = ['idle', 'running', 'rescheduling', 'terminated'];
@@ -29,7 +31,7 @@ export interface SessionView {
   metadata: Metadata;
   vault_ids: string[];
   resources: Array<Record<string, unknown>>;
-  outcome_evaluations: Array<Record<string, unknown>>;
+  outcome_evaluations: OutcomeEvaluationView[];
   budget: Record<string, unknown> | null;
   usage: Record<string, unknown>;
   stats: { active_seconds: number; duration_seconds: number };
@@ -97,6 +99,8 @@ export interface SessionServiceOptions {
   heartbeatMs?: number;
   /** Previews kept for a stream that does not read (default 1000); more are dropped. */
   maxQueuedPreviews?: number;
+  /** Where outcomes' file rubrics are read (the files service); without it only text rubrics are taken. */
+  rubricFiles?: RubricFiles;
 }
 
 const usageZero = (): Record<string, unknown> => ({
@@ -125,6 +129,7 @@ const title = (t: string | null | undefined): string | null => {
 export class SessionService {
   private readonly heartbeatMs: number;
   private readonly maxQueuedPreviews: number;
+  private readonly rubricFiles: RubricFiles | undefined;
 
   constructor(
     private readonly deps: ManagedDeps,
@@ -136,6 +141,7 @@ export class SessionService {
   ) {
     this.heartbeatMs = opts.heartbeatMs ?? 15_000;
     this.maxQueuedPreviews = opts.maxQueuedPreviews ?? 1000;
+    this.rubricFiles = opts.rubricFiles;
   }
 
   view(s: SessionRecord, now = this.log.now()): SessionView {
@@ -153,7 +159,7 @@ export class SessionService {
       metadata: (d.metadata as Metadata) ?? {},
       vault_ids: (d.vault_ids as string[]) ?? [],
       resources: (d.resources as Array<Record<string, unknown>>) ?? [],
-      outcome_evaluations: [],
+      outcome_evaluations: outcomeEvaluations(s),
       budget: (d.budget as Record<string, unknown> | null) ?? null,
       usage: { ...((d.usage as Record<string, unknown>) ?? usageZero()), active_seconds: activeSeconds },
       stats: { active_seconds: activeSeconds, duration_seconds: Math.round((Date.parse(now) - Date.parse(s.createdAt)) / 100) / 10 },
@@ -183,11 +189,16 @@ export class SessionService {
     const resources = await this.resources(p, input.resources ?? []);
     const budget = input.budget == null ? null : checkBudget(input.budget);
     if (budget) await this.budgetable(p.account.id, agent.config.model.id);
-    const initial = (input.initial_events ?? []).map((e, i) => {
-      const ev = clientEvent(e, i);
-      if (ev.type !== 'user.message' && ev.type !== 'user.define_outcome') throw badRequest(`initial_events[${i}].type must be user.message or user.define_outcome`);
-      return ev;
-    });
+    const initial = await resolveRubricFiles(
+      this.rubricFiles,
+      ctx,
+      (input.initial_events ?? []).map((e, i) => {
+        const ev = clientEvent(e, i);
+        if (ev.type !== 'user.message' && ev.type !== 'user.define_outcome') throw badRequest(`initial_events[${i}].type must be user.message or user.define_outcome`);
+        return ev;
+      }),
+      'initial_events',
+    );
     const now = this.log.now();
     const snapshot = {
       type: 'agent',
@@ -331,7 +342,12 @@ export class SessionService {
     const p = writer(this.deps, ctx);
     if (raw.length === 0) throw badRequest('events must not be empty');
     if (raw.length > MAX_EVENTS_PER_POST) throw badRequest(`at most ${MAX_EVENTS_PER_POST} events may be sent at once`);
-    const events = raw.map((e, i) => clientEvent(e, i));
+    const events = await resolveRubricFiles(
+      this.rubricFiles,
+      ctx,
+      raw.map((e, i) => clientEvent(e, i)),
+      'events',
+    );
     const { records } = await this.log.append(id, async (s, tx) => {
       this.owned(s, p.account.id, id, ctx);
       if (s.archivedAt) throw badRequest(`Session ${id} is archived and takes no more events`);
@@ -481,14 +497,15 @@ export class SessionService {
 
   /** wake(), and a work item for a self-hosted environment's worker when the session starts working. */
   private async wakeAndQueue(s: SessionRecord, tx: StorageRepos, events: SessionEvent[]): Promise<ReturnType<SessionService['wake']>> {
-    const plan = this.wake(s, events);
+    const plan = acceptOutcomes(s, this.wake(s, events));
     if (plan.patch?.status === 'running') await this.work?.ensureQueued(tx, s);
     return plan;
   }
 
   /** Events to append for client events: queued, and idle → running when a turn starts. */
   private wake(s: SessionRecord, events: SessionEvent[]): { events: SessionEvent[]; patch?: { status: SessionStatus; data: Record<string, unknown> } } {
-    const startsTurn = events.some((e) => e.type !== 'user.interrupt' && e.type !== 'user.define_outcome');
+    // An outcome is a task: the agent starts on it at once (no user.message needed).
+    const startsTurn = events.some((e) => e.type !== 'user.interrupt');
     if (s.status !== 'idle' || !startsTurn) {
       // An interrupt of an idle session has nothing to stop: it is recorded as processed.
       const now = this.log.now();
