@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { axeViolations, browserForFile, screenshot } from '../helpers/browser.js';
 import { startTestModel, type DevModel } from '../helpers/dev-model.js';
-import { Api, makeTarball } from '../helpers/packages.js';
+import { everythingServerJson } from '../helpers/everything-server.js';
+import { Api } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -19,29 +18,8 @@ import { waitFor } from '../helpers/wait-for.js';
 const WEATHER = { type: 'custom', name: 'get_weather', description: 'The weather in a city', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
 const KEY = 'sk-dev-model-key-1234';
 const CREDENTIAL_SECRET = 'ghp_CONSOLESECRET0001';
-const require = createRequire(import.meta.url);
-const EVERYTHING_VERSION = (JSON.parse(readFileSync(require.resolve('@modelcontextprotocol/server-everything/package.json'), 'utf8')) as { version: string }).version;
 const BOT_TOKEN = 'xoxb-CONSOLE-BOT-0001';
 const SIGNING_SECRET = 'signing-CONSOLE-0001';
-/** An MCP server entry of the registry that runs the reference server from npm (served from npm's cache). */
-const serverJson = (version: string, env: Array<Record<string, unknown>> = []) =>
-  makeTarball({
-    'server.json': JSON.stringify({
-      name: 'admin/everything',
-      description: 'The reference MCP server',
-      version,
-      packages: [
-        {
-          registryType: 'npm',
-          identifier: '@modelcontextprotocol/server-everything',
-          version: EVERYTHING_VERSION,
-          transport: { type: 'stdio' },
-          packageArguments: [{ type: 'positional', value: 'stdio' }],
-          environmentVariables: env,
-        },
-      ],
-    }),
-  });
 const TIMINGS = { initTimeoutMs: 20_000, healthTimeoutMs: 10_000, healthIntervalMs: 2_000, backoffBaseMs: 300, backoffMaxMs: 2_000, maxRestarts: 3 };
 
 const browser = browserForFile();
@@ -362,7 +340,7 @@ describe.each(testStores)('web console: managed agents, sessions and workloads (
   });
 
   it('runs an MCP workload from the registry: status, logs, stop and start, register in a client, and upgrade it from the page', async () => {
-    expect((await admin.publish('/api/v1/mcp-servers/@admin/everything', await serverJson('1.0.0'))).status).toBe(200);
+    expect((await admin.publish('/api/v1/mcp-servers/@admin/everything', await everythingServerJson('1.0.0'))).status).toBe(200);
     const created = await admin.req('POST', '/api/v1beta/workloads', { server: 'admin/everything' });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     await signInAs(server.adminToken);
@@ -393,7 +371,14 @@ describe.each(testStores)('web console: managed agents, sessions and workloads (
     expect(clients.find((c) => c.name === 'cursor')).toMatchObject({ groups: ['default'] });
 
     // A newer version in the registry, which needs a setting: the page offers the upgrade and asks for it.
-    expect((await admin.publish('/api/v1/mcp-servers/@admin/everything', await serverJson('1.1.0', [{ name: 'GREETING', description: 'What to say', isRequired: true }]))).status).toBe(200);
+    expect(
+      (
+        await admin.publish(
+          '/api/v1/mcp-servers/@admin/everything',
+          await everythingServerJson('1.1.0', { environmentVariables: [{ name: 'GREETING', description: 'What to say', isRequired: true }] }),
+        )
+      ).status,
+    ).toBe(200);
     await go('/workloads');
     await item.getByText('upgrade available', { exact: true }).waitFor();
     expect(await item.textContent()).toContain('The registry has a newer version of admin/everything');
