@@ -244,8 +244,8 @@ describe.each(testStores)('web console: managed agents, sessions and workloads (
     model.reset();
     // Both trials answer "pong" (after a pause, so the page sees the run going): one case passes, one fails.
     model.script([
-      { text: 'pong', delayMs: 2_500 },
-      { text: 'pong', delayMs: 2_500 },
+      { text: 'pong', delayMs: 1_000 },
+      { text: 'pong', delayMs: 1_000 },
     ]);
     await go('/managed/evals');
     await page.getByText('No evals yet.').waitFor();

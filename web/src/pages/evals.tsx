@@ -1,8 +1,8 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { api, ok } from '../api/client';
 import type { Json } from '../api/types';
-import { Badge, Empty, ErrorBox, formatDate, Loading, Table, useAction, useAsync } from '../ui';
+import { Badge, Empty, ErrorBox, formatDate, Loading, Table, useAction, useAsync, usePoll } from '../ui';
 
 type EvalRun = Json<'/v1/evals/{id}', 'get'>;
 type Trial = EvalRun['cases'][number]['results'][number];
@@ -11,15 +11,6 @@ const RUNNING = new Set(['pending', 'running']);
 const runTone = (s: EvalRun['status']) => (s === 'completed' ? 'ok' : s === 'failed' ? 'warn' : s === 'cancelled' ? 'muted' : 'info');
 const trialTone = (s: Trial['status']) => (s === 'passed' ? 'ok' : s === 'failed' || s === 'error' ? 'warn' : s === 'cancelled' ? 'muted' : 'info');
 const percent = (score: number | null) => (score === null ? '—' : `${Math.round(score * 100)}%`);
-
-/** Looks again every `ms` while `live` holds (an eval that is running changes by itself). */
-const usePoll = (live: boolean, reload: () => void, ms = 1500) => {
-  useEffect(() => {
-    if (!live) return undefined;
-    const t = setInterval(reload, ms);
-    return () => clearInterval(t);
-  }, [live]);
-};
 
 const EXAMPLE = JSON.stringify(
   [
@@ -36,7 +27,8 @@ export const Evals = () => {
   const rows = r.data?.data ?? [];
   usePoll(
     rows.some((e) => RUNNING.has(e.status)),
-    r.reload,
+    r,
+    1500,
   );
   return (
     <>
@@ -163,7 +155,7 @@ export const EvalPage = ({ id }: { id: string }) => {
   const r = useAsync(() => ok(api.GET('/v1/evals/{id}', { params: { path: { id } } })), [id]);
   const { busy, error, run } = useAction();
   const live = r.data ? RUNNING.has(r.data.status) : false;
-  usePoll(live, r.reload);
+  usePoll(live, r, 1000);
   if (r.error) return <ErrorBox error={r.error} title={`Eval ${id} could not be read`} />;
   if (!r.data) return <Loading what="the eval" />;
   const e = r.data;

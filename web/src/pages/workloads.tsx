@@ -1,8 +1,8 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, ok } from '../api/client';
 import type { Json } from '../api/types';
 import { useSession } from '../session';
-import { Badge, Empty, ErrorBox, formatDate, Loading, useAction, useAsync, useTitle } from '../ui';
+import { Badge, Empty, ErrorBox, formatDate, Loading, useAction, useAsync, usePoll, useTitle } from '../ui';
 
 type Workload = Json<'/api/v1beta/workloads', 'get'>['workloads'][number];
 type Check = Json<'/api/v1beta/workloads/upgrade-check', 'get'>['results'][number];
@@ -17,11 +17,7 @@ export const Workloads = () => {
   const checks = useAsync(() => (me ? ok(api.GET('/api/v1beta/workloads/upgrade-check', { params: { query: { all: true } } })) : Promise.resolve(undefined)), [me?.username]);
   // A workload that is starting or stopping changes by itself: look again while one is.
   const moving = list.data?.workloads.some((w) => w.status !== 'running' && w.status !== 'stopped' && w.status !== 'error');
-  useEffect(() => {
-    if (!moving) return undefined;
-    const t = setInterval(list.reload, 2000);
-    return () => clearInterval(t);
-  }, [moving]);
+  usePoll(Boolean(moving), list, 1000);
   if (!checked) return <Loading what="workloads" />;
   if (!me) {
     return (
