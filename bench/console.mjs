@@ -13,7 +13,9 @@
  *   --runs R          loads of each page, each in a fresh tab with an empty cache (7)
  *   --concurrency P   publishes in flight while seeding (8)
  *   --chromium PATH   the browser (/usr/bin/chromium)
- *   --pages a,b       only these pages (home, search, facets, package, user, account, managed, session)
+ *   --pages a,b       only these pages (home, search, facets, package, user, user-own, account, managed, evals, eval, integrations, session)
+ *   --store S         sqlite (default) or postgres (a fresh schema, dropped after)
+ *   --database-url U  PostgreSQL for --store postgres ($AGENTRY_TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test)
  * Budgets (issue 16): home page first load ≤ 150 KB of compressed JS; every page interactive < 1 s.
  */
 import { randomBytes } from 'node:crypto';
@@ -22,6 +24,7 @@ import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync, brotliCompressSync } from 'node:zlib';
+import pg from 'pg';
 import { chromium } from 'playwright-core';
 import { agentTarball, packageSpec, vocabulary } from './corpus.mjs';
 import { startServerProcess } from './server-process.mjs';
@@ -33,11 +36,14 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     chromium: { type: 'string', default: '/usr/bin/chromium' },
     pages: { type: 'string', default: '' },
+    store: { type: 'string', default: 'sqlite' },
+    'database-url': { type: 'string', default: process.env.AGENTRY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
   },
 });
 const N = Number(args.packages);
 const RUNS = Number(args.runs);
 if (!Number.isInteger(N) || N < 1) throw new Error(`--packages must be a positive whole number (got ${args.packages})`);
+if (!['sqlite', 'postgres'].includes(args.store)) throw new Error(`--store must be sqlite or postgres (got ${args.store})`);
 const SCOPES = Array.from({ length: 20 }, (_, i) => `bench${i}`);
 const log = (m) => process.stderr.write(`[console-bench] ${m}\n`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -60,7 +66,18 @@ const everything = sum(allJs.map((f) => `assets/${f}`));
 // ---- 2. A server with N packages -------------------------------------------------------------------
 const dataDir = mkdtempSync(join(tmpdir(), 'agentry-console-bench-'));
 const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
-const server = await startServerProcess({ dataDir, adminToken });
+const schema = args.store === 'postgres' ? `bench_console_${randomBytes(4).toString('hex')}` : undefined;
+const withPg = async (fn) => {
+  const c = new pg.Client({ connectionString: args['database-url'] });
+  await c.connect();
+  try {
+    await fn(c);
+  } finally {
+    await c.end();
+  }
+};
+if (schema) await withPg((c) => c.query(`CREATE SCHEMA ${schema}`));
+const server = await startServerProcess({ dataDir, adminToken, ...(schema ? { databaseUrl: args['database-url'], databaseSchema: schema } : {}) });
 let browser;
 let profile;
 try {
@@ -94,11 +111,24 @@ try {
   // Some downloads, so trending has something to rank.
   for (const spec of specs.slice(0, 50)) await (await fetch(`${server.url}/api/v1/agents/@${spec.scope}/${spec.name}/download/latest`)).arrayBuffer();
   const pkg = specs[0];
+  // The user whose page is measured has starred 200 packages (the page shows their 10 latest).
+  for (const spec of specs.slice(0, 200)) {
+    const r = await fetch(`${server.url}/api/v1/agents/@${spec.scope}/${spec.name}/star`, { method: 'PUT', headers: { authorization: `Bearer ${tokens[pkg.scope]}` } });
+    if (!r.ok) throw new Error(`star: ${r.status} ${await r.text()}`);
+  }
   const word = pkg.description.split(' ')[0];
   // A managed agent and a session of it, for the runtime pages (no model is called: nothing is sent).
   const env = await post('/v1/environments', { name: 'bench-env' }, tokens[pkg.scope]);
   const managedAgent = await post('/v1/agents', { name: 'bench-agent', model: 'claude-sonnet-4-6', system: 'You help.', environment_id: env.id }, tokens[pkg.scope]);
   const benchSession = await post('/v1/sessions', { agent: managedAgent.id, title: 'bench session' }, tokens[pkg.scope]);
+  // An eval of it (no model answers here: its trials end in errors, which the page shows all the same) and an integration.
+  const benchEval = await post(
+    '/v1/evals',
+    { agent: managedAgent.id, name: 'bench eval', cases: Array.from({ length: 20 }, (_, i) => ({ id: `case-${i}`, messages: ['hi'], verifier: { type: 'exact', expected: 'hi' } })) },
+    tokens[pkg.scope],
+  );
+  const integration = await post('/v1/integrations', { provider: 'slack', name: 'bench slack', credentials: { bot_token: 'xoxb-bench', signing_secret: 'bench' } }, tokens[pkg.scope]);
+  await post(`/v1/integrations/${integration.id}/publications`, { agent_id: managedAgent.id, channel: 'C0BENCH' }, tokens[pkg.scope]);
 
   // ---- 3. Pages in Chromium -------------------------------------------------------------------------
   profile = mkdtempSync(join(tmpdir(), 'agentry-console-bench-chromium-'));
@@ -122,6 +152,8 @@ try {
     },
     { id: 'package', name: 'package', path: `/@${pkg.scope}/${pkg.name}`, ready: '.markdown h1', api: `/api/v1/packages/@${pkg.scope}/${pkg.name}` },
     { id: 'user', name: 'user', path: `/@${pkg.scope}`, ready: '.cards li', api: `/api/v1/packages?scope=${pkg.scope}&sort=downloads&page=1&limit=20` },
+    // The owner's own page: the read filter also lets their private and internal packages through.
+    { id: 'user-own', name: 'user (own page, signed in)', path: `/@${pkg.scope}`, ready: '.cards li', api: `/api/v1/packages?scope=${pkg.scope}&sort=downloads&page=1&limit=20`, signedIn: true },
     { id: 'account', name: 'account (signed in)', path: '/account', ready: '#tokens table', api: '/api/v1/tokens', signedIn: true },
     {
       id: 'managed',
@@ -131,6 +163,9 @@ try {
       api: `/v1/agents/${managedAgent.id}/versions?limit=100`,
       signedIn: true,
     },
+    { id: 'evals', name: 'evals (signed in)', path: '/managed/evals', ready: 'table:has(caption:text("Evals"))', api: '/v1/evals?limit=100', signedIn: true },
+    { id: 'eval', name: 'an eval of 20 cases (signed in)', path: `/managed/evals/${benchEval.id}`, ready: 'table:has(caption:text("Trials"))', api: `/v1/evals/${benchEval.id}`, signedIn: true },
+    { id: 'integrations', name: 'integrations (signed in)', path: '/managed/integrations', ready: 'table:has(caption:text("Publications"))', api: '/v1/integrations?limit=100', signedIn: true },
     // The session view keeps its event stream open: ready when the stream is live; the network never idles.
     { id: 'session', name: 'session view (signed in, SSE)', path: `/sessions/${benchSession.id}`, ready: 'text=stream: live', api: `/v1/sessions/${benchSession.id}`, signedIn: true, streams: true },
   ];
@@ -140,6 +175,8 @@ try {
     try {
       const times = [];
       const dcl = [];
+      /** API requests the page made until the network was idle (a page that asks twice for the same thing shows here). */
+      const calls = [];
       let homeJs = 0;
       for (let i = 0; i < RUNS; i++) {
         const tab = await browser.newPage();
@@ -151,6 +188,10 @@ try {
         else await tab.addInitScript(() => localStorage.removeItem('agentry.token'));
         let jsBytes = 0;
         const requests = new Map();
+        const apiCalls = new Set();
+        cdp.on('Network.requestWillBeSent', (e) => {
+          if (e.type === 'Fetch' || e.type === 'XHR' || e.type === 'EventSource') apiCalls.add(e.requestId);
+        });
         cdp.on('Network.responseReceived', (e) => requests.set(e.requestId, e.type));
         cdp.on('Network.loadingFinished', (e) => {
           if (requests.get(e.requestId) === 'Script') jsBytes += e.encodedDataLength;
@@ -169,6 +210,7 @@ try {
         times.push(Date.now() - start);
         dcl.push(await tab.evaluate(() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd));
         if (!p.streams) await tab.waitForLoadState('networkidle');
+        calls.push(apiCalls.size);
         if (p.name === 'home') homeJs = Math.max(homeJs, jsBytes);
         await tab.close();
       }
@@ -189,6 +231,7 @@ try {
         interactive_ms_p95: p95(times),
         dom_content_loaded_ms_median: Math.round(median(dcl)),
         anchor_api_ms_median: Math.round(median(apiTimes) * 10) / 10,
+        api_requests: median(calls),
         home_js_transferred: homeJs || undefined,
       });
     } catch (e) {
@@ -199,23 +242,24 @@ try {
   }
 
   // ---- 4. Report ----------------------------------------------------------------------------------------
-  console.log(`\nWeb console bench: ${N - failed} packages, SQLite, ${RUNS} cold loads per page (empty cache), load average ${loadavg()[0].toFixed(2)}\n`);
+  console.log(`\nWeb console bench: ${N - failed} packages, ${schema ? 'PostgreSQL' : 'SQLite'}, ${RUNS} cold loads per page (empty cache), load average ${loadavg()[0].toFixed(2)}\n`);
   console.log(`Home page first load, JavaScript: ${entry.length} file(s), ${kb(firstLoad.raw)} raw, ${kb(firstLoad.gzip)} gzip, ${kb(firstLoad.br)} brotli (budget 150 KB compressed)`);
   const measured = results.find((r) => r.page === 'home')?.home_js_transferred;
   if (measured) console.log(`  as transferred to Chromium (Accept-Encoding: br): ${kb(measured)} (headers included)`);
   console.log(`Every chunk of the console together: ${allJs.length} files, ${kb(everything.raw)} raw, ${kb(everything.gzip)} gzip, ${kb(everything.br)} brotli\n`);
-  console.log('| page | interactive, median | p95 | DOMContentLoaded | anchor: its API call, median |');
-  console.log('|---|---|---|---|---|');
+  console.log('| page | interactive, median | p95 | DOMContentLoaded | API requests of the page | anchor: its API call, median |');
+  console.log('|---|---|---|---|---|---|');
   for (const r of results)
     console.log(
       r.error
-        ? `| ${r.page} | FAILED: ${r.error} | | | |`
-        : `| ${r.page} | ${r.interactive_ms_median} ms | ${r.interactive_ms_p95} ms | ${r.dom_content_loaded_ms_median} ms | ${r.anchor_api_ms_median} ms |`,
+        ? `| ${r.page} | FAILED: ${r.error} | | | | |`
+        : `| ${r.page} | ${r.interactive_ms_median} ms | ${r.interactive_ms_p95} ms | ${r.dom_content_loaded_ms_median} ms | ${r.api_requests} | ${r.anchor_api_ms_median} ms |`,
     );
   console.log('\n"interactive": from navigation start to the page\'s main content on screen (cards, README, tokens table, the versions of an agent, the live stream of a session).');
 } finally {
   await browser?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
   await server.stop();
+  if (schema) await withPg((c) => c.query(`DROP SCHEMA ${schema} CASCADE`));
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { everythingServerJson, EVERYTHING_VERSION } from '../helpers/everything-server.js';
 import { Api, makeTarball } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -16,28 +15,7 @@ import { runCli } from '../cli/cli-harness.js';
  * dependencies hold, so its install is served from npm's cache.
  */
 
-const require = createRequire(import.meta.url);
-const EVERYTHING_VERSION = (JSON.parse(readFileSync(require.resolve('@modelcontextprotocol/server-everything/package.json'), 'utf8')) as { version: string }).version;
 const TIMINGS = { initTimeoutMs: 30_000, healthTimeoutMs: 10_000, healthIntervalMs: 2_000, backoffBaseMs: 300, backoffMaxMs: 2_000, maxRestarts: 2 };
-
-const serverJson = (version: string, pkg: Record<string, unknown> = {}) =>
-  makeTarball({
-    'server.json': JSON.stringify({
-      name: 'admin/everything',
-      description: 'The reference MCP server',
-      version,
-      packages: [
-        {
-          registryType: 'npm',
-          identifier: '@modelcontextprotocol/server-everything',
-          version: EVERYTHING_VERSION,
-          transport: { type: 'stdio' },
-          packageArguments: [{ type: 'positional', value: 'stdio' }],
-          ...pkg,
-        },
-      ],
-    }),
-  });
 
 describe.each(testStores)('workloads from the registry (%s)', { timeout: 240_000 }, (store) => {
   let server: TestServer;
@@ -47,7 +25,7 @@ describe.each(testStores)('workloads from the registry (%s)', { timeout: 240_000
   beforeAll(async () => {
     server = await startTestServer({ store, workloadTimings: TIMINGS });
     admin = new Api(server.url, server.adminToken);
-    expect((await admin.publish('/api/v1/mcp-servers/@admin/everything', await serverJson('1.0.0'))).status).toBe(200);
+    expect((await admin.publish('/api/v1/mcp-servers/@admin/everything', await everythingServerJson('1.0.0'))).status).toBe(200);
   });
   afterAll(async () => {
     await server?.close();
@@ -105,7 +83,9 @@ describe.each(testStores)('workloads from the registry (%s)', { timeout: 240_000
   });
 
   it('rolls back an upgrade whose new version fails its health check', async () => {
-    expect((await admin.publish('/api/v1/mcp-servers/@admin/everything', await serverJson('1.1.0', { packageArguments: [{ type: 'positional', value: 'no-such-transport' }] }))).status).toBe(200);
+    expect((await admin.publish('/api/v1/mcp-servers/@admin/everything', await everythingServerJson('1.1.0', { packageArguments: [{ type: 'positional', value: 'no-such-transport' }] }))).status).toBe(
+      200,
+    );
     const check = (await admin.req('GET', '/api/v1beta/workloads/upgrade-check')).body.results.find((r: { workload_name: string }) => r.workload_name === 'everything');
     expect(check.status).toBe('upgrade-available');
     const res = await admin.req('POST', '/api/v1beta/workloads/everything/upgrade', {});
@@ -117,7 +97,12 @@ describe.each(testStores)('workloads from the registry (%s)', { timeout: 240_000
 
   it('reports env-var drift and applies an upgrade with the settings it needs', async () => {
     expect(
-      (await admin.publish('/api/v1/mcp-servers/@admin/everything', await serverJson('1.2.0', { environmentVariables: [{ name: 'GREETING', description: 'What to say', isRequired: true }] }))).status,
+      (
+        await admin.publish(
+          '/api/v1/mcp-servers/@admin/everything',
+          await everythingServerJson('1.2.0', { environmentVariables: [{ name: 'GREETING', description: 'What to say', isRequired: true }] }),
+        )
+      ).status,
     ).toBe(200);
     const check = (await admin.req('GET', '/api/v1beta/workloads/everything/upgrade-check')).body.result;
     expect(check).toMatchObject({ status: 'upgrade-available', env_var_drift: { added: [{ name: 'GREETING', description: 'What to say', required: true, secret: false }] } });

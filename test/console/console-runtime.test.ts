@@ -1,10 +1,8 @@
-import { realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { axeViolations, browserForFile, screenshot } from '../helpers/browser.js';
 import { startTestModel, type DevModel } from '../helpers/dev-model.js';
+import { everythingServerJson } from '../helpers/everything-server.js';
 import { Api } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -12,15 +10,16 @@ import { waitFor } from '../helpers/wait-for.js';
 /**
  * The runtime side of the web console end to end, in a real headless Chromium against a real server:
  * the managed agents console (agents with versions and a diff, environments, vaults, model cards,
- * memory stores, files), a live session streaming over SSE from the scripted dev model (a custom tool
- * answered in the page, an interrupt), and MCP workloads running a real MCP server from npm.
+ * memory stores, files, evals, integrations), a live session streaming over SSE from the scripted dev
+ * model (a custom tool answered in the page, an interrupt), and an MCP workload run from the registry
+ * (a real MCP server from npm) and upgraded from the page.
  */
 
 const WEATHER = { type: 'custom', name: 'get_weather', description: 'The weather in a city', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
 const KEY = 'sk-dev-model-key-1234';
 const CREDENTIAL_SECRET = 'ghp_CONSOLESECRET0001';
-const EVERYTHING = realpathSync(createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js'));
-const NODE_MODULES = realpathSync(join(EVERYTHING, '../../../..'));
+const BOT_TOKEN = 'xoxb-CONSOLE-BOT-0001';
+const SIGNING_SECRET = 'signing-CONSOLE-0001';
 const TIMINGS = { initTimeoutMs: 20_000, healthTimeoutMs: 10_000, healthIntervalMs: 2_000, backoffBaseMs: 300, backoffMaxMs: 2_000, maxRestarts: 3 };
 
 const browser = browserForFile();
@@ -241,13 +240,108 @@ describe.each(testStores)('web console: managed agents, sessions and workloads (
     expect((await alice.req('GET', `/v1/sessions/${s.id}/log`)).body.map((e: { type: string }) => e.type)).toContain('user.interrupt');
   });
 
-  it('shows MCP workloads: status, logs, stop and start, and registers one in a client', async () => {
-    const created = await admin.req('POST', '/api/v1beta/workloads', {
-      name: 'everything',
-      command: process.execPath,
-      cmd_arguments: [EVERYTHING, 'stdio'],
-      permission_profile: { read: [NODE_MODULES], write: [] },
-    });
+  it('starts an eval from the page, follows its progress to the score and per-case results, and cancels one', async () => {
+    model.reset();
+    // Both trials answer "pong" (after a pause, so the page sees the run going): one case passes, one fails.
+    model.script([
+      { text: 'pong', delayMs: 1_000 },
+      { text: 'pong', delayMs: 1_000 },
+    ]);
+    await go('/managed/evals');
+    await page.getByText('No evals yet.').waitFor();
+    const form = page.getByRole('form', { name: 'Start an eval' });
+    expect(await form.getByRole('combobox', { name: 'Agent' }).inputValue()).toBe(agentId);
+    await form.getByLabel('Name', { exact: true }).fill('ping suite');
+    const cases = [
+      { id: 'says-pong', messages: ['ping'], verifier: { type: 'regex', pattern: 'pong' } },
+      { id: 'says-ping', messages: ['ping'], verifier: { type: 'exact', expected: 'ping' } },
+    ];
+    // A mistake is said in words before anything is sent.
+    await form.getByLabel(/^Cases/).fill('[{"id": ');
+    await form.getByRole('button', { name: 'Start the eval' }).click();
+    await form.getByText(/The cases are not JSON/).waitFor();
+    await form.getByLabel(/^Cases/).fill(JSON.stringify(cases));
+    await form.getByRole('button', { name: 'Start the eval' }).click();
+    await page.waitForURL(/\/managed\/evals\/[^/?]+$/);
+    const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+    // Running: its progress, and a way to cancel it; then the page follows it to its end.
+    await page.getByText('Following its progress…').waitFor();
+    await page.getByRole('heading', { name: /ping suite\s*completed/ }).waitFor({ timeout: 60_000 });
+    const run = (await alice.req('GET', `/v1/evals/${id}`)).body;
+    expect(run.score).toBe(0.5);
+    expect(await page.getByLabel('Score', { exact: true }).textContent()).toBe('50%');
+    expect(await page.getByLabel('Progress', { exact: true }).textContent()).toMatch(/^2 of 2 trials finished: 1 passed, 1 failed/);
+    const rows = page.getByRole('table', { name: 'Cases' }).locator('tbody tr');
+    expect((await rows.allTextContents()).map((t) => t.replace(/\s+/g, ' '))).toEqual(['says-pongregex1 of 1100%', 'says-pingexact0 of 10%']);
+    const trials = page.getByRole('table', { name: 'Trials' });
+    await trials.getByText('Answer of says-ping').click();
+    await trials.getByText('pong').first().waitFor();
+    expect(await trials.getByRole('link').count()).toBe(2);
+    await screenshot(page, `${store}-eval`);
+    await noSeriousA11yViolations('eval');
+
+    await go('/managed/evals');
+    const row = page.getByRole('table', { name: 'Evals' }).getByRole('row', { name: /ping suite/ });
+    expect((await row.textContent())?.replace(/\s+/g, ' ')).toMatch(/completed\s*2 of 2\s*50%/);
+    await screenshot(page, `${store}-evals`);
+    await noSeriousA11yViolations('evals');
+
+    // Cancel a run that is still going.
+    model.reset();
+    model.script([{ text: 'slow', delayMs: 20_000 }]);
+    const slow = await made(alice, '/v1/evals', { agent: agentId, name: 'slow suite', cases: [{ id: 'waits', messages: ['wait'], verifier: { type: 'exact', expected: 'x' } }] });
+    await go(`/managed/evals/${slow.id}`);
+    await page.getByRole('button', { name: 'Cancel the eval' }).click();
+    await page.getByRole('heading', { name: /slow suite\s*cancelled/ }).waitFor();
+    expect((await alice.req('GET', `/v1/evals/${slow.id}`)).body.status).toBe('cancelled');
+    model.reset();
+  });
+
+  it('installs an integration without ever showing its secrets, publishes an agent on a channel, and removes both', async () => {
+    await go('/managed/integrations');
+    await page.getByText('No integrations yet.').waitFor();
+    const form = page.getByRole('form', { name: 'Install an integration' });
+    // Refused in words: a bot token alone is not enough.
+    await form.getByLabel(/^Bot token/).fill(BOT_TOKEN);
+    await form.getByRole('button', { name: 'Install Slack' }).click();
+    await form
+      .getByRole('alert')
+      .getByText(/signing_secret is required/)
+      .waitFor();
+    await form.getByLabel('Name', { exact: true }).fill('Team Slack');
+    await form.getByLabel(/^Signing secret/).fill(SIGNING_SECRET);
+    await form.getByRole('button', { name: 'Install Slack' }).click();
+    await form.getByText('Team Slack is installed (active).').waitFor();
+    // The secrets are gone from the form once the server holds them.
+    expect(await form.getByLabel(/^Bot token/).inputValue()).toBe('');
+    const item = page.locator('li.agent', { has: page.getByRole('heading', { name: 'Team Slack' }) });
+    expect(await item.textContent()).toContain('bot_token, signing_secret');
+
+    const publish = item.getByRole('form', { name: 'Publish an agent on Team Slack' });
+    await publish.getByLabel('Channel id').fill('C0123456');
+    await publish.getByRole('button', { name: 'Publish' }).click();
+    const pubs = item.getByRole('table', { name: 'Publications of Team Slack' });
+    await pubs.getByRole('row', { name: /helper C0123456 any/ }).waitFor();
+    const [integration] = (await alice.req('GET', '/v1/integrations')).body.data;
+    expect((await alice.req('GET', `/v1/integrations/${integration.id}/publications`)).body.data).toMatchObject([{ agent_id: agentId, channel: 'C0123456', workspace: null }]);
+    await screenshot(page, `${store}-integrations`);
+    await noSeriousA11yViolations('integrations');
+    await page.reload({ waitUntil: 'networkidle' });
+    const html = await page.evaluate<string>('document.documentElement.outerHTML');
+    expect(html).not.toContain(BOT_TOKEN);
+    expect(html).not.toContain(SIGNING_SECRET);
+
+    await item.getByRole('button', { name: 'Unpublish helper from C0123456' }).click();
+    await item.getByText('No agent answers in a channel of Team Slack yet').waitFor();
+    page.once('dialog', (d) => void d.accept());
+    await item.getByRole('button', { name: 'Remove Team Slack' }).click();
+    await page.getByText('No integrations yet.').waitFor();
+    expect((await alice.req('GET', '/v1/integrations')).body.data).toEqual([]);
+  });
+
+  it('runs an MCP workload from the registry: status, logs, stop and start, register in a client, and upgrade it from the page', async () => {
+    expect((await admin.publish('/api/v1/mcp-servers/@admin/everything', await everythingServerJson('1.0.0'))).status).toBe(200);
+    const created = await admin.req('POST', '/api/v1beta/workloads', { server: 'admin/everything' });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     await signInAs(server.adminToken);
     try {
@@ -261,7 +355,8 @@ describe.each(testStores)('web console: managed agents, sessions and workloads (
   const workloadsPage = async () => {
     await go('/workloads');
     const item = page.locator('li.workload', { has: page.getByRole('heading', { name: 'everything' }) });
-    await item.getByText('running', { exact: true }).waitFor({ timeout: 60_000 });
+    await item.getByText('running', { exact: true }).waitFor({ timeout: 90_000 });
+    await item.getByText('up to date', { exact: true }).waitFor();
     await item.getByRole('button', { name: 'Show logs of everything' }).click();
     await item.getByLabel('Logs of everything').waitFor();
     await item.getByRole('button', { name: 'Stop everything' }).click();
@@ -274,8 +369,28 @@ describe.each(testStores)('web console: managed agents, sessions and workloads (
     await form.getByText('cursor now lists the servers of group default.').waitFor();
     const clients = (await admin.req('GET', '/api/v1beta/clients')).body as Array<{ name: string; groups?: string[] }>;
     expect(clients.find((c) => c.name === 'cursor')).toMatchObject({ groups: ['default'] });
+
+    // A newer version in the registry, which needs a setting: the page offers the upgrade and asks for it.
+    expect(
+      (
+        await admin.publish(
+          '/api/v1/mcp-servers/@admin/everything',
+          await everythingServerJson('1.1.0', { environmentVariables: [{ name: 'GREETING', description: 'What to say', isRequired: true }] }),
+        )
+      ).status,
+    ).toBe(200);
+    await go('/workloads');
+    await item.getByText('upgrade available', { exact: true }).waitFor();
+    expect(await item.textContent()).toContain('The registry has a newer version of admin/everything');
+    const upgrade = item.getByRole('form', { name: 'Upgrade everything' });
+    await upgrade.getByLabel('GREETING (required)').fill('hello');
     await screenshot(page, `${store}-workloads`);
     await noSeriousA11yViolations('workloads');
+    await upgrade.getByRole('button', { name: 'Upgrade everything' }).click();
+    await item.getByText('Upgraded: the new version is running.').waitFor({ timeout: 90_000 });
+    await item.getByText('up to date', { exact: true }).waitFor();
+    expect((await admin.req('GET', '/api/v1beta/workloads/everything/upgrade-check')).body.result.status).toBe('up-to-date');
+    expect((await admin.req('GET', '/api/v1beta/workloads/everything')).body.env_vars).toEqual({ GREETING: 'hello' });
   };
 
   it('shows the signed-in account its own audit log, and keeps the runtime pages behind sign-in', async () => {

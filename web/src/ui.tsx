@@ -172,3 +172,16 @@ export const useAction = () => {
   };
   return { busy, error, run };
 };
+
+/**
+ * Loads `r` again `ms` after each answer while `live` holds (something that changes by itself, such as
+ * a running eval or a starting workload). The next look waits for the last answer, so a server slower
+ * than `ms` is never asked again before it answered (an interval would drop every answer then).
+ */
+export const usePoll = (live: boolean, r: { loading: boolean; reload: () => void }, ms: number): void => {
+  useEffect(() => {
+    if (!live || r.loading) return undefined;
+    const t = setTimeout(r.reload, ms);
+    return () => clearTimeout(t);
+  }, [live, r.loading]);
+};

@@ -7,6 +7,8 @@ export const SECTIONS = [
   ['model-cards', 'Model cards'],
   ['memory-stores', 'Memory stores'],
   ['files', 'Files'],
+  ['evals', 'Evals'],
+  ['integrations', 'Integrations'],
 ] as const;
 export type Section = (typeof SECTIONS)[number][0];
 

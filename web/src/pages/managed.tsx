@@ -5,6 +5,8 @@ import { api, ok } from '../api/client';
 import type { Json } from '../api/types';
 import { useSession } from '../session';
 import { Badge, Empty, ErrorBox, formatBytes, formatDate, Loading, Table, useAction, useAsync, useTitle, type Async } from '../ui';
+import { EvalPage, Evals } from './evals';
+import { Integrations } from './integrations';
 import { ManagedNav, SECTIONS, type Section } from './managed-nav';
 
 type Agent = Json<'/v1/agents/{id}', 'get'>;
@@ -15,7 +17,7 @@ export const Managed = () => {
   const { me, checked } = useSession();
   const section = (SECTIONS.find(([s]) => s === params.section)?.[0] ?? 'agents') as Section;
   const label = SECTIONS.find(([s]) => s === section)?.[1] ?? 'Agents';
-  useTitle(params.id ? `Agent ${params.id}` : label);
+  useTitle(params.id ? `${section === 'evals' ? 'Eval' : 'Agent'} ${params.id}` : label);
   if (!checked) return <Loading />;
   if (!me) {
     return (
@@ -30,6 +32,8 @@ export const Managed = () => {
       <section aria-labelledby="managed-title">
         {params.id && section === 'agents' ? (
           <AgentPage id={params.id} />
+        ) : params.id && section === 'evals' ? (
+          <EvalPage id={params.id} />
         ) : (
           <>
             <h1 id="managed-title">{label}</h1>
@@ -39,6 +43,8 @@ export const Managed = () => {
             {section === 'model-cards' && <ModelCards />}
             {section === 'memory-stores' && <MemoryStores />}
             {section === 'files' && <Files />}
+            {section === 'evals' && <Evals />}
+            {section === 'integrations' && <Integrations />}
           </>
         )}
       </section>

@@ -4,7 +4,7 @@ import { api, ok } from '../api/client';
 import type { Json } from '../api/types';
 import { renderMarkdown } from '../markdown';
 import { KIND_NAME } from '../package-card';
-import { useSession } from '../session';
+import { useReader } from '../session';
 import { frontMatter, snippets } from '../snippets';
 import { Badge, Empty, ErrorBox, formatBytes, formatCount, formatDate, Loading, Snippet, Table, useAction, useAsync, useTitle } from '../ui';
 import { NotFound } from './not-found';
@@ -26,10 +26,10 @@ export const PackagePage = () => {
 
 const PackageView = ({ scope, name, version }: { scope: string; name: string; version?: string }) => {
   const path = { scope, name };
-  const { me } = useSession();
-  const pkg = useAsync(() => ok(api.GET('/api/v1/packages/{scope}/{name}', { params: { path } })), [scope, name, me?.username]);
-  const versions = useAsync(() => ok(api.GET('/api/v1/packages/{scope}/{name}/versions', { params: { path } })), [scope, name, me?.username]);
-  const access = useAsync(() => ok(api.GET('/api/v1/access/{scope}/{name}', { params: { path } })), [scope, name, me?.username]);
+  const { me, reader } = useReader();
+  const pkg = useAsync(() => ok(api.GET('/api/v1/packages/{scope}/{name}', { params: { path } })), [scope, name, reader]);
+  const versions = useAsync(() => ok(api.GET('/api/v1/packages/{scope}/{name}/versions', { params: { path } })), [scope, name, reader]);
+  const access = useAsync(() => ok(api.GET('/api/v1/access/{scope}/{name}', { params: { path } })), [scope, name, reader]);
   useTitle(`${scope}/${name}`);
   if (pkg.error) {
     return (
@@ -182,9 +182,9 @@ const SafeLink = ({ href }: { href: string }) =>
   );
 
 const StarButton = ({ scope, name, count }: { scope: string; name: string; count: number }) => {
-  const { me } = useSession();
+  const { me, reader } = useReader();
   const path = { scope, name };
-  const state = useAsync(() => ok(api.GET('/api/v1/packages/{scope}/{name}/star', { params: { path } })), [scope, name, me?.username]);
+  const state = useAsync(() => ok(api.GET('/api/v1/packages/{scope}/{name}/star', { params: { path } })), [scope, name, reader]);
   const { busy, error, run } = useAction();
   const starred = state.data?.starred ?? false;
   const stars = state.data?.star_count ?? count;

@@ -1,7 +1,7 @@
 import { useRoute } from 'preact-iso';
 import { api, ok } from '../api/client';
 import { PackageCard } from '../package-card';
-import { useSession } from '../session';
+import { useReader } from '../session';
 import { Empty, ErrorBox, Loading, Pager, Table, formatCount, formatDate, useAsync, useTitle } from '../ui';
 import { NotFound } from './not-found';
 
@@ -15,13 +15,13 @@ export const ScopePage = () => {
 };
 
 const Scope = ({ name, page }: { name: string; page: number }) => {
-  const { me } = useSession();
+  const { me, reader } = useReader();
   useTitle(`@${name}`);
-  const account = useAsync(() => ok(api.GET('/api/v1/users/{username}', { params: { path: { username: name } } })), [name, me?.username]);
+  const account = useAsync(() => ok(api.GET('/api/v1/users/{username}', { params: { path: { username: name } } })), [name, reader]);
   const isOrg = account.data?.kind === 'org';
-  const org = useAsync(() => (isOrg ? ok(api.GET('/api/v1/orgs/{org}', { params: { path: { org: name } } })) : Promise.resolve(undefined)), [name, isOrg, me?.username]);
-  const packages = useAsync(() => ok(api.GET('/api/v1/packages', { params: { query: { scope: name, sort: 'downloads', page, limit: 20 } } })), [name, page, me?.username]);
-  const stars = useAsync(() => (account.data && !isOrg ? ok(api.GET('/api/v1/users/{username}/stars', { params: { path: { username: name }, query: { limit: 10 } } })) : Promise.resolve(undefined)), [name, account.data, me?.username]);
+  const org = useAsync(() => (isOrg ? ok(api.GET('/api/v1/orgs/{org}', { params: { path: { org: name } } })) : Promise.resolve(undefined)), [name, isOrg, reader]);
+  const packages = useAsync(() => ok(api.GET('/api/v1/packages', { params: { query: { scope: name, sort: 'downloads', page, limit: 20 } } })), [name, page, reader]);
+  const stars = useAsync(() => (account.data?.kind === 'user' ? ok(api.GET('/api/v1/users/{username}/stars', { params: { path: { username: name }, query: { limit: 10 } } })) : Promise.resolve(undefined)), [name, account.data?.kind, reader]);
   if (account.error) return <ErrorBox error={account.error} title={`@${name} could not be shown`} />;
   if (!account.data) return <Loading what={`@${name}`} />;
   const a = account.data;

@@ -1,8 +1,8 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, ok } from '../api/client';
 import type { Json } from '../api/types';
 import { useSession } from '../session';
-import { Badge, Empty, ErrorBox, formatDate, Loading, useAction, useAsync, useTitle } from '../ui';
+import { Badge, Empty, ErrorBox, formatDate, Loading, useAction, useAsync, usePoll, useTitle } from '../ui';
 
 type Workload = Json<'/api/v1beta/workloads', 'get'>['workloads'][number];
 type Check = Json<'/api/v1beta/workloads/upgrade-check', 'get'>['results'][number];
@@ -17,11 +17,7 @@ export const Workloads = () => {
   const checks = useAsync(() => (me ? ok(api.GET('/api/v1beta/workloads/upgrade-check', { params: { query: { all: true } } })) : Promise.resolve(undefined)), [me?.username]);
   // A workload that is starting or stopping changes by itself: look again while one is.
   const moving = list.data?.workloads.some((w) => w.status !== 'running' && w.status !== 'stopped' && w.status !== 'error');
-  useEffect(() => {
-    if (!moving) return undefined;
-    const t = setInterval(list.reload, 2000);
-    return () => clearInterval(t);
-  }, [moving]);
+  usePoll(Boolean(moving), list, 1000);
   if (!checked) return <Loading what="workloads" />;
   if (!me) {
     return (
@@ -56,6 +52,7 @@ const WorkloadItem = ({ w, check, admin, onChange }: { w: Workload; check?: Chec
   const { busy, error, run } = useAction();
   const [logs, setLogs] = useState<string>();
   const [note, setNote] = useState<string>();
+  const [upgradeEnv, setUpgradeEnv] = useState<Record<string, string>>({});
   const path = { name: w.name };
   const act = (what: string, call: () => Promise<unknown>) =>
     void run(async () => {
@@ -69,10 +66,16 @@ const WorkloadItem = ({ w, check, admin, onChange }: { w: Workload; check?: Chec
       <div class="row">
         <h2 class="inline-h">{w.name}</h2>
         <Badge tone={tone(w.status)}>{w.status}</Badge>
-        {check?.status === 'upgrade-available' && <Badge tone="warn">upgrade available: {check.candidate_image}</Badge>}
+        {check?.status === 'upgrade-available' && <Badge tone="warn">upgrade available</Badge>}
         {check?.status === 'up-to-date' && <Badge tone="muted">up to date</Badge>}
       </div>
       {w.status_context && <p class="muted small">{w.status_context}</p>}
+      {check?.status === 'upgrade-available' && (
+        <p class="small">
+          The registry has a newer version of <a href={`/@${check.registry_server ?? ''}`}>{check.registry_server}</a>: the upgrade runs <code>{check.candidate_image}</code>
+          {check.candidate_image === check.current_image ? " (the same package, with the entry's new settings)" : <> instead of <code>{check.current_image}</code></>}.
+        </p>
+      )}
       <dl class="facts">
         <dt>Package</dt>
         <dd class="mono">{w.package}</dd>
@@ -102,15 +105,35 @@ const WorkloadItem = ({ w, check, admin, onChange }: { w: Workload; check?: Chec
         <button type="button" disabled={busy} onClick={() => act('Restarting…', () => ok(api.POST('/api/v1beta/workloads/{name}/restart', { params: { path } })))}>
           Restart {w.name}
         </button>
-        {check?.status === 'upgrade-available' && (
-          <button type="button" disabled={busy} onClick={() => act('Upgraded.', () => ok(api.POST('/api/v1beta/workloads/{name}/upgrade', { params: { path }, body: null })))}>
-            Upgrade {w.name}
-          </button>
-        )}
         <button type="button" disabled={busy} onClick={() => void readLogs()}>
           {logs === undefined ? 'Show logs' : 'Refresh logs'} of {w.name}
         </button>
       </div>
+      {check?.status === 'upgrade-available' && (
+        <form
+          class="row"
+          aria-label={`Upgrade ${w.name}`}
+          onSubmit={(e) => {
+            e.preventDefault();
+            const env = Object.fromEntries(Object.entries(upgradeEnv).filter(([, v]) => v !== ''));
+            act('Upgraded: the new version is running.', () => ok(api.POST('/api/v1beta/workloads/{name}/upgrade', { params: { path }, body: Object.keys(env).length > 0 ? { env } : null })));
+          }}
+        >
+          {(check.env_var_drift?.added ?? [])
+            .filter((v) => !v.secret)
+            .map((v) => (
+              <label key={v.name}>
+                {v.name}
+                {v.required ? ' (required)' : ''}
+                <input required={v.required && v.default === undefined} placeholder={v.default ?? v.description ?? ''} value={upgradeEnv[v.name] ?? ''} onInput={(e) => setUpgradeEnv({ ...upgradeEnv, [v.name]: e.currentTarget.value })} />
+              </label>
+            ))}
+          <button type="submit" disabled={busy}>
+            Upgrade {w.name}
+          </button>
+          {busy && <span class="muted small">Starting the new version and checking its health…</span>}
+        </form>
+      )}
       {note && (
         <p role="status" class="muted">
           {note}
