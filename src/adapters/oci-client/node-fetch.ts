@@ -1,6 +1,6 @@
-import { STATUS_CODES } from 'node:http';
+import { request as httpRequest, STATUS_CODES, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 
 interface NodeBody {
   stream: Readable | undefined;
@@ -12,13 +12,13 @@ interface NodeBody {
 const nodeBodies = new WeakMap<Response, NodeBody>();
 
 /**
- * A response whose body is still the Node stream undici read it into. Reading that stream directly
+ * A response whose body is still the Node stream node:http read it into. Reading that stream directly
  * costs far less per piece than a web ReadableStream (no promise and no byte-stream controller per
  * 64 KiB piece). `body`, `text()`, `json()` and `arrayBuffer()` still work (from a web stream made
  * on first use) for every other reader.
  */
-const nodeBodyResponse = (stream: Readable | undefined, status: number, headers: Headers): Response => {
-  const res = new Response(null, { status, statusText: STATUS_CODES[status] ?? '', headers });
+const nodeBodyResponse = (stream: Readable | undefined, status: number, statusText: string | undefined, headers: Headers): Response => {
+  const res = new Response(null, { status, statusText: statusText ?? STATUS_CODES[status] ?? '', headers });
   const b: NodeBody = { stream, web: undefined };
   nodeBodies.set(res, b);
   const web = (): ReadableStream<Uint8Array> | null => {
@@ -45,40 +45,44 @@ export const takeNodeBody = (res: Response): Readable | undefined => {
   return s;
 };
 
-const headersOf = (raw: Record<string, string | string[] | undefined>): Headers => {
+/** Every header as sent (a name sent twice is appended twice). */
+const headersOf = (raw: string[]): Headers => {
   const h = new Headers();
-  for (const [name, value] of Object.entries(raw)) {
-    if (Array.isArray(value)) for (const v of value) h.append(name, v);
-    else if (value !== undefined) h.append(name, value);
-  }
+  for (let i = 0; i + 1 < raw.length; i += 2) h.append(raw[i], raw[i + 1]);
   return h;
 };
-
-/** undici is loaded on the first request, so a command that never speaks to a registry does not pay for it at start. */
-let undici: Promise<typeof import('undici')> | undefined;
 
 /** Bodyless statuses: a Response may not be made with a body for these. */
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
 /**
  * `fetch` for the registry transport when none is given: requests without a body (GET, HEAD,
- * DELETE: pulls, probes, token requests) go through undici's `request`, whose answer keeps its
- * Node stream (see NodeBodyResponse); requests with a body go through the global fetch. Redirects
- * are never followed here (the transport follows them itself, as with `redirect: 'manual'`).
+ * DELETE: pulls, probes, token requests) go through node:http(s) (the global agents, which keep
+ * connections alive), whose answer keeps its Node stream (see nodeBodyResponse); requests with a body
+ * go through the global fetch. Redirects are never followed here (the transport follows them itself,
+ * as with `redirect: 'manual'`).
  */
 export const nodeFetch: typeof globalThis.fetch = async (input, init) => {
   if (init?.body !== undefined && init.body !== null) return globalThis.fetch(input, init);
-  const url = input instanceof Request ? input.url : input.toString();
+  const url = new URL(input instanceof Request ? input.url : input.toString());
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return globalThis.fetch(input, init);
   const headers: Record<string, string> = {};
   new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
+  const method = init?.method ?? 'GET';
+  let res: IncomingMessage;
   try {
-    undici ??= import('undici');
-    const res = await (await undici).request(url, { method: (init?.method ?? 'GET') as Dispatcher.HttpMethod, headers, signal: init?.signal ?? undefined });
-    const hasBody = !NULL_BODY.has(res.statusCode) && init?.method !== 'HEAD';
-    if (!hasBody) res.body.resume();
-    return nodeBodyResponse(hasBody ? res.body : undefined, res.statusCode, headersOf(res.headers));
+    res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+      const req = send(url, { method, headers, ...(init?.signal ? { signal: init.signal } : {}) }, resolve);
+      req.once('error', reject);
+      req.end();
+    });
   } catch (e) {
     // The shape fetch gives a connection failure: a TypeError with the cause (its code) attached.
     throw new TypeError('fetch failed', { cause: e });
   }
+  const status = res.statusCode ?? 0;
+  const hasBody = !NULL_BODY.has(status) && method !== 'HEAD';
+  if (!hasBody) res.resume();
+  return nodeBodyResponse(hasBody ? res : undefined, status, res.statusMessage, headersOf(res.rawHeaders));
 };

@@ -31,7 +31,7 @@ export interface OciClientOptions {
   /** Largest manifest accepted (the spec's limit is 4 MiB). */
   maxManifestBytes?: number;
   userAgent?: string;
-  /** How requests are sent (default: undici, see node-fetch.ts): the server passes its egress policy's. */
+  /** How requests are sent (default: node:http for bodyless requests, see node-fetch.ts): the server passes its egress policy's. */
   fetch?: typeof globalThis.fetch;
 }
 
@@ -395,7 +395,7 @@ export class OciClient {
     let size = 0;
     try {
       try {
-        // undici's Node stream when the response has one (far cheaper per piece), else the web stream.
+        // The Node stream when the response has one (far cheaper per piece), else the web stream.
         const node = takeNodeBody(res);
         const body: AsyncIterable<Uint8Array> | null = node ?? res.body;
         if (body) {

@@ -30,7 +30,7 @@ export interface TransportOptions {
   credentials?: Credentials;
   retry?: RetryPolicy;
   userAgent?: string;
-  /** How requests are sent (default: undici's request for bodyless requests, the global fetch for the rest). */
+  /** How requests are sent (default: node:http(s) for bodyless requests, the global fetch for the rest; see node-fetch.ts). */
   fetch?: typeof globalThis.fetch;
 }
 
