@@ -1,4 +1,5 @@
 import { mergeScopes, parseChallenges } from './challenge.js';
+import { nodeFetch } from './node-fetch.js';
 import { basicAuthorization, type Credentials } from './credentials.js';
 import { errorFromResponse, isTransientStatus, networkError, OciClientError, parseRetryAfter, type OciClientErrorContext } from './oci-client-error.js';
 import type { RegistryEndpoint } from './reference.js';
@@ -29,7 +30,7 @@ export interface TransportOptions {
   credentials?: Credentials;
   retry?: RetryPolicy;
   userAgent?: string;
-  /** How requests are sent (default the global fetch). */
+  /** How requests are sent (default: node:http(s) for bodyless requests, the global fetch for the rest; see node-fetch.ts). */
   fetch?: typeof globalThis.fetch;
 }
 
@@ -85,7 +86,7 @@ export class RegistryTransport {
   ) {
     this.retryPolicy = opts.retry ?? DEFAULT_RETRY;
     this.userAgent = opts.userAgent ?? 'agentry-oci-client';
-    this.fetch = opts.fetch ?? globalThis.fetch;
+    this.fetch = opts.fetch ?? nodeFetch;
   }
 
   get policy(): RetryPolicy {
