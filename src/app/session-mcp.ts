@@ -1,4 +1,5 @@
 import { connectRemoteMcp } from '../adapters/mcp-client/remote-mcp.js';
+import { GitRepos } from '../adapters/tools/git-repos.js';
 import type { EgressPolicy } from '../adapters/egress/index.js';
 import type { Registry } from '../core/registry.js';
 import { McpConnectError } from '../core/sessions/mcp-port.js';
@@ -6,6 +7,7 @@ import { McpToolsets } from '../core/sessions/mcp-toolsets.js';
 import { openWorkloadConnection } from '../core/sessions/workload-mcp.js';
 import { sessionOwnerContext } from '../core/sessions/session-context.js';
 import { SessionMounts } from '../core/sessions/session-mounts.js';
+import { resourceToken } from '../core/sessions/session-resources.js';
 import type { Storage } from '../core/storage.js';
 
 /**
@@ -29,10 +31,19 @@ export const createMcpToolsets = (registry: Registry, storage: Storage, egress: 
     },
   });
 
-/** The skills, files and memory stores a session's workspace mounts, read as the session's account. */
-export const createSessionMounts = (registry: Registry, storage: Storage): SessionMounts =>
+/**
+ * The skills, files and memory stores a session's workspace mounts, read as the session's account,
+ * and its repositories, cloned into the workspaces under `workspacesDir` through the egress policy.
+ */
+export const createSessionMounts = (registry: Registry, storage: Storage, repos?: { egress: EgressPolicy; workspacesDir: string }): SessionMounts =>
   new SessionMounts({
     storage,
+    repos: repos && new GitRepos({ baseDir: repos.workspacesDir, egress: repos.egress }),
+    repoToken: async (session, resourceId, url) => {
+      const owner = await storage.accounts.findById(session.accountId);
+      if (!owner) return undefined;
+      return (await resourceToken(registry, owner.name, session.id, resourceId)) ?? (await registry.managed.vaults.tokenForOrigin(session.accountId, session.vaultIds, url));
+    },
     skills: registry.managed.skills,
     files: registry.managed.files,
     memory: registry.managed.memoryStores,

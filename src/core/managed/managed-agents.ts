@@ -13,6 +13,7 @@ import type { ManagedDeps } from './managed-deps.js';
 import { LocalSessionBus, type SessionBus } from '../sessions/event-bus.js';
 import { SessionLog } from '../sessions/session-log.js';
 import { SessionService, type SessionServiceOptions } from '../sessions/session-service.js';
+import { SessionResourceService } from '../sessions/session-resources.js';
 import { EnvironmentWorkService } from '../sessions/environment-work.js';
 import { IntegrationService, type IntegrationOptions } from '../integrations/integration-service.js';
 
@@ -47,6 +48,7 @@ export class ManagedAgents {
   readonly vaults: VaultService;
   readonly modelCards: ModelCardService;
   readonly sessions: SessionService;
+  readonly sessionResources: SessionResourceService;
   /** The work queue of self-hosted environments. */
   readonly work: EnvironmentWorkService;
   readonly integrations: IntegrationService;
@@ -63,6 +65,7 @@ export class ManagedAgents {
     const log = new SessionLog(deps.storage, opts.sessionBus ?? new LocalSessionBus(), deps.clock);
     this.work = new EnvironmentWorkService(deps, log.bus);
     this.sessions = new SessionService(deps, this.agents, log, opts.sessions, this.work);
+    this.sessionResources = new SessionResourceService(deps, log);
     this.integrations = new IntegrationService(deps, this.sessions, opts.integrations);
   }
 }

@@ -327,4 +327,35 @@ export class VaultService {
     }
     return {};
   }
+
+  /**
+   * A token for a git host (a session's github_repository without a token of its own): the first
+   * live `static_bearer` credential of the session's vaults whose `mcp_server_url` has the
+   * repository's origin. Read in the worker only.
+   */
+  async tokenForOrigin(accountId: number, vaultIds: string[], url: string): Promise<string | undefined> {
+    const origin = (u: string): string | undefined => {
+      try {
+        return new URL(u).origin;
+      } catch {
+        return undefined;
+      }
+    };
+    const want = origin(url);
+    const owner = await this.deps.storage.accounts.findById(accountId);
+    if (!owner || want === undefined) return undefined;
+    for (const vaultId of vaultIds) {
+      const vault = await this.deps.storage.managed.find(vaultId);
+      if (!vault || vault.kind !== 'vault' || vault.accountId !== accountId || vault.archivedAt) continue;
+      const creds = await this.deps.storage.managed.list({ kind: 'vault_credential', accountIds: [accountId], parentId: vaultId, archived: 'exclude', limit: 1000 });
+      for (const c of creds) {
+        const auth = (c.data.auth ?? {}) as Record<string, unknown>;
+        if (auth.type !== 'static_bearer' || typeof auth.mcp_server_url !== 'string' || origin(auth.mcp_server_url) !== want) continue;
+        const stored = await this.deps.secrets.get(owner.name, namespaceOf(vaultId), c.id);
+        const token = stored ? (JSON.parse(stored) as Record<string, string>).token : undefined;
+        if (token) return token;
+      }
+    }
+    return undefined;
+  }
 }
