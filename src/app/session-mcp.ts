@@ -1,4 +1,5 @@
 import { connectRemoteMcp } from '../adapters/mcp-client/remote-mcp.js';
+import { HttpTokenRefresher } from '../adapters/oauth/token-refresh.js';
 import { GitRepos } from '../adapters/tools/git-repos.js';
 import type { EgressPolicy } from '../adapters/egress/index.js';
 import type { Registry } from '../core/registry.js';
@@ -16,9 +17,11 @@ import type { Storage } from '../core/storage.js';
  * and this server's own MCP workloads in-process, read as the session's account (the access rule
  * of the workload proxy, acting as the session's account).
  */
-export const createMcpToolsets = (registry: Registry, storage: Storage, egress: EgressPolicy): McpToolsets =>
+export const createMcpToolsets = (registry: Registry, storage: Storage, egress: EgressPolicy, refresher = new HttpTokenRefresher(egress)): McpToolsets =>
   new McpToolsets({
     credentialHeaders: (accountId, vaultIds, url) => registry.managed.vaults.credentialHeaders(accountId, vaultIds, url),
+    // mcp_oauth credentials: refreshed at their token endpoint through the egress policy when expired or refused.
+    refreshCredential: (accountId, vaultIds, url, force) => registry.managed.vaults.refreshMcpOAuth(accountId, vaultIds, url, refresher, { force, now: new Date() }),
     connector: {
       async connect(target, signal) {
         if (target.kind === 'url') return connectRemoteMcp(target.url, target.headers, egress.fetch, signal);
