@@ -98,7 +98,15 @@ describe.each(testStores)('sessions: resources (%s)', (store) => {
       environment_id: a.environmentId,
       resources: [{ type: 'github_repository', url: `${git.url}/tools.git`, authorization_token: TOKEN }] as any,
     });
-    model.script([{ toolCalls: [{ name: 'read', input: { file_path: '/workspace/tools/README.md' } }, { name: 'read', input: { file_path: '/workspace/tools/.git/config' } }] }, { text: 'ok' }]);
+    model.script([
+      {
+        toolCalls: [
+          { name: 'read', input: { file_path: '/workspace/tools/README.md' } },
+          { name: 'read', input: { file_path: '/workspace/tools/.git/config' } },
+        ],
+      },
+      { text: 'ok' },
+    ]);
     let results = await turn(s.id, 'read the repo');
     expect(results[0]).toMatchObject({ is_error: false });
     expect(results[0].text).toContain('hello from main');
@@ -119,7 +127,15 @@ describe.each(testStores)('sessions: resources (%s)', (store) => {
     });
     expect(feature.status, JSON.stringify(feature.body)).toBe(200);
     await f.sdk.beta.sessions.resources.delete(first.id, { session_id: s.id });
-    model.script([{ toolCalls: [{ name: 'read', input: { file_path: '/workspace/feat/FEATURE.md' } }, { name: 'glob', input: { pattern: '*/*.md', path: '/workspace' } }] }, { text: 'ok' }]);
+    model.script([
+      {
+        toolCalls: [
+          { name: 'read', input: { file_path: '/workspace/feat/FEATURE.md' } },
+          { name: 'glob', input: { pattern: '*/*.md', path: '/workspace' } },
+        ],
+      },
+      { text: 'ok' },
+    ]);
     results = await turn(s.id, 'again');
     expect(results[0]).toMatchObject({ is_error: false });
     expect(results[0].text).toContain('on the feature branch');

@@ -88,10 +88,12 @@ export class GitRepos implements WorkspaceRepos {
         GIT_CONFIG_GLOBAL: '/dev/null',
         GIT_ALLOW_PROTOCOL: 'http:https',
         GIT_CONFIG_COUNT: String(config.length),
-        ...Object.fromEntries(config.flatMap(([k, v], i) => [
-          [`GIT_CONFIG_KEY_${i}`, k],
-          [`GIT_CONFIG_VALUE_${i}`, v],
-        ])),
+        ...Object.fromEntries(
+          config.flatMap(([k, v], i) => [
+            [`GIT_CONFIG_KEY_${i}`, k],
+            [`GIT_CONFIG_VALUE_${i}`, v],
+          ]),
+        ),
       };
       const git = this.opts.gitPath ?? 'git';
       const timeoutMs = this.opts.timeoutMs ?? 300_000;

@@ -96,33 +96,31 @@ const client = async (opts: RegistryOptions): Promise<Connection> => {
 
 /** `agentry integration …`: chat-platform installs (the /v1/integrations API) and the publications binding agents to channels. */
 export const registerIntegrationCommand = (program: Command): void => {
-  const integration = program
-    .command('integration')
-    .description('Chat-platform integrations (the /v1/integrations API): install, list, show, remove, and publish agents on channels');
+  const integration = program.command('integration').description('Chat-platform integrations (the /v1/integrations API): install, list, show, remove, and publish agents on channels');
 
-  withJsonOption(withRegistryOptions(integration.command('ls').description('List your integrations and the providers this server ships').option('--limit <n>', 'at most this many (default 20)'))).action(
-    async (opts: ListOptions) => {
-      const conn = await client(opts);
-      const r = await call<Page<IntegrationJson> & { providers?: ProviderJson[] }>(conn, 'GET', '/integrations', undefined, { limit: opts.limit ?? 20 });
-      printResult(opts.json === true, r, () => [
-        r.data.length === 0
-          ? 'No integrations.'
-          : renderTable(
-              ['ID', 'PROVIDER', 'NAME', 'STATUS', 'WORKSPACE', 'CREATED'],
-              r.data.map((i) => [i.id, i.provider ?? '-', i.name ?? '-', i.status ?? '-', i.workspace ?? 'any', formatDate(i.created_at)]),
-            ),
-        `Providers: ${(r.providers ?? []).map((p) => `${p.id} (credentials: ${(p.credentials ?? []).join(', ')})`).join('; ') || 'none'}`,
-      ]);
-    },
-  );
+  withJsonOption(
+    withRegistryOptions(integration.command('ls').description('List your integrations and the providers this server ships').option('--limit <n>', 'at most this many (default 20)')),
+  ).action(async (opts: ListOptions) => {
+    const conn = await client(opts);
+    const r = await call<Page<IntegrationJson> & { providers?: ProviderJson[] }>(conn, 'GET', '/integrations', undefined, { limit: opts.limit ?? 20 });
+    printResult(opts.json === true, r, () => [
+      r.data.length === 0
+        ? 'No integrations.'
+        : renderTable(
+            ['ID', 'PROVIDER', 'NAME', 'STATUS', 'WORKSPACE', 'CREATED'],
+            r.data.map((i) => [i.id, i.provider ?? '-', i.name ?? '-', i.status ?? '-', i.workspace ?? 'any', formatDate(i.created_at)]),
+          ),
+      `Providers: ${(r.providers ?? []).map((p) => `${p.id} (credentials: ${(p.credentials ?? []).join(', ')})`).join('; ') || 'none'}`,
+    ]);
+  });
 
-  withJsonOption(withRegistryOptions(integration.command('show').description('Show an integration: status, credentials (names only), where to send events').argument('<id>', 'the integration id (intg_…)'))).action(
-    async (ref: string, opts: RegistryOptions & JsonOption) => {
-      const conn = await client(opts);
-      const i = await call<IntegrationJson>(conn, 'GET', `/integrations/${id(ref)}`);
-      printResult(opts.json === true, i, () => describe(i));
-    },
-  );
+  withJsonOption(
+    withRegistryOptions(integration.command('show').description('Show an integration: status, credentials (names only), where to send events').argument('<id>', 'the integration id (intg_…)')),
+  ).action(async (ref: string, opts: RegistryOptions & JsonOption) => {
+    const conn = await client(opts);
+    const i = await call<IntegrationJson>(conn, 'GET', `/integrations/${id(ref)}`);
+    printResult(opts.json === true, i, () => describe(i));
+  });
 
   withJsonOption(
     withRegistryOptions(
@@ -165,20 +163,22 @@ export const registerIntegrationCommand = (program: Command): void => {
 
   const publication = integration.command('publication').description("An integration's publications: which agent answers on which channel");
 
-  withJsonOption(withRegistryOptions(publication.command('ls').description("List an integration's publications").argument('<integration>', 'the integration id').option('--limit <n>', 'at most this many (default 20)'))).action(
-    async (ref: string, opts: ListOptions) => {
-      const conn = await client(opts);
-      const r = await call<Page<PublicationJson>>(conn, 'GET', `/integrations/${id(ref)}/publications`, undefined, { limit: opts.limit ?? 20 });
-      printResult(opts.json === true, r, () =>
-        r.data.length === 0
-          ? 'No publications.'
-          : renderTable(
-              ['ID', 'AGENT', 'CHANNEL', 'WORKSPACE', 'ENVIRONMENT', 'CREATED'],
-              r.data.map((p) => [p.id, p.agent_id ?? '-', p.channel ?? '-', p.workspace ?? 'any', p.environment_id ?? "agent's", formatDate(p.created_at)]),
-            ),
-      );
-    },
-  );
+  withJsonOption(
+    withRegistryOptions(
+      publication.command('ls').description("List an integration's publications").argument('<integration>', 'the integration id').option('--limit <n>', 'at most this many (default 20)'),
+    ),
+  ).action(async (ref: string, opts: ListOptions) => {
+    const conn = await client(opts);
+    const r = await call<Page<PublicationJson>>(conn, 'GET', `/integrations/${id(ref)}/publications`, undefined, { limit: opts.limit ?? 20 });
+    printResult(opts.json === true, r, () =>
+      r.data.length === 0
+        ? 'No publications.'
+        : renderTable(
+            ['ID', 'AGENT', 'CHANNEL', 'WORKSPACE', 'ENVIRONMENT', 'CREATED'],
+            r.data.map((p) => [p.id, p.agent_id ?? '-', p.channel ?? '-', p.workspace ?? 'any', p.environment_id ?? "agent's", formatDate(p.created_at)]),
+          ),
+    );
+  });
 
   withJsonOption(
     withRegistryOptions(

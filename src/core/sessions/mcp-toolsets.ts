@@ -120,6 +120,7 @@ export class McpToolsets {
       return await conn.callTool(tool, input, signal);
     } catch (e) {
       if (signal.aborted) throw e;
+      let failure: unknown = e;
       // The access token ran out mid-session: refresh it and try the call once more on a new connection.
       if (authFailure(e) && (await this.refreshed(ref, server, true))) {
         this.drop(ref.sessionId, server);
@@ -127,12 +128,12 @@ export class McpToolsets {
           return await (await this.connection(ref, server, signal)).callTool(tool, input, signal);
         } catch (again) {
           if (signal.aborted) throw again;
-          e = again;
+          failure = again;
         }
       }
       // A broken connection is opened again on the next call.
       this.drop(ref.sessionId, server);
-      return { is_error: true, content: [{ type: 'text', text: `The MCP tool call failed: ${e instanceof Error ? e.message.slice(0, 500) : 'unknown error'}` }] };
+      return { is_error: true, content: [{ type: 'text', text: `The MCP tool call failed: ${failure instanceof Error ? failure.message.slice(0, 500) : 'unknown error'}` }] };
     }
   }
 

@@ -37,7 +37,14 @@ const normal = (path: string): string =>
 const overlaps = (a: string, b: string): boolean => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
 
 /** A repository URL's name (`https://github.com/o/name.git` → `name`). */
-const repoName = (url: URL): string => mountName(url.pathname.split('/').filter(Boolean).pop()?.replace(/\.git$/, '') || 'repository');
+const repoName = (url: URL): string =>
+  mountName(
+    url.pathname
+      .split('/')
+      .filter(Boolean)
+      .pop()
+      ?.replace(/\.git$/, '') || 'repository',
+  );
 
 /** The checkout of a repository resource: a branch or a full commit SHA, or none (the default branch). */
 const checkoutOf = (raw: unknown, at: string): Res | null => {
@@ -106,14 +113,26 @@ export const checkResource = async (storage: Pick<StorageRepos, 'managed'>, acco
   if (existing.some((e) => e.type === 'memory_store' && e.memory_store_id === ref)) throw badRequest(`${at}.memory_store_id: memory store ${ref} is already attached`);
   const access = r.access === 'read_only' ? 'read_only' : 'read_write';
   const instructions = typeof r.instructions === 'string' ? r.instructions.slice(0, 4096) : null;
-  return { resource: { ...base, memory_store_id: ref, access, instructions, name: typeof o.name === 'string' ? o.name : null, description: typeof o.data.description === 'string' ? o.data.description : '' } };
+  return {
+    resource: { ...base, memory_store_id: ref, access, instructions, name: typeof o.name === 'string' ? o.name : null, description: typeof o.data.description === 'string' ? o.data.description : '' },
+  };
 };
 
 /** Checks a list of resources (session create); answers them in order with the tokens to keep. */
 export const checkResources = async (storage: Pick<StorageRepos, 'managed'>, accountId: number, list: readonly unknown[], now: string): Promise<CheckedResource[]> => {
   if (list.length > MAX_SESSION_RESOURCES) throw badRequest(`a session has at most ${MAX_SESSION_RESOURCES} resources`);
   const out: CheckedResource[] = [];
-  for (const [i, r] of list.entries()) out.push(await checkResource(storage, accountId, r, `resources[${i}]`, out.map((c) => c.resource), now));
+  for (const [i, r] of list.entries())
+    out.push(
+      await checkResource(
+        storage,
+        accountId,
+        r,
+        `resources[${i}]`,
+        out.map((c) => c.resource),
+        now,
+      ),
+    );
   return out;
 };
 

@@ -40,22 +40,22 @@ const ResourceUpdateBody = Type.Object({ authorization_token: Type.String({ minL
 /** A session resource as the SDK reads it (`BetaManagedAgentsSessionResource`); a repository's token is never in it. */
 const SessionResource = Type.Unsafe<Record<string, unknown>>(
   Type.Object(
-  {
-    id: Type.String(),
-    type: Type.Union([Type.Literal('file'), Type.Literal('memory_store'), Type.Literal('github_repository')]),
-    mount_path: Type.Optional(Nullable(Type.String())),
-    file_id: Type.Optional(Type.String()),
-    memory_store_id: Type.Optional(Type.String()),
-    access: Type.Optional(Type.Union([Type.Literal('read_write'), Type.Literal('read_only')])),
-    instructions: Type.Optional(Nullable(Type.String())),
-    name: Type.Optional(Nullable(Type.String())),
-    description: Type.Optional(Type.String()),
-    url: Type.Optional(Type.String()),
-    checkout: Type.Optional(Checkout),
-    created_at: Type.String(),
-    updated_at: Type.String(),
-  },
-  { additionalProperties: false },
+    {
+      id: Type.String(),
+      type: Type.Union([Type.Literal('file'), Type.Literal('memory_store'), Type.Literal('github_repository')]),
+      mount_path: Type.Optional(Nullable(Type.String())),
+      file_id: Type.Optional(Type.String()),
+      memory_store_id: Type.Optional(Type.String()),
+      access: Type.Optional(Type.Union([Type.Literal('read_write'), Type.Literal('read_only')])),
+      instructions: Type.Optional(Nullable(Type.String())),
+      name: Type.Optional(Nullable(Type.String())),
+      description: Type.Optional(Type.String()),
+      url: Type.Optional(Type.String()),
+      checkout: Type.Optional(Checkout),
+      created_at: Type.String(),
+      updated_at: Type.String(),
+    },
+    { additionalProperties: false },
   ),
 );
 
@@ -95,7 +95,12 @@ export const sessionResourceRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions
   });
 
   app.delete('/:id/resources/:rid', {
-    schema: { tags, summary: 'Remove a resource from an idle session (unmounted from its next turn; 409 while it runs)', params: ResourceParams, response: { 200: R.Deleted('session_resource_deleted') } },
+    schema: {
+      tags,
+      summary: 'Remove a resource from an idle session (unmounted from its next turn; 409 while it runs)',
+      params: ResourceParams,
+      response: { 200: R.Deleted('session_resource_deleted') },
+    },
     handler: async (req) => {
       await resources.delete(await callerOf(registry, req), req.params.id, req.params.rid);
       return { id: req.params.rid, type: 'session_resource_deleted' as const };
