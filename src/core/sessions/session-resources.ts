@@ -249,14 +249,19 @@ export class SessionResourceService {
     if (s.status === 'terminated') throw conflict(`Session ${s.id} is terminated: its resources cannot be ${what}`);
   }
 
-  private async readable(ctx: RequestContext, id: string): Promise<SessionRecord> {
-    reader(this.deps, ctx);
-    const s = await this.deps.storage.sessions.find(id);
-    if (!s || !(await this.deps.policy.canRead(ctx, { ownerAccountId: s.accountId, visibility: 'private' }))) throw notFound(`Session ${id} not found`);
-    if (ctx.environmentKey !== undefined && s.environmentId !== ctx.environmentKey) throw notFound(`Session ${id} not found`);
-    return s;
+  private readable(ctx: RequestContext, id: string): Promise<SessionRecord> {
+    return readableSession(this.deps, ctx, id);
   }
 }
+
+/** A session the caller may read (its account's; an environment key reaches its environment's sessions only), else a 404. */
+export const readableSession = async (deps: ManagedDeps, ctx: RequestContext, id: string): Promise<SessionRecord> => {
+  reader(deps, ctx);
+  const s = await deps.storage.sessions.find(id);
+  if (!s || !(await deps.policy.canRead(ctx, { ownerAccountId: s.accountId, visibility: 'private' }))) throw notFound(`Session ${id} not found`);
+  if (ctx.environmentKey !== undefined && s.environmentId !== ctx.environmentKey) throw notFound(`Session ${id} not found`);
+  return s;
+};
 
 export const resourcesOf = (s: SessionRecord): Res[] => (Array.isArray(s.data.resources) ? (s.data.resources as Res[]) : []);
 const removedPaths = (s: SessionRecord): string[] => (Array.isArray(s.data.removed_mounts) ? (s.data.removed_mounts as string[]) : []);

@@ -11,7 +11,7 @@ import { clientEvent, newEventId, SPEC_EVENT_TYPES, TOOL_USE_TYPES, toolResultTa
 import type { SessionNotice } from './event-bus.js';
 import type { EnvironmentWorkService } from './environment-work.js';
 import type { SessionLog } from './session-log.js';
-import { checkResources, forgetResourceTokens, keepResourceTokens } from './session-resources.js';
+import { checkResources, forgetResourceTokens, keepResourceTokens, readableSession } from './session-resources.js';
 import { budgetError, checkBudget, listCost } from './budget.js';
 import type { SessionEventRecord, SessionRecord, SessionStatus } from './session-store.js';
 
@@ -570,11 +570,7 @@ export class SessionService {
     }
   }
 
-  private async readable(ctx: RequestContext, id: string): Promise<SessionRecord> {
-    reader(this.deps, ctx);
-    const s = await this.deps.storage.sessions.find(id);
-    if (!s || !(await this.deps.policy.canRead(ctx, { ownerAccountId: s.accountId, visibility: 'private' }))) throw notFound(`Session ${id} not found`);
-    if (ctx.environmentKey !== undefined && s.environmentId !== ctx.environmentKey) throw notFound(`Session ${id} not found`);
-    return s;
+  private readable(ctx: RequestContext, id: string): Promise<SessionRecord> {
+    return readableSession(this.deps, ctx, id);
   }
 }

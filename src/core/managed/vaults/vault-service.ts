@@ -325,6 +325,19 @@ export class VaultService {
         return a === b;
       }
     };
+    return this.firstCredential(
+      accountId,
+      vaultIds,
+      (auth) => (auth.type === 'static_bearer' || auth.type === 'mcp_oauth') && typeof auth.mcp_server_url === 'string' && same(auth.mcp_server_url, url),
+    );
+  }
+
+  /** The first live credential of these vaults (in their order) that `match`es, with its secret fields. */
+  private async firstCredential(
+    accountId: number,
+    vaultIds: string[],
+    match: (auth: Record<string, unknown>) => boolean,
+  ): Promise<{ ownerName: string; vaultId: string; credential: ManagedObjectRecord; auth: Record<string, unknown>; secret: Record<string, string> } | undefined> {
     const owner = await this.deps.storage.accounts.findById(accountId);
     if (!owner) return undefined;
     for (const vaultId of vaultIds) {
@@ -333,7 +346,7 @@ export class VaultService {
       const creds = await this.deps.storage.managed.list({ kind: 'vault_credential', accountIds: [accountId], parentId: vaultId, archived: 'exclude', limit: 1000 });
       for (const c of creds) {
         const auth = (c.data.auth ?? {}) as Record<string, unknown>;
-        if ((auth.type !== 'static_bearer' && auth.type !== 'mcp_oauth') || typeof auth.mcp_server_url !== 'string' || !same(auth.mcp_server_url, url)) continue;
+        if (!match(auth)) continue;
         const stored = await this.deps.secrets.get(owner.name, namespaceOf(vaultId), c.id);
         if (!stored) continue;
         return { ownerName: owner.name, vaultId, credential: c, auth, secret: JSON.parse(stored) as Record<string, string> };
@@ -400,20 +413,8 @@ export class VaultService {
       }
     };
     const want = origin(url);
-    const owner = await this.deps.storage.accounts.findById(accountId);
-    if (!owner || want === undefined) return undefined;
-    for (const vaultId of vaultIds) {
-      const vault = await this.deps.storage.managed.find(vaultId);
-      if (!vault || vault.kind !== 'vault' || vault.accountId !== accountId || vault.archivedAt) continue;
-      const creds = await this.deps.storage.managed.list({ kind: 'vault_credential', accountIds: [accountId], parentId: vaultId, archived: 'exclude', limit: 1000 });
-      for (const c of creds) {
-        const auth = (c.data.auth ?? {}) as Record<string, unknown>;
-        if (auth.type !== 'static_bearer' || typeof auth.mcp_server_url !== 'string' || origin(auth.mcp_server_url) !== want) continue;
-        const stored = await this.deps.secrets.get(owner.name, namespaceOf(vaultId), c.id);
-        const token = stored ? (JSON.parse(stored) as Record<string, string>).token : undefined;
-        if (token) return token;
-      }
-    }
-    return undefined;
+    if (want === undefined) return undefined;
+    const found = await this.firstCredential(accountId, vaultIds, (auth) => auth.type === 'static_bearer' && typeof auth.mcp_server_url === 'string' && origin(auth.mcp_server_url) === want);
+    return found?.secret.token || undefined;
   }
 }
