@@ -78,7 +78,11 @@ export class GitRepos implements WorkspaceRepos {
         ['credential.helper', ''],
         ['core.askPass', ''],
       ];
-      if (repo.token) config.push(['http.extraHeader', `Authorization: Basic ${Buffer.from(`x-access-token:${repo.token}`).toString('base64')}`]);
+      if (repo.token) {
+        config.push(['http.extraHeader', `Authorization: Basic ${Buffer.from(`x-access-token:${repo.token}`).toString('base64')}`]);
+        // The header goes with every request of this clone: no redirect may carry it to another host.
+        config.push(['http.followRedirects', 'false']);
+      }
       const env: NodeJS.ProcessEnv = {
         PATH: process.env.PATH,
         HOME: dirname(target),
