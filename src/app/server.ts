@@ -33,7 +33,7 @@ import { ToolsetExecutor } from '../core/sessions/builtin-tools.js';
 import { createMcpToolsets, createSessionMounts } from './session-mcp.js';
 import { systemClock } from '../core/time.js';
 import { PostgresSessionBus } from '../storage/postgres/session-bus.js';
-import { createToolRuntime } from './tool-runtime.js';
+import { createToolRuntime, workspacesDirOf } from './tool-runtime.js';
 import type { ToolRuntime } from '../core/tools/builtin-toolset.js';
 
 /** Logins for OCI registries other than this server: the server user's docker config (DOCKER_CONFIG). */
@@ -165,7 +165,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   });
   let app;
   let runtimeLog: (e: unknown, sessionId: string) => void = () => undefined;
-  const toolExecutor = new ToolsetExecutor(tools, createSessionMounts(registry, storage));
+  const toolExecutor = new ToolsetExecutor(tools, createSessionMounts(registry, storage, { egress, workspacesDir: workspacesDirOf(config) }));
   const mcpToolsets = createMcpToolsets(registry, storage, egress);
   const runtime = config.runtime
     ? new SessionRuntime(

@@ -1,4 +1,6 @@
 import { connectRemoteMcp } from '../adapters/mcp-client/remote-mcp.js';
+import { HttpTokenRefresher } from '../adapters/oauth/token-refresh.js';
+import { GitRepos } from '../adapters/tools/git-repos.js';
 import type { EgressPolicy } from '../adapters/egress/index.js';
 import type { Registry } from '../core/registry.js';
 import { McpConnectError } from '../core/sessions/mcp-port.js';
@@ -6,6 +8,7 @@ import { McpToolsets } from '../core/sessions/mcp-toolsets.js';
 import { openWorkloadConnection } from '../core/sessions/workload-mcp.js';
 import { sessionOwnerContext } from '../core/sessions/session-context.js';
 import { SessionMounts } from '../core/sessions/session-mounts.js';
+import { resourceToken } from '../core/sessions/session-resources.js';
 import type { Storage } from '../core/storage.js';
 
 /**
@@ -14,9 +17,11 @@ import type { Storage } from '../core/storage.js';
  * and this server's own MCP workloads in-process, read as the session's account (the access rule
  * of the workload proxy, acting as the session's account).
  */
-export const createMcpToolsets = (registry: Registry, storage: Storage, egress: EgressPolicy): McpToolsets =>
+export const createMcpToolsets = (registry: Registry, storage: Storage, egress: EgressPolicy, refresher = new HttpTokenRefresher(egress)): McpToolsets =>
   new McpToolsets({
     credentialHeaders: (accountId, vaultIds, url) => registry.managed.vaults.credentialHeaders(accountId, vaultIds, url),
+    // mcp_oauth credentials: refreshed at their token endpoint through the egress policy when expired or refused.
+    refreshCredential: (accountId, vaultIds, url, force) => registry.managed.vaults.refreshMcpOAuth(accountId, vaultIds, url, refresher, { force, now: new Date() }),
     connector: {
       async connect(target, signal) {
         if (target.kind === 'url') return connectRemoteMcp(target.url, target.headers, egress.fetch, signal);
@@ -29,10 +34,19 @@ export const createMcpToolsets = (registry: Registry, storage: Storage, egress: 
     },
   });
 
-/** The skills, files and memory stores a session's workspace mounts, read as the session's account. */
-export const createSessionMounts = (registry: Registry, storage: Storage): SessionMounts =>
+/**
+ * The skills, files and memory stores a session's workspace mounts, read as the session's account,
+ * and its repositories, cloned into the workspaces under `workspacesDir` through the egress policy.
+ */
+export const createSessionMounts = (registry: Registry, storage: Storage, repos?: { egress: EgressPolicy; workspacesDir: string }): SessionMounts =>
   new SessionMounts({
     storage,
+    repos: repos && new GitRepos({ baseDir: repos.workspacesDir, egress: repos.egress }),
+    repoToken: async (session, resourceId, url) => {
+      const owner = await storage.accounts.findById(session.accountId);
+      if (!owner) return undefined;
+      return (await resourceToken(registry, owner.name, session.id, resourceId)) ?? (await registry.managed.vaults.tokenForOrigin(session.accountId, session.vaultIds, url));
+    },
     skills: registry.managed.skills,
     files: registry.managed.files,
     memory: registry.managed.memoryStores,

@@ -25,6 +25,7 @@ import { registerSecretsCommand } from './commands/secrets.js';
 import { registerRuntimeCommand, registerServeCommand, registerWorkerCommand } from './commands/serve.js';
 import { registerSessionCommand } from './commands/session.js';
 import { registerEvalCommand } from './commands/eval.js';
+import { registerIntegrationCommand } from './commands/integration.js';
 import { registerSkillCommand } from './commands/skill.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerUnpublishCommand } from './commands/unpublish.js';
@@ -80,6 +81,7 @@ export const buildProgram = (): Command => {
     registerMcpCommand,
     registerSessionCommand,
     registerEvalCommand,
+    registerIntegrationCommand,
     registerCompletionCommand,
     registerDevModelCommand,
     registerRuntimeCommand,

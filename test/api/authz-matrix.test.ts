@@ -231,6 +231,13 @@ const sessionThread = async (w: World) => {
   });
   return { session: s.id, thread: thread.id };
 };
+
+/** An idle session of A with a repository resource (never cloned: no turn runs). */
+const sessionWithRepo = async (w: World) => {
+  const s = await session(w);
+  const r = await create(w.amy, `/v1/sessions/${s.id}/resources`, { type: 'github_repository', url: 'https://git.example.com/o/repo.git', authorization_token: 'ghp_a' });
+  return { id: s.id, rid: r.id };
+};
 /** A work item of A's self-hosted environment (queued when the session was made); `ack` acknowledges it first. */
 const workItem = async (w: World, ack = false) => {
   const card = await modelCard(w);
@@ -347,6 +354,12 @@ const managedEntries = (): Record<string, Entry | Exempt> => ({
     // An interrupt: appended to the log, and it starts no turn that would keep writing while later entries are checked.
     request: (_, s) => json('POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.interrupt' }] }),
   },
+  'POST /v1/sessions/:id/resources': {
+    setup: session,
+    request: (_, s) => json('POST', `/v1/sessions/${s.id}/resources`, { type: 'github_repository', url: 'https://git.example.com/o/other.git' }),
+  },
+  'POST /v1/sessions/:id/resources/:rid': { setup: sessionWithRepo, request: (_, s) => json('POST', `/v1/sessions/${s.id}/resources/${s.rid}`, { authorization_token: 'ghp_b' }) },
+  'DELETE /v1/sessions/:id/resources/:rid': { setup: sessionWithRepo, request: (_, s) => json('DELETE', `/v1/sessions/${s.id}/resources/${s.rid}`) },
   'POST /v1/sessions/:id/messages': { setup: session, request: (_, s) => json('POST', `/v1/sessions/${s.id}/messages`, { content: 'Hi' }) },
   'POST /v1/sessions/:id/threads/:tid/archive': { setup: sessionThread, request: (_, x) => json('POST', `/v1/sessions/${x.session}/threads/${x.thread}/archive`) },
 

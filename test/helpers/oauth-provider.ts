@@ -19,8 +19,14 @@ export interface LocalOAuthProvider {
   user: ProviderUser;
   /** Server environment pointing Agentry at this provider. */
   env(): Record<string, string>;
-  /** Token-endpoint calls, with how each ended, for assertions. */
+  /** Token-endpoint calls, with how each ended, for assertions (a refresh grant's code is `refresh`). */
   readonly exchanges: Array<{ code: string; outcome: string }>;
+  /** Issues an access and a refresh token for the user directly (as if a code had been exchanged). */
+  issue(): { access_token: string; refresh_token: string };
+  /** Whether an access token is live (an MCP server in a test checks its bearer with this). */
+  validAccess(token: string): boolean;
+  /** Ends every access token (they expired); refresh tokens stay valid. */
+  expireAccessTokens(): void;
   close(): Promise<void>;
 }
 
@@ -54,6 +60,15 @@ export const startOAuthProvider = async (user: ProviderUser): Promise<LocalOAuth
   const clientSecret = randomBytes(16).toString('hex');
   const codes = new Map<string, IssuedCode>();
   const accessTokens = new Map<string, ProviderUser>();
+  const refreshTokens = new Map<string, ProviderUser>();
+  /** Access and (rotated) refresh tokens; the old refresh token is spent. */
+  const issueFor = (who: ProviderUser) => {
+    const access = `gho_${randomBytes(16).toString('hex')}`;
+    const refresh = `ghr_${randomBytes(16).toString('hex')}`;
+    accessTokens.set(access, who);
+    refreshTokens.set(refresh, who);
+    return { access_token: access, refresh_token: refresh };
+  };
   const exchanges: Array<{ code: string; outcome: string }> = [];
 
   const server = createServer(async (req, res) => {
@@ -73,6 +88,23 @@ export const startOAuthProvider = async (user: ProviderUser): Promise<LocalOAuth
     }
     if (req.method === 'POST' && url.pathname === '/login/oauth/access_token') {
       const form = new URLSearchParams(await readBody(req));
+      if (form.get('grant_type') === 'refresh_token') {
+        // RFC 6749 §6: the client authenticates by HTTP Basic or in the body; the refresh token rotates.
+        const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
+        const [id, secret] = basic ? Buffer.from(basic[1], 'base64').toString('utf8').split(':').map(decodeURIComponent) : [form.get('client_id'), form.get('client_secret')];
+        if (id !== clientId || secret !== clientSecret) {
+          exchanges.push({ code: 'refresh', outcome: 'invalid_client' });
+          return json(res, 401, { error: 'invalid_client' });
+        }
+        const who = refreshTokens.get(form.get('refresh_token') ?? '');
+        if (!who) {
+          exchanges.push({ code: 'refresh', outcome: 'invalid_grant' });
+          return json(res, 400, { error: 'invalid_grant' });
+        }
+        refreshTokens.delete(form.get('refresh_token') ?? '');
+        exchanges.push({ code: 'refresh', outcome: 'ok' });
+        return json(res, 200, { ...issueFor(who), token_type: 'bearer', expires_in: 3600 });
+      }
       const code = form.get('code') ?? '';
       const record = (outcome: string) => exchanges.push({ code, outcome });
       if (form.get('client_id') !== clientId || form.get('client_secret') !== clientSecret) {
@@ -107,6 +139,9 @@ export const startOAuthProvider = async (user: ProviderUser): Promise<LocalOAuth
     clientSecret,
     user,
     exchanges,
+    issue: () => issueFor({ ...provider.user }),
+    validAccess: (token) => accessTokens.has(token),
+    expireAccessTokens: () => accessTokens.clear(),
     env: () => ({
       AGENTRY_OAUTH_CLIENT_ID: clientId,
       AGENTRY_OAUTH_CLIENT_SECRET: clientSecret,

@@ -14,6 +14,7 @@ import { vaultRoutes } from './routes/vaults.js';
 import { modelCardRoutes } from './routes/model-cards.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { threadRoutes } from './routes/threads.js';
+import { sessionResourceRoutes } from './routes/session-resources.js';
 import { evalRoutes } from './routes/evals.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { integrationRoutes } from './routes/integrations.js';
@@ -24,6 +25,12 @@ export interface ManagedDoorOptions {
   /** Largest upload (files, skills), in bytes. */
   maxUploadBytes: number;
 }
+
+/** `/v1/sessions` and its sub-resources, in one scope (one not-found handler per prefix). */
+const sessionsWithParts: FastifyPluginAsync<ManagedDoorOptions> = async (app, opts) => {
+  await app.register(sessionRoutes as FastifyPluginAsync<ManagedDoorOptions>, opts);
+  await app.register(sessionResourceRoutes as FastifyPluginAsync<ManagedDoorOptions>, opts);
+};
 
 const notFound = (req: FastifyRequest, reply: FastifyReply): void => managedErrorHandler(new AgentryError('not_found', `No route for ${req.method} ${req.url.split('?')[0]}`), req, reply);
 
@@ -44,7 +51,7 @@ export const managedDoor: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async 
     ['/v1/memory_stores', memoryStoreRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/vaults', vaultRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/model_cards', modelCardRoutes as FastifyPluginAsync<ManagedDoorOptions>],
-    ['/v1/sessions', sessionRoutes as FastifyPluginAsync<ManagedDoorOptions>],
+    ['/v1/sessions', sessionsWithParts],
     ['/v1/sessions/:id/threads', threadRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/evals', evalRoutes as FastifyPluginAsync<ManagedDoorOptions>],
     ['/v1/oauth', oauthRoutes as FastifyPluginAsync<ManagedDoorOptions>],

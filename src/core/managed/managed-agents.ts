@@ -13,6 +13,7 @@ import type { ManagedDeps } from './managed-deps.js';
 import { LocalSessionBus, type SessionBus } from '../sessions/event-bus.js';
 import { SessionLog } from '../sessions/session-log.js';
 import { SessionService, type SessionServiceOptions } from '../sessions/session-service.js';
+import { SessionResourceService } from '../sessions/session-resources.js';
 import { EnvironmentWorkService } from '../sessions/environment-work.js';
 import { ThreadService } from '../sessions/threads/thread-service.js';
 import { IntegrationService, type IntegrationOptions } from '../integrations/integration-service.js';
@@ -50,6 +51,7 @@ export class ManagedAgents {
   readonly sessions: SessionService;
   /** The threads of multi-agent sessions. */
   readonly threads: ThreadService;
+  readonly sessionResources: SessionResourceService;
   /** The work queue of self-hosted environments. */
   readonly work: EnvironmentWorkService;
   readonly integrations: IntegrationService;
@@ -67,6 +69,7 @@ export class ManagedAgents {
     this.work = new EnvironmentWorkService(deps, log.bus);
     this.sessions = new SessionService(deps, this.agents, log, { rubricFiles: this.files, ...opts.sessions }, this.work);
     this.threads = new ThreadService(deps, this.sessions);
+    this.sessionResources = new SessionResourceService(deps, log);
     this.integrations = new IntegrationService(deps, this.sessions, opts.integrations);
   }
 }

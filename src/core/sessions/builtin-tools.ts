@@ -13,7 +13,7 @@ const IDLE_CLOSE_MS = 120_000;
  * workspace).
  */
 export class ToolsetExecutor implements BuiltinToolExecutor {
-  private readonly boxes = new Map<string, { box: Promise<SessionToolbox>; memory: SessionMountSet['memory']; timer?: NodeJS.Timeout }>();
+  private readonly boxes = new Map<string, { box: Promise<SessionToolbox>; memory: SessionMountSet['memory']; rev: number; timer?: NodeJS.Timeout }>();
 
   /** `mounts`: the session's skills, files and memory stores, written into the workspace when its toolbox opens. */
   constructor(
@@ -31,9 +31,18 @@ export class ToolsetExecutor implements BuiltinToolExecutor {
 
   async execute(ws: SessionWorkspaceRef, use: ToolUse, signal: AbortSignal): Promise<ToolResult> {
     let entry = this.boxes.get(ws.sessionId);
+    // The session's resources changed since the toolbox opened (added or removed while idle): re-open it with the new mounts.
+    const rev = this.mounts ? await this.mounts.revision(ws.sessionId) : 0;
+    if (entry && entry.rev !== rev) {
+      const stale = entry;
+      this.boxes.delete(ws.sessionId);
+      if (stale.timer) clearTimeout(stale.timer);
+      await stale.box.then((b) => b.close()).catch(() => undefined);
+      entry = undefined;
+    }
     if (!entry) {
       const tools = resolveBuiltinToolset(ws.agentTools ?? []);
-      const created: { box: Promise<SessionToolbox>; memory: SessionMountSet['memory'] } = { box: Promise.resolve(undefined as never), memory: [] };
+      const created: { box: Promise<SessionToolbox>; memory: SessionMountSet['memory']; rev: number } = { box: Promise.resolve(undefined as never), memory: [], rev };
       created.box = (async () => {
         const set = this.mounts ? await this.mounts.mountsFor(ws.sessionId) : { mounts: [], memory: [] };
         created.memory = set.memory;

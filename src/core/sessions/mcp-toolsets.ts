@@ -31,7 +31,15 @@ export interface McpToolsetsDeps {
   connector: McpConnector;
   /** Headers carrying the credential of a session's vaults for a server URL (`Authorization: Bearer …`), or none. */
   credentialHeaders(accountId: number, vaultIds: string[], url: string): Promise<Record<string, string>>;
+  /**
+   * Refreshes the session's `mcp_oauth` credential for a server URL: when it has expired, or always
+   * with `force` (the server answered 401). True when new tokens were stored.
+   */
+  refreshCredential?(accountId: number, vaultIds: string[], url: string, force: boolean): Promise<boolean>;
 }
+
+/** A 401/403 from the server, at connect or on a call. */
+const authFailure = (e: unknown): boolean => (e instanceof McpConnectError && e.kind === 'authentication') || (e instanceof Error && /\b401\b/.test(e.message));
 
 /**
  * The model-facing name of an MCP tool: `mcp__<server>__<tool>` (as OMA names them), with characters
@@ -112,9 +120,20 @@ export class McpToolsets {
       return await conn.callTool(tool, input, signal);
     } catch (e) {
       if (signal.aborted) throw e;
+      let failure: unknown = e;
+      // The access token ran out mid-session: refresh it and try the call once more on a new connection.
+      if (authFailure(e) && (await this.refreshed(ref, server, true))) {
+        this.drop(ref.sessionId, server);
+        try {
+          return await (await this.connection(ref, server, signal)).callTool(tool, input, signal);
+        } catch (again) {
+          if (signal.aborted) throw again;
+          failure = again;
+        }
+      }
       // A broken connection is opened again on the next call.
       this.drop(ref.sessionId, server);
-      return { is_error: true, content: [{ type: 'text', text: `The MCP tool call failed: ${e instanceof Error ? e.message.slice(0, 500) : 'unknown error'}` }] };
+      return { is_error: true, content: [{ type: 'text', text: `The MCP tool call failed: ${failure instanceof Error ? failure.message.slice(0, 500) : 'unknown error'}` }] };
     }
   }
 
@@ -132,7 +151,23 @@ export class McpToolsets {
     if (!s) throw new McpConnectError('connection', `the agent declares no MCP server named '${server}' in mcp_servers`);
     if (s.type === 'workload') return { kind: 'workload', accountId: ref.accountId, workload: String(s.workload) };
     const url = String(s.url);
-    return this.deps.credentialHeaders(ref.accountId, ref.vaultIds, url).then((headers) => ({ kind: 'url' as const, url, headers }));
+    return (async () => {
+      // An expired mcp_oauth access token is refreshed before it is sent.
+      if (this.deps.refreshCredential) {
+        await this.deps.refreshCredential(ref.accountId, ref.vaultIds, url, false).catch((e: unknown) => {
+          throw new McpConnectError('authentication', `the vault's mcp_oauth credential could not be refreshed: ${e instanceof Error ? e.message.slice(0, 300) : 'unknown error'}`);
+        });
+      }
+      return { kind: 'url' as const, url, headers: await this.deps.credentialHeaders(ref.accountId, ref.vaultIds, url) };
+    })();
+  }
+
+  /** Refreshes the credential of a URL server (force: after a 401); false for a workload, no credential to refresh, or a failed refresh. */
+  private async refreshed(ref: McpSessionRef, server: string, force: boolean): Promise<boolean> {
+    const servers = Array.isArray(ref.agent.mcp_servers) ? (ref.agent.mcp_servers as Ev[]) : [];
+    const s = servers.find((x) => x.name === server);
+    if (!s || s.type === 'workload' || !this.deps.refreshCredential) return false;
+    return this.deps.refreshCredential(ref.accountId, ref.vaultIds, String(s.url), force).catch(() => false);
   }
 
   private key(sessionId: string, server: string): string {
@@ -152,7 +187,15 @@ export class McpToolsets {
     const k = this.key(ref.sessionId, server);
     let entry = this.conns.get(k);
     if (!entry) {
-      const conn = (async () => this.deps.connector.connect(await this.target(ref, server), signal))();
+      const conn = (async () => {
+        try {
+          return await this.deps.connector.connect(await this.target(ref, server), signal);
+        } catch (e) {
+          // Refused with the stored token: refresh it once and connect again.
+          if (signal.aborted || !(e instanceof McpConnectError && e.kind === 'authentication') || !(await this.refreshed(ref, server, true))) throw e;
+          return this.deps.connector.connect(await this.target(ref, server), signal);
+        }
+      })();
       entry = { conn };
       this.conns.set(k, entry);
       const mine = entry;

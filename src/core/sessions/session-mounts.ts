@@ -4,6 +4,7 @@ import type { MemoryStoreService } from '../managed/memory/memory-store-service.
 import type { ManagedSkillService } from '../managed/skills/managed-skill-service.js';
 import type { Storage } from '../storage.js';
 import type { SessionToolbox, WorkspaceMount } from '../tools/builtin-toolset.js';
+import type { RepositoryCheckout, WorkspaceRepos } from './repo-port.js';
 
 type Ev = Record<string, unknown>;
 
@@ -57,6 +58,10 @@ export interface SessionMountsDeps {
   memory: MemoryStoreService;
   /** Acts as the session's account (reads go through the services' own access rule). */
   contextFor(accountId: number): Promise<RequestContext>;
+  /** Clones the session's github_repository resources into its workspace; without it they are not mounted. */
+  repos?: WorkspaceRepos;
+  /** The token of a repository resource (the resource's own, else one of the session's vaults), read in the worker only. */
+  repoToken?(session: { id: string; accountId: number; vaultIds: string[] }, resourceId: string, url: string): Promise<string | undefined>;
 }
 
 const readAll = async (body: AsyncIterable<unknown>): Promise<Buffer> => {
@@ -112,7 +117,24 @@ export class SessionMounts {
         if (r.access !== 'read_only') memory.push({ storeId: store.id, path });
       }
     }
+    if (this.deps.repos) {
+      const repos: RepositoryCheckout[] = [];
+      for (const r of (s.data.resources as Ev[] | undefined) ?? []) {
+        if (r.type !== 'github_repository') continue;
+        const session = { id: s.id, accountId: s.accountId, vaultIds: (s.data.vault_ids as string[] | undefined) ?? [] };
+        const token = await this.deps.repoToken?.(session, String(r.id), String(r.url));
+        repos.push({ id: String(r.id), url: String(r.url), path: String(r.mount_path), checkout: (r.checkout as RepositoryCheckout['checkout']) ?? null, token });
+      }
+      const removed = Array.isArray(s.data.removed_mounts) ? (s.data.removed_mounts as string[]) : [];
+      if (repos.length > 0 || removed.length > 0) await this.deps.repos.sync(s.id, repos, removed);
+    }
     return { mounts, memory };
+  }
+
+  /** Which set of resources the session has: changes when one is added or removed (the workspace is then re-opened). */
+  async revision(sessionId: string): Promise<number> {
+    const s = await this.deps.storage.sessions.find(sessionId);
+    return Number(s?.data.resources_rev ?? 0);
   }
 
   /**

@@ -11,7 +11,7 @@ import { clientEvent, newEventId, SPEC_EVENT_TYPES, TOOL_USE_TYPES, toolResultTa
 import type { SessionNotice } from './event-bus.js';
 import type { EnvironmentWorkService } from './environment-work.js';
 import type { SessionLog } from './session-log.js';
-import { mountPathProblem, UPLOADS_ROOT } from './session-mounts.js';
+import { checkResources, forgetResourceTokens, keepResourceTokens, readableSession } from './session-resources.js';
 import { budgetError, checkBudget, listCost } from './budget.js';
 import { checkThreadTargets } from './threads/thread-targets.js';
 import { acceptOutcomes, outcomeEvaluations, type OutcomeEvaluationView } from './outcomes/outcome-spec.js';
@@ -186,7 +186,8 @@ export class SessionService {
     if (!env) throw badRequest(`environment_id: environment ${environmentId} not found`);
     if (env.archivedAt) throw badRequest(`environment_id: environment ${environmentId} is archived`);
     const vaultIds = await this.vaults(p, input.vault_ids ?? []);
-    const resources = await this.resources(p, input.resources ?? []);
+    const checked = await checkResources(this.deps.storage, p.account.id, input.resources ?? [], this.log.now());
+    const resources = checked.map((c) => c.resource);
     const budget = input.budget == null ? null : checkBudget(input.budget);
     if (budget) await this.budgetable(p.account.id, agent.config.model.id);
     const initial = await resolveRubricFiles(
@@ -241,6 +242,7 @@ export class SessionService {
       await this.work?.ensureQueued(tx, created);
       return created;
     });
+    await keepResourceTokens(this.deps, p.account.name, s.id, checked);
     if (initial.length === 0) return this.view(s);
     const { session } = await this.log.append(s.id, async (locked, tx) => this.wakeAndQueue(locked, tx, initial));
     return this.view(session);
@@ -334,6 +336,7 @@ export class SessionService {
       await this.work?.stopForSession(tx, id);
       await this.deps.audit.record(tx.audit, ctx, 'managed.session.delete', id, {});
     });
+    await forgetResourceTokens(this.deps, p.account.name, id);
     this.log.bus.publish({ kind: 'appended', sessionId: id, seq: 0, status: 'deleted' });
   }
 
@@ -565,36 +568,6 @@ export class SessionService {
     return [...new Set(ids)];
   }
 
-  private async resources(p: { account: { id: number } }, list: unknown[]): Promise<Array<Record<string, unknown>>> {
-    const now = this.log.now();
-    const out: Array<Record<string, unknown>> = [];
-    for (const [i, r] of list.entries()) {
-      if (!isPlainObject(r)) throw badRequest(`resources[${i}] must be an object`);
-      const kind = r.type === 'file' ? 'file' : r.type === 'memory_store' ? 'memory_store' : undefined;
-      if (!kind) throw badRequest(`resources[${i}].type must be 'file' or 'memory_store' (github_repository is not supported yet)`);
-      const refField = kind === 'file' ? 'file_id' : 'memory_store_id';
-      const ref = r[refField];
-      if (typeof ref !== 'string') throw badRequest(`resources[${i}].${refField} is required`);
-      const o = await this.deps.storage.managed.find(ref);
-      if (!o || o.kind !== kind || o.accountId !== p.account.id) throw badRequest(`resources[${i}].${refField}: ${kind.replace('_', ' ')} ${ref.slice(0, 100)} not found`);
-      const base = { id: newManagedId('sesrsc'), type: kind, created_at: now, updated_at: now };
-      if (kind === 'file') {
-        const mountPath = typeof r.mount_path === 'string' && r.mount_path !== '' ? r.mount_path : `${UPLOADS_ROOT}/${ref}`;
-        const problem = mountPathProblem(mountPath);
-        if (problem) throw badRequest(`resources[${i}].mount_path '${mountPath.slice(0, 200)}' ${problem}`);
-        const normal = `/${mountPath
-          .split('/')
-          .filter((x) => x !== '' && x !== '.')
-          .join('/')}`;
-        if (out.some((o) => o.type === 'file' && (o.mount_path === normal || String(o.mount_path).startsWith(`${normal}/`) || normal.startsWith(`${String(o.mount_path)}/`)))) {
-          throw badRequest(`resources[${i}].mount_path '${normal}' overlaps another file resource`);
-        }
-        out.push({ ...base, file_id: ref, mount_path: normal });
-      } else out.push({ ...base, memory_store_id: ref, access: r.access === 'read_only' ? 'read_only' : 'read_write', instructions: typeof r.instructions === 'string' ? r.instructions : null });
-    }
-    return out;
-  }
-
   /** A budget needs the list price of the agent's model: its model card must carry one. */
   private async budgetable(accountId: number, modelId: string): Promise<void> {
     const card = await this.deps.storage.managed.findByName('model_card', accountId, modelId);
@@ -619,11 +592,7 @@ export class SessionService {
     }
   }
 
-  private async readable(ctx: RequestContext, id: string): Promise<SessionRecord> {
-    reader(this.deps, ctx);
-    const s = await this.deps.storage.sessions.find(id);
-    if (!s || !(await this.deps.policy.canRead(ctx, { ownerAccountId: s.accountId, visibility: 'private' }))) throw notFound(`Session ${id} not found`);
-    if (ctx.environmentKey !== undefined && s.environmentId !== ctx.environmentKey) throw notFound(`Session ${id} not found`);
-    return s;
+  private readable(ctx: RequestContext, id: string): Promise<SessionRecord> {
+    return readableSession(this.deps, ctx, id);
   }
 }

@@ -7,6 +7,7 @@ import type { ManagedObjectRecord } from '../managed-storage.js';
 import { newMetadata, patchMetadata, type Metadata } from '../metadata.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
 import { patchAuth, splitNewAuth, type SplitAuth } from './credential-auth.js';
+import type { OAuthTokenRefresher } from './token-refresh.js';
 
 export interface VaultView {
   id: string;
@@ -78,6 +79,9 @@ const secretText = (secret: string | Record<string, string>): string => {
  * (account, managed/vaults/<vault>, key); the database holds only what may be shown.
  */
 export class VaultService {
+  /** mcp_oauth refreshes under way, by credential id. */
+  private readonly refreshing = new Map<string, Promise<boolean>>();
+
   constructor(private readonly deps: ManagedDeps) {}
 
   async create(ctx: RequestContext, input: VaultInput): Promise<VaultView> {
@@ -300,6 +304,18 @@ export class VaultService {
    * server's URL, as `Authorization: Bearer …`. Read in the worker only; never stored in events.
    */
   async credentialHeaders(accountId: number, vaultIds: string[], url: string): Promise<Record<string, string>> {
+    const found = await this.credentialForServer(accountId, vaultIds, url);
+    if (!found) return {};
+    const token = found.auth.type === 'static_bearer' ? found.secret.token : found.secret.access_token;
+    return token ? { authorization: `Bearer ${token}` } : {};
+  }
+
+  /** The credential {@link credentialHeaders} uses for a server URL, with its secret fields. */
+  private async credentialForServer(
+    accountId: number,
+    vaultIds: string[],
+    url: string,
+  ): Promise<{ ownerName: string; vaultId: string; credential: ManagedObjectRecord; auth: Record<string, unknown>; secret: Record<string, string> } | undefined> {
     const same = (a: string, b: string): boolean => {
       try {
         const x = new URL(a);
@@ -309,22 +325,96 @@ export class VaultService {
         return a === b;
       }
     };
+    return this.firstCredential(
+      accountId,
+      vaultIds,
+      (auth) => (auth.type === 'static_bearer' || auth.type === 'mcp_oauth') && typeof auth.mcp_server_url === 'string' && same(auth.mcp_server_url, url),
+    );
+  }
+
+  /** The first live credential of these vaults (in their order) that `match`es, with its secret fields. */
+  private async firstCredential(
+    accountId: number,
+    vaultIds: string[],
+    match: (auth: Record<string, unknown>) => boolean,
+  ): Promise<{ ownerName: string; vaultId: string; credential: ManagedObjectRecord; auth: Record<string, unknown>; secret: Record<string, string> } | undefined> {
     const owner = await this.deps.storage.accounts.findById(accountId);
-    if (!owner) return {};
+    if (!owner) return undefined;
     for (const vaultId of vaultIds) {
       const vault = await this.deps.storage.managed.find(vaultId);
       if (!vault || vault.kind !== 'vault' || vault.accountId !== accountId || vault.archivedAt) continue;
       const creds = await this.deps.storage.managed.list({ kind: 'vault_credential', accountIds: [accountId], parentId: vaultId, archived: 'exclude', limit: 1000 });
       for (const c of creds) {
         const auth = (c.data.auth ?? {}) as Record<string, unknown>;
-        if ((auth.type !== 'static_bearer' && auth.type !== 'mcp_oauth') || typeof auth.mcp_server_url !== 'string' || !same(auth.mcp_server_url, url)) continue;
+        if (!match(auth)) continue;
         const stored = await this.deps.secrets.get(owner.name, namespaceOf(vaultId), c.id);
         if (!stored) continue;
-        const secret = JSON.parse(stored) as Record<string, string>;
-        const token = auth.type === 'static_bearer' ? secret.token : secret.access_token;
-        if (token) return { authorization: `Bearer ${token}` };
+        return { ownerName: owner.name, vaultId, credential: c, auth, secret: JSON.parse(stored) as Record<string, string> };
       }
     }
-    return {};
+    return undefined;
+  }
+
+  /**
+   * Refreshes the `mcp_oauth` credential a session uses for an MCP server (the refresh-token grant
+   * at its `refresh.token_endpoint`, through `refresher`): when its `expires_at` has passed (or is
+   * within 30 s), or always with `force` (the server answered 401). The new tokens go to the secret
+   * store and `expires_at` is updated. True when it refreshed; false when there is nothing to refresh.
+   * One refresh per credential at a time in this process (a rotated refresh token is used once).
+   */
+  async refreshMcpOAuth(accountId: number, vaultIds: string[], url: string, refresher: OAuthTokenRefresher, opts: { force: boolean; now: Date }): Promise<boolean> {
+    const found = await this.credentialForServer(accountId, vaultIds, url);
+    if (!found || found.auth.type !== 'mcp_oauth') return false;
+    const refresh = (found.auth.refresh ?? null) as Record<string, unknown> | null;
+    const refreshToken = found.secret['refresh.refresh_token'];
+    if (!refresh || !refreshToken || typeof refresh.token_endpoint !== 'string' || typeof refresh.client_id !== 'string') return false;
+    const expiresAt = typeof found.auth.expires_at === 'string' ? Date.parse(found.auth.expires_at) : NaN;
+    if (!opts.force && !(Number.isFinite(expiresAt) && expiresAt - 30_000 <= opts.now.getTime())) return false;
+    const running = this.refreshing.get(found.credential.id);
+    if (running) return running;
+    const job = (async () => {
+      const endpointAuth = (refresh.token_endpoint_auth ?? {}) as Record<string, unknown>;
+      const authType = endpointAuth.type === 'client_secret_basic' || endpointAuth.type === 'client_secret_post' ? endpointAuth.type : 'none';
+      const got = await refresher.refresh({
+        tokenEndpoint: refresh.token_endpoint as string,
+        refreshToken,
+        clientId: refresh.client_id as string,
+        auth: authType,
+        clientSecret: found.secret['refresh.token_endpoint_auth.client_secret'],
+        scope: typeof refresh.scope === 'string' ? refresh.scope : undefined,
+        resource: typeof refresh.resource === 'string' ? refresh.resource : undefined,
+      });
+      const secret = { ...found.secret, access_token: got.accessToken, ...(got.refreshToken ? { 'refresh.refresh_token': got.refreshToken } : {}) };
+      await this.deps.secrets.put(found.ownerName, namespaceOf(found.vaultId), found.credential.id, JSON.stringify(secret));
+      const nextExpiry = got.expiresIn !== undefined ? new Date(opts.now.getTime() + got.expiresIn * 1000).toISOString() : null;
+      const now = isoNow(this.deps.clock);
+      await this.deps.storage.managed.update(found.credential.id, { data: { ...found.credential.data, auth: { ...found.auth, expires_at: nextExpiry } }, updatedAt: now });
+      return true;
+    })();
+    this.refreshing.set(found.credential.id, job);
+    try {
+      return await job;
+    } finally {
+      this.refreshing.delete(found.credential.id);
+    }
+  }
+
+  /**
+   * A token for a git host (a session's github_repository without a token of its own): the first
+   * live `static_bearer` credential of the session's vaults whose `mcp_server_url` has the
+   * repository's origin. Read in the worker only.
+   */
+  async tokenForOrigin(accountId: number, vaultIds: string[], url: string): Promise<string | undefined> {
+    const origin = (u: string): string | undefined => {
+      try {
+        return new URL(u).origin;
+      } catch {
+        return undefined;
+      }
+    };
+    const want = origin(url);
+    if (want === undefined) return undefined;
+    const found = await this.firstCredential(accountId, vaultIds, (auth) => auth.type === 'static_bearer' && typeof auth.mcp_server_url === 'string' && origin(auth.mcp_server_url) === want);
+    return found?.secret.token || undefined;
   }
 }
