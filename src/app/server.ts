@@ -178,7 +178,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
           mcp: mcpToolsets,
           clock: systemClock,
         },
-        { leaseMs: config.runtimeTiming.leaseMs, retryBaseMs: config.runtimeTiming.retryBaseMs, onError: (e, id) => runtimeLog(e, id) },
+        { leaseMs: config.runtimeTiming.leaseMs, retryBaseMs: config.runtimeTiming.retryBaseMs, maxConcurrent: config.maxRunningSessions, onError: (e, id) => runtimeLog(e, id) },
       )
     : undefined;
   // Evals run their trials as sessions, so they are driven where sessions run.
