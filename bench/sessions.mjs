@@ -6,11 +6,12 @@
  *   npm run build && node bench/sessions.mjs [--stores sqlite,postgres] [--before <other build>/bin/agentry.js]
  *     [--turns 200] [--consumers 100] [--streams 1000] [--concurrent 128] [--only latency,fanout,memory,concurrency]
  *
- * Measures, per store and per build (`--before`: another build, e.g. main's, run right before this one):
+ * Measures, per store and per build (`--before`: another build, e.g. main's, served beside this one):
  *   1. runtime overhead: POST user.message → first agent.message event_delta on an open stream, p50/p99
- *      (one session, turns one after another). The anchor, in the same loop: the dev model called
- *      directly (POST /v1/messages, streaming: the provider's own time to its first text delta), one
- *      call before each turn, so both see the same load. Overhead = Agentry's figure minus the anchor's;
+ *      (one session per build, turns one after another, the builds taking turns in one loop). The
+ *      anchor, in the same loop: the dev model called directly (POST /v1/messages, streaming: the
+ *      provider's own time to its first text delta) before each round, so all see the same load.
+ *      Overhead = Agentry's figure minus that round's anchor;
  *   2. fan-out: events/s delivered to `--consumers` SSE consumers of one session while turns run;
  *   3. memory: the server's heap and RSS after full GCs (the server runs with --expose-gc and answers
  *      over IPC, bench/memory-probe.mjs) before and with `--streams` idle sessions each with an open stream;
@@ -126,20 +127,11 @@ const modelFirstDelta = async (modelUrl, text) => {
 
 const stats = (xs) => ({ p50: +percentile(xs, 50).toFixed(1), p99: +percentile(xs, 99).toFixed(1) });
 
-/** One build on one store: every section asked for, against a fresh server. */
-const benchOne = async ({ model, store, build }) => {
+/** A fresh server of one build on one store, with a user, a model card on the dev model, an environment and an agent. */
+const openBuild = async ({ model, store, build }) => {
   const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'agentry-bench-sessions-'));
   const schema = store === 'postgres' ? `bench_sessions_${randomBytes(4).toString('hex')}` : undefined;
-  const withPg = async (fn) => {
-    const c = new pg.Client({ connectionString: args['database-url'] });
-    await c.connect();
-    try {
-      return await fn(c);
-    } finally {
-      await c.end();
-    }
-  };
   if (schema) await withPg((c) => c.query(`CREATE SCHEMA "${schema}"`));
   process.env.AGENTRY_EGRESS_ALLOW = '127.0.0.1';
   const env = build.label === 'this' && args['max-running'] ? { AGENTRY_MAX_RUNNING_SESSIONS: args['max-running'] } : {};
@@ -151,60 +143,99 @@ const benchOne = async ({ model, store, build }) => {
     if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
     return json;
   };
-  const tag = `[${store}, ${build.label}]`;
-  const results = { store, build: build.label };
+  const close = async () => {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    if (schema) await withPg((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+  };
   try {
     const user = await api(adminToken, 'POST', '/api/v1/users', { username: 'bench' });
     const token = user.token;
     await api(token, 'POST', '/v1/model_cards', { model_id: 'dev', provider: 'ant-compatible', model: 'dev-model', base_url: model.url, api_key: 'bench' });
-    const env = await api(token, 'POST', '/v1/environments', { name: 'bench' });
-    const agent = await api(token, 'POST', '/v1/agents', { name: 'bench', model: 'dev', environment_id: env.id });
-    const newSession = () => api(token, 'POST', '/v1/sessions', { agent: agent.id, environment_id: env.id });
+    const environment = await api(token, 'POST', '/v1/environments', { name: 'bench' });
+    const agent = await api(token, 'POST', '/v1/agents', { name: 'bench', model: 'dev', environment_id: environment.id });
+    const newSession = () => api(token, 'POST', '/v1/sessions', { agent: agent.id, environment_id: environment.id });
+    return { store, build, server, api, token, newSession, close, tag: `[${store}, ${build.label}]`, results: { store, build: build.label } };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+};
 
-    // 1. user.message → first delta, beside the dev model's own first delta.
-    if (ONLY.has('latency')) {
-      const s = await newSession();
-      let waiter;
-      const ac = new AbortController();
-      await stream(`${server.url}/v1/sessions/${s.id}/events/stream?event_deltas[]=agent.message`, token, (ev) => waiter?.(ev), ac.signal);
-      const lat = [];
-      const anchor = [];
-      const posted = [];
-      let missed = 0;
-      // A few turns first: connections, JIT and caches warm on both sides.
-      const WARM = Math.min(10, Math.ceil(TURNS / 10));
-      for (let i = 0; i < TURNS + WARM; i++) {
-        const a = await modelFirstDelta(model.url, `turn ${i}`);
-        let firstDelta;
-        const done = new Promise((resolve) => {
-          waiter = (ev) => {
-            if (ev === 'event_delta' && firstDelta === undefined) firstDelta = performance.now();
-            if (ev === 'session.status_idle') resolve();
-          };
-        });
-        const t0 = performance.now();
-        await api(token, 'POST', `/v1/sessions/${s.id}/events`, { events: [{ type: 'user.message', content: `turn ${i}` }] });
-        const p = performance.now() - t0;
-        await done;
-        if (i < WARM) continue;
-        // A turn whose deltas never reached the stream (a preview is dropped when it cannot be placed).
-        if (firstDelta === undefined) {
-          missed++;
-          continue;
-        }
-        anchor.push(a);
-        posted.push(p);
-        lat.push(firstDelta - t0);
+const withPg = async (fn) => {
+  const c = new pg.Client({ connectionString: args['database-url'] });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+};
+
+/**
+ * 1. user.message → first delta on every build's server, turn by turn in the same loop, each turn
+ * beside the dev model's own first delta (the anchor), so all see the same load.
+ */
+const latency = async (model, ctxs) => {
+  const per = [];
+  for (const c of ctxs) {
+    const s = await c.newSession();
+    const ac = new AbortController();
+    const r = { c, s, ac, waiter: undefined, lat: [], overhead: [], posted: [], missed: 0 };
+    await stream(`${c.server.url}/v1/sessions/${s.id}/events/stream?event_deltas[]=agent.message`, c.token, (ev) => r.waiter?.(ev), ac.signal);
+    per.push(r);
+  }
+  const anchor = [];
+  // A few turns first: connections, JIT and caches warm on every side.
+  const WARM = Math.min(10, Math.ceil(TURNS / 10));
+  for (let i = 0; i < TURNS + WARM; i++) {
+    const a = await modelFirstDelta(model.url, `turn ${i}`);
+    if (i >= WARM) anchor.push(a);
+    // The builds take turns going first.
+    for (const r of i % 2 === 0 ? per : [...per].reverse()) {
+      let firstDelta;
+      const done = new Promise((res) => {
+        r.waiter = (ev) => {
+          if (ev === 'event_delta' && firstDelta === undefined) firstDelta = performance.now();
+          if (ev === 'session.status_idle') res();
+        };
+      });
+      const t0 = performance.now();
+      await r.c.api(r.c.token, 'POST', `/v1/sessions/${r.s.id}/events`, { events: [{ type: 'user.message', content: `turn ${i}` }] });
+      const p = performance.now() - t0;
+      await done;
+      if (i < WARM) continue;
+      // A turn whose deltas never reached the stream (a preview is dropped when it cannot be placed).
+      if (firstDelta === undefined) {
+        r.missed++;
+        continue;
       }
-      ac.abort();
-      const overhead = lat.map((x, i) => x - anchor[i]);
-      results.firstDeltaMs = { turns: TURNS, turnsWithoutDelta: missed, ...stats(lat), anchorDevModel: stats(anchor), overhead: stats(overhead), postAnswered: stats(posted), load: load() };
-      const f = results.firstDeltaMs;
-      console.log(
-        `${tag} user.message → first delta over ${TURNS} turns: p50 ${f.p50} ms, p99 ${f.p99} ms (goal p99 ≤ 20 ms); anchor (the dev model's own first delta) p50 ${f.anchorDevModel.p50} ms, p99 ${f.anchorDevModel.p99} ms; overhead per turn p50 ${f.overhead.p50} ms, p99 ${f.overhead.p99} ms; the POST answered in p50 ${f.postAnswered.p50} ms, p99 ${f.postAnswered.p99} ms${missed ? `; ${missed} turns showed no delta` : ''}; load ${f.load.join(' ')}`,
-      );
+      r.posted.push(p);
+      r.lat.push(firstDelta - t0);
+      r.overhead.push(firstDelta - t0 - a);
     }
+  }
+  for (const r of per) {
+    r.ac.abort();
+    r.c.results.firstDeltaMs = {
+      turns: TURNS,
+      turnsWithoutDelta: r.missed,
+      ...stats(r.lat),
+      anchorDevModel: stats(anchor),
+      overhead: stats(r.overhead),
+      postAnswered: stats(r.posted),
+      load: load(),
+    };
+    const f = r.c.results.firstDeltaMs;
+    console.log(
+      `${r.c.tag} user.message → first delta over ${TURNS} turns: p50 ${f.p50} ms, p99 ${f.p99} ms (goal p99 ≤ 20 ms); anchor (the dev model's own first delta, same loop) p50 ${f.anchorDevModel.p50} ms, p99 ${f.anchorDevModel.p99} ms; overhead per turn p50 ${f.overhead.p50} ms, p99 ${f.overhead.p99} ms; the POST answered in p50 ${f.postAnswered.p50} ms, p99 ${f.postAnswered.p99} ms${r.missed ? `; ${r.missed} turns showed no delta` : ''}; load ${f.load.join(' ')}`,
+    );
+  }
+};
 
+/** 2–4, on one build's server. */
+const sections = async (model, { server, api, token, newSession, tag, results }) => {
+  {
     // 2. Fan-out to N consumers.
     if (ONLY.has('fanout')) {
       const s = await newSession();
@@ -314,12 +345,7 @@ const benchOne = async ({ model, store, build }) => {
         `${tag} ${CONCURRENT} sessions sent a message at once (model answers in ${DELAY} ms): at most ${peak} ran at the same time in one process; all idle after ${c.wallSeconds} s; RSS ${c.rssBeforeMb} MB → ${c.rssWhileRunningMb} MB while running; load ${c.load.join(' ')}`,
       );
     }
-  } finally {
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    if (schema) await withPg((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
   }
-  return results;
 };
 
 const main = async () => {
@@ -327,7 +353,17 @@ const main = async () => {
   const builds = [...(args.before ? [{ label: 'before', bin: resolve(args.before) }] : []), { label: 'this', bin: undefined }];
   const all = { at: new Date().toISOString(), loadAtStart: load(), runs: [] };
   try {
-    for (const store of args.stores.split(',')) for (const build of builds) all.runs.push(await benchOne({ model, store, build }));
+    for (const store of args.stores.split(',')) {
+      const ctxs = [];
+      try {
+        for (const build of builds) ctxs.push(await openBuild({ model, store, build }));
+        if (ONLY.has('latency')) await latency(model, ctxs);
+        for (const c of ctxs) await sections(model, c);
+      } finally {
+        for (const c of ctxs) await c.close();
+      }
+      all.runs.push(...ctxs.map((c) => c.results));
+    }
   } finally {
     model.stop();
   }
