@@ -5,8 +5,8 @@ import { startManagedFixture, type ManagedFixture } from './managed-harness.js';
 import { dataOf, isIdle, openStream, readFrames, setUpAgent, waitIdle } from './session-harness.js';
 
 /**
- * What the runtime's fast path must keep: the model request is sent while its span start is
- * written, yet no delta is shown before that span start; a stream fed by this process's notices
+ * What the runtime's fast path must keep: no delta is shown outside its model request's span; a
+ * stream fed by this process's notices
  * (not the store) yields the same events as the history; and `--max-running-sessions` caps the
  * sessions one process runs at once (the figures themselves are bench/sessions.mjs's).
  */

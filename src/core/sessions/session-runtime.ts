@@ -528,34 +528,16 @@ export class SessionRuntime {
       return 'failed';
     }
     for (let attempt = 0; ; attempt++) {
-      const call = new AbortController();
-      // The request is sent while its span start is written (not after: that write is on the way
-      // to the first token), and nothing of the answer is shown before the span start is stored.
-      let startSeq: number | undefined;
-      const held: Array<Record<string, unknown>> = [];
-      const startWrite = log
-        .append(s.id, async (_s, tx) => {
-          await mark(tx);
-          return { events: [log.stamp('span.model_request_start', {}, newEventId())] };
-        })
-        .then(
-          ({ records }) => {
-            const rec = records[0];
-            startSeq = rec.seq;
-            for (const event of held.splice(0)) log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: rec.seq, event });
-            return rec;
-          },
-          (e: unknown) => {
-            call.abort(new Stop('span'));
-            throw e;
-          },
-        );
-      // Awaited below on every path; a failure is thrown there, not reported as unhandled.
-      startWrite.catch(() => undefined);
+      const { records } = await log.append(s.id, async (_s, tx) => {
+        await mark(tx);
+        return { events: [log.stamp('span.model_request_start', {}, newEventId())] };
+      });
+      const start = records[0];
       const messageId = newEventId();
       let started = false;
       const thinkingId = newEventId();
       let thought = false;
+      const call = new AbortController();
       const onOuter = () => call.abort(signal.reason);
       signal.addEventListener('abort', onOuter);
       // An interrupt sent while the model answers stops the request.
@@ -576,10 +558,7 @@ export class SessionRuntime {
       let failure: ModelCallError | undefined;
       const text: string[] = [];
       // A preview frame of this turn: streamed to listeners, never stored.
-      const preview = (event: Record<string, unknown>): void => {
-        if (startSeq === undefined) held.push(event);
-        else log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: startSeq, event });
-      };
+      const preview = (event: Record<string, unknown>) => log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event });
       const delta = (eventId: string, previewOf: string, text: string, index?: number) =>
         preview({ type: 'event_delta', event_id: eventId, preview_of: previewOf, delta: { type: 'content_delta', ...(index === undefined ? {} : { index }), content: { type: 'text', text } } });
       try {
@@ -609,8 +588,6 @@ export class SessionRuntime {
         if (call.signal.aborted) {
           const reason: unknown = call.signal.reason;
           const interrupted = reason instanceof Stop && reason.message === 'interrupt';
-          // The span start's own failure is thrown; otherwise it is written before the turn goes on.
-          const start = await startWrite;
           if (!interrupted) return 'aborted';
           // The interrupted answer is kept as far as it got.
           const partial = text.filter((t) => t).map((t) => ({ type: 'text', text: t }));
@@ -627,8 +604,6 @@ export class SessionRuntime {
         unsubscribe();
         signal.removeEventListener('abort', onOuter);
       }
-      // Throws when the span start could not be written (the request was stopped then).
-      const start = await startWrite;
       if (failure) {
         const retrying = failure.retryable && attempt < this.o.maxRetries;
         // A request the provider refuses as malformed (400, 413, 422) would be refused again with the
