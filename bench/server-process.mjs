@@ -35,7 +35,7 @@ export const memoryMb = (pid) => {
  * never shares its event loop. `nodeArgs` go to that node (e.g. --cpu-prof --cpu-prof-dir=…);
  * `bin`: another build's bin/agentry.js (an anchor to compare with).
  */
-export const startServerProcess = async ({ dataDir, adminToken, databaseUrl, databaseSchema, nodeArgs = [], bin = BIN, env: extraEnv = {} }) => {
+export const startServerProcess = async ({ dataDir, adminToken, databaseUrl, databaseSchema, nodeArgs = [], bin = BIN, env: extraEnv = {}, memoryProbe = false }) => {
   const port = await freePort();
   // The load comes from one IP and one token: agentx's rate limits would refuse nearly all of it.
   const env = { ...process.env, AGENTRY_ADMIN_TOKEN: adminToken, AGENTRY_LOG_LEVEL: 'warn', AGENTRY_RATE_LIMIT_ANONYMOUS: 'off', AGENTRY_RATE_LIMIT_USER: 'off', AGENTRY_RATE_LIMIT_PUBLISH: 'off' };
@@ -43,9 +43,11 @@ export const startServerProcess = async ({ dataDir, adminToken, databaseUrl, dat
   delete env.AGENTRY_DATABASE_URL;
   delete env.AGENTRY_DATABASE_SCHEMA;
   if (databaseUrl) Object.assign(env, { AGENTRY_DATABASE_URL: databaseUrl, AGENTRY_DATABASE_SCHEMA: databaseSchema });
-  const child = spawn(process.execPath, [...nodeArgs, bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], {
+  // memoryProbe: the server's memory after GC, asked over an IPC channel (bench/memory-probe.mjs).
+  const probeArgs = memoryProbe ? ['--expose-gc', '--import', fileURLToPath(new URL('./memory-probe.mjs', import.meta.url))] : [];
+  const child = spawn(process.execPath, [...probeArgs, ...nodeArgs, bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], {
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: memoryProbe ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
   child.stderr.on('data', (d) => {
@@ -74,6 +76,22 @@ export const startServerProcess = async ({ dataDir, adminToken, databaseUrl, dat
     url,
     pid: child.pid,
     memoryMb: () => memoryMb(child.pid),
+    /** With memoryProbe: heap and RSS in MB after full GCs in the server ({gc: false} when it could not collect). */
+    memoryAfterGc: () =>
+      new Promise((resolve, reject) => {
+        if (!child.send) return reject(new Error('the server was started without memoryProbe'));
+        const id = Math.random().toString(36).slice(2);
+        const timer = setTimeout(() => reject(new Error('no memory answer from the server within 30 s')), 30_000);
+        const onMessage = (m) => {
+          if (m?.type !== 'bench:memory' || m.id !== id) return;
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          const mb = (n) => +(n / 1024 / 1024).toFixed(1);
+          resolve({ gc: m.gc, rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) });
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'bench:memory', id });
+      }),
     alive: () => child.exitCode === null && child.signalCode === null,
     stderr: () => stderr,
     /** SIGTERM (a clean shutdown, which also writes a --cpu-prof profile), SIGKILL after 30 s. */

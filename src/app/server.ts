@@ -194,6 +194,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
           leaseMs: config.runtimeTiming.leaseMs,
           retryBaseMs: config.runtimeTiming.retryBaseMs,
           outcomeHeartbeatMs: config.runtimeTiming.heartbeatMs,
+          maxConcurrent: config.maxRunningSessions,
           onError: (e, id) => runtimeLog(e, id),
         },
       )

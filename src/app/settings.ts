@@ -194,6 +194,14 @@ export const SETTINGS = [
     doc: "how long a worker's claim on a running session lasts without renewal (a dead worker's session is taken again after it)",
   },
   {
+    name: 'max-running-sessions',
+    type: 'int',
+    arg: '<n>',
+    default: '256',
+    help: 'sessions one process runs at once (more wait, running, for a free place)',
+    doc: 'sessions one process runs at once; more stay `running` and wait for a free place (in this process or another on the same database). Each one waiting on its model holds a connection to the provider and its conversation in memory (what limits it: memory, the provider rate limits and the database connections)',
+  },
+  {
     name: 'runtime-retry-base-ms',
     type: 'int',
     arg: '<ms>',

@@ -1,10 +1,25 @@
+import type { SessionEventRecord } from './session-store.js';
+
 /**
  * How the processes of one deployment tell each other about session events: a notice that a
  * session's log grew (read the new events from the store), or a preview that is never stored
  * (text deltas while a model answers). On one process a LocalSessionBus is enough; on
  * PostgreSQL an adapter carries notices to every process (LISTEN/NOTIFY).
  */
-export type SessionNotice = { kind: 'appended'; sessionId: string; seq: number; status?: string } | { kind: 'preview'; sessionId: string; afterSeq: number; event: Record<string, unknown> };
+export type SessionNotice =
+  | {
+      kind: 'appended';
+      sessionId: string;
+      seq: number;
+      status?: string;
+      /**
+       * The records this append wrote (already committed), for this process's listeners only: a
+       * stream that is caught up yields them without reading the store. Never sent to other
+       * processes; a notice without them means "read the store".
+       */
+      records?: SessionEventRecord[];
+    }
+  | { kind: 'preview'; sessionId: string; afterSeq: number; event: Record<string, unknown> };
 
 export interface SessionBus {
   /** Delivers the notice to this process's listeners at once and to other processes when there are any. */

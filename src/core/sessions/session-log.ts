@@ -39,7 +39,7 @@ export class SessionLog {
       if (records.length > 0 || patch) await tx.sessions.update(sessionId, { ...patch, eventSeq: next.eventSeq, updatedAt: next.updatedAt });
       return { session: next, records, changed: patch !== undefined };
     });
-    if (out.records.length > 0 || out.changed) this.bus.publish({ kind: 'appended', sessionId, seq: out.session.eventSeq, status: out.session.status });
+    if (out.records.length > 0 || out.changed) this.bus.publish({ kind: 'appended', sessionId, seq: out.session.eventSeq, status: out.session.status, records: out.records });
     return { session: out.session, records: out.records };
   }
 

@@ -22,7 +22,7 @@ export interface RuntimeOptions {
   leaseMs?: number;
   /** How often idle workers look for work besides being woken (default 1 s). */
   pollMs?: number;
-  /** Sessions one process runs at once (default 64). */
+  /** Sessions one process runs at once (default 256; the server's `--max-running-sessions`). */
   maxConcurrent?: number;
   /** Model calls retried after 429 / 5xx / overloaded / lost connections (default 3). */
   maxRetries?: number;
@@ -103,7 +103,7 @@ export class SessionRuntime {
     this.o = {
       leaseMs: opts.leaseMs ?? 30_000,
       pollMs: opts.pollMs ?? 1_000,
-      maxConcurrent: opts.maxConcurrent ?? 64,
+      maxConcurrent: opts.maxConcurrent ?? 256,
       maxRetries: opts.maxRetries ?? 3,
       retryBaseMs: opts.retryBaseMs ?? 1_000,
       maxStepsPerTurn: opts.maxStepsPerTurn ?? 50,
@@ -150,7 +150,7 @@ export class SessionRuntime {
    * first (the periodic poll still finds what a notice missed, and what another worker let go).
    */
   private claimNow(id: string): void {
-    if (this.stopped || this.claiming.has(id) || this.active.size >= this.o.maxConcurrent) {
+    if (this.stopped || this.claiming.has(id) || this.taken() >= this.o.maxConcurrent) {
       if (!this.stopped) this.poll();
       return;
     }
@@ -168,15 +168,25 @@ export class SessionRuntime {
       .finally(() => this.claiming.delete(id));
   }
 
+  /** Places taken: sessions running here and those whose lease is being taken (the cap counts both). */
+  private taken(): number {
+    return this.active.size + this.claiming.size;
+  }
+
   private async claimSome(): Promise<void> {
-    const room = this.o.maxConcurrent - this.active.size;
+    const room = this.o.maxConcurrent - this.taken();
     if (room <= 0) return;
     const now = this.now();
-    const ids = await this.deps.storage.sessions.claimable(now, room + this.active.size);
+    const ids = await this.deps.storage.sessions.claimable(now, room + this.active.size + this.claiming.size);
     for (const id of ids) {
-      if (this.stopped || this.active.size >= this.o.maxConcurrent || this.active.has(id)) continue;
+      if (this.stopped || this.taken() >= this.o.maxConcurrent || this.active.has(id) || this.claiming.has(id)) continue;
       const until = new Date(Date.parse(now) + this.o.leaseMs).toISOString();
-      if (await this.deps.storage.sessions.claim(id, this.workerId, now, until)) this.run(id);
+      this.claiming.add(id);
+      try {
+        if (await this.deps.storage.sessions.claim(id, this.workerId, now, until)) this.run(id);
+      } finally {
+        this.claiming.delete(id);
+      }
     }
   }
 
@@ -214,9 +224,10 @@ export class SessionRuntime {
     let known: SessionEventRecord[] = [];
     for (let step = 0; ; step++) {
       if (signal.aborted) return;
-      const s = await this.deps.storage.sessions.find(id);
+      // Both reads at once (the events are read in vain only when the session stopped running).
+      const [s, fresh] = await Promise.all([this.deps.storage.sessions.find(id), this.deps.sessions.allEvents(id, known.length > 0 ? known[known.length - 1].seq : 0)]);
       if (!s || (s.status !== 'running' && s.status !== 'rescheduling')) return;
-      let records = known.concat(await this.deps.sessions.allEvents(id, known.length > 0 ? known[known.length - 1].seq : 0));
+      let records = known.concat(fresh);
       const lastSeq = records.length > 0 ? records[records.length - 1].seq : 0;
 
       // 1. Take the queued user events; an interrupt ends the turn. Their processed_at is written
@@ -503,8 +514,17 @@ export class SessionRuntime {
     };
     const agent = s.data.agent as Ev;
     const modelId = ((agent.model as Ev | undefined)?.id as string) ?? '';
-    const endpoint = await this.deps.endpointFor(s.accountId, modelId);
+    // The card and the tools are looked up at once (both only read).
+    const tooling = this.toolDefinitions(s, signal).then(
+      (r) => ({ ok: true as const, r }),
+      (e: unknown) => ({ ok: false as const, e }),
+    );
+    const endpoint = await this.deps.endpointFor(s.accountId, modelId).catch(async (e: unknown) => {
+      await tooling;
+      throw e;
+    });
     if (!endpoint) {
+      await tooling;
       await log.append(s.id, async (_s, tx) => {
         await mark(tx);
         return {
@@ -526,13 +546,12 @@ export class SessionRuntime {
       return 'failed';
     }
     const client = this.deps.models(endpoint);
-    let resolved;
-    try {
-      resolved = await this.toolDefinitions(s, signal);
-    } catch (e) {
+    const t = await tooling;
+    if (!t.ok) {
       if (signal.aborted) return 'aborted';
-      throw e;
+      throw t.e;
     }
+    const resolved = t.r;
     const { defs, custom, builtin, mcp, delegates, failure: mcpFailure } = resolved;
     if (mcpFailure) {
       // The agent cannot work without a server it declares: the turn ends (the session stays usable once it is fixed).

@@ -114,6 +114,8 @@ const usageZero = (): Record<string, unknown> => ({
 const TITLE_MAX = 512;
 const MAX_EVENTS_PER_POST = 100;
 const MAX_EVENTS_PAGE = 1000;
+/** Records a stream holds from notices before it falls back to reading the store (a slow reader). */
+const MAX_HANDED_RECORDS = 1000;
 
 const title = (t: string | null | undefined): string | null => {
   if (t == null) return null;
@@ -433,17 +435,26 @@ export class SessionService {
       if (t === 'event_delta') return opts.deltas?.has(event.preview_of as string) ?? false;
       return opts.includeChunks === true;
     };
+    // Records this process's notices carried (committed already): yielded without a read of the
+    // store when they follow on from the cursor. Bounded: past it, a slow reader reads the store.
+    let handed: SessionEventRecord[] = [];
     const unsubscribe = this.log.bus.subscribe((n: SessionNotice) => {
       if (n.sessionId !== sessionId) return;
       if (n.kind === 'appended') {
-        dirty = true;
         if (n.status === 'deleted') gone = true;
+        if (n.records && handed.length + n.records.length <= MAX_HANDED_RECORDS) handed.push(...n.records);
+        else {
+          dirty = true;
+          handed = [];
+        }
       } else if (wanted(n.event) && previews.length < this.maxQueuedPreviews) previews.push({ afterSeq: n.afterSeq, event: n.event });
       wake?.();
     });
     const onAbort = () => wake?.();
     opts.signal.addEventListener('abort', onAbort);
     let cursor = opts.afterSeq;
+    // What this stream shows: the spec's event types (chunks only when asked), of its thread when it has one.
+    const admits = (r: SessionEventRecord): boolean => (SPEC_EVENT_TYPES.has(r.type) || opts.includeChunks === true) && (!opts.only || opts.only(r.event));
     try {
       while (!opts.signal.aborted) {
         const justRead = dirty;
@@ -453,14 +464,31 @@ export class SessionService {
             const rows = await this.deps.storage.sessions.listEvents(sessionId, { order: 'asc', afterSeq: cursor, limit: 200 });
             for (const r of rows) {
               cursor = r.seq;
-              if (!SPEC_EVENT_TYPES.has(r.type) && !opts.includeChunks) continue;
-              if (opts.only && !opts.only(r.event)) continue;
+              if (!admits(r)) continue;
               yield { kind: 'event', seq: r.seq, event: r.event };
               // A turn ends idle, or with the session terminated (an unrecoverable error).
               if (opts.untilIdle && (r.type === 'session.status_idle' || r.type === 'session.status_terminated')) return;
             }
             if (rows.length < 200) break;
           }
+        }
+        while (handed.length > 0) {
+          const r = handed[0];
+          if (r.seq <= cursor) {
+            handed.shift();
+            continue;
+          }
+          if (r.seq !== cursor + 1) {
+            // A gap (appends this process did not see): the store has them.
+            dirty = true;
+            handed = [];
+            break;
+          }
+          handed.shift();
+          cursor = r.seq;
+          if (!admits(r)) continue;
+          yield { kind: 'event', seq: r.seq, event: r.event };
+          if (opts.untilIdle && (r.type === 'session.status_idle' || r.type === 'session.status_terminated')) return;
         }
         while (previews.length > 0 && previews[0].afterSeq <= cursor) {
           const p = previews.shift()!;
@@ -470,7 +498,7 @@ export class SessionService {
           }
         }
         if (gone) return;
-        if (dirty || (previews.length > 0 && previews[0].afterSeq <= cursor)) continue;
+        if (dirty || handed.length > 0 || (previews.length > 0 && previews[0].afterSeq <= cursor)) continue;
         if (previews.length > 0) {
           // A preview of events this reader has not read yet: read them first; if they are not
           // there after a read, the preview cannot be placed and is dropped.

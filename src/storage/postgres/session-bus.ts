@@ -63,7 +63,9 @@ export class PostgresSessionBus implements SessionBus {
       if (this.known.size >= 10_000) this.known.clear();
       this.known.add(n.sessionId);
     }
-    const payload = JSON.stringify({ o: this.origin, n });
+    // The records stay in this process: the others read them from the store.
+    const wire = n.kind === 'appended' ? { kind: n.kind, sessionId: n.sessionId, seq: n.seq, ...(n.status === undefined ? {} : { status: n.status }) } : n;
+    const payload = JSON.stringify({ o: this.origin, n: wire });
     if (Buffer.byteLength(payload) > MAX_PAYLOAD || !this.client) return;
     this.client.query('SELECT pg_notify($1, $2)', [this.channel, payload]).catch(() => undefined);
   }
