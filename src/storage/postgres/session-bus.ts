@@ -19,6 +19,8 @@ export class PostgresSessionBus implements SessionBus {
   private retry: NodeJS.Timeout | undefined;
   private readonly channel: string;
   private readonly known = new Set<string>();
+  /** Notifies go out one after another on the one client (pg refuses overlapping queries on a client). */
+  private sending: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly url: string,
@@ -67,7 +69,8 @@ export class PostgresSessionBus implements SessionBus {
     const wire = n.kind === 'appended' ? { kind: n.kind, sessionId: n.sessionId, seq: n.seq, ...(n.status === undefined ? {} : { status: n.status }) } : n;
     const payload = JSON.stringify({ o: this.origin, n: wire });
     if (Buffer.byteLength(payload) > MAX_PAYLOAD || !this.client) return;
-    this.client.query('SELECT pg_notify($1, $2)', [this.channel, payload]).catch(() => undefined);
+    const client = this.client;
+    this.sending = this.sending.then(() => client.query('SELECT pg_notify($1, $2)', [this.channel, payload])).catch(() => undefined);
   }
 
   subscribe(listener: (n: SessionNotice) => void): () => void {
