@@ -64,7 +64,15 @@ describe.each(testStores)('web console: managed agents, sessions and workloads (
     aliceToken = (await admin.req('POST', '/api/v1/users', { username: 'alice', display_name: 'Alice Liddell' })).body.token;
     alice = admin.with(aliceToken);
 
-    await made(alice, '/v1/model_cards', { model_id: 'dev-ant', provider: 'ant', model: 'dev-model', base_url: model.anthropicBaseUrl, api_key: KEY });
+    // A list price ($3 / $15 per million tokens, in cents), so the session view shows a cost.
+    await made(alice, '/v1/model_cards', {
+      model_id: 'dev-ant',
+      provider: 'ant',
+      model: 'dev-model',
+      base_url: model.anthropicBaseUrl,
+      api_key: KEY,
+      list_price: { input_per_mtok: '300', output_per_mtok: '1500' },
+    });
     const env = await made(alice, '/v1/environments', { name: 'workbench', description: 'Where the helper works' });
     const agent = await made(alice, '/v1/agents', { name: 'helper', description: 'Answers questions', model: 'dev-ant', system: 'You are terse.', tools: [WEATHER], environment_id: env.id });
     agentId = agent.id;
@@ -202,6 +210,8 @@ describe.each(testStores)('web console: managed agents, sessions and workloads (
     expect(JSON.parse((await page.getByLabel('Input of get_weather').textContent()) ?? '')).toEqual({ city: 'Oslo' });
     expect(await page.getByLabel('Result of get_weather', { exact: true }).textContent()).toBe('22°C and sunny');
     await waitFor('the usage of both model requests', async () => ((await page.getByLabel('Usage').textContent()) === '50 tokens in, 12 out, 2 model requests' ? true : undefined), 20_000);
+    // 50 × 300 + 12 × 1500 = 33,000 millionths of a cent: one cent, rounded up as the server does.
+    await waitFor('the list cost', async () => ((await page.getByLabel('Cost').textContent()) === '$0.01 at list price' ? true : undefined), 20_000);
     // The server recorded what the page sent.
     const log = (await alice.req('GET', `/v1/sessions/${id}/log`)).body as Array<{ type: string; content?: unknown }>;
     expect(log.find((e) => e.type === 'user.custom_tool_result')?.content).toEqual([{ type: 'text', text: '22°C and sunny' }]);

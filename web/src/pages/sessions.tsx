@@ -217,11 +217,17 @@ export const SessionView = () => {
   return <Live s={info.data} events={events} drafts={drafts} stream={stream} />;
 };
 
+/** A usage's `list_cost.amount` (USD cents, a whole number as a string), if it has one. */
+const listCostOf = (usage: unknown): string | undefined => {
+  const c = (usage as { list_cost?: { amount?: unknown } } | null | undefined)?.list_cost;
+  return typeof c?.amount === 'string' ? c.amount : undefined;
+};
+
 const Live = ({ s, events, drafts, stream }: { s: Session; events: Ev[]; drafts: Record<string, string>; stream: { state: string; message?: string } }) => {
   const { busy, error, run } = useAction();
   const [text, setText] = useState('');
   const send = (evs: Array<Record<string, unknown>>) => run(() => ok(api.POST('/v1/sessions/{id}/events', { params: { path: { id: s.id } }, body: { events: evs } })));
-  const { answers, status, pending, usage } = useMemo(() => {
+  const { answers, status, pending, usage, cost } = useMemo(() => {
     const answers = new Map<string, Ev>();
     let status: string = s.status;
     let pendingIds: string[] = [];
@@ -243,7 +249,10 @@ const Live = ({ s, events, drafts, stream }: { s: Session; events: Ev[]; drafts:
       }
     }
     const pending = pendingIds.filter((pid) => !answers.has(pid)).map((pid) => events.find((e) => e.id === pid)).filter((e): e is Ev => e !== undefined);
-    return { answers, status, pending, usage };
+    // The list cost the server accrues at the model card's list price: the session's, then each session.usage event's.
+    let cost = listCostOf((s as { usage?: unknown }).usage);
+    for (const e of events) if (e.type === 'session.usage') cost = listCostOf(e.usage) ?? cost;
+    return { answers, status, pending, usage, cost };
   }, [events, s.status]);
   const agent = s.agent as { name?: string; id?: string; version?: number };
   return (
@@ -267,6 +276,8 @@ const Live = ({ s, events, drafts, stream }: { s: Session; events: Ev[]; drafts:
           <dd aria-label="Usage">
             {usage.input_tokens.toLocaleString()} tokens in, {usage.output_tokens.toLocaleString()} out, {usage.requests} model {usage.requests === 1 ? 'request' : 'requests'}
           </dd>
+          <dt>Cost</dt>
+          <dd aria-label="Cost">{cost === undefined ? 'not priced: the model card has no list price' : `$${(Number(cost) / 100).toFixed(2)} at list price`}</dd>
           <dt>Active</dt>
           <dd>{Math.round(s.stats.active_seconds)} s</dd>
         </dl>
