@@ -21,15 +21,14 @@
  * The load average is printed with each figure (the machine is shared). Results are printed and
  * written to .bench/sessions-<time>.json. `--cpu-prof <dir>` profiles the server processes.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { freePort, startServerProcess } from './server-process.mjs';
+import { startServerProcess } from './server-process.mjs';
+import { startDevModel, stream } from './session-bench-helpers.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -55,52 +54,9 @@ const CONCURRENT = Number(args.concurrent);
 const ONLY = new Set(args.only.split(','));
 const load = () => loadavg().map((x) => +x.toFixed(2));
 
-const BIN = fileURLToPath(new URL('../bin/agentry.js', import.meta.url));
-const startDevModel = async () => {
-  const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'dev-model', '--port', String(port), '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (/listening on/.test(out)) resolve();
-    });
-    child.once('exit', (c) => reject(new Error(`dev-model exited ${c}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
-};
-
 const percentile = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-
-/** An SSE reader calling `onFrame(event, data)` per frame. */
-const stream = async (url, token, onFrame, signal) => {
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal });
-  if (res.status !== 200) throw new Error(`stream: ${res.status}`);
-  (async () => {
-    const reader = res.body.getReader();
-    const dec = new TextDecoder();
-    let buf = '';
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        buf += dec.decode(value, { stream: true });
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const frame = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const ev = /^event: (.*)$/m.exec(frame)?.[1];
-          if (ev) onFrame(ev, frame);
-        }
-      }
-    } catch {
-      /* aborted */
-    }
-  })();
-  return res;
 };
 
 /** The anchor: the dev model's own time to its first text delta, called directly (streaming Anthropic Messages). */
