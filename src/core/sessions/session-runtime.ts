@@ -4,6 +4,7 @@ import type { Storage, StorageRepos } from '../storage.js';
 import { conversationOf } from './conversation.js';
 import { newEventId, TOOL_USE_TYPES, toolResultTarget, type SessionEvent } from './events.js';
 import { ModelCallError, type ModelAnswer, type ModelClientFactory, type ModelEndpoint, type ModelToolDefinition, type ModelUsage } from './model-port.js';
+import { asModelCallError, retryDecision, waitUnlessAborted } from './model-retry.js';
 import type { SessionLog } from './session-log.js';
 import type { SessionService } from './session-service.js';
 import type { SessionEventRecord, SessionRecord } from './session-store.js';
@@ -637,40 +638,26 @@ export class SessionRuntime {
           }));
           return 'interrupted';
         }
-        failure = e instanceof ModelCallError ? e : new ModelCallError('failed', e instanceof Error ? e.message.slice(0, 500) : 'The model request failed', false);
+        failure = asModelCallError(e);
       } finally {
         unsubscribe();
         signal.removeEventListener('abort', onOuter);
       }
       if (failure) {
-        const retrying = failure.retryable && attempt < this.o.maxRetries;
-        // A request the provider refuses as malformed (400, 413, 422) would be refused again with the
-        // same history: unrecoverable, the session terminates. Other refusals (a bad key, a missing
-        // model) end the turn; the card can be fixed and the message sent again.
-        const terminal = !failure.retryable && (failure.status === 400 || failure.status === 413 || failure.status === 422);
-        const errorType = ERROR_TYPE[failure.kind] ?? 'unknown_error';
+        const f = failure;
+        // Retried, or the turn ends; `terminal` (a request the provider refuses as malformed) ends the session.
+        const { status: retry, waitMs } = retryDecision(f, attempt, this.o);
+        const errorType = ERROR_TYPE[f.kind] ?? 'unknown_error';
         await log.append(s.id, () => ({
           events: [
             log.stamp('span.model_request_end', { model_request_start_id: start.id, is_error: true, model_usage: ZERO_USAGE }, newEventId()),
-            log.stamp('session.error', { error: { type: errorType, message: failure!.message, retry_status: { type: retrying ? 'retrying' : terminal ? 'terminal' : 'exhausted' } } }, newEventId()),
-            ...(retrying ? [log.stamp('session.status_rescheduled', {}, newEventId())] : []),
+            log.stamp('session.error', { error: { type: errorType, message: f.message, retry_status: { type: retry } } }, newEventId()),
+            ...(retry === 'retrying' ? [log.stamp('session.status_rescheduled', {}, newEventId())] : []),
           ],
-          ...(retrying ? { patch: { status: 'rescheduling' as const } } : {}),
+          ...(retry === 'retrying' ? { patch: { status: 'rescheduling' as const } } : {}),
         }));
-        if (!retrying) return terminal ? 'terminal' : 'failed';
-        const wait = failure.retryAfterMs ?? this.o.retryBaseMs * 2 ** attempt;
-        const ok = await new Promise<boolean>((resolve) => {
-          const t = setTimeout(() => resolve(true), Math.min(wait, 60_000));
-          signal.addEventListener(
-            'abort',
-            () => {
-              clearTimeout(t);
-              resolve(false);
-            },
-            { once: true },
-          );
-        });
-        if (!ok) return 'aborted';
+        if (retry !== 'retrying') return retry === 'terminal' ? 'terminal' : 'failed';
+        if (!(await waitUnlessAborted(waitMs, signal))) return 'aborted';
         await log.append(s.id, () => ({ events: [log.stamp('session.status_running', {}, newEventId())], patch: { status: 'running' } }));
         continue;
       }

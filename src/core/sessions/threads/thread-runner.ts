@@ -4,6 +4,7 @@ import { listCost, budgetReached, usageCostMicroCents, type Budget } from '../bu
 import { conversationOf } from '../conversation.js';
 import { newEventId, TOOL_USE_TYPES, toolResultTarget, type SessionEvent } from '../events.js';
 import { ModelCallError, type ModelAnswer, type ModelClientFactory, type ModelEndpoint, type ModelToolDefinition, type ModelUsage } from '../model-port.js';
+import { asModelCallError, retryDecision, waitUnlessAborted } from '../model-retry.js';
 import type { SessionLog } from '../session-log.js';
 import type { SessionEventRecord, SessionRecord } from '../session-store.js';
 import type { BuiltinToolExecutor } from '../tool-port.js';
@@ -419,29 +420,23 @@ export class ThreadRunner implements ThreadDelegation {
           await log.append(s.id, () => ({ events: [end(true, ZERO_USAGE)] }));
           return 'interrupted';
         }
-        failure = e instanceof ModelCallError ? e : new ModelCallError('failed', e instanceof Error ? e.message.slice(0, 500) : 'The model request failed', false);
+        failure = asModelCallError(e);
       } finally {
         unsubscribe();
         signal.removeEventListener('abort', onOuter);
       }
       if (failure) {
-        const retrying = failure.retryable && attempt < this.o.maxRetries;
-        const terminal = !failure.retryable && (failure.status === 400 || failure.status === 413 || failure.status === 422);
         const f = failure;
+        const { status: retry, waitMs } = retryDecision(f, attempt, this.o);
         await log.append(s.id, () => ({
           events: [
             end(true, ZERO_USAGE),
-            error(ERROR_TYPE[f.kind] ?? 'model_request_failed_error', f.message, retrying ? 'retrying' : terminal ? 'terminal' : 'exhausted'),
-            ...(retrying ? [this.stamp(t, 'session.thread_status_rescheduled', { agent_name: target.name })] : []),
+            error(ERROR_TYPE[f.kind] ?? 'model_request_failed_error', f.message, retry),
+            ...(retry === 'retrying' ? [this.stamp(t, 'session.thread_status_rescheduled', { agent_name: target.name })] : []),
           ],
         }));
-        if (!retrying) return terminal ? 'terminal' : 'failed';
-        const wait = Math.min(f.retryAfterMs ?? this.o.retryBaseMs * 2 ** attempt, 60_000);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, wait);
-          signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-        });
-        if (signal.aborted) throw new Aborted('aborted');
+        if (retry !== 'retrying') return retry === 'terminal' ? 'terminal' : 'failed';
+        if (!(await waitUnlessAborted(waitMs, signal))) throw new Aborted('aborted');
         await log.append(s.id, () => ({ events: [this.stamp(t, 'session.thread_status_running', { agent_name: target.name })] }));
         continue;
       }
