@@ -16,6 +16,7 @@ import { SessionService, type SessionServiceOptions } from '../sessions/session-
 import { SessionResourceService } from '../sessions/session-resources.js';
 import { EnvironmentWorkService } from '../sessions/environment-work.js';
 import { ThreadService } from '../sessions/threads/thread-service.js';
+import { packageAgentResolver } from '../sessions/formats/package-agents.js';
 import { IntegrationService, type IntegrationOptions } from '../integrations/integration-service.js';
 
 const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
@@ -68,6 +69,7 @@ export class ManagedAgents {
     const log = new SessionLog(deps.storage, opts.sessionBus ?? new LocalSessionBus(), deps.clock);
     this.work = new EnvironmentWorkService(deps, log.bus);
     this.sessions = new SessionService(deps, this.agents, log, { rubricFiles: this.files, ...opts.sessions }, this.work);
+    this.sessions.resolveAgentsOfType('package', packageAgentResolver(deps, this.agents));
     this.threads = new ThreadService(deps, this.sessions);
     this.sessionResources = new SessionResourceService(deps, log);
     this.integrations = new IntegrationService(deps, this.sessions, opts.integrations);

@@ -16,6 +16,16 @@ const Strings = Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50 });
 
 const AgentRef = Type.Union([
   Type.String({ minLength: 1, maxLength: 128 }),
+  // First, and open: a closed branch before another strips that one's keys (Fastify's removeAdditional).
+  Type.Object(
+    {
+      type: Type.Literal('package'),
+      name: Type.String({ minLength: 1, maxLength: 214, description: "An agent package '@scope/name' (agent.yaml), run as the caller (issue 19)" }),
+      version: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 128 }), Type.Null()])),
+      model: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 128 }), Type.Null()])),
+    },
+    { description: "Agentry (checked in the core, not here: ajv would strip an anyOf branch's keys): a registry agent package; the session shows it as agent.source {type, name, version, sha256}" },
+  ),
   Type.Object(
     { type: Type.Optional(Type.Literal('agent')), id: Type.String({ minLength: 1, maxLength: 128 }), version: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])) },
     { additionalProperties: false },
