@@ -17,6 +17,7 @@ import { checkThreadTargets } from './threads/thread-targets.js';
 import { acceptOutcomes, outcomeEvaluations, type OutcomeEvaluationView } from './outcomes/outcome-spec.js';
 import { resolveRubricFiles, type RubricFiles } from './outcomes/rubric-files.js';
 import type { SessionEventRecord, SessionRecord, SessionStatus } from './session-store.js';
+import type { AgentRefResolution, AgentRefResolver } from './agent-refs.js';
 
 export const SESSION_STATUSES: readonly SessionStatus[] = ['idle', 'running', 'rescheduling', 'terminated'];
 
@@ -132,6 +133,8 @@ export class SessionService {
   private readonly heartbeatMs: number;
   private readonly maxQueuedPreviews: number;
   private readonly rubricFiles: RubricFiles | undefined;
+  /** Non-spec agent forms `{type, …}` (issue 19), by type: each resolves to a managed agent of the caller. */
+  private readonly agentForms = new Map<string, AgentRefResolver>();
 
   constructor(
     private readonly deps: ManagedDeps,
@@ -144,6 +147,12 @@ export class SessionService {
     this.heartbeatMs = opts.heartbeatMs ?? 15_000;
     this.maxQueuedPreviews = opts.maxQueuedPreviews ?? 1000;
     this.rubricFiles = opts.rubricFiles;
+  }
+
+  /** Plugs in an agent form `{type: <type>, …}` of `POST /v1/sessions` beside the spec's (package, agentspace, …). */
+  resolveAgentsOfType(type: string, resolver: AgentRefResolver): void {
+    if (type === 'agent' || this.agentForms.has(type)) throw new Error(`agent form '${type}' is taken`);
+    this.agentForms.set(type, resolver);
   }
 
   view(s: SessionRecord, now = this.log.now()): SessionView {
@@ -174,7 +183,7 @@ export class SessionService {
   async create(ctx: RequestContext, input: SessionCreateInput): Promise<SessionView> {
     this.noEnvironmentKey(ctx);
     const p = writer(this.deps, ctx);
-    const { id: agentId, version } = this.agentRef(input.agent);
+    const { id: agentId, version, source } = await this.agentRef(ctx, input.agent);
     const agent = await this.agents.get(ctx, agentId, version).catch(() => {
       throw badRequest(`agent: agent ${agentId}${version !== undefined ? ` version ${version}` : ''} not found`);
     });
@@ -216,6 +225,7 @@ export class SessionService {
       skills: agent.config.skills,
       multiagent: agent.config.multiagent,
       execution_identity: agent.config.execution_identity,
+      ...(source ? { source } : {}),
     };
     const s = await this.deps.storage.transaction(async (tx) => {
       const created = await tx.sessions.insert({
@@ -578,10 +588,13 @@ export class SessionService {
     }
   }
 
-  private agentRef(agent: unknown): { id: string; version?: number } {
+  /** The agent a create names: an id, `{type: 'agent', id, version}`, or a plugged-in form (resolveAgentsOfType). */
+  private async agentRef(ctx: RequestContext, agent: unknown): Promise<AgentRefResolution> {
     if (typeof agent === 'string' && agent !== '') return { id: agent };
+    const form = isPlainObject(agent) && typeof agent.type === 'string' ? this.agentForms.get(agent.type) : undefined;
+    if (form) return form(ctx, agent as Record<string, unknown>);
     if (isPlainObject(agent) && typeof agent.id === 'string' && agent.id !== '') {
-      if (agent.type !== undefined && agent.type !== 'agent') throw badRequest("agent.type must be 'agent'");
+      if (agent.type !== undefined && agent.type !== 'agent') throw badRequest(`agent.type must be one of ${['agent', ...this.agentForms.keys()].map((t) => `'${t}'`).join(', ')}`);
       if (agent.version !== undefined && agent.version !== null && (!Number.isInteger(agent.version) || (agent.version as number) < 1)) throw badRequest('agent.version must be a whole number ≥ 1');
       return { id: agent.id, version: (agent.version as number | null | undefined) ?? undefined };
     }

@@ -1,0 +1,15 @@
+import type { RequestContext } from '../auth/principal.js';
+
+/**
+ * What a non-spec agent form of `POST /v1/sessions` (`{type: "package", …}`, `{type: "agentspace", …}`)
+ * resolves to: the caller's managed agent and revision that runs it, and where it came from (shown
+ * on the session as `agent.source`).
+ */
+export interface AgentRefResolution {
+  id: string;
+  version?: number;
+  source?: Record<string, unknown>;
+}
+
+/** Resolves one `{type, …}` agent form (the whole object, as sent) for the caller; throws AgentryError values. */
+export type AgentRefResolver = (ctx: RequestContext, ref: Record<string, unknown>) => Promise<AgentRefResolution>;
