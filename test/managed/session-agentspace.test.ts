@@ -82,8 +82,11 @@ describe.each(testStores)('sessions: agentspace agents (%s)', (store) => {
     expect(JSON.stringify(card)).not.toContain(KEY);
 
     // The same config again: the same agent and version; a changed parameter: a new version of it.
+    const probes = () => model.requests.filter((r) => r.path === '/v1/models').length;
+    const probed = probes();
     const again = await run();
     expect(again.body.agent).toMatchObject({ id: s.body.agent.id, version: 1 });
+    expect(probes()).toBe(probed); // the card is reused, not probed again
     await f.alice.req('POST', '/registry/parameter', { key: 'company', type: 'string', default: 'Initech' });
     const changed = await run();
     expect(changed.body.agent).toMatchObject({ id: s.body.agent.id, version: 2, system: 'You work for Initech.' });
