@@ -3,6 +3,7 @@ import { ScopeService } from './accounts/scope-service.js';
 import { AgentspaceAgents } from './agentspaces/agentspace-agents.js';
 import { AgentspaceParameters } from './agentspaces/agentspace-parameters.js';
 import { AgentspaceSecrets } from './agentspaces/agentspace-secrets.js';
+import { AgentspaceRuns } from './agentspaces/agentspace-runs.js';
 import { AgentspaceService } from './agentspaces/agentspace-service.js';
 import { AgentspaceArtifacts, type ArtifactOptions } from './agentspaces/agentspace-artifacts.js';
 import { AuditLog } from './audit/audit-log.js';
@@ -212,6 +213,8 @@ export class Registry {
     this.skillInstalls = opts.skillInstalls && opts.clientFiles && new SkillInstalls(deps, this.skills, opts.skillInstalls.store, opts.skillInstalls.folders, opts.groups, opts.clientFiles.platform);
     const managedDeps = { ...deps, blobAccess: this.blobAccess, packages: this.packages, secrets: this.secrets };
     this.managed = new ManagedAgents(managedDeps, this.tokens, opts.managed);
+    const agentspaceRuns = new AgentspaceRuns(deps, this.agentspaceAgents, this.managed.agents, this.managed.modelCards);
+    this.managed.sessions.resolveAgentsOfType('agentspace', (ctx, ref) => agentspaceRuns.resolve(ctx, ref));
     const evals = opts.evals;
     this.evals = evals && new EvalService(managedDeps, this.managed.agents, this.managed.sessions, evals.store, (id) => evals.wake?.(id));
   }

@@ -120,6 +120,30 @@ export class AgentspaceAgents {
     // A runtime token reaches only its own account's agentspaces (unless made for all accounts):
     // another account's looks exactly like a missing one.
     const { principal: p, owner } = this.deps.policy.requireRuntimeFor(ctx, named, () => notFound(`Account '${ownerName}' not found`));
+    const { resolved, refs, params } = await this.resolved(owner, id, assistantId);
+    await this.deps.audit.record(this.deps.storage.audit, ctx, 'agentspace.agent.resolve', agentspaceTarget(owner, id, assistantId), {
+      secrets: refs,
+      parameters: params,
+      owner: owner.name,
+      ...(p.token.allAccounts ? { all_accounts: true } : {}),
+    });
+    return resolved;
+  }
+
+  /**
+   * For running the agent as a session (issue 19): the caller's own agentspace agent resolved
+   * as `resolve` does (same refusals: held, disabled, unvalidated), with read access. The
+   * resolved config stays in the core (it carries secret values). Audited like `resolve`.
+   */
+  async resolveForRun(ctx: RequestContext, id: string, assistantId: string): Promise<Record<string, unknown>> {
+    const p = agentspaceReader(this.deps, ctx);
+    const { resolved, refs, params } = await this.resolved(p.account, id, assistantId);
+    await this.deps.audit.record(this.deps.storage.audit, ctx, 'agentspace.agent.resolve', agentspaceTarget(p.account, id, assistantId), { secrets: refs, parameters: params, for: 'session' });
+    return resolved;
+  }
+
+  /** An agent's config with its secrets and parameters filled in; refused when held, disabled or unvalidated. */
+  private async resolved(owner: AccountRecord, id: string, assistantId: string): Promise<{ resolved: Record<string, unknown>; refs: string[]; params: string[] }> {
     const space = await mustFindAgentspace(this.deps.storage, owner, id);
     const agent = await this.deps.storage.agentspaces.findAgent(owner.id, id, assistantId);
     if (!agent) throw notFound(`Agent '${assistantId}' not found in agentspace '${id}'`);
@@ -143,13 +167,7 @@ export class AgentspaceAgents {
       prof.system_prompt = renderParams(prof.system_prompt, defs);
       params = [...defs.keys()];
     }
-    await this.deps.audit.record(this.deps.storage.audit, ctx, 'agentspace.agent.resolve', agentspaceTarget(owner, id, assistantId), {
-      secrets: refs,
-      parameters: params,
-      owner: owner.name,
-      ...(p.token.allAccounts ? { all_accounts: true } : {}),
-    });
-    return resolved;
+    return { resolved, refs, params };
   }
 
   private async resolveSecret(owner: AccountRecord, id: string, assistantId: string, key: string): Promise<{ value: string; problem?: undefined } | { value: undefined; problem: string }> {

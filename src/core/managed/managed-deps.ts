@@ -28,6 +28,7 @@ const LABEL: Record<ManagedKind, string> = {
   memory_store: 'Memory store',
   file: 'File',
   model_card: 'Model card',
+  agentspace_run: 'Agentspace run',
   environment_work: 'Work item',
   integration: 'Integration',
   integration_publication: 'Publication',

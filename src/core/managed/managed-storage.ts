@@ -13,6 +13,7 @@ export type ManagedKind =
   | 'memory_store'
   | 'file'
   | 'model_card'
+  | 'agentspace_run'
   | 'environment_work'
   | 'integration'
   | 'integration_publication'

@@ -26,6 +26,18 @@ const AgentRef = Type.Union([
     },
     { description: "Agentry (checked in the core, not here: ajv would strip an anyOf branch's keys): a registry agent package; the session shows it as agent.source {type, name, version, sha256}" },
   ),
+  // Before the closed 'agent' branch, and open: a closed branch before another strips that one's keys (Fastify's removeAdditional).
+  Type.Object(
+    {
+      type: Type.Literal('agentspace'),
+      agentspace_id: Type.String({ minLength: 1, maxLength: 64, description: "The caller's agentspace" }),
+      assistant_id: Type.String({ minLength: 1, maxLength: 128, description: 'Its AssistantConfig' }),
+    },
+    {
+      description:
+        'Agentry (other keys are refused in the core, not here: ajv would strip an anyOf branch\'s keys): an agentspace agent (AssistantConfig) run as a managed agent of the caller (docs/run.md, "Agentspace agents"); the session shows it as agent.source',
+    },
+  ),
   Type.Object(
     { type: Type.Optional(Type.Literal('agent')), id: Type.String({ minLength: 1, maxLength: 128 }), version: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])) },
     { additionalProperties: false },
