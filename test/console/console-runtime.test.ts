@@ -2,8 +2,10 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { axeViolations, browserForFile, screenshot } from '../helpers/browser.js';
 import { startTestModel, type DevModel } from '../helpers/dev-model.js';
+import { exampleAgent } from '../helpers/alquimia.js';
 import { everythingServerJson } from '../helpers/everything-server.js';
-import { Api } from '../helpers/packages.js';
+import { createHash } from 'node:crypto';
+import { Api, agentYaml, makeTarball } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -402,6 +404,76 @@ describe.each(testStores)('web console: managed agents, sessions and workloads (
     expect((await admin.req('GET', '/api/v1beta/workloads/everything/upgrade-check')).body.result.status).toBe('up-to-date');
     expect((await admin.req('GET', '/api/v1beta/workloads/everything')).body.env_vars).toEqual({ GREETING: 'hello' });
   };
+
+  it('runs an agent package from its page: the session view opens, shows the package version and sha256, and the dev model answers', async () => {
+    model.reset();
+    model.script([{ text: 'Steam over green leaves.', usage: { input_tokens: 12, output_tokens: 5 } }]);
+    const extra = ['config:', '  model: dev-ant', 'examples:', '  - prompt: Write a haiku about tea'].join('\n');
+    const tgz = await makeTarball({ 'agent.yaml': agentYaml({ name: 'haiku', version: '1.0.0', scope: 'alice', description: 'Answers in haiku', extra }), 'README.md': '# haiku\n' });
+    const sha = createHash('sha256').update(tgz).digest('hex');
+    expect((await alice.publish('/api/v1/agents/@alice/haiku', tgz)).status).toBe(200);
+
+    await go('/@alice/haiku');
+    const runForm = page.getByRole('form', { name: 'Run @alice/haiku@1.0.0' });
+    await runForm.getByRole('button', { name: 'Run' }).waitFor();
+    await noSeriousA11yViolations('package with Run');
+    await runForm.getByRole('button', { name: 'Run' }).click();
+    await page.waitForURL(/\/sessions\/[^/]+$/);
+    const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+    const pkg = page.getByLabel('Package', { exact: true });
+    await pkg.waitFor();
+    expect(await pkg.textContent()).toBe('@alice/haiku@1.0.0');
+    expect(await pkg.getByRole('link').getAttribute('href')).toBe('/@alice/haiku/v/1.0.0');
+    expect(await page.getByLabel('Package sha256').textContent()).toBe(sha);
+    await page.getByText('stream: live').waitFor();
+    // The package's example is offered as the first message.
+    await page.getByRole('group', { name: 'Suggested prompts' }).getByRole('button', { name: 'Write a haiku about tea' }).click();
+    expect(await page.getByRole('textbox', { name: 'Message' }).inputValue()).toBe('Write a haiku about tea');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await page.getByRole('list', { name: 'Events' }).locator('.ev.agent:not(.draft)', { hasText: 'Steam over green leaves.' }).waitFor();
+    await screenshot(page, `${store}-package-session`);
+    await noSeriousA11yViolations('package session');
+    const s = (await alice.req('GET', `/v1/sessions/${id}`)).body;
+    expect(s.agent.source).toMatchObject({ type: 'package', name: '@alice/haiku', version: '1.0.0', sha256: sha });
+  });
+
+  it('runs an agentspace agent from the agentspace page: the session view names the agentspace and the assistant', async () => {
+    model.reset();
+    model.script([{ text: 'Hello from the agentspace.' }]);
+    const connector = { provider_id: 'openai', model: 'dev-model', base_url: model.openaiBaseUrl, api_key: { $secretRef: 'LLM_KEY' } };
+    for (const [m, p, b] of [
+      ['POST', '/registry/', { name: 'agents', namespace: 'local' }],
+      ['POST', '/registry/secret', { secret: { key: 'LLM_KEY', scope: 'global' }, value: KEY }],
+      [
+        'POST',
+        '/registry/agent',
+        exampleAgent('greeter', {
+          response: {
+            provider_id: 'alquimia',
+            config: { provider_id: 'generative', connector },
+            profile: { system_prompt: 'You greet.', evaluation_strategy: { evaluation_strategy_id: 'one-shoot' } },
+          },
+        }),
+      ],
+    ] as const) {
+      const r = await alice.req(m, p, b);
+      expect(r.status, `${m} ${p}: ${JSON.stringify(r.body)}`).toBeLessThan(300);
+    }
+    await go('/agentspaces/default');
+    const runForm = page.getByRole('form', { name: 'Run agent greeter' });
+    await runForm.getByRole('button', { name: 'Run' }).waitFor();
+    await noSeriousA11yViolations('agentspace with Run');
+    await runForm.getByRole('button', { name: 'Run' }).click();
+    await page.waitForURL(/\/sessions\/[^/]+$/);
+    const from = page.getByLabel('Agentspace', { exact: true });
+    await from.waitFor();
+    expect(await from.textContent()).toBe('default, assistant greeter');
+    expect(await from.getByRole('link').getAttribute('href')).toBe('/agentspaces/default');
+    await page.getByText('stream: live').waitFor();
+    await page.getByRole('textbox', { name: 'Message' }).fill('hi');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await page.getByRole('list', { name: 'Events' }).locator('.ev.agent:not(.draft)', { hasText: 'Hello from the agentspace.' }).waitFor();
+  });
 
   it('shows the signed-in account its own audit log, and keeps the runtime pages behind sign-in', async () => {
     await go('/account');

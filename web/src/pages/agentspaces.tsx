@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { useRoute } from 'preact-iso';
 import { api, ApiError, ok } from '../api/client';
 import type { Json } from '../api/types';
+import { RunButton } from '../run-agent';
 import { useSession } from '../session';
 import { Badge, Empty, ErrorBox, Loading, Table, useAction, useAsync, useTitle } from '../ui';
 
@@ -105,6 +106,7 @@ const SpaceView = ({ space, onChange }: { space: Space; onChange: () => void }) 
                     >
                       {held ? 'Unhold' : 'Hold'}
                     </button>
+                    {!held && <RunButton target={{ type: 'agentspace', agentspace_id: id, assistant_id: aid }} label={`Run agent ${aid}`} />}
                   </div>
                   <details>
                     <summary>AssistantConfig</summary>

@@ -4,6 +4,7 @@ import { api, ok } from '../api/client';
 import type { Json } from '../api/types';
 import { renderMarkdown } from '../markdown';
 import { KIND_NAME } from '../package-card';
+import { RunButton } from '../run-agent';
 import { useReader } from '../session';
 import { frontMatter, snippets } from '../snippets';
 import { Badge, Empty, ErrorBox, formatBytes, formatCount, formatDate, Loading, Snippet, Table, useAction, useAsync, useTitle } from '../ui';
@@ -67,6 +68,15 @@ const PackageView = ({ scope, name, version }: { scope: string; name: string; ve
         </div>
         <p class="lead">{p.description}</p>
         <StarButton scope={scope} name={name} count={p.star_count} />
+        {p.kind === 'agent' &&
+          shown &&
+          (me ? (
+            <RunButton target={{ type: 'package', name: p.full_name, version: shown }} label={`Run ${p.full_name}@${shown}`} />
+          ) : (
+            <p class="muted">
+              <a href="/sign-in">Sign in to run this agent</a>
+            </p>
+          ))}
       </header>
       {p.deprecated && (
         <div class="warning" role="note">

@@ -254,7 +254,10 @@ const Live = ({ s, events, drafts, stream }: { s: Session; events: Ev[]; drafts:
     for (const e of events) if (e.type === 'session.usage') cost = listCostOf(e.usage) ?? cost;
     return { answers, status, pending, usage, cost };
   }, [events, s.status]);
-  const agent = s.agent as { name?: string; id?: string; version?: number };
+  const agent = s.agent as { name?: string; id?: string; version?: number; source?: Source };
+  const source = agent.source;
+  const prompts = source?.type === 'package' ? (source.suggested_prompts ?? []) : [];
+  const asked = events.some((e) => e.type === 'user.message');
   return (
     <article class="session" aria-labelledby="session-title">
       <header class="session-head">
@@ -270,6 +273,7 @@ const Live = ({ s, events, drafts, stream }: { s: Session; events: Ev[]; drafts:
           <dd>
             <a href={`/managed/agents/${encodeURIComponent(agent.id ?? '')}`}>{agent.name}</a> v{agent.version}
           </dd>
+          {source && <Provenance source={source} />}
           <dt>Session</dt>
           <dd class="mono">{s.id}</dd>
           <dt>Usage</dt>
@@ -297,6 +301,16 @@ const Live = ({ s, events, drafts, stream }: { s: Session; events: Ev[]; drafts:
       </ol>
       {error && <ErrorBox error={error} title="The session did not take that" />}
       {pending.map((p) => (p.type === 'agent.custom_tool_use' ? <CustomToolAnswer key={p.id} e={p} busy={busy} send={send} /> : <Confirm key={p.id} e={p} busy={busy} send={send} />))}
+      {prompts.length > 0 && !asked && status !== 'terminated' && (
+        <div class="row" role="group" aria-label="Suggested prompts">
+          <span class="muted small">Suggested:</span>
+          {prompts.map((p) => (
+            <button key={p} type="button" onClick={() => setText(p)}>
+              {p}
+            </button>
+          ))}
+        </div>
+      )}
       <form
         class="composer"
         aria-label="Send a message"
@@ -323,6 +337,32 @@ const Live = ({ s, events, drafts, stream }: { s: Session; events: Ev[]; drafts:
     </article>
   );
 };
+
+/** Where a session's agent came from (issue 19): a registry package version, or an agentspace's AssistantConfig. */
+type Source = { type: 'package'; name: string; version: string; sha256: string; suggested_prompts?: string[] } | { type: 'agentspace'; agentspace_id: string; assistant_id: string };
+
+const Provenance = ({ source }: { source: Source }) =>
+  source.type === 'package' ? (
+    <>
+      <dt>Package</dt>
+      <dd aria-label="Package">
+        <a href={`/${source.name}/v/${encodeURIComponent(source.version)}`}>
+          {source.name}@{source.version}
+        </a>
+      </dd>
+      <dt>sha256</dt>
+      <dd class="mono small" aria-label="Package sha256">
+        {source.sha256}
+      </dd>
+    </>
+  ) : (
+    <>
+      <dt>Agentspace</dt>
+      <dd aria-label="Agentspace">
+        <a href={`/agentspaces/${encodeURIComponent(source.agentspace_id)}`}>{source.agentspace_id}</a>, assistant <code>{source.assistant_id}</code>
+      </dd>
+    </>
+  );
 
 const EventItem = ({ e, answer }: { e: Ev; answer?: Ev }) => {
   const when = typeof e.processed_at === 'string' ? new Date(e.processed_at).toLocaleTimeString() : '';
