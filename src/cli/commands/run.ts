@@ -41,7 +41,7 @@ const environmentOf = async (conn: Connection, asked: string | undefined): Promi
 
 /** The chat: read a line, stream the answer; Ctrl-C interrupts the running turn, a second Ctrl-C (or one at the prompt) or EOF exits. */
 const chat = async (conn: Connection, sessionId: string, json: boolean): Promise<void> => {
-  const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: '> ' });
+  const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: json ? '' : '> ' }); // --json: stdout stays JSON lines
   let turn: AbortController | undefined;
   let interrupted = false;
   rl.on('SIGINT', () => {
