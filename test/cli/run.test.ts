@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { exampleAgent } from '../helpers/alquimia.js';
 import { startTestModel, type DevModel } from '../helpers/dev-model.js';
 import { agentYaml, makeTarball } from '../helpers/packages.js';
 import { startManagedFixture, type ManagedFixture } from '../managed/managed-harness.js';
 import { setUpAgent } from '../managed/session-harness.js';
-import { assertBuilt, runCli } from './cli-harness.js';
+import { assertBuilt, ROOT, runCli } from './cli-harness.js';
 
 /** Issue 19: `agentry run <ref> [prompt]` runs an agent package or an agentspace agent over /v1/sessions. */
 describe('agentry run', () => {
@@ -58,6 +59,45 @@ describe('agentry run', () => {
     const badModel = await runCli(['run', '@alice/haiku', 'hi', '--model', 'no-such-card'], { env });
     expect(badModel.code).not.toBe(0);
     expect(badModel.stderr).toMatch(/no-such-card/);
+  });
+
+  it('is a chat in a terminal: a line in, the answer streamed, Ctrl-C interrupts a turn, Ctrl-D exits', async () => {
+    model.script([{ text: 'First answer' }, { text: 'Second answer' }]);
+    // util-linux `script` gives the CLI a terminal; what is written here is typed into it.
+    const child = spawn('script', ['-qec', `${process.execPath} bin/agentry.js run @alice/haiku`, '/dev/null'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    const seen = (re: RegExp) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${re} in:\n${out}`)), 15_000);
+        const check = (): void => {
+          if (re.test(out)) {
+            clearTimeout(timer);
+            child.stdout.off('data', check);
+            resolve();
+          }
+        };
+        child.stdout.on('data', check);
+        check();
+      });
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    await seen(/Ctrl-D exits/);
+    child.stdin.write('tea?\r');
+    await seen(/First answer[\s\S]*— end_turn/);
+    child.stdin.write('more\r');
+    await seen(/Second answer[\s\S]*— end_turn/);
+    // Ctrl-C during a slow turn interrupts it (user.interrupt) and the chat goes on.
+    model.script([{ text: ['slow', ' and', ' slower'], chunkDelayMs: 3_000 }]);
+    child.stdin.write('take your time\r');
+    await seen(/take your time/);
+    while (model.requests.filter((r) => r.path === '/v1/messages').length < 3) await new Promise((r) => setTimeout(r, 50));
+    child.stdin.write('\x03');
+    await seen(/interrupting[\s\S]*— \w+ · /);
+    expect(out).not.toContain('slower');
+    child.stdin.write('\x04');
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(out).toContain('try: "Write a haiku about tea"');
+    expect(model.requests.filter((r) => r.path === '/v1/messages')).toHaveLength(3);
   });
 
   it('exits 1 when the turn ends in an error', async () => {
