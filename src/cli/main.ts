@@ -23,6 +23,7 @@ import { registerRecipeCommand } from './commands/recipe.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerSecretsCommand } from './commands/secrets.js';
 import { registerRuntimeCommand, registerServeCommand, registerWorkerCommand } from './commands/serve.js';
+import { registerRunCommand } from './commands/run.js';
 import { registerSessionCommand } from './commands/session.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerIntegrationCommand } from './commands/integration.js';
@@ -80,6 +81,7 @@ export const buildProgram = (): Command => {
     registerAgentCommand,
     registerMcpCommand,
     registerSessionCommand,
+    registerRunCommand,
     registerEvalCommand,
     registerIntegrationCommand,
     registerCompletionCommand,

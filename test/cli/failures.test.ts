@@ -208,6 +208,7 @@ describe('help', () => {
       'session show',
       'session tail',
       'session rm',
+      'run',
       'eval run',
       'integration ls',
       'integration show',

@@ -4,7 +4,8 @@ import { CliError } from '../cli-error.js';
 import { connect, requireToken } from '../connection.js';
 import { withJsonOption, withRegistryOptions, type JsonOption, type RegistryOptions } from '../global-options.js';
 import { printJson, renderTable, truncate, writeLine } from '../output.js';
-import { call, resolveAgent } from './session.js';
+import { call } from '../session-stream.js';
+import { resolveAgent } from './session.js';
 
 /** The parts of an eval run this command reads; every field may be missing from a server of another version. */
 interface TrialJson {
