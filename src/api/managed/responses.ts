@@ -5,11 +5,11 @@ import { Type, type TSchema } from 'typebox';
  * serializes with (a property missing here would be dropped from the answer, so every field the
  * views in views.ts and routes/ send is listed; shapes the caller chose are open records).
  */
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Timestamp = Type.String({ description: 'RFC 3339 date-time' });
 const Metadata = Type.Record(Type.String(), Type.String());
 /** An object whose keys the caller or the provider chose: serialized as it is. */
-const Open = Type.Record(Type.String(), Type.Unknown());
+export const Open = Type.Record(Type.String(), Type.Unknown());
 const lifetime = { created_at: Timestamp, updated_at: Timestamp, archived_at: Nullable(Timestamp) };
 
 export const Deleted = <T extends string>(type: T) => Type.Object({ id: Type.String(), type: Type.Literal(type) });

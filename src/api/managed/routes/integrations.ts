@@ -3,11 +3,10 @@ import { Type } from 'typebox';
 import { callerOf } from '../caller.js';
 import type { ManagedDoorOptions } from '../index.js';
 import { listBody, ListOf, PageQuery, pageRequest } from '../paging.js';
-import { Deleted } from '../responses.js';
+import { Deleted, Nullable } from '../responses.js';
 import { IdParams } from '../schemas.js';
 
 const tags = ['integrations'];
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const Id = Type.String({ minLength: 1, maxLength: 128 });
 const PubParams = Type.Object({ id: Id, pub_id: Id });
 

@@ -4,10 +4,10 @@ import { pageLimit } from '../../../core/managed/page-token.js';
 import { callerOf } from '../caller.js';
 import type { ManagedDoorOptions } from '../index.js';
 import * as R from '../responses.js';
+import { Nullable } from '../responses.js';
 import { IdParams } from '../schemas.js';
 
 const tags = ['sessions'];
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
 const Checkout = Type.Union([
   Type.Object({ type: Type.Literal('branch'), name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),

@@ -12,7 +12,8 @@ import { IdParams, MetadataCreate, MetadataPatch } from '../schemas.js';
 
 const tags = ['sessions'];
 const Loose = Type.Record(Type.String(), Type.Unknown());
-const Strings = Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50 });
+/** A repeated query parameter (`statuses[]`, `types[]`, `event_deltas[]`). */
+export const Strings = Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50 });
 
 const AgentRef = Type.Union([
   Type.String({ minLength: 1, maxLength: 128 }),

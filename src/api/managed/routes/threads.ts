@@ -5,12 +5,10 @@ import { pageLimit } from '../../../core/managed/page-token.js';
 import { callerOf } from '../caller.js';
 import type { ManagedDoorOptions } from '../index.js';
 import * as R from '../responses.js';
-import { list, sse, streamOptionsOf, wantsSse } from './sessions.js';
+import { Nullable, Open } from '../responses.js';
+import { list, sse, streamOptionsOf, Strings, wantsSse } from './sessions.js';
 
 const tags = ['sessions'];
-const Strings = Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50 });
-const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Object>>(t: T) => Type.Union([t, Type.Null()]);
-const Open = Type.Record(Type.String(), Type.Unknown());
 
 const SessionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 const ThreadParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), tid: Type.String({ minLength: 1, maxLength: 128 }) });

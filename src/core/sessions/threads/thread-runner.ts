@@ -1,6 +1,7 @@
 import type { Storage, StorageRepos } from '../../storage.js';
 import { isoNow, type Clock } from '../../time.js';
-import { listCost, budgetReached, usageCostMicroCents, type Budget } from '../budget.js';
+import { accrueUsage, budgetReached, type Budget } from '../budget.js';
+import { textOf } from '../content-text.js';
 import { conversationOf } from '../conversation.js';
 import { newEventId, TOOL_USE_TYPES, toolResultTarget, type SessionEvent } from '../events.js';
 import { ModelCallError, type ModelAnswer, type ModelClientFactory, type ModelEndpoint, type ModelToolDefinition, type ModelUsage } from '../model-port.js';
@@ -69,24 +70,6 @@ const ERROR_TYPE: Record<string, string> = {
 };
 
 /** Usage totals with one model answer added (the SDK's cumulative usage shape). */
-const addUsage = (before: Ev | undefined, u: ModelUsage): Ev => {
-  const b = before ?? {};
-  const cc = (b.cache_creation as Record<string, number> | undefined) ?? { ephemeral_1h_input_tokens: 0, ephemeral_5m_input_tokens: 0 };
-  return {
-    ...b,
-    input_tokens: Number(b.input_tokens ?? 0) + u.input_tokens,
-    output_tokens: Number(b.output_tokens ?? 0) + u.output_tokens,
-    cache_read_input_tokens: Number(b.cache_read_input_tokens ?? 0) + u.cache_read_input_tokens,
-    cache_creation: { ...cc, ephemeral_5m_input_tokens: Number(cc.ephemeral_5m_input_tokens ?? 0) + u.cache_creation_input_tokens },
-  };
-};
-
-const textOf = (content: unknown): string =>
-  (Array.isArray(content) ? (content as Ev[]) : [])
-    .filter((b) => b.type === 'text' && typeof b.text === 'string')
-    .map((b) => b.text as string)
-    .join('\n');
-
 /**
  * Multi-agent threads (issue 14): a coordinator, an agent whose `multiagent` config names other
  * agents, gets a `call_agent_<name>` tool per agent. A call runs that agent as a child thread of
@@ -312,7 +295,7 @@ export class ThreadRunner implements ThreadDelegation {
       const conversation = conversationOf(records.map((r) => (r.type === 'agent.thread_message_received' ? { ...r.event, type: 'user.message' } : r.event)));
       const last = conversation[conversation.length - 1];
       if (!last || last.role === 'assistant') {
-        const reply = records.filter((r) => r.seq > sinceSeq && r.type === 'agent.message').map((r) => textOf(r.event.content));
+        const reply = records.filter((r) => r.seq > sinceSeq && r.type === 'agent.message').map((r) => textOf(r.event.content, '\n'));
         return { reply: reply[reply.length - 1] ?? '', isError: false, stopReason: { type: 'end_turn' } };
       }
       if (step >= this.o.maxStepsPerTurn) return { reply: `The thread made ${this.o.maxStepsPerTurn} model requests and was stopped.`, isError: true, stopReason: { type: 'end_turn' } };
@@ -441,18 +424,11 @@ export class ThreadRunner implements ThreadDelegation {
         continue;
       }
       const a = answer!;
-      const cost = endpoint.listPrice ? usageCostMicroCents(a.usage, endpoint.listPrice) : 0;
       await log.append(s.id, async (locked, tx: StorageRepos) => {
         // The session's usage (what a budget is held against) includes its threads'.
-        const spent = Number(locked.data.list_cost_micro ?? 0) + cost;
-        const before = locked.data.usage as Ev | undefined;
-        const usage = { ...addUsage(before, a.usage), ...(endpoint.listPrice || before?.list_cost ? { list_cost: listCost(spent) } : {}) };
+        const session = accrueUsage(locked.data, a.usage, endpoint.listPrice);
         const current = await tx.sessionThreads.find(s.id, t.id);
-        if (current) {
-          const threadSpent = Number(current.data.list_cost_micro ?? 0) + cost;
-          const threadUsage = { ...addUsage(current.data.usage as Ev | undefined, a.usage), ...(endpoint.listPrice ? { list_cost: listCost(threadSpent) } : {}) };
-          await tx.sessionThreads.update(t.id, { data: { ...current.data, usage: threadUsage, list_cost_micro: threadSpent }, updatedAt: this.now() });
-        }
+        if (current) await tx.sessionThreads.update(t.id, { data: accrueUsage(current.data, a.usage, endpoint.listPrice).data, updatedAt: this.now() });
         const content = a.text.filter((x) => x !== '').map((x) => ({ type: 'text', text: x }));
         const uses = a.toolUses.map((u) => {
           const ts = builtin.get(u.name);
@@ -460,7 +436,7 @@ export class ThreadRunner implements ThreadDelegation {
         });
         return {
           events: [...(content.length > 0 ? [{ ...this.stamp(t, 'agent.message', { content }), id: messageId }] : []), ...uses, end(false, a.usage)],
-          patch: { data: { ...locked.data, usage, list_cost_micro: spent } },
+          patch: { data: session.data },
         };
       });
       return 'ok';
