@@ -108,6 +108,8 @@ describe.each(testStores)('web console: managed agents, sessions and workloads (
     await page.waitForURL(new RegExp(`/managed/agents/${agentId}$`));
     await page.getByRole('heading', { name: /helper\s*v2/ }).waitFor();
     const versions = page.getByRole('table', { name: 'Versions of helper' }).locator('tbody tr');
+    // The version list is read after the agent: wait for its rows before counting them.
+    await versions.nth(1).waitFor();
     expect(await versions.count()).toBe(2);
     expect(await versions.nth(0).textContent()).toMatch(/^v2/);
     const diff = page.getByRole('region', { name: 'Changes from v1 to v2' });

@@ -9,8 +9,21 @@ const server = new S3rver({
   directory: process.argv[2],
   configureBuckets: [{ name: process.argv[3] }],
 });
+// s3rver removes a key prefix's folder when its last object goes, which can race an upload writing its
+// temp file there: the write fails with ENOENT on a stream nobody listens to, and the whole stand-in
+// would die. That request fails (500, which the AWS SDK retries); the server must go on serving.
+process.on('uncaughtException', (e) => {
+  if (e && e.code === 'ENOENT') {
+    process.stderr.write(`s3rver: ${e.message}\n`);
+    return;
+  }
+  throw e;
+});
 const { port } = await server.run();
 process.stdout.write(`${JSON.stringify({ port })}\n`);
 process.on('SIGTERM', () => {
-  server.close().then(() => process.exit(0), () => process.exit(1));
+  server.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 });
