@@ -94,6 +94,16 @@ export const listResponse = (key: 'agents' | 'packages') =>
     limit: Type.Integer(),
   });
 
+export const Finding = Type.Object(
+  {
+    rule: Type.Enum(['risky-permissions', 'unknown-registry']),
+    path: Type.String({ description: "Where in the manifest: 'permissions', 'packages[0].registryBaseUrl'" }),
+    message: Type.String(),
+  },
+  { description: 'What a version was flagged for at publish (not refused): see docs/native-api.md, publish-time checks' },
+);
+const Findings = Type.Array(Finding, { description: 'What the version was flagged for at publish; empty for most' });
+
 export const Detail = Type.Object({
   ...ListItem.properties,
   readme: Type.Union([Type.String(), Type.Null()]),
@@ -107,6 +117,7 @@ export const Detail = Type.Object({
   dist_tags: Type.Record(Type.String(), Type.String()),
   deprecated: Type.Union([Type.String(), Type.Null()]),
   manifest: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  findings: Type.Array(Finding, { description: 'What the latest version was flagged for at publish; empty for most' }),
   created_at: Type.String(),
 });
 export type Detail = Static<typeof Detail>;
@@ -118,6 +129,7 @@ export const VersionItem = Type.Object({
   published_at: Type.String(),
   sha256: Type.String(),
   deprecated: Type.Union([Type.String(), Type.Null()]),
+  findings: Findings,
 });
 export const VersionsResponse = Type.Object({ versions: Type.Array(VersionItem) });
 

@@ -64,6 +64,7 @@ export const detail = (view: PackageView): Detail => {
     dist_tags: view.distTags,
     deprecated: latest?.deprecated ?? null,
     manifest,
+    findings: latest?.findings ?? [],
     created_at: pkg.createdAt,
   };
 };
@@ -75,6 +76,7 @@ export const versionItem = (v: VersionRecord) => ({
   published_at: v.publishedAt,
   sha256: v.digest.replace(/^sha256:/, ''),
   deprecated: v.deprecated,
+  findings: v.findings,
 });
 
 export const tokenView = (t: TokenRecord) => ({

@@ -3,6 +3,7 @@ import type { ReadFilter, Visibility } from '../access/visibility.js';
 import type { AccountRecord } from '../accounts/account-repo.js';
 import type { PackageKind } from './kinds.js';
 import type { Page } from '../page.js';
+import type { VersionFinding } from './publish-findings.js';
 
 export interface PackageRecord {
   id: number;
@@ -56,6 +57,8 @@ export interface VersionRecord {
   unpublishReason: string | null;
   /** When the version was last deprecated, un-deprecated, unpublished or restored. */
   statusChangedAt: string | null;
+  /** What the publish was flagged for (risky permissions, unknown registries); empty for most. */
+  findings: VersionFinding[];
 }
 
 export type NewVersion = Omit<VersionRecord, 'id' | 'deprecated' | 'downloadCount' | 'unpublishedAt' | 'unpublishReason' | 'statusChangedAt'>;
@@ -86,7 +89,7 @@ export interface PackageVersionRecord {
 }
 
 /** What a forced republish replaces in a version: its content, who published it and when. */
-export type VersionContent = Pick<VersionRecord, 'manifest' | 'readme' | 'digest' | 'size' | 'fileCount' | 'unpackedSize' | 'publishedBy' | 'publishedAt'>;
+export type VersionContent = Pick<VersionRecord, 'manifest' | 'findings' | 'readme' | 'digest' | 'size' | 'fileCount' | 'unpackedSize' | 'publishedBy' | 'publishedAt'>;
 
 export type PackageSort = 'relevance' | 'downloads' | 'stars' | 'newest' | 'name';
 

@@ -153,7 +153,7 @@ export class PackageService {
       await this.forgetExpiredKeys();
     }
     await this.publishGate?.(publisher.account.id);
-    const { contents, manifest, version, readme, tag } = await checkPublish(id, input, this.limits);
+    const { contents, manifest, version, readme, tag, findings } = await checkPublish(id, input, this.limits);
 
     const digest = `sha256:${createHash('sha256').update(contents.tarball).digest('hex')}`;
     try {
@@ -190,6 +190,7 @@ export class PackageService {
         if (pkg && existing) {
           const record = await this.republish(tx, ctx, pkg, existing, {
             manifest: manifest.raw,
+            findings,
             readme: readme ?? null,
             digest: blob.digest,
             size: blob.size,
@@ -222,6 +223,7 @@ export class PackageService {
           packageId: pkg.id,
           version: version,
           manifest: manifest.raw,
+          findings,
           readme: readme ?? null,
           digest: blob.digest,
           size: blob.size,

@@ -13,6 +13,8 @@ import { parseManifest, type PackageManifest } from './manifest/index.js';
 import { PRAISON_BUNDLE_MANIFEST, bundleFileProblems, parsePraisonBundleManifest } from './manifest/praison-bundle.js';
 import { validateSkillFolder } from './manifest/skill-md.js';
 import type { PublishInput } from './package-service.js';
+import { publishFindings, type VersionFinding } from './publish-findings.js';
+import { SecretScan, secretsRefusal } from './secret-scan.js';
 import { inspectTarball, type TarballContents, type TarballEntry, type TarballLimits } from './tarball.js';
 import { versionSchemeOf } from './version-scheme.js';
 
@@ -28,12 +30,19 @@ export interface CheckedPublish {
   readme: string | null | undefined;
   /** The dist-tag to set, trimmed (undefined when none). */
   tag: string | undefined;
+  /** What the version is flagged for (publish-findings), stored with it. */
+  findings: VersionFinding[];
 }
 
-/** Reads and checks a publish's tarball against its input; throws `validation_failed` listing every problem at once. */
+/**
+ * Reads and checks a publish's tarball against its input; throws `validation_failed` listing every
+ * problem at once, then `unprocessable` (422) when a text file holds what looks like a plaintext
+ * secret (secret-scan: every file's head is scanned as the archive is read).
+ */
 export const checkPublish = async (id: { scope: string; name: string }, input: PublishInput, limits: TarballLimits): Promise<CheckedPublish> => {
   const bundleWanted = input.bundle === true || input.kind === 'recipe' || input.kind === undefined;
-  const contents = await inspectTarball(input.tarball, WANTED_FILES, limits, { hashFiles: bundleWanted, forStorage: true });
+  const secrets = new SecretScan();
+  const contents = await inspectTarball(input.tarball, WANTED_FILES, limits, { hashFiles: bundleWanted, forStorage: true, fileHeads: secrets });
   const manifest = readManifest(input, contents.texts, { folderName: id.name, entries: contents.entries });
   const version = manifest.version ?? input.version ?? null;
   const problems = crossCheck(id, manifest, version, input, contents.texts);
@@ -41,13 +50,14 @@ export const checkPublish = async (id: { scope: string; name: string }, input: P
   if (manifest.kind === 'skill') problems.push(...validateSkillFolder({ folderName: id.name, skillMd: contents.texts.get(manifest.file), entries: contents.entries }).errors);
   if (manifest.file === PRAISON_BUNDLE_MANIFEST) problems.push(...bundleFileProblems(manifest.raw, contents.digests));
   if (problems.length > 0) throw validationFailed(problems);
+  if (secrets.hits.length > 0) throw secretsRefusal(secrets.hits);
   const readme = README_NAMES.map((n) => contents.texts.get(n)).find((t) => t !== undefined) ?? input.readme ?? manifest.readme;
   const tag = input.tag?.trim() || undefined;
   if (tag) {
     const p = distTagProblem(tag);
     if (p) throw badRequest('Invalid dist-tag', [p]);
   }
-  return { contents, manifest, version: version!, readme, tag };
+  return { contents, manifest, version: version!, readme, tag, findings: publishFindings(manifest) };
 };
 
 const readManifest = (input: PublishInput, texts: Map<string, string>, folder: { folderName: string; entries: TarballEntry[] }): PackageManifest => {

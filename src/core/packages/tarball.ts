@@ -37,6 +37,12 @@ export interface TarballEntry {
   size: number;
 }
 
+/** Hands the first bytes of every regular file to a reader (the secret scanner), as much as it `wants()` of each. */
+export interface FileHeads {
+  wants(): number;
+  file(path: string, head: Buffer): void;
+}
+
 const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 
 /**
@@ -46,7 +52,12 @@ const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
  * files in `wanted`, and the bytes to store (setuid/setgid/sticky bits cleared). Throws 400 (bad
  * archive) or 413 (too big).
  */
-export const inspectTarball = async (gz: Buffer, wanted: ReadonlySet<string>, limits: TarballLimits, opts: { hashFiles?: boolean; forStorage?: boolean } = {}): Promise<TarballContents> => {
+export const inspectTarball = async (
+  gz: Buffer,
+  wanted: ReadonlySet<string>,
+  limits: TarballLimits,
+  opts: { hashFiles?: boolean; forStorage?: boolean; fileHeads?: FileHeads } = {},
+): Promise<TarballContents> => {
   const problems: string[] = [];
   const texts = new Map<string, string>();
   const files: string[] = [];
@@ -95,11 +106,23 @@ export const inspectTarball = async (gz: Buffer, wanted: ReadonlySet<string>, li
       entry.on('data', (c: Buffer) => hash.update(c));
       entry.on('end', () => digests.set(path, hash.digest('hex')));
     }
+    const headBytes = opts.fileHeads && FILE_TYPES.has(entry.type) && !problem ? Math.min(opts.fileHeads.wants(), entry.size ?? 0) : 0;
+    if (headBytes > 0) {
+      const heads = opts.fileHeads!;
+      const chunks: Buffer[] = [];
+      let kept = 0;
+      entry.on('data', (c: Buffer) => {
+        if (kept >= headBytes) return;
+        chunks.push(c.subarray(0, headBytes - kept));
+        kept += Math.min(c.length, headBytes - kept);
+      });
+      entry.on('end', () => heads.file(path, Buffer.concat(chunks)));
+    }
     if (wanted.has(path) && FILE_TYPES.has(entry.type) && (entry.size ?? 0) <= limits.maxTextFileBytes) {
       const chunks: Buffer[] = [];
       entry.on('data', (c: Buffer) => chunks.push(c));
       entry.on('end', () => texts.set(path, Buffer.concat(chunks).toString('utf8')));
-    } else if (!hash) {
+    } else if (!hash && headBytes === 0) {
       entry.resume();
     }
   };

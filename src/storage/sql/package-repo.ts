@@ -44,6 +44,7 @@ const VERSION_COLUMNS = [
   'unpublished_at',
   'unpublish_reason',
   'status_changed_at',
+  'findings',
 ] as const;
 const ACCOUNT_COLUMNS = ['id', 'name', 'kind', 'display_name', 'email', 'avatar_url', 'bio', 'website', 'is_admin', 'created_at', 'updated_at'] as const;
 
@@ -335,6 +336,7 @@ export class SqlPackageRepo implements PackageRepo {
         package_id: v.packageId,
         version: v.version,
         manifest: JSON.stringify(v.manifest),
+        findings: JSON.stringify(v.findings),
         readme: v.readme,
         digest: v.digest,
         size: v.size,
@@ -355,6 +357,7 @@ export class SqlPackageRepo implements PackageRepo {
       .updateTable('versions')
       .set({
         manifest: JSON.stringify(c.manifest),
+        findings: JSON.stringify(c.findings),
         readme: c.readme,
         digest: c.digest,
         size: c.size,

@@ -4,6 +4,7 @@ import type { AccountKind, AccountRecord } from '../../core/accounts/account-rep
 import type { AuditRecord } from '../../core/audit/audit-repo.js';
 import type { PackageKind } from '../../core/packages/kinds.js';
 import type { PackageRecord, VersionRecord } from '../../core/packages/package-repo.js';
+import type { VersionFinding } from '../../core/packages/publish-findings.js';
 import type { TokenPermission, TokenRecord } from '../../core/tokens/token-repo.js';
 import type { AccountsTable, AuditLogTable, PackagesTable, TokensTable, VersionsTable } from './schema.js';
 
@@ -88,6 +89,7 @@ export const toVersion = (r: Selectable<VersionsTable>): VersionRecord => ({
   unpublishedAt: r.unpublished_at,
   unpublishReason: r.unpublish_reason ?? null,
   statusChangedAt: r.status_changed_at ?? null,
+  findings: json<VersionFinding[]>(r.findings, []),
 });
 
 export const toAudit = (r: Selectable<AuditLogTable>): AuditRecord => ({
@@ -153,6 +155,7 @@ export const viewJsonSql = (): string => {
     ['unpublishedAt', 'v.unpublished_at'],
     ['unpublishReason', 'v.unpublish_reason'],
     ['statusChangedAt', 'v.status_changed_at'],
+    ['findings', jsonText('v.findings', '[]')],
   ]);
   const owner = object([
     ['id', 'a.id'],

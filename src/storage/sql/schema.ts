@@ -178,6 +178,8 @@ export interface VersionsTable {
   unpublished_at: string | null;
   unpublish_reason: string | null;
   status_changed_at: string | null;
+  /** JSON array of VersionFinding; null (before migration 0033) reads as none. */
+  findings: string | null;
 }
 
 export interface DistTagsTable {

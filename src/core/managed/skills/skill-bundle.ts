@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { walkTarGz } from '../../archives/bounded-gunzip.js';
 import { badRequest, notFound } from '../../errors.js';
 import { tarballOf } from '../tarball-of.js';
+import { refuseSecrets } from '../../packages/secret-scan.js';
 import { SKILL_FILE, validateSkillFolder, type SkillDocument, type SkillEntry } from '../../packages/manifest/skill-md.js';
 
 /** One uploaded file of a skill, with the path the client gave it (`my-skill/SKILL.md` or `SKILL.md`). */
@@ -64,6 +65,7 @@ export const skillBundle = (uploaded: UploadedFile[], folderHint?: string): Skil
   if (!result.valid || !result.document) {
     throw badRequest('The skill does not follow the Agent Skills specification', result.errors.length > 0 ? result.errors : [`${SKILL_FILE}: invalid`]);
   }
+  refuseSecrets(files);
   return { document: result.document, files };
 };
 

@@ -156,3 +156,8 @@ const dedupe = (issues: SchemaIssue[]): SchemaIssue[] => {
 
 /** Every violation of the official server.json schema in `data`, in document order. */
 export const schemaIssues = (data: unknown): SchemaIssue[] => issuesFor(SERVER_JSON_SCHEMA_ID, data, []);
+
+const packageProperty = (name: 'registryType' | 'registryBaseUrl'): string[] => schema.definitions.Package.properties[name].examples;
+
+/** The registries the official schema names for a server's packages: its `registryType` and `registryBaseUrl` examples. */
+export const SCHEMA_REGISTRIES = { types: packageProperty('registryType'), baseUrls: packageProperty('registryBaseUrl') };
