@@ -6,10 +6,11 @@
  * Two families of rules:
  * - known key formats (cloud, source-hosting, chat, payment and model-provider keys, private key
  *   PEM blocks, signed JWTs given as a bearer token or assigned), and
- * - high-entropy assignments: a quoted value of 16+ characters, letters and digits mixed, with a
- *   Shannon entropy of at least {@link MIN_ENTROPY} bits a character, assigned to a name ending in
+ * - high-entropy assignments: a value of 16+ characters with a Shannon entropy of at least
+ *   {@link MIN_ENTROPY} bits a character (3.0 for 32+ hex digits; 4.0, mixed case, for letters
+ *   alone), quoted, or bare on a `.env`/YAML line, assigned to a name ending in
  *   `key`, `secret`, `token`, `password`… (`API_KEY = "…"`, `"client_secret": "…"`, `token: '…'`).
- * Obvious placeholders (`xxx`, `<your-key>`, `${VAR}`, `process.env.X`, `sk-...`, values spelling
+ * Obvious placeholders (`xxxx`, `<your-key>`, `${VAR}`, `process.env.X`, `sk-...`, values spelling
  * `example`, `dummy`, `changeme`…, runs like `abcdef` or `123456`) are not secrets. A line carrying
  * {@link ALLOW_SECRET} (or following a line carrying it) is not scanned. Binary files (a NUL byte in
  * their first 8 KiB, or a binary file extension) are skipped. Work is bounded: only the first
@@ -31,6 +32,10 @@ export const SECRET_SCAN_LIMITS = {
 
 /** Bits of Shannon entropy per character an assigned value needs to count as a secret. */
 export const MIN_ENTROPY = 3.5;
+/** The same for a hex value (of 32+ digits: a 128-bit key or more), whose alphabet is 16 characters. */
+const MIN_HEX_ENTROPY = 3.0;
+/** The same for a value of letters only, which must not be a word or an identifier in CamelCase. */
+const MIN_LETTERS_ENTROPY = 4.0;
 
 export interface SecretHit {
   file: string;
@@ -51,13 +56,15 @@ interface Rule {
   accept?: (match: RegExpExecArray, text: string) => boolean;
 }
 
-const PLACEHOLDER_WORDS = ['xxx', 'your', 'example', 'placeholder', 'dummy', 'changeme', 'change_me', 'change-me', 'replace', 'sample', 'fake', 'redacted', 'insert', 'todo', 'mock', 'test'];
+const PLACEHOLDER_WORDS = ['xxxx', 'your', 'example', 'placeholder', 'dummy', 'changeme', 'change_me', 'change-me', 'replace', 'sample', 'fake', 'redacted', 'insert', 'todo', 'mock', 'test'];
 const SEQUENCES = ['abcdef', 'bcdefg', '123456', '234567', '012345', '987654', 'qwerty', 'aaaaaa', '000000', '111111'];
 
-/** A value that is a stand-in for a secret rather than one: `xxx`, `<your-key>`, `${VAR}`, `abcdef123456`, `sk-...`. */
+/** A value that is a stand-in for a secret rather than one: `xxxx`, `<your-key>`, `${VAR}`, `abcdef123456`, `sk-...`. */
 export const isPlaceholder = (value: string): boolean => {
   const v = value.toLowerCase();
-  if (PLACEHOLDER_WORDS.some((w) => v.includes(w)) || SEQUENCES.some((s) => v.includes(s))) return true;
+  // Words as people type them (xxxx, XXXX, Your); a random key holds one in mixed case by chance (xXxX).
+  if (PLACEHOLDER_WORDS.some((w) => value.includes(w) || value.includes(w.toUpperCase()) || value.includes(w[0].toUpperCase() + w.slice(1)))) return true;
+  if (SEQUENCES.some((s) => v.includes(s))) return true;
   if (/[<>{}[\]()$%]|\.\.\.|\*\*\*|…/.test(v)) return true;
   return /(.)\1{5,}/.test(v);
 };
@@ -147,11 +154,15 @@ const highEntropyAssignment = (m: RegExpExecArray, text: string): boolean => {
   const name = (/[A-Za-z0-9_.-]*$/.exec(head)?.[0] ?? '') + m[0].slice(0, m[0].search(/["'`]?\s{0,4}(?::=|=>|=|:)/));
   if (/(?:public|publishable|_url|_path|_file|_name|_type|_id|_env|hash|integrity)/i.test(name)) return false;
   if (m[1] === '' && !BARE_VALUE_LINE.test(head)) return false;
-  if (!/[0-9]/.test(value) || !/[A-Za-z]/.test(value)) return false;
-  if (isPlaceholder(value) || /^(?:process\.env|os\.environ|env\.|import\.meta)/i.test(value) || /^[a-z]+(?:[._:-][a-z0-9]+)+$/i.test(value)) return false;
+  if (!/[A-Za-z]/.test(value)) return false;
+  if (isPlaceholder(value) || /^(?:process\.env|os\.environ|env\.|import\.meta)/i.test(value) || /^[a-z]+(?:[._:-][a-z0-9]+)+$/.test(value)) return false;
   // A version, a date, a UUID of all-zero style, or a path is not a secret.
   if (/^\d+(?:\.\d+)+/.test(value) || /^\d{4}-\d{2}-\d{2}/.test(value) || /^(?:https?:|\/|\.\/)/.test(value)) return false;
-  return shannonEntropy(value) >= MIN_ENTROPY;
+  const entropy = shannonEntropy(value);
+  // Hex carries 4 bits a character at most; letters alone must look random (mixed case, high entropy), not be words.
+  if (/^[0-9a-f]+$/i.test(value)) return value.length >= 32 && entropy >= MIN_HEX_ENTROPY;
+  if (!/[0-9]/.test(value)) return /[a-z]/.test(value) && /[A-Z]/.test(value) && entropy >= MIN_LETTERS_ENTROPY;
+  return entropy >= MIN_ENTROPY;
 };
 
 const RULES: Rule[] = [...KNOWN_FORMATS, { id: 'high-entropy-assignment', re: SECRET_NAME, shown: 0, accept: highEntropyAssignment }];
