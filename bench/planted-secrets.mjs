@@ -4,24 +4,13 @@
  * the way packages carry them, with the line it is on; and stand-ins the scanner must leave alone.
  * Used by test/core/secret-scan.test.ts and bench/secret-scan.mjs.
  */
+import { prng } from './corpus.mjs';
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const UPPER32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const B64 = `${ALNUM}+/`;
 const URLSAFE = `${ALNUM}-_`;
 const HEX = '0123456789abcdef';
-
-/** mulberry32: a small seeded generator, good enough to make keys that look random. */
-const generator = (seed) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
 
 const b64url = (s) => Buffer.from(s).toString('base64url');
 
@@ -30,7 +19,7 @@ const b64url = (s) => Buffer.from(s).toString('base64url');
  * rule family and several file types.
  */
 export const plantedSecrets = (seed = 18, count = 60) => {
-  const rnd = generator(seed);
+  const rnd = prng(seed);
   const pick = (alphabet, n) => Array.from({ length: n }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join('');
   const digits = (n) => pick('0123456789', n);
   const makers = [
@@ -48,18 +37,8 @@ export const plantedSecrets = (seed = 18, count = 60) => {
     ['anthropic-api-key', 'prompts/run.sh', () => `curl https://api.anthropic.com/v1/messages \\\n  -H "x-api-key: ${'sk-ant-api03-'}${pick(URLSAFE, 93)}AA" \\\n  -d @body.json\n`, 2],
     ['npm-token', '.npmrc', () => `registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken=${'npm_'}${pick(ALNUM, 36)}\n`, 2],
     ['huggingface-token', 'download.py', () => `from huggingface_hub import login\nlogin(token="${'hf_'}${pick('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 34)}")\n`, 2],
-    [
-      'private-key',
-      'certs/server.key',
-      () => `-----BEGIN ${'RSA PRIVATE'} KEY-----\n${Array.from({ length: 6 }, () => pick(B64, 64)).join('\n')}\n-----END RSA PRIVATE KEY-----\n`,
-      1,
-    ],
-    [
-      'private-key',
-      'src/sign.js',
-      () => `// signs tokens\nconst KEY = '-----BEGIN ${'PRIVATE'} KEY-----\\n${pick(B64, 64)}\\n${pick(B64, 64)}\\n-----END PRIVATE KEY-----\\n';\n`,
-      2,
-    ],
+    ['private-key', 'certs/server.key', () => `-----BEGIN ${'RSA PRIVATE'} KEY-----\n${Array.from({ length: 6 }, () => pick(B64, 64)).join('\n')}\n-----END RSA PRIVATE KEY-----\n`, 1],
+    ['private-key', 'src/sign.js', () => `// signs tokens\nconst KEY = '-----BEGIN ${'PRIVATE'} KEY-----\\n${pick(B64, 64)}\\n${pick(B64, 64)}\\n-----END PRIVATE KEY-----\\n';\n`, 2],
     [
       'jwt',
       'test-request.http',

@@ -31,7 +31,10 @@ describe('secret scanner', () => {
     expect(new Set(planted.map((p) => p.rule))).toEqual(new Set(RULES));
     for (const p of planted) {
       const hits = scanText(p.file, p.text);
-      expect(hits.map((h) => `${h.file}:${h.line}: ${h.rule}`), p.text).toEqual([`${p.file}:${p.line}: ${p.rule}`]);
+      expect(
+        hits.map((h) => `${h.file}:${h.line}: ${h.rule}`),
+        p.text,
+      ).toEqual([`${p.file}:${p.line}: ${p.rule}`]);
       expect(hits[0].redacted.endsWith('…')).toBe(true);
       expect(hits[0].redacted.length).toBeLessThanOrEqual(25);
       for (const run of longRuns(p.text)) expect(JSON.stringify(hits)).not.toContain(run.slice(-12));

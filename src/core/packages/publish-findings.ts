@@ -51,11 +51,13 @@ const packageFindings = (pkg: Record<string, unknown>, i: number): VersionFindin
   }
   if (typeof pkg.registryBaseUrl === 'string') {
     const host = hostOf(pkg.registryBaseUrl);
-    if (host === undefined || !KNOWN_HOSTS.has(host)) out.push({ rule: 'unknown-registry', path: `${at}.registryBaseUrl`, message: `packages come from ${host ?? pkg.registryBaseUrl}, not a known public registry` });
+    if (host === undefined || !KNOWN_HOSTS.has(host))
+      out.push({ rule: 'unknown-registry', path: `${at}.registryBaseUrl`, message: `packages come from ${host ?? pkg.registryBaseUrl}, not a known public registry` });
   }
   const identifier = typeof pkg.identifier === 'string' ? pkg.identifier : '';
   const host = type === 'oci' ? ociHost(identifier) : type === 'mcpb' ? hostOf(identifier) : undefined;
-  if (host !== undefined && !KNOWN_HOSTS.has(host)) out.push({ rule: 'unknown-registry', path: `${at}.identifier`, message: `the ${type} package is fetched from ${host}, not a known public registry` });
+  if (host !== undefined && !KNOWN_HOSTS.has(host))
+    out.push({ rule: 'unknown-registry', path: `${at}.identifier`, message: `the ${type} package is fetched from ${host}, not a known public registry` });
   return out;
 };
 
@@ -65,7 +67,9 @@ export const publishFindings = (manifest: PackageManifest): VersionFinding[] => 
   if (manifest.kind === 'agent') {
     const p = isPlainObject(raw.permissions) ? raw.permissions : {};
     if (p.filesystem === true && p.network === true && p.execute_commands === true) {
-      return [{ rule: 'risky-permissions', path: 'permissions', message: 'the agent asks for filesystem, network and execute_commands together: it can read files, run commands and send anything anywhere' }];
+      return [
+        { rule: 'risky-permissions', path: 'permissions', message: 'the agent asks for filesystem, network and execute_commands together: it can read files, run commands and send anything anywhere' },
+      ];
     }
     return [];
   }
