@@ -63,6 +63,16 @@ describe.each(testStores)('publish-time checks (%s)', (store) => {
     expect(r.status, JSON.stringify(r.body)).toBe(200);
   });
 
+  it('reads the first MiB of a large file: a secret there is found at its line, one past it is not read', async () => {
+    const p = plantedSecrets(42, 1)[0];
+    const filler = 'x = 1  # padding\n'.repeat(Math.ceil((1024 * 1024) / 17));
+    const early = await alice.publish(path, await makeTarball({ 'agent.yaml': yaml('0.9.0'), 'data.py': `${'y = 2\n'.repeat(9)}${p.text}${filler}` }));
+    expect(early.status).toBe(422);
+    expect(early.body.details).toEqual([`data.py:${9 + p.line}: ${p.rule} (AKIA…)`]);
+    const late = await alice.publish(path, await makeTarball({ 'agent.yaml': yaml('0.9.0'), 'data.py': `${filler}${p.text}` }));
+    expect(late.status, JSON.stringify(late.body)).toBe(200);
+  });
+
   it('refuses a secret in a skill, a server.json published through the MCP door, and a managed skill upload', async () => {
     const gh = plantedSecrets(42, 3)[2];
     const skill = await makeTarball({ 'SKILL.md': '---\nname: leaky\ndescription: Leaks\nmetadata:\n  version: 0.1.0\n---\n# Leaky\n', [gh.file]: gh.text });
@@ -96,6 +106,7 @@ describe.each(testStores)('publish-time checks (%s)', (store) => {
       ['2.1.0', 0],
       ['2.0.0', 1],
       ['1.0.0', 0],
+      ['0.9.0', 0],
     ]);
     expect((await alice.req('GET', path)).body.findings).toEqual([]);
 
