@@ -2,7 +2,9 @@
 /**
  * The publish-time secret scanner (src/core/packages/secret-scan.ts, built into dist/) on a corpus
  * of ordinary packages: every package folder of an installed node_modules tree (default: this
- * repository's own, installed by npm from the public registry; `--corpus DIR` for another tree).
+ * repository's own, installed by npm from the public registry; `--corpus DIR` for another tree), or
+ * every `.tgz` in `--tarballs DIR` (npm tarballs fetched with `npm pack <name>`, say, into /tmp),
+ * read through the publish path's own tarball reader (inspectTarball).
  * Each package is scanned the way a publish scans it (SecretScan: every file's head, binaries
  * skipped, within the per-file and per-package caps), and the run reports
  * - the false-positive rate: packages and files flagged, with every hit listed (file, line, rule,
@@ -13,7 +15,7 @@
  *   bytes (what every publish already does to each file), and the slowest package;
  * - the load average at the start and the end.
  *
- *   npm run build && node bench/secret-scan.mjs [--corpus node_modules] [--packages 300] [--planted 300] [--json]
+ *   npm run build && node bench/secret-scan.mjs [--corpus node_modules | --tarballs DIR] [--packages 300] [--planted 300] [--json]
  */
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
@@ -26,6 +28,7 @@ import { plantedSecrets } from './planted-secrets.mjs';
 const { values: args } = parseArgs({
   options: {
     corpus: { type: 'string', default: 'node_modules' },
+    tarballs: { type: 'string' },
     packages: { type: 'string', default: '300' },
     planted: { type: 'string', default: '300' },
     json: { type: 'boolean', default: false },
@@ -34,6 +37,7 @@ const { values: args } = parseArgs({
 const dist = new URL('../dist/core/packages/secret-scan.js', import.meta.url);
 if (!existsSync(dist)) throw new Error('run `npm run build` first (the bench scans with dist/core/packages/secret-scan.js)');
 const { SecretScan, SECRET_SCAN_LIMITS, isBinaryFile } = await import(dist.href);
+const { inspectTarball } = await import(new URL('../dist/core/packages/tarball.js', import.meta.url).href);
 
 const load = [loadavg()];
 
@@ -75,8 +79,26 @@ const masked = (line) =>
 
 const lineOf = (data, n) => data.toString('utf8').split('\n')[n - 1] ?? '';
 
-const dirs = packageDirs(args.corpus).slice(0, Number(args.packages));
-const corpus = dirs.map((dir) => ({ name: relative(args.corpus, dir), files: filesOf(dir) }));
+/** The files of a package tarball as a publish reads them: each file's head, through inspectTarball. */
+const filesOfTarball = async (gz) => {
+  const files = [];
+  const heads = { wants: () => SECRET_SCAN_LIMITS.maxBytesPerFile, file: (path, data) => files.push({ path, data }) };
+  await inspectTarball(gz, new Set(), { maxUnpackedBytes: 200 * 1024 * 1024, maxFiles: 10_000, maxTextFileBytes: 1024 * 1024 }, { fileHeads: heads });
+  return files;
+};
+
+const root = args.tarballs ?? args.corpus;
+const corpus = args.tarballs
+  ? await Promise.all(
+      readdirSync(args.tarballs)
+        .filter((n) => n.endsWith('.tgz'))
+        .sort()
+        .slice(0, Number(args.packages))
+        .map(async (n) => ({ name: n, files: await filesOfTarball(readFileSync(join(args.tarballs, n))) })),
+    )
+  : packageDirs(args.corpus)
+      .slice(0, Number(args.packages))
+      .map((dir) => ({ name: relative(args.corpus, dir), files: filesOf(dir) }));
 
 // Anchor: sha256 of the same bytes a scan reads (each file's head within the caps).
 const anchorStart = performance.now();
@@ -125,7 +147,7 @@ const flaggedPkgs = new Set(hits.map((h) => h.pkg));
 const flaggedFiles = new Set(hits.map((h) => `${h.pkg}/${h.file}`));
 const mb = scannedBytes / 1e6;
 const report = {
-  corpus: { root: args.corpus, packages: corpus.length, files: totalFiles, textFiles, binaryFiles, scannedMB: Number(mb.toFixed(1)) },
+  corpus: { root, packages: corpus.length, files: totalFiles, textFiles, binaryFiles, scannedMB: Number(mb.toFixed(1)) },
   falsePositives: {
     packagesFlagged: flaggedPkgs.size,
     packageRate: Number((flaggedPkgs.size / corpus.length).toFixed(4)),
