@@ -14,6 +14,7 @@ import { EgressPolicy } from '../adapters/egress/index.js';
 import { SlackWebApi } from '../adapters/integrations/slack-web-api.js';
 import { EmbeddingsClient } from '../adapters/embeddings/embeddings-client.js';
 import { ociRegistryPort } from './oci-registry.js';
+import { HttpOciUpstream } from '../adapters/mirrors/oci-upstream.js';
 import { SelfRegistryRouter } from './self-registry.js';
 import type { ServerConfig } from './config.js';
 import { openSecretStore } from './secrets-config.js';
@@ -73,7 +74,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
   const tools = createToolRuntime(config, egress);
-  const { storage, blobs, uploads, groups, workloads: workloadStore, evals: evalStore, skillInstalls, signer, viewStamps } = await openStorage(config);
+  const { storage, blobs, uploads, groups, workloads: workloadStore, evals: evalStore, skillInstalls, mirrors, signer, viewStamps } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -107,6 +108,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     clientFiles: { files: new ClientConfigFileEditor(config.clientsHome), platform: clientPlatform() },
     evals: { store: evalStore, wake: (id) => evalRunner?.wake(id) },
     skillInstalls: { store: skillInstalls, folders: new SkillFolderWriter(config.clientsHome) },
+    mirrors: { store: mirrors, oci: new HttpOciUpstream({ fetch: egress.fetch, downloadDir: join(config.dataDir, 'mirror-downloads') }) },
     agentspaceOci: { registryClient: ociRegistryPort(outbound.fetch), defaultRegistry: config.ociRegistryDefault, credentials: dockerLogins },
     storage,
     blobs,

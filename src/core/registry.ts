@@ -53,6 +53,9 @@ import { workloadProxyPath, type WorkloadRecord } from './workloads/workload.js'
 import type { WorkloadStore } from './workloads/workload-store.js';
 import type { EvalStore } from './evals/eval-store.js';
 import { EvalService } from './evals/eval-service.js';
+import { MirrorService } from './mirrors/mirror-service.js';
+import { OciMirror } from './mirrors/oci-mirror.js';
+import type { MirrorStore, OciUpstream } from './mirrors/mirror.js';
 
 export interface RegistryOptions {
   storage: Storage;
@@ -100,6 +103,8 @@ export interface RegistryOptions {
   clientFiles?: { files: ClientConfigFiles; platform: ClientPlatform };
   /** Where skill installs are recorded and the clients' skills folders they write (needs clientFiles for the platform). Absent: installs are not offered. */
   skillInstalls?: { store: SkillInstallStore; folders: SkillFolders };
+  /** Pull-through mirrors: where upstreams are kept and how each kind's upstream is reached. Absent: not offered. */
+  mirrors?: { store: MirrorStore; oci?: OciUpstream };
 }
 
 /**
@@ -150,6 +155,8 @@ export class Registry {
   readonly toolhiveSecrets: ToolhiveSecrets;
   /** Eval runs of managed agents (issue 14); undefined when the server was built without an eval store. */
   readonly evals: EvalService | undefined;
+  /** Upstreams (pull-through mirrors, issue 18); undefined when the server was built without a mirror store. */
+  readonly mirrors: MirrorService | undefined;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -174,6 +181,8 @@ export class Registry {
       maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
     });
     this.blobAccess = new BlobAccess(deps, this.oci.access, redirects);
+    this.mirrors = opts.mirrors && new MirrorService(deps, opts.mirrors.store, opts.secretStore);
+    if (this.mirrors) this.oci.useMirrors(new OciMirror(deps, this.mirrors, opts.mirrors?.oci, redirects));
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
     this.scopes = new ScopeService(deps);
     this.stars = new StarService(deps, this.packages);

@@ -36,6 +36,26 @@ export interface Database {
   workload_groups: WorkloadGroupsTable;
   client_registrations: ClientRegistrationsTable;
   skill_installs: SkillInstallsTable;
+  mirrors: MirrorsTable;
+  mirror_tags: MirrorTagsTable;
+}
+
+export interface MirrorsTable {
+  name: string;
+  kind: string;
+  url: string;
+  username: string | null;
+  has_password: number;
+  ttl_seconds: number;
+  created_at: string;
+}
+
+export interface MirrorTagsTable {
+  mirror: string;
+  repo: string;
+  tag: string;
+  digest: string;
+  checked_at: string;
 }
 
 export interface WorkloadsTable {

@@ -27,6 +27,7 @@ import { SqlWorkloadStore } from './workload-store.js';
 import { SqlGroupStore } from './group-store.js';
 import { SqlEvalStore } from './eval-store.js';
 import { SqlSkillInstallStore } from './skill-install-store.js';
+import { SqlMirrorStore } from './mirror-store.js';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
   accounts: new SqlAccountRepo(db),
@@ -76,6 +77,8 @@ export class SqlStorage implements Storage {
 
   /** Skill installs into MCP clients' skills folders (core/skills' own port). */
   readonly skillInstalls: SqlSkillInstallStore;
+  /** Upstreams (pull-through mirrors) and their cached tags (core/mirrors' own port). */
+  readonly mirrors: SqlMirrorStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -113,6 +116,7 @@ export class SqlStorage implements Storage {
     this.groups = new SqlGroupStore(db);
     this.evals = new SqlEvalStore(db);
     this.skillInstalls = new SqlSkillInstallStore(db);
+    this.mirrors = new SqlMirrorStore(db);
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
