@@ -8,6 +8,7 @@ import { registerDeprecateCommand } from './commands/deprecate.js';
 import { registerDevModelCommand } from './commands/dev-model.js';
 import { registerDistTagCommand } from './commands/dist-tag.js';
 import { registerGcCommand } from './commands/gc.js';
+import { registerMirrorCommand } from './commands/mirror.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerLoginCommand } from './commands/login.js';
@@ -75,6 +76,7 @@ export const buildProgram = (): Command => {
     registerScopeCommand,
     registerAccessCommand,
     registerSecretsCommand,
+    registerMirrorCommand,
     registerRecipeCommand,
     registerSkillCommand,
     registerOciCommand,

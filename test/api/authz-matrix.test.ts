@@ -523,6 +523,15 @@ const nativeEntries = (): Record<string, Entry | Exempt> => ({
   },
   'POST /api/v1/admin/gc': { actor: 'admin', request: () => json('POST', '/api/v1/admin/gc', { grace_seconds: 0 }), mayChangeNothing: 'collects only blobs nothing refers to; there may be none' },
   'POST /api/v1/admin/secrets/rotate-key': { actor: 'admin', request: () => json('POST', '/api/v1/admin/secrets/rotate-key', {}) },
+  'POST /api/v1/mirrors': {
+    actor: 'admin',
+    request: () => json('POST', '/api/v1/mirrors', { kind: 'oci', name: uniqueName('mirror'), url: 'https://registry.example.com', username: 'bot', password: 'upstream-password' }),
+  },
+  'DELETE /api/v1/mirrors/:name': {
+    actor: 'admin',
+    setup: (w) => create(w.admin, '/api/v1/mirrors', { kind: 'mcp', name: uniqueName('gone'), url: 'https://mcp.example.com', username: 'bot', password: 'upstream-password' }),
+    request: (_, m) => json('DELETE', `/api/v1/mirrors/${m.name}`),
+  },
   'PUT /api/v1/access/:scope/:name': {
     setup: (w) => orgPackage(w, 'agents'),
     request: (_, s) => json('PUT', `/api/v1/access/@orga/${s.name}`, { visibility: 'private' }),

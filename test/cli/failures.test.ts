@@ -143,6 +143,29 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     await fails(['whoami', '--registry', 'ftp://x'], "agentry: invalid registry URL 'ftp://x': only http and https are supported\n", usage);
   });
 
+  it('mirror add, ls and rm: the password from the environment, never on the command line or in the output', async () => {
+    const admin = ['--token', server.adminToken];
+    const usage = { code: 2 };
+    await fails(['mirror', 'add', 'npm', 'x', '--url', 'https://example.com', ...admin], "agentry: unknown mirror kind 'npm': use mcp, oci or agentry\n", usage);
+    await fails(['mirror', 'add', 'oci', 'x', '--url', 'https://example.com', '--username', 'u', ...admin], 'agentry: --username and --password-env go together\n', usage);
+    await fails(['mirror', 'add', 'oci', 'x', '--url', 'https://example.com', '--username', 'u', '--password-env', 'AGENTRY_TEST_NOT_SET', ...admin], 'agentry: the environment variable AGENTRY_TEST_NOT_SET (--password-env) is not set\n', usage);
+    await fails(['mirror', 'add', 'oci', 'x', '--url', 'https://example.com', '--ttl', 'soon', ...admin], /^agentry: option '--ttl <duration>' argument 'soon' is invalid\. expected a duration/, usage);
+    await fails(['mirror', 'add', 'oci', 'x'], "agentry: required option '--url <url>' not specified\n", usage);
+    await fails(['mirror', 'add', 'oci', 'Bad!', '--url', 'https://example.com', ...admin], /^agentry: Invalid mirror\n  name 'Bad!' must be/);
+    await fails(['mirror', 'ls'], "agentry: This token has 'publish' permission; this action needs 'admin'\n", { code: 3 });
+    await fails(['mirror', 'rm', 'nope', ...admin], 'agentry: No mirror named nope\n', { code: 4 });
+    const secret = `pw-${randomBytes(8).toString('hex')}`;
+    const added = await ws.run(['mirror', 'add', 'oci', 'up', '--url', 'https://registry.example.com', '--username', 'bot', '--password-env', 'UP_PASSWORD', '--ttl', '10m', ...admin], { env: { UP_PASSWORD: secret } });
+    expect(added.code).toBe(0);
+    expect(added.stdout).toBe('Added mirror up  oci  https://registry.example.com  (as bot, password in the secret store)  ttl 600s\n');
+    await fails(['mirror', 'add', 'oci', 'up', '--url', 'https://registry.example.com', ...admin], /^agentry: A mirror named up exists/, { code: 5 });
+    const ls = await ws.run(['mirror', 'ls', '--json', ...admin]);
+    expect(JSON.parse(ls.stdout)).toEqual([expect.objectContaining({ name: 'up', kind: 'oci', username: 'bot', has_password: true, ttl_seconds: 600 })]);
+    expect(ls.stdout).not.toContain(secret);
+    expect((await ws.run(['mirror', 'rm', 'up', ...admin])).stdout).toBe('Mirror up removed\n');
+    expect((await ws.run(['mirror', 'ls', ...admin])).stdout).toBe('No mirrors\n');
+  });
+
   it('--help exits 0', async () => {
     const r = await ws.run(['publish', '--help']);
     expect(r.code).toBe(0);
@@ -188,6 +211,9 @@ describe('help', () => {
       'access get',
       'access set',
       'secrets rotate-key',
+      'mirror add',
+      'mirror ls',
+      'mirror rm',
       'recipe list',
       'recipe search',
       'recipe publish',
