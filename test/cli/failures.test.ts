@@ -148,14 +148,24 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     const usage = { code: 2 };
     await fails(['mirror', 'add', 'npm', 'x', '--url', 'https://example.com', ...admin], "agentry: unknown mirror kind 'npm': use mcp, oci or agentry\n", usage);
     await fails(['mirror', 'add', 'oci', 'x', '--url', 'https://example.com', '--username', 'u', ...admin], 'agentry: --username and --password-env go together\n', usage);
-    await fails(['mirror', 'add', 'oci', 'x', '--url', 'https://example.com', '--username', 'u', '--password-env', 'AGENTRY_TEST_NOT_SET', ...admin], 'agentry: the environment variable AGENTRY_TEST_NOT_SET (--password-env) is not set\n', usage);
-    await fails(['mirror', 'add', 'oci', 'x', '--url', 'https://example.com', '--ttl', 'soon', ...admin], /^agentry: option '--ttl <duration>' argument 'soon' is invalid\. expected a duration/, usage);
+    await fails(
+      ['mirror', 'add', 'oci', 'x', '--url', 'https://example.com', '--username', 'u', '--password-env', 'AGENTRY_TEST_NOT_SET', ...admin],
+      'agentry: the environment variable AGENTRY_TEST_NOT_SET (--password-env) is not set\n',
+      usage,
+    );
+    await fails(
+      ['mirror', 'add', 'oci', 'x', '--url', 'https://example.com', '--ttl', 'soon', ...admin],
+      /^agentry: option '--ttl <duration>' argument 'soon' is invalid\. expected a duration/,
+      usage,
+    );
     await fails(['mirror', 'add', 'oci', 'x'], "agentry: required option '--url <url>' not specified\n", usage);
-    await fails(['mirror', 'add', 'oci', 'Bad!', '--url', 'https://example.com', ...admin], /^agentry: Invalid mirror\n  name 'Bad!' must be/);
+    await fails(['mirror', 'add', 'oci', 'Bad!', '--url', 'https://example.com', ...admin], /^agentry: Invalid mirror\n {2}name 'Bad!' must be/);
     await fails(['mirror', 'ls'], "agentry: This token has 'publish' permission; this action needs 'admin'\n", { code: 3 });
     await fails(['mirror', 'rm', 'nope', ...admin], 'agentry: No mirror named nope\n', { code: 4 });
     const secret = `pw-${randomBytes(8).toString('hex')}`;
-    const added = await ws.run(['mirror', 'add', 'oci', 'up', '--url', 'https://registry.example.com', '--username', 'bot', '--password-env', 'UP_PASSWORD', '--ttl', '10m', ...admin], { env: { UP_PASSWORD: secret } });
+    const added = await ws.run(['mirror', 'add', 'oci', 'up', '--url', 'https://registry.example.com', '--username', 'bot', '--password-env', 'UP_PASSWORD', '--ttl', '10m', ...admin], {
+      env: { UP_PASSWORD: secret },
+    });
     expect(added.code).toBe(0);
     expect(added.stdout).toBe('Added mirror up  oci  https://registry.example.com  (as bot, password in the secret store)  ttl 600s\n');
     await fails(['mirror', 'add', 'oci', 'up', '--url', 'https://registry.example.com', ...admin], /^agentry: A mirror named up exists/, { code: 5 });

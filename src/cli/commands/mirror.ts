@@ -25,8 +25,7 @@ interface AddOptions extends RegistryOptions, JsonOption {
 
 const KINDS = ['mcp', 'oci', 'agentry'];
 
-const describe = (m: MirrorView): string =>
-  `${m.name}  ${m.kind}  ${m.url}${m.username ? `  (as ${m.username}${m.has_password ? ', password in the secret store' : ''})` : ''}  ttl ${m.ttl_seconds}s`;
+const describe = (m: MirrorView): string => `${m.name}  ${m.kind}  ${m.url}${m.username ? `  (as ${m.username}${m.has_password ? ', password in the secret store' : ''})` : ''}  ttl ${m.ttl_seconds}s`;
 
 /** `agentry mirror add|ls|rm`: upstreams (pull-through mirrors), administrators only. */
 export const registerMirrorCommand = (program: Command): void => {
@@ -39,7 +38,7 @@ export const registerMirrorCommand = (program: Command): void => {
         .description('Add an upstream: kind is mcp, oci or agentry; an OCI upstream named hub serves /v2/hub/<upstream repository>')
         .requiredOption('--url <url>', 'the upstream base URL')
         .option('--username <user>', 'log in to the upstream as this user')
-        .option('--password-env <VAR>', 'the environment variable holding the password (kept in the server\'s secret store)')
+        .option('--password-env <VAR>', "the environment variable holding the password (kept in the server's secret store)")
         .option('--ttl <duration>', 'serve tags and listings this long before asking the upstream again (e.g. 300, 5m, 1h; default 5m)', durationSeconds),
     ),
   ).action(async (kind: string, name: string, opts: AddOptions) => {

@@ -42,7 +42,9 @@ export class MirrorService {
     // The password first: a mirror is never recorded with a login it cannot use.
     if (input.password !== undefined) await this.secrets.put(SECRET_OWNER, SECRET_NAMESPACE, secretKey(record.name), input.password);
     if (!(await this.store.insert(record))) throw conflict(`A mirror named ${record.name} exists; remove it first`, { name: record.name });
-    await this.deps.storage.transaction((tx) => this.deps.audit.record(tx.audit, ctx, 'mirror.add', record.name, { kind: record.kind, url: record.url, username: record.username, ttl_seconds: record.ttlSeconds }));
+    await this.deps.storage.transaction((tx) =>
+      this.deps.audit.record(tx.audit, ctx, 'mirror.add', record.name, { kind: record.kind, url: record.url, username: record.username, ttl_seconds: record.ttlSeconds }),
+    );
     return record;
   }
 
