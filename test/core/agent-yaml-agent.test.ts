@@ -27,7 +27,11 @@ describe('agent.yaml → managed agent (issue 19)', () => {
 
   it('maps mcp_servers run with npx onto package MCP servers and their toolsets', () => {
     const m = agentYamlToAgent(
-      { ...base, config: { model: 'a' }, mcp_servers: { ev: { command: 'npx', args: ['-y', '@scope/srv@1.0.0', 'stdio'], env: { KEY: 'k-${secrets.KEY}' } }, two: { command: '/usr/bin/npx', args: ['srv'] } } },
+      {
+        ...base,
+        config: { model: 'a' },
+        mcp_servers: { ev: { command: 'npx', args: ['-y', '@scope/srv@1.0.0', 'stdio'], env: { KEY: 'k-${secrets.KEY}' } }, two: { command: '/usr/bin/npx', args: ['srv'] } },
+      },
       null,
     );
     expect(m.input.mcp_servers).toEqual([

@@ -86,7 +86,10 @@ describe.each(testStores)('sessions: MCP servers of agent.yaml packages (%s)', {
     expect(JSON.stringify(s.agent)).not.toMatch(/EV_TOKEN|vault-secret/);
     const events = await turn(f.sdk, s.id, 'what is your environment?');
     const results = events.filter((e) => e.type === 'agent.mcp_tool_result');
-    expect(results.map((r) => r.is_error), JSON.stringify(events.filter((e) => e.type === 'session.error'))).toEqual([false, false]);
+    expect(
+      results.map((r) => r.is_error),
+      JSON.stringify(events.filter((e) => e.type === 'session.error')),
+    ).toEqual([false, false]);
     expect(results[1].content).toEqual([{ type: 'text', text: 'Echo: via npx' }]);
     // get-env prints the server's environment: the secret reached it, and nothing else of the host did.
     const printed = JSON.parse(results[0].content[0].text) as Record<string, string>;
@@ -120,10 +123,22 @@ describe.each(testStores)('sessions: MCP servers of agent.yaml packages (%s)', {
     const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/file.txt`;
     try {
       const server = (net: boolean) =>
-        ['config:', '  model: dev-ant', `permissions:\n  network: ${net}`, 'mcp_servers:', '  ev:', '    command: npx', `    args: ["@modelcontextprotocol/server-everything@${EVERYTHING_VERSION}", "stdio"]`].join('\n');
+        [
+          'config:',
+          '  model: dev-ant',
+          `permissions:\n  network: ${net}`,
+          'mcp_servers:',
+          '  ev:',
+          '    command: npx',
+          `    args: ["@modelcontextprotocol/server-everything@${EVERYTHING_VERSION}", "stdio"]`,
+        ].join('\n');
       await publish(f, 'offline', server(false));
       await publish(f, 'online', server(true));
-      model.script([{ toolCalls: [{ name: 'mcp__ev__get-env', input: {} }] }, { toolCalls: [{ name: 'mcp__ev__gzip-file-as-resource', input: { data: url, outputType: 'resource' } }] }, { text: 'ok' }]);
+      model.script([
+        { toolCalls: [{ name: 'mcp__ev__get-env', input: {} }] },
+        { toolCalls: [{ name: 'mcp__ev__gzip-file-as-resource', input: { data: url, outputType: 'resource' } }] },
+        { text: 'ok' },
+      ]);
       const s: any = await f.sdk.beta.sessions.create({ agent: { type: 'package', name: '@alice/offline' }, environment_id: env } as any);
       const results = (await turn(f.sdk, s.id, 'fetch')).filter((e) => e.type === 'agent.mcp_tool_result');
       // No secrets asked for (no vault needed), no proxy given; the server's own fetch of a host address fails.

@@ -33,6 +33,8 @@ interface Entry {
   users: number;
   /** The last status context (why a start failed). */
   context: string;
+  /** The first start has come up. */
+  up: boolean;
   idle?: NodeJS.Timeout;
 }
 
@@ -56,9 +58,16 @@ export class SharedWorkloads {
   /** Holds the workload of `key`, starting it when none runs; rejects with why its start failed. */
   async acquire(key: string, plan: () => Promise<LaunchPlan>): Promise<SharedWorkloadLease> {
     let entry = this.entries.get(key);
+    // One that came up and has since died (gave up, or waits to restart) is replaced by a fresh start.
+    if (entry?.up && !entry.supervisor.connection && entry.supervisor.status !== 'starting') {
+      this.entries.delete(key);
+      clearTimeout(entry.idle);
+      void entry.supervisor.stop();
+      entry = undefined;
+    }
     if (!entry) {
       const name = SharedWorkloads.nameOf(key);
-      const created: Entry = { name, users: 0, context: '', ready: Promise.resolve(false), supervisor: undefined as unknown as Supervisor };
+      const created: Entry = { name, users: 0, context: '', up: false, ready: Promise.resolve(false), supervisor: undefined as unknown as Supervisor };
       created.supervisor = new Supervisor(
         name,
         {
@@ -73,7 +82,7 @@ export class SharedWorkloads {
         },
         this.deps.timings,
       );
-      created.ready = created.supervisor.start();
+      created.ready = created.supervisor.start().then((ok) => (created.up = ok));
       this.entries.set(key, created);
       entry = created;
     }

@@ -26,10 +26,7 @@ export interface AgentConfig {
  * server's own MCP workloads by name, or (Agentry) the server `name` of an agent.yaml package's
  * `mcp_servers`, run as a sandboxed workload of the session's account (docs/run.md).
  */
-export type McpServerConfig =
-  | { name: string; type: 'url'; url: string }
-  | { name: string; type: 'workload'; workload: string }
-  | { name: string; type: 'package'; package: string; version: string };
+export type McpServerConfig = { name: string; type: 'url'; url: string } | { name: string; type: 'workload'; workload: string } | { name: string; type: 'package'; package: string; version: string };
 
 export interface ModelConfig {
   id: string;
@@ -107,7 +104,8 @@ const mcpServers = (list: NonNullable<AgentInput['mcp_servers']>): AgentConfig['
     if (names.has(s.name)) throw badRequest(`mcp_servers[${i}].name '${s.name}' is used twice`);
     names.add(s.name);
     if (s.type === 'workload') {
-      if (typeof s.workload !== 'string' || s.workload === '' || s.url !== undefined || s.package !== undefined) throw badRequest(`mcp_servers[${i}]: a 'workload' server names its workload (workload) and has no url`);
+      if (typeof s.workload !== 'string' || s.workload === '' || s.url !== undefined || s.package !== undefined)
+        throw badRequest(`mcp_servers[${i}]: a 'workload' server names its workload (workload) and has no url`);
       return { name: s.name, type: 'workload', workload: s.workload };
     }
     if (s.type === 'package') {

@@ -37,7 +37,7 @@ const refuse = (field: string, why: string): never => {
 
 /**
  * Checks one server entry and says how it runs; refuses, naming the field, what the sandbox cannot
- * run: any command but `npx`, npx options that install or run something else (`-p`, `-c`, …), a
+ * run: a command other than `npx`, npx options that install or run something else (`-p`, `-c`, …), a
  * package spec that is not `name` or `name@version-or-tag` (ranges, URLs, git, files), and
  * environment names that are not variable names.
  */
