@@ -137,6 +137,12 @@ export class McpToolsets {
     }
   }
 
+  /** Closes a session's connections (it ended): its holds on shared workloads are released at once. */
+  closeSession(sessionId: string): void {
+    const prefix = this.key(sessionId, '');
+    for (const k of [...this.conns.keys()]) if (k.startsWith(prefix)) this.drop(sessionId, k.slice(prefix.length));
+  }
+
   /** Closes every connection (the worker stops). */
   async close(): Promise<void> {
     const all = [...this.conns.values()];
