@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestModel, type DevModel } from '../helpers/dev-model.js';
@@ -50,6 +51,15 @@ const sharedLogs = (f: ManagedFixture): string[] => {
   }
 };
 
+/**
+ * The data dirs of this file's servers. The second store's server starts with the npm packages the
+ * first installed (as a server keeps them across restarts): npm's cache alone still takes seconds.
+ */
+const dataDirs: string[] = [];
+afterAll(() => {
+  for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
+});
+
 describe.each(testStores)('sessions: MCP servers of agent.yaml packages (%s)', { timeout: 60_000 }, (store) => {
   let f: ManagedFixture;
   let model: DevModel;
@@ -58,7 +68,12 @@ describe.each(testStores)('sessions: MCP servers of agent.yaml packages (%s)', {
 
   beforeAll(async () => {
     model = await startTestModel();
+    const installed = dataDirs.map((d) => join(d, 'workloads', 'packages')).find((d) => existsSync(d));
+    const dataDir = mkdtempSync(join(tmpdir(), 'agentry-package-mcp-'));
+    dataDirs.push(dataDir);
+    if (installed) cpSync(installed, join(dataDir, 'workloads', 'packages'), { recursive: true });
     f = await startManagedFixture(store, {
+      dataDir,
       egressAllow: '127.0.0.1',
       env: { AGENTRY_RUNTIME_RETRY_BASE_MS: '20' },
       workloadTimings: { initTimeoutMs: 30_000, healthTimeoutMs: 10_000, healthIntervalMs: 5_000, backoffBaseMs: 300, backoffMaxMs: 2_000, maxRestarts: 1 },
