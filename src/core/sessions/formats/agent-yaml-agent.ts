@@ -28,7 +28,8 @@ const nonEmpty = (v: unknown): boolean => v !== undefined && v !== null && !(Arr
  * onto a managed agent (docs/run.md, field by field). Pure: no store, no clock. What the mapping
  * cannot express is refused with the field's name, never dropped: `requires`, unknown `config`
  * keys, `mcp_servers` entries the sandbox cannot run (agent-yaml-servers.ts). Each server becomes
- * an `mcp_toolset` of a `package` MCP server, run at session time as a sandboxed workload. `model` (the caller's override) wins over `config.model`.
+ * an `mcp_toolset` of a `package` MCP server, run at session time as a sandboxed workload.
+ * `model` (the caller's override) wins over `config.model`.
  */
 export const agentYamlToAgent = (manifest: Record<string, unknown>, readme: string | null, opts: { model?: string } = {}): AgentYamlMapping => {
   for (const key of Object.keys(manifest)) {
