@@ -2,7 +2,7 @@ import type { RequestContext } from '../auth/principal.js';
 import { AgentryError } from '../errors.js';
 import type { PackageService } from '../packages/package-service.js';
 import type { SharedWorkloads } from '../workloads/shared-workloads.js';
-import { agentYamlServerProfile, agentYamlServers, fillSecrets } from './formats/agent-yaml-servers.js';
+import { AGENT_PACKAGE_NAME, agentYamlServerProfile, agentYamlServers, fillSecrets } from './formats/agent-yaml-servers.js';
 import { McpConnectError, type McpConnection, type McpTarget } from './mcp-port.js';
 import { workloadConnection } from './workload-mcp.js';
 
@@ -12,8 +12,6 @@ export interface PackageMcpDeps {
   /** The value of secret `key` in the session's vaults (their order), or undefined. */
   vaultSecret(accountId: number, vaultIds: string[], key: string): Promise<string | undefined>;
 }
-
-const PACKAGE_NAME = /^@([a-z0-9][a-z0-9.-]*)\/([a-z0-9][a-z0-9._-]*)$/;
 
 const failure = (why: string): McpConnectError => new McpConnectError('connection', why.slice(0, 500));
 
@@ -26,7 +24,7 @@ const failure = (why: string): McpConnectError => new McpConnectError('connectio
  * in from the session's vaults at each start. Closing the connection releases the hold.
  */
 export const openPackageServer = async (deps: PackageMcpDeps, ctx: RequestContext, target: Extract<McpTarget, { kind: 'package' }>): Promise<McpConnection> => {
-  const m = PACKAGE_NAME.exec(target.package);
+  const m = AGENT_PACKAGE_NAME.exec(target.package);
   if (!m) throw failure(`'${target.package.slice(0, 100)}' is not an agent package name`);
   let manifest: Record<string, unknown>;
   let digest: string;

@@ -1,5 +1,6 @@
 import { badRequest } from '../../errors.js';
 import { isPlainObject } from '../../packages/manifest/fields.js';
+import { AGENT_PACKAGE_NAME } from '../../sessions/formats/agent-yaml-servers.js';
 import { newMetadata, patchMetadata, type Metadata } from '../metadata.js';
 
 /**
@@ -51,7 +52,6 @@ export interface AgentInput {
 }
 
 const NAME_MAX = 256;
-const PACKAGE_NAME = /^@[a-z0-9][a-z0-9.-]*\/[a-z0-9][a-z0-9._-]*$/;
 const SYSTEM_MAX = 100_000;
 const DESCRIPTION_MAX = 2048;
 const TOOLSET_TYPES = new Set(['agent_toolset_20260401', 'mcp_toolset', 'custom']);
@@ -109,7 +109,7 @@ const mcpServers = (list: NonNullable<AgentInput['mcp_servers']>): AgentConfig['
       return { name: s.name, type: 'workload', workload: s.workload };
     }
     if (s.type === 'package') {
-      if (typeof s.package !== 'string' || !PACKAGE_NAME.test(s.package) || typeof s.version !== 'string' || s.version === '' || s.url !== undefined || s.workload !== undefined)
+      if (typeof s.package !== 'string' || !AGENT_PACKAGE_NAME.test(s.package) || typeof s.version !== 'string' || s.version === '' || s.url !== undefined || s.workload !== undefined)
         throw badRequest(`mcp_servers[${i}]: a 'package' server names an agent package ('@scope/name') and its version, and has no url or workload`);
       return { name: s.name, type: 'package', package: s.package, version: s.version };
     }

@@ -1,6 +1,6 @@
 import { badRequest } from '../../errors.js';
 import { isPlainObject } from '../../packages/manifest/fields.js';
-import type { PermissionProfile } from '../../workloads/workload.js';
+import { NPM_PACKAGE_NAME, NPM_PACKAGE_VERSION, type PermissionProfile } from '../../workloads/workload.js';
 
 /**
  * One `mcp_servers` entry of an agent.yaml, as the sandbox runs it (docs/run.md): an npm package
@@ -19,12 +19,13 @@ export interface AgentYamlServer {
   secretKeys: string[];
 }
 
+/** An agent package's name, `@scope/name` (scope and name captured). */
+export const AGENT_PACKAGE_NAME = /^@([a-z0-9][a-z0-9.-]*)\/([a-z0-9][a-z0-9._-]*)$/;
+
 /** The commands a server may name: `npx` (and the same file by path). */
 export const SUPPORTED_SERVER_COMMANDS = ['npx'] as const;
 /** `npx` options that only silence the install prompt (Agentry installs without asking anyway). */
 const NPX_QUIET_FLAGS = new Set(['-y', '--yes', '-q', '--quiet']);
-const NPM_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
-const NPM_VERSION = /^[A-Za-z0-9][A-Za-z0-9.+_-]{0,99}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** `${secrets.KEY}` (the manifest validator's pattern). */
 export const SECRET_REF = /\$\{secrets\.([A-Za-z0-9_]+)\}/g;
@@ -63,7 +64,7 @@ export const agentYamlServer = (id: string, entry: unknown): AgentYamlServer => 
   const m = /^((?:@[^@/]+\/)?[^@]+)(?:@(.+))?$/.exec(spec);
   const pkg = m?.[1] ?? '';
   const version = m?.[2] ?? 'latest';
-  if (!NPM_NAME.test(pkg) || !NPM_VERSION.test(version)) {
+  if (!NPM_PACKAGE_NAME.test(pkg) || !NPM_PACKAGE_VERSION.test(version)) {
     refuse(`${at}.args`, `'${spec.slice(0, 128)}' is not an npm package name with an optional exact version or dist-tag (ranges, URLs, git and file specs are not run)`);
   }
   const env: Record<string, string> = {};
