@@ -39,6 +39,8 @@ export interface ServerConfig {
   unsafeLocalWorkloads: boolean;
   /** Supervisor timings of MCP workloads (tests shorten them; no flag). */
   workloadTimings?: Partial<SupervisorTimings>;
+  /** How long a shared workload (an agent.yaml package's MCP server) nobody uses keeps running (default 60 s; tests shorten it; no flag). */
+  sharedWorkloadIdleMs?: number;
   /** The visibility new scopes (and so their new packages) start with (AGENTRY_DEFAULT_VISIBILITY; default public). */
   defaultVisibility: Visibility;
   /** Every read needs a token, on every door but /healthz (AGENTRY_AUTH_REQUIRED_FOR_READS). */

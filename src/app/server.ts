@@ -153,6 +153,8 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
         npmRegistry: config.workloadNpmRegistry,
       }),
       logs: new LogFiles(join(config.dataDir, 'workloads', 'logs')),
+      sharedLogs: new LogFiles(join(config.dataDir, 'workloads', 'shared-logs')),
+      sharedIdleStopMs: config.sharedWorkloadIdleMs,
       timings: config.workloadTimings,
     },
     signIn: config.oauth && {

@@ -94,7 +94,7 @@ export interface RegistryOptions {
   /** The managed-agents plane's settings (file size limit, embeddings endpoint, …). */
   managed?: ManagedOptions;
   /** Running MCP servers (ToolHive's workloads): where they are kept, how they start, where their logs go. Absent: not offered. */
-  workloads?: { store: WorkloadStore; launcher: WorkloadLauncher; logs: WorkloadLogs; timings?: Partial<SupervisorTimings> };
+  workloads?: { store: WorkloadStore; launcher: WorkloadLauncher; logs: WorkloadLogs; sharedLogs?: WorkloadLogs; sharedIdleStopMs?: number; timings?: Partial<SupervisorTimings> };
   /** ToolHive-style groups and client registrations (absent: an in-memory store is not offered; groups and clients are refused). */
   groups?: GroupStore;
   /** Where eval runs are kept; absent: evals are not offered (the routes answer 501). `wake` tells this process's runner of a new or cancelled run. */

@@ -65,6 +65,8 @@ export const startTestServer = async (
     blobStore?: string;
     /** MCP workload supervisor timings (short back-off and health intervals for tests). */
     workloadTimings?: ServerConfig['workloadTimings'];
+    /** How long an idle shared workload (an agent.yaml package's MCP server) keeps running. */
+    sharedWorkloadIdleMs?: number;
     /** `--unsafe-local-workloads`. */
     unsafeLocalWorkloads?: boolean;
   } = {},
@@ -97,6 +99,7 @@ export const startTestServer = async (
     logStream: opts.log?.stream,
     egressAllow: opts.egressAllow !== undefined ? [opts.egressAllow] : base.egressAllow,
     workloadTimings: opts.workloadTimings,
+    sharedWorkloadIdleMs: opts.sharedWorkloadIdleMs,
     unsafeLocalWorkloads: opts.unsafeLocalWorkloads ?? false,
   };
   const server = await startServer(config);

@@ -77,13 +77,13 @@ describe.each(testStores)('sessions: agent.yaml packages (%s)', (store) => {
   });
 
   it('refuses what the mapping cannot express by field name, and bad references', async () => {
-    await publishAgent(f, 'mailer', '1.0.0', 'config:\n  model: dev-ant\nmcp_servers:\n  gmail:\n    command: npx\n    args: ["-y", "gmail-mcp"]');
+    await publishAgent(f, 'mailer', '1.0.0', 'config:\n  model: dev-ant\nmcp_servers:\n  gmail:\n    command: python\n    args: ["-m", "gmail_mcp"]');
     await publishAgent(f, 'warm', '1.0.0', 'config:\n  model: dev-ant\n  temperature: 0.2');
     await publishAgent(f, 'nomodel', '1.0.0', '');
     const skill = await makeTarball({ 'SKILL.md': '---\nname: tool\ndescription: A skill\nmetadata:\n  version: 1.0.0\n---\n# tool\n' });
     expect((await f.alice.publish('/api/v1/skills/@alice/tool', skill)).status).toBe(200);
     const run = (agent: unknown) => f.alice.req('POST', '/v1/sessions', { agent, environment_id: env });
-    expectManagedError(await run({ type: 'package', name: '@alice/mailer' }), 400, 'invalid_request_error', /'mcp_servers'/);
+    expectManagedError(await run({ type: 'package', name: '@alice/mailer' }), 400, 'invalid_request_error', /'mcp_servers\.gmail\.command'.*'python' is not supported/);
     expectManagedError(await run({ type: 'package', name: '@alice/warm' }), 400, 'invalid_request_error', /'config\.temperature'/);
     expectManagedError(await run({ type: 'package', name: '@alice/nomodel' }), 400, 'invalid_request_error', /config\.model/);
     expectManagedError(await run({ type: 'package', name: '@alice/nomodel', model: 'no-such-card' }), 400, 'invalid_request_error', /no model card 'no-such-card'/);

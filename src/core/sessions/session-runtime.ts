@@ -496,6 +496,7 @@ export class SessionRuntime {
         patch: { status: 'terminated', data: { ...rest, active_ms: Number(s.data.active_ms ?? 0) + Math.max(0, Date.parse(now) - since) } },
       };
     });
+    this.deps.mcp?.closeSession(id);
   }
 
   private async callModel(

@@ -4,9 +4,9 @@ import type { AgentService } from '../../managed/agents/agent-service.js';
 import { writer, type ManagedDeps } from '../../managed/managed-deps.js';
 import type { AgentRefResolver } from '../agent-refs.js';
 import { agentYamlToAgent } from './agent-yaml-agent.js';
+import { AGENT_PACKAGE_NAME } from './agent-yaml-servers.js';
 
 const REF_KEYS = new Set(['type', 'name', 'version', 'model']);
-const PACKAGE_NAME = /^@([a-z0-9][a-z0-9.-]*)\/([a-z0-9][a-z0-9._-]*)$/;
 /** The first revision of the managed agent a package version maps to: runs stay on it even if its owner edits the agent. */
 const MAPPED_REVISION = 1;
 
@@ -22,7 +22,7 @@ export const packageAgentResolver =
   async (ctx: RequestContext, ref: Record<string, unknown>) => {
     const p = writer(deps, ctx);
     for (const key of Object.keys(ref)) if (!REF_KEYS.has(key)) throw badRequest(`agent.${key.slice(0, 64)}: a package agent takes only type, name, version and model`);
-    const m = typeof ref.name === 'string' ? PACKAGE_NAME.exec(ref.name) : null;
+    const m = typeof ref.name === 'string' ? AGENT_PACKAGE_NAME.exec(ref.name) : null;
     if (!m) throw badRequest("agent.name must be a package name like '@scope/name'");
     if (ref.version !== undefined && ref.version !== null && (typeof ref.version !== 'string' || ref.version === '')) throw badRequest('agent.version must be a version or dist-tag string');
     if (ref.model !== undefined && ref.model !== null && (typeof ref.model !== 'string' || ref.model === '')) throw badRequest('agent.model must be the model_id of one of your model cards');
