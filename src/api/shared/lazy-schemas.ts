@@ -7,7 +7,8 @@ type SchemaController = NonNullable<FastifyServerOptions['schemaController']>;
 type RouteSchema = Record<string, unknown>;
 /** The compilers' factories as Fastify calls them: (shared schemas, options) → (route schema) → function. */
 type BuildValidator = (externalSchemas: unknown, options: unknown) => (route: RouteSchema) => AjvLike;
-type BuildSerializer = (externalSchemas: unknown, options: unknown) => (route: RouteSchema) => (data: unknown) => string;
+type Serializer = (data: unknown) => string;
+type BuildSerializer = (externalSchemas: unknown, options: unknown) => (route: RouteSchema) => Serializer;
 
 /** A compiled Ajv validator as Fastify calls it (`errors` and `schemaEnv` are read after and before each call). */
 interface AjvLike {
@@ -32,37 +33,34 @@ const once = <T>(pending: Pending, build: () => T): (() => T) => {
   return get;
 };
 
-/**
- * Validators compiled on a route's first request instead of at start-up: the server has several
- * hundred routes (a HEAD twin for each GET), and compiling every schema up front cost seconds of
- * CPU and tens of MB of heap for routes most servers never see. What a route answers is unchanged:
- * the stand-in forwards the call, `errors` and `schemaEnv` to the compiled validator (Fastify
- * reads them before and after each call). Header schemas are passed as given (none of the
- * routes declares one; Fastify lower-cases their keys only for its own compiler).
- */
-const lazyValidators =
-  (pending: Pending, build: BuildValidator): BuildValidator =>
-  (externalSchemas, options) => {
+/** A compiler factory whose compilers hand out `standIn(compiled)` and compile on the stand-in's first use. */
+const deferred =
+  <F>(pending: Pending, build: (externalSchemas: unknown, options: unknown) => (route: RouteSchema) => F, standIn: (compiled: () => F) => F) =>
+  (externalSchemas: unknown, options: unknown) => {
     const compileRoute = build(externalSchemas, options);
-    return (route) => {
-      const compiled = once(pending, () => compileRoute(route));
-      const validate = ((data: unknown, ctx?: unknown) => (ctx === undefined ? compiled()(data) : compiled()(data, ctx))) as AjvLike;
-      Object.defineProperty(validate, 'errors', { get: () => compiled().errors });
-      Object.defineProperty(validate, 'schemaEnv', { get: () => compiled().schemaEnv });
-      return validate;
-    };
+    return (route: RouteSchema): F => standIn(once(pending, () => compileRoute(route)));
   };
 
-/** Response serializers compiled on the first response of their route and status (see lazyValidators). */
-const lazySerializers =
-  (pending: Pending, build: BuildSerializer): BuildSerializer =>
-  (externalSchemas, options) => {
-    const compileRoute = build(externalSchemas, options);
-    return (route) => {
-      const compiled = once(pending, () => compileRoute(route));
-      return (data: unknown) => compiled()(data);
-    };
-  };
+/**
+ * A validator compiled on its route's first request instead of at start-up: the server has
+ * several hundred routes (a HEAD twin for each GET), and compiling every schema up front cost
+ * seconds of CPU and MBs of heap for routes most servers never see. What a route answers is
+ * unchanged: the stand-in forwards the call, `errors` and `schemaEnv` to the compiled validator
+ * (Fastify reads them before and after each call). Header schemas are passed as given (none of
+ * the routes declares one; Fastify lower-cases their keys only for its own compiler).
+ */
+const validatorStandIn = (compiled: () => AjvLike): AjvLike => {
+  const validate = ((data: unknown, ctx?: unknown) => (ctx === undefined ? compiled()(data) : compiled()(data, ctx))) as AjvLike;
+  Object.defineProperty(validate, 'errors', { get: () => compiled().errors });
+  Object.defineProperty(validate, 'schemaEnv', { get: () => compiled().schemaEnv });
+  return validate;
+};
+
+/** A response serializer compiled on the first response of its route and status. */
+const serializerStandIn =
+  (compiled: () => Serializer): Serializer =>
+  (data) =>
+    compiled()(data);
 
 export interface LazySchemas {
   /** Fastify's `schemaController` option. */
@@ -77,8 +75,8 @@ export const lazySchemas = (): LazySchemas => {
   return {
     controller: {
       compilersFactory: {
-        buildValidator: lazyValidators(pending, AjvCompiler() as unknown as BuildValidator),
-        buildSerializer: lazySerializers(pending, SerializerSelector() as unknown as BuildSerializer),
+        buildValidator: deferred(pending, AjvCompiler() as unknown as BuildValidator, validatorStandIn),
+        buildSerializer: deferred(pending, SerializerSelector() as unknown as BuildSerializer, serializerStandIn),
       } as unknown as SchemaController['compilersFactory'],
     },
     compileAll: () => {
