@@ -61,7 +61,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
       ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
     genReqId: newRequestId,
-    // Each request's logger is made when the request first logs (most never do at the default levels).
+    // Each request's logger is made when the request first logs (at `warn` and above most never do).
     childLoggerFactory: requestLogger,
     // On close: idle keep-alive sockets are closed at once; in-flight requests finish (see app/server.ts).
     forceCloseConnections: 'idle',

@@ -9,8 +9,9 @@ type ParentLogger = FastifyBaseLogger & { isLevelEnabled(level: string): boolean
 /**
  * A request's logger (`request.log`, with the request id bound) made when the request first logs
  * at a level the server writes, not for every request: a pino child costs a bindings object, its
- * redaction and a new logger, several microseconds a request that a read at the default levels
- * never uses. Whatever is logged goes out exactly as through the child made up front.
+ * redaction and a new logger, several microseconds a request. At `info` (the default) Fastify logs
+ * every request and the child is made as before; at `warn` and above a request that logs nothing
+ * never makes one. Whatever is logged goes out exactly as through the child made up front.
  */
 class RequestLogger implements FastifyBaseLogger {
   #child: FastifyBaseLogger | undefined;
