@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildHttpApp } from '../api/http-app.js';
-import { routeTableOf, type RouteEntry } from '../api/shared/route-table.js';
+import { compileRouteSchemasOf, routeTableOf, type RouteEntry } from '../api/shared/route-table.js';
 import { Registry } from '../core/registry.js';
 import { ClientConfigFileEditor } from '../adapters/client-config/config-file-editor.js';
 import { SkillFolderWriter } from '../adapters/skill-folders/skill-folder-writer.js';
@@ -46,6 +46,8 @@ export interface RunningServer {
   adminToken?: string;
   /** Every route the server answers (method and URL pattern). */
   routes: readonly RouteEntry[];
+  /** Compiles the request and response schemas of every route that has not answered yet (they compile on first use); how many. */
+  compileSchemas(): number;
   /** Lines the server says at start besides where it listens (e.g. that agents' bash is refused: no sandbox). */
   notices: string[];
   /** The built-in toolset of managed-agent sessions (bash, read, write, edit, glob, grep, web_fetch). */
@@ -240,6 +242,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       return {
         url: '',
         routes: [],
+        compileSchemas: () => 0,
         notices: status.bash === 'sandboxed' ? [] : [`Agent tools: ${status.message}`],
         tools,
         close: async () => {
@@ -301,6 +304,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       url: `http://${host}:${port}`,
       adminToken: boot.secret,
       routes: routeTableOf(running),
+      compileSchemas: () => compileRouteSchemasOf(running),
       notices: toolStatus.bash === 'sandboxed' ? [] : [`Agent tools: ${toolStatus.message}`],
       tools,
       close: async (graceMs = SHUTDOWN_GRACE_MS) => {

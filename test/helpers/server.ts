@@ -27,6 +27,8 @@ export interface TestServer {
   schema?: string;
   /** The server's route table (method, URL pattern), as Fastify registered it. */
   routes: ReadonlyArray<{ method: string; url: string }>;
+  /** Compiles the schemas of every route that has not answered yet (the server compiles them on first use); how many. */
+  compileSchemas(): number;
   /** Stops the server (requests in flight get `graceMs` to finish) and removes its data. */
   close(graceMs?: number): Promise<void>;
 }
@@ -110,6 +112,7 @@ export const startTestServer = async (
     store,
     schema,
     routes: server.routes,
+    compileSchemas: server.compileSchemas,
     close: async (graceMs?: number) => {
       await server.close(graceMs);
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
