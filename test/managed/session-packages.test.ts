@@ -64,6 +64,23 @@ describe.each(testStores)('sessions: agent.yaml packages (%s)', (store) => {
     expect(agent.body).toMatchObject({ model: { id: 'dev-ant' }, metadata: { 'agentry.package': '@alice/haiku', 'agentry.package_version': '1.0.0' } });
   });
 
+  it("counts the sessions that ran each version, shown to the package's maintainers only", async () => {
+    await publishAgent(f, 'counted', '1.0.0', 'config:\n  model: dev-ant');
+    await publishAgent(f, 'counted', '1.1.0', 'config:\n  model: dev-ant');
+    const run = (version: string) => f.alice.req('POST', '/v1/sessions', { agent: { type: 'package', name: '@alice/counted', version }, environment_id: env });
+    for (const v of ['1.0.0', '1.1.0', '1.1.0']) expect((await run(v)).status).toBe(200);
+    expect((await run('9.9.9')).status).toBe(404); // a refused run counts nothing
+    const counts = async (api: Api) => {
+      const r = await api.req('GET', '/api/v1/agents/@alice/counted/versions');
+      expect(r.status).toBe(200);
+      return Object.fromEntries(r.body.versions.map((v: any) => [v.version, v.session_count]));
+    };
+    expect(await counts(f.alice)).toEqual({ '1.1.0': 2, '1.0.0': 1 });
+    // Readers who do not maintain @alice (bob, anyone) see no counts.
+    expect(await counts(f.bob)).toEqual({ '1.1.0': undefined, '1.0.0': undefined });
+    expect(await counts(new Api(f.server.url))).toEqual({ '1.1.0': undefined, '1.0.0': undefined });
+  });
+
   it('concurrent first runs of a version, on two processes of one store, share one agent (insert-or-read on the run key)', async () => {
     await publishAgent(f, 'burst', '1.0.0', 'config:\n  model: dev-ant');
     // A second server on the same data: what two processes of one deployment are.

@@ -183,7 +183,7 @@ export class SessionService {
   async create(ctx: RequestContext, input: SessionCreateInput): Promise<SessionView> {
     this.noEnvironmentKey(ctx);
     const p = writer(this.deps, ctx);
-    const { id: agentId, version, source } = await this.agentRef(ctx, input.agent);
+    const { id: agentId, version, source, counted } = await this.agentRef(ctx, input.agent);
     const agent = await this.agents.get(ctx, agentId, version).catch(() => {
       throw badRequest(`agent: agent ${agentId}${version !== undefined ? ` version ${version}` : ''} not found`);
     });
@@ -251,6 +251,7 @@ export class SessionService {
         updatedAt: now,
       });
       await this.deps.audit.record(tx.audit, ctx, 'managed.session.create', created.id, { agent: agent.id, version: agent.version });
+      await counted?.(tx);
       await this.work?.ensureQueued(tx, created);
       return created;
     });

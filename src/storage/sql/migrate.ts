@@ -45,7 +45,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0023-skill-installs': skillInstallsMigration(),
   ...(dialect === 'postgres' ? { '0024-search-index-pending-list': searchIndexPendingListMigration() } : {}),
   '0025-session-threads': sessionThreadsMigration(dialect),
-  '0029-run-keys': runKeysMigration(),
+  '0029-run-keys': runKeysMigration(dialect),
 });
 
 class InCodeMigrations implements MigrationProvider {
