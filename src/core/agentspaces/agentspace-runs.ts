@@ -45,7 +45,7 @@ export class AgentspaceRuns {
     const p = ctx.principal!;
     const name = `${id}/${aid}`;
     const agent = await this.oneAtATime(`${p.account.id}:${name}`, () => this.agentFor(ctx, name, run));
-    return { ...agent, source: { type: 'agentspace', agentspace_id: id, assistant_id: aid } };
+    return { ...agent, source: { type: 'agentspace', agentspace_id: id, assistant_id: aid }, maxStepsPerTurn: run.loop.maxStepsPerTurn };
   }
 
   /** Runs of one agentspace agent by one account are made one after the other (in this process), so a burst of first runs makes one agent. */

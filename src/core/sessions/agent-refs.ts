@@ -10,6 +10,8 @@ export interface AgentRefResolution {
   id: string;
   version?: number;
   source?: Record<string, unknown>;
+  /** The agent's own cap on a turn's model requests (an AssistantConfig's `evaluation_strategy.max_steps`); the server's limit still holds. */
+  maxStepsPerTurn?: number;
   /** Called in the transaction that creates the session: what counts the run (a package version's sessions). */
   counted?: (tx: StorageRepos) => Promise<void>;
 }
