@@ -112,6 +112,25 @@ describe.each(testStores)('sessions: agent.yaml packages (%s)', (store) => {
     expect(mine.body.agent.source).toMatchObject({ name: '@alice/secret', version: '0.1.0' });
   });
 
+  it("a private org package runs for the org's members (with their own agent), not for others; members who do not maintain see no counts", async () => {
+    expect((await f.admin.req('POST', '/api/v1/orgs', { name: 'acme', owner: 'alice' })).status).toBe(201);
+    expect((await f.admin.req('PUT', '/api/v1/orgs/acme/members/bob', { role: 'member' })).status).toBe(200);
+    const carol = f.admin.with((await f.admin.req('POST', '/api/v1/users', { username: 'carol' })).body.token);
+    const tgz = await makeTarball({ 'agent.yaml': agentYaml({ name: 'vault', version: '1.0.0', scope: 'acme', description: 'Org only', extra: 'config:\n  model: dev-ant' }) });
+    expect((await f.alice.publish('/api/v1/agents/@acme/vault', tgz, { access: 'private' })).status).toBe(200);
+    const bobEnv = (await setUpAgent(f.bob, model)).environmentId;
+    const carolEnv = (await setUpAgent(carol, model)).environmentId;
+    const ref = { type: 'package', name: '@acme/vault' };
+    const bobs = await f.bob.req('POST', '/v1/sessions', { agent: ref, environment_id: bobEnv });
+    expect(bobs.status, JSON.stringify(bobs.body)).toBe(200);
+    const alices = await f.alice.req('POST', '/v1/sessions', { agent: ref, environment_id: env });
+    expect(alices.body.agent.id).not.toBe(bobs.body.agent.id); // each runs an agent of their own
+    expectManagedError(await carol.req('POST', '/v1/sessions', { agent: ref, environment_id: carolEnv }), 404, 'not_found_error');
+    const counts = async (api: Api) => (await api.req('GET', '/api/v1/agents/@acme/vault/versions')).body.versions[0].session_count;
+    expect(await counts(f.alice)).toBe(2);
+    expect(await counts(f.bob)).toBeUndefined();
+  });
+
   it('refuses what the mapping cannot express by field name, and bad references', async () => {
     await publishAgent(f, 'mailer', '1.0.0', 'config:\n  model: dev-ant\nmcp_servers:\n  gmail:\n    command: npx\n    args: ["-y", "gmail-mcp"]');
     await publishAgent(f, 'warm', '1.0.0', 'config:\n  model: dev-ant\n  temperature: 0.2');
