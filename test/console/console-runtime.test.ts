@@ -441,7 +441,13 @@ describe.each(testStores)('web console: managed agents, sessions and workloads (
     await go('/@alice/haiku');
     const versions = page.getByRole('table', { name: 'Versions of @alice/haiku' });
     await versions.getByRole('columnheader', { name: 'Sessions' }).waitFor();
-    expect(await versions.getByRole('row', { name: /^1\.0\.0/ }).getByRole('cell').nth(3).textContent()).toBe('1');
+    expect(
+      await versions
+        .getByRole('row', { name: /^1\.0\.0/ })
+        .getByRole('cell')
+        .nth(3)
+        .textContent(),
+    ).toBe('1');
   });
 
   it('runs an agentspace agent from the agentspace page: the session view names the agentspace and the assistant', async () => {

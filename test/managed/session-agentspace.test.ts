@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { exampleAgent } from '../helpers/alquimia.js';
 import { startTestModel, type DevModel } from '../helpers/dev-model.js';
-import { startTestServer, testStores } from '../helpers/server.js';
-import { Api } from '../helpers/packages.js';
-import { startManagedFixture, type ManagedFixture } from './managed-harness.js';
+import { testStores } from '../helpers/server.js';
+import { sameAgentFromTwoProcesses, startManagedFixture, type ManagedFixture } from './managed-harness.js';
 import { waitIdle } from './session-harness.js';
 
 /**
@@ -117,18 +116,9 @@ describe.each(testStores)('sessions: agentspace agents (%s)', (store) => {
 
   it('concurrent first runs, on two processes of one store, share one agent (insert-or-read on the run record)', async () => {
     expect((await f.alice.req('POST', '/registry/agent', spec('burst'))).status).toBeLessThan(300);
-    const other = await startTestServer({ store, dataDir: f.server.dataDir, adminToken: f.server.adminToken, postgresSchema: f.server.schema, egressAllow: '127.0.0.1' });
-    try {
-      const apis = [f.alice, new Api(other.url, f.aliceToken)];
-      const runs = await Promise.all(Array.from({ length: 6 }, (_, i) => run(apis[i % 2], 'burst')));
-      for (const r of runs) expect(r.status, JSON.stringify(r.body)).toBe(200);
-      const ids = new Set(runs.map((r) => r.body.agent.id));
-      expect(ids.size).toBe(1);
-      const live = (await f.alice.req('GET', '/v1/agents?limit=100')).body.data.filter((a: any) => a.metadata['agentry.source'] === 'agentspace:default/burst');
-      expect(live.map((a: any) => a.id)).toEqual([...ids]);
-    } finally {
-      await other.close();
-    }
+    const id = await sameAgentFromTwoProcesses(f, 6, (alice) => run(alice, 'burst'));
+    const live = (await f.alice.req('GET', '/v1/agents?limit=100')).body.data.filter((a: any) => a.metadata['agentry.source'] === 'agentspace:default/burst');
+    expect(live.map((a: any) => a.id)).toEqual([id]);
   });
 
   it('refuses a held agent as resolve does, another account gets 404, and an inexpressible field is refused by name', async () => {

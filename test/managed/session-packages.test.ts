@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestModel, type DevModel } from '../helpers/dev-model.js';
 import { Api, agentYaml, makeTarball } from '../helpers/packages.js';
-import { startTestServer, testStores } from '../helpers/server.js';
-import { expectManagedError, startManagedFixture, type ManagedFixture } from './managed-harness.js';
+import { testStores } from '../helpers/server.js';
+import { expectManagedError, sameAgentFromTwoProcesses, startManagedFixture, type ManagedFixture } from './managed-harness.js';
 import { collectSdk, setUpAgent } from './session-harness.js';
 
 /**
@@ -83,21 +83,9 @@ describe.each(testStores)('sessions: agent.yaml packages (%s)', (store) => {
 
   it('concurrent first runs of a version, on two processes of one store, share one agent (insert-or-read on the run key)', async () => {
     await publishAgent(f, 'burst', '1.0.0', 'config:\n  model: dev-ant');
-    // A second server on the same data: what two processes of one deployment are.
-    const other = await startTestServer({ store, dataDir: f.server.dataDir, adminToken: f.server.adminToken, postgresSchema: f.server.schema, egressAllow: '127.0.0.1' });
-    try {
-      const apis = [f.alice, new Api(other.url, f.aliceToken)];
-      const runs = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => apis[i % 2].req('POST', '/v1/sessions', { agent: { type: 'package', name: '@alice/burst', version: '1.0.0' }, environment_id: env })),
-      );
-      for (const r of runs) expect(r.status, JSON.stringify(r.body)).toBe(200);
-      const ids = new Set(runs.map((r) => r.body.agent.id));
-      expect(ids.size).toBe(1);
-      const agents = (await f.alice.req('GET', '/v1/agents?limit=100&include_archived=true')).body.data.filter((a: any) => a.metadata['agentry.package'] === '@alice/burst');
-      expect(agents.map((a: any) => a.id)).toEqual([...ids]);
-    } finally {
-      await other.close();
-    }
+    const id = await sameAgentFromTwoProcesses(f, 8, (alice) => alice.req('POST', '/v1/sessions', { agent: { type: 'package', name: '@alice/burst', version: '1.0.0' }, environment_id: env }));
+    const agents = (await f.alice.req('GET', '/v1/agents?limit=100&include_archived=true')).body.data.filter((a: any) => a.metadata['agentry.package'] === '@alice/burst');
+    expect(agents.map((a: any) => a.id)).toEqual([id]);
   });
 
   it('a private package runs only for who may read it; config.system_prompt wins over the README', async () => {
