@@ -208,6 +208,20 @@ export class AccessPolicy {
   }
 
   /**
+   * Whether the caller maintains `scope` (owns it, is an owner or maintainer of its org, or is an
+   * admin) with a token not restricted to other scopes: who sees a package's figures for its
+   * owners (how many sessions ran each version). Never throws: the figures are just left out.
+   */
+  async maintainsScope(ctx: RequestContext, scope: string): Promise<boolean> {
+    const p = ctx.principal;
+    const wanted = scope.toLowerCase();
+    if (!p || (p.token.scopes && !p.token.scopes.includes(wanted))) return false;
+    if (p.account.isAdmin) return true;
+    const standing = await this.standingIn(p.account, wanted);
+    return standing === 'self' || (standing !== undefined && ROLE_RIGHTS[standing].write);
+  }
+
+  /**
    * How `account` stands towards `scope` (lower-case, without `@`): its own scope, its role in
    * the org owning it, or undefined (no relation, or no such scope).
    */

@@ -371,10 +371,15 @@ export class PackageService {
     return this.cache.set(key, view, generation, view?.stamp);
   }
 
-  async versions(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {
+  /**
+   * A package's versions, newest first; for those who maintain its scope, also how many sessions
+   * ran each (by version id; undefined for everyone else).
+   */
+  async versions(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<{ pkg: PackageRecord; versions: VersionRecord[]; sessionCounts?: Map<number, number> }> {
     const pkg = await this.find(ctx, scope, name, kind);
     const versions = versionSchemeOf(pkg.kind).sortDesc(await this.deps.storage.packages.listVersions(pkg.id, false));
-    return { pkg, versions };
+    if (pkg.kind !== 'agent' || !(await this.deps.policy.maintainsScope(ctx, pkg.scope))) return { pkg, versions };
+    return { pkg, versions, sessionCounts: await this.deps.storage.packages.sessionCounts(pkg.id) };
   }
 
   /** Resolves a version or dist-tag and counts one download of it. */

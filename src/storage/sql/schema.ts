@@ -193,6 +193,8 @@ export interface VersionsTable {
   unpacked_size: number;
   deprecated: string | null;
   download_count: Generated<number>;
+  /** Sessions that ran this version (migration 0029; not part of VersionRecord: only its owners see it). */
+  session_count: Generated<number>;
   published_by: number | null;
   published_at: string;
   unpublished_at: string | null;

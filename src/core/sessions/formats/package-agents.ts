@@ -1,7 +1,8 @@
 import type { RequestContext } from '../../auth/principal.js';
-import { AgentryError, badRequest, notFound } from '../../errors.js';
+import { AgentryError, badRequest, conflict, notFound } from '../../errors.js';
 import type { AgentService } from '../../managed/agents/agent-service.js';
 import { writer, type ManagedDeps } from '../../managed/managed-deps.js';
+import type { StorageRepos } from '../../storage.js';
 import type { AgentRefResolver } from '../agent-refs.js';
 import { agentYamlToAgent } from './agent-yaml-agent.js';
 import { AGENT_PACKAGE_NAME } from './agent-yaml-servers.js';
@@ -40,12 +41,16 @@ export const packageAgentResolver =
 
     const sha256 = version.digest.replace(/^sha256:/, '');
     const source = { type: 'package', name: `@${scope}/${name}`, version: version.version, sha256, suggested_prompts: mapped.suggestedPrompts };
+    const counted = (tx: StorageRepos) => tx.packages.countSession(version.id);
     // The record that makes later runs share the agent: one key per package version, bytes and model.
     const key = `package:@${scope}/${name}@${version.version}#${sha256}#${model}`;
-    const known = await deps.storage.managed.findByName('agent', p.account.id, key);
-    if (known && !known.archivedAt) return { id: known.id, version: MAPPED_REVISION, source };
-    if (known) await deps.storage.managed.update(known.id, { name: null });
-    const created = await agents.create(ctx, mapped.input);
-    await deps.storage.managed.update(created.id, { name: key });
-    return { id: created.id, version: MAPPED_REVISION, source };
+    // Insert-or-read on the key's unique index (migration 0029): concurrent first runs make one agent.
+    for (let attempt = 0; ; attempt++) {
+      const known = await deps.storage.managed.findByName('agent', p.account.id, key);
+      if (known && !known.archivedAt) return { id: known.id, version: MAPPED_REVISION, source, counted };
+      if (known) await deps.storage.managed.update(known.id, { name: null });
+      const created = await agents.createKeyed(ctx, mapped.input, key);
+      if (created) return { id: created.id, version: MAPPED_REVISION, source, counted };
+      if (attempt >= 2) throw conflict(`the agent of ${key.slice(0, 200)} changed during this run: try again`);
+    }
   };
