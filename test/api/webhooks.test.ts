@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -196,5 +196,44 @@ describe.each(testStores)('webhooks (%s)', (store) => {
     expect((await amy.publish('/api/v1/agents/@amy/tool', await agentTarball({ name: 'tool', version: '1.0.1', scope: 'amy' }))).status).toBe(200);
     await new Promise((r) => setTimeout(r, 500));
     expect(receiver.got.filter((g) => g.path === '/user-gone')).toHaveLength(1);
+  });
+});
+
+describe.skipIf(!testStores.includes('postgres'))('webhook deliveries shared by two server processes on one database', () => {
+  let a: TestServer;
+  let b: TestServer;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    // Two processes on one database share the secret store's root key, as a scaled-out deployment does.
+    const env = { AGENTRY_WEBHOOK_RETRY_BASE_MS: '200', AGENTRY_SECRET_KEY: randomBytes(32).toString('hex') };
+    a = await startTestServer({ store: 'postgres', egressAllow: '127.0.0.1', env });
+    b = await startTestServer({ store: 'postgres', egressAllow: '127.0.0.1', env, postgresSchema: a.schema, adminToken: a.adminToken });
+  });
+
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+    await new Promise((r) => receiver?.server.close(r));
+  });
+
+  it('sends each delivery once, whichever process queued it', async () => {
+    const viaA = new Api(a.url, a.adminToken);
+    const viaB = new Api(b.url, a.adminToken);
+    expect((await viaA.req('POST', '/api/v1/orgs', { name: 'duo', owner: 'admin' })).status).toBe(201);
+    expect((await viaB.req('POST', '/api/v1/orgs/duo/webhooks', { url: `${receiver.url}/duo`, events: ['package.published'], secret: SECRET })).status).toBe(201);
+    const versions = ['1.0.0', '1.0.1', '1.0.2', '1.0.3', '1.0.4', '1.0.5'];
+    for (const [i, version] of versions.entries()) {
+      const api = i % 2 === 0 ? viaA : viaB;
+      expect((await api.publish('/api/v1/agents/@duo/pair', await agentTarball({ name: 'pair', version, scope: 'duo' }))).status).toBe(200);
+    }
+    await waitFor('every delivery', async () => (receiver.got.filter((g) => g.path === '/duo').length >= versions.length ? true : undefined));
+    await new Promise((r) => setTimeout(r, 600));
+    const hits = receiver.got.filter((g) => g.path === '/duo');
+    expect(hits.every((h) => h.signed)).toBe(true);
+    const ids = hits.map((h) => h.headers['x-agentry-delivery']);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(hits.map((h) => JSON.parse(h.body).data.version).sort()).toEqual(versions);
   });
 });
