@@ -62,14 +62,25 @@ export const openBlobStore = async (cfg: Pick<StorageConfig, 'dataDir' | 'blobSt
 /** Opens the configured metadata store (migrated) and the blob store. */
 export const openStorage = async (
   cfg: StorageConfig,
-): Promise<{ storage: Storage; viewStamps?: PackageViewStamps; groups: GroupStore; workloads: WorkloadStore; evals: EvalStore; webhooks: WebhookStore; skillInstalls: SkillInstallStore } & OpenedBlobStore> => {
+): Promise<
+  { storage: Storage; viewStamps?: PackageViewStamps; groups: GroupStore; workloads: WorkloadStore; evals: EvalStore; webhooks: WebhookStore; skillInstalls: SkillInstallStore } & OpenedBlobStore
+> => {
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) throw new Error('database URL must start with postgres:// or postgresql://');
   const opened = await openBlobStore(cfg);
   try {
     if (cfg.databaseUrl) {
       const storage = await openPostgresStorage({ url: cfg.databaseUrl, schema: cfg.databaseSchema });
       // Shared by several processes: cached package views are checked against the database.
-      return { storage, viewStamps: storage.viewStamps(), groups: storage.groups, workloads: storage.workloads, evals: storage.evals, webhooks: storage.webhooks, skillInstalls: storage.skillInstalls, ...opened };
+      return {
+        storage,
+        viewStamps: storage.viewStamps(),
+        groups: storage.groups,
+        workloads: storage.workloads,
+        evals: storage.evals,
+        webhooks: storage.webhooks,
+        skillInstalls: storage.skillInstalls,
+        ...opened,
+      };
     }
     const storage = await openSqliteStorage(join(cfg.dataDir, 'agentry.db'));
     return { storage, groups: storage.groups, workloads: storage.workloads, evals: storage.evals, webhooks: storage.webhooks, skillInstalls: storage.skillInstalls, ...opened };

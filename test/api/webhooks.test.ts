@@ -180,7 +180,7 @@ describe.each(testStores)('webhooks (%s)', (store) => {
     expect(receiver.got.filter((g) => g.path === '/acme-rest')).toHaveLength(3);
   });
 
-  it("fails a 4xx delivery without retrying, and stops delivering once the webhook is deleted", async () => {
+  it('fails a 4xx delivery without retrying, and stops delivering once the webhook is deleted', async () => {
     const hook = await amy.req('POST', '/api/v1/users/amy/webhooks', { url: `${receiver.url}/user-gone`, events: ['package.published'], secret: USER_SECRET });
     expect(hook.status).toBe(201);
     expect((await amy.publish('/api/v1/agents/@amy/tool', await agentTarball({ name: 'tool', version: '1.0.0', scope: 'amy' }))).status).toBe(200);

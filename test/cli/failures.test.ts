@@ -56,7 +56,10 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     const url = 'https://hooks.example.com/agentry';
     await fails(['webhook', 'add', 'not-a-url', '--event', 'package.published'], /^agentry: url must be an absolute http\(s\) URL\n$/);
     await fails(['webhook', 'add', url, '--event', 'package.published,package.exploded'], /^agentry: Unknown event: package\.exploded\n {2}known events: package\.published, /);
-    await fails(['webhook', 'add', 'http://192.168.1.10/hook', '--event', 'package.published'], /^agentry: url is refused: the egress policy refuses private addresses\n {2}allow the address with --egress-allow/);
+    await fails(
+      ['webhook', 'add', 'http://192.168.1.10/hook', '--event', 'package.published'],
+      /^agentry: url is refused: the egress policy refuses private addresses\n {2}allow the address with --egress-allow/,
+    );
     await fails(['webhook', 'add', url], /^agentry: name the events to send with --event/, { code: 2 });
     await fails(['webhook', 'ls', '--org', 'a', '--user', 'b'], 'agentry: give --org or --user, not both\n', { code: 2 });
     await fails(['webhook', 'deliveries', 'wh_nope', '--replay', 'nope'], /^agentry: Webhook not found: wh_nope/, { code: 4 });

@@ -1,5 +1,3 @@
-import { isIP } from 'node:net';
-import { bareAddress } from '../egress/address-ranges.js';
 import { isEgressError, type EgressPolicy } from '../egress/egress-policy.js';
 import type { WebhookReply, WebhookRequest, WebhookSender } from '../../core/webhooks/webhook-sender.js';
 
@@ -32,11 +30,7 @@ export class HttpWebhookSender implements WebhookSender {
   constructor(private readonly egress: EgressPolicy) {}
 
   refusal(url: URL): string | undefined {
-    const host = bareAddress(url.hostname);
-    const ip = host.toLowerCase() === 'localhost' ? '127.0.0.1' : isIP(host) !== 0 ? host : undefined;
-    if (ip === undefined) return undefined;
-    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-    const kind = this.egress.refusal({ host, ip, port });
+    const kind = this.egress.urlRefusal(url);
     return kind && `the egress policy refuses ${kind} addresses`;
   }
 

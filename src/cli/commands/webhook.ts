@@ -31,10 +31,15 @@ interface DeliveryJson {
 type OwnerOptions = RegistryOptions & JsonOption & { org?: string; user?: string };
 type AddOptions = OwnerOptions & { event?: string[]; secretEnv?: string; secretFile?: string };
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+const collect = (value: string, previous: string[] = []): string[] => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+];
 
-const withOwner = (cmd: Command): Command =>
-  cmd.option('--org <org>', "an organisation's webhooks (its owners manage them)").option('--user <user>', "a user's webhooks (default: your own)");
+const withOwner = (cmd: Command): Command => cmd.option('--org <org>', "an organisation's webhooks (its owners manage them)").option('--user <user>', "a user's webhooks (default: your own)");
 
 /** `/orgs/<org>` or `/users/<user>`: whose webhooks (the caller's own by default). */
 const ownerPath = async (conn: Connection, opts: OwnerOptions): Promise<string> => {

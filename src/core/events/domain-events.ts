@@ -4,15 +4,7 @@ import type { PackageRecord } from '../packages/package-repo.js';
 import { fullName } from '../packages/names.js';
 
 /** What the core tells listeners (webhooks) happened, once it is committed. */
-export const DOMAIN_EVENT_TYPES = [
-  'package.published',
-  'package.unpublished',
-  'package.deprecated',
-  'dist_tag.changed',
-  'session.idle',
-  'session.terminated',
-  'workload.status',
-] as const;
+export const DOMAIN_EVENT_TYPES = ['package.published', 'package.unpublished', 'package.deprecated', 'dist_tag.changed', 'session.idle', 'session.terminated', 'workload.status'] as const;
 
 export type DomainEventType = (typeof DOMAIN_EVENT_TYPES)[number];
 

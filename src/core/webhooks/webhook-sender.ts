@@ -19,8 +19,7 @@ export interface WebhookSender {
 }
 
 /** `X-Agentry-Signature`: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed with the secret>`. */
-export const webhookSignature = (secret: string, unixSeconds: number, body: string): string =>
-  `t=${unixSeconds},v1=${createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex')}`;
+export const webhookSignature = (secret: string, unixSeconds: number, body: string): string => `t=${unixSeconds},v1=${createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex')}`;
 
 /** 2xx: delivered. 408, 429, 5xx and no answer: tried again. Any other answer: failed for good. */
 export const isRetryableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500;
