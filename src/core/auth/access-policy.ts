@@ -264,23 +264,4 @@ export class AccessPolicy {
     if (p.account.id !== account.id) throw forbidden(`Only @${account.name} or an administrator can manage this`);
     return p;
   }
-
-  /** What `account` itself may read (by the read rule, as with a token of its own that is not narrowed). */
-  accountCanRead(account: AccountRecord, obj: ReadTarget): Promise<boolean> {
-    const token: TokenRecord = {
-      id: 0,
-      accountId: account.id,
-      name: '',
-      hash: '',
-      prefix: '',
-      permission: 'publish',
-      scopes: null,
-      expiresAt: null,
-      revokedAt: null,
-      lastUsedAt: null,
-      createdAt: account.createdAt,
-      allAccounts: false,
-    };
-    return this.canRead({ principal: { account, token }, ip: null }, obj);
-  }
 }

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AccountRecord } from '../accounts/account-repo.js';
-import type { RequestContext } from '../auth/principal.js';
+import { accountContext, type RequestContext } from '../auth/principal.js';
 import type { CoreDeps } from '../core-deps.js';
 import { badRequest, notFound } from '../errors.js';
 import { DOMAIN_EVENT_TYPES, isDomainEventType, type DomainEvent, type DomainEventType } from '../events/domain-events.js';
@@ -157,8 +157,8 @@ export class WebhookService {
     const hooks = (await this.store.listByOwner(e.object.ownerAccountId)).filter((w) => w.events.includes(e.type));
     if (hooks.length === 0) return;
     const owner = await this.deps.storage.accounts.findById(e.object.ownerAccountId);
-    if (!owner || !(await this.deps.policy.accountCanRead(owner, e.object))) return;
     const at = isoNow(this.deps.clock);
+    if (!owner || !(await this.deps.policy.canRead(accountContext(owner, 'webhooks', at), e.object))) return;
     const payload = JSON.stringify({ id: randomUUID(), type: e.type, created_at: at, owner: owner.name, data: e.data });
     await this.store.enqueue(hooks.map((w) => ({ id: randomUUID(), webhookId: w.id, event: e.type, payload, replayOf: null, createdAt: at })));
     this.wake();
