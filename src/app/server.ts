@@ -29,6 +29,8 @@ import { LocalSessionBus, type SessionBus } from '../core/sessions/event-bus.js'
 import { SessionRuntime } from '../core/sessions/session-runtime.js';
 import { ThreadRunner } from '../core/sessions/threads/thread-runner.js';
 import { EvalRunner } from '../core/evals/eval-runner.js';
+import { WebhookDispatcher } from '../core/webhooks/webhook-dispatcher.js';
+import { HttpWebhookSender } from '../adapters/webhooks/http-webhook-sender.js';
 import { isolatedRegexTest } from '../adapters/regex/isolated-regex.js';
 import { ToolsetExecutor } from '../core/sessions/builtin-tools.js';
 import { createMcpToolsets, createSessionMounts } from './session-mcp.js';
@@ -76,7 +78,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
   const tools = createToolRuntime(config, egress);
-  const { storage, blobs, uploads, groups, workloads: workloadStore, evals: evalStore, skillInstalls, mirrors, signer, viewStamps } = await openStorage(config);
+  const { storage, blobs, uploads, groups, workloads: workloadStore, evals: evalStore, webhooks: webhookStore, skillInstalls, mirrors, signer, viewStamps } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -104,7 +106,15 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   let storeErrorLogged = 0;
   let integrationLog: (e: unknown, integrationId: string) => void = () => undefined;
   let warn: (e: unknown) => void = () => undefined;
+  let webhookLog: (e: unknown, where: string) => void = () => undefined;
+  const webhookSender = new HttpWebhookSender(egress);
+  const webhookDispatcher = new WebhookDispatcher(
+    { store: webhookStore, accounts: storage.accounts, secrets: secretStore, sender: webhookSender, clock: systemClock },
+    { retryBaseMs: config.webhooks.retryBaseMs, maxAttempts: config.webhooks.maxAttempts, onError: (e, id) => webhookLog(e, id) },
+  );
   const registry = new Registry({
+    webhooks: { store: webhookStore, sender: webhookSender, wake: () => webhookDispatcher.wake() },
+    onEventError: (e, event) => webhookLog(e, event.type),
     secretStore,
     groups,
     clientFiles: { files: new ClientConfigFileEditor(config.clientsHome), platform: clientPlatform() },
@@ -223,6 +233,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       )
     : undefined;
   const stopRuntime = async (): Promise<void> => {
+    await webhookDispatcher.stop();
     await evalRunner?.stop();
     await registry.managed.integrations.close();
     await runtime?.stop();
@@ -238,6 +249,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       runtimeLog = (e, sessionId) => process.stderr.write(`session runtime failed${sessionId ? ` (${sessionId})` : ''}: ${e instanceof Error ? e.message : String(e)}\n`);
       runtime?.start();
       evalRunner?.start();
+      webhookDispatcher.start();
       const status = await tools.status();
       return {
         url: '',
@@ -270,6 +282,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     egress.useLogger((fields, message) => log.debug(fields, message));
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
     integrationLog = (e, integrationId) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), integration: integrationId }, 'integration reply failed');
+    webhookLog = (e, where) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), webhook: where }, 'webhook delivery failed');
     runtimeLog = (e, sessionId) => log.error({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), session: sessionId }, 'session runtime failed');
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
@@ -295,6 +308,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     registry.agentspaceArtifacts.useSelfRegistry(selfUrl);
     runtime?.start();
     evalRunner?.start();
+    webhookDispatcher.start();
     // This server's own /v2/ is reached in-process, never through the egress policy.
     outbound.useApp(app, [new URL(selfUrl).host, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
     const toolStatus = await tools.status();

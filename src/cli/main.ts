@@ -28,6 +28,7 @@ import { registerRunCommand } from './commands/run.js';
 import { registerSessionCommand } from './commands/session.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerIntegrationCommand } from './commands/integration.js';
+import { registerWebhookCommand } from './commands/webhook.js';
 import { registerSkillCommand } from './commands/skill.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerUnpublishCommand } from './commands/unpublish.js';
@@ -86,6 +87,7 @@ export const buildProgram = (): Command => {
     registerRunCommand,
     registerEvalCommand,
     registerIntegrationCommand,
+    registerWebhookCommand,
     registerCompletionCommand,
     registerDevModelCommand,
     registerRuntimeCommand,

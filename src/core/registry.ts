@@ -56,6 +56,10 @@ import { EvalService } from './evals/eval-service.js';
 import { MirrorService } from './mirrors/mirror-service.js';
 import { OciMirror } from './mirrors/oci-mirror.js';
 import type { MirrorStore, OciUpstream } from './mirrors/mirror.js';
+import { DomainEvents, type DomainEvent } from './events/domain-events.js';
+import type { WebhookSender } from './webhooks/webhook-sender.js';
+import { WebhookService } from './webhooks/webhook-service.js';
+import type { WebhookStore } from './webhooks/webhook-store.js';
 
 export interface RegistryOptions {
   storage: Storage;
@@ -105,6 +109,10 @@ export interface RegistryOptions {
   skillInstalls?: { store: SkillInstallStore; folders: SkillFolders };
   /** Pull-through mirrors: where upstreams are kept and how each kind's upstream is reached. Absent: not offered. */
   mirrors?: { store: MirrorStore; oci?: OciUpstream };
+  /** Webhooks of users and orgs: where they and their deliveries are kept, how deliveries go out; `wake` tells this process's dispatcher of new deliveries. Absent: not offered (501). */
+  webhooks?: { store: WebhookStore; sender: WebhookSender; wake?: () => void };
+  /** Told when a listener of domain events (webhooks) failed on one; never given secret values. */
+  onEventError?: (e: unknown, event: DomainEvent) => void;
 }
 
 /**
@@ -157,6 +165,10 @@ export class Registry {
   readonly evals: EvalService | undefined;
   /** Upstreams (pull-through mirrors, issue 18); undefined when the server was built without a mirror store. */
   readonly mirrors: MirrorService | undefined;
+  /** What happened, once committed (package writes, session and workload statuses): webhooks listen. */
+  readonly events: DomainEvents;
+  /** Webhooks of users and orgs (issue 18); undefined when the server was built without a webhook store. */
+  readonly webhooks: WebhookService | undefined;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -167,7 +179,8 @@ export class Registry {
       authRequiredForReads: opts.authRequiredForReads,
     });
     this.auditLog = new AuditLog(clock);
-    const deps: CoreDeps = { storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock };
+    this.events = new DomainEvents(opts.onEventError);
+    const deps: CoreDeps = { storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, events: this.events };
     this.tokens = new TokenService(deps);
     this.accounts = new AccountService(deps, this.tokens);
     this.packages = new PackageService(deps, opts.limits);
@@ -190,6 +203,8 @@ export class Registry {
     this.telemetry = new TelemetryService(deps, this.packages);
     this.signIn = new SignInService(deps, this.accounts, this.tokens, opts.signIn);
     this.secrets = new SecretService(deps, opts.secretStore);
+    const webhooks = opts.webhooks;
+    this.webhooks = webhooks && new WebhookService(deps, webhooks.store, this.secrets, webhooks.sender, () => webhooks.wake?.());
     this.agentspaces = new AgentspaceService(deps, this.secrets);
     this.agentspaceAgents = new AgentspaceAgents(deps, this.secrets);
     this.agentspaceSecrets = new AgentspaceSecrets(deps, this.secrets);
@@ -213,6 +228,7 @@ export class Registry {
         auditRepo: opts.storage.audit,
         clock,
         groupExists: groupStore && (async (name: string) => (await groupStore.get(name)) !== undefined),
+        events: this.events,
       });
     this.toolhiveSecrets = new ToolhiveSecrets(this.secrets, this.policy);
     this.groups = opts.groups && new GroupService(deps, opts.groups);

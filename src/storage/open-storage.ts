@@ -10,6 +10,7 @@ import type { UploadStore } from '../core/oci/ports.js';
 import type { GroupStore } from '../core/groups/group-store.js';
 import type { WorkloadStore } from '../core/workloads/workload-store.js';
 import type { EvalStore } from '../core/evals/eval-store.js';
+import type { WebhookStore } from '../core/webhooks/webhook-store.js';
 import type { SkillInstallStore } from '../core/skills/skill-install-store.js';
 import type { MirrorStore } from '../core/mirrors/mirror.js';
 import { openPostgresStorage } from './postgres/open-postgres.js';
@@ -63,7 +64,7 @@ export const openBlobStore = async (cfg: Pick<StorageConfig, 'dataDir' | 'blobSt
 export const openStorage = async (
   cfg: StorageConfig,
 ): Promise<
-  { storage: Storage; viewStamps?: PackageViewStamps; groups: GroupStore; workloads: WorkloadStore; evals: EvalStore; skillInstalls: SkillInstallStore; mirrors: MirrorStore } & OpenedBlobStore
+  { storage: Storage; viewStamps?: PackageViewStamps; groups: GroupStore; workloads: WorkloadStore; evals: EvalStore; webhooks: WebhookStore; skillInstalls: SkillInstallStore; mirrors: MirrorStore } & OpenedBlobStore
 > => {
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) throw new Error('database URL must start with postgres:// or postgresql://');
   const opened = await openBlobStore(cfg);
@@ -77,13 +78,14 @@ export const openStorage = async (
         groups: storage.groups,
         workloads: storage.workloads,
         evals: storage.evals,
+        webhooks: storage.webhooks,
         skillInstalls: storage.skillInstalls,
         mirrors: storage.mirrors,
         ...opened,
       };
     }
     const storage = await openSqliteStorage(join(cfg.dataDir, 'agentry.db'));
-    return { storage, groups: storage.groups, workloads: storage.workloads, evals: storage.evals, skillInstalls: storage.skillInstalls, mirrors: storage.mirrors, ...opened };
+    return { storage, groups: storage.groups, workloads: storage.workloads, evals: storage.evals, webhooks: storage.webhooks, skillInstalls: storage.skillInstalls, mirrors: storage.mirrors, ...opened };
   } catch (e) {
     opened.blobs.close?.();
     throw e;

@@ -52,6 +52,26 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     expect(existsSync(ws.path('x'))).toBe(false);
   });
 
+  it('webhooks: a bad URL, an unknown event, a private address, no events, both owners, an unknown webhook, a user not managed', async () => {
+    const url = 'https://hooks.example.com/agentry';
+    await fails(['webhook', 'add', 'not-a-url', '--event', 'package.published'], /^agentry: url must be an absolute http\(s\) URL\n$/);
+    await fails(['webhook', 'add', url, '--event', 'package.published,package.exploded'], /^agentry: Unknown event: package\.exploded\n {2}known events: package\.published, /);
+    await fails(
+      ['webhook', 'add', 'http://192.168.1.10/hook', '--event', 'package.published'],
+      /^agentry: url is refused: the egress policy refuses private addresses\n {2}allow the address with --egress-allow/,
+    );
+    await fails(['webhook', 'add', url], /^agentry: name the events to send with --event/, { code: 2 });
+    await fails(['webhook', 'ls', '--org', 'a', '--user', 'b'], 'agentry: give --org or --user, not both\n', { code: 2 });
+    await fails(['webhook', 'deliveries', 'wh_nope', '--replay', 'nope'], /^agentry: Webhook not found: wh_nope/, { code: 4 });
+    await fails(['webhook', 'ls', '--user', 'admin'], /^agentry: Only @admin or an administrator can manage this\n$/, { code: 3 });
+    // For contrast: a generated secret is printed once, and never listed.
+    const added = await ws.json<{ id: string; secret: string }>(['webhook', 'add', url, '--event', 'package.deprecated']);
+    expect(added.secret).toMatch(/^whsec_/);
+    const listed = await ws.ok(['webhook', 'ls']);
+    expect(listed).toContain(added.id);
+    expect(listed).not.toContain(added.secret);
+  });
+
   it('a server that is down', async () => {
     const down = await startTestServer();
     const url = down.url;
@@ -253,6 +273,10 @@ describe('help', () => {
       'integration publication ls',
       'integration publication add',
       'integration publication rm',
+      'webhook add',
+      'webhook ls',
+      'webhook rm',
+      'webhook deliveries',
       'completion',
       'dev-model',
       'runtime',

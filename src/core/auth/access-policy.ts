@@ -262,4 +262,20 @@ export class AccessPolicy {
     if (!m || !ROLE_RIGHTS[m.role].manage) throw forbidden(`Only an owner of @${org.name} or an administrator can manage its members`);
     return p;
   }
+
+  /**
+   * Managing what belongs to an account as a whole (its webhooks): for an org, an admin or an owner
+   * of the org (`requireOrgOwner`); for a user, the user or an admin; with a token that may write
+   * and is not restricted to other scopes.
+   */
+  async requireAccountManager(ctx: RequestContext, account: AccountRecord): Promise<Principal> {
+    if (account.kind === 'org') return this.requireOrgOwner(ctx, account);
+    const p = this.requirePermission(ctx, 'publish');
+    if (p.account.isAdmin && permits(p.token.permission, 'admin')) return p;
+    if (p.token.scopes && !p.token.scopes.includes(account.name.toLowerCase())) {
+      throw forbidden(`This token is restricted to ${p.token.scopes.map((s) => '@' + s).join(', ')} and cannot manage @${account.name}`);
+    }
+    if (p.account.id !== account.id) throw forbidden(`Only @${account.name} or an administrator can manage this`);
+    return p;
+  }
 }

@@ -16,6 +16,7 @@ import { DEFAULT_TIMINGS, Supervisor, type SupervisorTimings } from './superviso
 import type { LaunchPlan, McpNotification, McpRequestOptions, McpResult, McpUpstream, RuntimeCapabilities, WorkloadLauncher, WorkloadLogs } from './workload-runtime.js';
 import { CachedWorkloadStore, type WorkloadStore } from './workload-store.js';
 import { WORKLOAD_SECRETS_NAMESPACE } from '../secrets/toolhive-secrets.js';
+import type { DomainEvents } from '../events/domain-events.js';
 import {
   DEFAULT_GROUP,
   packageOf,
@@ -113,6 +114,8 @@ export interface WorkloadServiceDeps {
   requestTimeoutMs?: number;
   /** Whether a group exists (ToolHive's groups); absent: every valid group name is taken. */
   groupExists?: (name: string) => Promise<boolean>;
+  /** Told of every status a workload's supervisor writes (webhooks' workload.status). */
+  events?: DomainEvents;
 }
 
 /**
@@ -634,11 +637,19 @@ export class WorkloadService {
     if (this.deps.groupExists && !(await this.deps.groupExists(group))) throw badRequest(`Group '${group.slice(0, 70)}' does not exist (create it with POST /api/v1beta/groups)`);
   }
 
+  private async statusEvent(name: string, status: WorkloadRecord['status'], context: string): Promise<void> {
+    const events = this.deps.events;
+    if (!events?.heard) return;
+    const r = await this.store.get(name);
+    if (r) await events.emit([{ type: 'workload.status', object: { ownerAccountId: r.ownerAccountId, visibility: r.config.visibility }, data: { workload: name, status, context } }]);
+  }
+
   private writeStatus(name: string, status: WorkloadRecord['status'], context: string, startedAt?: string, after?: Promise<void>): Promise<void> {
     const prev = this.writes.get(name) ?? Promise.resolve();
     const next = prev
       .then(() => after)
       .then(() => this.store.setStatus(name, status, context.slice(0, 1000), startedAt))
+      .then(() => this.statusEvent(name, status, context.slice(0, 1000)))
       .catch(() => undefined);
     this.writes.set(name, next);
     return next;

@@ -26,6 +26,7 @@ import { sql } from 'kysely';
 import { SqlWorkloadStore } from './workload-store.js';
 import { SqlGroupStore } from './group-store.js';
 import { SqlEvalStore } from './eval-store.js';
+import { SqlWebhookStore } from './webhook-store.js';
 import { SqlSkillInstallStore } from './skill-install-store.js';
 import { SqlMirrorStore } from './mirror-store.js';
 
@@ -74,6 +75,8 @@ export class SqlStorage implements Storage {
   readonly groups: SqlGroupStore;
   /** Eval runs (core/evals' own port, outside `Storage`). */
   readonly evals: SqlEvalStore;
+  /** Webhooks and their queued deliveries (core/webhooks' own port, outside `Storage`). */
+  readonly webhooks: SqlWebhookStore;
 
   /** Skill installs into MCP clients' skills folders (core/skills' own port). */
   readonly skillInstalls: SqlSkillInstallStore;
@@ -115,6 +118,7 @@ export class SqlStorage implements Storage {
     this.sessionThreads = repos.sessionThreads;
     this.groups = new SqlGroupStore(db);
     this.evals = new SqlEvalStore(db);
+    this.webhooks = new SqlWebhookStore(db);
     this.skillInstalls = new SqlSkillInstallStore(db);
     this.mirrors = new SqlMirrorStore(db);
   }
