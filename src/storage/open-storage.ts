@@ -64,7 +64,16 @@ export const openBlobStore = async (cfg: Pick<StorageConfig, 'dataDir' | 'blobSt
 export const openStorage = async (
   cfg: StorageConfig,
 ): Promise<
-  { storage: Storage; viewStamps?: PackageViewStamps; groups: GroupStore; workloads: WorkloadStore; evals: EvalStore; webhooks: WebhookStore; skillInstalls: SkillInstallStore; mirrors: MirrorStore } & OpenedBlobStore
+  {
+    storage: Storage;
+    viewStamps?: PackageViewStamps;
+    groups: GroupStore;
+    workloads: WorkloadStore;
+    evals: EvalStore;
+    webhooks: WebhookStore;
+    skillInstalls: SkillInstallStore;
+    mirrors: MirrorStore;
+  } & OpenedBlobStore
 > => {
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) throw new Error('database URL must start with postgres:// or postgresql://');
   const opened = await openBlobStore(cfg);
@@ -85,7 +94,16 @@ export const openStorage = async (
       };
     }
     const storage = await openSqliteStorage(join(cfg.dataDir, 'agentry.db'));
-    return { storage, groups: storage.groups, workloads: storage.workloads, evals: storage.evals, webhooks: storage.webhooks, skillInstalls: storage.skillInstalls, mirrors: storage.mirrors, ...opened };
+    return {
+      storage,
+      groups: storage.groups,
+      workloads: storage.workloads,
+      evals: storage.evals,
+      webhooks: storage.webhooks,
+      skillInstalls: storage.skillInstalls,
+      mirrors: storage.mirrors,
+      ...opened,
+    };
   } catch (e) {
     opened.blobs.close?.();
     throw e;
