@@ -29,6 +29,8 @@
  *   --anchor-bin PATH     also bench this other build's bin/agentry.js (e.g. main's, built in a copy)
  *                         right before this build: the anchor in the same run. With --cache-dir both
  *                         read the same seeded store; without, each seeds its own (publish rates).
+ *   --anchor-last         bench this build first and the anchor after it (alternate between rounds, so
+ *                         neither build always meets the warmer page cache or the quieter minute)
  * Results are printed as a table and written to .bench/<store>-<N>.json and .bench/run-<N>-<time>.json.
  */
 import { randomBytes } from 'node:crypto';
@@ -60,6 +62,7 @@ const { values: args } = parseArgs({
     settle: { type: 'string', default: '0' },
     'cache-dir': { type: 'string', default: '' },
     'anchor-bin': { type: 'string', default: '' },
+    'anchor-last': { type: 'boolean', default: false },
   },
 });
 const N = Number(args.packages);
@@ -336,6 +339,8 @@ const benchStore = async (store, words, build = { label: 'this', bin: undefined 
     databaseSchema: schema,
     nodeArgs: serverNodeArgs,
     bin: build.bin,
+    // The memory probe (bench/memory-probe.mjs): the server's memory after full GCs, asked after the load.
+    memoryProbe: true,
   });
   const cleanup = async () => {
     await server.stop();
@@ -394,7 +399,13 @@ const benchStore = async (store, words, build = { label: 'this', bin: undefined 
       result.settle = { seconds: settle, syncSeconds };
       log(`${store}: sync took ${syncSeconds.toFixed(1)} s, settled ${settle} s`);
     }
-    if (!args['skip-load']) result.metadata = await loadMetadata(server, seeded.specs, dataDir);
+    if (!args['skip-load']) {
+      result.metadata = await loadMetadata(server, seeded.specs, dataDir);
+      // RSS right after the spread phase (what the load left resident), then live memory after full GCs.
+      result.rssMb.afterLoad = server.memoryMb().rss;
+      result.memoryAfterLoadGc = await server.memoryAfterGc();
+      log(`${store}: RSS after load ${result.rssMb.afterLoad.toFixed(0)} MB; after GC ${JSON.stringify(result.memoryAfterLoadGc)}`);
+    }
     log(`${store}: search latency…`);
     result.search = await searchLatency(server, words, seeded.specs.length);
     const mem = server.memoryMb();
@@ -420,9 +431,9 @@ const f = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 const printTable = (results) => {
   console.log(`\nAgentry benchmark, ${N} packages, ${args.connections} connections, ${cpus().length} cores, node ${process.version}`);
   console.log(
-    '| store | publish/s (first 1k) | failed publishes | GET hot req/s | hot p50/p99 ms | GET spread req/s | spread p50/p99 ms | GET non-2xx/errors | search selective p50/p99 ms (n, median hits) | search common p50/p99 ms (n, median hits) | RSS MB seeded/end/peak | store MB |',
+    '| store | publish/s (first 1k) | failed publishes | GET hot req/s | hot p50/p99 ms | GET spread req/s | spread p50/p99 ms | GET non-2xx/errors | search selective p50/p99 ms (n, median hits) | search common p50/p99 ms (n, median hits) | RSS MB seeded/end/peak | RSS MB after load (after GC: RSS / heap used) | store MB |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     const m = r.metadata;
     const bad = m ? m.hot.non2xx + m.spread.non2xx + m.hot.errors + m.spread.errors : '-';
@@ -441,6 +452,7 @@ const printTable = (results) => {
         `${f(s.selective.p50, 2)} / ${f(s.selective.p99, 2)} (${s.selective.queries}, ${s.selective.hitsMedian ?? '-'})`,
         `${f(s.common.p50, 2)} / ${f(s.common.p99, 2)} (${s.common.queries}, ${s.common.hitsMedian ?? '-'})`,
         `${f(r.rssMb.afterSeed, 0)} / ${f(r.rssMb.end, 0)} / ${f(r.rssMb.peak, 0)}`,
+        r.memoryAfterLoadGc ? `${f(r.rssMb.afterLoad, 0)} (${f(r.memoryAfterLoadGc.rss, 0)} / ${f(r.memoryAfterLoadGc.heapUsed, 0)})` : '-',
         f(r.storeSizeMb, 0),
       ]
         .join(' | ')
@@ -480,14 +492,14 @@ const printRatios = (results) => {
   const pairs = stores.map((s) => [s, results.find((r) => r.store === s && r.build === 'anchor'), results.find((r) => r.store === s && r.build === 'this')]).filter(([, a, b]) => a && b);
   if (pairs.length === 0) return;
   console.log(
-    '\n| store | publish/s this / anchor | GET spread req/s this / anchor | GET hot req/s this / anchor | search selective p99 ms this / anchor | search broad p99 ms this / anchor | RSS end MB this / anchor |',
+    '\n| store | publish/s this / anchor | GET spread req/s this / anchor | GET hot req/s this / anchor | search selective p99 ms this / anchor | search broad p99 ms this / anchor | RSS end MB this / anchor | RSS after load MB this / anchor | after GC: RSS MB this / anchor |',
   );
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const [store, a, b] of pairs) {
     const ratio = (x, y) => `${f(x, 1)} / ${f(y, 1)} (${f(x / y, 2)}×)`;
     rows.push([store, a, b]);
     console.log(
-      `| ${store} | ${b.publish.reused ? '(cached)' : ratio(b.publish.perSecond, a.publish.perSecond)} | ${b.metadata ? ratio(b.metadata.spread.requestsPerSecond, a.metadata.spread.requestsPerSecond) : '-'} | ${b.metadata ? ratio(b.metadata.hot.requestsPerSecond, a.metadata.hot.requestsPerSecond) : '-'} | ${ratio(b.search.selective.p99, a.search.selective.p99)} | ${ratio(b.search.common.p99, a.search.common.p99)} | ${ratio(b.rssMb.end, a.rssMb.end)} |`,
+      `| ${store} | ${b.publish.reused ? '(cached)' : ratio(b.publish.perSecond, a.publish.perSecond)} | ${b.metadata ? ratio(b.metadata.spread.requestsPerSecond, a.metadata.spread.requestsPerSecond) : '-'} | ${b.metadata ? ratio(b.metadata.hot.requestsPerSecond, a.metadata.hot.requestsPerSecond) : '-'} | ${ratio(b.search.selective.p99, a.search.selective.p99)} | ${ratio(b.search.common.p99, a.search.common.p99)} | ${ratio(b.rssMb.end, a.rssMb.end)} | ${ratio(b.rssMb.afterLoad, a.rssMb.afterLoad)} | ${ratio(b.memoryAfterLoadGc?.rss, a.memoryAfterLoadGc?.rss)} |`,
     );
   }
   console.log('\n| store | server CPU µs per GET spread this / anchor | per GET hot this / anchor | per search query this / anchor |');
@@ -506,6 +518,7 @@ const results = [];
 const startedAt = new Date().toISOString();
 mkdirSync('.bench', { recursive: true });
 const builds = [...(args['anchor-bin'] ? [{ label: 'anchor', bin: args['anchor-bin'] }] : []), { label: 'this', bin: undefined }];
+if (args['anchor-last']) builds.reverse();
 for (const store of stores) {
   for (const build of builds) {
     const r = await benchStore(store, words, build);

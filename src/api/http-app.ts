@@ -14,7 +14,9 @@ import { refuseNonFiniteNumbers } from './shared/finite-numbers.js';
 import { guardJsonBodies } from './shared/json-depth-guard.js';
 import { refuseBadHost } from './shared/host-guard.js';
 import { REDACTED_PATHS } from './shared/log-redaction.js';
+import { lazySchemas } from './shared/lazy-schemas.js';
 import { newRequestId, sendRequestId } from './shared/request-id.js';
+import { requestLogger } from './shared/request-logger.js';
 import { refuseControlCharacters } from './shared/text-guard.js';
 import { rateLimitHook } from './shared/rate-limit-hook.js';
 import { readAccessHook } from './shared/read-access-hook.js';
@@ -51,6 +53,7 @@ export interface HttpAppOptions {
 /** Builds the HTTP server: every door mounted on one Fastify instance, one OpenAPI document. */
 export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstance> => {
   const refusals = doorErrorHandlers(opts.publicUrl);
+  const schemas = lazySchemas();
   const app = Fastify({
     logger: {
       level: opts.logLevel,
@@ -58,6 +61,8 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
       ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
     genReqId: newRequestId,
+    // Each request's logger is made when the request first logs (at `warn` and above most never do).
+    childLoggerFactory: requestLogger,
     // On close: idle keep-alive sockets are closed at once; in-flight requests finish (see app/server.ts).
     forceCloseConnections: 'idle',
     bodyLimit: opts.maxBodyBytes,
@@ -69,6 +74,8 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
     // caller (rate limits per IP, audit), and only from the addresses the operator names.
     trustProxy: opts.trustProxy && opts.trustProxy.length > 0 ? opts.trustProxy : false,
     ajv: { customOptions: { allErrors: true }, plugins: [binaryFileKeyword] },
+    // Each route's validators and serializers are compiled at its first request, not at start-up.
+    schemaController: schemas.controller,
     // The router's own refusals (bad percent-encoding, over-long segments) come before any
     // route and any hook: answer them in the shape of the door the URL is under.
     frameworkErrors: (err, req, reply: FastifyReply) => {
@@ -78,7 +85,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // The server's route table, kept from the first route on (tests walk it to find uncovered routes).
-  collectRoutes(app);
+  collectRoutes(app, schemas.compileAll);
 
   await app.register(swagger, {
     openapi: {

@@ -39,6 +39,8 @@ export interface ServerConfig {
   unsafeLocalWorkloads: boolean;
   /** Supervisor timings of MCP workloads (tests shorten them; no flag). */
   workloadTimings?: Partial<SupervisorTimings>;
+  /** How long a shared workload (an agent.yaml package's MCP server) nobody uses keeps running (default 60 s; tests shorten it; no flag). */
+  sharedWorkloadIdleMs?: number;
   /** The visibility new scopes (and so their new packages) start with (AGENTRY_DEFAULT_VISIBILITY; default public). */
   defaultVisibility: Visibility;
   /** Every read needs a token, on every door but /healthz (AGENTRY_AUTH_REQUIRED_FOR_READS). */
@@ -65,6 +67,8 @@ export interface ServerConfig {
   runtime: boolean;
   /** The runtime's timing (AGENTRY_RUNTIME_LEASE_MS, AGENTRY_RUNTIME_RETRY_BASE_MS, AGENTRY_SSE_HEARTBEAT_MS). */
   runtimeTiming: { leaseMs: number; retryBaseMs: number; heartbeatMs: number };
+  /** Webhook deliveries' retries (AGENTRY_WEBHOOK_RETRY_BASE_MS, AGENTRY_WEBHOOK_MAX_ATTEMPTS). */
+  webhooks: { retryBaseMs: number; maxAttempts: number };
   /** Sessions one process runs at once (AGENTRY_MAX_RUNNING_SESSIONS / --max-running-sessions; default 256). */
   maxRunningSessions: number;
   /** Run agents' bash on the host, without isolation, when no sandbox works (AGENTRY_UNSAFE_LOCAL_TOOLS / --unsafe-local-tools). */
@@ -250,6 +254,10 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
       leaseMs: intFrom(s.label('runtime-lease-ms'), s.value('runtime-lease-ms'), 30_000, 500, 3_600_000),
       retryBaseMs: intFrom(s.label('runtime-retry-base-ms'), s.value('runtime-retry-base-ms'), 1_000, 0, 600_000),
       heartbeatMs: intFrom(s.label('sse-heartbeat-ms'), s.value('sse-heartbeat-ms'), 15_000, 100, 600_000),
+    },
+    webhooks: {
+      retryBaseMs: intFrom(s.label('webhook-retry-base-ms'), s.value('webhook-retry-base-ms'), 5_000, 10, 3_600_000),
+      maxAttempts: intFrom(s.label('webhook-max-attempts'), s.value('webhook-max-attempts'), 8, 1, 50),
     },
     maxRunningSessions: intFrom(s.label('max-running-sessions'), s.value('max-running-sessions'), 256, 1, 100_000),
     unsafeLocalTools: boolFrom(s.label('unsafe-local-tools'), s.value('unsafe-local-tools')),

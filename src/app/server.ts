@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildHttpApp } from '../api/http-app.js';
-import { routeTableOf, type RouteEntry } from '../api/shared/route-table.js';
+import { compileRouteSchemasOf, routeTableOf, type RouteEntry } from '../api/shared/route-table.js';
 import { Registry } from '../core/registry.js';
 import { ClientConfigFileEditor } from '../adapters/client-config/config-file-editor.js';
 import { SkillFolderWriter } from '../adapters/skill-folders/skill-folder-writer.js';
@@ -14,6 +14,7 @@ import { EgressPolicy } from '../adapters/egress/index.js';
 import { SlackWebApi } from '../adapters/integrations/slack-web-api.js';
 import { EmbeddingsClient } from '../adapters/embeddings/embeddings-client.js';
 import { ociRegistryPort } from './oci-registry.js';
+import { HttpOciUpstream } from '../adapters/mirrors/oci-upstream.js';
 import { SelfRegistryRouter } from './self-registry.js';
 import type { ServerConfig } from './config.js';
 import { openSecretStore } from './secrets-config.js';
@@ -28,6 +29,8 @@ import { LocalSessionBus, type SessionBus } from '../core/sessions/event-bus.js'
 import { SessionRuntime } from '../core/sessions/session-runtime.js';
 import { ThreadRunner } from '../core/sessions/threads/thread-runner.js';
 import { EvalRunner } from '../core/evals/eval-runner.js';
+import { WebhookDispatcher } from '../core/webhooks/webhook-dispatcher.js';
+import { HttpWebhookSender } from '../adapters/webhooks/http-webhook-sender.js';
 import { isolatedRegexTest } from '../adapters/regex/isolated-regex.js';
 import { ToolsetExecutor } from '../core/sessions/builtin-tools.js';
 import { createMcpToolsets, createSessionMounts } from './session-mcp.js';
@@ -45,6 +48,8 @@ export interface RunningServer {
   adminToken?: string;
   /** Every route the server answers (method and URL pattern). */
   routes: readonly RouteEntry[];
+  /** Compiles the request and response schemas of every route that has not answered yet (they compile on first use); how many. */
+  compileSchemas(): number;
   /** Lines the server says at start besides where it listens (e.g. that agents' bash is refused: no sandbox). */
   notices: string[];
   /** The built-in toolset of managed-agent sessions (bash, read, write, edit, glob, grep, web_fetch). */
@@ -73,7 +78,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
   const tools = createToolRuntime(config, egress);
-  const { storage, blobs, uploads, groups, workloads: workloadStore, evals: evalStore, skillInstalls, signer, viewStamps } = await openStorage(config);
+  const { storage, blobs, uploads, groups, workloads: workloadStore, evals: evalStore, webhooks: webhookStore, skillInstalls, mirrors, signer, viewStamps } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -101,12 +106,21 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   let storeErrorLogged = 0;
   let integrationLog: (e: unknown, integrationId: string) => void = () => undefined;
   let warn: (e: unknown) => void = () => undefined;
+  let webhookLog: (e: unknown, where: string) => void = () => undefined;
+  const webhookSender = new HttpWebhookSender(egress);
+  const webhookDispatcher = new WebhookDispatcher(
+    { store: webhookStore, accounts: storage.accounts, secrets: secretStore, sender: webhookSender, clock: systemClock },
+    { retryBaseMs: config.webhooks.retryBaseMs, maxAttempts: config.webhooks.maxAttempts, onError: (e, id) => webhookLog(e, id) },
+  );
   const registry = new Registry({
+    webhooks: { store: webhookStore, sender: webhookSender, wake: () => webhookDispatcher.wake() },
+    onEventError: (e, event) => webhookLog(e, event.type),
     secretStore,
     groups,
     clientFiles: { files: new ClientConfigFileEditor(config.clientsHome), platform: clientPlatform() },
     evals: { store: evalStore, wake: (id) => evalRunner?.wake(id) },
     skillInstalls: { store: skillInstalls, folders: new SkillFolderWriter(config.clientsHome) },
+    mirrors: { store: mirrors, oci: new HttpOciUpstream({ fetch: egress.fetch, downloadDir: join(config.dataDir, 'mirror-downloads') }) },
     agentspaceOci: { registryClient: ociRegistryPort(outbound.fetch), defaultRegistry: config.ociRegistryDefault, credentials: dockerLogins },
     storage,
     blobs,
@@ -151,6 +165,8 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
         npmRegistry: config.workloadNpmRegistry,
       }),
       logs: new LogFiles(join(config.dataDir, 'workloads', 'logs')),
+      sharedLogs: new LogFiles(join(config.dataDir, 'workloads', 'shared-logs')),
+      sharedIdleStopMs: config.sharedWorkloadIdleMs,
       timings: config.workloadTimings,
     },
     signIn: config.oauth && {
@@ -217,6 +233,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       )
     : undefined;
   const stopRuntime = async (): Promise<void> => {
+    await webhookDispatcher.stop();
     await evalRunner?.stop();
     await registry.managed.integrations.close();
     await runtime?.stop();
@@ -232,10 +249,12 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       runtimeLog = (e, sessionId) => process.stderr.write(`session runtime failed${sessionId ? ` (${sessionId})` : ''}: ${e instanceof Error ? e.message : String(e)}\n`);
       runtime?.start();
       evalRunner?.start();
+      webhookDispatcher.start();
       const status = await tools.status();
       return {
         url: '',
         routes: [],
+        compileSchemas: () => 0,
         notices: status.bash === 'sandboxed' ? [] : [`Agent tools: ${status.message}`],
         tools,
         close: async () => {
@@ -263,6 +282,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     egress.useLogger((fields, message) => log.debug(fields, message));
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
     integrationLog = (e, integrationId) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), integration: integrationId }, 'integration reply failed');
+    webhookLog = (e, where) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), webhook: where }, 'webhook delivery failed');
     runtimeLog = (e, sessionId) => log.error({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), session: sessionId }, 'session runtime failed');
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
@@ -288,6 +308,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     registry.agentspaceArtifacts.useSelfRegistry(selfUrl);
     runtime?.start();
     evalRunner?.start();
+    webhookDispatcher.start();
     // This server's own /v2/ is reached in-process, never through the egress policy.
     outbound.useApp(app, [new URL(selfUrl).host, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
     const toolStatus = await tools.status();
@@ -297,6 +318,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       url: `http://${host}:${port}`,
       adminToken: boot.secret,
       routes: routeTableOf(running),
+      compileSchemas: () => compileRouteSchemasOf(running),
       notices: toolStatus.bash === 'sandboxed' ? [] : [`Agent tools: ${toolStatus.message}`],
       tools,
       close: async (graceMs = SHUTDOWN_GRACE_MS) => {

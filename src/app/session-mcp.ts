@@ -6,6 +6,7 @@ import type { Registry } from '../core/registry.js';
 import { McpConnectError } from '../core/sessions/mcp-port.js';
 import { McpToolsets } from '../core/sessions/mcp-toolsets.js';
 import { openWorkloadConnection } from '../core/sessions/workload-mcp.js';
+import { openPackageServer } from '../core/sessions/package-mcp.js';
 import { sessionOwnerContext } from '../core/sessions/session-context.js';
 import { SessionMounts } from '../core/sessions/session-mounts.js';
 import { resourceToken } from '../core/sessions/session-resources.js';
@@ -29,6 +30,10 @@ export const createMcpToolsets = (registry: Registry, storage: Storage, egress: 
         if (!workloads) throw new McpConnectError('connection', 'this server does not run MCP workloads');
         const ctx = await sessionOwnerContext(storage, target.accountId, new Date().toISOString());
         if (!ctx) throw new McpConnectError('connection', 'the session has no account');
+        if (target.kind === 'package') {
+          const vaultSecret = (accountId: number, vaultIds: string[], key: string) => registry.managed.vaults.secretByName(accountId, vaultIds, key);
+          return openPackageServer({ packages: registry.packages, shared: workloads.shared, vaultSecret }, ctx, target);
+        }
         return openWorkloadConnection(() => workloads.session(ctx, target.workload), target.workload);
       },
     },

@@ -209,6 +209,20 @@ export const SETTINGS = [
     help: 'first wait before retrying a failed model request when the provider gives none (doubling)',
   },
   {
+    name: 'webhook-retry-base-ms',
+    type: 'int',
+    arg: '<ms>',
+    default: '5000',
+    help: 'first wait before retrying a failed webhook delivery (doubling each attempt, at most an hour)',
+  },
+  {
+    name: 'webhook-max-attempts',
+    type: 'int',
+    arg: '<n>',
+    default: '8',
+    help: 'attempts of a webhook delivery before it is given up as failed',
+  },
+  {
     name: 'sse-heartbeat-ms',
     type: 'int',
     arg: '<ms>',

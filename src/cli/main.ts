@@ -8,6 +8,7 @@ import { registerDeprecateCommand } from './commands/deprecate.js';
 import { registerDevModelCommand } from './commands/dev-model.js';
 import { registerDistTagCommand } from './commands/dist-tag.js';
 import { registerGcCommand } from './commands/gc.js';
+import { registerMirrorCommand } from './commands/mirror.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerLoginCommand } from './commands/login.js';
@@ -27,6 +28,7 @@ import { registerRunCommand } from './commands/run.js';
 import { registerSessionCommand } from './commands/session.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerIntegrationCommand } from './commands/integration.js';
+import { registerWebhookCommand } from './commands/webhook.js';
 import { registerSkillCommand } from './commands/skill.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerUnpublishCommand } from './commands/unpublish.js';
@@ -75,6 +77,7 @@ export const buildProgram = (): Command => {
     registerScopeCommand,
     registerAccessCommand,
     registerSecretsCommand,
+    registerMirrorCommand,
     registerRecipeCommand,
     registerSkillCommand,
     registerOciCommand,
@@ -84,6 +87,7 @@ export const buildProgram = (): Command => {
     registerRunCommand,
     registerEvalCommand,
     registerIntegrationCommand,
+    registerWebhookCommand,
     registerCompletionCommand,
     registerDevModelCommand,
     registerRuntimeCommand,

@@ -1,6 +1,7 @@
 import type { AuditLog } from './audit/audit-log.js';
 import type { AccessPolicy } from './auth/access-policy.js';
 import type { BlobStore } from './blobs/blob-store.js';
+import type { DomainEvents } from './events/domain-events.js';
 import type { Storage } from './storage.js';
 import type { Clock } from './time.js';
 
@@ -18,4 +19,6 @@ export interface CoreDeps {
   policy: AccessPolicy;
   audit: AuditLog;
   clock: Clock;
+  /** Where committed changes are announced (webhooks listen); absent: nobody listens. */
+  events?: DomainEvents;
 }

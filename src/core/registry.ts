@@ -53,6 +53,13 @@ import { workloadProxyPath, type WorkloadRecord } from './workloads/workload.js'
 import type { WorkloadStore } from './workloads/workload-store.js';
 import type { EvalStore } from './evals/eval-store.js';
 import { EvalService } from './evals/eval-service.js';
+import { MirrorService } from './mirrors/mirror-service.js';
+import { OciMirror } from './mirrors/oci-mirror.js';
+import type { MirrorStore, OciUpstream } from './mirrors/mirror.js';
+import { DomainEvents, type DomainEvent } from './events/domain-events.js';
+import type { WebhookSender } from './webhooks/webhook-sender.js';
+import { WebhookService } from './webhooks/webhook-service.js';
+import type { WebhookStore } from './webhooks/webhook-store.js';
 
 export interface RegistryOptions {
   storage: Storage;
@@ -91,7 +98,7 @@ export interface RegistryOptions {
   /** The managed-agents plane's settings (file size limit, embeddings endpoint, …). */
   managed?: ManagedOptions;
   /** Running MCP servers (ToolHive's workloads): where they are kept, how they start, where their logs go. Absent: not offered. */
-  workloads?: { store: WorkloadStore; launcher: WorkloadLauncher; logs: WorkloadLogs; timings?: Partial<SupervisorTimings> };
+  workloads?: { store: WorkloadStore; launcher: WorkloadLauncher; logs: WorkloadLogs; sharedLogs?: WorkloadLogs; sharedIdleStopMs?: number; timings?: Partial<SupervisorTimings> };
   /** ToolHive-style groups and client registrations (absent: an in-memory store is not offered; groups and clients are refused). */
   groups?: GroupStore;
   /** Where eval runs are kept; absent: evals are not offered (the routes answer 501). `wake` tells this process's runner of a new or cancelled run. */
@@ -100,6 +107,12 @@ export interface RegistryOptions {
   clientFiles?: { files: ClientConfigFiles; platform: ClientPlatform };
   /** Where skill installs are recorded and the clients' skills folders they write (needs clientFiles for the platform). Absent: installs are not offered. */
   skillInstalls?: { store: SkillInstallStore; folders: SkillFolders };
+  /** Pull-through mirrors: where upstreams are kept and how each kind's upstream is reached. Absent: not offered. */
+  mirrors?: { store: MirrorStore; oci?: OciUpstream };
+  /** Webhooks of users and orgs: where they and their deliveries are kept, how deliveries go out; `wake` tells this process's dispatcher of new deliveries. Absent: not offered (501). */
+  webhooks?: { store: WebhookStore; sender: WebhookSender; wake?: () => void };
+  /** Told when a listener of domain events (webhooks) failed on one; never given secret values. */
+  onEventError?: (e: unknown, event: DomainEvent) => void;
 }
 
 /**
@@ -150,6 +163,12 @@ export class Registry {
   readonly toolhiveSecrets: ToolhiveSecrets;
   /** Eval runs of managed agents (issue 14); undefined when the server was built without an eval store. */
   readonly evals: EvalService | undefined;
+  /** Upstreams (pull-through mirrors, issue 18); undefined when the server was built without a mirror store. */
+  readonly mirrors: MirrorService | undefined;
+  /** What happened, once committed (package writes, session and workload statuses): webhooks listen. */
+  readonly events: DomainEvents;
+  /** Webhooks of users and orgs (issue 18); undefined when the server was built without a webhook store. */
+  readonly webhooks: WebhookService | undefined;
 
   constructor(opts: RegistryOptions) {
     const clock = opts.clock ?? systemClock;
@@ -160,7 +179,8 @@ export class Registry {
       authRequiredForReads: opts.authRequiredForReads,
     });
     this.auditLog = new AuditLog(clock);
-    const deps: CoreDeps = { storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock };
+    this.events = new DomainEvents(opts.onEventError);
+    const deps: CoreDeps = { storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, events: this.events };
     this.tokens = new TokenService(deps);
     this.accounts = new AccountService(deps, this.tokens);
     this.packages = new PackageService(deps, opts.limits);
@@ -174,6 +194,8 @@ export class Registry {
       maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
     });
     this.blobAccess = new BlobAccess(deps, this.oci.access, redirects);
+    this.mirrors = opts.mirrors && new MirrorService(deps, opts.mirrors.store, opts.secretStore);
+    if (this.mirrors) this.oci.useMirrors(new OciMirror(deps, this.mirrors, opts.mirrors?.oci, redirects));
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
     this.scopes = new ScopeService(deps);
     this.stars = new StarService(deps, this.packages);
@@ -181,6 +203,8 @@ export class Registry {
     this.telemetry = new TelemetryService(deps, this.packages);
     this.signIn = new SignInService(deps, this.accounts, this.tokens, opts.signIn);
     this.secrets = new SecretService(deps, opts.secretStore);
+    const webhooks = opts.webhooks;
+    this.webhooks = webhooks && new WebhookService(deps, webhooks.store, this.secrets, webhooks.sender, () => webhooks.wake?.());
     this.agentspaces = new AgentspaceService(deps, this.secrets);
     this.agentspaceAgents = new AgentspaceAgents(deps, this.secrets);
     this.agentspaceSecrets = new AgentspaceSecrets(deps, this.secrets);
@@ -204,6 +228,7 @@ export class Registry {
         auditRepo: opts.storage.audit,
         clock,
         groupExists: groupStore && (async (name: string) => (await groupStore.get(name)) !== undefined),
+        events: this.events,
       });
     this.toolhiveSecrets = new ToolhiveSecrets(this.secrets, this.policy);
     this.groups = opts.groups && new GroupService(deps, opts.groups);

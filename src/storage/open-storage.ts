@@ -10,7 +10,9 @@ import type { UploadStore } from '../core/oci/ports.js';
 import type { GroupStore } from '../core/groups/group-store.js';
 import type { WorkloadStore } from '../core/workloads/workload-store.js';
 import type { EvalStore } from '../core/evals/eval-store.js';
+import type { WebhookStore } from '../core/webhooks/webhook-store.js';
 import type { SkillInstallStore } from '../core/skills/skill-install-store.js';
+import type { MirrorStore } from '../core/mirrors/mirror.js';
 import { openPostgresStorage } from './postgres/open-postgres.js';
 import { openSqliteStorage } from './sqlite/open-sqlite.js';
 
@@ -61,17 +63,47 @@ export const openBlobStore = async (cfg: Pick<StorageConfig, 'dataDir' | 'blobSt
 /** Opens the configured metadata store (migrated) and the blob store. */
 export const openStorage = async (
   cfg: StorageConfig,
-): Promise<{ storage: Storage; viewStamps?: PackageViewStamps; groups: GroupStore; workloads: WorkloadStore; evals: EvalStore; skillInstalls: SkillInstallStore } & OpenedBlobStore> => {
+): Promise<
+  {
+    storage: Storage;
+    viewStamps?: PackageViewStamps;
+    groups: GroupStore;
+    workloads: WorkloadStore;
+    evals: EvalStore;
+    webhooks: WebhookStore;
+    skillInstalls: SkillInstallStore;
+    mirrors: MirrorStore;
+  } & OpenedBlobStore
+> => {
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) throw new Error('database URL must start with postgres:// or postgresql://');
   const opened = await openBlobStore(cfg);
   try {
     if (cfg.databaseUrl) {
       const storage = await openPostgresStorage({ url: cfg.databaseUrl, schema: cfg.databaseSchema });
       // Shared by several processes: cached package views are checked against the database.
-      return { storage, viewStamps: storage.viewStamps(), groups: storage.groups, workloads: storage.workloads, evals: storage.evals, skillInstalls: storage.skillInstalls, ...opened };
+      return {
+        storage,
+        viewStamps: storage.viewStamps(),
+        groups: storage.groups,
+        workloads: storage.workloads,
+        evals: storage.evals,
+        webhooks: storage.webhooks,
+        skillInstalls: storage.skillInstalls,
+        mirrors: storage.mirrors,
+        ...opened,
+      };
     }
     const storage = await openSqliteStorage(join(cfg.dataDir, 'agentry.db'));
-    return { storage, groups: storage.groups, workloads: storage.workloads, evals: storage.evals, skillInstalls: storage.skillInstalls, ...opened };
+    return {
+      storage,
+      groups: storage.groups,
+      workloads: storage.workloads,
+      evals: storage.evals,
+      webhooks: storage.webhooks,
+      skillInstalls: storage.skillInstalls,
+      mirrors: storage.mirrors,
+      ...opened,
+    };
   } catch (e) {
     opened.blobs.close?.();
     throw e;

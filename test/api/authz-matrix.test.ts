@@ -507,6 +507,48 @@ const recipeEntries = (): Record<string, Entry> => ({
   'DELETE /v1/recipes/:name': { setup: recipe, request: (_, r) => json('DELETE', `/v1/recipes/${r.name}`) },
 });
 
+// ---- webhooks of an org (O) and of a user (A) ----------------------------------------------
+
+/**
+ * A webhook of `owner` (`orgs/orga` or `users/amy`) on dist-tag changes (no refused request moves
+ * a tag), and, with `delivery`, one queued delivery of it: a tag moved on a package of that owner.
+ */
+const webhook = async (w: World, owner: string, delivery = false) => {
+  const hook = await create(w.amy, `/api/v1/${owner}/webhooks`, { url: `https://hooks.example.com/${uniqueName('hook')}`, events: ['dist_tag.changed'], secret: 'matrix-secret-0123456789' });
+  if (!delivery) return { id: hook.id };
+  if (owner === 'orgs/orga') await orgPackage(w, 'agents');
+  else {
+    const name = uniqueName('hooked');
+    await must(w.amy.publish(`/api/v1/agents/@amy/${name}`, await agentTarball({ name, version: '1.0.0', scope: 'amy' })), `publishing @amy/${name}`);
+    await must(w.amy.req('PUT', `/api/v1/agents/@amy/${name}/dist-tags/beta`, { version: '1.0.0' }), `tagging @amy/${name}`);
+  }
+  const deliveries = (await must(w.amy.req('GET', `/api/v1/${owner}/webhooks/${hook.id}/deliveries`), 'deliveries')).deliveries as Array<{ id: string }>;
+  if (deliveries.length === 0) throw new Error('no delivery was queued');
+  return { id: hook.id, delivery: deliveries[0]!.id };
+};
+
+const webhookEntries = (): Record<string, Entry> => {
+  const out: Record<string, Entry> = {};
+  for (const [route, owner] of [
+    ['/api/v1/orgs/:org', 'orgs/orga'],
+    ['/api/v1/users/:username', 'users/amy'],
+  ] as const) {
+    // The maintainer of O manages neither O's webhooks (owners only) nor A's.
+    const alsoRefused: ExtraCaller[] = ['maintainer of O'];
+    out[`POST ${route}/webhooks`] = {
+      request: () => json('POST', `/api/v1/${owner}/webhooks`, { url: `https://hooks.example.com/${uniqueName('new')}`, events: ['package.deprecated'], secret: 'matrix-secret-0123456789' }),
+      alsoRefused,
+    };
+    out[`DELETE ${route}/webhooks/:id`] = { setup: (w) => webhook(w, owner), request: (_, s) => json('DELETE', `/api/v1/${owner}/webhooks/${s.id}`), alsoRefused };
+    out[`POST ${route}/webhooks/:id/deliveries/:delivery/replay`] = {
+      setup: (w) => webhook(w, owner, true),
+      request: (_, s) => json('POST', `/api/v1/${owner}/webhooks/${s.id}/deliveries/${s.delivery}/replay`),
+      alsoRefused,
+    };
+  }
+  return out;
+};
+
 // ---- native accounts, tokens, orgs, admin ---------------------------------------------------
 
 const nativeEntries = (): Record<string, Entry | Exempt> => ({
@@ -521,8 +563,18 @@ const nativeEntries = (): Record<string, Entry | Exempt> => ({
     request: () => json('DELETE', '/api/v1/orgs/orga/members/fay'),
     alsoRefused: ['maintainer of O'],
   },
+  ...webhookEntries(),
   'POST /api/v1/admin/gc': { actor: 'admin', request: () => json('POST', '/api/v1/admin/gc', { grace_seconds: 0 }), mayChangeNothing: 'collects only blobs nothing refers to; there may be none' },
   'POST /api/v1/admin/secrets/rotate-key': { actor: 'admin', request: () => json('POST', '/api/v1/admin/secrets/rotate-key', {}) },
+  'POST /api/v1/mirrors': {
+    actor: 'admin',
+    request: () => json('POST', '/api/v1/mirrors', { kind: 'oci', name: uniqueName('mirror'), url: 'https://registry.example.com', username: 'bot', password: 'upstream-password' }),
+  },
+  'DELETE /api/v1/mirrors/:name': {
+    actor: 'admin',
+    setup: (w) => create(w.admin, '/api/v1/mirrors', { kind: 'mcp', name: uniqueName('gone'), url: 'https://mcp.example.com', username: 'bot', password: 'upstream-password' }),
+    request: (_, m) => json('DELETE', `/api/v1/mirrors/${m.name}`),
+  },
   'PUT /api/v1/access/:scope/:name': {
     setup: (w) => orgPackage(w, 'agents'),
     request: (_, s) => json('PUT', `/api/v1/access/@orga/${s.name}`, { visibility: 'private' }),
@@ -707,6 +759,8 @@ const VOLATILE: Record<string, string[]> = {
   // The leases the runtime's workers renew while a session's turn or an eval runs.
   sessions: ['lease_owner', 'lease_until'],
   eval_runs: ['lease_owner', 'lease_until'],
+  // The dispatcher's attempts at deliveries queued earlier (a request only ever queues one).
+  webhook_deliveries: ['status', 'attempts', 'response_code', 'duration_ms', 'response_body', 'lease_owner', 'lease_until', 'updated_at'],
 };
 
 interface Store {

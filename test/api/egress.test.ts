@@ -10,7 +10,8 @@ import { startVaultKv2Server, type VaultKv2Server } from '../helpers/vault-kv2-s
 
 /**
  * The egress policy, end to end: every outbound adapter of a real server (capability probe,
- * embeddings, Vault, OAuth, the OCI client behind agentspace repositories/tags/pull/publish) refuses
+ * embeddings, Vault, OAuth, the OCI client behind agentspace repositories/tags/pull/publish and OCI
+ * mirrors) refuses
  * loopback, private, metadata and IPv6-loopback addresses and names resolving to them, never follows
  * a redirect to them, calls its upstream once the allow-list names it (by host, host:port or CIDR),
  * and answers a refused address, a closed port and an unknown host with the same bytes.
@@ -18,8 +19,8 @@ import { startVaultKv2Server, type VaultKv2Server } from '../helpers/vault-kv2-s
 
 const KEY = 'sk-egress-test-key-0000009f3a';
 type Res = { status: number; body: any; headers: Headers };
-type Adapter = 'probe' | 'embeddings' | 'vault' | 'oauth' | 'oci-repositories' | 'oci-tags' | 'oci-pull' | 'oci-publish';
-const ADAPTERS: Adapter[] = ['probe', 'embeddings', 'vault', 'oauth', 'oci-repositories', 'oci-tags', 'oci-pull', 'oci-publish'];
+type Adapter = 'probe' | 'embeddings' | 'vault' | 'oauth' | 'oci-repositories' | 'oci-tags' | 'oci-pull' | 'oci-publish' | 'oci-mirror';
+const ADAPTERS: Adapter[] = ['probe', 'embeddings', 'vault', 'oauth', 'oci-repositories', 'oci-tags', 'oci-pull', 'oci-publish', 'oci-mirror'];
 
 /** Where a variant sends an upstream's URL (`http://127.0.0.1:<port>/path`). */
 type Rewrite = (live: string) => string;
@@ -120,6 +121,12 @@ describe.each(testStores)('egress policy (%s)', (store) => {
         return api.req('POST', `/registry/pull?agentspace_id=pulled&target=${encodeURIComponent(`${registry}/someone/agents:v1.0.0`)}`);
       case 'oci-publish':
         return api.req('PUT', `/registry/publish?agentspace_id=default&tag=v1.0.0&registry=${encodeURIComponent(registry)}`, {});
+      case 'oci-mirror': {
+        // A pull-through mirror of the other registry: the first pull fetches from it.
+        const name = `card-${++cards}`;
+        expect((await api.req('POST', '/api/v1/mirrors', { kind: 'oci', name, url: registry })).status).toBe(201);
+        return api.req('GET', `/v2/${name}/someone/agents/manifests/v1.0.0`);
+      }
     }
   };
 
@@ -198,7 +205,7 @@ describe.each(testStores)('egress policy (%s)', (store) => {
       const repos = await attempt(api, 'oci-repositories', rewrite);
       expect(repos.status, JSON.stringify(repos.body)).toBe(200);
       // The other registry answered: a missing repository, or a refused anonymous push, not "unreachable".
-      for (const adapter of ['oci-tags', 'oci-pull', 'oci-publish'] as const) {
+      for (const adapter of ['oci-tags', 'oci-pull', 'oci-publish', 'oci-mirror'] as const) {
         const r = await attempt(api, adapter, rewrite);
         expect(JSON.stringify(r.body), adapter).not.toMatch(/could not be reached|unreachable/);
       }

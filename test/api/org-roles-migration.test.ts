@@ -1,34 +1,12 @@
-import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Api, agentTarball } from '../helpers/packages.js';
+import { onStore } from '../helpers/on-store.js';
 import { dropTestSchema } from '../helpers/postgres.js';
-import { startTestServer, testStores, type TestStore } from '../helpers/server.js';
-
-/** Runs `sql` on a stopped server's store (its SQLite file, or its PostgreSQL schema). */
-const onStore = async (store: TestStore, dataDir: string, schema: string | undefined, statements: string[]): Promise<void> => {
-  if (store === 'sqlite') {
-    const db = new Database(join(dataDir, 'agentry.db'));
-    try {
-      for (const s of statements) db.prepare(s).run();
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const client = new pg.Client({ connectionString: process.env.AGENTRY_TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(`SET search_path TO "${schema}"`);
-    for (const s of statements) await client.query(s);
-  } finally {
-    await client.end();
-  }
-};
+import { startTestServer, testStores } from '../helpers/server.js';
 
 describe.each(testStores)('org roles migration (%s)', (store) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'agentry-roles-'));

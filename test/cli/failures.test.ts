@@ -52,6 +52,26 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     expect(existsSync(ws.path('x'))).toBe(false);
   });
 
+  it('webhooks: a bad URL, an unknown event, a private address, no events, both owners, an unknown webhook, a user not managed', async () => {
+    const url = 'https://hooks.example.com/agentry';
+    await fails(['webhook', 'add', 'not-a-url', '--event', 'package.published'], /^agentry: url must be an absolute http\(s\) URL\n$/);
+    await fails(['webhook', 'add', url, '--event', 'package.published,package.exploded'], /^agentry: Unknown event: package\.exploded\n {2}known events: package\.published, /);
+    await fails(
+      ['webhook', 'add', 'http://192.168.1.10/hook', '--event', 'package.published'],
+      /^agentry: url is refused: the egress policy refuses private addresses\n {2}allow the address with --egress-allow/,
+    );
+    await fails(['webhook', 'add', url], /^agentry: name the events to send with --event/, { code: 2 });
+    await fails(['webhook', 'ls', '--org', 'a', '--user', 'b'], 'agentry: give --org or --user, not both\n', { code: 2 });
+    await fails(['webhook', 'deliveries', 'wh_nope', '--replay', 'nope'], /^agentry: Webhook not found: wh_nope/, { code: 4 });
+    await fails(['webhook', 'ls', '--user', 'admin'], /^agentry: Only @admin or an administrator can manage this\n$/, { code: 3 });
+    // For contrast: a generated secret is printed once, and never listed.
+    const added = await ws.json<{ id: string; secret: string }>(['webhook', 'add', url, '--event', 'package.deprecated']);
+    expect(added.secret).toMatch(/^whsec_/);
+    const listed = await ws.ok(['webhook', 'ls']);
+    expect(listed).toContain(added.id);
+    expect(listed).not.toContain(added.secret);
+  });
+
   it('a server that is down', async () => {
     const down = await startTestServer();
     const url = down.url;
@@ -143,6 +163,39 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     await fails(['whoami', '--registry', 'ftp://x'], "agentry: invalid registry URL 'ftp://x': only http and https are supported\n", usage);
   });
 
+  it('mirror add, ls and rm: the password from the environment, never on the command line or in the output', async () => {
+    const admin = ['--token', server.adminToken];
+    const usage = { code: 2 };
+    await fails(['mirror', 'add', 'npm', 'x', '--url', 'https://example.com', ...admin], "agentry: unknown mirror kind 'npm': use mcp, oci or agentry\n", usage);
+    await fails(['mirror', 'add', 'oci', 'x', '--url', 'https://example.com', '--username', 'u', ...admin], 'agentry: --username and --password-env go together\n', usage);
+    await fails(
+      ['mirror', 'add', 'oci', 'x', '--url', 'https://example.com', '--username', 'u', '--password-env', 'AGENTRY_TEST_NOT_SET', ...admin],
+      'agentry: the environment variable AGENTRY_TEST_NOT_SET (--password-env) is not set\n',
+      usage,
+    );
+    await fails(
+      ['mirror', 'add', 'oci', 'x', '--url', 'https://example.com', '--ttl', 'soon', ...admin],
+      /^agentry: option '--ttl <duration>' argument 'soon' is invalid\. expected a duration/,
+      usage,
+    );
+    await fails(['mirror', 'add', 'oci', 'x'], "agentry: required option '--url <url>' not specified\n", usage);
+    await fails(['mirror', 'add', 'oci', 'Bad!', '--url', 'https://example.com', ...admin], /^agentry: Invalid mirror\n {2}name 'Bad!' must be/);
+    await fails(['mirror', 'ls'], "agentry: This token has 'publish' permission; this action needs 'admin'\n", { code: 3 });
+    await fails(['mirror', 'rm', 'nope', ...admin], 'agentry: No mirror named nope\n', { code: 4 });
+    const secret = `pw-${randomBytes(8).toString('hex')}`;
+    const added = await ws.run(['mirror', 'add', 'oci', 'up', '--url', 'https://registry.example.com', '--username', 'bot', '--password-env', 'UP_PASSWORD', '--ttl', '10m', ...admin], {
+      env: { UP_PASSWORD: secret },
+    });
+    expect(added.code).toBe(0);
+    expect(added.stdout).toBe('Added mirror up  oci  https://registry.example.com  (as bot, password in the secret store)  ttl 600s\n');
+    await fails(['mirror', 'add', 'oci', 'up', '--url', 'https://registry.example.com', ...admin], /^agentry: A mirror named up exists/, { code: 5 });
+    const ls = await ws.run(['mirror', 'ls', '--json', ...admin]);
+    expect(JSON.parse(ls.stdout)).toEqual([expect.objectContaining({ name: 'up', kind: 'oci', username: 'bot', has_password: true, ttl_seconds: 600 })]);
+    expect(ls.stdout).not.toContain(secret);
+    expect((await ws.run(['mirror', 'rm', 'up', ...admin])).stdout).toBe('Mirror up removed\n');
+    expect((await ws.run(['mirror', 'ls', ...admin])).stdout).toBe('No mirrors\n');
+  });
+
   it('--help exits 0', async () => {
     const r = await ws.run(['publish', '--help']);
     expect(r.code).toBe(0);
@@ -188,6 +241,9 @@ describe('help', () => {
       'access get',
       'access set',
       'secrets rotate-key',
+      'mirror add',
+      'mirror ls',
+      'mirror rm',
       'recipe list',
       'recipe search',
       'recipe publish',
@@ -217,6 +273,10 @@ describe('help', () => {
       'integration publication ls',
       'integration publication add',
       'integration publication rm',
+      'webhook add',
+      'webhook ls',
+      'webhook rm',
+      'webhook deliveries',
       'completion',
       'dev-model',
       'runtime',

@@ -100,6 +100,27 @@ describe('agentry run', () => {
     expect(model.requests.filter((r) => r.path === '/v1/messages')).toHaveLength(3);
   });
 
+  it('without a terminal (prompt piped), SIGINT interrupts the turn on the server and exits 130; the model is not asked again', async () => {
+    model.script([{ text: ['slow', ' and', ' slower'], chunkDelayMs: 3_000 }, { text: 'never asked' }]);
+    const child = spawn(process.execPath, ['bin/agentry.js', 'run', '@alice/haiku'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.stdin.end('take your time\n');
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    while (model.requests.filter((r) => r.path === '/v1/messages').length < 1) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    expect(await closed, err).toBe(130);
+    expect(err).toMatch(/interrupting/);
+    expect(out).not.toContain('slower');
+    expect(out).toMatch(/— end_turn · /);
+    const id = /session (sesn_\w+)/.exec(err)![1];
+    const events = (await f.alice.req('GET', `/v1/sessions/${id}/events?limit=100`)).body.data.map((e: { type: string }) => e.type);
+    expect(events).toContain('user.interrupt');
+    expect(model.requests.filter((r) => r.path === '/v1/messages')).toHaveLength(1);
+  });
+
   it('exits 1 when the turn ends in an error', async () => {
     const busy = { error: { status: 429, type: 'rate_limit_error', retryAfterMs: 10 } };
     model.script([busy, busy, busy, busy]);

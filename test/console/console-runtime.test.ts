@@ -437,6 +437,17 @@ describe.each(testStores)('web console: managed agents, sessions and workloads (
     await noSeriousA11yViolations('package session');
     const s = (await alice.req('GET', `/v1/sessions/${id}`)).body;
     expect(s.agent.source).toMatchObject({ type: 'package', name: '@alice/haiku', version: '1.0.0', sha256: sha });
+    // Back on the package page, its owner sees the session counted beside the downloads.
+    await go('/@alice/haiku');
+    const versions = page.getByRole('table', { name: 'Versions of @alice/haiku' });
+    await versions.getByRole('columnheader', { name: 'Sessions' }).waitFor();
+    expect(
+      await versions
+        .getByRole('row', { name: /^1\.0\.0/ })
+        .getByRole('cell')
+        .nth(3)
+        .textContent(),
+    ).toBe('1');
   });
 
   it('runs an agentspace agent from the agentspace page: the session view names the agentspace and the assistant', async () => {

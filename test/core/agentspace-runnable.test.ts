@@ -66,7 +66,6 @@ describe('AssistantConfig → managed agent', () => {
         'response.profile.knowledge_base',
         'response.profile.short_term_memory_strategy',
         'response.profile.tools',
-        'response.profile.evaluation_strategy.max_steps',
         'response.profile.evaluation_strategy.tool_choice',
         'response.config.connector.temperature',
         'response.config.connector.top_p',
@@ -75,6 +74,42 @@ describe('AssistantConfig → managed agent', () => {
       ].sort(),
     );
     expect(refusals(resolved({ evaluation_strategy: { evaluation_strategy_id: 'raw' } }))[0]).toMatch(/^response\.profile\.evaluation_strategy: 'raw'/);
+  });
+
+  it('refuses each inexpressible field alone, by its name', () => {
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['channels', resolved({}, {}, { channels: [{ provider_id: 'slack', channel_id: 'c' }] })],
+      ['shields', resolved({}, {}, { shields: { guard: {} } })],
+      ['empathy', resolved({}, {}, { empathy: { profiles: [] } })],
+      ['description', resolved({}, {}, { description: 'x'.repeat(2049) })],
+      ['tags', resolved({}, {}, { tags: Array.from({ length: 50 }, () => 'x'.repeat(12)) })],
+      ['response.profile.prompt_clauses', resolved({ prompt_clauses: { tone: 'warm' } })],
+      ['response.profile.knowledge_base', resolved({ knowledge_base: [{ collection: 'docs' }] })],
+      ['response.profile.runtime_context', resolved({ runtime_context: { now: true } })],
+      ['response.profile.short_term_memory_strategy', resolved({ short_term_memory_strategy: [{ memory_strategy_id: 'max_tokens' }] })],
+      ['response.profile.long_term_memory_strategy', resolved({ long_term_memory_strategy: [{ long_term_memory_id: 'erase' }] })],
+      ['response.profile.tools', resolved({ tools: [{ provider_id: 'mcp', url: 'https://mcp.example/mcp' }] })],
+      ['response.profile.evaluation_strategy', resolved({ evaluation_strategy: { evaluation_strategy_id: 'raw' } })],
+      ['response.profile.evaluation_strategy.decorators', resolved({ evaluation_strategy: { evaluation_strategy_id: 'native', decorators: [{ id: 'plan' }] } })],
+      ['response.profile.evaluation_strategy.tool_choice', resolved({ evaluation_strategy: { evaluation_strategy_id: 'native', tool_choice: 'required' } })],
+      ['response.config.connector.temperature', resolved({}, { temperature: 0.2 })],
+      ['response.config.connector.top_p', resolved({}, { top_p: 0.5 })],
+      ['response.config.connector.max_tokens', resolved({}, { max_tokens: 64 })],
+      ['response.config.connector.api_key', resolved({}, { api_key: null })],
+      ['response.config.connector.provider_id', resolved({}, { provider_id: 'groq' })],
+    ];
+    for (const [field, spec] of cases) {
+      const problems = refusals(spec);
+      expect(problems, field).toHaveLength(1);
+      expect(problems[0].startsWith(`${field}: `), problems[0]).toBe(true);
+    }
+  });
+
+  it("maps evaluation_strategy onto the loop's settings: max_steps caps a turn's model requests; what holds anyway is accepted", () => {
+    expect(runnableAssistant('space', 'helper', resolved()).loop).toEqual({});
+    const native = runnableAssistant('space', 'helper', resolved({ evaluation_strategy: { evaluation_strategy_id: 'native', max_steps: 4, max_concurrent_tools: 2, tool_choice: 'none' } }));
+    expect(native.loop).toEqual({ maxStepsPerTurn: 4 });
+    expect(runnableAssistant('space', 'helper', resolved({ evaluation_strategy: { evaluation_strategy_id: 'one-shoot' } })).loop).toEqual({});
     expect(refusals(resolved({}, { provider_id: 'mistral' }))[0]).toMatch(/^response\.config\.connector\.provider_id/);
   });
 });

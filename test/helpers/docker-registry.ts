@@ -122,7 +122,8 @@ export const startDockerRegistry = async (opts: DockerRegistryOptions = {}): Pro
       storageDir,
       ...(opts.basicAuth ? { user: opts.basicAuth } : {}),
       stop: async () => {
-        if (child.exitCode === null) {
+        // A child ended by a signal keeps exitCode null: signalCode tells it has gone (a second stop() must not wait).
+        if (child.exitCode === null && child.signalCode === null) {
           const exited = new Promise<void>((r) => child.once('exit', () => r()));
           child.kill('SIGTERM');
           const timer = setTimeout(() => child.kill('SIGKILL'), 5000);

@@ -27,6 +27,8 @@ export interface TestServer {
   schema?: string;
   /** The server's route table (method, URL pattern), as Fastify registered it. */
   routes: ReadonlyArray<{ method: string; url: string }>;
+  /** Compiles the schemas of every route that has not answered yet (the server compiles them on first use); how many. */
+  compileSchemas(): number;
   /** Stops the server (requests in flight get `graceMs` to finish) and removes its data. */
   close(graceMs?: number): Promise<void>;
 }
@@ -65,6 +67,8 @@ export const startTestServer = async (
     blobStore?: string;
     /** MCP workload supervisor timings (short back-off and health intervals for tests). */
     workloadTimings?: ServerConfig['workloadTimings'];
+    /** How long an idle shared workload (an agent.yaml package's MCP server) keeps running. */
+    sharedWorkloadIdleMs?: number;
     /** `--unsafe-local-workloads`. */
     unsafeLocalWorkloads?: boolean;
   } = {},
@@ -97,6 +101,7 @@ export const startTestServer = async (
     logStream: opts.log?.stream,
     egressAllow: opts.egressAllow !== undefined ? [opts.egressAllow] : base.egressAllow,
     workloadTimings: opts.workloadTimings,
+    sharedWorkloadIdleMs: opts.sharedWorkloadIdleMs,
     unsafeLocalWorkloads: opts.unsafeLocalWorkloads ?? false,
   };
   const server = await startServer(config);
@@ -107,6 +112,7 @@ export const startTestServer = async (
     store,
     schema,
     routes: server.routes,
+    compileSchemas: server.compileSchemas,
     close: async (graceMs?: number) => {
       await server.close(graceMs);
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -45,3 +45,22 @@ export const expectManagedError = (res: { status: number; body: any; headers: He
   }
   if (message && !message.test(res.body.error.message)) throw new Error(`message '${res.body.error.message}' does not match ${message}`);
 };
+
+/**
+ * Makes `n` requests at once as alice, alternately on the fixture's server and on a second server
+ * process of the same store (what two processes of one deployment are), and asserts they all
+ * succeeded with one agent: the id of that agent.
+ */
+export const sameAgentFromTwoProcesses = async (f: ManagedFixture, n: number, request: (alice: Api) => Promise<{ status: number; body: any }>): Promise<string> => {
+  const other = await startTestServer({ store: f.server.store, dataDir: f.server.dataDir, adminToken: f.server.adminToken, postgresSchema: f.server.schema, egressAllow: '127.0.0.1' });
+  try {
+    const apis = [f.alice, new Api(other.url, f.aliceToken)];
+    const runs = await Promise.all(Array.from({ length: n }, (_, i) => request(apis[i % 2])));
+    for (const r of runs) if (r.status !== 200) throw new Error(`a run failed: ${r.status} ${JSON.stringify(r.body)}`);
+    const ids = [...new Set(runs.map((r) => r.body.agent.id as string))];
+    if (ids.length !== 1) throw new Error(`the runs made ${ids.length} agents: ${ids.join(', ')}`);
+    return ids[0];
+  } finally {
+    await other.close();
+  }
+};

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { exampleAgent } from '../helpers/alquimia.js';
 import { startTestModel, type DevModel } from '../helpers/dev-model.js';
 import { testStores } from '../helpers/server.js';
-import { startManagedFixture, type ManagedFixture } from './managed-harness.js';
+import { sameAgentFromTwoProcesses, startManagedFixture, type ManagedFixture } from './managed-harness.js';
 import { waitIdle } from './session-harness.js';
 
 /**
@@ -98,6 +98,27 @@ describe.each(testStores)('sessions: agentspace agents (%s)', (store) => {
     expect(JSON.stringify(refused.body)).not.toContain('sk-wrong-0000');
     await f.alice.req('POST', '/registry/secret', { secret: { key: 'LLM_KEY', scope: 'global' }, value: KEY });
     expect((await run()).status).toBe(200);
+  });
+
+  it('maps evaluation_strategy.max_steps onto the loop: the turn stops after that many model requests', async () => {
+    const stepper = spec('stepper', { evaluation_strategy: { evaluation_strategy_id: 'native', max_steps: 1, max_concurrent_tools: 2, tool_choice: 'auto' } });
+    expect((await f.alice.req('POST', '/registry/agent', stepper)).status).toBeLessThan(300);
+    const s = await run(f.alice, 'stepper');
+    expect(s.status, JSON.stringify(s.body)).toBe(200);
+    // The model asks for a tool the agent does not have: without the cap the loop would ask the model again.
+    model.script([{ toolCalls: [{ name: 'lookup', input: {} }] }, { text: 'never sent' }]);
+    await f.alice.req('POST', `/v1/sessions/${s.body.id}/events`, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'look it up' }] }] });
+    await waitIdle(f.alice, s.body.id);
+    const events = (await f.alice.req('GET', `/v1/sessions/${s.body.id}/events?limit=100`)).body.data;
+    expect(events.find((e: any) => e.type === 'session.error')?.error.message).toBe('The turn made 1 model requests and was stopped');
+    expect(model.requests.filter((r) => r.path === '/v1/chat/completions')).toHaveLength(1);
+  });
+
+  it('concurrent first runs, on two processes of one store, share one agent (insert-or-read on the run record)', async () => {
+    expect((await f.alice.req('POST', '/registry/agent', spec('burst'))).status).toBeLessThan(300);
+    const id = await sameAgentFromTwoProcesses(f, 6, (alice) => run(alice, 'burst'));
+    const live = (await f.alice.req('GET', '/v1/agents?limit=100')).body.data.filter((a: any) => a.metadata['agentry.source'] === 'agentspace:default/burst');
+    expect(live.map((a: any) => a.id)).toEqual([id]);
   });
 
   it('refuses a held agent as resolve does, another account gets 404, and an inexpressible field is refused by name', async () => {

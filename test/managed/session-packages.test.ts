@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestModel, type DevModel } from '../helpers/dev-model.js';
-import { agentYaml, makeTarball } from '../helpers/packages.js';
+import { Api, agentYaml, makeTarball } from '../helpers/packages.js';
 import { testStores } from '../helpers/server.js';
-import { expectManagedError, startManagedFixture, type ManagedFixture } from './managed-harness.js';
+import { expectManagedError, sameAgentFromTwoProcesses, startManagedFixture, type ManagedFixture } from './managed-harness.js';
 import { collectSdk, setUpAgent } from './session-harness.js';
 
 /**
@@ -64,6 +64,30 @@ describe.each(testStores)('sessions: agent.yaml packages (%s)', (store) => {
     expect(agent.body).toMatchObject({ model: { id: 'dev-ant' }, metadata: { 'agentry.package': '@alice/haiku', 'agentry.package_version': '1.0.0' } });
   });
 
+  it("counts the sessions that ran each version, shown to the package's maintainers only", async () => {
+    await publishAgent(f, 'counted', '1.0.0', 'config:\n  model: dev-ant');
+    await publishAgent(f, 'counted', '1.1.0', 'config:\n  model: dev-ant');
+    const run = (version: string) => f.alice.req('POST', '/v1/sessions', { agent: { type: 'package', name: '@alice/counted', version }, environment_id: env });
+    for (const v of ['1.0.0', '1.1.0', '1.1.0']) expect((await run(v)).status).toBe(200);
+    expect((await run('9.9.9')).status).toBe(404); // a refused run counts nothing
+    const counts = async (api: Api) => {
+      const r = await api.req('GET', '/api/v1/agents/@alice/counted/versions');
+      expect(r.status).toBe(200);
+      return Object.fromEntries(r.body.versions.map((v: any) => [v.version, v.session_count]));
+    };
+    expect(await counts(f.alice)).toEqual({ '1.1.0': 2, '1.0.0': 1 });
+    // Readers who do not maintain @alice (bob, anyone) see no counts.
+    expect(await counts(f.bob)).toEqual({ '1.1.0': undefined, '1.0.0': undefined });
+    expect(await counts(new Api(f.server.url))).toEqual({ '1.1.0': undefined, '1.0.0': undefined });
+  });
+
+  it('concurrent first runs of a version, on two processes of one store, share one agent (insert-or-read on the run key)', async () => {
+    await publishAgent(f, 'burst', '1.0.0', 'config:\n  model: dev-ant');
+    const id = await sameAgentFromTwoProcesses(f, 8, (alice) => alice.req('POST', '/v1/sessions', { agent: { type: 'package', name: '@alice/burst', version: '1.0.0' }, environment_id: env }));
+    const agents = (await f.alice.req('GET', '/v1/agents?limit=100&include_archived=true')).body.data.filter((a: any) => a.metadata['agentry.package'] === '@alice/burst');
+    expect(agents.map((a: any) => a.id)).toEqual([id]);
+  });
+
   it('a private package runs only for who may read it; config.system_prompt wins over the README', async () => {
     await publishAgent(f, 'secret', '0.1.0', 'config:\n  model: dev-ant\n  system_prompt: You keep secrets.');
     expect((await f.alice.req('PUT', '/api/v1/access/@alice/secret', { visibility: 'private' })).status).toBe(200);
@@ -76,14 +100,33 @@ describe.each(testStores)('sessions: agent.yaml packages (%s)', (store) => {
     expect(mine.body.agent.source).toMatchObject({ name: '@alice/secret', version: '0.1.0' });
   });
 
+  it("a private org package runs for the org's members (with their own agent), not for others; members who do not maintain see no counts", async () => {
+    expect((await f.admin.req('POST', '/api/v1/orgs', { name: 'acme', owner: 'alice' })).status).toBe(201);
+    expect((await f.admin.req('PUT', '/api/v1/orgs/acme/members/bob', { role: 'member' })).status).toBe(200);
+    const carol = f.admin.with((await f.admin.req('POST', '/api/v1/users', { username: 'carol' })).body.token);
+    const tgz = await makeTarball({ 'agent.yaml': agentYaml({ name: 'vault', version: '1.0.0', scope: 'acme', description: 'Org only', extra: 'config:\n  model: dev-ant' }) });
+    expect((await f.alice.publish('/api/v1/agents/@acme/vault', tgz, { access: 'private' })).status).toBe(200);
+    const bobEnv = (await setUpAgent(f.bob, model)).environmentId;
+    const carolEnv = (await setUpAgent(carol, model)).environmentId;
+    const ref = { type: 'package', name: '@acme/vault' };
+    const bobs = await f.bob.req('POST', '/v1/sessions', { agent: ref, environment_id: bobEnv });
+    expect(bobs.status, JSON.stringify(bobs.body)).toBe(200);
+    const alices = await f.alice.req('POST', '/v1/sessions', { agent: ref, environment_id: env });
+    expect(alices.body.agent.id).not.toBe(bobs.body.agent.id); // each runs an agent of their own
+    expectManagedError(await carol.req('POST', '/v1/sessions', { agent: ref, environment_id: carolEnv }), 404, 'not_found_error');
+    const counts = async (api: Api) => (await api.req('GET', '/api/v1/agents/@acme/vault/versions')).body.versions[0].session_count;
+    expect(await counts(f.alice)).toBe(2);
+    expect(await counts(f.bob)).toBeUndefined();
+  });
+
   it('refuses what the mapping cannot express by field name, and bad references', async () => {
-    await publishAgent(f, 'mailer', '1.0.0', 'config:\n  model: dev-ant\nmcp_servers:\n  gmail:\n    command: npx\n    args: ["-y", "gmail-mcp"]');
+    await publishAgent(f, 'mailer', '1.0.0', 'config:\n  model: dev-ant\nmcp_servers:\n  gmail:\n    command: python\n    args: ["-m", "gmail_mcp"]');
     await publishAgent(f, 'warm', '1.0.0', 'config:\n  model: dev-ant\n  temperature: 0.2');
     await publishAgent(f, 'nomodel', '1.0.0', '');
     const skill = await makeTarball({ 'SKILL.md': '---\nname: tool\ndescription: A skill\nmetadata:\n  version: 1.0.0\n---\n# tool\n' });
     expect((await f.alice.publish('/api/v1/skills/@alice/tool', skill)).status).toBe(200);
     const run = (agent: unknown) => f.alice.req('POST', '/v1/sessions', { agent, environment_id: env });
-    expectManagedError(await run({ type: 'package', name: '@alice/mailer' }), 400, 'invalid_request_error', /'mcp_servers'/);
+    expectManagedError(await run({ type: 'package', name: '@alice/mailer' }), 400, 'invalid_request_error', /'mcp_servers\.gmail\.command'.*'python' is not supported/);
     expectManagedError(await run({ type: 'package', name: '@alice/warm' }), 400, 'invalid_request_error', /'config\.temperature'/);
     expectManagedError(await run({ type: 'package', name: '@alice/nomodel' }), 400, 'invalid_request_error', /config\.model/);
     expectManagedError(await run({ type: 'package', name: '@alice/nomodel', model: 'no-such-card' }), 400, 'invalid_request_error', /no model card 'no-such-card'/);

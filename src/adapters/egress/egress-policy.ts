@@ -80,6 +80,17 @@ export class EgressPolicy {
   }
 
   /**
+   * Why a request to `url` would be refused, when its host is an address (or `localhost`): for a
+   * check when a URL is configured (a webhook's); a name is checked on what it resolves to, when used.
+   */
+  urlRefusal(url: URL): RefusedKind | undefined {
+    const host = bareAddress(url.hostname);
+    const ip = host.toLowerCase() === 'localhost' ? '127.0.0.1' : isIP(host) !== 0 ? host : undefined;
+    if (ip === undefined) return undefined;
+    return this.refusal({ host, ip, port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80) });
+  }
+
+  /**
    * `fetch` through the policy. A refused address, a closed port, an unknown name and any other
    * failure to get an answer all throw the same {@link EgressError}; a timeout or an abort the
    * caller asked for is passed on as it is.

@@ -9,6 +9,7 @@ import { isEgressError } from '../egress/egress-policy.js';
 import type { EgressPolicy } from '../egress/index.js';
 import type { Sandbox, SandboxedProcess, SandboxProfile, SandboxSpec } from '../../core/sandbox/sandbox.js';
 import type { LaunchPlan, McpNotification, McpResult, McpUpstream, RuntimeCapabilities, WorkloadLauncher } from '../../core/workloads/workload-runtime.js';
+import { NPM_PACKAGE_NAME, NPM_PACKAGE_VERSION } from '../../core/workloads/workload.js';
 import { npmInstallThroughEgress, configuredNpmRegistry } from './npm-install.js';
 import { ProcessTransport } from './process-transport.js';
 import { runInGroup } from './run-in-group.js';
@@ -51,9 +52,6 @@ const which = (cmd: string, path: string): string | undefined => {
   }
   return undefined;
 };
-
-const npmName = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
-const npmVersion = /^[A-Za-z0-9][A-Za-z0-9.+_-]{0,99}$/;
 
 /**
  * Starts workloads: local ones (an explicit command, an npm package run with node, a PyPI package
@@ -152,7 +150,7 @@ export class ProcessLauncher implements WorkloadLauncher {
 
   /** Installs an npm package once into its own folder (scripts off), outside the sandbox; its bin file. */
   installNpm(pkg: string, version: string, log: (line: string) => void): Promise<{ dir: string; bin: string }> {
-    if (!npmName.test(pkg) || !npmVersion.test(version)) return Promise.reject(new Error(`'${pkg}@${version}' is not an npm package name and version`));
+    if (!NPM_PACKAGE_NAME.test(pkg) || !NPM_PACKAGE_VERSION.test(version)) return Promise.reject(new Error(`'${pkg}@${version}' is not an npm package name and version`));
     const dir = resolve(this.opts.packagesDir, `${pkg.replace('/', '+')}@${version}`);
     const key = dir;
     let installing = this.installs.get(key);

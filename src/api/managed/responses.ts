@@ -32,7 +32,11 @@ export const Agent = Type.Object({
   system: Nullable(Type.String()),
   tools: Type.Array(Open),
   mcp_servers: Type.Array(
-    Type.Union([Type.Object({ name: Type.String(), type: Type.Literal('url'), url: Type.String() }), Type.Object({ name: Type.String(), type: Type.Literal('workload'), workload: Type.String() })]),
+    Type.Union([
+      Type.Object({ name: Type.String(), type: Type.Literal('url'), url: Type.String() }),
+      Type.Object({ name: Type.String(), type: Type.Literal('workload'), workload: Type.String() }),
+      Type.Object({ name: Type.String(), type: Type.Literal('package'), package: Type.String(), version: Type.String() }),
+    ]),
   ),
   skills: Type.Array(Type.Object({ type: Type.String(), skill_id: Type.String(), version: Type.String() })),
   metadata: Metadata,

@@ -26,10 +26,15 @@ const McpServer = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 256 }),
     type: Type.Optional(
-      Type.Union([Type.Literal('url'), Type.Literal('workload')], { description: "'url' (Streamable HTTP), or Agentry's 'workload': one of this server's own MCP workloads, by name" }),
+      Type.Union([Type.Literal('url'), Type.Literal('workload'), Type.Literal('package')], {
+        description:
+          "'url' (Streamable HTTP), or Agentry's 'workload': one of this server's own MCP workloads, by name, or Agentry's 'package': the server `name` of an agent.yaml package's mcp_servers, run sandboxed for the session's account",
+      }),
     ),
     url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
     workload: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "The workload's name (type 'workload')" })),
+    package: Type.Optional(Type.String({ minLength: 1, maxLength: 214, description: "The agent package, '@scope/name' (type 'package')" })),
+    version: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: "The agent package's version (type 'package')" })),
   },
   { additionalProperties: false },
 );

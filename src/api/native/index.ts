@@ -12,6 +12,8 @@ import { blobRoutes } from './routes/blobs.js';
 import { packageRoutes } from './routes/packages.js';
 import { scopeRoutes } from './routes/scopes.js';
 import { secretRoutes } from './routes/secrets.js';
+import { mirrorRoutes } from './routes/mirrors.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export interface NativeDoorOptions {
   registry: Registry;
@@ -42,4 +44,6 @@ export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   await app.register(authRoutes, routeOpts);
   await app.register(secretRoutes, routeOpts);
   await app.register(accessRoutes, routeOpts);
+  await app.register(mirrorRoutes, routeOpts);
+  await app.register(webhookRoutes, routeOpts);
 };

@@ -126,6 +126,7 @@ export const VersionItem = Type.Object({
   version: Type.String(),
   tarball_size: Type.Integer(),
   download_count: Type.Integer(),
+  session_count: Type.Optional(Type.Integer({ description: "Agent packages, for those who maintain the package's scope only: how many sessions ran this version (agentry run, POST /v1/sessions)" })),
   published_at: Type.String(),
   sha256: Type.String(),
   deprecated: Type.Union([Type.String(), Type.Null()]),

@@ -69,10 +69,11 @@ export const detail = (view: PackageView): Detail => {
   };
 };
 
-export const versionItem = (v: VersionRecord) => ({
+export const versionItem = (v: VersionRecord, sessionCounts?: Map<number, number>) => ({
   version: v.version,
   tarball_size: v.size,
   download_count: v.downloadCount,
+  ...(sessionCounts ? { session_count: sessionCounts.get(v.id) ?? 0 } : {}),
   published_at: v.publishedAt,
   sha256: v.digest.replace(/^sha256:/, ''),
   deprecated: v.deprecated,

@@ -4,7 +4,19 @@ import { AgentryError } from '../../core/errors.js';
 /** RFC 3986 authority as a Host header holds it: a reg-name or IPv4, or a bracketed IPv6, and an optional port. */
 const HOST = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/;
 
+/** Hosts already found valid: nearly every request names one of a few (parsing a URL for each cost microseconds). */
+const known = new Set<string>();
+const KNOWN_MAX = 256;
+
 const validHost = (host: string): boolean => {
+  if (known.has(host)) return true;
+  if (!parseHost(host)) return false;
+  if (known.size >= KNOWN_MAX) known.clear();
+  known.add(host);
+  return true;
+};
+
+const parseHost = (host: string): boolean => {
   const m = HOST.exec(host);
   if (!m || (m[1] !== undefined && Number(m[1]) > 65535)) return false;
   try {

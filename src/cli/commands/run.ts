@@ -39,6 +39,30 @@ const environmentOf = async (conn: Connection, asked: string | undefined): Promi
   return first.id;
 };
 
+/** Asks the server to interrupt the session's running turn; the stream then ends it (idle). */
+const interrupt = (conn: Connection, sessionId: string): void => {
+  process.stderr.write('\n[interrupting — Ctrl-C again to quit]\n');
+  void interruptTurn(conn, sessionId).catch((e: unknown) => process.stderr.write(`agentry: could not interrupt: ${e instanceof Error ? e.message : String(e)}\n`));
+};
+
+/** One turn (a prompt given or piped): SIGINT interrupts the turn on the server, not just this program; a second one exits. Exit 130 when interrupted. */
+const oneTurn = async (conn: Connection, sessionId: string, text: string, json: boolean): Promise<void> => {
+  let interrupted = false;
+  const onSigint = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    interrupt(conn, sessionId);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const result = await streamTurn(conn, sessionId, text, { json });
+    if (interrupted) process.exitCode = 130;
+    else if (turnFailed(result)) process.exitCode = 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+};
+
 /** The chat: read a line, stream the answer; Ctrl-C interrupts the running turn, a second Ctrl-C (or one at the prompt) or EOF exits. */
 const chat = async (conn: Connection, sessionId: string, json: boolean): Promise<void> => {
   const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: json ? '' : '> ' }); // --json: stdout stays JSON lines
@@ -52,8 +76,7 @@ const chat = async (conn: Connection, sessionId: string, json: boolean): Promise
       process.exit(turn ? 130 : 0);
     }
     interrupted = true;
-    process.stderr.write('\n[interrupting — Ctrl-C again to quit]\n');
-    void interruptTurn(conn, sessionId).catch((e: unknown) => process.stderr.write(`agentry: could not interrupt: ${e instanceof Error ? e.message : String(e)}\n`));
+    interrupt(conn, sessionId);
   });
   rl.prompt();
   for await (const line of rl) {
@@ -89,7 +112,8 @@ export const registerRunCommand = (program: Command): void => {
 The first run of a package version creates a managed agent of yours and later runs share it
 (docs/run.md). Text streams as it arrives, tool calls are folded to one line, usage ends each turn;
 --json prints the event stream as JSON lines. In the chat, Ctrl-C interrupts the running turn and a
-second Ctrl-C or Ctrl-D exits. The exit code is 1 when a turn ends in an error.
+second Ctrl-C or Ctrl-D exits. With a prompt, Ctrl-C (SIGINT) interrupts the turn on the server too
+(exit 130). The exit code is 1 when a turn ends in an error.
 
   agentry run @alice/haiku "Write one about tea"
   agentry run @alice/haiku@1.0.0 --model dev-model
@@ -118,6 +142,6 @@ second Ctrl-C or Ctrl-D exits. The exit code is 1 when a turn ends in an error.
       }
     }
     if (interactive) return chat(conn, s.id, opts.json === true);
-    if (turnFailed(await streamTurn(conn, s.id, text!, { json: opts.json }))) process.exitCode = 1;
+    await oneTurn(conn, s.id, text!, opts.json === true);
   });
 };

@@ -1,6 +1,6 @@
 import type { RequestContext } from '../auth/principal.js';
 import type { CoreDeps } from '../core-deps.js';
-import { badRequest } from '../errors.js';
+import { AgentryError, badRequest } from '../errors.js';
 import type { AgentService } from '../managed/agents/agent-service.js';
 import type { AgentRefResolution } from '../sessions/agent-refs.js';
 import { newManagedId } from '../managed/ids.js';
@@ -11,12 +11,17 @@ import { AGENTSPACE_ID } from './agentspace-common.js';
 import { ASSISTANT_ID } from './assistant-config.js';
 import { runnableAssistant, type RunnableAssistant } from './runnable.js';
 
+const ignoreConflict = (e: unknown): void => {
+  if (!(e instanceof AgentryError && e.status === 409)) throw e;
+};
+
 /**
  * Runs an agentspace agent as a session (issue 19): `{type: "agentspace", agentspace_id,
  * assistant_id}` becomes a managed agent of the caller and its connector a model card of the
  * caller. The first run creates both; a record (a managed object `agentspace_run` named
  * `<agentspace>/<assistant>`) keeps the agent, so later runs share it, and a changed config
- * makes a new version of the same agent (an unchanged one makes none).
+ * makes a new version of the same agent (an unchanged one makes none). Runs are serialised per
+ * agent in this process; across processes the record's unique name decides the first run's agent.
  */
 export class AgentspaceRuns {
   private readonly running = new Map<string, Promise<unknown>>();
@@ -40,7 +45,7 @@ export class AgentspaceRuns {
     const p = ctx.principal!;
     const name = `${id}/${aid}`;
     const agent = await this.oneAtATime(`${p.account.id}:${name}`, () => this.agentFor(ctx, name, run));
-    return { ...agent, source: { type: 'agentspace', agentspace_id: id, assistant_id: aid } };
+    return { ...agent, source: { type: 'agentspace', agentspace_id: id, assistant_id: aid }, maxStepsPerTurn: run.loop.maxStepsPerTurn };
   }
 
   /** Runs of one agentspace agent by one account are made one after the other (in this process), so a burst of first runs makes one agent. */
@@ -67,7 +72,9 @@ export class AgentspaceRuns {
     const now = isoNow(this.deps.clock);
     if (link) await this.deps.storage.managed.update(link.id, { data: { agent_id: created.id }, updatedAt: now });
     else {
-      await this.deps.storage.managed.insert({
+      // Insert-or-read on the record's unique name (migration 0029): when another process's first
+      // run recorded its agent meanwhile, this run's agent is archived and that one runs.
+      const made = await this.deps.storage.managed.insertUnlessNamed({
         id: newManagedId('asrun'),
         kind: 'agentspace_run',
         accountId: p.account.id,
@@ -82,6 +89,10 @@ export class AgentspaceRuns {
         createdAt: now,
         updatedAt: now,
       });
+      if (!made) {
+        await this.agents.archive(ctx, created.id);
+        return this.agentFor(ctx, name, run);
+      }
     }
     return { id: created.id, version: created.version };
   }
@@ -91,7 +102,8 @@ export class AgentspaceRuns {
     const accountId = ctx.principal!.account.id;
     const input = { modelId: card.modelId, provider: card.provider, model: card.model, baseUrl: card.baseUrl, customHeaders: card.headers, apiKey: card.apiKey };
     const have = await this.modelCards.endpointFor(accountId, card.modelId);
-    if (!have) return void (await this.modelCards.create(ctx, input));
+    // A conflict: another process's first run made the card meanwhile (its key stored before it shows).
+    if (!have) return void (await this.modelCards.create(ctx, input).catch((e: unknown) => ignoreConflict(e)));
     const same =
       have.provider === card.provider &&
       have.model === card.model &&

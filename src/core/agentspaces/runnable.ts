@@ -14,6 +14,8 @@ import { isPlainObject } from './shape.js';
 export interface RunnableAssistant {
   /** The managed agent's configuration (the model card is named by `card.modelId`). */
   agent: AgentInput & { name: string; model: string };
+  /** The loop's settings from `evaluation_strategy`: `max_steps` caps the model requests of a turn. */
+  loop: { maxStepsPerTurn?: number };
   /** The model card the connector maps to; the key stays in the server. */
   card: { modelId: string; provider: ModelProvider; model: string; baseUrl: string | null; apiKey: string; headers: Record<string, string> };
 }
@@ -53,10 +55,12 @@ export const runnableAssistant = (agentspaceId: string, assistantId: string, spe
   const strategy = obj(profile.evaluation_strategy);
   const sid = strategy.evaluation_strategy_id;
   if (sid === 'raw') refuse('response.profile.evaluation_strategy', "'raw' has no equivalent in the session loop");
-  for (const f of ['max_steps', 'max_concurrent_tools', 'decorators'] as const) {
-    if (!empty(strategy[f])) refuse(`response.profile.evaluation_strategy.${f}`, 'the session loop has no per-agent setting for it');
-  }
-  if (strategy.tool_choice !== undefined && strategy.tool_choice !== 'auto') refuse('response.profile.evaluation_strategy.tool_choice', "only 'auto' (the session loop's choice) is supported");
+  // max_steps caps the turn's model requests (the loop's limit, for this agent); max_concurrent_tools
+  // (at least 1) holds as the loop runs one tool call at a time; 'none' holds as the agent has no tools.
+  if (!empty(strategy.decorators)) refuse('response.profile.evaluation_strategy.decorators', 'the session loop has no plan tools or other decorators');
+  const choice = strategy.tool_choice;
+  if (choice !== undefined && choice !== 'auto' && choice !== 'none') refuse('response.profile.evaluation_strategy.tool_choice', "only 'auto' and 'none' can hold: the agent has no tools to require");
+  const maxSteps = typeof strategy.max_steps === 'number' ? strategy.max_steps : undefined;
 
   for (const f of ['temperature', 'top_p', 'max_tokens'] as const) {
     if (!empty(connector[f])) refuse(`response.config.connector.${f}`, 'the session runtime sends no per-agent sampling settings');
@@ -83,6 +87,7 @@ export const runnableAssistant = (agentspaceId: string, assistantId: string, spe
       system: typeof profile.system_prompt === 'string' ? profile.system_prompt : null,
       metadata: { 'agentry.source': `agentspace:${agentspaceId}/${assistantId}`, ...(tags.length > 0 ? { 'alquimia.tags': tags.join(',') } : {}) },
     },
+    loop: maxSteps === undefined ? {} : { maxStepsPerTurn: maxSteps },
     card: {
       modelId,
       provider: provider ? (baseUrl ? provider.withBaseUrl : provider.plain) : 'oai-compatible',

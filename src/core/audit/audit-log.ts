@@ -77,3 +77,16 @@ export class AuditLog {
     return repo.list(q);
   }
 }
+
+/** `repo`, also noting in `into` every entry written through it (a transaction's entries, read once it commits). */
+export const tappedAudit = (repo: AuditRepo, into: NewAuditRecord[]): AuditRepo => ({
+  append: async (e) => {
+    await repo.append(e);
+    into.push(e);
+  },
+  appendMany: async (entries) => {
+    await repo.appendMany(entries);
+    into.push(...entries);
+  },
+  list: (q) => repo.list(q),
+});

@@ -208,6 +208,20 @@ export class AccessPolicy {
   }
 
   /**
+   * Whether the caller maintains `scope` (owns it, is an owner or maintainer of its org, or is an
+   * admin) with a token not restricted to other scopes: who sees a package's figures for its
+   * owners (how many sessions ran each version). Never throws: the figures are just left out.
+   */
+  async maintainsScope(ctx: RequestContext, scope: string): Promise<boolean> {
+    const p = ctx.principal;
+    const wanted = scope.toLowerCase();
+    if (!p || (p.token.scopes && !p.token.scopes.includes(wanted))) return false;
+    if (p.account.isAdmin) return true;
+    const standing = await this.standingIn(p.account, wanted);
+    return standing === 'self' || (standing !== undefined && ROLE_RIGHTS[standing].write);
+  }
+
+  /**
    * How `account` stands towards `scope` (lower-case, without `@`): its own scope, its role in
    * the org owning it, or undefined (no relation, or no such scope).
    */
@@ -246,6 +260,22 @@ export class AccessPolicy {
     }
     const m = await this.repos.accounts.membership(org.id, p.account.id);
     if (!m || !ROLE_RIGHTS[m.role].manage) throw forbidden(`Only an owner of @${org.name} or an administrator can manage its members`);
+    return p;
+  }
+
+  /**
+   * Managing what belongs to an account as a whole (its webhooks): for an org, an admin or an owner
+   * of the org (`requireOrgOwner`); for a user, the user or an admin; with a token that may write
+   * and is not restricted to other scopes.
+   */
+  async requireAccountManager(ctx: RequestContext, account: AccountRecord): Promise<Principal> {
+    if (account.kind === 'org') return this.requireOrgOwner(ctx, account);
+    const p = this.requirePermission(ctx, 'publish');
+    if (p.account.isAdmin && permits(p.token.permission, 'admin')) return p;
+    if (p.token.scopes && !p.token.scopes.includes(account.name.toLowerCase())) {
+      throw forbidden(`This token is restricted to ${p.token.scopes.map((s) => '@' + s).join(', ')} and cannot manage @${account.name}`);
+    }
+    if (p.account.id !== account.id) throw forbidden(`Only @${account.name} or an administrator can manage this`);
     return p;
   }
 }

@@ -19,6 +19,32 @@ export interface RequestContext {
   environmentKey?: string;
 }
 
+/**
+ * A context acting as `account` itself off the request path (the session runtime, webhook fan-out):
+ * its rights, not narrowed by any token. The token exists only here (id -1, never stored, never
+ * accepted by a door); `name` says what acts.
+ */
+export const accountContext = (account: AccountRecord, name: string, at: string): RequestContext => ({
+  ip: null,
+  principal: {
+    account,
+    token: {
+      id: -1,
+      accountId: account.id,
+      name,
+      hash: '',
+      prefix: '',
+      permission: 'publish',
+      scopes: null,
+      expiresAt: null,
+      revokedAt: null,
+      lastUsedAt: null,
+      createdAt: at,
+      allAccounts: false,
+    },
+  },
+});
+
 export const anonymous = (ip: string | null = null): RequestContext => ({ principal: null, ip });
 
 const LEVEL: Record<Exclude<TokenPermission, 'runtime'>, number> = { read: 0, publish: 1, admin: 2 };

@@ -66,7 +66,7 @@ export class ManagedAgents {
     this.vaults = new VaultService(deps);
     this.modelCards = new ModelCardService(deps, opts.probe);
     this.memoryStores = new MemoryStoreService(deps, opts.embedder);
-    const log = new SessionLog(deps.storage, opts.sessionBus ?? new LocalSessionBus(), deps.clock);
+    const log = new SessionLog(deps.storage, opts.sessionBus ?? new LocalSessionBus(), deps.clock, deps.events);
     this.work = new EnvironmentWorkService(deps, log.bus);
     this.sessions = new SessionService(deps, this.agents, log, { rubricFiles: this.files, ...opts.sessions }, this.work);
     this.sessions.resolveAgentsOfType('package', packageAgentResolver(deps, this.agents));

@@ -85,6 +85,12 @@ export type NewMemory = Omit<MemoryRecord, 'seq'>;
 
 export interface ManagedRepo {
   insert(o: NewManagedObject): Promise<ManagedObjectRecord>;
+  /**
+   * Inserts `o` unless an object of its kind and account already holds its name, for the kinds
+   * whose names are run keys (an `agent` a package version maps to, an `agentspace_run`): then
+   * nothing is written and the result is undefined (read the holder with findByName).
+   */
+  insertUnlessNamed(o: NewManagedObject): Promise<ManagedObjectRecord | undefined>;
   find(id: string): Promise<ManagedObjectRecord | undefined>;
   /** Reads and locks the row for the rest of the transaction where the store supports it. */
   lock(id: string): Promise<ManagedObjectRecord | undefined>;

@@ -66,15 +66,30 @@ const NOBODY = -1;
  * scope, exactly as publishing through any other door.
  */
 export class OciAccess {
+  /** Whether a repository belongs to a pull-through mirror (set once mirrors are configured; see core/mirrors). */
+  private mirrorOf: (repo: RepositoryName) => Promise<{ url: string } | undefined> = async () => undefined;
+
   constructor(
     private readonly storage: Storage,
     private readonly policy: AccessPolicy,
     private readonly defaultScope?: string,
   ) {}
 
+  /**
+   * Repositories of a pull-through mirror are read by whoever may read this registry at all (a
+   * mirror is a cache of what its upstream serves) and written by nobody.
+   */
+  useMirrors(mirrorOf: (repo: RepositoryName) => Promise<{ url: string } | undefined>): void {
+    this.mirrorOf = mirrorOf;
+  }
+
   /** Throws unless `ctx` may do `action` on `repo`. */
   async require(ctx: OciContext, repo: RepositoryName, action: OciAction): Promise<void> {
-    if (action === 'pull') return this.requirePull(ctx, repo);
+    const mirror = await this.mirrorOf(repo);
+    if (mirror && action !== 'pull') {
+      throw ociError('DENIED', `${repo.name} is a mirror of ${mirror.url}: it is read-only`, { repository: repo.name, action });
+    }
+    if (action === 'pull') return this.requirePull(ctx, repo, mirror !== undefined);
     if (ctx.grants !== undefined) {
       const grant = ctx.grants.find((g) => g.repo === repo.name);
       if (!grant?.actions.includes(action)) {
@@ -105,7 +120,7 @@ export class OciAccess {
   }
 
   /** Throws unless `ctx` may pull from `repo`; the refusal is the same for a repository that does not exist. */
-  private async requirePull(ctx: OciContext, repo: RepositoryName): Promise<void> {
+  private async requirePull(ctx: OciContext, repo: RepositoryName, mirrored = false): Promise<void> {
     const scope = `repository:${repo.name}:pull`;
     try {
       this.policy.requireReadAccess(ctx);
@@ -113,7 +128,7 @@ export class OciAccess {
       if (isAgentryError(e) && !isOciError(e) && e.code === 'unauthorized') throw ociError('UNAUTHORIZED', e.message, { scope });
       throw e;
     }
-    const readable = await this.canPull(ctx, repo);
+    const readable = mirrored || (await this.canPull(ctx, repo));
     if (readable && ctx.grants !== undefined && !ctx.grants.find((g) => g.repo === repo.name)?.actions.includes('pull')) {
       throw ociError('UNAUTHORIZED', `This bearer token does not grant 'pull' on ${repo.name}; request a token for scope ${scope}`, { scope });
     }

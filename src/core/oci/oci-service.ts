@@ -19,6 +19,7 @@ import { packageArtifact, type PackageArtifact } from './package-artifacts.js';
 import type { UploadStore } from './ports.js';
 import { parseReference, parseRepositoryName, requireSha256, requireTag, type RepositoryName } from './references.js';
 import { RegistryTokens } from './registry-tokens.js';
+import type { OciMirror } from '../mirrors/oci-mirror.js';
 
 /** A blob a repository can serve. */
 export interface RepoBlob {
@@ -77,6 +78,8 @@ export class OciService {
   readonly access: OciAccess;
   readonly tokens: RegistryTokens;
   readonly uploads: BlobUploads;
+  /** Pull-through mirrors: `/v2/<mirror>/…` is fetched from an upstream (core/mirrors). */
+  private mirror: OciMirror | undefined;
 
   constructor(
     private readonly deps: CoreDeps,
@@ -86,6 +89,12 @@ export class OciService {
     this.access = new OciAccess(deps.storage, deps.policy, opts.defaultScope);
     this.tokens = new RegistryTokens(deps.storage, this.access, deps.clock);
     this.uploads = new BlobUploads(deps.storage, deps.blobs, opts.uploads, this.access, deps.clock);
+  }
+
+  /** Serves the repositories of OCI mirrors through `mirror` (their writes are refused). */
+  useMirrors(mirror: OciMirror): void {
+    this.mirror = mirror;
+    this.access.useMirrors((repo) => mirror.mirrorOf(repo));
   }
 
   /** The repository a client names, at any depth; a single-level name goes to the default scope (or is NAME_INVALID). */
@@ -129,6 +138,8 @@ export class OciService {
 
   async blob(ctx: OciContext, repo: RepositoryName, digestParam: string): Promise<RepoBlob> {
     await this.access.require(ctx, repo, 'pull');
+    const mirror = await this.mirror?.mirrorOf(repo);
+    if (mirror && this.mirror) return this.mirror.blob(mirror, repo, digestParam);
     const digest = requireSha256(digestParam);
     const found = await this.findBlob(repo, digest);
     if (!found) throw ociError('BLOB_UNKNOWN', `Blob ${digest} is not in ${repo.name}`, { digest });
@@ -208,6 +219,8 @@ export class OciService {
 
   async manifest(ctx: OciContext, repo: RepositoryName, reference: string): Promise<ManifestContent> {
     await this.access.require(ctx, repo, 'pull');
+    const mirror = await this.mirror?.mirrorOf(repo);
+    if (mirror && this.mirror) return this.mirror.manifest(mirror, repo, reference);
     const ref = this.lookupReference(repo, reference);
     const digest = 'tag' in ref ? await this.deps.storage.oci.findTag(repo.name, ref.tag) : ref.digest;
     if (digest) {

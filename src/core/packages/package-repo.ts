@@ -157,6 +157,10 @@ export interface PackageRepo {
   setDistTag(packageId: number, tag: string, version: string): Promise<void>;
   deleteDistTag(packageId: number, tag: string): Promise<boolean>;
   recordDownload(packageId: number, versionId: number, day: string): Promise<void>;
+  /** Counts one session that ran a version (an agent package run as a session, issue 19). */
+  countSession(versionId: number): Promise<void>;
+  /** How many sessions ran each version of a package (unpublished ones included), by version id. */
+  sessionCounts(packageId: number): Promise<Map<number, number>>;
   /** Published packages of an owner and their downloads, summed. */
   ownerStats(ownerAccountId: number, read?: ReadFilter): Promise<{ packages: number; downloads: number }>;
 }

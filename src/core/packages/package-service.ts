@@ -1,4 +1,7 @@
 import type { CoreDeps } from '../core-deps.js';
+import { tappedAudit } from '../audit/audit-log.js';
+import type { NewAuditRecord } from '../audit/audit-repo.js';
+import { packageEventsOf } from '../events/domain-events.js';
 import type { Visibility } from '../access/visibility.js';
 import { ownValue } from '../own-value.js';
 import type { RequestContext } from '../auth/principal.js';
@@ -119,15 +122,24 @@ export class PackageService {
    * committed. Other services that change what a package view shows (stars) write through this.
    */
   async change<T>(key: string, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
+    const audited: NewAuditRecord[] = [];
+    let result: T;
     try {
-      return await this.deps.storage.transaction(async (tx) => {
-        const result = await fn(tx);
+      result = await this.deps.storage.transaction(async (tx) => {
+        const r = await fn({ ...tx, audit: tappedAudit(tx.audit, audited) });
         await tx.packages.announceChange(key);
-        return result;
+        return r;
       });
     } finally {
       this.cache.invalidate(key);
     }
+    // Committed: tell the listeners (webhooks) what the write's audit entries say happened.
+    const events = this.deps.events;
+    if (events?.heard && audited.length > 0) {
+      const pkg = await this.deps.storage.packages.findByKey(key);
+      if (pkg) await events.emit(packageEventsOf(audited, pkg));
+    }
+    return result;
   }
 
   async publish(ctx: RequestContext, input: PublishInput): Promise<PublishResult> {
@@ -373,10 +385,15 @@ export class PackageService {
     return this.cache.set(key, view, generation, view?.stamp);
   }
 
-  async versions(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<{ pkg: PackageRecord; versions: VersionRecord[] }> {
+  /**
+   * A package's versions, newest first; for those who maintain its scope, also how many sessions
+   * ran each (by version id; undefined for everyone else).
+   */
+  async versions(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<{ pkg: PackageRecord; versions: VersionRecord[]; sessionCounts?: Map<number, number> }> {
     const pkg = await this.find(ctx, scope, name, kind);
     const versions = versionSchemeOf(pkg.kind).sortDesc(await this.deps.storage.packages.listVersions(pkg.id, false));
-    return { pkg, versions };
+    if (pkg.kind !== 'agent' || !(await this.deps.policy.maintainsScope(ctx, pkg.scope))) return { pkg, versions };
+    return { pkg, versions, sessionCounts: await this.deps.storage.packages.sessionCounts(pkg.id) };
   }
 
   /** Resolves a version or dist-tag and counts one download of it. */

@@ -33,8 +33,15 @@ export class McpConnectError extends Error {
   }
 }
 
-/** Where one declared server is: a URL (headers carry the injected credential), or a workload of this server. */
-export type McpTarget = { kind: 'url'; url: string; headers: Record<string, string> } | { kind: 'workload'; accountId: number; workload: string };
+/**
+ * Where one declared server is: a URL (headers carry the injected credential), a workload of this
+ * server, or a server of an agent.yaml package, run for the session's account with the secrets of
+ * its vaults.
+ */
+export type McpTarget =
+  | { kind: 'url'; url: string; headers: Record<string, string> }
+  | { kind: 'workload'; accountId: number; workload: string }
+  | { kind: 'package'; accountId: number; vaultIds: string[]; package: string; version: string; server: string };
 
 /** Opens connections; rejects with McpConnectError. */
 export interface McpConnector {

@@ -137,6 +137,12 @@ export class McpToolsets {
     }
   }
 
+  /** Closes a session's connections (it ended): its holds on shared workloads are released at once. */
+  closeSession(sessionId: string): void {
+    const prefix = this.key(sessionId, '');
+    for (const k of [...this.conns.keys()]) if (k.startsWith(prefix)) this.drop(sessionId, k.slice(prefix.length));
+  }
+
   /** Closes every connection (the worker stops). */
   async close(): Promise<void> {
     const all = [...this.conns.values()];
@@ -150,6 +156,7 @@ export class McpToolsets {
     const s = servers.find((x) => x.name === server);
     if (!s) throw new McpConnectError('connection', `the agent declares no MCP server named '${server}' in mcp_servers`);
     if (s.type === 'workload') return { kind: 'workload', accountId: ref.accountId, workload: String(s.workload) };
+    if (s.type === 'package') return { kind: 'package', accountId: ref.accountId, vaultIds: ref.vaultIds, package: String(s.package), version: String(s.version), server };
     const url = String(s.url);
     return (async () => {
       // An expired mcp_oauth access token is refreshed before it is sent.
@@ -166,7 +173,7 @@ export class McpToolsets {
   private async refreshed(ref: McpSessionRef, server: string, force: boolean): Promise<boolean> {
     const servers = Array.isArray(ref.agent.mcp_servers) ? (ref.agent.mcp_servers as Ev[]) : [];
     const s = servers.find((x) => x.name === server);
-    if (!s || s.type === 'workload' || !this.deps.refreshCredential) return false;
+    if (!s || s.type === 'workload' || s.type === 'package' || !this.deps.refreshCredential) return false;
     return this.deps.refreshCredential(ref.accountId, ref.vaultIds, String(s.url), force).catch(() => false);
   }
 

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../auth/principal.js';
+import { accountContext, type RequestContext } from '../auth/principal.js';
 import type { Storage } from '../storage.js';
 
 /**
@@ -9,25 +9,5 @@ import type { Storage } from '../storage.js';
  */
 export const sessionOwnerContext = async (storage: Storage, accountId: number, at: string): Promise<RequestContext | undefined> => {
   const account = await storage.accounts.findById(accountId);
-  if (!account) return undefined;
-  return {
-    ip: null,
-    principal: {
-      account,
-      token: {
-        id: -1,
-        accountId: account.id,
-        name: 'session-runtime',
-        hash: '',
-        prefix: '',
-        permission: 'publish',
-        scopes: null,
-        expiresAt: null,
-        revokedAt: null,
-        lastUsedAt: null,
-        createdAt: at,
-        allAccounts: false,
-      },
-    },
-  };
+  return account && accountContext(account, 'session-runtime', at);
 };

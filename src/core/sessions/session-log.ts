@@ -1,4 +1,5 @@
 import { notFound } from '../errors.js';
+import type { DomainEvent, DomainEvents } from '../events/domain-events.js';
 import type { Storage, StorageRepos } from '../storage.js';
 import { isoNow, type Clock } from '../time.js';
 import type { SessionBus } from './event-bus.js';
@@ -20,6 +21,8 @@ export class SessionLog {
     private readonly storage: Storage,
     readonly bus: SessionBus,
     private readonly clock: Clock,
+    /** Told of a session going idle or terminated, once committed (webhooks). */
+    private readonly events?: DomainEvents,
   ) {}
 
   now(): string {
@@ -40,6 +43,7 @@ export class SessionLog {
       return { session: next, records, changed: patch !== undefined };
     });
     if (out.records.length > 0 || out.changed) this.bus.publish({ kind: 'appended', sessionId, seq: out.session.eventSeq, status: out.session.status, records: out.records });
+    if (this.events?.heard) await this.events.emit(statusEventsOf(out.session, out.records));
     return { session: out.session, records: out.records };
   }
 
@@ -48,3 +52,12 @@ export class SessionLog {
     return { id: id ?? '', type, ...fields, processed_at: this.now() } as SessionEvent;
   }
 }
+
+/** The session.idle and session.terminated domain events of records just appended (sessions are private to their account). */
+const statusEventsOf = (s: SessionRecord, records: readonly SessionEventRecord[]): DomainEvent[] =>
+  records.flatMap((r): DomainEvent[] => {
+    const object = { ownerAccountId: s.accountId, visibility: 'private' as const };
+    if (r.type === 'session.status_idle') return [{ type: 'session.idle', object, data: { session_id: s.id, stop_reason: r.event.stop_reason ?? null } }];
+    if (r.type === 'session.status_terminated') return [{ type: 'session.terminated', object, data: { session_id: s.id } }];
+    return [];
+  });

@@ -312,14 +312,17 @@ export class SessionRuntime {
       // 4. Something for the model to answer?
       const conversation = conversationOf(events);
       const last = conversation[conversation.length - 1];
-      if (!last || last.role === 'assistant' || step >= this.o.maxStepsPerTurn) {
+      // The agent's own cap (an agentspace agent's max_steps) counts this turn's model requests.
+      const cap = typeof s.data.max_steps_per_turn === 'number' ? s.data.max_steps_per_turn : undefined;
+      const capped = cap !== undefined && last !== undefined && last.role !== 'assistant' && modelRequestsThisTurn(records) >= cap;
+      if (!last || last.role === 'assistant' || step >= this.o.maxStepsPerTurn || capped) {
         await flush();
-        if (step >= this.o.maxStepsPerTurn) {
+        if (step >= this.o.maxStepsPerTurn || capped) {
           await this.deps.log.append(id, () => ({
             events: [
               this.deps.log.stamp(
                 'session.error',
-                { error: { type: 'unknown_error', message: `The turn made ${this.o.maxStepsPerTurn} model requests and was stopped`, retry_status: { type: 'terminal' } } },
+                { error: { type: 'unknown_error', message: `The turn made ${capped ? cap : this.o.maxStepsPerTurn} model requests and was stopped`, retry_status: { type: 'terminal' } } },
                 newEventId(),
               ),
             ],
@@ -496,6 +499,7 @@ export class SessionRuntime {
         patch: { status: 'terminated', data: { ...rest, active_ms: Number(s.data.active_ms ?? 0) + Math.max(0, Date.parse(now) - since) } },
       };
     });
+    this.deps.mcp?.closeSession(id);
   }
 
   private async callModel(
@@ -697,3 +701,10 @@ export class SessionRuntime {
     }
   }
 }
+
+/** The model requests since the turn's user message (a worker that took the turn over counts those before it too). */
+const modelRequestsThisTurn = (records: SessionEventRecord[]): number => {
+  let n = 0;
+  for (let i = records.length - 1; i >= 0 && records[i].type !== 'user.message'; i--) if (records[i].type === 'span.model_request_start') n++;
+  return n;
+};

@@ -7,9 +7,10 @@ const MAX_PAGES = 20;
 /**
  * A session's connection to one of Agentry's own MCP workloads, in-process through the workload
  * service (the same gate as the workload proxy: the session's account must be able to read it, and
- * the workload's tool filter and overrides apply).
+ * the workload's tool filter and overrides apply), or to a shared workload it holds (`close`
+ * releases it).
  */
-export const workloadConnection = (session: WorkloadSession): McpConnection => ({
+export const workloadConnection = (session: Pick<WorkloadSession, 'request'>, release?: () => void): McpConnection => ({
   async listTools(signal) {
     const out: McpTool[] = [];
     let cursor: string | undefined;
@@ -28,7 +29,8 @@ export const workloadConnection = (session: WorkloadSession): McpConnection => (
     return mcpResultOutcome(await session.request('tools/call', { name, arguments: input }));
   },
   async close() {
-    // The workload keeps running: nothing of the session's to close.
+    // The workload keeps running (a shared one until it has been idle a while).
+    release?.();
   },
 });
 

@@ -11,10 +11,12 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import type { AuditRepo } from '../audit/audit-repo.js';
 import { isoNow, type Clock } from '../time.js';
 import { launchFromServerJson, type DeclaredVar, type RegistryLaunch } from './registry-source.js';
+import { SharedWorkloads } from './shared-workloads.js';
 import { DEFAULT_TIMINGS, Supervisor, type SupervisorTimings } from './supervisor.js';
 import type { LaunchPlan, McpNotification, McpRequestOptions, McpResult, McpUpstream, RuntimeCapabilities, WorkloadLauncher, WorkloadLogs } from './workload-runtime.js';
 import { CachedWorkloadStore, type WorkloadStore } from './workload-store.js';
 import { WORKLOAD_SECRETS_NAMESPACE } from '../secrets/toolhive-secrets.js';
+import type { DomainEvents } from '../events/domain-events.js';
 import {
   DEFAULT_GROUP,
   packageOf,
@@ -97,6 +99,10 @@ export interface WorkloadServiceDeps {
   store: WorkloadStore;
   launcher: WorkloadLauncher;
   logs: WorkloadLogs;
+  /** The logs of shared workloads (agent.yaml servers of sessions); absent: not kept. */
+  sharedLogs?: WorkloadLogs;
+  /** How long a shared workload nobody uses keeps running (default 60 s). */
+  sharedIdleStopMs?: number;
   packages: PackageService;
   secrets: SecretStore;
   policy: AccessPolicy;
@@ -108,6 +114,8 @@ export interface WorkloadServiceDeps {
   requestTimeoutMs?: number;
   /** Whether a group exists (ToolHive's groups); absent: every valid group name is taken. */
   groupExists?: (name: string) => Promise<boolean>;
+  /** Told of every status a workload's supervisor writes (webhooks' workload.status). */
+  events?: DomainEvents;
 }
 
 /**
@@ -178,10 +186,20 @@ export class WorkloadService {
 
   /** The store, with `get` cached (the proxy checks the workload on every request). */
   private readonly store: WorkloadStore;
+  /** Workloads held by sessions (the MCP servers of agent.yaml packages), with the same launcher and timings; never stored. */
+  readonly shared: SharedWorkloads;
 
   constructor(private readonly deps: WorkloadServiceDeps) {
     this.timings = { ...DEFAULT_TIMINGS, ...deps.timings };
     this.store = new CachedWorkloadStore(deps.store, () => deps.clock.now().getTime());
+    this.shared = new SharedWorkloads({
+      launcher: deps.launcher,
+      logs: deps.sharedLogs ?? { append: () => undefined, read: async () => undefined, remove: async () => undefined },
+      timings: this.timings,
+      now: () => this.now(),
+      idleStopMs: deps.sharedIdleStopMs,
+      requestTimeoutMs: deps.requestTimeoutMs,
+    });
   }
 
   /** The client service plugs in here (the composition root wires it before `resume`). */
@@ -230,6 +248,7 @@ export class WorkloadService {
   /** At server stop: ends every process, keeping each workload's desired state for the next start. */
   async shutdown(): Promise<void> {
     await Promise.all([...this.supervisors.values()].map((s) => s.halt()));
+    await this.shared.shutdown();
     this.supervisors.clear();
     await Promise.all(this.writes.values());
     // Tool-call audit entries are written in batches: none is lost on a clean shutdown.
@@ -618,11 +637,19 @@ export class WorkloadService {
     if (this.deps.groupExists && !(await this.deps.groupExists(group))) throw badRequest(`Group '${group.slice(0, 70)}' does not exist (create it with POST /api/v1beta/groups)`);
   }
 
+  private async statusEvent(name: string, status: WorkloadRecord['status'], context: string): Promise<void> {
+    const events = this.deps.events;
+    if (!events?.heard) return;
+    const r = await this.store.get(name);
+    if (r) await events.emit([{ type: 'workload.status', object: { ownerAccountId: r.ownerAccountId, visibility: r.config.visibility }, data: { workload: name, status, context } }]);
+  }
+
   private writeStatus(name: string, status: WorkloadRecord['status'], context: string, startedAt?: string, after?: Promise<void>): Promise<void> {
     const prev = this.writes.get(name) ?? Promise.resolve();
     const next = prev
       .then(() => after)
       .then(() => this.store.setStatus(name, status, context.slice(0, 1000), startedAt))
+      .then(() => this.statusEvent(name, status, context.slice(0, 1000)))
       .catch(() => undefined);
     this.writes.set(name, next);
     return next;

@@ -85,6 +85,10 @@ export interface WorkloadRecord {
   updatedAt: string;
 }
 
+/** What an npm workload may name: a package (scoped or not) and an exact version or dist-tag. */
+export const NPM_PACKAGE_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
+export const NPM_PACKAGE_VERSION = /^[A-Za-z0-9][A-Za-z0-9.+_-]{0,99}$/;
+
 /** The group a workload is in when none is named (ToolHive's `default`). */
 export const DEFAULT_GROUP = 'default';
 

@@ -1,4 +1,4 @@
-import { sql, type Generated, type Kysely, type Selectable, type Updateable } from 'kysely';
+import { sql, type Generated, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import type {
   ManagedKind,
   ManagedObjectPatch,
@@ -75,6 +75,22 @@ const toObject = (r: ObjectRow): ManagedObjectRecord => ({
   updatedAt: r.updated_at,
 });
 
+const rowOf = (o: NewManagedObject): Insertable<ManagedDatabase['managed_objects']> => ({
+  id: o.id,
+  kind: o.kind,
+  account_id: o.accountId,
+  parent_id: o.parentId,
+  ref_id: o.refId,
+  name: o.name,
+  digest: o.digest,
+  version: o.version,
+  data: JSON.stringify(o.data),
+  archived_at: o.archivedAt,
+  expires_at: o.expiresAt,
+  created_at: o.createdAt,
+  updated_at: o.updatedAt,
+});
+
 const toMemory = (r: MemoryRow): MemoryRecord => ({
   seq: Number(r.seq),
   id: r.id,
@@ -100,26 +116,19 @@ export class SqlManagedRepo implements ManagedRepo {
   }
 
   async insert(o: NewManagedObject): Promise<ManagedObjectRecord> {
+    const row = await this.db.insertInto('managed_objects').values(rowOf(o)).returningAll().executeTakeFirstOrThrow();
+    return toObject(row);
+  }
+
+  async insertUnlessNamed(o: NewManagedObject): Promise<ManagedObjectRecord | undefined> {
     const row = await this.db
       .insertInto('managed_objects')
-      .values({
-        id: o.id,
-        kind: o.kind,
-        account_id: o.accountId,
-        parent_id: o.parentId,
-        ref_id: o.refId,
-        name: o.name,
-        digest: o.digest,
-        version: o.version,
-        data: JSON.stringify(o.data),
-        archived_at: o.archivedAt,
-        expires_at: o.expiresAt,
-        created_at: o.createdAt,
-        updated_at: o.updatedAt,
-      })
+      .values(rowOf(o))
+      // The run keys' unique index (migration 0029) is partial, so no conflict target: any uniqueness.
+      .onConflict((oc) => oc.doNothing())
       .returningAll()
-      .executeTakeFirstOrThrow();
-    return toObject(row);
+      .executeTakeFirst();
+    return row && toObject(row);
   }
 
   async find(id: string): Promise<ManagedObjectRecord | undefined> {

@@ -20,6 +20,9 @@ import { integrationsMigration } from './migrations/0021-integrations.js';
 import { skillInstallsMigration } from './migrations/0023-skill-installs.js';
 import { searchIndexPendingListMigration } from './migrations/0024-search-index-pending-list.js';
 import { sessionThreadsMigration } from './migrations/0025-session-threads.js';
+import { runKeysMigration } from './migrations/0029-run-keys.js';
+import { mirrorsMigration } from './migrations/0030-mirrors.js';
+import { webhooksMigration } from './migrations/0032-webhooks.js';
 import { versionFindingsMigration } from './migrations/0033-version-findings.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
@@ -45,6 +48,9 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0023-skill-installs': skillInstallsMigration(),
   ...(dialect === 'postgres' ? { '0024-search-index-pending-list': searchIndexPendingListMigration() } : {}),
   '0025-session-threads': sessionThreadsMigration(dialect),
+  '0029-run-keys': runKeysMigration(dialect),
+  '0030-mirrors': mirrorsMigration(),
+  '0032-webhooks': webhooksMigration(dialect),
   '0033-version-findings': versionFindingsMigration(),
 });
 

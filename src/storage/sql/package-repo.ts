@@ -428,6 +428,19 @@ export class SqlPackageRepo implements PackageRepo {
     return Number(r.numDeletedRows) > 0;
   }
 
+  async countSession(versionId: number): Promise<void> {
+    await this.db
+      .updateTable('versions')
+      .set({ session_count: sql`session_count + 1` })
+      .where('id', '=', versionId)
+      .execute();
+  }
+
+  async sessionCounts(packageId: number): Promise<Map<number, number>> {
+    const rows = await this.db.selectFrom('versions').select(['id', 'session_count']).where('package_id', '=', packageId).execute();
+    return new Map(rows.map((r) => [Number(r.id), Number(r.session_count)]));
+  }
+
   async recordDownload(packageId: number, versionId: number, day: string): Promise<void> {
     await this.db
       .insertInto('package_downloads')

@@ -36,6 +36,26 @@ export interface Database {
   workload_groups: WorkloadGroupsTable;
   client_registrations: ClientRegistrationsTable;
   skill_installs: SkillInstallsTable;
+  mirrors: MirrorsTable;
+  mirror_tags: MirrorTagsTable;
+}
+
+export interface MirrorsTable {
+  name: string;
+  kind: string;
+  url: string;
+  username: string | null;
+  has_password: number;
+  ttl_seconds: number;
+  created_at: string;
+}
+
+export interface MirrorTagsTable {
+  mirror: string;
+  repo: string;
+  tag: string;
+  digest: string;
+  checked_at: string;
 }
 
 export interface WorkloadsTable {
@@ -173,6 +193,8 @@ export interface VersionsTable {
   unpacked_size: number;
   deprecated: string | null;
   download_count: Generated<number>;
+  /** Sessions that ran this version (migration 0029; not part of VersionRecord: only its owners see it). */
+  session_count: Generated<number>;
   published_by: number | null;
   published_at: string;
   unpublished_at: string | null;

@@ -26,7 +26,9 @@ import { sql } from 'kysely';
 import { SqlWorkloadStore } from './workload-store.js';
 import { SqlGroupStore } from './group-store.js';
 import { SqlEvalStore } from './eval-store.js';
+import { SqlWebhookStore } from './webhook-store.js';
 import { SqlSkillInstallStore } from './skill-install-store.js';
+import { SqlMirrorStore } from './mirror-store.js';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
   accounts: new SqlAccountRepo(db),
@@ -73,9 +75,13 @@ export class SqlStorage implements Storage {
   readonly groups: SqlGroupStore;
   /** Eval runs (core/evals' own port, outside `Storage`). */
   readonly evals: SqlEvalStore;
+  /** Webhooks and their queued deliveries (core/webhooks' own port, outside `Storage`). */
+  readonly webhooks: SqlWebhookStore;
 
   /** Skill installs into MCP clients' skills folders (core/skills' own port). */
   readonly skillInstalls: SqlSkillInstallStore;
+  /** Upstreams (pull-through mirrors) and their cached tags (core/mirrors' own port). */
+  readonly mirrors: SqlMirrorStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -112,7 +118,9 @@ export class SqlStorage implements Storage {
     this.sessionThreads = repos.sessionThreads;
     this.groups = new SqlGroupStore(db);
     this.evals = new SqlEvalStore(db);
+    this.webhooks = new SqlWebhookStore(db);
     this.skillInstalls = new SqlSkillInstallStore(db);
+    this.mirrors = new SqlMirrorStore(db);
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {

@@ -88,7 +88,11 @@ const PackageView = ({ scope, name, version }: { scope: string; name: string; ve
         <div class="pkg-main">
           <section aria-labelledby="readme-title">
             <h2 id="readme-title">README</h2>
-            {p.readme ? <div class="markdown" dangerouslySetInnerHTML={{ __html: renderMarkdown(p.readme) }} /> : <Empty title="This package has no README.">Add a README.md beside the manifest and publish a new version.</Empty>}
+            {p.readme ? (
+              <div class="markdown" dangerouslySetInnerHTML={{ __html: renderMarkdown(p.readme) }} />
+            ) : (
+              <Empty title="This package has no README.">Add a README.md beside the manifest and publish a new version.</Empty>
+            )}
           </section>
           <KindDetails p={p} />
           <section aria-labelledby="versions-title">
@@ -101,7 +105,9 @@ const PackageView = ({ scope, name, version }: { scope: string; name: string; ve
           <section aria-labelledby="install-title">
             <h2 id="install-title">Install</h2>
             {shown ? (
-              snippets({ kind: p.kind, scope: p.scope, name: p.name, version: shown, manifest: p.manifest, origin: location.origin }).map((s) => <Snippet key={s.label} label={s.label} text={s.text} />)
+              snippets({ kind: p.kind, scope: p.scope, name: p.name, version: shown, manifest: p.manifest, origin: location.origin }).map((s) => (
+                <Snippet key={s.label} label={s.label} text={s.text} />
+              ))
             ) : (
               <Empty title="No version to install.">Every version was unpublished.</Empty>
             )}
@@ -318,29 +324,40 @@ const Findings = ({ version, findings }: { version?: string; findings: Version['
   );
 
 const VersionTable = ({ p, versions, shown }: { p: Detail; versions: Version[]; shown?: string }) => {
-  if (versions.length === 0) return <Empty title="No published versions.">Publish one with <code>agentry publish</code>.</Empty>;
-  const tagsOf = (v: string) => Object.entries(p.dist_tags).filter(([, x]) => x === v).map(([t]) => t);
+  if (versions.length === 0)
+    return (
+      <Empty title="No published versions.">
+        Publish one with <code>agentry publish</code>.
+      </Empty>
+    );
+  const tagsOf = (v: string) =>
+    Object.entries(p.dist_tags)
+      .filter(([, x]) => x === v)
+      .map(([t]) => t);
+  // Only those who maintain the package's scope get session counts (agent packages): a column of its own then.
+  const sessions = versions.some((v) => v.session_count !== undefined);
   return (
-    <Table caption={`Versions of ${p.full_name}`} columns={['Version', 'Published', 'Size', 'Downloads', 'Tags']}>
-          {versions.map((v) => (
-            <tr key={v.version} aria-current={v.version === shown ? 'true' : undefined}>
-              <th scope="row">
-                <a href={`/${p.full_name}/v/${encodeURIComponent(v.version)}`}>{v.version}</a>
-                {v.deprecated && (
-                  <>
-                    {' '}
-                    <Badge tone="warn" title={v.deprecated}>
-                      deprecated
-                    </Badge>
-                  </>
-                )}
-              </th>
-              <td>{formatDate(v.published_at)}</td>
-              <td>{formatBytes(v.tarball_size)}</td>
-              <td>{formatCount(v.download_count)}</td>
-              <td>{tagsOf(v.version).join(', ')}</td>
-            </tr>
-          ))}
+    <Table caption={`Versions of ${p.full_name}`} columns={['Version', 'Published', 'Size', 'Downloads', ...(sessions ? ['Sessions'] : []), 'Tags']}>
+      {versions.map((v) => (
+        <tr key={v.version} aria-current={v.version === shown ? 'true' : undefined}>
+          <th scope="row">
+            <a href={`/${p.full_name}/v/${encodeURIComponent(v.version)}`}>{v.version}</a>
+            {v.deprecated && (
+              <>
+                {' '}
+                <Badge tone="warn" title={v.deprecated}>
+                  deprecated
+                </Badge>
+              </>
+            )}
+          </th>
+          <td>{formatDate(v.published_at)}</td>
+          <td>{formatBytes(v.tarball_size)}</td>
+          <td>{formatCount(v.download_count)}</td>
+          {sessions && <td title="Sessions that ran this version (only you and the other maintainers see this)">{formatCount(v.session_count ?? 0)}</td>}
+          <td>{tagsOf(v.version).join(', ')}</td>
+        </tr>
+      ))}
     </Table>
   );
 };
@@ -398,7 +415,7 @@ const Downloads = ({ scope, name, total }: { scope: string; name: string; total:
       <p>
         <strong>{formatCount(total)}</strong> in all{data.data ? <>, {formatCount(data.data.total)} in the last 30 days</> : null}
       </p>
-      {data.error ? <ErrorBox error={data.error} /> : chart ?? <Loading />}
+      {data.error ? <ErrorBox error={data.error} /> : (chart ?? <Loading />)}
     </section>
   );
 };

@@ -111,8 +111,8 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
     app.get(`${item}/versions`, {
       schema: { tags, summary: 'Version history, newest first', params: PackageParams, response: { 200: VersionsResponse, ...errorResponses } },
       handler: async (req) => {
-        const { versions } = await registry.packages.versions(await requestContext(registry, req), req.params.scope, req.params.name, kind);
-        return { versions: versions.map(versionItem) };
+        const { versions, sessionCounts } = await registry.packages.versions(await requestContext(registry, req), req.params.scope, req.params.name, kind);
+        return { versions: versions.map((v) => versionItem(v, sessionCounts)) };
       },
     });
 

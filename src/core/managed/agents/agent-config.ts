@@ -1,5 +1,6 @@
 import { badRequest } from '../../errors.js';
 import { isPlainObject } from '../../packages/manifest/fields.js';
+import { AGENT_PACKAGE_NAME } from '../../sessions/formats/agent-yaml-servers.js';
 import { newMetadata, patchMetadata, type Metadata } from '../metadata.js';
 
 /**
@@ -23,9 +24,10 @@ export interface AgentConfig {
 
 /**
  * A declared MCP server: a Streamable HTTP URL (the SDK's only kind), or (Agentry) one of this
- * server's own MCP workloads by name.
+ * server's own MCP workloads by name, or (Agentry) the server `name` of an agent.yaml package's
+ * `mcp_servers`, run as a sandboxed workload of the session's account (docs/run.md).
  */
-export type McpServerConfig = { name: string; type: 'url'; url: string } | { name: string; type: 'workload'; workload: string };
+export type McpServerConfig = { name: string; type: 'url'; url: string } | { name: string; type: 'workload'; workload: string } | { name: string; type: 'package'; package: string; version: string };
 
 export interface ModelConfig {
   id: string;
@@ -41,7 +43,7 @@ export interface AgentInput {
   model?: string | { id: string; effort?: string | { type: string } | null; speed?: string | null; inference_geo?: string | null };
   system?: string | null;
   tools?: Array<Record<string, unknown>> | null;
-  mcp_servers?: Array<{ name: string; type?: 'url' | 'workload'; url?: string; workload?: string }> | null;
+  mcp_servers?: Array<{ name: string; type?: 'url' | 'workload' | 'package'; url?: string; workload?: string; package?: string; version?: string }> | null;
   skills?: Array<{ type: string; skill_id: string; version?: string | null }> | null;
   metadata?: Record<string, string | null> | null;
   multiagent?: Record<string, unknown> | null;
@@ -102,10 +104,16 @@ const mcpServers = (list: NonNullable<AgentInput['mcp_servers']>): AgentConfig['
     if (names.has(s.name)) throw badRequest(`mcp_servers[${i}].name '${s.name}' is used twice`);
     names.add(s.name);
     if (s.type === 'workload') {
-      if (typeof s.workload !== 'string' || s.workload === '' || s.url !== undefined) throw badRequest(`mcp_servers[${i}]: a 'workload' server names its workload (workload) and has no url`);
+      if (typeof s.workload !== 'string' || s.workload === '' || s.url !== undefined || s.package !== undefined)
+        throw badRequest(`mcp_servers[${i}]: a 'workload' server names its workload (workload) and has no url`);
       return { name: s.name, type: 'workload', workload: s.workload };
     }
-    if (typeof s.url !== 'string' || !/^https?:\/\//.test(s.url) || s.workload !== undefined) throw badRequest(`mcp_servers[${i}].url must be an http(s) URL`);
+    if (s.type === 'package') {
+      if (typeof s.package !== 'string' || !AGENT_PACKAGE_NAME.test(s.package) || typeof s.version !== 'string' || s.version === '' || s.url !== undefined || s.workload !== undefined)
+        throw badRequest(`mcp_servers[${i}]: a 'package' server names an agent package ('@scope/name') and its version, and has no url or workload`);
+      return { name: s.name, type: 'package', package: s.package, version: s.version };
+    }
+    if (typeof s.url !== 'string' || !/^https?:\/\//.test(s.url) || s.workload !== undefined || s.package !== undefined) throw badRequest(`mcp_servers[${i}].url must be an http(s) URL`);
     return { name: s.name, type: 'url', url: s.url };
   });
 };

@@ -47,19 +47,32 @@ export class AgentService {
   constructor(private readonly deps: ManagedDeps) {}
 
   async create(ctx: RequestContext, input: AgentInput): Promise<AgentView> {
+    return (await this.insert(ctx, input, null))!;
+  }
+
+  /**
+   * Creates the agent under a run key (the agent a package version maps to, issue 19), or nothing
+   * when another run already holds the key (undefined: read that one): insert-or-read, so
+   * concurrent first runs, in one process or several, make one agent.
+   */
+  async createKeyed(ctx: RequestContext, input: AgentInput, key: string): Promise<AgentView | undefined> {
+    return this.insert(ctx, input, key);
+  }
+
+  private async insert(ctx: RequestContext, input: AgentInput, key: string | null): Promise<AgentView | undefined> {
     const p = writer(this.deps, ctx);
     const config = newAgentConfig(input);
     return this.deps.storage.transaction(async (tx) => {
       await this.checkEnvironment(tx, config.environment_id, ctx);
       await checkRoster(tx.managed, p.account.id, null, config.multiagent);
       const now = isoNow(this.deps.clock);
-      const o = await tx.managed.insert({
+      const row = {
         id: newManagedId('agent'),
-        kind: 'agent',
+        kind: 'agent' as const,
         accountId: p.account.id,
         parentId: null,
         refId: config.environment_id,
-        name: null,
+        name: key,
         digest: null,
         version: FIRST_REVISION,
         data: config as unknown as Record<string, unknown>,
@@ -67,7 +80,9 @@ export class AgentService {
         expiresAt: null,
         createdAt: now,
         updatedAt: now,
-      });
+      };
+      const o = key === null ? await tx.managed.insert(row) : await tx.managed.insertUnlessNamed(row);
+      if (!o) return undefined;
       await recordRevision(tx.managed, o.id, FIRST_REVISION, o.data, now);
       await this.deps.audit.record(tx.audit, ctx, 'managed.agent.create', o.id, { name: config.name, version: FIRST_REVISION });
       return current(o);

@@ -120,40 +120,42 @@ export class ModelCardService {
     }
     const probe = await this.probeModelCard({ provider, baseUrl, model: input.model, apiKey: input.apiKey, headers });
     const now = isoNow(this.deps.clock);
-    const o = await this.deps.storage.transaction(async (tx) => {
-      const created = await tx.managed.insert({
-        id: newManagedId('mc'),
-        kind: 'model_card',
-        accountId: p.account.id,
-        parentId: null,
-        refId: null,
-        name: input.modelId!,
-        digest: null,
-        version: 0,
-        data: {
-          model_id: input.modelId,
-          provider,
-          model: input.model,
-          base_url: baseUrl,
-          custom_header_names: Object.keys(headers),
-          key_last4: last4(input.apiKey!),
-          probed_at: probe.checkedAt,
-          ...(listPrice ? { list_price: listPrice } : {}),
-        },
-        archivedAt: null,
-        expiresAt: null,
-        createdAt: now,
-        updatedAt: now,
+    // The key is stored before the card shows, so a card another process reads always has its key.
+    const id = newManagedId('mc');
+    await this.deps.secrets.put(p.account.name, NAMESPACE, id, JSON.stringify({ api_key: input.apiKey, headers } satisfies StoredSecret));
+    const o = await this.deps.storage
+      .transaction(async (tx) => {
+        const created = await tx.managed.insert({
+          id,
+          kind: 'model_card',
+          accountId: p.account.id,
+          parentId: null,
+          refId: null,
+          name: input.modelId!,
+          digest: null,
+          version: 0,
+          data: {
+            model_id: input.modelId,
+            provider,
+            model: input.model,
+            base_url: baseUrl,
+            custom_header_names: Object.keys(headers),
+            key_last4: last4(input.apiKey!),
+            probed_at: probe.checkedAt,
+            ...(listPrice ? { list_price: listPrice } : {}),
+          },
+          archivedAt: null,
+          expiresAt: null,
+          createdAt: now,
+          updatedAt: now,
+        });
+        await this.deps.audit.record(tx.audit, ctx, 'managed.model_card.create', created.id, { model_id: input.modelId, provider, base_url: baseUrl });
+        return created;
+      })
+      .catch(async (e: unknown) => {
+        await this.deps.secrets.delete(p.account.name, NAMESPACE, id);
+        throw e;
       });
-      await this.deps.audit.record(tx.audit, ctx, 'managed.model_card.create', created.id, { model_id: input.modelId, provider, base_url: baseUrl });
-      return created;
-    });
-    try {
-      await this.deps.secrets.put(p.account.name, NAMESPACE, o.id, JSON.stringify({ api_key: input.apiKey, headers } satisfies StoredSecret));
-    } catch (e) {
-      await this.deps.storage.managed.delete(o.id);
-      throw e;
-    }
     return view(o);
   }
 

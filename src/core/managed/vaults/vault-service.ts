@@ -400,6 +400,16 @@ export class VaultService {
   }
 
   /**
+   * A named secret of a session's vaults, for an agent.yaml MCP server's `${secrets.KEY}`: the
+   * `secret_value` of the first live `environment_variable` credential (in the vaults' order) whose
+   * `secret_name` is `key`. Read in the worker only, at a server's start; never stored elsewhere.
+   */
+  async secretByName(accountId: number, vaultIds: string[], key: string): Promise<string | undefined> {
+    const found = await this.firstCredential(accountId, vaultIds, (auth) => auth.type === 'environment_variable' && auth.secret_name === key);
+    return found?.secret.secret_value;
+  }
+
+  /**
    * A token for a git host (a session's github_repository without a token of its own): the first
    * live `static_bearer` credential of the session's vaults whose `mcp_server_url` has the
    * repository's origin. Read in the worker only.

@@ -2,6 +2,7 @@ import { badRequest } from '../../errors.js';
 import type { AgentInput } from '../../managed/agents/agent-config.js';
 import { isPlainObject } from '../../packages/manifest/fields.js';
 import { BUILTIN_TOOL_NAMES, BUILTIN_TOOLSET_TYPE } from '../../tools/builtin-toolset.js';
+import { agentYamlServers } from './agent-yaml-servers.js';
 
 /** The `config` keys of an agent.yaml that a run reads; any other key is refused by name. */
 export const AGENT_YAML_CONFIG_KEYS = ['system_prompt', 'model'] as const;
@@ -25,15 +26,16 @@ const nonEmpty = (v: unknown): boolean => v !== undefined && v !== null && !(Arr
 /**
  * Maps a validated agentx `agent.yaml` (the stored manifest of a package version) and its README
  * onto a managed agent (docs/run.md, field by field). Pure: no store, no clock. What the mapping
- * cannot express is refused with the field's name, never dropped: `mcp_servers`, `requires`,
- * unknown `config` keys. `model` (the caller's override) wins over `config.model`.
+ * cannot express is refused with the field's name, never dropped: `requires`, unknown `config`
+ * keys, `mcp_servers` entries the sandbox cannot run (agent-yaml-servers.ts). Each server becomes
+ * an `mcp_toolset` of a `package` MCP server, run at session time as a sandboxed workload.
+ * `model` (the caller's override) wins over `config.model`.
  */
 export const agentYamlToAgent = (manifest: Record<string, unknown>, readme: string | null, opts: { model?: string } = {}): AgentYamlMapping => {
   for (const key of Object.keys(manifest)) {
     if (METADATA_FIELDS.has(key) || ['config', 'permissions', 'examples', 'secrets', 'mcp_servers', 'requires'].includes(key)) continue;
     refuse(key, 'unknown field');
   }
-  if (nonEmpty(manifest.mcp_servers)) refuse('mcp_servers', 'running its MCP servers as sandboxed workloads is not implemented; publish them as mcp-server packages and name them in a managed agent');
   if (nonEmpty(manifest.requires)) refuse('requires', 'requirements are not checked by the runtime');
 
   const config = isPlainObject(manifest.config) ? manifest.config : {};
@@ -69,15 +71,17 @@ export const agentYamlToAgent = (manifest: Record<string, unknown>, readme: stri
 
   const name = typeof manifest.name === 'string' ? manifest.name : 'agent';
   const author = typeof manifest.author === 'string' ? manifest.author : '';
+  const version = String(manifest.version ?? '');
+  const servers = agentYamlServers(manifest).map(([id]) => id);
   return {
     input: {
-      name: `${author}/${name}@${String(manifest.version ?? '')}`.slice(0, 256),
+      name: `${author}/${name}@${version}`.slice(0, 256),
       description: description.slice(0, 2048) || null,
       model,
       system: system === '' ? null : system,
-      tools: [toolset],
-      mcp_servers: [],
-      metadata: { 'agentry.package': `${author}/${name}`.slice(0, 512), 'agentry.package_version': String(manifest.version ?? '').slice(0, 512) },
+      tools: [toolset, ...servers.map((id) => ({ type: 'mcp_toolset', mcp_server_name: id }))],
+      mcp_servers: servers.map((id) => ({ name: id, type: 'package' as const, package: `${author}/${name}`, version })),
+      metadata: { 'agentry.package': `${author}/${name}`.slice(0, 512), 'agentry.package_version': version.slice(0, 512) },
     },
     suggestedPrompts,
   };

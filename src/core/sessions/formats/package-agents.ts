@@ -1,12 +1,13 @@
 import type { RequestContext } from '../../auth/principal.js';
-import { AgentryError, badRequest, notFound } from '../../errors.js';
+import { AgentryError, badRequest, conflict, notFound } from '../../errors.js';
 import type { AgentService } from '../../managed/agents/agent-service.js';
 import { writer, type ManagedDeps } from '../../managed/managed-deps.js';
+import type { StorageRepos } from '../../storage.js';
 import type { AgentRefResolver } from '../agent-refs.js';
 import { agentYamlToAgent } from './agent-yaml-agent.js';
+import { AGENT_PACKAGE_NAME } from './agent-yaml-servers.js';
 
 const REF_KEYS = new Set(['type', 'name', 'version', 'model']);
-const PACKAGE_NAME = /^@([a-z0-9][a-z0-9.-]*)\/([a-z0-9][a-z0-9._-]*)$/;
 /** The first revision of the managed agent a package version maps to: runs stay on it even if its owner edits the agent. */
 const MAPPED_REVISION = 1;
 
@@ -22,7 +23,7 @@ export const packageAgentResolver =
   async (ctx: RequestContext, ref: Record<string, unknown>) => {
     const p = writer(deps, ctx);
     for (const key of Object.keys(ref)) if (!REF_KEYS.has(key)) throw badRequest(`agent.${key.slice(0, 64)}: a package agent takes only type, name, version and model`);
-    const m = typeof ref.name === 'string' ? PACKAGE_NAME.exec(ref.name) : null;
+    const m = typeof ref.name === 'string' ? AGENT_PACKAGE_NAME.exec(ref.name) : null;
     if (!m) throw badRequest("agent.name must be a package name like '@scope/name'");
     if (ref.version !== undefined && ref.version !== null && (typeof ref.version !== 'string' || ref.version === '')) throw badRequest('agent.version must be a version or dist-tag string');
     if (ref.model !== undefined && ref.model !== null && (typeof ref.model !== 'string' || ref.model === '')) throw badRequest('agent.model must be the model_id of one of your model cards');
@@ -40,12 +41,16 @@ export const packageAgentResolver =
 
     const sha256 = version.digest.replace(/^sha256:/, '');
     const source = { type: 'package', name: `@${scope}/${name}`, version: version.version, sha256, suggested_prompts: mapped.suggestedPrompts };
+    const counted = (tx: StorageRepos) => tx.packages.countSession(version.id);
     // The record that makes later runs share the agent: one key per package version, bytes and model.
     const key = `package:@${scope}/${name}@${version.version}#${sha256}#${model}`;
-    const known = await deps.storage.managed.findByName('agent', p.account.id, key);
-    if (known && !known.archivedAt) return { id: known.id, version: MAPPED_REVISION, source };
-    if (known) await deps.storage.managed.update(known.id, { name: null });
-    const created = await agents.create(ctx, mapped.input);
-    await deps.storage.managed.update(created.id, { name: key });
-    return { id: created.id, version: MAPPED_REVISION, source };
+    // Insert-or-read on the key's unique index (migration 0029): concurrent first runs make one agent.
+    for (let attempt = 0; ; attempt++) {
+      const known = await deps.storage.managed.findByName('agent', p.account.id, key);
+      if (known && !known.archivedAt) return { id: known.id, version: MAPPED_REVISION, source, counted };
+      if (known) await deps.storage.managed.update(known.id, { name: null });
+      const created = await agents.createKeyed(ctx, mapped.input, key);
+      if (created) return { id: created.id, version: MAPPED_REVISION, source, counted };
+      if (attempt >= 2) throw conflict(`the agent of ${key.slice(0, 200)} changed during this run: try again`);
+    }
   };

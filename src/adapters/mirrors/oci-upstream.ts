@@ -1,0 +1,90 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { badGateway, isAgentryError } from '../../core/errors.js';
+import type { OciUpstream, UpstreamEndpoint, UpstreamManifest } from '../../core/mirrors/mirror.js';
+import { OciClient, isOciClientError } from '../oci-client/index.js';
+
+export interface OciUpstreamOptions {
+  /** The egress policy's fetch: every request to an upstream goes through it. */
+  fetch: typeof globalThis.fetch;
+  /** Where blobs are held while they arrive and are verified (the data dir's `mirror-downloads`). */
+  downloadDir: string;
+}
+
+const isAbsent = (e: unknown): boolean => isOciClientError(e) && e.httpStatus === 404;
+
+/** How a failed upstream call reaches the caller: as the upstream failing (502), never as its own 401 or 404. */
+const failure = (url: string, e: unknown): Error => badGateway(`The upstream at ${url} failed: ${isAgentryError(e) || e instanceof Error ? e.message : String(e)}`);
+
+/** A 404 of the upstream is an absence; anything else is {@link failure}. */
+const answer = async <T>(url: string, run: () => Promise<T>): Promise<T | undefined> => {
+  try {
+    return await run();
+  } catch (e) {
+    if (isAbsent(e)) return undefined;
+    throw failure(url, e);
+  }
+};
+
+/**
+ * Upstream OCI registries through the OCI client adapter: one client per upstream and login (its
+ * bearer tokens reused), few retries (a mirror whose upstream is down serves its cache instead), and
+ * every byte checked against its digest by the client as it arrives.
+ */
+export class HttpOciUpstream implements OciUpstream {
+  private readonly clients = new Map<string, OciClient>();
+
+  constructor(private readonly opts: OciUpstreamOptions) {}
+
+  private client(endpoint: UpstreamEndpoint): { client: OciClient; host: string } {
+    const url = new URL(endpoint.url);
+    const login = endpoint.credentials ? createHash('sha256').update(`${endpoint.credentials.username}\u0000${endpoint.credentials.password}`).digest('hex') : '';
+    const key = `${endpoint.url}\u0000${login}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      client = new OciClient({
+        fetch: this.opts.fetch,
+        plainHttp: url.protocol === 'http:',
+        retry: { retries: 1, baseDelayMs: 100, maxDelayMs: 2000 },
+        ...(endpoint.credentials ? { credentials: { [url.host]: endpoint.credentials } } : {}),
+        userAgent: 'agentry-mirror',
+      });
+      this.clients.set(key, client);
+    }
+    return { client, host: url.host };
+  }
+
+  async resolve(endpoint: UpstreamEndpoint, repository: string, tag: string): Promise<string | undefined> {
+    const { client, host } = this.client(endpoint);
+    const d = await answer(endpoint.url, () => client.resolve(`${host}/${repository}:${tag}`));
+    return d?.digest;
+  }
+
+  async manifest(endpoint: UpstreamEndpoint, repository: string, digest: string): Promise<UpstreamManifest | undefined> {
+    const { client, host } = this.client(endpoint);
+    const m = await answer(endpoint.url, () => client.getManifest(`${host}/${repository}@${digest}`));
+    return m && { digest: m.digest, mediaType: m.mediaType, bytes: Buffer.from(m.bytes) };
+  }
+
+  async blob(endpoint: UpstreamEndpoint, repository: string, digest: string): Promise<{ size: number; data: ReturnType<typeof createReadStream> } | undefined> {
+    const { client, host } = this.client(endpoint);
+    const ref = `${host}/${repository}`;
+    const size = await answer(endpoint.url, () => client.blobSize(ref, digest));
+    if (size === undefined) return undefined;
+    await mkdir(this.opts.downloadDir, { recursive: true });
+    const path = join(this.opts.downloadDir, `${randomBytes(12).toString('hex')}.blob`);
+    try {
+      // Written whole and verified (size and digest) before anything reads it.
+      await client.fetchBlob(ref, { digest, size }, { toPath: path });
+    } catch (e) {
+      await rm(path, { force: true });
+      if (isAbsent(e)) return undefined;
+      throw failure(endpoint.url, e);
+    }
+    const data = createReadStream(path);
+    data.once('close', () => void rm(path, { force: true }));
+    return { size, data };
+  }
+}

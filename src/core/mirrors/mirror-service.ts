@@ -1,0 +1,84 @@
+import type { CoreDeps } from '../core-deps.js';
+import type { RequestContext } from '../auth/principal.js';
+import { conflict, notFound } from '../errors.js';
+import type { SecretStore } from '../secrets/secret-store.js';
+import { isoNow } from '../time.js';
+import { DEFAULT_MIRROR_TTL_SECONDS, checkMirrorInput, type MirrorInput, type MirrorKind, type MirrorRecord, type MirrorStore, type UpstreamEndpoint } from './mirror.js';
+
+/** Where mirror passwords are kept in the secret store: one key per mirror under a system owner. */
+const SECRET_OWNER = 'agentry-system';
+const SECRET_NAMESPACE = 'mirrors';
+const secretKey = (name: string): string => `mirror-${name}`;
+
+/**
+ * Upstreams (pull-through mirrors), managed by administrators: what they are, where they are, the
+ * login to use (its password in the secret store, never returned or logged) and how long what they
+ * answered is served before they are asked again.
+ */
+export class MirrorService {
+  constructor(
+    private readonly deps: CoreDeps,
+    readonly store: MirrorStore,
+    private readonly secrets: SecretStore,
+  ) {}
+
+  async add(ctx: RequestContext, input: MirrorInput): Promise<MirrorRecord> {
+    this.deps.policy.requireWritable();
+    this.deps.policy.requireAdmin(ctx);
+    const url = checkMirrorInput(input);
+    if (input.kind === 'oci' && (await this.deps.storage.scopes.find(input.name))) {
+      throw conflict(`@${input.name} is a scope of this registry: an OCI mirror serves /v2/${input.name}/…, so it needs a name no scope has`, { name: input.name });
+    }
+    const record: MirrorRecord = {
+      name: input.name,
+      kind: input.kind as MirrorKind,
+      url,
+      username: input.username ?? null,
+      hasPassword: input.password !== undefined,
+      ttlSeconds: input.ttlSeconds ?? DEFAULT_MIRROR_TTL_SECONDS,
+      createdAt: isoNow(this.deps.clock),
+    };
+    if (await this.store.find(record.name)) throw conflict(`A mirror named ${record.name} exists; remove it first`, { name: record.name });
+    // The password first: a mirror is never recorded with a login it cannot use.
+    if (input.password !== undefined) await this.secrets.put(SECRET_OWNER, SECRET_NAMESPACE, secretKey(record.name), input.password);
+    if (!(await this.store.insert(record))) throw conflict(`A mirror named ${record.name} exists; remove it first`, { name: record.name });
+    await this.deps.storage.transaction((tx) =>
+      this.deps.audit.record(tx.audit, ctx, 'mirror.add', record.name, { kind: record.kind, url: record.url, username: record.username, ttl_seconds: record.ttlSeconds }),
+    );
+    return record;
+  }
+
+  async list(ctx: RequestContext): Promise<MirrorRecord[]> {
+    this.deps.policy.requireAdmin(ctx);
+    return this.store.list();
+  }
+
+  async get(ctx: RequestContext, name: string): Promise<MirrorRecord> {
+    this.deps.policy.requireAdmin(ctx);
+    const m = await this.store.find(name);
+    if (!m) throw notFound(`No mirror named ${name}`);
+    return m;
+  }
+
+  async remove(ctx: RequestContext, name: string): Promise<void> {
+    this.deps.policy.requireWritable();
+    this.deps.policy.requireAdmin(ctx);
+    const m = await this.store.find(name);
+    if (!m || !(await this.store.delete(name))) throw notFound(`No mirror named ${name}`);
+    if (m.hasPassword) await this.secrets.delete(SECRET_OWNER, SECRET_NAMESPACE, secretKey(name));
+    await this.deps.storage.transaction((tx) => this.deps.audit.record(tx.audit, ctx, 'mirror.remove', name, { kind: m.kind }));
+  }
+
+  /** The mirror of this kind named `name`, if there is one (no access check: for the doors' routing). */
+  async ofKind(name: string, kind: MirrorKind): Promise<MirrorRecord | undefined> {
+    const m = await this.store.find(name);
+    return m?.kind === kind ? m : undefined;
+  }
+
+  /** Where to reach a mirror's upstream, with its login read from the secret store. */
+  async endpointOf(m: MirrorRecord): Promise<UpstreamEndpoint> {
+    if (!m.username || !m.hasPassword) return { url: m.url };
+    const password = await this.secrets.get(SECRET_OWNER, SECRET_NAMESPACE, secretKey(m.name));
+    return password === undefined ? { url: m.url } : { url: m.url, credentials: { username: m.username, password } };
+  }
+}

@@ -1,0 +1,108 @@
+import type { Readable } from 'node:stream';
+import { validationFailed } from '../errors.js';
+
+/** What an upstream mirrors: an MCP registry (`/v0.1`), an OCI registry, or another Agentry. */
+export type MirrorKind = 'mcp' | 'oci' | 'agentry';
+
+export const MIRROR_KINDS: readonly MirrorKind[] = ['mcp', 'oci', 'agentry'];
+
+/** One configured upstream. Its password lives in the secret store, never here. */
+export interface MirrorRecord {
+  name: string;
+  kind: MirrorKind;
+  /** The upstream's base URL (`https://registry-1.docker.io`, `https://registry.modelcontextprotocol.io`). */
+  url: string;
+  username: string | null;
+  /** A password was given (it is kept in the secret store). */
+  hasPassword: boolean;
+  /** How long a tag (OCI) or a listing (MCP) is served from the cache before the upstream is asked again. */
+  ttlSeconds: number;
+  createdAt: string;
+}
+
+/** A tag of a mirrored repository: the digest it pointed at when the upstream was last asked. */
+export interface MirrorTagRecord {
+  mirror: string;
+  repo: string;
+  tag: string;
+  digest: string;
+  checkedAt: string;
+}
+
+/** Where upstreams and what they answered are kept (`src/storage/sql/mirror-store.ts`). */
+export interface MirrorStore {
+  list(): Promise<MirrorRecord[]>;
+  find(name: string): Promise<MirrorRecord | undefined>;
+  /** False when a mirror of that name exists. */
+  insert(r: MirrorRecord): Promise<boolean>;
+  /** Removes the mirror and its cached tags; false when there was none. */
+  delete(name: string): Promise<boolean>;
+  findTag(mirror: string, repo: string, tag: string): Promise<MirrorTagRecord | undefined>;
+  putTag(t: MirrorTagRecord): Promise<void>;
+}
+
+/** The upstream's base URL and login, as the adapters need them. */
+export interface UpstreamEndpoint {
+  url: string;
+  credentials?: { username: string; password: string };
+}
+
+/** A manifest as the upstream sent it; the adapter checked its bytes against the digest asked for or announced. */
+export interface UpstreamManifest {
+  digest: string;
+  mediaType: string;
+  bytes: Buffer;
+}
+
+/**
+ * The port to upstream OCI registries (`adapters/mirrors/`, through the egress policy). Every answer is
+ * verified against its digest before it is handed back; a refusal of the upstream (404) is `undefined`,
+ * anything else (unreachable, 5xx, a digest that does not match) throws.
+ */
+export interface OciUpstream {
+  /** The digest a tag points at now (HEAD), or undefined when the upstream has no such tag. */
+  resolve(endpoint: UpstreamEndpoint, repository: string, tag: string): Promise<string | undefined>;
+  manifest(endpoint: UpstreamEndpoint, repository: string, digest: string): Promise<UpstreamManifest | undefined>;
+  /** A blob's bytes, verified against `digest` as they arrive (held aside until whole); undefined when absent. */
+  blob(endpoint: UpstreamEndpoint, repository: string, digest: string): Promise<{ size: number; data: Readable } | undefined>;
+}
+
+const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** Mirror TTLs: one second to one year; five minutes by default. */
+export const DEFAULT_MIRROR_TTL_SECONDS = 300;
+const MAX_TTL_SECONDS = 365 * 24 * 3600;
+
+export interface MirrorInput {
+  kind: string;
+  name: string;
+  url: string;
+  username?: string;
+  password?: string;
+  ttlSeconds?: number;
+}
+
+/** Checks a new mirror's fields; answers its normalised URL (no trailing slash). */
+export const checkMirrorInput = (input: MirrorInput): string => {
+  const problems: string[] = [];
+  if (!MIRROR_KINDS.includes(input.kind as MirrorKind)) problems.push(`kind must be one of ${MIRROR_KINDS.join(', ')}`);
+  if (!NAME.test(input.name)) problems.push(`name '${input.name.slice(0, 64)}' must be lower-case letters, digits and '-' (at most 63), starting with a letter or digit`);
+  let url: URL | undefined;
+  try {
+    url = new URL(input.url);
+  } catch {
+    problems.push(`url '${input.url.slice(0, 200)}' is not a URL`);
+  }
+  if (url) {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push('url must be http:// or https://');
+    if (url.username || url.password) problems.push('url must not carry a login: pass --username and --password-env');
+    if (url.search || url.hash) problems.push('url must not have a query or fragment');
+    if (input.kind === 'oci' && url.pathname !== '/') problems.push('an OCI upstream is a registry host: its url has no path');
+  }
+  if ((input.password !== undefined) !== (input.username !== undefined)) problems.push('username and password go together');
+  if (input.username !== undefined && (input.username.length === 0 || input.username.length > 256 || input.username.includes(':'))) problems.push('username must be 1-256 characters without ":"');
+  if (input.ttlSeconds !== undefined && !(Number.isSafeInteger(input.ttlSeconds) && input.ttlSeconds >= 1 && input.ttlSeconds <= MAX_TTL_SECONDS)) {
+    problems.push(`ttl must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS}`);
+  }
+  if (problems.length > 0) throw validationFailed(problems, 'Invalid mirror');
+  return (url as URL).href.replace(/\/+$/, '');
+};
