@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { agentYamlToAgent } from '../../src/core/sessions/formats/agent-yaml-agent.js';
 import { agentYamlServer, agentYamlServerProfile, fillSecrets } from '../../src/core/sessions/formats/agent-yaml-servers.js';
-import { resolveBuiltinToolset } from '../../src/core/tools/builtin-toolset.js';
+import { agentToolNetwork, resolveBuiltinToolset } from '../../src/core/tools/builtin-toolset.js';
 
 const base = { name: 'helper', version: '1.2.0', description: 'Helps.', author: '@alice', license: 'MIT', tags: ['x'], category: 'productivity' };
 const toolNames = (m: ReturnType<typeof agentYamlToAgent>): string[] => resolveBuiltinToolset(m.input.tools ?? []).map((t) => t.name);
@@ -22,6 +22,12 @@ describe('agent.yaml → managed agent (issue 19)', () => {
     for (const off of ['bash', 'write', 'edit', 'web_fetch']) expect(tools).not.toContain(off);
     expect(tools).toEqual(expect.arrayContaining(['read', 'glob', 'grep']));
     expect(m.suggestedPrompts).toEqual(['p1', 'p2']);
+    // network: false also takes bash's network away, whatever the environment allows.
+    expect(m.input.metadata).toMatchObject({ 'agentry.network': 'none' });
+    expect(agentToolNetwork({ type: 'cloud', networking: { type: 'unrestricted' } }, m.input)).toEqual({ type: 'none' });
+    const open = agentYamlToAgent({ ...base, config: { model: 'a' }, permissions: { network: true } }, null);
+    expect(open.input.metadata).not.toHaveProperty('agentry.network');
+    expect(agentToolNetwork({ type: 'cloud', networking: { type: 'unrestricted' } }, open.input)).toEqual({ type: 'unrestricted' });
     expect(toolNames(agentYamlToAgent({ ...base, config: { model: 'a' }, permissions: { filesystem: true, execute_commands: true } }, null))).toEqual(all);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { builtinTool, checkToolInput, PACKAGE_MANAGER_HOSTS, resolveBuiltinToolset, toolNetworkOf, truncateOutput } from '../../src/core/tools/builtin-toolset.js';
+import { AGENT_NETWORK_KEY, agentToolNetwork, builtinTool, checkToolInput, PACKAGE_MANAGER_HOSTS, resolveBuiltinToolset, toolNetworkOf, truncateOutput } from '../../src/core/tools/builtin-toolset.js';
 
 describe('built-in toolset configuration', () => {
   it('offers nothing without an agent_toolset_20260401 entry, and all seven tools (always_allow) with a bare one', () => {
@@ -46,6 +46,17 @@ describe('built-in toolset configuration', () => {
     expect(toolNetworkOf({ type: 'self_hosted' })).toEqual({ type: 'none' });
     expect(toolNetworkOf(null)).toEqual({ type: 'none' });
     expect(toolNetworkOf({ type: 'cloud', networking: { type: 'something-new' } })).toEqual({ type: 'none' });
+  });
+
+  it("derives an agent's bash network: its MCP server hosts on a limited network, none when its metadata says so", () => {
+    const limited = { type: 'cloud', networking: { type: 'limited', allowed_hosts: [], allow_mcp_servers: true } };
+    const agent = { mcp_servers: [{ type: 'url', url: 'https://mcp.example.com/mcp' }, { type: 'package', name: 'x' }, 'junk'] };
+    expect(agentToolNetwork(limited, agent)).toEqual({ type: 'limited', allowedHosts: ['mcp.example.com'] });
+    expect(agentToolNetwork(limited, { ...agent, metadata: { [AGENT_NETWORK_KEY]: 'none' } })).toEqual({ type: 'none' });
+    expect(agentToolNetwork({ type: 'cloud', networking: { type: 'unrestricted' } }, { metadata: { [AGENT_NETWORK_KEY]: 'none' } })).toEqual({ type: 'none' });
+    // Only `none` means anything: other values leave the environment's network.
+    expect(agentToolNetwork({ type: 'cloud', networking: { type: 'unrestricted' } }, { metadata: { [AGENT_NETWORK_KEY]: 'all' } })).toEqual({ type: 'unrestricted' });
+    expect(agentToolNetwork({ type: 'cloud', networking: { type: 'unrestricted' } }, undefined)).toEqual({ type: 'unrestricted' });
   });
 });
 

@@ -5,7 +5,7 @@ import type { SessionBus } from '../sessions/event-bus.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { Storage } from '../storage.js';
 import { isoNow, type Clock } from '../time.js';
-import { resolveBuiltinToolset, toolNetworkOf, type ToolRuntime } from '../tools/builtin-toolset.js';
+import { agentToolNetwork, resolveBuiltinToolset, type ToolRuntime } from '../tools/builtin-toolset.js';
 import { inProcessRegexTest, matchText, OUTPUT_MAX, type EvalCase, type EvalSpec, type RegexTest, type TrialResult } from './eval-spec.js';
 import type { EvalRunRecord, EvalStore } from './eval-store.js';
 import { coalesced } from '../coalesced.js';
@@ -364,11 +364,10 @@ export class EvalRunner {
   private async runScript(sessionId: string, script: string, timeoutMs: number, signal: AbortSignal): Promise<{ passed: boolean; score: number; reason: string } | { error: string }> {
     if (!this.deps.tools) return { error: 'script verifiers need the built-in toolset, which this server does not run' };
     const s = await this.deps.storage.sessions.find(sessionId);
-    const agentMcp = (((s?.data.agent as Record<string, unknown> | undefined)?.mcp_servers as Array<Record<string, unknown>> | undefined) ?? []).map((m) => String(m.url));
     const box = await this.deps.tools.open({
       sessionId,
       tools: resolveBuiltinToolset([{ type: 'agent_toolset_20260401' }]),
-      networking: toolNetworkOf(s?.data.environment ?? {}, agentMcp),
+      networking: agentToolNetwork(s?.data.environment ?? {}, s?.data.agent),
     });
     try {
       const r = await box.execute({ id: 'verifier', name: 'bash', input: { command: script, timeout_ms: timeoutMs } }, { signal });

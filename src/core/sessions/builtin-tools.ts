@@ -1,4 +1,4 @@
-import { builtinTool, resolveBuiltinToolset, toolNetworkOf, type SessionToolbox, type ToolRuntime } from '../tools/builtin-toolset.js';
+import { agentToolNetwork, builtinTool, resolveBuiltinToolset, type SessionToolbox, type ToolRuntime } from '../tools/builtin-toolset.js';
 import type { ModelToolDefinition } from './model-port.js';
 import type { BuiltinToolExecutor, SessionWorkspaceRef, ToolResult, ToolUse } from './tool-port.js';
 import type { SessionMountSet, SessionMounts } from './session-mounts.js';
@@ -46,7 +46,7 @@ export class ToolsetExecutor implements BuiltinToolExecutor {
       created.box = (async () => {
         const set = this.mounts ? await this.mounts.mountsFor(ws.sessionId) : { mounts: [], memory: [] };
         created.memory = set.memory;
-        return this.runtime.open({ sessionId: ws.sessionId, tools, networking: toolNetworkOf(ws.environment, ws.mcpServerUrls ?? []), mounts: set.mounts });
+        return this.runtime.open({ sessionId: ws.sessionId, tools, networking: agentToolNetwork(ws.environment, ws.agent), mounts: set.mounts });
       })();
       entry = created;
       this.boxes.set(ws.sessionId, entry);

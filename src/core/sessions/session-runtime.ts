@@ -391,7 +391,7 @@ export class SessionRuntime {
           environmentId: s.environmentId,
           environment: (s.data.environment as Record<string, unknown>) ?? {},
           agentTools: ((s.data.agent as Ev).tools as Ev[]) ?? [],
-          mcpServerUrls: (((s.data.agent as Ev).mcp_servers as Ev[]) ?? []).filter((m) => typeof m.url === 'string').map((m) => String(m.url)),
+          agent: s.data.agent as Ev,
         },
         { id: use.id as string, name: use.name as string, input: (use.input as Record<string, unknown>) ?? {} },
         signal,

@@ -24,8 +24,8 @@ export interface SessionWorkspaceRef {
   environment: Record<string, unknown>;
   /** The agent's `tools` (the toolset entry's per-tool config). */
   agentTools?: Array<Record<string, unknown>>;
-  /** The agent's MCP server URLs (a limited network may allow them). */
-  mcpServerUrls?: string[];
+  /** The agent's definition as the session holds it: its MCP server URLs (a limited network may allow them) and its metadata's network rule shape bash's network. */
+  agent?: Record<string, unknown>;
 }
 
 export interface BuiltinToolExecutor {

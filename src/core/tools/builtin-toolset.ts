@@ -341,6 +341,28 @@ export const toolNetworkOf = (environmentConfig: unknown, mcpServerUrls: readonl
   return hosts.size === 0 ? { type: 'none' } : { type: 'limited', allowedHosts: [...hosts] };
 };
 
+/**
+ * The metadata key by which an agent keeps its `bash` off the network whatever its environment allows
+ * (`none`): an agent.yaml's `permissions.network: false` sets it (docs/run.md). It can only take
+ * network away, so any agent may carry it.
+ */
+export const AGENT_NETWORK_KEY = 'agentry.network';
+
+/**
+ * bash's network for an agent (its definition as a session holds it) in an environment: the
+ * environment's ({@link toolNetworkOf}, with the agent's MCP server URLs), or none when the agent's
+ * metadata says {@link AGENT_NETWORK_KEY} `none`.
+ */
+export const agentToolNetwork = (environmentConfig: unknown, agent: unknown): ToolNetwork => {
+  const a = isObj(agent) ? agent : {};
+  if (isObj(a.metadata) && a.metadata[AGENT_NETWORK_KEY] === 'none') return { type: 'none' };
+  const urls = (Array.isArray(a.mcp_servers) ? a.mcp_servers : [])
+    .filter(isObj)
+    .map((m) => m.url)
+    .filter((u): u is string => typeof u === 'string');
+  return toolNetworkOf(environmentConfig, urls);
+};
+
 // ---------------------------------------------------------------------------------------------
 // Results
 

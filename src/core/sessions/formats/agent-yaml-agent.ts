@@ -1,7 +1,7 @@
 import { badRequest } from '../../errors.js';
 import type { AgentInput } from '../../managed/agents/agent-config.js';
 import { isPlainObject } from '../../packages/manifest/fields.js';
-import { BUILTIN_TOOL_NAMES, BUILTIN_TOOLSET_TYPE } from '../../tools/builtin-toolset.js';
+import { AGENT_NETWORK_KEY, BUILTIN_TOOL_NAMES, BUILTIN_TOOLSET_TYPE } from '../../tools/builtin-toolset.js';
 import { agentYamlServers } from './agent-yaml-servers.js';
 
 /** The `config` keys of an agent.yaml that a run reads; any other key is refused by name. */
@@ -81,7 +81,11 @@ export const agentYamlToAgent = (manifest: Record<string, unknown>, readme: stri
       system: system === '' ? null : system,
       tools: [toolset, ...servers.map((id) => ({ type: 'mcp_toolset', mcp_server_name: id }))],
       mcp_servers: servers.map((id) => ({ name: id, type: 'package' as const, package: `${author}/${name}`, version })),
-      metadata: { 'agentry.package': `${author}/${name}`.slice(0, 512), 'agentry.package_version': version.slice(0, 512) },
+      metadata: {
+        'agentry.package': `${author}/${name}`.slice(0, 512),
+        'agentry.package_version': version.slice(0, 512),
+        ...(permissions.network === false ? { [AGENT_NETWORK_KEY]: 'none' } : {}),
+      },
     },
     suggestedPrompts,
   };

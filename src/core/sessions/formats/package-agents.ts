@@ -10,6 +10,8 @@ import { AGENT_PACKAGE_NAME } from './agent-yaml-servers.js';
 const REF_KEYS = new Set(['type', 'name', 'version', 'model']);
 /** The first revision of the managed agent a package version maps to: runs stay on it even if its owner edits the agent. */
 const MAPPED_REVISION = 1;
+/** The mapping's own revision, part of the run key: agents mapped by an earlier mapping are not reused (2: `permissions.network: false` takes bash's network away). */
+const MAPPING = 'mapping-2';
 
 /**
  * `agent: {type: "package", name: "@scope/name", version?, model?}` (issue 19): an agent.yaml
@@ -42,8 +44,8 @@ export const packageAgentResolver =
     const sha256 = version.digest.replace(/^sha256:/, '');
     const source = { type: 'package', name: `@${scope}/${name}`, version: version.version, sha256, suggested_prompts: mapped.suggestedPrompts };
     const counted = (tx: StorageRepos) => tx.packages.countSession(version.id);
-    // The record that makes later runs share the agent: one key per package version, bytes and model.
-    const key = `package:@${scope}/${name}@${version.version}#${sha256}#${model}`;
+    // The record that makes later runs share the agent: one key per package version, bytes, model and mapping.
+    const key = `package:@${scope}/${name}@${version.version}#${sha256}#${model}#${MAPPING}`;
     // Insert-or-read on the key's unique index (migration 0029): concurrent first runs make one agent.
     for (let attempt = 0; ; attempt++) {
       const known = await deps.storage.managed.findByName('agent', p.account.id, key);

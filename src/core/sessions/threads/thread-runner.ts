@@ -160,6 +160,7 @@ export class ThreadRunner implements ThreadDelegation {
           tools: config.tools ?? [],
           mcp_servers: config.mcp_servers ?? [],
           skills: config.skills ?? [],
+          metadata: config.metadata ?? {},
           execution_identity: config.execution_identity ?? { type: 'service_account' },
         },
       });
@@ -322,7 +323,7 @@ export class ThreadRunner implements ThreadDelegation {
           environmentId: s.environmentId,
           environment: (s.data.environment as Ev) ?? {},
           agentTools: (target.snapshot.tools as Ev[]) ?? [],
-          mcpServerUrls: ((target.snapshot.mcp_servers as Ev[]) ?? []).filter((m) => typeof m.url === 'string').map((m) => String(m.url)),
+          agent: target.snapshot,
         },
         { id: String(use.id), name: String(use.name), input: (use.input as Ev) ?? {} },
         signal,
