@@ -26,6 +26,8 @@
  *                         reused). Seeding 100k packages takes long on a busy machine. The PostgreSQL
  *                         cache is copied row for row from the SQLite one when that exists
  *                         (bench/copy-to-postgres.mjs); its publish figures are then the SQLite seeding's.
+ *   --cache-schema NAME   the PostgreSQL cache schema's name before _<N> (bench_cache): runs that
+ *                         share the database but not the cache directory keep apart
  *   --anchor-bin PATH     also bench this other build's bin/agentry.js (e.g. main's, built in a copy)
  *                         right before this build: the anchor in the same run. With --cache-dir both
  *                         read the same seeded store; without, each seeds its own (publish rates).
@@ -63,6 +65,7 @@ const { values: args } = parseArgs({
     'cache-dir': { type: 'string', default: '' },
     'anchor-bin': { type: 'string', default: '' },
     'anchor-last': { type: 'boolean', default: false },
+    'cache-schema': { type: 'string', default: 'bench_cache' },
   },
 });
 const N = Number(args.packages);
@@ -308,7 +311,8 @@ const benchStore = async (store, words, build = { label: 'this', bin: undefined 
   // PostgreSQL: a schema per build (each copied from the SQLite cache), so a build whose migrations
   // the other lacks never meets them (a store refuses a build missing one it ran).
   const suffix = store === 'postgres' && build.label === 'anchor' ? '_anchor' : '';
-  const pgSchema = `bench_cache_${N}${suffix}`;
+  if (!/^[a-z_][a-z0-9_]*$/.test(args['cache-schema'])) throw new Error(`--cache-schema must be a lower-case SQL name (got ${args['cache-schema']})`);
+  const pgSchema = `${args['cache-schema']}_${N}${suffix}`;
   const cacheDir = args['cache-dir'] ? join(args['cache-dir'], `${store}-${N}${suffix}`) : undefined;
   const markerFile = cacheDir && join(cacheDir, 'seeded.json');
   const sqliteMarker = args['cache-dir'] && join(args['cache-dir'], `sqlite-${N}`, 'seeded.json');

@@ -170,6 +170,25 @@ describe.each(Object.keys(subjects))('the %s blob store', (name) => {
     expect(await subject.leftovers()).toEqual([]);
   });
 
+  it('takes many small blobs at once (the file store syncs them as a group), each stored whole, one failing alone', async () => {
+    const distinct = Array.from({ length: 24 }, (_, i) => bytes(200 + i * 37, 100 + i));
+    const failing = bytes(300_000, 99);
+    const puts = [...distinct, ...distinct.slice(0, 6)].map((d) => subject.store.put(Buffer.from(d)));
+    const failed = expect(subject.store.put(streamOf(failing, 64 * 1024, 128 * 1024))).rejects.toThrow(/went away/);
+    const results = await Promise.all(puts);
+    await failed;
+    results.forEach((r, i) => expect(r).toMatchObject({ digest: sha(distinct[i % distinct.length]), size: distinct[i % distinct.length].length }));
+    for (const d of distinct) {
+      const created = results.filter((r) => r.digest === sha(d) && r.created).length;
+      // The file store renames one copy into place and answers the others as already there.
+      if (name === 'filesystem') expect(created).toBe(1);
+      else expect(created).toBeGreaterThanOrEqual(1);
+      expect((await subject.store.read(sha(d))).equals(d)).toBe(true);
+    }
+    expect(await subject.store.stat(sha(failing))).toBeUndefined();
+    expect(await subject.leftovers()).toEqual([]);
+  });
+
   it('leaves nothing behind when the body fails half-way, small or multipart', async () => {
     const before = await listed(subject.store);
     for (const [size, failAfter] of [

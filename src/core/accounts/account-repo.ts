@@ -49,6 +49,8 @@ export interface ScopeRecord {
 
 export interface AccountRepo {
   findById(id: number): Promise<AccountRecord | undefined>;
+  /** The accounts with these ids, in one read (unknown ids are left out; any order). */
+  findByIds(ids: readonly number[]): Promise<AccountRecord[]>;
   /** Case-insensitive. */
   findByName(name: string): Promise<AccountRecord | undefined>;
   insert(account: NewAccount, at: string): Promise<AccountRecord>;

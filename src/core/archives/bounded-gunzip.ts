@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import { Pack, Parser, type ReadEntry } from 'tar';
 import { AgentryError, badRequest, payloadTooLarge } from '../errors.js';
 
@@ -11,13 +11,19 @@ import { AgentryError, badRequest, payloadTooLarge } from '../errors.js';
  * Inflation streams: zlib works chunk by chunk off the main thread, each chunk is handed on and
  * dropped, and a running count of expanded bytes stops it (413) the moment it passes the limit. A
  * 300 KB gzip bomb that expands to gigabytes therefore never holds more than a chunk or two in memory
- * and never blocks the event loop for longer than one chunk's worth of tar parsing.
+ * and never blocks the event loop for longer than one chunk's worth of tar parsing. A small archive
+ * (most packages: a few KB) is inflated in one synchronous step instead, its output capped at
+ * SMALL_OUTPUT (a fraction of a millisecond of work); one that expands past that is streamed as above.
  */
 
 /** Output chunk of the inflater; memory held per request is a small multiple of it. */
 const CHUNK_BYTES = 16 * 1024;
 /** Input is handed to zlib in slices this big, so one write never expands into a huge buffer. */
 const INPUT_SLICE = 16 * 1024;
+
+/** Archives up to this size are tried in one synchronous inflation, of at most SMALL_OUTPUT bytes. */
+const SMALL_INPUT = 16 * 1024;
+const SMALL_OUTPUT = 256 * 1024;
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
@@ -58,6 +64,12 @@ export async function* gunzipBounded(gz: Buffer, maxBytes: number, what = 'The t
   if (!isGzip(gz)) {
     throw badRequest(`${what} is not gzip-compressed`, ['tarball: expected a .tar.gz file (gzip magic bytes 1f 8b)']);
   }
+  const small = gz.length <= SMALL_INPUT ? inflateSmall(gz, Math.min(maxBytes + 1, SMALL_OUTPUT), what) : undefined;
+  if (small) {
+    if (small.length > maxBytes) throw payloadTooLarge(`${what} expands beyond the limit of ${maxBytes} bytes`);
+    for (let i = 0; i < small.length; i += CHUNK_BYTES) yield small.subarray(i, i + CHUNK_BYTES);
+    return;
+  }
   await acquire();
   const inflater = createGunzip({ chunkSize: CHUNK_BYTES });
   const source = Readable.from(slices(gz), { objectMode: false, highWaterMark: INPUT_SLICE });
@@ -81,6 +93,20 @@ export async function* gunzipBounded(gz: Buffer, maxBytes: number, what = 'The t
     release();
   }
 }
+
+/**
+ * A small gzip inflated at once, when it expands to at most `cap` bytes; undefined when it expands
+ * further (the caller streams it instead). Corrupt or truncated data is refused as when streamed.
+ */
+const inflateSmall = (gz: Buffer, cap: number, what: string): Buffer | undefined => {
+  try {
+    return gunzipSync(gz, { chunkSize: CHUNK_BYTES, maxOutputLength: cap });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
+    const reason = e instanceof Error ? e.message : 'decompression failed';
+    throw badRequest(`${what} is corrupt or truncated`, [`tarball: ${reason}`]);
+  }
+};
 
 export interface TarReadHandlers {
   /** Every entry, in archive order; consume or `resume()` its data. `stop` ends the read with that error. */

@@ -416,9 +416,8 @@ export class PackageService {
   }
 
   async ownersOf(rows: PackageRecord[]): Promise<Map<number, AccountRecord>> {
-    const ids = [...new Set(rows.map((r) => r.ownerAccountId))];
-    const accounts = await Promise.all(ids.map((id) => this.deps.storage.accounts.findById(id)));
-    return new Map(accounts.filter((a): a is AccountRecord => a !== undefined).map((a) => [a.id, a]));
+    const accounts = await this.deps.storage.accounts.findByIds([...new Set(rows.map((r) => r.ownerAccountId))]);
+    return new Map(accounts.map((a) => [a.id, a]));
   }
 
   async distTags(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<Record<string, string>> {

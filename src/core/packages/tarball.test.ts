@@ -178,6 +178,19 @@ describe('inspectTarball', () => {
     expect([e.status, e.message]).toEqual([413, 'The tarball expands beyond the limit of 1048576 bytes']);
   });
 
+  it('reads a small archive whole whether it expands a little or far (inflated at once or streamed)', async () => {
+    for (const size of [100 * 1024, 900 * 1024]) {
+      const gz = gzipSync(rawTar([manifest, { path: 'README.md', body: '# helper\n' }, { path: 'zeros.bin', body: Buffer.alloc(size) }]));
+      expect(gz.length).toBeLessThan(16 * 1024);
+      const r = await inspectTarball(gz, WANTED, LIMITS);
+      expect(r.texts.get('README.md')).toBe('# helper\n');
+      expect(r.fileCount).toBe(3);
+      expect(r.unpackedSize).toBeGreaterThan(size);
+    }
+    const e = await refusal(gzipSync(rawTar([manifest, { path: 'zeros.bin', body: Buffer.alloc(200 * 1024) }])), { ...LIMITS, maxUnpackedBytes: 100 * 1024 });
+    expect([e.status, e.message]).toEqual([413, 'The tarball expands beyond the limit of 102400 bytes']);
+  });
+
   it('refuses more entries than the limit with 413, directories and links included', async () => {
     const files = await refusal(rawTarGz([manifest, ...Array.from({ length: 20 }, (_, i) => ({ path: `f${i}.txt`, body: 'x' }))]));
     expect([files.status, files.message]).toEqual([413, 'The tarball holds more than 20 files']);

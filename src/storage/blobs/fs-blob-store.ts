@@ -14,8 +14,9 @@ const MIN_PIECE = 16 * 1024;
 
 /**
  * Blobs as files under `<root>/sha256/<2 hex>/<64 hex>`. A write goes to `<root>/tmp/`,
- * is fsynced, then renamed into place (atomic on one filesystem); a failed write leaves
- * nothing behind. Identical content is stored once.
+ * is fsynced, then renamed into place (atomic on one filesystem) and its folder fsynced, the syncs
+ * shared by the writes in flight at once (see settle); a failed write leaves nothing behind.
+ * Identical content is stored once.
  */
 export class FsBlobStore implements BlobStore {
   private readonly tmpDir: string;
@@ -24,6 +25,9 @@ export class FsBlobStore implements BlobStore {
    * renames into it that land at once (at most 256 folders).
    */
   private readonly dirs = new Map<string, CoalescedSync>();
+  /** Written files waiting for the next group sync, and the one running (see settle). */
+  private pending: QueuedWrite[] = [];
+  private settling: Promise<void> | undefined;
 
   constructor(private readonly root: string) {
     this.tmpDir = join(root, 'tmp');
@@ -57,44 +61,108 @@ export class FsBlobStore implements BlobStore {
     const tmp = join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
     const hash = createHash('sha256');
     let size = 0;
+    let handle: fs.FileHandle | undefined;
     try {
-      const handle = await fs.open(tmp, 'wx', 0o644);
-      try {
-        if (Buffer.isBuffer(data)) {
-          hash.update(data);
-          size = data.length;
-          await handle.writeFile(data);
-        } else {
-          const out = createWriteStream('', { fd: handle.fd, autoClose: false });
-          await pipeline(
-            data,
-            async function* (source: AsyncIterable<Buffer>) {
-              for await (const chunk of source) {
-                hash.update(chunk);
-                size += chunk.length;
-                yield chunk;
-              }
-            },
-            out,
-          );
-        }
-        await handle.sync();
-      } finally {
-        await handle.close();
+      handle = await fs.open(tmp, 'wx', 0o644);
+      if (Buffer.isBuffer(data)) {
+        hash.update(data);
+        size = data.length;
+        await handle.writeFile(data);
+      } else {
+        const out = createWriteStream('', { fd: handle.fd, autoClose: false });
+        await pipeline(
+          data,
+          async function* (source: AsyncIterable<Buffer>) {
+            for await (const chunk of source) {
+              hash.update(chunk);
+              size += chunk.length;
+              yield chunk;
+            }
+          },
+          out,
+        );
       }
       const digest = `sha256:${hash.digest('hex')}`;
       const final = this.pathOf(digest);
-      if (await exists(final)) {
-        await fs.rm(tmp, { force: true });
-        return { digest, size, created: false };
-      }
       const dir = await this.dirOf(final);
-      await fs.rename(tmp, final);
-      await dir.sync();
-      return { digest, size, created: true };
+      const settled = this.settle({ handle, tmp, final, dir });
+      handle = undefined; // the batch closes it
+      const created = await settled;
+      return { digest, size, created };
     } catch (e) {
+      await handle?.close().catch(() => undefined);
       await fs.rm(tmp, { force: true });
       throw e;
+    }
+  }
+
+  /**
+   * Makes a written temporary file a blob, durably, together with the other puts that arrive
+   * meanwhile (group sync): the batch's files are synced at once, then each is renamed into place
+   * (or dropped when that blob exists already), then each folder that took a file is synced once.
+   * Every put resolves only after its file and its folder entry are on disk, as when each synced
+   * alone, but concurrent puts share the filesystem's journal commits and the thread pool.
+   */
+  private settle(write: PendingWrite): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.pending.push({ ...write, resolve, reject });
+      if (!this.settling) this.settling = this.settleAll().finally(() => (this.settling = undefined));
+    });
+  }
+
+  private async settleAll(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0);
+      // Each step settles every write of the batch; one that fails is refused alone.
+      const failed = new Map<QueuedWrite, unknown>();
+      await Promise.all(
+        batch.map(async (w) => {
+          try {
+            await w.handle.sync();
+          } catch (e) {
+            failed.set(w, e);
+          } finally {
+            await w.handle.close().catch(() => undefined);
+          }
+        }),
+      );
+      // Renamed into place one by one per blob (the same bytes twice in a batch are stored once).
+      const created = new Map<QueuedWrite, boolean>();
+      const byFinal = new Map<string, QueuedWrite[]>();
+      for (const w of batch) if (!failed.has(w)) byFinal.set(w.final, [...(byFinal.get(w.final) ?? []), w]);
+      await Promise.all(
+        [...byFinal.values()].map(async (same) => {
+          for (const w of same) {
+            try {
+              if (await exists(w.final)) {
+                await fs.rm(w.tmp, { force: true });
+                created.set(w, false);
+              } else {
+                await fs.rename(w.tmp, w.final);
+                created.set(w, true);
+              }
+            } catch (e) {
+              failed.set(w, e);
+            }
+          }
+        }),
+      );
+      const dirs = new Set(batch.filter((w) => created.get(w)).map((w) => w.dir));
+      await Promise.all(
+        [...dirs].map((d) =>
+          d.sync().catch((e: unknown) => {
+            for (const w of batch) if (w.dir === d && created.get(w)) failed.set(w, e);
+          }),
+        ),
+      );
+      for (const w of batch) {
+        if (!failed.has(w)) {
+          w.resolve(created.get(w)!);
+          continue;
+        }
+        if (!created.has(w)) await fs.rm(w.tmp, { force: true }).catch(() => undefined);
+        w.reject(failed.get(w));
+      }
     }
   }
 
@@ -189,6 +257,19 @@ export class FsBlobStore implements BlobStore {
     if (!m) throw new Error(`invalid digest ${digest}`);
     return join(this.root, 'sha256', m[1].slice(0, 2), m[1]);
   }
+}
+
+/** A blob written to a temporary file, not yet synced: its handle (open), where it goes, and that folder's sync. */
+interface PendingWrite {
+  handle: fs.FileHandle;
+  tmp: string;
+  final: string;
+  dir: CoalescedSync;
+}
+
+interface QueuedWrite extends PendingWrite {
+  resolve(created: boolean): void;
+  reject(e: unknown): void;
 }
 
 const exists = async (p: string): Promise<boolean> =>

@@ -11,6 +11,16 @@ export class SqlAccountRepo implements AccountRepo {
     return row && toAccount(row);
   }
 
+  async findByIds(ids: readonly number[]): Promise<AccountRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('accounts')
+      .selectAll()
+      .where('id', 'in', [...ids])
+      .execute();
+    return rows.map(toAccount);
+  }
+
   async findByName(name: string): Promise<AccountRecord | undefined> {
     const row = await this.db.selectFrom('accounts').selectAll().where('name', '=', name.toLowerCase()).executeTakeFirst();
     return row && toAccount(row);
