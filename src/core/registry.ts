@@ -15,6 +15,7 @@ import { BlobAccess } from './blobs/blob-access.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
 import { checkReadiness, type Readiness } from './health/readiness.js';
 import { OciService } from './oci/oci-service.js';
+import { SignatureService } from './signatures/signature-service.js';
 import type { UploadStore } from './oci/ports.js';
 import type { CoreDeps } from './core-deps.js';
 import { ManagedAgents, type ManagedOptions } from './managed/managed-agents.js';
@@ -124,6 +125,7 @@ export class Registry {
   /** The only way a door reads blob bytes: through an object the caller may read that refers to them. */
   readonly blobAccess: BlobAccess;
   readonly oci: OciService;
+  readonly signatures: SignatureService;
   readonly scopes: ScopeService;
   readonly secrets: SecretService;
   readonly agentspaces: AgentspaceService;
@@ -173,6 +175,8 @@ export class Registry {
       defaultScope: opts.ociDefaultScope,
       maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
     });
+    this.signatures = new SignatureService(deps, this.packages, this.oci);
+    this.packages.signPublishes(this.signatures);
     this.blobAccess = new BlobAccess(deps, this.oci.access, redirects);
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
     this.scopes = new ScopeService(deps);

@@ -12,6 +12,7 @@ import { blobRoutes } from './routes/blobs.js';
 import { packageRoutes } from './routes/packages.js';
 import { scopeRoutes } from './routes/scopes.js';
 import { secretRoutes } from './routes/secrets.js';
+import { signatureRoutes } from './routes/signatures.js';
 
 export interface NativeDoorOptions {
   registry: Registry;
@@ -42,4 +43,5 @@ export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   await app.register(authRoutes, routeOpts);
   await app.register(secretRoutes, routeOpts);
   await app.register(accessRoutes, routeOpts);
+  await app.register(signatureRoutes, routeOpts);
 };

@@ -20,6 +20,7 @@ import { integrationsMigration } from './migrations/0021-integrations.js';
 import { skillInstallsMigration } from './migrations/0023-skill-installs.js';
 import { searchIndexPendingListMigration } from './migrations/0024-search-index-pending-list.js';
 import { sessionThreadsMigration } from './migrations/0025-session-threads.js';
+import { scopeSigningMigration } from './migrations/0031-scope-signing.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -44,6 +45,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0023-skill-installs': skillInstallsMigration(),
   ...(dialect === 'postgres' ? { '0024-search-index-pending-list': searchIndexPendingListMigration() } : {}),
   '0025-session-threads': sessionThreadsMigration(dialect),
+  '0031-scope-signing': scopeSigningMigration(),
 });
 
 class InCodeMigrations implements MigrationProvider {
