@@ -87,20 +87,27 @@ const PackageView = ({ scope, name, version }: { scope: string; name: string; ve
         <div class="pkg-main">
           <section aria-labelledby="readme-title">
             <h2 id="readme-title">README</h2>
-            {p.readme ? <div class="markdown" dangerouslySetInnerHTML={{ __html: renderMarkdown(p.readme) }} /> : <Empty title="This package has no README.">Add a README.md beside the manifest and publish a new version.</Empty>}
+            {p.readme ? (
+              <div class="markdown" dangerouslySetInnerHTML={{ __html: renderMarkdown(p.readme) }} />
+            ) : (
+              <Empty title="This package has no README.">Add a README.md beside the manifest and publish a new version.</Empty>
+            )}
           </section>
           <KindDetails p={p} />
           <section aria-labelledby="versions-title">
             <h2 id="versions-title">Versions</h2>
             {versions.error ? <ErrorBox error={versions.error} /> : !versions.data ? <Loading what="versions" /> : <VersionTable p={p} versions={versions.data.versions} shown={shown} />}
           </section>
+          {shown && <Signatures scope={scope} name={name} version={shown} />}
           {shown && <Files scope={scope} name={name} version={shown} kind={p.kind} />}
         </div>
         <aside class="pkg-side" aria-label="Install and facts">
           <section aria-labelledby="install-title">
             <h2 id="install-title">Install</h2>
             {shown ? (
-              snippets({ kind: p.kind, scope: p.scope, name: p.name, version: shown, manifest: p.manifest, origin: location.origin }).map((s) => <Snippet key={s.label} label={s.label} text={s.text} />)
+              snippets({ kind: p.kind, scope: p.scope, name: p.name, version: shown, manifest: p.manifest, origin: location.origin }).map((s) => (
+                <Snippet key={s.label} label={s.label} text={s.text} />
+              ))
             ) : (
               <Empty title="No version to install.">Every version was unpublished.</Empty>
             )}
@@ -300,30 +307,62 @@ const KindDetails = ({ p }: { p: Detail }) => {
 };
 
 const VersionTable = ({ p, versions, shown }: { p: Detail; versions: Version[]; shown?: string }) => {
-  if (versions.length === 0) return <Empty title="No published versions.">Publish one with <code>agentry publish</code>.</Empty>;
-  const tagsOf = (v: string) => Object.entries(p.dist_tags).filter(([, x]) => x === v).map(([t]) => t);
+  if (versions.length === 0)
+    return (
+      <Empty title="No published versions.">
+        Publish one with <code>agentry publish</code>.
+      </Empty>
+    );
+  const tagsOf = (v: string) =>
+    Object.entries(p.dist_tags)
+      .filter(([, x]) => x === v)
+      .map(([t]) => t);
   return (
     <Table caption={`Versions of ${p.full_name}`} columns={['Version', 'Published', 'Size', 'Downloads', 'Tags']}>
-          {versions.map((v) => (
-            <tr key={v.version} aria-current={v.version === shown ? 'true' : undefined}>
-              <th scope="row">
-                <a href={`/${p.full_name}/v/${encodeURIComponent(v.version)}`}>{v.version}</a>
-                {v.deprecated && (
-                  <>
-                    {' '}
-                    <Badge tone="warn" title={v.deprecated}>
-                      deprecated
-                    </Badge>
-                  </>
-                )}
-              </th>
-              <td>{formatDate(v.published_at)}</td>
-              <td>{formatBytes(v.tarball_size)}</td>
-              <td>{formatCount(v.download_count)}</td>
-              <td>{tagsOf(v.version).join(', ')}</td>
-            </tr>
-          ))}
+      {versions.map((v) => (
+        <tr key={v.version} aria-current={v.version === shown ? 'true' : undefined}>
+          <th scope="row">
+            <a href={`/${p.full_name}/v/${encodeURIComponent(v.version)}`}>{v.version}</a>
+            {v.deprecated && (
+              <>
+                {' '}
+                <Badge tone="warn" title={v.deprecated}>
+                  deprecated
+                </Badge>
+              </>
+            )}
+          </th>
+          <td>{formatDate(v.published_at)}</td>
+          <td>{formatBytes(v.tarball_size)}</td>
+          <td>{formatCount(v.download_count)}</td>
+          <td>{tagsOf(v.version).join(', ')}</td>
+        </tr>
+      ))}
     </Table>
+  );
+};
+
+/** Whether the shown version is signed, and by which keys (docs/signing.md). */
+const Signatures = ({ scope, name, version }: { scope: string; name: string; version: string }) => {
+  const sigs = useAsync(() => ok(api.GET('/api/v1/packages/{scope}/{name}/versions/{version}/signatures', { params: { path: { scope, name, version } } })), [scope, name, version]);
+  if (!sigs.data) return null;
+  return (
+    <p class="signatures">
+      {sigs.data.signed ? (
+        sigs.data.signatures.map((s) => (
+          <Badge
+            key={s.digest}
+            tone={s.trusted === false ? 'warn' : 'ok'}
+            title={`Signed with key ${s.key_id ?? 'unknown'}${s.trusted === null ? '' : s.trusted ? ', which the scope trusts' : ', which the scope does not trust'}`}
+          >
+            signed {s.key_id ? s.key_id.slice(0, 12) : ''}
+            {s.trusted === true ? ' ✓' : ''}
+          </Badge>
+        ))
+      ) : (
+        <Badge tone="muted">{version} is not signed</Badge>
+      )}
+    </p>
   );
 };
 
@@ -380,7 +419,7 @@ const Downloads = ({ scope, name, total }: { scope: string; name: string; total:
       <p>
         <strong>{formatCount(total)}</strong> in all{data.data ? <>, {formatCount(data.data.total)} in the last 30 days</> : null}
       </p>
-      {data.error ? <ErrorBox error={data.error} /> : chart ?? <Loading />}
+      {data.error ? <ErrorBox error={data.error} /> : (chart ?? <Loading />)}
     </section>
   );
 };
