@@ -175,11 +175,11 @@ export class Registry {
       defaultScope: opts.ociDefaultScope,
       maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
     });
-    this.signatures = new SignatureService(deps, this.packages, this.oci);
-    this.packages.signPublishes(this.signatures);
     this.blobAccess = new BlobAccess(deps, this.oci.access, redirects);
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
     this.scopes = new ScopeService(deps);
+    this.signatures = new SignatureService(deps, this.packages, this.oci, this.scopes);
+    this.packages.signPublishes(this.signatures);
     this.stars = new StarService(deps, this.packages);
     this.discovery = new DiscoveryService(deps);
     this.telemetry = new TelemetryService(deps, this.packages);

@@ -1,7 +1,7 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Api } from '../helpers/packages.js';
+import { Api, agentYaml } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 import { CliWorkspace, assertBuilt } from './cli-harness.js';
 
@@ -34,12 +34,13 @@ describe.each(testStores)('agentry keygen, sign, publish --sign, pull --verify (
     assertBuilt();
     server = await startTestServer({ store });
     ws = new CliWorkspace(server.url);
-    await ws.ok(['login', '--token', server.adminToken]);
-    aliceToken = (await ws.json<{ token: string }>(['user', 'add', 'alice'])).token;
-    bobToken = (await ws.json<{ token: string }>(['user', 'add', 'bob'])).token;
+    const admin = new Api(server.url, server.adminToken);
+    aliceToken = (await admin.req('POST', '/api/v1/users', { username: 'alice' })).body.token;
+    bobToken = (await admin.req('POST', '/api/v1/users', { username: 'bob' })).body.token;
     alice = new Api(server.url, aliceToken);
     await ws.ok(['login', '--token', aliceToken]);
-    await ws.ok(['init', 'signed', '--kind', 'agent', '--name', 'signed', '--scope', 'alice', '--description', 'A signed agent']);
+    mkdirSync(ws.path('signed'));
+    writeFileSync(ws.path('signed', 'agent.yaml'), agentYaml({ name: 'signed', version: '0.1.0', scope: 'alice', description: 'A signed agent' }));
   });
   afterAll(async () => {
     ws?.cleanup();

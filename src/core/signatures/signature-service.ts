@@ -2,7 +2,8 @@ import type { KeyObject } from 'node:crypto';
 import type { RequestContext } from '../auth/principal.js';
 import type { CoreDeps } from '../core-deps.js';
 import type { ScopeRecord, ScopeSigning } from '../accounts/account-repo.js';
-import { AgentryError, badRequest, notFound } from '../errors.js';
+import { AgentryError, badRequest } from '../errors.js';
+import type { ScopeService } from '../accounts/scope-service.js';
 import type { PackageKind } from '../packages/kinds.js';
 import { fullName } from '../packages/names.js';
 import type { PackageRecord, VersionRecord } from '../packages/package-repo.js';
@@ -21,8 +22,26 @@ export interface VersionSignature {
   keyId: string | null;
   /** Whether it verifies with a key the scope trusts; null when the scope trusts none. */
   trusted: boolean | null;
-  bundle: Buffer;
+  bundle: Record<string, unknown>;
 }
+
+const jsonObject = (bytes: Buffer): Record<string, unknown> | undefined => {
+  try {
+    const v: unknown = JSON.parse(bytes.toString());
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+const verifies = (bundle: Buffer, subject: SignedSubject, trusted: KeyObject[]): boolean => {
+  try {
+    verifySignature(bundle, subject, trusted);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 const subjectOf = (pkg: PackageRecord, v: VersionRecord): SignedSubject => ({ name: fullName(pkg.scope, pkg.name), version: v.version, digest: v.digest });
 
@@ -36,14 +55,12 @@ export class SignatureService implements PublishSigning {
     private readonly deps: CoreDeps,
     private readonly packages: PackageService,
     private readonly oci: OciService,
+    private readonly scopes: ScopeService,
   ) {}
 
   /** A scope's signing policy: anyone who may see the scope (`agentry scope signing get`). */
   async policy(ctx: RequestContext, scope: string): Promise<ScopeRecord> {
-    this.deps.policy.requireReadAccess(ctx);
-    const record = await this.deps.storage.scopes.find(scope.replace(/^@/, ''));
-    if (!record) throw notFound(`Scope not found: @${scope.replace(/^@/, '')}`);
-    return record;
+    return this.scopes.access(ctx, scope);
   }
 
   /** Sets a scope's trusted keys and whether publishes must be signed: its owners or an administrator; audited. */
@@ -73,21 +90,21 @@ export class SignatureService implements PublishSigning {
     const { pkg, version } = await this.packages.getVersion(ctx, scope, name, versionOrTag, { kind });
     const trusted = await this.trustedKeys(pkg.scope);
     const layers = await this.oci.versionReferrerLayers(pkg, version, SIGSTORE_BUNDLE_MEDIA_TYPE, MAX_BUNDLE_BYTES);
-    const signatures = layers.map(({ digest, layer }): VersionSignature => {
+    const signatures: VersionSignature[] = [];
+    for (const { digest, layer } of layers) {
+      const bundle = jsonObject(layer);
+      // A referrer of this type pushed through /v2/ may hold anything: only JSON objects are shown.
+      if (!bundle) continue;
       let keyId: string | null = null;
+      let trust: boolean | null = trusted.length > 0 ? false : null;
       try {
         keyId = parseSignature(layer).keyId;
+        if (trusted.length > 0) trust = verifies(layer, subjectOf(pkg, version), trusted);
       } catch {
-        return { digest, keyId, trusted: trusted.length > 0 ? false : null, bundle: layer };
+        /* not a package signature: no key id */
       }
-      if (trusted.length === 0) return { digest, keyId, trusted: null, bundle: layer };
-      try {
-        verifySignature(layer, subjectOf(pkg, version), trusted);
-        return { digest, keyId, trusted: true, bundle: layer };
-      } catch {
-        return { digest, keyId, trusted: false, bundle: layer };
-      }
-    });
+      signatures.push({ digest, keyId, trusted: trust, bundle });
+    }
     return { pkg, version, signatures };
   }
 

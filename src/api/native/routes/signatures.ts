@@ -61,7 +61,7 @@ export const signatureRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = asy
           sha256: version.digest.replace(/^sha256:/, ''),
           size: version.size,
           signed: signatures.length > 0,
-          signatures: signatures.map((s) => ({ digest: s.digest, key_id: s.keyId, trusted: s.trusted, bundle: JSON.parse(s.bundle.toString()) as Record<string, unknown> })),
+          signatures: signatures.map((s) => ({ digest: s.digest, key_id: s.keyId, trusted: s.trusted, bundle: s.bundle })),
         };
       },
     });
