@@ -50,12 +50,26 @@ const CLI_MAY_IMPORT = [
   'core/archives/bounded-gunzip', // the one bounded gzip/tar reader (pull's extraction goes through it too)
   'core/errors', // the error values that reader throws
   'core/clients/client-apps', // the MCP clients, their settings files and entries (`agentry mcp client`)
+  'core/signatures/package-signature', // what a valid package signature is (`agentry pull --verify`, `sign`)
 ];
 /**
  * Libraries those pure modules may use: parsers and checkers, no I/O. The archive reader inflates and
  * parses in memory: zlib, streams and events, and tar's Parser and Pack (never its file-system side).
  */
-const PURE_LIBRARIES = ['yaml', 'semver', 'ajv', 'ajv-formats', 'tar', 'node:zlib', 'node:stream', 'node:events'];
+const PURE_LIBRARIES = [
+  'yaml',
+  'semver',
+  'ajv',
+  'ajv-formats',
+  'tar',
+  'node:zlib',
+  'node:stream',
+  'node:events',
+  // Signatures: hashing and signature checks in memory (Sigstore's verifier and bundle parser).
+  'node:crypto',
+  '@sigstore/bundle',
+  '@sigstore/verify',
+];
 
 describe('architecture', () => {
   const files = sourceFiles(SRC);

@@ -19,6 +19,8 @@ import { registerOrgCommand } from './commands/org.js';
 import { registerPackCommand } from './commands/pack.js';
 import { registerPublishCommand } from './commands/publish.js';
 import { registerPullCommand } from './commands/pull.js';
+import { registerKeygenCommand } from './commands/keygen.js';
+import { registerSignCommand } from './commands/sign.js';
 import { registerScopeCommand } from './commands/scope.js';
 import { registerRecipeCommand } from './commands/recipe.js';
 import { registerSearchCommand } from './commands/search.js';
@@ -67,6 +69,8 @@ export const buildProgram = (): Command => {
     registerInfoCommand,
     registerVersionsCommand,
     registerPullCommand,
+    registerKeygenCommand,
+    registerSignCommand,
     registerDistTagCommand,
     registerDeprecateCommand,
     registerUnpublishCommand,

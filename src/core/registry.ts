@@ -15,6 +15,7 @@ import { BlobAccess } from './blobs/blob-access.js';
 import { GarbageCollector } from './blobs/garbage-collector.js';
 import { checkReadiness, type Readiness } from './health/readiness.js';
 import { OciService } from './oci/oci-service.js';
+import { SignatureService } from './signatures/signature-service.js';
 import type { UploadStore } from './oci/ports.js';
 import type { CoreDeps } from './core-deps.js';
 import { ManagedAgents, type ManagedOptions } from './managed/managed-agents.js';
@@ -137,6 +138,7 @@ export class Registry {
   /** The only way a door reads blob bytes: through an object the caller may read that refers to them. */
   readonly blobAccess: BlobAccess;
   readonly oci: OciService;
+  readonly signatures: SignatureService;
   readonly scopes: ScopeService;
   readonly secrets: SecretService;
   readonly agentspaces: AgentspaceService;
@@ -198,6 +200,8 @@ export class Registry {
     if (this.mirrors) this.oci.useMirrors(new OciMirror(deps, this.mirrors, opts.mirrors?.oci, redirects));
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
     this.scopes = new ScopeService(deps);
+    this.signatures = new SignatureService(deps, this.packages, this.oci, this.scopes);
+    this.packages.signPublishes(this.signatures);
     this.stars = new StarService(deps, this.packages);
     this.discovery = new DiscoveryService(deps);
     this.telemetry = new TelemetryService(deps, this.packages);

@@ -10,6 +10,8 @@ import { Api, agentTarball, makeTarball } from '../helpers/packages.js';
 import { praisonBundle } from '../helpers/praison-bundle.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 import { createRequire } from 'node:module';
+import { generateKeyPairSync } from 'node:crypto';
+import { signPackage } from '../../src/cli/signing.js';
 import { realpathSync } from 'node:fs';
 
 /**
@@ -85,6 +87,8 @@ interface Exempt {
 }
 
 const json = (method: string, path: string, body?: unknown): Req => ({ method, path, body });
+/** The key the signature entries sign with (and @orga comes to trust). */
+const SIGNING_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const OWN_CREATE = "creates an object in the caller's own account; nothing of A is addressed";
 
 // ---- packages of every kind (native door) ---------------------------------------------------
@@ -133,6 +137,15 @@ const packageEntries = (): Record<string, Entry> => {
     out[`DELETE ${base}/:version`] = { setup: (w) => orgPackage(w, k), request: (_, s) => json('DELETE', `/api/v1/${k}/@orga/${s.name}/1.1.0`) };
     out[`PUT ${base}/dist-tags/:tag`] = { setup: (w) => orgPackage(w, k), request: (_, s) => json('PUT', `/api/v1/${k}/@orga/${s.name}/dist-tags/stable`, { version: '1.0.0' }) };
     out[`DELETE ${base}/dist-tags/:tag`] = { setup: (w) => orgPackage(w, k), request: (_, s) => json('DELETE', `/api/v1/${k}/@orga/${s.name}/dist-tags/beta`) };
+    out[`POST ${base}/versions/:version/signatures`] = {
+      setup: async (w) => {
+        const p = await orgPackage(w, k);
+        const v = await must(w.amy.req('GET', `/api/v1/${k}/@orga/${p.name}/versions/1.0.0/signatures`), 'reading the signatures');
+        const bundle = await signPackage(SIGNING_KEY.privateKey, { name: `@orga/${p.name}`, version: '1.0.0', digest: `sha256:${v.sha256}` });
+        return { ...p, bundle: JSON.parse(bundle) };
+      },
+      request: (_, s) => json('POST', `/api/v1/${k}/@orga/${s.name}/versions/1.0.0/signatures`, { bundle: s.bundle }),
+    };
     out[`POST ${base}/versions/:version/deprecate`] = {
       setup: (w) => orgPackage(w, k),
       request: (_, s) => json('POST', `/api/v1/${k}/@orga/${s.name}/versions/1.0.0/deprecate`, { message: 'use 1.1.0' }),
@@ -583,6 +596,11 @@ const nativeEntries = (): Record<string, Entry | Exempt> => ({
     // Starts from `internal` so that the owner's request (back to `public`, as every other entry expects) changes it.
     setup: (w) => must(w.amy.req('PUT', '/api/v1/access/@orga', { visibility: 'internal' }), 'making @orga internal by default'),
     request: () => json('PUT', '/api/v1/access/@orga', { visibility: 'public' }),
+  },
+  'PUT /api/v1/scopes/:scope/signing': {
+    // Trusts a key without requiring signatures, so the other entries' unsigned publishes to @orga still go through.
+    request: () => json('PUT', '/api/v1/scopes/@orga/signing', { required: false, keys: [SIGNING_KEY.publicKey.export({ type: 'spki', format: 'pem' }).toString()] }),
+    alsoRefused: ['maintainer of O'],
   },
   'POST /api/v1/telemetry': { exempt: 'anonymous by design (agentx 004): a run report counted in aggregate' },
   'POST /api/v1/auth/github': { exempt: 'anonymous by design: starts a sign-in (answers the provider URL)' },

@@ -196,6 +196,17 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     expect((await ws.run(['mirror', 'ls', ...admin])).stdout).toBe('No mirrors\n');
   });
 
+  it('signing mistakes: a bad key type, a missing or wrong key file, --sign or --verify half given', async () => {
+    await fails(['keygen', '--type', 'rsa'], "agentry: --type must be one of ecdsa-p256, ed25519, not 'rsa'\n");
+    await fails(['sign', '@alice/pkg@0.1.0'], "agentry: required option '--key <file>' not specified\n", { code: 2 });
+    await fails(['sign', '@alice/pkg@0.1.0', '--key', 'nope.pem'], 'agentry: cannot read the key nope.pem: ENOENT\n');
+    writeFileSync(ws.path('not-a-key.pem'), 'hello');
+    await fails(['sign', '@alice/pkg@0.1.0', '--key', 'not-a-key.pem'], "agentry: not-a-key.pem is not a PEM private key (make one with 'agentry keygen')\n");
+    await fails(['publish', 'pkg', '--sign'], 'agentry: --sign needs --key <private key file>\n');
+    await fails(['pull', '@alice/pkg', '--key', 'pub.pem', '--out', 'k'], 'agentry: --key is only used with --verify\n');
+    await fails(['pull', '@alice/pkg', '--verify', '--key', 'not-a-key.pem', '--out', 'k'], 'agentry: not-a-key.pem is not a PEM public key\n');
+  });
+
   it('--help exits 0', async () => {
     const r = await ws.run(['publish', '--help']);
     expect(r.code).toBe(0);
@@ -222,6 +233,8 @@ describe('help', () => {
       'info',
       'versions',
       'pull',
+      'keygen',
+      'sign',
       'dist-tag add',
       'dist-tag rm',
       'dist-tag ls',
@@ -238,6 +251,7 @@ describe('help', () => {
       'gc',
       'scope add',
       'scope ls',
+      'scope signing',
       'access get',
       'access set',
       'secrets rotate-key',
@@ -284,7 +298,7 @@ describe('help', () => {
     ]);
     for (const { path, help } of all) {
       expect(help, path).toMatch(/^Usage: /);
-      if (!['serve', 'init', 'pack', 'skill validate', 'dev-model', 'completion', 'runtime', 'mcp client ls'].includes(path) && !path.startsWith('oci ')) {
+      if (!['serve', 'init', 'pack', 'skill validate', 'dev-model', 'completion', 'runtime', 'mcp client ls', 'keygen'].includes(path) && !path.startsWith('oci ')) {
         expect(help, path).toContain('--registry <url>');
         expect(help, path).toContain('--token <token>');
       }

@@ -14,6 +14,7 @@ import { scopeRoutes } from './routes/scopes.js';
 import { secretRoutes } from './routes/secrets.js';
 import { mirrorRoutes } from './routes/mirrors.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { signatureRoutes } from './routes/signatures.js';
 
 export interface NativeDoorOptions {
   registry: Registry;
@@ -46,4 +47,5 @@ export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   await app.register(accessRoutes, routeOpts);
   await app.register(mirrorRoutes, routeOpts);
   await app.register(webhookRoutes, routeOpts);
+  await app.register(signatureRoutes, routeOpts);
 };

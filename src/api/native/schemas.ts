@@ -149,6 +149,7 @@ export const PublishBody = Type.Object({
       description: "Who may read the package: a first publish takes it (default: the scope's default visibility); a later publish that sends it changes it",
     }),
   ),
+  signature: Type.Optional(Type.String({ maxLength: 65_536, description: 'A Sigstore bundle (JSON) signing this version: checked against the scope’s keys, then attached as an OCI referrer' })),
 });
 export type PublishBody = Static<typeof PublishBody>;
 

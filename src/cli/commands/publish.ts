@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
 import type { PublishResult, Whoami } from '../api-types.js';
 import { CliError } from '../cli-error.js';
@@ -9,12 +10,15 @@ import { printResult, writeWarning } from '../output.js';
 import { packFolder, tarballFileName } from '../pack.js';
 import { packagePath } from '../package-ref.js';
 import { ProgressBar } from '../progress.js';
+import { readPrivateKey, signPackage } from '../signing.js';
 import { ACCESS_HELP, accessLevel, type AccessLevel } from '../visibility-option.js';
 
 export interface PublishOptions extends RegistryOptions, JsonOption {
   tag?: string;
   scope?: string;
   access?: AccessLevel;
+  sign?: boolean;
+  key?: string;
 }
 
 /**
@@ -45,7 +49,9 @@ export const registerPublishCommand = (program: Command): void => {
         .argument('[folder]', 'the package folder', '.')
         .option('--tag <tag>', "a dist-tag to point at the new version (default: 'latest' follows the highest release)")
         .option('--scope <scope>', 'the scope for a skill or recipe (default: the manifest, else your username)')
-        .option('--access <visibility>', ACCESS_HELP, accessLevel),
+        .option('--access <visibility>', ACCESS_HELP, accessLevel)
+        .option('--sign', 'sign the version with --key and attach the signature (a scope may require it)')
+        .option('--key <file>', 'the private key to sign with (PEM, from agentry keygen)'),
     ),
   ).action(publishFolder);
 };
@@ -53,6 +59,9 @@ export const registerPublishCommand = (program: Command): void => {
 /** `agentry publish [folder]`: packs the folder and uploads it (also `agentry skill publish`). */
 export const publishFolder = async (folder: string, opts: PublishOptions): Promise<void> => {
   {
+    if (opts.sign && !opts.key) throw new CliError('--sign needs --key <private key file>');
+    if (opts.key && !opts.sign) throw new CliError('--key is only used with --sign');
+    const key = opts.sign && opts.key ? await readPrivateKey(opts.key) : undefined;
     const conn = await connect(opts);
     requireToken(conn);
     const packed = await packFolder(folder);
@@ -63,6 +72,10 @@ export const publishFolder = async (folder: string, opts: PublishOptions): Promi
     if (packed.readme !== undefined) parts.push({ name: 'readme', value: packed.readme });
     if (opts.tag) parts.push({ name: 'tag', value: opts.tag });
     if (opts.access) parts.push({ name: 'access', value: opts.access });
+    if (key) {
+      const digest = `sha256:${createHash('sha256').update(packed.tarball).digest('hex')}`;
+      parts.push({ name: 'signature', value: await signPackage(key, { name: `@${scope}/${manifest.name}`, version: manifest.version, digest }) });
+    }
 
     let bar: ProgressBar | undefined;
     const label = `Uploading @${scope}/${manifest.name}@${manifest.version}`;
@@ -85,6 +98,6 @@ export const publishFolder = async (folder: string, opts: PublishOptions): Promi
       throw e;
     }
     bar?.finish();
-    printResult(opts.json === true, result, () => `Published ${result.full_name}@${result.version} (sha256:${result.sha256})`);
+    printResult(opts.json === true, result, () => `Published ${result.full_name}@${result.version} (sha256:${result.sha256})${key ? ', signed' : ''}`);
   }
 };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { DownloadTarget } from '../api-types.js';
@@ -9,9 +10,14 @@ import { printResult } from '../output.js';
 import { packagePath, parsePackageRef } from '../package-ref.js';
 import { ProgressBar } from '../progress.js';
 import { downloadVerified } from '../verified-download.js';
+import { CliError } from '../cli-error.js';
+import { trustedKeys, verifyPackage } from '../signing.js';
+import { versionSignatures } from './sign.js';
 
 export interface PullOptions extends RegistryOptions, JsonOption {
   out?: string;
+  verify?: boolean;
+  key?: string[];
 }
 
 export const registerPullCommand = (program: Command): void => {
@@ -21,7 +27,9 @@ export const registerPullCommand = (program: Command): void => {
         .command('pull')
         .description('Download a package, verify its sha256 and extract it into a new folder')
         .argument('<package>', '@scope/name, @scope/name@version or @scope/name@tag (default: latest)')
-        .option('--out <dir>', 'the folder to create (default: ./<name>)'),
+        .option('--out <dir>', 'the folder to create (default: ./<name>)')
+        .option('--verify', 'extract only if a signature verifies with a trusted key (--key, else AGENTRY_TRUSTED_KEYS)')
+        .option('--key <file>', 'a trusted public key (PEM); repeatable', (v: string, prev: string[] = []) => [...prev, v]),
     ),
   ).action((spec: string, opts: PullOptions) => pullPackage(spec, opts));
 };
@@ -33,9 +41,13 @@ export const pullPackage = async (spec: string, opts: PullOptions, kindPath?: st
     const wanted = ref.version ?? 'latest';
     const dest = resolve(opts.out ?? ref.name);
     await refuseExisting(dest);
+    if (opts.key && !opts.verify) throw new CliError('--key is only used with --verify');
+    const trusted = opts.verify ? await trustedKeys(opts.key ?? []) : undefined;
     const conn = await connect(opts);
     const path = kindPath ? packagePath(ref).replace(/^\/packages\//, `${kindPath}/`) : packagePath(ref);
-    const target = await conn.client.json<DownloadTarget>('GET', `${path}/download/${encodeURIComponent(wanted)}`, { subject: `${ref.fullName}@${wanted}` });
+    // Verifying: resolve the version with its signatures first, then download exactly that version.
+    const signed = trusted ? await versionSignatures(conn, ref, wanted) : undefined;
+    const target = await conn.client.json<DownloadTarget>('GET', `${path}/download/${encodeURIComponent(signed?.version ?? wanted)}`, { subject: `${ref.fullName}@${wanted}` });
 
     const bar = new ProgressBar(`Downloading ${ref.fullName}@${wanted}`, target.size);
     let tarball: Buffer;
@@ -46,6 +58,15 @@ export const pullPackage = async (spec: string, opts: PullOptions, kindPath?: st
       throw e;
     }
     bar.finish();
+    let keyId: string | undefined;
+    if (trusted && signed) {
+      const digest = `sha256:${createHash('sha256').update(tarball).digest('hex')}`;
+      keyId = verifyPackage(
+        signed.signatures.map((s) => JSON.stringify(s.bundle)),
+        { name: signed.package, version: signed.version, digest },
+        trusted,
+      );
+    }
     await extractToNewFolder(tarball, dest);
 
     let version = wanted;
@@ -58,8 +79,8 @@ export const pullPackage = async (spec: string, opts: PullOptions, kindPath?: st
     const where = shown === '' ? '.' : shown.startsWith('..') ? dest : `./${shown}`;
     printResult(
       opts.json === true,
-      { name: ref.fullName, version, path: dest, sha256: target.sha256, size: target.size },
-      () => `Pulled ${ref.fullName}@${version} into ${where} (sha256:${target.sha256})`,
+      { name: ref.fullName, version, path: dest, sha256: target.sha256, size: target.size, ...(keyId ? { verified_key_id: keyId } : {}) },
+      () => `Pulled ${ref.fullName}@${version} into ${where} (sha256:${target.sha256})${keyId ? `, signature verified with key ${keyId}` : ''}`,
     );
   }
 };

@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
 import { connect, requireToken } from '../connection.js';
 import { withJsonOption, withRegistryOptions, type JsonOption, type RegistryOptions } from '../global-options.js';
 import { printResult, renderTable } from '../output.js';
@@ -41,4 +43,47 @@ export const registerScopeCommand = (program: Command): void => {
       ]);
     },
   );
+
+  withJsonOption(
+    withRegistryOptions(
+      scope
+        .command('signing')
+        .description("Show or set a scope's signing policy: the public keys it trusts, and whether every publish must be signed (owners or an admin)")
+        .argument('<scope>', 'the scope')
+        .option('--trust <file>', 'a public key (PEM) to trust; repeatable; replaces the trusted keys', (v: string, prev: string[] = []) => [...prev, v])
+        .option('--no-trust', 'trust no key (and so require nothing)')
+        .option('--require', 'refuse publishes without a valid signature')
+        .option('--no-require', 'accept unsigned publishes'),
+    ),
+  ).action(async (name: string, opts: Options & { trust?: string[] | false; require?: boolean }) => {
+    const conn = await connect(opts);
+    const path = `/scopes/${encodeURIComponent(name.replace(/^@/, ''))}/signing`;
+    let policy = await conn.client.json<SigningView>('GET', path, { subject: `@${name.replace(/^@/, '')}` });
+    if (opts.trust !== undefined || opts.require !== undefined) {
+      requireToken(conn);
+      const keys =
+        opts.trust === false
+          ? []
+          : opts.trust
+            ? await Promise.all(
+                opts.trust.map((f) =>
+                  readFile(f, 'utf8').catch((e: NodeJS.ErrnoException) => {
+                    throw new CliError(`cannot read ${f}: ${e.code ?? e.message}`);
+                  }),
+                ),
+              )
+            : policy.keys.map((k) => k.pem);
+      policy = await conn.client.json<SigningView>('PUT', path, { body: { required: opts.require ?? (opts.trust === false ? false : policy.required), keys } });
+    }
+    printResult(opts.json === true, policy, () => [
+      `${policy.scope}: ${policy.required ? 'publishes must be signed' : 'signatures optional'}; ${policy.keys.length} trusted key${policy.keys.length === 1 ? '' : 's'}`,
+      ...policy.keys.map((k) => `  ${k.key_id}`),
+    ]);
+  });
 };
+
+interface SigningView {
+  scope: string;
+  required: boolean;
+  keys: Array<{ key_id: string; pem: string }>;
+}

@@ -45,6 +45,13 @@ export interface ScopeRecord {
   /** The visibility a package published to this scope for the first time takes, unless the publish says otherwise. */
   defaultVisibility: Visibility;
   createdAt: string;
+  /** Who may sign its packages: the PEM public keys it trusts, and whether every publish must be signed by one. */
+  signing: ScopeSigning;
+}
+
+export interface ScopeSigning {
+  required: boolean;
+  keys: string[];
 }
 
 export interface AccountRepo {
@@ -71,4 +78,5 @@ export interface ScopeRepo {
   insert(name: string, ownerAccountId: number, at: string, defaultVisibility?: Visibility): Promise<ScopeRecord>;
   listByOwner(ownerAccountId: number): Promise<ScopeRecord[]>;
   setDefaultVisibility(name: string, visibility: Visibility): Promise<void>;
+  setSigning(name: string, signing: ScopeSigning): Promise<void>;
 }

@@ -12,8 +12,8 @@ import type { PackageRecord, VersionRecord } from '../packages/package-repo.js';
 import { isoNow } from '../time.js';
 import { OciAccess, type OciContext } from './access.js';
 import { BlobUploads, type CommittedBlob } from './blob-uploads.js';
-import { MAX_MANIFEST_BYTES, parseManifest, type Descriptor, type ParsedManifest } from './manifest.js';
-import { AGENTRY_PACKAGE_LAYER, EMPTY_CONFIG_BYTES, EMPTY_CONFIG_DIGEST, OCI_MANIFEST, kindOfArtifactType } from './media-types.js';
+import { MAX_MANIFEST_BYTES, parseManifest, sha256Of, type Descriptor, type ParsedManifest } from './manifest.js';
+import { AGENTRY_PACKAGE_LAYER, EMPTY_CONFIG_BYTES, EMPTY_CONFIG_DIGEST, OCI_EMPTY, OCI_MANIFEST, ANNOTATION_CREATED, kindOfArtifactType } from './media-types.js';
 import { isOciError, ociError } from './oci-errors.js';
 import { packageArtifact, type PackageArtifact } from './package-artifacts.js';
 import type { UploadStore } from './ports.js';
@@ -432,6 +432,55 @@ export class OciService {
         ...(r.annotations ? { annotations: r.annotations } : {}),
       }));
     return { manifests, filtered };
+  }
+
+  /**
+   * Attaches one blob to a published package version as an ordinary referrer (an image manifest
+   * with the empty config, the blob as its one layer and the version's artifact as its subject),
+   * exactly as a client pushing it through `/v2/` would; so an OCI copy of the repository carries it.
+   */
+  async attachToVersion(ctx: OciContext, pkg: PackageRecord, version: VersionRecord, referrer: { artifactType: string; layer: Buffer; annotations?: Record<string, string> }): Promise<PushedManifest> {
+    const repo = this.repository(`${pkg.scope}/${pkg.name}`);
+    await this.access.require(ctx, repo, 'push');
+    const subject = packageArtifact(pkg, version);
+    const stored = await this.deps.blobs.put(referrer.layer);
+    const now = isoNow(this.deps.clock);
+    await this.access.recordRepository(this.deps.storage, repo, now);
+    await this.deps.storage.oci.linkBlob(repo.name, stored.digest, now);
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: referrer.artifactType,
+      config: { mediaType: OCI_EMPTY, digest: EMPTY_CONFIG_DIGEST, size: EMPTY_CONFIG_BYTES.length },
+      layers: [{ mediaType: referrer.artifactType, digest: stored.digest, size: stored.size }],
+      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.bytes.length },
+      annotations: { [ANNOTATION_CREATED]: now, ...referrer.annotations },
+    };
+    const bytes = Buffer.from(JSON.stringify(manifest));
+    return this.putManifest(ctx, repo, sha256Of(bytes), OCI_MANIFEST, bytes);
+  }
+
+  /**
+   * The layers of a version's referrers of one artifact type (signatures: their bundles), newest
+   * first, each with its referrer's digest. The caller has checked that the version may be read.
+   */
+  async versionReferrerLayers(pkg: PackageRecord, version: VersionRecord, artifactType: string, maxBytes: number): Promise<Array<{ digest: string; layer: Buffer }>> {
+    const repo = this.repository(`${pkg.scope}/${pkg.name}`);
+    const records = (await this.deps.storage.oci.referrers(repo.name, packageArtifact(pkg, version).digest)).filter((r) => r.artifactType === artifactType);
+    const out: Array<{ digest: string; layer: Buffer }> = [];
+    for (const r of records.sort((a, b) => b.createdAt.localeCompare(a.createdAt))) {
+      const bytes = await this.deps.blobs.read(r.digest).catch(() => undefined);
+      let layer: Descriptor | undefined;
+      try {
+        layer = bytes && parseManifest(bytes, r.mediaType).layers[0];
+      } catch {
+        layer = undefined;
+      }
+      if (!layer || layer.size > maxBytes) continue;
+      const content = await this.deps.blobs.read(layer.digest).catch(() => undefined);
+      if (content) out.push({ digest: r.digest, layer: content });
+    }
+    return out;
   }
 
   // ---- packages seen as artifacts ----------------------------------------------------------

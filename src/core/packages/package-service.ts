@@ -61,6 +61,16 @@ export interface PublishInput {
    * a later publish that sends it changes the package's visibility (its publisher may administer it).
    */
   access?: Visibility;
+  /** A Sigstore bundle signing this version (`publish --sign`): checked before, attached as a referrer after. */
+  signature?: Buffer;
+}
+
+/** What publishing asks of package signatures (the SignatureService; a port, so packages need not know OCI). */
+export interface PublishSigning {
+  /** Throws (422, naming why) unless this publish may go ahead: a scope that requires signatures needs a valid one. */
+  check(scope: string, subject: { name: string; version: string; digest: string }, signature: Buffer | undefined): Promise<void>;
+  /** Attaches the signature to the version just published. */
+  attach(ctx: RequestContext, pkg: PackageRecord, version: VersionRecord, signature: Buffer): Promise<void>;
 }
 
 export interface PackageView {
@@ -102,6 +112,13 @@ export class PackageService {
 
   gatePublishes(gate: (accountId: number) => Promise<void>): void {
     this.publishGate = gate;
+  }
+
+  /** Signature checks and storage for every publish (set once the OCI side exists). */
+  private signing?: PublishSigning;
+
+  signPublishes(signing: PublishSigning): void {
+    this.signing = signing;
   }
 
   /** Stamps to check cached views against, where other processes write to the same store. */
@@ -168,6 +185,7 @@ export class PackageService {
     const { contents, manifest, version, readme, tag, findings } = await checkPublish(id, input, this.limits);
 
     const digest = `sha256:${createHash('sha256').update(contents.tarball).digest('hex')}`;
+    await this.signing?.check(id.scope, { name: fullName(id.scope, id.name), version, digest }, input.signature);
     try {
       await this.refuseUnpublishable(this.deps.storage, id, manifest.kind, version, false, input.force, digest);
     } catch (e) {
@@ -269,6 +287,7 @@ export class PackageService {
       throw e;
     }
     const pkg = (await this.deps.storage.packages.findById(published.pkgId))!;
+    if (input.signature && this.signing) await this.signing.attach(ctx, pkg, published.record, input.signature);
     return { pkg, version: published.record };
   }
 

@@ -22,6 +22,7 @@ import { searchIndexPendingListMigration } from './migrations/0024-search-index-
 import { sessionThreadsMigration } from './migrations/0025-session-threads.js';
 import { runKeysMigration } from './migrations/0029-run-keys.js';
 import { mirrorsMigration } from './migrations/0030-mirrors.js';
+import { scopeSigningMigration } from './migrations/0031-scope-signing.js';
 import { webhooksMigration } from './migrations/0032-webhooks.js';
 import { versionFindingsMigration } from './migrations/0033-version-findings.js';
 
@@ -50,6 +51,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0025-session-threads': sessionThreadsMigration(dialect),
   '0029-run-keys': runKeysMigration(dialect),
   '0030-mirrors': mirrorsMigration(),
+  '0031-scope-signing': scopeSigningMigration(),
   '0032-webhooks': webhooksMigration(dialect),
   '0033-version-findings': versionFindingsMigration(),
 });

@@ -139,6 +139,9 @@ export interface ScopesTable {
   owner_account_id: number;
   default_visibility: Generated<string>;
   created_at: string;
+  /** Migration 0031: trusted PEM public keys (JSON array) and whether publishes must be signed (0/1). */
+  signing_keys: string | null;
+  require_signatures: Generated<number>;
 }
 
 export interface TokensTable {

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { isVisibility, type Visibility } from '../../core/access/visibility.js';
-import type { ScopeRecord, ScopeRepo } from '../../core/accounts/account-repo.js';
+import type { ScopeRecord, ScopeRepo, ScopeSigning } from '../../core/accounts/account-repo.js';
 import type { Database, ScopesTable } from './schema.js';
 
 const toScope = (r: Selectable<ScopesTable>): ScopeRecord => ({
@@ -8,6 +8,7 @@ const toScope = (r: Selectable<ScopesTable>): ScopeRecord => ({
   ownerAccountId: Number(r.owner_account_id),
   defaultVisibility: isVisibility(r.default_visibility) ? r.default_visibility : 'private',
   createdAt: r.created_at,
+  signing: { required: Number(r.require_signatures) === 1, keys: r.signing_keys ? (JSON.parse(r.signing_keys) as string[]) : [] },
 });
 
 export class SqlScopeRepo implements ScopeRepo {
@@ -34,5 +35,13 @@ export class SqlScopeRepo implements ScopeRepo {
 
   async setDefaultVisibility(name: string, visibility: Visibility): Promise<void> {
     await this.db.updateTable('scopes').set({ default_visibility: visibility }).where('name', '=', name.toLowerCase()).execute();
+  }
+
+  async setSigning(name: string, signing: ScopeSigning): Promise<void> {
+    await this.db
+      .updateTable('scopes')
+      .set({ signing_keys: signing.keys.length > 0 ? JSON.stringify(signing.keys) : null, require_signatures: signing.required ? 1 : 0 })
+      .where('name', '=', name.toLowerCase())
+      .execute();
   }
 }

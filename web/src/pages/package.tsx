@@ -99,6 +99,7 @@ const PackageView = ({ scope, name, version }: { scope: string; name: string; ve
             <h2 id="versions-title">Versions</h2>
             {versions.error ? <ErrorBox error={versions.error} /> : !versions.data ? <Loading what="versions" /> : <VersionTable p={p} versions={versions.data.versions} shown={shown} />}
           </section>
+          {shown && <Signatures scope={scope} name={name} version={shown} />}
           {shown && <Files scope={scope} name={name} version={shown} kind={p.kind} />}
         </div>
         <aside class="pkg-side" aria-label="Install and facts">
@@ -359,6 +360,30 @@ const VersionTable = ({ p, versions, shown }: { p: Detail; versions: Version[]; 
         </tr>
       ))}
     </Table>
+  );
+};
+
+/** Whether the shown version is signed, and by which keys (docs/signing.md). */
+const Signatures = ({ scope, name, version }: { scope: string; name: string; version: string }) => {
+  const sigs = useAsync(() => ok(api.GET('/api/v1/packages/{scope}/{name}/versions/{version}/signatures', { params: { path: { scope, name, version } } })), [scope, name, version]);
+  if (!sigs.data) return null;
+  return (
+    <p class="signatures">
+      {sigs.data.signed ? (
+        sigs.data.signatures.map((s) => (
+          <Badge
+            key={s.digest}
+            tone={s.trusted === false ? 'warn' : 'ok'}
+            title={`Signed with key ${s.key_id ?? 'unknown'}${s.trusted === null ? '' : s.trusted ? ', which the scope trusts' : ', which the scope does not trust'}`}
+          >
+            signed {s.key_id ? s.key_id.slice(0, 12) : ''}
+            {s.trusted === true ? ' ✓' : ''}
+          </Badge>
+        ))
+      ) : (
+        <Badge tone="muted">{version} is not signed</Badge>
+      )}
+    </p>
   );
 };
 

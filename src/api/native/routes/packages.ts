@@ -184,6 +184,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
           version: body.version,
           tag: body.tag,
           access: body.access,
+          ...(body.signature !== undefined ? { signature: Buffer.from(body.signature) } : {}),
           idempotencyKey: req.headers['idempotency-key'],
         });
         const name = fullName(pkg.scope, pkg.name);

@@ -1,0 +1,169 @@
+import type { KeyObject } from 'node:crypto';
+import type { RequestContext } from '../auth/principal.js';
+import type { CoreDeps } from '../core-deps.js';
+import type { ScopeRecord, ScopeSigning } from '../accounts/account-repo.js';
+import { AgentryError, badRequest } from '../errors.js';
+import type { ScopeService } from '../accounts/scope-service.js';
+import type { PackageKind } from '../packages/kinds.js';
+import { fullName } from '../packages/names.js';
+import type { PackageRecord, VersionRecord } from '../packages/package-repo.js';
+import type { PackageService, PublishSigning } from '../packages/package-service.js';
+import type { OciService } from '../oci/oci-service.js';
+import { MAX_BUNDLE_BYTES, SIGSTORE_BUNDLE_MEDIA_TYPE, keyIdOf, parseSignature, publicKeyFromPem, requireSubject, verifySignature, type SignedSubject } from './package-signature.js';
+
+/** At most this many keys a scope trusts. */
+export const MAX_SCOPE_KEYS = 20;
+
+/** One signature of a version, as the API shows it. */
+export interface VersionSignature {
+  /** The digest of the referrer manifest carrying it. */
+  digest: string;
+  /** The id of the key it names (its public-key hint); null for a bundle that is not a package signature. */
+  keyId: string | null;
+  /** Whether it verifies with a key the scope trusts; null when the scope trusts none. */
+  trusted: boolean | null;
+  bundle: Record<string, unknown>;
+}
+
+const jsonObject = (bytes: Buffer): Record<string, unknown> | undefined => {
+  try {
+    const v: unknown = JSON.parse(bytes.toString());
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+const verifies = (bundle: Buffer, subject: SignedSubject, trusted: KeyObject[]): boolean => {
+  try {
+    verifySignature(bundle, subject, trusted);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const subjectOf = (pkg: PackageRecord, v: VersionRecord): SignedSubject => ({ name: fullName(pkg.scope, pkg.name), version: v.version, digest: v.digest });
+
+/**
+ * Signed packages: a scope's signing policy (the keys it trusts, whether publishes must be signed),
+ * the check every publish goes through, and signatures attached to versions as OCI referrers
+ * (Sigstore bundles, `application/vnd.dev.sigstore.bundle.v0.3+json`) of the version's artifact.
+ */
+export class SignatureService implements PublishSigning {
+  constructor(
+    private readonly deps: CoreDeps,
+    private readonly packages: PackageService,
+    private readonly oci: OciService,
+    private readonly scopes: ScopeService,
+  ) {}
+
+  /** A scope's signing policy: anyone who may see the scope (`agentry scope signing get`). */
+  async policy(ctx: RequestContext, scope: string): Promise<ScopeRecord> {
+    return this.scopes.access(ctx, scope);
+  }
+
+  /** Sets a scope's trusted keys and whether publishes must be signed: its owners or an administrator; audited. */
+  async setPolicy(ctx: RequestContext, scope: string, signing: ScopeSigning): Promise<ScopeRecord> {
+    const record = await this.policy(ctx, scope);
+    this.deps.policy.requireWritable();
+    await this.deps.policy.requireScopeAdmin(ctx, record.name);
+    if (signing.keys.length > MAX_SCOPE_KEYS) throw badRequest(`A scope trusts at most ${MAX_SCOPE_KEYS} keys`);
+    const keys = signing.keys.map((pem, i) => {
+      try {
+        return { pem: pem.trim() + '\n', id: keyIdOf(publicKeyFromPem(pem, `keys[${i}]`)) };
+      } catch (e) {
+        throw badRequest('Invalid signing key', [e instanceof Error ? e.message : String(e)]);
+      }
+    });
+    if (signing.required && keys.length === 0) throw badRequest('A scope that requires signatures needs at least one trusted key');
+    const next: ScopeSigning = { required: signing.required, keys: keys.map((k) => k.pem) };
+    await this.deps.storage.transaction(async (tx) => {
+      await tx.scopes.setSigning(record.name, next);
+      await this.deps.audit.record(tx.audit, ctx, 'scope.signing', `@${record.name}`, { required: next.required, keys: keys.map((k) => k.id) });
+    });
+    return { ...record, signing: next };
+  }
+
+  /** The signatures attached to a version (any reader of the package). */
+  async list(ctx: RequestContext, scope: string, name: string, versionOrTag: string, kind?: PackageKind): Promise<{ pkg: PackageRecord; version: VersionRecord; signatures: VersionSignature[] }> {
+    const { pkg, version } = await this.packages.getVersion(ctx, scope, name, versionOrTag, { kind });
+    const trusted = await this.trustedKeys(pkg.scope);
+    const layers = await this.oci.versionReferrerLayers(pkg, version, SIGSTORE_BUNDLE_MEDIA_TYPE, MAX_BUNDLE_BYTES);
+    const signatures: VersionSignature[] = [];
+    for (const { digest, layer } of layers) {
+      const bundle = jsonObject(layer);
+      // A referrer of this type pushed through /v2/ may hold anything: only JSON objects are shown.
+      if (!bundle) continue;
+      let keyId: string | null = null;
+      let trust: boolean | null = trusted.length > 0 ? false : null;
+      try {
+        keyId = parseSignature(layer).keyId;
+        if (trusted.length > 0) trust = verifies(layer, subjectOf(pkg, version), trusted);
+      } catch {
+        /* not a package signature: no key id */
+      }
+      signatures.push({ digest, keyId, trusted: trust, bundle });
+    }
+    return { pkg, version, signatures };
+  }
+
+  /**
+   * Attaches a signature to a published version (`agentry sign`): the scope's writers only. It must
+   * name this version and its tarball; when the scope trusts keys, it must verify with one of them.
+   */
+  async sign(
+    ctx: RequestContext,
+    scope: string,
+    name: string,
+    versionOrTag: string,
+    bundle: Buffer,
+    kind?: PackageKind,
+  ): Promise<{ pkg: PackageRecord; version: VersionRecord; keyId: string; digest: string }> {
+    this.deps.policy.requireWritable();
+    const { pkg, version } = await this.packages.getVersion(ctx, scope, name, versionOrTag, { kind });
+    await this.deps.policy.requireScopeWrite(ctx, pkg.scope);
+    const keyId = await this.checkAgainstScope(pkg.scope, subjectOf(pkg, version), bundle);
+    const pushed = await this.store(ctx, pkg, version, bundle);
+    return { pkg, version, keyId, digest: pushed };
+  }
+
+  async check(scope: string, subject: SignedSubject, signature: Buffer | undefined): Promise<void> {
+    if (signature === undefined) {
+      const record = await this.deps.storage.scopes.find(scope);
+      if (record?.signing.required) {
+        throw new AgentryError('unprocessable', `@${record.name} requires signed packages: publish with --sign --key <private key> (a key the scope trusts)`);
+      }
+      return;
+    }
+    await this.checkAgainstScope(scope, subject, signature);
+  }
+
+  async attach(ctx: RequestContext, pkg: PackageRecord, version: VersionRecord, signature: Buffer): Promise<void> {
+    await this.store(ctx, pkg, version, signature);
+  }
+
+  private async store(ctx: RequestContext, pkg: PackageRecord, version: VersionRecord, bundle: Buffer): Promise<string> {
+    const keyId = parseSignature(bundle).keyId;
+    const pushed = await this.oci.attachToVersion(ctx, pkg, version, {
+      artifactType: SIGSTORE_BUNDLE_MEDIA_TYPE,
+      layer: bundle,
+      annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1', 'dev.agentry.signature.key-id': keyId },
+    });
+    return pushed.digest;
+  }
+
+  /** The key id of a signature of `subject`, verified with the scope's keys when it trusts any (else only its subject is checked). */
+  private async checkAgainstScope(scope: string, subject: SignedSubject, bundle: Buffer): Promise<string> {
+    const trusted = await this.trustedKeys(scope);
+    if (trusted.length > 0) return verifySignature(bundle, subject, trusted).keyId;
+    const parsed = parseSignature(bundle);
+    requireSubject(parsed, subject);
+    return parsed.keyId;
+  }
+
+  private async trustedKeys(scope: string): Promise<KeyObject[]> {
+    const record = await this.deps.storage.scopes.find(scope);
+    return (record?.signing.keys ?? []).map((pem) => publicKeyFromPem(pem));
+  }
+}
