@@ -60,50 +60,38 @@ export const openBlobStore = async (cfg: Pick<StorageConfig, 'dataDir' | 'blobSt
   return { blobs, uploads: blobs.uploadStore(), signer: blobs };
 };
 
+/** The stores of features kept beside the aggregate (their ports live beside the features). */
+interface FeatureStores {
+  groups: GroupStore;
+  workloads: WorkloadStore;
+  evals: EvalStore;
+  webhooks: WebhookStore;
+  skillInstalls: SkillInstallStore;
+  mirrors: MirrorStore;
+}
+
+/** The feature stores as either SQL storage holds them. */
+const featureStores = (s: FeatureStores): FeatureStores => ({
+  groups: s.groups,
+  workloads: s.workloads,
+  evals: s.evals,
+  webhooks: s.webhooks,
+  skillInstalls: s.skillInstalls,
+  mirrors: s.mirrors,
+});
+
 /** Opens the configured metadata store (migrated) and the blob store. */
-export const openStorage = async (
-  cfg: StorageConfig,
-): Promise<
-  {
-    storage: Storage;
-    viewStamps?: PackageViewStamps;
-    groups: GroupStore;
-    workloads: WorkloadStore;
-    evals: EvalStore;
-    webhooks: WebhookStore;
-    skillInstalls: SkillInstallStore;
-    mirrors: MirrorStore;
-  } & OpenedBlobStore
-> => {
+export const openStorage = async (cfg: StorageConfig): Promise<{ storage: Storage; viewStamps?: PackageViewStamps } & FeatureStores & OpenedBlobStore> => {
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) throw new Error('database URL must start with postgres:// or postgresql://');
   const opened = await openBlobStore(cfg);
   try {
     if (cfg.databaseUrl) {
       const storage = await openPostgresStorage({ url: cfg.databaseUrl, schema: cfg.databaseSchema });
       // Shared by several processes: cached package views are checked against the database.
-      return {
-        storage,
-        viewStamps: storage.viewStamps(),
-        groups: storage.groups,
-        workloads: storage.workloads,
-        evals: storage.evals,
-        webhooks: storage.webhooks,
-        skillInstalls: storage.skillInstalls,
-        mirrors: storage.mirrors,
-        ...opened,
-      };
+      return { storage, viewStamps: storage.viewStamps(), ...featureStores(storage), ...opened };
     }
     const storage = await openSqliteStorage(join(cfg.dataDir, 'agentry.db'));
-    return {
-      storage,
-      groups: storage.groups,
-      workloads: storage.workloads,
-      evals: storage.evals,
-      webhooks: storage.webhooks,
-      skillInstalls: storage.skillInstalls,
-      mirrors: storage.mirrors,
-      ...opened,
-    };
+    return { storage, ...featureStores(storage), ...opened };
   } catch (e) {
     opened.blobs.close?.();
     throw e;
