@@ -24,6 +24,7 @@ import { runKeysMigration } from './migrations/0029-run-keys.js';
 import { mirrorsMigration } from './migrations/0030-mirrors.js';
 import { webhooksMigration } from './migrations/0032-webhooks.js';
 import { versionFindingsMigration } from './migrations/0033-version-findings.js';
+import { listOrderCardKeysMigration } from './migrations/0034-list-order-card-keys.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -52,6 +53,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0030-mirrors': mirrorsMigration(),
   '0032-webhooks': webhooksMigration(dialect),
   '0033-version-findings': versionFindingsMigration(),
+  '0034-list-order-card-keys': listOrderCardKeysMigration(),
 });
 
 class InCodeMigrations implements MigrationProvider {
