@@ -57,7 +57,7 @@ const timeVariants = async (url) => {
 
 const benchBuild = async (store, label, bin) => {
   const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
-  let dataDir = mkdtempSync(join(tmpdir(), `agentry-list-${label}-`));
+  const dataDir = mkdtempSync(join(tmpdir(), `agentry-list-${label}-`));
   let schema;
   if (store === 'sqlite') {
     copyFileSync(join(args['sqlite-cache'], 'agentry.db'), join(dataDir, 'agentry.db'));
@@ -68,14 +68,20 @@ const benchBuild = async (store, label, bin) => {
     psql(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     const dump = execFileSync('pg_dump', ['--no-owner', '-n', args['pg-schema'], args['database-url']], { maxBuffer: 2 ** 31 - 1 }).toString();
     execFileSync('psql', [args['database-url'], '-v', 'ON_ERROR_STOP=1', '-q'], { input: dump.replaceAll(args['pg-schema'], schema), stdio: ['pipe', 'ignore', 'inherit'], maxBuffer: 2 ** 31 - 1 });
+    // The cache's secret root key file is not kept beside it; the listing reads no secret, so the
+    // copy starts without secrets and the server makes itself a key.
+    psql(`DELETE FROM ${schema}.secret_values; DELETE FROM ${schema}.secret_root_keys`);
     psql(`ANALYZE`); // the copy's statistics, as a long-running server's autovacuum would have them
   }
-  const loadBefore = load();
-  const server = await startServerProcess({ dataDir, adminToken, bin, ...(schema ? { databaseUrl: args['database-url'], databaseSchema: schema } : {}) });
+  let server;
   try {
-    return { store, build: label, loadBefore, variants: await timeVariants(server.url) };
+    const loadBefore = load();
+    server = await startServerProcess({ dataDir, adminToken, bin, ...(schema ? { databaseUrl: args['database-url'], databaseSchema: schema } : {}) });
+    const r = { store, build: label, loadBefore, variants: await timeVariants(server.url) };
+    console.log(JSON.stringify(r));
+    return r;
   } finally {
-    await server.stop();
+    await server?.stop();
     rmSync(dataDir, { recursive: true, force: true });
     if (schema) psql(`DROP SCHEMA ${schema} CASCADE`);
   }
