@@ -49,6 +49,20 @@ describe.each(testStores)('managed model cards (%s)', (store) => {
     );
   });
 
+  it('makes one card of concurrent creates with one model_id; the others answer 409', async () => {
+    const create = () => f.alice.req('POST', '/v1/model_cards', { model_id: 'raced', provider: 'oai-compatible', model: 'local-llama', base_url: `${prov.url}/oai/v1`, api_key: KEY });
+    // Each create probes the provider before it writes, so all of them pass the early check before any inserts.
+    const answers = await Promise.all([create(), create(), create(), create()]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409, 409, 409]);
+    for (const a of answers.filter((x) => x.status === 409)) expectManagedError(a, 409, 'conflict_error', /model_id 'raced'/);
+    const cards = (await f.alice.req('GET', '/v1/model_cards')).body.data.filter((c: any) => c.model_id === 'raced');
+    expect(cards.map((c: any) => c.id)).toEqual([answers.find((a) => a.status === 200)!.body.id]);
+    // The winner's key is the one stored (the losers' keys were removed with their rows).
+    const key = await f.alice.with(runtimeToken).req('GET', `/v1/model_cards/${cards[0].id}/key`);
+    expect(key.body.api_key).toBe(KEY);
+    expect((await f.alice.req('DELETE', `/v1/model_cards/${cards[0].id}`)).status).toBe(200);
+  });
+
   it('fails loudly on a bad key, a bad URL, a missing model or a bad provider, writing nothing', async () => {
     const before = (await f.alice.req('GET', '/v1/model_cards')).body.data.length;
     const bad = await f.alice.req('POST', '/v1/model_cards', { model_id: 'bad', provider: 'ant-compatible', model: 'claude-sonnet-4-6', base_url: `${prov.url}/ant`, api_key: 'sk-wrong-1234' });

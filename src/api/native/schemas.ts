@@ -89,7 +89,7 @@ export const listResponse = (key: 'agents' | 'packages') =>
     [key]: Type.Array(ListItem),
     total: Type.Integer(),
     /** Present (true) when `total` is an estimate: a broad relevance search counts its matches only up to a bound. */
-    total_estimated: Type.Optional(Type.Boolean({ description: 'true when total is an estimate (a broad relevance search ranks a bounded set of the newest matches)' })),
+    total_estimated: Type.Optional(Type.Boolean({ description: 'true when total is an estimate (a broad relevance search, or a list without q, counts a bounded set of the newest matches)' })),
     page: Type.Integer(),
     limit: Type.Integer(),
   });

@@ -87,7 +87,8 @@ export interface ManagedRepo {
   insert(o: NewManagedObject): Promise<ManagedObjectRecord>;
   /**
    * Inserts `o` unless an object of its kind and account already holds its name, for the kinds
-   * whose names are run keys (an `agent` a package version maps to, an `agentspace_run`): then
+   * whose names are keys (an `agent` a package version maps to, an `agentspace_run`, a
+   * `model_card`'s model_id): then
    * nothing is written and the result is undefined (read the holder with findByName).
    */
   insertUnlessNamed(o: NewManagedObject): Promise<ManagedObjectRecord | undefined>;

@@ -124,7 +124,7 @@ export class SqlManagedRepo implements ManagedRepo {
     const row = await this.db
       .insertInto('managed_objects')
       .values(rowOf(o))
-      // The run keys' unique index (migration 0029) is partial, so no conflict target: any uniqueness.
+      // The keys' unique indexes (migrations 0029, 0034) are partial, so no conflict target: any uniqueness.
       .onConflict((oc) => oc.doNothing())
       .returningAll()
       .executeTakeFirst();

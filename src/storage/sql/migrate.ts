@@ -25,6 +25,7 @@ import { mirrorsMigration } from './migrations/0030-mirrors.js';
 import { scopeSigningMigration } from './migrations/0031-scope-signing.js';
 import { webhooksMigration } from './migrations/0032-webhooks.js';
 import { versionFindingsMigration } from './migrations/0033-version-findings.js';
+import { listOrderCardKeysMigration } from './migrations/0034-list-order-card-keys.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -54,6 +55,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0031-scope-signing': scopeSigningMigration(),
   '0032-webhooks': webhooksMigration(dialect),
   '0033-version-findings': versionFindingsMigration(),
+  '0034-list-order-card-keys': listOrderCardKeysMigration(),
 });
 
 class InCodeMigrations implements MigrationProvider {

@@ -245,7 +245,9 @@ export class SqlPackageRepo implements PackageRepo {
   }
 
   async query(q: PackageQuery): Promise<Page<PackageRecord>> {
-    const where: RawBuilder<unknown>[] = [readFilterSql(q.read)];
+    // A listing without a text query reads its page by the index of its sort order (see listing);
+    // SQLite has no statistics to tell it the visibility index would not help (PostgreSQL has).
+    const where: RawBuilder<unknown>[] = [readFilterSql(q.read, 'p', this.dialect === 'postgres' || (q.text !== undefined && q.text !== ''))];
     if (q.kind) where.push(sql`p.kind = ${q.kind}`);
     if (q.scope) where.push(sql`p.scope = ${q.scope.toLowerCase()}`);
     if (q.category) where.push(sql`p.category = ${q.category}`);
@@ -265,6 +267,7 @@ export class SqlPackageRepo implements PackageRepo {
     if (q.text && !text) return { rows: [], total: 0 };
     if (text) where.push(text.where);
     if (text && q.sort === 'relevance') return this.rankedSearch(text, sql.join(where, sql` AND `), q);
+    if (!text) return this.listing(sql.join(where, sql` AND `), q);
     const from = text?.from ?? sql`packages p`;
     const prefix = text?.with ?? sql``;
     const filter = sql.join(where, sql` AND `);
@@ -298,18 +301,35 @@ export class SqlPackageRepo implements PackageRepo {
       const r = await sql<{ c_count: number | string; c_min: number | string | null }>`${candidates} SELECT count(*) AS c_count, min(id) AS c_min FROM c`.execute(this.db);
       stats = r.rows[0] as typeof stats;
     }
-    const found = Number(stats?.c_count ?? 0);
-    let total = found;
-    let estimated = false;
-    if (found >= bound) {
-      estimated = true;
-      // Two subqueries: each is one index probe (SQLite reads min and max together by a full scan).
-      const span = await sql<{ lo: number | string; hi: number | string }>`SELECT (SELECT min(id) FROM packages) AS lo, (SELECT max(id) FROM packages) AS hi`.execute(this.db);
-      const lo = Number(span.rows[0]!.lo);
-      const hi = Number(span.rows[0]!.hi);
-      total = Math.max(found, Math.round((found * (hi - lo + 1)) / (hi - Number(stats!.c_min) + 1)));
-    }
-    return { rows: page.rows.map(toPackage), total, ...(estimated ? { estimated } : {}) };
+    return { rows: page.rows.map(toPackage), ...(await this.boundedTotal(Number(stats?.c_count ?? 0), bound, stats?.c_min)) };
+  }
+
+  /**
+   * A listing without a text query, bounded: the page is read by the index of its sort order
+   * (migration 0034), and the total is counted as a relevance search counts its candidates, over
+   * the newest SEARCH_CANDIDATES matches (more when the page reaches deeper), estimated above that.
+   */
+  private async listing(filter: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord>> {
+    const bound = Math.max(SEARCH_CANDIDATES, q.offset + q.limit);
+    const page = await sql<Selectable<PackagesTable>>`SELECT ${P_COLUMNS} FROM packages p WHERE ${filter}
+      ORDER BY ${orderBy(q.sort, undefined)} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
+    const newest = await sql<{ c_count: number | string; c_min: number | string | null }>`SELECT count(*) AS c_count, min(id) AS c_min
+      FROM (SELECT p.id FROM packages p WHERE ${filter} ORDER BY p.id DESC LIMIT ${bound}) c`.execute(this.db);
+    return { rows: page.rows.map(toPackage), ...(await this.boundedTotal(Number(newest.rows[0]?.c_count ?? 0), bound, newest.rows[0]?.c_min)) };
+  }
+
+  /**
+   * The total of a bounded count: exact when the newest `bound` matches were all there are (`found`
+   * below `bound`); otherwise estimated from how densely those matches fill the id range they span
+   * (from `newestMin`, the smallest id among them, to the newest package).
+   */
+  private async boundedTotal(found: number, bound: number, newestMin: number | string | null | undefined): Promise<{ total: number; estimated?: true }> {
+    if (found < bound) return { total: found };
+    // Two subqueries: each is one index probe (SQLite reads min and max together by a full scan).
+    const span = await sql<{ lo: number | string; hi: number | string }>`SELECT (SELECT min(id) FROM packages) AS lo, (SELECT max(id) FROM packages) AS hi`.execute(this.db);
+    const lo = Number(span.rows[0]!.lo);
+    const hi = Number(span.rows[0]!.hi);
+    return { total: Math.max(found, Math.round((found * (hi - lo + 1)) / (hi - Number(newestMin) + 1))), estimated: true };
   }
 
   async listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]> {

@@ -115,9 +115,8 @@ export class ModelCardService {
     const baseUrl = checkBaseUrl(provider, input.baseUrl);
     const headers = checkHeaders(input.customHeaders);
     const listPrice = input.listPrice == null ? undefined : checkListPrice(input.listPrice);
-    if (await this.deps.storage.managed.findByName('model_card', p.account.id, input.modelId)) {
-      throw conflict(`You already have a model card with model_id '${input.modelId}'`);
-    }
+    const taken = () => conflict(`You already have a model card with model_id '${input.modelId}'`);
+    if (await this.deps.storage.managed.findByName('model_card', p.account.id, input.modelId)) throw taken();
     const probe = await this.probeModelCard({ provider, baseUrl, model: input.model, apiKey: input.apiKey, headers });
     const now = isoNow(this.deps.clock);
     // The key is stored before the card shows, so a card another process reads always has its key.
@@ -125,7 +124,8 @@ export class ModelCardService {
     await this.deps.secrets.put(p.account.name, NAMESPACE, id, JSON.stringify({ api_key: input.apiKey, headers } satisfies StoredSecret));
     const o = await this.deps.storage
       .transaction(async (tx) => {
-        const created = await tx.managed.insert({
+        // The model_id is unique per account (migration 0034): a concurrent create that got there first wins.
+        const created = await tx.managed.insertUnlessNamed({
           id,
           kind: 'model_card',
           accountId: p.account.id,
@@ -149,6 +149,7 @@ export class ModelCardService {
           createdAt: now,
           updatedAt: now,
         });
+        if (!created) throw taken();
         await this.deps.audit.record(tx.audit, ctx, 'managed.model_card.create', created.id, { model_id: input.modelId, provider, base_url: baseUrl });
         return created;
       })
