@@ -140,6 +140,8 @@ export interface PackageRepo {
   update(id: number, patch: PackagePatch): Promise<void>;
   setVisibility(id: number, visibility: Visibility): Promise<void>;
   query(q: PackageQuery): Promise<Page<PackageRecord>>;
+  /** How many packages have a published version, every visibility, counted exactly (an operator's figure; listings bound their totals). */
+  countPublished(): Promise<number>;
   listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]>;
   findVersion(packageId: number, version: string): Promise<VersionRecord | undefined>;
   /** Versions (not unpublished) whose tarball is `digest`, at most `limit`: who owns a blob. */

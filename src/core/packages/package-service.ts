@@ -431,7 +431,7 @@ export class PackageService {
 
   /** How many packages are published, every visibility: an operator's figure (metrics), never a door's list. */
   async publishedCount(): Promise<number> {
-    return (await this.deps.storage.packages.query({ sort: 'name', offset: 0, limit: 1 })).total;
+    return this.deps.storage.packages.countPublished();
   }
 
   async ownersOf(rows: PackageRecord[]): Promise<Map<number, AccountRecord>> {

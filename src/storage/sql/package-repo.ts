@@ -332,6 +332,15 @@ export class SqlPackageRepo implements PackageRepo {
     return { total: Math.max(found, Math.round((found * (hi - lo + 1)) / (hi - Number(newestMin) + 1))), estimated: true };
   }
 
+  async countPublished(): Promise<number> {
+    const r = await this.db
+      .selectFrom('packages')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('latest_version', 'is not', null)
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
   async listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]> {
     let q = this.db.selectFrom('versions').selectAll().where('package_id', '=', packageId);
     if (!includeUnpublished) q = q.where('unpublished_at', 'is', null);
