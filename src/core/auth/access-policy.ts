@@ -19,6 +19,13 @@ export interface ReadSettings {
   authRequiredForReads?: boolean;
 }
 
+/** Throws when the caller's token is restricted to scopes other than `scope` (lower-case): "cannot <action> @<shown>". */
+const refuseOutsideToken = (p: Principal, scope: string, action: string, shown: string): void => {
+  if (p.token.scopes && !p.token.scopes.includes(scope)) {
+    throw forbidden(`This token is restricted to ${p.token.scopes.map((s) => '@' + s).join(', ')} and cannot ${action} @${shown}`);
+  }
+};
+
 /**
  * The one place that decides who may do what. Scope ownership comes from the token's
  * account (never from a manifest): a user owns the scope of its own name and any scope
@@ -177,9 +184,7 @@ export class AccessPolicy {
   async requireScopeWrite(ctx: RequestContext, scope: string): Promise<Principal> {
     const p = this.requirePermission(ctx, 'publish');
     const wanted = scope.toLowerCase();
-    if (p.token.scopes && !p.token.scopes.includes(wanted)) {
-      throw forbidden(`This token is restricted to ${p.token.scopes.map((s) => '@' + s).join(', ')} and cannot write to @${scope}`);
-    }
+    refuseOutsideToken(p, wanted, 'write to', scope);
     if (p.account.isAdmin) return p;
     const standing = await this.standingIn(p.account, wanted);
     if (standing === 'self' || (standing && ROLE_RIGHTS[standing].write)) return p;
@@ -200,9 +205,7 @@ export class AccessPolicy {
   async requireScopeMember(ctx: RequestContext, scope: string): Promise<Principal> {
     const p = this.requirePrincipal(ctx);
     const wanted = scope.toLowerCase();
-    if (p.token.scopes && !p.token.scopes.includes(wanted)) {
-      throw forbidden(`This token is restricted to ${p.token.scopes.map((s) => '@' + s).join(', ')} and cannot read @${scope}`);
-    }
+    refuseOutsideToken(p, wanted, 'read', scope);
     if (p.account.isAdmin || (await this.standingIn(p.account, wanted)) !== undefined) return p;
     throw forbidden(`Only members of @${scope} can see this`);
   }
@@ -242,9 +245,7 @@ export class AccessPolicy {
   async requireScopeAdmin(ctx: RequestContext, scope: string): Promise<Principal> {
     const p = this.requirePermission(ctx, 'publish');
     const wanted = scope.toLowerCase();
-    if (p.token.scopes && !p.token.scopes.includes(wanted)) {
-      throw forbidden(`This token is restricted to ${p.token.scopes.map((s) => '@' + s).join(', ')} and cannot change @${scope}`);
-    }
+    refuseOutsideToken(p, wanted, 'change', scope);
     if (p.account.isAdmin) return p;
     const standing = await this.standingIn(p.account, wanted);
     if (standing === 'self' || (standing && ROLE_RIGHTS[standing].manage)) return p;
@@ -255,9 +256,7 @@ export class AccessPolicy {
   async requireOrgOwner(ctx: RequestContext, org: AccountRecord): Promise<Principal> {
     const p = this.requirePermission(ctx, 'publish');
     if (p.account.isAdmin && permits(p.token.permission, 'admin')) return p;
-    if (p.token.scopes && !p.token.scopes.includes(org.name.toLowerCase())) {
-      throw forbidden(`This token is restricted to ${p.token.scopes.map((s) => '@' + s).join(', ')} and cannot manage @${org.name}`);
-    }
+    refuseOutsideToken(p, org.name.toLowerCase(), 'manage', org.name);
     const m = await this.repos.accounts.membership(org.id, p.account.id);
     if (!m || !ROLE_RIGHTS[m.role].manage) throw forbidden(`Only an owner of @${org.name} or an administrator can manage its members`);
     return p;
@@ -272,9 +271,7 @@ export class AccessPolicy {
     if (account.kind === 'org') return this.requireOrgOwner(ctx, account);
     const p = this.requirePermission(ctx, 'publish');
     if (p.account.isAdmin && permits(p.token.permission, 'admin')) return p;
-    if (p.token.scopes && !p.token.scopes.includes(account.name.toLowerCase())) {
-      throw forbidden(`This token is restricted to ${p.token.scopes.map((s) => '@' + s).join(', ')} and cannot manage @${account.name}`);
-    }
+    refuseOutsideToken(p, account.name.toLowerCase(), 'manage', account.name);
     if (p.account.id !== account.id) throw forbidden(`Only @${account.name} or an administrator can manage this`);
     return p;
   }
