@@ -10,6 +10,7 @@ import type { AgentspaceAgents } from './agentspace-agents.js';
 import { AGENTSPACE_ID } from './agentspace-common.js';
 import { ASSISTANT_ID } from './assistant-config.js';
 import { runnableAssistant, type RunnableAssistant } from './runnable.js';
+import { newManagedObject } from '../managed/new-managed-object.js';
 
 const ignoreConflict = (e: unknown): void => {
   if (!(e instanceof AgentryError && e.status === 409)) throw e;
@@ -74,21 +75,18 @@ export class AgentspaceRuns {
     else {
       // Insert-or-read on the record's unique name (migration 0029): when another process's first
       // run recorded its agent meanwhile, this run's agent is archived and that one runs.
-      const made = await this.deps.storage.managed.insertUnlessNamed({
-        id: newManagedId('asrun'),
-        kind: 'agentspace_run',
-        accountId: p.account.id,
-        parentId: null,
-        refId: null,
-        name,
-        digest: null,
-        version: 0,
-        data: { agent_id: created.id },
-        archivedAt: null,
-        expiresAt: null,
-        createdAt: now,
-        updatedAt: now,
-      });
+      const made = await this.deps.storage.managed.insertUnlessNamed(
+        newManagedObject(
+          {
+            id: newManagedId('asrun'),
+            kind: 'agentspace_run',
+            accountId: p.account.id,
+            name,
+            data: { agent_id: created.id },
+          },
+          now,
+        ),
+      );
       if (!made) {
         await this.agents.archive(ctx, created.id);
         return this.agentFor(ctx, name, run);

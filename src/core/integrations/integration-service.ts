@@ -9,6 +9,7 @@ import type { SessionService, StreamItem } from '../sessions/session-service.js'
 import { isoNow } from '../time.js';
 import { InboundRefused, type ChatApi, type InboundRequest, type IntegrationProvider, type PostResult } from './provider.js';
 import { SlackProvider } from './slack.js';
+import { newManagedObject } from '../managed/new-managed-object.js';
 
 export interface IntegrationView {
   type: 'integration';
@@ -166,21 +167,18 @@ export class IntegrationService {
     const name = input.name ?? provider.displayName;
     if (name.length === 0 || name.length > NAME_MAX) throw badRequest(`name must be 1 to ${NAME_MAX} characters`);
     const now = isoNow(this.deps.clock);
-    const o = await this.deps.storage.managed.insert({
-      id: newManagedId('intg'),
-      kind: 'integration',
-      accountId: p.account.id,
-      parentId: null,
-      refId: null,
-      name,
-      digest: null,
-      version: 0,
-      data: { provider: provider.id, api_base_url: apiBaseUrl, oauth_authorize_url: authorizeUrl, credentials: Object.keys(credentials).sort(), installed_by_token: p.token.id },
-      archivedAt: null,
-      expiresAt: null,
-      createdAt: now,
-      updatedAt: now,
-    });
+    const o = await this.deps.storage.managed.insert(
+      newManagedObject(
+        {
+          id: newManagedId('intg'),
+          kind: 'integration',
+          accountId: p.account.id,
+          name,
+          data: { provider: provider.id, api_base_url: apiBaseUrl, oauth_authorize_url: authorizeUrl, credentials: Object.keys(credentials).sort(), installed_by_token: p.token.id },
+        },
+        now,
+      ),
+    );
     try {
       for (const [k, v] of Object.entries(credentials)) await this.deps.secrets.put(p.account.name, namespaceOf(o.id), k, v);
     } catch (e) {
@@ -237,21 +235,19 @@ export class IntegrationService {
       throw badRequest(`channel ${channel} is already published on this integration`);
     }
     const now = isoNow(this.deps.clock);
-    const o = await this.deps.storage.managed.insert({
-      id: newManagedId('ipub'),
-      kind: 'integration_publication',
-      accountId: p.account.id,
-      parentId: integration.id,
-      refId: agent.id,
-      name: null,
-      digest: null,
-      version: 0,
-      data: { agent_id: agent.id, environment_id: input.environmentId ?? null, workspace: input.workspace ?? null, channel },
-      archivedAt: null,
-      expiresAt: null,
-      createdAt: now,
-      updatedAt: now,
-    });
+    const o = await this.deps.storage.managed.insert(
+      newManagedObject(
+        {
+          id: newManagedId('ipub'),
+          kind: 'integration_publication',
+          accountId: p.account.id,
+          parentId: integration.id,
+          refId: agent.id,
+          data: { agent_id: agent.id, environment_id: input.environmentId ?? null, workspace: input.workspace ?? null, channel },
+        },
+        now,
+      ),
+    );
     await this.deps.audit.record(this.deps.storage.audit, ctx, 'managed.integration_publication.create', o.id, { integration: integration.id, agent: agent.id });
     return this.publicationView(o);
   }
@@ -515,21 +511,17 @@ export class IntegrationService {
     const found = await this.deps.storage.managed.findByName(kind, o.accountId, name);
     if (found) return { created: false, record: found };
     const now = isoNow(this.deps.clock);
-    const row: NewManagedObject = {
-      id: newManagedId(kind === 'integration_thread' ? 'ithr' : 'ievt'),
-      kind,
-      accountId: o.accountId,
-      parentId: o.id,
-      refId: null,
-      name,
-      digest: null,
-      version: 0,
-      data,
-      archivedAt: null,
-      expiresAt: null,
-      createdAt: now,
-      updatedAt: now,
-    };
+    const row: NewManagedObject = newManagedObject(
+      {
+        id: newManagedId(kind === 'integration_thread' ? 'ithr' : 'ievt'),
+        kind,
+        accountId: o.accountId,
+        parentId: o.id,
+        name,
+        data,
+      },
+      now,
+    );
     try {
       return { created: true, record: await this.deps.storage.managed.insert(row) };
     } catch (e) {

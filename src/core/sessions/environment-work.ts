@@ -9,6 +9,7 @@ import type { StorageRepos } from '../storage.js';
 import { isoNow } from '../time.js';
 import type { SessionBus } from './event-bus.js';
 import type { SessionRecord } from './session-store.js';
+import { newManagedObject } from '../managed/new-managed-object.js';
 
 export type WorkState = 'queued' | 'starting' | 'active' | 'stopping' | 'stopped';
 
@@ -124,21 +125,19 @@ export class EnvironmentWorkService {
       lease_until: null,
       ttl_seconds: this.defaultTtl,
     };
-    await tx.managed.insert({
-      id: newManagedId('work'),
-      kind: 'environment_work',
-      accountId: s.accountId,
-      parentId: s.environmentId,
-      refId: s.id,
-      name: null,
-      digest: null,
-      version: 0,
-      data: data as unknown as Record<string, unknown>,
-      archivedAt: null,
-      expiresAt: null,
-      createdAt: now,
-      updatedAt: now,
-    });
+    await tx.managed.insert(
+      newManagedObject(
+        {
+          id: newManagedId('work'),
+          kind: 'environment_work',
+          accountId: s.accountId,
+          parentId: s.environmentId,
+          refId: s.id,
+          data: data as unknown as Record<string, unknown>,
+        },
+        now,
+      ),
+    );
     return true;
   }
 

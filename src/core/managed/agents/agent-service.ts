@@ -10,6 +10,7 @@ import { FIRST_REVISION, findRevision, listRevisions, nextRevision, recordRevisi
 import { canonical, newAgentConfig, patchAgentConfig, type AgentConfig, type AgentInput } from './agent-config.js';
 import { publishAgentPackage, type AgentPublishInput, type AgentPublishResult } from './agent-package.js';
 import { checkRoster } from '../../sessions/threads/roster-check.js';
+import { newManagedObject } from '../new-managed-object.js';
 
 /** One revision of a managed agent, as every door shows it. */
 export interface AgentView {
@@ -66,21 +67,18 @@ export class AgentService {
       await this.checkEnvironment(tx, config.environment_id, ctx);
       await checkRoster(tx.managed, p.account.id, null, config.multiagent);
       const now = isoNow(this.deps.clock);
-      const row = {
-        id: newManagedId('agent'),
-        kind: 'agent' as const,
-        accountId: p.account.id,
-        parentId: null,
-        refId: config.environment_id,
-        name: key,
-        digest: null,
-        version: FIRST_REVISION,
-        data: config as unknown as Record<string, unknown>,
-        archivedAt: null,
-        expiresAt: null,
-        createdAt: now,
-        updatedAt: now,
-      };
+      const row = newManagedObject(
+        {
+          id: newManagedId('agent'),
+          kind: 'agent',
+          accountId: p.account.id,
+          refId: config.environment_id,
+          name: key,
+          version: FIRST_REVISION,
+          data: config as unknown as Record<string, unknown>,
+        },
+        now,
+      );
       const o = key === null ? await tx.managed.insert(row) : await tx.managed.insertUnlessNamed(row);
       if (!o) return undefined;
       await recordRevision(tx.managed, o.id, FIRST_REVISION, o.data, now);

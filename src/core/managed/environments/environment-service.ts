@@ -9,6 +9,7 @@ import { archiveFilter, ownedObject, readableObject, writer, type ManagedDeps, l
 import type { ManagedObjectRecord } from '../managed-storage.js';
 import { newMetadata, patchMetadata, type Metadata } from '../metadata.js';
 import { type Paged, type PageRequest } from '../page-token.js';
+import { newManagedObject } from '../new-managed-object.js';
 
 /** An environment template agents run in: a cloud sandbox (networking, packages) or self-hosted. */
 export interface EnvironmentData {
@@ -101,21 +102,17 @@ export class EnvironmentService {
     const key = data.config.type === 'self_hosted' ? `agentry_envkey_${id}_${randomBytes(32).toString('base64url')}` : undefined;
     return this.deps.storage.transaction(async (tx) => {
       const now = isoNow(this.deps.clock);
-      const o = await tx.managed.insert({
-        id,
-        kind: 'environment',
-        accountId: p.account.id,
-        parentId: null,
-        refId: null,
-        name: null,
-        digest: null,
-        version: 0,
-        data: { ...data, ...(key ? { key_sha256: hashTokenSecret(key) } : {}) } as unknown as Record<string, unknown>,
-        archivedAt: null,
-        expiresAt: null,
-        createdAt: now,
-        updatedAt: now,
-      });
+      const o = await tx.managed.insert(
+        newManagedObject(
+          {
+            id,
+            kind: 'environment',
+            accountId: p.account.id,
+            data: { ...data, ...(key ? { key_sha256: hashTokenSecret(key) } : {}) } as unknown as Record<string, unknown>,
+          },
+          now,
+        ),
+      );
       await this.deps.audit.record(tx.audit, ctx, 'managed.environment.create', o.id, { name: data.name });
       return { ...view(o), ...(key ? { environmentKey: key } : {}) };
     });

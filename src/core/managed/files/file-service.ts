@@ -6,6 +6,7 @@ import { newManagedId } from '../ids.js';
 import { ownedObject, readableObject, writer, type ManagedDeps, listOwned } from '../managed-deps.js';
 import type { ManagedObjectRecord } from '../managed-storage.js';
 import { type Paged, type PageRequest } from '../page-token.js';
+import { newManagedObject } from '../new-managed-object.js';
 
 /** A file's metadata; its bytes are a blob in the content-addressed store. */
 export interface FileView {
@@ -87,21 +88,20 @@ export class FileService {
     const now = this.deps.clock.now();
     await this.sweep(now);
     return this.deps.storage.transaction(async (tx) => {
-      const o = await tx.managed.insert({
-        id: newManagedId('file'),
-        kind: 'file',
-        accountId: p.account.id,
-        parentId: input.sessionId ?? null,
-        refId: null,
-        name: null,
-        digest: input.content.digest,
-        version: 0,
-        data: { filename, mime_type: input.mimeType || 'application/octet-stream', size_bytes: input.content.size },
-        archivedAt: null,
-        expiresAt: expires != null ? new Date(now.getTime() + expires * 1000).toISOString() : null,
-        createdAt: now.toISOString(),
-        updatedAt: now.toISOString(),
-      });
+      const o = await tx.managed.insert(
+        newManagedObject(
+          {
+            id: newManagedId('file'),
+            kind: 'file',
+            accountId: p.account.id,
+            parentId: input.sessionId ?? null,
+            digest: input.content.digest,
+            data: { filename, mime_type: input.mimeType || 'application/octet-stream', size_bytes: input.content.size },
+            expiresAt: expires != null ? new Date(now.getTime() + expires * 1000).toISOString() : null,
+          },
+          now.toISOString(),
+        ),
+      );
       await this.deps.audit.record(tx.audit, ctx, 'managed.file.create', o.id, { filename, size: input.content.size, digest: input.content.digest });
       return view(o);
     });

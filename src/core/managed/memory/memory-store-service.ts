@@ -8,6 +8,7 @@ import type { ManagedObjectRecord, MemoryRecord } from '../managed-storage.js';
 import { newMetadata, patchMetadata, type Metadata } from '../metadata.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
 import { cosine, type Embedder } from './embeddings.js';
+import { newManagedObject } from '../new-managed-object.js';
 
 export interface MemoryStoreView {
   id: string;
@@ -83,21 +84,17 @@ export class MemoryStoreService {
     const data = { name: input.name.trim(), description: input.description ?? '', metadata: newMetadata(input.metadata ?? undefined) };
     return this.deps.storage.transaction(async (tx) => {
       const now = isoNow(this.deps.clock);
-      const o = await tx.managed.insert({
-        id: newManagedId('memstore'),
-        kind: 'memory_store',
-        accountId: p.account.id,
-        parentId: null,
-        refId: null,
-        name: null,
-        digest: null,
-        version: 0,
-        data,
-        archivedAt: null,
-        expiresAt: null,
-        createdAt: now,
-        updatedAt: now,
-      });
+      const o = await tx.managed.insert(
+        newManagedObject(
+          {
+            id: newManagedId('memstore'),
+            kind: 'memory_store',
+            accountId: p.account.id,
+            data,
+          },
+          now,
+        ),
+      );
       await this.deps.audit.record(tx.audit, ctx, 'managed.memory_store.create', o.id, { name: data.name });
       return storeView(o);
     });

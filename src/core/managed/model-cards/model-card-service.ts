@@ -8,6 +8,7 @@ import type { ManagedObjectRecord } from '../managed-storage.js';
 import { type Paged, type PageRequest } from '../page-token.js';
 import { checkListPrice, type ListPrice } from '../../sessions/budget.js';
 import { DEFAULT_BASE_URL, MODEL_PROVIDERS, type CapabilityProbe, type ModelProvider, type ProbeResult, type ProbeTarget } from './capability-probe.js';
+import { newManagedObject } from '../new-managed-object.js';
 
 export interface ModelCardView {
   id: string;
@@ -125,30 +126,27 @@ export class ModelCardService {
     const o = await this.deps.storage
       .transaction(async (tx) => {
         // The model_id is unique per account (migration 0034): a concurrent create that got there first wins.
-        const created = await tx.managed.insertUnlessNamed({
-          id,
-          kind: 'model_card',
-          accountId: p.account.id,
-          parentId: null,
-          refId: null,
-          name: input.modelId!,
-          digest: null,
-          version: 0,
-          data: {
-            model_id: input.modelId,
-            provider,
-            model: input.model,
-            base_url: baseUrl,
-            custom_header_names: Object.keys(headers),
-            key_last4: last4(input.apiKey!),
-            probed_at: probe.checkedAt,
-            ...(listPrice ? { list_price: listPrice } : {}),
-          },
-          archivedAt: null,
-          expiresAt: null,
-          createdAt: now,
-          updatedAt: now,
-        });
+        const created = await tx.managed.insertUnlessNamed(
+          newManagedObject(
+            {
+              id,
+              kind: 'model_card',
+              accountId: p.account.id,
+              name: input.modelId!,
+              data: {
+                model_id: input.modelId,
+                provider,
+                model: input.model,
+                base_url: baseUrl,
+                custom_header_names: Object.keys(headers),
+                key_last4: last4(input.apiKey!),
+                probed_at: probe.checkedAt,
+                ...(listPrice ? { list_price: listPrice } : {}),
+              },
+            },
+            now,
+          ),
+        );
         if (!created) throw taken();
         await this.deps.audit.record(tx.audit, ctx, 'managed.model_card.create', created.id, { model_id: input.modelId, provider, base_url: baseUrl });
         return created;

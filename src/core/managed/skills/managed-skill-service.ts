@@ -9,6 +9,7 @@ import { readableObject, reader, writer, type ManagedDeps } from '../managed-dep
 import type { ManagedObjectRecord } from '../managed-storage.js';
 import { cutPage, decodePageToken, pageOfArray, type Paged, type PageRequest } from '../page-token.js';
 import { fileInTarball, filesInTarball, skillBundle, skillTarball, type UploadedFile } from './skill-bundle.js';
+import { newManagedObject } from '../new-managed-object.js';
 
 /** Built-in skills are shared with every account under this marker (their parentId). */
 const BUILTIN = 'builtin';
@@ -84,27 +85,25 @@ export class ManagedSkillService {
     const blob = await this.deps.blobs.put(await skillTarball(bundle.files));
     const now = isoNow(this.deps.clock);
     return this.deps.storage.transaction(async (tx) => {
-      const o = await tx.managed.insert({
-        id: input.id ?? newManagedId('skill'),
-        kind: 'skill',
-        accountId: p.account.id,
-        parentId: input.builtIn ? BUILTIN : null,
-        refId: null,
-        name: `${scope}/${name}`,
-        digest: null,
-        version: 0,
-        data: {
-          display_title: input.displayTitle?.trim() || name,
-          description: input.description?.trim() || bundle.document.description,
-          scope,
-          name,
-          source: input.builtIn ? 'anthropic' : 'custom',
-        },
-        archivedAt: null,
-        expiresAt: null,
-        createdAt: now,
-        updatedAt: now,
-      });
+      const o = await tx.managed.insert(
+        newManagedObject(
+          {
+            id: input.id ?? newManagedId('skill'),
+            kind: 'skill',
+            accountId: p.account.id,
+            parentId: input.builtIn ? BUILTIN : null,
+            name: `${scope}/${name}`,
+            data: {
+              display_title: input.displayTitle?.trim() || name,
+              description: input.description?.trim() || bundle.document.description,
+              scope,
+              name,
+              source: input.builtIn ? 'anthropic' : 'custom',
+            },
+          },
+          now,
+        ),
+      );
       const v = await this.insertVersion(tx, o, version, bundle.document.description, blob, now);
       await this.deps.audit.record(tx.audit, ctx, 'managed.skill.create', o.id, { name, version, digest: blob.digest, built_in: input.builtIn ?? false });
       return this.view(o, v);
@@ -226,21 +225,20 @@ export class ManagedSkillService {
 
   private insertVersion(tx: StorageRepos, skill: ManagedObjectRecord, version: string, description: string, blob: { digest: string; size: number }, now: string): Promise<ManagedObjectRecord> {
     const data: VersionData = { version, name: String(skill.data.name), description, size: blob.size };
-    return tx.managed.insert({
-      id: newManagedId('skillver'),
-      kind: 'skill_version',
-      accountId: skill.accountId,
-      parentId: skill.id,
-      refId: null,
-      name: `${skill.id}@${version}`,
-      digest: blob.digest,
-      version: 0,
-      data: { ...data },
-      archivedAt: null,
-      expiresAt: null,
-      createdAt: now,
-      updatedAt: now,
-    });
+    return tx.managed.insert(
+      newManagedObject(
+        {
+          id: newManagedId('skillver'),
+          kind: 'skill_version',
+          accountId: skill.accountId,
+          parentId: skill.id,
+          name: `${skill.id}@${version}`,
+          digest: blob.digest,
+          data: { ...data },
+        },
+        now,
+      ),
+    );
   }
 
   /** Every version ever uploaded (deleted ones too), highest first. */

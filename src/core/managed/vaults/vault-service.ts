@@ -8,6 +8,7 @@ import { newMetadata, patchMetadata, type Metadata } from '../metadata.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
 import { patchAuth, splitNewAuth, type SplitAuth } from './credential-auth.js';
 import type { OAuthTokenRefresher } from './token-refresh.js';
+import { newManagedObject } from '../new-managed-object.js';
 
 export interface VaultView {
   id: string;
@@ -91,21 +92,17 @@ export class VaultService {
     const secret = input.secret === undefined ? undefined : secretText(input.secret);
     const now = isoNow(this.deps.clock);
     const o = await this.deps.storage.transaction(async (tx) => {
-      const created = await tx.managed.insert({
-        id: newManagedId('vlt'),
-        kind: 'vault',
-        accountId: p.account.id,
-        parentId: null,
-        refId: null,
-        name: null,
-        digest: null,
-        version: 0,
-        data: { display_name: name, metadata: newMetadata(input.metadata ?? undefined), has_secret: secret !== undefined, secret_updated_at: secret !== undefined ? now : null },
-        archivedAt: null,
-        expiresAt: null,
-        createdAt: now,
-        updatedAt: now,
-      });
+      const created = await tx.managed.insert(
+        newManagedObject(
+          {
+            id: newManagedId('vlt'),
+            kind: 'vault',
+            accountId: p.account.id,
+            data: { display_name: name, metadata: newMetadata(input.metadata ?? undefined), has_secret: secret !== undefined, secret_updated_at: secret !== undefined ? now : null },
+          },
+          now,
+        ),
+      );
       await this.deps.audit.record(tx.audit, ctx, 'managed.vault.create', created.id, { display_name: name, has_secret: secret !== undefined });
       return created;
     });
@@ -189,21 +186,18 @@ export class VaultService {
     const split = splitNewAuth(input.auth);
     const now = isoNow(this.deps.clock);
     const o = await this.deps.storage.transaction(async (tx) => {
-      const created = await tx.managed.insert({
-        id: newManagedId('cred'),
-        kind: 'vault_credential',
-        accountId: p.account.id,
-        parentId: vault.id,
-        refId: null,
-        name: null,
-        digest: null,
-        version: 0,
-        data: { display_name: input.displayName ?? null, metadata: newMetadata(input.metadata), auth: split.shown },
-        archivedAt: null,
-        expiresAt: null,
-        createdAt: now,
-        updatedAt: now,
-      });
+      const created = await tx.managed.insert(
+        newManagedObject(
+          {
+            id: newManagedId('cred'),
+            kind: 'vault_credential',
+            accountId: p.account.id,
+            parentId: vault.id,
+            data: { display_name: input.displayName ?? null, metadata: newMetadata(input.metadata), auth: split.shown },
+          },
+          now,
+        ),
+      );
       await this.deps.audit.record(tx.audit, ctx, 'managed.vault.credential.create', created.id, { vault: vault.id, type: split.shown.type });
       return created;
     });
