@@ -263,35 +263,25 @@ export class SqlPackageRepo implements PackageRepo {
       where.push(sql`(${sql.join(any, sql` OR `)})`);
     }
     where.push(sql`p.latest_version IS NOT NULL`);
-    const text = q.text ? this.textSearch.match(q.text) : undefined;
-    if (q.text && !text) return { rows: [], total: 0 };
-    if (text) where.push(text.where);
-    if (text && q.sort === 'relevance') return this.rankedSearch(text, sql.join(where, sql` AND `), q);
-    if (!text) return this.listing(sql.join(where, sql` AND `), q);
-    const from = text?.from ?? sql`packages p`;
-    const prefix = text?.with ?? sql``;
     const filter = sql.join(where, sql` AND `);
-    const order = orderBy(q.sort, text?.rank);
-    // The total rides along as a window count, so the filter (a full-text match) runs once.
-    const page = await sql<Selectable<PackagesTable> & { total_count: number | string }>`${prefix} SELECT ${P_COLUMNS}, count(*) OVER () AS total_count
-      FROM ${from} WHERE ${filter} ORDER BY ${order} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
-    let total = Number(page.rows[0]?.total_count ?? 0);
-    if (page.rows.length === 0 && q.offset > 0) {
-      const count = await sql<{ n: number | string }>`${prefix} SELECT count(*) AS n FROM ${from} WHERE ${filter}`.execute(this.db);
-      total = Number(count.rows[0]?.n ?? 0);
-    }
-    return { rows: page.rows.map(toPackage), total };
+    if (!q.text) return this.sortedPage(sql`packages p`, sql`p.id`, filter, q);
+    const text = this.textSearch.match(q.text);
+    if (!text) return { rows: [], total: 0 };
+    const matching = sql`${text.where} AND ${filter}`;
+    if (q.sort === 'relevance') return this.rankedSearch(text, matching, q);
+    return this.sortedPage(text.from, text.id, matching, q);
   }
 
   /**
    * A relevance-ordered text search, bounded: the page is ranked from the newest
    * SEARCH_CANDIDATES matches the caller may read (more when the page reaches deeper), so a broad
    * query costs the same as a narrow one. The total is exact when the candidates are every match;
-   * above that it is estimated from how densely the candidates fill the id range they span.
+   * above that it is estimated (see boundedTotal).
    */
-  private async rankedSearch(text: TextMatch, filter: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord>> {
+  private async rankedSearch(text: TextMatch, matching: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord>> {
     const bound = Math.max(SEARCH_CANDIDATES, q.offset + q.limit);
-    const candidates = sql`WITH c AS MATERIALIZED (${text.candidates(filter, bound)})`;
+    const candidates = sql`WITH c AS MATERIALIZED (SELECT ${text.id} AS id, ${text.rank} AS rank
+      FROM ${text.from} WHERE ${matching} ORDER BY ${text.id} DESC LIMIT ${bound})`;
     const page = await sql<Selectable<PackagesTable> & { c_count: number | string; c_min: number | string }>`${candidates}
       SELECT ${P_COLUMNS}, (SELECT count(*) FROM c) AS c_count, (SELECT min(id) FROM c) AS c_min
       FROM c ${this.dialect === 'sqlite' ? sql`CROSS JOIN` : sql`JOIN`} packages p ON p.id = c.id
@@ -305,16 +295,17 @@ export class SqlPackageRepo implements PackageRepo {
   }
 
   /**
-   * A listing without a text query, bounded: the page is read by the index of its sort order
-   * (migration 0034), and the total is counted as a relevance search counts its candidates, over
-   * the newest SEARCH_CANDIDATES matches (more when the page reaches deeper), estimated above that.
+   * A page in one of the listing's orders (no text query: read by the index of its order, migration
+   * 0034; a text query: its matches, sorted), its total bounded: the newest SEARCH_CANDIDATES matches
+   * (more when the page reaches deeper) are counted as a relevance search counts its candidates, by
+   * walking `id` (see TextMatch.id) newest first, and the total is estimated above that.
    */
-  private async listing(filter: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord>> {
+  private async sortedPage(from: RawBuilder<unknown>, id: RawBuilder<unknown>, matching: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord>> {
     const bound = Math.max(SEARCH_CANDIDATES, q.offset + q.limit);
-    const page = await sql<Selectable<PackagesTable>>`SELECT ${P_COLUMNS} FROM packages p WHERE ${filter}
-      ORDER BY ${orderBy(q.sort, undefined)} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
+    const page = await sql<Selectable<PackagesTable>>`SELECT ${P_COLUMNS} FROM ${from} WHERE ${matching}
+      ORDER BY ${orderBy(q.sort)} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
     const newest = await sql<{ c_count: number | string; c_min: number | string | null }>`SELECT count(*) AS c_count, min(id) AS c_min
-      FROM (SELECT p.id FROM packages p WHERE ${filter} ORDER BY p.id DESC LIMIT ${bound}) c`.execute(this.db);
+      FROM (SELECT ${id} AS id FROM ${from} WHERE ${matching} ORDER BY ${id} DESC LIMIT ${bound}) c`.execute(this.db);
     return { rows: page.rows.map(toPackage), ...(await this.boundedTotal(Number(newest.rows[0]?.c_count ?? 0), bound, newest.rows[0]?.c_min)) };
   }
 
@@ -500,10 +491,11 @@ export class SqlPackageRepo implements PackageRepo {
   }
 }
 
-const orderBy = (sort: PackageQuery['sort'], rank: RawBuilder<unknown> | undefined): RawBuilder<unknown> => {
+/** A listing's order (relevance without a text query: by downloads; with one, see rankedSearch). */
+const orderBy = (sort: PackageQuery['sort']): RawBuilder<unknown> => {
   switch (sort) {
     case 'relevance':
-      return rank ? sql`${rank}, p.download_count DESC, p.id` : sql`p.download_count DESC, p.id`;
+      return sql`p.download_count DESC, p.id`;
     case 'stars':
       return sql`p.star_count DESC, p.download_count DESC, p.id`;
     case 'newest':
