@@ -48,6 +48,9 @@ const VERSION_COLUMNS = [
 ] as const;
 const ACCOUNT_COLUMNS = ['id', 'name', 'kind', 'display_name', 'email', 'avatar_url', 'bio', 'website', 'is_admin', 'created_at', 'updated_at'] as const;
 
+/** The owner's columns beside a package's in a listing's page (`a_` before each). */
+const OWNER_COLUMNS = sql.raw(ACCOUNT_COLUMNS.map((c) => `a.${c} AS a_${c}`).join(', '));
+
 /** Picks the columns of one joined table back out of a row where they carry a prefix. */
 const unprefix = <T>(row: Record<string, unknown>, prefix: string, columns: readonly string[]): T => Object.fromEntries(columns.map((c) => [c, row[prefix + c]])) as T;
 
@@ -61,6 +64,20 @@ const fromJsonView = (v: JsonView, stamp: string): PackageViewRecord => ({
   distTags: v.distTags ?? {},
   stamp,
 });
+
+/** A row of a listing's page: a package's columns, then its owner's (`a_`, null when it has none). */
+type PageRow = Selectable<PackagesTable> & Record<string, unknown>;
+
+/** A page's rows as package records, with the owners read beside them (each once). */
+const withOwners = (rows: PageRow[]): { rows: PackageRecord[]; owners: Map<number, AccountRecord> } => {
+  const owners = new Map<number, AccountRecord>();
+  for (const row of rows) {
+    if (row.a_id == null || owners.has(Number(row.a_id))) continue;
+    const owner = toAccount(unprefix<Selectable<AccountsTable>>(row, 'a_', ACCOUNT_COLUMNS));
+    owners.set(owner.id, owner);
+  }
+  return { rows: rows.map(toPackage), owners };
+};
 
 /** SQLite's view columns: the package's, its latest version's, its owner's, then the dist-tags as JSON. */
 const VIEW_COLUMNS = [...PACKAGE_COLUMNS.map((c) => `p.${c}`), ...VERSION_COLUMNS.map((c) => `v.${c} AS v_${c}`), ...ACCOUNT_COLUMNS.map((c) => `a.${c} AS a_${c}`)].join(', ');
@@ -244,7 +261,7 @@ export class SqlPackageRepo implements PackageRepo {
     await this.db.updateTable('packages').set({ visibility }).where('id', '=', id).execute();
   }
 
-  async query(q: PackageQuery): Promise<Page<PackageRecord>> {
+  async query(q: PackageQuery): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }> {
     // A listing without a text query reads its page by the index of its sort order (see listing);
     // SQLite has no statistics to tell it the visibility index would not help (PostgreSQL has).
     const where: RawBuilder<unknown>[] = [readFilterSql(q.read, 'p', this.dialect === 'postgres' || (q.text !== undefined && q.text !== ''))];
@@ -266,32 +283,32 @@ export class SqlPackageRepo implements PackageRepo {
     const filter = sql.join(where, sql` AND `);
     if (!q.text) return this.sortedPage(sql`packages p`, sql`p.id`, filter, q);
     const text = this.textSearch.match(q.text);
-    if (!text) return { rows: [], total: 0 };
+    if (!text) return { rows: [], total: 0, owners: new Map() };
     const matching = sql`${text.where} AND ${filter}`;
     if (q.sort === 'relevance') return this.rankedSearch(text, matching, q);
     return this.sortedPage(text.from, text.id, matching, q);
   }
 
   /**
-   * A relevance-ordered text search, bounded: the page is ranked from the newest
-   * SEARCH_CANDIDATES matches the caller may read (more when the page reaches deeper), so a broad
-   * query costs the same as a narrow one. The total is exact when the candidates are every match;
-   * above that it is estimated (see boundedTotal).
+   * A relevance-ordered text search, bounded, in one statement: the newest SEARCH_CANDIDATES
+   * matches the caller may read (more when the page reaches deeper) are ranked, carrying the
+   * columns their order needs, the page is cut from them, and only the page's rows are read in
+   * full. A broad query costs the same as a narrow one. The total is exact when the candidates are
+   * every match; above that it is estimated (see boundedTotal). The one row of counts is joined to
+   * the page, so an empty page still has its total.
    */
-  private async rankedSearch(text: TextMatch, matching: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord>> {
+  private async rankedSearch(text: TextMatch, matching: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }> {
     const bound = Math.max(SEARCH_CANDIDATES, q.offset + q.limit);
-    const candidates = sql`WITH c AS MATERIALIZED (SELECT ${text.id} AS id, ${text.rank} AS rank
-      FROM ${text.from} WHERE ${matching} ORDER BY ${text.id} DESC LIMIT ${bound})`;
-    const page = await sql<Selectable<PackagesTable> & { c_count: number | string; c_min: number | string }>`${candidates}
-      SELECT ${P_COLUMNS}, (SELECT count(*) FROM c) AS c_count, (SELECT min(id) FROM c) AS c_min
-      FROM c ${this.dialect === 'sqlite' ? sql`CROSS JOIN` : sql`JOIN`} packages p ON p.id = c.id
-      ORDER BY c.rank, p.download_count DESC, p.id LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
-    let stats = page.rows[0];
-    if (!stats) {
-      const r = await sql<{ c_count: number | string; c_min: number | string | null }>`${candidates} SELECT count(*) AS c_count, min(id) AS c_min FROM c`.execute(this.db);
-      stats = r.rows[0] as typeof stats;
-    }
-    return { rows: page.rows.map(toPackage), ...(await this.boundedTotal(Number(stats?.c_count ?? 0), bound, stats?.c_min)) };
+    const result = await sql<PageRow & { c_count: number | string; c_min: number | string | null }>`WITH
+      c AS MATERIALIZED (SELECT ${text.id} AS id, ${text.rank} AS rank, p.download_count AS downloads
+        FROM ${text.from} WHERE ${matching} ORDER BY ${text.id} DESC LIMIT ${bound}),
+      top AS (SELECT id, rank, downloads FROM c ORDER BY rank, downloads DESC, id LIMIT ${q.limit} OFFSET ${q.offset}),
+      s AS (SELECT count(*) AS c_count, min(id) AS c_min FROM c)
+      SELECT ${P_COLUMNS}, ${OWNER_COLUMNS}, s.c_count, s.c_min
+      FROM s LEFT JOIN top ON 1 = 1 LEFT JOIN packages p ON p.id = top.id LEFT JOIN accounts a ON a.id = p.owner_account_id
+      ORDER BY top.rank, top.downloads DESC, top.id`.execute(this.db);
+    const stats = result.rows[0];
+    return { ...withOwners(result.rows.filter((r) => r.id !== null)), ...(await this.boundedTotal(Number(stats?.c_count ?? 0), bound, stats?.c_min)) };
   }
 
   /**
@@ -300,13 +317,13 @@ export class SqlPackageRepo implements PackageRepo {
    * (more when the page reaches deeper) are counted as a relevance search counts its candidates, by
    * walking `id` (see TextMatch.id) newest first, and the total is estimated above that.
    */
-  private async sortedPage(from: RawBuilder<unknown>, id: RawBuilder<unknown>, matching: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord>> {
+  private async sortedPage(from: RawBuilder<unknown>, id: RawBuilder<unknown>, matching: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }> {
     const bound = Math.max(SEARCH_CANDIDATES, q.offset + q.limit);
-    const page = await sql<Selectable<PackagesTable>>`SELECT ${P_COLUMNS} FROM ${from} WHERE ${matching}
-      ORDER BY ${orderBy(q.sort)} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
+    const page = await sql<PageRow>`SELECT ${P_COLUMNS}, ${OWNER_COLUMNS} FROM ${from} LEFT JOIN accounts a ON a.id = p.owner_account_id
+      WHERE ${matching} ORDER BY ${orderBy(q.sort)} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
     const newest = await sql<{ c_count: number | string; c_min: number | string | null }>`SELECT count(*) AS c_count, min(id) AS c_min
       FROM (SELECT ${id} AS id FROM ${from} WHERE ${matching} ORDER BY ${id} DESC LIMIT ${bound}) c`.execute(this.db);
-    return { rows: page.rows.map(toPackage), ...(await this.boundedTotal(Number(newest.rows[0]?.c_count ?? 0), bound, newest.rows[0]?.c_min)) };
+    return { ...withOwners(page.rows), ...(await this.boundedTotal(Number(newest.rows[0]?.c_count ?? 0), bound, newest.rows[0]?.c_min)) };
   }
 
   /**
