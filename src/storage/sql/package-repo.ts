@@ -299,16 +299,16 @@ export class SqlPackageRepo implements PackageRepo {
    */
   private async rankedSearch(text: TextMatch, matching: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }> {
     const bound = Math.max(SEARCH_CANDIDATES, q.offset + q.limit);
-    const result = await sql<PageRow & { c_count: number | string; c_min: number | string | null }>`WITH
+    const result = await sql<PageRow & BoundedCount>`WITH
       c AS MATERIALIZED (SELECT ${text.id} AS id, ${text.rank} AS rank, p.download_count AS downloads
         FROM ${text.from} WHERE ${matching} ORDER BY ${text.id} DESC LIMIT ${bound}),
       top AS (SELECT id, rank, downloads FROM c ORDER BY rank, downloads DESC, id LIMIT ${q.limit} OFFSET ${q.offset}),
-      s AS (SELECT count(*) AS c_count, min(id) AS c_min FROM c)
-      SELECT ${P_COLUMNS}, ${OWNER_COLUMNS}, s.c_count, s.c_min
+      s AS (SELECT ${BOUNDED_COUNT} FROM c)
+      SELECT ${P_COLUMNS}, ${OWNER_COLUMNS}, s.c_count, s.c_min, s.lo, s.hi
       FROM s LEFT JOIN top ON 1 = 1 LEFT JOIN packages p ON p.id = top.id LEFT JOIN accounts a ON a.id = p.owner_account_id
       ORDER BY top.rank, top.downloads DESC, top.id`.execute(this.db);
     const stats = result.rows[0];
-    return { ...withOwners(result.rows.filter((r) => r.id !== null)), ...(await this.boundedTotal(Number(stats?.c_count ?? 0), bound, stats?.c_min)) };
+    return { ...withOwners(result.rows.filter((r) => r.id !== null)), ...boundedTotal(stats, bound) };
   }
 
   /**
@@ -321,23 +321,9 @@ export class SqlPackageRepo implements PackageRepo {
     const bound = Math.max(SEARCH_CANDIDATES, q.offset + q.limit);
     const page = await sql<PageRow>`SELECT ${P_COLUMNS}, ${OWNER_COLUMNS} FROM ${from} LEFT JOIN accounts a ON a.id = p.owner_account_id
       WHERE ${matching} ORDER BY ${orderBy(q.sort)} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
-    const newest = await sql<{ c_count: number | string; c_min: number | string | null }>`SELECT count(*) AS c_count, min(id) AS c_min
+    const newest = await sql<BoundedCount>`SELECT ${BOUNDED_COUNT}
       FROM (SELECT ${id} AS id FROM ${from} WHERE ${matching} ORDER BY ${id} DESC LIMIT ${bound}) c`.execute(this.db);
-    return { ...withOwners(page.rows), ...(await this.boundedTotal(Number(newest.rows[0]?.c_count ?? 0), bound, newest.rows[0]?.c_min)) };
-  }
-
-  /**
-   * The total of a bounded count: exact when the newest `bound` matches were all there are (`found`
-   * below `bound`); otherwise estimated from how densely those matches fill the id range they span
-   * (from `newestMin`, the smallest id among them, to the newest package).
-   */
-  private async boundedTotal(found: number, bound: number, newestMin: number | string | null | undefined): Promise<{ total: number; estimated?: true }> {
-    if (found < bound) return { total: found };
-    // Two subqueries: each is one index probe (SQLite reads min and max together by a full scan).
-    const span = await sql<{ lo: number | string; hi: number | string }>`SELECT (SELECT min(id) FROM packages) AS lo, (SELECT max(id) FROM packages) AS hi`.execute(this.db);
-    const lo = Number(span.rows[0]!.lo);
-    const hi = Number(span.rows[0]!.hi);
-    return { total: Math.max(found, Math.round((found * (hi - lo + 1)) / (hi - Number(newestMin) + 1))), estimated: true };
+    return { ...withOwners(page.rows), ...boundedTotal(newest.rows[0], bound) };
   }
 
   async countPublished(): Promise<number> {
@@ -507,6 +493,27 @@ export class SqlPackageRepo implements PackageRepo {
     return { packages: Number(r.n), downloads: Number(r.d ?? 0) };
   }
 }
+
+/**
+ * A bounded count over `c`, the newest matches up to a bound (each with its `id`): how many, the
+ * smallest id among them, and the id range of every package (two subqueries, each one index probe;
+ * SQLite reads min and max together by a full scan).
+ */
+const BOUNDED_COUNT = sql`count(*) AS c_count, min(id) AS c_min, (SELECT min(id) FROM packages) AS lo, (SELECT max(id) FROM packages) AS hi`;
+type Id = number | string | null;
+type BoundedCount = { c_count: number | string; c_min: Id; lo: Id; hi: Id };
+
+/**
+ * The total of a bounded count: exact when the newest `bound` matches were all there are (fewer
+ * than `bound` found); otherwise estimated from how densely those matches fill the id range they
+ * span (from the smallest id among them to the newest package).
+ */
+const boundedTotal = (count: BoundedCount | undefined, bound: number): { total: number; estimated?: true } => {
+  const found = Number(count?.c_count ?? 0);
+  if (!count || found < bound) return { total: found };
+  const [lo, hi] = [Number(count.lo), Number(count.hi)];
+  return { total: Math.max(found, Math.round((found * (hi - lo + 1)) / (hi - Number(count.c_min) + 1))), estimated: true };
+};
 
 /** A listing's order (relevance without a text query: by downloads; with one, see rankedSearch). */
 const orderBy = (sort: PackageQuery['sort']): RawBuilder<unknown> => {
