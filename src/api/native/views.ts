@@ -8,6 +8,10 @@ import type { Detail, ListItem } from './schemas.js';
 
 /** Core records → agentx (004) response shapes. Translation only: no rule lives here. */
 
+/** A list's total, marked `total_estimated` when the core counted only a bounded set of the matches. */
+export const listTotal = (page: { total: number; estimated?: boolean }): { total: number; total_estimated?: true } =>
+  page.estimated ? { total: page.total, total_estimated: true } : { total: page.total };
+
 export const listItem = (pkg: PackageRecord, owner: AccountRecord | undefined): ListItem => ({
   kind: pkg.kind,
   scope: `@${pkg.scope}`,

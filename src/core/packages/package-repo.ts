@@ -139,7 +139,8 @@ export interface PackageRepo {
   insert(pkg: NewPackage): Promise<PackageRecord>;
   update(id: number, patch: PackagePatch): Promise<void>;
   setVisibility(id: number, visibility: Visibility): Promise<void>;
-  query(q: PackageQuery): Promise<Page<PackageRecord>>;
+  /** A page of packages with their owners, read together. */
+  query(q: PackageQuery): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }>;
   /** How many packages have a published version, every visibility, counted exactly (an operator's figure; listings bound their totals). */
   countPublished(): Promise<number>;
   listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]>;

@@ -425,8 +425,7 @@ export class PackageService {
 
   /** Packages the caller may read (the read filter is applied in the query: pages and totals count only those). */
   async query(ctx: RequestContext, q: Omit<PackageQuery, 'read'>): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }> {
-    const page = await this.deps.storage.packages.query({ ...q, read: await this.deps.policy.readFilter(ctx) });
-    return { ...page, owners: await this.ownersOf(page.rows) };
+    return this.deps.storage.packages.query({ ...q, read: await this.deps.policy.readFilter(ctx) });
   }
 
   /** How many packages are published, every visibility: an operator's figure (metrics), never a door's list. */

@@ -9,19 +9,17 @@ export interface TextSearch {
 }
 
 export interface TextMatch {
-  /** A WITH clause the query starts with, or empty. */
-  with: RawBuilder<unknown>;
-  /** The FROM clause: `packages p` (aliased `p`) joined to whatever the match needs. */
+  /** The FROM clause of the packages the text may match: `packages p` joined to whatever the match needs. */
   from: RawBuilder<unknown>;
+  /** The condition that keeps the matches of `from`. */
   where: RawBuilder<unknown>;
-  /** An ORDER BY expression, best match first. */
-  rank: RawBuilder<unknown>;
   /**
-   * A statement yielding `id` and `rank` (lower is better) of the newest (highest id) at most
-   * `limit` matching packages that pass `where` (over `packages p`): the bounded candidate set a
-   * relevance-ordered page is ranked from, so a broad query ranks `limit` rows, not every match.
+   * The matches' package id as the text index walks it: `ORDER BY id DESC LIMIT n` reads the newest
+   * n matches and stops, so a bounded candidate set or count costs n rows, not every match.
    */
-  candidates(where: RawBuilder<unknown>, limit: number): RawBuilder<unknown>;
+  id: RawBuilder<unknown>;
+  /** A match's relevance, lower is better (computed only for the rows a statement returns). */
+  rank: RawBuilder<unknown>;
 }
 
 /** The words of a query, lower-cased, at most 12. */

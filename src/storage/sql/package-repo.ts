@@ -48,6 +48,9 @@ const VERSION_COLUMNS = [
 ] as const;
 const ACCOUNT_COLUMNS = ['id', 'name', 'kind', 'display_name', 'email', 'avatar_url', 'bio', 'website', 'is_admin', 'created_at', 'updated_at'] as const;
 
+/** The owner's columns beside a package's in a listing's page (`a_` before each). */
+const OWNER_COLUMNS = sql.raw(ACCOUNT_COLUMNS.map((c) => `a.${c} AS a_${c}`).join(', '));
+
 /** Picks the columns of one joined table back out of a row where they carry a prefix. */
 const unprefix = <T>(row: Record<string, unknown>, prefix: string, columns: readonly string[]): T => Object.fromEntries(columns.map((c) => [c, row[prefix + c]])) as T;
 
@@ -61,6 +64,20 @@ const fromJsonView = (v: JsonView, stamp: string): PackageViewRecord => ({
   distTags: v.distTags ?? {},
   stamp,
 });
+
+/** A row of a listing's page: a package's columns, then its owner's (`a_`, null when it has none). */
+type PageRow = Selectable<PackagesTable> & Record<string, unknown>;
+
+/** A page's rows as package records, with the owners read beside them (each once). */
+const withOwners = (rows: PageRow[]): { rows: PackageRecord[]; owners: Map<number, AccountRecord> } => {
+  const owners = new Map<number, AccountRecord>();
+  for (const row of rows) {
+    if (row.a_id == null || owners.has(Number(row.a_id))) continue;
+    const owner = toAccount(unprefix<Selectable<AccountsTable>>(row, 'a_', ACCOUNT_COLUMNS));
+    owners.set(owner.id, owner);
+  }
+  return { rows: rows.map(toPackage), owners };
+};
 
 /** SQLite's view columns: the package's, its latest version's, its owner's, then the dist-tags as JSON. */
 const VIEW_COLUMNS = [...PACKAGE_COLUMNS.map((c) => `p.${c}`), ...VERSION_COLUMNS.map((c) => `v.${c} AS v_${c}`), ...ACCOUNT_COLUMNS.map((c) => `a.${c} AS a_${c}`)].join(', ');
@@ -244,7 +261,7 @@ export class SqlPackageRepo implements PackageRepo {
     await this.db.updateTable('packages').set({ visibility }).where('id', '=', id).execute();
   }
 
-  async query(q: PackageQuery): Promise<Page<PackageRecord>> {
+  async query(q: PackageQuery): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }> {
     // A listing without a text query reads its page by the index of its sort order (see listing);
     // SQLite has no statistics to tell it the visibility index would not help (PostgreSQL has).
     const where: RawBuilder<unknown>[] = [readFilterSql(q.read, 'p', this.dialect === 'postgres' || (q.text !== undefined && q.text !== ''))];
@@ -263,73 +280,50 @@ export class SqlPackageRepo implements PackageRepo {
       where.push(sql`(${sql.join(any, sql` OR `)})`);
     }
     where.push(sql`p.latest_version IS NOT NULL`);
-    const text = q.text ? this.textSearch.match(q.text) : undefined;
-    if (q.text && !text) return { rows: [], total: 0 };
-    if (text) where.push(text.where);
-    if (text && q.sort === 'relevance') return this.rankedSearch(text, sql.join(where, sql` AND `), q);
-    if (!text) return this.listing(sql.join(where, sql` AND `), q);
-    const from = text?.from ?? sql`packages p`;
-    const prefix = text?.with ?? sql``;
     const filter = sql.join(where, sql` AND `);
-    const order = orderBy(q.sort, text?.rank);
-    // The total rides along as a window count, so the filter (a full-text match) runs once.
-    const page = await sql<Selectable<PackagesTable> & { total_count: number | string }>`${prefix} SELECT ${P_COLUMNS}, count(*) OVER () AS total_count
-      FROM ${from} WHERE ${filter} ORDER BY ${order} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
-    let total = Number(page.rows[0]?.total_count ?? 0);
-    if (page.rows.length === 0 && q.offset > 0) {
-      const count = await sql<{ n: number | string }>`${prefix} SELECT count(*) AS n FROM ${from} WHERE ${filter}`.execute(this.db);
-      total = Number(count.rows[0]?.n ?? 0);
-    }
-    return { rows: page.rows.map(toPackage), total };
+    if (!q.text) return this.sortedPage(sql`packages p`, sql`p.id`, filter, q);
+    const text = this.textSearch.match(q.text);
+    if (!text) return { rows: [], total: 0, owners: new Map() };
+    const matching = sql`${text.where} AND ${filter}`;
+    if (q.sort === 'relevance') return this.rankedSearch(text, matching, q);
+    return this.sortedPage(text.from, text.id, matching, q);
   }
 
   /**
-   * A relevance-ordered text search, bounded: the page is ranked from the newest
-   * SEARCH_CANDIDATES matches the caller may read (more when the page reaches deeper), so a broad
-   * query costs the same as a narrow one. The total is exact when the candidates are every match;
-   * above that it is estimated from how densely the candidates fill the id range they span.
+   * A relevance-ordered text search, bounded, in one statement: the newest SEARCH_CANDIDATES
+   * matches the caller may read (more when the page reaches deeper) are ranked, carrying the
+   * columns their order needs, the page is cut from them, and only the page's rows are read in
+   * full. A broad query costs the same as a narrow one. The total is exact when the candidates are
+   * every match; above that it is estimated (see boundedTotal). The one row of counts is joined to
+   * the page, so an empty page still has its total.
    */
-  private async rankedSearch(text: TextMatch, filter: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord>> {
+  private async rankedSearch(text: TextMatch, matching: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }> {
     const bound = Math.max(SEARCH_CANDIDATES, q.offset + q.limit);
-    const candidates = sql`WITH c AS MATERIALIZED (${text.candidates(filter, bound)})`;
-    const page = await sql<Selectable<PackagesTable> & { c_count: number | string; c_min: number | string }>`${candidates}
-      SELECT ${P_COLUMNS}, (SELECT count(*) FROM c) AS c_count, (SELECT min(id) FROM c) AS c_min
-      FROM c ${this.dialect === 'sqlite' ? sql`CROSS JOIN` : sql`JOIN`} packages p ON p.id = c.id
-      ORDER BY c.rank, p.download_count DESC, p.id LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
-    let stats = page.rows[0];
-    if (!stats) {
-      const r = await sql<{ c_count: number | string; c_min: number | string | null }>`${candidates} SELECT count(*) AS c_count, min(id) AS c_min FROM c`.execute(this.db);
-      stats = r.rows[0] as typeof stats;
-    }
-    return { rows: page.rows.map(toPackage), ...(await this.boundedTotal(Number(stats?.c_count ?? 0), bound, stats?.c_min)) };
+    const result = await sql<PageRow & BoundedCount>`WITH
+      c AS MATERIALIZED (SELECT ${text.id} AS id, ${text.rank} AS rank, p.download_count AS downloads
+        FROM ${text.from} WHERE ${matching} ORDER BY ${text.id} DESC LIMIT ${bound}),
+      top AS (SELECT id, rank, downloads FROM c ORDER BY rank, downloads DESC, id LIMIT ${q.limit} OFFSET ${q.offset}),
+      s AS (SELECT ${BOUNDED_COUNT} FROM c)
+      SELECT ${P_COLUMNS}, ${OWNER_COLUMNS}, s.c_count, s.c_min, s.lo, s.hi
+      FROM s LEFT JOIN top ON 1 = 1 LEFT JOIN packages p ON p.id = top.id LEFT JOIN accounts a ON a.id = p.owner_account_id
+      ORDER BY top.rank, top.downloads DESC, top.id`.execute(this.db);
+    const stats = result.rows[0];
+    return { ...withOwners(result.rows.filter((r) => r.id !== null)), ...boundedTotal(stats, bound) };
   }
 
   /**
-   * A listing without a text query, bounded: the page is read by the index of its sort order
-   * (migration 0034), and the total is counted as a relevance search counts its candidates, over
-   * the newest SEARCH_CANDIDATES matches (more when the page reaches deeper), estimated above that.
+   * A page in one of the listing's orders (no text query: read by the index of its order, migration
+   * 0034; a text query: its matches, sorted), its total bounded: the newest SEARCH_CANDIDATES matches
+   * (more when the page reaches deeper) are counted as a relevance search counts its candidates, by
+   * walking `id` (see TextMatch.id) newest first, and the total is estimated above that.
    */
-  private async listing(filter: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord>> {
+  private async sortedPage(from: RawBuilder<unknown>, id: RawBuilder<unknown>, matching: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }> {
     const bound = Math.max(SEARCH_CANDIDATES, q.offset + q.limit);
-    const page = await sql<Selectable<PackagesTable>>`SELECT ${P_COLUMNS} FROM packages p WHERE ${filter}
-      ORDER BY ${orderBy(q.sort, undefined)} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
-    const newest = await sql<{ c_count: number | string; c_min: number | string | null }>`SELECT count(*) AS c_count, min(id) AS c_min
-      FROM (SELECT p.id FROM packages p WHERE ${filter} ORDER BY p.id DESC LIMIT ${bound}) c`.execute(this.db);
-    return { rows: page.rows.map(toPackage), ...(await this.boundedTotal(Number(newest.rows[0]?.c_count ?? 0), bound, newest.rows[0]?.c_min)) };
-  }
-
-  /**
-   * The total of a bounded count: exact when the newest `bound` matches were all there are (`found`
-   * below `bound`); otherwise estimated from how densely those matches fill the id range they span
-   * (from `newestMin`, the smallest id among them, to the newest package).
-   */
-  private async boundedTotal(found: number, bound: number, newestMin: number | string | null | undefined): Promise<{ total: number; estimated?: true }> {
-    if (found < bound) return { total: found };
-    // Two subqueries: each is one index probe (SQLite reads min and max together by a full scan).
-    const span = await sql<{ lo: number | string; hi: number | string }>`SELECT (SELECT min(id) FROM packages) AS lo, (SELECT max(id) FROM packages) AS hi`.execute(this.db);
-    const lo = Number(span.rows[0]!.lo);
-    const hi = Number(span.rows[0]!.hi);
-    return { total: Math.max(found, Math.round((found * (hi - lo + 1)) / (hi - Number(newestMin) + 1))), estimated: true };
+    const page = await sql<PageRow>`SELECT ${P_COLUMNS}, ${OWNER_COLUMNS} FROM ${from} LEFT JOIN accounts a ON a.id = p.owner_account_id
+      WHERE ${matching} ORDER BY ${orderBy(q.sort)} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
+    const newest = await sql<BoundedCount>`SELECT ${BOUNDED_COUNT}
+      FROM (SELECT ${id} AS id FROM ${from} WHERE ${matching} ORDER BY ${id} DESC LIMIT ${bound}) c`.execute(this.db);
+    return { ...withOwners(page.rows), ...boundedTotal(newest.rows[0], bound) };
   }
 
   async countPublished(): Promise<number> {
@@ -500,10 +494,32 @@ export class SqlPackageRepo implements PackageRepo {
   }
 }
 
-const orderBy = (sort: PackageQuery['sort'], rank: RawBuilder<unknown> | undefined): RawBuilder<unknown> => {
+/**
+ * A bounded count over `c`, the newest matches up to a bound (each with its `id`): how many, the
+ * smallest id among them, and the id range of every package (two subqueries, each one index probe;
+ * SQLite reads min and max together by a full scan).
+ */
+const BOUNDED_COUNT = sql`count(*) AS c_count, min(id) AS c_min, (SELECT min(id) FROM packages) AS lo, (SELECT max(id) FROM packages) AS hi`;
+type Id = number | string | null;
+type BoundedCount = { c_count: number | string; c_min: Id; lo: Id; hi: Id };
+
+/**
+ * The total of a bounded count: exact when the newest `bound` matches were all there are (fewer
+ * than `bound` found); otherwise estimated from how densely those matches fill the id range they
+ * span (from the smallest id among them to the newest package).
+ */
+const boundedTotal = (count: BoundedCount | undefined, bound: number): { total: number; estimated?: true } => {
+  const found = Number(count?.c_count ?? 0);
+  if (!count || found < bound) return { total: found };
+  const [lo, hi] = [Number(count.lo), Number(count.hi)];
+  return { total: Math.max(found, Math.round((found * (hi - lo + 1)) / (hi - Number(count.c_min) + 1))), estimated: true };
+};
+
+/** A listing's order (relevance without a text query: by downloads; with one, see rankedSearch). */
+const orderBy = (sort: PackageQuery['sort']): RawBuilder<unknown> => {
   switch (sort) {
     case 'relevance':
-      return rank ? sql`${rank}, p.download_count DESC, p.id` : sql`p.download_count DESC, p.id`;
+      return sql`p.download_count DESC, p.id`;
     case 'stars':
       return sql`p.star_count DESC, p.download_count DESC, p.id`;
     case 'newest':

@@ -17,7 +17,7 @@ import {
 } from '../agentx-schemas.js';
 import type { NativeDoorOptions } from '../index.js';
 import { PackageParams, errorResponses, listResponse } from '../schemas.js';
-import { listItem } from '../views.js';
+import { listItem, listTotal } from '../views.js';
 import { KIND_ROUTES } from './packages.js';
 import { Type } from 'typebox';
 
@@ -77,7 +77,7 @@ export const agentxRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async 
       const page = req.query.page ?? 1;
       const limit = req.query.limit ?? 20;
       const r = await registry.packages.query(ctx, { kind: 'agent', ownerAccountId: account.id, sort: req.query.sort ?? 'downloads', offset: (page - 1) * limit, limit });
-      return { agents: r.rows.map((p) => listItem(p, r.owners.get(p.ownerAccountId))), total: r.total, page, limit };
+      return { agents: r.rows.map((p) => listItem(p, r.owners.get(p.ownerAccountId))), ...listTotal(r), page, limit };
     },
   });
 

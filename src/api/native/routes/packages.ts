@@ -29,7 +29,7 @@ import {
   errorResponses,
   listResponse,
 } from '../schemas.js';
-import { detail, listItem, versionItem } from '../views.js';
+import { detail, listItem, listTotal, versionItem } from '../views.js';
 
 /** A URL segment of the native API and the package kind it serves (`packages`: every kind). */
 export interface KindRoute {
@@ -72,7 +72,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       offset: (page - 1) * limit,
       limit,
     });
-    return { items: result.rows.map((r) => listItem(r, result.owners.get(r.ownerAccountId))), total: result.total, estimated: result.estimated === true, page, limit };
+    return { items: result.rows.map((r) => listItem(r, result.owners.get(r.ownerAccountId))), totals: listTotal(result), page, limit };
   };
 
   app.get('/search', {
@@ -85,7 +85,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
     handler: async (req) => {
       const kind = req.query.kind === 'all' ? undefined : (req.query.kind ?? 'agent');
       const r = await query(await requestContext(registry, req), { ...req.query, kind: undefined }, kind, 'relevance');
-      return { agents: r.items, total: r.total, ...(r.estimated ? { total_estimated: true } : {}), page: r.page, limit: r.limit };
+      return { agents: r.items, ...r.totals, page: r.page, limit: r.limit };
     },
   });
 
@@ -99,7 +99,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       schema: { tags, summary: `List and search ${route.segment}`, querystring: ListQuery, response: { 200: listResponse(route.listKey), ...errorResponses } },
       handler: async (req) => {
         const r = await query(await requestContext(registry, req), req.query, kind ?? req.query.kind, 'relevance');
-        return { [route.listKey]: r.items, total: r.total, ...(r.estimated ? { total_estimated: true } : {}), page: r.page, limit: r.limit };
+        return { [route.listKey]: r.items, ...r.totals, page: r.page, limit: r.limit };
       },
     });
 
