@@ -66,6 +66,7 @@ export const detail = (view: PackageView): Detail => {
     manifest,
     findings: latest?.findings ?? [],
     created_at: pkg.createdAt,
+    mirror: view.mirror,
   };
 };
 
