@@ -64,7 +64,7 @@ const startTamperingProxy = async (upstream: string, swap: { realSha: string; fa
 describe.each(testStores)('Agentry mirrors (%s)', (store) => {
   let upstream: ChildServer;
   let upDir: string;
-  const upAdminToken = `agentry_${randomBytes(32).toString("base64url")}`;
+  const upAdminToken = `agentry_${randomBytes(32).toString('base64url')}`;
   let up: Api;
   let acmeOnA: Api;
   let acmeToken: string;
@@ -105,7 +105,7 @@ describe.each(testStores)('Agentry mirrors (%s)', (store) => {
   it('without the token, the upstream refuses: a 502 that never shows the password, nothing stored', async () => {
     expect((await acmeOnA.publish('/api/v1/agents/@acme/helper', await agentTarball({ name: 'helper', version: '1.0.0', scope: 'acme' }))).status).toBe(200);
     // With a wrong password: the upstream answers 401; the mirror says the upstream failed.
-    const wrong = `agentry_${randomBytes(32).toString("base64url")}`;
+    const wrong = `agentry_${randomBytes(32).toString('base64url')}`;
     expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'agentry', name: 'anon', url: upstream.url, username: 'token', password: wrong })).status).toBe(201);
     const refused = await anon.req('GET', '/api/v1/agents/@acme/helper');
     expect(refused.status).toBe(502);

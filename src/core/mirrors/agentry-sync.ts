@@ -77,7 +77,7 @@ export async function syncAgentryMirror(deps: AgentrySyncDeps, mirror: MirrorRec
   const report: AgentrySyncReport = { added: [], updated: [], unchanged: 0, removed: [], failed: [] };
   const seen = new Set<string>();
   let done = 0;
-  let total: number | null = null;
+  let total: number | null;
   for (let page = start.p; ; page++) {
     opts.signal?.throwIfAborted();
     const list = await deps.listUpstream(mirror, { ...(scope ? { scope } : {}), page, limit: PAGE });
@@ -103,7 +103,7 @@ export async function syncAgentryMirror(deps: AgentrySyncDeps, mirror: MirrorRec
     if (list.packages.length < PAGE) break;
   }
   // What was fetched through this mirror before, in the part of the list this run read, and is no longer listed.
-  for (let after: string | undefined = start.k || undefined; ; ) {
+  for (let after: string | undefined = start.k || undefined; ;) {
     const keys = await deps.fetchedThrough(mirror, after, 500);
     for (const k of keys) if (k.startsWith(prefix) && !seen.has(k)) report.removed.push(`@${k}`);
     if (keys.length < 500) break;

@@ -458,7 +458,12 @@ export class OciService {
     return this.storeVersionReferrer(anonymous(), pkg, version, referrer);
   }
 
-  private async storeVersionReferrer(ctx: OciContext, pkg: PackageRecord, version: VersionRecord, referrer: { artifactType: string; layer: Buffer; annotations?: Record<string, string> }): Promise<PushedManifest> {
+  private async storeVersionReferrer(
+    ctx: OciContext,
+    pkg: PackageRecord,
+    version: VersionRecord,
+    referrer: { artifactType: string; layer: Buffer; annotations?: Record<string, string> },
+  ): Promise<PushedManifest> {
     const repo = this.repository(`${pkg.scope}/${pkg.name}`);
     const subject = packageArtifact(pkg, version);
     const stored = await this.deps.blobs.put(referrer.layer);

@@ -9,13 +9,13 @@ import { createHash } from 'node:crypto';
 import { AgentryError, badGateway, badRequest, conflict, notFound, unprocessable, validationFailed } from '../errors.js';
 import { IDEMPOTENCY_HEADER, IDEMPOTENCY_TTL_MS, parseIdempotencyKey, publishFingerprint } from '../idempotency/idempotency-key.js';
 import type { AccountRecord, ScopeRecord } from '../accounts/account-repo.js';
-import type { PackageQuery, PackageRecord, PackageVersionRecord, PackageViewRecord, VersionBrowseQuery, VersionContent, VersionRecord } from './package-repo.js';
+import type { NewPackage, NewVersion, PackageQuery, PackageRecord, PackageVersionRecord, PackageViewRecord, VersionBrowseQuery, VersionContent, VersionRecord } from './package-repo.js';
 import type { Page } from '../page.js';
 import type { StorageRepos } from '../storage.js';
 import { isoNow, utcDay } from '../time.js';
 import { MANIFEST_FILE, kindLabel, type PackageKind } from './kinds.js';
 import { applyVersionMetadata, distTagProblem, packageMetadata, refreshLatest } from './latest.js';
-import { checkPublish } from './publish-validation.js';
+import { checkPublish, type CheckedPublish } from './publish-validation.js';
 import { parseManifest } from './manifest/index.js';
 import { fullName, parsePackageId } from './names.js';
 import type { TarballLimits } from './tarball.js';
@@ -97,6 +97,36 @@ export interface DownloadTarget {
   pkg: PackageRecord;
   version: VersionRecord;
 }
+
+/** The row of a package's first version: its metadata from the manifest, owned as its scope is. */
+const newPackage = (id: { name: string; key: string }, scope: ScopeRecord, checked: CheckedPublish, visibility: Visibility, now: string): NewPackage => ({
+  kind: checked.manifest.kind,
+  scope: scope.name,
+  name: id.name,
+  key: id.key,
+  ...packageMetadata(checked.manifest, checked.readme ?? null),
+  latestVersion: null,
+  latestPinned: false,
+  ownerAccountId: scope.ownerAccountId,
+  visibility,
+  createdAt: now,
+  updatedAt: now,
+});
+
+/** The row of a checked version whose tarball is stored as `blob`. */
+const newVersion = (packageId: number, checked: CheckedPublish, blob: { digest: string; size: number }, publishedBy: number | null, publishedAt: string): NewVersion => ({
+  packageId,
+  version: checked.version,
+  manifest: checked.manifest.raw,
+  findings: checked.findings,
+  readme: checked.readme ?? null,
+  digest: blob.digest,
+  size: blob.size,
+  fileCount: checked.contents.fileCount,
+  unpackedSize: checked.contents.unpackedSize,
+  publishedBy,
+  publishedAt,
+});
 
 /** Packages of every kind: publish, read, tag, deprecate, unpublish, download, query. */
 export class PackageService {
@@ -198,7 +228,8 @@ export class PackageService {
       await this.forgetExpiredKeys();
     }
     await this.publishGate?.(publisher.account.id);
-    const { contents, manifest, version, readme, tag, findings } = await checkPublish(id, input, this.limits);
+    const checked = await checkPublish(id, input, this.limits);
+    const { contents, manifest, version, readme, tag, findings } = checked;
 
     const digest = `sha256:${createHash('sha256').update(contents.tarball).digest('hex')}`;
     await this.signing?.check(id.scope, { name: fullName(id.scope, id.name), version, digest }, input.signature);
@@ -249,35 +280,11 @@ export class PackageService {
           return { pkgId: pkg.id, record };
         }
         if (!pkg) {
-          await tx.packages.insert({
-            kind: manifest.kind,
-            scope: scope.name,
-            name: id.name,
-            key: id.key,
-            ...packageMetadata(manifest, readme ?? null),
-            latestVersion: null,
-            latestPinned: false,
-            ownerAccountId: scope.ownerAccountId,
-            visibility: input.access ?? scope.defaultVisibility,
-            createdAt: now,
-            updatedAt: now,
-          });
+          await tx.packages.insert(newPackage(id, scope, checked, input.access ?? scope.defaultVisibility, now));
           // A concurrent first publish may have created the package (and this version) first.
           pkg = (await this.refuseUnpublishable(tx, id, manifest.kind, version, true, false, blob.digest)).pkg!;
         }
-        const record = await tx.packages.insertVersion({
-          packageId: pkg.id,
-          version: version,
-          manifest: manifest.raw,
-          findings,
-          readme: readme ?? null,
-          digest: blob.digest,
-          size: blob.size,
-          fileCount: contents.fileCount,
-          unpackedSize: contents.unpackedSize,
-          publishedBy: principal.account.id,
-          publishedAt: now,
-        });
+        const record = await tx.packages.insertVersion(newVersion(pkg.id, checked, blob, principal.account.id, now));
         if (tag && tag !== 'latest') await tx.packages.setDistTag(pkg.id, tag, record.version);
         await refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined, { record, manifest });
         await tx.packages.update(pkg.id, { updatedAt: now });
@@ -484,14 +491,23 @@ export class PackageService {
 
   /**
    * Stores a version fetched from an upstream (core/mirrors; its bytes already checked against the
-   * digest the upstream announced): checked as any publish is (manifest, files, secrets), kept in
+   * digest the upstream announced): checked like every publish (manifest, files, secrets), kept in
    * its scope (which the mirror created) with no publisher and the upstream's publish time, readable
    * by whoever may read this registry. A version that is already here is left as it is (versions
    * never change); answers it and whether it was added.
    */
-  async importMirrored(input: { scope: string; name: string; kind: PackageKind; version: string; tarball: Buffer; publishedAt: string | null; upstream: string }): Promise<{ pkg: PackageRecord; version: VersionRecord; added: boolean }> {
+  async importMirrored(input: {
+    scope: string;
+    name: string;
+    kind: PackageKind;
+    version: string;
+    tarball: Buffer;
+    publishedAt: string | null;
+    upstream: string;
+  }): Promise<{ pkg: PackageRecord; version: VersionRecord; added: boolean }> {
     const id = parsePackageId(input.scope, input.name);
-    const { contents, manifest, version, readme, findings } = await checkPublish(id, { kind: input.kind, scope: id.scope, name: id.name, tarball: input.tarball, version: input.version }, this.limits);
+    const checked = await checkPublish(id, { kind: input.kind, scope: id.scope, name: id.name, tarball: input.tarball, version: input.version }, this.limits);
+    const { contents, manifest, version } = checked;
     if (version !== input.version) throw badGateway(`The upstream at ${input.upstream} announced ${fullName(id.scope, id.name)}@${input.version}, but its tarball is version ${version}`);
     // The bytes are stored exactly as signed upstream: a tarball the publish check would rewrite is not taken.
     if (!contents.tarball.equals(input.tarball)) throw badGateway(`The upstream at ${input.upstream} sent a tarball of ${fullName(id.scope, id.name)}@${version} with special file modes; refused`);
@@ -502,38 +518,15 @@ export class PackageService {
       const scope = await tx.scopes.find(id.scope);
       if (!scope) throw notFound(`Scope @${id.scope} does not exist`);
       let pkg = await tx.packages.lockByKey(id.key);
-      if (pkg && pkg.kind !== manifest.kind) throw badGateway(`The upstream at ${input.upstream} sent ${fullName(id.scope, id.name)} as a package of kind '${manifest.kind}'; here it is '${pkg.kind}'`);
+      if (pkg && pkg.kind !== manifest.kind)
+        throw badGateway(`The upstream at ${input.upstream} sent ${fullName(id.scope, id.name)} as a package of kind '${manifest.kind}'; here it is '${pkg.kind}'`);
       if (!pkg) {
-        await tx.packages.insert({
-          kind: manifest.kind,
-          scope: scope.name,
-          name: id.name,
-          key: id.key,
-          ...packageMetadata(manifest, readme ?? null),
-          latestVersion: null,
-          latestPinned: false,
-          ownerAccountId: scope.ownerAccountId,
-          visibility: 'public',
-          createdAt: now,
-          updatedAt: now,
-        });
+        await tx.packages.insert(newPackage(id, scope, checked, 'public', now));
         pkg = (await tx.packages.lockByKey(id.key))!;
       }
       const existing = await tx.packages.findVersion(pkg.id, version);
       if (existing) return { pkg, version: existing, added: false };
-      const record = await tx.packages.insertVersion({
-        packageId: pkg.id,
-        version,
-        manifest: manifest.raw,
-        findings,
-        readme: readme ?? null,
-        digest: blob.digest,
-        size: blob.size,
-        fileCount: contents.fileCount,
-        unpackedSize: contents.unpackedSize,
-        publishedBy: null,
-        publishedAt: input.publishedAt ?? now,
-      });
+      const record = await tx.packages.insertVersion(newVersion(pkg.id, checked, blob, null, input.publishedAt ?? now));
       await refreshLatest(tx, pkg, undefined, { record, manifest });
       await tx.packages.update(pkg.id, { updatedAt: now });
       await this.deps.audit.record(tx.audit, system, 'mirror.fetch', `${fullName(pkg.scope, pkg.name)}@${version}`, { kind: manifest.kind, digest: blob.digest, upstream: input.upstream });
