@@ -153,6 +153,7 @@ describe.each(testStores)('Agentry mirrors (%s)', (store) => {
     const pulled = await ws.json<{ sha256: string; version: string }>(['pull', '@acme/helper@1.0.0', '--out', 'helper-1']);
     expect(pulled).toMatchObject({ version: '1.0.0', sha256: upVersions[1].sha256 });
     expect(readFileSync(ws.path('helper-1', 'agent.yaml'), 'utf8')).toContain('version: 1.0.0');
+    expect(await ws.ok(['info', '@acme/helper'])).toContain(`mirror:     read-only copy of ${upstream.url}`);
 
     // Read-only: publishing, deprecating, tagging into the mirrored scope is refused, admin or not.
     const publish = await admin.publish('/api/v1/agents/@acme/helper', await agentTarball({ name: 'helper', version: '9.0.0', scope: 'acme' }));
