@@ -15,6 +15,7 @@ import { SlackWebApi } from '../adapters/integrations/slack-web-api.js';
 import { EmbeddingsClient } from '../adapters/embeddings/embeddings-client.js';
 import { ociRegistryPort } from './oci-registry.js';
 import { HttpOciUpstream } from '../adapters/mirrors/oci-upstream.js';
+import { HttpAgentryUpstream } from '../adapters/mirrors/agentry-upstream.js';
 import { SelfRegistryRouter } from './self-registry.js';
 import type { ServerConfig } from './config.js';
 import { openSecretStore } from './secrets-config.js';
@@ -120,7 +121,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     clientFiles: { files: new ClientConfigFileEditor(config.clientsHome), platform: clientPlatform() },
     evals: { store: evalStore, wake: (id) => evalRunner?.wake(id) },
     skillInstalls: { store: skillInstalls, folders: new SkillFolderWriter(config.clientsHome) },
-    mirrors: { store: mirrors, oci: new HttpOciUpstream({ fetch: egress.fetch, downloadDir: join(config.dataDir, 'mirror-downloads') }) },
+    mirrors: { store: mirrors, oci: new HttpOciUpstream({ fetch: egress.fetch, downloadDir: join(config.dataDir, 'mirror-downloads') }), agentry: new HttpAgentryUpstream({ fetch: egress.fetch }) },
     agentspaceOci: { registryClient: ociRegistryPort(outbound.fetch), defaultRegistry: config.ociRegistryDefault, credentials: dockerLogins },
     storage,
     blobs,

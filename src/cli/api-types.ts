@@ -42,6 +42,8 @@ export interface PackageDetail extends PackageListItem {
   dist_tags: Record<string, string>;
   deprecated: string | null;
   created_at: string;
+  /** Present for a package taken from an Agentry upstream (docs/mirrors.md). */
+  mirror?: { upstream: string };
 }
 
 export interface VersionItem {

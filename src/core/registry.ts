@@ -56,7 +56,8 @@ import type { EvalStore } from './evals/eval-store.js';
 import { EvalService } from './evals/eval-service.js';
 import { MirrorService } from './mirrors/mirror-service.js';
 import { OciMirror } from './mirrors/oci-mirror.js';
-import type { MirrorStore, OciUpstream } from './mirrors/mirror.js';
+import type { AgentryUpstream, MirrorStore, OciUpstream } from './mirrors/mirror.js';
+import { AgentryMirror } from './mirrors/agentry-mirror.js';
 import { DomainEvents, type DomainEvent } from './events/domain-events.js';
 import type { WebhookSender } from './webhooks/webhook-sender.js';
 import { WebhookService } from './webhooks/webhook-service.js';
@@ -109,7 +110,7 @@ export interface RegistryOptions {
   /** Where skill installs are recorded and the clients' skills folders they write (needs clientFiles for the platform). Absent: installs are not offered. */
   skillInstalls?: { store: SkillInstallStore; folders: SkillFolders };
   /** Pull-through mirrors: where upstreams are kept and how each kind's upstream is reached. Absent: not offered. */
-  mirrors?: { store: MirrorStore; oci?: OciUpstream };
+  mirrors?: { store: MirrorStore; oci?: OciUpstream; agentry?: AgentryUpstream };
   /** Webhooks of users and orgs: where they and their deliveries are kept, how deliveries go out; `wake` tells this process's dispatcher of new deliveries. Absent: not offered (501). */
   webhooks?: { store: WebhookStore; sender: WebhookSender; wake?: () => void };
   /** Told when a listener of domain events (webhooks) failed on one; never given secret values. */
@@ -167,6 +168,8 @@ export class Registry {
   readonly evals: EvalService | undefined;
   /** Upstreams (pull-through mirrors, issue 18); undefined when the server was built without a mirror store. */
   readonly mirrors: MirrorService | undefined;
+  /** Agentry upstreams of packages (agents, skills, recipes): on-demand fetches and `syncAgentryMirror`'s deps. */
+  readonly agentryMirror: AgentryMirror | undefined;
   /** What happened, once committed (package writes, session and workload statuses): webhooks listen. */
   readonly events: DomainEvents;
   /** Webhooks of users and orgs (issue 18); undefined when the server was built without a webhook store. */
@@ -202,6 +205,12 @@ export class Registry {
     this.scopes = new ScopeService(deps);
     this.signatures = new SignatureService(deps, this.packages, this.oci, this.scopes);
     this.packages.signPublishes(this.signatures);
+    const agentryUpstream = opts.mirrors?.agentry;
+    this.agentryMirror =
+      this.mirrors &&
+      agentryUpstream &&
+      new AgentryMirror(deps, this.mirrors, agentryUpstream, this.packages, (pkg, v, bundle) => this.signatures.copyMirrored(pkg, v, bundle), opts.maxTarballBytes ?? 50 * 1024 * 1024);
+    if (this.agentryMirror) this.packages.useMirrors(this.agentryMirror);
     this.stars = new StarService(deps, this.packages);
     this.discovery = new DiscoveryService(deps);
     this.telemetry = new TelemetryService(deps, this.packages);

@@ -119,6 +119,9 @@ export const Detail = Type.Object({
   manifest: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
   findings: Type.Array(Finding, { description: 'What the latest version was flagged for at publish; empty for most' }),
   created_at: Type.String(),
+  mirror: Type.Optional(
+    Type.Object({ upstream: Type.String() }, { description: 'Present when the package was taken from an Agentry upstream (a pull-through mirror, docs/mirrors.md): it is read-only here' }),
+  ),
 });
 export type Detail = Static<typeof Detail>;
 

@@ -70,6 +70,7 @@ export const detail = (view: PackageView): Detail => {
     manifest,
     findings: latest?.findings ?? [],
     created_at: pkg.createdAt,
+    mirror: view.mirror,
   };
 };
 

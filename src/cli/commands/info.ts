@@ -28,6 +28,7 @@ export const registerInfoCommand = (program: Command): void => {
         field('category', d.category);
         field('tags', d.tags.join(', '));
         field('license', d.license);
+        field('mirror', d.mirror && `read-only copy of ${d.mirror.upstream}`);
         field('homepage', d.homepage);
         field('repository', d.repository);
         field('downloads', String(d.download_count));

@@ -39,6 +39,28 @@ export interface MirrorStore {
   delete(name: string): Promise<boolean>;
   findTag(mirror: string, repo: string, tag: string): Promise<MirrorTagRecord | undefined>;
   putTag(t: MirrorTagRecord): Promise<void>;
+  /** The claim on a scope (lower-case) by an Agentry mirror, if any. */
+  findScope(scope: string): Promise<MirrorScopeRecord | undefined>;
+  /** Claims a scope for a mirror; answers the claim that holds (an earlier one by another request wins). */
+  claimScope(r: MirrorScopeRecord): Promise<MirrorScopeRecord>;
+  /** When a mirrored package (its lower-case key) was last asked of its upstream; undefined: never. */
+  packageCheckedAt(key: string): Promise<string | undefined>;
+  markPackage(key: string, mirror: string, checkedAt: string): Promise<void>;
+  /** Keys of the packages fetched through a mirror, in key order, after `afterKey`, at most `limit`. */
+  packagesOf(mirror: string, afterKey: string | undefined, limit: number): Promise<string[]>;
+}
+
+/**
+ * A scope taken from an Agentry upstream (the first time one of its packages was fetched): every
+ * package in it is that upstream's, served read-only here. A scope of this registry's own is never one.
+ */
+export interface MirrorScopeRecord {
+  /** lower-case */
+  scope: string;
+  mirror: string;
+  /** The upstream's URL when the scope was claimed (shown as `mirror.upstream`, kept after the mirror is removed). */
+  upstream: string;
+  createdAt: string;
 }
 
 /** The upstream's base URL and login, as the adapters need them. */
@@ -65,6 +87,48 @@ export interface OciUpstream {
   manifest(endpoint: UpstreamEndpoint, repository: string, digest: string): Promise<UpstreamManifest | undefined>;
   /** A blob's bytes, verified against `digest` as they arrive (held aside until whole); undefined when absent. */
   blob(endpoint: UpstreamEndpoint, repository: string, digest: string): Promise<{ size: number; data: Readable } | undefined>;
+}
+
+/** One version as an Agentry upstream lists it (`GET /api/v1/packages/:scope/:name/versions`). */
+export interface UpstreamVersion {
+  version: string;
+  /** hex, as the upstream announces it: the tarball fetched must hash to it. */
+  sha256: string;
+  size: number;
+  publishedAt: string | null;
+  deprecated: string | null;
+}
+
+/** A package as an Agentry upstream describes it: its kind, dist-tags and live versions (newest first). */
+export interface UpstreamPackage {
+  /** As the upstream spells them (no `@`). */
+  scope: string;
+  name: string;
+  kind: string;
+  distTags: Record<string, string>;
+  versions: UpstreamVersion[];
+}
+
+/** A page of an upstream's package list, in name order. */
+export interface UpstreamPackagePage {
+  packages: Array<{ scope: string; name: string; kind: string }>;
+  /** How many there are in all; null when the upstream only estimates it. */
+  total: number | null;
+}
+
+/**
+ * The port to upstream Agentry (or agentx-compatible) registries (`adapters/mirrors/`, through the
+ * egress policy, with the mirror's token): a 404 is `undefined`, anything else that goes wrong
+ * (unreachable, 5xx, 401, an answer of the wrong shape, bytes that do not match their digest) throws.
+ */
+export interface AgentryUpstream {
+  package(endpoint: UpstreamEndpoint, scope: string, name: string): Promise<UpstreamPackage | undefined>;
+  /** A version's tarball, checked against the announced sha256 and size as it arrives; at most `maxBytes`. */
+  tarball(endpoint: UpstreamEndpoint, version: UpstreamVersion, maxBytes: number): Promise<Buffer | undefined>;
+  /** The Sigstore bundles attached to a version (as JSON bytes). */
+  signatures(endpoint: UpstreamEndpoint, scope: string, name: string, version: string): Promise<Buffer[]>;
+  /** One page (from 1) of the upstream's packages, optionally of one scope. */
+  list(endpoint: UpstreamEndpoint, q: { scope?: string; page: number; limit: number }): Promise<UpstreamPackagePage>;
 }
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;

@@ -19,6 +19,7 @@ import { packageArtifact, type PackageArtifact } from './package-artifacts.js';
 import type { UploadStore } from './ports.js';
 import { parseReference, parseRepositoryName, requireSha256, requireTag, type RepositoryName } from './references.js';
 import { RegistryTokens } from './registry-tokens.js';
+import { anonymous } from '../auth/principal.js';
 import type { OciMirror } from '../mirrors/oci-mirror.js';
 
 /** A blob a repository can serve. */
@@ -236,6 +237,11 @@ export class OciService {
 
   async putManifest(ctx: OciContext, repo: RepositoryName, reference: string, contentType: string | undefined, bytes: Buffer, extraTags: string[] = []): Promise<PushedManifest> {
     await this.access.require(ctx, repo, 'push');
+    return this.storeManifest(ctx, repo, reference, contentType, bytes, extraTags);
+  }
+
+  /** A manifest push the caller was allowed (putManifest's check, or the core's own copy of a mirrored referrer). */
+  private async storeManifest(ctx: OciContext, repo: RepositoryName, reference: string, contentType: string | undefined, bytes: Buffer, extraTags: string[] = []): Promise<PushedManifest> {
     if (bytes.length > MAX_MANIFEST_BYTES) throw payloadTooLarge(`A manifest is at most ${MAX_MANIFEST_BYTES} bytes`);
     const ref = parseReference(reference);
     const parsed = parseManifest(bytes, contentType);
@@ -440,8 +446,25 @@ export class OciService {
    * exactly as a client pushing it through `/v2/` would; so an OCI copy of the repository carries it.
    */
   async attachToVersion(ctx: OciContext, pkg: PackageRecord, version: VersionRecord, referrer: { artifactType: string; layer: Buffer; annotations?: Record<string, string> }): Promise<PushedManifest> {
+    await this.access.require(ctx, this.repository(`${pkg.scope}/${pkg.name}`), 'push');
+    return this.storeVersionReferrer(ctx, pkg, version, referrer);
+  }
+
+  /**
+   * Attaches a referrer to a version of a package fetched from an upstream (core/mirrors: a copied
+   * signature). No caller's push right is asked: mirrored scopes are written by the mirror only.
+   */
+  async attachMirroredReferrer(pkg: PackageRecord, version: VersionRecord, referrer: { artifactType: string; layer: Buffer; annotations?: Record<string, string> }): Promise<PushedManifest> {
+    return this.storeVersionReferrer(anonymous(), pkg, version, referrer);
+  }
+
+  private async storeVersionReferrer(
+    ctx: OciContext,
+    pkg: PackageRecord,
+    version: VersionRecord,
+    referrer: { artifactType: string; layer: Buffer; annotations?: Record<string, string> },
+  ): Promise<PushedManifest> {
     const repo = this.repository(`${pkg.scope}/${pkg.name}`);
-    await this.access.require(ctx, repo, 'push');
     const subject = packageArtifact(pkg, version);
     const stored = await this.deps.blobs.put(referrer.layer);
     const now = isoNow(this.deps.clock);
@@ -457,7 +480,7 @@ export class OciService {
       annotations: { [ANNOTATION_CREATED]: now, ...referrer.annotations },
     };
     const bytes = Buffer.from(JSON.stringify(manifest));
-    return this.putManifest(ctx, repo, sha256Of(bytes), OCI_MANIFEST, bytes);
+    return this.storeManifest(ctx, repo, sha256Of(bytes), OCI_MANIFEST, bytes);
   }
 
   /**

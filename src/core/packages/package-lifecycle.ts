@@ -26,6 +26,7 @@ export class PackageLifecycle {
     const pkg = await this.packages.find(ctx, scope, name, kind);
     this.deps.policy.requireWritable();
     await this.deps.policy.requireScopeWrite(ctx, pkg.scope);
+    await this.packages.requireLocal(pkg.scope);
     const v = await this.packages.resolve(pkg, version);
     const text = message.trim();
     if (text.length > 1000) throw badRequest('A deprecation message is at most 1000 characters');
@@ -42,6 +43,7 @@ export class PackageLifecycle {
     const found = await this.packages.find(ctx, scope, name, kind);
     this.deps.policy.requireWritable();
     await this.deps.policy.requireScopeWrite(ctx, found.scope);
+    await this.packages.requireLocal(found.scope);
     if (versionSchemeOf(found.kind).problem(version)) throw badRequest(`'${version}' is not a version; unpublish takes an exact version`);
     return this.packages.change(found.key, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
@@ -63,6 +65,7 @@ export class PackageLifecycle {
     const found = await this.packages.find(ctx, scope, name, kind);
     this.deps.policy.requireWritable();
     await this.deps.policy.requireScopeWrite(ctx, found.scope);
+    await this.packages.requireLocal(found.scope);
     return this.packages.change(found.key, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       const live = await tx.packages.listVersions(pkg.id, false);
@@ -84,6 +87,7 @@ export class PackageLifecycle {
     const found = await this.packages.find(ctx, scope, name, kind);
     this.deps.policy.requireWritable();
     await this.deps.policy.requireScopeWrite(ctx, found.scope);
+    await this.packages.requireLocal(found.scope);
     const problem = distTagProblem(tag);
     if (problem) throw badRequest('Invalid dist-tag', [problem]);
     await this.packages.change(found.key, async (tx) => {
@@ -101,6 +105,7 @@ export class PackageLifecycle {
     const found = await this.packages.find(ctx, scope, name, kind);
     this.deps.policy.requireWritable();
     await this.deps.policy.requireScopeWrite(ctx, found.scope);
+    await this.packages.requireLocal(found.scope);
     await this.packages.change(found.key, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       if (tag === 'latest') {
@@ -129,6 +134,7 @@ export class PackageLifecycle {
     this.deps.policy.requireWritable();
     const found = await this.packages.find(ctx, target.scope, target.name, target.kind);
     await this.deps.policy.requireScopeWrite(ctx, found.scope);
+    await this.packages.requireLocal(found.scope);
     if (!VERSION_STATUSES.includes(status)) throw badRequest(`status must be one of ${VERSION_STATUSES.join(', ')}`);
     const text = message?.trim() || null;
     if (text !== null && text.length > MAX_STATUS_MESSAGE) throw badRequest(`A status message is at most ${MAX_STATUS_MESSAGE} characters`);

@@ -6,22 +6,23 @@ import type { Visibility } from '../access/visibility.js';
 import { ownValue } from '../own-value.js';
 import type { RequestContext } from '../auth/principal.js';
 import { createHash } from 'node:crypto';
-import { AgentryError, badRequest, conflict, notFound, unprocessable, validationFailed } from '../errors.js';
+import { AgentryError, badGateway, badRequest, conflict, notFound, unprocessable, validationFailed } from '../errors.js';
 import { IDEMPOTENCY_HEADER, IDEMPOTENCY_TTL_MS, parseIdempotencyKey, publishFingerprint } from '../idempotency/idempotency-key.js';
 import type { AccountRecord, ScopeRecord } from '../accounts/account-repo.js';
-import type { PackageQuery, PackageRecord, PackageVersionRecord, PackageViewRecord, VersionBrowseQuery, VersionContent, VersionRecord } from './package-repo.js';
+import type { NewPackage, NewVersion, PackageQuery, PackageRecord, PackageVersionRecord, PackageViewRecord, VersionBrowseQuery, VersionContent, VersionRecord } from './package-repo.js';
 import type { Page } from '../page.js';
 import type { StorageRepos } from '../storage.js';
 import { isoNow, utcDay } from '../time.js';
 import { MANIFEST_FILE, kindLabel, type PackageKind } from './kinds.js';
-import { applyVersionMetadata, packageMetadata, refreshLatest } from './latest.js';
-import { checkPublish } from './publish-validation.js';
+import { applyVersionMetadata, distTagProblem, packageMetadata, refreshLatest } from './latest.js';
+import { checkPublish, type CheckedPublish } from './publish-validation.js';
 import { parseManifest } from './manifest/index.js';
 import { fullName, parsePackageId } from './names.js';
 import type { TarballLimits } from './tarball.js';
 import { singleFileTarball } from './single-file-tarball.js';
 import { versionSchemeOf } from './version-scheme.js';
 import { ViewCache } from './view-cache.js';
+import type { PackageMirrors } from './package-mirrors.js';
 import type { PackageViewStamps } from './view-stamps.js';
 
 export interface PublishInput {
@@ -78,6 +79,8 @@ export interface PackageView {
   latest: VersionRecord | undefined;
   distTags: Record<string, string>;
   owner: AccountRecord | undefined;
+  /** Set for a package taken from an upstream (a pull-through mirror): where it came from. */
+  mirror?: { upstream: string };
 }
 
 export interface PublishResult {
@@ -94,6 +97,36 @@ export interface DownloadTarget {
   pkg: PackageRecord;
   version: VersionRecord;
 }
+
+/** The row of a package's first version: its metadata from the manifest, owned as its scope is. */
+const newPackage = (id: { name: string; key: string }, scope: ScopeRecord, checked: CheckedPublish, visibility: Visibility, now: string): NewPackage => ({
+  kind: checked.manifest.kind,
+  scope: scope.name,
+  name: id.name,
+  key: id.key,
+  ...packageMetadata(checked.manifest, checked.readme ?? null),
+  latestVersion: null,
+  latestPinned: false,
+  ownerAccountId: scope.ownerAccountId,
+  visibility,
+  createdAt: now,
+  updatedAt: now,
+});
+
+/** The row of a checked version whose tarball is stored as `blob`. */
+const newVersion = (packageId: number, checked: CheckedPublish, blob: { digest: string; size: number }, publishedBy: number | null, publishedAt: string): NewVersion => ({
+  packageId,
+  version: checked.version,
+  manifest: checked.manifest.raw,
+  findings: checked.findings,
+  readme: checked.readme ?? null,
+  digest: blob.digest,
+  size: blob.size,
+  fileCount: checked.contents.fileCount,
+  unpackedSize: checked.contents.unpackedSize,
+  publishedBy,
+  publishedAt,
+});
 
 /** Packages of every kind: publish, read, tag, deprecate, unpublish, download, query. */
 export class PackageService {
@@ -119,6 +152,18 @@ export class PackageService {
 
   signPublishes(signing: PublishSigning): void {
     this.signing = signing;
+  }
+
+  /** Pull-through mirrors of packages (Agentry upstreams); absent: every package is this registry's own. */
+  private mirrors?: PackageMirrors;
+
+  useMirrors(mirrors: PackageMirrors): void {
+    this.mirrors = mirrors;
+  }
+
+  /** Throws (409) when the scope's packages are taken from an upstream: they are read-only here. */
+  async requireLocal(scope: string): Promise<void> {
+    await this.mirrors?.refuseWrites(scope);
   }
 
   /** Stamps to check cached views against, where other processes write to the same store. */
@@ -164,6 +209,7 @@ export class PackageService {
     this.deps.policy.requireWritable();
     const key = parseIdempotencyKey(input.idempotencyKey);
     const publisher = await this.deps.policy.requireScopeWrite(ctx, id.scope);
+    await this.requireLocal(id.scope);
     const idem =
       key === undefined
         ? undefined
@@ -182,7 +228,8 @@ export class PackageService {
       await this.forgetExpiredKeys();
     }
     await this.publishGate?.(publisher.account.id);
-    const { contents, manifest, version, readme, tag, findings } = await checkPublish(id, input, this.limits);
+    const checked = await checkPublish(id, input, this.limits);
+    const { contents, manifest, version, readme, tag, findings } = checked;
 
     const digest = `sha256:${createHash('sha256').update(contents.tarball).digest('hex')}`;
     await this.signing?.check(id.scope, { name: fullName(id.scope, id.name), version, digest }, input.signature);
@@ -233,35 +280,11 @@ export class PackageService {
           return { pkgId: pkg.id, record };
         }
         if (!pkg) {
-          await tx.packages.insert({
-            kind: manifest.kind,
-            scope: scope.name,
-            name: id.name,
-            key: id.key,
-            ...packageMetadata(manifest, readme ?? null),
-            latestVersion: null,
-            latestPinned: false,
-            ownerAccountId: scope.ownerAccountId,
-            visibility: input.access ?? scope.defaultVisibility,
-            createdAt: now,
-            updatedAt: now,
-          });
+          await tx.packages.insert(newPackage(id, scope, checked, input.access ?? scope.defaultVisibility, now));
           // A concurrent first publish may have created the package (and this version) first.
           pkg = (await this.refuseUnpublishable(tx, id, manifest.kind, version, true, false, blob.digest)).pkg!;
         }
-        const record = await tx.packages.insertVersion({
-          packageId: pkg.id,
-          version: version,
-          manifest: manifest.raw,
-          findings,
-          readme: readme ?? null,
-          digest: blob.digest,
-          size: blob.size,
-          fileCount: contents.fileCount,
-          unpackedSize: contents.unpackedSize,
-          publishedBy: principal.account.id,
-          publishedAt: now,
-        });
+        const record = await tx.packages.insertVersion(newVersion(pkg.id, checked, blob, principal.account.id, now));
         if (tag && tag !== 'latest') await tx.packages.setDistTag(pkg.id, tag, record.version);
         await refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined, { record, manifest });
         await tx.packages.update(pkg.id, { updatedAt: now });
@@ -377,13 +400,21 @@ export class PackageService {
 
   async get(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<PackageView> {
     this.deps.policy.requireReadAccess(ctx);
-    const key = parsePackageId(scope, name).key;
-    const view = await this.view(key);
+    const id = parsePackageId(scope, name);
+    let view = await this.view(id.key);
+    let mirror: { upstream: string } | undefined;
+    if (this.mirrors) {
+      // Not here: looked up on the upstreams; taken from one: asked again once its TTL passed.
+      if (!view && (await this.mirrors.fetchMissing(id.scope, id.name))) view = await this.view(id.key);
+      const r = view && (await this.mirrors.refresh(view.pkg));
+      if (r?.changed) view = await this.view(id.key);
+      if (r) mirror = { upstream: r.upstream };
+    }
     const missing = () => notFound(`${kindLabel(kind)} not found`);
     if (!view || (kind && view.pkg.kind !== kind)) throw missing();
     await this.deps.policy.requireRead(ctx, view.pkg, missing);
     const { pkg, latest, owner, distTags } = view;
-    return { pkg, latest, owner, distTags: pkg.latestVersion ? { latest: pkg.latestVersion, ...distTags } : distTags };
+    return { pkg, latest, owner, distTags: pkg.latestVersion ? { latest: pkg.latestVersion, ...distTags } : distTags, ...(mirror ? { mirror } : {}) };
   }
 
   /**
@@ -457,6 +488,92 @@ export class PackageService {
     return this.publish(ctx, { kind, scope: m.scope, name: m.name, tarball: singleFileTarball(MANIFEST_FILE[kind], text), idempotencyKey });
   }
 
+  /**
+   * Stores a version fetched from an upstream (core/mirrors; its bytes already checked against the
+   * digest the upstream announced): checked like every publish (manifest, files, secrets), kept in
+   * its scope (which the mirror created) with no publisher and the upstream's publish time, readable
+   * by whoever may read this registry. A version that is already here is left as it is (versions
+   * never change); answers it and whether it was added.
+   */
+  async importMirrored(input: {
+    scope: string;
+    name: string;
+    kind: PackageKind;
+    version: string;
+    tarball: Buffer;
+    publishedAt: string | null;
+    upstream: string;
+  }): Promise<{ pkg: PackageRecord; version: VersionRecord; added: boolean }> {
+    const id = parsePackageId(input.scope, input.name);
+    const checked = await checkPublish(id, { kind: input.kind, scope: id.scope, name: id.name, tarball: input.tarball, version: input.version }, this.limits);
+    const { contents, manifest, version } = checked;
+    if (version !== input.version) throw badGateway(`The upstream at ${input.upstream} announced ${fullName(id.scope, id.name)}@${input.version}, but its tarball is version ${version}`);
+    // The bytes are stored exactly as signed upstream: a tarball the publish check would rewrite is not taken.
+    if (!contents.tarball.equals(input.tarball)) throw badGateway(`The upstream at ${input.upstream} sent a tarball of ${fullName(id.scope, id.name)}@${version} with special file modes; refused`);
+    const blob = await this.deps.blobs.put(input.tarball);
+    const system: RequestContext = { principal: null, ip: null };
+    return this.change(id.key, async (tx) => {
+      const now = isoNow(this.deps.clock);
+      const scope = await tx.scopes.find(id.scope);
+      if (!scope) throw notFound(`Scope @${id.scope} does not exist`);
+      let pkg = await tx.packages.lockByKey(id.key);
+      if (pkg && pkg.kind !== manifest.kind)
+        throw badGateway(`The upstream at ${input.upstream} sent ${fullName(id.scope, id.name)} as a package of kind '${manifest.kind}'; here it is '${pkg.kind}'`);
+      if (!pkg) {
+        await tx.packages.insert(newPackage(id, scope, checked, 'public', now));
+        pkg = (await tx.packages.lockByKey(id.key))!;
+      }
+      const existing = await tx.packages.findVersion(pkg.id, version);
+      if (existing) return { pkg, version: existing, added: false };
+      const record = await tx.packages.insertVersion(newVersion(pkg.id, checked, blob, null, input.publishedAt ?? now));
+      await refreshLatest(tx, pkg, undefined, { record, manifest });
+      await tx.packages.update(pkg.id, { updatedAt: now });
+      await this.deps.audit.record(tx.audit, system, 'mirror.fetch', `${fullName(pkg.scope, pkg.name)}@${version}`, { kind: manifest.kind, digest: blob.digest, upstream: input.upstream });
+      return { pkg: (await tx.packages.findById(pkg.id))!, version: record, added: true };
+    });
+  }
+
+  /**
+   * Makes a mirrored package's dist-tags and deprecations what its upstream says (for the versions
+   * that are here; invalid tags are skipped). Answers whether anything changed.
+   */
+  async applyMirrorState(key: string, state: { distTags: Record<string, string>; deprecated: Map<string, string | null> }): Promise<boolean> {
+    return this.change(key, async (tx) => {
+      const pkg = await tx.packages.lockByKey(key);
+      if (!pkg) return false;
+      let changed = false;
+      const now = isoNow(this.deps.clock);
+      const live = await tx.packages.listVersions(pkg.id, false);
+      const here = new Set(live.map((v) => v.version));
+      for (const v of live) {
+        const wanted = state.deprecated.get(v.version);
+        if (wanted !== undefined && wanted !== v.deprecated) {
+          await tx.packages.setDeprecated(v.id, wanted, now);
+          changed = true;
+        }
+      }
+      const current = await tx.packages.distTags(pkg.id);
+      const wantedTags = new Map(Object.entries(state.distTags).filter(([tag, v]) => tag !== 'latest' && distTagProblem(tag) === undefined && here.has(v)));
+      for (const [tag, v] of wantedTags) {
+        if (ownValue(current, tag) !== v) {
+          await tx.packages.setDistTag(pkg.id, tag, v);
+          changed = true;
+        }
+      }
+      for (const tag of Object.keys(current)) {
+        if (!wantedTags.has(tag)) {
+          await tx.packages.deleteDistTag(pkg.id, tag);
+          changed = true;
+        }
+      }
+      const latest = ownValue(state.distTags, 'latest');
+      const before = pkg.latestVersion;
+      const after = await refreshLatest(tx, { ...pkg, latestPinned: false }, latest !== undefined && here.has(latest) ? latest : undefined);
+      if (after !== before) changed = true;
+      return changed;
+    });
+  }
+
   /** One version by number or dist-tag (`latest`); unpublished ones too when asked. */
   async getVersion(ctx: RequestContext, scope: string, name: string, versionOrTag: string, opts: { kind?: PackageKind; includeUnpublished?: boolean } = {}): Promise<DownloadTarget> {
     const pkg = await this.find(ctx, scope, name, opts.kind);
@@ -488,7 +605,14 @@ export class PackageService {
   async find(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<PackageRecord> {
     this.deps.policy.requireReadAccess(ctx);
     const id = parsePackageId(scope, name);
-    const pkg = await this.deps.storage.packages.findByKey(id.key);
+    let pkg = await this.deps.storage.packages.findByKey(id.key);
+    if (this.mirrors) {
+      if (!pkg) {
+        if (await this.mirrors.fetchMissing(id.scope, id.name)) pkg = await this.deps.storage.packages.findByKey(id.key);
+      } else if ((await this.mirrors.refresh(pkg))?.changed) {
+        pkg = await this.deps.storage.packages.findByKey(id.key);
+      }
+    }
     const missing = () => notFound(`${kindLabel(kind)} not found`);
     if (!pkg || (kind && pkg.kind !== kind)) throw missing();
     await this.deps.policy.requireRead(ctx, pkg, missing);
@@ -515,6 +639,7 @@ export class PackageService {
     const found = await this.find(ctx, scope, name);
     this.deps.policy.requireWritable();
     await this.deps.policy.requireScopeWrite(ctx, found.scope);
+    await this.requireLocal(found.scope);
     return this.change(found.key, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       if (pkg.visibility !== visibility) {
@@ -526,6 +651,16 @@ export class PackageService {
   }
 
   async resolve(pkg: PackageRecord, versionOrTag: string): Promise<VersionRecord> {
+    try {
+      return await this.resolveHere(pkg, versionOrTag);
+    } catch (e) {
+      // A version of a mirrored package that is not here yet: the upstream is asked at once.
+      if (!(e instanceof AgentryError && e.code === 'not_found') || !(await this.mirrors?.refresh(pkg, true))?.changed) throw e;
+      return this.resolveHere((await this.deps.storage.packages.findById(pkg.id)) ?? pkg, versionOrTag);
+    }
+  }
+
+  private async resolveHere(pkg: PackageRecord, versionOrTag: string): Promise<VersionRecord> {
     const tags = await this.distTagsOf(pkg);
     const wanted = ownValue(tags, versionOrTag) ?? versionOrTag;
     const v = versionSchemeOf(pkg.kind).problem(wanted) === undefined ? await this.deps.storage.packages.findVersion(pkg.id, wanted) : undefined;

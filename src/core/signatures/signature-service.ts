@@ -43,6 +43,13 @@ const verifies = (bundle: Buffer, subject: SignedSubject, trusted: KeyObject[]):
   }
 };
 
+/** The OCI referrer that carries a signature (as cosign stores bundles). */
+const referrerOf = (bundle: Buffer, keyId: string) => ({
+  artifactType: SIGSTORE_BUNDLE_MEDIA_TYPE,
+  layer: bundle,
+  annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1', 'dev.agentry.signature.key-id': keyId },
+});
+
 const subjectOf = (pkg: PackageRecord, v: VersionRecord): SignedSubject => ({ name: fullName(pkg.scope, pkg.name), version: v.version, digest: v.digest });
 
 /**
@@ -123,6 +130,7 @@ export class SignatureService implements PublishSigning {
     this.deps.policy.requireWritable();
     const { pkg, version } = await this.packages.getVersion(ctx, scope, name, versionOrTag, { kind });
     await this.deps.policy.requireScopeWrite(ctx, pkg.scope);
+    await this.packages.requireLocal(pkg.scope);
     const keyId = await this.checkAgainstScope(pkg.scope, subjectOf(pkg, version), bundle);
     const pushed = await this.store(ctx, pkg, version, bundle);
     return { pkg, version, keyId, digest: pushed };
@@ -144,13 +152,26 @@ export class SignatureService implements PublishSigning {
   }
 
   private async store(ctx: RequestContext, pkg: PackageRecord, version: VersionRecord, bundle: Buffer): Promise<string> {
-    const keyId = parseSignature(bundle).keyId;
-    const pushed = await this.oci.attachToVersion(ctx, pkg, version, {
-      artifactType: SIGSTORE_BUNDLE_MEDIA_TYPE,
-      layer: bundle,
-      annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1', 'dev.agentry.signature.key-id': keyId },
-    });
+    const pushed = await this.oci.attachToVersion(ctx, pkg, version, referrerOf(bundle, parseSignature(bundle).keyId));
     return pushed.digest;
+  }
+
+  /**
+   * Copies a signature of a version fetched from an upstream (core/mirrors), as it came: it is only
+   * checked to be a package signature (a bundle naming a key); whether it signs this version and
+   * these bytes is for the puller to verify with the keys it trusts (`agentry pull --verify`), so a
+   * signature of other bytes travels and fails there, saying why. False when it was not a package signature.
+   */
+  async copyMirrored(pkg: PackageRecord, version: VersionRecord, bundle: Buffer): Promise<boolean> {
+    let keyId: string;
+    try {
+      keyId = parseSignature(bundle).keyId;
+    } catch {
+      return false;
+    }
+    const existing = await this.oci.versionReferrerLayers(pkg, version, SIGSTORE_BUNDLE_MEDIA_TYPE, MAX_BUNDLE_BYTES);
+    if (!existing.some((e) => e.layer.equals(bundle))) await this.oci.attachMirroredReferrer(pkg, version, referrerOf(bundle, keyId));
+    return true;
   }
 
   /** The key id of a signature of `subject`, verified with the scope's keys when it trusts any (else only its subject is checked). */

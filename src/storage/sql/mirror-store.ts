@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { MirrorKind, MirrorRecord, MirrorStore, MirrorTagRecord } from '../../core/mirrors/mirror.js';
+import type { MirrorKind, MirrorRecord, MirrorScopeRecord, MirrorStore, MirrorTagRecord } from '../../core/mirrors/mirror.js';
 import type { Database, MirrorsTable } from './schema.js';
 
 const recordOf = (r: Selectable<MirrorsTable>): MirrorRecord => ({
@@ -12,7 +12,7 @@ const recordOf = (r: Selectable<MirrorsTable>): MirrorRecord => ({
   createdAt: r.created_at,
 });
 
-/** Mirrors and their cached tags (migration 0030-mirrors). */
+/** Mirrors and their cached tags (migration 0030-mirrors); scopes and packages taken from Agentry upstreams (0039-agentry-mirrors). */
 export class SqlMirrorStore implements MirrorStore {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -53,5 +53,38 @@ export class SqlMirrorStore implements MirrorStore {
       .values({ mirror: t.mirror, repo: t.repo, tag: t.tag, digest: t.digest, checked_at: t.checkedAt })
       .onConflict((oc) => oc.columns(['mirror', 'repo', 'tag']).doUpdateSet({ digest: t.digest, checked_at: t.checkedAt }))
       .execute();
+  }
+
+  async findScope(scope: string): Promise<MirrorScopeRecord | undefined> {
+    const r = await this.db.selectFrom('mirror_scopes').selectAll().where('scope', '=', scope.toLowerCase()).executeTakeFirst();
+    return r && { scope: r.scope, mirror: r.mirror, upstream: r.upstream, createdAt: r.created_at };
+  }
+
+  async claimScope(c: MirrorScopeRecord): Promise<MirrorScopeRecord> {
+    await this.db
+      .insertInto('mirror_scopes')
+      .values({ scope: c.scope.toLowerCase(), mirror: c.mirror, upstream: c.upstream, created_at: c.createdAt })
+      .onConflict((oc) => oc.column('scope').doNothing())
+      .execute();
+    return (await this.findScope(c.scope))!;
+  }
+
+  async packageCheckedAt(key: string): Promise<string | undefined> {
+    const r = await this.db.selectFrom('mirror_packages').select('checked_at').where('pkg_key', '=', key).executeTakeFirst();
+    return r?.checked_at;
+  }
+
+  async markPackage(key: string, mirror: string, checkedAt: string): Promise<void> {
+    await this.db
+      .insertInto('mirror_packages')
+      .values({ pkg_key: key, mirror, checked_at: checkedAt })
+      .onConflict((oc) => oc.column('pkg_key').doUpdateSet({ mirror, checked_at: checkedAt }))
+      .execute();
+  }
+
+  async packagesOf(mirror: string, afterKey: string | undefined, limit: number): Promise<string[]> {
+    let q = this.db.selectFrom('mirror_packages').select('pkg_key').where('mirror', '=', mirror);
+    if (afterKey !== undefined) q = q.where('pkg_key', '>', afterKey);
+    return (await q.orderBy('pkg_key').limit(limit).execute()).map((r) => r.pkg_key);
   }
 }

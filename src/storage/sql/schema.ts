@@ -38,6 +38,8 @@ export interface Database {
   skill_installs: SkillInstallsTable;
   mirrors: MirrorsTable;
   mirror_tags: MirrorTagsTable;
+  mirror_scopes: MirrorScopesTable;
+  mirror_packages: MirrorPackagesTable;
 }
 
 export interface MirrorsTable {
@@ -48,6 +50,19 @@ export interface MirrorsTable {
   has_password: number;
   ttl_seconds: number;
   created_at: string;
+}
+
+export interface MirrorScopesTable {
+  scope: string;
+  mirror: string;
+  upstream: string;
+  created_at: string;
+}
+
+export interface MirrorPackagesTable {
+  pkg_key: string;
+  mirror: string;
+  checked_at: string;
 }
 
 export interface MirrorTagsTable {

@@ -70,7 +70,12 @@ export const mirrorRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async 
   });
 
   app.delete('/mirrors/:name', {
-    schema: { tags: ['admin'], summary: 'Remove an upstream and its password (admin); what it fetched is no longer served', params: NameParams, response: { 200: SuccessMessage, ...errorResponses } },
+    schema: {
+      tags: ['admin'],
+      summary: 'Remove an upstream and its password (admin); what an OCI upstream fetched is no longer served, packages an Agentry upstream fetched stay (read-only)',
+      params: NameParams,
+      response: { 200: SuccessMessage, ...errorResponses },
+    },
     handler: async (req) => {
       await mirrorsOf(registry).remove(await requestContext(registry, req), req.params.name);
       return { success: true, message: `Mirror ${req.params.name} removed` };

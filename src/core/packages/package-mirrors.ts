@@ -1,0 +1,18 @@
+import type { PackageRecord } from './package-repo.js';
+
+/**
+ * What package reads and writes ask of pull-through mirrors (core/mirrors/agentry-mirror.ts, set
+ * once by the Registry when Agentry upstreams are offered): a port, so packages need not know them.
+ */
+export interface PackageMirrors {
+  /** Looks a package this registry does not have up on its upstreams and stores it; true when it now has it. */
+  fetchMissing(scope: string, name: string): Promise<boolean>;
+  /**
+   * For a package taken from an upstream: asks the upstream again once the mirror's TTL has passed
+   * (or at once with `force`: a version asked for is not here), keeping what was served when the
+   * upstream cannot answer. Undefined for a package of this registry's own.
+   */
+  refresh(pkg: PackageRecord, force?: boolean): Promise<{ upstream: string; changed: boolean } | undefined>;
+  /** Throws (409) when the scope is taken from an upstream: what is in it is read-only here. */
+  refuseWrites(scope: string): Promise<void>;
+}
