@@ -37,6 +37,7 @@ export class SqlMirrorStore implements MirrorStore {
   async delete(name: string): Promise<boolean> {
     return this.db.transaction().execute(async (tx) => {
       await tx.deleteFrom('mirror_tags').where('mirror', '=', name).execute();
+      await tx.deleteFrom('mirror_syncs').where('mirror', '=', name).execute();
       const res = await tx.deleteFrom('mirrors').where('name', '=', name).executeTakeFirst();
       return Number(res.numDeletedRows) > 0;
     });
@@ -53,5 +54,9 @@ export class SqlMirrorStore implements MirrorStore {
       .values({ mirror: t.mirror, repo: t.repo, tag: t.tag, digest: t.digest, checked_at: t.checkedAt })
       .onConflict((oc) => oc.columns(['mirror', 'repo', 'tag']).doUpdateSet({ digest: t.digest, checked_at: t.checkedAt }))
       .execute();
+  }
+
+  async deleteTag(mirror: string, repo: string, tag: string): Promise<void> {
+    await this.db.deleteFrom('mirror_tags').where('mirror', '=', mirror).where('repo', '=', repo).where('tag', '=', tag).execute();
   }
 }
