@@ -298,6 +298,8 @@ describe('help', () => {
       'mirror add',
       'mirror ls',
       'mirror rm',
+      'mirror sync',
+      'mirror syncs',
       'recipe list',
       'recipe search',
       'recipe publish',
