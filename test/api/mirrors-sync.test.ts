@@ -107,7 +107,12 @@ describe.skipIf(!run).each(testStores)('mirror sync jobs (%s)', (store) => {
   let v2: OciClient;
 
   const job = async (api: Api, mirror: string, id: string) => (await api.req('GET', `/api/v1/mirrors/${mirror}/syncs/${id}`)).body;
-  const finished = (api: Api, mirror: string, id: string) => waitFor(`sync ${id} to end`, () => job(api, mirror, id), (j) => j.progress?.phase === 'finished');
+  const finished = (api: Api, mirror: string, id: string) =>
+    waitFor(
+      `sync ${id} to end`,
+      () => job(api, mirror, id),
+      (j) => j.progress?.phase === 'finished',
+    );
 
   beforeAll(async () => {
     server = await startTestServer({ store, egressAllow: '127.0.0.1' });
@@ -130,7 +135,11 @@ describe.skipIf(!run).each(testStores)('mirror sync jobs (%s)', (store) => {
       const id = started.body.id as string;
 
       // Mid-way (the upstream holds team/app:1.1 back): lib/tool's three tags and team/app:1.0 are done.
-      const mid = await waitFor('progress', () => job(admin, 'up', id), (j) => j.progress.done === 4);
+      const mid = await waitFor(
+        'progress',
+        () => job(admin, 'up', id),
+        (j) => j.progress.done === 4,
+      );
       expect(mid).toMatchObject({ status: 'running', progress: { done: 4, total: 6, phase: 'copying' }, report: null, started_at: expect.any(String), finished_at: null });
       const again = await admin.req('POST', '/api/v1/mirrors/up/sync', { filter: 'team/app' });
       expect(again.status).toBe(409);
@@ -199,7 +208,11 @@ describe.skipIf(!run).each(testStores)('mirror sync jobs (%s)', (store) => {
       up.hold(/\/team\/app\/manifests\/1\.1$/);
       const first = (await admin.req('POST', '/api/v1/mirrors/cx/sync', { filter: 'lib/tool,team/app' })).body;
       expect(first.filter).toBe('lib/tool,team/app');
-      await waitFor('progress', () => job(admin, 'cx', first.id), (j) => j.progress.done === 4);
+      await waitFor(
+        'progress',
+        () => job(admin, 'cx', first.id),
+        (j) => j.progress.done === 4,
+      );
       const cancelled = await admin.req('DELETE', `/api/v1/mirrors/cx/syncs/${first.id}`);
       expect(cancelled.status).toBe(200);
       expect(cancelled.body).toMatchObject({ status: 'cancelled', progress: { done: 4, total: 6, phase: 'finished' }, finished_at: expect.any(String) });
@@ -251,7 +264,11 @@ describe.skipIf(!run).each(testStores)('mirror sync jobs (%s)', (store) => {
       expect((await a.req('POST', '/api/v1/mirrors', { kind: 'oci', name: 'hub', url: up.proxy.url })).status).toBe(201);
       up.hold(/\/team\/app\/manifests\/1\.1$/);
       const id = (await a.req('POST', '/api/v1/mirrors/hub/sync')).body.id as string;
-      await waitFor('progress', () => job(a, 'hub', id), (j) => j.progress.done === 4);
+      await waitFor(
+        'progress',
+        () => job(a, 'hub', id),
+        (j) => j.progress.done === 4,
+      );
       // The server stops while the upstream holds team/app:1.1 back: its worker lets go of the job.
       const closing = first.close();
       await sleep(500);

@@ -213,7 +213,10 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     await fails(['mirror', 'sync', 'peer', ...admin], 'agentry: Sync jobs of agentry mirrors are not offered by this server; peer fetches from its upstream on demand only\n');
     // An upstream the egress policy refuses (this server allows no private address): the job fails as a whole.
     await ws.ok(['mirror', 'add', 'oci', 'dead', '--url', 'http://127.0.0.1:9', ...admin]);
-    await fails(['mirror', 'sync', 'dead', '--repo', 'Team/App', ...admin], /^agentry: Invalid OCI sync filter 'Team\/App': \[repository\[,repository…\]\]\[:tag pattern\]\n {2}'Team\/App' is not a repository name/);
+    await fails(
+      ['mirror', 'sync', 'dead', '--repo', 'Team/App', ...admin],
+      /^agentry: Invalid OCI sync filter 'Team\/App': \[repository\[,repository…\]\]\[:tag pattern\]\n {2}'Team\/App' is not a repository name/,
+    );
     await fails(['mirror', 'sync', 'dead', '--cancel', 'msync_nope', ...admin], 'agentry: No sync job msync_nope of mirror dead\n', { code: 4 });
     // A repository that cannot be listed is an item that failed: the report on stdout, exit 1.
     const partly = await ws.run(['mirror', 'sync', 'dead', '--repo', 'team/app', '--filter', '1.*', '--interval', '50', ...admin]);
@@ -225,7 +228,10 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     expect(await ws.ok(['mirror', 'syncs', 'dead', ...admin])).toMatch(new RegExp(`^ID +STATUS +PROGRESS +FILTER .*\\n${job.id} +succeeded +0/0 +team/app:1\\.\\* `));
     await fails(['mirror', 'sync', 'dead', '--cancel', job.id, ...admin], new RegExp(`^agentry: Sync job ${job.id} has ended \\(succeeded\\); there is nothing to cancel\\n$`), { code: 5 });
     // Without --repo the upstream's catalog is needed: it cannot be read, so the job fails as a whole.
-    await fails(['mirror', 'sync', 'dead', '--interval', '50', ...admin], /^Started sync msync_\w+ of dead\n(sync msync_\w+: .*\n)*agentry: the sync msync_\w+ of dead failed: The upstream at http:\/\/127\.0\.0\.1:9 failed: /);
+    await fails(
+      ['mirror', 'sync', 'dead', '--interval', '50', ...admin],
+      /^Started sync msync_\w+ of dead\n(sync msync_\w+: .*\n)*agentry: the sync msync_\w+ of dead failed: The upstream at http:\/\/127\.0\.0\.1:9 failed: /,
+    );
     // --json: the job document on stdout, the failure still exit 1.
     const r = await ws.run(['mirror', 'sync', 'dead', '--interval', '50', '--json', ...admin]);
     expect(r.code).toBe(1);

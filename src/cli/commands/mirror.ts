@@ -75,9 +75,7 @@ const reportLines = (j: SyncJson): string[] => {
 const follow = async (conn: Connection, name: string, first: SyncJson, opts: SyncOptions, intervalMs: number): Promise<SyncJson> => {
   const tty = process.stderr.isTTY === true && !opts.json;
   const onSigint = (): void => {
-    process.stderr.write(
-      `\nThe sync ${first.id} goes on in the server. Follow it: agentry mirror sync ${name} --follow ${first.id}; cancel it: agentry mirror sync ${name} --cancel ${first.id}\n`,
-    );
+    process.stderr.write(`\nThe sync ${first.id} goes on in the server. Follow it: agentry mirror sync ${name} --follow ${first.id}; cancel it: agentry mirror sync ${name} --cancel ${first.id}\n`);
     process.exit(130);
   };
   process.on('SIGINT', onSigint);
@@ -163,7 +161,7 @@ export const registerMirrorCommand = (program: Command): void => {
     withRegistryOptions(
       mirror
         .command('sync <name>')
-        .description("Copy what an upstream has into this registry, as a job in the server (progress, resumable, a report of what changed); exit 1 when the job or any item failed")
+        .description('Copy what an upstream has into this registry, as a job in the server (progress, resumable, a report of what changed); exit 1 when the job or any item failed')
         .option('--repo <repository>', 'OCI: an upstream repository to sync (repeatable; default: every repository its catalog lists)', collectRepo, [])
         .option('--filter <pattern>', "what to sync, in the kind's terms; with --repo the tag pattern (* and ?), e.g. '1.*'; OCI alone: [repo[,repo…]][:tag pattern]")
         .option('--fresh', 'start over rather than from where an interrupted sync with the same filter stopped')
@@ -183,9 +181,7 @@ export const registerMirrorCommand = (program: Command): void => {
     requireToken(conn);
     if (opts.cancel !== undefined) {
       const j = await conn.client.json<SyncJson>('DELETE', syncPath(name, opts.cancel));
-      printResult(opts.json === true, j, () => [
-        `Cancelled sync ${j.id} of ${j.mirror} at ${progressText(j)}; what it copied stays, and the next sync with the same filter takes up from there`,
-      ]);
+      printResult(opts.json === true, j, () => [`Cancelled sync ${j.id} of ${j.mirror} at ${progressText(j)}; what it copied stays, and the next sync with the same filter takes up from there`]);
       return;
     }
     let job: SyncJson;
@@ -209,23 +205,23 @@ export const registerMirrorCommand = (program: Command): void => {
     if (failed > 0) throw new CliError(`${failed} of the items to sync failed (marked !)`);
   });
 
-  withJsonOption(
-    withRegistryOptions(
-      mirror
-        .command('syncs <name>')
-        .description("An upstream's sync jobs, newest first")
-        .option('--limit <n>', 'at most this many (1 to 100, default 20)'),
-    ),
-  ).action(async (name: string, opts: RegistryOptions & JsonOption & { limit?: string }) => {
-    const limit = opts.limit === undefined ? undefined : Number(opts.limit);
-    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 100)) throw new CliError('--limit must be a whole number from 1 to 100', [], EXIT.usage);
-    const conn = await connect(opts);
-    requireToken(conn);
-    const r = await conn.client.json<{ syncs: SyncJson[] }>('GET', `/mirrors/${encodeURIComponent(name)}/syncs${limit !== undefined ? `?limit=${limit}` : ''}`);
-    printResult(opts.json === true, r.syncs, () =>
-      r.syncs.length === 0
-        ? [`No syncs of ${name}`]
-        : [renderTable(['ID', 'STATUS', 'PROGRESS', 'FILTER', 'STARTED', 'FINISHED', 'CHANGES'], r.syncs.map((j) => [j.id, j.status, progressText(j), j.filter ?? '-', formatDate(j.started_at), formatDate(j.finished_at), changesOf(j)]))],
-    );
-  });
+  withJsonOption(withRegistryOptions(mirror.command('syncs <name>').description("An upstream's sync jobs, newest first").option('--limit <n>', 'at most this many (1 to 100, default 20)'))).action(
+    async (name: string, opts: RegistryOptions & JsonOption & { limit?: string }) => {
+      const limit = opts.limit === undefined ? undefined : Number(opts.limit);
+      if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 100)) throw new CliError('--limit must be a whole number from 1 to 100', [], EXIT.usage);
+      const conn = await connect(opts);
+      requireToken(conn);
+      const r = await conn.client.json<{ syncs: SyncJson[] }>('GET', `/mirrors/${encodeURIComponent(name)}/syncs${limit !== undefined ? `?limit=${limit}` : ''}`);
+      printResult(opts.json === true, r.syncs, () =>
+        r.syncs.length === 0
+          ? [`No syncs of ${name}`]
+          : [
+              renderTable(
+                ['ID', 'STATUS', 'PROGRESS', 'FILTER', 'STARTED', 'FINISHED', 'CHANGES'],
+                r.syncs.map((j) => [j.id, j.status, progressText(j), j.filter ?? '-', formatDate(j.started_at), formatDate(j.finished_at), changesOf(j)]),
+              ),
+            ],
+      );
+    },
+  );
 };

@@ -187,7 +187,8 @@ export class MirrorSyncService {
   async cancel(ctx: RequestContext, name: string, id: string): Promise<MirrorSyncRecord> {
     this.deps.policy.requireWritable();
     const job = await this.get(ctx, name, id);
-    if (!(await this.store.cancel(job.id, isoNow(this.deps.clock)))) throw conflict(`Sync job ${id} has ended (${(await this.store.find(id))?.status ?? job.status}); there is nothing to cancel`, { id, status: job.status });
+    if (!(await this.store.cancel(job.id, isoNow(this.deps.clock))))
+      throw conflict(`Sync job ${id} has ended (${(await this.store.find(id))?.status ?? job.status}); there is nothing to cancel`, { id, status: job.status });
     await this.deps.storage.transaction((tx) => this.deps.audit.record(tx.audit, ctx, 'mirror.sync.cancel', name, { id }));
     this.wake(job.id);
     return (await this.store.find(job.id)) ?? job;

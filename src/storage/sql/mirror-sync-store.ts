@@ -1,6 +1,14 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { MirrorKind } from '../../core/mirrors/mirror.js';
-import { ACTIVE_SYNC_STATUSES, type MirrorSyncPatch, type MirrorSyncPhase, type MirrorSyncRecord, type MirrorSyncReport, type MirrorSyncStatus, type MirrorSyncStore } from '../../core/mirrors/mirror-sync.js';
+import {
+  ACTIVE_SYNC_STATUSES,
+  type MirrorSyncPatch,
+  type MirrorSyncPhase,
+  type MirrorSyncRecord,
+  type MirrorSyncReport,
+  type MirrorSyncStatus,
+  type MirrorSyncStore,
+} from '../../core/mirrors/mirror-sync.js';
 import { SqlLeasedJobs } from './leased-jobs.js';
 import type { Database, MirrorSyncsTable } from './schema.js';
 

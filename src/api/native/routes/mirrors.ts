@@ -45,7 +45,8 @@ const SyncBody = Type.Object(
     filter: Type.Optional(
       Type.String({
         maxLength: 8192,
-        description: "What to sync, in the mirror kind's terms. OCI: `[repository[,repository…]][:tag pattern]` (`*` and `?` in the pattern), e.g. `team/app,lib/tool:1.*`; without repositories, every repository the upstream's catalog lists",
+        description:
+          "What to sync, in the mirror kind's terms. OCI: `[repository[,repository…]][:tag pattern]` (`*` and `?` in the pattern), e.g. `team/app,lib/tool:1.*`; without repositories, every repository the upstream's catalog lists",
       }),
     ),
     fresh: Type.Optional(Type.Boolean({ description: 'Start over rather than from the checkpoint of the last job when it was cancelled or failed with the same filter' })),
@@ -166,12 +167,21 @@ export const mirrorRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async 
         ...(b.filter !== undefined ? { filter: b.filter } : {}),
         ...(b.fresh !== undefined ? { fresh: b.fresh } : {}),
       });
-      return reply.status(202).header('location', `/api/v1/mirrors/${encodeURIComponent(job.mirror)}/syncs/${job.id}`).send(syncViewOf(job));
+      return reply
+        .status(202)
+        .header('location', `/api/v1/mirrors/${encodeURIComponent(job.mirror)}/syncs/${job.id}`)
+        .send(syncViewOf(job));
     },
   });
 
   app.get('/mirrors/:name/syncs', {
-    schema: { tags: ['admin'], summary: "An upstream's sync jobs, newest first (admin)", params: NameParams, querystring: SyncListQuery, response: { 200: Type.Object({ syncs: Type.Array(SyncView) }), ...errorResponses } },
+    schema: {
+      tags: ['admin'],
+      summary: "An upstream's sync jobs, newest first (admin)",
+      params: NameParams,
+      querystring: SyncListQuery,
+      response: { 200: Type.Object({ syncs: Type.Array(SyncView) }), ...errorResponses },
+    },
     handler: async (req) => ({ syncs: (await syncsOf(registry).list(await requestContext(registry, req), req.params.name, req.query.limit ?? 20)).map(syncViewOf) }),
   });
 
