@@ -31,6 +31,7 @@ import { SessionRuntime } from '../core/sessions/session-runtime.js';
 import { ThreadRunner } from '../core/sessions/threads/thread-runner.js';
 import { EvalRunner } from '../core/evals/eval-runner.js';
 import { WebhookDispatcher } from '../core/webhooks/webhook-dispatcher.js';
+import { MirrorSyncRunner } from '../core/mirrors/mirror-sync-runner.js';
 import { HttpWebhookSender } from '../adapters/webhooks/http-webhook-sender.js';
 import { isolatedRegexTest } from '../adapters/regex/isolated-regex.js';
 import { ToolsetExecutor } from '../core/sessions/builtin-tools.js';
@@ -79,7 +80,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
   const tools = createToolRuntime(config, egress);
-  const { storage, blobs, uploads, groups, workloads: workloadStore, evals: evalStore, webhooks: webhookStore, skillInstalls, mirrors, signer, viewStamps } = await openStorage(config);
+  const { storage, blobs, uploads, groups, workloads: workloadStore, evals: evalStore, webhooks: webhookStore, skillInstalls, mirrors, mirrorSyncs, signer, viewStamps } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -108,6 +109,9 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   let integrationLog: (e: unknown, integrationId: string) => void = () => undefined;
   let warn: (e: unknown) => void = () => undefined;
   let webhookLog: (e: unknown, where: string) => void = () => undefined;
+  let mirrorSyncLog: (e: unknown, jobId: string) => void = () => undefined;
+  // Made once the core is (it drives the core's syncers): a new or cancelled job wakes it through this.
+  let mirrorSyncRunner: MirrorSyncRunner | undefined;
   const webhookSender = new HttpWebhookSender(egress);
   const webhookDispatcher = new WebhookDispatcher(
     { store: webhookStore, accounts: storage.accounts, secrets: secretStore, sender: webhookSender, clock: systemClock },
@@ -121,7 +125,12 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     clientFiles: { files: new ClientConfigFileEditor(config.clientsHome), platform: clientPlatform() },
     evals: { store: evalStore, wake: (id) => evalRunner?.wake(id) },
     skillInstalls: { store: skillInstalls, folders: new SkillFolderWriter(config.clientsHome) },
-    mirrors: { store: mirrors, oci: new HttpOciUpstream({ fetch: egress.fetch, downloadDir: join(config.dataDir, 'mirror-downloads') }), agentry: new HttpAgentryUpstream({ fetch: egress.fetch }) },
+    mirrors: {
+      store: mirrors,
+      oci: new HttpOciUpstream({ fetch: egress.fetch, downloadDir: join(config.dataDir, 'mirror-downloads') }),
+      agentry: new HttpAgentryUpstream({ fetch: egress.fetch }),
+      syncs: { store: mirrorSyncs, wake: (id) => mirrorSyncRunner?.wake(id) },
+    },
     agentspaceOci: { registryClient: ociRegistryPort(outbound.fetch), defaultRegistry: config.ociRegistryDefault, credentials: dockerLogins },
     storage,
     blobs,
@@ -180,6 +189,12 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       tokenDays: config.oauth.tokenDays,
     },
   });
+  mirrorSyncRunner =
+    registry.mirrorSyncs &&
+    new MirrorSyncRunner(
+      { store: mirrorSyncs, mirrors, syncers: registry.mirrorSyncs.syncers, clock: systemClock },
+      { leaseMs: config.runtimeTiming.leaseMs, onError: (e, id) => mirrorSyncLog(e, id) },
+    );
   let app;
   let runtimeLog: (e: unknown, sessionId: string) => void = () => undefined;
   const toolExecutor = new ToolsetExecutor(tools, createSessionMounts(registry, storage, { egress, workspacesDir: workspacesDirOf(config) }));
@@ -235,6 +250,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     : undefined;
   const stopRuntime = async (): Promise<void> => {
     await webhookDispatcher.stop();
+    await mirrorSyncRunner?.stop();
     await evalRunner?.stop();
     await registry.managed.integrations.close();
     await runtime?.stop();
@@ -251,6 +267,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       runtime?.start();
       evalRunner?.start();
       webhookDispatcher.start();
+      mirrorSyncRunner?.start();
       const status = await tools.status();
       return {
         url: '',
@@ -284,6 +301,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
     integrationLog = (e, integrationId) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), integration: integrationId }, 'integration reply failed');
     webhookLog = (e, where) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), webhook: where }, 'webhook delivery failed');
+    mirrorSyncLog = (e, id) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), mirror_sync: id }, 'mirror sync failed');
     runtimeLog = (e, sessionId) => log.error({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), session: sessionId }, 'session runtime failed');
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
@@ -310,6 +328,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     runtime?.start();
     evalRunner?.start();
     webhookDispatcher.start();
+    mirrorSyncRunner?.start();
     // This server's own /v2/ is reached in-process, never through the egress policy.
     outbound.useApp(app, [new URL(selfUrl).host, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
     const toolStatus = await tools.status();

@@ -191,7 +191,7 @@ export const SETTINGS = [
     arg: '<ms>',
     default: '30000',
     help: "how long a worker's claim on a running session lasts without renewal",
-    doc: "how long a worker's claim on a running session lasts without renewal (a dead worker's session is taken again after it)",
+    doc: "how long a worker's claim on a running session (or an eval run, a mirror sync job) lasts without renewal (a dead worker's work is taken again after it)",
   },
   {
     name: 'max-running-sessions',

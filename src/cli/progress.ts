@@ -8,11 +8,11 @@ export interface ProgressStream {
 }
 
 /** One frame: `Uploading [#######-------------]  35%  1.2 MB / 3.4 MB`. */
-export const renderProgress = (label: string, done: number, total: number, barWidth = 24): string => {
+export const renderProgress = (label: string, done: number, total: number, barWidth = 24, format: (n: number) => string = formatBytes): string => {
   const ratio = total > 0 ? Math.min(1, done / total) : 1;
   const filled = Math.round(ratio * barWidth);
   const percent = `${Math.floor(ratio * 100)}%`.padStart(4);
-  return `${label} [${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${percent}  ${formatBytes(done)} / ${formatBytes(total)}`;
+  return `${label} [${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${percent}  ${format(done)} / ${format(total)}`;
 };
 
 /**
@@ -30,13 +30,20 @@ export class ProgressBar {
     private readonly total: number,
     private readonly stream: ProgressStream = process.stderr,
     private readonly now: () => number = Date.now,
+    /** How counts are shown: bytes by default (`1.2 MB`), or items (`4 tags`). */
+    private readonly format: (n: number) => string = formatBytes,
   ) {
     this.enabled = stream.isTTY === true;
   }
 
   /** Adds `bytes` to the count and redraws at most every 50 ms (and on every new percent at the end). */
   advance(bytes: number): void {
-    this.done = Math.min(this.total, this.done + bytes);
+    this.moveTo(this.done + bytes);
+  }
+
+  /** Sets the count (progress read from elsewhere, such as a server's job) and redraws as `advance` does. */
+  moveTo(done: number): void {
+    this.done = Math.min(this.total, done);
     if (!this.enabled) return;
     const t = this.now();
     const percent = this.total > 0 ? Math.floor((this.done / this.total) * 100) : 100;
@@ -61,6 +68,6 @@ export class ProgressBar {
 
   private draw(): void {
     const width = Math.max(10, Math.min(30, (this.stream.columns ?? 80) - 50));
-    this.stream.write(`\r${renderProgress(this.label, this.done, this.total, width)}\x1b[K`);
+    this.stream.write(`\r${renderProgress(this.label, this.done, this.total, width, this.format)}\x1b[K`);
   }
 }

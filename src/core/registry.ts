@@ -58,6 +58,9 @@ import { MirrorService } from './mirrors/mirror-service.js';
 import { OciMirror } from './mirrors/oci-mirror.js';
 import type { AgentryUpstream, MirrorStore, OciUpstream } from './mirrors/mirror.js';
 import { AgentryMirror } from './mirrors/agentry-mirror.js';
+import { parseAgentrySyncFilter, syncAgentryMirror } from './mirrors/agentry-sync.js';
+import { MirrorSyncService, type MirrorSyncers, type MirrorSyncStore } from './mirrors/mirror-sync.js';
+import { parseOciSyncFilter, syncOciMirror } from './mirrors/oci-sync.js';
 import { DomainEvents, type DomainEvent } from './events/domain-events.js';
 import type { WebhookSender } from './webhooks/webhook-sender.js';
 import { WebhookService } from './webhooks/webhook-service.js';
@@ -110,7 +113,7 @@ export interface RegistryOptions {
   /** Where skill installs are recorded and the clients' skills folders they write (needs clientFiles for the platform). Absent: installs are not offered. */
   skillInstalls?: { store: SkillInstallStore; folders: SkillFolders };
   /** Pull-through mirrors: where upstreams are kept and how each kind's upstream is reached. Absent: not offered. */
-  mirrors?: { store: MirrorStore; oci?: OciUpstream; agentry?: AgentryUpstream };
+  mirrors?: { store: MirrorStore; oci?: OciUpstream; agentry?: AgentryUpstream; syncs?: { store: MirrorSyncStore; wake?: (id: string) => void } };
   /** Webhooks of users and orgs: where they and their deliveries are kept, how deliveries go out; `wake` tells this process's dispatcher of new deliveries. Absent: not offered (501). */
   webhooks?: { store: WebhookStore; sender: WebhookSender; wake?: () => void };
   /** Told when a listener of domain events (webhooks) failed on one; never given secret values. */
@@ -170,6 +173,8 @@ export class Registry {
   readonly mirrors: MirrorService | undefined;
   /** Agentry upstreams of packages (agents, skills, recipes): on-demand fetches and `syncAgentryMirror`'s deps. */
   readonly agentryMirror: AgentryMirror | undefined;
+  /** Sync jobs of mirrors; undefined when the server keeps no sync jobs. Its `syncers` are what the background runner drives. */
+  readonly mirrorSyncs: MirrorSyncService | undefined;
   /** What happened, once committed (package writes, session and workload statuses): webhooks listen. */
   readonly events: DomainEvents;
   /** Webhooks of users and orgs (issue 18); undefined when the server was built without a webhook store. */
@@ -200,7 +205,8 @@ export class Registry {
     });
     this.blobAccess = new BlobAccess(deps, this.oci.access, redirects);
     this.mirrors = opts.mirrors && new MirrorService(deps, opts.mirrors.store, opts.secretStore);
-    if (this.mirrors) this.oci.useMirrors(new OciMirror(deps, this.mirrors, opts.mirrors?.oci, redirects));
+    const ociMirror = this.mirrors && new OciMirror(deps, this.mirrors, opts.mirrors?.oci, redirects);
+    if (ociMirror) this.oci.useMirrors(ociMirror);
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
     this.scopes = new ScopeService(deps);
     this.signatures = new SignatureService(deps, this.packages, this.oci, this.scopes);
@@ -211,6 +217,13 @@ export class Registry {
       agentryUpstream &&
       new AgentryMirror(deps, this.mirrors, agentryUpstream, this.packages, (pkg, v, bundle) => this.signatures.copyMirrored(pkg, v, bundle), opts.maxTarballBytes ?? 50 * 1024 * 1024);
     if (this.agentryMirror) this.packages.useMirrors(this.agentryMirror);
+    const syncs = opts.mirrors?.syncs;
+    // The syncer of each mirror kind: one line per kind.
+    const syncers: MirrorSyncers = {};
+    if (ociMirror && opts.mirrors?.oci) syncers.oci = (m, o) => syncOciMirror({ oci: ociMirror, clock }, m, o);
+    const agentryMirror = this.agentryMirror;
+    if (agentryMirror) syncers.agentry = (m, o) => syncAgentryMirror(agentryMirror, m, o);
+    this.mirrorSyncs = this.mirrors && syncs && new MirrorSyncService(deps, this.mirrors, syncs.store, syncers, (id) => syncs.wake?.(id), { oci: (f) => void parseOciSyncFilter(f), agentry: (f) => void parseAgentrySyncFilter(f) });
     this.stars = new StarService(deps, this.packages);
     this.discovery = new DiscoveryService(deps);
     this.telemetry = new TelemetryService(deps, this.packages);

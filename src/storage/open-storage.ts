@@ -13,6 +13,7 @@ import type { EvalStore } from '../core/evals/eval-store.js';
 import type { WebhookStore } from '../core/webhooks/webhook-store.js';
 import type { SkillInstallStore } from '../core/skills/skill-install-store.js';
 import type { MirrorStore } from '../core/mirrors/mirror.js';
+import type { MirrorSyncStore } from '../core/mirrors/mirror-sync.js';
 import { openPostgresStorage } from './postgres/open-postgres.js';
 import { openSqliteStorage } from './sqlite/open-sqlite.js';
 
@@ -68,6 +69,7 @@ interface FeatureStores {
   webhooks: WebhookStore;
   skillInstalls: SkillInstallStore;
   mirrors: MirrorStore;
+  mirrorSyncs: MirrorSyncStore;
 }
 
 /** The feature stores as either SQL storage holds them. */
@@ -78,6 +80,7 @@ const featureStores = (s: FeatureStores): FeatureStores => ({
   webhooks: s.webhooks,
   skillInstalls: s.skillInstalls,
   mirrors: s.mirrors,
+  mirrorSyncs: s.mirrorSyncs,
 });
 
 /** Opens the configured metadata store (migrated) and the blob store. */

@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { generateKeyPairSync } from 'node:crypto';
 import { signPackage } from '../../src/cli/signing.js';
 import { realpathSync } from 'node:fs';
+import http from 'node:http';
 
 /**
  * The authorization matrix (issue 12). Every state-changing route the server registers (its own
@@ -540,6 +541,29 @@ const webhook = async (w: World, owner: string, delivery = false) => {
   return { id: hook.id, delivery: deliveries[0]!.id };
 };
 
+/**
+ * An OCI upstream on 127.0.0.1 that answers every request 503 after four seconds: a sync job of a
+ * mirror of it stays running that long (to be cancelled), then fails; one for the whole file.
+ */
+let slowUpstream: Promise<string> | undefined;
+const slowUpstreamUrl = (): Promise<string> =>
+  (slowUpstream ??= new Promise((resolve) => {
+    const srv = http.createServer((_req, res) => {
+      const t = setTimeout(() => res.writeHead(503).end(), 4000);
+      t.unref();
+    });
+    srv.unref();
+    srv.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(srv.address() as { port: number }).port}`));
+  }));
+
+/** A mirror of the slow upstream with a sync job running: what the cancel route acts on. */
+const runningSync = async (w: World): Promise<{ name: string; id: string }> => {
+  const name = uniqueName('syncing');
+  await create(w.admin, '/api/v1/mirrors', { kind: 'oci', name, url: await slowUpstreamUrl() });
+  const job = await create(w.admin, `/api/v1/mirrors/${name}/sync`, {});
+  return { name, id: job.id };
+};
+
 const webhookEntries = (): Record<string, Entry> => {
   const out: Record<string, Entry> = {};
   for (const [route, owner] of [
@@ -587,6 +611,16 @@ const nativeEntries = (): Record<string, Entry | Exempt> => ({
     actor: 'admin',
     setup: (w) => create(w.admin, '/api/v1/mirrors', { kind: 'mcp', name: uniqueName('gone'), url: 'https://mcp.example.com', username: 'bot', password: 'upstream-password' }),
     request: (_, m) => json('DELETE', `/api/v1/mirrors/${m.name}`),
+  },
+  'POST /api/v1/mirrors/:name/sync': {
+    actor: 'admin',
+    setup: async (w) => create(w.admin, '/api/v1/mirrors', { kind: 'oci', name: uniqueName('tosync'), url: await slowUpstreamUrl() }),
+    request: (_, m) => json('POST', `/api/v1/mirrors/${m.name}/sync`, { filter: 'team/app:1.*' }),
+  },
+  'DELETE /api/v1/mirrors/:name/syncs/:id': {
+    actor: 'admin',
+    setup: runningSync,
+    request: (_, s) => json('DELETE', `/api/v1/mirrors/${s.name}/syncs/${s.id}`),
   },
   'PUT /api/v1/access/:scope/:name': {
     setup: (w) => orgPackage(w, 'agents'),
@@ -779,6 +813,8 @@ const VOLATILE: Record<string, string[]> = {
   eval_runs: ['lease_owner', 'lease_until'],
   // The dispatcher's attempts at deliveries queued earlier (a request only ever queues one).
   webhook_deliveries: ['status', 'attempts', 'response_code', 'duration_ms', 'response_body', 'lease_owner', 'lease_until', 'updated_at'],
+  // The sync runner's work on jobs started earlier (a request only ever inserts one, or cancels one and says so in the audit log).
+  mirror_syncs: ['status', 'phase', 'done', 'total', 'checkpoint', 'report', 'error', 'started_at', 'finished_at', 'updated_at', 'lease_owner', 'lease_until'],
 };
 
 interface Store {

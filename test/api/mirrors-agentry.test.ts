@@ -269,8 +269,10 @@ describe.each(testStores)('Agentry mirrors (%s)', (store) => {
     expect(synced).toEqual(['@acme/cook', '@acme/helper', '@acme/signed', '@acme/summarize']);
     expect(report).toEqual({ added: [], updated: ['@acme/helper'], unchanged: 2, removed: ['@acme/gone'], failed: [{ name: '@acme/cook', error: 'boom' }] });
     synced.length = 0;
-    await syncAgentryMirror(deps, mirror, { filter: '@acme/s', checkpoint: checkpoints[2] });
+    const resumed = await syncAgentryMirror(deps, mirror, { filter: '@acme/s', checkpoint: checkpoints[2] });
     expect(synced).toEqual(['@acme/summarize']);
+    // A resumed run answers for the whole sync: the checkpoint carried the report so far.
+    expect(resumed).toMatchObject({ updated: ['@acme/helper'], unchanged: 2, failed: [{ name: '@acme/cook', error: 'boom' }] });
     synced.length = 0;
     await syncAgentryMirror(deps, mirror, { filter: 'evil/' });
     expect(synced).toEqual(['@evil/tool']);
@@ -281,6 +283,25 @@ describe.each(testStores)('Agentry mirrors (%s)', (store) => {
     await expect(syncAgentryMirror(deps, mirror, { checkpoint: 'not-a-checkpoint' })).rejects.toThrow(/Invalid checkpoint/);
     await expect(syncAgentryMirror(deps, mirror, { filter: 'a b' })).rejects.toThrow(/Invalid filter/);
     await expect(syncAgentryMirror(deps, { ...mirror, kind: 'oci' }, {})).rejects.toThrow(/only Agentry mirrors/);
+  });
+
+  it('agentry mirror sync copies a scope ahead of the first read, as a job with a report', async () => {
+    const toolsToken = (await up.req('POST', '/api/v1/users', { username: 'tools' })).body.token;
+    const tools = new Api(upstream.url, toolsToken);
+    for (const name of ['alpha', 'beta']) expect((await tools.publish(`/api/v1/agents/@tools/${name}`, await agentTarball({ name, version: '1.0.0', scope: 'tools' }))).status).toBe(200);
+    const started = await admin.req('POST', '/api/v1/mirrors/up/sync', { filter: '@tools' });
+    expect(started.status).toBe(202);
+    let job = started.body;
+    for (let i = 0; i < 300 && job.progress.phase !== 'finished'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      job = (await admin.req('GET', `/api/v1/mirrors/up/syncs/${started.body.id}`)).body;
+    }
+    expect(job).toMatchObject({ status: 'succeeded', report: { added: ['@tools/alpha', '@tools/beta'], updated: [], removed: [], failed: [] } });
+    // Copied, not fetched on read: the versions are here already, marked as mirrored.
+    const alpha = await anon.req('GET', '/api/v1/agents/@tools/alpha');
+    expect(alpha.body).toMatchObject({ latest_version: '1.0.0', mirror: { upstream: upstream.url } });
+    // A bad filter is refused before any job is queued.
+    expect((await admin.req('POST', '/api/v1/mirrors/up/sync', { filter: 'a b' })).status).toBe(400);
   });
 
   it('bad names are refused before any upstream is asked', async () => {

@@ -196,6 +196,52 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     expect((await ws.run(['mirror', 'ls', ...admin])).stdout).toBe('No mirrors\n');
   });
 
+  it('mirror sync and syncs: conflicting options, an unknown mirror or job, a kind without a syncer, a bad filter, a failed job (exit 1), an ended job', async () => {
+    const admin = ['--token', server.adminToken];
+    const usage = { code: 2 };
+    await fails(['mirror', 'sync', 'x', '--cancel', 'a', '--follow', 'b', ...admin], 'agentry: --cancel goes alone: it stops a job, it starts or follows none\n', usage);
+    await fails(['mirror', 'sync', 'x', '--follow', 'a', '--fresh', ...admin], 'agentry: --follow follows a job already started: --repo, --filter and --fresh are for a new one\n', usage);
+    await fails(['mirror', 'sync', 'x', '--repo', 'team/app', '--filter', 'lib/tool:1.*', ...admin], "agentry: with --repo, --filter is the tag pattern alone (no ':')\n", usage);
+    await fails(['mirror', 'sync', 'x', '--interval', '5', ...admin], 'agentry: --interval must be a whole number of milliseconds from 50 to 60000\n', usage);
+    await fails(['mirror', 'syncs', 'x', '--limit', '0', ...admin], 'agentry: --limit must be a whole number from 1 to 100\n', usage);
+    await fails(['mirror', 'sync'], "agentry: missing required argument 'name'\n", usage);
+    await fails(['mirror', 'sync', 'nope', ...admin], 'agentry: No mirror named nope\n', { code: 4 });
+    await fails(['mirror', 'syncs', 'nope', ...admin], 'agentry: No mirror named nope\n', { code: 4 });
+    await fails(['mirror', 'sync', 'nope'], "agentry: This token has 'publish' permission; this action needs 'admin'\n", { code: 3 });
+
+    await ws.ok(['mirror', 'add', 'agentry', 'peer', '--url', 'https://agentry.example.com', ...admin]);
+    await fails(['mirror', 'sync', 'peer', ...admin], 'agentry: Sync jobs of agentry mirrors are not offered by this server; peer fetches from its upstream on demand only\n');
+    // An upstream the egress policy refuses (this server allows no private address): the job fails as a whole.
+    await ws.ok(['mirror', 'add', 'oci', 'dead', '--url', 'http://127.0.0.1:9', ...admin]);
+    await fails(
+      ['mirror', 'sync', 'dead', '--repo', 'Team/App', ...admin],
+      /^agentry: Invalid OCI sync filter 'Team\/App': \[repository\[,repository…\]\]\[:tag pattern\]\n {2}'Team\/App' is not a repository name/,
+    );
+    await fails(['mirror', 'sync', 'dead', '--cancel', 'msync_nope', ...admin], 'agentry: No sync job msync_nope of mirror dead\n', { code: 4 });
+    // A repository that cannot be listed is an item that failed: the report on stdout, exit 1.
+    const partly = await ws.run(['mirror', 'sync', 'dead', '--repo', 'team/app', '--filter', '1.*', '--interval', '50', ...admin]);
+    expect(partly.code).toBe(1);
+    expect(partly.stdout).toMatch(/^Sync msync_\w+ of dead succeeded: 0 added, 0 updated, 0 unchanged, 0 removed, 1 failed\n {2}! team\/app: The upstream at http:\/\/127\.0\.0\.1:9 failed: .*\n$/);
+    expect(partly.stderr).toMatch(/^Started sync msync_\w+ of dead\n(sync msync_\w+: .*\n)*agentry: 1 of the items to sync failed \(marked !\)\n$/);
+    const [job] = await ws.json<{ id: string; status: string; filter: string }[]>(['mirror', 'syncs', 'dead', ...admin]);
+    expect(job).toMatchObject({ status: 'succeeded', filter: 'team/app:1.*' });
+    expect(await ws.ok(['mirror', 'syncs', 'dead', ...admin])).toMatch(new RegExp(`^ID +STATUS +PROGRESS +FILTER .*\\n${job.id} +succeeded +0/0 +team/app:1\\.\\* `));
+    await fails(['mirror', 'sync', 'dead', '--cancel', job.id, ...admin], new RegExp(`^agentry: Sync job ${job.id} has ended \\(succeeded\\); there is nothing to cancel\\n$`), { code: 5 });
+    // Without --repo the upstream's catalog is needed: it cannot be read, so the job fails as a whole.
+    await fails(
+      ['mirror', 'sync', 'dead', '--interval', '50', ...admin],
+      /^Started sync msync_\w+ of dead\n(sync msync_\w+: .*\n)*agentry: the sync msync_\w+ of dead failed: The upstream at http:\/\/127\.0\.0\.1:9 failed: /,
+    );
+    // --json: the job document on stdout, the failure still exit 1.
+    const r = await ws.run(['mirror', 'sync', 'dead', '--interval', '50', '--json', ...admin]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ mirror: 'dead', status: 'failed', report: null });
+    const started = await ws.run(['mirror', 'sync', 'dead', '--no-wait', ...admin]);
+    expect(started.stdout).toMatch(/^msync_\w+\n$/);
+    await ws.ok(['mirror', 'rm', 'dead', ...admin]);
+    await ws.ok(['mirror', 'rm', 'peer', ...admin]);
+  });
+
   it('signing mistakes: a bad key type, a missing or wrong key file, --sign or --verify half given', async () => {
     await fails(['keygen', '--type', 'rsa'], "agentry: --type must be one of ecdsa-p256, ed25519, not 'rsa'\n");
     await fails(['sign', '@alice/pkg@0.1.0'], "agentry: required option '--key <file>' not specified\n", { code: 2 });
@@ -258,6 +304,8 @@ describe('help', () => {
       'mirror add',
       'mirror ls',
       'mirror rm',
+      'mirror sync',
+      'mirror syncs',
       'recipe list',
       'recipe search',
       'recipe publish',

@@ -68,6 +68,20 @@ export class HttpOciUpstream implements OciUpstream {
     return m && { digest: m.digest, mediaType: m.mediaType, bytes: Buffer.from(m.bytes) };
   }
 
+  async tags(endpoint: UpstreamEndpoint, repository: string): Promise<string[] | undefined> {
+    const { client, host } = this.client(endpoint);
+    return answer(endpoint.url, () => client.listTags(`${host}/${repository}`));
+  }
+
+  async repositories(endpoint: UpstreamEndpoint): Promise<string[]> {
+    const { client, host } = this.client(endpoint);
+    try {
+      return await client.listRepositories(host);
+    } catch (e) {
+      throw failure(endpoint.url, e);
+    }
+  }
+
   async blob(endpoint: UpstreamEndpoint, repository: string, digest: string): Promise<{ size: number; data: ReturnType<typeof createReadStream> } | undefined> {
     const { client, host } = this.client(endpoint);
     const ref = `${host}/${repository}`;

@@ -26,3 +26,9 @@ export const strictValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema
     return { error: new AgentryError('validation_failed', 'Validation failed', [...new Set(details)]) };
   };
 };
+
+/** {@link strictValidatorCompiler} for a route whose body is optional: no body is validated as `{}` (and handed on as that). */
+export const strictOptionalBodyValidatorCompiler: FastifySchemaCompiler<TSchema> = (route) => {
+  const validate = strictValidatorCompiler(route);
+  return route.httpPart === 'body' ? (data: unknown) => validate(data ?? {}) : validate;
+};

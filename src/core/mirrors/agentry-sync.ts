@@ -36,7 +36,25 @@ interface Position {
   p: number;
   /** The last package key done; keys up to it are skipped on that page. */
   k: string;
+  /** Packages done so far and the report so far: a resumed run answers for the whole sync. */
+  d: number;
+  r: AgentrySyncReport;
 }
+
+const isReport = (v: unknown): v is AgentrySyncReport => {
+  const r = v as Partial<AgentrySyncReport> | null;
+  const names = (a: unknown): boolean => Array.isArray(a) && a.every((x) => typeof x === 'string');
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    names(r.added) &&
+    names(r.updated) &&
+    names(r.removed) &&
+    Number.isSafeInteger(r.unchanged) &&
+    Array.isArray(r.failed) &&
+    r.failed.every((f: unknown) => typeof (f as { name?: unknown }).name === 'string' && typeof (f as { error?: unknown }).error === 'string')
+  );
+};
 
 const encode = (pos: Position): string => Buffer.from(JSON.stringify(pos)).toString('base64url');
 
@@ -44,7 +62,8 @@ const decode = (checkpoint: string): Position => {
   try {
     const v = JSON.parse(Buffer.from(checkpoint, 'base64url').toString('utf8')) as unknown;
     const o = v as Partial<Position>;
-    if (typeof v === 'object' && v !== null && Number.isSafeInteger(o.p) && (o.p as number) >= 1 && typeof o.k === 'string' && o.k.length <= 300) return { p: o.p as number, k: o.k };
+    if (typeof v === 'object' && v !== null && Number.isSafeInteger(o.p) && (o.p as number) >= 1 && typeof o.k === 'string' && o.k.length <= 300 && Number.isSafeInteger(o.d) && isReport(o.r))
+      return { p: o.p as number, k: o.k, d: o.d as number, r: o.r };
   } catch {
     /* refused below */
   }
@@ -52,7 +71,7 @@ const decode = (checkpoint: string): Position => {
 };
 
 /** What a filter selects: the upstream scope to list (when it names one) and the key prefix to keep. */
-const parseFilter = (filter: string | undefined): { scope?: string; prefix: string } => {
+export const parseAgentrySyncFilter = (filter: string | undefined): { scope?: string; prefix: string } => {
   const f = (filter ?? '').trim().toLowerCase();
   if (f.length > 200 || /[^a-z0-9@/._-]/.test(f)) throw badRequest(`Invalid filter '${f.slice(0, 200)}': a scope (@acme), a scope and name prefix (@acme/he) or a prefix of scope/name`);
   if (!f.startsWith('@')) return { prefix: f };
@@ -72,11 +91,11 @@ const message = (e: unknown): string => (isAgentryError(e) || e instanceof Error
  */
 export async function syncAgentryMirror(deps: AgentrySyncDeps, mirror: MirrorRecord, opts: AgentrySyncOptions): Promise<AgentrySyncReport> {
   if (mirror.kind !== 'agentry') throw badRequest(`Mirror ${mirror.name} is of kind '${mirror.kind}': only Agentry mirrors are synced this way`);
-  const { scope, prefix } = parseFilter(opts.filter);
-  const start = opts.checkpoint === undefined ? { p: 1, k: '' } : decode(opts.checkpoint);
-  const report: AgentrySyncReport = { added: [], updated: [], unchanged: 0, removed: [], failed: [] };
+  const { scope, prefix } = parseAgentrySyncFilter(opts.filter);
+  const start: Position = opts.checkpoint === undefined ? { p: 1, k: '', d: 0, r: { added: [], updated: [], unchanged: 0, removed: [], failed: [] } } : decode(opts.checkpoint);
+  const report = start.r;
   const seen = new Set<string>();
-  let done = 0;
+  let done = start.d;
   let total: number | null;
   for (let page = start.p; ; page++) {
     opts.signal?.throwIfAborted();
@@ -98,7 +117,7 @@ export async function syncAgentryMirror(deps: AgentrySyncDeps, mirror: MirrorRec
         report.failed.push({ name, error: message(e) });
       }
       done++;
-      await opts.onProgress?.({ done, total, checkpoint: encode({ p: page, k: key }) });
+      await opts.onProgress?.({ done, total, checkpoint: encode({ p: page, k: key, d: done, r: report }) });
     }
     if (list.packages.length < PAGE) break;
   }

@@ -39,6 +39,7 @@ export interface MirrorStore {
   delete(name: string): Promise<boolean>;
   findTag(mirror: string, repo: string, tag: string): Promise<MirrorTagRecord | undefined>;
   putTag(t: MirrorTagRecord): Promise<void>;
+  deleteTag(mirror: string, repo: string, tag: string): Promise<void>;
   /** The claim on a scope (lower-case) by an Agentry mirror, if any. */
   findScope(scope: string): Promise<MirrorScopeRecord | undefined>;
   /** Claims a scope for a mirror; answers the claim that holds (an earlier one by another request wins). */
@@ -87,6 +88,10 @@ export interface OciUpstream {
   manifest(endpoint: UpstreamEndpoint, repository: string, digest: string): Promise<UpstreamManifest | undefined>;
   /** A blob's bytes, verified against `digest` as they arrive (held aside until whole); undefined when absent. */
   blob(endpoint: UpstreamEndpoint, repository: string, digest: string): Promise<{ size: number; data: Readable } | undefined>;
+  /** Every tag of a repository (`tags/list`, all pages); undefined when the upstream has no such repository. */
+  tags(endpoint: UpstreamEndpoint, repository: string): Promise<string[] | undefined>;
+  /** Every repository of the upstream (`/v2/_catalog`, all pages); throws when it does not serve that optional API. */
+  repositories(endpoint: UpstreamEndpoint): Promise<string[]>;
 }
 
 /** One version as an Agentry upstream lists it (`GET /api/v1/packages/:scope/:name/versions`). */

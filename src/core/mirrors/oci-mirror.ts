@@ -6,7 +6,7 @@ import type { ManifestContent, RepoBlob } from '../oci/oci-service.js';
 import { parseReference, requireSha256, type RepositoryName } from '../oci/references.js';
 import type { BlobRedirects } from '../blobs/blob-redirects.js';
 import { isoNow } from '../time.js';
-import type { MirrorRecord, OciUpstream } from './mirror.js';
+import type { MirrorRecord, OciUpstream, UpstreamEndpoint } from './mirror.js';
 import type { MirrorService } from './mirror-service.js';
 
 /**
@@ -36,7 +36,7 @@ export class OciMirror {
 
   async manifest(m: MirrorRecord, repo: RepositoryName, reference: string): Promise<ManifestContent> {
     const ref = parseReference(reference);
-    if ('digest' in ref) return (await this.local(repo, ref.digest)) ?? this.fetchManifest(m, repo, ref.digest, reference);
+    if ('digest' in ref) return (await this.ensureManifest(m, repo, ref.digest, reference)).content;
     const cached = await this.mirrors.store.findTag(m.name, repo.name, ref.tag);
     const now = this.deps.clock.now();
     const cachedContent = cached && (await this.local(repo, cached.digest));
@@ -51,24 +51,66 @@ export class OciMirror {
     }
     if (!digest) throw ociError('MANIFEST_UNKNOWN', `Manifest ${reference} is not in ${repo.name} (nor upstream at ${m.url})`, { reference });
     const content = (digest === cached?.digest && cachedContent) || (await this.local(repo, digest)) || (await this.fetchManifest(m, repo, digest, reference));
-    const at = isoNow(this.deps.clock);
-    await this.deps.storage.oci.setTag(repo.name, ref.tag, content.digest, at);
-    await this.mirrors.store.putTag({ mirror: m.name, repo: repo.name, tag: ref.tag, digest: content.digest, checkedAt: at });
+    await this.recordTag(m, repo, ref.tag, content.digest, isoNow(this.deps.clock));
     return content;
   }
 
   async blob(m: MirrorRecord, repo: RepositoryName, digestParam: string): Promise<RepoBlob> {
     const digest = requireSha256(digestParam);
-    const serve = (size: number): RepoBlob => ({ digest, size, open: (range) => this.deps.blobs.open(digest, range), redirectUrl: async () => this.redirects?.urlFor(digest) });
+    const { size } = await this.ensureBlob(m, repo, digest);
+    return { digest, size, open: (range) => this.deps.blobs.open(digest, range), redirectUrl: async () => this.redirects?.urlFor(digest) };
+  }
+
+  /**
+   * A blob of the mirrored repository, fetched from the upstream unless it is stored and linked
+   * already (on demand and by sync jobs alike): its size, and whether it had to be fetched.
+   */
+  async ensureBlob(m: MirrorRecord, repo: RepositoryName, digest: string): Promise<{ size: number; fetched: boolean }> {
     const info = (await this.deps.storage.oci.isLinked(repo.name, digest)) ? await this.deps.blobs.stat(digest) : undefined;
-    if (info) return serve(info.size);
+    if (info) return { size: info.size, fetched: false };
     const got = await this.upstream?.blob(await this.mirrors.endpointOf(m), this.upstreamRepository(m, repo), digest);
     if (!got) throw ociError('BLOB_UNKNOWN', `Blob ${digest} is not in ${repo.name} (nor upstream at ${m.url})`, { digest });
     const stored = await this.deps.blobs.put(got.data);
     // The adapter verified the bytes; the blob store's own hash says the same, or nothing is linked.
     if (stored.digest !== digest) throw badGateway(`The upstream at ${m.url} sent bytes hashing to ${stored.digest} for ${digest}; refused`);
     await this.deps.storage.oci.linkBlob(repo.name, digest, isoNow(this.deps.clock));
-    return serve(stored.size);
+    return { size: stored.size, fetched: true };
+  }
+
+  /** A manifest of the mirrored repository by digest, fetched from the upstream unless it is stored already; whether it had to be. */
+  async ensureManifest(m: MirrorRecord, repo: RepositoryName, digest: string, reference: string = digest): Promise<{ content: ManifestContent; fetched: boolean }> {
+    const local = await this.local(repo, digest);
+    return local ? { content: local, fetched: false } : { content: await this.fetchManifest(m, repo, digest, reference), fetched: true };
+  }
+
+  /** Records where a tag of the mirrored repository points, as the upstream said at `at`. */
+  async recordTag(m: MirrorRecord, repo: RepositoryName, tag: string, digest: string, at: string): Promise<void> {
+    await this.deps.storage.oci.setTag(repo.name, tag, digest, at);
+    await this.mirrors.store.putTag({ mirror: m.name, repo: repo.name, tag, digest, checkedAt: at });
+  }
+
+  /** The tags the mirrored repository holds now. */
+  localTags(repo: RepositoryName): Promise<string[]> {
+    return this.deps.storage.oci.listTags(repo.name);
+  }
+
+  localTag(repo: RepositoryName, tag: string): Promise<string | undefined> {
+    return this.deps.storage.oci.findTag(repo.name, tag);
+  }
+
+  /** A tag the upstream no longer has: gone from the mirror too (what it pointed at stays, by digest). */
+  async removeTag(m: MirrorRecord, repo: RepositoryName, tag: string): Promise<void> {
+    await this.deps.storage.oci.deleteTag(repo.name, tag);
+    await this.mirrors.store.deleteTag(m.name, repo.name, tag);
+  }
+
+  /** The upstream, for sync jobs; undefined when this server reaches no OCI upstream. */
+  get port(): OciUpstream | undefined {
+    return this.upstream;
+  }
+
+  endpointOf(m: MirrorRecord): Promise<UpstreamEndpoint> {
+    return this.mirrors.endpointOf(m);
   }
 
   /** A manifest already fetched into the mirrored repository. */

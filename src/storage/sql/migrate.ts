@@ -27,6 +27,7 @@ import { webhooksMigration } from './migrations/0032-webhooks.js';
 import { versionFindingsMigration } from './migrations/0033-version-findings.js';
 import { listOrderCardKeysMigration } from './migrations/0034-list-order-card-keys.js';
 import { agentryMirrorsMigration } from './migrations/0039-agentry-mirrors.js';
+import { mirrorSyncsMigration } from './migrations/0040-mirror-syncs.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -58,6 +59,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0033-version-findings': versionFindingsMigration(),
   '0034-list-order-card-keys': listOrderCardKeysMigration(),
   '0039-agentry-mirrors': agentryMirrorsMigration(),
+  '0040-mirror-syncs': mirrorSyncsMigration(dialect),
 });
 
 class InCodeMigrations implements MigrationProvider {

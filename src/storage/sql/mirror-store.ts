@@ -37,6 +37,7 @@ export class SqlMirrorStore implements MirrorStore {
   async delete(name: string): Promise<boolean> {
     return this.db.transaction().execute(async (tx) => {
       await tx.deleteFrom('mirror_tags').where('mirror', '=', name).execute();
+      await tx.deleteFrom('mirror_syncs').where('mirror', '=', name).execute();
       const res = await tx.deleteFrom('mirrors').where('name', '=', name).executeTakeFirst();
       return Number(res.numDeletedRows) > 0;
     });
@@ -86,5 +87,9 @@ export class SqlMirrorStore implements MirrorStore {
     let q = this.db.selectFrom('mirror_packages').select('pkg_key').where('mirror', '=', mirror);
     if (afterKey !== undefined) q = q.where('pkg_key', '>', afterKey);
     return (await q.orderBy('pkg_key').limit(limit).execute()).map((r) => r.pkg_key);
+  }
+
+  async deleteTag(mirror: string, repo: string, tag: string): Promise<void> {
+    await this.db.deleteFrom('mirror_tags').where('mirror', '=', mirror).where('repo', '=', repo).where('tag', '=', tag).execute();
   }
 }

@@ -40,6 +40,7 @@ export interface Database {
   mirror_tags: MirrorTagsTable;
   mirror_scopes: MirrorScopesTable;
   mirror_packages: MirrorPackagesTable;
+  mirror_syncs: MirrorSyncsTable;
 }
 
 export interface MirrorsTable {
@@ -63,6 +64,30 @@ export interface MirrorPackagesTable {
   pkg_key: string;
   mirror: string;
   checked_at: string;
+}
+
+export interface MirrorSyncsTable {
+  seq: Generated<number>;
+  id: string;
+  mirror: string;
+  kind: string;
+  status: string;
+  filter: string | null;
+  phase: string;
+  done: number;
+  total: number | null;
+  checkpoint: string | null;
+  /** JSON of the report once the job succeeded. */
+  report: string | null;
+  error: string | null;
+  resumed_from: string | null;
+  requested_by: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
 }
 
 export interface MirrorTagsTable {

@@ -29,6 +29,7 @@ import { SqlEvalStore } from './eval-store.js';
 import { SqlWebhookStore } from './webhook-store.js';
 import { SqlSkillInstallStore } from './skill-install-store.js';
 import { SqlMirrorStore } from './mirror-store.js';
+import { SqlMirrorSyncStore } from './mirror-sync-store.js';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
   accounts: new SqlAccountRepo(db),
@@ -82,6 +83,8 @@ export class SqlStorage implements Storage {
   readonly skillInstalls: SqlSkillInstallStore;
   /** Upstreams (pull-through mirrors) and their cached tags (core/mirrors' own port). */
   readonly mirrors: SqlMirrorStore;
+  /** Sync jobs of mirrors, leased by the workers driving them (core/mirrors' own port). */
+  readonly mirrorSyncs: SqlMirrorSyncStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -121,6 +124,7 @@ export class SqlStorage implements Storage {
     this.webhooks = new SqlWebhookStore(db);
     this.skillInstalls = new SqlSkillInstallStore(db);
     this.mirrors = new SqlMirrorStore(db);
+    this.mirrorSyncs = new SqlMirrorSyncStore(db);
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
