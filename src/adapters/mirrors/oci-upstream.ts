@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badGateway, isAgentryError } from '../../core/errors.js';
-import type { OciUpstream, UpstreamEndpoint, UpstreamManifest } from '../../core/mirrors/mirror.js';
+import type { OciUpstream, UpstreamDescriptor, UpstreamEndpoint, UpstreamManifest } from '../../core/mirrors/mirror.js';
 import { OciClient, isOciClientError } from '../oci-client/index.js';
 
 export interface OciUpstreamOptions {
@@ -66,6 +66,20 @@ export class HttpOciUpstream implements OciUpstream {
     const { client, host } = this.client(endpoint);
     const m = await answer(endpoint.url, () => client.getManifest(`${host}/${repository}@${digest}`));
     return m && { digest: m.digest, mediaType: m.mediaType, bytes: Buffer.from(m.bytes) };
+  }
+
+  async referrers(endpoint: UpstreamEndpoint, repository: string, digest: string): Promise<UpstreamDescriptor[]> {
+    const { client, host } = this.client(endpoint);
+    // The client falls back to the `sha256-<hex>` tag schema when the upstream has no referrers API (404).
+    const found = await answer(endpoint.url, () => client.listReferrers(`${host}/${repository}@${digest}`));
+    return (found?.manifests ?? [])
+      .filter((m) => typeof m.digest === 'string' && typeof m.mediaType === 'string')
+      .map((m) => ({ digest: m.digest, mediaType: m.mediaType, size: Number(m.size) || 0, ...(typeof m.artifactType === 'string' ? { artifactType: m.artifactType } : {}) }));
+  }
+
+  async tags(endpoint: UpstreamEndpoint, repository: string, limit: number): Promise<string[] | undefined> {
+    const { client, host } = this.client(endpoint);
+    return answer(endpoint.url, () => client.listTags(`${host}/${repository}`, { limit }));
   }
 
   async blob(endpoint: UpstreamEndpoint, repository: string, digest: string): Promise<{ size: number; data: ReturnType<typeof createReadStream> } | undefined> {

@@ -54,6 +54,8 @@ export class OciMirror {
     const at = isoNow(this.deps.clock);
     await this.deps.storage.oci.setTag(repo.name, ref.tag, content.digest, at);
     await this.mirrors.store.putTag({ mirror: m.name, repo: repo.name, tag: ref.tag, digest: content.digest, checkedAt: at });
+    // The tag was asked again: signatures attached upstream since are copied now (at most once a TTL).
+    await this.copyReferrersQuietly(m, repo, content.digest);
     return content;
   }
 
@@ -71,6 +73,75 @@ export class OciMirror {
     return serve(stored.size);
   }
 
+  /**
+   * A mirrored repository's tags, as the upstream lists them: asked again once the listing is older
+   * than the mirror's TTL; while the upstream cannot be reached, its last listing (or, never listed,
+   * the tags fetched so far). The caller sorts and pages.
+   */
+  async tags(m: MirrorRecord, repo: RepositoryName): Promise<string[]> {
+    const cached = await this.mirrors.store.findListing(m.name, repo.name, TAGS_LISTING);
+    if (cached && this.fresh(m, cached.checkedAt)) return cached.items;
+    let listed: string[] | undefined;
+    try {
+      listed = await this.upstream?.tags(await this.mirrors.endpointOf(m), this.upstreamRepository(m, repo), MAX_MIRRORED_TAGS);
+    } catch (e) {
+      if (cached) return cached.items;
+      const fetched = await this.deps.storage.oci.listTags(repo.name);
+      if (fetched.length > 0) return fetched;
+      throw e;
+    }
+    if (listed === undefined) throw ociError('NAME_UNKNOWN', `Repository ${repo.name} is not known to this registry (nor upstream at ${m.url})`, { name: repo.name });
+    const items = [...new Set(listed)];
+    await this.mirrors.store.putListing({ mirror: m.name, repo: repo.name, listing: TAGS_LISTING, items, checkedAt: isoNow(this.deps.clock) });
+    return items;
+  }
+
+  /**
+   * Before the referrers of `digest` in a mirrored repository are listed from the store: copies the
+   * upstream's (at most once a TTL). With the upstream down, what was copied before is listed; if
+   * nothing ever was, the upstream's failure is the answer.
+   */
+  async syncReferrers(m: MirrorRecord, repo: RepositoryName, digest: string): Promise<void> {
+    const cached = await this.mirrors.store.findListing(m.name, repo.name, referrersListing(digest));
+    if (cached && this.fresh(m, cached.checkedAt)) return;
+    try {
+      await this.copyReferrers(m, repo, digest);
+    } catch (e) {
+      if (!cached) throw e;
+    }
+  }
+
+  private fresh(m: MirrorRecord, checkedAt: string): boolean {
+    return this.deps.clock.now().getTime() - Date.parse(checkedAt) < m.ttlSeconds * 1000;
+  }
+
+  /**
+   * Copies the manifests that refer to `digest` upstream (signatures, SBOMs, attestations: found
+   * through its referrers API or the `sha256-<hex>` tag schema) with their blobs, so they are listed
+   * by this registry's referrers API and can be pulled while the upstream is down. Only a manifest
+   * whose own `subject` is `digest` is taken: a listing cannot make something a referrer.
+   */
+  private async copyReferrers(m: MirrorRecord, repo: RepositoryName, digest: string): Promise<void> {
+    if (!this.upstream) return;
+    const endpoint = await this.mirrors.endpointOf(m);
+    const found = (await this.upstream.referrers(endpoint, this.upstreamRepository(m, repo), digest)).slice(0, MAX_MIRRORED_REFERRERS);
+    const copied: string[] = [];
+    for (const d of found) {
+      if (!/^sha256:[0-9a-f]{64}$/.test(d.digest) || d.digest === digest) continue;
+      const content = (await this.local(repo, d.digest)) ?? (await this.fetchManifest(m, repo, d.digest, d.digest, digest));
+      if (!content) continue;
+      const parsed = parseManifest(content.bytes, content.mediaType);
+      for (const b of parsed.blobs) await this.blob(m, repo, b.digest);
+      copied.push(d.digest);
+    }
+    await this.mirrors.store.putListing({ mirror: m.name, repo: repo.name, listing: referrersListing(digest), items: copied, checkedAt: isoNow(this.deps.clock) });
+  }
+
+  /** {@link copyReferrers} after a manifest was fetched or its tag asked again: a failure there never fails the pull. */
+  private async copyReferrersQuietly(m: MirrorRecord, repo: RepositoryName, digest: string): Promise<void> {
+    await this.syncReferrers(m, repo, digest).catch(() => undefined);
+  }
+
   /** A manifest already fetched into the mirrored repository. */
   private async local(repo: RepositoryName, digest: string): Promise<ManifestContent | undefined> {
     const record = await this.deps.storage.oci.findManifest(repo.name, digest);
@@ -78,11 +149,18 @@ export class OciMirror {
     return { digest, mediaType: record.mediaType, bytes: await this.deps.blobs.read(digest) };
   }
 
-  private async fetchManifest(m: MirrorRecord, repo: RepositoryName, digest: string, reference: string): Promise<ManifestContent> {
+  /** Fetches, verifies and stores a manifest, then copies its referrers; one expected to refer to `subjectOf` and not doing so is left out (undefined). */
+  private async fetchManifest(m: MirrorRecord, repo: RepositoryName, digest: string, reference: string): Promise<ManifestContent>;
+  private async fetchManifest(m: MirrorRecord, repo: RepositoryName, digest: string, reference: string, subjectOf: string): Promise<ManifestContent | undefined>;
+  private async fetchManifest(m: MirrorRecord, repo: RepositoryName, digest: string, reference: string, subjectOf?: string): Promise<ManifestContent | undefined> {
     const got = await this.upstream?.manifest(await this.mirrors.endpointOf(m), this.upstreamRepository(m, repo), digest);
-    if (!got) throw ociError('MANIFEST_UNKNOWN', `Manifest ${reference} is not in ${repo.name} (nor upstream at ${m.url})`, { reference });
+    if (!got) {
+      if (subjectOf !== undefined) return undefined;
+      throw ociError('MANIFEST_UNKNOWN', `Manifest ${reference} is not in ${repo.name} (nor upstream at ${m.url})`, { reference });
+    }
     const parsed = parseManifest(got.bytes, got.mediaType);
     if (parsed.digest !== digest) throw badGateway(`The upstream at ${m.url} sent a manifest hashing to ${parsed.digest} for ${digest}; refused`);
+    if (subjectOf !== undefined && parsed.subject?.digest !== subjectOf) return undefined;
     const stored = await this.deps.blobs.put(got.bytes);
     await this.deps.storage.oci.insertManifest(
       {
@@ -97,6 +175,16 @@ export class OciMirror {
       },
       [...parsed.blobs, ...parsed.manifests].map((d) => d.digest),
     );
+    // What signs or describes this manifest travels with it (not for a referrer itself: one level).
+    if (subjectOf === undefined) await this.copyReferrersQuietly(m, repo, digest);
     return { digest, mediaType: parsed.mediaType, bytes: got.bytes };
   }
 }
+
+/** The listing key of a repository's tags, and of a manifest's referrers. */
+const TAGS_LISTING = 'tags';
+const referrersListing = (digest: string): string => `referrers:${digest}`;
+/** Tags of one upstream repository that are listed (Docker Hub's `library/*` have thousands; more are cut). */
+export const MAX_MIRRORED_TAGS = 10_000;
+/** Referrers of one manifest that are copied. */
+export const MAX_MIRRORED_REFERRERS = 100;

@@ -38,6 +38,7 @@ export interface Database {
   skill_installs: SkillInstallsTable;
   mirrors: MirrorsTable;
   mirror_tags: MirrorTagsTable;
+  mirror_listings: MirrorListingsTable;
 }
 
 export interface MirrorsTable {
@@ -55,6 +56,15 @@ export interface MirrorTagsTable {
   repo: string;
   tag: string;
   digest: string;
+  checked_at: string;
+}
+
+export interface MirrorListingsTable {
+  mirror: string;
+  repo: string;
+  listing: string;
+  /** A JSON array of strings. */
+  items: string;
   checked_at: string;
 }
 
