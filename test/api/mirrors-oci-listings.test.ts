@@ -114,7 +114,7 @@ describe.skipIf(!run).each(testStores)('OCI mirrors: referrers and tag lists (%s
     const image = await push(upstream, `${reg.host}/liar/app:1.0`, 'an image');
     const unrelated = await push(upstream, `${reg.host}/liar/app:other`, 'not a signature of it', { artifactType: BUNDLE });
     // A fallback tag index naming a manifest without a subject (or with another one).
-    const index = { schemaVersion: 2, mediaType: INDEX, manifests: [{ mediaType: unrelated.mediaType, digest: unrelated.digest, size: unrelated.size, artifactType: BUNDLE }] };
+    const index = { schemaVersion: 2 as const, mediaType: INDEX, manifests: [{ mediaType: unrelated.mediaType, digest: unrelated.digest, size: unrelated.size, artifactType: BUNDLE }] };
     await upstream.putManifest(`${reg.host}/liar/app:sha256-${image.digest.slice(7)}`, index, INDEX);
     expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'oci', name: 'liar', url: reg.url })).status).toBe(201);
     expect((await v2.req('GET', '/v2/liar/liar/app/manifests/1.0')).status).toBe(200);

@@ -137,25 +137,32 @@ export class PackageService {
   /**
    * Runs a write to package `key` in a transaction, announces it, and drops the cached view once
    * committed. Other services that change what a package view shows (stars) write through this.
+   * The domain events the write's audit entries tell of (webhooks) are recorded in the same
+   * transaction, so they land with the write or not at all; when no webhook exists at all that
+   * costs nothing, and for an owner without webhooks one read of the package row.
    */
   async change<T>(key: string, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
-    const audited: NewAuditRecord[] = [];
+    const events = this.deps.events;
+    let recorded = false;
     let result: T;
     try {
       result = await this.deps.storage.transaction(async (tx) => {
+        const audited: NewAuditRecord[] = [];
         const r = await fn({ ...tx, audit: tappedAudit(tx.audit, audited) });
         await tx.packages.announceChange(key);
+        if (events && audited.length > 0 && events.wantsAny()) {
+          const pkg = await tx.packages.findByKey(key);
+          if (pkg && events.wants(pkg.ownerAccountId)) {
+            await events.record(tx, packageEventsOf(audited, pkg));
+            recorded = true;
+          }
+        }
         return r;
       });
     } finally {
       this.cache.invalidate(key);
     }
-    // Committed: tell the listeners (webhooks) what the write's audit entries say happened.
-    const events = this.deps.events;
-    if (events?.heard && audited.length > 0) {
-      const pkg = await this.deps.storage.packages.findByKey(key);
-      if (pkg) await events.emit(packageEventsOf(audited, pkg));
-    }
+    if (recorded) events?.committed();
     return result;
   }
 
