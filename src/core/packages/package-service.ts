@@ -138,10 +138,12 @@ export class PackageService {
    * Runs a write to package `key` in a transaction, announces it, and drops the cached view once
    * committed. Other services that change what a package view shows (stars) write through this.
    * The domain events the write's audit entries tell of (webhooks) are recorded in the same
-   * transaction, so they land with the write or not at all; when no webhook exists at all that
-   * costs nothing, and for an owner without webhooks one read of the package row.
+   * transaction, so they land with the write or not at all. Given as a package (its key and owning
+   * account), a write about an owner without webhooks skips them without a query; given as a key,
+   * one read of the package row decides, when any webhook exists at all.
    */
-  async change<T>(key: string, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
+  async change<T>(target: string | Pick<PackageRecord, 'key' | 'ownerAccountId'>, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
+    const key = typeof target === 'string' ? target : target.key;
     const events = this.deps.events;
     let recorded = false;
     let result: T;
@@ -150,7 +152,7 @@ export class PackageService {
         const audited: NewAuditRecord[] = [];
         const r = await fn({ ...tx, audit: tappedAudit(tx.audit, audited) });
         await tx.packages.announceChange(key);
-        if (events && audited.length > 0 && events.wantsAny()) {
+        if (events && audited.length > 0 && (typeof target === 'string' ? events.wantsAny() : events.wants(target.ownerAccountId))) {
           const pkg = await tx.packages.findByKey(key);
           if (pkg && events.wants(pkg.ownerAccountId)) {
             await events.record(tx, packageEventsOf(audited, pkg));
@@ -193,8 +195,10 @@ export class PackageService {
 
     const digest = `sha256:${createHash('sha256').update(contents.tarball).digest('hex')}`;
     await this.signing?.check(id.scope, { name: fullName(id.scope, id.name), version, digest }, input.signature);
+    // The scope's owner owns the package: a publish about an owner without webhooks queries nothing for them.
+    let owner: number;
     try {
-      await this.refuseUnpublishable(this.deps.storage, id, manifest.kind, version, false, input.force, digest);
+      owner = (await this.refuseUnpublishable(this.deps.storage, id, manifest.kind, version, false, input.force, digest)).scope.ownerAccountId;
     } catch (e) {
       // A concurrent retry with the same key may have committed since the replay check above: its answer is this one's.
       const earlier = idem && (await this.replay(idem));
@@ -205,7 +209,7 @@ export class PackageService {
     const principal = ctx.principal!;
     let published: { pkgId: number; record: VersionRecord };
     try {
-      published = await this.change(id.key, async (tx) => {
+      published = await this.change({ key: id.key, ownerAccountId: owner }, async (tx) => {
         const now = isoNow(this.deps.clock);
         let { pkg, scope, existing } = await this.refuseUnpublishable(tx, id, manifest.kind, version, true, input.force, blob.digest);
         const remember = async (packageId: number, v: string): Promise<void> => {
@@ -426,7 +430,7 @@ export class PackageService {
   async download(ctx: RequestContext, scope: string, name: string, versionOrTag: string, kind?: PackageKind): Promise<DownloadTarget> {
     const pkg = await this.find(ctx, scope, name, kind);
     const version = await this.resolve(pkg, versionOrTag);
-    await this.change(pkg.key, (tx) => tx.packages.recordDownload(pkg.id, version.id, utcDay(this.deps.clock.now())));
+    await this.change(pkg, (tx) => tx.packages.recordDownload(pkg.id, version.id, utcDay(this.deps.clock.now())));
     return { pkg, version };
   }
 
@@ -523,7 +527,7 @@ export class PackageService {
     const found = await this.find(ctx, scope, name);
     this.deps.policy.requireWritable();
     await this.deps.policy.requireScopeWrite(ctx, found.scope);
-    return this.change(found.key, async (tx) => {
+    return this.change(found, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       if (pkg.visibility !== visibility) {
         await tx.packages.setVisibility(pkg.id, visibility);
