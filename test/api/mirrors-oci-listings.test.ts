@@ -60,7 +60,11 @@ describe.skipIf(!run).each(testStores)('OCI mirrors: referrers and tag lists (%s
 
   const referrers = async (path: string) => {
     const r = await v2.req('GET', path);
-    return { status: r.status, type: r.headers.get('content-type'), body: r.status === 200 ? (JSON.parse(r.body.toString()) as { manifests: Array<{ digest: string; artifactType?: string }> }) : r.body.toString() };
+    return {
+      status: r.status,
+      type: r.headers.get('content-type'),
+      body: r.status === 200 ? (JSON.parse(r.body.toString()) as { manifests: Array<{ digest: string; artifactType?: string }> }) : r.body.toString(),
+    };
   };
 
   it('copies signatures pushed with the tag-schema fallback along with the image, lists them, and serves them with the upstream down', async () => {

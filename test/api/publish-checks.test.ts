@@ -127,7 +127,13 @@ describe.each(testStores)('publish-time checks (%s)', (store) => {
       await oci.pushBlob(repo, '{}');
       expect((await oci.pushBlob(repo, tarball)).status).toBe(201);
       const layer = { mediaType: 'application/vnd.agentry.package.layer.v1.tar+gzip', digest: sha256(tarball), size: tarball.length };
-      return oci.pushManifest(repo, tag, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/vnd.agentry.agent.v1', config: EMPTY_CONFIG, layers: [layer] });
+      return oci.pushManifest(repo, tag, {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        artifactType: 'application/vnd.agentry.agent.v1',
+        config: EMPTY_CONFIG,
+        layers: [layer],
+      });
     };
     const p = plantedSecrets(7, 1)[0];
     const ociYaml = (version: string, extra = '') => agentYaml({ name: 'pushed', version, scope: 'alice', extra });
