@@ -119,6 +119,15 @@ describe.each(testStores)('publish-time checks (%s)', (store) => {
     expect((await alice.req('POST', '/v0.1/publish', { ...server, packages: pkgs })).status).toBe(200);
     const mcp = await admin.with(undefined).req('GET', '/api/v1/mcp-servers/@alice/mirrored');
     expect(mcp.body.findings).toEqual([{ rule: 'unknown-registry', path: 'packages[1].registryBaseUrl', message: expect.stringContaining('npm.corp.example') }]);
+    // The MCP registry door shows them under this registry's own _meta key; a clean server has none.
+    const view = await admin.with(undefined).req('GET', `/v0.1/servers/${encodeURIComponent('alice/mirrored')}/versions/latest`);
+    expect(view.status).toBe(200);
+    expect(view.body._meta['dev.agentry/findings']).toEqual([{ rule: 'unknown-registry', path: 'packages[1].registryBaseUrl', message: expect.stringContaining('npm.corp.example') }]);
+    const listed = await admin.with(undefined).req('GET', '/v0.1/servers?search=alice/mirrored');
+    expect(listed.body.servers[0]._meta['dev.agentry/findings']).toHaveLength(1);
+    expect((await alice.req('POST', '/v0.1/publish', { name: 'alice/clean', description: 'From npm', version: '1.0.0', packages: [pkgs[0]] })).status).toBe(200);
+    const clean = await admin.with(undefined).req('GET', `/v0.1/servers/${encodeURIComponent('alice/clean')}/versions/latest`);
+    expect(clean.body._meta).not.toHaveProperty('dev.agentry/findings');
   });
 
   it('applies the same checks to a package pushed through /v2/: 422 naming file and line, findings when published', async () => {
