@@ -3,7 +3,7 @@ import { badGateway } from '../errors.js';
 import { parseManifest } from '../oci/manifest.js';
 import { ociError } from '../oci/oci-errors.js';
 import type { ManifestContent, RepoBlob } from '../oci/oci-service.js';
-import { parseReference, requireSha256, type RepositoryName } from '../oci/references.js';
+import { isSha256, parseReference, requireSha256, type RepositoryName } from '../oci/references.js';
 import type { BlobRedirects } from '../blobs/blob-redirects.js';
 import { isoNow } from '../time.js';
 import type { MirrorRecord, OciUpstream } from './mirror.js';
@@ -127,7 +127,7 @@ export class OciMirror {
     const found = (await this.upstream.referrers(endpoint, this.upstreamRepository(m, repo), digest)).slice(0, MAX_MIRRORED_REFERRERS);
     const copied: string[] = [];
     for (const d of found) {
-      if (!/^sha256:[0-9a-f]{64}$/.test(d.digest) || d.digest === digest) continue;
+      if (!isSha256(d.digest) || d.digest === digest) continue;
       const content = (await this.local(repo, d.digest)) ?? (await this.fetchManifest(m, repo, d.digest, d.digest, digest));
       if (!content) continue;
       const parsed = parseManifest(content.bytes, content.mediaType);
