@@ -262,6 +262,8 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     const boot = await registry.accounts.bootstrapAdmin(config.adminToken);
     await registry.recipes.ensureScope();
     await registry.packages.followChanges(viewStamps);
+    // Before any write: which accounts have webhooks (writes about anybody else's objects then query nothing for them).
+    await registry.webhooks?.start();
     if (opts.http === false) {
       runtimeLog = (e, sessionId) => process.stderr.write(`session runtime failed${sessionId ? ` (${sessionId})` : ''}: ${e instanceof Error ? e.message : String(e)}\n`);
       runtime?.start();

@@ -189,7 +189,7 @@ export class Registry {
       authRequiredForReads: opts.authRequiredForReads,
     });
     this.auditLog = new AuditLog(clock);
-    this.events = new DomainEvents(opts.onEventError);
+    this.events = new DomainEvents(opts.storage, opts.onEventError);
     const deps: CoreDeps = { storage: opts.storage, blobs: opts.blobs, policy: this.policy, audit: this.auditLog, clock, events: this.events };
     this.tokens = new TokenService(deps);
     this.accounts = new AccountService(deps, this.tokens);

@@ -20,6 +20,7 @@ import type { StarRepo } from './stars/star-repo.js';
 import type { TelemetryRepo } from './telemetry/telemetry-repo.js';
 import type { TokenRepo } from './tokens/token-repo.js';
 import type { DiscoveryRepo } from './trending/discovery-repo.js';
+import type { WebhookOutbox } from './webhooks/webhook-store.js';
 
 export interface StorageRepos {
   accounts: AccountRepo;
@@ -39,6 +40,8 @@ export interface StorageRepos {
   idempotency: IdempotencyRepo;
   sessions: SessionRepo;
   sessionThreads: SessionThreadRepo;
+  /** Webhook deliveries queued by a write in its own transaction (core/webhooks). */
+  webhookOutbox: WebhookOutbox;
 }
 
 export interface Storage extends StorageRepos {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plantedSecrets, standIns } from '../../bench/planted-secrets.mjs';
 import { Api, agentYaml, makeTarball } from '../helpers/packages.js';
+import { EMPTY_CONFIG, OciClient, sha256 } from '../helpers/oci.js';
 import { expectNothingWritten, registryState } from '../helpers/refusals.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 
@@ -118,5 +119,40 @@ describe.each(testStores)('publish-time checks (%s)', (store) => {
     expect((await alice.req('POST', '/v0.1/publish', { ...server, packages: pkgs })).status).toBe(200);
     const mcp = await admin.with(undefined).req('GET', '/api/v1/mcp-servers/@alice/mirrored');
     expect(mcp.body.findings).toEqual([{ rule: 'unknown-registry', path: 'packages[1].registryBaseUrl', message: expect.stringContaining('npm.corp.example') }]);
+    // The MCP registry door shows them under this registry's own _meta key; a clean server has none.
+    const view = await admin.with(undefined).req('GET', `/v0.1/servers/${encodeURIComponent('alice/mirrored')}/versions/latest`);
+    expect(view.status).toBe(200);
+    expect(view.body._meta['dev.agentry/findings']).toEqual([{ rule: 'unknown-registry', path: 'packages[1].registryBaseUrl', message: expect.stringContaining('npm.corp.example') }]);
+    const listed = await admin.with(undefined).req('GET', '/v0.1/servers?search=alice/mirrored');
+    expect(listed.body.servers[0]._meta['dev.agentry/findings']).toHaveLength(1);
+    expect((await alice.req('POST', '/v0.1/publish', { name: 'alice/clean', description: 'From npm', version: '1.0.0', packages: [pkgs[0]] })).status).toBe(200);
+    const clean = await admin.with(undefined).req('GET', `/v0.1/servers/${encodeURIComponent('alice/clean')}/versions/latest`);
+    expect(clean.body._meta).not.toHaveProperty('dev.agentry/findings');
+  });
+
+  it('applies the same checks to a package pushed through /v2/: 422 naming file and line, findings when published', async () => {
+    const oci = new OciClient(server.url).withToken(alice.token as string);
+    const push = async (repo: string, tag: string, tarball: Buffer) => {
+      await oci.pushBlob(repo, '{}');
+      expect((await oci.pushBlob(repo, tarball)).status).toBe(201);
+      const layer = { mediaType: 'application/vnd.agentry.package.layer.v1.tar+gzip', digest: sha256(tarball), size: tarball.length };
+      return oci.pushManifest(repo, tag, {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        artifactType: 'application/vnd.agentry.agent.v1',
+        config: EMPTY_CONFIG,
+        layers: [layer],
+      });
+    };
+    const p = plantedSecrets(7, 1)[0];
+    const ociYaml = (version: string, extra = '') => agentYaml({ name: 'pushed', version, scope: 'alice', extra });
+    const leaky = await push('alice/pushed', '1.0.0', await makeTarball({ 'agent.yaml': ociYaml('1.0.0'), [p.file]: p.text }));
+    expect(leaky.status).toBe(422);
+    expect(leaky.json.errors[0].code).toBe('MANIFEST_INVALID');
+    expect(JSON.stringify(leaky.json)).toContain(`${p.file}:${p.line}: ${p.rule}`);
+    expect((await alice.req('GET', '/api/v1/agents/@alice/pushed')).status).toBe(404);
+    const risky = await push('alice/pushed', '1.0.1', await makeTarball({ 'agent.yaml': ociYaml('1.0.1', 'permissions: { filesystem: true, network: true, execute_commands: true }') }));
+    expect(risky.status).toBe(201);
+    expect((await alice.req('GET', '/api/v1/agents/@alice/pushed')).body.findings).toEqual([expect.objectContaining({ rule: 'risky-permissions', path: 'permissions' })]);
   });
 });

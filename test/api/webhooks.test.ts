@@ -207,4 +207,22 @@ describe.skipIf(!testStores.includes('postgres'))('webhook deliveries shared by 
     expect(new Set(ids).size).toBe(ids.length);
     expect(hits.map((h) => JSON.parse(h.body).data.version).sort()).toEqual(versions);
   });
+
+  it('tells the other process when a webhook is removed: its writes queue nothing for it after', async () => {
+    const viaA = new Api(a.url, a.adminToken);
+    const viaB = new Api(b.url, a.adminToken);
+    const [hook] = (await viaA.req('GET', '/api/v1/orgs/duo/webhooks')).body.webhooks as Array<{ id: string }>;
+    expect((await viaA.req('DELETE', `/api/v1/orgs/duo/webhooks/${hook!.id}`)).status).toBe(200);
+    // The removal reaches B on commit (a PostgreSQL notification); give it a moment on a loaded machine.
+    await new Promise((r) => setTimeout(r, 500));
+    const before = receiver.got.filter((g) => g.path === '/duo').length;
+    expect((await viaB.publish('/api/v1/agents/@duo/pair', await agentTarball({ name: 'pair', version: '2.0.0', scope: 'duo' }))).status).toBe(200);
+    // And a hook added on B is heard by A's writes.
+    expect((await viaB.req('POST', '/api/v1/orgs/duo/webhooks', { url: `${receiver.url}/duo-again`, events: ['package.published'], secret: SECRET })).status).toBe(201);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await viaA.publish('/api/v1/agents/@duo/pair', await agentTarball({ name: 'pair', version: '2.0.1', scope: 'duo' }))).status).toBe(200);
+    const again = await waitFor('the delivery to the new hook', async () => receiver.got.find((g) => g.path === '/duo-again'));
+    expect(JSON.parse(again.body).data.version).toBe('2.0.1');
+    expect(receiver.got.filter((g) => g.path === '/duo')).toHaveLength(before);
+  });
 });

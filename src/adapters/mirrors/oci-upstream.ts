@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badGateway, isAgentryError } from '../../core/errors.js';
-import type { OciUpstream, UpstreamEndpoint, UpstreamManifest } from '../../core/mirrors/mirror.js';
+import type { OciUpstream, UpstreamDescriptor, UpstreamEndpoint, UpstreamManifest } from '../../core/mirrors/mirror.js';
 import { OciClient, isOciClientError } from '../oci-client/index.js';
 
 export interface OciUpstreamOptions {
@@ -68,9 +68,9 @@ export class HttpOciUpstream implements OciUpstream {
     return m && { digest: m.digest, mediaType: m.mediaType, bytes: Buffer.from(m.bytes) };
   }
 
-  async tags(endpoint: UpstreamEndpoint, repository: string): Promise<string[] | undefined> {
+  async tags(endpoint: UpstreamEndpoint, repository: string, limit?: number): Promise<string[] | undefined> {
     const { client, host } = this.client(endpoint);
-    return answer(endpoint.url, () => client.listTags(`${host}/${repository}`));
+    return answer(endpoint.url, () => client.listTags(`${host}/${repository}`, limit === undefined ? {} : { limit }));
   }
 
   async repositories(endpoint: UpstreamEndpoint): Promise<string[]> {
@@ -80,6 +80,15 @@ export class HttpOciUpstream implements OciUpstream {
     } catch (e) {
       throw failure(endpoint.url, e);
     }
+  }
+
+  async referrers(endpoint: UpstreamEndpoint, repository: string, digest: string): Promise<UpstreamDescriptor[]> {
+    const { client, host } = this.client(endpoint);
+    // The client falls back to the `sha256-<hex>` tag schema when the upstream has no referrers API (404).
+    const found = await answer(endpoint.url, () => client.listReferrers(`${host}/${repository}@${digest}`));
+    return (found?.manifests ?? [])
+      .filter((m) => typeof m.digest === 'string' && typeof m.mediaType === 'string')
+      .map((m) => ({ digest: m.digest, mediaType: m.mediaType, size: Number(m.size) || 0, ...(typeof m.artifactType === 'string' ? { artifactType: m.artifactType } : {}) }));
   }
 
   async blob(endpoint: UpstreamEndpoint, repository: string, digest: string): Promise<{ size: number; data: ReturnType<typeof createReadStream> } | undefined> {

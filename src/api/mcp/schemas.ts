@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { ExistingVersion } from '../shared/existing-version-schema.js';
+import { Finding } from '../shared/finding-schema.js';
 
 /**
  * TypeBox schemas of the MCP Registry door (the official registry's generic API, v0 and v0.1).
@@ -45,9 +46,17 @@ export const OfficialMeta = Type.Object({
 });
 
 export const OFFICIAL_META_KEY = 'io.modelcontextprotocol.registry/official';
+/** This registry's own `_meta` key: what the version was flagged for at publish (present when anything was). */
+export const FINDINGS_META_KEY = 'dev.agentry/findings';
 
 export const ServerResponse = Type.Object(
-  { server: ServerJson, _meta: Type.Object({ [OFFICIAL_META_KEY]: OfficialMeta }) },
+  {
+    server: ServerJson,
+    _meta: Type.Object({
+      [OFFICIAL_META_KEY]: OfficialMeta,
+      [FINDINGS_META_KEY]: Type.Optional(Type.Array(Finding, { description: 'What the version was flagged for at publish (packages from unknown registries); absent when nothing was' })),
+    }),
+  },
   { $id: 'McpServerResponse', description: 'One version of a server: its server.json and the registry metadata' },
 );
 

@@ -1,7 +1,7 @@
 import type { PackageRecord, VersionRecord } from '../../core/packages/package-repo.js';
 import { notFound } from '../../core/errors.js';
 import { statusOf } from '../../core/packages/version-status.js';
-import { OFFICIAL_META_KEY } from './schemas.js';
+import { FINDINGS_META_KEY, OFFICIAL_META_KEY } from './schemas.js';
 
 /** One version as the MCP registry answers it: the server.json as published, plus registry metadata. */
 export const serverResponse = (pkg: PackageRecord, v: VersionRecord) => {
@@ -18,6 +18,7 @@ export const serverResponse = (pkg: PackageRecord, v: VersionRecord) => {
         updatedAt: v.statusChangedAt ?? v.publishedAt,
         isLatest: !v.unpublishedAt && pkg.latestVersion === v.version,
       },
+      ...(v.findings.length > 0 ? { [FINDINGS_META_KEY]: v.findings } : {}),
     },
   };
 };

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { ORG_ROLES } from '../../core/accounts/org-roles.js';
 import { ExistingVersion } from '../shared/existing-version-schema.js';
+import { Finding } from '../shared/finding-schema.js';
 
 /** TypeBox schemas of the native door: they validate requests and generate `/openapi.json`. */
 
@@ -94,14 +95,6 @@ export const listResponse = (key: 'agents' | 'packages') =>
     limit: Type.Integer(),
   });
 
-export const Finding = Type.Object(
-  {
-    rule: Type.Enum(['risky-permissions', 'unknown-registry']),
-    path: Type.String({ description: "Where in the manifest: 'permissions', 'packages[0].registryBaseUrl'" }),
-    message: Type.String(),
-  },
-  { description: 'What a version was flagged for at publish (not refused): see docs/native-api.md, publish-time checks' },
-);
 const Findings = Type.Array(Finding, { description: 'What the version was flagged for at publish; empty for most' });
 
 export const Detail = Type.Object({

@@ -2,6 +2,7 @@ import type { ReadTarget } from '../access/visibility.js';
 import type { NewAuditRecord } from '../audit/audit-repo.js';
 import type { PackageRecord } from '../packages/package-repo.js';
 import { fullName } from '../packages/names.js';
+import type { Storage, StorageRepos } from '../storage.js';
 
 /** What the core tells listeners (webhooks) happened, once it is committed. */
 export const DOMAIN_EVENT_TYPES = ['package.published', 'package.unpublished', 'package.deprecated', 'dist_tag.changed', 'session.idle', 'session.terminated', 'workload.status'] as const;
@@ -18,38 +19,76 @@ export interface DomainEvent {
   data: Record<string, unknown>;
 }
 
-export type DomainEventListener = (e: DomainEvent) => Promise<void> | void;
+/**
+ * One listener of domain events (webhooks). It answers from memory whether it wants an owner's
+ * events, so that a write about an owner nobody listens for costs nothing; it records the events
+ * it takes in the writer's own transaction (an outbox row), so they commit or roll back with the
+ * change they tell of; and it is told once that transaction committed.
+ */
+export interface DomainEventListener {
+  /** Whether events about objects of this owner are taken (no query). */
+  wants(ownerAccountId: number): boolean;
+  /** Whether any owner's are (no query). */
+  wantsAny(): boolean;
+  record(tx: StorageRepos, event: DomainEvent): Promise<void>;
+  committed(): void;
+}
 
 /**
- * The one place domain events are emitted from: package writes (from the audit entries of their
- * transaction, `packageEventsOf`), session status changes (the session log) and workload statuses
- * (the workload service) call `emit` after their change is committed. `emit` resolves once every
- * listener has taken the event (webhooks: queued in the database); a listener's failure never fails
- * the change that was already made, it goes to `onError`.
+ * The one place domain events are recorded from: package writes (from the audit entries of their
+ * transaction, `packageEventsOf`) and session status changes (the session log) record them in the
+ * transaction of the change, then call `committed`; workload statuses, written outside the shared
+ * store's transactions, `emit` them in a transaction of their own once the status is written.
  */
 export class DomainEvents {
   private readonly listeners: DomainEventListener[] = [];
 
-  constructor(private readonly onError: (e: unknown, event: DomainEvent) => void = () => undefined) {}
-
-  /** Whether anyone listens (callers skip building events otherwise). */
-  get heard(): boolean {
-    return this.listeners.length > 0;
-  }
+  constructor(
+    private readonly storage?: Storage,
+    private readonly onError: (e: unknown, event: DomainEvent) => void = () => undefined,
+  ) {}
 
   on(listener: DomainEventListener): void {
     this.listeners.push(listener);
   }
 
+  /** Whether a listener takes events about objects of this owner (answered from memory). */
+  wants(ownerAccountId: number): boolean {
+    return this.listeners.some((l) => l.wants(ownerAccountId));
+  }
+
+  /** Whether a listener takes any events at all (answered from memory). */
+  wantsAny(): boolean {
+    return this.listeners.some((l) => l.wantsAny());
+  }
+
+  /**
+   * Records `events` in the transaction `tx` of the change they tell of. A listener's failure fails
+   * the transaction (the change and its events land together or not at all). Call `committed` after.
+   */
+  async record(tx: StorageRepos, events: readonly DomainEvent[]): Promise<void> {
+    for (const event of events) for (const l of this.listeners) if (l.wants(event.object.ownerAccountId)) await l.record(tx, event);
+  }
+
+  /** The transaction that recorded events committed. */
+  committed(): void {
+    for (const l of this.listeners) l.committed();
+  }
+
+  /**
+   * For a change already written outside the shared store (workload statuses): records `events`
+   * in a transaction of their own. A failure goes to `onError`; the change stays made.
+   */
   async emit(events: readonly DomainEvent[]): Promise<void> {
-    for (const event of events)
-      for (const l of this.listeners) {
-        try {
-          await l(event);
-        } catch (e) {
-          this.onError(e, event);
-        }
-      }
+    const wanted = events.filter((e) => this.wants(e.object.ownerAccountId));
+    if (wanted.length === 0 || !this.storage) return;
+    const storage = this.storage;
+    try {
+      await storage.transaction((tx) => this.record(tx, wanted));
+      this.committed();
+    } catch (e) {
+      for (const event of wanted) this.onError(e, event);
+    }
   }
 }
 

@@ -29,6 +29,18 @@ export interface MirrorTagRecord {
   checkedAt: string;
 }
 
+/**
+ * A listing of a mirrored repository as the upstream last answered it: its tags (`tags`), or the
+ * digests of a manifest's referrers (`referrers:<digest>`), with when the upstream was asked.
+ */
+export interface MirrorListingRecord {
+  mirror: string;
+  repo: string;
+  listing: string;
+  items: string[];
+  checkedAt: string;
+}
+
 /** Where upstreams and what they answered are kept (`src/storage/sql/mirror-store.ts`). */
 export interface MirrorStore {
   list(): Promise<MirrorRecord[]>;
@@ -49,6 +61,8 @@ export interface MirrorStore {
   markPackage(key: string, mirror: string, checkedAt: string): Promise<void>;
   /** Keys of the packages fetched through a mirror, in key order, after `afterKey`, at most `limit`. */
   packagesOf(mirror: string, afterKey: string | undefined, limit: number): Promise<string[]>;
+  findListing(mirror: string, repo: string, listing: string): Promise<MirrorListingRecord | undefined>;
+  putListing(l: MirrorListingRecord): Promise<void>;
 }
 
 /**
@@ -77,6 +91,14 @@ export interface UpstreamManifest {
   bytes: Buffer;
 }
 
+/** A manifest the upstream names (a referrer): what its listing says of it. */
+export interface UpstreamDescriptor {
+  digest: string;
+  mediaType: string;
+  size: number;
+  artifactType?: string;
+}
+
 /**
  * The port to upstream OCI registries (`adapters/mirrors/`, through the egress policy). Every answer is
  * verified against its digest before it is handed back; a refusal of the upstream (404) is `undefined`,
@@ -86,10 +108,15 @@ export interface OciUpstream {
   /** The digest a tag points at now (HEAD), or undefined when the upstream has no such tag. */
   resolve(endpoint: UpstreamEndpoint, repository: string, tag: string): Promise<string | undefined>;
   manifest(endpoint: UpstreamEndpoint, repository: string, digest: string): Promise<UpstreamManifest | undefined>;
+  /**
+   * The manifests that refer to `digest`: from the upstream's referrers API, or, where it has none,
+   * from the `sha256-<hex>` tag schema (distribution-spec v1.1). Empty when there are none.
+   */
+  referrers(endpoint: UpstreamEndpoint, repository: string, digest: string): Promise<UpstreamDescriptor[]>;
   /** A blob's bytes, verified against `digest` as they arrive (held aside until whole); undefined when absent. */
   blob(endpoint: UpstreamEndpoint, repository: string, digest: string): Promise<{ size: number; data: Readable } | undefined>;
-  /** Every tag of a repository (`tags/list`, all pages); undefined when the upstream has no such repository. */
-  tags(endpoint: UpstreamEndpoint, repository: string): Promise<string[] | undefined>;
+  /** Every tag of a repository (`tags/list`, all pages; at most `limit` when given); undefined when the upstream has no such repository. */
+  tags(endpoint: UpstreamEndpoint, repository: string, limit?: number): Promise<string[] | undefined>;
   /** Every repository of the upstream (`/v2/_catalog`, all pages); throws when it does not serve that optional API. */
   repositories(endpoint: UpstreamEndpoint): Promise<string[]>;
 }

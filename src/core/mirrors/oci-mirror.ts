@@ -3,7 +3,7 @@ import { badGateway } from '../errors.js';
 import { parseManifest } from '../oci/manifest.js';
 import { ociError } from '../oci/oci-errors.js';
 import type { ManifestContent, RepoBlob } from '../oci/oci-service.js';
-import { parseReference, requireSha256, type RepositoryName } from '../oci/references.js';
+import { isSha256, parseReference, requireSha256, type RepositoryName } from '../oci/references.js';
 import type { BlobRedirects } from '../blobs/blob-redirects.js';
 import { isoNow } from '../time.js';
 import type { MirrorRecord, OciUpstream, UpstreamEndpoint } from './mirror.js';
@@ -52,6 +52,8 @@ export class OciMirror {
     if (!digest) throw ociError('MANIFEST_UNKNOWN', `Manifest ${reference} is not in ${repo.name} (nor upstream at ${m.url})`, { reference });
     const content = (digest === cached?.digest && cachedContent) || (await this.local(repo, digest)) || (await this.fetchManifest(m, repo, digest, reference));
     await this.recordTag(m, repo, ref.tag, content.digest, isoNow(this.deps.clock));
+    // The tag was asked again: signatures attached upstream since are copied now (at most once a TTL).
+    await this.copyReferrersQuietly(m, repo, content.digest);
     return content;
   }
 
@@ -113,6 +115,75 @@ export class OciMirror {
     return this.mirrors.endpointOf(m);
   }
 
+  /**
+   * A mirrored repository's tags, as the upstream lists them: asked again once the listing is older
+   * than the mirror's TTL; while the upstream cannot be reached, its last listing (or, never listed,
+   * the tags fetched so far). The caller sorts and pages.
+   */
+  async tags(m: MirrorRecord, repo: RepositoryName): Promise<string[]> {
+    const cached = await this.mirrors.store.findListing(m.name, repo.name, TAGS_LISTING);
+    if (cached && this.fresh(m, cached.checkedAt)) return cached.items;
+    let listed: string[] | undefined;
+    try {
+      listed = await this.upstream?.tags(await this.mirrors.endpointOf(m), this.upstreamRepository(m, repo), MAX_MIRRORED_TAGS);
+    } catch (e) {
+      if (cached) return cached.items;
+      const fetched = await this.deps.storage.oci.listTags(repo.name);
+      if (fetched.length > 0) return fetched;
+      throw e;
+    }
+    if (listed === undefined) throw ociError('NAME_UNKNOWN', `Repository ${repo.name} is not known to this registry (nor upstream at ${m.url})`, { name: repo.name });
+    const items = [...new Set(listed)];
+    await this.mirrors.store.putListing({ mirror: m.name, repo: repo.name, listing: TAGS_LISTING, items, checkedAt: isoNow(this.deps.clock) });
+    return items;
+  }
+
+  /**
+   * Before the referrers of `digest` in a mirrored repository are listed from the store: copies the
+   * upstream's (at most once a TTL). With the upstream down, what was copied before is listed; if
+   * nothing ever was, the upstream's failure is the answer.
+   */
+  async syncReferrers(m: MirrorRecord, repo: RepositoryName, digest: string): Promise<void> {
+    const cached = await this.mirrors.store.findListing(m.name, repo.name, referrersListing(digest));
+    if (cached && this.fresh(m, cached.checkedAt)) return;
+    try {
+      await this.copyReferrers(m, repo, digest);
+    } catch (e) {
+      if (!cached) throw e;
+    }
+  }
+
+  private fresh(m: MirrorRecord, checkedAt: string): boolean {
+    return this.deps.clock.now().getTime() - Date.parse(checkedAt) < m.ttlSeconds * 1000;
+  }
+
+  /**
+   * Copies the manifests that refer to `digest` upstream (signatures, SBOMs, attestations: found
+   * through its referrers API or the `sha256-<hex>` tag schema) with their blobs, so they are listed
+   * by this registry's referrers API and can be pulled while the upstream is down. Only a manifest
+   * whose own `subject` is `digest` is taken: a listing cannot make something a referrer.
+   */
+  private async copyReferrers(m: MirrorRecord, repo: RepositoryName, digest: string): Promise<void> {
+    if (!this.upstream) return;
+    const endpoint = await this.mirrors.endpointOf(m);
+    const found = (await this.upstream.referrers(endpoint, this.upstreamRepository(m, repo), digest)).slice(0, MAX_MIRRORED_REFERRERS);
+    const copied: string[] = [];
+    for (const d of found) {
+      if (!isSha256(d.digest) || d.digest === digest) continue;
+      const content = (await this.local(repo, d.digest)) ?? (await this.fetchManifest(m, repo, d.digest, d.digest, digest));
+      if (!content) continue;
+      const parsed = parseManifest(content.bytes, content.mediaType);
+      for (const b of parsed.blobs) await this.blob(m, repo, b.digest);
+      copied.push(d.digest);
+    }
+    await this.mirrors.store.putListing({ mirror: m.name, repo: repo.name, listing: referrersListing(digest), items: copied, checkedAt: isoNow(this.deps.clock) });
+  }
+
+  /** {@link copyReferrers} after a manifest was fetched or its tag asked again: a failure there never fails the pull. */
+  private async copyReferrersQuietly(m: MirrorRecord, repo: RepositoryName, digest: string): Promise<void> {
+    await this.syncReferrers(m, repo, digest).catch(() => undefined);
+  }
+
   /** A manifest already fetched into the mirrored repository. */
   private async local(repo: RepositoryName, digest: string): Promise<ManifestContent | undefined> {
     const record = await this.deps.storage.oci.findManifest(repo.name, digest);
@@ -120,11 +191,18 @@ export class OciMirror {
     return { digest, mediaType: record.mediaType, bytes: await this.deps.blobs.read(digest) };
   }
 
-  private async fetchManifest(m: MirrorRecord, repo: RepositoryName, digest: string, reference: string): Promise<ManifestContent> {
+  /** Fetches, verifies and stores a manifest, then copies its referrers; one expected to refer to `subjectOf` and not doing so is left out (undefined). */
+  private async fetchManifest(m: MirrorRecord, repo: RepositoryName, digest: string, reference: string): Promise<ManifestContent>;
+  private async fetchManifest(m: MirrorRecord, repo: RepositoryName, digest: string, reference: string, subjectOf: string): Promise<ManifestContent | undefined>;
+  private async fetchManifest(m: MirrorRecord, repo: RepositoryName, digest: string, reference: string, subjectOf?: string): Promise<ManifestContent | undefined> {
     const got = await this.upstream?.manifest(await this.mirrors.endpointOf(m), this.upstreamRepository(m, repo), digest);
-    if (!got) throw ociError('MANIFEST_UNKNOWN', `Manifest ${reference} is not in ${repo.name} (nor upstream at ${m.url})`, { reference });
+    if (!got) {
+      if (subjectOf !== undefined) return undefined;
+      throw ociError('MANIFEST_UNKNOWN', `Manifest ${reference} is not in ${repo.name} (nor upstream at ${m.url})`, { reference });
+    }
     const parsed = parseManifest(got.bytes, got.mediaType);
     if (parsed.digest !== digest) throw badGateway(`The upstream at ${m.url} sent a manifest hashing to ${parsed.digest} for ${digest}; refused`);
+    if (subjectOf !== undefined && parsed.subject?.digest !== subjectOf) return undefined;
     const stored = await this.deps.blobs.put(got.bytes);
     await this.deps.storage.oci.insertManifest(
       {
@@ -139,6 +217,16 @@ export class OciMirror {
       },
       [...parsed.blobs, ...parsed.manifests].map((d) => d.digest),
     );
+    // What signs or describes this manifest travels with it (not for a referrer itself: one level).
+    if (subjectOf === undefined) await this.copyReferrersQuietly(m, repo, digest);
     return { digest, mediaType: parsed.mediaType, bytes: got.bytes };
   }
 }
+
+/** The listing key of a repository's tags, and of a manifest's referrers. */
+const TAGS_LISTING = 'tags';
+const referrersListing = (digest: string): string => `referrers:${digest}`;
+/** Tags of one upstream repository that are listed (Docker Hub's `library/*` have thousands; more are cut). */
+export const MAX_MIRRORED_TAGS = 10_000;
+/** Referrers of one manifest that are copied. */
+export const MAX_MIRRORED_REFERRERS = 100;

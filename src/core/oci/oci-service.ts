@@ -371,6 +371,8 @@ export class OciService {
 
   async tags(ctx: OciContext, repo: RepositoryName, n?: number, last?: string): Promise<TagPage> {
     await this.access.require(ctx, repo, 'pull');
+    const mirror = await this.mirror?.mirrorOf(repo);
+    if (mirror && this.mirror) return tagPage(repo, await this.mirror.tags(mirror, repo), n, last);
     const all = new Set(await this.deps.storage.oci.listTags(repo.name));
     const pkg = await this.packageOf(repo);
     if (pkg) {
@@ -378,10 +380,7 @@ export class OciService {
       for (const t of Object.keys(await this.distTagsOf(pkg))) all.add(t);
     }
     if (all.size === 0 && !(await this.repositoryKnown(repo))) throw ociError('NAME_UNKNOWN', `Repository ${repo.name} is not known to this registry`, { name: repo.name });
-    const sorted = [...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).filter((t) => last === undefined || t > last);
-    const page = n === undefined ? sorted : sorted.slice(0, n);
-    const more = n !== undefined && n > 0 && sorted.length > n;
-    return { name: repo.name, tags: page, nextLast: more ? page[page.length - 1] : null };
+    return tagPage(repo, [...all], n, last);
   }
 
   /**
@@ -426,6 +425,8 @@ export class OciService {
   async referrers(ctx: OciContext, repo: RepositoryName, digestParam: string, artifactType?: string): Promise<ReferrerList> {
     await this.access.require(ctx, repo, 'pull');
     const digest = requireSha256(digestParam);
+    const mirror = await this.mirror?.mirrorOf(repo);
+    if (mirror && this.mirror) await this.mirror.syncReferrers(mirror, repo, digest);
     const records = await this.deps.storage.oci.referrers(repo.name, digest);
     const filtered = artifactType !== undefined && artifactType !== '';
     const manifests = records
@@ -543,3 +544,11 @@ export class OciService {
     return (await this.packageOf(repo)) !== undefined || (await this.deps.storage.oci.repositoryExists(repo.name));
   }
 }
+
+/** One page of tags (end-8b): byte order, those after `last`, at most `n`; `nextLast` when more follow. */
+const tagPage = (repo: RepositoryName, tags: string[], n?: number, last?: string): TagPage => {
+  const sorted = [...tags].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).filter((t) => last === undefined || t > last);
+  const page = n === undefined ? sorted : sorted.slice(0, n);
+  const more = n !== undefined && n > 0 && sorted.length > n;
+  return { name: repo.name, tags: page, nextLast: more ? page[page.length - 1] : null };
+};

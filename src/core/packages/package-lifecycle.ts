@@ -30,7 +30,7 @@ export class PackageLifecycle {
     const v = await this.packages.resolve(pkg, version);
     const text = message.trim();
     if (text.length > 1000) throw badRequest('A deprecation message is at most 1000 characters');
-    await this.packages.change(pkg.key, async (tx) => {
+    await this.packages.change(pkg, async (tx) => {
       await tx.packages.setDeprecated(v.id, text.length > 0 ? text : null, isoNow(this.deps.clock));
       await this.deps.audit.record(tx.audit, ctx, text ? 'package.deprecate' : 'package.undeprecate', `${fullName(pkg.scope, pkg.name)}@${v.version}`, {
         message: text || null,
@@ -45,7 +45,7 @@ export class PackageLifecycle {
     await this.deps.policy.requireScopeWrite(ctx, found.scope);
     await this.packages.requireLocal(found.scope);
     if (versionSchemeOf(found.kind).problem(version)) throw badRequest(`'${version}' is not a version; unpublish takes an exact version`);
-    return this.packages.change(found.key, async (tx) => {
+    return this.packages.change(found, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       const v = await tx.packages.findVersion(pkg.id, version);
       if (!v || v.unpublishedAt) throw notFound('Version not found');
@@ -66,7 +66,7 @@ export class PackageLifecycle {
     this.deps.policy.requireWritable();
     await this.deps.policy.requireScopeWrite(ctx, found.scope);
     await this.packages.requireLocal(found.scope);
-    return this.packages.change(found.key, async (tx) => {
+    return this.packages.change(found, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       const live = await tx.packages.listVersions(pkg.id, false);
       if (live.length === 0) throw notFound('No versions to unpublish');
@@ -90,7 +90,7 @@ export class PackageLifecycle {
     await this.packages.requireLocal(found.scope);
     const problem = distTagProblem(tag);
     if (problem) throw badRequest('Invalid dist-tag', [problem]);
-    await this.packages.change(found.key, async (tx) => {
+    await this.packages.change(found, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       const v = await tx.packages.findVersion(pkg.id, version);
       if (!v || v.unpublishedAt) throw notFound(`Version not found: ${version}`);
@@ -106,7 +106,7 @@ export class PackageLifecycle {
     this.deps.policy.requireWritable();
     await this.deps.policy.requireScopeWrite(ctx, found.scope);
     await this.packages.requireLocal(found.scope);
-    await this.packages.change(found.key, async (tx) => {
+    await this.packages.change(found, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       if (tag === 'latest') {
         if (!pkg.latestPinned) throw badRequest("'latest' already follows the highest version and cannot be removed");
@@ -140,7 +140,7 @@ export class PackageLifecycle {
     if (text !== null && text.length > MAX_STATUS_MESSAGE) throw badRequest(`A status message is at most ${MAX_STATUS_MESSAGE} characters`);
     if (status === 'active' && text !== null) throw badRequest('An active version carries no status message; leave statusMessage out');
     const wantedMessage = status === 'deprecated' ? (text ?? DEFAULT_DEPRECATION_MESSAGE) : text;
-    return this.packages.change(found.key, async (tx) => {
+    return this.packages.change(found, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       const all = await tx.packages.listVersions(pkg.id, true);
       const targets = target.version === undefined ? all : all.filter((v) => v.version === target.version);

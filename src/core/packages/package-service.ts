@@ -182,25 +182,34 @@ export class PackageService {
   /**
    * Runs a write to package `key` in a transaction, announces it, and drops the cached view once
    * committed. Other services that change what a package view shows (stars) write through this.
+   * The domain events the write's audit entries tell of (webhooks) are recorded in the same
+   * transaction, so they land with the write or not at all. Given as a package (its key and owning
+   * account), a write about an owner without webhooks skips them without a query; given as a key,
+   * one read of the package row decides, when any webhook exists at all.
    */
-  async change<T>(key: string, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
-    const audited: NewAuditRecord[] = [];
+  async change<T>(target: string | Pick<PackageRecord, 'key' | 'ownerAccountId'>, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
+    const key = typeof target === 'string' ? target : target.key;
+    const events = this.deps.events;
+    let recorded = false;
     let result: T;
     try {
       result = await this.deps.storage.transaction(async (tx) => {
+        const audited: NewAuditRecord[] = [];
         const r = await fn({ ...tx, audit: tappedAudit(tx.audit, audited) });
         await tx.packages.announceChange(key);
+        if (events && audited.length > 0 && (typeof target === 'string' ? events.wantsAny() : events.wants(target.ownerAccountId))) {
+          const pkg = await tx.packages.findByKey(key);
+          if (pkg && events.wants(pkg.ownerAccountId)) {
+            await events.record(tx, packageEventsOf(audited, pkg));
+            recorded = true;
+          }
+        }
         return r;
       });
     } finally {
       this.cache.invalidate(key);
     }
-    // Committed: tell the listeners (webhooks) what the write's audit entries say happened.
-    const events = this.deps.events;
-    if (events?.heard && audited.length > 0) {
-      const pkg = await this.deps.storage.packages.findByKey(key);
-      if (pkg) await events.emit(packageEventsOf(audited, pkg));
-    }
+    if (recorded) events?.committed();
     return result;
   }
 
@@ -233,8 +242,10 @@ export class PackageService {
 
     const digest = `sha256:${createHash('sha256').update(contents.tarball).digest('hex')}`;
     await this.signing?.check(id.scope, { name: fullName(id.scope, id.name), version, digest }, input.signature);
+    // The scope's owner owns the package: a publish about an owner without webhooks queries nothing for them.
+    let owner: number;
     try {
-      await this.refuseUnpublishable(this.deps.storage, id, manifest.kind, version, false, input.force, digest);
+      owner = (await this.refuseUnpublishable(this.deps.storage, id, manifest.kind, version, false, input.force, digest)).scope.ownerAccountId;
     } catch (e) {
       // A concurrent retry with the same key may have committed since the replay check above: its answer is this one's.
       const earlier = idem && (await this.replay(idem));
@@ -245,7 +256,7 @@ export class PackageService {
     const principal = ctx.principal!;
     let published: { pkgId: number; record: VersionRecord };
     try {
-      published = await this.change(id.key, async (tx) => {
+      published = await this.change({ key: id.key, ownerAccountId: owner }, async (tx) => {
         const now = isoNow(this.deps.clock);
         let { pkg, scope, existing } = await this.refuseUnpublishable(tx, id, manifest.kind, version, true, input.force, blob.digest);
         const remember = async (packageId: number, v: string): Promise<void> => {
@@ -450,7 +461,7 @@ export class PackageService {
   async download(ctx: RequestContext, scope: string, name: string, versionOrTag: string, kind?: PackageKind): Promise<DownloadTarget> {
     const pkg = await this.find(ctx, scope, name, kind);
     const version = await this.resolve(pkg, versionOrTag);
-    await this.change(pkg.key, (tx) => tx.packages.recordDownload(pkg.id, version.id, utcDay(this.deps.clock.now())));
+    await this.change(pkg, (tx) => tx.packages.recordDownload(pkg.id, version.id, utcDay(this.deps.clock.now())));
     return { pkg, version };
   }
 
@@ -640,7 +651,7 @@ export class PackageService {
     this.deps.policy.requireWritable();
     await this.deps.policy.requireScopeWrite(ctx, found.scope);
     await this.requireLocal(found.scope);
-    return this.change(found.key, async (tx) => {
+    return this.change(found, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
       if (pkg.visibility !== visibility) {
         await tx.packages.setVisibility(pkg.id, visibility);

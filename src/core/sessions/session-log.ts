@@ -21,7 +21,7 @@ export class SessionLog {
     private readonly storage: Storage,
     readonly bus: SessionBus,
     private readonly clock: Clock,
-    /** Told of a session going idle or terminated, once committed (webhooks). */
+    /** Told of a session going idle or terminated, in the transaction that writes it (webhooks). */
     private readonly events?: DomainEvents,
   ) {}
 
@@ -40,10 +40,13 @@ export class SessionLog {
       if (records.length > 0) await tx.sessions.insertEvents(records);
       const next: SessionRecord = { ...s, ...patch, eventSeq: s.eventSeq + records.length, updatedAt: records.length > 0 || patch ? now : s.updatedAt };
       if (records.length > 0 || patch) await tx.sessions.update(sessionId, { ...patch, eventSeq: next.eventSeq, updatedAt: next.updatedAt });
-      return { session: next, records, changed: patch !== undefined };
+      // The session's owner is known: nobody listening for it costs no query.
+      const told = this.events?.wants(s.accountId) ? statusEventsOf(next, records) : [];
+      if (told.length > 0) await this.events?.record(tx, told);
+      return { session: next, records, changed: patch !== undefined, told: told.length > 0 };
     });
     if (out.records.length > 0 || out.changed) this.bus.publish({ kind: 'appended', sessionId, seq: out.session.eventSeq, status: out.session.status, records: out.records });
-    if (this.events?.heard) await this.events.emit(statusEventsOf(out.session, out.records));
+    if (out.told) this.events?.committed();
     return { session: out.session, records: out.records };
   }
 

@@ -48,7 +48,7 @@ export class StarService {
     const found = await this.packages.find(ctx, scope, name, kind);
     this.deps.policy.requireWritable();
     const p = this.deps.policy.requirePermission(ctx, 'publish');
-    await this.packages.change(found.key, async (tx) => {
+    await this.packages.change(found, async (tx) => {
       const changed = on ? await tx.stars.add(found.id, p.account.id, isoNow(this.deps.clock)) : await tx.stars.remove(found.id, p.account.id);
       if (changed) await this.deps.audit.record(tx.audit, ctx, on ? 'package.star' : 'package.unstar', fullName(found.scope, found.name));
     });

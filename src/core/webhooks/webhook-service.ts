@@ -5,6 +5,7 @@ import type { CoreDeps } from '../core-deps.js';
 import { badRequest, notFound } from '../errors.js';
 import { DOMAIN_EVENT_TYPES, isDomainEventType, type DomainEvent, type DomainEventType } from '../events/domain-events.js';
 import type { SecretService } from '../secrets/secret-service.js';
+import type { StorageRepos } from '../storage.js';
 import { isoNow } from '../time.js';
 import type { WebhookSender } from './webhook-sender.js';
 import type { DeliveryRecord, NewDelivery, WebhookRecord, WebhookStore } from './webhook-store.js';
@@ -80,7 +81,35 @@ export class WebhookService {
     /** Tells this process's dispatcher that deliveries were queued. */
     private readonly wake: () => void = () => undefined,
   ) {
-    deps.events?.on((e) => this.enqueue(e));
+    deps.events?.on({
+      wants: (owner) => this.owners.has(owner),
+      wantsAny: () => this.owners.size > 0,
+      record: (tx, e) => this.enqueue(tx, e),
+      committed: () => this.wake(),
+    });
+  }
+
+  /**
+   * The accounts that have webhooks, held in memory so that a write about anybody else's object
+   * queries nothing for webhooks. Changed here on create and delete, and told by the store of
+   * other processes' (PostgreSQL: a notification on commit; reread from the store then).
+   */
+  private readonly owners = new Set<number>();
+
+  /** Loads the owners with webhooks and follows other processes' changes; before serving. */
+  async start(): Promise<void> {
+    await this.store.onOwnerChange((owner) => void this.reload(owner).catch(() => undefined));
+    await this.reload(undefined);
+  }
+
+  /** Reads again whether `owner` has webhooks (every owner when undefined). */
+  private async reload(owner: number | undefined): Promise<void> {
+    if (owner === undefined) {
+      const all = await this.store.owners();
+      this.owners.clear();
+      for (const o of all) this.owners.add(o);
+    } else if ((await this.store.listByOwner(owner)).length > 0) this.owners.add(owner);
+    else this.owners.delete(owner);
   }
 
   /** The account named, of the kind the route says (a user's route never reaches an org), and that the caller manages it. */
@@ -116,6 +145,7 @@ export class WebhookService {
       await this.secrets.delete(owner.name, WEBHOOK_SECRETS_NAMESPACE, hook.id).catch(() => undefined);
       throw e;
     }
+    this.owners.add(owner.id);
     await this.deps.audit.record(this.deps.storage.audit, ctx, 'webhook.create', `@${owner.name}`, { id: hook.id, url: safeUrl(url), events: hook.events });
     return view(hook, owner.name);
   }
@@ -129,6 +159,7 @@ export class WebhookService {
     this.deps.policy.requireWritable();
     const { owner, hook } = await this.webhookOf(ctx, kind, name, id);
     if (!(await this.store.delete(hook.id))) throw notFound(`Webhook not found: ${id.slice(0, 40)}`);
+    await this.reload(owner.id);
     await this.secrets.delete(owner.name, WEBHOOK_SECRETS_NAMESPACE, hook.id);
     await this.deps.audit.record(this.deps.storage.audit, ctx, 'webhook.delete', `@${owner.name}`, { id: hook.id });
   }
@@ -152,16 +183,18 @@ export class WebhookService {
     return deliveryView(queued!);
   }
 
-  /** Queues a delivery of `e` for every webhook of the object's owner that subscribed to it and whose owner may read the object. */
-  async enqueue(e: DomainEvent): Promise<void> {
-    const hooks = (await this.store.listByOwner(e.object.ownerAccountId)).filter((w) => w.events.includes(e.type));
+  /**
+   * Queues, in the transaction `tx` of the change, a delivery of `e` for every webhook of the
+   * object's owner that subscribed to it and whose owner may read the object.
+   */
+  private async enqueue(tx: StorageRepos, e: DomainEvent): Promise<void> {
+    const hooks = (await tx.webhookOutbox.listByOwner(e.object.ownerAccountId)).filter((w) => w.events.includes(e.type));
     if (hooks.length === 0) return;
-    const owner = await this.deps.storage.accounts.findById(e.object.ownerAccountId);
+    const owner = await tx.accounts.findById(e.object.ownerAccountId);
     const at = isoNow(this.deps.clock);
     if (!owner || !(await this.deps.policy.canRead(accountContext(owner, 'webhooks', at), e.object))) return;
     const payload = JSON.stringify({ id: randomUUID(), type: e.type, created_at: at, owner: owner.name, data: e.data });
-    await this.store.enqueue(hooks.map((w) => ({ id: randomUUID(), webhookId: w.id, event: e.type, payload, replayOf: null, createdAt: at })));
-    this.wake();
+    await tx.webhookOutbox.enqueue(hooks.map((w) => ({ id: randomUUID(), webhookId: w.id, event: e.type, payload, replayOf: null, createdAt: at })));
   }
 
   private checkUrl(value: string): URL {

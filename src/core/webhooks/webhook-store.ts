@@ -49,14 +49,28 @@ export interface AttemptOutcome {
   updatedAt: string;
 }
 
-export interface WebhookStore {
-  insert(w: WebhookRecord): Promise<void>;
-  find(id: string): Promise<WebhookRecord | undefined>;
+/**
+ * What a domain write reaches inside its own transaction (`StorageRepos.webhookOutbox`): the owner's
+ * webhooks and the queue, so a change and its deliveries commit together or not at all.
+ */
+export interface WebhookOutbox {
   /** The owner's webhooks, oldest first. */
   listByOwner(ownerAccountId: number): Promise<WebhookRecord[]>;
+  enqueue(deliveries: NewDelivery[]): Promise<void>;
+}
+
+export interface WebhookStore extends WebhookOutbox {
+  insert(w: WebhookRecord): Promise<void>;
+  find(id: string): Promise<WebhookRecord | undefined>;
+  /** The accounts with at least one webhook. */
+  owners(): Promise<number[]>;
+  /**
+   * Calls `listener` with the owner whose webhooks another process added or removed (a hint: read
+   * the store again), and with undefined when such changes may have been missed (a reconnect).
+   */
+  onOwnerChange(listener: (ownerAccountId: number | undefined) => void): Promise<void>;
   /** Deletes the webhook and its deliveries. */
   delete(id: string): Promise<boolean>;
-  enqueue(deliveries: NewDelivery[]): Promise<void>;
   findDelivery(id: string): Promise<DeliveryRecord | undefined>;
   /** A webhook's deliveries, newest first. */
   listDeliveries(webhookId: string, limit: number): Promise<DeliveryRecord[]>;

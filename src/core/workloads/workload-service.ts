@@ -639,7 +639,9 @@ export class WorkloadService {
 
   private async statusEvent(name: string, status: WorkloadRecord['status'], context: string): Promise<void> {
     const events = this.deps.events;
-    if (!events?.heard) return;
+    // The status is written in the workload store, outside the shared store's transactions: the
+    // event is recorded in a transaction of its own right after. Nobody listening costs no query.
+    if (!events?.wantsAny()) return;
     const r = await this.store.get(name);
     if (r) await events.emit([{ type: 'workload.status', object: { ownerAccountId: r.ownerAccountId, visibility: r.config.visibility }, data: { workload: name, status, context } }]);
   }

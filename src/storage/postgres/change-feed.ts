@@ -2,9 +2,9 @@ import pg from 'pg';
 import { CHANGE_CHANNEL, type ChangeFeed } from '../sql/change-feed.js';
 
 /**
- * Package changes from every server process on one PostgreSQL database: writers
- * `pg_notify(CHANGE_CHANNEL, key)` inside their transaction (delivered on commit), and this
- * client LISTENs. After a lost connection it reconnects and reports `undefined` (anything may
+ * Changes from every server process on one PostgreSQL database: writers `pg_notify(channel, key)`
+ * inside their transaction (delivered on commit), and this client LISTENs (package changes on
+ * `CHANGE_CHANNEL`; one feed per channel). After a lost connection it reconnects and reports `undefined` (anything may
  * have changed meanwhile).
  */
 export class PostgresChangeFeed implements ChangeFeed {
@@ -12,13 +12,17 @@ export class PostgresChangeFeed implements ChangeFeed {
   private closed = false;
   private retry: NodeJS.Timeout | undefined;
 
-  constructor(private readonly url: string) {}
+  constructor(
+    private readonly url: string,
+    /** The channel heard: package changes by default (`WEBHOOK_OWNERS_CHANNEL` for webhook owners). */
+    private readonly channel: string = CHANGE_CHANNEL,
+  ) {}
 
   async listen(listener: (key: string | undefined) => void): Promise<void> {
     const connect = async (): Promise<void> => {
       const client = new pg.Client({ connectionString: this.url });
       client.on('notification', (msg) => {
-        if (msg.channel === CHANGE_CHANNEL && msg.payload) listener(msg.payload);
+        if (msg.channel === this.channel && msg.payload) listener(msg.payload);
       });
       client.on('error', () => {
         listener(undefined);
@@ -26,7 +30,7 @@ export class PostgresChangeFeed implements ChangeFeed {
         if (!this.closed) this.retry = setTimeout(() => void connect().catch(() => undefined), 1000);
       });
       await client.connect();
-      await client.query(`LISTEN ${CHANGE_CHANNEL}`);
+      await client.query(`LISTEN ${this.channel}`);
       if (this.closed) {
         await client.end();
         return;

@@ -5,6 +5,7 @@ import type { Database } from '../sql/schema.js';
 import { RefuseNulPlugin } from '../sql/refuse-nul.js';
 import { SqlStorage } from '../sql/sql-storage.js';
 import { PostgresChangeFeed } from './change-feed.js';
+import { WEBHOOK_OWNERS_CHANNEL } from '../sql/webhook-store.js';
 import { postgresTextSearch } from './text-search.js';
 import { SchemaScopedPostgresDialect } from './schema-scoped-dialect.js';
 import type { RowsReader } from '../sql/dialect.js';
@@ -44,5 +45,7 @@ export const openPostgresStorage = async (opts: PostgresOptions): Promise<SqlSto
     throw e;
   }
   const readRows: RowsReader = async (name, text, params) => (await pool.query<unknown[]>({ name, text, values: [...params], rowMode: 'array' })).rows;
-  return new SqlStorage(db, 'postgres', postgresTextSearch, new PostgresChangeFeed(opts.url), opts.schema ?? 'public', undefined, undefined, readRows);
+  const storage = new SqlStorage(db, 'postgres', postgresTextSearch, new PostgresChangeFeed(opts.url), opts.schema ?? 'public', undefined, undefined, readRows);
+  storage.webhooks.useChangeFeed(new PostgresChangeFeed(opts.url, WEBHOOK_OWNERS_CHANNEL));
+  return storage;
 };

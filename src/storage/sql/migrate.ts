@@ -28,6 +28,7 @@ import { versionFindingsMigration } from './migrations/0033-version-findings.js'
 import { listOrderCardKeysMigration } from './migrations/0034-list-order-card-keys.js';
 import { agentryMirrorsMigration } from './migrations/0039-agentry-mirrors.js';
 import { mirrorSyncsMigration } from './migrations/0040-mirror-syncs.js';
+import { mirrorListingsMigration } from './migrations/0041-mirror-listings.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -60,6 +61,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0034-list-order-card-keys': listOrderCardKeysMigration(),
   '0039-agentry-mirrors': agentryMirrorsMigration(),
   '0040-mirror-syncs': mirrorSyncsMigration(dialect),
+  '0041-mirror-listings': mirrorListingsMigration(),
 });
 
 class InCodeMigrations implements MigrationProvider {

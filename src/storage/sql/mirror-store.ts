@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { MirrorKind, MirrorRecord, MirrorScopeRecord, MirrorStore, MirrorTagRecord } from '../../core/mirrors/mirror.js';
+import type { MirrorKind, MirrorListingRecord, MirrorRecord, MirrorScopeRecord, MirrorStore, MirrorTagRecord } from '../../core/mirrors/mirror.js';
 import type { Database, MirrorsTable } from './schema.js';
 
 const recordOf = (r: Selectable<MirrorsTable>): MirrorRecord => ({
@@ -12,7 +12,7 @@ const recordOf = (r: Selectable<MirrorsTable>): MirrorRecord => ({
   createdAt: r.created_at,
 });
 
-/** Mirrors and their cached tags (migration 0030-mirrors); scopes and packages taken from Agentry upstreams (0039-agentry-mirrors). */
+/** Mirrors and their cached tags (migration 0030-mirrors); scopes and packages taken from Agentry upstreams (0039-agentry-mirrors); listings (0041-mirror-listings). */
 export class SqlMirrorStore implements MirrorStore {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -38,6 +38,7 @@ export class SqlMirrorStore implements MirrorStore {
     return this.db.transaction().execute(async (tx) => {
       await tx.deleteFrom('mirror_tags').where('mirror', '=', name).execute();
       await tx.deleteFrom('mirror_syncs').where('mirror', '=', name).execute();
+      await tx.deleteFrom('mirror_listings').where('mirror', '=', name).execute();
       const res = await tx.deleteFrom('mirrors').where('name', '=', name).executeTakeFirst();
       return Number(res.numDeletedRows) > 0;
     });
@@ -91,5 +92,20 @@ export class SqlMirrorStore implements MirrorStore {
 
   async deleteTag(mirror: string, repo: string, tag: string): Promise<void> {
     await this.db.deleteFrom('mirror_tags').where('mirror', '=', mirror).where('repo', '=', repo).where('tag', '=', tag).execute();
+  }
+  async findListing(mirror: string, repo: string, listing: string): Promise<MirrorListingRecord | undefined> {
+    const r = await this.db.selectFrom('mirror_listings').selectAll().where('mirror', '=', mirror).where('repo', '=', repo).where('listing', '=', listing).executeTakeFirst();
+    if (!r) return undefined;
+    const items: unknown = JSON.parse(r.items);
+    return { mirror: r.mirror, repo: r.repo, listing: r.listing, items: Array.isArray(items) ? items.filter((i): i is string => typeof i === 'string') : [], checkedAt: r.checked_at };
+  }
+
+  async putListing(l: MirrorListingRecord): Promise<void> {
+    const items = JSON.stringify(l.items);
+    await this.db
+      .insertInto('mirror_listings')
+      .values({ mirror: l.mirror, repo: l.repo, listing: l.listing, items, checked_at: l.checkedAt })
+      .onConflict((oc) => oc.columns(['mirror', 'repo', 'listing']).doUpdateSet({ items, checked_at: l.checkedAt }))
+      .execute();
   }
 }

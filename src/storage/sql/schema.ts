@@ -41,6 +41,7 @@ export interface Database {
   mirror_scopes: MirrorScopesTable;
   mirror_packages: MirrorPackagesTable;
   mirror_syncs: MirrorSyncsTable;
+  mirror_listings: MirrorListingsTable;
 }
 
 export interface MirrorsTable {
@@ -95,6 +96,15 @@ export interface MirrorTagsTable {
   repo: string;
   tag: string;
   digest: string;
+  checked_at: string;
+}
+
+export interface MirrorListingsTable {
+  mirror: string;
+  repo: string;
+  listing: string;
+  /** A JSON array of strings. */
+  items: string;
   checked_at: string;
 }
 

@@ -26,7 +26,7 @@ import { sql } from 'kysely';
 import { SqlWorkloadStore } from './workload-store.js';
 import { SqlGroupStore } from './group-store.js';
 import { SqlEvalStore } from './eval-store.js';
-import { SqlWebhookStore } from './webhook-store.js';
+import { SqlWebhookOutbox, SqlWebhookStore } from './webhook-store.js';
 import { SqlSkillInstallStore } from './skill-install-store.js';
 import { SqlMirrorStore } from './mirror-store.js';
 import { SqlMirrorSyncStore } from './mirror-sync-store.js';
@@ -49,6 +49,7 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   idempotency: new SqlIdempotencyRepo(db),
   sessions: new SqlSessionRepo(db, dialect),
   sessionThreads: new SqlSessionThreadRepo(db),
+  webhookOutbox: new SqlWebhookOutbox(db),
 });
 
 /** The one Kysely implementation of the storage ports; dialects differ only in connection and text search. */
@@ -72,6 +73,7 @@ export class SqlStorage implements Storage {
   readonly workloads: SqlWorkloadStore;
   readonly sessions;
   readonly sessionThreads;
+  readonly webhookOutbox;
   /** Groups and client registrations (core/groups): a feature port beside its feature, not part of `Storage`. */
   readonly groups: SqlGroupStore;
   /** Eval runs (core/evals' own port, outside `Storage`). */
@@ -119,9 +121,10 @@ export class SqlStorage implements Storage {
     this.workloads = new SqlWorkloadStore(db);
     this.sessions = repos.sessions;
     this.sessionThreads = repos.sessionThreads;
+    this.webhookOutbox = repos.webhookOutbox;
     this.groups = new SqlGroupStore(db);
     this.evals = new SqlEvalStore(db);
-    this.webhooks = new SqlWebhookStore(db);
+    this.webhooks = new SqlWebhookStore(db, kind);
     this.skillInstalls = new SqlSkillInstallStore(db);
     this.mirrors = new SqlMirrorStore(db);
     this.mirrorSyncs = new SqlMirrorSyncStore(db);
@@ -152,6 +155,7 @@ export class SqlStorage implements Storage {
 
   async close(): Promise<void> {
     await this.changeFeed?.close();
+    await this.webhooks.close();
     this.closeReader?.();
     await this.db.destroy();
   }

@@ -1,6 +1,8 @@
-import type { Generated, Kysely, Selectable } from 'kysely';
+import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
 import type { DomainEventType } from '../../core/events/domain-events.js';
-import type { AttemptOutcome, DeliveryRecord, DeliveryStatus, NewDelivery, WebhookRecord, WebhookStore } from '../../core/webhooks/webhook-store.js';
+import type { AttemptOutcome, DeliveryRecord, DeliveryStatus, NewDelivery, WebhookOutbox, WebhookRecord, WebhookStore } from '../../core/webhooks/webhook-store.js';
+import type { ChangeFeed } from './change-feed.js';
+import type { SqlDialectName } from './dialect.js';
 import { SqlLeasedJobs } from './leased-jobs.js';
 import type { Database } from './schema.js';
 
@@ -56,41 +58,19 @@ const toDelivery = (r: Selectable<WebhookDatabase['webhook_deliveries']>): Deliv
   updatedAt: r.updated_at,
 });
 
-/**
- * Webhooks and their deliveries on SQLite and PostgreSQL (core/webhooks' own port, outside the
- * `Storage` aggregate); a pending delivery's lease (claimable, claim, release) comes from
- * `SqlLeasedJobs`, and a retried attempt leaves `lease_until` at the next attempt's time.
- */
-export class SqlWebhookStore extends SqlLeasedJobs implements WebhookStore {
+/** The PostgreSQL NOTIFY channel on which writers announce that an account's webhooks changed (payload: its id). */
+export const WEBHOOK_OWNERS_CHANNEL = 'agentry_webhook_owners';
+
+/** A webhook owner's webhooks and the delivery queue, on any connection or transaction (`StorageRepos.webhookOutbox`). */
+export class SqlWebhookOutbox implements WebhookOutbox {
   private readonly db: Kysely<WebhookDatabase>;
 
   constructor(db: Kysely<Database>) {
-    super(db, { table: 'webhook_deliveries', order: 'seq', active: ['pending'], renewWhileActive: true });
     this.db = db as unknown as Kysely<WebhookDatabase>;
-  }
-
-  async insert(w: WebhookRecord): Promise<void> {
-    await this.db
-      .insertInto('webhooks')
-      .values({ id: w.id, owner_account_id: w.ownerAccountId, url: w.url, events: JSON.stringify(w.events), created_at: w.createdAt })
-      .execute();
-  }
-
-  async find(id: string): Promise<WebhookRecord | undefined> {
-    const r = await this.db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
-    return r && toWebhook(r);
   }
 
   async listByOwner(ownerAccountId: number): Promise<WebhookRecord[]> {
     return (await this.db.selectFrom('webhooks').selectAll().where('owner_account_id', '=', ownerAccountId).orderBy('created_at', 'asc').orderBy('id', 'asc').execute()).map(toWebhook);
-  }
-
-  async delete(id: string): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('webhook_deliveries').where('webhook_id', '=', id).execute();
-      const r = await trx.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst();
-      return Number(r.numDeletedRows) === 1;
-    });
   }
 
   async enqueue(deliveries: NewDelivery[]): Promise<void> {
@@ -116,6 +96,85 @@ export class SqlWebhookStore extends SqlLeasedJobs implements WebhookStore {
         })),
       )
       .execute();
+  }
+}
+
+/**
+ * Webhooks and their deliveries on SQLite and PostgreSQL (core/webhooks' own port, outside the
+ * `Storage` aggregate); a pending delivery's lease (claimable, claim, release) comes from
+ * `SqlLeasedJobs`, and a retried attempt leaves `lease_until` at the next attempt's time. On
+ * PostgreSQL a webhook added or removed is announced to every process (`WEBHOOK_OWNERS_CHANNEL`).
+ */
+export class SqlWebhookStore extends SqlLeasedJobs implements WebhookStore {
+  private readonly db: Kysely<WebhookDatabase>;
+  private readonly outbox: SqlWebhookOutbox;
+  private feed: ChangeFeed | undefined;
+
+  constructor(
+    db: Kysely<Database>,
+    private readonly dialect: SqlDialectName,
+  ) {
+    super(db, { table: 'webhook_deliveries', order: 'seq', active: ['pending'], renewWhileActive: true });
+    this.db = db as unknown as Kysely<WebhookDatabase>;
+    this.outbox = new SqlWebhookOutbox(db);
+  }
+
+  /** Where other processes' webhook changes are heard (PostgreSQL). */
+  useChangeFeed(feed: ChangeFeed): void {
+    this.feed = feed;
+  }
+
+  async onOwnerChange(listener: (ownerAccountId: number | undefined) => void): Promise<void> {
+    await this.feed?.listen((key) => {
+      const owner = key === undefined ? undefined : Number(key);
+      if (owner === undefined || Number.isSafeInteger(owner)) listener(owner);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.feed?.close();
+  }
+
+  /** Tells every process (on commit) that `owner`'s webhooks changed. */
+  private async announce(db: Kysely<WebhookDatabase>, owner: number): Promise<void> {
+    if (this.dialect === 'postgres') await sql`SELECT pg_notify(${WEBHOOK_OWNERS_CHANNEL}, ${String(owner)})`.execute(db);
+  }
+
+  async insert(w: WebhookRecord): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('webhooks')
+        .values({ id: w.id, owner_account_id: w.ownerAccountId, url: w.url, events: JSON.stringify(w.events), created_at: w.createdAt })
+        .execute();
+      await this.announce(trx, w.ownerAccountId);
+    });
+  }
+
+  async find(id: string): Promise<WebhookRecord | undefined> {
+    const r = await this.db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && toWebhook(r);
+  }
+
+  listByOwner(ownerAccountId: number): Promise<WebhookRecord[]> {
+    return this.outbox.listByOwner(ownerAccountId);
+  }
+
+  async owners(): Promise<number[]> {
+    return (await this.db.selectFrom('webhooks').select('owner_account_id').distinct().execute()).map((r) => Number(r.owner_account_id));
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const hook = await trx.selectFrom('webhooks').select('owner_account_id').where('id', '=', id).executeTakeFirst();
+      await trx.deleteFrom('webhook_deliveries').where('webhook_id', '=', id).execute();
+      const r = await trx.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst();
+      if (hook) await this.announce(trx, Number(hook.owner_account_id));
+      return Number(r.numDeletedRows) === 1;
+    });
+  }
+
+  enqueue(deliveries: NewDelivery[]): Promise<void> {
+    return this.outbox.enqueue(deliveries);
   }
 
   async findDelivery(id: string): Promise<DeliveryRecord | undefined> {
