@@ -15,6 +15,7 @@ import { SlackWebApi } from '../adapters/integrations/slack-web-api.js';
 import { EmbeddingsClient } from '../adapters/embeddings/embeddings-client.js';
 import { ociRegistryPort } from './oci-registry.js';
 import { HttpOciUpstream } from '../adapters/mirrors/oci-upstream.js';
+import { HttpMcpUpstream } from '../adapters/mirrors/mcp-upstream.js';
 import { SelfRegistryRouter } from './self-registry.js';
 import type { ServerConfig } from './config.js';
 import { openSecretStore } from './secrets-config.js';
@@ -78,7 +79,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
   const tools = createToolRuntime(config, egress);
-  const { storage, blobs, uploads, groups, workloads: workloadStore, evals: evalStore, webhooks: webhookStore, skillInstalls, mirrors, signer, viewStamps } = await openStorage(config);
+  const { storage, blobs, uploads, groups, workloads: workloadStore, evals: evalStore, webhooks: webhookStore, skillInstalls, mirrors, mcpMirrorCache, signer, viewStamps } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -107,6 +108,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   let integrationLog: (e: unknown, integrationId: string) => void = () => undefined;
   let warn: (e: unknown) => void = () => undefined;
   let webhookLog: (e: unknown, where: string) => void = () => undefined;
+  let mirrorLog: (mirror: string, url: string, e: unknown) => void = () => undefined;
   const webhookSender = new HttpWebhookSender(egress);
   const webhookDispatcher = new WebhookDispatcher(
     { store: webhookStore, accounts: storage.accounts, secrets: secretStore, sender: webhookSender, clock: systemClock },
@@ -120,7 +122,11 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     clientFiles: { files: new ClientConfigFileEditor(config.clientsHome), platform: clientPlatform() },
     evals: { store: evalStore, wake: (id) => evalRunner?.wake(id) },
     skillInstalls: { store: skillInstalls, folders: new SkillFolderWriter(config.clientsHome) },
-    mirrors: { store: mirrors, oci: new HttpOciUpstream({ fetch: egress.fetch, downloadDir: join(config.dataDir, 'mirror-downloads') }) },
+    mirrors: {
+      store: mirrors,
+      oci: new HttpOciUpstream({ fetch: egress.fetch, downloadDir: join(config.dataDir, 'mirror-downloads') }),
+      mcp: { upstream: new HttpMcpUpstream({ fetch: egress.fetch }), cache: mcpMirrorCache, pinned: config.mcpPinnedNamespaces, onStale: (m, url, e) => mirrorLog(m, url, e) },
+    },
     agentspaceOci: { registryClient: ociRegistryPort(outbound.fetch), defaultRegistry: config.ociRegistryDefault, credentials: dockerLogins },
     storage,
     blobs,
@@ -282,6 +288,8 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     egress.useLogger((fields, message) => log.debug(fields, message));
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
     integrationLog = (e, integrationId) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), integration: integrationId }, 'integration reply failed');
+    mirrorLog = (mirror, url, e) =>
+      log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), mirror, upstream: url }, 'MCP upstream could not be read: its cached listing is served (stale)');
     webhookLog = (e, where) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), webhook: where }, 'webhook delivery failed');
     runtimeLog = (e, sessionId) => log.error({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), session: sessionId }, 'session runtime failed');
     await app.listen({ host: config.host, port: config.port });

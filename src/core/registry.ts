@@ -57,6 +57,7 @@ import { EvalService } from './evals/eval-service.js';
 import { MirrorService } from './mirrors/mirror-service.js';
 import { OciMirror } from './mirrors/oci-mirror.js';
 import type { MirrorStore, OciUpstream } from './mirrors/mirror.js';
+import { McpMirrors, type McpMirrorCache, type McpUpstream } from './mirrors/mcp-mirror.js';
 import { DomainEvents, type DomainEvent } from './events/domain-events.js';
 import type { WebhookSender } from './webhooks/webhook-sender.js';
 import { WebhookService } from './webhooks/webhook-service.js';
@@ -109,7 +110,12 @@ export interface RegistryOptions {
   /** Where skill installs are recorded and the clients' skills folders they write (needs clientFiles for the platform). Absent: installs are not offered. */
   skillInstalls?: { store: SkillInstallStore; folders: SkillFolders };
   /** Pull-through mirrors: where upstreams are kept and how each kind's upstream is reached. Absent: not offered. */
-  mirrors?: { store: MirrorStore; oci?: OciUpstream };
+  mirrors?: {
+    store: MirrorStore;
+    oci?: OciUpstream;
+    /** MCP upstreams: how they are read, where their listings are cached, the namespaces pinned to this registry, who hears of a stale listing. */
+    mcp?: { upstream: McpUpstream; cache: McpMirrorCache; pinned?: readonly string[]; onStale?: (mirror: string, url: string, e: unknown) => void };
+  };
   /** Webhooks of users and orgs: where they and their deliveries are kept, how deliveries go out; `wake` tells this process's dispatcher of new deliveries. Absent: not offered (501). */
   webhooks?: { store: WebhookStore; sender: WebhookSender; wake?: () => void };
   /** Told when a listener of domain events (webhooks) failed on one; never given secret values. */
@@ -167,6 +173,8 @@ export class Registry {
   readonly evals: EvalService | undefined;
   /** Upstreams (pull-through mirrors, issue 18); undefined when the server was built without a mirror store. */
   readonly mirrors: MirrorService | undefined;
+  /** MCP upstreams shown in the MCP and ToolHive views; undefined when not offered. */
+  readonly mcpMirrors: McpMirrors | undefined;
   /** What happened, once committed (package writes, session and workload statuses): webhooks listen. */
   readonly events: DomainEvents;
   /** Webhooks of users and orgs (issue 18); undefined when the server was built without a webhook store. */
@@ -198,6 +206,8 @@ export class Registry {
     this.blobAccess = new BlobAccess(deps, this.oci.access, redirects);
     this.mirrors = opts.mirrors && new MirrorService(deps, opts.mirrors.store, opts.secretStore);
     if (this.mirrors) this.oci.useMirrors(new OciMirror(deps, this.mirrors, opts.mirrors?.oci, redirects));
+    const mcp = opts.mirrors?.mcp;
+    this.mcpMirrors = this.mirrors && mcp && new McpMirrors(deps, this.mirrors, this.packages, mcp.cache, mcp.upstream, { pinned: mcp.pinned, onStale: mcp.onStale });
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
     this.scopes = new ScopeService(deps);
     this.signatures = new SignatureService(deps, this.packages, this.oci, this.scopes);

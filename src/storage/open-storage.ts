@@ -13,6 +13,7 @@ import type { EvalStore } from '../core/evals/eval-store.js';
 import type { WebhookStore } from '../core/webhooks/webhook-store.js';
 import type { SkillInstallStore } from '../core/skills/skill-install-store.js';
 import type { MirrorStore } from '../core/mirrors/mirror.js';
+import type { McpMirrorCache } from '../core/mirrors/mcp-mirror.js';
 import { openPostgresStorage } from './postgres/open-postgres.js';
 import { openSqliteStorage } from './sqlite/open-sqlite.js';
 
@@ -68,6 +69,7 @@ interface FeatureStores {
   webhooks: WebhookStore;
   skillInstalls: SkillInstallStore;
   mirrors: MirrorStore;
+  mcpMirrorCache: McpMirrorCache;
 }
 
 /** The feature stores as either SQL storage holds them. */
@@ -78,6 +80,7 @@ const featureStores = (s: FeatureStores): FeatureStores => ({
   webhooks: s.webhooks,
   skillInstalls: s.skillInstalls,
   mirrors: s.mirrors,
+  mcpMirrorCache: s.mcpMirrorCache,
 });
 
 /** Opens the configured metadata store (migrated) and the blob store. */

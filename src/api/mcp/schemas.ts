@@ -46,8 +46,11 @@ export const OfficialMeta = Type.Object({
 
 export const OFFICIAL_META_KEY = 'io.modelcontextprotocol.registry/official';
 
+/** Only on servers of an upstream (a pull-through mirror): where they come from. */
+export const MirrorMeta = Type.Object({ upstream: Type.String({ description: "The upstream MCP registry's URL" }) });
+
 export const ServerResponse = Type.Object(
-  { server: ServerJson, _meta: Type.Object({ [OFFICIAL_META_KEY]: OfficialMeta }) },
+  { server: ServerJson, _meta: Type.Object({ [OFFICIAL_META_KEY]: OfficialMeta, 'dev.agentry/mirror': Type.Optional(MirrorMeta) }) },
   { $id: 'McpServerResponse', description: 'One version of a server: its server.json and the registry metadata' },
 );
 

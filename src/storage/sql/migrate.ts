@@ -26,6 +26,7 @@ import { scopeSigningMigration } from './migrations/0031-scope-signing.js';
 import { webhooksMigration } from './migrations/0032-webhooks.js';
 import { versionFindingsMigration } from './migrations/0033-version-findings.js';
 import { listOrderCardKeysMigration } from './migrations/0034-list-order-card-keys.js';
+import { mcpMirrorCacheMigration } from './migrations/0038-mcp-mirror-cache.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -56,6 +57,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0032-webhooks': webhooksMigration(dialect),
   '0033-version-findings': versionFindingsMigration(),
   '0034-list-order-card-keys': listOrderCardKeysMigration(),
+  '0038-mcp-mirror-cache': mcpMirrorCacheMigration(),
 });
 
 class InCodeMigrations implements MigrationProvider {

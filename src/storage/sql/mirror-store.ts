@@ -12,7 +12,7 @@ const recordOf = (r: Selectable<MirrorsTable>): MirrorRecord => ({
   createdAt: r.created_at,
 });
 
-/** Mirrors and their cached tags (migration 0030-mirrors). */
+/** Mirrors and their cached tags (migration 0030-mirrors); removing one drops its cached MCP listing too (0038). */
 export class SqlMirrorStore implements MirrorStore {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -37,6 +37,8 @@ export class SqlMirrorStore implements MirrorStore {
   async delete(name: string): Promise<boolean> {
     return this.db.transaction().execute(async (tx) => {
       await tx.deleteFrom('mirror_tags').where('mirror', '=', name).execute();
+      await tx.deleteFrom('mirror_mcp_servers').where('mirror', '=', name).execute();
+      await tx.deleteFrom('mirror_mcp_state').where('mirror', '=', name).execute();
       const res = await tx.deleteFrom('mirrors').where('name', '=', name).executeTakeFirst();
       return Number(res.numDeletedRows) > 0;
     });

@@ -38,6 +38,8 @@ export interface Database {
   skill_installs: SkillInstallsTable;
   mirrors: MirrorsTable;
   mirror_tags: MirrorTagsTable;
+  mirror_mcp_servers: MirrorMcpServersTable;
+  mirror_mcp_state: MirrorMcpStateTable;
 }
 
 export interface MirrorsTable {
@@ -56,6 +58,29 @@ export interface MirrorTagsTable {
   tag: string;
   digest: string;
   checked_at: string;
+}
+
+export interface MirrorMcpServersTable {
+  mirror: string;
+  key: string;
+  version: string;
+  name: string;
+  namespace: string;
+  status: string;
+  is_latest: number;
+  description: string;
+  published_at: string | null;
+  updated_at: string | null;
+  server_json: string;
+  official_json: string | null;
+  synced_at: string;
+}
+
+export interface MirrorMcpStateTable {
+  mirror: string;
+  listed_at: string | null;
+  run_started_at: string | null;
+  checkpoint: string | null;
 }
 
 export interface WorkloadsTable {

@@ -29,6 +29,7 @@ import { SqlEvalStore } from './eval-store.js';
 import { SqlWebhookStore } from './webhook-store.js';
 import { SqlSkillInstallStore } from './skill-install-store.js';
 import { SqlMirrorStore } from './mirror-store.js';
+import { SqlMcpMirrorCache } from './mcp-mirror-cache.js';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
   accounts: new SqlAccountRepo(db),
@@ -82,6 +83,8 @@ export class SqlStorage implements Storage {
   readonly skillInstalls: SqlSkillInstallStore;
   /** Upstreams (pull-through mirrors) and their cached tags (core/mirrors' own port). */
   readonly mirrors: SqlMirrorStore;
+  /** The listings of MCP upstreams (core/mirrors/mcp-mirror's port). */
+  readonly mcpMirrorCache: SqlMcpMirrorCache;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -121,6 +124,7 @@ export class SqlStorage implements Storage {
     this.webhooks = new SqlWebhookStore(db);
     this.skillInstalls = new SqlSkillInstallStore(db);
     this.mirrors = new SqlMirrorStore(db);
+    this.mcpMirrorCache = new SqlMcpMirrorCache(db, kind);
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
