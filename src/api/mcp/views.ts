@@ -4,7 +4,6 @@ import { statusOf } from '../../core/packages/version-status.js';
 import { MIRROR_META_KEY, type CachedMcpServer } from '../../core/mirrors/mcp-mirror.js';
 import { OFFICIAL_META_KEY } from './schemas.js';
 
-
 /** One version as the MCP registry answers it: the server.json as published, plus registry metadata. */
 export const serverResponse = (pkg: PackageRecord, v: VersionRecord) => {
   const { status, message } = statusOf(v);

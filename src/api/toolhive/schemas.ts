@@ -7,7 +7,16 @@ const Opt = <T extends Parameters<typeof Type.Optional>[0]>(t: T) => Type.Option
 const AnyMap = Type.Record(Type.String(), Type.Unknown());
 
 export const ToolhiveTextError = Type.String({ description: 'ToolHive answers errors on /api/v1beta as plain text' });
-export const textErrors = { 400: ToolhiveTextError, 401: ToolhiveTextError, 403: ToolhiveTextError, 404: ToolhiveTextError, 409: ToolhiveTextError, 413: ToolhiveTextError, 415: ToolhiveTextError, 501: ToolhiveTextError };
+export const textErrors = {
+  400: ToolhiveTextError,
+  401: ToolhiveTextError,
+  403: ToolhiveTextError,
+  404: ToolhiveTextError,
+  409: ToolhiveTextError,
+  413: ToolhiveTextError,
+  415: ToolhiveTextError,
+  501: ToolhiveTextError,
+};
 
 export const RegistryError = Type.Object(
   { code: Type.String({ description: 'A machine-readable error code (not_found, bad_request, internal_error, …)' }), message: Str },

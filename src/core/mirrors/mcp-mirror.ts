@@ -6,7 +6,6 @@ import type { MirrorRecord, UpstreamEndpoint } from './mirror.js';
 import type { MirrorService } from './mirror-service.js';
 import { syncMcpMirror, type McpSyncDeps } from './mcp-sync.js';
 
-
 type Json = Record<string, unknown>;
 
 /** The `_meta` key every mirrored server carries in the MCP views: `{"upstream": "<URL>"}`. */

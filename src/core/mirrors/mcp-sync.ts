@@ -75,9 +75,7 @@ const rowOf = (mirror: string, e: UpstreamMcpServer, at: string): CachedMcpServe
 /** Canonical JSON (keys sorted) to tell a changed entry from an unchanged one. */
 const canonical = (v: unknown): string =>
   JSON.stringify(v, (_k, value: unknown) =>
-    value && typeof value === 'object' && !Array.isArray(value)
-      ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : value,
+    value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : value,
   );
 
 /**

@@ -83,6 +83,9 @@ export const registryRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = as
     validatorCompiler: strictValidatorCompiler,
     handler: async (req) => {
       requireDefault(req.params.name);
+      const ctx = await requestContext(registry, req);
+      // Who may ask comes first: a refused caller learns nothing of what the body would have done.
+      registry.policy.requireAdmin(ctx);
       const b = req.body;
       const given = [b.url, b.api_url, b.local_path].filter((v) => v !== undefined);
       if (given.length > 1) throw badRequest('cannot specify more than one registry type (url, api_url, or local_path)');
@@ -92,7 +95,6 @@ export const registryRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = as
       if (url !== undefined && /\.json$/i.test(new URL(url, 'http://x').pathname)) {
         throw badRequest('url names a registry file (.json): this registry mirrors MCP registry APIs (/v0.1); pass the API base as api_url');
       }
-      const ctx = await requestContext(registry, req);
       await mirrorsOf(registry).replace(ctx, DEFAULT_REGISTRY, 'mcp', url === undefined ? undefined : { url });
       return { type: url === undefined ? 'default' : 'api' };
     },
