@@ -276,6 +276,20 @@ describe.each(testStores)('MCP upstream mirrors (%s)', (store) => {
     expect(logText).not.toContain(lockedToken);
   });
 
+  it('goes through the egress policy: a server that does not allow loopback never lists the upstream, and says so', async () => {
+    const closed = await startTestServer({ store });
+    try {
+      const api = new Api(closed.url, closed.adminToken);
+      expect((await api.req('POST', '/api/v1/mirrors', { kind: 'mcp', name: 'up', url: open.url })).status).toBe(201);
+      const r = await api.req('GET', '/v0.1/servers');
+      expect(r.status).toBe(200);
+      expect(r.body.servers).toEqual([]);
+      expect(r.headers.get(STALE)).toBe('up');
+    } finally {
+      await closed.close();
+    }
+  });
+
   it('serves the cached listing with the upstreams stopped: within the TTL silently, past it marked stale', async () => {
     // Within the TTL the cache answers without asking: a version published now is not seen.
     expect((await publish(upstreamAlice, serverJson('io.github.up/beta', '2.0.0', 'Beta does more'))).status).toBe(200);
