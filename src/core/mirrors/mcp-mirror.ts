@@ -143,8 +143,11 @@ export class McpMirrors {
   }
 
   /**
-   * Reads every MCP upstream whose cached listing is older than its TTL (one walk per mirror at a
-   * time); answers the mirrors served from a stale or missing cache because their upstream failed.
+   * Reads again every MCP upstream whose cached listing is older than its TTL (one walk per mirror at
+   * a time). A mirror never listed is waited for; one with a listing keeps serving it while the walk
+   * runs (stale while revalidating), so no reader waits on a long upstream. Answers the mirrors whose
+   * last read failed: their answer comes from a stale (or no) cache. A failed upstream is asked again
+   * after its TTL, at most a minute.
    */
   async refresh(): Promise<string[]> {
     const stale: string[] = [];
@@ -153,28 +156,28 @@ export class McpMirrors {
       (await this.mcpMirrors()).map(async (m) => {
         const state = await this.cache.state(m.name);
         if (state?.listedAt && now - Date.parse(state.listedAt) < m.ttlSeconds * 1000) return;
-        const failed = this.failedAt.get(`${m.name}\u0000${m.url}`);
-        if (failed !== undefined && now - failed < Math.min(m.ttlSeconds, 60) * 1000) {
-          stale.push(m.name);
-          return;
-        }
-        let run = this.refreshing.get(m.name);
+        const id = `${m.name}\u0000${m.url}`;
+        const failed = this.failedAt.get(id);
+        if (failed !== undefined) stale.push(m.name);
+        if (failed !== undefined && now - failed < Math.min(m.ttlSeconds, 60) * 1000) return;
+        let run = this.refreshing.get(id);
         if (!run) {
           run = syncMcpMirror(this.syncDeps, m, {}).then(
-            () => void this.failedAt.delete(`${m.name}\u0000${m.url}`),
+            () => void this.failedAt.delete(id),
             (e: unknown) => {
-              this.failedAt.set(`${m.name}\u0000${m.url}`, this.deps.clock.now().getTime());
+              this.failedAt.set(id, this.deps.clock.now().getTime());
               this.opts.onStale?.(m.name, m.url, e);
               throw e;
             },
           );
-          this.refreshing.set(m.name, run);
-          void run.catch(() => undefined).finally(() => this.refreshing.delete(m.name));
+          this.refreshing.set(id, run);
+          void run.catch(() => undefined).finally(() => this.refreshing.delete(id));
         }
+        if (state?.listedAt) return;
         try {
           await run;
         } catch {
-          stale.push(m.name);
+          if (!stale.includes(m.name)) stale.push(m.name);
         }
       }),
     );
