@@ -63,6 +63,8 @@ export interface ServerConfig {
   trustProxy: string[];
   /** Exceptions to the egress policy's refused ranges (AGENTRY_EGRESS_ALLOW / --egress-allow): hosts, host:port, IPs, CIDRs, `*`. */
   egressAllow: string[];
+  /** MCP namespaces no upstream may add to (AGENTRY_MCP_PINNED_NAMESPACES / --mcp-pinned-namespaces), lower case. */
+  mcpPinnedNamespaces: string[];
   /** Run the session runtime's workers in this process (default true; `--no-runtime` / AGENTRY_RUNTIME=false). */
   runtime: boolean;
   /** The runtime's timing (AGENTRY_RUNTIME_LEASE_MS, AGENTRY_RUNTIME_RETRY_BASE_MS, AGENTRY_SSE_HEARTBEAT_MS). */
@@ -249,6 +251,7 @@ export const resolveConfig = (flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     embeddings: embeddingsFrom(s),
     trustProxy: trustProxyFrom(s.named('trust-proxy'), s.value('trust-proxy')),
     egressAllow: egressAllowFrom(s.value('egress-allow')),
+    mcpPinnedNamespaces: pinnedNamespacesFrom(s.label('mcp-pinned-namespaces'), s.value('mcp-pinned-namespaces')),
     runtime: boolFrom(s.named('runtime'), s.value('runtime'), true),
     runtimeTiming: {
       leaseMs: intFrom(s.label('runtime-lease-ms'), s.value('runtime-lease-ms'), 30_000, 500, 3_600_000),
@@ -328,6 +331,14 @@ const trustProxyFrom = (name: string, value: string | undefined): string[] => {
 const egressAllowFrom = (value: string | undefined): string[] => {
   const entries = listFrom(value);
   new AllowList(entries);
+  return entries;
+};
+
+/** `io.github.acme,com.example`: reverse-DNS namespaces, checked here so a typo stops the server at start. */
+const pinnedNamespacesFrom = (label: string, value: string | undefined): string[] => {
+  const entries = listFrom(value).map((e) => e.toLowerCase());
+  const bad = entries.find((e) => !/^[a-z0-9][a-z0-9.-]{0,199}$/.test(e) || e.endsWith('.'));
+  if (bad !== undefined) throw new Error(`${label} takes MCP server namespaces (like io.github.acme), comma-separated (got '${bad}')`);
   return entries;
 };
 

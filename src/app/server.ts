@@ -16,6 +16,7 @@ import { EmbeddingsClient } from '../adapters/embeddings/embeddings-client.js';
 import { ociRegistryPort } from './oci-registry.js';
 import { HttpOciUpstream } from '../adapters/mirrors/oci-upstream.js';
 import { HttpAgentryUpstream } from '../adapters/mirrors/agentry-upstream.js';
+import { HttpMcpUpstream } from '../adapters/mirrors/mcp-upstream.js';
 import { SelfRegistryRouter } from './self-registry.js';
 import type { ServerConfig } from './config.js';
 import { openSecretStore } from './secrets-config.js';
@@ -80,7 +81,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
   const tools = createToolRuntime(config, egress);
-  const { storage, blobs, uploads, groups, workloads: workloadStore, evals: evalStore, webhooks: webhookStore, skillInstalls, mirrors, mirrorSyncs, signer, viewStamps } = await openStorage(config);
+  const { storage, blobs, uploads, groups, workloads: workloadStore, evals: evalStore, webhooks: webhookStore, skillInstalls, mirrors, mirrorSyncs, mcpMirrorCache, signer, viewStamps } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {
@@ -112,6 +113,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   let mirrorSyncLog: (e: unknown, jobId: string) => void = () => undefined;
   // Made once the core is (it drives the core's syncers): a new or cancelled job wakes it through this.
   let mirrorSyncRunner: MirrorSyncRunner | undefined;
+  let mirrorLog: (mirror: string, url: string, e: unknown) => void = () => undefined;
   const webhookSender = new HttpWebhookSender(egress);
   const webhookDispatcher = new WebhookDispatcher(
     { store: webhookStore, accounts: storage.accounts, secrets: secretStore, sender: webhookSender, clock: systemClock },
@@ -130,6 +132,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       oci: new HttpOciUpstream({ fetch: egress.fetch, downloadDir: join(config.dataDir, 'mirror-downloads') }),
       agentry: new HttpAgentryUpstream({ fetch: egress.fetch }),
       syncs: { store: mirrorSyncs, wake: (id) => mirrorSyncRunner?.wake(id) },
+      mcp: { upstream: new HttpMcpUpstream({ fetch: egress.fetch }), cache: mcpMirrorCache, pinned: config.mcpPinnedNamespaces, onStale: (m, url, e) => mirrorLog(m, url, e) },
     },
     agentspaceOci: { registryClient: ociRegistryPort(outbound.fetch), defaultRegistry: config.ociRegistryDefault, credentials: dockerLogins },
     storage,
@@ -302,6 +305,8 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     egress.useLogger((fields, message) => log.debug(fields, message));
     warn = (e) => log.warn({ err: e }, 'rate-limit store failed; requests are let through until it answers');
     integrationLog = (e, integrationId) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), integration: integrationId }, 'integration reply failed');
+    mirrorLog = (mirror, url, e) =>
+      log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), mirror, upstream: url }, 'MCP upstream could not be read: its cached listing is served (stale)');
     webhookLog = (e, where) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), webhook: where }, 'webhook delivery failed');
     mirrorSyncLog = (e, id) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), mirror_sync: id }, 'mirror sync failed');
     runtimeLog = (e, sessionId) => log.error({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), session: sessionId }, 'session runtime failed');

@@ -352,6 +352,13 @@ export const SETTINGS = [
     doc: 'addresses the server may call besides public ones: hosts, `host:port`, IPs, CIDRs, `*.domain`, or `*`, comma-separated (see Egress)',
   },
   {
+    name: 'mcp-pinned-namespaces',
+    type: 'list',
+    arg: '<list>',
+    help: 'MCP server namespaces (and their sub-namespaces) served only from this registry: no MCP upstream may add servers to them, comma-separated (default none)',
+    doc: 'MCP server namespaces pinned to this registry, comma-separated (`com.acme` also pins `com.acme.tools`): no MCP upstream mirror may show or add servers in them, whatever the upstream lists (see [docs/mirrors.md](docs/mirrors.md))',
+  },
+  {
     name: 'unsafe-local-tools',
     type: 'boolean',
     default: 'false',

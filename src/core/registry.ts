@@ -59,8 +59,10 @@ import { OciMirror } from './mirrors/oci-mirror.js';
 import type { AgentryUpstream, MirrorStore, OciUpstream } from './mirrors/mirror.js';
 import { AgentryMirror } from './mirrors/agentry-mirror.js';
 import { parseAgentrySyncFilter, syncAgentryMirror } from './mirrors/agentry-sync.js';
+import { refuseMcpSyncFilter, syncMcpMirror } from './mirrors/mcp-sync.js';
 import { MirrorSyncService, type MirrorSyncers, type MirrorSyncStore } from './mirrors/mirror-sync.js';
 import { parseOciSyncFilter, syncOciMirror } from './mirrors/oci-sync.js';
+import { McpMirrors, type McpMirrorCache, type McpUpstream } from './mirrors/mcp-mirror.js';
 import { DomainEvents, type DomainEvent } from './events/domain-events.js';
 import type { WebhookSender } from './webhooks/webhook-sender.js';
 import { WebhookService } from './webhooks/webhook-service.js';
@@ -113,7 +115,14 @@ export interface RegistryOptions {
   /** Where skill installs are recorded and the clients' skills folders they write (needs clientFiles for the platform). Absent: installs are not offered. */
   skillInstalls?: { store: SkillInstallStore; folders: SkillFolders };
   /** Pull-through mirrors: where upstreams are kept and how each kind's upstream is reached. Absent: not offered. */
-  mirrors?: { store: MirrorStore; oci?: OciUpstream; agentry?: AgentryUpstream; syncs?: { store: MirrorSyncStore; wake?: (id: string) => void } };
+  mirrors?: {
+    store: MirrorStore;
+    oci?: OciUpstream;
+    agentry?: AgentryUpstream;
+    syncs?: { store: MirrorSyncStore; wake?: (id: string) => void };
+    /** MCP upstreams: how they are read, where their listings are cached, the namespaces pinned to this registry, who hears of a stale listing. */
+    mcp?: { upstream: McpUpstream; cache: McpMirrorCache; pinned?: readonly string[]; onStale?: (mirror: string, url: string, e: unknown) => void };
+  };
   /** Webhooks of users and orgs: where they and their deliveries are kept, how deliveries go out; `wake` tells this process's dispatcher of new deliveries. Absent: not offered (501). */
   webhooks?: { store: WebhookStore; sender: WebhookSender; wake?: () => void };
   /** Told when a listener of domain events (webhooks) failed on one; never given secret values. */
@@ -175,6 +184,8 @@ export class Registry {
   readonly agentryMirror: AgentryMirror | undefined;
   /** Sync jobs of mirrors; undefined when the server keeps no sync jobs. Its `syncers` are what the background runner drives. */
   readonly mirrorSyncs: MirrorSyncService | undefined;
+  /** MCP upstreams shown in the MCP and ToolHive views; undefined when not offered. */
+  readonly mcpMirrors: McpMirrors | undefined;
   /** What happened, once committed (package writes, session and workload statuses): webhooks listen. */
   readonly events: DomainEvents;
   /** Webhooks of users and orgs (issue 18); undefined when the server was built without a webhook store. */
@@ -207,6 +218,8 @@ export class Registry {
     this.mirrors = opts.mirrors && new MirrorService(deps, opts.mirrors.store, opts.secretStore);
     const ociMirror = this.mirrors && new OciMirror(deps, this.mirrors, opts.mirrors?.oci, redirects);
     if (ociMirror) this.oci.useMirrors(ociMirror);
+    const mcp = opts.mirrors?.mcp;
+    this.mcpMirrors = this.mirrors && mcp && new McpMirrors(deps, this.mirrors, this.packages, mcp.cache, mcp.upstream, { pinned: mcp.pinned, onStale: mcp.onStale });
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
     this.scopes = new ScopeService(deps);
     this.signatures = new SignatureService(deps, this.packages, this.oci, this.scopes);
@@ -223,7 +236,9 @@ export class Registry {
     if (ociMirror && opts.mirrors?.oci) syncers.oci = (m, o) => syncOciMirror({ oci: ociMirror, clock }, m, o);
     const agentryMirror = this.agentryMirror;
     if (agentryMirror) syncers.agentry = (m, o) => syncAgentryMirror(agentryMirror, m, o);
-    this.mirrorSyncs = this.mirrors && syncs && new MirrorSyncService(deps, this.mirrors, syncs.store, syncers, (id) => syncs.wake?.(id), { oci: (f) => void parseOciSyncFilter(f), agentry: (f) => void parseAgentrySyncFilter(f) });
+    const mcpMirrors = this.mcpMirrors;
+    if (mcpMirrors) syncers.mcp = (m, o) => syncMcpMirror(mcpMirrors.syncDeps, m, o);
+    this.mirrorSyncs = this.mirrors && syncs && new MirrorSyncService(deps, this.mirrors, syncs.store, syncers, (id) => syncs.wake?.(id), { oci: (f) => void parseOciSyncFilter(f), agentry: (f) => void parseAgentrySyncFilter(f), mcp: refuseMcpSyncFilter });
     this.stars = new StarService(deps, this.packages);
     this.discovery = new DiscoveryService(deps);
     this.telemetry = new TelemetryService(deps, this.packages);

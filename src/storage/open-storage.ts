@@ -14,6 +14,7 @@ import type { WebhookStore } from '../core/webhooks/webhook-store.js';
 import type { SkillInstallStore } from '../core/skills/skill-install-store.js';
 import type { MirrorStore } from '../core/mirrors/mirror.js';
 import type { MirrorSyncStore } from '../core/mirrors/mirror-sync.js';
+import type { McpMirrorCache } from '../core/mirrors/mcp-mirror.js';
 import { openPostgresStorage } from './postgres/open-postgres.js';
 import { openSqliteStorage } from './sqlite/open-sqlite.js';
 
@@ -70,6 +71,7 @@ interface FeatureStores {
   skillInstalls: SkillInstallStore;
   mirrors: MirrorStore;
   mirrorSyncs: MirrorSyncStore;
+  mcpMirrorCache: McpMirrorCache;
 }
 
 /** The feature stores as either SQL storage holds them. */
@@ -81,6 +83,7 @@ const featureStores = (s: FeatureStores): FeatureStores => ({
   skillInstalls: s.skillInstalls,
   mirrors: s.mirrors,
   mirrorSyncs: s.mirrorSyncs,
+  mcpMirrorCache: s.mcpMirrorCache,
 });
 
 /** Opens the configured metadata store (migrated) and the blob store. */

@@ -638,7 +638,11 @@ const nativeEntries = (): Record<string, Entry | Exempt> => ({
   },
   'POST /api/v1/telemetry': { exempt: 'anonymous by design (agentx 004): a run report counted in aggregate' },
   'POST /api/v1/auth/github': { exempt: 'anonymous by design: starts a sign-in (answers the provider URL)' },
-  'PUT /api/v1beta/registry/:name': { exempt: "refused (403) to every caller: Agentry's registry is its own packages; stores nothing" },
+  'PUT /api/v1beta/registry/:name': {
+    actor: 'admin',
+    // Creates (or replaces) the MCP mirror 'default'; the upstream is not asked until a view reads it.
+    request: () => json('PUT', '/api/v1beta/registry/default', { api_url: `https://${uniqueName('mcp')}.example.com` }),
+  },
   'POST /api/v1beta/registry': { exempt: 'not implemented: answers 501 to every caller and stores nothing' },
   'DELETE /api/v1beta/registry/:name': { exempt: "refused to every caller: 'default' cannot be removed (403), no other exists (404)" },
   'POST /api/v1beta/registry/:name/refresh': { exempt: "reports that Agentry's registry is always current; stores nothing" },

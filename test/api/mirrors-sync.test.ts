@@ -326,11 +326,12 @@ describe.skipIf(!run).each(testStores)('mirror sync jobs (%s)', (store) => {
     expect((await admin.req('GET', `/api/v1/mirrors/up/syncs/${failing.body.id}`)).status).toBe(404);
     expect((await admin.req('DELETE', `/api/v1/mirrors/bad/syncs/${failing.body.id}`)).status).toBe(409);
 
-    // A kind whose syncer this server lacks: a clear 422, nothing queued.
+    // An MCP mirror syncs the upstream's whole listing: a filter is refused, nothing queued.
     expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'mcp', name: 'other', url: 'https://mcp.example.com' })).status).toBe(201);
-    const unsupported = await admin.req('POST', '/api/v1/mirrors/other/sync');
-    expect(unsupported.status).toBe(422);
-    expect(unsupported.body.error).toMatch(/Sync jobs of mcp mirrors are not offered/);
+    const filtered = await admin.req('POST', '/api/v1/mirrors/other/sync', { filter: 'io.github.x' });
+    expect(filtered.status).toBe(400);
+    expect(filtered.body.error).toMatch(/whole listing/);
+    expect((await admin.req('GET', '/api/v1/mirrors/other/syncs')).body.syncs).toEqual([]);
 
     const user = await admin.req('POST', '/api/v1/users', { username: 'sam' });
     const sam = new Api(server.url, user.body.token);

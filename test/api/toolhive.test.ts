@@ -203,11 +203,11 @@ describe.each(testStores)('ToolHive registry API and skills (%s)', (store) => {
       expect((await anon.req('GET', '/api/v1beta/registry/default/servers/nuget-only')).status).toBe(404);
     });
 
-    it('answers PUT (upstream source) with 403 and says why (501 is not among its documented answers); 404 for another registry', async () => {
+    it('answers PUT (upstream source) from a non-administrator with 403 and says why; 404 for another registry (docs/mirrors.md has the rest)', async () => {
       const r = await alice.req('PUT', '/api/v1beta/registry/default', { url: 'https://example.com/registry.json' });
       expect(r.status).toBe(403);
       expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
-      expect(r.body).toMatch(/cannot be pointed at another source/);
+      expect(r.body).toMatch(/admin/i);
       expect((await alice.req('PUT', '/api/v1beta/registry/other', { url: 'https://example.com/r.json' })).status).toBe(404);
       const bad = await alice.req('PUT', '/api/v1beta/registry/default', { url: { not: 'a string' } });
       expect(bad.status).toBe(400);

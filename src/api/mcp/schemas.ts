@@ -49,12 +49,16 @@ export const OFFICIAL_META_KEY = 'io.modelcontextprotocol.registry/official';
 /** This registry's own `_meta` key: what the version was flagged for at publish (present when anything was). */
 export const FINDINGS_META_KEY = 'dev.agentry/findings';
 
+/** Only on servers of an upstream (a pull-through mirror): where they come from. */
+export const MirrorMeta = Type.Object({ upstream: Type.String({ description: "The upstream MCP registry's URL" }) });
+
 export const ServerResponse = Type.Object(
   {
     server: ServerJson,
     _meta: Type.Object({
       [OFFICIAL_META_KEY]: OfficialMeta,
       [FINDINGS_META_KEY]: Type.Optional(Type.Array(Finding, { description: 'What the version was flagged for at publish (packages from unknown registries); absent when nothing was' })),
+      'dev.agentry/mirror': Type.Optional(MirrorMeta),
     }),
   },
   { $id: 'McpServerResponse', description: 'One version of a server: its server.json and the registry metadata' },

@@ -1,6 +1,7 @@
 import type { PackageRecord, VersionRecord } from '../../core/packages/package-repo.js';
 import { notFound } from '../../core/errors.js';
 import { statusOf } from '../../core/packages/version-status.js';
+import { MIRROR_META_KEY, type CachedMcpServer } from '../../core/mirrors/mcp-mirror.js';
 import { FINDINGS_META_KEY, OFFICIAL_META_KEY } from './schemas.js';
 
 /** One version as the MCP registry answers it: the server.json as published, plus registry metadata. */
@@ -28,4 +29,28 @@ export const splitServerName = (serverName: string): { scope: string; name: stri
   const slash = serverName.indexOf('/');
   if (slash <= 0 || slash === serverName.length - 1) throw notFound(`MCP server not found: '${serverName}' is not a '<namespace>/<name>' server name`);
   return { scope: serverName.slice(0, slash), name: serverName.slice(slash + 1) };
+};
+
+/**
+ * One version of an upstream's server as the MCP registry answers it: its server.json as the upstream
+ * sent it, the upstream's official metadata, and the mirror marker `_meta["dev.agentry/mirror"]`.
+ */
+export const upstreamServerResponse = (r: CachedMcpServer, upstream: string) => {
+  const message = typeof r.official?.statusMessage === 'string' ? r.official.statusMessage : undefined;
+  const at = r.updatedAt ?? r.publishedAt ?? r.syncedAt;
+  const changedAt = typeof r.official?.statusChangedAt === 'string' ? r.official.statusChangedAt : at;
+  return {
+    server: r.server,
+    _meta: {
+      [OFFICIAL_META_KEY]: {
+        status: r.status as 'active' | 'deprecated' | 'deleted',
+        ...(message ? { statusMessage: message } : {}),
+        statusChangedAt: changedAt,
+        publishedAt: r.publishedAt ?? r.syncedAt,
+        updatedAt: at,
+        isLatest: r.isLatest,
+      },
+      [MIRROR_META_KEY]: { upstream },
+    },
+  };
 };

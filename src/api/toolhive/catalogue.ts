@@ -2,7 +2,7 @@ import type { RequestContext } from '../../core/auth/principal.js';
 import type { PackageView } from '../../core/packages/package-service.js';
 import type { Registry } from '../../core/registry.js';
 import type { PackageKind } from '../../core/packages/kinds.js';
-import { serverFullName, toToolhiveServer, type ToolhiveServer } from './server-views.js';
+import { sourceOfUpstream, sourceOfView, toToolhiveServer, type ServerSource, type ToolhiveServer } from './server-views.js';
 
 /** Reads of the core's packages that several ToolHive routes share: pages of views, and every server. */
 
@@ -27,19 +27,23 @@ const allServerViews = async (registry: Registry, ctx: RequestContext): Promise<
 };
 
 /**
- * Every server as ToolHive lists it. A server is listed under the part of its name after the `/`
- * (`io.github.alice/weather` → `weather`), as ToolHive does, unless two namespaces share that
- * name: then each goes under its full reverse-DNS name. Servers ToolHive cannot run are left out.
+ * Every server as ToolHive lists it: the local ones, and the MCP upstreams' (a local server wins on a
+ * name clash; pinned namespaces never come from upstreams). A server is listed under the part of its
+ * name after the `/` (`io.github.alice/weather` → `weather`), as ToolHive does, unless two namespaces
+ * share that name: then each goes under its full reverse-DNS name. Servers ToolHive cannot run are
+ * left out. `stale` names the upstreams served from their cache because they could not be read.
  */
-export const allToolhiveServers = async (registry: Registry, ctx: RequestContext): Promise<{ servers: ToolhiveServer[]; lastUpdated: string | undefined }> => {
+export const allToolhiveServers = async (registry: Registry, ctx: RequestContext): Promise<{ servers: ToolhiveServer[]; lastUpdated: string | undefined; stale: string[] }> => {
   const views = await allServerViews(registry, ctx);
-  const shortName = (v: PackageView) => serverFullName(v).split('/').pop()!;
+  const upstream = registry.mcpMirrors ? await registry.mcpMirrors.latest(ctx) : { rows: [], stale: [] };
+  const sources = [...views.map(sourceOfView).filter((s): s is ServerSource => s !== undefined), ...upstream.rows.map((r) => sourceOfUpstream(r.upstream, r.url))];
+  const shortName = (s: ServerSource) => s.fullName.split('/').pop()!;
   const counts = new Map<string, number>();
-  for (const v of views) counts.set(shortName(v), (counts.get(shortName(v)) ?? 0) + 1);
-  const servers = views.map((v) => toToolhiveServer(v, counts.get(shortName(v)) === 1 ? shortName(v) : serverFullName(v))).filter((s): s is ToolhiveServer => s !== undefined);
-  const lastUpdated = views
-    .map((v) => v.pkg.updatedAt)
+  for (const s of sources) counts.set(shortName(s), (counts.get(shortName(s)) ?? 0) + 1);
+  const servers = sources.map((s) => toToolhiveServer(s, counts.get(shortName(s)) === 1 ? shortName(s) : s.fullName)).filter((s): s is ToolhiveServer => s !== undefined);
+  const lastUpdated = sources
+    .map((s) => s.updatedAt)
     .sort()
     .pop();
-  return { servers, lastUpdated };
+  return { servers, lastUpdated, stale: upstream.stale };
 };

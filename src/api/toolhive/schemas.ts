@@ -7,7 +7,16 @@ const Opt = <T extends Parameters<typeof Type.Optional>[0]>(t: T) => Type.Option
 const AnyMap = Type.Record(Type.String(), Type.Unknown());
 
 export const ToolhiveTextError = Type.String({ description: 'ToolHive answers errors on /api/v1beta as plain text' });
-export const textErrors = { 400: ToolhiveTextError, 403: ToolhiveTextError, 404: ToolhiveTextError, 413: ToolhiveTextError, 415: ToolhiveTextError, 501: ToolhiveTextError };
+export const textErrors = {
+  400: ToolhiveTextError,
+  401: ToolhiveTextError,
+  403: ToolhiveTextError,
+  404: ToolhiveTextError,
+  409: ToolhiveTextError,
+  413: ToolhiveTextError,
+  415: ToolhiveTextError,
+  501: ToolhiveTextError,
+};
 
 export const RegistryError = Type.Object(
   { code: Type.String({ description: 'A machine-readable error code (not_found, bad_request, internal_error, …)' }), message: Str },
@@ -86,13 +95,20 @@ export const ServerParams = Type.Object({
   serverName: Type.String({ minLength: 1, maxLength: 300, description: "The server's name in this registry, or its reverse-DNS name" }),
 });
 
-export const UpdateRegistryBody = Type.Object({
-  url: Opt(Str),
-  api_url: Opt(Str),
-  local_path: Opt(Str),
-  allow_private_ip: Opt(Type.Boolean()),
-  auth: Opt(AnyMap),
-});
+const UrlField = (description: string) => Opt(Type.String({ minLength: 1, maxLength: 2048, description }));
+
+export const UpdateRegistryBody = Type.Object(
+  {
+    url: UrlField('A registry URL: taken as an MCP registry API base (a .json registry file is refused)'),
+    api_url: UrlField("An MCP registry API base (the official registry's, or any /v0.1 server): becomes the MCP mirror 'default'"),
+    local_path: Opt(Type.String({ maxLength: 4096, description: 'Refused: a server reads no local registry files' })),
+    allow_private_ip: Opt(Type.Boolean({ description: 'Accepted; the egress policy (--egress-allow) decides which addresses the server may call' })),
+    auth: Opt(AnyMap),
+  },
+  { additionalProperties: false },
+);
+
+export const UpdateRegistryResponse = Type.Object({ type: Type.String({ description: "'api' (an MCP upstream is set) or 'default' (none: only this registry's own servers)" }) });
 
 // --- the MCP-format catalogue under /registry/{registryName}/v0.1 ---
 

@@ -1,6 +1,7 @@
 import { isPlainObject } from '../../core/packages/manifest/fields.js';
 import type { PackageView } from '../../core/packages/package-service.js';
 import { statusOf } from '../../core/packages/version-status.js';
+import { MIRROR_META_KEY, type CachedMcpServer } from '../../core/mirrors/mcp-mirror.js';
 
 /**
  * MCP server.json (as published, the latest version of an `mcp-server` package) → ToolHive's
@@ -70,6 +71,49 @@ export const serverFullName = (view: PackageView): string => {
   return name ?? `${view.pkg.scope}/${view.pkg.name}`;
 };
 
+/** What a ToolHive server is made from: a server.json and the registry's facts about it (a local package's, or an upstream's). */
+export interface ServerSource {
+  serverJson: Json;
+  fullName: string;
+  deprecated: boolean;
+  description: string;
+  tags: string[];
+  repository: string | undefined;
+  stars: number;
+  pulls: number;
+  updatedAt: string;
+  /** The upstream it comes from, for a mirrored server (marked `custom_metadata["dev.agentry/mirror"]`). */
+  upstream?: string;
+}
+
+/** A local package's latest version as a server source (undefined when it has none). */
+export const sourceOfView = (view: PackageView): ServerSource | undefined =>
+  view.latest && {
+    serverJson: view.latest.manifest,
+    fullName: serverFullName(view),
+    deprecated: Boolean(view.latest.deprecated),
+    description: view.pkg.description ?? '',
+    tags: view.pkg.tags,
+    repository: view.pkg.repository ?? undefined,
+    stars: view.pkg.starCount,
+    pulls: view.pkg.downloadCount,
+    updatedAt: view.pkg.updatedAt,
+  };
+
+/** An upstream's server (its latest version, cached) as a server source. */
+export const sourceOfUpstream = (r: CachedMcpServer, upstream: string): ServerSource => ({
+  serverJson: r.server,
+  fullName: r.name,
+  deprecated: r.status === 'deprecated',
+  description: r.description,
+  tags: [],
+  repository: undefined,
+  stars: 0,
+  pulls: 0,
+  updatedAt: r.updatedAt ?? r.publishedAt ?? r.syncedAt,
+  upstream,
+});
+
 /** ToolHive's extension block for this server, if the publisher wrote one. */
 const stacklokExtensions = (serverJson: Json): Json => {
   const meta = obj(serverJson._meta);
@@ -125,29 +169,29 @@ const portOf = (url: unknown): number | undefined => {
   }
 };
 
-const base = (view: PackageView, serverJson: Json, ext: Json, key: string, transport: string): BaseServer => {
-  const deprecated = view.latest?.deprecated ? 'Deprecated' : undefined;
+const base = (src: ServerSource, serverJson: Json, ext: Json, key: string, transport: string): BaseServer => {
+  const deprecated = src.deprecated ? 'Deprecated' : undefined;
   const repo = obj(serverJson.repository);
   const extMeta = obj(ext.metadata);
   return defined({
     name: key,
     title: str(serverJson.title),
-    description: str(serverJson.description) ?? view.pkg.description ?? '',
+    description: str(serverJson.description) ?? src.description,
     tier: str(ext.tier) ?? 'Community',
     status: deprecated ?? str(ext.status) ?? 'Active',
     transport: str(ext.transport) ?? transport,
     tools: strList(ext.tools),
-    tags: ext.tags !== undefined ? strList(ext.tags) : view.pkg.tags,
-    repository_url: str(repo?.url) ?? view.pkg.repository ?? undefined,
+    tags: ext.tags !== undefined ? strList(ext.tags) : src.tags,
+    repository_url: str(repo?.url) ?? src.repository,
     overview: str(ext.overview),
     proxy_port: int(ext.proxy_port),
     metadata: defined({
-      stars: int(extMeta?.stars) ?? view.pkg.starCount,
-      pulls: int(extMeta?.pulls) ?? view.pkg.downloadCount,
-      last_updated: str(extMeta?.last_updated) ?? view.pkg.updatedAt,
+      stars: int(extMeta?.stars) ?? src.stars,
+      pulls: int(extMeta?.pulls) ?? src.pulls,
+      last_updated: str(extMeta?.last_updated) ?? src.updatedAt,
       kubernetes: obj(extMeta?.kubernetes),
     }),
-    custom_metadata: obj(ext.custom_metadata),
+    custom_metadata: src.upstream !== undefined ? { ...obj(ext.custom_metadata), [MIRROR_META_KEY]: { upstream: src.upstream } } : obj(ext.custom_metadata),
   });
 };
 
@@ -155,16 +199,15 @@ const base = (view: PackageView, serverJson: Json, ext: Json, key: string, trans
  * A stored server in ToolHive's shape, or undefined when ToolHive could not run it (no OCI, npm or
  * PyPI package and no remote). `key` is the name ToolHive lists it under: the part after the `/`.
  */
-export const toToolhiveServer = (view: PackageView, key: string): ToolhiveServer | undefined => {
-  const serverJson = view.latest?.manifest;
-  if (!serverJson) return undefined;
+export const toToolhiveServer = (src: ServerSource, key: string): ToolhiveServer | undefined => {
+  const serverJson = src.serverJson;
   const ext = stacklokExtensions(serverJson);
-  const fullName = serverFullName(view);
+  const fullName = src.fullName;
   const remotes = (Array.isArray(serverJson.remotes) ? serverJson.remotes : []).map(obj).filter((r): r is Json => r !== undefined && typeof r.url === 'string');
   if (remotes.length > 0) {
     const remote = remotes[0];
     const server: RemoteServer = defined({
-      ...base(view, serverJson, ext, key, str(remote.type) ?? 'streamable-http'),
+      ...base(src, serverJson, ext, key, str(remote.type) ?? 'streamable-http'),
       url: remote.url as string,
       headers: Array.isArray(remote.headers) ? inputs(remote.headers) : undefined,
       env_vars: Array.isArray(ext.env_vars) ? inputs(ext.env_vars) : undefined,
@@ -177,7 +220,7 @@ export const toToolhiveServer = (view: PackageView, key: string): ToolhiveServer
   if (!runnable) return undefined;
   const transport = obj(runnable.transport);
   const server: ImageServer = defined({
-    ...base(view, serverJson, ext, key, str(transport?.type) ?? 'stdio'),
+    ...base(src, serverJson, ext, key, str(transport?.type) ?? 'stdio'),
     image: imageOf(runnable, str(serverJson.version))!,
     target_port: int(ext.target_port) ?? portOf(transport?.url),
     args: Array.isArray(ext.args) ? strList(ext.args) : positionalArgs(runnable.packageArguments),

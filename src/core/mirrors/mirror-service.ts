@@ -48,6 +48,22 @@ export class MirrorService {
     return record;
   }
 
+  /**
+   * Creates the mirror, or replaces the one of that name and kind (its old password goes; a mirror of
+   * another kind is a conflict). `undefined` for `input` removes it (nothing to remove is fine). The
+   * TTL of a replaced mirror is kept unless one is given.
+   */
+  async replace(ctx: RequestContext, name: string, kind: MirrorKind, input: Omit<MirrorInput, 'name' | 'kind'> | undefined): Promise<MirrorRecord | undefined> {
+    this.deps.policy.requireWritable();
+    this.deps.policy.requireAdmin(ctx);
+    if (input) checkMirrorInput({ ...input, kind, name });
+    const old = await this.store.find(name);
+    if (old && old.kind !== kind) throw conflict(`A mirror named ${name} exists for ${old.kind}; remove it first`, { name });
+    if (old) await this.remove(ctx, name);
+    if (!input) return undefined;
+    return this.add(ctx, { ...input, kind, name, ttlSeconds: input.ttlSeconds ?? old?.ttlSeconds });
+  }
+
   async list(ctx: RequestContext): Promise<MirrorRecord[]> {
     this.deps.policy.requireAdmin(ctx);
     return this.store.list();

@@ -29,6 +29,7 @@ import { listOrderCardKeysMigration } from './migrations/0034-list-order-card-ke
 import { agentryMirrorsMigration } from './migrations/0039-agentry-mirrors.js';
 import { mirrorSyncsMigration } from './migrations/0040-mirror-syncs.js';
 import { mirrorListingsMigration } from './migrations/0041-mirror-listings.js';
+import { mcpMirrorCacheMigration } from './migrations/0038-mcp-mirror-cache.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -62,6 +63,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0039-agentry-mirrors': agentryMirrorsMigration(),
   '0040-mirror-syncs': mirrorSyncsMigration(dialect),
   '0041-mirror-listings': mirrorListingsMigration(),
+  '0038-mcp-mirror-cache': mcpMirrorCacheMigration(),
 });
 
 class InCodeMigrations implements MigrationProvider {

@@ -12,7 +12,11 @@ const recordOf = (r: Selectable<MirrorsTable>): MirrorRecord => ({
   createdAt: r.created_at,
 });
 
-/** Mirrors and their cached tags (migration 0030-mirrors); scopes and packages taken from Agentry upstreams (0039-agentry-mirrors); listings (0041-mirror-listings). */
+/**
+ * Mirrors and their cached tags (migration 0030-mirrors); scopes and packages taken from Agentry
+ * upstreams (0039-agentry-mirrors); OCI listings (0041-mirror-listings). Removing a mirror drops its
+ * cached MCP listing (0038), sync jobs and OCI listings too.
+ */
 export class SqlMirrorStore implements MirrorStore {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -39,6 +43,8 @@ export class SqlMirrorStore implements MirrorStore {
       await tx.deleteFrom('mirror_tags').where('mirror', '=', name).execute();
       await tx.deleteFrom('mirror_syncs').where('mirror', '=', name).execute();
       await tx.deleteFrom('mirror_listings').where('mirror', '=', name).execute();
+      await tx.deleteFrom('mirror_mcp_servers').where('mirror', '=', name).execute();
+      await tx.deleteFrom('mirror_mcp_state').where('mirror', '=', name).execute();
       const res = await tx.deleteFrom('mirrors').where('name', '=', name).executeTakeFirst();
       return Number(res.numDeletedRows) > 0;
     });

@@ -42,6 +42,8 @@ export interface Database {
   mirror_packages: MirrorPackagesTable;
   mirror_syncs: MirrorSyncsTable;
   mirror_listings: MirrorListingsTable;
+  mirror_mcp_servers: MirrorMcpServersTable;
+  mirror_mcp_state: MirrorMcpStateTable;
 }
 
 export interface MirrorsTable {
@@ -106,6 +108,29 @@ export interface MirrorListingsTable {
   /** A JSON array of strings. */
   items: string;
   checked_at: string;
+}
+
+export interface MirrorMcpServersTable {
+  mirror: string;
+  key: string;
+  version: string;
+  name: string;
+  namespace: string;
+  status: string;
+  is_latest: number;
+  description: string;
+  published_at: string | null;
+  updated_at: string | null;
+  server_json: string;
+  official_json: string | null;
+  synced_at: string;
+}
+
+export interface MirrorMcpStateTable {
+  mirror: string;
+  listed_at: string | null;
+  run_started_at: string | null;
+  checkpoint: string | null;
 }
 
 export interface WorkloadsTable {

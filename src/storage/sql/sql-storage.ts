@@ -30,6 +30,7 @@ import { SqlWebhookOutbox, SqlWebhookStore } from './webhook-store.js';
 import { SqlSkillInstallStore } from './skill-install-store.js';
 import { SqlMirrorStore } from './mirror-store.js';
 import { SqlMirrorSyncStore } from './mirror-sync-store.js';
+import { SqlMcpMirrorCache } from './mcp-mirror-cache.js';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
   accounts: new SqlAccountRepo(db),
@@ -87,6 +88,8 @@ export class SqlStorage implements Storage {
   readonly mirrors: SqlMirrorStore;
   /** Sync jobs of mirrors, leased by the workers driving them (core/mirrors' own port). */
   readonly mirrorSyncs: SqlMirrorSyncStore;
+  /** The listings of MCP upstreams (core/mirrors/mcp-mirror's port). */
+  readonly mcpMirrorCache: SqlMcpMirrorCache;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -128,6 +131,7 @@ export class SqlStorage implements Storage {
     this.skillInstalls = new SqlSkillInstallStore(db);
     this.mirrors = new SqlMirrorStore(db);
     this.mirrorSyncs = new SqlMirrorSyncStore(db);
+    this.mcpMirrorCache = new SqlMcpMirrorCache(db, kind);
   }
 
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { badRequest, notImplemented } from '../../../core/errors.js';
-import type { VersionBrowseQuery } from '../../../core/packages/package-repo.js';
+import { badRequest, isAgentryError, notImplemented } from '../../../core/errors.js';
 import { requestContext } from '../../shared/request-context.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { McpDoorOptions } from '../index.js';
 import { IncludeDeletedQuery, ListQuery, ServerList, ServerParams, ServerResponse, VersionParams, problemResponses } from '../schemas.js';
-import { serverResponse, splitServerName } from '../views.js';
+import { serverResponse, splitServerName, upstreamServerResponse } from '../views.js';
+import { markStale } from '../../shared/mirror-stale.js';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
@@ -18,6 +18,8 @@ const parseUpdatedSince = (text: string): string => {
   return at.toISOString();
 };
 
+const isNotFound = (e: unknown): boolean => isAgentryError(e) && e.code === 'not_found';
+
 /** Reading servers: the list (search, filters, cursor pages), one server's versions, one version. */
 export const serverRoutes: FastifyPluginAsyncTypebox<McpDoorOptions> = async (app, { registry }) => {
   app.get('/servers', {
@@ -27,26 +29,33 @@ export const serverRoutes: FastifyPluginAsyncTypebox<McpDoorOptions> = async (ap
       querystring: ListQuery,
       response: { 200: ServerList, ...problemResponses },
     },
-    handler: async (req) => {
+    handler: async (req, reply) => {
       const q = req.query;
       const limit = q.limit ?? 30;
       const changedSince = q.updated_since === undefined ? undefined : parseUpdatedSince(q.updated_since);
-      const query: Omit<VersionBrowseQuery, 'read'> = {
-        kind: 'mcp-server',
+      const query = {
         text: q.search?.trim() || undefined,
         changedSince,
-        version: q.version === undefined ? undefined : q.version === 'latest' ? { latest: true } : { exact: q.version },
+        version: q.version === undefined ? undefined : q.version === 'latest' ? { latest: true as const } : { exact: q.version },
         // As in the official registry: asking what changed since a time includes deletions.
         includeUnpublished: (q.include_deleted ?? false) || changedSince !== undefined,
-        after: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
-        limit: limit + 1,
       };
-      const rows = await registry.packages.browseVersions(await requestContext(registry, req), query);
+      const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+      const ctx = await requestContext(registry, req);
+      if (registry.mcpMirrors) {
+        const { rows, next, stale } = await registry.mcpMirrors.browse(ctx, query, after, limit);
+        markStale(reply, stale);
+        return {
+          servers: rows.map((r) => ('local' in r ? serverResponse(r.local.pkg, r.local.version) : upstreamServerResponse(r.upstream, r.url))),
+          metadata: { ...(next ? { nextCursor: encodeCursor(next) } : {}), count: rows.length },
+        };
+      }
+      const rows = await registry.packages.browseVersions(ctx, { ...query, kind: 'mcp-server', after: after?.local ?? undefined, limit: limit + 1 });
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
       return {
         servers: page.map((r) => serverResponse(r.pkg, r.version)),
-        metadata: { ...(rows.length > limit && last ? { nextCursor: encodeCursor({ key: last.pkg.key, versionId: last.version.id }) } : {}), count: page.length },
+        metadata: { ...(rows.length > limit && last ? { nextCursor: encodeCursor({ local: { key: last.pkg.key, versionId: last.version.id }, upstream: null }) } : {}), count: page.length },
       };
     },
   });
@@ -59,11 +68,22 @@ export const serverRoutes: FastifyPluginAsyncTypebox<McpDoorOptions> = async (ap
       querystring: IncludeDeletedQuery,
       response: { 200: ServerList, ...problemResponses },
     },
-    handler: async (req) => {
+    handler: async (req, reply) => {
       const { scope, name } = splitServerName(req.params.serverName);
-      const { pkg, versions } = await registry.packages.allVersions(await requestContext(registry, req), scope, name, { kind: 'mcp-server', includeUnpublished: req.query.include_deleted ?? false });
-      const newestFirst = [...versions].reverse();
-      return { servers: newestFirst.map((v) => serverResponse(pkg, v)), metadata: { count: newestFirst.length } };
+      const ctx = await requestContext(registry, req);
+      const includeDeleted = req.query.include_deleted ?? false;
+      try {
+        const { pkg, versions } = await registry.packages.allVersions(ctx, scope, name, { kind: 'mcp-server', includeUnpublished: includeDeleted });
+        const newestFirst = [...versions].reverse();
+        return { servers: newestFirst.map((v) => serverResponse(pkg, v)), metadata: { count: newestFirst.length } };
+      } catch (e) {
+        // Not here: an upstream's, if one lists it (local wins, so only when no local package has the name).
+        const up = isNotFound(e) && registry.mcpMirrors ? await registry.mcpMirrors.versions(ctx, req.params.serverName, includeDeleted) : undefined;
+        if (!up || up.rows.length === 0) throw e;
+        markStale(reply, up.stale);
+        const newestFirst = [...up.rows].sort((a, b) => (b.publishedAt ?? '').localeCompare(a.publishedAt ?? ''));
+        return { servers: newestFirst.map((r) => upstreamServerResponse(r, up.url)), metadata: { count: newestFirst.length } };
+      }
     },
   });
 
@@ -75,13 +95,21 @@ export const serverRoutes: FastifyPluginAsyncTypebox<McpDoorOptions> = async (ap
       querystring: IncludeDeletedQuery,
       response: { 200: ServerResponse, ...problemResponses },
     },
-    handler: async (req) => {
+    handler: async (req, reply) => {
       const { scope, name } = splitServerName(req.params.serverName);
-      const { pkg, version } = await registry.packages.getVersion(await requestContext(registry, req), scope, name, req.params.version, {
-        kind: 'mcp-server',
-        includeUnpublished: req.query.include_deleted ?? false,
-      });
-      return serverResponse(pkg, version);
+      const ctx = await requestContext(registry, req);
+      const includeDeleted = req.query.include_deleted ?? false;
+      try {
+        const { pkg, version } = await registry.packages.getVersion(ctx, scope, name, req.params.version, { kind: 'mcp-server', includeUnpublished: includeDeleted });
+        return serverResponse(pkg, version);
+      } catch (e) {
+        const up = isNotFound(e) && registry.mcpMirrors ? await registry.mcpMirrors.versions(ctx, req.params.serverName, includeDeleted) : undefined;
+        const wanted = req.params.version;
+        const found = up?.rows.find((r) => (wanted === 'latest' ? r.isLatest : r.version === wanted));
+        if (!up || !found) throw e;
+        markStale(reply, up.stale);
+        return upstreamServerResponse(found, up.url);
+      }
     },
   });
 
