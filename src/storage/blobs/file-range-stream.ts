@@ -1,6 +1,4 @@
 import type { promises as fs } from 'node:fs';
-import { ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
 import { Readable, type Writable } from 'node:stream';
 
 /** Bytes read from the file at a time: few, large reads and socket writes. */
@@ -10,10 +8,20 @@ const MIN_PIECE = 16 * 1024;
 const PIECES_IN_FLIGHT = 2;
 
 /**
+ * An HTTP/1 server response (node:http's ServerResponse, what Fastify's `reply.raw` is), told apart
+ * by its methods (the storage layer does not import the HTTP modules): its write callback runs once
+ * the socket took the bytes, so a buffer written to it may be refilled then.
+ */
+const isHttp1Response = (dest: NodeJS.WritableStream): dest is NodeJS.WritableStream & Writable => {
+  const d = dest as { assignSocket?: unknown; writeHead?: unknown };
+  return typeof d.assignSocket === 'function' && typeof d.writeHead === 'function';
+};
+
+/**
  * Bytes `[start, end)` of an open file as a Readable, that closes the file when it ends or is destroyed.
  *
  * Read like any stream (events, async iteration, pipe to any Writable) each piece is a new buffer.
- * Piped to an HTTP response or a socket (what `reply.send(stream)` and `pipeline(stream, res)` do), it
+ * Piped to an HTTP/1 response (what `reply.send(stream)` and `pipeline(stream, res)` do), it
  * instead reads into a few buffers it reuses: each buffer is filled again only once the socket has
  * taken it (the write's callback), so a large download allocates nothing per piece and gives the
  * garbage collector nothing to do, however slowly the client reads. Nothing touches the bytes on the
@@ -57,9 +65,9 @@ export class FileRangeStream extends Readable {
 
   override pipe<T extends NodeJS.WritableStream>(dest: T, opts?: { end?: boolean }): T {
     const untouched = !this.pumping && !this.destroyed && this.readableFlowing === null && this.readableLength === 0 && !this.readableDidRead;
-    if (!untouched || !(dest instanceof ServerResponse || dest instanceof Socket)) return super.pipe(dest, opts);
+    if (!untouched || !isHttp1Response(dest)) return super.pipe(dest, opts);
     this.pumping = true;
-    void this.pump(dest as Writable, opts?.end !== false);
+    void this.pump(dest, opts?.end !== false);
     return dest;
   }
 
