@@ -6,8 +6,11 @@ const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 
 export const isDigest = (value: string): boolean => DIGEST.test(value);
 
+/** The name of the hash function a digest was made with. Call only on a value `isDigest` accepted. */
+export const hashAlgorithmOf = (digest: string): 'sha256' | 'sha512' => (digest.startsWith('sha512:') ? 'sha512' : 'sha256');
+
 /** The hash function a digest was made with. Call only on a value `isDigest` accepted. */
-export const hasherFor = (digest: string): Hash => createHash(digest.startsWith('sha512:') ? 'sha512' : 'sha256');
+export const hasherFor = (digest: string): Hash => createHash(hashAlgorithmOf(digest));
 
 export const sha256Digest = (data: Uint8Array | string): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 

@@ -6,7 +6,8 @@ import { badRequest } from '../../core/errors.js';
 import { pullArtifact, pushArtifact, pushIndex, type PulledArtifact, type PullArtifactOptions, type PushArtifactInput, type PushedArtifact, type PushIndexInput } from './artifacts.js';
 import { copyArtifact, type CopyOptions, type CopyResult } from './copy.js';
 import type { CredentialResolver, Credentials } from './credentials.js';
-import { digestFile, digestToTag, hasherFor, isDigest, sha256Digest } from './digest.js';
+import { digestFile, digestToTag, hashAlgorithmOf, hasherFor, isDigest, sha256Digest } from './digest.js';
+import { FileSink } from './file-sink.js';
 import { MANIFEST_ACCEPT, OCI_INDEX } from './media-types.js';
 import { integrityError, isOciClientError, OciClientError, type OciClientErrorContext } from './oci-client-error.js';
 import { formatReference, manifestSelector, parseReference, parseRegistry, type OciReference, type RegistryEndpoint } from './reference.js';
@@ -83,6 +84,13 @@ const MIB = 1024 * 1024;
 const SINGLE_POST_LIMIT = MIB;
 /** Bytes of a download that may wait for the disk before the download pauses. */
 const WRITE_AHEAD = 8 * MIB;
+/**
+ * A download to a file is flushed to the disk as it goes, one datasync at a time each time this much more
+ * was written, so that the disk works while the network does and the sync at the end waits only for the rest.
+ */
+const SYNC_EVERY = 32 * MIB;
+/** Blobs from this size on are hashed and written to their file on a worker thread while they download (see FileSink). */
+const SINK_MIN = 4 * MIB;
 const repoScope = (repository: string, actions: string): string => `repository:${repository}:${actions}`;
 
 /**
@@ -383,13 +391,27 @@ export class OciClient {
     ctx: OciClientErrorContext,
   ): Promise<Uint8Array | undefined> {
     const res = await this.send(ref.registry, { method: 'GET', url: `/v2/${ref.repository}/blobs/${d.digest}`, scopes: [repoScope(ref.repository, 'pull')], ok: [200], ctx });
-    const hash = hasherFor(d.digest);
     const temp = toPath ? `${toPath}.partial-${randomBytes(6).toString('hex')}` : undefined;
     const handle = temp ? await open(temp, 'wx', 0o644) : undefined;
-    // Writes go to the disk in the background (several pieces in one writev) while the next pieces
-    // are received and hashed; only more than WRITE_AHEAD bytes not yet written pause the download.
-    const out = handle ? createWriteStream('', { fd: handle.fd, autoClose: false, highWaterMark: WRITE_AHEAD }) : undefined;
     let writeError: Error | undefined;
+    let written = 0;
+    let syncedTo = 0;
+    let syncing: Promise<void> | undefined;
+    const onWritten = (n: number) => {
+      written += n;
+      if (!handle || syncing || written - syncedTo < SYNC_EVERY) return;
+      syncedTo = written;
+      syncing = handle
+        .datasync()
+        .catch((e: Error) => void (writeError ??= e))
+        .finally(() => (syncing = undefined));
+    };
+    // A large blob going to a file is hashed and written on a worker thread (FileSink), so this thread
+    // only receives; otherwise it is hashed here and, to a file, written in the background (several
+    // pieces in one writev), only more than WRITE_AHEAD bytes not yet written pausing the download.
+    const sink = handle && d.size >= SINK_MIN ? new FileSink(handle.fd, hashAlgorithmOf(d.digest), onWritten) : undefined;
+    const hash = sink ? undefined : hasherFor(d.digest);
+    const out = handle && !sink ? createWriteStream('', { fd: handle.fd, autoClose: false, highWaterMark: WRITE_AHEAD }) : undefined;
     out?.on('error', (e) => (writeError = e));
     const pieces: Uint8Array[] = [];
     let size = 0;
@@ -400,18 +422,25 @@ export class OciClient {
         const body: AsyncIterable<Uint8Array> | null = node ?? res.body;
         if (body) {
           for await (const piece of body) {
-            size += piece.length;
+            const n = piece.length;
+            size += n;
             if (size > d.size) {
               if (node) node.destroy();
               else await res.body?.cancel().catch(() => undefined);
               throw integrityError(ctx, `the registry sent more than the ${d.size} bytes the descriptor says`);
             }
-            hash.update(piece);
-            if (out) {
-              if (writeError) throw writeError;
-              if (!out.write(piece)) await once(out, 'drain');
-            } else pieces.push(piece);
-            onBytes(piece.length);
+            if (sink) {
+              // The piece is the worker's from here on.
+              const behind = sink.write(piece);
+              if (behind) await behind;
+            } else {
+              hash!.update(piece);
+              if (out) {
+                if (writeError) throw writeError;
+                if (!out.write(piece, (e) => e || onWritten(n))) await once(out, 'drain');
+              } else pieces.push(piece);
+            }
+            onBytes(n);
           }
         }
       } catch (e) {
@@ -419,10 +448,12 @@ export class OciClient {
         throw new OciClientError('bad_gateway', `${ctx.operation} failed on ${ref.registry.host}/${ref.repository}: the connection broke during the download`, ctx, { transient: true });
       }
       if (size !== d.size) throw integrityError(ctx, `the registry sent ${size} bytes where the descriptor says ${d.size}`);
-      const actual = `${d.digest.slice(0, d.digest.indexOf(':'))}:${hash.digest('hex')}`;
+      const hex = sink ? await sink.finish() : hash!.digest('hex');
+      const actual = `${d.digest.slice(0, d.digest.indexOf(':'))}:${hex}`;
       if (actual !== d.digest) throw integrityError(ctx, `the bytes received hash to ${actual}, not ${d.digest}`);
-      if (handle && out && temp && toPath) {
-        await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+      if (handle && temp && toPath) {
+        if (out) await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+        await syncing;
         if (writeError) throw writeError;
         await handle.sync();
         await handle.close();
@@ -434,6 +465,8 @@ export class OciClient {
       if (handle) {
         // Let a write still in flight finish before the file is closed and removed.
         if (out && !out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()).destroy());
+        await sink?.abort();
+        await syncing;
         await handle.close().catch(() => undefined);
         await rm(temp as string, { force: true });
       }

@@ -1,16 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobInfo, BlobStore, ByteRange } from '../../core/blobs/blob-store.js';
 import { CoalescedSync } from '../files/coalesced-sync.js';
+import { FileRangeStream } from './file-range-stream.js';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
-
-/** Bytes read from a blob file at a time when it is streamed out (fewer, larger reads and socket writes). */
-const READ_PIECE = 1 << 20;
-const MIN_PIECE = 16 * 1024;
 
 /**
  * Blobs as files under `<root>/sha256/<2 hex>/<64 hex>`. A write goes to `<root>/tmp/`,
@@ -199,13 +196,16 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  /** The blob's bytes (or a range of them); see FileRangeStream for how they reach a socket. */
   async open(digest: string, range?: ByteRange): Promise<Readable> {
-    const path = this.pathOf(digest);
-    const { size } = await fs.stat(path);
-    const length = range ? range.end - range.start + 1 : size;
-    // Large reads (up to READ_PIECE) become large socket writes; a small blob is read in one piece of its size.
-    const highWaterMark = Math.min(READ_PIECE, Math.max(MIN_PIECE, length));
-    return createReadStream(path, range ? { start: range.start, end: range.end, highWaterMark } : { highWaterMark });
+    const handle = await fs.open(this.pathOf(digest), 'r');
+    try {
+      const { size } = await handle.stat();
+      return new FileRangeStream(handle, range ? range.start : 0, range ? Math.min(range.end + 1, size) : size);
+    } catch (e) {
+      await handle.close();
+      throw e;
+    }
   }
 
   async read(digest: string): Promise<Buffer> {

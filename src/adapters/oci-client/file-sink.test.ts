@@ -1,0 +1,87 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileSink } from './file-sink.js';
+import { OciClient } from './oci-client.js';
+
+const MB = 1 << 20;
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'agentry-file-sink-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('FileSink', () => {
+  it('writes the pieces in order and answers their digest; whole buffers are moved to the worker, views are copied', async () => {
+    const data = randomBytes(5 * MB + 321);
+    const path = join(dir, 'ok');
+    const handle = await open(path, 'w');
+    let written = 0;
+    const sink = new FileSink(handle.fd, 'sha512', (n) => (written += n));
+    const whole = new Uint8Array(data.subarray(0, 64 * 1024)); // a copy: a whole ArrayBuffer of its own
+    const view = data.subarray(64 * 1024, 128 * 1024); // a view of `data`'s buffer
+    await sink.write(whole);
+    await sink.write(view);
+    for (let at = 128 * 1024; at < data.length; at += 100_000) await sink.write(new Uint8Array(data.subarray(at, Math.min(data.length, at + 100_000))));
+    const hex = await sink.finish();
+    await handle.close();
+    expect(hex).toBe(createHash('sha512').update(data).digest('hex'));
+    expect(readFileSync(path).equals(data)).toBe(true);
+    expect(written).toBe(data.length);
+    expect(whole.byteLength).toBe(0); // moved
+    expect(view.byteLength).toBe(64 * 1024); // copied: the caller's buffer is intact
+  });
+
+  it('a write that fails (a file open read-only) fails the download, and abort waits for what is in flight', async () => {
+    const path = join(dir, 'read-only');
+    writeFileSync(path, '');
+    const handle = await open(path, 'r');
+    const sink = new FileSink(handle.fd, 'sha256');
+    await sink.write(new Uint8Array(2 * MB));
+    await expect(sink.finish()).rejects.toMatchObject({ code: 'EBADF' });
+    await handle.close();
+
+    const other = await open(join(dir, 'aborted'), 'w');
+    const stopped = new FileSink(other.fd, 'sha256');
+    await stopped.write(new Uint8Array(3 * MB));
+    await stopped.abort();
+    await other.close();
+  });
+});
+
+describe('fetchBlob to a file (large blobs go through FileSink)', () => {
+  const good = randomBytes(6 * MB + 5);
+  const digest = `sha256:${createHash('sha256').update(good).digest('hex')}`;
+  let server: Server;
+  let host: string;
+  beforeAll(async () => {
+    // /v2/good/… answers the blob; /v2/bad/… the same size with one byte changed.
+    server = createServer((req, res) => {
+      if (req.url === '/v2/') return void res.writeHead(200).end('{}');
+      const body = Buffer.from(good);
+      if (req.url?.startsWith('/v2/bad/')) body[body.length >> 1] ^= 1;
+      res.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' });
+      res.end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => server?.close());
+
+  it('writes the verified blob in place, and leaves nothing when the bytes do not match the digest', async () => {
+    const client = new OciClient({ retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 } });
+    const target = join(dir, 'pulled.bin');
+    await client.fetchBlob(`${host}/good/app`, { digest, size: good.length }, { toPath: target });
+    expect(readFileSync(target).equals(good)).toBe(true);
+
+    const bad = join(dir, 'bad.bin');
+    await expect(client.fetchBlob(`${host}/bad/app`, { digest, size: good.length }, { toPath: bad })).rejects.toThrow(/hash to sha256:/);
+    expect(existsSync(bad)).toBe(false);
+    expect(readdirSync(dir).filter((n) => n.startsWith('bad.bin'))).toEqual([]);
+  });
+});
