@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { PackageView } from '../../core/packages/package-service.js';
 import { fullName } from '../../core/packages/names.js';
 import { isPlainObject } from '../../core/packages/manifest/fields.js';
@@ -67,6 +68,31 @@ export const detail = (view: PackageView): Detail => {
     findings: latest?.findings ?? [],
     created_at: pkg.createdAt,
   };
+};
+
+/** A package's detail as sent: its JSON text and the entity tag of that text. */
+export interface DetailDocument {
+  body: string;
+  etag: string;
+}
+
+/** Documents by the package record of the view they were made from (see detailDocument). */
+const documents = new WeakMap<PackageRecord, DetailDocument>();
+
+/**
+ * The detail of `view` as JSON text (`serialize`: the route's own response serializer) with a
+ * strong ETag, a hash of the text. Made once per view the core read from the store: while the
+ * core serves the same cached view (the same records), the same text goes out again, neither
+ * rebuilt nor serialized; a write makes the core read a new view, and so a new document.
+ */
+export const detailDocument = (view: PackageView, serialize: (d: Detail) => string): DetailDocument => {
+  let doc = documents.get(view.pkg);
+  if (doc === undefined) {
+    const body = serialize(detail(view));
+    doc = { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
+    documents.set(view.pkg, doc);
+  }
+  return doc;
 };
 
 export const versionItem = (v: VersionRecord, sessionCounts?: Map<number, number>) => ({
