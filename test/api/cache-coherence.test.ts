@@ -108,7 +108,7 @@ describe.each(testStores)('cached package views stay fresh (%s)', (store) => {
     const etag = open.headers.get('etag')!;
     expect((await eve.req('PUT', '/api/v1/access/@eve/secretive', { visibility: 'private' })).status).toBe(200);
     // The access rule decides before any tag is compared: a hidden package is a 404, never a 304.
-    for (const headers of [{}, { 'if-none-match': etag }, { 'if-none-match': '*' }]) {
+    for (const headers of [{}, { 'if-none-match': etag }, { 'if-none-match': '*' }] as Record<string, string>[]) {
       const hidden = await anonymous.req('GET', at, undefined, headers);
       expect(hidden.status).toBe(404);
       expect(hidden.headers.get('etag')).toBeNull();

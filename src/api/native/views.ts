@@ -76,23 +76,15 @@ export interface DetailDocument {
   etag: string;
 }
 
-/** Documents by the package record of the view they were made from (see detailDocument). */
-const documents = new WeakMap<PackageRecord, DetailDocument>();
-
 /**
  * The detail of `view` as JSON text (`serialize`: the route's own response serializer) with a
- * strong ETag, a hash of the text. Made once per view the core read from the store: while the
- * core serves the same cached view (the same records), the same text goes out again, neither
- * rebuilt nor serialized; a write makes the core read a new view, and so a new document.
+ * strong ETag, a hash of the text: the same view gives the same text and tag in every process.
+ * Made for each answer, not kept: it takes a few µs, and a memo beside the core's view cache
+ * would add a document to the heap for every view the cache holds (memory is the tighter budget).
  */
 export const detailDocument = (view: PackageView, serialize: (d: Detail) => string): DetailDocument => {
-  let doc = documents.get(view.pkg);
-  if (doc === undefined) {
-    const body = serialize(detail(view));
-    doc = { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
-    documents.set(view.pkg, doc);
-  }
-  return doc;
+  const body = serialize(detail(view));
+  return { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
 };
 
 export const versionItem = (v: VersionRecord, sessionCounts?: Map<number, number>) => ({
