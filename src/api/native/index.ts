@@ -9,7 +9,7 @@ import { adminRoutes } from './routes/admin.js';
 import { agentxRoutes } from './routes/agentx.js';
 import { authRoutes } from './routes/auth.js';
 import { blobRoutes } from './routes/blobs.js';
-import { packageRoutes } from './routes/packages.js';
+import { packageRoutes, publishRoutes } from './routes/packages.js';
 import { scopeRoutes } from './routes/scopes.js';
 import { secretRoutes } from './routes/secrets.js';
 import { mirrorRoutes } from './routes/mirrors.js';
@@ -31,11 +31,16 @@ export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   });
   // The router takes longer segments (for MCP server names); native path segments stay at most 100 characters.
   app.addHook('onRequest', limitPathSegments(100));
-  await app.register(multipart, {
-    attachFieldsToBody: 'keyValues',
-    limits: { fileSize: opts.maxTarballBytes, files: 1, fields: 10, fieldSize: 2 * 1024 * 1024, parts: 12 },
-  });
   const routeOpts: NativeDoorOptions = { registry: opts.registry, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes };
+  // Multipart bodies go to the publish routes only: the parser's hooks (on every request and
+  // response of its context) stay off the door's reads.
+  await app.register(async (publishing) => {
+    await publishing.register(multipart, {
+      attachFieldsToBody: 'keyValues',
+      limits: { fileSize: opts.maxTarballBytes, files: 1, fields: 10, fieldSize: 2 * 1024 * 1024, parts: 12 },
+    });
+    await publishing.register(publishRoutes, routeOpts);
+  });
   await app.register(packageRoutes, routeOpts);
   await app.register(accountRoutes, routeOpts);
   await app.register(blobRoutes, routeOpts);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { PackageView } from '../../core/packages/package-service.js';
 import { fullName } from '../../core/packages/names.js';
 import { isPlainObject } from '../../core/packages/manifest/fields.js';
@@ -72,6 +73,23 @@ export const detail = (view: PackageView): Detail => {
     created_at: pkg.createdAt,
     mirror: view.mirror,
   };
+};
+
+/** A package's detail as sent: its JSON text and the entity tag of that text. */
+export interface DetailDocument {
+  body: string;
+  etag: string;
+}
+
+/**
+ * The detail of `view` as JSON text (`serialize`: the route's own response serializer) with a
+ * strong ETag, a hash of the text: the same view gives the same text and tag in every process.
+ * Made for each answer, not kept: it takes a few µs, and a memo beside the core's view cache
+ * would add a document to the heap for every view the cache holds (memory is the tighter budget).
+ */
+export const detailDocument = (view: PackageView, serialize: (d: Detail) => string): DetailDocument => {
+  const body = serialize(detail(view));
+  return { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
 };
 
 export const versionItem = (v: VersionRecord, sessionCounts?: Map<number, number>) => ({

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { notFound } from '../../core/errors.js';
 import type { Registry } from '../../core/registry.js';
 import type { PackageRecord } from '../../core/packages/package-repo.js';
+import { notModified } from '../shared/conditional-get.js';
 import { requestContext } from '../shared/request-context.js';
 import { limitPathSegments } from '../shared/segment-limit.js';
 import { bundleBytes } from './bundle-body.js';
@@ -130,10 +131,7 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
       const { version } = await recipes.version(await requestContext(registry, req), req.params.name, req.params.version);
       const etag = `"${version.digest}"`;
       void reply.header('ETag', etag).header('Cache-Control', 'public, max-age=0, must-revalidate');
-      const inm = req.headers['if-none-match'];
-      if (typeof inm === 'string' && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
-        return reply.status(304).send(null);
-      }
+      if (notModified(req, etag)) return reply.status(304).send(null);
       const target = await recipes.download(await requestContext(registry, req), req.params.name, req.params.version);
       const fileName = `${target.pkg.name}-${target.version.version}.praison`;
       void reply

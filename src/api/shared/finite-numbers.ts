@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { AgentryError } from '../../core/errors.js';
 
 /** Depth to which a body is searched (JSON bodies are at most MAX_JSON_DEPTH deep anyway). */
@@ -30,9 +30,9 @@ const firstNonFinite = (value: unknown, path: string, depth: number): string | u
  * `preHandler` hook on the root instance, after each route's schema validation: no infinite
  * number reaches a handler. Ajv coerces `?limit=1e309` to Infinity and then skips `maximum`
  * for non-finite numbers, and `JSON.parse` reads `1e309` as Infinity; both are refused here,
- * in the words of the other validation errors.
+ * in the words of the other validation errors. Synchronous (a callback hook).
  */
-export const refuseNonFiniteNumbers = async (request: FastifyRequest): Promise<void> => {
+export const refuseNonFiniteNumbers = (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
   const found = firstNonFinite(request.params, 'params', 0) ?? firstNonFinite(request.query, 'querystring', 0) ?? firstNonFinite(request.body, 'body', 0);
-  if (found) throw new AgentryError('validation_failed', 'Validation failed', [`${found}: must be a finite number`]);
+  done(found ? new AgentryError('validation_failed', 'Validation failed', [`${found}: must be a finite number`]) : undefined);
 };

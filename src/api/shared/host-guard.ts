@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { AgentryError } from '../../core/errors.js';
 
 /** RFC 3986 authority as a Host header holds it: a reg-name or IPv4, or a bracketed IPv6, and an optional port. */
@@ -30,11 +30,13 @@ const parseHost = (host: string): boolean => {
 /**
  * `onRequest` hook on the root instance: a Host header that is not a host (and port), or none on
  * HTTP/1.1, is a 400,
- * before any door builds a link, a redirect or a `WWW-Authenticate` realm from it.
+ * before any door builds a link, a redirect or a `WWW-Authenticate` realm from it. Synchronous
+ * (a callback hook): Fastify turns a throw into the request's error.
  */
-export const refuseBadHost = async (request: FastifyRequest): Promise<void> => {
+export const refuseBadHost = (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
   const host = request.headers.host;
   // HTTP/1.1 requires the header (RFC 9112 §3.2); an HTTP/1.0 request may go without.
   if (host === undefined ? request.raw.httpVersion !== '1.0' : !validHost(host))
     throw new AgentryError('bad_request', 'The Host header is not a valid host name', ['expected host[:port], e.g. registry.example.com:8080']);
+  done();
 };

@@ -61,13 +61,13 @@ class JsonScanner extends Transform {
  * manifests included), whichever door and parser take it, streams through the scanner first.
  * A route whose body is opaque bytes (an OCI blob upload, `config: { opaqueBody: true }`) is left alone.
  */
-export const guardJsonBodies = async (request: FastifyRequest, _reply: FastifyReply, payload: Readable): Promise<Readable> => {
-  if (!isJson(request.headers['content-type'])) return payload;
-  if ((request.routeOptions.config as { opaqueBody?: boolean } | undefined)?.opaqueBody) return payload;
+export const guardJsonBodies = (request: FastifyRequest, _reply: FastifyReply, payload: Readable, done: (err: Error | null, body?: Readable) => void): void => {
+  // Synchronous (a callback hook): nearly every request has no JSON body and passes straight on.
+  if (!isJson(request.headers['content-type']) || (request.routeOptions.config as { opaqueBody?: boolean } | undefined)?.opaqueBody) return done(null, payload);
   const scanner = new JsonScanner();
   payload.on('error', (e) => scanner.destroy(e));
   // The refusal reaches whoever reads the body (the parser, or a door's handler that streams it,
   // as the OCI door does); a body nobody reads must not become an uncaught stream error.
   scanner.on('error', () => undefined);
-  return payload.pipe(scanner);
+  done(null, payload.pipe(scanner));
 };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 
 /**
  * One request id per request, for every door: Fastify's `genReqId` makes it (so it is also the
@@ -19,7 +19,11 @@ export const newRequestId = (): string => {
 let pool = Buffer.alloc(0);
 let poolAt = 0;
 
-/** `onRequest` hook on the root instance: the header goes on every answer, errors and 404s included. */
-export const sendRequestId = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+/**
+ * `onRequest` hook on the root instance: the header goes on every answer, errors and 404s included.
+ * Synchronous, like the other root guards: every request runs them, and a callback hook costs no promise.
+ */
+export const sendRequestId = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
   void reply.header('request-id', request.id);
+  done();
 };

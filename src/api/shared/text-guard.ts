@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { AgentryError } from '../../core/errors.js';
 
 /** C0 control characters (NUL included) and DEL: never part of a name, an id, a tag or a search. */
@@ -14,8 +14,9 @@ const refuse = (where: 'params' | 'querystring', name: string): AgentryError =>
  * `onRequest` hook on the root instance: a decoded path segment or query value with a control
  * character is refused before any door, rule or store sees it (NUL cannot reach SQL, CR/LF cannot
  * reach a header). The error goes to the route's door, so it answers in that door's shape.
+ * Synchronous (a callback hook): Fastify turns a throw into the request's error, as for an async hook.
  */
-export const refuseControlCharacters = async (request: FastifyRequest): Promise<void> => {
+export const refuseControlCharacters = (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
   for (const [name, value] of Object.entries((request.params ?? {}) as Record<string, unknown>)) {
     if (typeof value === 'string' && CONTROL.test(value)) throw refuse('params', name);
   }
@@ -23,4 +24,5 @@ export const refuseControlCharacters = async (request: FastifyRequest): Promise<
     const values = Array.isArray(value) ? value : [value];
     if (CONTROL.test(name) || values.some((v) => typeof v === 'string' && CONTROL.test(v))) throw refuse('querystring', name.replace(new RegExp(CONTROL, 'g'), '?'));
   }
+  done();
 };

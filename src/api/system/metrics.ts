@@ -39,10 +39,12 @@ const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { registry
     },
   });
 
-  app.addHook('onResponse', async (req, reply) => {
+  // A callback hook (every request runs it): no promise to make and settle.
+  app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     requests.inc({ method: req.method, route, status: String(reply.statusCode) });
     duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    done();
   });
 
   const summary = token ? 'Prometheus metrics (a Bearer of the metrics token)' : 'Prometheus metrics';

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { notModified } from '../../shared/conditional-get.js';
 import { requestContext } from '../../shared/request-context.js';
 import type { NativeDoorOptions } from '../index.js';
 import { errorResponses } from '../schemas.js';
@@ -25,10 +26,7 @@ export const blobRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
       // What an anonymous caller may read, anyone may: shared caches may keep it. Otherwise only the caller's own cache.
       const cache = ctx.principal ? 'private' : 'public';
       void reply.header('ETag', etag).header('Cache-Control', `${cache}, max-age=31536000, immutable`).header('Vary', 'Authorization, X-Api-Key');
-      const inm = req.headers['if-none-match'];
-      if (typeof inm === 'string' && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
-        return reply.status(304).send(null);
-      }
+      if (notModified(req, etag)) return reply.status(304).send(null);
       // After the access check: a short-lived URL of the blob store, for GET only (HEAD answers here).
       const redirect = req.method === 'GET' ? await blob.redirectUrl({ contentType: 'application/gzip', cacheControl: `${cache}, max-age=31536000, immutable` }) : undefined;
       if (redirect) {

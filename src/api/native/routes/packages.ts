@@ -3,7 +3,9 @@ import { AgentryError, badRequest } from '../../../core/errors.js';
 import { fullName } from '../../../core/packages/names.js';
 import type { PackageSort } from '../../../core/packages/package-repo.js';
 import type { PackageKind } from '../../../core/packages/kinds.js';
+import { Type } from 'typebox';
 import { baseUrl } from '../../shared/base-url.js';
+import { notModified } from '../../shared/conditional-get.js';
 import { requestContext } from '../../shared/request-context.js';
 import type { RequestContext } from '../../../core/auth/principal.js';
 import type { NativeDoorOptions } from '../index.js';
@@ -29,7 +31,7 @@ import {
   errorResponses,
   listResponse,
 } from '../schemas.js';
-import { detail, listItem, listTotal, versionItem } from '../views.js';
+import { detailDocument, listItem, listTotal, versionItem } from '../views.js';
 
 /** A URL segment of the native API and the package kind it serves (`packages`: every kind). */
 export interface KindRoute {
@@ -104,8 +106,22 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
     });
 
     app.get(item, {
-      schema: { tags, summary: 'Package details', params: PackageParams, response: { 200: Detail, ...errorResponses } },
-      handler: async (req) => detail(await registry.packages.get(await requestContext(registry, req), req.params.scope, req.params.name, kind)),
+      schema: {
+        tags,
+        summary: 'Package details (ETag / If-None-Match)',
+        params: PackageParams,
+        response: { 200: Detail, 304: Type.Null({ description: 'Not modified: the If-None-Match tag is current' }), ...errorResponses },
+      },
+      handler: async (req, reply) => {
+        // The access rule decides first (a package the caller may not read is a 404, tag or no tag).
+        const view = await registry.packages.get(await requestContext(registry, req), req.params.scope, req.params.name, kind);
+        const doc = detailDocument(view, (d) => reply.serialize(d) as string);
+        void reply.header('ETag', doc.etag).header('Vary', 'Authorization, X-Api-Key');
+        if (notModified(req, doc.etag)) return reply.status(304).send(null);
+        // The document is the serializer's own text (Fastify sends a string with a JSON type as it is):
+        // typed as what it encodes.
+        return reply.type('application/json; charset=utf-8').send(doc.body as unknown as Detail);
+      },
     });
 
     app.get(`${item}/versions`, {
@@ -154,6 +170,59 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       },
     });
 
+    app.delete(`${item}/:version`, {
+      schema: { tags, summary: 'Unpublish a version (it can never be reused)', params: VersionParams, response: { 200: SuccessMessage, ...errorResponses } },
+      handler: async (req) => {
+        const ctx = await requestContext(registry, req);
+        const v = await registry.packageLifecycle.unpublish(ctx, req.params.scope, req.params.name, req.params.version, kind);
+        return { success: true, message: `Version ${v.version} unpublished` };
+      },
+    });
+
+    app.get(`${item}/dist-tags`, {
+      schema: { tags, summary: 'Dist-tags', params: PackageParams, response: { 200: DistTagsResponse, ...errorResponses } },
+      handler: async (req) => ({ dist_tags: await registry.packages.distTags(await requestContext(registry, req), req.params.scope, req.params.name, kind) }),
+    });
+
+    app.put(`${item}/dist-tags/:tag`, {
+      schema: { tags, summary: "Point a dist-tag at a version ('latest' pins it)", params: TagParams, body: DistTagBody, response: { 200: DistTagsResponse, ...errorResponses } },
+      handler: async (req) => {
+        const ctx = await requestContext(registry, req);
+        const distTags = await registry.packageLifecycle.setDistTag(ctx, req.params.scope, req.params.name, req.params.tag, req.body.version, kind);
+        return { success: true, dist_tags: distTags };
+      },
+    });
+
+    app.delete(`${item}/dist-tags/:tag`, {
+      schema: { tags, summary: "Remove a dist-tag (removing 'latest' unpins it)", params: TagParams, response: { 200: DistTagsResponse, ...errorResponses } },
+      handler: async (req) => {
+        const ctx = await requestContext(registry, req);
+        const distTags = await registry.packageLifecycle.removeDistTag(ctx, req.params.scope, req.params.name, req.params.tag, kind);
+        return { success: true, dist_tags: distTags };
+      },
+    });
+
+    app.post(`${item}/versions/:version/deprecate`, {
+      schema: { tags, summary: 'Deprecate a version (empty message un-deprecates)', params: VersionParams, body: DeprecateBody, response: { 200: DeprecateResponse, ...errorResponses } },
+      handler: async (req) => {
+        const ctx = await requestContext(registry, req);
+        const v = await registry.packageLifecycle.deprecate(ctx, req.params.scope, req.params.name, req.params.version, req.body.message, kind);
+        return { success: true, version: v.version, deprecated: v.deprecated };
+      },
+    });
+  }
+};
+
+/**
+ * The publish route of each kind: the only routes of the door that take multipart bodies, so the
+ * door registers them, and the multipart parser with its per-request hooks, in a context of their own.
+ */
+export const publishRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (app, { registry, publicUrl }) => {
+  for (const route of KIND_ROUTES) {
+    const item = `/${route.segment}/:scope/:name`;
+    const kind = route.kind;
+    const tags = [route.tag];
+
     app.put(item, {
       schema: {
         tags,
@@ -196,47 +265,6 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
           sha256: version.digest.replace(/^sha256:/, ''),
           url: `${baseUrl(req, publicUrl)}/api/v1/packages/${name}`,
         };
-      },
-    });
-
-    app.delete(`${item}/:version`, {
-      schema: { tags, summary: 'Unpublish a version (it can never be reused)', params: VersionParams, response: { 200: SuccessMessage, ...errorResponses } },
-      handler: async (req) => {
-        const ctx = await requestContext(registry, req);
-        const v = await registry.packageLifecycle.unpublish(ctx, req.params.scope, req.params.name, req.params.version, kind);
-        return { success: true, message: `Version ${v.version} unpublished` };
-      },
-    });
-
-    app.get(`${item}/dist-tags`, {
-      schema: { tags, summary: 'Dist-tags', params: PackageParams, response: { 200: DistTagsResponse, ...errorResponses } },
-      handler: async (req) => ({ dist_tags: await registry.packages.distTags(await requestContext(registry, req), req.params.scope, req.params.name, kind) }),
-    });
-
-    app.put(`${item}/dist-tags/:tag`, {
-      schema: { tags, summary: "Point a dist-tag at a version ('latest' pins it)", params: TagParams, body: DistTagBody, response: { 200: DistTagsResponse, ...errorResponses } },
-      handler: async (req) => {
-        const ctx = await requestContext(registry, req);
-        const distTags = await registry.packageLifecycle.setDistTag(ctx, req.params.scope, req.params.name, req.params.tag, req.body.version, kind);
-        return { success: true, dist_tags: distTags };
-      },
-    });
-
-    app.delete(`${item}/dist-tags/:tag`, {
-      schema: { tags, summary: "Remove a dist-tag (removing 'latest' unpins it)", params: TagParams, response: { 200: DistTagsResponse, ...errorResponses } },
-      handler: async (req) => {
-        const ctx = await requestContext(registry, req);
-        const distTags = await registry.packageLifecycle.removeDistTag(ctx, req.params.scope, req.params.name, req.params.tag, kind);
-        return { success: true, dist_tags: distTags };
-      },
-    });
-
-    app.post(`${item}/versions/:version/deprecate`, {
-      schema: { tags, summary: 'Deprecate a version (empty message un-deprecates)', params: VersionParams, body: DeprecateBody, response: { 200: DeprecateResponse, ...errorResponses } },
-      handler: async (req) => {
-        const ctx = await requestContext(registry, req);
-        const v = await registry.packageLifecycle.deprecate(ctx, req.params.scope, req.params.name, req.params.version, req.body.message, kind);
-        return { success: true, version: v.version, deprecated: v.deprecated };
       },
     });
   }
