@@ -139,6 +139,11 @@ export class PackageService {
    * committed. Other services that change what a package view shows (stars) write through this.
    */
   async change<T>(key: string, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
+    return (await this.changeAndRead(key, fn)).result;
+  }
+
+  /** `change`, also answering the package as committed when it was read for the listeners. */
+  private async changeAndRead<T>(key: string, fn: (tx: StorageRepos) => Promise<T>): Promise<{ result: T; committed?: PackageRecord }> {
     const audited: NewAuditRecord[] = [];
     let result: T;
     try {
@@ -155,8 +160,9 @@ export class PackageService {
     if (events?.heard && audited.length > 0) {
       const pkg = await this.deps.storage.packages.findByKey(key);
       if (pkg) await events.emit(packageEventsOf(audited, pkg));
+      return { result, committed: pkg };
     }
-    return result;
+    return { result };
   }
 
   async publish(ctx: RequestContext, input: PublishInput): Promise<PublishResult> {
@@ -197,8 +203,9 @@ export class PackageService {
     const blob = await this.deps.blobs.put(contents.tarball);
     const principal = ctx.principal!;
     let published: { pkgId: number; record: VersionRecord };
+    let committed: PackageRecord | undefined;
     try {
-      published = await this.change(id.key, async (tx) => {
+      ({ result: published, committed } = await this.changeAndRead(id.key, async (tx) => {
         const now = isoNow(this.deps.clock);
         let { pkg, scope, existing } = await this.refuseUnpublishable(tx, id, manifest.kind, version, true, input.force, blob.digest);
         const remember = async (packageId: number, v: string): Promise<void> => {
@@ -233,7 +240,7 @@ export class PackageService {
           return { pkgId: pkg.id, record };
         }
         if (!pkg) {
-          await tx.packages.insert({
+          const made = await tx.packages.insert({
             kind: manifest.kind,
             scope: scope.name,
             name: id.name,
@@ -246,8 +253,9 @@ export class PackageService {
             createdAt: now,
             updatedAt: now,
           });
-          // A concurrent first publish may have created the package (and this version) first.
-          pkg = (await this.refuseUnpublishable(tx, id, manifest.kind, version, true, false, blob.digest)).pkg!;
+          // A package this transaction created holds no version yet. A concurrent first publish may
+          // have created it (and this version) first: check again what it holds.
+          pkg = made.created ? made.pkg : (await this.refuseUnpublishable(tx, id, manifest.kind, version, true, false, blob.digest)).pkg!;
         }
         const record = await tx.packages.insertVersion({
           packageId: pkg.id,
@@ -263,8 +271,7 @@ export class PackageService {
           publishedAt: now,
         });
         if (tag && tag !== 'latest') await tx.packages.setDistTag(pkg.id, tag, record.version);
-        await refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined, { record, manifest });
-        await tx.packages.update(pkg.id, { updatedAt: now });
+        await refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined, { record, manifest }, { updatedAt: now });
         await this.deps.audit.record(tx.audit, ctx, 'package.publish', `${fullName(pkg.scope, pkg.name)}@${record.version}`, {
           kind: manifest.kind,
           digest: blob.digest,
@@ -273,7 +280,7 @@ export class PackageService {
         });
         await remember(pkg.id, record.version);
         return { pkgId: pkg.id, record };
-      });
+      }));
     } catch (e) {
       // A refusal only the transaction could see (a lost race): take back the blob if this publish
       // created it and no version refers to it. A concurrent publish of the very same bytes is the
@@ -286,7 +293,7 @@ export class PackageService {
       if (e instanceof KeyTakenMeanwhile) throw conflict(`Another request with this ${IDEMPOTENCY_HEADER} is in progress; retry it`);
       throw e;
     }
-    const pkg = (await this.deps.storage.packages.findById(published.pkgId))!;
+    const pkg = committed?.id === published.pkgId ? committed : (await this.deps.storage.packages.findById(published.pkgId))!;
     if (input.signature && this.signing) await this.signing.attach(ctx, pkg, published.record, input.signature);
     return { pkg, version: published.record };
   }

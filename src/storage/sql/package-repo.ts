@@ -25,6 +25,8 @@ import type { AccountsTable, Database, PackagesTable, VersionsTable } from './sc
 import type { Selectable, Updateable } from 'kysely';
 
 const P_COLUMNS = packageColumns('p');
+const PACKAGE_BY_KEY = `SELECT ${PACKAGE_COLUMNS.join(', ')} FROM packages WHERE key = ?`;
+const PACKAGE_BY_ID = `SELECT ${PACKAGE_COLUMNS.join(', ')} FROM packages WHERE id = ?`;
 /** How many of the newest matches a relevance-ordered search ranks (see rankedSearch). */
 const SEARCH_CANDIDATES = 1000;
 const VERSION_COLUMNS = [
@@ -99,8 +101,15 @@ export class SqlPackageRepo implements PackageRepo {
   ) {}
 
   async findByKey(key: string): Promise<PackageRecord | undefined> {
+    if (this.readRow) return this.readPackage(PACKAGE_BY_KEY, key);
     const row = await this.db.selectFrom('packages').select(PACKAGE_COLUMNS).where('key', '=', key).executeTakeFirst();
     return row && toPackage(row);
+  }
+
+  /** SQLite outside transactions: one package row through the read connection (see RowReader). */
+  private readPackage(statement: string, param: string | number): PackageRecord | undefined {
+    const row = this.readRow!(statement, [param]);
+    return row && toPackage(Object.fromEntries(PACKAGE_COLUMNS.map((c, i) => [c, row[i]])) as Selectable<PackagesTable>);
   }
 
   private viewQuery: CompiledQuery | undefined;
@@ -157,6 +166,7 @@ export class SqlPackageRepo implements PackageRepo {
   }
 
   async findById(id: number): Promise<PackageRecord | undefined> {
+    if (this.readRow) return this.readPackage(PACKAGE_BY_ID, id);
     const row = await this.db.selectFrom('packages').select(PACKAGE_COLUMNS).where('id', '=', id).executeTakeFirst();
     return row && toPackage(row);
   }
@@ -193,7 +203,7 @@ export class SqlPackageRepo implements PackageRepo {
     return row && toPackage(row);
   }
 
-  async insert(p: NewPackage): Promise<PackageRecord> {
+  async insert(p: NewPackage): Promise<{ pkg: PackageRecord; created: boolean }> {
     const values = {
       kind: p.kind,
       scope: p.scope,
@@ -214,14 +224,16 @@ export class SqlPackageRepo implements PackageRepo {
       updated_at: p.updatedAt,
     };
     // Two first publishes of one name may race (PostgreSQL): the loser waits, then takes the winner's row.
-    await this.db
+    const made = await this.db
       .insertInto('packages')
       .values(values)
       .onConflict((oc) => oc.column('key').doNothing())
-      .execute();
+      .returning(PACKAGE_COLUMNS)
+      .executeTakeFirst();
+    if (made) return { pkg: toPackage(made), created: true };
     const row = await this.lockByKey(p.key);
     if (!row) throw new Error(`package ${p.key} vanished after insert`);
-    return row;
+    return { pkg: row, created: false };
   }
 
   async update(id: number, patch: PackagePatch): Promise<void> {
