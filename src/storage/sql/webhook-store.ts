@@ -63,17 +63,32 @@ const toDelivery = (r: Selectable<WebhookDatabase['webhook_deliveries']>): Deliv
  */
 export class SqlWebhookStore extends SqlLeasedJobs implements WebhookStore {
   private readonly db: Kysely<WebhookDatabase>;
+  /**
+   * Where this process alone writes the store (SQLite): the owners known to have no webhook, so
+   * the lookup every package write makes (see WebhookService.enqueue) costs no statement for
+   * them. Only `insert` adds a webhook, and it drops its owner from here; `writes` counts the
+   * inserts, so a lookup that raced one is not remembered. Undefined on a shared store
+   * (PostgreSQL): another process may add a webhook at any time.
+   */
+  private readonly withoutHooks: Set<number> | undefined;
+  private writes = 0;
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, ownsStore = false) {
     super(db, { table: 'webhook_deliveries', order: 'seq', active: ['pending'], renewWhileActive: true });
     this.db = db as unknown as Kysely<WebhookDatabase>;
+    this.withoutHooks = ownsStore ? new Set() : undefined;
   }
 
   async insert(w: WebhookRecord): Promise<void> {
-    await this.db
-      .insertInto('webhooks')
-      .values({ id: w.id, owner_account_id: w.ownerAccountId, url: w.url, events: JSON.stringify(w.events), created_at: w.createdAt })
-      .execute();
+    try {
+      await this.db
+        .insertInto('webhooks')
+        .values({ id: w.id, owner_account_id: w.ownerAccountId, url: w.url, events: JSON.stringify(w.events), created_at: w.createdAt })
+        .execute();
+    } finally {
+      this.writes += 1;
+      this.withoutHooks?.delete(w.ownerAccountId);
+    }
   }
 
   async find(id: string): Promise<WebhookRecord | undefined> {
@@ -82,7 +97,15 @@ export class SqlWebhookStore extends SqlLeasedJobs implements WebhookStore {
   }
 
   async listByOwner(ownerAccountId: number): Promise<WebhookRecord[]> {
-    return (await this.db.selectFrom('webhooks').selectAll().where('owner_account_id', '=', ownerAccountId).orderBy('created_at', 'asc').orderBy('id', 'asc').execute()).map(toWebhook);
+    if (this.withoutHooks?.has(ownerAccountId)) return [];
+    const writes = this.writes;
+    const hooks = (await this.db.selectFrom('webhooks').selectAll().where('owner_account_id', '=', ownerAccountId).orderBy('created_at', 'asc').orderBy('id', 'asc').execute()).map(toWebhook);
+    if (hooks.length === 0 && this.withoutHooks && writes === this.writes) {
+      // Bounded: a registry with very many accounts forgets and looks again.
+      if (this.withoutHooks.size >= 100_000) this.withoutHooks.clear();
+      this.withoutHooks.add(ownerAccountId);
+    }
+    return hooks;
   }
 
   async delete(id: string): Promise<boolean> {
