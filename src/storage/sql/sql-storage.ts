@@ -26,6 +26,7 @@ import { sql } from 'kysely';
 import { SqlWorkloadStore } from './workload-store.js';
 import { SqlGroupStore } from './group-store.js';
 import { SqlEvalStore } from './eval-store.js';
+import { BatchedTransactions } from './batched-transactions.js';
 import { SqlWebhookStore } from './webhook-store.js';
 import { SqlSkillInstallStore } from './skill-install-store.js';
 import { SqlMirrorStore } from './mirror-store.js';
@@ -83,6 +84,8 @@ export class SqlStorage implements Storage {
   /** Upstreams (pull-through mirrors) and their cached tags (core/mirrors' own port). */
   readonly mirrors: SqlMirrorStore;
 
+  private readonly batches: BatchedTransactions<Database> | undefined;
+
   constructor(
     private readonly db: Kysely<Database>,
     readonly kind: SqlDialectName,
@@ -96,8 +99,10 @@ export class SqlStorage implements Storage {
     /** PostgreSQL: named (prepared once per connection) statements for the hot read path. */
     private readonly readRows?: RowsReader,
   ) {
+    this.batches = kind === 'sqlite' ? new BatchedTransactions(db) : undefined;
     const repos = reposOn(db, kind, textSearch);
     repos.packages = new SqlPackageRepo(db, kind, textSearch, readRow, readRows);
+    repos.scopes = new SqlScopeRepo(db, readRow);
     this.accounts = repos.accounts;
     this.scopes = repos.scopes;
     this.tokens = repos.tokens;
@@ -118,12 +123,18 @@ export class SqlStorage implements Storage {
     this.sessionThreads = repos.sessionThreads;
     this.groups = new SqlGroupStore(db);
     this.evals = new SqlEvalStore(db);
-    this.webhooks = new SqlWebhookStore(db);
+    // One process owns an SQLite store: its webhook store may remember owners without webhooks.
+    this.webhooks = new SqlWebhookStore(db, kind === 'sqlite');
     this.skillInstalls = new SqlSkillInstallStore(db);
     this.mirrors = new SqlMirrorStore(db);
   }
 
+  /**
+   * SQLite (one writing connection): transactions asked for at once share a commit, each in a
+   * savepoint of its own (see BatchedTransactions). PostgreSQL: each its own, concurrently.
+   */
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
+    if (this.batches) return this.batches.run((trx) => fn(reposOn(trx, this.kind, this.textSearch)));
     return this.db.transaction().execute((trx) => fn(reposOn(trx, this.kind, this.textSearch)));
   }
 
