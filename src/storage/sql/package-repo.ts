@@ -13,7 +13,7 @@ import type {
   VersionRecord,
 } from '../../core/packages/package-repo.js';
 import type { Page } from '../../core/page.js';
-import type { RowReader, RowsReader, SqlDialectName, TextMatch, TextSearch } from './dialect.js';
+import { rowFinder, type RowReader, type RowsReader, type SqlDialectName, type TextMatch, type TextSearch } from './dialect.js';
 import { CHANGE_CHANNEL } from './change-feed.js';
 import { PACKAGE_COLUMNS, packageColumns } from './package-columns.js';
 import { toAccount, toPackage, toVersion, viewJsonSql } from './rows.js';
@@ -25,8 +25,6 @@ import type { AccountsTable, Database, PackagesTable, VersionsTable } from './sc
 import type { Selectable, Updateable } from 'kysely';
 
 const P_COLUMNS = packageColumns('p');
-const PACKAGE_BY_KEY = `SELECT ${PACKAGE_COLUMNS.join(', ')} FROM packages WHERE key = ?`;
-const PACKAGE_BY_ID = `SELECT ${PACKAGE_COLUMNS.join(', ')} FROM packages WHERE id = ?`;
 /** How many of the newest matches a relevance-ordered search ranks (see rankedSearch). */
 const SEARCH_CANDIDATES = 1000;
 const VERSION_COLUMNS = [
@@ -98,19 +96,20 @@ export class SqlPackageRepo implements PackageRepo {
     private readonly readRow?: RowReader,
     /** PostgreSQL: reads rows as arrays by a named statement, prepared once per connection (see RowsReader). */
     private readonly readRows?: RowsReader,
-  ) {}
+  ) {
+    this.byKey = readRow && rowFinder(readRow, 'packages', PACKAGE_COLUMNS, 'key');
+    this.byId = readRow && rowFinder(readRow, 'packages', PACKAGE_COLUMNS, 'id');
+  }
+
+  /** SQLite outside transactions: package rows through the read connection (see RowReader). */
+  private readonly byKey: ((key: unknown) => Selectable<PackagesTable> | undefined) | undefined;
+  private readonly byId: ((id: unknown) => Selectable<PackagesTable> | undefined) | undefined;
 
   async findByKey(key: string): Promise<PackageRecord | undefined> {
-    if (this.readRow) return this.readPackage(PACKAGE_BY_KEY, key);
-    const row = await this.db.selectFrom('packages').select(PACKAGE_COLUMNS).where('key', '=', key).executeTakeFirst();
+    const row = this.byKey ? this.byKey(key) : await this.db.selectFrom('packages').select(PACKAGE_COLUMNS).where('key', '=', key).executeTakeFirst();
     return row && toPackage(row);
   }
 
-  /** SQLite outside transactions: one package row through the read connection (see RowReader). */
-  private readPackage(statement: string, param: string | number): PackageRecord | undefined {
-    const row = this.readRow!(statement, [param]);
-    return row && toPackage(Object.fromEntries(PACKAGE_COLUMNS.map((c, i) => [c, row[i]])) as Selectable<PackagesTable>);
-  }
 
   private viewQuery: CompiledQuery | undefined;
   /** PostgreSQL: concurrent view reads, one statement per turn of the event loop (see KeyBatcher). */
@@ -166,8 +165,7 @@ export class SqlPackageRepo implements PackageRepo {
   }
 
   async findById(id: number): Promise<PackageRecord | undefined> {
-    if (this.readRow) return this.readPackage(PACKAGE_BY_ID, id);
-    const row = await this.db.selectFrom('packages').select(PACKAGE_COLUMNS).where('id', '=', id).executeTakeFirst();
+    const row = this.byId ? this.byId(id) : await this.db.selectFrom('packages').select(PACKAGE_COLUMNS).where('id', '=', id).executeTakeFirst();
     return row && toPackage(row);
   }
 

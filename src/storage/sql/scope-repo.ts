@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { isVisibility, type Visibility } from '../../core/access/visibility.js';
 import type { ScopeRecord, ScopeRepo, ScopeSigning } from '../../core/accounts/account-repo.js';
 import type { Database, ScopesTable } from './schema.js';
-import type { RowReader } from './dialect.js';
+import { rowFinder, type RowReader } from './dialect.js';
 
 const toScope = (r: Selectable<ScopesTable>): ScopeRecord => ({
   name: r.name,
@@ -12,21 +12,23 @@ const toScope = (r: Selectable<ScopesTable>): ScopeRecord => ({
   signing: { required: Number(r.require_signatures) === 1, keys: r.signing_keys ? (JSON.parse(r.signing_keys) as string[]) : [] },
 });
 
-/** The columns `find` reads through the read connection, in order. */
-const SCOPE_COLUMNS = ['name', 'owner_account_id', 'default_visibility', 'created_at', 'signing_keys', 'require_signatures'] as const;
-const SCOPE_BY_NAME = `SELECT ${SCOPE_COLUMNS.join(', ')} FROM scopes WHERE name = ?`;
+const SCOPE_COLUMNS = ['name', 'owner_account_id', 'default_visibility', 'created_at', 'signing_keys', 'require_signatures'];
 
 export class SqlScopeRepo implements ScopeRepo {
+  /** SQLite outside transactions: scope rows through the read connection (see RowReader). */
+  private readonly byName: ((name: unknown) => Selectable<ScopesTable> | undefined) | undefined;
+
   constructor(
     private readonly db: Kysely<Database>,
-    /** SQLite outside transactions: the read connection (see RowReader). */
-    private readonly readRow?: RowReader,
-  ) {}
+    readRow?: RowReader,
+  ) {
+    this.byName = readRow && rowFinder(readRow, 'scopes', SCOPE_COLUMNS, 'name');
+  }
 
   async find(name: string): Promise<ScopeRecord | undefined> {
-    if (this.readRow) {
-      const row = this.readRow(SCOPE_BY_NAME, [name.toLowerCase()]);
-      return row && toScope(Object.fromEntries(SCOPE_COLUMNS.map((c, i) => [c, row[i]])) as Selectable<ScopesTable>);
+    if (this.byName) {
+      const r = this.byName(name.toLowerCase());
+      return r && toScope(r);
     }
     const r = await this.db.selectFrom('scopes').selectAll().where('name', '=', name.toLowerCase()).executeTakeFirst();
     return r && toScope(r);

@@ -103,6 +103,8 @@ export class SqlStorage implements Storage {
     const repos = reposOn(db, kind, textSearch);
     repos.packages = new SqlPackageRepo(db, kind, textSearch, readRow, readRows);
     repos.scopes = new SqlScopeRepo(db, readRow);
+    repos.tokens = new SqlTokenRepo(db, readRow);
+    repos.accounts = new SqlAccountRepo(db, readRow);
     this.accounts = repos.accounts;
     this.scopes = repos.scopes;
     this.tokens = repos.tokens;
