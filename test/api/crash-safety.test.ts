@@ -222,10 +222,10 @@ describe.each(testStores)('crash safety: SIGKILL during and after publishes (%s)
   it('keeps every one of many concurrent publishes it acknowledged before the kill (commits and syncs shared), and each unanswered one whole or absent', async () => {
     const api = new Api(server!.url, aliceToken);
     // New packages and versions of one package, all at once: on SQLite their transactions share commits.
-    const sends = [
-      ...Array.from({ length: 16 }, (_, i) => ({ name: `many-${i}`, version: '1.0.0' })),
-      ...Array.from({ length: 8 }, (_, i) => ({ name: 'burst', version: `1.${i}.0` })),
-    ].map((p) => ({ ...p, id: `${p.name}@${p.version}` }));
+    const sends = [...Array.from({ length: 16 }, (_, i) => ({ name: `many-${i}`, version: '1.0.0' })), ...Array.from({ length: 8 }, (_, i) => ({ name: 'burst', version: `1.${i}.0` }))].map((p) => ({
+      ...p,
+      id: `${p.name}@${p.version}`,
+    }));
     const bytes = new Map<string, Buffer>();
     for (const p of sends) bytes.set(p.id, await agentTarball({ name: p.name, version: p.version, scope: 'alice' }));
     const acked: string[] = [];

@@ -110,7 +110,6 @@ export class SqlPackageRepo implements PackageRepo {
     return row && toPackage(row);
   }
 
-
   private viewQuery: CompiledQuery | undefined;
   /** PostgreSQL: concurrent view reads, one statement per turn of the event loop (see KeyBatcher). */
   private viewBatch: KeyBatcher<PackageViewRecord> | undefined;
