@@ -47,10 +47,12 @@ export class BatchedTransactions<Db> {
   private async batch(): Promise<void> {
     const done: { job: Job<Db>; value: unknown }[] = [];
     let current: Job<Db> | undefined;
+    let taken = 0;
     try {
       await this.db.transaction().execute(async (trx) => {
-        for (let n = 0; n < this.maxBatch && this.queue.length > 0; n++) {
+        while (taken < this.maxBatch && this.queue.length > 0) {
           current = this.queue.shift()!;
+          taken += 1;
           await sql`SAVEPOINT agentry_batched`.execute(trx);
           let value: unknown;
           try {
@@ -76,6 +78,9 @@ export class BatchedTransactions<Db> {
     } catch (e) {
       for (const d of done) d.job.reject(e);
       current?.reject(e);
+      // The transaction could not even begin: the first in line takes the error, as it would
+      // alone, and the next batch tries again for the others.
+      if (taken === 0) this.queue.shift()?.reject(e);
       return;
     }
     for (const d of done) d.job.resolve(d.value);
