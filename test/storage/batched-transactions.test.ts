@@ -1,14 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPostgresStorage } from '../../src/storage/postgres/open-postgres.js';
 import type { SqlStorage } from '../../src/storage/sql/sql-storage.js';
-import { openSqliteStorage } from '../../src/storage/sqlite/open-sqlite.js';
-import { dropTestSchema } from '../helpers/postgres.js';
+import { openTestStorage, storageCases } from '../helpers/storage.js';
 
-const url = process.env.AGENTRY_TEST_DATABASE_URL;
 const T0 = '2026-01-01T00:00:00.000Z';
 
 /**
@@ -16,29 +9,18 @@ const T0 = '2026-01-01T00:00:00.000Z';
  * savepoint of its own; on PostgreSQL each is its own. On both, one that fails leaves no trace and
  * fails alone, and the others are all committed when they resolve.
  */
-describe.each([
-  { store: 'sqlite', skip: false },
-  { store: 'postgres', skip: !url },
-])('transactions asked for at once on $store', ({ store, skip }) => {
+describe.each(storageCases)('transactions asked for at once on $store', ({ store, skip }) => {
   let storage: SqlStorage;
-  let dir: string | undefined;
-  const schema = `t_${randomBytes(6).toString('hex')}`;
+  let close: (() => Promise<void>) | undefined;
   let accountId: number;
 
   beforeAll(async () => {
     if (skip) return;
-    if (store === 'sqlite') {
-      dir = await mkdtemp(join(tmpdir(), 'agentry-batches-'));
-      storage = await openSqliteStorage(join(dir, 'db.sqlite'));
-    } else {
-      storage = await openPostgresStorage({ url: url!, schema });
-    }
+    ({ storage, close } = await openTestStorage(store, 'batches'));
     accountId = (await storage.accounts.insert({ name: 'batcher', kind: 'user' }, T0)).id;
   });
   afterAll(async () => {
-    await storage?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-    if (store === 'postgres' && !skip) await dropTestSchema(schema);
+    await close?.();
   });
 
   it.skipIf(skip)('rolls back only the one that throws or breaks a constraint; the others are committed when they resolve', async () => {
