@@ -219,27 +219,51 @@ describe.each(testStores)('crash safety: SIGKILL during and after publishes (%s)
     expect((await api.req('GET', '/api/v1/agents/@alice/big')).body.latest_version).toBe('2.0.0');
   });
 
-  it('keeps every one of many concurrent publishes it acknowledged before the kill (commits share their syncs)', async () => {
+  it('keeps every one of many concurrent publishes it acknowledged before the kill (commits and syncs shared), and each unanswered one whole or absent', async () => {
     const api = new Api(server!.url, aliceToken);
-    const names = Array.from({ length: 16 }, (_, i) => `many-${i}`);
+    // New packages and versions of one package, all at once: on SQLite their transactions share commits.
+    const sends = [...Array.from({ length: 16 }, (_, i) => ({ name: `many-${i}`, version: '1.0.0' })), ...Array.from({ length: 8 }, (_, i) => ({ name: 'burst', version: `1.${i}.0` }))].map((p) => ({
+      ...p,
+      id: `${p.name}@${p.version}`,
+    }));
+    const bytes = new Map<string, Buffer>();
+    for (const p of sends) bytes.set(p.id, await agentTarball({ name: p.name, version: p.version, scope: 'alice' }));
     const acked: string[] = [];
     let killed: Promise<void> | undefined;
     await Promise.all(
-      names.map(async (name) => {
-        const r = await api.publish(`/api/v1/agents/@alice/${name}`, await agentTarball({ name, version: '1.0.0', scope: 'alice' })).catch(() => undefined);
+      sends.map(async (p) => {
+        const r = await api.publish(`/api/v1/agents/@alice/${p.name}`, bytes.get(p.id)!).catch(() => undefined);
         if (r?.status !== 200) return;
-        acked.push(name);
+        acked.push(p.id);
         // Killed as soon as half were acknowledged: the rest are cut off or in doubt.
-        if (acked.length === names.length / 2) killed = server!.kill();
+        if (acked.length === sends.length / 2) killed = server!.kill();
       }),
     );
     await killed;
-    expect(acked.length).toBeGreaterThanOrEqual(names.length / 2);
+    expect(acked.length).toBeGreaterThanOrEqual(sends.length / 2);
     const after = await restart();
-    for (const name of acked) {
-      const r = await after.req('GET', `/api/v1/agents/@alice/${name}`);
-      expect(r.status, `acknowledged ${name} is missing`).toBe(200);
-      expect(r.body.latest_version).toBe('1.0.0');
+    const present = new Map<string, string>();
+    for (const name of new Set(sends.map((p) => p.name))) {
+      const r = await after.req('GET', `/api/v1/agents/@alice/${name}/versions`);
+      if (r.status === 404) continue;
+      expect(r.status).toBe(200);
+      for (const v of r.body.versions as Array<{ version: string; sha256: string }>) present.set(`${name}@${v.version}`, v.sha256);
+    }
+    for (const id of acked) expect(present.get(id), `acknowledged ${id} is missing or not its bytes`).toBe(sha256(bytes.get(id)!));
+    for (const [id, digest] of present) {
+      // Acknowledged or not, a version that is there is whole: its bytes, downloadable.
+      expect(digest, `${id} is not the tarball sent for it`).toBe(sha256(bytes.get(id)!));
+      const [name, version] = id.split('@');
+      const dl = await after.req('GET', `/api/v1/agents/@alice/${name}/download/${version}`);
+      expect(dl.status).toBe(200);
+      const blob = await fetch(dl.body.tarball_url);
+      expect(sha256(Buffer.from(await blob.arrayBuffer())), `blob of ${id}`).toBe(digest);
+    }
+    const burst = [...present.keys()].filter((id) => id.startsWith('burst@'));
+    if (burst.length > 0) {
+      const detail = await after.req('GET', '/api/v1/agents/@alice/burst');
+      const highest = burst.map((id) => Number(id.split('.')[1])).sort((a, b) => b - a)[0];
+      expect(detail.body.latest_version, 'latest is the highest version that survived').toBe(`1.${highest}.0`);
     }
   }, 120_000);
 });

@@ -1,45 +1,26 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvalSpec } from '../../src/core/evals/eval-spec.js';
 import type { EvalStatus } from '../../src/core/evals/eval-store.js';
 import type { SessionStatus } from '../../src/core/sessions/session-store.js';
-import { openPostgresStorage } from '../../src/storage/postgres/open-postgres.js';
 import type { SqlStorage } from '../../src/storage/sql/sql-storage.js';
-import { openSqliteStorage } from '../../src/storage/sqlite/open-sqlite.js';
-import { dropTestSchema } from '../helpers/postgres.js';
-
-const url = process.env.AGENTRY_TEST_DATABASE_URL;
+import { openTestStorage, storageCases } from '../helpers/storage.js';
 
 const T0 = '2026-01-01T00:00:00.000Z';
 const at = (s: number): string => new Date(Date.parse(T0) + s * 1000).toISOString();
 
 /** The leases of sessions and eval runs (one helper, `SqlLeasedJobs`, over two tables) on each store. */
-describe.each([
-  { store: 'sqlite', skip: false },
-  { store: 'postgres', skip: !url },
-])('leased jobs on $store', ({ store, skip }) => {
+describe.each(storageCases)('leased jobs on $store', ({ store, skip }) => {
   let storage: SqlStorage;
-  let dir: string | undefined;
-  const schema = `t_${randomBytes(6).toString('hex')}`;
+  let close: (() => Promise<void>) | undefined;
   let accountId: number;
 
   beforeAll(async () => {
     if (skip) return;
-    if (store === 'sqlite') {
-      dir = await mkdtemp(join(tmpdir(), 'agentry-leases-'));
-      storage = await openSqliteStorage(join(dir, 'db.sqlite'));
-    } else {
-      storage = await openPostgresStorage({ url: url!, schema });
-    }
+    ({ storage, close } = await openTestStorage(store, 'leases'));
     accountId = (await storage.accounts.insert({ name: 'leaser', kind: 'user' }, T0)).id;
   });
   afterAll(async () => {
-    await storage?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-    if (store === 'postgres' && !skip) await dropTestSchema(schema);
+    await close?.();
   });
 
   const session = (id: string, status: SessionStatus, updatedAt: string) =>

@@ -19,9 +19,16 @@ export const distTagProblem = (tag: string): string | undefined => {
  * Recomputes `latest`: the pinned version when one is given or still pinned and present,
  * else the highest version. Returns the new latest. `fresh`: a version this transaction just
  * wrote, with its manifest as validated (a publish): when it becomes latest, its metadata is
- * taken from there rather than read back and validated again.
+ * taken from there rather than read back and validated again. `also`: other fields the caller
+ * changes in the package row (written in the same statement, always).
  */
-export const refreshLatest = async (tx: StorageRepos, pkg: PackageRecord, pin?: string, fresh?: { record: VersionRecord; manifest: PackageManifest }): Promise<string | null> => {
+export const refreshLatest = async (
+  tx: StorageRepos,
+  pkg: PackageRecord,
+  pin?: string,
+  fresh?: { record: VersionRecord; manifest: PackageManifest },
+  also: PackagePatch = {},
+): Promise<string | null> => {
   const liveVersions = await tx.packages.listVersions(pkg.id, false);
   const live = liveVersions.map((v) => v.version);
   let latest: string | null;
@@ -36,8 +43,9 @@ export const refreshLatest = async (tx: StorageRepos, pkg: PackageRecord, pin?: 
     latest = versionSchemeOf(pkg.kind).latest(liveVersions);
     pinned = false;
   }
+  const patch: PackagePatch = { ...also };
   if (latest !== pkg.latestVersion || pinned !== pkg.latestPinned) {
-    const patch: PackagePatch = { latestVersion: latest, latestPinned: pinned };
+    Object.assign(patch, { latestVersion: latest, latestPinned: pinned });
     if (latest && latest !== pkg.latestVersion) {
       if (fresh && fresh.record.version === latest) Object.assign(patch, changedMetadata(pkg, packageMetadata(fresh.manifest, fresh.record.readme)));
       else {
@@ -46,9 +54,9 @@ export const refreshLatest = async (tx: StorageRepos, pkg: PackageRecord, pin?: 
         if (v && parsed) Object.assign(patch, packageMetadata(parsed, v.readme));
       }
     }
-    // One statement; metadata the package already holds is left out (it would rewrite the search index).
-    await tx.packages.update(pkg.id, patch);
   }
+  // One statement; metadata the package already holds is left out (it would rewrite the search index).
+  await tx.packages.update(pkg.id, patch);
   return latest;
 };
 

@@ -136,7 +136,11 @@ export interface PackageRepo {
   announceChange(key: string): Promise<void>;
   /** Locks the package row for the rest of the transaction where the store supports it. */
   lockByKey(key: string): Promise<PackageRecord | undefined>;
-  insert(pkg: NewPackage): Promise<PackageRecord>;
+  /**
+   * Creates the package, or (two first publishes racing, PostgreSQL) waits for the one that
+   * created it first and takes its row, locked: `created` says which.
+   */
+  insert(pkg: NewPackage): Promise<{ pkg: PackageRecord; created: boolean }>;
   update(id: number, patch: PackagePatch): Promise<void>;
   setVisibility(id: number, visibility: Visibility): Promise<void>;
   /** A page of packages with their owners, read together. */

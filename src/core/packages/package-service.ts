@@ -291,14 +291,14 @@ export class PackageService {
           return { pkgId: pkg.id, record };
         }
         if (!pkg) {
-          await tx.packages.insert(newPackage(id, scope, checked, input.access ?? scope.defaultVisibility, now));
-          // A concurrent first publish may have created the package (and this version) first.
-          pkg = (await this.refuseUnpublishable(tx, id, manifest.kind, version, true, false, blob.digest)).pkg!;
+          const made = await tx.packages.insert(newPackage(id, scope, checked, input.access ?? scope.defaultVisibility, now));
+          // A package this transaction created holds no version yet. A concurrent first publish may
+          // have created it (and this version) first: check again what it holds.
+          pkg = made.created ? made.pkg : (await this.refuseUnpublishable(tx, id, manifest.kind, version, true, false, blob.digest)).pkg!;
         }
         const record = await tx.packages.insertVersion(newVersion(pkg.id, checked, blob, principal.account.id, now));
         if (tag && tag !== 'latest') await tx.packages.setDistTag(pkg.id, tag, record.version);
-        await refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined, { record, manifest });
-        await tx.packages.update(pkg.id, { updatedAt: now });
+        await refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined, { record, manifest }, { updatedAt: now });
         await this.deps.audit.record(tx.audit, ctx, 'package.publish', `${fullName(pkg.scope, pkg.name)}@${record.version}`, {
           kind: manifest.kind,
           digest: blob.digest,

@@ -1,12 +1,27 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { AccountRecord, AccountRepo, MembershipRecord, NewAccount, OrgRole } from '../../core/accounts/account-repo.js';
 import { toAccount } from './rows.js';
-import type { Database } from './schema.js';
+import type { AccountsTable, Database } from './schema.js';
+import { rowFinder, type RowReader } from './dialect.js';
+
+const ACCOUNT_COLUMNS = ['id', 'name', 'kind', 'display_name', 'email', 'avatar_url', 'bio', 'website', 'is_admin', 'created_at', 'updated_at'];
 
 export class SqlAccountRepo implements AccountRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** SQLite outside transactions: the lookup every authenticated request makes, through the read connection (see RowReader). */
+  private readonly byId: ((id: unknown) => Selectable<AccountsTable> | undefined) | undefined;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    readRow?: RowReader,
+  ) {
+    this.byId = readRow && rowFinder(readRow, 'accounts', ACCOUNT_COLUMNS, 'id');
+  }
 
   async findById(id: number): Promise<AccountRecord | undefined> {
+    if (this.byId) {
+      const r = this.byId(id);
+      return r && toAccount(r);
+    }
     const row = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toAccount(row);
   }

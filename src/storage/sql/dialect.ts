@@ -38,3 +38,18 @@ export type RowReader = (sql: string, params: readonly unknown[]) => unknown[] |
  * under `name` (parsed and planned once, not on every call), outside any transaction.
  */
 export type RowsReader = (name: string, sql: string, params: readonly unknown[]) => Promise<unknown[][]>;
+
+/**
+ * A lookup of one row by one column through a RowReader, as an object of `columns` (the row
+ * mappers' input): the statement is written once, and the row read as an array is keyed here.
+ */
+export const rowFinder = <Row>(readRow: RowReader, table: string, columns: readonly string[], by: string): ((value: unknown) => Row | undefined) => {
+  const statement = `SELECT ${columns.join(', ')} FROM ${table} WHERE ${by} = ?`;
+  return (value) => {
+    const row = readRow(statement, [value]);
+    if (!row) return undefined;
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < columns.length; i++) out[columns[i]] = row[i];
+    return out as Row;
+  };
+};

@@ -13,7 +13,7 @@ import type {
   VersionRecord,
 } from '../../core/packages/package-repo.js';
 import type { Page } from '../../core/page.js';
-import type { RowReader, RowsReader, SqlDialectName, TextMatch, TextSearch } from './dialect.js';
+import { rowFinder, type RowReader, type RowsReader, type SqlDialectName, type TextMatch, type TextSearch } from './dialect.js';
 import { CHANGE_CHANNEL } from './change-feed.js';
 import { PACKAGE_COLUMNS, packageColumns } from './package-columns.js';
 import { toAccount, toPackage, toVersion, viewJsonSql } from './rows.js';
@@ -113,10 +113,17 @@ export class SqlPackageRepo implements PackageRepo {
     private readonly readRow?: RowReader,
     /** PostgreSQL: reads rows as arrays by a named statement, prepared once per connection (see RowsReader). */
     private readonly readRows?: RowsReader,
-  ) {}
+  ) {
+    this.byKey = readRow && rowFinder(readRow, 'packages', PACKAGE_COLUMNS, 'key');
+    this.byId = readRow && rowFinder(readRow, 'packages', PACKAGE_COLUMNS, 'id');
+  }
+
+  /** SQLite outside transactions: package rows through the read connection (see RowReader). */
+  private readonly byKey: ((key: unknown) => Selectable<PackagesTable> | undefined) | undefined;
+  private readonly byId: ((id: unknown) => Selectable<PackagesTable> | undefined) | undefined;
 
   async findByKey(key: string): Promise<PackageRecord | undefined> {
-    const row = await this.db.selectFrom('packages').select(PACKAGE_COLUMNS).where('key', '=', key).executeTakeFirst();
+    const row = this.byKey ? this.byKey(key) : await this.db.selectFrom('packages').select(PACKAGE_COLUMNS).where('key', '=', key).executeTakeFirst();
     return row && toPackage(row);
   }
 
@@ -174,7 +181,7 @@ export class SqlPackageRepo implements PackageRepo {
   }
 
   async findById(id: number): Promise<PackageRecord | undefined> {
-    const row = await this.db.selectFrom('packages').select(PACKAGE_COLUMNS).where('id', '=', id).executeTakeFirst();
+    const row = this.byId ? this.byId(id) : await this.db.selectFrom('packages').select(PACKAGE_COLUMNS).where('id', '=', id).executeTakeFirst();
     return row && toPackage(row);
   }
 
@@ -210,7 +217,7 @@ export class SqlPackageRepo implements PackageRepo {
     return row && toPackage(row);
   }
 
-  async insert(p: NewPackage): Promise<PackageRecord> {
+  async insert(p: NewPackage): Promise<{ pkg: PackageRecord; created: boolean }> {
     const values = {
       kind: p.kind,
       scope: p.scope,
@@ -231,14 +238,16 @@ export class SqlPackageRepo implements PackageRepo {
       updated_at: p.updatedAt,
     };
     // Two first publishes of one name may race (PostgreSQL): the loser waits, then takes the winner's row.
-    await this.db
+    const made = await this.db
       .insertInto('packages')
       .values(values)
       .onConflict((oc) => oc.column('key').doNothing())
-      .execute();
+      .returning(PACKAGE_COLUMNS)
+      .executeTakeFirst();
+    if (made) return { pkg: toPackage(made), created: true };
     const row = await this.lockByKey(p.key);
     if (!row) throw new Error(`package ${p.key} vanished after insert`);
-    return row;
+    return { pkg: row, created: false };
   }
 
   async update(id: number, patch: PackagePatch): Promise<void> {

@@ -1,11 +1,19 @@
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import { AgentryError } from '../../core/errors.js';
 
-/** A string with a NUL anywhere in a query's tree (its values; names never hold one). */
+/**
+ * A string with a NUL anywhere in a query's tree (its values; names never hold one). Walks the
+ * tree without building arrays of its members: it runs for every statement.
+ */
 const holdsNul = (node: unknown, depth: number): boolean => {
   if (typeof node === 'string') return node.includes('\u0000');
   if (typeof node !== 'object' || node === null || depth > 200 || ArrayBuffer.isView(node) || node instanceof Date) return false;
-  for (const v of Array.isArray(node) ? node : Object.values(node)) if (holdsNul(v, depth + 1)) return true;
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) if (holdsNul(node[i], depth + 1)) return true;
+    return false;
+  }
+  const members = node as Record<string, unknown>;
+  for (const k in members) if (Object.hasOwn(members, k) && holdsNul(members[k], depth + 1)) return true;
   return false;
 };
 

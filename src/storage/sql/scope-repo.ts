@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { isVisibility, type Visibility } from '../../core/access/visibility.js';
 import type { ScopeRecord, ScopeRepo, ScopeSigning } from '../../core/accounts/account-repo.js';
 import type { Database, ScopesTable } from './schema.js';
+import { rowFinder, type RowReader } from './dialect.js';
 
 const toScope = (r: Selectable<ScopesTable>): ScopeRecord => ({
   name: r.name,
@@ -11,10 +12,24 @@ const toScope = (r: Selectable<ScopesTable>): ScopeRecord => ({
   signing: { required: Number(r.require_signatures) === 1, keys: r.signing_keys ? (JSON.parse(r.signing_keys) as string[]) : [] },
 });
 
+const SCOPE_COLUMNS = ['name', 'owner_account_id', 'default_visibility', 'created_at', 'signing_keys', 'require_signatures'];
+
 export class SqlScopeRepo implements ScopeRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** SQLite outside transactions: scope rows through the read connection (see RowReader). */
+  private readonly byName: ((name: unknown) => Selectable<ScopesTable> | undefined) | undefined;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    readRow?: RowReader,
+  ) {
+    this.byName = readRow && rowFinder(readRow, 'scopes', SCOPE_COLUMNS, 'name');
+  }
 
   async find(name: string): Promise<ScopeRecord | undefined> {
+    if (this.byName) {
+      const r = this.byName(name.toLowerCase());
+      return r && toScope(r);
+    }
     const r = await this.db.selectFrom('scopes').selectAll().where('name', '=', name.toLowerCase()).executeTakeFirst();
     return r && toScope(r);
   }

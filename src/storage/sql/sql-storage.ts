@@ -26,6 +26,7 @@ import { sql } from 'kysely';
 import { SqlWorkloadStore } from './workload-store.js';
 import { SqlGroupStore } from './group-store.js';
 import { SqlEvalStore } from './eval-store.js';
+import { BatchedTransactions } from './batched-transactions.js';
 import { SqlWebhookOutbox, SqlWebhookStore } from './webhook-store.js';
 import { SqlSkillInstallStore } from './skill-install-store.js';
 import { SqlMirrorStore } from './mirror-store.js';
@@ -91,6 +92,8 @@ export class SqlStorage implements Storage {
   /** The listings of MCP upstreams (core/mirrors/mcp-mirror's port). */
   readonly mcpMirrorCache: SqlMcpMirrorCache;
 
+  private readonly batches: BatchedTransactions<Database> | undefined;
+
   constructor(
     private readonly db: Kysely<Database>,
     readonly kind: SqlDialectName,
@@ -104,8 +107,12 @@ export class SqlStorage implements Storage {
     /** PostgreSQL: named (prepared once per connection) statements for the hot read path. */
     private readonly readRows?: RowsReader,
   ) {
+    this.batches = kind === 'sqlite' ? new BatchedTransactions(db) : undefined;
     const repos = reposOn(db, kind, textSearch);
     repos.packages = new SqlPackageRepo(db, kind, textSearch, readRow, readRows);
+    repos.scopes = new SqlScopeRepo(db, readRow);
+    repos.tokens = new SqlTokenRepo(db, readRow);
+    repos.accounts = new SqlAccountRepo(db, readRow);
     this.accounts = repos.accounts;
     this.scopes = repos.scopes;
     this.tokens = repos.tokens;
@@ -134,7 +141,12 @@ export class SqlStorage implements Storage {
     this.mcpMirrorCache = new SqlMcpMirrorCache(db, kind);
   }
 
+  /**
+   * SQLite (one writing connection): transactions asked for at once share a commit, each in a
+   * savepoint of its own (see BatchedTransactions). PostgreSQL: each its own, concurrently.
+   */
   transaction<T>(fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
+    if (this.batches) return this.batches.run((trx) => fn(reposOn(trx, this.kind, this.textSearch)));
     return this.db.transaction().execute((trx) => fn(reposOn(trx, this.kind, this.textSearch)));
   }
 

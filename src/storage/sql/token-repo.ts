@@ -1,10 +1,21 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { NewToken, TokenRecord, TokenRepo } from '../../core/tokens/token-repo.js';
 import { toToken } from './rows.js';
-import type { Database } from './schema.js';
+import type { Database, TokensTable } from './schema.js';
+import { rowFinder, type RowReader } from './dialect.js';
+
+const TOKEN_COLUMNS = ['id', 'account_id', 'name', 'hash', 'prefix', 'permission', 'scopes', 'expires_at', 'revoked_at', 'last_used_at', 'created_at', 'all_accounts'];
 
 export class SqlTokenRepo implements TokenRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** SQLite outside transactions: the lookup every authenticated request makes, through the read connection (see RowReader). */
+  private readonly byHash: ((hash: unknown) => Selectable<TokensTable> | undefined) | undefined;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    readRow?: RowReader,
+  ) {
+    this.byHash = readRow && rowFinder(readRow, 'tokens', TOKEN_COLUMNS, 'hash');
+  }
 
   async insert(t: NewToken): Promise<TokenRecord> {
     const row = await this.db
@@ -28,6 +39,10 @@ export class SqlTokenRepo implements TokenRepo {
   }
 
   async findByHash(hash: string): Promise<TokenRecord | undefined> {
+    if (this.byHash) {
+      const r = this.byHash(hash);
+      return r && toToken(r);
+    }
     const row = await this.db.selectFrom('tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
     return row && toToken(row);
   }
