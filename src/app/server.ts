@@ -81,7 +81,21 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const outbound = new SelfRegistryRouter(egress);
   const tools = createToolRuntime(config, egress);
-  const { storage, blobs, uploads, groups, workloads: workloadStore, evals: evalStore, webhooks: webhookStore, skillInstalls, mirrors, mirrorSyncs, mcpMirrorCache, signer, viewStamps } = await openStorage(config);
+  const {
+    storage,
+    blobs,
+    uploads,
+    groups,
+    workloads: workloadStore,
+    evals: evalStore,
+    webhooks: webhookStore,
+    skillInstalls,
+    mirrors,
+    mirrorSyncs,
+    mcpMirrorCache,
+    signer,
+    viewStamps,
+  } = await openStorage(config);
   let secretStore;
   let rateLimitStore;
   try {

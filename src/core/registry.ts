@@ -238,7 +238,14 @@ export class Registry {
     if (agentryMirror) syncers.agentry = (m, o) => syncAgentryMirror(agentryMirror, m, o);
     const mcpMirrors = this.mcpMirrors;
     if (mcpMirrors) syncers.mcp = (m, o) => syncMcpMirror(mcpMirrors.syncDeps, m, o);
-    this.mirrorSyncs = this.mirrors && syncs && new MirrorSyncService(deps, this.mirrors, syncs.store, syncers, (id) => syncs.wake?.(id), { oci: (f) => void parseOciSyncFilter(f), agentry: (f) => void parseAgentrySyncFilter(f), mcp: refuseMcpSyncFilter });
+    this.mirrorSyncs =
+      this.mirrors &&
+      syncs &&
+      new MirrorSyncService(deps, this.mirrors, syncs.store, syncers, (id) => syncs.wake?.(id), {
+        oci: (f) => void parseOciSyncFilter(f),
+        agentry: (f) => void parseAgentrySyncFilter(f),
+        mcp: refuseMcpSyncFilter,
+      });
     this.stars = new StarService(deps, this.packages);
     this.discovery = new DiscoveryService(deps);
     this.telemetry = new TelemetryService(deps, this.packages);
