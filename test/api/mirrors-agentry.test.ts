@@ -300,6 +300,13 @@ describe.each(testStores)('Agentry mirrors (%s)', (store) => {
     // Copied, not fetched on read: the versions are here already, marked as mirrored.
     const alpha = await anon.req('GET', '/api/v1/agents/@tools/alpha');
     expect(alpha.body).toMatchObject({ latest_version: '1.0.0', mirror: { upstream: upstream.url } });
+    // Lists mark mirrored packages too; this registry's own are not marked.
+    const listed = await anon.req('GET', '/api/v1/packages?sort=name&limit=100');
+    expect(listed.status).toBe(200);
+    const items = listed.body.packages as Array<{ full_name: string; mirror?: { upstream: string } }>;
+    expect(items.find((i) => i.full_name === '@tools/alpha')?.mirror).toEqual({ upstream: upstream.url });
+    expect(items.find((i) => i.full_name === '@local/mine')).toBeDefined();
+    expect(items.find((i) => i.full_name === '@local/mine')?.mirror).toBeUndefined();
     // A bad filter is refused before any job is queued.
     expect((await admin.req('POST', '/api/v1/mirrors/up/sync', { filter: 'a b' })).status).toBe(400);
   });

@@ -68,6 +68,12 @@ export type SearchQuery = Static<typeof SearchQuery>;
 
 const Author = Type.Object({ username: Type.String(), display_name: Type.Optional(Type.Union([Type.String(), Type.Null()])), avatar_url: Type.Union([Type.String(), Type.Null()]) });
 
+/** Where a package taken from an upstream came from. */
+const MirrorMark = Type.Object(
+  { upstream: Type.String() },
+  { description: 'Present when the package was taken from an Agentry upstream (a pull-through mirror, docs/mirrors.md): it is read-only here' },
+);
+
 export const ListItem = Type.Object({
   kind: Type.String(),
   scope: Type.String(),
@@ -82,6 +88,7 @@ export const ListItem = Type.Object({
   is_verified: Type.Boolean(),
   author: Author,
   updated_at: Type.String(),
+  mirror: Type.Optional(MirrorMark),
 });
 export type ListItem = Static<typeof ListItem>;
 
@@ -112,9 +119,7 @@ export const Detail = Type.Object({
   manifest: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
   findings: Type.Array(Finding, { description: 'What the latest version was flagged for at publish; empty for most' }),
   created_at: Type.String(),
-  mirror: Type.Optional(
-    Type.Object({ upstream: Type.String() }, { description: 'Present when the package was taken from an Agentry upstream (a pull-through mirror, docs/mirrors.md): it is read-only here' }),
-  ),
+  mirror: Type.Optional(MirrorMark),
 });
 export type Detail = Static<typeof Detail>;
 

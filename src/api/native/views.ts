@@ -13,21 +13,27 @@ import type { Detail, ListItem } from './schemas.js';
 export const listTotal = (page: { total: number; estimated?: boolean }): { total: number; total_estimated?: true } =>
   page.estimated ? { total: page.total, total_estimated: true } : { total: page.total };
 
-export const listItem = (pkg: PackageRecord, owner: AccountRecord | undefined): ListItem => ({
-  kind: pkg.kind,
-  scope: `@${pkg.scope}`,
-  name: pkg.name,
-  full_name: fullName(pkg.scope, pkg.name),
-  description: pkg.description,
-  category: pkg.category,
-  tags: pkg.tags,
-  latest_version: pkg.latestVersion,
-  download_count: pkg.downloadCount,
-  star_count: pkg.starCount,
-  is_verified: pkg.isVerified,
-  author: { username: owner?.name ?? pkg.scope, avatar_url: owner?.avatarUrl ?? null },
-  updated_at: pkg.updatedAt,
-});
+/** A package in a list; `upstreams` (by lower-case scope) marks one taken from an upstream. */
+export const listItem = (pkg: PackageRecord, owner: AccountRecord | undefined, upstreams?: Map<string, string>): ListItem => {
+  const item: ListItem = {
+    kind: pkg.kind,
+    scope: `@${pkg.scope}`,
+    name: pkg.name,
+    full_name: fullName(pkg.scope, pkg.name),
+    description: pkg.description,
+    category: pkg.category,
+    tags: pkg.tags,
+    latest_version: pkg.latestVersion,
+    download_count: pkg.downloadCount,
+    star_count: pkg.starCount,
+    is_verified: pkg.isVerified,
+    author: { username: owner?.name ?? pkg.scope, avatar_url: owner?.avatarUrl ?? null },
+    updated_at: pkg.updatedAt,
+  };
+  const upstream = upstreams?.get(pkg.scope.toLowerCase());
+  if (upstream !== undefined) item.mirror = { upstream };
+  return item;
+};
 
 export const detail = (view: PackageView): Detail => {
   const { pkg, owner, latest } = view;

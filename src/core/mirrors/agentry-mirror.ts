@@ -98,6 +98,15 @@ export class AgentryMirror implements PackageMirrors {
     }
   }
 
+  async upstreamsOf(scopes: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const s of new Set(scopes.map((x) => x.toLowerCase()))) {
+      const claim = await this.claimOf(s, true);
+      if (claim) out.set(s, claim.upstream);
+    }
+    return out;
+  }
+
   async refuseWrites(scope: string): Promise<void> {
     const claim = await this.mirrors.store.findScope(scope);
     if (claim) {

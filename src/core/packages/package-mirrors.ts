@@ -13,6 +13,8 @@ export interface PackageMirrors {
    * upstream cannot answer. Undefined for a package of this registry's own.
    */
   refresh(pkg: PackageRecord, force?: boolean): Promise<{ upstream: string; changed: boolean } | undefined>;
+  /** The upstream URL of each of these scopes (which hold packages) that is taken from one, by lower-case scope. */
+  upstreamsOf(scopes: readonly string[]): Promise<Map<string, string>>;
   /** Throws (409) when the scope is taken from an upstream: what is in it is read-only here. */
   refuseWrites(scope: string): Promise<void>;
 }

@@ -466,8 +466,11 @@ export class PackageService {
   }
 
   /** Packages the caller may read (the read filter is applied in the query: pages and totals count only those). */
-  async query(ctx: RequestContext, q: Omit<PackageQuery, 'read'>): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }> {
-    return this.deps.storage.packages.query({ ...q, read: await this.deps.policy.readFilter(ctx) });
+  /** A page of packages the caller may read, with their owners and, for packages taken from an upstream, its URL by (lower-case) scope. */
+  async query(ctx: RequestContext, q: Omit<PackageQuery, 'read'>): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord>; upstreams: Map<string, string> }> {
+    const page = await this.deps.storage.packages.query({ ...q, read: await this.deps.policy.readFilter(ctx) });
+    const upstreams = this.mirrors && page.rows.length > 0 ? await this.mirrors.upstreamsOf(page.rows.map((r) => r.scope)) : new Map<string, string>();
+    return { ...page, upstreams };
   }
 
   /** How many packages are published, every visibility: an operator's figure (metrics), never a door's list. */

@@ -77,7 +77,7 @@ export const agentxRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async 
       const page = req.query.page ?? 1;
       const limit = req.query.limit ?? 20;
       const r = await registry.packages.query(ctx, { kind: 'agent', ownerAccountId: account.id, sort: req.query.sort ?? 'downloads', offset: (page - 1) * limit, limit });
-      return { agents: r.rows.map((p) => listItem(p, r.owners.get(p.ownerAccountId))), ...listTotal(r), page, limit };
+      return { agents: r.rows.map((p) => listItem(p, r.owners.get(p.ownerAccountId), r.upstreams)), ...listTotal(r), page, limit };
     },
   });
 

@@ -74,7 +74,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       offset: (page - 1) * limit,
       limit,
     });
-    return { items: result.rows.map((r) => listItem(r, result.owners.get(r.ownerAccountId))), totals: listTotal(result), page, limit };
+    return { items: result.rows.map((r) => listItem(r, result.owners.get(r.ownerAccountId), result.upstreams)), totals: listTotal(result), page, limit };
   };
 
   app.get('/search', {
