@@ -36,7 +36,7 @@
  * Results are printed as a table and written to .bench/<store>-<N>.json and .bench/run-<N>-<time>.json.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -313,9 +313,19 @@ const benchStore = async (store, words, build = { label: 'this', bin: undefined 
   const suffix = store === 'postgres' && build.label === 'anchor' ? '_anchor' : '';
   if (!/^[a-z_][a-z0-9_]*$/.test(args['cache-schema'])) throw new Error(`--cache-schema must be a lower-case SQL name (got ${args['cache-schema']})`);
   const pgSchema = `${args['cache-schema']}_${N}${suffix}`;
-  const cacheDir = args['cache-dir'] ? join(args['cache-dir'], `${store}-${N}${suffix}`) : undefined;
+  // SQLite with an anchor: each build reads its own copy of the seeded store (`sqlite-N` stays as the
+  // seed and no server opens it again), so neither build's migrations reach the other's store.
+  // Seed with the older build (the anchor runs first unless --anchor-last).
+  const seedDir = args['cache-dir'] && join(args['cache-dir'], `sqlite-${N}`);
+  const sqliteMarker = seedDir && join(seedDir, 'seeded.json');
+  const ownCopy = store === 'sqlite' && args['anchor-bin'] && seedDir && existsSync(sqliteMarker) ? join(args['cache-dir'], `sqlite-${N}_${build.label}`) : undefined;
+  if (ownCopy && !existsSync(join(ownCopy, 'seeded.json'))) {
+    log(`sqlite: copying the seeded store for the ${build.label} build`);
+    rmSync(ownCopy, { recursive: true, force: true });
+    cpSync(seedDir, ownCopy, { recursive: true });
+  }
+  const cacheDir = ownCopy ?? (args['cache-dir'] ? join(args['cache-dir'], `${store}-${N}${suffix}`) : undefined);
   const markerFile = cacheDir && join(cacheDir, 'seeded.json');
-  const sqliteMarker = args['cache-dir'] && join(args['cache-dir'], `sqlite-${N}`, 'seeded.json');
   if (store === 'postgres' && markerFile && !existsSync(markerFile) && existsSync(sqliteMarker)) {
     log(`postgres: copying the seeded SQLite store into schema ${pgSchema}`);
     mkdirSync(cacheDir, { recursive: true });
