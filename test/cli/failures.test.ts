@@ -196,7 +196,7 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     expect((await ws.run(['mirror', 'ls', ...admin])).stdout).toBe('No mirrors\n');
   });
 
-  it('mirror sync and syncs: conflicting options, an unknown mirror or job, a kind without a syncer, a bad filter, a failed job (exit 1), an ended job', async () => {
+  it('mirror sync and syncs: conflicting options, an unknown mirror or job, a filter an MCP sync does not take, a bad filter, a failed job (exit 1), an ended job', async () => {
     const admin = ['--token', server.adminToken];
     const usage = { code: 2 };
     await fails(['mirror', 'sync', 'x', '--cancel', 'a', '--follow', 'b', ...admin], 'agentry: --cancel goes alone: it stops a job, it starts or follows none\n', usage);
@@ -209,8 +209,10 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     await fails(['mirror', 'syncs', 'nope', ...admin], 'agentry: No mirror named nope\n', { code: 4 });
     await fails(['mirror', 'sync', 'nope'], "agentry: This token has 'publish' permission; this action needs 'admin'\n", { code: 3 });
 
-    await ws.ok(['mirror', 'add', 'agentry', 'peer', '--url', 'https://agentry.example.com', ...admin]);
-    await fails(['mirror', 'sync', 'peer', ...admin], 'agentry: Sync jobs of agentry mirrors are not offered by this server; peer fetches from its upstream on demand only\n');
+    await ws.ok(['mirror', 'add', 'mcp', 'peer', '--url', 'https://mcp.example.com', ...admin]);
+    await fails(['mirror', 'sync', 'peer', '--filter', 'io.github', ...admin], "agentry: MCP mirrors sync the upstream's whole listing; a filter ('io.github') is not taken\n");
+    await ws.ok(['mirror', 'add', 'agentry', 'central', '--url', 'https://agentry.example.com', ...admin]);
+    await fails(['mirror', 'sync', 'central', '--filter', 'a b', ...admin], /^agentry: Invalid filter 'a b': /);
     // An upstream the egress policy refuses (this server allows no private address): the job fails as a whole.
     await ws.ok(['mirror', 'add', 'oci', 'dead', '--url', 'http://127.0.0.1:9', ...admin]);
     await fails(
