@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { PackageView } from '../../core/packages/package-service.js';
 import { fullName } from '../../core/packages/names.js';
 import { isPlainObject } from '../../core/packages/manifest/fields.js';
@@ -95,7 +95,8 @@ export interface DetailDocument {
  */
 export const detailDocument = (view: PackageView, serialize: (d: Detail) => string): DetailDocument => {
   const body = serialize(detail(view));
-  return { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
+  // The one-shot hash: no Hash object per response (a profile put those at ~8% of an uncached GET).
+  return { body, etag: `"${hash('sha1', body, 'base64url')}"` };
 };
 
 export const versionItem = (v: VersionRecord, sessionCounts?: Map<number, number>) => ({
