@@ -3,30 +3,20 @@ import { isPackageKind } from '../packages/kinds.js';
 import { packageKey } from '../packages/names.js';
 import { MIRRORED_KINDS, type AgentryMirror } from './agentry-mirror.js';
 import type { MirrorRecord } from './mirror.js';
+import type { MirrorSyncOptions, MirrorSyncReport } from './mirror-sync.js';
 
 /** What a sync needs: the Registry's `agentryMirror`. */
 export type AgentrySyncDeps = Pick<AgentryMirror, 'listUpstream' | 'sync' | 'fetchedThrough'>;
 
-export interface AgentrySyncOptions {
-  /** `@scope` (that scope), `@scope/prefix` (its packages whose names start so), or a prefix of `scope/name`. */
-  filter?: string;
-  /** Where an earlier run stopped (the last `onProgress` checkpoint): this run goes on after it. */
-  checkpoint?: string;
-  /** Stops the run between two packages (it then throws the signal's reason; resume from the last checkpoint). */
-  signal?: AbortSignal;
-  onProgress?: (p: { done: number; total: number | null; checkpoint: string }) => Promise<void> | void;
-}
+/** The filter is `@scope` (that scope), `@scope/prefix` (its packages whose names start so), or a prefix of `scope/name`; an abort stops the run between two packages (it then throws the signal's reason). */
+export type AgentrySyncOptions = MirrorSyncOptions;
 
-export interface AgentrySyncReport {
-  /** `@scope/name` of the packages fetched for the first time. */
-  added: string[];
-  /** Packages with new versions, dist-tags or deprecations. */
-  updated: string[];
-  unchanged: number;
-  /** Packages fetched through this mirror before that the upstream no longer lists (they stay served). */
-  removed: string[];
-  failed: { name: string; error: string }[];
-}
+/**
+ * Names are `@scope/name`: `added` packages fetched for the first time, `updated` those with new
+ * versions, dist-tags or deprecations, `removed` those fetched through this mirror before that the
+ * upstream no longer lists (they stay served).
+ */
+export type AgentrySyncReport = MirrorSyncReport;
 
 /** The upstream's list is read this many packages a page (its largest page). */
 const PAGE = 100;

@@ -1,6 +1,7 @@
 import { badRequest } from '../errors.js';
 import { isoNow, type Clock } from '../time.js';
 import type { MirrorRecord, UpstreamEndpoint } from './mirror.js';
+import type { MirrorSyncProgress, MirrorSyncReport } from './mirror-sync.js';
 import type { CachedMcpServer, McpMirrorCache, McpUpstream, UpstreamMcpServer } from './mcp-mirror.js';
 
 /** What a sync of an MCP upstream needs: the cache, the upstream port, the clock, and the mirror's endpoint (its login from the secret store). */
@@ -11,26 +12,15 @@ export interface McpSyncDeps {
   endpoint(m: MirrorRecord): Promise<UpstreamEndpoint>;
 }
 
-export interface McpSyncProgress {
-  /** Upstream entries read so far in this run. */
-  done: number;
-  /** The upstream does not say how many it holds (the MCP registry API has no total). */
-  total: number | null;
-  /** The upstream cursor reached: pass it back as `checkpoint` to continue from here. */
-  checkpoint: string;
-}
+/** After each page: `done` counts upstream entries read in this run; `total` is null (the MCP registry API has none); `checkpoint` is the upstream cursor reached. */
+export type McpSyncProgress = MirrorSyncProgress;
 
-export interface McpSyncReport {
-  /** `name@version` of the versions new to the cache. */
-  added: string[];
-  /** `name@version` of the versions whose server.json or official metadata changed. */
-  updated: string[];
-  unchanged: number;
-  /** `name@version` of the versions the upstream no longer lists (only known after a walk from the start). */
-  removed: string[];
-  /** Entries of the upstream that are not servers (no `name`/`version`, a name without `/`), with why. */
-  failed: { name: string; error: string }[];
-}
+/**
+ * Names are `name@version`: `updated` are versions whose server.json or official metadata changed,
+ * `removed` those the upstream no longer lists (known only after a walk from the start), `failed`
+ * entries of the upstream that are not servers.
+ */
+export type McpSyncReport = MirrorSyncReport;
 
 /** The official API's largest page. */
 const PAGE = 100;
