@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { RequestContext } from '../auth/principal.js';
 import type { ModelClientFactory, ModelEndpoint } from '../sessions/model-port.js';
 import type { SessionBus } from '../sessions/event-bus.js';
@@ -8,7 +7,7 @@ import { isoNow, type Clock } from '../time.js';
 import { agentToolNetwork, resolveBuiltinToolset, type ToolRuntime } from '../tools/builtin-toolset.js';
 import { inProcessRegexTest, matchText, OUTPUT_MAX, type EvalCase, type EvalSpec, type RegexTest, type TrialResult } from './eval-spec.js';
 import type { EvalRunRecord, EvalStore } from './eval-store.js';
-import { coalesced } from '../coalesced.js';
+import { JobStop as Stop, LeasedJobRunner } from '../jobs/leased-job-runner.js';
 import { askJudge } from './llm-judge.js';
 import { clip, textOf } from '../sessions/content-text.js';
 
@@ -37,7 +36,6 @@ export interface EvalRunnerOptions {
   onError?: (e: unknown, runId: string) => void;
 }
 
-class Stop extends Error {}
 class TrialTimeout extends Error {}
 
 type IdleState = { status: string; stop: Record<string, unknown> | undefined };
@@ -53,99 +51,49 @@ const cut = (s: string, max = OUTPUT_MAX): string => clip(s, max);
  * cancelled run (its status changed under the lease) stops, and its sessions are interrupted.
  */
 export class EvalRunner {
-  readonly workerId = `evr_${randomBytes(8).toString('hex')}`;
-  private readonly active = new Map<string, { ac: AbortController; done: Promise<void> }>();
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = true;
-  /** Looks for work to claim; wake-ups while it looks coalesce into one more look. */
-  private readonly pollOnce = coalesced(
-    async () => {
-      if (!this.stopped) await this.claimSome();
-    },
-    (e) => this.o.onError?.(e, ''),
-  );
-  private readonly o: Required<Omit<EvalRunnerOptions, 'onError'>> & Pick<EvalRunnerOptions, 'onError'>;
+  private readonly jobs: LeasedJobRunner;
 
   constructor(
     private readonly deps: EvalRunnerDeps,
     opts: EvalRunnerOptions = {},
   ) {
-    this.o = { leaseMs: opts.leaseMs ?? 30_000, pollMs: opts.pollMs ?? 1_000, maxConcurrentRuns: opts.maxConcurrentRuns ?? 8, onError: opts.onError };
+    this.jobs = new LeasedJobRunner({
+      store: deps.store,
+      clock: deps.clock,
+      workerPrefix: 'evr',
+      leaseMs: opts.leaseMs ?? 30_000,
+      pollMs: opts.pollMs ?? 1_000,
+      maxConcurrent: opts.maxConcurrentRuns ?? 8,
+      drive: (id, ac) => this.drive(id, ac),
+      whyNotHeld: (id) => this.whyNotHeld(id),
+      stillActive: async (id) => {
+        const r = await deps.store.find(id);
+        return !r || r.status === 'pending' || r.status === 'running';
+      },
+      onError: opts.onError,
+    });
+  }
+
+  get workerId(): string {
+    return this.jobs.workerId;
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.timer = setInterval(() => this.poll(), this.o.pollMs);
-    this.timer.unref?.();
-    this.poll();
+    this.jobs.start();
   }
 
   /** A run was created or cancelled: look now rather than at the next poll. */
   wake(id: string): void {
-    const a = this.active.get(id);
-    if (a)
-      void this.deps.store.find(id).then(
-        (r) => {
-          if (r && r.status !== 'pending' && r.status !== 'running') a.ac.abort(new Stop('cancelled'));
-        },
-        () => undefined,
-      );
-    this.poll();
+    this.jobs.wake(id);
   }
 
   /** Stops taking work and stops the runs in progress; their leases are released, so another runner goes on with them. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    for (const { ac } of this.active.values()) ac.abort(new Stop('shutdown'));
-    await Promise.all([...this.active.values()].map((a) => a.done));
+  stop(): Promise<void> {
+    return this.jobs.stop();
   }
 
   private now(): string {
     return isoNow(this.deps.clock);
-  }
-
-  private poll(): void {
-    if (!this.stopped) this.pollOnce();
-  }
-
-  private async claimSome(): Promise<void> {
-    const room = this.o.maxConcurrentRuns - this.active.size;
-    if (room <= 0) return;
-    const now = this.now();
-    for (const id of await this.deps.store.claimable(now, room + this.active.size)) {
-      if (this.stopped || this.active.size >= this.o.maxConcurrentRuns || this.active.has(id)) continue;
-      const until = new Date(Date.parse(now) + this.o.leaseMs).toISOString();
-      if (await this.deps.store.claim(id, this.workerId, now, until)) this.run(id);
-    }
-  }
-
-  private run(id: string): void {
-    const ac = new AbortController();
-    const renew = setInterval(
-      () => {
-        const until = new Date(Date.now() + this.o.leaseMs).toISOString();
-        void this.deps.store.renew(id, this.workerId, until).then(
-          async (held) => {
-            if (!held) ac.abort(await this.whyNotHeld(id));
-          },
-          () => undefined,
-        );
-      },
-      Math.max(50, Math.floor(this.o.leaseMs / 3)),
-    );
-    const done = this.drive(id, ac)
-      .catch((e) => {
-        if (!(e instanceof Stop) && !ac.signal.aborted) this.o.onError?.(e, id);
-      })
-      .finally(async () => {
-        clearInterval(renew);
-        await this.deps.store.release(id, this.workerId).catch(() => undefined);
-        this.active.delete(id);
-        this.poll();
-      });
-    this.active.set(id, { ac, done });
   }
 
   /**

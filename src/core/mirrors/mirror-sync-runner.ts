@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { coalesced } from '../coalesced.js';
+import { JobStop as Stop, LeasedJobRunner } from '../jobs/leased-job-runner.js';
 import { isAgentryError } from '../errors.js';
 import { isoNow, type Clock } from '../time.js';
 import type { MirrorStore } from './mirror.js';
@@ -22,8 +21,6 @@ export interface MirrorSyncRunnerOptions {
   onError?: (e: unknown, jobId: string) => void;
 }
 
-class Stop extends Error {}
-
 /** What a job's failure says: the error's own message, never a stack. */
 const messageOf = (e: unknown): string => (isAgentryError(e) || e instanceof Error ? e.message : String(e)).slice(0, 2000);
 
@@ -36,98 +33,49 @@ const messageOf = (e: unknown): string => (isAgentryError(e) || e instanceof Err
  * server aborts its syncers and releases their leases, for another process (or its next start).
  */
 export class MirrorSyncRunner {
-  readonly workerId = `msr_${randomBytes(8).toString('hex')}`;
-  private readonly active = new Map<string, { ac: AbortController; done: Promise<void> }>();
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = true;
-  private readonly o: Required<Omit<MirrorSyncRunnerOptions, 'onError'>> & Pick<MirrorSyncRunnerOptions, 'onError'>;
-  private readonly pollOnce = coalesced(
-    async () => {
-      if (!this.stopped) await this.claimSome();
-    },
-    (e) => this.o.onError?.(e, ''),
-  );
+  private readonly jobs: LeasedJobRunner;
 
   constructor(
     private readonly deps: MirrorSyncRunnerDeps,
     opts: MirrorSyncRunnerOptions = {},
   ) {
-    this.o = { leaseMs: opts.leaseMs ?? 30_000, pollMs: opts.pollMs ?? 1_000, maxConcurrent: opts.maxConcurrent ?? 2, onError: opts.onError };
+    this.jobs = new LeasedJobRunner({
+      store: deps.store,
+      clock: deps.clock,
+      workerPrefix: 'msr',
+      leaseMs: opts.leaseMs ?? 30_000,
+      pollMs: opts.pollMs ?? 1_000,
+      maxConcurrent: opts.maxConcurrent ?? 2,
+      drive: (id, ac) => this.drive(id, ac.signal),
+      whyNotHeld: async () => new Stop('lease lost or cancelled'),
+      stillActive: async (id) => {
+        const r = await deps.store.find(id);
+        return !r || r.status === 'queued' || r.status === 'running';
+      },
+      onError: opts.onError,
+    });
+  }
+
+  get workerId(): string {
+    return this.jobs.workerId;
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.timer = setInterval(() => this.poll(), this.o.pollMs);
-    this.timer.unref?.();
-    this.poll();
+    this.jobs.start();
   }
 
   /** A job was queued or cancelled: look now rather than at the next poll (a cancelled job held here stops at once). */
   wake(id: string): void {
-    const a = this.active.get(id);
-    if (a) {
-      void this.deps.store.find(id).then(
-        (r) => {
-          if (r && r.status !== 'queued' && r.status !== 'running') a.ac.abort(new Stop('cancelled'));
-        },
-        () => undefined,
-      );
-    }
-    this.poll();
+    this.jobs.wake(id);
   }
 
   /** Stops taking work and aborts the jobs in progress; their leases are released, so another runner goes on with them. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    for (const { ac } of this.active.values()) ac.abort(new Stop('shutdown'));
-    await Promise.all([...this.active.values()].map((a) => a.done));
+  stop(): Promise<void> {
+    return this.jobs.stop();
   }
 
   private now(): string {
     return isoNow(this.deps.clock);
-  }
-
-  private poll(): void {
-    if (!this.stopped) this.pollOnce();
-  }
-
-  private async claimSome(): Promise<void> {
-    if (this.active.size >= this.o.maxConcurrent) return;
-    const now = this.now();
-    for (const id of await this.deps.store.claimable(now, this.o.maxConcurrent + this.active.size)) {
-      if (this.stopped || this.active.size >= this.o.maxConcurrent || this.active.has(id)) continue;
-      const until = new Date(Date.parse(now) + this.o.leaseMs).toISOString();
-      if (await this.deps.store.claim(id, this.workerId, now, until)) this.run(id);
-    }
-  }
-
-  private run(id: string): void {
-    const ac = new AbortController();
-    const renew = setInterval(
-      () => {
-        const until = new Date(this.deps.clock.now().getTime() + this.o.leaseMs).toISOString();
-        void this.deps.store.renew(id, this.workerId, until).then(
-          (held) => {
-            if (!held) ac.abort(new Stop('lease lost or cancelled'));
-          },
-          () => undefined,
-        );
-      },
-      Math.max(50, Math.floor(this.o.leaseMs / 3)),
-    );
-    const done = this.drive(id, ac.signal)
-      .catch((e) => {
-        if (!(e instanceof Stop) && !ac.signal.aborted) this.o.onError?.(e, id);
-      })
-      .finally(async () => {
-        clearInterval(renew);
-        await this.deps.store.release(id, this.workerId).catch(() => undefined);
-        this.active.delete(id);
-        this.poll();
-      });
-    this.active.set(id, { ac, done });
   }
 
   /** A write under the lease; refused (the job was cancelled or taken over): this run stops. */
