@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api, agentTarball } from '../helpers/packages.js';
+import { storeQuery } from '../helpers/on-store.js';
 import { expectError, expectNothingWritten, registryState } from '../helpers/refusals.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 
@@ -16,33 +14,7 @@ import { startTestServer, testStores, type TestServer } from '../helpers/server.
 /** Moves a token's expiry into the past by editing the store (the test server runs on the system clock). */
 const expireToken = async (server: TestServer, secret: string, at: string): Promise<void> => {
   const hash = createHash('sha256').update(secret, 'utf8').digest('hex');
-  if (server.store === 'sqlite') {
-    const db = new Database(join(server.dataDir, 'agentry.db'));
-    try {
-      db.pragma('busy_timeout = 5000');
-      expect(db.prepare('UPDATE tokens SET expires_at = ? WHERE hash = ?').run(at, hash).changes).toBe(1);
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  // PostgreSQL: the test server keeps its tables in a schema of its own; the hash is unique across all of them.
-  const client = new pg.Client({ connectionString: process.env.AGENTRY_TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    const schemas = await client.query<{ s: string }>(`SELECT table_schema AS s FROM information_schema.tables WHERE table_name = 'tokens' AND table_schema LIKE 't\\_%'`);
-    let changed = 0;
-    for (const { s } of schemas.rows) {
-      try {
-        changed += (await client.query(`UPDATE "${s}".tokens SET expires_at = $1 WHERE hash = $2`, [at, hash])).rowCount ?? 0;
-      } catch {
-        /* a schema another test just dropped */
-      }
-    }
-    expect(changed).toBe(1);
-  } finally {
-    await client.end();
-  }
+  expect((await storeQuery(server, 'UPDATE tokens SET expires_at = ? WHERE hash = ?', [at, hash])).changes).toBe(1);
 };
 
 describe.each(testStores)('bad input: authentication and permissions (%s)', (store) => {

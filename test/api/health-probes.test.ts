@@ -1,32 +1,9 @@
-import Database from 'better-sqlite3';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/app/config.js';
+import { storeQuery } from '../helpers/on-store.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
-
-/** Runs `sql` (with `?` placeholders on SQLite, `$1` on PostgreSQL) against a test server's own store. */
-const query = async (server: TestServer, sqlite: string, postgres: string, params: unknown[] = []): Promise<Record<string, unknown>[]> => {
-  if (server.store === 'sqlite') {
-    const db = new Database(join(server.dataDir, 'agentry.db'));
-    try {
-      db.pragma('busy_timeout = 5000');
-      const stmt = db.prepare(sqlite);
-      return stmt.reader ? (stmt.all(...params) as Record<string, unknown>[]) : (stmt.run(...params), []);
-    } finally {
-      db.close();
-    }
-  }
-  const client = new pg.Client({ connectionString: process.env.AGENTRY_TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(`SET search_path TO "${server.schema}"`);
-    return (await client.query(postgres, params)).rows as Record<string, unknown>[];
-  } finally {
-    await client.end();
-  }
-};
 
 const get = async (url: string, headers: Record<string, string> = {}) => {
   const r = await fetch(url, { headers });
@@ -80,15 +57,15 @@ describe.each(testStores)('liveness and readiness probes (%s)', (store) => {
   });
 
   it('answers 503 naming a migration the database has not run', async () => {
-    const [row] = await query(server, "SELECT * FROM agentry_migrations WHERE name = '0008-managed'", "SELECT * FROM agentry_migrations WHERE name = '0008-managed'");
+    const [row] = (await storeQuery(server, "SELECT * FROM agentry_migrations WHERE name = '0008-managed'")).rows;
     expect(row).toBeDefined();
-    await query(server, "DELETE FROM agentry_migrations WHERE name = '0008-managed'", "DELETE FROM agentry_migrations WHERE name = '0008-managed'");
+    await storeQuery(server, "DELETE FROM agentry_migrations WHERE name = '0008-managed'");
     try {
       const r = await get(`${server.url}/readyz`);
       expect(r.status).toBe(503);
       expect(r.body.checks.filter((c: { ok: boolean }) => !c.ok)).toEqual([{ name: 'migrations', ok: false, reason: 'not applied: 0008-managed' }]);
     } finally {
-      await query(server, 'INSERT INTO agentry_migrations (name, timestamp) VALUES (?, ?)', 'INSERT INTO agentry_migrations (name, timestamp) VALUES ($1, $2)', [row.name, row.timestamp]);
+      await storeQuery(server, 'INSERT INTO agentry_migrations (name, timestamp) VALUES (?, ?)', [row.name, row.timestamp]);
     }
     expect((await get(`${server.url}/readyz`)).status).toBe(200);
   });

@@ -2,27 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { Api } from '../helpers/packages.js';
 import { OciClient, sha256 } from '../helpers/oci.js';
 import { dropTestSchema } from '../helpers/postgres.js';
+import { storeQuery } from '../helpers/on-store.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 
 /** Backdates every upload session of a server's store, as if started `days` ago. */
 const ageUploads = async (server: TestServer, days: number): Promise<void> => {
   const at = new Date(Date.now() - days * 86_400_000).toISOString();
-  if (server.store === 'sqlite') {
-    const db = new Database(join(server.dataDir, 'agentry.db'));
-    db.prepare('UPDATE oci_uploads SET created_at = ?').run(at);
-    db.close();
-  } else {
-    const client = new pg.Client({ connectionString: process.env.AGENTRY_TEST_DATABASE_URL });
-    await client.connect();
-    await client.query(`UPDATE "${server.schema}".oci_uploads SET created_at = $1`, [at]);
-    await client.end();
-  }
+  await storeQuery(server, 'UPDATE oci_uploads SET created_at = ?', [at]);
 };
 
 describe.each(testStores)('OCI distribution: uploads survive restarts, abandoned ones are swept (%s)', (store) => {

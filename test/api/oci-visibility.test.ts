@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api, agentTarball } from '../helpers/packages.js';
 import { OciClient, imageManifest, sha256, type OciResponse } from '../helpers/oci.js';
 import { dropTestSchema } from '../helpers/postgres.js';
+import { onStore } from '../helpers/on-store.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 
 /**
@@ -276,17 +275,7 @@ describe.each(testStores)('OCI visibility: repositories pushed before visibility
   /** Takes a store back to before migration 0013 (no repository records), as an older Agentry left it. */
   const forgetRecords = async (server: TestServer) => {
     const statements = ['DROP TABLE oci_repositories', "DELETE FROM agentry_migrations WHERE name = '0013-oci-repositories'"];
-    if (store === 'sqlite') {
-      const db = new Database(join(server.dataDir, 'agentry.db'));
-      for (const q of statements) db.prepare(q).run();
-      db.close();
-    } else {
-      const client = new pg.Client({ connectionString: process.env.AGENTRY_TEST_DATABASE_URL });
-      await client.connect();
-      await client.query(`SET search_path TO "${server.schema}"`);
-      for (const q of statements) await client.query(q);
-      await client.end();
-    }
+    await onStore(store, server.dataDir, server.schema, statements);
   };
 
   it('keeps them public (they were), while new ones take the scope default', async () => {

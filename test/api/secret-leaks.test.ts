@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerRegistryAvailable, dockerRegistryRequired, startDockerRegistry, type DockerRegistry } from '../helpers/docker-registry.js';
 import { exampleAgent } from '../helpers/alquimia.js';
 import { Api } from '../helpers/packages.js';
+import { storeQuery } from '../helpers/on-store.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 import { startVaultKv2Server, type VaultKv2Server } from '../helpers/vault-kv2-server.js';
 
@@ -152,15 +152,7 @@ describe.skipIf(!run).each(testStores.flatMap((store) => (['builtin', 'vault'] a
         .map((f) => readFileSync(f).toString('latin1'))
         .join('\n');
     } else {
-      const client = new pg.Client({ connectionString: process.env.AGENTRY_TEST_DATABASE_URL });
-      await client.connect();
-      try {
-        for (const t of ['secret_values', 'agentspace_secrets', 'agentspace_agents', 'audit_log']) {
-          stored += JSON.stringify((await client.query(`SELECT * FROM "${server.schema}".${t}`)).rows);
-        }
-      } finally {
-        await client.end();
-      }
+      for (const t of ['secret_values', 'agentspace_secrets', 'agentspace_agents', 'audit_log']) stored += JSON.stringify((await storeQuery(server, `SELECT * FROM ${t}`)).rows);
     }
     expect(stored.length).toBeGreaterThan(0);
     for (const v of VALUES) for (const p of pieces(v)) expect(stored.includes(p), `store holds '${p}' of a value`).toBe(false);
