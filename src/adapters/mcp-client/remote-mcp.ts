@@ -1,6 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { mcpClientSdk, type McpClientSdk } from './sdk.js';
 import { McpConnectError, mcpResultOutcome, mcpToolOf, type McpConnection, type McpTool } from '../../core/sessions/mcp-port.js';
 
 /** How long connecting (initialize) may take (OMA: 15 s). */
@@ -9,7 +7,7 @@ const CONNECT_TIMEOUT_MS = 15_000;
 const CALL_TIMEOUT_MS = 300_000;
 const MAX_PAGES = 20;
 
-const authFailure = (e: unknown): boolean =>
+const authFailure = ({ UnauthorizedError, StreamableHTTPError }: McpClientSdk, e: unknown): boolean =>
   e instanceof UnauthorizedError || (e instanceof StreamableHTTPError && (e.code === 401 || e.code === 403)) || (e instanceof Error && /\b(401|403)\b/.test(e.message) && /HTTP/i.test(e.message));
 
 /**
@@ -24,6 +22,8 @@ export const connectRemoteMcp = async (url: string, headers: Record<string, stri
   } catch {
     throw new McpConnectError('connection', 'the server URL is not a URL');
   }
+  const sdk = await mcpClientSdk();
+  const { Client, StreamableHTTPClientTransport } = sdk;
   const transport = new StreamableHTTPClientTransport(u, { fetch, requestInit: { headers } });
   const client = new Client({ name: 'agentry-session', version: '1' }, { capabilities: {} });
   try {
@@ -31,7 +31,7 @@ export const connectRemoteMcp = async (url: string, headers: Record<string, stri
   } catch (e) {
     await client.close().catch(() => undefined);
     const message = e instanceof Error ? e.message.slice(0, 300) : 'could not connect';
-    throw new McpConnectError(authFailure(e) ? 'authentication' : 'connection', authFailure(e) ? `the server refused the credential (${message})` : message);
+    throw new McpConnectError(authFailure(sdk, e) ? 'authentication' : 'connection', authFailure(sdk, e) ? `the server refused the credential (${message})` : message);
   }
   return {
     async listTools(sig): Promise<McpTool[]> {

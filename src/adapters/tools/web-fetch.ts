@@ -1,4 +1,3 @@
-import { convert as htmlToText } from 'html-to-text';
 import { errorResult, textResult, TOOL_OUTPUT_LIMIT, truncateOutput, type ToolResult, type WebFetchConfig } from '../../core/tools/builtin-toolset.js';
 
 /**
@@ -86,6 +85,8 @@ export const webFetchTool = async (fetchFn: typeof globalThis.fetch, config: Web
     const { bytes, cut } = await readCapped(res, MAX_BODY_BYTES);
     let text = bytes.toString('utf8');
     if (type === 'text/html' || type === 'application/xhtml+xml') {
+      // Loaded by the first HTML page: a server whose agents never fetch one never holds the parser.
+      const { convert: htmlToText } = await import('html-to-text');
       text = htmlToText(text, { wordwrap: false, selectors: [{ selector: 'img', format: 'skip' }] });
     }
     const header = `URL: ${url.href}\nStatus: ${res.status}\nContent-Type: ${type}${cut ? `\n(the body was cut at ${MAX_BODY_BYTES} bytes)` : ''}\n\n`;

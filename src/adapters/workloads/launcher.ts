@@ -1,10 +1,6 @@
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ProgressNotificationSchema, ResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { isEgressError } from '../egress/egress-policy.js';
 import type { EgressPolicy } from '../egress/index.js';
 import type { Sandbox, SandboxedProcess, SandboxProfile, SandboxSpec } from '../../core/sandbox/sandbox.js';
@@ -12,6 +8,7 @@ import type { LaunchPlan, McpNotification, McpResult, McpUpstream, RuntimeCapabi
 import { NPM_PACKAGE_NAME, NPM_PACKAGE_VERSION } from '../../core/workloads/workload.js';
 import { npmInstallThroughEgress, configuredNpmRegistry } from './npm-install.js';
 import { ProcessTransport } from './process-transport.js';
+import { mcpClientSdk } from '../mcp-client/sdk.js';
 import { runInGroup } from './run-in-group.js';
 
 export { runInGroup } from './run-in-group.js';
@@ -89,6 +86,7 @@ export class ProcessLauncher implements WorkloadLauncher {
       // included (also spreading them in an `eventSourceInit.fetch` doubled each header's value).
       const requestInit = { headers: plan.headers };
       const fetch = remoteFetch(this.opts.fetch, url);
+      const { SSEClientTransport, StreamableHTTPClientTransport } = await mcpClientSdk();
       const transport: Transport = source.transport === 'sse' ? new SSEClientTransport(url, { fetch, requestInit }) : new StreamableHTTPClientTransport(url, { fetch, requestInit });
       return this.connect(transport, undefined, initTimeoutMs, log, onNotification);
     }
@@ -189,6 +187,7 @@ export class ProcessLauncher implements WorkloadLauncher {
     log: (line: string) => void,
     onNotification: ((notification: McpNotification) => void) | undefined,
   ): Promise<McpUpstream> {
+    const { Client, ProgressNotificationSchema, ResultSchema } = await mcpClientSdk();
     const client = new Client(CLIENT_INFO, { capabilities: {} });
     // Cancellation is the SDK's own (an aborted signal). Progress is routed here by token, not with
     // the SDK's `onprogress`: the SDK handles a notification a microtask late but a response at once,

@@ -1,5 +1,6 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { mcpClientSdk } from '../mcp-client/sdk.js';
 import type { SandboxedProcess } from '../../core/sandbox/sandbox.js';
 
 /** Longest line kept in a log (longer ones are cut, with a note). */
@@ -55,6 +56,7 @@ export class ProcessTransport implements Transport {
   ) {}
 
   async start(): Promise<void> {
+    const { JSONRPCMessageSchema } = await mcpClientSdk();
     this.proc.stdout.on(
       'data',
       lineSplitter(

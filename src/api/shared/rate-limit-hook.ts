@@ -46,15 +46,18 @@ const setHeaders = (reply: FastifyReply, d: RateLimitDecision): void => {
 const rateLimitPlugin: FastifyPluginAsync<{ registry: Registry }> = async (app, { registry }) => {
   const limiter = registry.rateLimiter;
   if (!limiter) return;
+  // With request limits off (only the publish budget counts) no request runs the hook at all:
+  // an async hook costs every request a promise and a turn of the microtask queue.
   const requestsLimited = limiter.rules.anonymous !== null || limiter.rules.user !== null;
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!requestsLimited || PROBES.has(request.url.split('?')[0])) return;
-    const account = await callerAccount(registry, request);
-    const decision = await limiter.check(account !== undefined ? { account } : { ip: request.ip });
-    if (!decision) return;
-    setHeaders(reply, decision);
-    if (!decision.allowed) throw new RateLimitedError(decision);
-  });
+  if (requestsLimited)
+    app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+      if (PROBES.has(request.url.split('?')[0])) return;
+      const account = await callerAccount(registry, request);
+      const decision = await limiter.check(account !== undefined ? { account } : { ip: request.ip });
+      if (!decision) return;
+      setHeaders(reply, decision);
+      if (!decision.allowed) throw new RateLimitedError(decision);
+    });
   app.addHook('onError', async (_request, reply, error) => {
     if (!(error instanceof RateLimitedError)) return;
     setHeaders(reply, error.decision);

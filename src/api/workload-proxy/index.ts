@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { Type } from 'typebox';
 import type { RequestContext } from '../../core/auth/principal.js';
 import { AgentryError, badRequest, notFound, notImplemented } from '../../core/errors.js';
@@ -31,6 +29,37 @@ const Params = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200, d
 const SessionQuery = Type.Object({ sessionId: Type.Optional(Type.String({ maxLength: 100 })) });
 const JsonRpcBody = Type.Unknown({ description: 'A JSON-RPC message (or batch) of the Model Context Protocol' });
 
+/**
+ * The MCP SDK's server side, loaded by the first proxied request: a registry that proxies no
+ * workload never loads the SDK and zod (about 10 MB of heap held from start-up on).
+ */
+const loadServerSdk = async () => {
+  const [server, sse, streamable, types] = await Promise.all([
+    import('@modelcontextprotocol/sdk/server/index.js'),
+    import('@modelcontextprotocol/sdk/server/sse.js'),
+    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
+  ]);
+  return {
+    Server: server.Server,
+    SSEServerTransport: sse.SSEServerTransport,
+    StreamableHTTPServerTransport: streamable.StreamableHTTPServerTransport,
+    isInitializeRequest: types.isInitializeRequest,
+  };
+};
+type ServerSdk = Awaited<ReturnType<typeof loadServerSdk>>;
+let serverSdk: Promise<ServerSdk> | undefined;
+const mcpServerSdk = (): Promise<ServerSdk> => {
+  if (!serverSdk) {
+    serverSdk = loadServerSdk();
+    // A failed import (a broken install) is tried again by the next request, not remembered.
+    serverSdk.catch(() => {
+      serverSdk = undefined;
+    });
+  }
+  return serverSdk;
+};
+
 /** Capabilities the proxy passes on: what it can forward (no server-initiated tasks). */
 const forwardable = (caps: Record<string, unknown>): Record<string, unknown> => {
   const out: Record<string, unknown> = {};
@@ -53,7 +82,7 @@ const progressTokenOf = (params: Record<string, unknown> | undefined): string | 
  * into the server's `notifications/cancelled`), and list changes, log messages and resource
  * updates reach every session.
  */
-const bridge = (session: WorkloadSession): Server => {
+const bridge = ({ Server }: ServerSdk, session: WorkloadSession): Server => {
   const server = new Server({ ...session.serverInfo }, { capabilities: forwardable(session.capabilities), ...(session.instructions ? { instructions: session.instructions } : {}) });
   server.fallbackRequestHandler = async (request, extra) => {
     const params = request.params as Record<string, unknown> | undefined;
@@ -110,15 +139,16 @@ export const workloadProxyDoor: FastifyPluginAsyncTypebox<WorkloadProxyOptions> 
   const streamable = async (req: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply): Promise<void> => {
     const name = req.params.name;
     const sid = req.headers['mcp-session-id'];
+    const sdk = await mcpServerSdk();
     let entry: Entry;
     if (typeof sid === 'string' && sid !== '') {
       entry = await existing(req, name, sid);
     } else {
-      if (req.method !== 'POST' || !isInitializeRequest(req.body)) throw badRequest('No Mcp-Session-Id: the first request of a session must be an initialize POST');
+      if (req.method !== 'POST' || !sdk.isInitializeRequest(req.body)) throw badRequest('No Mcp-Session-Id: the first request of a session must be an initialize POST');
       const ctx = await requestContext(registry, req);
       const session = await open(ctx, name);
-      const server = bridge(session);
-      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      const server = bridge(sdk, session);
+      const transport: StreamableHTTPServerTransport = new sdk.StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
           sessions.set(id, entry);
@@ -153,9 +183,10 @@ export const workloadProxyDoor: FastifyPluginAsyncTypebox<WorkloadProxyOptions> 
       const name = req.params.name;
       const ctx = await requestContext(registry, req);
       const session = await open(ctx, name);
-      const server = bridge(session);
+      const sdk = await mcpServerSdk();
+      const server = bridge(sdk, session);
       const raw = hijack(reply);
-      const transport = new SSEServerTransport(`${workloadProxyPath(name, 'sse').replace(/\/sse$/, '')}/messages`, raw);
+      const transport = new sdk.SSEServerTransport(`${workloadProxyPath(name, 'sse').replace(/\/sse$/, '')}/messages`, raw);
       const entry: Entry = { workload: name, accountId: ctx.principal?.account.id ?? null, transport, server };
       sessions.set(transport.sessionId, entry);
       transport.onclose = () => sessions.delete(transport.sessionId);
@@ -177,6 +208,7 @@ export const workloadProxyDoor: FastifyPluginAsyncTypebox<WorkloadProxyOptions> 
       const id = req.query.sessionId;
       if (!id) throw badRequest('sessionId is required');
       const entry = await existing(req, req.params.name, id);
+      const { SSEServerTransport } = await mcpServerSdk();
       if (!(entry.transport instanceof SSEServerTransport)) throw new AgentryError('bad_request', 'This session is not an SSE session');
       await entry.transport.handlePostMessage(req.raw, hijack(reply), req.body);
     },
