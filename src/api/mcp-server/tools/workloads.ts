@@ -1,4 +1,7 @@
+import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestContext } from '../../../core/auth/principal.js';
 import type { Registry } from '../../../core/registry.js';
+import type { WorkloadService } from '../../../core/workloads/workload-service.js';
 import { notImplemented } from '../../../core/errors.js';
 import { isPlainObject } from '../../../core/packages/manifest/fields.js';
 import { ListWorkloadsInput, WorkloadInput, WorkloadToolsInput } from '../schemas.js';
@@ -42,28 +45,33 @@ export const LIST_WORKLOAD_TOOLS = tool({
   },
 });
 
-export const START_WORKLOAD = tool({
-  name: 'start_workload',
-  title: 'Start an MCP server',
-  description: "Start (or restart) a workload: its owner and administrators may, with a token that publishes. Answers the workload's status after the request.",
-  input: WorkloadInput,
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  run: async ({ registry, ctx, origin }, args) => {
-    const workloads = workloadsOf(registry);
-    await workloads.restart(ctx, args.workload);
-    return { workload: workloadSummary(await workloads.get(ctx, args.workload), origin) };
-  },
-});
+/** A tool that changes a workload's state through the core (which decides who may), answering its status after. */
+const workloadAction = (name: string, title: string, description: string, annotations: ToolAnnotations, act: (workloads: WorkloadService, ctx: RequestContext, workload: string) => Promise<void>) =>
+  tool({
+    name,
+    title,
+    description,
+    input: WorkloadInput,
+    annotations,
+    run: async ({ registry, ctx, origin }, args) => {
+      const workloads = workloadsOf(registry);
+      await act(workloads, ctx, args.workload);
+      return { workload: workloadSummary(await workloads.get(ctx, args.workload), origin) };
+    },
+  });
 
-export const STOP_WORKLOAD = tool({
-  name: 'stop_workload',
-  title: 'Stop an MCP server',
-  description: "Stop a workload (it is kept, and can be started again): its owner and administrators may, with a token that publishes. Answers the workload's status after the request.",
-  input: WorkloadInput,
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-  run: async ({ registry, ctx, origin }, args) => {
-    const workloads = workloadsOf(registry);
-    await workloads.stop(ctx, args.workload);
-    return { workload: workloadSummary(await workloads.get(ctx, args.workload), origin) };
-  },
-});
+export const START_WORKLOAD = workloadAction(
+  'start_workload',
+  'Start an MCP server',
+  "Start (or restart) a workload: its owner and administrators may, with a token that publishes. Answers the workload's status after the request.",
+  { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  (workloads, ctx, name) => workloads.restart(ctx, name),
+);
+
+export const STOP_WORKLOAD = workloadAction(
+  'stop_workload',
+  'Stop an MCP server',
+  "Stop a workload (it is kept, and can be started again): its owner and administrators may, with a token that publishes. Answers the workload's status after the request.",
+  { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  (workloads, ctx, name) => workloads.stop(ctx, name),
+);
