@@ -7,6 +7,7 @@ import { nativeErrorHandler } from './native/errors.js';
 import { ociErrorHandler } from './oci/errors.js';
 import { praisonaiErrorHandler } from './praisonai/errors.js';
 import { toolhiveRegistryErrorHandler, toolhiveTextErrorHandler } from './toolhive/errors.js';
+import { jsonRpcErrorHandler } from './shared/jsonrpc-errors.js';
 import { workloadProxyErrorHandler } from './workload-proxy/errors.js';
 
 type ErrorHandler = (err: unknown, request: FastifyRequest, reply: FastifyReply) => void;
@@ -26,6 +27,7 @@ export const doorErrorHandlers = (publicUrl: string | undefined): Array<[RegExp,
   [/^\/registry\/[^/?]+\/v0\.1([/?]|$)/, toolhiveRegistryErrorHandler],
   [/^\/registry([/?]|$)/, alquimiaErrorHandler],
   [/^\/workloads\/[^/?]+\/(mcp|sse|messages)([/?]|$)/, workloadProxyErrorHandler],
+  [/^\/mcp([/?]|$)/, jsonRpcErrorHandler],
   [/^/, nativeErrorHandler],
 ];
 

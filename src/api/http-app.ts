@@ -5,6 +5,7 @@ import type { Registry } from '../core/registry.js';
 import { doorErrorHandler, doorErrorHandlers, noRoute } from './door-errors.js';
 import { managedDoor } from './managed/index.js';
 import { mcpDoor } from './mcp/index.js';
+import { mcpServerDoor } from './mcp-server/index.js';
 import { nativeDoor } from './native/index.js';
 import { ociDoor, ociRepositoryUrl } from './oci/index.js';
 import { alquimiaDoor } from './alquimia/index.js';
@@ -133,6 +134,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
   await app.register(mcpDoor, { registry: opts.registry, version: opts.version });
   await app.register(toolhiveDoor, { registry: opts.registry, version: opts.version, publicUrl: opts.publicUrl, maxTarballBytes: opts.maxTarballBytes });
   await app.register(workloadProxyDoor, { registry: opts.registry });
+  await app.register(mcpServerDoor, { registry: opts.registry, version: opts.version, publicUrl: opts.publicUrl });
   await app.register(praisonaiDoor, { prefix: '/v1', registry: opts.registry, maxTarballBytes: opts.maxTarballBytes });
 
   await app.register(managedDoor, { registry: opts.registry, publicUrl: opts.publicUrl, maxUploadBytes: opts.maxTarballBytes });

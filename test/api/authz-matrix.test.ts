@@ -680,6 +680,10 @@ const workloadEntries = (): Record<string, Entry | Exempt> => ({
   'POST /workloads/:name/mcp': { exempt: 'the MCP proxy: forwards JSON-RPC to a workload the caller may read, stores nothing (refusals tested in toolhive-workloads.test.ts)' },
   'DELETE /workloads/:name/mcp': { exempt: 'the MCP proxy: ends the caller’s own proxy session, stores nothing' },
   'POST /workloads/:name/messages': { exempt: 'the MCP proxy (SSE): forwards JSON-RPC of the caller’s own session, stores nothing' },
+  'POST /mcp': {
+    exempt: "Agentry's MCP endpoint: each tool calls the core as the caller (start_workload/stop_workload refused to read-only tokens and non-owners: tested in mcp-server.test.ts)",
+  },
+  'DELETE /mcp': { exempt: "Agentry's MCP endpoint is stateless: DELETE always answers 405" },
 });
 
 // ---- ToolHive groups, clients and secrets (issue 15) ----------------------------------------

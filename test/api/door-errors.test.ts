@@ -6,6 +6,7 @@ import { mcpErrorHandler } from '../../src/api/mcp/errors.js';
 import { nativeErrorHandler } from '../../src/api/native/errors.js';
 import { ociErrorHandler } from '../../src/api/oci/errors.js';
 import { praisonaiErrorHandler } from '../../src/api/praisonai/errors.js';
+import { jsonRpcErrorHandler } from '../../src/api/shared/jsonrpc-errors.js';
 import { newRequestId, sendRequestId } from '../../src/api/shared/request-id.js';
 import { toolhiveRegistryErrorHandler, toolhiveTextErrorHandler } from '../../src/api/toolhive/errors.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
@@ -60,6 +61,7 @@ describe.each(testStores)('each door answers in its own shape, with a request-id
       ['/api/v1beta/nope', (r) => (expect(r.type).toMatch(/text\/plain/), expect(r.text).toBe('No route for GET /api/v1beta/nope\n'))],
       ['/registry/default/v0.1/nope', (r) => expect(r.body).toEqual({ code: 'not_found', message: 'No route for GET /registry/default/v0.1/nope' })],
       ['/registry/nope/deeper', (r) => expect(r.body).toEqual({ detail: 'No route for GET /registry/nope/deeper' })],
+      ['/mcp/nope', (r) => expect(r.body).toEqual({ jsonrpc: '2.0', error: { code: -32001, message: 'No route for GET /mcp/nope' }, id: null })],
     ];
     for (const [path, check] of cases) {
       const r = await get(path);
@@ -124,6 +126,7 @@ describe('an unexpected error is a bare 500 with the request id, in every doorâ€
     ['alquimia', alquimiaErrorHandler],
     ['toolhive text', toolhiveTextErrorHandler],
     ['toolhive registry', toolhiveRegistryErrorHandler],
+    ['MCP endpoint and workload proxy (JSON-RPC)', jsonRpcErrorHandler],
   ];
   for (const [door, handler] of handlers) {
     it(door, async () => {

@@ -26,6 +26,8 @@ const NEVER_SUCCEEDS = new Map([
   ['DELETE /v0/servers/{serverName}/versions/{version}', '501'],
   ['PUT /v0.1/servers/{serverName}/versions/{version}', '501'],
   ['DELETE /v0.1/servers/{serverName}/versions/{version}', '501'],
+  ['GET /mcp', '405'],
+  ['DELETE /mcp', '405'],
 ]);
 
 describe.each(testStores)('the OpenAPI document declares what every route answers (%s)', (store) => {

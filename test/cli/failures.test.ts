@@ -45,6 +45,28 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     await fails(['token', 'list', '--token', 'garbage'], "agentry: Invalid token (run 'agentry login' again or pass another --token)\n", { code: 3 });
   });
 
+  it('mcp client register --self: with --group, a bad token, a server without /mcp', async () => {
+    const home = ['--home', ws.path('clients-home')];
+    await fails(['mcp', 'client', 'register', 'cursor', '--self', '--group', 'default', ...home], "agentry: --self and --group do not go together: the server's own endpoint belongs to no group\n", {
+      code: 2,
+    });
+    await fails(
+      ['mcp', 'client', 'register', 'cursor', '--self', '--token', 'agentry_nottherightoneatallxxxxxxxxxxxxxxxxxxxxxxx', ...home],
+      /^agentry: Invalid token \(run 'agentry login' again or pass another --token\)\n$/,
+      {
+        code: 3,
+      },
+    );
+    await fails(
+      ['mcp', 'client', 'register', 'cursor', '--self', '--registry', `${server.url}/elsewhere`, ...home],
+      `agentry: ${server.url}/elsewhere serves no MCP endpoint at /mcp (is it an Agentry of this version?)\n`,
+      {
+        code: 4,
+      },
+    );
+    expect(existsSync(ws.path('clients-home'))).toBe(false);
+  });
+
   it('an unknown package or version', async () => {
     await fails(['info', '@alice/nope'], 'agentry: Package not found (@alice/nope)\n', { code: 4 });
     await fails(['versions', '@nobody/nope'], 'agentry: Package not found (@nobody/nope)\n', { code: 4 });

@@ -60,4 +60,49 @@ describe('agentry mcp client', () => {
     expect(r.stderr).toContain('~/.gemini/settings.json is not valid JSON; Agentry left it untouched');
     expect(readFileSync(join(home, '.gemini', 'settings.json'), 'utf8')).toBe(text);
   });
+
+  it("writes the server's own MCP endpoint into clients with --self, idempotently, and removes it again", async () => {
+    mkdirSync(join(home, '.cursor'));
+    writeFileSync(join(home, '.cursor', 'mcp.json'), '{\n  // mine\n  "mcpServers": { "github": { "url": "https://example.com/mcp" } }\n}\n');
+    const r = await cli('mcp', 'client', 'register', 'claude-code', 'cursor', 'goose', '--self', '--registry', server.url, '--token', server.adminToken, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      registry: server.url,
+      endpoint: `${server.url}/mcp`,
+      clients: [
+        { client: 'claude-code', settings_file: '~/.claude.json', servers: ['agentry'] },
+        { client: 'cursor', settings_file: '~/.cursor/mcp.json', servers: ['agentry'] },
+        { client: 'goose', settings_file: '~/.config/goose/config.yaml', servers: ['agentry'] },
+      ],
+    });
+    const claude = JSON.parse(readFileSync(join(home, '.claude.json'), 'utf8'));
+    expect(claude.mcpServers).toEqual({ agentry: { type: 'http', url: `${server.url}/mcp` } });
+    const cursor = readFileSync(join(home, '.cursor', 'mcp.json'), 'utf8');
+    expect(cursor).toContain('// mine');
+    expect(cursor).toContain('"github"');
+    expect(cursor).toContain(`"url": "${server.url}/mcp"`);
+    const goose = readFileSync(join(home, '.config', 'goose', 'config.yaml'), 'utf8');
+    expect(goose).toMatch(/agentry:\n\s+name: agentry\n\s+type: streamable_http\n\s+uri: http:\/\/127\.0\.0\.1:\d+\/mcp/);
+    // The token is never written into a client's settings.
+    for (const text of [JSON.stringify(claude), cursor, goose]) expect(text).not.toContain(server.adminToken);
+    // Again: the same files, byte for byte.
+    const again = await cli('mcp', 'client', 'register', 'claude-code', 'cursor', 'goose', '--self', '--registry', server.url);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`claude-code: agentry (${server.url}/mcp) → ~/.claude.json`);
+    expect(again.stdout).toContain("add the header 'Authorization: Bearer <token>'");
+    expect(readFileSync(join(home, '.cursor', 'mcp.json'), 'utf8')).toBe(cursor);
+    expect(JSON.parse(readFileSync(join(home, '.claude.json'), 'utf8'))).toEqual(claude);
+    // Unregister: only its entry goes.
+    const gone = await cli('mcp', 'client', 'unregister', 'cursor', 'claude-code', '--self', '--registry', server.url, '--json');
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(JSON.parse(gone.stdout).clients).toEqual([
+      { client: 'cursor', servers: ['agentry'] },
+      { client: 'claude-code', servers: ['agentry'] },
+    ]);
+    expect(Object.keys(JSON.parse(readFileSync(join(home, '.claude.json'), 'utf8')).mcpServers ?? {})).toEqual([]);
+    expect(readFileSync(join(home, '.cursor', 'mcp.json'), 'utf8')).toContain('"github"');
+    expect(readFileSync(join(home, '.cursor', 'mcp.json'), 'utf8')).not.toContain('agentry');
+    const twice = await cli('mcp', 'client', 'unregister', 'cursor', '--self', '--registry', server.url);
+    expect(twice.stdout).toBe('cursor: nothing to remove\n');
+  });
 });

@@ -8,9 +8,14 @@ import { AgentryError } from '../../core/errors.js';
  * defaults, and an unknown field is an error (Fastify's default Ajv drops it silently). One line
  * per problem, in the same words as the rest of the door's validation errors.
  */
-export const strictValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
+export const strictValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => strictValidator(schema, httpPart ?? 'body');
+
+/**
+ * The same strict check outside a route (the MCP endpoint's tool arguments): no coercion, no
+ * defaults, an unknown field is an error; problems are named under `where`.
+ */
+export const strictValidator = (schema: TSchema, where: string): ((data: unknown) => { value: unknown; error?: undefined } | { error: AgentryError; value?: undefined }) => {
   const validator = Compile(schema);
-  const where = httpPart ?? 'body';
   return (data: unknown) => {
     if (validator.Check(data)) return { value: data };
     const details: string[] = [];

@@ -23,7 +23,11 @@ interface Workload {
 interface ClientOptions extends RegistryOptions, JsonOption {
   group?: string[];
   home?: string;
+  self?: boolean;
 }
+
+/** The name of the entry for the Agentry server's own MCP endpoint in a client's settings. */
+const SELF_ENTRY = 'agentry';
 
 const platform = (): ClientPlatform => (process.platform === 'darwin' || process.platform === 'win32' ? process.platform : 'linux');
 const targetOf = (app: ClientApp): ClientConfigTarget => ({ file: settingsFileOf(app, platform()), format: app.format, serversKey: app.serversKey, storage: app.storage });
@@ -68,10 +72,53 @@ const workloadsOf = async (conn: Connection, groups: string[], all: boolean): Pr
   return lists.flat().filter((w) => !seen.has(w.name) && seen.add(w.name));
 };
 
+/**
+ * The server's own MCP endpoint (`/mcp`), checked with a `ping` as the caller: a server without one,
+ * or one that refuses the caller, fails here, before any settings file is edited.
+ */
+const selfEndpointOf = async (conn: Connection): Promise<string> => {
+  const url = `${conn.registry}/mcp`;
+  const ping = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
+  let res: Response;
+  try {
+    res = await conn.client.send('POST', url, { headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: ping });
+  } catch (e) {
+    if (e instanceof CliError && e.exitCode === EXIT.notFound) throw new CliError(`${conn.registry} serves no MCP endpoint at /mcp (is it an Agentry of this version?)`, [], EXIT.notFound);
+    throw e;
+  }
+  const body = (await res.json().catch(() => undefined)) as { jsonrpc?: unknown; result?: unknown } | undefined;
+  if (body?.jsonrpc !== '2.0' || body.result === undefined) throw new CliError(`${conn.registry} did not answer an MCP ping at /mcp (is it an Agentry of this version?)`);
+  return url;
+};
+
 const endpointOf = (conn: Connection, w: Workload): { url: string; transport: 'sse' | 'streamable-http' } => {
   if (!w.url) throw new CliError(`workload '${w.name}' has no URL yet (status ${w.status ?? 'unknown'})`);
   const url = new URL(w.url, `${conn.registry}/`).toString();
   return { url, transport: w.proxy_mode === 'sse' || w.transport_type === 'sse' ? 'sse' : 'streamable-http' };
+};
+
+/**
+ * `register --self`: the server's own `/mcp` as one entry in each client, as the entries of its
+ * workloads are written: the URL only, never a token (the client reads what anonymous callers may,
+ * until its user adds a header). Writing it again changes nothing.
+ */
+const registerSelf = async (apps: ClientApp[], editor: ClientConfigFileEditor, conn: Connection, opts: ClientOptions): Promise<void> => {
+  const url = await selfEndpointOf(conn);
+  const written: { client: string; settings_file: string; servers: string[] }[] = [];
+  for (const app of apps) {
+    await edited(() => editor.upsert(targetOf(app), SELF_ENTRY, serverEntry(app, SELF_ENTRY, url, 'streamable-http')));
+    written.push({ client: app.id, settings_file: shown(app), servers: [SELF_ENTRY] });
+  }
+  printResult(opts.json === true, { registry: conn.registry, endpoint: url, clients: written }, () => [
+    ...written.map((c) => `${c.client}: ${SELF_ENTRY} (${url}) → ${c.settings_file}`),
+    `The entries hold no token: to act as you, add the header 'Authorization: Bearer <token>' to the '${SELF_ENTRY}' entry in the client.`,
+  ]);
+};
+
+const unregisterSelf = async (apps: ClientApp[], editor: ClientConfigFileEditor, conn: Connection, opts: ClientOptions): Promise<void> => {
+  const removed: { client: string; servers: string[] }[] = [];
+  for (const app of apps) removed.push({ client: app.id, servers: (await edited(() => editor.remove(targetOf(app), SELF_ENTRY))) ? [SELF_ENTRY] : [] });
+  printResult(opts.json === true, { registry: conn.registry, clients: removed }, () => removed.map((c) => `${c.client}: ${c.servers.length > 0 ? `removed ${SELF_ENTRY}` : 'nothing to remove'}`));
 };
 
 /** `agentry mcp client ls|register|unregister`: wires a server's running MCP servers into this machine's MCP clients. */
@@ -115,48 +162,64 @@ export const registerMcpClientCommands = (mcp: Command): void => {
     withJsonOption(
       withRegistryOptions(
         homeOption(
-          client.command(name).description(description).argument('<client...>', 'client names (see `agentry mcp client --help`)').option('--group <name...>', 'only the servers of these groups'),
+          client
+            .command(name)
+            .description(description)
+            .argument('<client...>', 'client names (see `agentry mcp client --help`)')
+            .option('--group <name...>', 'only the servers of these groups')
+            .option('--self', `the Agentry server's own MCP endpoint (/mcp, entry '${SELF_ENTRY}') instead of its running MCP servers`),
         ),
       ),
     ).action(async (names: string[], opts: ClientOptions) => {
       const apps = appsOf(names);
+      if (opts.self && opts.group) throw new CliError("--self and --group do not go together: the server's own endpoint belongs to no group", [], EXIT.usage);
       const editor = new ClientConfigFileEditor(homeOf(opts));
       // Refuse a malformed settings file before asking the server anything.
       for (const app of apps) await edited(() => editor.entries(targetOf(app)));
       await run(apps, editor, await connect(opts), opts);
     });
 
-  editCommand('register', "Write the server's running MCP servers (of the given groups, or all) into each client's settings file", async (apps, editor, conn, opts) => {
-    const workloads = (await workloadsOf(conn, opts.group ?? [], false)).filter((w) => (w.status ?? 'running') === 'running');
-    for (const w of workloads) {
-      const problem = serverNameProblem(w.name);
-      if (problem) throw new CliError(`refusing workload name from ${conn.registry}`, [problem]);
-    }
-    const written: { client: string; settings_file: string; servers: string[] }[] = [];
-    for (const app of apps) {
+  editCommand(
+    'register',
+    "Write the server's running MCP servers (of the given groups, or all), or with --self its own MCP endpoint, into each client's settings file",
+    async (apps, editor, conn, opts) => {
+      if (opts.self) return registerSelf(apps, editor, conn, opts);
+      const workloads = (await workloadsOf(conn, opts.group ?? [], false)).filter((w) => (w.status ?? 'running') === 'running');
       for (const w of workloads) {
-        const { url, transport } = endpointOf(conn, w);
-        await edited(() => editor.upsert(targetOf(app), w.name, serverEntry(app, w.name, url, transport)));
+        const problem = serverNameProblem(w.name);
+        if (problem) throw new CliError(`refusing workload name from ${conn.registry}`, [problem]);
       }
-      written.push({ client: app.id, settings_file: shown(app), servers: workloads.map((w) => w.name) });
-    }
-    printResult(opts.json === true, { registry: conn.registry, clients: written }, () =>
-      workloads.length === 0
-        ? [`${conn.registry} runs no MCP server${opts.group ? ` in ${opts.group.join(', ')}` : ''}: nothing written`]
-        : written.map((c) => `${c.client}: ${c.servers.join(', ')} → ${c.settings_file}`),
-    );
-  });
+      const written: { client: string; settings_file: string; servers: string[] }[] = [];
+      for (const app of apps) {
+        for (const w of workloads) {
+          const { url, transport } = endpointOf(conn, w);
+          await edited(() => editor.upsert(targetOf(app), w.name, serverEntry(app, w.name, url, transport)));
+        }
+        written.push({ client: app.id, settings_file: shown(app), servers: workloads.map((w) => w.name) });
+      }
+      printResult(opts.json === true, { registry: conn.registry, clients: written }, () =>
+        workloads.length === 0
+          ? [`${conn.registry} runs no MCP server${opts.group ? ` in ${opts.group.join(', ')}` : ''}: nothing written`]
+          : written.map((c) => `${c.client}: ${c.servers.join(', ')} → ${c.settings_file}`),
+      );
+    },
+  );
 
-  editCommand('unregister', "Remove the server's MCP servers (of the given groups, or all) from each client's settings file", async (apps, editor, conn, opts) => {
-    const workloads = await workloadsOf(conn, opts.group ?? [], true);
-    const removed: { client: string; servers: string[] }[] = [];
-    for (const app of apps) {
-      const gone: string[] = [];
-      for (const w of workloads) if (await edited(() => editor.remove(targetOf(app), w.name))) gone.push(w.name);
-      removed.push({ client: app.id, servers: gone });
-    }
-    printResult(opts.json === true, { registry: conn.registry, clients: removed }, () =>
-      removed.map((c) => `${c.client}: ${c.servers.length > 0 ? `removed ${c.servers.join(', ')}` : 'nothing to remove'}`),
-    );
-  });
+  editCommand(
+    'unregister',
+    "Remove the server's MCP servers (of the given groups, or all), or with --self its own MCP endpoint, from each client's settings file",
+    async (apps, editor, conn, opts) => {
+      if (opts.self) return unregisterSelf(apps, editor, conn, opts);
+      const workloads = await workloadsOf(conn, opts.group ?? [], true);
+      const removed: { client: string; servers: string[] }[] = [];
+      for (const app of apps) {
+        const gone: string[] = [];
+        for (const w of workloads) if (await edited(() => editor.remove(targetOf(app), w.name))) gone.push(w.name);
+        removed.push({ client: app.id, servers: gone });
+      }
+      printResult(opts.json === true, { registry: conn.registry, clients: removed }, () =>
+        removed.map((c) => `${c.client}: ${c.servers.length > 0 ? `removed ${c.servers.join(', ')}` : 'nothing to remove'}`),
+      );
+    },
+  );
 };

@@ -96,6 +96,14 @@ export class SkillService {
     };
   }
 
+  /** The SKILL.md of a stored skill the caller may read (404 otherwise), as it was published, and the version it is of. */
+  async skillMd(ref: string, by: SkillRefContext): Promise<{ version: string; reference: string; text: string }> {
+    const { gz, folderName, version, reference } = await this.load(ref, by);
+    const input = await readSkillArchive(gz, this.limits, folderName);
+    if (input.skillMd === undefined) throw notFound(`The stored skill ${reference} has no ${SKILL_FILE}`);
+    return { version, reference, text: input.skillMd };
+  }
+
   /**
    * A stored skill the caller may read (404 otherwise), checked by the same SKILL.md rules as
    * validate (an invalid one is refused), with its files, for installing into clients' skills folders.
