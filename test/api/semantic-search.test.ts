@@ -137,11 +137,30 @@ describe.each(testStores)('semantic package search (%s)', (store) => {
     expect((await as.anonymous.req('GET', '/api/v1/search?q=cat&mode=')).status).toBe(400);
   });
 
+  it.runIf(store === 'postgres')('keeps every process’s index coherent with vectors another process wrote', async () => {
+    // A second process on the same database and data directory (its blobs and secret key).
+    const other = await startTestServer({
+      ...opts,
+      egressAllow: '127.0.0.1',
+      env: { AGENTRY_EMBEDDINGS_URL: emb.url, AGENTRY_EMBEDDINGS_MODEL: 'concept-embed' },
+    });
+    try {
+      const there = new Api(other.url);
+      // The other process's index is loaded, then this process publishes and embeds.
+      expect(names(await search(there, 'kitten', '&mode=semantic'))).toEqual(['@alice/purr-helper']);
+      await publish(as.alice, 'alice', 'litter-box', 'Reminds you to clean up after the cats');
+      await waitFor('the vector in the other process', async () => (names(await search(there, 'kitten', '&mode=semantic')).includes('@alice/litter-box') ? true : undefined), 20_000);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('embeds a new publish after commit, serves keywords while the endpoint fails, and retries', async () => {
     emb.failWith(503);
     try {
       // The publish does not wait for the endpoint, let alone fail with it.
       await publish(as.alice, 'alice', 'brolly', 'Umbrella picks for wet days');
+      await waitFor('the failed embedding request', async () => (emb.requests.some((r) => r.input.some((t) => t.includes('Umbrella'))) ? true : undefined), 10_000);
       const degraded = await search(as.anonymous, 'automobile', '&mode=semantic');
       expect(degraded.mode).toBe('keyword');
       expect(degraded.semantic_unavailable).toMatch(/embeddings endpoint/);

@@ -20,6 +20,7 @@ export const topicVector = (text: string): number[] => {
 
 export interface FakeEmbeddings {
   url: string;
+  /** Every request, answered or failed. */
   requests: Array<{ model: string; input: string[]; authorization: string | undefined }>;
   /** Answer every request with this status and an OpenAI-style error (as a provider that is down), or normally again (undefined). */
   failWith(status: number | undefined): void;
@@ -37,13 +38,13 @@ export const startFakeEmbeddings = async (): Promise<FakeEmbeddings> => {
         res.writeHead(404).end();
         return;
       }
+      const parsed = JSON.parse(body) as { model: string; input: string | string[] };
+      const input = Array.isArray(parsed.input) ? parsed.input : [parsed.input];
+      requests.push({ model: parsed.model, input, authorization: req.headers.authorization });
       if (failing !== undefined) {
         res.writeHead(failing, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'The server is overloaded', type: 'server_error' } }));
         return;
       }
-      const parsed = JSON.parse(body) as { model: string; input: string | string[] };
-      const input = Array.isArray(parsed.input) ? parsed.input : [parsed.input];
-      requests.push({ model: parsed.model, input, authorization: req.headers.authorization });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ object: 'list', model: parsed.model, data: input.map((t, index) => ({ object: 'embedding', index, embedding: topicVector(t) })) }));
     });
