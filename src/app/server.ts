@@ -134,7 +134,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   const embedder = config.embeddings && new EmbeddingsClient(config.embeddings, egress);
   let embedderLog: (e: unknown) => void = () => undefined;
   const packageEmbedder =
-    config.embeddings && embedder ? new PackageEmbedder({ store: packageVectors, embedder, model: config.embeddings.model, clock: systemClock }, { onError: (e) => embedderLog(e) }) : undefined;
+    config.embeddings && embedder ? new PackageEmbedder({ store: packageVectors, embedder, model: config.embeddings.model, clock: systemClock }, (e) => embedderLog(e)) : undefined;
   const webhookSender = new HttpWebhookSender(egress);
   const webhookDispatcher = new WebhookDispatcher(
     { store: webhookStore, accounts: storage.accounts, secrets: secretStore, sender: webhookSender, clock: systemClock },

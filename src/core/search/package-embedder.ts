@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { coalesced } from '../coalesced.js';
+import { Poller } from '../jobs/poller.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import { isoNow, type Clock } from '../time.js';
 import { embeddingText, textSha256 } from './embedding-text.js';
@@ -13,18 +13,14 @@ export interface PackageEmbedderDeps {
   clock: Clock;
 }
 
-export interface PackageEmbedderOptions {
-  /** Packages embedded per request to the endpoint (default 16). */
-  batchSize?: number;
-  /** How often an idle embedder looks for queued packages besides being woken (default 1 s). */
-  pollMs?: number;
-  /** Wait before a failed package is tried again; doubled for each further failure, at most an hour (default 5 s). */
-  retryBaseMs?: number;
-  /** How long a lease on queued packages lasts (default 2 min: well past the endpoint's time limit). */
-  leaseMs?: number;
-  onError?: (e: unknown) => void;
-}
-
+/** Packages embedded per request to the endpoint. */
+const BATCH_SIZE = 16;
+/** How often an idle embedder looks for queued packages besides being woken. */
+const POLL_MS = 1_000;
+/** Wait before a failed package is tried again; doubled for each further failure, at most MAX_BACKOFF_MS. */
+const RETRY_BASE_MS = 5_000;
+/** How long a lease on queued packages lasts: well past the endpoint's time limit (10 s). */
+const LEASE_MS = 120_000;
 const MAX_BACKOFF_MS = 3_600_000;
 
 /**
@@ -34,65 +30,52 @@ const MAX_BACKOFF_MS = 3_600_000;
  * publish). A batch is leased (one worker per row, however many processes), its texts sent in one
  * request through the Embedder port, and each vector stored; a text already embedded under the
  * same model is not sent again. A failed request leaves the rows queued, retried after
- * `retryBaseMs · 2^(failures-1)` (at most an hour), however often it fails. At start, the backfill
+ * 5 s · 2^(failures-1) (at most an hour), however often it fails. At start, the backfill
  * queues every published package without a vector of the configured model.
  */
 export class PackageEmbedder {
   readonly workerId = `pke_${randomBytes(8).toString('hex')}`;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = true;
   private running: Promise<void> = Promise.resolve();
-  private readonly o: Required<Omit<PackageEmbedderOptions, 'onError'>> & Pick<PackageEmbedderOptions, 'onError'>;
-  private readonly pollOnce = coalesced(
-    async () => {
-      if (this.stopped) return;
-      this.running = this.drain();
-      await this.running;
-    },
-    (e) => this.o.onError?.(e),
-  );
+  private readonly poller: Poller;
 
   constructor(
     private readonly deps: PackageEmbedderDeps,
-    opts: PackageEmbedderOptions = {},
+    private readonly onError: (e: unknown) => void = () => undefined,
   ) {
-    this.o = {
-      batchSize: opts.batchSize ?? 16,
-      pollMs: opts.pollMs ?? 1_000,
-      retryBaseMs: opts.retryBaseMs ?? 5_000,
-      leaseMs: opts.leaseMs ?? 120_000,
-      onError: opts.onError,
-    };
+    this.poller = new Poller(
+      async () => {
+        this.running = this.drain();
+        await this.running;
+      },
+      POLL_MS,
+      onError,
+    );
   }
 
   /** Runs the backfill, then works the queue until stopped. */
   async start(): Promise<void> {
-    if (!this.stopped) return;
-    this.stopped = false;
+    if (!this.poller.isStopped) return;
     await this.deps.store.backfill(this.deps.model, isoNow(this.deps.clock));
-    this.timer = setInterval(() => this.wake(), this.o.pollMs);
-    this.timer.unref?.();
-    this.wake();
+    this.poller.start();
   }
 
   /** Packages were queued: look now rather than at the next poll. */
   wake(): void {
-    if (!this.stopped) this.pollOnce();
+    this.poller.wake();
   }
 
   /** Stops looking for work; waits for the batch in flight. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.poller.stop();
     await this.running.catch(() => undefined);
   }
 
   /** Embeds batches until none is due. */
   private async drain(): Promise<void> {
-    while (!this.stopped) {
+    while (!this.poller.isStopped) {
       const now = isoNow(this.deps.clock);
-      const until = new Date(Date.parse(now) + this.o.leaseMs).toISOString();
-      const jobs = await this.deps.store.claim(this.workerId, now, until, this.o.batchSize);
+      const until = new Date(Date.parse(now) + LEASE_MS).toISOString();
+      const jobs = await this.deps.store.claim(this.workerId, now, until, BATCH_SIZE);
       if (jobs.length === 0) return;
       await this.embedBatch(jobs);
     }
@@ -113,11 +96,11 @@ export class PackageEmbedder {
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         for (const i of ask) {
-          const wait = Math.min(MAX_BACKOFF_MS, this.o.retryBaseMs * 2 ** jobs[i].attempts);
+          const wait = Math.min(MAX_BACKOFF_MS, RETRY_BASE_MS * 2 ** jobs[i].attempts);
           await store.fail(this.workerId, jobs[i], new Date(this.deps.clock.now().getTime() + wait).toISOString(), message.slice(0, 500));
         }
         for (let i = 0; i < jobs.length; i++) if (unchanged(i)) await this.keep(jobs[i], hashes[i], texts[i] === '', at());
-        this.o.onError?.(e);
+        this.onError(e);
         return;
       }
     }

@@ -6,20 +6,10 @@ import type { Database } from './schema.js';
 /** The advisory lock PostgreSQL vector writes take, so `seq` is handed out in commit order (any fixed key). */
 const SEQ_LOCK = 0x5e4c0042;
 
-interface JobRow {
-  package_id: number;
-  generation: number;
-  text_sha256: string | null;
-  model: string | null;
-  attempts: number;
-  scope: string;
-  name: string;
-  kind: string;
-  description: string | null;
-  readme: string | null;
-  tags: string | null;
-  latest_version: string | null;
-}
+/** A queued row and its package's searchable columns, as `claim` reads them. */
+type JobRow = Record<'package_id' | 'generation' | 'attempts', number> &
+  Record<'scope' | 'name' | 'kind', string> &
+  Record<'text_sha256' | 'model' | 'description' | 'readme' | 'tags' | 'latest_version', string | null>;
 
 const toBytes = (v: Float32Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 /** A stored vector back as floats (copied: the driver's buffer need not be aligned for a Float32Array). */
