@@ -45,13 +45,6 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     await fails(['token', 'list', '--token', 'garbage'], "agentry: Invalid token (run 'agentry login' again or pass another --token)\n", { code: 3 });
   });
 
-  it('semantic search on a server without embeddings', async () => {
-    await fails(
-      ['search', 'kitten', '--mode', 'semantic'],
-      /^agentry: Semantic search is not configured on this server: mode=semantic needs an embeddings endpoint \(--embeddings-url\); use mode=keyword\n$/,
-    );
-  });
-
   it('an unknown package or version', async () => {
     await fails(['info', '@alice/nope'], 'agentry: Package not found (@alice/nope)\n', { code: 4 });
     await fails(['versions', '@nobody/nope'], 'agentry: Package not found (@nobody/nope)\n', { code: 4 });
@@ -169,6 +162,13 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     await fails(['search', 'x', '--limit', 'lots'], /^agentry: option '--limit <n>' argument 'lots' is invalid\. expected a whole number of at least 1\n$/, usage);
     await fails(['search', 'x', '--mode', 'fuzzy'], /^agentry: option '--mode <mode>' argument 'fuzzy' is invalid\. Allowed choices are keyword, semantic, hybrid\.\n$/, usage);
     await fails(['whoami', '--registry', 'ftp://x'], "agentry: invalid registry URL 'ftp://x': only http and https are supported\n", usage);
+  });
+
+  it('semantic search on a server without embeddings', async () => {
+    await fails(
+      ['search', 'kitten', '--mode', 'semantic'],
+      /^agentry: Semantic search is not configured on this server: mode=semantic needs an embeddings endpoint \(--embeddings-url\); use mode=keyword\n$/,
+    );
   });
 
   it('mirror add, ls and rm: the password from the environment, never on the command line or in the output', async () => {
