@@ -51,6 +51,7 @@ const CLI_MAY_IMPORT = [
   'core/errors', // the error values that reader throws
   'core/clients/client-apps', // the MCP clients, their settings files and entries (`agentry mcp client`)
   'core/signatures/package-signature', // what a valid package signature is (`agentry pull --verify`, `sign`)
+  'core/search/search-mode', // the search modes (`agentry search --mode`)
 ];
 /**
  * Libraries those pure modules may use: parsers and checkers, no I/O. The archive reader inflates and

@@ -33,6 +33,7 @@ import { ThreadRunner } from '../core/sessions/threads/thread-runner.js';
 import { EvalRunner } from '../core/evals/eval-runner.js';
 import { WebhookDispatcher } from '../core/webhooks/webhook-dispatcher.js';
 import { MirrorSyncRunner } from '../core/mirrors/mirror-sync-runner.js';
+import { PackageEmbedder } from '../core/search/package-embedder.js';
 import { HttpWebhookSender } from '../adapters/webhooks/http-webhook-sender.js';
 import { isolatedRegexTest } from '../adapters/regex/isolated-regex.js';
 import { ToolsetExecutor } from '../core/sessions/builtin-tools.js';
@@ -93,6 +94,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     mirrors,
     mirrorSyncs,
     mcpMirrorCache,
+    packageVectors,
     signer,
     viewStamps,
   } = await openStorage(config);
@@ -128,6 +130,11 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   // Made once the core is (it drives the core's syncers): a new or cancelled job wakes it through this.
   let mirrorSyncRunner: MirrorSyncRunner | undefined;
   let mirrorLog: (mirror: string, url: string, e: unknown) => void = () => undefined;
+  // One embeddings client for memory-store search and package search (the same setting).
+  const embedder = config.embeddings && new EmbeddingsClient(config.embeddings, egress);
+  let embedderLog: (e: unknown) => void = () => undefined;
+  const packageEmbedder =
+    config.embeddings && embedder ? new PackageEmbedder({ store: packageVectors, embedder, model: config.embeddings.model, clock: systemClock }, (e) => embedderLog(e)) : undefined;
   const webhookSender = new HttpWebhookSender(egress);
   const webhookDispatcher = new WebhookDispatcher(
     { store: webhookStore, accounts: storage.accounts, secrets: secretStore, sender: webhookSender, clock: systemClock },
@@ -136,6 +143,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   const registry = new Registry({
     webhooks: { store: webhookStore, sender: webhookSender, wake: () => webhookDispatcher.wake() },
     onEventError: (e, event) => webhookLog(e, event.type),
+    semanticSearch: config.embeddings && embedder && { vectors: packageVectors, embedder, model: config.embeddings.model, wake: () => packageEmbedder?.wake() },
     secretStore,
     groups,
     clientFiles: { files: new ClientConfigFileEditor(config.clientsHome), platform: clientPlatform() },
@@ -163,7 +171,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     managed: {
       maxFileBytes: config.limits.maxFileBytes,
       maxUnpackedBytes: config.limits.maxUnpackedBytes,
-      embedder: config.embeddings && new EmbeddingsClient(config.embeddings, egress),
+      embedder,
       probe: httpCapabilityProbe(egress),
       sessionBus,
       sessions: { heartbeatMs: config.runtimeTiming.heartbeatMs },
@@ -267,6 +275,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     : undefined;
   const stopRuntime = async (): Promise<void> => {
     await webhookDispatcher.stop();
+    await packageEmbedder?.stop();
     await mirrorSyncRunner?.stop();
     await evalRunner?.stop();
     await registry.managed.integrations.close();
@@ -287,6 +296,8 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       evalRunner?.start();
       webhookDispatcher.start();
       mirrorSyncRunner?.start();
+      embedderLog = (e) => process.stderr.write(`package embeddings failed: ${e instanceof Error ? e.message : String(e)}\n`);
+      await packageEmbedder?.start();
       const status = await tools.status();
       return {
         url: '',
@@ -322,6 +333,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     mirrorLog = (mirror, url, e) =>
       log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), mirror, upstream: url }, 'MCP upstream could not be read: its cached listing is served (stale)');
     webhookLog = (e, where) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), webhook: where }, 'webhook delivery failed');
+    embedderLog = (e) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e) }, 'package embeddings failed; the packages stay queued and are tried again');
     mirrorSyncLog = (e, id) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), mirror_sync: id }, 'mirror sync failed');
     runtimeLog = (e, sessionId) => log.error({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), session: sessionId }, 'session runtime failed');
     await app.listen({ host: config.host, port: config.port });
@@ -350,6 +362,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     evalRunner?.start();
     webhookDispatcher.start();
     mirrorSyncRunner?.start();
+    await packageEmbedder?.start();
     // This server's own /v2/ is reached in-process, never through the egress policy.
     outbound.useApp(app, [new URL(selfUrl).host, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
     const toolStatus = await tools.status();

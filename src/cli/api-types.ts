@@ -32,6 +32,10 @@ export interface PackageList {
   total: number;
   page: number;
   limit: number;
+  /** The mode the results were ranked by, when one was asked (`--mode`). */
+  mode?: string;
+  /** Why semantic search was unavailable (keyword results were served). */
+  semantic_unavailable?: string;
 }
 
 export interface PackageDetail extends PackageListItem {

@@ -67,6 +67,9 @@ import { DomainEvents, type DomainEvent } from './events/domain-events.js';
 import type { WebhookSender } from './webhooks/webhook-sender.js';
 import { WebhookService } from './webhooks/webhook-service.js';
 import type { WebhookStore } from './webhooks/webhook-store.js';
+import type { Embedder } from './embeddings/embedder.js';
+import type { PackageVectorStore } from './search/package-vectors.js';
+import { SemanticSearch } from './search/semantic-search.js';
 
 export interface RegistryOptions {
   storage: Storage;
@@ -127,6 +130,11 @@ export interface RegistryOptions {
   webhooks?: { store: WebhookStore; sender: WebhookSender; wake?: () => void };
   /** Told when a listener of domain events (webhooks) failed on one; never given secret values. */
   onEventError?: (e: unknown, event: DomainEvent) => void;
+  /**
+   * Semantic and hybrid package search (core/search): where package vectors are kept, the embeddings
+   * endpoint and model; `wake` tells this process's PackageEmbedder a package was queued. Absent: keyword search only.
+   */
+  semanticSearch?: { vectors: PackageVectorStore; embedder: Embedder; model: string; wake?: () => void };
 }
 
 /**
@@ -205,6 +213,10 @@ export class Registry {
     this.tokens = new TokenService(deps);
     this.accounts = new AccountService(deps, this.tokens);
     this.packages = new PackageService(deps, opts.limits);
+    const semantic = opts.semanticSearch;
+    if (semantic) {
+      this.packages.useSemanticSearch(new SemanticSearch({ packages: opts.storage.packages, vectors: semantic.vectors, embedder: semantic.embedder, model: semantic.model }), () => semantic.wake?.());
+    }
     this.packageLifecycle = new PackageLifecycle(deps, this.packages);
     this.gc = new GarbageCollector(deps);
     const redirects = new BlobRedirects(opts.blobRedirects?.signer, opts.blobRedirects?.expiresInSeconds);

@@ -21,6 +21,7 @@ import type { TelemetryRepo } from './telemetry/telemetry-repo.js';
 import type { TokenRepo } from './tokens/token-repo.js';
 import type { DiscoveryRepo } from './trending/discovery-repo.js';
 import type { WebhookOutbox } from './webhooks/webhook-store.js';
+import type { PackageVectorOutbox } from './search/package-vectors.js';
 
 export interface StorageRepos {
   accounts: AccountRepo;
@@ -42,6 +43,8 @@ export interface StorageRepos {
   sessionThreads: SessionThreadRepo;
   /** Webhook deliveries queued by a write in its own transaction (core/webhooks). */
   webhookOutbox: WebhookOutbox;
+  /** Packages whose semantic-search vector is to be computed, queued by the write that changed their text (core/search). */
+  searchOutbox: PackageVectorOutbox;
 }
 
 export interface Storage extends StorageRepos {

@@ -15,6 +15,7 @@ import type { SkillInstallStore } from '../core/skills/skill-install-store.js';
 import type { MirrorStore } from '../core/mirrors/mirror.js';
 import type { MirrorSyncStore } from '../core/mirrors/mirror-sync.js';
 import type { McpMirrorCache } from '../core/mirrors/mcp-mirror.js';
+import type { PackageVectorStore } from '../core/search/package-vectors.js';
 import { openPostgresStorage } from './postgres/open-postgres.js';
 import { openSqliteStorage } from './sqlite/open-sqlite.js';
 
@@ -72,6 +73,7 @@ interface FeatureStores {
   mirrors: MirrorStore;
   mirrorSyncs: MirrorSyncStore;
   mcpMirrorCache: McpMirrorCache;
+  packageVectors: PackageVectorStore;
 }
 
 /** The feature stores as either SQL storage holds them. */
@@ -84,6 +86,7 @@ const featureStores = (s: FeatureStores): FeatureStores => ({
   mirrors: s.mirrors,
   mirrorSyncs: s.mirrorSyncs,
   mcpMirrorCache: s.mcpMirrorCache,
+  packageVectors: s.packageVectors,
 });
 
 /** Opens the configured metadata store (migrated) and the blob store. */

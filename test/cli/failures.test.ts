@@ -182,7 +182,15 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     await fails(['init', '--kind', 'widget', '--name', 'x'], /^agentry: option '--kind <kind>' argument 'widget' is invalid\. Allowed choices are agent, skill, mcp-server, recipe\.\n$/, usage);
     await fails(['info', 'not-a-package'], "agentry: invalid package 'not-a-package': expected @scope/name\n", usage);
     await fails(['search', 'x', '--limit', 'lots'], /^agentry: option '--limit <n>' argument 'lots' is invalid\. expected a whole number of at least 1\n$/, usage);
+    await fails(['search', 'x', '--mode', 'fuzzy'], /^agentry: option '--mode <mode>' argument 'fuzzy' is invalid\. Allowed choices are keyword, semantic, hybrid\.\n$/, usage);
     await fails(['whoami', '--registry', 'ftp://x'], "agentry: invalid registry URL 'ftp://x': only http and https are supported\n", usage);
+  });
+
+  it('semantic search on a server without embeddings', async () => {
+    await fails(
+      ['search', 'kitten', '--mode', 'semantic'],
+      /^agentry: Semantic search is not configured on this server: mode=semantic needs an embeddings endpoint \(--embeddings-url\); use mode=keyword\n$/,
+    );
   });
 
   it('mirror add, ls and rm: the password from the environment, never on the command line or in the output', async () => {

@@ -20,12 +20,16 @@ export const topicVector = (text: string): number[] => {
 
 export interface FakeEmbeddings {
   url: string;
+  /** Every request, answered or failed. */
   requests: Array<{ model: string; input: string[]; authorization: string | undefined }>;
+  /** Answer every request with this status and an OpenAI-style error (as a provider that is down), or normally again (undefined). */
+  failWith(status: number | undefined): void;
   close(): Promise<void>;
 }
 
 export const startFakeEmbeddings = async (): Promise<FakeEmbeddings> => {
   const requests: FakeEmbeddings['requests'] = [];
+  let failing: number | undefined;
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -37,11 +41,24 @@ export const startFakeEmbeddings = async (): Promise<FakeEmbeddings> => {
       const parsed = JSON.parse(body) as { model: string; input: string | string[] };
       const input = Array.isArray(parsed.input) ? parsed.input : [parsed.input];
       requests.push({ model: parsed.model, input, authorization: req.headers.authorization });
+      if (failing !== undefined) {
+        res.writeHead(failing, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'The server is overloaded', type: 'server_error' } }));
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ object: 'list', model: parsed.model, data: input.map((t, index) => ({ object: 'embedding', index, embedding: topicVector(t) })) }));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
-  return { url: `http://127.0.0.1:${port}/v1`, requests, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    requests,
+    failWith: (status) => (failing = status),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 };

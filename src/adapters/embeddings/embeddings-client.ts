@@ -1,5 +1,5 @@
 import { badGateway } from '../../core/errors.js';
-import type { Embedder } from '../../core/managed/memory/embeddings.js';
+import type { Embedder } from '../../core/embeddings/embedder.js';
 import { UNREACHABLE, type EgressPolicy } from '../egress/index.js';
 
 /** An OpenAI-compatible embeddings endpoint (`POST {url}/embeddings {model, input}`). */

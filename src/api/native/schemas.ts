@@ -54,6 +54,12 @@ export const ListQuery = Type.Object({
   verified: Type.Optional(Type.Boolean({ description: 'Only verified (true) or unverified (false) packages' })),
   deprecated: Type.Optional(Type.Boolean({ description: 'Only packages whose latest version is deprecated (true) or is not (false)' })),
   sort: Type.Optional(Sort),
+  mode: Type.Optional(
+    Type.Enum(['keyword', 'semantic', 'hybrid'], {
+      description:
+        'How q ranks: keyword (full-text, the default), semantic (by meaning: embeddings) or hybrid (both, reciprocal rank fusion). semantic and hybrid need an embeddings endpoint on the server (else 422), a q and the relevance order',
+    }),
+  ),
   page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, default: 1 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
 });
@@ -100,6 +106,10 @@ export const listResponse = (key: 'agents' | 'packages') =>
     total_estimated: Type.Optional(Type.Boolean({ description: 'true when total is an estimate (a broad relevance search, or a list without q, counts a bounded set of the newest matches)' })),
     page: Type.Integer(),
     limit: Type.Integer(),
+    mode: Type.Optional(
+      Type.Enum(['keyword', 'semantic', 'hybrid'], { description: 'Present when mode was asked: the mode the results were ranked by (keyword when semantic search was unavailable)' }),
+    ),
+    semantic_unavailable: Type.Optional(Type.String({ description: 'Present when semantic or hybrid was asked but the embeddings endpoint failed: why; keyword results were served' })),
   });
 
 const Findings = Type.Array(Finding, { description: 'What the version was flagged for at publish; empty for most' });

@@ -5,12 +5,14 @@ import { withJsonOption, withRegistryOptions, type JsonOption, type RegistryOpti
 import { wholeNumber } from '../option-parsers.js';
 import { printResult, renderTable, truncate } from '../output.js';
 import { PACKAGE_KINDS } from '../../core/packages/kinds.js';
+import { SEARCH_MODES } from '../../core/search/search-mode.js';
 
 interface SearchOptions extends RegistryOptions, JsonOption {
   kind?: string;
   category?: string;
   tag?: string;
   sort?: string;
+  mode?: string;
   limit?: number;
   page?: number;
 }
@@ -26,6 +28,7 @@ export const registerSearchCommand = (program: Command): void => {
         .option('--category <category>', 'only this category')
         .option('--tag <tag>', 'only packages with this tag')
         .addOption(new Option('--sort <sort>', 'order of the results (default: relevance)').choices(['relevance', 'downloads', 'stars', 'newest', 'name']))
+        .addOption(new Option('--mode <mode>', 'keyword (default), semantic (by meaning) or hybrid (both); the last two need embeddings on the server').choices([...SEARCH_MODES]))
         .option('--limit <n>', 'results per page (at most 100)', wholeNumber(1))
         .option('--page <n>', 'page number, from 1', wholeNumber(1)),
     ),
@@ -39,10 +42,13 @@ export const registerSearchCommand = (program: Command): void => {
         category: opts.category,
         tag: opts.tag,
         sort: opts.sort,
+        mode: opts.mode,
         limit: opts.limit,
         page: opts.page,
       },
     });
+    // Semantic search asked for but unavailable on the server's side: say so on stderr, show the keyword results.
+    if (list.semantic_unavailable) process.stderr.write(`agentry: semantic search unavailable (${list.semantic_unavailable})\n`);
     printResult(opts.json === true, list, () => {
       if (list.packages.length === 0) return list.total > 0 ? `No more results (${list.total} in all)` : `No packages found for '${q}'`;
       const table = renderTable(

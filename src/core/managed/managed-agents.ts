@@ -4,7 +4,7 @@ import { ApiKeyService } from './api-keys/api-key-service.js';
 import { EnvironmentService } from './environments/environment-service.js';
 import { FileService } from './files/file-service.js';
 import { ManagedSkillService } from './skills/managed-skill-service.js';
-import type { Embedder } from './memory/embeddings.js';
+import type { Embedder } from '../embeddings/embedder.js';
 import type { CapabilityProbe } from './model-cards/capability-probe.js';
 import { MemoryStoreService } from './memory/memory-store-service.js';
 import { VaultService } from './vaults/vault-service.js';

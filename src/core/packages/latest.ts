@@ -57,6 +57,8 @@ export const refreshLatest = async (
   }
   // One statement; metadata the package already holds is left out (it would rewrite the search index).
   await tx.packages.update(pkg.id, patch);
+  // Its semantic-search vector follows (computed after commit, core/search).
+  if (SEARCHED_FIELDS.some((k) => patch[k] !== undefined)) await tx.searchOutbox.enqueue(pkg.id);
   return latest;
 };
 
@@ -83,8 +85,13 @@ export const retireVersions = async (tx: StorageRepos, pkg: PackageRecord, retir
 /** The package's searchable metadata follows its latest version. */
 export const applyVersionMetadata = async (tx: StorageRepos, packageId: number, kind: PackageKind, v: VersionRecord): Promise<void> => {
   const parsed = parseManifestObject(kind, v.manifest);
-  if (parsed) await tx.packages.update(packageId, packageMetadata(parsed, v.readme));
+  if (!parsed) return;
+  await tx.packages.update(packageId, packageMetadata(parsed, v.readme));
+  await tx.searchOutbox.enqueue(packageId);
 };
+
+/** The package fields its semantic-search text is made from (core/search/embedding-text.ts). */
+const SEARCHED_FIELDS = ['latestVersion', 'description', 'readme', 'tags'] as const;
 
 /** The searchable metadata a package takes from the manifest of its latest version. */
 export const packageMetadata = (m: PackageManifest, readme: string | null) => ({

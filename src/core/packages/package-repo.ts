@@ -108,6 +108,8 @@ export interface PackageQuery {
   deprecated?: boolean;
   /** Only the packages the caller may read (AccessPolicy.readFilter); absent: every package (internal use only). */
   read?: ReadFilter;
+  /** Only these packages (semantic search's candidates, core/search). */
+  ids?: number[];
   sort: PackageSort;
   offset: number;
   limit: number;

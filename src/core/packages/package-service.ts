@@ -24,6 +24,8 @@ import { versionSchemeOf } from './version-scheme.js';
 import { ViewCache } from './view-cache.js';
 import type { PackageMirrors } from './package-mirrors.js';
 import type { PackageViewStamps } from './view-stamps.js';
+import { checkSearchMode, type SearchMode, type SearchOutcome } from '../search/search-mode.js';
+import type { SemanticSearch } from '../search/semantic-search.js';
 
 export interface PublishInput {
   /** Set by kind-specific doors; absent means "whatever manifest the tarball holds". */
@@ -320,6 +322,8 @@ export class PackageService {
       if (e instanceof KeyTakenMeanwhile) throw conflict(`Another request with this ${IDEMPOTENCY_HEADER} is in progress; retry it`);
       throw e;
     }
+    // Its vector is computed off the request path (the package was queued in the transaction).
+    this.semantic?.queued();
     const pkg = (await this.deps.storage.packages.findById(published.pkgId))!;
     if (input.signature && this.signing) await this.signing.attach(ctx, pkg, published.record, input.signature);
     return { pkg, version: published.record };
@@ -465,10 +469,30 @@ export class PackageService {
     return { pkg, version };
   }
 
-  /** Packages the caller may read (the read filter is applied in the query: pages and totals count only those). */
-  /** A page of packages the caller may read, with their owners and, for packages taken from an upstream, its URL by (lower-case) scope. */
-  async query(ctx: RequestContext, q: Omit<PackageQuery, 'read'>): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord>; upstreams: Map<string, string> }> {
-    const page = await this.deps.storage.packages.query({ ...q, read: await this.deps.policy.readFilter(ctx) });
+  /** Semantic and hybrid search (core/search), when an embeddings endpoint is configured. */
+  private semantic?: { search: SemanticSearch; queued: () => void };
+
+  useSemanticSearch(search: SemanticSearch, queued: () => void): void {
+    this.semantic = { search, queued };
+  }
+
+  /**
+   * A page of packages the caller may read (the read filter is applied in the query: pages and
+   * totals count only those), with their owners and, for packages taken from an upstream, its URL
+   * by (lower-case) scope. `mode` (default `keyword`): how a text query ranks (core/search/search-mode.ts);
+   * `search` says what the search did when a mode was asked.
+   */
+  async query(
+    ctx: RequestContext,
+    q: Omit<PackageQuery, 'read' | 'ids'> & { mode?: SearchMode },
+  ): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord>; upstreams: Map<string, string>; search?: SearchOutcome }> {
+    const { mode, ...rest } = q;
+    if (mode !== undefined) checkSearchMode(mode, rest, this.semantic !== undefined);
+    const read = await this.deps.policy.readFilter(ctx);
+    const page =
+      mode === undefined || mode === 'keyword'
+        ? { ...(await this.deps.storage.packages.query({ ...rest, read })), ...(mode ? { search: { mode } } : {}) }
+        : await this.semantic!.search.search({ ...rest, text: rest.text!, read }, mode);
     const upstreams = this.mirrors && page.rows.length > 0 ? await this.mirrors.upstreamsOf(page.rows.map((r) => r.scope)) : new Map<string, string>();
     return { ...page, upstreams };
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AccountRepo } from '../accounts/account-repo.js';
-import { coalesced } from '../coalesced.js';
+import { Poller } from '../jobs/poller.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { isoNow, type Clock } from '../time.js';
 import { isRetryableStatus, webhookSignature, type WebhookReply, type WebhookSender } from './webhook-sender.js';
@@ -44,15 +44,8 @@ const MAX_BACKOFF_MS = 3_600_000;
 export class WebhookDispatcher {
   readonly workerId = `whd_${randomBytes(8).toString('hex')}`;
   private readonly active = new Map<string, Promise<void>>();
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = true;
   private readonly o: Required<Omit<WebhookDispatcherOptions, 'onError'>> & Pick<WebhookDispatcherOptions, 'onError'>;
-  private readonly pollOnce = coalesced(
-    async () => {
-      if (!this.stopped) await this.claimSome();
-    },
-    (e) => this.o.onError?.(e, ''),
-  );
+  private readonly poller: Poller;
 
   constructor(
     private readonly deps: WebhookDispatcherDeps,
@@ -66,25 +59,25 @@ export class WebhookDispatcher {
       maxConcurrent: opts.maxConcurrent ?? 8,
       onError: opts.onError,
     };
+    this.poller = new Poller(
+      () => this.claimSome(),
+      Math.min(this.o.pollMs, this.o.retryBaseMs),
+      (e) => this.o.onError?.(e, ''),
+    );
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.timer = setInterval(() => this.wake(), Math.min(this.o.pollMs, this.o.retryBaseMs));
-    this.timer.unref?.();
-    this.wake();
+    this.poller.start();
   }
 
   /** Deliveries were queued: look now rather than at the next poll. */
   wake(): void {
-    if (!this.stopped) this.pollOnce();
+    this.poller.wake();
   }
 
   /** Stops claiming; waits for the attempts in flight (each at most `timeoutMs`). */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.poller.stop();
     await Promise.all(this.active.values());
   }
 
@@ -95,7 +88,7 @@ export class WebhookDispatcher {
     // The lease outlasts an attempt: the request's time limit, and as long again for the writes.
     const until = new Date(Date.parse(now) + 2 * this.o.timeoutMs + 5_000).toISOString();
     for (const id of await this.deps.store.claimable(now, room + this.active.size)) {
-      if (this.stopped || this.active.size >= this.o.maxConcurrent || this.active.has(id)) continue;
+      if (this.poller.isStopped || this.active.size >= this.o.maxConcurrent || this.active.has(id)) continue;
       if (!(await this.deps.store.claim(id, this.workerId, now, until))) continue;
       const done = this.attempt(id)
         .catch(async (e) => {

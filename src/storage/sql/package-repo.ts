@@ -276,6 +276,7 @@ export class SqlPackageRepo implements PackageRepo {
     const where: RawBuilder<unknown>[] = [readFilterSql(q.read, 'p', this.dialect === 'postgres' || (q.text !== undefined && q.text !== ''))];
     if (q.kind) where.push(sql`p.kind = ${q.kind}`);
     if (q.scope) where.push(sql`p.scope = ${q.scope.toLowerCase()}`);
+    if (q.ids) where.push(q.ids.length === 0 ? sql`1 = 0` : sql`p.id IN (${sql.join(q.ids.map((id) => sql`${id}`))})`);
     if (q.category) where.push(sql`p.category = ${q.category}`);
     if (q.ownerAccountId !== undefined) where.push(sql`p.owner_account_id = ${q.ownerAccountId}`);
     if (q.verified !== undefined) where.push(sql`p.is_verified = ${q.verified ? 1 : 0}`);

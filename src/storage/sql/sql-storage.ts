@@ -32,6 +32,7 @@ import { SqlSkillInstallStore } from './skill-install-store.js';
 import { SqlMirrorStore } from './mirror-store.js';
 import { SqlMirrorSyncStore } from './mirror-sync-store.js';
 import { SqlMcpMirrorCache } from './mcp-mirror-cache.js';
+import { SqlPackageVectorOutbox, SqlPackageVectorStore } from './package-vector-store.js';
 
 const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: TextSearch): StorageRepos => ({
   accounts: new SqlAccountRepo(db),
@@ -52,6 +53,7 @@ const reposOn = (db: Kysely<Database>, dialect: SqlDialectName, textSearch: Text
   sessions: new SqlSessionRepo(db, dialect),
   sessionThreads: new SqlSessionThreadRepo(db),
   webhookOutbox: new SqlWebhookOutbox(db),
+  searchOutbox: new SqlPackageVectorOutbox(db),
 });
 
 /** The one Kysely implementation of the storage ports; dialects differ only in connection and text search. */
@@ -76,6 +78,9 @@ export class SqlStorage implements Storage {
   readonly sessions;
   readonly sessionThreads;
   readonly webhookOutbox;
+  readonly searchOutbox;
+  /** Package vectors of semantic search and their queue (core/search's own port, outside `Storage`). */
+  readonly packageVectors: SqlPackageVectorStore;
   /** Groups and client registrations (core/groups): a feature port beside its feature, not part of `Storage`. */
   readonly groups: SqlGroupStore;
   /** Eval runs (core/evals' own port, outside `Storage`). */
@@ -132,6 +137,8 @@ export class SqlStorage implements Storage {
     this.sessions = repos.sessions;
     this.sessionThreads = repos.sessionThreads;
     this.webhookOutbox = repos.webhookOutbox;
+    this.searchOutbox = repos.searchOutbox;
+    this.packageVectors = new SqlPackageVectorStore(db, kind);
     this.groups = new SqlGroupStore(db);
     this.evals = new SqlEvalStore(db);
     this.webhooks = new SqlWebhookStore(db, kind);

@@ -71,10 +71,12 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       verified: q.verified,
       deprecated: q.deprecated,
       sort: q.sort ?? (q.q ? defaultSort : 'downloads'),
+      mode: q.mode,
       offset: (page - 1) * limit,
       limit,
     });
-    return { items: result.rows.map((r) => listItem(r, result.owners.get(r.ownerAccountId), result.upstreams)), totals: listTotal(result), page, limit };
+    const search = result.search && { mode: result.search.mode, ...(result.search.semanticUnavailable ? { semantic_unavailable: result.search.semanticUnavailable } : {}) };
+    return { items: result.rows.map((r) => listItem(r, result.owners.get(r.ownerAccountId), result.upstreams)), totals: { ...listTotal(result), ...search }, page, limit };
   };
 
   app.get('/search', {

@@ -7,7 +7,7 @@ import { archiveFilter, ownedObject, readableObject, writer, type ManagedDeps, l
 import type { ManagedObjectRecord, MemoryRecord } from '../managed-storage.js';
 import { newMetadata, patchMetadata, type Metadata } from '../metadata.js';
 import { cutPage, decodePageToken, type Paged, type PageRequest } from '../page-token.js';
-import { cosine, type Embedder } from './embeddings.js';
+import { cosine, type Embedder } from '../../embeddings/embedder.js';
 import { newManagedObject } from '../new-managed-object.js';
 
 export interface MemoryStoreView {
