@@ -30,6 +30,7 @@ import { agentryMirrorsMigration } from './migrations/0039-agentry-mirrors.js';
 import { mirrorSyncsMigration } from './migrations/0040-mirror-syncs.js';
 import { mirrorListingsMigration } from './migrations/0041-mirror-listings.js';
 import { mcpMirrorCacheMigration } from './migrations/0038-mcp-mirror-cache.js';
+import { a2aTasksMigration } from './migrations/0044-a2a-tasks.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -64,6 +65,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0040-mirror-syncs': mirrorSyncsMigration(dialect),
   '0041-mirror-listings': mirrorListingsMigration(),
   '0038-mcp-mirror-cache': mcpMirrorCacheMigration(),
+  '0044-a2a-tasks': a2aTasksMigration(),
 });
 
 class InCodeMigrations implements MigrationProvider {
