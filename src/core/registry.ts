@@ -296,7 +296,7 @@ export class Registry {
     const agentspaceRuns = new AgentspaceRuns(deps, this.agentspaceAgents, this.managed.agents, this.managed.modelCards);
     this.managed.sessions.resolveAgentsOfType('agentspace', (ctx, ref) => agentspaceRuns.resolve(ctx, ref));
     this.agentTurns = new AgentTurns(this.managed.sessions, this.managed.agents, this.managed.environments);
-    this.a2a = { agents: new ServedAgents(this.packages, this.managed.agents, this.agentspaceAgents), tasks: new A2aTasks(deps) };
+    this.a2a = { agents: new ServedAgents(managedDeps, this.packages, this.managed.agents, this.agentspaceAgents), tasks: new A2aTasks(deps) };
     const evals = opts.evals;
     this.evals = evals && new EvalService(managedDeps, this.managed.agents, this.managed.sessions, evals.store, (id) => evals.wake?.(id));
   }

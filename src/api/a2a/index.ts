@@ -84,8 +84,10 @@ export const a2aDoor: FastifyPluginAsyncTypebox<A2aDoorOptions> = async (app, op
   const rpc = async (req: FastifyRequest, reply: FastifyReply, agent: RunnableAgent): Promise<RpcResponse | undefined> => {
     const ctx = await requestContext(registry, req);
     registry.policy.requirePrincipal(ctx);
-    const served = await registry.a2a.agents.describe(ctx, agent);
     const body = req.body as RpcBody;
+    // Running (and cancelling) a task is a session's work; reading a task is a read.
+    const runs = body.method === 'message/send' || body.method === 'message/stream' || body.method === 'tasks/cancel';
+    const served = await (runs ? registry.a2a.agents.describeForRun(ctx, agent) : registry.a2a.agents.describe(ctx, agent));
     const refused = refusal(body);
     if (refused) return { jsonrpc: '2.0', id: body.id ?? null, error: refused };
     const turnSignal = new AbortController();

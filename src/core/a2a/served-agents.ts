@@ -3,6 +3,7 @@ import { AgentryError, notFound } from '../errors.js';
 import type { AgentspaceAgents } from '../agentspaces/agentspace-agents.js';
 import type { AgentService } from '../managed/agents/agent-service.js';
 import type { McpServerConfig } from '../managed/agents/agent-config.js';
+import { writer, type ManagedDeps } from '../managed/managed-deps.js';
 import type { PackageService } from '../packages/package-service.js';
 import type { RunnableAgent } from '../sessions/agent-turn.js';
 import { agentYamlToAgent } from '../sessions/formats/agent-yaml-agent.js';
@@ -73,10 +74,21 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is
  */
 export class ServedAgents {
   constructor(
+    private readonly deps: ManagedDeps,
     private readonly packages: PackageService,
     private readonly agents: AgentService,
     private readonly agentspaceAgents: AgentspaceAgents,
   ) {}
+
+  /**
+   * The agent for a caller who runs it (a task, or its cancel): running is a session, so it needs
+   * what a session needs (a writable server, a token with publish permission), refused before
+   * anything is read or written.
+   */
+  async describeForRun(ctx: RequestContext, agent: RunnableAgent): Promise<ServedAgent> {
+    writer(this.deps, ctx);
+    return this.describe(ctx, agent);
+  }
 
   async describe(ctx: RequestContext, agent: RunnableAgent): Promise<ServedAgent> {
     switch (agent.type) {
