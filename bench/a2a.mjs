@@ -20,9 +20,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { startServerProcess } from './server-process.mjs';
-import { startDevModel } from './session-bench-helpers.mjs';
+import { startDevModel, withPgAt } from './session-bench-helpers.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,15 +39,7 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-const withPg = async (fn) => {
-  const c = new pg.Client({ connectionString: args['database-url'] });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-};
+const withPg = (fn) => withPgAt(args['database-url'], fn);
 
 const model = await startDevModel();
 const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
