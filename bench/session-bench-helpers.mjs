@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { freePort, startServerProcess } from './server-process.mjs';
 
 const BIN = fileURLToPath(new URL('../bin/agentry.js', import.meta.url));
@@ -85,5 +86,16 @@ export const startSessionBench = async (name) => {
   } catch (e) {
     await stop();
     throw e;
+  }
+};
+
+/** Runs `fn` with a PostgreSQL client of `url` (schemas of the benches' servers are made and dropped with it). */
+export const withPgAt = async (url, fn) => {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
   }
 };

@@ -26,9 +26,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { startServerProcess } from './server-process.mjs';
-import { startDevModel, stream } from './session-bench-helpers.mjs';
+import { startDevModel, stream, withPgAt } from './session-bench-helpers.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -118,15 +117,7 @@ const openBuild = async ({ model, store, build }) => {
   }
 };
 
-const withPg = async (fn) => {
-  const c = new pg.Client({ connectionString: args['database-url'] });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-};
+const withPg = (fn) => withPgAt(args['database-url'], fn);
 
 /**
  * 1. user.message → first delta on every build's server, turn by turn in the same loop, each turn

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AgentryError } from '../core/errors.js';
+import { a2aErrorHandler } from './a2a/errors.js';
 import { alquimiaErrorHandler } from './alquimia/errors.js';
 import { managedErrorHandler } from './managed/errors.js';
 import { mcpErrorHandler } from './mcp/errors.js';
@@ -26,6 +27,7 @@ export const doorErrorHandlers = (publicUrl: string | undefined): Array<[RegExp,
   [/^\/api\/v1beta([/?]|$)/, toolhiveTextErrorHandler],
   [/^\/registry\/[^/?]+\/v0\.1([/?]|$)/, toolhiveRegistryErrorHandler],
   [/^\/registry([/?]|$)/, alquimiaErrorHandler],
+  [/^\/(a2a|\.well-known\/agent-card\.json)([/?]|$)/, a2aErrorHandler],
   [/^\/workloads\/[^/?]+\/(mcp|sse|messages)([/?]|$)/, workloadProxyErrorHandler],
   [/^\/mcp([/?]|$)/, jsonRpcErrorHandler],
   [/^/, nativeErrorHandler],

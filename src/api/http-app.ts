@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from '../core/registry.js';
 import { doorErrorHandler, doorErrorHandlers, noRoute } from './door-errors.js';
+import { a2aDoor } from './a2a/index.js';
 import { managedDoor } from './managed/index.js';
 import { mcpDoor } from './mcp/index.js';
 import { mcpServerDoor } from './mcp-server/index.js';
@@ -140,6 +141,7 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
   await app.register(managedDoor, { registry: opts.registry, publicUrl: opts.publicUrl, maxUploadBytes: opts.maxTarballBytes });
 
   await app.register(alquimiaDoor, { prefix: '/registry', registry: opts.registry });
+  await app.register(a2aDoor, { registry: opts.registry, version: opts.version, publicUrl: opts.publicUrl });
 
   if (serveConsole) await app.register(webConsole, { root: opts.consoleRoot! });
 

@@ -1,4 +1,7 @@
 import { AccountService } from './accounts/account-service.js';
+import { A2aTasks } from './a2a/a2a-tasks.js';
+import { ServedAgents } from './a2a/served-agents.js';
+import { AgentTurns } from './sessions/agent-turn.js';
 import { ScopeService } from './accounts/scope-service.js';
 import { AgentspaceAgents } from './agentspaces/agentspace-agents.js';
 import { AgentspaceParameters } from './agentspaces/agentspace-parameters.js';
@@ -177,6 +180,10 @@ export class Registry {
   readonly telemetry: TelemetryService;
   readonly signIn: SignInService;
   readonly managed: ManagedAgents;
+  /** The one routine that runs an agent turn as a session (A2A, the MCP "run agent" tool). */
+  readonly agentTurns: AgentTurns;
+  /** A2A serving (issue 20): the agents each caller may run, described for their cards, and their tasks. */
+  readonly a2a: { agents: ServedAgents; tasks: A2aTasks };
   /** MCP servers this server runs and proxies; undefined when the server was built without a runtime. */
   readonly workloads: WorkloadService | undefined;
   readonly groups: GroupService | undefined;
@@ -300,6 +307,8 @@ export class Registry {
     this.managed = new ManagedAgents(managedDeps, this.tokens, opts.managed);
     const agentspaceRuns = new AgentspaceRuns(deps, this.agentspaceAgents, this.managed.agents, this.managed.modelCards);
     this.managed.sessions.resolveAgentsOfType('agentspace', (ctx, ref) => agentspaceRuns.resolve(ctx, ref));
+    this.agentTurns = new AgentTurns(this.managed.sessions, this.managed.agents, this.managed.environments);
+    this.a2a = { agents: new ServedAgents(managedDeps, this.packages, this.managed.agents, this.agentspaceAgents), tasks: new A2aTasks(deps) };
     const evals = opts.evals;
     this.evals = evals && new EvalService(managedDeps, this.managed.agents, this.managed.sessions, evals.store, (id) => evals.wake?.(id));
   }

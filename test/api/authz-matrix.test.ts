@@ -407,6 +407,23 @@ const agentspace = async (w: World, opts: { unusedSecret?: boolean; published?: 
   return { id, name };
 };
 
+// ---- A2A (/a2a) ------------------------------------------------------------------------------
+
+/** A JSON-RPC message/send of one text message (a task of the agent, run as a session of the caller). */
+const a2aSend = (path: string): Req =>
+  json('POST', path, { jsonrpc: '2.0', id: 1, method: 'message/send', params: { message: { kind: 'message', role: 'user', messageId: uniqueName('msg'), parts: [{ kind: 'text', text: 'hello' }] } } });
+
+const a2aEntries = (): Record<string, Entry | Exempt> => ({
+  'POST /a2a': { exempt: "the server card's url: answers every method with an error naming where the agents are; stores nothing" },
+  'POST /a2a/agents/:id': { setup: managedAgent, request: (_, a) => a2aSend(`/a2a/agents/${a.id}`) },
+  'POST /a2a/agentspaces/:agentspace_id/:assistant_id': { setup: agentspace, request: (_, s) => a2aSend(`/a2a/agentspaces/${s.id}/helper`) },
+  'POST /a2a/@:scope/:name': {
+    setup: (w) => orgPackage(w, 'agents'),
+    request: (_, s) => a2aSend(`/a2a/@orga/${s.name}`),
+    ownSpace: "an agent package others may read runs as a session (and task) of the caller's own; nothing of A is addressed",
+  },
+});
+
 const alquimiaEntries = (): Record<string, Entry | Exempt> => ({
   'POST /registry': { request: () => json('POST', '/registry', { name: uniqueName('space'), namespace: 'local' }), ownSpace: OWN_CREATE },
   'PUT /registry': { setup: agentspace, request: (_, s) => json('PUT', '/registry', { agentspace_id: s.id, description: 'changed' }) },
@@ -794,6 +811,7 @@ const MATRIX: Record<string, Entry | Exempt> = {
   ...packageEntries(),
   ...managedEntries(),
   ...alquimiaEntries(),
+  ...a2aEntries(),
   ...ociEntries(),
   ...mcpEntries(),
   ...recipeEntries(),

@@ -34,6 +34,8 @@ const LABEL: Record<ManagedKind, string> = {
   integration_publication: 'Publication',
   integration_thread: 'Integration thread',
   integration_event: 'Integration event',
+  a2a_task: 'A2A task',
+  a2a_context: 'A2A context',
 };
 
 export const kindLabel = (kind: ManagedKind): string => LABEL[kind];

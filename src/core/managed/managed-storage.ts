@@ -18,7 +18,9 @@ export type ManagedKind =
   | 'integration'
   | 'integration_publication'
   | 'integration_thread'
-  | 'integration_event';
+  | 'integration_event'
+  | 'a2a_task'
+  | 'a2a_context';
 
 export interface ManagedObjectRecord {
   /** Insertion order; lists page on it (newest first). */

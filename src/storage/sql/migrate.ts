@@ -31,6 +31,7 @@ import { mirrorSyncsMigration } from './migrations/0040-mirror-syncs.js';
 import { mirrorListingsMigration } from './migrations/0041-mirror-listings.js';
 import { mcpMirrorCacheMigration } from './migrations/0038-mcp-mirror-cache.js';
 import { packageEmbeddingsMigration } from './migrations/0042-package-embeddings.js';
+import { a2aTasksMigration } from './migrations/0044-a2a-tasks.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -66,6 +67,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0041-mirror-listings': mirrorListingsMigration(),
   '0038-mcp-mirror-cache': mcpMirrorCacheMigration(),
   '0042-package-embeddings': packageEmbeddingsMigration(dialect),
+  '0044-a2a-tasks': a2aTasksMigration(),
 });
 
 class InCodeMigrations implements MigrationProvider {
