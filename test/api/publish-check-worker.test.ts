@@ -1,13 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plantedSecrets } from '../../bench/planted-secrets.mjs';
-import { startChildServer, type ChildServer } from '../helpers/child-server.js';
+import { childServerWithAlice } from '../helpers/child-server.js';
 import { Api, agentTarball, agentYaml, makeTarball } from '../helpers/packages.js';
-import { dropTestSchema } from '../helpers/postgres.js';
 import { rawTar } from '../helpers/raw-tar.js';
 import { testStores } from '../helpers/server.js';
 
@@ -21,22 +17,14 @@ const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex
  * message and details, and many checks at once, each to its own publish.
  */
 describe.each(testStores)('publish checks in a worker thread (%s)', (store) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'agentry-check-worker-'));
-  const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
-  const schema = store === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
-  let server: ChildServer | undefined;
   let api: Api;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    server = await startChildServer({ dataDir, adminToken, databaseUrl: store === 'postgres' ? process.env.AGENTRY_TEST_DATABASE_URL : undefined, databaseSchema: schema });
-    const created = await new Api(server.url, adminToken).req('POST', '/api/v1/users', { username: 'alice' });
-    expect(created.status).toBe(201);
-    api = new Api(server.url, created.body.token);
+    ({ api, close } = await childServerWithAlice(store, 'check-worker'));
   });
   afterAll(async () => {
-    await server?.kill();
-    rmSync(dataDir, { recursive: true, force: true });
-    if (schema) await dropTestSchema(schema);
+    await close?.();
   });
 
   const stored = async (name: string, version: string): Promise<Buffer> => {
