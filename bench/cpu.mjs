@@ -55,6 +55,8 @@ export const cpuMeter = (serverPid) => {
   const t0 = process.hrtime.bigint();
   const m0 = machine();
   const s0 = procCpu(serverPid);
+  // The main thread (its task id is the process id): the event loop, apart from libuv's and worker threads.
+  const main0 = procCpu(`${serverPid}/task/${serverPid}`);
   const p0 = postgresCpu();
   const memBefore = meminfo();
   return {
@@ -62,6 +64,7 @@ export const cpuMeter = (serverPid) => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       const m1 = machine();
       const server = procCpu(serverPid) - s0;
+      const serverMain = procCpu(`${serverPid}/task/${serverPid}`) - main0;
       const postgres = postgresCpu() - p0;
       const busy = m1.busy - m0.busy;
       const round = (x) => Number((x / seconds).toFixed(2));
@@ -69,6 +72,8 @@ export const cpuMeter = (serverPid) => {
         seconds: Number(seconds.toFixed(1)),
         /** The server's CPU time in the phase, unrounded (per-request costs). */
         serverSeconds: server,
+        /** The server's main thread's CPU time in the phase (the event loop's share of serverSeconds). */
+        serverMainSeconds: serverMain,
         cores: {
           busy: round(busy),
           server: round(server),

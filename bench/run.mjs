@@ -516,6 +516,13 @@ const printRatios = (results) => {
       `| ${store} | ${b.publish.reused ? '(cached)' : ratio(b.publish.perSecond, a.publish.perSecond)} | ${b.metadata ? ratio(b.metadata.spread.requestsPerSecond, a.metadata.spread.requestsPerSecond) : '-'} | ${b.metadata ? ratio(b.metadata.hot.requestsPerSecond, a.metadata.hot.requestsPerSecond) : '-'} | ${ratio(b.search.selective.p99, a.search.selective.p99)} | ${ratio(b.search.common.p99, a.search.common.p99)} | ${ratio(b.rssMb.end, a.rssMb.end)} | ${ratio(b.rssMb.afterLoad, a.rssMb.afterLoad)} | ${ratio(b.memoryAfterLoadGc?.rss, a.memoryAfterLoadGc?.rss)} |`,
     );
   }
+  console.log('\n| store | server CPU ms per publish this / anchor | of it on the main thread this / anchor |');
+  console.log('|---|---|---|');
+  for (const [store, a, b] of rows) {
+    const perPublish = (r, key) => (r.publish.reused ? NaN : (r.publish.cpu[key] * 1e3) / r.publish.attempted);
+    const ratio = (x, y) => `${f(x, 2)} / ${f(y, 2)} (${f(x / y, 2)}×)`;
+    console.log(`| ${store} | ${ratio(perPublish(b, 'serverSeconds'), perPublish(a, 'serverSeconds'))} | ${ratio(perPublish(b, 'serverMainSeconds'), perPublish(a, 'serverMainSeconds'))} |`);
+  }
   console.log('\n| store | server CPU µs per GET spread this / anchor | per GET hot this / anchor | per search query this / anchor |');
   console.log('|---|---|---|---|');
   for (const [store, a, b] of rows) {

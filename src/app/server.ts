@@ -36,6 +36,7 @@ import { MirrorSyncRunner } from '../core/mirrors/mirror-sync-runner.js';
 import { PackageEmbedder } from '../core/search/package-embedder.js';
 import { HttpWebhookSender } from '../adapters/webhooks/http-webhook-sender.js';
 import { isolatedRegexTest } from '../adapters/regex/isolated-regex.js';
+import { PublishCheckPool } from '../adapters/publish-check/check-pool.js';
 import { ToolsetExecutor } from '../core/sessions/builtin-tools.js';
 import { createMcpToolsets, createSessionMounts } from './session-mcp.js';
 import { systemClock } from '../core/time.js';
@@ -214,6 +215,11 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       tokenDays: config.oauth.tokenDays,
     },
   });
+  // Publish checks (gunzip, untar, manifests, secret scan) in a worker thread: the event loop keeps to
+  // requests and commits, and the second core takes the checks (one worker: the machine this serves
+  // runs SQLite's syncs and the blob writes on libuv's threads too).
+  const publishChecks = PublishCheckPool.create(1);
+  if (publishChecks) registry.packages.checkPublishesWith(publishChecks.check);
   mirrorSyncRunner =
     registry.mirrorSyncs &&
     new MirrorSyncRunner(
@@ -307,6 +313,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
         tools,
         close: async () => {
           await stopRuntime();
+          await publishChecks?.close();
           await egress.close();
           await rateLimitStore.close();
           await storage.close();
@@ -393,6 +400,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
         }
         await runtimeStopped;
         await registry.workloads?.shutdown();
+        await publishChecks?.close();
         await egress.close();
         await rateLimitStore.close();
         await storage.close();
@@ -402,6 +410,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   } catch (e) {
     await stopRuntime();
     await app?.close();
+    await publishChecks?.close();
     await rateLimitStore.close();
     await storage.close();
     blobs.close?.();

@@ -1,13 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChildServer, type ChildServer } from '../helpers/child-server.js';
+import { childServerWithAlice, type ChildServer } from '../helpers/child-server.js';
 import { Api, agentYaml } from '../helpers/packages.js';
-import { dropTestSchema } from '../helpers/postgres.js';
 import { rawTar } from '../helpers/raw-tar.js';
 import { testStores } from '../helpers/server.js';
 
@@ -64,25 +61,18 @@ const entriesOf = async (gz: Buffer): Promise<Array<{ path: string; mode: number
 };
 
 describe.each(testStores)('hostile tarballs (%s)', (store) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'agentry-hostile-'));
-  const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
-  const schema = store === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
   let server: ChildServer;
   let api: Api;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    server = await startChildServer({ dataDir, adminToken, databaseUrl: store === 'postgres' ? process.env.AGENTRY_TEST_DATABASE_URL : undefined, databaseSchema: schema });
-    const created = await new Api(server.url, adminToken).req('POST', '/api/v1/users', { username: 'alice' });
-    expect(created.status).toBe(201);
-    api = new Api(server.url, created.body.token);
+    ({ server, api, close } = await childServerWithAlice(store, 'hostile'));
     // Warm up the publish path, so the baseline below includes the code and pools it loads.
     const ok = gzipSync(rawTar([{ path: 'agent.yaml', body: agentYaml({ name: 'warm', version: '1.0.0', scope: 'alice' }) }]));
     expect((await api.publish('/api/v1/agents/@alice/warm', ok)).status).toBe(200);
   });
   afterAll(async () => {
-    await server?.kill();
-    rmSync(dataDir, { recursive: true, force: true });
-    if (schema) await dropTestSchema(schema);
+    await close?.();
   });
 
   it('refuses four gzip bombs at once with 413, memory flat and /healthz fast meanwhile', async () => {

@@ -1,6 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Api } from './packages.js';
+import { dropTestSchema } from './postgres.js';
 import { spawnListening } from './spawn-listening.js';
 
 const ENTRY = fileURLToPath(new URL('./server-entry.mjs', import.meta.url));
@@ -56,4 +61,26 @@ export const startChildServer = async (env: {
     },
     stderr,
   };
+};
+
+/**
+ * The built server (startChildServer) on a fresh data dir, and on PostgreSQL a schema of its own,
+ * with one user, alice: her API, and `close`, which kills the server and removes its data.
+ */
+export const childServerWithAlice = async (store: 'sqlite' | 'postgres', label: string): Promise<{ server: ChildServer; api: Api; close(): Promise<void> }> => {
+  const dataDir = mkdtempSync(join(tmpdir(), `agentry-${label}-`));
+  const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
+  const schema = store === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
+  const server = await startChildServer({ dataDir, adminToken, databaseUrl: store === 'postgres' ? process.env.AGENTRY_TEST_DATABASE_URL : undefined, databaseSchema: schema });
+  const close = async (): Promise<void> => {
+    await server.kill();
+    rmSync(dataDir, { recursive: true, force: true });
+    if (schema) await dropTestSchema(schema);
+  };
+  const created = await new Api(server.url, adminToken).req('POST', '/api/v1/users', { username: 'alice' });
+  if (created.status !== 201) {
+    await close();
+    throw new Error(`creating alice answered ${created.status}: ${JSON.stringify(created.body)}`);
+  }
+  return { server, api: new Api(server.url, created.body.token as string), close };
 };

@@ -15,7 +15,7 @@ import type { StorageRepos } from '../storage.js';
 import { isoNow, utcDay } from '../time.js';
 import { MANIFEST_FILE, kindLabel, type PackageKind } from './kinds.js';
 import { applyVersionMetadata, distTagProblem, packageMetadata, refreshLatest } from './latest.js';
-import { checkPublish, type CheckedPublish } from './publish-validation.js';
+import { checkPublish, type CheckedPublish, type PublishCheck } from './publish-validation.js';
 import { parseManifest } from './manifest/index.js';
 import { fullName, parsePackageId } from './names.js';
 import type { TarballLimits } from './tarball.js';
@@ -149,6 +149,13 @@ export class PackageService {
     this.publishGate = gate;
   }
 
+  /** Where a publish's tarball is checked (checkPublish: gunzip, untar, manifest, secret scan); this thread unless set. */
+  private check: PublishCheck = checkPublish;
+
+  checkPublishesWith(check: PublishCheck): void {
+    this.check = check;
+  }
+
   /** Signature checks and storage for every publish (set once the OCI side exists). */
   private signing?: PublishSigning;
 
@@ -239,7 +246,7 @@ export class PackageService {
       await this.forgetExpiredKeys();
     }
     await this.publishGate?.(publisher.account.id);
-    const checked = await checkPublish(id, input, this.limits);
+    const checked = await this.check(id, input, this.limits);
     const { contents, manifest, version, readme, tag, findings } = checked;
 
     const digest = `sha256:${createHash('sha256').update(contents.tarball).digest('hex')}`;
@@ -543,7 +550,7 @@ export class PackageService {
     upstream: string;
   }): Promise<{ pkg: PackageRecord; version: VersionRecord; added: boolean }> {
     const id = parsePackageId(input.scope, input.name);
-    const checked = await checkPublish(id, { kind: input.kind, scope: id.scope, name: id.name, tarball: input.tarball, version: input.version }, this.limits);
+    const checked = await this.check(id, { kind: input.kind, tarball: input.tarball, version: input.version }, this.limits);
     const { contents, manifest, version } = checked;
     if (version !== input.version) throw badGateway(`The upstream at ${input.upstream} announced ${fullName(id.scope, id.name)}@${input.version}, but its tarball is version ${version}`);
     // The bytes are stored exactly as signed upstream: a tarball the publish check would rewrite is not taken.

@@ -34,12 +34,21 @@ export interface CheckedPublish {
   findings: VersionFinding[];
 }
 
+/** What a publish check reads of the publish (the rest, who and where, is the service's). */
+export type PublishCheckInput = Pick<PublishInput, 'kind' | 'tarball' | 'declaredManifest' | 'readme' | 'version' | 'tag' | 'bundle'>;
+
+/**
+ * Runs `checkPublish` somewhere: in this thread by default, or off the event loop (the server
+ * runs it in a worker thread, adapters/publish-check): its answer, or the error it threw, the same.
+ */
+export type PublishCheck = (id: { scope: string; name: string }, input: PublishCheckInput, limits: TarballLimits) => Promise<CheckedPublish>;
+
 /**
  * Reads and checks a publish's tarball against its input; throws `validation_failed` listing every
  * problem at once, then `unprocessable` (422) when a text file holds what looks like a plaintext
  * secret (secret-scan: every file's head is scanned as the archive is read).
  */
-export const checkPublish = async (id: { scope: string; name: string }, input: PublishInput, limits: TarballLimits): Promise<CheckedPublish> => {
+export const checkPublish: PublishCheck = async (id, input, limits) => {
   const bundleWanted = input.bundle === true || input.kind === 'recipe' || input.kind === undefined;
   const secrets = new SecretScan();
   const contents = await inspectTarball(input.tarball, WANTED_FILES, limits, { hashFiles: bundleWanted, forStorage: true, fileHeads: secrets });
@@ -60,7 +69,7 @@ export const checkPublish = async (id: { scope: string; name: string }, input: P
   return { contents, manifest, version: version!, readme, tag, findings: publishFindings(manifest) };
 };
 
-const readManifest = (input: PublishInput, texts: Map<string, string>, folder: { folderName: string; entries: TarballEntry[] }): PackageManifest => {
+const readManifest = (input: PublishCheckInput, texts: Map<string, string>, folder: { folderName: string; entries: TarballEntry[] }): PackageManifest => {
   if (input.bundle && input.kind !== undefined && input.kind !== 'recipe') {
     throw validationFailed([`a ${PRAISON_BUNDLE_MANIFEST} bundle is a recipe, not a package of kind '${input.kind}'`]);
   }
@@ -88,7 +97,7 @@ const readManifest = (input: PublishInput, texts: Map<string, string>, folder: {
   return result.manifest;
 };
 
-const crossCheck = (id: { scope: string; name: string }, manifest: PackageManifest, version: string | null, input: PublishInput, texts: Map<string, string>): string[] => {
+const crossCheck = (id: { scope: string; name: string }, manifest: PackageManifest, version: string | null, input: PublishCheckInput, texts: Map<string, string>): string[] => {
   const problems: string[] = [];
   const file = manifest.file;
   // (A skill's name is checked against its folder, the package name, by the Agent Skills validator.)

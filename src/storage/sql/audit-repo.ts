@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { AuditQuery, AuditRecord, AuditRepo, NewAuditRecord } from '../../core/audit/audit-repo.js';
 import type { Page } from '../../core/page.js';
+import { runCompiled } from './compiled-statement.js';
 import { toAudit } from './rows.js';
 import type { Database } from './schema.js';
 
@@ -8,10 +9,8 @@ export class SqlAuditRepo implements AuditRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
   async append(e: NewAuditRecord): Promise<void> {
-    await this.db
-      .insertInto('audit_log')
-      .values({ at: e.at, actor: e.actor, token_id: e.tokenId, action: e.action, target: e.target, ip: e.ip, details: JSON.stringify(e.details) })
-      .execute();
+    const values = { at: e.at, actor: e.actor, token_id: e.tokenId, action: e.action, target: e.target, ip: e.ip, details: JSON.stringify(e.details) };
+    await runCompiled(this.db, 'audit.append', Object.values(values), () => this.db.insertInto('audit_log').values(values));
   }
 
   async appendMany(entries: NewAuditRecord[]): Promise<void> {

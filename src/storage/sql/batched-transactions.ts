@@ -1,4 +1,9 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+
+// Compiled once: a savepoint's statements run for every transaction of a batch.
+const SAVEPOINT = CompiledQuery.raw('SAVEPOINT agentry_batched');
+const ROLLBACK_TO = CompiledQuery.raw('ROLLBACK TO agentry_batched');
+const RELEASE = CompiledQuery.raw('RELEASE agentry_batched');
 
 interface Job<Db> {
   fn: (trx: Transaction<Db>) => Promise<unknown>;
@@ -53,7 +58,7 @@ export class BatchedTransactions<Db> {
         while (taken < this.maxBatch && this.queue.length > 0) {
           current = this.queue.shift()!;
           taken += 1;
-          await sql`SAVEPOINT agentry_batched`.execute(trx);
+          await trx.executeQuery(SAVEPOINT);
           let value: unknown;
           try {
             value = await current.fn(trx);
@@ -63,14 +68,14 @@ export class BatchedTransactions<Db> {
             try {
               // Undo this one's writes only. Should the database have ended the whole transaction
               // (SQLite does on some I/O errors), this throws and the batch fails as a whole.
-              await sql`ROLLBACK TO agentry_batched`.execute(trx);
-              await sql`RELEASE agentry_batched`.execute(trx);
+              await trx.executeQuery(ROLLBACK_TO);
+              await trx.executeQuery(RELEASE);
             } finally {
               failed.reject(e);
             }
             continue;
           }
-          await sql`RELEASE agentry_batched`.execute(trx);
+          await trx.executeQuery(RELEASE);
           done.push({ job: current, value });
           current = undefined;
         }

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { MirrorKind, MirrorListingRecord, MirrorRecord, MirrorScopeRecord, MirrorStore, MirrorTagRecord } from '../../core/mirrors/mirror.js';
 import type { Database, MirrorsTable } from './schema.js';
+import { runCompiled } from './compiled-statement.js';
 
 const recordOf = (r: Selectable<MirrorsTable>): MirrorRecord => ({
   name: r.name,
@@ -64,7 +65,9 @@ export class SqlMirrorStore implements MirrorStore {
   }
 
   async findScope(scope: string): Promise<MirrorScopeRecord | undefined> {
-    const r = await this.db.selectFrom('mirror_scopes').selectAll().where('scope', '=', scope.toLowerCase()).executeTakeFirst();
+    const key = scope.toLowerCase();
+    // Asked on every publish (a mirrored scope is read-only): compiled once.
+    const [r] = await runCompiled(this.db, 'mirror_scopes.find', [key], () => this.db.selectFrom('mirror_scopes').selectAll().where('scope', '=', key));
     return r && { scope: r.scope, mirror: r.mirror, upstream: r.upstream, createdAt: r.created_at };
   }
 

@@ -13,6 +13,7 @@ import type {
   VersionRecord,
 } from '../../core/packages/package-repo.js';
 import type { Page } from '../../core/page.js';
+import { runCompiled } from './compiled-statement.js';
 import { rowFinder, type RowReader, type RowsReader, type SqlDialectName, type TextMatch, type TextSearch } from './dialect.js';
 import { CHANGE_CHANNEL } from './change-feed.js';
 import { PACKAGE_COLUMNS, packageColumns } from './package-columns.js';
@@ -212,8 +213,10 @@ export class SqlPackageRepo implements PackageRepo {
 
   async lockByKey(key: string): Promise<PackageRecord | undefined> {
     // SQLite serializes writers on its single connection; PostgreSQL needs a row lock.
-    const q = this.db.selectFrom('packages').select(PACKAGE_COLUMNS).where('key', '=', key);
-    const row = await (this.dialect === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
+    const [row] = await runCompiled(this.db, 'packages.lockByKey', [key], () => {
+      const q = this.db.selectFrom('packages').select(PACKAGE_COLUMNS).where('key', '=', key);
+      return this.dialect === 'postgres' ? q.forUpdate() : q;
+    });
     return row && toPackage(row);
   }
 
@@ -238,12 +241,13 @@ export class SqlPackageRepo implements PackageRepo {
       updated_at: p.updatedAt,
     };
     // Two first publishes of one name may race (PostgreSQL): the loser waits, then takes the winner's row.
-    const made = await this.db
-      .insertInto('packages')
-      .values(values)
-      .onConflict((oc) => oc.column('key').doNothing())
-      .returning(PACKAGE_COLUMNS)
-      .executeTakeFirst();
+    const [made] = await runCompiled(this.db, 'packages.insert', Object.values(values), () =>
+      this.db
+        .insertInto('packages')
+        .values(values)
+        .onConflict((oc) => oc.column('key').doNothing())
+        .returning(PACKAGE_COLUMNS),
+    );
     if (made) return { pkg: toPackage(made), created: true };
     const row = await this.lockByKey(p.key);
     if (!row) throw new Error(`package ${p.key} vanished after insert`);
@@ -262,8 +266,9 @@ export class SqlPackageRepo implements PackageRepo {
     if (patch.latestVersion !== undefined) set.latest_version = patch.latestVersion;
     if (patch.latestPinned !== undefined) set.latest_pinned = patch.latestPinned ? 1 : 0;
     if (patch.updatedAt !== undefined) set.updated_at = patch.updatedAt;
-    if (Object.keys(set).length === 0) return;
-    await this.db.updateTable('packages').set(set).where('id', '=', id).execute();
+    const columns = Object.keys(set);
+    if (columns.length === 0) return;
+    await runCompiled(this.db, `packages.update:${columns.join(',')}`, [...Object.values(set), id], () => this.db.updateTable('packages').set(set).where('id', '=', id));
   }
 
   async setVisibility(id: number, visibility: Visibility): Promise<void> {
@@ -346,9 +351,10 @@ export class SqlPackageRepo implements PackageRepo {
   }
 
   async listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]> {
-    let q = this.db.selectFrom('versions').selectAll().where('package_id', '=', packageId);
-    if (!includeUnpublished) q = q.where('unpublished_at', 'is', null);
-    const rows = await q.orderBy('id').execute();
+    const rows = await runCompiled(this.db, `versions.list:${includeUnpublished}`, [packageId], () => {
+      const q = this.db.selectFrom('versions').selectAll().where('package_id', '=', packageId);
+      return (includeUnpublished ? q : q.where('unpublished_at', 'is', null)).orderBy('id');
+    });
     return rows.map(toVersion);
   }
 
@@ -358,30 +364,30 @@ export class SqlPackageRepo implements PackageRepo {
   }
 
   async findVersion(packageId: number, version: string): Promise<VersionRecord | undefined> {
-    const row = await this.db.selectFrom('versions').selectAll().where('package_id', '=', packageId).where('version', '=', version).executeTakeFirst();
+    const [row] = await runCompiled(this.db, 'versions.find', [packageId, version], () =>
+      this.db.selectFrom('versions').selectAll().where('package_id', '=', packageId).where('version', '=', version),
+    );
     return row && toVersion(row);
   }
 
   async insertVersion(v: NewVersion): Promise<VersionRecord> {
-    const row = await this.db
-      .insertInto('versions')
-      .values({
-        package_id: v.packageId,
-        version: v.version,
-        manifest: JSON.stringify(v.manifest),
-        findings: JSON.stringify(v.findings),
-        readme: v.readme,
-        digest: v.digest,
-        size: v.size,
-        file_count: v.fileCount,
-        unpacked_size: v.unpackedSize,
-        deprecated: null,
-        published_by: v.publishedBy,
-        published_at: v.publishedAt,
-        unpublished_at: null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const values = {
+      package_id: v.packageId,
+      version: v.version,
+      manifest: JSON.stringify(v.manifest),
+      findings: JSON.stringify(v.findings),
+      readme: v.readme,
+      digest: v.digest,
+      size: v.size,
+      file_count: v.fileCount,
+      unpacked_size: v.unpackedSize,
+      deprecated: null,
+      published_by: v.publishedBy,
+      published_at: v.publishedAt,
+      unpublished_at: null,
+    };
+    const [row] = await runCompiled(this.db, 'versions.insert', Object.values(values), () => this.db.insertInto('versions').values(values).returningAll());
+    if (!row) throw new Error(`version ${v.version} of package ${v.packageId} was not inserted`);
     return toVersion(row);
   }
 

@@ -17,15 +17,21 @@ const holdsNul = (node: unknown, depth: number): boolean => {
   return false;
 };
 
+/** Throws the 400 of the guard below when a text value in `values` (a query's tree or its parameters) holds NUL. */
+export const refuseNul = (values: unknown): void => {
+  if (holdsNul(values, 0)) throw new AgentryError('bad_request', 'Text may not contain NUL characters (U+0000)', ['a name, field or file text holds a NUL character']);
+};
+
 /**
  * The last guard before SQL, on both stores alike: a text value holding NUL (U+0000) is refused
- * with a 400 before the query is sent. PostgreSQL cannot store NUL in text at all (it fails the
+ * with a 400 before the query is sent (statements compiled once, see compiled-statement.ts, check
+ * their parameters with `refuseNul`). PostgreSQL cannot store NUL in text at all (it fails the
  * whole statement), and SQLite would keep a value no other store could; whatever door, tarball
  * manifest or multipart field it came from, the answer is the same client error.
  */
 export class RefuseNulPlugin implements KyselyPlugin {
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    if (holdsNul(args.node, 0)) throw new AgentryError('bad_request', 'Text may not contain NUL characters (U+0000)', ['a name, field or file text holds a NUL character']);
+    refuseNul(args.node);
     return args.node;
   }
 

@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { isVisibility, type Visibility } from '../../core/access/visibility.js';
 import type { ScopeRecord, ScopeRepo, ScopeSigning } from '../../core/accounts/account-repo.js';
 import type { Database, ScopesTable } from './schema.js';
+import { runCompiled } from './compiled-statement.js';
 import { rowFinder, type RowReader } from './dialect.js';
 
 const toScope = (r: Selectable<ScopesTable>): ScopeRecord => ({
@@ -30,7 +31,8 @@ export class SqlScopeRepo implements ScopeRepo {
       const r = this.byName(name.toLowerCase());
       return r && toScope(r);
     }
-    const r = await this.db.selectFrom('scopes').selectAll().where('name', '=', name.toLowerCase()).executeTakeFirst();
+    const key = name.toLowerCase();
+    const [r] = await runCompiled(this.db, 'scopes.find', [key], () => this.db.selectFrom('scopes').selectAll().where('name', '=', key));
     return r && toScope(r);
   }
 
