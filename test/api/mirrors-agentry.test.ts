@@ -77,6 +77,18 @@ describe.each(testStores)('Agentry mirrors (%s)', (store) => {
   let upWs: CliWorkspace;
   let stopped = false;
 
+  /** Starts a sync job of the mirror `up` and waits for it to finish. */
+  const syncJob = async (body: { filter: string }) => {
+    const started = await admin.req('POST', '/api/v1/mirrors/up/sync', body);
+    expect(started.status).toBe(202);
+    let job = started.body;
+    for (let i = 0; i < 300 && job.progress.phase !== 'finished'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      job = (await admin.req('GET', `/api/v1/mirrors/up/syncs/${started.body.id}`)).body;
+    }
+    return job;
+  };
+
   beforeAll(async () => {
     assertBuilt();
     upDir = mkdtempSync(join(tmpdir(), 'agentry-upstream-'));
@@ -285,17 +297,32 @@ describe.each(testStores)('Agentry mirrors (%s)', (store) => {
     await expect(syncAgentryMirror(deps, { ...mirror, kind: 'oci' }, {})).rejects.toThrow(/only Agentry mirrors/);
   });
 
+  it('copies a signature attached upstream after the version was fetched: once the TTL passed, and in a sync', async () => {
+    for (const name of ['late', 'late2']) {
+      expect((await acmeOnA.publish(`/api/v1/agents/@acme/${name}`, await agentTarball({ name, version: '1.0.0', scope: 'acme' }))).status).toBe(200);
+      // Fetched unsigned, and its signatures listed: none.
+      expect((await anon.req('GET', `/api/v1/agents/@acme/${name}`)).status).toBe(200);
+      expect((await anon.req('GET', `/api/v1/agents/@acme/${name}/versions/1.0.0/signatures`)).body).toMatchObject({ signed: false, signatures: [] });
+      await upWs.ok(['sign', `@acme/${name}@1.0.0`, '--key', 'key.pem']);
+    }
+    // On read, once the mirror's TTL has passed since the upstream was last asked for the signatures.
+    await new Promise((r) => setTimeout(r, 2100));
+    expect(await ws.ok(['pull', '@acme/late', '--verify', '--key', 'pub.pem', '--out', 'late-ok'])).toMatch(/signature verified with key/);
+    // A sync asks again for every version's signatures, TTL or not: the package is reported updated.
+    const job = await syncJob({ filter: '@acme/late2' });
+    expect(job).toMatchObject({ status: 'succeeded', report: { added: [], updated: ['@acme/late2'], failed: [] } });
+    const sigs = await anon.req('GET', '/api/v1/agents/@acme/late2/versions/1.0.0/signatures');
+    expect(sigs.body).toMatchObject({ signed: true, signatures: [expect.objectContaining({ key_id: expect.stringMatching(/^[0-9a-f]{64}$/) })] });
+    expect(await ws.ok(['pull', '@acme/late2', '--verify', '--key', 'pub.pem', '--out', 'late2-ok'])).toMatch(/signature verified with key/);
+    // A second sync finds nothing new.
+    expect((await syncJob({ filter: '@acme/late2' })).report).toMatchObject({ added: [], updated: [], unchanged: 1 });
+  }, 180_000);
+
   it('agentry mirror sync copies a scope ahead of the first read, as a job with a report', async () => {
     const toolsToken = (await up.req('POST', '/api/v1/users', { username: 'tools' })).body.token;
     const tools = new Api(upstream.url, toolsToken);
     for (const name of ['alpha', 'beta']) expect((await tools.publish(`/api/v1/agents/@tools/${name}`, await agentTarball({ name, version: '1.0.0', scope: 'tools' }))).status).toBe(200);
-    const started = await admin.req('POST', '/api/v1/mirrors/up/sync', { filter: '@tools' });
-    expect(started.status).toBe(202);
-    let job = started.body;
-    for (let i = 0; i < 300 && job.progress.phase !== 'finished'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      job = (await admin.req('GET', `/api/v1/mirrors/up/syncs/${started.body.id}`)).body;
-    }
+    const job = await syncJob({ filter: '@tools' });
     expect(job).toMatchObject({ status: 'succeeded', report: { added: ['@tools/alpha', '@tools/beta'], updated: [], removed: [], failed: [] } });
     // Copied, not fetched on read: the versions are here already, marked as mirrored.
     const alpha = await anon.req('GET', '/api/v1/agents/@tools/alpha');

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
@@ -218,6 +220,56 @@ describe.each(testStores)('MCP upstream mirrors (%s)', (store) => {
     expect(doc.body.server_count).toBe(byName.size);
   });
 
+  it("lists upstream servers in ToolHive's MCP-format catalogue and at GET /api/v1/mirrors/:name/servers, marked", async () => {
+    const fillers = Array.from({ length: 9 }, (_, i) => `io.github.up/p-${String(i).padStart(2, '0')}`);
+    const merged = ['com.pinned/own', 'io.github.shared/clash', 'io.github.shared/gamma', 'io.github.up/alpha', 'io.github.up/beta', ...fillers];
+    type Doc = { name: string; version: string; description: string; _meta?: Record<string, { upstream?: string }> };
+    const seen: Doc[] = [];
+    for (let page = 1; page <= 3; page++) {
+      const r = await anon.req('GET', `/registry/default/v0.1/servers?limit=5&page=${page}`);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body.metadata).toEqual({ total: merged.length, page, limit: 5 });
+      seen.push(...(r.body.servers as Doc[]));
+    }
+    expect(seen.map((d) => d.name)).toEqual(merged);
+    const alpha = seen.find((d) => d.name === 'io.github.up/alpha');
+    expect(alpha).toMatchObject({ version: '1.1.0', description: 'Alpha reads the weather' });
+    expect(alpha?._meta?.[MIRROR]).toEqual({ upstream: open.url });
+    expect(seen.find((d) => d.name === 'io.github.shared/gamma')?._meta?.[MIRROR]).toBeUndefined();
+    expect(seen.find((d) => d.name === 'io.github.shared/clash')?.description).toBe('The local clash');
+    const searched = await anon.req('GET', '/registry/default/v0.1/servers?q=WEATHER');
+    expect(searched.body.metadata.total).toBe(2);
+    expect((searched.body.servers as Doc[]).map((d) => d.name)).toEqual(['io.github.shared/gamma', 'io.github.up/alpha']);
+    expect((await anon.req('GET', '/registry/default/v0.1/servers?page=4&limit=5')).body.servers).toEqual([]);
+    const beta = await anon.req('GET', `/registry/default/v0.1/servers/${enc('io.github.up/beta')}/versions/latest`);
+    expect(beta.status).toBe(200);
+    expect(beta.body).toMatchObject({ name: 'io.github.up/beta', version: '1.0.0', _meta: { [MIRROR]: { upstream: open.url } } });
+    for (const missing of ['io.github.up/none', 'com.pinned/evil', 'io.github.nobody/x']) {
+      expect((await anon.req('GET', `/registry/default/v0.1/servers/${enc(missing)}/versions/latest`)).status, missing).toBe(404);
+    }
+
+    // The native route: the servers one mirror brings, latest versions, cursor pages.
+    type Item = { name: string; version: string; status: string; server: { name: string }; mirror: { upstream: string } };
+    const items: Item[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 10; pages++) {
+      const r = await anon.req('GET', `/api/v1/mirrors/up/servers?limit=4${cursor ? `&cursor=${enc(cursor)}` : ''}`);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body).toMatchObject({ mirror: 'up', upstream: open.url });
+      items.push(...(r.body.servers as Item[]));
+      cursor = r.body.next_cursor;
+      if (!cursor) break;
+    }
+    expect(items.map((i) => i.name)).toEqual(['io.github.up/alpha', 'io.github.up/beta', ...fillers]);
+    expect(items[0]).toMatchObject({ version: '1.1.0', status: 'active', server: { name: 'io.github.up/alpha' }, mirror: { upstream: open.url } });
+    expect(items.every((i) => i.mirror.upstream === open.url)).toBe(true);
+    expect((await anon.req('GET', '/api/v1/mirrors/up/servers?search=weather')).body.servers.map((i: Item) => i.name)).toEqual(['io.github.up/alpha']);
+    expect((await anon.req('GET', '/api/v1/mirrors/nope/servers')).status).toBe(404);
+    expect((await anon.req('GET', '/api/v1/mirrors/up/servers?cursor=bm90LWEtY3Vyc29y')).status).toBe(400);
+    expect((await anon.req('GET', '/api/v1/mirrors/up/servers?limit=0')).status).toBe(400);
+    expect((await anon.req('GET', '/api/v1/mirrors/up/servers?limit=101')).status).toBe(400);
+  });
+
   it('PUT /api/v1beta/registry/default sets the MCP upstream as ToolHive does (admin only), GET reflects it, an empty body resets it', async () => {
     const before = await anon.req('GET', '/api/v1beta/registry');
     expect(before.body.registries[0].source).toBe(`${server.url}/registry/default`);
@@ -304,6 +356,55 @@ describe.each(testStores)('MCP upstream mirrors (%s)', (store) => {
       expect(r.headers.get(STALE)).toBe('up');
     } finally {
       await closed.close();
+    }
+  });
+
+  it('a sync job resumed after its upstream failed mid-way reports the whole sync', async () => {
+    // A proxy in front of the open upstream: pages of 2 (so the listing takes several pages), and one failure of page 3.
+    let pagesAsked = 0;
+    let failPage: number | null = 3;
+    const proxy = createServer((req, res) => {
+      void (async () => {
+        const url = new URL(req.url ?? '/', open.url);
+        url.searchParams.set('limit', '2');
+        pagesAsked++;
+        if (failPage !== null && pagesAsked === failPage) {
+          failPage = null;
+          res.writeHead(500).end('down for a moment');
+          return;
+        }
+        const up = await fetch(url);
+        res.writeHead(up.status, { 'content-type': 'application/json' }).end(Buffer.from(await up.arrayBuffer()));
+      })().catch(() => res.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const whole = (await walk(new Api(open.url), 'limit=100')).entries.map((e) => `${e.server.name}@${e.server.version}`).sort();
+      expect(whole.length).toBeGreaterThan(6);
+      expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'mcp', name: 'paged', url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` })).status).toBe(201);
+      const finished = async (id: string) => {
+        for (let i = 0; i < 300; i++) {
+          const job = (await admin.req('GET', `/api/v1/mirrors/paged/syncs/${id}`)).body;
+          if (!['queued', 'running'].includes(job.status)) return job;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error(`sync job ${id} did not finish`);
+      };
+      const first = await finished((await admin.req('POST', '/api/v1/mirrors/paged/sync')).body.id);
+      expect(first.status).toBe('failed');
+      expect(first.error).toMatch(/answered 500/);
+      expect(first.progress.done).toBe(4);
+      const second = await admin.req('POST', '/api/v1/mirrors/paged/sync');
+      expect(second.body.resumed_from).toBe(first.id);
+      const resumed = await finished(second.body.id);
+      expect(resumed.status, JSON.stringify(resumed)).toBe('succeeded');
+      // The two pages read before the failure are in the report, with the rest.
+      expect([...resumed.report.added].sort()).toEqual(whole);
+      expect(resumed.report).toMatchObject({ updated: [], unchanged: 0, removed: [], failed: [] });
+      expect(resumed.progress.done).toBe(whole.length);
+    } finally {
+      await admin.req('DELETE', '/api/v1/mirrors/paged');
+      await new Promise<void>((r) => proxy.close(() => r()));
     }
   });
 

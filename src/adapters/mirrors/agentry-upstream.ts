@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { badGateway, isAgentryError } from '../../core/errors.js';
 import type { AgentryUpstream, UpstreamEndpoint, UpstreamPackage, UpstreamPackagePage, UpstreamVersion } from '../../core/mirrors/mirror.js';
+import { MIRROR_VIA_HEADER, formatMirrorVia } from '../../core/mirrors/mirror-via.js';
 
 export interface AgentryUpstreamOptions {
   /** The egress policy's fetch: every request to an upstream goes through it. */
@@ -31,6 +32,7 @@ export class HttpAgentryUpstream implements AgentryUpstream {
   private async get(endpoint: UpstreamEndpoint, path: string): Promise<Response | undefined> {
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'agentry-mirror' };
     if (endpoint.credentials) headers.authorization = `Bearer ${endpoint.credentials.password}`;
+    if (endpoint.via && endpoint.via.length > 0) headers[MIRROR_VIA_HEADER] = formatMirrorVia(endpoint.via);
     let res: Response;
     try {
       res = await this.opts.fetch(`${endpoint.url}${path}`, { headers, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000), redirect: 'follow' });

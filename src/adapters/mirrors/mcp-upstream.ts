@@ -1,6 +1,7 @@
 import { badGateway } from '../../core/errors.js';
 import type { McpUpstream, UpstreamMcpServer } from '../../core/mirrors/mcp-mirror.js';
 import type { UpstreamEndpoint } from '../../core/mirrors/mirror.js';
+import { MIRROR_VIA_HEADER, formatMirrorVia } from '../../core/mirrors/mirror-via.js';
 
 export interface McpUpstreamOptions {
   /** The egress policy's fetch: every request to an upstream goes through it. */
@@ -51,7 +52,12 @@ export class HttpMcpUpstream implements McpUpstream {
     let res: Response;
     try {
       res = await this.opts.fetch(url, {
-        headers: { accept: 'application/json', 'user-agent': 'agentry-mirror', ...(auth ? { authorization: auth } : {}) },
+        headers: {
+          accept: 'application/json',
+          'user-agent': 'agentry-mirror',
+          ...(auth ? { authorization: auth } : {}),
+          ...(endpoint.via && endpoint.via.length > 0 ? { [MIRROR_VIA_HEADER]: formatMirrorVia(endpoint.via) } : {}),
+        },
         redirect: 'error',
         signal: q.signal ? AbortSignal.any([q.signal, timeout]) : timeout,
       });

@@ -13,6 +13,7 @@ import { packageRoutes, publishRoutes } from './routes/packages.js';
 import { scopeRoutes } from './routes/scopes.js';
 import { secretRoutes } from './routes/secrets.js';
 import { mirrorRoutes } from './routes/mirrors.js';
+import { mirrorServerRoutes } from './routes/mirror-servers.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { signatureRoutes } from './routes/signatures.js';
 
@@ -51,6 +52,7 @@ export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   await app.register(secretRoutes, routeOpts);
   await app.register(accessRoutes, routeOpts);
   await app.register(mirrorRoutes, routeOpts);
+  await app.register(mirrorServerRoutes, routeOpts);
   await app.register(webhookRoutes, routeOpts);
   await app.register(signatureRoutes, routeOpts);
 };

@@ -3,6 +3,7 @@ import type { OciContext } from '../../core/oci/access.js';
 import { ociError } from '../../core/oci/oci-errors.js';
 import type { Registry } from '../../core/registry.js';
 import { baseUrl } from '../shared/base-url.js';
+import { mirrorViaOf } from '../shared/mirror-via.js';
 
 /** The path of the token endpoint of the Docker token flow. */
 export const TOKEN_PATH = '/v2/token';
@@ -39,7 +40,9 @@ export const basicCredentials = (request: FastifyRequest): { username: string; p
  * an Agentry token as `Bearer` or `x-api-key`, or HTTP Basic with any username and an Agentry
  * token as the password. Nothing sent is anonymous; anything sent must be valid (else 401).
  */
-export const ociContext = async (registry: Registry, request: FastifyRequest): Promise<OciContext> => {
+export const ociContext = async (registry: Registry, request: FastifyRequest): Promise<OciContext> => ({ ...(await ociCaller(registry, request)), ...mirrorViaOf(request) });
+
+const ociCaller = async (registry: Registry, request: FastifyRequest): Promise<OciContext> => {
   const ip = request.ip ?? null;
   const basic = basicCredentials(request);
   if (basic) return { principal: await registry.tokens.authenticate(basic.password), ip };

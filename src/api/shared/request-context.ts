@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { RequestContext } from '../../core/auth/principal.js';
 import type { Registry } from '../../core/registry.js';
+import { mirrorViaOf } from './mirror-via.js';
 
 /**
  * The token a request presents: `Authorization: Bearer <token>` or `x-api-key: <token>`
@@ -25,7 +26,7 @@ export const requestContext = (registry: Registry, request: FastifyRequest): Pro
   let ctx = contexts.get(request);
   if (!ctx) {
     const secret = presentedToken(request);
-    ctx = (async () => ({ principal: secret === undefined ? null : await registry.tokens.authenticate(secret), ip: request.ip ?? null }))();
+    ctx = (async () => ({ principal: secret === undefined ? null : await registry.tokens.authenticate(secret), ip: request.ip ?? null, ...mirrorViaOf(request) }))();
     // Whoever awaits it sees the refusal; the memo itself must not count as an unhandled rejection.
     ctx.catch(() => undefined);
     contexts.set(request, ctx);

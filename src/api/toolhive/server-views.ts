@@ -262,3 +262,17 @@ export const serverJsonOf = (view: PackageView): Json & { name: string } => {
     },
   };
 };
+
+/** An upstream's server (its latest version, cached) as the catalogue shows it: its server.json, the upstream's official metadata and the mirror marker. */
+export const upstreamServerJsonOf = (r: CachedMcpServer, upstream: string): Json & { name: string } => {
+  const meta = obj(r.server._meta) ?? {};
+  return {
+    ...r.server,
+    name: r.name,
+    _meta: {
+      ...meta,
+      'io.modelcontextprotocol.registry/official': { ...(r.official ?? {}), status: r.status, isLatest: r.isLatest },
+      [MIRROR_META_KEY]: { upstream },
+    },
+  };
+};

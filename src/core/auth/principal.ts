@@ -17,6 +17,12 @@ export interface RequestContext {
    * and the sessions that run in it may be reached.
    */
   environmentKey?: string;
+  /**
+   * Set when the request is another registry's upstream lookup (`X-Agentry-Mirror-Via`,
+   * core/mirrors/mirror-via.ts): the servers it passed through, in order. Such a lookup asks this
+   * server's upstreams only when it has not passed through this server and is under the hop limit.
+   */
+  mirrorVia?: readonly string[];
 }
 
 /**

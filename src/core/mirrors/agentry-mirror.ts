@@ -15,8 +15,11 @@ export const MIRRORED_KINDS: readonly PackageKind[] = ['agent', 'skill', 'recipe
 /** The organisation owning the scopes taken from upstreams (it has no members: nobody publishes there). */
 export const MIRROR_OWNER = 'agentry-mirrors';
 
-/** Copies a signature of a fetched version (the SignatureService); false when it was not a package signature. */
-export type SignatureCopier = (pkg: PackageRecord, version: VersionRecord, bundle: Buffer) => Promise<boolean>;
+/** Copies a signature of a fetched version (the SignatureService): `added`, `present` (copied before), or `refused` (not a package signature). */
+export type SignatureCopier = (pkg: PackageRecord, version: VersionRecord, bundle: Buffer) => Promise<'added' | 'present' | 'refused'>;
+
+/** The mirror listing recording when the upstream was last asked for a version's signatures (in `mirror_listings`, by package key). */
+const signaturesListing = (version: string): string => `signatures:${version}`;
 
 /** What fetching one package from its upstream did. */
 export type FetchOutcome = 'added' | 'updated' | 'unchanged';
@@ -48,8 +51,9 @@ export class AgentryMirror implements PackageMirrors {
     private readonly maxTarballBytes: number,
   ) {}
 
-  async fetchMissing(scope: string, name: string): Promise<boolean> {
-    if (scopeProblem(scope) || packageNameProblem(name)) return false;
+  async fetchMissing(scope: string, name: string, via?: readonly string[]): Promise<boolean> {
+    // A lookup that passed through this server already (mirrors mirroring each other) answers from here only.
+    if (scopeProblem(scope) || packageNameProblem(name) || !this.mirrors.mayAskUpstreams(via)) return false;
     const key = packageKey(scope, name);
     return this.once(`fetch:${key}`, async () => {
       const claim = await this.claimOf(scope);
@@ -60,13 +64,13 @@ export class AgentryMirror implements PackageMirrors {
       for (const m of candidates) {
         let found: UpstreamPackage | undefined;
         try {
-          found = await this.upstream.package(await this.mirrors.endpointOf(m), scope, name);
+          found = await this.upstream.package(await this.mirrors.endpointOf(m, via), scope, name);
         } catch (e) {
           failure ??= e;
           continue;
         }
         if (!found || !isPackageKind(found.kind) || !MIRRORED_KINDS.includes(found.kind)) continue;
-        if ((await this.store(m, found)) !== undefined) return true;
+        if ((await this.store(m, found, { via })) !== undefined) return true;
       }
       // Not found anywhere, but an upstream could not be asked: that is not an answer.
       if (failure !== undefined) throw failure;
@@ -74,22 +78,22 @@ export class AgentryMirror implements PackageMirrors {
     });
   }
 
-  async refresh(pkg: PackageRecord, force = false): Promise<{ upstream: string; changed: boolean } | undefined> {
+  async refresh(pkg: PackageRecord, force = false, via?: readonly string[]): Promise<{ upstream: string; changed: boolean } | undefined> {
     const claim = await this.claimOf(pkg.scope, true);
     if (!claim) return undefined;
     const m = await this.mirrors.ofKind(claim.mirror, 'agentry');
-    if (!m) return { upstream: claim.upstream, changed: false };
+    if (!m || !this.mirrors.mayAskUpstreams(via)) return { upstream: claim.upstream, changed: false };
     const checked = await this.mirrors.store.packageCheckedAt(pkg.key);
     if (!force && checked !== undefined && this.deps.clock.now().getTime() - Date.parse(checked) < m.ttlSeconds * 1000) return { upstream: claim.upstream, changed: false };
     try {
       const outcome = await this.once(`refresh:${pkg.key}`, async () => {
-        const found = await this.upstream.package(await this.mirrors.endpointOf(m), pkg.scope, pkg.name);
+        const found = await this.upstream.package(await this.mirrors.endpointOf(m, via), pkg.scope, pkg.name);
         // Gone upstream: what was fetched stays served (as a cache does), asked again after the TTL.
         if (!found || found.kind !== pkg.kind) {
           await this.mirrors.store.markPackage(pkg.key, m.name, isoNow(this.deps.clock));
           return 'unchanged';
         }
-        return (await this.store(m, found)) ?? 'unchanged';
+        return (await this.store(m, found, { via })) ?? 'unchanged';
       });
       return { upstream: claim.upstream, changed: outcome === 'added' || outcome === 'updated' };
     } catch {
@@ -117,8 +121,23 @@ export class AgentryMirror implements PackageMirrors {
   }
 
   /**
+   * The signatures of a version taken from an upstream, before they are listed here: the upstream
+   * is asked again for them once the mirror's TTL has passed since it last was (as OCI mirrors do
+   * for referrers), so a signature attached upstream after the version was fetched is copied. While
+   * the upstream cannot answer, what was copied is listed.
+   */
+  async refreshSignatures(pkg: PackageRecord, version: VersionRecord, via?: readonly string[]): Promise<void> {
+    const claim = await this.claimOf(pkg.scope, true);
+    const m = claim && (await this.mirrors.ofKind(claim.mirror, 'agentry'));
+    if (!m || !this.mirrors.mayAskUpstreams(via)) return;
+    const listed = await this.mirrors.store.findListing(m.name, pkg.key, signaturesListing(version.version));
+    if (listed && this.deps.clock.now().getTime() - Date.parse(listed.checkedAt) < m.ttlSeconds * 1000) return;
+    await this.once(`signatures:${pkg.key}@${version.version}`, () => this.copySignatures(m, pkg, version, { via })).catch(() => undefined);
+  }
+
+  /**
    * Fetches one package from mirror `m` now, whatever its TTL (a sync job): its versions that are
-   * not here, their signatures, its dist-tags. Undefined when the upstream has no such package of a
+   * not here, the signatures of every version (those attached upstream since are copied), its dist-tags. Undefined when the upstream has no such package of a
    * mirrored kind, or its scope is this registry's own or another mirror's.
    */
   async sync(m: MirrorRecord, scope: string, name: string): Promise<FetchOutcome | undefined> {
@@ -128,7 +147,7 @@ export class AgentryMirror implements PackageMirrors {
       if (claim ? claim.mirror !== m.name : await this.deps.storage.scopes.find(scope)) return undefined;
       const found = await this.upstream.package(await this.mirrors.endpointOf(m), scope, name);
       if (!found || !isPackageKind(found.kind) || !MIRRORED_KINDS.includes(found.kind)) return undefined;
-      return this.store(m, found);
+      return this.store(m, found, { signaturesOfAll: true });
     });
   }
 
@@ -147,17 +166,23 @@ export class AgentryMirror implements PackageMirrors {
    * signatures copied), then its dist-tags and deprecations. Undefined when its scope is not this
    * mirror's to fill.
    */
-  private async store(m: MirrorRecord, found: UpstreamPackage): Promise<FetchOutcome | undefined> {
+  private async store(m: MirrorRecord, found: UpstreamPackage, opts: { via?: readonly string[]; signaturesOfAll?: boolean }): Promise<FetchOutcome | undefined> {
     const kind = found.kind as PackageKind;
     if (!(await this.claim(m, found.scope))) return undefined;
     const key = packageKey(found.scope, found.name);
-    const endpoint = await this.mirrors.endpointOf(m);
+    const endpoint = await this.mirrors.endpointOf(m, opts.via);
     const existing = await this.deps.storage.packages.findByKey(key);
     const here = new Set(existing ? (await this.deps.storage.packages.listVersions(existing.id, true)).map((v) => v.version) : []);
     let added = 0;
     // Oldest first, so the versions are here in the order they were published.
+    let signed = 0;
     for (const v of [...found.versions].reverse()) {
-      if (here.has(v.version)) continue;
+      if (here.has(v.version)) {
+        // A sync asks again for the signatures of the versions it has: one attached upstream since is copied.
+        const version = opts.signaturesOfAll && existing ? await this.deps.storage.packages.findVersion(existing.id, v.version) : undefined;
+        if (existing && version) signed += await this.copySignatures(m, existing, version, opts);
+        continue;
+      }
       if (v.size > this.maxTarballBytes) throw badGateway(`${fullName(found.scope, found.name)}@${v.version} at ${m.url} is ${v.size} bytes, over this registry's limit of ${this.maxTarballBytes}`);
       const tarball = await this.upstream.tarball(endpoint, v, this.maxTarballBytes);
       if (!tarball) throw badGateway(`The upstream at ${m.url} lists ${fullName(found.scope, found.name)}@${v.version} but has no tarball for it`);
@@ -165,12 +190,26 @@ export class AgentryMirror implements PackageMirrors {
       const signatures = await this.upstream.signatures(endpoint, found.scope, found.name, v.version);
       const imported = await this.packages.importMirrored({ scope: found.scope, name: found.name, kind, version: v.version, tarball, publishedAt: v.publishedAt, upstream: m.url });
       for (const bundle of signatures) await this.copySignature(imported.pkg, imported.version, bundle);
+      await this.signaturesChecked(m, imported.pkg, v.version);
       if (imported.added) added++;
     }
     const changed = await this.packages.applyMirrorState(key, { distTags: found.distTags, deprecated: new Map(found.versions.map((v) => [v.version, v.deprecated])) });
     await this.mirrors.store.markPackage(key, m.name, isoNow(this.deps.clock));
     if (!existing) return (await this.deps.storage.packages.findByKey(key)) ? 'added' : undefined;
-    return added > 0 || changed ? 'updated' : 'unchanged';
+    return added > 0 || signed > 0 || changed ? 'updated' : 'unchanged';
+  }
+
+  /** Asks the upstream for a version's signatures and copies those not here; answers how many were new. */
+  private async copySignatures(m: MirrorRecord, pkg: PackageRecord, version: VersionRecord, opts: { via?: readonly string[] }): Promise<number> {
+    const bundles = await this.upstream.signatures(await this.mirrors.endpointOf(m, opts.via), pkg.scope, pkg.name, version.version);
+    let copied = 0;
+    for (const bundle of bundles) if ((await this.copySignature(pkg, version, bundle)) === 'added') copied++;
+    await this.signaturesChecked(m, pkg, version.version);
+    return copied;
+  }
+
+  private async signaturesChecked(m: MirrorRecord, pkg: PackageRecord, version: string): Promise<void> {
+    await this.mirrors.store.putListing({ mirror: m.name, repo: pkg.key, listing: signaturesListing(version), items: [], checkedAt: isoNow(this.deps.clock) });
   }
 
   /**

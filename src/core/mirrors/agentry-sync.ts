@@ -3,7 +3,7 @@ import { isPackageKind } from '../packages/kinds.js';
 import { packageKey } from '../packages/names.js';
 import { MIRRORED_KINDS, type AgentryMirror } from './agentry-mirror.js';
 import type { MirrorRecord } from './mirror.js';
-import type { MirrorSyncOptions, MirrorSyncReport } from './mirror-sync.js';
+import { emptySyncReport, isMirrorSyncReport, type MirrorSyncOptions, type MirrorSyncReport } from './mirror-sync.js';
 
 /** What a sync needs: the Registry's `agentryMirror`. */
 export type AgentrySyncDeps = Pick<AgentryMirror, 'listUpstream' | 'sync' | 'fetchedThrough'>;
@@ -31,28 +31,22 @@ interface Position {
   r: AgentrySyncReport;
 }
 
-const isReport = (v: unknown): v is AgentrySyncReport => {
-  const r = v as Partial<AgentrySyncReport> | null;
-  const names = (a: unknown): boolean => Array.isArray(a) && a.every((x) => typeof x === 'string');
-  return (
-    typeof r === 'object' &&
-    r !== null &&
-    names(r.added) &&
-    names(r.updated) &&
-    names(r.removed) &&
-    Number.isSafeInteger(r.unchanged) &&
-    Array.isArray(r.failed) &&
-    r.failed.every((f: unknown) => typeof (f as { name?: unknown }).name === 'string' && typeof (f as { error?: unknown }).error === 'string')
-  );
-};
-
 const encode = (pos: Position): string => Buffer.from(JSON.stringify(pos)).toString('base64url');
 
 const decode = (checkpoint: string): Position => {
   try {
     const v = JSON.parse(Buffer.from(checkpoint, 'base64url').toString('utf8')) as unknown;
     const o = v as Partial<Position>;
-    if (typeof v === 'object' && v !== null && Number.isSafeInteger(o.p) && (o.p as number) >= 1 && typeof o.k === 'string' && o.k.length <= 300 && Number.isSafeInteger(o.d) && isReport(o.r))
+    if (
+      typeof v === 'object' &&
+      v !== null &&
+      Number.isSafeInteger(o.p) &&
+      (o.p as number) >= 1 &&
+      typeof o.k === 'string' &&
+      o.k.length <= 300 &&
+      Number.isSafeInteger(o.d) &&
+      isMirrorSyncReport(o.r)
+    )
       return { p: o.p as number, k: o.k, d: o.d as number, r: o.r };
   } catch {
     /* refused below */
@@ -82,7 +76,7 @@ const message = (e: unknown): string => (isAgentryError(e) || e instanceof Error
 export async function syncAgentryMirror(deps: AgentrySyncDeps, mirror: MirrorRecord, opts: AgentrySyncOptions): Promise<AgentrySyncReport> {
   if (mirror.kind !== 'agentry') throw badRequest(`Mirror ${mirror.name} is of kind '${mirror.kind}': only Agentry mirrors are synced this way`);
   const { scope, prefix } = parseAgentrySyncFilter(opts.filter);
-  const start: Position = opts.checkpoint === undefined ? { p: 1, k: '', d: 0, r: { added: [], updated: [], unchanged: 0, removed: [], failed: [] } } : decode(opts.checkpoint);
+  const start: Position = opts.checkpoint === undefined ? { p: 1, k: '', d: 0, r: emptySyncReport() } : decode(opts.checkpoint);
   const report = start.r;
   const seen = new Set<string>();
   let done = start.d;

@@ -2,6 +2,7 @@ import type { RequestContext } from '../auth/principal.js';
 import type { CoreDeps } from '../core-deps.js';
 import type { PackageVersionRecord, VersionBrowseQuery } from '../packages/package-repo.js';
 import type { PackageService } from '../packages/package-service.js';
+import { notFound } from '../errors.js';
 import type { MirrorRecord, UpstreamEndpoint } from './mirror.js';
 import type { MirrorService } from './mirror-service.js';
 import { syncMcpMirror, type McpSyncDeps } from './mcp-sync.js';
@@ -65,6 +66,8 @@ export interface McpCacheQuery {
   includeDeleted: boolean;
   /** One server only (its lower-cased name). */
   key?: string;
+  /** One mirror's servers only (still those it answers for: not shadowed by a local package or an earlier mirror, not pinned). */
+  mirror?: string;
   /** Continue after this position (exclusive), in (key, version) byte order. */
   after?: UpstreamPosition;
   limit: number;
@@ -101,6 +104,9 @@ export interface MergedPosition {
   upstream: UpstreamPosition | null;
 }
 
+/** Rows read at a time when a page-based view walks the merged listing. */
+const LATEST_WALK = 500;
+
 /** Byte order of two strings, as the cache and the C collation sort them. */
 const byteCompare = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
@@ -135,7 +141,17 @@ export class McpMirrors {
 
   /** What {@link syncMcpMirror} needs, for the sync job. */
   get syncDeps(): McpSyncDeps {
-    return { cache: this.cache, upstream: this.upstream, clock: this.deps.clock, endpoint: (m: MirrorRecord): Promise<UpstreamEndpoint> => this.mirrors.endpointOf(m) };
+    return { cache: this.cache, upstream: this.upstream, clock: this.deps.clock, endpoint: (m: MirrorRecord, via?: readonly string[]): Promise<UpstreamEndpoint> => this.mirrors.endpointOf(m, via) };
+  }
+
+  /**
+   * A request that is another registry's upstream lookup which passed through this server already
+   * (or made too many hops) is answered with this registry's own servers only: upstream servers are
+   * neither read nor listed, so two registries mirroring each other neither wait on each other nor
+   * hand each other's servers back.
+   */
+  private mayAskUpstreams(ctx: RequestContext): boolean {
+    return this.mirrors.mayAskUpstreams(ctx.mirrorVia);
   }
 
   private async mcpMirrors(): Promise<MirrorRecord[]> {
@@ -147,9 +163,10 @@ export class McpMirrors {
    * a time). A mirror never listed is waited for; one with a listing keeps serving it while the walk
    * runs (stale while revalidating), so no reader waits on a long upstream. Answers the mirrors whose
    * last read failed: their answer comes from a stale (or no) cache. A failed upstream is asked again
-   * after its TTL, at most a minute.
+   * after its TTL, at most a minute. `via`: the servers the request passed through (its listing
+   * requests name them, this one last).
    */
-  async refresh(): Promise<string[]> {
+  async refresh(via?: readonly string[]): Promise<string[]> {
     const stale: string[] = [];
     const now = this.deps.clock.now().getTime();
     await Promise.all(
@@ -162,7 +179,7 @@ export class McpMirrors {
         if (failed !== undefined && now - failed < Math.min(m.ttlSeconds, 60) * 1000) return;
         let run = this.refreshing.get(id);
         if (!run) {
-          run = syncMcpMirror(this.syncDeps, m, {}).then(
+          run = syncMcpMirror(this.syncDeps, m, { via }).then(
             () => void this.failedAt.delete(id),
             (e: unknown) => {
               this.failedAt.set(id, this.deps.clock.now().getTime());
@@ -199,18 +216,21 @@ export class McpMirrors {
     limit: number,
   ): Promise<{ rows: MergedRow[]; next?: MergedPosition; stale: string[] }> {
     this.deps.policy.requireReadAccess(ctx);
-    const stale = await this.refresh();
+    const upstreams = this.mayAskUpstreams(ctx);
+    const stale = upstreams ? await this.refresh(ctx.mirrorVia) : [];
     const local = await this.packages.browseVersions(ctx, { ...q, kind: 'mcp-server', after: after?.local ?? undefined, limit: limit + 1 });
-    const up = await this.cache.browse({
-      text: q.text,
-      changedSince: q.changedSince,
-      latestOnly: q.version !== undefined && 'latest' in q.version,
-      exactVersion: q.version !== undefined && 'exact' in q.version ? q.version.exact : undefined,
-      includeDeleted: q.includeUnpublished,
-      after: after?.upstream ?? undefined,
-      limit: limit + 1,
-      pinned: this.pinned,
-    });
+    const up = !upstreams
+      ? []
+      : await this.cache.browse({
+          text: q.text,
+          changedSince: q.changedSince,
+          latestOnly: q.version !== undefined && 'latest' in q.version,
+          exactVersion: q.version !== undefined && 'exact' in q.version ? q.version.exact : undefined,
+          includeDeleted: q.includeUnpublished,
+          after: after?.upstream ?? undefined,
+          limit: limit + 1,
+          pinned: this.pinned,
+        });
     const urls = await this.urls();
     const rows: MergedRow[] = [];
     let i = 0;
@@ -235,10 +255,55 @@ export class McpMirrors {
     return { rows, next, stale };
   }
 
+  /**
+   * A page (by offset) of every server's latest version, local and upstream, as the merged listing
+   * ({@link browse}) gives them, in name order, with how many there are in all (for page-based
+   * catalogues such as ToolHive's `/registry/{name}/v0.1/servers`).
+   */
+  async latestPage(ctx: RequestContext, text: string | undefined, offset: number, limit: number): Promise<{ rows: MergedRow[]; total: number; stale: string[] }> {
+    const rows: MergedRow[] = [];
+    let total = 0;
+    let stale: string[] = [];
+    let after: MergedPosition | undefined;
+    for (;;) {
+      const page = await this.browse(ctx, { text, version: { latest: true }, includeUnpublished: false }, after, LATEST_WALK);
+      if (after === undefined) stale = page.stale;
+      for (const r of page.rows) {
+        if (total >= offset && rows.length < limit) rows.push(r);
+        total++;
+      }
+      if (!page.next) return { rows, total, stale };
+      after = page.next;
+    }
+  }
+
+  /**
+   * The servers one MCP mirror answers for (each one's latest version), in name order, a page at a
+   * time after `after`: what its upstream lists less what a local package or an earlier mirror
+   * shadows and pinned namespaces. Anyone who may read this registry may list them; 404 when there
+   * is no MCP mirror of that name.
+   */
+  async serversOf(
+    ctx: RequestContext,
+    mirror: string,
+    q: { text?: string; after?: UpstreamPosition; limit: number },
+  ): Promise<{ url: string; rows: CachedMcpServer[]; next?: UpstreamPosition; stale: string[] }> {
+    this.deps.policy.requireReadAccess(ctx);
+    const m = await this.mirrors.ofKind(mirror, 'mcp');
+    if (!m) throw notFound(`No MCP mirror named ${mirror}`);
+    if (!this.mayAskUpstreams(ctx)) return { url: m.url, rows: [], stale: [] };
+    const stale = (await this.refresh(ctx.mirrorVia)).filter((n) => n === m.name);
+    const rows = await this.cache.browse({ mirror: m.name, text: q.text, latestOnly: true, includeDeleted: false, after: q.after, limit: q.limit + 1, pinned: this.pinned });
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return { url: m.url, rows: page, ...(rows.length > q.limit && last ? { next: { key: last.key, version: last.version } } : {}), stale };
+  }
+
   /** The upstream versions of one server (none when a local package has its name or its namespace is pinned). */
   async versions(ctx: RequestContext, name: string, includeDeleted: boolean): Promise<{ rows: CachedMcpServer[]; url: string; stale: string[] }> {
     this.deps.policy.requireReadAccess(ctx);
-    const stale = await this.refresh();
+    if (!this.mayAskUpstreams(ctx)) return { rows: [], url: '', stale: [] };
+    const stale = await this.refresh(ctx.mirrorVia);
     const rows: CachedMcpServer[] = [];
     let after: UpstreamPosition | undefined;
     for (;;) {
@@ -254,7 +319,8 @@ export class McpMirrors {
   /** Every upstream server's latest version (shadowed and pinned ones left out), for ToolHive's whole-registry views. */
   async latest(ctx: RequestContext): Promise<{ rows: Array<{ upstream: CachedMcpServer; url: string }>; stale: string[] }> {
     this.deps.policy.requireReadAccess(ctx);
-    const stale = await this.refresh();
+    if (!this.mayAskUpstreams(ctx)) return { rows: [], stale: [] };
+    const stale = await this.refresh(ctx.mirrorVia);
     const urls = await this.urls();
     const rows: Array<{ upstream: CachedMcpServer; url: string }> = [];
     let after: UpstreamPosition | undefined;

@@ -1,7 +1,7 @@
 import { badRequest } from '../errors.js';
 import { isoNow, type Clock } from '../time.js';
 import type { MirrorRecord, UpstreamEndpoint } from './mirror.js';
-import type { MirrorSyncProgress, MirrorSyncReport } from './mirror-sync.js';
+import { emptySyncReport, isMirrorSyncReport, type MirrorSyncProgress, type MirrorSyncReport } from './mirror-sync.js';
 import type { CachedMcpServer, McpMirrorCache, McpUpstream, UpstreamMcpServer } from './mcp-mirror.js';
 
 /** What a sync of an MCP upstream needs: the cache, the upstream port, the clock, and the mirror's endpoint (its login from the secret store). */
@@ -9,10 +9,15 @@ export interface McpSyncDeps {
   cache: McpMirrorCache;
   upstream: McpUpstream;
   clock: Clock;
-  endpoint(m: MirrorRecord): Promise<UpstreamEndpoint>;
+  /** `via`: the servers the lookup that asks passed through (mirror-via.ts). */
+  endpoint(m: MirrorRecord, via?: readonly string[]): Promise<UpstreamEndpoint>;
 }
 
-/** After each page: `done` counts upstream entries read in this run; `total` is null (the MCP registry API has none); `checkpoint` is the upstream cursor reached. */
+/**
+ * After each page: `done` counts upstream entries read by the whole sync; `total` is null (the MCP
+ * registry API has none); `checkpoint` is the upstream cursor reached with the count and the report
+ * so far (JSON), so that a resumed sync reports the whole of it.
+ */
 export type McpSyncProgress = MirrorSyncProgress;
 
 /**
@@ -69,31 +74,58 @@ const canonical = (v: unknown): string =>
     value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : value,
   );
 
-/**
- * Reads an MCP upstream's whole `/v0.1/servers` listing into the cache, page by page, and reports
- * what changed. `checkpoint` (an upstream cursor a previous run reported through `onProgress`)
- * continues an interrupted run; versions the upstream no longer lists are removed only when the
- * run that started from the beginning completes. A failure of the upstream throws, leaving the
- * cache as the last complete run (plus the pages read) and the checkpoint reached.
- */
 /** An MCP mirror's sync copies the upstream's whole listing: a filter is refused, never ignored. */
 export const refuseMcpSyncFilter = (filter: string): void => {
   throw badRequest(`MCP mirrors sync the upstream's whole listing; a filter ('${filter.slice(0, 100)}') is not taken`);
 };
 
+/** Where a sync stands: the upstream cursor to read next, the entries read and the report so far. */
+interface McpCheckpoint {
+  v: 1;
+  c: string;
+  d: number;
+  r: McpSyncReport;
+}
+
+/** A checkpoint back; a bare upstream cursor (what a job of an earlier release stored) resumes with an empty report. */
+const readCheckpoint = (checkpoint: string): { cursor: string; done: number; report: McpSyncReport } => {
+  try {
+    const c = JSON.parse(checkpoint) as Partial<McpCheckpoint> | null;
+    if (c && c.v === 1 && typeof c.c === 'string' && Number.isSafeInteger(c.d) && isMirrorSyncReport(c.r)) return { cursor: c.c, done: c.d as number, report: c.r };
+  } catch {
+    /* a bare cursor */
+  }
+  return { cursor: checkpoint, done: 0, report: emptySyncReport() };
+};
+
+/**
+ * Reads an MCP upstream's whole `/v0.1/servers` listing into the cache, page by page, and reports
+ * what changed. `checkpoint` (what a previous run reported through `onProgress`: the upstream
+ * cursor reached and the report so far) continues an interrupted run, whose report then covers the
+ * whole sync; versions the upstream no longer lists are removed only when the
+ * run that started from the beginning completes. A failure of the upstream throws, leaving the
+ * cache as the last complete run (plus the pages read) and the checkpoint reached.
+ */
 export async function syncMcpMirror(
   deps: McpSyncDeps,
   mirror: MirrorRecord,
-  opts: { checkpoint?: string; signal?: AbortSignal; onProgress?: (p: McpSyncProgress) => Promise<void> | void },
+  opts: {
+    checkpoint?: string;
+    signal?: AbortSignal;
+    onProgress?: (p: McpSyncProgress) => Promise<void> | void;
+    /** The servers the lookup that started this walk passed through (a view's refresh; none for a job). */
+    via?: readonly string[];
+  },
 ): Promise<McpSyncReport> {
-  const endpoint = await deps.endpoint(mirror);
+  const endpoint = await deps.endpoint(mirror, opts.via);
   const previous = await deps.cache.state(mirror.name);
+  const resumed = opts.checkpoint === undefined ? undefined : readCheckpoint(opts.checkpoint);
   // A resumed run keeps its start, so that what the whole walk did not see can still be told apart.
-  const resuming = opts.checkpoint !== undefined && previous?.runStartedAt != null && previous.checkpoint === opts.checkpoint;
+  const resuming = resumed !== undefined && previous?.runStartedAt != null && previous.checkpoint === resumed.cursor;
   const startedAt = resuming ? (previous.runStartedAt as string) : isoNow(deps.clock);
-  const report: McpSyncReport = { added: [], updated: [], unchanged: 0, removed: [], failed: [] };
-  let cursor = opts.checkpoint;
-  let done = 0;
+  const report: McpSyncReport = resumed?.report ?? emptySyncReport();
+  let cursor = resumed?.cursor;
+  let done = resumed?.done ?? 0;
   for (;;) {
     opts.signal?.throwIfAborted();
     const page = await deps.upstream.page(endpoint, { cursor, limit: PAGE, signal: opts.signal });
@@ -122,10 +154,11 @@ export async function syncMcpMirror(
     cursor = page.nextCursor;
     if (cursor === undefined) break;
     await deps.cache.putState({ mirror: mirror.name, listedAt: previous?.listedAt ?? null, runStartedAt: startedAt, checkpoint: cursor });
-    await opts.onProgress?.({ done, total: null, checkpoint: cursor });
+    const checkpoint: McpCheckpoint = { v: 1, c: cursor, d: done, r: report };
+    await opts.onProgress?.({ done, total: null, checkpoint: JSON.stringify(checkpoint) });
   }
   // A complete walk: a run resumed from a checkpoint of another run cannot tell what disappeared.
-  if (opts.checkpoint === undefined || resuming) report.removed = await deps.cache.removeUnseen(mirror.name, startedAt);
+  if (resumed === undefined || resuming) report.removed = await deps.cache.removeUnseen(mirror.name, startedAt);
   await deps.cache.putState({ mirror: mirror.name, listedAt: isoNow(deps.clock), runStartedAt: null, checkpoint: null });
   await opts.onProgress?.({ done, total: done, checkpoint: '' });
   return report;

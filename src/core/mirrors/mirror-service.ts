@@ -3,6 +3,7 @@ import type { RequestContext } from '../auth/principal.js';
 import { conflict, notFound } from '../errors.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { isoNow } from '../time.js';
+import { forwardVia, mayAskUpstreams, newMirrorServerId } from './mirror-via.js';
 import { DEFAULT_MIRROR_TTL_SECONDS, checkMirrorInput, type MirrorInput, type MirrorKind, type MirrorRecord, type MirrorStore, type UpstreamEndpoint } from './mirror.js';
 
 /** Where mirror passwords are kept in the secret store: one key per mirror under a system owner. */
@@ -16,6 +17,9 @@ const secretKey = (name: string): string => `mirror-${name}`;
  * answered is served before they are asked again.
  */
 export class MirrorService {
+  /** This server's id in `X-Agentry-Mirror-Via` lists. */
+  readonly serverId = newMirrorServerId();
+
   constructor(
     private readonly deps: CoreDeps,
     readonly store: MirrorStore,
@@ -91,10 +95,20 @@ export class MirrorService {
     return m?.kind === kind ? m : undefined;
   }
 
-  /** Where to reach a mirror's upstream, with its login read from the secret store. */
-  async endpointOf(m: MirrorRecord): Promise<UpstreamEndpoint> {
-    if (!m.username || !m.hasPassword) return { url: m.url };
+  /**
+   * Where to reach a mirror's upstream, with its login read from the secret store, for a lookup
+   * that came through `via` (a request's `mirrorVia`; none for a sync job or a client's request):
+   * the upstream is told the servers it passed through, this one last.
+   */
+  async endpointOf(m: MirrorRecord, via?: readonly string[]): Promise<UpstreamEndpoint> {
+    const hops = forwardVia(this.serverId, via);
+    if (!m.username || !m.hasPassword) return { url: m.url, via: hops };
     const password = await this.secrets.get(SECRET_OWNER, SECRET_NAMESPACE, secretKey(m.name));
-    return password === undefined ? { url: m.url } : { url: m.url, credentials: { username: m.username, password } };
+    return password === undefined ? { url: m.url, via: hops } : { url: m.url, credentials: { username: m.username, password }, via: hops };
+  }
+
+  /** Whether a lookup that came through `via` may ask upstreams: not when it passed through this server already or made too many hops. */
+  mayAskUpstreams(via: readonly string[] | undefined): boolean {
+    return mayAskUpstreams(this.serverId, via);
   }
 }

@@ -15,6 +15,24 @@ export interface MirrorSyncReport {
   failed: { name: string; error: string }[];
 }
 
+export const emptySyncReport = (): MirrorSyncReport => ({ added: [], updated: [], unchanged: 0, removed: [], failed: [] });
+
+/** Whether a value read back from a checkpoint is a report (a syncer's checkpoint carries the report so far). */
+export const isMirrorSyncReport = (v: unknown): v is MirrorSyncReport => {
+  const r = v as Partial<MirrorSyncReport> | null;
+  const names = (a: unknown): boolean => Array.isArray(a) && a.every((x) => typeof x === 'string');
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    names(r.added) &&
+    names(r.updated) &&
+    names(r.removed) &&
+    Number.isSafeInteger(r.unchanged) &&
+    Array.isArray(r.failed) &&
+    r.failed.every((f: unknown) => typeof (f as { name?: unknown }).name === 'string' && typeof (f as { error?: unknown }).error === 'string')
+  );
+};
+
 /** How far a syncer is: `total` is null while it still lists what there is; `checkpoint` is where a new run takes up. */
 export interface MirrorSyncProgress {
   done: number;

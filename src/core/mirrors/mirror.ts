@@ -82,6 +82,8 @@ export interface MirrorScopeRecord {
 export interface UpstreamEndpoint {
   url: string;
   credentials?: { username: string; password: string };
+  /** The servers this lookup passed through, this one last: sent as `X-Agentry-Mirror-Via` (mirror-via.ts). */
+  via?: readonly string[];
 }
 
 /** A manifest as the upstream sent it; the adapter checked its bytes against the digest asked for or announced. */

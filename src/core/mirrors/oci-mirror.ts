@@ -34,32 +34,43 @@ export class OciMirror {
     return repo.name.slice(m.name.length + 1);
   }
 
-  async manifest(m: MirrorRecord, repo: RepositoryName, reference: string): Promise<ManifestContent> {
+  /**
+   * A manifest by tag or digest. `via` is the request's `mirrorVia`: a lookup that passed through
+   * this server already (or made too many hops) is answered from what is stored only, as every
+   * other read here.
+   */
+  async manifest(m: MirrorRecord, repo: RepositoryName, reference: string, via?: readonly string[]): Promise<ManifestContent> {
     const ref = parseReference(reference);
-    if ('digest' in ref) return (await this.ensureManifest(m, repo, ref.digest, reference)).content;
+    const localOnly = !this.mirrors.mayAskUpstreams(via);
+    if ('digest' in ref) {
+      const stored = localOnly ? await this.local(repo, ref.digest) : undefined;
+      if (localOnly && !stored) throw ociError('MANIFEST_UNKNOWN', `Manifest ${reference} is not in ${repo.name}`, { reference });
+      return stored ?? (await this.ensureManifest(m, repo, ref.digest, reference, via)).content;
+    }
     const cached = await this.mirrors.store.findTag(m.name, repo.name, ref.tag);
     const now = this.deps.clock.now();
     const cachedContent = cached && (await this.local(repo, cached.digest));
-    if (cached && cachedContent && now.getTime() - Date.parse(cached.checkedAt) < m.ttlSeconds * 1000) return cachedContent;
+    if (cached && cachedContent && (localOnly || now.getTime() - Date.parse(cached.checkedAt) < m.ttlSeconds * 1000)) return cachedContent;
+    if (localOnly) throw ociError('MANIFEST_UNKNOWN', `Manifest ${reference} is not in ${repo.name}`, { reference });
     let digest: string | undefined;
     try {
-      digest = await this.upstream?.resolve(await this.mirrors.endpointOf(m), this.upstreamRepository(m, repo), ref.tag);
+      digest = await this.upstream?.resolve(await this.mirrors.endpointOf(m, via), this.upstreamRepository(m, repo), ref.tag);
     } catch (e) {
       // The upstream is down (or answers nonsense): what it said last is still served.
       if (cachedContent) return cachedContent;
       throw e;
     }
     if (!digest) throw ociError('MANIFEST_UNKNOWN', `Manifest ${reference} is not in ${repo.name} (nor upstream at ${m.url})`, { reference });
-    const content = (digest === cached?.digest && cachedContent) || (await this.local(repo, digest)) || (await this.fetchManifest(m, repo, digest, reference));
+    const content = (digest === cached?.digest && cachedContent) || (await this.local(repo, digest)) || (await this.fetchManifest(m, repo, digest, { reference, via }));
     await this.recordTag(m, repo, ref.tag, content.digest, isoNow(this.deps.clock));
     // The tag was asked again: signatures attached upstream since are copied now (at most once a TTL).
-    await this.copyReferrersQuietly(m, repo, content.digest);
+    await this.copyReferrersQuietly(m, repo, content.digest, via);
     return content;
   }
 
-  async blob(m: MirrorRecord, repo: RepositoryName, digestParam: string): Promise<RepoBlob> {
+  async blob(m: MirrorRecord, repo: RepositoryName, digestParam: string, via?: readonly string[]): Promise<RepoBlob> {
     const digest = requireSha256(digestParam);
-    const { size } = await this.ensureBlob(m, repo, digest);
+    const { size } = await this.ensureBlob(m, repo, digest, via);
     return { digest, size, open: (range) => this.deps.blobs.open(digest, range), redirectUrl: async () => this.redirects?.urlFor(digest) };
   }
 
@@ -67,10 +78,11 @@ export class OciMirror {
    * A blob of the mirrored repository, fetched from the upstream unless it is stored and linked
    * already (on demand and by sync jobs alike): its size, and whether it had to be fetched.
    */
-  async ensureBlob(m: MirrorRecord, repo: RepositoryName, digest: string): Promise<{ size: number; fetched: boolean }> {
+  async ensureBlob(m: MirrorRecord, repo: RepositoryName, digest: string, via?: readonly string[]): Promise<{ size: number; fetched: boolean }> {
     const info = (await this.deps.storage.oci.isLinked(repo.name, digest)) ? await this.deps.blobs.stat(digest) : undefined;
     if (info) return { size: info.size, fetched: false };
-    const got = await this.upstream?.blob(await this.mirrors.endpointOf(m), this.upstreamRepository(m, repo), digest);
+    if (!this.mirrors.mayAskUpstreams(via)) throw ociError('BLOB_UNKNOWN', `Blob ${digest} is not in ${repo.name}`, { digest });
+    const got = await this.upstream?.blob(await this.mirrors.endpointOf(m, via), this.upstreamRepository(m, repo), digest);
     if (!got) throw ociError('BLOB_UNKNOWN', `Blob ${digest} is not in ${repo.name} (nor upstream at ${m.url})`, { digest });
     const stored = await this.deps.blobs.put(got.data);
     // The adapter verified the bytes; the blob store's own hash says the same, or nothing is linked.
@@ -80,9 +92,9 @@ export class OciMirror {
   }
 
   /** A manifest of the mirrored repository by digest, fetched from the upstream unless it is stored already; whether it had to be. */
-  async ensureManifest(m: MirrorRecord, repo: RepositoryName, digest: string, reference: string = digest): Promise<{ content: ManifestContent; fetched: boolean }> {
+  async ensureManifest(m: MirrorRecord, repo: RepositoryName, digest: string, reference: string = digest, via?: readonly string[]): Promise<{ content: ManifestContent; fetched: boolean }> {
     const local = await this.local(repo, digest);
-    return local ? { content: local, fetched: false } : { content: await this.fetchManifest(m, repo, digest, reference), fetched: true };
+    return local ? { content: local, fetched: false } : { content: await this.fetchManifest(m, repo, digest, { reference, via }), fetched: true };
   }
 
   /** Records where a tag of the mirrored repository points, as the upstream said at `at`. */
@@ -120,12 +132,13 @@ export class OciMirror {
    * than the mirror's TTL; while the upstream cannot be reached, its last listing (or, never listed,
    * the tags fetched so far). The caller sorts and pages.
    */
-  async tags(m: MirrorRecord, repo: RepositoryName): Promise<string[]> {
+  async tags(m: MirrorRecord, repo: RepositoryName, via?: readonly string[]): Promise<string[]> {
     const cached = await this.mirrors.store.findListing(m.name, repo.name, TAGS_LISTING);
     if (cached && this.fresh(m, cached.checkedAt)) return cached.items;
     let listed: string[] | undefined;
     try {
-      listed = await this.upstream?.tags(await this.mirrors.endpointOf(m), this.upstreamRepository(m, repo), MAX_MIRRORED_TAGS);
+      if (!this.mirrors.mayAskUpstreams(via)) throw ociError('NAME_UNKNOWN', `Repository ${repo.name} is not known to this registry`, { name: repo.name });
+      listed = await this.upstream?.tags(await this.mirrors.endpointOf(m, via), this.upstreamRepository(m, repo), MAX_MIRRORED_TAGS);
     } catch (e) {
       if (cached) return cached.items;
       const fetched = await this.deps.storage.oci.listTags(repo.name);
@@ -143,11 +156,12 @@ export class OciMirror {
    * upstream's (at most once a TTL). With the upstream down, what was copied before is listed; if
    * nothing ever was, the upstream's failure is the answer.
    */
-  async syncReferrers(m: MirrorRecord, repo: RepositoryName, digest: string): Promise<void> {
+  async syncReferrers(m: MirrorRecord, repo: RepositoryName, digest: string, via?: readonly string[]): Promise<void> {
+    if (!this.mirrors.mayAskUpstreams(via)) return;
     const cached = await this.mirrors.store.findListing(m.name, repo.name, referrersListing(digest));
     if (cached && this.fresh(m, cached.checkedAt)) return;
     try {
-      await this.copyReferrers(m, repo, digest);
+      await this.copyReferrers(m, repo, digest, via);
     } catch (e) {
       if (!cached) throw e;
     }
@@ -163,25 +177,25 @@ export class OciMirror {
    * by this registry's referrers API and can be pulled while the upstream is down. Only a manifest
    * whose own `subject` is `digest` is taken: a listing cannot make something a referrer.
    */
-  private async copyReferrers(m: MirrorRecord, repo: RepositoryName, digest: string): Promise<void> {
+  private async copyReferrers(m: MirrorRecord, repo: RepositoryName, digest: string, via: readonly string[] | undefined): Promise<void> {
     if (!this.upstream) return;
-    const endpoint = await this.mirrors.endpointOf(m);
+    const endpoint = await this.mirrors.endpointOf(m, via);
     const found = (await this.upstream.referrers(endpoint, this.upstreamRepository(m, repo), digest)).slice(0, MAX_MIRRORED_REFERRERS);
     const copied: string[] = [];
     for (const d of found) {
       if (!isSha256(d.digest) || d.digest === digest) continue;
-      const content = (await this.local(repo, d.digest)) ?? (await this.fetchManifest(m, repo, d.digest, d.digest, digest));
+      const content = (await this.local(repo, d.digest)) ?? (await this.fetchManifest(m, repo, d.digest, { reference: d.digest, subjectOf: digest, via }));
       if (!content) continue;
       const parsed = parseManifest(content.bytes, content.mediaType);
-      for (const b of parsed.blobs) await this.blob(m, repo, b.digest);
+      for (const b of parsed.blobs) await this.blob(m, repo, b.digest, via);
       copied.push(d.digest);
     }
     await this.mirrors.store.putListing({ mirror: m.name, repo: repo.name, listing: referrersListing(digest), items: copied, checkedAt: isoNow(this.deps.clock) });
   }
 
   /** {@link copyReferrers} after a manifest was fetched or its tag asked again: a failure there never fails the pull. */
-  private async copyReferrersQuietly(m: MirrorRecord, repo: RepositoryName, digest: string): Promise<void> {
-    await this.syncReferrers(m, repo, digest).catch(() => undefined);
+  private async copyReferrersQuietly(m: MirrorRecord, repo: RepositoryName, digest: string, via: readonly string[] | undefined): Promise<void> {
+    await this.syncReferrers(m, repo, digest, via).catch(() => undefined);
   }
 
   /** A manifest already fetched into the mirrored repository. */
@@ -192,10 +206,20 @@ export class OciMirror {
   }
 
   /** Fetches, verifies and stores a manifest, then copies its referrers; one expected to refer to `subjectOf` and not doing so is left out (undefined). */
-  private async fetchManifest(m: MirrorRecord, repo: RepositoryName, digest: string, reference: string): Promise<ManifestContent>;
-  private async fetchManifest(m: MirrorRecord, repo: RepositoryName, digest: string, reference: string, subjectOf: string): Promise<ManifestContent | undefined>;
-  private async fetchManifest(m: MirrorRecord, repo: RepositoryName, digest: string, reference: string, subjectOf?: string): Promise<ManifestContent | undefined> {
-    const got = await this.upstream?.manifest(await this.mirrors.endpointOf(m), this.upstreamRepository(m, repo), digest);
+  private async fetchManifest(m: MirrorRecord, repo: RepositoryName, digest: string, o: { reference: string; via: readonly string[] | undefined }): Promise<ManifestContent>;
+  private async fetchManifest(
+    m: MirrorRecord,
+    repo: RepositoryName,
+    digest: string,
+    o: { reference: string; subjectOf: string; via: readonly string[] | undefined },
+  ): Promise<ManifestContent | undefined>;
+  private async fetchManifest(
+    m: MirrorRecord,
+    repo: RepositoryName,
+    digest: string,
+    { reference, subjectOf, via }: { reference: string; subjectOf?: string; via: readonly string[] | undefined },
+  ): Promise<ManifestContent | undefined> {
+    const got = await this.upstream?.manifest(await this.mirrors.endpointOf(m, via), this.upstreamRepository(m, repo), digest);
     if (!got) {
       if (subjectOf !== undefined) return undefined;
       throw ociError('MANIFEST_UNKNOWN', `Manifest ${reference} is not in ${repo.name} (nor upstream at ${m.url})`, { reference });
@@ -218,7 +242,7 @@ export class OciMirror {
       [...parsed.blobs, ...parsed.manifests].map((d) => d.digest),
     );
     // What signs or describes this manifest travels with it (not for a referrer itself: one level).
-    if (subjectOf === undefined) await this.copyReferrersQuietly(m, repo, digest);
+    if (subjectOf === undefined) await this.copyReferrersQuietly(m, repo, digest, via);
     return { digest, mediaType: parsed.mediaType, bytes: got.bytes };
   }
 }

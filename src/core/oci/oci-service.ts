@@ -140,7 +140,7 @@ export class OciService {
   async blob(ctx: OciContext, repo: RepositoryName, digestParam: string): Promise<RepoBlob> {
     await this.access.require(ctx, repo, 'pull');
     const mirror = await this.mirror?.mirrorOf(repo);
-    if (mirror && this.mirror) return this.mirror.blob(mirror, repo, digestParam);
+    if (mirror && this.mirror) return this.mirror.blob(mirror, repo, digestParam, ctx.mirrorVia);
     const digest = requireSha256(digestParam);
     const found = await this.findBlob(repo, digest);
     if (!found) throw ociError('BLOB_UNKNOWN', `Blob ${digest} is not in ${repo.name}`, { digest });
@@ -221,7 +221,7 @@ export class OciService {
   async manifest(ctx: OciContext, repo: RepositoryName, reference: string): Promise<ManifestContent> {
     await this.access.require(ctx, repo, 'pull');
     const mirror = await this.mirror?.mirrorOf(repo);
-    if (mirror && this.mirror) return this.mirror.manifest(mirror, repo, reference);
+    if (mirror && this.mirror) return this.mirror.manifest(mirror, repo, reference, ctx.mirrorVia);
     const ref = this.lookupReference(repo, reference);
     const digest = 'tag' in ref ? await this.deps.storage.oci.findTag(repo.name, ref.tag) : ref.digest;
     if (digest) {
@@ -372,7 +372,7 @@ export class OciService {
   async tags(ctx: OciContext, repo: RepositoryName, n?: number, last?: string): Promise<TagPage> {
     await this.access.require(ctx, repo, 'pull');
     const mirror = await this.mirror?.mirrorOf(repo);
-    if (mirror && this.mirror) return tagPage(repo, await this.mirror.tags(mirror, repo), n, last);
+    if (mirror && this.mirror) return tagPage(repo, await this.mirror.tags(mirror, repo, ctx.mirrorVia), n, last);
     const all = new Set(await this.deps.storage.oci.listTags(repo.name));
     const pkg = await this.packageOf(repo);
     if (pkg) {
@@ -426,7 +426,7 @@ export class OciService {
     await this.access.require(ctx, repo, 'pull');
     const digest = requireSha256(digestParam);
     const mirror = await this.mirror?.mirrorOf(repo);
-    if (mirror && this.mirror) await this.mirror.syncReferrers(mirror, repo, digest);
+    if (mirror && this.mirror) await this.mirror.syncReferrers(mirror, repo, digest, ctx.mirrorVia);
     const records = await this.deps.storage.oci.referrers(repo.name, digest);
     const filtered = artifactType !== undefined && artifactType !== '';
     const manifests = records

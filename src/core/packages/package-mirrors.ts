@@ -1,18 +1,23 @@
-import type { PackageRecord } from './package-repo.js';
+import type { PackageRecord, VersionRecord } from './package-repo.js';
 
 /**
  * What package reads and writes ask of pull-through mirrors (core/mirrors/agentry-mirror.ts, set
  * once by the Registry when Agentry upstreams are offered): a port, so packages need not know them.
  */
 export interface PackageMirrors {
-  /** Looks a package this registry does not have up on its upstreams and stores it; true when it now has it. */
-  fetchMissing(scope: string, name: string): Promise<boolean>;
+  /**
+   * Looks a package this registry does not have up on its upstreams and stores it; true when it now
+   * has it. `via`: the servers an upstream lookup passed through (RequestContext.mirrorVia).
+   */
+  fetchMissing(scope: string, name: string, via?: readonly string[]): Promise<boolean>;
   /**
    * For a package taken from an upstream: asks the upstream again once the mirror's TTL has passed
    * (or at once with `force`: a version asked for is not here), keeping what was served when the
    * upstream cannot answer. Undefined for a package of this registry's own.
    */
-  refresh(pkg: PackageRecord, force?: boolean): Promise<{ upstream: string; changed: boolean } | undefined>;
+  refresh(pkg: PackageRecord, force?: boolean, via?: readonly string[]): Promise<{ upstream: string; changed: boolean } | undefined>;
+  /** For a version taken from an upstream: copies the signatures attached there since (asked at most once a TTL). */
+  refreshSignatures(pkg: PackageRecord, version: VersionRecord, via?: readonly string[]): Promise<void>;
   /** The upstream URL of each of these scopes (which hold packages) that is taken from one, by lower-case scope. */
   upstreamsOf(scopes: readonly string[]): Promise<Map<string, string>>;
   /** Throws (409) when the scope is taken from an upstream: what is in it is read-only here. */

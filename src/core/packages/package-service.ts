@@ -427,8 +427,8 @@ export class PackageService {
     let mirror: { upstream: string } | undefined;
     if (this.mirrors) {
       // Not here: looked up on the upstreams; taken from one: asked again once its TTL passed.
-      if (!view && (await this.mirrors.fetchMissing(id.scope, id.name))) view = await this.view(id.key);
-      const r = view && (await this.mirrors.refresh(view.pkg));
+      if (!view && (await this.mirrors.fetchMissing(id.scope, id.name, ctx.mirrorVia))) view = await this.view(id.key);
+      const r = view && (await this.mirrors.refresh(view.pkg, false, ctx.mirrorVia));
       if (r?.changed) view = await this.view(id.key);
       if (r) mirror = { upstream: r.upstream };
     }
@@ -471,7 +471,7 @@ export class PackageService {
   /** Resolves a version or dist-tag and counts one download of it. */
   async download(ctx: RequestContext, scope: string, name: string, versionOrTag: string, kind?: PackageKind): Promise<DownloadTarget> {
     const pkg = await this.find(ctx, scope, name, kind);
-    const version = await this.resolve(pkg, versionOrTag);
+    const version = await this.resolve(pkg, versionOrTag, ctx);
     await this.change(pkg, (tx) => tx.packages.recordDownload(pkg.id, version.id, utcDay(this.deps.clock.now())));
     return { pkg, version };
   }
@@ -622,7 +622,7 @@ export class PackageService {
   /** One version by number or dist-tag (`latest`); unpublished ones too when asked. */
   async getVersion(ctx: RequestContext, scope: string, name: string, versionOrTag: string, opts: { kind?: PackageKind; includeUnpublished?: boolean } = {}): Promise<DownloadTarget> {
     const pkg = await this.find(ctx, scope, name, opts.kind);
-    if (!opts.includeUnpublished) return { pkg, version: await this.resolve(pkg, versionOrTag) };
+    if (!opts.includeUnpublished) return { pkg, version: await this.resolve(pkg, versionOrTag, ctx) };
     const wanted = ownValue(await this.distTagsOf(pkg), versionOrTag) ?? versionOrTag;
     const version = await this.deps.storage.packages.findVersion(pkg.id, wanted);
     if (!version) throw notFound('Version not found');
@@ -653,8 +653,8 @@ export class PackageService {
     let pkg = await this.deps.storage.packages.findByKey(id.key);
     if (this.mirrors) {
       if (!pkg) {
-        if (await this.mirrors.fetchMissing(id.scope, id.name)) pkg = await this.deps.storage.packages.findByKey(id.key);
-      } else if ((await this.mirrors.refresh(pkg))?.changed) {
+        if (await this.mirrors.fetchMissing(id.scope, id.name, ctx.mirrorVia)) pkg = await this.deps.storage.packages.findByKey(id.key);
+      } else if ((await this.mirrors.refresh(pkg, false, ctx.mirrorVia))?.changed) {
         pkg = await this.deps.storage.packages.findByKey(id.key);
       }
     }
@@ -695,14 +695,20 @@ export class PackageService {
     });
   }
 
-  async resolve(pkg: PackageRecord, versionOrTag: string): Promise<VersionRecord> {
+  /** A version or dist-tag of the package; `ctx`, when the caller has one, says whether an upstream lookup may ask further upstreams. */
+  async resolve(pkg: PackageRecord, versionOrTag: string, ctx?: RequestContext): Promise<VersionRecord> {
     try {
       return await this.resolveHere(pkg, versionOrTag);
     } catch (e) {
       // A version of a mirrored package that is not here yet: the upstream is asked at once.
-      if (!(e instanceof AgentryError && e.code === 'not_found') || !(await this.mirrors?.refresh(pkg, true))?.changed) throw e;
+      if (!(e instanceof AgentryError && e.code === 'not_found') || !(await this.mirrors?.refresh(pkg, true, ctx?.mirrorVia))?.changed) throw e;
       return this.resolveHere((await this.deps.storage.packages.findById(pkg.id)) ?? pkg, versionOrTag);
     }
+  }
+
+  /** For a version taken from an upstream: the signatures attached there since it was fetched are copied (at most once a TTL). */
+  async refreshMirroredSignatures(ctx: RequestContext, pkg: PackageRecord, version: VersionRecord): Promise<void> {
+    await this.mirrors?.refreshSignatures(pkg, version, ctx.mirrorVia);
   }
 
   private async resolveHere(pkg: PackageRecord, versionOrTag: string): Promise<VersionRecord> {

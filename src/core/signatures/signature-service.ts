@@ -95,6 +95,8 @@ export class SignatureService implements PublishSigning {
   /** The signatures attached to a version (any reader of the package). */
   async list(ctx: RequestContext, scope: string, name: string, versionOrTag: string, kind?: PackageKind): Promise<{ pkg: PackageRecord; version: VersionRecord; signatures: VersionSignature[] }> {
     const { pkg, version } = await this.packages.getVersion(ctx, scope, name, versionOrTag, { kind });
+    // Taken from an upstream: signatures attached there since it was fetched are copied first (once a TTL).
+    await this.packages.refreshMirroredSignatures(ctx, pkg, version);
     const trusted = await this.trustedKeys(pkg.scope);
     const layers = await this.oci.versionReferrerLayers(pkg, version, SIGSTORE_BUNDLE_MEDIA_TYPE, MAX_BUNDLE_BYTES);
     const signatures: VersionSignature[] = [];
@@ -160,18 +162,20 @@ export class SignatureService implements PublishSigning {
    * Copies a signature of a version fetched from an upstream (core/mirrors), as it came: it is only
    * checked to be a package signature (a bundle naming a key); whether it signs this version and
    * these bytes is for the puller to verify with the keys it trusts (`agentry pull --verify`), so a
-   * signature of other bytes travels and fails there, saying why. False when it was not a package signature.
+   * signature of other bytes travels and fails there, saying why. `refused` when it was not a package
+   * signature, `present` when it was copied before.
    */
-  async copyMirrored(pkg: PackageRecord, version: VersionRecord, bundle: Buffer): Promise<boolean> {
+  async copyMirrored(pkg: PackageRecord, version: VersionRecord, bundle: Buffer): Promise<'added' | 'present' | 'refused'> {
     let keyId: string;
     try {
       keyId = parseSignature(bundle).keyId;
     } catch {
-      return false;
+      return 'refused';
     }
     const existing = await this.oci.versionReferrerLayers(pkg, version, SIGSTORE_BUNDLE_MEDIA_TYPE, MAX_BUNDLE_BYTES);
-    if (!existing.some((e) => e.layer.equals(bundle))) await this.oci.attachMirroredReferrer(pkg, version, referrerOf(bundle, keyId));
-    return true;
+    if (existing.some((e) => e.layer.equals(bundle))) return 'present';
+    await this.oci.attachMirroredReferrer(pkg, version, referrerOf(bundle, keyId));
+    return 'added';
   }
 
   /** The key id of a signature of `subject`, verified with the scope's keys when it trusts any (else only its subject is checked). */

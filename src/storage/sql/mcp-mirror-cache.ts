@@ -99,6 +99,7 @@ export class SqlMcpMirrorCache implements McpMirrorCache {
     if (q.latestOnly) where.push(sql`s.is_latest = 1`);
     if (q.exactVersion !== undefined) where.push(sql`s.version = ${q.exactVersion}`);
     if (q.key !== undefined) where.push(sql`s.key = ${q.key}`);
+    if (q.mirror !== undefined) where.push(sql`s.mirror = ${q.mirror}`);
     if (q.changedSince) where.push(sql`coalesce(s.updated_at, s.published_at, '') >= ${q.changedSince}`);
     if (q.text) {
       const like = `%${escapeLike(q.text.toLowerCase())}%`;

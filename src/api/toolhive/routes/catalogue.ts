@@ -5,7 +5,8 @@ import { requestContext } from '../../shared/request-context.js';
 import { viewsPage } from '../catalogue.js';
 import type { ToolhiveDoorOptions } from '../index.js';
 import { CatalogueParams, CatalogueServerParams, CatalogueSkillParams, PageQuery, ServerJson, ServersV01, Skill, SkillsV01, registryErrors } from '../schemas.js';
-import { serverJsonOf } from '../server-views.js';
+import { serverJsonOf, upstreamServerJsonOf } from '../server-views.js';
+import { markStale } from '../../shared/mirror-stale.js';
 import { toToolhiveSkill, type ToolhiveSkill } from '../skill-views.js';
 
 const DEFAULT_LIMIT = 50;
@@ -38,9 +39,17 @@ export const catalogueRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = a
 
   app.get('/registry/:registryName/v0.1/servers', {
     schema: { tags, summary: 'List MCP servers (server.json), page-based', params: CatalogueParams, querystring: PageQuery, response: { 200: ServersV01, ...registryErrors } },
-    handler: async (req) => {
+    handler: async (req, reply) => {
       const { page, limit } = paging(req.query);
-      const { views, total } = await viewsPage(registry, await requestContext(registry, req), 'mcp-server', req.query.q, page, limit);
+      const ctx = await requestContext(registry, req);
+      if (registry.mcpMirrors) {
+        // With MCP upstreams: the merged listing (local wins, pinned namespaces local only), in name order.
+        const merged = await registry.mcpMirrors.latestPage(ctx, req.query.q?.trim() || undefined, (page - 1) * limit, limit);
+        markStale(reply, merged.stale);
+        const servers = merged.rows.map((r) => ('local' in r ? serverJsonOf({ pkg: r.local.pkg, latest: r.local.version, distTags: {}, owner: undefined }) : upstreamServerJsonOf(r.upstream, r.url)));
+        return { metadata: { total: merged.total, page, limit }, servers };
+      }
+      const { views, total } = await viewsPage(registry, ctx, 'mcp-server', req.query.q, page, limit);
       return { metadata: { total, page, limit }, servers: views.map(serverJsonOf) };
     },
   });
@@ -52,15 +61,24 @@ export const catalogueRoutes: FastifyPluginAsyncTypebox<ToolhiveDoorOptions> = a
       params: CatalogueServerParams,
       response: { 200: ServerJson, ...registryErrors },
     },
-    handler: async (req) => {
+    handler: async (req, reply) => {
       const name = req.params.serverName;
       const slash = name.indexOf('/');
       if (slash <= 0 || slash === name.length - 1 || name.indexOf('/', slash + 1) !== -1) {
         throw badRequest(`Server name '${name}' is not '<namespace>/<name>' (send the '/' as %2F)`);
       }
+      const ctx = await requestContext(registry, req);
       try {
-        return serverJsonOf(await registry.packages.get(await requestContext(registry, req), name.slice(0, slash), name.slice(slash + 1), 'mcp-server'));
+        return serverJsonOf(await registry.packages.get(ctx, name.slice(0, slash), name.slice(slash + 1), 'mcp-server'));
       } catch (e) {
+        const missing = isAgentryError(e) && (e.status === 400 || e.code === 'not_found');
+        // Not here: an upstream's latest version, if one lists it (local wins).
+        const up = missing && registry.mcpMirrors ? await registry.mcpMirrors.versions(ctx, name, false) : undefined;
+        const latest = up?.rows.find((r) => r.isLatest);
+        if (up && latest) {
+          markStale(reply, up.stale);
+          return upstreamServerJsonOf(latest, up.url);
+        }
         if (isAgentryError(e) && e.status === 400) throw notFound(`Server not found: '${name}'`);
         throw e;
       }
