@@ -1,15 +1,33 @@
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { UploadStore } from '../../core/oci/ports.js';
 import type { FsBlobStore } from './fs-blob-store.js';
 
 const ID = /^[A-Za-z0-9_-]{16,64}$/;
+/** Bytes of a chunk written to the disk before a background datasync of them starts. */
+const SYNC_EVERY = 8 << 20;
+/** Bytes of a chunk that may wait for the disk before reading the request pauses; what gathers meanwhile goes down in one writev. */
+const WRITE_AHEAD = 4 << 20;
+
+/** Appends every byte of `buffers` to a file opened for appending (a writev may take fewer). */
+const appendAll = async (handle: fs.FileHandle, buffers: Buffer[]): Promise<void> => {
+  let left = buffers;
+  while (left.length > 0) {
+    let { bytesWritten } = await handle.writev(left);
+    while (left.length > 0 && bytesWritten >= left[0].length) {
+      bytesWritten -= left[0].length;
+      left = left.slice(1);
+    }
+    if (bytesWritten > 0) left = [left[0].subarray(bytesWritten), ...left.slice(1)];
+  }
+};
 
 /**
  * Partial OCI blob uploads as files under `<root>/<id>`: each chunk is appended and fsynced
- * before it is acknowledged, so an upload survives a restart and resumes from its size.
+ * before it is acknowledged (flushed in the background while it arrives, see `append`), so an upload
+ * survives a restart and resumes from its size.
  */
 export class FsUploadStore implements UploadStore {
   constructor(
@@ -38,11 +56,42 @@ export class FsUploadStore implements UploadStore {
 
   async append(id: string, data: Readable): Promise<number> {
     const handle = await fs.open(this.pathOf(id), 'a');
+    // The chunk goes to the disk while it arrives: each time SYNC_EVERY more bytes were written a
+    // datasync starts in the background (one at a time), so the sync before the chunk is acknowledged
+    // waits only for the last bytes instead of the whole chunk.
+    let syncing: Promise<void> | undefined;
+    let syncError: unknown;
+    let written = 0;
+    let syncedTo = 0;
+    const wrote = (n: number) => {
+      written += n;
+      if (syncing || written - syncedTo < SYNC_EVERY) return;
+      syncedTo = written;
+      syncing = handle
+        .datasync()
+        .catch((e: unknown) => void (syncError ??= e))
+        .finally(() => (syncing = undefined));
+    };
+    // Writes through the handle (never closed by the stream, even when the body fails): the pieces
+    // that gather while one write is in flight go down together in one writev.
+    const out = new Writable({
+      highWaterMark: WRITE_AHEAD,
+      writev: (chunks, callback) => {
+        const buffers = chunks.map((c) => c.chunk as Buffer);
+        appendAll(handle, buffers).then(() => {
+          wrote(buffers.reduce((n, b) => n + b.length, 0));
+          callback();
+        }, callback);
+      },
+    });
     try {
-      await pipeline(data, createWriteStream('', { fd: handle.fd, autoClose: false }));
+      await pipeline(data, out);
+      await syncing;
+      if (syncError) throw syncError;
       await handle.sync();
       return (await handle.stat()).size;
     } finally {
+      await syncing;
       await handle.close();
     }
   }
