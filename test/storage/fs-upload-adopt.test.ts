@@ -35,11 +35,11 @@ describe('a verified upload becomes a blob by rename (one filesystem)', () => {
     expect(await alone.moveVerified('alone-0123456789abcdef', digestOf(Buffer.alloc(0)))).toBeUndefined();
   });
 
-  it('appends chunks larger than its flush interval whole and in order, and a body that fails keeps what the chunks before it had', async () => {
+  it('appends large chunks whole and in order (several writevs each), and a body that fails leaves the handle to close and the chunks before it intact', async () => {
     const uploads = await new FsUploadStore(join(root, 'uploads-big')).init();
     const id = 'big-0123456789abcdef';
     await uploads.create(id);
-    // 20 MiB in 1 MiB pieces: the store flushes to the disk in the background while it writes.
+    // 20 MiB in 1 MiB pieces: more than one write's worth of pieces per chunk.
     const data = randomBytes(20 << 20);
     const pieces = (b: Buffer) => Array.from({ length: Math.ceil(b.length / (1 << 20)) }, (_, i) => b.subarray(i << 20, (i + 1) << 20));
     expect(await uploads.append(id, Readable.from(pieces(data.subarray(0, 12 << 20))))).toBe(12 << 20);

@@ -6,8 +6,6 @@ import type { UploadStore } from '../../core/oci/ports.js';
 import type { FsBlobStore } from './fs-blob-store.js';
 
 const ID = /^[A-Za-z0-9_-]{16,64}$/;
-/** Bytes of a chunk written to the disk before a background datasync of them starts. */
-const SYNC_EVERY = 8 << 20;
 /** Bytes of a chunk that may wait for the disk before reading the request pauses; what gathers meanwhile goes down in one writev. */
 const WRITE_AHEAD = 4 << 20;
 
@@ -26,8 +24,7 @@ const appendAll = async (handle: fs.FileHandle, buffers: Buffer[]): Promise<void
 
 /**
  * Partial OCI blob uploads as files under `<root>/<id>`: each chunk is appended and fsynced
- * before it is acknowledged (flushed in the background while it arrives, see `append`), so an upload
- * survives a restart and resumes from its size.
+ * before it is acknowledged, so an upload survives a restart and resumes from its size.
  */
 export class FsUploadStore implements UploadStore {
   constructor(
@@ -56,42 +53,22 @@ export class FsUploadStore implements UploadStore {
 
   async append(id: string, data: Readable): Promise<number> {
     const handle = await fs.open(this.pathOf(id), 'a');
-    // The chunk goes to the disk while it arrives: each time SYNC_EVERY more bytes were written a
-    // datasync starts in the background (one at a time), so the sync before the chunk is acknowledged
-    // waits only for the last bytes instead of the whole chunk.
-    let syncing: Promise<void> | undefined;
-    let syncError: unknown;
-    let written = 0;
-    let syncedTo = 0;
-    const wrote = (n: number) => {
-      written += n;
-      if (syncing || written - syncedTo < SYNC_EVERY) return;
-      syncedTo = written;
-      syncing = handle
-        .datasync()
-        .catch((e: unknown) => void (syncError ??= e))
-        .finally(() => (syncing = undefined));
-    };
     // Writes through the handle (never closed by the stream, even when the body fails): the pieces
     // that gather while one write is in flight go down together in one writev.
     const out = new Writable({
       highWaterMark: WRITE_AHEAD,
       writev: (chunks, callback) => {
-        const buffers = chunks.map((c) => c.chunk as Buffer);
-        appendAll(handle, buffers).then(() => {
-          wrote(buffers.reduce((n, b) => n + b.length, 0));
-          callback();
-        }, callback);
+        appendAll(
+          handle,
+          chunks.map((c) => c.chunk as Buffer),
+        ).then(() => callback(), callback);
       },
     });
     try {
       await pipeline(data, out);
-      await syncing;
-      if (syncError) throw syncError;
       await handle.sync();
       return (await handle.stat()).size;
     } finally {
-      await syncing;
       await handle.close();
     }
   }
