@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,5 +33,26 @@ describe('a verified upload becomes a blob by rename (one filesystem)', () => {
     const alone = await new FsUploadStore(join(root, 'uploads-alone')).init();
     await alone.create('alone-0123456789abcdef');
     expect(await alone.moveVerified('alone-0123456789abcdef', digestOf(Buffer.alloc(0)))).toBeUndefined();
+  });
+
+  it('appends large chunks whole and in order (several writevs each), and a body that fails leaves the handle to close and the chunks before it intact', async () => {
+    const uploads = await new FsUploadStore(join(root, 'uploads-big')).init();
+    const id = 'big-0123456789abcdef';
+    await uploads.create(id);
+    // 20 MiB in 1 MiB pieces: more than one write's worth of pieces per chunk.
+    const data = randomBytes(20 << 20);
+    const pieces = (b: Buffer) => Array.from({ length: Math.ceil(b.length / (1 << 20)) }, (_, i) => b.subarray(i << 20, (i + 1) << 20));
+    expect(await uploads.append(id, Readable.from(pieces(data.subarray(0, 12 << 20))))).toBe(12 << 20);
+    expect(await uploads.append(id, Readable.from(pieces(data.subarray(12 << 20))))).toBe(data.length);
+    const failing = Readable.from(
+      (async function* () {
+        yield* pieces(randomBytes(10 << 20));
+        throw new Error('the client went away');
+      })(),
+    );
+    await expect(uploads.append(id, failing)).rejects.toThrow('the client went away');
+    await uploads.truncate(id, data.length);
+    expect(await uploads.size(id)).toBe(data.length);
+    expect(readFileSync(join(root, 'uploads-big', id)).equals(data)).toBe(true);
   });
 });

@@ -113,8 +113,9 @@ export class HttpOciUpstream implements OciUpstream {
     await mkdir(this.opts.downloadDir, { recursive: true });
     const path = join(this.opts.downloadDir, `${randomBytes(12).toString('hex')}.blob`);
     try {
-      // Written whole and verified (size and digest) before anything reads it.
-      await run(() => client.fetchBlob(ref, { digest, size }, { toPath: path }));
+      // Written whole and verified (size and digest) before anything reads it; a staging file, read
+      // into the blob store (which makes the blob durable) and removed, so not flushed to the disk here.
+      await run(() => client.fetchBlob(ref, { digest, size }, { toPath: path, sync: false }));
     } catch (e) {
       await rm(path, { force: true });
       if (isAbsent(e)) return undefined;

@@ -59,7 +59,8 @@ export const copyArtifact = async (client: OciClient, rawFrom: string | OciRefer
             return { digest: d.digest, size: d.size, outcome: 'mounted' as const };
           }
           const file = join(temp, digestToTag(d.digest));
-          await client.fetchBlob(src, d, { toPath: file });
+          // A staging file, pushed and removed at once: verified, not flushed to the disk.
+          await client.fetchBlob(src, d, { toPath: file, sync: false });
           try {
             return await client.pushBlob(dst, { path: file, digest: d.digest, size: d.size }, { onBytes: report });
           } finally {

@@ -17,24 +17,28 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('FileSink', () => {
-  it('writes the pieces in order and answers their digest; whole buffers are moved to the worker, views are copied', async () => {
-    const data = randomBytes(5 * MB + 321);
+  it('writes the pieces in order across its buffers and answers their digest; a piece is copied, so the caller may refill it', async () => {
+    // 13 MiB + 321 bytes: more than the sink's buffers hold at once, so some pieces wait for one to come back.
+    const data = randomBytes(13 * MB + 321);
     const path = join(dir, 'ok');
     const handle = await open(path, 'w');
     let written = 0;
     const sink = new FileSink(handle.fd, 'sha512', (n) => (written += n));
-    const whole = new Uint8Array(data.subarray(0, 64 * 1024)); // a copy: a whole ArrayBuffer of its own
-    const view = data.subarray(64 * 1024, 128 * 1024); // a view of `data`'s buffer
-    await sink.write(whole);
-    await sink.write(view);
-    for (let at = 128 * 1024; at < data.length; at += 100_000) await sink.write(new Uint8Array(data.subarray(at, Math.min(data.length, at + 100_000))));
+    const first = new Uint8Array(data.subarray(0, 64 * 1024));
+    await sink.write(first);
+    // One buffer refilled for every piece (100,000 bytes, not a divisor of the sink's buffer size).
+    const reused = new Uint8Array(100_000);
+    for (let at = first.length; at < data.length; at += reused.length) {
+      const piece = reused.subarray(0, Math.min(reused.length, data.length - at));
+      piece.set(data.subarray(at, at + piece.length));
+      await sink.write(piece);
+    }
     const hex = await sink.finish();
     await handle.close();
     expect(hex).toBe(createHash('sha512').update(data).digest('hex'));
     expect(readFileSync(path).equals(data)).toBe(true);
     expect(written).toBe(data.length);
-    expect(whole.byteLength).toBe(0); // moved
-    expect(view.byteLength).toBe(64 * 1024); // copied: the caller's buffer is intact
+    expect(first.byteLength).toBe(64 * 1024); // the caller's buffer is its own still
   });
 
   it('a write that fails (a file open read-only) fails the download, and abort waits for what is in flight', async () => {
@@ -65,7 +69,16 @@ describe('fetchBlob to a file (large blobs go through FileSink)', () => {
       if (req.url === '/v2/') return void res.writeHead(200).end('{}');
       const body = Buffer.from(good);
       if (req.url?.startsWith('/v2/bad/')) body[body.length >> 1] ^= 1;
+      if (req.url?.startsWith('/v2/long/')) {
+        // More bytes than the descriptor's size.
+        res.writeHead(200, { 'content-length': body.length + 10, 'content-type': 'application/octet-stream' });
+        return void res.end(Buffer.concat([body, Buffer.alloc(10)]));
+      }
       res.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' });
+      if (req.url?.startsWith('/v2/cut/')) {
+        // The connection breaks half-way through the body.
+        return void res.write(body.subarray(0, body.length >> 1), () => res.destroy());
+      }
       res.end(body);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -83,5 +96,27 @@ describe('fetchBlob to a file (large blobs go through FileSink)', () => {
     await expect(client.fetchBlob(`${host}/bad/app`, { digest, size: good.length }, { toPath: bad })).rejects.toThrow(/hash to sha256:/);
     expect(existsSync(bad)).toBe(false);
     expect(readdirSync(dir).filter((n) => n.startsWith('bad.bin'))).toEqual([]);
+  });
+
+  it('a body longer than the descriptor or cut short fails the pull and leaves nothing', async () => {
+    const client = new OciClient({ retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 } });
+    const long = join(dir, 'long.bin');
+    await expect(client.fetchBlob(`${host}/long/app`, { digest, size: good.length }, { toPath: long })).rejects.toThrow(/more than the \d+ bytes the descriptor says/);
+    await expect(client.fetchBlob(`${host}/long/app`, { digest, size: good.length })).rejects.toThrow(/more than the \d+ bytes the descriptor says/);
+    const cut = join(dir, 'cut.bin');
+    await expect(client.fetchBlob(`${host}/cut/app`, { digest, size: good.length }, { toPath: cut })).rejects.toThrow(/connection broke during the download/);
+    await expect(client.fetchBlob(`${host}/cut/app`, { digest, size: good.length })).rejects.toThrow(/connection broke during the download/);
+    expect(readdirSync(dir).filter((n) => n.startsWith('long.bin') || n.startsWith('cut.bin'))).toEqual([]);
+  });
+
+  it('with sync: false (a staging file) the blob is verified and renamed into place all the same', async () => {
+    const client = new OciClient({ retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 } });
+    const target = join(dir, 'staged.bin');
+    await client.fetchBlob(`${host}/good/app`, { digest, size: good.length }, { toPath: target, sync: false });
+    expect(readFileSync(target).equals(good)).toBe(true);
+
+    const bad = join(dir, 'staged-bad.bin');
+    await expect(client.fetchBlob(`${host}/bad/app`, { digest, size: good.length }, { toPath: bad, sync: false })).rejects.toThrow(/hash to sha256:/);
+    expect(readdirSync(dir).filter((n) => n.startsWith('staged-bad.bin'))).toEqual([]);
   });
 });

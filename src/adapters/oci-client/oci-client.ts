@@ -13,7 +13,7 @@ import { integrityError, isOciClientError, OciClientError, type OciClientErrorCo
 import { formatReference, manifestSelector, parseReference, parseRegistry, type OciReference, type RegistryEndpoint } from './reference.js';
 import { DEFAULT_RETRY, retryDelayMs, wait, type RetryPolicy } from './retry.js';
 import { takeNodeBody } from './node-fetch.js';
-import { bodyOf, type BlobBytes } from './streams.js';
+import { bodyOf, eachPiece, type BlobBytes } from './streams.js';
 import { RegistryTransport, type TransportRequest } from './transport.js';
 import type { Descriptor, ImageIndex, Manifest } from './types.js';
 
@@ -361,8 +361,17 @@ export class OciClient {
    * Downloads a blob and checks it against `descriptor` (digest and size) while it streams. With `toPath`
    * the bytes go to a temp file beside it, renamed into place only once verified; else they are
    * answered in memory. A transient failure restarts the download (with backoff).
+   *
+   * `sync` (default true): the file is on the disk (fsynced) before it is renamed into place, so that a
+   * crash never leaves a short or empty file under that name. A caller that reads the file back at once
+   * and deletes it (a copy between registries, a mirror's staging file) passes false: the bytes are
+   * verified all the same, only the flush to the disk is skipped, as curl or a plain `cp` would.
    */
-  async fetchBlob(repo: string | OciReference, descriptor: Pick<Descriptor, 'digest' | 'size'>, opts: { toPath?: string; onBytes?: (n: number) => void } = {}): Promise<Uint8Array | undefined> {
+  async fetchBlob(
+    repo: string | OciReference,
+    descriptor: Pick<Descriptor, 'digest' | 'size'>,
+    opts: { toPath?: string; sync?: boolean; onBytes?: (n: number) => void } = {},
+  ): Promise<Uint8Array | undefined> {
     const ref = this.ref(repo, { allowBare: true });
     if (!isDigest(descriptor.digest)) throw badRequest(`cannot pull '${descriptor.digest}': not a sha256 or sha512 digest`);
     if (!Number.isSafeInteger(descriptor.size) || descriptor.size < 0) throw badRequest(`cannot pull ${descriptor.digest}: invalid size ${descriptor.size}`);
@@ -374,7 +383,7 @@ export class OciClient {
         opts.onBytes?.(n);
       };
       try {
-        return await this.fetchBlobOnce(ref, descriptor, opts.toPath, onBytes, ctx);
+        return await this.fetchBlobOnce(ref, descriptor, opts.toPath ? { path: opts.toPath, sync: opts.sync !== false } : undefined, onBytes, ctx);
       } catch (e) {
         if (got) opts.onBytes?.(-got);
         if (!isOciClientError(e) || !e.transient || attempt >= this.retry.retries) throw e;
@@ -386,12 +395,12 @@ export class OciClient {
   private async fetchBlobOnce(
     ref: OciReference,
     d: Pick<Descriptor, 'digest' | 'size'>,
-    toPath: string | undefined,
+    to: { path: string; sync: boolean } | undefined,
     onBytes: (n: number) => void,
     ctx: OciClientErrorContext,
   ): Promise<Uint8Array | undefined> {
     const res = await this.send(ref.registry, { method: 'GET', url: `/v2/${ref.repository}/blobs/${d.digest}`, scopes: [repoScope(ref.repository, 'pull')], ok: [200], ctx });
-    const temp = toPath ? `${toPath}.partial-${randomBytes(6).toString('hex')}` : undefined;
+    const temp = to ? `${to.path}.partial-${randomBytes(6).toString('hex')}` : undefined;
     const handle = temp ? await open(temp, 'wx', 0o644) : undefined;
     let writeError: Error | undefined;
     let written = 0;
@@ -399,7 +408,7 @@ export class OciClient {
     let syncing: Promise<void> | undefined;
     const onWritten = (n: number) => {
       written += n;
-      if (!handle || syncing || written - syncedTo < SYNC_EVERY) return;
+      if (!handle || !to?.sync || syncing || written - syncedTo < SYNC_EVERY) return;
       syncedTo = written;
       syncing = handle
         .datasync()
@@ -415,35 +424,35 @@ export class OciClient {
     out?.on('error', (e) => (writeError = e));
     const pieces: Uint8Array[] = [];
     let size = 0;
+    /** Takes one piece: a promise when the download must wait for the disk or the worker. */
+    const take = (piece: Uint8Array): Promise<void> | undefined => {
+      const n = piece.length;
+      size += n;
+      if (size > d.size) throw integrityError(ctx, `the registry sent more than the ${d.size} bytes the descriptor says`);
+      onBytes(n);
+      // The sink copies the piece into a buffer of its own.
+      if (sink) return sink.write(piece);
+      hash!.update(piece);
+      if (!out) {
+        pieces.push(piece);
+        return undefined;
+      }
+      if (writeError) throw writeError;
+      return out.write(piece, (e) => e || onWritten(n)) ? undefined : once(out, 'drain').then(() => undefined);
+    };
     try {
       try {
         // The Node stream when the response has one (far cheaper per piece), else the web stream.
         const node = takeNodeBody(res);
-        const body: AsyncIterable<Uint8Array> | null = node ?? res.body;
-        if (body) {
-          for await (const piece of body) {
-            const n = piece.length;
-            size += n;
-            if (size > d.size) {
-              if (node) node.destroy();
-              else await res.body?.cancel().catch(() => undefined);
-              throw integrityError(ctx, `the registry sent more than the ${d.size} bytes the descriptor says`);
-            }
-            if (sink) {
-              // The piece is the worker's from here on.
-              const behind = sink.write(piece);
-              if (behind) await behind;
-            } else {
-              hash!.update(piece);
-              if (out) {
-                if (writeError) throw writeError;
-                if (!out.write(piece, (e) => e || onWritten(n))) await once(out, 'drain');
-              } else pieces.push(piece);
-            }
-            onBytes(n);
+        if (node) await eachPiece(node, take);
+        else if (res.body) {
+          for await (const piece of res.body) {
+            const waiting = take(piece);
+            if (waiting) await waiting;
           }
         }
       } catch (e) {
+        await res.body?.cancel().catch(() => undefined);
         if (isOciClientError(e)) throw e;
         throw new OciClientError('bad_gateway', `${ctx.operation} failed on ${ref.registry.host}/${ref.repository}: the connection broke during the download`, ctx, { transient: true });
       }
@@ -451,13 +460,13 @@ export class OciClient {
       const hex = sink ? await sink.finish() : hash!.digest('hex');
       const actual = `${d.digest.slice(0, d.digest.indexOf(':'))}:${hex}`;
       if (actual !== d.digest) throw integrityError(ctx, `the bytes received hash to ${actual}, not ${d.digest}`);
-      if (handle && temp && toPath) {
+      if (handle && temp && to) {
         if (out) await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
         await syncing;
         if (writeError) throw writeError;
-        await handle.sync();
+        if (to.sync) await handle.sync();
         await handle.close();
-        await rename(temp, toPath);
+        await rename(temp, to.path);
         return undefined;
       }
       return Buffer.concat(pieces, size);

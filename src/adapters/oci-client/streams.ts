@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { finished, type Readable } from 'node:stream';
 
 const PIECE = 1 << 20;
 
@@ -41,4 +42,40 @@ export const bodyOf = (source: BlobBytes, start: number, end: number, onBytes?: 
       onBytes?.(buf.length);
       yield buf;
     }
+  });
+
+/**
+ * Hands every piece of a Node stream to `take` as it arrives ('data' events: no promise per piece, as
+ * async iteration would make); when `take` answers a promise the stream pauses until it settles. Resolves
+ * once the stream ended and the last piece was taken; rejects (destroying the stream) when `take` throws
+ * or rejects, or when the stream fails or closes before its end.
+ */
+export const eachPiece = (stream: Readable, take: (piece: Uint8Array) => Promise<void> | undefined): Promise<void> =>
+  new Promise<void>((resolve, reject) => {
+    let waiting: Promise<void> | undefined;
+    let failed = false;
+    const fail = (e: unknown) => {
+      if (failed) return;
+      failed = true;
+      stream.destroy();
+      reject(e instanceof Error ? e : new Error(String(e)));
+    };
+    stream.on('data', (piece: Uint8Array) => {
+      if (failed) return;
+      try {
+        const w = take(piece);
+        if (!w) return;
+        stream.pause();
+        waiting = w.then(() => {
+          waiting = undefined;
+          if (!failed) stream.resume();
+        }, fail);
+      } catch (e) {
+        fail(e);
+      }
+    });
+    finished(stream, (e) => {
+      if (e) return fail(e);
+      void (waiting ?? Promise.resolve()).then(() => failed || resolve());
+    });
   });

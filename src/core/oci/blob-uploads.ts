@@ -1,5 +1,5 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Storage } from '../storage.js';
 import { isoNow, type Clock } from '../time.js';
@@ -148,18 +148,17 @@ export class BlobUploads {
     const hash = running && running.offset === size ? running.hash : undefined;
     this.hashes.delete(id);
     let received = 0;
-    const tapped = Readable.from(
-      (async function* () {
-        for await (const chunk of body as AsyncIterable<Buffer>) {
-          hash?.update(chunk);
-          received += chunk.length;
-          yield chunk;
-        }
-      })(),
-    );
+    // Hashed and counted as the store reads each piece: a 'data' listener sees every piece the store
+    // takes, whether it pipes or iterates, and costs no stream or promise per piece. Paused, so that
+    // nothing flows before the store reads.
+    body.on('data', (chunk: Buffer) => {
+      hash?.update(chunk);
+      received += chunk.length;
+    });
+    body.pause();
     let newSize: number;
     try {
-      newSize = await this.store().append(id, tapped);
+      newSize = await this.store().append(id, body);
       const expected = range ? range.end - range.start + 1 : contentLength;
       if (expected !== undefined && received !== expected) {
         throw ociError('SIZE_INVALID', `Received ${received} bytes but the request declared ${expected}`, { received, declared: expected });

@@ -1,11 +1,26 @@
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { UploadStore } from '../../core/oci/ports.js';
 import type { FsBlobStore } from './fs-blob-store.js';
 
 const ID = /^[A-Za-z0-9_-]{16,64}$/;
+/** Bytes of a chunk that may wait for the disk before reading the request pauses; what gathers meanwhile goes down in one writev. */
+const WRITE_AHEAD = 4 << 20;
+
+/** Appends every byte of `buffers` to a file opened for appending (a writev may take fewer). */
+const appendAll = async (handle: fs.FileHandle, buffers: Buffer[]): Promise<void> => {
+  let left = buffers;
+  while (left.length > 0) {
+    let { bytesWritten } = await handle.writev(left);
+    while (left.length > 0 && bytesWritten >= left[0].length) {
+      bytesWritten -= left[0].length;
+      left = left.slice(1);
+    }
+    if (bytesWritten > 0) left = [left[0].subarray(bytesWritten), ...left.slice(1)];
+  }
+};
 
 /**
  * Partial OCI blob uploads as files under `<root>/<id>`: each chunk is appended and fsynced
@@ -38,8 +53,19 @@ export class FsUploadStore implements UploadStore {
 
   async append(id: string, data: Readable): Promise<number> {
     const handle = await fs.open(this.pathOf(id), 'a');
+    // Writes through the handle (never closed by the stream, even when the body fails): the pieces
+    // that gather while one write is in flight go down together in one writev.
+    const out = new Writable({
+      highWaterMark: WRITE_AHEAD,
+      writev: (chunks, callback) => {
+        appendAll(
+          handle,
+          chunks.map((c) => c.chunk as Buffer),
+        ).then(() => callback(), callback);
+      },
+    });
     try {
-      await pipeline(data, createWriteStream('', { fd: handle.fd, autoClose: false }));
+      await pipeline(data, out);
       await handle.sync();
       return (await handle.stat()).size;
     } finally {
