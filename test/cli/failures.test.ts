@@ -52,9 +52,28 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     await fails(['a2a', 'import', '--file', ws.path('missing-card.json')], `agentry: cannot read ${ws.path('missing-card.json')}: ENOENT\n`);
     writeFileSync(ws.path('not-json.json'), 'name: yaml');
     await fails(['a2a', 'import', '--file', ws.path('not-json.json')], `agentry: ${ws.path('not-json.json')} is not JSON (an A2A agent card is a JSON document)\n`);
-    writeFileSync(ws.path('bad-card.json'), JSON.stringify({ name: 'x', description: 'd', url: 'https://a.example/a2a', version: '1.0.0', protocolVersion: '0.3.0', capabilities: {}, defaultInputModes: [], defaultOutputModes: [], skills: [{ id: 's' }] }));
-    await fails(['a2a', 'import', '--file', ws.path('bad-card.json')], /^agentry: Invalid A2A agent card\n {2}card\.skills\[0\]\.name: missing required field\n {2}card\.skills\[0\]\.description: missing required field\n {2}card\.skills\[0\]\.tags: missing required field\n$/);
-    await fails(['a2a', 'import', 'http://10.1.2.3/.well-known/agent-card.json'], /^agentry: Agent card URL refused\n {2}url: the egress policy refuses 10\.1\.2\.3 \(an operator allows it with --egress-allow\)\n$/);
+    writeFileSync(
+      ws.path('bad-card.json'),
+      JSON.stringify({
+        name: 'x',
+        description: 'd',
+        url: 'https://a.example/a2a',
+        version: '1.0.0',
+        protocolVersion: '0.3.0',
+        capabilities: {},
+        defaultInputModes: [],
+        defaultOutputModes: [],
+        skills: [{ id: 's' }],
+      }),
+    );
+    await fails(
+      ['a2a', 'import', '--file', ws.path('bad-card.json')],
+      /^agentry: Invalid A2A agent card\n {2}card\.skills\[0\]\.name: missing required field\n {2}card\.skills\[0\]\.description: missing required field\n {2}card\.skills\[0\]\.tags: missing required field\n$/,
+    );
+    await fails(
+      ['a2a', 'import', 'http://10.1.2.3/.well-known/agent-card.json'],
+      /^agentry: Agent card URL refused\n {2}url: the egress policy refuses 10\.1\.2\.3 \(an operator allows it with --egress-allow\)\n$/,
+    );
   });
 
   it('an unknown package or version', async () => {

@@ -54,7 +54,12 @@ describe.each(testStores)('A2A import: remote agents as agent packages (%s)', (s
 
     const id = await newSession(f.alice, '@alice/test-echo-agent', env);
     const s = await f.alice.req('GET', `/v1/sessions/${id}`);
-    expect(s.body.agent.source).toMatchObject({ type: 'package', name: '@alice/test-echo-agent', suggested_prompts: ['say hello to echo'], a2a: { url: `${a2a.url}/echo`, transport: 'JSONRPC', streaming: false } });
+    expect(s.body.agent.source).toMatchObject({
+      type: 'package',
+      name: '@alice/test-echo-agent',
+      suggested_prompts: ['say hello to echo'],
+      a2a: { url: `${a2a.url}/echo`, transport: 'JSONRPC', streaming: false },
+    });
     const first = await turn(f.alice, id, 'hello there');
     expect(answerOf(first)).toBe('echo: hello there');
     const second = await turn(f.alice, id, 'and again');

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { PublishResult } from '../api-types.js';
 import { CliError } from '../cli-error.js';
 import { connect, requireToken } from '../connection.js';
 import { EXIT } from '../exit-codes.js';
@@ -7,15 +8,6 @@ import { withJsonOption, withRegistryOptions, type JsonOption, type RegistryOpti
 import { printResult } from '../output.js';
 
 type Options = RegistryOptions & JsonOption & { file?: string; scope?: string; name?: string };
-
-interface ImportResult {
-  success: boolean;
-  version: string;
-  full_name: string;
-  kind: string;
-  sha256: string;
-  url: string;
-}
 
 /** `agentry a2a import`: a remote A2A agent (its agent card, by URL or from a file) published as an agent package. */
 export const registerA2aCommand = (program: Command): void => {
@@ -25,8 +17,8 @@ export const registerA2aCommand = (program: Command): void => {
     withRegistryOptions(
       a2a
         .command('import')
-        .description("Import a remote A2A agent: publish its agent card as an agent package whose runs call it (the server fetches a URL through its egress policy)")
-        .argument('[url]', "where the agent card is, e.g. https://agent.example/.well-known/agent-card.json")
+        .description('Import a remote A2A agent: publish its agent card as an agent package whose runs call it (the server fetches a URL through its egress policy)')
+        .argument('[url]', 'where the agent card is, e.g. https://agent.example/.well-known/agent-card.json')
         .option('--file <card.json>', 'read the agent card from this file instead of a URL')
         .option('--scope <scope>', 'the scope to publish to (default: your own)')
         .option('--name <name>', "the package name (default: the card's name, lower-cased, other characters as '-')"),
@@ -48,7 +40,7 @@ export const registerA2aCommand = (program: Command): void => {
     const conn = await connect(opts);
     requireToken(conn);
     const body = { ...(url !== undefined ? { url } : { card }), ...(opts.scope ? { scope: opts.scope.replace(/^@/, '') } : {}), ...(opts.name ? { name: opts.name } : {}) };
-    const r = await conn.client.json<ImportResult>('POST', '/a2a/imports', { body });
+    const r = await conn.client.json<PublishResult>('POST', '/a2a/imports', { body });
     printResult(opts.json === true, r, () => [`Imported ${r.full_name}@${r.version} (kind ${r.kind}): run it with agentry run ${r.full_name}`]);
   });
 };

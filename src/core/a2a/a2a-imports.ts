@@ -77,7 +77,8 @@ export class A2aImports {
     const problems = agentCardProblems(card);
     if (problems.length > 0) throw unprocessable('Invalid A2A agent card', problems);
     const c = card as Record<string, unknown>;
-    if (!isStrictSemver(c.version as string)) throw unprocessable('Invalid A2A agent card', [`card.version: '${String(c.version).slice(0, 64)}' is not a semantic version (an agent package's version must be one, e.g. 1.0.0)`]);
+    if (!isStrictSemver(c.version as string))
+      throw unprocessable('Invalid A2A agent card', [`card.version: '${String(c.version).slice(0, 64)}' is not a semantic version (an agent package's version must be one, e.g. 1.0.0)`]);
     const scope = (input.scope ?? ctx.principal.account.name).replace(/^@/, '');
     const name = input.name ?? packageNameOf(c.name as string);
     if (!AGENT_NAME_PATTERN.test(name) || name.length > AGENT_NAME_MAX) {

@@ -103,7 +103,8 @@ export const remoteOf = (card: Record<string, unknown>, at = 'card'): A2aRemote 
   const preferred = (card.preferredTransport as string | undefined) ?? 'JSONRPC';
   const interfaces = [{ transport: preferred, url: card.url as string }, ...((card.additionalInterfaces as Array<{ transport: string; url: string }> | undefined) ?? [])];
   const usable = interfaces.find((i) => (A2A_TRANSPORTS as readonly string[]).includes(i.transport));
-  if (!usable) throw new CardProblem(`${at}.preferredTransport: Agentry calls A2A agents over ${A2A_TRANSPORTS.join(' or ')}; the card offers ${[...new Set(interfaces.map((i) => i.transport))].join(', ')}`);
+  if (!usable)
+    throw new CardProblem(`${at}.preferredTransport: Agentry calls A2A agents over ${A2A_TRANSPORTS.join(' or ')}; the card offers ${[...new Set(interfaces.map((i) => i.transport))].join(', ')}`);
   const capabilities = (card.capabilities as Record<string, unknown> | undefined) ?? {};
   return {
     name: card.name as string,

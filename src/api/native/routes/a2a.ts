@@ -1,14 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { fullName } from '../../../core/packages/names.js';
 import { baseUrl } from '../../shared/base-url.js';
 import { requestContext } from '../../shared/request-context.js';
 import type { NativeDoorOptions } from '../index.js';
 import { ErrorBody, PublishResponse, errorResponses } from '../schemas.js';
+import { publishResult } from '../views.js';
 
 const ImportBody = Type.Object(
   {
-    url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: "Where the agent's A2A card is (e.g. https://agent.example/.well-known/agent-card.json); fetched through the egress policy" })),
+    url: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 2048, description: "Where the agent's A2A card is (e.g. https://agent.example/.well-known/agent-card.json); fetched through the egress policy" }),
+    ),
     card: Type.Optional(Type.Unknown({ description: 'The A2A 0.3 agent card itself (instead of url); checked against the protocol schema' })),
     scope: Type.Optional(Type.String({ minLength: 1, maxLength: 101, description: "The scope to publish to (default: the caller's own)" })),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "The package name (default: the card's name, lower-cased, other characters as '-')" })),
@@ -28,15 +30,7 @@ export const a2aRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (ap
     handler: async (req, reply) => {
       const ctx = await requestContext(registry, req);
       const { pkg, version } = await registry.a2aImports.import(ctx, req.body);
-      const name = fullName(pkg.scope, pkg.name);
-      return reply.status(201).send({
-        success: true,
-        version: version.version,
-        full_name: name,
-        kind: pkg.kind,
-        sha256: version.digest.replace(/^sha256:/, ''),
-        url: `${baseUrl(req, publicUrl)}/api/v1/packages/${name}`,
-      });
+      return reply.status(201).send(publishResult(pkg, version, baseUrl(req, publicUrl)));
     },
   });
 };
