@@ -4,7 +4,7 @@ import { badRequest, unauthorized, unprocessable } from '../errors.js';
 import { AGENT_DESCRIPTION_MAX, AGENT_NAME_MAX, AGENT_NAME_PATTERN } from '../packages/manifest/agent-yaml.js';
 import type { PackageService, PublishResult } from '../packages/package-service.js';
 import { isStrictSemver } from '../packages/version-scheme.js';
-import { agentCardProblems } from './agent-card.js';
+import { agentCardProblems } from './remote-card.js';
 import type { AgentCardSource } from './card-source.js';
 
 /** What `POST /api/v1/a2a/imports` takes: a card, or the URL to fetch it from; where to publish it. */

@@ -3,7 +3,7 @@
  * the answer's text as it streams, the conversation's ids. The adapter (src/adapters/a2a/) speaks
  * the protocol with the official SDK's client, through the egress policy.
  */
-import type { A2aRemote } from '../a2a/agent-card.js';
+import type { A2aRemote } from '../a2a/remote-card.js';
 
 export interface RemoteAgentRequest {
   remote: A2aRemote;

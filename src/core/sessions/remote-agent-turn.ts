@@ -1,4 +1,4 @@
-import type { A2aRemote } from '../a2a/agent-card.js';
+import type { A2aRemote } from '../a2a/remote-card.js';
 import type { StorageRepos } from '../storage.js';
 import { textOf } from './content-text.js';
 import { newEventId } from './events.js';

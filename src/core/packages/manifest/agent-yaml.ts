@@ -2,7 +2,7 @@ import { CATEGORY_SLUGS } from '../categories.js';
 import { FieldChecker, isPlainObject } from './fields.js';
 import type { ManifestResult } from './package-manifest.js';
 import { parseMapping } from './parse-text.js';
-import { agentCardProblems } from '../../a2a/agent-card.js';
+import { agentCardProblems } from '../../a2a/remote-card.js';
 
 const FILE = 'agent.yaml';
 const FIELDS = [

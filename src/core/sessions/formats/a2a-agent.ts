@@ -1,4 +1,4 @@
-import { remoteOf, type A2aRemote } from '../../a2a/agent-card.js';
+import { remoteOf, type A2aRemote } from '../../a2a/remote-card.js';
 import { badRequest } from '../../errors.js';
 import type { AgentInput } from '../../managed/agents/agent-config.js';
 import { isPlainObject } from '../../packages/manifest/fields.js';
