@@ -13,6 +13,8 @@ import { httpCapabilityProbe } from '../adapters/capability-probe/http-capabilit
 import { EgressPolicy } from '../adapters/egress/index.js';
 import { SlackWebApi } from '../adapters/integrations/slack-web-api.js';
 import { EmbeddingsClient } from '../adapters/embeddings/embeddings-client.js';
+import { A2aRemoteAgentClient } from '../adapters/a2a/a2a-client.js';
+import { HttpAgentCardSource } from '../adapters/a2a/card-fetcher.js';
 import { ociRegistryPort } from './oci-registry.js';
 import { HttpOciUpstream } from '../adapters/mirrors/oci-upstream.js';
 import { HttpAgentryUpstream } from '../adapters/mirrors/agentry-upstream.js';
@@ -147,6 +149,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     semanticSearch: config.embeddings && embedder && { vectors: packageVectors, embedder, model: config.embeddings.model, wake: () => packageEmbedder?.wake() },
     secretStore,
     groups,
+    a2aCards: new HttpAgentCardSource(egress),
     clientFiles: { files: new ClientConfigFileEditor(config.clientsHome), platform: clientPlatform() },
     evals: { store: evalStore, wake: (id) => evalRunner?.wake(id) },
     skillInstalls: { store: skillInstalls, folders: new SkillFolderWriter(config.clientsHome) },
@@ -240,6 +243,10 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
           models: modelClients(egress),
           tools: toolExecutor,
           mcp: mcpToolsets,
+          remoteAgents: {
+            client: new A2aRemoteAgentClient(egress),
+            credential: (accountId, vaultIds, url) => registry.managed.vaults.tokenForOrigin(accountId, vaultIds, url),
+          },
           threads: new ThreadRunner(
             {
               storage,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, formatFailure } from './cli-error.js';
+import { registerA2aCommand } from './commands/a2a.js';
 import { registerAccessCommand } from './commands/access.js';
 import { registerCompletionCommand } from './commands/completion.js';
 import { registerAgentCommand } from './commands/agent.js';
@@ -89,6 +90,7 @@ export const buildProgram = (): Command => {
     registerMcpCommand,
     registerSessionCommand,
     registerRunCommand,
+    registerA2aCommand,
     registerEvalCommand,
     registerIntegrationCommand,
     registerWebhookCommand,

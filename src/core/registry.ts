@@ -2,6 +2,8 @@ import { AccountService } from './accounts/account-service.js';
 import { A2aTasks } from './a2a/a2a-tasks.js';
 import { ServedAgents } from './a2a/served-agents.js';
 import { AgentTurns } from './sessions/agent-turn.js';
+import { A2aImports } from './a2a/a2a-imports.js';
+import type { AgentCardSource } from './a2a/card-source.js';
 import { ScopeService } from './accounts/scope-service.js';
 import { AgentspaceAgents } from './agentspaces/agentspace-agents.js';
 import { AgentspaceParameters } from './agentspaces/agentspace-parameters.js';
@@ -108,6 +110,8 @@ export interface RegistryOptions {
   blobRedirects?: { signer: BlobUrlSigner; expiresInSeconds: number };
   /** Sign-in through an OAuth2 provider (agentx's GitHub sign-in); absent: not offered. */
   signIn?: SignInConfig;
+  /** Fetches A2A agent cards by URL (through the egress policy) for imports; absent: only cards sent whole are imported. */
+  a2aCards?: AgentCardSource;
   /** The managed-agents plane's settings (file size limit, embeddings endpoint, …). */
   managed?: ManagedOptions;
   /** Running MCP servers (ToolHive's workloads): where they are kept, how they start, where their logs go. Absent: not offered. */
@@ -156,6 +160,8 @@ export class Registry {
   readonly tokens: TokenService;
   readonly accounts: AccountService;
   readonly packages: PackageService;
+  /** Remote A2A agents published as agent packages (issue 20). */
+  readonly a2aImports: A2aImports;
   /** Deprecate, unpublish, version status and dist-tags: what happens to versions after their publish. */
   readonly packageLifecycle: PackageLifecycle;
   readonly gc: GarbageCollector;
@@ -224,6 +230,7 @@ export class Registry {
     if (semantic) {
       this.packages.useSemanticSearch(new SemanticSearch({ packages: opts.storage.packages, vectors: semantic.vectors, embedder: semantic.embedder, model: semantic.model }), () => semantic.wake?.());
     }
+    this.a2aImports = new A2aImports(this.packages, opts.a2aCards);
     this.packageLifecycle = new PackageLifecycle(deps, this.packages);
     this.gc = new GarbageCollector(deps);
     const redirects = new BlobRedirects(opts.blobRedirects?.signer, opts.blobRedirects?.expiresInSeconds);

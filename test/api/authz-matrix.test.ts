@@ -611,6 +611,25 @@ const nativeEntries = (): Record<string, Entry | Exempt> => ({
   'POST /api/v1/users': { actor: 'admin', request: () => json('POST', '/api/v1/users', { username: uniqueName('user') }) },
   'POST /api/v1/orgs': { actor: 'admin', request: () => json('POST', '/api/v1/orgs', { name: uniqueName('org') }) },
   'POST /api/v1/scopes': { actor: 'admin', request: () => json('POST', '/api/v1/scopes', { name: `io.example.${uniqueName('ns')}`, owner: 'orga' }) },
+  // Importing an A2A card publishes an agent package into the scope named (O's here): publishers of O only.
+  'POST /api/v1/a2a/imports': {
+    request: () =>
+      json('POST', '/api/v1/a2a/imports', {
+        scope: 'orga',
+        name: uniqueName('a2a'),
+        card: {
+          name: 'Matrix Agent',
+          description: 'A remote agent',
+          url: 'https://agent.example/a2a',
+          version: '1.0.0',
+          protocolVersion: '0.3.0',
+          capabilities: {},
+          defaultInputModes: ['text/plain'],
+          defaultOutputModes: ['text/plain'],
+          skills: [],
+        },
+      }),
+  },
   'PUT /api/v1/orgs/:org/members/:username': { request: () => json('PUT', '/api/v1/orgs/orga/members/eve', { role: 'owner' }), alsoRefused: ['maintainer of O'] },
   'DELETE /api/v1/orgs/:org/members/:username': {
     setup: (w) => must(w.amy.req('PUT', '/api/v1/orgs/orga/members/fay', { role: 'member' }), 'adding fay'),

@@ -67,6 +67,37 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     expect(existsSync(ws.path('clients-home'))).toBe(false);
   });
 
+  it('a2a import: no card or two, an unreadable or non-JSON file, a bad card (each field), a refused URL', async () => {
+    const either = 'agentry: give the agent card as a URL or with --file, not both\n';
+    await fails(['a2a', 'import'], either, { code: 2 });
+    await fails(['a2a', 'import', 'https://agent.example/.well-known/agent-card.json', '--file', ws.path('card.json')], either, { code: 2 });
+    await fails(['a2a', 'import', '--file', ws.path('missing-card.json')], `agentry: cannot read ${ws.path('missing-card.json')}: ENOENT\n`);
+    writeFileSync(ws.path('not-json.json'), 'name: yaml');
+    await fails(['a2a', 'import', '--file', ws.path('not-json.json')], `agentry: ${ws.path('not-json.json')} is not JSON (an A2A agent card is a JSON document)\n`);
+    writeFileSync(
+      ws.path('bad-card.json'),
+      JSON.stringify({
+        name: 'x',
+        description: 'd',
+        url: 'https://a.example/a2a',
+        version: '1.0.0',
+        protocolVersion: '0.3.0',
+        capabilities: {},
+        defaultInputModes: [],
+        defaultOutputModes: [],
+        skills: [{ id: 's' }],
+      }),
+    );
+    await fails(
+      ['a2a', 'import', '--file', ws.path('bad-card.json')],
+      /^agentry: Invalid A2A agent card\n {2}card\.skills\[0\]\.name: missing required field\n {2}card\.skills\[0\]\.description: missing required field\n {2}card\.skills\[0\]\.tags: missing required field\n$/,
+    );
+    await fails(
+      ['a2a', 'import', 'http://10.1.2.3/.well-known/agent-card.json'],
+      /^agentry: Agent card URL refused\n {2}url: the egress policy refuses 10\.1\.2\.3 \(an operator allows it with --egress-allow\)\n$/,
+    );
+  });
+
   it('an unknown package or version', async () => {
     await fails(['info', '@alice/nope'], 'agentry: Package not found (@alice/nope)\n', { code: 4 });
     await fails(['versions', '@nobody/nope'], 'agentry: Package not found (@nobody/nope)\n', { code: 4 });

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Registry } from '../../core/registry.js';
 import { limitPathSegments } from '../shared/segment-limit.js';
 import { nativeErrorHandler } from './errors.js';
+import { a2aRoutes } from './routes/a2a.js';
 import { accessRoutes } from './routes/access.js';
 import { accountRoutes } from './routes/accounts.js';
 import { adminRoutes } from './routes/admin.js';
@@ -55,4 +56,5 @@ export const nativeDoor: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
   await app.register(mirrorServerRoutes, routeOpts);
   await app.register(webhookRoutes, routeOpts);
   await app.register(signatureRoutes, routeOpts);
+  await app.register(a2aRoutes, routeOpts);
 };

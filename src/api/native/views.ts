@@ -110,6 +110,12 @@ export const versionItem = (v: VersionRecord, sessionCounts?: Map<number, number
   findings: v.findings,
 });
 
+/** What a publish answers (the native publish route, an A2A import): the version, its sha256 and where the package is. */
+export const publishResult = (pkg: PackageRecord, version: VersionRecord, base: string) => {
+  const name = fullName(pkg.scope, pkg.name);
+  return { success: true, version: version.version, full_name: name, kind: pkg.kind, sha256: version.digest.replace(/^sha256:/, ''), url: `${base}/api/v1/packages/${name}` };
+};
+
 export const tokenView = (t: TokenRecord) => ({
   id: t.id,
   name: t.name,

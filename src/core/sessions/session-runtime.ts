@@ -15,6 +15,9 @@ import { coalesced } from '../coalesced.js';
 import type { ThreadDelegation } from './threads/thread-runner.js';
 import { childThreadOf } from './threads/thread-view.js';
 import { OutcomeGrader } from './outcomes/outcome-grader.js';
+import { remoteOfSession } from './formats/a2a-agent.js';
+import type { RemoteAgents } from './remote-agent-port.js';
+import { remoteAgentTurn } from './remote-agent-turn.js';
 
 type Ev = Record<string, unknown>;
 
@@ -51,6 +54,8 @@ export interface RuntimeDeps {
   mcp?: McpToolsets;
   /** Multi-agent threads: a coordinator's `call_agent_<name>` tools; without it none are offered. */
   threads?: ThreadDelegation;
+  /** Remote A2A agents (imported cards): without it their sessions' turns fail with a session.error. */
+  remoteAgents?: RemoteAgents;
   clock: Clock;
 }
 
@@ -343,6 +348,18 @@ export class SessionRuntime {
           events: [this.deps.log.stamp('session.usage', { usage: locked.data.usage, budget: locked.data.budget ?? null }, newEventId())],
         }));
         if (await this.goIdle(id, lastSeq, { type: 'budget_reached' })) return;
+        continue;
+      }
+      // An imported A2A agent's turn goes to its remote agent instead of a model.
+      const remote = remoteOfSession(s.data.agent as Ev);
+      if (remote) {
+        const done = await remoteAgentTurn({ log: this.deps.log, remote: this.deps.remoteAgents }, s, remote, events, deferred, signal);
+        deferred = [];
+        if (done === 'aborted') return;
+        if (done === 'failed') {
+          const latest = await this.deps.storage.sessions.find(id);
+          if (await this.goIdle(id, latest?.eventSeq ?? lastSeq, { type: 'retries_exhausted' })) return;
+        }
         continue;
       }
       const outcome = await this.callModel(s, lastSeq, conversation, signal, deferred);

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AgentryError, badRequest } from '../../../core/errors.js';
-import { fullName } from '../../../core/packages/names.js';
 import type { PackageSort } from '../../../core/packages/package-repo.js';
 import type { PackageKind } from '../../../core/packages/kinds.js';
 import { Type } from 'typebox';
@@ -31,7 +30,7 @@ import {
   errorResponses,
   listResponse,
 } from '../schemas.js';
-import { detailDocument, listItem, listTotal, versionItem } from '../views.js';
+import { detailDocument, listItem, listTotal, publishResult, versionItem } from '../views.js';
 
 /** A URL segment of the native API and the package kind it serves (`packages`: every kind). */
 export interface KindRoute {
@@ -258,15 +257,7 @@ export const publishRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
           ...(body.signature !== undefined ? { signature: Buffer.from(body.signature) } : {}),
           idempotencyKey: req.headers['idempotency-key'],
         });
-        const name = fullName(pkg.scope, pkg.name);
-        return {
-          success: true,
-          version: version.version,
-          full_name: name,
-          kind: pkg.kind,
-          sha256: version.digest.replace(/^sha256:/, ''),
-          url: `${baseUrl(req, publicUrl)}/api/v1/packages/${name}`,
-        };
+        return publishResult(pkg, version, baseUrl(req, publicUrl));
       },
     });
   }

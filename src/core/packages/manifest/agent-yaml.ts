@@ -2,6 +2,7 @@ import { CATEGORY_SLUGS } from '../categories.js';
 import { FieldChecker, isPlainObject } from './fields.js';
 import type { ManifestResult } from './package-manifest.js';
 import { parseMapping } from './parse-text.js';
+import { agentCardProblems } from '../../a2a/remote-card.js';
 
 const FILE = 'agent.yaml';
 const FIELDS = [
@@ -20,6 +21,7 @@ const FIELDS = [
   'examples',
   'repository',
   'homepage',
+  'a2a',
 ] as const;
 const PERMISSIONS = ['filesystem', 'network', 'execute_commands'];
 /** An agent's `name`: lower-case letters, digits and hyphens, at most 100. */
@@ -95,6 +97,14 @@ export const validateAgentManifest = (data: Record<string, unknown>): ManifestRe
   const examples = c.list('examples');
   for (const [i, ex] of (examples ?? []).entries()) {
     if (!isPlainObject(ex) || typeof ex.prompt !== 'string') c.problem(`examples[${i}] must be a mapping with a 'prompt' string`);
+  }
+
+  // A remote A2A agent (issue 20): its card as imported, and where it was fetched from.
+  const a2a = c.object('a2a');
+  if (a2a) {
+    for (const key of Object.keys(a2a)) if (key !== 'card' && key !== 'card_url') c.problem(`a2a: unknown field '${key.slice(0, 64)}'`);
+    if (a2a.card_url !== undefined && (typeof a2a.card_url !== 'string' || !/^https?:\/\//.test(a2a.card_url))) c.problem('a2a.card_url must be an http(s) URL');
+    for (const p of agentCardProblems(a2a.card, 'a2a.card')) c.problem(p);
   }
 
   if (c.problems.length > 0 || !name || !version) return { problems: c.problems };

@@ -5,6 +5,7 @@ import { writer, type ManagedDeps } from '../../managed/managed-deps.js';
 import type { StorageRepos } from '../../storage.js';
 import type { AgentRefResolver } from '../agent-refs.js';
 import { agentYamlToAgent } from './agent-yaml-agent.js';
+import { a2aAgentOf } from './a2a-agent.js';
 import { AGENT_PACKAGE_NAME } from './agent-yaml-servers.js';
 
 const REF_KEYS = new Set(['type', 'name', 'version', 'model']);
@@ -36,13 +37,25 @@ export const packageAgentResolver =
     const version = await deps.packages.resolve(pkg, wanted).catch((e: unknown) => {
       throw e instanceof AgentryError && e.status === 404 ? notFound(`agent.version: @${scope}/${name} has no version '${wanted.slice(0, 64)}'`) : e;
     });
-    const mapped = agentYamlToAgent(version.manifest, version.readme, { model: (ref.model as string | null | undefined) ?? undefined });
+    // An imported A2A agent (issue 20) runs on its remote agent: no model card, no tools.
+    const remote = version.manifest.a2a !== undefined && version.manifest.a2a !== null;
+    if (remote && ref.model !== undefined && ref.model !== null) throw badRequest(`agent.model: @${scope}/${name} is a remote A2A agent: it runs on its own model, not one of yours`);
+    const mapped = remote ? a2aAgentOf(version.manifest) : agentYamlToAgent(version.manifest, version.readme, { model: (ref.model as string | null | undefined) ?? undefined });
     const model = mapped.input.model as string;
-    const card = await deps.storage.managed.findByName('model_card', p.account.id, model);
-    if (!card || card.archivedAt) throw badRequest(`config.model: you have no model card '${model.slice(0, 128)}' (pass agent.model to use another)`);
+    if (!remote) {
+      const card = await deps.storage.managed.findByName('model_card', p.account.id, model);
+      if (!card || card.archivedAt) throw badRequest(`config.model: you have no model card '${model.slice(0, 128)}' (pass agent.model to use another)`);
+    }
 
     const sha256 = version.digest.replace(/^sha256:/, '');
-    const source = { type: 'package', name: `@${scope}/${name}`, version: version.version, sha256, suggested_prompts: mapped.suggestedPrompts };
+    const source = {
+      type: 'package',
+      name: `@${scope}/${name}`,
+      version: version.version,
+      sha256,
+      suggested_prompts: mapped.suggestedPrompts,
+      ...('remote' in mapped ? { a2a: mapped.remote } : {}),
+    };
     const counted = (tx: StorageRepos) => tx.packages.countSession(version.id);
     // The record that makes later runs share the agent: one key per package version, bytes, model and mapping.
     const key = `package:@${scope}/${name}@${version.version}#${sha256}#${model}#${MAPPING}`;
