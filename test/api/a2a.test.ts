@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentCard, Message, MessageSendParams, Task } from '@a2a-js/sdk';
 import { Client, ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory, TaskNotFoundError } from '@a2a-js/sdk/client';
+import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestModel, type DevModel } from '../helpers/dev-model.js';
 import { Api, agentYaml, makeTarball } from '../helpers/packages.js';
@@ -72,6 +74,47 @@ describe.each(testStores)('A2A: agent cards and JSON-RPC endpoints (%s)', (store
     await model?.close();
   });
   beforeEach(() => model.reset());
+
+  it("runs an agent turn through /mcp's run_agent tool (the same turn routine and run rule as A2A)", async () => {
+    const mcp = async (token: string | undefined) => {
+      const client = new McpClient({ name: 'test', version: '1' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: token ? { authorization: `Bearer ${token}` } : {} } }));
+      return client;
+    };
+    type Result = { structuredContent?: any; isError?: boolean; content: Array<{ text?: string }> };
+    const run = async (client: McpClient, args: Record<string, unknown>) => (await client.callTool({ name: 'run_agent', arguments: args })) as Result;
+    model.script([{ text: 'Steam curls from the cup' }, { text: 'Leaves settle below' }]);
+    const alice = await mcp(f.aliceToken);
+    try {
+      const first = await run(alice, { agent: '@alice/haiku', message: 'tea?' });
+      expect(first.isError, first.content[0]?.text).toBeFalsy();
+      expect(first.structuredContent).toMatchObject({ agent: '@alice/haiku', text: 'Steam curls from the cup', stop_reason: 'end_turn', session_id: expect.stringMatching(/^sesn_/) });
+      const second = await run(alice, { agent: '@alice/haiku', message: 'more?', session_id: first.structuredContent.session_id });
+      expect(second.structuredContent).toMatchObject({ text: 'Leaves settle below', session_id: first.structuredContent.session_id });
+      expect(JSON.stringify((model.requests.filter((r) => r.path === '/v1/messages').at(-1)!.body as any).messages)).toContain('tea?');
+      // A managed agent by its A2A path; a path that names nothing.
+      model.script([{ text: 'Managed hello' }]);
+      expect((await run(alice, { agent: `agents/${managedAgentId}`, message: 'hi' })).structuredContent).toMatchObject({ text: 'Managed hello' });
+      const nonsense = await run(alice, { agent: 'no/such/form/here', message: 'hi' });
+      expect(nonsense.isError).toBe(true);
+      expect(nonsense.content[0].text).toMatch(/names no agent/);
+    } finally {
+      await alice.close();
+    }
+    // Bob may not run alice's private agent, and cannot tell it from a missing one; anonymous callers run nothing.
+    const bob = await mcp(f.bobToken);
+    const anonymous = await mcp(undefined);
+    try {
+      const refused = await run(bob, { agent: '@alice/secret', message: 'tell me' });
+      expect(refused.isError).toBe(true);
+      expect(refused.content[0].text).toMatch(/not found/i);
+      expect((await run(anonymous, { agent: '@alice/haiku', message: 'hi' })).isError).toBe(true);
+    } finally {
+      await bob.close();
+      await anonymous.close();
+    }
+    expect(model.requests.filter((r) => r.path === '/v1/messages')).toHaveLength(3);
+  });
 
   it("serves an agent package's card, built from its manifest, to the official client", async () => {
     const card: AgentCard = await new DefaultAgentCardResolver().resolve(`${base}/a2a/@alice/haiku/.well-known/agent-card.json`, '');

@@ -94,10 +94,10 @@ describe.each(testStores)("Agentry's MCP endpoint (%s)", (store) => {
     const client = await connect();
     expect(client.getServerVersion()?.name).toBe('agentry');
     const tools = (await client.listTools()).tools;
-    expect(tools.map((t) => t.name)).toEqual(['search_packages', 'get_package', 'list_workloads', 'list_workload_tools', 'start_workload', 'stop_workload']);
+    expect(tools.map((t) => t.name)).toEqual(['search_packages', 'get_package', 'list_workloads', 'list_workload_tools', 'start_workload', 'stop_workload', 'run_agent']);
     const search = tools.find((t) => t.name === 'search_packages')!;
     expect(search.inputSchema).toMatchObject({ type: 'object', additionalProperties: false });
-    expect(Object.keys(search.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(['query', 'kind', 'category', 'tag', 'scope', 'owner', 'sort', 'page', 'limit']));
+    expect(Object.keys(search.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(['query', 'kind', 'category', 'tag', 'scope', 'owner', 'sort', 'page', 'limit', 'mode']));
     expect(tools.find((t) => t.name === 'stop_workload')!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
     const templates = (await client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
     expect(templates).toEqual(['agentry://packages/{scope}/{name}/readme', 'agentry://skills/{scope}/{name}/SKILL.md']);

@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api, agentTarball } from '../helpers/packages.js';
 import { dropTestSchema } from '../helpers/postgres.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { startFakeEmbeddings, type FakeEmbeddings } from '../managed/fake-embeddings.js';
@@ -118,6 +120,22 @@ describe.each(testStores)('semantic package search (%s)', (store) => {
       }
       const own = await search(as.alice, 'feline kitten', `&mode=${mode}`);
       expect(names(own).sort()).toEqual(['@alice/purr-helper', '@alice/secret-whiskers']);
+    }
+  });
+
+  it("ranks by meaning in /mcp's search tool too, through the same access rule", async () => {
+    const client = new Client({ name: 'test', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`)));
+    try {
+      const call = async (args: Record<string, unknown>) => (await client.callTool({ name: 'search_packages', arguments: args })) as { structuredContent?: any; isError?: boolean };
+      const found = await call({ query: 'kitten care', mode: 'semantic' });
+      expect(found.structuredContent.mode).toBe('semantic');
+      expect(found.structuredContent.packages[0].name).toBe('@alice/purr-helper');
+      expect(found.structuredContent.packages.map((p: { name: string }) => p.name)).not.toContain('@alice/secret-whiskers');
+      expect((await call({ query: 'kitten care' })).structuredContent.total).toBe(0);
+      expect((await call({ query: 'kitten care', mode: 'vibes' })).isError).toBe(true);
+    } finally {
+      await client.close();
     }
   });
 

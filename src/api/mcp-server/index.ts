@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { Type } from 'typebox';
 import { AgentryError } from '../../core/errors.js';
 import type { Registry } from '../../core/registry.js';
 import { baseUrl } from '../shared/base-url.js';
 import { jsonRpcErrorHandler } from '../shared/jsonrpc-errors.js';
 import { requestContext } from '../shared/request-context.js';
-import { agentryMcpServer } from './server.js';
+import { loadOnce } from '../../core/load-once.js';
 
 export interface McpServerDoorOptions {
   registry: Registry;
@@ -17,6 +16,15 @@ export interface McpServerDoorOptions {
 
 /** Where Agentry's own MCP endpoint is served. */
 export const MCP_ENDPOINT_PATH = '/mcp';
+
+/**
+ * The MCP SDK's server side and the server built on it, loaded by the first request: a registry
+ * nobody asks over MCP never loads the SDK and zod (about 10 MB of heap held from start-up on).
+ */
+const mcpRuntime = loadOnce(async () => {
+  const [{ agentryMcpServer }, { StreamableHTTPServerTransport }] = await Promise.all([import('./server.js'), import('@modelcontextprotocol/sdk/server/streamableHttp.js')]);
+  return { agentryMcpServer, StreamableHTTPServerTransport };
+});
 
 const JsonRpcBody = Type.Unknown({ description: 'A JSON-RPC message (or batch) of the Model Context Protocol' });
 const JsonRpcMessage = Type.Object({ jsonrpc: Type.Literal('2.0') }, { additionalProperties: true, description: 'A JSON-RPC response or batch' });
@@ -44,6 +52,7 @@ export const mcpServerDoor: FastifyPluginAsyncTypebox<McpServerDoorOptions> = as
     handler: async (req, reply: FastifyReply) => {
       const ctx = await requestContext(registry, req);
       registry.policy.requireReadAccess(ctx);
+      const { agentryMcpServer, StreamableHTTPServerTransport } = await mcpRuntime();
       const server = agentryMcpServer({ registry, ctx, origin: baseUrl(req, publicUrl) }, req, version);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       reply.raw.on('close', () => {

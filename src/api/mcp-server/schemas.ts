@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { CATEGORY_SLUGS } from '../../core/packages/categories.js';
+import { SEARCH_MODES } from '../../core/search/search-mode.js';
 
 /** TypeBox schemas of the MCP endpoint's tool arguments: they validate each call and are listed as each tool's `inputSchema`. */
 
@@ -15,7 +16,7 @@ export const PackageRef = Type.String({
 
 /**
  * The filters of `search_packages`. Each maps onto the core's package query, the one the native
- * search route runs; a search `mode` (keyword, semantic, hybrid) is one more optional property here.
+ * search route runs, `mode` (keyword, semantic, hybrid) included.
  */
 export const SearchInput = Type.Object(
   {
@@ -30,6 +31,11 @@ export const SearchInput = Type.Object(
     sort: Type.Optional(Type.Enum(['relevance', 'downloads', 'stars', 'newest', 'name'], { description: 'Order (default: relevance with a query, downloads without)' })),
     page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'Page number, from 1' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: 'Packages per page (default 10)' })),
+    mode: Type.Optional(
+      Type.Enum([...SEARCH_MODES], {
+        description: "How to rank: 'keyword' (default; by words), 'semantic' (by meaning) or 'hybrid' (both fused); the last two need a query and the server's embeddings endpoint",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -59,3 +65,18 @@ export const WorkloadToolsInput = Type.Object(
 );
 
 export const WorkloadInput = Type.Object({ workload: WorkloadName }, { additionalProperties: false });
+
+export const RunAgentInput = Type.Object(
+  {
+    agent: Type.String({
+      minLength: 3,
+      maxLength: 320,
+      description:
+        "The agent to run, as its A2A path: an agent package '@scope/name' (or '@scope/name@1.2.0'), a managed agent 'agents/<id>', or an agentspace agent 'agentspaces/<agentspace_id>/<assistant_id>'",
+    }),
+    message: Type.String({ minLength: 1, maxLength: 100_000, description: 'The user message of this turn' }),
+    session_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Continue this session of yours (from an earlier answer) instead of starting one' })),
+    environment_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "For a new session: the environment it runs in (default: the agent's own, else your newest)" })),
+  },
+  { additionalProperties: false },
+);

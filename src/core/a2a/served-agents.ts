@@ -50,6 +50,21 @@ export const servedAgentPath = (a: RunnableAgent): string => {
   }
 };
 
+/**
+ * The agent a path of servedAgentPath's names (`@scope/name[@version]`, `agents/<id>`,
+ * `agentspaces/<id>/<assistant_id>`), for doors that take an agent as one string; undefined for
+ * anything else.
+ */
+export const agentAtPath = (path: string): RunnableAgent | undefined => {
+  const pkg = /^(@[A-Za-z0-9][A-Za-z0-9.-]*\/[A-Za-z0-9][A-Za-z0-9._-]*)(?:@([0-9A-Za-z.+-]+))?$/.exec(path);
+  if (pkg) return { type: 'package', name: pkg[1], ...(pkg[2] !== undefined ? { version: pkg[2] } : {}) };
+  const managed = /^agents\/([A-Za-z0-9_-]{1,100})$/.exec(path);
+  if (managed) return { type: 'agent', id: managed[1] };
+  const space = /^agentspaces\/([A-Za-z0-9_-]{1,100})\/([A-Za-z0-9_.-]{1,200})$/.exec(path);
+  if (space) return { type: 'agentspace', agentspaceId: space[1], assistantId: space[2] };
+  return undefined;
+};
+
 /** Skills of the tools an agent config names: built-in tools, MCP toolsets, custom tools. */
 export const toolsOf = (tools: ReadonlyArray<Record<string, unknown>>, servers: ReadonlyArray<McpServerConfig>): ServedTool[] => {
   const out: ServedTool[] = resolveBuiltinToolset(tools).map((t) => ({ id: `tool:${t.name}`, name: t.name, description: t.definition.description }));

@@ -1,6 +1,5 @@
 import type { Static } from 'typebox';
 import type { PackageSort } from '../../../core/packages/package-repo.js';
-import type { PackageQuery } from '../../../core/packages/package-repo.js';
 import { GetPackageInput, SearchInput } from '../schemas.js';
 import { splitPackageRef } from '../package-ref.js';
 import { tool, type McpCall } from '../tool.js';
@@ -11,7 +10,7 @@ export const searchPackages = async ({ registry, ctx }: McpCall, args: Static<ty
   const page = args.page ?? 1;
   const limit = args.limit ?? 10;
   const owner = args.owner === undefined ? undefined : await registry.accounts.find(args.owner);
-  const query: Omit<PackageQuery, 'read'> = {
+  const query: Parameters<McpCall['registry']['packages']['query']>[1] = {
     text: args.query,
     kind: args.kind,
     scope: args.scope?.replace(/^@/, ''),
@@ -21,6 +20,7 @@ export const searchPackages = async ({ registry, ctx }: McpCall, args: Static<ty
     verified: args.verified,
     deprecated: args.deprecated,
     sort: (args.sort as PackageSort | undefined) ?? (args.query ? 'relevance' : 'downloads'),
+    mode: args.mode,
     offset: (page - 1) * limit,
     limit,
   };
@@ -29,6 +29,7 @@ export const searchPackages = async ({ registry, ctx }: McpCall, args: Static<ty
     packages: r.rows.map((p) => packageSummary(p, r.owners.get(p.ownerAccountId), r.upstreams)),
     total: r.total,
     ...(r.estimated ? { total_estimated: true } : {}),
+    ...(r.search ? { mode: r.search.mode, ...(r.search.semanticUnavailable ? { semantic_unavailable: r.search.semanticUnavailable } : {}) } : {}),
     page,
     limit,
   };
@@ -38,7 +39,7 @@ export const SEARCH_PACKAGES = tool({
   name: 'search_packages',
   title: 'Search packages',
   description:
-    'Search the agents, skills, MCP servers and recipes of this Agentry registry that you may read, with filters (kind, category, tag, scope, owner, verified, deprecated), sorted and paged. ' +
+    'Search the agents, skills, MCP servers and recipes of this Agentry registry that you may read, with filters (kind, category, tag, scope, owner, verified, deprecated), sorted and paged; by words, or by meaning (mode semantic or hybrid) where the server has embeddings. ' +
     'Answers a page of packages (name as @scope/name, kind, description, latest version, downloads) and the total.',
   input: SearchInput,
   annotations: { readOnlyHint: true, openWorldHint: false },
