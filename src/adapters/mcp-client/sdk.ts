@@ -1,3 +1,5 @@
+import { loadOnce } from '../../core/load-once.js';
+
 /**
  * The MCP SDK's client side and the schemas it checks messages with, loaded on first use: a
  * registry that launches no workload and connects no session to an MCP server never loads the
@@ -25,16 +27,5 @@ const load = async () => {
 
 export type McpClientSdk = Awaited<ReturnType<typeof load>>;
 
-let loaded: Promise<McpClientSdk> | undefined;
-
 /** The SDK's client classes and schemas (one import, shared by every caller). */
-export const mcpClientSdk = (): Promise<McpClientSdk> => {
-  if (!loaded) {
-    loaded = load();
-    // A failed import (a broken install) is tried again by the next caller, not remembered.
-    loaded.catch(() => {
-      loaded = undefined;
-    });
-  }
-  return loaded;
-};
+export const mcpClientSdk: () => Promise<McpClientSdk> = loadOnce(load);

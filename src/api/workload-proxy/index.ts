@@ -12,6 +12,7 @@ import type { WorkloadSession } from '../../core/workloads/workload-service.js';
 import { workloadProxyPath } from '../../core/workloads/workload.js';
 import { requestContext } from '../shared/request-context.js';
 import { workloadProxyErrorHandler } from './errors.js';
+import { loadOnce } from '../../core/load-once.js';
 
 export interface WorkloadProxyOptions {
   registry: Registry;
@@ -48,17 +49,7 @@ const loadServerSdk = async () => {
   };
 };
 type ServerSdk = Awaited<ReturnType<typeof loadServerSdk>>;
-let serverSdk: Promise<ServerSdk> | undefined;
-const mcpServerSdk = (): Promise<ServerSdk> => {
-  if (!serverSdk) {
-    serverSdk = loadServerSdk();
-    // A failed import (a broken install) is tried again by the next request, not remembered.
-    serverSdk.catch(() => {
-      serverSdk = undefined;
-    });
-  }
-  return serverSdk;
-};
+const mcpServerSdk: () => Promise<ServerSdk> = loadOnce(loadServerSdk);
 
 /** Capabilities the proxy passes on: what it can forward (no server-initiated tasks). */
 const forwardable = (caps: Record<string, unknown>): Record<string, unknown> => {
