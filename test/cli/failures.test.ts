@@ -390,6 +390,7 @@ describe('help', () => {
       'session tail',
       'session rm',
       'run',
+      'a2a import',
       'eval run',
       'integration ls',
       'integration show',
