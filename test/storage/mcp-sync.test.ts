@@ -35,6 +35,9 @@ const entry = (name: string, version: string, description = 'A server', isLatest
 });
 
 /** syncMcpMirror (the sync job's unit of work) over the real cache, on each store. */
+/** The upstream cursor a checkpoint holds ('' once the walk is complete). */
+const cursorOf = (checkpoint: string): string => (checkpoint === '' ? '' : (JSON.parse(checkpoint) as { c: string }).c);
+
 describe.each([
   { store: 'sqlite', skip: false },
   { store: 'postgres', skip: !url },
@@ -78,7 +81,9 @@ describe.each([
       { name: '(unnamed)', error: expect.stringMatching(/name/) },
       { name: 'no-namespace', error: expect.stringMatching(/namespace/) },
     ]);
-    expect(progress.map((p) => p.checkpoint)).toEqual(['100', '200', '']);
+    expect(progress.map((p) => cursorOf(p.checkpoint))).toEqual(['100', '200', '']);
+    // Each checkpoint carries the report so far, so a resumed job answers for the whole sync.
+    expect(JSON.parse(progress[1].checkpoint)).toMatchObject({ c: '200', d: 200, r: { added: expect.any(Array) } });
     expect(progress.map((p) => p.done)).toEqual([100, 200, 232]);
     expect((await storage.mcpMirrorCache.state('up'))?.listedAt).toBe(new Date(now).toISOString());
 
@@ -96,13 +101,14 @@ describe.each([
     upstream.entries = upstream.entries.filter((e) => e.server.name !== 'io.github.up/new');
     upstream.failAt = 200;
     const seen: string[] = [];
-    await expect(syncMcpMirror(deps, mirror, { onProgress: (p) => void seen.push(p.checkpoint) })).rejects.toThrow(/upstream down/);
+    await expect(syncMcpMirror(deps, mirror, { onProgress: (p) => void seen.push(cursorOf(p.checkpoint)) })).rejects.toThrow(/upstream down/);
     expect(seen).toEqual(['100', '200']);
     expect((await storage.mcpMirrorCache.state('up'))?.checkpoint).toBe('200');
 
     upstream.failAt = undefined;
     upstream.pagesAsked = 0;
     now += 60_000;
+    // A bare cursor, as a job of the release before checkpoints carried reports stored it, still resumes.
     const resumed = await syncMcpMirror(deps, mirror, { checkpoint: '200' });
     expect(upstream.pagesAsked).toBe(1);
     expect(resumed.removed).toEqual(['io.github.up/new@0.1.0']);
