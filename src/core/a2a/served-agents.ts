@@ -56,8 +56,14 @@ export const servedAgentPath = (a: RunnableAgent): string => {
  * anything else.
  */
 export const agentAtPath = (path: string): RunnableAgent | undefined => {
-  const pkg = /^(@[A-Za-z0-9][A-Za-z0-9.-]*\/[A-Za-z0-9][A-Za-z0-9._-]*)(?:@([0-9A-Za-z.+-]+))?$/.exec(path);
-  if (pkg) return { type: 'package', name: pkg[1], ...(pkg[2] !== undefined ? { version: pkg[2] } : {}) };
+  if (path.startsWith('@')) {
+    // `@scope/name`, or `@scope/name@version`: the name is the runtime's own agent package name.
+    const at = path.indexOf('@', 1);
+    const name = at < 0 ? path : path.slice(0, at);
+    const version = at < 0 ? undefined : path.slice(at + 1);
+    if (!AGENT_PACKAGE_NAME.test(name) || version === '') return undefined;
+    return { type: 'package', name, ...(version !== undefined ? { version } : {}) };
+  }
   const managed = /^agents\/([A-Za-z0-9_-]{1,100})$/.exec(path);
   if (managed) return { type: 'agent', id: managed[1] };
   const space = /^agentspaces\/([A-Za-z0-9_-]{1,100})\/([A-Za-z0-9_.-]{1,200})$/.exec(path);
