@@ -144,6 +144,43 @@ describe.each(testStores)('workload proxy notifications and secrets (%s)', (stor
     });
   });
 
+  it('keeps a list change made before the client opens its GET stream, and sends it when the stream opens', async () => {
+    // Raw Streamable HTTP, so the GET stream opens only when the test says: the SDK's client opens it
+    // right after initialize without waiting, and a list change from its first call raced it.
+    const url = `${server.url}/workloads/notify/mcp`;
+    const headers = { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const post = (body: unknown, sid?: string) => fetch(url, { method: 'POST', headers: { ...headers, ...(sid ? { 'mcp-session-id': sid } : {}) }, body: JSON.stringify(body) });
+    const init = await post({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    expect(init.status).toBe(200);
+    const sid = init.headers.get('mcp-session-id')!;
+    await init.text();
+    expect((await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, sid)).status).toBe(202);
+    const added = await post({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'add-tool', arguments: {} } }, sid);
+    expect(added.status).toBe(200);
+    expect(await added.text()).toContain('added-');
+
+    const abort = new AbortController();
+    const stream = await fetch(url, { headers: { ...headers, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' }, signal: abort.signal });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    let seen = '';
+    const timeout = setTimeout(() => abort.abort(), 20_000);
+    try {
+      while (!seen.includes('notifications/tools/list_changed')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += new TextDecoder().decode(value);
+      }
+    } catch {
+      // aborted: the assertion below says what was seen
+    } finally {
+      clearTimeout(timeout);
+      abort.abort();
+    }
+    expect(seen).toContain('notifications/tools/list_changed');
+    await fetch(url, { method: 'DELETE', headers: { ...headers, 'mcp-session-id': sid } });
+  });
+
   it("injects a secret into the server's environment, and no answer or log carries it", async () => {
     const client = await connect('notify', 'mcp');
     const seen = await client.callTool({ name: 'env', arguments: { name: 'FIXTURE_TOKEN' } });

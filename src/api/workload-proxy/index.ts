@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -24,6 +25,48 @@ interface Entry {
   accountId: number | null;
   transport: Transport & { handleRequest?: unknown };
   server: Server;
+  /** Streamable HTTP only: the server's own messages held until the client's GET stream is open. */
+  held?: HeldMessages;
+}
+
+type Notification = Parameters<Server['notification']>[0];
+
+/**
+ * The workload's own messages (list changes, log messages, resource updates) for one Streamable
+ * HTTP session. The SDK's transport drops such a message when the client's GET stream is not open,
+ * and a client opens it only after `initialize`, without waiting: a list change caused by the
+ * client's first call could be lost. So they wait here (the newest 100) until the stream opens, and
+ * again whenever it is closed until the client opens another.
+ */
+class HeldMessages {
+  private open = false;
+  private readonly waiting: Notification[] = [];
+  constructor(private readonly deliver: (n: Notification) => void) {}
+
+  offer(n: Notification): void {
+    if (this.open) return this.deliver(n);
+    this.waiting.push(n);
+    if (this.waiting.length > 100) this.waiting.shift();
+  }
+
+  /** Watches a GET request's response: the stream is open once it is answered 200, until it closes. */
+  watch(raw: ServerResponse): void {
+    const writeHead = raw.writeHead.bind(raw) as (...args: unknown[]) => ServerResponse;
+    raw.writeHead = ((status: number, ...rest: unknown[]) => {
+      const answered = writeHead(status, ...rest);
+      if (status === 200) {
+        raw.once('close', () => {
+          this.open = false;
+        });
+        // The transport registered the stream before answering: deliver once the headers are out.
+        setImmediate(() => {
+          this.open = true;
+          for (const n of this.waiting.splice(0)) this.deliver(n);
+        });
+      }
+      return answered;
+    }) as typeof raw.writeHead;
+  }
 }
 
 const Params = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200, description: 'Workload name' }) });
@@ -71,9 +114,9 @@ const progressTokenOf = (params: Record<string, unknown> | undefined): string | 
  * ways: the server's progress goes back on the request that asked for it (with the client's own
  * token), a client's `notifications/cancelled` aborts the request upstream (the SDK turns the abort
  * into the server's `notifications/cancelled`), and list changes, log messages and resource
- * updates reach every session.
+ * updates reach every session (over Streamable HTTP, held until the session's GET stream is open).
  */
-const bridge = ({ Server }: ServerSdk, session: WorkloadSession): Server => {
+const bridge = ({ Server }: ServerSdk, session: WorkloadSession, hold = false): { server: Server; held?: HeldMessages } => {
   const server = new Server({ ...session.serverInfo }, { capabilities: forwardable(session.capabilities), ...(session.instructions ? { instructions: session.instructions } : {}) });
   server.fallbackRequestHandler = async (request, extra) => {
     const params = request.params as Record<string, unknown> | undefined;
@@ -84,15 +127,15 @@ const bridge = ({ Server }: ServerSdk, session: WorkloadSession): Server => {
         : (progress: Record<string, unknown>) => void extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken: token } }).catch(() => undefined);
     return session.request(request.method, params, { signal: extra.signal, ...(onProgress ? { onProgress } : {}) });
   };
-  const unsubscribe = session.subscribe((n) => {
-    void server.notification(n).catch(() => undefined);
-  });
+  const deliver = (n: Notification) => void server.notification(n).catch(() => undefined);
+  const holding = hold ? new HeldMessages(deliver) : undefined;
+  const unsubscribe = session.subscribe(holding ? (n) => holding.offer(n) : deliver);
   const closed = server.onclose;
   server.onclose = () => {
     unsubscribe();
     closed?.();
   };
-  return server;
+  return { server, ...(holding ? { held: holding } : {}) };
 };
 
 /**
@@ -138,7 +181,7 @@ export const workloadProxyDoor: FastifyPluginAsyncTypebox<WorkloadProxyOptions> 
       if (req.method !== 'POST' || !sdk.isInitializeRequest(req.body)) throw badRequest('No Mcp-Session-Id: the first request of a session must be an initialize POST');
       const ctx = await requestContext(registry, req);
       const session = await open(ctx, name);
-      const server = bridge(sdk, session);
+      const { server, held } = bridge(sdk, session, true);
       const transport: StreamableHTTPServerTransport = new sdk.StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
@@ -148,11 +191,13 @@ export const workloadProxyDoor: FastifyPluginAsyncTypebox<WorkloadProxyOptions> 
       transport.onclose = () => {
         if (transport.sessionId) sessions.delete(transport.sessionId);
       };
-      entry = { workload: name, accountId: ctx.principal?.account.id ?? null, transport, server };
+      entry = { workload: name, accountId: ctx.principal?.account.id ?? null, transport, server, ...(held ? { held } : {}) };
       await server.connect(transport);
     }
     const transport = entry.transport as StreamableHTTPServerTransport;
-    await transport.handleRequest(req.raw, hijack(reply), req.body);
+    const raw = hijack(reply);
+    if (req.method === 'GET') entry.held?.watch(raw);
+    await transport.handleRequest(req.raw, raw, req.body);
   };
   const summary = 'A workload over Streamable HTTP (MCP 2025-03-26 and later)';
   // Documentation only: every handler hands the raw response to the MCP SDK's transport, which writes it.
@@ -175,7 +220,7 @@ export const workloadProxyDoor: FastifyPluginAsyncTypebox<WorkloadProxyOptions> 
       const ctx = await requestContext(registry, req);
       const session = await open(ctx, name);
       const sdk = await mcpServerSdk();
-      const server = bridge(sdk, session);
+      const { server } = bridge(sdk, session);
       const raw = hijack(reply);
       const transport = new sdk.SSEServerTransport(`${workloadProxyPath(name, 'sse').replace(/\/sse$/, '')}/messages`, raw);
       const entry: Entry = { workload: name, accountId: ctx.principal?.account.id ?? null, transport, server };
