@@ -108,7 +108,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     rateLimitStore = await openRateLimitStore(config);
   } catch (e) {
     await storage.close();
-    blobs.close?.();
+    await blobs.close?.();
     throw e;
   }
   let sessionBus: SessionBus;
@@ -118,7 +118,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       await bus.start();
     } catch (e) {
       await storage.close();
-      blobs.close?.();
+      await blobs.close?.();
       throw e;
     }
     sessionBus = bus;
@@ -324,7 +324,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
           await egress.close();
           await rateLimitStore.close();
           await storage.close();
-          blobs.close?.();
+          await blobs.close?.();
         },
       };
     }
@@ -411,7 +411,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
         await egress.close();
         await rateLimitStore.close();
         await storage.close();
-        blobs.close?.();
+        await blobs.close?.();
       },
     };
   } catch (e) {
@@ -420,7 +420,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     await publishChecks?.close();
     await rateLimitStore.close();
     await storage.close();
-    blobs.close?.();
+    await blobs.close?.();
     throw e;
   }
 };

@@ -32,7 +32,7 @@ export interface StorageConfig {
 
 /** A blob store, where OCI uploads grow beside it, and what signs download URLs (S3 only). */
 export interface OpenedBlobStore {
-  blobs: BlobStore & { close?(): void };
+  blobs: BlobStore & { close?(): void | Promise<void> };
   uploads: UploadStore;
   signer?: BlobUrlSigner;
 }
@@ -102,7 +102,7 @@ export const openStorage = async (cfg: StorageConfig): Promise<{ storage: Storag
     const storage = await openSqliteStorage(join(cfg.dataDir, 'agentry.db'));
     return { storage, ...featureStores(storage), ...opened };
   } catch (e) {
-    opened.blobs.close?.();
+    await opened.blobs.close?.();
     throw e;
   }
 };

@@ -139,13 +139,14 @@ describe.each(testStores)('sessions: outcomes (%s)', (store) => {
     expect(events.at(-1)).toMatchObject({ type: 'session.status_idle', stop_reason: { type: 'end_turn' } });
     // The session stays usable: a new outcome, whose grading is interrupted while it runs.
     model.reset();
-    model.script([{ text: 'again' }, { text: verdict(true, 'fine'), delayMs: 5_000 }]);
+    // The model answers only after the test's own timeout: only the interrupt ends the grading, however loaded the machine.
+    model.script([{ text: 'again' }, { text: verdict(true, 'fine'), delayMs: 120_000 }]);
     const seen = await defineAndInterruptOn(s.id, 'span.outcome_evaluation_ongoing');
     const end = seen.find((e) => e.type === 'span.outcome_evaluation_end');
     expect(end).toMatchObject({ result: 'interrupted', iteration: 0 });
     expect(seen.findIndex((e) => e.type === 'span.outcome_evaluation_ongoing')).toBeLessThan(seen.indexOf(end));
     // Interrupted while the agent works on it (no evaluation yet), an outcome ends interrupted too.
-    model.script([{ text: 'slow', delayMs: 5_000 }]);
+    model.script([{ text: 'slow', delayMs: 120_000 }]);
     const rest = await defineAndInterruptOn(s.id, 'span.model_request_start');
     expect(rest.some((e) => e.type.startsWith('span.outcome_evaluation'))).toBe(false);
     const got = await f.sdk.beta.sessions.retrieve(s.id);

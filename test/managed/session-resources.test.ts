@@ -76,15 +76,17 @@ describe.each(testStores)('sessions: resources (%s)', (store) => {
     expectManagedError(await f.bob.req('DELETE', `/v1/sessions/${s.id}/resources/${added.id}`), 404, 'not_found_error');
     expectManagedError(await f.alice.req('GET', `/v1/sessions/${s.id}/resources/sesrsc_nope`), 404, 'not_found_error');
 
-    // While a turn runs, the set cannot change (409); the token can still be rotated.
-    model.script([{ text: 'slow', delayMs: 5000 }]);
+    // While a turn runs, the set cannot change (409); the token can still be rotated. The model
+    // answers only after the test's own timeout: only the interrupt below ends the turn, so it is
+    // still running however slowly a loaded machine gets to the checks.
+    model.script([{ text: 'slow', delayMs: 120_000 }]);
     await f.sdk.beta.sessions.events.send(s.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'hi' }] }] });
-    await waitFor('running', async () => ((await f.sdk.beta.sessions.retrieve(s.id)).status === 'running' ? true : undefined), 10_000);
+    await waitFor('running', async () => ((await f.sdk.beta.sessions.retrieve(s.id)).status === 'running' ? true : undefined), 20_000);
     expectManagedError(await f.alice.req('POST', `/v1/sessions/${s.id}/resources`, { type: 'file', file_id: file.id, mount_path: '/workspace/x.txt' }), 409, 'conflict_error', /running.*next turn/);
     expectManagedError(await f.alice.req('DELETE', `/v1/sessions/${s.id}/resources/${added.id}`), 409, 'conflict_error');
     expect((await f.alice.req('POST', `/v1/sessions/${s.id}/resources/${repo.id}`, { authorization_token: TOKEN })).status).toBe(200);
     await f.sdk.beta.sessions.events.send(s.id, { events: [{ type: 'user.interrupt' }] });
-    await waitFor('idle', async () => ((await f.sdk.beta.sessions.retrieve(s.id)).status === 'idle' ? true : undefined), 10_000);
+    await waitFor('idle', async () => ((await f.sdk.beta.sessions.retrieve(s.id)).status === 'idle' ? true : undefined), 20_000);
 
     const deleted = await f.sdk.beta.sessions.resources.delete(added.id, { session_id: s.id });
     expect(deleted).toEqual({ id: added.id, type: 'session_resource_deleted' });

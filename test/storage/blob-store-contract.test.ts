@@ -28,7 +28,14 @@ const subjects: Record<string, () => Promise<Subject>> = {
   filesystem: async () => {
     const root = mkdtempSync(join(tmpdir(), 'agentry-blobs-'));
     const store = await new FsBlobStore(root).init();
-    return { store, leftovers: async () => readdirSync(join(root, 'tmp')), close: async () => rmSync(root, { recursive: true, force: true }) };
+    return {
+      store,
+      leftovers: async () => readdirSync(join(root, 'tmp')),
+      close: async () => {
+        await store.close();
+        rmSync(root, { recursive: true, force: true });
+      },
+    };
   },
   s3: async () => {
     const prefix = `contract-${Math.random().toString(36).slice(2)}`;

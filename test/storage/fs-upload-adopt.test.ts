@@ -11,10 +11,15 @@ const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest(
 
 describe('a verified upload becomes a blob by rename (one filesystem)', () => {
   const root = mkdtempSync(join(tmpdir(), 'agentry-adopt-'));
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const stores: FsBlobStore[] = [];
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    rmSync(root, { recursive: true, force: true });
+  });
 
   it('moves the upload into place, keeps a blob already there, and leaves no upload behind', async () => {
     const blobs = await new FsBlobStore(join(root, 'blobs')).init();
+    stores.push(blobs);
     const uploads = await new FsUploadStore(join(root, 'uploads'), blobs).init();
     const data = Buffer.from('layer bytes '.repeat(1000));
     for (const round of [1, 2]) {

@@ -49,11 +49,12 @@ describe.each(stores)('telemetry and trending over days, with a fake clock (%s)'
   const schema = store === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
   const clock = new FakeClock(Date.parse('2030-03-01T12:00:00.000Z'));
   let storage: Storage;
+  let opened: Awaited<ReturnType<typeof openStorage>> | undefined;
   let registry: Registry;
   let owner: RequestContext;
 
   beforeAll(async () => {
-    const opened = await openStorage({ dataDir, databaseUrl: store === 'postgres' ? process.env.AGENTRY_TEST_DATABASE_URL : undefined, databaseSchema: schema });
+    opened = await openStorage({ dataDir, databaseUrl: store === 'postgres' ? process.env.AGENTRY_TEST_DATABASE_URL : undefined, databaseSchema: schema });
     storage = opened.storage;
     registry = new Registry({ storage, blobs: opened.blobs, limits: { maxUnpackedBytes: 1 << 20, maxFiles: 100, maxTextFileBytes: 1 << 16 }, clock, secretStore: new EnvSecretStore({}) });
     const boot = await registry.accounts.bootstrapAdmin(undefined);
@@ -64,6 +65,7 @@ describe.each(stores)('telemetry and trending over days, with a fake clock (%s)'
   });
   afterAll(async () => {
     await storage?.close();
+    await opened?.blobs.close?.();
     rmSync(dataDir, { recursive: true, force: true });
     if (schema) await dropTestSchema(schema);
   });

@@ -41,6 +41,7 @@ describe.each(stores)('TokenService with a fake clock (%s)', (store) => {
   const schema = store === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
   const clock = new FakeClock(Date.parse('2030-01-01T00:00:00.000Z'));
   let storage: Storage;
+  let opened: Awaited<ReturnType<typeof openStorage>> | undefined;
   let registry: Registry;
   let admin: RequestContext;
   let user: RequestContext;
@@ -48,7 +49,7 @@ describe.each(stores)('TokenService with a fake clock (%s)', (store) => {
   const ctxOf = async (secret: string): Promise<RequestContext> => ({ principal: await registry.tokens.authenticate(secret), ip: null });
 
   beforeAll(async () => {
-    const opened = await openStorage({ dataDir, databaseUrl: store === 'postgres' ? process.env.AGENTRY_TEST_DATABASE_URL : undefined, databaseSchema: schema });
+    opened = await openStorage({ dataDir, databaseUrl: store === 'postgres' ? process.env.AGENTRY_TEST_DATABASE_URL : undefined, databaseSchema: schema });
     storage = opened.storage;
     registry = new Registry({ storage, blobs: opened.blobs, limits: { maxUnpackedBytes: 1 << 20, maxFiles: 100, maxTextFileBytes: 1 << 16 }, clock, secretStore: new EnvSecretStore({}) });
     const boot = await registry.accounts.bootstrapAdmin(undefined);
@@ -58,6 +59,7 @@ describe.each(stores)('TokenService with a fake clock (%s)', (store) => {
   });
   afterAll(async () => {
     await storage?.close();
+    await opened?.blobs.close?.();
     rmSync(dataDir, { recursive: true, force: true });
     if (schema) {
       await dropTestSchema(schema);

@@ -22,6 +22,7 @@ export class FsBlobStore implements BlobStore {
    * renames into it that land at once (at most 256 folders).
    */
   private readonly dirs = new Map<string, CoalescedSync>();
+  private closed = false;
   /** Written files waiting for the next group sync, and the one running (see settle). */
   private pending: QueuedWrite[] = [];
   private settling: Promise<void> | undefined;
@@ -241,15 +242,19 @@ export class FsBlobStore implements BlobStore {
     if (!dir) {
       await fs.mkdir(path, { recursive: true });
       dir = this.dirs.get(path) ?? new CoalescedSync(path, 'full');
-      this.dirs.set(path, dir);
+      // After close (a write that was in flight), the folder's sync keeps no handle open.
+      if (this.closed) void dir.close();
+      else this.dirs.set(path, dir);
     }
     return dir;
   }
 
-  /** Closes the folders' kept-open handles. */
-  close(): void {
-    for (const dir of this.dirs.values()) void dir.close();
+  /** Closes the folders' kept-open handles; a write still in flight syncs its folder without keeping one. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const dirs = [...this.dirs.values()];
     this.dirs.clear();
+    await Promise.all(dirs.map((d) => d.close()));
   }
 
   private pathOf(digest: string): string {

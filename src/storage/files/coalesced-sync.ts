@@ -11,6 +11,7 @@ export class CoalescedSync {
   private inflight: Promise<void> | undefined;
   private next: Promise<void> | undefined;
   private handle: fs.FileHandle | undefined;
+  private closed = false;
 
   constructor(
     private readonly path: string,
@@ -34,24 +35,43 @@ export class CoalescedSync {
   }
 
   private async syncNow(): Promise<void> {
-    if (!this.handle) {
+    let handle = this.handle;
+    if (!handle) {
       try {
-        this.handle = await fs.open(this.path, 'r');
+        handle = await fs.open(this.path, 'r');
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // nothing written there yet
         throw e;
       }
+      if (this.closed) {
+        // Closed meanwhile (or before: a write that was in flight when its owner closed): sync once,
+        // and close the file now rather than keep a handle nothing would ever close.
+        try {
+          await this.syncWith(handle);
+        } finally {
+          await handle.close().catch(() => undefined);
+        }
+        return;
+      }
+      this.handle = handle;
     }
     try {
-      await (this.mode === 'full' ? this.handle.sync() : this.handle.datasync());
+      await this.syncWith(handle);
     } catch (e) {
       // Open afresh next time, whatever happened to this handle.
-      await this.close();
+      if (this.handle === handle) this.handle = undefined;
+      await handle.close().catch(() => undefined);
       throw e;
     }
   }
 
+  private syncWith(handle: fs.FileHandle): Promise<void> {
+    return this.mode === 'full' ? handle.sync() : handle.datasync();
+  }
+
+  /** Closes the kept-open file; a sync asked for afterwards opens it, syncs and closes it again. */
   async close(): Promise<void> {
+    this.closed = true;
     const h = this.handle;
     this.handle = undefined;
     await h?.close().catch(() => undefined);

@@ -108,7 +108,7 @@ export class SqlStorage implements Storage {
     private readonly migrationSchema?: string,
     /** SQLite: the read-only connection's statements for the hot read path (outside transactions). */
     readRow?: RowReader,
-    private readonly closeReader?: () => void,
+    private readonly closeReader?: () => void | Promise<void>,
     /** PostgreSQL: named (prepared once per connection) statements for the hot read path. */
     private readonly readRows?: RowsReader,
   ) {
@@ -179,7 +179,7 @@ export class SqlStorage implements Storage {
   async close(): Promise<void> {
     await this.changeFeed?.close();
     await this.webhooks.close();
-    this.closeReader?.();
+    await this.closeReader?.();
     await this.db.destroy();
   }
 }

@@ -40,8 +40,8 @@ export const openSqliteStorage = async (file: string): Promise<SqlStorage> => {
     }
     return stmt.get(...params) as unknown[] | undefined;
   };
-  return new SqlStorage(db, 'sqlite', sqliteTextSearch, undefined, undefined, readRow, () => {
+  return new SqlStorage(db, 'sqlite', sqliteTextSearch, undefined, undefined, readRow, async () => {
     reader.close();
-    void wal.close();
+    await wal.close();
   });
 };
