@@ -532,3 +532,40 @@ describe.each(testStores)('access-control campaign (%s)', (store) => {
     console.log(`access-control campaign (${store}): ${cases} cases`);
   });
 });
+
+describe.each(testStores)('/metrics counts packages through the read rule (%s)', (store) => {
+  const METRICS_TOKEN = 'metrics-token-of-the-campaign-0001';
+  const packagesLine = async (url: string, headers: Record<string, string> = {}) =>
+    (await (await fetch(`${url}/metrics`, { headers })).text()).split('\n').find((l) => l.startsWith('agentry_packages '));
+  const seed = async (server: TestServer) => {
+    const admin = new Api(server.url, server.adminToken);
+    for (const [name, access] of [
+      ['shown', 'public'],
+      ['inside', 'internal'],
+      ['hidden', 'private'],
+    ]) {
+      const tar = await makeTarball({ 'agent.yaml': `name: ${name}\nversion: 1.0.0\ndescription: Metrics ${name}\nauthor: "@admin"\n` });
+      expect((await admin.publish(`/api/v1/agents/@admin/${name}`, tar, { access })).status).toBe(200);
+    }
+  };
+
+  it('behind the metrics token: every package of every visibility (the operator)', async () => {
+    const server = await startTestServer({ store, env: { AGENTRY_METRICS_TOKEN: METRICS_TOKEN } });
+    try {
+      await seed(server);
+      expect(await packagesLine(server.url, { authorization: `Bearer ${METRICS_TOKEN}` })).toBe('agentry_packages 3');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('open, on a server that needs a token for every read: none', async () => {
+    const server = await startTestServer({ store, authRequiredForReads: true });
+    try {
+      await seed(server);
+      expect(await packagesLine(server.url)).toBe('agentry_packages 0');
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -504,9 +504,17 @@ export class PackageService {
     return { ...page, upstreams };
   }
 
-  /** How many packages are published, every visibility: an operator's figure (metrics), never a door's list. */
-  async publishedCount(): Promise<number> {
-    return this.deps.storage.packages.countPublished();
+  /**
+   * How many packages are published that `ctx` may read, through the one read rule (a private or
+   * internal package is in no count of a caller who may not read it): the figure `/metrics` shows
+   * when it is open to anyone. Without a caller, every package, every visibility: the operator's
+   * figure, for a `/metrics` behind its own token.
+   */
+  async publishedCount(ctx?: RequestContext): Promise<number> {
+    if (ctx === undefined) return this.deps.storage.packages.countPublished();
+    // A caller who may not even read a public package (a closed server, no token) reads none.
+    if (!(await this.deps.policy.canRead(ctx, { ownerAccountId: 0, visibility: 'public' }))) return 0;
+    return this.deps.storage.packages.countPublished(await this.deps.policy.readFilter(ctx));
   }
 
   async ownersOf(rows: PackageRecord[]): Promise<Map<number, AccountRecord>> {
