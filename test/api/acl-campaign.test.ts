@@ -227,6 +227,11 @@ describe.each(testStores)('access-control campaign (%s)', (store) => {
       both((x) => `/api/v1/${seg}/@acme/${x}/star`),
       both((x) => `/api/v1/access/@acme/${x}`),
       [`/api/v1/blobs/sha256:${sha.get(n)}`, `/api/v1/blobs/sha256:${'0'.repeat(64)}`],
+      // The package as an OCI repository of this server's /v2/.
+      both((x) => `/v2/acme/${x}/tags/list`),
+      both((x) => `/v2/acme/${x}/manifests/1.0.0`),
+      both((x) => `/v2/acme/${x}/manifests/latest`),
+      both((x) => `/v2/acme/${x}/blobs/sha256:${sha.get(n)}`),
     ];
     if (kind === 'agent') out.push(both((x) => `/a2a/@acme/${x}/.well-known/agent-card.json`));
     if (kind === 'mcp-server') {
@@ -252,6 +257,21 @@ describe.each(testStores)('access-control campaign (%s)', (store) => {
           const n = pkgName(kind, v);
           for (const [hidden, missing] of packageRoutes(kind, n)) await probe(c, mayRead(c, v), hidden, missing, [n, n.replace('cz-', 'cz-ghost-')]);
         }
+      }
+    });
+
+    it('reports a run of a package it may not read exactly as one of a missing package', async () => {
+      for (const v of ['private', 'internal'] as Vis[]) {
+        const n = pkgName('agent', v);
+        const run = (x: string) => ({ agent_name: `@acme/${x}`, agent_version: '1.0.0', success: true, duration_ms: 12 });
+        if (mayRead(c, v) && !c.refused) continue;
+        const h = await api(c).req('POST', '/api/v1/telemetry', run(n));
+        const m = await api(c).req('POST', '/api/v1/telemetry', run(`cz-ghost-agent-${v}`));
+        cases++;
+        expect.soft({ status: h.status, body: neutral(h.body, [n, `cz-ghost-agent-${v}`]) }, `${c.name} POST /api/v1/telemetry (${v})`).toEqual({
+          status: m.status,
+          body: neutral(m.body, [n, `cz-ghost-agent-${v}`]),
+        });
       }
     });
 
@@ -525,6 +545,34 @@ describe.each(testStores)('access-control campaign (%s)', (store) => {
     expect(tokens.find((x) => x.id === id)?.revoked_at).toBeNull();
     const keys = (await alice.req('GET', '/v1/api_keys')).body.data as Array<{ id: string }>;
     expect(keys.map((k) => k.id)).toContain(key.body.id);
+  });
+
+  it("loses the org's private packages the moment it leaves the org, through every door, and gets them back on joining", async () => {
+    const carol = as.get('org member (carol)')!;
+    const doors = (n: string) => [`/api/v1/agents/@acme/${n}`, `/v2/acme/${n}/tags/list`, `/a2a/@acme/${n}/.well-known/agent-card.json`, `/api/v1/access/@acme/${n}`];
+    for (const path of doors('cz-agent-private')) expect((await carol.req('GET', path)).status, path).toBe(200);
+    expect((await admin.req('DELETE', '/api/v1/orgs/acme/members/carol')).status).toBe(200);
+    try {
+      for (const path of doors('cz-agent-private')) {
+        cases++;
+        const h = await carol.req('GET', path);
+        const m = await carol.req('GET', path.replace('cz-agent-private', 'cz-ghost-agent-private'));
+        expect.soft({ status: h.status, body: neutral(h.body, ['cz-agent-private', 'cz-ghost-agent-private']) }, `former member GET ${path}`).toEqual({
+          status: m.status,
+          body: neutral(m.body, ['cz-agent-private', 'cz-ghost-agent-private']),
+        });
+      }
+      for (const path of ['/api/v1/packages?scope=acme&limit=100', '/v0.1/servers?limit=100', '/v2/_catalog', '/api/v1/search?q=quagga&kind=all&limit=100']) {
+        cases++;
+        expect.soft(
+          campaignNames((await carol.req('GET', path)).body).filter((x) => x.endsWith('private')),
+          `former member GET ${path}`,
+        ).toEqual([]);
+      }
+    } finally {
+      expect((await admin.req('PUT', '/api/v1/orgs/acme/members/carol', { role: 'member' })).status).toBe(200);
+    }
+    for (const path of doors('cz-agent-private')) expect((await carol.req('GET', path)).status, path).toBe(200);
   });
 
   afterAll(() => {
