@@ -189,6 +189,12 @@ describe.each(testStores)('access-control campaign (%s)', (store) => {
     const skill = new FormData();
     skill.append('files', new Blob(['---\nname: cz-uploaded\ndescription: An uploaded campaign skill\n---\n\n# cz\n']), 'SKILL.md');
     managed.skill = await made('/v1/skills', skill);
+
+    // An administrator's workloads (a remote MCP server nobody answers at: its state does not matter here), private and internal.
+    for (const v of ['private', 'internal'] as Vis[]) {
+      const w = await admin.req('POST', '/api/v1beta/workloads', { name: `cz-wl-${v}`, url: 'http://127.0.0.1:9/mcp', transport: 'streamable-http', visibility: v });
+      expect(w.status, JSON.stringify(w.body)).toBe(201);
+    }
   });
   afterAll(() => server?.close());
 
@@ -346,7 +352,7 @@ describe.each(testStores)('access-control campaign (%s)', (store) => {
       for (const kind of KINDS) {
         const body = await seen(`/api/v1/${SEGMENT[kind]}?scope=acme&limit=100`, [kind]);
         expect.soft(body.total, `${c.name} total of ${kind}`).toBe(count(1) + (kind === 'agent' ? 1 : 0));
-        const t = await seen(`/api/v1/trending?period=day&kind=${kind}&limit=100`, [kind]);
+        const t = await seen(`/api/v1/trending?period=week&kind=${kind}&limit=100`, [kind]);
         expect.soft(t.total, `${c.name} trending total of ${kind}`).toBe(count(1) + (kind === 'agent' ? 1 : 0));
       }
       const all = await seen('/api/v1/packages?scope=acme&limit=100', KINDS);
@@ -456,6 +462,33 @@ describe.each(testStores)('access-control campaign (%s)', (store) => {
       }
     });
 
+    it("reads an administrator's private and internal workloads, and their MCP proxy, exactly when allowed", async () => {
+      for (const v of ['private', 'internal'] as Vis[]) {
+        const may = v === 'private' ? c.name === 'administrator' : c.internal;
+        const n = `cz-wl-${v}`;
+        const g = `cz-wl-ghost-${v}`;
+        for (const f of [(x: string) => `/api/v1beta/workloads/${x}`, (x: string) => `/api/v1beta/workloads/${x}/status`, (x: string) => `/api/v1beta/workloads/${x}/export`]) {
+          await probe(c, may, f(n), f(g), [n, g]);
+        }
+        // The proxy: a readable workload answers (here 503: nothing runs behind it), a hidden one as a missing one.
+        const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'campaign', version: '1' } } };
+        const h = await api(c).req('POST', `/workloads/${n}/mcp`, init, { accept: 'application/json, text/event-stream' });
+        cases++;
+        if (!may || c.refused) {
+          const m = await api(c).req('POST', `/workloads/${g}/mcp`, init, { accept: 'application/json, text/event-stream' });
+          expect.soft({ status: h.status, body: neutral(h.body, [n, g]) }, `${c.name} POST /workloads/${n}/mcp`).toEqual({ status: m.status, body: neutral(m.body, [n, g]) });
+          expect.soft([401, 404], `${c.name} POST /workloads/${n}/mcp`).toContain(h.status);
+        } else expect.soft(h.status, `${c.name} POST /workloads/${n}/mcp`).not.toBe(404);
+      }
+      if (!c.refused) {
+        const list = await api(c).req('GET', '/api/v1beta/workloads?all=true');
+        cases++;
+        const shown = ((list.body?.workloads ?? []) as Array<{ name: string }>).map((w) => w.name).filter((x) => x.startsWith('cz-wl-'));
+        const want = [...(c.internal ? ['cz-wl-internal'] : []), ...(c.name === 'administrator' ? ['cz-wl-private'] : [])].sort();
+        expect.soft(shown.sort(), `${c.name} workloads list`).toEqual(want);
+      }
+    });
+
     it('finds through /mcp only what it may read (tools and resources)', async () => {
       if (c.refused) return;
       const client = new Client({ name: 'campaign', version: '1' });
@@ -476,6 +509,10 @@ describe.each(testStores)('access-control campaign (%s)', (store) => {
           .flatMap((v) => KINDS.map((k) => pkgName(k, v)))
           .sort();
         expect.soft(campaignNames(search.structuredContent), `${c.name} /mcp search_packages`).toEqual(want);
+        const workloads = (await client.callTool({ name: 'list_workloads', arguments: { all: true } })) as { structuredContent?: { workloads?: Array<{ name: string }> } };
+        cases++;
+        const shown = (workloads.structuredContent?.workloads ?? []).map((w) => w.name).filter((x) => x.startsWith('cz-wl-'));
+        expect.soft(shown.sort(), `${c.name} /mcp list_workloads`).toEqual([...(c.internal ? ['cz-wl-internal'] : []), ...(c.name === 'administrator' ? ['cz-wl-private'] : [])].sort());
         for (const v of ['private', 'internal'] as Vis[]) {
           for (const kind of KINDS) {
             const n = pkgName(kind, v);
