@@ -250,9 +250,17 @@ describe.each(testStores)('access-control campaign (%s)', (store) => {
       );
     }
     if (kind === 'skill') {
-      out.push(both((x) => `/registry/default/v0.1/x/dev.toolhive/skills/acme/${x}`), both((x) => `/api/v1beta/skills/content?ref=${encodeURIComponent(`@acme/${x}`)}`));
+      out.push(
+        both((x) => `/registry/default/v0.1/x/dev.toolhive/skills/acme/${x}`),
+        both((x) => `/api/v1beta/skills/content?ref=${encodeURIComponent(`@acme/${x}`)}`),
+      );
     }
-    if (kind === 'recipe') out.push(both((x) => `/v1/recipes/${x}`), both((x) => `/v1/recipes/${x}/1.0.0`), both((x) => `/v1/recipes/${x}/1.0.0/download`));
+    if (kind === 'recipe')
+      out.push(
+        both((x) => `/v1/recipes/${x}`),
+        both((x) => `/v1/recipes/${x}/1.0.0`),
+        both((x) => `/v1/recipes/${x}/1.0.0/download`),
+      );
     return out;
   };
 
@@ -313,7 +321,9 @@ describe.each(testStores)('access-control campaign (%s)', (store) => {
         cases++;
         if (!mayRead(c, v)) {
           const m = await api(c).req('PATCH', `/v0.1/servers/${encodeURIComponent(`acme/cz-ghost-mcp-${v}`)}/status`, { status: 'deprecated' });
-          expect.soft({ status: h.status, body: neutral(h.body, [s, `cz-ghost-mcp-${v}`]) }, `${c.name} PATCH status (${v})`).toEqual({ status: m.status, body: neutral(m.body, [s, `cz-ghost-mcp-${v}`]) });
+          expect
+            .soft({ status: h.status, body: neutral(h.body, [s, `cz-ghost-mcp-${v}`]) }, `${c.name} PATCH status (${v})`)
+            .toEqual({ status: m.status, body: neutral(m.body, [s, `cz-ghost-mcp-${v}`]) });
         } else expect.soft([401, 403], `${c.name} PATCH status (${v}): ${h.status}`).toContain(h.status);
       }
       // Nothing changed: the owner still sees every package as published.
@@ -390,8 +400,18 @@ describe.each(testStores)('access-control campaign (%s)', (store) => {
       const catalog = await api(c).req('GET', '/v2/_catalog?n=1000');
       cases++;
       if (catalog.status === 200) {
-        expect.soft(catalog.body.repositories.filter((r: string) => r.startsWith('acme/cz-space')), `${c.name} _catalog`).toEqual(c.private ? ['acme/cz-space-private'] : []);
-        expect.soft(campaignNames(catalog.body).filter((x) => !mayRead(c, x.endsWith('private') ? 'private' : 'internal')), `${c.name} _catalog`).toEqual([]);
+        expect
+          .soft(
+            catalog.body.repositories.filter((r: string) => r.startsWith('acme/cz-space')),
+            `${c.name} _catalog`,
+          )
+          .toEqual(c.private ? ['acme/cz-space-private'] : []);
+        expect
+          .soft(
+            campaignNames(catalog.body).filter((x) => !mayRead(c, x.endsWith('private') ? 'private' : 'internal')),
+            `${c.name} _catalog`,
+          )
+          .toEqual([]);
       } else expect.soft(catalog.status, `${c.name} _catalog`).toBe(401);
     });
 
@@ -449,7 +469,13 @@ describe.each(testStores)('access-control campaign (%s)', (store) => {
           expect.soft({ status: h.status, body: neutral(h.body, []) }, `${c.name} GET ${hidden}`).toEqual({ status: m.status, body: neutral(m.body, []) });
           continue;
         }
-        await probe(c, c.managed, hidden, missing, Object.values(managed).flatMap((id) => [id, ghost(id)]));
+        await probe(
+          c,
+          c.managed,
+          hidden,
+          missing,
+          Object.values(managed).flatMap((id) => [id, ghost(id)]),
+        );
       }
       // Nor in a list of theirs.
       if (!c.managed && !c.refused && c.name !== 'anonymous' && c.name !== 'runtime token of another account') {
@@ -538,10 +564,12 @@ describe.each(testStores)('access-control campaign (%s)', (store) => {
           cursor = page.nextCursor;
         } while (cursor);
         cases++;
-        expect.soft(
-          campaignNames(listed).every((x) => mayRead(c, x.endsWith('private') ? 'private' : 'internal')),
-          `${c.name} /mcp resources/list ${campaignNames(listed).join(',')}`,
-        ).toBe(true);
+        expect
+          .soft(
+            campaignNames(listed).every((x) => mayRead(c, x.endsWith('private') ? 'private' : 'internal')),
+            `${c.name} /mcp resources/list ${campaignNames(listed).join(',')}`,
+          )
+          .toBe(true);
       } finally {
         await client.close();
       }
@@ -563,7 +591,21 @@ describe.each(testStores)('access-control campaign (%s)', (store) => {
     const keyNumber = Number(String(key.body.id).replace(/^key_/, ''));
     const mirror = await admin.req('POST', '/api/v1/mirrors', { name: 'czm', kind: 'agentry', url: 'https://upstream.example.com' });
     expect(mirror.status, JSON.stringify(mirror.body)).toBe(201);
-    const forms = (n: number) => [`${n}.0`, `0${n}`, `${n}e0`, `-${n}`, `0x${n.toString(16)}`, `+${n}`, `${n}%20`, `%20${n}`, '99999999999999999999999', '9007199254740993', '2147483648', '0', `${n}n`];
+    const forms = (n: number) => [
+      `${n}.0`,
+      `0${n}`,
+      `${n}e0`,
+      `-${n}`,
+      `0x${n.toString(16)}`,
+      `+${n}`,
+      `${n}%20`,
+      `%20${n}`,
+      '99999999999999999999999',
+      '9007199254740993',
+      '2147483648',
+      '0',
+      `${n}n`,
+    ];
     const routes: Array<[Api, string, (x: string) => string]> = [
       [alice, 'DELETE', (x) => `/api/v1/tokens/${x}`],
       [alice, 'DELETE', (x) => `/v1/api_keys/key_${x}`],
@@ -601,10 +643,12 @@ describe.each(testStores)('access-control campaign (%s)', (store) => {
       }
       for (const path of ['/api/v1/packages?scope=acme&limit=100', '/v0.1/servers?limit=100', '/v2/_catalog', '/api/v1/search?q=quagga&kind=all&limit=100']) {
         cases++;
-        expect.soft(
-          campaignNames((await carol.req('GET', path)).body).filter((x) => x.endsWith('private')),
-          `former member GET ${path}`,
-        ).toEqual([]);
+        expect
+          .soft(
+            campaignNames((await carol.req('GET', path)).body).filter((x) => x.endsWith('private')),
+            `former member GET ${path}`,
+          )
+          .toEqual([]);
       }
     } finally {
       expect((await admin.req('PUT', '/api/v1/orgs/acme/members/carol', { role: 'member' })).status).toBe(200);
