@@ -688,11 +688,18 @@ describe.each(testStores)('/metrics counts packages through the read rule (%s)',
     }
   });
 
-  it('open, on a server that needs a token for every read: none', async () => {
+  it('open, on a server that needs a token for every read: none (and the A2A server card lists public agents to signed-in callers)', async () => {
     const server = await startTestServer({ store, authRequiredForReads: true });
     try {
       await seed(server);
       expect(await packagesLine(server.url)).toBe('agentry_packages 0');
+      // The server's own A2A card on a closed server: a 401 without a token, its public agents (only) with one.
+      expect((await fetch(`${server.url}/.well-known/agent-card.json`)).status).toBe(401);
+      const card = await new Api(server.url, server.adminToken).req('GET', '/.well-known/agent-card.json');
+      expect(card.status, JSON.stringify(card.body)).toBe(200);
+      const listed = JSON.stringify(card.body.skills);
+      expect(listed).toContain('@admin/shown');
+      expect(listed).not.toMatch(/inside|hidden/);
     } finally {
       await server.close();
     }

@@ -110,6 +110,12 @@ export class AccessPolicy {
     return (await this.repos.scopes.listByOwner(obj.ownerAccountId)).some((s) => scopes.includes(s.name.toLowerCase()));
   }
 
+  /** Public objects only, whoever the caller is (what a server-wide public view lists); 401 on a closed server without a token. */
+  publicFilter(ctx: RequestContext): ReadFilter {
+    this.requireReadAccess(ctx);
+    return { all: false, internal: false, memberOwnerIds: [] };
+  }
+
   /** The account itself, or an org it belongs to (any role). */
   private async isMemberOf(account: AccountRecord, ownerAccountId: number): Promise<boolean> {
     if (account.id === ownerAccountId) return true;

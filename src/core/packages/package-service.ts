@@ -491,11 +491,12 @@ export class PackageService {
    */
   async query(
     ctx: RequestContext,
-    q: Omit<PackageQuery, 'read' | 'ids'> & { mode?: SearchMode },
+    q: Omit<PackageQuery, 'read' | 'ids'> & { mode?: SearchMode; publicOnly?: boolean },
   ): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord>; upstreams: Map<string, string>; search?: SearchOutcome }> {
-    const { mode, ...rest } = q;
+    const { mode, publicOnly, ...rest } = q;
     if (mode !== undefined) checkSearchMode(mode, rest, this.semantic !== undefined);
-    const read = await this.deps.policy.readFilter(ctx);
+    // `publicOnly`: public packages only, whoever asks (the server's own A2A card), once the caller may read at all.
+    const read = publicOnly ? this.deps.policy.publicFilter(ctx) : await this.deps.policy.readFilter(ctx);
     const page =
       mode === undefined || mode === 'keyword'
         ? { ...(await this.deps.storage.packages.query({ ...rest, read })), ...(mode ? { search: { mode } } : {}) }
