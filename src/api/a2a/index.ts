@@ -159,7 +159,7 @@ export const a2aDoor: FastifyPluginAsyncTypebox<A2aDoorOptions> = async (app, op
   app.get(
     `/${AGENT_CARD_FILE}`,
     { schema: { tags: ['a2a'], summary: "The server's own A2A card: its skills are the public agents, each with its card URL", response: { 200: AgentCard } } },
-    async (req) => serverCard(baseUrl(req, opts.publicUrl), opts.version, await registry.a2a.agents.publicAgents()),
+    async (req) => serverCard(baseUrl(req, opts.publicUrl), opts.version, await registry.a2a.agents.publicAgents(await requestContext(registry, req))),
   );
   // The server card's `url`: it runs no agent of its own and says where the agents are.
   app.post(

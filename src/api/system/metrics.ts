@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+import { anonymous } from '../../core/auth/principal.js';
 import { sameSecret } from '../../core/auth/same-secret.js';
 import { AgentryError } from '../../core/errors.js';
 import type { Registry } from '../../core/registry.js';
@@ -32,10 +33,12 @@ const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { registry
   });
   new Gauge({
     name: 'agentry_packages',
-    help: 'Published packages',
+    help: token ? 'Published packages, every visibility' : 'Published packages an anonymous caller may read',
     registers: [prom],
     async collect() {
-      this.set(await registry.packages.publishedCount());
+      // Open to anyone, the figure counts what anyone may read (issue 12: a private package is in no
+      // count of who may not read it); behind the metrics token, the operator's figure counts every package.
+      this.set(await registry.packages.publishedCount(token ? undefined : anonymous()));
     },
   });
 

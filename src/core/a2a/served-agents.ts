@@ -1,4 +1,4 @@
-import { anonymous, type RequestContext } from '../auth/principal.js';
+import type { RequestContext } from '../auth/principal.js';
 import { AgentryError, notFound } from '../errors.js';
 import type { AgentspaceAgents } from '../agentspaces/agentspace-agents.js';
 import type { AgentService } from '../managed/agents/agent-service.js';
@@ -148,12 +148,15 @@ export class ServedAgents {
     }
   }
 
-  /** The public agent packages (what an anonymous caller may read), most downloaded first. */
-  async publicAgents(limit = MAX_LISTED_AGENTS): Promise<ServedAgent[]> {
-    const page = await this.packages.query(anonymous(), { kind: 'agent', sort: 'downloads', offset: 0, limit });
+  /**
+   * The public agent packages, most downloaded first, whoever asks (never an internal or private
+   * one); on a server that needs a token for every read, only for a caller with one (else 401).
+   */
+  async publicAgents(ctx: RequestContext, limit = MAX_LISTED_AGENTS): Promise<ServedAgent[]> {
+    const page = await this.packages.query(ctx, { kind: 'agent', sort: 'downloads', offset: 0, limit, publicOnly: true });
     const out: ServedAgent[] = [];
     for (const pkg of page.rows) {
-      const described = await this.describePackage(anonymous(), { type: 'package', name: `@${pkg.scope}/${pkg.name}` }).catch((e: unknown) => {
+      const described = await this.describePackage(ctx, { type: 'package', name: `@${pkg.scope}/${pkg.name}` }).catch((e: unknown) => {
         // An agent whose manifest cannot run (a field the mapping refuses) is not offered.
         if (e instanceof AgentryError && e.status < 500) return undefined;
         throw e;

@@ -27,7 +27,10 @@ export const parseVisibility = (value: unknown, field = 'visibility'): Visibilit
  */
 export type ReadFilter = { all: true } | { all: false; internal: boolean; memberOwnerIds: number[]; onlyScopes?: string[] };
 
-/** The object a read decision is about. `scope` narrows reads of scope-restricted tokens. */
+/**
+ * The object a read decision is about. `scope` narrows reads of scope-restricted tokens; an object
+ * without one (a workload, a managed object) is in its owner's scopes for them.
+ */
 export interface ReadTarget {
   ownerAccountId: number;
   visibility: Visibility;

@@ -61,14 +61,15 @@ export class AccessPolicy {
    * signed-in account; private: the owning account, members of the owning org (any role), and
    * administrators. A `runtime` token reads internal and private objects of its own account (or
    * its orgs') only. A token restricted to some scopes reads internal and private objects only
-   * in those scopes.
+   * in those scopes; an object outside every scope (a workload, an agentspace, a managed object) is
+   * in its owner's scopes, except for the token's own account (what it made, it reads back).
    */
   async canRead(ctx: RequestContext, obj: ReadTarget): Promise<boolean> {
     if (this.authRequiredForReads && !ctx.principal) return false;
     if (obj.visibility === 'public') return true;
     const p = ctx.principal;
     if (!p) return false;
-    if (p.token.scopes && obj.scope !== undefined && !p.token.scopes.includes(obj.scope.toLowerCase())) return false;
+    if (p.token.scopes && !(await this.inTokenScopes(p.token.scopes, p.account, obj))) return false;
     const runtime = p.token.permission === 'runtime';
     if (p.account.isAdmin && !runtime) return true;
     if (obj.visibility === 'internal' && !runtime) return true;
@@ -97,6 +98,22 @@ export class AccessPolicy {
     const orgs = await this.repos.accounts.listOrgsOf(p.account.id);
     const memberOwnerIds = [p.account.id, ...orgs.map((o) => o.account.id)];
     return { all: false, internal: !runtime, memberOwnerIds, ...(onlyScopes ? { onlyScopes } : {}) };
+  }
+
+  /**
+   * Whether `obj` is in one of a restricted token's `scopes`: its scope, or, for an object outside
+   * every scope, a scope of its owner (always, for the token's own account's objects).
+   */
+  private async inTokenScopes(scopes: readonly string[], account: AccountRecord, obj: ReadTarget): Promise<boolean> {
+    if (obj.scope !== undefined) return scopes.includes(obj.scope.toLowerCase());
+    if (obj.ownerAccountId === account.id) return true;
+    return (await this.repos.scopes.listByOwner(obj.ownerAccountId)).some((s) => scopes.includes(s.name.toLowerCase()));
+  }
+
+  /** Public objects only, whoever the caller is (what a server-wide public view lists); 401 on a closed server without a token. */
+  publicFilter(ctx: RequestContext): ReadFilter {
+    this.requireReadAccess(ctx);
+    return { all: false, internal: false, memberOwnerIds: [] };
   }
 
   /** The account itself, or an org it belongs to (any role). */

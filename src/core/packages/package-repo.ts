@@ -147,8 +147,8 @@ export interface PackageRepo {
   setVisibility(id: number, visibility: Visibility): Promise<void>;
   /** A page of packages with their owners, read together. */
   query(q: PackageQuery): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }>;
-  /** How many packages have a published version, every visibility, counted exactly (an operator's figure; listings bound their totals). */
-  countPublished(): Promise<number>;
+  /** How many packages have a published version, counted exactly (listings bound their totals): those `read` lets through, else every visibility (an operator's figure). */
+  countPublished(read?: ReadFilter): Promise<number>;
   listVersions(packageId: number, includeUnpublished: boolean): Promise<VersionRecord[]>;
   findVersion(packageId: number, version: string): Promise<VersionRecord | undefined>;
   /** Versions (not unpublished) whose tarball is `digest`, at most `limit`: who owns a blob. */

@@ -491,11 +491,12 @@ export class PackageService {
    */
   async query(
     ctx: RequestContext,
-    q: Omit<PackageQuery, 'read' | 'ids'> & { mode?: SearchMode },
+    q: Omit<PackageQuery, 'read' | 'ids'> & { mode?: SearchMode; publicOnly?: boolean },
   ): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord>; upstreams: Map<string, string>; search?: SearchOutcome }> {
-    const { mode, ...rest } = q;
+    const { mode, publicOnly, ...rest } = q;
     if (mode !== undefined) checkSearchMode(mode, rest, this.semantic !== undefined);
-    const read = await this.deps.policy.readFilter(ctx);
+    // `publicOnly`: public packages only, whoever asks (the server's own A2A card), once the caller may read at all.
+    const read = publicOnly ? this.deps.policy.publicFilter(ctx) : await this.deps.policy.readFilter(ctx);
     const page =
       mode === undefined || mode === 'keyword'
         ? { ...(await this.deps.storage.packages.query({ ...rest, read })), ...(mode ? { search: { mode } } : {}) }
@@ -504,9 +505,17 @@ export class PackageService {
     return { ...page, upstreams };
   }
 
-  /** How many packages are published, every visibility: an operator's figure (metrics), never a door's list. */
-  async publishedCount(): Promise<number> {
-    return this.deps.storage.packages.countPublished();
+  /**
+   * How many packages are published that `ctx` may read, through the one read rule (a private or
+   * internal package is in no count of a caller who may not read it): the figure `/metrics` shows
+   * when it is open to anyone. Without a caller, every package, every visibility: the operator's
+   * figure, for a `/metrics` behind its own token.
+   */
+  async publishedCount(ctx?: RequestContext): Promise<number> {
+    if (ctx === undefined) return this.deps.storage.packages.countPublished();
+    // A caller who may not even read a public package (a closed server, no token) reads none.
+    if (!(await this.deps.policy.canRead(ctx, { ownerAccountId: 0, visibility: 'public' }))) return 0;
+    return this.deps.storage.packages.countPublished(await this.deps.policy.readFilter(ctx));
   }
 
   async ownersOf(rows: PackageRecord[]): Promise<Map<number, AccountRecord>> {

@@ -341,11 +341,12 @@ export class SqlPackageRepo implements PackageRepo {
     return { ...withOwners(page.rows), ...boundedTotal(newest.rows[0], bound) };
   }
 
-  async countPublished(): Promise<number> {
+  async countPublished(read?: ReadFilter): Promise<number> {
     const r = await this.db
-      .selectFrom('packages')
+      .selectFrom('packages as p')
       .select((eb) => eb.fn.countAll().as('n'))
-      .where('latest_version', 'is not', null)
+      .where('p.latest_version', 'is not', null)
+      .where(readFilterSql(read) as RawBuilder<boolean>)
       .executeTakeFirst();
     return Number(r?.n ?? 0);
   }
