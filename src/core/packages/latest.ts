@@ -19,17 +19,18 @@ export const distTagProblem = (tag: string): string | undefined => {
  * Recomputes `latest`: the pinned version when one is given or still pinned and present,
  * else the highest version. Returns the new latest. `fresh`: a version this transaction just
  * wrote, with its manifest as validated (a publish): when it becomes latest, its metadata is
- * taken from there rather than read back and validated again. `also`: other fields the caller
- * changes in the package row (written in the same statement, always).
+ * taken from there rather than read back and validated again; `fresh.only`: it is the package's
+ * only version (the transaction created the package too), so the versions are not read back.
+ * `also`: other fields the caller changes in the package row (written in the same statement, always).
  */
 export const refreshLatest = async (
   tx: StorageRepos,
   pkg: PackageRecord,
   pin?: string,
-  fresh?: { record: VersionRecord; manifest: PackageManifest },
+  fresh?: { record: VersionRecord; manifest: PackageManifest; only?: boolean },
   also: PackagePatch = {},
 ): Promise<string | null> => {
-  const liveVersions = await tx.packages.listVersions(pkg.id, false);
+  const liveVersions = fresh?.only ? [fresh.record] : await tx.packages.listVersions(pkg.id, false);
   const live = liveVersions.map((v) => v.version);
   let latest: string | null;
   let pinned: boolean;

@@ -299,15 +299,17 @@ export class PackageService {
           await remember(pkg.id, record.version);
           return { pkgId: pkg.id, record };
         }
+        let created = false;
         if (!pkg) {
           const made = await tx.packages.insert(newPackage(id, scope, checked, input.access ?? scope.defaultVisibility, now));
           // A package this transaction created holds no version yet. A concurrent first publish may
           // have created it (and this version) first: check again what it holds.
+          created = made.created;
           pkg = made.created ? made.pkg : (await this.refuseUnpublishable(tx, id, manifest.kind, version, true, false, blob.digest)).pkg!;
         }
         const record = await tx.packages.insertVersion(newVersion(pkg.id, checked, blob, principal.account.id, now));
         if (tag && tag !== 'latest') await tx.packages.setDistTag(pkg.id, tag, record.version);
-        await refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined, { record, manifest }, { updatedAt: now });
+        await refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined, { record, manifest, only: created }, { updatedAt: now });
         await this.deps.audit.record(tx.audit, ctx, 'package.publish', `${fullName(pkg.scope, pkg.name)}@${record.version}`, {
           kind: manifest.kind,
           digest: blob.digest,

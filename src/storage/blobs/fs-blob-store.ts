@@ -1,13 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, promises as fs } from 'node:fs';
+import { closeSync, existsSync, fsync, openSync, promises as fs, renameSync, rmSync, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { BlobInfo, BlobStore, ByteRange } from '../../core/blobs/blob-store.js';
 import { CoalescedSync } from '../files/coalesced-sync.js';
 import { FileRangeStream } from './file-range-stream.js';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
+
+/** Blobs up to this size, given as a buffer, are written with few thread-pool round trips (see putSmall). */
+const SMALL_BLOB = 256 * 1024;
+
+const fsyncFd = promisify(fsync);
 
 /**
  * Blobs as files under `<root>/sha256/<2 hex>/<64 hex>`. A write goes to `<root>/tmp/`,
@@ -56,6 +61,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async put(data: Buffer | Readable): Promise<{ digest: string; size: number; created: boolean }> {
+    if (Buffer.isBuffer(data) && data.length <= SMALL_BLOB) return this.putSmall(data);
     const tmp = join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
     const hash = createHash('sha256');
     let size = 0;
@@ -67,18 +73,13 @@ export class FsBlobStore implements BlobStore {
         size = data.length;
         await handle.writeFile(data);
       } else {
-        const out = createWriteStream('', { fd: handle.fd, autoClose: false });
-        await pipeline(
-          data,
-          async function* (source: AsyncIterable<Buffer>) {
-            for await (const chunk of source) {
-              hash.update(chunk);
-              size += chunk.length;
-              yield chunk;
-            }
-          },
-          out,
-        );
+        // Through the handle itself: a write stream given its descriptor closes it when the body
+        // fails, and the handle's close below would then close whatever file took that number since.
+        for await (const chunk of data as AsyncIterable<Buffer>) {
+          hash.update(chunk);
+          size += chunk.length;
+          for (let at = 0; at < chunk.length;) at += (await handle.write(chunk, at, chunk.length - at)).bytesWritten;
+        }
       }
       const digest = `sha256:${hash.digest('hex')}`;
       const final = this.pathOf(digest);
@@ -90,6 +91,47 @@ export class FsBlobStore implements BlobStore {
     } catch (e) {
       await handle?.close().catch(() => undefined);
       await fs.rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  /**
+   * A small blob (a package's tarball), as durably as any other but with two thread-pool round
+   * trips instead of seven: creating, writing and closing a small file, checking whether the blob
+   * exists and renaming are page-cache and journal operations done in this thread (as the embedded
+   * store's writes are), while the file's fsync and its folder's (shared with the other puts into
+   * that folder at once) wait on the disk in the thread pool. The check and the rename run with no
+   * await between them, so of concurrent puts of the same bytes exactly one creates the blob; every
+   * put, creating or not, resolves only after the folder entry is on disk.
+   */
+  private async putSmall(data: Buffer): Promise<{ digest: string; size: number; created: boolean }> {
+    const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+    const final = this.pathOf(digest);
+    const dir = await this.dirOf(final);
+    const tmp = join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+    let fd: number | undefined = openSync(tmp, 'wx', 0o644);
+    let renamed = false;
+    try {
+      for (let at = 0; at < data.length;) at += writeSync(fd, data, at, data.length - at);
+      await fsyncFd(fd);
+      closeSync(fd);
+      fd = undefined;
+      const created = !existsSync(final);
+      if (created) {
+        renameSync(tmp, final);
+        renamed = true;
+      } else rmSync(tmp, { force: true });
+      await dir.sync();
+      return { digest, size: data.length, created };
+    } catch (e) {
+      if (fd !== undefined) {
+        try {
+          closeSync(fd);
+        } catch {
+          // the write failed already: that is the error to report
+        }
+      }
+      if (!renamed) rmSync(tmp, { force: true });
       throw e;
     }
   }
