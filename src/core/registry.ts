@@ -294,16 +294,11 @@ export class Registry {
     const groupStore = opts.groups;
     this.workloads =
       opts.workloads &&
-      new WorkloadService({
+      new WorkloadService(deps, {
         ...opts.workloads,
         packages: this.packages,
         secrets: this.secrets,
-        policy: this.policy,
-        audit: this.auditLog,
-        auditRepo: opts.storage.audit,
-        clock,
         groupExists: groupStore && (async (name: string) => (await groupStore.get(name)) !== undefined),
-        events: this.events,
       });
     this.toolhiveSecrets = new ToolhiveSecrets(this.secrets, this.policy);
     this.groups = opts.groups && new GroupService(deps, opts.groups);
