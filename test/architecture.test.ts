@@ -87,6 +87,18 @@ describe('architecture', () => {
     expect(offences).toEqual([]);
   });
 
+  it('keeps disk, process and network I/O out of the core: adapters do it behind the interfaces the core defines', () => {
+    const io = /^node:(fs|fs\/promises|child_process|worker_threads|cluster|os|net|dgram|dns|dns\/promises|http|https|http2|tls|readline|repl|inspector)$/;
+    const offences = files
+      .filter((f) => area(f) === 'core')
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((i) => io.test(i))
+          .map((i) => `${relative(SRC, f)} imports ${i}`),
+      );
+    expect(offences).toEqual([]);
+  });
+
   it('lets a door import the core and shared door code, never storage, adapters, the app or another door', () => {
     const offences = files
       .filter((f) => area(f) === 'api')

@@ -4,6 +4,7 @@ import { buildHttpApp } from '../api/http-app.js';
 import { compileRouteSchemasOf, routeTableOf, type RouteEntry } from '../api/shared/route-table.js';
 import { Registry } from '../core/registry.js';
 import { ClientConfigFileEditor } from '../adapters/client-config/config-file-editor.js';
+import { SkillFolderReader } from '../adapters/skill-folders/skill-folder-reader.js';
 import { SkillFolderWriter } from '../adapters/skill-folders/skill-folder-writer.js';
 import type { ClientPlatform } from '../core/clients/client-apps.js';
 import { openStorage } from '../storage/open-storage.js';
@@ -170,7 +171,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     readOnly: config.readOnly,
     defaultVisibility: config.defaultVisibility,
     authRequiredForReads: config.authRequiredForReads,
-    skillsRoot: config.skillsRoot,
+    skillFolders: config.skillsRoot !== undefined ? new SkillFolderReader(config.skillsRoot) : undefined,
     recipeScope: config.recipeScope,
     managed: {
       maxFileBytes: config.limits.maxFileBytes,

@@ -37,6 +37,7 @@ import type { SecretStore } from './secrets/secret-store.js';
 import { SkillService } from './skills/skill-service.js';
 import { SkillInstalls } from './skills/skill-installs.js';
 import type { SkillFolders, SkillInstallStore } from './skills/skill-install-store.js';
+import type { SkillFolderSource } from './skills/skill-folder-source.js';
 import { RecipeService } from './recipes/recipe-service.js';
 import { RateLimiter } from './rate-limits/rate-limiter.js';
 import type { RateLimitStore } from './rate-limits/rate-limit-store.js';
@@ -95,8 +96,8 @@ export interface RegistryOptions {
   secretStore: SecretStore;
   /** Where agentspaces are published (AGENTRY_OCI_REGISTRY_DEFAULT) and the logins for other OCI registries. */
   agentspaceOci?: ArtifactOptions;
-  /** The only server-side folder skills may be validated from (AGENTRY_SKILLS_ROOT); none when unset. */
-  skillsRoot?: string;
+  /** The server-side folders skills may be validated from (under AGENTRY_SKILLS_ROOT, read by an adapter); none when unset. */
+  skillFolders?: SkillFolderSource;
   /** The scope PraisonAI's unscoped recipe names map onto (default `recipes`). */
   recipeScope?: string;
   /** Rate limits (agentx's: per IP, per user, publishes per user) and where their counters live; absent: none. */
@@ -285,7 +286,7 @@ export class Registry {
     this.agentspaceParameters = new AgentspaceParameters(deps);
     this.agentspaceArtifacts = new AgentspaceArtifacts(deps, this.agentspaces, opts.agentspaceOci, this.oci);
     this.insights = new PackageInsights(deps, this.packages, this.blobAccess, opts.limits);
-    this.skills = new SkillService(this.packages, this.blobAccess, opts.limits, opts.skillsRoot, this.oci);
+    this.skills = new SkillService(this.packages, this.blobAccess, opts.limits, opts.skillFolders, this.oci);
     this.recipes = new RecipeService(this.packages, this.packageLifecycle, this.accounts, opts.recipeScope);
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
     const limiter = this.rateLimiter;
@@ -293,16 +294,11 @@ export class Registry {
     const groupStore = opts.groups;
     this.workloads =
       opts.workloads &&
-      new WorkloadService({
+      new WorkloadService(deps, {
         ...opts.workloads,
         packages: this.packages,
         secrets: this.secrets,
-        policy: this.policy,
-        audit: this.auditLog,
-        auditRepo: opts.storage.audit,
-        clock,
         groupExists: groupStore && (async (name: string) => (await groupStore.get(name)) !== undefined),
-        events: this.events,
       });
     this.toolhiveSecrets = new ToolhiveSecrets(this.secrets, this.policy);
     this.groups = opts.groups && new GroupService(deps, opts.groups);

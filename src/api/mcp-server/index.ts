@@ -6,6 +6,7 @@ import type { Registry } from '../../core/registry.js';
 import { baseUrl } from '../shared/base-url.js';
 import { jsonRpcErrorHandler } from '../shared/jsonrpc-errors.js';
 import { requestContext } from '../shared/request-context.js';
+import { hijackWithRequestId } from '../shared/request-id.js';
 import { loadOnce } from '../../core/load-once.js';
 
 export interface McpServerDoorOptions {
@@ -60,8 +61,7 @@ export const mcpServerDoor: FastifyPluginAsyncTypebox<McpServerDoorOptions> = as
         void server.close().catch(() => undefined);
       });
       await server.connect(transport);
-      reply.hijack();
-      await transport.handleRequest(req.raw, reply.raw, req.body);
+      await transport.handleRequest(req.raw, hijackWithRequestId(reply), req.body);
     },
   });
 

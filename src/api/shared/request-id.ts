@@ -27,3 +27,14 @@ export const sendRequestId = (request: FastifyRequest, reply: FastifyReply, done
   void reply.header('request-id', request.id);
   done();
 };
+
+/**
+ * Takes the answer out of Fastify's hands (`reply.hijack()`) for a handler that writes to the socket
+ * itself (an SDK transport, a stream): headers set on the reply are not sent then, so the request id
+ * goes onto the raw response here, where whatever writes the head keeps it.
+ */
+export const hijackWithRequestId = (reply: FastifyReply): FastifyReply['raw'] => {
+  reply.hijack();
+  if (!reply.raw.headersSent) reply.raw.setHeader('request-id', reply.request.id);
+  return reply.raw;
+};

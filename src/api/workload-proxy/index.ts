@@ -12,6 +12,7 @@ import type { Registry } from '../../core/registry.js';
 import type { WorkloadSession } from '../../core/workloads/workload-service.js';
 import { workloadProxyPath } from '../../core/workloads/workload.js';
 import { requestContext } from '../shared/request-context.js';
+import { hijackWithRequestId } from '../shared/request-id.js';
 import { workloadProxyErrorHandler } from './errors.js';
 import { loadOnce } from '../../core/load-once.js';
 
@@ -165,10 +166,7 @@ export const workloadProxyDoor: FastifyPluginAsyncTypebox<WorkloadProxyOptions> 
     return entry;
   };
 
-  const hijack = (reply: FastifyReply) => {
-    reply.hijack();
-    return reply.raw;
-  };
+  const hijack = (reply: FastifyReply) => hijackWithRequestId(reply);
 
   const streamable = async (req: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply): Promise<void> => {
     const name = req.params.name;

@@ -1,24 +1,28 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { create } from 'tar';
+import { Header, Pack, ReadEntry } from 'tar';
 
 /**
  * A gzip tarball (portable headers, sorted paths) of in-memory files, for packages the core assembles
- * itself. With `mtime` every entry carries that time, so the same files always make the same bytes.
+ * itself, built in memory (no temporary folder: the core does no disk I/O). Each file is a regular
+ * file of mode 0644 dated `mtime` (else now), so the same files with the same `mtime` always make
+ * the same bytes. A path given twice is written twice, with the content given last.
  */
 export const tarballOf = async (files: Array<{ path: string; data: Buffer | string }>, mtime?: Date): Promise<Buffer> => {
-  const dir = await mkdtemp(join(tmpdir(), 'agentry-pack-'));
-  try {
-    for (const f of files) {
-      await mkdir(dirname(join(dir, f.path)), { recursive: true });
-      await writeFile(join(dir, f.path), f.data);
-    }
-    const chunks: Buffer[] = [];
-    const stream = create({ gzip: true, cwd: dir, portable: true, ...(mtime ? { mtime } : {}) }, files.map((f) => f.path).sort());
-    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-    return Buffer.concat(chunks);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  const at = mtime ?? new Date();
+  const content = new Map(files.map((f) => [f.path, typeof f.data === 'string' ? Buffer.from(f.data, 'utf8') : f.data]));
+  const pack = new Pack({ gzip: true, portable: true, noDirRecurse: true });
+  const out: Buffer[] = [];
+  pack.on('data', (c: Buffer) => out.push(c));
+  const finished = new Promise<void>((resolve, reject) => {
+    pack.on('end', () => resolve());
+    pack.on('error', reject);
+  });
+  for (const path of files.map((f) => f.path).sort()) {
+    const data = content.get(path)!;
+    const entry = new ReadEntry(new Header({ path, mode: 0o644, size: data.length, mtime: at, type: 'File' }));
+    pack.add(entry);
+    entry.end(data);
   }
+  pack.end();
+  await finished;
+  return Buffer.concat(out);
 };

@@ -8,7 +8,7 @@ import type { PackageService } from '../packages/package-service.js';
 import type { TarballLimits } from '../packages/tarball.js';
 import type { BlobAccess } from '../blobs/blob-access.js';
 import { readSkillArchive, readSkillFiles, type SkillFile } from './skill-archive.js';
-import { readSkillFolder, resolveSkillPath } from './skill-folder.js';
+import { skillPathsDisabled, type SkillFolderSource } from './skill-folder-source.js';
 import { parseSkillRef, type OciSkillRef } from './skill-ref.js';
 
 /** Who asks, and the `host[:port]` names under which this server's own OCI registry (`/v2/`) is reached. */
@@ -55,8 +55,8 @@ export class SkillService {
     /** Stored skills' bytes, through what owns them (the caller must be able to read the package or repository). */
     private readonly blobs: BlobAccess,
     private readonly limits: TarballLimits,
-    /** The only server-side folder `validatePath` may read from; undefined disables paths. */
-    private readonly skillsRoot: string | undefined,
+    /** The server-side folders `validatePath` may read (under the skills root); undefined disables paths. */
+    private readonly folders: SkillFolderSource | undefined,
     private readonly oci: OciService,
   ) {}
 
@@ -67,8 +67,8 @@ export class SkillService {
 
   /** Validates a skill folder on the server, which must lie under the skills root. */
   async validatePath(path: string): Promise<SkillValidation> {
-    const dir = await resolveSkillPath(this.skillsRoot, path);
-    return validateSkillFolder(await readSkillFolder(dir, { maxFiles: this.limits.maxFiles, maxTextFileBytes: this.limits.maxTextFileBytes }));
+    if (!this.folders) throw skillPathsDisabled();
+    return validateSkillFolder(await this.folders.read(path, { maxFiles: this.limits.maxFiles, maxTextFileBytes: this.limits.maxTextFileBytes }));
   }
 
   /** Validates a stored skill (`@scope/name[@version]`) as published: its folder name is the package name. */

@@ -1,22 +1,19 @@
 import { isVisibility, type Visibility } from '../access/visibility.js';
-import type { AuditLog } from '../audit/audit-log.js';
-import type { AccessPolicy } from '../auth/access-policy.js';
 import type { Principal, RequestContext } from '../auth/principal.js';
+import type { CoreDeps } from '../core-deps.js';
 import { AgentryError, badRequest, conflict, forbidden, notFound, unprocessable, validationFailed } from '../errors.js';
 import { isPlainObject } from '../packages/manifest/fields.js';
 import type { PackageService, PackageView } from '../packages/package-service.js';
 import { versionSchemeOf } from '../packages/version-scheme.js';
 import { validateSandboxSpec } from '../sandbox/profile.js';
 import type { SecretStore } from '../secrets/secret-store.js';
-import type { AuditRepo } from '../audit/audit-repo.js';
-import { isoNow, type Clock } from '../time.js';
+import { isoNow } from '../time.js';
 import { launchFromServerJson, type DeclaredVar, type RegistryLaunch } from './registry-source.js';
 import { SharedWorkloads } from './shared-workloads.js';
 import { DEFAULT_TIMINGS, Supervisor, type SupervisorTimings } from './supervisor.js';
 import type { LaunchPlan, McpNotification, McpRequestOptions, McpResult, McpUpstream, RuntimeCapabilities, WorkloadLauncher, WorkloadLogs } from './workload-runtime.js';
 import { CachedWorkloadStore, type WorkloadStore } from './workload-store.js';
 import { WORKLOAD_SECRETS_NAMESPACE } from '../secrets/toolhive-secrets.js';
-import type { DomainEvents } from '../events/domain-events.js';
 import {
   DEFAULT_GROUP,
   packageOf,
@@ -95,6 +92,7 @@ export class McpRequestError extends Error {
   }
 }
 
+/** What the workload service needs besides the core's deps (whose `events` hear every status a supervisor writes: webhooks' workload.status). */
 export interface WorkloadServiceDeps {
   store: WorkloadStore;
   launcher: WorkloadLauncher;
@@ -105,17 +103,11 @@ export interface WorkloadServiceDeps {
   sharedIdleStopMs?: number;
   packages: PackageService;
   secrets: SecretStore;
-  policy: AccessPolicy;
-  audit: AuditLog;
-  auditRepo: AuditRepo;
-  clock: Clock;
   timings?: Partial<SupervisorTimings>;
   /** How long a proxied request may take (default 5 min). */
   requestTimeoutMs?: number;
   /** Whether a group exists (ToolHive's groups); absent: every valid group name is taken. */
   groupExists?: (name: string) => Promise<boolean>;
-  /** Told of every status a workload's supervisor writes (webhooks' workload.status). */
-  events?: DomainEvents;
 }
 
 /**
@@ -189,9 +181,12 @@ export class WorkloadService {
   /** Workloads held by sessions (the MCP servers of agent.yaml packages), with the same launcher and timings; never stored. */
   readonly shared: SharedWorkloads;
 
-  constructor(private readonly deps: WorkloadServiceDeps) {
+  constructor(
+    private readonly core: CoreDeps,
+    private readonly deps: WorkloadServiceDeps,
+  ) {
     this.timings = { ...DEFAULT_TIMINGS, ...deps.timings };
-    this.store = new CachedWorkloadStore(deps.store, () => deps.clock.now().getTime());
+    this.store = new CachedWorkloadStore(deps.store, () => core.clock.now().getTime());
     this.shared = new SharedWorkloads({
       launcher: deps.launcher,
       logs: deps.sharedLogs ?? { append: () => undefined, read: async () => undefined, remove: async () => undefined },
@@ -252,14 +247,14 @@ export class WorkloadService {
     this.supervisors.clear();
     await Promise.all(this.writes.values());
     // Tool-call audit entries are written in batches: none is lost on a clean shutdown.
-    await this.deps.audit.flush();
+    await this.core.audit.flush();
     this.deps.logs.closeFiles?.();
   }
 
   // ---- reads ----
 
   async list(ctx: RequestContext, opts: { all?: boolean; group?: string } = {}): Promise<WorkloadRecord[]> {
-    this.deps.policy.requireReadAccess(ctx);
+    this.core.policy.requireReadAccess(ctx);
     if (opts.group !== undefined && opts.group !== '' && this.deps.groupExists && !(await this.deps.groupExists(opts.group))) throw notFound(`Group '${opts.group.slice(0, 70)}' not found`);
     const out: WorkloadRecord[] = [];
     for (const r of await this.store.list()) {
@@ -275,7 +270,7 @@ export class WorkloadService {
     if (problem) throw badRequest(problem);
     const r = await this.store.get(name);
     if (!r) throw this.missing(name);
-    await this.deps.policy.requireRead(ctx, { ownerAccountId: r.ownerAccountId, visibility: r.config.visibility }, () => this.missing(name));
+    await this.core.policy.requireRead(ctx, { ownerAccountId: r.ownerAccountId, visibility: r.config.visibility }, () => this.missing(name));
     return r;
   }
 
@@ -296,12 +291,12 @@ export class WorkloadService {
   // ---- writes ----
 
   async create(ctx: RequestContext, input: WorkloadInput): Promise<WorkloadRecord> {
-    this.deps.policy.requireWritable();
-    const principal = this.deps.policy.requirePermission(ctx, 'publish');
+    this.core.policy.requireWritable();
+    const principal = this.core.policy.requirePermission(ctx, 'publish');
     const explicit = input.server === undefined;
     if (explicit) {
       if (!principal.account.isAdmin) throw forbidden('Only administrators run workloads from an explicit image, command or URL; others run MCP servers of the registry (send "server")');
-      this.deps.policy.requireAdmin(ctx);
+      this.core.policy.requireAdmin(ctx);
     }
     const { source, registry, declaredEnv, launch } = await this.sourceFor(ctx, input);
     const name = input.name ?? this.defaultName(source, input.server);
@@ -328,7 +323,7 @@ export class WorkloadService {
         updatedAt: now,
       };
       if (!(await this.store.insert(record))) throw conflict(`Workload '${name}' already exists`);
-      await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.create', `workload:${name}`, { package: packageOf(source), registry_server: registry?.server ?? null });
+      await this.core.audit.record(this.core.storage.audit, ctx, 'workload.create', `workload:${name}`, { package: packageOf(source), registry_server: registry?.server ?? null });
       this.deps.logs.append(name, 'proxy', this.line('created', { by: principal.account.name, package: packageOf(source) }));
       void this.supervise(record);
       return record;
@@ -339,7 +334,7 @@ export class WorkloadService {
 
   /** Replaces a workload's configuration (ToolHive's edit: the fields sent; name, registry and server stay) and restarts it. */
   async edit(ctx: RequestContext, name: string, input: WorkloadInput): Promise<WorkloadRecord> {
-    this.deps.policy.requireWritable();
+    this.core.policy.requireWritable();
     const r = await this.managed(ctx, name);
     const changesSource = input.image !== undefined || input.command !== undefined || input.url !== undefined;
     if (changesSource && !ctx.principal?.account.isAdmin) throw forbidden('Only administrators change what a workload runs');
@@ -355,7 +350,7 @@ export class WorkloadService {
     if (config.group !== r.config.group) await this.clientEdit(name, 'gone', () => this.clientHooks?.gone(name, r.config.group));
     await this.store.update(updated);
     await this.store.setDesired(name, 'running', updated.updatedAt);
-    await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.edit', `workload:${name}`, {});
+    await this.core.audit.record(this.core.storage.audit, ctx, 'workload.edit', `workload:${name}`, {});
     this.deps.logs.append(name, 'proxy', this.line('edited', { by: ctx.principal?.account.name }));
     await this.supervisors.get(name)?.halt();
     void this.supervise(updated);
@@ -363,12 +358,12 @@ export class WorkloadService {
   }
 
   async stop(ctx: RequestContext, name: string): Promise<void> {
-    this.deps.policy.requireWritable();
+    this.core.policy.requireWritable();
     const r = await this.managed(ctx, name);
     await this.store.setDesired(name, 'stopped', this.now());
     // The clients lose its entry before the answer (a failure is logged, never the request's).
     await this.clientEdit(name, 'gone', () => this.clientHooks?.gone(name, r.config.group));
-    await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.stop', `workload:${name}`, {});
+    await this.core.audit.record(this.core.storage.audit, ctx, 'workload.stop', `workload:${name}`, {});
     this.deps.logs.append(name, 'proxy', this.line('stop', { by: ctx.principal?.account.name }));
     const s = this.supervisors.get(name);
     this.supervisors.delete(name);
@@ -377,10 +372,10 @@ export class WorkloadService {
   }
 
   async restart(ctx: RequestContext, name: string): Promise<void> {
-    this.deps.policy.requireWritable();
+    this.core.policy.requireWritable();
     const r = await this.managed(ctx, name);
     await this.store.setDesired(name, 'running', this.now());
-    await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.restart', `workload:${name}`, {});
+    await this.core.audit.record(this.core.storage.audit, ctx, 'workload.restart', `workload:${name}`, {});
     this.deps.logs.append(name, 'proxy', this.line('restart', { by: ctx.principal?.account.name }));
     const s = this.supervisors.get(name);
     if (s) void s.start();
@@ -388,10 +383,10 @@ export class WorkloadService {
   }
 
   async remove(ctx: RequestContext, name: string): Promise<void> {
-    this.deps.policy.requireWritable();
+    this.core.policy.requireWritable();
     const r = await this.managed(ctx, name);
     await this.removeNow(name, r.config.group);
-    await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.delete', `workload:${name}`, {});
+    await this.core.audit.record(this.core.storage.audit, ctx, 'workload.delete', `workload:${name}`, {});
   }
 
   /** Ends and forgets a workload; the clients of its group lose its entry. */
@@ -444,7 +439,7 @@ export class WorkloadService {
    * up healthy. 422 when there is nothing to upgrade to.
    */
   async upgrade(ctx: RequestContext, name: string, extra: { env?: Record<string, string>; secrets?: SecretRef[] }): Promise<UpgradeCheck> {
-    this.deps.policy.requireWritable();
+    this.core.policy.requireWritable();
     const r = await this.managed(ctx, name);
     const check = await this.checkOne(ctx, r);
     if (check.status !== 'upgrade-available') throw unprocessable(`Workload '${name}' has no upgrade to apply (${check.status}${check.reason ? `: ${check.reason}` : ''})`);
@@ -461,7 +456,7 @@ export class WorkloadService {
     const previous = r;
     const next: WorkloadRecord = { ...r, config, desired: 'running', updatedAt: this.now() };
     await this.store.update(next);
-    await this.deps.audit.record(this.deps.auditRepo, ctx, 'workload.upgrade', `workload:${name}`, { from: check.currentImage, to: check.candidateImage });
+    await this.core.audit.record(this.core.storage.audit, ctx, 'workload.upgrade', `workload:${name}`, { from: check.currentImage, to: check.candidateImage });
     this.deps.logs.append(name, 'proxy', this.line('upgrade', { from: check.currentImage, to: check.candidateImage }));
     await this.supervisors.get(name)?.halt();
     const healthy = await this.supervise(next);
@@ -541,7 +536,7 @@ export class WorkloadService {
           } finally {
             const duration = Date.now() - started;
             this.deps.logs.append(name, 'proxy', this.line('tool call', { tool: orig, caller, duration_ms: duration, outcome }));
-            this.deps.audit.recordLater(this.deps.auditRepo, ctx, 'workload.tool_call', `workload:${name}`, { tool: orig, duration_ms: duration, outcome });
+            this.core.audit.recordLater(this.core.storage.audit, ctx, 'workload.tool_call', `workload:${name}`, { tool: orig, duration_ms: duration, outcome });
           }
         }
         if (!PASSED_METHODS.has(method)) throw new McpRequestError(-32601, `Method not found: ${method.slice(0, 100)}`);
@@ -553,7 +548,7 @@ export class WorkloadService {
   // ---- internals ----
 
   private now(): string {
-    return isoNow(this.deps.clock);
+    return isoNow(this.core.clock);
   }
 
   private line(event: string, fields: Record<string, unknown>): string {
@@ -565,7 +560,7 @@ export class WorkloadService {
   }
 
   private canRead(ctx: RequestContext, r: WorkloadRecord): Promise<boolean> {
-    return this.deps.policy.canRead(ctx, { ownerAccountId: r.ownerAccountId, visibility: r.config.visibility });
+    return this.core.policy.canRead(ctx, { ownerAccountId: r.ownerAccountId, visibility: r.config.visibility });
   }
 
   private mayManage(p: Principal | null, r: WorkloadRecord): boolean {
@@ -638,7 +633,7 @@ export class WorkloadService {
   }
 
   private async statusEvent(name: string, status: WorkloadRecord['status'], context: string): Promise<void> {
-    const events = this.deps.events;
+    const events = this.core.events;
     // The status is written in the workload store, outside the shared store's transactions: the
     // event is recorded in a transaction of its own right after. Nobody listening costs no query.
     if (!events?.wantsAny()) return;

@@ -1,14 +1,9 @@
 import { constants } from 'node:fs';
 import { lstat, open, readdir, realpath } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { badRequest, forbidden, notFound } from '../errors.js';
-import { SKILL_FILE, type SkillEntry, type SkillFolderInput } from '../packages/manifest/skill-md.js';
-
-export interface SkillFolderLimits {
-  maxFiles: number;
-  /** Largest SKILL.md read into memory. */
-  maxTextFileBytes: number;
-}
+import { badRequest, forbidden, notFound } from '../../core/errors.js';
+import { SKILL_FILE, type SkillEntry, type SkillFolderInput } from '../../core/packages/manifest/skill-md.js';
+import { skillPathsDisabled, type SkillFolderLimits, type SkillFolderSource } from '../../core/skills/skill-folder-source.js';
 
 /** Whether `child` is `parent` or lies inside it (both absolute and resolved). */
 const isInside = (parent: string, child: string): boolean => {
@@ -22,9 +17,7 @@ const isInside = (parent: string, child: string): boolean => {
  * `..`, absolute paths outside the root and symlinks that lead out of it are all refused.
  */
 export const resolveSkillPath = async (root: string | undefined, requested: string): Promise<string> => {
-  if (root === undefined) {
-    throw forbidden('Validating a server-side path is disabled: the server has no skills root (set AGENTRY_SKILLS_ROOT), so send the skill as an archive or a package reference instead');
-  }
+  if (root === undefined) throw skillPathsDisabled();
   if (requested.trim() === '' || requested.includes('\0')) throw badRequest('path must be a non-empty path without NUL bytes');
   const realRoot = await realpath(root).catch(() => {
     throw notFound('The configured skills root does not exist on the server');
@@ -95,3 +88,12 @@ const readRegularFile = async (path: string): Promise<string> => {
     await handle.close();
   }
 };
+
+/** The skill folders under one root on this server's disk (AGENTRY_SKILLS_ROOT): the core's `SkillFolderSource`. */
+export class SkillFolderReader implements SkillFolderSource {
+  constructor(private readonly root: string | undefined) {}
+
+  async read(path: string, limits: SkillFolderLimits): Promise<SkillFolderInput> {
+    return readSkillFolder(await resolveSkillPath(this.root, path), limits);
+  }
+}
