@@ -9,10 +9,13 @@ import { startTestServer, testStores, type TestServer } from '../helpers/server.
  * The large campaign behind `AGENTRY_FUZZ_CAMPAIGN` (skipped otherwise; CI runs `fuzz.test.ts`):
  * `AGENTRY_FUZZ_CAMPAIGN=<requests per seed>` over the seeds of `AGENTRY_FUZZ_SEEDS` (comma-separated,
  * default 1..8), on a server logging at trace level. No answer may be a 5xx, the server must stay up, and no
- * log line may hold any of the tokens the run used. `AGENTRY_FUZZ_REPORT=<file>` writes the figures
+ * log line may hold any of the tokens the run used. `AGENTRY_FUZZ_EXTRA` (default 0.3) is the share of hand-built
+ * requests (odd headers, Range, traversal, OCI names, JSON-RPC, multipart extremes). `AGENTRY_FUZZ_REPORT=<file>` writes the figures
  * (requests, status buckets, failures grouped by operation and status) as JSON.
  */
 const PER_SEED = Number(process.env.AGENTRY_FUZZ_CAMPAIGN ?? 0);
+/** Share of hand-built requests (odd headers, Range, traversal, OCI names, JSON-RPC, multipart extremes). */
+const EXTRA = Number(process.env.AGENTRY_FUZZ_EXTRA ?? 0.3);
 const SEEDS = (process.env.AGENTRY_FUZZ_SEEDS ?? '1,2,3,4,5,6,7,8').split(',').map(Number);
 const OUTBOUND = /^(GET|POST) \/registry\/(repositories|tags|pull|publish)$/;
 const deliberate = (r: FuzzRequest, status: number): boolean => status === 501 || (status === 502 && OUTBOUND.test(r.operation));
@@ -64,6 +67,7 @@ describe.skipIf(PER_SEED <= 0).each(STORES)('fuzz campaign at trace level (%s)',
           concurrency: 6,
           tokens: [undefined, tokens.user, tokens.read, tokens.admin],
           deliberate,
+          extraRate: EXTRA,
           known: {
             scope: ['fuzzer', '@fuzzer'],
             name: ['pkg'],
