@@ -27,6 +27,9 @@ describe.skipIf(PER_SEED <= 0).each(STORES)('fuzz campaign at trace level (%s)',
   let server: TestServer;
   const tokens: Record<string, string> = {};
   const lines: string[] = [];
+  const ids: string[] = ['1', '2'];
+  const credentialIds: string[] = ['1'];
+  const memoryIds: string[] = ['1'];
 
   beforeAll(async () => {
     const stream = new PassThrough();
@@ -40,13 +43,36 @@ describe.skipIf(PER_SEED <= 0).each(STORES)('fuzz campaign at trace level (%s)',
     server = await startTestServer({ store, log: { level: 'trace', stream } });
     tokens.admin = server.adminToken;
     const admin = new Api(server.url, server.adminToken);
-    const user = await admin.req('POST', '/api/v1/users', { username: 'fuzzer' });
-    expect(user.status).toBe(201);
-    tokens.user = user.body.token;
+    const created = await admin.req('POST', '/api/v1/users', { username: 'fuzzer' });
+    expect(created.status).toBe(201);
+    tokens.user = created.body.token;
     const read = await admin.with(tokens.user).req('POST', '/api/v1/tokens', { name: 'ro', permission: 'read' });
     expect(read.status).toBe(201);
     tokens.read = read.body.token;
-    expect((await admin.with(tokens.user).publish('/api/v1/agents/@fuzzer/pkg', await agentTarball({ name: 'pkg', version: '1.0.0', scope: 'fuzzer' }))).status).toBe(200);
+    const user = admin.with(tokens.user);
+    expect((await user.publish('/api/v1/agents/@fuzzer/pkg', await agentTarball({ name: 'pkg', version: '1.0.0', scope: 'fuzzer' }))).status).toBe(200);
+    // Managed objects of the user's, so `{id}` parameters reach past "not found" (each kept if made).
+    const made = async (path: string, body: unknown): Promise<string | undefined> => {
+      const r = await user.req('POST', path, body);
+      return r.status < 300 && r.body?.id !== undefined ? String(r.body.id) : undefined;
+    };
+    const env = await made('/v1/environments', { name: 'fuzz-env' });
+    const agent = await made('/v1/agents', { name: 'fuzz-agent', model: 'claude-sonnet-4-6', ...(env ? { environment_id: env } : {}) });
+    const vault = await made('/v1/vaults', { name: 'fuzz-vault' });
+    const credential = vault && (await made(`/v1/vaults/${vault}/credentials`, { auth: { type: 'static_bearer', token: 'ghp_FUZZSECRET0001', mcp_server_url: 'https://mcp.example.com/sse' } }));
+    const memStore = await made('/v1/memory_stores', { name: 'fuzz-memories' });
+    const memory = memStore && (await made(`/v1/memory_stores/${memStore}/memories`, { path: '/notes/a.md', content: 'a note' }));
+    const file = new FormData();
+    file.set('file', new Blob(['fuzz file']), 'fuzz.txt');
+    const fileId = await made('/v1/files', file);
+    const skill = new FormData();
+    skill.append('files', new Blob(['---\nname: fuzz-skill\ndescription: A skill to fuzz.\n---\n# fuzz\n']), 'SKILL.md');
+    const skillId = await made('/v1/skills', skill);
+    const session = agent && (await made('/v1/sessions', { agent, ...(env ? { environment_id: env } : {}) }));
+    await admin.req('POST', '/registry/', { name: 'Fuzz', namespace: 'fuzz' });
+    ids.push(...[env, agent, vault, memStore, fileId, skillId, session].filter((x): x is string => x !== undefined));
+    if (credential) credentialIds.push(credential);
+    if (memory) memoryIds.push(memory);
   });
   afterAll(async () => server?.close());
 
@@ -78,7 +104,10 @@ describe.skipIf(PER_SEED <= 0).each(STORES)('fuzz campaign at trace level (%s)',
             serverName: ['fuzzer%2Fpkg', 'io.github.fuzzer/pkg'],
             registryName: ['default'],
             tag: ['latest'],
-            id: ['1', '2'],
+            id: ids,
+            credential_id: credentialIds,
+            memory_id: memoryIds,
+            agentspace_id: ['default'],
           },
         });
         sent += r.sent;
@@ -98,7 +127,7 @@ describe.skipIf(PER_SEED <= 0).each(STORES)('fuzz campaign at trace level (%s)',
         groups[key] ??= { count: 0, example: `seed ${f.seed}: ${f.request}`, response: f.response };
         groups[key].count++;
       }
-      const report = { store, perSeed: PER_SEED, seeds: SEEDS, sent, skipped, statuses, failures: failures.length, groups, leaks: leaks.slice(0, 20), leakCount: leaks.length };
+      const report = { store, perSeed: PER_SEED, seeds: SEEDS, knownIds: ids, sent, skipped, statuses, failures: failures.length, groups, leaks: leaks.slice(0, 20), leakCount: leaks.length };
       if (process.env.AGENTRY_FUZZ_REPORT) writeFileSync(`${process.env.AGENTRY_FUZZ_REPORT}.${store}.json`, JSON.stringify(report, null, 2));
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
       expect(leaks).toEqual([]);
