@@ -1,5 +1,6 @@
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { a2aErrorHandler } from '../../src/api/a2a/errors.js';
 import { alquimiaErrorHandler } from '../../src/api/alquimia/errors.js';
 import { managedErrorHandler } from '../../src/api/managed/errors.js';
 import { mcpErrorHandler } from '../../src/api/mcp/errors.js';
@@ -136,6 +137,7 @@ describe('an unexpected error is a bare 500 with the request id, in every doorâ€
     ['toolhive text', toolhiveTextErrorHandler],
     ['toolhive registry', toolhiveRegistryErrorHandler],
     ['MCP endpoint and workload proxy (JSON-RPC)', jsonRpcErrorHandler],
+    ['a2a', a2aErrorHandler],
   ];
   for (const [door, handler] of handlers) {
     it(door, async () => {

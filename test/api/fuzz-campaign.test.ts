@@ -27,6 +27,8 @@ describe.skipIf(PER_SEED <= 0).each(STORES)('fuzz campaign at trace level (%s)',
   let server: TestServer;
   const tokens: Record<string, string> = {};
   const lines: string[] = [];
+  /** Error-level lines: an unexpected error (a 500) or something logged as one; the fuzz makes neither. */
+  const errorLines: string[] = [];
   const ids: string[] = ['1', '2'];
   const credentialIds: string[] = ['1'];
   const memoryIds: string[] = ['1'];
@@ -38,7 +40,10 @@ describe.skipIf(PER_SEED <= 0).each(STORES)('fuzz campaign at trace level (%s)',
       const parts = (rest + c.toString()).split('\n');
       rest = parts.pop() ?? '';
       // Only what could hold a credential is kept: a line naming no token cannot leak one.
-      for (const l of parts) if (l.includes('agentry_') || l.includes('Bearer') || l.includes('Basic') || /[A-Za-z0-9_-]{40,}/.test(l)) lines.push(l);
+      for (const l of parts) {
+        if (l.includes('agentry_') || l.includes('Bearer') || l.includes('Basic') || /[A-Za-z0-9_-]{40,}/.test(l)) lines.push(l);
+        if (/"level":(50|60)/.test(l)) errorLines.push(l);
+      }
     });
     server = await startTestServer({ store, log: { level: 'trace', stream } });
     tokens.admin = server.adminToken;
@@ -127,11 +132,12 @@ describe.skipIf(PER_SEED <= 0).each(STORES)('fuzz campaign at trace level (%s)',
         groups[key] ??= { count: 0, example: `seed ${f.seed}: ${f.request}`, response: f.response };
         groups[key].count++;
       }
-      const report = { store, perSeed: PER_SEED, seeds: SEEDS, knownIds: ids, sent, skipped, statuses, failures: failures.length, groups, leaks: leaks.slice(0, 20), leakCount: leaks.length };
+      const report = { store, perSeed: PER_SEED, seeds: SEEDS, knownIds: ids, sent, skipped, statuses, failures: failures.length, groups, leaks: leaks.slice(0, 20), leakCount: leaks.length, errorLines: errorLines.slice(0, 20).map((l) => l.slice(0, 600)), errorLineCount: errorLines.length };
       if (process.env.AGENTRY_FUZZ_REPORT) writeFileSync(`${process.env.AGENTRY_FUZZ_REPORT}.${store}.json`, JSON.stringify(report, null, 2));
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
       expect(leaks).toEqual([]);
       expect(groups).toEqual({});
+      expect(errorLines.map((l) => l.slice(0, 600))).toEqual([]);
     },
     24 * 3_600_000,
   );
