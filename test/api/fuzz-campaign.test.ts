@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadOperations, runFuzz, type FuzzFailure, type FuzzRequest } from '../helpers/fuzz.js';
 import { Api, agentTarball } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
@@ -85,6 +85,8 @@ describe.skipIf(PER_SEED <= 0).each(STORES)('fuzz campaign at trace level (%s)',
     `answers ${PER_SEED} requests per seed × ${SEEDS.length} seeds below 500, and logs no token`,
     async () => {
       const ops = await loadOperations(server.url);
+      // What a library prints past the logger (no level, no redaction): the fuzz must make none.
+      const printed = vi.spyOn(console, 'error').mockImplementation(() => undefined);
       const failures: Array<FuzzFailure & { seed: number }> = [];
       const statuses: Record<string, number> = {};
       let sent = 0;
@@ -121,6 +123,8 @@ describe.skipIf(PER_SEED <= 0).each(STORES)('fuzz campaign at trace level (%s)',
         failures.push(...r.failures.map((f) => ({ ...f, seed })));
       }
       await new Promise((r) => setTimeout(r, 200));
+      const consoleErrors = printed.mock.calls.map((c) => String(c[0]).slice(0, 300));
+      printed.mockRestore();
       const leaks = Object.entries(tokens).flatMap(([name, t]) => {
         const random = t.replace(/^agentry_/, '').slice(0, 24);
         return lines.filter((l) => l.includes(random)).map((l) => `${name}: ${l.slice(0, 300)}`);
@@ -132,12 +136,13 @@ describe.skipIf(PER_SEED <= 0).each(STORES)('fuzz campaign at trace level (%s)',
         groups[key] ??= { count: 0, example: `seed ${f.seed}: ${f.request}`, response: f.response };
         groups[key].count++;
       }
-      const report = { store, perSeed: PER_SEED, seeds: SEEDS, knownIds: ids, sent, skipped, statuses, failures: failures.length, groups, leaks: leaks.slice(0, 20), leakCount: leaks.length, errorLines: errorLines.slice(0, 20).map((l) => l.slice(0, 600)), errorLineCount: errorLines.length };
+      const report = { store, perSeed: PER_SEED, seeds: SEEDS, knownIds: ids, sent, skipped, statuses, failures: failures.length, groups, leaks: leaks.slice(0, 20), leakCount: leaks.length, errorLines: errorLines.slice(0, 20).map((l) => l.slice(0, 600)), errorLineCount: errorLines.length, consoleErrors: consoleErrors.slice(0, 20), consoleErrorCount: consoleErrors.length };
       if (process.env.AGENTRY_FUZZ_REPORT) writeFileSync(`${process.env.AGENTRY_FUZZ_REPORT}.${store}.json`, JSON.stringify(report, null, 2));
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
       expect(leaks).toEqual([]);
       expect(groups).toEqual({});
       expect(errorLines.map((l) => l.slice(0, 600))).toEqual([]);
+      expect(consoleErrors).toEqual([]);
     },
     24 * 3_600_000,
   );
