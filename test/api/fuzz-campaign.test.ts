@@ -17,7 +17,7 @@ const PER_SEED = Number(process.env.AGENTRY_FUZZ_CAMPAIGN ?? 0);
 /** Share of hand-built requests (odd headers, Range, traversal, OCI names, JSON-RPC, multipart extremes). */
 const EXTRA = Number(process.env.AGENTRY_FUZZ_EXTRA ?? 0.3);
 const SEEDS = (process.env.AGENTRY_FUZZ_SEEDS ?? '1,2,3,4,5,6,7,8').split(',').map(Number);
-const OUTBOUND = /^(GET|POST) \/registry\/(repositories|tags|pull|publish)$/;
+const OUTBOUND = /^(GET|POST) \/registry\/(repositories|tags|pull|publish)( \+.*)?$/;
 const deliberate = (r: FuzzRequest, status: number): boolean => status === 501 || (status === 502 && OUTBOUND.test(r.operation));
 
 /** `AGENTRY_FUZZ_STORE=sqlite|postgres` runs one store only (two processes can then run side by side). */

@@ -14,7 +14,7 @@ const COUNT = Number(process.env.AGENTRY_FUZZ_REQUESTS ?? 2500);
 const SEED = Number(process.env.AGENTRY_FUZZ_SEED ?? 12);
 
 /** Operations that call another server the request names: its failure is a 502 (Bad Gateway), by design. */
-const OUTBOUND = /^(GET|POST) \/registry\/(repositories|tags|pull|publish)$/;
+const OUTBOUND = /^(GET|POST) \/registry\/(repositories|tags|pull|publish)( \+.*)?$/;
 
 /**
  * The only 5xx answers that are not failures: 501 states that this server does not offer something

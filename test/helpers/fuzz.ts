@@ -693,6 +693,12 @@ export const send = (base: string, r: FuzzRequest, agent: Agent, timeoutMs = 15_
     const headers: Record<string, string | number> = { ...r.headers };
     if (r.body) headers['content-length'] = r.body.length;
     const req = httpRequest({ host: url.hostname, port: url.port, method: r.method, path: r.path, headers, agent, timeout: timeoutMs }, (res) => {
+      // An event stream that was opened is an answer; it may never end (a live session), so it is not read.
+      if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream') && (res.statusCode ?? 0) < 300) {
+        resolve({ status: res.statusCode ?? 0, body: '(an event stream)' });
+        req.destroy();
+        return;
+      }
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
