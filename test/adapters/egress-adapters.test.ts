@@ -80,8 +80,7 @@ describe('every outbound adapter goes through the egress policy', () => {
   let redirectPort: number;
   let hits = 0;
   /** `internal.test` resolves to loopback, as a hostile DNS name would. */
-  const resolve: Resolver = (hostname, cb) =>
-    hostname === 'internal.test' ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' }), []);
+  const resolve: Resolver = (hostname, cb) => (hostname === 'internal.test' ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' }), []));
 
   beforeAll(async () => {
     downloads = mkdtempSync(join(tmpdir(), 'egress-adapters-'));

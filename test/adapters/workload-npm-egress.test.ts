@@ -72,7 +72,10 @@ describe('npm installs of workloads go through the egress policy', { timeout: 24
         (e: unknown) => e as Error,
       );
     expect(err?.message).toMatch(/^npm install is-number@7\.0\.0 failed: /);
-    expect(lines.some((line) => /egress proxy refused/.test(line)), lines.join('\n')).toBe(true);
+    expect(
+      lines.some((line) => /egress proxy refused/.test(line)),
+      lines.join('\n'),
+    ).toBe(true);
     expect(readdirSync(join(root, name, 'packages'))).toEqual([]);
   });
 

@@ -280,7 +280,11 @@ describe.each(testStores)('A2A: agent cards and JSON-RPC endpoints (%s)', (store
         [11, 'tasks/resubscribe', { id: randomUUID() }],
         [12, 'message/stream', userMessage('hi', { taskId: randomUUID() })],
       ] as const) {
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${f.aliceToken}` }, body: JSON.stringify({ jsonrpc: '2.0', id, method, params }) });
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${f.aliceToken}` },
+          body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
+        });
         const text = await res.text();
         const error = text
           .split('\n')

@@ -136,7 +136,23 @@ describe.skipIf(PER_SEED <= 0).each(STORES)('fuzz campaign at trace level (%s)',
         groups[key] ??= { count: 0, example: `seed ${f.seed}: ${f.request}`, response: f.response };
         groups[key].count++;
       }
-      const report = { store, perSeed: PER_SEED, seeds: SEEDS, knownIds: ids, sent, skipped, statuses, failures: failures.length, groups, leaks: leaks.slice(0, 20), leakCount: leaks.length, errorLines: errorLines.slice(0, 20).map((l) => l.slice(0, 600)), errorLineCount: errorLines.length, consoleErrors: consoleErrors.slice(0, 20), consoleErrorCount: consoleErrors.length };
+      const report = {
+        store,
+        perSeed: PER_SEED,
+        seeds: SEEDS,
+        knownIds: ids,
+        sent,
+        skipped,
+        statuses,
+        failures: failures.length,
+        groups,
+        leaks: leaks.slice(0, 20),
+        leakCount: leaks.length,
+        errorLines: errorLines.slice(0, 20).map((l) => l.slice(0, 600)),
+        errorLineCount: errorLines.length,
+        consoleErrors: consoleErrors.slice(0, 20),
+        consoleErrorCount: consoleErrors.length,
+      };
       if (process.env.AGENTRY_FUZZ_REPORT) writeFileSync(`${process.env.AGENTRY_FUZZ_REPORT}.${store}.json`, JSON.stringify(report, null, 2));
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
       expect(leaks).toEqual([]);

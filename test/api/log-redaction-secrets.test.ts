@@ -49,7 +49,15 @@ describe.each(testStores)('log lines hold no secret a body carried, at trace lev
     answers.push((await user.req('GET', '/v0.1/servers?limit=5')).status);
     answers.push((await user.req('GET', '/registry/m1/v0.1/servers')).status);
     // Refusals quoting the body: malformed JSON, a wrong type next to the secret.
-    answers.push((await fetch(`${server.url}/registry/secret`, { method: 'POST', headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: `{"value":"${SECRETS.malformed}",` })).status);
+    answers.push(
+      (
+        await fetch(`${server.url}/registry/secret`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+          body: `{"value":"${SECRETS.malformed}",`,
+        })
+      ).status,
+    );
     answers.push((await user.req('POST', '/api/v1/users/keeper/webhooks', { url: 42, events: 'x', secret: SECRETS.invalid })).status);
     answers.push((await user.req('POST', '/v1/model_cards', { model_id: 5, api_key: SECRETS.invalid })).status);
     for (const s of answers) expect(s).toBeLessThan(500);

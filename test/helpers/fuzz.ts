@@ -237,10 +237,41 @@ const EXTRA_HEADER_VALUES = [
 ];
 
 /** Range headers on blob and download routes. */
-const RANGES = ['bytes=0-0', 'bytes=0-', 'bytes=-1', 'bytes=-0', 'bytes=5-1', 'bytes=0-0,1-1,2-2', 'bytes=999999999999999999999-', 'bytes=0-9007199254740993', 'bytes=abc', 'items=0-1', 'bytes=', 'bytes=-', 'bytes=1e3-2e3', `bytes=${Array.from({ length: 300 }, (_, i) => `${i}-${i}`).join(',')}`];
+const RANGES = [
+  'bytes=0-0',
+  'bytes=0-',
+  'bytes=-1',
+  'bytes=-0',
+  'bytes=5-1',
+  'bytes=0-0,1-1,2-2',
+  'bytes=999999999999999999999-',
+  'bytes=0-9007199254740993',
+  'bytes=abc',
+  'items=0-1',
+  'bytes=',
+  'bytes=-',
+  'bytes=1e3-2e3',
+  `bytes=${Array.from({ length: 300 }, (_, i) => `${i}-${i}`).join(',')}`,
+];
 
 /** Path parameters that try to leave their segment: encoded slashes, dots, backslashes, double encoding. */
-const TRAVERSALS = ['a%2Fb', '..%2F..%2Fetc%2Fpasswd', '%2e%2e', '%2e%2e%2f%2e%2e%2fadmin', '%252e%252e%252f', '..%5c..%5cwindows', '%2F', 'a%2F..%2F..%2Fb', '.%2e', '%c0%af', '%e2%80%ae', 'x%3F%23', '%3B', '..;', 'a;b=c'];
+const TRAVERSALS = [
+  'a%2Fb',
+  '..%2F..%2Fetc%2Fpasswd',
+  '%2e%2e',
+  '%2e%2e%2f%2e%2e%2fadmin',
+  '%252e%252e%252f',
+  '..%5c..%5cwindows',
+  '%2F',
+  'a%2F..%2F..%2Fb',
+  '.%2e',
+  '%c0%af',
+  '%e2%80%ae',
+  'x%3F%23',
+  '%3B',
+  '..;',
+  'a;b=c',
+];
 
 /** OCI repository names: unicode (precomposed and not), look-alikes, case, empty and long components (as sent, encoded where needed). */
 const OCI_NAMES = [
@@ -553,7 +584,13 @@ export class FuzzGenerator {
       }
       case 'oci-name': {
         const name = this.pick(OCI_NAMES);
-        const route = this.pick([`/v2/${name}/tags/list`, `/v2/${name}/manifests/latest`, `/v2/${name}/blobs/sha256:${'0'.repeat(64)}`, `/v2/${name}/blobs/uploads/`, `/v2/${name}/referrers/sha256:${'0'.repeat(64)}`]);
+        const route = this.pick([
+          `/v2/${name}/tags/list`,
+          `/v2/${name}/manifests/latest`,
+          `/v2/${name}/blobs/sha256:${'0'.repeat(64)}`,
+          `/v2/${name}/blobs/uploads/`,
+          `/v2/${name}/referrers/sha256:${'0'.repeat(64)}`,
+        ]);
         const method = route.endsWith('uploads/') ? 'POST' : this.pick(['GET', 'HEAD', 'DELETE', 'PUT']);
         const headers = this.authHeaders();
         if (method === 'PUT') headers['content-type'] = 'application/vnd.oci.image.manifest.v1+json';
@@ -562,7 +599,11 @@ export class FuzzGenerator {
       case 'jsonrpc': {
         const a2a = this.pick(this.ops.filter((o) => o.method === 'POST' && (o.path === '/mcp' || o.path.startsWith('/a2a') || /^\/workloads\/\{name\}\/(mcp|messages)$/.test(o.path))));
         const path = a2a.path.replace(/\{([^}]+)\}/g, (_m, name: string) => this.encode(this.plausible(name, {})));
-        const headers: Record<string, string> = { ...this.authHeaders(), 'content-type': 'application/json', accept: this.pick(['application/json, text/event-stream', 'text/event-stream', '*/*', 'application/json']) };
+        const headers: Record<string, string> = {
+          ...this.authHeaders(),
+          'content-type': 'application/json',
+          accept: this.pick(['application/json, text/event-stream', 'text/event-stream', '*/*', 'application/json']),
+        };
         if (this.chance(0.2)) headers['mcp-session-id'] = this.pick(['x', '', '\u00ff', 'a'.repeat(2000), '00000000-0000-0000-0000-000000000000']);
         if (this.chance(0.2)) headers['mcp-protocol-version'] = this.pick(['1999-01-01', '', 'x'.repeat(300), '2025-06-18']);
         return { method: 'POST', path, headers, body: Buffer.from(this.jsonRpcBody(path.startsWith('/a2a'))), operation: `POST ${a2a.path} +jsonrpc` };
@@ -584,10 +625,20 @@ export class FuzzGenerator {
       const msg: Record<string, unknown> = {};
       if (!this.chance(0.1)) msg.jsonrpc = this.chance(0.8) ? '2.0' : this.pick(['1.0', 2, null, '']);
       if (!this.chance(0.15)) msg.id = this.pick([1, 0, -1, 'x', '', null, 1.5, { a: 1 }, [1], true, 'a'.repeat(5000), '__proto__']);
-      if (!this.chance(0.05)) msg.method = this.chance(0.7) ? this.pick(methods) : this.pick(['', '__proto__', 'constructor', 'toString', 'rpc.discover', 'a'.repeat(3000), 1, null, 'tools/call\u0000']);
+      if (!this.chance(0.05))
+        msg.method = this.chance(0.7) ? this.pick(methods) : this.pick(['', '__proto__', 'constructor', 'toString', 'rpc.discover', 'a'.repeat(3000), 1, null, 'tools/call\u0000']);
       const r = this.rnd();
       if (r < 0.3) msg.params = this.rpcParams(a2a);
-      else if (r < 0.45) msg.params = this.pick([[], 'x', 1, null, { __proto__: null }, JSON.parse('{"__proto__":{"admin":true}}'), { name: this.pick(EDGE_STRINGS), arguments: this.pick([[], 'x', null, { a: '\u0000' }]) }]);
+      else if (r < 0.45)
+        msg.params = this.pick([
+          [],
+          'x',
+          1,
+          null,
+          { __proto__: null },
+          JSON.parse('{"__proto__":{"admin":true}}'),
+          { name: this.pick(EDGE_STRINGS), arguments: this.pick([[], 'x', null, { a: '\u0000' }]) },
+        ]);
       else if (r < 0.5) msg.params = { nested: JSON.parse(`${'['.repeat(200)}${']'.repeat(200)}`) };
       return msg;
     };
@@ -638,7 +689,8 @@ export class FuzzGenerator {
       parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${big}"; filename="${this.chance(0.5) ? big : 'x.tgz'}"\r\nContent-Type: application/gzip\r\n\r\nxx\r\n`));
     } else if (r < 0.65) {
       // Many files.
-      for (let i = 0; i < this.pick([100, 1500]); i++) parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${this.pick(['tarball', 'file', 'files', 'archive', 'bundle'])}"; filename="f${i}.tgz"\r\n\r\n\x1f\x8b\r\n`, 'latin1'));
+      for (let i = 0; i < this.pick([100, 1500]); i++)
+        parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${this.pick(['tarball', 'file', 'files', 'archive', 'bundle'])}"; filename="f${i}.tgz"\r\n\r\n\x1f\x8b\r\n`, 'latin1'));
     } else if (r < 0.8) {
       // Odd part headers: none, no name, a huge header, a header with only a colon.
       parts.push(Buffer.from(`--${b}\r\n\r\nno headers\r\n`));
