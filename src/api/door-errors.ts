@@ -28,7 +28,8 @@ export const doorErrorHandlers = (publicUrl: string | undefined): Array<[RegExp,
   [/^\/registry\/[^/?]+\/v0\.1([/?]|$)/, toolhiveRegistryErrorHandler],
   [/^\/registry([/?]|$)/, alquimiaErrorHandler],
   [/^\/(a2a|\.well-known\/agent-card\.json)([/?]|$)/, a2aErrorHandler],
-  [/^\/workloads\/[^/?]+\/(mcp|sse|messages)([/?]|$)/, workloadProxyErrorHandler],
+  // Every route under /workloads/ is the workload proxy's (an MCP endpoint): its unknown ones too.
+  [/^\/workloads([/?]|$)/, workloadProxyErrorHandler],
   [/^\/mcp([/?]|$)/, jsonRpcErrorHandler],
   [/^/, nativeErrorHandler],
 ];

@@ -55,6 +55,30 @@ describe('npm installs of workloads go through the egress policy', { timeout: 24
     expect(readdirSync(join(root, 'refused', 'packages'))).toEqual([]);
   });
 
+  it.each([
+    ['10.0.0.1', 'http://10.0.0.1:9/'],
+    ['169.254.169.254', 'http://169.254.169.254/'],
+    ['[::1]', 'http://[::1]:9/'],
+    ['a name resolving to loopback', 'http://localhost:9/'],
+  ])('refuses a registry on %s and leaves nothing behind', async (what, registry) => {
+    // (A name passes the proxy's host check and is refused when the policy connects to its address:
+    // npm then retries what it takes for a gateway error, so this case takes its back-off, ~1 min.)
+    const lines: string[] = [];
+    const name = `refused-${what.replace(/[^a-z0-9]/gi, '')}`;
+    const err = await launcher(name, registry)
+      .installNpm('is-number', '7.0.0', (line) => lines.push(line))
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    expect(err?.message).toMatch(/^npm install is-number@7\.0\.0 failed: /);
+    expect(
+      lines.some((line) => /egress proxy refused/.test(line)),
+      lines.join('\n'),
+    ).toBe(true);
+    expect(readdirSync(join(root, name, 'packages'))).toEqual([]);
+  });
+
   it('refuses a registry URL that is not http(s)', async () => {
     await expect(launcher('bad', 'file:///etc/').installNpm('is-number', '7.0.0', () => undefined)).rejects.toThrow(/not an http\(s\) URL/);
   });

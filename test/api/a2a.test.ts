@@ -3,7 +3,7 @@ import type { AgentCard, Message, MessageSendParams, Task } from '@a2a-js/sdk';
 import { Client, ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory, TaskNotFoundError } from '@a2a-js/sdk/client';
 import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startTestModel, type DevModel } from '../helpers/dev-model.js';
 import { Api, agentYaml, makeTarball } from '../helpers/packages.js';
 import { testStores } from '../helpers/server.js';
@@ -270,5 +270,33 @@ describe.each(testStores)('A2A: agent cards and JSON-RPC endpoints (%s)', (store
     expect(unknownTask.body).toMatchObject({ id: 8, error: { code: -32001 } });
     // Nothing of the refused requests reached the model.
     expect(model.requests.filter((r) => r.path === '/v1/messages')).toEqual([]);
+  });
+
+  it('answers a stream that fails (resubscribe to an unknown task, stream onto one) with an SSE error event, and writes nothing to stderr', async () => {
+    const url = `${base}/a2a/@alice/haiku`;
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      for (const [id, method, params] of [
+        [11, 'tasks/resubscribe', { id: randomUUID() }],
+        [12, 'message/stream', userMessage('hi', { taskId: randomUUID() })],
+      ] as const) {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${f.aliceToken}` },
+          body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
+        });
+        const text = await res.text();
+        const error = text
+          .split('\n')
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => JSON.parse(l.slice(6)))
+          .find((m) => m.error);
+        expect(error, `${method}: ${text}`).toMatchObject({ jsonrpc: '2.0', id, error: { code: -32001 } });
+      }
+      // The A2A SDK prints a stream's error, stack and all, with console.error (no level, no redaction).
+      expect(printed.mock.calls.map((c) => String(c[0]).slice(0, 200))).toEqual([]);
+    } finally {
+      printed.mockRestore();
+    }
   });
 });

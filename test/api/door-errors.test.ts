@@ -1,5 +1,6 @@
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { a2aErrorHandler } from '../../src/api/a2a/errors.js';
 import { alquimiaErrorHandler } from '../../src/api/alquimia/errors.js';
 import { managedErrorHandler } from '../../src/api/managed/errors.js';
 import { mcpErrorHandler } from '../../src/api/mcp/errors.js';
@@ -62,6 +63,12 @@ describe.each(testStores)('each door answers in its own shape, with a request-id
       ['/registry/default/v0.1/nope', (r) => expect(r.body).toEqual({ code: 'not_found', message: 'No route for GET /registry/default/v0.1/nope' })],
       ['/registry/nope/deeper', (r) => expect(r.body).toEqual({ detail: 'No route for GET /registry/nope/deeper' })],
       ['/mcp/nope', (r) => expect(r.body).toEqual({ jsonrpc: '2.0', error: { code: -32001, message: 'No route for GET /mcp/nope' }, id: null })],
+      // The doors added after the issue: the workload proxy owns all of /workloads/, A2A all of /a2a.
+      ['/workloads/nope', (r) => expect(r.body).toEqual({ jsonrpc: '2.0', error: { code: -32001, message: 'No route for GET /workloads/nope' }, id: null })],
+      ['/workloads/x/nope', (r) => expect(r.body).toEqual({ jsonrpc: '2.0', error: { code: -32001, message: 'No route for GET /workloads/x/nope' }, id: null })],
+      ['/workloads', (r) => expect(r.body).toEqual({ jsonrpc: '2.0', error: { code: -32001, message: 'No route for GET /workloads' }, id: null })],
+      ['/a2a/nope', (r) => expect(r.body).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'No route for GET /a2a/nope' } })],
+      ['/a2a/agents/x/nope', (r) => expect(r.body).toMatchObject({ jsonrpc: '2.0', id: null, error: { message: 'No route for GET /a2a/agents/x/nope' } })],
     ];
     for (const [path, check] of cases) {
       const r = await get(path);
@@ -80,6 +87,9 @@ describe.each(testStores)('each door answers in its own shape, with a request-id
       ['/v0.1/servers/%zz', (b) => b.status === 400 && typeof b.title === 'string'],
       ['/registry/agent/%zz', (b) => typeof b.detail === 'string'],
       ['/api/v1/packages/%zz', (b) => typeof b.error === 'string'],
+      ['/workloads/%zz/mcp', (b) => b.jsonrpc === '2.0' && b.id === null],
+      ['/workloads/%zz', (b) => b.jsonrpc === '2.0' && b.id === null],
+      ['/a2a/%zz', (b) => b.jsonrpc === '2.0' && b.id === null],
     ];
     for (const [path, shaped] of cases) {
       const r = await get(path);
@@ -127,6 +137,7 @@ describe('an unexpected error is a bare 500 with the request id, in every doorâ€
     ['toolhive text', toolhiveTextErrorHandler],
     ['toolhive registry', toolhiveRegistryErrorHandler],
     ['MCP endpoint and workload proxy (JSON-RPC)', jsonRpcErrorHandler],
+    ['a2a', a2aErrorHandler],
   ];
   for (const [door, handler] of handlers) {
     it(door, async () => {

@@ -170,6 +170,131 @@ const EDGE_STRINGS = [
 /** Path segments sent exactly as written (not re-encoded): bad or tricky percent-encodings. */
 const RAW_SEGMENTS = ['%00', 'a%00b', '%01', '%2e%2e', '%2e%2e%2f%2e%2e', '%2F', '%ff', '%c0%ae', '%ED%A0%80', '%', '%zz', '%25', '%0d%0a', '%7f', '..', '.'];
 
+/** Header names a door reads (or might), for hand-built requests. */
+const EXTRA_HEADER_NAMES = [
+  'authorization',
+  'x-api-key',
+  'content-type',
+  'accept',
+  'accept-encoding',
+  'if-none-match',
+  'if-modified-since',
+  'idempotency-key',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-request-id',
+  'request-id',
+  'anthropic-beta',
+  'anthropic-version',
+  'cookie',
+  'origin',
+  'referer',
+  'user-agent',
+  'docker-content-digest',
+  'oci-subject',
+  'mcp-session-id',
+  'last-event-id',
+  'range',
+];
+
+/** Odd header values (only what an HTTP client can put in a header: visible ASCII, spaces, latin-1). */
+const EXTRA_HEADER_VALUES = [
+  '',
+  ' ',
+  'a'.repeat(8000),
+  'Bearer',
+  'Bearer ',
+  'Bearer  x',
+  `Bearer ${'a'.repeat(6000)}`,
+  'Bearer agentry_',
+  'Basic',
+  'Basic !!!!',
+  `Basic ${Buffer.from('nocolon').toString('base64')}`,
+  `Basic ${Buffer.from(':').toString('base64')}`,
+  `Basic ${Buffer.from('a:b:c').toString('base64')}`,
+  'Digest username="x"',
+  'bearer x',
+  'application/json; charset=utf-16',
+  'application/json;;;',
+  'multipart/form-data',
+  `multipart/form-data; boundary=${'b'.repeat(300)}`,
+  'text/event-stream',
+  '*/*;q=abc',
+  'gzip;q=NaN, br',
+  'W/"x", *',
+  'Thu, 01 Jan 1970 00:00:00 GMT',
+  'not a date',
+  '1e309',
+  '__proto__',
+  '../../etc/passwd',
+  '\u00ff\u00fe',
+  '127.0.0.1, 10.0.0.1, ::1',
+  'session=; session=x; __proto__=1',
+  'files-api-2025-04-14,,,,',
+  'sha256:zz',
+  'bytes=0-',
+];
+
+/** Range headers on blob and download routes. */
+const RANGES = [
+  'bytes=0-0',
+  'bytes=0-',
+  'bytes=-1',
+  'bytes=-0',
+  'bytes=5-1',
+  'bytes=0-0,1-1,2-2',
+  'bytes=999999999999999999999-',
+  'bytes=0-9007199254740993',
+  'bytes=abc',
+  'items=0-1',
+  'bytes=',
+  'bytes=-',
+  'bytes=1e3-2e3',
+  `bytes=${Array.from({ length: 300 }, (_, i) => `${i}-${i}`).join(',')}`,
+];
+
+/** Path parameters that try to leave their segment: encoded slashes, dots, backslashes, double encoding. */
+const TRAVERSALS = [
+  'a%2Fb',
+  '..%2F..%2Fetc%2Fpasswd',
+  '%2e%2e',
+  '%2e%2e%2f%2e%2e%2fadmin',
+  '%252e%252e%252f',
+  '..%5c..%5cwindows',
+  '%2F',
+  'a%2F..%2F..%2Fb',
+  '.%2e',
+  '%c0%af',
+  '%e2%80%ae',
+  'x%3F%23',
+  '%3B',
+  '..;',
+  'a;b=c',
+];
+
+/** OCI repository names: unicode (precomposed and not), look-alikes, case, empty and long components (as sent, encoded where needed). */
+const OCI_NAMES = [
+  encodeURIComponent('ü') + '/x',
+  encodeURIComponent('u\u0308') + '/x',
+  'fuzzer/' + encodeURIComponent('pkg😀'),
+  'fuzzer' + encodeURIComponent('／') + 'pkg',
+  encodeURIComponent('İ') + '/pkg',
+  'Fuzzer/Pkg',
+  'fuzzer//pkg',
+  'fuzzer/pkg/',
+  '/fuzzer/pkg',
+  'fuzzer/' + 'a'.repeat(300),
+  Array.from({ length: 60 }, () => 'a').join('/'),
+  'fuzzer/pkg%2Fsub',
+  'fuzzer/..%2F..%2Fpkg',
+  'fuzzer/%00',
+  'fuzzer/' + encodeURIComponent('\u202e'),
+  'fuzzer/' + encodeURIComponent('\u200b') + 'pkg',
+  '_catalog/x',
+  'fuzzer/pkg/_uploads',
+];
+
 const JSON_TYPES_WRONG = ['[]', '"x"', '1', 'null', 'true', '{}', '1e309', '-1', '[[[]]]', '{"":""}'];
 
 /** A value a plausible client would send for a parameter of this name (reaches deeper code). */
@@ -238,6 +363,8 @@ export class FuzzGenerator {
     seed: number,
     private readonly tokens: Array<string | undefined>,
     private readonly known: KnownValues,
+    /** Share of requests built by hand rather than from the schema (headers, Range, JSON-RPC, multipart, OCI names). */
+    private readonly extraRate = 0,
   ) {
     this.rnd = seededRandom(seed);
   }
@@ -372,6 +499,7 @@ export class FuzzGenerator {
 
   /** The next request: one operation, each parameter plausible or hostile, a body if it takes one. */
   next(): FuzzRequest {
+    if (this.extraRate > 0 && this.chance(this.extraRate)) return this.extra();
     const op = this.pick(this.ops);
     const headers: Record<string, string> = {};
     const token = this.pick(this.tokens);
@@ -425,6 +553,160 @@ export class FuzzGenerator {
     return { method: op.method, path, headers, body, operation: `${op.method} ${op.path}` };
   }
 
+  private authHeaders(): Record<string, string> {
+    const token = this.pick(this.tokens);
+    return token ? { authorization: `Bearer ${token}` } : {};
+  }
+
+  /** A request the schema does not describe: odd headers, Range, JSON-RPC edge cases, multipart extremes, OCI names. */
+  private extra(): FuzzRequest {
+    const kind = this.pick(['headers', 'range', 'path', 'oci-name', 'jsonrpc', 'jsonrpc', 'multipart'] as const);
+    switch (kind) {
+      case 'headers': {
+        const r = this.next();
+        const name = this.pick(EXTRA_HEADER_NAMES);
+        r.headers[name] = this.pick(EXTRA_HEADER_VALUES);
+        if (this.chance(0.2)) for (let i = 0; i < this.pick([50, 200]); i++) r.headers[`x-fuzz-${i}`] = 'v'.repeat(this.pick([1, 40]));
+        r.operation = `${r.operation} +header ${name}`;
+        return r;
+      }
+      case 'range': {
+        const op = this.pick(this.ops.filter((o) => o.method === 'GET' && /blob|download|files|content|tarball/.test(o.path)));
+        const path = op.path.replace(/\{([^}]+)\}/g, (_m, name: string) => this.encode(this.plausible(name, {})));
+        return { method: this.pick(['GET', 'HEAD']), path, headers: { ...this.authHeaders(), range: this.pick(RANGES) }, operation: `${op.method} ${op.path} +range` };
+      }
+      case 'path': {
+        const op = this.pick(this.ops.filter((o) => o.path.includes('{')));
+        const params = [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+        const target = this.pick(params);
+        const path = op.path.replace(/\{([^}]+)\}/g, (_m, name: string) => (name === target ? this.pick(TRAVERSALS) : this.encode(this.plausible(name, {}))));
+        return { method: op.method, path, headers: this.authHeaders(), operation: `${op.method} ${op.path} +traversal` };
+      }
+      case 'oci-name': {
+        const name = this.pick(OCI_NAMES);
+        const route = this.pick([
+          `/v2/${name}/tags/list`,
+          `/v2/${name}/manifests/latest`,
+          `/v2/${name}/blobs/sha256:${'0'.repeat(64)}`,
+          `/v2/${name}/blobs/uploads/`,
+          `/v2/${name}/referrers/sha256:${'0'.repeat(64)}`,
+        ]);
+        const method = route.endsWith('uploads/') ? 'POST' : this.pick(['GET', 'HEAD', 'DELETE', 'PUT']);
+        const headers = this.authHeaders();
+        if (method === 'PUT') headers['content-type'] = 'application/vnd.oci.image.manifest.v1+json';
+        return { method, path: route, headers, body: method === 'PUT' ? Buffer.from(ociManifest(this)) : undefined, operation: `${method} /v2/{unicode name}` };
+      }
+      case 'jsonrpc': {
+        const a2a = this.pick(this.ops.filter((o) => o.method === 'POST' && (o.path === '/mcp' || o.path.startsWith('/a2a') || /^\/workloads\/\{name\}\/(mcp|messages)$/.test(o.path))));
+        const path = a2a.path.replace(/\{([^}]+)\}/g, (_m, name: string) => this.encode(this.plausible(name, {})));
+        const headers: Record<string, string> = {
+          ...this.authHeaders(),
+          'content-type': 'application/json',
+          accept: this.pick(['application/json, text/event-stream', 'text/event-stream', '*/*', 'application/json']),
+        };
+        if (this.chance(0.2)) headers['mcp-session-id'] = this.pick(['x', '', '\u00ff', 'a'.repeat(2000), '00000000-0000-0000-0000-000000000000']);
+        if (this.chance(0.2)) headers['mcp-protocol-version'] = this.pick(['1999-01-01', '', 'x'.repeat(300), '2025-06-18']);
+        return { method: 'POST', path, headers, body: Buffer.from(this.jsonRpcBody(path.startsWith('/a2a'))), operation: `POST ${a2a.path} +jsonrpc` };
+      }
+      case 'multipart': {
+        const op = this.pick(this.ops.filter((o) => o.bodies.some((b) => b.contentType === 'multipart/form-data')));
+        const path = op.path.replace(/\{([^}]+)\}/g, (_m, name: string) => this.encode(this.plausible(name, {})));
+        const { body, contentType } = this.extremeMultipart();
+        return { method: op.method, path, headers: { ...this.authHeaders(), 'content-type': contentType }, body, operation: `${op.method} ${op.path} +multipart` };
+      }
+    }
+  }
+
+  private jsonRpcBody(a2a: boolean): string {
+    const methods = a2a
+      ? ['message/send', 'message/stream', 'tasks/get', 'tasks/cancel', 'tasks/resubscribe', 'tasks/pushNotificationConfig/set', 'agent/getAuthenticatedExtendedCard']
+      : ['initialize', 'tools/list', 'tools/call', 'resources/list', 'resources/read', 'prompts/list', 'prompts/get', 'ping', 'notifications/initialized', 'completion/complete', 'logging/setLevel'];
+    const one = (): unknown => {
+      const msg: Record<string, unknown> = {};
+      if (!this.chance(0.1)) msg.jsonrpc = this.chance(0.8) ? '2.0' : this.pick(['1.0', 2, null, '']);
+      if (!this.chance(0.15)) msg.id = this.pick([1, 0, -1, 'x', '', null, 1.5, { a: 1 }, [1], true, 'a'.repeat(5000), '__proto__']);
+      if (!this.chance(0.05))
+        msg.method = this.chance(0.7) ? this.pick(methods) : this.pick(['', '__proto__', 'constructor', 'toString', 'rpc.discover', 'a'.repeat(3000), 1, null, 'tools/call\u0000']);
+      const r = this.rnd();
+      if (r < 0.3) msg.params = this.rpcParams(a2a);
+      else if (r < 0.45)
+        msg.params = this.pick([
+          [],
+          'x',
+          1,
+          null,
+          { __proto__: null },
+          JSON.parse('{"__proto__":{"admin":true}}'),
+          { name: this.pick(EDGE_STRINGS), arguments: this.pick([[], 'x', null, { a: '\u0000' }]) },
+        ]);
+      else if (r < 0.5) msg.params = { nested: JSON.parse(`${'['.repeat(200)}${']'.repeat(200)}`) };
+      return msg;
+    };
+    const r = this.rnd();
+    if (r < 0.08) return this.pick(['[]', '{}', 'null', '"x"', '1', '[1,2]', '{"jsonrpc":"2.0"', '']);
+    if (r < 0.16) return JSON.stringify(Array.from({ length: this.pick([2, 10, 500]) }, one));
+    return JSON.stringify(one()) ?? 'null';
+  }
+
+  private rpcParams(a2a: boolean): unknown {
+    if (a2a) {
+      return {
+        message: {
+          kind: this.pick(['message', 'task', '', 1]),
+          role: this.pick(['user', 'agent', 'system', '']),
+          messageId: this.pick(['m1', '', 'a'.repeat(3000), 1]),
+          parts: this.pick([[], [{ kind: 'text', text: 'hi' }], [{ kind: 'file', file: { uri: 'http://169.254.169.254/' } }], [{ kind: 'data', data: { a: 1 } }], [{ kind: '__proto__' }], 'x']),
+          ...(this.chance(0.3) ? { taskId: this.pick(['t', '', '\u0000', '../x']) } : {}),
+          ...(this.chance(0.3) ? { contextId: this.pick(['c', '', 'a'.repeat(2000)]) } : {}),
+        },
+        id: this.pick(['t1', '', '\u0000', 1]),
+        ...(this.chance(0.3) ? { configuration: { blocking: this.pick([true, 'x']), historyLength: this.pick([1, -1, 1e21, 'x']) } } : {}),
+      };
+    }
+    return {
+      name: this.pick(['search_packages', 'get_package', 'run_agent', 'nope', '', '__proto__', 'constructor']),
+      arguments: this.pick([{}, { query: this.pick(EDGE_STRINGS) }, { scope: '__proto__', name: 'constructor' }, { limit: 1e21 }, [], null, 'x']),
+      uri: this.pick(['agentry://package/@a/b', '', 'file:///etc/passwd', 'http://127.0.0.1/', 'agentry://__proto__']),
+      protocolVersion: this.pick(['2025-06-18', '', 'x']),
+      capabilities: this.pick([{}, null, []]),
+      clientInfo: this.pick([{ name: 'f', version: '1' }, {}, null]),
+      cursor: this.pick(['', 'x', '\u0000', 'a'.repeat(3000), '-1']),
+      level: this.pick(['debug', 'x', '']),
+    };
+  }
+
+  private extremeMultipart(): { body: Buffer; contentType: string } {
+    const boundary = this.pick([`fz${randomBytes(6).toString('hex')}`, 'a'.repeat(70), '-', '"quoted"']);
+    const b = boundary.replace(/"/g, '');
+    const parts: Buffer[] = [];
+    const r = this.rnd();
+    if (r < 0.3) {
+      // Many small parts.
+      for (let i = 0; i < this.pick([1000, 5000]); i++) parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="f${i % 7}"\r\n\r\nv\r\n`));
+    } else if (r < 0.5) {
+      // A huge field name, a huge filename.
+      const big = 'n'.repeat(this.pick([10_000, 200_000]));
+      parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${big}"; filename="${this.chance(0.5) ? big : 'x.tgz'}"\r\nContent-Type: application/gzip\r\n\r\nxx\r\n`));
+    } else if (r < 0.65) {
+      // Many files.
+      for (let i = 0; i < this.pick([100, 1500]); i++)
+        parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${this.pick(['tarball', 'file', 'files', 'archive', 'bundle'])}"; filename="f${i}.tgz"\r\n\r\n\x1f\x8b\r\n`, 'latin1'));
+    } else if (r < 0.8) {
+      // Odd part headers: none, no name, a huge header, a header with only a colon.
+      parts.push(Buffer.from(`--${b}\r\n\r\nno headers\r\n`));
+      parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data\r\n\r\nno name\r\n`));
+      parts.push(Buffer.from(`--${b}\r\nX-Big: ${'h'.repeat(100_000)}\r\nContent-Disposition: form-data; name="a"\r\n\r\nv\r\n`));
+      parts.push(Buffer.from(`--${b}\r\n:\r\nContent-Disposition: form-data; name*=UTF-8''%C3%BC%00\r\n\r\nv\r\n`));
+    } else {
+      // A part that never ends, or a nested multipart.
+      parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="tarball"; filename="p.tgz"\r\nContent-Type: multipart/mixed; boundary=inner\r\n\r\n--inner\r\n\r\nx\r\n--inner--\r\n`));
+      if (this.chance(0.5)) parts.push(Buffer.from(`\r\n--${b}--\r\n`));
+      return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
+    }
+    parts.push(Buffer.from(`--${b}--\r\n`));
+    return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
+  }
+
   /** Exposed for the OCI manifest builder. */
   hostileString(): string {
     return this.pick(EDGE_STRINGS);
@@ -463,6 +745,12 @@ export const send = (base: string, r: FuzzRequest, agent: Agent, timeoutMs = 15_
     const headers: Record<string, string | number> = { ...r.headers };
     if (r.body) headers['content-length'] = r.body.length;
     const req = httpRequest({ host: url.hostname, port: url.port, method: r.method, path: r.path, headers, agent, timeout: timeoutMs }, (res) => {
+      // An event stream that was opened is an answer; it may never end (a live session), so it is not read.
+      if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream') && (res.statusCode ?? 0) < 300) {
+        resolve({ status: res.statusCode ?? 0, body: '(an event stream)' });
+        req.destroy();
+        return;
+      }
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
@@ -491,8 +779,10 @@ export const runFuzz = async (opts: {
   known: KnownValues;
   /** A 5xx that is the documented answer of this request (not a failure), e.g. 502 from a call to another server. */
   deliberate?: (r: FuzzRequest, status: number) => boolean;
+  /** Share of hand-built requests (odd headers, Range, traversal, OCI names, JSON-RPC, multipart extremes); 0 by default. */
+  extraRate?: number;
 }): Promise<FuzzResult> => {
-  const gen = new FuzzGenerator(opts.ops, opts.seed, opts.tokens, opts.known);
+  const gen = new FuzzGenerator(opts.ops, opts.seed, opts.tokens, opts.known, opts.extraRate ?? 0);
   const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency ?? 6 });
   const result: FuzzResult = { sent: 0, skipped: 0, statuses: {}, failures: [] };
   // Built up front so the sequence does not depend on answer timing.

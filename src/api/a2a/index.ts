@@ -1,4 +1,4 @@
-import type { Task, TaskIdParams } from '@a2a-js/sdk';
+import type { Message, MessageSendParams, Task, TaskArtifactUpdateEvent, TaskIdParams, TaskStatusUpdateEvent } from '@a2a-js/sdk';
 import { DefaultExecutionEventBusManager, DefaultRequestHandler, JsonRpcTransportHandler, ServerCallContext, type TaskStore } from '@a2a-js/sdk/server';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -123,6 +123,7 @@ export const a2aDoor: FastifyPluginAsyncTypebox<A2aDoorOptions> = async (app, op
         if (next === undefined || next.done) break;
         res.write(`data: ${JSON.stringify(next.value)}\n\n`);
       }
+      if (handler.streamError !== undefined) throw handler.streamError;
     } catch (err) {
       res.write(`event: error\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: body.id ?? null, error: toA2aError(err, req.log, req.id).toJSONRPCError() })}\n\n`);
     } finally {
@@ -189,6 +190,29 @@ class SessionRequestHandler extends DefaultRequestHandler {
     private readonly interrupt: (taskId: string) => Promise<void>,
   ) {
     super(card, store, executor, buses);
+  }
+
+  /**
+   * The error a stream ended with. It is kept here and the stream ends, instead of being thrown through
+   * the SDK's transport handler, which prints it (stack and all) to stderr with console.error: no log
+   * level, no redaction, any caller's input. The door answers it as an SSE error event.
+   */
+  streamError: unknown;
+
+  override async *sendMessageStream(params: MessageSendParams, context?: ServerCallContext): AsyncGenerator<Message | Task | TaskStatusUpdateEvent | TaskArtifactUpdateEvent, void, undefined> {
+    try {
+      yield* super.sendMessageStream(params, context);
+    } catch (e) {
+      this.streamError = e;
+    }
+  }
+
+  override async *resubscribe(params: TaskIdParams, context?: ServerCallContext): AsyncGenerator<Task | TaskStatusUpdateEvent | TaskArtifactUpdateEvent, void, undefined> {
+    try {
+      yield* super.resubscribe(params, context);
+    } catch (e) {
+      this.streamError = e;
+    }
   }
 
   override async cancelTask(params: TaskIdParams, context?: ServerCallContext): Promise<Task> {
