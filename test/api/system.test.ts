@@ -24,6 +24,39 @@ describe('health, metrics and the OpenAPI document', () => {
     expect(text).toMatch(/agentry_process_resident_memory_bytes/);
   });
 
+  it('counts every answer once under its method, route pattern and status, with its duration', async () => {
+    const scrape = async () => (await fetch(`${server.url}/metrics`)).text();
+    const value = (text: string, line: string): number => {
+      const found = text.split('\n').find((l) => l.startsWith(`${line} `));
+      return found === undefined ? 0 : Number(found.slice(line.length + 1));
+    };
+    const get = 'method="GET",route="/api/v1/agents/:scope/:name"';
+    const head = 'method="HEAD",route="/api/v1/agents/:scope/:name"';
+    const before = await scrape();
+    expect((await fetch(`${server.url}/api/v1/agents/@nobody/nothing`)).status).toBe(404);
+    expect((await fetch(`${server.url}/api/v1/agents/@nobody/nothing`)).status).toBe(404);
+    expect((await fetch(`${server.url}/api/v1/agents/@nobody/nothing`, { method: 'HEAD' })).status).toBe(404);
+    expect((await fetch(`${server.url}/no/such/route`)).status).toBe(404);
+    const after = await scrape();
+    const grew = (line: string) => value(after, line) - value(before, line);
+    expect(grew(`agentry_http_requests_total{${get},status="404"}`)).toBe(2);
+    // A GET route's HEAD twin is its own series, counted once per answer.
+    expect(grew(`agentry_http_requests_total{${head},status="404"}`)).toBe(1);
+    expect(grew('agentry_http_requests_total{method="GET",route="unmatched",status="404"}')).toBe(1);
+    expect(grew(`agentry_http_request_duration_seconds_count{${get}}`)).toBe(2);
+    expect(grew(`agentry_http_request_duration_seconds_bucket{le="+Inf",${get}}`)).toBe(2);
+    expect(value(after, `agentry_http_request_duration_seconds_sum{${get}}`)).toBeGreaterThan(0);
+    // Buckets are cumulative: each holds at least what the one below it holds.
+    const buckets = after.split('\n').filter((l) => l.startsWith('agentry_http_request_duration_seconds_bucket{') && l.includes(`,${get}} `));
+    expect(buckets).toHaveLength(12);
+    const counts = buckets.map((l) => Number(l.split(' ').at(-1)));
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    expect(after).toMatch(/# TYPE agentry_http_requests_total counter\n/);
+    expect(after).toMatch(/# TYPE agentry_http_request_duration_seconds histogram\n/);
+    // The metrics route counts its own answers too (the scrape before this one).
+    expect(value(after, 'agentry_http_requests_total{method="GET",route="/metrics",status="200"}')).toBeGreaterThan(0);
+  });
+
   it('documents every route, and every documented path is served', async () => {
     const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
     const paths = Object.keys(doc.paths);

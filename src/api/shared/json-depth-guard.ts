@@ -63,7 +63,8 @@ class JsonScanner extends Transform {
  */
 export const guardJsonBodies = (request: FastifyRequest, _reply: FastifyReply, payload: Readable, done: (err: Error | null, body?: Readable) => void): void => {
   // Synchronous (a callback hook): nearly every request has no JSON body and passes straight on.
-  if (!isJson(request.headers['content-type']) || (request.routeOptions.config as { opaqueBody?: boolean } | undefined)?.opaqueBody) return done(null, payload);
+  const type = request.headers['content-type'];
+  if (type === undefined || !isJson(type) || (request.routeOptions.config as { opaqueBody?: boolean } | undefined)?.opaqueBody) return done(null, payload);
   const scanner = new JsonScanner();
   payload.on('error', (e) => scanner.destroy(e));
   // The refusal reaches whoever reads the body (the parser, or a door's handler that streams it,

@@ -10,7 +10,9 @@ import { AgentryError } from '../../core/errors.js';
 export const limitPathSegments =
   (max: number) =>
   (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-    for (const value of Object.values((req.params ?? {}) as Record<string, unknown>)) {
+    const params = req.params as Record<string, unknown> | undefined;
+    for (const name in params) {
+      const value = params[name];
       if (typeof value === 'string' && value.length > max) {
         throw new AgentryError('uri_too_long', 'A path segment of the URL is too long', [`path segments (scope, name, version) are at most ${max} characters`]);
       }
