@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -51,8 +50,8 @@ class HeldMessages {
   }
 
   /** Watches a GET request's response: the stream is open once it is answered 200, until it closes. */
-  watch(raw: ServerResponse): void {
-    const writeHead = raw.writeHead.bind(raw) as (...args: unknown[]) => ServerResponse;
+  watch(raw: FastifyReply['raw']): void {
+    const writeHead = raw.writeHead.bind(raw) as (...args: unknown[]) => FastifyReply['raw'];
     raw.writeHead = ((status: number, ...rest: unknown[]) => {
       const answered = writeHead(status, ...rest);
       if (status === 200) {
