@@ -223,7 +223,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   // requests and commits, and the second core takes the checks (one worker: the machine this serves
   // runs SQLite's syncs and the blob writes on libuv's threads too).
   const publishChecks = PublishCheckPool.create(1);
-  if (publishChecks) registry.packages.checkPublishesWith(publishChecks.check);
+  if (publishChecks) registry.packages.publisher.checkPublishesWith(publishChecks.check);
   mirrorSyncRunner =
     registry.mirrorSyncs &&
     new MirrorSyncRunner(

@@ -250,7 +250,7 @@ export class Registry {
     this.gc.addSweeper('oci_uploads', (now, dryRun) => this.oci.uploads.purgeAbandoned(now, dryRun));
     this.scopes = new ScopeService(deps);
     this.signatures = new SignatureService(deps, this.packages, this.oci, this.scopes);
-    this.packages.signPublishes(this.signatures);
+    this.packages.publisher.signPublishes(this.signatures);
     const agentryUpstream = opts.mirrors?.agentry;
     this.agentryMirror =
       this.mirrors &&
@@ -290,7 +290,7 @@ export class Registry {
     this.recipes = new RecipeService(this.packages, this.packageLifecycle, this.accounts, opts.recipeScope);
     this.rateLimiter = opts.rateLimits && new RateLimiter(opts.rateLimits.store, opts.rateLimits.rules, clock, opts.rateLimits.onStoreError);
     const limiter = this.rateLimiter;
-    if (limiter) this.packages.gatePublishes((account) => limiter.requirePublishBudget(account));
+    if (limiter) this.packages.publisher.gatePublishes((account) => limiter.requirePublishBudget(account));
     const groupStore = opts.groups;
     this.workloads =
       opts.workloads &&

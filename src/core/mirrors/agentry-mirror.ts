@@ -188,12 +188,12 @@ export class AgentryMirror implements PackageMirrors {
       if (!tarball) throw badGateway(`The upstream at ${m.url} lists ${fullName(found.scope, found.name)}@${v.version} but has no tarball for it`);
       // Asked before the version is stored: a version is never here without the signatures it had.
       const signatures = await this.upstream.signatures(endpoint, found.scope, found.name, v.version);
-      const imported = await this.packages.importMirrored({ scope: found.scope, name: found.name, kind, version: v.version, tarball, publishedAt: v.publishedAt, upstream: m.url });
+      const imported = await this.packages.mirroring.importMirrored({ scope: found.scope, name: found.name, kind, version: v.version, tarball, publishedAt: v.publishedAt, upstream: m.url });
       for (const bundle of signatures) await this.copySignature(imported.pkg, imported.version, bundle);
       await this.signaturesChecked(m, imported.pkg, v.version);
       if (imported.added) added++;
     }
-    const changed = await this.packages.applyMirrorState(key, { distTags: found.distTags, deprecated: new Map(found.versions.map((v) => [v.version, v.deprecated])) });
+    const changed = await this.packages.mirroring.applyMirrorState(key, { distTags: found.distTags, deprecated: new Map(found.versions.map((v) => [v.version, v.deprecated])) });
     await this.mirrors.store.markPackage(key, m.name, isoNow(this.deps.clock));
     if (!existing) return (await this.deps.storage.packages.findByKey(key)) ? 'added' : undefined;
     return added > 0 || signed > 0 || changed ? 'updated' : 'unchanged';

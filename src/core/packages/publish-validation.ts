@@ -12,7 +12,7 @@ import { isPlainObject } from './manifest/fields.js';
 import { parseManifest, type PackageManifest } from './manifest/index.js';
 import { PRAISON_BUNDLE_MANIFEST, bundleFileProblems, parsePraisonBundleManifest } from './manifest/praison-bundle.js';
 import { validateSkillFolder } from './manifest/skill-md.js';
-import type { PublishInput } from './package-service.js';
+import type { PublishInput } from './package-publisher.js';
 import { publishFindings, type VersionFinding } from './publish-findings.js';
 import { SecretScan, secretsRefusal } from './secret-scan.js';
 import { inspectTarball, type TarballContents, type TarballEntry, type TarballLimits } from './tarball.js';

@@ -4,7 +4,8 @@ import type { RequestContext } from '../auth/principal.js';
 import { AgentryError, badRequest, conflict, notFound } from '../errors.js';
 import { PRAISON_NAME_MAX, PRAISON_NAME_PATTERN } from '../packages/manifest/praison-bundle.js';
 import type { PackageLifecycle } from '../packages/package-lifecycle.js';
-import type { DownloadTarget, PackageService, PublishResult } from '../packages/package-service.js';
+import type { DownloadTarget, PackageService } from '../packages/package-service.js';
+import type { PublishResult } from '../packages/package-publisher.js';
 import type { PackageRecord, VersionRecord } from '../packages/package-repo.js';
 import type { Page } from '../page.js';
 

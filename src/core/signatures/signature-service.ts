@@ -7,7 +7,8 @@ import type { ScopeService } from '../accounts/scope-service.js';
 import type { PackageKind } from '../packages/kinds.js';
 import { fullName } from '../packages/names.js';
 import type { PackageRecord, VersionRecord } from '../packages/package-repo.js';
-import type { PackageService, PublishSigning } from '../packages/package-service.js';
+import type { PackageService } from '../packages/package-service.js';
+import type { PublishSigning } from '../packages/package-publisher.js';
 import type { OciService } from '../oci/oci-service.js';
 import { MAX_BUNDLE_BYTES, SIGSTORE_BUNDLE_MEDIA_TYPE, keyIdOf, parseSignature, publicKeyFromPem, requireSubject, verifySignature, type SignedSubject } from './package-signature.js';
 
