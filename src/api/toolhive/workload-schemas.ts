@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { WORKLOAD_STATUSES, type WorkloadStatus } from '../../core/workloads/workload.js';
-import type { UpgradeStatus } from '../../core/workloads/workload-service.js';
+import type { UpgradeStatus } from '../../core/workloads/workload-config.js';
 
 /**
  * TypeBox schemas of ToolHive's workloads API (stacklok/toolhive docs/server/swagger.json, pkg_api_v1.*):

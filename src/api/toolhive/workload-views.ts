@@ -1,4 +1,4 @@
-import type { UpgradeCheck, WorkloadInput } from '../../core/workloads/workload-service.js';
+import type { UpgradeCheck, WorkloadInput } from '../../core/workloads/workload-config.js';
 import { packageOf, transportOf, workloadProxyPath, type PermissionProfile, type WorkloadRecord } from '../../core/workloads/workload.js';
 import type { CreateRequest, UpdateRequest } from './workload-schemas.js';
 

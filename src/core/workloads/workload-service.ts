@@ -1,72 +1,17 @@
-import { isVisibility, type Visibility } from '../access/visibility.js';
 import type { Principal, RequestContext } from '../auth/principal.js';
 import type { CoreDeps } from '../core-deps.js';
-import { AgentryError, badRequest, conflict, forbidden, notFound, unprocessable, validationFailed } from '../errors.js';
+import { AgentryError, badRequest, conflict, forbidden, notFound, unprocessable } from '../errors.js';
 import { isPlainObject } from '../packages/manifest/fields.js';
-import type { PackageService, PackageView } from '../packages/package-service.js';
-import { versionSchemeOf } from '../packages/version-scheme.js';
-import { validateSandboxSpec } from '../sandbox/profile.js';
+import type { PackageService } from '../packages/package-service.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { isoNow } from '../time.js';
-import { launchFromServerJson, type DeclaredVar, type RegistryLaunch } from './registry-source.js';
 import { SharedWorkloads } from './shared-workloads.js';
 import { DEFAULT_TIMINGS, Supervisor, type SupervisorTimings } from './supervisor.js';
 import type { LaunchPlan, McpNotification, McpRequestOptions, McpResult, McpUpstream, RuntimeCapabilities, WorkloadLauncher, WorkloadLogs } from './workload-runtime.js';
 import { CachedWorkloadStore, type WorkloadStore } from './workload-store.js';
 import { WORKLOAD_SECRETS_NAMESPACE } from '../secrets/toolhive-secrets.js';
-import {
-  DEFAULT_GROUP,
-  packageOf,
-  transportOf,
-  workloadNameProblem,
-  type PermissionProfile,
-  type SecretRef,
-  type ToolOverride,
-  type WorkloadConfig,
-  type WorkloadRecord,
-  type WorkloadSource,
-} from './workload.js';
-
-/** What a create or edit asks for, in the core's words (the door translates ToolHive's createRequest). */
-export interface WorkloadInput {
-  name?: string;
-  /** A registry entry: `scope/name` of an MCP server package Agentry holds. */
-  server?: string;
-  /** Explicit specs (administrators only): an image (`npx://pkg@v`, `uvx://pkg@v`, an OCI ref), a command, or a URL. */
-  image?: string;
-  command?: string;
-  url?: string;
-  transport?: string;
-  args?: string[];
-  group?: string;
-  env?: Record<string, string>;
-  /** `name,target=ENV` strings or objects, as ToolHive takes them. */
-  secrets?: SecretRef[];
-  headers?: Record<string, string>;
-  headerSecrets?: Record<string, string>;
-  profile?: PermissionProfile;
-  networkIsolation?: boolean;
-  tools?: string[];
-  toolsOverride?: Record<string, ToolOverride>;
-  proxyMode?: string;
-  visibility?: string;
-}
-
-export type UpgradeStatus = 'up-to-date' | 'upgrade-available' | 'not-registry-sourced' | 'server-not-found' | 'unknown';
-
-export interface UpgradeCheck {
-  workloadName: string;
-  status: UpgradeStatus;
-  currentImage: string;
-  candidateImage?: string;
-  registryServer?: string;
-  candidateVersion?: string;
-  envAdded: DeclaredVar[];
-  envRemoved: DeclaredVar[];
-  transportChange?: { from: string; to: string };
-  profileChange?: { from: string; to: string };
-  reason?: string;
-}
+import { WorkloadConfigs, type UpgradeCheck, type WorkloadInput } from './workload-config.js';
+import { DEFAULT_GROUP, packageOf, workloadNameProblem, type SecretRef, type WorkloadConfig, type WorkloadRecord } from './workload.js';
 
 /** A client's view of one workload through the proxy: the server's identity and a request gate. */
 export interface WorkloadSession {
@@ -144,19 +89,6 @@ const BROADCAST_NOTIFICATIONS = new Set([
   'notifications/message',
 ]);
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
-const GROUP = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
-const emptyProfile = (): PermissionProfile => ({ name: 'none', read: [], write: [], network: { outbound: {} } });
-
-/** ToolHive's secret flag: `name,target=ENV`. */
-export const parseSecretFlag = (flag: string): SecretRef => {
-  const m = /^([^,]+),target=([^,]+)$/.exec(flag);
-  if (!m) throw badRequest(`secret '${flag.slice(0, 100)}' is not '<name>,target=<ENV_VAR>'`);
-  return { name: m[1], target: m[2] };
-};
-
 /**
  * Agentry runs MCP servers (ToolHive's workloads): from a registry entry or, for administrators,
  * an explicit spec; each under a {@link Supervisor}; reachable through the proxy by those who may read
@@ -180,6 +112,8 @@ export class WorkloadService {
   private readonly store: WorkloadStore;
   /** Workloads held by sessions (the MCP servers of agent.yaml packages), with the same launcher and timings; never stored. */
   readonly shared: SharedWorkloads;
+  /** Configurations from what a create, edit or upgrade asks for, and the upgrade check. */
+  private readonly configs: WorkloadConfigs;
 
   constructor(
     private readonly core: CoreDeps,
@@ -187,6 +121,7 @@ export class WorkloadService {
   ) {
     this.timings = { ...DEFAULT_TIMINGS, ...deps.timings };
     this.store = new CachedWorkloadStore(deps.store, () => core.clock.now().getTime());
+    this.configs = new WorkloadConfigs({ packages: deps.packages, capabilities: () => this.capabilities(), groupExists: deps.groupExists });
     this.shared = new SharedWorkloads({
       launcher: deps.launcher,
       logs: deps.sharedLogs ?? { append: () => undefined, read: async () => undefined, remove: async () => undefined },
@@ -298,14 +233,14 @@ export class WorkloadService {
       if (!principal.account.isAdmin) throw forbidden('Only administrators run workloads from an explicit image, command or URL; others run MCP servers of the registry (send "server")');
       this.core.policy.requireAdmin(ctx);
     }
-    const { source, registry, declaredEnv, launch } = await this.sourceFor(ctx, input);
-    const name = input.name ?? this.defaultName(source, input.server);
+    const { source, registry, declaredEnv, launch } = await this.configs.sourceFor(ctx, input);
+    const name = input.name ?? this.configs.defaultName(source, input.server);
     const problem = workloadNameProblem(name);
     if (problem) throw badRequest(problem);
-    const config = this.configFrom(name, { ...input, profile: input.profile ?? launch?.profile }, source, registry, undefined);
-    await this.checkGroup(config.group);
-    this.checkDeclaredEnv(config, declaredEnv);
-    await this.checkRunnable(config);
+    const config = this.configs.configFrom(name, { ...input, profile: input.profile ?? launch?.profile }, source, registry, undefined);
+    await this.configs.checkGroup(config.group);
+    this.configs.checkDeclaredEnv(config, declaredEnv);
+    await this.configs.checkRunnable(config);
     if (this.creating.has(name)) throw conflict(`Workload '${name}' already exists`);
     this.creating.add(name);
     try {
@@ -339,12 +274,12 @@ export class WorkloadService {
     const changesSource = input.image !== undefined || input.command !== undefined || input.url !== undefined;
     if (changesSource && !ctx.principal?.account.isAdmin) throw forbidden('Only administrators change what a workload runs');
     let source = r.config.source;
-    if (changesSource) source = (await this.sourceFor(ctx, { ...input, server: undefined })).source;
+    if (changesSource) source = (await this.configs.sourceFor(ctx, { ...input, server: undefined })).source;
     else if (input.args !== undefined && source.kind !== 'remote') source = { ...source, args: input.args };
     const registry = r.config.registryServer ? { server: r.config.registryServer, version: r.config.registryVersion ?? '' } : undefined;
-    const config = this.configFrom(name, { group: r.config.group, visibility: r.config.visibility, ...input }, source, changesSource ? undefined : registry, r.config);
-    if (config.group !== r.config.group) await this.checkGroup(config.group);
-    await this.checkRunnable(config);
+    const config = this.configs.configFrom(name, { group: r.config.group, visibility: r.config.visibility, ...input }, source, changesSource ? undefined : registry, r.config);
+    if (config.group !== r.config.group) await this.configs.checkGroup(config.group);
+    await this.configs.checkRunnable(config);
     const updated: WorkloadRecord = { ...r, config, desired: 'running', updatedAt: this.now() };
     // Moved to another group: the clients of the old one lose it (the new group's get it once it runs).
     if (config.group !== r.config.group) await this.clientEdit(name, 'gone', () => this.clientHooks?.gone(name, r.config.group));
@@ -424,12 +359,12 @@ export class WorkloadService {
   // ---- upgrades ----
 
   async upgradeCheck(ctx: RequestContext, name: string): Promise<UpgradeCheck> {
-    return this.checkOne(ctx, await this.get(ctx, name));
+    return this.configs.checkOne(ctx, await this.get(ctx, name));
   }
 
   async upgradeCheckAll(ctx: RequestContext, opts: { all?: boolean; group?: string }): Promise<UpgradeCheck[]> {
     const out: UpgradeCheck[] = [];
-    for (const r of await this.list(ctx, opts)) out.push(await this.checkOne(ctx, r));
+    for (const r of await this.list(ctx, opts)) out.push(await this.configs.checkOne(ctx, r));
     return out;
   }
 
@@ -441,18 +376,18 @@ export class WorkloadService {
   async upgrade(ctx: RequestContext, name: string, extra: { env?: Record<string, string>; secrets?: SecretRef[] }): Promise<UpgradeCheck> {
     this.core.policy.requireWritable();
     const r = await this.managed(ctx, name);
-    const check = await this.checkOne(ctx, r);
+    const check = await this.configs.checkOne(ctx, r);
     if (check.status !== 'upgrade-available') throw unprocessable(`Workload '${name}' has no upgrade to apply (${check.status}${check.reason ? `: ${check.reason}` : ''})`);
-    const { source, registry, declaredEnv } = await this.sourceFor(ctx, { server: r.config.registryServer });
+    const { source, registry, declaredEnv } = await this.configs.sourceFor(ctx, { server: r.config.registryServer });
     const config: WorkloadConfig = {
       ...r.config,
       source,
       registryVersion: registry?.version,
-      env: { ...r.config.env, ...this.checkedEnv(extra.env ?? {}) },
-      secrets: [...r.config.secrets.filter((s) => !(extra.secrets ?? []).some((x) => x.target === s.target)), ...this.checkedSecrets(extra.secrets ?? [])],
+      env: { ...r.config.env, ...this.configs.checkedEnv(extra.env ?? {}) },
+      secrets: [...r.config.secrets.filter((s) => !(extra.secrets ?? []).some((x) => x.target === s.target)), ...this.configs.checkedSecrets(extra.secrets ?? [])],
     };
-    this.checkDeclaredEnv(config, declaredEnv);
-    await this.checkRunnable(config);
+    this.configs.checkDeclaredEnv(config, declaredEnv);
+    await this.configs.checkRunnable(config);
     const previous = r;
     const next: WorkloadRecord = { ...r, config, desired: 'running', updatedAt: this.now() };
     await this.store.update(next);
@@ -472,7 +407,7 @@ export class WorkloadService {
         `The upgrade of '${name}' to ${check.candidateVersion ?? check.candidateImage} failed its health check; rolled back to ${r.config.registryVersion ?? check.currentImage} (see the workload's logs)`,
       );
     }
-    return { ...(await this.checkOne(ctx, { ...next })), status: 'up-to-date' };
+    return { ...(await this.configs.checkOne(ctx, { ...next })), status: 'up-to-date' };
   }
 
   // ---- the proxy ----
@@ -627,11 +562,6 @@ export class WorkloadService {
     return next;
   }
 
-  /** A workload's group must exist (ToolHive refuses a create or move into an unknown group). */
-  private async checkGroup(group: string): Promise<void> {
-    if (this.deps.groupExists && !(await this.deps.groupExists(group))) throw badRequest(`Group '${group.slice(0, 70)}' does not exist (create it with POST /api/v1beta/groups)`);
-  }
-
   private async statusEvent(name: string, status: WorkloadRecord['status'], context: string): Promise<void> {
     const events = this.core.events;
     // The status is written in the workload store, outside the shared store's transactions: the
@@ -670,205 +600,5 @@ export class WorkloadService {
       headers[header] = value;
     }
     return { name, source: c.source, env, headers, profile: c.profile, networkIsolation: c.networkIsolation };
-  }
-
-  /** Refuses what this machine cannot run, before anything is stored. */
-  private async checkRunnable(config: WorkloadConfig): Promise<void> {
-    const caps = await this.capabilities();
-    const kind = config.source.kind;
-    if (kind === 'remote') return;
-    if (kind === 'oci') {
-      if (!caps.containerEngine) throw new AgentryError('unavailable', 'OCI images need a container engine (podman or docker) and none answers on this server');
-      return;
-    }
-    if (kind === 'pypi' && !caps.uv) throw new AgentryError('unavailable', 'PyPI packages run with uvx, and uv is not installed on this server');
-    if (!caps.sandbox.available && !caps.unsafeLocal) {
-      throw new AgentryError(
-        'unavailable',
-        `Local workloads run sandboxed, and the sandbox is unavailable: ${caps.sandbox.reason ?? 'unknown reason'} (or start the server with --unsafe-local-workloads)`,
-      );
-    }
-    // The profile's own rules (mounts of /, .., volume mounts, …), before anything is spawned.
-    validateSandboxSpec({ command: 'x', args: [], env: {}, profile: config.profile });
-  }
-
-  private defaultName(source: WorkloadSource, server: string | undefined): string {
-    const base =
-      server?.split('/').pop() ??
-      (source.kind === 'npm' || source.kind === 'pypi' ? source.package.split('/').pop()! : source.kind === 'remote' ? new URL(source.url).hostname : packageOf(source).split('/').pop()!);
-    return (
-      base
-        .replace(/[^A-Za-z0-9._-]/g, '-')
-        .replace(/^[^A-Za-z0-9]+/, '')
-        .replace(/\.\.+/g, '.')
-        .slice(0, 63) || 'workload'
-    );
-  }
-
-  private async sourceFor(
-    ctx: RequestContext,
-    input: WorkloadInput,
-  ): Promise<{ source: WorkloadSource; registry?: { server: string; version: string }; declaredEnv: DeclaredVar[]; launch?: RegistryLaunch }> {
-    const args = input.args ?? [];
-    if (input.server !== undefined) {
-      const view = await this.serverView(ctx, input.server);
-      const manifest = view.latest?.manifest;
-      if (!manifest) throw notFound(`Server '${input.server}' has no published version`);
-      const { launch, problems } = launchFromServerJson(manifest, await this.capabilities());
-      if (!launch) throw new AgentryError('unavailable', `Server '${input.server}' cannot run on this server`, problems);
-      let source = launch.source;
-      if (input.args !== undefined && source.kind !== 'remote') source = { ...source, args: input.args };
-      return { source, registry: { server: `${view.pkg.scope}/${view.pkg.name}`, version: view.latest!.version }, declaredEnv: [...launch.env, ...launch.headers], launch };
-    }
-    const given = [input.image, input.command, input.url].filter((x) => x !== undefined && x !== '');
-    if (given.length !== 1) throw badRequest('Send one of server (a registry entry), image, command or url');
-    if (input.url) {
-      let u: URL;
-      try {
-        u = new URL(input.url);
-      } catch {
-        throw badRequest(`url '${input.url.slice(0, 200)}' is not a URL`);
-      }
-      if (u.protocol !== 'https:' && u.protocol !== 'http:') throw badRequest('url must be http or https');
-      const transport = input.transport === 'sse' ? 'sse' : 'streamable-http';
-      return { source: { kind: 'remote', url: u.toString(), transport }, declaredEnv: [] };
-    }
-    if (input.command) {
-      if (input.command.includes('\0')) throw badRequest('command must not contain NUL bytes');
-      return { source: { kind: 'command', command: input.command, args }, declaredEnv: [] };
-    }
-    const image = input.image!;
-    const pkg = /^(npx|uvx):\/\/((?:@[^/@\s]+\/)?[^@\s]+)(?:@([^@\s]+))?$/.exec(image);
-    if (pkg) return { source: { kind: pkg[1] === 'npx' ? 'npm' : 'pypi', package: pkg[2], version: pkg[3] ?? 'latest', args }, declaredEnv: [] };
-    if (/^[a-z]+:\/\//.test(image)) throw badRequest(`image '${image.slice(0, 200)}': only npx://, uvx:// and OCI references are supported`);
-    return { source: { kind: 'oci', image, args }, declaredEnv: [] };
-  }
-
-  private async serverView(ctx: RequestContext, server: string): Promise<PackageView> {
-    const slash = server.indexOf('/');
-    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-    if (slash <= 0 || slash === server.length - 1 || server.indexOf('/', slash + 1) !== -1 || /(^|\/)\.\.?(\/|$)|[\u0000-\u001f\\]/.test(server)) {
-      throw badRequest(`server '${server.slice(0, 200)}' is not '<scope>/<name>' of an MCP server in this registry`);
-    }
-    try {
-      return await this.deps.packages.get(ctx, server.slice(0, slash), server.slice(slash + 1), 'mcp-server');
-    } catch (e) {
-      if (e instanceof AgentryError && (e.status === 404 || e.status === 400)) throw notFound(`Server '${server}' not found in the registry`);
-      throw e;
-    }
-  }
-
-  private checkedEnv(env: Record<string, string>): Record<string, string> {
-    const problems = Object.entries(env).flatMap(([k, v]) =>
-      !ENV_NAME.test(k) ? [`env_vars: '${k.slice(0, 100)}' is not a variable name`] : typeof v !== 'string' || v.includes('\0') ? [`env_vars.${k}: must be a string without NUL bytes`] : [],
-    );
-    if (problems.length > 0) throw validationFailed(problems, 'Invalid environment variables');
-    return env;
-  }
-
-  private checkedSecrets(secrets: SecretRef[]): SecretRef[] {
-    const problems = secrets.flatMap((s) =>
-      !ENV_NAME.test(s.target)
-        ? [`secrets: target '${s.target.slice(0, 100)}' is not a variable name`]
-        : /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/.test(s.name)
-          ? []
-          : [`secrets: '${s.name.slice(0, 100)}' is not a secret key`],
-    );
-    if (problems.length > 0) throw validationFailed(problems, 'Invalid secrets');
-    return secrets;
-  }
-
-  private configFrom(name: string, input: WorkloadInput, source: WorkloadSource, registry: { server: string; version: string } | undefined, prev: WorkloadConfig | undefined): WorkloadConfig {
-    const problems: string[] = [];
-    const group = input.group ?? prev?.group ?? DEFAULT_GROUP;
-    if (!GROUP.test(group)) problems.push(`group '${group.slice(0, 70)}' is invalid: 1-63 letters, digits, '.', '_' or '-'`);
-    const headers = input.headers ?? prev?.headers ?? {};
-    const headerSecrets = input.headerSecrets ?? prev?.headerSecrets ?? {};
-    for (const h of [...Object.keys(headers), ...Object.keys(headerSecrets)]) if (!HEADER_NAME.test(h)) problems.push(`header '${h.slice(0, 100)}' is not a header name`);
-    for (const v of Object.values(headers)) if (/[\r\n\0]/.test(v)) problems.push('header values must not contain line breaks or NUL bytes');
-    const visibility = input.visibility ?? prev?.visibility ?? 'private';
-    if (!isVisibility(visibility)) problems.push(`visibility must be public, internal or private`);
-    const proxyMode = input.proxyMode || prev?.proxyMode || 'streamable-http';
-    if (proxyMode !== 'streamable-http' && proxyMode !== 'sse') problems.push(`proxy_mode must be streamable-http or sse`);
-    const tools = input.tools ?? prev?.tools ?? [];
-    const toolsOverride = input.toolsOverride ?? prev?.toolsOverride ?? {};
-    const newNames = Object.values(toolsOverride).flatMap((o) => (o.name ? [o.name] : []));
-    if (new Set(newNames).size !== newNames.length) problems.push('tools_override: two tools are renamed to one name');
-    if (source.kind === 'remote' && input.profile !== undefined && (input.profile.read.length > 0 || input.profile.write.length > 0))
-      problems.push('permission_profile: a remote workload has no mounts');
-    if (problems.length > 0) throw validationFailed(problems, 'The workload is refused');
-    return {
-      name,
-      group,
-      source,
-      ...(registry ? { registryServer: registry.server, registryVersion: registry.version } : {}),
-      env: this.checkedEnv(input.env ?? prev?.env ?? {}),
-      secrets: this.checkedSecrets(input.secrets ?? prev?.secrets ?? []),
-      headers,
-      headerSecrets,
-      profile: input.profile ?? prev?.profile ?? emptyProfile(),
-      networkIsolation: input.networkIsolation ?? true,
-      tools,
-      toolsOverride,
-      proxyMode: proxyMode === 'sse' ? 'sse' : 'streamable-http',
-      visibility: visibility as Visibility,
-      labels: prev?.labels ?? {},
-    };
-  }
-
-  /** Required variables the entry declares must be given, as env or secrets (never guessed). */
-  private checkDeclaredEnv(config: WorkloadConfig, declared: DeclaredVar[]): void {
-    const given = new Set([...Object.keys(config.env), ...config.secrets.map((s) => s.target), ...Object.keys(config.headers), ...Object.keys(config.headerSecrets)]);
-    const missing = declared.filter((d) => d.required && d.default === undefined && !given.has(d.name));
-    if (missing.length > 0) {
-      throw validationFailed(
-        missing.map((d) => `${d.name}${d.secret ? ' (secret: send it in secrets as "<key>,target=' + d.name + '")' : ''} is required${d.description ? `: ${d.description}` : ''}`),
-        'The server needs settings that were not sent',
-      );
-    }
-  }
-
-  private async checkOne(ctx: RequestContext, r: WorkloadRecord): Promise<UpgradeCheck> {
-    const base: UpgradeCheck = { workloadName: r.name, status: 'unknown', currentImage: packageOf(r.config.source), envAdded: [], envRemoved: [] };
-    if (!r.config.registryServer) return { ...base, status: 'not-registry-sourced' };
-    base.registryServer = r.config.registryServer;
-    let view: PackageView;
-    try {
-      view = await this.serverView(ctx, r.config.registryServer);
-    } catch (e) {
-      if (e instanceof AgentryError && e.status === 404) return { ...base, status: 'server-not-found' };
-      throw e;
-    }
-    const latest = view.latest;
-    if (!latest) return { ...base, status: 'server-not-found' };
-    const current = r.config.registryVersion ?? '';
-    const caps = await this.capabilities();
-    const { launch, problems } = launchFromServerJson(latest.manifest, caps);
-    if (!launch) return { ...base, reason: `the registry's version ${latest.version} cannot run here: ${problems.join('; ')}` };
-    const candidateImage = packageOf(launch.source);
-    const out: UpgradeCheck = { ...base, candidateImage, candidateVersion: latest.version };
-    if (latest.version === current) return { ...out, status: 'up-to-date' };
-    let currentPublished = '';
-    try {
-      currentPublished = (await this.deps.packages.getVersion(ctx, view.pkg.scope, view.pkg.name, current, { kind: 'mcp-server' })).version.publishedAt;
-    } catch {
-      // The running version was unpublished since: compare by version string alone.
-    }
-    const newest = versionSchemeOf('mcp-server').sortDesc([
-      { version: current, publishedAt: currentPublished },
-      { version: latest.version, publishedAt: latest.publishedAt },
-    ])[0];
-    if (newest.version !== latest.version) return { ...out, status: 'up-to-date', reason: `the workload runs ${current}, newer than the registry's latest ${latest.version}` };
-    const given = new Set([...Object.keys(r.config.env), ...r.config.secrets.map((s) => s.target)]);
-    const declaredNames = new Set(launch.env.map((e) => e.name));
-    out.envAdded = launch.env.filter((e) => !given.has(e.name)).map((e) => (e.secret ? { ...e, default: undefined } : e));
-    out.envRemoved = [...given].filter((n) => !declaredNames.has(n)).map((n) => ({ name: n, required: false, secret: r.config.secrets.some((s) => s.target === n) }));
-    const fromTransport = transportOf(r.config.source);
-    const toTransport = transportOf(launch.source);
-    if (fromTransport !== toTransport) out.transportChange = { from: fromTransport, to: toTransport };
-    if (launch.profile && JSON.stringify(launch.profile) !== JSON.stringify(r.config.profile)) {
-      out.profileChange = { from: JSON.stringify(r.config.profile), to: JSON.stringify(launch.profile) };
-    }
-    return { ...out, status: 'upgrade-available' };
   }
 }

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { notImplemented } from '../../../core/errors.js';
-import { parseSecretFlag, type WorkloadService } from '../../../core/workloads/workload-service.js';
+import { parseSecretFlag } from '../../../core/workloads/workload-config.js';
+import type { WorkloadService } from '../../../core/workloads/workload-service.js';
 import { baseUrl } from '../../shared/base-url.js';
 import { requestContext } from '../../shared/request-context.js';
 import type { ToolhiveDoorOptions } from '../index.js';
