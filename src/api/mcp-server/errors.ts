@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AgentryError } from '../../core/errors.js';
-import { McpRequestError } from '../../core/workloads/workload-service.js';
+import { McpRequestError } from '../../core/workloads/workload-proxy.js';
 import { errorForRequest } from '../shared/framework-errors.js';
 
 /** MCP's own code for a resource that is not there (or that the caller may not read: the same answer). */

@@ -8,7 +8,7 @@ import { Type } from 'typebox';
 import type { RequestContext } from '../../core/auth/principal.js';
 import { AgentryError, badRequest, notFound, notImplemented } from '../../core/errors.js';
 import type { Registry } from '../../core/registry.js';
-import type { WorkloadSession } from '../../core/workloads/workload-service.js';
+import type { WorkloadSession } from '../../core/workloads/workload-proxy.js';
 import { workloadProxyPath } from '../../core/workloads/workload.js';
 import { requestContext } from '../shared/request-context.js';
 import { hijackWithRequestId } from '../shared/request-id.js';

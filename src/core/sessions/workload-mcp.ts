@@ -1,4 +1,4 @@
-import type { WorkloadSession } from '../workloads/workload-service.js';
+import type { WorkloadSession } from '../workloads/workload-proxy.js';
 import { McpConnectError, mcpResultOutcome, mcpToolOf, type McpConnection, type McpTool } from './mcp-port.js';
 
 /** Longest a session's tool listing may follow `nextCursor` pages. */

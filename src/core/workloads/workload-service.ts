@@ -1,41 +1,17 @@
 import type { Principal, RequestContext } from '../auth/principal.js';
 import type { CoreDeps } from '../core-deps.js';
 import { AgentryError, badRequest, conflict, forbidden, notFound, unprocessable } from '../errors.js';
-import { isPlainObject } from '../packages/manifest/fields.js';
 import type { PackageService } from '../packages/package-service.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { isoNow } from '../time.js';
 import { SharedWorkloads } from './shared-workloads.js';
 import { DEFAULT_TIMINGS, Supervisor, type SupervisorTimings } from './supervisor.js';
-import type { LaunchPlan, McpNotification, McpRequestOptions, McpResult, McpUpstream, RuntimeCapabilities, WorkloadLauncher, WorkloadLogs } from './workload-runtime.js';
+import type { LaunchPlan, RuntimeCapabilities, WorkloadLauncher, WorkloadLogs } from './workload-runtime.js';
 import { CachedWorkloadStore, type WorkloadStore } from './workload-store.js';
 import { WORKLOAD_SECRETS_NAMESPACE } from '../secrets/toolhive-secrets.js';
+import { WorkloadProxy, type WorkloadSession } from './workload-proxy.js';
 import { WorkloadConfigs, type UpgradeCheck, type WorkloadInput } from './workload-config.js';
 import { DEFAULT_GROUP, packageOf, workloadNameProblem, type SecretRef, type WorkloadConfig, type WorkloadRecord } from './workload.js';
-
-/** A client's view of one workload through the proxy: the server's identity and a request gate. */
-export interface WorkloadSession {
-  readonly capabilities: Record<string, unknown>;
-  readonly serverInfo: { name: string; version: string };
-  readonly instructions: string | undefined;
-  /** Passes a client's request on (cancelled when `options.signal` aborts; progress to `options.onProgress`). */
-  request(method: string, params: Record<string, unknown> | undefined, options?: McpRequestOptions): Promise<McpResult>;
-  /**
-   * Receives the server's notifications that concern every client (list changes, log messages,
-   * resource updates), from whichever process runs the workload now; returns the unsubscribe.
-   */
-  subscribe(listener: (notification: McpNotification) => void): () => void;
-}
-
-/** A JSON-RPC error for the proxy's client (its `code` goes on the wire). */
-export class McpRequestError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** What the workload service needs besides the core's deps (whose `events` hear every status a supervisor writes: webhooks' workload.status). */
 export interface WorkloadServiceDeps {
@@ -66,29 +42,6 @@ export interface WorkloadClientHooks {
   gone(name: string, group: string): Promise<void>;
 }
 
-/** Methods the proxy passes to the server besides tools (initialize is answered by the proxy itself). */
-const PASSED_METHODS = new Set([
-  'ping',
-  'resources/list',
-  'resources/read',
-  'resources/templates/list',
-  'resources/subscribe',
-  'resources/unsubscribe',
-  'prompts/list',
-  'prompts/get',
-  'completion/complete',
-  'logging/setLevel',
-]);
-
-/** Server notifications passed on to every session of the workload (progress goes to the request that asked for it). */
-const BROADCAST_NOTIFICATIONS = new Set([
-  'notifications/tools/list_changed',
-  'notifications/resources/list_changed',
-  'notifications/prompts/list_changed',
-  'notifications/resources/updated',
-  'notifications/message',
-]);
-
 /**
  * Agentry runs MCP servers (ToolHive's workloads): from a registry entry or, for administrators,
  * an explicit spec; each under a {@link Supervisor}; reachable through the proxy by those who may read
@@ -100,8 +53,6 @@ export class WorkloadService {
   private caps: Promise<RuntimeCapabilities> | undefined;
   /** Status writes, one chain per workload so they land in order. */
   private readonly writes = new Map<string, Promise<void>>();
-  /** The proxy's sessions listening to each workload's notifications. */
-  private readonly listeners = new Map<string, Set<(notification: McpNotification) => void>>();
   /** Names being created (two concurrent creates of one name: the second is a 409). */
   private readonly creating = new Set<string>();
   private clientHooks: WorkloadClientHooks | undefined;
@@ -114,6 +65,8 @@ export class WorkloadService {
   readonly shared: SharedWorkloads;
   /** Configurations from what a create, edit or upgrade asks for, and the upgrade check. */
   private readonly configs: WorkloadConfigs;
+  /** Client sessions on workloads, and the notifications passed to them. */
+  private readonly proxy: WorkloadProxy;
 
   constructor(
     private readonly core: CoreDeps,
@@ -121,6 +74,12 @@ export class WorkloadService {
   ) {
     this.timings = { ...DEFAULT_TIMINGS, ...deps.timings };
     this.store = new CachedWorkloadStore(deps.store, () => core.clock.now().getTime());
+    this.proxy = new WorkloadProxy(core, {
+      connection: (name) => this.supervisors.get(name)?.connection,
+      logs: deps.logs,
+      line: (event, fields) => this.line(event, fields),
+      requestTimeoutMs: deps.requestTimeoutMs,
+    });
     this.configs = new WorkloadConfigs({ packages: deps.packages, capabilities: () => this.capabilities(), groupExists: deps.groupExists });
     this.shared = new SharedWorkloads({
       launcher: deps.launcher,
@@ -414,70 +373,7 @@ export class WorkloadService {
 
   /** Opens a client's session on a workload it may read; requests go to whatever process currently runs it. */
   async session(ctx: RequestContext, name: string): Promise<WorkloadSession> {
-    const r = await this.get(ctx, name);
-    const up = this.supervisors.get(name)?.connection;
-    if (!up) throw new AgentryError('unavailable', `Workload '${name}' is not running (status: ${r.status}${r.statusContext ? `, ${r.statusContext}` : ''})`);
-    const caller = ctx.principal?.account.name ?? 'anonymous';
-    const config = r.config;
-    const overrides = config.toolsOverride;
-    const renamed = new Map(Object.entries(overrides).flatMap(([orig, o]) => (o.name ? [[o.name, orig] as const] : [])));
-    const offered = (orig: string) => config.tools.length === 0 || config.tools.includes(orig);
-    const connection = (): McpUpstream => {
-      const c = this.supervisors.get(name)?.connection;
-      if (!c) throw new McpRequestError(-32603, `Workload '${name}' is not running`);
-      return c;
-    };
-    const timeout = this.deps.requestTimeoutMs ?? 300_000;
-    return {
-      capabilities: up.capabilities,
-      serverInfo: up.serverInfo,
-      instructions: up.instructions,
-      subscribe: (listener) => {
-        let set = this.listeners.get(name);
-        if (!set) this.listeners.set(name, (set = new Set()));
-        set.add(listener);
-        return () => {
-          set.delete(listener);
-          if (set.size === 0 && this.listeners.get(name) === set) this.listeners.delete(name);
-        };
-      },
-      request: async (method, params, options) => {
-        if (method === 'tools/list') {
-          const result = await connection().request(method, params, timeout, options);
-          const tools = Array.isArray(result.tools) ? result.tools.filter(isPlainObject) : [];
-          return {
-            ...result,
-            tools: tools
-              .filter((t) => typeof t.name === 'string' && offered(t.name) && !(renamed.has(t.name) && overrides[t.name]?.name !== t.name && !overrides[t.name]))
-              .map((t) => {
-                const o = overrides[t.name as string];
-                return o ? { ...t, ...(o.name ? { name: o.name } : {}), ...(o.description ? { description: o.description } : {}) } : t;
-              }),
-          };
-        }
-        if (method === 'tools/call') {
-          const asked = typeof params?.name === 'string' ? params.name : '';
-          const orig = renamed.get(asked) ?? (overrides[asked]?.name && overrides[asked].name !== asked ? undefined : asked);
-          if (orig === undefined || !offered(orig)) throw new McpRequestError(-32602, `Unknown tool: ${asked.slice(0, 200)}`);
-          const started = Date.now();
-          let outcome = 'ok';
-          try {
-            const result = await connection().request(method, { ...params, name: orig }, timeout, options);
-            if (result.isError === true) outcome = 'tool_error';
-            return result;
-          } catch (e) {
-            outcome = 'error';
-            throw e;
-          } finally {
-            const duration = Date.now() - started;
-            this.deps.logs.append(name, 'proxy', this.line('tool call', { tool: orig, caller, duration_ms: duration, outcome }));
-            this.core.audit.recordLater(this.core.storage.audit, ctx, 'workload.tool_call', `workload:${name}`, { tool: orig, duration_ms: duration, outcome });
-          }
-        }
-        if (!PASSED_METHODS.has(method)) throw new McpRequestError(-32601, `Method not found: ${method.slice(0, 100)}`);
-        return connection().request(method, params, timeout, options);
-      },
-    };
+    return this.proxy.open(ctx, name, await this.get(ctx, name));
   }
 
   // ---- internals ----
@@ -519,10 +415,7 @@ export class WorkloadService {
         launcher: this.deps.launcher,
         plan: () => this.planFor(name),
         log: (line) => this.deps.logs.append(name, 'server', line),
-        notify: (n) => {
-          if (!BROADCAST_NOTIFICATIONS.has(n.method)) return;
-          for (const listener of this.listeners.get(name) ?? []) listener(n);
-        },
+        notify: (n) => this.proxy.notify(name, n),
         onStatus: (status, context, startedAt) => {
           this.deps.logs.append(name, 'proxy', this.line('status', { status, context: context || undefined }));
           // The proxy is up: the clients registered to its group get its entry (as ToolHive's runner
