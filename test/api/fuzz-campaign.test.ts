@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
+import { logLines } from '../helpers/log-lines.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadOperations, runFuzz, type FuzzFailure, type FuzzRequest } from '../helpers/fuzz.js';
+import { FUZZER_KNOWN, loadOperations, runFuzz, type FuzzFailure, type FuzzRequest } from '../helpers/fuzz.js';
 import { Api, agentTarball } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 
@@ -34,16 +34,10 @@ describe.skipIf(PER_SEED <= 0).each(STORES)('fuzz campaign at trace level (%s)',
   const memoryIds: string[] = ['1'];
 
   beforeAll(async () => {
-    const stream = new PassThrough();
-    let rest = '';
-    stream.on('data', (c: Buffer) => {
-      const parts = (rest + c.toString()).split('\n');
-      rest = parts.pop() ?? '';
-      // Only what could hold a credential is kept: a line naming no token cannot leak one.
-      for (const l of parts) {
-        if (l.includes('agentry_') || l.includes('Bearer') || l.includes('Basic') || /[A-Za-z0-9_-]{40,}/.test(l)) lines.push(l);
-        if (/"level":(50|60)/.test(l)) errorLines.push(l);
-      }
+    // Only what could hold a credential is kept: a line naming no token cannot leak one.
+    const stream = logLines((l) => {
+      if (l.includes('agentry_') || l.includes('Bearer') || l.includes('Basic') || /[A-Za-z0-9_-]{40,}/.test(l)) lines.push(l);
+      if (/"level":(50|60)/.test(l)) errorLines.push(l);
     });
     server = await startTestServer({ store, log: { level: 'trace', stream } });
     tokens.admin = server.adminToken;
@@ -102,15 +96,7 @@ describe.skipIf(PER_SEED <= 0).each(STORES)('fuzz campaign at trace level (%s)',
           deliberate,
           extraRate: EXTRA,
           known: {
-            scope: ['fuzzer', '@fuzzer'],
-            name: ['pkg'],
-            version: ['1.0.0', 'latest'],
-            reference: ['latest', '1.0.0'],
-            username: ['fuzzer'],
-            org: ['fuzzer'],
-            serverName: ['fuzzer%2Fpkg', 'io.github.fuzzer/pkg'],
-            registryName: ['default'],
-            tag: ['latest'],
+            ...FUZZER_KNOWN,
             id: ids,
             credential_id: credentialIds,
             memory_id: memoryIds,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatFailures, loadOperations, runFuzz, type FuzzRequest } from '../helpers/fuzz.js';
+import { FUZZER_KNOWN, formatFailures, loadOperations, runFuzz, type FuzzRequest } from '../helpers/fuzz.js';
 import { Api, agentTarball } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 
@@ -52,18 +52,7 @@ describe.each(testStores)('schema-driven fuzzing: no 5xx, server stays up (%s)',
       deliberate,
       // Some hand-built requests too: odd headers, Range, encoded traversal, unicode OCI names, JSON-RPC, multipart extremes.
       extraRate: 0.15,
-      known: {
-        scope: ['fuzzer', '@fuzzer'],
-        name: ['pkg'],
-        version: ['1.0.0', 'latest'],
-        reference: ['latest', '1.0.0'],
-        username: ['fuzzer'],
-        org: ['fuzzer'],
-        serverName: ['fuzzer%2Fpkg', 'io.github.fuzzer/pkg'],
-        registryName: ['default'],
-        tag: ['latest'],
-        id: ['1', '2'],
-      },
+      known: FUZZER_KNOWN,
     });
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);

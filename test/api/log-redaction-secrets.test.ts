@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { logLines } from '../helpers/log-lines.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
@@ -23,12 +23,8 @@ describe.each(testStores)('log lines hold no secret a body carried, at trace lev
   };
 
   beforeAll(async () => {
-    const stream = new PassThrough();
-    let rest = '';
-    stream.on('data', (c: Buffer) => {
-      const parts = (rest + c.toString()).split('\n');
-      rest = parts.pop() ?? '';
-      lines.push(...parts.filter(Boolean));
+    const stream = logLines((l) => {
+      if (l) lines.push(l);
     });
     server = await startTestServer({ store, log: { level: 'trace', stream } });
   });

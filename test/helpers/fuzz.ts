@@ -300,6 +300,20 @@ const JSON_TYPES_WRONG = ['[]', '"x"', '1', 'null', 'true', '{}', '1e309', '-1',
 /** A value a plausible client would send for a parameter of this name (reaches deeper code). */
 export type KnownValues = Record<string, string[]>;
 
+/** The values of the objects every fuzz run makes first (the `fuzzer` account, its `pkg`), by path parameter. */
+export const FUZZER_KNOWN: KnownValues = {
+  scope: ['fuzzer', '@fuzzer'],
+  name: ['pkg'],
+  version: ['1.0.0', 'latest'],
+  reference: ['latest', '1.0.0'],
+  username: ['fuzzer'],
+  org: ['fuzzer'],
+  serverName: ['fuzzer%2Fpkg', 'io.github.fuzzer/pkg'],
+  registryName: ['default'],
+  tag: ['latest'],
+  id: ['1', '2'],
+};
+
 const resolveRef = (doc: { components?: { schemas?: Record<string, JsonSchema> } }, s: JsonSchema | undefined): JsonSchema => {
   let out = s ?? {};
   for (let i = 0; i < 10 && out.$ref; i++) {
