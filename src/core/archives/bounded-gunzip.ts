@@ -177,25 +177,31 @@ export const hasSpecialModeBits = (entry: { mode?: number }): boolean => ((entry
  * The same gzip tarball with setuid, setgid and sticky bits cleared from every entry: entries,
  * paths, links, contents and times unchanged, headers rewritten. Read through the same bounded walk.
  */
-export const repackWithoutSpecialBits = async (gz: Buffer, maxUnpackedBytes: number, what?: string): Promise<Buffer> => {
-  const pack = new Pack({ gzip: true, portable: false, noDirRecurse: true });
+export const repackWithoutSpecialBits = (gz: Buffer, maxUnpackedBytes: number, what?: string): Promise<Buffer> =>
+  packToBuffer({ portable: false }, (pack) =>
+    walkTarGz(
+      gz,
+      maxUnpackedBytes,
+      {
+        onEntry: (entry) => {
+          if (entry.mode !== undefined) entry.mode &= ~SPECIAL_MODE_BITS;
+          pack.add(entry);
+        },
+      },
+      what,
+    ),
+  );
+
+/** A gzip tarball built in memory: `fill` adds the entries to the pack; the bytes once it has ended. */
+export const packToBuffer = async (opts: { portable: boolean }, fill: (pack: Pack) => Promise<void> | void): Promise<Buffer> => {
+  const pack = new Pack({ gzip: true, portable: opts.portable, noDirRecurse: true });
   const out: Buffer[] = [];
   pack.on('data', (c: Buffer) => out.push(c));
   const finished = new Promise<void>((resolve, reject) => {
     pack.on('end', () => resolve());
     pack.on('error', reject);
   });
-  await walkTarGz(
-    gz,
-    maxUnpackedBytes,
-    {
-      onEntry: (entry) => {
-        if (entry.mode !== undefined) entry.mode &= ~SPECIAL_MODE_BITS;
-        pack.add(entry);
-      },
-    },
-    what,
-  );
+  await fill(pack);
   pack.end();
   await finished;
   return Buffer.concat(out);

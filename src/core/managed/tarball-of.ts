@@ -1,4 +1,5 @@
-import { Header, Pack, ReadEntry } from 'tar';
+import { Header, ReadEntry } from 'tar';
+import { packToBuffer } from '../archives/bounded-gunzip.js';
 
 /**
  * A gzip tarball (portable headers, sorted paths) of in-memory files, for packages the core assembles
@@ -9,20 +10,12 @@ import { Header, Pack, ReadEntry } from 'tar';
 export const tarballOf = async (files: Array<{ path: string; data: Buffer | string }>, mtime?: Date): Promise<Buffer> => {
   const at = mtime ?? new Date();
   const content = new Map(files.map((f) => [f.path, typeof f.data === 'string' ? Buffer.from(f.data, 'utf8') : f.data]));
-  const pack = new Pack({ gzip: true, portable: true, noDirRecurse: true });
-  const out: Buffer[] = [];
-  pack.on('data', (c: Buffer) => out.push(c));
-  const finished = new Promise<void>((resolve, reject) => {
-    pack.on('end', () => resolve());
-    pack.on('error', reject);
+  return packToBuffer({ portable: true }, (pack) => {
+    for (const path of files.map((f) => f.path).sort()) {
+      const data = content.get(path)!;
+      const entry = new ReadEntry(new Header({ path, mode: 0o644, size: data.length, mtime: at, type: 'File' }));
+      pack.add(entry);
+      entry.end(data);
+    }
   });
-  for (const path of files.map((f) => f.path).sort()) {
-    const data = content.get(path)!;
-    const entry = new ReadEntry(new Header({ path, mode: 0o644, size: data.length, mtime: at, type: 'File' }));
-    pack.add(entry);
-    entry.end(data);
-  }
-  pack.end();
-  await finished;
-  return Buffer.concat(out);
 };
