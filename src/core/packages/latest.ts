@@ -63,6 +63,19 @@ export const refreshLatest = async (
   return latest;
 };
 
+/**
+ * `latest` of a package created with its first version (a first publish), as refreshLatest would
+ * set it once that version is written: the pinned version, else what the kind's scheme picks from
+ * the one version. Given to the package row as it is inserted, so no second write follows.
+ */
+export const firstLatest = (kind: PackageKind, first: { version: string; publishedAt: string }, pin?: string): { latestVersion: string | null; latestPinned: boolean } =>
+  pin ? { latestVersion: pin, latestPinned: true } : { latestVersion: versionSchemeOf(kind).latest([first]), latestPinned: false };
+
+/** Queues a package whose searched fields a first publish set (as refreshLatest does after its update). */
+export const queueFirstForSearch = async (tx: StorageRepos, pkg: PackageRecord): Promise<void> => {
+  if (pkg.latestVersion !== null) await tx.searchOutbox.enqueue(pkg.id);
+};
+
 /** The fields of `meta` that differ from what `pkg` holds. */
 const changedMetadata = (pkg: PackageRecord, meta: ReturnType<typeof packageMetadata>): PackagePatch => {
   const patch: PackagePatch = {};

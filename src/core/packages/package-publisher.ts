@@ -10,7 +10,7 @@ import type { PackageService } from './package-service.js';
 import type { StorageRepos } from '../storage.js';
 import { isoNow } from '../time.js';
 import { MANIFEST_FILE, type PackageKind } from './kinds.js';
-import { applyVersionMetadata, packageMetadata, refreshLatest } from './latest.js';
+import { applyVersionMetadata, firstLatest, packageMetadata, queueFirstForSearch, refreshLatest } from './latest.js';
 import { checkPublish, type CheckedPublish, type PublishCheck, type PublishCheckInput } from './publish-validation.js';
 import { parseManifest } from './manifest/index.js';
 import { fullName, parsePackageId } from './names.js';
@@ -180,9 +180,9 @@ export class PackagePublisher {
     const digest = `sha256:${createHash('sha256').update(contents.tarball).digest('hex')}`;
     await this.signing?.check(id.scope, { name: fullName(id.scope, id.name), version, digest }, input.signature);
     // The scope's owner owns the package: a publish about an owner without webhooks queries nothing for them.
-    let owner: number;
+    let scopeRecord: ScopeRecord;
     try {
-      owner = (await this.refuseUnpublishable(this.deps.storage, id, manifest.kind, version, false, input.force, digest)).scope.ownerAccountId;
+      scopeRecord = (await this.refuseUnpublishable(this.deps.storage, id, manifest.kind, version, false, input.force, digest)).scope;
     } catch (e) {
       // A concurrent retry with the same key may have committed since the replay check above: its answer is this one's.
       const earlier = idem && (await this.replay(idem));
@@ -191,11 +191,12 @@ export class PackagePublisher {
     }
     const blob = await this.deps.blobs.put(contents.tarball);
     const principal = ctx.principal!;
-    let published: { pkgId: number; record: VersionRecord };
+    let published: { pkgId: number; record: VersionRecord; pkg?: PackageRecord };
     try {
-      published = await this.packages.change({ key: id.key, ownerAccountId: owner }, async (tx) => {
+      published = await this.packages.change({ key: id.key, ownerAccountId: scopeRecord.ownerAccountId }, async (tx) => {
         const now = isoNow(this.deps.clock);
-        let { pkg, scope, existing } = await this.refuseUnpublishable(tx, id, manifest.kind, version, true, input.force, blob.digest);
+        // The scope as read just before (no lock on it either way): not read again.
+        let { pkg, scope, existing } = await this.refuseUnpublishable(tx, id, manifest.kind, version, true, input.force, blob.digest, scopeRecord);
         const remember = async (packageId: number, v: string): Promise<void> => {
           if (!idem) return;
           const at = this.deps.clock.now().getTime();
@@ -229,15 +230,19 @@ export class PackagePublisher {
         }
         let created = false;
         if (!pkg) {
-          const made = await tx.packages.insert(newPackage(id, scope, checked, input.access ?? scope.defaultVisibility, now));
+          // A first publish: the row is inserted with the `latest` its only version gives it, so
+          // it is written once (refreshLatest would update it right after).
+          const first = firstLatest(manifest.kind, { version, publishedAt: now }, tag === 'latest' ? version : undefined);
+          const made = await tx.packages.insert({ ...newPackage(id, scope, checked, input.access ?? scope.defaultVisibility, now), ...first });
           // A package this transaction created holds no version yet. A concurrent first publish may
           // have created it (and this version) first: check again what it holds.
           created = made.created;
-          pkg = made.created ? made.pkg : (await this.refuseUnpublishable(tx, id, manifest.kind, version, true, false, blob.digest)).pkg!;
+          pkg = made.created ? made.pkg : (await this.refuseUnpublishable(tx, id, manifest.kind, version, true, false, blob.digest, scopeRecord)).pkg!;
         }
         const record = await tx.packages.insertVersion(newVersion(pkg.id, checked, blob, principal.account.id, now));
         if (tag && tag !== 'latest') await tx.packages.setDistTag(pkg.id, tag, record.version);
-        await refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined, { record, manifest, only: created }, { updatedAt: now });
+        if (created) await queueFirstForSearch(tx, pkg);
+        else await refreshLatest(tx, pkg, tag === 'latest' ? record.version : undefined, { record, manifest }, { updatedAt: now });
         await this.deps.audit.record(tx.audit, ctx, 'package.publish', `${fullName(pkg.scope, pkg.name)}@${record.version}`, {
           kind: manifest.kind,
           digest: blob.digest,
@@ -245,7 +250,8 @@ export class PackagePublisher {
           ...(contents.strippedModes.length > 0 ? { stripped_special_modes: contents.strippedModes.slice(0, 20) } : {}),
         });
         await remember(pkg.id, record.version);
-        return { pkgId: pkg.id, record };
+        // The row this transaction created is the package as committed: nothing to read back.
+        return { pkgId: pkg.id, record, ...(created ? { pkg } : {}) };
       });
     } catch (e) {
       // A refusal only the transaction could see (a lost race): take back the blob if this publish
@@ -261,7 +267,7 @@ export class PackagePublisher {
     }
     // Its vector is computed off the request path (the package was queued in the transaction).
     this.queued?.();
-    const pkg = (await this.deps.storage.packages.findById(published.pkgId))!;
+    const pkg = published.pkg ?? (await this.deps.storage.packages.findById(published.pkgId))!;
     if (input.signature && this.signing) await this.signing.attach(ctx, pkg, published.record, input.signature);
     return { pkg, version: published.record };
   }
@@ -307,9 +313,12 @@ export class PackagePublisher {
     lock = false,
     force = false,
     digest?: string,
+    /** The scope as this publish already read it: used when it is the package's scope. */
+    known?: ScopeRecord,
   ): Promise<{ pkg: PackageRecord | undefined; scope: ScopeRecord; existing?: VersionRecord }> {
     const pkg = lock ? await repos.packages.lockByKey(id.key) : await repos.packages.findByKey(id.key);
-    const scope = await repos.scopes.find(pkg?.scope ?? id.scope);
+    const scopeName = pkg?.scope ?? id.scope;
+    const scope = known?.name === scopeName ? known : await repos.scopes.find(scopeName);
     if (!scope) throw notFound(`Scope @${id.scope} does not exist; create the user or organisation first`);
     if (!pkg) return { pkg, scope };
     if (pkg.kind !== kind) throw conflict(`${fullName(pkg.scope, pkg.name)} is a package of kind '${pkg.kind}', not '${kind}'`);
