@@ -66,6 +66,30 @@ describe.each(testStores)('publish → find → pull (%s)', (store) => {
     expect(v.body.versions.map((x: { version: string }) => x.version)).toEqual(['3.0.0-beta.1', '2.0.0', '1.5.0', '1.2.0']);
   });
 
+  it('gives a first publish its latest as it creates the package: the pinned one, or the only one beside another tag', async () => {
+    // A scope of its own: the listings of alice's scope below stay as they are.
+    const made = await admin.req('POST', '/api/v1/users', { username: 'fresh', display_name: 'Fresh' });
+    expect(made.status).toBe(201);
+    const fresh = admin.with(made.body.token);
+    const at = (name: string) => `/api/v1/agents/@fresh/${name}`;
+    const pinned = await fresh.publish(at('first-pin'), await agentTarball({ name: 'first-pin', version: '2.0.0-rc.1', scope: 'fresh' }), { tag: 'latest' });
+    expect(pinned.status).toBe(200);
+    expect(pinned.body).toMatchObject({ version: '2.0.0-rc.1' });
+    expect((await fresh.req('GET', at('first-pin'))).body).toMatchObject({ latest_version: '2.0.0-rc.1', dist_tags: { latest: '2.0.0-rc.1' } });
+    // Pinned by the first publish: a higher release does not move it.
+    expect((await fresh.publish(at('first-pin'), await agentTarball({ name: 'first-pin', version: '2.0.0', scope: 'fresh' }))).status).toBe(200);
+    expect((await fresh.req('GET', at('first-pin'))).body.latest_version).toBe('2.0.0-rc.1');
+
+    const beta = await fresh.publish(at('first-beta'), await agentTarball({ name: 'first-beta', version: '1.0.0-beta.1', scope: 'fresh', description: 'Beta first' }), { tag: 'beta' });
+    expect(beta.status).toBe(200);
+    const d = await fresh.req('GET', at('first-beta'));
+    expect(d.body).toMatchObject({ latest_version: '1.0.0-beta.1', description: 'Beta first', dist_tags: { beta: '1.0.0-beta.1', latest: '1.0.0-beta.1' } });
+    // Not pinned: the first release takes latest, the beta tag stays.
+    expect((await fresh.publish(at('first-beta'), await agentTarball({ name: 'first-beta', version: '1.0.0', scope: 'fresh' }))).status).toBe(200);
+    expect((await fresh.req('GET', at('first-beta'))).body).toMatchObject({ latest_version: '1.0.0', dist_tags: { beta: '1.0.0-beta.1', latest: '1.0.0' } });
+    expect((await fresh.req('GET', '/api/v1/search?q=first-beta')).body.agents.map((a: { full_name: string }) => a.full_name)).toContain('@fresh/first-beta');
+  });
+
   it('refuses the same version again with 409', async () => {
     const r = await alice.publish('/api/v1/agents/@alice/gmail-agent', await agentTarball({ name: 'gmail-agent', version: '1.2.0', scope: 'alice' }));
     expect(r.status).toBe(409);
