@@ -22,8 +22,7 @@ describe('FileSink', () => {
     const data = randomBytes(13 * MB + 321);
     const path = join(dir, 'ok');
     const handle = await open(path, 'w');
-    let written = 0;
-    const sink = new FileSink(handle.fd, 'sha512', (n) => (written += n));
+    const sink = new FileSink(handle.fd, 'sha512');
     const first = new Uint8Array(data.subarray(0, 64 * 1024));
     await sink.write(first);
     // One buffer refilled for every piece (100,000 bytes, not a divisor of the sink's buffer size).
@@ -37,7 +36,6 @@ describe('FileSink', () => {
     await handle.close();
     expect(hex).toBe(createHash('sha512').update(data).digest('hex'));
     expect(readFileSync(path).equals(data)).toBe(true);
-    expect(written).toBe(data.length);
     expect(first.byteLength).toBe(64 * 1024); // the caller's buffer is its own still
   });
 

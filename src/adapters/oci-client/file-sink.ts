@@ -100,8 +100,7 @@ const BUFFERS = 4;
  * buffers, which go to the worker whole (transferred, not copied) and come back once written, to be
  * filled again; nothing is allocated per piece. Give pieces with `write` (await what it answers: it is
  * a promise only when every buffer is with the worker; the piece may be reused once it settles), then
- * `finish` for the digest (hex), or `abort` to stop. `onWritten` is told of each buffer once it is in
- * the file.
+ * `finish` for the digest (hex), or `abort` to stop.
  */
 export class FileSink {
   private readonly id = nextId++;
@@ -121,11 +120,7 @@ export class FileSink {
   private waitIdle: (() => void) | undefined;
   private done = false;
 
-  constructor(
-    fd: number,
-    algorithm: string,
-    private readonly onWritten: (bytes: number) => void = () => undefined,
-  ) {
+  constructor(fd: number, algorithm: string) {
     this.w = workerFor();
     if (jobs.size === 0) this.w.ref();
     jobs.set(this.id, { onReply: (r) => this.onReply(r), onFailure: (e) => this.fail(e) });
@@ -189,7 +184,6 @@ export class FileSink {
       this.out -= 1;
       if (r.buffer) this.free.push(r.buffer);
       if (r.error) this.failure ??= errorOf(r.error);
-      else this.onWritten(r.bytes);
       if (this.out === 0 && this.waitIdle) this.waitIdle();
       if (this.resumeWaiter) {
         const resume = this.resumeWaiter;
