@@ -32,6 +32,15 @@ export interface PackageView {
   mirror?: { upstream: string };
 }
 
+/** A package's detail as the native door sends it: its JSON text and the entity tag of that text. */
+export interface DetailDocument {
+  body: string;
+  etag: string;
+}
+
+/** Renders a package's detail document (the door's serialisation of a view; no rule lives in it). */
+export type DetailRenderer = (view: PackageView) => DetailDocument;
+
 export interface DownloadTarget {
   pkg: PackageRecord;
   version: VersionRecord;
@@ -98,6 +107,9 @@ export class PackageService {
         const audited: NewAuditRecord[] = [];
         const r = await fn({ ...tx, audit: tappedAudit(tx.audit, audited) });
         await tx.packages.announceChange(key);
+        // After announceChange: on PostgreSQL that holds the package row's lock, so the document
+        // is rendered from every write committed before this one (a racing write waits for it).
+        if (this.renderer) await this.storeDocument(tx, key);
         if (events && audited.length > 0 && (typeof target === 'string' ? events.wantsAny() : events.wants(target.ownerAccountId))) {
           const pkg = await tx.packages.findByKey(key);
           if (pkg && events.wants(pkg.ownerAccountId)) {
@@ -121,6 +133,82 @@ export class PackageService {
   /** Publishes a package from its manifest alone (PackagePublisher.publishManifest). */
   publishManifest(ctx: RequestContext, kind: PackageKind, text: string, idempotencyKey?: string | string[]): Promise<PublishResult> {
     return this.publisher.publishManifest(ctx, kind, text, idempotencyKey);
+  }
+
+  /** Renders the detail documents kept in the store (the native door's); unset: none are kept. */
+  private renderer?: DetailRenderer;
+
+  /**
+   * Keeps each package's detail document, as `render` makes it, in the store: rewritten in the
+   * transaction of every write to the package (change), so an uncached read (document) is one
+   * lookup and the stored text. Documents missing (packages from before, owners whose profile
+   * changed) are written by `fillDocuments` and on their first read.
+   */
+  renderDocumentsWith(render: DetailRenderer): void {
+    this.renderer = render;
+  }
+
+  private renderView(view: PackageViewRecord, render: DetailRenderer): DetailDocument {
+    const { pkg, latest, owner, distTags } = view;
+    return render({ pkg, latest, owner, distTags: pkg.latestVersion ? { latest: pkg.latestVersion, ...distTags } : distTags });
+  }
+
+  private async storeDocument(tx: StorageRepos, key: string): Promise<void> {
+    const view = await tx.packages.findView(key);
+    if (!view || !this.renderer) return;
+    const doc = this.renderView(view, this.renderer);
+    await tx.packages.saveDocument(view.pkg.id, doc.body, doc.etag);
+  }
+
+  /**
+   * Writes the document of a package that has none, holding the package's row lock (so a write
+   * racing it either waits for it and rewrites the document, or committed before it was read).
+   */
+  private async fillDocument(key: string): Promise<void> {
+    await this.deps.storage.transaction(async (tx) => {
+      if (await tx.packages.lockByKey(key)) await this.storeDocument(tx, key);
+    });
+  }
+
+  /**
+   * Writes the missing detail documents, `batch` packages a transaction, until none is missing
+   * (or `stop` says so); returns how many it wrote. A server runs it once at start-up.
+   */
+  async fillDocuments(batch = 200, stop: () => boolean = () => false): Promise<number> {
+    if (!this.renderer || this.deps.policy.readOnly) return 0;
+    let filled = 0;
+    for (;;) {
+      if (stop()) return filled;
+      const keys = await this.deps.storage.packages.keysWithoutDocument(batch);
+      if (keys.length === 0) return filled;
+      await this.deps.storage.transaction(async (tx) => {
+        for (const key of keys) if (await tx.packages.lockByKey(key)) await this.storeDocument(tx, key);
+      });
+      filled += keys.length;
+    }
+  }
+
+  /**
+   * A package's detail document: the stored text when there is one (one lookup; the read rule
+   * applied to the fields stored beside it, a package the caller may not read being a 404 exactly
+   * like a missing one), else rendered from its view (get) and stored for the next read.
+   * Packages of mirrored scopes carry where they came from and are always read through `get`.
+   */
+  async document(ctx: RequestContext, scope: string, name: string, render: DetailRenderer, kind?: PackageKind): Promise<DetailDocument> {
+    this.deps.policy.requireReadAccess(ctx);
+    const id = parsePackageId(scope, name);
+    if (this.renderer && !this.mirrors) {
+      const doc = await this.deps.storage.packages.findDocument(id.key);
+      if (doc) {
+        const missing = () => notFound(`${kindLabel(kind)} not found`);
+        if (kind && doc.kind !== kind) throw missing();
+        await this.deps.policy.requireRead(ctx, doc, missing);
+        return { body: doc.body, etag: doc.etag };
+      }
+    }
+    const view = await this.get(ctx, scope, name, kind);
+    if (this.renderer && !this.mirrors && !this.deps.policy.readOnly) await this.fillDocument(id.key);
+    return render(view);
   }
 
   async get(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<PackageView> {
