@@ -142,7 +142,7 @@ export class PackageService {
    * Keeps each package's detail document, as `render` makes it, in the store: rewritten in the
    * transaction of every write to the package (change), so an uncached read (document) is one
    * lookup and the stored text. Documents missing (packages from before, owners whose profile
-   * changed) are written by `fillDocuments` and on their first read.
+   * changed) are written by `fillDocuments`.
    */
   renderDocumentsWith(render: DetailRenderer): void {
     this.renderer = render;
@@ -160,46 +160,55 @@ export class PackageService {
     await tx.packages.saveDocument(view.pkg.id, doc.body, doc.etag);
   }
 
-  /**
-   * Writes the document of a package that has none, holding the package's row lock (so a write
-   * racing it either waits for it and rewrites the document, or committed before it was read).
-   */
-  private async fillDocument(key: string): Promise<void> {
-    await this.deps.storage.transaction(async (tx) => {
-      if (await tx.packages.lockByKey(key)) await this.storeDocument(tx, key);
-    });
-  }
+  /** The fill of missing documents under way, if any (one at a time), and whether it should stop. */
+  private filling?: Promise<number>;
+  private stopFill = false;
 
   /**
-   * Writes the missing detail documents, `batch` packages a transaction, until none is missing
-   * (or `stop` says so); returns how many it wrote. A server runs it once at start-up.
+   * Writes the missing detail documents in the background, `batch` packages a transaction, each
+   * holding the package's row lock (a write racing it either waits for it and rewrites the
+   * document, or committed before it was read), until none is missing; one fill at a time (a
+   * call while one runs joins it). Returns how many it wrote. A server starts it at start-up;
+   * a read that finds no document starts it again.
    */
-  async fillDocuments(batch = 200, stop: () => boolean = () => false): Promise<number> {
-    if (!this.renderer || this.deps.policy.readOnly) return 0;
+  fillDocuments(batch = 200): Promise<number> {
+    if (!this.renderer || this.deps.policy.readOnly || this.stopFill) return Promise.resolve(0);
+    this.filling ??= this.fillMissing(batch).finally(() => (this.filling = undefined));
+    return this.filling;
+  }
+
+  /** Stops the fill under way after its current batch (a server that is closing). */
+  async stopFillingDocuments(): Promise<void> {
+    this.stopFill = true;
+    await this.filling?.catch(() => undefined);
+  }
+
+  private async fillMissing(batch: number): Promise<number> {
     let filled = 0;
-    for (;;) {
-      if (stop()) return filled;
+    while (!this.stopFill) {
       const keys = await this.deps.storage.packages.keysWithoutDocument(batch);
-      if (keys.length === 0) return filled;
+      if (keys.length === 0) break;
       await this.deps.storage.transaction(async (tx) => {
         for (const key of keys) if (await tx.packages.lockByKey(key)) await this.storeDocument(tx, key);
       });
       filled += keys.length;
     }
+    return filled;
   }
 
   /**
    * A package's detail document: the stored text when there is one (one lookup; the read rule
    * applied to the fields stored beside it, a package the caller may not read being a 404 exactly
-   * like a missing one), else rendered from its view (get) and stored for the next read.
+   * like a missing one), else rendered from its view (get), the missing documents then written
+   * in the background (fillDocuments).
    * Packages of mirrored scopes carry where they came from and are always read through `get`.
    */
   async document(ctx: RequestContext, scope: string, name: string, render: DetailRenderer, kind?: PackageKind): Promise<DetailDocument> {
     this.deps.policy.requireReadAccess(ctx);
     const id = parsePackageId(scope, name);
-    if (this.renderer && !this.mirrors) {
+    if (this.renderer) {
       const doc = await this.deps.storage.packages.findDocument(id.key);
-      if (doc) {
+      if (doc && !(await this.mirrors?.isMirrored(doc.scope))) {
         const missing = () => notFound(`${kindLabel(kind)} not found`);
         if (kind && doc.kind !== kind) throw missing();
         await this.deps.policy.requireRead(ctx, doc, missing);
@@ -207,7 +216,8 @@ export class PackageService {
       }
     }
     const view = await this.get(ctx, scope, name, kind);
-    if (this.renderer && !this.mirrors && !this.deps.policy.readOnly) await this.fillDocument(id.key);
+    // Not awaited: a read does not wait for a write; a failed fill is tried again by the next read without a document.
+    if (!view.mirror) this.fillDocuments().catch(() => undefined);
     return render(view);
   }
 

@@ -249,7 +249,9 @@ export class SqlPackageRepo implements PackageRepo {
       });
       return this.documentBatch.load(key);
     }
-    const row = this.readRow ? this.readRow(`${DOCUMENT_SQL} = ?`, [key]) : Object.values((await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(`${DOCUMENT_SQL} = ?`, [key]))).rows[0] ?? {});
+    const row = this.readRow
+      ? this.readRow(`${DOCUMENT_SQL} = ?`, [key])
+      : Object.values((await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(`${DOCUMENT_SQL} = ?`, [key]))).rows[0] ?? {});
     return row && row.length > 0 ? toDocument(row) : undefined;
   }
 

@@ -62,7 +62,12 @@ const parseJsonField = (field: string, text: string | undefined): unknown => {
 /** The detail's serializer (Fastify's own compiler, for the route's declared 200 schema), compiled on first use. */
 let detailSerializer: ((d: Detail) => string) | undefined;
 const serializeDetail = (d: Detail): string => {
-  detailSerializer ??= (SerializerSelector()(undefined, {}) as (route: Record<string, unknown>) => (d: Detail) => string)({ schema: Detail, method: 'GET', url: '/api/v1/packages/:scope/:name', httpStatus: '200' });
+  detailSerializer ??= (SerializerSelector()(undefined, {}) as (route: Record<string, unknown>) => (d: Detail) => string)({
+    schema: Detail,
+    method: 'GET',
+    url: '/api/v1/packages/:scope/:name',
+    httpStatus: '200',
+  });
   return detailSerializer(d);
 };
 
