@@ -378,6 +378,12 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     webhookDispatcher.start();
     mirrorSyncRunner?.start();
     await packageEmbedder?.start();
+    // Packages stored before their detail documents were kept (or whose owner's profile changed) get them now.
+    registry.packages
+      .fillDocuments()
+      .catch((e: unknown) =>
+        log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e) }, 'package document fill failed; it is tried again on the next read of a package without one'),
+      );
     // This server's own /v2/ is reached in-process, never through the egress policy.
     outbound.useApp(app, [new URL(selfUrl).host, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
     const toolStatus = await tools.status();
@@ -407,6 +413,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
           clearTimeout(timer);
         }
         await runtimeStopped;
+        await registry.packages.stopFillingDocuments();
         await registry.workloads?.shutdown();
         await publishChecks?.close();
         await egress.close();

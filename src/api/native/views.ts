@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { PackageView } from '../../core/packages/package-service.js';
+import type { DetailDocument, PackageView } from '../../core/packages/package-service.js';
 import { fullName } from '../../core/packages/names.js';
 import { isPlainObject } from '../../core/packages/manifest/fields.js';
 import type { AccountRecord } from '../../core/accounts/account-repo.js';
@@ -80,12 +80,6 @@ export const detail = (view: PackageView): Detail => {
     mirror: view.mirror,
   };
 };
-
-/** A package's detail as sent: its JSON text and the entity tag of that text. */
-export interface DetailDocument {
-  body: string;
-  etag: string;
-}
 
 /**
  * The detail of `view` as JSON text (`serialize`: the route's own response serializer) with a

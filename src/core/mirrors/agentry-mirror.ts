@@ -78,6 +78,10 @@ export class AgentryMirror implements PackageMirrors {
     });
   }
 
+  async isMirrored(scope: string): Promise<boolean> {
+    return (await this.claimOf(scope, true)) !== undefined;
+  }
+
   async refresh(pkg: PackageRecord, force = false, via?: readonly string[]): Promise<{ upstream: string; changed: boolean } | undefined> {
     const claim = await this.claimOf(pkg.scope, true);
     if (!claim) return undefined;

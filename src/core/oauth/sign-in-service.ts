@@ -104,6 +104,8 @@ export class SignInService {
     await this.deps.storage.transaction(async (tx) => {
       await tx.oauth.link(provider, profile.subject, signedIn.id, at);
       await tx.accounts.updateProfile(signedIn.id, { displayName: profile.displayName, avatarUrl: profile.avatarUrl, email: profile.email }, at);
+      // Package detail documents show their owner's name and avatar: those of a changed profile are written again (PackageService.document).
+      if (!created && (signedIn.displayName !== profile.displayName || signedIn.avatarUrl !== profile.avatarUrl)) await tx.packages.dropOwnerDocuments(signedIn.id);
       await this.deps.audit.record(tx.audit, { ...ctx, principal: null }, 'user.signin', `@${signedIn.name}`, { provider, subject: profile.subject, created });
     });
     const issued = await this.tokens.issue(signedIn, { name: `${provider} sign-in ${at.slice(0, 10)}`, permission: 'publish', expiresInDays: cfg.tokenDays }, 'token.create', ctx);

@@ -18,6 +18,8 @@ export interface PackageMirrors {
   refresh(pkg: PackageRecord, force?: boolean, via?: readonly string[]): Promise<{ upstream: string; changed: boolean } | undefined>;
   /** For a version taken from an upstream: copies the signatures attached there since (asked at most once a TTL). */
   refreshSignatures(pkg: PackageRecord, version: VersionRecord, via?: readonly string[]): Promise<void>;
+  /** Whether the scope (which holds packages) is taken from an upstream. */
+  isMirrored(scope: string): Promise<boolean>;
   /** The upstream URL of each of these scopes (which hold packages) that is taken from one, by lower-case scope. */
   upstreamsOf(scopes: readonly string[]): Promise<Map<string, string>>;
   /** Throws (409) when the scope is taken from an upstream: what is in it is read-only here. */

@@ -126,11 +126,33 @@ export interface PackageViewRecord {
   stamp?: string;
 }
 
+/**
+ * A package's detail document as the native door sends it (its JSON text and entity tag), kept
+ * in the store beside the fields the read rule needs: what an uncached read of a package answers
+ * without building its view (see PackageService.document).
+ */
+export interface PackageDocument {
+  kind: string;
+  scope: string;
+  visibility: Visibility;
+  ownerAccountId: number;
+  body: string;
+  etag: string;
+}
+
 export interface PackageRepo {
   findByKey(key: string): Promise<PackageRecord | undefined>;
   /** The package, its latest version, its owner and its dist-tags, in one read. */
   findView(key: string): Promise<PackageViewRecord | undefined>;
   findById(id: number): Promise<PackageRecord | undefined>;
+  /** The package's stored detail document with its access fields; undefined: no such package, or none stored yet. */
+  findDocument(key: string): Promise<PackageDocument | undefined>;
+  /** Stores (or replaces) a package's detail document. */
+  saveDocument(packageId: number, body: string, etag: string): Promise<void>;
+  /** Drops the detail documents of every package `ownerAccountId` owns (its profile, which they show, changed). */
+  dropOwnerDocuments(ownerAccountId: number): Promise<void>;
+  /** Keys of up to `limit` packages without a stored detail document, oldest first. */
+  keysWithoutDocument(limit: number): Promise<string[]>;
   /**
    * Tells every server process sharing this store that a package changed, once the transaction
    * commits (PostgreSQL NOTIFY); a no-op where one process owns the store (SQLite).

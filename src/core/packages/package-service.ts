@@ -32,6 +32,15 @@ export interface PackageView {
   mirror?: { upstream: string };
 }
 
+/** A package's detail as the native door sends it: its JSON text and the entity tag of that text. */
+export interface DetailDocument {
+  body: string;
+  etag: string;
+}
+
+/** Renders a package's detail document (the door's serialisation of a view; no rule lives in it). */
+export type DetailRenderer = (view: PackageView) => DetailDocument;
+
 export interface DownloadTarget {
   pkg: PackageRecord;
   version: VersionRecord;
@@ -98,6 +107,9 @@ export class PackageService {
         const audited: NewAuditRecord[] = [];
         const r = await fn({ ...tx, audit: tappedAudit(tx.audit, audited) });
         await tx.packages.announceChange(key);
+        // After announceChange: on PostgreSQL that holds the package row's lock, so the document
+        // is rendered from every write committed before this one (a racing write waits for it).
+        if (this.renderer) await this.storeDocument(tx, key);
         if (events && audited.length > 0 && (typeof target === 'string' ? events.wantsAny() : events.wants(target.ownerAccountId))) {
           const pkg = await tx.packages.findByKey(key);
           if (pkg && events.wants(pkg.ownerAccountId)) {
@@ -121,6 +133,92 @@ export class PackageService {
   /** Publishes a package from its manifest alone (PackagePublisher.publishManifest). */
   publishManifest(ctx: RequestContext, kind: PackageKind, text: string, idempotencyKey?: string | string[]): Promise<PublishResult> {
     return this.publisher.publishManifest(ctx, kind, text, idempotencyKey);
+  }
+
+  /** Renders the detail documents kept in the store (the native door's); unset: none are kept. */
+  private renderer?: DetailRenderer;
+
+  /**
+   * Keeps each package's detail document, as `render` makes it, in the store: rewritten in the
+   * transaction of every write to the package (change), so an uncached read (document) is one
+   * lookup and the stored text. Documents missing (packages from before, owners whose profile
+   * changed) are written by `fillDocuments`.
+   */
+  renderDocumentsWith(render: DetailRenderer): void {
+    this.renderer = render;
+  }
+
+  private renderView(view: PackageViewRecord, render: DetailRenderer): DetailDocument {
+    const { pkg, latest, owner, distTags } = view;
+    return render({ pkg, latest, owner, distTags: pkg.latestVersion ? { latest: pkg.latestVersion, ...distTags } : distTags });
+  }
+
+  private async storeDocument(tx: StorageRepos, key: string): Promise<void> {
+    const view = await tx.packages.findView(key);
+    if (!view || !this.renderer) return;
+    const doc = this.renderView(view, this.renderer);
+    await tx.packages.saveDocument(view.pkg.id, doc.body, doc.etag);
+  }
+
+  /** The fill of missing documents under way, if any (one at a time), and whether it should stop. */
+  private filling?: Promise<number>;
+  private stopFill = false;
+
+  /**
+   * Writes the missing detail documents in the background, `batch` packages a transaction, each
+   * holding the package's row lock (a write racing it either waits for it and rewrites the
+   * document, or committed before it was read), until none is missing; one fill at a time (a
+   * call while one runs joins it). Returns how many it wrote. A server starts it at start-up;
+   * a read that finds no document starts it again.
+   */
+  fillDocuments(batch = 200): Promise<number> {
+    if (!this.renderer || this.deps.policy.readOnly || this.stopFill) return Promise.resolve(0);
+    this.filling ??= this.fillMissing(batch).finally(() => (this.filling = undefined));
+    return this.filling;
+  }
+
+  /** Stops the fill under way after its current batch (a server that is closing). */
+  async stopFillingDocuments(): Promise<void> {
+    this.stopFill = true;
+    await this.filling?.catch(() => undefined);
+  }
+
+  private async fillMissing(batch: number): Promise<number> {
+    let filled = 0;
+    while (!this.stopFill) {
+      const keys = await this.deps.storage.packages.keysWithoutDocument(batch);
+      if (keys.length === 0) break;
+      await this.deps.storage.transaction(async (tx) => {
+        for (const key of keys) if (await tx.packages.lockByKey(key)) await this.storeDocument(tx, key);
+      });
+      filled += keys.length;
+    }
+    return filled;
+  }
+
+  /**
+   * A package's detail document: the stored text when there is one (one lookup; the read rule
+   * applied to the fields stored beside it, a package the caller may not read being a 404 exactly
+   * like a missing one), else rendered from its view (get), the missing documents then written
+   * in the background (fillDocuments).
+   * Packages of mirrored scopes carry where they came from and are always read through `get`.
+   */
+  async document(ctx: RequestContext, scope: string, name: string, render: DetailRenderer, kind?: PackageKind): Promise<DetailDocument> {
+    this.deps.policy.requireReadAccess(ctx);
+    const id = parsePackageId(scope, name);
+    if (this.renderer) {
+      const doc = await this.deps.storage.packages.findDocument(id.key);
+      if (doc && !(await this.mirrors?.isMirrored(doc.scope))) {
+        const missing = () => notFound(`${kindLabel(kind)} not found`);
+        if (kind && doc.kind !== kind) throw missing();
+        await this.deps.policy.requireRead(ctx, doc, missing);
+        return { body: doc.body, etag: doc.etag };
+      }
+    }
+    const view = await this.get(ctx, scope, name, kind);
+    // Not awaited: a read does not wait for a write; a failed fill is tried again by the next read without a document.
+    if (!view.mirror) this.fillDocuments().catch(() => undefined);
+    return render(view);
   }
 
   async get(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<PackageView> {

@@ -32,6 +32,7 @@ import { mirrorListingsMigration } from './migrations/0041-mirror-listings.js';
 import { mcpMirrorCacheMigration } from './migrations/0038-mcp-mirror-cache.js';
 import { packageEmbeddingsMigration } from './migrations/0042-package-embeddings.js';
 import { a2aTasksMigration } from './migrations/0044-a2a-tasks.js';
+import { packageDocumentsMigration } from './migrations/0045-package-documents.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -68,6 +69,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0038-mcp-mirror-cache': mcpMirrorCacheMigration(),
   '0042-package-embeddings': packageEmbeddingsMigration(dialect),
   '0044-a2a-tasks': a2aTasksMigration(),
+  '0045-package-documents': packageDocumentsMigration(),
 });
 
 class InCodeMigrations implements MigrationProvider {

@@ -2,6 +2,7 @@ import { CompiledQuery, sql, type Kysely, type RawBuilder } from 'kysely';
 import type {
   NewPackage,
   NewVersion,
+  PackageDocument,
   PackagePatch,
   PackageQuery,
   PackageRecord,
@@ -26,6 +27,16 @@ import type { AccountsTable, Database, PackagesTable, VersionsTable } from './sc
 import type { Selectable, Updateable } from 'kysely';
 
 const P_COLUMNS = packageColumns('p');
+/** A package's stored detail document and its access fields by key (the key's comparison appended). */
+const DOCUMENT_SQL = 'SELECT p.key, p.kind, p.scope, p.visibility, p.owner_account_id, d.body, d.etag FROM packages p JOIN package_documents d ON d.package_id = p.id WHERE p.key';
+const toDocument = (r: unknown[]): PackageDocument => ({
+  kind: r[1] as string,
+  scope: r[2] as string,
+  visibility: r[3] as Visibility,
+  ownerAccountId: Number(r[4]),
+  body: r[5] as string,
+  etag: r[6] as string,
+});
 /** How many of the newest matches a relevance-ordered search ranks (see rankedSearch). */
 const SEARCH_CANDIDATES = 1000;
 const VERSION_COLUMNS = [
@@ -219,6 +230,49 @@ export class SqlPackageRepo implements PackageRepo {
       LEFT JOIN versions v ON v.package_id = p.id AND v.version = p.latest_version
       LEFT JOIN accounts a ON a.id = p.owner_account_id
       WHERE p.key = ${'?'}`.compile(this.db);
+  }
+
+  /** PostgreSQL: concurrent document reads, one statement per turn of the event loop (see KeyBatcher). */
+  private documentBatch: KeyBatcher<PackageDocument> | undefined;
+
+  /**
+   * The uncached read of a package's detail: one prepared statement by key (SQLite: on the read
+   * connection; PostgreSQL: a named statement for the keys asked at once), the text as stored.
+   */
+  async findDocument(key: string): Promise<PackageDocument | undefined> {
+    if (this.dialect === 'postgres') {
+      this.documentBatch ??= new KeyBatcher(async (keys) => {
+        const rows = this.readRows
+          ? await this.readRows('agentry_package_documents', `${DOCUMENT_SQL} = ANY($1)`, [keys])
+          : (await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(`${DOCUMENT_SQL} = ANY($1)`, [keys]))).rows.map((r) => Object.values(r));
+        return new Map(rows.map((r) => [r[0] as string, toDocument(r)]));
+      });
+      return this.documentBatch.load(key);
+    }
+    const row = this.readRow
+      ? this.readRow(`${DOCUMENT_SQL} = ?`, [key])
+      : Object.values((await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(`${DOCUMENT_SQL} = ?`, [key]))).rows[0] ?? {});
+    return row && row.length > 0 ? toDocument(row) : undefined;
+  }
+
+  async saveDocument(packageId: number, body: string, etag: string): Promise<void> {
+    await this.db
+      .insertInto('package_documents')
+      .values({ package_id: packageId, body, etag })
+      .onConflict((oc) => oc.column('package_id').doUpdateSet({ body, etag }))
+      .execute();
+  }
+
+  async dropOwnerDocuments(ownerAccountId: number): Promise<void> {
+    // PostgreSQL: the packages' row locks first, as every write and document fill takes them, so a
+    // fill reading the old profile either commits before this drop or reads the new profile.
+    if (this.dialect === 'postgres') await sql`SELECT id FROM packages WHERE owner_account_id = ${ownerAccountId} FOR UPDATE`.execute(this.db);
+    await sql`DELETE FROM package_documents WHERE package_id IN (SELECT id FROM packages WHERE owner_account_id = ${ownerAccountId})`.execute(this.db);
+  }
+
+  async keysWithoutDocument(limit: number): Promise<string[]> {
+    const rows = await sql<{ key: string }>`SELECT p.key FROM packages p WHERE NOT EXISTS (SELECT 1 FROM package_documents d WHERE d.package_id = p.id) ORDER BY p.id LIMIT ${limit}`.execute(this.db);
+    return rows.rows.map((r) => r.key);
   }
 
   async findById(id: number): Promise<PackageRecord | undefined> {

@@ -10,6 +10,7 @@ export interface Database {
   scopes: ScopesTable;
   tokens: TokensTable;
   packages: PackagesTable;
+  package_documents: PackageDocumentsTable;
   versions: VersionsTable;
   dist_tags: DistTagsTable;
   package_downloads: PackageDownloadsTable;
@@ -257,6 +258,13 @@ export interface PackagesTable {
   visibility: Generated<string>;
   created_at: string;
   updated_at: string;
+}
+
+/** A package's detail document as the native door sends it (migration 0045, see PackageDocument). */
+export interface PackageDocumentsTable {
+  package_id: number;
+  body: string;
+  etag: string;
 }
 
 export interface VersionsTable {

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import { AgentryError, badRequest } from '../../../core/errors.js';
 import type { PackageSort } from '../../../core/packages/package-repo.js';
 import type { PackageKind } from '../../../core/packages/kinds.js';
+import type { DetailRenderer } from '../../../core/packages/package-service.js';
 import { Type } from 'typebox';
 import { baseUrl } from '../../shared/base-url.js';
 import { notModified } from '../../shared/conditional-get.js';
@@ -57,7 +59,23 @@ const parseJsonField = (field: string, text: string | undefined): unknown => {
   }
 };
 
+/** The detail's serializer (Fastify's own compiler, for the route's declared 200 schema), compiled on first use. */
+let detailSerializer: ((d: Detail) => string) | undefined;
+const serializeDetail = (d: Detail): string => {
+  detailSerializer ??= (SerializerSelector()(undefined, {}) as (route: Record<string, unknown>) => (d: Detail) => string)({
+    schema: Detail,
+    method: 'GET',
+    url: '/api/v1/packages/:scope/:name',
+    httpStatus: '200',
+  });
+  return detailSerializer(d);
+};
+
+/** What a package's detail answers and the store keeps (PackageService.renderDocumentsWith): one rendering for both. */
+const renderDetail: DetailRenderer = (view) => detailDocument(view, serializeDetail);
+
 export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (app, { registry, publicUrl }) => {
+  registry.packages.renderDocumentsWith(renderDetail);
   const query = async (ctx: RequestContext, q: ListQuery, kind: PackageKind | undefined, defaultSort: PackageSort) => {
     const page = q.page ?? 1;
     const limit = q.limit ?? 20;
@@ -115,8 +133,8 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       },
       handler: async (req, reply) => {
         // The access rule decides first (a package the caller may not read is a 404, tag or no tag).
-        const view = await registry.packages.get(await requestContext(registry, req), req.params.scope, req.params.name, kind);
-        const doc = detailDocument(view, (d) => reply.serialize(d) as string);
+        // An uncached read is one lookup of the stored document (PackageService.document), sent as it is.
+        const doc = await registry.packages.document(await requestContext(registry, req), req.params.scope, req.params.name, renderDetail, kind);
         void reply.header('ETag', doc.etag).header('Vary', 'Authorization, X-Api-Key');
         if (notModified(req, doc.etag)) return reply.status(304).send(null);
         // The document is the serializer's own text (Fastify sends a string with a JSON type as it is):
