@@ -13,6 +13,15 @@ const alive = (pid: number): boolean => {
   }
 };
 
+/** Whether the process is gone, waiting up to 5 s for it to go. */
+const goneWithin5s = async (pid: number): Promise<boolean> => {
+  for (let i = 0; i < 50; i++) {
+    if (!alive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return !alive(pid);
+};
+
 describe('runInGroup (how the workload launcher runs npm install)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'agentry-run-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,12 +33,7 @@ describe('runInGroup (how the workload launcher runs npm install)', () => {
     expect(r.ok).toBe(false);
     expect(r.stderr).toMatch(/timed out after 2 s/);
     const grandchild = Number(readFileSync(pidFile, 'utf8'));
-    let gone = false;
-    for (let i = 0; i < 50 && !gone; i++) {
-      gone = !alive(grandchild);
-      if (!gone) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(gone, `process ${grandchild} still runs`).toBe(true);
+    expect(await goneWithin5s(grandchild), `process ${grandchild} still runs`).toBe(true);
   });
 
   it('kills the whole process tree when its signal aborts, and says it was stopped', async () => {
@@ -51,12 +55,7 @@ describe('runInGroup (how the workload launcher runs npm install)', () => {
     const r = await running;
     expect(r).toEqual({ ok: false, stderr: 'started\n', aborted: true });
     const grandchild = Number(readFileSync(pidFile, 'utf8'));
-    let gone = false;
-    for (let i = 0; i < 50 && !gone; i++) {
-      gone = !alive(grandchild);
-      if (!gone) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(gone, `process ${grandchild} still runs`).toBe(true);
+    expect(await goneWithin5s(grandchild), `process ${grandchild} still runs`).toBe(true);
     // Aborted before it starts: killed at once.
     const early = new AbortController();
     early.abort();
