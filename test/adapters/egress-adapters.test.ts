@@ -139,4 +139,23 @@ describe('every outbound adapter goes through the egress policy', () => {
       }
     });
   });
+
+  it.each([
+    ['10.0.0.1', () => `http://10.0.0.1:${port}`],
+    ['a name resolving to 127.0.0.1', () => `http://internal.test:${port}`],
+  ])('OCI mirror: %s, which the policy refuses, is asked once and not retried as a passing failure', async (_t, url) => {
+    const policy = new EgressPolicy({ resolve, connectTimeoutMs: 2_000 });
+    let calls = 0;
+    const counted: typeof globalThis.fetch = (input, init) => {
+      calls += 1;
+      return policy.fetch(input, init);
+    };
+    try {
+      const r = await outcome(() => new HttpOciUpstream({ fetch: counted, downloadDir: downloads }).repositories({ url: url() }));
+      expect(r.ok, r.text).toBe(false);
+      expect(calls, r.text).toBe(1);
+    } finally {
+      await policy.close();
+    }
+  });
 });

@@ -13,6 +13,15 @@ const alive = (pid: number): boolean => {
   }
 };
 
+/** Whether the process is gone, waiting up to 5 s for it to go. */
+const goneWithin5s = async (pid: number): Promise<boolean> => {
+  for (let i = 0; i < 50; i++) {
+    if (!alive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return !alive(pid);
+};
+
 describe('runInGroup (how the workload launcher runs npm install)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'agentry-run-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,12 +33,33 @@ describe('runInGroup (how the workload launcher runs npm install)', () => {
     expect(r.ok).toBe(false);
     expect(r.stderr).toMatch(/timed out after 2 s/);
     const grandchild = Number(readFileSync(pidFile, 'utf8'));
-    let gone = false;
-    for (let i = 0; i < 50 && !gone; i++) {
-      gone = !alive(grandchild);
-      if (!gone) await new Promise((r) => setTimeout(r, 100));
+    expect(await goneWithin5s(grandchild), `process ${grandchild} still runs`).toBe(true);
+  });
+
+  it('kills the whole process tree when its signal aborts, and says it was stopped', async () => {
+    const pidFile = join(dir, 'aborted-grandchild.pid');
+    const stop = new AbortController();
+    const running = runInGroup('/bin/sh', ['-c', `echo started >&2; ${process.execPath} -e "setTimeout(() => {}, 60000)" & echo $! > ${pidFile}; wait`], {
+      timeoutMs: 60_000,
+      signal: stop.signal,
+    });
+    for (let i = 0; i < 200; i++) {
+      try {
+        if (readFileSync(pidFile, 'utf8').trim() !== '') break;
+      } catch {
+        // not written yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
     }
-    expect(gone, `process ${grandchild} still runs`).toBe(true);
+    stop.abort();
+    const r = await running;
+    expect(r).toEqual({ ok: false, stderr: 'started\n', aborted: true });
+    const grandchild = Number(readFileSync(pidFile, 'utf8'));
+    expect(await goneWithin5s(grandchild), `process ${grandchild} still runs`).toBe(true);
+    // Aborted before it starts: killed at once.
+    const early = new AbortController();
+    early.abort();
+    expect(await runInGroup('/bin/sh', ['-c', 'sleep 30'], { timeoutMs: 60_000, signal: early.signal })).toMatchObject({ ok: false, aborted: true });
   });
 
   it('reports the exit code and stderr of a command that fails, and succeeds on exit 0', async () => {

@@ -11,6 +11,7 @@ import type { MirrorRecord } from '../../src/core/mirrors/mirror.js';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { Api, agentTarball, agentYaml, makeTarball } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
+import { expireMirrorChecks } from '../helpers/backdate.js';
 import { CliWorkspace, assertBuilt } from '../cli/cli-harness.js';
 
 /**
@@ -205,7 +206,7 @@ describe.each(testStores)('Agentry mirrors (%s)', (store) => {
     expect((await anon.req('GET', '/api/v1/agents/@acme/helper/download/1.2.0')).status).toBe(200);
     expect((await acmeOnA.req('PUT', '/api/v1/agents/@acme/helper/dist-tags/beta', { version: '1.2.0' })).status).toBe(200);
     expect((await anon.req('GET', '/api/v1/agents/@acme/helper')).body.dist_tags.beta).toBeUndefined(); // within the TTL: the cache answers
-    await new Promise((r) => setTimeout(r, 2100));
+    await expireMirrorChecks(server, 'up');
     const after = await anon.req('GET', '/api/v1/agents/@acme/helper');
     expect(after.body).toMatchObject({ latest_version: '1.2.0', dist_tags: { latest: '1.2.0', stable: '1.1.0', beta: '1.2.0' } });
     expect((await anon.req('GET', '/api/v1/agents/@acme/helper/download/7.7.7')).status).toBe(404);
@@ -306,7 +307,7 @@ describe.each(testStores)('Agentry mirrors (%s)', (store) => {
       await upWs.ok(['sign', `@acme/${name}@1.0.0`, '--key', 'key.pem']);
     }
     // On read, once the mirror's TTL has passed since the upstream was last asked for the signatures.
-    await new Promise((r) => setTimeout(r, 2100));
+    await expireMirrorChecks(server, 'up');
     expect(await ws.ok(['pull', '@acme/late', '--verify', '--key', 'pub.pem', '--out', 'late-ok'])).toMatch(/signature verified with key/);
     // A sync asks again for every version's signatures, TTL or not: the package is reported updated.
     const job = await syncJob({ filter: '@acme/late2' });
@@ -349,7 +350,7 @@ describe.each(testStores)('Agentry mirrors (%s)', (store) => {
   it('serves what it fetched with the upstream stopped; what it never fetched is a 502', async () => {
     await upstream.kill();
     stopped = true;
-    await new Promise((r) => setTimeout(r, 2100)); // past the TTL: the upstream would be asked
+    await expireMirrorChecks(server, 'up'); // past the TTL: the upstream would be asked
     const agent = await anon.req('GET', '/api/v1/agents/@acme/helper');
     expect(agent.status).toBe(200);
     expect(agent.body).toMatchObject({ latest_version: '1.2.0', mirror: { upstream: upstream.url } });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { Api } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
+import { expireMirrorChecks } from '../helpers/backdate.js';
 import { enc, publish, userWithNamespace } from './mcp/helpers.js';
 
 /**
@@ -334,7 +335,7 @@ describe.each(testStores)('MCP upstream mirrors (%s)', (store) => {
     // A new upstream version appears once the listing is older than the TTL (read again beside the first answer after it).
     const priv = new Api(locked.url, lockedToken);
     expect((await publish(priv, serverJson('io.github.priv/secret', '2.0.0', 'Behind a login'))).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 2100));
+    await expireMirrorChecks(server, 'locked');
     await eventually(
       () => anon.req('GET', '/v0.1/servers?search=secret'),
       (r) => expect(ids(r.body.servers)).toEqual(['io.github.priv/secret@1.0.0', 'io.github.priv/secret@2.0.0']),
@@ -419,7 +420,7 @@ describe.each(testStores)('MCP upstream mirrors (%s)', (store) => {
 
     // Past the TTL with the upstream down: still served, and said to be stale.
     await locked.stop();
-    await new Promise((r) => setTimeout(r, 2100));
+    await expireMirrorChecks(server, 'locked');
     const stale = await eventually(
       () => anon.req('GET', '/v0.1/servers?search=secret'),
       (r) => expect(r.headers.get(STALE)).toBe('locked'),

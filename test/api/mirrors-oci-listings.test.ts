@@ -4,6 +4,7 @@ import { dockerRegistryAvailable, dockerRegistryRequired, startDockerRegistry, t
 import { OciClient } from '../helpers/oci.js';
 import { Api } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
+import { expireMirrorChecks } from '../helpers/backdate.js';
 
 /**
  * OCI mirrors, issue 18: signatures travel with what they sign (the upstream's referrers, through its
@@ -19,7 +20,6 @@ const IMAGE = 'application/vnd.example.mirror-test.v1';
 const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const fast = { retries: 0, baseDelayMs: 10, maxDelayMs: 100 };
 const INDEX = 'application/vnd.oci.image.index.v1+json';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Pushed {
   digest: string;
@@ -79,7 +79,7 @@ describe.skipIf(!run).each(testStores)('OCI mirrors: referrers and tag lists (%s
       const fallbackTag = `sha256-${image.digest.slice(7)}`;
       expect(await upstream.listTags(`${other.host}/sig/app`)).toContain(fallbackTag);
 
-      expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'oci', name: 'sigs', url: other.url, ttl_seconds: 1 })).status).toBe(201);
+      expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'oci', name: 'sigs', url: other.url, ttl_seconds: 3600 })).status).toBe(201);
       const pulled = await new RegistryClient({ retry: fast }).pullArtifact(`${host}/sigs/sig/app:1.0`);
       expect(pulled.digest).toBe(image.digest);
 
@@ -93,13 +93,13 @@ describe.skipIf(!run).each(testStores)('OCI mirrors: referrers and tag lists (%s
 
       // A second signature attached upstream later is copied once the listing is older than the TTL.
       const sig2 = await push(upstream, `${other.host}/sig/app`, '{"signature":"two"}', { artifactType: BUNDLE, subject: image });
-      await sleep(1100);
+      await expireMirrorChecks(server, 'sigs');
       const both = await referrers(`/v2/sigs/sig/app/referrers/${image.digest}`);
       expect(typeof both.body === 'object' && both.body.manifests.map((m) => m.digest).sort()).toEqual([sig.digest, sig2.digest].sort());
 
       // The upstream stopped: the signatures are still listed and can be pulled, manifest and bundle.
       await stopOnce();
-      await sleep(1100);
+      await expireMirrorChecks(server, 'sigs');
       const offline = await referrers(`/v2/sigs/sig/app/referrers/${image.digest}`);
       expect(offline.status).toBe(200);
       expect(typeof offline.body === 'object' && offline.body.manifests).toHaveLength(2);
@@ -163,7 +163,7 @@ describe.skipIf(!run).each(testStores)('OCI mirrors: referrers and tag lists (%s
     const stopOnce = () => (stopped ??= other.stop());
     try {
       for (const t of ['b', 'a', 'd', 'c']) await push(upstream, `${other.host}/lib/many:${t}`, `tag ${t}`);
-      expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'oci', name: 'tl', url: other.url, ttl_seconds: 1 })).status).toBe(201);
+      expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'oci', name: 'tl', url: other.url, ttl_seconds: 3600 })).status).toBe(201);
       const list = async (query = '') => {
         const r = await v2.req('GET', `/v2/tl/lib/many/tags/list${query}`);
         return { status: r.status, link: r.headers.get('link'), body: r.status === 200 ? (JSON.parse(r.body.toString()) as { name: string; tags: string[] }) : undefined, text: r.body.toString() };
@@ -183,7 +183,7 @@ describe.skipIf(!run).each(testStores)('OCI mirrors: referrers and tag lists (%s
       // Within the TTL the cached list answers; after it the upstream's new tag shows.
       await push(upstream, `${other.host}/lib/many:e`, 'tag e');
       expect((await list()).body?.tags).toEqual(['a', 'b', 'c', 'd']);
-      await sleep(1100);
+      await expireMirrorChecks(server, 'tl');
       expect((await list()).body?.tags).toEqual(['a', 'b', 'c', 'd', 'e']);
 
       // A repository the upstream does not know.
@@ -193,7 +193,7 @@ describe.skipIf(!run).each(testStores)('OCI mirrors: referrers and tag lists (%s
 
       // The upstream down, past the TTL: its last list is served; a repository never listed fails as the upstream.
       await stopOnce();
-      await sleep(1100);
+      await expireMirrorChecks(server, 'tl');
       expect((await list()).body?.tags).toEqual(['a', 'b', 'c', 'd', 'e']);
       expect((await v2.req('GET', '/v2/tl/lib/other/tags/list')).status).toBe(502);
     } finally {

@@ -40,14 +40,22 @@ export interface EgressProxyOptions {
   onDecision?: (decision: EgressProxyDecision) => void;
 }
 
-/** One request the proxy answered: `reason` is set when it refused it. */
+/**
+ * One request the proxy answered: `reason` is set when it refused it. `byPolicy`: refused because of
+ * where it goes (the allow-list, a port, the egress policy), which a retry cannot change; unset when
+ * the destination merely could not be reached.
+ */
 export interface EgressProxyDecision {
   method: string;
   host: string;
   port: number;
   allowed: boolean;
   reason?: string;
+  byPolicy?: boolean;
 }
+
+/** The reason of a refusal that is no decision of the policy: the destination did not answer. */
+const UNREACHABLE_REASON = 'could not be reached';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
@@ -99,7 +107,8 @@ export class EgressProxy {
   }
 
   private decide(method: string, host: string, port: number, reason: string | undefined): void {
-    this.opts.onDecision?.({ method, host, port, allowed: reason === undefined, ...(reason === undefined ? {} : { reason }) });
+    const byPolicy = reason !== undefined && reason !== UNREACHABLE_REASON;
+    this.opts.onDecision?.({ method, host, port, allowed: reason === undefined, ...(reason === undefined ? {} : { reason }), ...(byPolicy ? { byPolicy } : {}) });
   }
 
   private authorized(req: IncomingMessage): boolean {
@@ -159,7 +168,7 @@ export class EgressProxy {
     });
     upstream.on('error', (e: NodeJS.ErrnoException) => {
       if (upstream.connecting || !upstream.remoteAddress) {
-        this.decide('CONNECT', target.host, target.port, e.code === 'EGRESS_REFUSED' ? `${target.host} is refused by the server's egress policy` : 'could not be reached');
+        this.decide('CONNECT', target.host, target.port, e.code === 'EGRESS_REFUSED' ? `${target.host} is refused by the server's egress policy` : UNREACHABLE_REASON);
         const body = `Agentry egress proxy: ${target.host}:${target.port} could not be reached\n`;
         client.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
       } else client.destroy();

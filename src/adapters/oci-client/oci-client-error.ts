@@ -107,11 +107,17 @@ export const errorFromResponse = async (res: Response, ctx: OciClientErrorContex
   });
 };
 
+/** Whether a fetch failed because the egress policy refused the destination (the server's fetch marks its error `refused`). */
+const refusedByPolicy = (e: unknown): boolean => typeof e === 'object' && e !== null && 'refused' in e && e.refused === true;
+
 /** The error for a request that got no answer (refused, reset, timed out). */
 export const networkError = (e: unknown, ctx: OciClientErrorContext): OciClientError => {
   const reason = networkReason(e);
-  // A name that does not resolve will not resolve a moment later either; everything else may pass.
-  return new OciClientError('bad_gateway', `${ctx.operation} failed on ${where(ctx)}: cannot reach the registry (${reason})`, ctx, { transient: reason !== 'ENOTFOUND' });
+  // A name that does not resolve will not resolve a moment later either, nor will an address the
+  // server's egress policy refuses (its fetch throws an error marked `refused`); anything else may pass.
+  return new OciClientError('bad_gateway', `${ctx.operation} failed on ${where(ctx)}: cannot reach the registry (${reason})`, ctx, {
+    transient: reason !== 'ENOTFOUND' && !refusedByPolicy(e),
+  });
 };
 
 /** Bytes that do not match their digest or size: never kept, always an error. */

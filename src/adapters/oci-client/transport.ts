@@ -265,11 +265,12 @@ export class RegistryTransport {
       try {
         res = await this.fetch(url, init);
       } catch (e) {
-        if (attempt < this.retryPolicy.retries) {
+        const err = networkError(e, tokenCtx);
+        if (err.transient && attempt < this.retryPolicy.retries) {
           await wait(retryDelayMs(this.retryPolicy, attempt));
           continue;
         }
-        throw networkError(e, tokenCtx);
+        throw err;
       }
       if (res.ok) return this.readToken(res, tokenCtx, scopes);
       const retryAfter = parseRetryAfter(res.headers.get('retry-after'));

@@ -58,12 +58,19 @@ export const npmInstallThroughEgress = async (spec: string, prefix: string, opts
   const port = Number(registry.port) || (registry.protocol === 'https:' ? 443 : 80);
   const hostEntry = `${registry.hostname}:${port}`; // an IPv6 hostname keeps its brackets
   const refused: string[] = [];
+  // The registry's host named by a name the policy refuses once resolved: the proxy answers that with
+  // a 502, which npm takes for a passing gateway error and retries with its back-off (a minute or so),
+  // although the policy refuses every retry alike. The install is stopped at the first such refusal.
+  const registryRefused = new AbortController();
+  // (WHATWG URLs write an IPv4 address in dotted decimal and an IPv6 one in brackets.)
+  const registryIsName = !/^\d+\.\d+\.\d+\.\d+$/.test(registry.hostname) && !registry.hostname.startsWith('[');
   const onDecision = (d: EgressProxyDecision) => {
     const where = `${d.host.includes(':') ? `[${d.host}]` : d.host}:${d.port}`;
     if (d.allowed) opts.log(`[agentry] npm install: egress proxy allowed ${d.method} ${where}`);
     else {
       opts.log(`[agentry] npm install: egress proxy refused ${d.method} ${where} (${d.reason ?? 'refused'})`);
       if (!refused.includes(where)) refused.push(where);
+      if (registryIsName && where === hostEntry && d.byPolicy === true) registryRefused.abort();
     }
   };
   const password = randomBytes(18).toString('base64url');
@@ -88,9 +95,11 @@ export const npmInstallThroughEgress = async (spec: string, prefix: string, opts
       ...(opts.cacheDir === undefined ? {} : { npm_config_cache: opts.cacheDir }),
     };
     const args = ['install', '--prefix', prefix, '--registry', registry.href, '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', spec];
-    const r = await runInGroup(opts.npm, args, { timeoutMs: opts.timeoutMs, env });
+    const r = await runInGroup(opts.npm, args, { timeoutMs: opts.timeoutMs, env, signal: registryRefused.signal });
     if (r.ok) return;
-    const tail = r.stderr.replaceAll(password, '***').trim().split('\n').slice(-3).join(' ').slice(0, 500);
+    const tail = r.aborted
+      ? `stopped: the registry's host ${registry.hostname} is refused, and npm's retries would be refused alike`
+      : r.stderr.replaceAll(password, '***').trim().split('\n').slice(-3).join(' ').slice(0, 500);
     const policy =
       refused.length > 0
         ? `; the egress policy refused ${refused.join(', ')} (npm installs may reach only the registry ${registry.host || registry.hostname}, and private addresses only if --egress-allow allows them)`

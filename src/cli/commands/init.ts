@@ -3,10 +3,8 @@ import { basename, join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { withJsonOption, type JsonOption } from '../global-options.js';
-import { manifestsIn } from '../local-manifest.js';
 import { printResult } from '../output.js';
 import { MANIFEST_FILE, PACKAGE_KINDS, type PackageKind } from '../../core/packages/kinds.js';
-import { scaffoldFiles } from '../scaffold.js';
 
 interface InitOptions extends JsonOption {
   kind: PackageKind;
@@ -28,6 +26,8 @@ export const registerInitCommand = (program: Command): void => {
   ).action(async (folder: string, opts: InitOptions) => {
     const dir = resolve(folder);
     const name = opts.name ?? basename(dir);
+    // Loaded on use: the manifest parsers (YAML, JSON Schema) are most of the CLI's start-up otherwise.
+    const [{ scaffoldFiles }, { manifestsIn }] = await Promise.all([import('../scaffold.js'), import('../local-manifest.js')]);
     const { manifestFile, files } = await scaffoldFiles({ kind: opts.kind, name, scope: opts.scope, description: opts.description });
     const existing = await manifestsIn(dir);
     if (existing.length > 0) {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { withJsonOption, type JsonOption } from '../global-options.js';
 import { printResult } from '../output.js';
-import { generateSigningKeys, type KeyType } from '../signing.js';
+import type { KeyType } from '../signing.js';
 
 interface KeygenOptions extends JsonOption {
   type: string;
@@ -33,6 +33,8 @@ export const registerKeygenCommand = (program: Command): void => {
       .option('--pub <file>', 'where to write the public key (PEM)', 'pub.pem'),
   ).action(async (opts: KeygenOptions) => {
     if (!KEY_TYPES.includes(opts.type)) throw new CliError(`--type must be one of ${KEY_TYPES.join(', ')}, not '${opts.type}'`);
+    // Loaded on use: sigstore is most of the CLI's start-up otherwise.
+    const { generateSigningKeys } = await import('../signing.js');
     const keys = generateSigningKeys(opts.type as KeyType);
     await writeNew(opts.key, keys.privatePem, 0o600);
     await writeNew(opts.pub, keys.publicPem, 0o644);

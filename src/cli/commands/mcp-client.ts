@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ClientConfigFileEditor } from '../../adapters/client-config/config-file-editor.js';
+import type { ClientConfigFileEditor } from '../../adapters/client-config/config-file-editor.js';
 import { CLIENT_APPS, clientProblem, installMarkerOf, serverEntry, serverNameProblem, settingsFileOf, type ClientApp, type ClientPlatform } from '../../core/clients/client-apps.js';
 import type { ClientConfigTarget } from '../../core/clients/client-config-files.js';
 import { CliError } from '../cli-error.js';
@@ -37,6 +37,12 @@ const shown = (app: ClientApp) => `~/${settingsFileOf(app, platform()).join('/')
 const homeOf = (opts: ClientOptions): string => {
   const home = opts.home || process.env.AGENTRY_CLIENTS_HOME || homedir();
   return isAbsolute(home) ? home : resolve(home);
+};
+
+/** The settings-file editor of that home, loaded on use: its parsers (JSONC, TOML, YAML) are most of the CLI's start-up otherwise. */
+const editorFor = async (opts: ClientOptions): Promise<ClientConfigFileEditor> => {
+  const { ClientConfigFileEditor } = await import('../../adapters/client-config/config-file-editor.js');
+  return new ClientConfigFileEditor(homeOf(opts));
 };
 
 const appsOf = (names: string[]): ClientApp[] => {
@@ -136,7 +142,7 @@ export const registerMcpClientCommands = (mcp: Command): void => {
 
   withJsonOption(homeOption(client.command('ls').description('List the MCP clients Agentry knows: installed here, and the MCP servers their settings file holds'))).action(
     async (opts: ClientOptions) => {
-      const editor = new ClientConfigFileEditor(homeOf(opts));
+      const editor = await editorFor(opts);
       const rows: { client: string; installed: boolean; settings_file: string; servers: string[]; problem?: string }[] = [];
       for (const app of CLIENT_APPS) {
         let servers: string[] = [];
@@ -173,7 +179,7 @@ export const registerMcpClientCommands = (mcp: Command): void => {
     ).action(async (names: string[], opts: ClientOptions) => {
       const apps = appsOf(names);
       if (opts.self && opts.group) throw new CliError("--self and --group do not go together: the server's own endpoint belongs to no group", [], EXIT.usage);
-      const editor = new ClientConfigFileEditor(homeOf(opts));
+      const editor = await editorFor(opts);
       // Refuse a malformed settings file before asking the server anything.
       for (const app of apps) await edited(() => editor.entries(targetOf(app)));
       await run(apps, editor, await connect(opts), opts);

@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { withJsonOption, type JsonOption } from '../global-options.js';
 import { formatBytes, printResult } from '../output.js';
-import { packFolder, tarballFileName } from '../pack.js';
 
 interface PackOptions extends JsonOption {
   out?: string;
@@ -17,6 +16,8 @@ export const registerPackCommand = (program: Command): void => {
       .argument('[folder]', 'the package folder', '.')
       .option('--out <file>', 'where to write the tarball (default: ./<name>-<version>.tgz)'),
   ).action(async (folder: string, opts: PackOptions) => {
+    // Loaded on use: the manifest parsers (YAML, JSON Schema) are most of the CLI's start-up otherwise.
+    const { packFolder, tarballFileName } = await import('../pack.js');
     const packed = await packFolder(folder);
     const { manifest } = packed;
     const file = resolve(opts.out ?? tarballFileName(manifest));

@@ -7,10 +7,8 @@ import { withJsonOption, withRegistryOptions, type JsonOption, type RegistryOpti
 import type { LocalManifest } from '../local-manifest.js';
 import { buildMultipartBody, type MultipartPart } from '../multipart.js';
 import { printResult, writeWarning } from '../output.js';
-import { packFolder, tarballFileName } from '../pack.js';
 import { packagePath } from '../package-ref.js';
 import { ProgressBar } from '../progress.js';
-import { readPrivateKey, signPackage } from '../signing.js';
 import { ACCESS_HELP, accessLevel, type AccessLevel } from '../visibility-option.js';
 
 export interface PublishOptions extends RegistryOptions, JsonOption {
@@ -61,9 +59,13 @@ export const publishFolder = async (folder: string, opts: PublishOptions): Promi
   {
     if (opts.sign && !opts.key) throw new CliError('--sign needs --key <private key file>');
     if (opts.key && !opts.sign) throw new CliError('--key is only used with --sign');
-    const key = opts.sign && opts.key ? await readPrivateKey(opts.key) : undefined;
+    // Signing is loaded only to sign: sigstore is most of the CLI's start-up otherwise.
+    const signing = opts.sign && opts.key ? await import('../signing.js') : undefined;
+    const key = signing && opts.key ? await signing.readPrivateKey(opts.key) : undefined;
     const conn = await connect(opts);
     requireToken(conn);
+    // Loaded on use: the manifest parsers (YAML, JSON Schema) are most of the CLI's start-up otherwise.
+    const { packFolder, tarballFileName } = await import('../pack.js');
     const packed = await packFolder(folder);
     const { manifest } = packed;
     const scope = await publishScope(manifest, opts.scope, conn);
@@ -72,9 +74,9 @@ export const publishFolder = async (folder: string, opts: PublishOptions): Promi
     if (packed.readme !== undefined) parts.push({ name: 'readme', value: packed.readme });
     if (opts.tag) parts.push({ name: 'tag', value: opts.tag });
     if (opts.access) parts.push({ name: 'access', value: opts.access });
-    if (key) {
+    if (signing && key) {
       const digest = `sha256:${createHash('sha256').update(packed.tarball).digest('hex')}`;
-      parts.push({ name: 'signature', value: await signPackage(key, { name: `@${scope}/${manifest.name}`, version: manifest.version, digest }) });
+      parts.push({ name: 'signature', value: await signing.signPackage(key, { name: `@${scope}/${manifest.name}`, version: manifest.version, digest }) });
     }
 
     let bar: ProgressBar | undefined;

@@ -3,15 +3,12 @@ import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { DownloadTarget } from '../api-types.js';
 import { connect } from '../connection.js';
-import { extractToNewFolder, refuseExisting } from '../extract.js';
 import { withJsonOption, withRegistryOptions, type JsonOption, type RegistryOptions } from '../global-options.js';
-import { readLocalManifest } from '../local-manifest.js';
 import { printResult } from '../output.js';
 import { packagePath, parsePackageRef } from '../package-ref.js';
 import { ProgressBar } from '../progress.js';
 import { downloadVerified } from '../verified-download.js';
 import { CliError } from '../cli-error.js';
-import { trustedKeys, verifyPackage } from '../signing.js';
 import { versionSignatures } from './sign.js';
 
 export interface PullOptions extends RegistryOptions, JsonOption {
@@ -40,9 +37,13 @@ export const pullPackage = async (spec: string, opts: PullOptions, kindPath?: st
     const ref = parsePackageRef(spec, 'optional');
     const wanted = ref.version ?? 'latest';
     const dest = resolve(opts.out ?? ref.name);
+    // Loaded on use: the tar reader and the manifest parsers are most of the CLI's start-up otherwise.
+    const [{ extractToNewFolder, refuseExisting }, { readLocalManifest }] = await Promise.all([import('../extract.js'), import('../local-manifest.js')]);
     await refuseExisting(dest);
     if (opts.key && !opts.verify) throw new CliError('--key is only used with --verify');
-    const trusted = opts.verify ? await trustedKeys(opts.key ?? []) : undefined;
+    // Loaded only to verify: sigstore is most of the CLI's start-up otherwise.
+    const signing = opts.verify ? await import('../signing.js') : undefined;
+    const trusted = signing ? await signing.trustedKeys(opts.key ?? []) : undefined;
     const conn = await connect(opts);
     const path = kindPath ? packagePath(ref).replace(/^\/packages\//, `${kindPath}/`) : packagePath(ref);
     // Verifying: resolve the version with its signatures first, then download exactly that version.
@@ -59,9 +60,9 @@ export const pullPackage = async (spec: string, opts: PullOptions, kindPath?: st
     }
     bar.finish();
     let keyId: string | undefined;
-    if (trusted && signed) {
+    if (signing && trusted && signed) {
       const digest = `sha256:${createHash('sha256').update(tarball).digest('hex')}`;
-      keyId = verifyPackage(
+      keyId = signing.verifyPackage(
         signed.signatures.map((s) => JSON.stringify(s.bundle)),
         { name: signed.package, version: signed.version, digest },
         trusted,

@@ -3,14 +3,12 @@ import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { connect, requireToken, type Connection } from '../connection.js';
-import { extractToNewFolder, refuseExisting } from '../extract.js';
 import { withJsonOption, withRegistryOptions, type JsonOption, type RegistryOptions } from '../global-options.js';
 import { readJson } from '../http-client.js';
 import { wholeNumber } from '../option-parsers.js';
 import { printResult, renderTable, truncate, writeWarning } from '../output.js';
 import { ProgressBar } from '../progress.js';
 import { ACCESS_HELP, accessLevel, type AccessLevel } from '../visibility-option.js';
-import { packRecipeFolder, readBundleMeta } from '../recipe-bundle.js';
 import { downloadVerified } from '../verified-download.js';
 
 /** PraisonAI's recipe registry API (`/v1`, seed 001), as the `recipe` commands use it. */
@@ -140,6 +138,8 @@ export const registerRecipeCommand = (program: Command): void => {
     let bundle: Buffer;
     let name: string;
     let version: string;
+    // Loaded on use: the tar reader and writer are most of the CLI's start-up otherwise.
+    const { packRecipeFolder, readBundleMeta } = await import('../recipe-bundle.js');
     if (info.isDirectory()) {
       const packed = await packRecipeFolder(abs);
       ({ bundle } = packed);
@@ -189,6 +189,8 @@ export const registerRecipeCommand = (program: Command): void => {
     let version = at > 0 ? spec.slice(at + 1) : undefined;
     if (!name || version === '') throw new CliError(`'${spec}' is not a recipe: use name or name@version`);
     const dest = resolve(opts.output ?? '.', name);
+    // Loaded on use: the tar reader is most of the CLI's start-up otherwise.
+    const { extractToNewFolder, refuseExisting } = await import('../extract.js');
     await refuseExisting(dest);
     const conn = await connect(opts);
     const enc = encodeURIComponent;

@@ -3,7 +3,6 @@ import { connect, requireToken, type Connection } from '../connection.js';
 import { withJsonOption, withRegistryOptions, type JsonOption, type RegistryOptions } from '../global-options.js';
 import { printResult } from '../output.js';
 import { packagePath, parsePackageRef, type PackageRef } from '../package-ref.js';
-import { readPrivateKey, signPackage } from '../signing.js';
 import { downloadVerified } from '../verified-download.js';
 
 interface SignOptions extends RegistryOptions, JsonOption {
@@ -38,6 +37,8 @@ export const registerSignCommand = (program: Command): void => {
     ),
   ).action(async (spec: string, opts: SignOptions) => {
     const ref = parsePackageRef(spec, 'required');
+    // Loaded on use: sigstore is most of the CLI's start-up otherwise.
+    const { readPrivateKey, signPackage } = await import('../signing.js');
     const key = await readPrivateKey(opts.key);
     const conn = await connect(opts);
     requireToken(conn);

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { withJsonOption, withRegistryOptions, type JsonOption } from '../global-options.js';
 import { printResult } from '../output.js';
-import { checkSkillFolder } from '../skill-check.js';
+/** Loaded on use: the skill validator (YAML) is most of the CLI's start-up otherwise. */
+const checkSkillFolder = async (folder: string) => (await import('../skill-check.js')).checkSkillFolder(folder);
 import { publishFolder, type PublishOptions } from './publish.js';
 import { ACCESS_HELP, accessLevel } from '../visibility-option.js';
 import { pullPackage, type PullOptions } from './pull.js';
