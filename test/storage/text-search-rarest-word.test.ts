@@ -12,6 +12,7 @@ import { SqlPackageRepo } from '../../src/storage/sql/package-repo.js';
 import type { Database } from '../../src/storage/sql/schema.js';
 import { dropTestSchema } from '../helpers/postgres.js';
 import { testStores } from '../helpers/server.js';
+import { packageRow } from '../helpers/package-rows.js';
 
 const STATS: LexemeStats = { lexemes: ['common', 'commonly', 'rare', 'zeta'], shares: [0.6, 0.1, 0.02, 0.01, 0.01, 0.6, 0], rows: 100_000 };
 
@@ -106,25 +107,19 @@ describe.each(testStores)('a search of a rare and a common word (%s)', (store) =
       const words = (i: number) => ['plenty', i % 50 === 0 ? 'scarcity' : i % 50 === 1 ? 'scarcely' : 'filler', i % 2 === 0 ? 'evenish' : 'oddish'].join(' ');
       for (let i = 0; i < COMMON; i++) {
         const hidden = i % 100 === 0;
-        await tx.packages.insert({
-          kind: 'agent',
-          scope: hidden ? 'hidden' : 'rarity',
-          name: `p${i}`,
-          key: `${hidden ? 'hidden' : 'rarity'}/p${i}`,
-          description: words(i),
-          readme: null,
-          category: null,
-          tags: [],
-          license: null,
-          repository: null,
-          homepage: null,
-          latestVersion: '1.0.0',
-          latestPinned: false,
-          ownerAccountId: hidden ? other.id : owner.id,
-          visibility: hidden ? 'private' : 'public',
-          createdAt: at,
-          updatedAt: at,
-        });
+        await tx.packages.insert(
+          packageRow({
+            kind: 'agent',
+            scope: hidden ? 'hidden' : 'rarity',
+            name: `p${i}`,
+            key: `${hidden ? 'hidden' : 'rarity'}/p${i}`,
+            description: words(i),
+            ownerAccountId: hidden ? other.id : owner.id,
+            visibility: hidden ? 'private' : 'public',
+            createdAt: at,
+            updatedAt: at,
+          }),
+        );
       }
     });
     if (schema) {
