@@ -7,6 +7,7 @@ import type { Storage } from '../../src/core/storage.js';
 import { openStorage } from '../../src/storage/open-storage.js';
 import { dropTestSchema } from '../helpers/postgres.js';
 import { testStores } from '../helpers/server.js';
+import { packageRow } from '../helpers/package-rows.js';
 
 /** More matches than a relevance search ranks (SEARCH_CANDIDATES in the package repo is 1000). */
 const BROAD = 1100;
@@ -29,25 +30,18 @@ describe.each(testStores)('ranked search totals (%s)', (store) => {
       const owner = await tx.accounts.insert({ name: 'ranker', kind: 'user' }, at);
       await tx.scopes.insert('ranker', owner.id, at);
       for (let i = 0; i < BROAD + RARE; i++) {
-        await tx.packages.insert({
-          kind: 'agent',
-          scope: 'ranker',
-          name: `p${i}`,
-          key: `ranker/p${i}`,
-          description: i < BROAD ? `commonword helper number ${i}` : `rareword helper number ${i}`,
-          readme: null,
-          category: null,
-          tags: [],
-          license: null,
-          repository: null,
-          homepage: null,
-          latestVersion: '1.0.0',
-          latestPinned: false,
-          ownerAccountId: owner.id,
-          visibility: 'public',
-          createdAt: at,
-          updatedAt: at,
-        });
+        await tx.packages.insert(
+          packageRow({
+            kind: 'agent',
+            scope: 'ranker',
+            name: `p${i}`,
+            key: `ranker/p${i}`,
+            description: i < BROAD ? `commonword helper number ${i}` : `rareword helper number ${i}`,
+            ownerAccountId: owner.id,
+            createdAt: at,
+            updatedAt: at,
+          }),
+        );
       }
     });
   }, 60_000);

@@ -6,7 +6,7 @@ import { RefuseNulPlugin } from '../sql/refuse-nul.js';
 import { SqlStorage } from '../sql/sql-storage.js';
 import { PostgresChangeFeed } from './change-feed.js';
 import { WEBHOOK_OWNERS_CHANNEL } from '../sql/webhook-store.js';
-import { postgresTextSearch } from './text-search.js';
+import { LEXEME_STATS_SQL, postgresTextSearch, PrefixRows, type LexemeStats } from './text-search.js';
 import { SchemaScopedPostgresDialect } from './schema-scoped-dialect.js';
 import type { RowsReader } from '../sql/dialect.js';
 
@@ -45,7 +45,8 @@ export const openPostgresStorage = async (opts: PostgresOptions): Promise<SqlSto
     throw e;
   }
   const readRows: RowsReader = async (name, text, params) => (await pool.query<unknown[]>({ name, text, values: [...params], rowMode: 'array' })).rows;
-  const storage = new SqlStorage(db, 'postgres', postgresTextSearch, new PostgresChangeFeed(opts.url), opts.schema ?? 'public', undefined, undefined, readRows);
+  const prefixRows = new PrefixRows(async () => (await pool.query<LexemeStats>(LEXEME_STATS_SQL)).rows[0] ?? undefined);
+  const storage = new SqlStorage(db, 'postgres', postgresTextSearch(prefixRows), new PostgresChangeFeed(opts.url), opts.schema ?? 'public', undefined, undefined, readRows);
   storage.webhooks.useChangeFeed(new PostgresChangeFeed(opts.url, WEBHOOK_OWNERS_CHANNEL));
   return storage;
 };

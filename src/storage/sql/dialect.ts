@@ -18,7 +18,14 @@ export interface TextMatch {
    * n matches and stops, so a bounded candidate set or count costs n rows, not every match.
    */
   id: RawBuilder<unknown>;
-  /** A match's relevance, lower is better (computed only for the rows a statement returns). */
+  /**
+   * What a match's relevance needs of the text index's scan, kept beside each of the bounded
+   * candidates as `doc`: where the rank can only be computed while the scan stands on the row
+   * (FTS5's bm25), the rank itself; otherwise what it is computed from (PostgreSQL's tsvector), so
+   * that only the candidates are ranked, not every match the scan passes on its way to the bound.
+   */
+  carry: RawBuilder<unknown>;
+  /** A candidate's relevance from its `doc` (see carry), lower is better. */
   rank: RawBuilder<unknown>;
 }
 

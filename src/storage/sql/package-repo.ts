@@ -409,9 +409,9 @@ export class SqlPackageRepo implements PackageRepo {
   private async rankedSearch(text: TextMatch, matching: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }> {
     const bound = Math.max(SEARCH_CANDIDATES, q.offset + q.limit);
     const result = await sql<PageRow & BoundedCount>`WITH
-      c AS MATERIALIZED (SELECT ${text.id} AS id, ${text.rank} AS rank, p.download_count AS downloads
+      c AS MATERIALIZED (SELECT ${text.id} AS id, ${text.carry} AS doc, p.download_count AS downloads
         FROM ${text.from} WHERE ${matching} ORDER BY ${text.id} DESC LIMIT ${bound}),
-      top AS (SELECT id, rank, downloads FROM c ORDER BY rank, downloads DESC, id LIMIT ${q.limit} OFFSET ${q.offset}),
+      top AS (SELECT id, ${text.rank} AS rank, downloads FROM c ORDER BY rank, downloads DESC, id LIMIT ${q.limit} OFFSET ${q.offset}),
       s AS (SELECT ${BOUNDED_COUNT} FROM c)
       SELECT ${P_COLUMNS}, ${OWNER_COLUMNS}, s.c_count, s.c_min, s.lo, s.hi
       FROM s LEFT JOIN top ON 1 = 1 LEFT JOIN packages p ON p.id = top.id LEFT JOIN accounts a ON a.id = p.owner_account_id

@@ -14,7 +14,9 @@ export const sqliteTextSearch: TextSearch = {
       where: sql`package_fts MATCH ${query}`,
       // FTS5 walks the matches newest first (rowid descending) and stops at the limit.
       id: sql`f.rowid`,
-      rank: sql`bm25(package_fts, 4.0, 10.0, 5.0, 3.0, 1.0)`,
+      // bm25 needs the FTS5 cursor on its row: computed in the scan, for the bounded rows it returns.
+      carry: sql`bm25(package_fts, 4.0, 10.0, 5.0, 3.0, 1.0)`,
+      rank: sql`doc`,
     };
   },
 };
