@@ -47,6 +47,11 @@
  *   --agentry-root D   serve Agentry from D/bin/agentry.js and take its client from D/dist (default: this
  *                      checkout), e.g. a copy of an older build, to compare before and after
  *   --cpu-prof DIR     run Agentry's server under node --cpu-prof, profiles written to DIR
+ *   --no-settle        do not flush the page cache (`sync`, not timed) before each timed operation. By
+ *                      default every operation starts with no dirty pages, so neither registry's writes
+ *                      are throttled by what another step left unflushed (docker-registry does not fsync
+ *                      what it receives, and each push first rewrites the test file): each pays only for
+ *                      its own writes. Without it, 1 GiB figures mostly say who met the other's dirty pages.
  * Requires docker-registry at /usr/bin/docker-registry (apt-get install -y docker-registry) and curl.
  * Results are printed as a table and written to .bench/oci-<time>.json.
  */
@@ -74,6 +79,7 @@ const { values: args } = parseArgs({
     'database-url': { type: 'string', default: process.env.AGENTRY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     'agentry-root': { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'no-settle': { type: 'boolean', default: false },
   },
 });
 const whole = (name, min = 1) => {
@@ -268,6 +274,10 @@ const PULLS = ['curl -o /dev/null', 'curl -o file', 'curl -o file+fsync', 'clien
 /** results[label][registry] = MB/s per round; cpu[label][registry] = the server's CPU ms per round */
 const results = {};
 const cpu = {};
+/** Flushes every dirty page (not timed), unless --no-settle: see the header. */
+const settle = () => {
+  if (!args['no-settle']) execFileSync('sync');
+};
 const record = (label, registry, value, cpuMs) => {
   results[label] ??= { Agentry: [], 'docker-registry': [] };
   results[label][registry].push(value);
@@ -298,6 +308,7 @@ try {
           const parts = how === 'curl' && chunked ? await splitFile(base, size) : undefined;
           for (const t of order) {
             let secs;
+            settle();
             const cpu0 = cpuMs(t.pid);
             if (how === 'client') {
               const start = process.hrtime.bigint();
@@ -316,6 +327,7 @@ try {
           for (const t of order) {
             const out = join(work, `pulled-${round}.bin`);
             let secs;
+            settle();
             const cpu0 = cpuMs(t.pid);
             if (how.startsWith('curl')) {
               secs = await curlPull(t, last, how.includes('file') ? out : '/dev/null', how.endsWith('fsync'));
@@ -371,7 +383,9 @@ try {
     };
   });
   const fmt = (n) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
-  console.log(`\nOCI throughput, median of ${ROUNDS} round(s), Agentry on ${args.store}, chunks of ${CHUNK / MB} MiB, load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs`);
+  console.log(
+    `\nOCI throughput, median of ${ROUNDS} round(s), Agentry on ${args.store}, chunks of ${CHUNK / MB} MiB, load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs${args['no-settle'] ? '' : '; dirty pages flushed before each operation'}`,
+  );
   console.log(`${'operation'.padEnd(34)}${'Agentry'.padStart(16)}${'docker-registry'.padStart(18)}${'ratio A/d'.padStart(12)}${'server CPU ms A'.padStart(17)}${'d'.padStart(7)}`);
   for (const r of rows) {
     console.log(
@@ -399,6 +413,7 @@ try {
       {
         options: { sizesMb: SIZES.map((s) => s / MB), chunkMb: CHUNK / MB, small: SMALL, smallSize: SMALL_SIZE, concurrency: CONCURRENCY, rounds: ROUNDS, store: args.store, agentryBin },
         machine: { cpus: cpus().length, loadavg: loadavg() },
+        settled: !args['no-settle'],
         summary: rows,
       },
       null,
