@@ -381,6 +381,9 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     // Packages stored before their detail documents were kept (or whose owner's profile changed) get them now.
     registry.packages
       .fillDocuments()
+      .then((written) => {
+        if (written > 0) log.info({ documents: written }, 'package detail documents written (on PostgreSQL, run VACUUM ANALYZE packages now: see the README)');
+      })
       .catch((e: unknown) =>
         log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e) }, 'package document fill failed; it is tried again on the next read of a package without one'),
       );
