@@ -41,6 +41,14 @@ export interface DetailDocument {
 /** Renders a package's detail document (the door's serialisation of a view; no rule lives in it). */
 export type DetailRenderer = (view: PackageView) => DetailDocument;
 
+/** What a package's stored view shows: its dist-tags with `latest` (kept on the package row) among them. */
+const packageView = ({ pkg, latest, owner, distTags }: PackageViewRecord): PackageView => ({
+  pkg,
+  latest,
+  owner,
+  distTags: pkg.latestVersion ? { latest: pkg.latestVersion, ...distTags } : distTags,
+});
+
 export interface DownloadTarget {
   pkg: PackageRecord;
   version: VersionRecord;
@@ -109,9 +117,9 @@ export class PackageService {
         await tx.packages.announceChange(key);
         // After announceChange: on PostgreSQL that holds the package row's lock, so the document
         // is rendered from every write committed before this one (a racing write waits for it).
-        if (this.renderer) await this.storeDocument(tx, key);
+        const stored = this.renderer ? await this.storeDocument(tx, key) : undefined;
         if (events && audited.length > 0 && (typeof target === 'string' ? events.wantsAny() : events.wants(target.ownerAccountId))) {
-          const pkg = await tx.packages.findByKey(key);
+          const pkg = stored ?? (await tx.packages.findByKey(key));
           if (pkg && events.wants(pkg.ownerAccountId)) {
             await events.record(tx, packageEventsOf(audited, pkg));
             recorded = true;
@@ -135,7 +143,7 @@ export class PackageService {
     return this.publisher.publishManifest(ctx, kind, text, idempotencyKey);
   }
 
-  /** Renders the detail documents kept in the store (the native door's); unset: none are kept. */
+  /** Renders the detail documents kept in the store and read by `document` (the native door sets it); unset: none are kept. */
   private renderer?: DetailRenderer;
 
   /**
@@ -148,16 +156,13 @@ export class PackageService {
     this.renderer = render;
   }
 
-  private renderView(view: PackageViewRecord, render: DetailRenderer): DetailDocument {
-    const { pkg, latest, owner, distTags } = view;
-    return render({ pkg, latest, owner, distTags: pkg.latestVersion ? { latest: pkg.latestVersion, ...distTags } : distTags });
-  }
-
-  private async storeDocument(tx: StorageRepos, key: string): Promise<void> {
+  /** Writes the package's detail document from its view as the transaction sees it; answers the package it read. */
+  private async storeDocument(tx: StorageRepos, key: string): Promise<PackageRecord | undefined> {
     const view = await tx.packages.findView(key);
-    if (!view || !this.renderer) return;
-    const doc = this.renderView(view, this.renderer);
+    if (!view || !this.renderer) return view?.pkg;
+    const doc = this.renderer(packageView(view));
     await tx.packages.saveDocument(view.pkg.id, doc.body, doc.etag);
+    return view.pkg;
   }
 
   /** The fill of missing documents under way, if any (one at a time), and whether it should stop. */
@@ -203,17 +208,17 @@ export class PackageService {
    * in the background (fillDocuments).
    * Packages of mirrored scopes carry where they came from and are always read through `get`.
    */
-  async document(ctx: RequestContext, scope: string, name: string, render: DetailRenderer, kind?: PackageKind): Promise<DetailDocument> {
+  async document(ctx: RequestContext, scope: string, name: string, kind?: PackageKind): Promise<DetailDocument> {
+    const render = this.renderer;
+    if (!render) throw new Error('PackageService.document needs renderDocumentsWith first');
     this.deps.policy.requireReadAccess(ctx);
     const id = parsePackageId(scope, name);
-    if (this.renderer) {
-      const doc = await this.deps.storage.packages.findDocument(id.key);
-      if (doc && !(await this.mirrors?.isMirrored(doc.scope))) {
-        const missing = () => notFound(`${kindLabel(kind)} not found`);
-        if (kind && doc.kind !== kind) throw missing();
-        await this.deps.policy.requireRead(ctx, doc, missing);
-        return { body: doc.body, etag: doc.etag };
-      }
+    const doc = await this.deps.storage.packages.findDocument(id.key);
+    if (doc && !(await this.mirrors?.isMirrored(doc.scope))) {
+      const missing = () => notFound(`${kindLabel(kind)} not found`);
+      if (kind && doc.kind !== kind) throw missing();
+      await this.deps.policy.requireRead(ctx, doc, missing);
+      return { body: doc.body, etag: doc.etag };
     }
     const view = await this.get(ctx, scope, name, kind);
     // Not awaited: a read does not wait for a write; a failed fill is tried again by the next read without a document.
@@ -236,8 +241,7 @@ export class PackageService {
     const missing = () => notFound(`${kindLabel(kind)} not found`);
     if (!view || (kind && view.pkg.kind !== kind)) throw missing();
     await this.deps.policy.requireRead(ctx, view.pkg, missing);
-    const { pkg, latest, owner, distTags } = view;
-    return { pkg, latest, owner, distTags: pkg.latestVersion ? { latest: pkg.latestVersion, ...distTags } : distTags, ...(mirror ? { mirror } : {}) };
+    return { ...packageView(view), ...(mirror ? { mirror } : {}) };
   }
 
   /**

@@ -134,7 +134,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       handler: async (req, reply) => {
         // The access rule decides first (a package the caller may not read is a 404, tag or no tag).
         // An uncached read is one lookup of the stored document (PackageService.document), sent as it is.
-        const doc = await registry.packages.document(await requestContext(registry, req), req.params.scope, req.params.name, renderDetail, kind);
+        const doc = await registry.packages.document(await requestContext(registry, req), req.params.scope, req.params.name, kind);
         void reply.header('ETag', doc.etag).header('Vary', 'Authorization, X-Api-Key');
         if (notModified(req, doc.etag)) return reply.status(304).send(null);
         // The document is the serializer's own text (Fastify sends a string with a JSON type as it is):
