@@ -49,9 +49,12 @@
  *   --cpu-prof DIR     run Agentry's server under node --cpu-prof, profiles written to DIR
  *   --no-settle        do not flush the page cache (`sync`, not timed) before each timed operation. By
  *                      default every operation starts with no dirty pages, so neither registry's writes
- *                      are throttled by what another step left unflushed (docker-registry does not fsync
- *                      what it receives, and each push first rewrites the test file): each pays only for
- *                      its own writes. Without it, 1 GiB figures mostly say who met the other's dirty pages.
+ *                      are throttled by what another step left unflushed (each push first rewrites the
+ *                      test file, and curl chunked splits it into files): each pays only for its own
+ *                      writes. Both registries fsync what a request wrote before they answer it (strace:
+ *                      docker-registry's filesystem driver syncs the upload file when the request's writer
+ *                      closes or commits, then renames it into place). Without it, 1 GiB figures mostly
+ *                      say who met the dirty pages another step left.
  * Requires docker-registry at /usr/bin/docker-registry (apt-get install -y docker-registry) and curl.
  * Results are printed as a table and written to .bench/oci-<time>.json.
  */
