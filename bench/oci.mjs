@@ -28,8 +28,8 @@
  * new temp folders (so a 1 GiB run does not pile up blobs), and everything is removed at the end.
  *
  * Beside each figure: the CPU time (ms, all threads, user + system) each server spent on that one
- * operation, median of the rounds. On a loaded machine wall-clock figures mostly say who got a core
- * first; the CPU time says what the work costs.
+ * operation, median of the rounds, and of it the system (kernel) time, median too. On a loaded
+ * machine wall-clock figures mostly say who got a core first; the CPU time says what the work costs.
  *
  * Small blobs (--small N, 0 to skip): N blobs of --small-size bytes pushed and pulled with Agentry's
  * client, --concurrency at once, blobs/s.
@@ -49,9 +49,12 @@
  *   --cpu-prof DIR     run Agentry's server under node --cpu-prof, profiles written to DIR
  *   --no-settle        do not flush the page cache (`sync`, not timed) before each timed operation. By
  *                      default every operation starts with no dirty pages, so neither registry's writes
- *                      are throttled by what another step left unflushed (docker-registry does not fsync
- *                      what it receives, and each push first rewrites the test file): each pays only for
- *                      its own writes. Without it, 1 GiB figures mostly say who met the other's dirty pages.
+ *                      are throttled by what another step left unflushed (each push first rewrites the
+ *                      test file, and curl chunked splits it into files): each pays only for its own
+ *                      writes. Both registries fsync what a request wrote before they answer it (strace:
+ *                      docker-registry's filesystem driver syncs the upload file when the request's writer
+ *                      closes or commits, then renames it into place). Without it, 1 GiB figures mostly
+ *                      say who met the dirty pages another step left.
  * Requires docker-registry at /usr/bin/docker-registry (apt-get install -y docker-registry) and curl.
  * Results are printed as a table and written to .bench/oci-<time>.json.
  */
@@ -271,27 +274,32 @@ const PUSHES = [
   ['curl chunked', 'curl', true],
 ];
 const PULLS = ['curl -o /dev/null', 'curl -o file', 'curl -o file+fsync', 'client', 'client no fsync'];
-/** results[label][registry] = MB/s per round; cpu[label][registry] = the server's CPU ms per round */
+/** results[label][registry] = MB/s per round; cpu[label][registry] = the server's CPU ms per round (user + system), sys[label][registry] its system part */
 const results = {};
 const cpu = {};
+const sys = {};
 /** Flushes every dirty page (not timed), unless --no-settle: see the header. */
 const settle = () => {
   if (!args['no-settle']) execFileSync('sync');
 };
-const record = (label, registry, value, cpuMs) => {
+const record = (label, registry, value, cpu0, pid) => {
+  const used = cpuOf(pid);
   results[label] ??= { Agentry: [], 'docker-registry': [] };
   results[label][registry].push(value);
   cpu[label] ??= { Agentry: [], 'docker-registry': [] };
-  cpu[label][registry].push(cpuMs);
+  cpu[label][registry].push(used.total - cpu0.total);
+  sys[label] ??= { Agentry: [], 'docker-registry': [] };
+  sys[label][registry].push(used.sys - cpu0.sys);
 };
 const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
 /**
- * CPU time a process has used (all its threads, user + system), in ms. On a loaded machine this
- * moves far less than wall time: it is what the work costs rather than how soon it got a core.
+ * CPU time a process has used (all its threads), in ms: user + system, and the system part. On a
+ * loaded machine this moves far less than wall time: it is what the work costs rather than how soon
+ * it got a core.
  */
-const cpuMs = (pid) => {
+const cpuOf = (pid) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  return { total: (Number(fields[11]) + Number(fields[12])) * TICK_MS, sys: Number(fields[12]) * TICK_MS };
 };
 
 try {
@@ -309,7 +317,7 @@ try {
           for (const t of order) {
             let secs;
             settle();
-            const cpu0 = cpuMs(t.pid);
+            const cpu0 = cpuOf(t.pid);
             if (how === 'client') {
               const start = process.hrtime.bigint();
               const pushed = await clients[chunked ? 'chunked' : 'mono'].pushBlob(`${t.host}/${t.repo}`, blob);
@@ -318,7 +326,7 @@ try {
             } else {
               secs = await curlPush(t, blob, parts);
             }
-            record(`push ${sizeLabel(size)} ${name}`, t.name, size / MB / secs, cpuMs(t.pid) - cpu0);
+            record(`push ${sizeLabel(size)} ${name}`, t.name, size / MB / secs, cpu0, t.pid);
           }
           for (const p of parts ?? []) rmSync(p.path);
           last = { digest: blob.digest, size };
@@ -328,7 +336,7 @@ try {
             const out = join(work, `pulled-${round}.bin`);
             let secs;
             settle();
-            const cpu0 = cpuMs(t.pid);
+            const cpu0 = cpuOf(t.pid);
             if (how.startsWith('curl')) {
               secs = await curlPull(t, last, how.includes('file') ? out : '/dev/null', how.endsWith('fsync'));
             } else {
@@ -337,7 +345,7 @@ try {
               secs = seconds(start);
               rmSync(out);
             }
-            record(`pull ${sizeLabel(size)} ${how}`, t.name, size / MB / secs, cpuMs(t.pid) - cpu0);
+            record(`pull ${sizeLabel(size)} ${how}`, t.name, size / MB / secs, cpu0, t.pid);
           }
         }
         if (SMALL > 0 && size === SIZES[0]) {
@@ -345,14 +353,14 @@ try {
             const repo = `${t.host}/${t.repo}`;
             const smalls = Array.from({ length: SMALL }, () => randomBytes(SMALL_SIZE));
             const digests = smalls.map((b) => `sha256:${createHash('sha256').update(b).digest('hex')}`);
-            let cpu0 = cpuMs(t.pid);
+            let cpu0 = cpuOf(t.pid);
             let start = process.hrtime.bigint();
             await mapPool(smalls, CONCURRENCY, (data, i) => clients.mono.pushBlob(repo, { data, digest: digests[i], size: SMALL_SIZE }));
-            record(`push ${SMALL} × ${SMALL_SIZE} B client`, t.name, SMALL / seconds(start), cpuMs(t.pid) - cpu0);
-            cpu0 = cpuMs(t.pid);
+            record(`push ${SMALL} × ${SMALL_SIZE} B client`, t.name, SMALL / seconds(start), cpu0, t.pid);
+            cpu0 = cpuOf(t.pid);
             start = process.hrtime.bigint();
             await mapPool(digests, CONCURRENCY, (d) => clients.mono.fetchBlob(repo, { digest: d, size: SMALL_SIZE }));
-            record(`pull ${SMALL} × ${SMALL_SIZE} B client`, t.name, SMALL / seconds(start), cpuMs(t.pid) - cpu0);
+            record(`pull ${SMALL} × ${SMALL_SIZE} B client`, t.name, SMALL / seconds(start), cpu0, t.pid);
           }
         }
         const line = Object.entries(results)
@@ -372,6 +380,8 @@ try {
     const d = median(r['docker-registry']);
     const cpuA = median(cpu[label].Agentry);
     const cpuD = median(cpu[label]['docker-registry']);
+    const sysA = median(sys[label].Agentry);
+    const sysD = median(sys[label]['docker-registry']);
     return {
       label,
       unit: label.includes(' B ') ? 'blobs/s' : 'MB/s',
@@ -380,16 +390,19 @@ try {
       ratio: a / d,
       rounds: r,
       serverCpuMs: { agentry: cpuA, dockerRegistry: cpuD, rounds: cpu[label] },
+      serverSysMs: { agentry: sysA, dockerRegistry: sysD, rounds: sys[label] },
     };
   });
   const fmt = (n) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
   console.log(
     `\nOCI throughput, median of ${ROUNDS} round(s), Agentry on ${args.store}, chunks of ${CHUNK / MB} MiB, load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs${args['no-settle'] ? '' : '; dirty pages flushed before each operation'}`,
   );
-  console.log(`${'operation'.padEnd(34)}${'Agentry'.padStart(16)}${'docker-registry'.padStart(18)}${'ratio A/d'.padStart(12)}${'server CPU ms A'.padStart(17)}${'d'.padStart(7)}`);
+  console.log(
+    `${'operation'.padEnd(34)}${'Agentry'.padStart(16)}${'docker-registry'.padStart(18)}${'ratio A/d'.padStart(12)}${'server CPU ms A'.padStart(17)}${'d'.padStart(7)}${'of it sys A'.padStart(13)}${'d'.padStart(7)}`,
+  );
   for (const r of rows) {
     console.log(
-      `${r.label.padEnd(34)}${`${fmt(r.agentry)} ${r.unit}`.padStart(16)}${`${fmt(r.dockerRegistry)} ${r.unit}`.padStart(18)}${r.ratio.toFixed(2).padStart(12)}${r.serverCpuMs.agentry.toFixed(0).padStart(17)}${r.serverCpuMs.dockerRegistry.toFixed(0).padStart(7)}`,
+      `${r.label.padEnd(34)}${`${fmt(r.agentry)} ${r.unit}`.padStart(16)}${`${fmt(r.dockerRegistry)} ${r.unit}`.padStart(18)}${r.ratio.toFixed(2).padStart(12)}${r.serverCpuMs.agentry.toFixed(0).padStart(17)}${r.serverCpuMs.dockerRegistry.toFixed(0).padStart(7)}${r.serverSysMs.agentry.toFixed(0).padStart(13)}${r.serverSysMs.dockerRegistry.toFixed(0).padStart(7)}`,
     );
   }
   // Agentry's client against curl, both pulling from Agentry (the issue wants it within 20%), like
