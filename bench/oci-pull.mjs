@@ -7,7 +7,7 @@
  * pushes out (they are not timed here) so that a 1 GiB pull can be repeated cheaply and the pull
  * path's CPU is measured on both sides of the connection.
  *
- *   npm run build && node bench/oci-pull.mjs --with-1gb --rounds 2 --anchor-root /work/anchor
+ *   npm run build && npm run bench:oci-pull -- --with-1gb --rounds 2 --anchor-root /work/anchor
  *
  * Each round starts every registry afresh (new temp folders), pushes the blob of each size to each
  * with Agentry's client (not timed), then, for each way of pulling, pulls it from each registry
