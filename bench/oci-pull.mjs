@@ -49,13 +49,13 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fsp, mkdirSync, mkdtempSync, openSync, readSync, closeSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, promises as fsp, mkdirSync, mkdtempSync, openSync, readSync, closeSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { startDockerRegistry } from './docker-registry.mjs';
+import { median, pgSchemas, randomFile } from './oci-common.mjs';
 import { startServerProcess } from './server-process.mjs';
 
 const { values: args } = parseArgs({
@@ -83,10 +83,6 @@ const here = fileURLToPath(new URL('../', import.meta.url));
 const builds = [{ name: 'this', root: here }, ...(args['anchor-root'] ? [{ name: 'anchor', root: resolve(args['anchor-root']) }] : [])];
 const REGISTRIES = [...builds.map((b) => b.name), 'docker-registry'];
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const sizeLabel = (size) => (size >= 1024 * MB ? `${size / 1024 / MB} GiB` : `${size / MB} MiB`);
 const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
 /** A process's CPU so far (every thread), ms: user and system. */
@@ -95,14 +91,9 @@ const cpuOf = (pid) => {
   return { user: Number(f[11]) * TICK_MS, sys: Number(f[12]) * TICK_MS };
 };
 
-const randomFile = async (path, size) => {
-  const out = createWriteStream(path);
-  for (let left = size; left > 0;) {
-    const piece = randomBytes(Math.min(left, MB));
-    if (!out.write(piece)) await new Promise((r) => out.once('drain', r));
-    left -= piece.length;
-  }
-  await new Promise((r, j) => out.end((e) => (e ? j(e) : r())));
+/** A file of `size` random bytes, and its sha256 digest. */
+const randomBlob = async (path, size) => {
+  await randomFile(path, size);
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 4 * MB })) hash.update(chunk);
   return `sha256:${hash.digest('hex')}`;
@@ -176,7 +167,7 @@ const fsyncFile = async (path) => {
 const work = mkdtempSync(join(tmpdir(), 'agentry-bench-oci-pull-'));
 const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
 const { OciClient } = await import(new URL('dist/adapters/oci-client/index.js', `file://${here}`).href);
-const schemas = [];
+const schemas = pgSchemas(args['database-url'], 'bench_ocipull');
 const running = [];
 /** rows[size][way][registry] = [{ mbps, server: {user, sys}, client: {user, sys}, resident }] */
 const rows = {};
@@ -184,15 +175,7 @@ const rows = {};
 const startTargets = async (round) => {
   const targets = [];
   for (const b of builds) {
-    let schema;
-    if (args.store === 'postgres') {
-      schema = `bench_ocipull_${randomBytes(4).toString('hex')}`;
-      const c = new pg.Client({ connectionString: args['database-url'] });
-      await c.connect();
-      await c.query(`CREATE SCHEMA ${schema}`);
-      await c.end();
-      schemas.push(schema);
-    }
+    const schema = args.store === 'postgres' ? await schemas.create() : undefined;
     const dataDir = join(work, `${b.name}-${round}`);
     const p = await startServerProcess({ dataDir, adminToken, bin: join(b.root, 'bin/agentry.js'), ...(schema ? { databaseUrl: args['database-url'], databaseSchema: schema } : {}) });
     running.push(p);
@@ -219,7 +202,7 @@ const startTargets = async (round) => {
 try {
   for (const size of SIZES) {
     const base = join(work, `blob-${size}`);
-    const digest = await randomFile(base, size);
+    const digest = await randomBlob(base, size);
     const hex = digest.slice('sha256:'.length);
     rows[size] = {};
     for (let round = 0; round < ROUNDS; round += 1) {
@@ -330,11 +313,6 @@ try {
   console.log(`\nwritten to ${file}`);
 } finally {
   for (const p of [...running].reverse()) await p.stop().catch(() => undefined);
-  if (schemas.length) {
-    const c = new pg.Client({ connectionString: args['database-url'] });
-    await c.connect();
-    for (const s of schemas) await c.query(`DROP SCHEMA ${s} CASCADE`);
-    await c.end();
-  }
+  await schemas.dropAll();
   rmSync(work, { recursive: true, force: true });
 }
