@@ -66,6 +66,8 @@ export const startDockerRegistry = async () => {
     host: `127.0.0.1:${port}`,
     url,
     pid: child.pid,
+    /** The registry's storage folder (where its blobs are). */
+    storageDir: join(dir, 'storage'),
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

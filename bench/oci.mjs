@@ -65,8 +65,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { startDockerRegistry } from './docker-registry.mjs';
+import { median, pgSchemas, randomFile } from './oci-common.mjs';
 import { startServerProcess } from './server-process.mjs';
 
 const { values: args } = parseArgs({
@@ -100,23 +100,8 @@ const CONCURRENCY = whole('concurrency');
 const ROUNDS = whole('rounds');
 if (args.store !== 'sqlite' && args.store !== 'postgres') throw new Error(`--store must be sqlite or postgres (got ${args.store})`);
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9;
 const sizeLabel = (size) => (size >= 1024 * MB ? `${size / 1024 / MB} GiB` : `${size / MB} MiB`);
-
-/** A file of `size` random bytes, written in pieces. */
-const randomFile = async (path, size) => {
-  const out = createWriteStream(path);
-  for (let left = size; left > 0;) {
-    const piece = randomBytes(Math.min(left, MB));
-    if (!out.write(piece)) await new Promise((r) => out.once('drain', r));
-    left -= piece.length;
-  }
-  await new Promise((r, j) => out.end((e) => (e ? j(e) : r())));
-};
 
 /** Gives the file new first bytes (content no registry has seen) and answers its sha256 digest. */
 const freshen = async (path) => {
@@ -213,20 +198,12 @@ const root = args['agentry-root'] ? pathToFileURL(`${resolve(args['agentry-root'
 const agentryBin = fileURLToPath(new URL('bin/agentry.js', root));
 const { OciClient } = await import(new URL('dist/adapters/oci-client/index.js', root).href);
 const { mapPool } = await import(new URL('dist/adapters/oci-client/pool.js', root).href);
-const schemas = [];
+const schemas = pgSchemas(args['database-url'], 'bench_oci');
 const running = [];
 
 /** Starts Agentry and docker-registry afresh: each round gets empty stores. */
 const startTargets = async (round) => {
-  let schema;
-  if (args.store === 'postgres') {
-    schema = `bench_oci_${randomBytes(4).toString('hex')}`;
-    const c = new pg.Client({ connectionString: args['database-url'] });
-    await c.connect();
-    await c.query(`CREATE SCHEMA ${schema}`);
-    await c.end();
-    schemas.push(schema);
-  }
+  const schema = args.store === 'postgres' ? await schemas.create() : undefined;
   const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args['cpu-prof'])}`] : [];
   const agentry = await startServerProcess({
     dataDir: join(work, `agentry-${round}`),
@@ -436,11 +413,6 @@ try {
   console.log(`\nwritten to ${file}`);
 } finally {
   for (const p of [...running].reverse()) await p.stop().catch(() => undefined);
-  if (schemas.length) {
-    const c = new pg.Client({ connectionString: args['database-url'] });
-    await c.connect();
-    for (const s of schemas) await c.query(`DROP SCHEMA ${s} CASCADE`);
-    await c.end();
-  }
+  await schemas.dropAll();
   rmSync(work, { recursive: true, force: true });
 }

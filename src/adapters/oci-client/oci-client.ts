@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { badRequest } from '../../core/errors.js';
 import { pullArtifact, pushArtifact, pushIndex, type PulledArtifact, type PullArtifactOptions, type PushArtifactInput, type PushedArtifact, type PushIndexInput } from './artifacts.js';
 import { copyArtifact, type CopyOptions, type CopyResult } from './copy.js';
@@ -13,6 +13,7 @@ import { integrityError, isOciClientError, OciClientError, type OciClientErrorCo
 import { formatReference, manifestSelector, parseReference, parseRegistry, type OciReference, type RegistryEndpoint } from './reference.js';
 import { DEFAULT_RETRY, retryDelayMs, wait, type RetryPolicy } from './retry.js';
 import { takeNodeBody } from './node-fetch.js';
+import { takeRawBody } from './raw-download.js';
 import { bodyOf, eachPiece, type BlobBytes } from './streams.js';
 import { RegistryTransport, type TransportRequest } from './transport.js';
 import type { Descriptor, ImageIndex, Manifest } from './types.js';
@@ -394,9 +395,20 @@ export class OciClient {
     onBytes: (n: number) => void,
     ctx: OciClientErrorContext,
   ): Promise<Uint8Array | undefined> {
-    const res = await this.send(ref.registry, { method: 'GET', url: `/v2/${ref.repository}/blobs/${d.digest}`, scopes: [repoScope(ref.repository, 'pull')], ok: [200], ctx });
+    // A large blob going to a file comes over a connection of its own, read with no HTTP parser (see
+    // raw-download.ts): node:http's receive path was most of the client's CPU.
+    const large = to !== undefined && d.size >= SINK_MIN;
+    const res = await this.send(ref.registry, { method: 'GET', url: `/v2/${ref.repository}/blobs/${d.digest}`, scopes: [repoScope(ref.repository, 'pull')], ok: [200], ctx, download: large });
+    const raw = takeRawBody(res);
     const temp = to ? `${to.path}.partial-${randomBytes(6).toString('hex')}` : undefined;
-    const handle = temp ? await open(temp, 'wx', 0o644) : undefined;
+    let handle: FileHandle | undefined;
+    try {
+      handle = temp ? await open(temp, 'wx', 0o644) : undefined;
+    } catch (e) {
+      raw?.destroy();
+      await res.body?.cancel().catch(() => undefined);
+      throw e;
+    }
     let writeError: Error | undefined;
     // The file is flushed to the disk once, after the last byte (as \`curl -o file\` and an fsync would):
     // datasyncs while it downloads cost the client more CPU and, on the bench machine, made pulls slower.
@@ -428,8 +440,9 @@ export class OciClient {
     try {
       try {
         // The Node stream when the response has one (far cheaper per piece), else the web stream.
-        const node = takeNodeBody(res);
-        if (node) await eachPiece(node, take);
+        const node = raw ? undefined : takeNodeBody(res);
+        if (raw) await raw.each(take);
+        else if (node) await eachPiece(node, take);
         else if (res.body) {
           for await (const piece of res.body) {
             const waiting = take(piece);
@@ -437,6 +450,7 @@ export class OciClient {
           }
         }
       } catch (e) {
+        raw?.destroy();
         await res.body?.cancel().catch(() => undefined);
         if (isOciClientError(e)) throw e;
         throw new OciClientError('bad_gateway', `${ctx.operation} failed on ${ref.registry.host}/${ref.repository}: the connection broke during the download`, ctx, { transient: true });

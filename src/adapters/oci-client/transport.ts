@@ -1,5 +1,6 @@
 import { mergeScopes, parseChallenges } from './challenge.js';
 import { nodeFetch } from './node-fetch.js';
+import { downloadFetch } from './raw-download.js';
 import { basicAuthorization, type Credentials } from './credentials.js';
 import { errorFromResponse, isTransientStatus, networkError, OciClientError, parseRetryAfter, type OciClientErrorContext } from './oci-client-error.js';
 import type { RegistryEndpoint } from './reference.js';
@@ -24,6 +25,11 @@ export interface TransportRequest {
   ctx: OciClientErrorContext;
   /** Retry transient failures of this request alone (default true). Upload sessions retry as a whole instead. */
   retry?: boolean;
+  /**
+   * A large GET whose body is read once, by `takeRawBody`: sent over a connection of its own with
+   * downloadFetch (see raw-download.ts), unless the transport was given a fetch of its own.
+   */
+  download?: boolean;
 }
 
 export interface TransportOptions {
@@ -144,6 +150,7 @@ export class RegistryTransport {
     let method = req.method;
     let withBody = req.body !== undefined;
     const origin = new URL(this.endpoint.baseUrl).origin;
+    const send = req.download && !this.opts.fetch ? downloadFetch : this.fetch;
     for (let hop = 0; ; hop += 1) {
       const headers: Record<string, string> = { 'user-agent': this.userAgent, 'accept-encoding': 'identity', ...req.headers };
       if (!withBody) {
@@ -156,7 +163,7 @@ export class RegistryTransport {
         init.body = req.body();
         init.duplex = 'half';
       }
-      const res = await this.fetch(url, init);
+      const res = await send(url, init);
       const location = res.headers.get('location');
       if (!REDIRECTS.has(res.status) || !location) return res;
       await res.body?.cancel().catch(() => undefined);
