@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadFetch, takeRawBody } from './raw-download.js';
 
@@ -69,6 +69,19 @@ describe('downloadFetch', () => {
       }),
     ).rejects.toThrow('enough');
     await expect(downloadFetch(`${base}/big`, { headers: { 'x-a': 'b\r\nx-evil: 1' } })).rejects.toThrow(TypeError);
+  });
+
+  it('fails a response head with a header name Headers refuses, instead of throwing inside the read', async () => {
+    const bad = createNetServer((socket) => {
+      socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nbad header(): 1\r\ncontent-length: 3\r\n\r\nabc'));
+    });
+    await new Promise<void>((r) => bad.listen(0, '127.0.0.1', r));
+    const port = (bad.address() as AddressInfo).port;
+    try {
+      await expect(downloadFetch(`http://127.0.0.1:${port}/big`)).rejects.toThrow('fetch failed');
+    } finally {
+      await new Promise<void>((r) => bad.close(() => r()));
+    }
   });
 
   it('fails with the shape of fetch when nothing listens', async () => {

@@ -48,7 +48,12 @@ const parseHead = (text: string): Head | undefined => {
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(':');
     if (colon <= 0) return undefined;
-    headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+    try {
+      headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+    } catch {
+      // A name or value Headers refuses (it throws inside the socket's read callback otherwise).
+      return undefined;
+    }
   }
   const status = Number(m[1]);
   return { status, statusText: m[2] ?? STATUS_CODES[status] ?? '', headers };
