@@ -256,11 +256,13 @@ export class SqlPackageRepo implements PackageRepo {
   }
 
   async saveDocument(packageId: number, body: string, etag: string): Promise<void> {
-    await this.db
-      .insertInto('package_documents')
-      .values({ package_id: packageId, body, etag })
-      .onConflict((oc) => oc.column('package_id').doUpdateSet({ body, etag }))
-      .execute();
+    // In every package write's transaction (a publish's included): compiled once.
+    await runCompiled(this.db, 'packages.saveDocument', [packageId, body, etag, body, etag], () =>
+      this.db
+        .insertInto('package_documents')
+        .values({ package_id: packageId, body, etag })
+        .onConflict((oc) => oc.column('package_id').doUpdateSet({ body, etag })),
+    );
   }
 
   async dropOwnerDocuments(ownerAccountId: number): Promise<void> {

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { EmbeddingJob, PackageVectorOutbox, PackageVectorStore, StoredVector } from '../../core/search/package-vectors.js';
 import type { SqlDialectName } from './dialect.js';
+import { runCompiled } from './compiled-statement.js';
 import type { Database } from './schema.js';
 
 /** The advisory lock PostgreSQL vector writes take, so `seq` is handed out in commit order (any fixed key). */
@@ -29,8 +30,12 @@ export class SqlPackageVectorOutbox implements PackageVectorOutbox {
   constructor(protected readonly db: Kysely<Database>) {}
 
   async enqueue(packageId: number): Promise<void> {
-    await sql`INSERT INTO package_embeddings (package_id, status, generation, attempts, retry_at) VALUES (${packageId}, 'pending', 1, 0, NULL)
-      ON CONFLICT (package_id) DO UPDATE SET status = 'pending', generation = package_embeddings.generation + 1, attempts = 0, retry_at = NULL`.execute(this.db);
+    // In a publish's transaction: compiled once.
+    await runCompiled(this.db, 'packageEmbeddings.enqueue', [packageId], () => ({
+      compile: () =>
+        sql`INSERT INTO package_embeddings (package_id, status, generation, attempts, retry_at) VALUES (${packageId}, 'pending', 1, 0, NULL)
+            ON CONFLICT (package_id) DO UPDATE SET status = 'pending', generation = package_embeddings.generation + 1, attempts = 0, retry_at = NULL`.compile(this.db),
+    }));
   }
 }
 
