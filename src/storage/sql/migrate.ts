@@ -33,6 +33,7 @@ import { mcpMirrorCacheMigration } from './migrations/0038-mcp-mirror-cache.js';
 import { packageEmbeddingsMigration } from './migrations/0042-package-embeddings.js';
 import { a2aTasksMigration } from './migrations/0044-a2a-tasks.js';
 import { packageDocumentsMigration } from './migrations/0045-package-documents.js';
+import { searchPrefixIndexMigration } from './migrations/0047-search-prefix-index.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -70,6 +71,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0042-package-embeddings': packageEmbeddingsMigration(dialect),
   '0044-a2a-tasks': a2aTasksMigration(),
   '0045-package-documents': packageDocumentsMigration(),
+  ...(dialect === 'sqlite' ? { '0047-search-prefix-index': searchPrefixIndexMigration() } : {}),
 });
 
 class InCodeMigrations implements MigrationProvider {
