@@ -44,7 +44,10 @@ export const copySqliteToPostgres = async (file, url, schema, dist = new URL('..
       if (cols.includes('id')) await client.query(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), coalesce(max(id), 1)) FROM ${table}`);
       console.error(`copied ${rows.length} rows of ${table}`);
     }
-    await client.query('ANALYZE');
+    // VACUUM as well: rows inserted in bulk leave the visibility map empty, so index-only scans
+    // visit the heap until a VACUUM marks the pages all-visible (a served store gets that from
+    // autovacuum in time; a freshly copied one must not be timed before it).
+    await client.query('VACUUM ANALYZE');
   } finally {
     await client.end();
     lite.close();
