@@ -92,6 +92,21 @@ export const startServerProcess = async ({ dataDir, adminToken, databaseUrl, dat
         child.on('message', onMessage);
         child.send({ type: 'bench:memory', id });
       }),
+    /** With memoryProbe: V8's heap spaces and process.memoryUsage() now, without collecting (bytes). */
+    heapNow: () =>
+      new Promise((resolve, reject) => {
+        if (!child.send) return reject(new Error('the server was started without memoryProbe'));
+        const id = Math.random().toString(36).slice(2);
+        const timer = setTimeout(() => reject(new Error('no heap answer from the server within 30 s')), 30_000);
+        const onMessage = (m) => {
+          if (m?.type !== 'bench:heap' || m.id !== id) return;
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          resolve({ spaces: m.spaces, usage: m.usage });
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'bench:heap', id });
+      }),
     alive: () => child.exitCode === null && child.signalCode === null,
     stderr: () => stderr,
     /** SIGTERM (a clean shutdown, which also writes a --cpu-prof profile), SIGKILL after 30 s. */

@@ -1,4 +1,4 @@
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OciClient, bytePattern, sha256 } from '../helpers/oci.js';
@@ -87,6 +87,21 @@ describe.runIf(process.platform === 'linux').each(testStores)('blob downloads cl
     const unchanged = await admin.req('GET', `/api/v1/blobs/${digest}`, undefined, { 'if-none-match': `"${digest}"` });
     expect(unchanged.status).toBe(304);
     await closed();
+  });
+
+  /** Bytes this process has read through read(2)/pread(2) so far, files and sockets alike (/proc/self/io). */
+  const bytesRead = (): number => Number(/^rchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
+
+  it('native door: a HEAD answers with the blob size and never reads the blob', async () => {
+    const before = bytesRead();
+    const head = await admin.req('HEAD', `/api/v1/blobs/${digest}`);
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(data.length));
+    expect(head.headers.get('etag')).toBe(`"${digest}"`);
+    // A HEAD that ran the GET would still be draining the file after its answer: wait until it is closed.
+    await closed();
+    // The server runs in this process: a HEAD that read the blob read all of its 8 MB here.
+    expect(bytesRead() - before).toBeLessThan(data.length / 4);
   });
 
   it('native door: a client that goes away mid-download', async () => {

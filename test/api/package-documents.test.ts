@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api, agentTarball } from '../helpers/packages.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
@@ -81,6 +82,22 @@ describe.each(testStores)('stored package detail documents (%s)', (store) => {
 
     expect((await eve.req('DELETE', `${path}/1.1.0`)).status).toBe(200);
     expect(await expectCurrent(path, key)).toMatchObject({ latest_version: '1.0.0', description: 'First' });
+  });
+
+  it('sets only the count of the stored document on a download, without rendering it again', async () => {
+    const at = '/api/v1/agents/@eve/counted';
+    // A count's text in the description and the readme: only the package's own count changes.
+    const tricky = `'Counts ,"download_count":7 and "download_count":8'`;
+    expect((await eve.publish(at, await agentTarball({ name: 'counted', version: '1.0.0', scope: 'eve', description: tricky, readme: 'x ,"download_count":9' }))).status).toBe(200);
+    expect((await eve.req('GET', `${at}/download/1.0.0`)).status).toBe(200);
+    expect(await expectCurrent(at, 'eve/counted')).toMatchObject({ download_count: 1, description: 'Counts ,"download_count":7 and "download_count":8', readme: 'x ,"download_count":9' });
+    // The stored text is what a download starts from: a mark put in it stays (a rendering would drop it).
+    await storeQuery(s, 'UPDATE package_documents SET body = replace(body, \'"license":"MIT"\', \'"license":"kept"\') WHERE package_id = (SELECT id FROM packages WHERE key = ?)', ['eve/counted']);
+    expect((await eve.req('GET', `${at}/download/latest`)).status).toBe(200);
+    const doc = (await stored('eve/counted'))!;
+    expect(JSON.parse(doc.body)).toMatchObject({ download_count: 2, license: 'kept' });
+    expect(doc.etag).toBe(`"${createHash('sha1').update(doc.body).digest('base64url')}"`);
+    expect(await getText(at)).toEqual({ status: 200, body: doc.body, etag: doc.etag });
   });
 
   it('answers a hidden package exactly like a missing one from the stored document, and a current tag with 304', async () => {

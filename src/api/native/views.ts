@@ -87,10 +87,31 @@ export const detail = (view: PackageView): Detail => {
  * Made for each answer, not kept: it takes a few µs, and a memo beside the core's view cache
  * would add a document to the heap for every view the cache holds (memory is the tighter budget).
  */
-export const detailDocument = (view: PackageView, serialize: (d: Detail) => string): DetailDocument => {
-  const body = serialize(detail(view));
-  // The one-shot hash: no Hash object per response (a profile put those at ~8% of an uncached GET).
-  return { body, etag: `"${hash('sha1', body, 'base64url')}"` };
+export const detailDocument = (view: PackageView, serialize: (d: Detail) => string): DetailDocument => documentOf(serialize(detail(view)));
+
+/** The text with its strong tag. The one-shot hash: no Hash object per response (a profile put those at ~8% of an uncached GET). */
+const documentOf = (body: string): DetailDocument => ({ body, etag: `"${hash('sha1', body, 'base64url')}"` });
+
+/**
+ * The package's own count in a detail's text. The first match is always it: a string value never
+ * holds `,"` (a quote in a string is written `\"`), and no object comes before it in the detail
+ * (the serializer writes the schema's properties in order: kind … latest_version, download_count).
+ */
+const DOWNLOAD_COUNT = ',"download_count":';
+
+/**
+ * A detail document with its package's download count set to `downloads`: the text the serializer
+ * would make from the view with that count (and its tag), without a view or a serialization.
+ * Undefined when the text has no count where a detail has it.
+ */
+export const detailWithDownloads = (doc: DetailDocument, downloads: number): DetailDocument | undefined => {
+  const at = doc.body.indexOf(DOWNLOAD_COUNT);
+  if (at < 0 || !Number.isSafeInteger(downloads) || downloads < 0) return undefined;
+  const start = at + DOWNLOAD_COUNT.length;
+  let end = start;
+  for (let c = doc.body.charCodeAt(end); c >= 48 && c <= 57; c = doc.body.charCodeAt(++end));
+  if (end === start) return undefined;
+  return documentOf(doc.body.slice(0, start) + String(downloads) + doc.body.slice(end));
 };
 
 export const versionItem = (v: VersionRecord, sessionCounts?: Map<number, number>) => ({

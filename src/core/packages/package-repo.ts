@@ -147,6 +147,8 @@ export interface PackageRepo {
   findById(id: number): Promise<PackageRecord | undefined>;
   /** The package's stored detail document with its access fields; undefined: no such package, or none stored yet. */
   findDocument(key: string): Promise<PackageDocument | undefined>;
+  /** The package's stored detail document with its id and download count, read on the writing connection (in a transaction: under its lock). */
+  findDocumentWithDownloads(key: string): Promise<{ packageId: number; body: string; etag: string; downloadCount: number } | undefined>;
   /** Stores (or replaces) a package's detail document. */
   saveDocument(packageId: number, body: string, etag: string): Promise<void>;
   /** Drops the detail documents of every package `ownerAccountId` owns (its profile, which they show, changed). */

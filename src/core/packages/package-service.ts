@@ -41,6 +41,13 @@ export interface DetailDocument {
 /** Renders a package's detail document (the door's serialisation of a view; no rule lives in it). */
 export type DetailRenderer = (view: PackageView) => DetailDocument;
 
+/**
+ * The stored document `doc` with the package's download count set to `downloads` (its tag made
+ * anew), as the renderer would make it from the view with that count; undefined when it cannot
+ * tell (then the document is rendered from the view).
+ */
+export type DownloadsRewriter = (doc: DetailDocument, downloads: number) => DetailDocument | undefined;
+
 /** What a package's stored view shows: its dist-tags with `latest` (kept on the package row) among them. */
 const packageView = ({ pkg, latest, owner, distTags }: PackageViewRecord): PackageView => ({
   pkg,
@@ -105,7 +112,12 @@ export class PackageService {
    * account), a write about an owner without webhooks skips them without a query; given as a key,
    * one read of the package row decides, when any webhook exists at all.
    */
-  async change<T>(target: string | Pick<PackageRecord, 'key' | 'ownerAccountId'>, fn: (tx: StorageRepos) => Promise<T>): Promise<T> {
+  async change<T>(
+    target: string | Pick<PackageRecord, 'key' | 'ownerAccountId'>,
+    fn: (tx: StorageRepos) => Promise<T>,
+    /** `downloads`: the write changed only download counts; the stored document gets its new count, not a new rendering. */
+    what: 'any' | 'downloads' = 'any',
+  ): Promise<T> {
     const key = typeof target === 'string' ? target : target.key;
     const events = this.deps.events;
     let recorded = false;
@@ -117,7 +129,7 @@ export class PackageService {
         await tx.packages.announceChange(key);
         // After announceChange: on PostgreSQL that holds the package row's lock, so the document
         // is rendered from every write committed before this one (a racing write waits for it).
-        const stored = this.renderer ? await this.storeDocument(tx, key) : undefined;
+        const stored = !this.renderer ? undefined : what === 'downloads' && (await this.storeDownloads(tx, key)) ? undefined : await this.storeDocument(tx, key);
         if (events && audited.length > 0 && (typeof target === 'string' ? events.wantsAny() : events.wants(target.ownerAccountId))) {
           const pkg = stored ?? (await tx.packages.findByKey(key));
           if (pkg && events.wants(pkg.ownerAccountId)) {
@@ -152,8 +164,25 @@ export class PackageService {
    * lookup and the stored text. Documents missing (packages from before, owners whose profile
    * changed) are written by `fillDocuments`.
    */
-  renderDocumentsWith(render: DetailRenderer): void {
+  renderDocumentsWith(render: DetailRenderer, rewriteDownloads?: DownloadsRewriter): void {
     this.renderer = render;
+    this.rewriteDownloads = rewriteDownloads;
+  }
+
+  /** Sets a stored document's download count without rendering it (a download changes nothing else it shows). */
+  private rewriteDownloads?: DownloadsRewriter;
+
+  /**
+   * After a download: the stored document with the package's new download count, read in the
+   * transaction (after the package's row lock, see change); false when there is no stored document
+   * or the door cannot rewrite it, and the document must be rendered.
+   */
+  private async storeDownloads(tx: StorageRepos, key: string): Promise<boolean> {
+    const stored = this.rewriteDownloads && (await tx.packages.findDocumentWithDownloads(key));
+    const doc = stored && this.rewriteDownloads!(stored, stored.downloadCount);
+    if (!doc) return false;
+    await tx.packages.saveDocument(stored.packageId, doc.body, doc.etag);
+    return true;
   }
 
   /** Writes the package's detail document from its view as the transaction sees it; answers the package it read. */
@@ -277,7 +306,7 @@ export class PackageService {
   async download(ctx: RequestContext, scope: string, name: string, versionOrTag: string, kind?: PackageKind): Promise<DownloadTarget> {
     const pkg = await this.find(ctx, scope, name, kind);
     const version = await this.resolve(pkg, versionOrTag, ctx);
-    await this.change(pkg, (tx) => tx.packages.recordDownload(pkg.id, version.id, utcDay(this.deps.clock.now())));
+    await this.change(pkg, (tx) => tx.packages.recordDownload(pkg.id, version.id, utcDay(this.deps.clock.now())), 'downloads');
     return { pkg, version };
   }
 

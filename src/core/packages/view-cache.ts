@@ -1,7 +1,26 @@
 import type { PackageViewRecord } from './package-repo.js';
 
+/** Roughly what a view with no text of its own holds on the heap (records, dist-tags, findings). */
+const VIEW_BYTES = 1024;
+
 /**
- * Package views (the read behind a package's detail) kept in memory, least recently used out.
+ * Roughly how many heap bytes a view holds: its texts at two bytes a character (the most V8 takes)
+ * and its manifest at three times its JSON text (parsed objects outweigh their text). An estimate
+ * made once a view enters the cache; it bounds the cache by what packages hold, not by their count.
+ */
+export const viewBytes = ({ pkg, latest }: PackageViewRecord): number => {
+  let chars = (pkg.readme?.length ?? 0) + (pkg.description?.length ?? 0);
+  if (latest) {
+    if (latest.readme !== pkg.readme) chars += latest.readme?.length ?? 0;
+    chars += (JSON.stringify(latest.manifest) ?? '').length * 1.5;
+  }
+  return VIEW_BYTES + 2 * chars;
+};
+
+/**
+ * Package views (the read behind a package's detail) kept in memory, least recently used out,
+ * up to a number of views and a number of bytes (viewBytes): a registry of long readmes and big
+ * manifests holds fewer views, not more memory.
  * Every write to a package drops its entry once committed, in this process directly and in the
  * others through the store's change feed. A generation counter guards the race where a read
  * that started before a write stores its (old) result after the write dropped the entry.
@@ -12,10 +31,24 @@ import type { PackageViewRecord } from './package-repo.js';
  */
 export class ViewCache {
   /** Each view with the stamp it was read under (see PackageViewStamps), when the store gives stamps. */
-  private readonly entries = new Map<string, { view: PackageViewRecord; stamp?: string }>();
+  private readonly entries = new Map<string, { view: PackageViewRecord; stamp?: string; bytes: number }>();
   private gen = 0;
+  /** The estimated bytes of every cached view. */
+  private total = 0;
 
-  constructor(private readonly maxEntries: number) {}
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes = 16 * 1024 * 1024,
+  ) {}
+
+  /** The estimated heap bytes of the cached views (viewBytes). */
+  get bytes(): number {
+    return this.total;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
 
   get generation(): number {
     return this.gen;
@@ -31,7 +64,7 @@ export class ViewCache {
     const hit = this.entries.get(key);
     if (!hit) return undefined;
     if (hit.stamp !== stamp) {
-      this.entries.delete(key);
+      this.drop(key);
       return undefined;
     }
     this.entries.delete(key);
@@ -45,10 +78,23 @@ export class ViewCache {
    */
   set<T extends PackageViewRecord | undefined>(key: string, view: T, generation: number, stamp?: string): T {
     if (view && generation === this.gen && this.maxEntries > 0 && this.admit(key)) {
-      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(key, { view, ...(stamp !== undefined ? { stamp } : {}) });
+      const bytes = viewBytes(view);
+      // A view bigger than an eighth of the cache is read from the store each time rather than
+      // pushing out a good part of the others.
+      if (bytes > this.maxBytes / 8) return view;
+      this.drop(key);
+      while (this.entries.size > 0 && (this.entries.size >= this.maxEntries || this.total + bytes > this.maxBytes)) this.drop(this.entries.keys().next().value!);
+      this.entries.set(key, { view, ...(stamp !== undefined ? { stamp } : {}), bytes });
+      this.total += bytes;
     }
     return view;
+  }
+
+  private drop(key: string): void {
+    const hit = this.entries.get(key);
+    if (!hit) return;
+    this.entries.delete(key);
+    this.total -= hit.bytes;
   }
 
   /**
@@ -68,11 +114,12 @@ export class ViewCache {
 
   invalidate(key: string): void {
     this.gen += 1;
-    this.entries.delete(key);
+    this.drop(key);
   }
 
   clear(): void {
     this.gen += 1;
     this.entries.clear();
+    this.total = 0;
   }
 }

@@ -255,6 +255,16 @@ export class SqlPackageRepo implements PackageRepo {
     return row && row.length > 0 ? toDocument(row) : undefined;
   }
 
+  async findDocumentWithDownloads(key: string): Promise<{ packageId: number; body: string; etag: string; downloadCount: number } | undefined> {
+    const row = await this.db
+      .selectFrom('packages as p')
+      .innerJoin('package_documents as d', 'd.package_id', 'p.id')
+      .select(['p.id', 'p.download_count', 'd.body', 'd.etag'])
+      .where('p.key', '=', key)
+      .executeTakeFirst();
+    return row && { packageId: Number(row.id), body: row.body, etag: row.etag, downloadCount: Number(row.download_count) };
+  }
+
   async saveDocument(packageId: number, body: string, etag: string): Promise<void> {
     // In every package write's transaction (a publish's included): compiled once.
     await runCompiled(this.db, 'packages.saveDocument', [packageId, body, etag, body, etag], () =>

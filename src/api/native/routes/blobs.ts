@@ -9,7 +9,11 @@ const BlobParams = Type.Object({ digest: Type.String({ pattern: '^sha256:[a-f0-9
 
 /** Content-addressed downloads: immutable, so ETag is the digest and caches may keep them forever. */
 export const blobRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (app, { registry }) => {
-  app.get('/blobs/:digest', {
+  // GET and HEAD in one route: a HEAD is answered from the blob's size (metadata), never opening
+  // it (Fastify's automatic HEAD would run the GET and read the whole blob to throw it away).
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/blobs/:digest',
     schema: {
       tags: ['blobs'],
       summary:
@@ -35,6 +39,7 @@ export const blobRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (a
         return reply.status(307).header('Location', redirect).header('Cache-Control', 'no-store').send(null);
       }
       void reply.header('Content-Type', 'application/gzip').header('Content-Length', blob.size);
+      if (req.method === 'HEAD') return reply.send('');
       return reply.send(await blob.open());
     },
   });

@@ -32,7 +32,7 @@ import {
   errorResponses,
   listResponse,
 } from '../schemas.js';
-import { detailDocument, listItem, listTotal, publishResult, versionItem } from '../views.js';
+import { detailDocument, detailWithDownloads, listItem, listTotal, publishResult, versionItem } from '../views.js';
 
 /** A URL segment of the native API and the package kind it serves (`packages`: every kind). */
 export interface KindRoute {
@@ -75,7 +75,7 @@ const serializeDetail = (d: Detail): string => {
 const renderDetail: DetailRenderer = (view) => detailDocument(view, serializeDetail);
 
 export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (app, { registry, publicUrl }) => {
-  registry.packages.renderDocumentsWith(renderDetail);
+  registry.packages.renderDocumentsWith(renderDetail, detailWithDownloads);
   const query = async (ctx: RequestContext, q: ListQuery, kind: PackageKind | undefined, defaultSort: PackageSort) => {
     const page = q.page ?? 1;
     const limit = q.limit ?? 20;
