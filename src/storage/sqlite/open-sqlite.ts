@@ -21,7 +21,7 @@ import type { RowReader } from '../sql/dialect.js';
  * start-up's scan for missing documents, and 12 MiB of it stayed resident for nothing.
  */
 const READER_CACHE_KIB = 12 * 1024;
-const WRITER_CACHE_KIB = 4 * 1024;
+const WRITER_CACHE_KIB = 16 * 1024;
 
 /**
  * The embedded store: one SQLite file in WAL mode, every write synced to disk before it resolves
