@@ -120,26 +120,32 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
     },
   });
 
-  app.get('/recipes/:name/:version/download', {
+  // GET and HEAD in one route: a HEAD answers the headers without counting a download or reading
+  // the bundle (Fastify's automatic HEAD would run the GET and do both).
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/recipes/:name/:version/download',
     schema: {
       tags,
-      summary: 'Download the .praison bundle (ETag / If-None-Match)',
+      summary: 'Download the .praison bundle (ETag / If-None-Match); a HEAD counts no download',
       params: VersionParams,
       response: { 200: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }), 304: Type.Null(), ...errorResponses },
     },
     handler: async (req, reply) => {
-      const { version } = await recipes.version(await requestContext(registry, req), req.params.name, req.params.version);
-      const etag = `"${version.digest}"`;
+      const ctx = await requestContext(registry, req);
+      const found = await recipes.version(ctx, req.params.name, req.params.version);
+      const etag = `"${found.version.digest}"`;
       void reply.header('ETag', etag).header('Cache-Control', 'public, max-age=0, must-revalidate');
       if (notModified(req, etag)) return reply.status(304).send(null);
-      const target = await recipes.download(await requestContext(registry, req), req.params.name, req.params.version);
+      const target = req.method === 'HEAD' ? found : await recipes.download(ctx, req.params.name, req.params.version);
       const fileName = `${target.pkg.name}-${target.version.version}.praison`;
       void reply
         .header('Content-Type', 'application/gzip')
         .header('Content-Length', target.version.size)
         .header('Content-Disposition', `attachment; filename="${fileName}"`)
         .header('X-Checksum-SHA256', target.version.digest.replace(/^sha256:/, ''));
-      return reply.send(await registry.blobAccess.open(await requestContext(registry, req), target.version.digest, () => notFound(`Version not found: ${req.params.name}@${req.params.version}`)));
+      if (req.method === 'HEAD') return reply.send('');
+      return reply.send(await registry.blobAccess.open(ctx, target.version.digest, () => notFound(`Version not found: ${req.params.name}@${req.params.version}`)));
     },
   });
 

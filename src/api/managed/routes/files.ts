@@ -1,5 +1,6 @@
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { badRequest } from '../../../core/errors.js';
 import type { FileView, ReceivedContent } from '../../../core/managed/files/file-service.js';
@@ -83,22 +84,33 @@ export const fileRoutes: FastifyPluginAsyncTypebox<ManagedDoorOptions> = async (
     handler: async (req) => listBody(await files.list(await callerOf(registry, req), { ...pageRequest(req.query), sessionId: req.query.scope_id ?? req.query.session_id }), fileJson),
   });
 
-  app.get('/:id', {
+  // GET and HEAD in one route each: a HEAD answers from the file's metadata without opening it
+  // (Fastify's automatic HEAD would run the GET and read the whole file to throw it away).
+  const sendBytes = async (method: string, id: string, reply: FastifyReply, ctx: Awaited<ReturnType<typeof callerOf>>) => {
+    if (method === 'HEAD') {
+      const file = await files.get(ctx, id);
+      return reply.type(file.mimeType).header('content-length', file.sizeBytes).header('content-disposition', disposition(file.filename)).send('');
+    }
+    const { file, body } = await files.open(ctx, id);
+    return reply.type(file.mimeType).header('content-length', file.sizeBytes).header('content-disposition', disposition(file.filename)).send(body);
+  };
+
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/:id',
     schema: { tags, summary: "A file's metadata (Accept: application/json, the SDK) or its bytes (otherwise, 002)", params: IdParams, response: { 200: FileOrBytes } },
     handler: async (req, reply) => {
       const ctx = await callerOf(registry, req);
       if (wantsJson(req.headers.accept)) return fileJson(await files.get(ctx, req.params.id));
-      const { file, body } = await files.open(ctx, req.params.id);
-      return reply.type(file.mimeType).header('content-length', file.sizeBytes).header('content-disposition', disposition(file.filename)).send(body);
+      return sendBytes(req.method, req.params.id, reply, ctx);
     },
   });
 
-  app.get('/:id/content', {
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/:id/content',
     schema: { tags, summary: "A file's bytes", params: IdParams, response: { 200: Bytes } },
-    handler: async (req, reply) => {
-      const { file, body } = await files.open(await callerOf(registry, req), req.params.id);
-      return reply.type(file.mimeType).header('content-length', file.sizeBytes).header('content-disposition', disposition(file.filename)).send(body);
-    },
+    handler: async (req, reply) => sendBytes(req.method, req.params.id, reply, await callerOf(registry, req)),
   });
 
   app.delete('/:id', {

@@ -172,15 +172,22 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
       handler: async (req) => registry.insights.files(await requestContext(registry, req), req.params.scope, req.params.name, req.params.version, kind),
     });
 
-    app.get(`${item}/download/:version`, {
+    // GET and HEAD in one route: only a GET counts a download (Fastify's automatic HEAD would run the
+    // GET and count one for every HEAD).
+    app.route({
+      method: ['GET', 'HEAD'],
+      url: `${item}/download/:version`,
       schema: {
         tags,
-        summary: 'Resolve a version or dist-tag to its tarball (counts a download)',
+        summary: 'Resolve a version or dist-tag to its tarball (a GET counts a download, a HEAD does not)',
         params: VersionParams,
         response: { 200: DownloadResponse, ...errorResponses },
       },
       handler: async (req) => {
-        const { version } = await registry.packages.download(await requestContext(registry, req), req.params.scope, req.params.name, req.params.version, kind);
+        const ctx = await requestContext(registry, req);
+        const { scope, name } = req.params;
+        const { version } =
+          req.method === 'HEAD' ? await registry.packages.getVersion(ctx, scope, name, req.params.version, { kind }) : await registry.packages.download(ctx, scope, name, req.params.version, kind);
         return {
           tarball_url: `${baseUrl(req, publicUrl)}/api/v1/blobs/${version.digest}`,
           sha256: version.digest.replace(/^sha256:/, ''),
