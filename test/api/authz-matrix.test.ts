@@ -1046,8 +1046,26 @@ describe.each(testStores)('authorization matrix over every state-changing route 
 
   const entries = Object.entries(MATRIX).filter((e): e is [string, Entry] => !('exempt' in e[1]));
 
+  /**
+   * Waits until no workload is between states: a workload an earlier case's owner started, stopped or
+   * restarted writes the client configs under home/ as it gets there (before its status says so), and
+   * that write must not land inside this case's before/after snapshots.
+   */
+  const workloadsSettled = async (): Promise<void> => {
+    const moving = new Set(['starting', 'stopping', 'removing']);
+    for (let i = 0; i < 300; i++) {
+      const r = await w.admin.req('GET', '/api/v1beta/workloads?all=true');
+      const list = (r.body as { workloads?: Array<{ status?: string }> }).workloads ?? [];
+      if (r.status === 200 && !list.some((x) => moving.has(x.status ?? ''))) return;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    throw new Error('workloads did not settle within 30 s');
+  };
+
   it.each(entries)('%s: refused to every other caller, with nothing changed; the owner succeeds', async (key, entry) => {
+    await workloadsSettled();
     const state = entry.setup ? await entry.setup(w) : undefined;
+    await workloadsSettled();
     const failures: string[] = [];
     const before = await db.snapshot();
     for (const caller of CALLERS) {
