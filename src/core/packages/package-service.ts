@@ -129,7 +129,7 @@ export class PackageService {
         await tx.packages.announceChange(key);
         // After announceChange: on PostgreSQL that holds the package row's lock, so the document
         // is rendered from every write committed before this one (a racing write waits for it).
-        const stored = !this.renderer ? undefined : what === 'downloads' && (await this.storeDownloads(tx, key)) ? undefined : await this.storeDocument(tx, key);
+        const stored = await this.keepDocument(tx, key, what);
         if (events && audited.length > 0 && (typeof target === 'string' ? events.wantsAny() : events.wants(target.ownerAccountId))) {
           const pkg = stored ?? (await tx.packages.findByKey(key));
           if (pkg && events.wants(pkg.ownerAccountId)) {
@@ -178,11 +178,24 @@ export class PackageService {
    * or the door cannot rewrite it, and the document must be rendered.
    */
   private async storeDownloads(tx: StorageRepos, key: string): Promise<boolean> {
-    const stored = this.rewriteDownloads && (await tx.packages.findDocumentWithDownloads(key));
-    const doc = stored && this.rewriteDownloads!(stored, stored.downloadCount);
+    const rewrite = this.rewriteDownloads;
+    if (!rewrite) return false;
+    const stored = await tx.packages.findDocumentWithDownloads(key);
+    const doc = stored && rewrite(stored, stored.downloadCount);
     if (!doc) return false;
     await tx.packages.saveDocument(stored.packageId, doc.body, doc.etag);
     return true;
+  }
+
+  /**
+   * Brings the package's stored document up to date in a write's transaction (none are kept
+   * without a renderer): a download sets only its count when it can, anything else renders it
+   * anew. Answers the package when it read it (for the write's events).
+   */
+  private async keepDocument(tx: StorageRepos, key: string, what: 'any' | 'downloads'): Promise<PackageRecord | undefined> {
+    if (!this.renderer) return undefined;
+    if (what === 'downloads' && (await this.storeDownloads(tx, key))) return undefined;
+    return this.storeDocument(tx, key);
   }
 
   /** Writes the package's detail document from its view as the transaction sees it; answers the package it read. */

@@ -18,7 +18,7 @@ import type { RowReader } from '../sql/dialect.js';
  * (package documents, tokens, accounts by key): 12 MiB keeps the B-trees' inner pages and the
  * pages of about a thousand packages read again and again. The writer serves writes, searches
  * and lists and keeps the full 16 MiB: at 4 MiB a search at 100k packages cost 1.3x the server
- * CPU (the FTS5 doclists and prefix indexes it reads no longer stayed cached).
+ * CPU (the FTS5 index pages it reads no longer stayed cached).
  */
 const READER_CACHE_KIB = 12 * 1024;
 const WRITER_CACHE_KIB = 16 * 1024;
