@@ -137,7 +137,7 @@ export const praisonaiDoor: FastifyPluginAsyncTypebox<PraisonaiDoorOptions> = as
       const etag = `"${found.version.digest}"`;
       void reply.header('ETag', etag).header('Cache-Control', 'public, max-age=0, must-revalidate');
       if (notModified(req, etag)) return reply.status(304).send(null);
-      const target = req.method === 'HEAD' ? found : await recipes.download(ctx, req.params.name, req.params.version);
+      const target = req.method === 'HEAD' ? found : await recipes.countDownload(found);
       const fileName = `${target.pkg.name}-${target.version.version}.praison`;
       void reply
         .header('Content-Type', 'application/gzip')

@@ -318,9 +318,13 @@ export class PackageService {
   /** Resolves a version or dist-tag and counts one download of it. */
   async download(ctx: RequestContext, scope: string, name: string, versionOrTag: string, kind?: PackageKind): Promise<DownloadTarget> {
     const pkg = await this.find(ctx, scope, name, kind);
-    const version = await this.resolve(pkg, versionOrTag, ctx);
-    await this.change(pkg, (tx) => tx.packages.recordDownload(pkg.id, version.id, utcDay(this.deps.clock.now())), 'downloads');
-    return { pkg, version };
+    return this.countDownload({ pkg, version: await this.resolve(pkg, versionOrTag, ctx) });
+  }
+
+  /** Counts one download of a version the caller has already been allowed to read (found through this service). */
+  async countDownload(target: DownloadTarget): Promise<DownloadTarget> {
+    await this.change(target.pkg, (tx) => tx.packages.recordDownload(target.pkg.id, target.version.id, utcDay(this.deps.clock.now())), 'downloads');
+    return target;
   }
 
   /** Semantic and hybrid search (core/search), when an embeddings endpoint is configured. */

@@ -73,14 +73,9 @@ export class RecipeService {
     return { pkg, version: await this.resolve(pkg, name, version) };
   }
 
-  /** Resolves the version to download and counts one download of it. */
-  async download(ctx: RequestContext, name: string, version: string): Promise<DownloadTarget> {
-    const pkg = await this.find(ctx, name);
-    try {
-      return await this.packages.download(ctx, this.scope, pkg.name, version, 'recipe');
-    } catch (e) {
-      throw rename(e, `Version not found: ${name}@${version}`);
-    }
+  /** Counts one download of a version found with `version` (which applied the access rule). */
+  async countDownload(found: DownloadTarget): Promise<DownloadTarget> {
+    return this.packages.countDownload(found);
   }
 
   async publish(ctx: RequestContext, name: string, version: string, bundle: Buffer, force: boolean, access?: Visibility, idempotencyKey?: string | string[]): Promise<PublishResult> {
