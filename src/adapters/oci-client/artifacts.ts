@@ -212,6 +212,8 @@ export const pushIndex = async (client: OciClient, input: PushIndexInput): Promi
 
 export const pullArtifact = async (client: OciClient, raw: string | OciReference, opts: PullArtifactOptions = {}): Promise<PulledArtifact> => {
   const ref = client.ref(raw);
+  // Layers go to files: the thread that writes them boots while the manifest is fetched.
+  if (opts.dir !== undefined) client.prepareFileDownloads();
   const fetched = await client.getManifest(ref);
   const ctx = { registry: ref.registry.host, repository: ref.repository, operation: `pull ${formatReference(ref)}` };
   if (isIndexType(fetched.mediaType) || Array.isArray((fetched.manifest as ImageIndex).manifests)) {

@@ -118,3 +118,25 @@ describe('fetchBlob to a file (large blobs go through FileSink)', () => {
     expect(readdirSync(dir).filter((n) => n.startsWith('staged-bad.bin'))).toEqual([]);
   });
 });
+
+describe('prepareFileDownloads', () => {
+  it('starts the writer thread without keeping a process alive that then downloads nothing, and a download after it works', async () => {
+    // The compiled client (the test command builds first), in a process of its own: it must exit by itself.
+    const client = new URL('../../../dist/adapters/oci-client/oci-client.js', import.meta.url).href;
+    // A script file: a process given its code with -e exits when that code is done, even with a thread it holds.
+    const script = join(dir, 'prepare-only.mjs');
+    writeFileSync(script, `const { OciClient } = await import(${JSON.stringify(client)});\nnew OciClient().prepareFileDownloads();\nconsole.log('prepared');\n`);
+    const { execFileSync } = await import('node:child_process');
+    expect(execFileSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 }).trim()).toBe('prepared');
+
+    const data = randomBytes(5 * MB + 7);
+    const path = join(dir, 'prepared');
+    new OciClient().prepareFileDownloads();
+    const handle = await open(path, 'w');
+    const sink = new FileSink(handle.fd, 'sha256');
+    await sink.write(new Uint8Array(data));
+    expect(await sink.finish()).toBe(createHash('sha256').update(data).digest('hex'));
+    await handle.close();
+    expect(readFileSync(path).equals(data)).toBe(true);
+  });
+});

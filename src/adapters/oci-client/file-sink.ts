@@ -84,6 +84,15 @@ const workerFor = (): Worker => {
   return w;
 };
 
+/**
+ * Starts the worker thread ahead of the first download to a file, so that it boots (tens of ms, more on
+ * a busy machine) while the caller is still fetching a manifest rather than while a blob's bytes wait.
+ * It stays unreferenced: a process that then downloads nothing exits as before.
+ */
+export const startFileSinkWorker = (): void => {
+  workerFor();
+};
+
 const errorOf = (e: { message: string; code?: string }): Error => Object.assign(new Error(e.message), e.code ? { code: e.code } : {});
 
 /**

@@ -7,7 +7,7 @@ import { pullArtifact, pushArtifact, pushIndex, type PulledArtifact, type PullAr
 import { copyArtifact, type CopyOptions, type CopyResult } from './copy.js';
 import type { CredentialResolver, Credentials } from './credentials.js';
 import { digestFile, digestToTag, hashAlgorithmOf, hasherFor, isDigest, sha256Digest } from './digest.js';
-import { FileSink } from './file-sink.js';
+import { FileSink, startFileSinkWorker } from './file-sink.js';
 import { MANIFEST_ACCEPT, OCI_INDEX } from './media-types.js';
 import { integrityError, isOciClientError, OciClientError, type OciClientErrorContext } from './oci-client-error.js';
 import { formatReference, manifestSelector, parseReference, parseRegistry, type OciReference, type RegistryEndpoint } from './reference.js';
@@ -351,6 +351,16 @@ export class OciClient {
         .catch(() => undefined);
     }
     return false;
+  }
+
+  /**
+   * Gets ready to download blobs to files: starts the thread that hashes and writes them, so that the
+   * first `fetchBlob` with `toPath` does not wait for it. `pullArtifact` into a folder does this before
+   * it fetches the manifest; a caller fetching blobs itself may do the same. Optional: without it the
+   * thread starts with the first such download.
+   */
+  prepareFileDownloads(): void {
+    startFileSinkWorker();
   }
 
   /**
