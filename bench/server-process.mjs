@@ -72,41 +72,36 @@ export const startServerProcess = async ({ dataDir, adminToken, databaseUrl, dat
     });
   });
   child.stdout.resume();
+  /** One question to the memory probe (bench/memory-probe.mjs) over IPC, and its answer. */
+  const askProbe = (type, what) =>
+    new Promise((resolve, reject) => {
+      if (!child.send) return reject(new Error('the server was started without memoryProbe'));
+      const id = Math.random().toString(36).slice(2);
+      const timer = setTimeout(() => reject(new Error(`no ${what} answer from the server within 30 s`)), 30_000);
+      const onMessage = (m) => {
+        if (m?.type !== type || m.id !== id) return;
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        resolve(m);
+      };
+      child.on('message', onMessage);
+      child.send({ type, id });
+    });
   return {
     url,
     pid: child.pid,
     memoryMb: () => memoryMb(child.pid),
     /** With memoryProbe: heap and RSS in MB after full GCs in the server ({gc: false} when it could not collect). */
-    memoryAfterGc: () =>
-      new Promise((resolve, reject) => {
-        if (!child.send) return reject(new Error('the server was started without memoryProbe'));
-        const id = Math.random().toString(36).slice(2);
-        const timer = setTimeout(() => reject(new Error('no memory answer from the server within 30 s')), 30_000);
-        const onMessage = (m) => {
-          if (m?.type !== 'bench:memory' || m.id !== id) return;
-          clearTimeout(timer);
-          child.off('message', onMessage);
-          const mb = (n) => +(n / 1024 / 1024).toFixed(1);
-          resolve({ gc: m.gc, rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) });
-        };
-        child.on('message', onMessage);
-        child.send({ type: 'bench:memory', id });
-      }),
+    memoryAfterGc: async () => {
+      const m = await askProbe('bench:memory', 'memory');
+      const mb = (n) => +(n / 1024 / 1024).toFixed(1);
+      return { gc: m.gc, rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) };
+    },
     /** With memoryProbe: V8's heap spaces and process.memoryUsage() now, without collecting (bytes). */
-    heapNow: () =>
-      new Promise((resolve, reject) => {
-        if (!child.send) return reject(new Error('the server was started without memoryProbe'));
-        const id = Math.random().toString(36).slice(2);
-        const timer = setTimeout(() => reject(new Error('no heap answer from the server within 30 s')), 30_000);
-        const onMessage = (m) => {
-          if (m?.type !== 'bench:heap' || m.id !== id) return;
-          clearTimeout(timer);
-          child.off('message', onMessage);
-          resolve({ spaces: m.spaces, usage: m.usage });
-        };
-        child.on('message', onMessage);
-        child.send({ type: 'bench:heap', id });
-      }),
+    heapNow: async () => {
+      const m = await askProbe('bench:heap', 'heap');
+      return { spaces: m.spaces, usage: m.usage };
+    },
     alive: () => child.exitCode === null && child.signalCode === null,
     stderr: () => stderr,
     /** SIGTERM (a clean shutdown, which also writes a --cpu-prof profile), SIGKILL after 30 s. */
