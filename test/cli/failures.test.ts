@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
@@ -126,9 +127,14 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
   });
 
   it('a server that is down', async () => {
-    const down = await startTestServer();
-    const url = down.url;
-    await down.close();
+    // A port nothing listens on any more (a whole server started and stopped for it costs a server start).
+    const url = await new Promise<string>((resolve, reject) => {
+      const s = createServer().on('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as AddressInfo;
+        s.close(() => resolve(`http://127.0.0.1:${port}`));
+      });
+    });
     await fails(['search', 'x', '--registry', url], `agentry: cannot reach the registry at ${url} (ECONNREFUSED)\n`, { code: 6 });
     await fails(['login', '--registry', url, '--token', 'agentry_x'], `agentry: cannot reach the registry at ${url} (ECONNREFUSED)\n`, { code: 6 });
   });
