@@ -60,8 +60,11 @@ export interface PublishInput {
 
 /** What publishing asks of package signatures (the SignatureService; a port, so packages need not know OCI). */
 export interface PublishSigning {
-  /** Throws (422, naming why) unless this publish may go ahead: a scope that requires signatures needs a valid one. */
-  check(scope: string, subject: { name: string; version: string; digest: string }, signature: Buffer | undefined): Promise<void>;
+  /**
+   * Throws (422, naming why) unless this publish may go ahead: a scope that requires signatures needs a valid one.
+   * `scope` is the scope's record as the publish read it (undefined: no such scope, so none is required).
+   */
+  check(scope: ScopeRecord | undefined, subject: { name: string; version: string; digest: string }, signature: Buffer | undefined): Promise<void>;
   /** Attaches the signature to the version just published. */
   attach(ctx: RequestContext, pkg: PackageRecord, version: VersionRecord, signature: Buffer): Promise<void>;
 }
@@ -178,11 +181,13 @@ export class PackagePublisher {
     const { contents, manifest, version, readme, tag, findings } = checked;
 
     const digest = `sha256:${createHash('sha256').update(contents.tarball).digest('hex')}`;
-    await this.signing?.check(id.scope, { name: fullName(id.scope, id.name), version, digest }, input.signature);
+    // The scope read once for the signature check and the store's refusals below (which read it again only for a package kept under another scope).
+    const scopeRead = await this.deps.storage.scopes.find(id.scope);
+    await this.signing?.check(scopeRead, { name: fullName(id.scope, id.name), version, digest }, input.signature);
     // The scope's owner owns the package: a publish about an owner without webhooks queries nothing for them.
     let scopeRecord: ScopeRecord;
     try {
-      scopeRecord = (await this.refuseUnpublishable(this.deps.storage, id, manifest.kind, version, false, input.force, digest)).scope;
+      scopeRecord = (await this.refuseUnpublishable(this.deps.storage, id, manifest.kind, version, false, input.force, digest, scopeRead)).scope;
     } catch (e) {
       // A concurrent retry with the same key may have committed since the replay check above: its answer is this one's.
       const earlier = idem && (await this.replay(idem));

@@ -139,15 +139,14 @@ export class SignatureService implements PublishSigning {
     return { pkg, version, keyId, digest: pushed };
   }
 
-  async check(scope: string, subject: SignedSubject, signature: Buffer | undefined): Promise<void> {
+  async check(scope: ScopeRecord | undefined, subject: SignedSubject, signature: Buffer | undefined): Promise<void> {
     if (signature === undefined) {
-      const record = await this.deps.storage.scopes.find(scope);
-      if (record?.signing.required) {
-        throw new AgentryError('unprocessable', `@${record.name} requires signed packages: publish with --sign --key <private key> (a key the scope trusts)`);
+      if (scope?.signing.required) {
+        throw new AgentryError('unprocessable', `@${scope.name} requires signed packages: publish with --sign --key <private key> (a key the scope trusts)`);
       }
       return;
     }
-    await this.checkAgainstScope(scope, subject, signature);
+    verifiedKeyId(scope, subject, signature);
   }
 
   async attach(ctx: RequestContext, pkg: PackageRecord, version: VersionRecord, signature: Buffer): Promise<void> {
@@ -181,15 +180,21 @@ export class SignatureService implements PublishSigning {
 
   /** The key id of a signature of `subject`, verified with the scope's keys when it trusts any (else only its subject is checked). */
   private async checkAgainstScope(scope: string, subject: SignedSubject, bundle: Buffer): Promise<string> {
-    const trusted = await this.trustedKeys(scope);
-    if (trusted.length > 0) return verifySignature(bundle, subject, trusted).keyId;
-    const parsed = parseSignature(bundle);
-    requireSubject(parsed, subject);
-    return parsed.keyId;
+    return verifiedKeyId(await this.deps.storage.scopes.find(scope), subject, bundle);
   }
 
   private async trustedKeys(scope: string): Promise<KeyObject[]> {
-    const record = await this.deps.storage.scopes.find(scope);
-    return (record?.signing.keys ?? []).map((pem) => publicKeyFromPem(pem));
+    return trustedKeysOf(await this.deps.storage.scopes.find(scope));
   }
 }
+
+const trustedKeysOf = (scope: ScopeRecord | undefined): KeyObject[] => (scope?.signing.keys ?? []).map((pem) => publicKeyFromPem(pem));
+
+/** The key id of a signature of `subject`, verified with the keys `scope` trusts when it trusts any (else only its subject is checked). */
+const verifiedKeyId = (scope: ScopeRecord | undefined, subject: SignedSubject, bundle: Buffer): string => {
+  const trusted = trustedKeysOf(scope);
+  if (trusted.length > 0) return verifySignature(bundle, subject, trusted).keyId;
+  const parsed = parseSignature(bundle);
+  requireSubject(parsed, subject);
+  return parsed.keyId;
+};
