@@ -18,7 +18,7 @@ import { refuseBadHost } from './shared/host-guard.js';
 import { REDACTED_PATHS } from './shared/log-redaction.js';
 import { lazySchemas } from './shared/lazy-schemas.js';
 import { newRequestId, sendRequestId } from './shared/request-id.js';
-import { requestLogger } from './shared/request-logger.js';
+import { LevelAwareLogController, requestLogger } from './shared/request-logger.js';
 import { refuseControlCharacters } from './shared/text-guard.js';
 import { rateLimitHook } from './shared/rate-limit-hook.js';
 import { readAccessHook } from './shared/read-access-hook.js';
@@ -65,6 +65,8 @@ export const buildHttpApp = async (opts: HttpAppOptions): Promise<FastifyInstanc
     genReqId: newRequestId,
     // Each request's logger is made when the request first logs (at `warn` and above most never do).
     childLoggerFactory: requestLogger,
+    // Fastify's own request lines (`info`) are not built when the server logs at `warn` or above.
+    logController: new LevelAwareLogController(),
     // On close: idle keep-alive sockets are closed at once; in-flight requests finish (see app/server.ts).
     forceCloseConnections: 'idle',
     bodyLimit: opts.maxBodyBytes,

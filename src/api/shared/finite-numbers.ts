@@ -19,8 +19,10 @@ const isPlain = (v: unknown): v is Record<string, unknown> => {
 const firstNonFinite = (value: unknown, path: string, depth: number): string | undefined => {
   if (typeof value === 'number') return Number.isFinite(value) ? undefined : path;
   if (depth > MAX_WALK || !isPlain(value)) return undefined;
-  for (const [k, v] of Object.entries(value)) {
-    const found = firstNonFinite(v, `${path}.${k}`, depth + 1);
+  // for…in over own keys rather than Object.entries: every request runs this on its parameters and query.
+  for (const k in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
+    const found = firstNonFinite(value[k], `${path}.${k}`, depth + 1);
     if (found) return found;
   }
   return undefined;

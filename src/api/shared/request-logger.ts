@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger } from 'fastify';
+import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 
 type Bindings = Record<string, unknown>;
 type ChildOptions = Parameters<FastifyBaseLogger['child']>[1];
@@ -78,3 +78,22 @@ export const requestLogger = (logger: FastifyBaseLogger, bindings: Bindings, opt
   }
   return new RequestLogger(logger as ParentLogger, bindings, options);
 };
+
+/**
+ * Fastify's per-request log lines (`incoming request`, `request completed`, both at `info`) written
+ * exactly as Fastify writes them, but asked of the level first: Fastify builds each line's object
+ * (and reads the response time) before the logger drops it, on every request of a server that
+ * logs at `warn` or above. A failed request's `request errored` line (at `error`) goes as before.
+ */
+export class LevelAwareLogController extends LogController {
+  /** Whether a request's logger writes `info` (a logger that cannot tell is asked to write). */
+  private static info = (log: FastifyBaseLogger): boolean => (log as Partial<ParentLogger>).isLevelEnabled?.('info') ?? true;
+
+  override incomingRequest(request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
+    if (LevelAwareLogController.info(request.log)) super.incomingRequest(request, reply, metadata);
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
+    if (error || LevelAwareLogController.info(reply.log)) super.requestCompleted(error, request, reply, metadata);
+  }
+}

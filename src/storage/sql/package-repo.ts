@@ -27,8 +27,13 @@ import type { AccountsTable, Database, PackagesTable, VersionsTable } from './sc
 import type { Selectable, Updateable } from 'kysely';
 
 const P_COLUMNS = packageColumns('p');
-/** A package's stored detail document and its access fields by key (the key's comparison appended). */
-const DOCUMENT_SQL = 'SELECT p.key, p.kind, p.scope, p.visibility, p.owner_account_id, d.body, d.etag FROM packages p JOIN package_documents d ON d.package_id = p.id WHERE p.key';
+/**
+ * A package's stored detail document and its access fields by key (the key's comparison appended).
+ * SQLite: through the index that holds those fields (migration 0048), named because the planner
+ * would take the key's unique index and then read the package's row as well.
+ */
+const documentSql = (dialect: SqlDialectName): string =>
+  `SELECT p.key, p.kind, p.scope, p.visibility, p.owner_account_id, d.body, d.etag FROM packages p${dialect === 'sqlite' ? ' INDEXED BY packages_document_lookup_idx' : ''} JOIN package_documents d ON d.package_id = p.id WHERE p.key`;
 const toDocument = (r: unknown[]): PackageDocument => ({
   kind: r[1] as string,
   scope: r[2] as string,
@@ -37,6 +42,8 @@ const toDocument = (r: unknown[]): PackageDocument => ({
   body: r[5] as string,
   etag: r[6] as string,
 });
+const SQLITE_DOCUMENT_SQL = documentSql('sqlite');
+const POSTGRES_DOCUMENT_SQL = documentSql('postgres');
 /** How many of the newest matches a relevance-ordered search ranks (see rankedSearch). */
 const SEARCH_CANDIDATES = 1000;
 const VERSION_COLUMNS = [
@@ -243,15 +250,15 @@ export class SqlPackageRepo implements PackageRepo {
     if (this.dialect === 'postgres') {
       this.documentBatch ??= new KeyBatcher(async (keys) => {
         const rows = this.readRows
-          ? await this.readRows('agentry_package_documents', `${DOCUMENT_SQL} = ANY($1)`, [keys])
-          : (await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(`${DOCUMENT_SQL} = ANY($1)`, [keys]))).rows.map((r) => Object.values(r));
+          ? await this.readRows('agentry_package_documents', `${POSTGRES_DOCUMENT_SQL} = ANY($1)`, [keys])
+          : (await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(`${POSTGRES_DOCUMENT_SQL} = ANY($1)`, [keys]))).rows.map((r) => Object.values(r));
         return new Map(rows.map((r) => [r[0] as string, toDocument(r)]));
       });
       return this.documentBatch.load(key);
     }
     const row = this.readRow
-      ? this.readRow(`${DOCUMENT_SQL} = ?`, [key])
-      : Object.values((await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(`${DOCUMENT_SQL} = ?`, [key]))).rows[0] ?? {});
+      ? this.readRow(`${SQLITE_DOCUMENT_SQL} = ?`, [key])
+      : Object.values((await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(`${SQLITE_DOCUMENT_SQL} = ?`, [key]))).rows[0] ?? {});
     return row && row.length > 0 ? toDocument(row) : undefined;
   }
 
