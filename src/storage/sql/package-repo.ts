@@ -29,7 +29,7 @@ import type { Selectable, Updateable } from 'kysely';
 const P_COLUMNS = packageColumns('p');
 /**
  * A package's stored detail document and its access fields by key (the key's comparison appended).
- * SQLite: through the index that holds those fields (migration 0048), named because the planner
+ * SQLite: through the index that holds those fields (migration 0050), named because the planner
  * would take the key's unique index and then read the package's row as well.
  */
 const documentSql = (dialect: SqlDialectName): string =>
