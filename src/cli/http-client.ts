@@ -4,7 +4,7 @@ import { CliError } from './cli-error.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { networkReason } from '../adapters/oci-client/oci-client-error.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export type QueryValue = string | number | boolean | undefined;
 

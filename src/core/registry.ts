@@ -257,6 +257,9 @@ export class Registry {
       agentryUpstream &&
       new AgentryMirror(deps, this.mirrors, agentryUpstream, this.packages, (pkg, v, bundle) => this.signatures.copyMirrored(pkg, v, bundle), opts.maxTarballBytes ?? 50 * 1024 * 1024);
     if (this.agentryMirror) this.packages.useMirrors(this.agentryMirror);
+    const packageMirror = this.agentryMirror;
+    // A mirror's new visibility reaches the packages it fetched at once (OCI and MCP reads ask the mirror itself).
+    if (packageMirror) this.mirrors?.onVisibilityChange(async (m) => (m.kind === 'agentry' ? packageMirror.applyVisibility(m) : undefined));
     const syncs = opts.mirrors?.syncs;
     // The syncer of each mirror kind: one line per kind.
     const syncers: MirrorSyncers = {};

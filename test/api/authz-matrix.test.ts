@@ -643,6 +643,11 @@ const nativeEntries = (): Record<string, Entry | Exempt> => ({
     actor: 'admin',
     request: () => json('POST', '/api/v1/mirrors', { kind: 'oci', name: uniqueName('mirror'), url: 'https://registry.example.com', username: 'bot', password: 'upstream-password' }),
   },
+  'PATCH /api/v1/mirrors/:name': {
+    actor: 'admin',
+    setup: (w) => create(w.admin, '/api/v1/mirrors', { kind: 'agentry', name: uniqueName('vis'), url: 'https://agentry.example.com', username: 'token', password: 'upstream-password' }),
+    request: (_, m) => json('PATCH', `/api/v1/mirrors/${m.name}`, { visibility: 'public' }),
+  },
   'DELETE /api/v1/mirrors/:name': {
     actor: 'admin',
     setup: (w) => create(w.admin, '/api/v1/mirrors', { kind: 'mcp', name: uniqueName('gone'), url: 'https://mcp.example.com', username: 'bot', password: 'upstream-password' }),

@@ -120,7 +120,9 @@ describe.each(testStores)('Agentry mirrors (%s)', (store) => {
     // With a wrong password: the upstream answers 401; the mirror says the upstream failed.
     const wrong = `agentry_${randomBytes(32).toString('base64url')}`;
     expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'agentry', name: 'anon', url: upstream.url, username: 'token', password: wrong })).status).toBe(201);
-    const refused = await anon.req('GET', '/api/v1/agents/@acme/helper');
+    // A mirror with a login is private by default: an anonymous read does not make it ask its upstream.
+    expect((await anon.req('GET', '/api/v1/agents/@acme/helper')).status).toBe(404);
+    const refused = await admin.req('GET', '/api/v1/agents/@acme/helper');
     expect(refused.status).toBe(502);
     expect(refused.body.error).toMatch(/answered 401/);
     expect(JSON.stringify(refused.body)).not.toContain(wrong);
@@ -137,7 +139,9 @@ describe.each(testStores)('Agentry mirrors (%s)', (store) => {
     expect((await acmeOnA.publish('/api/v1/skills/@acme/summarize', skill)).status).toBe(200);
     const recipe = await makeTarball({ 'recipe.yaml': recipeYaml('cook', '2.0.0') });
     expect((await acmeOnA.publish('/api/v1/recipes/@acme/cook', recipe)).status).toBe(200);
-    expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'agentry', name: 'up', url: upstream.url, username: 'token', password: readToken, ttl_seconds: 2 })).status).toBe(201);
+    expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'agentry', name: 'up', url: upstream.url, username: 'token', password: readToken, ttl_seconds: 2, visibility: 'public' })).status).toBe(
+      201,
+    );
 
     const agent = await anon.req('GET', '/api/v1/agents/@acme/helper');
     expect(agent.status).toBe(200);
@@ -248,7 +252,7 @@ describe.each(testStores)('Agentry mirrors (%s)', (store) => {
     const proxy = await startTamperingProxy(upstream.url, { realSha, fake }, '/api/v1/packages/%40mitm/garbage');
     try {
       // Mirrors are asked in name order: `a-proxy` first, so @mitm is taken through it.
-      expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'agentry', name: 'a-proxy', url: proxy.url, username: 'token', password: readToken })).status).toBe(201);
+      expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'agentry', name: 'a-proxy', url: proxy.url, username: 'token', password: readToken, visibility: 'public' })).status).toBe(201);
       const tampered = await ws.run(['pull', '@mitm/signed2', '--verify', '--key', 'pub.pem', '--out', 'signed-tampered']);
       expect(tampered.code).not.toBe(0);
       expect(tampered.stderr).toMatch(/is for a tarball with sha256/);
@@ -265,7 +269,7 @@ describe.each(testStores)('Agentry mirrors (%s)', (store) => {
 
   it('syncAgentryMirror walks the upstream list by filter, resumes at a checkpoint, reports failures, stops on abort', async () => {
     const upstreamPort = new HttpAgentryUpstream({ fetch });
-    const mirror: MirrorRecord = { name: 'up', kind: 'agentry', url: upstream.url, username: 'token', hasPassword: true, ttlSeconds: 60, createdAt: new Date().toISOString() };
+    const mirror: MirrorRecord = { name: 'up', kind: 'agentry', url: upstream.url, username: 'token', hasPassword: true, ttlSeconds: 60, visibility: 'private', createdAt: new Date().toISOString() };
     const endpoint = { url: upstream.url, credentials: { username: 'token', password: readToken } };
     const synced: string[] = [];
     const deps: AgentrySyncDeps = {

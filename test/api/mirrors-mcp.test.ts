@@ -326,7 +326,9 @@ describe.each(testStores)('MCP upstream mirrors (%s)', (store) => {
     expect(without.headers.get(STALE)).toBe('nologin');
     expect((await admin.req('DELETE', '/api/v1/mirrors/nologin')).status).toBe(200);
 
-    expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'mcp', name: 'locked', url: locked.url, username: 'token', password: lockedToken, ttl_seconds: 2 })).status).toBe(201);
+    expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'mcp', name: 'locked', url: locked.url, username: 'token', password: lockedToken, ttl_seconds: 2, visibility: 'public' })).status).toBe(
+      201,
+    );
     const withLogin = await anon.req('GET', '/v0.1/servers?search=secret');
     expect(ids(withLogin.body.servers)).toEqual(['io.github.priv/secret@1.0.0']);
     expect(withLogin.body.servers[0]._meta[MIRROR]).toEqual({ upstream: locked.url });

@@ -149,7 +149,7 @@ describe.skipIf(!run).each(testStores)('OCI mirrors: referrers and tag lists (%s
     const sig = await push(signer, `${host}/signer/tool`, '{"signature":"agentry"}', { artifactType: BUNDLE, subject: image });
     // Agentry answers the referrers API itself (no fallback tag).
     expect(await signer.listTags(`${host}/signer/tool`)).not.toContain(`sha256-${image.digest.slice(7)}`);
-    expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'oci', name: 'peer', url: server.url, username: 'signer', password: token })).status).toBe(201);
+    expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'oci', name: 'peer', url: server.url, username: 'signer', password: token, visibility: 'public' })).status).toBe(201);
     expect((await v2.req('GET', `/v2/peer/signer/tool/manifests/2.0`)).status).toBe(200);
     const listed = await referrers(`/v2/peer/signer/tool/referrers/${image.digest}`);
     expect(listed.status).toBe(200);

@@ -61,7 +61,7 @@ describe.skipIf(!run).each(testStores)('OCI mirrors (%s)', (store) => {
   it('administrators add, list and remove mirrors; the password is never returned or logged; bad input is refused', async () => {
     const added = await admin.req('POST', '/api/v1/mirrors', { kind: 'oci', name: 'locked', url: locked.url, username: 'mirror', password: PASSWORD, ttl_seconds: 60 });
     expect(added.status).toBe(201);
-    expect(added.body).toEqual({ name: 'locked', kind: 'oci', url: locked.url, username: 'mirror', has_password: true, ttl_seconds: 60, created_at: expect.any(String) });
+    expect(added.body).toEqual({ name: 'locked', kind: 'oci', url: locked.url, username: 'mirror', has_password: true, ttl_seconds: 60, visibility: 'private', created_at: expect.any(String) });
     expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'oci', name: 'locked', url: locked.url })).status).toBe(409);
     const list = await admin.req('GET', '/api/v1/mirrors');
     expect(list.status).toBe(200);
@@ -145,10 +145,12 @@ describe.skipIf(!run).each(testStores)('OCI mirrors (%s)', (store) => {
 
   it('logs in to the upstream with the stored credentials; without them the upstream refuses', async () => {
     const a = await pushUpstream(locked, 'private/app:1.0', 'behind a login', { username: 'mirror', password: PASSWORD });
-    const ok = await v2.req('GET', '/v2/locked/private/app/manifests/1.0', undefined, { accept: 'application/vnd.oci.image.manifest.v1+json' });
+    // The mirror with a login is private (its default): an administrator pulls.
+    const asAdmin = v2.withToken(server.adminToken);
+    const ok = await asAdmin.req('GET', '/v2/locked/private/app/manifests/1.0', undefined, { accept: 'application/vnd.oci.image.manifest.v1+json' });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('docker-content-digest')).toBe(a.digest);
-    expect((await v2.req('GET', `/v2/locked/private/app/blobs/${sha256(a.layer)}`)).body.toString()).toBe('behind a login');
+    expect((await asAdmin.req('GET', `/v2/locked/private/app/blobs/${sha256(a.layer)}`)).body.toString()).toBe('behind a login');
 
     expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'oci', name: 'nologin', url: locked.url })).status).toBe(201);
     const refused = await v2.req('GET', '/v2/nologin/private/app/manifests/1.0');

@@ -81,7 +81,11 @@ describe.each(testStores)('ToolHive workloads (%s)', (store) => {
   });
 
   it('runs an explicit command sandboxed, lists it, and proxies it over Streamable HTTP and SSE', async () => {
-    const created = await admin('POST', '/api/v1beta/workloads', everythingSpec('everything', { tools: ['echo', 'get-sum'], tools_override: { 'get-sum': { name: 'add', description: 'Adds' } } }));
+    const created = await admin(
+      'POST',
+      '/api/v1beta/workloads',
+      everythingSpec('everything', { tools: ['echo', 'get-sum'], tools_override: { 'get-sum': { name: 'add', description: 'Adds' } }, env_vars: { GREETING: 'plain-value-7f3a', EMPTY: '' } }),
+    );
     expect(created.status, created.text).toBe(201);
     expect(created.body).toEqual({ name: 'everything', port: Number(new URL(server.url).port) });
     await waitStatus('everything', 'running');
@@ -150,6 +154,26 @@ describe.each(testStores)('ToolHive workloads (%s)', (store) => {
     await client.close();
     expect((await alice('POST', '/api/v1beta/workloads/everything/stop')).status).toBe(403);
     expect((await alice('GET', '/api/v1beta/workloads/everything/logs')).status).toBe(403);
+  });
+
+  it("shows an internal workload's plain env values to those who manage it only: readers get the names, each value redacted", async () => {
+    const redacted = { GREETING: '***', EMPTY: '***' };
+    const plain = { GREETING: 'plain-value-7f3a', EMPTY: '' };
+    // A reader (alice, signed in, not the owner): both the detail and the export.
+    const detail = await alice('GET', '/api/v1beta/workloads/everything');
+    expect(detail.status, detail.text).toBe(200);
+    expect(detail.body.env_vars).toEqual(redacted);
+    const exported = await alice('GET', '/api/v1beta/workloads/everything/export');
+    expect(exported.status, exported.text).toBe(200);
+    expect(exported.body.env_vars).toEqual(redacted);
+    expect(detail.text + exported.text).not.toContain('plain-value-7f3a');
+    // An administrator's read-only token may read but not manage: redacted too.
+    const readToken = (await admin('POST', '/api/v1/tokens', { name: 'env-reader', permission: 'read' })).body.token as string;
+    expect((await api(server, readToken)('GET', '/api/v1beta/workloads/everything')).body.env_vars).toEqual(redacted);
+    expect((await api(server, readToken)('GET', '/api/v1beta/workloads/everything/export')).body.env_vars).toEqual(redacted);
+    // The manager (the administrator who owns it) sees the values, in both.
+    expect((await admin('GET', '/api/v1beta/workloads/everything')).body.env_vars).toEqual(plain);
+    expect((await admin('GET', '/api/v1beta/workloads/everything/export')).body.env_vars).toEqual(plain);
   });
 
   it('gets, exports, stops, restarts and deletes', async () => {

@@ -230,7 +230,7 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
     );
   });
 
-  it('mirror add, ls and rm: the password from the environment, never on the command line or in the output', async () => {
+  it('mirror add, update, ls and rm: the password from the environment, never on the command line or in the output; the visibility checked', async () => {
     const admin = ['--token', server.adminToken];
     const usage = { code: 2 };
     await fails(['mirror', 'add', 'npm', 'x', '--url', 'https://example.com', ...admin], "agentry: unknown mirror kind 'npm': use mcp, oci or agentry\n", usage);
@@ -254,10 +254,23 @@ describe('failures: one clear line on stderr and the exit code of their kind', (
       env: { UP_PASSWORD: secret },
     });
     expect(added.code).toBe(0);
-    expect(added.stdout).toBe('Added mirror up  oci  https://registry.example.com  (as bot, password in the secret store)  ttl 600s\n');
+    // With a login, private unless told otherwise.
+    expect(added.stdout).toBe('Added mirror up  oci  https://registry.example.com  (as bot, password in the secret store)  ttl 600s  private\n');
+    await fails(
+      ['mirror', 'add', 'oci', 'x', '--url', 'https://example.com', '--visibility', 'everyone', ...admin],
+      /^agentry: option '--visibility <visibility>' argument 'everyone' is invalid\. expected one of public, internal, private/,
+      usage,
+    );
+    await fails(['mirror', 'update', 'up', ...admin], 'agentry: nothing to change: give --visibility or --ttl\n', usage);
+    await fails(['mirror', 'update', 'up', '--visibility', 'secret', ...admin], /^agentry: option '--visibility <visibility>' argument 'secret' is invalid/, usage);
+    await fails(['mirror', 'update', 'nope', '--visibility', 'public', ...admin], 'agentry: No mirror named nope\n', { code: 4 });
+    await fails(['mirror', 'update', 'up', '--visibility', 'public'], "agentry: This token has 'publish' permission; this action needs 'admin'\n", { code: 3 });
+    expect((await ws.run(['mirror', 'update', 'up', '--visibility', 'internal', '--ttl', '1h', ...admin])).stdout).toBe(
+      'Updated mirror up  oci  https://registry.example.com  (as bot, password in the secret store)  ttl 3600s  internal\n',
+    );
     await fails(['mirror', 'add', 'oci', 'up', '--url', 'https://registry.example.com', ...admin], /^agentry: A mirror named up exists/, { code: 5 });
     const ls = await ws.run(['mirror', 'ls', '--json', ...admin]);
-    expect(JSON.parse(ls.stdout)).toEqual([expect.objectContaining({ name: 'up', kind: 'oci', username: 'bot', has_password: true, ttl_seconds: 600 })]);
+    expect(JSON.parse(ls.stdout)).toEqual([expect.objectContaining({ name: 'up', kind: 'oci', username: 'bot', has_password: true, ttl_seconds: 3600, visibility: 'internal' })]);
     expect(ls.stdout).not.toContain(secret);
     expect((await ws.run(['mirror', 'rm', 'up', ...admin])).stdout).toBe('Mirror up removed\n');
     expect((await ws.run(['mirror', 'ls', ...admin])).stdout).toBe('No mirrors\n');
@@ -371,6 +384,7 @@ describe('help', () => {
       'access set',
       'secrets rotate-key',
       'mirror add',
+      'mirror update',
       'mirror ls',
       'mirror rm',
       'mirror sync',

@@ -47,7 +47,16 @@ describe.each([
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const upstream = new ListUpstream();
   let deps: McpSyncDeps;
-  const mirror: MirrorRecord = { name: 'up', kind: 'mcp', url: 'https://mcp.example.com', username: null, hasPassword: false, ttlSeconds: 300, createdAt: '2026-01-01T00:00:00.000Z' };
+  const mirror: MirrorRecord = {
+    name: 'up',
+    kind: 'mcp',
+    url: 'https://mcp.example.com',
+    username: null,
+    hasPassword: false,
+    ttlSeconds: 300,
+    visibility: 'public',
+    createdAt: '2026-01-01T00:00:00.000Z',
+  };
   let now = Date.parse('2026-02-01T00:00:00.000Z');
 
   beforeAll(async () => {
@@ -91,7 +100,7 @@ describe.each([
     upstream.entries = [...upstream.entries.slice(1, 230).map((e, i) => (i === 0 ? entry(e.server.name as string, '1.0.0', 'Changed') : e)), entry('io.github.up/new', '0.1.0')];
     const second = await syncMcpMirror(deps, mirror, {});
     expect(second).toEqual({ added: ['io.github.up/new@0.1.0'], updated: ['io.github.up/s-001@1.0.0'], unchanged: 228, removed: ['io.github.up/s-000@1.0.0'], failed: [] });
-    const cached = await storage.mcpMirrorCache.browse({ includeDeleted: false, limit: 1000, pinned: [] });
+    const cached = await storage.mcpMirrorCache.browse({ mirrors: ['up'], includeDeleted: false, limit: 1000, pinned: [] });
     expect(cached).toHaveLength(230);
     expect(cached.find((r) => r.name === 'io.github.up/s-001')?.description).toBe('Changed');
   });

@@ -6,6 +6,7 @@ import { withJsonOption, withRegistryOptions, type JsonOption, type RegistryOpti
 import { durationSeconds } from '../option-parsers.js';
 import { formatDate, printJson, printResult, renderTable, writeLine } from '../output.js';
 import { ProgressBar } from '../progress.js';
+import { accessLevel, type AccessLevel } from '../visibility-option.js';
 
 interface MirrorView {
   name: string;
@@ -14,6 +15,7 @@ interface MirrorView {
   username: string | null;
   has_password: boolean;
   ttl_seconds: number;
+  visibility: AccessLevel;
   created_at: string;
 }
 
@@ -22,7 +24,15 @@ interface AddOptions extends RegistryOptions, JsonOption {
   username?: string;
   passwordEnv?: string;
   ttl?: number;
+  visibility?: AccessLevel;
 }
+
+interface UpdateOptions extends RegistryOptions, JsonOption {
+  ttl?: number;
+  visibility?: AccessLevel;
+}
+
+const VISIBILITY_HELP = 'who may read what the mirror brings in: public (anyone), internal (every signed-in account) or private (members of the organisation agentry-mirrors, administrators)';
 
 /** A sync job as the server shows it (GET /api/v1/mirrors/:name/syncs/:id). */
 interface SyncJson {
@@ -105,9 +115,10 @@ const follow = async (conn: Connection, name: string, first: SyncJson, opts: Syn
   return j;
 };
 
-const describe = (m: MirrorView): string => `${m.name}  ${m.kind}  ${m.url}${m.username ? `  (as ${m.username}${m.has_password ? ', password in the secret store' : ''})` : ''}  ttl ${m.ttl_seconds}s`;
+const describe = (m: MirrorView): string =>
+  `${m.name}  ${m.kind}  ${m.url}${m.username ? `  (as ${m.username}${m.has_password ? ', password in the secret store' : ''})` : ''}  ttl ${m.ttl_seconds}s  ${m.visibility}`;
 
-/** `agentry mirror add|ls|rm`: upstreams (pull-through mirrors), administrators only. */
+/** `agentry mirror add|update|ls|rm|sync|syncs`: upstreams (pull-through mirrors), administrators only. */
 export const registerMirrorCommand = (program: Command): void => {
   const mirror = program.command('mirror').description('Manage upstreams this registry mirrors (admin)');
 
@@ -119,7 +130,8 @@ export const registerMirrorCommand = (program: Command): void => {
         .requiredOption('--url <url>', 'the upstream base URL')
         .option('--username <user>', 'log in to the upstream as this user')
         .option('--password-env <VAR>', "the environment variable holding the password (kept in the server's secret store)")
-        .option('--ttl <duration>', 'serve tags and listings this long before asking the upstream again (e.g. 300, 5m, 1h; default 5m)', durationSeconds),
+        .option('--ttl <duration>', 'serve tags and listings this long before asking the upstream again (e.g. 300, 5m, 1h; default 5m)', durationSeconds)
+        .option('--visibility <visibility>', `${VISIBILITY_HELP}; default private with --password-env, public without`, accessLevel),
     ),
   ).action(async (kind: string, name: string, opts: AddOptions) => {
     if (!KINDS.includes(kind)) throw new CliError(`unknown mirror kind '${kind}': use mcp, oci or agentry`, [], EXIT.usage);
@@ -138,9 +150,28 @@ export const registerMirrorCommand = (program: Command): void => {
         url: opts.url,
         ...(opts.username !== undefined ? { username: opts.username, password } : {}),
         ...(opts.ttl !== undefined ? { ttl_seconds: opts.ttl } : {}),
+        ...(opts.visibility !== undefined ? { visibility: opts.visibility } : {}),
       },
     });
     printResult(opts.json === true, m, () => [`Added mirror ${describe(m)}`]);
+  });
+
+  withJsonOption(
+    withRegistryOptions(
+      mirror
+        .command('update <name>')
+        .description("Change an upstream's visibility or TTL; a new visibility applies at once to everything it brought in")
+        .option('--visibility <visibility>', VISIBILITY_HELP, accessLevel)
+        .option('--ttl <duration>', 'serve tags and listings this long before asking the upstream again (e.g. 300, 5m, 1h)', durationSeconds),
+    ),
+  ).action(async (name: string, opts: UpdateOptions) => {
+    if (opts.visibility === undefined && opts.ttl === undefined) throw new CliError('nothing to change: give --visibility or --ttl', [], EXIT.usage);
+    const conn = await connect(opts);
+    requireToken(conn);
+    const m = await conn.client.json<MirrorView>('PATCH', `/mirrors/${encodeURIComponent(name)}`, {
+      body: { ...(opts.visibility !== undefined ? { visibility: opts.visibility } : {}), ...(opts.ttl !== undefined ? { ttl_seconds: opts.ttl } : {}) },
+    });
+    printResult(opts.json === true, m, () => [`Updated mirror ${describe(m)}`]);
   });
 
   withJsonOption(withRegistryOptions(mirror.command('ls').description('List upstreams'))).action(async (opts: RegistryOptions & JsonOption) => {

@@ -1,3 +1,4 @@
+import type { RequestContext } from '../auth/principal.js';
 import type { CoreDeps } from '../core-deps.js';
 import { badGateway, conflict } from '../errors.js';
 import { isPackageKind, type PackageKind } from '../packages/kinds.js';
@@ -7,13 +8,11 @@ import type { PackageRecord, VersionRecord } from '../packages/package-repo.js';
 import type { PackageService } from '../packages/package-service.js';
 import { isoNow } from '../time.js';
 import type { AgentryUpstream, MirrorRecord, MirrorScopeRecord, UpstreamPackage } from './mirror.js';
-import type { MirrorService } from './mirror-service.js';
+import { ensureMirrorOwner, type MirrorService } from './mirror-service.js';
+import { MIRROR_OWNER } from './mirror.js';
 
 /** What an Agentry upstream is asked for: agents, skills and recipes (MCP servers come from MCP upstreams). */
 export const MIRRORED_KINDS: readonly PackageKind[] = ['agent', 'skill', 'recipe'];
-
-/** The organisation owning the scopes taken from upstreams (it has no members: nobody publishes there). */
-export const MIRROR_OWNER = 'agentry-mirrors';
 
 /** Copies a signature of a fetched version (the SignatureService): `added`, `present` (copied before), or `refused` (not a package signature). */
 export type SignatureCopier = (pkg: PackageRecord, version: VersionRecord, bundle: Buffer) => Promise<'added' | 'present' | 'refused'>;
@@ -51,15 +50,19 @@ export class AgentryMirror implements PackageMirrors {
     private readonly maxTarballBytes: number,
   ) {}
 
-  async fetchMissing(scope: string, name: string, via?: readonly string[]): Promise<boolean> {
+  async fetchMissing(scope: string, name: string, ctx: RequestContext): Promise<boolean> {
+    const via = ctx.mirrorVia;
     // A lookup that passed through this server already (mirrors mirroring each other) answers from here only.
     if (scopeProblem(scope) || packageNameProblem(name) || !this.mirrors.mayAskUpstreams(via)) return false;
     const key = packageKey(scope, name);
-    return this.once(`fetch:${key}`, async () => {
-      const claim = await this.claimOf(scope);
-      if (!claim && (await this.deps.storage.scopes.find(scope))) return false; // a scope of this registry's own
-      const bound = claim && (await this.mirrors.ofKind(claim.mirror, 'agentry'));
-      const candidates = claim ? (bound ? [bound] : []) : (await this.mirrors.store.list()).filter((m) => m.kind === 'agentry');
+    const claim = await this.claimOf(scope);
+    if (!claim && (await this.deps.storage.scopes.find(scope))) return false; // a scope of this registry's own
+    // The mirrors whose objects this caller may read: a fetch under way is joined by callers who may read the same ones only.
+    const readable: MirrorRecord[] = [];
+    for (const m of await this.mirrors.store.list()) if (m.kind === 'agentry' && (await this.mayRead(ctx, m))) readable.push(m);
+    return this.once(`fetch:${key}:${readable.map((m) => m.name).join(',')}`, async () => {
+      // A bound scope comes from its mirror only; another scope from the first mirror (by name) that has it.
+      const candidates = claim ? readable.filter((m) => m.name === claim.mirror) : readable;
       let failure: unknown;
       for (const m of candidates) {
         let found: UpstreamPackage | undefined;
@@ -82,11 +85,12 @@ export class AgentryMirror implements PackageMirrors {
     return (await this.claimOf(scope, true)) !== undefined;
   }
 
-  async refresh(pkg: PackageRecord, force = false, via?: readonly string[]): Promise<{ upstream: string; changed: boolean } | undefined> {
+  async refresh(pkg: PackageRecord, force: boolean, ctx: RequestContext | undefined): Promise<{ upstream: string; changed: boolean } | undefined> {
     const claim = await this.claimOf(pkg.scope, true);
     if (!claim) return undefined;
+    const via = ctx?.mirrorVia;
     const m = await this.mirrors.ofKind(claim.mirror, 'agentry');
-    if (!m || !this.mirrors.mayAskUpstreams(via)) return { upstream: claim.upstream, changed: false };
+    if (!m || !this.mirrors.mayAskUpstreams(via) || (ctx && !(await this.mayRead(ctx, m)))) return { upstream: claim.upstream, changed: false };
     const checked = await this.mirrors.store.packageCheckedAt(pkg.key);
     if (!force && checked !== undefined && this.deps.clock.now().getTime() - Date.parse(checked) < m.ttlSeconds * 1000) return { upstream: claim.upstream, changed: false };
     try {
@@ -104,6 +108,11 @@ export class AgentryMirror implements PackageMirrors {
       // The upstream is down or answers nonsense: what it said last is still served.
       return { upstream: claim.upstream, changed: false };
     }
+  }
+
+  /** Whether `ctx` may read what mirror `m` brings in (the one read rule, on the mirror's visibility). */
+  private async mayRead(ctx: RequestContext, m: MirrorRecord): Promise<boolean> {
+    return this.deps.policy.canRead(ctx, await this.mirrors.readTarget(m));
   }
 
   async upstreamsOf(scopes: readonly string[]): Promise<Map<string, string>> {
@@ -155,6 +164,26 @@ export class AgentryMirror implements PackageMirrors {
     });
   }
 
+  /**
+   * Gives every package fetched through mirror `m` (and the default of the scopes it holds) the
+   * mirror's visibility, now that it changed: what a mirror brought in is never readable by more than
+   * the mirror says, not even until each package's next refresh.
+   */
+  async applyVisibility(m: MirrorRecord): Promise<void> {
+    let after: string | undefined;
+    const scopes = new Set<string>();
+    for (;;) {
+      const keys = await this.mirrors.store.packagesOf(m.name, after, 500);
+      for (const key of keys) {
+        await this.packages.mirroring.applyMirrorVisibility(key, m.visibility);
+        scopes.add(key.slice(0, key.indexOf('/')));
+      }
+      if (keys.length < 500) break;
+      after = keys[keys.length - 1];
+    }
+    for (const scope of scopes) if ((await this.claimOf(scope))?.mirror === m.name) await this.deps.storage.scopes.setDefaultVisibility(scope, m.visibility);
+  }
+
   /** The packages fetched through mirror `m`, in key order, after `afterKey`. */
   fetchedThrough(m: MirrorRecord, afterKey: string | undefined, limit: number): Promise<string[]> {
     return this.mirrors.store.packagesOf(m.name, afterKey, limit);
@@ -192,12 +221,25 @@ export class AgentryMirror implements PackageMirrors {
       if (!tarball) throw badGateway(`The upstream at ${m.url} lists ${fullName(found.scope, found.name)}@${v.version} but has no tarball for it`);
       // Asked before the version is stored: a version is never here without the signatures it had.
       const signatures = await this.upstream.signatures(endpoint, found.scope, found.name, v.version);
-      const imported = await this.packages.mirroring.importMirrored({ scope: found.scope, name: found.name, kind, version: v.version, tarball, publishedAt: v.publishedAt, upstream: m.url });
+      const imported = await this.packages.mirroring.importMirrored({
+        scope: found.scope,
+        name: found.name,
+        kind,
+        version: v.version,
+        tarball,
+        publishedAt: v.publishedAt,
+        upstream: m.url,
+        visibility: m.visibility,
+      });
       for (const bundle of signatures) await this.copySignature(imported.pkg, imported.version, bundle);
       await this.signaturesChecked(m, imported.pkg, v.version);
       if (imported.added) added++;
     }
-    const changed = await this.packages.mirroring.applyMirrorState(key, { distTags: found.distTags, deprecated: new Map(found.versions.map((v) => [v.version, v.deprecated])) });
+    const changed = await this.packages.mirroring.applyMirrorState(key, {
+      distTags: found.distTags,
+      deprecated: new Map(found.versions.map((v) => [v.version, v.deprecated])),
+      visibility: m.visibility,
+    });
     await this.mirrors.store.markPackage(key, m.name, isoNow(this.deps.clock));
     if (!existing) return (await this.deps.storage.packages.findByKey(key)) ? 'added' : undefined;
     return added > 0 || signed > 0 || changed ? 'updated' : 'unchanged';
@@ -228,12 +270,8 @@ export class AgentryMirror implements PackageMirrors {
     const created = await this.deps.storage
       .transaction(async (tx) => {
         if (await tx.scopes.find(scope)) return false;
-        let owner = await tx.accounts.findByName(MIRROR_OWNER);
-        if (!owner) {
-          owner = await tx.accounts.insert({ name: MIRROR_OWNER, kind: 'org', displayName: 'Pull-through mirrors' }, at);
-          await tx.scopes.insert(MIRROR_OWNER, owner.id, at, 'public');
-        }
-        await tx.scopes.insert(scope, owner.id, at, 'public');
+        const owner = await ensureMirrorOwner(tx, at);
+        await tx.scopes.insert(scope, owner.id, at, m.visibility);
         return true;
       })
       .catch(() => false); // another request created it meanwhile: the claim below says whose it is

@@ -68,6 +68,8 @@ export interface McpCacheQuery {
   key?: string;
   /** One mirror's servers only (still those it answers for: not shadowed by a local package or an earlier mirror, not pinned). */
   mirror?: string;
+  /** These mirrors' servers only (those whose visibility lets the caller read them); a server an earlier mirror answers for stays hidden. */
+  mirrors: readonly string[];
   /** Continue after this position (exclusive), in (key, version) byte order. */
   after?: UpstreamPosition;
   limit: number;
@@ -201,6 +203,18 @@ export class McpMirrors {
     return stale.sort();
   }
 
+  /** Whether the caller may read the servers mirror `m` brings in: the one read rule, on the mirror's visibility. */
+  private async mayRead(ctx: RequestContext, m: MirrorRecord): Promise<boolean> {
+    return this.deps.policy.canRead(ctx, await this.mirrors.readTarget(m));
+  }
+
+  /** The MCP mirrors whose servers the caller may read. */
+  private async readableMirrors(ctx: RequestContext): Promise<string[]> {
+    const out: string[] = [];
+    for (const m of await this.mcpMirrors()) if (await this.mayRead(ctx, m)) out.push(m.name);
+    return out;
+  }
+
   private async urls(): Promise<Map<string, string>> {
     return new Map((await this.mcpMirrors()).map((m) => [m.name, m.url]));
   }
@@ -222,6 +236,7 @@ export class McpMirrors {
     const up = !upstreams
       ? []
       : await this.cache.browse({
+          mirrors: await this.readableMirrors(ctx),
           text: q.text,
           changedSince: q.changedSince,
           latestOnly: q.version !== undefined && 'latest' in q.version,
@@ -290,10 +305,11 @@ export class McpMirrors {
   ): Promise<{ url: string; rows: CachedMcpServer[]; next?: UpstreamPosition; stale: string[] }> {
     this.deps.policy.requireReadAccess(ctx);
     const m = await this.mirrors.ofKind(mirror, 'mcp');
-    if (!m) throw notFound(`No MCP mirror named ${mirror}`);
+    // One whose servers the caller may not read is not there for it (as a private object is a 404).
+    if (!m || !(await this.mayRead(ctx, m))) throw notFound(`No MCP mirror named ${mirror}`);
     if (!this.mayAskUpstreams(ctx)) return { url: m.url, rows: [], stale: [] };
     const stale = (await this.refresh(ctx.mirrorVia)).filter((n) => n === m.name);
-    const rows = await this.cache.browse({ mirror: m.name, text: q.text, latestOnly: true, includeDeleted: false, after: q.after, limit: q.limit + 1, pinned: this.pinned });
+    const rows = await this.cache.browse({ mirror: m.name, mirrors: [m.name], text: q.text, latestOnly: true, includeDeleted: false, after: q.after, limit: q.limit + 1, pinned: this.pinned });
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     return { url: m.url, rows: page, ...(rows.length > q.limit && last ? { next: { key: last.key, version: last.version } } : {}), stale };
@@ -304,10 +320,11 @@ export class McpMirrors {
     this.deps.policy.requireReadAccess(ctx);
     if (!this.mayAskUpstreams(ctx)) return { rows: [], url: '', stale: [] };
     const stale = await this.refresh(ctx.mirrorVia);
+    const mirrors = await this.readableMirrors(ctx);
     const rows: CachedMcpServer[] = [];
     let after: UpstreamPosition | undefined;
     for (;;) {
-      const page = await this.cache.browse({ key: name.toLowerCase(), includeDeleted, after, limit: 500, pinned: this.pinned });
+      const page = await this.cache.browse({ key: name.toLowerCase(), mirrors, includeDeleted, after, limit: 500, pinned: this.pinned });
       rows.push(...page);
       if (page.length < 500) break;
       after = { key: page[page.length - 1].key, version: page[page.length - 1].version };
@@ -322,10 +339,11 @@ export class McpMirrors {
     if (!this.mayAskUpstreams(ctx)) return { rows: [], stale: [] };
     const stale = await this.refresh(ctx.mirrorVia);
     const urls = await this.urls();
+    const mirrors = await this.readableMirrors(ctx);
     const rows: Array<{ upstream: CachedMcpServer; url: string }> = [];
     let after: UpstreamPosition | undefined;
     for (;;) {
-      const page = await this.cache.browse({ latestOnly: true, includeDeleted: false, after, limit: 500, pinned: this.pinned });
+      const page = await this.cache.browse({ latestOnly: true, mirrors, includeDeleted: false, after, limit: 500, pinned: this.pinned });
       rows.push(...page.map((r) => ({ upstream: r, url: urls.get(r.mirror) ?? '' })));
       if (page.length < 500) break;
       after = { key: page[page.length - 1].key, version: page[page.length - 1].version };

@@ -1,15 +1,46 @@
 import type { CoreDeps } from '../core-deps.js';
+import type { ReadTarget, Visibility } from '../access/visibility.js';
+import type { AccountRecord } from '../accounts/account-repo.js';
 import type { RequestContext } from '../auth/principal.js';
 import { conflict, notFound } from '../errors.js';
 import type { SecretStore } from '../secrets/secret-store.js';
+import type { StorageRepos } from '../storage.js';
 import { isoNow } from '../time.js';
 import { forwardVia, mayAskUpstreams, newMirrorServerId } from './mirror-via.js';
-import { DEFAULT_MIRROR_TTL_SECONDS, checkMirrorInput, type MirrorInput, type MirrorKind, type MirrorRecord, type MirrorStore, type UpstreamEndpoint } from './mirror.js';
+import {
+  DEFAULT_MIRROR_TTL_SECONDS,
+  MIRROR_OWNER,
+  checkMirrorChange,
+  checkMirrorInput,
+  defaultMirrorVisibility,
+  type MirrorChange,
+  type MirrorInput,
+  type MirrorKind,
+  type MirrorRecord,
+  type MirrorStore,
+  type UpstreamEndpoint,
+} from './mirror.js';
 
 /** Where mirror passwords are kept in the secret store: one key per mirror under a system owner. */
 const SECRET_OWNER = 'agentry-system';
 const SECRET_NAMESPACE = 'mirrors';
 const secretKey = (name: string): string => `mirror-${name}`;
+/** No account has this id: what mirrors bring in, before their organisation exists, is read by administrators only (and anyone, when public). */
+const NOBODY = -1;
+
+/**
+ * The organisation {@link MIRROR_OWNER}, created (with its scope) when missing, in `tx`: it owns the
+ * scopes and repositories mirrors bring in, and its members read what a private mirror brings in.
+ * A conflict when a user holds the name: private mirrored objects would be that user's.
+ */
+export const ensureMirrorOwner = async (tx: StorageRepos, at: string): Promise<AccountRecord> => {
+  const found = await tx.accounts.findByName(MIRROR_OWNER);
+  if (found && found.kind !== 'org') throw conflict(`The account ${MIRROR_OWNER} is a user's: mirrors need that name for the organisation owning what they bring in`, { name: MIRROR_OWNER });
+  if (found) return found;
+  const owner = await tx.accounts.insert({ name: MIRROR_OWNER, kind: 'org', displayName: 'Pull-through mirrors' }, at);
+  await tx.scopes.insert(MIRROR_OWNER, owner.id, at, 'public');
+  return owner;
+};
 
 /**
  * Upstreams (pull-through mirrors), managed by administrators: what they are, where they are, the
@@ -19,6 +50,10 @@ const secretKey = (name: string): string => `mirror-${name}`;
 export class MirrorService {
   /** This server's id in `X-Agentry-Mirror-Via` lists. */
   readonly serverId = newMirrorServerId();
+  /** The id of {@link MIRROR_OWNER}, once it exists (an account's id never changes). */
+  private ownerId: number | undefined;
+  /** Told when a mirror's visibility changes, to apply it to what the mirror brought in before (AgentryMirror's packages). */
+  private readonly visibilityListeners: Array<(m: MirrorRecord) => Promise<void>> = [];
 
   constructor(
     private readonly deps: CoreDeps,
@@ -30,6 +65,13 @@ export class MirrorService {
     this.deps.policy.requireWritable();
     this.deps.policy.requireAdmin(ctx);
     const url = checkMirrorInput(input);
+    // Before anything is recorded: a mirror whose objects could not be owned is refused.
+    await this.deps.storage
+      .transaction((tx) => ensureMirrorOwner(tx, isoNow(this.deps.clock)))
+      .catch(async (e: unknown) => {
+        // Created meanwhile by a concurrent request: fine, unless the name turns out to be a user's.
+        if ((await this.deps.storage.accounts.findByName(MIRROR_OWNER))?.kind !== 'org') throw e;
+      });
     if (input.kind === 'oci' && (await this.deps.storage.scopes.find(input.name))) {
       throw conflict(`@${input.name} is a scope of this registry: an OCI mirror serves /v2/${input.name}/…, so it needs a name no scope has`, { name: input.name });
     }
@@ -40,6 +82,7 @@ export class MirrorService {
       username: input.username ?? null,
       hasPassword: input.password !== undefined,
       ttlSeconds: input.ttlSeconds ?? DEFAULT_MIRROR_TTL_SECONDS,
+      visibility: (input.visibility as Visibility | undefined) ?? defaultMirrorVisibility(input),
       createdAt: isoNow(this.deps.clock),
     };
     if (await this.store.find(record.name)) throw conflict(`A mirror named ${record.name} exists; remove it first`, { name: record.name });
@@ -47,15 +90,59 @@ export class MirrorService {
     if (input.password !== undefined) await this.secrets.put(SECRET_OWNER, SECRET_NAMESPACE, secretKey(record.name), input.password);
     if (!(await this.store.insert(record))) throw conflict(`A mirror named ${record.name} exists; remove it first`, { name: record.name });
     await this.deps.storage.transaction((tx) =>
-      this.deps.audit.record(tx.audit, ctx, 'mirror.add', record.name, { kind: record.kind, url: record.url, username: record.username, ttl_seconds: record.ttlSeconds }),
+      this.deps.audit.record(tx.audit, ctx, 'mirror.add', record.name, {
+        kind: record.kind,
+        url: record.url,
+        username: record.username,
+        ttl_seconds: record.ttlSeconds,
+        visibility: record.visibility,
+      }),
     );
     return record;
   }
 
   /**
+   * Changes a mirror's visibility or TTL. A new visibility applies at once to everything the mirror
+   * brought in (OCI repositories and MCP servers are read under the mirror's visibility; the
+   * packages an Agentry mirror fetched are changed now) and to everything it brings in from then on.
+   */
+  async update(ctx: RequestContext, name: string, input: MirrorChange): Promise<MirrorRecord> {
+    this.deps.policy.requireWritable();
+    this.deps.policy.requireAdmin(ctx);
+    const change = checkMirrorChange(input);
+    const old = await this.store.find(name);
+    if (!old || !(await this.store.update(name, change))) throw notFound(`No mirror named ${name}`);
+    const updated: MirrorRecord = { ...old, ...change };
+    await this.deps.storage.transaction((tx) =>
+      this.deps.audit.record(tx.audit, ctx, 'mirror.update', name, {
+        kind: old.kind,
+        ...(change.visibility !== undefined ? { visibility: change.visibility, from_visibility: old.visibility } : {}),
+        ...(change.ttlSeconds !== undefined ? { ttl_seconds: change.ttlSeconds, from_ttl_seconds: old.ttlSeconds } : {}),
+      }),
+    );
+    if (updated.visibility !== old.visibility) for (const listener of this.visibilityListeners) await listener(updated);
+    return updated;
+  }
+
+  /** Calls `listener` with the mirror whenever a mirror's visibility changes (after it is stored). */
+  onVisibilityChange(listener: (m: MirrorRecord) => Promise<void>): void {
+    this.visibilityListeners.push(listener);
+  }
+
+  /**
+   * What the read rule (AccessPolicy.canRead) is asked about an object mirror `m` brought in
+   * outside any package (an OCI repository, an MCP server): the mirror's visibility, owned by
+   * {@link MIRROR_OWNER}; `scope` for tokens restricted to some scopes.
+   */
+  async readTarget(m: Pick<MirrorRecord, 'visibility'>, scope?: string): Promise<ReadTarget> {
+    if (this.ownerId === undefined && m.visibility !== 'public') this.ownerId = (await this.deps.storage.accounts.findByName(MIRROR_OWNER))?.id;
+    return { ownerAccountId: this.ownerId ?? NOBODY, visibility: m.visibility, ...(scope !== undefined ? { scope } : {}) };
+  }
+
+  /**
    * Creates the mirror, or replaces the one of that name and kind (its old password goes; a mirror of
    * another kind is a conflict). `undefined` for `input` removes it (nothing to remove is fine). The
-   * TTL of a replaced mirror is kept unless one is given.
+   * TTL and visibility of a replaced mirror are kept unless given.
    */
   async replace(ctx: RequestContext, name: string, kind: MirrorKind, input: Omit<MirrorInput, 'name' | 'kind'> | undefined): Promise<MirrorRecord | undefined> {
     this.deps.policy.requireWritable();
@@ -65,7 +152,7 @@ export class MirrorService {
     if (old && old.kind !== kind) throw conflict(`A mirror named ${name} exists for ${old.kind}; remove it first`, { name });
     if (old) await this.remove(ctx, name);
     if (!input) return undefined;
-    return this.add(ctx, { ...input, kind, name, ttlSeconds: input.ttlSeconds ?? old?.ttlSeconds });
+    return this.add(ctx, { ...input, kind, name, ttlSeconds: input.ttlSeconds ?? old?.ttlSeconds, visibility: input.visibility ?? old?.visibility });
   }
 
   async list(ctx: RequestContext): Promise<MirrorRecord[]> {

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { VISIBILITIES, isVisibility, type Visibility } from '../access/visibility.js';
 import { validationFailed } from '../errors.js';
 
 /** What an upstream mirrors: an MCP registry (`/v0.1`), an OCI registry, or another Agentry. */
@@ -17,8 +18,17 @@ export interface MirrorRecord {
   hasPassword: boolean;
   /** How long a tag (OCI) or a listing (MCP) is served from the cache before the upstream is asked again. */
   ttlSeconds: number;
+  /**
+   * Who may read what the mirror brings in here (its packages, OCI repositories and MCP servers), as
+   * for any object, owned by the organisation {@link MIRROR_OWNER}: `public` anyone, `internal` every
+   * signed-in account, `private` that organisation's members and administrators.
+   */
+  visibility: Visibility;
   createdAt: string;
 }
+
+/** The organisation owning what mirrors bring in (created with the first mirror; an administrator adds its members). */
+export const MIRROR_OWNER = 'agentry-mirrors';
 
 /** A tag of a mirrored repository: the digest it pointed at when the upstream was last asked. */
 export interface MirrorTagRecord {
@@ -47,6 +57,8 @@ export interface MirrorStore {
   find(name: string): Promise<MirrorRecord | undefined>;
   /** False when a mirror of that name exists. */
   insert(r: MirrorRecord): Promise<boolean>;
+  /** Changes a mirror's settings; false when there is no such mirror. */
+  update(name: string, change: Partial<Pick<MirrorRecord, 'visibility' | 'ttlSeconds'>>): Promise<boolean>;
   /** Removes the mirror and its cached tags; false when there was none. */
   delete(name: string): Promise<boolean>;
   findTag(mirror: string, repo: string, tag: string): Promise<MirrorTagRecord | undefined>;
@@ -177,7 +189,40 @@ export interface MirrorInput {
   username?: string;
   password?: string;
   ttlSeconds?: number;
+  /** Default: {@link defaultMirrorVisibility}. */
+  visibility?: string;
 }
+
+/**
+ * The visibility of a mirror given none. With a login the upstream may hand the mirror what it
+ * serves to that login only (private or internal packages and images), so what it brings in is
+ * `private` here until an administrator says otherwise; without one the upstream serves the mirror
+ * only what it serves to anyone, so `public` is the upstream's own visibility.
+ */
+export const defaultMirrorVisibility = (input: Pick<MirrorInput, 'password'>): Visibility => (input.password !== undefined ? 'private' : 'public');
+
+const visibilityProblem = (v: string | undefined): string[] =>
+  v === undefined || isVisibility(v) ? [] : [`visibility must be one of ${VISIBILITIES.join(', ')} (got ${JSON.stringify(v.slice(0, 40))})`];
+
+const ttlProblem = (ttl: number | undefined): string[] =>
+  ttl === undefined || (Number.isSafeInteger(ttl) && ttl >= 1 && ttl <= MAX_TTL_SECONDS) ? [] : [`ttl must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS}`];
+
+/** What may change in a mirror once it exists (`PATCH /api/v1/mirrors/:name`). */
+export interface MirrorChange {
+  visibility?: string;
+  ttlSeconds?: number;
+}
+
+/** Checks a change of a mirror's settings; answers it typed. */
+export const checkMirrorChange = (change: MirrorChange): Partial<Pick<MirrorRecord, 'visibility' | 'ttlSeconds'>> => {
+  const problems = [...visibilityProblem(change.visibility), ...ttlProblem(change.ttlSeconds)];
+  if (change.visibility === undefined && change.ttlSeconds === undefined) problems.push('nothing to change: give visibility or ttl_seconds');
+  if (problems.length > 0) throw validationFailed(problems, 'Invalid mirror change');
+  return {
+    ...(change.visibility !== undefined ? { visibility: change.visibility as Visibility } : {}),
+    ...(change.ttlSeconds !== undefined ? { ttlSeconds: change.ttlSeconds } : {}),
+  };
+};
 
 /** Checks a new mirror's fields; answers its normalised URL (no trailing slash). */
 export const checkMirrorInput = (input: MirrorInput): string => {
@@ -198,9 +243,7 @@ export const checkMirrorInput = (input: MirrorInput): string => {
   }
   if ((input.password !== undefined) !== (input.username !== undefined)) problems.push('username and password go together');
   if (input.username !== undefined && (input.username.length === 0 || input.username.length > 256 || input.username.includes(':'))) problems.push('username must be 1-256 characters without ":"');
-  if (input.ttlSeconds !== undefined && !(Number.isSafeInteger(input.ttlSeconds) && input.ttlSeconds >= 1 && input.ttlSeconds <= MAX_TTL_SECONDS)) {
-    problems.push(`ttl must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS}`);
-  }
+  problems.push(...ttlProblem(input.ttlSeconds), ...visibilityProblem(input.visibility));
   if (problems.length > 0) throw validationFailed(problems, 'Invalid mirror');
   return (url as URL).href.replace(/\/+$/, '');
 };

@@ -2,6 +2,7 @@ import type { CoreDeps } from '../core-deps.js';
 import { badGateway } from '../errors.js';
 import { parseManifest } from '../oci/manifest.js';
 import { ociError } from '../oci/oci-errors.js';
+import type { MirroredRepository } from '../oci/access.js';
 import type { ManifestContent, RepoBlob } from '../oci/oci-service.js';
 import { isSha256, parseReference, requireSha256, type RepositoryName } from '../oci/references.js';
 import type { BlobRedirects } from '../blobs/blob-redirects.js';
@@ -28,6 +29,12 @@ export class OciMirror {
   async mirrorOf(repo: RepositoryName): Promise<MirrorRecord | undefined> {
     if (!this.upstream || !repo.name.includes('/')) return undefined;
     return this.mirrors.ofKind(repo.scope, 'oci');
+  }
+
+  /** The OCI mirror a repository belongs to, with what the read rule is asked about it: the mirror's visibility, {@link MirrorService.readTarget}. */
+  async accessOf(repo: RepositoryName): Promise<MirroredRepository | undefined> {
+    const m = await this.mirrorOf(repo);
+    return m && { url: m.url, target: await this.mirrors.readTarget(m, repo.scope) };
   }
 
   private upstreamRepository(m: MirrorRecord, repo: RepositoryName): string {

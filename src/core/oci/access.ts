@@ -1,4 +1,4 @@
-import type { Visibility } from '../access/visibility.js';
+import type { ReadTarget, Visibility } from '../access/visibility.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
 import type { RequestContext } from '../auth/principal.js';
 import { isAgentryError } from '../errors.js';
@@ -48,14 +48,20 @@ export interface RepositoryVisibility {
   scope: string;
 }
 
+/** A repository of a pull-through mirror: its upstream, and what the read rule is asked about it. */
+export interface MirroredRepository {
+  url: string;
+  target: ReadTarget;
+}
+
 /** No account has this id: a repository of a scope that does not exist is readable by admins only. */
 const NOBODY = -1;
 
 /**
  * The OCI door's access rules, on top of the core's AccessPolicy.
  *
- * Reading (pull): a repository that is a package has the package's visibility; any other has its
- * own (oci_repositories), and a repository that does not exist answers exactly as a private one of
+ * Reading (pull): a repository that is a package has the package's visibility; one of a
+ * pull-through mirror has the mirror's (owned by its organisation); any other has its own (oci_repositories), and a repository that does not exist answers exactly as a private one of
  * its scope would, so that nobody learns whether a repository they may not read exists. The one
  * read rule (AccessPolicy.canRead) decides; a registry bearer token only narrows it. Whoever may
  * not read is refused the same way whatever the repository: anonymous callers with 401 and a
@@ -66,8 +72,8 @@ const NOBODY = -1;
  * scope, exactly as publishing through any other door.
  */
 export class OciAccess {
-  /** Whether a repository belongs to a pull-through mirror (set once mirrors are configured; see core/mirrors). */
-  private mirrorOf: (repo: RepositoryName) => Promise<{ url: string } | undefined> = async () => undefined;
+  /** Whether a repository belongs to a pull-through mirror, and what the read rule is asked about it (set once mirrors are configured; see core/mirrors). */
+  private mirrorOf: (repo: RepositoryName) => Promise<MirroredRepository | undefined> = async () => undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -76,10 +82,10 @@ export class OciAccess {
   ) {}
 
   /**
-   * Repositories of a pull-through mirror are read by whoever may read this registry at all (a
-   * mirror is a cache of what its upstream serves) and written by nobody.
+   * Repositories of a pull-through mirror are read by whoever the one read rule lets read an object
+   * of the mirror's visibility and owner (MirrorService.readTarget), and written by nobody.
    */
-  useMirrors(mirrorOf: (repo: RepositoryName) => Promise<{ url: string } | undefined>): void {
+  useMirrors(mirrorOf: (repo: RepositoryName) => Promise<MirroredRepository | undefined>): void {
     this.mirrorOf = mirrorOf;
   }
 
@@ -89,7 +95,7 @@ export class OciAccess {
     if (mirror && action !== 'pull') {
       throw ociError('DENIED', `${repo.name} is a mirror of ${mirror.url}: it is read-only`, { repository: repo.name, action });
     }
-    if (action === 'pull') return this.requirePull(ctx, repo, mirror !== undefined);
+    if (action === 'pull') return this.requirePull(ctx, repo, mirror?.target);
     if (ctx.grants !== undefined) {
       const grant = ctx.grants.find((g) => g.repo === repo.name);
       if (!grant?.actions.includes(action)) {
@@ -116,11 +122,11 @@ export class OciAccess {
 
   /** True when `ctx` may read `repo` (ignoring the grants of a registry bearer token). */
   async canPull(ctx: RequestContext, repo: RepositoryName): Promise<boolean> {
-    return this.policy.canRead(ctx, await this.visibilityOf(repo));
+    return this.policy.canRead(ctx, (await this.mirrorOf(repo))?.target ?? (await this.visibilityOf(repo)));
   }
 
   /** Throws unless `ctx` may pull from `repo`; the refusal is the same for a repository that does not exist. */
-  private async requirePull(ctx: OciContext, repo: RepositoryName, mirrored = false): Promise<void> {
+  private async requirePull(ctx: OciContext, repo: RepositoryName, mirrored: ReadTarget | undefined): Promise<void> {
     const scope = `repository:${repo.name}:pull`;
     try {
       this.policy.requireReadAccess(ctx);
@@ -128,7 +134,7 @@ export class OciAccess {
       if (isAgentryError(e) && !isOciError(e) && e.code === 'unauthorized') throw ociError('UNAUTHORIZED', e.message, { scope });
       throw e;
     }
-    const readable = mirrored || (await this.canPull(ctx, repo));
+    const readable = await this.policy.canRead(ctx, mirrored ?? (await this.visibilityOf(repo)));
     if (readable && ctx.grants !== undefined && !ctx.grants.find((g) => g.repo === repo.name)?.actions.includes('pull')) {
       throw ociError('UNAUTHORIZED', `This bearer token does not grant 'pull' on ${repo.name}; request a token for scope ${scope}`, { scope });
     }

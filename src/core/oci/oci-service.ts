@@ -95,7 +95,7 @@ export class OciService {
   /** Serves the repositories of OCI mirrors through `mirror` (their writes are refused). */
   useMirrors(mirror: OciMirror): void {
     this.mirror = mirror;
-    this.access.useMirrors((repo) => mirror.mirrorOf(repo));
+    this.access.useMirrors((repo) => mirror.accessOf(repo));
   }
 
   /** The repository a client names, at any depth; a single-level name goes to the default scope (or is NAME_INVALID). */

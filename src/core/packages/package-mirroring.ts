@@ -1,8 +1,10 @@
+import type { Visibility } from '../access/visibility.js';
 import type { CoreDeps } from '../core-deps.js';
 import { ownValue } from '../own-value.js';
 import type { RequestContext } from '../auth/principal.js';
 import { badGateway, notFound } from '../errors.js';
 import type { PackageRecord, VersionRecord } from './package-repo.js';
+import type { StorageRepos } from '../storage.js';
 import type { PackageService } from './package-service.js';
 import { isoNow } from '../time.js';
 import type { PackageKind } from './kinds.js';
@@ -25,8 +27,8 @@ export class PackageMirroring {
   /**
    * Stores a version fetched from an upstream (core/mirrors; its bytes already checked against the
    * digest the upstream announced): checked like every publish (manifest, files, secrets), kept in
-   * its scope (which the mirror created) with no publisher and the upstream's publish time, readable
-   * by whoever may read this registry. A version that is already here is left as it is (versions
+   * its scope (which the mirror created) with no publisher and the upstream's publish time; a new
+   * package takes the mirror's visibility. A version that is already here is left as it is (versions
    * never change); answers it and whether it was added.
    */
   async importMirrored(input: {
@@ -37,6 +39,7 @@ export class PackageMirroring {
     tarball: Buffer;
     publishedAt: string | null;
     upstream: string;
+    visibility: Visibility;
   }): Promise<{ pkg: PackageRecord; version: VersionRecord; added: boolean }> {
     const id = parsePackageId(input.scope, input.name);
     const checked = await this.publisher.checkTarball(id, { kind: input.kind, tarball: input.tarball, version: input.version });
@@ -54,7 +57,7 @@ export class PackageMirroring {
       if (pkg && pkg.kind !== manifest.kind)
         throw badGateway(`The upstream at ${input.upstream} sent ${fullName(id.scope, id.name)} as a package of kind '${manifest.kind}'; here it is '${pkg.kind}'`);
       if (!pkg) {
-        await tx.packages.insert(newPackage(id, scope, checked, 'public', now));
+        await tx.packages.insert(newPackage(id, scope, checked, input.visibility, now));
         pkg = (await tx.packages.lockByKey(id.key))!;
       }
       const existing = await tx.packages.findVersion(pkg.id, version);
@@ -69,13 +72,14 @@ export class PackageMirroring {
 
   /**
    * Makes a mirrored package's dist-tags and deprecations what its upstream says (for the versions
-   * that are here; invalid tags are skipped). Answers whether anything changed.
+   * that are here; invalid tags are skipped), and its visibility its mirror's. Answers whether
+   * anything changed.
    */
-  async applyMirrorState(key: string, state: { distTags: Record<string, string>; deprecated: Map<string, string | null> }): Promise<boolean> {
+  async applyMirrorState(key: string, state: { distTags: Record<string, string>; deprecated: Map<string, string | null>; visibility: Visibility }): Promise<boolean> {
     return this.packages.change(key, async (tx) => {
       const pkg = await tx.packages.lockByKey(key);
       if (!pkg) return false;
-      let changed = false;
+      let changed = await this.keepVisibility(tx, pkg, state.visibility);
       const now = isoNow(this.deps.clock);
       const live = await tx.packages.listVersions(pkg.id, false);
       const here = new Set(live.map((v) => v.version));
@@ -106,5 +110,22 @@ export class PackageMirroring {
       if (after !== before) changed = true;
       return changed;
     });
+  }
+
+  /** Gives a mirrored package its mirror's visibility (the mirror's changed); whether it had another. */
+  async applyMirrorVisibility(key: string, visibility: Visibility): Promise<boolean> {
+    return this.packages.change(key, async (tx) => {
+      const pkg = await tx.packages.lockByKey(key);
+      return pkg ? this.keepVisibility(tx, pkg, visibility) : false;
+    });
+  }
+
+  /** Sets a mirrored package's visibility (audited as the mirror's doing: no caller); whether it changed. */
+  private async keepVisibility(tx: StorageRepos, pkg: PackageRecord, visibility: Visibility): Promise<boolean> {
+    if (pkg.visibility === visibility) return false;
+    await tx.packages.setVisibility(pkg.id, visibility);
+    const system: RequestContext = { principal: null, ip: null };
+    await this.deps.audit.record(tx.audit, system, 'package.access', fullName(pkg.scope, pkg.name), { from: pkg.visibility, to: visibility, mirrored: true });
+    return true;
   }
 }

@@ -275,8 +275,8 @@ export class PackageService {
     let mirror: { upstream: string } | undefined;
     if (this.mirrors) {
       // Not here: looked up on the upstreams; taken from one: asked again once its TTL passed.
-      if (!view && (await this.mirrors.fetchMissing(id.scope, id.name, ctx.mirrorVia))) view = await this.view(id.key);
-      const r = view && (await this.mirrors.refresh(view.pkg, false, ctx.mirrorVia));
+      if (!view && (await this.mirrors.fetchMissing(id.scope, id.name, ctx))) view = await this.view(id.key);
+      const r = view && (await this.mirrors.refresh(view.pkg, false, ctx));
       if (r?.changed) view = await this.view(id.key);
       if (r) mirror = { upstream: r.upstream };
     }
@@ -413,8 +413,8 @@ export class PackageService {
     let pkg = await this.deps.storage.packages.findByKey(id.key);
     if (this.mirrors) {
       if (!pkg) {
-        if (await this.mirrors.fetchMissing(id.scope, id.name, ctx.mirrorVia)) pkg = await this.deps.storage.packages.findByKey(id.key);
-      } else if ((await this.mirrors.refresh(pkg, false, ctx.mirrorVia))?.changed) {
+        if (await this.mirrors.fetchMissing(id.scope, id.name, ctx)) pkg = await this.deps.storage.packages.findByKey(id.key);
+      } else if ((await this.mirrors.refresh(pkg, false, ctx))?.changed) {
         pkg = await this.deps.storage.packages.findByKey(id.key);
       }
     }
@@ -461,7 +461,7 @@ export class PackageService {
       return await this.resolveHere(pkg, versionOrTag);
     } catch (e) {
       // A version of a mirrored package that is not here yet: the upstream is asked at once.
-      if (!(e instanceof AgentryError && e.code === 'not_found') || !(await this.mirrors?.refresh(pkg, true, ctx?.mirrorVia))?.changed) throw e;
+      if (!(e instanceof AgentryError && e.code === 'not_found') || !(await this.mirrors?.refresh(pkg, true, ctx))?.changed) throw e;
       return this.resolveHere((await this.deps.storage.packages.findById(pkg.id)) ?? pkg, versionOrTag);
     }
   }

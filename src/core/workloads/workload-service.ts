@@ -11,7 +11,7 @@ import { CachedWorkloadStore, type WorkloadStore } from './workload-store.js';
 import { WORKLOAD_SECRETS_NAMESPACE } from '../secrets/toolhive-secrets.js';
 import { WorkloadProxy, type WorkloadSession } from './workload-proxy.js';
 import { WorkloadConfigs, type UpgradeCheck, type WorkloadInput } from './workload-config.js';
-import { DEFAULT_GROUP, packageOf, workloadNameProblem, type SecretRef, type WorkloadConfig, type WorkloadRecord } from './workload.js';
+import { DEFAULT_GROUP, REDACTED_ENV_VALUE, packageOf, workloadNameProblem, type SecretRef, type WorkloadConfig, type WorkloadRecord } from './workload.js';
 
 /** What the workload service needs besides the core's deps (whose `events` hear every status a supervisor writes: webhooks' workload.status). */
 export interface WorkloadServiceDeps {
@@ -154,12 +154,22 @@ export class WorkloadService {
     for (const r of await this.store.list()) {
       if (opts.group !== undefined && r.config.group !== opts.group) continue;
       if (!opts.all && r.status === 'stopped') continue;
-      if (await this.canRead(ctx, r)) out.push(r);
+      if (await this.canRead(ctx, r)) out.push(this.shownTo(ctx, r));
     }
     return out.sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /**
+   * A workload the caller may read. Its plain environment values are shown only to those who may
+   * manage it (its owner, administrators); other readers get the names with each value
+   * {@link REDACTED_ENV_VALUE} (secrets are references and never values anyway).
+   */
   async get(ctx: RequestContext, name: string): Promise<WorkloadRecord> {
+    return this.shownTo(ctx, await this.readable(ctx, name));
+  }
+
+  /** The workload as stored, if the caller may read it (404 otherwise): for the service's own use, never handed out as it is. */
+  private async readable(ctx: RequestContext, name: string): Promise<WorkloadRecord> {
     const problem = workloadNameProblem(name);
     if (problem) throw badRequest(problem);
     const r = await this.store.get(name);
@@ -318,7 +328,7 @@ export class WorkloadService {
   // ---- upgrades ----
 
   async upgradeCheck(ctx: RequestContext, name: string): Promise<UpgradeCheck> {
-    return this.configs.checkOne(ctx, await this.get(ctx, name));
+    return this.configs.checkOne(ctx, await this.readable(ctx, name));
   }
 
   async upgradeCheckAll(ctx: RequestContext, opts: { all?: boolean; group?: string }): Promise<UpgradeCheck[]> {
@@ -373,7 +383,7 @@ export class WorkloadService {
 
   /** Opens a client's session on a workload it may read; requests go to whatever process currently runs it. */
   async session(ctx: RequestContext, name: string): Promise<WorkloadSession> {
-    return this.proxy.open(ctx, name, await this.get(ctx, name));
+    return this.proxy.open(ctx, name, await this.readable(ctx, name));
   }
 
   // ---- internals ----
@@ -394,6 +404,13 @@ export class WorkloadService {
     return this.core.policy.canRead(ctx, { ownerAccountId: r.ownerAccountId, visibility: r.config.visibility });
   }
 
+  /** The record as `ctx` may see it: whole for those who may manage it, its plain env values redacted for other readers. */
+  private shownTo(ctx: RequestContext, r: WorkloadRecord): WorkloadRecord {
+    if (this.mayManage(ctx.principal, r)) return r;
+    const env = Object.fromEntries(Object.keys(r.config.env).map((k) => [k, REDACTED_ENV_VALUE]));
+    return { ...r, config: { ...r.config, env } };
+  }
+
   private mayManage(p: Principal | null, r: WorkloadRecord): boolean {
     if (!p || p.token.permission === 'read' || p.token.permission === 'runtime') return false;
     return p.account.isAdmin || p.account.id === r.ownerAccountId;
@@ -401,7 +418,7 @@ export class WorkloadService {
 
   /** The workload, if the caller may manage it (its owner, administrators): 404 when it may not even read it, 403 when it only reads. */
   private async managed(ctx: RequestContext, name: string): Promise<WorkloadRecord> {
-    const r = await this.get(ctx, name);
+    const r = await this.readable(ctx, name);
     if (!ctx.principal) throw new AgentryError('unauthorized', 'Authentication required');
     if (!this.mayManage(ctx.principal, r)) throw forbidden(`Only the owner of workload '${name}' and administrators manage it (with a publish or admin token)`);
     return r;

@@ -34,6 +34,12 @@ export interface ToolOverride {
   description?: string;
 }
 
+/**
+ * What a reader who may not manage a workload sees in place of each plain environment value: the
+ * names stay (ToolHive's `env_vars` is a map of strings, so its clients still parse it), the values do not.
+ */
+export const REDACTED_ENV_VALUE = '***';
+
 export interface SecretRef {
   /** The secret's key in the owner's ToolHive secrets (namespace `WORKLOAD_SECRETS_NAMESPACE` of `core/secrets/toolhive-secrets.ts`). */
   name: string;
@@ -48,7 +54,10 @@ export interface WorkloadConfig {
   /** Set when the workload was made from a registry entry: the server's name (`scope/name`) and version. */
   registryServer?: string;
   registryVersion?: string;
-  /** Plain environment variables (stored and exported as they are: no secrets here). */
+  /**
+   * Plain environment variables (no secrets here). Shown and exported as they are to those who may
+   * manage the workload; other readers see each value as {@link REDACTED_ENV_VALUE}.
+   */
   env: Record<string, string>;
   /** Environment variables whose values come from the secret store at each start. */
   secrets: SecretRef[];

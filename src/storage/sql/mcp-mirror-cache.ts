@@ -100,6 +100,8 @@ export class SqlMcpMirrorCache implements McpMirrorCache {
     if (q.exactVersion !== undefined) where.push(sql`s.version = ${q.exactVersion}`);
     if (q.key !== undefined) where.push(sql`s.key = ${q.key}`);
     if (q.mirror !== undefined) where.push(sql`s.mirror = ${q.mirror}`);
+    if (q.mirrors.length === 0) return [];
+    where.push(sql`s.mirror IN (${sql.join(q.mirrors.map((m) => sql`${m}`))})`);
     if (q.changedSince) where.push(sql`coalesce(s.updated_at, s.published_at, '') >= ${q.changedSince}`);
     if (q.text) {
       const like = `%${escapeLike(q.text.toLowerCase())}%`;

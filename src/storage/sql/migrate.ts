@@ -34,6 +34,7 @@ import { packageEmbeddingsMigration } from './migrations/0042-package-embeddings
 import { a2aTasksMigration } from './migrations/0044-a2a-tasks.js';
 import { packageDocumentsMigration } from './migrations/0045-package-documents.js';
 import { dropPackagesUpdatedIndexMigration } from './migrations/0046-drop-packages-updated-index.js';
+import { mirrorVisibilityMigration } from './migrations/0049-mirror-visibility.js';
 import { packageDocumentLookupMigration } from './migrations/0050-package-document-lookup.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
@@ -73,6 +74,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0044-a2a-tasks': a2aTasksMigration(),
   '0045-package-documents': packageDocumentsMigration(),
   '0046-drop-packages-updated-index': dropPackagesUpdatedIndexMigration(),
+  '0049-mirror-visibility': mirrorVisibilityMigration(),
   ...(dialect === 'sqlite' ? { '0050-package-document-lookup': packageDocumentLookupMigration() } : {}),
 });
 

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import type { Visibility } from '../../core/access/visibility.js';
 import type { MirrorKind, MirrorListingRecord, MirrorRecord, MirrorScopeRecord, MirrorStore, MirrorTagRecord } from '../../core/mirrors/mirror.js';
 import type { Database, MirrorsTable } from './schema.js';
 import { runCompiled } from './compiled-statement.js';
@@ -10,11 +11,12 @@ const recordOf = (r: Selectable<MirrorsTable>): MirrorRecord => ({
   username: r.username,
   hasPassword: Number(r.has_password) === 1,
   ttlSeconds: Number(r.ttl_seconds),
+  visibility: r.visibility as Visibility,
   createdAt: r.created_at,
 });
 
 /**
- * Mirrors and their cached tags (migration 0030-mirrors); scopes and packages taken from Agentry
+ * Mirrors and their cached tags (migration 0030-mirrors; their visibility 0049-mirror-visibility); scopes and packages taken from Agentry
  * upstreams (0039-agentry-mirrors); OCI listings (0041-mirror-listings). Removing a mirror drops its
  * cached MCP listing (0038), sync jobs and OCI listings too.
  */
@@ -33,10 +35,19 @@ export class SqlMirrorStore implements MirrorStore {
   async insert(m: MirrorRecord): Promise<boolean> {
     const res = await this.db
       .insertInto('mirrors')
-      .values({ name: m.name, kind: m.kind, url: m.url, username: m.username, has_password: m.hasPassword ? 1 : 0, ttl_seconds: m.ttlSeconds, created_at: m.createdAt })
+      .values({ name: m.name, kind: m.kind, url: m.url, username: m.username, has_password: m.hasPassword ? 1 : 0, ttl_seconds: m.ttlSeconds, visibility: m.visibility, created_at: m.createdAt })
       .onConflict((oc) => oc.column('name').doNothing())
       .executeTakeFirst();
     return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async update(name: string, change: Partial<Pick<MirrorRecord, 'visibility' | 'ttlSeconds'>>): Promise<boolean> {
+    const res = await this.db
+      .updateTable('mirrors')
+      .set({ ...(change.visibility !== undefined ? { visibility: change.visibility } : {}), ...(change.ttlSeconds !== undefined ? { ttl_seconds: change.ttlSeconds } : {}) })
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
   }
 
   async delete(name: string): Promise<boolean> {

@@ -54,6 +54,7 @@ export interface MirrorsTable {
   username: string | null;
   has_password: number;
   ttl_seconds: number;
+  visibility: string;
   created_at: string;
 }
 

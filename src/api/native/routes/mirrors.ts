@@ -10,6 +10,15 @@ import type { NativeDoorOptions } from '../index.js';
 import { SuccessMessage, errorResponses } from '../schemas.js';
 import { strictOptionalBodyValidatorCompiler } from '../../shared/strict-validator.js';
 
+const MirrorVisibility = Type.String({
+  maxLength: 40,
+  examples: ['public', 'internal', 'private'],
+  description:
+    'Who may read what the mirror brings in (its packages, OCI repositories, MCP servers), owned by the organisation agentry-mirrors: public (anyone), internal (every signed-in account) or private (members of agentry-mirrors, administrators). Default: private for a mirror with a password (its login may read non-public objects upstream), public without one',
+});
+
+const TtlSeconds = Type.Integer({ minimum: 1, maximum: 31_536_000, description: 'How long tags and listings are served before the upstream is asked again (default 300)' });
+
 const MirrorKind = Type.Union([Type.Literal('mcp'), Type.Literal('oci'), Type.Literal('agentry')], { description: 'What the upstream is: an MCP registry (/v0.1), an OCI registry, another Agentry' });
 
 const MirrorBody = Type.Object(
@@ -19,10 +28,13 @@ const MirrorBody = Type.Object(
     url: Type.String({ minLength: 1, maxLength: 2048, description: 'The upstream base URL (http:// or https://), without a login' }),
     username: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     password: Type.Optional(Type.String({ minLength: 1, maxLength: 8192, description: 'Kept in the secret store; never returned' })),
-    ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 31_536_000, description: 'How long tags and listings are served before the upstream is asked again (default 300)' })),
+    ttl_seconds: Type.Optional(TtlSeconds),
+    visibility: Type.Optional(MirrorVisibility),
   },
   { additionalProperties: false },
 );
+
+const MirrorChangeBody = Type.Object({ visibility: Type.Optional(MirrorVisibility), ttl_seconds: Type.Optional(TtlSeconds) }, { additionalProperties: false });
 
 const MirrorView = Type.Object({
   name: Type.String(),
@@ -31,12 +43,22 @@ const MirrorView = Type.Object({
   username: Type.Union([Type.String(), Type.Null()]),
   has_password: Type.Boolean({ description: 'A password is kept in the secret store (it is never returned)' }),
   ttl_seconds: Type.Integer(),
+  visibility: Type.Enum(['public', 'internal', 'private'], { description: 'Who may read what the mirror brings in' }),
   created_at: Type.String(),
 });
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) });
 
-const viewOf = (m: MirrorRecord) => ({ name: m.name, kind: m.kind, url: m.url, username: m.username, has_password: m.hasPassword, ttl_seconds: m.ttlSeconds, created_at: m.createdAt });
+const viewOf = (m: MirrorRecord) => ({
+  name: m.name,
+  kind: m.kind,
+  url: m.url,
+  username: m.username,
+  has_password: m.hasPassword,
+  ttl_seconds: m.ttlSeconds,
+  visibility: m.visibility,
+  created_at: m.createdAt,
+});
 
 const SyncStatus = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled')]);
 
@@ -128,8 +150,30 @@ export const mirrorRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async 
         ...(b.username !== undefined ? { username: b.username } : {}),
         ...(b.password !== undefined ? { password: b.password } : {}),
         ...(b.ttl_seconds !== undefined ? { ttlSeconds: b.ttl_seconds } : {}),
+        ...(b.visibility !== undefined ? { visibility: b.visibility } : {}),
       });
       return reply.status(201).send(viewOf(m));
+    },
+  });
+
+  app.patch('/mirrors/:name', {
+    schema: {
+      tags: ['admin'],
+      summary: "Change an upstream's visibility or TTL (admin); a new visibility applies at once to everything it brought in",
+      params: NameParams,
+      body: MirrorChangeBody,
+      response: { 200: MirrorView, ...errorResponses },
+    },
+    // Unknown fields are refused, not dropped (a misspelt setting would change nothing and say so).
+    validatorCompiler: strictOptionalBodyValidatorCompiler,
+    handler: async (req) => {
+      const b = req.body;
+      return viewOf(
+        await mirrorsOf(registry).update(await requestContext(registry, req), req.params.name, {
+          ...(b.visibility !== undefined ? { visibility: b.visibility } : {}),
+          ...(b.ttl_seconds !== undefined ? { ttlSeconds: b.ttl_seconds } : {}),
+        }),
+      );
     },
   });
 
