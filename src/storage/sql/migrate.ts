@@ -34,6 +34,7 @@ import { packageEmbeddingsMigration } from './migrations/0042-package-embeddings
 import { a2aTasksMigration } from './migrations/0044-a2a-tasks.js';
 import { packageDocumentsMigration } from './migrations/0045-package-documents.js';
 import { dropPackagesUpdatedIndexMigration } from './migrations/0046-drop-packages-updated-index.js';
+import { packageLexemesMigration } from './migrations/0048-package-lexemes.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -72,6 +73,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0044-a2a-tasks': a2aTasksMigration(),
   '0045-package-documents': packageDocumentsMigration(),
   '0046-drop-packages-updated-index': dropPackagesUpdatedIndexMigration(),
+  ...(dialect === 'postgres' ? { '0048-package-lexemes': packageLexemesMigration() } : {}),
 });
 
 class InCodeMigrations implements MigrationProvider {
