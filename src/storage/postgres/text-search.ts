@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
-import { searchWords, type TextSearch } from '../sql/dialect.js';
+import { sql, type RawBuilder } from 'kysely';
+import { searchWords, type RowsReader, type TextSearch } from '../sql/dialect.js';
 
 /** How long the planner's lexeme statistics are used before they are read again. */
 const STATS_TTL_MS = 5 * 60_000;
@@ -86,33 +86,115 @@ export const indexedWords = (words: readonly string[], rowsOf: (word: string) =>
 };
 
 /**
+ * Whether a query's words are worth turning into exact lexemes (a statement more): when two or
+ * more of them are estimated to match over EXACT_WORD_ROWS packages each, or some have no estimate.
+ * GIN then skips through one to the rows of the other instead of collecting both whole; a rare
+ * word's rows are few either way, and one word alone is read whole into the bitmap the plan scans.
+ */
+export const exactWorthIt = (words: readonly string[], rowsOf: (word: string) => number | undefined): boolean => {
+  if (words.length < 2) return false;
+  const rows = words.map(rowsOf);
+  return rows.some((r) => r === undefined) || rows.filter((r) => r! > EXACT_WORD_ROWS).length >= 2;
+};
+export const EXACT_WORD_ROWS = 1000;
+
+/** The most lexemes one word of a query is turned into; a word that starts more stays a prefix. */
+export const MAX_WORD_LEXEMES = 64;
+
+/**
+ * For each word of a query (`$1`), in order, the lexemes of `package_lexemes` (migration 0048) it
+ * starts, at most MAX_WORD_LEXEMES + 1 (one more tells it starts too many); null for a word that
+ * to_tsquery would not keep as it is (one prefix, the word itself), which stays a prefix. `$2`: the
+ * first string after each word's prefixes in the C collation's (code point) order.
+ */
+export const WORD_LEXEMES_SQL = `SELECT CASE WHEN to_tsquery('simple', u.lo || ':*')::text = '''' || u.lo || ''':*' THEN ARRAY(
+    SELECT DISTINCT k.lexeme FROM package_lexemes k WHERE k.lexeme >= u.lo COLLATE "C" AND k.lexeme < u.hi COLLATE "C"
+    ORDER BY k.lexeme LIMIT ${MAX_WORD_LEXEMES + 1}) END
+  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(lo, hi, i) ORDER BY u.i`;
+
+/** The first string after every string that starts with `word`, in code point order. */
+export const afterPrefix = (word: string): string => {
+  const points = [...word];
+  const last = points.pop()!.codePointAt(0)!;
+  return points.join('') + String.fromCodePoint(last + 1);
+};
+
+/**
+ * The exact lexemes each word starts, by `run` (on the connection the search runs on: a
+ * transaction sees the lexemes of its own writes), for the words that start at most
+ * MAX_WORD_LEXEMES.
+ */
+export const wordLexemes = async (words: readonly string[], run: RowsReader): Promise<Map<string, readonly string[]>> => {
+  const rows = await run('package_lexemes.words', WORD_LEXEMES_SQL, [words, words.map(afterPrefix)]);
+  const out = new Map<string, readonly string[]>();
+  words.forEach((w, i) => {
+    const lexemes = rows[i]?.[0] as string[] | null | undefined;
+    if (lexemes && lexemes.length <= MAX_WORD_LEXEMES) out.set(w, lexemes);
+  });
+  return out;
+};
+
+/** A lexeme in tsquery's own syntax: quoted, taken as it is (not parsed or normalized again). */
+const quoted = (lexeme: string): string => `'${lexeme.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+
+/**
+ * The tsquery of the words, all of them to match: each word in `lexemes` as an OR of its exact
+ * lexemes, the others as prefixes (through to_tsquery, as the rank's query). Undefined when a word
+ * starts no lexeme at all: nothing matches.
+ */
+export const wordsQuery = (words: readonly string[], lexemes: ReadonlyMap<string, readonly string[]>): RawBuilder<unknown> | undefined => {
+  const exact: string[] = [];
+  const prefixes: string[] = [];
+  for (const w of words) {
+    const list = lexemes.get(w);
+    if (!list) prefixes.push(`${w}:*`);
+    else if (list.length === 0) return undefined;
+    else exact.push(list.length === 1 ? quoted(list[0]!) : `(${list.map(quoted).join(' | ')})`);
+  }
+  const prefixQuery = sql`to_tsquery('simple', ${prefixes.join(' & ')})`;
+  if (exact.length === 0) return prefixQuery;
+  const exactQuery = sql`${exact.join(' & ')}::tsquery`;
+  return prefixes.length === 0 ? exactQuery : sql`(${exactQuery} && ${prefixQuery})`;
+};
+
+/**
  * PostgreSQL full-text search over the generated `search_vector` column (GIN index), every word a
  * prefix match, ranked by ts_rank. The tsquery is written inline: as a FROM-list function the
  * planner would not use the index. Newest first and limited (see TextMatch.id), the planner walks
  * the primary key backwards for a broad query and stops at the limit; for a selective one it
  * takes the GIN index.
  *
- * With several words of which some are common and some not (by the planner's statistics, see
- * PrefixRows), only the uncommon ones are given to the index; the whole query is checked on each
- * row it yields (`ts_match_vq`, the function behind `@@`, which the planner does not match to the
- * index). GIN reads a prefix word by collecting every row of every lexeme it starts with before
- * the first row is returned, so a rare word beside a common one would otherwise cost as much as
- * the common word alone. The rows are the same: the index's words are some of the query's.
+ * When two or more words each match many packages (see exactWorthIt), the index is given each
+ * word as the exact lexemes it starts (read from `package_lexemes`, see wordLexemes) when there
+ * are at most MAX_WORD_LEXEMES of them: GIN reads a prefix word by
+ * collecting every row of every lexeme it starts before the first row is returned, exact lexemes
+ * as it goes, skipping through a common one to the rows of a rare one. The rows are the same (the
+ * table lists every lexeme a package holds), and the rank is computed from the prefix query as
+ * before, so the order is too.
+ *
+ * A word left a prefix (it starts more lexemes) that is common beside one that is not (by the
+ * planner's statistics, see PrefixRows) is not given to the index: the whole query is checked on
+ * each row the index yields (`ts_match_vq`, the function behind `@@`, which the planner does not
+ * match to the index), so a rare word beside a common one does not cost as much as the common
+ * word alone. The rows are the same: the index's words are some of the query's.
  */
 export const postgresTextSearch = (rows?: PrefixRows): TextSearch => ({
-  match(text) {
+  async match(text, run) {
     const words = searchWords(text);
     if (words.length === 0) return undefined;
-    const tsquery = (ws: readonly string[]) => sql`to_tsquery('simple', ${ws.map((w) => `${w}:*`).join(' & ')})`;
-    const query = tsquery(words);
-    const indexed = rows ? indexedWords(words, (w) => rows.of(w)) : words;
+    const lexemes = exactWorthIt(words, (w) => rows?.of(w)) ? await wordLexemes(words, run) : new Map<string, readonly string[]>();
+    const prefixes = sql`to_tsquery('simple', ${words.map((w) => `${w}:*`).join(' & ')})`;
+    // An exact word costs the index little whatever its rows: always given to it.
+    const indexed = rows ? indexedWords(words, (w) => (lexemes.has(w) ? 0 : rows.of(w))) : words;
+    const index = wordsQuery(indexed, lexemes);
+    if (index === undefined) return undefined;
     return {
       from: sql`packages p`,
-      where: indexed.length === words.length ? sql`p.search_vector @@ ${query}` : sql`p.search_vector @@ ${tsquery(indexed)} AND ts_match_vq(p.search_vector, ${query})`,
+      where: indexed.length === words.length ? sql`p.search_vector @@ ${index}` : sql`p.search_vector @@ ${index} AND ts_match_vq(p.search_vector, ${prefixes})`,
       id: sql`p.id`,
       // ts_rank over the bounded candidates' tsvectors only (see TextMatch.carry).
       carry: sql`p.search_vector`,
-      rank: sql`-ts_rank(doc, ${query})`,
+      rank: sql`-ts_rank(doc, ${prefixes})`,
     };
   },
 });

@@ -4,8 +4,11 @@ export type SqlDialectName = 'sqlite' | 'postgres';
 
 /** How one dialect turns a user's search text into a filter and a relevance order. */
 export interface TextSearch {
-  /** Returns undefined when the text has no searchable words. */
-  match(text: string): TextMatch | undefined;
+  /**
+   * Undefined when the text has no searchable words, or when nothing can match it. `run` reads
+   * what the match is built from, on the connection the search will run on (PostgreSQL).
+   */
+  match(text: string, run: RowsReader): TextMatch | undefined | Promise<TextMatch | undefined>;
 }
 
 export interface TextMatch {

@@ -34,6 +34,7 @@ import { packageEmbeddingsMigration } from './migrations/0042-package-embeddings
 import { a2aTasksMigration } from './migrations/0044-a2a-tasks.js';
 import { packageDocumentsMigration } from './migrations/0045-package-documents.js';
 import { dropPackagesUpdatedIndexMigration } from './migrations/0046-drop-packages-updated-index.js';
+import { packageLexemesMigration } from './migrations/0048-package-lexemes.js';
 import { mirrorVisibilityMigration } from './migrations/0049-mirror-visibility.js';
 import { packageDocumentLookupMigration } from './migrations/0050-package-document-lookup.js';
 
@@ -74,6 +75,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0044-a2a-tasks': a2aTasksMigration(),
   '0045-package-documents': packageDocumentsMigration(),
   '0046-drop-packages-updated-index': dropPackagesUpdatedIndexMigration(),
+  ...(dialect === 'postgres' ? { '0048-package-lexemes': packageLexemesMigration() } : {}),
   '0049-mirror-visibility': mirrorVisibilityMigration(),
   ...(dialect === 'sqlite' ? { '0050-package-document-lookup': packageDocumentLookupMigration() } : {}),
 });

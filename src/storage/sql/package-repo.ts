@@ -179,6 +179,8 @@ export class SqlPackageRepo implements PackageRepo {
   /** SQLite outside transactions: package rows through the read connection (see RowReader). */
   private readonly byKey: ((key: unknown) => Selectable<PackagesTable> | undefined) | undefined;
   private readonly byId: ((id: unknown) => Selectable<PackagesTable> | undefined) | undefined;
+  /** A statement's rows as arrays on this repo's connection or transaction (a RowsReader that prepares nothing). */
+  private readonly rowsOf: RowsReader = async (_name, text, params) => (await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, [...params]))).rows.map((r) => Object.values(r));
 
   async findByKey(key: string): Promise<PackageRecord | undefined> {
     const row = this.byKey ? this.byKey(key) : await this.db.selectFrom('packages').select(PACKAGE_COLUMNS).where('key', '=', key).executeTakeFirst();
@@ -249,9 +251,7 @@ export class SqlPackageRepo implements PackageRepo {
   async findDocument(key: string): Promise<PackageDocument | undefined> {
     if (this.dialect === 'postgres') {
       this.documentBatch ??= new KeyBatcher(async (keys) => {
-        const rows = this.readRows
-          ? await this.readRows('agentry_package_documents', `${POSTGRES_DOCUMENT_SQL} = ANY($1)`, [keys])
-          : (await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(`${POSTGRES_DOCUMENT_SQL} = ANY($1)`, [keys]))).rows.map((r) => Object.values(r));
+        const rows = await (this.readRows ?? this.rowsOf)('agentry_package_documents', `${POSTGRES_DOCUMENT_SQL} = ANY($1)`, [keys]);
         return new Map(rows.map((r) => [r[0] as string, toDocument(r)]));
       });
       return this.documentBatch.load(key);
@@ -410,7 +410,7 @@ export class SqlPackageRepo implements PackageRepo {
     where.push(sql`p.latest_version IS NOT NULL`);
     const filter = sql.join(where, sql` AND `);
     if (!q.text) return this.sortedPage(sql`packages p`, sql`p.id`, filter, q);
-    const text = this.textSearch.match(q.text);
+    const text = await this.textSearch.match(q.text, this.readRows ?? this.rowsOf);
     if (!text) return { rows: [], total: 0, owners: new Map() };
     const matching = sql`${text.where} AND ${filter}`;
     if (q.sort === 'relevance') return this.rankedSearch(text, matching, q);
