@@ -189,6 +189,33 @@ describe.each(testStores)('remote workloads (%s)', { timeout: 120_000 }, (store)
     await noLeak('remote-http');
   });
 
+  it("shows an internal remote workload's plain header values to those who manage it only: readers get the names, each value redacted", async () => {
+    const created = await admin.req('POST', '/api/v1beta/workloads', {
+      name: 'remote-plain-header',
+      url: upstream.url('/mcp'),
+      transport: 'streamable-http',
+      visibility: 'internal',
+      header_forward: { add_plaintext_headers: { 'X-Team': 'plain-header-5d2e' }, add_headers_from_secret: { Authorization: 'upstream-token' } },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const readerToken = (await admin.req('POST', '/api/v1/users', { username: 'header-reader' })).body.token as string;
+    const reader = new Api(server.url, readerToken);
+    const shown = { add_plaintext_headers: { 'X-Team': '***' }, add_headers_from_secret: { Authorization: 'upstream-token' } };
+    for (const path of ['/api/v1beta/workloads/remote-plain-header', '/api/v1beta/workloads/remote-plain-header/export']) {
+      const r = await reader.req('GET', path);
+      expect(r.status, path).toBe(200);
+      expect(r.body.header_forward, path).toEqual(shown);
+      expect(JSON.stringify(r.body), path).not.toContain('plain-header-5d2e');
+    }
+    const listed = (await reader.req('GET', '/api/v1beta/workloads?all=true')).body as { workloads: unknown[] };
+    expect(JSON.stringify(listed)).toContain('remote-plain-header');
+    expect(JSON.stringify(listed)).not.toContain('plain-header-5d2e');
+    // The administrator who owns it manages it and sees the value.
+    const own = await admin.req('GET', '/api/v1beta/workloads/remote-plain-header');
+    expect(own.body.header_forward.add_plaintext_headers).toEqual({ 'X-Team': 'plain-header-5d2e' });
+    expect((await admin.req('DELETE', '/api/v1beta/workloads/remote-plain-header')).status).toBeLessThan(300);
+  });
+
   it('goes unhealthy or error when the upstream dies, and comes back when it returns', async () => {
     const port = upstream.port;
     await upstream.stop();

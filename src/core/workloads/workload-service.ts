@@ -11,7 +11,7 @@ import { CachedWorkloadStore, type WorkloadStore } from './workload-store.js';
 import { WORKLOAD_SECRETS_NAMESPACE } from '../secrets/toolhive-secrets.js';
 import { WorkloadProxy, type WorkloadSession } from './workload-proxy.js';
 import { WorkloadConfigs, type UpgradeCheck, type WorkloadInput } from './workload-config.js';
-import { DEFAULT_GROUP, REDACTED_ENV_VALUE, packageOf, workloadNameProblem, type SecretRef, type WorkloadConfig, type WorkloadRecord } from './workload.js';
+import { DEFAULT_GROUP, REDACTED_VALUE, packageOf, workloadNameProblem, type SecretRef, type WorkloadConfig, type WorkloadRecord } from './workload.js';
 
 /** What the workload service needs besides the core's deps (whose `events` hear every status a supervisor writes: webhooks' workload.status). */
 export interface WorkloadServiceDeps {
@@ -160,9 +160,9 @@ export class WorkloadService {
   }
 
   /**
-   * A workload the caller may read. Its plain environment values are shown only to those who may
-   * manage it (its owner, administrators); other readers get the names with each value
-   * {@link REDACTED_ENV_VALUE} (secrets are references and never values anyway).
+   * A workload the caller may read. Its plain environment and header values are shown only to those
+   * who may manage it (its owner, administrators); other readers get the names with each value
+   * {@link REDACTED_VALUE} (secrets are references and never values anyway).
    */
   async get(ctx: RequestContext, name: string): Promise<WorkloadRecord> {
     return this.shownTo(ctx, await this.readable(ctx, name));
@@ -404,11 +404,11 @@ export class WorkloadService {
     return this.core.policy.canRead(ctx, { ownerAccountId: r.ownerAccountId, visibility: r.config.visibility });
   }
 
-  /** The record as `ctx` may see it: whole for those who may manage it, its plain env values redacted for other readers. */
+  /** The record as `ctx` may see it: whole for those who may manage it, its plain env and header values redacted for other readers. */
   private shownTo(ctx: RequestContext, r: WorkloadRecord): WorkloadRecord {
     if (this.mayManage(ctx.principal, r)) return r;
-    const env = Object.fromEntries(Object.keys(r.config.env).map((k) => [k, REDACTED_ENV_VALUE]));
-    return { ...r, config: { ...r.config, env } };
+    const redacted = (values: Record<string, string>) => Object.fromEntries(Object.keys(values).map((k) => [k, REDACTED_VALUE]));
+    return { ...r, config: { ...r.config, env: redacted(r.config.env), headers: redacted(r.config.headers) } };
   }
 
   private mayManage(p: Principal | null, r: WorkloadRecord): boolean {

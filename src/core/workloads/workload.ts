@@ -35,10 +35,11 @@ export interface ToolOverride {
 }
 
 /**
- * What a reader who may not manage a workload sees in place of each plain environment value: the
- * names stay (ToolHive's `env_vars` is a map of strings, so its clients still parse it), the values do not.
+ * What a reader who may not manage a workload sees in place of each plain environment value and each
+ * plain header value: the names stay (ToolHive's `env_vars` and `add_plaintext_headers` are maps of
+ * strings, so its clients still parse them), the values do not.
  */
-export const REDACTED_ENV_VALUE = '***';
+export const REDACTED_VALUE = '***';
 
 export interface SecretRef {
   /** The secret's key in the owner's ToolHive secrets (namespace `WORKLOAD_SECRETS_NAMESPACE` of `core/secrets/toolhive-secrets.ts`). */
@@ -56,12 +57,15 @@ export interface WorkloadConfig {
   registryVersion?: string;
   /**
    * Plain environment variables (no secrets here). Shown and exported as they are to those who may
-   * manage the workload; other readers see each value as {@link REDACTED_ENV_VALUE}.
+   * manage the workload; other readers see each value as {@link REDACTED_VALUE}.
    */
   env: Record<string, string>;
   /** Environment variables whose values come from the secret store at each start. */
   secrets: SecretRef[];
-  /** Headers sent to a remote server: plain values, and values from the secret store. */
+  /**
+   * Headers sent to a remote server: plain values (shown like `env`: as they are only to those who may
+   * manage the workload, each value as {@link REDACTED_VALUE} to other readers), and values from the secret store.
+   */
   headers: Record<string, string>;
   headerSecrets: Record<string, string>;
   profile: PermissionProfile;
