@@ -29,6 +29,11 @@ describe.each(testStores)('accounts, orgs and tokens (%s)', (store) => {
     expect(taken.status).toBe(409);
     expect((await admin.req('POST', '/api/v1/users', { username: 'admin' })).status).toBe(400);
     expect((await admin.req('POST', '/api/v1/users', { username: 'api' })).status).toBe(400);
+    // The organisation that owns what mirrors bring in: no one may take its name first.
+    const mirrors = await admin.req('POST', '/api/v1/users', { username: 'agentry-mirrors' });
+    expect(mirrors.status).toBe(400);
+    expect(mirrors.body.error).toMatch(/reserved/);
+    expect((await admin.req('POST', '/api/v1/orgs', { name: 'Agentry-Mirrors' })).status).toBe(400);
     const bad = await admin.req('POST', '/api/v1/users', { username: 'no spaces!' });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatch(/Invalid user name/);
