@@ -59,7 +59,7 @@ export class AgentryMirror implements PackageMirrors {
     if (!claim && (await this.deps.storage.scopes.find(scope))) return false; // a scope of this registry's own
     // The mirrors whose objects this caller may read: a fetch under way is joined by callers who may read the same ones only.
     const readable: MirrorRecord[] = [];
-    for (const m of await this.mirrors.store.list()) if (m.kind === 'agentry' && (await this.mayRead(ctx, m))) readable.push(m);
+    for (const m of await this.mirrors.store.list()) if (m.kind === 'agentry' && (await this.mirrors.mayRead(ctx, m))) readable.push(m);
     return this.once(`fetch:${key}:${readable.map((m) => m.name).join(',')}`, async () => {
       // A bound scope comes from its mirror only; another scope from the first mirror (by name) that has it.
       const candidates = claim ? readable.filter((m) => m.name === claim.mirror) : readable;
@@ -90,7 +90,7 @@ export class AgentryMirror implements PackageMirrors {
     if (!claim) return undefined;
     const via = ctx?.mirrorVia;
     const m = await this.mirrors.ofKind(claim.mirror, 'agentry');
-    if (!m || !this.mirrors.mayAskUpstreams(via) || (ctx && !(await this.mayRead(ctx, m)))) return { upstream: claim.upstream, changed: false };
+    if (!m || !this.mirrors.mayAskUpstreams(via) || (ctx && !(await this.mirrors.mayRead(ctx, m)))) return { upstream: claim.upstream, changed: false };
     const checked = await this.mirrors.store.packageCheckedAt(pkg.key);
     if (!force && checked !== undefined && this.deps.clock.now().getTime() - Date.parse(checked) < m.ttlSeconds * 1000) return { upstream: claim.upstream, changed: false };
     try {
@@ -108,11 +108,6 @@ export class AgentryMirror implements PackageMirrors {
       // The upstream is down or answers nonsense: what it said last is still served.
       return { upstream: claim.upstream, changed: false };
     }
-  }
-
-  /** Whether `ctx` may read what mirror `m` brings in (the one read rule, on the mirror's visibility). */
-  private async mayRead(ctx: RequestContext, m: MirrorRecord): Promise<boolean> {
-    return this.deps.policy.canRead(ctx, await this.mirrors.readTarget(m));
   }
 
   async upstreamsOf(scopes: readonly string[]): Promise<Map<string, string>> {

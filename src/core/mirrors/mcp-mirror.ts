@@ -203,15 +203,10 @@ export class McpMirrors {
     return stale.sort();
   }
 
-  /** Whether the caller may read the servers mirror `m` brings in: the one read rule, on the mirror's visibility. */
-  private async mayRead(ctx: RequestContext, m: MirrorRecord): Promise<boolean> {
-    return this.deps.policy.canRead(ctx, await this.mirrors.readTarget(m));
-  }
-
   /** The MCP mirrors whose servers the caller may read. */
   private async readableMirrors(ctx: RequestContext): Promise<string[]> {
     const out: string[] = [];
-    for (const m of await this.mcpMirrors()) if (await this.mayRead(ctx, m)) out.push(m.name);
+    for (const m of await this.mcpMirrors()) if (await this.mirrors.mayRead(ctx, m)) out.push(m.name);
     return out;
   }
 
@@ -306,7 +301,7 @@ export class McpMirrors {
     this.deps.policy.requireReadAccess(ctx);
     const m = await this.mirrors.ofKind(mirror, 'mcp');
     // One whose servers the caller may not read is not there for it (as a private object is a 404).
-    if (!m || !(await this.mayRead(ctx, m))) throw notFound(`No MCP mirror named ${mirror}`);
+    if (!m || !(await this.mirrors.mayRead(ctx, m))) throw notFound(`No MCP mirror named ${mirror}`);
     if (!this.mayAskUpstreams(ctx)) return { url: m.url, rows: [], stale: [] };
     const stale = (await this.refresh(ctx.mirrorVia)).filter((n) => n === m.name);
     const rows = await this.cache.browse({ mirror: m.name, mirrors: [m.name], text: q.text, latestOnly: true, includeDeleted: false, after: q.after, limit: q.limit + 1, pinned: this.pinned });

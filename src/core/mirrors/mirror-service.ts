@@ -129,6 +129,11 @@ export class MirrorService {
     this.visibilityListeners.push(listener);
   }
 
+  /** Whether `ctx` may read what mirror `m` brings in: the one read rule, on the mirror's visibility ({@link readTarget}). */
+  async mayRead(ctx: RequestContext, m: Pick<MirrorRecord, 'visibility'>): Promise<boolean> {
+    return this.deps.policy.canRead(ctx, await this.readTarget(m));
+  }
+
   /**
    * What the read rule (AccessPolicy.canRead) is asked about an object mirror `m` brought in
    * outside any package (an OCI repository, an MCP server): the mirror's visibility, owned by

@@ -10,6 +10,7 @@ import { isoNow } from '../time.js';
 import type { PackageKind } from './kinds.js';
 import { distTagProblem, refreshLatest } from './latest.js';
 import { fullName, parsePackageId } from './names.js';
+import { changePackageVisibility } from './package-visibility.js';
 import { newPackage, newVersion, type PackagePublisher } from './package-publisher.js';
 
 /**
@@ -121,11 +122,7 @@ export class PackageMirroring {
   }
 
   /** Sets a mirrored package's visibility (audited as the mirror's doing: no caller); whether it changed. */
-  private async keepVisibility(tx: StorageRepos, pkg: PackageRecord, visibility: Visibility): Promise<boolean> {
-    if (pkg.visibility === visibility) return false;
-    await tx.packages.setVisibility(pkg.id, visibility);
-    const system: RequestContext = { principal: null, ip: null };
-    await this.deps.audit.record(tx.audit, system, 'package.access', fullName(pkg.scope, pkg.name), { from: pkg.visibility, to: visibility, mirrored: true });
-    return true;
+  private keepVisibility(tx: StorageRepos, pkg: PackageRecord, visibility: Visibility): Promise<boolean> {
+    return changePackageVisibility(tx, this.deps.audit, { principal: null, ip: null }, pkg, visibility, { mirrored: true });
   }
 }

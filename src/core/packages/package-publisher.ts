@@ -14,6 +14,7 @@ import { applyVersionMetadata, firstLatest, packageMetadata, queueFirstForSearch
 import { checkPublish, type CheckedPublish, type PublishCheck, type PublishCheckInput } from './publish-validation.js';
 import { parseManifest } from './manifest/index.js';
 import { fullName, parsePackageId } from './names.js';
+import { changePackageVisibility } from './package-visibility.js';
 import type { TarballLimits } from './tarball.js';
 import { singleFileTarball } from './single-file-tarball.js';
 
@@ -214,10 +215,7 @@ export class PackagePublisher {
           });
           if (!saved) throw new KeyTakenMeanwhile();
         };
-        if (pkg && input.access !== undefined && pkg.visibility !== input.access) {
-          await tx.packages.setVisibility(pkg.id, input.access);
-          await this.deps.audit.record(tx.audit, ctx, 'package.access', fullName(pkg.scope, pkg.name), { from: pkg.visibility, to: input.access, via: 'publish' });
-        }
+        if (pkg && input.access !== undefined) await changePackageVisibility(tx, this.deps.audit, ctx, pkg, input.access, { via: 'publish' });
         if (pkg && existing) {
           const record = await this.republish(tx, ctx, pkg, existing, {
             manifest: manifest.raw,

@@ -12,7 +12,8 @@ import type { Page } from '../page.js';
 import type { StorageRepos } from '../storage.js';
 import { utcDay } from '../time.js';
 import { kindLabel, type PackageKind } from './kinds.js';
-import { fullName, parsePackageId } from './names.js';
+import { parsePackageId } from './names.js';
+import { changePackageVisibility } from './package-visibility.js';
 import type { TarballLimits } from './tarball.js';
 import { versionSchemeOf } from './version-scheme.js';
 import { ViewCache } from './view-cache.js';
@@ -447,10 +448,7 @@ export class PackageService {
     await this.requireLocal(found.scope);
     return this.change(found, async (tx) => {
       const pkg = (await tx.packages.lockByKey(found.key))!;
-      if (pkg.visibility !== visibility) {
-        await tx.packages.setVisibility(pkg.id, visibility);
-        await this.deps.audit.record(tx.audit, ctx, 'package.access', fullName(pkg.scope, pkg.name), { from: pkg.visibility, to: visibility });
-      }
+      await changePackageVisibility(tx, this.deps.audit, ctx, pkg, visibility);
       return { ...pkg, visibility };
     });
   }
