@@ -2,15 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kysely, PostgresDialect } from 'kysely';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PackageQuery } from '../../src/core/packages/package-repo.js';
 import type { Storage } from '../../src/core/storage.js';
 import { openStorage } from '../../src/storage/open-storage.js';
-import { afterPrefix, EXACT_WORD_ROWS, exactWorthIt, MAX_WORD_LEXEMES, postgresTextSearch, PrefixRows, type LexemeStats } from '../../src/storage/postgres/text-search.js';
+import { EXACT_WORD_ROWS, exactWorthIt, MAX_WORD_LEXEMES, postgresTextSearch, PrefixRows, type LexemeStats } from '../../src/storage/postgres/text-search.js';
 import { SqlPackageRepo } from '../../src/storage/sql/package-repo.js';
 import type { Database } from '../../src/storage/sql/schema.js';
+import { longerTermsSql, SQLITE_TERMS_TABLE_SQL, sqliteTextSearch, wordsWithoutLongerTerms } from '../../src/storage/sqlite/text-search.js';
+import { afterPrefix, type TextSearch } from '../../src/storage/sql/dialect.js';
 import { dropTestSchema } from '../helpers/postgres.js';
 import { testStores } from '../helpers/server.js';
 import { packageRow } from '../helpers/package-rows.js';
@@ -125,6 +128,47 @@ describe.each(testStores)('searching by exact lexemes (%s)', (store) => {
       expect((await exact.query(search('zygo epsil'))).rows.map((r) => r.name)).toEqual(['a7']);
       const listed = await pool.query<{ lexeme: string }>(`SELECT lexeme FROM package_lexemes WHERE lexeme LIKE 'zygo%' OR lexeme LIKE 'example%' ORDER BY lexeme`);
       expect(listed.rows.map((r) => r.lexeme)).toEqual(['example', 'example.com', "example.com/it's/a", 'zygomorphic']);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it.runIf(store === 'sqlite')('finds the same packages in the same order as by prefixes, in and out of a transaction', async () => {
+    const connection = new SQLite(join(dataDir, 'agentry.db'));
+    connection.exec(SQLITE_TERMS_TABLE_SQL);
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+    // Every word a prefix (as before): the lookup answers that each starts a longer term.
+    const everyWordPrefix: TextSearch = { match: (text) => sqliteTextSearch.match(text, async () => [Array.from({ length: 12 }, () => 1)]) };
+    const exact = new SqlPackageRepo(db, 'sqlite', sqliteTextSearch);
+    const prefixes = new SqlPackageRepo(db, 'sqlite', everyWordPrefix);
+    const run = async (_name: string, text: string, params: readonly unknown[]) =>
+      connection
+        .prepare(text)
+        .raw(true)
+        .all(...params) as unknown[][];
+    try {
+      // `gamma`, `delta`, `beta` and `nowhere` start no longer term; `alph` and `wid` do; `straße` is not looked up.
+      expect([...(await wordsWithoutLongerTerms(['gamma', 'alph', 'delta', 'wid', 'beta', 'nowhere', 'straße'], run))].sort()).toEqual(['beta', 'delta', 'gamma', 'nowhere']);
+      expect(longerTermsSql(2)).toContain('AS w1');
+      for (const text of [...QUERIES, 'gamma', 'delta gamma', 'beta gamma alpha']) {
+        const [a, b] = [await exact.query(search(text)), await prefixes.query(search(text))];
+        expect({ text, ids: a.rows.map((r) => r.id), total: a.total }).toEqual({ text, ids: b.rows.map((r) => r.id), total: b.total });
+        expect((await storage.packages.query(search(text))).rows.map((r) => r.id)).toEqual(b.rows.map((r) => r.id));
+      }
+      // A transaction's search sees the terms of its own writes: `delta` starts one now (a query of
+      // two words: one word alone is not looked up).
+      await db
+        .transaction()
+        .execute(async (trx) => {
+          const repo = new SqlPackageRepo(trx, 'sqlite', sqliteTextSearch);
+          await repo.update(ids.get('a1')!, { description: 'alpha deltoid gamma deltaic' });
+          expect((await repo.query(search('delta gamma'))).rows.map((r) => r.name).sort()).toEqual(['a1', 'a3']);
+          throw new Error('roll back');
+        })
+        .catch((e: unknown) => {
+          if (!(e instanceof Error) || e.message !== 'roll back') throw e;
+        });
+      expect((await exact.query(search('delta gamma'))).rows.map((r) => r.name).sort()).toEqual(['a3']);
     } finally {
       await db.destroy();
     }

@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import { searchWords, type RowsReader, type TextSearch } from '../sql/dialect.js';
+import { afterPrefix, searchWords, type RowsReader, type TextSearch } from '../sql/dialect.js';
 
 /** How long the planner's lexeme statistics are used before they are read again. */
 const STATS_TTL_MS = 5 * 60_000;
@@ -111,13 +111,6 @@ export const WORD_LEXEMES_SQL = `SELECT CASE WHEN to_tsquery('simple', u.lo || '
     SELECT DISTINCT k.lexeme FROM package_lexemes k WHERE k.lexeme >= u.lo COLLATE "C" AND k.lexeme < u.hi COLLATE "C"
     ORDER BY k.lexeme LIMIT ${MAX_WORD_LEXEMES + 1}) END
   FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(lo, hi, i) ORDER BY u.i`;
-
-/** The first string after every string that starts with `word`, in code point order. */
-export const afterPrefix = (word: string): string => {
-  const points = [...word];
-  const last = points.pop()!.codePointAt(0)!;
-  return points.join('') + String.fromCodePoint(last + 1);
-};
 
 /**
  * The exact lexemes each word starts, by `run` (on the connection the search runs on: a

@@ -32,6 +32,13 @@ export interface TextMatch {
   rank: RawBuilder<unknown>;
 }
 
+/** The first string after every string that starts with `word`, in code point order. */
+export const afterPrefix = (word: string): string => {
+  const points = [...word];
+  const last = points.pop()!.codePointAt(0)!;
+  return points.join('') + String.fromCodePoint(last + 1);
+};
+
 /** The words of a query, lower-cased, at most 12. */
 export const searchWords = (text: string): string[] => (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 12);
 

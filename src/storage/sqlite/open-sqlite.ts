@@ -8,7 +8,7 @@ import { RefuseNulPlugin } from '../sql/refuse-nul.js';
 import { SqlStorage } from '../sql/sql-storage.js';
 import { withStatementCache } from './statement-cache.js';
 import { groupCommitDialect, WalSync } from './group-commit.js';
-import { sqliteTextSearch } from './text-search.js';
+import { SQLITE_TERMS_TABLE_SQL, sqliteTextSearch } from './text-search.js';
 import type { RowReader } from '../sql/dialect.js';
 
 /**
@@ -52,6 +52,8 @@ export const openSqliteStorage = async (file: string): Promise<SqlStorage> => {
   const wal = new WalSync(`${file}-wal`);
   const db = new Kysely<Database>({ dialect: groupCommitDialect(database, withStatementCache(database), wal), plugins: [new RefuseNulPlugin()] });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
+  // The search index's terms, on the connection searches run on (see sqliteTextSearch).
+  database.exec(SQLITE_TERMS_TABLE_SQL);
   // A second, read-only connection for the hot read path: in WAL mode it reads the last committed
   // state, concurrently with the writer and never inside another request's open transaction.
   const reader = new SQLite(file, { readonly: true });
