@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../helpers/packages.js';
+import { alive } from '../helpers/alive.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -31,15 +32,6 @@ const everythingChildren = (): number[] => {
     }
   }
   return pids.sort((a, b) => a - b);
-};
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 };
 
 describe.each(testStores)('workload processes end with the server (%s)', (store) => {
