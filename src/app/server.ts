@@ -321,6 +321,8 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
         tools,
         close: async () => {
           await stopRuntime();
+          // Sessions run their packages' MCP servers as shared workloads: their processes end here.
+          await registry.workloads?.shutdown();
           await publishChecks?.close();
           await egress.close();
           await rateLimitStore.close();
@@ -428,6 +430,8 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   } catch (e) {
     await stopRuntime();
     await app?.close();
+    // A start that failed after workloads resumed must not leave their processes running.
+    await registry.workloads?.shutdown().catch(() => undefined);
     await publishChecks?.close();
     await rateLimitStore.close();
     await storage.close();

@@ -3,15 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runInGroup } from '../../src/adapters/workloads/launcher.js';
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { alive } from '../helpers/alive.js';
 
 /** Whether the process is gone, waiting up to 5 s for it to go. */
 const goneWithin5s = async (pid: number): Promise<boolean> => {

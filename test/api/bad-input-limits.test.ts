@@ -87,6 +87,12 @@ describe.each(testStores)('bad input: limits and malformed bodies (%s)', (store)
       await refused(() => alice.req('POST', '/api/v1/tokens', { name: 'x', permission: 'root' }), 400, 'Validation failed', ['body.permission: must be one of read, publish, admin, runtime']);
       await refused(() => alice.req('POST', '/api/v1/tokens', { name: 'x', permission: 'read', expires_in_days: 0 }), 400, 'Validation failed', ['body.expires_in_days: must be >= 1']);
       await refused(() => alice.req('POST', '/api/v1/tokens', ['not', 'an', 'object']), 400, 'Validation failed');
+      // Unknown fields are refused, not dropped: a misspelt expiry would make a token that never expires, a misspelt dry run would remove blobs.
+      await refused(() => alice.req('POST', '/api/v1/tokens', { name: 'x', permission: 'read', expires_in: 7 }), 400, 'Validation failed', ["body: unknown field 'expires_in'"]);
+      await refused(() => admin.req('POST', '/api/v1/users', { username: 'mallory', is_admin: false }), 400, 'Validation failed', ["body: unknown field 'is_admin'"]);
+      await refused(() => admin.req('POST', '/api/v1/orgs', { name: 'evil-corp', displayName: 'Evil' }), 400, 'Validation failed', ["body: unknown field 'displayName'"]);
+      await refused(() => admin.req('POST', '/api/v1/admin/gc', { dryrun: true, grace_seconds: 0 }), 400, 'Validation failed', ["body: unknown field 'dryrun'"]);
+      await refused(() => alice.req('POST', '/api/v1/a2a/imports', { url: 'https://agent.example/card.json', package: 'x' }), 400, 'Validation failed', ["body: unknown field 'package'"]);
     });
   });
 

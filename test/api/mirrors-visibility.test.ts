@@ -98,7 +98,16 @@ describe.each(testStores)('mirror visibility (%s)', (store) => {
     const empty = await admin.req('PATCH', '/api/v1/mirrors/open', {});
     expect(empty.status).toBe(400);
     expect(JSON.stringify(empty.body)).toContain('nothing to change');
-    expect((await admin.req('PATCH', '/api/v1/mirrors/open', { visibility: 'public', extra: 1 })).status).toBe(400);
+    // An unknown field is refused by adding as by changing (a misspelt setting is not silently ignored).
+    for (const [method, path] of [
+      ['POST', '/api/v1/mirrors'],
+      ['PATCH', '/api/v1/mirrors/open'],
+    ] as const) {
+      const r = await admin.req(method, path, { kind: 'mcp', name: 'typo', url: 'https://mcp.example.com', visibility: 'public', ttl: 60 });
+      expect(r.status, method).toBe(400);
+      expect(r.body.details, method).toContain("body: unknown field 'ttl'");
+    }
+    expect((await admin.req('GET', '/api/v1/mirrors/typo')).status).toBe(404);
     expect((await admin.req('PATCH', '/api/v1/mirrors/open', { ttl_seconds: 0 })).status).toBe(400);
     expect((await admin.req('PATCH', '/api/v1/mirrors/nope', { visibility: 'private' })).status).toBe(404);
     expect((await anon.req('PATCH', '/api/v1/mirrors/open', { visibility: 'private' })).status).toBe(401);

@@ -22,10 +22,11 @@ export const strictValidator = (schema: TSchema, where: string): ((data: unknown
     for (const e of validator.Errors(data)) {
       const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
       const at = `${where}${path ? `.${path}` : ''}`;
-      const params = e.params as { additionalProperties?: string[]; requiredProperties?: string[] };
+      const params = e.params as { additionalProperties?: string[]; requiredProperties?: string[]; allowedValues?: unknown[] };
       if (e.keyword === 'boolean' && e.schemaPath.endsWith('additionalProperties')) continue;
       if (params.additionalProperties) details.push(...params.additionalProperties.map((p) => `${where}: unknown field '${p}'`));
       else if (params.requiredProperties) details.push(...params.requiredProperties.map((p) => `${where}: missing required field '${p}'`));
+      else if (Array.isArray(params.allowedValues)) details.push(`${at}: must be one of ${params.allowedValues.join(', ')}`);
       else details.push(`${at}: ${e.message}`);
     }
     return { error: new AgentryError('validation_failed', 'Validation failed', [...new Set(details)]) };

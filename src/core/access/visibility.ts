@@ -36,3 +36,6 @@ export interface ReadTarget {
   visibility: Visibility;
   scope?: string;
 }
+
+/** An owner id no account has: a {@link ReadTarget} owned by nobody is read by administrators only (and anyone, when public). */
+export const NOBODY = -1;

@@ -1,5 +1,5 @@
 import type { CoreDeps } from '../core-deps.js';
-import type { ReadTarget, Visibility } from '../access/visibility.js';
+import { NOBODY, type ReadTarget, type Visibility } from '../access/visibility.js';
 import type { AccountRecord } from '../accounts/account-repo.js';
 import type { RequestContext } from '../auth/principal.js';
 import { conflict, notFound } from '../errors.js';
@@ -25,8 +25,6 @@ import {
 const SECRET_OWNER = 'agentry-system';
 const SECRET_NAMESPACE = 'mirrors';
 const secretKey = (name: string): string => `mirror-${name}`;
-/** No account has this id: what mirrors bring in, before their organisation exists, is read by administrators only (and anyone, when public). */
-const NOBODY = -1;
 
 /**
  * The organisation {@link MIRROR_OWNER}, created (with its scope) when missing, in `tx`: it owns the

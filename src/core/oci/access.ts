@@ -1,4 +1,4 @@
-import type { ReadTarget, Visibility } from '../access/visibility.js';
+import { NOBODY, type ReadTarget, type Visibility } from '../access/visibility.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
 import type { RequestContext } from '../auth/principal.js';
 import { isAgentryError } from '../errors.js';
@@ -53,9 +53,6 @@ export interface MirroredRepository {
   url: string;
   target: ReadTarget;
 }
-
-/** No account has this id: a repository of a scope that does not exist is readable by admins only. */
-const NOBODY = -1;
 
 /**
  * The OCI door's access rules, on top of the core's AccessPolicy.

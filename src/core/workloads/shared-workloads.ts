@@ -47,6 +47,8 @@ interface Entry {
  */
 export class SharedWorkloads {
   private readonly entries = new Map<string, Entry>();
+  /** Entries let go of whose process is still ending (a shutdown waits for them). */
+  private readonly stopping = new Set<Promise<void>>();
 
   constructor(private readonly deps: SharedWorkloadsDeps) {}
 
@@ -62,7 +64,7 @@ export class SharedWorkloads {
     if (entry?.up && !entry.supervisor.connection && entry.supervisor.status !== 'starting') {
       this.entries.delete(key);
       clearTimeout(entry.idle);
-      void entry.supervisor.stop();
+      this.stop(entry);
       entry = undefined;
     }
     if (!entry) {
@@ -95,7 +97,7 @@ export class SharedWorkloads {
       // A first start that failed is not retried in the background: the next use tries again.
       if (this.entries.get(key) === held) {
         this.entries.delete(key);
-        void held.supervisor.stop();
+        this.stop(held);
       }
       throw new Error(held.context || 'the server did not start');
     }
@@ -116,7 +118,7 @@ export class SharedWorkloads {
         held.idle = setTimeout(() => {
           if (held.users > 0 || this.entries.get(key) !== held) return;
           this.entries.delete(key);
-          void held.supervisor.stop();
+          this.stop(held);
         }, this.deps.idleStopMs ?? SHARED_IDLE_STOP_MS);
         held.idle.unref();
       },
@@ -133,6 +135,12 @@ export class SharedWorkloads {
     const all = [...this.entries.values()];
     this.entries.clear();
     for (const e of all) clearTimeout(e.idle);
-    await Promise.all(all.map((e) => e.supervisor.halt()));
+    await Promise.all([...all.map((e) => e.supervisor.halt()), ...this.stopping]);
+  }
+
+  /** Stops an entry no longer in the map, tracked until its process has ended. */
+  private stop(entry: Entry): void {
+    const stopped: Promise<void> = entry.supervisor.stop().finally(() => this.stopping.delete(stopped));
+    this.stopping.add(stopped);
   }
 }

@@ -55,6 +55,8 @@ export class Supervisor {
   private healthTimer: NodeJS.Timeout | undefined;
   private stableTimer: NodeJS.Timeout | undefined;
   private firstOutcome: ((ok: boolean) => void) | undefined;
+  /** Processes being ended (a stop or halt waits for them all, not only for the current one). */
+  private readonly ending = new Set<Promise<void>>();
   status: WorkloadStatus = 'stopped';
 
   constructor(
@@ -68,12 +70,21 @@ export class Supervisor {
     return this.upstream;
   }
 
-  /** Starts (or restarts) the workload; resolves with whether its first start came up healthy. */
+  /**
+   * Starts (or restarts) the workload; resolves with whether its first start came up healthy. A
+   * restart ends the running process first: left to itself it would run, unsupervised and unreachable,
+   * until the server's own process ends.
+   */
   start(): Promise<boolean> {
     const gen = this.reset();
     this.failures = 0;
     const outcome = new Promise<boolean>((resolve) => (this.firstOutcome = resolve));
-    void this.run(gen);
+    const previous = this.upstream;
+    this.upstream = undefined;
+    void (async () => {
+      await this.end(previous);
+      if (gen === this.generation) await this.run(gen);
+    })();
     return outcome;
   }
 
@@ -81,18 +92,33 @@ export class Supervisor {
   async stop(): Promise<void> {
     this.reset();
     this.set('stopping', '');
-    const up = this.upstream;
-    this.upstream = undefined;
-    await up?.close();
+    await this.endAll();
     this.set('stopped', '');
   }
 
   /** Ends the process without a status change (server shutdown: the workload comes back at the next start). */
   async halt(): Promise<void> {
     this.reset();
+    await this.endAll();
+  }
+
+  /** Ends the current process and waits for every process being ended to be gone. */
+  private async endAll(): Promise<void> {
     const up = this.upstream;
     this.upstream = undefined;
-    await up?.close();
+    void this.end(up);
+    await Promise.all(this.ending);
+  }
+
+  /** Ends a process, tracked until it is gone (a close that fails has nothing left to end). */
+  private end(up: McpUpstream | undefined): Promise<void> {
+    if (!up) return Promise.resolve();
+    const ending: Promise<void> = up
+      .close()
+      .catch(() => undefined)
+      .finally(() => this.ending.delete(ending));
+    this.ending.add(ending);
+    return ending;
   }
 
   private reset(): number {
@@ -141,7 +167,7 @@ export class Supervisor {
       return;
     }
     if (gen !== this.generation) {
-      await up.close();
+      await this.end(up);
       return;
     }
     this.upstream = up;
@@ -150,7 +176,7 @@ export class Supervisor {
     } catch (e) {
       if (gen !== this.generation) return;
       this.upstream = undefined;
-      await up.close();
+      await this.end(up);
       this.failed('unhealthy', `health check (tools/list) failed: ${messageOf(e)}`);
       return;
     }
@@ -186,7 +212,7 @@ export class Supervisor {
           }
           clearInterval(this.healthTimer);
           this.upstream = undefined;
-          await up.close();
+          await this.end(up);
           if (gen === this.generation) this.failed('unhealthy', `health check failed 3 times in a row: ${messageOf(e)}`);
         },
       );

@@ -49,6 +49,8 @@ export interface WorkloadClientHooks {
  */
 export class WorkloadService {
   private readonly supervisors = new Map<string, Supervisor>();
+  /** Stops answered before their process ended (a shutdown waits for them). */
+  private readonly stopping = new Set<Promise<void>>();
   private readonly timings: SupervisorTimings;
   private caps: Promise<RuntimeCapabilities> | undefined;
   /** Status writes, one chain per workload so they land in order. */
@@ -137,6 +139,7 @@ export class WorkloadService {
   /** At server stop: ends every process, keeping each workload's desired state for the next start. */
   async shutdown(): Promise<void> {
     await Promise.all([...this.supervisors.values()].map((s) => s.halt()));
+    await Promise.all(this.stopping);
     await this.shared.shutdown();
     this.supervisors.clear();
     await Promise.all(this.writes.values());
@@ -271,8 +274,10 @@ export class WorkloadService {
     this.deps.logs.append(name, 'proxy', this.line('stop', { by: ctx.principal?.account.name }));
     const s = this.supervisors.get(name);
     this.supervisors.delete(name);
-    if (s) void s.stop();
-    else await this.writeStatus(name, 'stopped', '');
+    if (s) {
+      const stopped: Promise<void> = s.stop().finally(() => this.stopping.delete(stopped));
+      this.stopping.add(stopped);
+    } else await this.writeStatus(name, 'stopped', '');
   }
 
   async restart(ctx: RequestContext, name: string): Promise<void> {

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { baseUrl } from '../../shared/base-url.js';
 import { requestContext } from '../../shared/request-context.js';
+import { strictValidatorCompiler } from '../../shared/strict-validator.js';
 import type { NativeDoorOptions } from '../index.js';
 import { ErrorBody, PublishResponse, errorResponses } from '../schemas.js';
 import { publishResult } from '../views.js';
@@ -27,6 +28,7 @@ export const a2aRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (ap
       body: ImportBody,
       response: { 201: PublishResponse, ...errorResponses, 502: ErrorBody },
     },
+    validatorCompiler: strictValidatorCompiler,
     handler: async (req, reply) => {
       const ctx = await requestContext(registry, req);
       const { pkg, version } = await registry.a2aImports.import(ctx, req.body);

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { NumericId, pathId } from '../../shared/numeric-id.js';
+import { strictValidatorCompiler } from '../../shared/strict-validator.js';
 import { requestContext } from '../../shared/request-context.js';
 import type { NativeDoorOptions } from '../index.js';
 import {
@@ -73,6 +74,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
 
   app.post('/tokens', {
     schema: { tags: ['tokens'], summary: 'Create a token (its secret is shown only in this answer)', body: CreateTokenBody, response: { 201: CreatedToken, ...errorResponses } },
+    validatorCompiler: strictValidatorCompiler,
     handler: async (req, reply) => {
       const ctx = await requestContext(registry, req);
       const created = await registry.tokens.create(ctx, {
@@ -97,6 +99,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
 
   app.post('/users', {
     schema: { tags: ['accounts'], summary: 'Create a user (admin)', body: CreateUserBody, response: { 201: CreatedUser, ...errorResponses } },
+    validatorCompiler: strictValidatorCompiler,
     handler: async (req, reply) => {
       const ctx = await requestContext(registry, req);
       const { account, token } = await registry.accounts.createUser(ctx, {
@@ -136,6 +139,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
 
   app.post('/orgs', {
     schema: { tags: ['accounts'], summary: 'Create an organisation (admin)', body: CreateOrgBody, response: { 201: OrgView, ...errorResponses } },
+    validatorCompiler: strictValidatorCompiler,
     handler: async (req, reply) => {
       const ctx = await requestContext(registry, req);
       const { account, members: list } = await registry.accounts.createOrg(ctx, { name: req.body.name, displayName: req.body.display_name, owner: req.body.owner });

@@ -1,11 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requestContext } from '../../shared/request-context.js';
+import { strictOptionalBodyValidatorCompiler } from '../../shared/strict-validator.js';
 import type { NativeDoorOptions } from '../index.js';
 import { AuditQuery, AuditResponse, GcBody, GcResponse, errorResponses } from '../schemas.js';
 
 export const adminRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (app, { registry }) => {
   app.post('/admin/gc', {
     schema: { tags: ['admin'], summary: 'Remove blobs nothing refers to (admin)', body: GcBody, response: { 200: GcResponse, ...errorResponses } },
+    // Unknown fields are refused, not dropped (a misspelt `dry_run` would remove blobs); no body is an empty one.
+    validatorCompiler: strictOptionalBodyValidatorCompiler,
     handler: async (req) => {
       const ctx = await requestContext(registry, req);
       const r = await registry.gc.collect(ctx, { dryRun: req.body?.dry_run ?? false, graceSeconds: req.body?.grace_seconds ?? 3600 });

@@ -8,7 +8,7 @@ import type { Registry } from '../../../core/registry.js';
 import { requestContext } from '../../shared/request-context.js';
 import type { NativeDoorOptions } from '../index.js';
 import { SuccessMessage, errorResponses } from '../schemas.js';
-import { strictOptionalBodyValidatorCompiler } from '../../shared/strict-validator.js';
+import { strictOptionalBodyValidatorCompiler, strictValidatorCompiler } from '../../shared/strict-validator.js';
 
 const MirrorVisibility = Type.String({
   maxLength: 40,
@@ -141,6 +141,8 @@ const mirrorsOf = (registry: Registry): MirrorService => {
 export const mirrorRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (app, { registry }) => {
   app.post('/mirrors', {
     schema: { tags: ['admin'], summary: 'Add an upstream (pull-through mirror) (admin)', body: MirrorBody, response: { 201: MirrorView, ...errorResponses } },
+    // Unknown fields are refused, not dropped (a misspelt setting, as `ttl` for `ttl_seconds`, would be ignored).
+    validatorCompiler: strictValidatorCompiler,
     handler: async (req, reply) => {
       const b = req.body;
       const m = await mirrorsOf(registry).add(await requestContext(registry, req), {

@@ -1,0 +1,79 @@
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Api } from '../helpers/packages.js';
+import { alive } from '../helpers/alive.js';
+import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+/**
+ * A server ends every workload process it started: the sandboxes of MCP servers it runs are its own
+ * children, so one it loses track of (a restart that started a new process beside the old one) lives
+ * on, unreachable, until the server's own process exits. After `close`, none is left.
+ */
+
+const require = createRequire(import.meta.url);
+const EVERYTHING = realpathSync(require.resolve('@modelcontextprotocol/server-everything/dist/index.js'));
+const NODE_MODULES = realpathSync(join(EVERYTHING, '../../../..'));
+const TIMINGS = { initTimeoutMs: 20_000, healthTimeoutMs: 10_000, healthIntervalMs: 2_000, backoffBaseMs: 300, backoffMaxMs: 2_000, maxRestarts: 3 };
+
+/** This process's children running the everything server (the sandbox, or the server itself). */
+const everythingChildren = (): number[] => {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(EVERYTHING)) pids.push(Number(entry));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return pids.sort((a, b) => a - b);
+};
+
+describe.each(testStores)('workload processes end with the server (%s)', (store) => {
+  let server: TestServer | undefined;
+  let admin: Api;
+  const before = everythingChildren();
+
+  beforeAll(async () => {
+    server = await startTestServer({ store, workloadTimings: TIMINGS });
+    admin = new Api(server.url, server.adminToken);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const running = (name: string) =>
+    waitFor(`${name} to run`, async () => {
+      const r = await admin.req('GET', `/api/v1beta/workloads/${name}/status`);
+      return r.body?.status === 'running' ? true : undefined;
+    });
+  const newChildren = () => everythingChildren().filter((p) => !before.includes(p));
+
+  it('restarting a running workload ends its process; closing the server ends every one', async () => {
+    const spec = { command: process.execPath, cmd_arguments: [EVERYTHING, 'stdio'], permission_profile: { read: [NODE_MODULES], write: [] } };
+    for (const name of ['kept', 'restarted', 'stopped']) expect((await admin.req('POST', '/api/v1beta/workloads', { name, ...spec })).status).toBe(201);
+    for (const name of ['kept', 'restarted', 'stopped']) await running(name);
+    const first = newChildren();
+    expect(first).toHaveLength(3);
+
+    expect((await admin.req('POST', '/api/v1beta/workloads/restarted/restart')).status).toBe(202);
+    // The restart has started its new process once the status reads running again with a new pid.
+    const after = await waitFor('the restarted process', async () => {
+      const now = newChildren();
+      return now.some((p) => !first.includes(p)) && (await admin.req('GET', '/api/v1beta/workloads/restarted/status')).body?.status === 'running' ? now : undefined;
+    });
+    expect(after, 'a restart leaves one process, not the old one beside the new').toHaveLength(3);
+
+    // A stop is answered before its process has ended: the close waits for it too.
+    expect((await admin.req('POST', '/api/v1beta/workloads/stopped/stop')).status).toBe(202);
+    const all = [...new Set([...first, ...after])];
+    await server!.close();
+    server = undefined;
+    expect(all.filter(alive), 'workload processes left running after the server closed').toEqual([]);
+  });
+});
