@@ -145,15 +145,21 @@ describe('downloadFetch over https', () => {
       expect(raw.length).toBe(big.length);
       const pieces: Buffer[] = [];
       // A TLS socket hands over records it already decrypted after the read callback paused it: they
-      // must wait for the taker, never reach it while its last promise is pending.
+      // must wait for the taker, never reach it while its last promise is pending nor overwrite the
+      // piece it still holds.
       let pending = false;
       let overlaps = 0;
+      // Every other piece is copied only once the wait is over (it is valid until then), as FileSink does.
+      let n = 0;
       await raw.each((piece) => {
         if (pending) overlaps += 1;
-        pieces.push(Buffer.from(piece));
-        if (pieces.length % 2 === 0) return undefined;
+        n += 1;
+        if (n % 2 === 0) return void pieces.push(Buffer.from(piece));
         pending = true;
-        return new Promise<void>((r) => setTimeout(r, 1)).then(() => void (pending = false));
+        return new Promise<void>((r) => setTimeout(r, 1)).then(() => {
+          pieces.push(Buffer.from(piece));
+          pending = false;
+        });
       });
       expect(overlaps).toBe(0);
       expect(Buffer.concat(pieces).equals(big)).toBe(true);

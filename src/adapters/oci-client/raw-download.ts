@@ -17,7 +17,7 @@ export interface RawBody {
   readonly length: number;
   /**
    * Hands every piece to `take`, in order; a piece is only valid until `take` returns (or the promise
-   * it answers settles: the socket reads nothing meanwhile). Resolves after the last byte; rejects when
+   * it answers settles: nothing is read into it meanwhile). Resolves after the last byte; rejects when
    * `take` throws or rejects, or the connection fails or closes early. The connection is closed after.
    */
   each(take: (piece: Uint8Array) => Promise<void> | undefined): Promise<void>;
@@ -85,6 +85,10 @@ class RawGet {
   private taker: ((piece: Uint8Array) => Promise<void> | undefined) | undefined;
   /** The taker asked to wait (the socket is paused): pieces read meanwhile are queued. */
   private waiting = false;
+  /** The memory of the piece the waiting taker holds (valid until its promise settles). */
+  private held: ArrayBufferLike | undefined;
+  /** Where reads land while the taker holds a piece of `buf` (a TLS socket reads on after a pause). */
+  private spare: Buffer | undefined;
   private settle: { resolve(): void; reject(e: Error): void } | undefined;
   private headWaiter: { resolve(head: Head & { length: number }): void; reject(e: Error): void } | undefined;
   private failure: Error | undefined;
@@ -92,7 +96,7 @@ class RawGet {
 
   constructor(url: URL, headers: Record<string, string>) {
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    const onread: OnReadOpts = { buffer: this.buf, callback: (n: number) => this.onRead(n) };
+    const onread: OnReadOpts = { buffer: () => this.nextReadBuffer(), callback: (n: number, buf: Uint8Array) => this.onRead(n, buf) };
     if (url.protocol === 'https:') {
       // tls.connect takes onread as net.connect does (documented; missing from @types/node).
       const options: ConnectionOptions & { onread: OnReadOpts } = { host, port: Number(url.port) || 443, ...(isIP(host) ? {} : { servername: host }), onread };
@@ -143,6 +147,12 @@ class RawGet {
     });
   }
 
+  /** The buffer the next read lands in: never one the taker still holds a piece of. */
+  private nextReadBuffer(): Buffer {
+    if (this.waiting && this.held === this.buf.buffer) return (this.spare ??= Buffer.allocUnsafeSlow(READ_BUFFER));
+    return this.buf;
+  }
+
   private complete(): boolean {
     return this.head !== undefined && this.head.length >= 0 && this.received >= this.head.length;
   }
@@ -168,10 +178,12 @@ class RawGet {
       const waiting = this.taker!(piece);
       if (!waiting) return true;
       this.waiting = true;
+      this.held = piece.buffer;
       this.socket.pause();
       waiting.then(
         () => {
           this.waiting = false;
+          this.held = undefined;
           if (!this.done && !this.failure) this.drain();
         },
         (e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))),
@@ -191,12 +203,12 @@ class RawGet {
   }
 
   /** Every read lands here; answering false pauses the socket. */
-  private onRead(n: number): boolean {
+  private onRead(n: number, buf: Uint8Array): boolean {
     if (this.done || this.failure) return false;
-    if (!this.head) return this.onHeadBytes(n);
+    if (!this.head) return this.onHeadBytes(buf.subarray(0, n));
     if (this.head.length < 0) return false; // asked again through nodeFetch
     const want = this.head.length - this.received;
-    const piece = this.buf.subarray(0, Math.min(n, want));
+    const piece = buf.subarray(0, Math.min(n, want));
     this.received += piece.length;
     if (!this.taker || this.waiting) {
       // A small body being read (readSmall), or bytes with no taker ready: a TLS socket hands over
@@ -219,9 +231,9 @@ class RawGet {
     return true;
   }
 
-  private onHeadBytes(n: number): boolean {
-    this.headParts.push(Buffer.from(this.buf.subarray(0, n)));
-    this.headLength += n;
+  private onHeadBytes(bytes: Uint8Array): boolean {
+    this.headParts.push(Buffer.from(bytes));
+    this.headLength += bytes.length;
     const all = Buffer.concat(this.headParts, this.headLength);
     const end = all.indexOf('\r\n\r\n');
     if (end < 0) {
