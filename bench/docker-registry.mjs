@@ -7,7 +7,9 @@ import { join } from 'node:path';
 /**
  * Debian's docker-registry (distribution v2.8) for bench/oci.mjs: 127.0.0.1, a free port, a temp
  * storage folder and a config of its own (anonymous, deletes enabled). The interop tests use the
- * TypeScript twin in test/helpers/docker-registry.ts, which adds htpasswd auth.
+ * TypeScript twin in test/helpers/docker-registry.ts, which adds htpasswd auth. With `tls`
+ * ({ certificate, key }: PEM file paths) it serves HTTPS (its own TLS, `http.tls` in its config); the
+ * caller's process must trust the certificate (NODE_EXTRA_CA_CERTS) for the readiness probe.
  */
 export const DOCKER_REGISTRY_BIN = process.env.AGENTRY_DOCKER_REGISTRY_BIN ?? '/usr/bin/docker-registry';
 
@@ -21,7 +23,7 @@ const freePort = () =>
     });
   });
 
-export const startDockerRegistry = async () => {
+export const startDockerRegistry = async ({ tls } = {}) => {
   if (!existsSync(DOCKER_REGISTRY_BIN)) throw new Error(`docker-registry is not installed at ${DOCKER_REGISTRY_BIN} (apt-get install -y docker-registry)`);
   const dir = mkdtempSync(join(tmpdir(), 'agentry-bench-registry-'));
   const port = await freePort();
@@ -42,13 +44,14 @@ export const startDockerRegistry = async () => {
       'http:',
       `  addr: 127.0.0.1:${port}`,
       '  secret: agentry-bench-secret',
+      ...(tls ? ['  tls:', `    certificate: ${JSON.stringify(tls.certificate)}`, `    key: ${JSON.stringify(tls.key)}`] : []),
       '',
     ].join('\n'),
   );
   const child = spawn(DOCKER_REGISTRY_BIN, ['serve', config], { env: { PATH: process.env.PATH, HOME: dir }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${stderr}`);

@@ -44,10 +44,16 @@
  *   --database-url U   PostgreSQL for --store postgres (a fresh schema per server and round, dropped after)
  *   --anchor-root D    also serve the build in D (D/bin/agentry.js) and pull from it with its client (D/dist)
  *   --only LIST        pull ways to run, comma-separated (all): e.g. "curl -o file,client no fsync"
+ *   --https            pull over TLS instead: one docker-registry per round serving HTTPS (its own TLS,
+ *                      a self-signed certificate for 127.0.0.1 made per run with openssl), pulled by
+ *                      curl (--cacert) and by this build's client (and the anchor's, with --anchor-root:
+ *                      the columns are then the clients, the server is the same). The clients trust the
+ *                      certificate as a user would, through NODE_EXTRA_CA_CERTS (this script starts
+ *                      itself again with it set); verification stays on. No Agentry server is started.
  * Requires docker-registry at /usr/bin/docker-registry, curl and fincore. Results are printed as a
  * table and written to .bench/oci-pull-<time>.json.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, promises as fsp, mkdirSync, mkdtempSync, openSync, readSync, closeSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -67,8 +73,27 @@ const { values: args } = parseArgs({
     'database-url': { type: 'string', default: process.env.AGENTRY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     'anchor-root': { type: 'string' },
     only: { type: 'string' },
+    https: { type: 'boolean', default: false },
   },
 });
+
+// --https: a self-signed certificate for 127.0.0.1, made per run; this script then runs again with
+// NODE_EXTRA_CA_CERTS naming it (node reads it only at start), so that its own client (the pushes)
+// and every client process it starts trust it the way a user's `agentry` would.
+const OPENSSL_SELF_SIGNED = 'req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1'.split(' ');
+if (args.https && !process.env.AGENTRY_BENCH_TLS_DIR) {
+  const dir = mkdtempSync(join(tmpdir(), 'agentry-bench-tls-'));
+  try {
+    execFileSync('openssl', [...OPENSSL_SELF_SIGNED, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    const r = spawnSync(process.execPath, process.argv.slice(1), { stdio: 'inherit', env: { ...process.env, AGENTRY_BENCH_TLS_DIR: dir, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') } });
+    process.exitCode = r.status ?? 1;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit();
+}
+const TLS_DIR = process.env.AGENTRY_BENCH_TLS_DIR;
+const TLS = args.https ? { certificate: join(TLS_DIR, 'cert.pem'), key: join(TLS_DIR, 'key.pem') } : undefined;
 const MB = 1024 * 1024;
 const sizeMb = Number(args['size-mb']);
 const ROUNDS = Number(args.rounds);
@@ -81,7 +106,10 @@ for (const p of PULLS) if (!ALL_PULLS.includes(p)) throw new Error(`--only: unkn
 
 const here = fileURLToPath(new URL('../', import.meta.url));
 const builds = [{ name: 'this', root: here }, ...(args['anchor-root'] ? [{ name: 'anchor', root: resolve(args['anchor-root']) }] : [])];
-const REGISTRIES = [...builds.map((b) => b.name), 'docker-registry'];
+// With --https the columns are the clients (this build's, the anchor's), all pulling from one TLS docker-registry.
+const REGISTRIES = args.https ? builds.map((b) => b.name) : [...builds.map((b) => b.name), 'docker-registry'];
+/** How the clients name a target's repository (`https://` spelled out: a loopback host is plain HTTP otherwise). */
+const repoOf = (t) => `${t.tls ? 'https://' : ''}${t.host}/${t.repo}`;
 
 const sizeLabel = (size) => (size >= 1024 * MB ? `${size / 1024 / MB} GiB` : `${size / MB} MiB`);
 const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
@@ -149,7 +177,7 @@ const clientPull = (t, digest, size, out, sync) =>
   new Promise((resolvePromise, reject) => {
     execFile(
       process.execPath,
-      [join(here, 'bench/oci-pull-client.mjs'), t.clientRoot, `${t.host}/${t.repo}`, digest, String(size), out, sync ? '1' : '0'],
+      [join(here, 'bench/oci-pull-client.mjs'), t.clientRoot, repoOf(t), digest, String(size), out, sync ? '1' : '0'],
       { env: { ...process.env, AGENTRY_BENCH_CREDENTIALS: JSON.stringify(t.credentials) } },
       (err, stdout, stderr) => (err ? reject(new Error(`client pull failed: ${stderr || err.message}`)) : resolvePromise(JSON.parse(stdout.trim().split('\n').at(-1)))),
     );
@@ -173,6 +201,23 @@ const running = [];
 const rows = {};
 
 const startTargets = async (round) => {
+  if (TLS) {
+    const d = await startDockerRegistry({ tls: TLS });
+    running.push(d);
+    return builds.map((b) => ({
+      name: b.name,
+      proc: d,
+      pid: d.pid,
+      url: d.url,
+      host: d.host,
+      tls: true,
+      repo: 'admin/bench',
+      dir: d.storageDir,
+      clientRoot: b.root,
+      curlAuth: ['--cacert', TLS.certificate],
+      credentials: {},
+    }));
+  }
   const targets = [];
   for (const b of builds) {
     const schema = args.store === 'postgres' ? await schemas.create() : undefined;
@@ -211,9 +256,9 @@ try {
         const client = new OciClient({ credentials: Object.assign({}, ...targets.map((t) => t.credentials)) });
         for (const t of targets) {
           // Warm-up (not timed): a 32 MiB push and pull, so that a just-started server's first big transfer is not timed.
-          const warm = await client.pushBlob(`${t.host}/${t.repo}`, { data: randomBytes(32 * MB) });
-          await client.fetchBlob(`${t.host}/${t.repo}`, warm);
-          await client.pushBlob(`${t.host}/${t.repo}`, { path: base, digest, size });
+          const warm = await client.pushBlob(repoOf(t), { data: randomBytes(32 * MB) });
+          await client.fetchBlob(repoOf(t), warm);
+          await client.pushBlob(repoOf(t), { path: base, digest, size });
           t.blobFile = findBlobFile(t.dir, hex);
         }
         const order = targets.map((_, i) => targets[(i + round) % targets.length]);
@@ -247,9 +292,9 @@ try {
               .join(', '),
         );
       } finally {
-        for (const t of targets) {
-          await t.proc.stop().catch(() => undefined);
-          running.splice(running.indexOf(t.proc), 1);
+        for (const p of new Set(targets.map((t) => t.proc))) {
+          await p.stop().catch(() => undefined);
+          running.splice(running.indexOf(p), 1);
         }
       }
     }
@@ -258,12 +303,13 @@ try {
 
   const load = loadavg();
   console.log(
-    `\nOCI pulls, median of ${ROUNDS} round(s), Agentry on ${args.store}, load average ${load.map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs; blob in the page cache for every registry, dirty pages flushed before each pull`,
+    `\nOCI pulls${TLS ? ' over HTTPS from one docker-registry (columns: whose client; curl rows: the same server)' : ''}, median of ${ROUNDS} round(s)${TLS ? '' : `, Agentry on ${args.store}`}, load average ${load.map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs; blob in the page cache for every registry, dirty pages flushed before each pull`,
   );
   const summary = [];
+  const RATIOS = TLS ? [] : builds;
   const pad = (s, n) => String(s).padStart(n);
   console.log(
-    `${'pull'.padEnd(28)}${REGISTRIES.map((n) => pad(`${n} MB/s`, 22)).join('')}${builds.map((b) => pad(`${b.name}/d`, 10)).join('')}   server CPU ms user+sys (${REGISTRIES.join(' | ')})   client CPU ms user+sys`,
+    `${'pull'.padEnd(28)}${REGISTRIES.map((n) => pad(`${n} MB/s`, 22)).join('')}${RATIOS.map((b) => pad(`${b.name}/d`, 10)).join('')}   server CPU ms user+sys (${REGISTRIES.join(' | ')})   client CPU ms user+sys`,
   );
   for (const size of SIZES) {
     for (const [way, r] of Object.entries(rows[size])) {
@@ -286,7 +332,7 @@ try {
         (n) => `${n} blob ${(m[n].residentBefore * 100).toFixed(0)}% cached before the read-through, ${(m[n].resident * 100).toFixed(0)}% after`,
       );
       console.log(
-        `${label.padEnd(28)}${REGISTRIES.map((n) => pad(m[n].mbps.toFixed(0), 22)).join('')}${builds.map((b) => pad((m[b.name].mbps / m['docker-registry'].mbps).toFixed(2), 10)).join('')}   ${REGISTRIES.map((n) => cpu(m[n].server)).join(' | ')}   ${REGISTRIES.map((n) => cpu(m[n].client)).join(' | ')}${cached.length ? `  (${cached.join(', ')})` : ''}`,
+        `${label.padEnd(28)}${REGISTRIES.map((n) => pad(m[n].mbps.toFixed(0), 22)).join('')}${RATIOS.map((b) => pad((m[b.name].mbps / m['docker-registry'].mbps).toFixed(2), 10)).join('')}   ${REGISTRIES.map((n) => cpu(m[n].server)).join(' | ')}   ${REGISTRIES.map((n) => cpu(m[n].client)).join(' | ')}${cached.length ? `  (${cached.join(', ')})` : ''}`,
       );
     }
     // Agentry's client against curl, both pulling from the same Agentry build, like with like.
@@ -308,7 +354,11 @@ try {
   const file = join('.bench', `oci-pull-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(
     file,
-    JSON.stringify({ options: { sizesMb: SIZES.map((s) => s / MB), rounds: ROUNDS, store: args.store, builds, pulls: PULLS }, machine: { cpus: cpus().length, loadavg: load }, summary }, null, 2),
+    JSON.stringify(
+      { options: { sizesMb: SIZES.map((s) => s / MB), rounds: ROUNDS, store: args.store, https: args.https, builds, pulls: PULLS }, machine: { cpus: cpus().length, loadavg: load }, summary },
+      null,
+      2,
+    ),
   );
   console.log(`\nwritten to ${file}`);
 } finally {

@@ -1,6 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createRequire } from 'node:module';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadFetch, takeRawBody } from './raw-download.js';
 
@@ -90,5 +96,78 @@ describe('downloadFetch', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
     await expect(downloadFetch(`http://127.0.0.1:${port}/big`)).rejects.toThrow('fetch failed');
+  });
+});
+
+/** A self-signed certificate for 127.0.0.1 (openssl req arguments, without the output files). */
+const OPENSSL_SELF_SIGNED = 'req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1'.split(' ');
+
+describe('downloadFetch over https', () => {
+  const tlsModule = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
+  const createSecureContext = tlsModule.createSecureContext;
+  const big = randomBytes(3 * (1 << 20) + 321);
+  let dir: string;
+  let server: HttpsServer;
+  let base: string;
+  let cert: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'agentry-raw-tls-'));
+    execFileSync('openssl', [...OPENSSL_SELF_SIGNED, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
+      if (req.url === '/big') return void res.writeHead(200, { 'content-length': big.length }).end(big);
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"BLOB_UNKNOWN"}]}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    tlsModule.createSecureContext = createSecureContext;
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a certificate nothing trusts (verification stays on)', async () => {
+    await expect(downloadFetch(`${base}/big`)).rejects.toThrow('fetch failed');
+  });
+
+  it('reads a trusted 200 raw from the TLS socket, every byte in order, also what comes after the taker asked to wait', async () => {
+    // What NODE_EXTRA_CA_CERTS does for a user: the certificate joins the default trust.
+    tlsModule.createSecureContext = (options) => {
+      const c = createSecureContext(options);
+      (c.context as { addCACert(pem: string): void }).addCACert(cert);
+      return c;
+    };
+    try {
+      const res = await downloadFetch(`${base}/big`);
+      const raw = takeRawBody(res)!;
+      expect(raw.length).toBe(big.length);
+      const pieces: Buffer[] = [];
+      // A TLS socket hands over records it already decrypted after the read callback paused it: they
+      // must wait for the taker, never reach it while its last promise is pending nor overwrite the
+      // piece it still holds.
+      let pending = false;
+      let overlaps = 0;
+      // Every other piece is copied only once the wait is over (it is valid until then), as FileSink does.
+      let n = 0;
+      await raw.each((piece) => {
+        if (pending) overlaps += 1;
+        n += 1;
+        if (n % 2 === 0) return void pieces.push(Buffer.from(piece));
+        pending = true;
+        return new Promise<void>((r) => setTimeout(r, 1)).then(() => {
+          pieces.push(Buffer.from(piece));
+          pending = false;
+        });
+      });
+      expect(overlaps).toBe(0);
+      expect(Buffer.concat(pieces).equals(big)).toBe(true);
+      const gone = await downloadFetch(`${base}/gone`);
+      expect([gone.status, takeRawBody(gone)]).toEqual([404, undefined]);
+      expect(await gone.json()).toEqual({ errors: [{ code: 'BLOB_UNKNOWN' }] });
+    } finally {
+      tlsModule.createSecureContext = createSecureContext;
+    }
   });
 });

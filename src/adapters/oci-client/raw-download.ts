@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type OnReadOpts, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { nodeFetch } from './node-fetch.js';
 
 /** Bytes read from the socket at a time, into one buffer reused for the whole download. */
@@ -16,7 +17,7 @@ export interface RawBody {
   readonly length: number;
   /**
    * Hands every piece to `take`, in order; a piece is only valid until `take` returns (or the promise
-   * it answers settles: the socket reads nothing meanwhile). Resolves after the last byte; rejects when
+   * it answers settles: nothing is read into it meanwhile). Resolves after the last byte; rejects when
    * `take` throws or rejects, or the connection fails or closes early. The connection is closed after.
    */
   each(take: (piece: Uint8Array) => Promise<void> | undefined): Promise<void>;
@@ -65,7 +66,9 @@ const hasLineBreak = (s: string) => /[\r\n]/.test(s);
  * One GET over a connection of its own, its bytes read straight into one reused buffer (`onread`),
  * with no HTTP parser, stream or allocation per piece: node:http's receive path costs about a CPU
  * second per GiB on the bench machine, against tens of milliseconds for the socket reads alone.
- * Only for large downloads (the connection is not kept alive). A 200 with a Content-Length and no
+ * Over https the same runs on a TLS socket of node:tls's (its default trust: the bundled CAs and
+ * NODE_EXTRA_CA_CERTS, as node:https has; the name is verified), whose decrypted records land in the
+ * same buffer. Only for large downloads (the connection is not kept alive). A 200 with a Content-Length and no
  * Transfer-Encoding is answered at once, its body left for `takeRawBody`; any other answer with a
  * Content-Length of at most MAX_SMALL_BODY is read into memory and answered as a plain Response;
  * anything else (chunked, no length, a long error page) is asked again through nodeFetch.
@@ -76,11 +79,16 @@ class RawGet {
   private headParts: Buffer[] = [];
   private headLength = 0;
   private head: (Head & { length: number }) | undefined;
-  /** Body bytes that came with the head (copied: the read buffer is reused). */
-  private early: Buffer | undefined;
+  /** Body bytes read while no taker could have them (copied: the read buffer is reused): with the head, a small body's, and what a TLS socket still hands over after it was paused. */
+  private queued: Buffer[] = [];
   private received = 0;
   private taker: ((piece: Uint8Array) => Promise<void> | undefined) | undefined;
-  private small: Buffer[] = [];
+  /** The taker asked to wait (the socket is paused): pieces read meanwhile are queued. */
+  private waiting = false;
+  /** The memory of the piece the waiting taker holds (valid until its promise settles). */
+  private held: ArrayBufferLike | undefined;
+  /** Where reads land while the taker holds a piece of `buf` (a TLS socket reads on after a pause). */
+  private spare: Buffer | undefined;
   private settle: { resolve(): void; reject(e: Error): void } | undefined;
   private headWaiter: { resolve(head: Head & { length: number }): void; reject(e: Error): void } | undefined;
   private failure: Error | undefined;
@@ -88,7 +96,14 @@ class RawGet {
 
   constructor(url: URL, headers: Record<string, string>) {
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    this.socket = connect({ host, port: Number(url.port) || 80, onread: { buffer: this.buf, callback: (n: number) => this.onRead(n) } });
+    const onread: OnReadOpts = { buffer: () => this.nextReadBuffer(), callback: (n: number, buf: Uint8Array) => this.onRead(n, buf) };
+    if (url.protocol === 'https:') {
+      // tls.connect takes onread as net.connect does (documented; missing from @types/node).
+      const options: ConnectionOptions & { onread: OnReadOpts } = { host, port: Number(url.port) || 443, ...(isIP(host) ? {} : { servername: host }), onread };
+      this.socket = connectTls(options);
+    } else {
+      this.socket = connect({ host, port: Number(url.port) || 80, onread });
+    }
     const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`];
     for (const [name, value] of Object.entries(headers)) {
       if (name.toLowerCase() === 'host' || name.toLowerCase() === 'connection') continue;
@@ -96,8 +111,9 @@ class RawGet {
     }
     lines.push('Connection: close', '', '');
     this.socket.write(lines.join('\r\n'));
-    this.socket.on('error', (e) => this.fail(e));
-    this.socket.on('close', () => this.fail(new Error('the connection closed before the whole answer came')));
+    // Once every byte is in (some perhaps still queued), how the connection ends does not matter.
+    this.socket.on('error', (e) => this.complete() || this.fail(e));
+    this.socket.on('close', () => this.complete() || this.fail(new Error('the connection closed before the whole answer came')));
   }
 
   /** The response head, once it came. */
@@ -119,7 +135,7 @@ class RawGet {
       });
     }
     this.close();
-    return Buffer.concat(this.small, head.length);
+    return Buffer.concat(this.queued, head.length);
   }
 
   each(take: (piece: Uint8Array) => Promise<void> | undefined): Promise<void> {
@@ -127,12 +143,28 @@ class RawGet {
       if (this.failure) return reject(this.failure);
       this.settle = { resolve, reject };
       this.taker = take;
-      const first = this.early;
-      this.early = undefined;
-      if (first && first.length > 0 && !this.give(first)) return;
-      if (this.received >= this.head!.length) return this.finish();
-      this.socket.resume();
+      this.drain();
     });
+  }
+
+  /** The buffer the next read lands in: never one the taker still holds a piece of. */
+  private nextReadBuffer(): Buffer {
+    if (this.waiting && this.held === this.buf.buffer) return (this.spare ??= Buffer.allocUnsafeSlow(READ_BUFFER));
+    return this.buf;
+  }
+
+  private complete(): boolean {
+    return this.head !== undefined && this.head.length >= 0 && this.received >= this.head.length;
+  }
+
+  /** Hands the queued pieces to the taker, then reads on (or finishes) unless it asked to wait. */
+  private drain(): void {
+    while (this.queued.length > 0) {
+      const piece = this.queued.shift()!;
+      if (!this.give(piece)) return;
+    }
+    if (this.complete()) this.finish();
+    else this.socket.resume();
   }
 
   close(): void {
@@ -145,12 +177,14 @@ class RawGet {
     try {
       const waiting = this.taker!(piece);
       if (!waiting) return true;
+      this.waiting = true;
+      this.held = piece.buffer;
       this.socket.pause();
       waiting.then(
         () => {
-          if (this.done || this.failure) return;
-          if (this.received >= this.head!.length) this.finish();
-          else this.socket.resume();
+          this.waiting = false;
+          this.held = undefined;
+          if (!this.done && !this.failure) this.drain();
         },
         (e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))),
       );
@@ -169,18 +203,22 @@ class RawGet {
   }
 
   /** Every read lands here; answering false pauses the socket. */
-  private onRead(n: number): boolean {
+  private onRead(n: number, buf: Uint8Array): boolean {
     if (this.done || this.failure) return false;
-    if (!this.head) return this.onHeadBytes(n);
+    if (!this.head) return this.onHeadBytes(buf.subarray(0, n));
+    if (this.head.length < 0) return false; // asked again through nodeFetch
     const want = this.head.length - this.received;
-    const piece = this.buf.subarray(0, Math.min(n, want));
+    const piece = buf.subarray(0, Math.min(n, want));
     this.received += piece.length;
-    if (!this.taker) {
-      this.small.push(Buffer.from(piece));
+    if (!this.taker || this.waiting) {
+      // A small body being read (readSmall), or bytes with no taker ready: a TLS socket hands over
+      // what it already decrypted even after the read callback paused it.
+      this.queued.push(Buffer.from(piece));
+      if (this.taker || !this.settle) return false;
       if (this.received >= this.head.length) {
         const settle = this.settle;
         this.settle = undefined;
-        settle?.resolve();
+        settle.resolve();
         return false;
       }
       return true;
@@ -193,9 +231,9 @@ class RawGet {
     return true;
   }
 
-  private onHeadBytes(n: number): boolean {
-    this.headParts.push(Buffer.from(this.buf.subarray(0, n)));
-    this.headLength += n;
+  private onHeadBytes(bytes: Uint8Array): boolean {
+    this.headParts.push(Buffer.from(bytes));
+    this.headLength += bytes.length;
     const all = Buffer.concat(this.headParts, this.headLength);
     const end = all.indexOf('\r\n\r\n');
     if (end < 0) {
@@ -215,8 +253,7 @@ class RawGet {
     if (this.head.length >= 0) {
       const body = rest.subarray(0, this.head.length);
       this.received = body.length;
-      this.early = body;
-      this.small.push(body);
+      this.queued.push(body);
     }
     const waiter = this.headWaiter;
     this.headWaiter = undefined;
@@ -236,15 +273,15 @@ class RawGet {
 }
 
 /**
- * `fetch` for one large download (see RawGet): a GET over plain http with no body; anything else
- * (https included: TLS is node:https's, as before) goes to nodeFetch. A 200
+ * `fetch` for one large download (see RawGet): a GET over http or https with no body; anything else
+ * goes to nodeFetch. A 200
  * with a Content-Length answers a Response whose body is for `takeRawBody` (its `body` is empty;
  * cancel it with `takeRawBody(res)?.destroy()` when it is not read). Redirects are not followed.
  */
 export const downloadFetch: typeof globalThis.fetch = async (input, init) => {
   const url = new URL(input instanceof Request ? input.url : input.toString());
   const method = init?.method ?? 'GET';
-  if (url.protocol !== 'http:' || method !== 'GET' || (init?.body !== undefined && init.body !== null) || init?.signal) {
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || method !== 'GET' || (init?.body !== undefined && init.body !== null) || init?.signal) {
     return nodeFetch(input, init);
   }
   const headers: Record<string, string> = {};
