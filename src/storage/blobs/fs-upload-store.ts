@@ -6,8 +6,13 @@ import type { UploadStore } from '../../core/oci/ports.js';
 import type { FsBlobStore } from './fs-blob-store.js';
 
 const ID = /^[A-Za-z0-9_-]{16,64}$/;
-/** Bytes of a chunk that may wait for the disk before reading the request pauses; what gathers meanwhile goes down in one writev. */
-const WRITE_AHEAD = 4 << 20;
+/**
+ * Bytes of a chunk that may wait for the disk before reading the request pauses; what gathers
+ * meanwhile goes down in one writev. Small enough that the pieces are still in the CPU's cache when
+ * the kernel copies them into the page cache: with 4 MiB they were not, and that copy cost about
+ * 1 s of system time per GiB pushed (perf: copy_folio_from_iter_atomic), against about 0.15 s now.
+ */
+const WRITE_AHEAD = 512 << 10;
 
 /** Appends every byte of `buffers` to a file opened for appending (a writev may take fewer). */
 const appendAll = async (handle: fs.FileHandle, buffers: Buffer[]): Promise<void> => {
