@@ -10,6 +10,7 @@ import { isoNow } from '../time.js';
 import { InboundRefused, type ChatApi, type InboundRequest, type IntegrationProvider, type PostResult } from './provider.js';
 import { SlackProvider } from './slack.js';
 import { newManagedObject } from '../managed/new-managed-object.js';
+import { PendingWork } from '../pending-work.js';
 
 export interface IntegrationView {
   type: 'integration';
@@ -100,7 +101,7 @@ const ID_MAX = 128;
  */
 export class IntegrationService {
   private readonly providers = new Map<string, IntegrationProvider>();
-  private readonly relays = new Set<Promise<void>>();
+  private readonly relays = new PendingWork();
   private readonly closing = new AbortController();
 
   constructor(
@@ -325,8 +326,7 @@ export class IntegrationService {
     const sessionId = String(thread.data.session_id);
     const stream = await this.sessions.openStream(ctx, sessionId, { untilIdle: false, signal: this.closing.signal });
     const sent = await this.sessions.send(ctx, sessionId, [{ type: 'user.message', content: [{ type: 'text', text: inbound.text }] }]);
-    const relay = this.relay(o, provider, account.name, stream, sent[0]?.id, { channel: inbound.channel, threadId: inbound.threadId }).finally(() => this.relays.delete(relay));
-    this.relays.add(relay);
+    void this.relays.track(this.relay(o, provider, account.name, stream, sent[0]?.id, { channel: inbound.channel, threadId: inbound.threadId }));
     return { kind: 'accepted', sessionId };
   }
 
@@ -401,7 +401,7 @@ export class IntegrationService {
   /** Stops waiting for replies (server shutdown). */
   async close(): Promise<void> {
     this.closing.abort();
-    await Promise.allSettled([...this.relays]);
+    await this.relays.settled();
   }
 
   /** Reads the session until the turn started by `userEventId` ends, then posts the agent's text back. */

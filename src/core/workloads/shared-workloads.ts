@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Supervisor, type SupervisorTimings } from './supervisor.js';
 import type { LaunchPlan, McpRequestOptions, McpResult, WorkloadLauncher, WorkloadLogs } from './workload-runtime.js';
+import { PendingWork } from '../pending-work.js';
 
 /** How long a shared workload nobody uses keeps running (default 60 s). */
 export const SHARED_IDLE_STOP_MS = 60_000;
@@ -48,7 +49,7 @@ interface Entry {
 export class SharedWorkloads {
   private readonly entries = new Map<string, Entry>();
   /** Entries let go of whose process is still ending (a shutdown waits for them). */
-  private readonly stopping = new Set<Promise<void>>();
+  private readonly stopping = new PendingWork();
 
   constructor(private readonly deps: SharedWorkloadsDeps) {}
 
@@ -135,12 +136,11 @@ export class SharedWorkloads {
     const all = [...this.entries.values()];
     this.entries.clear();
     for (const e of all) clearTimeout(e.idle);
-    await Promise.all([...all.map((e) => e.supervisor.halt()), ...this.stopping]);
+    await Promise.all([...all.map((e) => e.supervisor.halt()), this.stopping.settled()]);
   }
 
   /** Stops an entry no longer in the map, tracked until its process has ended. */
   private stop(entry: Entry): void {
-    const stopped: Promise<void> = entry.supervisor.stop().finally(() => this.stopping.delete(stopped));
-    this.stopping.add(stopped);
+    void this.stopping.track(entry.supervisor.stop());
   }
 }

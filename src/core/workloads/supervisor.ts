@@ -1,5 +1,6 @@
 import type { LaunchPlan, McpNotification, McpUpstream, WorkloadLauncher } from './workload-runtime.js';
 import type { WorkloadStatus } from './workload.js';
+import { PendingWork } from '../pending-work.js';
 
 export interface SupervisorTimings {
   /** How long `initialize` may take (default 60 s: a first npx/uvx start can be slow). */
@@ -56,7 +57,7 @@ export class Supervisor {
   private stableTimer: NodeJS.Timeout | undefined;
   private firstOutcome: ((ok: boolean) => void) | undefined;
   /** Processes being ended (a stop or halt waits for them all, not only for the current one). */
-  private readonly ending = new Set<Promise<void>>();
+  private readonly ending = new PendingWork();
   status: WorkloadStatus = 'stopped';
 
   constructor(
@@ -107,18 +108,13 @@ export class Supervisor {
     const up = this.upstream;
     this.upstream = undefined;
     void this.end(up);
-    await Promise.all(this.ending);
+    await this.ending.settled();
   }
 
   /** Ends a process, tracked until it is gone (a close that fails has nothing left to end). */
   private end(up: McpUpstream | undefined): Promise<void> {
     if (!up) return Promise.resolve();
-    const ending: Promise<void> = up
-      .close()
-      .catch(() => undefined)
-      .finally(() => this.ending.delete(ending));
-    this.ending.add(ending);
-    return ending;
+    return this.ending.track(up.close().catch(() => undefined));
   }
 
   private reset(): number {

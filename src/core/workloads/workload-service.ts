@@ -12,6 +12,7 @@ import { WORKLOAD_SECRETS_NAMESPACE } from '../secrets/toolhive-secrets.js';
 import { WorkloadProxy, type WorkloadSession } from './workload-proxy.js';
 import { WorkloadConfigs, type UpgradeCheck, type WorkloadInput } from './workload-config.js';
 import { DEFAULT_GROUP, REDACTED_VALUE, packageOf, workloadNameProblem, type SecretRef, type WorkloadConfig, type WorkloadRecord } from './workload.js';
+import { PendingWork } from '../pending-work.js';
 
 /** What the workload service needs besides the core's deps (whose `events` hear every status a supervisor writes: webhooks' workload.status). */
 export interface WorkloadServiceDeps {
@@ -50,7 +51,7 @@ export interface WorkloadClientHooks {
 export class WorkloadService {
   private readonly supervisors = new Map<string, Supervisor>();
   /** Stops answered before their process ended (a shutdown waits for them). */
-  private readonly stopping = new Set<Promise<void>>();
+  private readonly stopping = new PendingWork();
   private readonly timings: SupervisorTimings;
   private caps: Promise<RuntimeCapabilities> | undefined;
   /** Status writes, one chain per workload so they land in order. */
@@ -139,7 +140,7 @@ export class WorkloadService {
   /** At server stop: ends every process, keeping each workload's desired state for the next start. */
   async shutdown(): Promise<void> {
     await Promise.all([...this.supervisors.values()].map((s) => s.halt()));
-    await Promise.all(this.stopping);
+    await this.stopping.settled();
     await this.shared.shutdown();
     this.supervisors.clear();
     await Promise.all(this.writes.values());
@@ -274,10 +275,8 @@ export class WorkloadService {
     this.deps.logs.append(name, 'proxy', this.line('stop', { by: ctx.principal?.account.name }));
     const s = this.supervisors.get(name);
     this.supervisors.delete(name);
-    if (s) {
-      const stopped: Promise<void> = s.stop().finally(() => this.stopping.delete(stopped));
-      this.stopping.add(stopped);
-    } else await this.writeStatus(name, 'stopped', '');
+    if (s) void this.stopping.track(s.stop());
+    else await this.writeStatus(name, 'stopped', '');
   }
 
   async restart(ctx: RequestContext, name: string): Promise<void> {
