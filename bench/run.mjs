@@ -36,7 +36,7 @@
  * Results are printed as a table and written to .bench/<store>-<N>.json and .bench/run-<N>-<time>.json.
  */
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -307,6 +307,22 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+/**
+ * CPU µs (system + user, this process) to create an empty file in `dir` (a folder of its own beside
+ * the data dirs), measured on `count` files left in place until the run ends. On ext4 without a
+ * journal (the bench machine) the inode allocator skips every inode deleted in the last 60 s to
+ * 5 min, reading each one's table block: a file created then costs several times the CPU, and each
+ * publish creates a blob file. Printed beside the publish figures so a build that met someone's
+ * mass delete (another run's data dir, a test suite's temp folders) shows it.
+ */
+const fileCreateMicros = (dir, count = 200) => {
+  const at = readdirSync(dir).length;
+  const before = process.cpuUsage();
+  for (let i = 0; i < count; i++) closeSync(openSync(join(dir, `f${at + i}`), 'wx'));
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / count;
+};
+
 const benchStore = async (store, words, build = { label: 'this', bin: undefined }) => {
   // PostgreSQL: a schema per build (each copied from the SQLite cache), so a build whose migrations
   // the other lacks never meets them (a store refuses a build missing one it ran).
@@ -363,8 +379,14 @@ const benchStore = async (store, words, build = { label: 'this', bin: undefined 
     if (schema) await withPg((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
   };
   cleanups.add(cleanup);
-  log(`${store} (${build.label} build): server ${server.url} (pid ${server.pid})${schema ? `, schema ${schema}` : ''}, load ${load1()}${cached ? ', reusing the seeded cache' : ''}`);
-  const result = { store, build: build.label, packages: N, startedAt: new Date().toISOString() };
+  const probeDir = mkdtempSync(join(tmpdir(), 'agentry-bench-probe-'));
+  removeAtEnd.push(async () => rmSync(probeDir, { recursive: true, force: true }));
+  cleanups.add(removeAtEnd.at(-1));
+  const createBefore = fileCreateMicros(probeDir);
+  log(
+    `${store} (${build.label} build): server ${server.url} (pid ${server.pid})${schema ? `, schema ${schema}` : ''}, load ${load1()}, file create ${createBefore.toFixed(0)} µs${cached ? ', reusing the seeded cache' : ''}`,
+  );
+  const result = { store, build: build.label, packages: N, startedAt: new Date().toISOString(), fileCreateMicros: { before: createBefore } };
   try {
     let seeded;
     if (cached && cached.published.length < N) {
@@ -398,10 +420,11 @@ const benchStore = async (store, words, build = { label: 'this', bin: undefined 
       }
     }
     result.publish = seeded.result;
+    result.fileCreateMicros.after = fileCreateMicros(probeDir);
     result.rssMb = { afterSeed: server.memoryMb().rss };
     result.storeSizeMb = await storeSizeMb(store, dataDir, schema);
     log(
-      `${store}: ${cached ? 'reused' : 'seeded'} ${seeded.specs.length} in ${seeded.result.seconds.toFixed(1)} s (${seeded.result.perSecond.toFixed(0)}/s); store ${result.storeSizeMb.toFixed(0)} MB`,
+      `${store}: ${cached ? 'reused' : 'seeded'} ${seeded.specs.length} in ${seeded.result.seconds.toFixed(1)} s (${seeded.result.perSecond.toFixed(0)}/s); store ${result.storeSizeMb.toFixed(0)} MB; file create ${result.fileCreateMicros.after.toFixed(0)} µs`,
     );
     const settle = Number(args.settle);
     if (settle > 0) {
@@ -527,12 +550,15 @@ const printRatios = (results) => {
       `| ${store} | ${b.publish.reused ? '(cached)' : ratio(b.publish.perSecond, a.publish.perSecond)} | ${b.metadata ? ratio(b.metadata.spread.requestsPerSecond, a.metadata.spread.requestsPerSecond) : '-'} | ${b.metadata ? ratio(b.metadata.hot.requestsPerSecond, a.metadata.hot.requestsPerSecond) : '-'} | ${ratio(b.search.selective.p99, a.search.selective.p99)} | ${ratio(b.search.common.p99, a.search.common.p99)} | ${ratio(b.rssMb.end, a.rssMb.end)} | ${ratio(b.rssMb.afterLoad, a.rssMb.afterLoad)} | ${ratio(b.memoryAfterLoadGc?.rss, a.memoryAfterLoadGc?.rss)} |`,
     );
   }
-  console.log('\n| store | server CPU ms per publish this / anchor | of it on the main thread this / anchor |');
-  console.log('|---|---|---|');
+  console.log('\n| store | server CPU ms per publish this / anchor | of it on the main thread this / anchor | file create µs before/after seeding, this / anchor |');
+  console.log('|---|---|---|---|');
   for (const [store, a, b] of rows) {
     const perPublish = (r, key) => (r.publish.reused ? NaN : (r.publish.cpu[key] * 1e3) / r.publish.attempted);
     const ratio = (x, y) => `${f(x, 2)} / ${f(y, 2)} (${f(x / y, 2)}×)`;
-    console.log(`| ${store} | ${ratio(perPublish(b, 'serverSeconds'), perPublish(a, 'serverSeconds'))} | ${ratio(perPublish(b, 'serverMainSeconds'), perPublish(a, 'serverMainSeconds'))} |`);
+    const creates = (r) => `${f(r.fileCreateMicros?.before, 0)}/${f(r.fileCreateMicros?.after, 0)}`;
+    console.log(
+      `| ${store} | ${ratio(perPublish(b, 'serverSeconds'), perPublish(a, 'serverSeconds'))} | ${ratio(perPublish(b, 'serverMainSeconds'), perPublish(a, 'serverMainSeconds'))} | ${creates(b)} / ${creates(a)} |`,
+    );
   }
   console.log('\n| store | server CPU µs per GET spread this / anchor | per GET hot this / anchor | per search query this / anchor |');
   console.log('|---|---|---|---|');
