@@ -20,6 +20,10 @@
  *                         -o file+fsync. From docker-registry and this build: this build's client;
  *                         from the anchor: the anchor's client.
  *     client no fsync     the same with `sync: false`; compare with curl -o file
+ * With curl -o file, each round also times curl copying the blob from file:// to a file (the same
+ * blob, page cache warm, dirty pages flushed before): no server and no socket, so what curl -o file
+ * could reach at best on this machine at that time, and curl's CPU for writing the file. A pull to
+ * a file near that ceiling is limited by curl, not by the server.
  * Every client is a process of its own (curl; bench/oci-pull-client.mjs for Agentry's), started
  * before the timing: the time is curl's time_total, or the wall time of the one fetchBlob call. The
  * client's CPU is curl's (as the shell's `times` reports it, including its start) or the fetchBlob
@@ -156,11 +160,11 @@ const warmCache = (path) => {
 };
 
 /** curl in a shell whose `times` gives curl's CPU: answers { secs, userMs, sysMs, status, bytes }. */
-const curlPull = (t, digest, out) =>
+const curlTimed = (source, out, auth = []) =>
   new Promise((resolvePromise, reject) => {
-    const argv = ['-sS', ...t.curlAuth, '-o', out, '-w', '%{http_code} %{time_total} %{size_download}\\n', `${t.url}/v2/${t.repo}/blobs/${digest}`];
+    const argv = ['-sS', ...auth, '-o', out, '-w', '%{http_code} %{time_total} %{size_download}\\n', source];
     execFile('bash', ['-c', 'curl "$@" || exit $?; times', 'curl', ...argv], (err, stdout, stderr) => {
-      if (err) return reject(new Error(`curl pull failed: ${stderr || err.message}`));
+      if (err) return reject(new Error(`curl failed: ${stderr || err.message}`));
       const lines = stdout.trim().split('\n');
       const [status, time, bytes] = lines[0].split(' ').map(Number);
       // `times`: the shell's own user/sys, then its children's (curl): "0m0.012s 0m0.345s"
@@ -172,6 +176,7 @@ const curlPull = (t, digest, out) =>
       resolvePromise({ status, secs: time, bytes, userMs: ms(cu), sysMs: ms(cs) });
     });
   });
+const curlPull = (t, digest, out) => curlTimed(`${t.url}/v2/${t.repo}/blobs/${digest}`, out, t.curlAuth);
 
 const clientPull = (t, digest, size, out, sync) =>
   new Promise((resolvePromise, reject) => {
@@ -199,6 +204,8 @@ const schemas = pgSchemas(args['database-url'], 'bench_ocipull');
 const running = [];
 /** rows[size][way][registry] = [{ mbps, server: {user, sys}, client: {user, sys}, resident }] */
 const rows = {};
+/** ceiling[size] = [{ mbps, client: {user, sys} }]: curl copying the blob from file:// to a file, per round */
+const ceiling = {};
 
 const startTargets = async (round) => {
   if (TLS) {
@@ -285,11 +292,21 @@ try {
             rows[size][way][t.name].push({ mbps: size / MB / r.secs, server: { user: s1.user - s0.user, sys: s1.sys - s0.sys }, client: { user: r.userMs, sys: r.sysMs }, resident });
           }
         }
+        if (PULLS.includes('curl -o file')) {
+          const out = join(work, 'copied-by-curl.bin');
+          warmCache(base);
+          execFileSync('sync');
+          const r = await curlTimed(`file://${base}`, out);
+          if (statSync(out).size !== size) throw new Error(`curl file:// -o file: the file has ${statSync(out).size} bytes, expected ${size}`);
+          rmSync(out);
+          (ceiling[size] ??= []).push({ mbps: size / MB / r.secs, client: { user: r.userMs, sys: r.sysMs } });
+        }
         console.error(
           `round ${round + 1} ${sizeLabel(size)} (MB/s ${REGISTRIES.join(' / ')}): ` +
             Object.entries(rows[size])
               .map(([way, r]) => `${way}: ${REGISTRIES.map((n) => r[n].at(-1).mbps.toFixed(0)).join('/')}`)
-              .join(', '),
+              .join(', ') +
+            (ceiling[size] ? `; curl file:// -o file (no server): ${ceiling[size].at(-1).mbps.toFixed(0)}` : ''),
         );
       } finally {
         for (const p of new Set(targets.map((t) => t.proc))) {
@@ -335,6 +352,12 @@ try {
         `${label.padEnd(28)}${REGISTRIES.map((n) => pad(m[n].mbps.toFixed(0), 22)).join('')}${RATIOS.map((b) => pad((m[b.name].mbps / m['docker-registry'].mbps).toFixed(2), 10)).join('')}   ${REGISTRIES.map((n) => cpu(m[n].server)).join(' | ')}   ${REGISTRIES.map((n) => cpu(m[n].client)).join(' | ')}${cached.length ? `  (${cached.join(', ')})` : ''}`,
       );
     }
+    if (ceiling[size]) {
+      const c = ceiling[size];
+      console.log(
+        `${`${sizeLabel(size)} curl file:// -o file`.padEnd(28)}${pad(median(c.map((x) => x.mbps)).toFixed(0), 22)}   no server: curl's own ceiling for -o file   curl CPU ms ${median(c.map((x) => x.client.user)).toFixed(0)}+${median(c.map((x) => x.client.sys)).toFixed(0)}`,
+      );
+    }
     // Agentry's client against curl, both pulling from the same Agentry build, like with like.
     for (const b of builds) {
       for (const [c, k] of [
@@ -355,7 +378,12 @@ try {
   writeFileSync(
     file,
     JSON.stringify(
-      { options: { sizesMb: SIZES.map((s) => s / MB), rounds: ROUNDS, store: args.store, https: args.https, builds, pulls: PULLS }, machine: { cpus: cpus().length, loadavg: load }, summary },
+      {
+        options: { sizesMb: SIZES.map((s) => s / MB), rounds: ROUNDS, store: args.store, https: args.https, builds, pulls: PULLS },
+        machine: { cpus: cpus().length, loadavg: load },
+        summary,
+        curlFileCopy: ceiling,
+      },
       null,
       2,
     ),
