@@ -18,21 +18,23 @@ const EVERYTHING = realpathSync(require.resolve('@modelcontextprotocol/server-ev
 const NODE_MODULES = realpathSync(join(EVERYTHING, '../../../..'));
 const TIMINGS = { initTimeoutMs: 20_000, healthTimeoutMs: 10_000, healthIntervalMs: 2_000, backoffBaseMs: 300, backoffMaxMs: 2_000, maxRestarts: 3 };
 
-/** This process's children running the everything server (the sandbox, or the server itself). */
-const everythingChildren = (): number[] => {
+/** This process's children whose command line holds `text` (the sandbox, or the server itself). */
+const childrenWith = (text: string): number[] => {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(EVERYTHING)) pids.push(Number(entry));
+      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
     } catch {
       // ended meanwhile
     }
   }
   return pids.sort((a, b) => a - b);
 };
+/** This process's children running the everything server. */
+const everythingChildren = (): number[] => childrenWith(EVERYTHING);
 
 describe.each(testStores)('workload processes end with the server (%s)', (store) => {
   let server: TestServer | undefined;
@@ -75,5 +77,29 @@ describe.each(testStores)('workload processes end with the server (%s)', (store)
     await server!.close();
     server = undefined;
     expect(all.filter(alive), 'workload processes left running after the server closed').toEqual([]);
+  });
+});
+
+describe.each(testStores)('a workload still starting when the server closes (%s)', (store) => {
+  let server: TestServer | undefined;
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('is stopped by the close, which waits until its process is gone (not until its start times out)', async () => {
+    // The start waits up to a minute for `initialize`; the server never answers it.
+    server = await startTestServer({ store, workloadTimings: { ...TIMINGS, initTimeoutMs: 60_000 } });
+    const admin = new Api(server.url, server.adminToken);
+    const marker = `agentry-never-initializes-${process.hrtime.bigint()}`;
+    const spec = { command: process.execPath, cmd_arguments: ['-e', 'setInterval(() => undefined, 1000)', marker], permission_profile: { read: [], write: [] } };
+    expect((await admin.req('POST', '/api/v1beta/workloads', { name: 'silent', ...spec })).status).toBe(201);
+    const started = await waitFor('its process', async () => (childrenWith(marker).length > 0 ? childrenWith(marker) : undefined));
+    expect((await admin.req('GET', '/api/v1beta/workloads/silent/status')).body?.status).toBe('starting');
+    const t0 = Date.now();
+    await server.close();
+    server = undefined;
+    expect(Date.now() - t0, 'the close waited for the start to time out').toBeLessThan(20_000);
+    expect(started.filter(alive), 'a starting workload process left running after the server closed').toEqual([]);
+    expect(childrenWith(marker)).toEqual([]);
   });
 });
