@@ -1,9 +1,13 @@
-import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { LocalToolRuntime } from '../../src/adapters/tools/local-tool-runtime.js';
 import { Api } from '../helpers/packages.js';
 import { alive } from '../helpers/alive.js';
+import { dropTestSchema } from '../helpers/postgres.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -101,5 +105,41 @@ describe.each(testStores)('a workload still starting when the server closes (%s)
     expect(Date.now() - t0, 'the close waited for the start to time out').toBeLessThan(20_000);
     expect(started.filter(alive), 'a starting workload process left running after the server closed').toEqual([]);
     expect(childrenWith(marker)).toEqual([]);
+  });
+});
+
+describe.each(testStores)('a server start that fails after workloads resumed (%s)', (store) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'agentry-test-'));
+  const schema = store === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    rmSync(dataDir, { recursive: true, force: true });
+    if (schema) await dropTestSchema(schema);
+  });
+
+  it("ends the resumed workloads' processes", async () => {
+    const opts = { store, dataDir, postgresSchema: schema, workloadTimings: TIMINGS };
+    const first = await startTestServer(opts);
+    const admin = new Api(first.url, first.adminToken);
+    const spec = { command: process.execPath, cmd_arguments: [EVERYTHING, 'stdio'], permission_profile: { read: [NODE_MODULES], write: [] } };
+    const before = everythingChildren();
+    expect((await admin.req('POST', '/api/v1beta/workloads', { name: 'resumed', ...spec })).status).toBe(201);
+    await waitFor('resumed to run', async () => ((await admin.req('GET', '/api/v1beta/workloads/resumed/status')).body?.status === 'running' ? true : undefined));
+    // Closed, it stays marked to run: the next start resumes it.
+    await first.close();
+    expect(everythingChildren().filter((p) => !before.includes(p))).toEqual([]);
+
+    // A step after the resume fails (the agent tools' status, asked last), once the resumed process runs.
+    let resumed: number[] = [];
+    vi.spyOn(LocalToolRuntime.prototype, 'status').mockImplementationOnce(async () => {
+      resumed = await waitFor('the resumed process', async () => {
+        const now = everythingChildren().filter((p) => !before.includes(p));
+        return now.length > 0 ? now : undefined;
+      });
+      throw new Error('a step after the resume failed');
+    });
+    await expect(startTestServer(opts)).rejects.toThrow('a step after the resume failed');
+    expect(resumed).toHaveLength(1);
+    expect(resumed.filter(alive), 'a resumed workload process left running after the start failed').toEqual([]);
   });
 });
