@@ -1,30 +1,14 @@
 import { createServer, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AllowList, EgressPolicy, EgressProxy } from '../../src/adapters/egress/index.js';
 import { UnsandboxedRunner } from '../../src/adapters/sandbox/unsandboxed.js';
 import { ProcessLauncher } from '../../src/adapters/workloads/launcher.js';
-import { alive } from '../helpers/alive.js';
+import { alive, childrenWith } from '../helpers/alive.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-/** This process's children (npm runs in a process group of its own, still a child of this one) whose command line holds `text`. */
-const childrenWith = (text: string): number[] => {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return pids;
-};
 
 /**
  * A workload's npm package is installed through the egress policy: npm talks to a local egress

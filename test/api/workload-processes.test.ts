@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LocalToolRuntime } from '../../src/adapters/tools/local-tool-runtime.js';
 import { Api } from '../helpers/packages.js';
-import { alive } from '../helpers/alive.js';
+import { alive, childrenWith } from '../helpers/alive.js';
 import { dropTestSchema } from '../helpers/postgres.js';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -22,21 +22,6 @@ const EVERYTHING = realpathSync(require.resolve('@modelcontextprotocol/server-ev
 const NODE_MODULES = realpathSync(join(EVERYTHING, '../../../..'));
 const TIMINGS = { initTimeoutMs: 20_000, healthTimeoutMs: 10_000, healthIntervalMs: 2_000, backoffBaseMs: 300, backoffMaxMs: 2_000, maxRestarts: 3 };
 
-/** This process's children whose command line holds `text` (the sandbox, or the server itself). */
-const childrenWith = (text: string): number[] => {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return pids.sort((a, b) => a - b);
-};
 /** This process's children running the everything server. */
 const everythingChildren = (): number[] => childrenWith(EVERYTHING);
 
