@@ -242,7 +242,7 @@ export class Registry {
       maxPackageBytes: opts.maxTarballBytes ?? 50 * 1024 * 1024,
     });
     this.blobAccess = new BlobAccess(deps, this.oci.access, redirects);
-    this.mirrors = opts.mirrors && new MirrorService(deps, opts.mirrors.store, opts.secretStore);
+    this.mirrors = opts.mirrors && new MirrorService(deps, opts.mirrors.store, opts.secretStore, this.accounts);
     const ociMirror = this.mirrors && new OciMirror(deps, this.mirrors, opts.mirrors?.oci, redirects);
     if (ociMirror) this.oci.useMirrors(ociMirror);
     const mcp = opts.mirrors?.mcp;

@@ -1,4 +1,5 @@
-import { request } from 'node:http';
+import { createServer, request, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AllowList, EgressPolicy, EgressProxy } from '../../src/adapters/egress/index.js';
 import { UnsandboxedRunner } from '../../src/adapters/sandbox/unsandboxed.js';
 import { ProcessLauncher } from '../../src/adapters/workloads/launcher.js';
+import { alive, childrenWith } from '../helpers/alive.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * A workload's npm package is installed through the egress policy: npm talks to a local egress
@@ -16,14 +19,14 @@ import { ProcessLauncher } from '../../src/adapters/workloads/launcher.js';
 describe('npm installs of workloads go through the egress policy', { timeout: 240_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'agentry-npm-egress-'));
   const egress = new EgressPolicy();
-  const launcher = (name: string, npmRegistry: string) =>
+  const launcher = (name: string, npmRegistry: string, policy = egress) =>
     new ProcessLauncher({
       sandbox: new UnsandboxedRunner(),
       unsafeLocal: true,
       packagesDir: join(root, name, 'packages'),
       npmCache: join(root, name, 'npm-cache'),
-      fetch: egress.fetch,
-      egress,
+      fetch: policy.fetch,
+      egress: policy,
       npmRegistry,
     });
   afterAll(async () => {
@@ -81,6 +84,51 @@ describe('npm installs of workloads go through the egress policy', { timeout: 24
       lines.join('\n'),
     ).toBe(true);
     expect(readdirSync(join(root, name, 'packages'))).toEqual([]);
+  });
+
+  it('a start stopped during its install kills npm at once (not at its timeout) and leaves nothing behind', async () => {
+    // A registry that takes every request and never answers: npm waits on it for minutes.
+    const asked: ServerResponse[] = [];
+    const silent = createServer((_req, res) => asked.push(res));
+    await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
+    const loopback = new EgressPolicy({ allow: ['127.0.0.1'] });
+    const stop = new AbortController();
+    let launching: Promise<Error | undefined> | undefined;
+    try {
+      const l = launcher('stopped', `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`, loopback);
+      const plan = {
+        name: 'stopped',
+        source: { kind: 'npm' as const, package: 'is-number', version: '7.0.0', args: [] },
+        env: {},
+        headers: {},
+        profile: { read: [], write: [], network: { outbound: {} } },
+        networkIsolation: false,
+      };
+      launching = l
+        .launch(plan, () => undefined, 60_000, undefined, stop.signal)
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+      await waitFor('npm to ask the registry', async () => (asked.length > 0 ? true : undefined));
+      // npm sets its process title to its command: the install's own words.
+      const npm = childrenWith('npm install is-number@7.0.0');
+      expect(npm.length).toBeGreaterThan(0);
+      const t0 = Date.now();
+      stop.abort();
+      const err = await launching;
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(err?.message).toBe('the start was stopped');
+      expect(npm.filter(alive), 'npm left running after its start was stopped').toEqual([]);
+      expect(readdirSync(join(root, 'stopped', 'packages'))).toEqual([]);
+    } finally {
+      stop.abort();
+      await launching;
+      for (const res of asked) res.destroy();
+      silent.closeAllConnections();
+      await new Promise<void>((done) => silent.close(() => done()));
+      await loopback.close();
+    }
   });
 
   it('refuses a registry URL that is not http(s)', async () => {

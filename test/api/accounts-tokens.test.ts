@@ -231,4 +231,17 @@ describe.each(testStores)('accounts, orgs and tokens (%s)', (store) => {
     expect((await carol.req('GET', '/api/v1/whoami/audit?limit=0')).status).toBe(400);
     expect((await carol.req('GET', '/api/v1/whoami/audit?actor=admin')).body.entries.every((e: { actor: string }) => e.actor === 'carol')).toBe(true);
   });
+
+  it('makes the organisations the server needs for itself by one rule: no members, audited as made by nobody', async () => {
+    // The recipe scope's org exists from the first start; the mirrors' owner comes with the first mirror.
+    expect((await admin.req('POST', '/api/v1/mirrors', { kind: 'oci', name: 'upstream-oci', url: 'https://registry.example.com' })).status).toBe(201);
+    for (const name of ['recipes', 'agentry-mirrors']) {
+      const org = await admin.req('GET', `/api/v1/orgs/${name}`);
+      expect(org.status).toBe(200);
+      expect(org.body.members).toEqual([]);
+    }
+    const created = await admin.req('GET', '/api/v1/audit?action=org.create&limit=100');
+    const system = created.body.entries.filter((e: { actor: string | null }) => e.actor === null).map((e: { target: string }) => e.target);
+    expect(system.sort()).toEqual(['@agentry-mirrors', '@recipes']);
+  });
 });

@@ -94,6 +94,22 @@ describe.each(testStores)('bad input: limits and malformed bodies (%s)', (store)
       await refused(() => admin.req('POST', '/api/v1/admin/gc', { dryrun: true, grace_seconds: 0 }), 400, 'Validation failed', ["body: unknown field 'dryrun'"]);
       await refused(() => alice.req('POST', '/api/v1/a2a/imports', { url: 'https://agent.example/card.json', package: 'x' }), 400, 'Validation failed', ["body: unknown field 'package'"]);
     });
+
+    it('refuses unknown fields on the native writes whose every field is required, naming the field', async () => {
+      // Without the strict validator each would be handled with the field dropped (a misspelt word ignored, the request done).
+      const unknown = (field: string) => [`body: unknown field '${field}'`];
+      await refused(() => alice.req('PUT', '/api/v1/access/@alice/helper', { visibility: 'private', recursive: true }), 400, 'Validation failed', unknown('recursive'));
+      await refused(() => alice.req('PUT', '/api/v1/access/@alice', { visibility: 'private', existing: true }), 400, 'Validation failed', unknown('existing'));
+      await refused(() => admin.req('PUT', '/api/v1/orgs/acme/members/alice', { role: 'member', expires_in_days: 1 }), 400, 'Validation failed', unknown('expires_in_days'));
+      await refused(() => alice.req('PUT', `${path}/dist-tags/beta`, { version: '1.0.0', pin: true }), 400, 'Validation failed', unknown('pin'));
+      await refused(() => alice.req('POST', `${path}/versions/1.0.0/deprecate`, { message: 'old', all_versions: true }), 400, 'Validation failed', unknown('all_versions'));
+      await refused(() => admin.req('POST', '/api/v1/scopes', { name: 'io.github.alice', owner: 'alice', visibility: 'private' }), 400, 'Validation failed', unknown('visibility'));
+      await refused(() => alice.req('POST', `${path}/versions/1.0.0/signatures`, { bundle: {}, key_id: 'x' }), 400, 'Validation failed', unknown('key_id'));
+      await refused(() => alice.req('PUT', '/api/v1/scopes/@alice/signing', { required: true, keys: [], require: true }), 400, 'Validation failed', unknown('require'));
+      const hook = { url: 'https://hooks.example/agentry', events: ['package.published'], secret: 's3cret' };
+      await refused(() => admin.req('POST', '/api/v1/orgs/acme/webhooks', { ...hook, active: true }), 400, 'Validation failed', unknown('active'));
+      await refused(() => alice.req('POST', '/api/v1/users/alice/webhooks', { ...hook, content_type: 'json' }), 400, 'Validation failed', unknown('content_type'));
+    });
   });
 
   describe('publish bodies', () => {

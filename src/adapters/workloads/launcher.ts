@@ -34,6 +34,29 @@ export interface LauncherOptions {
 }
 
 const CLIENT_INFO = { name: 'agentry-workload-proxy', version: '1' };
+/** What a launch whose signal aborted rejects with. */
+const STOPPED = 'the start was stopped';
+
+/** One npm install, shared by the starts waiting for it; stopped when the last of them stops waiting. */
+interface NpmInstall {
+  done: Promise<string>;
+  waiting: number;
+  stop: AbortController;
+}
+
+/** A promise that rejects when `signal` aborts (at once when it has), and a way to stop listening. */
+const abortion = (signal: AbortSignal | undefined): { rejected: Promise<never>; forget(): void } => {
+  if (!signal) return { rejected: new Promise<never>(() => undefined), forget: () => undefined };
+  let onAbort = (): void => undefined;
+  const rejected = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new Error(STOPPED));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  // Its rejection is handled by whoever races it; left alone after `forget`, it never settles.
+  rejected.catch(() => undefined);
+  return { rejected, forget: () => signal.removeEventListener('abort', onAbort) };
+};
 /** How long a stopping process gets between SIGTERM and SIGKILL. */
 const KILL_GRACE_MS = 5_000;
 
@@ -57,7 +80,7 @@ const which = (cmd: string, path: string): string | undefined => {
  * (`@modelcontextprotocol/sdk`) that completes `initialize` before `launch` resolves.
  */
 export class ProcessLauncher implements WorkloadLauncher {
-  private readonly installs = new Map<string, Promise<string>>();
+  private readonly installs = new Map<string, NpmInstall>();
   private registry: Promise<string> | undefined;
   private readonly path: string;
 
@@ -78,7 +101,8 @@ export class ProcessLauncher implements WorkloadLauncher {
     return { sandbox, unsafeLocal: this.opts.unsafeLocal, uv: which('uvx', this.path) !== undefined, containerEngine };
   }
 
-  async launch(plan: LaunchPlan, log: (line: string) => void, initTimeoutMs: number, onNotification?: (notification: McpNotification) => void): Promise<McpUpstream> {
+  async launch(plan: LaunchPlan, log: (line: string) => void, initTimeoutMs: number, onNotification?: (notification: McpNotification) => void, signal?: AbortSignal): Promise<McpUpstream> {
+    signal?.throwIfAborted();
     const source = plan.source;
     if (source.kind === 'remote') {
       const url = new URL(source.url);
@@ -88,10 +112,10 @@ export class ProcessLauncher implements WorkloadLauncher {
       const fetch = remoteFetch(this.opts.fetch, url);
       const { SSEClientTransport, StreamableHTTPClientTransport } = await mcpClientSdk();
       const transport: Transport = source.transport === 'sse' ? new SSEClientTransport(url, { fetch, requestInit }) : new StreamableHTTPClientTransport(url, { fetch, requestInit });
-      return this.connect(transport, undefined, initTimeoutMs, log, onNotification);
+      return this.connect(transport, undefined, initTimeoutMs, log, onNotification, signal);
     }
-    const proc = await this.spawn(plan, log);
-    return this.connect(new ProcessTransport(proc, log), proc, initTimeoutMs, log, onNotification);
+    const proc = await this.spawn(plan, log, signal);
+    return this.connect(new ProcessTransport(proc, log), proc, initTimeoutMs, log, onNotification, signal);
   }
 
   private async sandboxFor(): Promise<Sandbox> {
@@ -107,7 +131,7 @@ export class ProcessLauncher implements WorkloadLauncher {
     return { read: p.read, write: p.write, network: { outbound: { ...p.network.outbound } } };
   }
 
-  private async spawn(plan: LaunchPlan, log: (line: string) => void): Promise<SandboxedProcess> {
+  private async spawn(plan: LaunchPlan, log: (line: string) => void, signal: AbortSignal | undefined): Promise<SandboxedProcess> {
     const source = plan.source;
     if (source.kind === 'oci') {
       const engine = (await this.capabilities()).containerEngine;
@@ -129,7 +153,7 @@ export class ProcessLauncher implements WorkloadLauncher {
     if (source.kind === 'command') {
       spec = { command: source.command, args: source.args, env: plan.env, profile };
     } else if (source.kind === 'npm') {
-      const { dir, bin } = await this.installNpm(source.package, source.version, log);
+      const { dir, bin } = await this.installNpm(source.package, source.version, log, signal);
       spec = { command: process.execPath, args: [bin, ...source.args], env: plan.env, profile: { ...profile, read: [...profile.read, dir] } };
     } else if (source.kind === 'pypi') {
       const uvx = which('uvx', this.path);
@@ -143,17 +167,27 @@ export class ProcessLauncher implements WorkloadLauncher {
     } else {
       throw new Error('a remote workload has no process');
     }
+    if (signal?.aborted) throw new Error(STOPPED);
     return sandbox.spawn(spec);
   }
 
-  /** Installs an npm package once into its own folder (scripts off), outside the sandbox; its bin file. */
-  installNpm(pkg: string, version: string, log: (line: string) => void): Promise<{ dir: string; bin: string }> {
+  /**
+   * Installs an npm package once into its own folder (scripts off), outside the sandbox; its bin file.
+   * Starts of one package share its install; aborting `signal` stops this one waiting, and the last
+   * to stop waiting stops the install (its npm killed) and waits for it to be gone.
+   */
+  installNpm(pkg: string, version: string, log: (line: string) => void, signal?: AbortSignal): Promise<{ dir: string; bin: string }> {
     if (!NPM_PACKAGE_NAME.test(pkg) || !NPM_PACKAGE_VERSION.test(version)) return Promise.reject(new Error(`'${pkg}@${version}' is not an npm package name and version`));
     const dir = resolve(this.opts.packagesDir, `${pkg.replace('/', '+')}@${version}`);
     const key = dir;
-    let installing = this.installs.get(key);
-    if (!installing) {
-      installing = (async () => {
+    let install = this.installs.get(key);
+    if (!install || install.stop.signal.aborted) {
+      // One being stopped is let end first: both would write the same folder.
+      const previous = install?.done.catch(() => undefined);
+      const stop = new AbortController();
+      const done = (async () => {
+        await previous;
+        stop.signal.throwIfAborted();
         if (existsSync(join(dir, 'node_modules', pkg, 'package.json'))) return dir;
         const tmp = `${dir}.tmp-${process.pid}`;
         rmSync(tmp, { recursive: true, force: true });
@@ -165,7 +199,7 @@ export class ProcessLauncher implements WorkloadLauncher {
         const registry = await this.registry;
         log(`[agentry] installing ${pkg}@${version} from ${registry}`);
         try {
-          await npmInstallThroughEgress(`${pkg}@${version}`, tmp, { npm, env, egress: this.opts.egress, registry, cacheDir: this.opts.npmCache, timeoutMs: 300_000, log });
+          await npmInstallThroughEgress(`${pkg}@${version}`, tmp, { npm, env, egress: this.opts.egress, registry, cacheDir: this.opts.npmCache, timeoutMs: 300_000, log, signal: stop.signal });
         } catch (e) {
           rmSync(tmp, { recursive: true, force: true });
           throw e;
@@ -174,10 +208,32 @@ export class ProcessLauncher implements WorkloadLauncher {
         renameSync(tmp, dir);
         return dir;
       })();
-      this.installs.set(key, installing);
-      installing.catch(() => this.installs.delete(key));
+      const started: NpmInstall = { done, waiting: 0, stop };
+      this.installs.set(key, started);
+      done.catch(() => {
+        if (this.installs.get(key) === started) this.installs.delete(key);
+      });
+      install = started;
     }
-    return installing.then((d) => ({ dir: d, bin: binOf(d, pkg) }));
+    return this.waitFor(install, signal).then((d) => ({ dir: d, bin: binOf(d, pkg) }));
+  }
+
+  /** Waits for an install, or until `signal` aborts; the last one waiting to abort stops the install and waits for it to end. */
+  private async waitFor(install: NpmInstall, signal: AbortSignal | undefined): Promise<string> {
+    install.waiting++;
+    const aborted = abortion(signal);
+    try {
+      return await Promise.race([install.done, aborted.rejected]);
+    } catch (e) {
+      if (signal?.aborted && install.waiting === 1) {
+        install.stop.abort();
+        await install.done.catch(() => undefined);
+      }
+      throw e;
+    } finally {
+      aborted.forget();
+      install.waiting--;
+    }
   }
 
   private async connect(
@@ -186,6 +242,7 @@ export class ProcessLauncher implements WorkloadLauncher {
     initTimeoutMs: number,
     log: (line: string) => void,
     onNotification: ((notification: McpNotification) => void) | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<McpUpstream> {
     const { Client, ProgressNotificationSchema, ResultSchema } = await mcpClientSdk();
     const client = new Client(CLIENT_INFO, { capabilities: {} });
@@ -218,16 +275,20 @@ export class ProcessLauncher implements WorkloadLauncher {
       }
       await client.close().catch(() => undefined);
     };
+    // A stop meanwhile kills the process at once rather than after `initialize` (up to its timeout).
+    const aborted = abortion(signal);
     try {
       const exitedEarly = proc
-        ? proc.exited.then(({ code, signal }) => {
-            throw new Error(`the process ended before initialize (${signal ?? `exit code ${code}`}); see the workload's logs`);
+        ? proc.exited.then(({ code, signal: killedBy }) => {
+            throw new Error(`the process ended before initialize (${killedBy ?? `exit code ${code}`}); see the workload's logs`);
           })
         : new Promise<never>(() => undefined);
-      await Promise.race([client.connect(transport, { timeout: initTimeoutMs }), exitedEarly]);
+      await Promise.race([client.connect(transport, { timeout: initTimeoutMs }), exitedEarly, aborted.rejected]);
     } catch (e) {
       await close();
       throw e;
+    } finally {
+      aborted.forget();
     }
     const caps = client.getServerCapabilities() ?? {};
     const info = client.getServerVersion() ?? { name: 'unknown', version: '0' };

@@ -20,6 +20,8 @@ export interface NpmInstallOptions {
   timeoutMs: number;
   /** The workload's log: every host the install asked for is written there. */
   log: (line: string) => void;
+  /** Aborting it stops the install (npm and what it started are killed before the call rejects). */
+  signal?: AbortSignal;
 }
 
 /** The registry URL, checked: http(s), no credentials, no query. */
@@ -95,11 +97,14 @@ export const npmInstallThroughEgress = async (spec: string, prefix: string, opts
       ...(opts.cacheDir === undefined ? {} : { npm_config_cache: opts.cacheDir }),
     };
     const args = ['install', '--prefix', prefix, '--registry', registry.href, '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', spec];
-    const r = await runInGroup(opts.npm, args, { timeoutMs: opts.timeoutMs, env, signal: registryRefused.signal });
+    const signal = opts.signal ? AbortSignal.any([registryRefused.signal, opts.signal]) : registryRefused.signal;
+    const r = await runInGroup(opts.npm, args, { timeoutMs: opts.timeoutMs, env, signal });
     if (r.ok) return;
-    const tail = r.aborted
-      ? `stopped: the registry's host ${registry.hostname} is refused, and npm's retries would be refused alike`
-      : r.stderr.replaceAll(password, '***').trim().split('\n').slice(-3).join(' ').slice(0, 500);
+    const tail = !r.aborted
+      ? r.stderr.replaceAll(password, '***').trim().split('\n').slice(-3).join(' ').slice(0, 500)
+      : registryRefused.signal.aborted
+        ? `stopped: the registry's host ${registry.hostname} is refused, and npm's retries would be refused alike`
+        : 'stopped: the start was stopped';
     const policy =
       refused.length > 0
         ? `; the egress policy refused ${refused.join(', ')} (npm installs may reach only the registry ${registry.host || registry.hostname}, and private addresses only if --egress-allow allows them)`

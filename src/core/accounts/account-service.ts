@@ -2,7 +2,8 @@ import type { CoreDeps } from '../core-deps.js';
 import type { RequestContext } from '../auth/principal.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { AccountRecord, OrgRole } from './account-repo.js';
-import type { Storage } from '../storage.js';
+import type { Visibility } from '../access/visibility.js';
+import type { Storage, StorageRepos } from '../storage.js';
 import { isoNow } from '../time.js';
 import type { CreatedToken, TokenService } from '../tokens/token-service.js';
 import { assertAccountName } from './names.js';
@@ -19,6 +20,14 @@ export interface NewOrgInput {
   name: string;
   displayName?: string | null;
   owner?: string | null;
+}
+
+/** An organisation the server itself needs (the recipe scope's, the owner of what mirrors bring in). */
+export interface SystemOrg {
+  name: string;
+  displayName: string;
+  /** What new packages of its scope start with (default: the server's default visibility). */
+  visibility?: Visibility;
 }
 
 export interface Member {
@@ -58,24 +67,34 @@ export class AccountService {
   }
 
   /**
-   * At start-up: makes sure an account (an org, created without members when missing) owns scope
-   * `name`, for scopes the server itself needs (the recipe scope). Admins may write to it at once;
-   * an admin adds the users who may (`org member add`). Returns the owner, or undefined on a
-   * read-only server where it could not be created.
+   * At start-up: makes sure an account owns scope `name`, for scopes the server itself needs (the
+   * recipe scope), by {@link ensureSystemOrgIn}. Admins may write to it at once; an admin adds the
+   * users who may (`org member add`). Returns the owner, or undefined on a read-only server where it
+   * could not be created.
    */
   async ensureSystemOrg(name: string, displayName: string): Promise<AccountRecord | undefined> {
-    const lower = assertAccountName(name, 'org');
-    const scope = await this.deps.storage.scopes.find(lower);
-    if (scope) return this.deps.storage.accounts.findById(scope.ownerAccountId);
-    if (this.deps.policy.readOnly) return undefined;
-    try {
-      return await this.createAccount({ name: lower, kind: 'org', displayName }, { principal: null, ip: null }, 'org.create');
-    } catch (e) {
-      // Another server process sharing the store created it first.
-      const again = await this.deps.storage.scopes.find(lower);
-      if (again) return this.deps.storage.accounts.findById(again.ownerAccountId);
-      throw e;
-    }
+    const org = { name: assertAccountName(name, 'org'), displayName };
+    if (this.deps.policy.readOnly) return this.ownerOfScope(this.deps.storage, org.name);
+    const ensure = () => this.deps.storage.transaction((tx) => this.ensureSystemOrgIn(tx, org, isoNow(this.deps.clock)));
+    // A failure is another server process sharing the store creating it first: it is found then.
+    return ensure().catch(ensure);
+  }
+
+  /**
+   * Makes sure, in `tx`, that an account owns scope `org.name`, for an organisation the server itself
+   * needs (the recipe scope's, the owner of what mirrors bring in): the scope's owner when the scope
+   * exists, else the organisation, created now without members (audited as done by nobody) with the
+   * scope of its name. The name is not checked against reserved ones: the server may use those.
+   */
+  async ensureSystemOrgIn(tx: Pick<StorageRepos, 'accounts' | 'scopes' | 'audit'>, org: SystemOrg, at: string): Promise<AccountRecord> {
+    const owner = await this.ownerOfScope(tx, org.name);
+    if (owner) return owner;
+    return this.createAccountIn(tx, { name: org.name, kind: 'org', displayName: org.displayName }, { principal: null, ip: null }, 'org.create', at, org.visibility);
+  }
+
+  private async ownerOfScope(repos: Pick<StorageRepos, 'accounts' | 'scopes'>, name: string): Promise<AccountRecord | undefined> {
+    const scope = await repos.scopes.find(name);
+    return scope && repos.accounts.findById(scope.ownerAccountId);
   }
 
   /** Admin only: a new user, with a first publish token for it. */
@@ -176,22 +195,33 @@ export class AccountService {
   }
 
   private async createAccount(input: Parameters<AccountService['insertAccountIn']>[1], ctx: RequestContext, action: string): Promise<AccountRecord> {
-    return this.deps.storage.transaction(async (tx) => {
-      const account = await this.insertAccountIn(tx, input, isoNow(this.deps.clock));
-      await this.deps.audit.record(tx.audit, ctx, action, `@${account.name}`, { kind: account.kind, admin: account.isAdmin });
-      return account;
-    });
+    return this.deps.storage.transaction((tx) => this.createAccountIn(tx, input, ctx, action, isoNow(this.deps.clock)));
+  }
+
+  /** A new account with the scope of its name, audited, in `tx`. */
+  private async createAccountIn(
+    tx: Pick<StorageRepos, 'accounts' | 'scopes' | 'audit'>,
+    input: Parameters<AccountService['insertAccountIn']>[1],
+    ctx: RequestContext,
+    action: string,
+    at: string,
+    visibility?: Visibility,
+  ): Promise<AccountRecord> {
+    const account = await this.insertAccountIn(tx, input, at, visibility);
+    await this.deps.audit.record(tx.audit, ctx, action, `@${account.name}`, { kind: account.kind, admin: account.isAdmin });
+    return account;
   }
 
   private async insertAccountIn(
     tx: Pick<Storage, 'accounts' | 'scopes'>,
     input: { name: string; kind: 'user' | 'org'; displayName?: string | null; email?: string | null; isAdmin?: boolean },
     at: string,
+    visibility: Visibility = this.deps.policy.defaultVisibility,
   ): Promise<AccountRecord> {
     if (await tx.accounts.findByName(input.name)) throw conflict(`The name '${input.name}' is already taken`);
     if (await tx.scopes.find(input.name)) throw conflict(`The scope @${input.name} is already owned by another account`);
     const account = await tx.accounts.insert(input, at);
-    await tx.scopes.insert(account.name, account.id, at, this.deps.policy.defaultVisibility);
+    await tx.scopes.insert(account.name, account.id, at, visibility);
     return account;
   }
 }

@@ -8,7 +8,7 @@ import type { PackageRecord, VersionRecord } from '../packages/package-repo.js';
 import type { PackageService } from '../packages/package-service.js';
 import { isoNow } from '../time.js';
 import type { AgentryUpstream, MirrorRecord, MirrorScopeRecord, UpstreamPackage } from './mirror.js';
-import { ensureMirrorOwner, type MirrorService } from './mirror-service.js';
+import type { MirrorService } from './mirror-service.js';
 import { MIRROR_OWNER } from './mirror.js';
 
 /** What an Agentry upstream is asked for: agents, skills and recipes (MCP servers come from MCP upstreams). */
@@ -265,7 +265,7 @@ export class AgentryMirror implements PackageMirrors {
     const created = await this.deps.storage
       .transaction(async (tx) => {
         if (await tx.scopes.find(scope)) return false;
-        const owner = await ensureMirrorOwner(tx, at);
+        const owner = await this.mirrors.ensureOwner(tx, at);
         await tx.scopes.insert(scope, owner.id, at, m.visibility);
         return true;
       })

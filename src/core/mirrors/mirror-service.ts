@@ -1,6 +1,7 @@
 import type { CoreDeps } from '../core-deps.js';
 import { NOBODY, type ReadTarget, type Visibility } from '../access/visibility.js';
 import type { AccountRecord } from '../accounts/account-repo.js';
+import type { AccountService } from '../accounts/account-service.js';
 import type { RequestContext } from '../auth/principal.js';
 import { conflict, notFound } from '../errors.js';
 import type { SecretStore } from '../secrets/secret-store.js';
@@ -27,20 +28,6 @@ const SECRET_NAMESPACE = 'mirrors';
 const secretKey = (name: string): string => `mirror-${name}`;
 
 /**
- * The organisation {@link MIRROR_OWNER}, created (with its scope) when missing, in `tx`: it owns the
- * scopes and repositories mirrors bring in, and its members read what a private mirror brings in.
- * A conflict when a user holds the name: private mirrored objects would be that user's.
- */
-export const ensureMirrorOwner = async (tx: StorageRepos, at: string): Promise<AccountRecord> => {
-  const found = await tx.accounts.findByName(MIRROR_OWNER);
-  if (found && found.kind !== 'org') throw conflict(`The account ${MIRROR_OWNER} is a user's: mirrors need that name for the organisation owning what they bring in`, { name: MIRROR_OWNER });
-  if (found) return found;
-  const owner = await tx.accounts.insert({ name: MIRROR_OWNER, kind: 'org', displayName: 'Pull-through mirrors' }, at);
-  await tx.scopes.insert(MIRROR_OWNER, owner.id, at, 'public');
-  return owner;
-};
-
-/**
  * Upstreams (pull-through mirrors), managed by administrators: what they are, where they are, the
  * login to use (its password in the secret store, never returned or logged) and how long what they
  * answered is served before they are asked again.
@@ -57,7 +44,21 @@ export class MirrorService {
     private readonly deps: CoreDeps,
     readonly store: MirrorStore,
     private readonly secrets: SecretStore,
+    private readonly accounts: AccountService,
   ) {}
+
+  /**
+   * The organisation {@link MIRROR_OWNER}, a system org (created when missing, in `tx`): it owns the
+   * scopes and repositories mirrors bring in, and its members read what a private mirror brings in.
+   * A conflict when a user holds the name: private mirrored objects would be that user's.
+   */
+  async ensureOwner(tx: StorageRepos, at: string): Promise<AccountRecord> {
+    const owner = await this.accounts.ensureSystemOrgIn(tx, { name: MIRROR_OWNER, displayName: 'Pull-through mirrors', visibility: 'public' }, at);
+    if (owner.kind !== 'org' || owner.name !== MIRROR_OWNER) {
+      throw conflict(`The account ${MIRROR_OWNER} is a user's: mirrors need that name for the organisation owning what they bring in`, { name: MIRROR_OWNER });
+    }
+    return owner;
+  }
 
   async add(ctx: RequestContext, input: MirrorInput): Promise<MirrorRecord> {
     this.deps.policy.requireWritable();
@@ -65,7 +66,7 @@ export class MirrorService {
     const url = checkMirrorInput(input);
     // Before anything is recorded: a mirror whose objects could not be owned is refused.
     await this.deps.storage
-      .transaction((tx) => ensureMirrorOwner(tx, isoNow(this.deps.clock)))
+      .transaction((tx) => this.ensureOwner(tx, isoNow(this.deps.clock)))
       .catch(async (e: unknown) => {
         // Created meanwhile by a concurrent request: fine, unless the name turns out to be a user's.
         if ((await this.deps.storage.accounts.findByName(MIRROR_OWNER))?.kind !== 'org') throw e;

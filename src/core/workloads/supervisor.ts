@@ -46,7 +46,8 @@ const messageOf = (e: unknown): string => (e instanceof Error ? e.message : Stri
  * Keeps one workload running: starts it, checks its health (MCP `initialize`, then `tools/list`, then
  * `tools/list` every interval), restarts it with exponential back-off when it exits or stops
  * answering, and gives up after `maxRestarts` failures in a row. Each start has a generation number,
- * so a stop or restart makes whatever the previous start still awaits a no-op.
+ * so a stop or restart makes whatever the previous start still awaits a no-op; it also aborts that
+ * start's launch (an install or `initialize` under way), and a stop waits until its process is gone.
  */
 export class Supervisor {
   private upstream: McpUpstream | undefined;
@@ -56,8 +57,10 @@ export class Supervisor {
   private healthTimer: NodeJS.Timeout | undefined;
   private stableTimer: NodeJS.Timeout | undefined;
   private firstOutcome: ((ok: boolean) => void) | undefined;
-  /** Processes being ended (a stop or halt waits for them all, not only for the current one). */
+  /** Processes being started or ended (a stop or halt waits for them all, not only for the current one). */
   private readonly ending = new PendingWork();
+  /** Stops the start under way (its install or its process), if any. */
+  private startUnderWay: AbortController | undefined;
   status: WorkloadStatus = 'stopped';
 
   constructor(
@@ -103,7 +106,7 @@ export class Supervisor {
     await this.endAll();
   }
 
-  /** Ends the current process and waits for every process being ended to be gone. */
+  /** Ends the current process and waits for every process being started or ended to be gone. */
   private async endAll(): Promise<void> {
     const up = this.upstream;
     this.upstream = undefined;
@@ -118,6 +121,8 @@ export class Supervisor {
   }
 
   private reset(): number {
+    this.startUnderWay?.abort();
+    this.startUnderWay = undefined;
     clearTimeout(this.retryTimer);
     clearInterval(this.healthTimer);
     clearTimeout(this.stableTimer);
@@ -148,24 +153,15 @@ export class Supervisor {
       this.settle(false);
       return;
     }
-    let up: McpUpstream;
+    if (gen !== this.generation) return;
+    let up: McpUpstream | undefined;
     try {
-      up = await this.hooks.launcher.launch(
-        plan,
-        (line) => this.hooks.log(line),
-        this.timings.initTimeoutMs,
-        (n) => {
-          if (gen === this.generation) this.hooks.notify?.(n);
-        },
-      );
+      up = await this.launch(plan, gen);
     } catch (e) {
       if (gen === this.generation) this.failed('unhealthy', `MCP initialize failed: ${messageOf(e)}`);
       return;
     }
-    if (gen !== this.generation) {
-      await this.end(up);
-      return;
-    }
+    if (!up) return;
     this.upstream = up;
     try {
       await up.request('tools/list', undefined, this.timings.healthTimeoutMs);
@@ -214,6 +210,30 @@ export class Supervisor {
       );
     }, this.timings.healthIntervalMs);
     this.healthTimer.unref();
+  }
+
+  /**
+   * Launches the process of start `gen`, tracked with the processes being ended: a stop or halt
+   * meanwhile aborts it (its install or its process is killed) and waits until nothing of it runs.
+   * Undefined when another start or a stop came first (the process, if it came up, is ended).
+   */
+  private launch(plan: LaunchPlan, gen: number): Promise<McpUpstream | undefined> {
+    const underWay = new AbortController();
+    this.startUnderWay = underWay;
+    const notify = (n: McpNotification): void => {
+      if (gen === this.generation) this.hooks.notify?.(n);
+    };
+    const launched = async (): Promise<McpUpstream | undefined> => {
+      try {
+        const up = await this.hooks.launcher.launch(plan, (line) => this.hooks.log(line), this.timings.initTimeoutMs, notify, underWay.signal);
+        if (gen === this.generation) return up;
+        await up.close().catch(() => undefined);
+        return undefined;
+      } finally {
+        if (this.startUnderWay === underWay) this.startUnderWay = undefined;
+      }
+    };
+    return this.ending.track(launched());
   }
 
   /** A start failed or the workload ended: back off and start again, or give up. */

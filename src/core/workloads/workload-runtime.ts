@@ -73,9 +73,10 @@ export interface WorkloadLauncher {
    * rejects (a server that prints garbage or never answers is refused, not waited on). Every line
    * the server writes to stderr (and every non-JSON line on stdout) goes to `log`; every notification
    * the server sends that is not tied to a request of the proxy (list changes, log messages, resource
-   * updates) goes to `onNotification`.
+   * updates) goes to `onNotification`. Aborting `signal` stops the start where it is (the package
+   * install or the starting process is killed) and rejects once nothing of it runs any more.
    */
-  launch(plan: LaunchPlan, log: (line: string) => void, initTimeoutMs: number, onNotification?: (notification: McpNotification) => void): Promise<McpUpstream>;
+  launch(plan: LaunchPlan, log: (line: string) => void, initTimeoutMs: number, onNotification?: (notification: McpNotification) => void, signal?: AbortSignal): Promise<McpUpstream>;
 }
 
 export type LogStream = 'server' | 'proxy';

@@ -1,18 +1,20 @@
-import type { Principal, RequestContext } from '../auth/principal.js';
+import type { RequestContext } from '../auth/principal.js';
 import type { CoreDeps } from '../core-deps.js';
-import { AgentryError, badRequest, conflict, forbidden, notFound, unprocessable } from '../errors.js';
+import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { PackageService } from '../packages/package-service.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { isoNow } from '../time.js';
 import { SharedWorkloads } from './shared-workloads.js';
-import { DEFAULT_TIMINGS, Supervisor, type SupervisorTimings } from './supervisor.js';
-import type { LaunchPlan, RuntimeCapabilities, WorkloadLauncher, WorkloadLogs } from './workload-runtime.js';
+import { DEFAULT_TIMINGS, type SupervisorTimings } from './supervisor.js';
+import type { RuntimeCapabilities, WorkloadLauncher, WorkloadLogs } from './workload-runtime.js';
 import { CachedWorkloadStore, type WorkloadStore } from './workload-store.js';
-import { WORKLOAD_SECRETS_NAMESPACE } from '../secrets/toolhive-secrets.js';
 import { WorkloadProxy, type WorkloadSession } from './workload-proxy.js';
 import { WorkloadConfigs, type UpgradeCheck, type WorkloadInput } from './workload-config.js';
-import { DEFAULT_GROUP, REDACTED_VALUE, packageOf, workloadNameProblem, type SecretRef, type WorkloadConfig, type WorkloadRecord } from './workload.js';
-import { PendingWork } from '../pending-work.js';
+import { DEFAULT_GROUP, packageOf, workloadNameProblem, type SecretRef, type WorkloadRecord } from './workload.js';
+import { WorkloadAccess } from './workload-access.js';
+import { WorkloadClientEdits, type WorkloadClientHooks } from './workload-client-edits.js';
+import { WorkloadSupervisors } from './workload-supervisors.js';
+import { upgradeWorkload } from './workload-upgrade.js';
 
 /** What the workload service needs besides the core's deps (whose `events` hear every status a supervisor writes: webhooks' workload.status). */
 export interface WorkloadServiceDeps {
@@ -33,34 +35,21 @@ export interface WorkloadServiceDeps {
 }
 
 /**
- * Told when a workload's proxy comes up and when it goes (stopped, deleted, moved to another
- * group), so that the MCP clients registered to its group get or lose its entry (ToolHive's
- * AddServerToClients / RemoveServerFromClients). A failure is logged in the workload's proxy log
- * and does not stop the workload.
- */
-export interface WorkloadClientHooks {
-  running(r: WorkloadRecord): Promise<void>;
-  gone(name: string, group: string): Promise<void>;
-}
-
-/**
  * Agentry runs MCP servers (ToolHive's workloads): from a registry entry or, for administrators,
- * an explicit spec; each under a {@link Supervisor}; reachable through the proxy by those who may read
+ * an explicit spec; each under a Supervisor (workload-supervisors.ts); reachable through the proxy by those who may read
  * it (its visibility, decided by the AccessPolicy); managed by its owner and administrators.
  */
 export class WorkloadService {
-  private readonly supervisors = new Map<string, Supervisor>();
-  /** Stops answered before their process ended (a shutdown waits for them). */
-  private readonly stopping = new PendingWork();
+  /** The supervisor of each stored workload that runs, and their status writes. */
+  private readonly supervisors: WorkloadSupervisors;
   private readonly timings: SupervisorTimings;
   private caps: Promise<RuntimeCapabilities> | undefined;
-  /** Status writes, one chain per workload so they land in order. */
-  private readonly writes = new Map<string, Promise<void>>();
   /** Names being created (two concurrent creates of one name: the second is a 409). */
   private readonly creating = new Set<string>();
-  private clientHooks: WorkloadClientHooks | undefined;
   /** Client config edits, one chain per workload so an add and a remove land in order. */
-  private readonly clientEdits = new Map<string, Promise<void>>();
+  private readonly clientEdits: WorkloadClientEdits;
+  /** Who may read, see and manage a workload. */
+  private readonly access: WorkloadAccess;
 
   /** The store, with `get` cached (the proxy checks the workload on every request). */
   private readonly store: WorkloadStore;
@@ -77,8 +66,22 @@ export class WorkloadService {
   ) {
     this.timings = { ...DEFAULT_TIMINGS, ...deps.timings };
     this.store = new CachedWorkloadStore(deps.store, () => core.clock.now().getTime());
+    this.clientEdits = new WorkloadClientEdits(deps.logs, (event, fields) => this.line(event, fields));
+    this.access = new WorkloadAccess(core, this.store);
+    this.supervisors = new WorkloadSupervisors({
+      core,
+      store: this.store,
+      launcher: deps.launcher,
+      logs: deps.logs,
+      secrets: deps.secrets,
+      timings: this.timings,
+      clientEdits: this.clientEdits,
+      notify: (name, n) => this.proxy.notify(name, n),
+      line: (event, fields) => this.line(event, fields),
+      now: () => this.now(),
+    });
     this.proxy = new WorkloadProxy(core, {
-      connection: (name) => this.supervisors.get(name)?.connection,
+      connection: (name) => this.supervisors.connection(name),
       logs: deps.logs,
       line: (event, fields) => this.line(event, fields),
       requestTimeoutMs: deps.requestTimeoutMs,
@@ -96,12 +99,12 @@ export class WorkloadService {
 
   /** The client service plugs in here (the composition root wires it before `resume`). */
   useClients(hooks: WorkloadClientHooks): void {
-    this.clientHooks = hooks;
+    this.clientEdits.use(hooks);
   }
 
   /** Workloads whose proxy is up (for a client registered now). */
   async running(): Promise<WorkloadRecord[]> {
-    return (await this.store.list()).filter((r) => r.status === 'running' && this.supervisors.get(r.name)?.status === 'running');
+    return (await this.store.list()).filter((r) => r.status === 'running' && this.supervisors.status(r.name) === 'running');
   }
 
   /**
@@ -118,8 +121,8 @@ export class WorkloadService {
       const moved: WorkloadRecord = { ...r, config: { ...r.config, group: DEFAULT_GROUP }, updatedAt: this.now() };
       await this.store.update(moved);
       this.deps.logs.append(r.name, 'proxy', this.line('moved', { from: group, to: DEFAULT_GROUP }));
-      await this.clientEdit(r.name, 'gone', () => this.clientHooks?.gone(r.name, group));
-      if (this.supervisors.get(r.name)?.status === 'running') await this.clientEdit(r.name, 'running', () => this.clientHooks?.running(moved));
+      await this.clientEdits.gone(r.name, group);
+      if (this.supervisors.status(r.name) === 'running') await this.clientEdits.running(r.name, async () => moved);
     }
   }
 
@@ -132,18 +135,16 @@ export class WorkloadService {
   /** At server start: workloads marked to run start again; the others are stopped. */
   async resume(): Promise<void> {
     for (const r of await this.store.list()) {
-      if (r.desired === 'running') void this.supervise(r);
+      if (r.desired === 'running') void this.supervisors.supervise(r);
       else if (r.status !== 'stopped') await this.store.setStatus(r.name, 'stopped', '');
     }
   }
 
   /** At server stop: ends every process, keeping each workload's desired state for the next start. */
   async shutdown(): Promise<void> {
-    await Promise.all([...this.supervisors.values()].map((s) => s.halt()));
-    await this.stopping.settled();
+    await this.supervisors.shutdown();
     await this.shared.shutdown();
-    this.supervisors.clear();
-    await Promise.all(this.writes.values());
+    await this.supervisors.writes.settled();
     // Tool-call audit entries are written in batches: none is lost on a clean shutdown.
     await this.core.audit.flush();
     this.deps.logs.closeFiles?.();
@@ -158,7 +159,7 @@ export class WorkloadService {
     for (const r of await this.store.list()) {
       if (opts.group !== undefined && r.config.group !== opts.group) continue;
       if (!opts.all && r.status === 'stopped') continue;
-      if (await this.canRead(ctx, r)) out.push(this.shownTo(ctx, r));
+      if (await this.access.canRead(ctx, r)) out.push(this.access.shownTo(ctx, r));
     }
     return out.sort((a, b) => a.name.localeCompare(b.name));
   }
@@ -169,28 +170,18 @@ export class WorkloadService {
    * {@link REDACTED_VALUE} (secrets are references and never values anyway).
    */
   async get(ctx: RequestContext, name: string): Promise<WorkloadRecord> {
-    return this.shownTo(ctx, await this.readable(ctx, name));
-  }
-
-  /** The workload as stored, if the caller may read it (404 otherwise): for the service's own use, never handed out as it is. */
-  private async readable(ctx: RequestContext, name: string): Promise<WorkloadRecord> {
-    const problem = workloadNameProblem(name);
-    if (problem) throw badRequest(problem);
-    const r = await this.store.get(name);
-    if (!r) throw this.missing(name);
-    await this.core.policy.requireRead(ctx, { ownerAccountId: r.ownerAccountId, visibility: r.config.visibility }, () => this.missing(name));
-    return r;
+    return this.access.shownTo(ctx, await this.access.readable(ctx, name));
   }
 
   /** The server's output, the last `maxBytes` (owner and administrators). */
   async logs(ctx: RequestContext, name: string, maxBytes = 1024 * 1024): Promise<string> {
-    await this.managed(ctx, name);
+    await this.access.managed(ctx, name);
     return (await this.deps.logs.read(name, 'server', maxBytes)) ?? '';
   }
 
   /** The proxy's lines: lifecycle and tool calls (owner and administrators). 404 when there are none yet. */
   async proxyLogs(ctx: RequestContext, name: string, maxBytes = 1024 * 1024): Promise<string> {
-    await this.managed(ctx, name);
+    await this.access.managed(ctx, name);
     const text = await this.deps.logs.read(name, 'proxy', maxBytes);
     if (text === undefined) throw notFound(`Proxy logs not found for workload '${name}'`);
     return text;
@@ -233,7 +224,7 @@ export class WorkloadService {
       if (!(await this.store.insert(record))) throw conflict(`Workload '${name}' already exists`);
       await this.core.audit.record(this.core.storage.audit, ctx, 'workload.create', `workload:${name}`, { package: packageOf(source), registry_server: registry?.server ?? null });
       this.deps.logs.append(name, 'proxy', this.line('created', { by: principal.account.name, package: packageOf(source) }));
-      void this.supervise(record);
+      void this.supervisors.supervise(record);
       return record;
     } finally {
       this.creating.delete(name);
@@ -243,7 +234,7 @@ export class WorkloadService {
   /** Replaces a workload's configuration (ToolHive's edit: the fields sent; name, registry and server stay) and restarts it. */
   async edit(ctx: RequestContext, name: string, input: WorkloadInput): Promise<WorkloadRecord> {
     this.core.policy.requireWritable();
-    const r = await this.managed(ctx, name);
+    const r = await this.access.managed(ctx, name);
     const changesSource = input.image !== undefined || input.command !== undefined || input.url !== undefined;
     if (changesSource && !ctx.principal?.account.isAdmin) throw forbidden('Only administrators change what a workload runs');
     let source = r.config.source;
@@ -255,58 +246,51 @@ export class WorkloadService {
     await this.configs.checkRunnable(config);
     const updated: WorkloadRecord = { ...r, config, desired: 'running', updatedAt: this.now() };
     // Moved to another group: the clients of the old one lose it (the new group's get it once it runs).
-    if (config.group !== r.config.group) await this.clientEdit(name, 'gone', () => this.clientHooks?.gone(name, r.config.group));
+    if (config.group !== r.config.group) await this.clientEdits.gone(name, r.config.group);
     await this.store.update(updated);
     await this.store.setDesired(name, 'running', updated.updatedAt);
     await this.core.audit.record(this.core.storage.audit, ctx, 'workload.edit', `workload:${name}`, {});
     this.deps.logs.append(name, 'proxy', this.line('edited', { by: ctx.principal?.account.name }));
-    await this.supervisors.get(name)?.halt();
-    void this.supervise(updated);
+    await this.supervisors.halt(name);
+    void this.supervisors.supervise(updated);
     return updated;
   }
 
   async stop(ctx: RequestContext, name: string): Promise<void> {
     this.core.policy.requireWritable();
-    const r = await this.managed(ctx, name);
+    const r = await this.access.managed(ctx, name);
     await this.store.setDesired(name, 'stopped', this.now());
     // The clients lose its entry before the answer (a failure is logged, never the request's).
-    await this.clientEdit(name, 'gone', () => this.clientHooks?.gone(name, r.config.group));
+    await this.clientEdits.gone(name, r.config.group);
     await this.core.audit.record(this.core.storage.audit, ctx, 'workload.stop', `workload:${name}`, {});
     this.deps.logs.append(name, 'proxy', this.line('stop', { by: ctx.principal?.account.name }));
-    const s = this.supervisors.get(name);
-    this.supervisors.delete(name);
-    if (s) void this.stopping.track(s.stop());
-    else await this.writeStatus(name, 'stopped', '');
+    await this.supervisors.stop(name);
   }
 
   async restart(ctx: RequestContext, name: string): Promise<void> {
     this.core.policy.requireWritable();
-    const r = await this.managed(ctx, name);
+    const r = await this.access.managed(ctx, name);
     await this.store.setDesired(name, 'running', this.now());
     await this.core.audit.record(this.core.storage.audit, ctx, 'workload.restart', `workload:${name}`, {});
     this.deps.logs.append(name, 'proxy', this.line('restart', { by: ctx.principal?.account.name }));
-    const s = this.supervisors.get(name);
-    if (s) void s.start();
-    else void this.supervise({ ...r, desired: 'running' });
+    this.supervisors.restart({ ...r, desired: 'running' });
   }
 
   async remove(ctx: RequestContext, name: string): Promise<void> {
     this.core.policy.requireWritable();
-    const r = await this.managed(ctx, name);
+    const r = await this.access.managed(ctx, name);
     await this.removeNow(name, r.config.group);
     await this.core.audit.record(this.core.storage.audit, ctx, 'workload.delete', `workload:${name}`, {});
   }
 
   /** Ends and forgets a workload; the clients of its group lose its entry. */
   private async removeNow(name: string, group: string): Promise<void> {
-    await this.writeStatus(name, 'removing', '');
-    const s = this.supervisors.get(name);
-    this.supervisors.delete(name);
-    await s?.halt();
-    await this.writes.get(name);
-    await this.clientEdit(name, 'gone', () => this.clientHooks?.gone(name, group));
+    await this.supervisors.writes.write(name, 'removing', '');
+    await this.supervisors.remove(name);
+    await this.supervisors.writes.last(name);
+    await this.clientEdits.gone(name, group);
     await this.store.delete(name);
-    this.writes.delete(name);
+    this.supervisors.writes.forget(name);
     await this.deps.logs.remove(name);
   }
 
@@ -318,9 +302,9 @@ export class WorkloadService {
     let names: string[];
     if (hasNames) {
       names = [...new Set(target.names)];
-      for (const n of names) await this.managed(ctx, n);
+      for (const n of names) await this.access.managed(ctx, n);
     } else {
-      names = (await this.list(ctx, { all: true, group: target.group })).filter((r) => this.mayManage(ctx.principal, r)).map((r) => r.name);
+      names = (await this.list(ctx, { all: true, group: target.group })).filter((r) => this.access.mayManage(ctx.principal, r)).map((r) => r.name);
     }
     for (const n of names) {
       if (op === 'stop') await this.stop(ctx, n);
@@ -332,7 +316,7 @@ export class WorkloadService {
   // ---- upgrades ----
 
   async upgradeCheck(ctx: RequestContext, name: string): Promise<UpgradeCheck> {
-    return this.configs.checkOne(ctx, await this.readable(ctx, name));
+    return this.configs.checkOne(ctx, await this.access.readable(ctx, name));
   }
 
   async upgradeCheckAll(ctx: RequestContext, opts: { all?: boolean; group?: string }): Promise<UpgradeCheck[]> {
@@ -341,53 +325,21 @@ export class WorkloadService {
     return out;
   }
 
-  /**
-   * Moves a registry-sourced workload to the registry's latest version, keeping its configuration
-   * (plus `env` and `secrets` sent), and rolls back to the old version when the new one does not come
-   * up healthy. 422 when there is nothing to upgrade to.
-   */
-  async upgrade(ctx: RequestContext, name: string, extra: { env?: Record<string, string>; secrets?: SecretRef[] }): Promise<UpgradeCheck> {
-    this.core.policy.requireWritable();
-    const r = await this.managed(ctx, name);
-    const check = await this.configs.checkOne(ctx, r);
-    if (check.status !== 'upgrade-available') throw unprocessable(`Workload '${name}' has no upgrade to apply (${check.status}${check.reason ? `: ${check.reason}` : ''})`);
-    const { source, registry, declaredEnv } = await this.configs.sourceFor(ctx, { server: r.config.registryServer });
-    const config: WorkloadConfig = {
-      ...r.config,
-      source,
-      registryVersion: registry?.version,
-      env: { ...r.config.env, ...this.configs.checkedEnv(extra.env ?? {}) },
-      secrets: [...r.config.secrets.filter((s) => !(extra.secrets ?? []).some((x) => x.target === s.target)), ...this.configs.checkedSecrets(extra.secrets ?? [])],
-    };
-    this.configs.checkDeclaredEnv(config, declaredEnv);
-    await this.configs.checkRunnable(config);
-    const previous = r;
-    const next: WorkloadRecord = { ...r, config, desired: 'running', updatedAt: this.now() };
-    await this.store.update(next);
-    await this.core.audit.record(this.core.storage.audit, ctx, 'workload.upgrade', `workload:${name}`, { from: check.currentImage, to: check.candidateImage });
-    this.deps.logs.append(name, 'proxy', this.line('upgrade', { from: check.currentImage, to: check.candidateImage }));
-    await this.supervisors.get(name)?.halt();
-    const healthy = await this.supervise(next);
-    // The status it reached is stored before the answer goes out.
-    await this.writes.get(name);
-    if (!healthy) {
-      const s = this.supervisors.get(name);
-      await s?.halt();
-      await this.store.update({ ...previous, desired: 'running', updatedAt: this.now() });
-      this.deps.logs.append(name, 'proxy', this.line('upgrade rolled back', { to: check.currentImage }));
-      void this.supervise({ ...previous, desired: 'running' });
-      throw unprocessable(
-        `The upgrade of '${name}' to ${check.candidateVersion ?? check.candidateImage} failed its health check; rolled back to ${r.config.registryVersion ?? check.currentImage} (see the workload's logs)`,
-      );
-    }
-    return { ...(await this.configs.checkOne(ctx, { ...next })), status: 'up-to-date' };
+  /** Moves a registry-sourced workload to the registry's latest version, rolling back when it does not come up healthy ({@link upgradeWorkload}). */
+  upgrade(ctx: RequestContext, name: string, extra: { env?: Record<string, string>; secrets?: SecretRef[] }): Promise<UpgradeCheck> {
+    return upgradeWorkload(
+      { core: this.core, store: this.store, configs: this.configs, access: this.access, supervisors: this.supervisors, logs: this.deps.logs, line: (e, f) => this.line(e, f), now: () => this.now() },
+      ctx,
+      name,
+      extra,
+    );
   }
 
   // ---- the proxy ----
 
   /** Opens a client's session on a workload it may read; requests go to whatever process currently runs it. */
   async session(ctx: RequestContext, name: string): Promise<WorkloadSession> {
-    return this.proxy.open(ctx, name, await this.readable(ctx, name));
+    return this.proxy.open(ctx, name, await this.access.readable(ctx, name));
   }
 
   // ---- internals ----
@@ -398,121 +350,5 @@ export class WorkloadService {
 
   private line(event: string, fields: Record<string, unknown>): string {
     return JSON.stringify({ time: this.now(), event, ...fields });
-  }
-
-  private missing(name: string): AgentryError {
-    return notFound(`Workload '${name}' not found`);
-  }
-
-  private canRead(ctx: RequestContext, r: WorkloadRecord): Promise<boolean> {
-    return this.core.policy.canRead(ctx, { ownerAccountId: r.ownerAccountId, visibility: r.config.visibility });
-  }
-
-  /** The record as `ctx` may see it: whole for those who may manage it, its plain env and header values redacted for other readers. */
-  private shownTo(ctx: RequestContext, r: WorkloadRecord): WorkloadRecord {
-    if (this.mayManage(ctx.principal, r)) return r;
-    const redacted = (values: Record<string, string>) => Object.fromEntries(Object.keys(values).map((k) => [k, REDACTED_VALUE]));
-    return { ...r, config: { ...r.config, env: redacted(r.config.env), headers: redacted(r.config.headers) } };
-  }
-
-  private mayManage(p: Principal | null, r: WorkloadRecord): boolean {
-    if (!p || p.token.permission === 'read' || p.token.permission === 'runtime') return false;
-    return p.account.isAdmin || p.account.id === r.ownerAccountId;
-  }
-
-  /** The workload, if the caller may manage it (its owner, administrators): 404 when it may not even read it, 403 when it only reads. */
-  private async managed(ctx: RequestContext, name: string): Promise<WorkloadRecord> {
-    const r = await this.readable(ctx, name);
-    if (!ctx.principal) throw new AgentryError('unauthorized', 'Authentication required');
-    if (!this.mayManage(ctx.principal, r)) throw forbidden(`Only the owner of workload '${name}' and administrators manage it (with a publish or admin token)`);
-    return r;
-  }
-
-  private supervise(record: WorkloadRecord): Promise<boolean> {
-    const name = record.name;
-    const s = new Supervisor(
-      name,
-      {
-        launcher: this.deps.launcher,
-        plan: () => this.planFor(name),
-        log: (line) => this.deps.logs.append(name, 'server', line),
-        notify: (n) => this.proxy.notify(name, n),
-        onStatus: (status, context, startedAt) => {
-          this.deps.logs.append(name, 'proxy', this.line('status', { status, context: context || undefined }));
-          // The proxy is up: the clients registered to its group get its entry (as ToolHive's runner
-          // does) before the status says running, so a caller who sees running finds the entry written.
-          const edited =
-            status === 'running'
-              ? this.clientEdit(name, 'running', async () => {
-                  const r = await this.store.get(name);
-                  if (r && r.desired === 'running' && this.supervisors.get(name) === s) await this.clientHooks?.running(r);
-                })
-              : undefined;
-          void this.writeStatus(name, status, context, startedAt, edited);
-        },
-        now: () => this.now(),
-      },
-      this.timings,
-    );
-    this.supervisors.set(name, s);
-    return s.start();
-  }
-
-  /** Queues a client config edit for this workload; a failure is a line in its proxy log, never an error of the request. */
-  private clientEdit(name: string, what: 'running' | 'gone', edit: () => Promise<void> | undefined): Promise<void> | undefined {
-    if (!this.clientHooks) return undefined;
-    const prev = this.clientEdits.get(name) ?? Promise.resolve();
-    const next = prev
-      .then(edit)
-      .catch((e: unknown) => {
-        const message = e instanceof AgentryError ? [e.message, ...e.details].join(': ') : e instanceof Error ? e.message : String(e);
-        this.deps.logs.append(name, 'proxy', this.line(what === 'running' ? 'client config not updated' : 'client config entry not removed', { error: message.slice(0, 500) }));
-      })
-      .then(() => undefined);
-    this.clientEdits.set(name, next);
-    void next.then(() => {
-      if (this.clientEdits.get(name) === next) this.clientEdits.delete(name);
-    });
-    return next;
-  }
-
-  private async statusEvent(name: string, status: WorkloadRecord['status'], context: string): Promise<void> {
-    const events = this.core.events;
-    // The status is written in the workload store, outside the shared store's transactions: the
-    // event is recorded in a transaction of its own right after. Nobody listening costs no query.
-    if (!events?.wantsAny()) return;
-    const r = await this.store.get(name);
-    if (r) await events.emit([{ type: 'workload.status', object: { ownerAccountId: r.ownerAccountId, visibility: r.config.visibility }, data: { workload: name, status, context } }]);
-  }
-
-  private writeStatus(name: string, status: WorkloadRecord['status'], context: string, startedAt?: string, after?: Promise<void>): Promise<void> {
-    const prev = this.writes.get(name) ?? Promise.resolve();
-    const next = prev
-      .then(() => after)
-      .then(() => this.store.setStatus(name, status, context.slice(0, 1000), startedAt))
-      .then(() => this.statusEvent(name, status, context.slice(0, 1000)))
-      .catch(() => undefined);
-    this.writes.set(name, next);
-    return next;
-  }
-
-  /** The launch plan with secret values read now, from the owner's store; a missing secret stops the start. */
-  private async planFor(name: string): Promise<LaunchPlan> {
-    const r = await this.store.get(name);
-    if (!r) throw new Error(`workload '${name}' no longer exists`);
-    const c = r.config;
-    const env = { ...c.env };
-    for (const s of c.secrets) {
-      const value = await this.deps.secrets.get(r.ownerName, WORKLOAD_SECRETS_NAMESPACE, s.name);
-      if (value === undefined) throw new Error(`secret '${s.name}' (for ${s.target}) is not in ${r.ownerName}'s secrets`);
-      env[s.target] = value;
-    }
-    const headers = { ...c.headers };
-    for (const [header, secret] of Object.entries(c.headerSecrets)) {
-      const value = await this.deps.secrets.get(r.ownerName, WORKLOAD_SECRETS_NAMESPACE, secret);
-      if (value === undefined) throw new Error(`secret '${secret}' (for header ${header}) is not in ${r.ownerName}'s secrets`);
-      headers[header] = value;
-    }
-    return { name, source: c.source, env, headers, profile: c.profile, networkIsolation: c.networkIsolation };
   }
 }

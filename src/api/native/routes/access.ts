@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { fullName } from '../../../core/packages/names.js';
 import { requestContext } from '../../shared/request-context.js';
+import { strictValidatorCompiler } from '../../shared/strict-validator.js';
 import type { NativeDoorOptions } from '../index.js';
 import { AccessBody, PackageAccess, PackageParams, ScopeAccess, ScopeParams, errorResponses } from '../schemas.js';
 
@@ -22,6 +23,8 @@ export const accessRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async 
       body: AccessBody,
       response: { 200: PackageAccess, ...errorResponses },
     },
+    // Unknown fields are refused, not dropped (as on every native write whose fields are all required).
+    validatorCompiler: strictValidatorCompiler,
     handler: async (req) => {
       const ctx = await requestContext(registry, req);
       const pkg = await registry.packages.setVisibility(ctx, req.params.scope, req.params.name, req.body.visibility);
@@ -45,6 +48,7 @@ export const accessRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async 
       body: AccessBody,
       response: { 200: ScopeAccess, ...errorResponses },
     },
+    validatorCompiler: strictValidatorCompiler,
     handler: async (req) => {
       const ctx = await requestContext(registry, req);
       const scope = await registry.scopes.setAccess(ctx, req.params.scope, req.body.visibility);

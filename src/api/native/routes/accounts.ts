@@ -157,6 +157,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
 
   app.put('/orgs/:org/members/:username', {
     schema: { tags: ['accounts'], summary: 'Add a member or change a role (admin or org owner)', params: MemberParams, body: MemberBody, response: { 200: MembersResponse, ...errorResponses } },
+    validatorCompiler: strictValidatorCompiler,
     handler: async (req) => {
       const ctx = await requestContext(registry, req);
       return { success: true, members: members(await registry.accounts.setMember(ctx, req.params.org, req.params.username, req.body.role)) };

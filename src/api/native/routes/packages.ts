@@ -8,6 +8,7 @@ import { Type } from 'typebox';
 import { baseUrl } from '../../shared/base-url.js';
 import { notModified } from '../../shared/conditional-get.js';
 import { requestContext } from '../../shared/request-context.js';
+import { strictValidatorCompiler } from '../../shared/strict-validator.js';
 import type { RequestContext } from '../../../core/auth/principal.js';
 import type { NativeDoorOptions } from '../index.js';
 import {
@@ -212,6 +213,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
 
     app.put(`${item}/dist-tags/:tag`, {
       schema: { tags, summary: "Point a dist-tag at a version ('latest' pins it)", params: TagParams, body: DistTagBody, response: { 200: DistTagsResponse, ...errorResponses } },
+      validatorCompiler: strictValidatorCompiler,
       handler: async (req) => {
         const ctx = await requestContext(registry, req);
         const distTags = await registry.packageLifecycle.setDistTag(ctx, req.params.scope, req.params.name, req.params.tag, req.body.version, kind);
@@ -230,6 +232,7 @@ export const packageRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
 
     app.post(`${item}/versions/:version/deprecate`, {
       schema: { tags, summary: 'Deprecate a version (empty message un-deprecates)', params: VersionParams, body: DeprecateBody, response: { 200: DeprecateResponse, ...errorResponses } },
+      validatorCompiler: strictValidatorCompiler,
       handler: async (req) => {
         const ctx = await requestContext(registry, req);
         const v = await registry.packageLifecycle.deprecate(ctx, req.params.scope, req.params.name, req.params.version, req.body.message, kind);

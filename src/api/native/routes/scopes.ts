@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requestContext } from '../../shared/request-context.js';
+import { strictValidatorCompiler } from '../../shared/strict-validator.js';
 import type { NativeDoorOptions } from '../index.js';
 import { errorResponses } from '../schemas.js';
 
@@ -18,6 +19,7 @@ const AccountParams = Type.Object({ account: Type.String({ minLength: 1, maxLeng
 export const scopeRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async (app, { registry }) => {
   app.post('/scopes', {
     schema: { tags: ['accounts'], summary: 'Register a namespace scope to an account (admin)', body: RegisterScopeBody, response: { 201: ScopeView, ...errorResponses } },
+    validatorCompiler: strictValidatorCompiler,
     handler: async (req, reply) => {
       const ctx = await requestContext(registry, req);
       const { scope, owner } = await registry.scopes.register(ctx, req.body.name, req.body.owner);

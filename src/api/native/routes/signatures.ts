@@ -4,6 +4,7 @@ import { keyIdOf, publicKeyFromPem } from '../../../core/signatures/package-sign
 import type { ScopeRecord } from '../../../core/accounts/account-repo.js';
 import { fullName } from '../../../core/packages/names.js';
 import { requestContext } from '../../shared/request-context.js';
+import { strictValidatorCompiler } from '../../shared/strict-validator.js';
 import type { NativeDoorOptions } from '../index.js';
 import { ScopeParams, VersionParams, errorResponses } from '../schemas.js';
 import { KIND_ROUTES } from './packages.js';
@@ -73,6 +74,7 @@ export const signatureRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = asy
         body: SignBody,
         response: { 200: SignResponse, ...errorResponses },
       },
+      validatorCompiler: strictValidatorCompiler,
       handler: async (req) => {
         const ctx = await requestContext(registry, req);
         const r = await registry.signatures.sign(ctx, req.params.scope, req.params.name, req.params.version, Buffer.from(JSON.stringify(req.body.bundle)), route.kind);
@@ -94,6 +96,7 @@ export const signatureRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = asy
       body: SigningBody,
       response: { 200: SigningPolicy, ...errorResponses },
     },
+    validatorCompiler: strictValidatorCompiler,
     handler: async (req) => policyView(await registry.signatures.setPolicy(await requestContext(registry, req), req.params.scope, req.body)),
   });
 };

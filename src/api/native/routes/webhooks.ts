@@ -4,6 +4,7 @@ import { notImplemented } from '../../../core/errors.js';
 import { DOMAIN_EVENT_TYPES } from '../../../core/events/domain-events.js';
 import type { OwnerKind, WebhookService } from '../../../core/webhooks/webhook-service.js';
 import { requestContext } from '../../shared/request-context.js';
+import { strictValidatorCompiler } from '../../shared/strict-validator.js';
 import type { NativeDoorOptions } from '../index.js';
 import { errorResponses } from '../schemas.js';
 
@@ -67,6 +68,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<NativeDoorOptions> = async
 
     app.post(`${prefix}/webhooks`, {
       schema: { tags: ['webhooks'], summary: `Add a webhook of ${who}`, params: Owner, body: WebhookBody, response: { 201: WebhookView, ...errorResponses } },
+      validatorCompiler: strictValidatorCompiler,
       handler: async (req, reply) => {
         const ctx = await requestContext(registry, req);
         return reply.status(201).send(await service().create(ctx, kind, nameOf(req.params), req.body));
