@@ -24,7 +24,7 @@ export interface LexemeStats {
  * table) there is no estimate.
  */
 export class PrefixRows {
-  private stats: LexemeStats | undefined;
+  private sorted: SortedLexemes | undefined;
   private readAt = Number.NEGATIVE_INFINITY;
   private reading = false;
 
@@ -40,18 +40,19 @@ export class PrefixRows {
    */
   of(word: string): number | undefined {
     this.refresh();
-    const lexemes = this.stats?.lexemes;
-    const shares = this.stats?.shares;
-    const rows = this.stats?.rows;
-    if (!lexemes || !shares || !rows || rows < 0 || lexemes.length === 0) return undefined;
-    let sum = 0;
-    let floor = 1;
-    for (let i = 0; i < lexemes.length; i++) {
-      const share = shares[i] ?? 0;
-      if (share < floor) floor = share;
-      if (lexemes[i]!.startsWith(word)) sum += share;
+    const s = this.sorted;
+    if (!s) return undefined;
+    const { lexemes, shares } = s;
+    let lo = 0;
+    let hi = lexemes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (lexemes[mid]! < word) lo = mid + 1;
+      else hi = mid;
     }
-    return rows * (sum > 0 ? Math.min(1, sum) : floor);
+    let sum = 0;
+    for (let i = lo; i < lexemes.length && lexemes[i]!.startsWith(word); i++) sum += shares[i]!;
+    return s.rows * (sum > 0 ? Math.min(1, sum) : s.floor);
   }
 
   private refresh(): void {
@@ -59,7 +60,7 @@ export class PrefixRows {
     this.reading = true;
     this.read().then(
       (stats) => {
-        this.stats = stats;
+        this.sorted = sortedLexemes(stats);
         this.readAt = this.now();
         this.reading = false;
       },
@@ -71,6 +72,24 @@ export class PrefixRows {
     );
   }
 }
+
+/** The common lexemes in code unit order (PostgreSQL lists them by length first), their shares beside them. */
+interface SortedLexemes {
+  lexemes: readonly string[];
+  shares: readonly number[];
+  /** The rarest common lexeme's share. */
+  floor: number;
+  rows: number;
+}
+
+const sortedLexemes = (stats: LexemeStats | undefined): SortedLexemes | undefined => {
+  const { lexemes, shares, rows } = stats ?? {};
+  if (!lexemes || !shares || !rows || rows < 0 || lexemes.length === 0) return undefined;
+  const order = lexemes.map((_, i) => i).sort((a, b) => (lexemes[a]! < lexemes[b]! ? -1 : lexemes[a]! > lexemes[b]! ? 1 : 0));
+  let floor = 1;
+  for (let i = 0; i < lexemes.length; i++) floor = Math.min(floor, shares[i] ?? 0);
+  return { lexemes: order.map((i) => lexemes[i]!), shares: order.map((i) => shares[i] ?? 0), floor, rows };
+};
 
 /**
  * The words of a query the index is given: all of them, unless some are common (estimated above
