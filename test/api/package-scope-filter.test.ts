@@ -52,4 +52,15 @@ describe.each(testStores)('package listing by scope (%s)', (store) => {
     const plan = await storeQuery(server, 'EXPLAIN QUERY PLAN SELECT id FROM packages p WHERE p.scope = ? AND p.key >= ? AND p.key < ?', ['ab', 'ab/', 'ab0']);
     expect(plan.rows.map((r) => r.detail).join('\n')).toMatch(/USING (COVERING )?INDEX (sqlite_autoindex_packages_1|packages_document_lookup_idx) \(key>\? AND key<\?\)/);
   });
+
+  it('keeps only rows with a model in the index of vectors by model (0051): a first publish’s queued row is not in it', async () => {
+    const sql =
+      store === 'sqlite'
+        ? "SELECT sql AS def FROM sqlite_schema WHERE name = 'package_embeddings_seq_idx'"
+        : "SELECT indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'package_embeddings_seq_idx'";
+    const def = String((await storeQuery(server, sql)).rows[0]?.def);
+    expect(def).toMatch(/model IS NOT NULL/);
+    const queued = await storeQuery(server, "SELECT count(*) AS n FROM package_embeddings WHERE status = 'pending' AND model IS NULL");
+    expect(Number(queued.rows[0]?.n)).toBe(SCOPES.length * 2);
+  });
 });
