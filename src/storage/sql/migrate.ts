@@ -37,6 +37,7 @@ import { dropPackagesUpdatedIndexMigration } from './migrations/0046-drop-packag
 import { packageLexemesMigration } from './migrations/0048-package-lexemes.js';
 import { mirrorVisibilityMigration } from './migrations/0049-mirror-visibility.js';
 import { packageDocumentLookupMigration } from './migrations/0050-package-document-lookup.js';
+import { publishIndexesMigration } from './migrations/0051-publish-indexes.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -78,6 +79,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   ...(dialect === 'postgres' ? { '0048-package-lexemes': packageLexemesMigration() } : {}),
   '0049-mirror-visibility': mirrorVisibilityMigration(),
   ...(dialect === 'sqlite' ? { '0050-package-document-lookup': packageDocumentLookupMigration() } : {}),
+  '0051-publish-indexes': publishIndexesMigration(dialect),
 });
 
 class InCodeMigrations implements MigrationProvider {

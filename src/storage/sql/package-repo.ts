@@ -15,7 +15,7 @@ import type {
 } from '../../core/packages/package-repo.js';
 import type { Page } from '../../core/page.js';
 import { runCompiled } from './compiled-statement.js';
-import { rowFinder, type RowReader, type RowsReader, type SqlDialectName, type TextMatch, type TextSearch } from './dialect.js';
+import { afterPrefix, rowFinder, type RowReader, type RowsReader, type SqlDialectName, type TextMatch, type TextSearch } from './dialect.js';
 import { CHANGE_CHANNEL } from './change-feed.js';
 import { PACKAGE_COLUMNS, packageColumns } from './package-columns.js';
 import { toAccount, toPackage, toVersion, viewJsonSql } from './rows.js';
@@ -398,7 +398,12 @@ export class SqlPackageRepo implements PackageRepo {
     // SQLite has no statistics to tell it the visibility index would not help (PostgreSQL has).
     const where: RawBuilder<unknown>[] = [readFilterSql(q.read, 'p', this.dialect === 'postgres' || (q.text !== undefined && q.text !== ''))];
     if (q.kind) where.push(sql`p.kind = ${q.kind}`);
-    if (q.scope) where.push(sql`p.scope = ${q.scope.toLowerCase()}`);
+    if (q.scope) {
+      const scope = q.scope.toLowerCase();
+      where.push(sql`p.scope = ${scope}`);
+      // SQLite has no index on scope (0051): its packages are the keys that start with `scope/`.
+      if (this.dialect === 'sqlite') where.push(sql`p.key >= ${`${scope}/`} AND p.key < ${afterPrefix(`${scope}/`)}`);
+    }
     if (q.ids) where.push(q.ids.length === 0 ? sql`1 = 0` : sql`p.id IN (${sql.join(q.ids.map((id) => sql`${id}`))})`);
     if (q.category) where.push(sql`p.category = ${q.category}`);
     if (q.ownerAccountId !== undefined) where.push(sql`p.owner_account_id = ${q.ownerAccountId}`);

@@ -92,7 +92,8 @@ export class SqlPackageVectorStore extends SqlPackageVectorOutbox implements Pac
       return;
     }
     const write = sql`UPDATE package_embeddings SET ${settled}, model = ${result.model}, text_sha256 = ${result.textSha256},
-      vector = ${result.vector ? toBytes(result.vector) : null}, seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM package_embeddings) WHERE ${mine}`;
+      vector = ${result.vector ? toBytes(result.vector) : null}, seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM package_embeddings WHERE model IS NOT NULL) WHERE ${mine}`;
+    // Every row with a `seq` has a model: the highest is read from the index of those (0051).
     // SQLite: one statement by the one writer. PostgreSQL: vector writes one at a time, so a reader
     // that sees a `seq` sees every lower one committed (the index catches up by it).
     if (this.dialect === 'sqlite') await write.execute(this.db);
