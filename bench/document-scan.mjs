@@ -2,7 +2,8 @@
 /**
  * The start-up scan for packages without a stored document (PackageRepo.keysWithoutDocument), this
  * build's statement beside the anchor's, on a seeded store where nothing is missing (the scan of
- * every start), and each build's server start-up to its first /health answer.
+ * every start), and each build's server start-up to its first /health answer, with the server's
+ * CPU time, bytes read (rchar) and RSS 3 s after it (the fill runs in the background).
  *
  *   node bench/document-scan.mjs --sqlite <agentry.db> [--pg-schema <schema>] [--rounds 7]
  *     [--anchor-data <dir> --this-data <dir> --anchor-bin <bin/agentry.js>]
@@ -47,7 +48,7 @@ const median = (xs) => {
 // The statements as src/storage/sql/package-repo.ts runs them (anchor: main before this change).
 const ANCHOR = (p) => `SELECT p.key FROM packages p WHERE NOT EXISTS (SELECT 1 FROM package_documents d WHERE d.package_id = p.id) ORDER BY p.id LIMIT ${p}`;
 const THIS = (p, sqlite) =>
-  `SELECT p.key FROM packages p WHERE p.id IN (SELECT q.id FROM packages q${sqlite ? ' INDEXED BY packages_document_lookup_idx' : ''} WHERE NOT EXISTS (SELECT 1 FROM package_documents d${
+  `SELECT p.key FROM packages p WHERE p.id IN (SELECT q.id FROM packages q${sqlite ? ' INDEXED BY packages_id_scan_idx' : ''} WHERE NOT EXISTS (SELECT 1 FROM package_documents d${
     sqlite ? ' INDEXED BY package_documents_scan_idx' : ''
   } WHERE d.package_id = q.id) ORDER BY q.id LIMIT ${p}) ORDER BY p.id`;
 
@@ -137,7 +138,13 @@ if (args['anchor-data'] && args['this-data']) {
         if (res?.ok) break;
         await new Promise((r) => setTimeout(r, 10));
       }
-      figures[which].push({ ms: Date.now() - t0 });
+      const ms = Date.now() - t0;
+      // What the start-up did in its first seconds, the background fill's scan included.
+      await new Promise((r) => setTimeout(r, 3000));
+      const stat = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      const cpuMs = (Number(stat[11]) + Number(stat[12])) * 10;
+      const readMb = Number(/rchar: (\d+)/.exec(readFileSync(`/proc/${server.pid}/io`, 'utf8'))[1]) / 1024 / 1024;
+      figures[which].push({ ms, cpuMs, readMb, rssMb: server.memoryMb().rss });
       await server.stop();
     }
   }

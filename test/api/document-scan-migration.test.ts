@@ -9,8 +9,8 @@ import { dropTestSchema } from '../helpers/postgres.js';
 import { startTestServer, testStores } from '../helpers/server.js';
 
 /**
- * Migration 0052-package-documents-scan (SQLite: an index of the documents' package ids for the
- * start-up scan for packages without a document) on a store as an earlier server left it, and the
+ * Migration 0052-package-documents-scan (SQLite: indexes of the packages' and documents' ids for
+ * the start-up scan for packages without a document) on a store as an earlier server left it, and the
  * scan through it: a package whose document went missing gets it back at the next start-up, the
  * packages before and after it keep theirs.
  */
@@ -46,7 +46,7 @@ describe.each(testStores)('document scan migration 0052 (%s)', (store) => {
 
     // The store as a server before 0052 left it (SQLite: no index; PostgreSQL has nothing of it), one document gone.
     await onStore(store, dataDir, schema, [
-      ...(store === 'sqlite' ? ["DELETE FROM agentry_migrations WHERE name = '0052-package-documents-scan'", 'DROP INDEX package_documents_scan_idx'] : []),
+      ...(store === 'sqlite' ? ["DELETE FROM agentry_migrations WHERE name = '0052-package-documents-scan'", 'DROP INDEX package_documents_scan_idx', 'DROP INDEX packages_id_scan_idx'] : []),
       "DELETE FROM package_documents WHERE package_id = (SELECT id FROM packages WHERE key = 'dora/middle')",
     ]);
     expect((await documents()).map((d) => d.body !== null)).toEqual([true, false, true]);
@@ -57,10 +57,10 @@ describe.each(testStores)('document scan migration 0052 (%s)', (store) => {
       const indexes = await storeQuery(
         server,
         store === 'sqlite'
-          ? "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'package_documents_scan_idx'"
-          : "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'package_documents' AND schemaname = current_schema()",
+          ? "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%scan_idx' ORDER BY name"
+          : "SELECT indexname AS name FROM pg_indexes WHERE tablename IN ('packages', 'package_documents') AND schemaname = current_schema() AND indexname LIKE '%scan_idx'",
       );
-      expect(indexes.rows.map((r) => r.name)).toEqual([store === 'sqlite' ? 'package_documents_scan_idx' : 'package_documents_pkey']);
+      expect(indexes.rows.map((r) => r.name)).toEqual(store === 'sqlite' ? ['package_documents_scan_idx', 'packages_id_scan_idx'] : []);
       expect((await new Api(server.url).req('GET', '/api/v1/agents/@dora/middle')).status).toBe(200);
     } finally {
       await server.close();

@@ -48,12 +48,11 @@ const POSTGRES_DOCUMENT_SQL = documentSql('postgres');
  * The first packages (by id) without a stored document, the start-up fill's scan, reading ids from
  * narrow indexes only and each package's row only for the keys it returns: at 100,000 packages
  * with nothing missing, not the package rows (readmes) nor the documents' (bodies).
- * SQLite: ids from the document lookup index (0050) against the documents' id index (0052), both
- * named, as the planner would scan the package rows and look each up in the documents' rows;
+ * SQLite: both tables' id indexes (0052), named, as the planner would take the tables' own keys;
  * PostgreSQL: both primary keys (index-only scans).
  */
 const WITHOUT_DOCUMENT_HINTS: Record<SqlDialectName, [RawBuilder<unknown>, RawBuilder<unknown>]> = {
-  sqlite: [sql.raw(' INDEXED BY packages_document_lookup_idx'), sql.raw(' INDEXED BY package_documents_scan_idx')],
+  sqlite: [sql.raw(' INDEXED BY packages_id_scan_idx'), sql.raw(' INDEXED BY package_documents_scan_idx')],
   postgres: [sql.raw(''), sql.raw('')],
 };
 /** How many of the newest matches a relevance-ordered search ranks (see rankedSearch). */
