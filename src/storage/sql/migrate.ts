@@ -38,6 +38,7 @@ import { packageLexemesMigration } from './migrations/0048-package-lexemes.js';
 import { mirrorVisibilityMigration } from './migrations/0049-mirror-visibility.js';
 import { packageDocumentLookupMigration } from './migrations/0050-package-document-lookup.js';
 import { publishIndexesMigration } from './migrations/0051-publish-indexes.js';
+import { packageDocumentsScanMigration } from './migrations/0052-package-documents-scan.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -80,6 +81,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0049-mirror-visibility': mirrorVisibilityMigration(),
   ...(dialect === 'sqlite' ? { '0050-package-document-lookup': packageDocumentLookupMigration() } : {}),
   '0051-publish-indexes': publishIndexesMigration(dialect),
+  ...(dialect === 'sqlite' ? { '0052-package-documents-scan': packageDocumentsScanMigration() } : {}),
 });
 
 class InCodeMigrations implements MigrationProvider {
