@@ -20,7 +20,7 @@
  *   --skip-load           seed and measure search only
  *   --settle S            after seeding, run sync and wait S seconds before the read phases (0)
  *   --create-wait S       before publishing, wait up to S seconds while creating a file costs over
- *                         100 µs of CPU (ext4 after a mass delete, e.g. the last run's data dirs) (300)
+ *                         50 µs of CPU (ext4 after a mass delete, e.g. the last run's data dirs) (300)
  *   --keep-data           keep the SQLite data dir / PostgreSQL schema (for profiling; printed at the end)
  *   --cache-dir DIR       seed once and keep it: the first run seeds into DIR/<store>-<N> (PostgreSQL:
  *                         schema bench_cache_<N>) and leaves it there; later runs start the server on
@@ -424,8 +424,8 @@ const benchStore = async (store, words, build = { label: 'this', bin: undefined 
     // Publishing creates a blob file each: do not time it while file creation is slow because of
     // someone's mass delete (the anchor and this build would each meet it by turns).
     const waitUntil = Date.now() + Number(args['create-wait']) * 1000;
-    if (createBefore > 100 && Date.now() < waitUntil) log(`${store}: file create ${createBefore.toFixed(0)} µs; waiting until it is under 100 µs (--create-wait)`);
-    while (createBefore > 100 && Date.now() < waitUntil) {
+    if (createBefore > 50 && Date.now() < waitUntil) log(`${store}: file create ${createBefore.toFixed(0)} µs; waiting until it is under 50 µs (--create-wait)`);
+    while (createBefore > 50 && Date.now() < waitUntil) {
       await new Promise((r) => setTimeout(r, 5000));
       createBefore = fileCreateMicros(probeDir, 50);
     }
