@@ -670,7 +670,7 @@ export class SqlPackageRepo implements PackageRepo {
 const ID_RANGE_SQL = 'SELECT (SELECT min(id) FROM packages), (SELECT max(id) FROM packages)';
 /** A bounded count over `c`, the newest matches up to a bound (each with its `id`): how many, and the smallest id among them. */
 const BOUNDED_COUNT = sql`count(*) AS c_count, min(id) AS c_min`;
-const BOUNDED_COUNT_SQLITE = sql`count(*) AS c_count, min(id) AS c_min, (SELECT min(id) FROM packages) AS lo, (SELECT max(id) FROM packages) AS hi`;
+const BOUNDED_COUNT_SQLITE = sql`${BOUNDED_COUNT}, (SELECT min(id) FROM packages) AS lo, (SELECT max(id) FROM packages) AS hi`;
 type Id = number | string | null;
 type BoundedCount = { c_count: number | string; c_min: Id; lo?: Id; hi?: Id };
 
