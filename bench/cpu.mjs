@@ -74,6 +74,8 @@ export const cpuMeter = (serverPid) => {
         serverSeconds: server,
         /** The server's main thread's CPU time in the phase (the event loop's share of serverSeconds). */
         serverMainSeconds: serverMain,
+        /** The load generator's CPU time in the phase, as it reported it, unrounded. */
+        loadgenSeconds: loadgenCpuSeconds,
         cores: {
           busy: round(busy),
           server: round(server),

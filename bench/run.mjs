@@ -142,6 +142,10 @@ const seed = async (server, adminToken, words, only) => {
   let firstFailure;
   let firstThousandSeconds = NaN;
   let timedOut = false;
+  // The second half of the publishes measured apart: by then the server's JIT has compiled its hot
+  // paths (over the first thousands of publishes TurboFan's background compiles are a tenth or more
+  // of the server's CPU), so it shows the cost per publish of a warm server.
+  let half;
   const meter = cpuMeter(server.pid);
   const driverCpu = process.cpuUsage();
   const start = process.hrtime.bigint();
@@ -168,6 +172,7 @@ const seed = async (server, adminToken, words, only) => {
       }
       done += 1;
       if (done === Math.min(1000, total)) firstThousandSeconds = secondsSince(start);
+      if (done === Math.floor(total / 2)) half = { done, start: process.hrtime.bigint(), meter: cpuMeter(server.pid), driverCpu: process.cpuUsage() };
       if (done % 5000 === 0) log(`published ${done}/${total} (${(done / secondsSince(start)).toFixed(0)}/s, server RSS ${server.memoryMb().rss.toFixed(0)} MB, load ${load1()})`);
     }
   };
@@ -175,6 +180,8 @@ const seed = async (server, adminToken, words, only) => {
   const seconds = secondsSince(start);
   const driver = process.cpuUsage(driverCpu);
   const cpu = meter.end((driver.user + driver.system) / 1e6);
+  const halfDriver = half && process.cpuUsage(half.driverCpu);
+  const secondHalf = half && { attempted: done - half.done, seconds: secondsSince(half.start), cpu: half.meter.end((halfDriver.user + halfDriver.system) / 1e6) };
   bodies = undefined;
   await pool?.close();
   if (timedOut) log(`seeding stopped at the ${deadline} s limit after ${done} publishes`);
@@ -192,6 +199,7 @@ const seed = async (server, adminToken, words, only) => {
       firstFailure,
       timedOut,
       cpu,
+      secondHalf,
     },
   };
 };
@@ -621,16 +629,21 @@ const printRatios = (results) => {
       `| ${store} | ${b.publish.reused ? '(cached)' : ratio(b.publish.perSecond, a.publish.perSecond)} | ${b.metadata ? ratio(b.metadata.spread.requestsPerSecond, a.metadata.spread.requestsPerSecond) : '-'} | ${b.metadata ? ratio(b.metadata.hot.requestsPerSecond, a.metadata.hot.requestsPerSecond) : '-'} | ${ratio(b.search.selective.p99, a.search.selective.p99)} | ${ratio(b.search.common.p99, a.search.common.p99)} | ${ratio(b.rssMb.end, a.rssMb.end)} | ${ratio(b.rssMb.afterLoad, a.rssMb.afterLoad)} | ${ratio(b.memoryAfterLoadGc?.rss, a.memoryAfterLoadGc?.rss)} |`,
     );
   }
-  console.log('\n| store | server CPU ms per publish this / anchor | of it on the main thread this / anchor | file create µs before/after seeding, this / anchor |');
-  console.log('|---|---|---|---|');
+  console.log(
+    '\n| store | server CPU ms per publish this / anchor | of it on the main thread this / anchor | second half of the publishes: server CPU ms per publish, this / anchor | second half: publishes/s this / anchor | bench driver CPU ms per publish this / anchor | file create µs before/after seeding, this / anchor |',
+  );
+  console.log('|---|---|---|---|---|---|---|');
   for (const [store, a, b] of rows) {
     const perPublish = (r, key) => (r.publish.reused ? NaN : (r.publish.cpu[key] * 1e3) / r.publish.attempted);
-    const ratio = (x, y) => `${f(x, 2)} / ${f(y, 2)} (${f(x / y, 2)}×)`;
+    const halfPerPublish = (r) => (r.publish.secondHalf ? (r.publish.secondHalf.cpu.serverSeconds * 1e3) / r.publish.secondHalf.attempted : NaN);
+    const halfRate = (r) => (r.publish.secondHalf ? r.publish.secondHalf.attempted / r.publish.secondHalf.seconds : NaN);
+    const ratio = (x, y, digits = 2) => `${f(x, digits)} / ${f(y, digits)} (${f(x / y, 2)}×)`;
     const creates = (r) => `${f(r.fileCreateMicros?.before, 0)}/${f(r.fileCreateMicros?.after, 0)}`;
     console.log(
-      `| ${store} | ${ratio(perPublish(b, 'serverSeconds'), perPublish(a, 'serverSeconds'))} | ${ratio(perPublish(b, 'serverMainSeconds'), perPublish(a, 'serverMainSeconds'))} | ${creates(b)} / ${creates(a)} |`,
+      `| ${store} | ${ratio(perPublish(b, 'serverSeconds'), perPublish(a, 'serverSeconds'))} | ${ratio(perPublish(b, 'serverMainSeconds'), perPublish(a, 'serverMainSeconds'))} | ${ratio(halfPerPublish(b), halfPerPublish(a))} | ${ratio(halfRate(b), halfRate(a), 0)} | ${ratio(perPublish(b, 'loadgenSeconds'), perPublish(a, 'loadgenSeconds'))} | ${creates(b)} / ${creates(a)} |`,
     );
   }
+
   console.log('\n| store | server CPU µs per GET spread this / anchor | per GET hot this / anchor | per search query this / anchor |');
   console.log('|---|---|---|---|');
   for (const [store, a, b] of rows) {
