@@ -305,10 +305,11 @@ export class SqlPackageRepo implements PackageRepo {
     await sql`DELETE FROM package_documents WHERE package_id IN (SELECT id FROM packages WHERE owner_account_id = ${ownerAccountId})`.execute(this.db);
   }
 
+  // The cursor bounds both sides: PostgreSQL's merge anti-join otherwise reads the documents' ids from the first.
   async keysWithoutDocument(limit: number, afterId = 0): Promise<Array<{ id: number; key: string }>> {
     const [packagesBy, documentsBy] = WITHOUT_DOCUMENT_HINTS[this.dialect];
     const rows = await sql<{ id: number | string; key: string }>`SELECT p.id, p.key FROM packages p WHERE p.id IN (
-      SELECT q.id FROM packages q${packagesBy} WHERE q.id > ${afterId} AND NOT EXISTS (SELECT 1 FROM package_documents d${documentsBy} WHERE d.package_id = q.id) ORDER BY q.id LIMIT ${limit}
+      SELECT q.id FROM packages q${packagesBy} WHERE q.id > ${afterId} AND NOT EXISTS (SELECT 1 FROM package_documents d${documentsBy} WHERE d.package_id = q.id AND d.package_id > ${afterId}) ORDER BY q.id LIMIT ${limit}
     ) ORDER BY p.id`.execute(this.db);
     return rows.rows.map((r) => ({ id: Number(r.id), key: r.key }));
   }
