@@ -1,29 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NewPackage } from '../../src/core/packages/package-repo.js';
 import type { SqlStorage } from '../../src/storage/sql/sql-storage.js';
+import { packageRow } from '../helpers/package-rows.js';
 import { openTestStorage, storageCases } from '../helpers/storage.js';
 
 const at = new Date().toISOString();
-
-const row = (scope: string, name: string, ownerAccountId: number): NewPackage => ({
-  kind: 'agent',
-  scope,
-  name,
-  key: `${scope}/${name}`,
-  description: null,
-  readme: null,
-  category: null,
-  tags: [],
-  license: null,
-  repository: null,
-  homepage: null,
-  latestVersion: null,
-  latestPinned: false,
-  ownerAccountId,
-  visibility: 'public',
-  createdAt: at,
-  updatedAt: at,
-});
 
 /**
  * The scan for packages without a stored document takes a cursor (the last id a batch answered),
@@ -42,7 +22,11 @@ describe.each(storageCases)('packages without a document, after a cursor ($store
     await storage.transaction(async (tx) => {
       const owner = await tx.accounts.insert({ name: 'walker', kind: 'user' }, at);
       await tx.scopes.insert('walker', owner.id, at);
-      for (const name of names) ids.set(name, (await tx.packages.insert(row('walker', name, owner.id))).pkg.id);
+      for (const name of names)
+        ids.set(
+          name,
+          (await tx.packages.insert(packageRow({ kind: 'agent', scope: 'walker', name, key: `walker/${name}`, description: null, ownerAccountId: owner.id, createdAt: at, updatedAt: at }))).pkg.id,
+        );
       // b, d and e have their documents; a, c, f and g do not.
       for (const name of ['b', 'd', 'e']) await tx.packages.saveDocument(ids.get(name)!, `{"name":"${name}"}`, `"${name}"`);
     });
