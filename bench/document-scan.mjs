@@ -6,7 +6,15 @@
  * CPU time, bytes read (rchar) and RSS 3 s after it (the fill runs in the background).
  *
  *   node bench/document-scan.mjs --sqlite <agentry.db> [--pg-schema <schema>] [--rounds 7]
- *     [--anchor-data <dir> --this-data <dir> --anchor-bin <bin/agentry.js>]
+ *     [--anchor-data <dir> --this-data <dir> --anchor-bin <bin/agentry.js>] [--fill]
+ *
+ * --fill: a whole fill's scans on a store with documents missing (drop some first, e.g. every fifth:
+ * `DELETE FROM package_documents WHERE package_id % 5 = 0`): batch after batch, each batch's
+ * packages given a placeholder document before the next scan, as the fill writes them, all in a
+ * transaction rolled back at the end. The anchor scans from the first package every batch (through
+ * every document the fill wrote); this build starts after the last batch's last id (the cursor).
+ * Figures: statements, total time and this process's CPU (SQLite runs in it); PostgreSQL: buffers
+ * summed over the statements (EXPLAIN ANALYZE BUFFERS) and their execution time.
  *
  * SQLite: bytes read from the file (this process's rchar, a fresh connection each round, so every
  * page is read once through SQLite's page cache) in 4 KiB pages, and time. The file must carry this
@@ -32,6 +40,7 @@ const { values: args } = parseArgs({
     'anchor-data': { type: 'string' },
     'this-data': { type: 'string' },
     'anchor-bin': { type: 'string' },
+    fill: { type: 'boolean', default: false },
   },
 });
 const rounds = Number(args.rounds);
@@ -52,6 +61,13 @@ const THIS = (p, sqlite) =>
     sqlite ? ' INDEXED BY package_documents_scan_idx' : ''
   } WHERE d.package_id = q.id) ORDER BY q.id LIMIT ${p}) ORDER BY p.id`;
 
+// The fill's scan with its cursor (this build), the ids beside the keys.
+const AFTER = (p, after, sqlite) =>
+  `SELECT p.id, p.key FROM packages p WHERE p.id IN (SELECT q.id FROM packages q${sqlite ? ' INDEXED BY packages_id_scan_idx' : ''} WHERE q.id > ${after} AND NOT EXISTS (SELECT 1 FROM package_documents d${
+    sqlite ? ' INDEXED BY package_documents_scan_idx' : ''
+  } WHERE d.package_id = q.id AND d.package_id > ${after}) ORDER BY q.id LIMIT ${p}) ORDER BY p.id`;
+const ANCHOR_WITH_IDS = (p, sqlite) => THIS(p, sqlite).replace('SELECT p.key', 'SELECT p.id, p.key');
+
 const rchar = () => Number(/rchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))[1]);
 
 const report = (label, figures) => {
@@ -65,6 +81,66 @@ const report = (label, figures) => {
 };
 
 console.log(`load average before: ${load()}`);
+if (args.fill) {
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  if (args.sqlite) {
+    const figures = { anchor: [], this: [] };
+    for (let i = 0; i < rounds; i++) {
+      for (const which of i % 2 ? ['this', 'anchor'] : ['anchor', 'this']) {
+        const db = new Database(args.sqlite);
+        const scan = db.prepare(which === 'anchor' ? ANCHOR_WITH_IDS('?', true) : AFTER('?', '?', true));
+        const write = db.prepare("INSERT INTO package_documents (package_id, body, etag) VALUES (?, '{}', '\"fill\"')");
+        db.exec('BEGIN');
+        let [statements, filled, ms, cpu, after] = [0, 0, 0, 0, 0];
+        for (;;) {
+          const [t0, c0] = [process.hrtime.bigint(), cpuMs()];
+          const rows = which === 'anchor' ? scan.all(limit) : scan.all(after, after, limit);
+          [ms, cpu, statements] = [ms + Number(process.hrtime.bigint() - t0) / 1e6, cpu + cpuMs() - c0, statements + 1];
+          if (rows.length === 0) break;
+          for (const r of rows) write.run(r.id);
+          [filled, after] = [filled + rows.length, rows[rows.length - 1].id];
+        }
+        db.exec('ROLLBACK');
+        db.close();
+        figures[which].push({ statements, filled, ms, cpuMs: cpu });
+      }
+    }
+    report('sqlite fill scans', figures);
+  }
+  if (args['pg-schema']) {
+    const client = new pg.Client({ connectionString: args['database-url'], options: `-c search_path=${args['pg-schema']}` });
+    await client.connect();
+    const figures = { anchor: [], this: [] };
+    for (let i = 0; i < rounds; i++) {
+      for (const which of i % 2 ? ['this', 'anchor'] : ['anchor', 'this']) {
+        await client.query('BEGIN');
+        let [statements, filled, ms, buffers, after] = [0, 0, 0, 0, 0];
+        for (;;) {
+          const text = which === 'anchor' ? ANCHOR_WITH_IDS(limit, false) : AFTER(limit, after, false);
+          const [
+            {
+              'QUERY PLAN': [out],
+            },
+          ] = (await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${text}`)).rows;
+          [ms, buffers, statements] = [ms + out['Execution Time'], buffers + out.Plan['Shared Hit Blocks'] + out.Plan['Shared Read Blocks'], statements + 1];
+          const rows = (await client.query(text)).rows;
+          if (rows.length === 0) break;
+          await client.query(`INSERT INTO package_documents (package_id, body, etag) SELECT unnest($1::bigint[]), '{}', '"fill"'`, [rows.map((r) => r.id)]);
+          [filled, after] = [filled + rows.length, Number(rows[rows.length - 1].id)];
+        }
+        await client.query('ROLLBACK');
+        figures[which].push({ statements, filled, ms, buffers });
+      }
+    }
+    await client.end();
+    report('postgres fill scans', figures);
+  }
+  console.log(`load average after: ${load()}`);
+  process.exit(0);
+}
 if (args.sqlite) {
   const figures = { anchor: [], this: [] };
   const plan = new Database(args.sqlite, { readonly: true });

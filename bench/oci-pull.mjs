@@ -67,6 +67,7 @@ import { parseArgs } from 'node:util';
 import { startDockerRegistry } from './docker-registry.mjs';
 import { median, pgSchemas, randomFile } from './oci-common.mjs';
 import { startServerProcess } from './server-process.mjs';
+import { selfSignedCertificate } from '../scripts/self-signed-certificate.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -84,12 +85,11 @@ const { values: args } = parseArgs({
 // --https: a self-signed certificate for 127.0.0.1, made per run; this script then runs again with
 // NODE_EXTRA_CA_CERTS naming it (node reads it only at start), so that its own client (the pushes)
 // and every client process it starts trust it the way a user's `agentry` would.
-const OPENSSL_SELF_SIGNED = 'req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1'.split(' ');
 if (args.https && !process.env.AGENTRY_BENCH_TLS_DIR) {
   const dir = mkdtempSync(join(tmpdir(), 'agentry-bench-tls-'));
   try {
-    execFileSync('openssl', [...OPENSSL_SELF_SIGNED, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-    const r = spawnSync(process.execPath, process.argv.slice(1), { stdio: 'inherit', env: { ...process.env, AGENTRY_BENCH_TLS_DIR: dir, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') } });
+    const { cert } = selfSignedCertificate(dir);
+    const r = spawnSync(process.execPath, process.argv.slice(1), { stdio: 'inherit', env: { ...process.env, AGENTRY_BENCH_TLS_DIR: dir, NODE_EXTRA_CA_CERTS: cert } });
     process.exitCode = r.status ?? 1;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import { createServer, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -128,6 +129,49 @@ describe('npm installs of workloads go through the egress policy', { timeout: 24
       silent.closeAllConnections();
       await new Promise<void>((done) => silent.close(() => done()));
       await loopback.close();
+    }
+  });
+
+  it("a start stopped while npm looks up its configured registry kills that npm at once (not at the lookup's 30 s)", async () => {
+    // npm's user configuration a FIFO no one writes: `npm config get registry` waits on it for good.
+    const home = join(root, 'fifo-home');
+    mkdirSync(home);
+    execFileSync('mkfifo', [join(home, '.npmrc')]);
+    const homeBefore = process.env.HOME;
+    process.env.HOME = home;
+    const stop = new AbortController();
+    let installing: Promise<Error | undefined> | undefined;
+    try {
+      const l = new ProcessLauncher({
+        sandbox: new UnsandboxedRunner(),
+        unsafeLocal: true,
+        packagesDir: join(root, 'lookup', 'packages'),
+        fetch: egress.fetch,
+        egress,
+      });
+      installing = l
+        .installNpm('is-number', '7.0.0', () => undefined, stop.signal)
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+      const npm = await waitFor('npm config get registry to start', async () => {
+        const found = childrenWith('npm');
+        return found.length > 0 ? found : undefined;
+      });
+      // Still waiting on its configuration a second later.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(npm.filter(alive)).toEqual(npm);
+      const t0 = Date.now();
+      stop.abort();
+      const err = await installing;
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(err?.message).toBe('the start was stopped');
+      expect(npm.filter(alive), 'npm config get registry left running after its start was stopped').toEqual([]);
+    } finally {
+      stop.abort();
+      await installing;
+      process.env.HOME = homeBefore;
     }
   });
 

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -8,6 +7,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selfSignedCertificate } from '../../../scripts/self-signed-certificate.mjs';
 import { downloadFetch, takeRawBody } from './raw-download.js';
 
 describe('downloadFetch', () => {
@@ -99,9 +99,6 @@ describe('downloadFetch', () => {
   });
 });
 
-/** A self-signed certificate for 127.0.0.1 (openssl req arguments, without the output files). */
-const OPENSSL_SELF_SIGNED = 'req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1'.split(' ');
-
 describe('downloadFetch over https', () => {
   const tlsModule = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
   const createSecureContext = tlsModule.createSecureContext;
@@ -113,9 +110,9 @@ describe('downloadFetch over https', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'agentry-raw-tls-'));
-    execFileSync('openssl', [...OPENSSL_SELF_SIGNED, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-    cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
-    server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
+    const files = selfSignedCertificate(dir);
+    cert = readFileSync(files.cert, 'utf8');
+    server = createHttpsServer({ key: readFileSync(files.key), cert }, (req, res) => {
       if (req.url === '/big') return void res.writeHead(200, { 'content-length': big.length }).end(big);
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"BLOB_UNKNOWN"}]}');
     });

@@ -37,7 +37,7 @@ const CLIENT_INFO = { name: 'agentry-workload-proxy', version: '1' };
 /** What a launch whose signal aborted rejects with. */
 const STOPPED = 'the start was stopped';
 
-/** One npm install, shared by the starts waiting for it; stopped when the last of them stops waiting. */
+/** One npm install (or npm registry lookup), shared by the starts waiting for it; stopped when the last of them stops waiting. */
 interface NpmInstall {
   done: Promise<string>;
   waiting: number;
@@ -81,7 +81,8 @@ const which = (cmd: string, path: string): string | undefined => {
  */
 export class ProcessLauncher implements WorkloadLauncher {
   private readonly installs = new Map<string, NpmInstall>();
-  private registry: Promise<string> | undefined;
+  /** npm's configured registry, looked up (see npmRegistry). */
+  private registry: NpmInstall | undefined;
   private readonly path: string;
 
   constructor(private readonly opts: LauncherOptions) {
@@ -195,8 +196,7 @@ export class ProcessLauncher implements WorkloadLauncher {
         const npm = which('npm', `${dirname(process.execPath)}${delimiter}${this.path}`);
         if (!npm) throw new Error('npm is not installed on the server');
         const env = { PATH: `${dirname(process.execPath)}${delimiter}${this.path}`, HOME: process.env.HOME ?? tmp };
-        this.registry ??= this.opts.npmRegistry !== undefined ? Promise.resolve(this.opts.npmRegistry) : configuredNpmRegistry(npm, env);
-        const registry = await this.registry;
+        const registry = await this.npmRegistry(npm, env, stop.signal);
         log(`[agentry] installing ${pkg}@${version} from ${registry}`);
         try {
           await npmInstallThroughEgress(`${pkg}@${version}`, tmp, { npm, env, egress: this.opts.egress, registry, cacheDir: this.opts.npmCache, timeoutMs: 300_000, log, signal: stop.signal });
@@ -216,6 +216,21 @@ export class ProcessLauncher implements WorkloadLauncher {
       install = started;
     }
     return this.waitFor(install, signal).then((d) => ({ dir: d, bin: binOf(d, pkg) }));
+  }
+
+  /**
+   * The registry installs use: the operator's, else npm's configured one, looked up once for every
+   * install (a lookup that was stopped is made again by the next). Like an install, the lookup is
+   * shared by the installs waiting for it and stopped (npm killed) when the last stops waiting.
+   */
+  private npmRegistry(npm: string, env: { PATH: string; HOME: string }, signal: AbortSignal): Promise<string> {
+    if (this.opts.npmRegistry !== undefined) return Promise.resolve(this.opts.npmRegistry);
+    if (!this.registry || this.registry.stop.signal.aborted) {
+      const stop = new AbortController();
+      this.registry = { done: configuredNpmRegistry(npm, env, stop.signal), waiting: 0, stop };
+      this.registry.done.catch(() => undefined);
+    }
+    return this.waitFor(this.registry, signal);
   }
 
   /** Waits for an install, or until `signal` aborts; the last one waiting to abort stops the install and waits for it to end. */

@@ -37,10 +37,18 @@ export const parseNpmRegistry = (raw: string): URL => {
   return url;
 };
 
-/** The registry npm's configuration names (`npm config get registry`), or npm's default. */
-export const configuredNpmRegistry = (npm: string, env: { PATH: string; HOME: string }): Promise<string> =>
-  new Promise((done) => {
-    execFile(npm, ['config', 'get', 'registry'], { env, timeout: 30_000 }, (err, stdout) => {
+/**
+ * The registry npm's configuration names (`npm config get registry`), or npm's default. Aborting
+ * `signal` kills npm, and the call rejects once it has ended.
+ */
+export const configuredNpmRegistry = (npm: string, env: { PATH: string; HOME: string }, signal?: AbortSignal): Promise<string> =>
+  new Promise((done, fail) => {
+    const child = execFile(npm, ['config', 'get', 'registry'], { env, timeout: 30_000, signal, killSignal: 'SIGKILL' }, (err, stdout) => {
+      // Aborted: answered at once, before npm is gone; the call rejects once it is.
+      if (signal?.aborted) {
+        const stopped = () => fail(new Error('the npm registry lookup was stopped'));
+        return child.exitCode !== null || child.signalCode !== null ? stopped() : void child.once('exit', stopped);
+      }
       const line = String(stdout).trim().split('\n').pop() ?? '';
       if (err || !/^https?:\/\//.test(line)) return done(DEFAULT_NPM_REGISTRY);
       done(line);

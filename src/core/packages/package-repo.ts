@@ -153,8 +153,8 @@ export interface PackageRepo {
   saveDocument(packageId: number, body: string, etag: string): Promise<void>;
   /** Drops the detail documents of every package `ownerAccountId` owns (its profile, which they show, changed). */
   dropOwnerDocuments(ownerAccountId: number): Promise<void>;
-  /** Keys of up to `limit` packages without a stored detail document, oldest first. */
-  keysWithoutDocument(limit: number): Promise<string[]>;
+  /** Ids and keys of up to `limit` packages without a stored detail document, oldest first, after package `afterId` (a cursor: 0 from the first). */
+  keysWithoutDocument(limit: number, afterId?: number): Promise<Array<{ id: number; key: string }>>;
   /**
    * Tells every server process sharing this store that a package changed, once the transaction
    * commits (PostgreSQL NOTIFY); a no-op where one process owns the store (SQLite).

@@ -231,15 +231,29 @@ export class PackageService {
     await this.filling?.catch(() => undefined);
   }
 
+  /**
+   * Walks the packages once in id order, each batch starting after the last one's last id (linear,
+   * however many are missing), then again from the first until a walk finds none missing: a
+   * document dropped behind the cursor while it walked (a fill started then joined this one) is
+   * written too.
+   */
   private async fillMissing(batch: number): Promise<number> {
     let filled = 0;
+    let after = 0;
+    let wrote = false;
     while (!this.stopFill) {
-      const keys = await this.deps.storage.packages.keysWithoutDocument(batch);
-      if (keys.length === 0) break;
+      const missing = await this.deps.storage.packages.keysWithoutDocument(batch, after);
+      if (missing.length === 0) {
+        if (!wrote) break;
+        [after, wrote] = [0, false];
+        continue;
+      }
       await this.deps.storage.transaction(async (tx) => {
-        for (const key of keys) if (await tx.packages.lockByKey(key)) await this.storeDocument(tx, key);
+        for (const { key } of missing) if (await tx.packages.lockByKey(key)) await this.storeDocument(tx, key);
       });
-      filled += keys.length;
+      filled += missing.length;
+      after = missing[missing.length - 1].id;
+      wrote = true;
     }
     return filled;
   }

@@ -3,8 +3,8 @@ import { accrueUsage } from './budget.js';
 import type { conversationOf } from './conversation.js';
 import { newEventId } from './events.js';
 import type { McpToolsets, OfferedMcpTool } from './mcp-toolsets.js';
-import type { ModelAnswer, ModelCallError, ModelClientFactory, ModelEndpoint, ModelToolDefinition, ModelUsage } from './model-port.js';
-import { asModelCallError, retryDecision, waitUnlessAborted } from './model-retry.js';
+import type { ModelClientFactory, ModelEndpoint, ModelToolDefinition, ModelUsage } from './model-port.js';
+import { retryDecision, stoppableModelCall, waitUnlessAborted } from './model-retry.js';
 import type { SessionLog } from './session-log.js';
 import type { SessionEventRecord, SessionRecord } from './session-store.js';
 import type { ThreadDelegation } from './threads/thread-runner.js';
@@ -179,32 +179,16 @@ export const requestModel = async (
     let started = false;
     const thinkingId = newEventId();
     let thought = false;
-    const call = new AbortController();
-    const onOuter = () => call.abort(signal.reason);
-    signal.addEventListener('abort', onOuter);
-    // An interrupt sent while the model answers stops the request.
-    const checkInterrupt = (): void => {
-      void deps.storage.sessions
-        .listEvents(s.id, { order: 'asc', afterSeq: seenSeq, types: ['user.interrupt'], limit: 10 })
-        .then((rows) => {
-          if (rows.some((r) => r.event.processed_at === null)) call.abort(new Stop('interrupt'));
-        })
-        .catch(() => undefined);
-    };
-    const unsubscribe = log.bus.subscribe((n) => {
-      if (n.sessionId === s.id && n.kind === 'appended') checkInterrupt();
-    });
-    // One that came in before this request started listening counts too.
-    checkInterrupt();
-    let answer: ModelAnswer | undefined;
-    let failure: ModelCallError | undefined;
+    // An interrupt sent while the model answers (or before) stops the request.
+    const interrupted = async () =>
+      (await deps.storage.sessions.listEvents(s.id, { order: 'asc', afterSeq: seenSeq, types: ['user.interrupt'], limit: 10 })).some((r) => r.event.processed_at === null);
     const text: string[] = [];
     // A preview frame of this turn: streamed to listeners, never stored.
     const preview = (event: Record<string, unknown>) => log.bus.publish({ kind: 'preview', sessionId: s.id, afterSeq: start.seq, event });
     const delta = (eventId: string, previewOf: string, text: string, index?: number) =>
       preview({ type: 'event_delta', event_id: eventId, preview_of: previewOf, delta: { type: 'content_delta', ...(index === undefined ? {} : { index }), content: { type: 'text', text } } });
-    try {
-      answer = await client.stream(
+    const outcome = await stoppableModelCall(log.bus, s.id, signal, interrupted, new Stop('interrupt'), (stop) =>
+      client.stream(
         { model: endpoint.model, system: (agent.system as string | null) ?? null, messages: conversation, tools: defs, maxTokens: o.maxTokens },
         {
           onText: (chunk, index) => {
@@ -224,30 +208,24 @@ export const requestModel = async (
             delta(thinkingId, 'agent.thinking', chunk);
           },
         },
-        call.signal,
-      );
-    } catch (e) {
-      if (call.signal.aborted) {
-        const reason: unknown = call.signal.reason;
-        const interrupted = reason instanceof Stop && reason.message === 'interrupt';
-        if (!interrupted) return 'aborted';
-        // The interrupted answer is kept as far as it got.
-        const partial = text.filter((t) => t).map((t) => ({ type: 'text', text: t }));
-        await log.append(s.id, () => ({
-          events: [
-            ...(partial.length > 0 ? [log.stamp('agent.message', { content: partial }, messageId)] : []),
-            log.stamp('span.model_request_end', { model_request_start_id: start.id, is_error: true, model_usage: ZERO_USAGE }, newEventId()),
-          ],
-        }));
-        return 'interrupted';
-      }
-      failure = asModelCallError(e);
-    } finally {
-      unsubscribe();
-      signal.removeEventListener('abort', onOuter);
+        stop,
+      ),
+    );
+    if ('stopped' in outcome) {
+      const reason = outcome.stopped;
+      if (!(reason instanceof Stop && reason.message === 'interrupt')) return 'aborted';
+      // The interrupted answer is kept as far as it got.
+      const partial = text.filter((t) => t).map((t) => ({ type: 'text', text: t }));
+      await log.append(s.id, () => ({
+        events: [
+          ...(partial.length > 0 ? [log.stamp('agent.message', { content: partial }, messageId)] : []),
+          log.stamp('span.model_request_end', { model_request_start_id: start.id, is_error: true, model_usage: ZERO_USAGE }, newEventId()),
+        ],
+      }));
+      return 'interrupted';
     }
-    if (failure) {
-      const f = failure;
+    if ('failure' in outcome) {
+      const f = outcome.failure;
       // Retried, or the turn ends; `terminal` (a request the provider refuses as malformed) ends the session.
       const { status: retry, waitMs } = retryDecision(f, attempt, o);
       const errorType = ERROR_TYPE[f.kind] ?? 'unknown_error';
@@ -264,7 +242,7 @@ export const requestModel = async (
       await log.append(s.id, () => ({ events: [log.stamp('session.status_running', {}, newEventId())], patch: { status: 'running' } }));
       continue;
     }
-    const a = answer!;
+    const a = outcome.answer;
     const uses = a.toolUses.map((u) => {
       if (custom.has(u.name)) return log.stamp('agent.custom_tool_use', { name: u.name, input: u.input }, newEventId());
       const m = mcp.get(u.name);

@@ -1,4 +1,5 @@
-import { ModelCallError } from './model-port.js';
+import type { SessionBus } from './event-bus.js';
+import { ModelCallError, type ModelAnswer } from './model-port.js';
 
 /** How a failed model request ends for the turn (`session.error`'s `retry_status.type`). */
 export type RetryStatus = 'retrying' | 'terminal' | 'exhausted';
@@ -37,3 +38,43 @@ export const waitUnlessAborted = (ms: number, signal: AbortSignal): Promise<bool
       { once: true },
     );
   });
+
+/** How a model request ended: its answer, its failure, or stopped (the reason it was stopped for). */
+export type ModelCallOutcome = { answer: ModelAnswer } | { failure: ModelCallError } | { stopped: unknown };
+
+/**
+ * One model request (`request`, given the signal that stops it), for a session's turn and a thread's
+ * alike: stopped when `signal` aborts (with its reason), or when `interrupted` answers true (with
+ * `interruptReason`); `interrupted` is asked at once (an interrupt sent before the request started
+ * counts) and again after every event appended to session `sessionId`.
+ */
+export const stoppableModelCall = async (
+  bus: SessionBus,
+  sessionId: string,
+  signal: AbortSignal,
+  interrupted: () => Promise<boolean>,
+  interruptReason: unknown,
+  request: (stop: AbortSignal) => Promise<ModelAnswer>,
+): Promise<ModelCallOutcome> => {
+  const call = new AbortController();
+  const onOuter = () => call.abort(signal.reason);
+  signal.addEventListener('abort', onOuter);
+  const check = (): void => {
+    void interrupted().then(
+      (yes) => yes && call.abort(interruptReason),
+      () => undefined,
+    );
+  };
+  const unsubscribe = bus.subscribe((n) => {
+    if (n.sessionId === sessionId && n.kind === 'appended') check();
+  });
+  check();
+  try {
+    return { answer: await request(call.signal) };
+  } catch (e) {
+    return call.signal.aborted ? { stopped: call.signal.reason as unknown } : { failure: asModelCallError(e) };
+  } finally {
+    unsubscribe();
+    signal.removeEventListener('abort', onOuter);
+  }
+};

@@ -305,12 +305,13 @@ export class SqlPackageRepo implements PackageRepo {
     await sql`DELETE FROM package_documents WHERE package_id IN (SELECT id FROM packages WHERE owner_account_id = ${ownerAccountId})`.execute(this.db);
   }
 
-  async keysWithoutDocument(limit: number): Promise<string[]> {
+  // The cursor bounds both sides: PostgreSQL's merge anti-join otherwise reads the documents' ids from the first.
+  async keysWithoutDocument(limit: number, afterId = 0): Promise<Array<{ id: number; key: string }>> {
     const [packagesBy, documentsBy] = WITHOUT_DOCUMENT_HINTS[this.dialect];
-    const rows = await sql<{ key: string }>`SELECT p.key FROM packages p WHERE p.id IN (
-      SELECT q.id FROM packages q${packagesBy} WHERE NOT EXISTS (SELECT 1 FROM package_documents d${documentsBy} WHERE d.package_id = q.id) ORDER BY q.id LIMIT ${limit}
+    const rows = await sql<{ id: number | string; key: string }>`SELECT p.id, p.key FROM packages p WHERE p.id IN (
+      SELECT q.id FROM packages q${packagesBy} WHERE q.id > ${afterId} AND NOT EXISTS (SELECT 1 FROM package_documents d${documentsBy} WHERE d.package_id = q.id AND d.package_id > ${afterId}) ORDER BY q.id LIMIT ${limit}
     ) ORDER BY p.id`.execute(this.db);
-    return rows.rows.map((r) => r.key);
+    return rows.rows.map((r) => ({ id: Number(r.id), key: r.key }));
   }
 
   async findById(id: number): Promise<PackageRecord | undefined> {

@@ -4,8 +4,8 @@ import { accrueUsage, budgetReached, type Budget } from '../budget.js';
 import { textOf } from '../content-text.js';
 import { conversationOf } from '../conversation.js';
 import { newEventId, TOOL_USE_TYPES, toolResultTarget, type SessionEvent } from '../events.js';
-import { ModelCallError, type ModelAnswer, type ModelClientFactory, type ModelEndpoint, type ModelToolDefinition, type ModelUsage } from '../model-port.js';
-import { asModelCallError, retryDecision, waitUnlessAborted } from '../model-retry.js';
+import type { ModelClientFactory, ModelEndpoint, ModelToolDefinition, ModelUsage } from '../model-port.js';
+import { retryDecision, stoppableModelCall, waitUnlessAborted } from '../model-retry.js';
 import type { SessionLog } from '../session-log.js';
 import type { SessionEventRecord, SessionRecord } from '../session-store.js';
 import type { BuiltinToolExecutor } from '../tool-port.js';
@@ -367,21 +367,6 @@ export class ThreadRunner implements ThreadDelegation {
     for (let attempt = 0; ; attempt++) {
       const { records } = await log.append(s.id, () => ({ events: [this.stamp(t, 'span.model_request_start')] }));
       const start = records[0];
-      const call = new AbortController();
-      const onOuter = () => call.abort(signal.reason);
-      signal.addEventListener('abort', onOuter);
-      const check = (): void => {
-        void this.interrupted(s.id, t.id, sinceSeq).then(
-          (yes) => yes && call.abort(new Aborted('interrupt')),
-          () => undefined,
-        );
-      };
-      const unsubscribe = log.bus.subscribe((n) => {
-        if (n.sessionId === s.id && n.kind === 'appended') check();
-      });
-      check();
-      let answer: ModelAnswer | undefined;
-      let failure: ModelCallError | undefined;
       // Previews of the answer (event_deltas[]), tagged with the thread so its stream admits them.
       const messageId = newEventId();
       let started = false;
@@ -392,25 +377,22 @@ export class ThreadRunner implements ThreadDelegation {
         preview({ type: 'event_delta', event_id: messageId, preview_of: 'agent.message', delta: { type: 'content_delta', index, content: { type: 'text', text: chunk } } });
       };
       const end = (isError: boolean, usage: ModelUsage) => this.stamp(t, 'span.model_request_end', { model_request_start_id: start.id, is_error: isError, model_usage: usage });
-      try {
-        answer = await client.stream(
-          { model: endpoint.model, system: (target.snapshot.system as string | null) ?? null, messages: conversation, tools: defs, maxTokens: this.o.maxTokens },
-          { onText },
-          call.signal,
-        );
-      } catch (e) {
-        if (call.signal.aborted) {
-          if (signal.aborted) throw new Aborted('aborted');
-          await log.append(s.id, () => ({ events: [end(true, ZERO_USAGE)] }));
-          return 'interrupted';
-        }
-        failure = asModelCallError(e);
-      } finally {
-        unsubscribe();
-        signal.removeEventListener('abort', onOuter);
+      const outcome = await stoppableModelCall(
+        log.bus,
+        s.id,
+        signal,
+        () => this.interrupted(s.id, t.id, sinceSeq),
+        new Aborted('interrupt'),
+        (stop) =>
+          client.stream({ model: endpoint.model, system: (target.snapshot.system as string | null) ?? null, messages: conversation, tools: defs, maxTokens: this.o.maxTokens }, { onText }, stop),
+      );
+      if ('stopped' in outcome) {
+        if (signal.aborted) throw new Aborted('aborted');
+        await log.append(s.id, () => ({ events: [end(true, ZERO_USAGE)] }));
+        return 'interrupted';
       }
-      if (failure) {
-        const f = failure;
+      if ('failure' in outcome) {
+        const f = outcome.failure;
         const { status: retry, waitMs } = retryDecision(f, attempt, this.o);
         await log.append(s.id, () => ({
           events: [
@@ -424,7 +406,7 @@ export class ThreadRunner implements ThreadDelegation {
         await log.append(s.id, () => ({ events: [this.stamp(t, 'session.thread_status_running', { agent_name: target.name })] }));
         continue;
       }
-      const a = answer!;
+      const a = outcome.answer;
       await log.append(s.id, async (locked, tx: StorageRepos) => {
         // The session's usage (what a budget is held against) includes its threads'.
         const session = accrueUsage(locked.data, a.usage, endpoint.listPrice);

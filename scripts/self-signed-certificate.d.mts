@@ -1,0 +1,1 @@
+export declare const selfSignedCertificate: (dir: string) => { key: string; cert: string };
