@@ -25,6 +25,8 @@
  *   --database-url URL  PostgreSQL (postgres://postgres@127.0.0.1:5432/test)
  *   --rounds R          turns of each build (3)
  *   --queries Q         selective queries in the mix (300; plus Q/5 common ones), as bench/run.mjs
+ *   --sort S            the searches' order: relevance (as bench/run.mjs), or a listing's order with
+ *                       a text query (name, stars, newest, downloads) (relevance)
  * Selective: at most 1% of the store's packages matched (as bench/run.mjs classes them).
  */
 import { execFileSync } from 'node:child_process';
@@ -44,6 +46,7 @@ const { values: args } = parseArgs({
     'database-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
     rounds: { type: 'string', default: '3' },
     queries: { type: 'string', default: '300' },
+    sort: { type: 'string', default: 'relevance' },
     // Internal: one turn of one build, run in a child process.
     turn: { type: 'string', default: '' },
     dist: { type: 'string', default: '' },
@@ -83,7 +86,7 @@ if (args.turn) {
     ? await (await import(new URL('storage/postgres/open-postgres.js', dist).href)).openPostgresStorage({ url, schema: args.schema, poolSize: 1 })
     : await (await import(new URL('storage/sqlite/open-sqlite.js', dist).href)).openSqliteStorage(args.db);
   const read = { all: false, internal: false, memberOwnerIds: [] };
-  const run = (q) => storage.packages.query({ text: q.text, kind: q.kind, sort: 'relevance', offset: 0, limit: 20, read });
+  const run = (q) => storage.packages.query({ text: q.text, kind: q.kind, sort: args.sort, offset: 0, limit: 20, read });
   const queries = mix(Number(args.queries));
   for (const q of queries.slice(0, 20)) await run(q); // warm-up, as bench/run.mjs
   const backend = args.schema ? await backendCpu(storage, args['database-url'], app) : () => 0;
@@ -102,6 +105,7 @@ if (args.turn) {
   process.exit(0);
 }
 
+if (!['relevance', 'name', 'stars', 'newest', 'downloads'].includes(args.sort)) throw new Error(`--sort must be relevance, name, stars, newest or downloads (got ${args.sort})`);
 const postgres = Boolean(args['anchor-schema'] || args['this-schema']);
 for (const a of ['anchor-dist', ...(postgres ? ['anchor-schema', 'this-schema'] : ['anchor-db', 'this-db'])]) if (!args[a]) throw new Error(`--${a} is required`);
 const self = fileURLToPath(import.meta.url);
@@ -114,7 +118,7 @@ for (let r = 0; r < Number(args.rounds); r++) {
   // Alternate which build goes first, so neither always meets the warmer cache or the quieter minute.
   for (const b of r % 2 === 0 ? builds : [...builds].reverse()) {
     loads.push(loadavg()[0]);
-    const out = execFileSync(process.execPath, [self, '--turn', '1', '--dist', b.dist, ...b.store, '--database-url', args['database-url'], '--queries', args.queries], {
+    const out = execFileSync(process.execPath, [self, '--turn', '1', '--dist', b.dist, ...b.store, '--database-url', args['database-url'], '--queries', args.queries, '--sort', args.sort], {
       encoding: 'utf8',
       maxBuffer: 64 << 20,
     });
@@ -139,7 +143,7 @@ const summary = (b, key, selective) => {
 };
 const f = (x) => x.toFixed(2);
 console.log(
-  `\nSearch on the storage layer (${postgres ? 'PostgreSQL; CPU: process + its backend' : 'SQLite'}), ${N} + ${Math.max(20, Math.floor(N / 5))} queries x ${args.rounds} rounds per build, load average ${loads.map((l) => l.toFixed(1)).join(' / ')}`,
+  `\nSearch on the storage layer (${postgres ? 'PostgreSQL; CPU: process + its backend' : 'SQLite'}), ${N} + ${Math.max(20, Math.floor(N / 5))} queries x ${args.rounds} rounds per build, sort ${args.sort}, load average ${loads.map((l) => l.toFixed(1)).join(' / ')}`,
 );
 console.log('| build | class | n | CPU ms p50 / p90 / p99 / mean | wall ms p50 / p90 / p99 / mean |');
 console.log('|---|---|---|---|---|');
