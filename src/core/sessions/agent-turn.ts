@@ -4,7 +4,8 @@ import type { AgentService } from '../managed/agents/agent-service.js';
 import type { EnvironmentService } from '../managed/environments/environment-service.js';
 import { isPlainObject } from '../packages/manifest/fields.js';
 import { textOf } from './content-text.js';
-import type { SessionService, SessionView } from './session-service.js';
+import type { SessionService } from './session-service.js';
+import type { SessionView } from './session-view.js';
 
 /**
  * An agent a caller may run as a session, in the three forms the session runtime takes

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { badRequest } from '../../../core/errors.js';
 import { pageLimit } from '../../../core/managed/page-token.js';
-import type { StreamItem, StreamOptions } from '../../../core/sessions/session-service.js';
+import type { StreamItem, StreamOptions } from '../../../core/sessions/session-stream.js';
 import { callerOf } from '../caller.js';
 import type { ManagedDoorOptions } from '../index.js';
 import { requestIdOf } from '../request-id.js';
