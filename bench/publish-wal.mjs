@@ -30,6 +30,8 @@ const { values: args } = parseArgs({
     top: { type: 'string', default: '40' },
     // An FTS5 option set on package_fts before the first publish (an experiment), e.g. automerge=8.
     fts: { type: 'string', multiple: true, default: [] },
+    // Leave the data dir (its path printed) for a look at the store, e.g. EXPLAIN QUERY PLAN.
+    keep: { type: 'boolean', default: false },
   },
 });
 const dist = resolve(args.dist);
@@ -38,9 +40,14 @@ const Database = require('better-sqlite3');
 
 // Count statements; keep every frame in the WAL (no automatic checkpoint).
 const counts = new Map();
+// Time in each SQL text (better-sqlite3 runs a statement synchronously: its wall time is this thread's).
+const times = new Map();
 let counting = false;
 const note = (sql) => {
   if (counting) counts.set(sql, (counts.get(sql) ?? 0) + 1);
+};
+const timed = (sql, t0) => {
+  if (counting) times.set(sql, (times.get(sql) ?? 0) + Number(process.hrtime.bigint() - t0) / 1000);
 };
 const probe = new Database(':memory:');
 const StatementProto = Object.getPrototypeOf(probe.prepare('SELECT 1'));
@@ -49,13 +56,23 @@ for (const m of ['run', 'get', 'all', 'iterate']) {
   const orig = StatementProto[m];
   StatementProto[m] = function (...a) {
     note(this.source);
-    return orig.apply(this, a);
+    const t0 = process.hrtime.bigint();
+    try {
+      return orig.apply(this, a);
+    } finally {
+      timed(this.source, t0);
+    }
   };
 }
 const origExec = Database.prototype.exec;
 Database.prototype.exec = function (sql) {
   note(sql);
-  return origExec.call(this, sql);
+  const t0 = process.hrtime.bigint();
+  try {
+    return origExec.call(this, sql);
+  } finally {
+    timed(sql, t0);
+  }
 };
 const origPragma = Database.prototype.pragma;
 Database.prototype.pragma = function (text, opts) {
@@ -148,17 +165,21 @@ for (const p of frames) {
   byObject.set(name, (byObject.get(name) ?? 0) + 1);
 }
 await server.close();
-rmSync(dataDir, { recursive: true, force: true });
+if (args.keep) console.log(`data kept in ${dataDir}`);
+else rmSync(dataDir, { recursive: true, force: true });
 
 const per = (n) => (n / COUNT).toFixed(2);
 const stmtTotal = [...counts.values()].reduce((a, b) => a + b, 0);
 console.log(`build ${dist}${args.fts.length ? ` (FTS5 ${args.fts.join(' ')})` : ''}: ${PRE} packages before, ${COUNT} publishes measured, page size ${pageSize}`);
 console.log(`WAL frames per publish: ${per(frames.length)} (${per(frames.length * (pageSize + 24))} bytes), commits per publish: ${per(commits)}, distinct pages: ${new Set(frames).size}`);
-console.log(`SQL statements per publish: ${per(stmtTotal)}`);
+const timeTotal = [...times.values()].reduce((a, b) => a + b, 0);
+console.log(`SQL statements per publish: ${per(stmtTotal)}, their time per publish: ${per(timeTotal)} µs (iterate: until its first row)`);
 console.log('\nframes per publish by table/index:');
 for (const [name, n] of [...byObject].sort((a, b) => b[1] - a[1])) console.log(`  ${per(n).padStart(7)}  ${name}`);
-console.log('\nstatements per publish by SQL:');
-for (const [sql, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, Number(args.top))) console.log(`  ${per(n).padStart(6)}  ${sql.replace(/\s+/g, ' ').slice(0, 230)}`);
+console.log('\nstatements per publish by SQL (count, µs per publish):');
+for (const [sql, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, Number(args.top))) {
+  console.log(`  ${per(n).padStart(6)} ${per(times.get(sql) ?? 0).padStart(8)}  ${sql.replace(/\s+/g, ' ').slice(0, 200)}`);
+}
 console.log(
   `\nstore pages by object (top 12): ${sizes
     .slice(0, 12)

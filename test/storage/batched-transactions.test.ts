@@ -65,6 +65,38 @@ describe.each(storageCases)('transactions asked for at once on $store', ({ store
     }
   });
 
+  it.skipIf(skip)('lets a transaction asked for later in the same turn of the event loop share the commit (SQLite)', async () => {
+    // Two callbacks of one turn (as two requests' I/O completing together): the first asks for a
+    // transaction, the second for another, which on SQLite joins the first's batch.
+    const seen: { outside?: boolean; inside?: boolean } = {};
+    const asked = await new Promise<Promise<string>[]>((done) => {
+      const runs: Promise<string>[] = [];
+      setImmediate(() =>
+        runs.push(
+          storage.transaction(async (tx) => {
+            await tx.scopes.insert('turn-first', accountId, T0);
+            return 'first';
+          }),
+        ),
+      );
+      setImmediate(() => {
+        runs.push(
+          storage.transaction(async (tx) => {
+            seen.outside = (await storage.scopes.find('turn-first')) !== undefined;
+            seen.inside = (await tx.scopes.find('turn-first')) !== undefined;
+            await tx.scopes.insert('turn-second', accountId, T0);
+            return 'second';
+          }),
+        );
+        done(runs);
+      });
+    });
+    expect(await Promise.all(asked)).toEqual(['first', 'second']);
+    for (const name of ['turn-first', 'turn-second']) expect(await storage.scopes.find(name), name).toBeDefined();
+    // SQLite: one batch (the second saw the first's write inside, not outside). PostgreSQL: each its own.
+    if (store === 'sqlite') expect(seen).toEqual({ outside: false, inside: true });
+  });
+
   it.skipIf(skip)('keeps taking transactions after a failed one, and resolves each only after its commit', async () => {
     const many = Array.from({ length: 40 }, (_, i) =>
       storage

@@ -1,7 +1,7 @@
 import type { ReadFilter, ReadTarget, Visibility } from '../access/visibility.js';
 import { ROLE_RIGHTS } from '../accounts/org-roles.js';
 import { forbidden, readOnly, unauthorized, type AgentryError } from '../errors.js';
-import type { AccountRecord, OrgRole } from '../accounts/account-repo.js';
+import type { AccountRecord, OrgRole, ScopeRecord } from '../accounts/account-repo.js';
 import type { StorageRepos } from '../storage.js';
 import type { TokenPermission, TokenRecord } from '../tokens/token-repo.js';
 import { permits, type Principal, type RequestContext } from './principal.js';
@@ -199,12 +199,22 @@ export class AccessPolicy {
 
   /** Throws unless the caller may publish, tag, deprecate or unpublish in `scope`. */
   async requireScopeWrite(ctx: RequestContext, scope: string): Promise<Principal> {
+    return (await this.requireScopeWriter(ctx, scope)).principal;
+  }
+
+  /**
+   * requireScopeWrite, answering too the scope's record when the check read it (`read`; its
+   * `record` undefined: no such scope), so the caller need not read it again. An administrator's
+   * check reads nothing.
+   */
+  async requireScopeWriter(ctx: RequestContext, scope: string): Promise<{ principal: Principal; read?: { record: ScopeRecord | undefined } }> {
     const p = this.requirePermission(ctx, 'publish');
     const wanted = scope.toLowerCase();
     refuseOutsideToken(p, wanted, 'write to', scope);
-    if (p.account.isAdmin) return p;
-    const standing = await this.standingIn(p.account, wanted);
-    if (standing === 'self' || (standing && ROLE_RIGHTS[standing].write)) return p;
+    if (p.account.isAdmin) return { principal: p };
+    const record = await this.repos.scopes.find(wanted);
+    const standing = await this.standingOf(p.account, record);
+    if (standing === 'self' || (standing && ROLE_RIGHTS[standing].write)) return { principal: p, read: { record } };
     if (standing === 'member') {
       throw forbidden(`You are a member of @${scope} with read access only; publishing, deprecating, unpublishing and dist-tags need the maintainer or owner role`);
     }
@@ -246,7 +256,11 @@ export class AccessPolicy {
    * the org owning it, or undefined (no relation, or no such scope).
    */
   async standingIn(account: AccountRecord, scope: string): Promise<ScopeStanding | undefined> {
-    const record = await this.repos.scopes.find(scope);
+    return this.standingOf(account, await this.repos.scopes.find(scope));
+  }
+
+  /** standingIn, given the scope's record as read (undefined: no such scope). */
+  private async standingOf(account: AccountRecord, record: ScopeRecord | undefined): Promise<ScopeStanding | undefined> {
     if (!record) return undefined;
     if (record.ownerAccountId === account.id) return 'self';
     const owner = await this.repos.accounts.findById(record.ownerAccountId);

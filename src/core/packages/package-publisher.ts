@@ -158,7 +158,7 @@ export class PackagePublisher {
     const id = parsePackageId(input.scope, input.name);
     this.deps.policy.requireWritable();
     const key = parseIdempotencyKey(input.idempotencyKey);
-    const publisher = await this.deps.policy.requireScopeWrite(ctx, id.scope);
+    const writer = await this.deps.policy.requireScopeWriter(ctx, id.scope);
     await this.packages.requireLocal(id.scope);
     const idem =
       key === undefined
@@ -177,13 +177,14 @@ export class PackagePublisher {
       if (earlier) return earlier;
       await this.forgetExpiredKeys();
     }
-    await this.publishGate?.(publisher.account.id);
+    await this.publishGate?.(writer.principal.account.id);
     const checked = await this.check(id, input, this.limits);
     const { contents, manifest, version, readme, tag, findings } = checked;
 
     const digest = `sha256:${createHash('sha256').update(contents.tarball).digest('hex')}`;
-    // The scope read once for the signature check and the store's refusals below (which read it again only for a package kept under another scope).
-    const scopeRead = await this.deps.storage.scopes.find(id.scope);
+    // The scope read once, by the access check (else here), for the signature check and the store's
+    // refusals below (which read it again only for a package kept under another scope).
+    const scopeRead = writer.read ? writer.read.record : await this.deps.storage.scopes.find(id.scope);
     await this.signing?.check(scopeRead, { name: fullName(id.scope, id.name), version, digest }, input.signature);
     // The scope's owner owns the package: a publish about an owner without webhooks queries nothing for them.
     let scopeRecord: ScopeRecord;

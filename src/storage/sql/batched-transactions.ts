@@ -21,8 +21,9 @@ interface Job<Db> {
  * sees a member's writes before the commit: other statements on the writing connection wait for
  * it, and other connections read committed state only.
  *
- * A batch starts at once with whatever is waiting (one transaction alone at low load, so no
- * latency is added) and takes up to `maxBatch` of them, those arriving meanwhile included.
+ * A batch starts at the end of the event loop's turn in which a transaction was asked for (or the
+ * previous batch's sync ended): what the rest of that turn asks for joins it, at a cost of no more
+ * than that turn's wait (one transaction alone at low load). It takes up to `maxBatch` of them.
  */
 export class BatchedTransactions<Db> {
   private readonly queue: Job<Db>[] = [];
@@ -43,7 +44,13 @@ export class BatchedTransactions<Db> {
   private async drain(): Promise<void> {
     this.running = true;
     try {
-      while (this.queue.length > 0) await this.batch();
+      while (this.queue.length > 0) {
+        // A batch runs to its commit in one turn of the event loop (its statements are synchronous):
+        // the I/O done in this turn (other requests' checks, blob writes, the last batch's sync) may
+        // ask for transactions first, which then share its commit.
+        await new Promise((resolve) => setImmediate(resolve));
+        await this.batch();
+      }
     } finally {
       this.running = false;
     }

@@ -39,6 +39,7 @@ import { mirrorVisibilityMigration } from './migrations/0049-mirror-visibility.j
 import { packageDocumentLookupMigration } from './migrations/0050-package-document-lookup.js';
 import { publishIndexesMigration } from './migrations/0051-publish-indexes.js';
 import { packageDocumentsScanMigration } from './migrations/0052-package-documents-scan.js';
+import { dropSqliteVisibilityIndexMigration } from './migrations/0053-drop-sqlite-visibility-index.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -82,6 +83,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   ...(dialect === 'sqlite' ? { '0050-package-document-lookup': packageDocumentLookupMigration() } : {}),
   '0051-publish-indexes': publishIndexesMigration(dialect),
   ...(dialect === 'sqlite' ? { '0052-package-documents-scan': packageDocumentsScanMigration() } : {}),
+  ...(dialect === 'sqlite' ? { '0053-drop-sqlite-visibility-index': dropSqliteVisibilityIndexMigration() } : {}),
 });
 
 class InCodeMigrations implements MigrationProvider {

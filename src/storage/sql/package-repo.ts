@@ -409,9 +409,8 @@ export class SqlPackageRepo implements PackageRepo {
   }
 
   async query(q: PackageQuery): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }> {
-    // A listing without a text query reads its page by the index of its sort order (see listing);
-    // SQLite has no statistics to tell it the visibility index would not help (PostgreSQL has).
-    const where: RawBuilder<unknown>[] = [readFilterSql(q.read, 'p', this.dialect === 'postgres' || (q.text !== undefined && q.text !== ''))];
+    // A listing without a text query reads its page by the index of its sort order (see listing).
+    const where: RawBuilder<unknown>[] = [readFilterSql(q.read)];
     if (q.kind) where.push(sql`p.kind = ${q.kind}`);
     if (q.scope) {
       const scope = q.scope.toLowerCase();
