@@ -13,6 +13,9 @@
  *   --connections C       autocannon connections (50)
  *   --concurrency P       publishes in flight while seeding (8)
  *   --queries Q           search queries in the selective mix (300; plus Q/5 common ones)
+ *   --search-warmup W     queries sent, untimed, before the timed mix (20): the same shape of mix from
+ *                         another seed, so a server started just before (--skip-load) is measured warm
+ *                         (JIT, database connections and buffers) without timing queries it has seen
  *   --seed-timeout S      stop seeding after S seconds and go on with what was published (1200)
  *   --database-url URL    PostgreSQL (postgres://postgres@127.0.0.1:5432/test; a fresh schema per
  *                         run, dropped after)
@@ -63,6 +66,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     concurrency: { type: 'string', default: '8' },
     queries: { type: 'string', default: '300' },
+    'search-warmup': { type: 'string', default: '20' },
     'seed-timeout': { type: 'string', default: '1200' },
     'database-url': { type: 'string', default: process.env.AGENTRY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     'server-node-args': { type: 'string', default: '' },
@@ -244,13 +248,13 @@ const loadMetadata = async (server, specs, workDir) => {
  * /packages, and the most common words. Each query is classed by what it matched: selective
  * (at most 1% of the packages) or broad.
  */
-const searchLatency = async (server, words, packages) => {
-  const rnd = prng(99);
+/** The search mix: Q selective queries (a rare word, or a rare and any word) and Q/5 broad ones (common words), drawn from `seed`. */
+const searchMix = (words, Q, seed) => {
+  const rnd = prng(seed);
   const rare = words.slice(-600);
   const common = words.slice(0, 10);
-  const Q = Number(args.queries);
   const pick = (list) => list[Math.floor(rnd() * list.length)];
-  const queries = [
+  return [
     ...Array.from({ length: Q }, (_, i) =>
       i % 2 === 0 ? { endpoint: 'search', path: `/api/v1/search?q=${pick(rare)}` } : { endpoint: 'packages', path: `/api/v1/packages?q=${pick(rare)}%20${pick(words)}` },
     ),
@@ -258,7 +262,16 @@ const searchLatency = async (server, words, packages) => {
       i % 2 === 0 ? { endpoint: 'search', path: `/api/v1/search?q=${pick(common)}` } : { endpoint: 'packages', path: `/api/v1/packages?q=${pick(common)}%20${pick(common)}` },
     ),
   ];
-  for (const q of queries.slice(0, 20)) await json(server.url + q.path); // warm-up
+};
+
+const searchLatency = async (server, words, packages) => {
+  const queries = searchMix(words, Number(args.queries), 99);
+  // Warm-up, untimed. The default (20) sends the timed mix's first queries, as this bench always
+  // did; a larger one draws its own mix (five selective queries to one broad) from another seed.
+  const W = Number(args['search-warmup']);
+  if (!Number.isInteger(W) || W < 0) throw new Error(`--search-warmup must be a whole number (got ${args['search-warmup']})`);
+  const warm = W <= 20 ? queries.slice(0, W) : searchMix(words, Math.ceil((W * 5) / 6), 12345).slice(0, W);
+  for (const q of warm) await json(server.url + q.path);
   const loadBefore = load1();
   const meter = cpuMeter(server.pid);
   const driverCpu = process.cpuUsage();
