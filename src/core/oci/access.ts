@@ -117,6 +117,17 @@ export class OciAccess {
     }
   }
 
+  /** require(), answered: false where it refuses (any other failure is thrown). */
+  async allows(ctx: OciContext, repo: RepositoryName, action: OciAction): Promise<boolean> {
+    try {
+      await this.require(ctx, repo, action);
+      return true;
+    } catch (e) {
+      if (isAgentryError(e)) return false;
+      throw e;
+    }
+  }
+
   /** True when `ctx` may read `repo` (ignoring the grants of a registry bearer token). */
   async canPull(ctx: RequestContext, repo: RepositoryName): Promise<boolean> {
     return this.policy.canRead(ctx, (await this.mirrorOf(repo))?.target ?? (await this.visibilityOf(repo)));

@@ -1,6 +1,6 @@
 import type { CoreDeps } from '../core-deps.js';
 import type { Visibility } from '../access/visibility.js';
-import { isAgentryError, payloadTooLarge } from '../errors.js';
+import { payloadTooLarge } from '../errors.js';
 import type { PackageService } from '../packages/package-service.js';
 import type { BlobRedirects } from '../blobs/blob-redirects.js';
 import type { PackageRecord, VersionRecord } from '../packages/package-repo.js';
@@ -98,12 +98,7 @@ export class OciService {
   async adoptForAgentspace(ctx: OciContext, repository: string, space: { ownerAccountId: number; agentspaceId: string; visibility: Visibility }): Promise<boolean> {
     const repo = this.repositoryOrUndefined(repository);
     if (!repo) return false;
-    try {
-      await this.access.require(ctx, repo, 'push');
-    } catch (e) {
-      if (isAgentryError(e)) return false;
-      throw e;
-    }
+    if (!(await this.access.allows(ctx, repo, 'push'))) return false;
     const scope = await this.deps.storage.scopes.find(repo.scope);
     if (!scope) return false;
     await this.deps.storage.transaction(async (tx) => {

@@ -79,13 +79,7 @@ export class RepositoryBlobs {
       throw e;
     }
     const digest = requireSha256(digestParam, 'mount digest');
-    if (!source) return undefined;
-    try {
-      await this.access.require(ctx, source, 'pull');
-    } catch (e) {
-      if (isAgentryError(e)) return undefined;
-      throw e;
-    }
+    if (!source || !(await this.access.allows(ctx, source, 'pull'))) return undefined;
     const found = await this.find(source, digest);
     if (!found) return undefined;
     await this.access.recordRepository(this.deps.storage, repo, isoNow(this.deps.clock));
