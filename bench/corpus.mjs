@@ -28,6 +28,21 @@ export const vocabulary = (size = 3000, seed = 7) => {
   return [...words];
 };
 
+/**
+ * The benches' search mix, drawn from `seed`: Q selective queries (a rare word for agents, or a rare
+ * and any word over every kind) and Q/5 (at least 20) broad ones (common words), as { kind, text }.
+ */
+export const searchMix = (words, Q, seed) => {
+  const rnd = prng(seed);
+  const rare = words.slice(-600);
+  const common = words.slice(0, 10);
+  const pick = (list) => list[Math.floor(rnd() * list.length)];
+  return [
+    ...Array.from({ length: Q }, (_, i) => (i % 2 === 0 ? { kind: 'agent', text: pick(rare) } : { kind: undefined, text: `${pick(rare)} ${pick(words)}` })),
+    ...Array.from({ length: Math.max(20, Math.floor(Q / 5)) }, (_, i) => (i % 2 === 0 ? { kind: 'agent', text: pick(common) } : { kind: undefined, text: `${pick(common)} ${pick(common)}` })),
+  ];
+};
+
 /** Index into the vocabulary with a heavy skew: low indices are common, high ones rare. */
 const skewed = (rnd, size) => Math.min(size - 1, Math.floor(size * rnd() ** 3));
 

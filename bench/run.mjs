@@ -53,7 +53,7 @@ import { Pool } from 'undici';
 import Database from 'better-sqlite3';
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { agentTarball, packageSpec, prng, vocabulary } from './corpus.mjs';
+import { agentTarball, packageSpec, prng, searchMix, vocabulary } from './corpus.mjs';
 import { cpuMeter } from './cpu.mjs';
 import { copySqliteToPostgres } from './copy-to-postgres.mjs';
 import { memoryMb, startServerProcess } from './server-process.mjs';
@@ -248,29 +248,20 @@ const loadMetadata = async (server, specs, workDir) => {
  * /packages, and the most common words. Each query is classed by what it matched: selective
  * (at most 1% of the packages) or broad.
  */
-/** The search mix: Q selective queries (a rare word, or a rare and any word) and Q/5 broad ones (common words), drawn from `seed`. */
-const searchMix = (words, Q, seed) => {
-  const rnd = prng(seed);
-  const rare = words.slice(-600);
-  const common = words.slice(0, 10);
-  const pick = (list) => list[Math.floor(rnd() * list.length)];
-  return [
-    ...Array.from({ length: Q }, (_, i) =>
-      i % 2 === 0 ? { endpoint: 'search', path: `/api/v1/search?q=${pick(rare)}` } : { endpoint: 'packages', path: `/api/v1/packages?q=${pick(rare)}%20${pick(words)}` },
-    ),
-    ...Array.from({ length: Math.max(20, Math.floor(Q / 5)) }, (_, i) =>
-      i % 2 === 0 ? { endpoint: 'search', path: `/api/v1/search?q=${pick(common)}` } : { endpoint: 'packages', path: `/api/v1/packages?q=${pick(common)}%20${pick(common)}` },
-    ),
-  ];
-};
+/** The search mix (corpus.mjs) as requests: an agents' query to /search, one over every kind to /packages. */
+const searchRequests = (words, Q, seed) =>
+  searchMix(words, Q, seed).map(({ kind, text }) => {
+    const q = text.replace(' ', '%20');
+    return kind === 'agent' ? { endpoint: 'search', path: `/api/v1/search?q=${q}` } : { endpoint: 'packages', path: `/api/v1/packages?q=${q}` };
+  });
 
 const searchLatency = async (server, words, packages) => {
-  const queries = searchMix(words, Number(args.queries), 99);
+  const queries = searchRequests(words, Number(args.queries), 99);
   // Warm-up, untimed. The default (20) sends the timed mix's first queries, as this bench always
   // did; a larger one draws its own mix (five selective queries to one broad) from another seed.
   const W = Number(args['search-warmup']);
   if (!Number.isInteger(W) || W < 0) throw new Error(`--search-warmup must be a whole number (got ${args['search-warmup']})`);
-  const warm = W <= 20 ? queries.slice(0, W) : searchMix(words, Math.ceil((W * 5) / 6), 12345).slice(0, W);
+  const warm = W <= 20 ? queries.slice(0, W) : searchRequests(words, Math.ceil((W * 5) / 6), 12345).slice(0, W);
   for (const q of warm) await json(server.url + q.path);
   const loadBefore = load1();
   const meter = cpuMeter(server.pid);

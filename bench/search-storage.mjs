@@ -34,7 +34,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { prng, vocabulary } from './corpus.mjs';
+import { searchMix, vocabulary } from './corpus.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -55,17 +55,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const mix = (Q) => {
-  const words = vocabulary();
-  const rnd = prng(99);
-  const rare = words.slice(-600);
-  const common = words.slice(0, 10);
-  const pick = (list) => list[Math.floor(rnd() * list.length)];
-  return [
-    ...Array.from({ length: Q }, (_, i) => (i % 2 === 0 ? { kind: 'agent', text: pick(rare) } : { kind: undefined, text: `${pick(rare)} ${pick(words)}` })),
-    ...Array.from({ length: Math.max(20, Math.floor(Q / 5)) }, (_, i) => (i % 2 === 0 ? { kind: 'agent', text: pick(common) } : { kind: undefined, text: `${pick(common)} ${pick(common)}` })),
-  ];
-};
+const mix = (Q) => searchMix(vocabulary(), Q, 99);
 
 /** PostgreSQL: the process's one connection, and the CPU time its backend has used (ms). */
 const backendCpu = async (storage, url, app) => {
