@@ -453,7 +453,7 @@ export class SqlPackageRepo implements PackageRepo {
     const bound = Math.max(SEARCH_CANDIDATES, q.offset + q.limit);
     const result = await sql<PageRow & BoundedCount>`WITH
       c AS MATERIALIZED (SELECT ${text.id} AS id, ${text.carry} AS doc, p.download_count AS downloads
-        FROM ${text.from} WHERE ${matching} ORDER BY ${text.id} DESC LIMIT ${bound}),
+        FROM ${text.candidates ?? text.from} WHERE ${matching} ORDER BY ${text.id} DESC LIMIT ${bound}),
       top AS (SELECT id, ${text.rank} AS rank, downloads FROM c ORDER BY rank, downloads DESC, id LIMIT ${q.limit} OFFSET ${q.offset}),
       s AS (SELECT ${this.boundedCount} FROM c)
       SELECT ${P_COLUMNS}, ${OWNER_COLUMNS}, s.c_count, s.c_min${this.dialect === 'sqlite' ? sql`, s.lo, s.hi` : sql``}
