@@ -14,6 +14,12 @@ export interface TextSearch {
 export interface TextMatch {
   /** The FROM clause of the packages the text may match: `packages p` joined to whatever the match needs. */
   from: RawBuilder<unknown>;
+  /**
+   * The FROM clause of a relevance search's candidates where it differs from `from` (the same rows
+   * under the same names, `p` read through an index holding what the candidates need of it: their id,
+   * p.download_count and the usual filters' columns; see rankedSearch).
+   */
+  candidates?: RawBuilder<unknown>;
   /** The condition that keeps the matches of `from`. */
   where: RawBuilder<unknown>;
   /**

@@ -54,6 +54,10 @@ export const sqliteTextSearch: TextSearch = {
       // CROSS JOIN fixes the order: from the matches to their packages by primary key.
       // (Left to itself, SQLite may scan packages by an index on kind and probe the matches.)
       from: sql`package_fts f CROSS JOIN packages p ON p.id = f.rowid`,
+      // A relevance search's candidates: each match looked up in the index that holds what the
+      // candidates need of the package (0054), about a tenth of the rows' pages; a filter on another
+      // column reads the row as well.
+      candidates: sql`package_fts f CROSS JOIN packages p INDEXED BY packages_search_candidates_idx ON p.id = f.rowid`,
       where: sql`package_fts MATCH ${query}`,
       // FTS5 walks the matches newest first (rowid descending) and stops at the limit.
       id: sql`f.rowid`,
