@@ -6,7 +6,7 @@
  *   shared    this build (0054: a shared transaction-level advisory lock before the check),
  *   keyshare  this build's schema with the alternative trigger: a KEY SHARE row lock on every
  *             listed lexeme of the package (a pruner would then take FOR UPDATE on what it deletes).
- * Backend CPU is read from /proc for the schema's own backends (named by PGAPPNAME), per insert;
+ * Backend CPU is read from /proc for the way's own backends (named by PGAPPNAME), per insert;
  * WAL from pg_current_wal_insert_lsn (the whole server's: other work on it counts too).
  * Then this build's prune on the `shared` schema after a tenth of its packages were rewritten.
  *
@@ -119,7 +119,6 @@ try {
     w.wal = 0n;
     w.n = 0;
   }
-  process.env.PGAPPNAME = '';
   const backends = async (schema) => (await admin.query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [schema])).rows.map((r) => r.pid);
   const lsn = async () => BigInt((await admin.query(`SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::text AS b`)).rows[0].b);
   console.log(
@@ -130,6 +129,9 @@ try {
   for (let r = 0; r < ROUNDS; r++) {
     const order = r % 2 === 0 ? ways : [...ways].reverse();
     for (const w of order) {
+      // The pool closes idle connections (10 s): opened again now, under this way's name, before its backends are read.
+      process.env.PGAPPNAME = w.schema;
+      await Promise.all(Array.from({ length: CONCURRENCY }, () => w.storage.ping()));
       const pids = await backends(w.schema);
       const cpu0 = pids.reduce((s, p) => s + procCpu(p), 0);
       const wal0 = await lsn();
@@ -160,11 +162,26 @@ try {
   await client.connect();
   try {
     await client.query(`UPDATE packages SET description = 'rewritten' || id WHERE id % 10 = 0`);
+    await client.query(`UPDATE packages SET description = 'again' || id WHERE id % 10 = 0`);
     await client.query(`INSERT INTO package_lexemes (lexeme) SELECT lexeme FROM package_lexemes WHERE lexeme LIKE 'ka%'`);
     const [{ n }] = (await client.query(`SELECT count(*)::int AS n FROM package_lexemes`)).rows;
+    // Publishes go on while it runs (one in flight): how long the slowest waited shows what a batch's lock holds off.
+    const during = [];
+    let pruning = true;
+    const publishing = (async () => {
+      const at = new Date().toISOString();
+      while (pruning) {
+        const t = performance.now();
+        await shared.storage.transaction((tx) => tx.packages.insert(rowOf(shared.next++, shared.ownerId, at)));
+        during.push(performance.now() - t);
+      }
+    })();
     const t0 = performance.now();
-    const report = await shared.storage.lexemes.prune();
+    const report = await shared.storage.lexemes.prune().finally(() => (pruning = false));
     const ms = performance.now() - t0;
+    await publishing;
+    during.sort((a, b) => a - b);
+    console.log(`publishes during the prune: ${during.length}, median ${during[Math.floor(during.length / 2)]?.toFixed(2)} ms, slowest ${during.at(-1)?.toFixed(2)} ms`);
     const [{ n: after }] = (await client.query(`SELECT count(*)::int AS n FROM package_lexemes`)).rows;
     console.log(`prune: ${n} rows listed before, ${after} after, ${JSON.stringify(report)}, ${ms.toFixed(0)} ms (${(ms / Math.ceil(report.lexemes / 500)).toFixed(1)} ms a batch)`);
   } finally {
