@@ -328,6 +328,9 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       evalRunner?.start();
       webhookDispatcher.start();
       mirrorSyncRunner?.start();
+      lexemeLog = (e) => {
+        if (e !== undefined) process.stderr.write(`package lexeme prune failed: ${e instanceof Error ? e.message : String(e)}\n`);
+      };
       lexemePrune?.start();
       embedderLog = (e) => process.stderr.write(`package embeddings failed: ${e instanceof Error ? e.message : String(e)}\n`);
       await packageEmbedder?.start();

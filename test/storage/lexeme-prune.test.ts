@@ -63,13 +63,14 @@ describe.runIf(process.env.AGENTRY_TEST_DATABASE_URL)('pruning the lexemes of pa
   };
 
   it('deletes the lexemes no package holds and the duplicates, and keeps every lexeme a package holds', async () => {
-    const kept = await add('kept', 'wombatine marsupial');
+    // A lexeme with a quote (`example.org/o'k`): quoted when probed, it is found held.
+    const kept = await add('kept', "wombatine marsupial see https://example.org/o'k\\x");
     const rewritten = await add('rewritten', 'numbatish marsupial');
     const gone = await add('gone', "dunnartly marsupial see https://example.com/it's/a\\b");
     await storage.packages.update(rewritten, { description: 'numbatless marsupial' });
     await pool.query('DELETE FROM packages WHERE id = $1', [gone]);
     // Two publishes adding the same new lexeme at once may both add it.
-    await pool.query(`INSERT INTO package_lexemes (lexeme) VALUES ('wombatine'), ('wombatine'), ('numbatless')`);
+    await pool.query(`INSERT INTO package_lexemes (lexeme) VALUES ('wombatine'), ('wombatine'), ('numbatless'), ('back\\sla''sh')`);
     // More than one batch of lexemes, most of them stale.
     await pool.query(`INSERT INTO package_lexemes (lexeme) SELECT 'zstale' || i FROM generate_series(1, ${PRUNE_BATCH_LEXEMES + 10}) AS i`);
     expect(await listed('wombatine')).toEqual(['wombatine', 'wombatine', 'wombatine']);
@@ -82,7 +83,9 @@ describe.runIf(process.env.AGENTRY_TEST_DATABASE_URL)('pruning the lexemes of pa
     expect(await listed('numbat%')).toEqual(['numbatless']);
     expect(await listed('dunnart%')).toEqual([]);
     expect(await listed('zstale%')).toEqual([]);
-    expect(await listed('example%')).toEqual([]);
+    expect(await listed('example.com%')).toEqual([]);
+    expect(await listed('example.org%')).toEqual(['example.org', "example.org/o'k"]);
+    expect(await listed('back%')).toEqual([]);
     expect(report).toMatchObject({ duplicates: 3, skipped: 0 });
     expect(report.stale).toBeGreaterThanOrEqual(PRUNE_BATCH_LEXEMES + 10 + 2);
     // Every lexeme a package holds is listed, once.
