@@ -3,7 +3,7 @@
  * What the `package_lexemes` add trigger costs a publish's package insert on PostgreSQL, three ways
  * (each in a schema of its own, `bench_tidy_<id>_<way>`, dropped at the end):
  *   anchor    the build in --anchor (0048's trigger: no lock),
- *   shared    this build (0054: a shared transaction-level advisory lock before the check),
+ *   shared    this build (0055: a shared transaction-level advisory lock before the check),
  *   keyshare  this build's schema with the alternative trigger: a KEY SHARE row lock on every
  *             listed lexeme of the package (a pruner would then take FOR UPDATE on what it deletes).
  * Backend CPU is read from /proc for the way's own backends (named by PGAPPNAME), per insert;

@@ -10,14 +10,14 @@ import type { Storage } from '../../src/core/storage.js';
 import { openStorage } from '../../src/storage/open-storage.js';
 import { PrefixRows, postgresTextSearch } from '../../src/storage/postgres/text-search.js';
 import { PRUNE_BATCH_LEXEMES, pruneLexemes } from '../../src/storage/postgres/lexeme-prune.js';
-import { LEXEME_LOCK_CLASS } from '../../src/storage/sql/migrations/0054-package-lexemes-prune.js';
+import { LEXEME_LOCK_CLASS } from '../../src/storage/sql/migrations/0055-package-lexemes-prune.js';
 import { SqlPackageRepo } from '../../src/storage/sql/package-repo.js';
 import type { Database } from '../../src/storage/sql/schema.js';
 import { packageRow } from '../helpers/package-rows.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
- * The prune of `package_lexemes` (PostgreSQL, 0054): what no package holds any more and the
+ * The prune of `package_lexemes` (PostgreSQL, 0055): what no package holds any more and the
  * duplicates go, what a package holds stays, and a publish in flight while a batch runs never
  * loses a lexeme it found listed (the batch waits for it).
  */

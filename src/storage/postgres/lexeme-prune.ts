@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { LexemePruneReport } from '../../core/search/lexeme-prune.js';
-import { LEXEME_LOCK_CLASS } from '../sql/migrations/0054-package-lexemes-prune.js';
+import { LEXEME_LOCK_CLASS } from '../sql/migrations/0055-package-lexemes-prune.js';
 import type { Database } from '../sql/schema.js';
 
 /** Distinct lexemes one prune batch looks at. */
@@ -30,7 +30,7 @@ const lexemeQuery = (l: ReturnType<typeof sql.ref>) => sql`('''' || replace(repl
  *
  * Each batch first finds its candidates without a lock (a GIN probe of `packages.search_vector`
  * per lexeme, the costly part): the lexemes no package holds and those listed more than once. Then,
- * in a short transaction, it takes the lexeme lock (0054) exclusively: that waits for every
+ * in a short transaction, it takes the lexeme lock (0055) exclusively: that waits for every
  * transaction in flight whose trigger may have seen a candidate listed and so not added it, and
  * holds new triggers off until the batch commits (then they see what it deleted and add it again).
  * With it, the unheld candidates are probed again (a package committed meanwhile may hold one now)

@@ -40,7 +40,7 @@ import { packageDocumentLookupMigration } from './migrations/0050-package-docume
 import { publishIndexesMigration } from './migrations/0051-publish-indexes.js';
 import { packageDocumentsScanMigration } from './migrations/0052-package-documents-scan.js';
 import { dropSqliteVisibilityIndexMigration } from './migrations/0053-drop-sqlite-visibility-index.js';
-import { packageLexemesPruneMigration } from './migrations/0054-package-lexemes-prune.js';
+import { packageLexemesPruneMigration } from './migrations/0055-package-lexemes-prune.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -85,7 +85,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   '0051-publish-indexes': publishIndexesMigration(dialect),
   ...(dialect === 'sqlite' ? { '0052-package-documents-scan': packageDocumentsScanMigration() } : {}),
   ...(dialect === 'sqlite' ? { '0053-drop-sqlite-visibility-index': dropSqliteVisibilityIndexMigration() } : {}),
-  ...(dialect === 'postgres' ? { '0054-package-lexemes-prune': packageLexemesPruneMigration() } : {}),
+  ...(dialect === 'postgres' ? { '0055-package-lexemes-prune': packageLexemesPruneMigration() } : {}),
 });
 
 class InCodeMigrations implements MigrationProvider {

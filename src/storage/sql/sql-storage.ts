@@ -2,7 +2,7 @@ import type { PackageViewStamps } from '../../core/packages/view-stamps.js';
 import type { LexemeUpkeep } from '../../core/search/lexeme-prune.js';
 import { pruneLexemes } from '../postgres/lexeme-prune.js';
 import { SqlLeasedJobs } from './leased-jobs.js';
-import { LEXEME_PRUNE_JOB } from './migrations/0054-package-lexemes-prune.js';
+import { LEXEME_PRUNE_JOB } from './migrations/0055-package-lexemes-prune.js';
 import type { Kysely } from 'kysely';
 import type { Storage, StorageRepos } from '../../core/storage.js';
 import { SqlAccountRepo } from './account-repo.js';
@@ -100,7 +100,7 @@ export class SqlStorage implements Storage {
   readonly mirrorSyncs: SqlMirrorSyncStore;
   /** The listings of MCP upstreams (core/mirrors/mcp-mirror's port). */
   readonly mcpMirrorCache: SqlMcpMirrorCache;
-  /** PostgreSQL: the prune of `package_lexemes`, leased through `periodic_jobs` (0054). */
+  /** PostgreSQL: the prune of `package_lexemes`, leased through `periodic_jobs` (0055). */
   readonly lexemes: LexemeUpkeep | undefined;
 
   private readonly batches: BatchedTransactions<Database> | undefined;
