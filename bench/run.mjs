@@ -56,7 +56,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { agentTarball, packageSpec, prng, searchMix, vocabulary } from './corpus.mjs';
 import { cpuMeter } from './cpu.mjs';
 import { copySqliteToPostgres } from './copy-to-postgres.mjs';
-import { memoryMb, startServerProcess } from './server-process.mjs';
+import { memoryMb, startServerProcess, stopServers } from './server-process.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -364,11 +364,19 @@ const documentsFilled = async (store, dataDir, schema, limit = 900) => {
   return { seconds: secondsSince(t), missingAtStart: first, missingAtEnd: last };
 };
 
-/** What to undo if the run is interrupted (SIGINT/SIGTERM): stop the server, drop its data. */
+/**
+ * What to undo if the run is interrupted (SIGINT/SIGTERM), once every server started is stopped
+ * (one still starting included; server-process.mjs kills any left at exit): drop the data. A
+ * second signal exits at once.
+ */
 const cleanups = new Set();
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, async () => {
+  process.on(signal, async () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
     log(`${signal}: cleaning up`);
+    await stopServers();
     await Promise.allSettled([...cleanups].map((fn) => fn()));
     process.exit(130);
   });
@@ -429,6 +437,13 @@ const benchStore = async (store, words, build = { label: 'this', bin: undefined 
   const dataDir = cacheDir ?? mkdtempSync(join(tmpdir(), 'agentry-bench-'));
   const adminToken = cached?.adminToken ?? `agentry_${randomBytes(32).toString('base64url')}`;
   const schema = store === 'postgres' ? (cacheDir ? pgSchema : `bench_${randomBytes(4).toString('hex')}`) : undefined;
+  // On a signal: the data goes once the servers stopped (a server still starting included).
+  const removeData = async () => {
+    if (keep) return;
+    rmSync(dataDir, { recursive: true, force: true });
+    if (schema) await withPg((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+  };
+  cleanups.add(removeData);
   const server = await startServerProcess({
     dataDir,
     adminToken,
@@ -439,32 +454,27 @@ const benchStore = async (store, words, build = { label: 'this', bin: undefined 
     // The memory probe (bench/memory-probe.mjs): the server's memory after full GCs, asked after the load.
     memoryProbe: true,
   });
-  const cleanup = async () => {
-    await server.stop();
-    if (keep) return;
-    rmSync(dataDir, { recursive: true, force: true });
-    if (schema) await withPg((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
-  };
-  cleanups.add(cleanup);
-  const probeDir = mkdtempSync(join(tmpdir(), 'agentry-bench-probe-'));
-  removeAtEnd.push(async () => rmSync(probeDir, { recursive: true, force: true }));
-  cleanups.add(removeAtEnd.at(-1));
-  let createBefore = fileCreateMicros(probeDir);
-  if (!(cached && cached.published.length >= N)) {
-    // Publishing creates a blob file each: do not time it while file creation is slow because of
-    // someone's mass delete (the anchor and this build would each meet it by turns).
-    const waitUntil = Date.now() + Number(args['create-wait']) * 1000;
-    if (createBefore > 50 && Date.now() < waitUntil) log(`${store}: file create ${createBefore.toFixed(0)} µs; waiting until it is under 50 µs (--create-wait)`);
-    while (createBefore > 50 && Date.now() < waitUntil) {
-      await new Promise((r) => setTimeout(r, 5000));
-      createBefore = fileCreateMicros(probeDir, 50);
-    }
-  }
-  log(
-    `${store} (${build.label} build): server ${server.url} (pid ${server.pid})${schema ? `, schema ${schema}` : ''}, load ${load1()}, file create ${createBefore.toFixed(0)} µs${cached ? ', reusing the seeded cache' : ''}`,
-  );
-  const result = { store, build: build.label, packages: N, startedAt: new Date().toISOString(), fileCreateMicros: { before: createBefore } };
+  const result = { store, build: build.label, packages: N, startedAt: new Date().toISOString(), fileCreateMicros: {} };
+  // From here on the server is stopped however this ends (the finally below).
   try {
+    const probeDir = mkdtempSync(join(tmpdir(), 'agentry-bench-probe-'));
+    removeAtEnd.push(async () => rmSync(probeDir, { recursive: true, force: true }));
+    cleanups.add(removeAtEnd.at(-1));
+    let createBefore = fileCreateMicros(probeDir);
+    if (!(cached && cached.published.length >= N)) {
+      // Publishing creates a blob file each: do not time it while file creation is slow because of
+      // someone's mass delete (the anchor and this build would each meet it by turns).
+      const waitUntil = Date.now() + Number(args['create-wait']) * 1000;
+      if (createBefore > 50 && Date.now() < waitUntil) log(`${store}: file create ${createBefore.toFixed(0)} µs; waiting until it is under 50 µs (--create-wait)`);
+      while (createBefore > 50 && Date.now() < waitUntil) {
+        await new Promise((r) => setTimeout(r, 5000));
+        createBefore = fileCreateMicros(probeDir, 50);
+      }
+    }
+    log(
+      `${store} (${build.label} build): server ${server.url} (pid ${server.pid})${schema ? `, schema ${schema}` : ''}, load ${load1()}, file create ${createBefore.toFixed(0)} µs${cached ? ', reusing the seeded cache' : ''}`,
+    );
+    result.fileCreateMicros.before = createBefore;
     let seeded;
     if (cached && cached.published.length < N) {
       // An earlier seeding stopped at its time limit: publish the rest now, then go on as cached.
@@ -534,7 +544,7 @@ const benchStore = async (store, words, build = { label: 'this', bin: undefined 
     if (!server.alive()) throw new Error(`the server died: ${server.stderr()}`);
     return result;
   } finally {
-    cleanups.delete(cleanup);
+    cleanups.delete(removeData);
     const exit = await server.stop();
     if (exit !== 0) log(`${store}: server exited with ${exit}`);
     if (keep) {
@@ -665,12 +675,18 @@ const startedAt = new Date().toISOString();
 mkdirSync('.bench', { recursive: true });
 const builds = [...(args['anchor-bin'] ? [{ label: 'anchor', bin: args['anchor-bin'] }] : []), { label: 'this', bin: undefined }];
 if (args['anchor-last']) builds.reverse();
-for (const store of stores) {
-  for (const build of builds) {
-    const r = await benchStore(store, words, build);
-    results.push(r);
-    writeFileSync(join('.bench', `${store}-${N}${build.label === 'anchor' ? '-anchor' : ''}.json`), JSON.stringify(r, null, 2));
+try {
+  for (const store of stores) {
+    for (const build of builds) {
+      const r = await benchStore(store, words, build);
+      results.push(r);
+      writeFileSync(join('.bench', `${store}-${N}${build.label === 'anchor' ? '-anchor' : ''}.json`), JSON.stringify(r, null, 2));
+    }
   }
+} catch (e) {
+  // Each build's server is stopped by now (benchStore's finally); its data goes too.
+  await Promise.allSettled(removeAtEnd.map((remove) => remove()));
+  throw e;
 }
 const run = {
   startedAt,

@@ -4,6 +4,31 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../bin/agentry.js', import.meta.url));
+const EXIT_WITH_PARENT = fileURLToPath(new URL('./exit-with-parent.mjs', import.meta.url));
+
+/**
+ * Every server this process started that has not exited yet. Whatever way this process ends, none
+ * outlives it: `exit` (a normal end, an uncaught error, process.exit from a signal handler) kills
+ * what is left, and a server whose parent died without that (SIGKILL) stops itself when its IPC
+ * channel closes (bench/exit-with-parent.mjs).
+ */
+const running = new Set();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** Stops every server this process started that still runs (a signal handler's clean-up). */
+export const stopServers = () => Promise.allSettled([...running].map((child) => stopChild(child, child.exited)));
+
+/** SIGTERM (a clean shutdown, which also writes a --cpu-prof profile), SIGKILL after `graceMs`; the exit code or signal. */
+const stopChild = async (child, exited, graceMs = 30_000) => {
+  if (child.exitCode !== null || child.signalCode !== null) return exited;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
+};
 
 /** A free TCP port on 127.0.0.1. */
 export const freePort = () =>
@@ -45,16 +70,25 @@ export const startServerProcess = async ({ dataDir, adminToken, databaseUrl, dat
   if (databaseUrl) Object.assign(env, { AGENTRY_DATABASE_URL: databaseUrl, AGENTRY_DATABASE_SCHEMA: databaseSchema });
   // memoryProbe: the server's memory after GC, asked over an IPC channel (bench/memory-probe.mjs).
   const probeArgs = memoryProbe ? ['--expose-gc', '--import', fileURLToPath(new URL('./memory-probe.mjs', import.meta.url))] : [];
-  const child = spawn(process.execPath, [...probeArgs, ...nodeArgs, bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], {
+  const child = spawn(process.execPath, ['--import', EXIT_WITH_PARENT, ...probeArgs, ...nodeArgs, bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], {
     env,
-    stdio: memoryProbe ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
+  running.add(child);
+  // The channel alone does not keep this process alive (the exit hook above stops a server left over).
+  child.channel?.unref();
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;
     process.stderr.write(`[server] ${d}`);
   });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve(code ?? signal);
+    }),
+  );
+  child.exited = exited;
   const url = await new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error('server did not start within 60 s')), 60_000);
@@ -70,12 +104,16 @@ export const startServerProcess = async ({ dataDir, adminToken, databaseUrl, dat
       clearTimeout(timer);
       reject(new Error(`server exited with ${code}: ${out}${stderr}`));
     });
+  }).catch(async (e) => {
+    // Not started (in time): nobody else would stop it.
+    await stopChild(child, exited, 5_000);
+    throw e;
   });
   child.stdout.resume();
   /** One question to the memory probe (bench/memory-probe.mjs) over IPC, and its answer. */
   const askProbe = (type, what) =>
     new Promise((resolve, reject) => {
-      if (!child.send) return reject(new Error('the server was started without memoryProbe'));
+      if (!memoryProbe) return reject(new Error('the server was started without memoryProbe'));
       const id = Math.random().toString(36).slice(2);
       const timer = setTimeout(() => reject(new Error(`no ${what} answer from the server within 30 s`)), 30_000);
       const onMessage = (m) => {
@@ -105,13 +143,6 @@ export const startServerProcess = async ({ dataDir, adminToken, databaseUrl, dat
     alive: () => child.exitCode === null && child.signalCode === null,
     stderr: () => stderr,
     /** SIGTERM (a clean shutdown, which also writes a --cpu-prof profile), SIGKILL after 30 s. */
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return exited;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
+    stop: () => stopChild(child, exited),
   };
 };

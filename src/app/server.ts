@@ -43,6 +43,8 @@ import { PublishCheckPool } from '../adapters/publish-check/check-pool.js';
 import { ToolsetExecutor } from '../core/sessions/builtin-tools.js';
 import { createMcpToolsets, createSessionMounts } from './session-mcp.js';
 import { systemClock } from '../core/time.js';
+import { PeriodicJob } from '../core/jobs/periodic-job.js';
+import { LEXEME_PRUNE_CHECK_MS, LEXEME_PRUNE_PERIOD_MS, type LexemePruneReport } from '../core/search/lexeme-prune.js';
 import { PostgresSessionBus } from '../storage/postgres/session-bus.js';
 import { createToolRuntime, workspacesDirOf } from './tool-runtime.js';
 import type { ToolRuntime } from '../core/tools/builtin-toolset.js';
@@ -99,6 +101,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     mirrorSyncs,
     mcpMirrorCache,
     packageVectors,
+    lexemes,
     signer,
     viewStamps,
   } = await openStorage(config);
@@ -134,6 +137,20 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
   // Made once the core is (it drives the core's syncers): a new or cancelled job wakes it through this.
   let mirrorSyncRunner: MirrorSyncRunner | undefined;
   let mirrorLog: (mirror: string, url: string, e: unknown) => void = () => undefined;
+  let lexemeLog: (e: unknown, report?: LexemePruneReport) => void = () => undefined;
+  // PostgreSQL: the lexemes publishes left behind are pruned once a day, by one process of several.
+  const lexemePrune =
+    lexemes &&
+    new PeriodicJob({
+      leases: lexemes.leases,
+      clock: systemClock,
+      id: lexemes.jobId,
+      workerPrefix: 'lxp',
+      periodMs: LEXEME_PRUNE_PERIOD_MS,
+      checkMs: LEXEME_PRUNE_CHECK_MS,
+      run: async (signal) => lexemeLog(undefined, await lexemes.prune(signal)),
+      onError: (e) => lexemeLog(e),
+    });
   // One embeddings client for memory-store search and package search (the same setting).
   const embedder = config.embeddings && new EmbeddingsClient(config.embeddings, egress);
   let embedderLog: (e: unknown) => void = () => undefined;
@@ -291,6 +308,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     await webhookDispatcher.stop();
     await packageEmbedder?.stop();
     await mirrorSyncRunner?.stop();
+    await lexemePrune?.stop();
     await evalRunner?.stop();
     await registry.managed.integrations.close();
     await runtime?.stop();
@@ -310,6 +328,10 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
       evalRunner?.start();
       webhookDispatcher.start();
       mirrorSyncRunner?.start();
+      lexemeLog = (e) => {
+        if (e !== undefined) process.stderr.write(`package lexeme prune failed: ${e instanceof Error ? e.message : String(e)}\n`);
+      };
+      lexemePrune?.start();
       embedderLog = (e) => process.stderr.write(`package embeddings failed: ${e instanceof Error ? e.message : String(e)}\n`);
       await packageEmbedder?.start();
       const status = await tools.status();
@@ -352,6 +374,10 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     webhookLog = (e, where) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), webhook: where }, 'webhook delivery failed');
     embedderLog = (e) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e) }, 'package embeddings failed; the packages stay queued and are tried again');
     mirrorSyncLog = (e, id) => log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), mirror_sync: id }, 'mirror sync failed');
+    lexemeLog = (e, report) => {
+      if (e !== undefined) log.warn({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e) }, 'package lexeme prune failed; the next period tries again');
+      else if (report) log.info({ lexemes: report }, 'package lexemes pruned');
+    };
     runtimeLog = (e, sessionId) => log.error({ err: e instanceof Error ? { message: e.message, name: e.name } : String(e), session: sessionId }, 'session runtime failed');
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
@@ -379,6 +405,7 @@ export const startServer = async (config: ServerConfig, opts: { http?: boolean }
     evalRunner?.start();
     webhookDispatcher.start();
     mirrorSyncRunner?.start();
+    lexemePrune?.start();
     await packageEmbedder?.start();
     // Packages stored before their detail documents were kept (or whose owner's profile changed) get them now.
     registry.packages

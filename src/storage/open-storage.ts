@@ -16,6 +16,7 @@ import type { MirrorStore } from '../core/mirrors/mirror.js';
 import type { MirrorSyncStore } from '../core/mirrors/mirror-sync.js';
 import type { McpMirrorCache } from '../core/mirrors/mcp-mirror.js';
 import type { PackageVectorStore } from '../core/search/package-vectors.js';
+import type { LexemeUpkeep } from '../core/search/lexeme-prune.js';
 import { openPostgresStorage } from './postgres/open-postgres.js';
 import { openSqliteStorage } from './sqlite/open-sqlite.js';
 
@@ -90,14 +91,14 @@ const featureStores = (s: FeatureStores): FeatureStores => ({
 });
 
 /** Opens the configured metadata store (migrated) and the blob store. */
-export const openStorage = async (cfg: StorageConfig): Promise<{ storage: Storage; viewStamps?: PackageViewStamps } & FeatureStores & OpenedBlobStore> => {
+export const openStorage = async (cfg: StorageConfig): Promise<{ storage: Storage; viewStamps?: PackageViewStamps; lexemes?: LexemeUpkeep } & FeatureStores & OpenedBlobStore> => {
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) throw new Error('database URL must start with postgres:// or postgresql://');
   const opened = await openBlobStore(cfg);
   try {
     if (cfg.databaseUrl) {
       const storage = await openPostgresStorage({ url: cfg.databaseUrl, schema: cfg.databaseSchema });
       // Shared by several processes: cached package views are checked against the database.
-      return { storage, viewStamps: storage.viewStamps(), ...featureStores(storage), ...opened };
+      return { storage, viewStamps: storage.viewStamps(), lexemes: storage.lexemes, ...featureStores(storage), ...opened };
     }
     const storage = await openSqliteStorage(join(cfg.dataDir, 'agentry.db'));
     return { storage, ...featureStores(storage), ...opened };

@@ -41,6 +41,7 @@ import { publishIndexesMigration } from './migrations/0051-publish-indexes.js';
 import { packageDocumentsScanMigration } from './migrations/0052-package-documents-scan.js';
 import { dropSqliteVisibilityIndexMigration } from './migrations/0053-drop-sqlite-visibility-index.js';
 import { packageSearchCandidatesMigration } from './migrations/0054-package-search-candidates.js';
+import { packageLexemesPruneMigration } from './migrations/0055-package-lexemes-prune.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
 const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
@@ -86,6 +87,7 @@ const migrationsFor = (dialect: SqlDialectName): Record<string, Migration> => ({
   ...(dialect === 'sqlite' ? { '0052-package-documents-scan': packageDocumentsScanMigration() } : {}),
   ...(dialect === 'sqlite' ? { '0053-drop-sqlite-visibility-index': dropSqliteVisibilityIndexMigration() } : {}),
   ...(dialect === 'sqlite' ? { '0054-package-search-candidates': packageSearchCandidatesMigration() } : {}),
+  ...(dialect === 'postgres' ? { '0055-package-lexemes-prune': packageLexemesPruneMigration() } : {}),
 });
 
 class InCodeMigrations implements MigrationProvider {

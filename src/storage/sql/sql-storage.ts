@@ -1,4 +1,8 @@
 import type { PackageViewStamps } from '../../core/packages/view-stamps.js';
+import type { LexemeUpkeep } from '../../core/search/lexeme-prune.js';
+import { pruneLexemes } from '../postgres/lexeme-prune.js';
+import { SqlLeasedJobs } from './leased-jobs.js';
+import { LEXEME_PRUNE_JOB } from './migrations/0055-package-lexemes-prune.js';
 import type { Kysely } from 'kysely';
 import type { Storage, StorageRepos } from '../../core/storage.js';
 import { SqlAccountRepo } from './account-repo.js';
@@ -96,6 +100,8 @@ export class SqlStorage implements Storage {
   readonly mirrorSyncs: SqlMirrorSyncStore;
   /** The listings of MCP upstreams (core/mirrors/mcp-mirror's port). */
   readonly mcpMirrorCache: SqlMcpMirrorCache;
+  /** PostgreSQL: the prune of `package_lexemes`, leased through `periodic_jobs` (0055). */
+  readonly lexemes: LexemeUpkeep | undefined;
 
   private readonly batches: BatchedTransactions<Database> | undefined;
 
@@ -146,6 +152,14 @@ export class SqlStorage implements Storage {
     this.mirrors = new SqlMirrorStore(db);
     this.mirrorSyncs = new SqlMirrorSyncStore(db);
     this.mcpMirrorCache = new SqlMcpMirrorCache(db, kind);
+    this.lexemes =
+      kind === 'postgres'
+        ? {
+            leases: new SqlLeasedJobs(db, { table: 'periodic_jobs', order: 'seq', active: ['active'], renewWhileActive: true }),
+            jobId: LEXEME_PRUNE_JOB,
+            prune: (signal) => pruneLexemes(db, signal),
+          }
+        : undefined;
   }
 
   /**
