@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * What flushing a big file while it is written (FlushBehind, src/adapters/oci-client/flush-behind.ts) does
+ * What flushing a big file while it is written (FlushBehind, src/core/blobs/flush-behind.ts) does
  * on this disk, with no network or server in the way: a file of --size-mb MiB is appended in 512 KiB
  * writes (as the upload store writes a chunk), fed at --rate-mb MiB/s (0: as fast as the page cache
  * takes it), then fsynced; with a background datasync every N MiB (0: none, the fsync at the end does
@@ -41,7 +41,7 @@ const EVERY = args.every.split(',').map((s) => Number(s.trim()));
 const RATE = Number(args['rate-mb']) * MB;
 const ROUNDS = Number(args.rounds);
 const PIECE = 512 << 10;
-const { FlushBehind } = await import(new URL('../dist/adapters/oci-client/flush-behind.js', import.meta.url).href);
+const { FlushBehind } = await import(new URL('../dist/core/blobs/flush-behind.js', import.meta.url).href);
 
 const dir = args.dir ?? mkdtempSync(join(tmpdir(), 'agentry-bench-flush-'));
 const piece = randomBytes(PIECE);

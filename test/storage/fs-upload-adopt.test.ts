@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { FsBlobStore } from '../../src/storage/blobs/fs-blob-store.js';
 import { FsUploadStore } from '../../src/storage/blobs/fs-upload-store.js';
-import { FLUSH_EVERY } from '../../src/adapters/oci-client/flush-behind.js';
+import { FLUSH_EVERY } from '../../src/core/blobs/flush-behind.js';
 
 const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 

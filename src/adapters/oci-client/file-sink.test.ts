@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FileSink } from './file-sink.js';
-import { FLUSH_EVERY } from './flush-behind.js';
+import { FLUSH_EVERY } from '../../core/blobs/flush-behind.js';
 import { OciClient } from './oci-client.js';
 
 const MB = 1 << 20;

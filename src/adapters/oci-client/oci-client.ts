@@ -8,7 +8,7 @@ import { copyArtifact, type CopyOptions, type CopyResult } from './copy.js';
 import type { CredentialResolver, Credentials } from './credentials.js';
 import { digestFile, digestToTag, hashAlgorithmOf, hasherFor, isDigest, sha256Digest } from './digest.js';
 import { FileSink, startFileSinkWorker } from './file-sink.js';
-import { FlushBehind } from './flush-behind.js';
+import { FlushBehind } from '../../core/blobs/flush-behind.js';
 import { MANIFEST_ACCEPT, OCI_INDEX } from './media-types.js';
 import { integrityError, isOciClientError, OciClientError, type OciClientErrorContext } from './oci-client-error.js';
 import { formatReference, manifestSelector, parseReference, parseRegistry, type OciReference, type RegistryEndpoint } from './reference.js';

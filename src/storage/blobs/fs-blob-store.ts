@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobInfo, BlobStore, ByteRange } from '../../core/blobs/blob-store.js';
 import { CoalescedSync } from '../files/coalesced-sync.js';
-import { FlushBehind } from '../../adapters/oci-client/flush-behind.js';
+import { FlushBehind } from '../../core/blobs/flush-behind.js';
 import { FileRangeStream } from './file-range-stream.js';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { UploadStore } from '../../core/oci/ports.js';
-import { FLUSH_EVERY, FlushBehind } from '../../adapters/oci-client/flush-behind.js';
+import { FLUSH_EVERY, FlushBehind } from '../../core/blobs/flush-behind.js';
 import type { FsBlobStore } from './fs-blob-store.js';
 
 const ID = /^[A-Za-z0-9_-]{16,64}$/;

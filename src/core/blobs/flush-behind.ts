@@ -1,4 +1,10 @@
-import type { FileHandle } from 'node:fs/promises';
+/** What FlushBehind needs of an open file: node:fs's FileHandle has both. */
+export interface SyncableFile {
+  /** Flushes the file's data (not every piece of its metadata) to the disk. */
+  datasync(): Promise<void>;
+  /** Flushes the file's data and metadata to the disk. */
+  sync(): Promise<void>;
+}
 
 /**
  * Bytes written to a file between two background datasyncs (see FlushBehind). Measured with
@@ -10,7 +16,9 @@ import type { FileHandle } from 'node:fs/promises';
 export const FLUSH_EVERY = 32 << 20;
 
 /**
- * Flushes a big file to the disk while it is still being written (an upload chunk in the server's
+ * The rule by which a big file is written durably without waiting for all of its writeback at the
+ * end (the core's: it does no I/O itself, it calls the file it is given; the blob folder and the
+ * OCI client use it). Flushes a big file to the disk while it is still being written (an upload chunk in the server's
  * blob folder, a blob the OCI client pulls to a file), so that its writeback overlaps
  * whatever feeds the writes (the network) instead of all starting at the final fsync. Each time
  * `every` more bytes were written (`wrote`), a datasync of the file starts in the background, at
@@ -26,7 +34,7 @@ export class FlushBehind {
   private failed: { error: unknown } | undefined;
 
   constructor(
-    private readonly handle: Pick<FileHandle, 'datasync' | 'sync'>,
+    private readonly handle: SyncableFile,
     private readonly every = FLUSH_EVERY,
   ) {}
 
