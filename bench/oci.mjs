@@ -47,6 +47,8 @@
  *   --agentry-root D   serve Agentry from D/bin/agentry.js and take its client from D/dist (default: this
  *                      checkout), e.g. a copy of an older build, to compare before and after
  *   --cpu-prof DIR     run Agentry's server under node --cpu-prof, profiles written to DIR
+ *   --only LIST        operations to time, comma-separated (all): e.g. "client mono,curl mono,curl -o file+fsync";
+ *                      when pulls but no push are listed, the blob is pushed with the client (mono), not timed
  *   --no-settle        do not flush the page cache (`sync`, not timed) before each timed operation. By
  *                      default every operation starts with no dirty pages, so neither registry's writes
  *                      are throttled by what another step left unflushed (each push first rewrites the
@@ -83,6 +85,7 @@ const { values: args } = parseArgs({
     'agentry-root': { type: 'string' },
     'cpu-prof': { type: 'string' },
     'no-settle': { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
 const whole = (name, min = 1) => {
@@ -251,6 +254,11 @@ const PUSHES = [
   ['curl chunked', 'curl', true],
 ];
 const PULLS = ['curl -o /dev/null', 'curl -o file', 'curl -o file+fsync', 'client', 'client no fsync'];
+const only = args.only?.split(',').map((s) => s.trim());
+for (const o of only ?? []) if (!PUSHES.some(([name]) => name === o) && !PULLS.includes(o)) throw new Error(`--only: no operation "${o}"`);
+const wanted = (name) => !only || only.includes(name);
+/** The pushes to run: those asked for, or, when none is, the client's monolithic one (untimed) for the pulls to fetch. */
+const pushes = PUSHES.some(([name]) => wanted(name)) ? PUSHES.filter(([name]) => wanted(name)) : PUSHES.slice(0, 1);
 /** results[label][registry] = MB/s per round; cpu[label][registry] = the server's CPU ms per round (user + system), sys[label][registry] its system part */
 const results = {};
 const cpu = {};
@@ -288,7 +296,7 @@ try {
       try {
         const order = round % 2 === 0 ? targets : [...targets].reverse();
         let last;
-        for (const [name, how, chunked] of PUSHES) {
+        for (const [name, how, chunked] of pushes) {
           const blob = { path: base, size, digest: await freshen(base) };
           const parts = how === 'curl' && chunked ? await splitFile(base, size) : undefined;
           for (const t of order) {
@@ -303,12 +311,12 @@ try {
             } else {
               secs = await curlPush(t, blob, parts);
             }
-            record(`push ${sizeLabel(size)} ${name}`, t.name, size / MB / secs, cpu0, t.pid);
+            if (wanted(name)) record(`push ${sizeLabel(size)} ${name}`, t.name, size / MB / secs, cpu0, t.pid);
           }
           for (const p of parts ?? []) rmSync(p.path);
           last = { digest: blob.digest, size };
         }
-        for (const how of PULLS) {
+        for (const how of PULLS.filter(wanted)) {
           for (const t of order) {
             const out = join(work, `pulled-${round}.bin`);
             let secs;
@@ -344,7 +352,7 @@ try {
           .filter(([label]) => label.includes(sizeLabel(size)) || (size === SIZES[0] && label.includes(' B ')))
           .map(([label, r]) => `${label}: ${r.Agentry.at(-1)?.toFixed(0)}/${r['docker-registry'].at(-1)?.toFixed(0)}`)
           .join(', ');
-        console.error(`round ${round + 1} (${sizeLabel(size)}; Agentry/docker-registry): ${line}`);
+        console.error(`round ${round + 1} (${sizeLabel(size)}; Agentry/docker-registry; load average ${loadavg()[0].toFixed(1)}): ${line}`);
       } finally {
         await stop();
       }

@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FileSink } from './file-sink.js';
+import { FLUSH_EVERY } from '../../core/blobs/flush-behind.js';
 import { OciClient } from './oci-client.js';
 
 const MB = 1 << 20;
@@ -59,13 +60,16 @@ describe('FileSink', () => {
 describe('fetchBlob to a file (large blobs go through FileSink)', () => {
   const good = randomBytes(6 * MB + 5);
   const digest = `sha256:${createHash('sha256').update(good).digest('hex')}`;
+  // More than one background flush interval: the file is datasynced while it downloads.
+  const big = randomBytes(FLUSH_EVERY + 5 * MB);
+  const bigDigest = `sha256:${createHash('sha256').update(big).digest('hex')}`;
   let server: Server;
   let host: string;
   beforeAll(async () => {
     // /v2/good/… answers the blob; /v2/bad/… the same size with one byte changed.
     server = createServer((req, res) => {
       if (req.url === '/v2/') return void res.writeHead(200).end('{}');
-      const body = Buffer.from(good);
+      const body = req.url?.startsWith('/v2/big/') ? big : Buffer.from(good);
       if (req.url?.startsWith('/v2/bad/')) body[body.length >> 1] ^= 1;
       if (req.url?.startsWith('/v2/long/')) {
         // More bytes than the descriptor's size.
@@ -105,6 +109,26 @@ describe('fetchBlob to a file (large blobs go through FileSink)', () => {
     await expect(client.fetchBlob(`${host}/cut/app`, { digest, size: good.length }, { toPath: cut })).rejects.toThrow(/connection broke during the download/);
     await expect(client.fetchBlob(`${host}/cut/app`, { digest, size: good.length })).rejects.toThrow(/connection broke during the download/);
     expect(readdirSync(dir).filter((n) => n.startsWith('long.bin') || n.startsWith('cut.bin'))).toEqual([]);
+  });
+
+  it('a blob larger than the flush interval is flushed while it downloads, and a flush that fails fails the pull and leaves nothing', async () => {
+    const client = new OciClient({ retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 } });
+    const target = join(dir, 'big.bin');
+    await client.fetchBlob(`${host}/big/app`, { digest: bigDigest, size: big.length }, { toPath: target });
+    expect(readFileSync(target).equals(big)).toBe(true);
+
+    const probe = await open(target, 'r');
+    const handleProto = Object.getPrototypeOf(probe) as FileHandle;
+    await probe.close();
+    const datasync = vi.spyOn(handleProto, 'datasync').mockRejectedValue(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    try {
+      const failed = join(dir, 'big-eio.bin');
+      await expect(client.fetchBlob(`${host}/big/app`, { digest: bigDigest, size: big.length }, { toPath: failed })).rejects.toThrow('EIO');
+      expect(datasync).toHaveBeenCalled();
+      expect(readdirSync(dir).filter((n) => n.startsWith('big-eio.bin'))).toEqual([]);
+    } finally {
+      datasync.mockRestore();
+    }
   });
 
   it('with sync: false (a staging file) the blob is verified and renamed into place all the same', async () => {

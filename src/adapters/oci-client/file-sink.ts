@@ -129,7 +129,12 @@ export class FileSink {
   private waitIdle: (() => void) | undefined;
   private done = false;
 
-  constructor(fd: number, algorithm: string) {
+  constructor(
+    fd: number,
+    algorithm: string,
+    /** Told of each buffer's bytes once they are in the file. */
+    private readonly onWritten: (bytes: number) => void = () => undefined,
+  ) {
     this.w = workerFor();
     if (jobs.size === 0) this.w.ref();
     jobs.set(this.id, { onReply: (r) => this.onReply(r), onFailure: (e) => this.fail(e) });
@@ -193,6 +198,7 @@ export class FileSink {
       this.out -= 1;
       if (r.buffer) this.free.push(r.buffer);
       if (r.error) this.failure ??= errorOf(r.error);
+      else this.onWritten(r.bytes);
       if (this.out === 0 && this.waitIdle) this.waitIdle();
       if (this.resumeWaiter) {
         const resume = this.resumeWaiter;

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobInfo, BlobStore, ByteRange } from '../../core/blobs/blob-store.js';
 import { CoalescedSync } from '../files/coalesced-sync.js';
+import { FlushBehind } from '../../core/blobs/flush-behind.js';
 import { FileRangeStream } from './file-range-stream.js';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
@@ -75,11 +76,19 @@ export class FsBlobStore implements BlobStore {
       } else {
         // Through the handle itself: a write stream given its descriptor closes it when the body
         // fails, and the handle's close below would then close whatever file took that number since.
-        for await (const chunk of data as AsyncIterable<Buffer>) {
-          hash.update(chunk);
-          size += chunk.length;
-          for (let at = 0; at < chunk.length;) at += (await handle.write(chunk, at, chunk.length - at)).bytesWritten;
+        // A big blob is flushed to the disk while it arrives; settle's fsync has only the rest left.
+        const flush = new FlushBehind(handle);
+        try {
+          for await (const chunk of data as AsyncIterable<Buffer>) {
+            hash.update(chunk);
+            size += chunk.length;
+            for (let at = 0; at < chunk.length;) at += (await handle.write(chunk, at, chunk.length - at)).bytesWritten;
+            flush.wrote(chunk.length);
+          }
+        } finally {
+          await flush.idle();
         }
+        await flush.settle();
       }
       const digest = `sha256:${hash.digest('hex')}`;
       const final = this.pathOf(digest);

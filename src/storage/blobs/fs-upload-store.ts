@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { UploadStore } from '../../core/oci/ports.js';
+import { FLUSH_EVERY, FlushBehind } from '../../core/blobs/flush-behind.js';
 import type { FsBlobStore } from './fs-blob-store.js';
 
 const ID = /^[A-Za-z0-9_-]{16,64}$/;
@@ -29,13 +30,15 @@ const appendAll = async (handle: fs.FileHandle, buffers: Buffer[]): Promise<void
 
 /**
  * Partial OCI blob uploads as files under `<root>/<id>`: each chunk is appended and fsynced
- * before it is acknowledged, so an upload survives a restart and resumes from its size.
+ * before it is acknowledged (flushed in the background while it arrives), so an upload survives a restart and resumes from its size.
  */
 export class FsUploadStore implements UploadStore {
   constructor(
     private readonly root: string,
     /** The blob folder committed uploads are renamed into, when on the same filesystem. */
     private readonly blobs?: FsBlobStore,
+    /** Bytes of a chunk between two background datasyncs while it arrives (see FlushBehind). */
+    private readonly flushEvery = FLUSH_EVERY,
   ) {}
 
   async init(): Promise<this> {
@@ -58,22 +61,32 @@ export class FsUploadStore implements UploadStore {
 
   async append(id: string, data: Readable): Promise<number> {
     const handle = await fs.open(this.pathOf(id), 'a');
+    // The chunk is flushed to the disk while it arrives (see FlushBehind); it is acknowledged only
+    // after the fsync of all of it.
+    const flush = new FlushBehind(handle, this.flushEvery);
     // Writes through the handle (never closed by the stream, even when the body fails): the pieces
     // that gather while one write is in flight go down together in one writev.
     const out = new Writable({
       highWaterMark: WRITE_AHEAD,
       writev: (chunks, callback) => {
-        appendAll(
-          handle,
-          chunks.map((c) => c.chunk as Buffer),
-        ).then(() => callback(), callback);
+        const buffers = chunks.map((c) => c.chunk as Buffer);
+        appendAll(handle, buffers).then(() => {
+          try {
+            flush.wrote(buffers.reduce((n, b) => n + b.length, 0));
+          } catch (e) {
+            callback(e as Error);
+            return;
+          }
+          callback();
+        }, callback);
       },
     });
     try {
       await pipeline(data, out);
-      await handle.sync();
+      await flush.sync();
       return (await handle.stat()).size;
     } finally {
+      await flush.idle();
       await handle.close();
     }
   }
