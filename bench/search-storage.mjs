@@ -9,7 +9,7 @@
  * query's hits, order and total are compared between the builds (any difference is printed and
  * fails). CPU: the process's (better-sqlite3 runs the statement synchronously on the main thread);
  * on PostgreSQL plus that of the process's one database connection (its backend's run time from
- * /proc/<pid>/schedstat, in nanoseconds: the server runs on this machine).
+ * /proc/<pid>/schedstat, in nanoseconds: the server runs on this machine), also shown alone.
  *
  *   node bench/search-storage.mjs --anchor-dist /work/anchor/dist --anchor-db DIR/sqlite-N_anchor/agentry.db \
  *     --this-db DIR/sqlite-N_this/agentry.db [--rounds 3] [--queries 300]
@@ -88,7 +88,8 @@ if (args.turn) {
     const r = await run(q);
     const wall = Number(process.hrtime.bigint() - t0) / 1e6;
     const c = process.cpuUsage(c0);
-    out.push({ cpu: (c.user + c.system) / 1000 + backend() - b0, wall, total: r.total, estimated: r.estimated === true, ids: r.rows.map((x) => x.id) });
+    const db = backend() - b0;
+    out.push({ cpu: (c.user + c.system) / 1000 + db, db, wall, total: r.total, estimated: r.estimated === true, ids: r.rows.map((x) => x.id) });
   }
   await storage.close();
   console.log(JSON.stringify(out));
@@ -141,13 +142,15 @@ const f = (x) => x.toFixed(2);
 console.log(
   `\nSearch on the storage layer (${postgres ? 'PostgreSQL; CPU: process + its backend' : 'SQLite'}), ${N} + ${Math.max(20, Math.floor(N / 5))} queries x ${args.rounds} rounds per build, sort ${args.sort}, load average ${loads.map((l) => l.toFixed(1)).join(' / ')}`,
 );
-console.log('| build | class | n | CPU ms p50 / p90 / p99 / mean | wall ms p50 / p90 / p99 / mean |');
-console.log('|---|---|---|---|---|');
+console.log(`| build | class | n | CPU ms p50 / p90 / p99 / mean |${postgres ? ' backend CPU ms p50 / p90 / p99 / mean |' : ''} wall ms p50 / p90 / p99 / mean |`);
+console.log(`|---|---|---|---|${postgres ? '---|' : ''}---|`);
 for (const b of builds) {
   for (const [cls, inClass] of CLASSES) {
     const c = summary(b, 'cpu', inClass);
+    const d = summary(b, 'db', inClass);
     const w = summary(b, 'wall', inClass);
-    console.log(`| ${b.label} | ${cls} | ${c.n} | ${f(c.p50)} / ${f(c.p90)} / ${f(c.p99)} / ${f(c.mean)} | ${f(w.p50)} / ${f(w.p90)} / ${f(w.p99)} / ${f(w.mean)} |`);
+    const db = postgres ? ` ${f(d.p50)} / ${f(d.p90)} / ${f(d.p99)} / ${f(d.mean)} |` : '';
+    console.log(`| ${b.label} | ${cls} | ${c.n} | ${f(c.p50)} / ${f(c.p90)} / ${f(c.p99)} / ${f(c.mean)} |${db} ${f(w.p50)} / ${f(w.p90)} / ${f(w.p99)} / ${f(w.mean)} |`);
   }
 }
 console.log(differences === 0 ? '\nresults: the same hits, order and totals in both builds' : `\n${differences} queries differ between the builds`);

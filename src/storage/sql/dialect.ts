@@ -36,6 +36,14 @@ export interface TextMatch {
   carry: RawBuilder<unknown>;
   /** A candidate's relevance from its `doc` (see carry), lower is better. */
   rank: RawBuilder<unknown>;
+  /**
+   * PostgreSQL, for a text estimated to match few packages: `where`, `carry` and `rank` again,
+   * every value they are computed from hidden from the planner (computed once by a subquery), so
+   * that a statement prepared once per connection is planned once for every text (a generic plan)
+   * instead of on each search. Its matches are then collected through the text index and sorted,
+   * never walked by `id` (which pays for a broad text only).
+   */
+  generic?: { where: RawBuilder<unknown>; carry: RawBuilder<unknown>; rank: RawBuilder<unknown> };
 }
 
 /** The first string after every string that starts with `word`, in code point order. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CompiledQuery, sql, type Kysely, type RawBuilder } from 'kysely';
 import type {
   NewPackage,
@@ -58,16 +59,20 @@ const WITHOUT_DOCUMENT_HINTS: Record<SqlDialectName, [RawBuilder<unknown>, RawBu
 /** How many of the newest matches a relevance-ordered search ranks (see rankedSearch). */
 const SEARCH_CANDIDATES = 1000;
 /**
- * A LIMIT or OFFSET written into the statement rather than bound. SQLite compiles the relevance
- * search's statement anew each time its bound LIMITs or OFFSET are bound again (its query plan may
- * use their values), which better-sqlite3 does on every run: measured at 100,000 packages, about
- * 75 µs of CPU a search, half of one that matches nothing. Written in, the statement's text holds
- * the page's size and start: one prepared statement (see withStatementCache) per size and start.
+ * A LIMIT or OFFSET of the relevance search, on SQLite written into the statement rather than
+ * bound. SQLite compiles the statement anew each time its bound LIMITs or OFFSET are bound again
+ * (its query plan may use their values), which better-sqlite3 does on every run: measured at
+ * 100,000 packages, about 75 µs of CPU a search, half of one that matches nothing. Written in, the
+ * statement's text holds the page's size and start: one prepared statement (see
+ * withStatementCache) per size and start. PostgreSQL binds them: its prepared ranked statements
+ * (see rankedPrepared) are one per text, whatever the page.
  */
-const count = (n: number): RawBuilder<unknown> => {
+const rowCount = (dialect: SqlDialectName, n: number): RawBuilder<unknown> => {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`a row count must be a whole number (got ${n})`);
-  return sql.lit(n);
+  return dialect === 'sqlite' ? sql.lit(n) : sql`${n}`;
 };
+/** How many texts of ranked searches are prepared (see rankedPrepared). */
+const RANKED_STATEMENTS = 64;
 const VERSION_COLUMNS = [
   'id',
   'package_id',
@@ -91,6 +96,9 @@ const ACCOUNT_COLUMNS = ['id', 'name', 'kind', 'display_name', 'email', 'avatar_
 
 /** The owner's columns beside a package's in a listing's page (`a_` before each). */
 const OWNER_COLUMNS = sql.raw(ACCOUNT_COLUMNS.map((c) => `a.${c} AS a_${c}`).join(', '));
+
+/** The columns of a ranked search's row on PostgreSQL, in order (see rankedSearch). */
+const RANKED_COLUMNS = [...PACKAGE_COLUMNS, ...ACCOUNT_COLUMNS.map((c) => `a_${c}`), 'c_count', 'c_min'];
 
 /** Picks the columns of one joined table back out of a row where they carry a prefix. */
 const unprefix = <T>(row: Record<string, unknown>, prefix: string, columns: readonly string[]): T => Object.fromEntries(columns.map((c) => [c, row[prefix + c]])) as T;
@@ -447,9 +455,8 @@ export class SqlPackageRepo implements PackageRepo {
     if (!q.text) return this.sortedPage(sql`packages p`, sql`p.id`, filter, q);
     const text = await this.textSearch.match(q.text, this.readRows ?? this.rowsOf);
     if (!text) return { rows: [], total: 0, owners: new Map() };
-    const matching = sql`${text.where} AND ${filter}`;
-    if (q.sort === 'relevance') return this.rankedSearch(text, matching, q);
-    return this.sortedPage(text.from, text.id, matching, q);
+    if (q.sort === 'relevance') return this.rankedSearch(text, filter, q);
+    return this.sortedPage(text.from, text.id, sql`${text.where} AND ${filter}`, q);
   }
 
   /**
@@ -459,19 +466,51 @@ export class SqlPackageRepo implements PackageRepo {
    * full. A broad query costs the same as a narrow one. The total is exact when the candidates are
    * every match; above that it is estimated (see boundedTotal). The one row of counts is joined to
    * the page, so an empty page still has its total.
+   *
+   * On PostgreSQL a text that comes with a generic form (see TextMatch.generic) is searched by a
+   * statement prepared once per connection (see rankedPrepared), its matches sorted by `id + 0`:
+   * an expression, which the primary key's order cannot give, so the plan made once for every text
+   * collects them through the text index whatever it guesses of their number.
    */
-  private async rankedSearch(text: TextMatch, matching: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }> {
+  private async rankedSearch(text: TextMatch, filter: RawBuilder<unknown>, q: PackageQuery): Promise<Page<PackageRecord> & { owners: Map<number, AccountRecord> }> {
     const bound = Math.max(SEARCH_CANDIDATES, q.offset + q.limit);
-    const result = await sql<PageRow & BoundedCount>`WITH
-      c AS MATERIALIZED (SELECT ${text.id} AS id, ${text.carry} AS doc, p.download_count AS downloads
-        FROM ${text.candidates ?? text.from} WHERE ${matching} ORDER BY ${text.id} DESC LIMIT ${count(bound)}),
-      top AS (SELECT id, ${text.rank} AS rank, downloads FROM c ORDER BY rank, downloads DESC, id LIMIT ${count(q.limit)} OFFSET ${count(q.offset)}),
+    const generic = this.readRows ? text.generic : undefined;
+    const n = (count: number) => rowCount(this.dialect, count);
+    const statement = sql<PageRow & BoundedCount>`WITH
+      c AS MATERIALIZED (SELECT ${text.id} AS id, ${generic?.carry ?? text.carry} AS doc, p.download_count AS downloads
+        FROM ${text.candidates ?? text.from} WHERE ${generic?.where ?? text.where} AND ${filter} ORDER BY ${generic ? sql`${text.id} + 0` : text.id} DESC LIMIT ${n(bound)}),
+      top AS (SELECT id, ${generic?.rank ?? text.rank} AS rank, downloads FROM c ORDER BY rank, downloads DESC, id LIMIT ${n(q.limit)} OFFSET ${n(q.offset)}),
       s AS (SELECT ${this.boundedCount} FROM c)
       SELECT ${P_COLUMNS}, ${OWNER_COLUMNS}, s.c_count, s.c_min${this.dialect === 'sqlite' ? sql`, s.lo, s.hi` : sql``}
       FROM s LEFT JOIN top ON 1 = 1 LEFT JOIN packages p ON p.id = top.id LEFT JOIN accounts a ON a.id = p.owner_account_id
-      ORDER BY top.rank, top.downloads DESC, top.id`.execute(this.db);
-    const stats = result.rows[0];
-    return { ...withOwners(result.rows.filter((r) => r.id !== null)), ...(await this.boundedTotal(stats, bound)) };
+      ORDER BY top.rank, top.downloads DESC, top.id`;
+    const rows = (generic && (await this.rankedPrepared(statement.compile(this.db)))) || (await statement.execute(this.db)).rows;
+    return { ...withOwners(rows.filter((r) => r.id !== null)), ...(await this.boundedTotal(rows[0], bound)) };
+  }
+
+  /** The names of the ranked searches' prepared statements by their text (see rankedPrepared). */
+  private readonly rankedNames = new Map<string, string>();
+
+  /**
+   * PostgreSQL: a ranked search's rows by a statement prepared once per pooled connection, as
+   * objects of its columns; undefined (run it as any other) once RANKED_STATEMENTS texts have been
+   * prepared: a text differs by the filters beside the words, and each stays prepared on every
+   * connection.
+   */
+  private async rankedPrepared(compiled: CompiledQuery): Promise<(PageRow & BoundedCount)[] | undefined> {
+    let name = this.rankedNames.get(compiled.sql);
+    if (name === undefined) {
+      if (this.rankedNames.size >= RANKED_STATEMENTS) return undefined;
+      // Named by the text: another repo on the same pool names the same text alike.
+      name = `packages.ranked.${createHash('sha256').update(compiled.sql).digest('base64url').slice(0, 22)}`;
+      this.rankedNames.set(compiled.sql, name);
+    }
+    const rows = await this.readRows!(name, compiled.sql, compiled.parameters);
+    return rows.map((row) => {
+      const o: Record<string, unknown> = {};
+      for (let i = 0; i < RANKED_COLUMNS.length; i++) o[RANKED_COLUMNS[i]!] = row[i];
+      return o as PageRow & BoundedCount;
+    });
   }
 
   /**
