@@ -13,5 +13,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     globalSetup: ['test/helpers/global-setup.ts'],
+    // Closes the test servers (and removes their temp folders) a file left open, e.g. by failing before its close().
+    setupFiles: ['test/helpers/after-file.ts'],
   },
 });

@@ -1,11 +1,11 @@
-import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startTestServer, testStores, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -238,6 +238,7 @@ describe.each(testStores)('ToolHive workloads (%s)', (store) => {
     try {
       const q = api(quick, quick.adminToken);
       const dir = mkdtempSync(join(tmpdir(), 'agentry-bad-mcp-'));
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
       writeFileSync(join(dir, 'garbage.js'), "setInterval(() => process.stdout.write('this is not json\\n' + 'x'.repeat(100000) + '\\n'), 50);\n");
       writeFileSync(join(dir, 'silent.js'), 'setInterval(() => {}, 1000);\n');
       for (const file of ['garbage.js', 'silent.js']) {

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startManagedFixture, type ManagedFixture } from '../managed/managed-harness.js';
 import { assertBuilt, runCli } from './cli-harness.js';
 
@@ -23,6 +23,7 @@ describe('agentry integration', () => {
 
   it('adds (secrets from a file and stdin), lists, shows, publishes an agent by name, and removes; never prints a secret', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agentry-intg-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'bot'), 'xoxb-cli-secret-bot-token\n');
     const add = await runCli(['integration', 'add', 'slack', '--name', 'Team Slack', '--credential', `bot_token=@${join(dir, 'bot')}`, '--credential', 'signing_secret=-'], {
       env,

@@ -71,11 +71,22 @@ export const childServerWithAlice = async (store: 'sqlite' | 'postgres', label: 
   const dataDir = mkdtempSync(join(tmpdir(), `agentry-${label}-`));
   const adminToken = `agentry_${randomBytes(32).toString('base64url')}`;
   const schema = store === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
-  const server = await startChildServer({ dataDir, adminToken, databaseUrl: store === 'postgres' ? process.env.AGENTRY_TEST_DATABASE_URL : undefined, databaseSchema: schema });
-  const close = async (): Promise<void> => {
-    await server.kill();
+  const removeData = async (): Promise<void> => {
     rmSync(dataDir, { recursive: true, force: true });
     if (schema) await dropTestSchema(schema);
+  };
+  const server = await startChildServer({ dataDir, adminToken, databaseUrl: store === 'postgres' ? process.env.AGENTRY_TEST_DATABASE_URL : undefined, databaseSchema: schema }).catch(
+    async (e: unknown) => {
+      await removeData();
+      throw e;
+    },
+  );
+  const close = async (): Promise<void> => {
+    try {
+      await server.kill();
+    } finally {
+      await removeData();
+    }
   };
   const created = await new Api(server.url, adminToken).req('POST', '/api/v1/users', { username: 'alice' });
   if (created.status !== 201) {

@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { dropTestSchema } from './postgres.js';
+import { untilDone } from './leftovers.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -76,15 +77,27 @@ export const startTestServer = async (
   const store = opts.store ?? 'sqlite';
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'agentry-test-'));
   const adminToken = opts.adminToken ?? `agentry_${randomBytes(32).toString('base64url')}`;
-  const base = resolveConfig(
-    { host: '127.0.0.1', port: 0, dataDir, adminToken, logLevel: opts.log?.level ?? 'silent', blobStore: opts.blobStore },
-    {
-      // Client settings files are edited below a home of the test's own, never the real user's.
-      AGENTRY_CLIENTS_HOME: join(dataDir, 'home'),
-      ...opts.env,
-    },
-  );
   const schema = store === 'postgres' ? (opts.postgresSchema ?? `t_${randomBytes(6).toString('hex')}`) : undefined;
+  // A start that fails (a refused setting, a store that cannot open) removes what this helper made for it.
+  const removeOwn = async (): Promise<void> => {
+    if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (schema && !opts.postgresSchema) await dropTestSchema(schema);
+  };
+  let base: ServerConfig;
+  try {
+    base = resolveConfig(
+      { host: '127.0.0.1', port: 0, dataDir, adminToken, logLevel: opts.log?.level ?? 'silent', blobStore: opts.blobStore },
+      {
+        // Client settings files are edited below a home of the test's own, never the real user's.
+        AGENTRY_CLIENTS_HOME: join(dataDir, 'home'),
+        ...opts.env,
+      },
+    );
+  } catch (e) {
+    // A refused setting (the schema is not made yet).
+    if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
   const config: ServerConfig = {
     ...base,
     databaseUrl: store === 'postgres' ? process.env.AGENTRY_TEST_DATABASE_URL : undefined,
@@ -104,7 +117,19 @@ export const startTestServer = async (
     sharedWorkloadIdleMs: opts.sharedWorkloadIdleMs,
     unsafeLocalWorkloads: opts.unsafeLocalWorkloads ?? false,
   };
-  const server = await startServer(config);
+  const server = await startServer(config).catch(async (e: unknown) => {
+    await removeOwn();
+    throw e;
+  });
+  const forget = untilDone(`the test server at ${server.url} (${dataDir})`, () => close(2_000));
+  const close = async (graceMs?: number): Promise<void> => {
+    forget();
+    try {
+      await server.close(graceMs);
+    } finally {
+      await removeOwn();
+    }
+  };
   return {
     url: server.url,
     adminToken,
@@ -113,12 +138,6 @@ export const startTestServer = async (
     schema,
     routes: server.routes,
     compileSchemas: server.compileSchemas,
-    close: async (graceMs?: number) => {
-      await server.close(graceMs);
-      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
-      if (schema && !opts.postgresSchema) {
-        await dropTestSchema(schema);
-      }
-    },
+    close,
   };
 };

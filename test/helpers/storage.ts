@@ -17,8 +17,22 @@ export const storageCases = [
 export const openTestStorage = async (store: 'sqlite' | 'postgres', label: string): Promise<{ storage: SqlStorage; close(): Promise<void> }> => {
   if (store === 'sqlite') {
     const dir = await mkdtemp(join(tmpdir(), `agentry-${label}-`));
-    const storage = await openSqliteStorage(join(dir, 'db.sqlite'));
-    return { storage, close: async () => (await storage.close(), await rm(dir, { recursive: true, force: true })) };
+    const removeDir = () => rm(dir, { recursive: true, force: true });
+    // A store that fails to open or migrate leaves no folder behind.
+    const storage = await openSqliteStorage(join(dir, 'db.sqlite')).catch(async (e: unknown) => {
+      await removeDir();
+      throw e;
+    });
+    return {
+      storage,
+      close: async () => {
+        try {
+          await storage.close();
+        } finally {
+          await removeDir();
+        }
+      },
+    };
   }
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const storage = await openPostgresStorage({ url: process.env.AGENTRY_TEST_DATABASE_URL!, schema });

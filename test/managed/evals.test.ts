@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { assertBuilt, runCli } from '../cli/cli-harness.js';
 import { startTestModel, type DevModel } from '../helpers/dev-model.js';
 import { testStores } from '../helpers/server.js';
@@ -250,6 +250,7 @@ describe.each(testStores)('evals (%s)', (store) => {
   it('`agentry eval run <file>` starts the eval over HTTP, prints each trial as it ends and the score', async () => {
     assertBuilt();
     const dir = mkdtempSync(join(tmpdir(), 'agentry-eval-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'eval.json');
     writeFileSync(
       file,
