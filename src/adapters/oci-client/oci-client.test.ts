@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { mergeScopes, parseChallenges } from './challenge.js';
 import { readDockerConfig } from './credentials.js';
 import { safeTitlePath } from './artifacts.js';
@@ -89,6 +89,7 @@ describe('layer titles', () => {
 describe('docker config', () => {
   it('reads auth, username/password and identity tokens by host', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agentry-dockercfg-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const path = join(dir, 'config.json');
     writeFileSync(
       path,
