@@ -27,10 +27,12 @@ describe.runIf(process.env.AGENTRY_TEST_DATABASE_URL)('pruning the lexemes of pa
   let lexemes: LexemeUpkeep;
   let pool: pg.Pool;
   let ownerId: number;
-  const dataDir = mkdtempSync(join(tmpdir(), 'agentry-lexeme-prune-'));
+  // Made in beforeAll, not while the file is collected: on the SQLite leg the suite is skipped and no hook runs.
+  let dataDir: string | undefined;
   const at = new Date().toISOString();
 
   beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'agentry-lexeme-prune-'));
     server = await startTestServer({ store: 'postgres' });
     const opened = await openStorage({ dataDir, databaseUrl: process.env.AGENTRY_TEST_DATABASE_URL, databaseSchema: server.schema });
     storage = opened.storage;
@@ -46,7 +48,7 @@ describe.runIf(process.env.AGENTRY_TEST_DATABASE_URL)('pruning the lexemes of pa
     await pool?.end();
     await storage?.close();
     await server?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   const add = async (name: string, description: string): Promise<number> =>
