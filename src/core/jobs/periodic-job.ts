@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { coalesced } from '../coalesced.js';
+import { Poller } from './poller.js';
 import type { Clock } from '../time.js';
 import type { LeasedJobs } from './leased-job-runner.js';
 
@@ -28,20 +28,17 @@ export interface PeriodicJobOptions {
  */
 export class PeriodicJob {
   readonly workerId: string;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = true;
   private ac: AbortController | undefined;
   private running: Promise<void> = Promise.resolve();
-  private readonly check: () => void;
+  private readonly poller: Poller;
 
   constructor(private readonly o: PeriodicJobOptions) {
     this.workerId = `${o.workerPrefix}_${randomBytes(8).toString('hex')}`;
-    this.check = coalesced(
+    this.poller = new Poller(
       async () => {
-        if (this.stopped) return;
         const now = this.o.clock.now();
         const until = new Date(now.getTime() + this.o.periodMs).toISOString();
-        if (!(await this.o.leases.claim(this.o.id, this.workerId, now.toISOString(), until)) || this.stopped) return;
+        if (!(await this.o.leases.claim(this.o.id, this.workerId, now.toISOString(), until)) || this.poller.isStopped) return;
         const ac = new AbortController();
         this.ac = ac;
         this.running = this.o.run(ac.signal).finally(() => {
@@ -49,26 +46,25 @@ export class PeriodicJob {
         });
         await this.running;
       },
+      o.checkMs,
       (e) => this.o.onError?.(e),
+      // The first check one interval after start.
+      false,
     );
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.timer = setInterval(() => this.check(), this.o.checkMs);
-    this.timer.unref?.();
+    this.poller.start();
   }
 
   /** Asks now whether a run is due (and runs it here if this process gets it). */
   wake(): void {
-    if (!this.stopped) this.check();
+    this.poller.wake();
   }
 
   /** Stops asking and aborts a run in progress; resolves once it ended. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.poller.stop();
     this.ac?.abort();
     await this.running.catch(() => undefined);
   }

@@ -14,6 +14,8 @@ export class Poller {
     task: () => Promise<void>,
     private readonly pollMs: number,
     onError: (e: unknown) => void,
+    /** Whether start() runs the task at once (true) or first after one poll interval. */
+    private readonly runOnStart = true,
   ) {
     this.run = coalesced(async () => {
       if (!this.stopped) await task();
@@ -29,7 +31,7 @@ export class Poller {
     this.stopped = false;
     this.timer = setInterval(() => this.wake(), this.pollMs);
     this.timer.unref?.();
-    this.wake();
+    if (this.runOnStart) this.wake();
   }
 
   /** Work may be waiting: look now rather than at the next poll. */

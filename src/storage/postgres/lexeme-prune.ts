@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { LexemePruneReport } from '../../core/search/lexeme-prune.js';
+import { waitUnlessAborted } from '../../core/sessions/model-retry.js';
 import { LEXEME_LOCK_CLASS } from '../sql/migrations/0055-package-lexemes-prune.js';
 import type { Database } from '../sql/schema.js';
 
@@ -71,20 +72,9 @@ export const pruneLexemes = async (db: Kysely<Database>, signal?: AbortSignal, l
         // lock_not_available: a writing transaction ran longer than the timeout; the next run tries again.
         if ((e as { code?: string }).code !== '55P03') throw e;
         report.skipped++;
-        await pause(PRUNE_BACK_OFF_MS, signal);
+        await waitUnlessAborted(PRUNE_BACK_OFF_MS, signal ?? new AbortController().signal);
       }
     }
   }
   return report;
 };
-
-const pause = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
