@@ -506,11 +506,7 @@ export class SqlPackageRepo implements PackageRepo {
       this.rankedNames.set(compiled.sql, name);
     }
     const rows = await this.readRows!(name, compiled.sql, compiled.parameters);
-    return rows.map((row) => {
-      const o: Record<string, unknown> = {};
-      for (let i = 0; i < RANKED_COLUMNS.length; i++) o[RANKED_COLUMNS[i]!] = row[i];
-      return o as PageRow & BoundedCount;
-    });
+    return rows.map((row) => pick<PageRow & BoundedCount>(row, RANKED_COLUMNS, 0));
   }
 
   /**
